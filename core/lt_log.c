@@ -1,0 +1,107 @@
+/*
+ * lt_log.c - text or JSON log lines on stderr.
+ */
+#include "lt_log.h"
+
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "lt_buf.h"
+
+static lt_log_level min_level = LT_LOG_INFO;
+static bool json_mode;
+
+static const char *const level_name[] = { "debug", "info", "warn", "error", "off" };
+
+void lt_log_configure(lt_log_level min, bool json)
+{
+    min_level = min;
+    json_mode = json;
+}
+
+lt_status lt_log_level_parse(const char *s, lt_log_level *out)
+{
+    for (int i = 0; i <= (int)LT_LOG_OFF; i++) {
+        if (strcmp(s, level_name[i]) == 0) {
+            *out = (lt_log_level)i;
+            return LT_OK;
+        }
+    }
+    if (strcmp(s, "warning") == 0) {
+        *out = LT_LOG_WARN;
+        return LT_OK;
+    }
+    return LT_ERR_INVALID;
+}
+
+bool lt_log_enabled(lt_log_level lvl)
+{
+    return lvl >= min_level && lvl < LT_LOG_OFF;
+}
+
+/* Append s escaped for a JSON string (json) or with newlines made visible. */
+static void append_escaped(lt_buf *b, const char *s, bool json)
+{
+    for (; *s; s++) {
+        unsigned char c = (unsigned char)*s;
+        lt_status st = LT_OK;
+
+        if (c == '\n')
+            st = lt_buf_appends(b, "\\n");
+        else if (c == '\r')
+            st = lt_buf_appends(b, "\\r");
+        else if (json && (c == '"' || c == '\\'))
+            st = lt_buf_appendf(b, "\\%c", c);
+        else if (c < 0x20)
+            st = lt_buf_appendf(b, "\\u%04x", c);
+        else
+            st = lt_buf_appendc(b, (char)c);
+        if (st != LT_OK)
+            return; /* over the record limit: the rest is dropped */
+    }
+}
+
+void lt_log(lt_log_level lvl, const char *module, const char *fmt, ...)
+{
+    char stackmem[1024], msgmem[768], ts[96];
+    lt_buf line, msg;
+    struct timespec now;
+    struct tm tm;
+    va_list ap;
+
+    if (!lt_log_enabled(lvl))
+        return;
+    lt_buf_init_on(&msg, msgmem, sizeof(msgmem), 16384);
+    va_start(ap, fmt);
+    LT_IGNORE(lt_buf_vappendf(&msg, fmt, ap));
+    va_end(ap);
+
+    clock_gettime(CLOCK_REALTIME, &now);
+    gmtime_r(&now.tv_sec, &tm);
+    snprintf(ts, sizeof(ts), "%04d-%02d-%02dT%02d:%02d:%02d.%03ldZ", tm.tm_year + 1900,
+             tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec,
+             now.tv_nsec / 1000000);
+
+    lt_buf_init_on(&line, stackmem, sizeof(stackmem), 32768);
+    if (json_mode) {
+        LT_IGNORE(lt_buf_appendf(&line, "{\"ts\":\"%s\",\"level\":\"%s\",\"module\":\"", ts,
+                                 level_name[lvl]));
+        append_escaped(&line, module, true);
+        LT_IGNORE(lt_buf_appends(&line, "\",\"msg\":\""));
+        append_escaped(&line, msg.ptr, true);
+        LT_IGNORE(lt_buf_appends(&line, "\"}\n"));
+    } else {
+        LT_IGNORE(lt_buf_appendf(&line, "%s %-5s %s: ", ts, level_name[lvl], module));
+        append_escaped(&line, msg.ptr, false);
+        LT_IGNORE(lt_buf_appendc(&line, '\n'));
+    }
+    /* One write per record keeps lines whole across threads. */
+    if (write(STDERR_FILENO, line.ptr, line.len) < 0) {
+        /* nowhere left to report it */
+    }
+    lt_buf_cleanup(&line);
+    lt_buf_cleanup(&msg);
+}
