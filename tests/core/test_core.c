@@ -1,0 +1,159 @@
+/*
+ * test_core.c - bounded buffers, status texts, error origin, log level
+ * parsing and allocator failure injection.
+ */
+#include <check.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "lt_alloc.h"
+#include "lt_buf.h"
+#include "lt_log.h"
+#include "lt_status.h"
+
+START_TEST(test_buf_append_and_limit)
+{
+    lt_buf b;
+
+    lt_buf_init(&b, 10);
+    ck_assert_str_eq(b.ptr, "");
+    ck_assert_int_eq(lt_buf_appends(&b, "hello"), LT_OK);
+    ck_assert_int_eq(lt_buf_appendf(&b, "-%d", 42), LT_OK);
+    ck_assert_str_eq(b.ptr, "hello-42");
+    ck_assert_uint_eq(b.len, 8);
+    /* Over the limit: refused, content unchanged. */
+    ck_assert_int_eq(lt_buf_appends(&b, "xyz"), LT_ERR_TOO_BIG);
+    ck_assert_int_eq(lt_buf_appendf(&b, "%s", "xyz"), LT_ERR_TOO_BIG);
+    ck_assert_str_eq(b.ptr, "hello-42");
+    ck_assert_int_eq(lt_buf_appends(&b, "ab"), LT_OK);
+    ck_assert_uint_eq(b.len, 10);
+    ck_assert_int_eq(lt_buf_appendc(&b, 'c'), LT_ERR_TOO_BIG);
+    lt_buf_cleanup(&b);
+    lt_buf_cleanup(NULL);
+}
+END_TEST
+
+START_TEST(test_buf_stack_then_heap)
+{
+    char mem[8];
+    lt_buf b;
+    char *s;
+
+    lt_buf_init_on(&b, mem, sizeof(mem), 1000);
+    ck_assert_int_eq(lt_buf_appends(&b, "abc"), LT_OK);
+    ck_assert_ptr_eq(b.ptr, mem);
+    ck_assert(!b.owned);
+    ck_assert_int_eq(lt_buf_appends(&b, "defghijkl"), LT_OK);
+    ck_assert_ptr_ne(b.ptr, mem);
+    ck_assert(b.owned);
+    ck_assert_str_eq(b.ptr, "abcdefghijkl");
+    s = lt_buf_take(&b);
+    ck_assert_str_eq(s, "abcdefghijkl");
+    ck_assert_uint_eq(b.len, 0);
+    lt_free(s);
+    lt_buf_reset(&b);
+    lt_buf_cleanup(&b);
+}
+END_TEST
+
+START_TEST(test_str_eq)
+{
+    lt_str s = { "hello world", 5 };
+
+    ck_assert(lt_str_eq(s, "hello"));
+    ck_assert(!lt_str_eq(s, "hello world"));
+    ck_assert(lt_str_eq(LT_STR("x"), "x"));
+}
+END_TEST
+
+START_TEST(test_status_texts)
+{
+    ck_assert_str_eq(lt_status_name(LT_ERR_TIMEOUT), "ERR_TIMEOUT");
+    ck_assert_str_eq(lt_status_str(LT_ERR_TIMEOUT), "timed out");
+    ck_assert_str_eq(lt_status_str(LT_OK), "success");
+    ck_assert_str_eq(lt_status_name((lt_status)999), "UNKNOWN");
+    for (int i = 0; i < LT_STATUS_COUNT_; i++)
+        ck_assert_ptr_nonnull(lt_status_str((lt_status)i));
+}
+END_TEST
+
+START_TEST(test_error_origin)
+{
+    lt_status st;
+
+    lt_error_clear();
+    ck_assert_str_eq(lt_error_message(), "");
+    st = LT_FAIL(LT_ERR_PARSE, "bad %s at %d", "token", 7);
+    ck_assert_int_eq(st, LT_ERR_PARSE);
+    ck_assert_str_eq(lt_error_message(), "bad token at 7");
+    ck_assert_ptr_nonnull(strstr(lt_error_origin(), "test_core.c:"));
+    ck_assert_ptr_nonnull(strstr(lt_error_origin(), "test_error_origin"));
+}
+END_TEST
+
+START_TEST(test_log_levels)
+{
+    lt_log_level l;
+
+    ck_assert_int_eq(lt_log_level_parse("debug", &l), LT_OK);
+    ck_assert_int_eq(l, LT_LOG_DEBUG);
+    ck_assert_int_eq(lt_log_level_parse("warning", &l), LT_OK);
+    ck_assert_int_eq(l, LT_LOG_WARN);
+    ck_assert_int_eq(lt_log_level_parse("loud", &l), LT_ERR_INVALID);
+    lt_log_configure(LT_LOG_WARN, false);
+    ck_assert(!lt_log_enabled(LT_LOG_INFO));
+    ck_assert(lt_log_enabled(LT_LOG_ERROR));
+    lt_log_configure(LT_LOG_INFO, false);
+}
+END_TEST
+
+/* An allocator that fails every call after `budget` successes. */
+static int budget;
+static void *fail_malloc(size_t n) { return budget-- > 0 ? malloc(n) : NULL; }
+static void *fail_calloc(size_t n, size_t s) { return budget-- > 0 ? calloc(n, s) : NULL; }
+static void *fail_realloc(void *p, size_t n) { return budget-- > 0 ? realloc(p, n) : NULL; }
+
+START_TEST(test_alloc_failure_injection)
+{
+    lt_allocator a = { fail_malloc, fail_calloc, fail_realloc, free };
+    lt_buf b;
+
+    budget = 0;
+    lt_alloc_set(&a);
+    lt_buf_init(&b, 100);
+    ck_assert_int_eq(lt_buf_appends(&b, "abc"), LT_ERR_NOMEM);
+    ck_assert_str_eq(b.ptr, "");
+    ck_assert_ptr_null(lt_strdup("x"));
+    budget = 1;
+    ck_assert_int_eq(lt_buf_appends(&b, "abc"), LT_OK);
+    lt_alloc_set(NULL);
+    lt_buf_cleanup(&b);
+}
+END_TEST
+
+static Suite *core_suite(void)
+{
+    Suite *s = suite_create("core");
+    TCase *tc = tcase_create("core");
+
+    tcase_add_test(tc, test_buf_append_and_limit);
+    tcase_add_test(tc, test_buf_stack_then_heap);
+    tcase_add_test(tc, test_str_eq);
+    tcase_add_test(tc, test_status_texts);
+    tcase_add_test(tc, test_error_origin);
+    tcase_add_test(tc, test_log_levels);
+    tcase_add_test(tc, test_alloc_failure_injection);
+    suite_add_tcase(s, tc);
+    return s;
+}
+
+int main(void)
+{
+    SRunner *sr = srunner_create(core_suite());
+    int failed;
+
+    srunner_run_all(sr, CK_NORMAL);
+    failed = srunner_ntests_failed(sr);
+    srunner_free(sr);
+    return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+}
