@@ -1,0 +1,57 @@
+/*
+ * lt_opts.h - table-driven command-line options for the latticed binaries.
+ * One static table gives each option its long name, short letter, environment
+ * variable, argument kind, default and help; --help text, environment
+ * variables and config-file keys all come from that table, so they cannot
+ * disagree. Precedence: defaults < config file < environment < command line.
+ */
+#ifndef LT_OPTS_H
+#define LT_OPTS_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
+
+#include "lt_status.h"
+
+typedef enum {
+    LT_OPT_FLAG,   /**< no argument; sets a bool (env/config: true/false/1/0/yes/no) */
+    LT_OPT_STRING, /**< const char * (points into argv, environ or the config copy) */
+    LT_OPT_INT,    /**< int64_t within [min, max] */
+} lt_opt_kind;
+
+typedef struct {
+    const char *name;    /**< long name without dashes ("nats-url"); also the config key */
+    char short_name;     /**< 0 for none */
+    const char *env;     /**< environment variable or NULL */
+    lt_opt_kind kind;
+    const char *argname; /**< shown in help ("URL") */
+    const char *def;     /**< default as text, or NULL */
+    const char *help;    /**< one line */
+    size_t offset;       /**< offsetof() the target field in the config struct */
+    int64_t min, max;    /**< for LT_OPT_INT */
+} lt_opt;
+
+typedef struct {
+    const char *prog;     /**< program name for messages */
+    const char *usage;    /**< "latticed [OPTIONS]" */
+    const char *summary;  /**< paragraph printed under usage */
+    const lt_opt *opts;
+    size_t nopts;
+    const char *config_opt; /**< name of the option holding a config file path, or NULL */
+} lt_opts_spec;
+
+/**
+ * Fill cfg from defaults, the config file (if config_opt is set), the
+ * environment and argv. On LT_ERR_INVALID, lt_error_message() holds a
+ * one-line reason naming the option and where it came from. *first_arg gets
+ * the index of the first positional argument (argc when none).
+ * The config file's contents are kept in *config_text (lt_free it).
+ */
+LT_NODISCARD lt_status lt_opts_parse(const lt_opts_spec *spec, void *cfg, int argc,
+                                     char **argv, int *first_arg, char **config_text);
+
+/** Print the --help text generated from the table. */
+void lt_opts_help(const lt_opts_spec *spec, FILE *out);
+
+#endif
