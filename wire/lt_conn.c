@@ -94,6 +94,8 @@ static void on_disconnected(natsConnection *nc, void *closure)
 {
     const lt_conn_events *ev = closure;
 
+    if (natsConnection_IsClosed(nc))
+        return; /* our own shutdown, not an outage */
     LT_WARN("nats", "disconnected from NATS; reconnecting");
     if (ev->disconnected)
         ev->disconnected(ev->arg);
@@ -102,9 +104,7 @@ static void on_disconnected(natsConnection *nc, void *closure)
 static void on_reconnected(natsConnection *nc, void *closure)
 {
     const lt_conn_events *ev = closure;
-    char url[256] = "";
 
-    natsConnection_GetConnectedUrl(nc, url, sizeof(url));
     LT_INFO("nats", "reconnected to NATS");
     if (ev->reconnected)
         ev->reconnected(ev->arg);

@@ -1,0 +1,175 @@
+/*
+ * daemon.c - latticed start-up and shutdown. Everything the control plane
+ * owns runs on one lt_loop thread (this one); nats.c callbacks only post to
+ * it. SIGINT/SIGTERM stop the loop; then the NATS connection is closed, the
+ * --dev child stopped and its temporary directory removed.
+ */
+#include "daemon.h"
+
+#include <signal.h>
+#include <stdio.h>
+#include <string.h>
+
+#include <nats/nats.h>
+
+#include "lt_config.h"
+#include "lt_log.h"
+#include "lt_loop.h"
+#include "lt_natsd.h"
+#include "lt_store.h"
+
+static lt_loop *signal_loop; /* the loop SIGINT/SIGTERM stop */
+
+static void on_signal(int sig)
+{
+    (void)sig;
+    if (signal_loop != NULL)
+        lt_loop_stop(signal_loop); /* async-signal-safe */
+}
+
+static void install_signals(lt_loop *loop)
+{
+    struct sigaction sa;
+
+    memset(&sa, 0, sizeof(sa));
+    sa.sa_handler = on_signal;
+    sigemptyset(&sa.sa_mask);
+    sa.sa_flags = SA_RESTART;
+    signal_loop = loop;
+    sigaction(SIGINT, &sa, NULL);
+    sigaction(SIGTERM, &sa, NULL);
+    signal(SIGPIPE, SIG_IGN);
+}
+
+static void restore_signals(void)
+{
+    signal(SIGINT, SIG_DFL);
+    signal(SIGTERM, SIG_DFL);
+    signal_loop = NULL;
+}
+
+/* Connection events arrive on nats.c threads: hand them to the loop. */
+static void note_disconnected(lt_loop *loop, void *arg)
+{
+    (void)loop;
+    (void)arg;
+    LT_DEBUG("daemon", "loop saw the NATS disconnect");
+}
+
+static void conn_disconnected(void *arg)
+{
+    LT_IGNORE(lt_loop_post(arg, note_disconnected, NULL, NULL));
+}
+
+static int64_t tick(lt_loop *loop, void *arg)
+{
+    (void)loop;
+    (void)arg;
+    /* The reconciler's periodic full pass will hang off this timer. */
+    return 5000;
+}
+
+static lt_conn_config conn_config_of(const lt_daemon_config *cfg, const char *url)
+{
+    return (lt_conn_config){
+        .url = url,
+        .name = "latticed",
+        .creds_file = cfg->nats_creds,
+        .jwt_file = cfg->nats_jwt,
+        .nkey = cfg->nats_nkey,
+        .seed_file = cfg->nats_seed,
+        .tls_ca = cfg->nats_tls_ca,
+        .tls_cert = cfg->nats_tls_cert,
+        .tls_key = cfg->nats_tls_key,
+    };
+}
+
+int lt_daemon_run(const lt_daemon_config *cfg)
+{
+    lt_natsd *natsd = NULL;
+    lt_loop *loop = NULL;
+    natsConnection *nc = NULL;
+    jsCtx *js = NULL;
+    lt_conn_config cc;
+    lt_conn_events events = { .disconnected = conn_disconnected };
+    lt_store_config sc = {
+        .replicas = (int)cfg->replicas,
+        .memory = cfg->storage != NULL && strcmp(cfg->storage, "memory") == 0,
+        .events_max_bytes = cfg->events_max_bytes,
+    };
+    const char *url = cfg->nats_url;
+    char shown[256];
+    int code = 1;
+    lt_status st;
+
+    if (lt_loop_new(&loop) != LT_OK) {
+        LT_ERROR("daemon", "cannot create the event loop");
+        goto out;
+    }
+    /* Signals first, so a Ctrl-C during start-up still cleans up. */
+    install_signals(loop);
+    events.arg = loop;
+    if (cfg->dev) {
+        lt_natsd_opts no = { .binary = cfg->nats_server_bin };
+
+        st = lt_natsd_start(&natsd, &no);
+        if (st != LT_OK) {
+            LT_ERROR("dev", "%s", lt_error_message());
+            code = 3;
+            goto out;
+        }
+        url = lt_natsd_url(natsd);
+        LT_INFO("dev", "started nats-server pid %d with JetStream in %s",
+                (int)lt_natsd_pid(natsd), lt_natsd_dir(natsd));
+    }
+    cc = conn_config_of(cfg, url);
+    st = lt_conn_connect(&nc, &cc, &events);
+    if (st != LT_OK) {
+        LT_ERROR("daemon", "%s", lt_error_message());
+        code = st == LT_ERR_INVALID ? 2 : 3;
+        goto out;
+    }
+    if (natsConnection_JetStream(&js, nc, NULL) != NATS_OK) {
+        LT_ERROR("daemon", "cannot open a JetStream context");
+        goto out;
+    }
+    st = lt_store_ensure_assets(js, &sc);
+    if (st != LT_OK) {
+        LT_ERROR("daemon", "%s", lt_error_message());
+        code = 3;
+        goto out;
+    }
+    if (lt_loop_timer_add(loop, 5000, tick, NULL, NULL) != LT_OK)
+        goto out;
+    lt_conn_redact_url(url, shown, sizeof(shown));
+    LT_INFO("daemon", "latticed %s ready: NATS %s, API prefix %s", LT_VERSION, shown,
+            cfg->api_prefix);
+    if (cfg->dev) {
+        printf("latticed --dev is up. Point clients at it with:\n"
+               "  export LATTICE_NATS_URL=%s\n"
+               "Press Ctrl-C to stop.\n", url);
+        fflush(stdout);
+    }
+    if (lt_loop_stopping(loop)) {
+        code = 0;
+        goto out;
+    }
+    st = lt_loop_run(loop);
+    code = st == LT_OK ? 0 : 1;
+    LT_INFO("daemon", "shutting down");
+out:
+    restore_signals();
+    jsCtx_Destroy(js);
+    if (nc != NULL) {
+        natsConnection_Close(nc);
+        natsConnection_Destroy(nc);
+    }
+    nats_Close(); /* joins nats.c's threads: nothing can post after this */
+    lt_loop_free(loop);
+    if (natsd != NULL) {
+        LT_INFO("dev", "stopping nats-server pid %d and removing %s", (int)lt_natsd_pid(natsd),
+                lt_natsd_dir(natsd));
+        lt_natsd_stop(natsd);
+    }
+    return code;
+}

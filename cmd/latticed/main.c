@@ -1,0 +1,131 @@
+/*
+ * main.c - latticed's command line: the option table (flags, environment
+ * variables and config-file keys all come from it) and the hand-off to
+ * lt_daemon_run().
+ */
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "daemon.h"
+#include "lt_alloc.h"
+#include "lt_config.h"
+#include "lt_log.h"
+#include "lt_opts.h"
+
+#define F(field) offsetof(lt_daemon_config, field)
+
+static const lt_opt options[] = {
+    { "help", 'h', NULL, LT_OPT_FLAG, NULL, NULL, "show this help and exit", F(help), 0, 0 },
+    { "version", 'V', NULL, LT_OPT_FLAG, NULL, NULL, "show the version and exit", F(version),
+      0, 0 },
+    { "config", 'c', "LATTICED_CONFIG", LT_OPT_STRING, "FILE", NULL,
+      "read options from FILE ('name = value' lines, names as the long options)",
+      F(config_file), 0, 0 },
+    { "dev", 0, "LATTICED_DEV", LT_OPT_FLAG, NULL, NULL,
+      "development mode: start nats-server (JetStream in a temp dir, free loopback port) as a "
+      "child and use it",
+      F(dev), 0, 0 },
+    { "nats-url", 's', "LATTICED_NATS_URL", LT_OPT_STRING, "URL", "nats://127.0.0.1:4222",
+      "NATS server URL(s), comma-separated; user:password@ allowed", F(nats_url), 0, 0 },
+    { "nats-creds", 0, "LATTICED_NATS_CREDS", LT_OPT_STRING, "FILE", NULL,
+      "NATS credentials file (JWT + nkey seed)", F(nats_creds), 0, 0 },
+    { "nats-jwt", 0, "LATTICED_NATS_JWT", LT_OPT_STRING, "FILE", NULL,
+      "NATS user JWT file (needs --nats-seed)", F(nats_jwt), 0, 0 },
+    { "nats-nkey", 0, "LATTICED_NATS_NKEY", LT_OPT_STRING, "PUBKEY", NULL,
+      "NATS user nkey public key for nkey auth (needs --nats-seed)", F(nats_nkey), 0, 0 },
+    { "nats-seed", 0, "LATTICED_NATS_SEED", LT_OPT_STRING, "FILE", NULL,
+      "NATS user nkey seed file", F(nats_seed), 0, 0 },
+    { "nats-tls-ca", 0, "LATTICED_NATS_TLS_CA", LT_OPT_STRING, "FILE", NULL,
+      "CA bundle to verify the NATS server; requires TLS", F(nats_tls_ca), 0, 0 },
+    { "nats-tls-cert", 0, "LATTICED_NATS_TLS_CERT", LT_OPT_STRING, "FILE", NULL,
+      "client certificate for NATS mutual TLS", F(nats_tls_cert), 0, 0 },
+    { "nats-tls-key", 0, "LATTICED_NATS_TLS_KEY", LT_OPT_STRING, "FILE", NULL,
+      "client private key for NATS mutual TLS", F(nats_tls_key), 0, 0 },
+    { "nats-server-bin", 0, "LATTICED_NATS_SERVER", LT_OPT_STRING, "PATH", NULL,
+      "--dev: nats-server binary (default: PATH, then /usr/sbin)", F(nats_server_bin), 0, 0 },
+    { "api-prefix", 0, "LATTICED_API_PREFIX", LT_OPT_STRING, "PREFIX", "wadm.api",
+      "subject prefix of the wadm-compatible API", F(api_prefix), 0, 0 },
+    { "storage", 0, "LATTICED_STORAGE", LT_OPT_STRING, "file|memory", "file",
+      "JetStream storage of latticed's buckets and streams", F(storage), 0, 0 },
+    { "replicas", 0, "LATTICED_REPLICAS", LT_OPT_INT, "N", "1",
+      "JetStream replicas of latticed's buckets and streams (3 in a cluster)", F(replicas), 1,
+      5 },
+    { "events-max-bytes", 0, "LATTICED_EVENTS_MAX_BYTES", LT_OPT_INT, "BYTES", "67108864",
+      "size bound of the control plane event stream", F(events_max_bytes), 1024,
+      INT64_C(1) << 40 },
+    { "log-level", 0, "LATTICED_LOG_LEVEL", LT_OPT_STRING, "LEVEL", "info",
+      "debug, info, warn or error", F(log_level), 0, 0 },
+    { "log-format", 0, "LATTICED_LOG_FORMAT", LT_OPT_STRING, "text|json", "text",
+      "log line format on stderr", F(log_format), 0, 0 },
+};
+
+static const lt_opts_spec spec = {
+    .prog = "latticed",
+    .usage = "latticed [OPTIONS]",
+    .summary = "latticed: a declarative control plane for WebAssembly thin hosts on NATS\n"
+               "JetStream, compatible with wadm's API. `latticed --dev` runs a whole local\n"
+               "system with no setup.",
+    .opts = options,
+    .nopts = sizeof(options) / sizeof(options[0]),
+    .config_opt = "config",
+};
+
+/* Semantic checks the table cannot express; one-line reason on stderr. */
+static int check_config(const lt_daemon_config *cfg)
+{
+    lt_log_level lvl;
+
+    if (strcmp(cfg->storage, "file") != 0 && strcmp(cfg->storage, "memory") != 0) {
+        fprintf(stderr, "latticed: --storage must be file or memory, got '%s'\n", cfg->storage);
+        return 2;
+    }
+    if (lt_log_level_parse(cfg->log_level, &lvl) != LT_OK) {
+        fprintf(stderr, "latticed: --log-level must be debug, info, warn or error, got '%s'\n",
+                cfg->log_level);
+        return 2;
+    }
+    if (strcmp(cfg->log_format, "text") != 0 && strcmp(cfg->log_format, "json") != 0) {
+        fprintf(stderr, "latticed: --log-format must be text or json, got '%s'\n",
+                cfg->log_format);
+        return 2;
+    }
+    lt_log_configure(lvl, strcmp(cfg->log_format, "json") == 0);
+    return 0;
+}
+
+int main(int argc, char **argv)
+{
+    lt_daemon_config cfg = { 0 };
+    char *config_text = NULL;
+    int first = argc, code;
+
+    if (lt_opts_parse(&spec, &cfg, argc, argv, &first, &config_text) != LT_OK) {
+        fprintf(stderr, "latticed: %s\n", lt_error_message());
+        code = 2;
+        goto out;
+    }
+    if (cfg.help) {
+        lt_opts_help(&spec, stdout);
+        code = 0;
+        goto out;
+    }
+    if (cfg.version) {
+        printf("latticed %s\n", LT_VERSION);
+        code = 0;
+        goto out;
+    }
+    if (first < argc) {
+        fprintf(stderr, "latticed: unexpected argument '%s' (see --help)\n", argv[first]);
+        code = 2;
+        goto out;
+    }
+    code = check_config(&cfg);
+    if (code != 0)
+        goto out;
+    code = lt_daemon_run(&cfg);
+out:
+    lt_free(config_text);
+    return code;
+}

@@ -1,0 +1,104 @@
+/*
+ * lt_store.c - idempotent creation of latticed's JetStream assets.
+ */
+#include "lt_store.h"
+
+#include <string.h>
+
+#include "lt_conn.h"
+#include "lt_log.h"
+
+static int replicas_of(const lt_store_config *cfg)
+{
+    return cfg->replicas > 0 ? cfg->replicas : 1;
+}
+
+static lt_status ensure_bucket(jsCtx *js, const lt_store_config *cfg, const char *bucket,
+                               uint8_t history, const char *what)
+{
+    kvStore *kv = NULL;
+    kvConfig kc;
+    natsStatus s;
+
+    s = js_KeyValue(&kv, js, bucket);
+    if (s == NATS_OK) {
+        kvStore_Destroy(kv);
+        return LT_OK;
+    }
+    if (s != NATS_NOT_FOUND)
+        return LT_FAIL(lt_conn_status(s), "cannot look up KV bucket %s: %s", bucket,
+                       nats_GetLastError(NULL));
+    kvConfig_Init(&kc);
+    kc.Bucket = bucket;
+    kc.Description = what;
+    kc.History = history;
+    kc.Replicas = replicas_of(cfg);
+    kc.StorageType = cfg->memory ? js_MemoryStorage : js_FileStorage;
+    s = js_CreateKeyValue(&kv, js, &kc);
+    if (s != NATS_OK)
+        return LT_FAIL(lt_conn_status(s), "cannot create KV bucket %s: %s", bucket,
+                       nats_GetLastError(NULL));
+    kvStore_Destroy(kv);
+    LT_INFO("store", "created KV bucket %s (replicas %d, %s)", bucket, kc.Replicas,
+            cfg->memory ? "memory" : "file");
+    return LT_OK;
+}
+
+static lt_status ensure_events(jsCtx *js, const lt_store_config *cfg)
+{
+    const char *name = cfg->events_stream ? cfg->events_stream : LT_STORE_EVENTS_STREAM;
+    const char *subject = cfg->events_subjects ? cfg->events_subjects : "lattice.*.evt.cp.>";
+    jsStreamInfo *si = NULL;
+    jsStreamConfig sc;
+    jsErrCode jerr = 0;
+    natsStatus s;
+
+    jsStreamConfig_Init(&sc);
+    sc.Name = name;
+    sc.Description = "latticed control plane events";
+    sc.Subjects = &subject;
+    sc.SubjectsLen = 1;
+    sc.Retention = js_LimitsPolicy;
+    sc.Discard = js_DiscardOld;
+    sc.MaxBytes = cfg->events_max_bytes > 0 ? cfg->events_max_bytes : 64 * 1024 * 1024;
+    sc.Storage = cfg->memory ? js_MemoryStorage : js_FileStorage;
+    sc.Replicas = replicas_of(cfg);
+    sc.Duplicates = 2LL * 60 * 1000 * 1000 * 1000; /* 2 min, in ns */
+
+    s = js_GetStreamInfo(&si, js, name, NULL, &jerr);
+    if (s == NATS_OK) {
+        bool same = si->Config->MaxBytes == sc.MaxBytes;
+
+        jsStreamInfo_Destroy(si);
+        si = NULL;
+        if (same)
+            return LT_OK;
+        s = js_UpdateStream(&si, js, &sc, NULL, &jerr);
+    } else if (s == NATS_NOT_FOUND) {
+        s = js_AddStream(&si, js, &sc, NULL, &jerr);
+        if (s == NATS_OK)
+            LT_INFO("store", "created stream %s (max %lld bytes)", name, (long long)sc.MaxBytes);
+    }
+    jsStreamInfo_Destroy(si);
+    if (s != NATS_OK)
+        return LT_FAIL(lt_conn_status(s), "cannot create stream %s: %s (JetStream error %d)",
+                       name, nats_GetLastError(NULL), (int)jerr);
+    return LT_OK;
+}
+
+lt_status lt_store_ensure_assets(jsCtx *js, const lt_store_config *cfg)
+{
+    lt_status st;
+
+    st = ensure_bucket(js, cfg, cfg->manifest_bucket ? cfg->manifest_bucket
+                                                     : LT_STORE_MANIFEST_BUCKET,
+                       1, "latticed application manifests");
+    if (st != LT_OK)
+        return st;
+    st = ensure_bucket(js, cfg, cfg->status_bucket ? cfg->status_bucket
+                                                   : LT_STORE_STATUS_BUCKET,
+                       1, "latticed application status");
+    if (st != LT_OK)
+        return st;
+    return ensure_events(js, cfg);
+}

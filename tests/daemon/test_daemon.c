@@ -1,0 +1,292 @@
+/*
+ * test_daemon.c - latticed as a process: --help/--version/usage errors,
+ * `--dev` coming up (nats-server child, JetStream assets) and going down
+ * cleanly on SIGTERM and SIGINT (exit 0, child gone, temp dir removed), a
+ * clear error when nats-server is missing or NATS unreachable, and
+ * idempotent asset creation against an existing server.
+ */
+#include <check.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <nats/nats.h>
+
+#include "lt_natsd.h"
+
+typedef struct {
+    pid_t pid;
+    int out_fd, err_fd;
+    char out[16384], err[16384];
+    size_t out_len, err_len;
+} proc;
+
+static const char *bin(void)
+{
+    const char *b = getenv("LATTICED_BIN");
+
+    ck_assert_msg(b != NULL, "LATTICED_BIN not set");
+    return b;
+}
+
+static void spawn(proc *p, char *const argv[])
+{
+    int o[2], e[2];
+
+    memset(p, 0, sizeof(*p));
+    ck_assert_int_eq(pipe(o), 0);
+    ck_assert_int_eq(pipe(e), 0);
+    p->pid = fork();
+    ck_assert_int_ge(p->pid, 0);
+    if (p->pid == 0) {
+        dup2(o[1], STDOUT_FILENO);
+        dup2(e[1], STDERR_FILENO);
+        close(o[0]);
+        close(e[0]);
+        execv(bin(), argv);
+        _exit(127);
+    }
+    close(o[1]);
+    close(e[1]);
+    p->out_fd = o[0];
+    p->err_fd = e[0];
+    fcntl(p->out_fd, F_SETFL, O_NONBLOCK);
+    fcntl(p->err_fd, F_SETFL, O_NONBLOCK);
+}
+
+static void drain(proc *p, int timeout_ms)
+{
+    struct pollfd pf[2] = { { p->out_fd, POLLIN, 0 }, { p->err_fd, POLLIN, 0 } };
+
+    if (poll(pf, 2, timeout_ms) <= 0)
+        return;
+    if (pf[0].revents) {
+        ssize_t n = read(p->out_fd, p->out + p->out_len, sizeof(p->out) - 1 - p->out_len);
+        if (n > 0)
+            p->out_len += (size_t)n;
+    }
+    if (pf[1].revents) {
+        ssize_t n = read(p->err_fd, p->err + p->err_len, sizeof(p->err) - 1 - p->err_len);
+        if (n > 0)
+            p->err_len += (size_t)n;
+    }
+    p->out[p->out_len] = '\0';
+    p->err[p->err_len] = '\0';
+}
+
+/* Read output until needle shows in stdout or stderr; false on timeout. */
+static bool wait_for(proc *p, const char *needle, int timeout_ms)
+{
+    for (int waited = 0; waited < timeout_ms; waited += 50) {
+        drain(p, 50);
+        if (strstr(p->out, needle) || strstr(p->err, needle))
+            return true;
+    }
+    return false;
+}
+
+/* Wait for exit; returns the exit code, or -1 on timeout (then kills it). */
+static int wait_exit(proc *p, int timeout_ms)
+{
+    int status;
+
+    for (int waited = 0; waited < timeout_ms; waited += 20) {
+        drain(p, 20);
+        if (waitpid(p->pid, &status, WNOHANG) == p->pid) {
+            for (int i = 0; i < 10; i++)
+                drain(p, 10);
+            close(p->out_fd);
+            close(p->err_fd);
+            return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+        }
+    }
+    kill(p->pid, SIGKILL);
+    waitpid(p->pid, NULL, 0);
+    close(p->out_fd);
+    close(p->err_fd);
+    return -1;
+}
+
+static int run(char *const argv[], proc *p)
+{
+    spawn(p, argv);
+    return wait_exit(p, 10000);
+}
+
+START_TEST(test_daemon_help_version_usage)
+{
+    proc p;
+    char *help[] = { "latticed", "--help", NULL };
+    char *version[] = { "latticed", "-V", NULL };
+    char *bogus[] = { "latticed", "--bogus", NULL };
+    char *badstore[] = { "latticed", "--storage", "tape", NULL };
+
+    ck_assert_int_eq(run(help, &p), 0);
+    ck_assert_ptr_nonnull(strstr(p.out, "--nats-url URL"));
+    ck_assert_ptr_nonnull(strstr(p.out, "LATTICED_NATS_CREDS"));
+    ck_assert_ptr_nonnull(strstr(p.out, "--dev"));
+    ck_assert_int_eq(run(version, &p), 0);
+    ck_assert_ptr_nonnull(strstr(p.out, "latticed 0."));
+    ck_assert_int_eq(run(bogus, &p), 2);
+    ck_assert_ptr_nonnull(strstr(p.err, "unknown option '--bogus'"));
+    ck_assert_int_eq(run(badstore, &p), 2);
+    ck_assert_ptr_nonnull(strstr(p.err, "--storage must be file or memory"));
+}
+END_TEST
+
+/* Parse "started nats-server pid N with JetStream in DIR" from the log. */
+static void child_of(const proc *p, pid_t *pid, char *dir, size_t dirsize)
+{
+    const char *s = strstr(p->err, "started nats-server pid ");
+    int n = 0;
+
+    ck_assert_ptr_nonnull(s);
+    ck_assert_int_eq(sscanf(s, "started nats-server pid %d with JetStream in %n", &n, &(int){0}),
+                     1);
+    *pid = n;
+    s = strstr(s, " in ") + 4;
+    snprintf(dir, dirsize, "%.*s", (int)strcspn(s, "\n"), s);
+}
+
+static void assert_bucket_exists(const char *url, const char *bucket)
+{
+    natsConnection *nc = NULL;
+    jsCtx *js = NULL;
+    kvStore *kv = NULL;
+
+    ck_assert_int_eq(natsConnection_ConnectTo(&nc, url), NATS_OK);
+    ck_assert_int_eq(natsConnection_JetStream(&js, nc, NULL), NATS_OK);
+    ck_assert_int_eq(js_KeyValue(&kv, js, bucket), NATS_OK);
+    kvStore_Destroy(kv);
+    jsCtx_Destroy(js);
+    natsConnection_Destroy(nc);
+}
+
+static void dev_up_down(int sig)
+{
+    char *argv[] = { "latticed", "--dev", NULL };
+    char url[128], dir[1024];
+    const char *u;
+    struct stat sb;
+    pid_t child;
+    proc p;
+
+    spawn(&p, argv);
+    ck_assert_msg(wait_for(&p, "export LATTICE_NATS_URL=", 15000), "not up: %s", p.err);
+    ck_assert_msg(wait_for(&p, "Press Ctrl-C", 2000), "no hint: %s", p.out);
+    u = strstr(p.out, "LATTICE_NATS_URL=") + strlen("LATTICE_NATS_URL=");
+    snprintf(url, sizeof(url), "%.*s", (int)strcspn(u, "\n"), u);
+    ck_assert_ptr_nonnull(strstr(url, "nats://127.0.0.1:"));
+    child_of(&p, &child, dir, sizeof(dir));
+    ck_assert_int_eq(kill(child, 0), 0);
+    ck_assert_int_eq(stat(dir, &sb), 0);
+    assert_bucket_exists(url, "latticed_manifests");
+    assert_bucket_exists(url, "latticed_status");
+
+    ck_assert_int_eq(kill(p.pid, sig), 0);
+    ck_assert_int_eq(wait_exit(&p, 15000), 0);
+    ck_assert_msg(kill(child, 0) != 0 && errno == ESRCH, "nats-server %d left running",
+                  (int)child);
+    ck_assert_msg(stat(dir, &sb) != 0, "temp dir %s left behind", dir);
+    ck_assert_ptr_nonnull(strstr(p.err, "shutting down"));
+}
+
+START_TEST(test_daemon_dev_sigterm)
+{
+    dev_up_down(SIGTERM);
+}
+END_TEST
+
+START_TEST(test_daemon_dev_sigint)
+{
+    dev_up_down(SIGINT);
+}
+END_TEST
+
+START_TEST(test_daemon_dev_missing_nats_server)
+{
+    char *argv[] = { "latticed", "--dev", "--nats-server-bin", "/nonexistent/nats-server", NULL };
+    proc p;
+    int code = run(argv, &p);
+    char *nl;
+
+    ck_assert_int_eq(code, 3);
+    ck_assert_ptr_nonnull(strstr(p.err, "nats-server not found at /nonexistent/nats-server"));
+    /* One line: the error and nothing else. */
+    nl = strchr(p.err, '\n');
+    ck_assert_ptr_nonnull(nl);
+    ck_assert_str_eq(nl + 1, "");
+}
+END_TEST
+
+START_TEST(test_daemon_unreachable_nats)
+{
+    char url[64];
+    char *argv[] = { "latticed", "--nats-url", url, NULL };
+    proc p;
+
+    snprintf(url, sizeof(url), "nats://127.0.0.1:%d", lt_natsd_free_port());
+    ck_assert_int_eq(run(argv, &p), 3);
+    ck_assert_ptr_nonnull(strstr(p.err, "cannot connect to NATS at nats://127.0.0.1:"));
+}
+END_TEST
+
+START_TEST(test_daemon_assets_idempotent)
+{
+    lt_natsd *srv = NULL;
+    char url[128];
+    char *argv[] = { "latticed", "--nats-url", url, "--storage", "memory", NULL };
+    proc p;
+
+    ck_assert_int_eq(lt_natsd_start(&srv, NULL), LT_OK);
+    snprintf(url, sizeof(url), "%s", lt_natsd_url(srv));
+    for (int round = 0; round < 2; round++) {
+        spawn(&p, argv);
+        ck_assert_msg(wait_for(&p, "ready: NATS", 10000), "round %d: %s", round, p.err);
+        if (round == 0)
+            ck_assert_ptr_nonnull(strstr(p.err, "created KV bucket latticed_manifests"));
+        else
+            ck_assert_ptr_null(strstr(p.err, "created KV bucket"));
+        kill(p.pid, SIGTERM);
+        ck_assert_int_eq(wait_exit(&p, 10000), 0);
+    }
+    assert_bucket_exists(url, "latticed_manifests");
+    lt_natsd_stop(srv);
+}
+END_TEST
+
+static Suite *daemon_suite(void)
+{
+    Suite *s = suite_create("daemon");
+    TCase *tc = tcase_create("daemon");
+
+    tcase_set_timeout(tc, 60);
+    tcase_add_test(tc, test_daemon_help_version_usage);
+    tcase_add_test(tc, test_daemon_dev_sigterm);
+    tcase_add_test(tc, test_daemon_dev_sigint);
+    tcase_add_test(tc, test_daemon_dev_missing_nats_server);
+    tcase_add_test(tc, test_daemon_unreachable_nats);
+    tcase_add_test(tc, test_daemon_assets_idempotent);
+    suite_add_tcase(s, tc);
+    return s;
+}
+
+int main(void)
+{
+    SRunner *sr = srunner_create(daemon_suite());
+    int failed;
+
+    srunner_run_all(sr, CK_NORMAL);
+    failed = srunner_ntests_failed(sr);
+    srunner_free(sr);
+    nats_Close();
+    return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+}
