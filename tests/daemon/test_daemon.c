@@ -29,6 +29,14 @@ typedef struct {
     size_t out_len, err_len;
 } proc;
 
+static long long now_ms(void)
+{
+    struct timespec ts;
+
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
 static const char *bin(void)
 {
     const char *b = getenv("LATTICED_BIN");
@@ -85,7 +93,9 @@ static void drain(proc *p, int timeout_ms)
 /* Read output until needle shows in stdout or stderr; false on timeout. */
 static bool wait_for(proc *p, const char *needle, int timeout_ms)
 {
-    for (int waited = 0; waited < timeout_ms; waited += 50) {
+    long long deadline = now_ms() + timeout_ms;
+
+    while (now_ms() < deadline) {
         drain(p, 50);
         if (strstr(p->out, needle) || strstr(p->err, needle))
             return true;
@@ -96,10 +106,13 @@ static bool wait_for(proc *p, const char *needle, int timeout_ms)
 /* Wait for exit; returns the exit code, or -1 on timeout (then kills it). */
 static int wait_exit(proc *p, int timeout_ms)
 {
+    long long deadline = now_ms() + timeout_ms;
+    struct timespec pause = { 0, 5 * 1000 * 1000 };
     int status;
 
-    for (int waited = 0; waited < timeout_ms; waited += 20) {
+    while (now_ms() < deadline) {
         drain(p, 20);
+        nanosleep(&pause, NULL); /* at EOF poll returns at once */
         if (waitpid(p->pid, &status, WNOHANG) == p->pid) {
             for (int i = 0; i < 10; i++)
                 drain(p, 10);
