@@ -1,0 +1,470 @@
+/*
+ * lt_testutil.c - test helpers: polling waits, temp dirs, whole-file I/O and
+ * a command runner with captured output and a timeout.
+ */
+#include "lt_testutil.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <ftw.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/prctl.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <sys/types.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "lt_alloc.h"
+#include "lt_buf.h"
+#include "lt_limits.h"
+
+extern char **environ;
+
+#define DEFAULT_RUN_TIMEOUT_MS 30000
+#define DEFAULT_MAX_OUTPUT     (1u << 20)
+
+int64_t lt_test_now_ms(void)
+{
+    struct timespec ts;
+
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+void lt_test_sleep_ms(int64_t ms)
+{
+    struct timespec ts;
+
+    if (ms <= 0)
+        return;
+    ts.tv_sec = (time_t)(ms / 1000);
+    ts.tv_nsec = (long)(ms % 1000) * 1000000L;
+    while (nanosleep(&ts, &ts) != 0 && errno == EINTR)
+        ;
+}
+
+lt_status lt_test_wait_until(lt_test_pred pred, void *arg, int64_t timeout_ms)
+{
+    int64_t deadline = lt_test_now_ms() + timeout_ms;
+    int64_t pause = 1;
+
+    for (;;) {
+        int64_t left;
+
+        if (pred(arg))
+            return LT_OK;
+        left = deadline - lt_test_now_ms();
+        if (left <= 0)
+            break;
+        lt_test_sleep_ms(pause < left ? pause : left);
+        if (pause < 50)
+            pause *= 2;
+    }
+    if (pred(arg))
+        return LT_OK;
+    return LT_FAIL(LT_ERR_TIMEOUT, "condition not met within %lld ms", (long long)timeout_ms);
+}
+
+lt_status lt_test_tmpdir(char **new_path, const char *prefix)
+{
+    const char *base = getenv("TMPDIR");
+    lt_buf b;
+    lt_status st;
+
+    *new_path = NULL;
+    if (base == NULL || base[0] == '\0')
+        base = "/tmp";
+    lt_buf_init(&b, LT_MAX_PATH);
+    st = lt_buf_appendf(&b, "%s/%s-XXXXXX", base, prefix != NULL ? prefix : "lt-test");
+    if (st != LT_OK) {
+        lt_buf_cleanup(&b);
+        return LT_FAIL(st, "temp dir path too long under %s", base);
+    }
+    if (mkdtemp(b.ptr) == NULL) {
+        int e = errno;
+
+        lt_buf_cleanup(&b);
+        return LT_FAIL(LT_ERR_IO, "mkdtemp under %s failed: errno %d", base, e);
+    }
+    *new_path = lt_buf_take(&b);
+    lt_buf_cleanup(&b);
+    if (*new_path == NULL)
+        return LT_ERR_NOMEM;
+    return LT_OK;
+}
+
+static _Thread_local int rmtree_errno;
+
+static int rmtree_entry(const char *path, const struct stat *sb, int flag, struct FTW *ftw)
+{
+    (void)sb;
+    (void)ftw;
+    if (flag == FTW_DP || flag == FTW_D) {
+        if (rmdir(path) != 0 && errno != ENOENT && rmtree_errno == 0)
+            rmtree_errno = errno;
+    } else if (unlink(path) != 0 && errno != ENOENT && rmtree_errno == 0) {
+        rmtree_errno = errno;
+    }
+    return 0;   /* keep walking: remove as much as possible */
+}
+
+lt_status lt_test_rmtree(const char *path)
+{
+    struct stat sb;
+
+    if (path == NULL || lstat(path, &sb) != 0)
+        return LT_OK;
+    rmtree_errno = 0;
+    if (nftw(path, rmtree_entry, 16, FTW_DEPTH | FTW_PHYS) != 0 && rmtree_errno == 0)
+        rmtree_errno = errno != 0 ? errno : EIO;
+    if (rmtree_errno != 0)
+        return LT_FAIL(LT_ERR_IO, "could not remove %s: errno %d", path, rmtree_errno);
+    return LT_OK;
+}
+
+lt_status lt_test_read_file(const char *path, size_t max, char **new_data, size_t *out_len)
+{
+    lt_buf b;
+    char chunk[8192];
+    lt_status st = LT_OK;
+    int fd;
+
+    *new_data = NULL;
+    if (out_len != NULL)
+        *out_len = 0;
+    fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0) {
+        if (errno == ENOENT)
+            return LT_FAIL(LT_ERR_NOT_FOUND, "no such file: %s", path);
+        return LT_FAIL(LT_ERR_IO, "open %s: errno %d", path, errno);
+    }
+    lt_buf_init(&b, max);
+    for (;;) {
+        ssize_t n = read(fd, chunk, sizeof(chunk));
+
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n < 0) {
+            st = LT_FAIL(LT_ERR_IO, "read %s: errno %d", path, errno);
+            goto out;
+        }
+        if (n == 0)
+            break;
+        st = lt_buf_append(&b, chunk, (size_t)n);
+        if (st != LT_OK) {
+            st = LT_FAIL(st, "%s: larger than %zu bytes", path, max);
+            goto out;
+        }
+    }
+    if (out_len != NULL)
+        *out_len = b.len;
+    *new_data = lt_buf_take(&b);
+    if (*new_data == NULL)
+        st = LT_ERR_NOMEM;
+out:
+    close(fd);
+    lt_buf_cleanup(&b);
+    return st;
+}
+
+lt_status lt_test_write_file(const char *path, const void *data, size_t len)
+{
+    const char *p = data;
+    int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+
+    if (fd < 0)
+        return LT_FAIL(LT_ERR_IO, "create %s: errno %d", path, errno);
+    while (len > 0) {
+        ssize_t n = write(fd, p, len);
+
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n < 0) {
+            int e = errno;
+
+            close(fd);
+            return LT_FAIL(LT_ERR_IO, "write %s: errno %d", path, e);
+        }
+        p += n;
+        len -= (size_t)n;
+    }
+    if (close(fd) != 0)
+        return LT_FAIL(LT_ERR_IO, "close %s: errno %d", path, errno);
+    return LT_OK;
+}
+
+void lt_test_close_fds_from(int lowfd)
+{
+#ifdef SYS_close_range
+    if (syscall(SYS_close_range, (unsigned)lowfd, ~0u, 0u) == 0)
+        return;
+#endif
+    {
+        long max = sysconf(_SC_OPEN_MAX);
+
+        if (max < 0 || max > 65536)
+            max = 65536;
+        for (int fd = lowfd; fd < (int)max; fd++)
+            close(fd);
+    }
+}
+
+/* Environment for the child: environ with cmd->env entries replacing or added. */
+static lt_status build_env(const char *const *extra, char ***new_env)
+{
+    size_t n_base = 0, n_extra = 0, n = 0;
+    char **env;
+
+    *new_env = NULL;
+    while (environ != NULL && environ[n_base] != NULL)
+        n_base++;
+    while (extra != NULL && extra[n_extra] != NULL)
+        n_extra++;
+    env = lt_calloc(n_base + n_extra + 1, sizeof(*env));
+    if (env == NULL)
+        return LT_ERR_NOMEM;
+    for (size_t i = 0; i < n_base; i++) {
+        const char *eq = strchr(environ[i], '=');
+        size_t klen = eq != NULL ? (size_t)(eq - environ[i]) : strlen(environ[i]);
+        bool replaced = false;
+
+        for (size_t j = 0; j < n_extra && !replaced; j++)
+            replaced = strncmp(extra[j], environ[i], klen) == 0 && extra[j][klen] == '=';
+        if (!replaced)
+            env[n++] = environ[i];
+    }
+    for (size_t j = 0; j < n_extra; j++)
+        env[n++] = (char *)extra[j];   /* execve takes char *const[]; never written */
+    env[n] = NULL;
+    *new_env = env;
+    return LT_OK;
+}
+
+/* Append what fd has to b (dropping bytes past its limit). Returns false at EOF/error. */
+static bool drain(int fd, lt_buf *b, bool *truncated)
+{
+    char chunk[8192];
+    ssize_t n = read(fd, chunk, sizeof(chunk));
+
+    if (n < 0 && (errno == EINTR || errno == EAGAIN))
+        return true;
+    if (n <= 0)
+        return false;
+    if (lt_buf_append(b, chunk, (size_t)n) != LT_OK) {
+        size_t room = b->max - b->len;
+
+        LT_IGNORE(lt_buf_append(b, chunk, room));
+        *truncated = true;
+    }
+    return true;
+}
+
+/* In the child: set up stdio and exec; on failure report errno on status_fd. */
+static void child_exec(const lt_test_cmd *cmd, char **env, const int fds[3], int status_fd)
+{
+    sigset_t none;
+    int e;
+
+    sigemptyset(&none);
+    sigprocmask(SIG_SETMASK, &none, NULL);
+    prctl(PR_SET_PDEATHSIG, SIGKILL);
+    if (dup2(fds[0], 0) < 0 || dup2(fds[1], 1) < 0 || dup2(fds[2], 2) < 0 ||
+        dup2(status_fd, 3) < 0)
+        goto fail;
+    lt_test_close_fds_from(4);
+    if (fcntl(3, F_SETFD, FD_CLOEXEC) != 0)
+        goto fail;
+    if (cmd->cwd != NULL && chdir(cmd->cwd) != 0)
+        goto fail;
+    execvpe(cmd->argv[0], (char *const *)cmd->argv, env);
+fail:
+    e = errno;
+    if (write(3, &e, sizeof(e)) < 0)
+        e = 0;
+    _exit(127);
+}
+
+/* errno the child reported before exec, or 0 when exec succeeded (EOF). */
+static int exec_errno(int status_fd)
+{
+    int e = 0;
+    ssize_t n;
+
+    do {
+        n = read(status_fd, &e, sizeof(e));
+    } while (n < 0 && errno == EINTR);
+    return n == (ssize_t)sizeof(e) ? e : 0;
+}
+
+/* Poll the three pipes until both outputs end or the deadline passes. */
+static void pump(const lt_test_cmd *cmd, int *in_fd, int *out_fd, int *err_fd,
+                 lt_test_cmd_result *res, lt_buf *out, lt_buf *err, int64_t deadline)
+{
+    size_t in_off = 0;
+
+    while (*out_fd >= 0 || *err_fd >= 0) {
+        struct pollfd p[3];
+        nfds_t np = 0;
+        int64_t left = deadline - lt_test_now_ms();
+
+        if (left <= 0) {
+            res->timed_out = true;
+            return;
+        }
+        if (*in_fd >= 0 && in_off >= cmd->stdin_len) {
+            close(*in_fd);
+            *in_fd = -1;
+        }
+        if (*in_fd >= 0)
+            p[np++] = (struct pollfd){ .fd = *in_fd, .events = POLLOUT };
+        if (*out_fd >= 0)
+            p[np++] = (struct pollfd){ .fd = *out_fd, .events = POLLIN };
+        if (*err_fd >= 0)
+            p[np++] = (struct pollfd){ .fd = *err_fd, .events = POLLIN };
+        if (poll(p, np, (int)(left > 100 ? 100 : left)) < 0 && errno != EINTR)
+            return;
+        for (nfds_t i = 0; i < np; i++) {
+            if (p[i].revents == 0)
+                continue;
+            if (p[i].fd == *in_fd) {
+                ssize_t n = send(*in_fd, (const char *)cmd->stdin_data + in_off,
+                                 cmd->stdin_len - in_off, MSG_NOSIGNAL | MSG_DONTWAIT);
+                if (n > 0)
+                    in_off += (size_t)n;
+                else if (n < 0 && errno != EAGAIN && errno != EINTR)
+                    in_off = cmd->stdin_len;   /* reader gone: stop feeding */
+            } else if (p[i].fd == *out_fd) {
+                if (!drain(*out_fd, out, &res->truncated)) {
+                    close(*out_fd);
+                    *out_fd = -1;
+                }
+            } else if (p[i].fd == *err_fd) {
+                if (!drain(*err_fd, err, &res->truncated)) {
+                    close(*err_fd);
+                    *err_fd = -1;
+                }
+            }
+        }
+    }
+}
+
+/* Reap pid, killing it at the deadline. */
+static void reap(pid_t pid, lt_test_cmd_result *res, int64_t deadline)
+{
+    int wst = 0;
+
+    for (;;) {
+        pid_t r = waitpid(pid, &wst, res->timed_out ? 0 : WNOHANG);
+
+        if (r == pid)
+            break;
+        if (r < 0 && errno != EINTR)
+            return;
+        if (!res->timed_out && lt_test_now_ms() >= deadline) {
+            res->timed_out = true;
+            kill(pid, SIGKILL);
+            continue;
+        }
+        if (res->timed_out)
+            continue;
+        lt_test_sleep_ms(2);
+    }
+    if (WIFEXITED(wst)) {
+        res->exit_code = WEXITSTATUS(wst);
+    } else if (WIFSIGNALED(wst)) {
+        res->exit_code = -1;
+        res->term_signal = WTERMSIG(wst);
+    }
+}
+
+lt_status lt_test_run(const lt_test_cmd *cmd, lt_test_cmd_result *res)
+{
+    int sv[2] = { -1, -1 }, po[2] = { -1, -1 }, pe[2] = { -1, -1 }, ps[2] = { -1, -1 };
+    char **env = NULL;
+    lt_buf out, err;
+    size_t max;
+    int64_t deadline;
+    lt_status st = LT_OK;
+    pid_t pid;
+
+    memset(res, 0, sizeof(*res));
+    if (cmd == NULL || cmd->argv == NULL || cmd->argv[0] == NULL)
+        return LT_FAIL(LT_ERR_INVALID, "lt_test_run: empty argv");
+    max = cmd->max_output != 0 ? cmd->max_output : DEFAULT_MAX_OUTPUT;
+    lt_buf_init(&out, max);
+    lt_buf_init(&err, max);
+    deadline = lt_test_now_ms() + (cmd->timeout_ms > 0 ? cmd->timeout_ms : DEFAULT_RUN_TIMEOUT_MS);
+    st = build_env(cmd->env, &env);
+    if (st != LT_OK)
+        goto out;
+    if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) != 0 ||
+        pipe2(po, O_CLOEXEC) != 0 || pipe2(pe, O_CLOEXEC) != 0 || pipe2(ps, O_CLOEXEC) != 0) {
+        st = LT_FAIL(LT_ERR_IO, "lt_test_run: pipe: errno %d", errno);
+        goto out;
+    }
+    pid = fork();
+    if (pid < 0) {
+        st = LT_FAIL(LT_ERR_IO, "lt_test_run: fork: errno %d", errno);
+        goto out;
+    }
+    if (pid == 0) {
+        const int fds[3] = { sv[1], po[1], pe[1] };
+
+        child_exec(cmd, env, fds, ps[1]);
+    }
+    close(sv[1]);
+    close(po[1]);
+    close(pe[1]);
+    close(ps[1]);
+    sv[1] = po[1] = pe[1] = ps[1] = -1;
+    res->exec_errno = exec_errno(ps[0]);
+    if (cmd->stdin_data == NULL || cmd->stdin_len == 0)
+        shutdown(sv[0], SHUT_WR);
+    pump(cmd, &sv[0], &po[0], &pe[0], res, &out, &err, deadline);
+    if (res->timed_out)
+        kill(pid, SIGKILL);
+    reap(pid, res, deadline);
+    if (res->exec_errno != 0) {     /* exit status of a failed exec is 127, always */
+        res->exit_code = 127;
+        res->term_signal = 0;
+    }
+    res->out_len = out.len;
+    res->err_len = err.len;
+    res->out = lt_buf_take(&out);
+    res->err = lt_buf_take(&err);
+    if (res->out == NULL || res->err == NULL) {
+        lt_test_cmd_result_cleanup(res);
+        st = LT_ERR_NOMEM;
+    }
+out:
+    for (int i = 0; i < 2; i++) {
+        if (sv[i] >= 0)
+            close(sv[i]);
+        if (po[i] >= 0)
+            close(po[i]);
+        if (pe[i] >= 0)
+            close(pe[i]);
+        if (ps[i] >= 0)
+            close(ps[i]);
+    }
+    lt_free(env);
+    lt_buf_cleanup(&out);
+    lt_buf_cleanup(&err);
+    return st;
+}
+
+void lt_test_cmd_result_cleanup(lt_test_cmd_result *res)
+{
+    if (res == NULL)
+        return;
+    lt_free(res->out);
+    lt_free(res->err);
+    memset(res, 0, sizeof(*res));
+}
