@@ -32,7 +32,7 @@ meson test -C build-asan --setup=sanitize --print-errorlogs -v --num-processes 2
 if [ "${LT_SKIP_VALGRIND:-0}" != 1 ]; then
     step "test under valgrind"
     meson test -C build-test --setup=valgrind --print-errorlogs -v --num-processes 2 \
-        --no-suite fuzz --no-suite slow
+        --no-suite fuzz --no-suite slow --no-suite script
 fi
 
 if [ "${LT_SKIP_FUZZ:-0}" != 1 ] && [ -d tests/fuzz ]; then
