@@ -1,12 +1,15 @@
 /*
- * lt_store.c - idempotent creation of latticed's JetStream assets.
+ * lt_store.c - idempotent creation of latticed's JetStream assets, and
+ * opening/closing the store handle on them.
  */
 #include "lt_store.h"
 
 #include <string.h>
 
+#include "lt_alloc.h"
 #include "lt_conn.h"
 #include "lt_log.h"
+#include "store_int.h"
 
 static int replicas_of(const lt_store_config *cfg)
 {
@@ -101,4 +104,50 @@ lt_status lt_store_ensure_assets(jsCtx *js, const lt_store_config *cfg)
     if (st != LT_OK)
         return st;
     return ensure_events(js, cfg);
+}
+
+lt_status lt_store_open(lt_store **new_store, jsCtx *js, const lt_store_config *cfg)
+{
+    const char *mb = cfg->manifest_bucket ? cfg->manifest_bucket : LT_STORE_MANIFEST_BUCKET;
+    const char *sb = cfg->status_bucket ? cfg->status_bucket : LT_STORE_STATUS_BUCKET;
+    lt_store *s;
+    natsStatus ns;
+
+    *new_store = NULL;
+    if ((s = lt_calloc(1, sizeof(*s))) == NULL)
+        return LT_FAIL(LT_ERR_NOMEM, "out of memory");
+    s->js = js;
+    s->cas_retries = cfg->cas_retries;
+    s->max_versions = cfg->max_versions;
+    s->max_history = cfg->max_history;
+    s->mbucket = lt_strdup(mb);
+    s->sbucket = lt_strdup(sb);
+    if (s->mbucket == NULL || s->sbucket == NULL) {
+        lt_store_close(s);
+        return LT_FAIL(LT_ERR_NOMEM, "out of memory");
+    }
+    ns = js_KeyValue(&s->manifests, js, mb);
+    if (ns == NATS_OK)
+        ns = js_KeyValue(&s->status, js, sb);
+    if (ns != NATS_OK) {
+        lt_status st = LT_FAIL(ns == NATS_NOT_FOUND ? LT_ERR_NOT_FOUND : lt_conn_status(ns),
+                               "cannot open KV buckets %s/%s: %s", mb, sb,
+                               natsStatus_GetText(ns));
+
+        lt_store_close(s);
+        return st;
+    }
+    *new_store = s;
+    return LT_OK;
+}
+
+void lt_store_close(lt_store *s)
+{
+    if (s == NULL)
+        return;
+    kvStore_Destroy(s->manifests);
+    kvStore_Destroy(s->status);
+    lt_free(s->mbucket);
+    lt_free(s->sbucket);
+    lt_free(s);
 }

@@ -1,14 +1,21 @@
 /*
- * lt_store.h - the JetStream assets latticed keeps its state in, created
- * idempotently at start-up: KV buckets for manifests (every version of every
- * app, per lattice) and app status, and a size-bounded stream for the control
- * plane's own CloudEvents. Replica count and storage type are configurable
- * (1 replica for --dev, 3 in a cluster).
+ * lt_store.h - latticed's desired state in JetStream KV. Creates the assets
+ * idempotently (manifest and status buckets, control plane event stream) and
+ * gives typed access to them: one small index per app (versions, deployed
+ * version, timestamps, capped history) plus one key per stored manifest
+ * (canonical JSON), every update compare-and-set on the KV revision, a
+ * watcher on the index keys, and per-app status JSON. Everything is keyed by
+ * lattice. Layout and caps: docs/internals/store.md.
+ *
+ * Threading: an lt_store is immutable after lt_store_open and every function
+ * may be called from any thread (nats.c objects are thread-safe). Watch
+ * callbacks run on the watcher's own thread: post to your loop from there.
  */
 #ifndef LT_STORE_H
 #define LT_STORE_H
 
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 #include <nats/nats.h>
 
@@ -18,6 +25,15 @@
 #define LT_STORE_STATUS_BUCKET   "latticed_status"
 #define LT_STORE_EVENTS_STREAM   "latticed_events"
 
+#define LT_STORE_CAS_RETRIES     16u    /**< default CAS attempts of one update */
+#define LT_STORE_MAX_VERSIONS    1000u  /**< default cap on stored versions per app */
+#define LT_STORE_MAX_HISTORY     200u   /**< default cap on history events per app (oldest dropped) */
+#define LT_STORE_MAX_NAME        128u   /**< bytes in a lattice or app name */
+#define LT_STORE_MAX_VERSION     256u   /**< bytes in a version string */
+#define LT_STORE_MAX_INDEX_BYTES (512u * 1024u) /**< serialised index limit */
+#define LT_STORE_MAX_VALUE_BYTES (1000u * 1024u) /**< one manifest/status value (< 1 MiB payload) */
+#define LT_STORE_ULID_LEN        26u    /**< characters in a ULID */
+
 typedef struct {
     const char *manifest_bucket; /**< NULL = LT_STORE_MANIFEST_BUCKET */
     const char *status_bucket;   /**< NULL = LT_STORE_STATUS_BUCKET */
@@ -26,6 +42,9 @@ typedef struct {
     int replicas;                /**< 1..5; 0 = 1 */
     bool memory;                 /**< memory storage instead of file */
     int64_t events_max_bytes;    /**< bound of the events stream; 0 = 64 MiB */
+    unsigned cas_retries;        /**< lt_store_open: attempts per update; 0 = LT_STORE_CAS_RETRIES */
+    unsigned max_versions;       /**< lt_store_open: 0 = LT_STORE_MAX_VERSIONS */
+    unsigned max_history;        /**< lt_store_open: 0 = LT_STORE_MAX_HISTORY */
 } lt_store_config;
 
 /**
@@ -35,5 +54,254 @@ typedef struct {
  * JetStream refuses (e.g. JetStream not enabled).
  */
 LT_NODISCARD lt_status lt_store_ensure_assets(jsCtx *js, const lt_store_config *cfg);
+
+/* ---------------------------------------------------------------------------------------------
+ * Handle
+ * ------------------------------------------------------------------------------------------- */
+
+typedef struct lt_store lt_store;
+
+/**
+ * CONSTRUCTOR. Bind to the (existing) buckets of cfg through js, which must
+ * outlive the store. LT_ERR_NOT_FOUND when a bucket is missing (call
+ * lt_store_ensure_assets first), LT_ERR_TRANSPORT, LT_ERR_NOMEM.
+ */
+LT_NODISCARD lt_status lt_store_open(lt_store **new_store, jsCtx *js, const lt_store_config *cfg);
+
+/** DESTRUCTOR. Stop nothing else (watchers must be stopped first). NULL-safe. */
+void lt_store_close(lt_store *s);
+
+/** True when name is a valid lattice or app name: 1..LT_STORE_MAX_NAME of [A-Za-z0-9_-]. */
+bool lt_store_name_is_valid(const char *name);
+
+/* ---------------------------------------------------------------------------------------------
+ * The app index: everything about an app except the manifests themselves.
+ * ------------------------------------------------------------------------------------------- */
+
+typedef struct {
+    char *version; /**< as given or assigned (ULID) */
+    char *key;     /**< id of the manifest key ("manifest.{lattice}.{app}.{key}") */
+    int64_t put_ms; /**< Unix ms when it was stored */
+} lt_store_version;
+
+typedef enum {
+    LT_STORE_EV_PUT = 0,  /**< a version was stored */
+    LT_STORE_EV_DEPLOY,   /**< a version was deployed (also re-deploy and rollback) */
+    LT_STORE_EV_UNDEPLOY, /**< the app was undeployed */
+    LT_STORE_EV_DELETE,   /**< one version was deleted */
+} lt_store_event_kind;
+
+typedef struct {
+    lt_store_event_kind kind;
+    char *version; /**< version concerned; NULL for an undeploy of nothing */
+    int64_t time_ms;
+} lt_store_event;
+
+typedef struct lt_store_app {
+    char *lattice;
+    char *name;
+    lt_store_version *versions; /**< insertion order; the last is the latest */
+    size_t version_count;
+    size_t version_cap_;        /**< private */
+    char *deployed_version;     /**< NULL while undeployed */
+    int64_t deployed_ms;        /**< last deploy, 0 if never */
+    int64_t undeployed_ms;      /**< last undeploy, 0 if never */
+    int64_t created_ms, updated_ms;
+    char *description;          /**< description annotation of the latest version, or NULL */
+    bool latest_shared;         /**< latest version is a shared application */
+    char **deployed_ids;        /**< explicit component ids of the deployed version */
+    size_t deployed_id_count;
+    lt_store_event *history;    /**< oldest first, capped */
+    size_t history_count;
+    size_t history_cap_;        /**< private */
+    uint64_t revision;          /**< KV revision read (0: the app does not exist yet) */
+    bool deleted;               /**< set by an update callback to delete the whole app */
+} lt_store_app;
+
+/** DESTRUCTOR. NULL-safe. */
+void lt_store_app_free(lt_store_app *app);
+
+/** Index of version v in app->versions, or -1. */
+long lt_store_app_find(const lt_store_app *app, const char *v);
+
+/** The latest version entry, or NULL when the app has none. Borrowed. */
+const lt_store_version *lt_store_app_latest(const lt_store_app *app);
+
+/** Text of an event kind: "put", "deploy", "undeploy", "delete". */
+const char *lt_store_event_name(lt_store_event_kind k);
+
+/** Append an event (dropping the oldest beyond the history cap of s). LT_ERR_NOMEM. */
+LT_NODISCARD lt_status lt_store_app_add_event(const lt_store *s, lt_store_app *app,
+                                              lt_store_event_kind k, const char *version,
+                                              int64_t time_ms);
+
+/** Set (or clear, with NULL) the deployed version; LT_ERR_NOMEM. Does not add an event. */
+LT_NODISCARD lt_status lt_store_app_set_deployed(lt_store_app *app, const char *version,
+                                                 const char *const *ids, size_t id_count);
+
+/** Append a version entry (copies v and key). LT_ERR_NOMEM. Does not add an event. */
+LT_NODISCARD lt_status lt_store_app_add_version(lt_store_app *app, const char *v, const char *key,
+                                                int64_t put_ms);
+
+/** Remove version entry i (its manifest key is deleted by lt_store_update). */
+void lt_store_app_remove_version(lt_store_app *app, size_t i);
+
+/**
+ * Read an app's index. LT_ERR_NOT_FOUND when the app does not exist (or was
+ * deleted); *out is then NULL. On LT_OK the caller frees *out.
+ */
+LT_NODISCARD lt_status lt_store_app_get(lt_store *s, const char *lattice, const char *name,
+                                        lt_store_app **out);
+
+/**
+ * Every app of a lattice, sorted by name. *out receives an array of *count
+ * indexes (free with lt_store_app_list_free). LT_OK with 0 apps is normal.
+ */
+LT_NODISCARD lt_status lt_store_app_list(lt_store *s, const char *lattice, lt_store_app ***out,
+                                         size_t *count);
+
+/** DESTRUCTOR for lt_store_app_list results. NULL-safe. */
+void lt_store_app_list_free(lt_store_app **apps, size_t count);
+
+/* ---------------------------------------------------------------------------------------------
+ * Updates: read, decide, compare-and-set, retry on conflict.
+ * ------------------------------------------------------------------------------------------- */
+
+/** What an update callback decided. */
+typedef enum {
+    LT_STORE_WRITE = 0, /**< store the modified index (or delete the app if app->deleted) */
+    LT_STORE_SKIP,      /**< change nothing, succeed */
+} lt_store_decision;
+
+/** A manifest an update stores along with the index (see lt_store_update). */
+typedef struct {
+    const char *json; /**< canonical manifest JSON */
+    size_t len;
+} lt_store_manifest;
+
+/**
+ * Decide an update. app is the current index (revision 0 and no versions
+ * when the app does not exist). The callback may modify app and set
+ * *decision; it must not keep pointers into app and must be safe to call
+ * again (it is re-run on the fresh index after a conflict). Return a status
+ * other than LT_OK to abort the update with that status (e.g. a business
+ * error the caller recorded in arg). new_key is the key id under which the
+ * manifest given to lt_store_update was stored (NULL when none): use it for a
+ * new lt_store_version.
+ */
+typedef lt_status (*lt_store_update_fn)(lt_store_app *app, const char *new_key,
+                                        lt_store_decision *decision, void *arg);
+
+/**
+ * Apply fn to the app's index with compare-and-set on the KV revision,
+ * re-reading and re-running fn on each conflict, at most cfg.cas_retries
+ * times (then LT_ERR_CONFLICT: nothing was overwritten). When manifest is
+ * not NULL it is first stored under a fresh key id (passed to fn as new_key)
+ * and removed again if the index is not written or no longer refers to it.
+ * Manifest keys of versions fn removed, and all of them when fn deletes the
+ * app, are deleted after the index was written. *out (optional) receives the
+ * index as written (or as read, for SKIP; NULL after a delete).
+ * Statuses: fn's own, LT_ERR_CONFLICT, LT_ERR_TOO_BIG (index or manifest over
+ * the limits), LT_ERR_TRANSPORT/LT_ERR_TIMEOUT, LT_ERR_NOMEM.
+ */
+LT_NODISCARD lt_status lt_store_update(lt_store *s, const char *lattice, const char *name,
+                                       const lt_store_manifest *manifest, lt_store_update_fn fn,
+                                       void *arg, lt_store_app **out);
+
+/* ---------------------------------------------------------------------------------------------
+ * Manifests
+ * ------------------------------------------------------------------------------------------- */
+
+/**
+ * The canonical JSON of version v of app (v NULL: the latest; use
+ * app->deployed_version for the deployed one). *new_json is NUL-terminated
+ * (lt_free it), *len optional. LT_ERR_NOT_FOUND when the app or version is
+ * missing.
+ */
+LT_NODISCARD lt_status lt_store_manifest_get(lt_store *s, const lt_store_app *app,
+                                             const char *v, char **new_json, size_t *len);
+
+/**
+ * Convenience for the scheduler: the index and the canonical JSON of the
+ * deployed version. LT_ERR_NOT_FOUND when the app is missing or not deployed
+ * (*app_out is still set when the app exists). Caller frees both.
+ */
+LT_NODISCARD lt_status lt_store_deployed_get(lt_store *s, const char *lattice, const char *name,
+                                             lt_store_app **app_out, char **new_json);
+
+/* ---------------------------------------------------------------------------------------------
+ * Watching index changes (deployed state and versions)
+ * ------------------------------------------------------------------------------------------- */
+
+typedef struct lt_store_watch lt_store_watch;
+
+/**
+ * One change. For LT_STORE_CHANGE_INITIAL_DONE only kind is set. app is
+ * passed to the callback to keep: free it with lt_store_app_free (NULL for a
+ * delete).
+ */
+typedef enum {
+    LT_STORE_CHANGE_PUT = 0,      /**< the index was written (app holds it) */
+    LT_STORE_CHANGE_DELETE,       /**< the app was deleted */
+    LT_STORE_CHANGE_INITIAL_DONE, /**< every existing app was delivered once */
+} lt_store_change_kind;
+
+typedef void (*lt_store_watch_fn)(lt_store_change_kind kind, const char *lattice,
+                                  const char *name, lt_store_app *app, void *arg);
+
+/**
+ * CONSTRUCTOR. Start a thread that delivers the current index of every app
+ * of lattice (NULL: of every lattice), then INITIAL_DONE, then each change,
+ * in KV order, to fn on that thread. LT_ERR_TRANSPORT, LT_ERR_NOMEM.
+ */
+LT_NODISCARD lt_status lt_store_watch_start(lt_store_watch **new_w, lt_store *s,
+                                            const char *lattice, lt_store_watch_fn fn,
+                                            void *arg);
+
+/** DESTRUCTOR. Stop the watcher and join its thread (fn is not called afterwards). NULL-safe. */
+void lt_store_watch_stop(lt_store_watch *w);
+
+/* ---------------------------------------------------------------------------------------------
+ * Status (written by the scheduler; wadm's Status JSON object)
+ * ------------------------------------------------------------------------------------------- */
+
+/** Store the status JSON of an app (last writer wins). LT_ERR_TOO_BIG over the value limit. */
+LT_NODISCARD lt_status lt_store_status_put(lt_store *s, const char *lattice, const char *name,
+                                           const char *json, size_t len);
+
+/** Read it. LT_ERR_NOT_FOUND when none was written. *new_json NUL-terminated (lt_free). */
+LT_NODISCARD lt_status lt_store_status_get(lt_store *s, const char *lattice, const char *name,
+                                           char **new_json, size_t *len);
+
+/** Remove it (deleted app). A missing status is LT_OK. */
+LT_NODISCARD lt_status lt_store_status_delete(lt_store *s, const char *lattice,
+                                              const char *name);
+
+typedef struct {
+    char *name;
+    char *json;
+} lt_store_status_entry;
+
+/** Every status of a lattice, sorted by app name (free with lt_store_status_list_free). */
+LT_NODISCARD lt_status lt_store_status_list(lt_store *s, const char *lattice,
+                                            lt_store_status_entry **out, size_t *count);
+
+void lt_store_status_list_free(lt_store_status_entry *e, size_t count);
+
+/* ---------------------------------------------------------------------------------------------
+ * Helpers shared with the API
+ * ------------------------------------------------------------------------------------------- */
+
+/** A new ULID (26 Crockford base32 characters + NUL) for the current time. */
+void lt_store_ulid(char out[LT_STORE_ULID_LEN + 1]);
+
+/** Unix time now in ms. */
+int64_t lt_store_now_ms(void);
+
+/** RFC 3339 UTC with milliseconds ("2024-05-01T12:00:00.123Z") into out (>= 32 bytes). */
+void lt_store_time_format(int64_t ms, char *out, size_t outsize);
+
+/** Parse what lt_store_time_format writes (also without fraction). LT_ERR_PARSE. */
+LT_NODISCARD lt_status lt_store_time_parse(const char *text, int64_t *ms);
 
 #endif

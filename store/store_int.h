@@ -1,0 +1,73 @@
+/*
+ * store_int.h - internals shared by the files of the store module: the
+ * handle, KV key builders, the low-level KV primitives (leader read of a
+ * key's last message, compare-and-set publish, filtered scan) and the index
+ * JSON codec. Not a public header.
+ */
+#ifndef LT_STORE_INT_H
+#define LT_STORE_INT_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "lt_buf.h"
+#include "lt_store.h"
+
+struct lt_store {
+    jsCtx *js;           /**< borrowed */
+    kvStore *manifests;  /**< owned */
+    kvStore *status;     /**< owned */
+    char *mbucket;       /**< manifest bucket name */
+    char *sbucket;       /**< status bucket name */
+    unsigned cas_retries, max_versions, max_history;
+};
+
+#define LT__KEY_MAX 512u /**< bytes in a KV key we build */
+
+/* Key builders (into out, LT__KEY_MAX); LT_ERR_INVALID for a bad name. */
+LT_NODISCARD lt_status lt__key_index(const char *lattice, const char *app, lt_buf *out);
+LT_NODISCARD lt_status lt__key_manifest(const char *lattice, const char *app, const char *id,
+                                        lt_buf *out);
+LT_NODISCARD lt_status lt__key_status(const char *lattice, const char *app, lt_buf *out);
+
+/**
+ * Leader read of the last message of key. *value gets a NUL-terminated heap
+ * copy (NULL when the key never existed or its last operation deleted it),
+ * *rev the subject's last sequence (0 when it never existed).
+ */
+LT_NODISCARD lt_status lt__kv_last(lt_store *s, const char *bucket, const char *key,
+                                   char **value, size_t *len, uint64_t *rev);
+
+/**
+ * Write (or, with del, delete) key only if its last sequence is still rev
+ * (0: it must never have existed). LT_ERR_CONFLICT when it moved on.
+ */
+LT_NODISCARD lt_status lt__kv_cas(lt_store *s, const char *bucket, const char *key,
+                                  const void *data, size_t len, bool del, uint64_t rev,
+                                  uint64_t *new_rev);
+
+/** One value found by lt__kv_scan. */
+typedef struct {
+    char *key;
+    char *value;
+    size_t len;
+} lt__kv_item;
+
+/** Current values of the keys matching filter (deleted ones skipped), in key order. */
+LT_NODISCARD lt_status lt__kv_scan(kvStore *kv, const char *filter, lt__kv_item **out,
+                                   size_t *count);
+void lt__kv_items_free(lt__kv_item *items, size_t count);
+
+/** Parse an index JSON into a new app (lattice and name given). LT_ERR_PARSE. */
+LT_NODISCARD lt_status lt__index_decode(const char *lattice, const char *name, const char *json,
+                                        size_t len, lt_store_app **out);
+/** Serialise an index (LT_ERR_TOO_BIG over LT_STORE_MAX_INDEX_BYTES). Caller lt_frees. */
+LT_NODISCARD lt_status lt__index_encode(const lt_store_app *app, char **out, size_t *len);
+/** A new, empty app index. */
+LT_NODISCARD lt_status lt__app_new(const char *lattice, const char *name, lt_store_app **out);
+
+/** natsStatus + JetStream error code to lt_status with a reason. */
+lt_status lt__nats_fail(natsStatus ns, int jerr, const char *what, const char *key);
+
+#endif

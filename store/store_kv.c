@@ -1,0 +1,619 @@
+/*
+ * store_kv.c - the store's KV operations: leader reads of a key's last
+ * message (so a revision read is never stale), compare-and-set writes through
+ * a JetStream publish with an expected last subject sequence (a conflict is
+ * JetStream error 10071, typed), filtered scans, the update loop with retry,
+ * manifests and status values.
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include "lt_alloc.h"
+#include "lt_log.h"
+#include "store_int.h"
+
+#define KV_OP_HEADER "KV-Operation"
+#define SCAN_TIMEOUT_MS 10000
+
+static lt_status subject_of(const char *bucket, const char *key, lt_buf *out)
+{
+    lt_buf_reset(out);
+    if (lt_buf_appendf(out, "$KV.%s.%s", bucket, key) != LT_OK)
+        return LT_FAIL(LT_ERR_TOO_BIG, "subject too long");
+    return LT_OK;
+}
+
+lt_status lt__kv_last(lt_store *s, const char *bucket, const char *key, char **value,
+                      size_t *len, uint64_t *rev)
+{
+    char sbuf[LT__KEY_MAX], stream[LT__KEY_MAX];
+    lt_buf subj;
+    natsMsg *msg = NULL;
+    jsErrCode jerr = 0;
+    const char *op = NULL;
+    natsStatus ns;
+    lt_status st = LT_OK;
+
+    *value = NULL;
+    if (len != NULL)
+        *len = 0;
+    *rev = 0;
+    lt_buf_init_on(&subj, sbuf, sizeof(sbuf), LT__KEY_MAX);
+    if ((st = subject_of(bucket, key, &subj)) != LT_OK)
+        goto out;
+    snprintf(stream, sizeof(stream), "KV_%s", bucket);
+    ns = js_GetLastMsg(&msg, s->js, stream, subj.ptr, NULL, &jerr);
+    if (ns == NATS_NOT_FOUND || jerr == JSNoMessageFoundErr)
+        goto out; /* never written */
+    if (ns != NATS_OK) {
+        st = lt__nats_fail(ns, jerr, "cannot read", key);
+        goto out;
+    }
+    *rev = natsMsg_GetSequence(msg);
+    if (natsMsgHeader_Get(msg, KV_OP_HEADER, &op) == NATS_OK && op != NULL)
+        goto out; /* DEL or PURGE marker: deleted */
+    *value = lt_strndup(natsMsg_GetData(msg), (size_t)natsMsg_GetDataLength(msg));
+    if (*value == NULL) {
+        st = LT_FAIL(LT_ERR_NOMEM, "out of memory");
+        goto out;
+    }
+    if (len != NULL)
+        *len = (size_t)natsMsg_GetDataLength(msg);
+out:
+    natsMsg_Destroy(msg);
+    lt_buf_cleanup(&subj);
+    return st;
+}
+
+lt_status lt__kv_cas(lt_store *s, const char *bucket, const char *key, const void *data,
+                     size_t len, bool del, uint64_t rev, uint64_t *new_rev)
+{
+    char sbuf[LT__KEY_MAX];
+    lt_buf subj;
+    natsMsg *msg = NULL;
+    jsPubAck *pa = NULL;
+    jsPubOptions po;
+    jsErrCode jerr = 0;
+    natsStatus ns;
+    lt_status st = LT_OK;
+
+    lt_buf_init_on(&subj, sbuf, sizeof(sbuf), LT__KEY_MAX);
+    if ((st = subject_of(bucket, key, &subj)) != LT_OK)
+        goto out;
+    if (len > LT_STORE_MAX_VALUE_BYTES) {
+        st = LT_FAIL(LT_ERR_TOO_BIG, "value of %s is %zu bytes (limit %u)", key, len,
+                     LT_STORE_MAX_VALUE_BYTES);
+        goto out;
+    }
+    ns = natsMsg_Create(&msg, subj.ptr, NULL, del ? NULL : data, del ? 0 : (int)len);
+    if (ns == NATS_OK && del)
+        ns = natsMsgHeader_Set(msg, KV_OP_HEADER, "DEL");
+    if (ns != NATS_OK) {
+        st = lt__nats_fail(ns, 0, "cannot build the write of", key);
+        goto out;
+    }
+    jsPubOptions_Init(&po);
+    if (rev == 0)
+        po.ExpectNoMessage = true;
+    else
+        po.ExpectLastSubjectSeq = rev;
+    ns = js_PublishMsg(&pa, s->js, msg, &po, &jerr);
+    if (jerr == JSStreamWrongLastSequenceErr) {
+        st = LT_FAIL(LT_ERR_CONFLICT, "%s changed since revision %llu", key,
+                     (unsigned long long)rev);
+        goto out;
+    }
+    if (ns != NATS_OK) {
+        st = lt__nats_fail(ns, jerr, "cannot write", key);
+        goto out;
+    }
+    if (new_rev != NULL)
+        *new_rev = pa->Sequence;
+out:
+    jsPubAck_Destroy(pa);
+    natsMsg_Destroy(msg);
+    lt_buf_cleanup(&subj);
+    return st;
+}
+
+static int item_cmp(const void *a, const void *b)
+{
+    return strcmp(((const lt__kv_item *)a)->key, ((const lt__kv_item *)b)->key);
+}
+
+void lt__kv_items_free(lt__kv_item *items, size_t count)
+{
+    for (size_t i = 0; i < count; i++) {
+        lt_free(items[i].key);
+        lt_free(items[i].value);
+    }
+    lt_free(items);
+}
+
+lt_status lt__kv_scan(kvStore *kv, const char *filter, lt__kv_item **out, size_t *count)
+{
+    kvWatcher *w = NULL;
+    kvWatchOptions wo;
+    lt__kv_item *items = NULL;
+    size_t n = 0, cap = 0;
+    natsStatus ns;
+    lt_status st = LT_OK;
+
+    *out = NULL;
+    *count = 0;
+    kvWatchOptions_Init(&wo);
+    wo.IgnoreDeletes = true;
+    ns = kvStore_Watch(&w, kv, filter, &wo);
+    if (ns != NATS_OK) {
+        st = lt__nats_fail(ns, 0, "cannot scan", filter);
+        goto out;
+    }
+    for (;;) {
+        kvEntry *e = NULL;
+
+        ns = kvWatcher_Next(&e, w, SCAN_TIMEOUT_MS);
+        if (ns != NATS_OK) {
+            st = lt__nats_fail(ns, 0, "cannot scan", filter);
+            goto out;
+        }
+        if (e == NULL)
+            break; /* every current value delivered */
+        if (n == cap) {
+            size_t ncap = cap ? cap * 2 : 16;
+            lt__kv_item *p = lt_realloc(items, ncap * sizeof(*p));
+
+            if (p == NULL) {
+                kvEntry_Destroy(e);
+                st = LT_FAIL(LT_ERR_NOMEM, "out of memory");
+                goto out;
+            }
+            items = p;
+            cap = ncap;
+        }
+        items[n].key = lt_strdup(kvEntry_Key(e));
+        items[n].len = (size_t)kvEntry_ValueLen(e);
+        items[n].value = lt_strndup(kvEntry_Value(e), items[n].len);
+        kvEntry_Destroy(e);
+        n++;
+        if (items[n - 1].key == NULL || items[n - 1].value == NULL) {
+            st = LT_FAIL(LT_ERR_NOMEM, "out of memory");
+            goto out;
+        }
+    }
+    if (n > 1)
+        qsort(items, n, sizeof(*items), item_cmp);
+    *out = items;
+    *count = n;
+    items = NULL;
+    n = 0;
+out:
+    lt__kv_items_free(items, n);
+    kvWatcher_Destroy(w);
+    return st;
+}
+
+/* ---- app index ------------------------------------------------------------------------------- */
+
+/* Read an index; *app is a new empty one (revision 0) when missing. *cas_rev for the write. */
+static lt_status load_index(lt_store *s, const char *lattice, const char *name, lt_buf *key,
+                            lt_store_app **app, uint64_t *cas_rev)
+{
+    char *value = NULL;
+    size_t len = 0;
+    lt_status st;
+
+    *app = NULL;
+    if ((st = lt__key_index(lattice, name, key)) != LT_OK)
+        return st;
+    if ((st = lt__kv_last(s, s->mbucket, key->ptr, &value, &len, cas_rev)) != LT_OK)
+        return st;
+    if (value == NULL)
+        return lt__app_new(lattice, name, app);
+    st = lt__index_decode(lattice, name, value, len, app);
+    lt_free(value);
+    if (st == LT_OK)
+        (*app)->revision = *cas_rev;
+    return st;
+}
+
+lt_status lt_store_app_get(lt_store *s, const char *lattice, const char *name, lt_store_app **out)
+{
+    char kbuf[LT__KEY_MAX];
+    lt_buf key;
+    uint64_t rev = 0;
+    lt_status st;
+
+    lt_buf_init_on(&key, kbuf, sizeof(kbuf), LT__KEY_MAX);
+    st = load_index(s, lattice, name, &key, out, &rev);
+    lt_buf_cleanup(&key);
+    if (st == LT_OK && (*out)->revision == 0) {
+        lt_store_app_free(*out);
+        *out = NULL;
+        return LT_ERR_NOT_FOUND;
+    }
+    return st;
+}
+
+void lt_store_app_list_free(lt_store_app **apps, size_t count)
+{
+    for (size_t i = 0; apps != NULL && i < count; i++)
+        lt_store_app_free(apps[i]);
+    lt_free(apps);
+}
+
+lt_status lt_store_app_list(lt_store *s, const char *lattice, lt_store_app ***out, size_t *count)
+{
+    char fbuf[LT__KEY_MAX];
+    lt_buf filter;
+    lt__kv_item *items = NULL;
+    lt_store_app **apps = NULL;
+    size_t n = 0, made = 0, skip;
+    lt_status st;
+
+    *out = NULL;
+    *count = 0;
+    lt_buf_init_on(&filter, fbuf, sizeof(fbuf), LT__KEY_MAX);
+    if (!lt_store_name_is_valid(lattice)) {
+        st = LT_FAIL(LT_ERR_INVALID, "invalid lattice name");
+        goto out;
+    }
+    if ((st = lt_buf_appendf(&filter, "app.%s.*", lattice)) != LT_OK)
+        goto out;
+    if ((st = lt__kv_scan(s->manifests, filter.ptr, &items, &n)) != LT_OK)
+        goto out;
+    skip = filter.len - 1; /* "app.{lattice}." */
+    if (n > 0 && (apps = lt_calloc(n, sizeof(*apps))) == NULL) {
+        st = LT_FAIL(LT_ERR_NOMEM, "out of memory");
+        goto out;
+    }
+    for (size_t i = 0; i < n; i++) {
+        const char *name = items[i].key + skip;
+
+        st = lt__index_decode(lattice, name, items[i].value, items[i].len, &apps[made]);
+        if (st == LT_ERR_PARSE) {
+            LT_WARN("store", "skipping unreadable index %s: %s", items[i].key,
+                    lt_error_message());
+            continue;
+        }
+        if (st != LT_OK)
+            goto out;
+        made++;
+    }
+    st = LT_OK;
+    *out = apps;
+    *count = made;
+    apps = NULL;
+out:
+    lt_store_app_list_free(apps, made);
+    lt__kv_items_free(items, n);
+    lt_buf_cleanup(&filter);
+    return st;
+}
+
+/* ---- update loop ----------------------------------------------------------------------------- */
+
+static void delete_manifest(lt_store *s, const char *lattice, const char *name, const char *id)
+{
+    char kbuf[LT__KEY_MAX];
+    lt_buf key;
+
+    lt_buf_init_on(&key, kbuf, sizeof(kbuf), LT__KEY_MAX);
+    if (lt__key_manifest(lattice, name, id, &key) == LT_OK &&
+        kvStore_Delete(s->manifests, key.ptr) != NATS_OK)
+        LT_WARN("store", "cannot delete %s (left as garbage): %s", key.ptr,
+                nats_GetLastError(NULL));
+    lt_buf_cleanup(&key);
+}
+
+static bool has_key(const lt_store_app *app, const char *id)
+{
+    for (size_t i = 0; app != NULL && i < app->version_count; i++)
+        if (strcmp(app->versions[i].key, id) == 0)
+            return true;
+    return false;
+}
+
+/* Keys ids an index refers to (copies), to find what an update removed. */
+static char **key_ids(const lt_store_app *app, size_t *n)
+{
+    char **ids = lt_calloc(app->version_count + 1, sizeof(*ids));
+
+    *n = 0;
+    if (ids == NULL)
+        return NULL;
+    for (size_t i = 0; i < app->version_count; i++) {
+        if ((ids[i] = lt_strdup(app->versions[i].key)) == NULL)
+            break;
+        *n = i + 1;
+    }
+    return ids;
+}
+
+static void free_strv(char **v, size_t n)
+{
+    for (size_t i = 0; v != NULL && i < n; i++)
+        lt_free(v[i]);
+    lt_free(v);
+}
+
+static lt_status store_new_manifest(lt_store *s, const char *lattice, const char *name,
+                                    const lt_store_manifest *m, char id[LT_STORE_ULID_LEN + 1])
+{
+    char kbuf[LT__KEY_MAX];
+    lt_buf key;
+    lt_status st;
+
+    lt_buf_init_on(&key, kbuf, sizeof(kbuf), LT__KEY_MAX);
+    lt_store_ulid(id);
+    st = lt__key_manifest(lattice, name, id, &key);
+    if (st == LT_OK)
+        st = lt__kv_cas(s, s->mbucket, key.ptr, m->json, m->len, false, 0, NULL);
+    lt_buf_cleanup(&key);
+    return st;
+}
+
+/* One attempt: LT_ERR_CONFLICT asks for another. *written is the index written (or read). */
+static lt_status update_once(lt_store *s, const char *lattice, const char *name,
+                             const char *new_id, lt_store_update_fn fn, void *arg,
+                             lt_store_app **written, char ***removed, size_t *nremoved)
+{
+    char kbuf[LT__KEY_MAX];
+    lt_buf key;
+    lt_store_app *app = NULL;
+    lt_store_decision decision = LT_STORE_WRITE;
+    char *json = NULL, **before = NULL;
+    size_t len = 0, nbefore = 0, old_count;
+    uint64_t rev = 0, new_rev = 0;
+    lt_status st;
+
+    lt_buf_init_on(&key, kbuf, sizeof(kbuf), LT__KEY_MAX);
+    if ((st = load_index(s, lattice, name, &key, &app, &rev)) != LT_OK)
+        goto out;
+    if ((before = key_ids(app, &nbefore)) == NULL) {
+        st = LT_FAIL(LT_ERR_NOMEM, "out of memory");
+        goto out;
+    }
+    old_count = app->version_count;
+    if ((st = fn(app, new_id, &decision, arg)) != LT_OK)
+        goto out;
+    if (decision == LT_STORE_SKIP || (app->deleted && app->revision == 0)) {
+        if (app->deleted)
+            app->deleted = false;
+        goto done;
+    }
+    if (!app->deleted && app->version_count > old_count &&
+        app->version_count > (s->max_versions ? s->max_versions : LT_STORE_MAX_VERSIONS)) {
+        st = LT_FAIL(LT_ERR_TOO_BIG,
+                     "Application %s already has %zu versions, the most latticed keeps; delete "
+                     "old versions first", name, old_count);
+        goto out;
+    }
+    app->updated_ms = lt_store_now_ms();
+    if (app->created_ms == 0)
+        app->created_ms = app->updated_ms;
+    if (!app->deleted && (st = lt__index_encode(app, &json, &len)) != LT_OK)
+        goto out;
+    st = lt__kv_cas(s, s->mbucket, key.ptr, json, len, app->deleted, rev, &new_rev);
+    if (st != LT_OK)
+        goto out;
+    app->revision = app->deleted ? 0 : new_rev;
+done:
+    /* What the update dropped: every id before that the result no longer names. */
+    for (size_t i = 0; i < nbefore; i++) {
+        if (!app->deleted && has_key(app, before[i])) {
+            lt_free(before[i]);
+            before[i] = NULL;
+            continue;
+        }
+        char *id = before[i];
+
+        before[i] = NULL;
+        before[(*nremoved)++] = id;
+    }
+    *removed = before;
+    before = NULL;
+    *written = app;
+    app = NULL;
+out:
+    free_strv(before, nbefore);
+    lt_free(json);
+    lt_store_app_free(app);
+    lt_buf_cleanup(&key);
+    return st;
+}
+
+lt_status lt_store_update(lt_store *s, const char *lattice, const char *name,
+                          const lt_store_manifest *manifest, lt_store_update_fn fn, void *arg,
+                          lt_store_app **out)
+{
+    char id[LT_STORE_ULID_LEN + 1] = "";
+    lt_store_app *app = NULL;
+    char **removed = NULL;
+    size_t nremoved = 0;
+    unsigned tries = s->cas_retries ? s->cas_retries : LT_STORE_CAS_RETRIES;
+    lt_status st = LT_ERR_CONFLICT;
+
+    if (out != NULL)
+        *out = NULL;
+    if (!lt_store_name_is_valid(lattice) || !lt_store_name_is_valid(name))
+        return LT_FAIL(LT_ERR_INVALID, "invalid lattice or application name");
+    if (manifest != NULL && (st = store_new_manifest(s, lattice, name, manifest, id)) != LT_OK)
+        return st;
+    for (unsigned i = 0; i < tries; i++) {
+        st = update_once(s, lattice, name, id[0] ? id : NULL, fn, arg, &app, &removed,
+                         &nremoved);
+        if (st != LT_ERR_CONFLICT)
+            break;
+        LT_DEBUG("store", "conflict updating %s/%s, attempt %u", lattice, name, i + 1);
+    }
+    if (st == LT_ERR_CONFLICT)
+        st = LT_FAIL(LT_ERR_CONFLICT, "%s/%s kept changing: gave up after %u attempts", lattice,
+                     name, tries);
+    if (st == LT_OK) {
+        if (app->deleted)
+            LT_IGNORE(lt_store_status_delete(s, lattice, name));
+        for (size_t i = 0; i < nremoved; i++)
+            delete_manifest(s, lattice, name, removed[i]);
+    }
+    if (id[0] && (st != LT_OK || app->deleted || !has_key(app, id)))
+        delete_manifest(s, lattice, name, id); /* stored for nothing */
+    if (st == LT_OK && out != NULL && !app->deleted) {
+        *out = app;
+        app = NULL;
+    }
+    free_strv(removed, nremoved);
+    lt_store_app_free(app);
+    return st;
+}
+
+/* ---- manifests ------------------------------------------------------------------------------- */
+
+lt_status lt_store_manifest_get(lt_store *s, const lt_store_app *app, const char *v,
+                                char **new_json, size_t *len)
+{
+    char kbuf[LT__KEY_MAX];
+    lt_buf key;
+    const lt_store_version *ver;
+    long i;
+    uint64_t rev;
+    lt_status st;
+
+    *new_json = NULL;
+    if (v == NULL) {
+        ver = lt_store_app_latest(app);
+    } else {
+        i = lt_store_app_find(app, v);
+        ver = i >= 0 ? &app->versions[i] : NULL;
+    }
+    if (ver == NULL)
+        return LT_ERR_NOT_FOUND;
+    lt_buf_init_on(&key, kbuf, sizeof(kbuf), LT__KEY_MAX);
+    st = lt__key_manifest(app->lattice, app->name, ver->key, &key);
+    if (st == LT_OK)
+        st = lt__kv_last(s, s->mbucket, key.ptr, new_json, len, &rev);
+    if (st == LT_OK && *new_json == NULL)
+        st = LT_FAIL(LT_ERR_NOT_FOUND, "manifest %s is missing", key.ptr);
+    lt_buf_cleanup(&key);
+    return st;
+}
+
+lt_status lt_store_deployed_get(lt_store *s, const char *lattice, const char *name,
+                                lt_store_app **app_out, char **new_json)
+{
+    lt_status st;
+
+    *new_json = NULL;
+    st = lt_store_app_get(s, lattice, name, app_out);
+    if (st != LT_OK)
+        return st;
+    if ((*app_out)->deployed_version == NULL)
+        return LT_ERR_NOT_FOUND;
+    return lt_store_manifest_get(s, *app_out, (*app_out)->deployed_version, new_json, NULL);
+}
+
+/* ---- status ---------------------------------------------------------------------------------- */
+
+lt_status lt_store_status_put(lt_store *s, const char *lattice, const char *name,
+                              const char *json, size_t len)
+{
+    char kbuf[LT__KEY_MAX];
+    lt_buf key;
+    natsStatus ns;
+    lt_status st;
+
+    if (len > LT_STORE_MAX_VALUE_BYTES)
+        return LT_FAIL(LT_ERR_TOO_BIG, "status of %s is %zu bytes (limit %u)", name, len,
+                       LT_STORE_MAX_VALUE_BYTES);
+    lt_buf_init_on(&key, kbuf, sizeof(kbuf), LT__KEY_MAX);
+    st = lt__key_status(lattice, name, &key);
+    if (st == LT_OK && (ns = kvStore_Put(NULL, s->status, key.ptr, json, (int)len)) != NATS_OK)
+        st = lt__nats_fail(ns, 0, "cannot write status", key.ptr);
+    lt_buf_cleanup(&key);
+    return st;
+}
+
+lt_status lt_store_status_get(lt_store *s, const char *lattice, const char *name,
+                              char **new_json, size_t *len)
+{
+    char kbuf[LT__KEY_MAX];
+    lt_buf key;
+    uint64_t rev;
+    lt_status st;
+
+    *new_json = NULL;
+    lt_buf_init_on(&key, kbuf, sizeof(kbuf), LT__KEY_MAX);
+    st = lt__key_status(lattice, name, &key);
+    if (st == LT_OK)
+        st = lt__kv_last(s, s->sbucket, key.ptr, new_json, len, &rev);
+    if (st == LT_OK && *new_json == NULL)
+        st = LT_ERR_NOT_FOUND;
+    lt_buf_cleanup(&key);
+    return st;
+}
+
+lt_status lt_store_status_delete(lt_store *s, const char *lattice, const char *name)
+{
+    char kbuf[LT__KEY_MAX];
+    lt_buf key;
+    natsStatus ns;
+    lt_status st;
+
+    lt_buf_init_on(&key, kbuf, sizeof(kbuf), LT__KEY_MAX);
+    st = lt__key_status(lattice, name, &key);
+    if (st == LT_OK && (ns = kvStore_Delete(s->status, key.ptr)) != NATS_OK)
+        st = lt__nats_fail(ns, 0, "cannot delete status", key.ptr);
+    lt_buf_cleanup(&key);
+    return st;
+}
+
+void lt_store_status_list_free(lt_store_status_entry *e, size_t count)
+{
+    for (size_t i = 0; e != NULL && i < count; i++) {
+        lt_free(e[i].name);
+        lt_free(e[i].json);
+    }
+    lt_free(e);
+}
+
+lt_status lt_store_status_list(lt_store *s, const char *lattice, lt_store_status_entry **out,
+                               size_t *count)
+{
+    char fbuf[LT__KEY_MAX];
+    lt_buf filter;
+    lt__kv_item *items = NULL;
+    lt_store_status_entry *e = NULL;
+    size_t n = 0;
+    lt_status st;
+
+    *out = NULL;
+    *count = 0;
+    lt_buf_init_on(&filter, fbuf, sizeof(fbuf), LT__KEY_MAX);
+    if (!lt_store_name_is_valid(lattice)) {
+        st = LT_FAIL(LT_ERR_INVALID, "invalid lattice name");
+        goto out;
+    }
+    if ((st = lt_buf_appendf(&filter, "%s.*", lattice)) != LT_OK ||
+        (st = lt__kv_scan(s->status, filter.ptr, &items, &n)) != LT_OK)
+        goto out;
+    if (n > 0 && (e = lt_calloc(n, sizeof(*e))) == NULL) {
+        st = LT_FAIL(LT_ERR_NOMEM, "out of memory");
+        goto out;
+    }
+    for (size_t i = 0; i < n; i++) { /* move the strings over */
+        e[i].name = lt_strdup(items[i].key + filter.len - 1);
+        e[i].json = items[i].value;
+        items[i].value = NULL;
+        if (e[i].name == NULL) {
+            lt_store_status_list_free(e, n);
+            e = NULL;
+            st = LT_FAIL(LT_ERR_NOMEM, "out of memory");
+            goto out;
+        }
+    }
+    *out = e;
+    *count = n;
+out:
+    lt__kv_items_free(items, n);
+    lt_buf_cleanup(&filter);
+    return st;
+}

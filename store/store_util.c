@@ -1,0 +1,193 @@
+/*
+ * store_util.c - small helpers of the store module: name checks, KV key
+ * builders, ULIDs (48-bit ms time + 80 random bits, Crockford base32) and
+ * RFC 3339 times.
+ */
+#include <errno.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/random.h>
+#include <time.h>
+
+#include "store_int.h"
+
+bool lt_store_name_is_valid(const char *name)
+{
+    size_t n;
+
+    if (name == NULL)
+        return false;
+    n = strlen(name);
+    if (n == 0 || n > LT_STORE_MAX_NAME)
+        return false;
+    for (size_t i = 0; i < n; i++) {
+        char c = name[i];
+
+        if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+              c == '_' || c == '-'))
+            return false;
+    }
+    return true;
+}
+
+static lt_status key_of(lt_buf *out, const char *prefix, const char *lattice, const char *app,
+                        const char *id)
+{
+    if (!lt_store_name_is_valid(lattice))
+        return LT_FAIL(LT_ERR_INVALID, "invalid lattice name");
+    if (!lt_store_name_is_valid(app))
+        return LT_FAIL(LT_ERR_INVALID, "invalid application name");
+    if (id != NULL && !lt_store_name_is_valid(id))
+        return LT_FAIL(LT_ERR_INVALID, "invalid manifest key id");
+    lt_buf_reset(out);
+    if (prefix != NULL && lt_buf_appendf(out, "%s.", prefix) != LT_OK)
+        return LT_FAIL(LT_ERR_TOO_BIG, "key too long");
+    if (lt_buf_appendf(out, "%s.%s", lattice, app) != LT_OK ||
+        (id != NULL && lt_buf_appendf(out, ".%s", id) != LT_OK))
+        return LT_FAIL(LT_ERR_TOO_BIG, "key too long");
+    return LT_OK;
+}
+
+lt_status lt__key_index(const char *lattice, const char *app, lt_buf *out)
+{
+    return key_of(out, "app", lattice, app, NULL);
+}
+
+lt_status lt__key_manifest(const char *lattice, const char *app, const char *id, lt_buf *out)
+{
+    return key_of(out, "manifest", lattice, app, id);
+}
+
+lt_status lt__key_status(const char *lattice, const char *app, lt_buf *out)
+{
+    return key_of(out, NULL, lattice, app, NULL);
+}
+
+/* ---- ULID ------------------------------------------------------------------------------------ */
+
+static const char crockford[] = "0123456789ABCDEFGHJKMNPQRSTVWXYZ";
+static pthread_mutex_t ulid_mu = PTHREAD_MUTEX_INITIALIZER;
+static int64_t ulid_last_ms;
+static unsigned char ulid_last_rand[10];
+
+static void fill_random(unsigned char *p, size_t n)
+{
+    size_t got = 0;
+
+    while (got < n) {
+        ssize_t r = getrandom(p + got, n - got, 0);
+
+        if (r < 0) {
+            if (errno == EINTR)
+                continue;
+            /* No entropy source: fall back on time-derived bytes (still unique per ms + counter). */
+            for (; got < n; got++)
+                p[got] = (unsigned char)(clock() ^ (got * 131u));
+            return;
+        }
+        got += (size_t)r;
+    }
+}
+
+void lt_store_ulid(char out[LT_STORE_ULID_LEN + 1])
+{
+    unsigned char b[16];
+    int64_t ms = lt_store_now_ms();
+
+    /* Monotonic within a millisecond (ULID spec): increment the random part. */
+    pthread_mutex_lock(&ulid_mu);
+    if (ms <= ulid_last_ms) {
+        ms = ulid_last_ms;
+        for (int i = 9; i >= 0; i--)
+            if (++ulid_last_rand[i] != 0)
+                break;
+    } else {
+        ulid_last_ms = ms;
+        fill_random(ulid_last_rand, sizeof(ulid_last_rand));
+    }
+    memcpy(b + 6, ulid_last_rand, 10);
+    pthread_mutex_unlock(&ulid_mu);
+    for (int i = 5; i >= 0; i--) {
+        b[i] = (unsigned char)(ms & 0xff);
+        ms >>= 8;
+    }
+    /* 128 bits -> 26 base32 characters, the first one holding the top 3 bits. */
+    for (int i = 0; i < 26; i++) {
+        int bit = 128 - 5 * (26 - i); /* index of the first bit of this character; -2 for the first */
+        unsigned v = 0;
+
+        for (int j = 0; j < 5; j++) {
+            int k = bit + j;
+
+            v <<= 1;
+            if (k >= 0 && (b[k / 8] >> (7 - k % 8)) & 1)
+                v |= 1;
+        }
+        out[i] = crockford[v];
+    }
+    out[26] = '\0';
+}
+
+/* ---- time ------------------------------------------------------------------------------------ */
+
+int64_t lt_store_now_ms(void)
+{
+    struct timespec ts;
+
+    clock_gettime(CLOCK_REALTIME, &ts);
+    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+void lt_store_time_format(int64_t ms, char *out, size_t outsize)
+{
+    time_t secs = (time_t)(ms / 1000);
+    struct tm tm;
+
+    gmtime_r(&secs, &tm);
+    snprintf(out, outsize, "%04d-%02d-%02dT%02d:%02d:%02d.%03dZ", tm.tm_year + 1900,
+             tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec, (int)(ms % 1000));
+}
+
+lt_status lt_store_time_parse(const char *text, int64_t *ms)
+{
+    struct tm tm;
+    int y, mo, d, h, mi, s, frac = 0, n = 0;
+    time_t secs;
+
+    memset(&tm, 0, sizeof(tm));
+    if (text == NULL || sscanf(text, "%4d-%2d-%2dT%2d:%2d:%2d%n", &y, &mo, &d, &h, &mi, &s, &n) != 6)
+        return LT_FAIL(LT_ERR_PARSE, "not an RFC 3339 time");
+    text += n;
+    if (*text == '.') {
+        int digits = 0;
+
+        for (text++; *text >= '0' && *text <= '9'; text++, digits++)
+            if (digits < 3)
+                frac = frac * 10 + (*text - '0');
+        for (; digits < 3; digits++)
+            frac *= 10;
+    }
+    if (strcmp(text, "Z") != 0)
+        return LT_FAIL(LT_ERR_PARSE, "not a UTC RFC 3339 time");
+    tm.tm_year = y - 1900;
+    tm.tm_mon = mo - 1;
+    tm.tm_mday = d;
+    tm.tm_hour = h;
+    tm.tm_min = mi;
+    tm.tm_sec = s;
+    secs = timegm(&tm);
+    *ms = (int64_t)secs * 1000 + frac;
+    return LT_OK;
+}
+
+lt_status lt__nats_fail(natsStatus ns, int jerr, const char *what, const char *key)
+{
+    lt_status st = ns == NATS_TIMEOUT ? LT_ERR_TIMEOUT
+                   : ns == NATS_NO_MEMORY ? LT_ERR_NOMEM
+                   : ns == NATS_MAX_PAYLOAD ? LT_ERR_TOO_BIG
+                   : ns == NATS_CONNECTION_CLOSED ? LT_ERR_CLOSED
+                                                  : LT_ERR_TRANSPORT;
+
+    return LT_FAIL(st, "%s %s: %s (JetStream error %d)", what, key, natsStatus_GetText(ns), jerr);
+}
