@@ -1,0 +1,517 @@
+/*
+ * lt_pbjson_wkt.c - the well-known types' special JSON forms, found by
+ * descriptor full name and read through their descriptors (no generated
+ * code needed): Timestamp as RFC 3339 UTC, Duration as "<seconds>.<frac>s",
+ * the nine wrappers as their bare value, Struct/Value/ListValue as arbitrary
+ * JSON, FieldMask as comma-separated lowerCamelCase paths. Any is refused.
+ */
+#include <inttypes.h>
+#include <math.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "lt_limits.h"
+#include "lt_pbjson_int.h"
+
+#define TS_MIN_SECONDS (-62135596800LL) /* 0001-01-01T00:00:00Z */
+#define TS_MAX_SECONDS 253402300799LL   /* 9999-12-31T23:59:59Z */
+#define DUR_MAX_SECONDS 315576000000LL  /* +-10000 years */
+
+static const struct {
+    const char *name;
+    pbj_wkt wkt;
+} wkt_names[] = {
+    { "Timestamp", PBJ_WKT_TIMESTAMP }, { "Duration", PBJ_WKT_DURATION },
+    { "DoubleValue", PBJ_WKT_WRAPPER },  { "FloatValue", PBJ_WKT_WRAPPER },
+    { "Int64Value", PBJ_WKT_WRAPPER },   { "UInt64Value", PBJ_WKT_WRAPPER },
+    { "Int32Value", PBJ_WKT_WRAPPER },   { "UInt32Value", PBJ_WKT_WRAPPER },
+    { "BoolValue", PBJ_WKT_WRAPPER },    { "StringValue", PBJ_WKT_WRAPPER },
+    { "BytesValue", PBJ_WKT_WRAPPER },   { "Struct", PBJ_WKT_STRUCT },
+    { "Value", PBJ_WKT_VALUE },          { "ListValue", PBJ_WKT_LIST },
+    { "FieldMask", PBJ_WKT_FIELDMASK },  { "Any", PBJ_WKT_ANY },
+};
+
+pbj_wkt pbj_wkt_of(const ProtobufCMessageDescriptor *d)
+{
+    static const char prefix[] = "google.protobuf.";
+
+    if (d->name == NULL || strncmp(d->name, prefix, sizeof(prefix) - 1) != 0)
+        return PBJ_WKT_NONE;
+    for (size_t i = 0; i < sizeof(wkt_names) / sizeof(wkt_names[0]); i++)
+        if (strcmp(d->name + sizeof(prefix) - 1, wkt_names[i].name) == 0)
+            return wkt_names[i].wkt;
+    return PBJ_WKT_NONE;
+}
+
+static lt_status bad_descriptor(const pbj_ctx *c, const ProtobufCMessageDescriptor *d)
+{
+    return PBJ_FAIL(c, LT_ERR_INVALID, "descriptor of %s does not match the well-known type",
+                    d->name);
+}
+
+static lt_status put(const pbj_ctx *c, json_t *v, json_t **out)
+{
+    *out = v;
+    return v != NULL ? LT_OK : PBJ_FAIL(c, LT_ERR_NOMEM, "out of memory");
+}
+
+/* Seconds and nanos members of a Timestamp or Duration. */
+static lt_status secs_nanos(const pbj_ctx *c, const ProtobufCMessage *m, int64_t **secs,
+                            int32_t **nanos)
+{
+    const ProtobufCFieldDescriptor *fs = pbj_field(m->descriptor, "seconds", PROTOBUF_C_TYPE_INT64);
+    const ProtobufCFieldDescriptor *fn = pbj_field(m->descriptor, "nanos", PROTOBUF_C_TYPE_INT32);
+
+    if (fs == NULL || fn == NULL)
+        return bad_descriptor(c, m->descriptor);
+    *secs = PBJ_MEMBER(m, fs->offset);
+    *nanos = PBJ_MEMBER(m, fn->offset);
+    return LT_OK;
+}
+
+/* ".fff", ".ffffff" or ".fffffffff" for nanos in [0, 1e9), or "" when zero. */
+static void format_fraction(int32_t nanos, char *buf, size_t cap)
+{
+    if (nanos == 0)
+        buf[0] = '\0';
+    else if (nanos % 1000000 == 0)
+        snprintf(buf, cap, ".%03" PRId32, nanos / 1000000);
+    else if (nanos % 1000 == 0)
+        snprintf(buf, cap, ".%06" PRId32, nanos / 1000);
+    else
+        snprintf(buf, cap, ".%09" PRId32, nanos);
+}
+
+/* ---- Timestamp ---------------------------------------------------------------- */
+
+/* Days since 1970-01-01 of a proleptic Gregorian date (H. Hinnant's algorithm). */
+static int64_t days_from_civil(int64_t y, int m, int d)
+{
+    int64_t era, yoe, doy, doe;
+
+    y -= m <= 2;
+    era = (y >= 0 ? y : y - 399) / 400;
+    yoe = y - era * 400;
+    doy = (153 * (m + (m > 2 ? -3 : 9)) + 2) / 5 + d - 1;
+    doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+    return era * 146097 + doe - 719468;
+}
+
+static void civil_from_days(int64_t z, int64_t *y, int *m, int *d)
+{
+    int64_t era, doe, yoe, doy, mp;
+
+    z += 719468;
+    era = (z >= 0 ? z : z - 146096) / 146097;
+    doe = z - era * 146097;
+    yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;
+    doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    mp = (5 * doy + 2) / 153;
+    *d = (int)(doy - (153 * mp + 2) / 5 + 1);
+    *m = (int)(mp < 10 ? mp + 3 : mp - 9);
+    *y = yoe + era * 400 + (*m <= 2);
+}
+
+static lt_status timestamp_to_json(const pbj_ctx *c, const ProtobufCMessage *m, json_t **out)
+{
+    int64_t *secs, y, days, rem;
+    int32_t *nanos;
+    int mo, d;
+    char frac[16], buf[64];
+    lt_status st = secs_nanos(c, m, &secs, &nanos);
+
+    if (st != LT_OK)
+        return st;
+    if (*secs < TS_MIN_SECONDS || *secs > TS_MAX_SECONDS || *nanos < 0 || *nanos > 999999999)
+        return PBJ_FAIL(c, LT_ERR_INVALID,
+                        "timestamp seconds=%" PRId64 " nanos=%" PRId32
+                        " outside 0001-01-01..9999-12-31", *secs, *nanos);
+    days = (*secs >= 0 ? *secs : *secs - 86399) / 86400;
+    rem = *secs - days * 86400;
+    civil_from_days(days, &y, &mo, &d);
+    format_fraction(*nanos, frac, sizeof(frac));
+    snprintf(buf, sizeof(buf), "%04" PRId64 "-%02d-%02dT%02d:%02d:%02d%sZ", y, mo, d,
+             (int)(rem / 3600), (int)(rem / 60 % 60), (int)(rem % 60), frac);
+    return put(c, json_string(buf), out);
+}
+
+/* Exactly n decimal digits at *s (advanced past them). */
+static bool digits(const char **s, int n, int *out)
+{
+    int v = 0;
+
+    for (int i = 0; i < n; i++) {
+        char ch = (*s)[i];
+        if (ch < '0' || ch > '9')
+            return false;
+        v = v * 10 + (ch - '0');
+    }
+    *s += n;
+    *out = v;
+    return true;
+}
+
+static bool expect(const char **s, const char *any)
+{
+    if (**s == '\0' || strchr(any, **s) == NULL)
+        return false;
+    (*s)++;
+    return true;
+}
+
+/* 1-9 fraction digits after '.', scaled to nanoseconds. */
+static bool fraction(const char **s, int32_t *nanos)
+{
+    int n = 0;
+    int32_t v = 0;
+
+    *nanos = 0;
+    if (**s != '.')
+        return true;
+    (*s)++;
+    for (; (*s)[0] >= '0' && (*s)[0] <= '9'; (*s)++, n++) {
+        if (n == 9)
+            return false;
+        v = v * 10 + ((*s)[0] - '0');
+    }
+    for (int i = n; i < 9; i++)
+        v *= 10;
+    *nanos = v;
+    return n > 0;
+}
+
+static bool leap(int y)
+{
+    return (y % 4 == 0 && y % 100 != 0) || y % 400 == 0;
+}
+
+/* Date and time part: YYYY-MM-DDTHH:MM:SS, validated, as seconds since the epoch. */
+static bool parse_datetime(const char **s, int64_t *secs)
+{
+    static const int mdays[] = { 31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31 };
+    int y, mo, d, h, mi, se;
+
+    if (!digits(s, 4, &y) || !expect(s, "-") || !digits(s, 2, &mo) || !expect(s, "-") ||
+        !digits(s, 2, &d) || !expect(s, "Tt") || !digits(s, 2, &h) || !expect(s, ":") ||
+        !digits(s, 2, &mi) || !expect(s, ":") || !digits(s, 2, &se))
+        return false;
+    if (y < 1 || mo < 1 || mo > 12 || d < 1 || h > 23 || mi > 59 || se > 59 ||
+        d > mdays[mo - 1] + (mo == 2 && leap(y)))
+        return false;
+    *secs = days_from_civil(y, mo, d) * 86400 + h * 3600 + mi * 60 + se;
+    return true;
+}
+
+/* "Z" or "+HH:MM"/"-HH:MM" at the end, as seconds east of UTC. */
+static bool parse_offset(const char *s, int64_t *off)
+{
+    int h, mi;
+    char sign = *s;
+
+    *off = 0;
+    if ((s[0] == 'Z' || s[0] == 'z') && s[1] == '\0')
+        return true;
+    if ((sign != '+' && sign != '-') || (s++, !digits(&s, 2, &h)) || !expect(&s, ":") ||
+        !digits(&s, 2, &mi) || *s != '\0' || h > 23 || mi > 59)
+        return false;
+    *off = (sign == '-' ? -1 : 1) * (int64_t)(h * 3600 + mi * 60);
+    return true;
+}
+
+static lt_status timestamp_from_json(const pbj_ctx *c, ProtobufCMessage *m, const json_t *j)
+{
+    const char *s, *text;
+    int64_t *secs, t, off;
+    int32_t *nanos, ns;
+    lt_status st;
+
+    if (!json_is_string(j)) {
+        char got[64];
+        pbj_describe(j, got, sizeof(got));
+        return PBJ_FAIL(c, LT_ERR_INVALID, "expected RFC 3339 timestamp string, got %s", got);
+    }
+    st = secs_nanos(c, m, &secs, &nanos);
+    if (st != LT_OK)
+        return st;
+    s = text = json_string_value(j);
+    if (!parse_datetime(&s, &t) || !fraction(&s, &ns) || !parse_offset(s, &off))
+        return PBJ_FAIL(c, LT_ERR_INVALID,
+                        "invalid timestamp \"%.40s\" (want RFC 3339, e.g. 1972-01-01T10:00:20.021Z)",
+                        text);
+    t -= off;
+    if (t < TS_MIN_SECONDS || t > TS_MAX_SECONDS)
+        return PBJ_FAIL(c, LT_ERR_INVALID,
+                        "timestamp \"%.40s\" outside 0001-01-01..9999-12-31 UTC", text);
+    *secs = t;
+    *nanos = ns;
+    return LT_OK;
+}
+
+/* ---- Duration ----------------------------------------------------------------- */
+
+static lt_status duration_to_json(const pbj_ctx *c, const ProtobufCMessage *m, json_t **out)
+{
+    int64_t *secs;
+    int32_t *nanos;
+    char frac[16], buf[64];
+    lt_status st = secs_nanos(c, m, &secs, &nanos);
+
+    if (st != LT_OK)
+        return st;
+    if (*secs < -DUR_MAX_SECONDS || *secs > DUR_MAX_SECONDS || *nanos < -999999999 ||
+        *nanos > 999999999 || (*secs > 0 && *nanos < 0) || (*secs < 0 && *nanos > 0))
+        return PBJ_FAIL(c, LT_ERR_INVALID,
+                        "duration seconds=%" PRId64 " nanos=%" PRId32 " out of range", *secs,
+                        *nanos);
+    format_fraction(*nanos < 0 ? -*nanos : *nanos, frac, sizeof(frac));
+    snprintf(buf, sizeof(buf), "%s%" PRId64 "%ss", (*secs < 0 || *nanos < 0) ? "-" : "",
+             *secs < 0 ? -*secs : *secs, frac);
+    return put(c, json_string(buf), out);
+}
+
+static lt_status duration_from_json(const pbj_ctx *c, ProtobufCMessage *m, const json_t *j)
+{
+    const char *s, *text;
+    int64_t *secs, v = 0;
+    int32_t *nanos, ns;
+    bool neg;
+    int n = 0;
+    lt_status st;
+
+    if (!json_is_string(j)) {
+        char got[64];
+        pbj_describe(j, got, sizeof(got));
+        return PBJ_FAIL(c, LT_ERR_INVALID, "expected duration string like \"1.5s\", got %s", got);
+    }
+    st = secs_nanos(c, m, &secs, &nanos);
+    if (st != LT_OK)
+        return st;
+    s = text = json_string_value(j);
+    neg = *s == '-';
+    s += neg;
+    for (; *s >= '0' && *s <= '9' && n < 13; s++, n++)
+        v = v * 10 + (*s - '0');
+    if (n == 0 || (*s >= '0' && *s <= '9') || !fraction(&s, &ns) || strcmp(s, "s") != 0)
+        return PBJ_FAIL(c, LT_ERR_INVALID, "invalid duration \"%.40s\" (want e.g. \"1.5s\")",
+                        text);
+    if (v > DUR_MAX_SECONDS)
+        return PBJ_FAIL(c, LT_ERR_INVALID, "duration \"%.40s\" out of range", text);
+    *secs = neg ? -v : v;
+    *nanos = neg ? -ns : ns;
+    return LT_OK;
+}
+
+/* ---- FieldMask ---------------------------------------------------------------- */
+
+static const ProtobufCFieldDescriptor *mask_paths(const ProtobufCMessageDescriptor *d)
+{
+    const ProtobufCFieldDescriptor *f = pbj_field(d, "paths", PROTOBUF_C_TYPE_STRING);
+
+    return (f != NULL && f->label == PROTOBUF_C_LABEL_REPEATED) ? f : NULL;
+}
+
+/* snake_case path -> lowerCamelCase; false when it would not convert back. */
+static lt_status append_camel_path(const pbj_ctx *c, const char *p, lt_buf *b)
+{
+    lt_status st = LT_OK;
+
+    for (; *p != '\0' && st == LT_OK; p++) {
+        if (*p >= 'A' && *p <= 'Z')
+            return PBJ_FAIL(c, LT_ERR_INVALID, "field mask path has an upper-case letter");
+        if (*p == '_') {
+            if (p[1] < 'a' || p[1] > 'z')
+                return PBJ_FAIL(c, LT_ERR_INVALID, "field mask path cannot be camel-cased");
+            st = lt_buf_appendc(b, (char)(*++p - 'a' + 'A'));
+        } else {
+            st = lt_buf_appendc(b, *p);
+        }
+    }
+    return st;
+}
+
+static lt_status fieldmask_to_json(const pbj_ctx *c, const ProtobufCMessage *m, json_t **out)
+{
+    const ProtobufCFieldDescriptor *f = mask_paths(m->descriptor);
+    size_t n;
+    char *const *paths;
+    lt_buf b;
+    lt_status st = LT_OK;
+
+    if (f == NULL)
+        return bad_descriptor(c, m->descriptor);
+    n = *(const size_t *)PBJ_CMEMBER(m, f->quantifier_offset);
+    paths = *(char *const *const *)PBJ_CMEMBER(m, f->offset);
+    lt_buf_init(&b, LT_MAX_MESSAGE);
+    for (size_t i = 0; i < n && st == LT_OK; i++) {
+        if (i > 0)
+            st = lt_buf_appendc(&b, ',');
+        if (st == LT_OK)
+            st = append_camel_path(c, paths[i] ? paths[i] : "", &b);
+    }
+    if (st == LT_OK)
+        st = put(c, json_stringn(b.ptr, b.len), out);
+    else if (st == LT_ERR_TOO_BIG)
+        st = PBJ_FAIL(c, st, "field mask too long");
+    lt_buf_cleanup(&b);
+    return st;
+}
+
+/* lowerCamelCase path [s, e) -> malloc'd snake_case, NULL on '_' (not round-trippable). */
+static char *snake_path(const char *s, const char *e)
+{
+    char *out = malloc((size_t)(e - s) * 2 + 1), *o = out;
+
+    if (out == NULL)
+        return NULL;
+    for (; s < e; s++) {
+        if (*s == '_') {
+            free(out);
+            return NULL;
+        }
+        if (*s >= 'A' && *s <= 'Z') {
+            *o++ = '_';
+            *o++ = (char)(*s - 'A' + 'a');
+        } else {
+            *o++ = *s;
+        }
+    }
+    *o = '\0';
+    return out;
+}
+
+static lt_status fieldmask_from_json(const pbj_ctx *c, ProtobufCMessage *m, const json_t *j)
+{
+    const ProtobufCFieldDescriptor *f = mask_paths(m->descriptor);
+    const char *s, *e;
+    size_t n = 1, *count;
+    char **arr;
+
+    if (f == NULL)
+        return bad_descriptor(c, m->descriptor);
+    if (!json_is_string(j)) {
+        char got[64];
+        pbj_describe(j, got, sizeof(got));
+        return PBJ_FAIL(c, LT_ERR_INVALID, "expected field mask string, got %s", got);
+    }
+    s = json_string_value(j);
+    if (*s == '\0')
+        return LT_OK;
+    for (e = s; *e != '\0'; e++)
+        n += *e == ',';
+    arr = calloc(n, sizeof(*arr));
+    if (arr == NULL)
+        return PBJ_FAIL(c, LT_ERR_NOMEM, "out of memory");
+    *(char ***)PBJ_MEMBER(m, f->offset) = arr;
+    count = PBJ_MEMBER(m, f->quantifier_offset);
+    for (*count = 0; *count < n; s = e + 1) {
+        e = strchr(s, ',');
+        if (e == NULL)
+            e = s + strlen(s);
+        arr[*count] = snake_path(s, e);
+        if (arr[*count] == NULL)
+            return PBJ_FAIL(c, LT_ERR_INVALID, "invalid field mask path \"%.*s\"",
+                            (int)(e - s > 40 ? 40 : e - s), s);
+        (*count)++;
+    }
+    return LT_OK;
+}
+
+/* ---- Value, Struct, ListValue, wrappers -------------------------------------------- */
+
+/* The oneof member of google.protobuf.Value that a JSON value of this type sets. */
+static const char *value_member_for(const json_t *j)
+{
+    switch (json_typeof(j)) {
+    case JSON_NULL: return "null_value";
+    case JSON_TRUE:
+    case JSON_FALSE: return "bool_value";
+    case JSON_INTEGER:
+    case JSON_REAL: return "number_value";
+    case JSON_STRING: return "string_value";
+    case JSON_OBJECT: return "struct_value";
+    default: return "list_value";
+    }
+}
+
+static lt_status value_to_json(pbj_ctx *c, const ProtobufCMessage *m, json_t **out)
+{
+    const ProtobufCFieldDescriptor *nf = protobuf_c_message_descriptor_get_field_by_name(
+        m->descriptor, "number_value");
+    const ProtobufCFieldDescriptor *f;
+    uint32_t kind;
+
+    if (nf == NULL || !(nf->flags & PROTOBUF_C_FIELD_FLAG_ONEOF))
+        return bad_descriptor(c, m->descriptor);
+    kind = *(const uint32_t *)PBJ_CMEMBER(m, nf->quantifier_offset);
+    f = protobuf_c_message_descriptor_get_field(m->descriptor, kind);
+    if (f == NULL)
+        return PBJ_FAIL(c, LT_ERR_INVALID, "google.protobuf.Value has no kind set");
+    if (f == nf && !isfinite(*(const double *)PBJ_CMEMBER(m, nf->offset)))
+        return PBJ_FAIL(c, LT_ERR_INVALID, "google.protobuf.Value cannot hold NaN or Infinity");
+    return pbj_field_to_json(c, m, f, out);
+}
+
+static lt_status value_from_json(pbj_ctx *c, ProtobufCMessage *m, const json_t *j)
+{
+    const ProtobufCFieldDescriptor *f =
+        protobuf_c_message_descriptor_get_field_by_name(m->descriptor, value_member_for(j));
+    bool set;
+
+    if (f == NULL || !(f->flags & PROTOBUF_C_FIELD_FLAG_ONEOF))
+        return bad_descriptor(c, m->descriptor);
+    return pbj_field_from_json(c, m, f, j, &set);
+}
+
+/* The single field a wrapper, Struct or ListValue is a JSON view of. */
+static const ProtobufCFieldDescriptor *inner_field(pbj_wkt w, const ProtobufCMessageDescriptor *d)
+{
+    const char *name = w == PBJ_WKT_STRUCT ? "fields" : w == PBJ_WKT_LIST ? "values" : "value";
+    const ProtobufCFieldDescriptor *f = protobuf_c_message_descriptor_get_field_by_name(d, name);
+
+    if (f == NULL || (w == PBJ_WKT_WRAPPER) == (f->label == PROTOBUF_C_LABEL_REPEATED))
+        return NULL;
+    if (w == PBJ_WKT_STRUCT && !pbj_is_map(d, f))
+        return NULL;
+    return f;
+}
+
+lt_status pbj_wkt_to_json(pbj_ctx *c, pbj_wkt w, const ProtobufCMessage *m, json_t **out)
+{
+    const ProtobufCFieldDescriptor *f;
+
+    switch (w) {
+    case PBJ_WKT_TIMESTAMP: return timestamp_to_json(c, m, out);
+    case PBJ_WKT_DURATION: return duration_to_json(c, m, out);
+    case PBJ_WKT_FIELDMASK: return fieldmask_to_json(c, m, out);
+    case PBJ_WKT_VALUE: return value_to_json(c, m, out);
+    case PBJ_WKT_ANY:
+        return PBJ_FAIL(c, LT_ERR_UNSUPPORTED, "google.protobuf.Any is not supported");
+    default:
+        break;
+    }
+    f = inner_field(w, m->descriptor);
+    if (f == NULL)
+        return bad_descriptor(c, m->descriptor);
+    return pbj_field_to_json(c, m, f, out);
+}
+
+lt_status pbj_wkt_from_json(pbj_ctx *c, pbj_wkt w, ProtobufCMessage *m, const json_t *j)
+{
+    const ProtobufCFieldDescriptor *f;
+    bool set;
+
+    switch (w) {
+    case PBJ_WKT_TIMESTAMP: return timestamp_from_json(c, m, j);
+    case PBJ_WKT_DURATION: return duration_from_json(c, m, j);
+    case PBJ_WKT_FIELDMASK: return fieldmask_from_json(c, m, j);
+    case PBJ_WKT_VALUE: return value_from_json(c, m, j);
+    case PBJ_WKT_ANY:
+        return PBJ_FAIL(c, LT_ERR_UNSUPPORTED, "google.protobuf.Any is not supported");
+    default:
+        break;
+    }
+    f = inner_field(w, m->descriptor);
+    if (f == NULL)
+        return bad_descriptor(c, m->descriptor);
+    return pbj_field_from_json(c, m, f, j, &set);
+}
