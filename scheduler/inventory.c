@@ -1,0 +1,756 @@
+/*
+ * inventory.c - the host inventory: hosts by id with labels, capacity and
+ * liveness; what each host runs (observed instances, indexed by id and by
+ * owning app); host events folded in at a cost proportional to the host's
+ * own instance list; lost-host detection with the partition guard; and the
+ * label-selector cache placement uses.
+ */
+#include "sched_int.h"
+
+#include <string.h>
+
+#include "lt_alloc.h"
+#include "lt_limits.h"
+#include "lt_log.h"
+
+#define IS(st) LATTICED__HOST__V1__INSTANCE_STATE__INSTANCE_STATE_##st
+
+/* ---------------------------------------------------------------------------------------------
+ * Validation
+ * ------------------------------------------------------------------------------------------- */
+
+static bool valid_token(const char *t)
+{
+    size_t n = 0;
+
+    if (t == NULL || t[0] == '\0')
+        return false;
+    for (; t[n] != '\0'; n++) {
+        unsigned char c = (unsigned char)t[n];
+
+        if (c == '.' || c == '*' || c == '>' || c <= ' ' || c == 0x7f)
+            return false;
+    }
+    return n <= LT_MAX_HOST_ID;
+}
+
+static lt_status check_source(const lt_sched *s, const char *host_id, const char *msg_host,
+                              const char *msg_lattice)
+{
+    if (!valid_token(host_id))
+        return LT_FAIL(LT_ERR_INVALID, "invalid host id in event source");
+    if (msg_host != NULL && msg_host[0] != '\0' && strcmp(msg_host, host_id) != 0)
+        return LT_FAIL(LT_ERR_INVALID, "event of host %s claims host_id %s", host_id, msg_host);
+    if (msg_lattice != NULL && msg_lattice[0] != '\0' && strcmp(msg_lattice, s->lattice) != 0)
+        return LT_FAIL(LT_ERR_INVALID, "event of host %s is for lattice %s", host_id,
+                       msg_lattice);
+    return LT_OK;
+}
+
+/* ---------------------------------------------------------------------------------------------
+ * Hosts
+ * ------------------------------------------------------------------------------------------- */
+
+sched_host *inv_host(const lt_sched *s, const char *id)
+{
+    return smap_get(&s->hosts, id);
+}
+
+static void host_free(sched_host *h)
+{
+    size_t i, v;
+
+    if (h == NULL)
+        return;
+    lt_free(h->id);
+    lt_free(h->friendly);
+    lt_free(h->version);
+    skvs_cleanup(&h->labels);
+    for (i = 0; i < h->links.cap; i++)
+        if (h->links.slots[i].key != NULL)
+            lt_free(h->links.slots[i].val);
+    smap_cleanup(&h->links);
+    for (v = 0; v < 4; v++)
+        pvec_cleanup(&h->out[v]); /* items are freed by out_discard before */
+    lt_free(h);
+}
+
+static lt_status host_get(lt_sched *s, const char *id, int64_t now, sched_host **out)
+{
+    sched_host *h = inv_host(s, id);
+    lt_status st;
+
+    *out = h;
+    if (h != NULL)
+        return LT_OK;
+    h = lt_calloc(1, sizeof(*h));
+    if (h == NULL || (h->id = lt_strdup(id)) == NULL) {
+        lt_free(h);
+        return LT_FAIL(LT_ERR_NOMEM, "host");
+    }
+    h->joined = now;
+    h->last_seen = now;
+    h->idx = s->host_list.len;
+    st = pvec_push(&s->host_list, h);
+    if (st == LT_OK) {
+        st = smap_put(&s->hosts, h->id, h);
+        if (st != LT_OK)
+            s->host_list.len--;
+    }
+    if (st != LT_OK) {
+        host_free(h);
+        return st;
+    }
+    s->inv_gen++;
+    s->all_dirty = true; /* a new host can change every app's placement */
+    *out = h;
+    return LT_OK;
+}
+
+/* e: an array of any protobuf-c map<string,string> entries (they share pb_kv_entry's layout). */
+static void set_labels(lt_sched *s, sched_host *h, void *const *ev, size_t n)
+{
+    pb_kv_entry *const *e = (pb_kv_entry *const *)ev;
+    skvs nl = { 0 };
+    size_t i;
+
+    for (i = 0; i < n; i++)
+        if (e[i] != NULL && e[i]->key != NULL &&
+            skvs_set(&nl, e[i]->key, e[i]->value != NULL ? e[i]->value : "") != LT_OK) {
+            skvs_cleanup(&nl);
+            return; /* out of memory: keep the old labels */
+        }
+    if (skvs_equal(&nl, &h->labels)) {
+        skvs_cleanup(&nl);
+        return;
+    }
+    skvs_cleanup(&h->labels);
+    h->labels = nl;
+    s->inv_gen++;
+    s->all_dirty = true;
+}
+
+static void set_capacity(sched_host *h, const Latticed__Host__V1__Capacity *c)
+{
+    if (c == NULL)
+        return;
+    h->mem_total = c->memory_total_bytes;
+    h->slots_total = c->instance_slots_total;
+    h->cpu_total = c->cpu_millis_total;
+}
+
+static void set_alive(lt_sched *s, sched_host *h, int64_t now)
+{
+    h->last_seen = now;
+    if (h->state != HOST_ALIVE) {
+        h->state = HOST_ALIVE;
+        s->inv_gen++;
+        s->all_dirty = true;
+    }
+}
+
+/* ---------------------------------------------------------------------------------------------
+ * Observed instances
+ * ------------------------------------------------------------------------------------------- */
+
+sched_obs *inv_obs_on(const lt_sched *s, const char *id, const sched_host *h)
+{
+    sched_obs *o = smap_get(&s->obs_by_id, id);
+
+    while (o != NULL && o->host != h)
+        o = o->id_next;
+    return o;
+}
+
+static const char *ann_get(Latticed__Host__V1__Instance__AnnotationsEntry **a, size_t n,
+                           const char *key)
+{
+    size_t i;
+
+    for (i = 0; i < n; i++)
+        if (a[i] != NULL && a[i]->key != NULL && strcmp(a[i]->key, key) == 0)
+            return a[i]->value != NULL ? a[i]->value : "";
+    return NULL;
+}
+
+void obs_unlink_app(lt_sched *s, sched_obs *o)
+{
+    sched_app *a = o->owner;
+
+    (void)s;
+    if (a == NULL)
+        return;
+    if (o->app_prev != NULL)
+        o->app_prev->app_next = o->app_next;
+    else
+        a->obs_head = o->app_next;
+    if (o->app_next != NULL)
+        o->app_next->app_prev = o->app_prev;
+    o->app_next = o->app_prev = NULL;
+    o->owner = NULL;
+    a->n_obs--;
+}
+
+static void obs_free(sched_obs *o)
+{
+    size_t i;
+
+    lt_free(o->id);
+    lt_free(o->app);
+    lt_free(o->version);
+    lt_free(o->comp);
+    lt_free(o->comp_id);
+    lt_free(o->image);
+    lt_free(o->digest);
+    lt_free(o->message);
+    for (i = 0; i < o->n_links; i++)
+        lt_free(o->links[i].link_id);
+    lt_free(o->links);
+    lt_free(o);
+}
+
+/* A start in flight for id on h became visible: it no longer reserves capacity. */
+static void start_seen(lt_sched *s, const char *id, const sched_host *h, int state)
+{
+    sched_start *st = smap_get(&s->starts_by_id, id);
+
+    if (st == NULL || st->host != h)
+        return;
+    if (state == IS(RUNNING) && st->app != NULL) {
+        comp_rt *rt = sched_comp_rt(st->app, st->comp);
+
+        if (rt != NULL)
+            rt->failures = 0; /* a start went through: backoff starts over */
+    }
+    sched_start_remove(s, st);
+}
+
+/* Remove o from everything and free it. reason: an InstanceLostReason, 0 for expected. */
+static void obs_remove(lt_sched *s, sched_obs *o, int reason, const char *msg, int64_t now)
+{
+    sched_host *h = o->host;
+    sched_obs *head;
+
+    if (o->owner != NULL) {
+        if (reason != 0 && o->stop_sent == 0)
+            cp_instance_lost(s, o, reason, msg);
+        sched_mark_dirty(s, o->owner, now);
+        obs_unlink_app(s, o);
+    }
+    if (o->host_prev != NULL)
+        o->host_prev->host_next = o->host_next;
+    else
+        h->obs_head = o->host_next;
+    if (o->host_next != NULL)
+        o->host_next->host_prev = o->host_prev;
+    h->n_obs--;
+    h->obs_mem -= o->mem;
+    h->obs_cpu -= o->cpu;
+    head = smap_get(&s->obs_by_id, o->id);
+    if (head == o) {
+        if (o->id_next != NULL)
+            LT_IGNORE(smap_put(&s->obs_by_id, o->id_next->id, o->id_next)); /* same slot */
+        else
+            smap_del(&s->obs_by_id, o->id);
+    } else {
+        while (head != NULL && head->id_next != o)
+            head = head->id_next;
+        if (head != NULL)
+            head->id_next = o->id_next;
+    }
+    obs_free(o);
+}
+
+static bool str_set(char **dst, const char *src)
+{
+    const char *v = src != NULL ? src : "";
+
+    if (*dst != NULL && strcmp(*dst, v) == 0)
+        return false;
+    sched_set_str(dst, v);
+    return true;
+}
+
+/* Fold one instance report into the host's set; mark its app dirty when anything changed. */
+static lt_status obs_upsert(lt_sched *s, sched_host *h, const Latticed__Host__V1__Instance *in,
+                            uint64_t stamp, int64_t now, sched_obs **out)
+{
+    sched_obs *o;
+    const char *mb, *lat, *app;
+    bool changed = false, managed;
+    uint64_t mem = in->resources != NULL ? in->resources->memory_bytes : 0;
+    uint64_t cpu = in->resources != NULL ? in->resources->cpu_millis : 0;
+    lt_status st;
+
+    if (out != NULL)
+        *out = NULL;
+    if (in->instance_id == NULL || in->instance_id[0] == '\0' ||
+        strlen(in->instance_id) > LT_MAX_TOKEN)
+        return LT_OK; /* unusable entry: ignore it */
+    mb = ann_get(in->annotations, in->n_annotations, LT_SCHED_ANN_MANAGED_BY);
+    lat = ann_get(in->annotations, in->n_annotations, LT_SCHED_ANN_LATTICE);
+    app = ann_get(in->annotations, in->n_annotations, LT_SCHED_ANN_APP);
+    managed = mb != NULL && strcmp(mb, LT_SCHED_MANAGER) == 0 && lat != NULL &&
+              strcmp(lat, s->lattice) == 0 && app != NULL && app[0] != '\0';
+    o = inv_obs_on(s, in->instance_id, h);
+    if (o == NULL) {
+        sched_obs *head;
+
+        o = lt_calloc(1, sizeof(*o));
+        if (o == NULL || (o->id = lt_strdup(in->instance_id)) == NULL) {
+            lt_free(o);
+            return LT_FAIL(LT_ERR_NOMEM, "instance");
+        }
+        o->host = h;
+        head = smap_get(&s->obs_by_id, o->id);
+        if (head != NULL) {
+            o->id_next = head->id_next; /* keep the head: its key stays valid */
+            head->id_next = o;
+        } else if ((st = smap_put(&s->obs_by_id, o->id, o)) != LT_OK) {
+            obs_free(o);
+            return st;
+        }
+        o->host_next = h->obs_head;
+        if (h->obs_head != NULL)
+            h->obs_head->host_prev = o;
+        h->obs_head = o;
+        h->n_obs++;
+        changed = true;
+    }
+    o->seen = stamp;
+    changed |= str_set(&o->app, managed ? app : in->app_name);
+    changed |= str_set(&o->version, in->app_version);
+    changed |= str_set(&o->comp, in->component_name);
+    changed |= str_set(&o->comp_id, in->component_id);
+    changed |= str_set(&o->image, in->image_ref);
+    changed |= str_set(&o->digest, in->spec_digest);
+    changed |= str_set(&o->message, in->message);
+    if (o->app == NULL || o->version == NULL || o->comp == NULL || o->comp_id == NULL ||
+        o->image == NULL || o->digest == NULL || o->message == NULL) {
+        obs_remove(s, o, 0, NULL, now);
+        return LT_FAIL(LT_ERR_NOMEM, "instance fields");
+    }
+    if ((int)in->state != o->state) {
+        o->state = (int)in->state;
+        changed = true;
+    }
+    o->restarts = in->restarts;
+    h->obs_mem += mem - o->mem;
+    h->obs_cpu += cpu - o->cpu;
+    o->mem = mem;
+    o->cpu = cpu;
+    if (managed != o->managed || (managed && (o->owner == NULL || strcmp(o->owner->name, app) != 0))) {
+        obs_unlink_app(s, o);
+        o->managed = managed;
+        changed = true;
+        if (managed) {
+            sched_app *a = sched_app_get(s, app, true);
+
+            if (a != NULL) {
+                o->owner = a;
+                o->app_next = a->obs_head;
+                if (a->obs_head != NULL)
+                    a->obs_head->app_prev = o;
+                a->obs_head = o;
+                a->n_obs++;
+            }
+        }
+    }
+    start_seen(s, o->id, h, o->state);
+    if (changed && o->owner != NULL)
+        sched_mark_dirty(s, o->owner, now);
+    if (out != NULL)
+        *out = o;
+    return LT_OK;
+}
+
+/* Nothing a restarted host process ran before survives. */
+static void host_forget(lt_sched *s, sched_host *h, int64_t now)
+{
+    while (h->obs_head != NULL)
+        obs_remove(s, h->obs_head, CP_LOST_MISSING, "host restarted", now);
+    h->seq = 0;
+}
+
+/* A known start time (seconds, 0 = unknown) that differs from the last one: a new process. */
+static void host_restarted(lt_sched *s, sched_host *h, int64_t started_s, int64_t now)
+{
+    if (started_s == 0 || h->started_s == started_s)
+        return;
+    if (h->started_s != 0)
+        host_forget(s, h, now);
+    h->started_s = started_s;
+}
+
+static void set_links(lt_sched *s, sched_host *h, char **ids, size_t n, int64_t now)
+{
+    smap nl;
+    bool changed = false;
+    size_t i;
+
+    smap_init(&nl);
+    for (i = 0; i < n; i++) {
+        char *c;
+
+        if (ids[i] == NULL || smap_get(&nl, ids[i]) != NULL)
+            continue;
+        c = lt_strdup(ids[i]);
+        if (c == NULL || smap_put(&nl, c, c) != LT_OK) {
+            lt_free(c);
+            goto fail;
+        }
+        if (smap_get(&h->links, ids[i]) == NULL)
+            changed = true;
+    }
+    changed |= nl.count != h->links.count;
+    for (i = 0; i < h->links.cap; i++)
+        if (h->links.slots[i].key != NULL)
+            lt_free(h->links.slots[i].val);
+    smap_cleanup(&h->links);
+    h->links = nl;
+    if (changed) {
+        sched_obs *o;
+
+        for (o = h->obs_head; o != NULL; o = o->host_next)
+            if (o->owner != NULL)
+                sched_mark_dirty(s, o->owner, now);
+    }
+    return;
+fail:
+    for (i = 0; i < nl.cap; i++)
+        if (nl.slots[i].key != NULL)
+            lt_free(nl.slots[i].val);
+    smap_cleanup(&nl);
+}
+
+/* ---------------------------------------------------------------------------------------------
+ * Host events
+ * ------------------------------------------------------------------------------------------- */
+
+lt_status lt_sched_on_heartbeat(lt_sched *s, const char *host_id,
+                                const Latticed__Host__V1__Heartbeat *hb, int64_t now)
+{
+    sched_host *h;
+    uint64_t stamp;
+    bool is_new;
+    size_t i;
+    sched_obs *o, *next;
+    lt_status st = check_source(s, host_id, hb->host_id, hb->lattice);
+
+    if (st != LT_OK)
+        return st;
+    is_new = inv_host(s, host_id) == NULL;
+    st = host_get(s, host_id, now, &h);
+    if (st != LT_OK)
+        return st;
+    host_restarted(s, h, hb->started_at != NULL ? hb->started_at->seconds : 0, now);
+    if (!is_new && hb->sequence != 0 && hb->sequence <= h->seq)
+        return LT_OK; /* reordered: an older heartbeat of the same process */
+    h->seq = hb->sequence;
+    sched_set_str(&h->friendly, hb->friendly_name != NULL ? hb->friendly_name : "");
+    sched_set_str(&h->version, hb->version != NULL ? hb->version : "");
+    h->interval_ms = hb->interval_ms;
+    h->newest_epoch = hb->newest_epoch;
+    set_labels(s, h, (void *const *)hb->labels, hb->n_labels);
+    set_capacity(h, hb->capacity);
+    set_alive(s, h, now);
+    stamp = ++s->stamp;
+    for (i = 0; i < hb->n_instances; i++) {
+        if (hb->instances[i] == NULL || hb->instances[i]->state == IS(STOPPED))
+            continue;
+        st = obs_upsert(s, h, hb->instances[i], stamp, now, NULL);
+        if (st != LT_OK)
+            return st;
+    }
+    for (o = h->obs_head; o != NULL; o = next) {
+        next = o->host_next;
+        if (o->seen != stamp)
+            obs_remove(s, o, CP_LOST_MISSING, "no longer reported by its host", now);
+    }
+    set_links(s, h, hb->link_ids, hb->n_link_ids, now);
+    if (is_new)
+        cp_host_joined(s, h);
+    return LT_OK;
+}
+
+lt_status lt_sched_on_host_started(lt_sched *s, const char *host_id,
+                                   const Latticed__Host__V1__HostStarted *m, int64_t now)
+{
+    sched_host *h;
+    bool is_new;
+    lt_status st = check_source(s, host_id, m->host_id, m->lattice);
+
+    if (st != LT_OK)
+        return st;
+    is_new = inv_host(s, host_id) == NULL;
+    st = host_get(s, host_id, now, &h);
+    if (st != LT_OK)
+        return st;
+    if (!is_new)
+        host_forget(s, h, now); /* host.started: a new process, whatever its start time */
+    h->started_s = m->started_at != NULL ? m->started_at->seconds : 0;
+    h->stopping = false;
+    sched_set_str(&h->friendly, m->friendly_name != NULL ? m->friendly_name : "");
+    sched_set_str(&h->version, m->version != NULL ? m->version : "");
+    set_labels(s, h, (void *const *)m->labels, m->n_labels);
+    set_capacity(h, m->capacity);
+    set_alive(s, h, now);
+    if (is_new)
+        cp_host_joined(s, h);
+    return LT_OK;
+}
+
+lt_status lt_sched_on_host_stopping(lt_sched *s, const char *host_id,
+                                    const Latticed__Host__V1__HostStopping *m, int64_t now)
+{
+    sched_host *h;
+    lt_status st = check_source(s, host_id, m->host_id, m->lattice);
+
+    if (st != LT_OK)
+        return st;
+    h = inv_host(s, host_id);
+    if (h != NULL)
+        inv_host_remove(s, h, CP_HOST_STOPPED, now);
+    return LT_OK;
+}
+
+lt_status lt_sched_on_instance_started(lt_sched *s, const char *host_id,
+                                       const Latticed__Host__V1__InstanceStarted *m, int64_t now)
+{
+    sched_host *h;
+    lt_status st = check_source(s, host_id, m->host_id, m->lattice);
+
+    if (st != LT_OK)
+        return st;
+    h = inv_host(s, host_id);
+    if (h == NULL || m->instance == NULL)
+        return LT_OK; /* the next heartbeat introduces the host */
+    h->last_seen = now;
+    return obs_upsert(s, h, m->instance, 0, now, NULL);
+}
+
+lt_status lt_sched_on_instance_stopped(lt_sched *s, const char *host_id,
+                                       const Latticed__Host__V1__InstanceStopped *m, int64_t now)
+{
+    sched_host *h;
+    sched_obs *o;
+    lt_status st = check_source(s, host_id, m->host_id, m->lattice);
+
+    if (st != LT_OK)
+        return st;
+    h = inv_host(s, host_id);
+    if (h == NULL || m->instance == NULL || m->instance->instance_id == NULL)
+        return LT_OK;
+    h->last_seen = now;
+    o = inv_obs_on(s, m->instance->instance_id, h);
+    if (o != NULL)
+        obs_remove(s, o, CP_LOST_MISSING, m->reason, now);
+    return LT_OK;
+}
+
+lt_status lt_sched_on_instance_failed(lt_sched *s, const char *host_id,
+                                      const Latticed__Host__V1__InstanceFailed *m, int64_t now)
+{
+    sched_host *h;
+    sched_obs *o = NULL;
+    lt_status st = check_source(s, host_id, m->host_id, m->lattice);
+
+    if (st != LT_OK)
+        return st;
+    h = inv_host(s, host_id);
+    if (h == NULL || m->instance == NULL)
+        return LT_OK;
+    h->last_seen = now;
+    st = obs_upsert(s, h, m->instance, 0, now, &o);
+    if (st != LT_OK || o == NULL || o->owner == NULL)
+        return st;
+    if (!m->will_restart) {
+        sched_failure(s, o->owner, o->comp, host_id,
+                      m->message != NULL && m->message[0] != '\0' ? m->message : o->message, now);
+        cp_instance_lost(s, o, CP_LOST_FAILED, m->message);
+    }
+    return LT_OK;
+}
+
+/* ---------------------------------------------------------------------------------------------
+ * Loss and the partition guard
+ * ------------------------------------------------------------------------------------------- */
+
+void inv_host_remove(lt_sched *s, sched_host *h, int reason, int64_t now)
+{
+    int lost = reason == CP_HOST_STOPPED ? CP_LOST_HOST_STOPPING : CP_LOST_HOST_LOST;
+    sched_host *last;
+    sched_app *a;
+    size_t i;
+
+    cp_host_lost(s, h, reason);
+    LT_INFO("sched", "lattice %s: host %s lost (%s), %u instance(s)", s->lattice, h->id,
+            reason == CP_HOST_STOPPED ? "stopped" : "heartbeat timeout", h->n_obs);
+    while (h->obs_head != NULL)
+        obs_remove(s, h->obs_head, lost, "host lost", now);
+    /* Starts in flight to it will never be confirmed. */
+    for (i = 0; i < s->apps.cap; i++) {
+        sched_start *st, *nx;
+
+        if (s->apps.slots[i].key == NULL)
+            continue;
+        a = s->apps.slots[i].val;
+        for (st = a->starts; st != NULL; st = nx) {
+            nx = st->next;
+            if (st->host == h) {
+                sched_start_remove(s, st);
+                sched_mark_dirty(s, a, now);
+            }
+        }
+    }
+    for (i = 0; i < 4; i++)
+        if (h->out[i].len > 0)
+            out_discard(s); /* never happens outside a tick; be safe */
+    last = s->host_list.items[s->host_list.len - 1];
+    s->host_list.items[h->idx] = last;
+    last->idx = h->idx;
+    s->host_list.len--;
+    smap_del(&s->hosts, h->id);
+    host_free(h);
+    s->inv_gen++;
+    s->all_dirty = true;
+}
+
+static int64_t host_timeout(const lt_sched *s, const sched_host *h)
+{
+    uint32_t iv = h->interval_ms != 0 ? h->interval_ms : s->cfg.default_interval_ms;
+
+    return s->cfg.host_timeout_ms > 0 ? s->cfg.host_timeout_ms : 3 * (int64_t)iv;
+}
+
+void inv_check_hosts(lt_sched *s, int64_t now)
+{
+    size_t i, overdue = 0, total = s->host_list.len;
+    pvec lost = { 0 };
+
+    if (!s->connected || total == 0)
+        return;
+    for (i = 0; i < total; i++) {
+        sched_host *h = s->host_list.items[i];
+
+        if (now - h->last_seen > host_timeout(s, h))
+            overdue++;
+    }
+    if (overdue == 0) {
+        s->partitioned = false;
+        return;
+    }
+    if (overdue >= s->cfg.partition_min_hosts &&
+        (double)overdue > s->cfg.partition_share * (double)total) {
+        if (!s->partitioned)
+            LT_WARN("sched", "lattice %s: %zu of %zu hosts silent at once: treating it as a "
+                    "partition, evicting nothing until they return", s->lattice, overdue, total);
+        s->partitioned = true;
+        for (i = 0; i < total; i++) {
+            sched_host *h = s->host_list.items[i];
+
+            if (now - h->last_seen > host_timeout(s, h) && h->state != HOST_UNREACHABLE) {
+                h->state = HOST_UNREACHABLE;
+                s->inv_gen++;
+            }
+        }
+        return;
+    }
+    s->partitioned = false;
+    for (i = 0; i < total; i++) {
+        sched_host *h = s->host_list.items[i];
+
+        if (now - h->last_seen > host_timeout(s, h) && pvec_push(&lost, h) != LT_OK)
+            break;
+    }
+    for (i = 0; i < lost.len; i++)
+        inv_host_remove(s, lost.items[i], CP_HOST_TIMEOUT, now);
+    pvec_cleanup(&lost);
+}
+
+void lt_sched_set_connected(lt_sched *s, bool connected, int64_t now)
+{
+    size_t i;
+
+    if (connected && !s->connected) {
+        /* Whatever we missed while away is not the hosts' fault: fresh timeouts. */
+        for (i = 0; i < s->host_list.len; i++)
+            ((sched_host *)s->host_list.items[i])->last_seen = now;
+    }
+    s->connected = connected;
+}
+
+bool lt_sched_partitioned(const lt_sched *s)
+{
+    return s->partitioned || !s->connected;
+}
+
+/* ---------------------------------------------------------------------------------------------
+ * Selectors
+ * ------------------------------------------------------------------------------------------- */
+
+sched_sel *inv_selector(lt_sched *s, const char *key, const skvs *req)
+{
+    sched_sel *sel = smap_get(&s->sels, key);
+    size_t i;
+
+    if (sel == NULL) {
+        sel = lt_calloc(1, sizeof(*sel));
+        if (sel == NULL || (sel->key = lt_strdup(key)) == NULL) {
+            lt_free(sel);
+            return NULL;
+        }
+        for (i = 0; i < req->count; i++)
+            if (skvs_set(&sel->req, req->items[i].key, req->items[i].value) != LT_OK)
+                break;
+        if (i < req->count || smap_put(&s->sels, sel->key, sel) != LT_OK) {
+            skvs_cleanup(&sel->req);
+            lt_free(sel->key);
+            lt_free(sel);
+            return NULL;
+        }
+    }
+    if (sel->gen != s->inv_gen + 1) {
+        sel->hosts.len = 0;
+        for (i = 0; i < s->host_list.len; i++) {
+            sched_host *h = s->host_list.items[i];
+
+            if (h->state == HOST_ALIVE && !h->stopping && skvs_match(&h->labels, &sel->req) &&
+                pvec_push(&sel->hosts, h) != LT_OK)
+                return NULL;
+        }
+        sel->gen = s->inv_gen + 1;
+    }
+    return sel;
+}
+
+void inv_free_all(lt_sched *s)
+{
+    size_t i;
+
+    for (i = 0; i < s->host_list.len; i++) {
+        sched_host *h = s->host_list.items[i];
+
+        while (h->obs_head != NULL) {
+            sched_obs *o = h->obs_head;
+
+            h->obs_head = o->host_next;
+            obs_free(o);
+        }
+        host_free(h);
+    }
+    pvec_cleanup(&s->host_list);
+    smap_cleanup(&s->hosts);
+    smap_cleanup(&s->obs_by_id);
+    for (i = 0; i < s->sels.cap; i++) {
+        sched_sel *sel = s->sels.slots[i].val;
+
+        if (s->sels.slots[i].key == NULL)
+            continue;
+        skvs_cleanup(&sel->req);
+        pvec_cleanup(&sel->hosts);
+        lt_free(sel->key);
+        lt_free(sel);
+    }
+    smap_cleanup(&s->sels);
+}

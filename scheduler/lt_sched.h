@@ -1,0 +1,340 @@
+/*
+ * lt_sched.h - the scheduler/reconciler core of one lattice: host inventory
+ * built from native host events, desired instances of every deployed app
+ * (wadm's spread maths, daemons, links), placement against host capacity,
+ * and the level-triggered diff that turns desired vs observed into batched
+ * start/stop/link/unlink commands, with rollout bounds, backoff and status.
+ *
+ * The core is pure: no NATS, no threads, no clock of its own. Callers feed it
+ * decoded messages and the monotonic time, and it answers through the sink
+ * (command batches, status changes, control-plane events). It is owned by one
+ * thread (the loop): no function here is thread-safe. docs/internals/scheduler.md
+ * explains the design.
+ */
+#ifndef LT_SCHED_H
+#define LT_SCHED_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "latticed/host/v1/command.pb-c.h"
+#include "latticed/host/v1/host.pb-c.h"
+#include "latticed/host/v1/types.pb-c.h"
+#include "lt_buf.h"
+#include "lt_model.h"
+#include "lt_status.h"
+
+typedef struct lt_sched lt_sched;
+typedef struct lt_sched_spec lt_sched_spec;
+
+/* Owner annotations put on every instance latticed starts (types.proto). */
+#define LT_SCHED_ANN_MANAGED_BY "latticed.dev/managed-by"
+#define LT_SCHED_ANN_LATTICE "latticed.dev/lattice"
+#define LT_SCHED_ANN_APP "latticed.dev/app"
+#define LT_SCHED_ANN_VERSION "latticed.dev/version"
+#define LT_SCHED_ANN_KIND "latticed.dev/kind"                 /**< "component" | "capability" */
+#define LT_SCHED_ANN_EXTERNAL_CONFIG "latticed.dev/external-config" /**< names, comma-separated */
+#define LT_SCHED_MANAGER "latticed"
+
+#define LT_SCHED_ID_LEN 34 /**< "i-"/"l-" + 32 hex digits */
+
+/* ---------------------------------------------------------------------------------------------
+ * Configuration
+ * ------------------------------------------------------------------------------------------- */
+
+/** Zero-initialise and set what you need; 0 means the default given. */
+typedef struct {
+    const char *lattice;            /**< required: the lattice this scheduler owns (copied) */
+    int64_t host_timeout_ms;        /**< lost after this silence; 0 = 3 x the host's interval */
+    uint32_t default_interval_ms;   /**< interval assumed for hosts that report none; 0 = 5000 */
+    double partition_share;         /**< more than this share of hosts overdue at once = a
+                                         partition: nothing is evicted; 0 = 0.5 */
+    uint32_t partition_min_hosts;   /**< ...but only when at least this many are overdue; 0 = 3 */
+    int64_t warmup_ms;              /**< no commands until this long after start or after taking
+                                         the lead (inventory first); 0 = 1.5 x default interval,
+                                         < 0 = none */
+    int64_t backoff_base_ms;        /**< first retry delay after a failure; 0 = 1000 */
+    int64_t backoff_max_ms;         /**< cap of the exponential backoff; 0 = 60000 */
+    int64_t command_timeout_ms;     /**< a request without reply has failed; 0 = 5000 */
+    int64_t confirm_timeout_ms;     /**< an accepted start not yet seen in the host's inventory
+                                         is retried after this; 0 = 3 x default interval */
+    int64_t full_pass_ms;           /**< every app is reconciled at least this often; 0 = 5000 */
+    int64_t debounce_ms;            /**< a dirty app waits this long for more events; 0 = 20 */
+    size_t max_batch;               /**< items per host request; 0 = 256 */
+    uint64_t seed;                  /**< jitter PRNG seed; 0 = fixed default */
+} lt_sched_config;
+
+/* ---------------------------------------------------------------------------------------------
+ * Output: the sink
+ * ------------------------------------------------------------------------------------------- */
+
+typedef enum {
+    LT_SCHED_START = 0,
+    LT_SCHED_STOP,
+    LT_SCHED_LINK,
+    LT_SCHED_UNLINK,
+} lt_sched_verb;
+
+/** Subject token of a verb ("start", "stop", "link", "unlink"). */
+const char *lt_sched_verb_name(lt_sched_verb v);
+
+/**
+ * One request's worth of items for one host. Everything is borrowed and valid only during
+ * the sink's send call: the driver copies or packs it (wrapping the items into the verb's
+ * request message with epoch, lattice and request id) before returning.
+ */
+typedef struct {
+    lt_sched_verb verb;
+    const char *host_id;
+    uint64_t request_no; /**< give it back to lt_sched_on_reply with the host's answer */
+    size_t count;
+    Latticed__Host__V1__InstanceSpec **starts; /**< verb START */
+    Latticed__Host__V1__StopItem **stops;      /**< verb STOP */
+    Latticed__Host__V1__LinkSpec **links;      /**< verb LINK */
+    Latticed__Host__V1__UnlinkItem **unlinks;  /**< verb UNLINK */
+} lt_sched_batch;
+
+/** Status words, wadm's StatusType. */
+typedef enum {
+    LT_SCHED_DEPLOYED = 0,
+    LT_SCHED_UNHEALTHY,
+    LT_SCHED_RECONCILING,
+    LT_SCHED_WAITING,
+    LT_SCHED_UNDEPLOYED,
+    LT_SCHED_FAILED,
+} lt_sched_state;
+
+/** wadm's word for a state ("deployed", "reconciling", ...). */
+const char *lt_sched_state_word(lt_sched_state st);
+
+/**
+ * wadm's aggregation: equal states stay, otherwise the more severe wins
+ * (failed > undeployed > waiting > reconciling > unhealthy > deployed).
+ */
+lt_sched_state lt_sched_state_add(lt_sched_state a, lt_sched_state b);
+
+typedef struct {
+    void *arg;
+    /** Send one batch (see lt_sched_batch). Must not call back into the scheduler. */
+    void (*send)(void *arg, const lt_sched_batch *b);
+    /**
+     * The status of app changed; json is the full status document (docs/internals/scheduler.md,
+     * "Status"), state its word. Borrowed for the call. Only called while leading.
+     */
+    void (*status)(void *arg, const char *app, lt_sched_state state, const char *json);
+    /**
+     * A control-plane event: type is the subject suffix ("host.lost"), msg one message of
+     * latticed/cp/v1/events.proto. Borrowed for the call. Only called while leading.
+     */
+    void (*event)(void *arg, const char *type, const ProtobufCMessage *msg);
+} lt_sched_sink;
+
+/* ---------------------------------------------------------------------------------------------
+ * Life cycle and leadership
+ * ------------------------------------------------------------------------------------------- */
+
+/**
+ * CONSTRUCTOR. Create the scheduler of cfg->lattice. now is the monotonic time in ms (warm-up
+ * counts from it). sink may be NULL (nothing is sent). LT_ERR_INVALID without a lattice,
+ * LT_ERR_NOMEM.
+ */
+LT_NODISCARD lt_status lt_sched_new(lt_sched **new_s, const lt_sched_config *cfg,
+                                    const lt_sched_sink *sink, int64_t now);
+
+/** DESTRUCTOR. NULL-safe. Outstanding requests are forgotten. */
+void lt_sched_free(lt_sched *s);
+
+/**
+ * Lead (epoch > 0) or follow. A follower keeps its inventory and specs up to date but sends
+ * nothing and publishes nothing. Taking the lead starts a warm-up (see config) so a fresh
+ * leader learns what runs before it acts; outstanding requests of an older epoch are
+ * forgotten.
+ */
+void lt_sched_set_leader(lt_sched *s, bool leading, uint64_t epoch, int64_t now);
+
+/** True while leading; *epoch (optional) receives the epoch. */
+bool lt_sched_leading(const lt_sched *s, uint64_t *epoch);
+
+/**
+ * The process's own NATS connection is down (false) or back (true). While down nothing is
+ * evicted; when it comes back every host gets a fresh timeout.
+ */
+void lt_sched_set_connected(lt_sched *s, bool connected, int64_t now);
+
+/**
+ * Mark the set of deployed apps as complete (e.g. after the store was read once). Until then
+ * instances of apps the scheduler does not know are left alone.
+ */
+void lt_sched_set_apps_loaded(lt_sched *s, bool loaded);
+
+/* ---------------------------------------------------------------------------------------------
+ * Input: host events. host_id is the CloudEvent source; messages of another lattice, with an
+ * invalid host id or a host_id field that contradicts the source are refused (LT_ERR_INVALID).
+ * ------------------------------------------------------------------------------------------- */
+
+LT_NODISCARD lt_status lt_sched_on_heartbeat(lt_sched *s, const char *host_id,
+                                             const Latticed__Host__V1__Heartbeat *hb,
+                                             int64_t now);
+LT_NODISCARD lt_status lt_sched_on_host_started(lt_sched *s, const char *host_id,
+                                                const Latticed__Host__V1__HostStarted *m,
+                                                int64_t now);
+LT_NODISCARD lt_status lt_sched_on_host_stopping(lt_sched *s, const char *host_id,
+                                                 const Latticed__Host__V1__HostStopping *m,
+                                                 int64_t now);
+LT_NODISCARD lt_status lt_sched_on_instance_started(lt_sched *s, const char *host_id,
+                                                    const Latticed__Host__V1__InstanceStarted *m,
+                                                    int64_t now);
+LT_NODISCARD lt_status lt_sched_on_instance_stopped(lt_sched *s, const char *host_id,
+                                                    const Latticed__Host__V1__InstanceStopped *m,
+                                                    int64_t now);
+LT_NODISCARD lt_status lt_sched_on_instance_failed(lt_sched *s, const char *host_id,
+                                                   const Latticed__Host__V1__InstanceFailed *m,
+                                                   int64_t now);
+
+/**
+ * The answer to a batch: reply is the decoded CommandReply, or NULL when the request failed
+ * in transport (transport says why: LT_ERR_TIMEOUT, LT_ERR_TRANSPORT...). Unknown request
+ * numbers are ignored. A STALE_EPOCH answer deposes this scheduler (it stops leading).
+ */
+void lt_sched_on_reply(lt_sched *s, uint64_t request_no,
+                       const Latticed__Host__V1__CommandReply *reply, lt_status transport,
+                       int64_t now);
+
+/* ---------------------------------------------------------------------------------------------
+ * Input: desired state
+ * ------------------------------------------------------------------------------------------- */
+
+/**
+ * Deploy m (a validated manifest; its version annotation names the version) as the app's
+ * desired state, replacing any deployed version (a rolling upgrade). The scheduler keeps
+ * what it needs: m may be freed afterwards. Deploying the version already deployed with
+ * equal content is a no-op. Cross-app problems (a component id another app uses, a shared
+ * reference that does not resolve) do not fail this call: the app reports them as status
+ * `failed` and nothing is started for it. LT_ERR_INVALID for a model the scheduler cannot
+ * use, LT_ERR_NOMEM.
+ */
+LT_NODISCARD lt_status lt_sched_deploy(lt_sched *s, const lt_model *m, int64_t now);
+
+/**
+ * Undeploy app: every instance and link latticed started for it is removed (instances that a
+ * deployed app still uses through a shared reference stay until no one uses them).
+ * deleted says the app is also gone from the store (reported in app.undeployed). Unknown
+ * apps are fine (LT_OK): their leftover instances are cleaned up all the same.
+ */
+LT_NODISCARD lt_status lt_sched_undeploy(lt_sched *s, const char *app, bool deleted,
+                                         int64_t now);
+
+/* ---------------------------------------------------------------------------------------------
+ * Time
+ * ------------------------------------------------------------------------------------------- */
+
+/**
+ * Do what is due at now: declare silent hosts lost (within the partition guard), expire
+ * requests and unconfirmed starts, reconcile dirty apps (all apps every full_pass_ms), send
+ * the resulting batches and publish changed statuses. Returns the delay in ms until the
+ * next call is useful (always > 0, at most full_pass_ms).
+ */
+int64_t lt_sched_tick(lt_sched *s, int64_t now);
+
+/** Reconcile every app at the next tick (operator request, tests). */
+void lt_sched_mark_all_dirty(lt_sched *s);
+
+/* ---------------------------------------------------------------------------------------------
+ * Queries (loop thread)
+ * ------------------------------------------------------------------------------------------- */
+
+/** Hosts known (alive or unreachable), apps known (deployed or being cleaned up). */
+size_t lt_sched_host_count(const lt_sched *s);
+size_t lt_sched_app_count(const lt_sched *s);
+
+/** True while the partition guard holds evictions back. */
+bool lt_sched_partitioned(const lt_sched *s);
+
+/**
+ * Append the host inventory as JSON to out:
+ * {"lattice":..,"partitioned":bool,"hosts":[{"id","friendly_name","version","labels":{..},
+ *  "capacity":{...},"instances":n,"last_seen_ms":age,"state":"alive"|"unreachable"}..]}
+ * sorted by host id. LT_ERR_TOO_BIG from out.
+ */
+LT_NODISCARD lt_status lt_sched_hosts_json(const lt_sched *s, int64_t now, lt_buf *out);
+
+/** Per-component counts of an app's current status (for tests and the CLI). */
+typedef struct {
+    const char *name;     /**< component name */
+    const char *id;       /**< component id */
+    uint32_t desired;     /**< instances wanted */
+    uint32_t running;     /**< current-spec instances in state RUNNING */
+    uint32_t failed;      /**< failed instances and failed starts in backoff */
+    lt_sched_state state;
+    const char *message;  /**< "" when none */
+} lt_sched_component_status;
+
+typedef struct {
+    lt_sched_state state;
+    const char *message; /**< "" when none */
+    const char *version; /**< deployed version, "" when undeployed */
+    size_t component_count;
+    const lt_sched_component_status *components;
+} lt_sched_app_status;
+
+/**
+ * The last computed status of app (borrowed until the next tick/deploy/undeploy), or
+ * LT_ERR_NOT_FOUND when the scheduler has never heard of it.
+ */
+LT_NODISCARD lt_status lt_sched_app_status_get(const lt_sched *s, const char *app,
+                                               lt_sched_app_status *out);
+
+/** The last status document of app (see the sink), borrowed; NULL when unknown. */
+const char *lt_sched_app_status_json(const lt_sched *s, const char *app);
+
+/* ---------------------------------------------------------------------------------------------
+ * Compiled specs and the deploy check (pure; also used by the API to refuse a deploy early)
+ * ------------------------------------------------------------------------------------------- */
+
+/**
+ * CONSTRUCTOR. Compile a validated manifest into the scheduler's desired-state form for
+ * lattice. LT_ERR_INVALID (with a message) for a model without name, LT_ERR_NOMEM.
+ */
+LT_NODISCARD lt_status lt_sched_spec_compile(const lt_model *m, const char *lattice,
+                                             lt_sched_spec **new_spec);
+
+/** DESTRUCTOR. NULL-safe. */
+void lt_sched_spec_free(lt_sched_spec *spec);
+
+/**
+ * May spec be deployed next to the deployed specs of the other apps of its lattice (others
+ * must not include spec's own app)? Checks wadm's deploy rules: an explicit component id
+ * another app uses (`Component identifier '{id}' is already deployed in a different
+ * application '{app}'.`), and shared references that name no deployed shared app with that
+ * component (`Application contains shared components that are not deployed in other
+ * applications: ["name", ...]`). LT_OK, or LT_ERR_CONFLICT with the message appended to why.
+ */
+LT_NODISCARD lt_status lt_sched_spec_check(const lt_sched_spec *spec,
+                                           const lt_sched_spec *const *others, size_t n_others,
+                                           lt_buf *why);
+
+/**
+ * wadm's spread maths: split instances over n spreads of the given weights (floor of the
+ * weighted share, remainders one by one to the highest weights, ties in order).
+ * counts[i] receives the count of spread i (input order). Weights summing to 0 share
+ * evenly.
+ */
+void lt_sched_spread_counts(uint64_t instances, const uint64_t *weights, size_t n,
+                            uint64_t *counts);
+
+/**
+ * The deterministic instance id of types.proto: "i-" + 32 hex digits of
+ * SHA-256(lattice "/" app "/" version "/" component "/" ordinal). out must hold
+ * LT_SCHED_ID_LEN + 1 bytes. ordinal is a decimal number, or for daemon instances
+ * "{host_id}/{n}".
+ */
+void lt_sched_instance_id(const char *lattice, const char *app, const char *version,
+                          const char *component, const char *ordinal, char *out);
+
+/** The deterministic link id of types.proto ("l-" + 32 hex digits). */
+void lt_sched_link_id(const char *lattice, const char *app, const char *source_id,
+                      const char *ns, const char *pkg, const char *name, const char *target_id,
+                      char *out);
+
+#endif

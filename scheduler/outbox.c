@@ -1,0 +1,538 @@
+/*
+ * outbox.c - commands on their way to hosts: items queued per host and verb
+ * during a pass, flushed as batches of at most max_batch items through the
+ * sink, remembered as outstanding requests until the host answers (or the
+ * command timeout passes), and the answers folded back in item by item.
+ */
+#include "sched_int.h"
+
+#include <stdio.h>
+#include <string.h>
+
+#include "lt_alloc.h"
+#include "lt_log.h"
+
+#define RC(x) LATTICED__HOST__V1__RESULT_CODE__RESULT_CODE_##x
+
+/* One queued item: the protobuf-c message (fields borrowed from specs, except those listed in
+ * owned) plus what the reply handler needs. Lives from out_queue to the end of out_flush. */
+typedef struct {
+    union {
+        Latticed__Host__V1__InstanceSpec start;
+        Latticed__Host__V1__StopItem stop;
+        Latticed__Host__V1__LinkSpec link;
+        Latticed__Host__V1__UnlinkItem unlink;
+    } m;
+    char *owned[2];
+    char digest[33];
+    const char *app;
+} out_item;
+
+const char *lt_sched_verb_name(lt_sched_verb v)
+{
+    static const char *const names[] = { "start", "stop", "link", "unlink" };
+
+    return (unsigned)v < 4 ? names[v] : "?";
+}
+
+static void item_free(out_item *it)
+{
+    if (it == NULL)
+        return;
+    lt_free(it->owned[0]);
+    lt_free(it->owned[1]);
+    lt_free(it);
+}
+
+lt_status out_queue(lt_sched *s, sched_host *h, lt_sched_verb v, void *item)
+{
+    lt_status st = pvec_push(&h->out[v], item);
+
+    if (st != LT_OK) {
+        item_free(item);
+        return st;
+    }
+    if (!h->queued) {
+        st = pvec_push(&s->outq, h);
+        if (st != LT_OK) {
+            h->out[v].len--;
+            item_free(item);
+            return st;
+        }
+        h->queued = true;
+    }
+    return LT_OK;
+}
+
+/* ---------------------------------------------------------------------------------------------
+ * Item builders (used by reconcile.c and links.c through these entry points)
+ * ------------------------------------------------------------------------------------------- */
+
+lt_status out_start(lt_sched *s, sched_host *h, const lt_sched_spec *spec, const spec_comp *c,
+                    const char *id, uint32_t ordinal)
+{
+    static const Latticed__Host__V1__InstanceSpec init = LATTICED__HOST__V1__INSTANCE_SPEC__INIT;
+    out_item *it = lt_calloc(1, sizeof(*it));
+    Latticed__Host__V1__InstanceSpec *m;
+
+    if (it == NULL || (it->owned[0] = lt_strdup(id)) == NULL) {
+        lt_free(it);
+        return LT_FAIL(LT_ERR_NOMEM, "start item");
+    }
+    m = &it->m.start;
+    *m = init;
+    m->instance_id = it->owned[0];
+    m->app_name = spec->app;
+    m->app_version = spec->version;
+    m->component_name = c->name;
+    m->component_id = c->id;
+    m->image_ref = c->image;
+    m->n_config = c->n_cfg;
+    m->config = c->cfg_p;
+    m->n_secrets = c->n_sec;
+    m->secrets = c->sec_p;
+    if (c->mem != 0 || c->cpu != 0)
+        m->resources = (Latticed__Host__V1__ResourceRequests *)&c->res;
+    m->ordinal = ordinal;
+    m->n_annotations = c->n_ann;
+    m->annotations = c->ann_p;
+    m->spec_digest = (char *)c->digest;
+    it->app = spec->app;
+    return out_queue(s, h, LT_SCHED_START, it);
+}
+
+lt_status out_stop(lt_sched *s, sched_host *h, const char *id, const char *reason)
+{
+    static const Latticed__Host__V1__StopItem init = LATTICED__HOST__V1__STOP_ITEM__INIT;
+    out_item *it = lt_calloc(1, sizeof(*it));
+
+    if (it == NULL || (it->owned[0] = lt_strdup(id)) == NULL ||
+        (it->owned[1] = lt_strdup(reason)) == NULL) {
+        item_free(it);
+        return LT_FAIL(LT_ERR_NOMEM, "stop item");
+    }
+    it->m.stop = init;
+    it->m.stop.instance_id = it->owned[0];
+    it->m.stop.reason = it->owned[1];
+    return out_queue(s, h, LT_SCHED_STOP, it);
+}
+
+lt_status out_link(lt_sched *s, sched_host *h, const spec_link *l, const char *source_instance,
+                   const char *target_instance, const char *digest)
+{
+    static const Latticed__Host__V1__LinkSpec init = LATTICED__HOST__V1__LINK_SPEC__INIT;
+    out_item *it = lt_calloc(1, sizeof(*it));
+    Latticed__Host__V1__LinkSpec *m;
+
+    if (it == NULL || (it->owned[0] = lt_strdup(source_instance)) == NULL ||
+        (it->owned[1] = sched_strdup0(target_instance)) == NULL) {
+        item_free(it);
+        return LT_FAIL(LT_ERR_NOMEM, "link item");
+    }
+    m = &it->m.link;
+    *m = init;
+    m->link_id = (char *)l->link_id;
+    m->app_name = l->app;
+    m->source_instance_id = it->owned[0];
+    m->source_component_id = l->source_id;
+    m->target_component_id = l->target_id;
+    m->target_instance_id = it->owned[1];
+    m->wit_namespace = l->ns;
+    m->wit_package = l->pkg;
+    m->n_wit_interfaces = l->n_ifaces;
+    m->wit_interfaces = l->ifaces;
+    m->name = l->name;
+    m->n_source_config = l->n_scfg;
+    m->source_config = l->scfg_p;
+    m->n_target_config = l->n_tcfg;
+    m->target_config = l->tcfg_p;
+    m->local = target_instance != NULL && target_instance[0] != '\0';
+    m->n_source_secrets = l->n_ssec;
+    m->source_secrets = l->ssec_p;
+    m->n_target_secrets = l->n_tsec;
+    m->target_secrets = l->tsec_p;
+    memcpy(it->digest, digest, 33);
+    it->app = l->app;
+    return out_queue(s, h, LT_SCHED_LINK, it);
+}
+
+lt_status out_unlink(lt_sched *s, sched_host *h, const char *link_id, const char *source_instance)
+{
+    static const Latticed__Host__V1__UnlinkItem init = LATTICED__HOST__V1__UNLINK_ITEM__INIT;
+    out_item *it = lt_calloc(1, sizeof(*it));
+
+    if (it == NULL || (it->owned[0] = lt_strdup(link_id)) == NULL ||
+        (it->owned[1] = lt_strdup(source_instance)) == NULL) {
+        item_free(it);
+        return LT_FAIL(LT_ERR_NOMEM, "unlink item");
+    }
+    it->m.unlink = init;
+    it->m.unlink.link_id = it->owned[0];
+    it->m.unlink.source_instance_id = it->owned[1];
+    return out_queue(s, h, LT_SCHED_UNLINK, it);
+}
+
+/* ---------------------------------------------------------------------------------------------
+ * Requests
+ * ------------------------------------------------------------------------------------------- */
+
+static void req_free(sched_req *r)
+{
+    size_t i;
+
+    if (r == NULL)
+        return;
+    for (i = 0; i < r->n; i++) {
+        lt_free(r->items[i].id);
+        lt_free(r->items[i].aux);
+        lt_free(r->items[i].app);
+    }
+    lt_free(r->items);
+    lt_free(r->host_id);
+    lt_free(r);
+}
+
+static void req_unlink(lt_sched *s, sched_req *r)
+{
+    if (r->prev != NULL)
+        r->prev->next = r->next;
+    else
+        s->req_head = r->next;
+    if (r->next != NULL)
+        r->next->prev = r->prev;
+    else
+        s->req_tail = r->prev;
+    smap_del(&s->reqs, r->key);
+}
+
+void req_free_all(lt_sched *s)
+{
+    while (s->req_head != NULL) {
+        sched_req *r = s->req_head;
+
+        req_unlink(s, r);
+        req_free(r);
+    }
+    smap_cleanup(&s->reqs);
+}
+
+static const char *item_id(lt_sched_verb v, const out_item *it)
+{
+    switch (v) {
+    case LT_SCHED_START: return it->m.start.instance_id;
+    case LT_SCHED_STOP: return it->m.stop.instance_id;
+    case LT_SCHED_LINK: return it->m.link.link_id;
+    default: return it->m.unlink.link_id;
+    }
+}
+
+static const char *item_aux(lt_sched_verb v, const out_item *it)
+{
+    if (v == LT_SCHED_LINK)
+        return it->m.link.source_instance_id;
+    if (v == LT_SCHED_UNLINK)
+        return it->m.unlink.source_instance_id;
+    return NULL;
+}
+
+/* Remember a request's items so the answer can be matched; NULL when out of memory. */
+static sched_req *req_new(lt_sched *s, sched_host *h, lt_sched_verb v, out_item **items, size_t n,
+                          int64_t now)
+{
+    sched_req *r = lt_calloc(1, sizeof(*r));
+    size_t i;
+
+    if (r == NULL)
+        return NULL;
+    r->no = s->next_req++;
+    snprintf(r->key, sizeof(r->key), "%llu", (unsigned long long)r->no);
+    r->verb = v;
+    r->sent = now;
+    r->host_id = lt_strdup(h->id);
+    r->items = lt_calloc(n, sizeof(*r->items));
+    if (r->host_id == NULL || r->items == NULL)
+        goto fail;
+    for (i = 0; i < n; i++) {
+        const char *aux = item_aux(v, items[i]);
+
+        r->n = i + 1;
+        r->items[i].id = lt_strdup(item_id(v, items[i]));
+        r->items[i].aux = aux != NULL ? lt_strdup(aux) : NULL;
+        r->items[i].app = items[i]->app != NULL ? lt_strdup(items[i]->app) : NULL;
+        memcpy(r->items[i].digest, items[i]->digest, sizeof(r->items[i].digest));
+        if (r->items[i].id == NULL || (aux != NULL && r->items[i].aux == NULL) ||
+            (items[i]->app != NULL && r->items[i].app == NULL))
+            goto fail;
+    }
+    if (smap_put(&s->reqs, r->key, r) != LT_OK)
+        goto fail;
+    r->prev = s->req_tail;
+    if (s->req_tail != NULL)
+        s->req_tail->next = r;
+    else
+        s->req_head = r;
+    s->req_tail = r;
+    return r;
+fail:
+    req_free(r);
+    return NULL;
+}
+
+static void send_chunk(lt_sched *s, sched_host *h, lt_sched_verb v, out_item **items, size_t n,
+                       int64_t now)
+{
+    void **msgs = lt_calloc(n, sizeof(*msgs));
+    lt_sched_batch b = { 0 };
+    sched_req *r;
+    size_t i;
+
+    if (msgs == NULL)
+        return; /* the next pass sends them again */
+    r = req_new(s, h, v, items, n, now);
+    if (r == NULL) {
+        lt_free(msgs);
+        return;
+    }
+    for (i = 0; i < n; i++)
+        msgs[i] = &items[i]->m;
+    b.verb = v;
+    b.host_id = h->id;
+    b.request_no = r->no;
+    b.count = n;
+    switch (v) {
+    case LT_SCHED_START: b.starts = (Latticed__Host__V1__InstanceSpec **)msgs; break;
+    case LT_SCHED_STOP: b.stops = (Latticed__Host__V1__StopItem **)msgs; break;
+    case LT_SCHED_LINK: b.links = (Latticed__Host__V1__LinkSpec **)msgs; break;
+    default: b.unlinks = (Latticed__Host__V1__UnlinkItem **)msgs; break;
+    }
+    if (s->sink.send != NULL)
+        s->sink.send(s->sink.arg, &b);
+    lt_free(msgs);
+}
+
+void out_flush(lt_sched *s, int64_t now)
+{
+    size_t i, v, k;
+
+    for (i = 0; i < s->outq.len; i++) {
+        sched_host *h = s->outq.items[i];
+
+        /* stop before start, so capacity frees up first on the host */
+        static const lt_sched_verb order[4] = { LT_SCHED_UNLINK, LT_SCHED_STOP, LT_SCHED_START,
+                                                LT_SCHED_LINK };
+        for (v = 0; v < 4; v++) {
+            pvec *q = &h->out[order[v]];
+
+            for (k = 0; k < q->len; k += s->cfg.max_batch) {
+                size_t n = q->len - k < s->cfg.max_batch ? q->len - k : s->cfg.max_batch;
+
+                send_chunk(s, h, order[v], (out_item **)&q->items[k], n, now);
+            }
+            for (k = 0; k < q->len; k++)
+                item_free(q->items[k]);
+            q->len = 0;
+        }
+        h->queued = false;
+    }
+    s->outq.len = 0;
+}
+
+void out_discard(lt_sched *s)
+{
+    size_t i, v, k;
+
+    for (i = 0; i < s->outq.len; i++) {
+        sched_host *h = s->outq.items[i];
+
+        for (v = 0; v < 4; v++) {
+            for (k = 0; k < h->out[v].len; k++)
+                item_free(h->out[v].items[k]);
+            h->out[v].len = 0;
+        }
+        h->queued = false;
+    }
+    s->outq.len = 0;
+}
+
+/* ---------------------------------------------------------------------------------------------
+ * Answers
+ * ------------------------------------------------------------------------------------------- */
+
+static void acked_set(sched_obs *o, const char *link_id, const char *digest, int64_t now)
+{
+    acked_link *na;
+    size_t i;
+
+    for (i = 0; i < o->n_links; i++)
+        if (strcmp(o->links[i].link_id, link_id) == 0) {
+            memcpy(o->links[i].digest, digest, 33);
+            o->links[i].at = now;
+            return;
+        }
+    na = lt_realloc(o->links, (o->n_links + 1) * sizeof(*na));
+    if (na == NULL)
+        return;
+    o->links = na;
+    na[o->n_links].link_id = lt_strdup(link_id);
+    if (na[o->n_links].link_id == NULL)
+        return;
+    memcpy(na[o->n_links].digest, digest, 33);
+    na[o->n_links].at = now;
+    o->n_links++;
+}
+
+static void acked_del(sched_obs *o, const char *link_id)
+{
+    size_t i;
+
+    for (i = 0; i < o->n_links; i++)
+        if (strcmp(o->links[i].link_id, link_id) == 0) {
+            lt_free(o->links[i].link_id);
+            o->links[i] = o->links[--o->n_links];
+            return;
+        }
+}
+
+static void link_failed(lt_sched *s, const req_item *it, const char *msg, int64_t now)
+{
+    sched_app *a = it->app != NULL ? sched_app_get(s, it->app, false) : NULL;
+    link_rt *l = a != NULL ? sched_link_rt(a, it->id, true) : NULL;
+    int64_t d = s->cfg.backoff_base_ms;
+    uint32_t i;
+
+    if (l == NULL)
+        return;
+    l->failures++;
+    for (i = 1; i < l->failures && d < s->cfg.backoff_max_ms; i++)
+        d *= 2;
+    if (d > s->cfg.backoff_max_ms)
+        d = s->cfg.backoff_max_ms;
+    d = d * (int64_t)(800 + sched_rand(s) % 401) / 1000;
+    l->retry_at = now + d;
+    if (s->wake_at == 0 || l->retry_at < s->wake_at)
+        s->wake_at = l->retry_at;
+    sched_set_str(&l->fail_msg, msg);
+    sched_mark_dirty(s, a, now);
+}
+
+static void item_answer(lt_sched *s, const sched_req *r, sched_host *h, const req_item *it,
+                        int code, const char *msg, int64_t now)
+{
+    bool ok = code == RC(OK) || code == RC(ALREADY_DONE);
+    sched_start *st;
+    sched_obs *o;
+
+    switch (r->verb) {
+    case LT_SCHED_START:
+        st = smap_get(&s->starts_by_id, it->id);
+        if (st == NULL || h == NULL || st->host != h)
+            return;
+        if (ok) {
+            const spec_comp *c = st->app->spec != NULL ? spec_find(st->app->spec, st->comp) : NULL;
+
+            if (!st->acked)
+                cp_instance_placed(s, st, c != NULL ? c->image : "");
+            st->acked = true;
+            st->sent = now; /* the confirmation clock starts now */
+        } else {
+            sched_app *a = st->app;
+            char *comp = lt_strdup(st->comp);
+
+            sched_start_remove(s, st);
+            if (comp != NULL)
+                sched_failure(s, a, comp, r->host_id, msg, now);
+            lt_free(comp);
+        }
+        return;
+    case LT_SCHED_STOP:
+        o = h != NULL ? inv_obs_on(s, it->id, h) : NULL;
+        if (o == NULL)
+            return;
+        if (!ok)
+            LT_WARN("sched", "lattice %s: host %s could not stop %s: %s", s->lattice, h->id,
+                    it->id, msg);
+        if (o->owner != NULL)
+            sched_mark_dirty(s, o->owner, now);
+        return;
+    case LT_SCHED_LINK:
+    case LT_SCHED_UNLINK:
+        o = h != NULL && it->aux != NULL ? inv_obs_on(s, it->aux, h) : NULL;
+        if (o != NULL) {
+            o->link_sent = 0;
+            if (ok && r->verb == LT_SCHED_LINK)
+                acked_set(o, it->id, it->digest, now);
+            else if (ok)
+                acked_del(o, it->id);
+            if (o->owner != NULL)
+                sched_mark_dirty(s, o->owner, now);
+        }
+        if (!ok && r->verb == LT_SCHED_LINK)
+            link_failed(s, it, msg, now);
+        else if (ok && r->verb == LT_SCHED_LINK && it->app != NULL) {
+            sched_app *a = sched_app_get(s, it->app, false);
+            link_rt *l = a != NULL ? sched_link_rt(a, it->id, false) : NULL;
+
+            if (l != NULL) {
+                l->failures = 0;
+                l->retry_at = 0;
+            }
+            if (a != NULL)
+                sched_mark_dirty(s, a, now);
+        }
+        return;
+    }
+}
+
+void lt_sched_on_reply(lt_sched *s, uint64_t request_no,
+                       const Latticed__Host__V1__CommandReply *reply, lt_status transport,
+                       int64_t now)
+{
+    char key[24], tmsg[256];
+    sched_req *r;
+    sched_host *h;
+    size_t i;
+
+    snprintf(key, sizeof(key), "%llu", (unsigned long long)request_no);
+    r = smap_get(&s->reqs, key);
+    if (r == NULL)
+        return;
+    req_unlink(s, r);
+    h = inv_host(s, r->host_id);
+    if (reply != NULL && reply->code == RC(STALE_EPOCH)) {
+        LT_WARN("sched", "lattice %s: host %s refused epoch %llu (newest %llu): deposed",
+                s->lattice, r->host_id, (unsigned long long)s->epoch,
+                (unsigned long long)reply->newest_epoch);
+        req_free(r);
+        lt_sched_set_leader(s, false, s->epoch, now);
+        return;
+    }
+    snprintf(tmsg, sizeof(tmsg), "host %s did not answer %s: %s", r->host_id,
+             lt_sched_verb_name(r->verb), lt_status_str(transport != LT_OK ? transport
+                                                                             : LT_ERR_TIMEOUT));
+    for (i = 0; i < r->n; i++) {
+        int code;
+        const char *msg;
+
+        if (reply == NULL) {
+            code = RC(UNSPECIFIED);
+            msg = tmsg;
+        } else if (reply->code != RC(OK)) {
+            code = reply->code;
+            msg = reply->message;
+        } else if (i < reply->n_results && reply->results[i] != NULL) {
+            code = reply->results[i]->code;
+            msg = reply->results[i]->message;
+        } else {
+            code = RC(INTERNAL);
+            msg = "the host's reply has no result for this item";
+        }
+        item_answer(s, r, h, &r->items[i], code, msg != NULL ? msg : "", now);
+    }
+    req_free(r);
+}
+
+void req_expire(lt_sched *s, int64_t now)
+{
+    while (s->req_head != NULL && now - s->req_head->sent >= s->cfg.command_timeout_ms)
+        lt_sched_on_reply(s, s->req_head->no, NULL, LT_ERR_TIMEOUT, now);
+}

@@ -1,0 +1,548 @@
+/*
+ * sched.c - the lt_sched object: configuration defaults, leadership and
+ * readiness, apps (desired specs, runtime state per component, the dirty
+ * list), deploy/undeploy, exponential backoff with jitter, and the tick that
+ * drives host checks, reconciliation and sending.
+ */
+#include "sched_int.h"
+
+#include <string.h>
+
+#include "lt_alloc.h"
+#include "lt_log.h"
+
+#define HOST_CHECK_MS 250
+
+uint64_t sched_rand(lt_sched *s)
+{
+    /* xorshift64*: jitter only, not security */
+    s->rng ^= s->rng >> 12;
+    s->rng ^= s->rng << 25;
+    s->rng ^= s->rng >> 27;
+    return s->rng * 2685821657736338717ull;
+}
+
+static void cfg_defaults(lt_sched_config *c)
+{
+    if (c->default_interval_ms == 0)
+        c->default_interval_ms = 5000;
+    if (c->partition_share <= 0 || c->partition_share > 1)
+        c->partition_share = 0.5;
+    if (c->partition_min_hosts == 0)
+        c->partition_min_hosts = 3;
+    if (c->warmup_ms == 0)
+        c->warmup_ms = (int64_t)c->default_interval_ms * 3 / 2;
+    if (c->warmup_ms < 0)
+        c->warmup_ms = 0;
+    if (c->backoff_base_ms <= 0)
+        c->backoff_base_ms = 1000;
+    if (c->backoff_max_ms <= 0)
+        c->backoff_max_ms = 60000;
+    if (c->command_timeout_ms <= 0)
+        c->command_timeout_ms = 5000;
+    if (c->confirm_timeout_ms <= 0)
+        c->confirm_timeout_ms = 3 * (int64_t)c->default_interval_ms;
+    if (c->full_pass_ms <= 0)
+        c->full_pass_ms = 5000;
+    if (c->debounce_ms <= 0)
+        c->debounce_ms = 20;
+    if (c->max_batch == 0)
+        c->max_batch = 256;
+    if (c->seed == 0)
+        c->seed = 0x9e3779b97f4a7c15ull;
+}
+
+lt_status lt_sched_new(lt_sched **new_s, const lt_sched_config *cfg, const lt_sched_sink *sink,
+                       int64_t now)
+{
+    lt_sched *s;
+
+    *new_s = NULL;
+    if (cfg == NULL || cfg->lattice == NULL || cfg->lattice[0] == '\0')
+        return LT_FAIL(LT_ERR_INVALID, "the scheduler needs a lattice");
+    s = lt_calloc(1, sizeof(*s));
+    if (s == NULL)
+        return LT_FAIL(LT_ERR_NOMEM, "scheduler");
+    s->cfg = *cfg;
+    cfg_defaults(&s->cfg);
+    s->lattice = lt_strdup(cfg->lattice);
+    if (s->lattice == NULL) {
+        lt_free(s);
+        return LT_FAIL(LT_ERR_NOMEM, "scheduler");
+    }
+    s->cfg.lattice = s->lattice;
+    if (sink != NULL)
+        s->sink = *sink;
+    s->connected = true;
+    s->apps_loaded = true;
+    s->rng = s->cfg.seed;
+    s->ready_at = now + s->cfg.warmup_ms;
+    s->last_full = now;
+    s->next_req = 1;
+    *new_s = s;
+    return LT_OK;
+}
+
+/* ---------------------------------------------------------------------------------------------
+ * Apps
+ * ------------------------------------------------------------------------------------------- */
+
+static void rt_free(comp_rt *rt)
+{
+    size_t i;
+
+    lt_free(rt->name);
+    lt_free(rt->fail_msg);
+    lt_free(rt->conflict_msg);
+    lt_free(rt->message);
+    for (i = 0; i < rt->n_avoid; i++)
+        lt_free(rt->avoid[i].host_id);
+    lt_free(rt->avoid);
+    lt_free(rt);
+}
+
+static void lrt_free(link_rt *l)
+{
+    lt_free(l->link_id);
+    lt_free(l->fail_msg);
+    lt_free(l->label);
+    lt_free(l->message);
+    lt_free(l);
+}
+
+sched_app *sched_app_get(lt_sched *s, const char *name, bool create)
+{
+    sched_app *a = smap_get(&s->apps, name);
+
+    if (a != NULL || !create)
+        return a;
+    a = lt_calloc(1, sizeof(*a));
+    if (a == NULL || (a->name = lt_strdup(name)) == NULL) {
+        lt_free(a);
+        return NULL;
+    }
+    a->state = LT_SCHED_UNDEPLOYED;
+    a->announced = -1;
+    if (smap_put(&s->apps, a->name, a) != LT_OK) {
+        lt_free(a->name);
+        lt_free(a);
+        return NULL;
+    }
+    return a;
+}
+
+static void app_free(lt_sched *s, sched_app *a)
+{
+    size_t i;
+
+    while (a->starts != NULL)
+        sched_start_remove(s, a->starts);
+    while (a->obs_head != NULL)
+        obs_unlink_app(s, a->obs_head);
+    for (i = 0; i < a->rt.cap; i++)
+        if (a->rt.slots[i].key != NULL)
+            rt_free(a->rt.slots[i].val);
+    smap_cleanup(&a->rt);
+    for (i = 0; i < a->lrt.cap; i++)
+        if (a->lrt.slots[i].key != NULL)
+            lrt_free(a->lrt.slots[i].val);
+    smap_cleanup(&a->lrt);
+    lt_sched_spec_free(a->spec);
+    status_free(a);
+    lt_free(a->prev_version);
+    lt_free(a->announced_msg);
+    lt_free(a->check_msg);
+    lt_free(a->name);
+    lt_free(a);
+}
+
+void sched_mark_dirty(lt_sched *s, sched_app *a, int64_t now)
+{
+    if (a == NULL || a->dirty)
+        return;
+    if (s->dirty_head == NULL)
+        s->dirty_since = now;
+    a->dirty = true;
+    a->dirty_next = s->dirty_head;
+    s->dirty_head = a;
+}
+
+void lt_sched_mark_all_dirty(lt_sched *s)
+{
+    s->all_dirty = true;
+}
+
+comp_rt *sched_comp_rt(sched_app *a, const char *name)
+{
+    comp_rt *rt = smap_get(&a->rt, name);
+
+    if (rt != NULL)
+        return rt;
+    rt = lt_calloc(1, sizeof(*rt));
+    if (rt == NULL || (rt->name = lt_strdup(name)) == NULL || smap_put(&a->rt, rt->name, rt) != LT_OK) {
+        if (rt != NULL)
+            lt_free(rt->name);
+        lt_free(rt);
+        return NULL;
+    }
+    return rt;
+}
+
+link_rt *sched_link_rt(sched_app *a, const char *link_id, bool create)
+{
+    link_rt *l = smap_get(&a->lrt, link_id);
+
+    if (l != NULL || !create)
+        return l;
+    l = lt_calloc(1, sizeof(*l));
+    if (l == NULL || (l->link_id = lt_strdup(link_id)) == NULL ||
+        smap_put(&a->lrt, l->link_id, l) != LT_OK) {
+        if (l != NULL)
+            lt_free(l->link_id);
+        lt_free(l);
+        return NULL;
+    }
+    return l;
+}
+
+void sched_start_remove(lt_sched *s, sched_start *st)
+{
+    sched_app *a = st->app;
+
+    if (st->prev != NULL)
+        st->prev->next = st->next;
+    else if (a != NULL)
+        a->starts = st->next;
+    if (st->next != NULL)
+        st->next->prev = st->prev;
+    if (a != NULL)
+        a->n_starts--;
+    if (smap_get(&s->starts_by_id, st->id) == st)
+        smap_del(&s->starts_by_id, st->id);
+    if (st->host != NULL) {
+        st->host->pend_slots--;
+        st->host->pend_mem -= st->mem;
+        st->host->pend_cpu -= st->cpu;
+    }
+    lt_free(st->comp);
+    lt_free(st);
+}
+
+static int64_t backoff_delay(lt_sched *s, uint32_t failures)
+{
+    int64_t d = s->cfg.backoff_base_ms;
+    uint32_t i;
+    uint64_t r;
+
+    for (i = 1; i < failures && d < s->cfg.backoff_max_ms; i++)
+        d *= 2;
+    if (d > s->cfg.backoff_max_ms)
+        d = s->cfg.backoff_max_ms;
+    /* Jitter: 80%..120%, so failing apps do not retry in lock step. */
+    r = sched_rand(s) % 401;
+    return d * (int64_t)(800 + r) / 1000;
+}
+
+void sched_failure(lt_sched *s, sched_app *a, const char *comp, const char *host_id,
+                   const char *msg, int64_t now)
+{
+    comp_rt *rt = sched_comp_rt(a, comp);
+    int64_t d;
+    size_t i;
+
+    if (rt == NULL)
+        return;
+    rt->failures++;
+    d = backoff_delay(s, rt->failures);
+    rt->retry_at = now + d;
+    if (s->wake_at == 0 || rt->retry_at < s->wake_at)
+        s->wake_at = rt->retry_at;
+    sched_set_str(&rt->fail_msg, msg != NULL && msg[0] != '\0' ? msg : "start failed");
+    LT_INFO("sched", "lattice %s app %s component %s: failure %u on host %s (%s); retry in "
+            "%lld ms", s->lattice, a->name, comp, rt->failures, host_id != NULL ? host_id : "?",
+            rt->fail_msg != NULL ? rt->fail_msg : "", (long long)d);
+    /* Keep away from that host for a while (other hosts may do better). */
+    if (host_id != NULL) {
+        for (i = 0; i < rt->n_avoid; i++)
+            if (strcmp(rt->avoid[i].host_id, host_id) == 0)
+                break;
+        if (i == rt->n_avoid) {
+            avoid_host *na = lt_realloc(rt->avoid, (rt->n_avoid + 1) * sizeof(*na));
+            char *hid = lt_strdup(host_id);
+
+            if (na != NULL)
+                rt->avoid = na;
+            if (na == NULL || hid == NULL) {
+                lt_free(hid);
+                goto out;
+            }
+            na[i].host_id = hid;
+            rt->n_avoid++;
+        }
+        rt->avoid[i].until = now + 2 * d;
+    }
+out:
+    sched_mark_dirty(s, a, now);
+}
+
+/* ---------------------------------------------------------------------------------------------
+ * Shared-link index: links other apps declare whose source is a shared app's component
+ * ------------------------------------------------------------------------------------------- */
+
+static void shared_index_clear(lt_sched *s)
+{
+    size_t i;
+
+    for (i = 0; i < s->shared_links.cap; i++)
+        if (s->shared_links.slots[i].key != NULL) {
+            pvec *v = s->shared_links.slots[i].val;
+
+            lt_free((char *)s->shared_links.slots[i].key);
+            pvec_cleanup(v);
+            lt_free(v);
+        }
+    smap_cleanup(&s->shared_links);
+}
+
+static void shared_index_rebuild(lt_sched *s)
+{
+    size_t i, c, l;
+    lt_buf key;
+
+    shared_index_clear(s);
+    lt_buf_init(&key, 4096);
+    for (i = 0; i < s->apps.cap; i++) {
+        sched_app *a = s->apps.slots[i].val;
+
+        if (s->apps.slots[i].key == NULL || !a->deployed || a->spec == NULL)
+            continue;
+        for (c = 0; c < a->spec->n_comps; c++)
+            for (l = 0; l < a->spec->comps[c].n_links; l++) {
+                spec_link *lk = &a->spec->comps[c].links[l];
+                pvec *v;
+
+                if (strcmp(lk->source_app, a->name) == 0)
+                    continue;
+                lt_buf_reset(&key);
+                if (lt_buf_appendf(&key, "%s/%s", lk->source_app, lk->source_comp) != LT_OK)
+                    continue;
+                v = smap_get(&s->shared_links, key.ptr);
+                if (v == NULL) {
+                    char *k = lt_strdup(key.ptr);
+
+                    v = lt_calloc(1, sizeof(*v));
+                    if (k == NULL || v == NULL || smap_put(&s->shared_links, k, v) != LT_OK) {
+                        lt_free(k);
+                        lt_free(v);
+                        continue;
+                    }
+                }
+                LT_IGNORE(pvec_push(v, lk));
+            }
+    }
+    lt_buf_cleanup(&key);
+}
+
+/* ---------------------------------------------------------------------------------------------
+ * Desired state
+ * ------------------------------------------------------------------------------------------- */
+
+lt_status lt_sched_deploy(lt_sched *s, const lt_model *m, int64_t now)
+{
+    lt_sched_spec *spec = NULL;
+    sched_app *a;
+    lt_status st;
+
+    st = lt_sched_spec_compile(m, s->lattice, &spec);
+    if (st != LT_OK)
+        return st;
+    a = sched_app_get(s, spec->app, true);
+    if (a == NULL) {
+        lt_sched_spec_free(spec);
+        return LT_FAIL(LT_ERR_NOMEM, "app");
+    }
+    if (a->deployed && a->spec != NULL && strcmp(a->spec->version, spec->version) == 0 &&
+        strcmp(a->spec->digest, spec->digest) == 0) {
+        lt_sched_spec_free(spec); /* same version, same content: nothing changes */
+        return LT_OK;
+    }
+    sched_set_str(&a->prev_version, a->deployed && a->spec != NULL ? a->spec->version : "");
+    lt_sched_spec_free(a->spec);
+    a->spec = spec;
+    a->deployed = true;
+    a->deleted = false;
+    a->deploy_seq = ++s->deploy_seq;
+    a->announced = -1;
+    LT_INFO("sched", "lattice %s: app %s version %s deployed", s->lattice, a->name,
+            spec->version);
+    shared_index_rebuild(s);
+    s->all_dirty = true; /* shared references and id ownership may change for others */
+    sched_mark_dirty(s, a, now);
+    return LT_OK;
+}
+
+lt_status lt_sched_undeploy(lt_sched *s, const char *app, bool deleted, int64_t now)
+{
+    sched_app *a = sched_app_get(s, app, false);
+
+    if (a == NULL)
+        return LT_OK;
+    if (a->deployed)
+        LT_INFO("sched", "lattice %s: app %s undeployed", s->lattice, app);
+    a->deployed = false;
+    a->deleted = deleted;
+    a->announced = -1;
+    s->deploy_seq++;
+    shared_index_rebuild(s);
+    s->all_dirty = true;
+    sched_mark_dirty(s, a, now);
+    return LT_OK;
+}
+
+/* ---------------------------------------------------------------------------------------------
+ * Leadership and time
+ * ------------------------------------------------------------------------------------------- */
+
+void lt_sched_set_leader(lt_sched *s, bool leading, uint64_t epoch, int64_t now)
+{
+    if (leading && (!s->leading || epoch != s->epoch)) {
+        req_free_all(s); /* answers to an older epoch mean nothing now */
+        s->ready_at = now + s->cfg.warmup_ms;
+        s->all_dirty = true;
+        LT_INFO("sched", "lattice %s: leading with epoch %llu", s->lattice,
+                (unsigned long long)epoch);
+    } else if (!leading && s->leading) {
+        LT_WARN("sched", "lattice %s: no longer leading (epoch %llu)", s->lattice,
+                (unsigned long long)s->epoch);
+    }
+    s->leading = leading;
+    if (leading)
+        s->epoch = epoch;
+}
+
+bool lt_sched_leading(const lt_sched *s, uint64_t *epoch)
+{
+    if (epoch != NULL)
+        *epoch = s->epoch;
+    return s->leading;
+}
+
+void lt_sched_set_apps_loaded(lt_sched *s, bool loaded)
+{
+    s->apps_loaded = loaded;
+    if (loaded)
+        s->all_dirty = true;
+}
+
+size_t lt_sched_host_count(const lt_sched *s)
+{
+    return s->host_list.len;
+}
+
+size_t lt_sched_app_count(const lt_sched *s)
+{
+    return s->apps.count;
+}
+
+static void mark_every_app(lt_sched *s, int64_t now)
+{
+    size_t i;
+
+    for (i = 0; i < s->apps.cap; i++)
+        if (s->apps.slots[i].key != NULL)
+            sched_mark_dirty(s, s->apps.slots[i].val, now);
+}
+
+/* Apps that are undeployed and have nothing left are forgotten once their final status is out. */
+static void collect_apps(lt_sched *s)
+{
+    pvec dead = { 0 };
+    size_t i;
+
+    for (i = 0; i < s->apps.cap; i++) {
+        sched_app *a = s->apps.slots[i].val;
+
+        if (s->apps.slots[i].key != NULL && !a->deployed && !a->dirty && a->n_obs == 0 &&
+            a->n_starts == 0 && (a->published || !s->leading) &&
+            a->state == LT_SCHED_UNDEPLOYED && pvec_push(&dead, a) != LT_OK)
+            break;
+    }
+    for (i = 0; i < dead.len; i++) {
+        sched_app *a = dead.items[i];
+
+        smap_del(&s->apps, a->name);
+        app_free(s, a);
+    }
+    if (dead.len > 0)
+        shared_index_rebuild(s);
+    pvec_cleanup(&dead);
+}
+
+int64_t lt_sched_tick(lt_sched *s, int64_t now)
+{
+    int64_t next = s->cfg.full_pass_ms;
+    sched_app *a;
+
+    if (now - s->last_host_check >= HOST_CHECK_MS) {
+        s->last_host_check = now;
+        inv_check_hosts(s, now);
+    }
+    req_expire(s, now);
+    if (!s->leading) {
+        /* Followers keep the inventory; the dirty list is the leader's business. */
+        while ((a = s->dirty_head) != NULL) {
+            s->dirty_head = a->dirty_next;
+            a->dirty = false;
+        }
+        s->all_dirty = false;
+        return HOST_CHECK_MS;
+    }
+    if (now < s->ready_at || !s->apps_loaded)
+        return s->ready_at > now ? s->ready_at - now : HOST_CHECK_MS;
+    if (s->all_dirty || now - s->last_full >= s->cfg.full_pass_ms ||
+        (s->wake_at != 0 && now >= s->wake_at)) {
+        if (now - s->last_full >= s->cfg.full_pass_ms || (s->wake_at != 0 && now >= s->wake_at))
+            s->last_full = now;
+        if (s->wake_at != 0 && now >= s->wake_at)
+            s->wake_at = 0;
+        s->all_dirty = false;
+        mark_every_app(s, now);
+    }
+    if (s->dirty_head != NULL && now - s->dirty_since < s->cfg.debounce_ms)
+        return s->cfg.debounce_ms - (now - s->dirty_since);
+    while ((a = s->dirty_head) != NULL) {
+        s->dirty_head = a->dirty_next;
+        a->dirty = false;
+        rec_app(s, a, now);
+        status_update(s, a, now);
+    }
+    out_flush(s, now);
+    collect_apps(s);
+    next = s->cfg.full_pass_ms - (now - s->last_full);
+    if (s->wake_at != 0 && s->wake_at - now < next)
+        next = s->wake_at - now;
+    if (next > HOST_CHECK_MS)
+        next = HOST_CHECK_MS;
+    return next > 0 ? next : 1;
+}
+
+void lt_sched_free(lt_sched *s)
+{
+    size_t i;
+
+    if (s == NULL)
+        return;
+    out_discard(s);
+    req_free_all(s);
+    for (i = 0; i < s->apps.cap; i++)
+        if (s->apps.slots[i].key != NULL)
+            app_free(s, s->apps.slots[i].val);
+    smap_cleanup(&s->apps);
+    shared_index_clear(s);
+    smap_cleanup(&s->starts_by_id);
+    inv_free_all(s);
+    smap_cleanup(&s->reqs);
+    pvec_cleanup(&s->outq);
+    lt_free(s->lattice);
+    lt_free(s);
+}

@@ -1,0 +1,452 @@
+/*
+ * sched_int.h - internals shared by the scheduler's files: containers, the
+ * compiled spec, the inventory (hosts, observed instances), in-flight work,
+ * apps, and the lt_sched object itself. Not for use outside scheduler/.
+ */
+#ifndef LT_SCHED_INT_H
+#define LT_SCHED_INT_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "latticed/cp/v1/events.pb-c.h"
+#include "lt_buf.h"
+#include "lt_sched.h"
+
+/* Control-plane reasons (events.proto), short names. */
+#define CP_LOST_HOST_LOST LATTICED__CP__V1__INSTANCE_LOST_REASON__INSTANCE_LOST_REASON_HOST_LOST
+#define CP_LOST_HOST_STOPPING \
+    LATTICED__CP__V1__INSTANCE_LOST_REASON__INSTANCE_LOST_REASON_HOST_STOPPING
+#define CP_LOST_FAILED LATTICED__CP__V1__INSTANCE_LOST_REASON__INSTANCE_LOST_REASON_FAILED
+#define CP_LOST_MISSING LATTICED__CP__V1__INSTANCE_LOST_REASON__INSTANCE_LOST_REASON_MISSING
+#define CP_HOST_TIMEOUT LATTICED__CP__V1__HOST_LOST_REASON__HOST_LOST_REASON_HEARTBEAT_TIMEOUT
+#define CP_HOST_STOPPED LATTICED__CP__V1__HOST_LOST_REASON__HOST_LOST_REASON_STOPPED
+
+/** The common layout of every protobuf-c map<string,string> entry. */
+typedef struct {
+    ProtobufCMessage base;
+    char *key;
+    char *value;
+} pb_kv_entry;
+
+/* ---------------------------------------------------------------------------------------------
+ * SHA-256 (sha256.c)
+ * ------------------------------------------------------------------------------------------- */
+
+typedef struct {
+    uint32_t h[8];
+    uint64_t len;
+    uint8_t buf[64];
+    size_t fill;
+} sched_sha;
+
+void sched_sha_init(sched_sha *s);
+void sched_sha_update(sched_sha *s, const void *data, size_t len);
+/** Hash a string (NULL hashes as empty) followed by nothing: callers add separators. */
+void sched_sha_str(sched_sha *s, const char *str);
+void sched_sha_final(sched_sha *s, uint8_t out[32]);
+/** Finish and write the first ndigits (<= 64) lowercase hex digits plus a NUL to out. */
+void sched_sha_hex(sched_sha *s, char *out, size_t ndigits);
+
+/* ---------------------------------------------------------------------------------------------
+ * Containers (map.c)
+ * ------------------------------------------------------------------------------------------- */
+
+typedef struct {
+    const char *key; /**< borrowed: owned by the value, NULL = empty slot */
+    uint64_t hash;
+    void *val;
+} smap_slot;
+
+typedef struct {
+    smap_slot *slots;
+    size_t cap; /**< power of two */
+    size_t count;
+} smap;
+
+typedef struct {
+    void **items;
+    size_t len, cap;
+} pvec;
+
+uint64_t sched_hash(const char *s);
+void smap_init(smap *m);
+void smap_cleanup(smap *m);
+void *smap_get(const smap *m, const char *key);
+/** Insert or replace (key pointer replaced too). LT_ERR_NOMEM. */
+LT_NODISCARD lt_status smap_put(smap *m, const char *key, void *val);
+/** Remove; returns the value or NULL. Invalidates slot iteration order. */
+void *smap_del(smap *m, const char *key);
+LT_NODISCARD lt_status pvec_push(pvec *v, void *p);
+void pvec_cleanup(pvec *v);
+
+/* ---------------------------------------------------------------------------------------------
+ * Sorted string maps (spec.c)
+ * ------------------------------------------------------------------------------------------- */
+
+typedef struct {
+    char *key;
+    char *value;
+} skv;
+
+typedef struct {
+    skv *items; /**< sorted by key (strcmp), keys unique */
+    size_t count;
+} skvs;
+
+void skvs_cleanup(skvs *m);
+/** Set key=value (copies), keeping the order; a later set of a key wins. */
+LT_NODISCARD lt_status skvs_set(skvs *m, const char *key, const char *value);
+const char *skvs_get(const skvs *m, const char *key);
+bool skvs_equal(const skvs *a, const skvs *b);
+/** Every requirement present in labels with an equal value (empty req: true). */
+bool skvs_match(const skvs *labels, const skvs *req);
+
+/* ---------------------------------------------------------------------------------------------
+ * Compiled spec (spec.c)
+ * ------------------------------------------------------------------------------------------- */
+
+typedef enum { SCALER_NONE = 0, SCALER_SPREAD, SCALER_DAEMON } scaler_kind;
+
+typedef struct {
+    char *name;
+    skvs req;
+    uint64_t weight;
+    uint64_t count;  /**< share of the instances (spreadscaler) */
+    char *selector;  /**< canonical form of req, key of the selector cache */
+} spec_spread;
+
+typedef struct {
+    char link_id[LT_SCHED_ID_LEN + 1];
+    char *name, *ns, *pkg;
+    char **ifaces;
+    size_t n_ifaces;
+    char *app;         /**< app that declares the link */
+    char *source_app;  /**< app whose instances are the source (differs for shared sources) */
+    char *source_comp; /**< component name in source_app */
+    char *source_id;
+    char *target_app;  /**< app whose instances serve the target */
+    char *target_comp; /**< component name in target_app ("" when it resolves to none) */
+    char *target_id;
+    lt_model_colocate colocate;
+    char digest[33];   /**< content of everything a host sees */
+    /* Borrowed by LinkSpec items (protobuf-c wants arrays of pointers). */
+    Latticed__Host__V1__LinkSpec__SourceConfigEntry *scfg, **scfg_p;
+    size_t n_scfg;
+    Latticed__Host__V1__LinkSpec__TargetConfigEntry *tcfg, **tcfg_p;
+    size_t n_tcfg;
+    Latticed__Host__V1__SecretRef *ssec, **ssec_p;
+    size_t n_ssec;
+    Latticed__Host__V1__SecretRef *tsec, **tsec_p;
+    size_t n_tsec;
+} spec_link;
+
+typedef struct {
+    char *name;
+    char *id;
+    char *image;        /**< NULL for a shared reference */
+    bool capability;
+    bool explicit_id;
+    char *shared_app;   /**< shared reference: app and component it points at */
+    char *shared_comp;
+    scaler_kind scaler;
+    uint64_t instances;
+    spec_spread *spreads;
+    size_t n_spreads;
+    uint64_t mem, cpu;
+    char digest[33];
+    char scaler_id[65];
+    spec_link *links;   /**< links declared on this component (it is their source) */
+    size_t n_links;
+    bool is_target;     /**< some link of the app targets it (placed first) */
+    /* Borrowed by InstanceSpec items. */
+    Latticed__Host__V1__InstanceSpec__ConfigEntry *cfg, **cfg_p;
+    size_t n_cfg;
+    Latticed__Host__V1__InstanceSpec__AnnotationsEntry *ann, **ann_p;
+    size_t n_ann;
+    Latticed__Host__V1__SecretRef *sec, **sec_p;
+    size_t n_sec;
+    Latticed__Host__V1__ResourceRequests res;
+} spec_comp;
+
+struct lt_sched_spec {
+    char *lattice, *app, *version, *description;
+    bool shared;
+    spec_comp *comps;
+    size_t n_comps;
+    size_t *order;      /**< placement order of comps: link targets first */
+    lt_model_rollout rollout;
+    char digest[33];    /**< whole desired state (same version, same digest = no-op deploy) */
+};
+
+const spec_comp *spec_find(const lt_sched_spec *spec, const char *name);
+/** Instances that may be unavailable during an upgrade of a scaler of n instances. */
+uint64_t spec_max_unavailable(const lt_sched_spec *spec, uint64_t n);
+
+/* ---------------------------------------------------------------------------------------------
+ * Inventory (inventory.c)
+ * ------------------------------------------------------------------------------------------- */
+
+typedef enum { HOST_ALIVE = 0, HOST_UNREACHABLE } host_state;
+
+typedef struct sched_obs sched_obs;
+typedef struct sched_app sched_app;
+
+typedef struct {
+    char *link_id;
+    char digest[33]; /**< content digest the host acknowledged */
+    int64_t at;      /**< when */
+} acked_link;
+
+typedef struct sched_host {
+    char *id;
+    char *friendly, *version;
+    skvs labels;
+    uint64_t mem_total;
+    uint32_t slots_total, cpu_total;
+    int64_t last_seen, joined;
+    int64_t started_s;     /**< host process start (seconds), tells restarts apart */
+    uint32_t interval_ms;
+    uint64_t seq, newest_epoch;
+    host_state state;
+    bool stopping;
+    size_t idx;            /**< position in lt_sched.host_list */
+    /* observed instances */
+    sched_obs *obs_head;
+    uint32_t n_obs;
+    uint64_t obs_mem, obs_cpu;
+    /* placements sent and not yet observed here */
+    uint32_t pend_slots;
+    uint64_t pend_mem, pend_cpu;
+    smap links;            /**< link ids installed (key == val, owned) */
+    /* outbox, one pvec of items per verb */
+    pvec out[4];
+    bool queued;
+    /* per-pass scratch */
+    uint64_t stamp;          /**< cnt/cnt_all are valid when stamp is the pass's */
+    uint32_t cnt, cnt_all;   /**< current / all instances of the component being placed */
+    uint64_t coloc_stamp;    /**< host runs a link target of that component */
+    uint64_t mark_stamp;     /**< conflict check / daemon dedupe */
+    uint32_t mark;
+} sched_host;
+
+struct sched_obs {
+    char *id;
+    sched_host *host;
+    char *app, *version, *comp, *comp_id, *image, *digest, *message;
+    int state;             /**< Latticed__Host__V1__InstanceState */
+    bool managed;          /**< carries our owner annotations for this lattice */
+    uint32_t restarts;
+    uint64_t mem, cpu;
+    int64_t stop_sent;     /**< when a stop was sent, 0 = none */
+    int64_t link_sent;     /**< link/unlink request in flight since, 0 = none */
+    uint64_t seen;         /**< heartbeat stamp */
+    acked_link *links;
+    size_t n_links;
+    sched_obs *host_next, *host_prev;
+    sched_obs *id_next;    /**< same id on another host */
+    sched_obs *app_next, *app_prev;
+    sched_app *owner;
+};
+
+/* ---------------------------------------------------------------------------------------------
+ * Apps and in-flight work
+ * ------------------------------------------------------------------------------------------- */
+
+typedef struct sched_start {
+    char id[LT_SCHED_ID_LEN + 1];
+    sched_host *host;
+    sched_app *app;
+    char *comp;
+    char digest[33];
+    int64_t sent;
+    bool acked;
+    uint64_t mem, cpu;
+    struct sched_start *next, *prev; /* app list */
+} sched_start;
+
+typedef struct {
+    char *host_id;
+    int64_t until;
+} avoid_host;
+
+/** Runtime state of one component of an app, kept across versions (by name). */
+typedef struct {
+    char *name;
+    uint32_t failures;
+    int64_t retry_at;
+    char *fail_msg;          /**< last failure text from a host */
+    avoid_host *avoid;
+    size_t n_avoid;
+    uint64_t conflict_gen;   /**< inventory generation the conflict check ran at (+1) */
+    char *conflict_msg;
+    /* status of the last pass */
+    uint32_t desired, running, failed;
+    lt_sched_state state;
+    char *message;
+    int reason;              /**< AppFailureReason when failed */
+} comp_rt;
+
+/** Failure state of one link (by link id) for status. */
+typedef struct {
+    char *link_id;
+    uint32_t failures;
+    int64_t retry_at;
+    char *fail_msg;
+    /* status of the last pass */
+    char *label;             /**< "{source_id} -({ns}:{pkg})-> {target_id}" */
+    uint32_t want, done;
+    lt_sched_state state;
+    char *message;
+    uint64_t pass;           /**< stamp of the pass that computed it (stale entries hidden) */
+} link_rt;
+
+struct sched_app {
+    char *name;
+    lt_sched_spec *spec;     /**< last deployed spec; kept while undeployed leftovers remain */
+    bool deployed;
+    bool deleted;
+    char *prev_version;      /**< version deployed before spec (for app.deployed) */
+    uint64_t deploy_seq;
+    sched_obs *obs_head;
+    size_t n_obs;
+    sched_start *starts;
+    size_t n_starts;
+    smap rt;                 /**< component name -> comp_rt */
+    smap lrt;                /**< link id -> link_rt */
+    bool dirty;
+    sched_app *dirty_next;
+    /* status */
+    lt_sched_state state;
+    char *message;
+    char *status_json;
+    lt_sched_component_status *cs;
+    size_t n_cs;
+    bool published;          /**< status_json was handed to the sink */
+    int announced;           /**< last state announced as a cp event (-1 none) */
+    char *announced_msg;
+    uint64_t checked_seq;    /**< deploy_seq the cross-app check ran at (+1) */
+    char *check_msg;         /**< its failure, NULL when fine */
+    uint64_t pass;           /**< stamp of the last reconcile */
+    int reason;              /**< AppFailureReason of a failed state */
+};
+
+typedef struct {
+    char *key;
+    skvs req;
+    pvec hosts;
+    uint64_t gen;            /**< inventory generation the list was built at (+1) */
+    size_t cursor;
+} sched_sel;
+
+typedef struct {
+    char *id;                /**< instance id, or link id */
+    char *aux;               /**< link/unlink: source instance id */
+    char *app;               /**< link: declaring app (failures are its status) */
+    char digest[33];         /**< link: content digest */
+} req_item;
+
+typedef struct sched_req {
+    char key[24];            /**< request number as text (smap key) */
+    uint64_t no;
+    lt_sched_verb verb;
+    char *host_id;
+    int64_t sent;
+    req_item *items;
+    size_t n;
+    struct sched_req *next, *prev;
+} sched_req;
+
+struct lt_sched {
+    lt_sched_config cfg;
+    char *lattice;
+    lt_sched_sink sink;
+    /* inventory */
+    smap hosts;              /**< id -> sched_host */
+    pvec host_list;          /**< dense, for iteration */
+    uint64_t inv_gen;        /**< bumps when hosts join, leave, relabel or change state */
+    smap obs_by_id;          /**< instance id -> first sched_obs with that id */
+    smap starts_by_id;       /**< instance id -> sched_start */
+    smap sels;               /**< selector key -> sched_sel */
+    /* apps */
+    smap apps;               /**< name -> sched_app */
+    sched_app *dirty_head;
+    int64_t dirty_since;
+    smap shared_links;       /**< "app/comp" -> pvec of spec_link* declared by other apps */
+    uint64_t deploy_seq;
+    /* requests */
+    smap reqs;
+    sched_req *req_head, *req_tail;
+    uint64_t next_req;
+    /* state */
+    bool leading, connected, apps_loaded, partitioned;
+    uint64_t epoch;
+    int64_t ready_at, last_full, disconnected_at;
+    uint64_t stamp;
+    uint64_t rng;
+    pvec outq;               /**< hosts with queued items */
+    bool all_dirty;
+    int64_t wake_at;         /**< earliest backoff expiry (0 = none) */
+    int64_t last_host_check;
+};
+
+/* inventory.c */
+sched_host *inv_host(const lt_sched *s, const char *id);
+/** Remove a host and everything observed on it (it is lost). */
+void inv_host_remove(lt_sched *s, sched_host *h, int reason, int64_t now);
+/** The observed instance id on host h, or NULL. */
+sched_obs *inv_obs_on(const lt_sched *s, const char *id, const sched_host *h);
+/** Hosts eligible for req (alive and not stopping), cached per inventory generation. */
+sched_sel *inv_selector(lt_sched *s, const char *key, const skvs *req);
+/** Declare silent hosts lost, within the partition guard. */
+void inv_check_hosts(lt_sched *s, int64_t now);
+void inv_free_all(lt_sched *s);
+void obs_unlink_app(lt_sched *s, sched_obs *o);
+
+/* sched.c */
+sched_app *sched_app_get(lt_sched *s, const char *name, bool create);
+void sched_mark_dirty(lt_sched *s, sched_app *a, int64_t now);
+comp_rt *sched_comp_rt(sched_app *a, const char *name);
+link_rt *sched_link_rt(sched_app *a, const char *link_id, bool create);
+void sched_start_remove(lt_sched *s, sched_start *st);
+void sched_failure(lt_sched *s, sched_app *a, const char *comp, const char *host_id,
+                   const char *msg, int64_t now);
+uint64_t sched_rand(lt_sched *s);
+
+/* outbox.c */
+LT_NODISCARD lt_status out_queue(lt_sched *s, sched_host *h, lt_sched_verb v, void *item);
+LT_NODISCARD lt_status out_start(lt_sched *s, sched_host *h, const lt_sched_spec *spec,
+                                 const spec_comp *c, const char *id, uint32_t ordinal);
+LT_NODISCARD lt_status out_stop(lt_sched *s, sched_host *h, const char *id, const char *reason);
+LT_NODISCARD lt_status out_link(lt_sched *s, sched_host *h, const spec_link *l,
+                                const char *source_instance, const char *target_instance,
+                                const char *digest);
+LT_NODISCARD lt_status out_unlink(lt_sched *s, sched_host *h, const char *link_id,
+                                  const char *source_instance);
+void out_flush(lt_sched *s, int64_t now);
+void out_discard(lt_sched *s);
+void req_expire(lt_sched *s, int64_t now);
+void req_free_all(lt_sched *s);
+
+/* reconcile.c, links.c, status.c, cp.c */
+void rec_app(lt_sched *s, sched_app *a, int64_t now);
+void rec_links(lt_sched *s, sched_app *a, int64_t now);
+void status_update(lt_sched *s, sched_app *a, int64_t now);
+void status_free(sched_app *a);
+
+void cp_host_joined(lt_sched *s, const sched_host *h);
+void cp_host_lost(lt_sched *s, const sched_host *h, int reason);
+void cp_instance_lost(lt_sched *s, const sched_obs *o, int reason, const char *msg);
+void cp_instance_placed(lt_sched *s, const sched_start *st, const char *image);
+void cp_app_state(lt_sched *s, sched_app *a);
+
+/** JSON string literal of s (quoted, escaped) appended to b. */
+LT_NODISCARD lt_status sched_json_str(lt_buf *b, const char *s);
+
+/** Strings helpers. */
+char *sched_strdup0(const char *s); /**< lt_strdup that maps NULL to "" */
+bool sched_streq(const char *a, const char *b); /**< NULL-safe, NULL == "" */
+void sched_set_str(char **dst, const char *src); /**< replace with a copy (NULL keeps NULL) */
+
+#endif

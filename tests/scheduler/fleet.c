@@ -1,0 +1,575 @@
+/*
+ * fleet.c - the fake fleet of fleet.h: applies the scheduler's batches to
+ * in-memory hosts as a thin host would, queues their answers until the tick
+ * returns (the sink may not call back), and builds heartbeats.
+ */
+#include "fleet.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "google/protobuf/timestamp.pb-c.h"
+
+#define RC(x) LATTICED__HOST__V1__RESULT_CODE__RESULT_CODE_##x
+#define IS(x) LATTICED__HOST__V1__INSTANCE_STATE__INSTANCE_STATE_##x
+
+typedef struct reply {
+    uint64_t no;
+    size_t host;
+    size_t n;
+    int *codes;
+    char msg[128];
+    struct reply *next;
+} reply;
+
+static reply *replies_head, *replies_tail;
+
+static void copy(char *dst, size_t n, const char *src)
+{
+    snprintf(dst, n, "%s", src != NULL ? src : "");
+}
+
+fleet_host *fleet_find(fleet *f, const char *id)
+{
+    size_t i;
+
+    for (i = 0; i < f->n_hosts; i++)
+        if (strcmp(f->hosts[i].id, id) == 0)
+            return &f->hosts[i];
+    return NULL;
+}
+
+static fleet_inst *find_inst(fleet_host *h, const char *id)
+{
+    size_t i;
+
+    for (i = 0; i < h->n_inst; i++)
+        if (strcmp(h->inst[i].id, id) == 0)
+            return &h->inst[i];
+    return NULL;
+}
+
+static int do_start(fleet_host *h, const Latticed__Host__V1__InstanceSpec *sp)
+{
+    fleet_inst *in = find_inst(h, sp->instance_id);
+    size_t i;
+
+    if (h->refuse_code != 0)
+        return h->refuse_code;
+    if (in != NULL)
+        return strcmp(in->digest, sp->spec_digest) == 0 ? RC(ALREADY_DONE) : RC(OK);
+    if (h->n_inst >= FLEET_MAX_INST || (h->slots != 0 && h->n_inst >= h->slots))
+        return RC(NO_CAPACITY);
+    in = &h->inst[h->n_inst++];
+    memset(in, 0, sizeof(*in));
+    copy(in->id, sizeof(in->id), sp->instance_id);
+    copy(in->app, sizeof(in->app), sp->app_name);
+    copy(in->version, sizeof(in->version), sp->app_version);
+    copy(in->comp, sizeof(in->comp), sp->component_name);
+    copy(in->comp_id, sizeof(in->comp_id), sp->component_id);
+    copy(in->image, sizeof(in->image), sp->image_ref);
+    copy(in->digest, sizeof(in->digest), sp->spec_digest);
+    for (i = 0; i < sp->n_annotations && i < 6; i++) {
+        copy(in->anns[i][0], 64, sp->annotations[i]->key);
+        copy(in->anns[i][1], 64, sp->annotations[i]->value);
+        in->n_anns = i + 1;
+    }
+    for (i = 0; i < sp->n_config; i++) {
+        size_t l = strlen(in->cfg);
+
+        snprintf(in->cfg + l, sizeof(in->cfg) - l, "%s=%s;", sp->config[i]->key,
+                 sp->config[i]->value);
+    }
+    in->mem = sp->resources != NULL ? sp->resources->memory_bytes : 0;
+    in->state = IS(RUNNING);
+    return RC(OK);
+}
+
+static void remove_links_of(fleet_host *h, const char *source)
+{
+    size_t i = 0;
+
+    while (i < h->n_links) {
+        if (strcmp(h->links[i].source, source) == 0)
+            h->links[i] = h->links[--h->n_links];
+        else
+            i++;
+    }
+}
+
+static int do_stop(fleet_host *h, const char *id)
+{
+    fleet_inst *in = find_inst(h, id);
+
+    if (in == NULL)
+        return RC(ALREADY_DONE);
+    remove_links_of(h, id);
+    *in = h->inst[--h->n_inst];
+    return RC(OK);
+}
+
+static int do_link(fleet_host *h, const Latticed__Host__V1__LinkSpec *l)
+{
+    size_t i;
+    fleet_link *fl = NULL;
+
+    if (find_inst(h, l->source_instance_id) == NULL)
+        return RC(NOT_FOUND);
+    for (i = 0; i < h->n_links; i++)
+        if (strcmp(h->links[i].link_id, l->link_id) == 0 &&
+            strcmp(h->links[i].source, l->source_instance_id) == 0)
+            fl = &h->links[i];
+    if (fl == NULL) {
+        if (h->n_links == 512)
+            return RC(LIMIT_EXCEEDED);
+        fl = &h->links[h->n_links++];
+    }
+    memset(fl, 0, sizeof(*fl));
+    copy(fl->link_id, sizeof(fl->link_id), l->link_id);
+    copy(fl->source, sizeof(fl->source), l->source_instance_id);
+    copy(fl->target, sizeof(fl->target), l->target_instance_id);
+    fl->local = l->local;
+    for (i = 0; i < l->n_source_config; i++) {
+        size_t n = strlen(fl->src_cfg);
+
+        snprintf(fl->src_cfg + n, sizeof(fl->src_cfg) - n, "%s=%s;", l->source_config[i]->key,
+                 l->source_config[i]->value);
+    }
+    return RC(OK);
+}
+
+static int do_unlink(fleet_host *h, const Latticed__Host__V1__UnlinkItem *u)
+{
+    size_t i;
+
+    for (i = 0; i < h->n_links; i++)
+        if (strcmp(h->links[i].link_id, u->link_id) == 0 &&
+            (u->source_instance_id[0] == '\0' ||
+             strcmp(h->links[i].source, u->source_instance_id) == 0)) {
+            h->links[i] = h->links[--h->n_links];
+            return RC(OK);
+        }
+    return RC(ALREADY_DONE);
+}
+
+static void on_send(void *arg, const lt_sched_batch *b)
+{
+    fleet *f = arg;
+    fleet_host *h = fleet_find(f, b->host_id);
+    reply *r;
+    size_t i;
+
+    f->sent[b->verb] += b->count;
+    f->batches[b->verb]++;
+    if (b->count > f->max_batch_seen)
+        f->max_batch_seen = b->count;
+    if (h == NULL || !h->up)
+        return; /* a dead host never answers: the scheduler times out */
+    r = calloc(1, sizeof(*r));
+    r->no = b->request_no;
+    r->host = (size_t)(h - f->hosts);
+    r->n = b->count;
+    r->codes = calloc(b->count + 1, sizeof(int));
+    copy(r->msg, sizeof(r->msg), h->refuse_msg);
+    for (i = 0; i < b->count; i++) {
+        switch (b->verb) {
+        case LT_SCHED_START: r->codes[i] = do_start(h, b->starts[i]); break;
+        case LT_SCHED_STOP: r->codes[i] = do_stop(h, b->stops[i]->instance_id); break;
+        case LT_SCHED_LINK: r->codes[i] = do_link(h, b->links[i]); break;
+        case LT_SCHED_UNLINK: r->codes[i] = do_unlink(h, b->unlinks[i]); break;
+        }
+    }
+    if (replies_tail != NULL)
+        replies_tail->next = r;
+    else
+        replies_head = r;
+    replies_tail = r;
+}
+
+static void deliver(fleet *f)
+{
+    while (replies_head != NULL && !f->hold_replies) {
+        reply *r = replies_head;
+        Latticed__Host__V1__CommandReply cr = LATTICED__HOST__V1__COMMAND_REPLY__INIT;
+        Latticed__Host__V1__ItemResult *res = calloc(r->n + 1, sizeof(*res));
+        Latticed__Host__V1__ItemResult **rp = calloc(r->n + 1, sizeof(*rp));
+        size_t i;
+
+        replies_head = r->next;
+        if (replies_head == NULL)
+            replies_tail = NULL;
+        for (i = 0; i < r->n; i++) {
+            static const Latticed__Host__V1__ItemResult init =
+                LATTICED__HOST__V1__ITEM_RESULT__INIT;
+
+            res[i] = init;
+            res[i].code = r->codes[i];
+            res[i].message = r->codes[i] == RC(OK) || r->codes[i] == RC(ALREADY_DONE)
+                                 ? (char *)"" : r->msg;
+            rp[i] = &res[i];
+        }
+        cr.host_id = f->hosts[r->host].id;
+        cr.code = RC(OK);
+        cr.n_results = r->n;
+        cr.results = rp;
+        lt_sched_on_reply(f->s, r->no, &cr, LT_OK, f->now);
+        free(res);
+        free(rp);
+        free(r->codes);
+        free(r);
+    }
+}
+
+static void on_status(void *arg, const char *app, lt_sched_state state, const char *json)
+{
+    fleet *f = arg;
+    size_t i;
+
+    (void)state;
+    f->statuses++;
+    for (i = 0; i < f->n_status; i++)
+        if (strcmp(f->last_status[i][0], app) == 0)
+            break;
+    if (i == f->n_status) {
+        if (f->n_status == 64)
+            return;
+        f->n_status++;
+    }
+    copy(f->last_status[i][0], sizeof(f->last_status[i][0]), app);
+    copy(f->last_status[i][1], sizeof(f->last_status[i][1]), json);
+}
+
+static void on_event(void *arg, const char *type, const ProtobufCMessage *msg)
+{
+    fleet *f = arg;
+
+    (void)msg;
+    f->events++;
+    if (strcmp(type, "host.lost") == 0)
+        f->ev_host_lost++;
+    else if (strcmp(type, "app.deployed") == 0)
+        f->ev_app_deployed++;
+    else if (strcmp(type, "app.failed") == 0)
+        f->ev_app_failed++;
+    else if (strcmp(type, "instance.placed") == 0)
+        f->ev_placed++;
+    else if (strcmp(type, "instance.lost") == 0)
+        f->ev_inst_lost++;
+    else if (strcmp(type, "app.undeployed") == 0)
+        f->ev_undeployed++;
+}
+
+fleet *fleet_new(const char *lattice, const lt_sched_config *cfg)
+{
+    fleet *f = calloc(1, sizeof(*f));
+    lt_sched_config c = { 0 };
+    lt_sched_sink sink = { .arg = f, .send = on_send, .status = on_status, .event = on_event };
+
+    if (cfg != NULL)
+        c = *cfg;
+    c.lattice = lattice;
+    if (c.default_interval_ms == 0)
+        c.default_interval_ms = 1000;
+    if (c.warmup_ms == 0)
+        c.warmup_ms = -1;
+    if (c.debounce_ms == 0)
+        c.debounce_ms = 1;
+    f->now = 1000000;
+    if (lt_sched_new(&f->s, &c, &sink, f->now) != LT_OK) {
+        free(f);
+        return NULL;
+    }
+    lt_sched_set_leader(f->s, true, 1, f->now);
+    return f;
+}
+
+void fleet_free(fleet *f)
+{
+    size_t i;
+
+    if (f == NULL)
+        return;
+    lt_sched_free(f->s);
+    while (replies_head != NULL) {
+        reply *r = replies_head;
+
+        replies_head = r->next;
+        free(r->codes);
+        free(r);
+    }
+    replies_tail = NULL;
+    for (i = 0; i < f->n_hosts; i++)
+        free(f->hosts[i].inst);
+    free(f);
+}
+
+/* Parse "k=v,k=v" into heartbeat label entries (caller frees both arrays). */
+static size_t labels_of(const char *spec, Latticed__Host__V1__Heartbeat__LabelsEntry **arr,
+                        Latticed__Host__V1__Heartbeat__LabelsEntry ***parr, char *buf, size_t bn)
+{
+    size_t n = 0, i;
+    char *p;
+
+    copy(buf, bn, spec);
+    for (p = buf; *p != '\0'; p++)
+        n += *p == '=';
+    *arr = calloc(n + 1, sizeof(**arr));
+    *parr = calloc(n + 1, sizeof(**parr));
+    p = buf;
+    for (i = 0; i < n; i++) {
+        static const Latticed__Host__V1__Heartbeat__LabelsEntry init =
+            LATTICED__HOST__V1__HEARTBEAT__LABELS_ENTRY__INIT;
+        char *eq = strchr(p, '='), *comma;
+
+        (*arr)[i] = init;
+        *eq = '\0';
+        (*arr)[i].key = p;
+        (*arr)[i].value = eq + 1;
+        comma = strchr(eq + 1, ',');
+        if (comma != NULL) {
+            *comma = '\0';
+            p = comma + 1;
+        }
+        (*parr)[i] = &(*arr)[i];
+    }
+    return n;
+}
+
+void fleet_heartbeat(fleet *f, fleet_host *h)
+{
+    Latticed__Host__V1__Heartbeat hb = LATTICED__HOST__V1__HEARTBEAT__INIT;
+    Latticed__Host__V1__Capacity cap = LATTICED__HOST__V1__CAPACITY__INIT;
+    Google__Protobuf__Timestamp started = GOOGLE__PROTOBUF__TIMESTAMP__INIT;
+    Latticed__Host__V1__Heartbeat__LabelsEntry *le, **lp;
+    Latticed__Host__V1__Instance *in = calloc(h->n_inst + 1, sizeof(*in));
+    Latticed__Host__V1__Instance **ip = calloc(h->n_inst + 1, sizeof(*ip));
+    Latticed__Host__V1__Instance__AnnotationsEntry *an = calloc(h->n_inst * 6 + 1, sizeof(*an));
+    Latticed__Host__V1__Instance__AnnotationsEntry **ap = calloc(h->n_inst * 6 + 1, sizeof(*ap));
+    Latticed__Host__V1__ResourceRequests *rr = calloc(h->n_inst + 1, sizeof(*rr));
+    char **lids = calloc(h->n_links + 1, sizeof(*lids));
+    char lbuf[256];
+    size_t i, j, k = 0, nl = 0;
+
+    hb.n_labels = labels_of(h->labels, &le, &lp, lbuf, sizeof(lbuf));
+    hb.labels = lp;
+    hb.host_id = h->id;
+    hb.lattice = "";
+    cap.instance_slots_total = h->slots;
+    cap.memory_total_bytes = h->mem;
+    hb.capacity = &cap;
+    started.seconds = 1700000000 + (int64_t)(h - f->hosts);
+    hb.started_at = &started;
+    hb.sequence = ++h->seq;
+    hb.interval_ms = 1000;
+    for (i = 0; i < h->n_inst; i++) {
+        static const Latticed__Host__V1__Instance init = LATTICED__HOST__V1__INSTANCE__INIT;
+        static const Latticed__Host__V1__ResourceRequests rinit =
+            LATTICED__HOST__V1__RESOURCE_REQUESTS__INIT;
+        fleet_inst *fi = &h->inst[i];
+
+        in[i] = init;
+        in[i].instance_id = fi->id;
+        in[i].state = fi->state;
+        in[i].app_name = fi->app;
+        in[i].app_version = fi->version;
+        in[i].component_name = fi->comp;
+        in[i].component_id = fi->comp_id;
+        in[i].image_ref = fi->image;
+        in[i].spec_digest = fi->digest;
+        in[i].annotations = &ap[k];
+        for (j = 0; j < fi->n_anns; j++, k++) {
+            static const Latticed__Host__V1__Instance__AnnotationsEntry ainit =
+                LATTICED__HOST__V1__INSTANCE__ANNOTATIONS_ENTRY__INIT;
+
+            an[k] = ainit;
+            an[k].key = fi->anns[j][0];
+            an[k].value = fi->anns[j][1];
+            ap[k] = &an[k];
+        }
+        in[i].n_annotations = fi->n_anns;
+        rr[i] = rinit;
+        rr[i].memory_bytes = fi->mem;
+        in[i].resources = &rr[i];
+        ip[i] = &in[i];
+    }
+    hb.n_instances = h->n_inst;
+    hb.instances = ip;
+    for (i = 0; i < h->n_links; i++) {
+        for (j = 0; j < nl; j++)
+            if (strcmp(lids[j], h->links[i].link_id) == 0)
+                break;
+        if (j == nl)
+            lids[nl++] = h->links[i].link_id;
+    }
+    hb.n_link_ids = nl;
+    hb.link_ids = lids;
+    if (lt_sched_on_heartbeat(f->s, h->id, &hb, f->now) != LT_OK)
+        fprintf(stderr, "heartbeat of %s refused: %s\n", h->id, lt_error_message());
+    free(le);
+    free(lp);
+    free(in);
+    free(ip);
+    free(an);
+    free(ap);
+    free(rr);
+    free(lids);
+}
+
+fleet_host *fleet_host_add(fleet *f, const char *id, const char *labels, uint32_t slots,
+                           uint64_t mem)
+{
+    fleet_host *h = &f->hosts[f->n_hosts++];
+
+    memset(h, 0, sizeof(*h));
+    copy(h->id, sizeof(h->id), id);
+    copy(h->labels, sizeof(h->labels), labels);
+    h->slots = slots;
+    h->mem = mem;
+    h->up = true;
+    h->inst = calloc(FLEET_MAX_INST, sizeof(fleet_inst));
+    fleet_heartbeat(f, h);
+    return h;
+}
+
+void fleet_host_stop(fleet *f, const char *id)
+{
+    Latticed__Host__V1__HostStopping m = LATTICED__HOST__V1__HOST_STOPPING__INIT;
+    fleet_host *h = fleet_find(f, id);
+
+    h->up = false;
+    h->n_inst = 0;
+    h->n_links = 0;
+    m.host_id = h->id;
+    m.reason = "test";
+    if (lt_sched_on_host_stopping(f->s, id, &m, f->now) != LT_OK)
+        fprintf(stderr, "host.stopping refused\n");
+}
+
+void fleet_foreign(fleet *f, const char *host, const char *id, const char *comp_id)
+{
+    fleet_host *h = fleet_find(f, host);
+    fleet_inst *in = &h->inst[h->n_inst++];
+
+    memset(in, 0, sizeof(*in));
+    copy(in->id, sizeof(in->id), id);
+    copy(in->comp_id, sizeof(in->comp_id), comp_id);
+    copy(in->comp, sizeof(in->comp), comp_id);
+    in->state = IS(RUNNING);
+    in->foreign = true;
+}
+
+void fleet_step(fleet *f, int64_t ms)
+{
+    size_t i;
+
+    f->now += ms;
+    for (i = 0; i < f->n_hosts; i++)
+        if (f->hosts[i].up)
+            fleet_heartbeat(f, &f->hosts[i]);
+    if (f->answer_late)
+        deliver(f);
+    lt_sched_tick(f->s, f->now);
+    if (!f->answer_late)
+        deliver(f);
+}
+
+int fleet_settle(fleet *f, int max_steps)
+{
+    int steps, quiet = 0;
+
+    for (steps = 0; steps < max_steps && quiet < 8; steps++) {
+        size_t before = f->sent[0] + f->sent[1] + f->sent[2] + f->sent[3];
+
+        fleet_step(f, 100);
+        if (f->sent[0] + f->sent[1] + f->sent[2] + f->sent[3] == before && replies_head == NULL)
+            quiet++;
+        else
+            quiet = 0;
+    }
+    return steps;
+}
+
+size_t fleet_count(const fleet *f, const char *host, const char *app, const char *comp)
+{
+    size_t i, j, n = 0;
+
+    for (i = 0; i < f->n_hosts; i++) {
+        const fleet_host *h = &f->hosts[i];
+
+        if (host != NULL && strcmp(h->id, host) != 0)
+            continue;
+        for (j = 0; j < h->n_inst; j++)
+            if ((app == NULL || strcmp(h->inst[j].app, app) == 0) &&
+                (comp == NULL || strcmp(h->inst[j].comp, comp) == 0) && !h->inst[j].foreign)
+                n++;
+    }
+    return n;
+}
+
+size_t fleet_count_version(const fleet *f, const char *app, const char *comp,
+                           const char *version)
+{
+    size_t i, j, n = 0;
+
+    for (i = 0; i < f->n_hosts; i++)
+        for (j = 0; j < f->hosts[i].n_inst; j++) {
+            const fleet_inst *in = &f->hosts[i].inst[j];
+
+            if (strcmp(in->app, app) == 0 && strcmp(in->comp, comp) == 0 &&
+                strcmp(in->version, version) == 0)
+                n++;
+        }
+    return n;
+}
+
+size_t fleet_max_per_host(const fleet *f, const char *app, const char *comp)
+{
+    size_t i, best = 0;
+
+    for (i = 0; i < f->n_hosts; i++) {
+        size_t n = fleet_count(f, f->hosts[i].id, app, comp);
+
+        if (n > best)
+            best = n;
+    }
+    return best;
+}
+
+size_t fleet_links(const fleet *f, const char *cfg_sub, size_t *local)
+{
+    size_t i, j, n = 0;
+
+    if (local != NULL)
+        *local = 0;
+    for (i = 0; i < f->n_hosts; i++)
+        for (j = 0; j < f->hosts[i].n_links; j++) {
+            const fleet_link *l = &f->hosts[i].links[j];
+
+            if (cfg_sub != NULL && strstr(l->src_cfg, cfg_sub) == NULL)
+                continue;
+            n++;
+            if (local != NULL && l->local)
+                (*local)++;
+        }
+    return n;
+}
+
+const char *fleet_status(const fleet *f, const char *app)
+{
+    size_t i;
+
+    for (i = 0; i < f->n_status; i++)
+        if (strcmp(f->last_status[i][0], app) == 0)
+            return f->last_status[i][1];
+    return "";
+}
+
+lt_sched_state fleet_state(const fleet *f, const char *app)
+{
+    lt_sched_app_status st;
+
+    if (lt_sched_app_status_get(f->s, app, &st) != LT_OK)
+        return LT_SCHED_UNDEPLOYED;
+    return st.state;
+}

@@ -1,0 +1,101 @@
+/*
+ * fleet.h - an in-memory fleet of fake hosts wired to an lt_sched for unit
+ * tests: the scheduler's batches are applied to the fake hosts and answered,
+ * heartbeats are generated from their state, and simulated time advances in
+ * steps. Faults: a host refusing starts, a silent (dead) host.
+ */
+#ifndef LT_FLEET_H
+#define LT_FLEET_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "lt_sched.h"
+
+#define FLEET_MAX_HOSTS 64
+#define FLEET_MAX_INST 20000
+
+typedef struct {
+    char id[40];
+    char app[64], version[32], comp[64], comp_id[96], image[160], digest[40];
+    char anns[6][2][64]; /* owner annotations as started */
+    size_t n_anns;
+    int state;
+    uint64_t mem;
+    bool foreign;  /* not started by latticed (no annotations) */
+    char cfg[128]; /* "k=v;k=v" of the start's config */
+} fleet_inst;
+
+typedef struct {
+    char link_id[40];
+    char source[40];
+    char target[40];
+    bool local;
+    char src_cfg[128];
+} fleet_link;
+
+typedef struct {
+    char id[64];
+    char labels[256];        /* "k=v,k=v" */
+    uint32_t slots;
+    uint64_t mem;
+    bool up;                 /* heartbeats and answers */
+    int refuse_code;         /* != 0: starts answer this ResultCode */
+    char refuse_msg[128];
+    fleet_inst *inst;        /* FLEET_MAX_INST entries */
+    size_t n_inst;
+    fleet_link links[512];
+    size_t n_links;
+    uint64_t seq;
+} fleet_host;
+
+typedef struct {
+    lt_sched *s;
+    int64_t now;
+    fleet_host hosts[FLEET_MAX_HOSTS];
+    size_t n_hosts;
+    /* counters */
+    size_t sent[4];          /* items per verb */
+    size_t batches[4];
+    size_t max_batch_seen;
+    size_t events;
+    size_t ev_host_lost, ev_app_deployed, ev_app_failed, ev_placed, ev_inst_lost, ev_undeployed;
+    size_t statuses;
+    char last_status[64][2][4096]; /* [n][0]=app [1]=json, ring */
+    size_t n_status;
+    bool hold_replies;       /* queue batches without answering */
+    bool answer_late;        /* answer at the next step instead of during send */
+} fleet;
+
+/** A fleet with a leading scheduler (epoch 1), no warm-up; cfg may be NULL. */
+fleet *fleet_new(const char *lattice, const lt_sched_config *cfg);
+void fleet_free(fleet *f);
+
+/** Add a host (labels "k=v,..."; slots/mem 0 = unlimited) and heartbeat it. */
+fleet_host *fleet_host_add(fleet *f, const char *id, const char *labels, uint32_t slots,
+                           uint64_t mem);
+fleet_host *fleet_find(fleet *f, const char *id);
+/** Host announces host.stopping and goes away. */
+void fleet_host_stop(fleet *f, const char *id);
+/** Run a foreign (unmanaged) instance on a host. */
+void fleet_foreign(fleet *f, const char *host, const char *id, const char *comp_id);
+
+void fleet_heartbeat(fleet *f, fleet_host *h);
+/** Advance time by ms, heartbeat every up host, tick, answer. */
+void fleet_step(fleet *f, int64_t ms);
+/** Steps until nothing is sent for a while (or max steps); returns steps taken. */
+int fleet_settle(fleet *f, int max_steps);
+
+/** Instances of app (and comp, NULL = any) on host (NULL = all hosts), any version. */
+size_t fleet_count(const fleet *f, const char *host, const char *app, const char *comp);
+size_t fleet_count_version(const fleet *f, const char *app, const char *comp,
+                           const char *version);
+/** Max instances of app/comp on a single host. */
+size_t fleet_max_per_host(const fleet *f, const char *app, const char *comp);
+/** Links installed anywhere with that source config substring (NULL = any). */
+size_t fleet_links(const fleet *f, const char *cfg_sub, size_t *local);
+const char *fleet_status(const fleet *f, const char *app);
+lt_sched_state fleet_state(const fleet *f, const char *app);
+
+#endif

@@ -1,0 +1,910 @@
+/*
+ * test_sched.c - the scheduler core against a fake fleet: wadm's spread
+ * maths, ids, placement (spreads, labels, evenness, capacity, co-location),
+ * links, status words, host loss and the partition guard, ownership,
+ * shared apps, rolling upgrades, backoff and batching.
+ */
+#include <check.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "fleet.h"
+#include "lt_alloc.h"
+#include "lt_sched.h"
+#include "tmodel.h"
+
+#define RC(x) LATTICED__HOST__V1__RESULT_CODE__RESULT_CODE_##x
+
+/* wadm's simple.yaml: hello x4 (id http_hello_world), httpserver x1 linked to it. */
+static lt_model *simple_app(const char *version, const char *addr)
+{
+    lt_model *m = tm_app("hello-simple", version);
+    lt_model_component *hello = tm_comp(m, "hello", "ghcr.io/hello:0.1.0", false);
+    lt_model_component *srv = tm_comp(m, "httpserver", "ghcr.io/http-server:0.23.0", true);
+
+    tm_id(m, hello, "http_hello_world");
+    tm_scaler(hello, false, 4);
+    tm_id(m, srv, "http_server");
+    tm_scaler(srv, false, 1);
+    tm_link(srv, "hello", "wasi", "http", "incoming-handler", addr);
+    return m;
+}
+
+static void five_hosts(fleet *f)
+{
+    fleet_host_add(f, "east-1", "region=us-brooks-east", 0, 0);
+    fleet_host_add(f, "east-2", "region=us-brooks-east", 0, 0);
+    fleet_host_add(f, "west-1", "region=us-taylor-west", 0, 0);
+    fleet_host_add(f, "west-2", "region=us-taylor-west", 0, 0);
+    fleet_host_add(f, "moon", "region=moon", 0, 0);
+}
+
+static void deploy(fleet *f, lt_model *m)
+{
+    ck_assert_int_eq(lt_sched_deploy(f->s, m, f->now), LT_OK);
+    tm_free(m);
+}
+
+/* ---------------------------------------------------------------------------------------------
+ * Pure pieces
+ * ------------------------------------------------------------------------------------------- */
+
+START_TEST(test_spread_maths)
+{
+    uint64_t c[4];
+
+    lt_sched_spread_counts(7, (uint64_t[]){ 30, 40 }, 2, c);
+    ck_assert_uint_eq(c[0], 3);
+    ck_assert_uint_eq(c[1], 4);
+    lt_sched_spread_counts(7, (uint64_t[]){ 100, 100 }, 2, c);
+    ck_assert_uint_eq(c[0], 4);
+    ck_assert_uint_eq(c[1], 3);
+    lt_sched_spread_counts(10, (uint64_t[]){ 100, 100 }, 2, c);
+    ck_assert_uint_eq(c[0], 5);
+    ck_assert_uint_eq(c[1], 5);
+    lt_sched_spread_counts(103, (uint64_t[]){ 42, 3, 37, 384 }, 4, c);
+    ck_assert_uint_eq(c[0], 10);
+    ck_assert_uint_eq(c[1], 0);
+    ck_assert_uint_eq(c[2], 8);
+    ck_assert_uint_eq(c[3], 85);
+    lt_sched_spread_counts(5, (uint64_t[]){ 40, 40, 20 }, 3, c);
+    ck_assert_uint_eq(c[0], 2);
+    ck_assert_uint_eq(c[1], 2);
+    ck_assert_uint_eq(c[2], 1);
+    lt_sched_spread_counts(5, (uint64_t[]){ 40, 40 }, 2, c);
+    ck_assert_uint_eq(c[0], 3);
+    ck_assert_uint_eq(c[1], 2);
+    lt_sched_spread_counts(3, (uint64_t[]){ 0, 0 }, 2, c);
+    ck_assert_uint_eq(c[0] + c[1], 3);
+}
+END_TEST
+
+START_TEST(test_ids)
+{
+    char a[LT_SCHED_ID_LEN + 1], b[LT_SCHED_ID_LEN + 1], l[LT_SCHED_ID_LEN + 1];
+
+    lt_sched_instance_id("default", "app", "v1", "hello", "0", a);
+    lt_sched_instance_id("default", "app", "v1", "hello", "0", b);
+    ck_assert_str_eq(a, b);
+    ck_assert_uint_eq(strlen(a), LT_SCHED_ID_LEN);
+    ck_assert(strncmp(a, "i-", 2) == 0);
+    lt_sched_instance_id("default", "app", "v2", "hello", "0", b);
+    ck_assert_str_ne(a, b);
+    /* SHA-256("default/app/v1/hello/0"), first 32 hex digits (checked with sha256sum). */
+    ck_assert_str_eq(a, "i-6f802f369d35283fa59a573f86fa1c0d");
+    lt_sched_link_id("default", "app", "src", "wasi", "http", "default", "tgt", l);
+    ck_assert(strncmp(l, "l-", 2) == 0);
+    ck_assert_uint_eq(strlen(l), LT_SCHED_ID_LEN);
+}
+END_TEST
+
+START_TEST(test_state_words)
+{
+    ck_assert_str_eq(lt_sched_state_word(LT_SCHED_DEPLOYED), "deployed");
+    ck_assert_str_eq(lt_sched_state_word(LT_SCHED_WAITING), "waiting");
+    ck_assert_int_eq(lt_sched_state_add(LT_SCHED_DEPLOYED, LT_SCHED_RECONCILING),
+                     LT_SCHED_RECONCILING);
+    ck_assert_int_eq(lt_sched_state_add(LT_SCHED_FAILED, LT_SCHED_UNDEPLOYED), LT_SCHED_FAILED);
+    ck_assert_int_eq(lt_sched_state_add(LT_SCHED_UNDEPLOYED, LT_SCHED_WAITING),
+                     LT_SCHED_UNDEPLOYED);
+    ck_assert_int_eq(lt_sched_state_add(LT_SCHED_UNHEALTHY, LT_SCHED_DEPLOYED),
+                     LT_SCHED_UNHEALTHY);
+}
+END_TEST
+
+/* ---------------------------------------------------------------------------------------------
+ * Deploy, links, undeploy
+ * ------------------------------------------------------------------------------------------- */
+
+START_TEST(test_simple_deploy_and_undeploy)
+{
+    fleet *f = fleet_new("default", NULL);
+    size_t local = 0;
+    lt_sched_app_status st;
+
+    five_hosts(f);
+    deploy(f, simple_app("v1", "address=0.0.0.0:8080"));
+    fleet_settle(f, 100);
+    ck_assert_uint_eq(fleet_count(f, NULL, "hello-simple", "hello"), 4);
+    ck_assert_uint_eq(fleet_count(f, NULL, "hello-simple", "httpserver"), 1);
+    ck_assert_uint_eq(fleet_max_per_host(f, "hello-simple", "hello"), 1); /* never piled */
+    ck_assert_uint_eq(fleet_links(f, "address=0.0.0.0:8080", &local), 1);
+    ck_assert_uint_eq(local, 1); /* the server went next to a hello instance */
+    ck_assert_int_eq(fleet_state(f, "hello-simple"), LT_SCHED_DEPLOYED);
+    ck_assert_ptr_nonnull(strstr(fleet_status(f, "hello-simple"), "\"type\":\"deployed\""));
+    ck_assert_ptr_nonnull(strstr(fleet_status(f, "hello-simple"), "\"kind\":\"LinkScaler\""));
+    ck_assert_int_eq(lt_sched_app_status_get(f->s, "hello-simple", &st), LT_OK);
+    ck_assert_uint_eq(st.component_count, 2);
+    ck_assert_uint_eq(st.components[0].desired + st.components[1].desired, 5);
+    ck_assert_uint_eq(st.components[0].running + st.components[1].running, 5);
+    ck_assert_uint_eq(f->ev_app_deployed, 1);
+    ck_assert_uint_eq(f->ev_placed, 5);
+    /* Steady state: nothing more is sent. */
+    {
+        size_t before = f->sent[0] + f->sent[1] + f->sent[2] + f->sent[3];
+
+        fleet_settle(f, 30);
+        ck_assert_uint_eq(f->sent[0] + f->sent[1] + f->sent[2] + f->sent[3], before);
+    }
+    ck_assert_int_eq(lt_sched_undeploy(f->s, "hello-simple", false, f->now), LT_OK);
+    fleet_settle(f, 100);
+    ck_assert_uint_eq(fleet_count(f, NULL, "hello-simple", NULL), 0);
+    ck_assert_uint_eq(fleet_links(f, NULL, NULL), 0);
+    ck_assert_ptr_nonnull(strstr(fleet_status(f, "hello-simple"), "\"type\":\"undeployed\""));
+    ck_assert_uint_eq(f->ev_undeployed, 1);
+    fleet_free(f);
+}
+END_TEST
+
+START_TEST(test_redeploy_same_version_is_noop)
+{
+    fleet *f = fleet_new("default", NULL);
+    size_t before;
+
+    five_hosts(f);
+    deploy(f, simple_app("v1", "address=0.0.0.0:8080"));
+    fleet_settle(f, 100);
+    before = f->sent[LT_SCHED_START] + f->sent[LT_SCHED_STOP];
+    deploy(f, simple_app("v1", "address=0.0.0.0:8080"));
+    fleet_settle(f, 50);
+    ck_assert_uint_eq(f->sent[LT_SCHED_START] + f->sent[LT_SCHED_STOP], before);
+    fleet_free(f);
+}
+END_TEST
+
+/* all_hosts / complex: weighted spreads over labels; ineligible hosts get nothing. */
+START_TEST(test_weighted_spreads_and_ineligible_hosts)
+{
+    fleet *f = fleet_new("default", NULL);
+    lt_model *m = tm_app("complex", "v1");
+    lt_model_component *blob = tm_comp(m, "blobby", "ghcr.io/blobby:0.1", false);
+    lt_model_component *fs = tm_comp(m, "fileserver", "ghcr.io/fs:0.1", true);
+
+    five_hosts(f);
+    tm_id(m, blob, "littleblobbytables");
+    tm_scaler(blob, false, 5);
+    tm_spread(blob, "east", 80, "region=us-brooks-east");
+    tm_spread(blob, "west", 20, "region=us-taylor-west");
+    tm_scaler(fs, false, 1);
+    tm_spread(fs, "moon", 100, "region=moon");
+    deploy(f, m);
+    fleet_settle(f, 100);
+    ck_assert_uint_eq(fleet_count(f, NULL, "complex", "blobby"), 5);
+    ck_assert_uint_eq(fleet_count(f, "east-1", "complex", "blobby") +
+                      fleet_count(f, "east-2", "complex", "blobby"), 4);
+    ck_assert_uint_eq(fleet_count(f, "west-1", "complex", "blobby") +
+                      fleet_count(f, "west-2", "complex", "blobby"), 1);
+    ck_assert_uint_eq(fleet_count(f, "moon", "complex", "blobby"), 0);
+    ck_assert_uint_eq(fleet_count(f, "east-1", "complex", "blobby"), 2); /* even in a spread */
+    ck_assert_uint_eq(fleet_count(f, "moon", "complex", "fileserver"), 1);
+    ck_assert_uint_eq(fleet_count(f, NULL, "complex", "fileserver"), 1);
+    ck_assert_int_eq(fleet_state(f, "complex"), LT_SCHED_DEPLOYED);
+    fleet_free(f);
+}
+END_TEST
+
+START_TEST(test_overlapping_spreads_fail_without_loop)
+{
+    fleet *f = fleet_new("default", NULL);
+    lt_model *m = tm_app("overlap", "v1");
+    lt_model_component *c = tm_comp(m, "api", "ghcr.io/api:1", false);
+    size_t starts;
+
+    fleet_host_add(f, "h1", "region=east,cloud=aws", 0, 0);
+    fleet_host_add(f, "h2", "region=west,cloud=gcp", 0, 0);
+    tm_scaler(c, false, 4);
+    tm_spread(c, "east", 50, "region=east");
+    tm_spread(c, "aws", 50, "cloud=aws");
+    deploy(f, m);
+    fleet_settle(f, 50);
+    starts = f->sent[LT_SCHED_START];
+    ck_assert_uint_eq(starts, 0);
+    ck_assert_int_eq(fleet_state(f, "overlap"), LT_SCHED_FAILED);
+    ck_assert_ptr_nonnull(strstr(fleet_status(f, "overlap"), "Spread requirement conflict"));
+    fleet_settle(f, 50);
+    ck_assert_uint_eq(f->sent[LT_SCHED_START], starts);
+    ck_assert_uint_eq(f->ev_app_failed, 1); /* reported once, not per pass */
+    fleet_free(f);
+}
+END_TEST
+
+START_TEST(test_no_hosts_waits_then_deploys)
+{
+    fleet *f = fleet_new("default", NULL);
+
+    deploy(f, simple_app("v1", "address=0.0.0.0:8080"));
+    fleet_settle(f, 20);
+    ck_assert_int_eq(fleet_state(f, "hello-simple"), LT_SCHED_WAITING);
+    ck_assert_ptr_nonnull(strstr(fleet_status(f, "hello-simple"), "contains no hosts"));
+    fleet_host_add(f, "h1", "", 0, 0);
+    fleet_settle(f, 100);
+    ck_assert_uint_eq(fleet_count(f, NULL, "hello-simple", NULL), 5);
+    ck_assert_int_eq(fleet_state(f, "hello-simple"), LT_SCHED_DEPLOYED);
+    fleet_free(f);
+}
+END_TEST
+
+START_TEST(test_no_eligible_hosts_fails)
+{
+    fleet *f = fleet_new("default", NULL);
+    lt_model *m = tm_app("nowhere", "v1");
+    lt_model_component *c = tm_comp(m, "api", "ghcr.io/api:1", false);
+
+    fleet_host_add(f, "h1", "region=east", 0, 0);
+    tm_scaler(c, false, 2);
+    tm_spread(c, "mars", 100, "region=mars");
+    deploy(f, m);
+    fleet_settle(f, 30);
+    ck_assert_int_eq(fleet_state(f, "nowhere"), LT_SCHED_FAILED);
+    ck_assert_ptr_nonnull(strstr(fleet_status(f, "nowhere"),
+                                 "Could not satisfy spread mars for ghcr.io/api:1, 0 eligible "
+                                 "hosts found."));
+    fleet_free(f);
+}
+END_TEST
+
+START_TEST(test_daemonscaler)
+{
+    fleet *f = fleet_new("default", NULL);
+    lt_model *m = tm_app("daemons", "v1");
+    lt_model_component *c = tm_comp(m, "agent", "ghcr.io/agent:1", false);
+    lt_model_component *p = tm_comp(m, "proxy", "ghcr.io/proxy:1", true);
+
+    five_hosts(f);
+    tm_scaler(c, true, 2);
+    tm_spread(c, "east", 100, "region=us-brooks-east");
+    tm_scaler(p, true, 3); /* a capability runs once per host */
+    deploy(f, m);
+    fleet_settle(f, 100);
+    ck_assert_uint_eq(fleet_count(f, "east-1", "daemons", "agent"), 2);
+    ck_assert_uint_eq(fleet_count(f, "east-2", "daemons", "agent"), 2);
+    ck_assert_uint_eq(fleet_count(f, NULL, "daemons", "agent"), 4);
+    ck_assert_uint_eq(fleet_count(f, NULL, "daemons", "proxy"), 5);
+    ck_assert_uint_eq(fleet_max_per_host(f, "daemons", "proxy"), 1);
+    fleet_host_add(f, "east-3", "region=us-brooks-east", 0, 0);
+    fleet_settle(f, 100);
+    ck_assert_uint_eq(fleet_count(f, "east-3", "daemons", "agent"), 2);
+    ck_assert_uint_eq(fleet_count(f, "east-3", "daemons", "proxy"), 1);
+    ck_assert_int_eq(fleet_state(f, "daemons"), LT_SCHED_DEPLOYED);
+    fleet_free(f);
+}
+END_TEST
+
+/* ---------------------------------------------------------------------------------------------
+ * Hosts lost, partitions
+ * ------------------------------------------------------------------------------------------- */
+
+START_TEST(test_host_stop_rebalances)
+{
+    fleet *f = fleet_new("default", NULL);
+    lt_model *m = tm_app("host-stop", "v1");
+    lt_model_component *c = tm_comp(m, "hello", "ghcr.io/hello:0.1.0", false);
+    const char *busiest;
+
+    five_hosts(f);
+    tm_scaler(c, false, 5);
+    tm_spread(c, "eastcoast", 100, "region=us-brooks-east");
+    deploy(f, m);
+    fleet_settle(f, 100);
+    ck_assert_uint_eq(fleet_count(f, NULL, "host-stop", "hello"), 5);
+    busiest = fleet_count(f, "east-1", "host-stop", NULL) >= fleet_count(f, "east-2", "host-stop",
+                                                                          NULL) ? "east-1"
+                                                                                : "east-2";
+    fleet_host_stop(f, busiest);
+    fleet_settle(f, 100);
+    ck_assert_uint_eq(fleet_count(f, NULL, "host-stop", "hello"), 5);
+    ck_assert_uint_eq(fleet_count(f, strcmp(busiest, "east-1") == 0 ? "east-2" : "east-1",
+                                  "host-stop", "hello"), 5);
+    ck_assert_uint_eq(f->ev_host_lost, 1);
+    fleet_free(f);
+}
+END_TEST
+
+START_TEST(test_silent_host_lost_after_timeout)
+{
+    fleet *f = fleet_new("default", NULL);
+    fleet_host *dead;
+    int i;
+
+    five_hosts(f);
+    deploy(f, simple_app("v1", "address=0.0.0.0:8080"));
+    fleet_settle(f, 100);
+    dead = fleet_find(f, "west-1");
+    if (fleet_count(f, "west-1", "hello-simple", NULL) == 0)
+        dead = fleet_find(f, "east-1");
+    dead->up = false; /* kill -9: no goodbye */
+    for (i = 0; i < 25; i++) /* 2.5 s < 3 intervals: not yet lost */
+        fleet_step(f, 100);
+    ck_assert_uint_eq(lt_sched_host_count(f->s), 5);
+    fleet_settle(f, 100);
+    ck_assert_uint_eq(lt_sched_host_count(f->s), 4);
+    ck_assert_uint_eq(fleet_count(f, NULL, "hello-simple", "hello") -
+                      fleet_count(f, dead->id, "hello-simple", "hello"), 4);
+    ck_assert_int_eq(fleet_state(f, "hello-simple"), LT_SCHED_DEPLOYED);
+    fleet_free(f);
+}
+END_TEST
+
+START_TEST(test_partition_guard)
+{
+    fleet *f = fleet_new("default", NULL);
+    size_t i, starts;
+
+    five_hosts(f);
+    deploy(f, simple_app("v1", "address=0.0.0.0:8080"));
+    fleet_settle(f, 100);
+    starts = f->sent[LT_SCHED_START];
+    for (i = 0; i < 4; i++)
+        f->hosts[i].up = false; /* 4 of 5 silent at once */
+    for (i = 0; i < 60; i++)
+        fleet_step(f, 100);
+    ck_assert(lt_sched_partitioned(f->s));
+    ck_assert_uint_eq(lt_sched_host_count(f->s), 5); /* nothing evicted */
+    ck_assert_uint_eq(f->sent[LT_SCHED_START], starts);
+    for (i = 0; i < 4; i++)
+        f->hosts[i].up = true;
+    fleet_settle(f, 100);
+    ck_assert(!lt_sched_partitioned(f->s));
+    ck_assert_uint_eq(f->sent[LT_SCHED_START], starts);
+    ck_assert_int_eq(fleet_state(f, "hello-simple"), LT_SCHED_DEPLOYED);
+    /* Our own connection down: no evictions either, and fresh timeouts when it is back. */
+    lt_sched_set_connected(f->s, false, f->now);
+    for (i = 0; i < 5; i++)
+        f->hosts[i].up = false;
+    for (i = 0; i < 60; i++)
+        fleet_step(f, 100);
+    ck_assert_uint_eq(lt_sched_host_count(f->s), 5);
+    lt_sched_set_connected(f->s, true, f->now);
+    for (i = 0; i < 5; i++)
+        f->hosts[i].up = true;
+    fleet_settle(f, 100);
+    ck_assert_uint_eq(lt_sched_host_count(f->s), 5);
+    ck_assert_uint_eq(f->sent[LT_SCHED_START], starts);
+    fleet_free(f);
+}
+END_TEST
+
+/* ---------------------------------------------------------------------------------------------
+ * Capacity
+ * ------------------------------------------------------------------------------------------- */
+
+START_TEST(test_slots_and_memory)
+{
+    fleet *f = fleet_new("default", NULL);
+    lt_model *m = tm_app("big", "v1");
+    lt_model_component *c = tm_comp(m, "api", "ghcr.io/api:1", false);
+
+    fleet_host_add(f, "small", "", 2, 0);
+    fleet_host_add(f, "large", "", 0, 1000);
+    tm_scaler(c, false, 6);
+    tm_resources(c, 200, 0);
+    deploy(f, m);
+    fleet_settle(f, 100);
+    /* small: 2 slots; large: 1000 bytes / 200 = 5: 6 fit in total. */
+    ck_assert_uint_le(fleet_count(f, "small", "big", "api"), 2);
+    ck_assert_uint_le(fleet_count(f, "large", "big", "api"), 5);
+    ck_assert_uint_eq(fleet_count(f, NULL, "big", "api"), 6);
+    ck_assert_int_eq(fleet_state(f, "big"), LT_SCHED_DEPLOYED);
+    m = tm_app("big", "v2");
+    c = tm_comp(m, "api", "ghcr.io/api:1", false);
+    tm_scaler(c, false, 9);
+    tm_resources(c, 200, 0);
+    deploy(f, m);
+    fleet_settle(f, 100);
+    ck_assert_uint_eq(fleet_count(f, NULL, "big", "api"), 7);
+    ck_assert_int_eq(fleet_state(f, "big"), LT_SCHED_FAILED);
+    ck_assert_ptr_nonnull(strstr(fleet_status(f, "big"), "not enough capacity"));
+    fleet_free(f);
+}
+END_TEST
+
+/* ---------------------------------------------------------------------------------------------
+ * Ownership and cross-app rules
+ * ------------------------------------------------------------------------------------------- */
+
+START_TEST(test_foreign_and_leftovers)
+{
+    fleet *f = fleet_new("default", NULL);
+
+    five_hosts(f);
+    fleet_foreign(f, "east-1", "foreign-1", "hello_simple-hello");
+    deploy(f, simple_app("v1", "address=0.0.0.0:8080"));
+    fleet_settle(f, 100);
+    ck_assert_uint_eq(fleet_count(f, NULL, "hello-simple", NULL), 5);
+    /* The foreign instance is still there after deploy and undeploy. */
+    ck_assert_int_eq(lt_sched_undeploy(f->s, "hello-simple", true, f->now), LT_OK);
+    fleet_settle(f, 100);
+    {
+        fleet_host *h = fleet_find(f, "east-1");
+        size_t i, found = 0;
+
+        for (i = 0; i < h->n_inst; i++)
+            found += strcmp(h->inst[i].id, "foreign-1") == 0;
+        ck_assert_uint_eq(found, 1);
+    }
+    fleet_free(f);
+}
+END_TEST
+
+START_TEST(test_unknown_app_leftovers_are_cleaned)
+{
+    fleet *f = fleet_new("default", NULL);
+    fleet *g;
+    size_t i;
+
+    five_hosts(f);
+    deploy(f, simple_app("v1", "address=0.0.0.0:8080"));
+    fleet_settle(f, 100);
+    /* A new scheduler (restart) that does not know the app: until the store is read it touches
+     * nothing, then it removes what no deployed app wants. */
+    g = fleet_new("default", NULL);
+    for (i = 0; i < f->n_hosts; i++) {
+        g->hosts[i] = f->hosts[i];
+        f->hosts[i].inst = NULL;
+    }
+    g->n_hosts = f->n_hosts;
+    lt_sched_set_apps_loaded(g->s, false);
+    fleet_settle(g, 30);
+    ck_assert_uint_eq(fleet_count(g, NULL, "hello-simple", NULL), 5);
+    lt_sched_set_apps_loaded(g->s, true);
+    fleet_settle(g, 100);
+    ck_assert_uint_eq(fleet_count(g, NULL, "hello-simple", NULL), 0);
+    f->n_hosts = 0;
+    fleet_free(f);
+    fleet_free(g);
+}
+END_TEST
+
+START_TEST(test_same_image_two_apps)
+{
+    fleet *f = fleet_new("default", NULL);
+    lt_model *a = tm_app("app-a", "v1");
+    lt_model *b;
+
+    five_hosts(f);
+    tm_scaler(tm_comp(a, "web", "ghcr.io/web:1", false), false, 2);
+    deploy(f, a);
+    b = tm_app("app-b", "v1");
+    tm_scaler(tm_comp(b, "web", "ghcr.io/web:1", false), false, 3);
+    deploy(f, b);
+    fleet_settle(f, 100);
+    ck_assert_uint_eq(fleet_count(f, NULL, "app-a", "web"), 2);
+    ck_assert_uint_eq(fleet_count(f, NULL, "app-b", "web"), 3);
+    ck_assert_int_eq(lt_sched_undeploy(f->s, "app-a", false, f->now), LT_OK);
+    fleet_settle(f, 100);
+    ck_assert_uint_eq(fleet_count(f, NULL, "app-a", "web"), 0);
+    ck_assert_uint_eq(fleet_count(f, NULL, "app-b", "web"), 3);
+    fleet_free(f);
+}
+END_TEST
+
+START_TEST(test_explicit_id_conflict)
+{
+    fleet *f = fleet_new("default", NULL);
+    lt_model *m;
+    lt_model_component *c;
+
+    five_hosts(f);
+    deploy(f, simple_app("v1", "address=0.0.0.0:8080"));
+    fleet_settle(f, 100);
+    m = tm_app("dontupdateapp", "v1");
+    c = tm_comp(m, "httpserver", "ghcr.io/http-server:0.23.0", true);
+    tm_id(m, c, "http_server");
+    tm_scaler(c, false, 1);
+    deploy(f, m);
+    fleet_settle(f, 50);
+    ck_assert_uint_eq(fleet_count(f, NULL, "dontupdateapp", NULL), 0);
+    ck_assert_int_eq(fleet_state(f, "dontupdateapp"), LT_SCHED_FAILED);
+    ck_assert_ptr_nonnull(strstr(fleet_status(f, "dontupdateapp"),
+                                 "Component identifier 'http_server' is already deployed in a "
+                                 "different application 'hello-simple'."));
+    ck_assert_int_eq(fleet_state(f, "hello-simple"), LT_SCHED_DEPLOYED);
+    fleet_free(f);
+}
+END_TEST
+
+static lt_model *shared_http(void)
+{
+    lt_model *m = tm_app("shared-http", "v1");
+
+    tm_shared(m);
+    tm_scaler(tm_comp(m, "httpserver", "ghcr.io/http-server:0.23.0", true), false, 1);
+    return m;
+}
+
+static lt_model *shared_http_dev(void)
+{
+    lt_model *m = tm_app("shared-http-dev", "v1");
+    lt_model_component *hello = tm_comp(m, "hello", "ghcr.io/hello:0.1.0", false);
+    lt_model_component *srv = tm_comp(m, "httpserver", NULL, true);
+
+    tm_scaler(hello, false, 3);
+    tm_ref(srv, "shared-http", "httpserver");
+    tm_link(srv, "hello", "wasi", "http", "incoming-handler", "address=0.0.0.0:8080");
+    return m;
+}
+
+START_TEST(test_shared_apps)
+{
+    fleet *f = fleet_new("default", NULL);
+
+    five_hosts(f);
+    /* The consumer before the shared app: it fails to deploy, with wadm's message. */
+    deploy(f, shared_http_dev());
+    fleet_settle(f, 30);
+    ck_assert_int_eq(fleet_state(f, "shared-http-dev"), LT_SCHED_FAILED);
+    ck_assert_ptr_nonnull(strstr(fleet_status(f, "shared-http-dev"),
+                                 "Application contains shared components that are not deployed "
+                                 "in other applications: [\\\"httpserver\\\"]"));
+    ck_assert_uint_eq(fleet_count(f, NULL, "shared-http-dev", NULL), 0);
+    deploy(f, shared_http());
+    fleet_settle(f, 100);
+    ck_assert_int_eq(fleet_state(f, "shared-http-dev"), LT_SCHED_DEPLOYED);
+    ck_assert_uint_eq(fleet_count(f, NULL, "shared-http", "httpserver"), 1);
+    ck_assert_uint_eq(fleet_count(f, NULL, "shared-http-dev", "hello"), 3);
+    /* The consumer's link sits on the shared app's instance. */
+    ck_assert_uint_eq(fleet_links(f, "address=0.0.0.0:8080", NULL), 1);
+    /* Undeploying the shared app keeps what the consumer uses (#217)... */
+    ck_assert_int_eq(lt_sched_undeploy(f->s, "shared-http", false, f->now), LT_OK);
+    fleet_settle(f, 100);
+    ck_assert_uint_eq(fleet_count(f, NULL, "shared-http", "httpserver"), 1);
+    ck_assert_uint_eq(fleet_links(f, "address=0.0.0.0:8080", NULL), 1);
+    /* ...until the consumer goes too; its link goes with it. */
+    ck_assert_int_eq(lt_sched_undeploy(f->s, "shared-http-dev", false, f->now), LT_OK);
+    fleet_settle(f, 100);
+    ck_assert_uint_eq(fleet_count(f, NULL, NULL, NULL), 0);
+    ck_assert_uint_eq(fleet_links(f, NULL, NULL), 0);
+    fleet_free(f);
+}
+END_TEST
+
+START_TEST(test_spec_check)
+{
+    lt_model *a = shared_http(), *b = shared_http_dev();
+    lt_sched_spec *sa = NULL, *sb = NULL;
+    const lt_sched_spec *others[1];
+    lt_buf why;
+
+    ck_assert_int_eq(lt_sched_spec_compile(a, "default", &sa), LT_OK);
+    ck_assert_int_eq(lt_sched_spec_compile(b, "default", &sb), LT_OK);
+    lt_buf_init(&why, 4096);
+    ck_assert_int_eq(lt_sched_spec_check(sb, NULL, 0, &why), LT_ERR_CONFLICT);
+    ck_assert_str_eq(why.ptr, "Application contains shared components that are not deployed in "
+                              "other applications: [\"httpserver\"]");
+    lt_buf_reset(&why);
+    others[0] = sa;
+    ck_assert_int_eq(lt_sched_spec_check(sb, others, 1, &why), LT_OK);
+    lt_buf_cleanup(&why);
+    lt_sched_spec_free(sa);
+    lt_sched_spec_free(sb);
+    tm_free(a);
+    tm_free(b);
+}
+END_TEST
+
+/* ---------------------------------------------------------------------------------------------
+ * Upgrades, config, backoff
+ * ------------------------------------------------------------------------------------------- */
+
+static lt_model *two_comp_app(const char *version, const char *api_image, const char *cfg)
+{
+    lt_model *m = tm_app("roll", version);
+    lt_model_component *api = tm_comp(m, "api", api_image, false);
+    lt_model_component *db = tm_comp(m, "cache", "ghcr.io/cache:1", false);
+
+    tm_scaler(api, false, 8);
+    if (cfg != NULL)
+        tm_config(api, "settings", "mode", cfg);
+    tm_scaler(db, false, 2);
+    tm_link(api, "cache", "wasi", "keyvalue", "store", "bucket=b1");
+    return m;
+}
+
+START_TEST(test_rolling_upgrade_bounded)
+{
+    fleet *f = fleet_new("default", NULL);
+    size_t i, cache_before, min_avail = 100, steps = 0;
+    char cache_ids[2][40];
+
+    five_hosts(f);
+    deploy(f, two_comp_app("v1", "ghcr.io/api:1", NULL));
+    fleet_settle(f, 100);
+    ck_assert_uint_eq(fleet_count(f, NULL, "roll", "api"), 8);
+    cache_before = f->sent[LT_SCHED_START];
+    {
+        size_t k = 0, h, j;
+
+        for (h = 0; h < f->n_hosts; h++)
+            for (j = 0; j < f->hosts[h].n_inst; j++)
+                if (strcmp(f->hosts[h].inst[j].comp, "cache") == 0 && k < 2)
+                    snprintf(cache_ids[k++], 40, "%s", f->hosts[h].inst[j].id);
+    }
+    deploy(f, two_comp_app("v2", "ghcr.io/api:2", NULL));
+    f->answer_late = true;
+    for (i = 0; i < 300; i++) {
+        size_t avail = fleet_count(f, NULL, "roll", "api");
+
+        if (avail < min_avail)
+            min_avail = avail;
+        fleet_step(f, 100);
+        steps++;
+        if (fleet_count_version(f, "roll", "api", "v2") == 8 &&
+            fleet_count(f, NULL, "roll", "api") == 8)
+            break;
+    }
+    ck_assert_uint_eq(fleet_count_version(f, "roll", "api", "v2"), 8);
+    ck_assert_uint_eq(fleet_count(f, NULL, "roll", "api"), 8);
+    /* 25% of 8: never fewer than 6 api instances up. */
+    ck_assert_uint_ge(min_avail, 6);
+    /* The cache's spec did not change: same instances (still version v1), no restarts. */
+    ck_assert_uint_eq(fleet_count_version(f, "roll", "cache", "v1"), 2);
+    {
+        size_t h, j, same = 0;
+
+        for (h = 0; h < f->n_hosts; h++)
+            for (j = 0; j < f->hosts[h].n_inst; j++)
+                same += strcmp(f->hosts[h].inst[j].id, cache_ids[0]) == 0 ||
+                        strcmp(f->hosts[h].inst[j].id, cache_ids[1]) == 0;
+        ck_assert_uint_eq(same, 2);
+    }
+    (void)cache_before;
+    fleet_settle(f, 100);
+    ck_assert_int_eq(fleet_state(f, "roll"), LT_SCHED_DEPLOYED);
+    fleet_free(f);
+}
+END_TEST
+
+START_TEST(test_config_and_link_value_changes)
+{
+    fleet *f = fleet_new("default", NULL);
+    size_t starts;
+
+    five_hosts(f);
+    deploy(f, simple_app("v1", "address=0.0.0.0:8080"));
+    fleet_settle(f, 100);
+    starts = f->sent[LT_SCHED_START];
+    /* #159: only the link's config value changes: the link is updated in place. */
+    deploy(f, simple_app("v2", "address=0.0.0.0:8082"));
+    fleet_settle(f, 100);
+    ck_assert_uint_eq(f->sent[LT_SCHED_START], starts);
+    ck_assert_uint_eq(fleet_links(f, "address=0.0.0.0:8082", NULL), 1);
+    ck_assert_uint_eq(fleet_links(f, "address=0.0.0.0:8080", NULL), 0);
+    /* A component config value change replaces its instances. */
+    deploy(f, two_comp_app("v1", "ghcr.io/api:1", "fast"));
+    fleet_settle(f, 100);
+    ck_assert_uint_eq(fleet_count(f, NULL, "roll", "api"), 8);
+    starts = f->sent[LT_SCHED_START];
+    deploy(f, two_comp_app("v2", "ghcr.io/api:1", "slow"));
+    fleet_settle(f, 200);
+    ck_assert_uint_eq(f->sent[LT_SCHED_START], starts + 8);
+    {
+        size_t h, j, slow = 0;
+
+        for (h = 0; h < f->n_hosts; h++)
+            for (j = 0; j < f->hosts[h].n_inst; j++)
+                slow += strstr(f->hosts[h].inst[j].cfg, "mode=slow") != NULL;
+        ck_assert_uint_eq(slow, 8);
+    }
+    fleet_free(f);
+}
+END_TEST
+
+START_TEST(test_refused_starts_back_off)
+{
+    lt_sched_config cfg = { .backoff_base_ms = 500, .backoff_max_ms = 8000 };
+    fleet *f = fleet_new("default", &cfg);
+    lt_model *m = tm_app("broken", "v1");
+    int i;
+
+    fleet_host_add(f, "h1", "", 0, 0);
+    f->hosts[0].refuse_code = RC(IMAGE_PULL_FAILED);
+    snprintf(f->hosts[0].refuse_msg, sizeof(f->hosts[0].refuse_msg),
+             "registry said 401 for ghcr.io/private:1");
+    tm_scaler(tm_comp(m, "api", "ghcr.io/private:1", false), false, 1);
+    deploy(f, m);
+    for (i = 0; i < 600; i++) /* 60 s */
+        fleet_step(f, 100);
+    /* Exponential: 0.5, 1, 2, 4, 8, 8, ... s (+-20%): about 10 attempts, not 600. */
+    ck_assert_uint_ge(f->sent[LT_SCHED_START], 5);
+    ck_assert_uint_le(f->sent[LT_SCHED_START], 14);
+    ck_assert_int_eq(fleet_state(f, "broken"), LT_SCHED_FAILED);
+    ck_assert_ptr_nonnull(strstr(fleet_status(f, "broken"), "registry said 401"));
+    /* The host recovers: the next attempt succeeds. */
+    f->hosts[0].refuse_code = 0;
+    for (i = 0; i < 150; i++) /* longer than the longest backoff */
+        fleet_step(f, 100);
+    ck_assert_uint_eq(fleet_count(f, NULL, "broken", "api"), 1);
+    ck_assert_int_eq(fleet_state(f, "broken"), LT_SCHED_DEPLOYED);
+    fleet_free(f);
+}
+END_TEST
+
+/* ---------------------------------------------------------------------------------------------
+ * Scale and restarts
+ * ------------------------------------------------------------------------------------------- */
+
+START_TEST(test_lotta_components_batched)
+{
+    lt_sched_config cfg = { .max_batch = 500 };
+    fleet *f = fleet_new("default", &cfg);
+    lt_model *m = tm_app("lotta-components", "v1");
+    lt_model_component *hello = tm_comp(m, "hello", "ghcr.io/hello:0.1.0", false);
+    lt_model_component *srv = tm_comp(m, "httpserver", "ghcr.io/http-server:0.23.0", true);
+
+    five_hosts(f);
+    tm_scaler(hello, false, 9001);
+    tm_scaler(srv, false, 1);
+    tm_link(srv, "hello", "wasi", "http", "incoming-handler", "address=0.0.0.0:8080");
+    deploy(f, m);
+    fleet_settle(f, 200);
+    ck_assert_uint_eq(fleet_count(f, NULL, "lotta-components", "hello"), 9001);
+    ck_assert_uint_le(fleet_max_per_host(f, "lotta-components", "hello"), 1801);
+    ck_assert_uint_le(f->max_batch_seen, 500);
+    ck_assert_uint_eq(f->sent[LT_SCHED_START], 9002); /* each start sent once */
+    ck_assert_int_eq(fleet_state(f, "lotta-components"), LT_SCHED_DEPLOYED);
+    fleet_free(f);
+}
+END_TEST
+
+START_TEST(test_scale_down_even)
+{
+    fleet *f = fleet_new("default", NULL);
+    lt_model *m = tm_app("scale", "v1");
+
+    five_hosts(f);
+    tm_scaler(tm_comp(m, "api", "ghcr.io/api:1", false), false, 10);
+    deploy(f, m);
+    fleet_settle(f, 100);
+    ck_assert_uint_eq(fleet_max_per_host(f, "scale", "api"), 2);
+    m = tm_app("scale", "v2");
+    tm_scaler(tm_comp(m, "api", "ghcr.io/api:1", false), false, 5);
+    deploy(f, m);
+    fleet_settle(f, 100);
+    ck_assert_uint_eq(fleet_count(f, NULL, "scale", "api"), 5);
+    ck_assert_uint_eq(fleet_max_per_host(f, "scale", "api"), 1);
+    fleet_free(f);
+}
+END_TEST
+
+START_TEST(test_restart_mid_rollout_converges)
+{
+    fleet *f = fleet_new("default", NULL);
+    fleet *g;
+    size_t i;
+
+    five_hosts(f);
+    deploy(f, two_comp_app("v1", "ghcr.io/api:1", NULL));
+    fleet_settle(f, 100);
+    deploy(f, two_comp_app("v2", "ghcr.io/api:2", NULL));
+    fleet_step(f, 100);
+    fleet_step(f, 100);
+    /* latticed dies here; a new one starts from the hosts' reports and the store. */
+    g = fleet_new("default", NULL);
+    for (i = 0; i < f->n_hosts; i++) {
+        g->hosts[i] = f->hosts[i];
+        f->hosts[i].inst = NULL;
+    }
+    g->n_hosts = f->n_hosts;
+    f->n_hosts = 0;
+    fleet_free(f);
+    lt_sched_set_apps_loaded(g->s, false);
+    fleet_step(g, 100);
+    deploy(g, two_comp_app("v2", "ghcr.io/api:2", NULL));
+    lt_sched_set_apps_loaded(g->s, true);
+    fleet_settle(g, 300);
+    ck_assert_uint_eq(fleet_count(g, NULL, "roll", "api"), 8);
+    ck_assert_uint_eq(fleet_count_version(g, "roll", "api", "v2"), 8);
+    ck_assert_uint_eq(fleet_count(g, NULL, "roll", "cache"), 2);
+    ck_assert_int_eq(fleet_state(g, "roll"), LT_SCHED_DEPLOYED);
+    fleet_free(g);
+}
+END_TEST
+
+START_TEST(test_stale_epoch_deposes)
+{
+    fleet *f = fleet_new("default", NULL);
+    Latticed__Host__V1__CommandReply r = LATTICED__HOST__V1__COMMAND_REPLY__INIT;
+    uint64_t no;
+
+    fleet_host_add(f, "h1", "", 0, 0);
+    f->hold_replies = true;
+    deploy(f, simple_app("v1", "address=0.0.0.0:8080"));
+    fleet_step(f, 100);
+    fleet_step(f, 100);
+    ck_assert_uint_gt(f->batches[LT_SCHED_START], 0);
+    /* Any outstanding request number: the first one is 1. */
+    no = 1;
+    r.code = RC(STALE_EPOCH);
+    r.newest_epoch = 7;
+    lt_sched_on_reply(f->s, no, &r, LT_OK, f->now);
+    ck_assert(!lt_sched_leading(f->s, NULL));
+    f->hold_replies = false;
+    fleet_free(f);
+}
+END_TEST
+
+START_TEST(test_hosts_json)
+{
+    fleet *f = fleet_new("default", NULL);
+    lt_buf b;
+
+    five_hosts(f);
+    lt_buf_init(&b, 1 << 20);
+    ck_assert_int_eq(lt_sched_hosts_json(f->s, f->now, &b), LT_OK);
+    ck_assert_ptr_nonnull(strstr(b.ptr, "\"id\":\"east-1\""));
+    ck_assert_ptr_nonnull(strstr(b.ptr, "\"region\":\"moon\""));
+    ck_assert_ptr_nonnull(strstr(b.ptr, "\"state\":\"alive\""));
+    lt_buf_cleanup(&b);
+    fleet_free(f);
+}
+END_TEST
+
+static Suite *suite(void)
+{
+    Suite *s = suite_create("scheduler");
+    TCase *t = tcase_create("core");
+
+    tcase_set_timeout(t, 120);
+    tcase_add_test(t, test_spread_maths);
+    tcase_add_test(t, test_ids);
+    tcase_add_test(t, test_state_words);
+    tcase_add_test(t, test_simple_deploy_and_undeploy);
+    tcase_add_test(t, test_redeploy_same_version_is_noop);
+    tcase_add_test(t, test_weighted_spreads_and_ineligible_hosts);
+    tcase_add_test(t, test_overlapping_spreads_fail_without_loop);
+    tcase_add_test(t, test_no_hosts_waits_then_deploys);
+    tcase_add_test(t, test_no_eligible_hosts_fails);
+    tcase_add_test(t, test_daemonscaler);
+    tcase_add_test(t, test_host_stop_rebalances);
+    tcase_add_test(t, test_silent_host_lost_after_timeout);
+    tcase_add_test(t, test_partition_guard);
+    tcase_add_test(t, test_slots_and_memory);
+    tcase_add_test(t, test_foreign_and_leftovers);
+    tcase_add_test(t, test_unknown_app_leftovers_are_cleaned);
+    tcase_add_test(t, test_same_image_two_apps);
+    tcase_add_test(t, test_explicit_id_conflict);
+    tcase_add_test(t, test_shared_apps);
+    tcase_add_test(t, test_spec_check);
+    tcase_add_test(t, test_rolling_upgrade_bounded);
+    tcase_add_test(t, test_config_and_link_value_changes);
+    tcase_add_test(t, test_refused_starts_back_off);
+    tcase_add_test(t, test_lotta_components_batched);
+    tcase_add_test(t, test_scale_down_even);
+    tcase_add_test(t, test_restart_mid_rollout_converges);
+    tcase_add_test(t, test_stale_epoch_deposes);
+    tcase_add_test(t, test_hosts_json);
+    suite_add_tcase(s, t);
+    return s;
+}
+
+int main(void)
+{
+    SRunner *r = srunner_create(suite());
+    int failed;
+
+    srunner_run_all(r, CK_NORMAL);
+    failed = srunner_ntests_failed(r);
+    srunner_free(r);
+    return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+}
