@@ -547,7 +547,8 @@ static lt_status wait_ready(lt_natsrv *s, bool *exited)
         case PROBE_READY:
             return LT_OK;
         case PROBE_FATAL:
-            return LT_FAIL(LT_ERR_REFUSED, "nats-server refused the readiness probe (credentials?)");
+            return LT_FAIL(LT_ERR_REFUSED, "nats-server refused the readiness probe "
+                           "(credentials?)");
         case PROBE_NOT_YET:
             break;
         }

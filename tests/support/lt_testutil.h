@@ -59,7 +59,8 @@ LT_NODISCARD lt_status lt_test_write_file(const char *path, const void *data, si
 /** A command to run with lt_test_run. Only argv is required. */
 typedef struct {
     const char *const *argv;   /**< NULL-terminated; argv[0] is looked up in PATH */
-    const char *const *env;    /**< NULL or NULL-terminated "K=V" added to (or replacing in) the environment */
+    const char *const *env;    /**< NULL or NULL-terminated "K=V" added to the environment
+                                    (replacing a variable of the same name) */
     const char *cwd;           /**< working directory, or NULL for the current one */
     const void *stdin_data;    /**< written to the child's stdin, then closed (NULL: empty stdin) */
     size_t stdin_len;

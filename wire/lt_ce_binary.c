@@ -1,0 +1,451 @@
+/*
+ * lt_ce_binary.c - the binary content mode of the CloudEvents NATS binding:
+ * attributes as "ce-*" headers with the binding's percent-encoding, the data
+ * as the message body; encoding (also straight from a protobuf-c message) and
+ * strict decoding, which hands structured-mode messages to lt_ce_json.c.
+ */
+#include <ctype.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <time.h>
+
+#include "lt_alloc.h"
+#include "lt_ce_int.h"
+#include "lt_limits.h"
+#include "lt_pbjson.h"
+#include "lt_subject.h"
+
+/* ---- binary mode: encoding ---- */
+
+/* The binding's percent-encoding: keep 0x21..0x7E except '"' and '%'. */
+static lt_status percent_encode(lt_buf *out, const char *v)
+{
+    static const char hex[] = "0123456789ABCDEF";
+    lt_status st = LT_OK;
+
+    lt_buf_reset(out);
+    for (const unsigned char *p = (const unsigned char *)v; *p != '\0' && st == LT_OK; p++) {
+        if (*p > 0x20 && *p < 0x7f && *p != '"' && *p != '%') {
+            st = lt_buf_appendc(out, (char)*p);
+        } else {
+            char e[3] = { '%', hex[*p >> 4], hex[*p & 0x0F] };
+
+            st = lt_buf_append(out, e, sizeof(e));
+        }
+    }
+    return st;
+}
+
+static lt_status set_header(natsMsg *m, const char *key, const char *value)
+{
+    natsStatus ns = natsMsgHeader_Set(m, key, value);
+
+    if (ns != NATS_OK)
+        return LT_FAIL(ns == NATS_NO_MEMORY ? LT_ERR_NOMEM : LT_ERR_TRANSPORT,
+                       "cloudevent: setting header %s: %s", key, natsStatus_GetText(ns));
+    return LT_OK;
+}
+
+static lt_status put_attr(natsMsg *m, lt_buf *enc, const char *name, const char *value)
+{
+    char key[LT_CE_MAX_NAME + 4];
+    lt_status st;
+
+    if (value == NULL)
+        return LT_OK;
+    memcpy(key, "ce-", 3);
+    memcpy(key + 3, name, strlen(name) + 1);   /* names were validated: <= 20 bytes */
+    st = percent_encode(enc, value);
+    if (st == LT_OK)
+        st = set_header(m, key, enc->ptr);
+    return st;
+}
+
+/* Every attribute of ev as a header of m (id and time given separately). */
+static lt_status put_all(natsMsg *m, const lt_ce_event *ev, const char *id, const char *time)
+{
+    lt_buf enc;
+    lt_status st;
+
+    lt_buf_init(&enc, LT__CE_RAW_VALUE_MAX);
+    st = put_attr(m, &enc, "specversion", LT_CE_SPECVERSION);
+    if (st == LT_OK)
+        st = put_attr(m, &enc, "id", id);
+    if (st == LT_OK)
+        st = put_attr(m, &enc, "source", ev->source);
+    if (st == LT_OK)
+        st = put_attr(m, &enc, "type", ev->type);
+    if (st == LT_OK)
+        st = put_attr(m, &enc, "subject", ev->subject);
+    if (st == LT_OK)
+        st = put_attr(m, &enc, "time", time);
+    if (st == LT_OK)
+        st = put_attr(m, &enc, "dataschema", ev->dataschema);
+    if (st == LT_OK)
+        st = put_attr(m, &enc, "datacontenttype", ev->datacontenttype);
+    for (size_t i = 0; i < ev->ext_count && st == LT_OK; i++)
+        st = put_attr(m, &enc, ev->ext[i].name, ev->ext[i].value);
+    if (st == LT_OK && ev->datacontenttype != NULL)
+        st = set_header(m, "content-type", ev->datacontenttype);
+    lt_buf_cleanup(&enc);
+    return st;
+}
+
+lt_status lt_ce_to_msg(natsMsg **new_msg, const char *subject, const lt_ce_event *ev)
+{
+    natsMsg *m = NULL;
+    lt_buf tbuf;
+    char id[LT_CE_ID_LEN + 1];
+    const char *time;
+    lt_status st;
+    natsStatus ns;
+
+    *new_msg = NULL;
+    lt_buf_init(&tbuf, 64);
+    st = lt_subject_check(subject, false);
+    if (st == LT_OK)
+        st = lt_ce_validate(ev);
+    if (st == LT_OK && ev->id == NULL)
+        st = lt_ce_new_id(id);
+    if (st != LT_OK)
+        goto out;
+    time = ev->time;
+    if (time == NULL) {
+        struct timespec now;
+
+        clock_gettime(CLOCK_REALTIME, &now);
+        st = lt_ce_format_time(&tbuf, (int64_t)now.tv_sec, (int32_t)now.tv_nsec);
+        if (st != LT_OK)
+            goto out;
+        time = tbuf.ptr;
+    }
+    /* natsMsg_Destroy needs the library open; a no-op when it already is. */
+    ns = nats_Open(-1);
+    if (ns == NATS_OK)
+        ns = natsMsg_Create(&m, subject, NULL, ev->data_len > 0 ? ev->data : "",
+                            (int)ev->data_len);
+    if (ns != NATS_OK) {
+        st = LT_FAIL(ns == NATS_NO_MEMORY ? LT_ERR_NOMEM : LT_ERR_TRANSPORT,
+                     "cloudevent: natsMsg_Create: %s", natsStatus_GetText(ns));
+        goto out;
+    }
+    st = put_all(m, ev, ev->id != NULL ? ev->id : id, time);
+    if (st != LT_OK)
+        goto out;
+    *new_msg = m;
+    m = NULL;
+out:
+    natsMsg_Destroy(m);
+    lt_buf_cleanup(&tbuf);
+    return st;
+}
+
+lt_status lt_ce_to_msg_proto(natsMsg **new_msg, const char *subject, const lt_ce_event *attrs,
+                             const ProtobufCMessage *m, bool json)
+{
+    lt_ce_event ev;
+    char *buf = NULL;
+    size_t len = 0;
+    lt_status st = LT_OK;
+
+    *new_msg = NULL;
+    if (attrs == NULL || m == NULL)
+        return LT_FAIL(LT_ERR_INVALID, "cloudevent: no attributes or no message");
+    ev = *attrs;
+    if (json) {
+        st = lt_pbjson_encode(m, 0, &buf, &len);
+        if (st != LT_OK)
+            goto out;
+        ev.datacontenttype = LT_CE_CT_JSON;
+    } else {
+        len = protobuf_c_message_get_packed_size(m);
+        if (len > LT_MAX_MESSAGE) {
+            st = LT_FAIL(LT_ERR_TOO_BIG, "cloudevent: %s packs to %zu bytes, more than the "
+                         "limit of %u", m->descriptor->name, len, LT_MAX_MESSAGE);
+            goto out;
+        }
+        buf = lt_malloc(len);
+        if (buf == NULL) {
+            st = LT_ERR_NOMEM;
+            goto out;
+        }
+        len = protobuf_c_message_pack(m, (uint8_t *)buf);
+        ev.datacontenttype = LT_CE_CT_PROTOBUF;
+    }
+    ev.data = buf;
+    ev.data_len = len;
+    st = lt_ce_to_msg(new_msg, subject, &ev);
+out:
+    lt_free(buf);
+    return st;
+}
+
+/* ---- binary mode: decoding ---- */
+
+/*
+ * A header value as the binding says to read it: printable ASCII, optional
+ * whitespace around it, optionally one double-quoted string (backslash
+ * escapes), then one round of percent-decoding. Result into out.
+ */
+static lt_status decode_value(const char *rawkey, const char *raw, lt_buf *tmp, lt_buf *out)
+{
+    char key[72];
+    size_t len = strlen(raw), i;
+    const char *src;
+    size_t slen;
+
+    lt__ce_printable(rawkey, key, sizeof(key));
+    lt_buf_reset(tmp);
+    lt_buf_reset(out);
+    if (len > LT__CE_RAW_VALUE_MAX)
+        return LT_FAIL(LT_ERR_TOO_BIG, "cloudevent: header %s is %zu bytes, more than the "
+                       "limit of %u", key, len, (unsigned)LT__CE_RAW_VALUE_MAX);
+    for (i = 0; i < len; i++) {
+        unsigned char c = (unsigned char)raw[i];
+
+        if ((c < 0x20 && c != '\t') || c > 0x7e)
+            return LT_FAIL(LT_ERR_INVALID, "cloudevent: header %s has a byte that is not "
+                           "printable ASCII (0x%02x at %zu)", key, (unsigned)c, i);
+    }
+    while (len > 0 && (raw[len - 1] == ' ' || raw[len - 1] == '\t'))
+        len--;
+    while (len > 0 && (*raw == ' ' || *raw == '\t')) {
+        raw++;
+        len--;
+    }
+    src = raw;
+    slen = len;
+    if (len > 0 && raw[0] == '"') {
+        for (i = 1; i < len && raw[i] != '"'; i++) {
+            if (raw[i] == '\\' && ++i >= len)
+                break;
+            if (lt_buf_appendc(tmp, raw[i]) != LT_OK)
+                return LT_ERR_NOMEM;
+        }
+        if (i + 1 != len)
+            return LT_FAIL(LT_ERR_INVALID, "cloudevent: header %s has a malformed quoted "
+                           "string", key);
+        src = tmp->ptr;
+        slen = tmp->len;
+    }
+    for (i = 0; i < slen; i++) {
+        char c = src[i];
+
+        if (c == '%') {
+            char hx[3] = { i + 1 < slen ? src[i + 1] : '\0', i + 2 < slen ? src[i + 2] : '\0', 0 };
+
+            if (!isxdigit((unsigned char)hx[0]) || !isxdigit((unsigned char)hx[1]))
+                return LT_FAIL(LT_ERR_INVALID, "cloudevent: header %s has a malformed "
+                               "percent-encoding at byte %zu", key, i);
+            c = (char)strtol(hx, NULL, 16);
+            i += 2;
+        }
+        if (lt_buf_appendc(out, c) != LT_OK)
+            return LT_FAIL(LT_ERR_TOO_BIG, "cloudevent: header %s decodes to more than %u "
+                           "bytes", key, LT_MAX_HEADER_VALUE);
+    }
+    return LT_OK;
+}
+
+/*
+ * The single value of header keys[k], or an error when it has several.
+ * nats.c 3.4 looks header keys up by hash plus a prefix compare, and its hash
+ * ignores bytes 4..7 of each 8-byte block: "ce-e" can find the entry of
+ * "ce-epoch". A longer key that starts with ours and yields the very same
+ * value strings means the lookup went wrong; such a message is refused.
+ */
+static lt_status one_value(natsMsg *msg, const char **keys, int nkeys, int k, const char **out)
+{
+    const char **vals = NULL, **other = NULL;
+    const char *key = keys[k];
+    size_t klen = strlen(key);
+    char pk[72], po[72];
+    int n = 0, n2 = 0;
+    natsStatus ns = natsMsgHeader_Values(msg, key, &vals, &n);
+    lt_status st = LT_OK;
+
+    *out = NULL;
+    if (ns != NATS_OK) {
+        st = LT_FAIL(LT_ERR_PARSE, "cloudevent: header %s unreadable: %s",
+                     lt__ce_printable(key, pk, sizeof(pk)), natsStatus_GetText(ns));
+        goto out;
+    }
+    if (n != 1) {
+        st = LT_FAIL(LT_ERR_INVALID, "cloudevent: header %s appears %d times",
+                     lt__ce_printable(key, pk, sizeof(pk)), n);
+        goto out;
+    }
+    for (int i = 0; i < nkeys; i++) {
+        if (i == k || strlen(keys[i]) <= klen || strncmp(keys[i], key, klen) != 0)
+            continue;
+        if (natsMsgHeader_Values(msg, keys[i], &other, &n2) == NATS_OK && n2 > 0 &&
+            other[0] == vals[0]) {
+            st = LT_FAIL(LT_ERR_UNSUPPORTED, "cloudevent: headers %s and %s cannot both be "
+                         "read (nats.c 3.4 confuses them)", lt__ce_printable(key, pk, sizeof(pk)),
+                         lt__ce_printable(keys[i], po, sizeof(po)));
+            goto out;
+        }
+        free((void *)other);   /* allocated by nats.c */
+        other = NULL;
+    }
+    *out = vals[0];
+out:
+    free((void *)vals);    /* allocated by nats.c */
+    free((void *)other);
+    return st;
+}
+
+/* Find the content-type header (any case); *out NULL when absent. */
+static lt_status content_type(natsMsg *msg, const char **keys, int nkeys, const char **out)
+{
+    int found = -1;
+
+    *out = NULL;
+    for (int i = 0; i < nkeys; i++) {
+        if (strcasecmp(keys[i], "content-type") != 0)
+            continue;
+        if (found >= 0)
+            return LT_FAIL(LT_ERR_INVALID, "cloudevent: more than one content-type header");
+        found = i;
+    }
+    if (found < 0)
+        return LT_OK;
+    return one_value(msg, keys, nkeys, found, out);
+}
+
+/* Structured mode? Decided by content-type, or a header-less JSON object body. */
+static lt_status detect_structured(const char *ct, int nkeys, const char *data, int dlen,
+                                   bool *structured)
+{
+    static const char prefix[] = "application/cloudevents";
+    size_t plen = sizeof(prefix) - 1, n;
+
+    *structured = false;
+    if (ct == NULL) {
+        int i = 0;
+
+        while (i < dlen && (data[i] == ' ' || data[i] == '\t' || data[i] == '\r' ||
+                            data[i] == '\n'))
+            i++;
+        *structured = nkeys == 0 && i < dlen && data[i] == '{';
+        return LT_OK;
+    }
+    while (*ct == ' ' || *ct == '\t')
+        ct++;
+    if (strncasecmp(ct, prefix, plen) != 0)
+        return LT_OK;
+    n = strcspn(ct, "; \t");
+    if (n == plen + 5 && strncasecmp(ct + plen, "+json", 5) == 0) {
+        *structured = true;
+        return LT_OK;
+    }
+    return LT_FAIL(LT_ERR_UNSUPPORTED, "cloudevent: unsupported event format \"%.*s\" (want "
+                   LT_CE_CT_STRUCTURED ")", lt__ce_clip(ct, 128), ct);
+}
+
+/* Collect every ce-* header into b; the content-type header into ct. */
+static lt_status binary_attrs(lt__ce_builder *b, natsMsg *msg, const char **keys, int nkeys)
+{
+    lt_buf tmp, val;
+    lt_status st = LT_OK;
+
+    lt_buf_init(&tmp, LT__CE_RAW_VALUE_MAX);
+    lt_buf_init(&val, LT_MAX_HEADER_VALUE);
+    for (int i = 0; i < nkeys && st == LT_OK; i++) {
+        const char *raw = NULL;
+
+        if (strncasecmp(keys[i], "ce-", 3) != 0)
+            continue;
+        st = one_value(msg, keys, nkeys, i, &raw);
+        if (st == LT_OK)
+            st = decode_value(keys[i], raw, &tmp, &val);
+        if (st == LT_OK)
+            st = lt__ce_builder_attr(b, keys[i] + 3, strlen(keys[i] + 3), val.ptr, val.len);
+    }
+    lt_buf_cleanup(&tmp);
+    lt_buf_cleanup(&val);
+    return st;
+}
+
+/* content-type and ce-datacontenttype must agree; the header fills a missing attribute. */
+static lt_status merge_content_type(lt__ce_builder *b, const char *ct)
+{
+    const char *attr = lt__ce_builder_get(b, LT__CE_DATACONTENTTYPE);
+    size_t len;
+
+    if (ct == NULL)
+        return LT_OK;
+    while (*ct == ' ' || *ct == '\t')
+        ct++;
+    len = strlen(ct);
+    while (len > 0 && (ct[len - 1] == ' ' || ct[len - 1] == '\t'))
+        len--;
+    for (size_t i = 0; i < len; i++) {
+        if ((unsigned char)ct[i] < 0x20 || (unsigned char)ct[i] > 0x7e)
+            return LT_FAIL(LT_ERR_INVALID, "cloudevent: content-type header is not printable "
+                           "ASCII");
+    }
+    if (attr == NULL)
+        return lt__ce_builder_attr(b, "datacontenttype", 15, ct, len);
+    if (strlen(attr) != len || strncmp(attr, ct, len) != 0)
+        return LT_FAIL(LT_ERR_INVALID, "cloudevent: content-type \"%.*s\" differs from "
+                       "ce-datacontenttype \"%.*s\"", len > 128 ? 128 : (int)len, ct,
+                       lt__ce_clip(attr, 128), attr);
+    return LT_OK;
+}
+
+lt_status lt_ce_from_msg(lt_ce *ce, natsMsg *msg)
+{
+    const char **keys = NULL;
+    const char *ct = NULL, *data;
+    int nkeys = 0, dlen;
+    bool structured = false;
+    lt__ce_builder b;
+    lt_status st = LT_OK;
+    natsStatus ns;
+
+    lt_ce_cleanup(ce);
+    lt__ce_builder_init(&b, true);
+    b.fold = true;
+    if (msg == NULL)
+        return LT_FAIL(LT_ERR_INVALID, "cloudevent: no message");
+    data = natsMsg_GetData(msg);
+    dlen = natsMsg_GetDataLength(msg);
+    if (dlen < 0 || (unsigned)dlen > LT_MAX_MESSAGE)
+        return LT_FAIL(LT_ERR_TOO_BIG, "cloudevent: message is %d bytes, more than the limit "
+                       "of %u", dlen, LT_MAX_MESSAGE);
+    ns = natsMsgHeader_Keys(msg, &keys, &nkeys);
+    if (ns == NATS_NOT_FOUND) {
+        nkeys = 0;
+    } else if (ns != NATS_OK) {
+        st = LT_FAIL(LT_ERR_PARSE, "cloudevent: unreadable NATS headers: %s",
+                     natsStatus_GetText(ns));
+        goto out;
+    }
+    if (nkeys > (int)LT_CE_MAX_HEADERS) {
+        st = LT_FAIL(LT_ERR_TOO_BIG, "cloudevent: %d headers, more than the limit of %u", nkeys,
+                     LT_CE_MAX_HEADERS);
+        goto out;
+    }
+    st = content_type(msg, keys, nkeys, &ct);
+    if (st == LT_OK)
+        st = detect_structured(ct, nkeys, data, dlen, &structured);
+    if (st != LT_OK)
+        goto out;
+    if (structured) {
+        st = lt_ce_from_json(ce, data, (size_t)dlen);
+        goto out;
+    }
+    st = binary_attrs(&b, msg, keys, nkeys);
+    if (st == LT_OK)
+        st = merge_content_type(&b, ct);
+    if (st == LT_OK && (dlen > 0 || ct != NULL))
+        st = lt__ce_builder_data(&b, data, (size_t)dlen);
+    if (st == LT_OK)
+        st = lt__ce_builder_finish(&b, ce, false);
+out:
+    lt__ce_builder_cleanup(&b);
+    free((void *)keys);   /* allocated by nats.c */
+    return st;
+}
