@@ -1,0 +1,241 @@
+/*
+ * cmd_deploy.c - latticectl commands that change or watch what runs:
+ * deploy, undeploy, rollback, delete and status (--watch follows
+ * `wadm.status.{lattice}.{name}` until Ctrl-C). undeploy and delete also
+ * take the name from a manifest file (-f), as kubectl users expect.
+ */
+#include <signal.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "lctl_api.h"
+#include "lt_alloc.h"
+
+#define SPEC(cmd, opts_array, usage_text, summary_text)                                          \
+    const lt_opts_spec lctl_##cmd##_opts = {                                                      \
+        .prog = "latticectl " #cmd,                                                              \
+        .usage = usage_text,                                                                     \
+        .summary = summary_text,                                                                 \
+        .opts = opts_array,                                                                      \
+        .nopts = sizeof(opts_array) / sizeof(opts_array[0]),                                     \
+    }
+
+static const lt_opt deploy_options[] = {
+    LCTL_GLOBAL_OPTS,
+    { "version", 0, NULL, LT_OPT_STRING, "V", NULL, "version to deploy (default: the latest)",
+      LCTL_F(version), 0, 0 },
+};
+SPEC(deploy, deploy_options, "latticectl deploy NAME [--version V]",
+     "Deploy a stored version of an application (model.deploy).");
+
+static const lt_opt undeploy_options[] = {
+    LCTL_GLOBAL_OPTS,
+    { "file", 'f', NULL, LT_OPT_STRING, "FILE", NULL, "take NAME from this manifest",
+      LCTL_F(file), 0, 0 },
+};
+SPEC(undeploy, undeploy_options, "latticectl undeploy NAME | -f FILE",
+     "Stop running an application; its versions stay stored (model.undeploy).");
+
+static const lt_opt rollback_options[] = {
+    LCTL_GLOBAL_OPTS,
+    { "to", 0, NULL, LT_OPT_STRING, "V", NULL,
+      "version to deploy (default: the one deployed before the current one)", LCTL_F(to), 0,
+      0 },
+};
+SPEC(rollback, rollback_options, "latticectl rollback NAME [--to V]",
+     "Deploy an earlier version again (model.rollback).");
+
+static const lt_opt delete_options[] = {
+    LCTL_GLOBAL_OPTS,
+    { "version", 0, NULL, LT_OPT_STRING, "V", NULL, "delete only this version",
+      LCTL_F(version), 0, 0 },
+    { "file", 'f', NULL, LT_OPT_STRING, "FILE", NULL, "take NAME from this manifest",
+      LCTL_F(file), 0, 0 },
+};
+SPEC(delete, delete_options, "latticectl delete NAME [--version V] | -f FILE",
+     "Delete an application (every version, undeploying it) or one version (model.del).");
+
+static const lt_opt status_options[] = {
+    LCTL_GLOBAL_OPTS,
+    { "watch", 'w', NULL, LT_OPT_FLAG, NULL, NULL,
+      "then print every status change until Ctrl-C", LCTL_F(watch), 0, 0 },
+};
+SPEC(status, status_options, "latticectl status NAME [--watch]",
+     "Show the status of an application (model.status); --watch keeps following it on\n"
+     "wadm.status.{lattice}.{name}.");
+
+/* ---- shared ---------------------------------------------------------------------------------- */
+
+/* Parse and find NAME (positional, or from -f when allowed). *name is lt_free'd by the caller. */
+static int name_and_cfg(const lctl_command *cmd, int argc, char **argv, lctl_api_cfg *cfg,
+                        bool file_ok, char **name)
+{
+    const char *pos[1];
+    int npos = 0, code;
+
+    *name = NULL;
+    code = lctl_api_parse(cmd, cfg, argc, argv, pos, 1, &npos);
+    if (code != 0)
+        return code;
+    if (file_ok && cfg->file != NULL) {
+        if (npos > 0) {
+            fprintf(stderr, "latticectl %s: give NAME or -f FILE, not both\n", cmd->name);
+            return LCTL_EXIT_USAGE;
+        }
+        return lctl_name_from_file(cfg->file, name);
+    }
+    if (npos == 0) {
+        fprintf(stderr, "latticectl %s: missing application NAME (usage: %s)\n", cmd->name,
+                cmd->opts->usage);
+        return LCTL_EXIT_USAGE;
+    }
+    *name = lt_strdup(pos[0]);
+    return *name != NULL ? 0 : LCTL_EXIT_FAIL;
+}
+
+/* One request with an optional {"version": v} body. */
+static int call(const lctl_command *cmd, int argc, char **argv, const char *op, bool file_ok,
+                int which_version, void (*tbl)(lctl_client *c))
+{
+    lctl_api_cfg cfg;
+    lctl_client c = { 0 };
+    char *name = NULL, *body = NULL;
+    const char *v;
+    int code = name_and_cfg(cmd, argc, argv, &cfg, file_ok, &name);
+
+    if (code != 0)
+        return code < 0 ? LCTL_EXIT_OK : code;
+    v = which_version == 1 ? cfg.version : which_version == 2 ? cfg.to : NULL;
+    if (v != NULL) {
+        json_t *o = json_pack("{s:s}", "version", v);
+
+        body = o != NULL ? json_dumps(o, JSON_COMPACT) : NULL;
+        json_decref(o);
+    }
+    if ((code = lctl_connect(&c, &cfg)) == 0) {
+        code = lctl_request(&c, op, name, body, body ? strlen(body) : 0, NULL);
+        if (code == 0)
+            code = lctl_finish(&c, tbl);
+    }
+    lctl_close(&c);
+    free(body);
+    lt_free(name);
+    return code;
+}
+
+int lctl_cmd_deploy(const lctl_command *cmd, int argc, char **argv)
+{
+    return call(cmd, argc, argv, "deploy", false, 1, NULL);
+}
+
+int lctl_cmd_undeploy(const lctl_command *cmd, int argc, char **argv)
+{
+    return call(cmd, argc, argv, "undeploy", true, 0, NULL);
+}
+
+int lctl_cmd_rollback(const lctl_command *cmd, int argc, char **argv)
+{
+    return call(cmd, argc, argv, "rollback", false, 2, NULL);
+}
+
+int lctl_cmd_delete(const lctl_command *cmd, int argc, char **argv)
+{
+    return call(cmd, argc, argv, "del", true, 1, NULL);
+}
+
+/* ---- status ---------------------------------------------------------------------------------- */
+
+static void print_status(const json_t *status, const char *prefix)
+{
+    const json_t *info = json_object_get(status, "status");
+    const char *msg = lctl_str(info, "message", "");
+    size_t i;
+    json_t *s;
+
+    printf("%s%s%s%s\n", prefix, lctl_str(info, "type", "unknown"), msg[0] ? ": " : "", msg);
+    json_array_foreach(json_object_get(status, "scalers"), i, s) {
+        const json_t *si = json_object_get(s, "status");
+        const char *sm = lctl_str(si, "message", "");
+
+        printf("  %-14s %-28s %s%s%s\n", lctl_str(s, "kind", ""), lctl_str(s, "name", ""),
+               lctl_str(si, "type", ""), sm[0] ? ": " : "", sm);
+    }
+}
+
+static void print_status_reply(lctl_client *c)
+{
+    print_status(json_object_get(c->reply, "status"), "");
+}
+
+static volatile sig_atomic_t interrupted;
+
+static void on_sigint(int sig)
+{
+    (void)sig;
+    interrupted = 1;
+}
+
+static int watch(lctl_client *c, const char *name)
+{
+    char subject[512];
+    natsSubscription *sub = NULL;
+    struct sigaction sa;
+    int code = 0;
+
+    snprintf(subject, sizeof(subject), "wadm.status.%s.%s", c->cfg->lattice, name);
+    memset(&sa, 0, sizeof(sa));
+    sa.sa_handler = on_sigint;
+    sigaction(SIGINT, &sa, NULL);
+    sigaction(SIGTERM, &sa, NULL);
+    if (natsConnection_SubscribeSync(&sub, c->nc, subject) != NATS_OK) {
+        fprintf(stderr, "latticectl: cannot subscribe to %s\n", subject);
+        return LCTL_EXIT_NET;
+    }
+    fflush(stdout);
+    while (!interrupted) {
+        natsMsg *m = NULL;
+        natsStatus ns = natsSubscription_NextMsg(&m, sub, 500);
+        json_t *v;
+
+        if (ns == NATS_TIMEOUT)
+            continue;
+        if (ns != NATS_OK) {
+            fprintf(stderr, "latticectl: lost the NATS connection: %s\n", natsStatus_GetText(ns));
+            code = LCTL_EXIT_NET;
+            break;
+        }
+        v = json_loadb(natsMsg_GetData(m), (size_t)natsMsg_GetDataLength(m), 0, NULL);
+        if (strcmp(c->cfg->output, "json") == 0)
+            printf("%.*s\n", natsMsg_GetDataLength(m), natsMsg_GetData(m));
+        else if (strcmp(c->cfg->output, "yaml") == 0 && v != NULL)
+            printf("---\n"), lctl_print_yaml(stdout, v);
+        else if (v != NULL)
+            print_status(v, "");
+        fflush(stdout);
+        json_decref(v);
+        natsMsg_Destroy(m);
+    }
+    natsSubscription_Destroy(sub);
+    return code;
+}
+
+int lctl_cmd_status(const lctl_command *cmd, int argc, char **argv)
+{
+    lctl_api_cfg cfg;
+    lctl_client c = { 0 };
+    char *name = NULL;
+    int code = name_and_cfg(cmd, argc, argv, &cfg, false, &name);
+
+    if (code != 0)
+        return code < 0 ? LCTL_EXIT_OK : code;
+    if ((code = lctl_connect(&c, &cfg)) == 0) {
+        code = lctl_request(&c, "status", name, NULL, 0, NULL);
+        if (code == 0)
+            code = lctl_finish(&c, print_status_reply);
+        if (code == 0 && cfg.watch)
+            code = watch(&c, name);
+    }
+    lctl_close(&c);
+    lt_free(name);
+    return code;
+}

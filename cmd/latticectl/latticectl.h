@@ -1,0 +1,51 @@
+/*
+ * latticectl.h - the latticectl command table and what its command handlers
+ * share: exit codes, input reading. Each command lives in its own file
+ * (cmd_<name>.c) and is listed once in the table in main.c; `--help` texts
+ * are generated from that table and from each command's option table.
+ */
+#ifndef LATTICECTL_H
+#define LATTICECTL_H
+
+#include <stddef.h>
+
+#include "lt_opts.h"
+#include "lt_status.h"
+
+enum {
+    LCTL_EXIT_OK = 0,    /**< success (validate: the manifest is valid) */
+    LCTL_EXIT_FAIL = 1,  /**< the operation failed (validate: the manifest is invalid) */
+    LCTL_EXIT_USAGE = 2, /**< bad command line, or input/output error */
+};
+
+typedef struct lctl_command lctl_command;
+
+/** A command handler; argv[0] is the command name. Returns an LCTL_EXIT_* code. */
+typedef int (*lctl_handler)(const lctl_command *cmd, int argc, char **argv);
+
+struct lctl_command {
+    const char *name;          /**< "validate" */
+    const char *summary;       /**< one line for `latticectl --help` */
+    const lt_opts_spec *opts;  /**< usage, description and options for `<cmd> --help` */
+    lctl_handler run;
+};
+
+/** The command table (main.c), terminated by an entry with name NULL. */
+extern const lctl_command lctl_commands[];
+
+/** Print `<cmd> --help` to stdout (generated from cmd->opts). */
+void lctl_command_help(const lctl_command *cmd);
+
+/**
+ * Read the whole of path ("-" for standard input) into a NUL-terminated heap buffer the
+ * caller frees with lt_free. At most max + 1 bytes are read, so an over-limit input is seen
+ * as such without reading all of it. LT_ERR_IO (errno in the error message), LT_ERR_NOMEM.
+ */
+LT_NODISCARD lt_status lctl_read_input(const char *path, size_t max, char **new_data,
+                                       size_t *out_len);
+
+/* Command handlers, one per cmd_<name>.c. */
+int lctl_cmd_validate(const lctl_command *cmd, int argc, char **argv);
+extern const lt_opts_spec lctl_validate_opts;
+
+#endif

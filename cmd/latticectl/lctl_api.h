@@ -1,0 +1,135 @@
+/*
+ * lctl_api.h - what latticectl's API commands share: their configuration
+ * (global options with LATTICE_* environment variables, plus per-command
+ * options), option parsing that also takes options after positional
+ * arguments, the NATS connection, one request/reply to latticed's API,
+ * output as table/json/yaml and the exit codes (0 ok, 1 the server said
+ * error/notfound, 2 usage, 3 NATS unreachable or no reply).
+ */
+#ifndef LCTL_API_H
+#define LCTL_API_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+
+#include <jansson.h>
+#include <nats/nats.h>
+
+#include "latticectl.h"
+
+#define LCTL_EXIT_NET 3 /**< cannot reach NATS, or no reply in time */
+
+typedef struct {
+    bool help;
+    const char *nats_url, *creds, *tls_ca, *lattice, *output, *api_prefix;
+    int64_t timeout; /**< seconds */
+    const char *file, *version, *to;
+    bool watch;
+} lctl_api_cfg;
+
+#define LCTL_F(field) offsetof(lctl_api_cfg, field)
+
+/* The global options, first rows of every API command's option table. */
+#define LCTL_GLOBAL_OPTS                                                                          \
+    { "nats-url", 's', "LATTICE_NATS_URL", LT_OPT_STRING, "URL", "nats://127.0.0.1:4222",        \
+      "NATS server URL(s), comma-separated", LCTL_F(nats_url), 0, 0 },                            \
+    { "creds", 0, "LATTICE_CREDS", LT_OPT_STRING, "FILE", NULL,                                  \
+      "NATS credentials file (JWT + nkey seed)", LCTL_F(creds), 0, 0 },                           \
+    { "tls-ca", 0, "LATTICE_TLS_CA", LT_OPT_STRING, "FILE", NULL,                                \
+      "CA bundle to verify the NATS server (enables TLS)", LCTL_F(tls_ca), 0, 0 },                \
+    { "lattice", 'l', "LATTICE_LATTICE", LT_OPT_STRING, "NAME", "default",                       \
+      "lattice to work on", LCTL_F(lattice), 0, 0 },                                              \
+    { "timeout", 't', "LATTICE_TIMEOUT", LT_OPT_INT, "S", "10",                                  \
+      "seconds to wait for NATS and for latticed's reply", LCTL_F(timeout), 1, 3600 },            \
+    { "output", 'o', "LATTICE_OUTPUT", LT_OPT_STRING, "table|json|yaml", "table",                \
+      "table for people, json for the exact API reply, yaml", LCTL_F(output), 0, 0 },             \
+    { "api-prefix", 0, "LATTICE_API_PREFIX", LT_OPT_STRING, "PREFIX", "wadm.api",                \
+      "subject prefix of latticed's API", LCTL_F(api_prefix), 0, 0 },                             \
+    { "help", 'h', NULL, LT_OPT_FLAG, NULL, NULL, "show this help and exit", LCTL_F(help), 0, 0 }
+
+#define LCTL_GLOBAL_COUNT 8
+
+/** The global option rows alone (for `latticectl --help` and the docs). */
+extern const lt_opt lctl_global_opts[LCTL_GLOBAL_COUNT];
+
+/**
+ * Parse a command's options wherever they appear among its arguments
+ * (options before positionals are not required). Positionals are returned
+ * in pos[0..*npos) (borrowed from argv; at most maxpos). Prints --help and
+ * returns -1 for help, LCTL_EXIT_USAGE (after a one-line reason) on a bad
+ * command line, 0 to go on.
+ */
+int lctl_api_parse(const lctl_command *cmd, lctl_api_cfg *cfg, int argc, char **argv,
+                   const char **pos, int maxpos, int *npos);
+
+/**
+ * Move global options written before the command behind it
+ * (`latticectl --lattice x get` -> `latticectl get --lattice x`), so the
+ * command's own parser sees them. Returns true when argv changed.
+ */
+bool lctl_hoist_globals(int argc, char **argv);
+
+/** An API client: a connection and the reply of the last request. */
+typedef struct {
+    const lctl_api_cfg *cfg;
+    natsConnection *nc;
+    json_t *reply;     /**< parsed reply */
+    char *raw;         /**< reply bytes as received (for -o json) */
+} lctl_client;
+
+/** Connect (exit code: 0 or LCTL_EXIT_NET with a reason on stderr). */
+int lctl_connect(lctl_client *c, const lctl_api_cfg *cfg);
+
+/** Close and free. NULL-safe fields. */
+void lctl_close(lctl_client *c);
+
+/**
+ * Request `{prefix}.{lattice}.model.{op}[.{name}]` with body (may be NULL)
+ * and an optional content type. 0 on a reply, LCTL_EXIT_NET when none came
+ * (reason on stderr), LCTL_EXIT_FAIL when the reply is not JSON.
+ */
+int lctl_request(lctl_client *c, const char *op, const char *name, const char *body,
+                 size_t len, const char *content_type);
+
+/**
+ * The usual ending: with -o json print the raw reply, with -o yaml its YAML
+ * form, otherwise call table(c) (may be NULL: print the message). Returns 1
+ * when reply.result is error/notfound (message on stderr in table mode), else 0.
+ */
+int lctl_finish(lctl_client *c, void (*table)(lctl_client *c));
+
+/** Print a JSON value as YAML (block style) to out. */
+void lctl_print_yaml(FILE *out, const json_t *v);
+
+/** Read a manifest file ("-": stdin); content type guessed from the extension (or NULL). */
+int lctl_read_manifest(const char *path, char **data, size_t *len, const char **content_type);
+
+/** The app name of a manifest file (for `-f FILE` on undeploy/delete). Exit code. */
+int lctl_name_from_file(const char *path, char **name);
+
+/** Small text helpers for tables. */
+const char *lctl_str(const json_t *o, const char *key, const char *dflt);
+
+/* Handlers and option tables of the API commands (cmd_apps.c, cmd_deploy.c, cmd_completion.c). */
+#define LCTL_DECLARE(name)                                                                        \
+    int lctl_cmd_##name(const lctl_command *cmd, int argc, char **argv);                          \
+    extern const lt_opts_spec lctl_##name##_opts
+LCTL_DECLARE(apply);
+LCTL_DECLARE(put);
+LCTL_DECLARE(get);
+LCTL_DECLARE(list);
+LCTL_DECLARE(versions);
+LCTL_DECLARE(history);
+LCTL_DECLARE(deploy);
+LCTL_DECLARE(undeploy);
+LCTL_DECLARE(rollback);
+LCTL_DECLARE(delete);
+LCTL_DECLARE(status);
+LCTL_DECLARE(completion);
+
+/** `latticectl help --markdown`: the CLI reference (docs/cli.md) from the command table. */
+int lctl_help_markdown(FILE *out);
+
+#endif
