@@ -1,0 +1,125 @@
+/*
+ * host_rt.h - runtime internals of latticed-host: the NATS side shared by the
+ * real host and the simulator (lt_host_srv: connection, one wildcard
+ * subscription whose callbacks only post to the loop, dispatch of commands to
+ * a host's state, replies, heartbeats and events), the real host's child
+ * supervision (child.c) and its runtime (host.c).
+ */
+#ifndef LT_HOST_RT_H
+#define LT_HOST_RT_H
+
+#include <signal.h>
+
+#include "host_int.h"
+#include "lt_host.h"
+#include "lt_loop.h"
+
+/** Find the state of the host with id (NULL: not ours, ignore the message). */
+typedef lt_host_state *(*lt_host_lookup_fn)(void *ctx, const char *id);
+
+typedef struct lt_host_delayed lt_host_delayed;
+
+typedef struct {
+    const lt_host_config *cfg;
+    lt_loop *loop;
+    natsConnection *nc;
+    natsSubscription *sub;
+    char base[LT_MAX_SUBJECT];  /**< "{prefix}.{lattice}.host." */
+    size_t base_len;
+    lt_host_lookup_fn lookup;
+    void *lookup_ctx;
+    const lt_host_ops *ops;     /**< the runtime's operations */
+    void (*on_reconnect)(void *ctx); /**< on the loop after a reconnect (may be NULL) */
+    lt_buf out;                 /**< reply scratch */
+    lt_buf ev;                  /**< event scratch */
+    lt_host_delayed *delayed;   /**< replies waiting for --reply-delay-ms */
+    lt_conn_events events;      /**< must outlive the connection */
+    uint64_t n_requests, n_events, n_heartbeats, n_errors;
+} lt_host_srv;
+
+/** Initialise srv (no I/O). */
+void lt_host_srv_init(lt_host_srv *srv, const lt_host_config *cfg, lt_loop *loop,
+                      lt_host_lookup_fn lookup, void *lookup_ctx, const lt_host_ops *ops);
+
+/** Connect to NATS (cfg->conn). LT_ERR_TRANSPORT / LT_ERR_INVALID as lt_conn_connect. */
+LT_NODISCARD lt_status lt_host_srv_connect(lt_host_srv *srv, const char *conn_name);
+
+/**
+ * Subscribe to "{prefix}.{lattice}.host.{id}.*" (id "*" for every host, the
+ * simulator's one subscription). Messages are posted to the loop and handed
+ * to the state lt_host_srv.lookup finds.
+ */
+LT_NODISCARD lt_status lt_host_srv_subscribe(lt_host_srv *srv, const char *id);
+
+/** Publish event type with payload m as host h (ops.emit of both runtimes). */
+void lt_host_srv_emit(lt_host_srv *srv, lt_host_state *h, const char *type,
+                      const ProtobufCMessage *m);
+
+/** Publish bytes already encoded as event type of host h. */
+void lt_host_srv_publish(lt_host_srv *srv, lt_host_state *h, const char *type, const lt_buf *b);
+
+/** Send one heartbeat of h (sequence + 1). */
+void lt_host_srv_heartbeat(lt_host_srv *srv, lt_host_state *h);
+
+/** Send host.started of h. */
+void lt_host_srv_started(lt_host_srv *srv, lt_host_state *h);
+
+/** Send host.stopping of h. */
+void lt_host_srv_stopping(lt_host_srv *srv, lt_host_state *h, const char *reason,
+                          int64_t deadline_wall_ms);
+
+/** Flush what was published (up to timeout_ms). */
+void lt_host_srv_flush(lt_host_srv *srv, int timeout_ms);
+
+/** Unsubscribe, close and destroy the connection, drop delayed replies. NULL-safe. */
+void lt_host_srv_cleanup(lt_host_srv *srv);
+
+/**
+ * Block SIGINT, SIGTERM (and SIGCHLD when chld) in this thread, before any
+ * other thread exists so every thread inherits the mask, ignore SIGPIPE, and
+ * return a signalfd for them in *fd. LT_ERR_IO.
+ */
+LT_NODISCARD lt_status lt_host_signals(bool chld, int *fd);
+
+/* ---- real host: child supervision (child.c) ----------------------------------- */
+
+typedef struct {
+    pid_t pid;
+    int64_t kill_at_ms;
+} lt_host_orphan;
+
+typedef struct {
+    const lt_host_config *cfg;
+    lt_loop *loop;
+    lt_host_srv srv;
+    lt_host_state h;
+    lt_host_ops ops;
+    lt_host_runners runners;
+    char *run_dir;               /**< our run directory (links files), removed at exit */
+    lt_host_orphan *orphans;     /**< replaced processes still being stopped */
+    size_t norphans, cap_orphans;
+    int sigfd;
+    bool stopping;               /**< shutdown begun */
+    int64_t shutdown_deadline;   /**< monotonic ms */
+    int exit_code;
+} lt_host_rt;
+
+/** Fill rt->ops with the child-process runtime. */
+void lt_host_child_ops(lt_host_rt *rt);
+
+/** Reap exited children and report them (on SIGCHLD). */
+void lt_host_child_reap(lt_host_rt *rt);
+
+/** Periodic supervision: SIGKILL after grace, due restarts. */
+void lt_host_child_tick(lt_host_rt *rt);
+
+/** Number of live processes (instances and orphans). */
+size_t lt_host_child_count(const lt_host_rt *rt);
+
+/** Shutdown: SIGTERM every child (deadline rt->shutdown_deadline). */
+void lt_host_child_stop_all(lt_host_rt *rt);
+
+/** Last resort at exit: SIGKILL and reap every remaining child. */
+void lt_host_child_kill_all(lt_host_rt *rt);
+
+#endif

@@ -1,0 +1,59 @@
+/*
+ * lt_host.h - the reference thin host: one host that runs each instance as a
+ * supervised child process, or N simulated hosts in one process for tests and
+ * benchmarks. Both speak the native protocol of schemas/latticed/host/v1 over
+ * one NATS connection (no JetStream). See docs/host.md.
+ */
+#ifndef LT_HOST_H
+#define LT_HOST_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "lt_conn.h"
+
+/** Parsed configuration of latticed-host (main.c fills it from its options). */
+typedef struct {
+    lt_conn_config conn;          /**< NATS connection (URL, creds, TLS) */
+    const char *lattice;          /**< lattice name (a subject token) */
+    const char *prefix;           /**< subject prefix, e.g. "lattice" */
+    const char *host_id;          /**< NULL = generated; with simulate: unused */
+    const char *name;             /**< friendly name; NULL = host id / hostname */
+    int64_t heartbeat_ms;         /**< heartbeat interval */
+    int64_t stop_grace_ms;        /**< SIGTERM -> SIGKILL grace (stop default, shutdown) */
+    uint64_t memory;              /**< capacity: memory bytes */
+    uint32_t slots;               /**< capacity: instance slots, 0 = unlimited */
+    uint32_t cpu_millis;          /**< capacity: CPU millicores */
+    const char *const *labels;    /**< "KEY=VALUE" templates (see docs/host.md) */
+    size_t nlabels;
+    /* Child processes (real host). */
+    const char *const *runners;   /**< "PREFIX=COMMAND" */
+    size_t nrunners;
+    const char *default_runner;   /**< command for refs no runner prefix matches */
+    const char *file_root;        /**< file:// paths must lie under it (NULL = any) */
+    bool no_file_refs;            /**< refuse file:// refs */
+    const char *run_dir;          /**< parent of the host's run directory; NULL = $TMPDIR */
+    uint32_t restart_limit;       /**< restarts of a crashed instance; 0 = never */
+    int64_t restart_backoff_ms;   /**< first restart delay, doubled each time */
+    /* Simulator. */
+    size_t simulate;              /**< 0 = real host; N = N simulated hosts */
+    const char *id_prefix;        /**< simulated host ids: "<prefix>-00000"... */
+    double fail_rate;             /**< fraction of starts refused (START_FAILED) */
+    int64_t reply_delay_ms;       /**< delay before each reply */
+    const char *refuse_image;     /**< starts whose image_ref contains it are refused */
+    uint64_t seed;                /**< PRNG seed for fail_rate */
+    int64_t stats_ms;             /**< log counters this often (0 = never) */
+} lt_host_config;
+
+/**
+ * Run one real host until SIGINT/SIGTERM. Returns the exit code: 0 after a
+ * clean shutdown (host.stopping published, every child stopped), 1 on a
+ * runtime failure, 2 for a bad configuration, 3 when NATS cannot be reached.
+ */
+int lt_host_run(const lt_host_config *cfg);
+
+/** Run cfg->simulate simulated hosts until SIGINT/SIGTERM; exit codes as lt_host_run. */
+int lt_host_sim_run(const lt_host_config *cfg);
+
+#endif

@@ -1,0 +1,580 @@
+/*
+ * proto.c - the native host protocol's command side, independent of NATS and
+ * of how instances run: decode a start/stop/link/unlink/inventory request
+ * (protobuf or proto3 JSON), refuse it whole when it is for another lattice,
+ * too big, fenced by a newer epoch or arrives during shutdown, else apply each
+ * item through the runtime's lt_host_ops and encode one result per item.
+ */
+#include "host_int.h"
+
+#include <stdio.h>
+#include <string.h>
+
+#include "lt_alloc.h"
+#include "lt_pbjson.h"
+
+typedef Latticed__Host__V1__CommandReply hpb_reply;
+
+bool lt_host_verb_parse(const char *s, size_t len, lt_host_verb *out)
+{
+    static const char *const names[] = { "start", "stop", "link", "unlink", "inventory" };
+
+    for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++) {
+        if (strlen(names[i]) == len && memcmp(names[i], s, len) == 0) {
+            *out = (lt_host_verb)i;
+            return true;
+        }
+    }
+    return false;
+}
+
+/* ---- events ------------------------------------------------------------------- */
+
+void lt_host_emit_instance(lt_host_state *h, const lt_host_ops *ops, const char *type,
+                           lt_host_inst *inst, int code, const char *text, bool will_restart)
+{
+    Latticed__Host__V1__Instance__AnnotationsEntry *ents = NULL, **ptrs = NULL;
+    Google__Protobuf__Timestamp ts;
+    Latticed__Host__V1__ResourceRequests rr;
+    hpb_inst pb;
+    char *t = (char *)(text != NULL ? text : "");
+
+    if (ops->emit == NULL)
+        return;
+    if (inst->n_annotations > 0) {
+        ents = lt_malloc(inst->n_annotations * sizeof(*ents));
+        ptrs = lt_malloc(inst->n_annotations * sizeof(*ptrs));
+        if (ents == NULL || ptrs == NULL)
+            goto out; /* an event lost to memory; the next heartbeat tells */
+    }
+    lt_host_inst_to_pb(inst, &pb, ents, ptrs, &ts, &rr);
+    if (strcmp(type, "instance.started") == 0) {
+        Latticed__Host__V1__InstanceStarted m = LATTICED__HOST__V1__INSTANCE_STARTED__INIT;
+
+        m.host_id = h->id;
+        m.lattice = h->lattice;
+        m.instance = &pb;
+        ops->emit(ops->ctx, h, type, &m.base);
+    } else if (strcmp(type, "instance.stopped") == 0) {
+        Latticed__Host__V1__InstanceStopped m = LATTICED__HOST__V1__INSTANCE_STOPPED__INIT;
+
+        m.host_id = h->id;
+        m.lattice = h->lattice;
+        m.instance = &pb;
+        m.reason = t;
+        ops->emit(ops->ctx, h, type, &m.base);
+    } else {
+        Latticed__Host__V1__InstanceFailed m = LATTICED__HOST__V1__INSTANCE_FAILED__INIT;
+
+        m.host_id = h->id;
+        m.lattice = h->lattice;
+        m.instance = &pb;
+        m.code = (Latticed__Host__V1__ResultCode)code;
+        m.message = t;
+        m.will_restart = will_restart;
+        ops->emit(ops->ctx, h, type, &m.base);
+    }
+out:
+    lt_free(ents);
+    lt_free(ptrs);
+}
+
+void lt_host_stopped(lt_host_state *h, const lt_host_ops *ops, lt_host_inst *inst)
+{
+    lt_host_set_state(h, inst, HIS(STOPPED), NULL);
+    lt_host_emit_instance(h, ops, "instance.stopped", inst, HRC(OK),
+                          inst->stop_reason != NULL ? inst->stop_reason : "stop requested",
+                          false);
+    lt_host_remove(h, inst, true);
+}
+
+/* ---- one result per item ---------------------------------------------------- */
+
+typedef struct {
+    hpb_result *res;
+    hpb_result **ptrs;
+    size_t n;
+} results;
+
+static lt_status results_init(results *r, size_t n)
+{
+    memset(r, 0, sizeof(*r));
+    if (n == 0)
+        return LT_OK;
+    r->res = lt_calloc(n, sizeof(*r->res));
+    r->ptrs = lt_calloc(n, sizeof(*r->ptrs));
+    if (r->res == NULL || r->ptrs == NULL)
+        return LT_ERR_NOMEM;
+    for (size_t i = 0; i < n; i++) {
+        latticed__host__v1__item_result__init(&r->res[i]);
+        r->ptrs[i] = &r->res[i];
+    }
+    r->n = n;
+    return LT_OK;
+}
+
+static void results_cleanup(results *r)
+{
+    for (size_t i = 0; i < r->n; i++) {
+        if (r->res[i].message != protobuf_c_empty_string)
+            lt_free(r->res[i].message);
+    }
+    lt_free(r->res);
+    lt_free(r->ptrs);
+}
+
+/* Set item i's outcome; msg copied (a lost copy only loses the detail). */
+static void set_result(results *r, size_t i, const char *id, int code, int state,
+                       const char *msg)
+{
+    hpb_result *x = &r->res[i];
+    char *m = msg != NULL && msg[0] != '\0' ? lt_strdup(msg) : NULL;
+
+    x->id = (char *)(id != NULL ? id : "");
+    x->code = (Latticed__Host__V1__ResultCode)code;
+    x->state = (Latticed__Host__V1__InstanceState)state;
+    if (x->message != protobuf_c_empty_string)
+        lt_free(x->message);
+    x->message = m != NULL ? m : (char *)protobuf_c_empty_string;
+}
+
+/* ---- items ------------------------------------------------------------------------ */
+
+static void do_start(lt_host_state *h, const lt_host_ops *ops, const hpb_spec *spec, results *r,
+                     size_t i)
+{
+    char msg[512];
+    lt_host_inst *inst, *old;
+    uint64_t mem_free;
+    uint32_t cpu_free;
+    int code;
+
+    if (!lt_host_id_ok(spec->instance_id)) {
+        set_result(r, i, spec->instance_id, HRC(INVALID), 0,
+                   "instance_id must be 1-128 characters of [A-Za-z0-9._:-], not starting "
+                   "with '.'");
+        return;
+    }
+    if (spec->image_ref[0] == '\0') {
+        set_result(r, i, spec->instance_id, HRC(INVALID), 0, "image_ref is empty");
+        return;
+    }
+    old = lt_host_map_get(&h->insts, spec->instance_id);
+    if (old != NULL) {
+        if (strcmp(old->spec_digest, spec->spec_digest) == 0 &&
+            (old->state == HIS(STARTING) || old->state == HIS(RUNNING))) {
+            set_result(r, i, spec->instance_id, HRC(ALREADY_DONE), old->state, NULL);
+            return;
+        }
+        /* Another digest, a failed or a stopping instance: start afresh. */
+        ops->discard(ops->ctx, h, old);
+        lt_host_remove(h, old, false);
+    }
+    if (h->slots_total != 0 && lt_host_slots_used(h) >= h->slots_total) {
+        snprintf(msg, sizeof(msg), "all %u instance slots are in use", h->slots_total);
+        set_result(r, i, spec->instance_id, HRC(NO_CAPACITY), 0, msg);
+        return;
+    }
+    mem_free = h->mem_total > h->mem_reserved ? h->mem_total - h->mem_reserved : 0;
+    cpu_free = h->cpu_total > h->cpu_reserved ? h->cpu_total - h->cpu_reserved : 0;
+    if (spec->resources != NULL &&
+        (spec->resources->memory_bytes > mem_free ||
+         (h->cpu_total != 0 && spec->resources->cpu_millis > cpu_free))) {
+        snprintf(msg, sizeof(msg),
+                 "not enough capacity: %llu bytes and %u millicores free, %llu and %u asked",
+                 (unsigned long long)mem_free, cpu_free,
+                 (unsigned long long)spec->resources->memory_bytes, spec->resources->cpu_millis);
+        set_result(r, i, spec->instance_id, HRC(NO_CAPACITY), 0, msg);
+        return;
+    }
+    if (lt_host_inst_new(spec, &inst) != LT_OK) {
+        set_result(r, i, spec->instance_id, HRC(INTERNAL), 0, "out of memory");
+        return;
+    }
+    if (lt_host_map_put(&h->insts, inst) != LT_OK) {
+        lt_host_inst_free(inst);
+        set_result(r, i, spec->instance_id, HRC(INTERNAL), 0, "out of memory");
+        return;
+    }
+    inst->state = HIS(UNSPECIFIED);
+    lt_host_set_state(h, inst, HIS(STARTING), NULL);
+    msg[0] = '\0';
+    code = ops->start(ops->ctx, h, inst, msg, sizeof(msg));
+    if (code == HRC(OK)) {
+        if (inst->state == HIS(RUNNING))
+            lt_host_emit_instance(h, ops, "instance.started", inst, code, NULL, false);
+        set_result(r, i, inst->id, code, inst->state, NULL);
+        return;
+    }
+    lt_host_set_state(h, inst, HIS(FAILED), msg);
+    lt_host_emit_instance(h, ops, "instance.failed", inst, code, msg, false);
+    set_result(r, i, inst->id, code, HIS(FAILED), msg);
+}
+
+static void do_stop(lt_host_state *h, const lt_host_ops *ops, const Latticed__Host__V1__StopItem *it,
+                    uint32_t grace_ms, results *r, size_t i)
+{
+    lt_host_inst *inst;
+    char *reason;
+
+    if (it->instance_id[0] == '\0') {
+        set_result(r, i, it->instance_id, HRC(INVALID), 0, "instance_id is empty");
+        return;
+    }
+    inst = lt_host_map_get(&h->insts, it->instance_id);
+    if (inst == NULL) {
+        set_result(r, i, it->instance_id, HRC(ALREADY_DONE), HIS(STOPPED),
+                   "no such instance on this host");
+        return;
+    }
+    if (inst->state == HIS(STOPPING)) {
+        set_result(r, i, inst->id, HRC(ALREADY_DONE), HIS(STOPPING), NULL);
+        return;
+    }
+    reason = lt_strdup(it->reason[0] != '\0' ? it->reason : "stop requested");
+    lt_free(inst->stop_reason);
+    inst->stop_reason = reason;
+    if (ops->stop(ops->ctx, h, inst, grace_ms)) {
+        set_result(r, i, it->instance_id, HRC(OK), HIS(STOPPED), NULL);
+        lt_host_stopped(h, ops, inst);
+        return;
+    }
+    lt_host_set_state(h, inst, HIS(STOPPING), NULL);
+    set_result(r, i, inst->id, HRC(OK), HIS(STOPPING), NULL);
+}
+
+static void do_link(lt_host_state *h, const lt_host_ops *ops, const hpb_link *spec, results *r,
+                    size_t i)
+{
+    lt_host_inst *src, *old_src = NULL;
+    lt_host_link *l = NULL, *old;
+    char msg[300];
+
+    if (!lt_host_id_ok(spec->link_id)) {
+        set_result(r, i, spec->link_id, HRC(INVALID), 0,
+                   "link_id must be 1-128 characters of [A-Za-z0-9._:-]");
+        return;
+    }
+    src = lt_host_map_get(&h->insts, spec->source_instance_id);
+    if (src == NULL) {
+        snprintf(msg, sizeof(msg), "source instance '%.200s' is not on this host",
+                 spec->source_instance_id);
+        set_result(r, i, spec->link_id, HRC(NOT_FOUND), 0, msg);
+        return;
+    }
+    if (lt_host_link_new(spec, &l) != LT_OK) {
+        set_result(r, i, spec->link_id, HRC(INTERNAL), 0, "out of memory");
+        return;
+    }
+    old = lt_host_map_get(&h->links, spec->link_id);
+    if (old != NULL && old->enc_len == l->enc_len && memcmp(old->enc, l->enc, l->enc_len) == 0) {
+        lt_host_link_free(l);
+        set_result(r, i, spec->link_id, HRC(ALREADY_DONE), 0, NULL);
+        return;
+    }
+    if (old != NULL) {
+        if (strcmp(old->source, l->source) != 0)
+            old_src = lt_host_map_get(&h->insts, old->source);
+        lt_host_map_del(&h->links, old->id);
+        lt_host_link_free(old);
+    }
+    if (lt_host_map_put(&h->links, l) != LT_OK) {
+        lt_host_link_free(l);
+        set_result(r, i, spec->link_id, HRC(INTERNAL), 0, "out of memory");
+        return;
+    }
+    if (ops->links_changed != NULL) {
+        ops->links_changed(ops->ctx, h, src);
+        if (old_src != NULL)
+            ops->links_changed(ops->ctx, h, old_src);
+    }
+    set_result(r, i, spec->link_id, HRC(OK), 0, NULL);
+}
+
+static void do_unlink(lt_host_state *h, const lt_host_ops *ops,
+                      const Latticed__Host__V1__UnlinkItem *it, results *r, size_t i)
+{
+    lt_host_link *l = lt_host_map_get(&h->links, it->link_id);
+    lt_host_inst *src;
+
+    if (it->link_id[0] == '\0') {
+        set_result(r, i, it->link_id, HRC(INVALID), 0, "link_id is empty");
+        return;
+    }
+    if (l == NULL) {
+        set_result(r, i, it->link_id, HRC(ALREADY_DONE), 0, "no such link on this host");
+        return;
+    }
+    if (it->source_instance_id[0] != '\0' && strcmp(it->source_instance_id, l->source) != 0) {
+        set_result(r, i, it->link_id, HRC(ALREADY_DONE), 0,
+                   "the link is installed for another source instance; left alone");
+        return;
+    }
+    lt_host_map_del(&h->links, l->id);
+    src = lt_host_map_get(&h->insts, l->source);
+    lt_host_link_free(l);
+    if (src != NULL && ops->links_changed != NULL)
+        ops->links_changed(ops->ctx, h, src);
+    set_result(r, i, it->link_id, HRC(OK), 0, NULL);
+}
+
+/* ---- requests ---------------------------------------------------------------------- */
+
+static const ProtobufCMessageDescriptor *const req_desc[] = {
+    [LT_HOST_START] = &latticed__host__v1__start_request__descriptor,
+    [LT_HOST_STOP] = &latticed__host__v1__stop_request__descriptor,
+    [LT_HOST_LINK] = &latticed__host__v1__link_request__descriptor,
+    [LT_HOST_UNLINK] = &latticed__host__v1__unlink_request__descriptor,
+    [LT_HOST_INVENTORY] = &latticed__host__v1__inventory_request__descriptor,
+};
+
+/* The fields every request has. */
+typedef struct {
+    uint64_t epoch;
+    const char *lattice, *request_id;
+    size_t nitems;
+} req_head;
+
+static void head_of(lt_host_verb verb, const ProtobufCMessage *m, req_head *hd)
+{
+    switch (verb) {
+    case LT_HOST_START: {
+        const Latticed__Host__V1__StartRequest *q = (const void *)m;
+        *hd = (req_head){ q->epoch, q->lattice, q->request_id, q->n_instances };
+        break;
+    }
+    case LT_HOST_STOP: {
+        const Latticed__Host__V1__StopRequest *q = (const void *)m;
+        *hd = (req_head){ q->epoch, q->lattice, q->request_id, q->n_items };
+        break;
+    }
+    case LT_HOST_LINK: {
+        const Latticed__Host__V1__LinkRequest *q = (const void *)m;
+        *hd = (req_head){ q->epoch, q->lattice, q->request_id, q->n_links };
+        break;
+    }
+    case LT_HOST_UNLINK: {
+        const Latticed__Host__V1__UnlinkRequest *q = (const void *)m;
+        *hd = (req_head){ q->epoch, q->lattice, q->request_id, q->n_items };
+        break;
+    }
+    case LT_HOST_INVENTORY: {
+        const Latticed__Host__V1__InventoryRequest *q = (const void *)m;
+        *hd = (req_head){ q->epoch, q->lattice, q->request_id, q->n_instance_ids };
+        break;
+    }
+    }
+}
+
+/* Id of item i, for results (borrowed from the request). */
+static const char *item_id(lt_host_verb verb, const ProtobufCMessage *m, size_t i)
+{
+    switch (verb) {
+    case LT_HOST_START:
+        return ((const Latticed__Host__V1__StartRequest *)(const void *)m)->instances[i]
+            ->instance_id;
+    case LT_HOST_STOP:
+        return ((const Latticed__Host__V1__StopRequest *)(const void *)m)->items[i]->instance_id;
+    case LT_HOST_LINK:
+        return ((const Latticed__Host__V1__LinkRequest *)(const void *)m)->links[i]->link_id;
+    case LT_HOST_UNLINK:
+        return ((const Latticed__Host__V1__UnlinkRequest *)(const void *)m)->items[i]->link_id;
+    case LT_HOST_INVENTORY:
+        return ((const Latticed__Host__V1__InventoryRequest *)(const void *)m)->instance_ids[i];
+    }
+    return "";
+}
+
+/* Whole-request checks; ResultCode OK or the refusal, with msg. */
+static int admit(lt_host_state *h, lt_host_verb verb, const req_head *hd, char *msg, size_t n)
+{
+    int code;
+
+    if (strcmp(hd->lattice, h->lattice) != 0) {
+        snprintf(msg, n, "this host is in lattice '%s', not '%.128s'", h->lattice, hd->lattice);
+        return HRC(WRONG_LATTICE);
+    }
+    if (hd->nitems > LT_HOST_MAX_ITEMS) {
+        snprintf(msg, n, "%zu items in one request; the limit is %u", hd->nitems,
+                 LT_HOST_MAX_ITEMS);
+        return HRC(LIMIT_EXCEEDED);
+    }
+    code = lt_host_fence(h, hd->epoch);
+    if (code == HRC(INVALID)) {
+        snprintf(msg, n, "epoch 0 is never valid");
+        return code;
+    }
+    if (code == HRC(STALE_EPOCH)) {
+        snprintf(msg, n, "epoch %llu is older than epoch %llu seen before",
+                 (unsigned long long)hd->epoch, (unsigned long long)h->newest_epoch);
+        return code;
+    }
+    if (h->shutting_down && (verb == LT_HOST_START || verb == LT_HOST_LINK)) {
+        snprintf(msg, n, "the host is shutting down");
+        return HRC(SHUTTING_DOWN);
+    }
+    return HRC(OK);
+}
+
+static void apply(lt_host_state *h, const lt_host_ops *ops, lt_host_verb verb,
+                  const ProtobufCMessage *m, results *r)
+{
+    for (size_t i = 0; i < r->n; i++) {
+        switch (verb) {
+        case LT_HOST_START:
+            do_start(h, ops, ((const Latticed__Host__V1__StartRequest *)(const void *)m)->instances[i],
+                     r, i);
+            break;
+        case LT_HOST_STOP: {
+            const Latticed__Host__V1__StopRequest *q = (const void *)m;
+
+            do_stop(h, ops, q->items[i], q->grace_ms, r, i);
+            break;
+        }
+        case LT_HOST_LINK:
+            do_link(h, ops, ((const Latticed__Host__V1__LinkRequest *)(const void *)m)->links[i],
+                    r, i);
+            break;
+        case LT_HOST_UNLINK:
+            do_unlink(h, ops, ((const Latticed__Host__V1__UnlinkRequest *)(const void *)m)->items[i],
+                      r, i);
+            break;
+        case LT_HOST_INVENTORY: {
+            const char *id = item_id(verb, m, i);
+            lt_host_inst *inst = lt_host_map_get(&h->insts, id);
+
+            if (inst != NULL)
+                set_result(r, i, id, HRC(OK), inst->state, NULL);
+            else
+                set_result(r, i, id, HRC(NOT_FOUND), 0, "no such instance on this host");
+            break;
+        }
+        }
+    }
+}
+
+/* Append reply (protobuf bytes in pb) to out, converted to JSON when json. */
+static lt_status emit_reply(const ProtobufCMessageDescriptor *desc, const lt_buf *pb, bool json,
+                            lt_buf *out)
+{
+    ProtobufCMessage *m;
+    char *text = NULL;
+    size_t len = 0;
+    lt_status st;
+
+    if (!json)
+        return lt_buf_append(out, pb->ptr, pb->len);
+    m = protobuf_c_message_unpack(desc, &lt_host_pb_alloc, pb->len, (const uint8_t *)pb->ptr);
+    if (m == NULL)
+        return LT_FAIL(LT_ERR_NOMEM, "cannot re-read the reply");
+    st = lt_pbjson_encode(m, 0, &text, &len);
+    protobuf_c_message_free_unpacked(m, &lt_host_pb_alloc);
+    if (st == LT_OK)
+        st = lt_buf_append(out, text, len);
+    lt_free(text);
+    return st;
+}
+
+static lt_status encode_reply(lt_host_state *h, lt_host_verb verb, const req_head *hd, int code,
+                              const char *msg, results *r, bool json, lt_buf *out)
+{
+    lt_buf pb;
+    lt_status st;
+
+    lt_buf_init(&pb, out->max);
+    if (verb != LT_HOST_INVENTORY) {
+        hpb_reply rep = LATTICED__HOST__V1__COMMAND_REPLY__INIT;
+
+        rep.host_id = h->id;
+        rep.request_id = (char *)hd->request_id;
+        rep.code = (Latticed__Host__V1__ResultCode)code;
+        rep.message = (char *)msg;
+        rep.newest_epoch = h->newest_epoch;
+        rep.n_results = r->n;
+        rep.results = r->ptrs;
+        st = lt_host_pack(&rep.base, &pb);
+    } else {
+        Latticed__Host__V1__InventoryReply rep = LATTICED__HOST__V1__INVENTORY_REPLY__INIT;
+        lt_buf hb;
+        lt_host_link *l;
+        size_t it = 0;
+        char **ids = NULL;
+
+        rep.host_id = h->id;
+        rep.request_id = (char *)hd->request_id;
+        rep.code = (Latticed__Host__V1__ResultCode)code;
+        rep.message = (char *)msg;
+        rep.newest_epoch = h->newest_epoch;
+        rep.n_results = r->n;
+        rep.results = r->ptrs;
+        st = lt_host_pack(&rep.base, &pb);
+        if (code == HRC(OK)) {
+            /* Heartbeat (field 7) and links (field 8) appended from their encodings. */
+            lt_buf_init(&hb, out->max);
+            if (r->n > 0 && (ids = lt_malloc(r->n * sizeof(*ids))) == NULL)
+                st = LT_ERR_NOMEM;
+            for (size_t i = 0; st == LT_OK && i < r->n; i++)
+                ids[i] = r->res[i].id;
+            if (st == LT_OK)
+                st = lt_host_heartbeat_encode(h, ids, r->n, &hb);
+            lt_free(ids); /* none asked for: ids is NULL, the heartbeat lists all */
+            if (st == LT_OK)
+                st = lt_host_put_field(&pb, 7, hb.ptr, hb.len);
+            lt_buf_cleanup(&hb);
+            while (st == LT_OK && (l = lt_host_map_next(&h->links, &it)) != NULL)
+                st = lt_host_put_field(&pb, 8, l->enc, l->enc_len);
+        }
+    }
+    if (st == LT_OK)
+        st = emit_reply(verb == LT_HOST_INVENTORY ? &latticed__host__v1__inventory_reply__descriptor
+                                                  : &latticed__host__v1__command_reply__descriptor,
+                        &pb, json, out);
+    lt_buf_cleanup(&pb);
+    return st;
+}
+
+lt_status lt_host_handle(lt_host_state *h, const lt_host_ops *ops, lt_host_verb verb,
+                         const void *body, size_t len, bool json, lt_buf *out)
+{
+    const ProtobufCMessageDescriptor *desc = req_desc[verb];
+    ProtobufCMessage *m = NULL;
+    req_head hd = { 0, "", "", 0 };
+    results r = { 0 };
+    char msg[512] = "";
+    int code = HRC(OK);
+    lt_status st = LT_OK;
+
+    if (json) {
+        if (lt_pbjson_decode(desc, body, len, LT_PBJSON_IGNORE_UNKNOWN, &m) != LT_OK) {
+            snprintf(msg, sizeof(msg), "cannot decode %s from JSON: %s", desc->short_name,
+                     lt_error_message());
+            code = HRC(INVALID);
+        }
+    } else {
+        m = protobuf_c_message_unpack(desc, &lt_host_pb_alloc, len, body);
+        if (m == NULL) {
+            snprintf(msg, sizeof(msg), "cannot decode %s: malformed protobuf",
+                     desc->short_name);
+            code = HRC(INVALID);
+        }
+    }
+    if (m != NULL) {
+        head_of(verb, m, &hd);
+        code = admit(h, verb, &hd, msg, sizeof(msg));
+        st = results_init(&r, hd.nitems);
+        if (st != LT_OK)
+            goto out;
+        if (code == HRC(OK)) {
+            apply(h, ops, verb, m, &r);
+        } else {
+            for (size_t i = 0; i < r.n; i++)
+                set_result(&r, i, item_id(verb, m, i), code, 0, msg);
+        }
+    }
+    st = encode_reply(h, verb, &hd, code, msg, &r, json, out);
+out:
+    results_cleanup(&r);
+    if (m != NULL)
+        protobuf_c_message_free_unpacked(m, json ? NULL : &lt_host_pb_alloc);
+    return st;
+}

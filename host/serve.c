@@ -1,0 +1,364 @@
+/*
+ * serve.c - the NATS side of latticed-host, shared by the real host and the
+ * simulator: one connection, one subscription ("...host.{id}.*" or
+ * "...host.*.*" for all simulated hosts), nats.c callbacks that only post the
+ * message to the loop, and on the loop: subject parsing, lookup of the
+ * addressed host (O(1)), lt_host_handle, the reply (optionally delayed),
+ * heartbeats and CloudEvents.
+ */
+#include "host_rt.h"
+
+#include <errno.h>
+#include <signal.h>
+#include <stdio.h>
+#include <string.h>
+#include <pthread.h>
+#include <sys/signalfd.h>
+
+#include "lt_alloc.h"
+#include "lt_log.h"
+
+struct lt_host_delayed {
+    lt_host_delayed *next, *prev;
+    lt_host_srv *srv;
+    char *reply;
+    bool json;
+    size_t len;
+    char data[];
+};
+
+void lt_host_srv_init(lt_host_srv *srv, const lt_host_config *cfg, lt_loop *loop,
+                      lt_host_lookup_fn lookup, void *lookup_ctx, const lt_host_ops *ops)
+{
+    memset(srv, 0, sizeof(*srv));
+    srv->cfg = cfg;
+    srv->loop = loop;
+    srv->lookup = lookup;
+    srv->lookup_ctx = lookup_ctx;
+    srv->ops = ops;
+    lt_buf_init(&srv->out, LT_MAX_MESSAGE);
+    lt_buf_init(&srv->ev, LT_MAX_MESSAGE);
+    snprintf(srv->base, sizeof(srv->base), "%s.%s.host.", cfg->prefix, cfg->lattice);
+    srv->base_len = strlen(srv->base);
+}
+
+/* ---- connection events: nats.c threads post, the loop acts ------------------ */
+
+static void reconnected_on_loop(lt_loop *loop, void *arg)
+{
+    lt_host_srv *srv = arg;
+
+    (void)loop;
+    if (srv->on_reconnect != NULL)
+        srv->on_reconnect(srv->lookup_ctx);
+}
+
+static void conn_reconnected(void *arg)
+{
+    lt_host_srv *srv = arg;
+
+    LT_IGNORE(lt_loop_post(srv->loop, reconnected_on_loop, srv, NULL));
+}
+
+lt_status lt_host_srv_connect(lt_host_srv *srv, const char *conn_name)
+{
+    lt_conn_config cc = srv->cfg->conn;
+
+    cc.name = conn_name;
+    srv->events.reconnected = conn_reconnected;
+    srv->events.arg = srv;
+    return lt_conn_connect(&srv->nc, &cc, &srv->events);
+}
+
+/* ---- commands ------------------------------------------------------------------ */
+
+/* A message handed from a nats.c thread to the loop. */
+typedef struct {
+    lt_host_srv *srv;
+    natsMsg *msg;
+} posted;
+
+static void drop_posted(void *arg)
+{
+    posted *p = arg;
+
+    natsMsg_Destroy(p->msg);
+    lt_free(p);
+}
+
+static lt_status send_reply(lt_host_srv *srv, const char *reply, bool json, const void *data,
+                            size_t len)
+{
+    natsMsg *m = NULL;
+    natsStatus s;
+
+    s = natsMsg_Create(&m, reply, NULL, data, (int)len);
+    if (s == NATS_OK)
+        s = natsMsgHeader_Set(m, "content-type",
+                              json ? "application/json" : "application/protobuf");
+    if (s == NATS_OK)
+        s = natsConnection_PublishMsg(srv->nc, m);
+    natsMsg_Destroy(m);
+    if (s != NATS_OK) {
+        srv->n_errors++;
+        return LT_FAIL(LT_ERR_TRANSPORT, "reply: %s", natsStatus_GetText(s));
+    }
+    return LT_OK;
+}
+
+static void delayed_unlink(lt_host_delayed *d)
+{
+    if (d->prev != NULL)
+        d->prev->next = d->next;
+    else
+        d->srv->delayed = d->next;
+    if (d->next != NULL)
+        d->next->prev = d->prev;
+}
+
+static int64_t delayed_fire(lt_loop *loop, void *arg)
+{
+    lt_host_delayed *d = arg;
+
+    (void)loop;
+    LT_IGNORE(send_reply(d->srv, d->reply, d->json, d->data, d->len));
+    delayed_unlink(d);
+    lt_free(d->reply);
+    lt_free(d);
+    return LT_TIMER_STOP;
+}
+
+/* Reply now, or after --reply-delay-ms (the state change is already applied). */
+static void reply(lt_host_srv *srv, const char *to, bool json, const lt_buf *b)
+{
+    lt_host_delayed *d;
+
+    if (srv->cfg->reply_delay_ms <= 0) {
+        LT_IGNORE(send_reply(srv, to, json, b->ptr, b->len));
+        return;
+    }
+    d = lt_malloc(sizeof(*d) + b->len);
+    if (d == NULL || (d->reply = lt_strdup(to)) == NULL) {
+        lt_free(d);
+        LT_IGNORE(send_reply(srv, to, json, b->ptr, b->len));
+        return;
+    }
+    d->srv = srv;
+    d->json = json;
+    d->len = b->len;
+    memcpy(d->data, b->ptr, b->len);
+    if (lt_loop_timer_add(srv->loop, srv->cfg->reply_delay_ms, delayed_fire, d, NULL) != LT_OK) {
+        LT_IGNORE(send_reply(srv, to, json, b->ptr, b->len));
+        lt_free(d->reply);
+        lt_free(d);
+        return;
+    }
+    d->prev = NULL;
+    d->next = srv->delayed;
+    if (d->next != NULL)
+        d->next->prev = d;
+    srv->delayed = d;
+}
+
+static bool is_json(natsMsg *msg)
+{
+    const char *ct = NULL;
+
+    if (natsMsgHeader_Get(msg, "content-type", &ct) != NATS_OK || ct == NULL)
+        return false;
+    return strncmp(ct, "application/json", 16) == 0;
+}
+
+/* On the loop: "{base}{id}.{verb}" -> host state -> reply. */
+static void handle_on_loop(lt_loop *loop, void *arg)
+{
+    posted *p = arg;
+    lt_host_srv *srv = p->srv;
+    const char *subj = natsMsg_GetSubject(p->msg), *to = natsMsg_GetReply(p->msg);
+    char id[LT_MAX_HOST_ID + 1];
+    const char *rest, *dot;
+    lt_host_state *h;
+    lt_host_verb verb;
+    bool json;
+    lt_status st;
+
+    (void)loop;
+    if (strncmp(subj, srv->base, srv->base_len) != 0)
+        goto out;
+    rest = subj + srv->base_len;
+    dot = strchr(rest, '.');
+    if (dot == NULL || (size_t)(dot - rest) > LT_MAX_HOST_ID)
+        goto out;
+    memcpy(id, rest, (size_t)(dot - rest));
+    id[dot - rest] = '\0';
+    h = srv->lookup(srv->lookup_ctx, id);
+    if (h == NULL || to == NULL || to[0] == '\0')
+        goto out; /* not one of ours, or nobody to answer */
+    json = is_json(p->msg);
+    srv->n_requests++;
+    lt_buf_reset(&srv->out);
+    if (!lt_host_verb_parse(dot + 1, strlen(dot + 1), &verb)) {
+        /* Unknown verb: answer a CommandReply INVALID so the sender learns why. */
+        Latticed__Host__V1__CommandReply r = LATTICED__HOST__V1__COMMAND_REPLY__INIT;
+        char why[160];
+
+        snprintf(why, sizeof(why), "unknown command '%.64s'", dot + 1);
+        r.host_id = h->id;
+        r.code = HRC(INVALID);
+        r.message = why;
+        r.newest_epoch = h->newest_epoch;
+        if (lt_host_pack(&r.base, &srv->out) == LT_OK)
+            reply(srv, to, false, &srv->out);
+        goto out;
+    }
+    st = lt_host_handle(h, srv->ops, verb, natsMsg_GetData(p->msg),
+                        (size_t)natsMsg_GetDataLength(p->msg), json, &srv->out);
+    if (st != LT_OK) {
+        srv->n_errors++;
+        LT_WARN("host", "%s: no reply: %s", subj, lt_error_message());
+        goto out;
+    }
+    reply(srv, to, json, &srv->out);
+out:
+    drop_posted(p);
+}
+
+/* nats.c thread: post and return; the loop owns all state. */
+static void on_msg(natsConnection *nc, natsSubscription *sub, natsMsg *msg, void *closure)
+{
+    lt_host_srv *srv = closure;
+    posted *p = lt_malloc(sizeof(*p));
+
+    (void)nc;
+    (void)sub;
+    if (p == NULL) {
+        natsMsg_Destroy(msg);
+        return;
+    }
+    p->srv = srv;
+    p->msg = msg;
+    if (lt_loop_post(srv->loop, handle_on_loop, p, drop_posted) != LT_OK)
+        drop_posted(p); /* stopping: the message is dropped */
+}
+
+lt_status lt_host_srv_subscribe(lt_host_srv *srv, const char *id)
+{
+    char subj[LT_MAX_SUBJECT];
+    natsStatus s;
+    int n = snprintf(subj, sizeof(subj), "%s%s.*", srv->base, id);
+
+    if (n < 0 || (size_t)n >= sizeof(subj))
+        return LT_FAIL(LT_ERR_TOO_BIG, "subscription subject too long");
+    s = natsConnection_Subscribe(&srv->sub, srv->nc, subj, on_msg, srv);
+    if (s == NATS_OK) /* commands can come in bursts (100,000 at once) */
+        s = natsSubscription_SetPendingLimits(srv->sub, 1000000, 1024 * 1024 * 1024);
+    if (s == NATS_OK)
+        s = natsConnection_Flush(srv->nc);
+    if (s != NATS_OK)
+        return LT_FAIL(lt_conn_status(s), "subscribe %s: %s", subj, natsStatus_GetText(s));
+    return LT_OK;
+}
+
+/* ---- events ---------------------------------------------------------------------- */
+
+void lt_host_srv_publish(lt_host_srv *srv, lt_host_state *h, const char *type, const lt_buf *b)
+{
+    if (lt_host_ce_publish(srv->nc, srv->cfg->prefix, h->lattice, type, h->id, b->ptr, b->len) !=
+        LT_OK) {
+        srv->n_errors++;
+        LT_DEBUG("host", "%s", lt_error_message());
+        return;
+    }
+    srv->n_events++;
+}
+
+void lt_host_srv_emit(lt_host_srv *srv, lt_host_state *h, const char *type,
+                      const ProtobufCMessage *m)
+{
+    lt_buf_reset(&srv->ev);
+    if (m != NULL && lt_host_pack(m, &srv->ev) != LT_OK) {
+        srv->n_errors++;
+        return;
+    }
+    lt_host_srv_publish(srv, h, type, &srv->ev);
+}
+
+void lt_host_srv_heartbeat(lt_host_srv *srv, lt_host_state *h)
+{
+    h->sequence++;
+    lt_buf_reset(&srv->ev);
+    if (lt_host_heartbeat_encode(h, NULL, 0, &srv->ev) != LT_OK) {
+        srv->n_errors++;
+        LT_WARN("host", "%s: heartbeat not sent: %s", h->id, lt_error_message());
+        return;
+    }
+    lt_host_srv_publish(srv, h, "host.heartbeat", &srv->ev);
+    srv->n_heartbeats++;
+}
+
+void lt_host_srv_started(lt_host_srv *srv, lt_host_state *h)
+{
+    lt_buf_reset(&srv->ev);
+    if (lt_host_started_encode(h, &srv->ev) == LT_OK)
+        lt_host_srv_publish(srv, h, "host.started", &srv->ev);
+}
+
+void lt_host_srv_stopping(lt_host_srv *srv, lt_host_state *h, const char *reason,
+                          int64_t deadline_wall_ms)
+{
+    lt_buf_reset(&srv->ev);
+    if (lt_host_stopping_encode(h, reason, deadline_wall_ms, &srv->ev) == LT_OK)
+        lt_host_srv_publish(srv, h, "host.stopping", &srv->ev);
+}
+
+void lt_host_srv_flush(lt_host_srv *srv, int timeout_ms)
+{
+    if (srv->nc != NULL)
+        LT_IGNORE(lt_conn_status(natsConnection_FlushTimeout(srv->nc, timeout_ms)));
+}
+
+void lt_host_srv_cleanup(lt_host_srv *srv)
+{
+    lt_host_delayed *d, *next;
+
+    if (srv == NULL)
+        return;
+    if (srv->sub != NULL) {
+        natsSubscription_Unsubscribe(srv->sub);
+        natsSubscription_Destroy(srv->sub);
+        srv->sub = NULL;
+    }
+    if (srv->nc != NULL) {
+        natsConnection_Close(srv->nc);
+        natsConnection_Destroy(srv->nc);
+        srv->nc = NULL;
+    }
+    for (d = srv->delayed; d != NULL; d = next) {
+        next = d->next;
+        lt_free(d->reply);
+        lt_free(d);
+    }
+    srv->delayed = NULL;
+    lt_buf_cleanup(&srv->out);
+    lt_buf_cleanup(&srv->ev);
+}
+
+lt_status lt_host_signals(bool chld, int *fd)
+{
+    sigset_t set;
+    int sfd;
+
+    sigemptyset(&set);
+    sigaddset(&set, SIGINT);
+    sigaddset(&set, SIGTERM);
+    if (chld)
+        sigaddset(&set, SIGCHLD);
+    signal(SIGPIPE, SIG_IGN);
+    if (pthread_sigmask(SIG_BLOCK, &set, NULL) != 0)
+        return LT_FAIL(LT_ERR_IO, "cannot block signals");
+    sfd = signalfd(-1, &set, SFD_NONBLOCK | SFD_CLOEXEC);
+    if (sfd < 0)
+        return LT_FAIL(LT_ERR_IO, "signalfd: errno %d", errno);
+    *fd = sfd;
+    return LT_OK;
+}

@@ -1,0 +1,288 @@
+/*
+ * test_host_sim.c - `latticed-host --simulate` against a real nats-server:
+ * 500 hosts with distinct ids and templated labels on one connection, each
+ * announced and heartbeating (staggered over the interval), a start to one
+ * simulated host answered and reflected in its heartbeat, no answer for ids
+ * it does not simulate, --fail-rate honoured with a fixed seed,
+ * --refuse-image, --reply-delay-ms, and host.stopping from every host on
+ * SIGTERM.
+ */
+#include <check.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "host_driver.h"
+#include "lt_alloc.h"
+#include "lt_natsrv.h"
+#include "lt_testutil.h"
+
+typedef Latticed__Host__V1__CommandReply reply_t;
+#define RC(x) LATTICED__HOST__V1__RESULT_CODE__RESULT_CODE_##x
+#define ST(x) LATTICED__HOST__V1__INSTANCE_STATE__INSTANCE_STATE_##x
+
+static const char *host_bin(void)
+{
+    const char *b = getenv("LATTICED_HOST_BIN");
+
+    ck_assert_msg(b != NULL, "LATTICED_HOST_BIN not set");
+    return b;
+}
+
+static pid_t spawn_sim(lt_natsrv *srv, const char *const *extra, const char *log)
+{
+    char *argv[64];
+    int n = 0;
+
+    argv[n++] = (char *)"latticed-host";
+    argv[n++] = (char *)"--nats-url";
+    argv[n++] = (char *)lt_natsrv_url(srv);
+    for (size_t i = 0; extra[i] != NULL; i++)
+        argv[n++] = (char *)extra[i];
+    argv[n] = NULL;
+    return drv_spawn(host_bin(), argv, log);
+}
+
+/* Start n instances named <tag>-<k> on host, one batch; returns the reply. */
+static reply_t *start_batch_t(drv *d, const char *host, const char *tag, size_t n,
+                              const char *image, uint64_t epoch, int64_t timeout_ms)
+{
+    Latticed__Host__V1__StartRequest q = LATTICED__HOST__V1__START_REQUEST__INIT;
+    Latticed__Host__V1__InstanceSpec *specs = calloc(n, sizeof(*specs));
+    Latticed__Host__V1__InstanceSpec **ptrs = calloc(n, sizeof(*ptrs));
+    char (*ids)[64] = calloc(n, 64);
+    char subject[256];
+    reply_t *r;
+
+    for (size_t k = 0; k < n; k++) {
+        latticed__host__v1__instance_spec__init(&specs[k]);
+        snprintf(ids[k], 64, "%s-%zu", tag, k);
+        specs[k].instance_id = ids[k];
+        specs[k].image_ref = (char *)image;
+        specs[k].spec_digest = (char *)"d";
+        specs[k].app_name = (char *)"app";
+        ptrs[k] = &specs[k];
+    }
+    q.epoch = epoch;
+    q.lattice = (char *)"default";
+    q.n_instances = n;
+    q.instances = ptrs;
+    snprintf(subject, sizeof(subject), "lattice.default.host.%s.start", host);
+    r = (reply_t *)drv_request(d, subject, &q.base, &latticed__host__v1__command_reply__descriptor,
+                               timeout_ms);
+    free(specs);
+    free(ptrs);
+    free(ids);
+    return r;
+}
+
+static reply_t *start_batch(drv *d, const char *host, const char *tag, size_t n,
+                            const char *image, uint64_t epoch)
+{
+    return start_batch_t(d, host, tag, n, image, epoch, 10000);
+}
+
+static const char *label(Latticed__Host__V1__HostStarted *hs, const char *k)
+{
+    for (size_t i = 0; i < hs->n_labels; i++) {
+        if (strcmp(hs->labels[i]->key, k) == 0)
+            return hs->labels[i]->value;
+    }
+    return NULL;
+}
+
+START_TEST(test_simulate_500)
+{
+    const char *extra[] = { "--simulate=500", "--heartbeat-interval=1s",
+                            "--label", "zone={east|west|moon}", "--label", "rack=r{i%4}",
+                            "--label=kind=sim", "--fail-rate=0.3", "--seed=7",
+                            "--refuse-image=forbidden", "--slots=1000", NULL };
+    lt_natsrv_opts o = { .no_jetstream = true };
+    lt_natsrv *srv = NULL;
+    Latticed__Host__V1__HostStarted *hs;
+    Latticed__Host__V1__Heartbeat *hb;
+    char *dir = NULL, log[4200];
+    int64_t first_hb[500];
+    size_t failed = 0, total = 0;
+    reply_t *r;
+    drv d;
+    pid_t pid;
+    int status;
+
+    ck_assert_int_eq(lt_natsrv_start(&srv, &o), LT_OK);
+    ck_assert_int_eq(lt_test_tmpdir(&dir, "lt-host-sim"), LT_OK);
+    snprintf(log, sizeof(log), "%s/sim.log", dir);
+    drv_open(&d, lt_natsrv_url(srv), "lattice.default.evt.>");
+    pid = spawn_sim(srv, extra, log);
+
+    /* Every simulated host announces itself once, with its templated labels. */
+    ck_assert_msg(drv_wait(&d, "host.started", NULL, 500, 20000), "host.started: %zu of 500",
+                  drv_count(&d, "host.started", NULL));
+    ck_assert_uint_eq(drv_sources(&d, "host.started"), 500);
+    hs = (void *)drv_last(&d, "host.started", "sim-00004",
+                         &latticed__host__v1__host_started__descriptor);
+    ck_assert_ptr_nonnull(hs);
+    ck_assert_str_eq(label(hs, "zone"), "west");
+    ck_assert_str_eq(label(hs, "rack"), "r0");
+    ck_assert_str_eq(label(hs, "kind"), "sim");
+    protobuf_c_message_free_unpacked(&hs->base, NULL);
+    hs = (void *)drv_last(&d, "host.started", "sim-00499",
+                         &latticed__host__v1__host_started__descriptor);
+    ck_assert_str_eq(label(hs, "zone"), "west"); /* 499 % 3 == 1 */
+    ck_assert_str_eq(label(hs, "rack"), "r3");
+    protobuf_c_message_free_unpacked(&hs->base, NULL);
+    hs = (void *)drv_last(&d, "host.started", "sim-00005",
+                         &latticed__host__v1__host_started__descriptor);
+    ck_assert_str_eq(label(hs, "zone"), "moon");
+    protobuf_c_message_free_unpacked(&hs->base, NULL);
+    ck_assert_uint_eq(drv_count(&d, "host.started", "sim-00500"), 0);
+
+    /* Every host heartbeats, spread over the interval rather than all at once. */
+    ck_assert_msg(drv_wait(&d, "host.heartbeat", NULL, 1000, 20000), "heartbeats: %zu",
+                  drv_count(&d, "host.heartbeat", NULL));
+    ck_assert_uint_eq(drv_sources(&d, "host.heartbeat"), 500);
+    for (size_t i = 0; i < 500; i++)
+        first_hb[i] = -1;
+    for (size_t i = 0;; i++) {
+        drv_event e;
+
+        if (!drv_event_at(&d, i, &e))
+            break;
+        if (strcmp(e.type, "host.heartbeat") == 0 && strncmp(e.source, "sim-", 4) == 0) {
+            size_t k = (size_t)atoi(e.source + 4);
+
+            ck_assert(e.headers_ok);
+            if (k < 500 && first_hb[k] < 0)
+                first_hb[k] = e.at_ms;
+        }
+    }
+    ck_assert_msg(first_hb[499] - first_hb[0] >= 500,
+                  "first heartbeats of sim-00000 and sim-00499 only %lld ms apart",
+                  (long long)(first_hb[499] - first_hb[0]));
+
+    /* A start to one simulated host is answered by it, and its heartbeat shows it. */
+    r = start_batch(&d, "sim-00123", "i-one", 1, "ghcr.io/acme/api:1", 3);
+    ck_assert_ptr_nonnull(r);
+    ck_assert_str_eq(r->host_id, "sim-00123");
+    ck_assert_int_eq(r->code, RC(OK));
+    ck_assert_uint_eq(r->newest_epoch, 3);
+    failed = r->results[0]->code != RC(OK);
+    protobuf_c_message_free_unpacked(&r->base, NULL);
+    if (!failed) {
+        ck_assert(drv_wait(&d, "host.heartbeat", "sim-00123",
+                           drv_count(&d, "host.heartbeat", "sim-00123") + 1, 5000));
+        hb = (void *)drv_last(&d, "host.heartbeat", "sim-00123",
+                             &latticed__host__v1__heartbeat__descriptor);
+        ck_assert_uint_eq(hb->n_instances, 1);
+        ck_assert_str_eq(hb->instances[0]->instance_id, "i-one-0");
+        ck_assert_int_eq(hb->instances[0]->state, ST(RUNNING));
+        ck_assert_uint_eq(hb->newest_epoch, 3);
+        protobuf_c_message_free_unpacked(&hb->base, NULL);
+        ck_assert(drv_wait(&d, "instance.started", "sim-00123", 1, 5000));
+    }
+    /* Hosts it does not simulate get no answer (the wildcard subscription sees
+     * the request and drops it). */
+    r = start_batch_t(&d, "sim-00500", "i-x", 1, "ghcr.io/acme/api:1", 3, 1000);
+    ck_assert_ptr_null(r);
+    /* The fence is per simulated host: epoch 2 is stale on sim-00123 only. */
+    r = start_batch(&d, "sim-00123", "i-stale", 1, "ghcr.io/acme/api:1", 2);
+    ck_assert_int_eq(r->code, RC(STALE_EPOCH));
+    protobuf_c_message_free_unpacked(&r->base, NULL);
+    r = start_batch(&d, "sim-00124", "i-ok", 1, "ghcr.io/acme/api:1", 2);
+    ck_assert_int_eq(r->code, RC(OK));
+    protobuf_c_message_free_unpacked(&r->base, NULL);
+
+    /* --fail-rate 0.3: about 30% of 2,000 starts refused, each with a reason. */
+    for (int h = 0; h < 20; h++) {
+        char host[32];
+
+        snprintf(host, sizeof(host), "sim-%05d", 200 + h);
+        r = start_batch(&d, host, "i-rate", 100, "ghcr.io/acme/api:1", 5);
+        ck_assert_ptr_nonnull(r);
+        ck_assert_uint_eq(r->n_results, 100);
+        for (size_t k = 0; k < r->n_results; k++) {
+            total++;
+            if (r->results[k]->code == RC(START_FAILED)) {
+                failed++;
+                ck_assert_ptr_nonnull(strstr(r->results[k]->message, "--fail-rate"));
+            } else {
+                ck_assert_int_eq(r->results[k]->code, RC(OK));
+            }
+        }
+        protobuf_c_message_free_unpacked(&r->base, NULL);
+    }
+    ck_assert_msg(failed >= total * 25 / 100 && failed <= total * 35 / 100,
+                  "%zu of %zu starts failed", failed, total);
+    /* --refuse-image: refused every time, with the reason. */
+    r = start_batch(&d, "sim-00300", "i-ref", 5, "ghcr.io/acme/forbidden:1", 5);
+    for (size_t k = 0; k < r->n_results; k++) {
+        ck_assert_int_eq(r->results[k]->code, RC(START_FAILED));
+        ck_assert_ptr_nonnull(strstr(r->results[k]->message, "--refuse-image"));
+    }
+    protobuf_c_message_free_unpacked(&r->base, NULL);
+
+    /* SIGTERM: every host says it is stopping; exit 0. */
+    status = drv_stop(pid, SIGTERM, 20000);
+    ck_assert(WIFEXITED(status));
+    ck_assert_int_eq(WEXITSTATUS(status), 0);
+    ck_assert(drv_wait(&d, "host.stopping", NULL, 500, 5000));
+    ck_assert_uint_eq(drv_sources(&d, "host.stopping"), 500);
+    drv_close(&d);
+    ck_assert_int_eq(lt_natsrv_stop(srv), LT_OK);
+    LT_IGNORE(lt_test_rmtree(dir));
+    lt_free(dir);
+}
+END_TEST
+
+START_TEST(test_reply_delay)
+{
+    const char *extra[] = { "--simulate=3", "--id-prefix=slow", "--reply-delay-ms=400", NULL };
+    lt_natsrv_opts o = { .no_jetstream = true };
+    lt_natsrv *srv = NULL;
+    reply_t *r;
+    int64_t t0, dt;
+    drv d;
+    pid_t pid;
+
+    ck_assert_int_eq(lt_natsrv_start(&srv, &o), LT_OK);
+    drv_open(&d, lt_natsrv_url(srv), "lattice.default.evt.>");
+    pid = spawn_sim(srv, extra, "/dev/null");
+    ck_assert(drv_wait(&d, "host.started", "slow-00002", 1, 10000));
+    t0 = drv_now_ms();
+    r = start_batch(&d, "slow-00001", "i", 2, "ghcr.io/x:1", 1);
+    dt = drv_now_ms() - t0;
+    ck_assert_ptr_nonnull(r);
+    ck_assert_int_eq(r->results[1]->code, RC(OK));
+    protobuf_c_message_free_unpacked(&r->base, NULL);
+    ck_assert_msg(dt >= 400, "reply after %lld ms", (long long)dt);
+    ck_assert_int_eq(drv_stop(pid, SIGINT, 10000), 0);
+    drv_close(&d);
+    ck_assert_int_eq(lt_natsrv_stop(srv), LT_OK);
+}
+END_TEST
+
+static Suite *sim_suite(void)
+{
+    Suite *s = suite_create("host_sim");
+    TCase *tc = tcase_create("sim");
+
+    tcase_set_timeout(tc, 120);
+    tcase_add_test(tc, test_simulate_500);
+    tcase_add_test(tc, test_reply_delay);
+    suite_add_tcase(s, tc);
+    return s;
+}
+
+int main(void)
+{
+    SRunner *sr = srunner_create(sim_suite());
+    int failed;
+
+    srunner_run_all(sr, CK_NORMAL);
+    failed = srunner_ntests_failed(sr);
+    srunner_free(sr);
+    return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+}
