@@ -28,3 +28,20 @@ if [ -n "$missing" ]; then
 else
     echo "setup: all Debian packages present"
 fi
+
+# Node.js + the npm `nats` package for tests/node (the independent API client).
+# NodeSource's nodejs already ships npm (it conflicts with Debian's npm package):
+# install Debian's nodejs + npm only when there is no node at all.
+if ! command -v node >/dev/null 2>&1; then
+    echo "setup: installing nodejs and npm (Debian)"
+    export DEBIAN_FRONTEND=noninteractive
+    $SUDO apt-get update -q
+    $SUDO apt-get install -y -q --no-install-recommends nodejs npm
+fi
+node_dir="$(dirname "$0")/../tests/node"
+if command -v npm >/dev/null 2>&1 && [ -f "$node_dir/package-lock.json" ] &&
+    [ ! -d "$node_dir/node_modules/nats" ]; then
+    echo "setup: npm ci in tests/node"
+    (cd "$node_dir" && npm ci --no-audit --no-fund) ||
+        echo "setup: WARNING: npm ci failed; the Node.js API test will be skipped"
+fi

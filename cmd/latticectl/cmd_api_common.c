@@ -169,6 +169,7 @@ void lctl_close(lctl_client *c)
     if (c->nc != NULL) {
         natsConnection_Close(c->nc);
         natsConnection_Destroy(c->nc);
+        nats_Close(); /* joins nats.c's threads: one connection per process */
     }
     memset(c, 0, sizeof(*c));
 }
@@ -410,6 +411,27 @@ int lctl_name_from_file(const char *path, char **name)
     lt_model_report_free(rep);
     lt_free(data);
     return code;
+}
+
+void lctl_global_help(FILE *out)
+{
+    fputs("\nGlobal options of the commands that talk to latticed (before or after COMMAND):\n",
+          out);
+    for (size_t i = 0; i < LCTL_GLOBAL_COUNT; i++) {
+        const lt_opt *o = &lctl_global_opts[i];
+        char left[64];
+
+        if (strcmp(o->name, "help") == 0)
+            continue;
+        if (o->short_name)
+            snprintf(left, sizeof(left), "-%c, --%s %s", o->short_name, o->name, o->argname);
+        else
+            snprintf(left, sizeof(left), "    --%s %s", o->name, o->argname);
+        fprintf(out, "  %-32s %s (env %s", left, o->help, o->env);
+        if (o->def != NULL)
+            fprintf(out, ", default %s", o->def);
+        fputs(")\n", out);
+    }
 }
 
 /* ---- Markdown reference ---------------------------------------------------------------------- */

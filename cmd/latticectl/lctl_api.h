@@ -129,6 +129,9 @@ LCTL_DECLARE(delete);
 LCTL_DECLARE(status);
 LCTL_DECLARE(completion);
 
+/** The global options for `latticectl --help` (generated from lctl_global_opts). */
+void lctl_global_help(FILE *out);
+
 /** `latticectl help --markdown`: the CLI reference (docs/cli.md) from the command table. */
 int lctl_help_markdown(FILE *out);
 

@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "latticectl.h"
+#include "lctl_api.h"
 #include "lt_config.h"
 
 static int cmd_help(const lctl_command *cmd, int argc, char **argv);
@@ -27,6 +28,29 @@ static const lt_opts_spec help_opts = {
 const lctl_command lctl_commands[] = {
     { "validate", "check a manifest offline: every error and warning, with its location",
       &lctl_validate_opts, lctl_cmd_validate },
+    { "apply", "store a manifest as a new version and deploy it (no-op when unchanged)",
+      &lctl_apply_opts, lctl_cmd_apply },
+    { "put", "store a manifest as a new version without deploying it", &lctl_put_opts,
+      lctl_cmd_put },
+    { "get", "show an application's manifest, or list the applications", &lctl_get_opts,
+      lctl_cmd_get },
+    { "list", "list the applications of the lattice with their status", &lctl_list_opts,
+      lctl_cmd_list },
+    { "versions", "list the stored versions of an application", &lctl_versions_opts,
+      lctl_cmd_versions },
+    { "deploy", "deploy a stored version of an application", &lctl_deploy_opts,
+      lctl_cmd_deploy },
+    { "undeploy", "stop running an application (keeps its versions)", &lctl_undeploy_opts,
+      lctl_cmd_undeploy },
+    { "rollback", "deploy an earlier version again", &lctl_rollback_opts, lctl_cmd_rollback },
+    { "delete", "delete an application or one of its versions", &lctl_delete_opts,
+      lctl_cmd_delete },
+    { "status", "show (or --watch) the status of an application", &lctl_status_opts,
+      lctl_cmd_status },
+    { "history", "show the put/deploy/undeploy/delete events of an application",
+      &lctl_history_opts, lctl_cmd_history },
+    { "completion", "print a bash, zsh or fish completion script", &lctl_completion_opts,
+      lctl_cmd_completion },
     { "help", "show the help of a command", &help_opts, cmd_help },
     { NULL, NULL, NULL, NULL },
 };
@@ -54,7 +78,8 @@ static void usage(FILE *out)
             "  -V, --version  show the version and exit\n\n"
             "Run 'latticectl COMMAND --help' for the options of a command.\n"
             "Exit status: 0 success, 1 failure (e.g. an invalid manifest), 2 usage or I/O "
-            "error.\n");
+            "error, 3 NATS unreachable or no reply in time.\n");
+    lctl_global_help(out);
 }
 
 void lctl_command_help(const lctl_command *cmd)
@@ -64,6 +89,8 @@ void lctl_command_help(const lctl_command *cmd)
 
 static int cmd_help(const lctl_command *cmd, int argc, char **argv)
 {
+    if (argc == 2 && strcmp(argv[1], "--markdown") == 0)
+        return lctl_help_markdown(stdout); /* docs/cli.md */
     if (argc > 1 && strcmp(argv[1], "-h") != 0 && strcmp(argv[1], "--help") != 0) {
         const lctl_command *c = find_command(argv[1]);
         if (c == NULL) {
@@ -96,6 +123,8 @@ int main(int argc, char **argv)
         printf("latticectl %s\n", LT_VERSION);
         return LCTL_EXIT_OK;
     }
+    if (first[0] == '-' && lctl_hoist_globals(argc, argv))
+        first = argv[1]; /* `latticectl --lattice x get` -> `get --lattice x` */
     if (first[0] == '-') {
         fprintf(stderr, "latticectl: unknown option '%s' (see latticectl --help)\n", first);
         return LCTL_EXIT_USAGE;

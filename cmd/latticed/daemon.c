@@ -12,6 +12,7 @@
 
 #include <nats/nats.h>
 
+#include "lt_api.h"
 #include "lt_config.h"
 #include "lt_log.h"
 #include "lt_loop.h"
@@ -90,6 +91,9 @@ int lt_daemon_run(const lt_daemon_config *cfg)
     lt_loop *loop = NULL;
     natsConnection *nc = NULL;
     jsCtx *js = NULL;
+    lt_store *store = NULL;
+    lt_api *api = NULL;
+    lt_api_config ac = { .prefix = cfg->api_prefix };
     lt_conn_config cc;
     lt_conn_events events = { .disconnected = conn_disconnected };
     lt_store_config sc = {
@@ -139,6 +143,11 @@ int lt_daemon_run(const lt_daemon_config *cfg)
         code = 3;
         goto out;
     }
+    /* The API handlers only touch KV, so they run on their nats.c thread. */
+    if (lt_store_open(&store, js, &sc) != LT_OK || lt_api_start(&api, nc, store, &ac) != LT_OK) {
+        LT_ERROR("daemon", "%s", lt_error_message());
+        goto out;
+    }
     if (lt_loop_timer_add(loop, 5000, tick, NULL, NULL) != LT_OK)
         goto out;
     lt_conn_redact_url(url, shown, sizeof(shown));
@@ -159,6 +168,8 @@ int lt_daemon_run(const lt_daemon_config *cfg)
     LT_INFO("daemon", "shutting down");
 out:
     restore_signals();
+    lt_api_stop(api);
+    lt_store_close(store);
     jsCtx_Destroy(js);
     if (nc != NULL) {
         natsConnection_Close(nc);

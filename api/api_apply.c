@@ -1,0 +1,221 @@
+/*
+ * api_apply.c - model.apply, latticed's put-and-deploy in one step: an
+ * unchanged manifest (the same canonical JSON as a stored version) stores
+ * nothing, and is deployed only when it is not deployed already; a changed
+ * one is stored as a new version and deployed in the same compare-and-set
+ * update of the index, after wadm's deploy checks. The reply says what
+ * changed.
+ */
+#include <stdio.h>
+#include <string.h>
+
+#include "api_int.h"
+#include "lt_alloc.h"
+#include "lt_log.h"
+
+#define STORAGE_ERROR "Internal storage error"
+
+typedef struct {
+    lt_store *store;
+    const lt_model *m;     /* version annotation set */
+    bool put;              /* store a new version */
+    const char **ids;
+    size_t nids;
+    /* results of the last run */
+    bool exists;           /* put: the version appeared meanwhile */
+    bool gone;             /* no put: the version vanished meanwhile */
+    bool deployed;         /* the deployed version changed */
+    char previous[LT_STORE_MAX_VERSION + 1];
+    size_t total;
+} apply_ctx;
+
+static lt_status apply_cb(lt_store_app *app, const char *new_key, lt_store_decision *d, void *arg)
+{
+    apply_ctx *c = arg;
+    const char *v = c->m->version;
+    int64_t now = lt_store_now_ms();
+    lt_status st;
+
+    c->exists = c->gone = c->deployed = false;
+    snprintf(c->previous, sizeof(c->previous), "%s",
+             app->deployed_version != NULL ? app->deployed_version : "");
+    *d = LT_STORE_WRITE;
+    if (c->put) {
+        if ((c->exists = lt_store_app_find(app, v) >= 0))
+            return LT_ERR_STATE;
+        if ((st = lt_store_app_add_version(app, v, new_key, now)) != LT_OK ||
+            (st = lt_store_app_add_event(c->store, app, LT_STORE_EV_PUT, v, now)) != LT_OK)
+            return st;
+        lt_free(app->description);
+        app->description = c->m->description != NULL ? lt_strdup(c->m->description) : NULL;
+        app->latest_shared = c->m->shared;
+    } else if ((c->gone = lt_store_app_find(app, v) < 0)) {
+        return LT_ERR_NOT_FOUND;
+    }
+    c->total = app->version_count;
+    if (app->deployed_version != NULL && strcmp(app->deployed_version, v) == 0) {
+        if (!c->put)
+            *d = LT_STORE_SKIP; /* nothing to do at all */
+        return LT_OK;
+    }
+    if ((st = lt_store_app_set_deployed(app, v, c->ids, c->nids)) != LT_OK ||
+        (st = lt_store_app_add_event(c->store, app, LT_STORE_EV_DEPLOY, v, now)) != LT_OK)
+        return st;
+    app->deployed_ms = now;
+    c->deployed = true;
+    return LT_OK;
+}
+
+/*
+ * Compare the request with what is stored. Sets c->put and, for an
+ * unchanged manifest without a version, gives m the stored version. Returns
+ * an error reply, or NULL to go on.
+ */
+static json_t *decide(const lt__req *r, lt_model *m, bool had_version, char **canon,
+                      size_t *canon_len, apply_ctx *c)
+{
+    lt_store_app *app = NULL;
+    char *stored = NULL;
+    const char *v = NULL;
+    json_t *reply = NULL;
+    lt_buf again;
+    size_t slen = 0;
+    lt_status st;
+
+    lt_buf_init(&again, LT_STORE_MAX_VALUE_BYTES);
+    c->put = true;
+    st = lt_store_app_get(r->store, r->lattice, m->name, &app);
+    if (st == LT_ERR_NOT_FOUND)
+        goto out;
+    if (st != LT_OK)
+        goto storage;
+    if (had_version && lt_store_app_find(app, m->version) >= 0)
+        v = m->version;
+    else if (!had_version)
+        v = lt_store_app_latest(app)->version;
+    if (v == NULL)
+        goto out; /* a new version */
+    if (!had_version) { /* compare as if the request carried the latest version */
+        if (lt_model_set_annotation(m, LT_MODEL_ANN_VERSION, v) != LT_OK ||
+            lt_model_to_json(m, 0, &again) != LT_OK) {
+            reply = lt__err("Internal error: out of memory");
+            goto out;
+        }
+    }
+    if ((st = lt_store_manifest_get(r->store, app, v, &stored, &slen)) != LT_OK)
+        goto storage;
+    if (!had_version ? (again.len == slen && memcmp(again.ptr, stored, slen) == 0)
+                     : (*canon_len == slen && memcmp(*canon, stored, slen) == 0)) {
+        c->put = false; /* unchanged */
+        goto out;
+    }
+    if (had_version) {
+        reply = lt__err("Manifest version %s already exists", m->version);
+        goto out;
+    }
+    /* changed and without a version: restore the assigned one (the canonical text has it) */
+    lt_buf_reset(&again);
+    {
+        char ulid[LT_STORE_ULID_LEN + 1];
+
+        lt_store_ulid(ulid);
+        if (lt_model_set_annotation(m, LT_MODEL_ANN_VERSION, ulid) != LT_OK ||
+            lt_model_to_json(m, 0, &again) != LT_OK) {
+            reply = lt__err("Internal error: out of memory");
+            goto out;
+        }
+        lt_free(*canon);
+        *canon_len = again.len;
+        *canon = lt_buf_take(&again);
+        if (*canon == NULL)
+            reply = lt__err("Internal error: out of memory");
+    }
+    goto out;
+storage:
+    LT_WARN("api", "apply %s/%s: %s", r->lattice, m->name, lt_error_message());
+    reply = lt__err(STORAGE_ERROR);
+out:
+    lt_buf_cleanup(&again);
+    lt_free(stored);
+    lt_store_app_free(app);
+    return reply;
+}
+
+static json_t *apply_reply(const apply_ctx *c, const lt_model *m)
+{
+    const char *result;
+    char msg[1024];
+
+    if (c->put) {
+        result = c->total == 1 ? "created" : "newversion";
+        snprintf(msg, sizeof(msg), "Successfully put and deployed manifest %s %s", m->name,
+                 m->version);
+    } else if (c->deployed) {
+        result = "deployed";
+        snprintf(msg, sizeof(msg), "Manifest %s %s is unchanged; deployed it", m->name,
+                 m->version);
+    } else {
+        result = "noop";
+        snprintf(msg, sizeof(msg), "Manifest %s %s is unchanged and already deployed", m->name,
+                 m->version);
+    }
+    return json_pack("{s:s, s:s, s:s, s:s, s:o, s:{s:b, s:b}, s:I}", "result", result, "message",
+                     msg, "name", m->name, "version", m->version, "previous_version",
+                     lt__str_or_null(c->previous[0] ? c->previous : NULL), "changed", "put",
+                     c->put, "deploy", c->deployed, "total_versions", (json_int_t)c->total);
+}
+
+json_t *lt__api_apply(const lt__req *r)
+{
+    lt_model *m = NULL;
+    char *canon = NULL;
+    size_t len = 0;
+    json_t *reply = NULL;
+    apply_ctx c = { .store = r->store };
+    lt_store_manifest sm;
+    lt_buf msg;
+    bool assigned = false;
+    lt_status st;
+
+    lt_buf_init(&msg, 128 * 1024);
+    lt__parse_manifest(r, &m, &canon, &len, &assigned, &reply);
+    if (reply != NULL)
+        goto out;
+    c.m = m;
+    if ((reply = decide(r, m, !assigned, &canon, &len, &c)) != NULL)
+        goto out;
+    st = lt_api_check_deploy(r->store, r->lattice, m, &msg);
+    if (st == LT_ERR_REFUSED) {
+        reply = lt__deploy_reply("error", msg.ptr, m->name, m->version);
+        goto out;
+    }
+    if (st != LT_OK || (st = lt_api_explicit_ids(m, &c.ids, &c.nids)) != LT_OK)
+        goto storage;
+    sm = (lt_store_manifest){ canon, len };
+    st = lt_store_update(r->store, r->lattice, m->name, c.put ? &sm : NULL, apply_cb, &c, NULL);
+    if (st == LT_ERR_STATE && c.exists) {
+        reply = lt__err("Manifest version %s already exists", m->version);
+        goto out;
+    }
+    if (st == LT_ERR_NOT_FOUND && c.gone) {
+        reply = lt__err("Application %s version %s was deleted meanwhile", m->name, m->version);
+        goto out;
+    }
+    if (st == LT_ERR_TOO_BIG) {
+        reply = lt__err("%s", lt_error_message());
+        goto out;
+    }
+    if (st == LT_OK) {
+        reply = apply_reply(&c, m);
+        goto out;
+    }
+storage:
+    LT_WARN("api", "apply %s/%s: %s", r->lattice, m->name, lt_error_message());
+    reply = lt__err(STORAGE_ERROR);
+out:
+    lt_free(c.ids);
+    lt_buf_cleanup(&msg);
+    lt_free(canon);
+    lt_model_free(m);
+    return reply;
+}

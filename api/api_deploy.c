@@ -1,0 +1,460 @@
+/*
+ * api_deploy.c - deploy, undeploy, rollback, status and history handlers,
+ * and the deploy checks wadm makes (component ids unique across deployed
+ * apps, shared references resolvable), exposed for the scheduler.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "api_int.h"
+#include "lt_alloc.h"
+#include "lt_log.h"
+
+#define STORAGE_ERROR "Internal storage error"
+#define APP_NOT_FOUND "Application with the name %s not found"
+#define WAITING_MESSAGE "Waiting for status: Lattice contains no hosts, deployment not started."
+
+/* ---- deploy checks ------------------------------------------------------------------------- */
+
+lt_status lt_api_explicit_ids(const lt_model *m, const char ***ids, size_t *count)
+{
+    const char **v = lt_calloc(m->component_count + 1, sizeof(*v));
+
+    *ids = NULL;
+    *count = 0;
+    if (v == NULL)
+        return LT_FAIL(LT_ERR_NOMEM, "out of memory");
+    for (size_t i = 0; i < m->component_count; i++)
+        if (m->components[i].explicit_id != NULL)
+            v[(*count)++] = m->components[i].explicit_id;
+    *ids = v;
+    return LT_OK;
+}
+
+/* Is component c (a shared reference) satisfied by a deployed, shared app? */
+static lt_status shared_ok(lt_store *s, const char *lattice, const lt_model_component *c, bool *ok)
+{
+    lt_store_app *app = NULL;
+    lt_model *other = NULL;
+    const lt_model_component *target;
+    lt_status st;
+
+    *ok = false;
+    if (!lt_store_name_is_valid(c->shared_app))
+        return LT_OK;
+    st = lt_store_app_get(s, lattice, c->shared_app, &app);
+    if (st == LT_ERR_NOT_FOUND)
+        return LT_OK;
+    if (st != LT_OK)
+        return st;
+    if (app->deployed_version != NULL && app->latest_shared) {
+        st = lt__load_model(s, app, NULL, &other, NULL, NULL);
+        if (st == LT_OK) {
+            target = lt_model_find_component(other, c->shared_component);
+            *ok = other->shared && target != NULL && target->kind == c->kind;
+        }
+    }
+    lt_model_free(other);
+    lt_store_app_free(app);
+    return st;
+}
+
+lt_status lt_api_shared_missing(lt_store *s, const char *lattice, const lt_model *m,
+                                lt_buf *names, size_t *count)
+{
+    lt_status st;
+
+    *count = 0;
+    for (size_t i = 0; i < m->component_count; i++) {
+        const lt_model_component *c = &m->components[i];
+        bool ok = false;
+        json_t *jname;
+        char *quoted;
+
+        if (c->shared_app == NULL || c->image != NULL)
+            continue;
+        if ((st = shared_ok(s, lattice, c, &ok)) != LT_OK)
+            return st;
+        if (ok)
+            continue;
+        jname = json_string(c->name);
+        quoted = jname != NULL ? json_dumps(jname, JSON_ENCODE_ANY) : NULL; /* quoted */
+        json_decref(jname);
+        st = lt_buf_appends(names, *count == 0 ? "[" : ", ");
+        if (st == LT_OK)
+            st = quoted != NULL ? lt_buf_appends(names, quoted) : LT_ERR_NOMEM;
+        free(quoted);
+        if (st != LT_OK)
+            return LT_FAIL(st, "shared component list too long");
+        (*count)++;
+    }
+    if (*count > 0 && lt_buf_appends(names, "]") != LT_OK)
+        return LT_FAIL(LT_ERR_TOO_BIG, "shared component list too long");
+    return LT_OK;
+}
+
+lt_status lt_api_check_deploy(lt_store *s, const char *lattice, const lt_model *m, lt_buf *msg)
+{
+    lt_store_app **apps = NULL;
+    const char **ids = NULL;
+    size_t napps = 0, nids = 0, missing = 0;
+    lt_buf names;
+    lt_status st;
+
+    lt_buf_init(&names, 64 * 1024);
+    if ((st = lt_api_explicit_ids(m, &ids, &nids)) != LT_OK)
+        goto out;
+    if (nids > 0 && (st = lt_store_app_list(s, lattice, &apps, &napps)) != LT_OK)
+        goto out;
+    for (size_t a = 0; a < napps; a++) {
+        if (strcmp(apps[a]->name, m->name) == 0 || apps[a]->deployed_version == NULL)
+            continue;
+        for (size_t i = 0; i < nids; i++)
+            for (size_t k = 0; k < apps[a]->deployed_id_count; k++)
+                if (strcmp(ids[i], apps[a]->deployed_ids[k]) == 0) {
+                    LT_IGNORE(lt_buf_appendf(msg, "Component identifier '%s' is already "
+                                                  "deployed in a different application '%s'.",
+                                             ids[i], apps[a]->name));
+                    st = LT_ERR_REFUSED;
+                    goto out;
+                }
+    }
+    if ((st = lt_api_shared_missing(s, lattice, m, &names, &missing)) != LT_OK)
+        goto out;
+    if (missing > 0) {
+        LT_IGNORE(lt_buf_appendf(msg, "Application contains shared components that are not "
+                                      "deployed in other applications: %s", names.ptr));
+        st = LT_ERR_REFUSED;
+    }
+out:
+    lt_buf_cleanup(&names);
+    lt_free(ids);
+    lt_store_app_list_free(apps, napps);
+    return st;
+}
+
+/* ---- deploy / undeploy / rollback ----------------------------------------------------------- */
+
+json_t *lt__deploy_reply(const char *result, const char *message, const char *name,
+                         const char *version)
+{
+    return json_pack("{s:s, s:s, s:s, s:o}", "result", result, "message", message, "name", name,
+                     "version", lt__str_or_null(version));
+}
+
+typedef struct {
+    lt_store *store;
+    const char *version;
+    const char **ids;
+    size_t nids;
+    bool gone; /* the version was deleted meanwhile */
+} deploy_ctx;
+
+static lt_status deploy_cb(lt_store_app *app, const char *new_key, lt_store_decision *d,
+                           void *arg)
+{
+    deploy_ctx *c = arg;
+    int64_t now = lt_store_now_ms();
+    lt_status st;
+
+    (void)new_key;
+    c->gone = lt_store_app_find(app, c->version) < 0;
+    if (c->gone)
+        return LT_ERR_NOT_FOUND;
+    if ((st = lt_store_app_set_deployed(app, c->version, c->ids, c->nids)) != LT_OK ||
+        (st = lt_store_app_add_event(c->store, app, LT_STORE_EV_DEPLOY, c->version, now)) != LT_OK)
+        return st;
+    app->deployed_ms = now;
+    *d = LT_STORE_WRITE;
+    return LT_OK;
+}
+
+json_t *lt__deploy_version(const lt__req *r, const lt_store_app *app, const char *v,
+                           const char *msg_ok)
+{
+    lt_model *m = NULL;
+    deploy_ctx c = { .store = r->store, .version = v };
+    json_t *reply = NULL;
+    lt_buf msg;
+    lt_status st;
+
+    lt_buf_init(&msg, 128 * 1024);
+    if ((st = lt__load_model(r->store, app, v, &m, NULL, NULL)) != LT_OK)
+        goto storage;
+    st = lt_api_check_deploy(r->store, r->lattice, m, &msg);
+    if (st == LT_ERR_REFUSED) {
+        reply = lt__deploy_reply("error", msg.ptr, app->name, v);
+        goto out;
+    }
+    if (st != LT_OK || (st = lt_api_explicit_ids(m, &c.ids, &c.nids)) != LT_OK)
+        goto storage;
+    st = lt_store_update(r->store, r->lattice, app->name, NULL, deploy_cb, &c, NULL);
+    if (st == LT_ERR_NOT_FOUND && c.gone) {
+        lt_buf_reset(&msg);
+        LT_IGNORE(lt_buf_appendf(&msg, "Application with the name '%s' does not have a version "
+                                       "'%s' to deploy", app->name, v));
+        reply = lt__deploy_reply("error", msg.ptr, app->name, v);
+        goto out;
+    }
+    if (st == LT_OK) {
+        reply = lt__deploy_reply("acknowledged", msg_ok, app->name, v);
+        goto out;
+    }
+storage:
+    LT_WARN("api", "deploy %s/%s %s: %s", r->lattice, app->name, v, lt_error_message());
+    reply = lt__deploy_reply("error", STORAGE_ERROR, app->name, v);
+out:
+    lt_free(c.ids);
+    lt_model_free(m);
+    lt_buf_cleanup(&msg);
+    return reply;
+}
+
+/* The app of a deploy-like request; *reply is the notfound/error reply when NULL. */
+static lt_store_app *deploy_app(const lt__req *r, const char *requested, json_t **reply)
+{
+    lt_store_app *app = NULL;
+    char msg[512];
+    lt_status st;
+
+    *reply = NULL;
+    st = lt_store_name_is_valid(r->name) ? lt_store_app_get(r->store, r->lattice, r->name, &app)
+                                         : LT_ERR_NOT_FOUND;
+    if (st == LT_ERR_NOT_FOUND) {
+        snprintf(msg, sizeof(msg), APP_NOT_FOUND, r->name);
+        *reply = lt__deploy_reply("notfound", msg, r->name, requested);
+    } else if (st != LT_OK) {
+        LT_WARN("api", "read %s/%s: %s", r->lattice, r->name, lt_error_message());
+        *reply = lt__deploy_reply("error", STORAGE_ERROR, r->name, requested);
+    }
+    return app;
+}
+
+static json_t *no_such_version(const char *name, const char *v)
+{
+    char msg[768];
+
+    snprintf(msg, sizeof(msg), "Application with the name '%s' does not have a version '%s' to "
+             "deploy", name, v);
+    return lt__deploy_reply("error", msg, name, v);
+}
+
+json_t *lt__api_deploy(const lt__req *r)
+{
+    char why[256], *version = NULL, msg[768];
+    lt_store_app *app = NULL;
+    const char *v;
+    json_t *reply = NULL;
+
+    if (!lt__body_version(r->data, r->len, &version, why, sizeof(why)))
+        return lt__err("Unable to parse deploy application request: %s", why);
+    if ((app = deploy_app(r, version, &reply)) == NULL)
+        goto out;
+    if (version == NULL || strcmp(version, "latest") == 0)
+        v = lt_store_app_latest(app)->version;
+    else if (lt_store_app_find(app, version) >= 0)
+        v = version;
+    else {
+        reply = no_such_version(r->name, version);
+        goto out;
+    }
+    snprintf(msg, sizeof(msg), "Successfully deployed application %s %s", r->name, v);
+    reply = lt__deploy_version(r, app, v, msg);
+out:
+    lt_store_app_free(app);
+    lt_free(version);
+    return reply;
+}
+
+typedef struct {
+    lt_store *store;
+    bool was_deployed;
+} undeploy_ctx;
+
+static lt_status undeploy_cb(lt_store_app *app, const char *new_key, lt_store_decision *d,
+                             void *arg)
+{
+    undeploy_ctx *c = arg;
+    int64_t now = lt_store_now_ms();
+    lt_status st;
+
+    (void)new_key;
+    c->was_deployed = app->deployed_version != NULL;
+    *d = LT_STORE_SKIP;
+    if (app->revision == 0 || !c->was_deployed)
+        return app->revision == 0 ? LT_ERR_NOT_FOUND : LT_OK;
+    if ((st = lt_store_app_add_event(c->store, app, LT_STORE_EV_UNDEPLOY, app->deployed_version,
+                                     now)) != LT_OK ||
+        (st = lt_store_app_set_deployed(app, NULL, NULL, 0)) != LT_OK)
+        return st;
+    app->undeployed_ms = now;
+    *d = LT_STORE_WRITE;
+    return LT_OK;
+}
+
+json_t *lt__api_undeploy(const lt__req *r)
+{
+    undeploy_ctx c = { .store = r->store };
+    char msg[512];
+    lt_status st;
+
+    st = lt_store_name_is_valid(r->name)
+             ? lt_store_update(r->store, r->lattice, r->name, NULL, undeploy_cb, &c, NULL)
+             : LT_ERR_NOT_FOUND;
+    if (st == LT_ERR_NOT_FOUND) {
+        snprintf(msg, sizeof(msg), APP_NOT_FOUND, r->name);
+        return lt__deploy_reply("notfound", msg, r->name, NULL);
+    }
+    if (st != LT_OK) {
+        LT_WARN("api", "undeploy %s/%s: %s", r->lattice, r->name, lt_error_message());
+        return lt__deploy_reply("error", STORAGE_ERROR, r->name, NULL);
+    }
+    if (c.was_deployed)
+        snprintf(msg, sizeof(msg), "Successfully undeployed application %s", r->name);
+    else
+        snprintf(msg, sizeof(msg), "Application %s was already undeployed", r->name);
+    return lt__deploy_reply("acknowledged", msg, r->name, NULL);
+}
+
+/* The version deployed before the current one: the newest deploy event of another, still stored version. */
+static const char *previous_deployed(const lt_store_app *app)
+{
+    for (size_t i = app->history_count; i-- > 0;) {
+        const lt_store_event *e = &app->history[i];
+
+        if (e->kind != LT_STORE_EV_DEPLOY || e->version == NULL)
+            continue;
+        if (app->deployed_version != NULL && strcmp(e->version, app->deployed_version) == 0)
+            continue;
+        if (lt_store_app_find(app, e->version) >= 0)
+            return e->version;
+    }
+    return NULL;
+}
+
+json_t *lt__api_rollback(const lt__req *r)
+{
+    char why[256], *version = NULL, msg[768];
+    lt_store_app *app = NULL;
+    const char *v;
+    json_t *reply = NULL;
+
+    if (!lt__body_version(r->data, r->len, &version, why, sizeof(why)))
+        return lt__err("Unable to parse rollback application request: %s", why);
+    if ((app = deploy_app(r, version, &reply)) == NULL)
+        goto out;
+    if (version != NULL) {
+        if (lt_store_app_find(app, version) < 0) {
+            reply = no_such_version(r->name, version);
+            goto out;
+        }
+        v = version;
+    } else if ((v = previous_deployed(app)) == NULL) {
+        snprintf(msg, sizeof(msg), "Application %s has no earlier deployed version to roll back "
+                 "to", r->name);
+        reply = lt__deploy_reply("error", msg, r->name, NULL);
+        goto out;
+    }
+    snprintf(msg, sizeof(msg), "Successfully rolled back application %s to %s", r->name, v);
+    reply = lt__deploy_version(r, app, v, msg);
+out:
+    lt_store_app_free(app);
+    lt_free(version);
+    return reply;
+}
+
+/* ---- status / history ---------------------------------------------------------------------- */
+
+json_t *lt__app_status(lt_store *s, const char *lattice, const char *name,
+                       const lt_store_app *app, const char *stored_json)
+{
+    json_t *stored = stored_json != NULL ? json_loads(stored_json, 0, NULL) : NULL;
+
+    (void)s;
+    if (json_is_object(stored) && json_is_object(json_object_get(stored, "status")))
+        return stored;
+    if (stored != NULL)
+        LT_WARN("api", "ignoring malformed status of %s/%s", lattice, name);
+    json_decref(stored);
+    if (app != NULL && app->deployed_version != NULL)
+        return json_pack("{s:{s:s, s:s}, s:s, s:[]}", "status", "type", "waiting", "message",
+                         WAITING_MESSAGE, "version", "", "components");
+    return json_pack("{s:{s:s}, s:s, s:[]}", "status", "type", "undeployed", "version", "",
+                     "components");
+}
+
+json_t *lt__api_status(const lt__req *r)
+{
+    char *stored = NULL, msg[512];
+    lt_store_app *app = NULL;
+    json_t *status, *reply = NULL;
+    bool valid = lt_store_name_is_valid(r->name);
+    lt_status st = LT_ERR_NOT_FOUND, st2 = LT_ERR_NOT_FOUND;
+
+    if (valid) {
+        st = lt_store_status_get(r->store, r->lattice, r->name, &stored, NULL);
+        st2 = lt_store_app_get(r->store, r->lattice, r->name, &app);
+    }
+    if ((st != LT_OK && st != LT_ERR_NOT_FOUND) || (st2 != LT_OK && st2 != LT_ERR_NOT_FOUND)) {
+        LT_WARN("api", "status %s/%s: %s", r->lattice, r->name, lt_error_message());
+        reply = lt__err(STORAGE_ERROR);
+        goto out;
+    }
+    if ((status = lt__app_status(r->store, r->lattice, r->name, app, stored)) == NULL)
+        goto out;
+    snprintf(msg, sizeof(msg), "Successfully fetched status for application %s", r->name);
+    reply = json_pack("{s:s, s:s, s:o}", "result", "ok", "message", msg, "status", status);
+out:
+    lt_free(stored);
+    lt_store_app_free(app);
+    return reply;
+}
+
+static json_t *time_or_null(int64_t ms)
+{
+    char t[40];
+
+    if (ms == 0)
+        return json_null();
+    lt_store_time_format(ms, t, sizeof(t));
+    return json_string(t);
+}
+
+json_t *lt__api_history(const lt__req *r)
+{
+    lt_store_app *app = NULL;
+    json_t *list = NULL, *reply = NULL;
+    char msg[512];
+    lt_status st;
+
+    st = lt_store_name_is_valid(r->name) ? lt_store_app_get(r->store, r->lattice, r->name, &app)
+                                         : LT_ERR_NOT_FOUND;
+    if (st == LT_ERR_NOT_FOUND) {
+        snprintf(msg, sizeof(msg), APP_NOT_FOUND, r->name);
+        return json_pack("{s:s, s:s, s:[]}", "result", "notfound", "message", msg, "history");
+    }
+    if (st != LT_OK) {
+        LT_WARN("api", "history %s/%s: %s", r->lattice, r->name, lt_error_message());
+        return lt__err(STORAGE_ERROR);
+    }
+    if ((list = json_array()) == NULL)
+        goto out;
+    for (size_t i = 0; i < app->history_count; i++) {
+        const lt_store_event *e = &app->history[i];
+
+        if (json_array_append_new(list, json_pack("{s:s, s:o, s:o}", "event",
+                                                  lt_store_event_name(e->kind), "version",
+                                                  lt__str_or_null(e->version), "time",
+                                                  time_or_null(e->time_ms))) != 0)
+            goto out;
+    }
+    snprintf(msg, sizeof(msg), "Successfully fetched history for application %s", r->name);
+    reply = json_pack("{s:s, s:s, s:O, s:o, s:o}", "result", "success", "message", msg, "history",
+                      list, "deployed_version", lt__str_or_null(app->deployed_version),
+                      "updated_at", time_or_null(app->updated_ms));
+out:
+    json_decref(list);
+    lt_store_app_free(app);
+    return reply;
+}

@@ -1,0 +1,376 @@
+/*
+ * api_server.c - the API's transport and routing: the queue subscription,
+ * wadm's subject grammar (`{prefix}.{lattice}.{category}.{operation}[.{name}]`
+ * with wadm's "Invalid subject" / "Unsupported subject" errors), dispatch to
+ * the handlers, and the reply. Requests without a reply subject are dropped
+ * with a log line. No state is shared between requests.
+ */
+#include <pthread.h>
+#include <stdarg.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "api_int.h"
+#include "lt_alloc.h"
+#include "lt_limits.h"
+#include "lt_log.h"
+
+struct lt_api {
+    natsConnection *nc;
+    natsSubscription *sub;
+    lt_store *store;
+    lt_api_config cfg;
+    char *prefix; /* trimmed */
+    char *queue;
+    pthread_mutex_t mu;
+    pthread_cond_t cv;
+    bool complete; /* the subscription delivered its last message */
+};
+
+/* ---- small shared helpers ------------------------------------------------------------------ */
+
+json_t *lt__err(const char *fmt, ...)
+{
+    char msg[4096];
+    va_list ap;
+
+    va_start(ap, fmt);
+    vsnprintf(msg, sizeof(msg), fmt, ap);
+    va_end(ap);
+    return json_pack("{s:s, s:s}", "result", "error", "message", msg);
+}
+
+json_t *lt__str_or_null(const char *s)
+{
+    return s != NULL ? json_string(s) : json_null();
+}
+
+bool lt__body_empty(const char *data, size_t len)
+{
+    for (size_t i = 0; i < len; i++)
+        if (data[i] != ' ' && data[i] != '\t' && data[i] != '\r' && data[i] != '\n')
+            return false;
+    return true;
+}
+
+bool lt__body_version(const char *data, size_t len, char **version, char *why, size_t whysize)
+{
+    json_error_t jerr;
+    json_t *root, *v;
+
+    *version = NULL;
+    if (lt__body_empty(data, len))
+        return true;
+    root = json_loadb(data, len, JSON_DECODE_ANY, &jerr);
+    if (root == NULL) {
+        snprintf(why, whysize, "%s at line %d column %d", jerr.text, jerr.line, jerr.column);
+        return false;
+    }
+    if (!json_is_object(root)) {
+        snprintf(why, whysize, "expected a JSON object");
+        json_decref(root);
+        return false;
+    }
+    v = json_object_get(root, "version");
+    if (v != NULL && !json_is_null(v) && !json_is_string(v)) {
+        snprintf(why, whysize, "version must be a string or null");
+        json_decref(root);
+        return false;
+    }
+    if (json_is_string(v) && (*version = lt_strdup(json_string_value(v))) == NULL) {
+        snprintf(why, whysize, "out of memory");
+        json_decref(root);
+        return false;
+    }
+    json_decref(root);
+    return true;
+}
+
+/* ---- routing ------------------------------------------------------------------------------- */
+
+/* Copy prefix without leading/trailing dots and spaces (wadm trims both). */
+static char *trim_prefix(const char *p)
+{
+    size_t a = 0, b;
+
+    if (p == NULL)
+        p = LT_API_DEFAULT_PREFIX;
+    b = strlen(p);
+    while (a < b && (p[a] == '.' || p[a] == ' '))
+        a++;
+    while (b > a && (p[b - 1] == '.' || p[b - 1] == ' '))
+        b--;
+    return lt_strndup(p + a, b - a);
+}
+
+typedef json_t *(*handler_fn)(const lt__req *r);
+
+typedef struct {
+    const char *op;
+    bool with_name;
+    handler_fn fn;
+} route;
+
+static json_t *list_new(const lt__req *r)
+{
+    return lt__api_list(r, false);
+}
+
+static json_t *list_bare(const lt__req *r)
+{
+    return lt__api_list(r, true);
+}
+
+static const route routes[] = {
+    { "put", false, lt__api_put },         { "apply", false, lt__api_apply },
+    { "get", false, list_new },            { "list", false, list_bare },
+    { "get", true, lt__api_get },          { "versions", true, lt__api_versions },
+    { "del", true, lt__api_delete },       { "deploy", true, lt__api_deploy },
+    { "undeploy", true, lt__api_undeploy }, { "rollback", true, lt__api_rollback },
+    { "status", true, lt__api_status },    { "history", true, lt__api_history },
+};
+
+#define SUBJECT_EXTRA                                                                              \
+    "Found extra components of subject, ensure your manifest name consists of only "              \
+    "alphanumeric characters, dashes, and underscores."
+
+/* Split the part after the prefix into at most 4 tokens; returns the reply on a subject error. */
+static json_t *route_of(lt__req *r, const char *rest, char tok[4][LT_MAX_TOKEN + 1], size_t *n,
+                        const route **found)
+{
+    static const char *const missing[] = { "Expected to find lattice ID",
+                                           "Expected to find API category",
+                                           "Expected to find operation" };
+    const char *p = rest;
+
+    *n = 0;
+    *found = NULL;
+    while (*p != '\0') {
+        const char *dot = strchr(p, '.');
+        size_t len = dot != NULL ? (size_t)(dot - p) : strlen(p);
+
+        if (*n == 4)
+            return lt__err("Invalid subject: %s", SUBJECT_EXTRA);
+        if (len > LT_MAX_TOKEN)
+            return lt__err("Invalid subject: a token is longer than %u characters", LT_MAX_TOKEN);
+        memcpy(tok[*n], p, len);
+        tok[(*n)++][len] = '\0';
+        if (dot == NULL)
+            break;
+        p = dot + 1;
+    }
+    if (*n < 3)
+        return lt__err("Invalid subject: %s", missing[*n]);
+    if (!lt_store_name_is_valid(tok[0]))
+        return lt__err("Invalid subject: lattice ID '%s' may only contain alphanumeric "
+                       "characters, dashes, and underscores", tok[0]);
+    if (strcmp(tok[1], "model") == 0)
+        for (size_t i = 0; i < sizeof(routes) / sizeof(routes[0]); i++)
+            if (strcmp(routes[i].op, tok[2]) == 0 && routes[i].with_name == (*n == 4))
+                *found = &routes[i];
+    if (*found == NULL)
+        return lt__err("Unsupported subject: %s", r->subject);
+    r->lattice = tok[0];
+    r->name = *n == 4 ? tok[3] : NULL;
+    return NULL;
+}
+
+static json_t *dispatch(lt__req *r, const char *prefix)
+{
+    char tok[4][LT_MAX_TOKEN + 1];
+    size_t plen = strlen(prefix), n;
+    const route *rt = NULL;
+    json_t *reply;
+
+    if (strncmp(r->subject, prefix, plen) != 0 || r->subject[plen] != '.')
+        return lt__err("Unsupported subject: %s", r->subject);
+    reply = route_of(r, r->subject + plen + 1, tok, &n, &rt);
+    if (reply != NULL)
+        return reply;
+    return rt->fn(r);
+}
+
+lt_status lt_api_handle(lt_store *store, const lt_api_config *cfg, const lt_api_request *req,
+                        lt_buf *reply)
+{
+    lt__req r = {
+        .store = store,
+        .subject = req->subject,
+        .content_type = req->content_type,
+        .data = req->data != NULL ? req->data : "",
+        .len = req->data != NULL ? req->len : 0,
+        .max_request = cfg != NULL && cfg->max_request ? cfg->max_request : LT_MAX_MANIFEST_BYTES,
+    };
+    char *prefix = trim_prefix(cfg != NULL ? cfg->prefix : NULL);
+    json_t *out;
+    char *text;
+    lt_status st;
+
+    if (prefix == NULL)
+        return LT_FAIL(LT_ERR_NOMEM, "out of memory");
+    out = dispatch(&r, prefix);
+    lt_free(prefix);
+    if (out == NULL)
+        return LT_FAIL(LT_ERR_NOMEM, "out of memory building the reply");
+    text = json_dumps(out, JSON_COMPACT | JSON_PRESERVE_ORDER | JSON_ENCODE_ANY);
+    json_decref(out);
+    if (text == NULL)
+        return LT_FAIL(LT_ERR_NOMEM, "out of memory building the reply");
+    st = lt_buf_appends(reply, text);
+    free(text);
+    if (st != LT_OK)
+        return LT_FAIL(st, "reply over %zu bytes", reply->max);
+    return LT_OK;
+}
+
+/* ---- transport ----------------------------------------------------------------------------- */
+
+static const char *content_type_of(natsMsg *msg)
+{
+    const char *ct = NULL;
+
+    if (natsMsgHeader_Get(msg, "Content-Type", &ct) == NATS_OK && ct != NULL)
+        return ct;
+    if (natsMsgHeader_Get(msg, "content-type", &ct) == NATS_OK && ct != NULL)
+        return ct;
+    return NULL;
+}
+
+static void on_msg(natsConnection *nc, natsSubscription *sub, natsMsg *msg, void *closure)
+{
+    lt_api *api = closure;
+    const char *reply_to = natsMsg_GetReply(msg);
+    lt_api_request req = {
+        .subject = natsMsg_GetSubject(msg),
+        .content_type = content_type_of(msg),
+        .data = natsMsg_GetData(msg),
+        .len = (size_t)natsMsg_GetDataLength(msg),
+    };
+    lt_buf out;
+    natsStatus ns;
+
+    (void)sub;
+    lt_buf_init(&out, LT_API_MAX_REPLY);
+    if (reply_to == NULL || reply_to[0] == '\0') {
+        LT_INFO("api", "dropping a request on %s: it has no reply subject", req.subject);
+        goto out;
+    }
+    if (lt_api_handle(api->store, &api->cfg, &req, &out) != LT_OK) {
+        LT_ERROR("api", "cannot answer %s: %s", req.subject, lt_error_message());
+        lt_buf_reset(&out);
+        LT_IGNORE(lt_buf_appends(&out, "{\"result\":\"error\",\"message\":\"Internal error: the "
+                                       "reply could not be built\"}"));
+    }
+    ns = natsConnection_Publish(nc, reply_to, out.ptr, (int)out.len);
+    if (ns == NATS_MAX_PAYLOAD) {
+        LT_WARN("api", "reply to %s is %zu bytes, over the server's limit", req.subject, out.len);
+        ns = natsConnection_PublishString(nc, reply_to,
+                                          "{\"result\":\"error\",\"message\":\"The reply is "
+                                          "larger than the NATS server's max_payload\"}");
+    }
+    if (ns != NATS_OK)
+        LT_WARN("api", "cannot reply to %s: %s", req.subject, natsStatus_GetText(ns));
+out:
+    lt_buf_cleanup(&out);
+    natsMsg_Destroy(msg);
+}
+
+static void on_complete(void *closure)
+{
+    lt_api *api = closure;
+
+    pthread_mutex_lock(&api->mu);
+    api->complete = true;
+    pthread_cond_broadcast(&api->cv);
+    pthread_mutex_unlock(&api->mu);
+}
+
+static void api_free(lt_api *api)
+{
+    if (api == NULL)
+        return;
+    natsSubscription_Destroy(api->sub);
+    pthread_cond_destroy(&api->cv);
+    pthread_mutex_destroy(&api->mu);
+    lt_free(api->prefix);
+    lt_free(api->queue);
+    lt_free(api);
+}
+
+lt_status lt_api_start(lt_api **new_api, natsConnection *nc, lt_store *store,
+                       const lt_api_config *cfg)
+{
+    lt_api *api = NULL;
+    char subject[LT_MAX_SUBJECT];
+    natsStatus ns;
+
+    *new_api = NULL;
+    /* jansson seeds its hash function on first use; do it here, before handler threads. */
+    json_object_seed(0);
+    if ((api = lt_calloc(1, sizeof(*api))) == NULL)
+        return LT_FAIL(LT_ERR_NOMEM, "out of memory");
+    pthread_mutex_init(&api->mu, NULL);
+    pthread_cond_init(&api->cv, NULL);
+    api->nc = nc;
+    api->store = store;
+    api->prefix = trim_prefix(cfg != NULL ? cfg->prefix : NULL);
+    api->queue = lt_strdup(cfg != NULL && cfg->queue ? cfg->queue : LT_API_DEFAULT_QUEUE);
+    if (api->prefix == NULL || api->queue == NULL) {
+        api_free(api);
+        return LT_FAIL(LT_ERR_NOMEM, "out of memory");
+    }
+    if (api->prefix[0] == '\0' || strpbrk(api->prefix, "*> \t") != NULL ||
+        strstr(api->prefix, "..") != NULL) {
+        api_free(api);
+        return LT_FAIL(LT_ERR_INVALID, "API prefix '%s' is empty or not a valid subject prefix",
+                       cfg != NULL && cfg->prefix ? cfg->prefix : "");
+    }
+    api->cfg.prefix = api->prefix;
+    api->cfg.queue = api->queue;
+    api->cfg.max_request = cfg != NULL ? cfg->max_request : 0;
+    snprintf(subject, sizeof(subject), "%s.>", api->prefix);
+    ns = natsConnection_QueueSubscribe(&api->sub, nc, subject, api->queue, on_msg, api);
+    if (ns == NATS_OK)
+        ns = natsSubscription_SetOnCompleteCB(api->sub, on_complete, api);
+    if (ns == NATS_OK)
+        ns = natsSubscription_SetPendingLimits(api->sub, 4096, 256 * 1024 * 1024);
+    if (ns != NATS_OK) {
+        lt_status st = LT_FAIL(LT_ERR_TRANSPORT, "cannot subscribe to %s: %s", subject,
+                               natsStatus_GetText(ns));
+
+        if (api->sub != NULL)
+            (void)natsSubscription_Unsubscribe(api->sub);
+        api_free(api);
+        return st;
+    }
+    LT_INFO("api", "serving %s (queue group %s)", subject, api->queue);
+    *new_api = api;
+    return LT_OK;
+}
+
+void lt_api_stop(lt_api *api)
+{
+    struct timespec deadline;
+
+    if (api == NULL)
+        return;
+    /* Drain: requests already received are answered, then the handler returns for good. */
+    if (natsSubscription_Drain(api->sub) != NATS_OK &&
+        natsSubscription_Unsubscribe(api->sub) != NATS_OK) {
+        /* Connection already closed: nats.c completes the subscription itself. */
+    }
+    clock_gettime(CLOCK_REALTIME, &deadline);
+    deadline.tv_sec += 10;
+    pthread_mutex_lock(&api->mu);
+    while (!api->complete)
+        if (pthread_cond_timedwait(&api->cv, &api->mu, &deadline) != 0)
+            break;
+    pthread_mutex_unlock(&api->mu);
+    if (!api->complete) {
+        /* A handler may still be running: leak api rather than free it under its feet. */
+        LT_WARN("api", "the API subscription did not complete in time");
+        return;
+    }
+    api_free(api);
+}

@@ -1,0 +1,94 @@
+/*
+ * lt_api.h - the wadm-compatible NATS API of latticed: request/reply on
+ * `{prefix}.{lattice}.model.{op}[.{name}]` (queue group, so every replica
+ * serves), wadm's JSON shapes, result words and error texts, plus
+ * latticed's additions (model.apply, model.rollback, a real model.history).
+ * Handlers only read and write the store (JetStream KV): they keep no
+ * in-memory state and may run on any thread. Reference: docs/api.md.
+ */
+#ifndef LT_API_H
+#define LT_API_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <nats/nats.h>
+
+#include "lt_buf.h"
+#include "lt_model.h"
+#include "lt_status.h"
+#include "lt_store.h"
+
+#define LT_API_DEFAULT_PREFIX "wadm.api"
+#define LT_API_DEFAULT_QUEUE  "latticed_api"
+#define LT_API_MAX_REPLY      (8u << 20) /**< bytes of one reply we build (list of many apps) */
+
+typedef struct {
+    const char *prefix;  /**< subject prefix; NULL = LT_API_DEFAULT_PREFIX (dots/spaces trimmed) */
+    const char *queue;   /**< queue group; NULL = LT_API_DEFAULT_QUEUE */
+    size_t max_request;  /**< bytes of a request body we accept; 0 = LT_MAX_MANIFEST_BYTES */
+} lt_api_config;
+
+typedef struct lt_api lt_api;
+
+/**
+ * CONSTRUCTOR. Queue-subscribe `{prefix}.>` on nc and serve requests with
+ * store (both must outlive the server). Requests are handled one at a time
+ * on the subscription's nats.c thread. LT_ERR_INVALID for an empty or
+ * malformed prefix, LT_ERR_TRANSPORT, LT_ERR_NOMEM.
+ */
+LT_NODISCARD lt_status lt_api_start(lt_api **new_api, natsConnection *nc, lt_store *store,
+                                    const lt_api_config *cfg);
+
+/**
+ * DESTRUCTOR. Unsubscribe and wait until a request being handled has been
+ * answered; no handler runs afterwards. NULL-safe.
+ */
+void lt_api_stop(lt_api *api);
+
+/** One request, independent of the transport. */
+typedef struct {
+    const char *subject;      /**< full subject */
+    const char *content_type; /**< Content-Type header value, or NULL */
+    const char *data;         /**< body (need not be NUL-terminated) */
+    size_t len;
+} lt_api_request;
+
+/**
+ * Handle one request against store and append the JSON reply to reply (the
+ * same bytes the server sends). Business errors are replies, not statuses:
+ * LT_OK whenever a reply was written; LT_ERR_NOMEM / LT_ERR_TOO_BIG (reply
+ * over its limit) otherwise. Thread-safe.
+ */
+LT_NODISCARD lt_status lt_api_handle(lt_store *store, const lt_api_config *cfg,
+                                     const lt_api_request *req, lt_buf *reply);
+
+/* ---------------------------------------------------------------------------------------------
+ * Deploy checks (wadm.md §1.5 deploy steps 4-5), shared with the scheduler.
+ * ------------------------------------------------------------------------------------------- */
+
+/**
+ * May m be deployed in lattice? Checks that no explicit component id of m is
+ * deployed by another app of the lattice, and that every shared reference
+ * (`application:`) names an app that is deployed, whose latest version is
+ * shared and has a component of that name and kind. LT_OK when it may;
+ * LT_ERR_REFUSED with wadm's message appended to msg when not; store
+ * statuses (LT_ERR_TRANSPORT...) when the check could not be made.
+ */
+LT_NODISCARD lt_status lt_api_check_deploy(lt_store *store, const char *lattice,
+                                           const lt_model *m, lt_buf *msg);
+
+/**
+ * The shared references of m that cannot be satisfied now, as wadm's
+ * list text (`["a", "b"]`) appended to names; *count gets how many (0: all
+ * fine, nothing appended). Store statuses on failure.
+ */
+LT_NODISCARD lt_status lt_api_shared_missing(lt_store *store, const char *lattice,
+                                             const lt_model *m, lt_buf *names, size_t *count);
+
+/**
+ * Explicit component ids of m (borrowed pointers into m) in *ids (lt_free
+ * the array), *count of them. LT_ERR_NOMEM.
+ */
+LT_NODISCARD lt_status lt_api_explicit_ids(const lt_model *m, const char ***ids, size_t *count);
+
+#endif

@@ -1,0 +1,463 @@
+/*
+ * test_api.c - the wadm API scenarios of wadm's api_model_operations tests
+ * (wadm.md §8.2) against latticed's API on a real nats-server: put
+ * created/newversion, get by version, list (new shape and deprecated bare
+ * array), versions order, delete one/all and noop deletes, duplicate
+ * versions, invalid and unsupported subjects, JSON/YAML with and without a
+ * content type, and bad input that must get an error reply, not a crash.
+ */
+#include <check.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "api_fixture.h"
+#include "lt_alloc.h"
+
+static void put_ok(const char *name, const char *version, const char *result)
+{
+    char *m = fx_manifest(name, version, "0.1.0", NULL);
+
+    fx_expect(fx_call("model.put", m, NULL), result);
+    lt_free(m);
+}
+
+START_TEST(put_created_then_newversion)
+{
+    char *m1 = fx_manifest("hello", "v0.0.1", "0.1.0", NULL);
+    char *m2 = fx_manifest("hello", "v0.0.2", "0.2.0", NULL);
+    json_t *r;
+
+    r = fx_call("model.put", m1, NULL);
+    ck_assert_str_eq(fx_result(r), "created");
+    ck_assert_str_eq(json_string_value(json_object_get(r, "current_version")), "v0.0.1");
+    ck_assert_int_eq(json_integer_value(json_object_get(r, "total_versions")), 1);
+    ck_assert_str_eq(json_string_value(json_object_get(r, "name")), "hello");
+    ck_assert_str_eq(fx_message(r), "Successfully put manifest hello v0.0.1");
+    json_decref(r);
+    r = fx_call("model.put", m2, NULL);
+    ck_assert_str_eq(fx_result(r), "newversion");
+    ck_assert_str_eq(json_string_value(json_object_get(r, "current_version")), "v0.0.2");
+    ck_assert_int_eq(json_integer_value(json_object_get(r, "total_versions")), 2);
+    json_decref(r);
+    /* the same version again: wadm's duplicate error, nothing stored */
+    r = fx_call("model.put", m1, NULL);
+    ck_assert_str_eq(fx_result(r), "error");
+    ck_assert_str_eq(fx_message(r), "Manifest version v0.0.1 already exists");
+    json_decref(r);
+    r = fx_call("model.versions.hello", NULL, NULL);
+    ck_assert_int_eq(json_array_size(json_object_get(r, "versions")), 2);
+    json_decref(r);
+    lt_free(m1);
+    lt_free(m2);
+}
+END_TEST
+
+START_TEST(put_assigns_ulid)
+{
+    char *m = fx_manifest("nover", NULL, "0.1.0", NULL);
+    json_t *r = fx_call("model.put", m, NULL), *g;
+    const char *v = json_string_value(json_object_get(r, "current_version"));
+
+    ck_assert_str_eq(fx_result(r), "created");
+    ck_assert_uint_eq(strlen(v), 26);
+    g = fx_call("model.get.nover", NULL, NULL);
+    ck_assert_str_eq(fx_result(g), "success");
+    /* the stored manifest carries the assigned version */
+    ck_assert_str_eq(json_string_value(json_object_get(
+                         json_object_get(json_object_get(json_object_get(g, "manifest"),
+                                                         "metadata"),
+                                         "annotations"),
+                         "version")),
+                     v);
+    json_decref(g);
+    json_decref(r);
+    lt_free(m);
+}
+END_TEST
+
+START_TEST(get_by_version)
+{
+    json_t *r, *ann;
+
+    put_ok("getme", "v1", "created");
+    {
+        char *m = fx_manifest("getme", "v2", "0.9.9", NULL);
+
+        fx_expect(fx_call("model.put", m, NULL), "newversion");
+        lt_free(m);
+    }
+    r = fx_call("model.get.getme", NULL, NULL);
+    ck_assert_str_eq(fx_result(r), "success");
+    ck_assert_str_eq(fx_message(r), "Successfully fetched application getme");
+    ann = json_object_get(json_object_get(json_object_get(r, "manifest"), "metadata"),
+                          "annotations");
+    ck_assert_str_eq(json_string_value(json_object_get(ann, "version")), "v2");
+    json_decref(r);
+    r = fx_call("model.get.getme", "{\"version\":\"v1\"}", NULL);
+    ck_assert_str_eq(fx_result(r), "success");
+    ck_assert_str_eq(fx_message(r), "Successfully fetched application getme v1");
+    ann = json_object_get(json_object_get(json_object_get(r, "manifest"), "metadata"),
+                          "annotations");
+    ck_assert_str_eq(json_string_value(json_object_get(ann, "version")), "v1");
+    json_decref(r);
+    r = fx_call("model.get.getme", "{\"version\":\"v7\"}", NULL);
+    ck_assert_str_eq(fx_result(r), "notfound");
+    ck_assert_str_eq(fx_message(r), "Application getme with version v7 doesn't exist");
+    ck_assert_ptr_null(json_object_get(r, "manifest"));
+    json_decref(r);
+    r = fx_call("model.get.nosuch", NULL, NULL);
+    ck_assert_str_eq(fx_result(r), "notfound");
+    ck_assert_str_eq(fx_message(r), "Application with the name nosuch not found");
+    json_decref(r);
+    r = fx_call("model.get.getme", "{not json", NULL);
+    ck_assert_str_eq(fx_result(r), "error");
+    ck_assert_ptr_nonnull(strstr(fx_message(r), "Unable to parse get application request: "));
+    json_decref(r);
+}
+END_TEST
+
+START_TEST(list_both_shapes)
+{
+    json_t *r, *models;
+
+    r = fx_call("model.get", NULL, NULL);
+    ck_assert_str_eq(fx_result(r), "success");
+    ck_assert_int_eq(json_array_size(json_object_get(r, "models")), 0);
+    json_decref(r);
+    put_ok("zz-app", "v1", "created");
+    put_ok("aa-app", "v1", "created");
+    put_ok("aa-app", "v2", "newversion");
+    r = fx_call("model.get", NULL, NULL);
+    ck_assert_str_eq(fx_message(r), "Successfully fetched list of applications");
+    models = json_object_get(r, "models");
+    ck_assert_int_eq(json_array_size(models), 2);
+    ck_assert_str_eq(json_string_value(json_object_get(json_array_get(models, 0), "name")),
+                     "aa-app");
+    ck_assert_str_eq(json_string_value(json_object_get(json_array_get(models, 0), "version")),
+                     "v2");
+    ck_assert_str_eq(
+        json_string_value(json_object_get(json_array_get(models, 0), "description")),
+        "test app aa-app");
+    ck_assert(json_is_null(json_object_get(json_array_get(models, 0), "deployed_version")));
+    ck_assert_str_eq(json_string_value(json_object_get(json_array_get(models, 0), "status")),
+                     "undeployed");
+    ck_assert(json_is_object(json_object_get(json_array_get(models, 0), "detailed_status")));
+    json_decref(r);
+    /* deprecated model.list: the bare array */
+    r = fx_call("model.list", NULL, NULL);
+    ck_assert(json_is_array(r));
+    ck_assert_int_eq(json_array_size(r), 2);
+    ck_assert_str_eq(json_string_value(json_object_get(json_array_get(r, 1), "name")), "zz-app");
+    json_decref(r);
+    /* lattices are separate */
+    r = fx_req("other", "model.get", NULL, NULL);
+    ck_assert_int_eq(json_array_size(json_object_get(r, "models")), 0);
+    json_decref(r);
+}
+END_TEST
+
+START_TEST(versions_in_order)
+{
+    const char *order[] = { "v3", "v1", "v2" };
+    json_t *r, *vs;
+
+    for (int i = 0; i < 3; i++)
+        put_ok("ordered", order[i], i == 0 ? "created" : "newversion");
+    r = fx_call("model.versions.ordered", NULL, NULL);
+    ck_assert_str_eq(fx_result(r), "success");
+    ck_assert_str_eq(fx_message(r), "Successfully fetched versions for application ordered");
+    vs = json_object_get(r, "versions");
+    ck_assert_int_eq(json_array_size(vs), 3);
+    for (int i = 0; i < 3; i++) {
+        ck_assert_str_eq(json_string_value(json_object_get(json_array_get(vs, i), "version")),
+                         order[i]);
+        ck_assert(json_is_false(json_object_get(json_array_get(vs, i), "deployed")));
+    }
+    json_decref(r);
+    r = fx_call("model.versions.missing", NULL, NULL);
+    ck_assert_str_eq(fx_result(r), "notfound");
+    ck_assert_str_eq(fx_message(r), "Application with the name missing not found");
+    ck_assert_int_eq(json_array_size(json_object_get(r, "versions")), 0);
+    json_decref(r);
+}
+END_TEST
+
+START_TEST(delete_one_and_all)
+{
+    json_t *r;
+
+    put_ok("del", "v1", "created");
+    put_ok("del", "v2", "newversion");
+    put_ok("del", "v3", "newversion");
+    r = fx_call("model.del.del", "{\"version\":\"v2\"}", NULL);
+    ck_assert_str_eq(fx_result(r), "deleted");
+    ck_assert_str_eq(fx_message(r), "Successfully deleted version v2 of application del");
+    ck_assert(json_is_false(json_object_get(r, "undeploy")));
+    json_decref(r);
+    r = fx_call("model.versions.del", NULL, NULL);
+    ck_assert_int_eq(json_array_size(json_object_get(r, "versions")), 2);
+    json_decref(r);
+    /* deleting the latest makes the previous one latest */
+    fx_expect(fx_call("model.del.del", "{\"version\":\"v3\"}", NULL), "deleted");
+    r = fx_call("model.get.del", NULL, NULL);
+    ck_assert_str_eq(json_string_value(json_object_get(
+                         json_object_get(json_object_get(json_object_get(r, "manifest"),
+                                                         "metadata"),
+                                         "annotations"),
+                         "version")),
+                     "v1");
+    json_decref(r);
+    /* all versions */
+    put_ok("del", "v4", "newversion");
+    r = fx_call("model.del.del", NULL, NULL);
+    ck_assert_str_eq(fx_result(r), "deleted");
+    ck_assert_str_eq(fx_message(r), "Successfully deleted application del");
+    ck_assert(json_is_true(json_object_get(r, "undeploy")));
+    json_decref(r);
+    fx_expect(fx_call("model.get.del", NULL, NULL), "notfound");
+    /* deleting the last version deletes the app */
+    put_ok("last", "v1", "created");
+    r = fx_call("model.del.last", "{\"version\":\"v1\"}", NULL);
+    ck_assert_str_eq(fx_result(r), "deleted");
+    ck_assert_str_eq(fx_message(r), "Successfully deleted last version of application last");
+    ck_assert(json_is_true(json_object_get(r, "undeploy")));
+    json_decref(r);
+    fx_expect(fx_call("model.versions.last", NULL, NULL), "notfound");
+}
+END_TEST
+
+START_TEST(noop_deletes)
+{
+    json_t *r;
+
+    r = fx_call("model.del.ghost", NULL, NULL);
+    ck_assert_str_eq(fx_result(r), "noop");
+    ck_assert_str_eq(fx_message(r), "Application ghost doesn't exist or was already deleted");
+    ck_assert(json_is_false(json_object_get(r, "undeploy")));
+    json_decref(r);
+    put_ok("there", "v1", "created");
+    r = fx_call("model.del.there", "{\"version\":\"v9\"}", NULL);
+    ck_assert_str_eq(fx_result(r), "noop");
+    ck_assert_str_eq(fx_message(r), "Application version v9 doesn't exist");
+    json_decref(r);
+    r = fx_call("model.del.there", "{\"version\":null}", NULL); /* null = all */
+    ck_assert_str_eq(fx_result(r), "deleted");
+    json_decref(r);
+    r = fx_call("model.del.there", "[1,2]", NULL);
+    ck_assert_str_eq(fx_result(r), "error");
+    ck_assert_ptr_nonnull(strstr(fx_message(r), "Unable to parse delete application request"));
+    json_decref(r);
+}
+END_TEST
+
+START_TEST(invalid_and_unsupported_subjects)
+{
+    json_t *r;
+
+    r = fx_call("model", NULL, NULL);
+    ck_assert_str_eq(fx_result(r), "error");
+    ck_assert_str_eq(fx_message(r), "Invalid subject: Expected to find operation");
+    json_decref(r);
+    r = fx_call("model.get.foo.bar", NULL, NULL);
+    ck_assert_str_eq(fx_result(r), "error");
+    ck_assert_str_eq(fx_message(r),
+                     "Invalid subject: Found extra components of subject, ensure your manifest "
+                     "name consists of only alphanumeric characters, dashes, and underscores.");
+    json_decref(r);
+    r = fx_call("blah.get", NULL, NULL);
+    ck_assert_str_eq(fx_message(r), "Unsupported subject: wadm.api.default.blah.get");
+    json_decref(r);
+    r = fx_call("model.put.named", NULL, NULL);
+    ck_assert_str_eq(fx_message(r), "Unsupported subject: wadm.api.default.model.put.named");
+    json_decref(r);
+    r = fx_call("model.history", NULL, NULL);
+    ck_assert_str_eq(fx_message(r), "Unsupported subject: wadm.api.default.model.history");
+    json_decref(r);
+    r = fx_call("model.frobnicate.x", NULL, NULL);
+    ck_assert_ptr_nonnull(strstr(fx_message(r), "Unsupported subject"));
+    json_decref(r);
+    r = fx_req("bad+lattice", "model.get", NULL, NULL);
+    ck_assert_str_eq(fx_result(r), "error");
+    ck_assert_ptr_nonnull(strstr(fx_message(r), "Invalid subject: lattice ID"));
+    json_decref(r);
+}
+END_TEST
+
+/* Direct calls of the transport-free entry point for the short subjects. */
+START_TEST(handle_short_subjects)
+{
+    lt_api_config cfg = { .prefix = " .wadm.api. " }; /* trimmed like wadm */
+    const char *subjects[] = { "wadm.api.default", "wadm.api.x.y.z.w.v", "other.thing" };
+    const char *want[] = { "Invalid subject: Expected to find API category",
+                           "Invalid subject: Found extra", "Unsupported subject: other.thing" };
+
+    for (int i = 0; i < 3; i++) {
+        lt_api_request req = { .subject = subjects[i] };
+        lt_buf out;
+        json_t *r;
+
+        lt_buf_init(&out, 1 << 16);
+        ck_assert_int_eq(lt_api_handle(fx_store, &cfg, &req, &out), LT_OK);
+        r = json_loads(out.ptr, 0, NULL);
+        ck_assert_ptr_nonnull(strstr(fx_message(r), want[i]));
+        json_decref(r);
+        lt_buf_cleanup(&out);
+    }
+}
+END_TEST
+
+static const char json_manifest[] =
+    "{\"apiVersion\":\"core.oam.dev/v1beta1\",\"kind\":\"Application\","
+    "\"metadata\":{\"name\":\"jsonapp\",\"annotations\":{\"version\":\"v1\"}},"
+    "\"spec\":{\"components\":[{\"name\":\"c\",\"type\":\"component\","
+    "\"properties\":{\"image\":\"ghcr.io/x/y:1\"},"
+    "\"traits\":[{\"type\":\"spreadscaler\",\"properties\":{\"instances\":1}}]}]}}";
+
+START_TEST(parsing_content_types)
+{
+    char *yaml = fx_manifest("yamlapp", "v1", "0.1.0", NULL);
+    char *yaml2 = fx_manifest("yamlapp", "v2", "0.1.0", NULL);
+    json_t *r;
+
+    fx_expect(fx_call("model.put", json_manifest, NULL), "created");           /* sniffed */
+    fx_expect(fx_call("model.put", yaml, "application/yaml"), "created");      /* header */
+    fx_expect(fx_call("model.put", yaml2, NULL), "newversion");                /* sniffed */
+    fx_expect(fx_call("model.del.jsonapp", NULL, NULL), "deleted");
+    fx_expect(fx_call("model.put", json_manifest, "application/json; charset=utf-8"), "created");
+    r = fx_call("model.put", json_manifest, "text/plain");
+    ck_assert_str_eq(fx_result(r), "error");
+    ck_assert_str_eq(fx_message(r), "Unable to parse manifest: Unsupported content type "
+                                    "text/plain given. Wadm supports YAML and JSON");
+    json_decref(r);
+    /* YAML sent as JSON is a parse error */
+    r = fx_call("model.put", yaml, "application/json");
+    ck_assert_str_eq(fx_result(r), "error");
+    ck_assert_ptr_nonnull(strstr(fx_message(r), "Unable to parse manifest: "));
+    json_decref(r);
+    lt_free(yaml);
+    lt_free(yaml2);
+}
+END_TEST
+
+START_TEST(put_errors_in_wadm_order)
+{
+    char *latest = fx_manifest("app", "latest", "1", NULL);
+    char *badname = fx_manifest("bad!name", "v1", "1", NULL);
+    json_t *r;
+
+    r = fx_call("model.put", latest, NULL);
+    ck_assert_str_eq(fx_message(r),
+                     "invalid manifest version, errors: \"latest is not allowed in wadm\"");
+    json_decref(r);
+    r = fx_call("model.put", badname, NULL);
+    ck_assert_str_eq(fx_result(r), "error");
+    ck_assert_str_eq(fx_message(r), "Manifest name bad!name contains invalid characters. "
+                                    "Manifest names can only contain alphanumeric characters, "
+                                    "dashes, and underscores.");
+    json_decref(r);
+    r = fx_call("model.put", "kind: [unclosed", NULL);
+    ck_assert_str_eq(fx_result(r), "error");
+    ck_assert_ptr_nonnull(strstr(fx_message(r), "Unable to parse manifest: "));
+    json_decref(r);
+    r = fx_call("model.put", "", NULL);
+    ck_assert_str_eq(fx_result(r), "error");
+    json_decref(r);
+    lt_free(latest);
+    lt_free(badname);
+}
+END_TEST
+
+START_TEST(hostile_input_gets_replies)
+{
+    unsigned char garbage[512];
+    json_t *r;
+
+    for (size_t i = 0; i < sizeof(garbage) - 1; i++)
+        garbage[i] = (unsigned char)(i * 7 + 1);
+    garbage[sizeof(garbage) - 1] = '\0';
+    r = fx_call("model.put", (const char *)garbage, NULL);
+    ck_assert_str_eq(fx_result(r), "error");
+    json_decref(r);
+    /* deeply nested JSON */
+    {
+        char deep[4096];
+
+        memset(deep, '[', 3000);
+        deep[3000] = '\0';
+        r = fx_call("model.put", deep, "application/json");
+        ck_assert_str_eq(fx_result(r), "error");
+        json_decref(r);
+        r = fx_call("model.deploy.x", deep, NULL);
+        ck_assert_str_eq(fx_result(r), "error");
+        json_decref(r);
+    }
+    /* a request without a reply subject is dropped; the server keeps serving */
+    ck_assert_int_eq(natsConnection_PublishString(fx_client, "wadm.api.default.model.put", "x"),
+                     NATS_OK);
+    ck_assert_int_eq(natsConnection_PublishString(fx_client, "wadm.api.default.model.get", ""),
+                     NATS_OK);
+    r = fx_call("model.get", NULL, NULL);
+    ck_assert_str_eq(fx_result(r), "success");
+    json_decref(r);
+    /* names with characters latticed cannot store */
+    fx_expect(fx_call("model.get.caf\xc3\xa9", NULL, NULL), "notfound");
+    fx_expect(fx_call("model.del.caf\xc3\xa9", NULL, NULL), "noop");
+}
+END_TEST
+
+START_TEST(oversized_request)
+{
+    size_t n = 80 * 1024;
+    char *big = lt_malloc(n + 1);
+    json_t *r;
+
+    memset(big, '#', n); /* a YAML comment: valid syntax, too big */
+    big[n] = '\0';
+    r = fx_call("model.put", big, NULL);
+    ck_assert_str_eq(fx_result(r), "error");
+    ck_assert_ptr_nonnull(strstr(fx_message(r), "more than the 65536 allowed"));
+    json_decref(r);
+    lt_free(big);
+}
+END_TEST
+
+static void small_setup(void)
+{
+    fx_setup_with(64 * 1024);
+}
+
+int main(void)
+{
+    Suite *s = suite_create("api");
+    TCase *tc = tcase_create("crud");
+    TCase *small = tcase_create("limits");
+    SRunner *sr;
+    int failed;
+
+    tcase_add_checked_fixture(tc, fx_setup, fx_teardown);
+    tcase_set_timeout(tc, 120);
+    tcase_add_test(tc, put_created_then_newversion);
+    tcase_add_test(tc, put_assigns_ulid);
+    tcase_add_test(tc, get_by_version);
+    tcase_add_test(tc, list_both_shapes);
+    tcase_add_test(tc, versions_in_order);
+    tcase_add_test(tc, delete_one_and_all);
+    tcase_add_test(tc, noop_deletes);
+    tcase_add_test(tc, invalid_and_unsupported_subjects);
+    tcase_add_test(tc, handle_short_subjects);
+    tcase_add_test(tc, parsing_content_types);
+    tcase_add_test(tc, put_errors_in_wadm_order);
+    tcase_add_test(tc, hostile_input_gets_replies);
+    tcase_add_checked_fixture(small, small_setup, fx_teardown);
+    tcase_set_timeout(small, 120);
+    tcase_add_test(small, oversized_request);
+    suite_add_tcase(s, tc);
+    suite_add_tcase(s, small);
+    sr = srunner_create(s);
+    srunner_run_all(sr, CK_ENV);
+    failed = srunner_ntests_failed(sr);
+    srunner_free(sr);
+    nats_Close();
+    return failed == 0 ? 0 : 1;
+}
