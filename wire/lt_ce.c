@@ -106,7 +106,13 @@ lt_status lt__ce_check_string(const char *what, const char *v, size_t len)
 
     for (size_t i = 0; i < len;) {
         uint32_t cp = 0;
-        size_t n = utf8_next(p + i, len - i, &cp);
+        size_t n;
+
+        if (p[i] >= 0x20 && p[i] < 0x7f) {   /* printable ASCII: the common case */
+            i++;
+            continue;
+        }
+        n = utf8_next(p + i, len - i, &cp);
 
         if (n == 0)
             return LT_FAIL(LT_ERR_INVALID, "cloudevent: attribute \"%s\" is not valid UTF-8 "
@@ -122,8 +128,6 @@ lt_status lt__ce_check_string(const char *what, const char *v, size_t len)
 /* RFC 3986 characters (unreserved, reserved) plus '%' HEX HEX. */
 static bool uri_chars_ok(const char *s)
 {
-    static const char extra[] = "-._~:/?#[]@!$&'()*+,;=";
-
     for (; *s != '\0'; s++) {
         unsigned char c = (unsigned char)*s;
 
@@ -133,7 +137,8 @@ static bool uri_chars_ok(const char *s)
             s += 2;
             continue;
         }
-        if (!(c < 0x80 && (isalnum(c) || strchr(extra, c) != NULL)))
+        /* printable ASCII except space " < > \ ^ ` { | } */
+        if (c <= 0x20 || c >= 0x7f || strchr("\"<>\\^`{|}", c) != NULL)
             return false;
     }
     return true;
@@ -322,10 +327,21 @@ bad:
     return LT_FAIL(LT_ERR_INVALID, "not an RFC 3339 timestamp");
 }
 
+/* Write v as exactly n decimal digits (zero-padded) at p. */
+static void put_digits(char *p, int n, uint32_t v)
+{
+    for (int i = n - 1; i >= 0; i--) {
+        p[i] = (char)('0' + v % 10);
+        v /= 10;
+    }
+}
+
 lt_status lt_ce_format_time(lt_buf *b, int64_t sec, int32_t nsec)
 {
     int64_t days, rem, y;
     int m, d;
+    char t[32];
+    size_t n;
     lt_status st;
 
     if (nsec < 0 || nsec > 999999999)
@@ -339,18 +355,29 @@ lt_status lt_ce_format_time(lt_buf *b, int64_t sec, int32_t nsec)
     civil_from_days(days, &y, &m, &d);
     if (y < 1 || y > 9999)
         return LT_FAIL(LT_ERR_INVALID, "time out of range (year %lld)", (long long)y);
-    st = lt_buf_appendf(b, "%04d-%02d-%02dT%02d:%02d:%02d", (int)y, m, d, (int)(rem / 3600),
-                        (int)(rem / 60 % 60), (int)(rem % 60));
-    if (st == LT_OK && nsec != 0) {
-        if (nsec % 1000000 == 0)
-            st = lt_buf_appendf(b, ".%03d", (int)(nsec / 1000000));
-        else if (nsec % 1000 == 0)
-            st = lt_buf_appendf(b, ".%06d", (int)(nsec / 1000));
-        else
-            st = lt_buf_appendf(b, ".%09d", (int)nsec);
+    /* Fixed layout written by hand: this runs for every event sent. */
+    put_digits(t, 4, (uint32_t)y);
+    t[4] = '-';
+    put_digits(t + 5, 2, (uint32_t)m);
+    t[7] = '-';
+    put_digits(t + 8, 2, (uint32_t)d);
+    t[10] = 'T';
+    put_digits(t + 11, 2, (uint32_t)(rem / 3600));
+    t[13] = ':';
+    put_digits(t + 14, 2, (uint32_t)(rem / 60 % 60));
+    t[16] = ':';
+    put_digits(t + 17, 2, (uint32_t)(rem % 60));
+    n = 19;
+    if (nsec != 0) {
+        int digits = nsec % 1000000 == 0 ? 3 : nsec % 1000 == 0 ? 6 : 9;
+        uint32_t v = (uint32_t)(digits == 3 ? nsec / 1000000 : digits == 6 ? nsec / 1000 : nsec);
+
+        t[n++] = '.';
+        put_digits(t + n, digits, v);
+        n += (size_t)digits;
     }
-    if (st == LT_OK)
-        st = lt_buf_appendc(b, 'Z');
+    t[n++] = 'Z';
+    st = lt_buf_append(b, t, n);
     return st;
 }
 
@@ -386,13 +413,14 @@ lt_status lt_ce_new_id(char out[LT_CE_ID_LEN + 1])
 void lt__ce_builder_init(lt__ce_builder *b, bool hdr)
 {
     memset(b, 0, sizeof(*b));
-    lt_buf_init(&b->arena, ARENA_MAX);
     b->hdr = hdr;
 }
 
 void lt__ce_builder_cleanup(lt__ce_builder *b)
 {
-    lt_buf_cleanup(&b->arena);
+    lt_free(b->mem);
+    b->mem = NULL;
+    b->len = b->cap = 0;
     memset(b->set, 0, sizeof(b->set));
     b->n_ext = 0;
     b->has_data = false;
@@ -405,7 +433,7 @@ bool lt__ce_builder_has(const lt__ce_builder *b, lt__ce_attr a)
 
 const char *lt__ce_builder_get(const lt__ce_builder *b, lt__ce_attr a)
 {
-    return b->set[a] ? b->arena.ptr + b->off[a] : NULL;
+    return b->set[a] ? b->mem + b->off[a] : NULL;
 }
 
 /* "ce-<name>" in binary mode, "<name>" in structured mode. */
@@ -425,45 +453,78 @@ static void label(const lt__ce_builder *b, const char *name, char out[LT_CE_MAX_
     }
 }
 
+/* Up to 40 bytes of a name (not NUL-terminated) for a message, '?' for odd bytes. */
+static const char *name_for_error(const char *name, size_t n, char out[48])
+{
+    size_t i;
+
+    for (i = 0; i < n && i < 40; i++)
+        out[i] = name[i] > 0x20 && name[i] < 0x7f && name[i] != '"' ? name[i] : '?';
+    out[i] = '\0';
+    return out;
+}
+
 lt_status lt__ce_check_name(const lt__ce_builder *b, const char *name, size_t n,
                            char out[LT_CE_MAX_NAME + 1])
 {
-    bool printable = true;
+    char pn[48];
 
-    for (size_t i = 0; i < n; i++)
-        printable = printable && name[i] > 0x20 && name[i] < 0x7f && name[i] != '"';
     if (n == 0)
         return LT_FAIL(LT_ERR_INVALID, "cloudevent: empty attribute name");
     if (n > LT_CE_MAX_NAME)
-        return LT_FAIL(LT_ERR_INVALID, "cloudevent: attribute name \"%s%.*s\" is longer than "
-                       "%u characters", b->hdr ? "ce-" : "", printable ? 40 : 0,
-                       printable ? name : "", LT_CE_MAX_NAME);
+        return LT_FAIL(LT_ERR_INVALID, "cloudevent: attribute name \"%s%s\" is longer than "
+                       "%u characters", b->hdr ? "ce-" : "", name_for_error(name, n, pn),
+                       LT_CE_MAX_NAME);
     for (size_t i = 0; i < n; i++) {
         char c = name[i];
 
         if (b->fold && c >= 'A' && c <= 'Z')
             c = (char)(c - 'A' + 'a');
         if (!((c >= 'a' && c <= 'z') || (c >= '0' && c <= '9')))
-            return LT_FAIL(LT_ERR_INVALID, "cloudevent: invalid attribute name \"%s%.*s\" "
+            return LT_FAIL(LT_ERR_INVALID, "cloudevent: invalid attribute name \"%s%s\" "
                            "(only a-z and 0-9 allowed)", b->hdr ? "ce-" : "",
-                           printable ? (int)n : 0, printable ? name : "");
+                           name_for_error(name, n, pn));
         out[i] = c;
     }
     out[n] = '\0';
     return LT_OK;
 }
 
+lt_status lt__ce_builder_reserve(lt__ce_builder *b, size_t n)
+{
+    size_t want, cap;
+    char *m;
+
+    if (n > ARENA_MAX || b->len > ARENA_MAX - n)
+        return LT_FAIL(LT_ERR_TOO_BIG, "cloudevent: event larger than %u bytes",
+                       (unsigned)ARENA_MAX);
+    want = b->len + n;
+    if (want <= b->cap)
+        return LT_OK;
+    cap = b->cap > 0 ? b->cap : 256;
+    while (cap < want)
+        cap *= 2;
+    m = lt_realloc(b->mem, cap);
+    if (m == NULL)
+        return LT_ERR_NOMEM;
+    b->mem = m;
+    b->cap = cap;
+    return LT_OK;
+}
+
+/* Copy len bytes and a NUL into the arena; *off gets where they start. */
 static lt_status arena_put(lt__ce_builder *b, const void *p, size_t len, size_t *off)
 {
-    lt_status st;
+    lt_status st = lt__ce_builder_reserve(b, len + 1);
 
-    *off = b->arena.len;
-    st = lt_buf_append(&b->arena, p, len);
-    if (st == LT_OK)
-        st = lt_buf_appendc(&b->arena, '\0');
-    if (st == LT_ERR_TOO_BIG)
-        return LT_FAIL(st, "cloudevent: event larger than %u bytes", (unsigned)ARENA_MAX);
-    return st;
+    if (st != LT_OK)
+        return st;
+    *off = b->len;
+    if (len > 0)
+        memcpy(b->mem + b->len, p, len);
+    b->mem[b->len + len] = '\0';
+    b->len += len + 1;
+    return LT_OK;
 }
 
 /* True when one of a, b is a proper prefix of the other. */
@@ -489,8 +550,8 @@ static lt_status check_prefixes(const lt__ce_builder *b, const char *nm)
             clash = attr_names[a];
     }
     for (size_t i = 0; i < b->n_ext && clash == NULL; i++) {
-        if (prefix_pair(nm, b->arena.ptr + b->ext_name[i]))
-            clash = b->arena.ptr + b->ext_name[i];
+        if (prefix_pair(nm, b->mem + b->ext_name[i]))
+            clash = b->mem + b->ext_name[i];
     }
     if (clash == NULL)
         return LT_OK;
@@ -533,7 +594,7 @@ lt_status lt__ce_builder_attr(lt__ce_builder *b, const char *name, size_t name_l
         return st;
     }
     for (size_t i = 0; i < b->n_ext; i++) {
-        if (strcmp(b->arena.ptr + b->ext_name[i], nm) == 0)
+        if (strcmp(b->mem + b->ext_name[i], nm) == 0)
             return LT_FAIL(LT_ERR_INVALID, "cloudevent: duplicate attribute \"%s\"", lb);
     }
     st = check_prefixes(b, nm);
@@ -635,11 +696,8 @@ lt_status lt__ce_builder_finish(lt__ce_builder *b, lt_ce *ce, bool structured)
         st = check_values(b, &dt, &sec, &nsec);
     if (st != LT_OK)
         goto out;
-    mem = lt_buf_take(&b->arena);
-    if (mem == NULL) {
-        st = LT_ERR_NOMEM;
-        goto out;
-    }
+    mem = b->mem;   /* the arena moves into ce */
+    b->mem = NULL;
     lt_ce_cleanup(ce);
     ce->mem = mem;
     ce->ev.specversion = mem + b->off[LT__CE_SPECVERSION];

@@ -18,23 +18,38 @@
 
 /* ---- binary mode: encoding ---- */
 
-/* The binding's percent-encoding: keep 0x21..0x7E except '"' and '%'. */
-static lt_status percent_encode(lt_buf *out, const char *v)
+/* Bytes the binding's percent-encoding keeps: 0x21..0x7E except '"' and '%'. */
+static bool keep_byte(unsigned char c)
+{
+    return c > 0x20 && c < 0x7f && c != '"' && c != '%';
+}
+
+/*
+ * The binding's percent-encoding of v. Returns v itself when nothing needs
+ * encoding (the usual case), else buf (cap >= 3 * LT_MAX_HEADER_VALUE + 1;
+ * validated values are at most LT_MAX_HEADER_VALUE bytes).
+ */
+static const char *percent_encode(const char *v, char *buf, size_t cap)
 {
     static const char hex[] = "0123456789ABCDEF";
-    lt_status st = LT_OK;
+    const unsigned char *p = (const unsigned char *)v;
+    size_t o = 0;
 
-    lt_buf_reset(out);
-    for (const unsigned char *p = (const unsigned char *)v; *p != '\0' && st == LT_OK; p++) {
-        if (*p > 0x20 && *p < 0x7f && *p != '"' && *p != '%') {
-            st = lt_buf_appendc(out, (char)*p);
+    while (*p != '\0' && keep_byte(*p))
+        p++;
+    if (*p == '\0')
+        return v;
+    for (p = (const unsigned char *)v; *p != '\0' && o + 4 <= cap; p++) {
+        if (keep_byte(*p)) {
+            buf[o++] = (char)*p;
         } else {
-            char e[3] = { '%', hex[*p >> 4], hex[*p & 0x0F] };
-
-            st = lt_buf_append(out, e, sizeof(e));
+            buf[o++] = '%';
+            buf[o++] = hex[*p >> 4];
+            buf[o++] = hex[*p & 0x0F];
         }
     }
-    return st;
+    buf[o] = '\0';
+    return buf;
 }
 
 static lt_status set_header(natsMsg *m, const char *key, const char *value)
@@ -47,48 +62,45 @@ static lt_status set_header(natsMsg *m, const char *key, const char *value)
     return LT_OK;
 }
 
-static lt_status put_attr(natsMsg *m, lt_buf *enc, const char *name, const char *value)
+static lt_status put_attr(natsMsg *m, char *enc, const char *name, const char *value)
 {
     char key[LT_CE_MAX_NAME + 4];
-    lt_status st;
 
     if (value == NULL)
         return LT_OK;
     memcpy(key, "ce-", 3);
     memcpy(key + 3, name, strlen(name) + 1);   /* names were validated: <= 20 bytes */
-    st = percent_encode(enc, value);
-    if (st == LT_OK)
-        st = set_header(m, key, enc->ptr);
-    return st;
+    return set_header(m, key, percent_encode(value, enc, LT__CE_RAW_VALUE_MAX + 1));
 }
 
 /* Every attribute of ev as a header of m (id and time given separately). */
 static lt_status put_all(natsMsg *m, const lt_ce_event *ev, const char *id, const char *time)
 {
-    lt_buf enc;
+    char *enc = lt_malloc(LT__CE_RAW_VALUE_MAX + 1);
     lt_status st;
 
-    lt_buf_init(&enc, LT__CE_RAW_VALUE_MAX);
-    st = put_attr(m, &enc, "specversion", LT_CE_SPECVERSION);
+    if (enc == NULL)
+        return LT_ERR_NOMEM;
+    st = put_attr(m, enc, "specversion", LT_CE_SPECVERSION);
     if (st == LT_OK)
-        st = put_attr(m, &enc, "id", id);
+        st = put_attr(m, enc, "id", id);
     if (st == LT_OK)
-        st = put_attr(m, &enc, "source", ev->source);
+        st = put_attr(m, enc, "source", ev->source);
     if (st == LT_OK)
-        st = put_attr(m, &enc, "type", ev->type);
+        st = put_attr(m, enc, "type", ev->type);
     if (st == LT_OK)
-        st = put_attr(m, &enc, "subject", ev->subject);
+        st = put_attr(m, enc, "subject", ev->subject);
     if (st == LT_OK)
-        st = put_attr(m, &enc, "time", time);
+        st = put_attr(m, enc, "time", time);
     if (st == LT_OK)
-        st = put_attr(m, &enc, "dataschema", ev->dataschema);
+        st = put_attr(m, enc, "dataschema", ev->dataschema);
     if (st == LT_OK)
-        st = put_attr(m, &enc, "datacontenttype", ev->datacontenttype);
+        st = put_attr(m, enc, "datacontenttype", ev->datacontenttype);
     for (size_t i = 0; i < ev->ext_count && st == LT_OK; i++)
-        st = put_attr(m, &enc, ev->ext[i].name, ev->ext[i].value);
+        st = put_attr(m, enc, ev->ext[i].name, ev->ext[i].value);
     if (st == LT_OK && ev->datacontenttype != NULL)
         st = set_header(m, "content-type", ev->datacontenttype);
-    lt_buf_cleanup(&enc);
+    lt_free(enc);
     return st;
 }
 
@@ -183,68 +195,88 @@ out:
 
 /* ---- binary mode: decoding ---- */
 
+static int hexval(char c)
+{
+    if (c >= '0' && c <= '9')
+        return c - '0';
+    if (c >= 'a' && c <= 'f')
+        return c - 'a' + 10;
+    if (c >= 'A' && c <= 'F')
+        return c - 'A' + 10;
+    return -1;
+}
+
+/* Scratch space for decoding one header value. */
+typedef struct {
+    char unq[LT__CE_RAW_VALUE_MAX + 1];   /* after removing double quotes */
+    char val[LT_MAX_HEADER_VALUE + 1];    /* after percent-decoding */
+    size_t len;                           /* bytes in val */
+} value_buf;
+
 /*
  * A header value as the binding says to read it: printable ASCII, optional
  * whitespace around it, optionally one double-quoted string (backslash
- * escapes), then one round of percent-decoding. Result into out.
+ * escapes), then one round of percent-decoding. Result in vb->val/len.
  */
-static lt_status decode_value(const char *rawkey, const char *raw, lt_buf *tmp, lt_buf *out)
+static lt_status decode_value(const char *rawkey, const char *raw, value_buf *vb)
 {
     char key[72];
-    size_t len = strlen(raw), i;
-    const char *src;
-    size_t slen;
+    size_t len = strlen(raw), i, o = 0;
+    const char *src = raw;
 
-    lt__ce_printable(rawkey, key, sizeof(key));
-    lt_buf_reset(tmp);
-    lt_buf_reset(out);
-    if (len > LT__CE_RAW_VALUE_MAX)
-        return LT_FAIL(LT_ERR_TOO_BIG, "cloudevent: header %s is %zu bytes, more than the "
-                       "limit of %u", key, len, (unsigned)LT__CE_RAW_VALUE_MAX);
-    for (i = 0; i < len; i++) {
+    vb->len = 0;
+    for (i = 0; i < len && i <= LT__CE_RAW_VALUE_MAX; i++) {
         unsigned char c = (unsigned char)raw[i];
 
         if ((c < 0x20 && c != '\t') || c > 0x7e)
             return LT_FAIL(LT_ERR_INVALID, "cloudevent: header %s has a byte that is not "
-                           "printable ASCII (0x%02x at %zu)", key, (unsigned)c, i);
+                           "printable ASCII (0x%02x at %zu)",
+                           lt__ce_printable(rawkey, key, sizeof(key)), (unsigned)c, i);
     }
-    while (len > 0 && (raw[len - 1] == ' ' || raw[len - 1] == '\t'))
+    if (len > LT__CE_RAW_VALUE_MAX)
+        return LT_FAIL(LT_ERR_TOO_BIG, "cloudevent: header %s is %zu bytes, more than the "
+                       "limit of %u", lt__ce_printable(rawkey, key, sizeof(key)), len,
+                       (unsigned)LT__CE_RAW_VALUE_MAX);
+    while (len > 0 && (src[len - 1] == ' ' || src[len - 1] == '\t'))
         len--;
-    while (len > 0 && (*raw == ' ' || *raw == '\t')) {
-        raw++;
+    while (len > 0 && (*src == ' ' || *src == '\t')) {
+        src++;
         len--;
     }
-    src = raw;
-    slen = len;
-    if (len > 0 && raw[0] == '"') {
-        for (i = 1; i < len && raw[i] != '"'; i++) {
-            if (raw[i] == '\\' && ++i >= len)
+    if (len > 0 && src[0] == '"') {
+        for (i = 1; i < len && src[i] != '"'; i++) {
+            if (src[i] == '\\' && ++i >= len)
                 break;
-            if (lt_buf_appendc(tmp, raw[i]) != LT_OK)
-                return LT_ERR_NOMEM;
+            vb->unq[o++] = src[i];
         }
         if (i + 1 != len)
             return LT_FAIL(LT_ERR_INVALID, "cloudevent: header %s has a malformed quoted "
-                           "string", key);
-        src = tmp->ptr;
-        slen = tmp->len;
+                           "string", lt__ce_printable(rawkey, key, sizeof(key)));
+        src = vb->unq;
+        len = o;
     }
-    for (i = 0; i < slen; i++) {
+    for (i = 0, o = 0; i < len; i++, o++) {
         char c = src[i];
 
+        if (o >= LT_MAX_HEADER_VALUE)
+            return LT_FAIL(LT_ERR_TOO_BIG, "cloudevent: header %s decodes to more than %u "
+                           "bytes", lt__ce_printable(rawkey, key, sizeof(key)),
+                           LT_MAX_HEADER_VALUE);
         if (c == '%') {
-            char hx[3] = { i + 1 < slen ? src[i + 1] : '\0', i + 2 < slen ? src[i + 2] : '\0', 0 };
+            int hi = i + 1 < len ? hexval(src[i + 1]) : -1;
+            int lo = i + 2 < len ? hexval(src[i + 2]) : -1;
 
-            if (!isxdigit((unsigned char)hx[0]) || !isxdigit((unsigned char)hx[1]))
+            if (hi < 0 || lo < 0)
                 return LT_FAIL(LT_ERR_INVALID, "cloudevent: header %s has a malformed "
-                               "percent-encoding at byte %zu", key, i);
-            c = (char)strtol(hx, NULL, 16);
+                               "percent-encoding at byte %zu",
+                               lt__ce_printable(rawkey, key, sizeof(key)), i);
+            c = (char)(hi << 4 | lo);
             i += 2;
         }
-        if (lt_buf_appendc(out, c) != LT_OK)
-            return LT_FAIL(LT_ERR_TOO_BIG, "cloudevent: header %s decodes to more than %u "
-                           "bytes", key, LT_MAX_HEADER_VALUE);
+        vb->val[o] = c;
     }
+    vb->val[o] = '\0';
+    vb->len = o;
     return LT_OK;
 }
 
@@ -347,11 +379,9 @@ static lt_status detect_structured(const char *ct, int nkeys, const char *data, 
 /* Collect every ce-* header into b; the content-type header into ct. */
 static lt_status binary_attrs(lt__ce_builder *b, natsMsg *msg, const char **keys, int nkeys)
 {
-    lt_buf tmp, val;
+    value_buf vb;   /* about 4 KiB of stack: no allocation per header */
     lt_status st = LT_OK;
 
-    lt_buf_init(&tmp, LT__CE_RAW_VALUE_MAX);
-    lt_buf_init(&val, LT_MAX_HEADER_VALUE);
     for (int i = 0; i < nkeys && st == LT_OK; i++) {
         const char *raw = NULL;
 
@@ -359,12 +389,10 @@ static lt_status binary_attrs(lt__ce_builder *b, natsMsg *msg, const char **keys
             continue;
         st = one_value(msg, keys, nkeys, i, &raw);
         if (st == LT_OK)
-            st = decode_value(keys[i], raw, &tmp, &val);
+            st = decode_value(keys[i], raw, &vb);
         if (st == LT_OK)
-            st = lt__ce_builder_attr(b, keys[i] + 3, strlen(keys[i] + 3), val.ptr, val.len);
+            st = lt__ce_builder_attr(b, keys[i] + 3, strlen(keys[i] + 3), vb.val, vb.len);
     }
-    lt_buf_cleanup(&tmp);
-    lt_buf_cleanup(&val);
     return st;
 }
 
@@ -437,7 +465,9 @@ lt_status lt_ce_from_msg(lt_ce *ce, natsMsg *msg)
         st = lt_ce_from_json(ce, data, (size_t)dlen);
         goto out;
     }
-    st = binary_attrs(&b, msg, keys, nkeys);
+    st = lt__ce_builder_reserve(&b, (size_t)dlen + 512);   /* typically the only allocation */
+    if (st == LT_OK)
+        st = binary_attrs(&b, msg, keys, nkeys);
     if (st == LT_OK)
         st = merge_content_type(&b, ct);
     if (st == LT_OK && (dlen > 0 || ct != NULL))

@@ -27,7 +27,8 @@ typedef enum {
 
 /** Collects one event while decoding; arena offsets become pointers at finish. */
 typedef struct {
-    lt_buf arena;
+    char *mem;                          /* the arena: every string and the data */
+    size_t len, cap;                    /* bytes used / allocated in mem */
     bool hdr;                           /* name attributes "ce-x" in errors (binary mode) */
     bool fold;                          /* fold ASCII upper case in names (received headers) */
     bool set[LT__CE_ATTR_COUNT];
@@ -43,6 +44,9 @@ typedef struct {
 const char *lt__ce_attr_name(lt__ce_attr a);
 
 void lt__ce_builder_init(lt__ce_builder *b, bool hdr);
+
+/** Make room for about n more bytes up front (one allocation for the event). */
+LT_NODISCARD lt_status lt__ce_builder_reserve(lt__ce_builder *b, size_t n);
 void lt__ce_builder_cleanup(lt__ce_builder *b);
 
 /**

@@ -230,6 +230,7 @@ lt_status lt_ce_from_json(lt_ce *ce, const void *json, size_t len)
         st = LT_FAIL(LT_ERR_PARSE, "cloudevent: structured event is not a JSON object");
         goto out;
     }
+    st = lt__ce_builder_reserve(&b, len + 64);   /* attributes and data fit in the input */
     for (void *it = json_object_iter(root); it != NULL && st == LT_OK;
          it = json_object_iter_next(root, it)) {
         const char *key = json_object_iter_key(it);
