@@ -316,7 +316,7 @@ lt_status lt_pbjson_decode(const ProtobufCMessageDescriptor *desc, const char *j
     if (st != LT_OK)
         return st;
     j = json_loadb(json, len, JSON_REJECT_DUPLICATES | JSON_DECODE_ANY, &err);
-    if (j == NULL && strstr(err.text, "too big integer") != NULL) {
+    if (j == NULL && strstr(err.text, "too big") != NULL) {
         /* Integers beyond int64 are still valid JSON numbers (a double
          * field may hold one): read all numbers as doubles; integer fields
          * then refuse what a double cannot represent exactly. */

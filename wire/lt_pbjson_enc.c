@@ -46,7 +46,7 @@ static lt_status enum_to_json(const pbj_ctx *c, const ProtobufCFieldDescriptor *
 {
     const ProtobufCEnumValue *ev;
 
-    if (pbj_is_null_value_enum(f))
+    if (pbj_is_null_value_enum(f) && v == 0) /* other numbers stay numbers, to read back */
         return put(c, json_null(), out);
     ev = protobuf_c_enum_descriptor_get_value(f->descriptor, v);
     if (ev != NULL)

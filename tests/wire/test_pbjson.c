@@ -630,6 +630,8 @@ static const struct {
     { "{\"fFloat\":\"1.5\",\"fDouble\":\"-1e-3\",\"rFloat\":[\"NaN\",\"Infinity\",\"-Infinity\",2]}",
       "{\"fFloat\":1.5,\"fDouble\":-0.001,\"rFloat\":[\"NaN\",\"Infinity\",\"-Infinity\",2]}" },
     { "{\"fDouble\":123456789012345678901234567890}", "{\"fDouble\":1.2345678901234568e+29}" },
+    { "{\"fDouble\":-10000000000000000000,\"val\":-12345678901234567890}",
+      "{\"fDouble\":-10000000000000000000,\"val\":-12345678901234567000}" },
     { "{\"fFloat\":3.40282356e38}", "{\"fFloat\":3.4028235e+38}" },
     /* enums: names or numbers, unknown numbers kept */
     { "{\"fEnum\":2,\"rEnum\":[-1,\"COLOR_RED\",99],\"oEnum\":1}",
@@ -673,6 +675,8 @@ static const struct {
       "{\"st\":{\"n\":null,\"x\":[1.5,{\"y\":false}],\"s\":\"t\"},\"val\":null,\"lst\":[[],{}]}" },
     { "{\"val\":{\"a\":{\"b\":[null]}}}", "{\"val\":{\"a\":{\"b\":[null]}}}" },
     { "{\"val\":12}", "{\"val\":12}" },
+    { "{\"nullEnum\":-6}", "{\"nullEnum\":-6}" },
+    { "{\"nullEnum\":\"NULL_VALUE\"}", "{}" },
     { "{\"val\":true}", "{\"val\":true}" },
     /* FieldMask: lowerCamelCase paths, converted to snake_case and back */
     { "{\"mask\":\"a,fooBar.bazQux,x1Y\"}", "{\"mask\":\"a,fooBar.bazQux,x1Y\"}" },
