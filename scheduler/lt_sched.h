@@ -147,9 +147,10 @@ void lt_sched_free(lt_sched *s);
 
 /**
  * Lead (epoch > 0) or follow. A follower keeps its inventory and specs up to date but sends
- * nothing and publishes nothing. Taking the lead starts a warm-up (see config) so a fresh
- * leader learns what runs before it acts; outstanding requests of an older epoch are
- * forgotten.
+ * nothing and publishes nothing. Nothing is sent before the warm-up (see config), counted from
+ * lt_sched_new, has passed, so a fresh process learns what runs before it acts, while a
+ * standby that has been following takes over at once. Outstanding requests of an older epoch
+ * are forgotten.
  */
 void lt_sched_set_leader(lt_sched *s, bool leading, uint64_t epoch, int64_t now);
 

@@ -310,6 +310,21 @@ static void send_chunk(lt_sched *s, sched_host *h, lt_sched_verb v, out_item **i
     lt_free(msgs);
 }
 
+/* Items of the next request: at most max_batch, and about BATCH_BYTES packed. */
+#define BATCH_BYTES (512u * 1024u)
+
+static size_t chunk_len(const lt_sched *s, out_item **items, size_t avail)
+{
+    size_t n, bytes = 0;
+
+    for (n = 0; n < avail && n < s->cfg.max_batch; n++) {
+        bytes += protobuf_c_message_get_packed_size((const ProtobufCMessage *)&items[n]->m) + 8;
+        if (bytes > BATCH_BYTES && n > 0)
+            break;
+    }
+    return n;
+}
+
 void out_flush(lt_sched *s, int64_t now)
 {
     size_t i, v, k;
@@ -323,10 +338,11 @@ void out_flush(lt_sched *s, int64_t now)
         for (v = 0; v < 4; v++) {
             pvec *q = &h->out[order[v]];
 
-            for (k = 0; k < q->len; k += s->cfg.max_batch) {
-                size_t n = q->len - k < s->cfg.max_batch ? q->len - k : s->cfg.max_batch;
+            for (k = 0; k < q->len;) {
+                size_t n = chunk_len(s, (out_item **)&q->items[k], q->len - k);
 
                 send_chunk(s, h, order[v], (out_item **)&q->items[k], n, now);
+                k += n;
             }
             for (k = 0; k < q->len; k++)
                 item_free(q->items[k]);

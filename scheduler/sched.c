@@ -76,7 +76,7 @@ lt_status lt_sched_new(lt_sched **new_s, const lt_sched_config *cfg, const lt_sc
     s->connected = true;
     s->apps_loaded = true;
     s->rng = s->cfg.seed;
-    s->ready_at = now + s->cfg.warmup_ms;
+    s->ready_at = now + s->cfg.warmup_ms; /* inventory first (see lt_sched_set_leader) */
     s->last_full = now;
     s->next_req = 1;
     *new_s = s;
@@ -407,7 +407,10 @@ void lt_sched_set_leader(lt_sched *s, bool leading, uint64_t epoch, int64_t now)
 {
     if (leading && (!s->leading || epoch != s->epoch)) {
         req_free_all(s); /* answers to an older epoch mean nothing now */
-        s->ready_at = now + s->cfg.warmup_ms;
+        /* Warm-up counts from when this scheduler began to listen: a standby that has been
+         * following the hosts already knows what runs. */
+        if (s->ready_at < now)
+            s->ready_at = now;
         s->all_dirty = true;
         LT_INFO("sched", "lattice %s: leading with epoch %llu", s->lattice,
                 (unsigned long long)epoch);

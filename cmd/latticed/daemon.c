@@ -55,11 +55,24 @@ static void note_disconnected(lt_loop *loop, void *arg)
     (void)loop;
     (void)arg;
     LT_DEBUG("daemon", "loop saw the NATS disconnect");
+    lt_daemon_sched_connection(false);
 }
 
 static void conn_disconnected(void *arg)
 {
     LT_IGNORE(lt_loop_post(arg, note_disconnected, NULL, NULL));
+}
+
+static void note_reconnected(lt_loop *loop, void *arg)
+{
+    (void)loop;
+    (void)arg;
+    lt_daemon_sched_connection(true);
+}
+
+static void conn_reconnected(void *arg)
+{
+    LT_IGNORE(lt_loop_post(arg, note_reconnected, NULL, NULL));
 }
 
 static int64_t tick(lt_loop *loop, void *arg)
@@ -95,7 +108,9 @@ int lt_daemon_run(const lt_daemon_config *cfg)
     lt_api *api = NULL;
     lt_api_config ac = { .prefix = cfg->api_prefix };
     lt_conn_config cc;
-    lt_conn_events events = { .disconnected = conn_disconnected };
+    lt_conn_events events = { .disconnected = conn_disconnected,
+                              .reconnected = conn_reconnected };
+    lt_sched_svc *sched = NULL;
     lt_store_config sc = {
         .replicas = (int)cfg->replicas,
         .memory = cfg->storage != NULL && strcmp(cfg->storage, "memory") == 0,
@@ -148,6 +163,11 @@ int lt_daemon_run(const lt_daemon_config *cfg)
         LT_ERROR("daemon", "%s", lt_error_message());
         goto out;
     }
+    /* The scheduler lives on this loop; its blocking KV work runs on its own threads. */
+    if (lt_daemon_sched_start(cfg, nc, js, store, loop, &sched) != LT_OK) {
+        LT_ERROR("daemon", "%s", lt_error_message());
+        goto out;
+    }
     if (lt_loop_timer_add(loop, 5000, tick, NULL, NULL) != LT_OK)
         goto out;
     lt_conn_redact_url(url, shown, sizeof(shown));
@@ -168,6 +188,7 @@ int lt_daemon_run(const lt_daemon_config *cfg)
     LT_INFO("daemon", "shutting down");
 out:
     restore_signals();
+    lt_daemon_sched_stop(sched);
     lt_api_stop(api);
     lt_store_close(store);
     jsCtx_Destroy(js);

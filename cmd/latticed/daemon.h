@@ -23,6 +23,16 @@ typedef struct {
     int64_t replicas;
     int64_t events_max_bytes;
     const char *log_level, *log_format;
+    /* scheduler (daemon_sched.c) */
+    const char *lattices;        /**< comma-separated lattices served; NULL = every one seen */
+    const char *lattice_prefix;  /**< subject prefix of host events and commands */
+    const char *replica_id;      /**< unique per replica; NULL = hostname-pid */
+    int64_t host_interval_ms;    /**< heartbeat interval assumed for hosts that report none */
+    int64_t host_timeout_ms;     /**< a silent host is lost after this; 0 = 3 intervals */
+    int64_t partition_percent;   /**< more hosts than this silent at once: evict nothing */
+    int64_t lease_ttl_ms;        /**< leader lease */
+    int64_t command_timeout_ms;  /**< a host request without answer has failed */
+    int64_t warmup_ms;           /**< listen this long before acting; 0 = 1.5 intervals */
 } lt_daemon_config;
 
 /**
@@ -31,5 +41,22 @@ typedef struct {
  * nats-server) cannot be reached or started. Errors are logged as one line.
  */
 int lt_daemon_run(const lt_daemon_config *cfg);
+
+/* daemon_sched.c: the scheduler service with the daemon's options. */
+#include <nats/nats.h>
+
+#include "lt_loop.h"
+#include "lt_store.h"
+
+typedef struct lt_sched_svc lt_sched_svc;
+
+/** Start the scheduler service on loop (see lt_sched_svc_start). */
+LT_NODISCARD lt_status lt_daemon_sched_start(const lt_daemon_config *cfg, natsConnection *nc,
+                                             jsCtx *js, lt_store *store, lt_loop *loop,
+                                             lt_sched_svc **out);
+/** Stop it (after the loop ended). NULL-safe. */
+void lt_daemon_sched_stop(lt_sched_svc *svc);
+/** The NATS connection went down/up (loop thread). */
+void lt_daemon_sched_connection(bool up);
 
 #endif

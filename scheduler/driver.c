@@ -1,0 +1,168 @@
+/*
+ * driver.c - the native host driver: each batch the scheduler emits becomes
+ * one request (StartRequest, StopRequest, LinkRequest, UnlinkRequest) with
+ * the lattice's leader epoch, packed as protobuf and published to
+ * `{prefix}.{lattice}.host.{host_id}.{verb}` with the reply subject
+ * `{inbox}.{lattice index}.{request number}`, so nothing blocks: one shared
+ * subscription on `{inbox}.>` decodes answers on its nats.c thread and posts
+ * them to the loop. Requests that get no answer expire in the scheduler.
+ */
+#include "sched_svc_int.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "lt_alloc.h"
+#include "lt_limits.h"
+#include "lt_log.h"
+
+void svc_send(void *arg, const lt_sched_batch *b)
+{
+    svc_lattice *l = arg;
+    lt_sched_svc *svc = l->svc;
+    char subj[LT_MAX_SUBJECT], reply[256], rid[160];
+    uint64_t epoch = 0;
+    ProtobufCMessage *m;
+    Latticed__Host__V1__StartRequest sr = LATTICED__HOST__V1__START_REQUEST__INIT;
+    Latticed__Host__V1__StopRequest tr = LATTICED__HOST__V1__STOP_REQUEST__INIT;
+    Latticed__Host__V1__LinkRequest lr = LATTICED__HOST__V1__LINK_REQUEST__INIT;
+    Latticed__Host__V1__UnlinkRequest ur = LATTICED__HOST__V1__UNLINK_REQUEST__INIT;
+    size_t len;
+    natsStatus s;
+
+    lt_sched_leading(l->s, &epoch);
+    snprintf(rid, sizeof(rid), "%s-%llu", svc->replica, (unsigned long long)b->request_no);
+    switch (b->verb) {
+    case LT_SCHED_START:
+        sr.epoch = epoch, sr.lattice = l->name, sr.request_id = rid;
+        sr.n_instances = b->count, sr.instances = b->starts;
+        m = &sr.base;
+        break;
+    case LT_SCHED_STOP:
+        tr.epoch = epoch, tr.lattice = l->name, tr.request_id = rid;
+        tr.n_items = b->count, tr.items = b->stops;
+        m = &tr.base;
+        break;
+    case LT_SCHED_LINK:
+        lr.epoch = epoch, lr.lattice = l->name, lr.request_id = rid;
+        lr.n_links = b->count, lr.links = b->links;
+        m = &lr.base;
+        break;
+    default:
+        ur.epoch = epoch, ur.lattice = l->name, ur.request_id = rid;
+        ur.n_items = b->count, ur.items = b->unlinks;
+        m = &ur.base;
+        break;
+    }
+    if ((size_t)snprintf(subj, sizeof(subj), "%s.%s.host.%s.%s", svc->prefix, l->name,
+                         b->host_id, lt_sched_verb_name(b->verb)) >= sizeof(subj) ||
+        (size_t)snprintf(reply, sizeof(reply), "%s.%zu.%llu", svc->inbox, l->idx,
+                         (unsigned long long)b->request_no) >= sizeof(reply))
+        return; /* host ids are validated tokens: cannot happen; the request just expires */
+    len = protobuf_c_message_get_packed_size(m);
+    if (len > svc->pcap) {
+        uint8_t *nb = lt_realloc(svc->pbuf, len);
+
+        if (nb == NULL)
+            return; /* it expires and is retried */
+        svc->pbuf = nb;
+        svc->pcap = len;
+    }
+    protobuf_c_message_pack(m, svc->pbuf);
+    s = natsConnection_PublishRequest(svc->cfg.nc, subj, reply, svc->pbuf, (int)len);
+    svc->n_requests++;
+    if (s != NATS_OK)
+        LT_DEBUG("sched", "%s: not sent (%s); it will expire and be retried", subj,
+                 natsStatus_GetText(s));
+}
+
+typedef struct {
+    lt_sched_svc *svc;
+    size_t idx;
+    uint64_t no;
+    Latticed__Host__V1__CommandReply *reply; /* NULL: transport failure */
+    lt_status transport;
+} reply_item;
+
+static void reply_drop(void *arg)
+{
+    reply_item *it = arg;
+
+    if (it->reply != NULL)
+        latticed__host__v1__command_reply__free_unpacked(it->reply, NULL);
+    lt_free(it);
+}
+
+static void reply_apply(lt_loop *loop, void *arg)
+{
+    reply_item *it = arg;
+    svc_lattice *l = svc_lattice_at(it->svc, it->idx);
+
+    (void)loop;
+    if (l != NULL) {
+        lt_sched_on_reply(l->s, it->no, it->reply, it->transport, lt_loop_now_ms());
+        it->svc->n_replies++;
+        l->kick = true;
+    }
+    reply_drop(it);
+}
+
+/* nats.c thread: "{inbox}.{idx}.{no}" -> decode -> post. */
+static void on_reply(natsConnection *nc, natsSubscription *sub, natsMsg *msg, void *closure)
+{
+    lt_sched_svc *svc = closure;
+    const char *subj = natsMsg_GetSubject(msg), *p;
+    size_t il = strlen(svc->inbox);
+    reply_item *it = NULL;
+    char *end;
+
+    (void)nc;
+    (void)sub;
+    if (atomic_load(&svc->stopping) || strncmp(subj, svc->inbox, il) != 0 || subj[il] != '.')
+        goto out;
+    it = lt_calloc(1, sizeof(*it));
+    if (it == NULL)
+        goto out;
+    p = subj + il + 1;
+    it->svc = svc;
+    it->idx = (size_t)strtoull(p, &end, 10);
+    if (*end != '.')
+        goto out;
+    it->no = strtoull(end + 1, &end, 10);
+    if (*end != '\0')
+        goto out;
+    if (natsMsg_IsNoResponders(msg)) {
+        it->transport = LT_ERR_TRANSPORT; /* no such host listening */
+    } else {
+        it->reply = latticed__host__v1__command_reply__unpack(
+            NULL, (size_t)natsMsg_GetDataLength(msg), (const uint8_t *)natsMsg_GetData(msg));
+        if (it->reply == NULL)
+            it->transport = LT_ERR_PARSE;
+    }
+    if (lt_loop_post(svc->cfg.loop, reply_apply, it, reply_drop) == LT_OK)
+        it = NULL;
+out:
+    if (it != NULL)
+        reply_drop(it);
+    natsMsg_Destroy(msg);
+}
+
+lt_status svc_replies_start(lt_sched_svc *svc)
+{
+    char subj[160];
+    natsInbox *inbox = NULL;
+    natsStatus s = natsInbox_Create(&inbox);
+
+    if (s != NATS_OK)
+        return LT_FAIL(LT_ERR_TRANSPORT, "inbox: %s", natsStatus_GetText(s));
+    snprintf(svc->inbox, sizeof(svc->inbox), "%s", (const char *)inbox);
+    natsInbox_Destroy(inbox);
+    snprintf(subj, sizeof(subj), "%s.>", svc->inbox);
+    s = natsConnection_Subscribe(&svc->reply_sub, svc->cfg.nc, subj, on_reply, svc);
+    if (s == NATS_OK)
+        s = natsSubscription_SetPendingLimits(svc->reply_sub, 1000000, 1024 * 1024 * 1024);
+    if (s != NATS_OK)
+        return LT_FAIL(LT_ERR_TRANSPORT, "subscribe %s: %s", subj, natsStatus_GetText(s));
+    return LT_OK;
+}

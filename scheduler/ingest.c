@@ -1,0 +1,255 @@
+/*
+ * ingest.c - host events in: one subscription on `{prefix}.*.evt.>`; the
+ * nats.c thread decodes the CloudEvent and its protobuf/JSON payload (so the
+ * loop only applies it), then posts it; the loop hands it to the lattice's
+ * scheduler. Also the `{prefix}.*.hosts` inventory request.
+ */
+#include "sched_svc_int.h"
+
+#include <string.h>
+
+#include "lt_alloc.h"
+#include "lt_ce.h"
+#include "lt_limits.h"
+#include "lt_log.h"
+
+typedef enum {
+    EV_HEARTBEAT = 0,
+    EV_HOST_STARTED,
+    EV_HOST_STOPPING,
+    EV_INST_STARTED,
+    EV_INST_STOPPED,
+    EV_INST_FAILED,
+    EV_COUNT_
+} ev_kind;
+
+static const struct {
+    const char *type;    /* subject suffix */
+    const char *cetype;
+    const ProtobufCMessageDescriptor *desc;
+} kinds[EV_COUNT_] = {
+    { "host.heartbeat", "dev.latticed.host.heartbeat.v1", &latticed__host__v1__heartbeat__descriptor },
+    { "host.started", "dev.latticed.host.started.v1", &latticed__host__v1__host_started__descriptor },
+    { "host.stopping", "dev.latticed.host.stopping.v1",
+      &latticed__host__v1__host_stopping__descriptor },
+    { "instance.started", "dev.latticed.instance.started.v1",
+      &latticed__host__v1__instance_started__descriptor },
+    { "instance.stopped", "dev.latticed.instance.stopped.v1",
+      &latticed__host__v1__instance_stopped__descriptor },
+    { "instance.failed", "dev.latticed.instance.failed.v1",
+      &latticed__host__v1__instance_failed__descriptor },
+};
+
+typedef struct {
+    lt_sched_svc *svc;
+    ev_kind kind;
+    char lattice[LT_MAX_TOKEN + 1];
+    char host[LT_MAX_HOST_ID + 1];
+    ProtobufCMessage *m;
+} ev_item;
+
+static void ev_drop(void *arg)
+{
+    ev_item *it = arg;
+
+    if (it->m != NULL)
+        protobuf_c_message_free_unpacked(it->m, NULL);
+    lt_free(it);
+}
+
+static void ev_apply(lt_loop *loop, void *arg)
+{
+    ev_item *it = arg;
+    svc_lattice *l = svc_lattice_get(it->svc, it->lattice, true);
+    int64_t now = lt_loop_now_ms();
+    lt_status st = LT_OK;
+
+    (void)loop;
+    if (l == NULL) {
+        ev_drop(it);
+        return;
+    }
+    switch (it->kind) {
+    case EV_HEARTBEAT:
+        st = lt_sched_on_heartbeat(l->s, it->host, (void *)it->m, now);
+        break;
+    case EV_HOST_STARTED:
+        st = lt_sched_on_host_started(l->s, it->host, (void *)it->m, now);
+        break;
+    case EV_HOST_STOPPING:
+        st = lt_sched_on_host_stopping(l->s, it->host, (void *)it->m, now);
+        break;
+    case EV_INST_STARTED:
+        st = lt_sched_on_instance_started(l->s, it->host, (void *)it->m, now);
+        break;
+    case EV_INST_STOPPED:
+        st = lt_sched_on_instance_stopped(l->s, it->host, (void *)it->m, now);
+        break;
+    default:
+        st = lt_sched_on_instance_failed(l->s, it->host, (void *)it->m, now);
+        break;
+    }
+    it->svc->n_events++;
+    if (st != LT_OK) {
+        it->svc->n_bad_events++;
+        LT_DEBUG("sched", "event %s from %s refused: %s", kinds[it->kind].type, it->host,
+                 lt_error_message());
+    }
+    l->kick = true;
+    ev_drop(it);
+}
+
+/* "{prefix}.{lattice}.{rest}" -> lattice and rest; false when the subject does not match. */
+static bool split_subject(const char *prefix, const char *subj, char *lattice, size_t ln,
+                          const char **rest)
+{
+    size_t pl = strlen(prefix);
+    const char *p, *dot;
+
+    if (strncmp(subj, prefix, pl) != 0 || subj[pl] != '.')
+        return false;
+    p = subj + pl + 1;
+    dot = strchr(p, '.');
+    if (dot == NULL || (size_t)(dot - p) >= ln || dot == p)
+        return false;
+    memcpy(lattice, p, (size_t)(dot - p));
+    lattice[dot - p] = '\0';
+    *rest = dot + 1;
+    return true;
+}
+
+/* nats.c thread: decode, then post. Nothing here touches scheduler state. */
+static void on_event(natsConnection *nc, natsSubscription *sub, natsMsg *msg, void *closure)
+{
+    lt_sched_svc *svc = closure;
+    ev_item *it = NULL;
+    const char *rest;
+    lt_ce ce;
+    int k;
+
+    (void)nc;
+    (void)sub;
+    lt_ce_init(&ce);
+    if (atomic_load(&svc->stopping))
+        goto out;
+    it = lt_calloc(1, sizeof(*it));
+    if (it == NULL || !split_subject(svc->prefix, natsMsg_GetSubject(msg), it->lattice,
+                                     sizeof(it->lattice), &rest) ||
+        strncmp(rest, "evt.", 4) != 0)
+        goto out;
+    rest += 4;
+    for (k = 0; k < EV_COUNT_; k++)
+        if (strcmp(rest, kinds[k].type) == 0)
+            break;
+    if (k == EV_COUNT_) /* our own evt.cp.* and types we do not know */
+        goto out;
+    if (lt_ce_from_msg(&ce, msg) != LT_OK || strcmp(ce.ev.type, kinds[k].cetype) != 0 ||
+        strlen(ce.ev.source) > LT_MAX_HOST_ID ||
+        lt_ce_unpack(&ce, kinds[k].desc, &it->m) != LT_OK) {
+        LT_DEBUG("sched", "%s: undecodable event: %s", natsMsg_GetSubject(msg),
+                 lt_error_message());
+        goto out;
+    }
+    it->svc = svc;
+    it->kind = (ev_kind)k;
+    memcpy(it->host, ce.ev.source, strlen(ce.ev.source) + 1);
+    if (lt_loop_post(svc->cfg.loop, ev_apply, it, ev_drop) == LT_OK)
+        it = NULL;
+out:
+    if (it != NULL)
+        ev_drop(it);
+    lt_ce_cleanup(&ce);
+    natsMsg_Destroy(msg);
+}
+
+lt_status svc_ingest_start(lt_sched_svc *svc)
+{
+    char subj[LT_MAX_SUBJECT];
+    natsStatus s;
+
+    if ((size_t)snprintf(subj, sizeof(subj), "%s.*.evt.>", svc->prefix) >= sizeof(subj))
+        return LT_FAIL(LT_ERR_TOO_BIG, "event subject too long");
+    s = natsConnection_Subscribe(&svc->evt_sub, svc->cfg.nc, subj, on_event, svc);
+    if (s == NATS_OK) /* a fleet reports in bursts: do not drop heartbeats as slow consumer */
+        s = natsSubscription_SetPendingLimits(svc->evt_sub, 4000000, 2047 * 1024 * 1024);
+    if (s != NATS_OK)
+        return LT_FAIL(LT_ERR_TRANSPORT, "subscribe %s: %s", subj, natsStatus_GetText(s));
+    return LT_OK;
+}
+
+/* ---------------------------------------------------------------------------------------------
+ * `{prefix}.{lattice}.hosts`: the inventory, answered by the lattice's leader
+ * ------------------------------------------------------------------------------------------- */
+
+typedef struct {
+    lt_sched_svc *svc;
+    natsMsg *msg;
+} hosts_item;
+
+static void hosts_drop(void *arg)
+{
+    hosts_item *it = arg;
+
+    natsMsg_Destroy(it->msg);
+    lt_free(it);
+}
+
+static void hosts_apply(lt_loop *loop, void *arg)
+{
+    hosts_item *it = arg;
+    char lattice[LT_MAX_TOKEN + 1];
+    const char *rest, *reply = natsMsg_GetReply(it->msg);
+    svc_lattice *l;
+    lt_buf b;
+
+    (void)loop;
+    lt_buf_init(&b, 64u << 20);
+    if (reply == NULL || !split_subject(it->svc->prefix, natsMsg_GetSubject(it->msg), lattice,
+                                        sizeof(lattice), &rest))
+        goto out;
+    l = svc_lattice_get(it->svc, lattice, false);
+    if (l != NULL && !lt_sched_leading(l->s, NULL))
+        goto out; /* the leader answers */
+    if (l != NULL) {
+        if (lt_sched_hosts_json(l->s, lt_loop_now_ms(), &b) != LT_OK)
+            goto out;
+    } else if (lt_buf_appendf(&b, "{\"lattice\":\"%s\",\"partitioned\":false,\"hosts\":[]}",
+                              lattice) != LT_OK) {
+        goto out;
+    }
+    natsConnection_Publish(it->svc->cfg.nc, reply, b.ptr, (int)b.len);
+out:
+    lt_buf_cleanup(&b);
+    hosts_drop(it);
+}
+
+static void on_hosts(natsConnection *nc, natsSubscription *sub, natsMsg *msg, void *closure)
+{
+    lt_sched_svc *svc = closure;
+    hosts_item *it = lt_calloc(1, sizeof(*it));
+
+    (void)nc;
+    (void)sub;
+    if (it == NULL || atomic_load(&svc->stopping)) {
+        lt_free(it);
+        natsMsg_Destroy(msg);
+        return;
+    }
+    it->svc = svc;
+    it->msg = msg;
+    if (lt_loop_post(svc->cfg.loop, hosts_apply, it, hosts_drop) != LT_OK)
+        hosts_drop(it);
+}
+
+lt_status svc_hosts_start(lt_sched_svc *svc)
+{
+    char subj[LT_MAX_SUBJECT];
+    natsStatus s;
+
+    if ((size_t)snprintf(subj, sizeof(subj), "%s.*.hosts", svc->prefix) >= sizeof(subj))
+        return LT_FAIL(LT_ERR_TOO_BIG, "hosts subject too long");
+    s = natsConnection_Subscribe(&svc->hosts_sub, svc->cfg.nc, subj, on_hosts, svc);
+    if (s != NATS_OK)
+        return LT_FAIL(LT_ERR_TRANSPORT, "subscribe %s: %s", subj, natsStatus_GetText(s));
+    return LT_OK;
+}

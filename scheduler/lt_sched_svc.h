@@ -1,0 +1,78 @@
+/*
+ * lt_sched_svc.h - the scheduler wired to NATS on the daemon's loop: one
+ * lt_sched per lattice (discovered from host events and stored apps, or a
+ * configured list), host events ingested from `{prefix}.*.evt.>`, deployed
+ * apps followed through the store's watcher, a leader per lattice elected by
+ * a KV lease, commands sent by the native driver as batched requests carrying
+ * the leader epoch, status written to KV and published on
+ * `{status_prefix}.{lattice}.{app}`, control-plane events published on
+ * `{prefix}.{lattice}.evt.cp.{type}`, and `{prefix}.{lattice}.hosts` answered
+ * with the host inventory. nats.c callbacks only decode and post to the
+ * loop; KV calls that block run on worker threads.
+ */
+#ifndef LT_SCHED_SVC_H
+#define LT_SCHED_SVC_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <nats/nats.h>
+
+#include "lt_loop.h"
+#include "lt_model.h"
+#include "lt_sched.h"
+#include "lt_status.h"
+#include "lt_store.h"
+
+#define LT_SCHED_DEFAULT_PREFIX "lattice"
+#define LT_SCHED_DEFAULT_STATUS_PREFIX "wadm.status"
+#define LT_SCHED_LEASE_BUCKET "latticed_leases"
+
+typedef struct {
+    natsConnection *nc;           /**< required; outlives the service */
+    jsCtx *js;                    /**< for the lease; NULL = no election: lead every lattice
+                                       with epoch 1 (single process tests only) */
+    lt_store *store;              /**< NULL = no store: apps come from lt_sched_svc_deploy */
+    lt_loop *loop;                /**< required; the service lives on its thread */
+    const char *prefix;           /**< NULL = LT_SCHED_DEFAULT_PREFIX */
+    const char *status_prefix;    /**< NULL = LT_SCHED_DEFAULT_STATUS_PREFIX */
+    const char *const *lattices;  /**< lattices served; NULL/0 = every lattice seen */
+    size_t n_lattices;
+    const char *replica_id;       /**< unique per replica; NULL = "<hostname>-<pid>" */
+    int64_t lease_ttl_ms;         /**< 0 = 6000 */
+    const char *lease_bucket;     /**< NULL = LT_SCHED_LEASE_BUCKET */
+    int replicas;                 /**< of the lease bucket; 0 = 1 */
+    bool memory;                  /**< lease bucket in memory */
+    lt_sched_config sched;        /**< template for every lattice (lattice field ignored) */
+} lt_sched_svc_config;
+
+typedef struct lt_sched_svc lt_sched_svc;
+
+/**
+ * CONSTRUCTOR. Subscribe, start the lease and store watcher threads and the
+ * loop timer. Call on the loop thread (or before it runs). LT_ERR_INVALID for
+ * a bad prefix or lattice name, LT_ERR_TRANSPORT, LT_ERR_NOMEM.
+ */
+LT_NODISCARD lt_status lt_sched_svc_start(lt_sched_svc **new_svc, const lt_sched_svc_config *cfg);
+
+/**
+ * DESTRUCTOR. Unsubscribe, stop the threads (releasing held leases so a
+ * standby takes over at once), flush pending status writes, free the
+ * schedulers. Call after the loop has stopped running (items it still holds
+ * for the service are dropped without touching it). NULL-safe.
+ */
+void lt_sched_svc_stop(lt_sched_svc *svc);
+
+/** The NATS connection went down (false) or came back (true). Loop thread. */
+void lt_sched_svc_connection(lt_sched_svc *svc, bool up);
+
+/**
+ * Deploy m in lattice directly (no store: tests, --dev without API). Loop
+ * thread. Statuses of lt_sched_deploy, LT_ERR_INVALID for a bad lattice.
+ */
+LT_NODISCARD lt_status lt_sched_svc_deploy(lt_sched_svc *svc, const char *lattice,
+                                           const lt_model *m);
+
+/** The scheduler of lattice, or NULL (borrowed; loop thread only). */
+lt_sched *lt_sched_svc_lattice(lt_sched_svc *svc, const char *lattice);
+
+#endif

@@ -1,0 +1,105 @@
+/*
+ * sched_svc_int.h - internals of the NATS-wired scheduler service shared by
+ * svc.c (lattices, timer, store watch), ingest.c (host events), driver.c
+ * (native commands and replies), writer.c (status and events out) and
+ * lease.c (leader election).
+ */
+#ifndef LT_SCHED_SVC_INT_H
+#define LT_SCHED_SVC_INT_H
+
+#include <pthread.h>
+#include <stdatomic.h>
+
+#include "lt_buf.h"
+#include "lt_sched_svc.h"
+
+/* ---------------------------------------------------------------------------------------------
+ * Lease (lease.c)
+ * ------------------------------------------------------------------------------------------- */
+
+typedef struct sched_lease sched_lease;
+
+/** Leadership of lattice changed. Runs on the lease thread: post, do not touch state. */
+typedef void (*sched_lease_fn)(void *arg, const char *lattice, bool leading, uint64_t epoch);
+
+typedef struct {
+    const char *bucket;
+    int replicas;
+    bool memory;
+    const char *replica;
+    int64_t ttl_ms;
+    sched_lease_fn fn;
+    void *arg;
+} sched_lease_config;
+
+LT_NODISCARD lt_status sched_lease_start(sched_lease **new_l, jsCtx *js,
+                                         const sched_lease_config *cfg);
+/** Thread-safe. Start competing for lattice's lease. */
+LT_NODISCARD lt_status sched_lease_add(sched_lease *l, const char *lattice);
+void sched_lease_stop(sched_lease *l);
+
+/* ---------------------------------------------------------------------------------------------
+ * Status writer (writer.c): KV puts coalesced per app, on a thread
+ * ------------------------------------------------------------------------------------------- */
+
+typedef struct sched_writer sched_writer;
+
+LT_NODISCARD lt_status sched_writer_start(sched_writer **new_w, lt_store *store);
+/** Thread-safe. Queue json as the status of lattice/app (replacing a queued older one). */
+void sched_writer_put(sched_writer *w, const char *lattice, const char *app, const char *json);
+/** Write what is queued (bounded wait), stop the thread. NULL-safe. */
+void sched_writer_stop(sched_writer *w);
+
+/* ---------------------------------------------------------------------------------------------
+ * The service
+ * ------------------------------------------------------------------------------------------- */
+
+typedef struct svc_lattice {
+    struct lt_sched_svc *svc;
+    char *name;
+    size_t idx;            /**< position in svc->lats (stable: lattices are never removed) */
+    lt_sched *s;
+    int64_t next_tick;
+    bool kick;             /**< an event arrived: tick soon */
+} svc_lattice;
+
+struct lt_sched_svc {
+    lt_sched_svc_config cfg;
+    char *prefix, *status_prefix, *replica;
+    char **allow;          /**< copied cfg->lattices */
+    size_t n_allow;
+    svc_lattice **lats;
+    size_t n_lats, cap_lats;
+    bool apps_loaded;      /**< the store's initial state was read */
+    bool connected;
+    uint64_t timer_id;
+    bool timer_on;
+    natsSubscription *evt_sub, *reply_sub, *hosts_sub;
+    char inbox[128];       /**< "_INBOX.<nuid>": replies to our commands */
+    sched_lease *lease;
+    lt_store_watch *watch;
+    sched_writer *writer;
+    uint8_t *pbuf;         /**< scratch for packing requests */
+    size_t pcap;
+    atomic_bool stopping;
+    /* counters (loop thread) */
+    uint64_t n_events, n_bad_events, n_requests, n_replies;
+};
+
+/** The lattice's state, created on first use when allowed (loop thread). NULL if refused. */
+svc_lattice *svc_lattice_get(lt_sched_svc *svc, const char *name, bool create);
+svc_lattice *svc_lattice_at(lt_sched_svc *svc, size_t idx);
+
+/* ingest.c */
+LT_NODISCARD lt_status svc_ingest_start(lt_sched_svc *svc);
+LT_NODISCARD lt_status svc_hosts_start(lt_sched_svc *svc);
+
+/* driver.c: the lt_sched sink's send, and replies */
+void svc_send(void *arg, const lt_sched_batch *b);
+LT_NODISCARD lt_status svc_replies_start(lt_sched_svc *svc);
+
+/* writer.c: the sink's status and event callbacks */
+void svc_status(void *arg, const char *app, lt_sched_state state, const char *json);
+void svc_event(void *arg, const char *type, const ProtobufCMessage *msg);
+
+#endif

@@ -1,0 +1,427 @@
+/*
+ * svc.c - the scheduler service: lattices (one lt_sched each, created when a
+ * host event or a stored app names them), the loop timer that ticks them, the
+ * store watcher that turns deployed versions into lt_sched_deploy calls, and
+ * the leader lease callbacks. Everything but the watcher and lease threads
+ * runs on the loop; those threads only post.
+ */
+#include "sched_svc_int.h"
+
+#include <stdio.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "lt_alloc.h"
+#include "lt_limits.h"
+#include "lt_log.h"
+#include "lt_subject.h"
+
+#define TIMER_MS 10
+
+/* ---------------------------------------------------------------------------------------------
+ * Lattices
+ * ------------------------------------------------------------------------------------------- */
+
+static bool allowed(const lt_sched_svc *svc, const char *name)
+{
+    size_t i;
+
+    if (!lt_subject_token_ok(name))
+        return false;
+    if (svc->n_allow == 0)
+        return true;
+    for (i = 0; i < svc->n_allow; i++)
+        if (strcmp(svc->allow[i], name) == 0)
+            return true;
+    return false;
+}
+
+svc_lattice *svc_lattice_at(lt_sched_svc *svc, size_t idx)
+{
+    return idx < svc->n_lats ? svc->lats[idx] : NULL;
+}
+
+svc_lattice *svc_lattice_get(lt_sched_svc *svc, const char *name, bool create)
+{
+    lt_sched_config sc = svc->cfg.sched;
+    lt_sched_sink sink = { .send = svc_send, .status = svc_status, .event = svc_event };
+    svc_lattice *l;
+    size_t i;
+
+    for (i = 0; i < svc->n_lats; i++)
+        if (strcmp(svc->lats[i]->name, name) == 0)
+            return svc->lats[i];
+    if (!create || !allowed(svc, name))
+        return NULL;
+    if (svc->n_lats == svc->cap_lats) {
+        size_t ncap = svc->cap_lats ? svc->cap_lats * 2 : 8;
+        svc_lattice **nl = lt_realloc(svc->lats, ncap * sizeof(*nl));
+
+        if (nl == NULL)
+            return NULL;
+        svc->lats = nl;
+        svc->cap_lats = ncap;
+    }
+    l = lt_calloc(1, sizeof(*l));
+    if (l == NULL || (l->name = lt_strdup(name)) == NULL) {
+        lt_free(l);
+        return NULL;
+    }
+    l->svc = svc;
+    l->idx = svc->n_lats;
+    sink.arg = l;
+    sc.lattice = name;
+    if (lt_sched_new(&l->s, &sc, &sink, lt_loop_now_ms()) != LT_OK) {
+        lt_free(l->name);
+        lt_free(l);
+        return NULL;
+    }
+    lt_sched_set_apps_loaded(l->s, svc->apps_loaded);
+    lt_sched_set_connected(l->s, svc->connected, lt_loop_now_ms());
+    if (svc->cfg.js == NULL)
+        lt_sched_set_leader(l->s, true, 1, lt_loop_now_ms());
+    svc->lats[svc->n_lats++] = l;
+    if (svc->lease != NULL && sched_lease_add(svc->lease, name) != LT_OK)
+        LT_WARN("sched", "lattice %s: %s", name, lt_error_message());
+    LT_INFO("sched", "serving lattice %s", name);
+    return l;
+}
+
+lt_sched *lt_sched_svc_lattice(lt_sched_svc *svc, const char *lattice)
+{
+    svc_lattice *l = svc_lattice_get(svc, lattice, false);
+
+    return l != NULL ? l->s : NULL;
+}
+
+static int64_t on_timer(lt_loop *loop, void *arg)
+{
+    lt_sched_svc *svc = arg;
+    int64_t now = lt_loop_now_ms();
+    size_t i;
+
+    (void)loop;
+    for (i = 0; i < svc->n_lats; i++) {
+        svc_lattice *l = svc->lats[i];
+
+        if (l->kick || now >= l->next_tick) {
+            int64_t d = lt_sched_tick(l->s, now);
+
+            l->kick = false;
+            l->next_tick = now + d;
+        }
+    }
+    return TIMER_MS;
+}
+
+/* ---------------------------------------------------------------------------------------------
+ * Leadership (lease thread -> loop)
+ * ------------------------------------------------------------------------------------------- */
+
+typedef struct {
+    lt_sched_svc *svc;
+    char *lattice;
+    bool leading;
+    uint64_t epoch;
+} lead_item;
+
+static void lead_drop(void *arg)
+{
+    lead_item *it = arg;
+
+    lt_free(it->lattice);
+    lt_free(it);
+}
+
+static void lead_apply(lt_loop *loop, void *arg)
+{
+    lead_item *it = arg;
+    svc_lattice *l = svc_lattice_get(it->svc, it->lattice, false);
+
+    (void)loop;
+    if (l != NULL) {
+        lt_sched_set_leader(l->s, it->leading, it->epoch, lt_loop_now_ms());
+        l->kick = true;
+    }
+    lead_drop(it);
+}
+
+static void on_lease(void *arg, const char *lattice, bool leading, uint64_t epoch)
+{
+    lt_sched_svc *svc = arg;
+    lead_item *it = lt_calloc(1, sizeof(*it));
+
+    if (it == NULL || (it->lattice = lt_strdup(lattice)) == NULL) {
+        lt_free(it);
+        return;
+    }
+    it->svc = svc;
+    it->leading = leading;
+    it->epoch = epoch;
+    if (lt_loop_post(svc->cfg.loop, lead_apply, it, lead_drop) != LT_OK)
+        lead_drop(it);
+}
+
+/* ---------------------------------------------------------------------------------------------
+ * Desired state (store watcher thread -> loop)
+ * ------------------------------------------------------------------------------------------- */
+
+typedef struct {
+    lt_sched_svc *svc;
+    char *lattice, *name;
+    lt_model *model;       /* NULL: undeploy */
+    bool deleted;
+    bool initial_done;
+} app_item;
+
+static void app_drop(void *arg)
+{
+    app_item *it = arg;
+
+    lt_free(it->lattice);
+    lt_free(it->name);
+    lt_model_free(it->model);
+    lt_free(it);
+}
+
+static void app_apply(lt_loop *loop, void *arg)
+{
+    app_item *it = arg;
+    lt_sched_svc *svc = it->svc;
+    int64_t now = lt_loop_now_ms();
+    size_t i;
+
+    (void)loop;
+    if (it->initial_done) {
+        svc->apps_loaded = true;
+        for (i = 0; i < svc->n_lats; i++)
+            lt_sched_set_apps_loaded(svc->lats[i]->s, true);
+        LT_INFO("sched", "stored apps loaded");
+    } else {
+        svc_lattice *l = svc_lattice_get(svc, it->lattice, it->model != NULL);
+        lt_status st = LT_OK;
+
+        if (l != NULL && it->model != NULL)
+            st = lt_sched_deploy(l->s, it->model, now);
+        else if (l != NULL)
+            st = lt_sched_undeploy(l->s, it->name, it->deleted, now);
+        if (st != LT_OK)
+            LT_WARN("sched", "lattice %s app %s: %s", it->lattice, it->name, lt_error_message());
+        if (l != NULL)
+            l->kick = true;
+    }
+    app_drop(it);
+}
+
+static void post_app(lt_sched_svc *svc, app_item *it)
+{
+    if (lt_loop_post(svc->cfg.loop, app_apply, it, app_drop) != LT_OK)
+        app_drop(it);
+}
+
+/* Runs on the watcher thread: reading and parsing the manifest here keeps the loop free. */
+static void on_store_change(lt_store_change_kind kind, const char *lattice, const char *name,
+                            lt_store_app *app, void *arg)
+{
+    lt_sched_svc *svc = arg;
+    app_item *it = lt_calloc(1, sizeof(*it));
+    char *json = NULL;
+    size_t len = 0;
+
+    if (it == NULL)
+        goto out;
+    it->svc = svc;
+    if (kind == LT_STORE_CHANGE_INITIAL_DONE) {
+        it->initial_done = true;
+        post_app(svc, it);
+        goto out;
+    }
+    it->lattice = lt_strdup(lattice);
+    it->name = lt_strdup(name);
+    if (it->lattice == NULL || it->name == NULL || !allowed(svc, lattice)) {
+        app_drop(it);
+        goto out;
+    }
+    it->deleted = kind == LT_STORE_CHANGE_DELETE;
+    if (app != NULL && app->deployed_version != NULL) {
+        lt_model_report *rep = NULL;
+
+        if (lt_store_manifest_get(svc->cfg.store, app, app->deployed_version, &json, &len) !=
+                LT_OK ||
+            lt_model_parse(json, len, NULL, &it->model, &rep) != LT_OK) {
+            LT_WARN("sched", "lattice %s app %s: deployed version %s unreadable: %s", lattice,
+                    name, app->deployed_version,
+                    rep != NULL && lt_model_report_first_error(rep) != NULL
+                        ? lt_model_report_first_error(rep) : lt_error_message());
+            lt_model_report_free(rep);
+            app_drop(it);
+            goto out;
+        }
+        lt_model_report_free(rep);
+    }
+    post_app(svc, it);
+out:
+    lt_free(json);
+    lt_store_app_free(app);
+}
+
+lt_status lt_sched_svc_deploy(lt_sched_svc *svc, const char *lattice, const lt_model *m)
+{
+    svc_lattice *l = svc_lattice_get(svc, lattice, true);
+
+    if (l == NULL)
+        return LT_FAIL(LT_ERR_INVALID, "lattice %s is not served here", lattice);
+    l->kick = true;
+    return lt_sched_deploy(l->s, m, lt_loop_now_ms());
+}
+
+void lt_sched_svc_connection(lt_sched_svc *svc, bool up)
+{
+    int64_t now = lt_loop_now_ms();
+    size_t i;
+
+    svc->connected = up;
+    for (i = 0; i < svc->n_lats; i++)
+        lt_sched_set_connected(svc->lats[i]->s, up, now);
+}
+
+/* ---------------------------------------------------------------------------------------------
+ * Start and stop
+ * ------------------------------------------------------------------------------------------- */
+
+static lt_status copy_config(lt_sched_svc *svc, const lt_sched_svc_config *cfg)
+{
+    char host[64] = "latticed", rid[128];
+    size_t i;
+
+    svc->cfg = *cfg;
+    svc->prefix = lt_strdup(cfg->prefix != NULL ? cfg->prefix : LT_SCHED_DEFAULT_PREFIX);
+    svc->status_prefix = lt_strdup(cfg->status_prefix != NULL ? cfg->status_prefix
+                                                              : LT_SCHED_DEFAULT_STATUS_PREFIX);
+    if (cfg->replica_id == NULL) {
+        if (gethostname(host, sizeof(host)) != 0)
+            snprintf(host, sizeof(host), "latticed");
+        host[sizeof(host) - 1] = '\0';
+        snprintf(rid, sizeof(rid), "%s-%d", host, (int)getpid());
+    }
+    svc->replica = lt_strdup(cfg->replica_id != NULL ? cfg->replica_id : rid);
+    if (svc->prefix == NULL || svc->status_prefix == NULL || svc->replica == NULL)
+        return LT_FAIL(LT_ERR_NOMEM, "scheduler service");
+    if (lt_subject_check(svc->prefix, false) != LT_OK ||
+        lt_subject_check(svc->status_prefix, false) != LT_OK)
+        return LT_FAIL(LT_ERR_INVALID, "bad subject prefix: %s", lt_error_message());
+    if (cfg->n_lattices > 0) {
+        svc->allow = lt_calloc(cfg->n_lattices, sizeof(char *));
+        if (svc->allow == NULL)
+            return LT_FAIL(LT_ERR_NOMEM, "lattice list");
+        for (i = 0; i < cfg->n_lattices; i++) {
+            if (lt_subject_check_token("lattice", cfg->lattices[i]) != LT_OK)
+                return LT_ERR_INVALID;
+            svc->allow[i] = lt_strdup(cfg->lattices[i]);
+            if (svc->allow[i] == NULL)
+                return LT_FAIL(LT_ERR_NOMEM, "lattice list");
+            svc->n_allow = i + 1;
+        }
+    }
+    svc->cfg.prefix = svc->prefix;
+    svc->cfg.status_prefix = svc->status_prefix;
+    svc->cfg.replica_id = svc->replica;
+    svc->cfg.lattices = NULL;
+    svc->cfg.n_lattices = 0;
+    return LT_OK;
+}
+
+lt_status lt_sched_svc_start(lt_sched_svc **new_svc, const lt_sched_svc_config *cfg)
+{
+    lt_sched_svc *svc;
+    lt_status st;
+    size_t i;
+
+    *new_svc = NULL;
+    if (cfg == NULL || cfg->nc == NULL || cfg->loop == NULL)
+        return LT_FAIL(LT_ERR_INVALID, "the scheduler service needs a connection and a loop");
+    svc = lt_calloc(1, sizeof(*svc));
+    if (svc == NULL)
+        return LT_FAIL(LT_ERR_NOMEM, "scheduler service");
+    svc->connected = true;
+    svc->apps_loaded = cfg->store == NULL;
+    st = copy_config(svc, cfg);
+    if (st != LT_OK)
+        goto fail;
+    if (cfg->js != NULL) {
+        sched_lease_config lc = {
+            .bucket = cfg->lease_bucket != NULL ? cfg->lease_bucket : LT_SCHED_LEASE_BUCKET,
+            .replicas = cfg->replicas, .memory = cfg->memory, .replica = svc->replica,
+            .ttl_ms = cfg->lease_ttl_ms, .fn = on_lease, .arg = svc,
+        };
+
+        st = sched_lease_start(&svc->lease, cfg->js, &lc);
+        if (st != LT_OK)
+            goto fail;
+    }
+    /* Configured lattices exist from the start (their apps say "waiting" without hosts). */
+    for (i = 0; i < svc->n_allow; i++)
+        if (svc_lattice_get(svc, svc->allow[i], true) == NULL) {
+            st = LT_FAIL(LT_ERR_NOMEM, "lattice %s", svc->allow[i]);
+            goto fail;
+        }
+    st = svc_replies_start(svc);
+    if (st == LT_OK)
+        st = svc_ingest_start(svc);
+    if (st == LT_OK)
+        st = svc_hosts_start(svc);
+    if (st == LT_OK && cfg->store != NULL)
+        st = sched_writer_start(&svc->writer, cfg->store);
+    if (st == LT_OK && cfg->store != NULL)
+        st = lt_store_watch_start(&svc->watch, cfg->store, NULL, on_store_change, svc);
+    if (st != LT_OK)
+        goto fail;
+    st = lt_loop_timer_add(cfg->loop, TIMER_MS, on_timer, svc, &svc->timer_id);
+    if (st != LT_OK)
+        goto fail;
+    svc->timer_on = true;
+    LT_INFO("sched", "scheduler up: replica %s, events on %s.*.evt.>, commands on "
+            "%s.{lattice}.host.{id}.{verb}", svc->replica, svc->prefix, svc->prefix);
+    *new_svc = svc;
+    return LT_OK;
+fail:
+    lt_sched_svc_stop(svc);
+    return st;
+}
+
+void lt_sched_svc_stop(lt_sched_svc *svc)
+{
+    size_t i;
+
+    if (svc == NULL)
+        return;
+    atomic_store(&svc->stopping, true);
+    if (svc->timer_on)
+        LT_IGNORE(lt_loop_timer_cancel(svc->cfg.loop, svc->timer_id));
+    lt_store_watch_stop(svc->watch);
+    if (svc->evt_sub != NULL)
+        natsSubscription_Unsubscribe(svc->evt_sub);
+    if (svc->reply_sub != NULL)
+        natsSubscription_Unsubscribe(svc->reply_sub);
+    if (svc->hosts_sub != NULL)
+        natsSubscription_Unsubscribe(svc->hosts_sub);
+    natsSubscription_Destroy(svc->evt_sub);
+    natsSubscription_Destroy(svc->reply_sub);
+    natsSubscription_Destroy(svc->hosts_sub);
+    sched_lease_stop(svc->lease);
+    sched_writer_stop(svc->writer);
+    for (i = 0; i < svc->n_lats; i++) {
+        lt_sched_free(svc->lats[i]->s);
+        lt_free(svc->lats[i]->name);
+        lt_free(svc->lats[i]);
+    }
+    lt_free(svc->lats);
+    for (i = 0; i < svc->n_allow; i++)
+        lt_free(svc->allow[i]);
+    lt_free(svc->allow);
+    lt_free(svc->pbuf);
+    lt_free(svc->prefix);
+    lt_free(svc->status_prefix);
+    lt_free(svc->replica);
+    lt_free(svc);
+}
