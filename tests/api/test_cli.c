@@ -325,7 +325,7 @@ START_TEST(status_watch_until_ctrl_c)
 {
     int out[2];
     pid_t pid;
-    char buf[8192];
+    char buf[8192] = "";
     size_t got = 0;
     int status = 0;
     const char *st = "{\"status\":{\"type\":\"deployed\",\"message\":\"all good\"},"
