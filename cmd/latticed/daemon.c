@@ -111,6 +111,8 @@ int lt_daemon_run(const lt_daemon_config *cfg)
     lt_conn_events events = { .disconnected = conn_disconnected,
                               .reconnected = conn_reconnected };
     lt_sched_svc *sched = NULL;
+    pid_t devhost = 0;
+    char devapp[256] = "";
     lt_store_config sc = {
         .replicas = (int)cfg->replicas,
         .memory = cfg->storage != NULL && strcmp(cfg->storage, "memory") == 0,
@@ -168,6 +170,10 @@ int lt_daemon_run(const lt_daemon_config *cfg)
         LT_ERROR("daemon", "%s", lt_error_message());
         goto out;
     }
+    if (cfg->dev && (lt_dev_host_start(cfg, url, &devhost) != LT_OK ||
+                     lt_dev_apply_example(cfg, store, devapp, sizeof(devapp)) != LT_OK ||
+                     lt_dev_watch_app(loop, sched, devapp) != LT_OK))
+        LT_WARN("dev", "%s", lt_error_message()); /* the control plane still runs */
     if (lt_loop_timer_add(loop, 5000, tick, NULL, NULL) != LT_OK)
         goto out;
     lt_conn_redact_url(url, shown, sizeof(shown));
@@ -188,6 +194,7 @@ int lt_daemon_run(const lt_daemon_config *cfg)
     LT_INFO("daemon", "shutting down");
 out:
     restore_signals();
+    lt_dev_host_stop(devhost); /* while NATS is still there for its goodbye */
     lt_daemon_sched_stop(sched);
     lt_api_stop(api);
     lt_store_close(store);

@@ -33,6 +33,10 @@ typedef struct {
     int64_t lease_ttl_ms;        /**< leader lease */
     int64_t command_timeout_ms;  /**< a host request without answer has failed */
     int64_t warmup_ms;           /**< listen this long before acting; 0 = 1.5 intervals */
+    /* --dev extras (dev.c) */
+    const char *dev_host_bin;    /**< latticed-host binary; NULL = next to latticed, PATH */
+    const char *dev_example;     /**< manifest applied at start; NULL = docs/examples/hello.yaml,
+                                      "none" = nothing */
 } lt_daemon_config;
 
 /**
@@ -58,5 +62,18 @@ LT_NODISCARD lt_status lt_daemon_sched_start(const lt_daemon_config *cfg, natsCo
 void lt_daemon_sched_stop(lt_sched_svc *svc);
 /** The NATS connection went down/up (loop thread). */
 void lt_daemon_sched_connection(bool up);
+
+/* dev.c: what --dev adds. */
+#include <sys/types.h>
+
+/** Start the local host child on url (*out = its pid). LT_ERR_IO. */
+LT_NODISCARD lt_status lt_dev_host_start(const lt_daemon_config *cfg, const char *url, pid_t *out);
+/** SIGTERM it, wait (10 s, then SIGKILL). 0 is ignored. */
+void lt_dev_host_stop(pid_t pid);
+/** Apply the example manifest through the API; app receives its name ("" when none). */
+LT_NODISCARD lt_status lt_dev_apply_example(const lt_daemon_config *cfg, lt_store *store,
+                                            char *app, size_t appsize);
+/** Print app's status on stdout once it is deployed (loop timer). */
+LT_NODISCARD lt_status lt_dev_watch_app(lt_loop *loop, lt_sched_svc *svc, const char *app);
 
 #endif

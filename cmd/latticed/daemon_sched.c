@@ -63,6 +63,8 @@ lt_status lt_daemon_sched_start(const lt_daemon_config *cfg, natsConnection *nc,
     sc.sched.partition_share = (double)cfg->partition_percent / 100.0;
     sc.sched.command_timeout_ms = cfg->command_timeout_ms;
     sc.sched.warmup_ms = cfg->warmup_ms;
+    if (cfg->dev && cfg->warmup_ms == 0)
+        sc.sched.warmup_ms = 1500; /* the --dev host heartbeats every second */
     st = lt_sched_svc_start(out, &sc);
     lt_free(list);
     running = *out;
