@@ -144,6 +144,9 @@ bool lt__want_string_map(lt__ctx *cx, const lt__node *n, lt_model_map *out)
 void lt__check_fields(lt__ctx *cx, const lt__node *map, const char *const *known, size_t n,
                       bool strict)
 {
+    /* Quiet decoding (finding a trait's shape) only needs to know whether this fails. */
+    if (cx->quiet > 0 && !strict)
+        return;
     for (size_t i = 0; i < map->count; i++) {
         const char *key = lt__node_key(map, i);
         bool found = false;
@@ -151,6 +154,10 @@ void lt__check_fields(lt__ctx *cx, const lt__node *map, const char *const *known
             found = strcmp(key, known[k]) == 0;
         if (found)
             continue;
+        if (cx->quiet > 0) {
+            lt__diag(cx, LT_MODEL_ERROR, LT__CODE_SCHEMA, map, "unknown field");
+            return;
+        }
         const char *hint = lt__suggest(key, known, n);
         char expected[256] = "";
         if (strict && n == 1)

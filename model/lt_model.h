@@ -285,6 +285,14 @@ void lt_model_report_free(lt_model_report *r);
 const char *lt_model_report_first_error(const lt_model_report *r);
 
 /**
+ * Append the message wadm's `model.put` would reply with for this report: the first error's
+ * message, prefixed "Unable to parse manifest: " when it is a document or field error (codes
+ * syntax, schema, limit) as wadm prefixes its parse failures. Appends nothing when there is no
+ * error. LT_ERR_TOO_BIG from out.
+ */
+LT_NODISCARD lt_status lt_model_report_put_error(const lt_model_report *r, lt_buf *out);
+
+/**
  * Append the location of d to out: "file:line:column" when a line is known (YAML), else the
  * JSON path (or "file" for a document-level finding without path). LT_ERR_TOO_BIG from out.
  */

@@ -108,6 +108,7 @@ typedef struct {
     int quiet;                /**< > 0: count errors, emit nothing */
     uint64_t errors;          /**< errors raised so far, quiet or not */
     bool nomem;               /**< an allocation failed: the result is incomplete */
+    bool aliases;             /**< the YAML document used aliases (its expansion is bounded) */
 } lt__ctx;
 
 /** CONSTRUCTOR. A report with no findings. NULL when out of memory. */

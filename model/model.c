@@ -107,7 +107,7 @@ lt_status lt_model_parse(const void *data, size_t len, const lt_model_parse_opts
     const lt__node *root = parse_text(&cx, o.format, data, len);
     if (root != NULL && !cx.nomem)
         analyse(&cx, root, m);
-    if (!cx.nomem && cx.report->error_count == 0)
+    if (!cx.nomem && cx.aliases && cx.report->error_count == 0)
         check_expanded_size(&cx, m, max_bytes > SIZE_MAX / 2 ? SIZE_MAX : 2 * max_bytes);
     if (cx.nomem) {
         if (!lt__arena_hit_limit(cx.tree) && !lt__arena_hit_limit(cx.model)) {

@@ -430,7 +430,7 @@ static void on_end(yparse *y)
     struct frame f = y->frames[--y->depth];
     lt__node *n = f.node;
     size_t nchild = y->sp - f.base;
-    lt__node **child = y->stack + f.base;
+    lt__node **child = nchild > 0 ? y->stack + f.base : NULL;
     uint64_t weight = 1;
     for (size_t i = 0; i < nchild; i++)
         weight += child[i]->weight;
@@ -479,6 +479,7 @@ static void on_alias(yparse *y, const yaml_event_t *ev)
     }
     if (!count_nodes(y, target->weight, mark))
         return;
+    y->cx->aliases = true;
     push_value(y, target);
 }
 

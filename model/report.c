@@ -69,6 +69,20 @@ const char *lt_model_report_first_error(const lt_model_report *r)
     return NULL;
 }
 
+lt_status lt_model_report_put_error(const lt_model_report *r, lt_buf *out)
+{
+    for (size_t i = 0; r != NULL && i < r->count; i++) {
+        const lt_model_diag *d = &r->items[i];
+        if (d->level != LT_MODEL_ERROR)
+            continue;
+        bool parse = d->code == LT__CODE_SYNTAX || d->code == LT__CODE_SCHEMA ||
+                     d->code == LT__CODE_LIMIT;
+        return lt_buf_appendf(out, "%s%s", parse ? "Unable to parse manifest: " : "",
+                              d->message);
+    }
+    return LT_OK;
+}
+
 /* Cut a message that reached the buffer size at a UTF-8 boundary and mark it. */
 static void mark_truncated(char *msg, size_t size)
 {
@@ -98,15 +112,24 @@ static void append(lt__ctx *cx, lt_model_level lvl, const char *code, uint32_t l
         p->cap = cap;
         r->items = items;
     }
-    char *msg = lt__arena_alloc(p->arena, LT__MESSAGE_MAX);
+    va_list ap2;
+    va_copy(ap2, ap);
+    int need = vsnprintf(NULL, 0, fmt, ap2);
+    va_end(ap2);
+    size_t size = need < 0 ? 1 : (size_t)need + 1;
+    bool cut = size > LT__MESSAGE_MAX;
+    if (cut)
+        size = LT__MESSAGE_MAX;
+    char *msg = lt__arena_alloc(p->arena, size);
     char *pcopy = lt__arena_strdup(p->arena, path);
     if (msg == NULL || pcopy == NULL) {
         cx->nomem = true;
         return;
     }
-    int n = vsnprintf(msg, LT__MESSAGE_MAX, fmt, ap);
-    if (n >= 0 && (size_t)n >= LT__MESSAGE_MAX)
-        mark_truncated(msg, LT__MESSAGE_MAX);
+    if (vsnprintf(msg, size, fmt, ap) < 0)
+        msg[0] = '\0';
+    if (cut)
+        mark_truncated(msg, size);
     p->items[r->count++] = (lt_model_diag){
         .level = lvl, .code = code, .message = msg, .path = pcopy, .line = line,
         .column = column,

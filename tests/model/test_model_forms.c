@@ -279,6 +279,35 @@ START_TEST(test_forms_report_json)
 }
 END_TEST
 
+START_TEST(test_forms_put_error)
+{
+    lt_buf b;
+    lt_buf_init(&b, 1024);
+    mt_result res = mt_parse("apiVersion: v\nkind: Application\nmetadata: {name: a}\n"
+                             "spec: {components: [], extra: 1}\nmore: 2\n",
+                             LT_MODEL_FORMAT_YAML);
+    ck_assert_int_eq(lt_model_report_put_error(res.r, &b), LT_OK);
+    ck_assert_str_eq(b.ptr, "Unable to parse manifest: unknown field `more`, expected one of "
+                            "`apiVersion`, `kind`, `metadata`, `spec`");
+    mt_done(&res);
+    lt_buf_reset(&b);
+    res = mt_parse("apiVersion: v\nkind: Application\nmetadata: {name: a, annotations: "
+                   "{version: latest}}\nspec: {components: []}\n",
+                   LT_MODEL_FORMAT_YAML);
+    ck_assert_int_eq(lt_model_report_put_error(res.r, &b), LT_OK);
+    ck_assert_str_eq(b.ptr, "latest is not allowed in wadm");
+    mt_done(&res);
+    lt_buf_reset(&b);
+    res = mt_parse("apiVersion: v\nkind: Application\nmetadata: {name: a}\n"
+                   "spec: {components: []}\n",
+                   LT_MODEL_FORMAT_YAML);
+    ck_assert_int_eq(lt_model_report_put_error(res.r, &b), LT_OK);
+    ck_assert_str_eq(b.ptr, "");
+    mt_done(&res);
+    lt_buf_cleanup(&b);
+}
+END_TEST
+
 Suite *model_forms_suite(void)
 {
     Suite *s = suite_create("model_forms");
@@ -291,6 +320,7 @@ Suite *model_forms_suite(void)
     tcase_add_test(tc, test_forms_set_annotation);
     tcase_add_test(tc, test_forms_json_input_and_auto);
     tcase_add_test(tc, test_forms_report_json);
+    tcase_add_test(tc, test_forms_put_error);
     suite_add_tcase(s, tc);
     return s;
 }

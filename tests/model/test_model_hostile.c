@@ -152,6 +152,23 @@ START_TEST(test_hostile_alias_bomb)
 }
 END_TEST
 
+/* Few nodes, but aliases of a long string expand the stored form past twice the limit. */
+START_TEST(test_hostile_alias_expansion_size)
+{
+    size_t n = 100000, cap = n + 4096;
+    char *s = malloc(cap);
+    size_t k = (size_t)snprintf(s, cap, HDR "metadata:\n  name: exp\n  annotations:\n"
+                                             "    a0: &big ");
+    memset(s + k, 'x', n);
+    k += n;
+    for (int i = 1; i < 30; i++)
+        k += (size_t)snprintf(s + k, cap - k, "\n    a%d: *big", i);
+    snprintf(s + k, cap - k, "\nspec: {components: []}\n");
+    refused(s, LT_MODEL_FORMAT_YAML, "limit", "manifest expands (YAML aliases) to more than");
+    free(s);
+}
+END_TEST
+
 START_TEST(test_hostile_encoding)
 {
     refused(HDR "metadata: {name: \"a\xc3\x28\"}\n", LT_MODEL_FORMAT_YAML, "syntax", "UTF-8");
@@ -324,6 +341,7 @@ Suite *model_hostile_suite(void)
     tcase_add_test(tc, test_hostile_depth);
     tcase_add_test(tc, test_hostile_node_count);
     tcase_add_test(tc, test_hostile_alias_bomb);
+    tcase_add_test(tc, test_hostile_alias_expansion_size);
     tcase_add_test(tc, test_hostile_encoding);
     tcase_add_test(tc, test_hostile_structure);
     tcase_add_test(tc, test_hostile_findings_flood);
