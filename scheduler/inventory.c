@@ -216,6 +216,11 @@ static void start_seen(lt_sched *s, const char *id, const sched_host *h, int sta
 
     if (st == NULL || st->host != h)
         return;
+    if (!st->acked && st->app != NULL) { /* the host's event beat its reply */
+        const spec_comp *c = st->app->spec != NULL ? spec_find(st->app->spec, st->comp) : NULL;
+
+        cp_instance_placed(s, st, c != NULL ? c->image : "");
+    }
     if (state == IS(RUNNING) && st->app != NULL) {
         comp_rt *rt = sched_comp_rt(st->app, st->comp);
 

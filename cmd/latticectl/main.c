@@ -9,6 +9,7 @@
 
 #include "latticectl.h"
 #include "lctl_api.h"
+#include "lctl_sched.h"
 #include "lt_config.h"
 
 static int cmd_help(const lctl_command *cmd, int argc, char **argv);
@@ -49,6 +50,10 @@ const lctl_command lctl_commands[] = {
       lctl_cmd_status },
     { "history", "show the put/deploy/undeploy/delete events of an application",
       &lctl_history_opts, lctl_cmd_history },
+    { "hosts", "list the hosts of the lattice: state, instances, capacity, labels",
+      &lctl_hosts_opts, lctl_cmd_hosts },
+    { "events", "print (or --follow) the control plane's events of the lattice",
+      &lctl_events_opts, lctl_cmd_events },
     { "completion", "print a bash, zsh or fish completion script", &lctl_completion_opts,
       lctl_cmd_completion },
     { "help", "show the help of a command", &help_opts, cmd_help },

@@ -45,7 +45,7 @@ const JSON_MANIFEST = (name, version) => JSON.stringify({
 
 function startLatticed() {
   return new Promise((resolve, reject) => {
-    const child = spawn(LATTICED, ['--dev', '--log-level', 'warn'], { stdio: ['ignore', 'pipe', 'inherit'] });
+    const child = spawn(LATTICED, ['--dev', '--dev-example', 'none', '--log-level', 'warn'], { stdio: ['ignore', 'pipe', 'inherit'] });
     let out = '';
     const timer = setTimeout(() => reject(new Error('latticed --dev did not come up: ' + out)), 30000);
     child.stdout.on('data', (d) => {
