@@ -418,11 +418,14 @@ void lt__build_trait(lt__ctx *cx, const lt__node *n, lt_model_trait *t)
     t->shape = find_shape(cx, props, t);
     decode_declared(cx, props, t);
     if (t->kind == LT_MODEL_TRAIT_CUSTOM || t->kind == LT_MODEL_TRAIT_RESOURCES) {
-        t->properties_json = lt__node_json_text(cx->model, props);
-        if (t->properties_json == NULL)
+        bool invalid = false;
+        t->properties_json = lt__node_json_text(cx->model, props, &invalid);
+        if (t->properties_json == NULL && invalid)
             lt__diag(cx, LT_MODEL_ERROR, LT__CODE_SCHEMA, props,
                      "trait properties cannot be represented as JSON (.inf and .nan are not "
                      "allowed)");
+        else if (t->properties_json == NULL)
+            cx->nomem = true;
     }
     lt__path_pop(cx, saved);
 }

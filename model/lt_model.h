@@ -263,8 +263,8 @@ typedef struct {
 } lt_model_parse_opts;
 
 /**
- * Parse and validate a manifest of len bytes (need not be NUL-terminated).
- * opts may be NULL for defaults.
+ * Parse and validate a manifest of len bytes (need not be NUL-terminated; data NULL is an
+ * empty document). opts may be NULL for defaults.
  *
  * Returns LT_OK when the manifest is valid: *new_model receives it (free with lt_model_free).
  * Returns LT_ERR_INVALID when it has errors (LT_ERR_TOO_BIG when it is over max_bytes):

@@ -85,8 +85,9 @@ const char *lt__node_key(const lt__node *n, size_t i);
  * LT_ERR_INVALID for a non-finite float, LT_ERR_NOMEM.
  */
 LT_NODISCARD lt_status lt__node_to_json(const lt__node *n, json_t **new_json);
-/** Canonical compact JSON text of a subtree, in the arena. NULL on failure. */
-char *lt__node_json_text(struct lt__arena *a, const lt__node *n);
+/** Canonical compact JSON text of a subtree, in the arena. NULL on failure: *invalid tells
+ *  a value JSON cannot hold (.inf, .nan) from out of memory. */
+char *lt__node_json_text(struct lt__arena *a, const lt__node *n, bool *invalid);
 
 /* ---- parse context and diagnostics (report.c) ------------------------------------------------ */
 

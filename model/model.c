@@ -84,6 +84,10 @@ lt_status lt_model_parse(const void *data, size_t len, const lt_model_parse_opts
     lt__ctx cx = { .max_depth = o.max_depth != 0 ? o.max_depth : LT_MODEL_MAX_DEPTH,
                    .max_nodes = o.max_nodes != 0 ? o.max_nodes : LT_MODEL_MAX_NODES };
     lt_buf_init(&cx.path, PATH_MAX_BYTES);
+    if (data == NULL) { /* an empty document */
+        data = "";
+        len = 0;
+    }
     *new_model = NULL;
     if (new_report != NULL)
         *new_report = NULL;

@@ -248,46 +248,65 @@ static double float_value(const char *s)
     return strtod(s, NULL);
 }
 
-/* Type a plain scalar; text is NUL-terminated. Returns false when the text is none of
- * null/bool/int/float (then it is a string). */
+static bool in_list(const char *s, const char *const *list, size_t n)
+{
+    for (size_t i = 0; i < n; i++) {
+        if (strcmp(s, list[i]) == 0)
+            return true;
+    }
+    return false;
+}
+
+/* An integer literal (decimal, 0x hex, 0o octal) into n. Decimal literals out of the int64
+ * range become floats, as serde_yaml reads them; out-of-range hex/octal stay strings. */
+static bool resolve_int(lt__node *n, const char *s)
+{
+    int base = 0;
+    const char *digits = s;
+    if (s[0] == '0' && s[1] == 'x' && all_digits(s + 2, "0123456789abcdefABCDEF")) {
+        base = 16;
+        digits = s + 2;
+    } else if (s[0] == '0' && s[1] == 'o' && all_digits(s + 2, "01234567")) {
+        base = 8;
+        digits = s + 2;
+    } else if (all_digits(s + (s[0] == '+' || s[0] == '-'), "0123456789")) {
+        base = 10;
+    }
+    if (base == 0)
+        return false;
+    errno = 0;
+    char *end = NULL;
+    long long v = strtoll(digits, &end, base);
+    if (errno == 0 && *end == '\0') {
+        n->kind = LT__NODE_INT;
+        n->v.i = v;
+        return true;
+    }
+    if (base != 10)
+        return false;
+    n->kind = LT__NODE_FLOAT;
+    n->v.d = strtod(s, NULL);
+    return true;
+}
+
+/* Type a plain scalar with the YAML 1.2 core schema; text is NUL-terminated. Returns false
+ * when it is none of null/bool/int/float (then it stays a string). */
 static bool resolve_plain(lt__node *n, const char *s)
 {
     static const char *const nulls[] = { "", "~", "null", "Null", "NULL" };
     static const char *const trues[] = { "true", "True", "TRUE" };
     static const char *const falses[] = { "false", "False", "FALSE" };
-    for (size_t i = 0; i < sizeof(nulls) / sizeof(nulls[0]); i++) {
-        if (strcmp(s, nulls[i]) == 0)
-            return n->kind = LT__NODE_NULL, true;
-    }
-    for (size_t i = 0; i < 3; i++) {
-        if (strcmp(s, trues[i]) == 0)
-            return n->kind = LT__NODE_BOOL, n->v.b = true, true;
-        if (strcmp(s, falses[i]) == 0)
-            return n->kind = LT__NODE_BOOL, n->v.b = false, true;
-    }
-    int base = 0;
-    const char *digits = s;
-    if (s[0] == '0' && s[1] == 'x' && all_digits(s + 2, "0123456789abcdefABCDEF"))
-        base = 16, digits = s + 2;
-    else if (s[0] == '0' && s[1] == 'o' && all_digits(s + 2, "01234567"))
-        base = 8, digits = s + 2;
-    else if (all_digits(s + (s[0] == '+' || s[0] == '-'), "0123456789"))
-        base = 10;
-    if (base != 0) {
-        errno = 0;
-        char *end = NULL;
-        long long v = strtoll(digits, &end, base);
-        if (errno == 0 && *end == '\0') {
-            n->kind = LT__NODE_INT;
-            n->v.i = v;
-            return true;
-        }
-        if (base != 10)
-            return false; /* out-of-range hex/octal: keep it a string */
-        n->kind = LT__NODE_FLOAT; /* out of int64 range: a float, as serde_yaml does */
-        n->v.d = strtod(s, NULL);
+    if (in_list(s, nulls, 5)) {
+        n->kind = LT__NODE_NULL;
         return true;
     }
+    if (in_list(s, trues, 3) || in_list(s, falses, 3)) {
+        n->kind = LT__NODE_BOOL;
+        n->v.b = s[0] == 't' || s[0] == 'T';
+        return true;
+    }
+    if (resolve_int(n, s))
+        return true;
     if (is_float_text(s)) {
         n->kind = LT__NODE_FLOAT;
         n->v.d = float_value(s);
@@ -304,20 +323,17 @@ static bool apply_tag(lt__node *n, const char *tag, const char *s)
     lt__node probe = *n;
     if (!resolve_plain(&probe, s))
         return false;
-    if (strcmp(tag, TAG_PREFIX "null") == 0 && probe.kind == LT__NODE_NULL)
-        return *n = probe, true;
-    if (strcmp(tag, TAG_PREFIX "bool") == 0 && probe.kind == LT__NODE_BOOL)
-        return *n = probe, true;
-    if (strcmp(tag, TAG_PREFIX "int") == 0 && probe.kind == LT__NODE_INT)
-        return *n = probe, true;
-    if (strcmp(tag, TAG_PREFIX "float") == 0 &&
-        (probe.kind == LT__NODE_FLOAT || probe.kind == LT__NODE_INT)) {
-        if (probe.kind == LT__NODE_INT)
-            probe.v.d = (double)probe.v.i;
+    bool fits = (strcmp(tag, TAG_PREFIX "null") == 0 && probe.kind == LT__NODE_NULL) ||
+                (strcmp(tag, TAG_PREFIX "bool") == 0 && probe.kind == LT__NODE_BOOL) ||
+                (strcmp(tag, TAG_PREFIX "int") == 0 && probe.kind == LT__NODE_INT);
+    if (strcmp(tag, TAG_PREFIX "float") == 0 && probe.kind == LT__NODE_INT) {
+        probe.v.d = (double)probe.v.i;
         probe.kind = LT__NODE_FLOAT;
-        return *n = probe, true;
     }
-    return false;
+    fits = fits || (strcmp(tag, TAG_PREFIX "float") == 0 && probe.kind == LT__NODE_FLOAT);
+    if (fits)
+        *n = probe;
+    return fits;
 }
 
 static void on_scalar(yparse *y, const yaml_event_t *ev)

@@ -212,13 +212,15 @@ static int dump_to_buf(const char *buffer, size_t size, void *data)
     return lt_buf_append(data, buffer, size) == LT_OK ? 0 : -1;
 }
 
-char *lt__node_json_text(struct lt__arena *a, const lt__node *n)
+char *lt__node_json_text(struct lt__arena *a, const lt__node *n, bool *invalid)
 {
     json_t *j = NULL;
     char *res = NULL;
     lt_buf b;
     lt_buf_init(&b, LT__JSON_TEXT_MAX);
-    if (lt__node_to_json(n, &j) != LT_OK)
+    lt_status st = lt__node_to_json(n, &j);
+    *invalid = st == LT_ERR_INVALID;
+    if (st != LT_OK)
         goto out;
     if (json_dump_callback(j, dump_to_buf, &b, JSON_COMPACT | JSON_ENCODE_ANY) != 0)
         goto out;

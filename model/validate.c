@@ -30,7 +30,7 @@ static void diag_in(lt__ctx *cx, lt_model_level lvl, const lt_model_loc *loc, co
     const lt__node *n = suffix != NULL ? lt__node_at_path(cx->root, cx->path.ptr) : NULL;
     lt__node at = { .line = loc->line, .column = loc->column };
     if (n != NULL && n->line > 0)
-        at.line = n->line, at.column = n->column;
+        at = (lt__node){ .line = n->line, .column = n->column };
     va_list ap;
     va_start(ap, fmt);
     lt__vdiag(cx, lvl, LT__CODE_WADM, &at, fmt, ap);
@@ -122,7 +122,7 @@ static void metadata_rules(lt__ctx *cx, const lt_model *m, const lt__node *root)
     const lt__node *name = lt__node_get(meta, "name");
     lt_model_loc loc = { 0, 0, "metadata.name" };
     if (name != NULL && name->kind == LT__NODE_STR && !lt_model_name_is_valid(m->name)) {
-        loc.line = name->line, loc.column = name->column;
+        loc = (lt_model_loc){ name->line, name->column, "metadata.name" };
         diag_in(cx, LT_MODEL_ERROR, &loc, NULL,
                 "manifest name [%s] is not allowed (should match regex [^[-\\w]+$])", m->name);
     }
@@ -597,7 +597,7 @@ static void raw_document_rules(lt__ctx *cx, const lt__node *root)
             if (sc != NULL) {
                 snprintf(path, sizeof(path),
                          "spec.components[%zu].traits[%zu].properties.source_config", i, j);
-                loc.line = sc->line, loc.column = sc->column;
+                loc = (lt_model_loc){ sc->line, sc->column, path };
                 diag_in(cx, LT_MODEL_WARNING, &loc, NULL,
                         "one of the components' link trait contains a source_config key, please "
                         "use source:config: rather");
@@ -605,7 +605,7 @@ static void raw_document_rules(lt__ctx *cx, const lt__node *root)
             if (tc != NULL) {
                 snprintf(path, sizeof(path),
                          "spec.components[%zu].traits[%zu].properties.target_config", i, j);
-                loc.line = tc->line, loc.column = tc->column;
+                loc = (lt_model_loc){ tc->line, tc->column, path };
                 diag_in(cx, LT_MODEL_WARNING, &loc, NULL,
                         "one of the components' link trait contains a target_config key, please "
                         "use target:config: rather");

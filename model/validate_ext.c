@@ -30,7 +30,7 @@ static void diag_at(lt__ctx *cx, lt_model_level lvl, const lt_model_loc *loc, co
     const lt__node *n = lt__node_at_path(cx->root, cx->path.ptr);
     lt__node at = { .line = loc->line, .column = loc->column };
     if (n != NULL && n->line > 0 && cx->path.len > 0)
-        at.line = n->line, at.column = n->column;
+        at = (lt__node){ .line = n->line, .column = n->column };
     va_list ap;
     va_start(ap, fmt);
     lt__vdiag(cx, lvl, LT__CODE_LATTICED, &at, fmt, ap);

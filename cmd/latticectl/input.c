@@ -9,6 +9,12 @@
 #include "latticectl.h"
 #include "lt_alloc.h"
 
+/* errno as text (GNU strerror_r, thread-safe). */
+static const char *errno_text(int e, char *buf, size_t size)
+{
+    return strerror_r(e, buf, size);
+}
+
 lt_status lctl_read_input(const char *path, size_t max, char **new_data, size_t *out_len)
 {
     lt_status st = LT_OK;
@@ -16,8 +22,10 @@ lt_status lctl_read_input(const char *path, size_t max, char **new_data, size_t 
     FILE *f = is_stdin ? stdin : fopen(path, "rb");
     char *buf = NULL;
     size_t len = 0, cap = 0;
+    char etext[128];
     if (f == NULL)
-        return LT_FAIL(LT_ERR_IO, "cannot open %s (errno %d)", path, errno);
+        return LT_FAIL(LT_ERR_IO, "cannot open %s: %s", path,
+                       errno_text(errno, etext, sizeof(etext)));
     for (;;) {
         if (len + 1 >= cap) {
             size_t ncap = cap == 0 ? 64 * 1024 : cap * 2;
@@ -40,7 +48,8 @@ lt_status lctl_read_input(const char *path, size_t max, char **new_data, size_t 
         len += n;
         if (n < want) {
             if (ferror(f)) {
-                st = LT_FAIL(LT_ERR_IO, "cannot read %s (errno %d)", path, errno);
+                st = LT_FAIL(LT_ERR_IO, "cannot read %s: %s", path,
+                             errno_text(errno, etext, sizeof(etext)));
                 goto out;
             }
             break;

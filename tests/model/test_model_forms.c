@@ -308,6 +308,33 @@ START_TEST(test_forms_put_error)
 }
 END_TEST
 
+START_TEST(test_forms_yaml_scalar_types)
+{
+    /* YAML 1.2 core schema for plain scalars; quoted scalars and other words are strings */
+    mt_result res = mt_parse(
+        "apiVersion: v\nkind: Application\nmetadata: {name: s}\nspec:\n  components:\n"
+        "    - name: c\n      type: component\n      properties: {image: x}\n"
+        "      traits:\n        - type: t\n          properties: [~, null, \"\", true, False, "
+        "0x1F, 0o17, 010, -5, +3, 1.5, .5, 1e3, yes, 1.0.0, 99999999999999999999, !!float 2, "
+        "\"7\", '8']\n",
+        LT_MODEL_FORMAT_YAML);
+    ck_assert_int_eq(res.st, LT_OK);
+    ck_assert_str_eq(res.m->components[0].traits[0].properties_json,
+                     "[null,null,\"\",true,false,31,15,10,-5,3,1.5,0.5,1000.0,\"yes\",\"1.0.0\","
+                     "1e20,2.0,\"7\",\"8\"]");
+    mt_done(&res);
+    /* .inf and .nan have no JSON form */
+    res = mt_parse("apiVersion: v\nkind: Application\nmetadata: {name: s}\nspec:\n  components:\n"
+                   "    - {name: c, type: component, properties: {image: x}, traits: [{type: t, "
+                   "properties: {a: .nan}}]}\n",
+                   LT_MODEL_FORMAT_YAML);
+    mt_expect(&res, LT_MODEL_ERROR,
+              "trait properties cannot be represented as JSON (.inf and .nan are not allowed)", 0,
+              0);
+    mt_done(&res);
+}
+END_TEST
+
 Suite *model_forms_suite(void)
 {
     Suite *s = suite_create("model_forms");
@@ -321,6 +348,7 @@ Suite *model_forms_suite(void)
     tcase_add_test(tc, test_forms_json_input_and_auto);
     tcase_add_test(tc, test_forms_report_json);
     tcase_add_test(tc, test_forms_put_error);
+    tcase_add_test(tc, test_forms_yaml_scalar_types);
     suite_add_tcase(s, tc);
     return s;
 }
