@@ -7,11 +7,14 @@
  * Mapping summary. Output: lowerCamelCase keys (protobuf-c descriptors carry
  * no json_name, so the name is always derived from the proto name), enum
  * value names, 64-bit integers as strings, bytes as padded standard base64,
- * float/double NaN/Infinity/-Infinity as strings, maps as objects with string
- * keys, proto3 defaults omitted. Input: camelCase or snake_case keys, enum
- * names or numbers, integers as numbers or strings (exponents accepted when
- * the value is integral), bytes in standard or URL-safe base64 with or
- * without padding, `null` meaning "leave the default" for any field.
+ * float/double NaN/Infinity/-Infinity as strings (negative zero as -0.0, which
+ * jansson reads back as a double, where Go writes -0), numbers in their
+ * shortest round-trip form, maps as objects with string keys, proto3
+ * defaults omitted, set sub-messages always written (`{}` when empty).
+ * Input: camelCase or snake_case keys, enum names or numbers, integers as
+ * numbers or strings (exponents accepted when the value is integral), bytes
+ * in standard or URL-safe base64 with or without padding, `null` meaning
+ * "leave the default" for any field; unknown fields and enum names refused.
  * Well-known types: Timestamp (RFC 3339), Duration ("1.5s"), the nine
  * wrappers (bare value), Struct/Value/ListValue (any JSON), FieldMask
  * ("a.b,cD"), Empty ({}). Any is refused with LT_ERR_UNSUPPORTED.
@@ -33,10 +36,12 @@
  *   LT_ERR_UNSUPPORTED - google.protobuf.Any
  *   LT_ERR_NOMEM   - out of memory
  *
- * Limitations: jansson keeps no number text, so an integer field accepts a
- * JSON number written with a fraction or exponent (1e3, 5.0), or one beyond
- * int64, only up to 2^53 in magnitude (exactly representable); larger
- * values must come as strings (the canonical form for 64-bit types).
+ * Limitations: jansson keeps no number text, so an integer field takes a JSON
+ * number written with a fraction or exponent (1e3, 5.0) only below 2^53 in
+ * magnitude, where a double is exact; the same holds for every number of a
+ * document that also holds an integer beyond int64 (jansson then reads all
+ * numbers as doubles). Larger values must come as strings, the canonical
+ * form of 64-bit types anyway.
  * Map integer keys must be canonical decimals ("7", not "07" or "+7").
  * Numbers are formatted in the C locale. Thread-safe: no global state.
  */
@@ -52,7 +57,9 @@
 
 enum {
     LT_PBJSON_IGNORE_UNKNOWN = 1u << 0, /**< decode: skip unknown fields and enum names */
-    LT_PBJSON_EMIT_DEFAULTS = 1u << 1,  /**< encode: also emit zero/empty fields */
+    LT_PBJSON_EMIT_DEFAULTS = 1u << 1,  /**< encode: also emit zero/empty fields (unset
+                                             sub-messages as null; never unset oneof
+                                             members or an unset google.protobuf.Value) */
     LT_PBJSON_PRETTY = 1u << 2,         /**< encode: two-space indented output */
 };
 

@@ -10,6 +10,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "lt_alloc.h"
 #include "lt_pbjson_int.h"
 
 enum presence { SKIP, EMIT, EMIT_NULL };
@@ -307,7 +308,7 @@ static lt_status add_field(pbj_ctx *c, const ProtobufCMessage *m,
 {
     size_t len = strlen(f->name);
     char small[128];
-    char *name = len < sizeof(small) ? small : malloc(len + 1);
+    char *name = len < sizeof(small) ? small : lt_malloc(len + 1);
     json_t *v = NULL;
     size_t mark;
     lt_status st = LT_OK;
@@ -324,7 +325,7 @@ static lt_status add_field(pbj_ctx *c, const ProtobufCMessage *m,
         st = put(c, NULL, &v);
     pbj_path_pop(c, mark);
     if (name != small)
-        free(name);
+        lt_free(name);
     return st;
 }
 

@@ -12,6 +12,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "lt_alloc.h"
 #include "lt_pbjson_int.h"
 
 /* ---- UTF-8 ----------------------------------------------------------------- */
@@ -67,7 +68,7 @@ static const char b64_std[] =
 lt_status pbj_base64_encode(const uint8_t *data, size_t len, json_t **out)
 {
     size_t olen = (len + 2) / 3 * 4;
-    char *buf = malloc(olen + 1);
+    char *buf = lt_malloc(olen + 1);
     size_t o = 0;
 
     if (buf == NULL)
@@ -86,7 +87,7 @@ lt_status pbj_base64_encode(const uint8_t *data, size_t len, json_t **out)
     }
     buf[o] = '\0';
     *out = json_stringn_nocheck(buf, o);
-    free(buf);
+    lt_free(buf);
     return *out ? LT_OK : LT_FAIL(LT_ERR_NOMEM, "out of memory encoding base64");
 }
 

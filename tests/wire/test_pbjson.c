@@ -949,6 +949,49 @@ START_TEST(test_api_contract)
 }
 END_TEST
 
+static void *failing_malloc(size_t n)
+{
+    (void)n;
+    return NULL;
+}
+
+static void *failing_calloc(size_t n, size_t m)
+{
+    (void)n, (void)m;
+    return NULL;
+}
+
+static void *failing_realloc(void *p, size_t n)
+{
+    (void)p, (void)n;
+    return NULL;
+}
+
+/* lt_alloc failures (output buffer, base64 scratch) surface as LT_ERR_NOMEM. */
+START_TEST(test_out_of_memory)
+{
+    static const lt_allocator failing = { failing_malloc, failing_calloc, failing_realloc, free };
+    Lttest__Kinds k = LTTEST__KINDS__INIT;
+    char *s = (char *)&s;
+    json_t *j = NULL;
+    lt_status st;
+
+    k.f_int32 = 1;
+    lt_alloc_set(&failing);
+    st = lt_pbjson_encode(&k.base, 0, &s, NULL);
+    lt_alloc_set(NULL);
+    ck_assert_int_eq(st, LT_ERR_NOMEM);
+    ck_assert_ptr_null(s);
+    ck_assert_str_eq(lt_error_message(), "out of memory writing JSON");
+    k.f_bytes = (ProtobufCBinaryData){ 1, (uint8_t *)"x" };
+    lt_alloc_set(&failing);
+    st = lt_pbjson_to_json(&k.base, 0, &j);
+    lt_alloc_set(NULL);
+    ck_assert_int_eq(st, LT_ERR_NOMEM);
+    ck_assert_ptr_null(j);
+}
+END_TEST
+
 Suite *pbjson_core_suite(void)
 {
     Suite *s = suite_create("pbjson");
@@ -971,6 +1014,7 @@ Suite *pbjson_core_suite(void)
     tcase_add_test(tc, test_depth_limit);
     tcase_add_test(tc, test_size_limit);
     tcase_add_test(tc, test_api_contract);
+    tcase_add_test(tc, test_out_of_memory);
     suite_add_tcase(s, tc);
     return s;
 }
