@@ -1,17 +1,19 @@
 /*
- * ce.c - host events as CloudEvents 1.0 in NATS binary content mode: the
- * protobuf payload is the message body, the context attributes are the
- * ce-specversion, ce-type, ce-source, ce-id and ce-time headers, and
- * content-type says application/protobuf (schemas/latticed/host/v1/host.proto).
+ * ce.c - host events as CloudEvents 1.0 in NATS binary content mode, built
+ * with the project's binding (wire/lt_ce.h): the protobuf payload is the
+ * body; ce-type "dev.latticed.{type}.v1", ce-source the host id, ce-id a v4
+ * UUID from a fast PRNG (not a syscall per event), ce-time formatted once per
+ * millisecond (schemas/latticed/host/v1/host.proto).
  */
 #include "host_int.h"
 
 #include <stdio.h>
+#include <string.h>
 #include <sys/random.h>
 #include <time.h>
 #include <unistd.h>
 
-#include "lt_conn.h"
+#include "lt_ce.h"
 
 static uint64_t rng_state;
 
@@ -33,8 +35,10 @@ static uint64_t rng_next(void)
 
 void lt_host_uuid(char out[37])
 {
+    static const char hex[] = "0123456789abcdef";
     uint8_t b[16];
     uint64_t a = rng_next(), c = rng_next();
+    size_t o = 0;
 
     for (int i = 0; i < 8; i++) {
         b[i] = (uint8_t)(a >> (8 * i));
@@ -42,10 +46,13 @@ void lt_host_uuid(char out[37])
     }
     b[6] = (uint8_t)((b[6] & 0x0f) | 0x40); /* version 4 */
     b[8] = (uint8_t)((b[8] & 0x3f) | 0x80); /* RFC 4122 variant */
-    snprintf(out, 37,
-             "%02x%02x%02x%02x-%02x%02x-%02x%02x-%02x%02x-%02x%02x%02x%02x%02x%02x", b[0], b[1],
-             b[2], b[3], b[4], b[5], b[6], b[7], b[8], b[9], b[10], b[11], b[12], b[13], b[14],
-             b[15]);
+    for (int i = 0; i < 16; i++) {
+        if (i == 4 || i == 6 || i == 8 || i == 10)
+            out[o++] = '-';
+        out[o++] = hex[b[i] >> 4];
+        out[o++] = hex[b[i] & 15];
+    }
+    out[o] = '\0';
 }
 
 void lt_host_rfc3339(int64_t wall_ms, char out[64])
@@ -58,37 +65,41 @@ void lt_host_rfc3339(int64_t wall_ms, char out[64])
              tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec, (int)(wall_ms % 1000));
 }
 
-lt_status lt_host_ce_publish(natsConnection *nc, const char *prefix, const char *lattice,
-                             const char *type, const char *host_id, const void *data, size_t len)
+/* ce-time of now, formatted at most once per millisecond. */
+static const char *now_rfc3339(void)
 {
-    char subject[LT_MAX_SUBJECT], cetype[128], id[37], when[64];
-    natsMsg *msg = NULL;
-    natsStatus s;
+    static char cached[64];
+    static int64_t cached_ms = -1;
+    int64_t now = lt_host_wall_ms();
+
+    if (now != cached_ms) {
+        lt_host_rfc3339(now, cached);
+        cached_ms = now;
+    }
+    return cached;
+}
+
+lt_status lt_host_ce_msg(natsMsg **new_msg, const char *prefix, const char *lattice,
+                         const char *type, const char *host_id, const void *data, size_t len)
+{
+    char subject[LT_MAX_SUBJECT], cetype[128], id[37];
+    lt_ce_event ev;
     int n;
 
     n = snprintf(subject, sizeof(subject), "%s.%s.evt.%s", prefix, lattice, type);
     if (n < 0 || (size_t)n >= sizeof(subject))
         return LT_FAIL(LT_ERR_TOO_BIG, "event subject too long");
-    snprintf(cetype, sizeof(cetype), "dev.latticed.%s.v1", type);
+    n = snprintf(cetype, sizeof(cetype), "dev.latticed.%s.v1", type);
+    if (n < 0 || (size_t)n >= sizeof(cetype))
+        return LT_FAIL(LT_ERR_TOO_BIG, "event type too long");
     lt_host_uuid(id);
-    lt_host_rfc3339(lt_host_wall_ms(), when);
-    s = natsMsg_Create(&msg, subject, NULL, data, (int)len);
-    if (s == NATS_OK)
-        s = natsMsgHeader_Set(msg, "ce-specversion", "1.0");
-    if (s == NATS_OK)
-        s = natsMsgHeader_Set(msg, "ce-type", cetype);
-    if (s == NATS_OK)
-        s = natsMsgHeader_Set(msg, "ce-source", host_id);
-    if (s == NATS_OK)
-        s = natsMsgHeader_Set(msg, "ce-id", id);
-    if (s == NATS_OK)
-        s = natsMsgHeader_Set(msg, "ce-time", when);
-    if (s == NATS_OK)
-        s = natsMsgHeader_Set(msg, "content-type", "application/protobuf");
-    if (s == NATS_OK)
-        s = natsConnection_PublishMsg(nc, msg);
-    natsMsg_Destroy(msg);
-    if (s != NATS_OK)
-        return LT_FAIL(lt_conn_status(s), "publish %s: %s", subject, natsStatus_GetText(s));
-    return LT_OK;
+    memset(&ev, 0, sizeof(ev));
+    ev.type = cetype;
+    ev.source = host_id;
+    ev.id = id;
+    ev.time = now_rfc3339();
+    ev.datacontenttype = LT_CE_CT_PROTOBUF;
+    ev.data = data;
+    ev.data_len = len;
+    return lt_ce_to_msg(new_msg, subject, &ev);
 }

@@ -378,11 +378,11 @@ static void op_links_changed(void *ctx, lt_host_state *h, lt_host_inst *inst)
     lt_free(links);
 }
 
-static void op_emit(void *ctx, lt_host_state *h, const char *type, const ProtobufCMessage *m)
+static void op_emit(void *ctx, lt_host_state *h, const char *type, const void *data, size_t len)
 {
     lt_host_rt *rt = ctx;
 
-    lt_host_srv_emit(&rt->srv, h, type, m);
+    lt_host_srv_emit(&rt->srv, h, type, data, len);
 }
 
 void lt_host_child_ops(lt_host_rt *rt)

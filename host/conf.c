@@ -13,6 +13,7 @@
 #include <string.h>
 
 #include "lt_alloc.h"
+#include "lt_subject.h"
 
 lt_status lt_host_kvs_set(lt_host_kvs *l, const char *key, const char *val)
 {
@@ -74,40 +75,12 @@ void lt_host_kvs_cleanup(lt_host_kvs *l)
 
 bool lt_host_token_ok(const char *s, size_t max)
 {
-    size_t n = 0;
-
-    if (s == NULL || *s == '\0')
-        return false;
-    for (; *s != '\0'; s++, n++) {
-        unsigned char c = (unsigned char)*s;
-
-        if (n >= max || c <= ' ' || c >= 0x7f || c == '.' || c == '*' || c == '>')
-            return false;
-    }
-    return true;
+    return lt_subject_token_ok(s) && strlen(s) <= max;
 }
 
 bool lt_host_prefix_ok(const char *s)
 {
-    char tok[LT_MAX_TOKEN + 1];
-
-    if (s == NULL || *s == '\0' || strlen(s) > LT_MAX_SUBJECT / 2)
-        return false;
-    while (*s != '\0') {
-        const char *dot = strchr(s, '.');
-        size_t n = dot ? (size_t)(dot - s) : strlen(s);
-
-        if (n == 0 || n > LT_MAX_TOKEN)
-            return false;
-        memcpy(tok, s, n);
-        tok[n] = '\0';
-        if (!lt_host_token_ok(tok, LT_MAX_TOKEN))
-            return false;
-        s += n;
-        if (*s == '.' && *++s == '\0')
-            return false; /* trailing dot */
-    }
-    return true;
+    return s != NULL && strlen(s) <= LT_MAX_SUBJECT / 2 && lt_subject_check(s, false) == LT_OK;
 }
 
 bool lt_host_id_ok(const char *s)

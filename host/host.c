@@ -66,6 +66,7 @@ static int64_t tick_timer(lt_loop *loop, void *arg)
 
     (void)loop;
     lt_host_child_tick(rt);
+    lt_host_srv_idle(&rt->srv);
     maybe_finish(rt);
     return TICK_MS;
 }

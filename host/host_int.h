@@ -266,6 +266,10 @@ LT_NODISCARD lt_status lt_host_pack(const ProtobufCMessage *m, lt_buf *out);
 /** Append protobuf field `field` (length-delimited) holding data. */
 LT_NODISCARD lt_status lt_host_put_field(lt_buf *out, uint32_t field, const void *data,
                                          size_t len);
+/** Append varint field `field` = v (nothing when v is 0, as proto3 does). */
+LT_NODISCARD lt_status lt_host_put_uint(lt_buf *out, uint32_t field, uint64_t v);
+/** Append string field `field` = s (nothing when s is empty, as proto3 does). */
+LT_NODISCARD lt_status lt_host_put_str(lt_buf *out, uint32_t field, const char *s);
 /** Wall clock milliseconds. */
 int64_t lt_host_wall_ms(void);
 
@@ -300,8 +304,8 @@ typedef struct {
     void (*discard)(void *ctx, lt_host_state *h, lt_host_inst *inst);
     /** The links whose source is inst changed (may be NULL). */
     void (*links_changed)(void *ctx, lt_host_state *h, lt_host_inst *inst);
-    /** Publish event type ("instance.started") with payload m (may be NULL). */
-    void (*emit)(void *ctx, lt_host_state *h, const char *type, const ProtobufCMessage *m);
+    /** Publish event type ("instance.started") with the packed payload. */
+    void (*emit)(void *ctx, lt_host_state *h, const char *type, const void *data, size_t len);
     void *ctx;
 } lt_host_ops;
 
@@ -327,13 +331,15 @@ void lt_host_emit_instance(lt_host_state *h, const lt_host_ops *ops, const char 
 /* ---- CloudEvents (ce.c) ------------------------------------------------------ */
 
 /**
- * Publish a binary-mode CloudEvent: subject "{prefix}.{lattice}.evt.{type}",
- * ce-type "dev.latticed.{type}.v1", ce-source host_id, a fresh ce-id, ce-time
- * now, content-type application/protobuf, data as body.
+ * CONSTRUCTOR. Build a binary-mode CloudEvent message: subject
+ * "{prefix}.{lattice}.evt.{type}", ce-type "dev.latticed.{type}.v1",
+ * ce-source host_id, a fresh ce-id, ce-time now, content-type
+ * application/protobuf, data as body. The caller publishes and destroys it.
+ * LT_ERR_TOO_BIG (subject), LT_ERR_NOMEM / LT_ERR_TRANSPORT (nats.c).
  */
-LT_NODISCARD lt_status lt_host_ce_publish(natsConnection *nc, const char *prefix,
-                                          const char *lattice, const char *type,
-                                          const char *host_id, const void *data, size_t len);
+LT_NODISCARD lt_status lt_host_ce_msg(natsMsg **new_msg, const char *prefix,
+                                      const char *lattice, const char *type,
+                                      const char *host_id, const void *data, size_t len);
 
 /** Write a random (v4) UUID, 36 chars + NUL, into out[37]. Thread-unsafe PRNG. */
 void lt_host_uuid(char out[37]);

@@ -19,6 +19,17 @@ typedef lt_host_state *(*lt_host_lookup_fn)(void *ctx, const char *id);
 
 typedef struct lt_host_delayed lt_host_delayed;
 
+/*
+ * nats.c hands every destroyed natsMsg to its garbage-collector thread and
+ * wakes it; one wake-up per event costs more than building the event. So
+ * messages are destroyed in batches of up to LT_HOST_TRASH (and at least on
+ * every lt_host_srv_idle).
+ */
+#define LT_HOST_TRASH 512
+#define LT_HOST_EVENT_QUEUE (32u << 20) /**< bytes of deferred events before a forced flush */
+#define LT_HOST_EVENT_DELAY_MS 250      /**< deferral after which events go out anyway */
+#define LT_HOST_EVENT_SLICE 2000        /**< events published per lt_host_srv_idle */
+
 typedef struct {
     const lt_host_config *cfg;
     lt_loop *loop;
@@ -34,6 +45,12 @@ typedef struct {
     lt_buf ev;                  /**< event scratch */
     lt_host_delayed *delayed;   /**< replies waiting for --reply-delay-ms */
     lt_conn_events events;      /**< must outlive the connection */
+    natsMsg *trash[LT_HOST_TRASH]; /**< published or handled messages to destroy in a batch */
+    size_t ntrash;
+    bool defer_events;          /**< queue instance events until no request waits (simulator) */
+    lt_buf evq;                 /**< queued events: records of (host, type, length, bytes) */
+    size_t evq_head;            /**< offset of the oldest unpublished record in evq */
+    uint64_t idle_requests;     /**< n_requests at the previous lt_host_srv_idle */
     uint64_t n_requests, n_events, n_heartbeats, n_errors;
 } lt_host_srv;
 
@@ -51,9 +68,9 @@ LT_NODISCARD lt_status lt_host_srv_connect(lt_host_srv *srv, const char *conn_na
  */
 LT_NODISCARD lt_status lt_host_srv_subscribe(lt_host_srv *srv, const char *id);
 
-/** Publish event type with payload m as host h (ops.emit of both runtimes). */
-void lt_host_srv_emit(lt_host_srv *srv, lt_host_state *h, const char *type,
-                      const ProtobufCMessage *m);
+/** Publish event type with the packed payload as host h (ops.emit of both runtimes). */
+void lt_host_srv_emit(lt_host_srv *srv, lt_host_state *h, const char *type, const void *data,
+                      size_t len);
 
 /** Publish bytes already encoded as event type of host h. */
 void lt_host_srv_publish(lt_host_srv *srv, lt_host_state *h, const char *type, const lt_buf *b);
@@ -67,6 +84,19 @@ void lt_host_srv_started(lt_host_srv *srv, lt_host_state *h);
 /** Send host.stopping of h. */
 void lt_host_srv_stopping(lt_host_srv *srv, lt_host_state *h, const char *reason,
                           int64_t deadline_wall_ms);
+
+/**
+ * Destroy the batched messages and, with defer_events, publish up to
+ * LT_HOST_EVENT_SLICE queued instance events when no request came since the
+ * previous call or the oldest waited LT_HOST_EVENT_DELAY_MS. The runtime
+ * calls it from its periodic timer (every 10 ms in the simulator). So the
+ * replies to a burst of requests go out before the burst's events: in nats.c
+ * an event with its CloudEvents headers costs several times a reply.
+ */
+void lt_host_srv_idle(lt_host_srv *srv);
+
+/** Publish every queued event now. */
+void lt_host_srv_drain(lt_host_srv *srv);
 
 /** Flush what was published (up to timeout_ms). */
 void lt_host_srv_flush(lt_host_srv *srv, int timeout_ms);

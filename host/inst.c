@@ -85,6 +85,32 @@ lt_status lt_host_put_field(lt_buf *out, uint32_t field, const void *data, size_
     return lt_buf_append(out, data, len);
 }
 
+lt_status lt_host_put_uint(lt_buf *out, uint32_t field, uint64_t v)
+{
+    uint8_t b[24];
+    size_t n = 0;
+    uint64_t tag = (uint64_t)field << 3; /* wire type 0: varint */
+
+    if (v == 0)
+        return LT_OK; /* proto3 default: not encoded */
+    for (int pass = 0; pass < 2; pass++) {
+        while (tag >= 0x80) {
+            b[n++] = (uint8_t)(tag | 0x80);
+            tag >>= 7;
+        }
+        b[n++] = (uint8_t)tag;
+        tag = v;
+    }
+    return lt_buf_append(out, b, n);
+}
+
+lt_status lt_host_put_str(lt_buf *out, uint32_t field, const char *s)
+{
+    if (s == NULL || s[0] == '\0')
+        return LT_OK; /* proto3 default: not encoded */
+    return lt_host_put_field(out, field, s, strlen(s));
+}
+
 /* ---- instances ---------------------------------------------------------------- */
 
 static size_t slen(const char *s)

@@ -44,6 +44,7 @@ typedef struct {
     const char *refuse_image;     /**< starts whose image_ref contains it are refused */
     uint64_t seed;                /**< PRNG seed for fail_rate */
     int64_t stats_ms;             /**< log counters this often (0 = never) */
+    bool instance_events;         /**< simulate: publish instance.* events (default true) */
 } lt_host_config;
 
 /**

@@ -18,7 +18,7 @@
 #include "lt_opts.h"
 
 typedef struct {
-    bool help, version, no_file_refs;
+    bool help, version, no_file_refs, no_instance_events;
     const char *config_file;
     const char *nats_url, *nats_creds, *nats_jwt, *nats_nkey, *nats_seed;
     const char *nats_tls_ca, *nats_tls_cert, *nats_tls_key;
@@ -113,6 +113,9 @@ static const lt_opt options[] = {
       "simulate: refuse starts whose image_ref contains TEXT", F(refuse_image), 0, 0 },
     { "seed", 0, E("SEED"), LT_OPT_INT, "N", "1", "simulate: seed of the --fail-rate PRNG",
       F(seed), 0, INT64_MAX },
+    { "no-instance-events", 0, E("NO_INSTANCE_EVENTS"), LT_OPT_FLAG, NULL, NULL,
+      "simulate: publish no instance.* events (heartbeats and replies still tell all); a "
+      "benchmark knob", F(no_instance_events), 0, 0 },
     { "stats-interval", 0, E("STATS_INTERVAL"), LT_OPT_STRING, "DURATION", "0",
       "simulate: log throughput counters this often (0 = only at exit)", F(stats_interval),
       0, 0 },
@@ -300,6 +303,7 @@ static int to_config(const opts_t *o, const multi_t *mv, lt_host_config *c)
     c->reply_delay_ms = o->reply_delay_ms;
     c->refuse_image = o->refuse_image;
     c->seed = (uint64_t)o->seed;
+    c->instance_events = !o->no_instance_events;
     return 0;
 }
 

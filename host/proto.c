@@ -30,53 +30,42 @@ bool lt_host_verb_parse(const char *s, size_t len, lt_host_verb *out)
 
 /* ---- events ------------------------------------------------------------------- */
 
+/*
+ * InstanceStarted/Stopped/Failed share fields 1-3 (host_id, lattice,
+ * instance); the instance goes in as its cached packed bytes, the rest is
+ * appended field by field (as protoc would order and encode it).
+ */
 void lt_host_emit_instance(lt_host_state *h, const lt_host_ops *ops, const char *type,
                            lt_host_inst *inst, int code, const char *text, bool will_restart)
 {
-    Latticed__Host__V1__Instance__AnnotationsEntry *ents = NULL, **ptrs = NULL;
-    Google__Protobuf__Timestamp ts;
-    Latticed__Host__V1__ResourceRequests rr;
-    hpb_inst pb;
-    char *t = (char *)(text != NULL ? text : "");
+    char mem[2048];
+    lt_buf b;
+    const uint8_t *data;
+    size_t len;
+    lt_status st;
 
     if (ops->emit == NULL)
         return;
-    if (inst->n_annotations > 0) {
-        ents = lt_malloc(inst->n_annotations * sizeof(*ents));
-        ptrs = lt_malloc(inst->n_annotations * sizeof(*ptrs));
-        if (ents == NULL || ptrs == NULL)
-            goto out; /* an event lost to memory; the next heartbeat tells */
+    lt_buf_init_on(&b, mem, sizeof(mem), LT_MAX_MESSAGE);
+    st = lt_host_put_str(&b, 1, h->id);
+    if (st == LT_OK)
+        st = lt_host_put_str(&b, 2, h->lattice);
+    if (st == LT_OK)
+        st = lt_host_inst_encoded(inst, &data, &len);
+    if (st == LT_OK)
+        st = lt_host_put_field(&b, 3, data, len);
+    if (st == LT_OK && strcmp(type, "instance.stopped") == 0)
+        st = lt_host_put_str(&b, 4, text);
+    if (st == LT_OK && strcmp(type, "instance.failed") == 0) {
+        st = lt_host_put_uint(&b, 4, (uint64_t)code);
+        if (st == LT_OK)
+            st = lt_host_put_str(&b, 5, text);
+        if (st == LT_OK)
+            st = lt_host_put_uint(&b, 6, will_restart ? 1 : 0);
     }
-    lt_host_inst_to_pb(inst, &pb, ents, ptrs, &ts, &rr);
-    if (strcmp(type, "instance.started") == 0) {
-        Latticed__Host__V1__InstanceStarted m = LATTICED__HOST__V1__INSTANCE_STARTED__INIT;
-
-        m.host_id = h->id;
-        m.lattice = h->lattice;
-        m.instance = &pb;
-        ops->emit(ops->ctx, h, type, &m.base);
-    } else if (strcmp(type, "instance.stopped") == 0) {
-        Latticed__Host__V1__InstanceStopped m = LATTICED__HOST__V1__INSTANCE_STOPPED__INIT;
-
-        m.host_id = h->id;
-        m.lattice = h->lattice;
-        m.instance = &pb;
-        m.reason = t;
-        ops->emit(ops->ctx, h, type, &m.base);
-    } else {
-        Latticed__Host__V1__InstanceFailed m = LATTICED__HOST__V1__INSTANCE_FAILED__INIT;
-
-        m.host_id = h->id;
-        m.lattice = h->lattice;
-        m.instance = &pb;
-        m.code = (Latticed__Host__V1__ResultCode)code;
-        m.message = t;
-        m.will_restart = will_restart;
-        ops->emit(ops->ctx, h, type, &m.base);
-    }
-out:
-    lt_free(ents);
-    lt_free(ptrs);
+    if (st == LT_OK) /* else an event lost to memory; the next heartbeat tells */
+        ops->emit(ops->ctx, h, type, b.ptr, b.len);
+    lt_buf_cleanup(&b);
 }
 
 void lt_host_stopped(lt_host_state *h, const lt_host_ops *ops, lt_host_inst *inst)

@@ -38,6 +38,7 @@ void lt_host_srv_init(lt_host_srv *srv, const lt_host_config *cfg, lt_loop *loop
     srv->ops = ops;
     lt_buf_init(&srv->out, LT_MAX_MESSAGE);
     lt_buf_init(&srv->ev, LT_MAX_MESSAGE);
+    lt_buf_init(&srv->evq, 2 * LT_HOST_EVENT_QUEUE);
     snprintf(srv->base, sizeof(srv->base), "%s.%s.host.", cfg->prefix, cfg->lattice);
     srv->base_len = strlen(srv->base);
 }
@@ -70,6 +71,80 @@ lt_status lt_host_srv_connect(lt_host_srv *srv, const char *conn_name)
     return lt_conn_connect(&srv->nc, &cc, &srv->events);
 }
 
+/* ---- batched destruction and deferred events ------------------------------------- */
+
+static void destroy_trash(lt_host_srv *srv)
+{
+    for (size_t i = 0; i < srv->ntrash; i++)
+        natsMsg_Destroy(srv->trash[i]);
+    srv->ntrash = 0;
+}
+
+/* Destroy m later, with others (see LT_HOST_TRASH). */
+static void trash(lt_host_srv *srv, natsMsg *m)
+{
+    if (srv->ntrash == LT_HOST_TRASH)
+        destroy_trash(srv);
+    srv->trash[srv->ntrash++] = m;
+}
+
+/* A queued event: this header, then `len` payload bytes, in srv->evq. */
+typedef struct {
+    lt_host_state *h;
+    const char *type; /* a string literal of proto.c/child.c */
+    size_t len;
+    int64_t at;       /* when it was queued (monotonic ms) */
+} evrec;
+
+/* Publish up to max queued events, oldest first (max 0: all of them). */
+static void flush_events(lt_host_srv *srv, size_t max)
+{
+    size_t n = 0;
+
+    while (srv->evq_head < srv->evq.len && (max == 0 || n < max)) {
+        evrec r;
+        lt_buf view;
+
+        memcpy(&r, srv->evq.ptr + srv->evq_head, sizeof(r));
+        srv->evq_head += sizeof(r);
+        view = (lt_buf){ srv->evq.ptr + srv->evq_head, r.len, r.len, r.len, false };
+        lt_host_srv_publish(srv, r.h, r.type, &view);
+        srv->evq_head += r.len;
+        n++;
+    }
+    if (srv->evq_head == srv->evq.len) {
+        lt_buf_reset(&srv->evq);
+        srv->evq_head = 0;
+    }
+}
+
+/* Queued time of the oldest unpublished event (the queue is not empty). */
+static int64_t oldest_event(const lt_host_srv *srv)
+{
+    evrec r;
+
+    memcpy(&r, srv->evq.ptr + srv->evq_head, sizeof(r));
+    return r.at;
+}
+
+void lt_host_srv_idle(lt_host_srv *srv)
+{
+    bool quiet = srv->n_requests == srv->idle_requests;
+
+    srv->idle_requests = srv->n_requests;
+    /* In slices, so a burst of requests that resumes waits one slice at most. */
+    if (srv->evq.len > srv->evq_head &&
+        (quiet || lt_loop_now_ms() - oldest_event(srv) >= LT_HOST_EVENT_DELAY_MS))
+        flush_events(srv, LT_HOST_EVENT_SLICE);
+    destroy_trash(srv);
+}
+
+void lt_host_srv_drain(lt_host_srv *srv)
+{
+    flush_events(srv, 0);
+    destroy_trash(srv);
+}
+
 /* ---- commands ------------------------------------------------------------------ */
 
 /* A message handed from a nats.c thread to the loop. */
@@ -86,19 +161,25 @@ static void drop_posted(void *arg)
     lt_free(p);
 }
 
+/* Protobuf replies go without headers (protobuf is the protocol's default
+ * encoding, and a header-less publish costs no natsMsg); JSON ones say so. */
 static lt_status send_reply(lt_host_srv *srv, const char *reply, bool json, const void *data,
                             size_t len)
 {
     natsMsg *m = NULL;
     natsStatus s;
 
-    s = natsMsg_Create(&m, reply, NULL, data, (int)len);
-    if (s == NATS_OK)
-        s = natsMsgHeader_Set(m, "content-type",
-                              json ? "application/json" : "application/protobuf");
-    if (s == NATS_OK)
-        s = natsConnection_PublishMsg(srv->nc, m);
-    natsMsg_Destroy(m);
+    if (!json) {
+        s = natsConnection_Publish(srv->nc, reply, data, (int)len);
+    } else {
+        s = natsMsg_Create(&m, reply, NULL, data, (int)len);
+        if (s == NATS_OK)
+            s = natsMsgHeader_Set(m, "content-type", "application/json");
+        if (s == NATS_OK)
+            s = natsConnection_PublishMsg(srv->nc, m);
+        if (m != NULL)
+            trash(srv, m);
+    }
     if (s != NATS_OK) {
         srv->n_errors++;
         return LT_FAIL(LT_ERR_TRANSPORT, "reply: %s", natsStatus_GetText(s));
@@ -220,7 +301,8 @@ static void handle_on_loop(lt_loop *loop, void *arg)
     }
     reply(srv, to, json, &srv->out);
 out:
-    drop_posted(p);
+    trash(srv, p->msg);
+    lt_free(p);
 }
 
 /* nats.c thread: post and return; the loop owns all state. */
@@ -263,24 +345,44 @@ lt_status lt_host_srv_subscribe(lt_host_srv *srv, const char *id)
 
 void lt_host_srv_publish(lt_host_srv *srv, lt_host_state *h, const char *type, const lt_buf *b)
 {
-    if (lt_host_ce_publish(srv->nc, srv->cfg->prefix, h->lattice, type, h->id, b->ptr, b->len) !=
-        LT_OK) {
+    natsMsg *m = NULL;
+    natsStatus s;
+
+    if (lt_host_ce_msg(&m, srv->cfg->prefix, h->lattice, type, h->id, b->ptr, b->len) != LT_OK) {
         srv->n_errors++;
         LT_DEBUG("host", "%s", lt_error_message());
+        return;
+    }
+    s = natsConnection_PublishMsg(srv->nc, m);
+    trash(srv, m);
+    if (s != NATS_OK) {
+        srv->n_errors++;
+        LT_DEBUG("host", "publish %s: %s", type, natsStatus_GetText(s));
         return;
     }
     srv->n_events++;
 }
 
-void lt_host_srv_emit(lt_host_srv *srv, lt_host_state *h, const char *type,
-                      const ProtobufCMessage *m)
+void lt_host_srv_emit(lt_host_srv *srv, lt_host_state *h, const char *type, const void *data,
+                      size_t len)
 {
-    lt_buf_reset(&srv->ev);
-    if (m != NULL && lt_host_pack(m, &srv->ev) != LT_OK) {
-        srv->n_errors++;
-        return;
+    lt_buf b = { (char *)data, len, len, len, false }; /* a read-only view */
+    evrec r = { h, type, len, 0 };
+
+    if (srv->defer_events) {
+        size_t before;
+
+        if (srv->evq.len > LT_HOST_EVENT_QUEUE)
+            flush_events(srv, 0); /* bound the queue */
+        r.at = lt_loop_now_ms();
+        before = srv->evq.len;
+        if (lt_buf_append(&srv->evq, &r, sizeof(r)) == LT_OK &&
+            lt_buf_append(&srv->evq, data, len) == LT_OK)
+            return;
+        srv->evq.len = before; /* cannot queue it: publish all now, in order */
+        flush_events(srv, 0);
     }
-    lt_host_srv_publish(srv, h, type, &srv->ev);
+    lt_host_srv_publish(srv, h, type, &b);
 }
 
 void lt_host_srv_heartbeat(lt_host_srv *srv, lt_host_state *h)
@@ -323,6 +425,9 @@ void lt_host_srv_cleanup(lt_host_srv *srv)
 
     if (srv == NULL)
         return;
+    if (srv->nc != NULL)
+        flush_events(srv, 0);
+    destroy_trash(srv);
     if (srv->sub != NULL) {
         natsSubscription_Unsubscribe(srv->sub);
         natsSubscription_Destroy(srv->sub);
@@ -341,6 +446,7 @@ void lt_host_srv_cleanup(lt_host_srv *srv)
     srv->delayed = NULL;
     lt_buf_cleanup(&srv->out);
     lt_buf_cleanup(&srv->ev);
+    lt_buf_cleanup(&srv->evq);
 }
 
 lt_status lt_host_signals(bool chld, int *fd)

@@ -102,11 +102,13 @@ static void sim_discard(void *ctx, lt_host_state *h, lt_host_inst *inst)
     (void)inst;
 }
 
-static void sim_emit(void *ctx, lt_host_state *h, const char *type, const ProtobufCMessage *m)
+static void sim_emit(void *ctx, lt_host_state *h, const char *type, const void *data, size_t len)
 {
     lt_host_sim *sim = ctx;
 
-    lt_host_srv_emit(&sim->srv, h, type, m);
+    if (!sim->cfg->instance_events && strncmp(type, "instance.", 9) == 0)
+        return;
+    lt_host_srv_emit(&sim->srv, h, type, data, len);
 }
 
 /* ---- heartbeats, staggered: host i beats at t0 + k*interval + i*interval/N ---------- */
@@ -131,6 +133,7 @@ static int64_t beat_timer(lt_loop *loop, void *arg)
             sim->round++;
         }
     }
+    lt_host_srv_idle(&sim->srv);
     if (sent == sim->n) { /* a whole round behind: start the schedule again from now */
         sim->t0 = now;
         sim->round = 0;
@@ -195,6 +198,7 @@ static void on_signal_fd(lt_loop *loop, int fd, short revents, void *arg)
         return;
     LT_INFO("sim", "%s: %zu simulated hosts stopping",
             si.ssi_signo == SIGINT ? "SIGINT" : "SIGTERM", sim->n);
+    lt_host_srv_drain(&sim->srv); /* queued instance events before host.stopping */
     for (size_t i = 0; i < sim->n; i++) {
         sim->hosts[i].shutting_down = true;
         lt_host_srv_stopping(&sim->srv, &sim->hosts[i],
@@ -259,6 +263,7 @@ static int start_serving(lt_host_sim *sim)
 
     sim->ops = (lt_host_ops){ sim_start, sim_stop, sim_discard, NULL, sim_emit, sim };
     lt_host_srv_init(&sim->srv, sim->cfg, sim->loop, lookup_sim, sim, &sim->ops);
+    sim->srv.defer_events = true; /* replies to a burst first, its events right after */
     st = lt_host_srv_connect(&sim->srv, "latticed-host-sim");
     if (st != LT_OK) {
         LT_ERROR("sim", "%s", lt_error_message());

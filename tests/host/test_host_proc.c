@@ -109,6 +109,11 @@ static void up(const char *const *extra)
 
 static void down(void)
 {
+    drv_event e;
+
+    /* Every event the host published is a valid binary-mode CloudEvent. */
+    for (size_t i = 0; drv_event_at(&D, i, &e); i++)
+        ck_assert_msg(e.headers_ok, "event %zu on %s is not a valid CloudEvent", i, e.subject);
     if (host_pid > 0)
         drv_stop(host_pid, SIGKILL, 5000);
     host_pid = 0;

@@ -65,19 +65,42 @@ static void f_links(void *ctx, lt_host_state *h, lt_host_inst *inst)
     ((fake *)ctx)->links_changed++;
 }
 
-static void f_emit(void *ctx, lt_host_state *h, const char *type, const ProtobufCMessage *m)
+/* Records the event and checks its payload decodes as the proto says. */
+static void f_emit(void *ctx, lt_host_state *h, const char *type, const void *data, size_t len)
 {
     fake *f = ctx;
 
-    (void)h;
     ck_assert_int_lt(f->nevents, 256);
     snprintf(f->events[f->nevents++], 32, "%s", type);
-    if (strcmp(type, "instance.failed") == 0)
-        snprintf(f->last_failed, sizeof(f->last_failed), "%s",
-                 ((const Latticed__Host__V1__InstanceFailed *)(const void *)m)->message);
-    if (strcmp(type, "instance.stopped") == 0)
-        snprintf(f->last_stopped, sizeof(f->last_stopped), "%s",
-                 ((const Latticed__Host__V1__InstanceStopped *)(const void *)m)->reason);
+    if (strcmp(type, "instance.started") == 0) {
+        Latticed__Host__V1__InstanceStarted *m =
+            latticed__host__v1__instance_started__unpack(NULL, len, data);
+
+        ck_assert_ptr_nonnull(m);
+        ck_assert_str_eq(m->host_id, h->id);
+        ck_assert_str_eq(m->lattice, h->lattice);
+        ck_assert_int_eq(m->instance->state, HIS(RUNNING));
+        latticed__host__v1__instance_started__free_unpacked(m, NULL);
+    } else if (strcmp(type, "instance.failed") == 0) {
+        Latticed__Host__V1__InstanceFailed *m =
+            latticed__host__v1__instance_failed__unpack(NULL, len, data);
+
+        ck_assert_ptr_nonnull(m);
+        ck_assert_str_eq(m->host_id, h->id);
+        ck_assert_int_ne(m->code, HRC(OK));
+        ck_assert_int_eq(m->instance->state, HIS(FAILED));
+        ck_assert_str_eq(m->instance->message, m->message);
+        snprintf(f->last_failed, sizeof(f->last_failed), "%s", m->message);
+        latticed__host__v1__instance_failed__free_unpacked(m, NULL);
+    } else if (strcmp(type, "instance.stopped") == 0) {
+        Latticed__Host__V1__InstanceStopped *m =
+            latticed__host__v1__instance_stopped__unpack(NULL, len, data);
+
+        ck_assert_ptr_nonnull(m);
+        ck_assert_int_eq(m->instance->state, HIS(STOPPED));
+        snprintf(f->last_stopped, sizeof(f->last_stopped), "%s", m->reason);
+        latticed__host__v1__instance_stopped__free_unpacked(m, NULL);
+    }
 }
 
 static fake F;
