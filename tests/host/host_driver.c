@@ -98,7 +98,9 @@ void drv_open(drv *d, const char *url, const char *events_subject)
 
 void drv_close(drv *d)
 {
-    natsSubscription_Unsubscribe(d->sub);
+    /* Drain: returns once no callback runs any more (d may be on the stack). */
+    if (natsSubscription_Drain(d->sub) == NATS_OK)
+        natsSubscription_WaitForDrainCompletion(d->sub, 10000);
     natsSubscription_Destroy(d->sub);
     natsConnection_Close(d->nc);
     natsConnection_Destroy(d->nc);

@@ -335,6 +335,28 @@ START_TEST(test_heartbeats_and_child_lifecycle)
     ck_assert_uint_eq(hb->newest_epoch, 7);
     protobuf_c_message_free_unpacked(&hb->base, NULL);
 
+    /* Inventory in proto3 JSON: the reply comes back in JSON, marked so. */
+    {
+        const char *q = "{\"epoch\":\"7\",\"lattice\":\"default\",\"requestId\":\"inv-1\"}";
+        natsMsg *req = NULL, *rep = NULL;
+        const char *ct = NULL, *body;
+
+        ck_assert_int_eq(natsMsg_Create(&req, "lattice.default.host.h1.inventory", NULL, q,
+                                        (int)strlen(q)),
+                         NATS_OK);
+        ck_assert_int_eq(natsMsgHeader_Set(req, "content-type", "application/json"), NATS_OK);
+        ck_assert_int_eq(natsConnection_RequestMsg(&rep, D.nc, req, 10000), NATS_OK);
+        ck_assert_int_eq(natsMsgHeader_Get(rep, "content-type", &ct), NATS_OK);
+        ck_assert_str_eq(ct, "application/json");
+        body = natsMsg_GetData(rep);
+        ck_assert_ptr_nonnull(strstr(body, "\"requestId\":\"inv-1\""));
+        ck_assert_ptr_nonnull(strstr(body, "\"code\":\"RESULT_CODE_OK\""));
+        ck_assert_ptr_nonnull(strstr(body, "\"instanceId\":\"i-env\""));
+        ck_assert_ptr_nonnull(strstr(body, "\"linkId\":\"l-kv\""));
+        natsMsg_Destroy(req);
+        natsMsg_Destroy(rep);
+    }
+
     /* Fencing: an older epoch is refused whole. */
     r = start_one(6, "i-other", "envdump.sh", "d1");
     ck_assert_int_eq(r->code, RC(STALE_EPOCH));
