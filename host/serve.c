@@ -132,10 +132,15 @@ void lt_host_srv_idle(lt_host_srv *srv)
     bool quiet = srv->n_requests == srv->idle_requests;
 
     srv->idle_requests = srv->n_requests;
-    /* In slices, so a burst of requests that resumes waits one slice at most. */
-    if (srv->evq.len > srv->evq_head &&
-        (quiet || lt_loop_now_ms() - oldest_event(srv) >= LT_HOST_EVENT_DELAY_MS))
+    /* In slices, so a burst of requests that resumes waits one slice at most;
+     * slice after slice while no request is waiting. */
+    while (srv->evq.len > srv->evq_head &&
+           (quiet || lt_loop_now_ms() - oldest_event(srv) >= LT_HOST_EVENT_DELAY_MS)) {
         flush_events(srv, LT_HOST_EVENT_SLICE);
+        destroy_trash(srv);
+        if (lt_loop_pending(srv->loop) > 0)
+            break;
+    }
     destroy_trash(srv);
 }
 

@@ -24,7 +24,7 @@
 #include "lt_alloc.h"
 #include "lt_natsrv.h"
 
-static atomic_ulong n_started, n_heartbeats, hb_bytes, n_replies, n_ok;
+static atomic_ulong n_started, n_heartbeats, hb_bytes, n_replies, n_ok, n_inst_started;
 
 static void on_event(natsConnection *nc, natsSubscription *sub, natsMsg *m, void *closure)
 {
@@ -39,6 +39,8 @@ static void on_event(natsConnection *nc, natsSubscription *sub, natsMsg *m, void
         atomic_fetch_add(&hb_bytes, (unsigned long)natsMsg_GetDataLength(m));
     } else if (n > 8 && strcmp(subj + n - 8, ".started") == 0 && strstr(subj, "host.started")) {
         atomic_fetch_add(&n_started, 1);
+    } else if (strstr(subj, ".evt.instance.started") != NULL) {
+        atomic_fetch_add(&n_inst_started, 1);
     }
     natsMsg_Destroy(m);
 }
@@ -229,7 +231,7 @@ int main(int argc, char **argv)
     if (lt_natsrv_start(&srv, &o) != LT_OK)
         return 1;
     natsConnection_ConnectTo(&nc, lt_natsrv_url(srv));
-    natsConnection_Subscribe(&evs, nc, "lattice.default.evt.host.*", on_event, NULL);
+    natsConnection_Subscribe(&evs, nc, "lattice.default.evt.*.*", on_event, NULL);
     natsSubscription_SetPendingLimits(evs, -1, -1);
     natsConnection_Subscribe(&reps, nc, "_INBOX.bench.*", on_reply, NULL);
     natsSubscription_SetPendingLimits(reps, -1, -1);
@@ -244,7 +246,8 @@ int main(int argc, char **argv)
     args[5] = (char *)"--label=zone={east|west|moon}";
     args[6] = (char *)"--label=rack=r{i%8}";
     args[7] = (char *)"--log-level=warn";
-    args[8] = NULL;
+    args[8] = getenv("BENCH_NO_EVENTS") != NULL ? (char *)"--no-instance-events" : NULL;
+    args[9] = NULL;
     t0 = drv_now_ms();
     pid = drv_spawn(bin, args, "/dev/stderr");
     if (!wait_for(&n_started, hosts, 60000)) {
@@ -275,6 +278,15 @@ int main(int argc, char **argv)
            "%lu instances OK; simulator CPU %.0f ms, RSS %ld KiB\n", hosts, per_host,
            pack_start(0, per_host, buf), (long long)t, atomic_load(&n_ok),
            (cpu1 - cpu0) * 1000.0, rss);
+    if (getenv("BENCH_NO_EVENTS") == NULL) {
+        if (!wait_for(&n_inst_started, atomic_load(&n_ok), 60000))
+            rc = 1;
+        t = drv_now_ms() - t0;
+        proc_usage(pid, &cpu1, &rss);
+        printf("events: %lu instance.started received %lld ms after the first request; "
+               "simulator CPU %.0f ms in all\n",
+               atomic_load(&n_inst_started), (long long)t, (cpu1 - cpu0) * 1000.0);
+    }
 
     if (getenv("BENCH_NO_STEADY") != NULL)
         goto out;
