@@ -1,0 +1,736 @@
+/*
+ * e2e.c - the end-to-end harness of e2e.h: processes by PID with their logs
+ * in a temp directory, the API over NATS, and a passive observer that keeps
+ * each host's latest heartbeat and the links latticed installed.
+ */
+#include "e2e.h"
+
+#include <check.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/prctl.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <nats/nats.h>
+
+#include "latticed/host/v1/command.pb-c.h"
+#include "latticed/host/v1/host.pb-c.h"
+#include "lt_ce.h"
+#include "lt_config.h"
+#include "lt_natsrv.h"
+#include "lt_testutil.h"
+
+#define MAX_PROCS 32
+#define MAX_HOSTS 128
+#define MAX_LINKS 8192
+#define FRESH_MS 1500
+#define IS(x) LATTICED__HOST__V1__INSTANCE_STATE__INSTANCE_STATE_##x
+
+typedef struct {
+    pid_t pid;
+    char name[64];
+    char log[512];
+    bool alive;
+} e2e_proc;
+
+typedef struct {
+    char lattice[64];
+    char id[128];
+    Latticed__Host__V1__Heartbeat *hb;
+    int64_t at;
+    bool gone;
+} obs_host;
+
+typedef struct {
+    char lattice[64];
+    char host[128];
+    char link_id[40];
+    char source[40];
+    char cfg[256];
+} obs_link;
+
+struct e2e {
+    lt_natsrv *srv;
+    char *dir;
+    natsConnection *nc;
+    e2e_proc procs[MAX_PROCS];
+    size_t n_procs;
+    natsSubscription *subs[8];
+    size_t n_subs;
+    pthread_mutex_t mu;
+    obs_host hosts[MAX_HOSTS];
+    size_t n_hosts;
+    obs_link links[MAX_LINKS];
+    size_t n_links;
+    size_t starts[8];
+    char start_lattice[8][64];
+    size_t n_start_lattices;
+};
+
+static char corpus_dir[1024];
+
+int64_t e2e_now_ms(void)
+{
+    return lt_test_now_ms();
+}
+
+void e2e_sleep_ms(int64_t ms)
+{
+    lt_test_sleep_ms(ms);
+}
+
+void e2e_require(void)
+{
+    struct stat st;
+
+    snprintf(corpus_dir, sizeof(corpus_dir), "%s/../shared/conformance/wadm", LT_SOURCE_ROOT);
+    if (stat(corpus_dir, &st) != 0 || getenv("LATTICED_BIN") == NULL ||
+        getenv("LATTICED_HOST_BIN") == NULL) {
+        printf("skipping: wadm corpus (%s) or binaries not available\n", corpus_dir);
+        exit(77);
+    }
+}
+
+const char *e2e_corpus(const char *rel)
+{
+    static char path[2048];
+
+    snprintf(path, sizeof(path), "%s/%s", corpus_dir, rel);
+    return path;
+}
+
+const char *e2e_url(const e2e *e)
+{
+    return lt_natsrv_url(e->srv);
+}
+
+e2e *e2e_new(void)
+{
+    e2e *e = calloc(1, sizeof(*e));
+    natsOptions *o = NULL;
+
+    ck_assert_ptr_nonnull(e);
+    pthread_mutex_init(&e->mu, NULL);
+    ck_assert_int_eq(lt_natsrv_start(&e->srv, NULL), LT_OK);
+    ck_assert_int_eq(lt_test_tmpdir(&e->dir, "lt-e2e"), LT_OK);
+    ck_assert_int_eq(natsOptions_Create(&o), NATS_OK);
+    natsOptions_SetURL(o, lt_natsrv_url(e->srv));
+    natsOptions_SetMaxReconnect(o, -1);
+    ck_assert_int_eq(natsConnection_Connect(&e->nc, o), NATS_OK);
+    natsOptions_Destroy(o);
+    return e;
+}
+
+/* ---------------------------------------------------------------------------------------------
+ * Processes
+ * ------------------------------------------------------------------------------------------- */
+
+static pid_t spawn(e2e *e, const char *name, const char *bin, char **argv)
+{
+    e2e_proc *p;
+    pid_t parent = getpid(), pid;
+
+    ck_assert_uint_lt(e->n_procs, MAX_PROCS);
+    p = &e->procs[e->n_procs++];
+    snprintf(p->name, sizeof(p->name), "%s", name);
+    snprintf(p->log, sizeof(p->log), "%s/%s-%zu.log", e->dir, name, e->n_procs);
+    pid = fork();
+    ck_assert_int_ge(pid, 0);
+    if (pid == 0) {
+        int fd = open(p->log, O_WRONLY | O_CREAT | O_APPEND, 0600);
+
+        prctl(PR_SET_PDEATHSIG, SIGKILL);
+        if (getppid() != parent)
+            _exit(1);
+        if (fd >= 0) {
+            dup2(fd, STDOUT_FILENO);
+            dup2(fd, STDERR_FILENO);
+        }
+        lt_test_close_fds_from(3);
+        execv(bin, argv);
+        _exit(127);
+    }
+    p->pid = pid;
+    p->alive = true;
+    return pid;
+}
+
+pid_t e2e_latticed(e2e *e, const char *const *extra)
+{
+    char *argv[64];
+    int n = 0;
+    size_t i;
+
+    argv[n++] = (char *)getenv("LATTICED_BIN");
+    argv[n++] = (char *)"--nats-url";
+    argv[n++] = (char *)lt_natsrv_url(e->srv);
+    argv[n++] = (char *)"--host-interval-ms";
+    argv[n++] = (char *)"500";
+    argv[n++] = (char *)"--warmup-ms";
+    argv[n++] = (char *)"800";
+    argv[n++] = (char *)"--lease-ttl-ms";
+    argv[n++] = (char *)"2000";
+    argv[n++] = (char *)"--command-timeout-ms";
+    argv[n++] = (char *)"3000";
+    for (i = 0; extra != NULL && extra[i] != NULL && n < 62; i++)
+        argv[n++] = (char *)extra[i];
+    argv[n] = NULL;
+    return spawn(e, "latticed", argv[0], argv);
+}
+
+pid_t e2e_hosts(e2e *e, const char *lattice, const char *prefix, int n_hosts,
+                const char *const *labels, const char *const *extra)
+{
+    char *argv[64], num[16];
+    int n = 0;
+    size_t i;
+
+    snprintf(num, sizeof(num), "%d", n_hosts);
+    argv[n++] = (char *)getenv("LATTICED_HOST_BIN");
+    argv[n++] = (char *)"--nats-url";
+    argv[n++] = (char *)lt_natsrv_url(e->srv);
+    argv[n++] = (char *)"--lattice";
+    argv[n++] = (char *)lattice;
+    argv[n++] = (char *)"--simulate";
+    argv[n++] = num;
+    argv[n++] = (char *)"--id-prefix";
+    argv[n++] = (char *)prefix;
+    argv[n++] = (char *)"--heartbeat-interval";
+    argv[n++] = (char *)"500ms";
+    for (i = 0; labels != NULL && labels[i] != NULL && n < 58; i++) {
+        argv[n++] = (char *)"--label";
+        argv[n++] = (char *)labels[i];
+    }
+    for (i = 0; extra != NULL && extra[i] != NULL && n < 62; i++)
+        argv[n++] = (char *)extra[i];
+    argv[n] = NULL;
+    return spawn(e, prefix, argv[0], argv);
+}
+
+void e2e_kill(e2e *e, pid_t pid, int sig, bool reap)
+{
+    size_t i;
+
+    for (i = 0; i < e->n_procs; i++) {
+        e2e_proc *p = &e->procs[i];
+        int64_t deadline = e2e_now_ms() + 15000;
+        int status;
+
+        if (p->pid != pid || !p->alive)
+            continue;
+        kill(pid, sig);
+        if (!reap)
+            return;
+        while (waitpid(pid, &status, WNOHANG) == 0) {
+            if (e2e_now_ms() > deadline) {
+                kill(pid, SIGKILL);
+                waitpid(pid, &status, 0);
+                break;
+            }
+            e2e_sleep_ms(20);
+        }
+        p->alive = false;
+    }
+}
+
+void e2e_dump_logs(e2e *e)
+{
+    size_t i;
+
+    for (i = 0; i < e->n_procs; i++) {
+        char *data = NULL;
+        size_t len = 0;
+
+        if (lt_test_read_file(e->procs[i].log, 64u << 20, &data, &len) != LT_OK)
+            continue;
+        fprintf(stderr, "----- %s (pid %d), last lines -----\n%s\n", e->procs[i].name,
+                (int)e->procs[i].pid, len > 6000 ? data + len - 6000 : data);
+        free(data);
+    }
+}
+
+void e2e_free(e2e *e)
+{
+    size_t i;
+
+    if (e == NULL)
+        return;
+    if (getenv("E2E_LOGS") != NULL)
+        e2e_dump_logs(e);
+    /* hosts first (they say goodbye), latticed last */
+    for (i = e->n_procs; i-- > 0;)
+        if (strcmp(e->procs[i].name, "latticed") != 0)
+            e2e_kill(e, e->procs[i].pid, SIGTERM, true);
+    for (i = 0; i < e->n_procs; i++)
+        e2e_kill(e, e->procs[i].pid, SIGTERM, true);
+    for (i = 0; i < e->n_subs; i++)
+        natsSubscription_Destroy(e->subs[i]);
+    natsConnection_Close(e->nc);
+    natsConnection_Destroy(e->nc);
+    for (i = 0; i < e->n_hosts; i++)
+        if (e->hosts[i].hb != NULL)
+            latticed__host__v1__heartbeat__free_unpacked(e->hosts[i].hb, NULL);
+    LT_IGNORE(lt_natsrv_stop(e->srv));
+    LT_IGNORE(lt_test_rmtree(e->dir));
+    free(e->dir);
+    pthread_mutex_destroy(&e->mu);
+    free(e);
+}
+
+/* ---------------------------------------------------------------------------------------------
+ * Observer (nats.c thread; everything under e->mu)
+ * ------------------------------------------------------------------------------------------- */
+
+static obs_host *host_slot(e2e *e, const char *lattice, const char *id)
+{
+    size_t i;
+
+    for (i = 0; i < e->n_hosts; i++)
+        if (strcmp(e->hosts[i].id, id) == 0 && strcmp(e->hosts[i].lattice, lattice) == 0)
+            return &e->hosts[i];
+    if (e->n_hosts == MAX_HOSTS)
+        return NULL;
+    memset(&e->hosts[e->n_hosts], 0, sizeof(obs_host));
+    snprintf(e->hosts[e->n_hosts].lattice, 64, "%s", lattice);
+    snprintf(e->hosts[e->n_hosts].id, 128, "%s", id);
+    return &e->hosts[e->n_hosts++];
+}
+
+static void link_drop(e2e *e, const char *lattice, const char *link_id, const char *source)
+{
+    size_t i = 0;
+
+    while (i < e->n_links) {
+        obs_link *l = &e->links[i];
+
+        if (strcmp(l->lattice, lattice) == 0 && strcmp(l->source, source) == 0 &&
+            (link_id == NULL || strcmp(l->link_id, link_id) == 0))
+            *l = e->links[--e->n_links];
+        else
+            i++;
+    }
+}
+
+static void on_link_request(e2e *e, const char *lattice, const char *host, natsMsg *msg)
+{
+    Latticed__Host__V1__LinkRequest *r = latticed__host__v1__link_request__unpack(
+        NULL, (size_t)natsMsg_GetDataLength(msg), (const uint8_t *)natsMsg_GetData(msg));
+    size_t i, j;
+
+    if (r == NULL)
+        return;
+    for (i = 0; i < r->n_links; i++) {
+        Latticed__Host__V1__LinkSpec *l = r->links[i];
+        obs_link *o;
+
+        link_drop(e, lattice, l->link_id, l->source_instance_id);
+        if (e->n_links == MAX_LINKS)
+            break;
+        o = &e->links[e->n_links++];
+        memset(o, 0, sizeof(*o));
+        snprintf(o->lattice, sizeof(o->lattice), "%s", lattice);
+        snprintf(o->host, sizeof(o->host), "%s", host);
+        snprintf(o->link_id, sizeof(o->link_id), "%s", l->link_id);
+        snprintf(o->source, sizeof(o->source), "%s", l->source_instance_id);
+        for (j = 0; j < l->n_source_config; j++) {
+            size_t n = strlen(o->cfg);
+
+            snprintf(o->cfg + n, sizeof(o->cfg) - n, "%s=%s;", l->source_config[j]->key,
+                     l->source_config[j]->value);
+        }
+    }
+    latticed__host__v1__link_request__free_unpacked(r, NULL);
+}
+
+static void on_command(e2e *e, const char *lattice, const char *host, const char *verb,
+                       natsMsg *msg)
+{
+    size_t i;
+
+    if (strcmp(verb, "link") == 0) {
+        on_link_request(e, lattice, host, msg);
+    } else if (strcmp(verb, "unlink") == 0) {
+        Latticed__Host__V1__UnlinkRequest *r = latticed__host__v1__unlink_request__unpack(
+            NULL, (size_t)natsMsg_GetDataLength(msg), (const uint8_t *)natsMsg_GetData(msg));
+
+        for (i = 0; r != NULL && i < r->n_items; i++)
+            link_drop(e, lattice, r->items[i]->link_id, r->items[i]->source_instance_id);
+        if (r != NULL)
+            latticed__host__v1__unlink_request__free_unpacked(r, NULL);
+    } else if (strcmp(verb, "stop") == 0) {
+        Latticed__Host__V1__StopRequest *r = latticed__host__v1__stop_request__unpack(
+            NULL, (size_t)natsMsg_GetDataLength(msg), (const uint8_t *)natsMsg_GetData(msg));
+
+        for (i = 0; r != NULL && i < r->n_items; i++)
+            link_drop(e, lattice, NULL, r->items[i]->instance_id);
+        if (r != NULL)
+            latticed__host__v1__stop_request__free_unpacked(r, NULL);
+    } else if (strcmp(verb, "start") == 0) {
+        Latticed__Host__V1__StartRequest *r = latticed__host__v1__start_request__unpack(
+            NULL, (size_t)natsMsg_GetDataLength(msg), (const uint8_t *)natsMsg_GetData(msg));
+
+        for (i = 0; i < e->n_start_lattices; i++)
+            if (strcmp(e->start_lattice[i], lattice) == 0)
+                break;
+        if (i == e->n_start_lattices && i < 8)
+            snprintf(e->start_lattice[e->n_start_lattices++], 64, "%s", lattice);
+        if (i < 8 && r != NULL)
+            e->starts[i] += r->n_instances;
+        if (r != NULL)
+            latticed__host__v1__start_request__free_unpacked(r, NULL);
+    }
+}
+
+static void on_event(e2e *e, const char *lattice, const char *type, natsMsg *msg)
+{
+    lt_ce ce;
+    ProtobufCMessage *m = NULL;
+    obs_host *h;
+
+    lt_ce_init(&ce);
+    if (lt_ce_from_msg(&ce, msg) != LT_OK)
+        goto out;
+    if (strcmp(type, "host.heartbeat") == 0 &&
+        lt_ce_unpack(&ce, &latticed__host__v1__heartbeat__descriptor, &m) == LT_OK) {
+        h = host_slot(e, lattice, ce.ev.source);
+        if (h != NULL) {
+            if (h->hb != NULL)
+                latticed__host__v1__heartbeat__free_unpacked(h->hb, NULL);
+            h->hb = (Latticed__Host__V1__Heartbeat *)m;
+            m = NULL;
+            h->at = e2e_now_ms();
+            h->gone = false;
+        }
+    } else if (strcmp(type, "host.stopping") == 0) {
+        h = host_slot(e, lattice, ce.ev.source);
+        if (h != NULL)
+            h->gone = true;
+    }
+out:
+    if (m != NULL)
+        protobuf_c_message_free_unpacked(m, NULL);
+    lt_ce_cleanup(&ce);
+}
+
+/* "lattice.{L}.evt.{type}" or "lattice.{L}.host.{id}.{verb}" */
+static void on_msg(natsConnection *nc, natsSubscription *sub, natsMsg *msg, void *closure)
+{
+    e2e *e = closure;
+    char subj[512], *tok[8], *save = NULL, *t;
+    int n = 0;
+
+    (void)nc;
+    (void)sub;
+    snprintf(subj, sizeof(subj), "%s", natsMsg_GetSubject(msg));
+    for (t = strtok_r(subj, ".", &save); t != NULL && n < 8; t = strtok_r(NULL, ".", &save))
+        tok[n++] = t;
+    pthread_mutex_lock(&e->mu);
+    if (n == 5 && strcmp(tok[2], "evt") == 0) {
+        char type[128];
+
+        snprintf(type, sizeof(type), "%s.%s", tok[3], tok[4]);
+        on_event(e, tok[1], type, msg);
+    } else if (n == 5 && strcmp(tok[2], "host") == 0) {
+        on_command(e, tok[1], tok[3], tok[4], msg);
+    }
+    pthread_mutex_unlock(&e->mu);
+    natsMsg_Destroy(msg);
+}
+
+void e2e_observe(e2e *e, const char *lattice)
+{
+    char subj[256];
+
+    ck_assert_uint_lt(e->n_subs, 8);
+    snprintf(subj, sizeof(subj), "lattice.%s.>", lattice);
+    ck_assert_int_eq(natsConnection_Subscribe(&e->subs[e->n_subs], e->nc, subj, on_msg, e),
+                     NATS_OK);
+    natsSubscription_SetPendingLimits(e->subs[e->n_subs], 1000000, 1024 * 1024 * 1024);
+    e->n_subs++;
+    ck_assert_int_eq(natsConnection_Flush(e->nc), NATS_OK);
+}
+
+static bool fresh(const obs_host *h, const char *lattice)
+{
+    return h->hb != NULL && !h->gone && strcmp(h->lattice, lattice) == 0 &&
+           e2e_now_ms() - h->at < FRESH_MS;
+}
+
+static const char *ann(const Latticed__Host__V1__Instance *in, const char *key)
+{
+    size_t i;
+
+    for (i = 0; i < in->n_annotations; i++)
+        if (strcmp(in->annotations[i]->key, key) == 0)
+            return in->annotations[i]->value;
+    return "";
+}
+
+static bool match(const Latticed__Host__V1__Instance *in, const char *app, const char *comp,
+                  const char *version)
+{
+    return (in->state == IS(RUNNING) || in->state == IS(STARTING)) &&
+           (app == NULL || strcmp(ann(in, "latticed.dev/app"), app) == 0) &&
+           (comp == NULL || strcmp(in->component_name, comp) == 0) &&
+           (version == NULL || strcmp(in->app_version, version) == 0);
+}
+
+size_t e2e_host_count(e2e *e, const char *lattice)
+{
+    size_t i, n = 0;
+
+    pthread_mutex_lock(&e->mu);
+    for (i = 0; i < e->n_hosts; i++)
+        n += fresh(&e->hosts[i], lattice);
+    pthread_mutex_unlock(&e->mu);
+    return n;
+}
+
+size_t e2e_count(e2e *e, const char *lattice, const char *app, const char *comp,
+                 const char *version, const char *host)
+{
+    size_t i, j, n = 0;
+
+    pthread_mutex_lock(&e->mu);
+    for (i = 0; i < e->n_hosts; i++) {
+        const obs_host *h = &e->hosts[i];
+
+        if (!fresh(h, lattice) || (host != NULL && strcmp(h->id, host) != 0))
+            continue;
+        for (j = 0; j < h->hb->n_instances; j++)
+            n += match(h->hb->instances[j], app, comp, version);
+    }
+    pthread_mutex_unlock(&e->mu);
+    return n;
+}
+
+size_t e2e_count_image(e2e *e, const char *lattice, const char *app, const char *image_sub)
+{
+    size_t i, j, n = 0;
+
+    pthread_mutex_lock(&e->mu);
+    for (i = 0; i < e->n_hosts; i++) {
+        const obs_host *h = &e->hosts[i];
+
+        if (!fresh(h, lattice))
+            continue;
+        for (j = 0; j < h->hb->n_instances; j++)
+            n += match(h->hb->instances[j], app, NULL, NULL) &&
+                 strstr(h->hb->instances[j]->image_ref, image_sub) != NULL;
+    }
+    pthread_mutex_unlock(&e->mu);
+    return n;
+}
+
+size_t e2e_max_per_host(e2e *e, const char *lattice, const char *app, const char *comp)
+{
+    size_t i, best = 0;
+    char ids[MAX_HOSTS][128];
+    size_t n;
+
+    pthread_mutex_lock(&e->mu);
+    n = e->n_hosts;
+    for (i = 0; i < n; i++)
+        snprintf(ids[i], 128, "%s", e->hosts[i].id);
+    pthread_mutex_unlock(&e->mu);
+    for (i = 0; i < n; i++) {
+        size_t c = e2e_count(e, lattice, app, comp, NULL, ids[i]);
+
+        if (c > best)
+            best = c;
+    }
+    return best;
+}
+
+const char *e2e_busiest(e2e *e, const char *lattice, const char *app, const char *host_prefix)
+{
+    static char best_id[128];
+    size_t i, best = 0;
+
+    best_id[0] = '\0';
+    for (i = 0; i < e->n_hosts; i++) {
+        char id[128];
+        size_t c;
+
+        pthread_mutex_lock(&e->mu);
+        snprintf(id, sizeof(id), "%s", e->hosts[i].id);
+        pthread_mutex_unlock(&e->mu);
+        if (strncmp(id, host_prefix, strlen(host_prefix)) != 0)
+            continue;
+        c = e2e_count(e, lattice, app, NULL, NULL, id);
+        if (c >= best && c > 0) {
+            best = c;
+            snprintf(best_id, sizeof(best_id), "%s", id);
+        }
+    }
+    return best_id;
+}
+
+size_t e2e_link_count(e2e *e, const char *lattice)
+{
+    size_t i, j, n = 0;
+
+    pthread_mutex_lock(&e->mu);
+    for (i = 0; i < e->n_hosts; i++)
+        if (fresh(&e->hosts[i], lattice))
+            for (j = 0; j < e->hosts[i].hb->n_link_ids; j++)
+                n++;
+    pthread_mutex_unlock(&e->mu);
+    return n;
+}
+
+size_t e2e_links_with(e2e *e, const char *lattice, const char *cfg)
+{
+    size_t i, j, k, n = 0;
+
+    pthread_mutex_lock(&e->mu);
+    for (i = 0; i < e->n_links; i++) {
+        const obs_link *l = &e->links[i];
+
+        if (strcmp(l->lattice, lattice) != 0 || (cfg != NULL && strstr(l->cfg, cfg) == NULL))
+            continue;
+        for (j = 0; j < e->n_hosts; j++) {
+            const obs_host *h = &e->hosts[j];
+            bool src = false, installed = false;
+
+            if (!fresh(h, lattice) || strcmp(h->id, l->host) != 0)
+                continue;
+            for (k = 0; k < h->hb->n_instances; k++)
+                src |= strcmp(h->hb->instances[k]->instance_id, l->source) == 0;
+            for (k = 0; k < h->hb->n_link_ids; k++)
+                installed |= strcmp(h->hb->link_ids[k], l->link_id) == 0;
+            n += src && installed;
+        }
+    }
+    pthread_mutex_unlock(&e->mu);
+    return n;
+}
+
+size_t e2e_starts_sent(e2e *e, const char *lattice)
+{
+    size_t i, n = 0;
+
+    pthread_mutex_lock(&e->mu);
+    for (i = 0; i < e->n_start_lattices; i++)
+        if (strcmp(e->start_lattice[i], lattice) == 0)
+            n = e->starts[i];
+    pthread_mutex_unlock(&e->mu);
+    return n;
+}
+
+/* ---------------------------------------------------------------------------------------------
+ * API
+ * ------------------------------------------------------------------------------------------- */
+
+json_t *e2e_api(e2e *e, const char *lattice, const char *op, const char *name, const char *body,
+                size_t len)
+{
+    char subj[512];
+    natsMsg *reply = NULL;
+    json_t *j = NULL;
+    natsStatus s;
+    int attempt;
+
+    if (name != NULL)
+        snprintf(subj, sizeof(subj), "wadm.api.%s.model.%s.%s", lattice, op, name);
+    else
+        snprintf(subj, sizeof(subj), "wadm.api.%s.model.%s", lattice, op);
+    for (attempt = 0; attempt < 3; attempt++) { /* latticed may still be starting */
+        s = natsConnection_Request(&reply, e->nc, subj, body != NULL ? body : "", (int)len,
+                                   10000);
+        if (s == NATS_OK)
+            break;
+        e2e_sleep_ms(500);
+    }
+    ck_assert_msg(s == NATS_OK, "no API reply on %s: %s", subj, natsStatus_GetText(s));
+    j = json_loadb(natsMsg_GetData(reply), (size_t)natsMsg_GetDataLength(reply), 0, NULL);
+    ck_assert_msg(j != NULL, "API reply on %s is not JSON", subj);
+    natsMsg_Destroy(reply);
+    return j;
+}
+
+char *e2e_put_deploy(e2e *e, const char *lattice, const char *path)
+{
+    char *data = NULL, body[512], *out;
+    size_t len = 0;
+    json_t *put, *dep;
+    const char *result, *name, *version;
+
+    ck_assert_int_eq(lt_test_read_file(path, 1u << 20, &data, &len), LT_OK);
+    put = e2e_api(e, lattice, "put", NULL, data, len);
+    result = json_string_value(json_object_get(put, "result"));
+    ck_assert_msg(result != NULL && (strcmp(result, "created") == 0 ||
+                                     strcmp(result, "newversion") == 0),
+                  "put %s: %s", path, json_string_value(json_object_get(put, "message")));
+    name = json_string_value(json_object_get(put, "name"));
+    version = json_string_value(json_object_get(put, "current_version"));
+    snprintf(body, sizeof(body), "{\"version\":\"%s\"}", version);
+    dep = e2e_api(e, lattice, "deploy", name, body, strlen(body));
+    result = json_string_value(json_object_get(dep, "result"));
+    if (result != NULL && strcmp(result, "acknowledged") == 0) {
+        out = strdup("acknowledged");
+    } else {
+        const char *msg = json_string_value(json_object_get(dep, "message"));
+
+        out = malloc(1024);
+        snprintf(out, 1024, "%s: %s", result != NULL ? result : "?", msg != NULL ? msg : "");
+    }
+    json_decref(put);
+    json_decref(dep);
+    free(data);
+    return out;
+}
+
+char *e2e_status(e2e *e, const char *lattice, const char *app, char **message)
+{
+    json_t *r = e2e_api(e, lattice, "status", app, NULL, 0);
+    json_t *st = json_object_get(json_object_get(json_object_get(r, "status"), "status"),
+                                 "type");
+    const char *msg = json_string_value(json_object_get(
+        json_object_get(json_object_get(r, "status"), "status"), "message"));
+    char *out = strdup(json_string_value(st) != NULL ? json_string_value(st) : "");
+
+    if (message != NULL)
+        *message = strdup(msg != NULL ? msg : "");
+    json_decref(r);
+    return out;
+}
+
+bool e2e_wait_status(e2e *e, const char *lattice, const char *app, const char *want,
+                     int64_t timeout_ms)
+{
+    int64_t deadline = e2e_now_ms() + timeout_ms;
+
+    for (;;) {
+        char *st = e2e_status(e, lattice, app, NULL);
+        bool ok = strcmp(st, want) == 0;
+
+        free(st);
+        if (ok)
+            return true;
+        if (e2e_now_ms() > deadline)
+            return false;
+        e2e_sleep_ms(200);
+    }
+}
+
+bool e2e_wait(e2e *e, e2e_cond cond, void *arg, int64_t timeout_ms)
+{
+    int64_t deadline = e2e_now_ms() + timeout_ms;
+
+    for (;;) {
+        if (cond(e, arg))
+            return true;
+        if (e2e_now_ms() > deadline)
+            return cond(e, arg);
+        e2e_sleep_ms(100);
+    }
+}
