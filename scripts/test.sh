@@ -42,7 +42,7 @@ if [ "${LT_SKIP_FUZZ:-0}" != 1 ] && [ -d tests/fuzz ]; then
         -Db_sanitize=address,undefined -Db_lundef=false >/dev/null
     ninja -C build-fuzz
     for fz in build-fuzz/tests/fuzz/fuzz_*; do
-        [ -x "$fz" ] || continue
+        { [ -f "$fz" ] && [ -x "$fz" ]; } || continue
         name=$(basename "$fz")
         corpus="$ROOT/tests/fuzz/corpus/${name#fuzz_}"
         work=$(mktemp -d)
