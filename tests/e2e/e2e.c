@@ -41,10 +41,20 @@ typedef struct {
     bool alive;
 } e2e_proc;
 
+/* What a heartbeat said about one instance (copied: no protobuf message is kept). */
+typedef struct {
+    char id[40], app[64], comp[64], version[64], image[160];
+    int state;
+} obs_inst;
+
 typedef struct {
     char lattice[64];
     char id[128];
-    Latticed__Host__V1__Heartbeat *hb;
+    bool seen;
+    obs_inst *inst;
+    size_t n_inst;
+    char (*link_ids)[40];
+    size_t n_link_ids;
     int64_t at;
     bool gone;
 } obs_host;
@@ -73,6 +83,7 @@ struct e2e {
     size_t starts[8];
     char start_lattice[8][64];
     size_t n_start_lattices;
+    bool closing;
 };
 
 static char corpus_dir[1024];
@@ -271,13 +282,22 @@ void e2e_free(e2e *e)
             e2e_kill(e, e->procs[i].pid, SIGTERM, true);
     for (i = 0; i < e->n_procs; i++)
         e2e_kill(e, e->procs[i].pid, SIGTERM, true);
-    for (i = 0; i < e->n_subs; i++)
+    /* Stop the observer's callbacks before freeing what they use: drain waits for the one
+     * running (a plain destroy does not). */
+    pthread_mutex_lock(&e->mu);
+    e->closing = true;
+    pthread_mutex_unlock(&e->mu);
+    for (i = 0; i < e->n_subs; i++) {
+        if (natsSubscription_Drain(e->subs[i]) == NATS_OK)
+            natsSubscription_WaitForDrainCompletion(e->subs[i], 10000);
         natsSubscription_Destroy(e->subs[i]);
+    }
     natsConnection_Close(e->nc);
     natsConnection_Destroy(e->nc);
-    for (i = 0; i < e->n_hosts; i++)
-        if (e->hosts[i].hb != NULL)
-            latticed__host__v1__heartbeat__free_unpacked(e->hosts[i].hb, NULL);
+    for (i = 0; i < e->n_hosts; i++) {
+        free(e->hosts[i].inst);
+        free(e->hosts[i].link_ids);
+    }
     LT_IGNORE(lt_natsrv_stop(e->srv));
     LT_IGNORE(lt_test_rmtree(e->dir));
     free(e->dir);
@@ -389,35 +409,65 @@ static void on_command(e2e *e, const char *lattice, const char *host, const char
     }
 }
 
+static const char *ann(const Latticed__Host__V1__Instance *in, const char *key);
+
+static void keep_heartbeat(obs_host *h, const Latticed__Host__V1__Heartbeat *hb)
+{
+    size_t i;
+
+    free(h->inst);
+    free(h->link_ids);
+    h->inst = calloc(hb->n_instances + 1, sizeof(*h->inst));
+    h->link_ids = calloc(hb->n_link_ids + 1, sizeof(*h->link_ids));
+    h->n_inst = hb->n_instances;
+    h->n_link_ids = hb->n_link_ids;
+    for (i = 0; i < hb->n_instances; i++) {
+        const Latticed__Host__V1__Instance *in = hb->instances[i];
+        obs_inst *o = &h->inst[i];
+
+        snprintf(o->id, sizeof(o->id), "%s", in->instance_id);
+        snprintf(o->app, sizeof(o->app), "%s", ann(in, "latticed.dev/app"));
+        snprintf(o->comp, sizeof(o->comp), "%s", in->component_name);
+        snprintf(o->version, sizeof(o->version), "%s", in->app_version);
+        snprintf(o->image, sizeof(o->image), "%s", in->image_ref);
+        o->state = in->state;
+    }
+    for (i = 0; i < hb->n_link_ids; i++)
+        snprintf(h->link_ids[i], sizeof(h->link_ids[i]), "%s", hb->link_ids[i]);
+    h->seen = true;
+}
+
+/* Host events carry the host id in their protobuf body too: decode the body only (no CE
+ * header parsing on this hot path). */
 static void on_event(e2e *e, const char *lattice, const char *type, natsMsg *msg)
 {
-    lt_ce ce;
-    ProtobufCMessage *m = NULL;
+    size_t len = (size_t)natsMsg_GetDataLength(msg);
+    const uint8_t *data = (const uint8_t *)natsMsg_GetData(msg);
     obs_host *h;
 
-    lt_ce_init(&ce);
-    if (lt_ce_from_msg(&ce, msg) != LT_OK)
-        goto out;
-    if (strcmp(type, "host.heartbeat") == 0 &&
-        lt_ce_unpack(&ce, &latticed__host__v1__heartbeat__descriptor, &m) == LT_OK) {
-        h = host_slot(e, lattice, ce.ev.source);
+    if (strcmp(type, "host.heartbeat") == 0) {
+        Latticed__Host__V1__Heartbeat *hb = latticed__host__v1__heartbeat__unpack(NULL, len, data);
+
+        if (hb == NULL)
+            return;
+        h = host_slot(e, lattice, hb->host_id);
         if (h != NULL) {
-            if (h->hb != NULL)
-                latticed__host__v1__heartbeat__free_unpacked(h->hb, NULL);
-            h->hb = (Latticed__Host__V1__Heartbeat *)m;
-            m = NULL;
+            keep_heartbeat(h, hb);
             h->at = e2e_now_ms();
             h->gone = false;
         }
+        latticed__host__v1__heartbeat__free_unpacked(hb, NULL);
     } else if (strcmp(type, "host.stopping") == 0) {
-        h = host_slot(e, lattice, ce.ev.source);
+        Latticed__Host__V1__HostStopping *m = latticed__host__v1__host_stopping__unpack(NULL, len,
+                                                                                      data);
+
+        if (m == NULL)
+            return;
+        h = host_slot(e, lattice, m->host_id);
         if (h != NULL)
             h->gone = true;
+        latticed__host__v1__host_stopping__free_unpacked(m, NULL);
     }
-out:
-    if (m != NULL)
-        protobuf_c_message_free_unpacked(m, NULL);
-    lt_ce_cleanup(&ce);
 }
 
 /* "lattice.{L}.evt.{type}" or "lattice.{L}.host.{id}.{verb}" */
@@ -433,7 +483,9 @@ static void on_msg(natsConnection *nc, natsSubscription *sub, natsMsg *msg, void
     for (t = strtok_r(subj, ".", &save); t != NULL && n < 8; t = strtok_r(NULL, ".", &save))
         tok[n++] = t;
     pthread_mutex_lock(&e->mu);
-    if (n == 5 && strcmp(tok[2], "evt") == 0) {
+    if (e->closing) {
+        /* shutting down: nothing */
+    } else if (n == 5 && strcmp(tok[2], "evt") == 0) {
         char type[128];
 
         snprintf(type, sizeof(type), "%s.%s", tok[3], tok[4]);
@@ -460,7 +512,7 @@ void e2e_observe(e2e *e, const char *lattice)
 
 static bool fresh(const obs_host *h, const char *lattice)
 {
-    return h->hb != NULL && !h->gone && strcmp(h->lattice, lattice) == 0 &&
+    return h->seen && !h->gone && strcmp(h->lattice, lattice) == 0 &&
            e2e_now_ms() - h->at < FRESH_MS;
 }
 
@@ -474,13 +526,12 @@ static const char *ann(const Latticed__Host__V1__Instance *in, const char *key)
     return "";
 }
 
-static bool match(const Latticed__Host__V1__Instance *in, const char *app, const char *comp,
-                  const char *version)
+static bool match(const obs_inst *in, const char *app, const char *comp, const char *version)
 {
     return (in->state == IS(RUNNING) || in->state == IS(STARTING)) &&
-           (app == NULL || strcmp(ann(in, "latticed.dev/app"), app) == 0) &&
-           (comp == NULL || strcmp(in->component_name, comp) == 0) &&
-           (version == NULL || strcmp(in->app_version, version) == 0);
+           (app == NULL || strcmp(in->app, app) == 0) &&
+           (comp == NULL || strcmp(in->comp, comp) == 0) &&
+           (version == NULL || strcmp(in->version, version) == 0);
 }
 
 size_t e2e_host_count(e2e *e, const char *lattice)
@@ -505,8 +556,8 @@ size_t e2e_count(e2e *e, const char *lattice, const char *app, const char *comp,
 
         if (!fresh(h, lattice) || (host != NULL && strcmp(h->id, host) != 0))
             continue;
-        for (j = 0; j < h->hb->n_instances; j++)
-            n += match(h->hb->instances[j], app, comp, version);
+        for (j = 0; j < h->n_inst; j++)
+            n += match(&h->inst[j], app, comp, version);
     }
     pthread_mutex_unlock(&e->mu);
     return n;
@@ -522,9 +573,8 @@ size_t e2e_count_image(e2e *e, const char *lattice, const char *app, const char 
 
         if (!fresh(h, lattice))
             continue;
-        for (j = 0; j < h->hb->n_instances; j++)
-            n += match(h->hb->instances[j], app, NULL, NULL) &&
-                 strstr(h->hb->instances[j]->image_ref, image_sub) != NULL;
+        for (j = 0; j < h->n_inst; j++)
+            n += match(&h->inst[j], app, NULL, NULL) && strstr(h->inst[j].image, image_sub) != NULL;
     }
     pthread_mutex_unlock(&e->mu);
     return n;
@@ -576,13 +626,12 @@ const char *e2e_busiest(e2e *e, const char *lattice, const char *app, const char
 
 size_t e2e_link_count(e2e *e, const char *lattice)
 {
-    size_t i, j, n = 0;
+    size_t i, n = 0;
 
     pthread_mutex_lock(&e->mu);
     for (i = 0; i < e->n_hosts; i++)
         if (fresh(&e->hosts[i], lattice))
-            for (j = 0; j < e->hosts[i].hb->n_link_ids; j++)
-                n++;
+            n += e->hosts[i].n_link_ids;
     pthread_mutex_unlock(&e->mu);
     return n;
 }
@@ -603,10 +652,10 @@ size_t e2e_links_with(e2e *e, const char *lattice, const char *cfg)
 
             if (!fresh(h, lattice) || strcmp(h->id, l->host) != 0)
                 continue;
-            for (k = 0; k < h->hb->n_instances; k++)
-                src |= strcmp(h->hb->instances[k]->instance_id, l->source) == 0;
-            for (k = 0; k < h->hb->n_link_ids; k++)
-                installed |= strcmp(h->hb->link_ids[k], l->link_id) == 0;
+            for (k = 0; k < h->n_inst; k++)
+                src |= strcmp(h->inst[k].id, l->source) == 0;
+            for (k = 0; k < h->n_link_ids; k++)
+                installed |= strcmp(h->link_ids[k], l->link_id) == 0;
             n += src && installed;
         }
     }

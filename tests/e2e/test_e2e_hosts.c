@@ -116,7 +116,7 @@ START_TEST(test_simple_then_undeploy)
     {
         links_arg one = { "address=0.0.0.0:8080", 1 }; /* heartbeats may lag the acks */
 
-        ck_assert(e2e_wait(e, links_are, &one, 5000));
+        ck_assert(e2e_wait(e, links_are, &one, 15000));
     }
     r = e2e_api(e, L, "undeploy", "hello-simple", NULL, 0);
     ck_assert_str_eq(json_string_value(json_object_get(r, "result")), "acknowledged");
@@ -162,7 +162,11 @@ START_TEST(test_all_hosts_complex_lotta_in_parallel)
     {
         links_arg three = { "address=0.0.0.0:8081", 3 }; /* heartbeats may lag the acks */
 
-        ck_assert(e2e_wait(e, links_are, &three, 5000));
+        if (!e2e_wait(e, links_are, &three, 15000)) {
+            e2e_dump_logs(e);
+            ck_abort_msg("%zu links with address=0.0.0.0:8081, want 3",
+                         e2e_links_with(e, L, "address=0.0.0.0:8081"));
+        }
     }
     /* lotta: 9001 instances, spread evenly over the 5 hosts */
     ck_assert_uint_eq(e2e_count(e, L, "lotta-components", "hello", NULL, NULL), 9001);
