@@ -252,9 +252,14 @@ void sched_failure(lt_sched *s, sched_app *a, const char *comp, const char *host
 
     if (rt == NULL)
         return;
-    rt->failures++;
+    /* Several instances failing in one round are one failure: the delay doubles per round. */
+    if (rt->failures == 0 || now - rt->last_fail >= s->cfg.backoff_base_ms / 2) {
+        rt->failures++;
+        rt->last_fail = now;
+    }
     d = backoff_delay(s, rt->failures);
-    rt->retry_at = now + d;
+    if (now + d > rt->retry_at)
+        rt->retry_at = now + d;
     if (s->wake_at == 0 || rt->retry_at < s->wake_at)
         s->wake_at = rt->retry_at;
     sched_set_str(&rt->fail_msg, msg != NULL && msg[0] != '\0' ? msg : "start failed");

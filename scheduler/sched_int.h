@@ -276,6 +276,7 @@ typedef struct {
     char *name;
     uint32_t failures;
     int64_t retry_at;
+    int64_t last_fail;       /**< when the last failure was counted */
     char *fail_msg;          /**< last failure text from a host */
     avoid_host *avoid;
     size_t n_avoid;
