@@ -247,6 +247,7 @@ void sched_failure(lt_sched *s, sched_app *a, const char *comp, const char *host
                    const char *msg, int64_t now)
 {
     comp_rt *rt = sched_comp_rt(a, comp);
+    bool counted = false;
     int64_t d;
     size_t i;
 
@@ -256,6 +257,7 @@ void sched_failure(lt_sched *s, sched_app *a, const char *comp, const char *host
     if (rt->failures == 0 || now - rt->last_fail >= s->cfg.backoff_base_ms / 2) {
         rt->failures++;
         rt->last_fail = now;
+        counted = true;
     }
     d = backoff_delay(s, rt->failures);
     if (now + d > rt->retry_at)
@@ -263,7 +265,8 @@ void sched_failure(lt_sched *s, sched_app *a, const char *comp, const char *host
     if (s->wake_at == 0 || rt->retry_at < s->wake_at)
         s->wake_at = rt->retry_at;
     sched_set_str(&rt->fail_msg, msg != NULL && msg[0] != '\0' ? msg : "start failed");
-    LT_INFO("sched", "lattice %s app %s component %s: failure %u on host %s (%s); retry in "
+    if (counted) /* one line per round, not per instance */
+        LT_INFO("sched", "lattice %s app %s component %s: failure %u on host %s (%s); retry in "
             "%lld ms", s->lattice, a->name, comp, rt->failures, host_id != NULL ? host_id : "?",
             rt->fail_msg != NULL ? rt->fail_msg : "", (long long)d);
     /* Keep away from that host for a while (other hosts may do better). */
