@@ -78,6 +78,7 @@ void svc_send(void *arg, const lt_sched_batch *b)
 }
 
 typedef struct {
+    svc_item hdr; /* first */
     lt_sched_svc *svc;
     size_t idx;
     uint64_t no;
@@ -85,27 +86,26 @@ typedef struct {
     lt_status transport;
 } reply_item;
 
-static void reply_drop(void *arg)
+static void reply_drop(svc_item *arg)
 {
-    reply_item *it = arg;
+    reply_item *it = (reply_item *)arg;
 
     if (it->reply != NULL)
         latticed__host__v1__command_reply__free_unpacked(it->reply, NULL);
     lt_free(it);
 }
 
-static void reply_apply(lt_loop *loop, void *arg)
+static void reply_apply(svc_item *arg)
 {
-    reply_item *it = arg;
+    reply_item *it = (reply_item *)arg;
     svc_lattice *l = svc_lattice_at(it->svc, it->idx);
 
-    (void)loop;
     if (l != NULL) {
         lt_sched_on_reply(l->s, it->no, it->reply, it->transport, lt_loop_now_ms());
         it->svc->n_replies++;
         l->kick = true;
     }
-    reply_drop(it);
+    reply_drop(&it->hdr);
 }
 
 /* nats.c thread: "{inbox}.{idx}.{no}" -> decode -> post. */
@@ -140,11 +140,13 @@ static void on_reply(natsConnection *nc, natsSubscription *sub, natsMsg *msg, vo
         if (it->reply == NULL)
             it->transport = LT_ERR_PARSE;
     }
-    if (lt_loop_post(svc->cfg.loop, reply_apply, it, reply_drop) == LT_OK)
-        it = NULL;
+    it->hdr.run = reply_apply;
+    it->hdr.drop = reply_drop;
+    svc_inbox_post(svc, &it->hdr);
+    it = NULL;
 out:
     if (it != NULL)
-        reply_drop(it);
+        reply_drop(&it->hdr);
     natsMsg_Destroy(msg);
 }
 

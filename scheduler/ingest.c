@@ -41,6 +41,7 @@ static const struct {
 };
 
 typedef struct {
+    svc_item hdr; /* first */
     lt_sched_svc *svc;
     ev_kind kind;
     char lattice[LT_MAX_TOKEN + 1];
@@ -48,25 +49,24 @@ typedef struct {
     ProtobufCMessage *m;
 } ev_item;
 
-static void ev_drop(void *arg)
+static void ev_drop(svc_item *arg)
 {
-    ev_item *it = arg;
+    ev_item *it = (ev_item *)arg;
 
     if (it->m != NULL)
         protobuf_c_message_free_unpacked(it->m, NULL);
     lt_free(it);
 }
 
-static void ev_apply(lt_loop *loop, void *arg)
+static void ev_apply(svc_item *arg)
 {
-    ev_item *it = arg;
+    ev_item *it = (ev_item *)arg;
     svc_lattice *l = svc_lattice_get(it->svc, it->lattice, true);
     int64_t now = lt_loop_now_ms();
     lt_status st = LT_OK;
 
-    (void)loop;
     if (l == NULL) {
-        ev_drop(it);
+        ev_drop(&it->hdr);
         return;
     }
     switch (it->kind) {
@@ -96,7 +96,7 @@ static void ev_apply(lt_loop *loop, void *arg)
                  lt_error_message());
     }
     l->kick = true;
-    ev_drop(it);
+    ev_drop(&it->hdr);
 }
 
 /* "{prefix}.{lattice}.{rest}" -> lattice and rest; false when the subject does not match. */
@@ -115,6 +115,35 @@ static bool split_subject(const char *prefix, const char *subj, char *lattice, s
     memcpy(lattice, p, (size_t)(dot - p));
     lattice[dot - p] = '\0';
     *rest = dot + 1;
+    return true;
+}
+
+/*
+ * Fast path for what our own hosts send: binary mode, protobuf data, a plain host id as
+ * ce-source. Three header lookups instead of the full CloudEvents decode (which is kept for
+ * everything else: JSON data, structured mode, encoded values). Returns false to fall back.
+ */
+static bool fast_decode(natsMsg *msg, int k, ev_item *it)
+{
+    const char *type = NULL, *source = NULL, *ct = NULL, *spec = NULL;
+    size_t n;
+
+    if (natsMsgHeader_Get(msg, "ce-specversion", &spec) != NATS_OK ||
+        natsMsgHeader_Get(msg, "ce-type", &type) != NATS_OK ||
+        natsMsgHeader_Get(msg, "ce-source", &source) != NATS_OK ||
+        strcmp(spec, "1.0") != 0 || strcmp(type, kinds[k].cetype) != 0)
+        return false;
+    if (natsMsgHeader_Get(msg, "content-type", &ct) == NATS_OK &&
+        strcmp(ct, "application/protobuf") != 0)
+        return false;
+    n = strlen(source);
+    if (n == 0 || n > LT_MAX_HOST_ID || strpbrk(source, "%\" ") != NULL)
+        return false;
+    it->m = protobuf_c_message_unpack(kinds[k].desc, NULL, (size_t)natsMsg_GetDataLength(msg),
+                                      (const uint8_t *)natsMsg_GetData(msg));
+    if (it->m == NULL)
+        return false;
+    memcpy(it->host, source, n + 1);
     return true;
 }
 
@@ -143,6 +172,8 @@ static void on_event(natsConnection *nc, natsSubscription *sub, natsMsg *msg, vo
             break;
     if (k == EV_COUNT_) /* our own evt.cp.* and types we do not know */
         goto out;
+    if (fast_decode(msg, k, it))
+        goto post;
     if (lt_ce_from_msg(&ce, msg) != LT_OK || strcmp(ce.ev.type, kinds[k].cetype) != 0 ||
         strlen(ce.ev.source) > LT_MAX_HOST_ID ||
         lt_ce_unpack(&ce, kinds[k].desc, &it->m) != LT_OK) {
@@ -150,14 +181,17 @@ static void on_event(natsConnection *nc, natsSubscription *sub, natsMsg *msg, vo
                  lt_error_message());
         goto out;
     }
+    memcpy(it->host, ce.ev.source, strlen(ce.ev.source) + 1);
+post:
     it->svc = svc;
     it->kind = (ev_kind)k;
-    memcpy(it->host, ce.ev.source, strlen(ce.ev.source) + 1);
-    if (lt_loop_post(svc->cfg.loop, ev_apply, it, ev_drop) == LT_OK)
-        it = NULL;
+    it->hdr.run = ev_apply;
+    it->hdr.drop = ev_drop;
+    svc_inbox_post(svc, &it->hdr);
+    it = NULL;
 out:
     if (it != NULL)
-        ev_drop(it);
+        ev_drop(&it->hdr);
     lt_ce_cleanup(&ce);
     natsMsg_Destroy(msg);
 }
@@ -203,7 +237,7 @@ static void hosts_apply(lt_loop *loop, void *arg)
     lt_buf b;
 
     (void)loop;
-    lt_buf_init(&b, 64u << 20);
+    lt_buf_init(&b, 1000u * 1024u); /* one NATS message (default max_payload 1 MiB) */
     if (reply == NULL || !split_subject(it->svc->prefix, natsMsg_GetSubject(it->msg), lattice,
                                         sizeof(lattice), &rest))
         goto out;
@@ -213,8 +247,8 @@ static void hosts_apply(lt_loop *loop, void *arg)
     if (l != NULL) {
         if (lt_sched_hosts_json(l->s, lt_loop_now_ms(), &b) != LT_OK)
             goto out;
-    } else if (lt_buf_appendf(&b, "{\"lattice\":\"%s\",\"partitioned\":false,\"hosts\":[]}",
-                              lattice) != LT_OK) {
+    } else if (lt_buf_appendf(&b, "{\"lattice\":\"%s\",\"partitioned\":false,\"total\":0,"
+                              "\"hosts\":[],\"truncated\":false}", lattice) != LT_OK) {
         goto out;
     }
     natsConnection_Publish(it->svc->cfg.nc, reply, b.ptr, (int)b.len);

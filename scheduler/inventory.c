@@ -102,7 +102,7 @@ static lt_status host_get(lt_sched *s, const char *id, int64_t now, sched_host *
         return st;
     }
     s->inv_gen++;
-    s->all_dirty = true; /* a new host can change every app's placement */
+    s->hosts_changed = true; /* apps still short of instances may use it */
     *out = h;
     return LT_OK;
 }
@@ -127,7 +127,14 @@ static void set_labels(lt_sched *s, sched_host *h, void *const *ev, size_t n)
     skvs_cleanup(&h->labels);
     h->labels = nl;
     s->inv_gen++;
-    s->all_dirty = true;
+    s->hosts_changed = true;
+    {
+        sched_obs *o; /* what runs here may no longer be eligible */
+
+        for (o = h->obs_head; o != NULL; o = o->host_next)
+            if (o->owner != NULL)
+                sched_mark_dirty(s, o->owner, h->last_seen);
+    }
 }
 
 static void set_capacity(sched_host *h, const Latticed__Host__V1__Capacity *c)
@@ -145,7 +152,7 @@ static void set_alive(lt_sched *s, sched_host *h, int64_t now)
     if (h->state != HOST_ALIVE) {
         h->state = HOST_ALIVE;
         s->inv_gen++;
-        s->all_dirty = true;
+        s->hosts_changed = true;
     }
 }
 
@@ -618,7 +625,7 @@ void inv_host_remove(lt_sched *s, sched_host *h, int reason, int64_t now)
     smap_del(&s->hosts, h->id);
     host_free(h);
     s->inv_gen++;
-    s->all_dirty = true;
+    s->hosts_changed = true;
 }
 
 static int64_t host_timeout(const lt_sched *s, const sched_host *h)

@@ -254,9 +254,11 @@ bool lt_sched_partitioned(const lt_sched *s);
 
 /**
  * Append the host inventory as JSON to out:
- * {"lattice":..,"partitioned":bool,"hosts":[{"id","friendly_name","version","labels":{..},
- *  "capacity":{...},"instances":n,"last_seen_ms":age,"state":"alive"|"unreachable"}..]}
- * sorted by host id. LT_ERR_TOO_BIG from out.
+ * {"lattice":..,"partitioned":bool,"total":n,"hosts":[{"id","friendly_name","version",
+ *  "labels":{..},"capacity":{...},"instances":n,"last_seen_ms":age,
+ *  "state":"alive"|"unreachable"}..],"truncated":bool}
+ * sorted by host id; when out's limit would be exceeded the list stops early and "truncated"
+ * says so (a fleet of 10,000 hosts is more than one NATS message).
  */
 LT_NODISCARD lt_status lt_sched_hosts_json(const lt_sched *s, int64_t now, lt_buf *out);
 

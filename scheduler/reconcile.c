@@ -750,9 +750,13 @@ static void cross_check(lt_sched *s, sched_app *a)
     size_t i, n = 0;
     lt_buf why;
 
-    if (a->checked_seq == s->deploy_seq + 1)
+    /* An app that passed keeps its ids and references (later deploys are the ones refused);
+     * one that failed is checked again whenever any deployment changed. */
+    if (a->check_msg == NULL && a->checked_seq == a->deploy_seq + 1)
         return;
-    a->checked_seq = s->deploy_seq + 1;
+    if (a->check_msg != NULL && a->checked_seq == s->deploy_seq + 1)
+        return;
+    a->checked_seq = a->check_msg == NULL ? a->deploy_seq + 1 : s->deploy_seq + 1;
     sched_set_str(&a->check_msg, NULL);
     others = lt_calloc(s->apps.count + 1, sizeof(*others));
     if (others == NULL)

@@ -10,6 +10,7 @@
 
 #include "lt_alloc.h"
 #include "lt_log.h"
+#include "lt_loop.h"
 
 #define HOST_CHECK_MS 250
 
@@ -165,6 +166,46 @@ void sched_mark_dirty(lt_sched *s, sched_app *a, int64_t now)
     a->dirty = true;
     a->dirty_next = s->dirty_head;
     s->dirty_head = a;
+}
+
+void sched_mark_unsettled(lt_sched *s, int64_t now)
+{
+    size_t i;
+
+    for (i = 0; i < s->apps.cap; i++) {
+        sched_app *a = s->apps.slots[i].val;
+
+        if (s->apps.slots[i].key != NULL &&
+            (a->state != LT_SCHED_DEPLOYED || (a->spec != NULL && a->spec->has_daemon)))
+            sched_mark_dirty(s, a, now);
+    }
+}
+
+/* A deployment of app changed: it, the apps it shares with, and apps failing a cross-app check
+ * (an id or a shared app may have been freed or provided) need a pass. */
+static void mark_related(lt_sched *s, sched_app *a, const lt_sched_spec *old, int64_t now)
+{
+    const lt_sched_spec *specs[2] = { a->spec, old };
+    size_t i, j, k;
+
+    sched_mark_dirty(s, a, now);
+    for (i = 0; i < s->apps.cap; i++) {
+        sched_app *b = s->apps.slots[i].val;
+        bool rel = false;
+
+        if (s->apps.slots[i].key == NULL || b == a)
+            continue;
+        rel = b->check_msg != NULL;
+        for (j = 0; !rel && b->spec != NULL && j < b->spec->n_comps; j++)
+            rel = b->spec->comps[j].shared_app != NULL &&
+                  strcmp(b->spec->comps[j].shared_app, a->name) == 0;
+        for (k = 0; !rel && k < 2; k++)
+            for (j = 0; !rel && specs[k] != NULL && j < specs[k]->n_comps; j++)
+                rel = specs[k]->comps[j].shared_app != NULL &&
+                      strcmp(specs[k]->comps[j].shared_app, b->name) == 0;
+        if (rel)
+            sched_mark_dirty(s, b, now);
+    }
 }
 
 void lt_sched_mark_all_dirty(lt_sched *s)
@@ -357,7 +398,7 @@ static void shared_index_rebuild(lt_sched *s)
 
 lt_status lt_sched_deploy(lt_sched *s, const lt_model *m, int64_t now)
 {
-    lt_sched_spec *spec = NULL;
+    lt_sched_spec *spec = NULL, *old;
     sched_app *a;
     lt_status st;
 
@@ -375,7 +416,7 @@ lt_status lt_sched_deploy(lt_sched *s, const lt_model *m, int64_t now)
         return LT_OK;
     }
     sched_set_str(&a->prev_version, a->deployed && a->spec != NULL ? a->spec->version : "");
-    lt_sched_spec_free(a->spec);
+    old = a->spec;
     a->spec = spec;
     a->deployed = true;
     a->deleted = false;
@@ -384,8 +425,8 @@ lt_status lt_sched_deploy(lt_sched *s, const lt_model *m, int64_t now)
     LT_INFO("sched", "lattice %s: app %s version %s deployed", s->lattice, a->name,
             spec->version);
     shared_index_rebuild(s);
-    s->all_dirty = true; /* shared references and id ownership may change for others */
-    sched_mark_dirty(s, a, now);
+    mark_related(s, a, old, now);
+    lt_sched_spec_free(old);
     return LT_OK;
 }
 
@@ -402,8 +443,7 @@ lt_status lt_sched_undeploy(lt_sched *s, const char *app, bool deleted, int64_t 
     a->announced = -1;
     s->deploy_seq++;
     shared_index_rebuild(s);
-    s->all_dirty = true;
-    sched_mark_dirty(s, a, now);
+    mark_related(s, a, NULL, now);
     return LT_OK;
 }
 
@@ -489,6 +529,26 @@ static void collect_apps(lt_sched *s)
     pvec_cleanup(&dead);
 }
 
+/* Reconcile every dirty app, then send. The clock read is for the slow-pass log only. */
+static void reconcile_dirty(lt_sched *s, int64_t now)
+{
+    int64_t t0 = lt_loop_now_ms();
+    size_t napps = 0;
+    sched_app *a;
+
+    while ((a = s->dirty_head) != NULL) {
+        s->dirty_head = a->dirty_next;
+        a->dirty = false;
+        rec_app(s, a, now);
+        status_update(s, a, now);
+        napps++;
+    }
+    out_flush(s, now);
+    if (lt_loop_now_ms() - t0 >= 100)
+        LT_DEBUG("sched", "lattice %s: a pass over %zu app(s) took %lld ms", s->lattice, napps,
+                 (long long)(lt_loop_now_ms() - t0));
+}
+
 int64_t lt_sched_tick(lt_sched *s, int64_t now)
 {
     int64_t next = s->cfg.full_pass_ms;
@@ -519,15 +579,13 @@ int64_t lt_sched_tick(lt_sched *s, int64_t now)
         s->all_dirty = false;
         mark_every_app(s, now);
     }
+    if (s->hosts_changed) {
+        s->hosts_changed = false;
+        sched_mark_unsettled(s, now);
+    }
     if (s->dirty_head != NULL && now - s->dirty_since < s->cfg.debounce_ms)
         return s->cfg.debounce_ms - (now - s->dirty_since);
-    while ((a = s->dirty_head) != NULL) {
-        s->dirty_head = a->dirty_next;
-        a->dirty = false;
-        rec_app(s, a, now);
-        status_update(s, a, now);
-    }
-    out_flush(s, now);
+    reconcile_dirty(s, now);
     collect_apps(s);
     next = s->cfg.full_pass_ms - (now - s->last_full);
     if (s->wake_at != 0 && s->wake_at - now < next)

@@ -177,6 +177,7 @@ struct lt_sched_spec {
     size_t n_comps;
     size_t *order;      /**< placement order of comps: link targets first */
     lt_model_rollout rollout;
+    bool has_daemon;    /**< some component runs on every eligible host */
     char digest[33];    /**< whole desired state (same version, same digest = no-op deploy) */
 };
 
@@ -388,6 +389,7 @@ struct lt_sched {
     uint64_t rng;
     pvec outq;               /**< hosts with queued items */
     bool all_dirty;
+    bool hosts_changed;      /**< hosts joined/left/relabelled: apps not at rest re-place */
     int64_t wake_at;         /**< earliest backoff expiry (0 = none) */
     int64_t last_host_check;
 };
@@ -408,6 +410,8 @@ void obs_unlink_app(lt_sched *s, sched_obs *o);
 /* sched.c */
 sched_app *sched_app_get(lt_sched *s, const char *name, bool create);
 void sched_mark_dirty(lt_sched *s, sched_app *a, int64_t now);
+/** Host changes: mark the apps that may place differently (not at rest, or with daemons). */
+void sched_mark_unsettled(lt_sched *s, int64_t now);
 comp_rt *sched_comp_rt(sched_app *a, const char *name);
 link_rt *sched_link_rt(sched_app *a, const char *link_id, bool create);
 void sched_start_remove(lt_sched *s, sched_start *st);

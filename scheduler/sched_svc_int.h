@@ -44,7 +44,12 @@ void sched_lease_stop(sched_lease *l);
 
 typedef struct sched_writer sched_writer;
 
-LT_NODISCARD lt_status sched_writer_start(sched_writer **new_w, lt_store *store);
+/** store may be NULL (no status KV); nc publishes events as replica's CloudEvents. */
+LT_NODISCARD lt_status sched_writer_start(sched_writer **new_w, lt_store *store,
+                                          natsConnection *nc, const char *replica);
+/** Thread-safe. Queue a control-plane event (packed now, published on the writer thread). */
+void sched_writer_event(sched_writer *w, const char *subj, const char *cetype,
+                        const ProtobufCMessage *msg);
 /** Thread-safe. Queue json as the status of lattice/app (replacing a queued older one). */
 void sched_writer_put(sched_writer *w, const char *lattice, const char *app, const char *json);
 /** Write what is queued (bounded wait), stop the thread. NULL-safe. */
@@ -53,6 +58,17 @@ void sched_writer_stop(sched_writer *w);
 /* ---------------------------------------------------------------------------------------------
  * The service
  * ------------------------------------------------------------------------------------------- */
+
+/* ---------------------------------------------------------------------------------------------
+ * The inbox: items decoded on nats.c threads wait here and reach the loop in batches (one
+ * lt_loop_post per batch, not per message: at 100,000 messages a second that matters)
+ * ------------------------------------------------------------------------------------------- */
+
+typedef struct svc_item {
+    struct svc_item *next;
+    void (*run)(struct svc_item *it);  /**< on the loop; frees the item */
+    void (*drop)(struct svc_item *it); /**< frees an item that will never run */
+} svc_item;
 
 typedef struct svc_lattice {
     struct lt_sched_svc *svc;
@@ -82,6 +98,9 @@ struct lt_sched_svc {
     uint8_t *pbuf;         /**< scratch for packing requests */
     size_t pcap;
     atomic_bool stopping;
+    pthread_mutex_t inbox_mu;
+    svc_item *in_head, *in_tail;
+    bool drain_posted;
     /* counters (loop thread) */
     uint64_t n_events, n_bad_events, n_requests, n_replies;
 };
@@ -89,6 +108,9 @@ struct lt_sched_svc {
 /** The lattice's state, created on first use when allowed (loop thread). NULL if refused. */
 svc_lattice *svc_lattice_get(lt_sched_svc *svc, const char *name, bool create);
 svc_lattice *svc_lattice_at(lt_sched_svc *svc, size_t idx);
+
+/** Thread-safe: queue it for the loop (dropped at once when stopping). */
+void svc_inbox_post(lt_sched_svc *svc, svc_item *it);
 
 /* ingest.c */
 LT_NODISCARD lt_status svc_ingest_start(lt_sched_svc *svc);

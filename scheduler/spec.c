@@ -881,6 +881,8 @@ lt_status lt_sched_spec_compile(const lt_model *m, const char *lattice, lt_sched
             goto out;
     }
     order_comps(spec);
+    for (i = 0; i < spec->n_comps; i++)
+        spec->has_daemon |= spec->comps[i].scaler == SCALER_DAEMON;
     sched_sha_init(&h);
     for (i = 0; i < spec->n_comps; i++) {
         const spec_comp *c = &spec->comps[i];

@@ -373,16 +373,25 @@ lt_status lt_sched_hosts_json(const lt_sched *s, int64_t now, lt_buf *out)
     if (st == LT_OK)
         st = sched_json_str(out, s->lattice);
     if (st == LT_OK)
-        st = lt_buf_appendf(out, ",\"partitioned\":%s,\"hosts\":[",
-                            lt_sched_partitioned(s) ? "true" : "false");
+        st = lt_buf_appendf(out, ",\"partitioned\":%s,\"total\":%zu,\"hosts\":[",
+                            lt_sched_partitioned(s) ? "true" : "false", n);
     for (i = 0; i < n && st == LT_OK; i++) {
+        size_t mark = out->len;
+
         if (i > 0)
             st = lt_buf_appendc(out, ',');
         if (st == LT_OK)
             st = host_json(sorted[i], now, out);
+        if (st == LT_ERR_TOO_BIG || out->len + 64 > out->max) {
+            /* a huge fleet: say how many are left out instead of failing */
+            out->len = mark;
+            out->ptr[mark] = '\0';
+            st = LT_OK;
+            break;
+        }
     }
     if (st == LT_OK)
-        st = lt_buf_appends(out, "]}");
+        st = lt_buf_appendf(out, "],\"truncated\":%s}", i < n ? "true" : "false");
     lt_free(sorted);
     return st;
 }

@@ -87,6 +87,49 @@ svc_lattice *svc_lattice_get(lt_sched_svc *svc, const char *name, bool create)
     return l;
 }
 
+static void drain(lt_loop *loop, void *arg)
+{
+    lt_sched_svc *svc = arg;
+    svc_item *it, *next;
+
+    (void)loop;
+    pthread_mutex_lock(&svc->inbox_mu);
+    it = svc->in_head;
+    svc->in_head = svc->in_tail = NULL;
+    svc->drain_posted = false;
+    pthread_mutex_unlock(&svc->inbox_mu);
+    for (; it != NULL; it = next) {
+        next = it->next;
+        it->run(it);
+    }
+}
+
+void svc_inbox_post(lt_sched_svc *svc, svc_item *it)
+{
+    bool post = false;
+
+    it->next = NULL;
+    pthread_mutex_lock(&svc->inbox_mu);
+    if (atomic_load(&svc->stopping)) {
+        pthread_mutex_unlock(&svc->inbox_mu);
+        it->drop(it);
+        return;
+    }
+    if (svc->in_tail != NULL)
+        svc->in_tail->next = it;
+    else
+        svc->in_head = it;
+    svc->in_tail = it;
+    if (!svc->drain_posted)
+        post = svc->drain_posted = true;
+    pthread_mutex_unlock(&svc->inbox_mu);
+    if (post && lt_loop_post(svc->cfg.loop, drain, svc, NULL) != LT_OK) {
+        pthread_mutex_lock(&svc->inbox_mu);
+        svc->drain_posted = false; /* the loop is closing: lt_sched_svc_stop frees the items */
+        pthread_mutex_unlock(&svc->inbox_mu);
+    }
+}
+
 lt_sched *lt_sched_svc_lattice(lt_sched_svc *svc, const char *lattice)
 {
     svc_lattice *l = svc_lattice_get(svc, lattice, false);
@@ -109,6 +152,19 @@ static int64_t on_timer(lt_loop *loop, void *arg)
 
             l->kick = false;
             l->next_tick = now + d;
+        }
+    }
+    {
+        static int64_t last;
+        static uint64_t ev0, rep0;
+
+        if (now - last >= 1000) {
+            LT_DEBUG("sched", "%llu events/s, %llu replies/s, %zu loop items pending",
+                    (unsigned long long)(svc->n_events - ev0),
+                    (unsigned long long)(svc->n_replies - rep0), lt_loop_pending(loop));
+            ev0 = svc->n_events;
+            rep0 = svc->n_replies;
+            last = now;
         }
     }
     return TIMER_MS;
@@ -343,6 +399,7 @@ lt_status lt_sched_svc_start(lt_sched_svc **new_svc, const lt_sched_svc_config *
     svc = lt_calloc(1, sizeof(*svc));
     if (svc == NULL)
         return LT_FAIL(LT_ERR_NOMEM, "scheduler service");
+    pthread_mutex_init(&svc->inbox_mu, NULL);
     svc->connected = true;
     svc->apps_loaded = cfg->store == NULL;
     st = copy_config(svc, cfg);
@@ -370,8 +427,8 @@ lt_status lt_sched_svc_start(lt_sched_svc **new_svc, const lt_sched_svc_config *
         st = svc_ingest_start(svc);
     if (st == LT_OK)
         st = svc_hosts_start(svc);
-    if (st == LT_OK && cfg->store != NULL)
-        st = sched_writer_start(&svc->writer, cfg->store);
+    if (st == LT_OK)
+        st = sched_writer_start(&svc->writer, cfg->store, cfg->nc, svc->replica);
     if (st == LT_OK && cfg->store != NULL)
         st = lt_store_watch_start(&svc->watch, cfg->store, NULL, on_store_change, svc);
     if (st != LT_OK)
@@ -410,6 +467,15 @@ void lt_sched_svc_stop(lt_sched_svc *svc)
     natsSubscription_Destroy(svc->hosts_sub);
     sched_lease_stop(svc->lease);
     sched_writer_stop(svc->writer);
+    pthread_mutex_lock(&svc->inbox_mu); /* subscriptions are gone: nobody adds any more */
+    while (svc->in_head != NULL) {
+        svc_item *it = svc->in_head;
+
+        svc->in_head = it->next;
+        it->drop(it);
+    }
+    pthread_mutex_unlock(&svc->inbox_mu);
+    pthread_mutex_destroy(&svc->inbox_mu);
     for (i = 0; i < svc->n_lats; i++) {
         lt_sched_free(svc->lats[i]->s);
         lt_free(svc->lats[i]->name);

@@ -88,6 +88,9 @@ static void print_table(const json_t *doc)
     }
     if (json_array_size(hosts) == 0)
         printf("(no hosts)\n");
+    if (json_is_true(json_object_get(doc, "truncated")))
+        printf("(showing %zu of %lld hosts: the rest does not fit in one reply)\n",
+               json_array_size(hosts), (long long)json_integer_value(json_object_get(doc, "total")));
 }
 
 int lctl_cmd_hosts(const lctl_command *cmd, int argc, char **argv)
