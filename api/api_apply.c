@@ -167,22 +167,16 @@ static json_t *apply_reply(const apply_ctx *c, const lt_model *m)
 
 json_t *lt__api_apply(const lt__req *r)
 {
-    lt_model *m = NULL;
-    char *canon = NULL;
-    size_t len = 0;
+    lt__body *b = r->body; /* parsed by lt__api_parse; decide() may change model and canon */
+    lt_model *m = b->model;
     json_t *reply = NULL;
-    apply_ctx c = { .store = r->store };
+    apply_ctx c = { .store = r->store, .m = m };
     lt_store_manifest sm;
     lt_buf msg;
-    bool assigned = false;
     lt_status st;
 
     lt_buf_init(&msg, 128 * 1024);
-    lt__parse_manifest(r, &m, &canon, &len, &assigned, &reply);
-    if (reply != NULL)
-        goto out;
-    c.m = m;
-    if ((reply = decide(r, m, !assigned, &canon, &len, &c)) != NULL)
+    if ((reply = decide(r, m, !b->assigned, &b->canon, &b->canon_len, &c)) != NULL)
         goto out;
     st = lt_api_check_deploy(r->store, r->lattice, m, &msg);
     if (st == LT_ERR_REFUSED) {
@@ -191,7 +185,7 @@ json_t *lt__api_apply(const lt__req *r)
     }
     if (st != LT_OK || (st = lt_api_explicit_ids(m, &c.ids, &c.nids)) != LT_OK)
         goto storage;
-    sm = (lt_store_manifest){ canon, len };
+    sm = (lt_store_manifest){ b->canon, b->canon_len };
     st = lt_store_update(r->store, r->lattice, m->name, c.put ? &sm : NULL, apply_cb, &c, NULL);
     if (st == LT_ERR_STATE && c.exists) {
         reply = lt__err("Manifest version %s already exists", m->version);
@@ -215,7 +209,5 @@ storage:
 out:
     lt_free(c.ids);
     lt_buf_cleanup(&msg);
-    lt_free(canon);
-    lt_model_free(m);
     return reply;
 }

@@ -242,13 +242,12 @@ static json_t *no_such_version(const char *name, const char *v)
 
 json_t *lt__api_deploy(const lt__req *r)
 {
-    char why[256], *version = NULL, msg[768];
+    const char *version = r->body->version; /* parsed by lt__api_parse */
+    char msg[768];
     lt_store_app *app = NULL;
     const char *v;
     json_t *reply = NULL;
 
-    if (!lt__body_version(r->data, r->len, &version, why, sizeof(why)))
-        return lt__err("Unable to parse deploy application request: %s", why);
     if ((app = deploy_app(r, version, &reply)) == NULL)
         goto out;
     if (version == NULL || strcmp(version, "latest") == 0)
@@ -263,7 +262,6 @@ json_t *lt__api_deploy(const lt__req *r)
     reply = lt__deploy_version(r, app, v, msg);
 out:
     lt_store_app_free(app);
-    lt_free(version);
     return reply;
 }
 
@@ -335,13 +333,12 @@ static const char *previous_deployed(const lt_store_app *app)
 
 json_t *lt__api_rollback(const lt__req *r)
 {
-    char why[256], *version = NULL, msg[768];
+    const char *version = r->body->version; /* parsed by lt__api_parse */
+    char msg[768];
     lt_store_app *app = NULL;
     const char *v;
     json_t *reply = NULL;
 
-    if (!lt__body_version(r->data, r->len, &version, why, sizeof(why)))
-        return lt__err("Unable to parse rollback application request: %s", why);
     if ((app = deploy_app(r, version, &reply)) == NULL)
         goto out;
     if (version != NULL) {
@@ -360,7 +357,6 @@ json_t *lt__api_rollback(const lt__req *r)
     reply = lt__deploy_version(r, app, v, msg);
 out:
     lt_store_app_free(app);
-    lt_free(version);
     return reply;
 }
 

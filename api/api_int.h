@@ -1,6 +1,8 @@
 /*
- * api_int.h - internals of the API module: the parsed request handed to each
- * handler, reply builders and the handlers themselves. Not a public header.
+ * api_int.h - internals of the API module: the request parser that reads no
+ * store (lt__api_parse, fuzzed by tests/fuzz/fuzz_api.c), the parsed request
+ * handed to each handler, reply builders and the handlers themselves. Not a
+ * public header.
  */
 #ifndef LT_API_INT_H
 #define LT_API_INT_H
@@ -8,17 +10,53 @@
 #include <jansson.h>
 
 #include "lt_api.h"
+#include "lt_limits.h"
+
+/** The operations of `{prefix}.{lattice}.model.{op}[.{name}]`. */
+typedef enum {
+    LT__OP_PUT, LT__OP_APPLY, LT__OP_LIST, LT__OP_LIST_BARE, LT__OP_GET, LT__OP_VERSIONS,
+    LT__OP_DEL, LT__OP_DEPLOY, LT__OP_UNDEPLOY, LT__OP_ROLLBACK, LT__OP_STATUS, LT__OP_HISTORY,
+} lt__op;
+
+/** What a request's body says, parsed before the store is touched (lt__api_parse). */
+typedef struct {
+    char *version;    /**< get/del/deploy/rollback: the body's "version" (heap); NULL when absent */
+    lt_model *model;  /**< put/apply: the valid manifest, its version annotation set */
+    char *canon;      /**< put/apply: model's canonical JSON (lt_free; apply may replace it) */
+    size_t canon_len;
+    bool assigned;    /**< put/apply: the version is a ULID assigned here, not the sender's */
+} lt__body;
+
+/** Free what body holds and empty it. NULL-safe. */
+void lt__body_cleanup(lt__body *body);
 
 typedef struct {
-    lt_store *store;
+    lt_store *store;          /**< NULL while parsing (lt__api_parse never touches the store) */
     const char *subject;      /**< full subject */
-    const char *lattice;      /**< validated lattice token */
-    const char *name;         /**< object token, NULL when absent */
+    const char *lattice;      /**< validated lattice token (in tok) */
+    const char *name;         /**< object token (in tok), NULL when absent */
     const char *content_type; /**< NULL when absent */
     const char *data;
     size_t len;
     size_t max_request;
+    lt__op op;
+    lt__body *body;           /**< the parsed body; handlers may take what it holds */
+    char tok[4][LT_MAX_TOKEN + 1];
 } lt__req;
+
+/**
+ * Parse one request without touching the store (the part of lt_api_handle
+ * that reads untrusted input): wadm's subject grammar under prefix (already
+ * trimmed), then the body its operation takes (a `{"version"}` object for
+ * get/del/deploy/rollback, a manifest for put/apply). r->subject,
+ * content_type, data, len and max_request are the input; on success
+ * r->op, lattice, name are set, *body is filled and *err_reply is NULL. A
+ * request wadm refuses before reading the store gets its error reply in
+ * *err_reply (caller json_decref) and an empty *body. LT_ERR_NOMEM when
+ * neither could be built. The caller lt__body_cleanup()s body in every case.
+ */
+LT_NODISCARD lt_status lt__api_parse(const char *prefix, lt__req *r, lt__body *body,
+                                     json_t **err_reply);
 
 /* Handlers: each returns a new reply value (NULL only when out of memory). */
 json_t *lt__api_put(const lt__req *r);

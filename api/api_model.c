@@ -230,23 +230,16 @@ static lt_status put_cb(lt_store_app *app, const char *new_key, lt_store_decisio
 
 json_t *lt__api_put(const lt__req *r)
 {
-    lt_model *m = NULL;
-    char *canon = NULL;
-    size_t len = 0, missing = 0;
+    const lt_model *m = r->body->model; /* parsed by lt__api_parse */
+    size_t missing = 0;
     json_t *reply = NULL;
-    put_ctx c = { .store = r->store };
-    lt_store_manifest sm;
+    put_ctx c = { .store = r->store, .m = m };
+    lt_store_manifest sm = { r->body->canon, r->body->canon_len };
     lt_buf names, msg;
-    bool assigned;
     lt_status st;
 
     lt_buf_init(&names, 64 * 1024);
     lt_buf_init(&msg, 128 * 1024);
-    lt__parse_manifest(r, &m, &canon, &len, &assigned, &reply);
-    if (reply != NULL)
-        goto out;
-    c.m = m;
-    sm = (lt_store_manifest){ canon, len };
     st = lt_store_update(r->store, r->lattice, m->name, &sm, put_cb, &c, NULL);
     if (st == LT_ERR_STATE && c.exists) {
         reply = lt__err("Manifest version %s already exists", m->version);
@@ -274,8 +267,6 @@ out:
     lt_free(c.description);
     lt_buf_cleanup(&names);
     lt_buf_cleanup(&msg);
-    lt_free(canon);
-    lt_model_free(m);
     return reply;
 }
 
@@ -315,14 +306,13 @@ static lt_store_app *load_app(const lt__req *r, json_t **reply)
 
 json_t *lt__api_get(const lt__req *r)
 {
-    char why[256], *version = NULL, *json = NULL;
+    const char *version = r->body->version; /* parsed by lt__api_parse */
+    char *json = NULL;
     lt_store_app *app = NULL;
     json_t *reply = NULL, *manifest;
     char msg[512];
     size_t len = 0;
 
-    if (!lt__body_version(r->data, r->len, &version, why, sizeof(why)))
-        return lt__err("Unable to parse get application request: %s", why);
     if ((app = load_app(r, &reply)) == NULL)
         goto out;
     if (version != NULL && lt_store_app_find(app, version) < 0) {
@@ -343,7 +333,6 @@ json_t *lt__api_get(const lt__req *r)
     reply = json_pack("{s:s, s:s, s:o}", "result", "success", "message", msg, "manifest", manifest);
 out:
     lt_free(json);
-    lt_free(version);
     lt_store_app_free(app);
     return reply;
 }
@@ -530,14 +519,11 @@ static json_t *del_reply(const char *result, bool undeploy, const char *fmt, ...
 
 json_t *lt__api_delete(const lt__req *r)
 {
-    char why[256], *version = NULL;
-    del_ctx c = { .store = r->store };
+    const char *version = r->body->version; /* parsed by lt__api_parse */
+    del_ctx c = { .store = r->store, .version = version };
     json_t *reply;
     lt_status st;
 
-    if (!lt__body_version(r->data, r->len, &version, why, sizeof(why)))
-        return lt__err("Unable to parse delete application request: %s", why);
-    c.version = version;
     st = lt_store_name_is_valid(r->name)
              ? lt_store_update(r->store, r->lattice, r->name, NULL, del_cb, &c, NULL)
              : (c.outcome = DEL_NOAPP, LT_OK);
@@ -572,6 +558,5 @@ json_t *lt__api_delete(const lt__req *r)
         break;
     }
 out:
-    lt_free(version);
     return reply;
 }

@@ -7,6 +7,8 @@
  */
 #include <pthread.h>
 #include <stdarg.h>
+#include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -30,6 +32,54 @@ struct lt_api {
 
 /* ---- small shared helpers ------------------------------------------------------------------ */
 
+/* Length of the valid UTF-8 sequence at s (no overlong, surrogate, > U+10FFFF); 0: invalid. */
+static size_t utf8_seq(const unsigned char *s, size_t left)
+{
+    unsigned char c = s[0];
+    size_t n;
+    uint32_t cp;
+
+    if (c < 0x80)
+        return 1;
+    if (c >= 0xc2 && c <= 0xdf)
+        n = 2, cp = c & 0x1fu;
+    else if (c >= 0xe0 && c <= 0xef)
+        n = 3, cp = c & 0x0fu;
+    else if (c >= 0xf0 && c <= 0xf4)
+        n = 4, cp = c & 0x07u;
+    else
+        return 0;
+    if (left < n)
+        return 0;
+    for (size_t i = 1; i < n; i++) {
+        if ((s[i] & 0xc0) != 0x80)
+            return 0;
+        cp = (cp << 6) | (s[i] & 0x3fu);
+    }
+    if ((n == 3 && cp < 0x800) || (n == 4 && cp < 0x10000) || cp > 0x10ffff ||
+        (cp >= 0xd800 && cp <= 0xdfff))
+        return 0;
+    return n;
+}
+
+static bool utf8_valid(const char *s, size_t len)
+{
+    for (size_t i = 0, n; i < len; i += n)
+        if ((n = utf8_seq((const unsigned char *)s + i, len - i)) == 0)
+            return false;
+    return true;
+}
+
+/* Replace every byte of s that is not part of valid UTF-8 with '?'. */
+static void utf8_scrub(char *s, size_t len)
+{
+    for (size_t i = 0, n; i < len; i += n)
+        if ((n = utf8_seq((const unsigned char *)s + i, len - i)) == 0) {
+            s[i] = '?';
+            n = 1;
+        }
+}
+
 json_t *lt__err(const char *fmt, ...)
 {
     char msg[4096];
@@ -38,6 +88,8 @@ json_t *lt__err(const char *fmt, ...)
     va_start(ap, fmt);
     vsnprintf(msg, sizeof(msg), fmt, ap);
     va_end(ap);
+    /* Echoed input (subject, content type) and truncation must not make the reply unbuildable. */
+    utf8_scrub(msg, strlen(msg));
     return json_pack("{s:s, s:s}", "result", "error", "message", msg);
 }
 
@@ -78,6 +130,12 @@ bool lt__body_version(const char *data, size_t len, char **version, char *why, s
         json_decref(root);
         return false;
     }
+    if (json_is_string(v) && json_string_length(v) > LT_STORE_MAX_VERSION) {
+        /* no stored version is longer; bounded, handlers may echo it in their replies */
+        snprintf(why, whysize, "version is longer than %u characters", LT_STORE_MAX_VERSION);
+        json_decref(root);
+        return false;
+    }
     if (json_is_string(v) && (*version = lt_strdup(json_string_value(v))) == NULL) {
         snprintf(why, whysize, "out of memory");
         json_decref(root);
@@ -109,7 +167,9 @@ typedef json_t *(*handler_fn)(const lt__req *r);
 typedef struct {
     const char *op;
     bool with_name;
+    lt__op id;
     handler_fn fn;
+    const char *body_word; /* the body is {"version"}: the word of its parse error; else NULL */
 } route;
 
 static json_t *list_new(const lt__req *r)
@@ -123,72 +183,136 @@ static json_t *list_bare(const lt__req *r)
 }
 
 static const route routes[] = {
-    { "put", false, lt__api_put },         { "apply", false, lt__api_apply },
-    { "get", false, list_new },            { "list", false, list_bare },
-    { "get", true, lt__api_get },          { "versions", true, lt__api_versions },
-    { "del", true, lt__api_delete },       { "deploy", true, lt__api_deploy },
-    { "undeploy", true, lt__api_undeploy }, { "rollback", true, lt__api_rollback },
-    { "status", true, lt__api_status },    { "history", true, lt__api_history },
+    { "put", false, LT__OP_PUT, lt__api_put, NULL },
+    { "apply", false, LT__OP_APPLY, lt__api_apply, NULL },
+    { "get", false, LT__OP_LIST, list_new, NULL },
+    { "list", false, LT__OP_LIST_BARE, list_bare, NULL },
+    { "get", true, LT__OP_GET, lt__api_get, "get" },
+    { "versions", true, LT__OP_VERSIONS, lt__api_versions, NULL },
+    { "del", true, LT__OP_DEL, lt__api_delete, "delete" },
+    { "deploy", true, LT__OP_DEPLOY, lt__api_deploy, "deploy" },
+    { "undeploy", true, LT__OP_UNDEPLOY, lt__api_undeploy, NULL },
+    { "rollback", true, LT__OP_ROLLBACK, lt__api_rollback, "rollback" },
+    { "status", true, LT__OP_STATUS, lt__api_status, NULL },
+    { "history", true, LT__OP_HISTORY, lt__api_history, NULL },
 };
 
 #define SUBJECT_EXTRA                                                                              \
     "Found extra components of subject, ensure your manifest name consists of only "              \
     "alphanumeric characters, dashes, and underscores."
 
-/* Split the part after the prefix into at most 4 tokens; returns the reply on a subject error. */
-static json_t *route_of(lt__req *r, const char *rest, char tok[4][LT_MAX_TOKEN + 1], size_t *n,
-                        const route **found)
+/* Split the part after the prefix into at most 4 tokens (r->tok); the reply on a subject error. */
+static json_t *route_of(lt__req *r, const char *rest, const route **found)
 {
     static const char *const missing[] = { "Expected to find lattice ID",
                                            "Expected to find API category",
                                            "Expected to find operation" };
     const char *p = rest;
+    size_t n = 0;
 
-    *n = 0;
     *found = NULL;
-    while (*p != '\0') {
+    /* Handlers echo the lattice and name in their replies: they must be valid UTF-8. */
+    if (!utf8_valid(rest, strlen(rest)))
+        return lt__err("Invalid subject: it is not valid UTF-8");
+    for (;;) { /* split('.') like wadm: "a." is "a" and an empty token */
         const char *dot = strchr(p, '.');
         size_t len = dot != NULL ? (size_t)(dot - p) : strlen(p);
 
-        if (*n == 4)
+        if (n == 4)
             return lt__err("Invalid subject: %s", SUBJECT_EXTRA);
         if (len > LT_MAX_TOKEN)
             return lt__err("Invalid subject: a token is longer than %u characters", LT_MAX_TOKEN);
-        memcpy(tok[*n], p, len);
-        tok[(*n)++][len] = '\0';
+        memcpy(r->tok[n], p, len);
+        r->tok[n++][len] = '\0';
         if (dot == NULL)
             break;
         p = dot + 1;
     }
-    if (*n < 3)
-        return lt__err("Invalid subject: %s", missing[*n]);
-    if (!lt_store_name_is_valid(tok[0]))
+    if (n < 3)
+        return lt__err("Invalid subject: %s", missing[n]);
+    if (!lt_store_name_is_valid(r->tok[0]))
         return lt__err("Invalid subject: lattice ID '%s' may only contain alphanumeric "
-                       "characters, dashes, and underscores", tok[0]);
-    if (strcmp(tok[1], "model") == 0)
+                       "characters, dashes, and underscores", r->tok[0]);
+    if (strcmp(r->tok[1], "model") == 0)
         for (size_t i = 0; i < sizeof(routes) / sizeof(routes[0]); i++)
-            if (strcmp(routes[i].op, tok[2]) == 0 && routes[i].with_name == (*n == 4))
+            if (strcmp(routes[i].op, r->tok[2]) == 0 && routes[i].with_name == (n == 4))
                 *found = &routes[i];
     if (*found == NULL)
         return lt__err("Unsupported subject: %s", r->subject);
-    r->lattice = tok[0];
-    r->name = *n == 4 ? tok[3] : NULL;
+    r->op = (*found)->id;
+    r->lattice = r->tok[0];
+    r->name = n == 4 ? r->tok[3] : NULL;
     return NULL;
+}
+
+void lt__body_cleanup(lt__body *body)
+{
+    if (body == NULL)
+        return;
+    lt_free(body->version);
+    lt_model_free(body->model);
+    lt_free(body->canon);
+    *body = (lt__body){ 0 };
+}
+
+/* The route of r (parsed), or NULL with *err_reply set. */
+static const route *parse_route(const char *prefix, lt__req *r, json_t **err_reply)
+{
+    size_t plen = strlen(prefix);
+    const route *rt = NULL;
+
+    if (strncmp(r->subject, prefix, plen) != 0 || r->subject[plen] != '.')
+        *err_reply = lt__err("Unsupported subject: %s", r->subject);
+    else
+        *err_reply = route_of(r, r->subject + plen + 1, &rt);
+    return *err_reply == NULL ? rt : NULL;
+}
+
+lt_status lt__api_parse(const char *prefix, lt__req *r, lt__body *body, json_t **err_reply)
+{
+    const route *rt;
+    char why[256];
+    bool ok = true;
+
+    *body = (lt__body){ 0 };
+    *err_reply = NULL;
+    r->body = body;
+    r->lattice = r->name = NULL;
+    if ((rt = parse_route(prefix, r, err_reply)) == NULL) {
+        ok = false;
+    } else if (rt->id == LT__OP_PUT || rt->id == LT__OP_APPLY) {
+        lt__parse_manifest(r, &body->model, &body->canon, &body->canon_len, &body->assigned,
+                           err_reply);
+        ok = *err_reply == NULL && body->model != NULL && body->canon != NULL;
+    } else if (rt->body_word != NULL &&
+               !lt__body_version(r->data, r->len, &body->version, why, sizeof(why))) {
+        *err_reply = lt__err("Unable to parse %s application request: %s", rt->body_word, why);
+        ok = false;
+    }
+    if (ok)
+        return LT_OK;
+    lt__body_cleanup(body);
+    if (*err_reply == NULL) /* the error reply itself could not be built */
+        return LT_FAIL(LT_ERR_NOMEM, "out of memory building the reply");
+    return LT_OK;
 }
 
 static json_t *dispatch(lt__req *r, const char *prefix)
 {
-    char tok[4][LT_MAX_TOKEN + 1];
-    size_t plen = strlen(prefix), n;
-    const route *rt = NULL;
-    json_t *reply;
+    lt__body body;
+    json_t *reply = NULL;
 
-    if (strncmp(r->subject, prefix, plen) != 0 || r->subject[plen] != '.')
-        return lt__err("Unsupported subject: %s", r->subject);
-    reply = route_of(r, r->subject + plen + 1, tok, &n, &rt);
-    if (reply != NULL)
-        return reply;
-    return rt->fn(r);
+    if (lt__api_parse(prefix, r, &body, &reply) != LT_OK)
+        return NULL;
+    if (reply == NULL) {
+        for (size_t i = 0; i < sizeof(routes) / sizeof(routes[0]); i++)
+            if (routes[i].id == r->op) {
+                reply = routes[i].fn(r);
+                break;
+            }
+    }
+    lt__body_cleanup(&body);
+    return reply;
 }
 
 lt_status lt_api_handle(lt_store *store, const lt_api_config *cfg, const lt_api_request *req,

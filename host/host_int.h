@@ -319,6 +319,16 @@ typedef struct {
 LT_NODISCARD lt_status lt_host_handle(lt_host_state *h, const lt_host_ops *ops, lt_host_verb verb,
                                       const void *body, size_t len, bool json, lt_buf *out);
 
+/**
+ * Handle one request for host h whose verb is the subject's last token (verb,
+ * untrusted, NUL-terminated): an unknown verb gets a protobuf CommandReply
+ * INVALID naming it, any other lt_host_handle(). *json says whether the body
+ * is JSON on entry and whether the reply appended to out is JSON on return.
+ * Statuses as lt_host_handle.
+ */
+LT_NODISCARD lt_status lt_host_request(lt_host_state *h, const lt_host_ops *ops, const char *verb,
+                                       const void *body, size_t len, bool *json, lt_buf *out);
+
 /** The runtime's report that a STOPPING instance is gone: emit
  *  instance.stopped and remove it. */
 void lt_host_stopped(lt_host_state *h, const lt_host_ops *ops, lt_host_inst *inst);

@@ -1,12 +1,14 @@
 /*
  * proto.c - the native host protocol's command side, independent of NATS and
  * of how instances run: decode a start/stop/link/unlink/inventory request
- * (protobuf or proto3 JSON), refuse it whole when it is for another lattice,
- * too big, fenced by a newer epoch or arrives during shutdown, else apply each
- * item through the runtime's lt_host_ops and encode one result per item.
+ * (protobuf, its strings checked for UTF-8, or proto3 JSON), refuse it whole
+ * when it is for another lattice, too big, fenced by a newer epoch or arrives
+ * during shutdown, else apply each item through the runtime's lt_host_ops and
+ * encode one result per item (lt_host_request also answers unknown verbs).
  */
 #include "host_int.h"
 
+#include <stdint.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -26,6 +28,92 @@ bool lt_host_verb_parse(const char *s, size_t len, lt_host_verb *out)
         }
     }
     return false;
+}
+
+/* ---- UTF-8 (proto3 strings must be valid UTF-8) ------------------------------------ */
+
+/* Length of the valid UTF-8 sequence at s (no overlong, surrogate, > U+10FFFF); 0: invalid. */
+static size_t utf8_seq(const unsigned char *s, size_t left)
+{
+    unsigned char c = s[0];
+    size_t n;
+    uint32_t cp;
+
+    if (c < 0x80)
+        return 1;
+    if (c >= 0xc2 && c <= 0xdf)
+        n = 2, cp = c & 0x1fu;
+    else if (c >= 0xe0 && c <= 0xef)
+        n = 3, cp = c & 0x0fu;
+    else if (c >= 0xf0 && c <= 0xf4)
+        n = 4, cp = c & 0x07u;
+    else
+        return 0;
+    if (left < n)
+        return 0;
+    for (size_t i = 1; i < n; i++) {
+        if ((s[i] & 0xc0) != 0x80)
+            return 0;
+        cp = (cp << 6) | (s[i] & 0x3fu);
+    }
+    if ((n == 3 && cp < 0x800) || (n == 4 && cp < 0x10000) || cp > 0x10ffff ||
+        (cp >= 0xd800 && cp <= 0xdfff))
+        return 0;
+    return n;
+}
+
+static bool utf8_ok(const char *s)
+{
+    size_t len = strlen(s);
+
+    for (size_t i = 0, n; i < len; i += n)
+        if ((n = utf8_seq((const unsigned char *)s + i, len - i)) == 0)
+            return false;
+    return true;
+}
+
+/* Replace every byte of s that is not part of valid UTF-8 with '?' (texts that quote
+ * request fields, truncated by snprintf, or written by a runtime). */
+static void utf8_scrub(char *s)
+{
+    size_t len = strlen(s);
+
+    for (size_t i = 0, n; i < len; i += n)
+        if ((n = utf8_seq((const unsigned char *)s + i, len - i)) == 0) {
+            s[i] = '?';
+            n = 1;
+        }
+}
+
+/* Every string field of m (nested messages and map entries included) is valid UTF-8:
+ * protobuf-c does not check, and the host copies request strings into what it sends. */
+static bool pb_utf8_ok(const ProtobufCMessage *m)
+{
+    const ProtobufCMessageDescriptor *d = m->descriptor;
+
+    for (unsigned i = 0; i < d->n_fields; i++) {
+        const ProtobufCFieldDescriptor *f = &d->fields[i];
+        const char *at = (const char *)m + f->offset;
+        void *const *vals = (void *const *)(const void *)at;
+        size_t n = 1;
+
+        if (f->type != PROTOBUF_C_TYPE_STRING && f->type != PROTOBUF_C_TYPE_MESSAGE)
+            continue;
+        if ((f->flags & PROTOBUF_C_FIELD_FLAG_ONEOF) &&
+            *(const uint32_t *)(const void *)((const char *)m + f->quantifier_offset) != f->id)
+            continue;
+        if (f->label == PROTOBUF_C_LABEL_REPEATED) {
+            n = *(const size_t *)(const void *)((const char *)m + f->quantifier_offset);
+            vals = *(void *const *const *)(const void *)at;
+        }
+        for (size_t k = 0; k < n; k++) {
+            if (vals[k] == NULL)
+                continue;
+            if (f->type == PROTOBUF_C_TYPE_STRING ? !utf8_ok(vals[k]) : !pb_utf8_ok(vals[k]))
+                return false;
+        }
+    }
+    return true;
 }
 
 /* ---- events ------------------------------------------------------------------- */
@@ -112,13 +200,17 @@ static void results_cleanup(results *r)
     lt_free(r->ptrs);
 }
 
-/* Set item i's outcome; msg copied (a lost copy only loses the detail). */
+/* Set item i's outcome; msg copied (a lost copy only loses the detail). id is borrowed
+ * until the reply is encoded: pass the request's string, never an instance's (a later
+ * item of the batch may replace and free that instance). */
 static void set_result(results *r, size_t i, const char *id, int code, int state,
                        const char *msg)
 {
     hpb_result *x = &r->res[i];
     char *m = msg != NULL && msg[0] != '\0' ? lt_strdup(msg) : NULL;
 
+    if (m != NULL)
+        utf8_scrub(m);
     x->id = (char *)(id != NULL ? id : "");
     x->code = (Latticed__Host__V1__ResultCode)code;
     x->state = (Latticed__Host__V1__InstanceState)state;
@@ -137,6 +229,7 @@ static void do_start(lt_host_state *h, const lt_host_ops *ops, const hpb_spec *s
     uint64_t mem_free;
     uint32_t cpu_free;
     int code;
+    bool replaced = false;
 
     if (!lt_host_id_ok(spec->instance_id)) {
         set_result(r, i, spec->instance_id, HRC(INVALID), 0,
@@ -158,14 +251,15 @@ static void do_start(lt_host_state *h, const lt_host_ops *ops, const hpb_spec *s
         /* Another digest, a failed or a stopping instance: start afresh. */
         ops->discard(ops->ctx, h, old);
         lt_host_remove(h, old, false);
+        replaced = true;
     }
-    if (h->slots_total != 0 && lt_host_slots_used(h) >= h->slots_total) {
-        snprintf(msg, sizeof(msg), "all %u instance slots are in use", h->slots_total);
-        set_result(r, i, spec->instance_id, HRC(NO_CAPACITY), 0, msg);
-        return;
-    }
+    code = HRC(NO_CAPACITY);
     mem_free = h->mem_total > h->mem_reserved ? h->mem_total - h->mem_reserved : 0;
     cpu_free = h->cpu_total > h->cpu_reserved ? h->cpu_total - h->cpu_reserved : 0;
+    if (h->slots_total != 0 && lt_host_slots_used(h) >= h->slots_total) {
+        snprintf(msg, sizeof(msg), "all %u instance slots are in use", h->slots_total);
+        goto refused;
+    }
     if (spec->resources != NULL &&
         (spec->resources->memory_bytes > mem_free ||
          (h->cpu_total != 0 && spec->resources->cpu_millis > cpu_free))) {
@@ -173,17 +267,15 @@ static void do_start(lt_host_state *h, const lt_host_ops *ops, const hpb_spec *s
                  "not enough capacity: %llu bytes and %u millicores free, %llu and %u asked",
                  (unsigned long long)mem_free, cpu_free,
                  (unsigned long long)spec->resources->memory_bytes, spec->resources->cpu_millis);
-        set_result(r, i, spec->instance_id, HRC(NO_CAPACITY), 0, msg);
-        return;
+        goto refused;
     }
-    if (lt_host_inst_new(spec, &inst) != LT_OK) {
-        set_result(r, i, spec->instance_id, HRC(INTERNAL), 0, "out of memory");
-        return;
-    }
+    code = HRC(INTERNAL);
+    snprintf(msg, sizeof(msg), "out of memory");
+    if (lt_host_inst_new(spec, &inst) != LT_OK)
+        goto refused;
     if (lt_host_map_put(&h->insts, inst) != LT_OK) {
         lt_host_inst_free(inst);
-        set_result(r, i, spec->instance_id, HRC(INTERNAL), 0, "out of memory");
-        return;
+        goto refused;
     }
     inst->state = HIS(UNSPECIFIED);
     lt_host_set_state(h, inst, HIS(STARTING), NULL);
@@ -192,12 +284,19 @@ static void do_start(lt_host_state *h, const lt_host_ops *ops, const hpb_spec *s
     if (code == HRC(OK)) {
         if (inst->state == HIS(RUNNING))
             lt_host_emit_instance(h, ops, "instance.started", inst, code, NULL, false);
-        set_result(r, i, inst->id, code, inst->state, NULL);
+        set_result(r, i, spec->instance_id, code, inst->state, NULL);
         return;
     }
+    utf8_scrub(msg); /* runtimes quote the image_ref, maybe cut short */
     lt_host_set_state(h, inst, HIS(FAILED), msg);
     lt_host_emit_instance(h, ops, "instance.failed", inst, code, msg, false);
-    set_result(r, i, inst->id, code, HIS(FAILED), msg);
+    set_result(r, i, spec->instance_id, code, HIS(FAILED), msg);
+    return;
+refused:
+    /* Not listed: a replaced instance's links go too, as with a stop (none may dangle). */
+    if (replaced)
+        lt_host_drop_links(h, spec->instance_id);
+    set_result(r, i, spec->instance_id, code, 0, msg);
 }
 
 static void do_stop(lt_host_state *h, const lt_host_ops *ops, const Latticed__Host__V1__StopItem *it,
@@ -217,7 +316,7 @@ static void do_stop(lt_host_state *h, const lt_host_ops *ops, const Latticed__Ho
         return;
     }
     if (inst->state == HIS(STOPPING)) {
-        set_result(r, i, inst->id, HRC(ALREADY_DONE), HIS(STOPPING), NULL);
+        set_result(r, i, it->instance_id, HRC(ALREADY_DONE), HIS(STOPPING), NULL);
         return;
     }
     reason = lt_strdup(it->reason[0] != '\0' ? it->reason : "stop requested");
@@ -229,7 +328,7 @@ static void do_stop(lt_host_state *h, const lt_host_ops *ops, const Latticed__Ho
         return;
     }
     lt_host_set_state(h, inst, HIS(STOPPING), NULL);
-    set_result(r, i, inst->id, HRC(OK), HIS(STOPPING), NULL);
+    set_result(r, i, it->instance_id, HRC(OK), HIS(STOPPING), NULL);
 }
 
 static void do_link(lt_host_state *h, const lt_host_ops *ops, const hpb_link *spec, results *r,
@@ -545,6 +644,12 @@ lt_status lt_host_handle(lt_host_state *h, const lt_host_ops *ops, lt_host_verb 
             snprintf(msg, sizeof(msg), "cannot decode %s: malformed protobuf",
                      desc->short_name);
             code = HRC(INVALID);
+        } else if (!pb_utf8_ok(m)) { /* refused like any proto3 parser does */
+            snprintf(msg, sizeof(msg), "cannot decode %s: a string is not valid UTF-8",
+                     desc->short_name);
+            code = HRC(INVALID);
+            protobuf_c_message_free_unpacked(m, &lt_host_pb_alloc);
+            m = NULL;
         }
     }
     if (m != NULL) {
@@ -560,10 +665,31 @@ lt_status lt_host_handle(lt_host_state *h, const lt_host_ops *ops, lt_host_verb 
                 set_result(&r, i, item_id(verb, m, i), code, 0, msg);
         }
     }
+    utf8_scrub(msg); /* it may quote the request, cut short */
     st = encode_reply(h, verb, &hd, code, msg, &r, json, out);
 out:
     results_cleanup(&r);
     if (m != NULL)
         protobuf_c_message_free_unpacked(m, json ? NULL : &lt_host_pb_alloc);
     return st;
+}
+
+lt_status lt_host_request(lt_host_state *h, const lt_host_ops *ops, const char *verb,
+                          const void *body, size_t len, bool *json, lt_buf *out)
+{
+    Latticed__Host__V1__CommandReply r = LATTICED__HOST__V1__COMMAND_REPLY__INIT;
+    lt_host_verb v;
+    char why[160];
+
+    if (lt_host_verb_parse(verb, strlen(verb), &v))
+        return lt_host_handle(h, ops, v, body, len, *json, out);
+    /* Unknown verb: answer a CommandReply INVALID so the sender learns why. */
+    snprintf(why, sizeof(why), "unknown command '%.64s'", verb);
+    utf8_scrub(why);
+    r.host_id = h->id;
+    r.code = HRC(INVALID);
+    r.message = why;
+    r.newest_epoch = h->newest_epoch;
+    *json = false;
+    return lt_host_pack(&r.base, out);
 }

@@ -3,7 +3,7 @@
  * simulator: one connection, one subscription ("...host.{id}.*" or
  * "...host.*.*" for all simulated hosts), nats.c callbacks that only post the
  * message to the loop, and on the loop: subject parsing, lookup of the
- * addressed host (O(1)), lt_host_handle, the reply (optionally delayed),
+ * addressed host (O(1)), lt_host_request, the reply (optionally delayed),
  * heartbeats and CloudEvents.
  */
 #include "host_rt.h"
@@ -264,7 +264,6 @@ static void handle_on_loop(lt_loop *loop, void *arg)
     char id[LT_MAX_HOST_ID + 1];
     const char *rest, *dot;
     lt_host_state *h;
-    lt_host_verb verb;
     bool json;
     lt_status st;
 
@@ -283,22 +282,8 @@ static void handle_on_loop(lt_loop *loop, void *arg)
     json = is_json(p->msg);
     srv->n_requests++;
     lt_buf_reset(&srv->out);
-    if (!lt_host_verb_parse(dot + 1, strlen(dot + 1), &verb)) {
-        /* Unknown verb: answer a CommandReply INVALID so the sender learns why. */
-        Latticed__Host__V1__CommandReply r = LATTICED__HOST__V1__COMMAND_REPLY__INIT;
-        char why[160];
-
-        snprintf(why, sizeof(why), "unknown command '%.64s'", dot + 1);
-        r.host_id = h->id;
-        r.code = HRC(INVALID);
-        r.message = why;
-        r.newest_epoch = h->newest_epoch;
-        if (lt_host_pack(&r.base, &srv->out) == LT_OK)
-            reply(srv, to, false, &srv->out);
-        goto out;
-    }
-    st = lt_host_handle(h, srv->ops, verb, natsMsg_GetData(p->msg),
-                        (size_t)natsMsg_GetDataLength(p->msg), json, &srv->out);
+    st = lt_host_request(h, srv->ops, dot + 1, natsMsg_GetData(p->msg),
+                         (size_t)natsMsg_GetDataLength(p->msg), &json, &srv->out);
     if (st != LT_OK) {
         srv->n_errors++;
         LT_WARN("host", "%s: no reply: %s", subj, lt_error_message());
