@@ -27,7 +27,7 @@ meson setup build-asan --buildtype=debug -Db_sanitize=address,undefined -Db_lund
     >/dev/null
 ninja -C build-asan
 meson test -C build-asan --setup=sanitize --print-errorlogs -v --num-processes 2 \
-    --no-suite fuzz
+    --no-suite slow
 
 if [ "${LT_SKIP_VALGRIND:-0}" != 1 ]; then
     step "test under valgrind"
