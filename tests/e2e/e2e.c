@@ -31,7 +31,7 @@
 #define MAX_PROCS 32
 #define MAX_HOSTS 128
 #define MAX_LINKS 8192
-#define FRESH_MS 1500
+#define FRESH_MS 1500 /* the observer ignores hosts silent for 3 heartbeats */
 #define IS(x) LATTICED__HOST__V1__INSTANCE_STATE__INSTANCE_STATE_##x
 
 typedef struct {
@@ -190,7 +190,9 @@ pid_t e2e_latticed(e2e *e, const char *const *extra)
     argv[n++] = (char *)"--lease-ttl-ms";
     argv[n++] = (char *)"2000";
     argv[n++] = (char *)"--command-timeout-ms";
-    argv[n++] = (char *)"3000";
+    argv[n++] = (char *)"5000";
+    argv[n++] = (char *)"--host-timeout-ms"; /* 5 heartbeats: robust under sanitizers */
+    argv[n++] = (char *)"2500";
     for (i = 0; extra != NULL && extra[i] != NULL && n < 62; i++)
         argv[n++] = (char *)extra[i];
     argv[n] = NULL;
@@ -268,6 +270,33 @@ void e2e_dump_logs(e2e *e)
     }
 }
 
+/* Sanitizer findings in any process's log (the processes are ASan builds in build-asan). */
+static void check_logs(e2e *e)
+{
+    size_t i;
+
+    for (i = 0; i < e->n_procs; i++) {
+        char *data = NULL;
+        size_t len = 0;
+        const char *hit;
+
+        if (lt_test_read_file(e->procs[i].log, 64u << 20, &data, &len) != LT_OK)
+            continue;
+        hit = strstr(data, "ERROR: AddressSanitizer");
+        if (hit == NULL)
+            hit = strstr(data, "ERROR: LeakSanitizer");
+        if (hit == NULL)
+            hit = strstr(data, "runtime error:");
+        if (hit != NULL) {
+            fprintf(stderr, "----- %s (pid %d) -----\n%.6000s\n", e->procs[i].name,
+                    (int)e->procs[i].pid, hit);
+            free(data);
+            ck_abort_msg("sanitizer finding in %s", e->procs[i].name);
+        }
+        free(data);
+    }
+}
+
 void e2e_free(e2e *e)
 {
     size_t i;
@@ -282,6 +311,7 @@ void e2e_free(e2e *e)
             e2e_kill(e, e->procs[i].pid, SIGTERM, true);
     for (i = 0; i < e->n_procs; i++)
         e2e_kill(e, e->procs[i].pid, SIGTERM, true);
+    check_logs(e);
     /* Stop the observer's callbacks before freeing what they use: drain waits for the one
      * running (a plain destroy does not). */
     pthread_mutex_lock(&e->mu);
