@@ -860,6 +860,105 @@ START_TEST(test_hosts_json)
 }
 END_TEST
 
+START_TEST(test_relabel_moves_instances)
+{
+    fleet *f = fleet_new("default", NULL);
+    lt_model *m = tm_app("east-only", "v1");
+    lt_model_component *c = tm_comp(m, "api", "ghcr.io/api:1", false);
+
+    fleet_host_add(f, "h1", "zone=east", 0, 0);
+    fleet_host_add(f, "h2", "zone=west", 0, 0);
+    tm_scaler(c, false, 2);
+    tm_spread(c, "east", 100, "zone=east");
+    deploy(f, m);
+    fleet_settle(f, 100);
+    ck_assert_uint_eq(fleet_count(f, "h1", "east-only", "api"), 2);
+    /* the hosts swap zones: the instances follow the label, not the host */
+    snprintf(f->hosts[0].labels, sizeof(f->hosts[0].labels), "zone=west");
+    snprintf(f->hosts[1].labels, sizeof(f->hosts[1].labels), "zone=east");
+    fleet_settle(f, 200);
+    ck_assert_uint_eq(fleet_count(f, "h2", "east-only", "api"), 2);
+    ck_assert_uint_eq(fleet_count(f, "h1", "east-only", "api"), 0);
+    ck_assert_int_eq(fleet_state(f, "east-only"), LT_SCHED_DEPLOYED);
+    fleet_free(f);
+}
+END_TEST
+
+START_TEST(test_capability_upgrade_on_one_host)
+{
+    fleet *f = fleet_new("default", NULL);
+    lt_model *m = tm_app("prov", "v1");
+    size_t i, max_seen = 0;
+
+    fleet_host_add(f, "only", "", 0, 0);
+    tm_scaler(tm_comp(m, "server", "ghcr.io/http-server:0.20.1", true), false, 1);
+    deploy(f, m);
+    fleet_settle(f, 100);
+    m = tm_app("prov", "v2");
+    tm_scaler(tm_comp(m, "server", "ghcr.io/http-server:0.23.0", true), false, 1);
+    deploy(f, m);
+    for (i = 0; i < 100; i++) {
+        size_t n = fleet_count(f, "only", "prov", "server");
+
+        if (n > max_seen)
+            max_seen = n;
+        fleet_step(f, 100);
+    }
+    /* one per host even while upgrading: the old one goes first, then the new one starts */
+    ck_assert_uint_eq(max_seen, 1);
+    ck_assert_uint_eq(fleet_count_version(f, "prov", "server", "v2"), 1);
+    ck_assert_int_eq(fleet_state(f, "prov"), LT_SCHED_DEPLOYED);
+    ck_assert_uint_eq(f->ev_app_failed, 0); /* never reported failed on the way */
+    fleet_free(f);
+}
+END_TEST
+
+START_TEST(test_colocation_required)
+{
+    fleet *f = fleet_new("default", NULL);
+    lt_model *m = tm_app("pair", "v1");
+    lt_model_component *db = tm_comp(m, "db", "ghcr.io/db:1", false);
+    lt_model_component *api = tm_comp(m, "api", "ghcr.io/api:1", false);
+    lt_model_link *l;
+    size_t i, local = 0;
+
+    for (i = 0; i < 6; i++) {
+        char id[16];
+
+        snprintf(id, sizeof(id), "h%zu", i);
+        fleet_host_add(f, id, "", 0, 0);
+    }
+    tm_scaler(db, false, 2);
+    tm_scaler(api, false, 4);
+    l = tm_link(api, "db", "wasi", "keyvalue", "store", NULL);
+    tm_link_colocate(l, LT_MODEL_COLOCATE_REQUIRED);
+    deploy(f, m);
+    fleet_settle(f, 100);
+    ck_assert_uint_eq(fleet_count(f, NULL, "pair", "api"), 4);
+    for (i = 0; i < 6; i++)
+        if (fleet_count(f, f->hosts[i].id, "pair", "api") > 0)
+            ck_assert_uint_gt(fleet_count(f, f->hosts[i].id, "pair", "db"), 0);
+    ck_assert_uint_eq(fleet_links(f, NULL, &local), 4);
+    ck_assert_uint_eq(local, 4); /* every call stays on its host */
+    fleet_free(f);
+}
+END_TEST
+
+START_TEST(test_hosts_json_truncates)
+{
+    fleet *f = fleet_new("default", NULL);
+    lt_buf b;
+
+    five_hosts(f);
+    lt_buf_init(&b, 700); /* room for about two hosts */
+    ck_assert_int_eq(lt_sched_hosts_json(f->s, f->now, &b), LT_OK);
+    ck_assert_ptr_nonnull(strstr(b.ptr, "\"total\":5"));
+    ck_assert_ptr_nonnull(strstr(b.ptr, "\"truncated\":true"));
+    lt_buf_cleanup(&b);
+    fleet_free(f);
+}
+END_TEST
+
 static Suite *suite(void)
 {
     Suite *s = suite_create("scheduler");
@@ -894,6 +993,10 @@ static Suite *suite(void)
     tcase_add_test(t, test_restart_mid_rollout_converges);
     tcase_add_test(t, test_stale_epoch_deposes);
     tcase_add_test(t, test_hosts_json);
+    tcase_add_test(t, test_relabel_moves_instances);
+    tcase_add_test(t, test_capability_upgrade_on_one_host);
+    tcase_add_test(t, test_colocation_required);
+    tcase_add_test(t, test_hosts_json_truncates);
     suite_add_tcase(s, t);
     return s;
 }
