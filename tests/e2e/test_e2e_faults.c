@@ -4,7 +4,8 @@
  * on the others), a host that refuses every start (the app says failed with
  * the host's reason, and retries back off instead of hot-looping), and
  * latticed itself killed in the middle of a rolling upgrade (a new latticed
- * converges with no duplicates).
+ * converges with no duplicates), and two replicas where only the leader acts
+ * and the standby takes over when the leader is killed.
  */
 #include <check.h>
 #include <signal.h>
@@ -155,6 +156,55 @@ START_TEST(test_latticed_restarted_mid_rollout)
 }
 END_TEST
 
+/* Two replicas: only the leader acts (no duplicates); kill -9 it and the standby takes over
+ * after the lease ttl, with a newer epoch the hosts accept. */
+START_TEST(test_two_replicas_failover)
+{
+    e2e *e = e2e_new();
+    const char *ra[] = { "--replica-id", "replica-a", NULL };
+    const char *rb[] = { "--replica-id", "replica-b", NULL };
+    pid_t hosts[3], a;
+    size_t three = 3;
+    want_arg hello = { "hello-simple", "hello", NULL, 4 }, srv = { "hello-simple", "httpserver",
+                                                                   NULL, 1 };
+
+    e2e_observe(e, L);
+    hosts[0] = e2e_hosts(e, L, "f0", 1, NULL, NULL);
+    hosts[1] = e2e_hosts(e, L, "f1", 1, NULL, NULL);
+    hosts[2] = e2e_hosts(e, L, "f2", 1, NULL, NULL);
+    a = e2e_latticed(e, ra);
+    e2e_sleep_ms(1000); /* a takes the lease first */
+    e2e_latticed(e, rb);
+    ck_assert(e2e_wait(e, hosts_up, &three, 20000));
+    deploy(e, "manifests/simple.yaml");
+    ck_assert(e2e_wait_status(e, L, "hello-simple", "deployed", 30000));
+    e2e_sleep_ms(2000);
+    /* exactly what was asked: the standby did not act too */
+    ck_assert_uint_eq(e2e_count(e, L, "hello-simple", "hello", NULL, NULL), 4);
+    ck_assert_uint_eq(e2e_count(e, L, "hello-simple", "httpserver", NULL, NULL), 1);
+    e2e_kill(e, a, SIGKILL, true);
+    /* now a host leaves: only the new leader can put its instances back */
+    {
+        size_t i, best = 0, victim = 0;
+        const char *ids[3] = { "f0-00000", "f1-00000", "f2-00000" };
+
+        for (i = 0; i < 3; i++) {
+            size_t n = e2e_count(e, L, "hello-simple", NULL, NULL, ids[i]);
+
+            if (n > best) {
+                best = n;
+                victim = i;
+            }
+        }
+        e2e_kill(e, hosts[victim], SIGTERM, true);
+    }
+    ck_assert(e2e_wait(e, count_is, &hello, 30000));
+    ck_assert(e2e_wait(e, count_is, &srv, 30000));
+    ck_assert(e2e_wait_status(e, L, "hello-simple", "deployed", 20000));
+    e2e_free(e);
+}
+END_TEST
+
 int main(void)
 {
     Suite *s;
@@ -169,6 +219,7 @@ int main(void)
     tcase_add_test(t, test_host_killed);
     tcase_add_test(t, test_host_refuses_starts);
     tcase_add_test(t, test_latticed_restarted_mid_rollout);
+    tcase_add_test(t, test_two_replicas_failover);
     suite_add_tcase(s, t);
     r = srunner_create(s);
     srunner_run_all(r, CK_NORMAL);
