@@ -8,6 +8,8 @@
 
 #include <string.h>
 
+#include <jansson.h>
+
 #include "lt_alloc.h"
 #include "lt_ce.h"
 #include "lt_limits.h"
@@ -228,6 +230,22 @@ static void hosts_drop(void *arg)
     lt_free(it);
 }
 
+/* A hosts request whose body is {"evict_silent": true}: the operator overrides
+ * the partition guard (latticectl hosts --evict-silent). */
+static bool wants_eviction(natsMsg *msg)
+{
+    json_error_t err;
+    json_t *body;
+    bool yes;
+
+    if (natsMsg_GetDataLength(msg) <= 0 || natsMsg_GetDataLength(msg) > 4096)
+        return false;
+    body = json_loadb(natsMsg_GetData(msg), (size_t)natsMsg_GetDataLength(msg), 0, &err);
+    yes = json_is_object(body) && json_is_true(json_object_get(body, "evict_silent"));
+    json_decref(body);
+    return yes;
+}
+
 static void hosts_apply(lt_loop *loop, void *arg)
 {
     hosts_item *it = arg;
@@ -245,6 +263,8 @@ static void hosts_apply(lt_loop *loop, void *arg)
     if (l != NULL && !lt_sched_leading(l->s, NULL))
         goto out; /* the leader answers */
     if (l != NULL) {
+        if (wants_eviction(it->msg))
+            (void)lt_sched_evict_silent(l->s, lt_loop_now_ms());
         if (lt_sched_hosts_json(l->s, lt_loop_now_ms(), &b) != LT_OK)
             goto out;
     } else if (lt_buf_appendf(&b, "{\"lattice\":\"%s\",\"partitioned\":false,\"total\":0,"

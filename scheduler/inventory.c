@@ -697,6 +697,29 @@ bool lt_sched_partitioned(const lt_sched *s)
     return s->partitioned || !s->connected;
 }
 
+size_t lt_sched_evict_silent(lt_sched *s, int64_t now)
+{
+    pvec lost = { 0 };
+    size_t i, n;
+
+    if (!s->connected)
+        return 0;
+    for (i = 0; i < s->host_list.len; i++) {
+        sched_host *h = s->host_list.items[i];
+
+        if (now - h->last_seen > host_timeout(s, h) && pvec_push(&lost, h) != LT_OK)
+            break;
+    }
+    n = lost.len;
+    if (n > 0)
+        LT_WARN("sched", "lattice %s: operator evicts %zu silent host(s)", s->lattice, n);
+    for (i = 0; i < lost.len; i++)
+        inv_host_remove(s, lost.items[i], CP_HOST_TIMEOUT, now);
+    pvec_cleanup(&lost);
+    s->partitioned = false;
+    return n;
+}
+
 /* ---------------------------------------------------------------------------------------------
  * Selectors
  * ------------------------------------------------------------------------------------------- */

@@ -253,6 +253,15 @@ size_t lt_sched_app_count(const lt_sched *s);
 bool lt_sched_partitioned(const lt_sched *s);
 
 /**
+ * The operator's override of the partition guard: declare every host that
+ * is silent past its timeout lost now, even while the guard holds, so their
+ * instances are replaced on the hosts that remain. Returns how many hosts
+ * were evicted (0 when our own NATS connection is down: then nothing is
+ * known about the hosts).
+ */
+size_t lt_sched_evict_silent(lt_sched *s, int64_t now);
+
+/**
  * Append the host inventory as JSON to out:
  * {"lattice":..,"partitioned":bool,"total":n,"hosts":[{"id","friendly_name","version",
  *  "labels":{..},"capacity":{...},"instances":n,"last_seen_ms":age,

@@ -14,6 +14,7 @@
 typedef struct {
     lctl_api_cfg api; /* first: lctl_api_parse fills it */
     const char *prefix;
+    bool evict_silent;
 } hosts_cfg;
 
 #define H(field) offsetof(hosts_cfg, field)
@@ -22,6 +23,9 @@ static const lt_opt hosts_options[] = {
     LCTL_GLOBAL_OPTS,
     { "lattice-prefix", 0, "LATTICE_PREFIX", LT_OPT_STRING, "PREFIX", "lattice",
       "subject prefix of the native host protocol", H(prefix), 0, 0 },
+    { "evict-silent", 0, NULL, LT_OPT_FLAG, NULL, NULL,
+      "override the partition guard: declare every silent host lost now so its instances "
+      "are replaced (use when those hosts are really gone)", H(evict_silent), 0, 0 },
 };
 
 const lt_opts_spec lctl_hosts_opts = {
@@ -118,7 +122,8 @@ int lctl_cmd_hosts(const lctl_command *cmd, int argc, char **argv)
         code = LCTL_EXIT_USAGE;
         goto out;
     }
-    ns = natsConnection_RequestString(&reply, c.nc, subj, "",
+    ns = natsConnection_RequestString(&reply, c.nc, subj,
+                                      cfg.evict_silent ? "{\"evict_silent\":true}" : "",
                                       (int64_t)cfg.api.timeout * 1000);
     if (ns != NATS_OK) {
         fprintf(stderr, "latticectl hosts: no answer on %s: %s (is latticed running and "

@@ -346,6 +346,38 @@ START_TEST(test_silent_host_lost_after_timeout)
 }
 END_TEST
 
+/* The operator overrides the guard: silent hosts go, their instances move. */
+START_TEST(test_partition_operator_evicts)
+{
+    fleet *f = fleet_new("default", NULL);
+    size_t i, starts;
+
+    five_hosts(f);
+    deploy(f, simple_app("v1", "address=0.0.0.0:8080"));
+    fleet_settle(f, 100);
+    starts = f->sent[LT_SCHED_START];
+    for (i = 0; i < 4; i++)
+        f->hosts[i].up = false;
+    for (i = 0; i < 60; i++)
+        fleet_step(f, 100);
+    ck_assert(lt_sched_partitioned(f->s));
+    ck_assert_uint_eq(lt_sched_host_count(f->s), 5);
+    /* Not connected: nothing is known, nothing is evicted. */
+    lt_sched_set_connected(f->s, false, f->now);
+    ck_assert_uint_eq(lt_sched_evict_silent(f->s, f->now), 0);
+    lt_sched_set_connected(f->s, true, f->now);
+    for (i = 0; i < 60; i++)
+        fleet_step(f, 100);
+    ck_assert_uint_eq(lt_sched_evict_silent(f->s, f->now), 4);
+    ck_assert_uint_eq(lt_sched_host_count(f->s), 1);
+    ck_assert(!lt_sched_partitioned(f->s));
+    fleet_settle(f, 100);
+    ck_assert_uint_gt(f->sent[LT_SCHED_START], starts);
+    ck_assert_uint_eq(fleet_count(f, f->hosts[4].id, "hello-simple", "hello"), 4);
+    fleet_free(f);
+}
+END_TEST
+
 START_TEST(test_partition_guard)
 {
     fleet *f = fleet_new("default", NULL);
@@ -978,6 +1010,7 @@ static Suite *suite(void)
     tcase_add_test(t, test_host_stop_rebalances);
     tcase_add_test(t, test_silent_host_lost_after_timeout);
     tcase_add_test(t, test_partition_guard);
+    tcase_add_test(t, test_partition_operator_evicts);
     tcase_add_test(t, test_slots_and_memory);
     tcase_add_test(t, test_foreign_and_leftovers);
     tcase_add_test(t, test_unknown_app_leftovers_are_cleaned);
