@@ -15,6 +15,7 @@
 
 #include "api_int.h"
 #include "lt_alloc.h"
+#include "lt_utf8.h"
 #include "lt_limits.h"
 #include "lt_log.h"
 
@@ -32,54 +33,6 @@ struct lt_api {
 
 /* ---- small shared helpers ------------------------------------------------------------------ */
 
-/* Length of the valid UTF-8 sequence at s (no overlong, surrogate, > U+10FFFF); 0: invalid. */
-static size_t utf8_seq(const unsigned char *s, size_t left)
-{
-    unsigned char c = s[0];
-    size_t n;
-    uint32_t cp;
-
-    if (c < 0x80)
-        return 1;
-    if (c >= 0xc2 && c <= 0xdf)
-        n = 2, cp = c & 0x1fu;
-    else if (c >= 0xe0 && c <= 0xef)
-        n = 3, cp = c & 0x0fu;
-    else if (c >= 0xf0 && c <= 0xf4)
-        n = 4, cp = c & 0x07u;
-    else
-        return 0;
-    if (left < n)
-        return 0;
-    for (size_t i = 1; i < n; i++) {
-        if ((s[i] & 0xc0) != 0x80)
-            return 0;
-        cp = (cp << 6) | (s[i] & 0x3fu);
-    }
-    if ((n == 3 && cp < 0x800) || (n == 4 && cp < 0x10000) || cp > 0x10ffff ||
-        (cp >= 0xd800 && cp <= 0xdfff))
-        return 0;
-    return n;
-}
-
-static bool utf8_valid(const char *s, size_t len)
-{
-    for (size_t i = 0, n; i < len; i += n)
-        if ((n = utf8_seq((const unsigned char *)s + i, len - i)) == 0)
-            return false;
-    return true;
-}
-
-/* Replace every byte of s that is not part of valid UTF-8 with '?'. */
-static void utf8_scrub(char *s, size_t len)
-{
-    for (size_t i = 0, n; i < len; i += n)
-        if ((n = utf8_seq((const unsigned char *)s + i, len - i)) == 0) {
-            s[i] = '?';
-            n = 1;
-        }
-}
-
 json_t *lt__err(const char *fmt, ...)
 {
     char msg[4096];
@@ -89,7 +42,7 @@ json_t *lt__err(const char *fmt, ...)
     vsnprintf(msg, sizeof(msg), fmt, ap);
     va_end(ap);
     /* Echoed input (subject, content type) and truncation must not make the reply unbuildable. */
-    utf8_scrub(msg, strlen(msg));
+    lt_utf8_scrub(msg, strlen(msg));
     return json_pack("{s:s, s:s}", "result", "error", "message", msg);
 }
 
@@ -212,7 +165,7 @@ static json_t *route_of(lt__req *r, const char *rest, const route **found)
 
     *found = NULL;
     /* Handlers echo the lattice and name in their replies: they must be valid UTF-8. */
-    if (!utf8_valid(rest, strlen(rest)))
+    if (!lt_utf8_valid(rest, strlen(rest)))
         return lt__err("Invalid subject: it is not valid UTF-8");
     for (;;) { /* split('.') like wadm: "a." is "a" and an empty token */
         const char *dot = strchr(p, '.');

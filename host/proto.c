@@ -14,6 +14,7 @@
 
 #include "lt_alloc.h"
 #include "lt_pbjson.h"
+#include "lt_utf8.h"
 
 typedef Latticed__Host__V1__CommandReply hpb_reply;
 
@@ -32,57 +33,16 @@ bool lt_host_verb_parse(const char *s, size_t len, lt_host_verb *out)
 
 /* ---- UTF-8 (proto3 strings must be valid UTF-8) ------------------------------------ */
 
-/* Length of the valid UTF-8 sequence at s (no overlong, surrogate, > U+10FFFF); 0: invalid. */
-static size_t utf8_seq(const unsigned char *s, size_t left)
-{
-    unsigned char c = s[0];
-    size_t n;
-    uint32_t cp;
-
-    if (c < 0x80)
-        return 1;
-    if (c >= 0xc2 && c <= 0xdf)
-        n = 2, cp = c & 0x1fu;
-    else if (c >= 0xe0 && c <= 0xef)
-        n = 3, cp = c & 0x0fu;
-    else if (c >= 0xf0 && c <= 0xf4)
-        n = 4, cp = c & 0x07u;
-    else
-        return 0;
-    if (left < n)
-        return 0;
-    for (size_t i = 1; i < n; i++) {
-        if ((s[i] & 0xc0) != 0x80)
-            return 0;
-        cp = (cp << 6) | (s[i] & 0x3fu);
-    }
-    if ((n == 3 && cp < 0x800) || (n == 4 && cp < 0x10000) || cp > 0x10ffff ||
-        (cp >= 0xd800 && cp <= 0xdfff))
-        return 0;
-    return n;
-}
-
 static bool utf8_ok(const char *s)
 {
-    size_t len = strlen(s);
-
-    for (size_t i = 0, n; i < len; i += n)
-        if ((n = utf8_seq((const unsigned char *)s + i, len - i)) == 0)
-            return false;
-    return true;
+    return lt_utf8_valid(s, strlen(s));
 }
 
 /* Replace every byte of s that is not part of valid UTF-8 with '?' (texts that quote
  * request fields, truncated by snprintf, or written by a runtime). */
 static void utf8_scrub(char *s)
 {
-    size_t len = strlen(s);
-
-    for (size_t i = 0, n; i < len; i += n)
-        if ((n = utf8_seq((const unsigned char *)s + i, len - i)) == 0) {
-            s[i] = '?';
-            n = 1;
-        }
+    lt_utf8_scrub(s, strlen(s));
 }
 
 /* Every string field of m (nested messages and map entries included) is valid UTF-8:

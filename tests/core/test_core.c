@@ -10,6 +10,7 @@
 #include "lt_buf.h"
 #include "lt_log.h"
 #include "lt_status.h"
+#include "lt_utf8.h"
 
 START_TEST(test_buf_append_and_limit)
 {
@@ -131,6 +132,22 @@ START_TEST(test_alloc_failure_injection)
 }
 END_TEST
 
+START_TEST(test_utf8_strict)
+{
+    char scrub[] = "ok\xff\xc3\xa9\xed\xa0\x80!";
+
+    ck_assert(lt_utf8_valid("plain", 5));
+    ck_assert(lt_utf8_valid("\xc3\xa9\xe2\x82\xac\xf0\x9f\x98\x80", 9)); /* é € 😀 */
+    ck_assert(!lt_utf8_valid("\xc0\xaf", 2));         /* overlong '/' */
+    ck_assert(!lt_utf8_valid("\xed\xa0\x80", 3));     /* surrogate U+D800 */
+    ck_assert(!lt_utf8_valid("\xf4\x90\x80\x80", 4)); /* above U+10FFFF */
+    ck_assert(!lt_utf8_valid("\xe2\x82", 2));         /* truncated */
+    ck_assert_uint_eq(lt_utf8_seq((const unsigned char *)"\xe2\x82\xac", 3), 3);
+    lt_utf8_scrub(scrub, strlen(scrub));
+    ck_assert_str_eq(scrub, "ok?\xc3\xa9???" "!");
+}
+END_TEST
+
 static Suite *core_suite(void)
 {
     Suite *s = suite_create("core");
@@ -143,6 +160,7 @@ static Suite *core_suite(void)
     tcase_add_test(tc, test_error_origin);
     tcase_add_test(tc, test_log_levels);
     tcase_add_test(tc, test_alloc_failure_injection);
+    tcase_add_test(tc, test_utf8_strict);
     suite_add_tcase(s, tc);
     return s;
 }
