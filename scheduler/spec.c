@@ -203,49 +203,37 @@ void lt_sched_spread_counts(uint64_t instances, const uint64_t *weights, size_t 
     }
 }
 
-void lt_sched_instance_id(const char *lattice, const char *app, const char *version,
-                          const char *component, const char *ordinal, char *out)
+/* tag + "-" + the first 32 hex digits of SHA-256 over parts[0] seps[0] parts[1] ... */
+static void hash_id(char tag, const char *const *parts, const char *seps, size_t n, char *out)
 {
     sched_sha h;
 
     sched_sha_init(&h);
-    sched_sha_str(&h, lattice);
-    sched_sha_update(&h, "/", 1);
-    sched_sha_str(&h, app);
-    sched_sha_update(&h, "/", 1);
-    sched_sha_str(&h, version);
-    sched_sha_update(&h, "/", 1);
-    sched_sha_str(&h, component);
-    sched_sha_update(&h, "/", 1);
-    sched_sha_str(&h, ordinal);
-    out[0] = 'i';
+    for (size_t i = 0; i < n; i++) {
+        if (i > 0)
+            sched_sha_update(&h, &seps[i - 1], 1);
+        sched_sha_str(&h, parts[i]);
+    }
+    out[0] = tag;
     out[1] = '-';
     sched_sha_hex(&h, out + 2, 32);
+}
+
+void lt_sched_instance_id(const char *lattice, const char *app, const char *version,
+                          const char *component, const char *ordinal, char *out)
+{
+    const char *parts[] = { lattice, app, version, component, ordinal };
+
+    hash_id('i', parts, "////", 5, out);
 }
 
 void lt_sched_link_id(const char *lattice, const char *app, const char *source_id,
                       const char *ns, const char *pkg, const char *name, const char *target_id,
                       char *out)
 {
-    sched_sha h;
+    const char *parts[] = { lattice, app, source_id, ns, pkg, name, target_id };
 
-    sched_sha_init(&h);
-    sched_sha_str(&h, lattice);
-    sched_sha_update(&h, "/", 1);
-    sched_sha_str(&h, app);
-    sched_sha_update(&h, "/", 1);
-    sched_sha_str(&h, source_id);
-    sched_sha_update(&h, "/", 1);
-    sched_sha_str(&h, ns);
-    sched_sha_update(&h, ":", 1);
-    sched_sha_str(&h, pkg);
-    sched_sha_update(&h, "/", 1);
-    sched_sha_str(&h, name);
-    sched_sha_update(&h, "/", 1);
-    sched_sha_str(&h, target_id);
-    out[0] = 'l';
-    out[1] = '-';
-    sched_sha_hex(&h, out + 2, 32);
+    hash_id('l', parts, "///://", 7, out);
 }
 
 /* wadm's compute_component_id: lower(app) "-" lower(name), non-alphanumerics as '_'. */

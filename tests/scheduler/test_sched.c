@@ -96,6 +96,8 @@ START_TEST(test_ids)
     lt_sched_link_id("default", "app", "src", "wasi", "http", "default", "tgt", l);
     ck_assert(strncmp(l, "l-", 2) == 0);
     ck_assert_uint_eq(strlen(l), LT_SCHED_ID_LEN);
+    /* SHA-256("default/app/src/wasi:http/default/tgt"), first 32 hex digits. */
+    ck_assert_str_eq(l, "l-85c4768e9693747f6085b38a16911d52");
 }
 END_TEST
 
