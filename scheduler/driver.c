@@ -35,7 +35,7 @@ void svc_send(void *arg, const lt_sched_batch *b)
 
     /* Past the lease deadline nothing goes out, whatever the loop has not noticed yet: the
      * request expires in the scheduler and is sent again by a confirmed leader. */
-    if (svc->lease != NULL && lt_loop_now_ms() >= l->lead_until)
+    if (!svc_may_act(l))
         return;
     lt_sched_leading(l->s, &epoch);
     snprintf(rid, sizeof(rid), "%s-%llu", svc->replica, (unsigned long long)b->request_no);
@@ -65,8 +65,10 @@ void svc_send(void *arg, const lt_sched_batch *b)
         m = &ir.base;
         break;
     }
-    if ((size_t)snprintf(subj, sizeof(subj), "%s.%s.host.%s.%s", svc->prefix, l->name,
-                         b->host_id, lt_sched_verb_name(b->verb)) >= sizeof(subj) ||
+    if ((b->host_id == NULL
+             ? (size_t)snprintf(subj, sizeof(subj), "%s.%s.inventory", svc->prefix, l->name)
+             : (size_t)snprintf(subj, sizeof(subj), "%s.%s.host.%s.%s", svc->prefix, l->name,
+                                b->host_id, lt_sched_verb_name(b->verb))) >= sizeof(subj) ||
         (size_t)snprintf(reply, sizeof(reply), "%s.%zu.%llu%s", svc->inbox, l->idx,
                          (unsigned long long)b->request_no, inv ? ".i" : "") >= sizeof(reply))
         return; /* host ids are validated tokens: cannot happen; the request just expires */

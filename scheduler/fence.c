@@ -25,18 +25,21 @@
 #include "lt_log.h"
 
 #define RC(x) LATTICED__HOST__V1__RESULT_CODE__RESULT_CODE_##x
+#define BCAST_MS 1000 /* how long a new term listens for hosts it did not know */
 
+/* To h, or (h NULL) to every host of the lattice: those we know nothing of yet answer too. */
 static void send_inventory(lt_sched *s, sched_host *h, int64_t now)
 {
     lt_sched_batch b = { 0 };
-    sched_req *r = out_req_new(s, h->id, LT_SCHED_INVENTORY, now);
+    sched_req *r = out_req_new(s, h != NULL ? h->id : "", LT_SCHED_INVENTORY, now);
 
     if (r == NULL)
         return; /* out of memory: the round just does not wait for this host */
     b.verb = LT_SCHED_INVENTORY;
-    b.host_id = h->id;
+    b.host_id = h != NULL ? h->id : NULL;
     b.request_no = r->no;
-    s->inv_waiting++;
+    if (h != NULL)
+        s->inv_waiting++;
     if (s->sink.send != NULL)
         s->sink.send(s->sink.arg, &b);
 }
@@ -46,10 +49,14 @@ void fence_begin(lt_sched *s, int64_t now)
     size_t i;
 
     s->inv_waiting = 0;
-    s->inv_until = 0;
+    s->inv_until = s->bcast_until = 0;
     if (s->cfg.inventory_ms < 0)
         return;
     s->inv_until = now + s->cfg.inventory_ms;
+    /* Hosts we never heard of (a fresh process, hosts with long heartbeat intervals) answer
+     * the lattice-wide request; they get a short while, known hosts the whole round. */
+    s->bcast_until = now + (s->cfg.inventory_ms < BCAST_MS ? s->cfg.inventory_ms : BCAST_MS);
+    send_inventory(s, NULL, now);
     for (i = 0; i < s->host_list.len; i++) {
         sched_host *h = s->host_list.items[i];
 
@@ -63,7 +70,7 @@ void fence_begin(lt_sched *s, int64_t now)
 
 bool fence_ready(const lt_sched *s, int64_t now)
 {
-    return s->inv_waiting == 0 || now >= s->inv_until;
+    return (s->inv_waiting == 0 && now >= s->bcast_until) || now >= s->inv_until;
 }
 
 static void mark_host_apps(lt_sched *s, sched_host *h, int64_t now)
@@ -209,32 +216,37 @@ void lt_sched_on_inventory(lt_sched *s, uint64_t request_no,
     char key[24];
     sched_req *r;
     sched_host *h;
+    const char *hid;
+    bool bcast;
 
     snprintf(key, sizeof(key), "%llu", (unsigned long long)request_no);
     r = smap_get(&s->reqs, key);
     if (r == NULL || r->verb != LT_SCHED_INVENTORY)
         return;
-    h = inv_host(s, r->host_id);
-    if (reply == NULL || h == NULL || reply->host_id == NULL ||
-        strcmp(reply->host_id, r->host_id) != 0) {
-        if (reply == NULL && h != NULL)
-            LT_DEBUG("sched", "lattice %s: host %s: no inventory (%s)", s->lattice, h->id,
+    bcast = r->host_id[0] == '\0'; /* many answers; it stays until the round's time is over */
+    if (reply == NULL || reply->host_id == NULL ||
+        (!bcast && strcmp(reply->host_id, r->host_id) != 0)) {
+        if (reply == NULL && !bcast)
+            LT_DEBUG("sched", "lattice %s: host %s: no inventory (%s)", s->lattice, r->host_id,
                      lt_status_str(transport));
         goto done;
     }
+    hid = reply->host_id;
+    h = inv_host(s, hid);
     if (reply->code == RC(STALE_EPOCH)) {
-        fence_on_stale(s, h, reply->newest_epoch, now);
+        if (h != NULL)
+            fence_on_stale(s, h, reply->newest_epoch, now);
         goto done;
     }
     if (reply->code != RC(OK))
         goto done;
-    if (reply->heartbeat != NULL &&
-        inv_heartbeat(s, r->host_id, reply->heartbeat, true, now) != LT_OK)
-        LT_DEBUG("sched", "lattice %s: host %s: inventory not usable: %s", s->lattice,
-                 r->host_id, lt_error_message());
-    h = inv_host(s, r->host_id); /* the heartbeat may have replaced a restarted host */
+    if (reply->heartbeat != NULL && inv_heartbeat(s, hid, reply->heartbeat, true, now) != LT_OK)
+        LT_DEBUG("sched", "lattice %s: host %s: inventory not usable: %s", s->lattice, hid,
+                 lt_error_message());
+    h = inv_host(s, hid); /* new, or replaced by a restarted host */
     if (h != NULL)
         recover_links(s, h, reply, now);
 done:
-    lt_sched_on_reply(s, request_no, NULL, LT_OK, now); /* closes the request */
+    if (!bcast)
+        lt_sched_on_reply(s, request_no, NULL, LT_OK, now); /* closes the request */
 }

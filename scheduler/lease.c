@@ -10,8 +10,8 @@
  *   floor) + 1: it grows along the chain of successful writes, so every later
  *   term has a larger epoch, also after the bucket was lost (hosts tell the
  *   floor: see verify below).
- * - Renewals every ttl/3. A renewal counts from the moment it was SENT, and
- *   the loop is told "you may act until send time + 2/3 ttl": the loop keeps
+ * - Renewals every ttl/4. A renewal counts from the moment it was SENT, and
+ *   the loop is told "you may act until send time + 3/4 ttl": the loop keeps
  *   that deadline itself (svc.c), so a KV call that blocks here cannot make
  *   the leader act late. A renewal whose reply is lost is judged by reading
  *   the key back: our holder and epoch at a newer revision = it committed.
@@ -30,6 +30,7 @@
 
 #include <inttypes.h>
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -53,6 +54,8 @@ typedef struct {
     uint64_t seen_rev;     /* follower: last revision seen */
     int64_t seen_since;    /* follower: when it was first seen */
     bool reported;         /* what the callback was last told */
+    _Atomic int64_t until; /* leading: may act until then (lt_loop_now_ms); 0 = not leading.
+                              Read by the loop without a queue in between. */
     /* a host refused our epoch (guarded by the lease mutex) */
     bool verify;
     uint64_t claimed;
@@ -164,13 +167,19 @@ static void report(sched_lease *l, lease_slot *ls, bool leading, int64_t until)
     if (ls->reported != leading)
         LT_INFO("lease", "lattice %s: %s (epoch %" PRIu64 ")", ls->lattice,
                 leading ? "this replica leads" : "this replica follows", ls->epoch);
+    atomic_store(&ls->until, leading ? until : 0);
+    if (ls->reported == leading && leading)
+        return; /* a renewal: the deadline above is all that changes */
     ls->reported = leading;
     l->fn(l->arg, ls->lattice, leading, ls->epoch, until);
 }
 
+/* A follower takes over once it has seen the same revision for a whole ttl; it cannot have
+ * seen a revision before we sent the write that made it. So acting until sent + 3/4 ttl stays
+ * a quarter ttl clear of any takeover (for clock rates and commands in flight). */
 static int64_t deadline(const sched_lease *l, int64_t sent)
 {
-    return sent + l->ttl_ms * 2 / 3;
+    return sent + l->ttl_ms * 3 / 4;
 }
 
 static void won(sched_lease *l, lease_slot *ls, uint64_t rev, uint64_t epoch, int64_t sent)
@@ -334,7 +343,10 @@ static void *lease_main(void *arg)
     pthread_mutex_lock(&l->mu);
     while (!l->stop) {
         struct timespec ts;
-        int64_t period = l->ttl_ms / 3 > 0 ? l->ttl_ms / 3 : 1;
+        /* Rounds start every ttl/4 from the previous START (not its end): a slow round must
+         * not push the next renewal past the deadline. */
+        int64_t period = l->ttl_ms / 4 > 0 ? l->ttl_ms / 4 : 1;
+        int64_t started = lt_loop_now_ms();
 
         l->kick = false;
         n = l->n;
@@ -346,6 +358,9 @@ static void *lease_main(void *arg)
             round_one(l, i, false);
         pthread_mutex_lock(&l->mu);
         if (l->stop || l->kick)
+            continue;
+        period -= lt_loop_now_ms() - started;
+        if (period <= 0)
             continue;
         clock_gettime(CLOCK_REALTIME, &ts);
         ts.tv_sec += period / 1000;
@@ -401,15 +416,17 @@ fail:
     return st;
 }
 
-lt_status sched_lease_add(sched_lease *l, const char *lattice)
+lt_status sched_lease_add(sched_lease *l, const char *lattice, size_t *slot)
 {
     lt_status st = LT_OK;
     size_t i;
 
     pthread_mutex_lock(&l->mu);
     for (i = 0; i < l->n; i++)
-        if (strcmp(l->slots[i].lattice, lattice) == 0)
+        if (strcmp(l->slots[i].lattice, lattice) == 0) {
+            *slot = i;
             goto out;
+        }
     if (l->n == l->cap) {
         st = LT_FAIL(LT_ERR_TOO_BIG, "more than %zu lattices", l->cap);
         goto out;
@@ -420,12 +437,17 @@ lt_status sched_lease_add(sched_lease *l, const char *lattice)
         st = LT_FAIL(LT_ERR_NOMEM, "lease slot");
         goto out;
     }
-    l->n++;
+    *slot = l->n++;
     l->kick = true;
     pthread_cond_signal(&l->cv);
 out:
     pthread_mutex_unlock(&l->mu);
     return st;
+}
+
+int64_t sched_lease_until(sched_lease *l, size_t slot)
+{
+    return slot < l->cap ? atomic_load(&l->slots[slot].until) : 0;
 }
 
 void sched_lease_verify(sched_lease *l, const char *lattice, const char *host_id,

@@ -91,7 +91,7 @@ const char *lt_sched_verb_name(lt_sched_verb v);
  */
 typedef struct {
     lt_sched_verb verb;
-    const char *host_id;
+    const char *host_id; /**< NULL: every host of the lattice (LT_SCHED_INVENTORY only) */
     uint64_t request_no; /**< give it back to lt_sched_on_reply with the host's answer */
     size_t count;
     Latticed__Host__V1__InstanceSpec **starts; /**< verb START */

@@ -523,7 +523,7 @@ void lt_sched_on_reply(lt_sched *s, uint64_t request_no,
     req_unlink(s, r);
     h = inv_host(s, r->host_id);
     if (r->verb == LT_SCHED_INVENTORY) { /* answered (lt_sched_on_inventory) or expired */
-        if (s->inv_waiting > 0)
+        if (s->inv_waiting > 0 && r->host_id[0] != '\0')
             s->inv_waiting--;
         req_free(r);
         return;

@@ -390,6 +390,7 @@ struct lt_sched {
     uint64_t next_req;
     size_t inv_waiting;      /**< inventory requests of this term not yet answered */
     int64_t inv_until;       /**< the inventory round ends at the latest then */
+    int64_t bcast_until;     /**< ...and not before then (hosts we do not know answer) */
     /* state */
     bool leading, connected, apps_loaded, partitioned;
     uint64_t epoch;

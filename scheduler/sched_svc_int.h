@@ -48,8 +48,16 @@ typedef struct {
  */
 LT_NODISCARD lt_status sched_lease_start(sched_lease **new_l, natsConnection *nc,
                                          const sched_lease_config *cfg);
-/** Thread-safe. Start competing for lattice's lease. LT_ERR_TOO_BIG past max_lattices. */
-LT_NODISCARD lt_status sched_lease_add(sched_lease *l, const char *lattice);
+/**
+ * Thread-safe. Start competing for lattice's lease; *slot receives its slot (for
+ * sched_lease_until). LT_ERR_TOO_BIG past max_lattices.
+ */
+LT_NODISCARD lt_status sched_lease_add(sched_lease *l, const char *lattice, size_t *slot);
+/**
+ * Thread-safe, lock-free. Until when the lattice in slot may act (lt_loop_now_ms time): the
+ * newest confirmed renewal's send time + 3/4 ttl; 0 when not leading.
+ */
+int64_t sched_lease_until(sched_lease *l, size_t slot);
 /**
  * Thread-safe. host_id refused our epoch, claiming `claimed`: check the lease at once. Lost =
  * step down (fn); still ours = raise the epoch above a plausible claim (fn with the new epoch)
@@ -99,7 +107,8 @@ typedef struct svc_lattice {
     lt_sched *s;
     int64_t next_tick;
     bool kick;             /**< an event arrived: tick soon */
-    int64_t lead_until;    /**< leading: act only before this (lt_loop_now_ms); 0 = follow */
+    size_t lease_slot;     /**< for sched_lease_until */
+    bool paused;           /**< leading, but past the lease deadline: nothing goes out */
 } svc_lattice;
 
 struct lt_sched_svc {
@@ -148,6 +157,8 @@ LT_NODISCARD lt_status svc_replies_start(lt_sched_svc *svc);
 /* writer.c: the sink's status and event callbacks */
 void svc_status(void *arg, const char *app, lt_sched_state state, const char *json);
 void svc_event(void *arg, const char *type, const ProtobufCMessage *msg);
+/** May lattice l act now (lead, and within the lease deadline)? Any thread. */
+bool svc_may_act(const svc_lattice *l);
 /* svc.c: the sink's stale callback (a host refused our epoch) */
 void svc_stale(void *arg, const char *host_id, uint64_t claimed);
 

@@ -87,12 +87,10 @@ svc_lattice *svc_lattice_get(lt_sched_svc *svc, const char *name, bool create)
     }
     lt_sched_set_apps_loaded(l->s, svc->apps_loaded);
     lt_sched_set_connected(l->s, svc->connected, lt_loop_now_ms());
-    if (svc->cfg.js == NULL) {
+    if (svc->cfg.js == NULL)
         lt_sched_set_leader(l->s, true, 1, lt_loop_now_ms());
-        l->lead_until = INT64_MAX;
-    }
     svc->lats[svc->n_lats++] = l;
-    if (svc->lease != NULL && sched_lease_add(svc->lease, name) != LT_OK)
+    if (svc->lease != NULL && sched_lease_add(svc->lease, name, &l->lease_slot) != LT_OK)
         LT_WARN("sched", "lattice %s: %s", name, lt_error_message());
     LT_INFO("sched", "serving lattice %s", name);
     return l;
@@ -158,14 +156,16 @@ static int64_t on_timer(lt_loop *loop, void *arg)
     for (i = 0; i < svc->n_lats; i++) {
         svc_lattice *l = svc->lats[i];
 
-        if (l->lead_until != 0 && now >= l->lead_until && lt_sched_leading(l->s, NULL)) {
-            /* No renewal confirmed in time: another replica may take the lease at ttl. Stop
-             * acting now, whatever the lease thread is blocked on; its next confirmed
-             * renewal makes us lead again (with a fresh inventory round). */
-            LT_WARN("sched", "lattice %s: lease renewal not confirmed in time: stopped acting",
-                    l->name);
-            lt_sched_set_leader(l->s, false, 0, now);
-            l->lead_until = 0;
+        if (lt_sched_leading(l->s, NULL) && svc_may_act(l) == l->paused) {
+            /* Past the deadline no renewal was confirmed: another replica may take the lease
+             * at ttl. Nothing goes out (svc_may_act), whatever the lease thread is blocked on;
+             * a confirmed renewal of the same term resumes, a lost lease deposes. */
+            l->paused = !l->paused;
+            if (l->paused)
+                LT_WARN("sched", "lattice %s: lease renewal not confirmed in time: acting paused",
+                        l->name);
+            else
+                LT_INFO("sched", "lattice %s: lease renewed: acting again", l->name);
         }
         if (l->kick || now >= l->next_tick) {
             int64_t d = lt_sched_tick(l->s, now);
@@ -226,12 +226,6 @@ static void lead_apply(lt_loop *loop, void *arg)
         lt_sched_quarantine(l->s, it->host, it->epoch, now);
         goto out;
     }
-    if (it->leading && it->until <= now) {
-        LT_WARN("sched", "lattice %s: lease confirmed too late to act on it (%lld ms)", l->name,
-                (long long)(now - it->until));
-        goto out; /* the deadline passed while this waited in the loop's queue */
-    }
-    l->lead_until = it->leading ? it->until : 0;
     if (it->leading != lt_sched_leading(l->s, &cur) || (it->leading && cur != it->epoch)) {
         lt_sched_set_leader(l->s, it->leading, it->epoch, now);
         l->kick = true;
@@ -277,6 +271,13 @@ static void on_quarantine(void *arg, const char *lattice, const char *host, uint
     it->svc = svc;
     it->epoch = claimed;
     post_lead(svc, it);
+}
+
+bool svc_may_act(const svc_lattice *l)
+{
+    if (l->svc->lease == NULL)
+        return true; /* no election: a single process leads every lattice */
+    return lt_loop_now_ms() < sched_lease_until(l->svc->lease, l->lease_slot);
 }
 
 void svc_stale(void *arg, const char *host_id, uint64_t claimed)

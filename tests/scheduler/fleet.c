@@ -159,7 +159,20 @@ static int do_unlink(fleet_host *h, const Latticed__Host__V1__UnlinkItem *u)
 static void on_send(void *arg, const lt_sched_batch *b)
 {
     fleet *f = arg;
-    fleet_host *h = fleet_find(f, b->host_id);
+    fleet_host *h;
+
+    if (b->host_id == NULL) { /* every host answers the lattice-wide inventory */
+        for (size_t k = 0; k < f->n_hosts; k++) {
+            lt_sched_batch one = *b;
+
+            one.host_id = f->hosts[k].id;
+            on_send(f, &one);
+            f->batches[b->verb]--;
+        }
+        f->batches[b->verb]++;
+        return;
+    }
+    h = fleet_find(f, b->host_id);
     reply *r;
     size_t i;
     uint64_t epoch = 0;
@@ -339,6 +352,8 @@ fleet *fleet_new(const char *lattice, const lt_sched_config *cfg)
         c.default_interval_ms = 1000;
     if (c.warmup_ms == 0)
         c.warmup_ms = -1;
+    if (c.inventory_ms == 0)
+        c.inventory_ms = 1; /* fleet hosts answer at once: a round is over after a step */
     if (c.debounce_ms == 0)
         c.debounce_ms = 1;
     f->now = 1000000;

@@ -72,7 +72,8 @@ typedef struct {
     bool answer_late;        /* answer at the next step instead of during send */
 } fleet;
 
-/** A fleet with a leading scheduler (epoch 1), no warm-up; cfg may be NULL. */
+/** A fleet with a leading scheduler (epoch 1), no warm-up, inventory rounds of 1 ms (unless
+ * cfg says otherwise); cfg may be NULL. */
 fleet *fleet_new(const char *lattice, const lt_sched_config *cfg);
 void fleet_free(fleet *f);
 

@@ -118,7 +118,8 @@ END_TEST
 /* A new term sends nothing but inventory requests until every host has answered. */
 START_TEST(test_new_term_asks_every_host_first)
 {
-    fleet *f = fleet_new("default", NULL);
+    lt_sched_config c = { .inventory_ms = 5000 };
+    fleet *f = fleet_new("default", &c);
     size_t starts, inv;
 
     fleet_host_add(f, "h1", "", 0, 0);
@@ -131,7 +132,7 @@ START_TEST(test_new_term_asks_every_host_first)
     starts = f->sent[LT_SCHED_START];
     inv = f->batches[LT_SCHED_INVENTORY];
     lt_sched_set_leader(f->s, true, 2, f->now);
-    ck_assert_uint_eq(f->batches[LT_SCHED_INVENTORY], inv + 3);
+    ck_assert_uint_eq(f->batches[LT_SCHED_INVENTORY], inv + 4); /* 3 hosts + lattice-wide */
     for (int i = 0; i < 5; i++)
         fleet_step(f, 100);
     ck_assert_uint_eq(f->sent[LT_SCHED_START], starts); /* nothing before the answers */
@@ -148,7 +149,7 @@ END_TEST
 /* A host that never answers the inventory holds the term back only until the round's time. */
 START_TEST(test_silent_host_does_not_block_the_round)
 {
-    lt_sched_config c = { .command_timeout_ms = 1000 };
+    lt_sched_config c = { .command_timeout_ms = 1000, .inventory_ms = 1000 };
     fleet *f = fleet_new("default", &c);
 
     fleet_host_add(f, "h1", "", 0, 0);
