@@ -203,7 +203,8 @@ json_t *lt__deploy_version(const lt__req *r, const lt_store_app *app, const char
     }
 storage:
     LT_WARN("api", "deploy %s/%s %s: %s", r->lattice, app->name, v, lt_error_message());
-    reply = lt__deploy_reply("error", STORAGE_ERROR, app->name, v);
+    reply = lt__deploy_reply("error", st == LT_ERR_AMBIGUOUS ? lt_error_message() : STORAGE_ERROR,
+                             app->name, v);
 out:
     lt_free(c.ids);
     lt_model_free(m);
@@ -306,7 +307,8 @@ json_t *lt__api_undeploy(const lt__req *r)
     }
     if (st != LT_OK) {
         LT_WARN("api", "undeploy %s/%s: %s", r->lattice, r->name, lt_error_message());
-        return lt__deploy_reply("error", STORAGE_ERROR, r->name, NULL);
+        return lt__deploy_reply("error", st == LT_ERR_AMBIGUOUS ? lt_error_message()
+                                                                : STORAGE_ERROR, r->name, NULL);
     }
     if (c.was_deployed)
         snprintf(msg, sizeof(msg), "Successfully undeployed application %s", r->name);
