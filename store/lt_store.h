@@ -252,8 +252,17 @@ typedef enum {
     LT_STORE_CHANGE_INITIAL_DONE, /**< every existing app was delivered once */
 } lt_store_change_kind;
 
-typedef void (*lt_store_watch_fn)(lt_store_change_kind kind, const char *lattice,
-                                  const char *name, lt_store_app *app, void *arg);
+/**
+ * Return LT_OK when the change was taken. Any other status asks for it again:
+ * the app's index is re-read and delivered anew after a backoff (250 ms
+ * doubling to LT_STORE_WATCH_RETRY_MAX_MS), until the callback takes it or a
+ * newer change of the same app arrives (which is delivered instead). Used when
+ * what the index names (the deployed manifest) cannot be read yet.
+ */
+typedef lt_status (*lt_store_watch_fn)(lt_store_change_kind kind, const char *lattice,
+                                       const char *name, lt_store_app *app, void *arg);
+
+#define LT_STORE_WATCH_RETRY_MAX_MS 10000 /**< longest pause between redeliveries */
 
 /**
  * CONSTRUCTOR. Start a thread that delivers the current index of every app
