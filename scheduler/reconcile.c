@@ -810,6 +810,11 @@ void rec_app(lt_sched *s, sched_app *a, int64_t now)
 
     a->pass = ++s->stamp;
     expire_starts(s, a, now);
+    if (a->unreadable != NULL) {
+        /* The desired state is unknown: only a definite answer may start or stop anything. */
+        set_app(a, LT_SCHED_RECONCILING, 0, a->unreadable);
+        return;
+    }
     set_app(a, LT_SCHED_DEPLOYED, 0, "");
     if (a->spec == NULL) {
         for (o = a->obs_head; o != NULL; o = o->app_next)

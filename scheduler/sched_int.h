@@ -339,6 +339,8 @@ struct sched_app {
     char *check_msg;         /**< its failure, NULL when fine */
     uint64_t pass;           /**< stamp of the last reconcile */
     int reason;              /**< AppFailureReason of a failed state */
+    char *unreadable;        /**< "cannot read version V: why": hands off until deploy/undeploy */
+    char *unreadable_version;
 };
 
 typedef struct {
