@@ -34,6 +34,8 @@ typedef Latticed__Host__V1__ItemResult hpb_result;
 
 #define LT_HOST_MAX_ITEMS 10000u  /**< items in one command batch */
 #define LT_HOST_MAX_ID 128u       /**< bytes in an instance or link id */
+#define LT_HOST_MAX_REQUEST_ID 256u /**< bytes in a request_id */
+#define LT_HOST_MAX_REF (LT_MAX_PATH + 16u) /**< bytes in an image_ref (file:// + a path) */
 
 /** protobuf-c allocator routed through lt_malloc/lt_free. */
 extern ProtobufCAllocator lt_host_pb_alloc;
@@ -230,7 +232,9 @@ void lt_host_state_cleanup(lt_host_state *h);
 
 /**
  * Epoch fence: ResultCode OK when epoch >= newest (and record it as the
- * newest), STALE_EPOCH when older, INVALID for 0.
+ * newest), STALE_EPOCH when older, INVALID for 0. Call it only for a
+ * request already found well formed and for h's lattice (lt_host_head_ok,
+ * lt_host_item_ok): whatever is fenced here may raise the epoch.
  */
 int lt_host_fence(lt_host_state *h, uint64_t epoch);
 
@@ -285,6 +289,26 @@ typedef enum {
 
 /** Parse a verb token; false when unknown. */
 bool lt_host_verb_parse(const char *s, size_t len, lt_host_verb *out);
+
+/* ---- well-formed requests (valid.c) ------------------------------------------ */
+
+/**
+ * The head of a request for verb is well formed: request_id is 1..
+ * LT_HOST_MAX_REQUEST_ID printable ASCII bytes, and a start, stop, link or
+ * unlink has at least one item (an inventory without ids asks for all).
+ * Else false with the reason in why[n].
+ */
+bool lt_host_head_ok(lt_host_verb verb, const char *request_id, size_t nitems, char *why,
+                     size_t n);
+
+/**
+ * Item i of the decoded request m (verb's message) is well formed: its ids
+ * are valid ids (lt_host_id_ok; an unlink's source may be empty), a start
+ * spec has a non-empty image_ref (<= LT_HOST_MAX_REF bytes) and spec_digest
+ * (<= LT_HOST_MAX_ID). Else false with the reason in why[n].
+ */
+bool lt_host_item_ok(lt_host_verb verb, const ProtobufCMessage *m, size_t i, char *why,
+                     size_t n);
 
 /** What the protocol asks of a runtime (real child processes or simulation). */
 typedef struct {

@@ -171,6 +171,7 @@ static reply_t *stop_one(uint64_t epoch, const char *id)
     it.reason = (char *)"test stop";
     q.epoch = epoch;
     q.lattice = (char *)"default";
+    q.request_id = (char *)"r-stop";
     q.n_items = 1;
     q.items = &p;
     q.grace_ms = 1000;
@@ -194,6 +195,7 @@ static reply_t *link_one(uint64_t epoch, const char *link_id, const char *source
     l.name = (char *)"default";
     q.epoch = epoch;
     q.lattice = (char *)"default";
+    q.request_id = (char *)"r-link";
     q.n_links = 1;
     q.links = &p;
     return (reply_t *)drv_request(&D, "lattice.default.host.h1.link", &q.base,

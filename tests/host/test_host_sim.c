@@ -68,6 +68,7 @@ static reply_t *start_batch_t(drv *d, const char *host, const char *tag, size_t 
     }
     q.epoch = epoch;
     q.lattice = (char *)"default";
+    q.request_id = (char *)tag;
     q.n_instances = n;
     q.instances = ptrs;
     snprintf(subject, sizeof(subject), "lattice.default.host.%s.start", host);
