@@ -278,6 +278,9 @@ typedef struct {
     uint32_t failures;
     int64_t retry_at;
     int64_t last_fail;       /**< when the last failure was counted */
+    int64_t stable_at;       /**< after a crash: the backoff resets when the component has
+                                  run without failing until then; INT64_MAX = crashed, not
+                                  running again yet; 0 = no crash watched */
     char *fail_msg;          /**< last failure text from a host */
     avoid_host *avoid;
     size_t n_avoid;
