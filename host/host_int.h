@@ -177,6 +177,8 @@ typedef struct lt_host_inst {
     int64_t kill_at_ms;          /**< while STOPPING: SIGKILL deadline (monotonic) */
     int64_t restart_at_ms;       /**< monotonic time of a pending restart, 0 none */
     char *stop_reason;           /**< heap reason for instance.stopped, or NULL */
+    int64_t crash_at_ms;         /**< simulator: monotonic time of its --crash-after-ms
+                                      crash, 0 none */
 } lt_host_inst;
 
 /** A link installed on a host; packed LinkSpec kept for inventory. */
