@@ -35,6 +35,7 @@ typedef Latticed__Host__V1__ItemResult hpb_result;
 #define LT_HOST_MAX_ITEMS 10000u  /**< items in one command batch */
 #define LT_HOST_MAX_ID 128u       /**< bytes in an instance or link id */
 #define LT_HOST_MAX_REQUEST_ID 256u /**< bytes in a request_id */
+#define LT_HOST_MAX_PLACEMENT 64u /**< bytes in a placement (Instance, StopItem) */
 #define LT_HOST_MAX_REF (LT_MAX_PATH + 16u) /**< bytes in an image_ref (file:// + a path) */
 
 /** protobuf-c allocator routed through lt_malloc/lt_free. */
@@ -179,6 +180,7 @@ typedef struct lt_host_inst {
     char *stop_reason;           /**< heap reason for instance.stopped, or NULL */
     int64_t crash_at_ms;         /**< simulator: monotonic time of its --crash-after-ms
                                       crash, 0 none */
+    char placement[48];          /**< this incarnation: "{epoch}.{n}" (Instance.placement) */
 } lt_host_inst;
 
 /** A link installed on a host; packed LinkSpec kept for inventory. */
@@ -218,6 +220,7 @@ typedef struct lt_host_state {
     uint32_t interval_ms;      /**< heartbeat interval */
     uint64_t newest_epoch;     /**< epoch fence */
     uint64_t sequence;         /**< heartbeats sent */
+    uint64_t starts;           /**< instances created: the n of their placements */
     lt_host_map insts;         /**< id -> lt_host_inst */
     lt_host_map links;         /**< id -> lt_host_link */
     uint64_t mem_reserved;
@@ -307,7 +310,8 @@ bool lt_host_head_ok(lt_host_verb verb, const char *request_id, size_t nitems, c
  * Item i of the decoded request m (verb's message) is well formed: its ids
  * are valid ids (lt_host_id_ok; an unlink's source may be empty), a start
  * spec has a non-empty image_ref (<= LT_HOST_MAX_REF bytes) and spec_digest
- * (<= LT_HOST_MAX_ID). Else false with the reason in why[n].
+ * (<= LT_HOST_MAX_ID), a stop's placement is empty or printable ASCII of at
+ * most LT_HOST_MAX_PLACEMENT bytes. Else false with the reason in why[n].
  */
 bool lt_host_item_ok(lt_host_verb verb, const ProtobufCMessage *m, size_t i, char *why,
                      size_t n);

@@ -182,8 +182,8 @@ static void set_result(results *r, size_t i, const char *id, int code, int state
 
 /* ---- items ------------------------------------------------------------------------ */
 
-static void do_start(lt_host_state *h, const lt_host_ops *ops, const hpb_spec *spec, results *r,
-                     size_t i)
+static void do_start(lt_host_state *h, const lt_host_ops *ops, const hpb_spec *spec,
+                     uint64_t epoch, results *r, size_t i)
 {
     char msg[512];
     lt_host_inst *inst, *old;
@@ -224,6 +224,9 @@ static void do_start(lt_host_state *h, const lt_host_ops *ops, const hpb_spec *s
     snprintf(msg, sizeof(msg), "out of memory");
     if (lt_host_inst_new(spec, &inst) != LT_OK)
         goto refused;
+    /* A new incarnation: what a stop must name to stop this one and not a later one. */
+    snprintf(inst->placement, sizeof(inst->placement), "%llu.%llu", (unsigned long long)epoch,
+             (unsigned long long)++h->starts);
     if (lt_host_map_put(&h->insts, inst) != LT_OK) {
         lt_host_inst_free(inst);
         goto refused;
@@ -260,6 +263,15 @@ static void do_stop(lt_host_state *h, const lt_host_ops *ops, const Latticed__Ho
     if (inst == NULL) {
         set_result(r, i, it->instance_id, HRC(ALREADY_DONE), HIS(STOPPED),
                    "no such instance on this host");
+        return;
+    }
+    if (it->placement[0] != '\0' && strcmp(it->placement, inst->placement) != 0) {
+        /* Re-created since the sender looked: the incarnation it meant is gone. */
+        char msg[200];
+
+        snprintf(msg, sizeof(msg), "placement %.64s is gone; the instance now runs as "
+                 "placement %s: left alone", it->placement, inst->placement);
+        set_result(r, i, it->instance_id, HRC(ALREADY_DONE), inst->state, msg);
         return;
     }
     if (inst->state == HIS(STOPPING)) {
@@ -471,10 +483,12 @@ static void apply(lt_host_state *h, const lt_host_ops *ops, lt_host_verb verb,
 {
     for (size_t i = 0; i < r->n; i++) {
         switch (verb) {
-        case LT_HOST_START:
-            do_start(h, ops, ((const Latticed__Host__V1__StartRequest *)(const void *)m)->instances[i],
-                     r, i);
+        case LT_HOST_START: {
+            const Latticed__Host__V1__StartRequest *q = (const void *)m;
+
+            do_start(h, ops, q->instances[i], q->epoch, r, i);
             break;
+        }
         case LT_HOST_STOP: {
             const Latticed__Host__V1__StopRequest *q = (const void *)m;
 

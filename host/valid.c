@@ -77,7 +77,14 @@ bool lt_host_item_ok(lt_host_verb verb, const ProtobufCMessage *m, size_t i, cha
         const Latticed__Host__V1__StopItem *it =
             ((const Latticed__Host__V1__StopRequest *)(const void *)m)->items[i];
 
-        return id_ok("instance_id", it->instance_id, why, n);
+        if (!id_ok("instance_id", it->instance_id, why, n))
+            return false;
+        if (it->placement[0] != '\0' && !printable(it->placement, LT_HOST_MAX_PLACEMENT)) {
+            snprintf(why, n, "placement must be at most %u printable ASCII characters",
+                     LT_HOST_MAX_PLACEMENT);
+            return false;
+        }
+        return true;
     }
     case LT_HOST_LINK: {
         const hpb_link *l = ((const Latticed__Host__V1__LinkRequest *)(const void *)m)->links[i];

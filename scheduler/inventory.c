@@ -210,6 +210,7 @@ static void obs_free(sched_obs *o)
     lt_free(o->image);
     lt_free(o->digest);
     lt_free(o->message);
+    lt_free(o->placement);
     for (i = 0; i < o->n_links; i++)
         lt_free(o->links[i].link_id);
     lt_free(o->links);
@@ -363,8 +364,9 @@ static lt_status obs_upsert(lt_sched *s, sched_host *h, const Latticed__Host__V1
     changed |= str_set(&o->image, in->image_ref);
     changed |= str_set(&o->digest, in->spec_digest);
     changed |= str_set(&o->message, in->message);
+    changed |= str_set(&o->placement, in->placement);
     if (o->app == NULL || o->version == NULL || o->comp == NULL || o->comp_id == NULL ||
-        o->image == NULL || o->digest == NULL || o->message == NULL) {
+        o->image == NULL || o->digest == NULL || o->message == NULL || o->placement == NULL) {
         obs_remove(s, o, 0, NULL, now);
         return LT_FAIL(LT_ERR_NOMEM, "instance fields");
     }

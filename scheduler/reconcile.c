@@ -46,7 +46,7 @@ static void stop_obs(rec_ctx *x, sched_obs *o, const char *reason)
 {
     if (going(x, o) || o->host->state != HOST_ALIVE)
         return; /* already asked, or unreachable: it is dealt with when it returns */
-    if (out_stop(x->s, o->host, o->id, reason) == LT_OK)
+    if (out_stop(x->s, o->host, o->id, o->placement, reason) == LT_OK)
         o->stop_sent = x->now;
 }
 

@@ -205,19 +205,27 @@ static reply_t *start1(uint64_t epoch, const char *id, const char *digest)
     return start(epoch, "default", &s, 1);
 }
 
-static reply_t *stop1(uint64_t epoch, const char *id, const char *reason)
+/* Stop id, only the incarnation placement names (NULL or "": whatever runs). */
+static reply_t *stop_at(uint64_t epoch, const char *id, const char *reason, const char *placement)
 {
     Latticed__Host__V1__StopRequest q = LATTICED__HOST__V1__STOP_REQUEST__INIT;
     Latticed__Host__V1__StopItem it = LATTICED__HOST__V1__STOP_ITEM__INIT, *p = &it;
 
     it.instance_id = (char *)id;
     it.reason = (char *)reason;
+    if (placement != NULL)
+        it.placement = (char *)placement;
     q.epoch = epoch;
     q.lattice = (char *)"default";
     q.request_id = (char *)"req-stop";
     q.n_items = 1;
     q.items = &p;
     return run(LT_HOST_STOP, &q.base);
+}
+
+static reply_t *stop1(uint64_t epoch, const char *id, const char *reason)
+{
+    return stop_at(epoch, id, reason, NULL);
 }
 
 static reply_t *link1(uint64_t epoch, const char *link_id, const char *source, const char *cfgv)
@@ -875,6 +883,81 @@ START_TEST(test_heartbeat_encoding)
 }
 END_TEST
 
+/* The placement of id in a fresh heartbeat (caller frees). */
+static char *placement_of(const char *id)
+{
+    Latticed__Host__V1__Heartbeat *hb = heartbeat();
+    char *p = NULL;
+
+    for (size_t i = 0; i < hb->n_instances; i++)
+        if (strcmp(hb->instances[i]->instance_id, id) == 0)
+            p = strdup(hb->instances[i]->placement);
+    latticed__host__v1__heartbeat__free_unpacked(hb, NULL);
+    ck_assert_ptr_nonnull(p);
+    return p;
+}
+
+/* A late stop (replayed, or from a deposed leader) names the incarnation it meant: after a
+ * re-create under the same deterministic id, it leaves the new instance running. */
+START_TEST(test_stop_names_placement)
+{
+    char *p1, *p2, *p3;
+    reply_t *r;
+
+    done(start1(3, "i-a", "d"));
+    p1 = placement_of("i-a");
+    ck_assert_str_eq(p1, "3.1"); /* epoch 3, the host's first start */
+    /* The same start again is the same incarnation. */
+    done(start1(3, "i-a", "d"));
+    p2 = placement_of("i-a");
+    ck_assert_str_eq(p2, p1);
+    free(p2);
+    /* Stopped with its placement, re-created under the same id: a new placement. */
+    r = stop_at(3, "i-a", "scaled down", p1);
+    ck_assert_int_eq(r->results[0]->code, HRC(OK));
+    done(r);
+    ck_assert_uint_eq(H.insts.n, 0);
+    done(start1(4, "i-a", "d"));
+    p2 = placement_of("i-a");
+    ck_assert_str_ne(p2, p1);
+    /* The first stop, replayed late: the new instance runs on. */
+    r = stop_at(4, "i-a", "scaled down", p1);
+    ck_assert_int_eq(r->code, HRC(OK));
+    ck_assert_int_eq(r->results[0]->code, HRC(ALREADY_DONE));
+    ck_assert_int_eq(r->results[0]->state, HIS(RUNNING));
+    ck_assert_ptr_nonnull(strstr(r->results[0]->message, "left alone"));
+    done(r);
+    ck_assert_uint_eq(H.insts.n, 1);
+    ck_assert_int_eq(F.stops, 1);
+    ck_assert_int_eq(count_events("instance.stopped"), 1);
+    /* A replacement (another digest) is a new incarnation too. */
+    done(start1(4, "i-a", "d2"));
+    p3 = placement_of("i-a");
+    ck_assert_str_ne(p3, p2);
+    r = stop_at(4, "i-a", "x", p2);
+    ck_assert_int_eq(r->results[0]->code, HRC(ALREADY_DONE));
+    done(r);
+    ck_assert_uint_eq(H.insts.n, 1);
+    /* A malformed placement makes the request malformed. */
+    r = stop_at(4, "i-a", "x", "bad placement");
+    ck_assert_int_eq(r->code, HRC(INVALID));
+    done(r);
+    /* The right placement stops it; an empty one keeps the old meaning (whatever runs). */
+    r = stop_at(4, "i-a", "x", p3);
+    ck_assert_int_eq(r->results[0]->code, HRC(OK));
+    done(r);
+    ck_assert_uint_eq(H.insts.n, 0);
+    done(start1(4, "i-a", "d"));
+    r = stop_at(4, "i-a", "x", "");
+    ck_assert_int_eq(r->results[0]->code, HRC(OK));
+    done(r);
+    ck_assert_uint_eq(H.insts.n, 0);
+    free(p1);
+    free(p2);
+    free(p3);
+}
+END_TEST
+
 TCase *proto_tcase(void);
 
 TCase *proto_tcase(void)
@@ -889,6 +972,7 @@ TCase *proto_tcase(void)
     tcase_add_test(tc, test_start_failure_and_retry);
     tcase_add_test(tc, test_invalid_items_in_batch);
     tcase_add_test(tc, test_fence_needs_well_formed_request);
+    tcase_add_test(tc, test_stop_names_placement);
     tcase_add_test(tc, test_links);
     tcase_add_test(tc, test_inventory);
     tcase_add_test(tc, test_capacity);

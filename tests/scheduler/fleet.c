@@ -67,6 +67,7 @@ static int do_start(fleet *f, fleet_host *h, const Latticed__Host__V1__InstanceS
     f->started++;
     memset(in, 0, sizeof(*in));
     in->since = f->now;
+    snprintf(in->placement, sizeof(in->placement), "1.%llu", (unsigned long long)++h->starts);
     copy(in->id, sizeof(in->id), sp->instance_id);
     copy(in->app, sizeof(in->app), sp->app_name);
     copy(in->version, sizeof(in->version), sp->app_version);
@@ -102,12 +103,18 @@ static void remove_links_of(fleet_host *h, const char *source)
     }
 }
 
-static int do_stop(fleet_host *h, const char *id)
+static int do_stop(fleet *f, fleet_host *h, const Latticed__Host__V1__StopItem *it)
 {
-    fleet_inst *in = find_inst(h, id);
+    fleet_inst *in = find_inst(h, it->instance_id);
+    const char *id = it->instance_id;
 
+    copy(f->last_stop_placement, sizeof(f->last_stop_placement), it->placement);
     if (in == NULL)
         return RC(ALREADY_DONE);
+    if (it->placement[0] != '\0' && strcmp(it->placement, in->placement) != 0) {
+        f->stops_left_alone++; /* another incarnation: left alone, as a host does */
+        return RC(ALREADY_DONE);
+    }
     remove_links_of(h, id);
     *in = h->inst[--h->n_inst];
     return RC(OK);
@@ -179,7 +186,7 @@ static void on_send(void *arg, const lt_sched_batch *b)
     for (i = 0; i < b->count; i++) {
         switch (b->verb) {
         case LT_SCHED_START: r->codes[i] = do_start(f, h, b->starts[i]); break;
-        case LT_SCHED_STOP: r->codes[i] = do_stop(h, b->stops[i]->instance_id); break;
+        case LT_SCHED_STOP: r->codes[i] = do_stop(f, h, b->stops[i]); break;
         case LT_SCHED_LINK: r->codes[i] = do_link(h, b->links[i]); break;
         case LT_SCHED_UNLINK: r->codes[i] = do_unlink(h, b->unlinks[i]); break;
         }
@@ -361,6 +368,7 @@ static void fill_inst(fleet_inst *fi, Latticed__Host__V1__Instance *in,
     in->image_ref = fi->image;
     in->spec_digest = fi->digest;
     in->message = fi->msg;
+    in->placement = fi->placement;
     in->annotations = ap;
     for (j = 0; j < fi->n_anns; j++) {
         static const Latticed__Host__V1__Instance__AnnotationsEntry ainit =

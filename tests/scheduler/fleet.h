@@ -28,6 +28,7 @@ typedef struct {
     bool foreign;  /* not started by latticed (no annotations) */
     char cfg[128]; /* "k=v;k=v" of the start's config */
     char msg[128]; /* FAILED: the host's message */
+    char placement[48]; /* this incarnation, "1.{n}" as the reference host's */
     int64_t since; /* when it was (re)started */
 } fleet_inst;
 
@@ -52,6 +53,7 @@ typedef struct {
     fleet_link links[512];
     size_t n_links;
     uint64_t seq;
+    uint64_t starts;         /* instances created: n of their placements */
 } fleet_host;
 
 typedef struct {
@@ -71,6 +73,8 @@ typedef struct {
     bool hold_replies;       /* queue batches without answering */
     bool answer_late;        /* answer at the next step instead of during send */
     size_t started;          /* instances a start really ran (new or a FAILED one again) */
+    char last_stop_placement[80]; /* StopItem.placement of the last stop item */
+    size_t stops_left_alone; /* stops naming a placement that is gone (ALREADY_DONE) */
     /* Crash after start: with crash_after_ms > 0, a RUNNING instance whose image contains
      * crash_image fails (crash_msg) that long after it started, at most crash_limit times in
      * all (0 = no limit); with crash_events an instance.failed event is sent too. */

@@ -5,6 +5,8 @@
  * message, never `deployed` while it loops, and once the instances stay up
  * the backoff resets and the status goes back to `deployed`. Both ways a host
  * tells: an instance.failed event, or only heartbeats (events lost or off).
+ * And stops carry the placement the host reported, so a late one cannot kill
+ * an instance re-created under the same id.
  */
 #include <check.h>
 #include <stdio.h>
@@ -154,6 +156,41 @@ START_TEST(test_crash_loop_backs_off_heartbeat_only)
 }
 END_TEST
 
+/* Stops name the incarnation the host reported (StopItem.placement), also after the same
+ * deterministic id was re-created under a new placement. */
+START_TEST(test_stops_carry_placement)
+{
+    lt_sched_config cfg = { .backoff_base_ms = 500, .backoff_max_ms = 8000 };
+    fleet *f = fleet_new("default", &cfg);
+    char id[40], p1[48];
+    int i;
+
+    fleet_host_add(f, "h1", "", 0, 0);
+    deploy_one(f, "placed", "ghcr.io/acme/api:1", 1);
+    fleet_settle(f, 100);
+    ck_assert_uint_eq(f->hosts[0].n_inst, 1);
+    snprintf(id, sizeof(id), "%s", f->hosts[0].inst[0].id);
+    snprintf(p1, sizeof(p1), "%s", f->hosts[0].inst[0].placement);
+    ck_assert_str_eq(p1, "1.1");
+    ck_assert_uint_eq(fleet_fail(f, NULL, "placed", "api", 1, "exited with code 1", true), 1);
+    fleet_step(f, 100);
+    ck_assert_uint_eq(f->sent[LT_SCHED_STOP], 1);
+    ck_assert_str_eq(f->last_stop_placement, p1);
+    for (i = 0; i < 30; i++)
+        fleet_step(f, 100);
+    /* Replaced under the same id (the failed one is gone), as a new incarnation. */
+    ck_assert_uint_eq(f->hosts[0].n_inst, 1);
+    ck_assert_str_eq(f->hosts[0].inst[0].id, id);
+    ck_assert_str_eq(f->hosts[0].inst[0].placement, "1.2");
+    ck_assert_uint_eq(fleet_fail(f, NULL, "placed", "api", 1, "exited with code 1", true), 1);
+    fleet_step(f, 100);
+    ck_assert_uint_eq(f->sent[LT_SCHED_STOP], 2);
+    ck_assert_str_eq(f->last_stop_placement, "1.2");
+    ck_assert_uint_eq(f->stops_left_alone, 0);
+    fleet_free(f);
+}
+END_TEST
+
 TCase *crash_tcase(void)
 {
     TCase *t = tcase_create("crash");
@@ -163,5 +200,6 @@ TCase *crash_tcase(void)
     tcase_add_test(t, test_crash_replaced_once_heartbeat_only);
     tcase_add_test(t, test_crash_loop_backs_off_event);
     tcase_add_test(t, test_crash_loop_backs_off_heartbeat_only);
+    tcase_add_test(t, test_stops_carry_placement);
     return t;
 }
