@@ -436,6 +436,7 @@ START_TEST(test_exit_reported_and_limit)
     ck_assert_uint_eq(hb->n_instances, 1);
     ck_assert_int_eq(hb->instances[0]->state, ST(FAILED));
     ck_assert_ptr_nonnull(strstr(hb->instances[0]->message, "restart limit"));
+    ck_assert_str_eq(hb->instances[0]->placement, "1.1"); /* a restart keeps the placement */
     protobuf_c_message_free_unpacked(&hb->base, NULL);
     /* A failed instance can still be stopped. */
     r = stop_one(2, "i-fail");
