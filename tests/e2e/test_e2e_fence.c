@@ -160,6 +160,92 @@ START_TEST(test_forged_epoch_does_not_freeze_the_lattice)
 }
 END_TEST
 
+/* The lease value of L (free), or NULL. */
+static char *lease_value(e2e *e)
+{
+    natsConnection *nc = NULL;
+    jsCtx *js = NULL;
+    kvStore *kv = NULL;
+    kvEntry *en = NULL;
+    char *v = NULL;
+
+    if (natsConnection_ConnectTo(&nc, e2e_url(e)) == NATS_OK &&
+        natsConnection_JetStream(&js, nc, NULL) == NATS_OK &&
+        js_KeyValue(&kv, js, "latticed_leases") == NATS_OK && kvStore_Get(&en, kv, L) == NATS_OK)
+        v = strdup(kvEntry_ValueString(en));
+    kvEntry_Destroy(en);
+    kvStore_Destroy(kv);
+    jsCtx_Destroy(js);
+    natsConnection_Destroy(nc);
+    return v;
+}
+
+/* An epoch from a term we never saw (as after the lease bucket was lost): overtaken, not fatal. */
+START_TEST(test_plausible_epoch_is_overtaken)
+{
+    e2e *e = e2e_new();
+    const char *ra[] = { "--replica-id", "replica-a", NULL };
+    size_t three = 3;
+    count_arg nine = { "api", 9, NULL };
+    char *v, *hosts;
+
+    e2e_observe(e, L);
+    e2e_hosts(e, L, "p0", 1, NULL, NULL);
+    e2e_hosts(e, L, "p1", 1, NULL, NULL);
+    e2e_hosts(e, L, "p2", 1, NULL, NULL);
+    e2e_latticed(e, ra);
+    ck_assert(e2e_wait(e, hosts_up, &three, 20000));
+    deploy(e, "fence-v1.yaml");
+    ck_assert(e2e_wait_status(e, L, "fence", "deployed", 30000));
+    ck_assert_uint_eq(forge_epoch(e, "p1-00000", 5000), 5000);
+    deploy(e, "fence-v2.yaml");
+    /* Converged, and the host that saw 5000 is usable again: our epoch went above it. */
+    ck_assert(e2e_wait(e, count_is, &nine, 30000));
+    ck_assert(e2e_wait_status(e, L, "fence", "deployed", 30000));
+    hosts = hosts_json(e);
+    ck_assert_ptr_nonnull(hosts);
+    ck_assert_msg(strstr(hosts, "fenced") == NULL && strstr(hosts, "quarantined") == NULL &&
+                      strstr(hosts, "\"newest_epoch\":5001") != NULL, "hosts: %s", hosts);
+    free(hosts);
+    v = lease_value(e);
+    ck_assert_ptr_nonnull(v);
+    ck_assert_msg(strstr(v, "\"holder\":\"replica-a\"") != NULL &&
+                      strstr(v, "\"epoch\":5001") != NULL, "lease value %s", v);
+    free(v);
+    e2e_free(e);
+}
+END_TEST
+
+/* --max-lattices: names past the limit are ignored, the ones served keep working. */
+START_TEST(test_max_lattices)
+{
+    e2e *e = e2e_new();
+    const char *ra[] = { "--max-lattices", "2", NULL };
+    const char *names[4] = { "m0", "m1", "m2", "m3" };
+    size_t served = 0, i;
+    char subj[64], *rep;
+    size_t len;
+
+    for (i = 0; i < 4; i++) {
+        char prefix[8];
+
+        snprintf(prefix, sizeof(prefix), "h%zu", i);
+        e2e_hosts(e, names[i], prefix, 1, NULL, NULL);
+    }
+    e2e_latticed(e, ra);
+    e2e_sleep_ms(3000); /* several heartbeats of every lattice have arrived */
+    for (i = 0; i < 4; i++) {
+        snprintf(subj, sizeof(subj), "lattice.%s.hosts", names[i]);
+        len = 0;
+        rep = request(e, subj, "", 0, &len);
+        served += rep != NULL && strstr(rep, "\"total\":1") != NULL;
+        free(rep);
+    }
+    ck_assert_uint_eq(served, 2);
+    e2e_free(e);
+}
+END_TEST
+
 START_TEST(test_new_leader_asks_before_acting)
 {
     e2e *e = e2e_new();
@@ -369,6 +455,8 @@ int main(void)
     }
     tcase_set_timeout(t, 240);
     tcase_add_test(t, test_forged_epoch_does_not_freeze_the_lattice);
+    tcase_add_test(t, test_plausible_epoch_is_overtaken);
+    tcase_add_test(t, test_max_lattices);
     tcase_add_test(t, test_new_leader_asks_before_acting);
     tcase_add_test(t, test_stalled_lease_stops_acting_in_time);
     suite_add_tcase(s, t);
