@@ -431,7 +431,7 @@ LT_NODISCARD lt_status inv_heartbeat(lt_sched *s, const char *host_id,
 /* outbox.c */
 /** Register a request of verb v to host_id (items filled by the caller); NULL on no memory. */
 sched_req *out_req_new(lt_sched *s, const char *host_id, lt_sched_verb v, int64_t now);
-/** Remember that o's host acknowledged link_id with digest ("" = content unknown). */
+/** Remember that o's host acknowledged link_id with digest (33 bytes; all zero = content unknown). */
 void out_acked_set(sched_obs *o, const char *link_id, const char *digest, int64_t now);
 
 /* fence.c */
