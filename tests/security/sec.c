@@ -305,7 +305,8 @@ void sec_apply_deployed(sec *s, const char *const *ctl_conn)
     ok = false;
     deadline = lt_test_now_ms() + 60000;
     while (!ok && lt_test_now_ms() < deadline) {
-        ok = sec_ctl(s, ctl_conn, status, &r) == 0 && strstr(r.out, "\"deployed\"") != NULL;
+        ok = sec_ctl(s, ctl_conn, status, &r) == 0 &&
+             strstr(r.out, "\"type\":\"deployed\"") != NULL; /* not the key "deployed" */
         if (!ok && lt_test_now_ms() + 300 >= deadline) {
             sec_dump(s);
             ck_abort_msg("secapp not deployed: %s%s", r.out, r.err);
