@@ -80,7 +80,7 @@ void lt_conn_redact_url(const char *url, char *out, size_t outsize)
 
     if (outsize == 0)
         return;
-    at = memchr(start, '@', len);
+    at = memrchr(start, '@', len); /* the last one: a password may hold an unencoded '@' */
     if (at != NULL) {
         pre = scheme != NULL && scheme < at ? (size_t)(scheme + 3 - start) : 0;
         snprintf(out, outsize, "%.*s***@%.*s", (int)pre, start,

@@ -14,6 +14,7 @@
 #include <unistd.h>
 
 #include "lt_alloc.h"
+#include "lt_nkeys.h"
 
 static const char app_yaml[] =
     "apiVersion: core.oam.dev/v1beta1\n"
@@ -365,4 +366,90 @@ void sec_cleanup(sec *s)
         lt_free(s->dir);
     }
     memset(s, 0, sizeof(*s));
+}
+
+/* ---- operator mode ---------------------------------------------------------------------- */
+
+static json_t *claims(const char *sub, const char *name, json_t *nats)
+{
+    json_t *c = json_object();
+
+    ck_assert_ptr_nonnull(c);
+    ck_assert_ptr_nonnull(nats);
+    json_object_set_new(c, "sub", json_string(sub));
+    json_object_set_new(c, "name", json_string(name));
+    json_object_set_new(c, "nats", nats);
+    return c;
+}
+
+static char *sign(const lt_nkey *issuer, json_t *c)
+{
+    char *jwt = NULL;
+
+    ck_assert_int_eq(lt_jwt_sign(issuer, c, &jwt), LT_OK);
+    json_decref(c);
+    return jwt;
+}
+
+static json_t *account_nats(void)
+{
+    return json_pack("{s:s,s:i,s:{s:i,s:i,s:i,s:i,s:i,s:i,s:i,s:b,s:i,s:i,s:i,s:i}}", "type",
+                     "account", "version", 2, "limits", "subs", -1, "data", -1, "payload", -1,
+                     "imports", -1, "exports", -1, "conn", -1, "leaf", -1, "wildcards", 1,
+                     "mem_storage", -1, "disk_storage", -1, "streams", -1, "consumer", -1);
+}
+
+static json_t *user_nats(void)
+{
+    return json_pack("{s:s,s:i,s:{},s:{},s:i,s:i,s:i}", "type", "user", "version", 2, "pub",
+                     "sub", "subs", -1, "data", -1, "payload", -1);
+}
+
+char *sec_operator_config(sec *s, sec_secrets *out)
+{
+    lt_nkey op, sys, acc, user, rogue_acc, rogue_user;
+    char *op_jwt, *sys_jwt, *acc_jwt, *user_jwt, *rogue_jwt, *conf;
+    size_t cap;
+
+    ck_assert_int_eq(lt_nkey_new(&op, 'O'), LT_OK);
+    ck_assert_int_eq(lt_nkey_new(&sys, 'A'), LT_OK);
+    ck_assert_int_eq(lt_nkey_new(&acc, 'A'), LT_OK);
+    ck_assert_int_eq(lt_nkey_new(&user, 'U'), LT_OK);
+    ck_assert_int_eq(lt_nkey_new(&rogue_acc, 'A'), LT_OK);
+    ck_assert_int_eq(lt_nkey_new(&rogue_user, 'U'), LT_OK);
+    op_jwt = sign(&op, claims(op.public_key, "lt-sec-operator",
+                              json_pack("{s:s,s:i,s:s}", "type", "operator", "version", 2,
+                                        "system_account", sys.public_key)));
+    sys_jwt = sign(&op, claims(sys.public_key, "SYS",
+                               json_pack("{s:s,s:i}", "type", "account", "version", 2)));
+    acc_jwt = sign(&op, claims(acc.public_key, "LATTICE", account_nats()));
+    user_jwt = sign(&acc, claims(user.public_key, "lattice-user", user_nats()));
+    /* signed by an account the operator never signed: refused */
+    rogue_jwt = sign(&rogue_acc, claims(rogue_user.public_key, "rogue", user_nats()));
+    sec_write(s, "operator.jwt", op_jwt);
+    ck_assert_int_eq(lt_creds_write(sec_path(s, "user.creds"), user_jwt, &user), LT_OK);
+    ck_assert_int_eq(lt_creds_write(sec_path(s, "rogue.creds"), rogue_jwt, &rogue_user), LT_OK);
+    cap = strlen(sys_jwt) + strlen(acc_jwt) + 1024;
+    conf = lt_malloc(cap);
+    ck_assert_ptr_nonnull(conf);
+    snprintf(conf, cap,
+             "operator: \"@SEC@/operator.jwt\"\n"
+             "system_account: %s\n"
+             "resolver: MEMORY\n"
+             "resolver_preload: {\n  %s: \"%s\"\n  %s: \"%s\"\n}\n",
+             sys.public_key, sys.public_key, sys_jwt, acc.public_key, acc_jwt);
+    if (out != NULL) {
+        snprintf(out->user_seed, sizeof(out->user_seed), "%s", user.seed);
+        snprintf(out->rogue_seed, sizeof(out->rogue_seed), "%s", rogue_user.seed);
+        /* the signature part of each JWT: unique to it */
+        snprintf(out->user_jwt_sig, sizeof(out->user_jwt_sig), "%s", strrchr(user_jwt, '.') + 1);
+        snprintf(out->rogue_jwt_sig, sizeof(out->rogue_jwt_sig), "%s",
+                 strrchr(rogue_jwt, '.') + 1);
+    }
+    lt_free(op_jwt);
+    lt_free(sys_jwt);
+    lt_free(acc_jwt);
+    lt_free(user_jwt);
+    lt_free(rogue_jwt);
+    return conf;
 }

@@ -80,6 +80,20 @@ int sec_ctl(sec *s, const char *const *conn, const char *const *args, lt_test_cm
  */
 void sec_apply_deployed(sec *s, const char *const *ctl_conn);
 
+/** What sec_operator_config made that must stay secret. */
+typedef struct {
+    char user_seed[64], rogue_seed[64];
+    char user_jwt_sig[100], rogue_jwt_sig[100]; /**< the JWTs' signature parts */
+} sec_secrets;
+
+/**
+ * Operator mode made here: an operator, a system account and an account LATTICE (JetStream
+ * on) with JWTs signed by their nkeys; writes <dir>/operator.jwt, <dir>/user.creds (a user of
+ * LATTICE) and <dir>/rogue.creds (a user of an account the operator never signed). Returns the
+ * server config (resolver MEMORY with preload; lt_free); out (may be NULL) gets the secrets.
+ */
+char *sec_operator_config(sec *s, sec_secrets *out);
+
 /** Number of non-empty lines of text. */
 size_t sec_lines(const char *text);
 
