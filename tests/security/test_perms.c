@@ -225,6 +225,7 @@ START_TEST(deploy_permissions)
     pub_refused(&a, "wadm.status.default.secapp");
     pub_refused(&a, "$KV.latticed_manifests.app.default.secapp");
     pub_refused(&a, "$JS.API.STREAM.INFO.KV_latticed_manifests");
+    pub_refused(&a, "_INBOX.forged.reply"); /* no answer to a request it did not receive */
     sub_refused(&a, "lattice.default.host.host-b.>");
     sub_refused(&a, "lattice.default.host.*.start");
     sub_refused(&a, "lattice.default.evt.>");
