@@ -50,15 +50,17 @@ lt_status lt_conn_config_check(const lt_conn_config *cfg)
     lt_status st;
 
     if (set(cfg->creds_file) && (set(cfg->jwt_file) || set(cfg->nkey)))
-        return LT_FAIL(LT_ERR_INVALID, "--nats-creds conflicts with --nats-jwt and --nats-nkey");
+        return LT_FAIL(LT_ERR_INVALID,
+                       "a creds file conflicts with a JWT or nkey (--nats-creds / --creds)");
     if (set(cfg->jwt_file) && set(cfg->nkey))
         return LT_FAIL(LT_ERR_INVALID, "--nats-jwt conflicts with --nats-nkey");
     if ((set(cfg->jwt_file) || set(cfg->nkey)) && !set(cfg->seed_file))
-        return LT_FAIL(LT_ERR_INVALID, "--nats-jwt and --nats-nkey require --nats-seed");
+        return LT_FAIL(LT_ERR_INVALID, "a JWT or nkey needs its seed file (--nats-seed / --seed)");
     if (set(cfg->seed_file) && !set(cfg->jwt_file) && !set(cfg->nkey))
-        return LT_FAIL(LT_ERR_INVALID, "--nats-seed requires --nats-jwt or --nats-nkey");
+        return LT_FAIL(LT_ERR_INVALID, "a seed file needs a JWT or nkey (--nats-nkey / --nkey)");
     if (set(cfg->tls_cert) != set(cfg->tls_key))
-        return LT_FAIL(LT_ERR_INVALID, "--nats-tls-cert and --nats-tls-key go together");
+        return LT_FAIL(LT_ERR_INVALID, "a TLS client certificate and key go together "
+                                       "(--nats-tls-cert/--nats-tls-key, --tls-cert/--tls-key)");
     if ((st = check_readable("creds", cfg->creds_file)) != LT_OK ||
         (st = check_readable("JWT", cfg->jwt_file)) != LT_OK ||
         (st = check_readable("seed", cfg->seed_file)) != LT_OK ||
