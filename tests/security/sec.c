@@ -4,6 +4,8 @@
 #include "sec.h"
 
 #include <check.h>
+#include <dirent.h>
+#include <errno.h>
 #include <fcntl.h>
 #include <signal.h>
 #include <stdio.h>
@@ -103,10 +105,39 @@ static void make_cert(const sec *s, const char *name, const char *cn, const char
     }
 }
 
+/*
+ * A test that fails ends at once (Check's _exit), leaving its directory: directories are named
+ * lt-sec-<pid>-XXXXXX and those of dead processes are removed by the next sec_init.
+ */
+static void sweep_stale(void)
+{
+    const char *tmp = getenv("TMPDIR") != NULL ? getenv("TMPDIR") : "/tmp";
+    DIR *d = opendir(tmp);
+    struct dirent *e;
+
+    while (d != NULL && (e = readdir(d)) != NULL) {
+        char path[1024];
+        long pid;
+
+        if (strncmp(e->d_name, "lt-sec-", 7) != 0 ||
+            sscanf(e->d_name + 7, "%ld-", &pid) != 1 || pid <= 0 ||
+            kill((pid_t)pid, 0) == 0 || errno != ESRCH)
+            continue;
+        snprintf(path, sizeof(path), "%s/%s", tmp, e->d_name);
+        LT_IGNORE(lt_test_rmtree(path));
+    }
+    if (d != NULL)
+        closedir(d);
+}
+
 void sec_init(sec *s, bool certs)
 {
+    char prefix[64];
+
     memset(s, 0, sizeof(*s));
-    ck_assert_int_eq(lt_test_tmpdir(&s->dir, "lt-sec"), LT_OK);
+    sweep_stale();
+    snprintf(prefix, sizeof(prefix), "lt-sec-%ld", (long)getpid());
+    ck_assert_int_eq(lt_test_tmpdir(&s->dir, prefix), LT_OK);
     sec_write(s, "app.yaml", app_yaml);
     if (!certs)
         return;
