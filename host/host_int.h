@@ -372,7 +372,7 @@ void lt_host_emit_instance(lt_host_state *h, const lt_host_ops *ops, const char 
 
 /**
  * CONSTRUCTOR. Build a binary-mode CloudEvent message: subject
- * "{prefix}.{lattice}.evt.{type}", ce-type "dev.latticed.{type}.v1",
+ * "{prefix}.{lattice}.evt.h.{host_id}.{type}", ce-type "dev.latticed.{type}.v1",
  * ce-source host_id, a fresh ce-id, ce-time now, content-type
  * application/protobuf, data as body. The caller publishes and destroys it.
  * LT_ERR_TOO_BIG (subject), LT_ERR_NOMEM / LT_ERR_TRANSPORT (nats.c).

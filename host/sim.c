@@ -225,7 +225,9 @@ static int64_t beat_timer(lt_loop *loop, void *arg)
         }
     }
     lt_host_srv_idle(&sim->srv);
-    if (sent == sim->n) { /* a whole round behind: start the schedule again from now */
+    if (sent == sim->n && sim->t0 + (int64_t)sim->round * iv + (int64_t)sim->next * iv /
+                                            (int64_t)sim->n <= now) {
+        /* still a whole round behind: start the schedule again from now */
         sim->t0 = now;
         sim->round = 0;
         sim->next = 0;

@@ -280,7 +280,7 @@ START_TEST(test_heartbeats_and_child_lifecycle)
 
         ck_assert(drv_event_at(&D, 0, &e));
         ck_assert_msg(e.headers_ok, "CloudEvent headers incomplete on %s", e.subject);
-        ck_assert_str_eq(e.subject, "lattice.default.evt.host.started");
+        ck_assert_str_eq(e.subject, "lattice.default.evt.h.h1.host.started");
     }
 
     /* Start a file:// child: RUNNING in the reply, instance.started, a live process. */

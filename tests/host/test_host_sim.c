@@ -350,6 +350,33 @@ START_TEST(test_crash_after)
 }
 END_TEST
 
+/* One simulated host beats once per interval, not on every loop tick (the "a whole round
+ * behind" reset used to fire after each beat when the round was one host long). */
+START_TEST(test_single_host_rate)
+{
+    const char *extra[] = { "--simulate=1", "--id-prefix=one", "--heartbeat-interval=500ms",
+                            NULL };
+    lt_natsrv_opts o = { .no_jetstream = true };
+    lt_natsrv *srv = NULL;
+    size_t first, beats;
+    drv d;
+    pid_t pid;
+
+    ck_assert_int_eq(lt_natsrv_start(&srv, &o), LT_OK);
+    drv_open(&d, lt_natsrv_url(srv), "lattice.default.evt.>");
+    pid = spawn_sim(srv, extra, "/dev/null");
+    ck_assert(drv_wait(&d, "host.heartbeat", "one-00000", 1, 10000));
+    first = drv_count(&d, "host.heartbeat", "one-00000");
+    lt_test_sleep_ms(3000); /* a rate over a window: nothing to wait for */
+    beats = drv_count(&d, "host.heartbeat", "one-00000") - first;
+    /* 6 expected in 3 s; a loaded machine may be late, never many times early */
+    ck_assert_msg(beats >= 2 && beats <= 9, "%zu heartbeats in 3 s at a 500 ms interval", beats);
+    ck_assert_int_eq(drv_stop(pid, SIGINT, 10000), 0);
+    drv_close(&d);
+    ck_assert_int_eq(lt_natsrv_stop(srv), LT_OK);
+}
+END_TEST
+
 static Suite *sim_suite(void)
 {
     Suite *s = suite_create("host_sim");
@@ -358,6 +385,7 @@ static Suite *sim_suite(void)
     tcase_set_timeout(tc, 120);
     tcase_add_test(tc, test_simulate_500);
     tcase_add_test(tc, test_reply_delay);
+    tcase_add_test(tc, test_single_host_rate);
     tcase_add_test(tc, test_crash_after);
     suite_add_tcase(s, tc);
     return s;
