@@ -95,6 +95,10 @@ static lt_conn_config conn_config_of(const lt_daemon_config *cfg, const char *ur
         .tls_ca = cfg->nats_tls_ca,
         .tls_cert = cfg->nats_tls_cert,
         .tls_key = cfg->nats_tls_key,
+        .ping_ms = (int)cfg->nats_ping_ms,
+        /* A command queued during a reconnect could reach a host after another replica
+         * took over: nothing is buffered, the scheduler retries after the reconnect. */
+        .no_reconnect_buffer = true,
     };
 }
 

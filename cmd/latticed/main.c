@@ -43,6 +43,9 @@ static const lt_opt options[] = {
       "client certificate for NATS mutual TLS", F(nats_tls_cert), 0, 0 },
     { "nats-tls-key", 0, "LATTICED_NATS_TLS_KEY", LT_OPT_STRING, "FILE", NULL,
       "client private key for NATS mutual TLS", F(nats_tls_key), 0, 0 },
+    { "nats-ping-ms", 0, "LATTICED_NATS_PING_MS", LT_OPT_INT, "MS", "2000",
+      "PING the NATS server this often; 2 unanswered PINGs mean the connection is dead "
+      "(reconnect; nothing is evicted meanwhile)", F(nats_ping_ms), 100, 600000 },
     { "nats-server-bin", 0, "LATTICED_NATS_SERVER", LT_OPT_STRING, "PATH", NULL,
       "--dev: nats-server binary (default: PATH, then /usr/sbin)", F(nats_server_bin), 0, 0 },
     { "api-prefix", 0, "LATTICED_API_PREFIX", LT_OPT_STRING, "PREFIX", "wadm.api",
