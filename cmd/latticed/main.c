@@ -79,7 +79,8 @@ static const lt_opt options[] = {
       "a host silent this long is lost and its instances replaced (0: 3 heartbeat intervals)",
       F(host_timeout_ms), 0, INT64_C(86400000) },
     { "partition-percent", 0, "LATTICED_PARTITION_PERCENT", LT_OPT_INT, "PCT", "50",
-      "when more than this share of hosts goes silent at once, evict nothing (a partition)",
+      "when more than this share of hosts goes silent within 2 host timeouts, evict nothing "
+      "(a partition; latticectl hosts --evict-silent overrides)",
       F(partition_percent), 1, 100 },
     { "lease-ttl-ms", 0, "LATTICED_LEASE_TTL_MS", LT_OPT_INT, "MS", "6000",
       "leader lease: a standby takes over after this long without renewal", F(lease_ttl_ms),

@@ -48,6 +48,7 @@ typedef struct {
     fleet_link links[512];
     size_t n_links;
     uint64_t seq;
+    int64_t hb_next;         /* fleet_stagger: next heartbeat due */
 } fleet_host;
 
 typedef struct {
@@ -66,6 +67,7 @@ typedef struct {
     size_t n_status;
     bool hold_replies;       /* queue batches without answering */
     bool answer_late;        /* answer at the next step instead of during send */
+    int64_t hb_interval;     /* 0: every up host beats at every step; else see fleet_stagger */
 } fleet;
 
 /** A fleet with a leading scheduler (epoch 1), no warm-up; cfg may be NULL. */
@@ -82,6 +84,11 @@ void fleet_host_stop(fleet *f, const char *id);
 void fleet_foreign(fleet *f, const char *host, const char *id, const char *comp_id);
 
 void fleet_heartbeat(fleet *f, fleet_host *h);
+/**
+ * From now on every host beats once per interval_ms (its heartbeat's interval stays what the
+ * host reports), host i of n first at now + i * interval_ms / n: staggered, as real hosts are.
+ */
+void fleet_stagger(fleet *f, int64_t interval_ms);
 /** Advance time by ms, heartbeat every up host, tick, answer. */
 void fleet_step(fleet *f, int64_t ms);
 /** Steps until nothing is sent for a while (or max steps); returns steps taken. */
