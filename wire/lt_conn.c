@@ -4,6 +4,7 @@
 #include "lt_conn.h"
 
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "lt_alloc.h"
@@ -265,6 +266,51 @@ static lt_status apply_security(natsOptions *opts, const lt_conn_config *cfg)
     return LT_OK;
 }
 
+static int64_t mono_ms(void)
+{
+    struct timespec ts;
+
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/* Worth another try later: nobody answered (not a refusal of who we are). */
+static bool retryable(natsStatus s)
+{
+    return s == NATS_NO_SERVER || s == NATS_TIMEOUT || s == NATS_IO_ERROR ||
+           s == NATS_CONNECTION_CLOSED;
+}
+
+/* One attempt at every server of the list; again each second for cfg->connect_wait_ms. */
+static natsStatus connect_waiting(natsConnection **nc, natsOptions *opts,
+                                  const lt_conn_config *cfg)
+{
+    int64_t deadline = mono_ms() + (cfg->connect_wait_ms > 0 ? cfg->connect_wait_ms : 0);
+    bool told = false;
+    char shown[512];
+    natsStatus s;
+
+    for (;;) {
+        s = natsConnection_Connect(nc, opts);
+        if (s == NATS_OK || !retryable(s) || mono_ms() >= deadline)
+            return s;
+        if (!told) {
+            lt_conn_redact_url(cfg->url, shown, sizeof(shown));
+            LT_WARN("nats", "no NATS server answers at %s (%s); trying again each second for "
+                    "up to %lld s", shown, natsStatus_GetText(s),
+                    (long long)(cfg->connect_wait_ms / 1000));
+            told = true;
+        }
+        for (int64_t until = mono_ms() + 1000; mono_ms() < until && mono_ms() < deadline;) {
+            struct timespec slice = { 0, 50 * 1000 * 1000 };
+
+            if (cfg->keep_waiting != NULL && !cfg->keep_waiting(cfg->keep_waiting_arg))
+                return s;
+            nanosleep(&slice, NULL);
+        }
+    }
+}
+
 lt_status lt_conn_connect(natsConnection **new_nc, const lt_conn_config *cfg,
                           const lt_conn_events *events)
 {
@@ -321,7 +367,7 @@ lt_status lt_conn_connect(natsConnection **new_nc, const lt_conn_config *cfg,
         natsOptions_SetReconnectedCB(opts, on_reconnected, (void *)events);
         natsOptions_SetClosedCB(opts, on_closed, (void *)events);
     }
-    s = natsConnection_Connect(&nc, opts);
+    s = connect_waiting(&nc, opts, cfg);
     if (s != NATS_OK) {
         lt_conn_redact_url(cfg->url, shown, sizeof(shown));
         st = LT_FAIL(lt_conn_status(s) == LT_ERR_TIMEOUT ? LT_ERR_TIMEOUT : LT_ERR_TRANSPORT,

@@ -9,6 +9,7 @@
 #define LT_CONN_H
 
 #include <stdbool.h>
+#include <stdint.h>
 #include <nats/nats.h>
 
 #include "lt_status.h"
@@ -32,6 +33,10 @@ typedef struct {
     int timeout_ms;         /**< connect timeout; 0 = 5000 */
     int ping_ms;            /**< PING interval; 0 = LT_CONN_DEFAULT_PING_MS */
     int max_pings_out;      /**< unanswered PINGs that close the connection; 0 = default 2 */
+    int64_t connect_wait_ms; /**< no server answers at start: try again each second this
+                                  long (0 = one attempt at each server) */
+    bool (*keep_waiting)(void *arg); /**< optional: false stops that waiting at once */
+    void *keep_waiting_arg;
     bool no_reconnect;      /**< CLI tools: fail instead of reconnecting forever */
     bool no_reconnect_buffer; /**< publishes fail while reconnecting instead of being queued
                                    and replayed after the reconnect (latticed's commands) */
@@ -52,8 +57,11 @@ typedef struct {
 LT_NODISCARD lt_status lt_conn_config_check(const lt_conn_config *cfg);
 
 /**
- * CONSTRUCTOR. Connect. events may be NULL. On LT_OK *new_nc is owned by the
- * caller (natsConnection_Destroy). LT_ERR_TRANSPORT when no server answers,
+ * CONSTRUCTOR. Connect to the first server of cfg->url that answers (a list
+ * is tried in nats.c's shuffled order; with connect_wait_ms, again each second
+ * until one answers, the time is up or keep_waiting says stop). events may be
+ * NULL. On LT_OK *new_nc is owned by the caller (natsConnection_Destroy).
+ * LT_ERR_TRANSPORT when no server answers,
  * LT_ERR_INVALID for a bad configuration or unreadable credentials; the
  * reason is in lt_error_message().
  */

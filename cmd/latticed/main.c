@@ -46,6 +46,9 @@ static const lt_opt options[] = {
     { "nats-ping-ms", 0, "LATTICED_NATS_PING_MS", LT_OPT_INT, "MS", "2000",
       "PING the NATS server this often; 2 unanswered PINGs mean the connection is dead "
       "(reconnect; nothing is evicted meanwhile)", F(nats_ping_ms), 100, 600000 },
+    { "nats-connect-wait-ms", 0, "LATTICED_NATS_CONNECT_WAIT_MS", LT_OPT_INT, "MS", "0",
+      "at start-up, when no server of --nats-url answers, try again each second this long "
+      "(0: exit with code 3 at once)", F(nats_connect_wait_ms), 0, INT64_C(86400000) },
     { "nats-server-bin", 0, "LATTICED_NATS_SERVER", LT_OPT_STRING, "PATH", NULL,
       "--dev: nats-server binary (default: PATH, then /usr/sbin)", F(nats_server_bin), 0, 0 },
     { "api-prefix", 0, "LATTICED_API_PREFIX", LT_OPT_STRING, "PREFIX", "wadm.api",

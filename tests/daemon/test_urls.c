@@ -4,7 +4,8 @@
  * each get the same list, and `latticectl hosts` must show both hosts (so
  * every program connected and they reach each other). Lists: a dead server
  * first (a free port with nothing listening) then a live one; and two live
- * servers of a 2-node JetStream cluster.
+ * servers of a 2-node JetStream cluster. And latticed --nats-connect-wait-ms:
+ * started before its server, it waits for it (and stops at once on SIGTERM).
  */
 #include <check.h>
 #include <fcntl.h>
@@ -177,6 +178,103 @@ START_TEST(test_urls_two_live_servers)
 }
 END_TEST
 
+typedef struct {
+    const char *path, *needle;
+} log_probe;
+
+static bool log_has(void *arg)
+{
+    log_probe *p = arg;
+    char *text = NULL;
+    bool found;
+
+    if (lt_test_read_file(p->path, 16u << 20, &text, NULL) != LT_OK)
+        return false;
+    found = strstr(text, p->needle) != NULL;
+    lt_free(text);
+    return found;
+}
+
+/* Exit code of pid within timeout_ms, or -1 (then it is killed). */
+static int exit_code_within(pid_t pid, int64_t timeout_ms)
+{
+    int64_t deadline = lt_test_now_ms() + timeout_ms;
+    int status;
+
+    while (waitpid(pid, &status, WNOHANG) == 0) {
+        if (lt_test_now_ms() > deadline) {
+            kill(pid, SIGKILL);
+            waitpid(pid, NULL, 0);
+            return -1;
+        }
+        lt_test_sleep_ms(20);
+    }
+    return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+}
+
+/* --nats-connect-wait-ms: latticed started before its only server waits for it. */
+START_TEST(test_urls_wait_for_server)
+{
+    lt_natsrv *srv = NULL;
+    lt_natsrv_opts o = { 0 };
+    char *dir = NULL, llog[512], url[64];
+    const char *lat[] = { env_bin("LATTICED_BIN"), "-s", url, "--storage", "memory",
+                          "--nats-connect-wait-ms", "60000", NULL };
+    log_probe waiting = { llog, "no NATS server answers" }, ready = { llog, " ready: NATS " };
+    pid_t lp;
+
+    ck_assert_int_eq(lt_natsrv_free_port(&o.port), LT_OK);
+    snprintf(url, sizeof(url), "nats://127.0.0.1:%d", o.port);
+    ck_assert_int_eq(lt_test_tmpdir(&dir, "lt-urls"), LT_OK);
+    snprintf(llog, sizeof(llog), "%s/latticed.log", dir);
+    lp = start(llog, lat);
+    ck_assert_int_eq(lt_test_wait_until(log_has, &waiting, 15000), LT_OK);
+    ck_assert_int_eq(kill(lp, 0), 0); /* still there, waiting */
+    ck_assert_int_eq(lt_natsrv_start(&srv, &o), LT_OK);
+    if (lt_test_wait_until(log_has, &ready, 30000) != LT_OK)
+        dump("latticed", llog);
+    ck_assert(log_has(&ready));
+    /* It serves: latticectl gets an answer (no hosts in lattice urls). */
+    {
+        const char *argv[] = { env_bin("LATTICECTL_BIN"), "hosts", "-s", url, "-l", "urls",
+                               "-o", "json", NULL };
+        lt_test_cmd cmd = { .argv = argv, .timeout_ms = 20000 };
+        lt_test_cmd_result res;
+
+        ck_assert_int_eq(lt_test_run(&cmd, &res), LT_OK);
+        ck_assert_msg(res.exit_code == 0, "latticectl: %s", res.err);
+        lt_test_cmd_result_cleanup(&res);
+    }
+    stop(lp);
+    ck_assert_int_eq(lt_natsrv_stop(srv), LT_OK);
+    ck_assert_int_eq(lt_test_rmtree(dir), LT_OK);
+    lt_free(dir);
+}
+END_TEST
+
+/* SIGTERM while waiting for NATS ends latticed at once, cleanly. */
+START_TEST(test_urls_wait_stopped)
+{
+    char *dir = NULL, llog[512], url[64];
+    const char *lat[] = { env_bin("LATTICED_BIN"), "-s", url, "--nats-connect-wait-ms",
+                          "60000", NULL };
+    log_probe waiting = { llog, "no NATS server answers" };
+    int port;
+    pid_t lp;
+
+    ck_assert_int_eq(lt_natsrv_free_port(&port), LT_OK);
+    snprintf(url, sizeof(url), "nats://127.0.0.1:%d", port);
+    ck_assert_int_eq(lt_test_tmpdir(&dir, "lt-urls"), LT_OK);
+    snprintf(llog, sizeof(llog), "%s/latticed.log", dir);
+    lp = start(llog, lat);
+    ck_assert_int_eq(lt_test_wait_until(log_has, &waiting, 15000), LT_OK);
+    kill(lp, SIGTERM);
+    ck_assert_int_eq(exit_code_within(lp, 5000), 0);
+    ck_assert_int_eq(lt_test_rmtree(dir), LT_OK);
+    lt_free(dir);
+}
+END_TEST
+
 static Suite *urls_suite(void)
 {
     Suite *s = suite_create("urls");
@@ -185,6 +283,8 @@ static Suite *urls_suite(void)
     tcase_set_timeout(tc, 150);
     tcase_add_test(tc, test_urls_dead_first);
     tcase_add_test(tc, test_urls_two_live_servers);
+    tcase_add_test(tc, test_urls_wait_for_server);
+    tcase_add_test(tc, test_urls_wait_stopped);
     suite_add_tcase(s, tc);
     return s;
 }
