@@ -4,8 +4,9 @@
  * a cut of our own link makes hosts cross their timeout one or two at a time,
  * which is still a partition; hosts going silent one by one over a short
  * window are one too; a host that dies alone is still evicted; hosts coming
- * back after a partition are not evicted on their way back; the operator's
- * --evict-silent still overrides.
+ * back after a partition are not evicted on their way back; starts acked just
+ * before a cut are not placed again elsewhere; the operator's --evict-silent
+ * still overrides.
  */
 #include <check.h>
 #include <stdio.h>
@@ -18,8 +19,9 @@
 
 #define STEP 50 /* ms: fine enough for heartbeats staggered by 100 ms */
 
-/* 10 hosts beating every 1000 ms, host i at offset i*100 ms; one instance on each. */
-static fleet *ten_staggered(void)
+/* 10 hosts beating every 1000 ms, host i at offset i*100 ms; one instance on each (only
+ * started and acknowledged, not yet seen in a heartbeat, when just_started). */
+static fleet *ten_hosts(bool just_started)
 {
     fleet *f = fleet_new("default", NULL); /* timeout: 3 intervals = 3000 ms */
     lt_model *m = tm_app("spread", "v1");
@@ -36,6 +38,12 @@ static fleet *ten_staggered(void)
     tm_scaler(c, false, 10);
     ck_assert_int_eq(lt_sched_deploy(f->s, m, f->now), LT_OK);
     tm_free(m);
+    if (just_started) {
+        for (i = 0; i < 10 && f->sent[LT_SCHED_START] < 10; i++)
+            fleet_step(f, 1);
+        ck_assert_uint_eq(f->sent[LT_SCHED_START], 10);
+        return f;
+    }
     fleet_settle(f, 200);
     ck_assert_uint_eq(fleet_count(f, NULL, "spread", "echo"), 10);
     ck_assert_uint_eq(fleet_max_per_host(f, "spread", "echo"), 1);
@@ -43,6 +51,11 @@ static fleet *ten_staggered(void)
     for (i = 0; i < 25; i++) /* every host has reported its instance in a heartbeat */
         fleet_step(f, 100);
     return f;
+}
+
+static fleet *ten_staggered(void)
+{
+    return ten_hosts(false);
 }
 
 static void run_ms(fleet *f, int64_t ms)
@@ -177,6 +190,26 @@ START_TEST(test_partition_heals_then_dead_host_goes)
 }
 END_TEST
 
+/* Starts acknowledged just before the cut cannot be confirmed by heartbeats that do not come:
+ * they are not given up and placed again on the hosts that still answer. */
+START_TEST(test_partition_acked_starts_kept)
+{
+    fleet *f = ten_hosts(true);
+
+    set_up(f, 0, 7, false);
+    run_ms(f, 8000); /* past the confirmation timeout (3 intervals) */
+    ck_assert(lt_sched_partitioned(f->s));
+    ck_assert_uint_eq(f->sent[LT_SCHED_START], 10);
+    set_up(f, 0, 7, true);
+    run_ms(f, 5000);
+    ck_assert(!lt_sched_partitioned(f->s));
+    ck_assert_uint_eq(f->sent[LT_SCHED_START], 10);
+    ck_assert_uint_eq(f->sent[LT_SCHED_STOP], 0);
+    ck_assert_uint_eq(fleet_count(f, NULL, "spread", "echo"), 10);
+    fleet_free(f);
+}
+END_TEST
+
 static Suite *partition_suite(void)
 {
     Suite *s = suite_create("partition");
@@ -187,6 +220,7 @@ static Suite *partition_suite(void)
     tcase_add_test(t, test_partition_single_host_evicted);
     tcase_add_test(t, test_partition_window_counts_evicted);
     tcase_add_test(t, test_partition_heals_then_dead_host_goes);
+    tcase_add_test(t, test_partition_acked_starts_kept);
     suite_add_tcase(s, t);
     return s;
 }
