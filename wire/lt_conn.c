@@ -75,9 +75,13 @@ lt_status lt_conn_config_check(const lt_conn_config *cfg)
 static void redact_one(const char *start, size_t len, char *out, size_t outsize, size_t *pos)
 {
     const char *scheme = memchr(start, ':', len);
-    const char *at = memchr(start, '@', len);
-    size_t pre = 0;
+    const char *at = NULL;
+    size_t pre = 0, i;
     int w;
+
+    for (i = len; i > 0 && at == NULL; i--) /* the last '@': a password may hold one */
+        if (start[i - 1] == '@')
+            at = start + i - 1;
 
     if (*pos >= outsize)
         return;

@@ -65,6 +65,8 @@ START_TEST(test_conn_redact_list)
 
     lt_conn_redact_url("nats://u:pw@a:1,nats://b:2,tls://x@c:3", out, sizeof(out));
     ck_assert_str_eq(out, "nats://***@a:1,nats://b:2,tls://***@c:3");
+    lt_conn_redact_url("nats://u:p@ss@a:1", out, sizeof(out));
+    ck_assert_str_eq(out, "nats://***@a:1");
     lt_conn_redact_url(NULL, out, sizeof(out));
     ck_assert_str_eq(out, LT_CONN_DEFAULT_URL);
     lt_conn_redact_url("nats://u:pw@a:1,nats://b:2", out, 12);
