@@ -196,7 +196,7 @@ void cp_app_state(lt_sched *s, sched_app *a)
         s->sink.event(s->sink.arg, "app.failed", &m.base);
         a->announced = LT_SCHED_FAILED;
         sched_set_str(&a->announced_msg, a->message);
-    } else if (!a->deployed && a->n_obs == 0 && a->n_starts == 0 &&
+    } else if (!a->deployed && a->unreadable == NULL && a->n_obs == 0 && a->n_starts == 0 &&
                a->announced != LT_SCHED_UNDEPLOYED && a->spec != NULL) {
         Latticed__Cp__V1__AppUndeployed m = LATTICED__CP__V1__APP_UNDEPLOYED__INIT;
 
@@ -212,4 +212,19 @@ void cp_app_state(lt_sched *s, sched_app *a)
                a->announced == LT_SCHED_FAILED) {
         a->announced = -1; /* recovering: the next failure is news again */
     }
+}
+
+void cp_host_quarantined(lt_sched *s, const sched_host *h)
+{
+    Latticed__Cp__V1__HostQuarantined m = LATTICED__CP__V1__HOST_QUARANTINED__INIT;
+    Google__Protobuf__Timestamp t = wall_now();
+
+    if (!reporting(s))
+        return;
+    m.lattice = s->lattice;
+    m.host_id = h->id;
+    m.claimed_epoch = h->claimed_epoch;
+    m.time = &t;
+    m.epoch = s->epoch;
+    s->sink.event(s->sink.arg, "host.quarantined", &m.base);
 }

@@ -6,6 +6,7 @@
  */
 #include "sched_int.h"
 
+#include <stdio.h>
 #include <string.h>
 
 #include "lt_alloc.h"
@@ -41,6 +42,8 @@ static void cfg_defaults(lt_sched_config *c)
         c->backoff_max_ms = 60000;
     if (c->command_timeout_ms <= 0)
         c->command_timeout_ms = 5000;
+    if (c->inventory_ms == 0)
+        c->inventory_ms = c->command_timeout_ms;
     if (c->confirm_timeout_ms <= 0)
         c->confirm_timeout_ms = 3 * (int64_t)c->default_interval_ms;
     if (c->full_pass_ms <= 0)
@@ -153,8 +156,18 @@ static void app_free(lt_sched *s, sched_app *a)
     lt_free(a->prev_version);
     lt_free(a->announced_msg);
     lt_free(a->check_msg);
+    lt_free(a->unreadable);
+    lt_free(a->unreadable_version);
     lt_free(a->name);
     lt_free(a);
+}
+
+/* The app's desired state is known again: hands on. */
+static void readable_again(sched_app *a)
+{
+    lt_free(a->unreadable);
+    lt_free(a->unreadable_version);
+    a->unreadable = a->unreadable_version = NULL;
 }
 
 void sched_mark_dirty(lt_sched *s, sched_app *a, int64_t now)
@@ -410,6 +423,10 @@ lt_status lt_sched_deploy(lt_sched *s, const lt_model *m, int64_t now)
         lt_sched_spec_free(spec);
         return LT_FAIL(LT_ERR_NOMEM, "app");
     }
+    if (a->unreadable != NULL) {
+        readable_again(a);
+        sched_mark_dirty(s, a, now);
+    }
     if (a->deployed && a->spec != NULL && strcmp(a->spec->version, spec->version) == 0 &&
         strcmp(a->spec->digest, spec->digest) == 0) {
         lt_sched_spec_free(spec); /* same version, same content: nothing changes */
@@ -436,6 +453,7 @@ lt_status lt_sched_undeploy(lt_sched *s, const char *app, bool deleted, int64_t 
 
     if (a == NULL)
         return LT_OK;
+    readable_again(a);
     if (a->deployed)
         LT_INFO("sched", "lattice %s: app %s undeployed", s->lattice, app);
     a->deployed = false;
@@ -447,13 +465,36 @@ lt_status lt_sched_undeploy(lt_sched *s, const char *app, bool deleted, int64_t 
     return LT_OK;
 }
 
+lt_status lt_sched_unreadable(lt_sched *s, const char *app, const char *version,
+                              const char *why, int64_t now)
+{
+    sched_app *a = sched_app_get(s, app, true);
+    char msg[1024];
+
+    if (a == NULL)
+        return LT_FAIL(LT_ERR_NOMEM, "app");
+    snprintf(msg, sizeof(msg), "cannot read version %s: %s", version, why);
+    if (a->unreadable == NULL)
+        LT_WARN("sched", "lattice %s: app %s: %s; its instances are left alone", s->lattice, app,
+                msg);
+    sched_set_str(&a->unreadable, msg);
+    sched_set_str(&a->unreadable_version, version);
+    if (a->unreadable == NULL || a->unreadable_version == NULL)
+        return LT_FAIL(LT_ERR_NOMEM, "app");
+    a->announced = -1;
+    sched_mark_dirty(s, a, now);
+    return LT_OK;
+}
+
 /* ---------------------------------------------------------------------------------------------
  * Leadership and time
  * ------------------------------------------------------------------------------------------- */
 
 void lt_sched_set_leader(lt_sched *s, bool leading, uint64_t epoch, int64_t now)
 {
-    if (leading && (!s->leading || epoch != s->epoch)) {
+    bool new_term = leading && (!s->leading || epoch != s->epoch);
+
+    if (new_term) {
         req_free_all(s); /* answers to an older epoch mean nothing now */
         /* Warm-up counts from when this scheduler began to listen: a standby that has been
          * following the hosts already knows what runs. */
@@ -469,6 +510,9 @@ void lt_sched_set_leader(lt_sched *s, bool leading, uint64_t epoch, int64_t now)
     s->leading = leading;
     if (leading)
         s->epoch = epoch;
+    fence_lift(s, now);
+    if (new_term)
+        fence_begin(s, now);
 }
 
 bool lt_sched_leading(const lt_sched *s, uint64_t *epoch)
@@ -513,7 +557,8 @@ static void collect_apps(lt_sched *s)
     for (i = 0; i < s->apps.cap; i++) {
         sched_app *a = s->apps.slots[i].val;
 
-        if (s->apps.slots[i].key != NULL && !a->deployed && !a->dirty && a->n_obs == 0 &&
+        if (s->apps.slots[i].key != NULL && !a->deployed && a->unreadable == NULL &&
+            !a->dirty && a->n_obs == 0 &&
             a->n_starts == 0 && (a->published || !s->leading) &&
             a->state == LT_SCHED_UNDEPLOYED && pvec_push(&dead, a) != LT_OK)
             break;
@@ -570,6 +615,8 @@ int64_t lt_sched_tick(lt_sched *s, int64_t now)
     }
     if (now < s->ready_at || !s->apps_loaded)
         return s->ready_at > now ? s->ready_at - now : HOST_CHECK_MS;
+    if (!fence_ready(s, now))
+        return HOST_CHECK_MS; /* the new term's inventory round is not over */
     if (s->all_dirty || now - s->last_full >= s->cfg.full_pass_ms ||
         (s->wake_at != 0 && now >= s->wake_at)) {
         if (now - s->last_full >= s->cfg.full_pass_ms || (s->wake_at != 0 && now >= s->wake_at))

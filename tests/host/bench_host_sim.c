@@ -198,6 +198,7 @@ static size_t pack_start(size_t k, size_t per_host, uint8_t *buf)
     }
     q.epoch = 1;
     q.lattice = (char *)"default";
+    q.request_id = (char *)"bench";
     q.n_instances = per_host;
     q.instances = ptrs;
     return latticed__host__v1__start_request__pack(&q, buf);
