@@ -370,6 +370,8 @@ START_TEST(test_conn_no_replay_after_cut)
     t_cut = lt_test_now_ms();
     lw = (log_wait){ e, lat, "disconnected from NATS" };
     ck_assert(e2e_wait(e, log_cond, &lw, 10000));
+    lw.needle = "loop saw the NATS disconnect"; /* reached the scheduler service */
+    ck_assert(e2e_wait(e, log_cond, &lw, 10000));
     /* What passed the proxy before the cut has reached the recorder by now. */
     e2e_sleep_ms(500);
     pthread_mutex_lock(&r->mu);
