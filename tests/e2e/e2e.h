@@ -86,4 +86,13 @@ void e2e_dump_logs(e2e *e);
 int64_t e2e_now_ms(void);
 void e2e_sleep_ms(int64_t ms);
 
+/* Fault injection and logs (issue 8, partition/connection tests). */
+typedef struct lt_natsrv lt_natsrv;
+/** The nats-server (pause/resume/down/up it with lt_natsrv_*). */
+lt_natsrv *e2e_natsrv(e2e *e);
+/** Path of the log file of a process we started (NULL if unknown). */
+const char *e2e_log_path(e2e *e, pid_t pid);
+/** Exit 77 (skip) unless the binaries are there (for tests that use no wadm corpus). */
+void e2e_require_bins(void);
+
 #endif
