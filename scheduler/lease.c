@@ -48,25 +48,13 @@ struct sched_lease {
     size_t n, cap;
 };
 
+/* Open the lease bucket, created or made to match --replicas/--storage (lt_store_bucket_ensure). */
 static lt_status open_bucket(kvStore **kv, jsCtx *js, const char *bucket, int replicas,
                              bool memory)
 {
-    kvConfig kc;
-    natsStatus s = js_KeyValue(kv, js, bucket);
+    lt_store_settings want = { .replicas = replicas, .memory = memory, .history = 1 };
 
-    if (s == NATS_OK)
-        return LT_OK;
-    kvConfig_Init(&kc);
-    kc.Bucket = bucket;
-    kc.History = 1;
-    kc.Replicas = replicas > 0 ? replicas : 1;
-    kc.StorageType = memory ? js_MemoryStorage : js_FileStorage;
-    s = js_CreateKeyValue(kv, js, &kc);
-    if (s != NATS_OK) /* another replica may have created it meanwhile */
-        s = js_KeyValue(kv, js, bucket);
-    if (s != NATS_OK)
-        return LT_FAIL(lt_conn_status(s), "lease bucket %s: %s", bucket, natsStatus_GetText(s));
-    return LT_OK;
+    return lt_store_bucket_ensure(js, bucket, "latticed leader leases", &want, kv);
 }
 
 static void value_of(const sched_lease *l, bool release, char *out, size_t n)
