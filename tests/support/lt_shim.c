@@ -213,11 +213,16 @@ static void kv_subject(char *out, size_t n, kvStore *kv, const char *key)
  */
 #define WRAP(NAME, SUBJ, PROTO, ARGS, DROP)                                                      \
     {                                                                                            \
-        static natsStatus (*fn) PROTO;                                                           \
+        static void *next_;                                                                      \
+        void *p_ = __atomic_load_n(&next_, __ATOMIC_ACQUIRE);                                    \
+        natsStatus (*fn) PROTO;                                                                  \
         shim_rule r;                                                                             \
         natsStatus s;                                                                            \
-        if (fn == NULL)                                                                          \
-            *(void **)&fn = real(NAME);                                                          \
+        if (p_ == NULL) {                                                                        \
+            p_ = real(NAME);                                                                     \
+            __atomic_store_n(&next_, p_, __ATOMIC_RELEASE);                                      \
+        }                                                                                        \
+        *(void **)&fn = p_;                                                                      \
         if (!decide(NAME, SUBJ, &r)) {                                                           \
             depth++;                                                                             \
             s = fn ARGS;                                                                         \
