@@ -44,9 +44,9 @@ static bool going(const rec_ctx *x, const sched_obs *o)
 
 static void stop_obs(rec_ctx *x, sched_obs *o, const char *reason)
 {
-    if (going(x, o) || o->host->state != HOST_ALIVE)
+    if (going(x, o) || !HOST_USABLE(o->host))
         return; /* already asked, or unreachable: it is dealt with when it returns */
-    if (out_stop(x->s, o->host, o->id, reason) == LT_OK)
+    if (out_stop(x->s, o->host, o->id, o->placement, reason) == LT_OK)
         o->stop_sent = x->now;
 }
 
@@ -106,7 +106,7 @@ static bool fits(const sched_host *h, const spec_comp *c)
 static bool can_take(const rec_ctx *x, const spec_comp *c, const comp_rt *rt, const sched_host *h,
                      uint64_t stamp)
 {
-    if (h->state != HOST_ALIVE || h->stopping)
+    if (!HOST_USABLE(h) || h->stopping)
         return false;
     if (c->capability && h->stamp == stamp && h->cnt_all > 0)
         return false; /* capabilities: one per host, like wadm's providers */
@@ -181,7 +181,7 @@ static bool place_on(rec_ctx *x, const spec_comp *c, sched_host *h, uint64_t sta
 
 static void add_coloc_host(rec_ctx *x, pvec *out, sched_host *h)
 {
-    if (h == NULL || h->state != HOST_ALIVE || h->coloc_stamp == x->cstamp)
+    if (h == NULL || !HOST_USABLE(h) || h->coloc_stamp == x->cstamp)
         return;
     h->coloc_stamp = x->cstamp;
     LT_IGNORE(pvec_push(out, h));
@@ -464,12 +464,30 @@ static void stop_outdated(rec_ctx *x, const spec_comp *c, pvec *outdated, uint64
     }
 }
 
+/* Ask for a pass at `at` (the earliest of what is asked). */
+static void wake(lt_sched *s, int64_t at)
+{
+    if (s->wake_at == 0 || at < s->wake_at)
+        s->wake_at = at;
+}
+
+/* How long a component replaced after its n-th failure must run to count as healthy. */
+static int64_t crash_window(const lt_sched *s, uint32_t n)
+{
+    int64_t d = s->cfg.backoff_base_ms;
+
+    for (uint32_t i = 1; i < n && d < s->cfg.backoff_max_ms; i++)
+        d *= 2;
+    return d < s->cfg.backoff_max_ms ? d : s->cfg.backoff_max_ms;
+}
+
 static void finish_status(rec_ctx *x, const spec_comp *c, comp_rt *rt, uint64_t deficit,
                           bool changing, bool backoff, size_t misplaced)
 {
     char msg[512];
 
-    (void)x;
+    if (backoff)
+        wake(x->s, rt->retry_at); /* wake_at holds one time: whoever consumed it, ask again */
     if (rt->state == LT_SCHED_FAILED)
         return;
     if (backoff && deficit > 0) {
@@ -483,7 +501,20 @@ static void finish_status(rec_ctx *x, const spec_comp *c, comp_rt *rt, uint64_t 
         snprintf(msg, sizeof(msg), "Scaling %s: %u/%u running", c->name, rt->running,
                  rt->desired);
         rt_set(rt, LT_SCHED_RECONCILING, 0, msg);
+    } else if (rt->stable_at != 0 && x->now < rt->stable_at) {
+        /* Replaced after a crash and running again: not deployed until it stayed up as long
+         * as the current (un-jittered) backoff delay, from now on. */
+        if (rt->stable_at == INT64_MAX)
+            rt->stable_at = x->now + crash_window(x->s, rt->failures);
+        snprintf(msg, sizeof(msg), "Restarted %s after %u failure(s): %s", c->name,
+                 rt->failures, rt->fail_msg != NULL ? rt->fail_msg : "");
+        rt_set(rt, LT_SCHED_RECONCILING, 0, msg);
+        wake(x->s, rt->stable_at);
     } else {
+        if (rt->stable_at != 0) { /* stayed up: the crash loop is over, backoff starts over */
+            rt->stable_at = 0;
+            rt->failures = 0;
+        }
         rt_set(rt, LT_SCHED_DEPLOYED, 0, "");
     }
 }

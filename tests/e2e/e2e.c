@@ -500,7 +500,8 @@ static void on_event(e2e *e, const char *lattice, const char *type, natsMsg *msg
     }
 }
 
-/* "lattice.{L}.evt.{type}" or "lattice.{L}.host.{id}.{verb}" */
+/* "lattice.{L}.evt.h.{id}.{type}" (or the older "lattice.{L}.evt.{type}"), or
+ * "lattice.{L}.host.{id}.{verb}" */
 static void on_msg(natsConnection *nc, natsSubscription *sub, natsMsg *msg, void *closure)
 {
     e2e *e = closure;
@@ -515,6 +516,11 @@ static void on_msg(natsConnection *nc, natsSubscription *sub, natsMsg *msg, void
     pthread_mutex_lock(&e->mu);
     if (e->closing) {
         /* shutting down: nothing */
+    } else if (n == 7 && strcmp(tok[2], "evt") == 0 && strcmp(tok[3], "h") == 0) {
+        char type[128];
+
+        snprintf(type, sizeof(type), "%s.%s", tok[5], tok[6]);
+        on_event(e, tok[1], type, msg);
     } else if (n == 5 && strcmp(tok[2], "evt") == 0) {
         char type[128];
 
