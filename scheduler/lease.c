@@ -408,7 +408,11 @@ lt_status sched_lease_start(sched_lease **new_l, natsConnection *nc, const sched
     if (st != LT_OK)
         goto fail;
     /* Slots are added before or while running; a fixed array keeps slot pointers stable. */
-    l->cap = cfg->max_lattices > 0 ? cfg->max_lattices : LT_SCHED_DEFAULT_MAX_LATTICES;
+    /* Room for the lattices discovered from events (max_lattices) and those named by stored
+     * apps or the configuration, which are served whatever the limit. */
+    l->cap = 2 * (cfg->max_lattices > 0 ? cfg->max_lattices : LT_SCHED_DEFAULT_MAX_LATTICES);
+    if (l->cap < 4096)
+        l->cap = 4096;
     l->slots = lt_calloc(l->cap, sizeof(*l->slots));
     if (l->slots == NULL) {
         st = LT_FAIL(LT_ERR_NOMEM, "lease slots");
