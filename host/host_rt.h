@@ -57,6 +57,7 @@ typedef struct {
     size_t evq_head;            /**< offset of the oldest unpublished record in evq */
     uint64_t idle_requests;     /**< n_requests at the previous lt_host_srv_idle */
     uint64_t n_requests, n_events, n_heartbeats, n_errors;
+    uint64_t n_unsigned;        /**< commands refused for a missing or wrong signature */
 } lt_host_srv;
 
 /** Initialise srv (no I/O). */

@@ -49,6 +49,8 @@ typedef struct {
     uint64_t crash_limit;         /**< crashes in all before they stop; 0 = no limit */
     int64_t stats_ms;             /**< log counters this often (0 = never) */
     bool instance_events;         /**< simulate: publish instance.* events (default true) */
+    bool check_signatures;        /**< refuse commands not signed with leader_key */
+    uint8_t leader_key[32];       /**< ed25519 public key of the leader (lt_nkey.h) */
 } lt_host_config;
 
 /**

@@ -15,6 +15,7 @@
 #include "lt_config.h"
 #include "lt_host.h"
 #include "lt_log.h"
+#include "lt_nkey.h"
 #include "lt_opts.h"
 
 typedef struct {
@@ -29,6 +30,7 @@ typedef struct {
     int64_t simulate, reply_delay_ms, seed, crash_after_ms, crash_limit;
     const char *id_prefix, *fail_rate, *refuse_image, *stats_interval;
     const char *crash_image, *crash_message;
+    const char *leader_key;
     const char *log_level, *log_format;
 } opts_t;
 
@@ -58,6 +60,9 @@ static const lt_opt options[] = {
       "client certificate for NATS mutual TLS", F(nats_tls_cert), 0, 0 },
     { "nats-tls-key", 0, E("NATS_TLS_KEY"), LT_OPT_STRING, "FILE", NULL,
       "client private key for NATS mutual TLS", F(nats_tls_key), 0, 0 },
+    { "leader-key", 0, E("LEADER_KEY"), LT_OPT_STRING, "PUBKEY", NULL,
+      "nkey public key of latticed's --command-signing-seed: refuse commands it did not sign",
+      F(leader_key), 0, 0 },
     { "lattice", 'l', E("LATTICE"), LT_OPT_STRING, "NAME", "default",
       "lattice to join (a subject token)", F(lattice), 0, 0 },
     { "prefix", 0, E("PREFIX"), LT_OPT_STRING, "PREFIX", "lattice",
@@ -254,6 +259,11 @@ static int to_config(const opts_t *o, const multi_t *mv, lt_host_config *c)
                 o->lattice);
         return 2;
     }
+    if (o->leader_key != NULL && lt_nkey_parse_public(o->leader_key, c->leader_key) != LT_OK) {
+        fprintf(stderr, "latticed-host: --leader-key is not an nkey public key\n");
+        return 2;
+    }
+    c->check_signatures = o->leader_key != NULL;
     if (!lt_host_prefix_ok(o->prefix)) {
         fprintf(stderr, "latticed-host: --prefix '%s' is not a valid subject prefix\n",
                 o->prefix);

@@ -17,6 +17,8 @@
 
 #include "lt_alloc.h"
 #include "lt_log.h"
+#include "lt_nkey.h"
+#include "lt_pbjson.h"
 
 struct lt_host_delayed {
     lt_host_delayed *next, *prev;
@@ -256,6 +258,50 @@ static bool is_json(natsMsg *msg)
     return strncmp(ct, "application/json", 16) == 0;
 }
 
+/*
+ * With --leader-key, a command must carry the leader's signature over its subject and body:
+ * anything else is answered INVALID without being looked at (its epoch changes nothing).
+ * True when the request may go on.
+ */
+static bool signed_ok(lt_host_srv *srv, lt_host_state *h, natsMsg *msg, const char *to)
+{
+    const char *sig = NULL;
+    Latticed__Host__V1__CommandReply rep = LATTICED__HOST__V1__COMMAND_REPLY__INIT;
+    char *text = NULL;
+    size_t len = 0;
+    bool json = is_json(msg);
+
+    if (!srv->cfg->check_signatures)
+        return true;
+    if (natsMsgHeader_Get(msg, LT_NKEY_SIG_HEADER, &sig) != NATS_OK)
+        sig = NULL;
+    if (lt_nkey_verify_command(srv->cfg->leader_key, natsMsg_GetSubject(msg),
+                               natsMsg_GetData(msg), (size_t)natsMsg_GetDataLength(msg), sig))
+        return true;
+    srv->n_unsigned++;
+    if (srv->n_unsigned == 1 || srv->n_unsigned % 1000 == 0)
+        LT_WARN("host", "%s: refused %llu command(s) not signed by the leader key (latest on %s)",
+                h->id, (unsigned long long)srv->n_unsigned, natsMsg_GetSubject(msg));
+    rep.host_id = h->id;
+    rep.code = HRC(INVALID);
+    rep.message = (char *)"the command is not signed by the leader key this host trusts";
+    rep.newest_epoch = h->newest_epoch;
+    lt_buf_reset(&srv->out);
+    if (json && lt_pbjson_encode(&rep.base, 0, &text, &len) == LT_OK) {
+        LT_IGNORE(lt_buf_append(&srv->out, text, len));
+    } else {
+        uint8_t pb[512]; /* host id, message and codes: well under it */
+        size_t n = protobuf_c_message_get_packed_size(&rep.base);
+
+        json = false;
+        if (n <= sizeof(pb))
+            LT_IGNORE(lt_buf_append(&srv->out, pb, protobuf_c_message_pack(&rep.base, pb)));
+    }
+    lt_free(text);
+    reply(srv, to, json, &srv->out);
+    return false;
+}
+
 /* The lattice-wide inventory request: one reply per host served. */
 static void handle_bcast(lt_host_srv *srv, natsMsg *msg, const char *to)
 {
@@ -265,6 +311,8 @@ static void handle_bcast(lt_host_srv *srv, natsMsg *msg, const char *to)
     for (i = 0; srv->each != NULL && (h = srv->each(srv->lookup_ctx, i)) != NULL; i++) {
         bool json = is_json(msg);
 
+        if (!signed_ok(srv, h, msg, to))
+            continue;
         srv->n_requests++;
         lt_buf_reset(&srv->out);
         if (lt_host_request(h, srv->ops, "inventory", natsMsg_GetData(msg),
@@ -304,6 +352,8 @@ static void handle_on_loop(lt_loop *loop, void *arg)
     h = srv->lookup(srv->lookup_ctx, id);
     if (h == NULL || to == NULL || to[0] == '\0')
         goto out; /* not one of ours, or nobody to answer */
+    if (!signed_ok(srv, h, p->msg, to))
+        goto out;
     json = is_json(p->msg);
     srv->n_requests++;
     lt_buf_reset(&srv->out);

@@ -16,6 +16,26 @@
 #include "lt_alloc.h"
 #include "lt_limits.h"
 #include "lt_log.h"
+#include "lt_nkey.h"
+
+/* The packed request in svc->pbuf, with its signature header (--command-signing-seed). */
+static natsStatus publish_signed(lt_sched_svc *svc, const char *subj, const char *reply,
+                                 size_t len)
+{
+    char sig[LT_NKEY_SIG_TEXT + 1];
+    natsMsg *msg = NULL;
+    natsStatus s;
+
+    if (lt_nkey_sign_command(svc->cfg.sign_seed, subj, svc->pbuf, len, sig) != LT_OK)
+        return NATS_ERR;
+    s = natsMsg_Create(&msg, subj, reply, (const char *)svc->pbuf, (int)len);
+    if (s == NATS_OK)
+        s = natsMsgHeader_Set(msg, LT_NKEY_SIG_HEADER, sig);
+    if (s == NATS_OK)
+        s = natsConnection_PublishMsg(svc->cfg.nc, msg);
+    natsMsg_Destroy(msg);
+    return s;
+}
 
 void svc_send(void *arg, const lt_sched_batch *b)
 {
@@ -93,7 +113,9 @@ void svc_send(void *arg, const lt_sched_batch *b)
         svc->pcap = len;
     }
     protobuf_c_message_pack(m, svc->pbuf);
-    s = natsConnection_PublishRequest(svc->cfg.nc, subj, reply, svc->pbuf, (int)len);
+    s = svc->cfg.sign_seed != NULL ? publish_signed(svc, subj, reply, len)
+                                   : natsConnection_PublishRequest(svc->cfg.nc, subj, reply,
+                                                                   svc->pbuf, (int)len);
     svc->n_requests++;
     if (s != NATS_OK)
         LT_DEBUG("sched", "%s: not sent (%s); it will expire and be retried", subj,

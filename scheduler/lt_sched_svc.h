@@ -48,6 +48,8 @@ typedef struct {
     int replicas;                 /**< of the lease bucket; 0 = 1 */
     bool memory;                  /**< lease bucket in memory */
     lt_sched_config sched;        /**< template for every lattice (lattice field ignored) */
+    const uint8_t *sign_seed;     /**< 32-byte ed25519 seed: sign every host command
+                                       (lt_nkey.h); NULL = unsigned. Copied. */
 } lt_sched_svc_config;
 
 typedef struct lt_sched_svc lt_sched_svc;

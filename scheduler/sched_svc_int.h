@@ -130,6 +130,7 @@ struct lt_sched_svc {
     lt_store_watch *watch;
     sched_writer *writer;
     uint8_t *pbuf;         /**< scratch for packing requests */
+    uint8_t sign_seed[32]; /**< copy of cfg->sign_seed (cfg.sign_seed points here) */
     size_t pcap;
     atomic_bool stopping;
     pthread_mutex_t inbox_mu;

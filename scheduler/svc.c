@@ -463,6 +463,10 @@ static lt_status copy_config(lt_sched_svc *svc, const lt_sched_svc_config *cfg)
     size_t i;
 
     svc->cfg = *cfg;
+    if (cfg->sign_seed != NULL) {
+        memcpy(svc->sign_seed, cfg->sign_seed, sizeof(svc->sign_seed));
+        svc->cfg.sign_seed = svc->sign_seed;
+    }
     svc->prefix = lt_strdup(cfg->prefix != NULL ? cfg->prefix : LT_SCHED_DEFAULT_PREFIX);
     svc->status_prefix = lt_strdup(cfg->status_prefix != NULL ? cfg->status_prefix
                                                               : LT_SCHED_DEFAULT_STATUS_PREFIX);
@@ -600,6 +604,7 @@ void lt_sched_svc_stop(lt_sched_svc *svc)
         lt_free(svc->allow[i]);
     lt_free(svc->allow);
     lt_free(svc->pbuf);
+    explicit_bzero(svc->sign_seed, sizeof(svc->sign_seed)); /* a secret: do not leave it */
     lt_free(svc->prefix);
     lt_free(svc->status_prefix);
     lt_free(svc->replica);

@@ -6,10 +6,13 @@
  */
 #include "daemon.h"
 
+#include <errno.h>
+#include <stdio.h>
 #include <string.h>
 
 #include "lt_alloc.h"
 #include "lt_log.h"
+#include "lt_nkey.h"
 #include "lt_sched_svc.h"
 
 #define MAX_LATTICES 64
@@ -36,15 +39,46 @@ static size_t split_list(char *buf, const char **out)
     return n;
 }
 
+/* --command-signing-seed FILE: the seed (never echoed) and a line naming the public key. */
+static lt_status read_signing_seed(const char *path, uint8_t seed[32])
+{
+    char text[256] = "", pub[LT_NKEY_PUBLIC_TEXT + 1];
+    uint8_t raw_pub[32];
+    FILE *f = fopen(path, "r");
+    size_t n;
+    lt_status st;
+
+    if (f == NULL)
+        return LT_FAIL(LT_ERR_IO, "--command-signing-seed %s: %s", path, strerror(errno));
+    n = fread(text, 1, sizeof(text) - 1, f);
+    fclose(f);
+    text[n] = '\0';
+    st = lt_nkey_parse_seed(text, seed);
+    explicit_bzero(text, sizeof(text));
+    if (st != LT_OK)
+        return LT_FAIL(LT_ERR_INVALID, "--command-signing-seed %s: not an nkey seed", path);
+    st = lt_nkey_public_of(seed, raw_pub, pub);
+    if (st == LT_OK)
+        LT_INFO("sched", "host commands are signed; hosts check them with --leader-key %s", pub);
+    return st;
+}
+
 lt_status lt_daemon_sched_start(const lt_daemon_config *cfg, natsConnection *nc, jsCtx *js,
                                 lt_store *store, lt_loop *loop, lt_sched_svc **out)
 {
     const char *lattices[MAX_LATTICES];
     char *list = NULL;
+    uint8_t seed[32];
     lt_sched_svc_config sc = { 0 };
     lt_status st;
 
     *out = NULL;
+    if (cfg->command_signing_seed != NULL) {
+        st = read_signing_seed(cfg->command_signing_seed, seed);
+        if (st != LT_OK)
+            return st;
+        sc.sign_seed = seed;
+    }
     if (cfg->lattices != NULL && (list = lt_strdup(cfg->lattices)) == NULL)
         return LT_FAIL(LT_ERR_NOMEM, "lattice list");
     sc.nc = nc;
@@ -67,6 +101,7 @@ lt_status lt_daemon_sched_start(const lt_daemon_config *cfg, natsConnection *nc,
     if (cfg->dev && cfg->warmup_ms == 0)
         sc.sched.warmup_ms = 1500; /* the --dev host heartbeats every second */
     st = lt_sched_svc_start(out, &sc);
+    explicit_bzero(seed, sizeof(seed));
     lt_free(list);
     running = *out;
     return st;

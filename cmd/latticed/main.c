@@ -94,6 +94,9 @@ static const lt_opt options[] = {
     { "warmup-ms", 0, "LATTICED_WARMUP_MS", LT_OPT_INT, "MS", "0",
       "listen to hosts this long before acting (0: 1.5 heartbeat intervals, -1: none)",
       F(warmup_ms), -1, 3600000 },
+    { "command-signing-seed", 0, "LATTICED_COMMAND_SIGNING_SEED", LT_OPT_STRING, "FILE", NULL,
+      "nkey seed file: sign every host command (hosts started with --leader-key refuse the "
+      "unsigned)", F(command_signing_seed), 0, 0 },
     { "max-lattices", 0, "LATTICED_MAX_LATTICES", LT_OPT_INT, "N", "1000",
       "serve at most this many lattices discovered from host events (more are ignored; "
       "lattices of stored apps are always served)",

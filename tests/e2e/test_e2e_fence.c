@@ -25,6 +25,7 @@
 #include "e2e.h"
 #include "latticed/host/v1/command.pb-c.h"
 #include "lt_config.h"
+#include "lt_nkey.h"
 #include "lt_shimctl.h"
 
 #include <pthread.h>
@@ -300,6 +301,46 @@ START_TEST(test_new_leader_asks_before_acting)
 }
 END_TEST
 
+/* Signed commands: hosts with --leader-key take the leader's signed commands and refuse an
+ * unsigned one, whose epoch then changes nothing. */
+START_TEST(test_signed_commands)
+{
+    e2e *e = e2e_new();
+    uint8_t seed[32], pub[32];
+    char seed_text[LT_NKEY_SEED_TEXT + 1], pub_text[LT_NKEY_PUBLIC_TEXT + 1], path[256];
+    const char *ra[] = { "--command-signing-seed", path, NULL };
+    const char *hx[] = { "--leader-key", pub_text, NULL };
+    size_t two = 2;
+    count_arg nine = { "api", 9, NULL };
+    FILE *f = fopen("/dev/urandom", "rb");
+
+    ck_assert_ptr_nonnull(f);
+    ck_assert_uint_eq(fread(seed, 1, sizeof(seed), f), sizeof(seed));
+    fclose(f);
+    lt_nkey_seed_text(seed, seed_text);
+    ck_assert_int_eq(lt_nkey_public_of(seed, pub, pub_text), LT_OK);
+    snprintf(path, sizeof(path), "/tmp/lt-e2e-seed-%d", (int)getpid());
+    f = fopen(path, "w");
+    ck_assert_ptr_nonnull(f);
+    fprintf(f, "%s\n", seed_text);
+    fclose(f);
+    e2e_observe(e, L);
+    e2e_hosts(e, L, "g0", 1, NULL, hx);
+    e2e_hosts(e, L, "g1", 1, NULL, hx);
+    e2e_latticed(e, ra);
+    ck_assert(e2e_wait(e, hosts_up, &two, 20000));
+    deploy(e, "fence-v1.yaml");
+    ck_assert(e2e_wait_status(e, L, "fence", "deployed", 30000));
+    /* The forged, unsigned epoch raise is refused: the host's epoch does not move. */
+    ck_assert_uint_ne(forge_epoch(e, "g1-00000", UINT64_MAX), UINT64_MAX);
+    deploy(e, "fence-v2.yaml");
+    ck_assert(e2e_wait(e, count_is, &nine, 30000));
+    ck_assert(e2e_wait_status(e, L, "fence", "deployed", 30000));
+    remove(path);
+    e2e_free(e);
+}
+END_TEST
+
 /* ---- who sent which command when: request ids are "{replica}-{n}" ---------------------- */
 
 static pthread_mutex_t cmd_mu = PTHREAD_MUTEX_INITIALIZER;
@@ -467,6 +508,7 @@ int main(void)
     tcase_add_test(t, test_max_lattices);
     tcase_add_test(t, test_new_leader_asks_before_acting);
     tcase_add_test(t, test_stalled_lease_stops_acting_in_time);
+    tcase_add_test(t, test_signed_commands);
     suite_add_tcase(s, t);
     r = srunner_create(s);
     srunner_run_all(r, CK_NORMAL);
