@@ -168,6 +168,12 @@ void lt_sched_free(lt_sched *s);
  */
 void lt_sched_set_leader(lt_sched *s, bool leading, uint64_t epoch, int64_t now);
 
+/**
+ * Publish every app's status again at the next pass, changed or not (what was published while
+ * acting was paused did not go out).
+ */
+void lt_sched_republish(lt_sched *s);
+
 /** True while leading; *epoch (optional) receives the epoch. */
 bool lt_sched_leading(const lt_sched *s, uint64_t *epoch);
 

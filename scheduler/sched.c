@@ -14,6 +14,9 @@
 #include "lt_loop.h"
 
 #define HOST_CHECK_MS 250
+/* Every status is written again this often while leading, changed or not: a write of a deposed
+ * leader that was already under way when it stopped acting cannot hide the truth for longer. */
+#define STATUS_REFRESH_MS 30000
 
 uint64_t sched_rand(lt_sched *s)
 {
@@ -511,8 +514,20 @@ void lt_sched_set_leader(lt_sched *s, bool leading, uint64_t epoch, int64_t now)
     if (leading)
         s->epoch = epoch;
     fence_lift(s, now);
-    if (new_term)
+    if (new_term) {
+        lt_sched_republish(s); /* a status written by another leader meanwhile is stale */
         fence_begin(s, now);
+    }
+}
+
+void lt_sched_republish(lt_sched *s)
+{
+    size_t i;
+
+    for (i = 0; i < s->apps.cap; i++)
+        if (s->apps.slots[i].key != NULL)
+            ((sched_app *)s->apps.slots[i].val)->published = false;
+    s->all_dirty = true;
 }
 
 bool lt_sched_leading(const lt_sched *s, uint64_t *epoch)
@@ -615,6 +630,10 @@ int64_t lt_sched_tick(lt_sched *s, int64_t now)
     }
     if (now < s->ready_at || !s->apps_loaded)
         return s->ready_at > now ? s->ready_at - now : HOST_CHECK_MS;
+    if (now - s->last_republish >= STATUS_REFRESH_MS) {
+        s->last_republish = now;
+        lt_sched_republish(s);
+    }
     if (!fence_ready(s, now))
         return HOST_CHECK_MS; /* the new term's inventory round is not over */
     if (s->all_dirty || now - s->last_full >= s->cfg.full_pass_ms ||

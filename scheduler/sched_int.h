@@ -410,6 +410,7 @@ struct lt_sched {
     bool hosts_changed;      /**< hosts joined/left/relabelled: apps not at rest re-place */
     int64_t wake_at;         /**< earliest backoff expiry (0 = none) */
     int64_t last_host_check;
+    int64_t last_republish;  /**< every status is written again now and then (sched.c) */
     /* partition guard (inventory.c) */
     int64_t grace_from;      /**< silence is counted from here at the earliest (a partition
                                   ended: every host got a fresh timeout) */

@@ -74,14 +74,20 @@ void sched_lease_stop(sched_lease *l);
 
 typedef struct sched_writer sched_writer;
 
-/** store may be NULL (no status KV); nc publishes events as replica's CloudEvents. */
+/**
+ * store may be NULL (no status KV); nc publishes events as replica's CloudEvents. With lease
+ * (may be NULL), a status is written only while its lattice's lease deadline has not passed
+ * (a deposed or paused leader's late write would hide the new leader's status).
+ */
 LT_NODISCARD lt_status sched_writer_start(sched_writer **new_w, lt_store *store,
-                                          natsConnection *nc, const char *replica);
+                                          natsConnection *nc, const char *replica,
+                                          sched_lease *lease);
 /** Thread-safe. Queue a control-plane event (packed now, published on the writer thread). */
 void sched_writer_event(sched_writer *w, const char *subj, const char *cetype,
                         const ProtobufCMessage *msg);
 /** Thread-safe. Queue json as the status of lattice/app (replacing a queued older one). */
-void sched_writer_put(sched_writer *w, const char *lattice, const char *app, const char *json);
+void sched_writer_put(sched_writer *w, const char *lattice, const char *app, const char *json,
+                      size_t slot);
 /** Write what is queued (bounded wait), stop the thread. NULL-safe. */
 void sched_writer_stop(sched_writer *w);
 

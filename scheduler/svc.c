@@ -178,6 +178,8 @@ static int64_t on_timer(lt_loop *loop, void *arg)
                         l->name);
             else
                 LT_INFO("sched", "lattice %s: lease renewed: acting again", l->name);
+            if (!l->paused)
+                lt_sched_republish(l->s);
         }
         if (l->kick || now >= l->next_tick) {
             int64_t d = lt_sched_tick(l->s, now);
@@ -546,7 +548,7 @@ lt_status lt_sched_svc_start(lt_sched_svc **new_svc, const lt_sched_svc_config *
     if (st == LT_OK)
         st = svc_hosts_start(svc);
     if (st == LT_OK)
-        st = sched_writer_start(&svc->writer, cfg->store, cfg->nc, svc->replica);
+        st = sched_writer_start(&svc->writer, cfg->store, cfg->nc, svc->replica, svc->lease);
     if (st == LT_OK && cfg->store != NULL)
         st = lt_store_watch_start(&svc->watch, cfg->store, NULL, on_store_change, svc);
     if (st != LT_OK)
@@ -583,8 +585,8 @@ void lt_sched_svc_stop(lt_sched_svc *svc)
     natsSubscription_Destroy(svc->evt_sub);
     natsSubscription_Destroy(svc->reply_sub);
     natsSubscription_Destroy(svc->hosts_sub);
+    sched_writer_stop(svc->writer); /* it reads the lease's deadlines: stop it first */
     sched_lease_stop(svc->lease);
-    sched_writer_stop(svc->writer);
     pthread_mutex_lock(&svc->inbox_mu); /* subscriptions are gone: nobody adds any more */
     while (svc->in_head != NULL) {
         svc_item *it = svc->in_head;

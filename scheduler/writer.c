@@ -25,6 +25,7 @@ typedef struct wentry {
     char *lattice, *app, *json;
     int64_t due;           /* monotonic ms before which it is not tried again; 0 = now */
     int64_t pause;         /* the last backoff, 0 before the first failure */
+    size_t slot;           /* the lattice's lease slot: written only while it may act */
     struct wentry *next;
 } wentry;
 
@@ -44,6 +45,7 @@ typedef struct wevent {
 
 struct sched_writer {
     lt_store *store;
+    sched_lease *lease;    /* NULL: no election, every status is written */
     natsConnection *nc;
     char source[192];
     wevent *ev_head, *ev_tail;
@@ -230,6 +232,14 @@ static void *writer_main(void *arg)
             continue;
         }
         pthread_mutex_unlock(&w->mu);
+        if (w->lease != NULL && lt_loop_now_ms() >= sched_lease_until(w->lease, e->slot)) {
+            /* Not (or no longer) the leader: a late write could hide the new leader's status.
+             * Whoever leads next publishes every status again. */
+            LT_DEBUG("sched", "status of %s/%s dropped: not leading", e->lattice, e->app);
+            wentry_free(e);
+            pthread_mutex_lock(&w->mu);
+            continue;
+        }
         st = w->store != NULL ? lt_store_status_put(w->store, e->lattice, e->app, e->json,
                                                 strlen(e->json))
                           : LT_OK;
@@ -255,7 +265,7 @@ static void *writer_main(void *arg)
 }
 
 lt_status sched_writer_start(sched_writer **new_w, lt_store *store, natsConnection *nc,
-                             const char *replica)
+                             const char *replica, sched_lease *lease)
 {
     sched_writer *w = lt_calloc(1, sizeof(*w));
 
@@ -263,6 +273,7 @@ lt_status sched_writer_start(sched_writer **new_w, lt_store *store, natsConnecti
     if (w == NULL)
         return LT_FAIL(LT_ERR_NOMEM, "status writer");
     w->store = store;
+    w->lease = lease;
     w->nc = nc;
     snprintf(w->source, sizeof(w->source), "latticed/%s", replica);
     if (getrandom(&w->rng, sizeof(w->rng), 0) != (ssize_t)sizeof(w->rng))
@@ -278,7 +289,8 @@ lt_status sched_writer_start(sched_writer **new_w, lt_store *store, natsConnecti
     return LT_OK;
 }
 
-void sched_writer_put(sched_writer *w, const char *lattice, const char *app, const char *json)
+void sched_writer_put(sched_writer *w, const char *lattice, const char *app, const char *json,
+                      size_t slot)
 {
     char key[2 * LT_MAX_TOKEN + 8];
     wentry *e;
@@ -292,6 +304,7 @@ void sched_writer_put(sched_writer *w, const char *lattice, const char *app, con
     if (e != NULL) {
         lt_free(e->json); /* only the newest matters (a retry keeps its backoff) */
         e->json = copy;
+        e->slot = slot;
         goto out;
     }
     e = lt_calloc(1, sizeof(*e));
@@ -303,6 +316,7 @@ void sched_writer_put(sched_writer *w, const char *lattice, const char *app, con
         goto out;
     }
     e->json = copy;
+    e->slot = slot;
     if (w->tail != NULL)
         w->tail->next = e;
     else
@@ -357,11 +371,13 @@ void svc_status(void *arg, const char *app, lt_sched_state state, const char *js
     char subj[LT_MAX_SUBJECT];
 
     (void)state;
+    if (!svc_may_act(l))
+        return; /* paused: published again when acting resumes (lt_sched_republish) */
     if ((size_t)snprintf(subj, sizeof(subj), "%s.%s.%s", svc->status_prefix, l->name, app) <
         sizeof(subj))
         natsConnection_Publish(svc->cfg.nc, subj, json, (int)strlen(json));
     if (svc->writer != NULL)
-        sched_writer_put(svc->writer, l->name, app, json);
+        sched_writer_put(svc->writer, l->name, app, json, l->lease_slot);
 }
 
 void sched_writer_event(sched_writer *w, const char *subj, const char *cetype,
@@ -403,6 +419,8 @@ void svc_event(void *arg, const char *type, const ProtobufCMessage *msg)
     lt_sched_svc *svc = l->svc;
     char subj[LT_MAX_SUBJECT], cetype[96];
 
+    if (!svc_may_act(l))
+        return; /* not the leader right now: it reports nothing */
     if (svc->writer == NULL ||
         (size_t)snprintf(subj, sizeof(subj), "%s.%s.evt.cp.%s", svc->prefix, l->name, type) >=
             sizeof(subj))

@@ -202,6 +202,30 @@ START_TEST(test_links_removed_during_failover_are_removed)
 }
 END_TEST
 
+/* Statuses are written again now and then, and at once on a new term: a stale write of a
+ * deposed leader cannot stay. */
+START_TEST(test_statuses_are_republished)
+{
+    fleet *f = fleet_new("default", NULL);
+    size_t before;
+
+    fleet_host_add(f, "h1", "", 0, 0);
+    deploy(f, spread_app("v1", 2));
+    fleet_settle(f, 200);
+    before = f->statuses;
+    fleet_step(f, 1000);
+    ck_assert_uint_eq(f->statuses, before); /* nothing changed, nothing written */
+    for (int i = 0; i < 31; i++)
+        fleet_step(f, 1000);
+    ck_assert_uint_gt(f->statuses, before);
+    before = f->statuses;
+    lt_sched_set_leader(f->s, true, 2, f->now);
+    fleet_settle(f, 50);
+    ck_assert_uint_gt(f->statuses, before);
+    fleet_free(f);
+}
+END_TEST
+
 static Suite *suite(void)
 {
     Suite *s = suite_create("fence");
@@ -213,6 +237,7 @@ static Suite *suite(void)
     tcase_add_test(t, test_new_term_asks_every_host_first);
     tcase_add_test(t, test_silent_host_does_not_block_the_round);
     tcase_add_test(t, test_links_removed_during_failover_are_removed);
+    tcase_add_test(t, test_statuses_are_republished);
     suite_add_tcase(s, t);
     return s;
 }
