@@ -28,6 +28,7 @@ struct e2e_applier {
     pthread_mutex_t mu;
     bool stop;
     size_t tried, n_acked;
+    char last_miss[256]; /* why the newest unacknowledged round was not acknowledged */
     char acked[MAX_ACKED][48];
 };
 
@@ -72,7 +73,7 @@ static const char *result_of(json_t *j)
 }
 
 /* One put + deploy of version; true when both were acknowledged. */
-static bool apply_one(e2e_applier *a, const char *version)
+static bool apply_one(e2e_applier *a, const char *version, char *why, size_t cap)
 {
     char *text = render(a->tmpl, version), body[128];
     json_t *put, *dep = NULL;
@@ -88,6 +89,13 @@ static bool apply_one(e2e_applier *a, const char *version)
                           strlen(body), API_TIMEOUT_MS);
         ok = dep != NULL && strcmp(result_of(dep), "acknowledged") == 0;
     }
+    if (!ok) {
+        json_t *j = dep != NULL ? dep : put;
+        const char *m = json_string_value(json_object_get(j, "message"));
+
+        snprintf(why, cap, "%s %s: %s %s", version, dep != NULL ? "deploy" : "put",
+                 j != NULL ? result_of(j) : "no reply", m != NULL ? m : "");
+    }
     json_decref(put);
     json_decref(dep);
     free(text);
@@ -100,7 +108,7 @@ static void *applier_main(void *arg)
     size_t k = 0;
 
     for (;;) {
-        char version[48];
+        char version[48], why[256];
         int64_t next = e2e_now_ms() + a->period_ms;
         bool ok;
 
@@ -111,9 +119,11 @@ static void *applier_main(void *arg)
         }
         pthread_mutex_unlock(&a->mu);
         snprintf(version, sizeof(version), "%s%zu", a->prefix, ++k);
-        ok = apply_one(a, version);
+        ok = apply_one(a, version, why, sizeof(why));
         pthread_mutex_lock(&a->mu);
         a->tried++;
+        if (!ok)
+            snprintf(a->last_miss, sizeof(a->last_miss), "%s", why);
         if (ok && a->n_acked < MAX_ACKED)
             snprintf(a->acked[a->n_acked++], sizeof(a->acked[0]), "%s", version);
         pthread_mutex_unlock(&a->mu);
@@ -235,7 +245,8 @@ void e2e_check_versions(e2e *e, const char *lattice, e2e_applier *a)
         ck_assert_msg(ok, "acknowledged version %s is not readable: %s",
                       e2e_applier_version(a, i), why);
     }
-    printf("  %zu acknowledged versions (of %zu tried) all readable\n", n, e2e_applier_tried(a));
+    printf("  %zu acknowledged versions (of %zu tried) all readable%s%s\n", n,
+           e2e_applier_tried(a), a->last_miss[0] != '\0' ? "; last miss: " : "", a->last_miss);
 }
 
 /* The deployed version per the versions API ("" if none or no answer). */
