@@ -455,6 +455,7 @@ static void keep_heartbeat(obs_host *h, const Latticed__Host__V1__Heartbeat *hb)
     for (i = 0; i < hb->n_link_ids; i++)
         snprintf(h->link_ids[i], sizeof(h->link_ids[i]), "%s", hb->link_ids[i]);
     h->newest_epoch = hb->newest_epoch;
+    h->interval_ms = hb->interval_ms;
     h->seen = true;
 }
 
@@ -534,10 +535,18 @@ void e2e_observe(e2e *e, const char *lattice)
     ck_assert_int_eq(natsConnection_Flush(e->nc), NATS_OK);
 }
 
+bool e2e_fresh(const obs_host *h, const char *lattice)
+{
+    int64_t window = 3 * (int64_t)h->interval_ms > FRESH_MS ? 3 * (int64_t)h->interval_ms
+                                                             : FRESH_MS;
+
+    return h->seen && !h->gone && strcmp(h->lattice, lattice) == 0 &&
+           e2e_now_ms() - h->at < window;
+}
+
 static bool fresh(const obs_host *h, const char *lattice)
 {
-    return h->seen && !h->gone && strcmp(h->lattice, lattice) == 0 &&
-           e2e_now_ms() - h->at < FRESH_MS;
+    return e2e_fresh(h, lattice);
 }
 
 static const char *ann(const Latticed__Host__V1__Instance *in, const char *key)

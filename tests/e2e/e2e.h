@@ -97,7 +97,7 @@ pid_t e2e_latticed_at(e2e *e, const char *url, const char *const *extra);
 /** True while a process we started has not been reaped (and has not exited). */
 bool e2e_alive(e2e *e, pid_t pid);
 /** Replica id holding lattice's leader lease (KV latticed_leases), "" if none; and its epoch
- * (the lease revision) in *epoch when not NULL. Static buffer. */
+ * (from the value, else the revision) in *epoch when not NULL. Static buffer. */
 const char *e2e_leader(e2e *e, const char *lattice, uint64_t *epoch);
 
 /** Also watch the replies to latticed's commands (subscribes _INBOX.>); for e2e_faults_get's
@@ -121,6 +121,9 @@ void e2e_faults_get(e2e *e, const char *lattice, e2e_faults *out);
 bool e2e_host_was_lost(e2e *e, const char *lattice, const char *prefix);
 /** Instance ids running or starting on two fresh hosts at once (now). */
 size_t e2e_duplicate_ids(e2e *e, const char *lattice);
+/** Most instances of comp of one version of app running beyond that version's
+ * e2e_replicas() (fresh hosts, now): a leader that started some again. */
+size_t e2e_excess(e2e *e, const char *lattice, const char *app, const char *comp);
 /** Oldest newest_epoch over the fresh hosts' heartbeats (0 if none). */
 uint64_t e2e_hosts_min_epoch(e2e *e, const char *lattice);
 
@@ -143,8 +146,15 @@ void e2e_applier_free(e2e_applier *a);
 /** Acknowledged versions so far, and the i-th of them (borrowed). */
 size_t e2e_applier_acked(e2e_applier *a);
 const char *e2e_applier_version(e2e_applier *a, size_t i);
+/** When the newest acknowledged deploy was answered (e2e_now_ms), 0 if none. */
+int64_t e2e_applier_last_ack_ms(e2e_applier *a);
 /** Put+deploy rounds tried so far. */
 size_t e2e_applier_tried(e2e_applier *a);
+/** Most instance ids seen running on two hosts at once (e2e_duplicate_ids), and most workers
+ * of one version beyond its desired count (e2e_excess), sampled after every round while the
+ * applier ran. */
+size_t e2e_applier_max_dups(e2e_applier *a);
+size_t e2e_applier_max_excess(e2e_applier *a);
 /** Desired instances of the chaos template's "worker" for a version "<prefix><k>": 2 + k % 4. */
 int e2e_replicas(const char *version);
 

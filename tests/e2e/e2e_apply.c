@@ -28,6 +28,9 @@ struct e2e_applier {
     pthread_mutex_t mu;
     bool stop;
     size_t tried, n_acked;
+    size_t max_dups; /* most instance ids seen on two hosts at once, sampled every round */
+    size_t max_excess; /* most workers of one version beyond its desired count */
+    int64_t last_ack_ms; /* when the newest acknowledged deploy was answered */
     char last_miss[256]; /* why the newest unacknowledged round was not acknowledged */
     char acked[MAX_ACKED][48];
 };
@@ -109,6 +112,7 @@ static void *applier_main(void *arg)
 
     for (;;) {
         char version[48], why[256];
+        size_t dups, excess;
         int64_t next = e2e_now_ms() + a->period_ms;
         bool ok;
 
@@ -120,12 +124,20 @@ static void *applier_main(void *arg)
         pthread_mutex_unlock(&a->mu);
         snprintf(version, sizeof(version), "%s%zu", a->prefix, ++k);
         ok = apply_one(a, version, why, sizeof(why));
+        dups = e2e_duplicate_ids(a->e, a->lattice);
+        excess = e2e_excess(a->e, a->lattice, "chaos", "worker");
         pthread_mutex_lock(&a->mu);
         a->tried++;
+        if (dups > a->max_dups)
+            a->max_dups = dups;
+        if (excess > a->max_excess)
+            a->max_excess = excess;
         if (!ok)
             snprintf(a->last_miss, sizeof(a->last_miss), "%s", why);
-        if (ok && a->n_acked < MAX_ACKED)
+        if (ok && a->n_acked < MAX_ACKED) {
             snprintf(a->acked[a->n_acked++], sizeof(a->acked[0]), "%s", version);
+            a->last_ack_ms = e2e_now_ms();
+        }
         pthread_mutex_unlock(&a->mu);
         while (e2e_now_ms() < next)
             e2e_sleep_ms(20);
@@ -194,6 +206,36 @@ size_t e2e_applier_tried(e2e_applier *a)
 
     pthread_mutex_lock(&a->mu);
     n = a->tried;
+    pthread_mutex_unlock(&a->mu);
+    return n;
+}
+
+size_t e2e_applier_max_dups(e2e_applier *a)
+{
+    size_t n;
+
+    pthread_mutex_lock(&a->mu);
+    n = a->max_dups;
+    pthread_mutex_unlock(&a->mu);
+    return n;
+}
+
+int64_t e2e_applier_last_ack_ms(e2e_applier *a)
+{
+    int64_t t;
+
+    pthread_mutex_lock(&a->mu);
+    t = a->last_ack_ms;
+    pthread_mutex_unlock(&a->mu);
+    return t;
+}
+
+size_t e2e_applier_max_excess(e2e_applier *a)
+{
+    size_t n;
+
+    pthread_mutex_lock(&a->mu);
+    n = a->max_excess;
     pthread_mutex_unlock(&a->mu);
     return n;
 }

@@ -297,8 +297,7 @@ bool e2e_host_was_lost(e2e *e, const char *lattice, const char *prefix)
 
 static bool fresh_host(const obs_host *h, const char *lattice)
 {
-    return h->seen && !h->gone && strcmp(h->lattice, lattice) == 0 &&
-           e2e_now_ms() - h->at < FRESH_MS;
+    return e2e_fresh(h, lattice);
 }
 
 static bool running(const obs_inst *in)
@@ -331,6 +330,40 @@ size_t e2e_duplicate_ids(e2e *e, const char *lattice)
     }
     pthread_mutex_unlock(&e->mu);
     return dups;
+}
+
+size_t e2e_excess(e2e *e, const char *lattice, const char *app, const char *comp)
+{
+    char seen[64][64];
+    size_t n_seen = 0, i, j, k, worst = 0;
+
+    /* the versions running now (bounded: a rollout has few at once) */
+    pthread_mutex_lock(&e->mu);
+    for (i = 0; i < e->n_hosts; i++) {
+        const obs_host *h = &e->hosts[i];
+
+        if (!fresh_host(h, lattice))
+            continue;
+        for (j = 0; j < h->n_inst; j++) {
+            const obs_inst *in = &h->inst[j];
+
+            if (!running(in) || strcmp(in->app, app) != 0 || strcmp(in->comp, comp) != 0)
+                continue;
+            for (k = 0; k < n_seen && strcmp(seen[k], in->version) != 0; k++)
+                ;
+            if (k == n_seen && n_seen < 64)
+                snprintf(seen[n_seen++], 64, "%s", in->version);
+        }
+    }
+    pthread_mutex_unlock(&e->mu);
+    for (k = 0; k < n_seen; k++) {
+        size_t c = e2e_count(e, lattice, app, comp, seen[k], NULL), want;
+
+        want = (size_t)e2e_replicas(seen[k]);
+        if (c > want && c - want > worst)
+            worst = c - want;
+    }
+    return worst;
 }
 
 uint64_t e2e_hosts_min_epoch(e2e *e, const char *lattice)
@@ -380,8 +413,10 @@ const char *e2e_leader(e2e *e, const char *lattice, uint64_t *epoch)
         hit = v != NULL ? strstr(v, "\"holder\":\"") : NULL;
         if (hit != NULL)
             sscanf(hit + 10, "%127[^\"]", holder);
-        if (epoch != NULL)
-            *epoch = kvEntry_Revision(ent);
+        if (epoch != NULL) { /* the epoch in the value, else (older format) the revision */
+            hit = v != NULL ? strstr(v, "\"epoch\":") : NULL;
+            *epoch = hit != NULL ? strtoull(hit + 8, NULL, 10) : kvEntry_Revision(ent);
+        }
     }
     kvEntry_Destroy(ent);
     kvStore_Destroy(kv);

@@ -21,7 +21,8 @@
 #define MAX_PROCS 32
 #define MAX_HOSTS 128
 #define MAX_LINKS 8192
-#define FRESH_MS 1500 /* the observer ignores hosts silent for 3 heartbeats */
+#define FRESH_MS 1500 /* the observer ignores hosts silent for 3 heartbeats (of 500 ms, or of
+                         * the host's own interval when longer: e2e_fresh) */
 #define IS(x) LATTICED__HOST__V1__INSTANCE_STATE__INSTANCE_STATE_##x
 
 typedef struct {
@@ -48,6 +49,7 @@ typedef struct {
     int64_t at;
     bool gone;
     uint64_t newest_epoch; /* the heartbeat's newest accepted epoch */
+    uint32_t interval_ms;  /* the heartbeat's announced interval */
 } obs_host;
 
 typedef struct {
@@ -80,6 +82,9 @@ struct e2e {
     struct e2e_chaos *chaos;   /* e2e_chaos.c's bookkeeping, NULL until first needed */
 };
 
+
+/* Whether host h of lattice has a heartbeat younger than 3 of its intervals (>= FRESH_MS). */
+bool e2e_fresh(const obs_host *h, const char *lattice);
 
 /* The observer's message callback (e2e.c); e2e_chaos.c subscribes it to _INBOX.> too. */
 void e2e_on_msg(natsConnection *nc, natsSubscription *sub, natsMsg *msg, void *closure);
