@@ -30,6 +30,13 @@ static lt_host_state *lookup_own(void *ctx, const char *id)
     return strcmp(id, rt->h.id) == 0 ? &rt->h : NULL;
 }
 
+static lt_host_state *each_own(void *ctx, size_t i)
+{
+    lt_host_rt *rt = ctx;
+
+    return i == 0 ? &rt->h : NULL;
+}
+
 static void on_reconnect(void *ctx)
 {
     lt_host_rt *rt = ctx;
@@ -215,6 +222,7 @@ static int start_serving(lt_host_rt *rt)
 
     lt_host_child_ops(rt);
     lt_host_srv_init(&rt->srv, rt->cfg, rt->loop, lookup_own, rt, &rt->ops);
+    rt->srv.each = each_own;
     rt->srv.on_reconnect = on_reconnect;
     st = lt_host_srv_connect(&rt->srv, "latticed-host");
     if (st != LT_OK) {

@@ -16,6 +16,8 @@
 
 /** Find the state of the host with id (NULL: not ours, ignore the message). */
 typedef lt_host_state *(*lt_host_lookup_fn)(void *ctx, const char *id);
+/** The i-th host served (0, 1, ...), NULL past the last. */
+typedef lt_host_state *(*lt_host_each_fn)(void *ctx, size_t i);
 
 typedef struct lt_host_delayed lt_host_delayed;
 
@@ -35,7 +37,10 @@ typedef struct {
     lt_loop *loop;
     natsConnection *nc;
     natsSubscription *sub;
+    natsSubscription *bsub;     /**< the lattice-wide inventory request (see bcast) */
     char base[LT_MAX_SUBJECT];  /**< "{prefix}.{lattice}.host." */
+    char bcast[LT_MAX_SUBJECT]; /**< "{prefix}.{lattice}.inventory": every host answers */
+    lt_host_each_fn each;       /**< hosts served, for bcast (set after init; NULL = none) */
     size_t base_len;
     lt_host_lookup_fn lookup;
     void *lookup_ctx;
@@ -64,7 +69,9 @@ LT_NODISCARD lt_status lt_host_srv_connect(lt_host_srv *srv, const char *conn_na
 /**
  * Subscribe to "{prefix}.{lattice}.host.{id}.*" (id "*" for every host, the
  * simulator's one subscription). Messages are posted to the loop and handed
- * to the state lt_host_srv.lookup finds.
+ * to the state lt_host_srv.lookup finds. Also to "{prefix}.{lattice}.inventory",
+ * the lattice-wide InventoryRequest a new leader sends to find hosts it has
+ * not heard of yet: every host (lt_host_srv.each) answers it like its own.
  */
 LT_NODISCARD lt_status lt_host_srv_subscribe(lt_host_srv *srv, const char *id);
 

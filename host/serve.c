@@ -40,6 +40,7 @@ void lt_host_srv_init(lt_host_srv *srv, const lt_host_config *cfg, lt_loop *loop
     lt_buf_init(&srv->ev, LT_MAX_MESSAGE);
     lt_buf_init(&srv->evq, 2 * LT_HOST_EVENT_QUEUE);
     snprintf(srv->base, sizeof(srv->base), "%s.%s.host.", cfg->prefix, cfg->lattice);
+    snprintf(srv->bcast, sizeof(srv->bcast), "%s.%s.inventory", cfg->prefix, cfg->lattice);
     srv->base_len = strlen(srv->base);
 }
 
@@ -255,6 +256,26 @@ static bool is_json(natsMsg *msg)
     return strncmp(ct, "application/json", 16) == 0;
 }
 
+/* The lattice-wide inventory request: one reply per host served. */
+static void handle_bcast(lt_host_srv *srv, natsMsg *msg, const char *to)
+{
+    lt_host_state *h;
+    size_t i;
+
+    for (i = 0; srv->each != NULL && (h = srv->each(srv->lookup_ctx, i)) != NULL; i++) {
+        bool json = is_json(msg);
+
+        srv->n_requests++;
+        lt_buf_reset(&srv->out);
+        if (lt_host_request(h, srv->ops, "inventory", natsMsg_GetData(msg),
+                            (size_t)natsMsg_GetDataLength(msg), &json, &srv->out) != LT_OK) {
+            srv->n_errors++;
+            continue;
+        }
+        reply(srv, to, json, &srv->out);
+    }
+}
+
 /* On the loop: "{base}{id}.{verb}" -> host state -> reply. */
 static void handle_on_loop(lt_loop *loop, void *arg)
 {
@@ -268,6 +289,10 @@ static void handle_on_loop(lt_loop *loop, void *arg)
     lt_status st;
 
     (void)loop;
+    if (strcmp(subj, srv->bcast) == 0 && to != NULL && to[0] != '\0') {
+        handle_bcast(srv, p->msg, to);
+        goto out;
+    }
     if (strncmp(subj, srv->base, srv->base_len) != 0)
         goto out;
     rest = subj + srv->base_len;
@@ -324,6 +349,8 @@ lt_status lt_host_srv_subscribe(lt_host_srv *srv, const char *id)
     s = natsConnection_Subscribe(&srv->sub, srv->nc, subj, on_msg, srv);
     if (s == NATS_OK) /* commands can come in bursts (100,000 at once) */
         s = natsSubscription_SetPendingLimits(srv->sub, 1000000, 1024 * 1024 * 1024);
+    if (s == NATS_OK && srv->each != NULL)
+        s = natsConnection_Subscribe(&srv->bsub, srv->nc, srv->bcast, on_msg, srv);
     if (s == NATS_OK)
         s = natsConnection_Flush(srv->nc);
     if (s != NATS_OK)
@@ -418,6 +445,11 @@ void lt_host_srv_cleanup(lt_host_srv *srv)
     if (srv->nc != NULL)
         flush_events(srv, 0);
     destroy_trash(srv);
+    if (srv->bsub != NULL) {
+        natsSubscription_Unsubscribe(srv->bsub);
+        natsSubscription_Destroy(srv->bsub);
+        srv->bsub = NULL;
+    }
     if (srv->sub != NULL) {
         natsSubscription_Unsubscribe(srv->sub);
         natsSubscription_Destroy(srv->sub);

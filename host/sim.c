@@ -54,6 +54,13 @@ static lt_host_state *lookup_sim(void *ctx, const char *id)
     return lt_host_map_get(&sim->by_id, id);
 }
 
+static lt_host_state *each_sim(void *ctx, size_t i)
+{
+    lt_host_sim *sim = ctx;
+
+    return i < sim->n ? &sim->hosts[i] : NULL;
+}
+
 /* xorshift64*: deterministic for a given --seed. */
 static double rng_unit(lt_host_sim *sim)
 {
@@ -263,6 +270,7 @@ static int start_serving(lt_host_sim *sim)
 
     sim->ops = (lt_host_ops){ sim_start, sim_stop, sim_discard, NULL, sim_emit, sim };
     lt_host_srv_init(&sim->srv, sim->cfg, sim->loop, lookup_sim, sim, &sim->ops);
+    sim->srv.each = each_sim;
     sim->srv.defer_events = true; /* replies to a burst first, its events right after */
     st = lt_host_srv_connect(&sim->srv, "latticed-host-sim");
     if (st != LT_OK) {

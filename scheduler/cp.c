@@ -213,3 +213,18 @@ void cp_app_state(lt_sched *s, sched_app *a)
         a->announced = -1; /* recovering: the next failure is news again */
     }
 }
+
+void cp_host_quarantined(lt_sched *s, const sched_host *h)
+{
+    Latticed__Cp__V1__HostQuarantined m = LATTICED__CP__V1__HOST_QUARANTINED__INIT;
+    Google__Protobuf__Timestamp t = wall_now();
+
+    if (!reporting(s))
+        return;
+    m.lattice = s->lattice;
+    m.host_id = h->id;
+    m.claimed_epoch = h->claimed_epoch;
+    m.time = &t;
+    m.epoch = s->epoch;
+    s->sink.event(s->sink.arg, "host.quarantined", &m.base);
+}

@@ -28,9 +28,15 @@ void svc_send(void *arg, const lt_sched_batch *b)
     Latticed__Host__V1__StopRequest tr = LATTICED__HOST__V1__STOP_REQUEST__INIT;
     Latticed__Host__V1__LinkRequest lr = LATTICED__HOST__V1__LINK_REQUEST__INIT;
     Latticed__Host__V1__UnlinkRequest ur = LATTICED__HOST__V1__UNLINK_REQUEST__INIT;
+    Latticed__Host__V1__InventoryRequest ir = LATTICED__HOST__V1__INVENTORY_REQUEST__INIT;
+    bool inv = b->verb == LT_SCHED_INVENTORY;
     size_t len;
     natsStatus s;
 
+    /* Past the lease deadline nothing goes out, whatever the loop has not noticed yet: the
+     * request expires in the scheduler and is sent again by a confirmed leader. */
+    if (!svc_may_act(l))
+        return;
     lt_sched_leading(l->s, &epoch);
     snprintf(rid, sizeof(rid), "%s-%llu", svc->replica, (unsigned long long)b->request_no);
     switch (b->verb) {
@@ -49,16 +55,22 @@ void svc_send(void *arg, const lt_sched_batch *b)
         lr.n_links = b->count, lr.links = b->links;
         m = &lr.base;
         break;
-    default:
+    case LT_SCHED_UNLINK:
         ur.epoch = epoch, ur.lattice = l->name, ur.request_id = rid;
         ur.n_items = b->count, ur.items = b->unlinks;
         m = &ur.base;
         break;
+    default:
+        ir.epoch = epoch, ir.lattice = l->name, ir.request_id = rid;
+        m = &ir.base;
+        break;
     }
-    if ((size_t)snprintf(subj, sizeof(subj), "%s.%s.host.%s.%s", svc->prefix, l->name,
-                         b->host_id, lt_sched_verb_name(b->verb)) >= sizeof(subj) ||
-        (size_t)snprintf(reply, sizeof(reply), "%s.%zu.%llu", svc->inbox, l->idx,
-                         (unsigned long long)b->request_no) >= sizeof(reply))
+    if ((b->host_id == NULL
+             ? (size_t)snprintf(subj, sizeof(subj), "%s.%s.inventory", svc->prefix, l->name)
+             : (size_t)snprintf(subj, sizeof(subj), "%s.%s.host.%s.%s", svc->prefix, l->name,
+                                b->host_id, lt_sched_verb_name(b->verb))) >= sizeof(subj) ||
+        (size_t)snprintf(reply, sizeof(reply), "%s.%zu.%llu%s", svc->inbox, l->idx,
+                         (unsigned long long)b->request_no, inv ? ".i" : "") >= sizeof(reply))
         return; /* host ids are validated tokens: cannot happen; the request just expires */
     len = protobuf_c_message_get_packed_size(m);
     if (len > svc->pcap) {
@@ -83,6 +95,8 @@ typedef struct {
     size_t idx;
     uint64_t no;
     Latticed__Host__V1__CommandReply *reply; /* NULL: transport failure */
+    Latticed__Host__V1__InventoryReply *inv; /* instead, for inventory requests */
+    bool is_inv;
     lt_status transport;
 } reply_item;
 
@@ -92,6 +106,8 @@ static void reply_drop(svc_item *arg)
 
     if (it->reply != NULL)
         latticed__host__v1__command_reply__free_unpacked(it->reply, NULL);
+    if (it->inv != NULL)
+        latticed__host__v1__inventory_reply__free_unpacked(it->inv, NULL);
     lt_free(it);
 }
 
@@ -100,7 +116,10 @@ static void reply_apply(svc_item *arg)
     reply_item *it = (reply_item *)arg;
     svc_lattice *l = svc_lattice_at(it->svc, it->idx);
 
-    if (l != NULL) {
+    if (l != NULL && it->is_inv) {
+        lt_sched_on_inventory(l->s, it->no, it->inv, it->transport, lt_loop_now_ms());
+        l->kick = true;
+    } else if (l != NULL) {
         lt_sched_on_reply(l->s, it->no, it->reply, it->transport, lt_loop_now_ms());
         it->svc->n_replies++;
         l->kick = true;
@@ -130,10 +149,16 @@ static void on_reply(natsConnection *nc, natsSubscription *sub, natsMsg *msg, vo
     if (*end != '.')
         goto out;
     it->no = strtoull(end + 1, &end, 10);
-    if (*end != '\0')
+    it->is_inv = strcmp(end, ".i") == 0;
+    if (*end != '\0' && !it->is_inv)
         goto out;
     if (natsMsg_IsNoResponders(msg)) {
         it->transport = LT_ERR_TRANSPORT; /* no such host listening */
+    } else if (it->is_inv) {
+        it->inv = latticed__host__v1__inventory_reply__unpack(
+            NULL, (size_t)natsMsg_GetDataLength(msg), (const uint8_t *)natsMsg_GetData(msg));
+        if (it->inv == NULL)
+            it->transport = LT_ERR_PARSE;
     } else {
         it->reply = latticed__host__v1__command_reply__unpack(
             NULL, (size_t)natsMsg_GetDataLength(msg), (const uint8_t *)natsMsg_GetData(msg));

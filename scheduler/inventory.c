@@ -392,6 +392,11 @@ static void host_restarted(lt_sched *s, sched_host *h, int64_t started_s, int64_
     if (h->started_s != 0)
         host_forget(s, h, now);
     h->started_s = started_s;
+    if (h->fenced) { /* a new process has seen no epoch yet */
+        h->fenced = h->quarantined = false;
+        h->claimed_epoch = 0;
+        s->inv_gen++;
+    }
 }
 
 static void set_links(lt_sched *s, sched_host *h, char **ids, size_t n, int64_t now)
@@ -442,6 +447,12 @@ fail:
 lt_status lt_sched_on_heartbeat(lt_sched *s, const char *host_id,
                                 const Latticed__Host__V1__Heartbeat *hb, int64_t now)
 {
+    return inv_heartbeat(s, host_id, hb, false, now);
+}
+
+lt_status inv_heartbeat(lt_sched *s, const char *host_id, const Latticed__Host__V1__Heartbeat *hb,
+                        bool fresh, int64_t now)
+{
     sched_host *h;
     uint64_t stamp;
     bool is_new;
@@ -456,9 +467,10 @@ lt_status lt_sched_on_heartbeat(lt_sched *s, const char *host_id,
     if (st != LT_OK)
         return st;
     host_restarted(s, h, hb->started_at != NULL ? hb->started_at->seconds : 0, now);
-    if (!is_new && hb->sequence != 0 && hb->sequence <= h->seq)
+    if (!is_new && !fresh && hb->sequence != 0 && hb->sequence <= h->seq)
         return LT_OK; /* reordered: an older heartbeat of the same process */
-    h->seq = hb->sequence;
+    if (hb->sequence > h->seq)
+        h->seq = hb->sequence;
     sched_set_str(&h->friendly, hb->friendly_name != NULL ? hb->friendly_name : "");
     sched_set_str(&h->version, hb->version != NULL ? hb->version : "");
     h->interval_ms = hb->interval_ms;
@@ -482,6 +494,7 @@ lt_status lt_sched_on_heartbeat(lt_sched *s, const char *host_id,
     set_links(s, h, hb->link_ids, hb->n_link_ids, now);
     if (is_new)
         cp_host_joined(s, h);
+    fence_on_stale(s, h, h->newest_epoch, now); /* it will refuse us: find out why now */
     return LT_OK;
 }
 
@@ -750,7 +763,7 @@ sched_sel *inv_selector(lt_sched *s, const char *key, const skvs *req)
         for (i = 0; i < s->host_list.len; i++) {
             sched_host *h = s->host_list.items[i];
 
-            if (h->state == HOST_ALIVE && !h->stopping && skvs_match(&h->labels, &sel->req) &&
+            if (HOST_USABLE(h) && !h->stopping && skvs_match(&h->labels, &sel->req) &&
                 pvec_push(&sel->hosts, h) != LT_OK)
                 return NULL;
         }

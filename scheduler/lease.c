@@ -1,197 +1,366 @@
 /*
  * lease.c - one leader per lattice, elected through a JetStream KV key per
  * lattice updated by compare-and-set on its revision (nats-server 2.9 has no
- * per-key TTL). The holder renews every ttl/3; a follower that sees the same
- * revision for longer than ttl (by its own monotonic clock, so clock skew
- * does not matter) takes it over with a CAS update. The epoch of a term is the
- * revision that won it, so every later term has a larger epoch. A holder
- * that cannot renew for 2/3 of the ttl fences itself. All KV calls block, so
- * they run on this module's own thread; results are handed to a callback
- * that must post to the loop.
+ * per-key TTL). The value names the holder and the term's epoch:
+ * {"holder":"<replica>","epoch":E,"ttl_ms":T}.
+ *
+ * - Terms. A follower that sees the same revision for longer than ttl (by its
+ *   own monotonic clock, so clock skew does not matter) takes the key over
+ *   with a CAS update. The new epoch is max(epoch in the value, revision,
+ *   floor) + 1: it grows along the chain of successful writes, so every later
+ *   term has a larger epoch, also after the bucket was lost (hosts tell the
+ *   floor: see verify below).
+ * - Renewals every ttl/4. A renewal counts from the moment it was SENT, and
+ *   the loop is told "you may act until send time + 3/4 ttl": the loop keeps
+ *   that deadline itself (svc.c), so a KV call that blocks here cannot make
+ *   the leader act late. A renewal whose reply is lost is judged by reading
+ *   the key back: our holder and epoch at a newer revision = it committed.
+ * - Verify. A host that refuses our epoch makes the loop ask for a check: if
+ *   the key is no longer ours, we step down; if it is, the host's epoch is
+ *   either plausible (an older term we never saw, e.g. after the bucket was
+ *   recreated: we raise our epoch above it with a CAS write) or not (a forged
+ *   or corrupt epoch: the host is quarantined, we keep leading).
+ *
+ * KV calls block, with a short timeout of their own, on this module's thread:
+ * held leases are renewed first in every round, so lattices that are merely
+ * followed cannot delay them. Results reach the loop through callbacks that
+ * must post.
  */
 #include "sched_svc_int.h"
 
+#include <inttypes.h>
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <time.h>
 
 #include "lt_alloc.h"
 #include "lt_conn.h"
+#include "lt_limits.h"
 #include "lt_log.h"
 #include "lt_loop.h"
 
+/* Claimed epochs further than this above ours are not an older term: they are quarantined. */
+#define EPOCH_PLAUSIBLE_GAP (UINT64_C(1) << 32)
+#define HOLDER_MAX 128
+
 typedef struct {
     char *lattice;
-    uint64_t my_rev;      /* revision of our last write while holding it, 0 = not holding */
-    uint64_t epoch;       /* revision that won the current term */
-    int64_t last_renew;   /* monotonic ms of the last successful write */
-    uint64_t seen_rev;    /* follower: last revision seen */
-    int64_t seen_since;   /* follower: when it was first seen */
-    bool reported;        /* what the callback was last told */
-    bool fenced;
+    uint64_t my_rev;       /* revision of our last write while holding it, 0 = not holding */
+    uint64_t epoch;        /* epoch of the current term (ours while holding) */
+    int64_t unconfirmed;   /* send time of the oldest renewal not known to have committed */
+    uint64_t seen_rev;     /* follower: last revision seen */
+    int64_t seen_since;    /* follower: when it was first seen */
+    bool reported;         /* what the callback was last told */
+    _Atomic int64_t until; /* leading: may act until then (lt_loop_now_ms); 0 = not leading.
+                              Read by the loop without a queue in between. */
+    /* a host refused our epoch (guarded by the lease mutex) */
+    bool verify;
+    uint64_t claimed;
+    char claimed_by[LT_MAX_HOST_ID + 1];
 } lease_slot;
 
 struct sched_lease {
+    jsCtx *js;
     kvStore *kv;
     char *replica;
     int64_t ttl_ms;
     sched_lease_fn fn;
+    sched_quarantine_fn qfn;
     void *arg;
     pthread_t thread;
     bool started;
     pthread_mutex_t mu;
     pthread_cond_t cv;
     bool stop;
-    bool kick;            /* run a round at once (a lattice was added) */
+    bool kick;             /* run a round at once (a lattice was added, a check asked) */
     lease_slot *slots;
     size_t n, cap;
 };
 
-static lt_status open_bucket(kvStore **kv, jsCtx *js, const char *bucket, int replicas,
-                             bool memory)
+static lt_status open_bucket(sched_lease *l, natsConnection *nc, const sched_lease_config *cfg)
 {
+    jsOptions jo;
     kvConfig kc;
-    natsStatus s = js_KeyValue(kv, js, bucket);
+    natsStatus s;
 
+    /* Lease calls must fail fast: a renewal that would come back after the deadline is useless. */
+    jsOptions_Init(&jo);
+    jo.Wait = l->ttl_ms / 4 < 200 ? 200 : l->ttl_ms / 4 > 2000 ? 2000 : l->ttl_ms / 4;
+    s = natsConnection_JetStream(&l->js, nc, &jo);
     if (s == NATS_OK)
-        return LT_OK;
+        s = js_KeyValue(&l->kv, l->js, cfg->bucket);
+    if (s == NATS_OK || l->js == NULL)
+        goto out;
     kvConfig_Init(&kc);
-    kc.Bucket = bucket;
+    kc.Bucket = cfg->bucket;
     kc.History = 1;
-    kc.Replicas = replicas > 0 ? replicas : 1;
-    kc.StorageType = memory ? js_MemoryStorage : js_FileStorage;
-    s = js_CreateKeyValue(kv, js, &kc);
+    kc.Replicas = cfg->replicas > 0 ? cfg->replicas : 1;
+    kc.StorageType = cfg->memory ? js_MemoryStorage : js_FileStorage;
+    s = js_CreateKeyValue(&l->kv, l->js, &kc);
     if (s != NATS_OK) /* another replica may have created it meanwhile */
-        s = js_KeyValue(kv, js, bucket);
+        s = js_KeyValue(&l->kv, l->js, cfg->bucket);
+out:
     if (s != NATS_OK)
-        return LT_FAIL(lt_conn_status(s), "lease bucket %s: %s", bucket, natsStatus_GetText(s));
+        return LT_FAIL(lt_conn_status(s), "lease bucket %s: %s", cfg->bucket,
+                       natsStatus_GetText(s));
     return LT_OK;
 }
 
-static void value_of(const sched_lease *l, bool release, char *out, size_t n)
+static void value_of(const sched_lease *l, bool release, uint64_t epoch, char *out, size_t n)
 {
-    snprintf(out, n, "{\"holder\":\"%s\",\"ttl_ms\":%lld}", release ? "" : l->replica,
-             (long long)l->ttl_ms);
+    snprintf(out, n, "{\"holder\":\"%s\",\"epoch\":%" PRIu64 ",\"ttl_ms\":%lld}",
+             release ? "" : l->replica, epoch, (long long)l->ttl_ms);
 }
 
-/* The holder named in a lease value ("" when released or unreadable). */
-static void holder_of(const char *v, int len, char *out, size_t n)
+/* The string after "key": in a lease value ("" when absent or unreadable). */
+static void field_of(const char *v, int len, const char *key, char *out, size_t n)
 {
-    const char *p, *end = v + len;
-    size_t k = 0;
+    char pat[32];
+    const char *p, *end = v + (len > 0 ? len : 0);
+    size_t k = 0, pl = (size_t)snprintf(pat, sizeof(pat), "\"%s\":", key);
 
     out[0] = '\0';
-    p = len > 0 ? memmem(v, (size_t)len, "\"holder\":\"", 10) : NULL;
+    p = len > 0 ? memmem(v, (size_t)len, pat, pl) : NULL;
     if (p == NULL)
         return;
-    for (p += 10; p < end && *p != '"' && k + 1 < n; p++)
+    p += pl;
+    if (p < end && *p == '"')
+        p++;
+    for (; p < end && *p != '"' && *p != ',' && *p != '}' && k + 1 < n; p++)
         out[k++] = *p;
     out[k] = '\0';
 }
 
-static void report(sched_lease *l, lease_slot *ls, bool leading)
+typedef struct {
+    char holder[HOLDER_MAX];
+    uint64_t epoch, rev;
+} lease_val;
+
+static void parse_entry(kvEntry *e, lease_val *v)
 {
-    if (ls->reported == leading)
-        return;
-    ls->reported = leading;
-    LT_INFO("lease", "lattice %s: %s (epoch %llu)", ls->lattice,
-            leading ? "this replica leads" : "this replica follows",
-            (unsigned long long)ls->epoch);
-    l->fn(l->arg, ls->lattice, leading, ls->epoch);
+    char num[32];
+
+    field_of(kvEntry_Value(e), kvEntry_ValueLen(e), "holder", v->holder, sizeof(v->holder));
+    field_of(kvEntry_Value(e), kvEntry_ValueLen(e), "epoch", num, sizeof(num));
+    v->epoch = strtoull(num, NULL, 10);
+    v->rev = kvEntry_Revision(e);
 }
 
-static void won(sched_lease *l, lease_slot *ls, uint64_t rev, int64_t now)
+/* Read the key: NATS_OK with *v, NATS_NOT_FOUND, or a transport error. */
+static natsStatus read_lease(sched_lease *l, const lease_slot *ls, lease_val *v)
+{
+    kvEntry *e = NULL;
+    natsStatus s = kvStore_Get(&e, l->kv, ls->lattice);
+
+    memset(v, 0, sizeof(*v));
+    if (s == NATS_OK)
+        parse_entry(e, v);
+    kvEntry_Destroy(e);
+    return s;
+}
+
+static void report(sched_lease *l, lease_slot *ls, bool leading, int64_t until)
+{
+    if (ls->reported != leading)
+        LT_INFO("lease", "lattice %s: %s (epoch %" PRIu64 ")", ls->lattice,
+                leading ? "this replica leads" : "this replica follows", ls->epoch);
+    atomic_store(&ls->until, leading ? until : 0);
+    if (ls->reported == leading && leading)
+        return; /* a renewal: the deadline above is all that changes */
+    ls->reported = leading;
+    l->fn(l->arg, ls->lattice, leading, ls->epoch, until);
+}
+
+/* A follower takes over once it has seen the same revision for a whole ttl; it cannot have
+ * seen a revision before we sent the write that made it. So acting until sent + 3/4 ttl stays
+ * a quarter ttl clear of any takeover (for clock rates and commands in flight). */
+static int64_t deadline(const sched_lease *l, int64_t sent)
+{
+    return sent + l->ttl_ms * 3 / 4;
+}
+
+static void won(sched_lease *l, lease_slot *ls, uint64_t rev, uint64_t epoch, int64_t sent)
 {
     ls->my_rev = rev;
-    ls->epoch = rev;
-    ls->last_renew = now;
-    ls->fenced = false;
-    report(l, ls, true);
+    ls->epoch = epoch;
+    ls->unconfirmed = 0;
+    report(l, ls, true, deadline(l, sent));
 }
 
-static void round_one(sched_lease *l, lease_slot *ls)
+static void lost(sched_lease *l, lease_slot *ls, const lease_val *v, int64_t now)
 {
-    char val[256], holder[128];
-    int64_t now = lt_loop_now_ms();
-    kvEntry *e = NULL;
+    LT_WARN("lease", "lattice %s: lease taken by '%s' (epoch %" PRIu64 "): stepping down",
+            ls->lattice, v->holder, v->epoch);
+    ls->my_rev = 0;
+    ls->seen_rev = v->rev;
+    ls->seen_since = now;
+    report(l, ls, false, 0);
+}
+
+static bool is_mine(const sched_lease *l, const lease_slot *ls, const lease_val *v)
+{
+    return strcmp(v->holder, l->replica) == 0 && v->epoch == ls->epoch;
+}
+
+/* Holding: renew; on an error, judge by reading back. */
+static void renew(sched_lease *l, lease_slot *ls)
+{
+    char val[256];
+    int64_t sent = lt_loop_now_ms();
     uint64_t rev = 0;
+    lease_val v;
     natsStatus s;
 
-    value_of(l, false, val, sizeof(val));
-    if (ls->my_rev != 0) {
-        s = kvStore_UpdateString(&rev, l->kv, ls->lattice, val, ls->my_rev);
-        if (s == NATS_OK) {
-            ls->my_rev = rev;
-            ls->last_renew = now;
-            if (ls->fenced) {
-                ls->fenced = false;
-                report(l, ls, true);
-            }
-            return;
-        }
-        /* Lost to someone else, or just cannot reach JetStream? */
-        if (kvStore_Get(&e, l->kv, ls->lattice) == NATS_OK) {
-            holder_of(kvEntry_Value(e), kvEntry_ValueLen(e), holder, sizeof(holder));
-            if (kvEntry_Revision(e) != ls->my_rev && strcmp(holder, l->replica) != 0) {
-                ls->my_rev = 0;
-                ls->seen_rev = kvEntry_Revision(e);
-                ls->seen_since = now;
-                report(l, ls, false);
-            }
-            kvEntry_Destroy(e);
-            return;
-        }
-        if (now - ls->last_renew > l->ttl_ms * 2 / 3 && !ls->fenced) {
-            ls->fenced = true; /* we may have lost it without knowing: stop acting */
-            report(l, ls, false);
-        }
+    if (ls->unconfirmed == 0)
+        ls->unconfirmed = sent;
+    value_of(l, false, ls->epoch, val, sizeof(val));
+    s = kvStore_UpdateString(&rev, l->kv, ls->lattice, val, ls->my_rev);
+    if (s == NATS_OK) {
+        int64_t since = ls->unconfirmed < sent ? sent : ls->unconfirmed;
+
+        ls->my_rev = rev;
+        ls->unconfirmed = 0;
+        report(l, ls, true, deadline(l, since));
         return;
     }
-    s = kvStore_Get(&e, l->kv, ls->lattice);
+    s = read_lease(l, ls, &v);
+    if (s != NATS_OK && s != NATS_NOT_FOUND)
+        return; /* cannot tell: the loop's deadline stops us acting, we keep trying */
+    if (s == NATS_NOT_FOUND || !is_mine(l, ls, &v)) {
+        lost(l, ls, &v, lt_loop_now_ms());
+        return;
+    }
+    if (v.rev != ls->my_rev) {
+        /* Our write committed, its reply was lost; it was sent at ls->unconfirmed at the
+         * earliest, which is what the deadline counts from. */
+        ls->my_rev = v.rev;
+        report(l, ls, true, deadline(l, ls->unconfirmed));
+        ls->unconfirmed = 0;
+    }
+}
+
+/* Holding, and a host claims `claimed` > our epoch. */
+static void verify(sched_lease *l, lease_slot *ls, uint64_t claimed, const char *host)
+{
+    char val[256];
+    int64_t sent = lt_loop_now_ms();
+    uint64_t rev = 0;
+    lease_val v;
+    natsStatus s = read_lease(l, ls, &v);
+
+    if (s != NATS_OK && s != NATS_NOT_FOUND)
+        return; /* asked again by the next refusal */
+    if (s == NATS_NOT_FOUND || !is_mine(l, ls, &v)) {
+        lost(l, ls, &v, sent);
+        return;
+    }
+    if (claimed <= ls->epoch)
+        return; /* raised meanwhile */
+    if (claimed - ls->epoch > EPOCH_PLAUSIBLE_GAP) {
+        LT_WARN("lease", "lattice %s: host %s claims epoch %" PRIu64 ", far above ours (%" PRIu64
+                ") which we still hold: quarantining the host", ls->lattice, host, claimed,
+                ls->epoch);
+        l->qfn(l->arg, ls->lattice, host, claimed);
+        return;
+    }
+    /* An older term we never saw (the bucket was recreated, a server lost its store): move
+     * our epoch above it, by CAS so the term stays ours alone. */
+    value_of(l, false, claimed + 1, val, sizeof(val));
+    if (kvStore_UpdateString(&rev, l->kv, ls->lattice, val, v.rev) == NATS_OK) {
+        LT_WARN("lease", "lattice %s: host %s had seen epoch %" PRIu64 ": raising ours from %"
+                PRIu64 " to %" PRIu64, ls->lattice, host, claimed, ls->epoch, claimed + 1);
+        won(l, ls, rev, claimed + 1, sent);
+    }
+}
+
+/* Not holding: watch the key, take it when free, ours from an earlier life, or silent. */
+static void follow(sched_lease *l, lease_slot *ls)
+{
+    char val[256];
+    int64_t now = lt_loop_now_ms();
+    uint64_t rev = 0, epoch;
+    lease_val v;
+    natsStatus s = read_lease(l, ls, &v);
+
     if (s == NATS_NOT_FOUND) {
+        epoch = 1;
+        value_of(l, false, epoch, val, sizeof(val));
         if (kvStore_CreateString(&rev, l->kv, ls->lattice, val) == NATS_OK)
-            won(l, ls, rev, now);
+            won(l, ls, rev, epoch, now);
         return;
     }
     if (s != NATS_OK)
         return;
-    rev = kvEntry_Revision(e);
-    holder_of(kvEntry_Value(e), kvEntry_ValueLen(e), holder, sizeof(holder));
-    kvEntry_Destroy(e);
-    if (rev != ls->seen_rev) {
-        ls->seen_rev = rev;
+    if (v.rev != ls->seen_rev) {
+        ls->seen_rev = v.rev;
         ls->seen_since = now;
     }
-    /* Free (released), ours from an earlier life, or silent for a whole ttl: take it. */
-    if (holder[0] == '\0' || strcmp(holder, l->replica) == 0 || now - ls->seen_since > l->ttl_ms) {
-        uint64_t nrev = 0;
+    if (v.holder[0] != '\0' && strcmp(v.holder, l->replica) != 0 &&
+        now - ls->seen_since <= l->ttl_ms)
+        return;
+    epoch = v.epoch > v.rev ? v.epoch : v.rev;
+    epoch++;
+    value_of(l, false, epoch, val, sizeof(val));
+    if (kvStore_UpdateString(&rev, l->kv, ls->lattice, val, v.rev) == NATS_OK)
+        won(l, ls, rev, epoch, now);
+}
 
-        if (kvStore_UpdateString(&nrev, l->kv, ls->lattice, val, rev) == NATS_OK)
-            won(l, ls, nrev, now);
+static void round_one(sched_lease *l, size_t i, bool holding_pass)
+{
+    lease_slot *ls;
+    bool check;
+    uint64_t claimed;
+    char host[LT_MAX_HOST_ID + 1];
+
+    pthread_mutex_lock(&l->mu);
+    ls = &l->slots[i];
+    check = ls->verify;
+    claimed = ls->claimed;
+    memcpy(host, ls->claimed_by, sizeof(host));
+    ls->verify = false;
+    pthread_mutex_unlock(&l->mu);
+    /* The slot array never moves (fixed capacity); only this thread writes a slot's lease
+     * fields, so they are read unlocked here. */
+    if ((ls->my_rev != 0) != holding_pass)
+        return;
+    if (ls->my_rev != 0) {
+        renew(l, ls);
+        if (check && ls->my_rev != 0)
+            verify(l, ls, claimed, host);
+    } else {
+        follow(l, ls);
     }
 }
 
 static void *lease_main(void *arg)
 {
     sched_lease *l = arg;
-    size_t i;
+    size_t i, n;
 
     pthread_mutex_lock(&l->mu);
     while (!l->stop) {
         struct timespec ts;
-        int64_t period = l->ttl_ms / 3 > 0 ? l->ttl_ms / 3 : 1;
+        /* Rounds start every ttl/4 from the previous START (not its end): a slow round must
+         * not push the next renewal past the deadline. */
+        int64_t period = l->ttl_ms / 4 > 0 ? l->ttl_ms / 4 : 1;
+        int64_t started = lt_loop_now_ms();
 
         l->kick = false;
-        for (i = 0; i < l->n && !l->stop; i++) {
-            lease_slot *ls = &l->slots[i];
-
-            /* The slot array may grow meanwhile: work on the slot unlocked, by index. */
-            pthread_mutex_unlock(&l->mu);
-            round_one(l, ls);
-            pthread_mutex_lock(&l->mu);
-        }
+        n = l->n;
+        pthread_mutex_unlock(&l->mu);
+        /* Held leases first: a stall on lattices we only follow must not delay them. */
+        for (i = 0; i < n; i++)
+            round_one(l, i, true);
+        for (i = 0; i < n; i++)
+            round_one(l, i, false);
+        pthread_mutex_lock(&l->mu);
         if (l->stop || l->kick)
+            continue;
+        period -= lt_loop_now_ms() - started;
+        if (period <= 0)
             continue;
         clock_gettime(CLOCK_REALTIME, &ts);
         ts.tv_sec += period / 1000;
@@ -206,7 +375,7 @@ static void *lease_main(void *arg)
     return NULL;
 }
 
-lt_status sched_lease_start(sched_lease **new_l, jsCtx *js, const sched_lease_config *cfg)
+lt_status sched_lease_start(sched_lease **new_l, natsConnection *nc, const sched_lease_config *cfg)
 {
     sched_lease *l = lt_calloc(1, sizeof(*l));
     lt_status st;
@@ -218,17 +387,18 @@ lt_status sched_lease_start(sched_lease **new_l, jsCtx *js, const sched_lease_co
     pthread_cond_init(&l->cv, NULL);
     l->ttl_ms = cfg->ttl_ms > 0 ? cfg->ttl_ms : 6000;
     l->fn = cfg->fn;
+    l->qfn = cfg->qfn;
     l->arg = cfg->arg;
     l->replica = lt_strdup(cfg->replica);
     if (l->replica == NULL) {
         st = LT_FAIL(LT_ERR_NOMEM, "lease");
         goto fail;
     }
-    st = open_bucket(&l->kv, js, cfg->bucket, cfg->replicas, cfg->memory);
+    st = open_bucket(l, nc, cfg);
     if (st != LT_OK)
         goto fail;
     /* Slots are added before or while running; a fixed array keeps slot pointers stable. */
-    l->cap = 4096;
+    l->cap = cfg->max_lattices > 0 ? cfg->max_lattices : LT_SCHED_DEFAULT_MAX_LATTICES;
     l->slots = lt_calloc(l->cap, sizeof(*l->slots));
     if (l->slots == NULL) {
         st = LT_FAIL(LT_ERR_NOMEM, "lease slots");
@@ -246,15 +416,17 @@ fail:
     return st;
 }
 
-lt_status sched_lease_add(sched_lease *l, const char *lattice)
+lt_status sched_lease_add(sched_lease *l, const char *lattice, size_t *slot)
 {
     lt_status st = LT_OK;
     size_t i;
 
     pthread_mutex_lock(&l->mu);
     for (i = 0; i < l->n; i++)
-        if (strcmp(l->slots[i].lattice, lattice) == 0)
+        if (strcmp(l->slots[i].lattice, lattice) == 0) {
+            *slot = i;
             goto out;
+        }
     if (l->n == l->cap) {
         st = LT_FAIL(LT_ERR_TOO_BIG, "more than %zu lattices", l->cap);
         goto out;
@@ -265,12 +437,40 @@ lt_status sched_lease_add(sched_lease *l, const char *lattice)
         st = LT_FAIL(LT_ERR_NOMEM, "lease slot");
         goto out;
     }
-    l->n++;
+    *slot = l->n++;
     l->kick = true;
     pthread_cond_signal(&l->cv);
 out:
     pthread_mutex_unlock(&l->mu);
     return st;
+}
+
+int64_t sched_lease_until(sched_lease *l, size_t slot)
+{
+    return slot < l->cap ? atomic_load(&l->slots[slot].until) : 0;
+}
+
+void sched_lease_verify(sched_lease *l, const char *lattice, const char *host_id,
+                        uint64_t claimed)
+{
+    size_t i;
+
+    pthread_mutex_lock(&l->mu);
+    for (i = 0; i < l->n; i++) {
+        lease_slot *ls = &l->slots[i];
+
+        if (strcmp(ls->lattice, lattice) != 0)
+            continue;
+        if (!ls->verify || claimed > ls->claimed) {
+            ls->claimed = claimed;
+            snprintf(ls->claimed_by, sizeof(ls->claimed_by), "%s", host_id);
+        }
+        ls->verify = true;
+        l->kick = true;
+        pthread_cond_signal(&l->cv);
+        break;
+    }
+    pthread_mutex_unlock(&l->mu);
 }
 
 void sched_lease_stop(sched_lease *l)
@@ -287,11 +487,12 @@ void sched_lease_stop(sched_lease *l)
         pthread_mutex_unlock(&l->mu);
         pthread_join(l->thread, NULL);
     }
-    /* Hand leadership over at once instead of making a standby wait a ttl. */
-    value_of(l, true, val, sizeof(val));
+    /* Hand leadership over at once instead of making a standby wait a ttl. The epoch stays in
+     * the value, so the next term's epoch is still larger. */
     for (i = 0; i < l->n; i++) {
         uint64_t rev;
 
+        value_of(l, true, l->slots[i].epoch, val, sizeof(val));
         if (l->slots[i].my_rev != 0 && l->kv != NULL &&
             kvStore_UpdateString(&rev, l->kv, l->slots[i].lattice, val, l->slots[i].my_rev) ==
                 NATS_OK)
@@ -301,6 +502,8 @@ void sched_lease_stop(sched_lease *l)
     lt_free(l->slots);
     if (l->kv != NULL)
         kvStore_Destroy(l->kv);
+    if (l->js != NULL)
+        jsCtx_Destroy(l->js);
     lt_free(l->replica);
     pthread_mutex_destroy(&l->mu);
     pthread_cond_destroy(&l->cv);

@@ -100,7 +100,7 @@ static void links_of_obs(lt_sched *s, sched_app *a, sched_obs *o, int64_t now)
     bool sent = false, keep_all;
     size_t i, j;
 
-    if (o->state != IS(RUNNING) || o->host->state != HOST_ALIVE || busy(s, o, now))
+    if (o->state != IS(RUNNING) || !HOST_USABLE(o->host) || busy(s, o, now))
         return;
     /* While the app is undeployed but its shared component is still used, links stay. */
     keep_all = a->spec == NULL;

@@ -51,6 +51,9 @@ typedef struct {
     double partition_share;         /**< more than this share of hosts overdue at once = a
                                          partition: nothing is evicted; 0 = 0.5 */
     uint32_t partition_min_hosts;   /**< ...but only when at least this many are overdue; 0 = 3 */
+    int64_t inventory_ms;           /**< a new term asks every known host for its inventory and
+                                         sends nothing until all answered or this long passed;
+                                         0 = command_timeout_ms, -1 = no inventory round */
     int64_t warmup_ms;              /**< no commands until this long after start or after taking
                                          the lead (inventory first); 0 = 1.5 x default interval,
                                          < 0 = none */
@@ -74,9 +77,11 @@ typedef enum {
     LT_SCHED_STOP,
     LT_SCHED_LINK,
     LT_SCHED_UNLINK,
+    LT_SCHED_INVENTORY, /**< InventoryRequest of everything (count 0); answered by
+                             lt_sched_on_inventory */
 } lt_sched_verb;
 
-/** Subject token of a verb ("start", "stop", "link", "unlink"). */
+/** Subject token of a verb ("start", "stop", "link", "unlink", "inventory"). */
 const char *lt_sched_verb_name(lt_sched_verb v);
 
 /**
@@ -86,7 +91,7 @@ const char *lt_sched_verb_name(lt_sched_verb v);
  */
 typedef struct {
     lt_sched_verb verb;
-    const char *host_id;
+    const char *host_id; /**< NULL: every host of the lattice (LT_SCHED_INVENTORY only) */
     uint64_t request_no; /**< give it back to lt_sched_on_reply with the host's answer */
     size_t count;
     Latticed__Host__V1__InstanceSpec **starts; /**< verb START */
@@ -128,6 +133,13 @@ typedef struct {
      * latticed/cp/v1/events.proto. Borrowed for the call. Only called while leading.
      */
     void (*event)(void *arg, const char *type, const ProtobufCMessage *msg);
+    /**
+     * host_id refused our epoch (or reports a newer one), claiming `claimed`. The host gets
+     * nothing more until the owner of the lease checks who is wrong: it then either raises
+     * the epoch (lt_sched_set_leader), steps down, or calls lt_sched_quarantine. Optional;
+     * only called while leading, once per host and claimed value.
+     */
+    void (*stale)(void *arg, const char *host_id, uint64_t claimed);
 } lt_sched_sink;
 
 /* ---------------------------------------------------------------------------------------------
@@ -196,11 +208,29 @@ LT_NODISCARD lt_status lt_sched_on_instance_failed(lt_sched *s, const char *host
 /**
  * The answer to a batch: reply is the decoded CommandReply, or NULL when the request failed
  * in transport (transport says why: LT_ERR_TIMEOUT, LT_ERR_TRANSPORT...). Unknown request
- * numbers are ignored. A STALE_EPOCH answer deposes this scheduler (it stops leading).
+ * numbers are ignored. A STALE_EPOCH answer does not depose: the host is fenced off (nothing
+ * more is sent to it or placed on it) and reported to the sink's stale callback.
  */
 void lt_sched_on_reply(lt_sched *s, uint64_t request_no,
                        const Latticed__Host__V1__CommandReply *reply, lt_status transport,
                        int64_t now);
+
+/**
+ * The answer to an LT_SCHED_INVENTORY batch (NULL reply: transport failure, like
+ * lt_sched_on_reply). The heartbeat in it is folded in as the freshest view of the host, and
+ * the links it lists become known as installed, so links nobody wants any more are removed.
+ */
+void lt_sched_on_inventory(lt_sched *s, uint64_t request_no,
+                           const Latticed__Host__V1__InventoryReply *reply, lt_status transport,
+                           int64_t now);
+
+/**
+ * The lease owner checked: host_id's claimed epoch is not a real term (we still hold the
+ * lease). The host stays fenced off: no placements, no commands; its instances keep counting
+ * while reported. Shown as "quarantined" in the hosts inventory, with a host.quarantined
+ * control-plane event. Lifted when the epoch rises above the claim or the host restarts.
+ */
+void lt_sched_quarantine(lt_sched *s, const char *host_id, uint64_t claimed, int64_t now);
 
 /* ---------------------------------------------------------------------------------------------
  * Input: desired state

@@ -26,6 +26,7 @@
 #define LT_SCHED_DEFAULT_PREFIX "lattice"
 #define LT_SCHED_DEFAULT_STATUS_PREFIX "wadm.status"
 #define LT_SCHED_LEASE_BUCKET "latticed_leases"
+#define LT_SCHED_DEFAULT_MAX_LATTICES 1000
 
 typedef struct {
     natsConnection *nc;           /**< required; outlives the service */
@@ -39,6 +40,8 @@ typedef struct {
     size_t n_lattices;
     const char *replica_id;       /**< unique per replica; NULL = "<hostname>-<pid>" */
     int64_t lease_ttl_ms;         /**< 0 = 6000 */
+    size_t max_lattices;          /**< lattices served at most (names past it are ignored,
+                                       with a warning); 0 = LT_SCHED_DEFAULT_MAX_LATTICES */
     const char *lease_bucket;     /**< NULL = LT_SCHED_LEASE_BUCKET */
     int replicas;                 /**< of the lease bucket; 0 = 1 */
     bool memory;                  /**< lease bucket in memory */

@@ -30,9 +30,9 @@ typedef struct {
 
 const char *lt_sched_verb_name(lt_sched_verb v)
 {
-    static const char *const names[] = { "start", "stop", "link", "unlink" };
+    static const char *const names[] = { "start", "stop", "link", "unlink", "inventory" };
 
-    return (unsigned)v < 4 ? names[v] : "?";
+    return (unsigned)v < 5 ? names[v] : "?";
 }
 
 static void item_free(out_item *it)
@@ -214,6 +214,7 @@ void req_free_all(lt_sched *s)
         req_free(r);
     }
     smap_cleanup(&s->reqs);
+    s->inv_waiting = 0;
 }
 
 static const char *item_id(lt_sched_verb v, const out_item *it)
@@ -236,8 +237,8 @@ static const char *item_aux(lt_sched_verb v, const out_item *it)
 }
 
 /* Remember a request's items so the answer can be matched; NULL when out of memory. */
-static sched_req *req_new(lt_sched *s, sched_host *h, lt_sched_verb v, out_item **items, size_t n,
-                          int64_t now)
+static sched_req *req_new(lt_sched *s, const char *host_id, lt_sched_verb v, out_item **items,
+                          size_t n, int64_t now)
 {
     sched_req *r = lt_calloc(1, sizeof(*r));
     size_t i;
@@ -248,8 +249,8 @@ static sched_req *req_new(lt_sched *s, sched_host *h, lt_sched_verb v, out_item 
     snprintf(r->key, sizeof(r->key), "%llu", (unsigned long long)r->no);
     r->verb = v;
     r->sent = now;
-    r->host_id = lt_strdup(h->id);
-    r->items = lt_calloc(n, sizeof(*r->items));
+    r->host_id = lt_strdup(host_id);
+    r->items = lt_calloc(n > 0 ? n : 1, sizeof(*r->items));
     if (r->host_id == NULL || r->items == NULL)
         goto fail;
     for (i = 0; i < n; i++) {
@@ -278,6 +279,11 @@ fail:
     return NULL;
 }
 
+sched_req *out_req_new(lt_sched *s, const char *host_id, lt_sched_verb v, int64_t now)
+{
+    return req_new(s, host_id, v, NULL, 0, now);
+}
+
 static void send_chunk(lt_sched *s, sched_host *h, lt_sched_verb v, out_item **items, size_t n,
                        int64_t now)
 {
@@ -288,7 +294,7 @@ static void send_chunk(lt_sched *s, sched_host *h, lt_sched_verb v, out_item **i
 
     if (msgs == NULL)
         return; /* the next pass sends them again */
-    r = req_new(s, h, v, items, n, now);
+    r = req_new(s, h->id, v, items, n, now);
     if (r == NULL) {
         lt_free(msgs);
         return;
@@ -374,7 +380,7 @@ void out_discard(lt_sched *s)
  * Answers
  * ------------------------------------------------------------------------------------------- */
 
-static void acked_set(sched_obs *o, const char *link_id, const char *digest, int64_t now)
+void out_acked_set(sched_obs *o, const char *link_id, const char *digest, int64_t now)
 {
     acked_link *na;
     size_t i;
@@ -470,13 +476,15 @@ static void item_answer(lt_sched *s, const sched_req *r, sched_host *h, const re
         if (o->owner != NULL)
             sched_mark_dirty(s, o->owner, now);
         return;
+    case LT_SCHED_INVENTORY:
+        return;
     case LT_SCHED_LINK:
     case LT_SCHED_UNLINK:
         o = h != NULL && it->aux != NULL ? inv_obs_on(s, it->aux, h) : NULL;
         if (o != NULL) {
             o->link_sent = 0;
             if (ok && r->verb == LT_SCHED_LINK)
-                acked_set(o, it->id, it->digest, now);
+                out_acked_set(o, it->id, it->digest, now);
             else if (ok)
                 acked_del(o, it->id);
             if (o->owner != NULL)
@@ -514,12 +522,18 @@ void lt_sched_on_reply(lt_sched *s, uint64_t request_no,
         return;
     req_unlink(s, r);
     h = inv_host(s, r->host_id);
+    if (r->verb == LT_SCHED_INVENTORY) { /* answered (lt_sched_on_inventory) or expired */
+        if (s->inv_waiting > 0 && r->host_id[0] != '\0')
+            s->inv_waiting--;
+        req_free(r);
+        return;
+    }
     if (reply != NULL && reply->code == RC(STALE_EPOCH)) {
-        LT_WARN("sched", "lattice %s: host %s refused epoch %llu (newest %llu): deposed",
+        LT_WARN("sched", "lattice %s: host %s refused epoch %llu (it has seen %llu)",
                 s->lattice, r->host_id, (unsigned long long)s->epoch,
                 (unsigned long long)reply->newest_epoch);
+        fence_refused(s, r, h, reply->newest_epoch, now);
         req_free(r);
-        lt_sched_set_leader(s, false, s->epoch, now);
         return;
     }
     snprintf(tmsg, sizeof(tmsg), "host %s did not answer %s: %s", r->host_id,

@@ -44,7 +44,7 @@ static bool going(const rec_ctx *x, const sched_obs *o)
 
 static void stop_obs(rec_ctx *x, sched_obs *o, const char *reason)
 {
-    if (going(x, o) || o->host->state != HOST_ALIVE)
+    if (going(x, o) || !HOST_USABLE(o->host))
         return; /* already asked, or unreachable: it is dealt with when it returns */
     if (out_stop(x->s, o->host, o->id, reason) == LT_OK)
         o->stop_sent = x->now;
@@ -106,7 +106,7 @@ static bool fits(const sched_host *h, const spec_comp *c)
 static bool can_take(const rec_ctx *x, const spec_comp *c, const comp_rt *rt, const sched_host *h,
                      uint64_t stamp)
 {
-    if (h->state != HOST_ALIVE || h->stopping)
+    if (!HOST_USABLE(h) || h->stopping)
         return false;
     if (c->capability && h->stamp == stamp && h->cnt_all > 0)
         return false; /* capabilities: one per host, like wadm's providers */
@@ -181,7 +181,7 @@ static bool place_on(rec_ctx *x, const spec_comp *c, sched_host *h, uint64_t sta
 
 static void add_coloc_host(rec_ctx *x, pvec *out, sched_host *h)
 {
-    if (h == NULL || h->state != HOST_ALIVE || h->coloc_stamp == x->cstamp)
+    if (h == NULL || !HOST_USABLE(h) || h->coloc_stamp == x->cstamp)
         return;
     h->coloc_stamp = x->cstamp;
     LT_IGNORE(pvec_push(out, h));

@@ -41,6 +41,8 @@ static void cfg_defaults(lt_sched_config *c)
         c->backoff_max_ms = 60000;
     if (c->command_timeout_ms <= 0)
         c->command_timeout_ms = 5000;
+    if (c->inventory_ms == 0)
+        c->inventory_ms = c->command_timeout_ms;
     if (c->confirm_timeout_ms <= 0)
         c->confirm_timeout_ms = 3 * (int64_t)c->default_interval_ms;
     if (c->full_pass_ms <= 0)
@@ -453,7 +455,9 @@ lt_status lt_sched_undeploy(lt_sched *s, const char *app, bool deleted, int64_t 
 
 void lt_sched_set_leader(lt_sched *s, bool leading, uint64_t epoch, int64_t now)
 {
-    if (leading && (!s->leading || epoch != s->epoch)) {
+    bool new_term = leading && (!s->leading || epoch != s->epoch);
+
+    if (new_term) {
         req_free_all(s); /* answers to an older epoch mean nothing now */
         /* Warm-up counts from when this scheduler began to listen: a standby that has been
          * following the hosts already knows what runs. */
@@ -469,6 +473,9 @@ void lt_sched_set_leader(lt_sched *s, bool leading, uint64_t epoch, int64_t now)
     s->leading = leading;
     if (leading)
         s->epoch = epoch;
+    fence_lift(s, now);
+    if (new_term)
+        fence_begin(s, now);
 }
 
 bool lt_sched_leading(const lt_sched *s, uint64_t *epoch)
@@ -570,6 +577,8 @@ int64_t lt_sched_tick(lt_sched *s, int64_t now)
     }
     if (now < s->ready_at || !s->apps_loaded)
         return s->ready_at > now ? s->ready_at - now : HOST_CHECK_MS;
+    if (!fence_ready(s, now))
+        return HOST_CHECK_MS; /* the new term's inventory round is not over */
     if (s->all_dirty || now - s->last_full >= s->cfg.full_pass_ms ||
         (s->wake_at != 0 && now >= s->wake_at)) {
         if (now - s->last_full >= s->cfg.full_pass_ms || (s->wake_at != 0 && now >= s->wake_at))

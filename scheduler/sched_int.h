@@ -192,6 +192,10 @@ uint64_t spec_max_unavailable(const lt_sched_spec *spec, uint64_t n);
 typedef enum { HOST_ALIVE = 0, HOST_UNREACHABLE } host_state;
 
 typedef struct sched_obs sched_obs;
+typedef struct sched_host sched_host;
+
+/** Can we place on, and send to, h? (alive, and not fenced off by an epoch it claims) */
+#define HOST_USABLE(h) ((h)->state == HOST_ALIVE && !(h)->fenced)
 typedef struct sched_app sched_app;
 
 typedef struct {
@@ -200,7 +204,7 @@ typedef struct {
     int64_t at;      /**< when */
 } acked_link;
 
-typedef struct sched_host {
+struct sched_host {
     char *id;
     char *friendly, *version;
     skvs labels;
@@ -212,6 +216,9 @@ typedef struct sched_host {
     uint64_t seq, newest_epoch;
     host_state state;
     bool stopping;
+    bool fenced;           /**< refused our epoch: nothing sent or placed here (fence.c) */
+    bool quarantined;      /**< ...and the lease owner confirmed the claim is bogus */
+    uint64_t claimed_epoch;
     size_t idx;            /**< position in lt_sched.host_list */
     /* observed instances */
     sched_obs *obs_head;
@@ -230,7 +237,7 @@ typedef struct sched_host {
     uint64_t coloc_stamp;    /**< host runs a link target of that component */
     uint64_t mark_stamp;     /**< conflict check / daemon dedupe */
     uint32_t mark;
-} sched_host;
+};
 
 struct sched_obs {
     char *id;
@@ -381,6 +388,9 @@ struct lt_sched {
     smap reqs;
     sched_req *req_head, *req_tail;
     uint64_t next_req;
+    size_t inv_waiting;      /**< inventory requests of this term not yet answered */
+    int64_t inv_until;       /**< the inventory round ends at the latest then */
+    int64_t bcast_until;     /**< ...and not before then (hosts we do not know answer) */
     /* state */
     bool leading, connected, apps_loaded, partitioned;
     uint64_t epoch;
@@ -406,6 +416,31 @@ sched_sel *inv_selector(lt_sched *s, const char *key, const skvs *req);
 void inv_check_hosts(lt_sched *s, int64_t now);
 void inv_free_all(lt_sched *s);
 void obs_unlink_app(lt_sched *s, sched_obs *o);
+
+/** A host's heartbeat; fresh = from an inventory reply (newer than any heartbeat seen). */
+LT_NODISCARD lt_status inv_heartbeat(lt_sched *s, const char *host_id,
+                                     const Latticed__Host__V1__Heartbeat *hb, bool fresh,
+                                     int64_t now);
+
+/* outbox.c */
+/** Register a request of verb v to host_id (items filled by the caller); NULL on no memory. */
+sched_req *out_req_new(lt_sched *s, const char *host_id, lt_sched_verb v, int64_t now);
+/** Remember that o's host acknowledged link_id with digest ("" = content unknown). */
+void out_acked_set(sched_obs *o, const char *link_id, const char *digest, int64_t now);
+
+/* fence.c */
+/** A new term: ask every known host for its inventory (with the new epoch, which fences the
+ * old leader out of each host before we act). */
+void fence_begin(lt_sched *s, int64_t now);
+/** The inventory round is over (all answered or timed out). */
+bool fence_ready(const lt_sched *s, int64_t now);
+/** h refused our epoch or reports a newer one: fence it off and ask the sink to check. */
+void fence_on_stale(lt_sched *s, sched_host *h, uint64_t claimed, int64_t now);
+/** The epoch rose (or we follow): lift fences whose claim is now below it. */
+void fence_lift(lt_sched *s, int64_t now);
+/** A STALE_EPOCH answer to request r of h: drop its items for retry, fence h. */
+void fence_refused(lt_sched *s, const sched_req *r, sched_host *h, uint64_t claimed,
+                   int64_t now);
 
 /* sched.c */
 sched_app *sched_app_get(lt_sched *s, const char *name, bool create);
@@ -442,6 +477,7 @@ void status_free(sched_app *a);
 
 void cp_host_joined(lt_sched *s, const sched_host *h);
 void cp_host_lost(lt_sched *s, const sched_host *h, int reason);
+void cp_host_quarantined(lt_sched *s, const sched_host *h);
 void cp_instance_lost(lt_sched *s, const sched_obs *o, int reason, const char *msg);
 void cp_instance_placed(lt_sched *s, const sched_start *st, const char *image);
 void cp_app_state(lt_sched *s, sched_app *a);

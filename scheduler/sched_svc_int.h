@@ -19,8 +19,16 @@
 
 typedef struct sched_lease sched_lease;
 
-/** Leadership of lattice changed. Runs on the lease thread: post, do not touch state. */
-typedef void (*sched_lease_fn)(void *arg, const char *lattice, bool leading, uint64_t epoch);
+/**
+ * Leadership of lattice: leading with epoch, allowed to act until `until` (lt_loop_now_ms
+ * time; every renewal moves it), or following (until 0). Runs on the lease thread: post, do
+ * not touch state.
+ */
+typedef void (*sched_lease_fn)(void *arg, const char *lattice, bool leading, uint64_t epoch,
+                               int64_t until);
+/** host_id claims epoch `claimed`, implausibly far above the term we still hold: quarantine. */
+typedef void (*sched_quarantine_fn)(void *arg, const char *lattice, const char *host_id,
+                                    uint64_t claimed);
 
 typedef struct {
     const char *bucket;
@@ -28,14 +36,36 @@ typedef struct {
     bool memory;
     const char *replica;
     int64_t ttl_ms;
+    size_t max_lattices;   /**< 0 = LT_SCHED_DEFAULT_MAX_LATTICES */
     sched_lease_fn fn;
+    sched_quarantine_fn qfn;
     void *arg;
 } sched_lease_config;
 
-LT_NODISCARD lt_status sched_lease_start(sched_lease **new_l, jsCtx *js,
+/**
+ * CONSTRUCTOR. Open (or create) the lease bucket through a JetStream context of its own on nc
+ * (short timeouts) and start the lease thread. LT_ERR_TRANSPORT, LT_ERR_NOMEM, LT_ERR_IO.
+ */
+LT_NODISCARD lt_status sched_lease_start(sched_lease **new_l, natsConnection *nc,
                                          const sched_lease_config *cfg);
-/** Thread-safe. Start competing for lattice's lease. */
-LT_NODISCARD lt_status sched_lease_add(sched_lease *l, const char *lattice);
+/**
+ * Thread-safe. Start competing for lattice's lease; *slot receives its slot (for
+ * sched_lease_until). LT_ERR_TOO_BIG past max_lattices.
+ */
+LT_NODISCARD lt_status sched_lease_add(sched_lease *l, const char *lattice, size_t *slot);
+/**
+ * Thread-safe, lock-free. Until when the lattice in slot may act (lt_loop_now_ms time): the
+ * newest confirmed renewal's send time + 3/4 ttl; 0 when not leading.
+ */
+int64_t sched_lease_until(sched_lease *l, size_t slot);
+/**
+ * Thread-safe. host_id refused our epoch, claiming `claimed`: check the lease at once. Lost =
+ * step down (fn); still ours = raise the epoch above a plausible claim (fn with the new epoch)
+ * or quarantine the host (qfn).
+ */
+void sched_lease_verify(sched_lease *l, const char *lattice, const char *host_id,
+                        uint64_t claimed);
+/** DESTRUCTOR. Stop the thread, release held leases. NULL-safe. */
 void sched_lease_stop(sched_lease *l);
 
 /* ---------------------------------------------------------------------------------------------
@@ -77,6 +107,8 @@ typedef struct svc_lattice {
     lt_sched *s;
     int64_t next_tick;
     bool kick;             /**< an event arrived: tick soon */
+    size_t lease_slot;     /**< for sched_lease_until */
+    bool paused;           /**< leading, but past the lease deadline: nothing goes out */
 } svc_lattice;
 
 struct lt_sched_svc {
@@ -87,6 +119,8 @@ struct lt_sched_svc {
     svc_lattice **lats;
     size_t n_lats, cap_lats;
     bool apps_loaded;      /**< the store's initial state was read */
+    size_t max_lattices;
+    bool max_warned;
     bool connected;
     uint64_t timer_id;
     bool timer_on;
@@ -123,5 +157,9 @@ LT_NODISCARD lt_status svc_replies_start(lt_sched_svc *svc);
 /* writer.c: the sink's status and event callbacks */
 void svc_status(void *arg, const char *app, lt_sched_state state, const char *json);
 void svc_event(void *arg, const char *type, const ProtobufCMessage *msg);
+/** May lattice l act now (lead, and within the lease deadline)? Any thread. */
+bool svc_may_act(const svc_lattice *l);
+/* svc.c: the sink's stale callback (a host refused our epoch) */
+void svc_stale(void *arg, const char *host_id, uint64_t claimed);
 
 #endif

@@ -348,11 +348,17 @@ static lt_status host_json(const sched_host *h, int64_t now, lt_buf *b)
         st = lt_buf_appendf(b, "},\"capacity\":{\"memory_total_bytes\":%llu,"
                             "\"memory_reserved_bytes\":%llu,\"instance_slots_total\":%u,"
                             "\"cpu_millis_total\":%u},\"instances\":%u,\"links\":%zu,"
-                            "\"last_seen_ms\":%lld,\"interval_ms\":%u,\"state\":\"%s\"}",
+                            "\"last_seen_ms\":%lld,\"interval_ms\":%u,\"state\":\"%s\","
+                            "\"newest_epoch\":%llu,\"claimed_epoch\":%llu}",
                             (unsigned long long)h->mem_total, (unsigned long long)h->obs_mem,
                             h->slots_total, h->cpu_total, h->n_obs, h->links.count,
                             (long long)(now - h->last_seen), h->interval_ms,
-                            h->state == HOST_ALIVE ? "alive" : "unreachable");
+                            h->state != HOST_ALIVE ? "unreachable"
+                            : h->quarantined       ? "quarantined"
+                            : h->fenced            ? "fenced"
+                                                   : "alive",
+                            (unsigned long long)h->newest_epoch,
+                            (unsigned long long)h->claimed_epoch);
     return st;
 }
 

@@ -7,6 +7,7 @@
  */
 #include "sched_svc_int.h"
 
+#include <stdint.h>
 #include <stdio.h>
 #include <string.h>
 #include <unistd.h>
@@ -44,7 +45,8 @@ svc_lattice *svc_lattice_at(lt_sched_svc *svc, size_t idx)
 svc_lattice *svc_lattice_get(lt_sched_svc *svc, const char *name, bool create)
 {
     lt_sched_config sc = svc->cfg.sched;
-    lt_sched_sink sink = { .send = svc_send, .status = svc_status, .event = svc_event };
+    lt_sched_sink sink = { .send = svc_send, .status = svc_status, .event = svc_event,
+                           .stale = svc_stale };
     svc_lattice *l;
     size_t i;
 
@@ -53,6 +55,13 @@ svc_lattice *svc_lattice_get(lt_sched_svc *svc, const char *name, bool create)
             return svc->lats[i];
     if (!create || !allowed(svc, name))
         return NULL;
+    if (svc->n_lats >= svc->max_lattices) {
+        if (!svc->max_warned)
+            LT_WARN("sched", "lattice %s ignored: already serving --max-lattices %zu lattices",
+                    name, svc->max_lattices);
+        svc->max_warned = true;
+        return NULL;
+    }
     if (svc->n_lats == svc->cap_lats) {
         size_t ncap = svc->cap_lats ? svc->cap_lats * 2 : 8;
         svc_lattice **nl = lt_realloc(svc->lats, ncap * sizeof(*nl));
@@ -81,7 +90,7 @@ svc_lattice *svc_lattice_get(lt_sched_svc *svc, const char *name, bool create)
     if (svc->cfg.js == NULL)
         lt_sched_set_leader(l->s, true, 1, lt_loop_now_ms());
     svc->lats[svc->n_lats++] = l;
-    if (svc->lease != NULL && sched_lease_add(svc->lease, name) != LT_OK)
+    if (svc->lease != NULL && sched_lease_add(svc->lease, name, &l->lease_slot) != LT_OK)
         LT_WARN("sched", "lattice %s: %s", name, lt_error_message());
     LT_INFO("sched", "serving lattice %s", name);
     return l;
@@ -147,6 +156,17 @@ static int64_t on_timer(lt_loop *loop, void *arg)
     for (i = 0; i < svc->n_lats; i++) {
         svc_lattice *l = svc->lats[i];
 
+        if (lt_sched_leading(l->s, NULL) && svc_may_act(l) == l->paused) {
+            /* Past the deadline no renewal was confirmed: another replica may take the lease
+             * at ttl. Nothing goes out (svc_may_act), whatever the lease thread is blocked on;
+             * a confirmed renewal of the same term resumes, a lost lease deposes. */
+            l->paused = !l->paused;
+            if (l->paused)
+                LT_WARN("sched", "lattice %s: lease renewal not confirmed in time: acting paused",
+                        l->name);
+            else
+                LT_INFO("sched", "lattice %s: lease renewed: acting again", l->name);
+        }
         if (l->kick || now >= l->next_tick) {
             int64_t d = lt_sched_tick(l->s, now);
 
@@ -179,6 +199,8 @@ typedef struct {
     char *lattice;
     bool leading;
     uint64_t epoch;
+    int64_t until;
+    char *host;            /* quarantine: the host */
 } lead_item;
 
 static void lead_drop(void *arg)
@@ -186,6 +208,7 @@ static void lead_drop(void *arg)
     lead_item *it = arg;
 
     lt_free(it->lattice);
+    lt_free(it->host);
     lt_free(it);
 }
 
@@ -193,16 +216,31 @@ static void lead_apply(lt_loop *loop, void *arg)
 {
     lead_item *it = arg;
     svc_lattice *l = svc_lattice_get(it->svc, it->lattice, false);
+    int64_t now = lt_loop_now_ms();
+    uint64_t cur = 0;
 
     (void)loop;
-    if (l != NULL) {
-        lt_sched_set_leader(l->s, it->leading, it->epoch, lt_loop_now_ms());
+    if (l == NULL)
+        goto out;
+    if (it->host != NULL) {
+        lt_sched_quarantine(l->s, it->host, it->epoch, now);
+        goto out;
+    }
+    if (it->leading != lt_sched_leading(l->s, &cur) || (it->leading && cur != it->epoch)) {
+        lt_sched_set_leader(l->s, it->leading, it->epoch, now);
         l->kick = true;
     }
+out:
     lead_drop(it);
 }
 
-static void on_lease(void *arg, const char *lattice, bool leading, uint64_t epoch)
+static void post_lead(lt_sched_svc *svc, lead_item *it)
+{
+    if (lt_loop_post(svc->cfg.loop, lead_apply, it, lead_drop) != LT_OK)
+        lead_drop(it);
+}
+
+static void on_lease(void *arg, const char *lattice, bool leading, uint64_t epoch, int64_t until)
 {
     lt_sched_svc *svc = arg;
     lead_item *it = lt_calloc(1, sizeof(*it));
@@ -214,8 +252,42 @@ static void on_lease(void *arg, const char *lattice, bool leading, uint64_t epoc
     it->svc = svc;
     it->leading = leading;
     it->epoch = epoch;
-    if (lt_loop_post(svc->cfg.loop, lead_apply, it, lead_drop) != LT_OK)
-        lead_drop(it);
+    it->until = until;
+    post_lead(svc, it);
+}
+
+static void on_quarantine(void *arg, const char *lattice, const char *host, uint64_t claimed)
+{
+    lt_sched_svc *svc = arg;
+    lead_item *it = lt_calloc(1, sizeof(*it));
+
+    if (it == NULL || (it->lattice = lt_strdup(lattice)) == NULL ||
+        (it->host = lt_strdup(host)) == NULL) {
+        if (it != NULL)
+            lt_free(it->lattice);
+        lt_free(it);
+        return;
+    }
+    it->svc = svc;
+    it->epoch = claimed;
+    post_lead(svc, it);
+}
+
+bool svc_may_act(const svc_lattice *l)
+{
+    if (l->svc->lease == NULL)
+        return true; /* no election: a single process leads every lattice */
+    return lt_loop_now_ms() < sched_lease_until(l->svc->lease, l->lease_slot);
+}
+
+void svc_stale(void *arg, const char *host_id, uint64_t claimed)
+{
+    svc_lattice *l = arg;
+
+    if (l->svc->lease != NULL)
+        sched_lease_verify(l->svc->lease, l->name, host_id, claimed);
+    else /* no election: epoch 1 is the only term there is */
+        lt_sched_quarantine(l->s, host_id, claimed, lt_loop_now_ms());
 }
 
 /* ---------------------------------------------------------------------------------------------
@@ -402,6 +474,7 @@ lt_status lt_sched_svc_start(lt_sched_svc **new_svc, const lt_sched_svc_config *
     pthread_mutex_init(&svc->inbox_mu, NULL);
     svc->connected = true;
     svc->apps_loaded = cfg->store == NULL;
+    svc->max_lattices = cfg->max_lattices > 0 ? cfg->max_lattices : LT_SCHED_DEFAULT_MAX_LATTICES;
     st = copy_config(svc, cfg);
     if (st != LT_OK)
         goto fail;
@@ -409,10 +482,11 @@ lt_status lt_sched_svc_start(lt_sched_svc **new_svc, const lt_sched_svc_config *
         sched_lease_config lc = {
             .bucket = cfg->lease_bucket != NULL ? cfg->lease_bucket : LT_SCHED_LEASE_BUCKET,
             .replicas = cfg->replicas, .memory = cfg->memory, .replica = svc->replica,
-            .ttl_ms = cfg->lease_ttl_ms, .fn = on_lease, .arg = svc,
+            .ttl_ms = cfg->lease_ttl_ms, .max_lattices = svc->max_lattices,
+            .fn = on_lease, .qfn = on_quarantine, .arg = svc,
         };
 
-        st = sched_lease_start(&svc->lease, cfg->js, &lc);
+        st = sched_lease_start(&svc->lease, cfg->nc, &lc);
         if (st != LT_OK)
             goto fail;
     }

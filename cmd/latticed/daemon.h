@@ -33,6 +33,7 @@ typedef struct {
     int64_t lease_ttl_ms;        /**< leader lease */
     int64_t command_timeout_ms;  /**< a host request without answer has failed */
     int64_t warmup_ms;           /**< listen this long before acting; 0 = 1.5 intervals */
+    int64_t max_lattices;        /**< lattices served at most */
     /* --dev extras (dev.c) */
     const char *dev_host_bin;    /**< latticed-host binary; NULL = next to latticed, PATH */
     const char *dev_example;     /**< manifest applied at start; NULL = docs/examples/hello.yaml,

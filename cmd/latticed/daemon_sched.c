@@ -56,6 +56,7 @@ lt_status lt_daemon_sched_start(const lt_daemon_config *cfg, natsConnection *nc,
     sc.n_lattices = list != NULL ? split_list(list, lattices) : 0;
     sc.replica_id = cfg->replica_id;
     sc.lease_ttl_ms = cfg->lease_ttl_ms;
+    sc.max_lattices = (size_t)cfg->max_lattices;
     sc.replicas = (int)cfg->replicas;
     sc.memory = cfg->storage != NULL && strcmp(cfg->storage, "memory") == 0;
     sc.sched.default_interval_ms = (uint32_t)cfg->host_interval_ms;

@@ -20,6 +20,9 @@ typedef struct reply {
     size_t n;
     int *codes;
     char msg[128];
+    bool inv;          /* an inventory request */
+    int whole;         /* != 0: whole-request refusal (STALE_EPOCH) */
+    uint64_t newest;
     struct reply *next;
 } reply;
 
@@ -156,9 +159,23 @@ static int do_unlink(fleet_host *h, const Latticed__Host__V1__UnlinkItem *u)
 static void on_send(void *arg, const lt_sched_batch *b)
 {
     fleet *f = arg;
-    fleet_host *h = fleet_find(f, b->host_id);
+    fleet_host *h;
+
+    if (b->host_id == NULL) { /* every host answers the lattice-wide inventory */
+        for (size_t k = 0; k < f->n_hosts; k++) {
+            lt_sched_batch one = *b;
+
+            one.host_id = f->hosts[k].id;
+            on_send(f, &one);
+            f->batches[b->verb]--;
+        }
+        f->batches[b->verb]++;
+        return;
+    }
+    h = fleet_find(f, b->host_id);
     reply *r;
     size_t i;
+    uint64_t epoch = 0;
 
     f->sent[b->verb] += b->count;
     f->batches[b->verb]++;
@@ -171,13 +188,23 @@ static void on_send(void *arg, const lt_sched_batch *b)
     r->host = (size_t)(h - f->hosts);
     r->n = b->count;
     r->codes = calloc(b->count + 1, sizeof(int));
+    r->inv = b->verb == LT_SCHED_INVENTORY;
     copy(r->msg, sizeof(r->msg), h->refuse_msg);
-    for (i = 0; i < b->count; i++) {
+    lt_sched_leading(f->s, &epoch);
+    if (epoch < h->newest_epoch) { /* the fence of a real host */
+        r->whole = RC(STALE_EPOCH);
+        r->n = 0;
+    } else {
+        h->newest_epoch = epoch;
+    }
+    r->newest = h->newest_epoch;
+    for (i = 0; i < r->n; i++) {
         switch (b->verb) {
         case LT_SCHED_START: r->codes[i] = do_start(h, b->starts[i]); break;
         case LT_SCHED_STOP: r->codes[i] = do_stop(h, b->stops[i]->instance_id); break;
         case LT_SCHED_LINK: r->codes[i] = do_link(h, b->links[i]); break;
         case LT_SCHED_UNLINK: r->codes[i] = do_unlink(h, b->unlinks[i]); break;
+        case LT_SCHED_INVENTORY: break;
         }
     }
     if (replies_tail != NULL)
@@ -185,6 +212,37 @@ static void on_send(void *arg, const lt_sched_batch *b)
     else
         replies_head = r;
     replies_tail = r;
+}
+
+/* An inventory answer: the host's heartbeat first (the scheduler folds the same data), then
+ * the reply with the links it carries. */
+static void deliver_inventory(fleet *f, reply *r)
+{
+    Latticed__Host__V1__InventoryReply ir = LATTICED__HOST__V1__INVENTORY_REPLY__INIT;
+    fleet_host *h = &f->hosts[r->host];
+    Latticed__Host__V1__LinkSpec *ls = calloc(h->n_links + 1, sizeof(*ls));
+    Latticed__Host__V1__LinkSpec **lp = calloc(h->n_links + 1, sizeof(*lp));
+    size_t i;
+
+    if (r->whole == 0)
+        fleet_heartbeat(f, h);
+    for (i = 0; i < h->n_links; i++) {
+        static const Latticed__Host__V1__LinkSpec init = LATTICED__HOST__V1__LINK_SPEC__INIT;
+
+        ls[i] = init;
+        ls[i].link_id = h->links[i].link_id;
+        ls[i].source_instance_id = h->links[i].source;
+        lp[i] = &ls[i];
+    }
+    ir.host_id = h->id;
+    ir.code = r->whole != 0 ? r->whole : RC(OK);
+    ir.newest_epoch = r->newest;
+    ir.n_links = r->whole != 0 ? 0 : h->n_links;
+    ir.links = lp;
+    f->inventories++;
+    lt_sched_on_inventory(f->s, r->no, &ir, LT_OK, f->now);
+    free(ls);
+    free(lp);
 }
 
 static void deliver(fleet *f)
@@ -199,6 +257,14 @@ static void deliver(fleet *f)
         replies_head = r->next;
         if (replies_head == NULL)
             replies_tail = NULL;
+        if (r->inv) {
+            deliver_inventory(f, r);
+            free(res);
+            free(rp);
+            free(r->codes);
+            free(r);
+            continue;
+        }
         for (i = 0; i < r->n; i++) {
             static const Latticed__Host__V1__ItemResult init =
                 LATTICED__HOST__V1__ITEM_RESULT__INIT;
@@ -210,7 +276,8 @@ static void deliver(fleet *f)
             rp[i] = &res[i];
         }
         cr.host_id = f->hosts[r->host].id;
-        cr.code = RC(OK);
+        cr.code = r->whole != 0 ? r->whole : RC(OK);
+        cr.newest_epoch = r->newest;
         cr.n_results = r->n;
         cr.results = rp;
         lt_sched_on_reply(f->s, r->no, &cr, LT_OK, f->now);
@@ -258,13 +325,25 @@ static void on_event(void *arg, const char *type, const ProtobufCMessage *msg)
         f->ev_inst_lost++;
     else if (strcmp(type, "app.undeployed") == 0)
         f->ev_undeployed++;
+    else if (strcmp(type, "host.quarantined") == 0)
+        f->ev_quarantined++;
+}
+
+static void on_stale(void *arg, const char *host_id, uint64_t claimed)
+{
+    fleet *f = arg;
+
+    f->stale_calls++;
+    copy(f->stale_host, sizeof(f->stale_host), host_id);
+    f->stale_claimed = claimed;
 }
 
 fleet *fleet_new(const char *lattice, const lt_sched_config *cfg)
 {
     fleet *f = calloc(1, sizeof(*f));
     lt_sched_config c = { 0 };
-    lt_sched_sink sink = { .arg = f, .send = on_send, .status = on_status, .event = on_event };
+    lt_sched_sink sink = { .arg = f, .send = on_send, .status = on_status, .event = on_event,
+                           .stale = on_stale };
 
     if (cfg != NULL)
         c = *cfg;
@@ -273,6 +352,8 @@ fleet *fleet_new(const char *lattice, const lt_sched_config *cfg)
         c.default_interval_ms = 1000;
     if (c.warmup_ms == 0)
         c.warmup_ms = -1;
+    if (c.inventory_ms == 0)
+        c.inventory_ms = 1; /* fleet hosts answer at once: a round is over after a step */
     if (c.debounce_ms == 0)
         c.debounce_ms = 1;
     f->now = 1000000;
@@ -362,6 +443,7 @@ void fleet_heartbeat(fleet *f, fleet_host *h)
     hb.started_at = &started;
     hb.sequence = ++h->seq;
     hb.interval_ms = 1000;
+    hb.newest_epoch = h->newest_epoch;
     for (i = 0; i < h->n_inst; i++) {
         static const Latticed__Host__V1__Instance init = LATTICED__HOST__V1__INSTANCE__INIT;
         static const Latticed__Host__V1__ResourceRequests rinit =

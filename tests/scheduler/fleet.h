@@ -48,6 +48,7 @@ typedef struct {
     fleet_link links[512];
     size_t n_links;
     uint64_t seq;
+    uint64_t newest_epoch;   /* fences like a real host: older epochs get STALE_EPOCH */
 } fleet_host;
 
 typedef struct {
@@ -56,10 +57,13 @@ typedef struct {
     fleet_host hosts[FLEET_MAX_HOSTS];
     size_t n_hosts;
     /* counters */
-    size_t sent[4];          /* items per verb */
-    size_t batches[4];
+    size_t sent[5];          /* items per verb */
+    size_t batches[5];
     size_t max_batch_seen;
     size_t events;
+    size_t ev_quarantined, inventories, stale_calls;
+    char stale_host[64];
+    uint64_t stale_claimed;
     size_t ev_host_lost, ev_app_deployed, ev_app_failed, ev_placed, ev_inst_lost, ev_undeployed;
     size_t statuses;
     char last_status[64][2][4096]; /* [n][0]=app [1]=json, ring */
@@ -68,7 +72,8 @@ typedef struct {
     bool answer_late;        /* answer at the next step instead of during send */
 } fleet;
 
-/** A fleet with a leading scheduler (epoch 1), no warm-up; cfg may be NULL. */
+/** A fleet with a leading scheduler (epoch 1), no warm-up, inventory rounds of 1 ms (unless
+ * cfg says otherwise); cfg may be NULL. */
 fleet *fleet_new(const char *lattice, const lt_sched_config *cfg);
 void fleet_free(fleet *f);
 

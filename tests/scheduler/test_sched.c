@@ -855,29 +855,6 @@ START_TEST(test_restart_mid_rollout_converges)
 }
 END_TEST
 
-START_TEST(test_stale_epoch_deposes)
-{
-    fleet *f = fleet_new("default", NULL);
-    Latticed__Host__V1__CommandReply r = LATTICED__HOST__V1__COMMAND_REPLY__INIT;
-    uint64_t no;
-
-    fleet_host_add(f, "h1", "", 0, 0);
-    f->hold_replies = true;
-    deploy(f, simple_app("v1", "address=0.0.0.0:8080"));
-    fleet_step(f, 100);
-    fleet_step(f, 100);
-    ck_assert_uint_gt(f->batches[LT_SCHED_START], 0);
-    /* Any outstanding request number: the first one is 1. */
-    no = 1;
-    r.code = RC(STALE_EPOCH);
-    r.newest_epoch = 7;
-    lt_sched_on_reply(f->s, no, &r, LT_OK, f->now);
-    ck_assert(!lt_sched_leading(f->s, NULL));
-    f->hold_replies = false;
-    fleet_free(f);
-}
-END_TEST
-
 START_TEST(test_hosts_json)
 {
     fleet *f = fleet_new("default", NULL);
@@ -1026,7 +1003,6 @@ static Suite *suite(void)
     tcase_add_test(t, test_lotta_components_batched);
     tcase_add_test(t, test_scale_down_even);
     tcase_add_test(t, test_restart_mid_rollout_converges);
-    tcase_add_test(t, test_stale_epoch_deposes);
     tcase_add_test(t, test_hosts_json);
     tcase_add_test(t, test_relabel_moves_instances);
     tcase_add_test(t, test_capability_upgrade_on_one_host);

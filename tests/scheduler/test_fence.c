@@ -1,0 +1,230 @@
+/*
+ * test_fence.c - leadership safety of the scheduler core against the in-memory
+ * fleet (whose hosts fence epochs like real ones): a host that refuses our
+ * epoch is fenced off and reported, never deposing the scheduler or stalling
+ * the lattice; a new term asks every host for its inventory before acting;
+ * links installed by an earlier leader are recovered from the inventories, so
+ * a link removed while nobody led is removed.
+ */
+#include <check.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "fleet.h"
+#include "lt_buf.h"
+#include "lt_log.h"
+#include "tmodel.h"
+
+static lt_model *spread_app(const char *version, uint64_t n)
+{
+    lt_model *m = tm_app("spread", version);
+
+    tm_scaler(tm_comp(m, "api", "ghcr.io/api:1", false), false, n);
+    return m;
+}
+
+static lt_model *linked_app(const char *version, bool with_link)
+{
+    lt_model *m = tm_app("linked", version);
+    lt_model_component *api = tm_comp(m, "api", "ghcr.io/api:1", false);
+    lt_model_component *kv = tm_comp(m, "cache", "ghcr.io/kv:1", true);
+
+    tm_scaler(api, false, 2);
+    tm_scaler(kv, false, 1);
+    if (with_link)
+        tm_link(api, "cache", "wasi", "keyvalue", "store", "bucket=b1");
+    return m;
+}
+
+static void deploy(fleet *f, lt_model *m)
+{
+    ck_assert_int_eq(lt_sched_deploy(f->s, m, f->now), LT_OK);
+    tm_free(m);
+}
+
+static bool hosts_json_has(fleet *f, const char *needle)
+{
+    lt_buf b;
+    bool found;
+
+    lt_buf_init(&b, 1 << 20);
+    ck_assert_int_eq(lt_sched_hosts_json(f->s, f->now, &b), LT_OK);
+    found = strstr(b.ptr, needle) != NULL;
+    lt_buf_cleanup(&b);
+    return found;
+}
+
+/* wadm-style freeze of issue 8: one host was sent a forged epoch 2^64-1 by someone. */
+START_TEST(test_forged_epoch_quarantines_host_and_lattice_converges)
+{
+    fleet *f = fleet_new("default", NULL);
+    fleet_host *bad;
+
+    fleet_host_add(f, "h1", "", 0, 0);
+    bad = fleet_host_add(f, "h2", "", 0, 0);
+    fleet_host_add(f, "h3", "", 0, 0);
+    bad->newest_epoch = UINT64_MAX;
+    deploy(f, spread_app("v1", 6));
+    fleet_settle(f, 200);
+    /* Still leading; the bad host was reported to the lease owner, with its claim. */
+    ck_assert(lt_sched_leading(f->s, NULL));
+    ck_assert_uint_ge(f->stale_calls, 1);
+    ck_assert_str_eq(f->stale_host, "h2");
+    ck_assert_uint_eq(f->stale_claimed, UINT64_MAX);
+    ck_assert(hosts_json_has(f, "\"state\":\"fenced\""));
+    /* The lattice converged on the other hosts meanwhile. */
+    ck_assert_uint_eq(fleet_count(f, NULL, "spread", "api"), 6);
+    ck_assert_uint_eq(fleet_count(f, "h2", "spread", "api"), 0);
+    ck_assert_int_eq(fleet_state(f, "spread"), LT_SCHED_DEPLOYED);
+    /* The lease owner confirms the claim is bogus: quarantined, reported once. */
+    lt_sched_quarantine(f->s, "h2", UINT64_MAX, f->now);
+    lt_sched_quarantine(f->s, "h2", UINT64_MAX, f->now);
+    ck_assert_uint_eq(f->ev_quarantined, 1);
+    ck_assert(hosts_json_has(f, "\"state\":\"quarantined\""));
+    ck_assert(hosts_json_has(f, "\"claimed_epoch\":18446744073709551615"));
+    /* Scaling up places nothing on it. */
+    deploy(f, spread_app("v2", 9));
+    fleet_settle(f, 200);
+    ck_assert_uint_eq(fleet_count(f, NULL, "spread", "api"), 9);
+    ck_assert_uint_eq(fleet_count(f, "h2", "spread", "api"), 0);
+    ck_assert(lt_sched_leading(f->s, NULL));
+    fleet_free(f);
+}
+END_TEST
+
+/* A plausible claim (an older term we never saw): the epoch is raised, the host used again. */
+START_TEST(test_raised_epoch_lifts_the_fence)
+{
+    fleet *f = fleet_new("default", NULL);
+    fleet_host *h2;
+
+    fleet_host_add(f, "h1", "", 0, 0);
+    h2 = fleet_host_add(f, "h2", "", 0, 0);
+    h2->newest_epoch = 40;
+    deploy(f, spread_app("v1", 4));
+    fleet_settle(f, 200);
+    ck_assert_uint_eq(f->stale_claimed, 40);
+    ck_assert_uint_eq(fleet_count(f, "h2", "spread", "api"), 0);
+    lt_sched_set_leader(f->s, true, 41, f->now); /* what the lease owner does */
+    ck_assert(!hosts_json_has(f, "\"state\":\"fenced\""));
+    deploy(f, spread_app("v2", 8));
+    fleet_settle(f, 300);
+    ck_assert_uint_eq(fleet_count(f, NULL, "spread", "api"), 8);
+    ck_assert_uint_eq(fleet_count(f, "h2", "spread", "api"), 4);
+    fleet_free(f);
+}
+END_TEST
+
+/* A new term sends nothing but inventory requests until every host has answered. */
+START_TEST(test_new_term_asks_every_host_first)
+{
+    lt_sched_config c = { .inventory_ms = 5000 };
+    fleet *f = fleet_new("default", &c);
+    size_t starts, inv;
+
+    fleet_host_add(f, "h1", "", 0, 0);
+    fleet_host_add(f, "h2", "", 0, 0);
+    fleet_host_add(f, "h3", "", 0, 0);
+    lt_sched_set_leader(f->s, false, 0, f->now);
+    deploy(f, spread_app("v1", 3));
+    fleet_step(f, 100);
+    f->hold_replies = true;
+    starts = f->sent[LT_SCHED_START];
+    inv = f->batches[LT_SCHED_INVENTORY];
+    lt_sched_set_leader(f->s, true, 2, f->now);
+    ck_assert_uint_eq(f->batches[LT_SCHED_INVENTORY], inv + 4); /* 3 hosts + lattice-wide */
+    for (int i = 0; i < 5; i++)
+        fleet_step(f, 100);
+    ck_assert_uint_eq(f->sent[LT_SCHED_START], starts); /* nothing before the answers */
+    f->hold_replies = false;
+    fleet_settle(f, 200);
+    ck_assert_uint_eq(fleet_count(f, NULL, "spread", "api"), 3);
+    /* The inventory requests carried the new epoch: the hosts now fence epoch 1 out. */
+    ck_assert_uint_eq(fleet_find(f, "h1")->newest_epoch, 2);
+    ck_assert_uint_eq(fleet_find(f, "h3")->newest_epoch, 2);
+    fleet_free(f);
+}
+END_TEST
+
+/* A host that never answers the inventory holds the term back only until the round's time. */
+START_TEST(test_silent_host_does_not_block_the_round)
+{
+    lt_sched_config c = { .command_timeout_ms = 1000, .inventory_ms = 1000 };
+    fleet *f = fleet_new("default", &c);
+
+    fleet_host_add(f, "h1", "", 0, 0);
+    fleet_host_add(f, "h2", "", 0, 0);
+    lt_sched_set_leader(f->s, false, 0, f->now);
+    deploy(f, spread_app("v1", 2));
+    fleet_find(f, "h2")->up = false;
+    lt_sched_set_leader(f->s, true, 2, f->now);
+    fleet_step(f, 500);
+    ck_assert_uint_eq(f->sent[LT_SCHED_START], 0);
+    fleet_step(f, 600); /* the round's time (the command timeout) is over */
+    fleet_step(f, 100);
+    ck_assert_uint_gt(f->sent[LT_SCHED_START], 0);
+    ck_assert_uint_ge(fleet_count(f, "h1", "spread", "api"), 1);
+    fleet_free(f);
+}
+END_TEST
+
+/* Links installed by the previous leader, removed from the spec while nobody led. */
+START_TEST(test_links_removed_during_failover_are_removed)
+{
+    fleet *f = fleet_new("default", NULL);
+    fleet *g;
+    size_t i;
+
+    fleet_host_add(f, "h1", "", 0, 0);
+    fleet_host_add(f, "h2", "", 0, 0);
+    deploy(f, linked_app("v1", true));
+    fleet_settle(f, 200);
+    ck_assert_uint_eq(fleet_links(f, "bucket=b1", NULL), 2);
+    /* The leader dies; a new process learns the hosts as a follower, sees v2 (no link). */
+    g = fleet_new("default", NULL);
+    lt_sched_set_leader(g->s, false, 0, g->now);
+    for (i = 0; i < f->n_hosts; i++) {
+        g->hosts[i] = f->hosts[i];
+        f->hosts[i].inst = NULL;
+    }
+    g->n_hosts = f->n_hosts;
+    f->n_hosts = 0;
+    fleet_free(f);
+    fleet_step(g, 100);
+    deploy(g, linked_app("v2", false));
+    fleet_step(g, 100);
+    lt_sched_set_leader(g->s, true, 2, g->now);
+    fleet_settle(g, 300);
+    ck_assert_uint_gt(g->inventories, 0);
+    ck_assert_uint_eq(fleet_count(g, NULL, "linked", "api"), 2);
+    ck_assert_uint_eq(fleet_links(g, NULL, NULL), 0);
+    fleet_free(g);
+}
+END_TEST
+
+static Suite *suite(void)
+{
+    Suite *s = suite_create("fence");
+    TCase *t = tcase_create("core");
+
+    tcase_set_timeout(t, 60);
+    tcase_add_test(t, test_forged_epoch_quarantines_host_and_lattice_converges);
+    tcase_add_test(t, test_raised_epoch_lifts_the_fence);
+    tcase_add_test(t, test_new_term_asks_every_host_first);
+    tcase_add_test(t, test_silent_host_does_not_block_the_round);
+    tcase_add_test(t, test_links_removed_during_failover_are_removed);
+    suite_add_tcase(s, t);
+    return s;
+}
+
+int main(void)
+{
+    SRunner *r = srunner_create(suite());
+    int failed;
+
+    lt_log_configure(LT_LOG_WARN, false);
+    srunner_run_all(r, CK_NORMAL);
+    failed = srunner_ntests_failed(r);
+    srunner_free(r);
+    return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+}
