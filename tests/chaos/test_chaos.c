@@ -318,19 +318,32 @@ START_TEST(partition)
     e2e *e = e2e_new();
     replica r = { "chaos-a", 0 };
     lt_proxy *p = NULL;
-    pid_t hosts[5];
     e2e_applier *a;
     const char *knob = getenv("LT_CHAOS_CUT_S");
     int64_t cut_ms = (knob != NULL ? atoi(knob) : pick(30, 60)) * 1000LL, stall_ms, t0;
     const char *port = strrchr(e2e_url(e), ':');
+    const char *timeout[] = { "--host-timeout-ms", "0", NULL };
+    size_t five = 5;
+    int i;
 
     ck_assert_ptr_nonnull(port);
     stall_ms = cut_ms / 3;
     ck_assert_int_eq(lt_proxy_start(&p, atoi(port + 1)), LT_OK);
     e2e_observe(e, L);
     e2e_watch_replies(e);
-    start_hosts(e, hosts, "pt", 5); /* five processes: staggered heartbeats */
-    start_replica(e, &r, lt_proxy_url(p), NULL);
+    /* five host processes with heartbeats of 1 to 4 s, and latticed's timeout 3 of each
+     * host's intervals: when latticed's link dies, hosts fall silent to it one or two at a
+     * time over 3..12 s, as real staggered heartbeats do; none may be evicted */
+    for (i = 0; i < 5; i++) {
+        static const char *const iv[5] = { "1s", "1s", "2s", "3s", "4s" };
+        const char *hb[] = { "--heartbeat-interval", iv[i], NULL };
+        char name[16];
+
+        snprintf(name, sizeof(name), "pt%d", i);
+        e2e_hosts(e, L, name, 1, NULL, hb);
+    }
+    ck_assert(e2e_wait(e, hosts_up, &five, 30000));
+    start_replica(e, &r, lt_proxy_url(p), timeout);
     a = e2e_applier_start(e, L, tmpl(), "c", PERIOD_MS);
     wait_acks(e, a, 2, 30000);
     e2e_sleep_ms(2000);
@@ -346,10 +359,10 @@ START_TEST(partition)
     printf("partition: latticed stalled %lld ms then cut %lld ms (hosts alive throughout)\n",
            (long long)stall_ms, (long long)(e2e_now_ms() - t0 - stall_ms));
     wait_acks(e, a, 2, 60000); /* latticed is back by itself */
-    /* FAILS until the fixes of issue 8 land: today the only replica, once reconnected, says
-     * "this replica follows" and never leads again (lease, item 1/4), so nothing converges;
-     * and the partition guard counts only hosts overdue in the same check (item 3), so with
-     * staggered heartbeats hosts can be evicted one by one */
+    /* FAILED before the fixes of issue 8: the only replica, once reconnected, said "this
+     * replica follows" and never led again (lease, items 1/4: fixed on main); and the
+     * partition guard counts only hosts overdue in the same check (item 3), so with
+     * staggered heartbeats hosts are evicted one by one */
     finish(e, a, "partition", t0 + cut_ms);
     assert_no_host_lost(e, "partition");
     e2e_applier_free(a);
