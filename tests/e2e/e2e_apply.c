@@ -96,8 +96,14 @@ static bool apply_one(e2e_applier *a, const char *version, char *why, size_t cap
         json_t *j = dep != NULL ? dep : put;
         const char *m = json_string_value(json_object_get(j, "message"));
 
-        snprintf(why, cap, "%s %s: %s %s", version, dep != NULL ? "deploy" : "put",
-                 j != NULL ? result_of(j) : "no reply", m != NULL ? m : "");
+        bool put_ok = put != NULL && j == put && dep == NULL &&
+                      (strcmp(result_of(put), "created") == 0 ||
+                       strcmp(result_of(put), "newversion") == 0);
+
+        if (put_ok) /* put acknowledged, deploy unanswered */
+            j = NULL;
+        snprintf(why, cap, "%s %s: %s %s", version, put_ok || dep != NULL ? "deploy" : "put",
+                 j != NULL ? result_of(j) : "no reply", j != NULL && m != NULL ? m : "");
     }
     json_decref(put);
     json_decref(dep);
