@@ -372,8 +372,17 @@ static void run_partition(const char *scenario, bool standby, int64_t cut_ms)
      * staggered heartbeats hosts are evicted one by one (2 of 5 seen) */
     finish(e, a, scenario, t0 + cut_ms);
     assert_no_host_lost(e, scenario);
-    if (standby) /* A, back, must not have taken the lease again */
+    if (standby) { /* A, back, must not have taken the lease again nor sent anything */
+        e2e_faults f;
+
         ck_assert_str_eq(e2e_leader(e, L, NULL), rs[1].id);
+        /* FAILED on the old code: A's reconnect buffer replayed 2 commands of its old epoch
+         * after B had taken over (the hosts refused them); issue 8 item 3: commands are never
+         * sent through a disconnected connection */
+        e2e_faults_get(e, L, &f);
+        ck_assert_msg(f.stale_sent == 0, "%s: %zu commands of a deposed epoch sent", scenario,
+                      f.stale_sent);
+    }
     e2e_applier_free(a);
     e2e_free(e);
     ck_assert_int_eq(lt_proxy_stop(p), LT_OK);
