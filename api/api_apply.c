@@ -205,7 +205,7 @@ json_t *lt__api_apply(const lt__req *r)
     }
 storage:
     LT_WARN("api", "apply %s/%s: %s", r->lattice, m->name, lt_error_message());
-    reply = lt__err(STORAGE_ERROR);
+    reply = st == LT_ERR_AMBIGUOUS ? lt__err("%s", lt_error_message()) : lt__err(STORAGE_ERROR);
 out:
     lt_free(c.ids);
     lt_buf_cleanup(&msg);

@@ -203,7 +203,8 @@ json_t *lt__deploy_version(const lt__req *r, const lt_store_app *app, const char
     }
 storage:
     LT_WARN("api", "deploy %s/%s %s: %s", r->lattice, app->name, v, lt_error_message());
-    reply = lt__deploy_reply("error", STORAGE_ERROR, app->name, v);
+    reply = lt__deploy_reply("error", st == LT_ERR_AMBIGUOUS ? lt_error_message() : STORAGE_ERROR,
+                             app->name, v);
 out:
     lt_free(c.ids);
     lt_model_free(m);
@@ -306,7 +307,8 @@ json_t *lt__api_undeploy(const lt__req *r)
     }
     if (st != LT_OK) {
         LT_WARN("api", "undeploy %s/%s: %s", r->lattice, r->name, lt_error_message());
-        return lt__deploy_reply("error", STORAGE_ERROR, r->name, NULL);
+        return lt__deploy_reply("error", st == LT_ERR_AMBIGUOUS ? lt_error_message()
+                                                                : STORAGE_ERROR, r->name, NULL);
     }
     if (c.was_deployed)
         snprintf(msg, sizeof(msg), "Successfully undeployed application %s", r->name);
@@ -368,8 +370,20 @@ json_t *lt__app_status(lt_store *s, const char *lattice, const char *name,
     json_t *stored = stored_json != NULL ? json_loads(stored_json, 0, NULL) : NULL;
 
     (void)s;
-    if (json_is_object(stored) && json_is_object(json_object_get(stored, "status")))
+    if (json_is_object(stored) && json_is_object(json_object_get(stored, "status"))) {
+        json_t *by = json_object_get(json_object_get(stored, "latticed"), "version");
+        char msg[512];
+
+        /* A deploy the scheduler has not reported on yet: the stored status is about another
+         * version, so say what is true, that the deployed one is on its way. */
+        if (app != NULL && app->deployed_version != NULL &&
+            (!json_is_string(by) || strcmp(json_string_value(by), app->deployed_version) != 0)) {
+            snprintf(msg, sizeof(msg), "Deploying version %s", app->deployed_version);
+            json_object_set_new(stored, "status", json_pack("{s:s, s:s}", "type", "reconciling",
+                                                            "message", msg));
+        }
         return stored;
+    }
     if (stored != NULL)
         LT_WARN("api", "ignoring malformed status of %s/%s", lattice, name);
     json_decref(stored);

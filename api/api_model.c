@@ -251,7 +251,8 @@ json_t *lt__api_put(const lt__req *r)
     }
     if (st != LT_OK) {
         LT_WARN("api", "put %s/%s: %s", r->lattice, m->name, lt_error_message());
-        reply = lt__err(STORAGE_ERROR);
+        reply = st == LT_ERR_AMBIGUOUS ? lt__err("%s", lt_error_message())
+                                       : lt__err(STORAGE_ERROR);
         goto out;
     }
     if (lt_api_shared_missing(r->store, r->lattice, m, &names, &missing) != LT_OK)
@@ -529,7 +530,8 @@ json_t *lt__api_delete(const lt__req *r)
              : (c.outcome = DEL_NOAPP, LT_OK);
     if (st != LT_OK) {
         LT_WARN("api", "delete %s/%s: %s", r->lattice, r->name, lt_error_message());
-        reply = version != NULL
+        reply = st == LT_ERR_AMBIGUOUS ? del_reply("error", false, "%s", lt_error_message())
+                : version != NULL
                     ? del_reply("error", false,
                                 "Internal storage error when deleting %s of application %s",
                                 version, r->name)

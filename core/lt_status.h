@@ -34,7 +34,8 @@
     X(ERR_UNSUPPORTED, "unsupported")                                 \
     X(ERR_STATE, "operation not valid in this state")                 \
     X(ERR_CLOSED, "closed")                                           \
-    X(ERR_REFUSED, "refused")
+    X(ERR_REFUSED, "refused")                                         \
+    X(ERR_AMBIGUOUS, "outcome unknown")
 
 typedef enum {
 #define LT_STATUS_ENUM(name, text) LT_##name,

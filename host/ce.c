@@ -86,7 +86,8 @@ lt_status lt_host_ce_msg(natsMsg **new_msg, const char *prefix, const char *latt
     lt_ce_event ev;
     int n;
 
-    n = snprintf(subject, sizeof(subject), "%s.%s.evt.%s", prefix, lattice, type);
+    /* The host id in the subject lets NATS permissions bind a host to its own events. */
+    n = snprintf(subject, sizeof(subject), "%s.%s.evt.h.%s.%s", prefix, lattice, host_id, type);
     if (n < 0 || (size_t)n >= sizeof(subject))
         return LT_FAIL(LT_ERR_TOO_BIG, "event subject too long");
     n = snprintf(cetype, sizeof(cetype), "dev.latticed.%s.v1", type);

@@ -34,6 +34,9 @@ typedef Latticed__Host__V1__ItemResult hpb_result;
 
 #define LT_HOST_MAX_ITEMS 10000u  /**< items in one command batch */
 #define LT_HOST_MAX_ID 128u       /**< bytes in an instance or link id */
+#define LT_HOST_MAX_REQUEST_ID 256u /**< bytes in a request_id */
+#define LT_HOST_MAX_PLACEMENT 64u /**< bytes in a placement (Instance, StopItem) */
+#define LT_HOST_MAX_REF (LT_MAX_PATH + 16u) /**< bytes in an image_ref (file:// + a path) */
 
 /** protobuf-c allocator routed through lt_malloc/lt_free. */
 extern ProtobufCAllocator lt_host_pb_alloc;
@@ -175,6 +178,9 @@ typedef struct lt_host_inst {
     int64_t kill_at_ms;          /**< while STOPPING: SIGKILL deadline (monotonic) */
     int64_t restart_at_ms;       /**< monotonic time of a pending restart, 0 none */
     char *stop_reason;           /**< heap reason for instance.stopped, or NULL */
+    int64_t crash_at_ms;         /**< simulator: monotonic time of its --crash-after-ms
+                                      crash, 0 none */
+    char placement[48];          /**< this incarnation: "{epoch}.{n}" (Instance.placement) */
 } lt_host_inst;
 
 /** A link installed on a host; packed LinkSpec kept for inventory. */
@@ -214,6 +220,7 @@ typedef struct lt_host_state {
     uint32_t interval_ms;      /**< heartbeat interval */
     uint64_t newest_epoch;     /**< epoch fence */
     uint64_t sequence;         /**< heartbeats sent */
+    uint64_t starts;           /**< instances created: the n of their placements */
     lt_host_map insts;         /**< id -> lt_host_inst */
     lt_host_map links;         /**< id -> lt_host_link */
     uint64_t mem_reserved;
@@ -230,7 +237,9 @@ void lt_host_state_cleanup(lt_host_state *h);
 
 /**
  * Epoch fence: ResultCode OK when epoch >= newest (and record it as the
- * newest), STALE_EPOCH when older, INVALID for 0.
+ * newest), STALE_EPOCH when older, INVALID for 0. Call it only for a
+ * request already found well formed and for h's lattice (lt_host_head_ok,
+ * lt_host_item_ok): whatever is fenced here may raise the epoch.
  */
 int lt_host_fence(lt_host_state *h, uint64_t epoch);
 
@@ -285,6 +294,27 @@ typedef enum {
 
 /** Parse a verb token; false when unknown. */
 bool lt_host_verb_parse(const char *s, size_t len, lt_host_verb *out);
+
+/* ---- well-formed requests (valid.c) ------------------------------------------ */
+
+/**
+ * The head of a request for verb is well formed: request_id is 1..
+ * LT_HOST_MAX_REQUEST_ID printable ASCII bytes, and a start, stop, link or
+ * unlink has at least one item (an inventory without ids asks for all).
+ * Else false with the reason in why[n].
+ */
+bool lt_host_head_ok(lt_host_verb verb, const char *request_id, size_t nitems, char *why,
+                     size_t n);
+
+/**
+ * Item i of the decoded request m (verb's message) is well formed: its ids
+ * are valid ids (lt_host_id_ok; an unlink's source may be empty), a start
+ * spec has a non-empty image_ref (<= LT_HOST_MAX_REF bytes) and spec_digest
+ * (<= LT_HOST_MAX_ID), a stop's placement is empty or printable ASCII of at
+ * most LT_HOST_MAX_PLACEMENT bytes. Else false with the reason in why[n].
+ */
+bool lt_host_item_ok(lt_host_verb verb, const ProtobufCMessage *m, size_t i, char *why,
+                     size_t n);
 
 /** What the protocol asks of a runtime (real child processes or simulation). */
 typedef struct {
@@ -342,7 +372,7 @@ void lt_host_emit_instance(lt_host_state *h, const lt_host_ops *ops, const char 
 
 /**
  * CONSTRUCTOR. Build a binary-mode CloudEvent message: subject
- * "{prefix}.{lattice}.evt.{type}", ce-type "dev.latticed.{type}.v1",
+ * "{prefix}.{lattice}.evt.h.{host_id}.{type}", ce-type "dev.latticed.{type}.v1",
  * ce-source host_id, a fresh ce-id, ce-time now, content-type
  * application/protobuf, data as body. The caller publishes and destroys it.
  * LT_ERR_TOO_BIG (subject), LT_ERR_NOMEM / LT_ERR_TRANSPORT (nats.c).

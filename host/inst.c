@@ -234,6 +234,7 @@ void lt_host_inst_to_pb(const lt_host_inst *inst, hpb_inst *pb,
     pb->spec_digest = inst->spec_digest;
     pb->restarts = inst->restarts;
     pb->message = inst->message != NULL ? inst->message : (char *)protobuf_c_empty_string;
+    pb->placement = (char *)inst->placement;
     for (size_t i = 0; i < inst->n_annotations; i++) {
         latticed__host__v1__instance__annotations_entry__init(&ents[i]);
         ents[i].key = inst->annotations[i].key;

@@ -43,6 +43,10 @@ typedef struct {
     int64_t reply_delay_ms;       /**< delay before each reply */
     const char *refuse_image;     /**< starts whose image_ref contains it are refused */
     uint64_t seed;                /**< PRNG seed for fail_rate */
+    int64_t crash_after_ms;       /**< RUNNING instances crash after this long; 0 = never */
+    const char *crash_image;      /**< only those whose image_ref contains it (NULL = all) */
+    const char *crash_message;    /**< the crash's message (NULL = a default) */
+    uint64_t crash_limit;         /**< crashes in all before they stop; 0 = no limit */
     int64_t stats_ms;             /**< log counters this often (0 = never) */
     bool instance_events;         /**< simulate: publish instance.* events (default true) */
 } lt_host_config;

@@ -26,8 +26,9 @@ typedef struct {
     const char *heartbeat_interval, *stop_grace, *memory, *restart_backoff;
     int64_t slots, cpu_millis, restart_limit;
     const char *default_runner, *file_root, *run_dir;
-    int64_t simulate, reply_delay_ms, seed;
+    int64_t simulate, reply_delay_ms, seed, crash_after_ms, crash_limit;
     const char *id_prefix, *fail_rate, *refuse_image, *stats_interval;
+    const char *crash_image, *crash_message;
     const char *log_level, *log_format;
 } opts_t;
 
@@ -113,6 +114,18 @@ static const lt_opt options[] = {
       "simulate: refuse starts whose image_ref contains TEXT", F(refuse_image), 0, 0 },
     { "seed", 0, E("SEED"), LT_OPT_INT, "N", "1", "simulate: seed of the --fail-rate PRNG",
       F(seed), 0, INT64_MAX },
+    { "crash-after-ms", 0, E("CRASH_AFTER_MS"), LT_OPT_INT, "MS", "0",
+      "simulate: a RUNNING instance crashes (FAILED, instance.failed) MS after it started; "
+      "0 = never", F(crash_after_ms), 0, 86400000 },
+    { "crash-image", 0, E("CRASH_IMAGE"), LT_OPT_STRING, "TEXT", NULL,
+      "simulate: --crash-after-ms only for image_refs containing TEXT (default: all)",
+      F(crash_image), 0, 0 },
+    { "crash-message", 0, E("CRASH_MESSAGE"), LT_OPT_STRING, "TEXT",
+      "exited with code 1 (simulated crash)", "simulate: the message of a simulated crash",
+      F(crash_message), 0, 0 },
+    { "crash-limit", 0, E("CRASH_LIMIT"), LT_OPT_INT, "N", "0",
+      "simulate: stop crashing after N crashes in all; 0 = no limit", F(crash_limit), 0,
+      INT64_MAX },
     { "no-instance-events", 0, E("NO_INSTANCE_EVENTS"), LT_OPT_FLAG, NULL, NULL,
       "simulate: publish no instance.* events (heartbeats and replies still tell all); a "
       "benchmark knob", F(no_instance_events), 0, 0 },
@@ -302,6 +315,10 @@ static int to_config(const opts_t *o, const multi_t *mv, lt_host_config *c)
     c->id_prefix = o->id_prefix;
     c->reply_delay_ms = o->reply_delay_ms;
     c->refuse_image = o->refuse_image;
+    c->crash_after_ms = o->crash_after_ms;
+    c->crash_image = o->crash_image;
+    c->crash_message = o->crash_message;
+    c->crash_limit = (uint64_t)o->crash_limit;
     c->seed = (uint64_t)o->seed;
     c->instance_events = !o->no_instance_events;
     return 0;

@@ -2,7 +2,8 @@
  * proto.c - the native host protocol's command side, independent of NATS and
  * of how instances run: decode a start/stop/link/unlink/inventory request
  * (protobuf, its strings checked for UTF-8, or proto3 JSON), refuse it whole
- * when it is for another lattice, too big, fenced by a newer epoch or arrives
+ * when it is for another lattice, too big, malformed (valid.c; checked before
+ * the fence so it cannot raise the epoch), fenced by a newer epoch or arrives
  * during shutdown, else apply each item through the runtime's lt_host_ops and
  * encode one result per item (lt_host_request also answers unknown verbs).
  */
@@ -181,8 +182,8 @@ static void set_result(results *r, size_t i, const char *id, int code, int state
 
 /* ---- items ------------------------------------------------------------------------ */
 
-static void do_start(lt_host_state *h, const lt_host_ops *ops, const hpb_spec *spec, results *r,
-                     size_t i)
+static void do_start(lt_host_state *h, const lt_host_ops *ops, const hpb_spec *spec,
+                     uint64_t epoch, results *r, size_t i)
 {
     char msg[512];
     lt_host_inst *inst, *old;
@@ -191,16 +192,6 @@ static void do_start(lt_host_state *h, const lt_host_ops *ops, const hpb_spec *s
     int code;
     bool replaced = false;
 
-    if (!lt_host_id_ok(spec->instance_id)) {
-        set_result(r, i, spec->instance_id, HRC(INVALID), 0,
-                   "instance_id must be 1-128 characters of [A-Za-z0-9._:-], not starting "
-                   "with '.'");
-        return;
-    }
-    if (spec->image_ref[0] == '\0') {
-        set_result(r, i, spec->instance_id, HRC(INVALID), 0, "image_ref is empty");
-        return;
-    }
     old = lt_host_map_get(&h->insts, spec->instance_id);
     if (old != NULL) {
         if (strcmp(old->spec_digest, spec->spec_digest) == 0 &&
@@ -233,6 +224,9 @@ static void do_start(lt_host_state *h, const lt_host_ops *ops, const hpb_spec *s
     snprintf(msg, sizeof(msg), "out of memory");
     if (lt_host_inst_new(spec, &inst) != LT_OK)
         goto refused;
+    /* A new incarnation: what a stop must name to stop this one and not a later one. */
+    snprintf(inst->placement, sizeof(inst->placement), "%llu.%llu", (unsigned long long)epoch,
+             (unsigned long long)++h->starts);
     if (lt_host_map_put(&h->insts, inst) != LT_OK) {
         lt_host_inst_free(inst);
         goto refused;
@@ -265,14 +259,19 @@ static void do_stop(lt_host_state *h, const lt_host_ops *ops, const Latticed__Ho
     lt_host_inst *inst;
     char *reason;
 
-    if (it->instance_id[0] == '\0') {
-        set_result(r, i, it->instance_id, HRC(INVALID), 0, "instance_id is empty");
-        return;
-    }
     inst = lt_host_map_get(&h->insts, it->instance_id);
     if (inst == NULL) {
         set_result(r, i, it->instance_id, HRC(ALREADY_DONE), HIS(STOPPED),
                    "no such instance on this host");
+        return;
+    }
+    if (it->placement[0] != '\0' && strcmp(it->placement, inst->placement) != 0) {
+        /* Re-created since the sender looked: the incarnation it meant is gone. */
+        char msg[200];
+
+        snprintf(msg, sizeof(msg), "placement %.64s is gone; the instance now runs as "
+                 "placement %s: left alone", it->placement, inst->placement);
+        set_result(r, i, it->instance_id, HRC(ALREADY_DONE), inst->state, msg);
         return;
     }
     if (inst->state == HIS(STOPPING)) {
@@ -298,11 +297,6 @@ static void do_link(lt_host_state *h, const lt_host_ops *ops, const hpb_link *sp
     lt_host_link *l = NULL, *old;
     char msg[300];
 
-    if (!lt_host_id_ok(spec->link_id)) {
-        set_result(r, i, spec->link_id, HRC(INVALID), 0,
-                   "link_id must be 1-128 characters of [A-Za-z0-9._:-]");
-        return;
-    }
     src = lt_host_map_get(&h->insts, spec->source_instance_id);
     if (src == NULL) {
         snprintf(msg, sizeof(msg), "source instance '%.200s' is not on this host",
@@ -345,10 +339,6 @@ static void do_unlink(lt_host_state *h, const lt_host_ops *ops,
     lt_host_link *l = lt_host_map_get(&h->links, it->link_id);
     lt_host_inst *src;
 
-    if (it->link_id[0] == '\0') {
-        set_result(r, i, it->link_id, HRC(INVALID), 0, "link_id is empty");
-        return;
-    }
     if (l == NULL) {
         set_result(r, i, it->link_id, HRC(ALREADY_DONE), 0, "no such link on this host");
         return;
@@ -433,9 +423,17 @@ static const char *item_id(lt_host_verb verb, const ProtobufCMessage *m, size_t 
     return "";
 }
 
-/* Whole-request checks; ResultCode OK or the refusal, with msg. */
-static int admit(lt_host_state *h, lt_host_verb verb, const req_head *hd, char *msg, size_t n)
+/*
+ * Whole-request checks; ResultCode OK or the refusal, with msg. Everything
+ * that makes a request malformed is checked before the fence, so only a
+ * well-formed request for this lattice can raise the epoch. A malformed item
+ * gets its own reason in r (the others get msg from the caller).
+ */
+static int admit(lt_host_state *h, lt_host_verb verb, const ProtobufCMessage *m,
+                 const req_head *hd, results *r, char *msg, size_t n)
 {
+    char why[256];
+    size_t bad = 0, first = 0;
     int code;
 
     if (strcmp(hd->lattice, h->lattice) != 0) {
@@ -447,11 +445,27 @@ static int admit(lt_host_state *h, lt_host_verb verb, const req_head *hd, char *
                  LT_HOST_MAX_ITEMS);
         return HRC(LIMIT_EXCEEDED);
     }
-    code = lt_host_fence(h, hd->epoch);
-    if (code == HRC(INVALID)) {
+    if (hd->epoch == 0) {
         snprintf(msg, n, "epoch 0 is never valid");
-        return code;
+        return HRC(INVALID);
     }
+    if (!lt_host_head_ok(verb, hd->request_id, hd->nitems, why, sizeof(why))) {
+        snprintf(msg, n, "malformed request: %s", why);
+        return HRC(INVALID);
+    }
+    for (size_t i = 0; i < r->n; i++) {
+        if (lt_host_item_ok(verb, m, i, why, sizeof(why)))
+            continue;
+        if (bad++ == 0)
+            first = i;
+        set_result(r, i, item_id(verb, m, i), HRC(INVALID), 0, why);
+    }
+    if (bad > 0) {
+        snprintf(msg, n, "malformed request: %zu of %zu items are malformed (item %zu: %s); "
+                         "nothing was done", bad, r->n, first, r->res[first].message);
+        return HRC(INVALID);
+    }
+    code = lt_host_fence(h, hd->epoch);
     if (code == HRC(STALE_EPOCH)) {
         snprintf(msg, n, "epoch %llu is older than epoch %llu seen before",
                  (unsigned long long)hd->epoch, (unsigned long long)h->newest_epoch);
@@ -469,10 +483,12 @@ static void apply(lt_host_state *h, const lt_host_ops *ops, lt_host_verb verb,
 {
     for (size_t i = 0; i < r->n; i++) {
         switch (verb) {
-        case LT_HOST_START:
-            do_start(h, ops, ((const Latticed__Host__V1__StartRequest *)(const void *)m)->instances[i],
-                     r, i);
+        case LT_HOST_START: {
+            const Latticed__Host__V1__StartRequest *q = (const void *)m;
+
+            do_start(h, ops, q->instances[i], q->epoch, r, i);
             break;
+        }
         case LT_HOST_STOP: {
             const Latticed__Host__V1__StopRequest *q = (const void *)m;
 
@@ -614,15 +630,16 @@ lt_status lt_host_handle(lt_host_state *h, const lt_host_ops *ops, lt_host_verb 
     }
     if (m != NULL) {
         head_of(verb, m, &hd);
-        code = admit(h, verb, &hd, msg, sizeof(msg));
         st = results_init(&r, hd.nitems);
         if (st != LT_OK)
             goto out;
+        code = admit(h, verb, m, &hd, &r, msg, sizeof(msg));
         if (code == HRC(OK)) {
             apply(h, ops, verb, m, &r);
         } else {
-            for (size_t i = 0; i < r.n; i++)
-                set_result(&r, i, item_id(verb, m, i), code, 0, msg);
+            for (size_t i = 0; i < r.n; i++) /* malformed items keep their own reason */
+                if (r.res[i].code == HRC(UNSPECIFIED))
+                    set_result(&r, i, item_id(verb, m, i), code, 0, msg);
         }
     }
     utf8_scrub(msg); /* it may quote the request, cut short */

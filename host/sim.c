@@ -4,7 +4,9 @@
  * found by id in a hash table), one loop thread and no child processes:
  * instances are bookkeeping. Heartbeats are staggered evenly over the
  * interval by one timer; faults can be injected (--fail-rate with a seeded
- * PRNG, --reply-delay-ms, --refuse-image).
+ * PRNG, --reply-delay-ms, --refuse-image, and crashes after start:
+ * --crash-after-ms with --crash-image, --crash-message, --crash-limit, reported
+ * as the real host reports a child that exited past its restart limit).
  */
 #include "host_rt.h"
 
@@ -40,6 +42,14 @@ typedef struct {
     int64_t stats_at;    /* last stats line */
     uint64_t stats_hb, stats_req;
     int exit_code;
+    /* --crash-after-ms: pending crashes in due order (one constant delay: a FIFO). */
+    struct sim_crash {
+        lt_host_state *h;
+        char *id;
+        int64_t due;
+    } *crashq;
+    size_t crash_head, crash_n, crash_cap;
+    uint64_t crashes;
 } lt_host_sim;
 
 static const char *host_key(const void *v)
@@ -70,6 +80,78 @@ static double rng_unit(lt_host_sim *sim)
     return (double)((sim->rng * 0x2545F4914F6CDD1Dull) >> 11) / 9007199254740992.0;
 }
 
+/* ---- --crash-after-ms ------------------------------------------------------------- */
+
+/* Queue inst's crash when it matches (a lost entry only loses one simulated crash). */
+static void crash_arm(lt_host_sim *sim, lt_host_state *h, lt_host_inst *inst)
+{
+    const lt_host_config *cfg = sim->cfg;
+    struct sim_crash *e;
+
+    if (cfg->crash_after_ms <= 0 ||
+        (cfg->crash_limit != 0 && sim->crashes >= cfg->crash_limit) ||
+        (cfg->crash_image != NULL && strstr(inst->image_ref, cfg->crash_image) == NULL))
+        return;
+    if (sim->crash_head > 0 && sim->crash_head == sim->crash_n) {
+        sim->crash_head = sim->crash_n = 0; /* drained: reuse from the start */
+    } else if (sim->crash_n == sim->crash_cap) {
+        size_t cap = sim->crash_cap != 0 ? sim->crash_cap * 2 : 64;
+
+        if (sim->crash_head > 0) { /* compact first */
+            memmove(sim->crashq, sim->crashq + sim->crash_head,
+                    (sim->crash_n - sim->crash_head) * sizeof(*sim->crashq));
+            sim->crash_n -= sim->crash_head;
+            sim->crash_head = 0;
+        }
+        if (sim->crash_n == sim->crash_cap) {
+            e = lt_realloc(sim->crashq, cap * sizeof(*e));
+            if (e == NULL)
+                return;
+            sim->crashq = e;
+            sim->crash_cap = cap;
+        }
+    }
+    e = &sim->crashq[sim->crash_n];
+    e->id = lt_strdup(inst->id);
+    if (e->id == NULL)
+        return;
+    e->h = h;
+    e->due = lt_loop_now_ms() + cfg->crash_after_ms;
+    inst->crash_at_ms = e->due;
+    sim->crash_n++;
+}
+
+/* Crash what is due and still the same incarnation (not stopped or replaced since). */
+static void crash_due(lt_host_sim *sim, int64_t now)
+{
+    const char *msg = sim->cfg->crash_message != NULL ? sim->cfg->crash_message
+                                                       : "exited with code 1 (simulated crash)";
+
+    while (sim->crash_head < sim->crash_n && sim->crashq[sim->crash_head].due <= now) {
+        struct sim_crash *e = &sim->crashq[sim->crash_head++];
+        lt_host_inst *inst = lt_host_map_get(&e->h->insts, e->id);
+
+        if (inst != NULL && inst->crash_at_ms == e->due && inst->state == HIS(RUNNING) &&
+            (sim->cfg->crash_limit == 0 || sim->crashes < sim->cfg->crash_limit)) {
+            sim->crashes++;
+            inst->crash_at_ms = 0;
+            /* As the real host reports a child that exited past its restart limit. */
+            lt_host_set_state(e->h, inst, HIS(FAILED), msg);
+            LT_INFO("sim", "instance %s on %s crashed: %s", inst->id, e->h->id, msg);
+            lt_host_emit_instance(e->h, &sim->ops, "instance.failed", inst, HRC(START_FAILED),
+                                  msg, false);
+        }
+        lt_free(e->id);
+    }
+}
+
+static void crash_cleanup(lt_host_sim *sim)
+{
+    for (size_t i = sim->crash_head; i < sim->crash_n; i++)
+        lt_free(sim->crashq[i].id);
+    lt_free(sim->crashq);
+}
+
 /* ---- lt_host_ops of a simulated host ---------------------------------------------- */
 
 static int sim_start(void *ctx, lt_host_state *h, lt_host_inst *inst, char *msg, size_t msgsize)
@@ -90,6 +172,7 @@ static int sim_start(void *ctx, lt_host_state *h, lt_host_inst *inst, char *msg,
         return HRC(START_FAILED);
     }
     lt_host_set_state(h, inst, HIS(RUNNING), NULL);
+    crash_arm(sim, h, inst);
     return HRC(OK);
 }
 
@@ -127,6 +210,7 @@ static int64_t beat_timer(lt_loop *loop, void *arg)
     size_t sent = 0;
 
     (void)loop;
+    crash_due(sim, now);
     while (sent < sim->n) {
         int64_t due = sim->t0 + (int64_t)sim->round * iv + (int64_t)sim->next * iv /
                                                                (int64_t)sim->n;
@@ -141,7 +225,9 @@ static int64_t beat_timer(lt_loop *loop, void *arg)
         }
     }
     lt_host_srv_idle(&sim->srv);
-    if (sent == sim->n) { /* a whole round behind: start the schedule again from now */
+    if (sent == sim->n && sim->t0 + (int64_t)sim->round * iv + (int64_t)sim->next * iv /
+                                            (int64_t)sim->n <= now) {
+        /* still a whole round behind: start the schedule again from now */
         sim->t0 = now;
         sim->round = 0;
         sim->next = 0;
@@ -333,6 +419,7 @@ out:
     nats_Close();
     lt_loop_free(sim.loop);
     free_hosts(&sim);
+    crash_cleanup(&sim);
     if (sim.sigfd >= 0)
         close(sim.sigfd);
     return code;

@@ -196,7 +196,7 @@ void cp_app_state(lt_sched *s, sched_app *a)
         s->sink.event(s->sink.arg, "app.failed", &m.base);
         a->announced = LT_SCHED_FAILED;
         sched_set_str(&a->announced_msg, a->message);
-    } else if (!a->deployed && a->n_obs == 0 && a->n_starts == 0 &&
+    } else if (!a->deployed && a->unreadable == NULL && a->n_obs == 0 && a->n_starts == 0 &&
                a->announced != LT_SCHED_UNDEPLOYED && a->spec != NULL) {
         Latticed__Cp__V1__AppUndeployed m = LATTICED__CP__V1__APP_UNDEPLOYED__INIT;
 

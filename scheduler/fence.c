@@ -202,7 +202,9 @@ static void recover_links(lt_sched *s, sched_host *h, const Latticed__Host__V1__
             if (strcmp(o->links[k].link_id, l->link_id) == 0)
                 break;
         if (k == o->n_links) {
-            out_acked_set(o, l->link_id, "", now);
+            static const char unknown[33] = ""; /* content unknown: never equal to a digest */
+
+            out_acked_set(o, l->link_id, unknown, now);
             if (o->owner != NULL)
                 sched_mark_dirty(s, o->owner, now);
         }

@@ -3,6 +3,12 @@
  * nats.c thread decodes the CloudEvent and its protobuf/JSON payload (so the
  * loop only applies it), then posts it; the loop hands it to the lattice's
  * scheduler. Also the `{prefix}.*.hosts` inventory request.
+ *
+ * Hosts publish on `{prefix}.{lattice}.evt.h.{host_id}.{type}`: NATS
+ * permissions can then allow each host its own subjects only, and an event
+ * whose ce-source is not the subject's host id is refused here. The older
+ * `{prefix}.{lattice}.evt.{type}` (no host id) is still accepted from hosts
+ * of earlier releases; deployments with permissions do not grant it.
  */
 #include "sched_svc_int.h"
 
@@ -154,6 +160,7 @@ static void on_event(natsConnection *nc, natsSubscription *sub, natsMsg *msg, vo
 {
     lt_sched_svc *svc = closure;
     ev_item *it = NULL;
+    char subj_host[LT_MAX_HOST_ID + 1] = "";
     const char *rest;
     lt_ce ce;
     int k;
@@ -169,6 +176,16 @@ static void on_event(natsConnection *nc, natsSubscription *sub, natsMsg *msg, vo
         strncmp(rest, "evt.", 4) != 0)
         goto out;
     rest += 4;
+    if (strncmp(rest, "h.", 2) == 0) { /* evt.h.{host_id}.{type} */
+        const char *dot = strchr(rest + 2, '.');
+        size_t n = dot != NULL ? (size_t)(dot - (rest + 2)) : 0;
+
+        if (n == 0 || n > LT_MAX_HOST_ID)
+            goto out;
+        memcpy(subj_host, rest + 2, n);
+        subj_host[n] = '\0';
+        rest = dot + 1;
+    }
     for (k = 0; k < EV_COUNT_; k++)
         if (strcmp(rest, kinds[k].type) == 0)
             break;
@@ -185,6 +202,11 @@ static void on_event(natsConnection *nc, natsSubscription *sub, natsMsg *msg, vo
     }
     memcpy(it->host, ce.ev.source, strlen(ce.ev.source) + 1);
 post:
+    if (subj_host[0] != '\0' && strcmp(subj_host, it->host) != 0) {
+        LT_DEBUG("sched", "%s: refused: ce-source '%s' is not the subject's host",
+                 natsMsg_GetSubject(msg), it->host);
+        goto out;
+    }
     it->svc = svc;
     it->kind = (ev_kind)k;
     it->hdr.run = ev_apply;

@@ -210,6 +210,7 @@ static void obs_free(sched_obs *o)
     lt_free(o->image);
     lt_free(o->digest);
     lt_free(o->message);
+    lt_free(o->placement);
     for (i = 0; i < o->n_links; i++)
         lt_free(o->links[i].link_id);
     lt_free(o->links);
@@ -231,8 +232,10 @@ static void start_seen(lt_sched *s, const char *id, const sched_host *h, int sta
     if (state == IS(RUNNING) && st->app != NULL) {
         comp_rt *rt = sched_comp_rt(st->app, st->comp);
 
-        if (rt != NULL)
-            rt->failures = 0; /* a start went through: backoff starts over */
+        /* A start went through: backoff starts over; after a crash only once the component
+         * stayed up (reconcile.c: finish_status), or a crash loop would never back off. */
+        if (rt != NULL && rt->stable_at == 0)
+            rt->failures = 0;
     }
     sched_start_remove(s, st);
 }
@@ -283,13 +286,36 @@ static bool str_set(char **dst, const char *src)
     return true;
 }
 
+/*
+ * A managed instance we knew as starting or running is now FAILED (a crash the host will
+ * not restart): back off the component (one round per crash, the host's message kept for
+ * status) and watch it: the backoff only resets once the replacement has run for as long
+ * as the current (un-jittered) delay (reconcile.c), so a crash loop backs off
+ * exponentially.
+ */
+static void obs_crashed(lt_sched *s, sched_obs *o, int64_t now)
+{
+    comp_rt *rt;
+
+    if (o->owner == NULL || o->stop_sent != 0)
+        return; /* not ours, or we asked it to go */
+    LT_INFO("sched", "lattice %s: instance %s of %s/%s crashed on host %s: %s", s->lattice,
+            o->id, o->owner->name, o->comp, o->host->id, o->message);
+    sched_failure(s, o->owner, o->comp, o->host->id,
+                  o->message[0] != '\0' ? o->message : "instance failed", now);
+    cp_instance_lost(s, o, CP_LOST_FAILED, o->message);
+    rt = sched_comp_rt(o->owner, o->comp);
+    if (rt != NULL)
+        rt->stable_at = INT64_MAX; /* the window starts when it runs again (reconcile.c) */
+}
+
 /* Fold one instance report into the host's set; mark its app dirty when anything changed. */
 static lt_status obs_upsert(lt_sched *s, sched_host *h, const Latticed__Host__V1__Instance *in,
                             uint64_t stamp, int64_t now, sched_obs **out)
 {
     sched_obs *o;
     const char *mb, *lat, *app;
-    bool changed = false, managed;
+    bool changed = false, managed, created = false, crashed = false;
     uint64_t mem = in->resources != NULL ? in->resources->memory_bytes : 0;
     uint64_t cpu = in->resources != NULL ? in->resources->cpu_millis : 0;
     lt_status st;
@@ -328,6 +354,7 @@ static lt_status obs_upsert(lt_sched *s, sched_host *h, const Latticed__Host__V1
         h->obs_head = o;
         h->n_obs++;
         changed = true;
+        created = true;
     }
     o->seen = stamp;
     changed |= str_set(&o->app, managed ? app : in->app_name);
@@ -337,12 +364,14 @@ static lt_status obs_upsert(lt_sched *s, sched_host *h, const Latticed__Host__V1
     changed |= str_set(&o->image, in->image_ref);
     changed |= str_set(&o->digest, in->spec_digest);
     changed |= str_set(&o->message, in->message);
+    changed |= str_set(&o->placement, in->placement);
     if (o->app == NULL || o->version == NULL || o->comp == NULL || o->comp_id == NULL ||
-        o->image == NULL || o->digest == NULL || o->message == NULL) {
+        o->image == NULL || o->digest == NULL || o->message == NULL || o->placement == NULL) {
         obs_remove(s, o, 0, NULL, now);
         return LT_FAIL(LT_ERR_NOMEM, "instance fields");
     }
     if ((int)in->state != o->state) {
+        crashed = in->state == IS(FAILED) && !created;
         o->state = (int)in->state;
         changed = true;
     }
@@ -369,6 +398,8 @@ static lt_status obs_upsert(lt_sched *s, sched_host *h, const Latticed__Host__V1
         }
     }
     start_seen(s, o->id, h, o->state);
+    if (crashed)
+        obs_crashed(s, o, now);
     if (changed && o->owner != NULL)
         sched_mark_dirty(s, o->owner, now);
     if (out != NULL)
@@ -578,6 +609,7 @@ lt_status lt_sched_on_instance_failed(lt_sched *s, const char *host_id,
 {
     sched_host *h;
     sched_obs *o = NULL;
+    bool known;
     lt_status st = check_source(s, host_id, m->host_id, m->lattice);
 
     if (st != LT_OK)
@@ -586,10 +618,14 @@ lt_status lt_sched_on_instance_failed(lt_sched *s, const char *host_id,
     if (h == NULL || m->instance == NULL)
         return LT_OK;
     h->last_seen = now;
+    known = m->instance->instance_id != NULL &&
+            inv_obs_on(s, m->instance->instance_id, h) != NULL;
     st = obs_upsert(s, h, m->instance, 0, now, &o);
     if (st != LT_OK || o == NULL || o->owner == NULL)
         return st;
-    if (!m->will_restart) {
+    /* An instance seen before turning FAILED was counted by obs_upsert (a crash, whichever
+     * of event and heartbeat told first); a new one is a start that failed. */
+    if (!m->will_restart && !known) {
         sched_failure(s, o->owner, o->comp, host_id,
                       m->message != NULL && m->message[0] != '\0' ? m->message : o->message, now);
         cp_instance_lost(s, o, CP_LOST_FAILED, m->message);

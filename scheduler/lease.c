@@ -54,6 +54,7 @@ typedef struct {
     uint64_t seen_rev;     /* follower: last revision seen */
     int64_t seen_since;    /* follower: when it was first seen */
     bool reported;         /* what the callback was last told */
+    uint64_t reported_epoch;
     _Atomic int64_t until; /* leading: may act until then (lt_loop_now_ms); 0 = not leading.
                               Read by the loop without a queue in between. */
     /* a host refused our epoch (guarded by the lease mutex) */
@@ -168,9 +169,10 @@ static void report(sched_lease *l, lease_slot *ls, bool leading, int64_t until)
         LT_INFO("lease", "lattice %s: %s (epoch %" PRIu64 ")", ls->lattice,
                 leading ? "this replica leads" : "this replica follows", ls->epoch);
     atomic_store(&ls->until, leading ? until : 0);
-    if (ls->reported == leading && leading)
+    if (ls->reported == leading && leading && ls->reported_epoch == ls->epoch)
         return; /* a renewal: the deadline above is all that changes */
     ls->reported = leading;
+    ls->reported_epoch = ls->epoch;
     l->fn(l->arg, ls->lattice, leading, ls->epoch, until);
 }
 
@@ -315,17 +317,18 @@ static void round_one(sched_lease *l, size_t i, bool holding_pass)
     uint64_t claimed;
     char host[LT_MAX_HOST_ID + 1];
 
-    pthread_mutex_lock(&l->mu);
-    ls = &l->slots[i];
-    check = ls->verify;
-    claimed = ls->claimed;
-    memcpy(host, ls->claimed_by, sizeof(host));
-    ls->verify = false;
-    pthread_mutex_unlock(&l->mu);
     /* The slot array never moves (fixed capacity); only this thread writes a slot's lease
      * fields, so they are read unlocked here. */
+    ls = &l->slots[i];
     if ((ls->my_rev != 0) != holding_pass)
         return;
+    pthread_mutex_lock(&l->mu);
+    check = ls->verify && holding_pass; /* a follower has nothing to check */
+    claimed = ls->claimed;
+    memcpy(host, ls->claimed_by, sizeof(host));
+    if (check)
+        ls->verify = false;
+    pthread_mutex_unlock(&l->mu);
     if (ls->my_rev != 0) {
         renew(l, ls);
         if (check && ls->my_rev != 0)

@@ -256,6 +256,16 @@ LT_NODISCARD lt_status lt_sched_deploy(lt_sched *s, const lt_model *m, int64_t n
 LT_NODISCARD lt_status lt_sched_undeploy(lt_sched *s, const char *app, bool deleted,
                                          int64_t now);
 
+/**
+ * The deployed version of app is known but its manifest cannot be read (yet). The app stays
+ * known and everything it runs is left alone: no start, no stop, no link change, no leftover
+ * cleanup, until lt_sched_deploy or lt_sched_undeploy says what is wanted. Its status is
+ * `reconciling` with the message "cannot read version {version}: {why}" and its version.
+ * Only a definite undeploy stops anything. LT_ERR_NOMEM.
+ */
+LT_NODISCARD lt_status lt_sched_unreadable(lt_sched *s, const char *app, const char *version,
+                                           const char *why, int64_t now);
+
 /* ---------------------------------------------------------------------------------------------
  * Time
  * ------------------------------------------------------------------------------------------- */

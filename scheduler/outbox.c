@@ -23,7 +23,7 @@ typedef struct {
         Latticed__Host__V1__LinkSpec link;
         Latticed__Host__V1__UnlinkItem unlink;
     } m;
-    char *owned[2];
+    char *owned[3];
     char digest[33];
     const char *app;
 } out_item;
@@ -41,6 +41,7 @@ static void item_free(out_item *it)
         return;
     lt_free(it->owned[0]);
     lt_free(it->owned[1]);
+    lt_free(it->owned[2]);
     lt_free(it);
 }
 
@@ -101,19 +102,23 @@ lt_status out_start(lt_sched *s, sched_host *h, const lt_sched_spec *spec, const
     return out_queue(s, h, LT_SCHED_START, it);
 }
 
-lt_status out_stop(lt_sched *s, sched_host *h, const char *id, const char *reason)
+lt_status out_stop(lt_sched *s, sched_host *h, const char *id, const char *placement,
+                   const char *reason)
 {
     static const Latticed__Host__V1__StopItem init = LATTICED__HOST__V1__STOP_ITEM__INIT;
     out_item *it = lt_calloc(1, sizeof(*it));
 
     if (it == NULL || (it->owned[0] = lt_strdup(id)) == NULL ||
-        (it->owned[1] = lt_strdup(reason)) == NULL) {
+        (it->owned[1] = lt_strdup(reason)) == NULL ||
+        (it->owned[2] = lt_strdup(placement != NULL ? placement : "")) == NULL) {
         item_free(it);
         return LT_FAIL(LT_ERR_NOMEM, "stop item");
     }
     it->m.stop = init;
     it->m.stop.instance_id = it->owned[0];
     it->m.stop.reason = it->owned[1];
+    /* The incarnation the host reported: a late stop cannot kill a re-created one. */
+    it->m.stop.placement = it->owned[2];
     return out_queue(s, h, LT_SCHED_STOP, it);
 }
 

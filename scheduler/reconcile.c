@@ -46,7 +46,7 @@ static void stop_obs(rec_ctx *x, sched_obs *o, const char *reason)
 {
     if (going(x, o) || !HOST_USABLE(o->host))
         return; /* already asked, or unreachable: it is dealt with when it returns */
-    if (out_stop(x->s, o->host, o->id, reason) == LT_OK)
+    if (out_stop(x->s, o->host, o->id, o->placement, reason) == LT_OK)
         o->stop_sent = x->now;
 }
 
@@ -464,12 +464,30 @@ static void stop_outdated(rec_ctx *x, const spec_comp *c, pvec *outdated, uint64
     }
 }
 
+/* Ask for a pass at `at` (the earliest of what is asked). */
+static void wake(lt_sched *s, int64_t at)
+{
+    if (s->wake_at == 0 || at < s->wake_at)
+        s->wake_at = at;
+}
+
+/* How long a component replaced after its n-th failure must run to count as healthy. */
+static int64_t crash_window(const lt_sched *s, uint32_t n)
+{
+    int64_t d = s->cfg.backoff_base_ms;
+
+    for (uint32_t i = 1; i < n && d < s->cfg.backoff_max_ms; i++)
+        d *= 2;
+    return d < s->cfg.backoff_max_ms ? d : s->cfg.backoff_max_ms;
+}
+
 static void finish_status(rec_ctx *x, const spec_comp *c, comp_rt *rt, uint64_t deficit,
                           bool changing, bool backoff, size_t misplaced)
 {
     char msg[512];
 
-    (void)x;
+    if (backoff)
+        wake(x->s, rt->retry_at); /* wake_at holds one time: whoever consumed it, ask again */
     if (rt->state == LT_SCHED_FAILED)
         return;
     if (backoff && deficit > 0) {
@@ -483,7 +501,20 @@ static void finish_status(rec_ctx *x, const spec_comp *c, comp_rt *rt, uint64_t 
         snprintf(msg, sizeof(msg), "Scaling %s: %u/%u running", c->name, rt->running,
                  rt->desired);
         rt_set(rt, LT_SCHED_RECONCILING, 0, msg);
+    } else if (rt->stable_at != 0 && x->now < rt->stable_at) {
+        /* Replaced after a crash and running again: not deployed until it stayed up as long
+         * as the current (un-jittered) backoff delay, from now on. */
+        if (rt->stable_at == INT64_MAX)
+            rt->stable_at = x->now + crash_window(x->s, rt->failures);
+        snprintf(msg, sizeof(msg), "Restarted %s after %u failure(s): %s", c->name,
+                 rt->failures, rt->fail_msg != NULL ? rt->fail_msg : "");
+        rt_set(rt, LT_SCHED_RECONCILING, 0, msg);
+        wake(x->s, rt->stable_at);
     } else {
+        if (rt->stable_at != 0) { /* stayed up: the crash loop is over, backoff starts over */
+            rt->stable_at = 0;
+            rt->failures = 0;
+        }
         rt_set(rt, LT_SCHED_DEPLOYED, 0, "");
     }
 }
@@ -810,6 +841,11 @@ void rec_app(lt_sched *s, sched_app *a, int64_t now)
 
     a->pass = ++s->stamp;
     expire_starts(s, a, now);
+    if (a->unreadable != NULL) {
+        /* The desired state is unknown: only a definite answer may start or stop anything. */
+        set_app(a, LT_SCHED_RECONCILING, 0, a->unreadable);
+        return;
+    }
     set_app(a, LT_SCHED_DEPLOYED, 0, "");
     if (a->spec == NULL) {
         for (o = a->obs_head; o != NULL; o = o->app_next)

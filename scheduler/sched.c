@@ -6,6 +6,7 @@
  */
 #include "sched_int.h"
 
+#include <stdio.h>
 #include <string.h>
 
 #include "lt_alloc.h"
@@ -155,8 +156,18 @@ static void app_free(lt_sched *s, sched_app *a)
     lt_free(a->prev_version);
     lt_free(a->announced_msg);
     lt_free(a->check_msg);
+    lt_free(a->unreadable);
+    lt_free(a->unreadable_version);
     lt_free(a->name);
     lt_free(a);
+}
+
+/* The app's desired state is known again: hands on. */
+static void readable_again(sched_app *a)
+{
+    lt_free(a->unreadable);
+    lt_free(a->unreadable_version);
+    a->unreadable = a->unreadable_version = NULL;
 }
 
 void sched_mark_dirty(lt_sched *s, sched_app *a, int64_t now)
@@ -412,6 +423,10 @@ lt_status lt_sched_deploy(lt_sched *s, const lt_model *m, int64_t now)
         lt_sched_spec_free(spec);
         return LT_FAIL(LT_ERR_NOMEM, "app");
     }
+    if (a->unreadable != NULL) {
+        readable_again(a);
+        sched_mark_dirty(s, a, now);
+    }
     if (a->deployed && a->spec != NULL && strcmp(a->spec->version, spec->version) == 0 &&
         strcmp(a->spec->digest, spec->digest) == 0) {
         lt_sched_spec_free(spec); /* same version, same content: nothing changes */
@@ -438,6 +453,7 @@ lt_status lt_sched_undeploy(lt_sched *s, const char *app, bool deleted, int64_t 
 
     if (a == NULL)
         return LT_OK;
+    readable_again(a);
     if (a->deployed)
         LT_INFO("sched", "lattice %s: app %s undeployed", s->lattice, app);
     a->deployed = false;
@@ -446,6 +462,27 @@ lt_status lt_sched_undeploy(lt_sched *s, const char *app, bool deleted, int64_t 
     s->deploy_seq++;
     shared_index_rebuild(s);
     mark_related(s, a, NULL, now);
+    return LT_OK;
+}
+
+lt_status lt_sched_unreadable(lt_sched *s, const char *app, const char *version,
+                              const char *why, int64_t now)
+{
+    sched_app *a = sched_app_get(s, app, true);
+    char msg[1024];
+
+    if (a == NULL)
+        return LT_FAIL(LT_ERR_NOMEM, "app");
+    snprintf(msg, sizeof(msg), "cannot read version %s: %s", version, why);
+    if (a->unreadable == NULL)
+        LT_WARN("sched", "lattice %s: app %s: %s; its instances are left alone", s->lattice, app,
+                msg);
+    sched_set_str(&a->unreadable, msg);
+    sched_set_str(&a->unreadable_version, version);
+    if (a->unreadable == NULL || a->unreadable_version == NULL)
+        return LT_FAIL(LT_ERR_NOMEM, "app");
+    a->announced = -1;
+    sched_mark_dirty(s, a, now);
     return LT_OK;
 }
 
@@ -520,7 +557,8 @@ static void collect_apps(lt_sched *s)
     for (i = 0; i < s->apps.cap; i++) {
         sched_app *a = s->apps.slots[i].val;
 
-        if (s->apps.slots[i].key != NULL && !a->deployed && !a->dirty && a->n_obs == 0 &&
+        if (s->apps.slots[i].key != NULL && !a->deployed && a->unreadable == NULL &&
+            !a->dirty && a->n_obs == 0 &&
             a->n_starts == 0 && (a->published || !s->leading) &&
             a->state == LT_SCHED_UNDEPLOYED && pvec_push(&dead, a) != LT_OK)
             break;

@@ -243,6 +243,7 @@ struct sched_obs {
     char *id;
     sched_host *host;
     char *app, *version, *comp, *comp_id, *image, *digest, *message;
+    char *placement;       /**< the incarnation, as the host reports it ("" unknown) */
     int state;             /**< Latticed__Host__V1__InstanceState */
     bool managed;          /**< carries our owner annotations for this lattice */
     uint32_t restarts;
@@ -285,6 +286,9 @@ typedef struct {
     uint32_t failures;
     int64_t retry_at;
     int64_t last_fail;       /**< when the last failure was counted */
+    int64_t stable_at;       /**< after a crash: the backoff resets when the component has
+                                  run without failing until then; INT64_MAX = crashed, not
+                                  running again yet; 0 = no crash watched */
     char *fail_msg;          /**< last failure text from a host */
     avoid_host *avoid;
     size_t n_avoid;
@@ -339,6 +343,8 @@ struct sched_app {
     char *check_msg;         /**< its failure, NULL when fine */
     uint64_t pass;           /**< stamp of the last reconcile */
     int reason;              /**< AppFailureReason of a failed state */
+    char *unreadable;        /**< "cannot read version V: why": hands off until deploy/undeploy */
+    char *unreadable_version;
 };
 
 typedef struct {
@@ -425,7 +431,7 @@ LT_NODISCARD lt_status inv_heartbeat(lt_sched *s, const char *host_id,
 /* outbox.c */
 /** Register a request of verb v to host_id (items filled by the caller); NULL on no memory. */
 sched_req *out_req_new(lt_sched *s, const char *host_id, lt_sched_verb v, int64_t now);
-/** Remember that o's host acknowledged link_id with digest ("" = content unknown). */
+/** Remember that o's host acknowledged link_id with digest (33 bytes; all zero = content unknown). */
 void out_acked_set(sched_obs *o, const char *link_id, const char *digest, int64_t now);
 
 /* fence.c */
@@ -458,7 +464,8 @@ uint64_t sched_rand(lt_sched *s);
 LT_NODISCARD lt_status out_queue(lt_sched *s, sched_host *h, lt_sched_verb v, void *item);
 LT_NODISCARD lt_status out_start(lt_sched *s, sched_host *h, const lt_sched_spec *spec,
                                  const spec_comp *c, const char *id, uint32_t ordinal);
-LT_NODISCARD lt_status out_stop(lt_sched *s, sched_host *h, const char *id, const char *reason);
+LT_NODISCARD lt_status out_stop(lt_sched *s, sched_host *h, const char *id, const char *placement,
+                                const char *reason);
 LT_NODISCARD lt_status out_link(lt_sched *s, sched_host *h, const spec_link *l,
                                 const char *source_instance, const char *target_instance,
                                 const char *digest);

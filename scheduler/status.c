@@ -243,7 +243,9 @@ static lt_status build(lt_sched *s, sched_app *a, lt_sched_state state, const ch
     if (st == LT_OK)
         st = lt_buf_appends(b, ",\"version\":");
     if (st == LT_OK)
-        st = sched_json_str(b, a->deployed && a->spec != NULL ? a->spec->version : "");
+        st = sched_json_str(b, a->unreadable_version != NULL             ? a->unreadable_version
+                               : a->deployed && a->spec != NULL ? a->spec->version
+                                                                : "");
     if (st == LT_OK)
         st = components(a, &comps, tot);
     if (st == LT_OK)

@@ -297,9 +297,10 @@ void svc_stale(void *arg, const char *host_id, uint64_t claimed)
 typedef struct {
     lt_sched_svc *svc;
     char *lattice, *name;
-    lt_model *model;       /* NULL: undeploy */
+    lt_model *model;       /* NULL: undeploy (unless unreadable is set) */
     bool deleted;
     bool initial_done;
+    char *version, *unreadable; /* the deployed version cannot be read: why */
 } app_item;
 
 static void app_drop(void *arg)
@@ -309,6 +310,8 @@ static void app_drop(void *arg)
     lt_free(it->lattice);
     lt_free(it->name);
     lt_model_free(it->model);
+    lt_free(it->version);
+    lt_free(it->unreadable);
     lt_free(it);
 }
 
@@ -326,10 +329,13 @@ static void app_apply(lt_loop *loop, void *arg)
             lt_sched_set_apps_loaded(svc->lats[i]->s, true);
         LT_INFO("sched", "stored apps loaded");
     } else {
-        svc_lattice *l = svc_lattice_get(svc, it->lattice, it->model != NULL);
+        svc_lattice *l = svc_lattice_get(svc, it->lattice,
+                                         it->model != NULL || it->unreadable != NULL);
         lt_status st = LT_OK;
 
-        if (l != NULL && it->model != NULL)
+        if (l != NULL && it->unreadable != NULL)
+            st = lt_sched_unreadable(l->s, it->name, it->version, it->unreadable, now);
+        else if (l != NULL && it->model != NULL)
             st = lt_sched_deploy(l->s, it->model, now);
         else if (l != NULL)
             st = lt_sched_undeploy(l->s, it->name, it->deleted, now);
@@ -347,17 +353,24 @@ static void post_app(lt_sched_svc *svc, app_item *it)
         app_drop(it);
 }
 
-/* Runs on the watcher thread: reading and parsing the manifest here keeps the loop free. */
-static void on_store_change(lt_store_change_kind kind, const char *lattice, const char *name,
-                            lt_store_app *app, void *arg)
+/*
+ * Runs on the watcher thread: reading and parsing the manifest here keeps the loop free. A
+ * deployed manifest that cannot be read is no "undeploy": the scheduler is told to leave the
+ * app alone, and the change is refused so that the watcher reads it again after a backoff.
+ */
+static lt_status on_store_change(lt_store_change_kind kind, const char *lattice,
+                                 const char *name, lt_store_app *app, void *arg)
 {
     lt_sched_svc *svc = arg;
     app_item *it = lt_calloc(1, sizeof(*it));
     char *json = NULL;
     size_t len = 0;
+    lt_status ret = LT_OK;
 
-    if (it == NULL)
+    if (it == NULL) {
+        ret = LT_ERR_NOMEM;
         goto out;
+    }
     it->svc = svc;
     if (kind == LT_STORE_CHANGE_INITIAL_DONE) {
         it->initial_done = true;
@@ -367,22 +380,36 @@ static void on_store_change(lt_store_change_kind kind, const char *lattice, cons
     it->lattice = lt_strdup(lattice);
     it->name = lt_strdup(name);
     if (it->lattice == NULL || it->name == NULL || !allowed(svc, lattice)) {
+        ret = it->lattice == NULL || it->name == NULL ? LT_ERR_NOMEM : LT_OK;
         app_drop(it);
         goto out;
     }
     it->deleted = kind == LT_STORE_CHANGE_DELETE;
     if (app != NULL && app->deployed_version != NULL) {
         lt_model_report *rep = NULL;
+        lt_status st = lt_store_manifest_get(svc->cfg.store, app, app->deployed_version, &json,
+                                             &len);
 
-        if (lt_store_manifest_get(svc->cfg.store, app, app->deployed_version, &json, &len) !=
-                LT_OK ||
-            lt_model_parse(json, len, NULL, &it->model, &rep) != LT_OK) {
-            LT_WARN("sched", "lattice %s app %s: deployed version %s unreadable: %s", lattice,
-                    name, app->deployed_version,
-                    rep != NULL && lt_model_report_first_error(rep) != NULL
-                        ? lt_model_report_first_error(rep) : lt_error_message());
+        if (st == LT_OK)
+            st = lt_model_parse(json, len, NULL, &it->model, &rep);
+        if (st != LT_OK) {
+            const char *why = rep != NULL && lt_model_report_first_error(rep) != NULL
+                                  ? lt_model_report_first_error(rep) : lt_error_message();
+
+            LT_WARN("sched", "lattice %s app %s: deployed version %s unreadable: %s (retrying)",
+                    lattice, name, app->deployed_version, why);
+            it->version = lt_strdup(app->deployed_version);
+            it->unreadable = lt_strdup(why[0] != '\0' ? why : lt_status_str(st));
             lt_model_report_free(rep);
-            app_drop(it);
+            lt_model_free(it->model);
+            it->model = NULL;
+            if (it->version == NULL || it->unreadable == NULL) {
+                app_drop(it);
+                ret = LT_ERR_NOMEM;
+                goto out;
+            }
+            post_app(svc, it);
+            ret = st; /* read it again later */
             goto out;
         }
         lt_model_report_free(rep);
@@ -391,6 +418,7 @@ static void on_store_change(lt_store_change_kind kind, const char *lattice, cons
 out:
     lt_free(json);
     lt_store_app_free(app);
+    return ret;
 }
 
 lt_status lt_sched_svc_deploy(lt_sched_svc *svc, const char *lattice, const lt_model *m)

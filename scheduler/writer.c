@@ -2,8 +2,10 @@
  * writer.c - what the scheduler says goes out: an app's status is published
  * on `{status_prefix}.{lattice}.{app}` at once and written to the status KV
  * bucket by a writer thread (KV puts block; only the newest status of an app
- * is kept while it waits); control-plane events are CloudEvents published on
- * `{prefix}.{lattice}.evt.cp.{type}`, captured by the events stream.
+ * is kept while it waits). A put that fails is retried with a bounded backoff
+ * until it is written or a newer status of the same app replaces it; control-
+ * plane events are CloudEvents published on `{prefix}.{lattice}.evt.cp.{type}`,
+ * captured by the events stream.
  */
 #include "sched_int.h"
 #include "sched_svc_int.h"
@@ -21,8 +23,13 @@
 typedef struct wentry {
     char *key;             /* "lattice/app": the coalescing key */
     char *lattice, *app, *json;
+    int64_t due;           /* monotonic ms before which it is not tried again; 0 = now */
+    int64_t pause;         /* the last backoff, 0 before the first failure */
     struct wentry *next;
 } wentry;
+
+#define RETRY_FIRST_MS 100
+#define RETRY_MAX_MS 5000  /* a status is retried at least this often while the KV fails */
 
 /* A control-plane event on its way out: the packed protobuf and where it goes. */
 typedef struct wevent {
@@ -49,7 +56,86 @@ struct sched_writer {
     pthread_cond_t cv;
     wentry *head, *tail;
     smap queued;           /* key -> wentry, for O(1) coalescing */
+    uint64_t retried;      /* failed puts, for the log */
 };
+
+static void wentry_free(wentry *e);
+
+static int64_t mono_ms(void)
+{
+    struct timespec ts;
+
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/* Unlink and return the first status entry that is due (all of them when stopping), and the
+ * earliest due time of the others in *next_due (0 when none waits). Under w->mu. */
+static wentry *take_due(sched_writer *w, int64_t now, int64_t *next_due)
+{
+    wentry *prev = NULL;
+
+    *next_due = 0;
+    for (wentry *e = w->head; e != NULL; prev = e, e = e->next) {
+        if (!w->stop && e->due > now) {
+            if (*next_due == 0 || e->due < *next_due)
+                *next_due = e->due;
+            continue;
+        }
+        if (prev != NULL)
+            prev->next = e->next;
+        else
+            w->head = e->next;
+        if (w->tail == e)
+            w->tail = prev;
+        e->next = NULL;
+        smap_del(&w->queued, e->key);
+        return e;
+    }
+    return NULL;
+}
+
+/* A put failed: queue it again after a backoff, unless a newer status of the app came. */
+static void requeue(sched_writer *w, wentry *e)
+{
+    if (w->stop || smap_get(&w->queued, e->key) != NULL ||
+        smap_put(&w->queued, e->key, e) != LT_OK) {
+        wentry_free(e);
+        return;
+    }
+    e->pause = e->pause == 0 ? RETRY_FIRST_MS : e->pause * 2;
+    if (e->pause > RETRY_MAX_MS)
+        e->pause = RETRY_MAX_MS;
+    e->due = mono_ms() + e->pause;
+    if (w->tail != NULL)
+        w->tail->next = e;
+    else
+        w->head = e;
+    w->tail = e;
+}
+
+/* Wait for work: a signal, or the next retry's due time. Under w->mu. */
+static void wait_work(sched_writer *w, int64_t next_due)
+{
+    struct timespec ts;
+    int64_t ms;
+
+    if (next_due == 0) {
+        pthread_cond_wait(&w->cv, &w->mu);
+        return;
+    }
+    ms = next_due - mono_ms();
+    if (ms <= 0)
+        return;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    ts.tv_sec += ms / 1000;
+    ts.tv_nsec += (ms % 1000) * 1000000L;
+    if (ts.tv_nsec >= 1000000000L) {
+        ts.tv_sec++;
+        ts.tv_nsec -= 1000000000L;
+    }
+    (void)pthread_cond_timedwait(&w->cv, &w->mu, &ts);
+}
 
 static void wentry_free(wentry *e)
 {
@@ -120,6 +206,7 @@ static void *writer_main(void *arg)
     pthread_mutex_lock(&w->mu);
     for (;;) {
         wentry *e;
+        int64_t next_due = 0;
         lt_status st;
 
         while (w->head == NULL && w->ev_head == NULL && !w->stop)
@@ -138,18 +225,28 @@ static void *writer_main(void *arg)
         }
         if (w->head == NULL)
             break; /* stopping with nothing left */
-        e = w->head;
-        w->head = e->next;
-        if (w->head == NULL)
-            w->tail = NULL;
-        smap_del(&w->queued, e->key);
+        if ((e = take_due(w, mono_ms(), &next_due)) == NULL) {
+            wait_work(w, next_due); /* only retries wait, none is due */
+            continue;
+        }
         pthread_mutex_unlock(&w->mu);
         st = w->store != NULL ? lt_store_status_put(w->store, e->lattice, e->app, e->json,
                                                 strlen(e->json))
                           : LT_OK;
+        if (st != LT_OK && st != LT_ERR_TOO_BIG && st != LT_ERR_INVALID) {
+            if (e->pause == 0)
+                LT_WARN("sched", "status of %s/%s not stored (retrying): %s", e->lattice,
+                        e->app, lt_error_message());
+            pthread_mutex_lock(&w->mu);
+            w->retried++;
+            requeue(w, e);
+            continue;
+        }
         if (st != LT_OK)
             LT_WARN("sched", "status of %s/%s not stored: %s", e->lattice, e->app,
                     lt_error_message());
+        else if (e->pause != 0)
+            LT_INFO("sched", "status of %s/%s stored after retries", e->lattice, e->app);
         wentry_free(e);
         pthread_mutex_lock(&w->mu);
     }
@@ -193,7 +290,7 @@ void sched_writer_put(sched_writer *w, const char *lattice, const char *app, con
     pthread_mutex_lock(&w->mu);
     e = smap_get(&w->queued, key);
     if (e != NULL) {
-        lt_free(e->json); /* only the newest matters */
+        lt_free(e->json); /* only the newest matters (a retry keeps its backoff) */
         e->json = copy;
         goto out;
     }

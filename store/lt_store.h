@@ -201,8 +201,14 @@ typedef lt_status (*lt_store_update_fn)(lt_store_app *app, const char *new_key,
  * Manifest keys of versions fn removed, and all of them when fn deletes the
  * app, are deleted after the index was written. *out (optional) receives the
  * index as written (or as read, for SKIP; NULL after a delete).
+ * A write whose reply is lost is resolved by reading the index back (see
+ * docs/internals/store.md): applied = success; not applied = the write's
+ * error; undecidable = LT_ERR_AMBIGUOUS with a message for the user, and
+ * then no manifest key is deleted (the index may name the new one, and may
+ * still name removed ones).
  * Statuses: fn's own, LT_ERR_CONFLICT, LT_ERR_TOO_BIG (index or manifest over
- * the limits), LT_ERR_TRANSPORT/LT_ERR_TIMEOUT, LT_ERR_NOMEM.
+ * the limits), LT_ERR_TRANSPORT/LT_ERR_TIMEOUT (not applied),
+ * LT_ERR_AMBIGUOUS, LT_ERR_NOMEM.
  */
 LT_NODISCARD lt_status lt_store_update(lt_store *s, const char *lattice, const char *name,
                                        const lt_store_manifest *manifest, lt_store_update_fn fn,
@@ -246,8 +252,17 @@ typedef enum {
     LT_STORE_CHANGE_INITIAL_DONE, /**< every existing app was delivered once */
 } lt_store_change_kind;
 
-typedef void (*lt_store_watch_fn)(lt_store_change_kind kind, const char *lattice,
-                                  const char *name, lt_store_app *app, void *arg);
+/**
+ * Return LT_OK when the change was taken. Any other status asks for it again:
+ * the app's index is re-read and delivered anew after a backoff (250 ms
+ * doubling to LT_STORE_WATCH_RETRY_MAX_MS), until the callback takes it or a
+ * newer change of the same app arrives (which is delivered instead). Used when
+ * what the index names (the deployed manifest) cannot be read yet.
+ */
+typedef lt_status (*lt_store_watch_fn)(lt_store_change_kind kind, const char *lattice,
+                                       const char *name, lt_store_app *app, void *arg);
+
+#define LT_STORE_WATCH_RETRY_MAX_MS 10000 /**< longest pause between redeliveries */
 
 /**
  * CONSTRUCTOR. Start a thread that delivers the current index of every app

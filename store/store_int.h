@@ -39,9 +39,18 @@ LT_NODISCARD lt_status lt__key_status(const char *lattice, const char *app, lt_b
 LT_NODISCARD lt_status lt__kv_last(lt_store *s, const char *bucket, const char *key,
                                    char **value, size_t *len, uint64_t *rev);
 
+#define LT__RESOLVE_TRIES   6u   /**< read-backs after an ambiguous write */
+#define LT__RESOLVE_FIRST_MS 100 /**< first pause between them (doubling, at most 16x) */
+
 /**
  * Write (or, with del, delete) key only if its last sequence is still rev
  * (0: it must never have existed). LT_ERR_CONFLICT when it moved on.
+ * Each write carries a unique id header. When the reply is lost (timeout,
+ * lost connection) the key is read back (LT__RESOLVE_TRIES times at most):
+ * our id on top = committed (LT_OK, *new_rev set); still at rev = not
+ * applied (the write's own failure status); otherwise LT_ERR_AMBIGUOUS: the
+ * write may or may not have been applied, and the caller must not act as if
+ * it had not been (e.g. delete what it may have named).
  */
 LT_NODISCARD lt_status lt__kv_cas(lt_store *s, const char *bucket, const char *key,
                                   const void *data, size_t len, bool del, uint64_t rev,

@@ -13,6 +13,7 @@
 #include "store_int.h"
 
 #define KV_OP_HEADER "KV-Operation"
+#define WRITE_ID_HEADER "Lt-Write-Id" /**< unique per write: tells ours apart on a read-back */
 #define SCAN_TIMEOUT_MS 10000
 
 static lt_status subject_of(const char *bucket, const char *key, lt_buf *out)
@@ -23,32 +24,46 @@ static lt_status subject_of(const char *bucket, const char *key, lt_buf *out)
     return LT_OK;
 }
 
-lt_status lt__kv_last(lt_store *s, const char *bucket, const char *key, char **value,
-                      size_t *len, uint64_t *rev)
+/* The last message of key (NULL when it never existed); LT_OK or a read failure. */
+static lt_status kv_last_msg(lt_store *s, const char *bucket, const char *key, natsMsg **msg)
 {
     char sbuf[LT__KEY_MAX], stream[LT__KEY_MAX];
     lt_buf subj;
-    natsMsg *msg = NULL;
     jsErrCode jerr = 0;
-    const char *op = NULL;
     natsStatus ns;
     lt_status st = LT_OK;
+
+    *msg = NULL;
+    lt_buf_init_on(&subj, sbuf, sizeof(sbuf), LT__KEY_MAX);
+    if ((st = subject_of(bucket, key, &subj)) != LT_OK)
+        goto out;
+    snprintf(stream, sizeof(stream), "KV_%s", bucket);
+    ns = js_GetLastMsg(msg, s->js, stream, subj.ptr, NULL, &jerr);
+    if (ns == NATS_NOT_FOUND || jerr == JSNoMessageFoundErr) {
+        natsMsg_Destroy(*msg);
+        *msg = NULL; /* never written */
+    } else if (ns != NATS_OK) {
+        *msg = NULL;
+        st = lt__nats_fail(ns, jerr, "cannot read", key);
+    }
+out:
+    lt_buf_cleanup(&subj);
+    return st;
+}
+
+lt_status lt__kv_last(lt_store *s, const char *bucket, const char *key, char **value,
+                      size_t *len, uint64_t *rev)
+{
+    natsMsg *msg = NULL;
+    const char *op = NULL;
+    lt_status st;
 
     *value = NULL;
     if (len != NULL)
         *len = 0;
     *rev = 0;
-    lt_buf_init_on(&subj, sbuf, sizeof(sbuf), LT__KEY_MAX);
-    if ((st = subject_of(bucket, key, &subj)) != LT_OK)
+    if ((st = kv_last_msg(s, bucket, key, &msg)) != LT_OK || msg == NULL)
         goto out;
-    snprintf(stream, sizeof(stream), "KV_%s", bucket);
-    ns = js_GetLastMsg(&msg, s->js, stream, subj.ptr, NULL, &jerr);
-    if (ns == NATS_NOT_FOUND || jerr == JSNoMessageFoundErr)
-        goto out; /* never written */
-    if (ns != NATS_OK) {
-        st = lt__nats_fail(ns, jerr, "cannot read", key);
-        goto out;
-    }
     *rev = natsMsg_GetSequence(msg);
     if (natsMsgHeader_Get(msg, KV_OP_HEADER, &op) == NATS_OK && op != NULL)
         goto out; /* DEL or PURGE marker: deleted */
@@ -61,14 +76,84 @@ lt_status lt__kv_last(lt_store *s, const char *bucket, const char *key, char **v
         *len = (size_t)natsMsg_GetDataLength(msg);
 out:
     natsMsg_Destroy(msg);
-    lt_buf_cleanup(&subj);
     return st;
+}
+
+/*
+ * Did a publish that failed without an answer from JetStream commit? Only a
+ * failure that may have reached the stream (timeout, lost connection) is
+ * ambiguous; JetStream's own error, no responders or a local error are not.
+ */
+static bool ambiguous(natsStatus ns, jsErrCode jerr)
+{
+    if (jerr != 0)
+        return false;
+    switch (ns) {
+    case NATS_NO_RESPONDERS:
+    case NATS_INVALID_ARG:
+    case NATS_INVALID_SUBJECT:
+    case NATS_MAX_PAYLOAD:
+    case NATS_NO_MEMORY:
+        return false;
+    default:
+        return true;
+    }
+}
+
+static void backoff_sleep(unsigned attempt)
+{
+    int64_t ms = (int64_t)LT__RESOLVE_FIRST_MS << (attempt < 4 ? attempt : 4);
+
+    nats_Sleep(ms);
+}
+
+/*
+ * Read key back after an ambiguous CAS that expected revision rev and carried
+ * write id wid. LT_OK with *new_rev when the last message is ours
+ * (committed); failed (the write's own status) when the key is still at rev
+ * (not applied); LT_ERR_AMBIGUOUS when it moved on without our write on top,
+ * or could not be read at all.
+ */
+static lt_status resolve(lt_store *s, const char *bucket, const char *key, uint64_t rev,
+                         const char *wid, lt_status failed, uint64_t *new_rev)
+{
+    char why[256];
+    natsMsg *msg = NULL;
+    const char *got = NULL;
+    lt_status st = LT_OK;
+
+    snprintf(why, sizeof(why), "%s", lt_error_message());
+    for (unsigned i = 0; i < LT__RESOLVE_TRIES; i++) {
+        if (i > 0)
+            backoff_sleep(i - 1);
+        if ((st = kv_last_msg(s, bucket, key, &msg)) == LT_OK)
+            break;
+    }
+    if (st != LT_OK)
+        return LT_FAIL(LT_ERR_AMBIGUOUS, "%s; cannot read it back to learn whether it was "
+                       "applied: %s", why, lt_error_message());
+    if (msg == NULL ? rev == 0 : natsMsg_GetSequence(msg) == rev) {
+        natsMsg_Destroy(msg);
+        LT_DEBUG("store", "%s: not applied (%s)", key, why);
+        return LT_FAIL(failed, "%s (read back: not applied)", why);
+    }
+    if (msg != NULL && natsMsgHeader_Get(msg, WRITE_ID_HEADER, &got) == NATS_OK && got != NULL &&
+        strcmp(got, wid) == 0) {
+        if (new_rev != NULL)
+            *new_rev = natsMsg_GetSequence(msg);
+        natsMsg_Destroy(msg);
+        LT_INFO("store", "%s: the reply was lost but the write was applied (%s)", key, why);
+        return LT_OK;
+    }
+    natsMsg_Destroy(msg);
+    return LT_FAIL(LT_ERR_AMBIGUOUS, "%s; %s changed since, so whether this write was applied "
+                   "is unknown", why, key);
 }
 
 lt_status lt__kv_cas(lt_store *s, const char *bucket, const char *key, const void *data,
                      size_t len, bool del, uint64_t rev, uint64_t *new_rev)
 {
-    char sbuf[LT__KEY_MAX];
+    char sbuf[LT__KEY_MAX], wid[LT_STORE_ULID_LEN + 1];
     lt_buf subj;
     natsMsg *msg = NULL;
     jsPubAck *pa = NULL;
@@ -85,9 +170,12 @@ lt_status lt__kv_cas(lt_store *s, const char *bucket, const char *key, const voi
                      LT_STORE_MAX_VALUE_BYTES);
         goto out;
     }
+    lt_store_ulid(wid);
     ns = natsMsg_Create(&msg, subj.ptr, NULL, del ? NULL : data, del ? 0 : (int)len);
     if (ns == NATS_OK && del)
         ns = natsMsgHeader_Set(msg, KV_OP_HEADER, "DEL");
+    if (ns == NATS_OK)
+        ns = natsMsgHeader_Set(msg, WRITE_ID_HEADER, wid);
     if (ns != NATS_OK) {
         st = lt__nats_fail(ns, 0, "cannot build the write of", key);
         goto out;
@@ -105,6 +193,8 @@ lt_status lt__kv_cas(lt_store *s, const char *bucket, const char *key, const voi
     }
     if (ns != NATS_OK) {
         st = lt__nats_fail(ns, jerr, "cannot write", key);
+        if (ambiguous(ns, jerr))
+            st = resolve(s, bucket, key, rev, wid, st, new_rev);
         goto out;
     }
     if (new_rev != NULL)
@@ -437,8 +527,14 @@ lt_status lt_store_update(lt_store *s, const char *lattice, const char *name,
         *out = NULL;
     if (!lt_store_name_is_valid(lattice) || !lt_store_name_is_valid(name))
         return LT_FAIL(LT_ERR_INVALID, "invalid lattice or application name");
-    if (manifest != NULL && (st = store_new_manifest(s, lattice, name, manifest, id)) != LT_OK)
+    if (manifest != NULL && (st = store_new_manifest(s, lattice, name, manifest, id)) != LT_OK) {
+        if (st == LT_ERR_AMBIGUOUS) { /* no index names it yet: removing it is safe */
+            delete_manifest(s, lattice, name, id);
+            st = LT_FAIL(LT_ERR_TIMEOUT, "cannot store the manifest of %s/%s: the store did "
+                         "not answer", lattice, name);
+        }
         return st;
+    }
     for (unsigned i = 0; i < tries; i++) {
         st = update_once(s, lattice, name, id[0] ? id : NULL, fn, arg, &app, &removed,
                          &nremoved);
@@ -449,18 +545,29 @@ lt_status lt_store_update(lt_store *s, const char *lattice, const char *name,
     if (st == LT_ERR_CONFLICT)
         st = LT_FAIL(LT_ERR_CONFLICT, "%s/%s kept changing: gave up after %u attempts", lattice,
                      name, tries);
+    if (st == LT_ERR_AMBIGUOUS) {
+        /* The index may name the new manifest and may no longer name removed ones: keep all. */
+        st = LT_FAIL(LT_ERR_AMBIGUOUS, "The outcome of this change to application %s is "
+                     "unknown: the store did not confirm it (%s). Nothing was rolled back; "
+                     "check with `latticectl versions %s` before retrying", name,
+                     lt_error_message(), name);
+        LT_WARN("store", "%s/%s: %s", lattice, name, lt_error_message());
+        goto out;
+    }
     if (st == LT_OK) {
         if (app->deleted)
             LT_IGNORE(lt_store_status_delete(s, lattice, name));
         for (size_t i = 0; i < nremoved; i++)
             delete_manifest(s, lattice, name, removed[i]);
     }
+    /* Only after a definite outcome: not written at all, or written without it. */
     if (id[0] && (st != LT_OK || app->deleted || !has_key(app, id)))
         delete_manifest(s, lattice, name, id); /* stored for nothing */
     if (st == LT_OK && out != NULL && !app->deleted) {
         *out = app;
         app = NULL;
     }
+out:
     free_strv(removed, nremoved);
     lt_store_app_free(app);
     return st;

@@ -2,7 +2,9 @@
  * store_watch.c - a thread that follows the app index keys of one lattice (or
  * all) with a KV watcher and hands each change to a callback. On a watcher
  * error it re-subscribes after a pause and delivers the current state again
- * (consumers are level-triggered, so repeats are harmless).
+ * (consumers are level-triggered, so repeats are harmless). A change the
+ * callback refuses is re-read and delivered again after a backoff, unless a
+ * newer change of the same app comes first.
  */
 #include <pthread.h>
 #include <stdatomic.h>
@@ -15,6 +17,15 @@
 
 #define NEXT_TIMEOUT_MS 1000
 #define RETRY_PAUSE_MS 1000
+#define REDELIVER_FIRST_MS 250
+
+/* An app whose change the callback refused: delivered again at due. */
+typedef struct {
+    char lattice[LT_STORE_MAX_NAME + 1];
+    char name[LT_STORE_MAX_NAME + 1];
+    int64_t due;     /* monotonic ms */
+    int64_t pause;   /* the pause before this attempt */
+} redelivery;
 
 struct lt_store_watch {
     lt_store *s;
@@ -25,7 +36,108 @@ struct lt_store_watch {
     pthread_mutex_t mu; /* guards w against lt_store_watch_stop */
     kvWatcher *w;
     atomic_bool stop;
+    redelivery *redo;   /* watcher thread only */
+    size_t n_redo, cap_redo;
 };
+
+static int64_t mono_ms(void)
+{
+    struct timespec ts;
+
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+static long redo_find(const lt_store_watch *wa, const char *lattice, const char *name)
+{
+    for (size_t i = 0; i < wa->n_redo; i++)
+        if (strcmp(wa->redo[i].lattice, lattice) == 0 && strcmp(wa->redo[i].name, name) == 0)
+            return (long)i;
+    return -1;
+}
+
+static void redo_forget(lt_store_watch *wa, const char *lattice, const char *name)
+{
+    long i = redo_find(wa, lattice, name);
+
+    if (i >= 0)
+        wa->redo[i] = wa->redo[--wa->n_redo];
+}
+
+/* Ask for lattice/name again after the next pause (doubling from the last one). */
+static void redo_add(lt_store_watch *wa, const char *lattice, const char *name, int64_t last)
+{
+    int64_t pause = last <= 0 ? REDELIVER_FIRST_MS : last * 2;
+    long i = redo_find(wa, lattice, name);
+
+    if (pause > LT_STORE_WATCH_RETRY_MAX_MS)
+        pause = LT_STORE_WATCH_RETRY_MAX_MS;
+    if (i < 0) {
+        if (wa->n_redo == wa->cap_redo) {
+            size_t ncap = wa->cap_redo ? wa->cap_redo * 2 : 8;
+            redelivery *p = lt_realloc(wa->redo, ncap * sizeof(*p));
+
+            if (p == NULL) {
+                LT_ERROR("store", "watch: out of memory: %s/%s will not be retried", lattice,
+                         name);
+                return;
+            }
+            wa->redo = p;
+            wa->cap_redo = ncap;
+        }
+        i = (long)wa->n_redo++;
+        snprintf(wa->redo[i].lattice, sizeof(wa->redo[i].lattice), "%s", lattice);
+        snprintf(wa->redo[i].name, sizeof(wa->redo[i].name), "%s", name);
+    }
+    wa->redo[i].pause = pause;
+    wa->redo[i].due = mono_ms() + pause;
+}
+
+/* Hand one change to the callback; a refusal schedules a redelivery. */
+static void hand(lt_store_watch *wa, lt_store_change_kind kind, const char *lattice,
+                 const char *name, lt_store_app *app, int64_t last_pause)
+{
+    redo_forget(wa, lattice, name);
+    if (wa->fn(kind, lattice, name, app, wa->arg) != LT_OK)
+        redo_add(wa, lattice, name, last_pause);
+}
+
+/* Deliver what is due again, freshly read. */
+static void redeliver_due(lt_store_watch *wa)
+{
+    int64_t now = mono_ms();
+
+    for (size_t i = 0; i < wa->n_redo && !atomic_load(&wa->stop);) {
+        redelivery r = wa->redo[i];
+        lt_store_app *app = NULL;
+        lt_status st;
+
+        if (r.due > now) {
+            i++;
+            continue;
+        }
+        st = lt_store_app_get(wa->s, r.lattice, r.name, &app);
+        if (st == LT_ERR_NOT_FOUND)
+            hand(wa, LT_STORE_CHANGE_DELETE, r.lattice, r.name, NULL, r.pause);
+        else if (st == LT_OK)
+            hand(wa, LT_STORE_CHANGE_PUT, r.lattice, r.name, app, r.pause);
+        else
+            redo_add(wa, r.lattice, r.name, r.pause); /* cannot even read the index: later */
+        i = 0; /* the list changed under us */
+        now = mono_ms();
+    }
+}
+
+/* How long kvWatcher_Next may wait: until the next redelivery at most. */
+static int64_t next_wait(const lt_store_watch *wa)
+{
+    int64_t wait = NEXT_TIMEOUT_MS, now = mono_ms();
+
+    for (size_t i = 0; i < wa->n_redo; i++)
+        if (wa->redo[i].due - now < wait)
+            wait = wa->redo[i].due - now;
+    return wait > 1 ? wait : 1;
+}
 
 /* "app.{lattice}.{name}" -> lattice and name in caller buffers; false if not an index key. */
 static bool split_key(const char *key, char *lattice, char *name)
@@ -53,7 +165,7 @@ static void deliver(lt_store_watch *wa, kvEntry *e)
     if (!split_key(kvEntry_Key(e), lattice, name))
         return;
     if (op == kvOp_Delete || op == kvOp_Purge) {
-        wa->fn(LT_STORE_CHANGE_DELETE, lattice, name, NULL, wa->arg);
+        hand(wa, LT_STORE_CHANGE_DELETE, lattice, name, NULL, 0);
         return;
     }
     if (lt__index_decode(lattice, name, kvEntry_Value(e), (size_t)kvEntry_ValueLen(e), &app) !=
@@ -63,7 +175,7 @@ static void deliver(lt_store_watch *wa, kvEntry *e)
         return;
     }
     app->revision = kvEntry_Revision(e);
-    wa->fn(LT_STORE_CHANGE_PUT, lattice, name, app, wa->arg);
+    hand(wa, LT_STORE_CHANGE_PUT, lattice, name, app, 0);
 }
 
 static void pause_ms(lt_store_watch *wa, int ms)
@@ -79,24 +191,27 @@ static void follow(lt_store_watch *wa, kvWatcher *w)
 {
     while (!atomic_load(&wa->stop)) {
         kvEntry *e = NULL;
-        natsStatus ns = kvWatcher_Next(&e, w, NEXT_TIMEOUT_MS);
+        natsStatus ns = kvWatcher_Next(&e, w, next_wait(wa));
 
         if (atomic_load(&wa->stop)) {
             kvEntry_Destroy(e);
             return;
         }
-        if (ns == NATS_TIMEOUT)
+        if (ns == NATS_TIMEOUT) {
+            redeliver_due(wa);
             continue;
+        }
         if (ns != NATS_OK) {
             LT_WARN("store", "watch %s: %s; re-subscribing", wa->filter, natsStatus_GetText(ns));
             return;
         }
         if (e == NULL) {
-            wa->fn(LT_STORE_CHANGE_INITIAL_DONE, NULL, NULL, NULL, wa->arg);
+            LT_IGNORE(wa->fn(LT_STORE_CHANGE_INITIAL_DONE, NULL, NULL, NULL, wa->arg));
             continue;
         }
         deliver(wa, e);
         kvEntry_Destroy(e);
+        redeliver_due(wa);
     }
 }
 
@@ -166,5 +281,6 @@ void lt_store_watch_stop(lt_store_watch *wa)
     pthread_mutex_unlock(&wa->mu);
     pthread_join(wa->thread, NULL);
     pthread_mutex_destroy(&wa->mu);
+    lt_free(wa->redo);
     lt_free(wa);
 }

@@ -50,15 +50,17 @@ lt_status lt_conn_config_check(const lt_conn_config *cfg)
     lt_status st;
 
     if (set(cfg->creds_file) && (set(cfg->jwt_file) || set(cfg->nkey)))
-        return LT_FAIL(LT_ERR_INVALID, "--nats-creds conflicts with --nats-jwt and --nats-nkey");
+        return LT_FAIL(LT_ERR_INVALID,
+                       "a creds file conflicts with a JWT or nkey (--nats-creds / --creds)");
     if (set(cfg->jwt_file) && set(cfg->nkey))
         return LT_FAIL(LT_ERR_INVALID, "--nats-jwt conflicts with --nats-nkey");
     if ((set(cfg->jwt_file) || set(cfg->nkey)) && !set(cfg->seed_file))
-        return LT_FAIL(LT_ERR_INVALID, "--nats-jwt and --nats-nkey require --nats-seed");
+        return LT_FAIL(LT_ERR_INVALID, "a JWT or nkey needs its seed file (--nats-seed / --seed)");
     if (set(cfg->seed_file) && !set(cfg->jwt_file) && !set(cfg->nkey))
-        return LT_FAIL(LT_ERR_INVALID, "--nats-seed requires --nats-jwt or --nats-nkey");
+        return LT_FAIL(LT_ERR_INVALID, "a seed file needs a JWT or nkey (--nats-nkey / --nkey)");
     if (set(cfg->tls_cert) != set(cfg->tls_key))
-        return LT_FAIL(LT_ERR_INVALID, "--nats-tls-cert and --nats-tls-key go together");
+        return LT_FAIL(LT_ERR_INVALID, "a TLS client certificate and key go together "
+                                       "(--nats-tls-cert/--nats-tls-key, --tls-cert/--tls-key)");
     if ((st = check_readable("creds", cfg->creds_file)) != LT_OK ||
         (st = check_readable("JWT", cfg->jwt_file)) != LT_OK ||
         (st = check_readable("seed", cfg->seed_file)) != LT_OK ||
@@ -80,7 +82,7 @@ void lt_conn_redact_url(const char *url, char *out, size_t outsize)
 
     if (outsize == 0)
         return;
-    at = memchr(start, '@', len);
+    at = memrchr(start, '@', len); /* the last one: a password may hold an unencoded '@' */
     if (at != NULL) {
         pre = scheme != NULL && scheme < at ? (size_t)(scheme + 3 - start) : 0;
         snprintf(out, outsize, "%.*s***@%.*s", (int)pre, start,
@@ -148,12 +150,63 @@ static lt_status apply_security(natsOptions *opts, const lt_conn_config *cfg)
     return LT_OK;
 }
 
+/*
+ * One line saying why a connect failed: nats.c's status, its last error text
+ * (the server's -ERR or the TLS verifier's reason, without the "(file.c:N): "
+ * prefix; it names no credential), and a hint at the setting to check.
+ */
+static void connect_failure(natsStatus s, const lt_conn_config *cfg, char *out, size_t outsize)
+{
+    natsStatus last = NATS_OK;
+    const char *detail = nats_GetLastError(&last);
+    const char *hint = "";
+    char clean[256] = "";
+    size_t i;
+
+    if (detail != NULL && detail[0] == '(') {
+        const char *end = strstr(detail, "): ");
+
+        detail = end != NULL ? end + 3 : detail;
+    }
+    if (detail != NULL && strcmp(detail, natsStatus_GetText(s)) != 0)
+        snprintf(clean, sizeof(clean), "%s", detail);
+    for (i = 0; clean[i] != '\0'; i++) /* one line, printable */
+        if ((unsigned char)clean[i] < 0x20 || clean[i] == 0x7f)
+            clean[i] = ' ';
+    switch (s) {
+    case NATS_SSL_ERROR:
+        hint = set(cfg->tls_ca) ? "the server's certificate is not signed by the given TLS CA, "
+                                  "or does not name the host of the URL"
+                                : "the server requires TLS: give the CA bundle that signed "
+                                  "its certificate";
+        break;
+    case NATS_PROTOCOL_ERROR:
+        if (!set(cfg->tls_cert))
+            hint = "the server closed the connection: a server requiring mutual TLS "
+                   "refuses a client without a TLS certificate and key";
+        break;
+    case NATS_NOT_PERMITTED:
+    case NATS_CONNECTION_AUTH_FAILED:
+        hint = "the server refused the credentials: user/password, token, nkey or creds";
+        break;
+    case NATS_SECURE_CONNECTION_REQUIRED:
+        hint = "the server requires TLS: give the CA bundle that signed its certificate";
+        break;
+    default:
+        break;
+    }
+    snprintf(out, outsize, "%s%s%s%s%s", natsStatus_GetText(s), clean[0] ? ": " : "", clean,
+             hint[0] ? " (" : "", hint);
+    if (hint[0] != '\0' && strlen(out) + 2 <= outsize)
+        strcat(out, ")");
+}
+
 lt_status lt_conn_connect(natsConnection **new_nc, const lt_conn_config *cfg,
                           const lt_conn_events *events)
 {
     natsOptions *opts = NULL;
     natsConnection *nc = NULL;
-    char shown[256];
+    char shown[256], why[512];
     lt_status st;
     natsStatus s;
 
@@ -189,8 +242,9 @@ lt_status lt_conn_connect(natsConnection **new_nc, const lt_conn_config *cfg,
     s = natsConnection_Connect(&nc, opts);
     if (s != NATS_OK) {
         lt_conn_redact_url(cfg->url, shown, sizeof(shown));
+        connect_failure(s, cfg, why, sizeof(why));
         st = LT_FAIL(lt_conn_status(s) == LT_ERR_TIMEOUT ? LT_ERR_TIMEOUT : LT_ERR_TRANSPORT,
-                     "cannot connect to NATS at %s: %s", shown, natsStatus_GetText(s));
+                     "cannot connect to NATS at %s: %s", shown, why);
         goto out;
     }
     *new_nc = nc;

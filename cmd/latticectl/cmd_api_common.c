@@ -146,7 +146,11 @@ int lctl_connect(lctl_client *c, const lctl_api_cfg *cfg)
         .url = cfg->nats_url,
         .name = "latticectl",
         .creds_file = cfg->creds,
+        .nkey = cfg->nkey,
+        .seed_file = cfg->seed,
         .tls_ca = cfg->tls_ca,
+        .tls_cert = cfg->tls_cert,
+        .tls_key = cfg->tls_key,
         .timeout_ms = (int)(cfg->timeout * 1000),
         .no_reconnect = true,
     };

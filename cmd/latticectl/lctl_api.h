@@ -23,7 +23,8 @@
 
 typedef struct {
     bool help;
-    const char *nats_url, *creds, *tls_ca, *lattice, *output, *api_prefix;
+    const char *nats_url, *creds, *nkey, *seed, *tls_ca, *tls_cert, *tls_key, *lattice, *output,
+        *api_prefix;
     int64_t timeout; /**< seconds */
     const char *file, *version, *to;
     bool watch;
@@ -37,8 +38,16 @@ typedef struct {
       "NATS server URL(s), comma-separated", LCTL_F(nats_url), 0, 0 },                            \
     { "creds", 0, "LATTICE_CREDS", LT_OPT_STRING, "FILE", NULL,                                  \
       "NATS credentials file (JWT + nkey seed)", LCTL_F(creds), 0, 0 },                           \
+    { "nkey", 0, "LATTICE_NKEY", LT_OPT_STRING, "PUBKEY", NULL,                                 \
+      "NATS user nkey public key for nkey auth (needs --seed)", LCTL_F(nkey), 0, 0 },            \
+    { "seed", 0, "LATTICE_SEED", LT_OPT_STRING, "FILE", NULL,                                    \
+      "NATS user nkey seed file", LCTL_F(seed), 0, 0 },                                           \
     { "tls-ca", 0, "LATTICE_TLS_CA", LT_OPT_STRING, "FILE", NULL,                                \
       "CA bundle to verify the NATS server (enables TLS)", LCTL_F(tls_ca), 0, 0 },                \
+    { "tls-cert", 0, "LATTICE_TLS_CERT", LT_OPT_STRING, "FILE", NULL,                            \
+      "client certificate for NATS mutual TLS (needs --tls-key)", LCTL_F(tls_cert), 0, 0 },      \
+    { "tls-key", 0, "LATTICE_TLS_KEY", LT_OPT_STRING, "FILE", NULL,                              \
+      "client private key for NATS mutual TLS", LCTL_F(tls_key), 0, 0 },                          \
     { "lattice", 'l', "LATTICE_LATTICE", LT_OPT_STRING, "NAME", "default",                       \
       "lattice to work on", LCTL_F(lattice), 0, 0 },                                              \
     { "timeout", 't', "LATTICE_TIMEOUT", LT_OPT_INT, "S", "10",                                  \
@@ -49,7 +58,7 @@ typedef struct {
       "subject prefix of latticed's API", LCTL_F(api_prefix), 0, 0 },                             \
     { "help", 'h', NULL, LT_OPT_FLAG, NULL, NULL, "show this help and exit", LCTL_F(help), 0, 0 }
 
-#define LCTL_GLOBAL_COUNT 8
+#define LCTL_GLOBAL_COUNT 12
 
 /** The global option rows alone (for `latticectl --help` and the docs). */
 extern const lt_opt lctl_global_opts[LCTL_GLOBAL_COUNT];

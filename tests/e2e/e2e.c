@@ -492,7 +492,8 @@ static void on_event(e2e *e, const char *lattice, const char *type, natsMsg *msg
     }
 }
 
-/* "lattice.{L}.evt.{type}" or "lattice.{L}.host.{id}.{verb}" */
+/* "lattice.{L}.evt.h.{id}.{type}" (or the older "lattice.{L}.evt.{type}"), or
+ * "lattice.{L}.host.{id}.{verb}"; the rest (cp events, _INBOX replies) to e2e_chaos.c */
 void e2e_on_msg(natsConnection *nc, natsSubscription *sub, natsMsg *msg, void *closure)
 {
     e2e *e = closure;
@@ -507,6 +508,11 @@ void e2e_on_msg(natsConnection *nc, natsSubscription *sub, natsMsg *msg, void *c
     pthread_mutex_lock(&e->mu);
     if (e->closing) {
         /* shutting down: nothing */
+    } else if (n == 7 && strcmp(tok[2], "evt") == 0 && strcmp(tok[3], "h") == 0) {
+        char type[128];
+
+        snprintf(type, sizeof(type), "%s.%s", tok[5], tok[6]);
+        on_event(e, tok[1], type, msg);
     } else if (n == 5 && strcmp(tok[2], "evt") == 0) {
         char type[128];
 

@@ -9,19 +9,25 @@
  * - a new leader asks the hosts for their inventory before acting: with hosts
  *   that heartbeat only every 8 s, a standby that never heard of them takes
  *   over after kill -9 of the leader and starts nothing twice; the link that
- *   v2 removed while nobody led is removed from the hosts.
+ *   v2 removed while nobody led is removed from the hosts;
+ * - a leader whose lease KV calls stall (the fault shim delays them) stops
+ *   sending commands within 3/4 of the lease ttl, and the standby takes over.
  */
 #include <check.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include <nats/nats.h>
 
 #include "e2e.h"
 #include "latticed/host/v1/command.pb-c.h"
 #include "lt_config.h"
+#include "lt_shimctl.h"
+
+#include <pthread.h>
 
 #define L "default"
 
@@ -154,6 +160,92 @@ START_TEST(test_forged_epoch_does_not_freeze_the_lattice)
 }
 END_TEST
 
+/* The lease value of L (free), or NULL. */
+static char *lease_value(e2e *e)
+{
+    natsConnection *nc = NULL;
+    jsCtx *js = NULL;
+    kvStore *kv = NULL;
+    kvEntry *en = NULL;
+    char *v = NULL;
+
+    if (natsConnection_ConnectTo(&nc, e2e_url(e)) == NATS_OK &&
+        natsConnection_JetStream(&js, nc, NULL) == NATS_OK &&
+        js_KeyValue(&kv, js, "latticed_leases") == NATS_OK && kvStore_Get(&en, kv, L) == NATS_OK)
+        v = strdup(kvEntry_ValueString(en));
+    kvEntry_Destroy(en);
+    kvStore_Destroy(kv);
+    jsCtx_Destroy(js);
+    natsConnection_Destroy(nc);
+    return v;
+}
+
+/* An epoch from a term we never saw (as after the lease bucket was lost): overtaken, not fatal. */
+START_TEST(test_plausible_epoch_is_overtaken)
+{
+    e2e *e = e2e_new();
+    const char *ra[] = { "--replica-id", "replica-a", NULL };
+    size_t three = 3;
+    count_arg nine = { "api", 9, NULL };
+    char *v, *hosts;
+
+    e2e_observe(e, L);
+    e2e_hosts(e, L, "p0", 1, NULL, NULL);
+    e2e_hosts(e, L, "p1", 1, NULL, NULL);
+    e2e_hosts(e, L, "p2", 1, NULL, NULL);
+    e2e_latticed(e, ra);
+    ck_assert(e2e_wait(e, hosts_up, &three, 20000));
+    deploy(e, "fence-v1.yaml");
+    ck_assert(e2e_wait_status(e, L, "fence", "deployed", 30000));
+    ck_assert_uint_eq(forge_epoch(e, "p1-00000", 5000), 5000);
+    deploy(e, "fence-v2.yaml");
+    /* Converged, and the host that saw 5000 is usable again: our epoch went above it. */
+    ck_assert(e2e_wait(e, count_is, &nine, 30000));
+    ck_assert(e2e_wait_status(e, L, "fence", "deployed", 30000));
+    hosts = hosts_json(e);
+    ck_assert_ptr_nonnull(hosts);
+    ck_assert_msg(strstr(hosts, "fenced") == NULL && strstr(hosts, "quarantined") == NULL &&
+                      strstr(hosts, "\"newest_epoch\":5001") != NULL, "hosts: %s", hosts);
+    free(hosts);
+    v = lease_value(e);
+    ck_assert_ptr_nonnull(v);
+    ck_assert_msg(strstr(v, "\"holder\":\"replica-a\"") != NULL &&
+                      strstr(v, "\"epoch\":5001") != NULL, "lease value %s", v);
+    free(v);
+    e2e_free(e);
+}
+END_TEST
+
+/* --max-lattices: names past the limit are ignored, the ones served keep working. */
+START_TEST(test_max_lattices)
+{
+    e2e *e = e2e_new();
+    const char *ra[] = { "--max-lattices", "2", NULL };
+    const char *names[4] = { "m0", "m1", "m2", "m3" };
+    size_t served = 0, i;
+    char subj[64], *rep;
+    size_t len;
+
+    for (i = 0; i < 4; i++) {
+        char prefix[8];
+
+        snprintf(prefix, sizeof(prefix), "h%zu", i);
+        e2e_hosts(e, names[i], prefix, 1, NULL, NULL);
+    }
+    e2e_latticed(e, ra);
+    e2e_sleep_ms(3000); /* several heartbeats of every lattice have arrived */
+    for (i = 0; i < 4; i++) {
+        snprintf(subj, sizeof(subj), "lattice.%s.hosts", names[i]);
+        len = 0;
+        rep = request(e, subj, "", 0, &len);
+        served += rep != NULL && strstr(rep, "\"total\":1") != NULL;
+        free(rep);
+    }
+    ck_assert_uint_eq(served, 2);
+    e2e_free(e);
+}
+END_TEST
+
 START_TEST(test_new_leader_asks_before_acting)
 {
     e2e *e = e2e_new();
@@ -190,6 +282,166 @@ START_TEST(test_new_leader_asks_before_acting)
 }
 END_TEST
 
+/* ---- who sent which command when: request ids are "{replica}-{n}" ---------------------- */
+
+static pthread_mutex_t cmd_mu = PTHREAD_MUTEX_INITIALIZER;
+static int64_t last_cmd_a;    /* newest command of replica-a seen (ms) */
+static size_t cmds_b;         /* commands of replica-b seen */
+
+/* Field 3 (request_id) of a request message, every verb's, without knowing the verb. */
+static bool request_id(const uint8_t *p, size_t n, char *out, size_t cap)
+{
+    size_t i = 0;
+
+    while (i < n) {
+        uint64_t key = 0, len = 0;
+        int shift = 0;
+
+        while (i < n && shift < 64) {
+            key |= (uint64_t)(p[i] & 0x7f) << shift;
+            shift += 7;
+            if ((p[i++] & 0x80) == 0)
+                break;
+        }
+        if ((key & 7) == 0) { /* varint */
+            while (i < n && (p[i++] & 0x80) != 0)
+                ;
+            continue;
+        }
+        if ((key & 7) != 2)
+            return false;
+        shift = 0;
+        while (i < n && shift < 64) {
+            len |= (uint64_t)(p[i] & 0x7f) << shift;
+            shift += 7;
+            if ((p[i++] & 0x80) == 0)
+                break;
+        }
+        if (len > n - i)
+            return false;
+        if (key >> 3 == 3) {
+            snprintf(out, cap, "%.*s", (int)len, (const char *)p + i);
+            return true;
+        }
+        i += (size_t)len;
+    }
+    return false;
+}
+
+static void on_cmd(natsConnection *nc, natsSubscription *sub, natsMsg *m, void *arg)
+{
+    char rid[160];
+    const char *subj = natsMsg_GetSubject(m);
+    size_t sl = strlen(subj);
+
+    (void)nc, (void)sub, (void)arg;
+    if (sl < 10 || strcmp(subj + sl - 10, ".inventory") == 0 ||
+        !request_id((const uint8_t *)natsMsg_GetData(m), (size_t)natsMsg_GetDataLength(m), rid,
+                    sizeof(rid))) {
+        natsMsg_Destroy(m);
+        return;
+    }
+    pthread_mutex_lock(&cmd_mu);
+    if (strncmp(rid, "replica-a-", 10) == 0)
+        last_cmd_a = e2e_now_ms();
+    else if (strncmp(rid, "replica-b-", 10) == 0)
+        cmds_b++;
+    pthread_mutex_unlock(&cmd_mu);
+    natsMsg_Destroy(m);
+}
+
+static bool b_acted(e2e *e, void *arg)
+{
+    size_t n;
+
+    (void)e, (void)arg;
+    pthread_mutex_lock(&cmd_mu);
+    n = cmds_b;
+    pthread_mutex_unlock(&cmd_mu);
+    return n > 0;
+}
+
+/* The lease key of L names replica-b. */
+static bool b_holds_lease(e2e *e, void *arg)
+{
+    natsConnection *nc = NULL;
+    jsCtx *js = NULL;
+    kvStore *kv = NULL;
+    kvEntry *en = NULL;
+    bool yes = false;
+
+    (void)arg;
+    if (natsConnection_ConnectTo(&nc, e2e_url(e)) == NATS_OK &&
+        natsConnection_JetStream(&js, nc, NULL) == NATS_OK &&
+        js_KeyValue(&kv, js, "latticed_leases") == NATS_OK && kvStore_Get(&en, kv, L) == NATS_OK)
+        yes = strstr(kvEntry_ValueString(en), "\"holder\":\"replica-b\"") != NULL;
+    kvEntry_Destroy(en);
+    kvStore_Destroy(kv);
+    jsCtx_Destroy(js);
+    natsConnection_Destroy(nc);
+    return yes;
+}
+
+START_TEST(test_stalled_lease_stops_acting_in_time)
+{
+    e2e *e = e2e_new();
+    const char *ra[] = { "--replica-id", "replica-a", NULL };
+    const char *rb[] = { "--replica-id", "replica-b", NULL };
+    char stall[512], rules[1024];
+    natsConnection *nc = NULL;
+    natsSubscription *sub = NULL;
+    size_t three = 3;
+    count_arg nine = { "api", 9, NULL };
+    int64_t t0, last;
+    FILE *f;
+
+    snprintf(stall, sizeof(stall), "%s/lt-e2e-stall-%d", "/tmp", (int)getpid());
+    remove(stall);
+    /* replica-a's lease calls block for 8 s each while the file exists (its KV stalls; core NATS,
+     * the store and the hosts are fine). */
+    snprintf(rules, sizeof(rules), "kvStore_*:subj=$KV.latticed_leases.*:mode=delay=8000:onfile=%s",
+             stall);
+    e2e_observe(e, L);
+    ck_assert_int_eq(natsConnection_ConnectTo(&nc, e2e_url(e)), NATS_OK);
+    ck_assert_int_eq(natsConnection_Subscribe(&sub, nc, "lattice." L ".host.*.*", on_cmd, NULL),
+                     NATS_OK);
+    e2e_hosts(e, L, "t0", 1, NULL, NULL);
+    e2e_hosts(e, L, "t1", 1, NULL, NULL);
+    e2e_hosts(e, L, "t2", 1, NULL, NULL);
+    ck_assert_int_eq(lt_shim_set(rules, NULL), LT_OK);
+    e2e_latticed(e, ra);
+    lt_shim_unset();
+    ck_assert(e2e_wait(e, hosts_up, &three, 20000));
+    deploy(e, "fence-v1.yaml");
+    ck_assert(e2e_wait_status(e, L, "fence", "deployed", 30000));
+    e2e_latticed(e, rb);
+    e2e_sleep_ms(1000); /* the standby has followed the hosts for a while */
+    f = fopen(stall, "w");
+    ck_assert_ptr_nonnull(f);
+    fclose(f);
+    t0 = e2e_now_ms();
+    ck_assert(e2e_wait(e, b_holds_lease, NULL, 20000));
+    /* Only now a change: replica-a learns it from the store (not stalled); it must not act. */
+    deploy(e, "fence-v2.yaml");
+    if (!e2e_wait(e, b_acted, NULL, 30000) || !e2e_wait(e, count_is, &nine, 30000)) {
+        e2e_dump_logs(e);
+        ck_abort_msg("the standby did not take over: %zu api instances",
+                     e2e_count(e, L, "fence", "api", NULL, NULL));
+    }
+    pthread_mutex_lock(&cmd_mu);
+    last = last_cmd_a;
+    pthread_mutex_unlock(&cmd_mu);
+    /* ttl 2000 ms: replica-a may act until its last renewal was sent + 1500 ms. */
+    ck_assert_msg(last - t0 <= 1500 + 250, "replica-a still sent a command %lld ms after its "
+                  "lease KV stalled", (long long)(last - t0));
+    remove(stall);
+    natsSubscription_Unsubscribe(sub);
+    natsSubscription_Destroy(sub);
+    natsConnection_Destroy(nc);
+    e2e_free(e);
+}
+END_TEST
+
 int main(void)
 {
     Suite *s = suite_create("fence");
@@ -203,7 +455,10 @@ int main(void)
     }
     tcase_set_timeout(t, 240);
     tcase_add_test(t, test_forged_epoch_does_not_freeze_the_lattice);
+    tcase_add_test(t, test_plausible_epoch_is_overtaken);
+    tcase_add_test(t, test_max_lattices);
     tcase_add_test(t, test_new_leader_asks_before_acting);
+    tcase_add_test(t, test_stalled_lease_stops_acting_in_time);
     suite_add_tcase(s, t);
     r = srunner_create(s);
     srunner_run_all(r, CK_NORMAL);

@@ -10,7 +10,8 @@
  * order, and the host's tables must be consistent: every listed instance
  * found under its id, reservations equal to the sum over reserving states, a
  * cached encoding equal to a fresh one, every link's source listed, the
- * epoch never going back; events and (at the end of the input) the
+ * epoch never going back and raised only by a request answered OK (or
+ * SHUTTING_DOWN); events and (at the end of the input) the
  * heartbeat valid proto3. Any violation aborts. FUZZ_HOST_TRACE=1 prints
  * each reply as JSON. Built with libFuzzer under -Dfuzz=true, and with
  * tests/fuzz/lt_fuzz_driver.c as a smoke test.
@@ -309,6 +310,9 @@ static void check_results(lt_host_verb verb, const ProtobufCMessage *req, size_t
     }
 }
 
+/* Whole-request code of the last reply checked. */
+static int last_code;
+
 static void check_reply(lt_host_verb verb, bool known, const void *body, size_t len, bool json,
                         const lt_buf *out)
 {
@@ -341,6 +345,7 @@ static void check_reply(lt_host_verb verb, bool known, const void *body, size_t 
 
         CHECK(strcmp(r->host_id, H.id) == 0 && r->newest_epoch == H.newest_epoch, "reply head");
         CHECK(known || (r->code == HRC(INVALID) && r->n_results == 0), "unknown verb reply");
+        last_code = (int)r->code;
         if (known)
             check_results(verb, req, r->n_results, r->results, (int)r->code);
     } else {
@@ -349,6 +354,7 @@ static void check_reply(lt_host_verb verb, bool known, const void *body, size_t 
 
         CHECK(strcmp(r->host_id, H.id) == 0 && r->newest_epoch == H.newest_epoch, "reply head");
         check_results(verb, req, r->n_results, r->results, (int)r->code);
+        last_code = (int)r->code;
         CHECK((r->code == HRC(OK)) == (r->heartbeat != NULL), "inventory heartbeat presence");
         if (r->code == HRC(OK)) {
             CHECK(r->n_links == H.links.n, "inventory links");
@@ -446,6 +452,8 @@ static void run_record(const uint8_t *rec, size_t len)
     CHECK(known || !json, "unknown verb answered in JSON");
     check_reply(v, known, body, blen, json, &out);
     CHECK(H.newest_epoch >= epoch, "the epoch went back");
+    CHECK(H.newest_epoch == epoch || last_code == HRC(OK) || last_code == HRC(SHUTTING_DOWN),
+          "a refused request raised the epoch");
     lt_buf_cleanup(&out);
     free(verb);
     check_state(false);
@@ -481,6 +489,7 @@ static void populate(void)
     s[0].annotations = &anp;
     sq.epoch = 1;
     sq.lattice = (char *)"default";
+    sq.request_id = (char *)"seed";
     sq.n_instances = 2;
     sq.instances = sp;
     l.link_id = (char *)"l-1";
@@ -489,6 +498,7 @@ static void populate(void)
     l.wit_package = (char *)"keyvalue";
     lq.epoch = 1;
     lq.lattice = (char *)"default";
+    lq.request_id = (char *)"seed";
     lq.n_links = 1;
     lq.links = &lp;
     lt_buf_init(&in, LT_MAX_MESSAGE);

@@ -39,7 +39,7 @@ static void on_event(natsConnection *nc, natsSubscription *sub, natsMsg *m, void
         atomic_fetch_add(&hb_bytes, (unsigned long)natsMsg_GetDataLength(m));
     } else if (n > 8 && strcmp(subj + n - 8, ".started") == 0 && strstr(subj, "host.started")) {
         atomic_fetch_add(&n_started, 1);
-    } else if (strstr(subj, ".evt.instance.started") != NULL) {
+    } else if (strstr(subj, ".instance.started") != NULL) {
         atomic_fetch_add(&n_inst_started, 1);
     }
     natsMsg_Destroy(m);
@@ -198,6 +198,7 @@ static size_t pack_start(size_t k, size_t per_host, uint8_t *buf)
     }
     q.epoch = 1;
     q.lattice = (char *)"default";
+    q.request_id = (char *)"bench";
     q.n_instances = per_host;
     q.instances = ptrs;
     return latticed__host__v1__start_request__pack(&q, buf);
@@ -231,7 +232,7 @@ int main(int argc, char **argv)
     if (lt_natsrv_start(&srv, &o) != LT_OK)
         return 1;
     natsConnection_ConnectTo(&nc, lt_natsrv_url(srv));
-    natsConnection_Subscribe(&evs, nc, "lattice.default.evt.*.*", on_event, NULL);
+    natsConnection_Subscribe(&evs, nc, "lattice.default.evt.h.>", on_event, NULL);
     natsSubscription_SetPendingLimits(evs, -1, -1);
     natsConnection_Subscribe(&reps, nc, "_INBOX.bench.*", on_reply, NULL);
     natsSubscription_SetPendingLimits(reps, -1, -1);

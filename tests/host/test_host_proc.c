@@ -171,6 +171,7 @@ static reply_t *stop_one(uint64_t epoch, const char *id)
     it.reason = (char *)"test stop";
     q.epoch = epoch;
     q.lattice = (char *)"default";
+    q.request_id = (char *)"r-stop";
     q.n_items = 1;
     q.items = &p;
     q.grace_ms = 1000;
@@ -194,6 +195,7 @@ static reply_t *link_one(uint64_t epoch, const char *link_id, const char *source
     l.name = (char *)"default";
     q.epoch = epoch;
     q.lattice = (char *)"default";
+    q.request_id = (char *)"r-link";
     q.n_links = 1;
     q.links = &p;
     return (reply_t *)drv_request(&D, "lattice.default.host.h1.link", &q.base,
@@ -278,7 +280,7 @@ START_TEST(test_heartbeats_and_child_lifecycle)
 
         ck_assert(drv_event_at(&D, 0, &e));
         ck_assert_msg(e.headers_ok, "CloudEvent headers incomplete on %s", e.subject);
-        ck_assert_str_eq(e.subject, "lattice.default.evt.host.started");
+        ck_assert_str_eq(e.subject, "lattice.default.evt.h.h1.host.started");
     }
 
     /* Start a file:// child: RUNNING in the reply, instance.started, a live process. */
@@ -434,6 +436,7 @@ START_TEST(test_exit_reported_and_limit)
     ck_assert_uint_eq(hb->n_instances, 1);
     ck_assert_int_eq(hb->instances[0]->state, ST(FAILED));
     ck_assert_ptr_nonnull(strstr(hb->instances[0]->message, "restart limit"));
+    ck_assert_str_eq(hb->instances[0]->placement, "1.1"); /* a restart keeps the placement */
     protobuf_c_message_free_unpacked(&hb->base, NULL);
     /* A failed instance can still be stopped. */
     r = stop_one(2, "i-fail");

@@ -205,18 +205,27 @@ static reply_t *start1(uint64_t epoch, const char *id, const char *digest)
     return start(epoch, "default", &s, 1);
 }
 
-static reply_t *stop1(uint64_t epoch, const char *id, const char *reason)
+/* Stop id, only the incarnation placement names (NULL or "": whatever runs). */
+static reply_t *stop_at(uint64_t epoch, const char *id, const char *reason, const char *placement)
 {
     Latticed__Host__V1__StopRequest q = LATTICED__HOST__V1__STOP_REQUEST__INIT;
     Latticed__Host__V1__StopItem it = LATTICED__HOST__V1__STOP_ITEM__INIT, *p = &it;
 
     it.instance_id = (char *)id;
     it.reason = (char *)reason;
+    if (placement != NULL)
+        it.placement = (char *)placement;
     q.epoch = epoch;
     q.lattice = (char *)"default";
+    q.request_id = (char *)"req-stop";
     q.n_items = 1;
     q.items = &p;
     return run(LT_HOST_STOP, &q.base);
+}
+
+static reply_t *stop1(uint64_t epoch, const char *id, const char *reason)
+{
+    return stop_at(epoch, id, reason, NULL);
 }
 
 static reply_t *link1(uint64_t epoch, const char *link_id, const char *source, const char *cfgv)
@@ -237,6 +246,7 @@ static reply_t *link1(uint64_t epoch, const char *link_id, const char *source, c
     l.source_config = &ep;
     q.epoch = epoch;
     q.lattice = (char *)"default";
+    q.request_id = (char *)"req-link";
     q.n_links = 1;
     q.links = &p;
     return run(LT_HOST_LINK, &q.base);
@@ -251,6 +261,7 @@ static reply_t *unlink1(uint64_t epoch, const char *link_id, const char *source)
     it.source_instance_id = (char *)source;
     q.epoch = epoch;
     q.lattice = (char *)"default";
+    q.request_id = (char *)"req-unlink";
     q.n_items = 1;
     q.items = &p;
     return run(LT_HOST_UNLINK, &q.base);
@@ -264,6 +275,7 @@ static inv_t *inventory(uint64_t epoch, char **ids, size_t n)
 
     q.epoch = epoch;
     q.lattice = (char *)"default";
+    q.request_id = (char *)"req-inv";
     q.n_instance_ids = n;
     q.instance_ids = ids;
     out = run_raw(LT_HOST_INVENTORY, &q.base);
@@ -486,17 +498,135 @@ START_TEST(test_invalid_items_in_batch)
     spec_t s[3];
     reply_t *r;
 
+    /* One malformed item makes the whole request malformed: nothing is applied, the bad
+     * items say why, the others carry the request's refusal. */
     mkspec(&s[0], "../etc", "ghcr.io/x:1", "d", 0);
     mkspec(&s[1], "i-ok", "ghcr.io/x:1", "d", 0);
     mkspec(&s[2], "i-noimg", "", "d", 0);
     r = start(1, "default", s, 3);
-    ck_assert_int_eq(r->code, HRC(OK));
+    ck_assert_int_eq(r->code, HRC(INVALID));
+    ck_assert_ptr_nonnull(strstr(r->message, "2 of 3 items are malformed"));
     ck_assert_uint_eq(r->n_results, 3);
     ck_assert_int_eq(r->results[0]->code, HRC(INVALID));
-    ck_assert_int_eq(r->results[1]->code, HRC(OK));
+    ck_assert_ptr_nonnull(strstr(r->results[0]->message, "instance_id"));
+    ck_assert_int_eq(r->results[1]->code, HRC(INVALID));
     ck_assert_str_eq(r->results[1]->id, "i-ok");
+    ck_assert_ptr_nonnull(strstr(r->results[1]->message, "malformed request"));
     ck_assert_int_eq(r->results[2]->code, HRC(INVALID));
     ck_assert_ptr_nonnull(strstr(r->results[2]->message, "image_ref"));
+    done(r);
+    ck_assert_uint_eq(H.insts.n, 0);
+    ck_assert_int_eq(F.starts, 0);
+    /* Without a spec digest a start is incomplete too. */
+    mkspec(&s[0], "i-nodigest", "ghcr.io/x:1", "", 0);
+    r = start(1, "default", s, 1);
+    ck_assert_int_eq(r->results[0]->code, HRC(INVALID));
+    ck_assert_ptr_nonnull(strstr(r->results[0]->message, "spec_digest"));
+    done(r);
+    /* Well-formed items alone are applied. */
+    r = start(1, "default", &s[1], 1);
+    ck_assert_int_eq(r->code, HRC(OK));
+    ck_assert_int_eq(r->results[0]->code, HRC(OK));
+    done(r);
+    ck_assert_uint_eq(H.insts.n, 1);
+}
+END_TEST
+
+/* The next request with epoch (the newest accepted) is still accepted. */
+static void assert_epoch_still(uint64_t epoch)
+{
+    reply_t *r = stop1(epoch, "i-none", "");
+
+    ck_assert_uint_eq(H.newest_epoch, epoch);
+    ck_assert_int_eq(r->code, HRC(OK));
+    ck_assert_uint_eq(r->newest_epoch, epoch);
+    done(r);
+}
+
+/* A huge epoch on requests that are not well-formed commands for this lattice never moves
+ * the fence (issue 8: one such message used to depose the leader for good). */
+START_TEST(test_fence_needs_well_formed_request)
+{
+    const uint64_t huge = UINT64_MAX;
+    Latticed__Host__V1__StartRequest q = LATTICED__HOST__V1__START_REQUEST__INIT;
+    Latticed__Host__V1__StopRequest sq = LATTICED__HOST__V1__STOP_REQUEST__INIT;
+    Latticed__Host__V1__LinkRequest lq = LATTICED__HOST__V1__LINK_REQUEST__INIT;
+    Latticed__Host__V1__UnlinkRequest uq = LATTICED__HOST__V1__UNLINK_REQUEST__INIT;
+    const char *json = "{\"epoch\":\"18446744073709551615\",\"lattice\":\"default\","
+                       "\"requestId\":\"j\"}";
+    spec_t s;
+    reply_t *r;
+    inv_t *inv;
+    lt_buf out;
+
+    done(start1(5, "i-a", "d"));
+    ck_assert_uint_eq(H.newest_epoch, 5);
+    /* An empty start (no items), protobuf and JSON. */
+    q.epoch = huge;
+    q.lattice = (char *)"default";
+    q.request_id = (char *)"r-empty";
+    r = run(LT_HOST_START, &q.base);
+    ck_assert_int_eq(r->code, HRC(INVALID));
+    ck_assert_ptr_nonnull(strstr(r->message, "without items"));
+    ck_assert_uint_eq(r->newest_epoch, 5);
+    done(r);
+    assert_epoch_still(5);
+    lt_buf_init(&out, LT_MAX_MESSAGE);
+    ck_assert_int_eq(lt_host_handle(&H, &OPS, LT_HOST_START, json, strlen(json), true, &out),
+                     LT_OK);
+    ck_assert_ptr_nonnull(strstr(out.ptr, "RESULT_CODE_INVALID"));
+    lt_buf_cleanup(&out);
+    assert_epoch_still(5);
+    /* Empty stop, link, unlink. */
+    sq.epoch = lq.epoch = uq.epoch = huge;
+    sq.lattice = lq.lattice = uq.lattice = (char *)"default";
+    sq.request_id = lq.request_id = uq.request_id = (char *)"r-empty";
+    r = run(LT_HOST_STOP, &sq.base);
+    ck_assert_int_eq(r->code, HRC(INVALID));
+    done(r);
+    r = run(LT_HOST_LINK, &lq.base);
+    ck_assert_int_eq(r->code, HRC(INVALID));
+    done(r);
+    r = run(LT_HOST_UNLINK, &uq.base);
+    ck_assert_int_eq(r->code, HRC(INVALID));
+    done(r);
+    assert_epoch_still(5);
+    /* A start whose item is malformed. */
+    mkspec(&s, "i-b/../x", "ghcr.io/x:1", "d", 0);
+    r = start(huge, "default", &s, 1);
+    ck_assert_int_eq(r->code, HRC(INVALID));
+    ck_assert_int_eq(r->results[0]->code, HRC(INVALID));
+    done(r);
+    r = stop1(huge, "", "");
+    ck_assert_int_eq(r->code, HRC(INVALID));
+    done(r);
+    r = link1(huge, "l-1", "bad source", "v");
+    ck_assert_int_eq(r->code, HRC(INVALID));
+    done(r);
+    assert_epoch_still(5);
+    /* Another lattice, and no request_id. */
+    mkspec(&s, "i-b", "ghcr.io/x:1", "d", 0);
+    r = start(huge, "other", &s, 1);
+    ck_assert_int_eq(r->code, HRC(WRONG_LATTICE));
+    done(r);
+    q.n_instances = 1;
+    q.instances = (hpb_spec *[]){ &s.spec };
+    q.request_id = (char *)"";
+    r = run(LT_HOST_START, &q.base);
+    ck_assert_int_eq(r->code, HRC(INVALID));
+    ck_assert_ptr_nonnull(strstr(r->message, "request_id"));
+    done(r);
+    assert_epoch_still(5);
+    ck_assert_uint_eq(H.insts.n, 1);
+    /* An inventory request without ids is well formed (it asks for everything): it raises
+     * the epoch, which is how a new leader fences every host before acting. */
+    inv = inventory(6, NULL, 0);
+    ck_assert_int_eq(inv->code, HRC(OK));
+    ck_assert_uint_eq(inv->newest_epoch, 6);
+    ck_assert_uint_eq(inv->heartbeat->n_instances, 1);
+    latticed__host__v1__inventory_reply__free_unpacked(inv, NULL);
+    r = stop1(5, "i-a", "");
+    ck_assert_int_eq(r->code, HRC(STALE_EPOCH));
     done(r);
     ck_assert_uint_eq(H.insts.n, 1);
 }
@@ -640,6 +770,7 @@ START_TEST(test_limit_exceeded)
     }
     q.epoch = 1;
     q.lattice = (char *)"default";
+    q.request_id = (char *)"req-big";
     q.n_items = n;
     q.items = ptrs;
     r = run(LT_HOST_STOP, &q.base);
@@ -752,6 +883,81 @@ START_TEST(test_heartbeat_encoding)
 }
 END_TEST
 
+/* The placement of id in a fresh heartbeat (caller frees). */
+static char *placement_of(const char *id)
+{
+    Latticed__Host__V1__Heartbeat *hb = heartbeat();
+    char *p = NULL;
+
+    for (size_t i = 0; i < hb->n_instances; i++)
+        if (strcmp(hb->instances[i]->instance_id, id) == 0)
+            p = strdup(hb->instances[i]->placement);
+    latticed__host__v1__heartbeat__free_unpacked(hb, NULL);
+    ck_assert_ptr_nonnull(p);
+    return p;
+}
+
+/* A late stop (replayed, or from a deposed leader) names the incarnation it meant: after a
+ * re-create under the same deterministic id, it leaves the new instance running. */
+START_TEST(test_stop_names_placement)
+{
+    char *p1, *p2, *p3;
+    reply_t *r;
+
+    done(start1(3, "i-a", "d"));
+    p1 = placement_of("i-a");
+    ck_assert_str_eq(p1, "3.1"); /* epoch 3, the host's first start */
+    /* The same start again is the same incarnation. */
+    done(start1(3, "i-a", "d"));
+    p2 = placement_of("i-a");
+    ck_assert_str_eq(p2, p1);
+    free(p2);
+    /* Stopped with its placement, re-created under the same id: a new placement. */
+    r = stop_at(3, "i-a", "scaled down", p1);
+    ck_assert_int_eq(r->results[0]->code, HRC(OK));
+    done(r);
+    ck_assert_uint_eq(H.insts.n, 0);
+    done(start1(4, "i-a", "d"));
+    p2 = placement_of("i-a");
+    ck_assert_str_ne(p2, p1);
+    /* The first stop, replayed late: the new instance runs on. */
+    r = stop_at(4, "i-a", "scaled down", p1);
+    ck_assert_int_eq(r->code, HRC(OK));
+    ck_assert_int_eq(r->results[0]->code, HRC(ALREADY_DONE));
+    ck_assert_int_eq(r->results[0]->state, HIS(RUNNING));
+    ck_assert_ptr_nonnull(strstr(r->results[0]->message, "left alone"));
+    done(r);
+    ck_assert_uint_eq(H.insts.n, 1);
+    ck_assert_int_eq(F.stops, 1);
+    ck_assert_int_eq(count_events("instance.stopped"), 1);
+    /* A replacement (another digest) is a new incarnation too. */
+    done(start1(4, "i-a", "d2"));
+    p3 = placement_of("i-a");
+    ck_assert_str_ne(p3, p2);
+    r = stop_at(4, "i-a", "x", p2);
+    ck_assert_int_eq(r->results[0]->code, HRC(ALREADY_DONE));
+    done(r);
+    ck_assert_uint_eq(H.insts.n, 1);
+    /* A malformed placement makes the request malformed. */
+    r = stop_at(4, "i-a", "x", "bad placement");
+    ck_assert_int_eq(r->code, HRC(INVALID));
+    done(r);
+    /* The right placement stops it; an empty one keeps the old meaning (whatever runs). */
+    r = stop_at(4, "i-a", "x", p3);
+    ck_assert_int_eq(r->results[0]->code, HRC(OK));
+    done(r);
+    ck_assert_uint_eq(H.insts.n, 0);
+    done(start1(4, "i-a", "d"));
+    r = stop_at(4, "i-a", "x", "");
+    ck_assert_int_eq(r->results[0]->code, HRC(OK));
+    done(r);
+    ck_assert_uint_eq(H.insts.n, 0);
+    free(p1);
+    free(p2);
+    free(p3);
+}
+END_TEST
+
 TCase *proto_tcase(void);
 
 TCase *proto_tcase(void)
@@ -765,6 +971,8 @@ TCase *proto_tcase(void)
     tcase_add_test(tc, test_stop);
     tcase_add_test(tc, test_start_failure_and_retry);
     tcase_add_test(tc, test_invalid_items_in_batch);
+    tcase_add_test(tc, test_fence_needs_well_formed_request);
+    tcase_add_test(tc, test_stop_names_placement);
     tcase_add_test(tc, test_links);
     tcase_add_test(tc, test_inventory);
     tcase_add_test(tc, test_capacity);

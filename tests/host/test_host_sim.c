@@ -4,7 +4,7 @@
  * announced and heartbeating (staggered over the interval), a start to one
  * simulated host answered and reflected in its heartbeat, no answer for ids
  * it does not simulate, --fail-rate honoured with a fixed seed,
- * --refuse-image, --reply-delay-ms, and host.stopping from every host on
+ * --refuse-image, --reply-delay-ms, --crash-after-ms, and host.stopping from every host on
  * SIGTERM.
  */
 #include <check.h>
@@ -68,6 +68,7 @@ static reply_t *start_batch_t(drv *d, const char *host, const char *tag, size_t 
     }
     q.epoch = epoch;
     q.lattice = (char *)"default";
+    q.request_id = (char *)tag;
     q.n_instances = n;
     q.instances = ptrs;
     snprintf(subject, sizeof(subject), "lattice.default.host.%s.start", host);
@@ -264,6 +265,118 @@ START_TEST(test_reply_delay)
 }
 END_TEST
 
+/* Heartbeat state of instance id on host, after a fresh heartbeat; 0 when not listed. */
+static int hb_state(drv *d, const char *host, const char *id, char *msg, size_t n)
+{
+    Latticed__Host__V1__Heartbeat *hb;
+    int st = 0;
+
+    ck_assert(drv_wait(d, "host.heartbeat", host, drv_count(d, "host.heartbeat", host) + 1,
+                       5000));
+    hb = (void *)drv_last(d, "host.heartbeat", host, &latticed__host__v1__heartbeat__descriptor);
+    ck_assert_ptr_nonnull(hb);
+    for (size_t i = 0; i < hb->n_instances; i++) {
+        if (strcmp(hb->instances[i]->instance_id, id) == 0) {
+            st = hb->instances[i]->state;
+            snprintf(msg, n, "%s", hb->instances[i]->message);
+        }
+    }
+    protobuf_c_message_free_unpacked(&hb->base, NULL);
+    return st;
+}
+
+/* --crash-after-ms: matching instances fail after they ran, as a real host reports a child
+ * past its restart limit (FAILED + message in heartbeats, instance.failed), others run on;
+ * a new start runs it again; --crash-limit ends the crashes. */
+START_TEST(test_crash_after)
+{
+    const char *extra[] = { "--simulate=2", "--id-prefix=cr", "--heartbeat-interval=200ms",
+                            "--crash-after-ms=300", "--crash-image=crashy",
+                            "--crash-message=exited with code 7 (boom)", "--crash-limit=2",
+                            NULL };
+    lt_natsrv_opts o = { .no_jetstream = true };
+    lt_natsrv *srv = NULL;
+    Latticed__Host__V1__InstanceFailed *ev;
+    char msg[256];
+    reply_t *r;
+    int64_t t0;
+    drv d;
+    pid_t pid;
+
+    ck_assert_int_eq(lt_natsrv_start(&srv, &o), LT_OK);
+    drv_open(&d, lt_natsrv_url(srv), "lattice.default.evt.>");
+    pid = spawn_sim(srv, extra, "/dev/null");
+    ck_assert(drv_wait(&d, "host.started", "cr-00001", 1, 10000));
+    t0 = drv_now_ms();
+    r = start_batch(&d, "cr-00001", "i-crashy", 1, "ghcr.io/acme/crashy:1", 1);
+    ck_assert_int_eq(r->results[0]->code, RC(OK));
+    ck_assert_int_eq(r->results[0]->state, ST(RUNNING));
+    protobuf_c_message_free_unpacked(&r->base, NULL);
+    r = start_batch(&d, "cr-00001", "i-fine", 1, "ghcr.io/acme/fine:1", 1);
+    ck_assert_int_eq(r->results[0]->code, RC(OK));
+    protobuf_c_message_free_unpacked(&r->base, NULL);
+    ck_assert(drv_wait(&d, "instance.failed", "cr-00001", 1, 5000));
+    ck_assert_int_ge(drv_now_ms() - t0, 300);
+    ev = (void *)drv_last(&d, "instance.failed", "cr-00001",
+                         &latticed__host__v1__instance_failed__descriptor);
+    ck_assert_ptr_nonnull(ev);
+    ck_assert_str_eq(ev->instance->instance_id, "i-crashy-0");
+    ck_assert_int_eq(ev->instance->state, ST(FAILED));
+    ck_assert_str_eq(ev->message, "exited with code 7 (boom)");
+    ck_assert_str_eq(ev->instance->message, "exited with code 7 (boom)");
+    ck_assert_int_eq(ev->code, RC(START_FAILED));
+    ck_assert(!ev->will_restart);
+    protobuf_c_message_free_unpacked(&ev->base, NULL);
+    ck_assert_int_eq(hb_state(&d, "cr-00001", "i-crashy-0", msg, sizeof(msg)), ST(FAILED));
+    ck_assert_str_eq(msg, "exited with code 7 (boom)");
+    ck_assert_int_eq(hb_state(&d, "cr-00001", "i-fine-0", msg, sizeof(msg)), ST(RUNNING));
+    /* Started again: runs, crashes again (2 of 2). */
+    r = start_batch(&d, "cr-00001", "i-crashy", 1, "ghcr.io/acme/crashy:1", 1);
+    ck_assert_int_eq(r->results[0]->state, ST(RUNNING));
+    protobuf_c_message_free_unpacked(&r->base, NULL);
+    ck_assert(drv_wait(&d, "instance.failed", "cr-00001", 2, 5000));
+    /* The limit is reached: a third start stays up (well past 300 ms). */
+    r = start_batch(&d, "cr-00001", "i-crashy", 1, "ghcr.io/acme/crashy:1", 1);
+    ck_assert_int_eq(r->results[0]->state, ST(RUNNING));
+    protobuf_c_message_free_unpacked(&r->base, NULL);
+    t0 = drv_now_ms();
+    while (drv_now_ms() - t0 < 1000) /* heartbeats every 200 ms: five looks */
+        ck_assert_int_eq(hb_state(&d, "cr-00001", "i-crashy-0", msg, sizeof(msg)),
+                         ST(RUNNING));
+    ck_assert_uint_eq(drv_count(&d, "instance.failed", NULL), 2);
+    ck_assert_int_eq(drv_stop(pid, SIGINT, 10000), 0);
+    drv_close(&d);
+    ck_assert_int_eq(lt_natsrv_stop(srv), LT_OK);
+}
+END_TEST
+
+/* One simulated host beats once per interval, not on every loop tick (the "a whole round
+ * behind" reset used to fire after each beat when the round was one host long). */
+START_TEST(test_single_host_rate)
+{
+    const char *extra[] = { "--simulate=1", "--id-prefix=one", "--heartbeat-interval=500ms",
+                            NULL };
+    lt_natsrv_opts o = { .no_jetstream = true };
+    lt_natsrv *srv = NULL;
+    size_t first, beats;
+    drv d;
+    pid_t pid;
+
+    ck_assert_int_eq(lt_natsrv_start(&srv, &o), LT_OK);
+    drv_open(&d, lt_natsrv_url(srv), "lattice.default.evt.>");
+    pid = spawn_sim(srv, extra, "/dev/null");
+    ck_assert(drv_wait(&d, "host.heartbeat", "one-00000", 1, 10000));
+    first = drv_count(&d, "host.heartbeat", "one-00000");
+    lt_test_sleep_ms(3000); /* a rate over a window: nothing to wait for */
+    beats = drv_count(&d, "host.heartbeat", "one-00000") - first;
+    /* 6 expected in 3 s; a loaded machine may be late, never many times early */
+    ck_assert_msg(beats >= 2 && beats <= 9, "%zu heartbeats in 3 s at a 500 ms interval", beats);
+    ck_assert_int_eq(drv_stop(pid, SIGINT, 10000), 0);
+    drv_close(&d);
+    ck_assert_int_eq(lt_natsrv_stop(srv), LT_OK);
+}
+END_TEST
+
 static Suite *sim_suite(void)
 {
     Suite *s = suite_create("host_sim");
@@ -272,6 +385,8 @@ static Suite *sim_suite(void)
     tcase_set_timeout(tc, 120);
     tcase_add_test(tc, test_simulate_500);
     tcase_add_test(tc, test_reply_delay);
+    tcase_add_test(tc, test_single_host_rate);
+    tcase_add_test(tc, test_crash_after);
     suite_add_tcase(s, tc);
     return s;
 }

@@ -53,19 +53,24 @@ static fleet_inst *find_inst(fleet_host *h, const char *id)
     return NULL;
 }
 
-static int do_start(fleet_host *h, const Latticed__Host__V1__InstanceSpec *sp)
+static int do_start(fleet *f, fleet_host *h, const Latticed__Host__V1__InstanceSpec *sp)
 {
     fleet_inst *in = find_inst(h, sp->instance_id);
     size_t i;
 
     if (h->refuse_code != 0)
         return h->refuse_code;
-    if (in != NULL)
+    if (in != NULL && in->state != IS(FAILED))
         return strcmp(in->digest, sp->spec_digest) == 0 ? RC(ALREADY_DONE) : RC(OK);
-    if (h->n_inst >= FLEET_MAX_INST || (h->slots != 0 && h->n_inst >= h->slots))
-        return RC(NO_CAPACITY);
-    in = &h->inst[h->n_inst++];
+    if (in == NULL) { /* a FAILED one is started afresh in its slot, as a host does */
+        if (h->n_inst >= FLEET_MAX_INST || (h->slots != 0 && h->n_inst >= h->slots))
+            return RC(NO_CAPACITY);
+        in = &h->inst[h->n_inst++];
+    }
+    f->started++;
     memset(in, 0, sizeof(*in));
+    in->since = f->now;
+    snprintf(in->placement, sizeof(in->placement), "1.%llu", (unsigned long long)++h->starts);
     copy(in->id, sizeof(in->id), sp->instance_id);
     copy(in->app, sizeof(in->app), sp->app_name);
     copy(in->version, sizeof(in->version), sp->app_version);
@@ -101,12 +106,18 @@ static void remove_links_of(fleet_host *h, const char *source)
     }
 }
 
-static int do_stop(fleet_host *h, const char *id)
+static int do_stop(fleet *f, fleet_host *h, const Latticed__Host__V1__StopItem *it)
 {
-    fleet_inst *in = find_inst(h, id);
+    fleet_inst *in = find_inst(h, it->instance_id);
+    const char *id = it->instance_id;
 
+    copy(f->last_stop_placement, sizeof(f->last_stop_placement), it->placement);
     if (in == NULL)
         return RC(ALREADY_DONE);
+    if (it->placement[0] != '\0' && strcmp(it->placement, in->placement) != 0) {
+        f->stops_left_alone++; /* another incarnation: left alone, as a host does */
+        return RC(ALREADY_DONE);
+    }
     remove_links_of(h, id);
     *in = h->inst[--h->n_inst];
     return RC(OK);
@@ -200,8 +211,8 @@ static void on_send(void *arg, const lt_sched_batch *b)
     r->newest = h->newest_epoch;
     for (i = 0; i < r->n; i++) {
         switch (b->verb) {
-        case LT_SCHED_START: r->codes[i] = do_start(h, b->starts[i]); break;
-        case LT_SCHED_STOP: r->codes[i] = do_stop(h, b->stops[i]->instance_id); break;
+        case LT_SCHED_START: r->codes[i] = do_start(f, h, b->starts[i]); break;
+        case LT_SCHED_STOP: r->codes[i] = do_stop(f, h, b->stops[i]); break;
         case LT_SCHED_LINK: r->codes[i] = do_link(h, b->links[i]); break;
         case LT_SCHED_UNLINK: r->codes[i] = do_unlink(h, b->unlinks[i]); break;
         case LT_SCHED_INVENTORY: break;
@@ -417,6 +428,44 @@ static size_t labels_of(const char *spec, Latticed__Host__V1__Heartbeat__LabelsE
     return n;
 }
 
+/* Fill *in from fi; an/ap have room for fi's annotations. Borrows fi's strings. */
+static void fill_inst(fleet_inst *fi, Latticed__Host__V1__Instance *in,
+                      Latticed__Host__V1__Instance__AnnotationsEntry *an,
+                      Latticed__Host__V1__Instance__AnnotationsEntry **ap,
+                      Latticed__Host__V1__ResourceRequests *rr)
+{
+    static const Latticed__Host__V1__Instance init = LATTICED__HOST__V1__INSTANCE__INIT;
+    static const Latticed__Host__V1__ResourceRequests rinit =
+        LATTICED__HOST__V1__RESOURCE_REQUESTS__INIT;
+    size_t j;
+
+    *in = init;
+    in->instance_id = fi->id;
+    in->state = fi->state;
+    in->app_name = fi->app;
+    in->app_version = fi->version;
+    in->component_name = fi->comp;
+    in->component_id = fi->comp_id;
+    in->image_ref = fi->image;
+    in->spec_digest = fi->digest;
+    in->message = fi->msg;
+    in->placement = fi->placement;
+    in->annotations = ap;
+    for (j = 0; j < fi->n_anns; j++) {
+        static const Latticed__Host__V1__Instance__AnnotationsEntry ainit =
+            LATTICED__HOST__V1__INSTANCE__ANNOTATIONS_ENTRY__INIT;
+
+        an[j] = ainit;
+        an[j].key = fi->anns[j][0];
+        an[j].value = fi->anns[j][1];
+        ap[j] = &an[j];
+    }
+    in->n_annotations = fi->n_anns;
+    *rr = rinit;
+    rr->memory_bytes = fi->mem;
+    in->resources = rr;
+}
+
 void fleet_heartbeat(fleet *f, fleet_host *h)
 {
     Latticed__Host__V1__Heartbeat hb = LATTICED__HOST__V1__HEARTBEAT__INIT;
@@ -445,34 +494,8 @@ void fleet_heartbeat(fleet *f, fleet_host *h)
     hb.interval_ms = 1000;
     hb.newest_epoch = h->newest_epoch;
     for (i = 0; i < h->n_inst; i++) {
-        static const Latticed__Host__V1__Instance init = LATTICED__HOST__V1__INSTANCE__INIT;
-        static const Latticed__Host__V1__ResourceRequests rinit =
-            LATTICED__HOST__V1__RESOURCE_REQUESTS__INIT;
-        fleet_inst *fi = &h->inst[i];
-
-        in[i] = init;
-        in[i].instance_id = fi->id;
-        in[i].state = fi->state;
-        in[i].app_name = fi->app;
-        in[i].app_version = fi->version;
-        in[i].component_name = fi->comp;
-        in[i].component_id = fi->comp_id;
-        in[i].image_ref = fi->image;
-        in[i].spec_digest = fi->digest;
-        in[i].annotations = &ap[k];
-        for (j = 0; j < fi->n_anns; j++, k++) {
-            static const Latticed__Host__V1__Instance__AnnotationsEntry ainit =
-                LATTICED__HOST__V1__INSTANCE__ANNOTATIONS_ENTRY__INIT;
-
-            an[k] = ainit;
-            an[k].key = fi->anns[j][0];
-            an[k].value = fi->anns[j][1];
-            ap[k] = &an[k];
-        }
-        in[i].n_annotations = fi->n_anns;
-        rr[i] = rinit;
-        rr[i].memory_bytes = fi->mem;
-        in[i].resources = &rr[i];
+        fill_inst(&h->inst[i], &in[i], &an[k], &ap[k], &rr[i]);
+        k += h->inst[i].n_anns;
         ip[i] = &in[i];
     }
     hb.n_instances = h->n_inst;
@@ -541,11 +564,80 @@ void fleet_foreign(fleet *f, const char *host, const char *id, const char *comp_
     in->foreign = true;
 }
 
+/* Instance in of host h crashes: FAILED with msg, and instance.failed when event. */
+static void crash(fleet *f, fleet_host *h, fleet_inst *in, const char *msg, bool event)
+{
+    Latticed__Host__V1__InstanceFailed m = LATTICED__HOST__V1__INSTANCE_FAILED__INIT;
+    Latticed__Host__V1__Instance pb;
+    Latticed__Host__V1__Instance__AnnotationsEntry an[6], *ap[6];
+    Latticed__Host__V1__ResourceRequests rr;
+
+    in->state = IS(FAILED);
+    copy(in->msg, sizeof(in->msg), msg);
+    if (!event)
+        return;
+    fill_inst(in, &pb, an, ap, &rr);
+    m.host_id = h->id;
+    m.lattice = "";
+    m.instance = &pb;
+    m.code = RC(START_FAILED);
+    m.message = in->msg;
+    m.will_restart = false;
+    if (lt_sched_on_instance_failed(f->s, h->id, &m, f->now) != LT_OK)
+        fprintf(stderr, "instance.failed of %s refused: %s\n", in->id, lt_error_message());
+}
+
+size_t fleet_fail(fleet *f, const char *host, const char *app, const char *comp, size_t max,
+                  const char *msg, bool event)
+{
+    size_t i, j, n = 0;
+
+    for (i = 0; i < f->n_hosts && n < max; i++) {
+        fleet_host *h = &f->hosts[i];
+
+        if (!h->up || (host != NULL && strcmp(h->id, host) != 0))
+            continue;
+        for (j = 0; j < h->n_inst && n < max; j++) {
+            fleet_inst *in = &h->inst[j];
+
+            if (in->foreign || in->state != IS(RUNNING) || strcmp(in->app, app) != 0 ||
+                (comp != NULL && strcmp(in->comp, comp) != 0))
+                continue;
+            crash(f, h, in, msg, event);
+            n++;
+        }
+    }
+    return n;
+}
+
+/* The crash-after fault: instances that ran crash_after_ms fail. */
+static void crash_due(fleet *f)
+{
+    size_t i, j;
+
+    for (i = 0; i < f->n_hosts && f->crash_after_ms > 0; i++) {
+        fleet_host *h = &f->hosts[i];
+
+        for (j = 0; h->up && j < h->n_inst; j++) {
+            fleet_inst *in = &h->inst[j];
+
+            if (f->crash_limit != 0 && f->crashes >= f->crash_limit)
+                return;
+            if (in->foreign || in->state != IS(RUNNING) ||
+                strstr(in->image, f->crash_image) == NULL || f->now - in->since < f->crash_after_ms)
+                continue;
+            f->crashes++;
+            crash(f, h, in, f->crash_msg, f->crash_events);
+        }
+    }
+}
+
 void fleet_step(fleet *f, int64_t ms)
 {
     size_t i;
 
     f->now += ms;
+    crash_due(f);
     for (i = 0; i < f->n_hosts; i++)
         if (f->hosts[i].up)
             fleet_heartbeat(f, &f->hosts[i]);

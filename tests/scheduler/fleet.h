@@ -2,7 +2,9 @@
  * fleet.h - an in-memory fleet of fake hosts wired to an lt_sched for unit
  * tests: the scheduler's batches are applied to the fake hosts and answered,
  * heartbeats are generated from their state, and simulated time advances in
- * steps. Faults: a host refusing starts, a silent (dead) host.
+ * steps. Faults: a host refusing starts, a silent (dead) host, instances that
+ * crash after they started (at once with fleet_fail, or crash_after_ms after
+ * each start like `latticed-host --simulate --crash-after-ms`).
  */
 #ifndef LT_FLEET_H
 #define LT_FLEET_H
@@ -25,6 +27,9 @@ typedef struct {
     uint64_t mem;
     bool foreign;  /* not started by latticed (no annotations) */
     char cfg[128]; /* "k=v;k=v" of the start's config */
+    char msg[128]; /* FAILED: the host's message */
+    char placement[48]; /* this incarnation, "1.{n}" as the reference host's */
+    int64_t since; /* when it was (re)started */
 } fleet_inst;
 
 typedef struct {
@@ -49,6 +54,7 @@ typedef struct {
     size_t n_links;
     uint64_t seq;
     uint64_t newest_epoch;   /* fences like a real host: older epochs get STALE_EPOCH */
+    uint64_t starts;         /* instances created: n of their placements */
 } fleet_host;
 
 typedef struct {
@@ -70,6 +76,17 @@ typedef struct {
     size_t n_status;
     bool hold_replies;       /* queue batches without answering */
     bool answer_late;        /* answer at the next step instead of during send */
+    size_t started;          /* instances a start really ran (new or a FAILED one again) */
+    char last_stop_placement[80]; /* StopItem.placement of the last stop item */
+    size_t stops_left_alone; /* stops naming a placement that is gone (ALREADY_DONE) */
+    /* Crash after start: with crash_after_ms > 0, a RUNNING instance whose image contains
+     * crash_image fails (crash_msg) that long after it started, at most crash_limit times in
+     * all (0 = no limit); with crash_events an instance.failed event is sent too. */
+    int64_t crash_after_ms;
+    char crash_image[64];
+    char crash_msg[128];
+    size_t crash_limit, crashes;
+    bool crash_events;
 } fleet;
 
 /** A fleet with a leading scheduler (epoch 1), no warm-up, inventory rounds of 1 ms (unless
@@ -87,6 +104,14 @@ void fleet_host_stop(fleet *f, const char *id);
 void fleet_foreign(fleet *f, const char *host, const char *id, const char *comp_id);
 
 void fleet_heartbeat(fleet *f, fleet_host *h);
+/**
+ * Fail up to max RUNNING managed instances of app (and comp; NULL = any) on
+ * host (NULL = every host) as a host reports a crash it will not restart:
+ * state FAILED with msg in the next heartbeats and, with event, an
+ * instance.failed (will_restart false) at once. Returns how many failed.
+ */
+size_t fleet_fail(fleet *f, const char *host, const char *app, const char *comp, size_t max,
+                  const char *msg, bool event);
 /** Advance time by ms, heartbeat every up host, tick, answer. */
 void fleet_step(fleet *f, int64_t ms);
 /** Steps until nothing is sent for a while (or max steps); returns steps taken. */

@@ -16,6 +16,8 @@
 
 #define RC(x) LATTICED__HOST__V1__RESULT_CODE__RESULT_CODE_##x
 
+TCase *crash_tcase(void); /* test_crash.c */
+
 /* wadm's simple.yaml: hello x4 (id http_hello_world), httpserver x1 linked to it. */
 static lt_model *simple_app(const char *version, const char *addr)
 {
@@ -1009,6 +1011,7 @@ static Suite *suite(void)
     tcase_add_test(t, test_colocation_required);
     tcase_add_test(t, test_hosts_json_truncates);
     suite_add_tcase(s, t);
+    suite_add_tcase(s, crash_tcase());
     return s;
 }
 

@@ -96,7 +96,7 @@ START_TEST(native_heartbeat_decodes)
     i1.app_name = S("shop"), i1.app_version = S("v2"), i1.component_name = S("api");
     i1.component_id = S("shop-api"), i1.image_ref = S("ghcr.io/acme/api:1.2.0");
     i1.n_annotations = COUNT(ann), i1.annotations = ann;
-    i1.spec_digest = S("sha256:aa"), i1.started_at = &started;
+    i1.spec_digest = S("sha256:aa"), i1.started_at = &started, i1.placement = S("7.42");
     Latticed__Host__V1__Instance i2 = LATTICED__HOST__V1__INSTANCE__INIT;
     i2.instance_id = S("i-fedcba9876543210fedcba9876543210");
     i2.state = LATTICED__HOST__V1__INSTANCE_STATE__INSTANCE_STATE_FAILED;

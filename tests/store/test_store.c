@@ -400,16 +400,23 @@ END_TEST
 typedef struct {
     pthread_mutex_t mu;
     int puts, deletes, initial;
+    int refuse;   /* refuse this many puts (asking for a redelivery) */
     char last[64];
     char last_deployed[64];
 } watch_log;
 
-static void on_change(lt_store_change_kind kind, const char *lattice, const char *name,
-                      lt_store_app *app, void *arg)
+static lt_status on_change(lt_store_change_kind kind, const char *lattice, const char *name,
+                           lt_store_app *app, void *arg)
 {
     watch_log *l = arg;
 
     pthread_mutex_lock(&l->mu);
+    if (kind == LT_STORE_CHANGE_PUT && l->refuse > 0) {
+        l->refuse--;
+        pthread_mutex_unlock(&l->mu);
+        lt_store_app_free(app);
+        return LT_ERR_TIMEOUT;
+    }
     if (kind == LT_STORE_CHANGE_INITIAL_DONE) {
         l->initial++;
     } else {
@@ -424,6 +431,7 @@ static void on_change(lt_store_change_kind kind, const char *lattice, const char
     }
     pthread_mutex_unlock(&l->mu);
     lt_store_app_free(app);
+    return LT_OK;
 }
 
 static bool wait_for(watch_log *l, int puts, int deletes, int initial)
@@ -469,6 +477,28 @@ START_TEST(watch_changes)
     ck_assert(wait_for(&l, 2, 0, 1));
     lt_store_watch_stop(all);
     ck_assert_int_eq(l.puts, 2);
+}
+END_TEST
+
+/* A refused change is read again and redelivered until taken. */
+START_TEST(watch_redelivers_refused)
+{
+    watch_log l = { .mu = PTHREAD_MUTEX_INITIALIZER, .refuse = 3 };
+    lt_store_watch *w = NULL;
+    put_arg a = { "v2", true, NULL };
+    lt_store_manifest m = { "{}", 2 };
+
+    ck_assert_int_eq(put_version(store, "rl", "app", "v1", "{}"), LT_OK);
+    ck_assert_int_eq(lt_store_watch_start(&w, store, "rl", on_change, &l), LT_OK);
+    ck_assert(wait_for(&l, 0, 0, 1));
+    ck_assert_int_eq(lt_store_update(store, "rl", "app", &m, cb_put, &a, NULL), LT_OK);
+    /* 3 refusals: 250 + 500 + 1000 ms of backoff, then taken with the newest index */
+    for (int i = 0; i < 100 && !wait_for(&l, 1, 0, 1); i++)
+        ;
+    ck_assert_int_eq(l.puts, 1);
+    ck_assert_int_eq(l.refuse, 0);
+    ck_assert_str_eq(l.last_deployed, "v2");
+    lt_store_watch_stop(w);
 }
 END_TEST
 
@@ -551,6 +581,7 @@ int main(void)
     tcase_add_test(nats, conflict_exhausted_overwrites_nothing);
     tcase_add_test(nats, caps);
     tcase_add_test(nats, watch_changes);
+    tcase_add_test(nats, watch_redelivers_refused);
     tcase_add_test(nats, status_values);
     tcase_add_test(pure, ulid_and_time);
     suite_add_tcase(s, nats);

@@ -38,7 +38,7 @@ struct lt_natsrv {
     char *bin, *dir, *store, *log, *conf, *name;
     char **extra;              /* NULL-terminated copy of opts.extra_args */
     char *probe_user, *probe_pass;
-    bool js, js_probe, monitor, auto_port;
+    bool js, js_probe, info_probe, monitor, auto_port;
     int port, mport;
     int64_t start_timeout_ms, stop_timeout_ms;
     pid_t pid;                 /* 0 while down */
@@ -348,6 +348,10 @@ static probe_result probe(const lt_natsrv *s)
     snprintf(want, sizeof(want), "\"server_name\":\"%s\"", s->name);
     if (strstr(line, want) == NULL)
         goto out;
+    if (s->info_probe) { /* TLS or operator mode: the caller checks with its own client */
+        r = PROBE_READY;
+        goto out;
+    }
     if (probe_connect_line(s, &cmd) != LT_OK || !probe_send(c->fd, cmd.ptr, cmd.len))
         goto out;
     r = probe_until_pong(c, line, sizeof(line));
@@ -674,6 +678,7 @@ static lt_status copy_opts(lt_natsrv *s, const lt_natsrv_opts *o)
 
     s->js = !o->no_jetstream;
     s->js_probe = !o->no_js_probe;
+    s->info_probe = o->info_probe;
     s->monitor = o->monitor;
     s->start_timeout_ms = o->start_timeout_ms > 0 ? o->start_timeout_ms : DEFAULT_START_TIMEOUT_MS;
     s->stop_timeout_ms = o->stop_timeout_ms > 0 ? o->stop_timeout_ms : DEFAULT_STOP_TIMEOUT_MS;

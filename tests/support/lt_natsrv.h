@@ -32,6 +32,9 @@ typedef struct {
     bool no_jetstream;        /**< do not pass -js / -sd */
     bool no_js_probe;         /**< consider the server ready once it answers PING (e.g. JS
                                    disabled for the probe's account) */
+    bool info_probe;          /**< ready once the server's INFO line (with our name) arrives:
+                                   for TLS or operator-mode configs the raw probe cannot log
+                                   into; the test then waits with its own client */
     bool monitor;             /**< also serve the HTTP monitor (-m) on a free loopback port */
     int port;                 /**< client port; 0 picks a free one (and retries on a bind race) */
     const char *server_name;  /**< -n; default a unique "lt-natsrv-<pid>-<n>" */

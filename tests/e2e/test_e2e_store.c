@@ -1,0 +1,357 @@
+/*
+ * test_e2e_store.c - faults of the store with real processes (nats-server,
+ * latticed, latticed-host --simulate), injected by the LD_PRELOAD fault shim
+ * in latticed only, and the project's own manifests (tests/e2e/manifests):
+ *   - the replies of the API's index writes are lost: put and deploy of v2
+ *     still succeed, v2 is listed and readable, and a restarted latticed
+ *     stops nothing;
+ *   - latticed restarts while the deployed manifest cannot be read: no stop
+ *     is ever sent, status says "cannot read version v1", and it converges
+ *     once reads succeed;
+ *   - right after a deploy is acknowledged, status never says `deployed`
+ *     for the previous version;
+ *   - status KV writes that fail are retried until the newest is written.
+ */
+#include <check.h>
+#include <signal.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <nats/nats.h>
+
+#include "e2e.h"
+#include "lt_config.h"
+#include "lt_shimctl.h"
+#include "lt_testutil.h"
+
+#define L "default"
+#define APP "keep"
+
+static atomic_size_t stops;
+static char dir[512], flag[600], shim_log[600];
+
+static const char *manifest(const char *file)
+{
+    static char path[1024];
+
+    snprintf(path, sizeof(path), "%s/tests/e2e/manifests/%s", LT_SOURCE_ROOT, file);
+    return path;
+}
+
+static void on_stop(natsConnection *nc, natsSubscription *sub, natsMsg *msg, void *closure)
+{
+    (void)nc;
+    (void)sub;
+    (void)closure;
+    atomic_fetch_add(&stops, 1);
+    natsMsg_Destroy(msg);
+}
+
+typedef struct {
+    natsConnection *nc;
+    natsSubscription *sub;
+    jsCtx *js;
+    kvStore *status;
+} watcher;
+
+/* Count every stop request latticed sends in the lattice; open the status bucket for reads. */
+static void watch_start(e2e *e, watcher *w)
+{
+    atomic_store(&stops, 0);
+    ck_assert_int_eq(natsConnection_ConnectTo(&w->nc, e2e_url(e)), NATS_OK);
+    ck_assert_int_eq(natsConnection_Subscribe(&w->sub, w->nc, "lattice." L ".host.*.stop",
+                                              on_stop, NULL), NATS_OK);
+    ck_assert_int_eq(natsConnection_Flush(w->nc), NATS_OK);
+    ck_assert_int_eq(natsConnection_JetStream(&w->js, w->nc, NULL), NATS_OK);
+}
+
+static void watch_stop(watcher *w)
+{
+    natsSubscription_Unsubscribe(w->sub);
+    natsSubscription_Destroy(w->sub);
+    kvStore_Destroy(w->status);
+    jsCtx_Destroy(w->js);
+    natsConnection_Destroy(w->nc);
+}
+
+/* The status document latticed wrote to the KV bucket (strdup'ed), or NULL. */
+static char *kv_status(watcher *w)
+{
+    kvEntry *en = NULL;
+    char *out = NULL;
+
+    if (w->status == NULL && js_KeyValue(&w->status, w->js, "latticed_status") != NATS_OK)
+        return NULL;
+    if (kvStore_Get(&en, w->status, L "." APP) == NATS_OK)
+        out = strdup(kvEntry_ValueString(en));
+    kvEntry_Destroy(en);
+    return out;
+}
+
+static pid_t latticed(e2e *e, const char *rules)
+{
+    pid_t pid;
+
+    if (rules == NULL)
+        return e2e_latticed(e, NULL);
+    ck_assert_int_eq(lt_shim_set(rules, shim_log), LT_OK);
+    pid = e2e_latticed(e, NULL);
+    lt_shim_unset();
+    return pid;
+}
+
+typedef struct {
+    const char *version;
+    size_t want;
+} want_arg;
+
+static bool count_is(e2e *e, void *arg)
+{
+    want_arg *w = arg;
+
+    return e2e_count(e, L, APP, "hello", w->version, NULL) == w->want &&
+           e2e_count(e, L, APP, NULL, NULL, NULL) == w->want;
+}
+
+/* Assert ok, printing the processes' logs first when it fails. */
+#define EXPECT(e, ok, ...)                  \
+    do {                                    \
+        bool ok_ = (ok);                    \
+        if (!ok_)                           \
+            e2e_dump_logs(e);               \
+        ck_assert_msg(ok_, __VA_ARGS__);    \
+    } while (0)
+
+static void deploy(e2e *e, const char *file)
+{
+    char *r = e2e_put_deploy(e, L, manifest(file));
+
+    ck_assert_msg(strcmp(r, "acknowledged") == 0, "deploy %s: %s", file, r);
+    free(r);
+}
+
+/* A lattice with 2 simulated hosts running keep v1 (5 instances) under latticed *pid. */
+static e2e *running_v1(pid_t *pid, const char *rules)
+{
+    e2e *e = e2e_new();
+    want_arg v1 = { "v1", 5 };
+    char *tmp = NULL;
+
+    ck_assert_int_eq(lt_test_tmpdir(&tmp, "lt-e2e-store"), LT_OK);
+    snprintf(dir, sizeof(dir), "%s", tmp);
+    free(tmp);
+    snprintf(flag, sizeof(flag), "%s/faults-on", dir);
+    snprintf(shim_log, sizeof(shim_log), "%s/shim.log", dir);
+    e2e_observe(e, L);
+    e2e_hosts(e, L, "h", 2, NULL, NULL);
+    *pid = latticed(e, rules);
+    deploy(e, "keep-v1.yaml");
+    EXPECT(e, e2e_wait(e, count_is, &v1, 60000), "v1 never ran");
+    EXPECT(e, e2e_wait_status(e, L, APP, "deployed", 30000), "never deployed");
+    return e;
+}
+
+static void finish(e2e *e)
+{
+    e2e_free(e);
+    LT_IGNORE(lt_test_rmtree(dir));
+}
+
+/* stops stays 0 and v runs n for ms. */
+static void nothing_stopped_for(e2e *e, const char *version, size_t n, int64_t ms)
+{
+    int64_t end = e2e_now_ms() + ms;
+
+    while (e2e_now_ms() < end) {
+        ck_assert_uint_eq(atomic_load(&stops), 0);
+        ck_assert_uint_eq(e2e_count(e, L, APP, "hello", version, NULL), n);
+        e2e_sleep_ms(100);
+    }
+}
+
+START_TEST(lost_index_replies_keep_v2)
+{
+    pid_t pid;
+    e2e *e = running_v1(&pid, NULL);
+    want_arg v2 = { "v2", 6 };
+    watcher w = { 0 };
+    json_t *j;
+    char *text;
+
+    e2e_kill(e, pid, SIGTERM, true);
+    pid = latticed(e, "js_PublishMsg:subj=$KV.latticed_manifests.app.*:mode=lost_reply:count=2");
+    deploy(e, "keep-v2.yaml"); /* put and deploy: both index writes lose their reply */
+    ck_assert_uint_eq(lt_shim_fired(shim_log, "js_PublishMsg"), 2);
+    j = e2e_api(e, L, "versions", APP, NULL, 0);
+    text = json_dumps(j, JSON_COMPACT);
+    ck_assert_msg(strstr(text, "\"v2\"") != NULL, "versions: %s", text);
+    free(text);
+    json_decref(j);
+    j = e2e_api(e, L, "get", APP, "{\"version\":\"v2\"}", 16);
+    text = json_dumps(j, JSON_COMPACT);
+    ck_assert_msg(strcmp(json_string_value(json_object_get(j, "result")), "success") == 0,
+                  "get v2: %s", text);
+    free(text);
+    json_decref(j);
+    EXPECT(e, e2e_wait(e, count_is, &v2, 60000), "v2 never ran");
+    /* a latticed without the shim reads the same store: it keeps everything */
+    watch_start(e, &w);
+    e2e_kill(e, pid, SIGTERM, true);
+    pid = latticed(e, NULL);
+    EXPECT(e, e2e_wait_status(e, L, APP, "deployed", 30000), "never deployed");
+    nothing_stopped_for(e, "v2", 6, 4000);
+    watch_stop(&w);
+    finish(e);
+}
+END_TEST
+
+static bool says_unreadable(e2e *e, void *arg)
+{
+    char *msg = NULL, *st = e2e_status(e, L, APP, &msg);
+    bool ok = strcmp(st, "reconciling") == 0 && strstr(msg, (const char *)arg) != NULL;
+
+    free(st);
+    free(msg);
+    return ok;
+}
+
+START_TEST(restart_with_unreadable_manifest_stops_nothing)
+{
+    pid_t pid;
+    e2e *e = running_v1(&pid, NULL);
+    watcher w = { 0 };
+    char rules[1024];
+
+    watch_start(e, &w);
+    e2e_kill(e, pid, SIGTERM, true);
+    ck_assert_int_eq(lt_test_write_file(flag, "", 0), LT_OK);
+    snprintf(rules, sizeof(rules),
+             "js_GetLastMsg:subj=$KV.latticed_manifests.manifest.*:mode=fail:onfile=%s", flag);
+    pid = latticed(e, rules);
+    EXPECT(e, e2e_wait(e, says_unreadable, "cannot read version v1", 30000),
+                  "status never said the manifest is unreadable");
+    nothing_stopped_for(e, "v1", 5, 3000); /* warm-up long past: a leftover would be gone */
+    ck_assert_uint_ge(lt_shim_fired(shim_log, "js_GetLastMsg"), 2); /* it retries */
+    unlink(flag);
+    EXPECT(e, e2e_wait_status(e, L, APP, "deployed", 30000), "never deployed");
+    nothing_stopped_for(e, "v1", 5, 1000);
+    (void)pid;
+    watch_stop(&w);
+    finish(e);
+}
+END_TEST
+
+START_TEST(status_truthful_after_deploy)
+{
+    pid_t pid;
+    e2e *e = running_v1(&pid, NULL);
+    int64_t deadline;
+    char *st, *msg = NULL;
+
+    deploy(e, "keep-v2.yaml");
+    st = e2e_status(e, L, APP, &msg);
+    ck_assert_msg(strcmp(st, "reconciling") == 0, "right after the deploy: %s (%s)", st, msg);
+    free(st);
+    free(msg);
+    deadline = e2e_now_ms() + 60000;
+    for (;;) { /* until deployed, and then it must be v2 */
+        json_t *j = e2e_api(e, L, "status", APP, NULL, 0);
+        json_t *doc = json_object_get(j, "status");
+        const char *type = json_string_value(json_object_get(json_object_get(doc, "status"),
+                                                             "type"));
+        const char *v = json_string_value(json_object_get(json_object_get(doc, "latticed"),
+                                                          "version"));
+        bool done = type != NULL && strcmp(type, "deployed") == 0;
+
+        if (done)
+            ck_assert_msg(v != NULL && strcmp(v, "v2") == 0, "deployed with version %s",
+                          v ? v : "?");
+        json_decref(j);
+        if (done)
+            break;
+        ck_assert_msg(e2e_now_ms() < deadline, "v2 never deployed");
+        e2e_sleep_ms(50);
+    }
+    EXPECT(e, e2e_wait(e, count_is, &(want_arg){ "v2", 6 }, 30000), "v2 never ran");
+    finish(e);
+}
+END_TEST
+
+static bool kv_has_v2(e2e *e, void *arg)
+{
+    char *doc = kv_status(arg);
+    bool ok = doc != NULL && strstr(doc, "\"version\":\"v2\"") != NULL &&
+              strstr(doc, "\"type\":\"deployed\"") != NULL;
+
+    (void)e;
+    free(doc);
+    return ok;
+}
+
+START_TEST(status_writes_retried)
+{
+    pid_t pid;
+    char rules[1024];
+    e2e *e;
+    watcher w = { 0 };
+    want_arg v2 = { "v2", 6 };
+    char *doc;
+
+    e = running_v1(&pid, NULL);
+    e2e_kill(e, pid, SIGTERM, true);
+    snprintf(rules, sizeof(rules), "kvStore_Put:subj=$KV.latticed_status.*:mode=fail:onfile=%s",
+             flag);
+    ck_assert_int_eq(lt_test_write_file(flag, "", 0), LT_OK);
+    pid = latticed(e, rules);
+    watch_start(e, &w);
+    deploy(e, "keep-v2.yaml");
+    EXPECT(e, e2e_wait(e, count_is, &v2, 60000), "v2 never ran");
+    ck_assert_uint_ge(lt_shim_fired(shim_log, "kvStore_Put"), 1);
+    doc = kv_status(&w);
+    ck_assert_msg(doc == NULL || strstr(doc, "\"version\":\"v2\"") == NULL,
+                  "written although every put failed: %s", doc);
+    free(doc);
+    unlink(flag); /* the KV is back */
+    EXPECT(e, e2e_wait(e, kv_has_v2, &w, 30000), "the newest status was never written");
+    (void)pid;
+    watch_stop(&w);
+    finish(e);
+}
+END_TEST
+
+int main(void)
+{
+    const struct {
+        const char *name;
+        const TTest *fn;
+    } tests[] = {
+        { "lost_index_replies_keep_v2", lost_index_replies_keep_v2 },
+        { "restart_with_unreadable_manifest_stops_nothing",
+          restart_with_unreadable_manifest_stops_nothing },
+        { "status_truthful_after_deploy", status_truthful_after_deploy },
+        { "status_writes_retried", status_writes_retried },
+    };
+    const char *only = getenv("LT_TEST_ONLY");
+    Suite *s = suite_create("e2e_store");
+    TCase *tc = tcase_create("store faults");
+    SRunner *sr;
+    int failed;
+
+    if (getenv("LATTICED_BIN") == NULL || getenv("LATTICED_HOST_BIN") == NULL) {
+        printf("skipping: LATTICED_BIN / LATTICED_HOST_BIN not set\n");
+        return 77;
+    }
+    tcase_set_timeout(tc, 240);
+    for (size_t i = 0; i < sizeof(tests) / sizeof(tests[0]); i++) /* LT_TEST_ONLY=name: one */
+        if (only == NULL || strcmp(only, tests[i].name) == 0)
+            tcase_add_test(tc, tests[i].fn);
+    suite_add_tcase(s, tc);
+    sr = srunner_create(s);
+    srunner_run_all(sr, CK_ENV);
+    failed = srunner_ntests_failed(sr);
+    srunner_free(sr);
+    return failed == 0 ? 0 : 1;
+}

@@ -1,0 +1,93 @@
+/*
+ * lt_shimctl.c - environment and log helpers around the LD_PRELOAD fault shim
+ * (see lt_shimctl.h).
+ */
+#include "lt_shimctl.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "lt_alloc.h"
+#include "lt_config.h"
+#include "lt_testutil.h"
+
+static const char *const names[4] = {"LD_PRELOAD", "LT_SHIM", "LT_SHIM_LOG", "ASAN_OPTIONS"};
+static char *saved[4];
+static int saved_set[4];
+
+const char *lt_shim_path(void)
+{
+    static char path[1024];
+    const char *env = getenv("LT_SHIM_SO");
+
+    if (env != NULL && env[0] != '\0')
+        return env;
+    snprintf(path, sizeof(path), "%s/tests/support/lt_shim.so", LT_BUILD_ROOT);
+    return path;
+}
+
+void lt_shim_env_init(lt_shim_env *e, const char *rules, const char *log)
+{
+    const char *asan = getenv("ASAN_OPTIONS");
+    size_t n = 0;
+
+    snprintf(e->vars[0], LT_SHIMCTL_VAR, "LD_PRELOAD=%s", lt_shim_path());
+    snprintf(e->vars[1], LT_SHIMCTL_VAR, "LT_SHIM=%s", rules ? rules : "");
+    snprintf(e->vars[2], LT_SHIMCTL_VAR, "LT_SHIM_LOG=%s", log ? log : "");
+    snprintf(e->vars[3], LT_SHIMCTL_VAR, "ASAN_OPTIONS=%s%sverify_asan_link_order=0",
+             asan ? asan : "", asan && asan[0] ? ":" : "");
+    for (size_t i = 0; i < 4; i++)
+        e->env[n++] = e->vars[i];
+    e->env[n] = NULL;
+}
+
+lt_status lt_shim_set(const char *rules, const char *log)
+{
+    lt_shim_env *e = lt_calloc(1, sizeof(*e));
+
+    if (e == NULL)
+        return LT_FAIL(LT_ERR_NOMEM, "out of memory");
+    lt_shim_env_init(e, rules, log);
+    for (size_t i = 0; i < 4; i++) {
+        const char *old = getenv(names[i]);
+
+        lt_free(saved[i]);
+        saved[i] = old ? lt_strdup(old) : NULL;
+        saved_set[i] = old != NULL;
+        setenv(names[i], strchr(e->vars[i], '=') + 1, 1);
+    }
+    lt_free(e);
+    return LT_OK;
+}
+
+void lt_shim_unset(void)
+{
+    for (size_t i = 0; i < 4; i++) {
+        if (saved_set[i] && saved[i] != NULL)
+            setenv(names[i], saved[i], 1);
+        else
+            unsetenv(names[i]);
+        lt_free(saved[i]);
+        saved[i] = NULL;
+        saved_set[i] = 0;
+    }
+}
+
+size_t lt_shim_fired(const char *log, const char *func)
+{
+    char *data = NULL;
+    size_t n = 0, flen = func ? strlen(func) : 0;
+
+    if (lt_test_read_file(log, 16u << 20, &data, NULL) != LT_OK)
+        return 0;
+    for (char *line = data; line != NULL && *line != '\0';) {
+        char *nl = strchr(line, '\n');
+
+        if (func == NULL || (strncmp(line, func, flen) == 0 && line[flen] == ' '))
+            n++;
+        line = nl ? nl + 1 : NULL;
+    }
+    lt_free(data);
+    return n;
+}
