@@ -12,6 +12,8 @@
  *   partition      latticed's own NATS link through lt_proxy: stalled (half-open), then
  *                  cut, 30 s in all; hosts (staggered heartbeats) connect directly
  *   partition_standby  the same for 15 s with a standby replica on its own link
+ *   kv_stall       the leader's KV and JetStream calls stall (LD_PRELOAD shim, 6 s per
+ *                  call) until the standby took over and acted
  *   hosts_killed   hosts killed -9 one after another, replacements joining elsewhere
  *
  * After each one: every acknowledged version is readable, the deployed version
@@ -26,10 +28,13 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "e2e.h"
 #include "lt_config.h"
 #include "lt_proxy.h"
+#include "lt_shimctl.h"
+#include "lt_testutil.h"
 
 #define L "default"
 #define APP "chaos"
@@ -117,6 +122,28 @@ static int wait_leader(e2e *e, replica *rs, int n, const char *not_id, uint64_t 
     }
 }
 
+/* Every replica started is still running (a replica that exits at start-up, e.g. on a
+ * bucket-creation race with another one, fails the scenario here with a clear message). */
+static void assert_replicas_alive(e2e *e, replica *rs, int n)
+{
+    for (int i = 0; i < n; i++) {
+        if (!e2e_alive(e, rs[i].pid))
+            e2e_dump_logs(e);
+        ck_assert_msg(e2e_alive(e, rs[i].pid), "replica %s exited (see its log above)",
+                      rs[i].id);
+    }
+}
+
+/* rs[0] first, leading; then rs[1] as its standby. */
+static void start_pair(e2e *e, replica *rs, const char *const *more)
+{
+    uint64_t epoch = 0;
+
+    start_replica(e, &rs[0], NULL, more);
+    ck_assert_int_eq(wait_leader(e, rs, 1, "", &epoch, 20000), 0);
+    start_replica(e, &rs[1], NULL, more);
+}
+
 /* Stop the applier and run the checks every scenario shares (fault_end: when the last fault
  * was healed, for the convergence time). */
 static void finish(e2e *e, e2e_applier *a, const char *scenario, int64_t fault_end)
@@ -172,8 +199,8 @@ static void assert_no_host_lost(e2e *e, const char *scenario)
 
     e2e_faults_get(e, L, &f);
     ck_assert_msg(f.hosts_lost == 0 && f.instances_lost_host == 0,
-                  "%s: %zu hosts declared lost (%zu instances) while every host was alive",
-                  scenario, f.hosts_lost, f.instances_lost_host);
+                  "%s: %zu hosts declared lost (%zu instances) while every host was alive "
+                  "(first: %s)", scenario, f.hosts_lost, f.instances_lost_host, f.first_lost);
 }
 
 START_TEST(leader_kill)
@@ -201,6 +228,7 @@ START_TEST(leader_kill)
         start_replica(e, &rs[i], NULL, timeout);
     a = e2e_applier_start(e, L, tmpl(), "c", PERIOD_MS);
     wait_acks(e, a, 2, 30000);
+    assert_replicas_alive(e, rs, 3);
     for (round = 0; round < rounds; round++) {
         int lead = wait_leader(e, rs, 3, "", &epoch, 15000), next;
         int64_t t0;
@@ -213,7 +241,7 @@ START_TEST(leader_kill)
         printf("leader_kill round %d: %s killed, %s leads (epoch %llu) after %lld ms\n", round,
                rs[lead].id, rs[next].id, (unsigned long long)epoch,
                (long long)(e2e_now_ms() - t0));
-        start_replica(e, &rs[lead], NULL, NULL); /* back as a standby */
+        start_replica(e, &rs[lead], NULL, timeout); /* back as a standby */
         wait_acks(e, a, 2, 30000);               /* the new leader serves the API */
         fault_end = e2e_now_ms();
     }
@@ -237,10 +265,10 @@ START_TEST(leader_stop)
     e2e_observe(e, L);
     e2e_watch_replies(e);
     start_hosts(e, hosts, "ls", 3);
-    start_replica(e, &rs[0], NULL, NULL);
-    start_replica(e, &rs[1], NULL, NULL);
+    start_pair(e, rs, NULL);
     a = e2e_applier_start(e, L, tmpl(), "c", PERIOD_MS);
     wait_acks(e, a, 2, 30000);
+    assert_replicas_alive(e, rs, 2);
     for (round = 0; round < rounds; round++) {
         uint64_t old_epoch = 0, new_epoch = 0;
         int lead = wait_leader(e, rs, 2, "", &old_epoch, 15000), next;
@@ -286,10 +314,10 @@ START_TEST(cluster_node)
     e2e_observe(e, L);
     e2e_watch_replies(e);
     start_hosts(e, hosts, "cn", 3);
-    start_replica(e, &rs[0], NULL, r3);
-    start_replica(e, &rs[1], NULL, r3);
+    start_pair(e, rs, r3);
     a = e2e_applier_start(e, L, tmpl(), "c", PERIOD_MS);
     wait_acks(e, a, 2, 60000);
+    assert_replicas_alive(e, rs, 2);
     for (round = 0; round < rounds; round++) {
         int node = -1;
         int64_t t0;
@@ -352,6 +380,7 @@ static void run_partition(const char *scenario, bool standby, int64_t cut_ms)
         start_replica(e, &rs[1], NULL, timeout);
     a = e2e_applier_start(e, L, tmpl(), "c", PERIOD_MS);
     wait_acks(e, a, 2, 30000);
+    assert_replicas_alive(e, rs, standby ? 2 : 1);
     e2e_sleep_ms(2000);
     t0 = e2e_now_ms();
     ck_assert_int_eq(lt_proxy_set(p, LT_PROXY_STALL), LT_OK);
@@ -409,6 +438,77 @@ START_TEST(partition_standby)
 }
 END_TEST
 
+/* Both replicas run with the fault shim, armed per replica by a flag file: while the leader's
+ * flag exists, each of its kvStore_* calls on the lease and status buckets sleeps 6 s first
+ * (the API's manifest bucket is left alone, so the applier keeps being answered). Its lease renewals
+ * stall, the standby takes over; the stalled one must have stopped acting on its own lease
+ * deadline by then (issue 8, item 4: it kept acting for ~22 s), so nothing of its epoch is
+ * sent once the standby acts. */
+START_TEST(kv_stall)
+{
+    e2e *e = e2e_new();
+    replica rs[2] = { { "chaos-a", 0 }, { "chaos-b", 0 } };
+    char flag[2][512], rules[1200], log[600], *dir = NULL;
+    pid_t hosts[3];
+    e2e_applier *a;
+    int round, rounds = pick(2, 6), i;
+    int64_t fault_end = 0;
+    uint64_t epoch0 = 0;
+    e2e_faults f;
+
+    ck_assert_int_eq(lt_test_tmpdir(&dir, "lt-chaos-shim"), LT_OK);
+    snprintf(log, sizeof(log), "%.400s/shim.log", dir);
+    e2e_observe(e, L);
+    e2e_watch_replies(e);
+    start_hosts(e, hosts, "ks", 3);
+    for (i = 0; i < 2; i++) {
+        snprintf(flag[i], sizeof(flag[i]), "%.400s/stall-%s", dir, rs[i].id);
+        snprintf(rules, sizeof(rules),
+                 "kvStore_*:subj=$KV.latticed_leases.*:mode=delay=6000:onfile=%.500s;"
+                 "kvStore_*:subj=$KV.latticed_status.*:mode=delay=6000:onfile=%.500s",
+                 flag[i], flag[i]);
+        ck_assert_int_eq(lt_shim_set(rules, log), LT_OK);
+        start_replica(e, &rs[i], NULL, NULL);
+        lt_shim_unset();
+        if (i == 0) /* a leads first, then b joins as its standby */
+            ck_assert_int_eq(wait_leader(e, rs, 1, "", &epoch0, 20000), 0);
+    }
+    a = e2e_applier_start(e, L, tmpl(), "c", PERIOD_MS);
+    wait_acks(e, a, 2, 30000);
+    assert_replicas_alive(e, rs, 2);
+    for (round = 0; round < rounds; round++) {
+        uint64_t old_epoch = 0, new_epoch = 0;
+        int lead = wait_leader(e, rs, 2, "", &old_epoch, 15000), next;
+        int64_t t0 = e2e_now_ms();
+
+        ck_assert_msg(lead >= 0, "no leader");
+        ck_assert_int_eq(lt_test_write_file(flag[lead], "1", 1), LT_OK);
+        next = wait_leader(e, rs, 2, rs[lead].id, &new_epoch, 30000);
+        ck_assert_msg(next >= 0, "nobody took over from the stalled %s", rs[lead].id);
+        wait_acks(e, a, 3, 30000); /* the new leader acts */
+        ck_assert_int_eq(unlink(flag[lead]), 0);
+        fault_end = e2e_now_ms();
+        printf("kv_stall round %d: %s's KV stalled (epoch %llu), %s leads (epoch %llu) after "
+               "%lld ms\n", round, rs[lead].id, (unsigned long long)old_epoch, rs[next].id,
+               (unsigned long long)new_epoch, (long long)(fault_end - t0));
+        e2e_sleep_ms(7000); /* the stalled calls return: the old leader must stay quiet */
+        ck_assert_msg(strcmp(e2e_leader(e, L, NULL), rs[next].id) == 0,
+                      "kv_stall: the lease went from %s to %s after %s's stall ended",
+                      rs[next].id, e2e_leader(e, L, NULL), rs[lead].id);
+    }
+    ck_assert_uint_gt(lt_shim_fired(log, NULL), 0);
+    finish(e, a, "kv_stall", fault_end);
+    e2e_faults_get(e, L, &f);
+    ck_assert_msg(f.stale_sent == 0, "kv_stall: %zu commands of a deposed epoch sent",
+                  f.stale_sent);
+    assert_no_host_lost(e, "kv_stall");
+    e2e_applier_free(a);
+    e2e_free(e);
+    LT_IGNORE(lt_test_rmtree(dir));
+    free(dir);
+}
+END_TEST
+
 START_TEST(hosts_killed)
 {
     e2e *e = e2e_new();
@@ -422,10 +522,10 @@ START_TEST(hosts_killed)
     e2e_observe(e, L);
     e2e_watch_replies(e);
     start_hosts(e, hosts, "hk", 5);
-    start_replica(e, &rs[0], NULL, NULL);
-    start_replica(e, &rs[1], NULL, NULL);
+    start_pair(e, rs, NULL);
     a = e2e_applier_start(e, L, tmpl(), "c", PERIOD_MS);
     wait_acks(e, a, 2, 30000);
+    assert_replicas_alive(e, rs, 2);
     for (round = 0; round < rounds; round++) {
         char victim[16], repl[16];
         const char *busy;
@@ -469,7 +569,7 @@ int main(void)
         const TTest *fn;
     } cases[] = { { "leader_kill", leader_kill },   { "leader_stop", leader_stop },
                   { "cluster_node", cluster_node }, { "partition", partition },
-                  { "partition_standby", partition_standby },
+                  { "partition_standby", partition_standby }, { "kv_stall", kv_stall },
                   { "hosts_killed", hosts_killed } };
     size_t i;
 

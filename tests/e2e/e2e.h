@@ -115,6 +115,7 @@ typedef struct {
     size_t hosts_lost;         /**< cp host.lost events */
     size_t instances_lost_host;/**< cp instance.lost events with reason HOST_LOST */
     char first_violation[256]; /**< the first stale accepted command, described */
+    char first_lost[256];      /**< the first host.lost: "<host> by <ce-source>" */
 } e2e_faults;
 void e2e_faults_get(e2e *e, const char *lattice, e2e_faults *out);
 /** Whether a cp host.lost event named a host whose id starts with prefix. */

@@ -46,7 +46,7 @@ struct e2e_chaos {
     lat_stats lat[MAX_LAT];
     size_t n_lat;
     struct {
-        char lattice[64], host[128];
+        char lattice[64], host[128], source[64];
     } lost[MAX_LOST];
     size_t n_lost;
     natsSubscription *inbox;
@@ -216,10 +216,18 @@ static void on_cp_event(struct e2e_chaos *c, const char *lattice, const char *ty
     if (strcmp(type, "host.lost") == 0) {
         Latticed__Cp__V1__HostLost *m = latticed__cp__v1__host_lost__unpack(NULL, len, d);
 
+        const char *src = NULL;
+
         ls->f.hosts_lost++;
         if (m != NULL && c->n_lost < MAX_LOST) {
+            if (natsMsgHeader_Get(msg, "ce-source", &src) != NATS_OK)
+                src = "?";
             snprintf(c->lost[c->n_lost].lattice, 64, "%s", lattice);
             snprintf(c->lost[c->n_lost].host, 128, "%s", m->host_id);
+            snprintf(c->lost[c->n_lost].source, 64, "%s", src);
+            if (ls->f.hosts_lost == 1)
+                snprintf(ls->f.first_lost, sizeof(ls->f.first_lost), "%s by %s", m->host_id,
+                         src);
             c->n_lost++;
         }
         if (m != NULL)
