@@ -375,9 +375,10 @@ json_t *lt__app_status(lt_store *s, const char *lattice, const char *name,
         char msg[512];
 
         /* A deploy the scheduler has not reported on yet: the stored status is about another
-         * version, so say what is true, that the deployed one is on its way. */
-        if (app != NULL && app->deployed_version != NULL &&
-            (!json_is_string(by) || strcmp(json_string_value(by), app->deployed_version) != 0)) {
+         * version, so say what is true, that the deployed one is on its way. (A document
+         * without latticed's own section is taken as it is.) */
+        if (app != NULL && app->deployed_version != NULL && json_is_string(by) &&
+            strcmp(json_string_value(by), app->deployed_version) != 0) {
             snprintf(msg, sizeof(msg), "Deploying version %s", app->deployed_version);
             json_object_set_new(stored, "status", json_pack("{s:s, s:s}", "type", "reconciling",
                                                             "message", msg));

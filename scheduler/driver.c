@@ -37,6 +37,17 @@ void svc_send(void *arg, const lt_sched_batch *b)
      * request expires in the scheduler and is sent again by a confirmed leader. */
     if (!svc_may_act(l))
         return;
+    /* Never through a disconnected connection (issue 8): a command held in a buffer could
+     * reach the host after the reconnect, when another replica may lead. The loop knows of
+     * the disconnect (svc->connected), nats.c may know sooner. The request expires and is
+     * retried after the reconnect with the then-current epoch. */
+    if (!svc->connected || natsConnection_Status(svc->cfg.nc) != NATS_CONN_STATUS_CONNECTED) {
+        svc->n_held++;
+        LT_DEBUG("sched", "lattice %s: NATS disconnected: %s to host %s not sent (request %llu)",
+                 l->name, lt_sched_verb_name(b->verb), b->host_id,
+                 (unsigned long long)b->request_no);
+        return;
+    }
     lt_sched_leading(l->s, &epoch);
     snprintf(rid, sizeof(rid), "%s-%llu", svc->replica, (unsigned long long)b->request_no);
     switch (b->verb) {

@@ -677,16 +677,83 @@ void inv_host_remove(lt_sched *s, sched_host *h, int reason, int64_t now)
     s->hosts_changed = true;
 }
 
+static int64_t host_interval(const lt_sched *s, const sched_host *h)
+{
+    return h->interval_ms != 0 ? h->interval_ms : s->cfg.default_interval_ms;
+}
+
 static int64_t host_timeout(const lt_sched *s, const sched_host *h)
 {
-    uint32_t iv = h->interval_ms != 0 ? h->interval_ms : s->cfg.default_interval_ms;
+    return s->cfg.host_timeout_ms > 0 ? s->cfg.host_timeout_ms : 3 * host_interval(s, h);
+}
 
-    return s->cfg.host_timeout_ms > 0 ? s->cfg.host_timeout_ms : 3 * (int64_t)iv;
+/*
+ * The partition guard. Heartbeats are staggered over an interval, so when our own link is
+ * cut the hosts cross their timeout one or two at a time: counting the hosts overdue in one
+ * check misses it. Instead a host is "quiet" once it is late by half an interval (silent for
+ * min(1.5 intervals, timeout / 2)): when the first host of a cut reaches its timeout, every
+ * host cut with it is quiet already. The silent share is (quiet hosts + hosts evicted for
+ * silence within the last two host timeouts) / (hosts + those evicted): while it exceeds
+ * partition_share (and counts partition_min_hosts or more), nothing is evicted and the
+ * overdue hosts are UNREACHABLE (no placements). Silence is counted from the end of the last
+ * partition at the earliest, so hosts still coming back are not evicted right after it.
+ */
+static int64_t silence(const lt_sched *s, const sched_host *h, int64_t now)
+{
+    return now - (h->last_seen > s->grace_from ? h->last_seen : s->grace_from);
+}
+
+static bool overdue(const lt_sched *s, const sched_host *h, int64_t now)
+{
+    return silence(s, h, now) > host_timeout(s, h);
+}
+
+static bool quiet(const lt_sched *s, const sched_host *h, int64_t now)
+{
+    int64_t iv = host_interval(s, h), after = iv + iv / 2, half = host_timeout(s, h) / 2;
+
+    return silence(s, h, now) > (after < half ? after : half);
+}
+
+/* Two host timeouts: a link that degrades drops hosts over about that long. */
+static int64_t guard_window(const lt_sched *s)
+{
+    return 2 * (s->cfg.host_timeout_ms > 0 ? s->cfg.host_timeout_ms
+                                           : 3 * (int64_t)s->cfg.default_interval_ms);
+}
+
+/* Evictions for silence within the window (older ones are forgotten). */
+static size_t recent_losses(lt_sched *s, int64_t now)
+{
+    while (s->n_lost_at > 0) {
+        size_t oldest = (s->lost_head + SCHED_LOST_RING - s->n_lost_at) % SCHED_LOST_RING;
+
+        if (now - s->lost_at[oldest] <= guard_window(s))
+            break;
+        s->n_lost_at--;
+    }
+    return s->n_lost_at;
+}
+
+static void note_loss(lt_sched *s, int64_t now)
+{
+    s->lost_at[s->lost_head] = now;
+    s->lost_head = (s->lost_head + 1) % SCHED_LOST_RING;
+    if (s->n_lost_at < SCHED_LOST_RING)
+        s->n_lost_at++;
+}
+
+static void partition_over(lt_sched *s, size_t still_silent, int64_t now)
+{
+    LT_WARN("sched", "lattice %s: partition over (%zu host(s) still silent get a fresh "
+            "timeout)", s->lattice, still_silent);
+    s->partitioned = false;
+    s->grace_from = now;
 }
 
 void inv_check_hosts(lt_sched *s, int64_t now)
 {
-    size_t i, overdue = 0, total = s->host_list.len;
+    size_t i, n_overdue = 0, n_quiet = 0, recent, total = s->host_list.len;
     pvec lost = { 0 };
 
     if (!s->connected || total == 0)
@@ -694,38 +761,47 @@ void inv_check_hosts(lt_sched *s, int64_t now)
     for (i = 0; i < total; i++) {
         sched_host *h = s->host_list.items[i];
 
-        if (now - h->last_seen > host_timeout(s, h))
-            overdue++;
+        n_overdue += overdue(s, h, now);
+        n_quiet += quiet(s, h, now);
     }
-    if (overdue == 0) {
-        s->partitioned = false;
+    if (n_overdue == 0) {
+        if (s->partitioned)
+            partition_over(s, n_quiet, now);
         return;
     }
-    if (overdue >= s->cfg.partition_min_hosts &&
-        (double)overdue > s->cfg.partition_share * (double)total) {
+    recent = recent_losses(s, now);
+    if (n_quiet + recent >= s->cfg.partition_min_hosts &&
+        (double)(n_quiet + recent) > s->cfg.partition_share * (double)(total + recent)) {
         if (!s->partitioned)
-            LT_WARN("sched", "lattice %s: %zu of %zu hosts silent at once: treating it as a "
-                    "partition, evicting nothing until they return", s->lattice, overdue, total);
+            LT_WARN("sched", "lattice %s: %zu of %zu hosts went silent within %lld ms (%zu "
+                    "overdue): a partition, not host failures; evicting nothing until they "
+                    "return (latticectl hosts --evict-silent overrides)", s->lattice,
+                    n_quiet + recent, total + recent, (long long)guard_window(s), n_overdue);
         s->partitioned = true;
         for (i = 0; i < total; i++) {
             sched_host *h = s->host_list.items[i];
 
-            if (now - h->last_seen > host_timeout(s, h) && h->state != HOST_UNREACHABLE) {
+            if (overdue(s, h, now) && h->state != HOST_UNREACHABLE) {
                 h->state = HOST_UNREACHABLE;
                 s->inv_gen++;
             }
         }
         return;
     }
-    s->partitioned = false;
+    if (s->partitioned) {
+        partition_over(s, n_quiet, now); /* the overdue hosts get a fresh timeout */
+        return;
+    }
     for (i = 0; i < total; i++) {
         sched_host *h = s->host_list.items[i];
 
-        if (now - h->last_seen > host_timeout(s, h) && pvec_push(&lost, h) != LT_OK)
+        if (overdue(s, h, now) && pvec_push(&lost, h) != LT_OK)
             break;
     }
-    for (i = 0; i < lost.len; i++)
+    for (i = 0; i < lost.len; i++) {
+        note_loss(s, now);
         inv_host_remove(s, lost.items[i], CP_HOST_TIMEOUT, now);
+    }
     pvec_cleanup(&lost);
 }
 

@@ -83,27 +83,28 @@ struct sched_lease {
 
 static lt_status open_bucket(sched_lease *l, natsConnection *nc, const sched_lease_config *cfg)
 {
+    lt_store_settings want = { .replicas = cfg->replicas, .memory = cfg->memory, .history = 1 };
+    jsCtx *setup = NULL;
     jsOptions jo;
-    kvConfig kc;
     natsStatus s;
+    lt_status st;
 
+    /* Created, or made to match --replicas/--storage (refused with a message naming the flag
+     * when JetStream cannot), with the default JetStream timeouts: a one-off at start-up. */
+    s = natsConnection_JetStream(&setup, nc, NULL);
+    if (s != NATS_OK)
+        return LT_FAIL(lt_conn_status(s), "lease bucket %s: %s", cfg->bucket,
+                       natsStatus_GetText(s));
+    st = lt_store_bucket_ensure(setup, cfg->bucket, "latticed leader leases", &want, NULL);
+    jsCtx_Destroy(setup);
+    if (st != LT_OK)
+        return st;
     /* Lease calls must fail fast: a renewal that would come back after the deadline is useless. */
     jsOptions_Init(&jo);
     jo.Wait = l->ttl_ms / 4 < 200 ? 200 : l->ttl_ms / 4 > 2000 ? 2000 : l->ttl_ms / 4;
     s = natsConnection_JetStream(&l->js, nc, &jo);
     if (s == NATS_OK)
         s = js_KeyValue(&l->kv, l->js, cfg->bucket);
-    if (s == NATS_OK || l->js == NULL)
-        goto out;
-    kvConfig_Init(&kc);
-    kc.Bucket = cfg->bucket;
-    kc.History = 1;
-    kc.Replicas = cfg->replicas > 0 ? cfg->replicas : 1;
-    kc.StorageType = cfg->memory ? js_MemoryStorage : js_FileStorage;
-    s = js_CreateKeyValue(&l->kv, l->js, &kc);
-    if (s != NATS_OK) /* another replica may have created it meanwhile */
-        s = js_KeyValue(&l->kv, l->js, cfg->bucket);
-out:
     if (s != NATS_OK)
         return LT_FAIL(lt_conn_status(s), "lease bucket %s: %s", cfg->bucket,
                        natsStatus_GetText(s));

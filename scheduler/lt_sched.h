@@ -48,9 +48,11 @@ typedef struct {
     const char *lattice;            /**< required: the lattice this scheduler owns (copied) */
     int64_t host_timeout_ms;        /**< lost after this silence; 0 = 3 x the host's interval */
     uint32_t default_interval_ms;   /**< interval assumed for hosts that report none; 0 = 5000 */
-    double partition_share;         /**< more than this share of hosts overdue at once = a
-                                         partition: nothing is evicted; 0 = 0.5 */
-    uint32_t partition_min_hosts;   /**< ...but only when at least this many are overdue; 0 = 3 */
+    double partition_share;         /**< more than this share of hosts silent over the guard's
+                                         window (late by half an interval, or evicted for
+                                         silence in the last 2 timeouts) = a partition:
+                                         nothing is evicted; 0 = 0.5 */
+    uint32_t partition_min_hosts;   /**< ...but only when at least this many are silent; 0 = 3 */
     int64_t inventory_ms;           /**< a new term asks every known host for its inventory and
                                          sends nothing until all answered or this long passed;
                                          0 = command_timeout_ms, -1 = no inventory round */

@@ -815,6 +815,9 @@ static void expire_starts(lt_sched *s, sched_app *a, int64_t now)
 
     for (st = a->starts; st != NULL; st = nx) {
         nx = st->next;
+        if (st->acked && st->host != NULL && st->host->last_seen <= st->sent)
+            continue; /* not heard from the host since (a partition?): its absence proves
+                         nothing; if the host is lost, its starts go with it */
         if ((st->acked && now - st->sent > s->cfg.confirm_timeout_ms) ||
             (!st->acked && now - st->sent > 2 * s->cfg.command_timeout_ms)) {
             LT_INFO("sched", "lattice %s: start of %s on %s never showed up; retrying",

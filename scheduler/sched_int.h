@@ -373,6 +373,8 @@ typedef struct sched_req {
     struct sched_req *next, *prev;
 } sched_req;
 
+#define SCHED_LOST_RING 256 /**< evictions remembered by the partition guard's window */
+
 struct lt_sched {
     lt_sched_config cfg;
     char *lattice;
@@ -408,6 +410,11 @@ struct lt_sched {
     bool hosts_changed;      /**< hosts joined/left/relabelled: apps not at rest re-place */
     int64_t wake_at;         /**< earliest backoff expiry (0 = none) */
     int64_t last_host_check;
+    /* partition guard (inventory.c) */
+    int64_t grace_from;      /**< silence is counted from here at the earliest (a partition
+                                  ended: every host got a fresh timeout) */
+    int64_t lost_at[SCHED_LOST_RING]; /**< times of recent heartbeat-timeout evictions */
+    size_t lost_head, n_lost_at;
 };
 
 /* inventory.c */

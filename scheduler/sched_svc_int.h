@@ -137,6 +137,7 @@ struct lt_sched_svc {
     bool drain_posted;
     /* counters (loop thread) */
     uint64_t n_events, n_bad_events, n_requests, n_replies;
+    uint64_t n_held;       /**< commands not sent because NATS was disconnected */
 };
 
 /** The lattice's state, created on first use when allowed (loop thread). NULL if refused. */

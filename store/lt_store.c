@@ -4,6 +4,7 @@
  */
 #include "lt_store.h"
 
+#include <stdio.h>
 #include <string.h>
 
 #include "lt_alloc.h"
@@ -16,41 +17,12 @@ static int replicas_of(const lt_store_config *cfg)
     return cfg->replicas > 0 ? cfg->replicas : 1;
 }
 
-static lt_status ensure_bucket(jsCtx *js, const lt_store_config *cfg, const char *bucket,
-                               uint8_t history, const char *what)
-{
-    kvStore *kv = NULL;
-    kvConfig kc;
-    natsStatus s;
-
-    s = js_KeyValue(&kv, js, bucket);
-    if (s == NATS_OK) {
-        kvStore_Destroy(kv);
-        return LT_OK;
-    }
-    if (s != NATS_NOT_FOUND)
-        return LT_FAIL(lt_conn_status(s), "cannot look up KV bucket %s: %s", bucket,
-                       nats_GetLastError(NULL));
-    kvConfig_Init(&kc);
-    kc.Bucket = bucket;
-    kc.Description = what;
-    kc.History = history;
-    kc.Replicas = replicas_of(cfg);
-    kc.StorageType = cfg->memory ? js_MemoryStorage : js_FileStorage;
-    s = js_CreateKeyValue(&kv, js, &kc);
-    if (s != NATS_OK)
-        return LT_FAIL(lt_conn_status(s), "cannot create KV bucket %s: %s", bucket,
-                       nats_GetLastError(NULL));
-    kvStore_Destroy(kv);
-    LT_INFO("store", "created KV bucket %s (replicas %d, %s)", bucket, kc.Replicas,
-            cfg->memory ? "memory" : "file");
-    return LT_OK;
-}
-
 static lt_status ensure_events(jsCtx *js, const lt_store_config *cfg)
 {
     const char *name = cfg->events_stream ? cfg->events_stream : LT_STORE_EVENTS_STREAM;
     const char *subject = cfg->events_subjects ? cfg->events_subjects : "lattice.*.evt.cp.>";
+    lt_store_settings want = { .replicas = replicas_of(cfg), .memory = cfg->memory };
+    char what[LT__KEY_MAX];
     jsStreamInfo *si = NULL;
     jsStreamConfig sc;
     jsErrCode jerr = 0;
@@ -67,40 +39,40 @@ static lt_status ensure_events(jsCtx *js, const lt_store_config *cfg)
     sc.Storage = cfg->memory ? js_MemoryStorage : js_FileStorage;
     sc.Replicas = replicas_of(cfg);
     sc.Duplicates = 2LL * 60 * 1000 * 1000 * 1000; /* 2 min, in ns */
+    want.max_bytes = sc.MaxBytes;
+    snprintf(what, sizeof(what), "the event stream %s", name);
 
     s = js_GetStreamInfo(&si, js, name, NULL, &jerr);
-    if (s == NATS_OK) {
-        bool same = si->Config->MaxBytes == sc.MaxBytes;
-
-        jsStreamInfo_Destroy(si);
-        si = NULL;
-        if (same)
-            return LT_OK;
-        s = js_UpdateStream(&si, js, &sc, NULL, &jerr);
-    } else if (s == NATS_NOT_FOUND) {
-        s = js_AddStream(&si, js, &sc, NULL, &jerr);
-        if (s == NATS_OK)
-            LT_INFO("store", "created stream %s (max %lld bytes)", name, (long long)sc.MaxBytes);
-    }
     jsStreamInfo_Destroy(si);
-    if (s != NATS_OK)
+    si = NULL;
+    if (s == NATS_NOT_FOUND) {
+        s = js_AddStream(&si, js, &sc, NULL, &jerr);
+        jsStreamInfo_Destroy(si);
+        if (s == NATS_OK) {
+            LT_INFO("store", "created stream %s (max %lld bytes)", name, (long long)sc.MaxBytes);
+            return LT_OK;
+        } /* else another replica may have created it: check it below */
+    }
+    if (s != NATS_OK && s != NATS_ERR)
         return LT_FAIL(lt_conn_status(s), "cannot create stream %s: %s (JetStream error %d)",
                        name, nats_GetLastError(NULL), (int)jerr);
-    return LT_OK;
+    return lt_store_stream_settle(js, name, what, &want);
 }
 
 lt_status lt_store_ensure_assets(jsCtx *js, const lt_store_config *cfg)
 {
+    lt_store_settings want = { .replicas = replicas_of(cfg), .memory = cfg->memory,
+                               .history = 1 };
     lt_status st;
 
-    st = ensure_bucket(js, cfg, cfg->manifest_bucket ? cfg->manifest_bucket
-                                                     : LT_STORE_MANIFEST_BUCKET,
-                       1, "latticed application manifests");
+    st = lt_store_bucket_ensure(js, cfg->manifest_bucket ? cfg->manifest_bucket
+                                                         : LT_STORE_MANIFEST_BUCKET,
+                                "latticed application manifests", &want, NULL);
     if (st != LT_OK)
         return st;
-    st = ensure_bucket(js, cfg, cfg->status_bucket ? cfg->status_bucket
-                                                   : LT_STORE_STATUS_BUCKET,
-                       1, "latticed application status");
+    st = lt_store_bucket_ensure(js, cfg->status_bucket ? cfg->status_bucket
+                                                       : LT_STORE_STATUS_BUCKET,
+                                "latticed application status", &want, NULL);
     if (st != LT_OK)
         return st;
     return ensure_events(js, cfg);

@@ -49,11 +49,43 @@ typedef struct {
 
 /**
  * Create every bucket and stream that does not exist yet; existing ones are
- * kept (a changed events bound is applied). Safe to call from several
- * replicas at once. LT_ERR_TRANSPORT with a reason naming the asset when
- * JetStream refuses (e.g. JetStream not enabled).
+ * made to match cfg (replicas, history, events bound) where JetStream allows
+ * it, see lt_store_bucket_ensure. Safe to call from several replicas at once.
+ * LT_ERR_REFUSED for a setting that cannot be applied (storage type, more
+ * replicas than servers), LT_ERR_TRANSPORT with a reason naming the asset
+ * when JetStream refuses (e.g. JetStream not enabled).
  */
 LT_NODISCARD lt_status lt_store_ensure_assets(jsCtx *js, const lt_store_config *cfg);
+
+/** What an existing bucket or stream must match (see lt_store_bucket_ensure). */
+typedef struct {
+    int replicas;      /**< --replicas; 0 = 1 */
+    bool memory;       /**< --storage memory */
+    int64_t history;   /**< values kept per key / messages per subject; 0 = not checked */
+    int64_t max_bytes; /**< size bound of a stream; 0 = not checked */
+    int64_t ttl_ms;    /**< buckets created here: value expiry; 0 = none (not checked) */
+} lt_store_settings;
+
+/**
+ * Make an existing stream match want: replicas, history and size bound are
+ * updated in place (js_UpdateStream); a storage type that differs, or an
+ * update JetStream refuses (e.g. 3 replicas on a single server), is
+ * LT_ERR_REFUSED with a message naming the flag (--storage, --replicas) and
+ * how to migrate. what names the asset in messages. LT_ERR_NOT_FOUND when
+ * the stream does not exist, LT_ERR_TRANSPORT.
+ */
+LT_NODISCARD lt_status lt_store_stream_settle(jsCtx *js, const char *stream, const char *what,
+                                              const lt_store_settings *want);
+
+/**
+ * Open KV bucket (created with want and description when missing; racing
+ * creators are fine) and make it match want as lt_store_stream_settle does.
+ * *new_kv (optional) receives the open bucket (kvStore_Destroy it).
+ * LT_ERR_REFUSED (mismatch that cannot be applied), LT_ERR_TRANSPORT.
+ */
+LT_NODISCARD lt_status lt_store_bucket_ensure(jsCtx *js, const char *bucket,
+                                              const char *description,
+                                              const lt_store_settings *want, kvStore **new_kv);
 
 /* ---------------------------------------------------------------------------------------------
  * Handle

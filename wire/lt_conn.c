@@ -4,8 +4,10 @@
 #include "lt_conn.h"
 
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
+#include "lt_alloc.h"
 #include "lt_log.h"
 
 lt_status lt_conn_status(natsStatus s)
@@ -71,25 +73,145 @@ lt_status lt_conn_config_check(const lt_conn_config *cfg)
     return LT_OK;
 }
 
+/* One URL (not NUL-terminated) with any user:password@ part replaced, appended at *pos. */
+static void redact_one(const char *start, size_t len, char *out, size_t outsize, size_t *pos)
+{
+    const char *scheme = memchr(start, ':', len);
+    const char *at = NULL;
+    size_t pre = 0, i;
+    int w;
+
+    for (i = len; i > 0 && at == NULL; i--) /* the last '@': a password may hold one */
+        if (start[i - 1] == '@')
+            at = start + i - 1;
+
+    if (*pos >= outsize)
+        return;
+    if (at != NULL) {
+        if (scheme != NULL && scheme < at && (size_t)(start + len - scheme) >= 3 &&
+            memcmp(scheme, "://", 3) == 0)
+            pre = (size_t)(scheme + 3 - start);
+        w = snprintf(out + *pos, outsize - *pos, "%.*s***@%.*s", (int)pre, start,
+                     (int)(len - (size_t)(at + 1 - start)), at + 1);
+    } else {
+        w = snprintf(out + *pos, outsize - *pos, "%.*s", (int)len, start);
+    }
+    if (w > 0)
+        *pos += (size_t)w;
+}
+
 void lt_conn_redact_url(const char *url, char *out, size_t outsize)
 {
-    const char *start = url ? url : LT_CONN_DEFAULT_URL;
-    const char *end = strchr(start, ',');
-    const char *scheme = strstr(start, "://");
-    const char *at;
-    size_t len = end ? (size_t)(end - start) : strlen(start);
-    size_t pre = 0;
+    const char *p = url ? url : LT_CONN_DEFAULT_URL;
+    size_t pos = 0;
 
     if (outsize == 0)
         return;
-    at = memrchr(start, '@', len); /* the last one: a password may hold an unencoded '@' */
-    if (at != NULL) {
-        pre = scheme != NULL && scheme < at ? (size_t)(scheme + 3 - start) : 0;
-        snprintf(out, outsize, "%.*s***@%.*s", (int)pre, start,
-                 (int)(len - (size_t)(at + 1 - start)), at + 1);
-        return;
+    out[0] = '\0';
+    for (;;) {
+        const char *end = strchr(p, ',');
+        size_t len = end ? (size_t)(end - p) : strlen(p);
+
+        redact_one(p, len, out, outsize, &pos);
+        if (end == NULL || pos + 1 >= outsize)
+            break;
+        out[pos++] = ',';
+        out[pos] = '\0';
+        p = end + 1;
     }
-    snprintf(out, outsize, "%.*s", (int)len, start);
+}
+
+static bool blank(char c)
+{
+    return c == ' ' || c == '\t' || c == '\n' || c == '\r';
+}
+
+/* host[:port] after scheme and user info: a host, and a port 1..65535 if given. */
+static bool host_port_ok(const char *hp)
+{
+    const char *colon = strrchr(hp, ':');
+    const char *close = strrchr(hp, ']');
+    unsigned long port = 0;
+    const char *d;
+
+    if (colon == NULL || (close != NULL && close > colon))
+        return hp[0] != '\0';
+    if (colon == hp || colon[1] == '\0')
+        return false;
+    for (d = colon + 1; *d != '\0'; d++) {
+        if (*d < '0' || *d > '9' || port > 65535)
+            return false;
+        port = port * 10 + (unsigned long)(*d - '0');
+    }
+    return port >= 1 && port <= 65535;
+}
+
+static lt_status check_url(const char *u)
+{
+    const char *rest = strstr(u, "://");
+    const char *at;
+    char shown[256];
+    size_t i;
+
+    for (i = 0; u[i] != '\0'; i++)
+        if (blank(u[i]))
+            break;
+    if (rest != NULL) {
+        size_t sl = (size_t)(rest - u);
+
+        if (!((sl == 4 && strncmp(u, "nats", 4) == 0) || (sl == 3 && strncmp(u, "tls", 3) == 0)))
+            goto bad;
+        rest += 3;
+    } else {
+        rest = u;
+    }
+    at = strrchr(rest, '@');
+    if (at != NULL)
+        rest = at + 1;
+    if (u[i] == '\0' && strchr(rest, '/') == NULL && host_port_ok(rest))
+        return LT_OK;
+bad:
+    lt_conn_redact_url(u, shown, sizeof(shown));
+    return LT_FAIL(LT_ERR_INVALID, "bad NATS URL '%s' (want nats://host:port or tls://host:port)",
+                   shown);
+}
+
+lt_status lt_conn_split_urls(const char *list, char *buf, size_t bufsize, const char **urls,
+                             size_t max, size_t *n)
+{
+    size_t len = strlen(list), i, count = 0;
+    char *p, *end, *e;
+    lt_status st;
+
+    *n = 0;
+    if (len + 1 > bufsize)
+        return LT_FAIL(LT_ERR_INVALID, "NATS URL list longer than %zu bytes", bufsize - 1);
+    memcpy(buf, list, len + 1);
+    for (p = buf;; p = end + 1) {
+        end = strchr(p, ',');
+        if (end != NULL)
+            *end = '\0';
+        while (blank(*p))
+            p++;
+        for (e = p + strlen(p); e > p && blank(e[-1]); e--)
+            e[-1] = '\0';
+        if (*p == '\0')
+            return LT_FAIL(LT_ERR_INVALID, "empty entry in the NATS URL list");
+        if (count == max)
+            return LT_FAIL(LT_ERR_INVALID, "more than %zu NATS URLs in the list", max);
+        st = check_url(p);
+        if (st != LT_OK)
+            return st;
+        for (i = 0; i < count; i++)
+            if (strcmp(urls[i], p) == 0)
+                break;
+        if (i == count) /* a repeated URL is harmless: keep one */
+            urls[count++] = p;
+        if (end == NULL)
+            break;
+    }
+    *n = count;
+    return LT_OK;
 }
 
 static void on_disconnected(natsConnection *nc, void *closure)
@@ -201,35 +323,98 @@ static void connect_failure(natsStatus s, const lt_conn_config *cfg, char *out, 
         strcat(out, ")");
 }
 
+static int64_t mono_ms(void)
+{
+    struct timespec ts;
+
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/* Worth another try later: nobody answered (not a refusal of who we are). */
+static bool retryable(natsStatus s)
+{
+    return s == NATS_NO_SERVER || s == NATS_TIMEOUT || s == NATS_IO_ERROR ||
+           s == NATS_CONNECTION_CLOSED;
+}
+
+/* One attempt at every server of the list; again each second for cfg->connect_wait_ms. */
+static natsStatus connect_waiting(natsConnection **nc, natsOptions *opts,
+                                  const lt_conn_config *cfg)
+{
+    int64_t deadline = mono_ms() + (cfg->connect_wait_ms > 0 ? cfg->connect_wait_ms : 0);
+    bool told = false;
+    char shown[512];
+    natsStatus s;
+
+    for (;;) {
+        s = natsConnection_Connect(nc, opts);
+        if (s == NATS_OK || !retryable(s) || mono_ms() >= deadline)
+            return s;
+        if (!told) {
+            lt_conn_redact_url(cfg->url, shown, sizeof(shown));
+            LT_WARN("nats", "no NATS server answers at %s (%s); trying again each second for "
+                    "up to %lld s", shown, natsStatus_GetText(s),
+                    (long long)(cfg->connect_wait_ms / 1000));
+            told = true;
+        }
+        for (int64_t until = mono_ms() + 1000; mono_ms() < until && mono_ms() < deadline;) {
+            struct timespec slice = { 0, 50 * 1000 * 1000 };
+
+            if (cfg->keep_waiting != NULL && !cfg->keep_waiting(cfg->keep_waiting_arg))
+                return s;
+            nanosleep(&slice, NULL);
+        }
+    }
+}
+
 lt_status lt_conn_connect(natsConnection **new_nc, const lt_conn_config *cfg,
                           const lt_conn_events *events)
 {
     natsOptions *opts = NULL;
     natsConnection *nc = NULL;
-    char shown[256], why[512];
+    char shown[512], why[512], *list = NULL;
+    const char *urls[LT_CONN_MAX_SERVERS];
+    size_t n_urls = 0;
     lt_status st;
     natsStatus s;
 
     st = lt_conn_config_check(cfg);
     if (st != LT_OK)
         return st;
-    if (natsOptions_Create(&opts) != NATS_OK)
+    list = lt_malloc(LT_CONN_MAX_URL_LIST);
+    if (list == NULL)
         return LT_ERR_NOMEM;
-    s = natsOptions_SetURL(opts, set(cfg->url) ? cfg->url : LT_CONN_DEFAULT_URL);
+    st = lt_conn_split_urls(set(cfg->url) ? cfg->url : LT_CONN_DEFAULT_URL, list,
+                            LT_CONN_MAX_URL_LIST, urls, LT_CONN_MAX_SERVERS, &n_urls);
+    if (st != LT_OK)
+        goto out;
+    if (natsOptions_Create(&opts) != NATS_OK) {
+        st = LT_ERR_NOMEM;
+        goto out;
+    }
+    /* A server list, not SetURL: nats.c takes SetURL's string as one URL. The list is
+     * shuffled (nats.c's default) so that clients spread over a cluster. */
+    s = natsOptions_SetServers(opts, urls, (int)n_urls);
     if (s != NATS_OK) {
-        st = LT_FAIL(LT_ERR_INVALID, "bad NATS URL: %s", natsStatus_GetText(s));
+        st = LT_FAIL(LT_ERR_INVALID, "bad NATS URL list: %s", natsStatus_GetText(s));
         goto out;
     }
     if (set(cfg->name))
         natsOptions_SetName(opts, cfg->name);
     natsOptions_SetTimeout(opts, cfg->timeout_ms > 0 ? cfg->timeout_ms : 5000);
+    natsOptions_SetPingInterval(opts, cfg->ping_ms > 0 ? cfg->ping_ms : LT_CONN_DEFAULT_PING_MS);
+    natsOptions_SetMaxPingsOut(opts, cfg->max_pings_out > 0 ? cfg->max_pings_out
+                                                             : LT_CONN_DEFAULT_PINGS_OUT);
     if (cfg->no_reconnect) {
         natsOptions_SetAllowReconnect(opts, false);
     } else {
         natsOptions_SetMaxReconnect(opts, -1);
         natsOptions_SetReconnectWait(opts, 1000);
         natsOptions_SetReconnectJitter(opts, 100, 1000);
-        natsOptions_SetReconnectBufSize(opts, 8 * 1024 * 1024);
+        /* nats.c 3.4.1: size 0 = no buffer; publishes fail with NATS_INSUFFICIENT_BUFFER
+         * while reconnecting (checked against a real server, tests/wire/test_conn.c). */
+        natsOptions_SetReconnectBufSize(opts, cfg->no_reconnect_buffer ? 0 : 8 * 1024 * 1024);
     }
     st = apply_security(opts, cfg);
     if (st != LT_OK)
@@ -239,7 +424,7 @@ lt_status lt_conn_connect(natsConnection **new_nc, const lt_conn_config *cfg,
         natsOptions_SetReconnectedCB(opts, on_reconnected, (void *)events);
         natsOptions_SetClosedCB(opts, on_closed, (void *)events);
     }
-    s = natsConnection_Connect(&nc, opts);
+    s = connect_waiting(&nc, opts, cfg);
     if (s != NATS_OK) {
         lt_conn_redact_url(cfg->url, shown, sizeof(shown));
         connect_failure(s, cfg, why, sizeof(why));
@@ -252,5 +437,6 @@ lt_status lt_conn_connect(natsConnection **new_nc, const lt_conn_config *cfg,
 out:
     natsConnection_Destroy(nc);
     natsOptions_Destroy(opts);
+    lt_free(list);
     return st;
 }

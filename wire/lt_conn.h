@@ -1,6 +1,6 @@
 /*
  * lt_conn.h - one way to open a NATS connection for every latticed binary:
- * URL list, credentials (creds file, JWT + seed files, nkey + seed file),
+ * URL list (a server list for nats.c), credentials (creds file, JWT + seed files, nkey + seed file),
  * TLS (CA, client cert/key) and reconnect-forever behaviour, plus the
  * translation of natsStatus into lt_status. Secrets are passed by file
  * reference only and never logged.
@@ -9,11 +9,16 @@
 #define LT_CONN_H
 
 #include <stdbool.h>
+#include <stdint.h>
 #include <nats/nats.h>
 
 #include "lt_status.h"
 
 #define LT_CONN_DEFAULT_URL "nats://127.0.0.1:4222"
+#define LT_CONN_MAX_SERVERS 32       /**< URLs in one comma-separated list */
+#define LT_CONN_MAX_URL_LIST 4096    /**< bytes of a URL list */
+#define LT_CONN_DEFAULT_PING_MS 2000 /**< PING every 2 s... */
+#define LT_CONN_DEFAULT_PINGS_OUT 2  /**< ...and 2 unanswered mean the connection is dead */
 
 typedef struct {
     const char *url;        /**< comma-separated server URLs; NULL = LT_CONN_DEFAULT_URL */
@@ -26,7 +31,15 @@ typedef struct {
     const char *tls_cert;   /**< client certificate chain (needs tls_key) */
     const char *tls_key;    /**< client private key */
     int timeout_ms;         /**< connect timeout; 0 = 5000 */
+    int ping_ms;            /**< PING interval; 0 = LT_CONN_DEFAULT_PING_MS */
+    int max_pings_out;      /**< unanswered PINGs that close the connection; 0 = default 2 */
+    int64_t connect_wait_ms; /**< no server answers at start: try again each second this
+                                  long (0 = one attempt at each server) */
+    bool (*keep_waiting)(void *arg); /**< optional: false stops that waiting at once */
+    void *keep_waiting_arg;
     bool no_reconnect;      /**< CLI tools: fail instead of reconnecting forever */
+    bool no_reconnect_buffer; /**< publishes fail while reconnecting instead of being queued
+                                   and replayed after the reconnect (latticed's commands) */
 } lt_conn_config;
 
 /** Events of the connection, called on a nats.c thread: post, don't touch state. */
@@ -44,8 +57,11 @@ typedef struct {
 LT_NODISCARD lt_status lt_conn_config_check(const lt_conn_config *cfg);
 
 /**
- * CONSTRUCTOR. Connect. events may be NULL. On LT_OK *new_nc is owned by the
- * caller (natsConnection_Destroy). LT_ERR_TRANSPORT when no server answers,
+ * CONSTRUCTOR. Connect to the first server of cfg->url that answers (a list
+ * is tried in nats.c's shuffled order; with connect_wait_ms, again each second
+ * until one answers, the time is up or keep_waiting says stop). events may be
+ * NULL. On LT_OK *new_nc is owned by the caller (natsConnection_Destroy).
+ * LT_ERR_TRANSPORT when no server answers,
  * LT_ERR_INVALID for a bad configuration or unreadable credentials; the
  * reason is in lt_error_message().
  */
@@ -55,7 +71,17 @@ LT_NODISCARD lt_status lt_conn_connect(natsConnection **new_nc, const lt_conn_co
 /** Map a natsStatus to lt_status (NATS_TIMEOUT -> LT_ERR_TIMEOUT, ...). */
 lt_status lt_conn_status(natsStatus s);
 
-/** The first URL of a list with any user:password@ part removed, for logs. */
+/**
+ * Split a comma-separated URL list into its servers: blanks around each URL
+ * are trimmed; an empty entry, a blank inside a URL, a scheme other than
+ * nats:// or tls://, a missing host, a bad port or more than max URLs is
+ * LT_ERR_INVALID naming the entry (without its password). buf (bufsize bytes)
+ * receives the trimmed copies, urls[0..*n) point into it.
+ */
+LT_NODISCARD lt_status lt_conn_split_urls(const char *list, char *buf, size_t bufsize,
+                                          const char **urls, size_t max, size_t *n);
+
+/** A URL list with every user:password@ part replaced by ***@, for logs (truncated). */
 void lt_conn_redact_url(const char *url, char *out, size_t outsize);
 
 #endif

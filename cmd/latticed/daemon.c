@@ -83,6 +83,12 @@ static int64_t tick(lt_loop *loop, void *arg)
     return 5000;
 }
 
+/* Start-up waits for NATS only until SIGINT/SIGTERM. */
+static bool not_stopping(void *arg)
+{
+    return !lt_loop_stopping(arg);
+}
+
 static lt_conn_config conn_config_of(const lt_daemon_config *cfg, const char *url)
 {
     return (lt_conn_config){
@@ -95,6 +101,11 @@ static lt_conn_config conn_config_of(const lt_daemon_config *cfg, const char *ur
         .tls_ca = cfg->nats_tls_ca,
         .tls_cert = cfg->nats_tls_cert,
         .tls_key = cfg->nats_tls_key,
+        .ping_ms = (int)cfg->nats_ping_ms,
+        .connect_wait_ms = cfg->nats_connect_wait_ms,
+        /* A command queued during a reconnect could reach a host after another replica
+         * took over: nothing is buffered, the scheduler retries after the reconnect. */
+        .no_reconnect_buffer = true,
     };
 }
 
@@ -144,7 +155,13 @@ int lt_daemon_run(const lt_daemon_config *cfg)
                 (int)lt_natsd_pid(natsd), lt_natsd_dir(natsd));
     }
     cc = conn_config_of(cfg, url);
+    cc.keep_waiting = not_stopping;
+    cc.keep_waiting_arg = loop;
     st = lt_conn_connect(&nc, &cc, &events);
+    if (st != LT_OK && lt_loop_stopping(loop)) {
+        code = 0; /* stopped while waiting for NATS */
+        goto out;
+    }
     if (st != LT_OK) {
         LT_ERROR("daemon", "%s", lt_error_message());
         code = st == LT_ERR_INVALID ? 2 : 3;

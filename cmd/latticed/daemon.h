@@ -17,6 +17,8 @@ typedef struct {
     const char *config_file;
     const char *nats_url, *nats_creds, *nats_jwt, *nats_nkey, *nats_seed;
     const char *nats_tls_ca, *nats_tls_cert, *nats_tls_key;
+    int64_t nats_ping_ms;        /**< NATS PING interval (2 unanswered = dead connection) */
+    int64_t nats_connect_wait_ms; /**< start-up: wait this long for a NATS server */
     const char *nats_server_bin; /**< --dev: nats-server binary */
     const char *api_prefix;
     const char *storage;         /**< "file" or "memory" */

@@ -43,6 +43,12 @@ static const lt_opt options[] = {
       "client certificate for NATS mutual TLS", F(nats_tls_cert), 0, 0 },
     { "nats-tls-key", 0, "LATTICED_NATS_TLS_KEY", LT_OPT_STRING, "FILE", NULL,
       "client private key for NATS mutual TLS", F(nats_tls_key), 0, 0 },
+    { "nats-ping-ms", 0, "LATTICED_NATS_PING_MS", LT_OPT_INT, "MS", "2000",
+      "PING the NATS server this often; 2 unanswered PINGs mean the connection is dead "
+      "(reconnect; nothing is evicted meanwhile)", F(nats_ping_ms), 100, 600000 },
+    { "nats-connect-wait-ms", 0, "LATTICED_NATS_CONNECT_WAIT_MS", LT_OPT_INT, "MS", "0",
+      "at start-up, when no server of --nats-url answers, try again each second this long "
+      "(0: exit with code 3 at once)", F(nats_connect_wait_ms), 0, INT64_C(86400000) },
     { "nats-server-bin", 0, "LATTICED_NATS_SERVER", LT_OPT_STRING, "PATH", NULL,
       "--dev: nats-server binary (default: PATH, then /usr/sbin)", F(nats_server_bin), 0, 0 },
     { "api-prefix", 0, "LATTICED_API_PREFIX", LT_OPT_STRING, "PREFIX", "wadm.api",
@@ -76,7 +82,8 @@ static const lt_opt options[] = {
       "a host silent this long is lost and its instances replaced (0: 3 heartbeat intervals)",
       F(host_timeout_ms), 0, INT64_C(86400000) },
     { "partition-percent", 0, "LATTICED_PARTITION_PERCENT", LT_OPT_INT, "PCT", "50",
-      "when more than this share of hosts goes silent at once, evict nothing (a partition)",
+      "when more than this share of hosts goes silent within 2 host timeouts, evict nothing "
+      "(a partition; latticectl hosts --evict-silent overrides)",
       F(partition_percent), 1, 100 },
     { "lease-ttl-ms", 0, "LATTICED_LEASE_TTL_MS", LT_OPT_INT, "MS", "6000",
       "leader lease: a standby takes over after this long without renewal", F(lease_ttl_ms),

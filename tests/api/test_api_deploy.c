@@ -160,6 +160,21 @@ START_TEST(status_never_deployed_and_stored)
                          json_array_get(json_object_get(r, "models"), 0), "status")),
                      "deployed");
     json_decref(r);
+    /* a status about another version than the deployed one: that one is on its way */
+    {
+        const char *old = "{\"status\":{\"type\":\"deployed\",\"message\":\"\"},"
+                          "\"scalers\":[],\"version\":\"\",\"components\":[],"
+                          "\"latticed\":{\"version\":\"v0\"}}";
+
+        ck_assert_int_eq(lt_store_status_put(fx_store, "default", "stat", old, strlen(old)),
+                         LT_OK);
+        r = fx_call("model.status.stat", NULL, NULL);
+        ck_assert_str_eq(status_type(r), "reconciling");
+        ck_assert_str_eq(json_string_value(json_object_get(json_object_get(
+                             json_object_get(r, "status"), "status"), "message")),
+                         "Deploying version v1");
+        json_decref(r);
+    }
     /* deleting the app forgets its status */
     fx_expect(fx_call("model.del.stat", NULL, NULL), "deleted");
     r = fx_call("model.status.stat", NULL, NULL);

@@ -53,14 +53,6 @@ void e2e_require(void)
     }
 }
 
-void e2e_require_bins(void)
-{
-    if (getenv("LATTICED_BIN") == NULL || getenv("LATTICED_HOST_BIN") == NULL) {
-        printf("skipping: latticed binaries not available\n");
-        exit(77);
-    }
-}
-
 const char *e2e_corpus(const char *rel)
 {
     static char path[2048];
@@ -820,5 +812,32 @@ bool e2e_wait(e2e *e, e2e_cond cond, void *arg, int64_t timeout_ms)
         if (e2e_now_ms() > deadline)
             return cond(e, arg);
         e2e_sleep_ms(100);
+    }
+}
+
+/* ---------------------------------------------------------------------------------------------
+ * Fault injection and logs
+ * ------------------------------------------------------------------------------------------- */
+
+lt_natsrv *e2e_natsrv(e2e *e)
+{
+    return e->srv;
+}
+
+const char *e2e_log_path(e2e *e, pid_t pid)
+{
+    size_t i;
+
+    for (i = 0; i < e->n_procs; i++)
+        if (e->procs[i].pid == pid)
+            return e->procs[i].log;
+    return NULL;
+}
+
+void e2e_require_bins(void)
+{
+    if (getenv("LATTICED_BIN") == NULL || getenv("LATTICED_HOST_BIN") == NULL) {
+        printf("skipping: LATTICED_BIN / LATTICED_HOST_BIN not set\n");
+        exit(77);
     }
 }

@@ -86,8 +86,6 @@ bool e2e_wait(e2e *e, e2e_cond cond, void *arg, int64_t timeout_ms);
  * Chaos suite (tests/chaos, docs/testing.md). The bookkeeping is in e2e_chaos.c.
  * ------------------------------------------------------------------------------------------- */
 
-/** Exit 77 (skip) unless the binaries are there (for tests that need no wadm corpus). */
-void e2e_require_bins(void);
 /** Like e2e_new, on a 3-node JetStream cluster; e2e_url is then the comma-separated list. */
 e2e *e2e_new_cluster(void);
 /** The cluster of e2e_new_cluster, else NULL. */
@@ -177,5 +175,14 @@ void e2e_dump_logs(e2e *e);
 
 int64_t e2e_now_ms(void);
 void e2e_sleep_ms(int64_t ms);
+
+/* Fault injection and logs (issue 8, partition/connection tests). */
+typedef struct lt_natsrv lt_natsrv;
+/** The nats-server (pause/resume/down/up it with lt_natsrv_*). */
+lt_natsrv *e2e_natsrv(e2e *e);
+/** Path of the log file of a process we started (NULL if unknown). */
+const char *e2e_log_path(e2e *e, pid_t pid);
+/** Exit 77 (skip) unless the binaries are there (for tests that use no wadm corpus). */
+void e2e_require_bins(void);
 
 #endif

@@ -638,14 +638,32 @@ void fleet_step(fleet *f, int64_t ms)
 
     f->now += ms;
     crash_due(f);
-    for (i = 0; i < f->n_hosts; i++)
-        if (f->hosts[i].up)
-            fleet_heartbeat(f, &f->hosts[i]);
+    for (i = 0; i < f->n_hosts; i++) {
+        fleet_host *h = &f->hosts[i];
+
+        if (f->hb_interval > 0) {
+            if (f->now < h->hb_next)
+                continue;
+            while (h->hb_next <= f->now)
+                h->hb_next += f->hb_interval; /* silent hosts keep their place in the round */
+        }
+        if (h->up)
+            fleet_heartbeat(f, h);
+    }
     if (f->answer_late)
         deliver(f);
     lt_sched_tick(f->s, f->now);
     if (!f->answer_late)
         deliver(f);
+}
+
+void fleet_stagger(fleet *f, int64_t interval_ms)
+{
+    size_t i;
+
+    f->hb_interval = interval_ms;
+    for (i = 0; i < f->n_hosts; i++)
+        f->hosts[i].hb_next = f->now + (int64_t)i * interval_ms / (int64_t)f->n_hosts;
 }
 
 int fleet_settle(fleet *f, int max_steps)

@@ -53,6 +53,7 @@ typedef struct {
     fleet_link links[512];
     size_t n_links;
     uint64_t seq;
+    int64_t hb_next;         /* fleet_stagger: next heartbeat due */
     uint64_t newest_epoch;   /* fences like a real host: older epochs get STALE_EPOCH */
     uint64_t starts;         /* instances created: n of their placements */
 } fleet_host;
@@ -76,6 +77,7 @@ typedef struct {
     size_t n_status;
     bool hold_replies;       /* queue batches without answering */
     bool answer_late;        /* answer at the next step instead of during send */
+    int64_t hb_interval;     /* 0: every up host beats at every step; else see fleet_stagger */
     size_t started;          /* instances a start really ran (new or a FAILED one again) */
     char last_stop_placement[80]; /* StopItem.placement of the last stop item */
     size_t stops_left_alone; /* stops naming a placement that is gone (ALREADY_DONE) */
@@ -104,6 +106,11 @@ void fleet_host_stop(fleet *f, const char *id);
 void fleet_foreign(fleet *f, const char *host, const char *id, const char *comp_id);
 
 void fleet_heartbeat(fleet *f, fleet_host *h);
+/**
+ * From now on every host beats once per interval_ms (its heartbeat's interval stays what the
+ * host reports), host i of n first at now + i * interval_ms / n: staggered, as real hosts are.
+ */
+void fleet_stagger(fleet *f, int64_t interval_ms);
 /**
  * Fail up to max RUNNING managed instances of app (and comp; NULL = any) on
  * host (NULL = every host) as a host reports a crash it will not restart:

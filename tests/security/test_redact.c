@@ -22,7 +22,8 @@ START_TEST(redact)
     redacts("nats://user:pw@127.0.0.1:4222", "nats://***@127.0.0.1:4222");
     redacts("nats://s3cr3t-token@h:4222", "nats://***@h:4222");
     redacts("nats://user:p@ss@w@rd@h:4222", "nats://***@h:4222");
-    redacts("tls://user:pw@h1:4222,nats://other:pw2@h2:4222", "tls://***@h1:4222");
+    redacts("tls://user:pw@h1:4222,nats://other:pw2@h2:4222",
+            "tls://***@h1:4222,nats://***@h2:4222"); /* a list: every URL */
     redacts("user:pw@h:4222", "***@h:4222");
     redacts(NULL, LT_CONN_DEFAULT_URL);
     {

@@ -16,6 +16,8 @@
  *     skip=N      let the first N matching calls pass first
  *     onfile=PATH the rule is armed only while PATH exists (checked per call);
  *                 skip/count only advance while armed
+ *     touch=PATH  create PATH when the rule fires (arms the onfile rules of PATH:
+ *                 "after this reply is lost, reads fail")
  *   LT_SHIM_LOG=PATH   append one line "FUNC SUBJECT MODE" per fired rule
  *
  * Nested calls (a wrapped function that nats.c implements with another one)
@@ -46,6 +48,7 @@ typedef struct {
     char func[SHIM_MAX_TEXT];
     char subj[SHIM_MAX_TEXT];
     char onfile[SHIM_MAX_TEXT];
+    char touch[SHIM_MAX_TEXT];
     shim_mode mode;
     long delay_ms;
     natsStatus err;
@@ -101,6 +104,8 @@ static void parse_field(shim_rule *r, const char *f)
         r->skip = strtol(f + 5, NULL, 10);
     else if (strncmp(f, "onfile=", 7) == 0)
         copy_text(r->onfile, f + 7, sizeof(r->onfile));
+    else if (strncmp(f, "touch=", 6) == 0)
+        copy_text(r->touch, f + 6, sizeof(r->touch));
     else
         fprintf(stderr, "lt_shim: ignoring unknown field '%s'\n", f);
 }
@@ -175,6 +180,12 @@ static bool decide(const char *func, const char *subj, shim_rule *out)
         r->fired++;
         *out = *r;
         hit = true;
+        if (r->touch[0] != '\0') { /* before the call goes on: later calls see it armed */
+            int fd = open(r->touch, O_WRONLY | O_CREAT, 0600);
+
+            if (fd >= 0)
+                close(fd);
+        }
     }
     pthread_mutex_unlock(&lock);
     if (hit)
@@ -213,11 +224,16 @@ static void kv_subject(char *out, size_t n, kvStore *kv, const char *key)
  */
 #define WRAP(NAME, SUBJ, PROTO, ARGS, DROP)                                                      \
     {                                                                                            \
-        static natsStatus (*fn) PROTO;                                                           \
+        static void *next_;                                                                      \
+        void *p_ = __atomic_load_n(&next_, __ATOMIC_ACQUIRE);                                    \
+        natsStatus (*fn) PROTO;                                                                  \
         shim_rule r;                                                                             \
         natsStatus s;                                                                            \
-        if (fn == NULL)                                                                          \
-            *(void **)&fn = real(NAME);                                                          \
+        if (p_ == NULL) {                                                                        \
+            p_ = real(NAME);                                                                     \
+            __atomic_store_n(&next_, p_, __ATOMIC_RELEASE);                                      \
+        }                                                                                        \
+        *(void **)&fn = p_;                                                                      \
         if (!decide(NAME, SUBJ, &r)) {                                                           \
             depth++;                                                                             \
             s = fn ARGS;                                                                         \

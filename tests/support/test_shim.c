@@ -161,6 +161,26 @@ START_TEST(onfile_switches)
 }
 END_TEST
 
+/* touch= arms the onfile rules of its file: "after this reply is lost, reads fail". */
+START_TEST(touch_arms_onfile)
+{
+    char rules[2400];
+    const char *ops[] = {"get:t", "pub:t:1", "get:t", "get:t", NULL};
+    char *out;
+    char b[256];
+
+    snprintf(rules, sizeof(rules), "js_PublishMsg:mode=lost_reply:count=1:touch=%s;"
+             "kvStore_Get:mode=fail:onfile=%s", flag_path, flag_path);
+    out = probe(rules, ops);
+    ck_assert_str_eq(line(out, 0, b, sizeof(b)), "get t Not Found -"); /* not armed yet */
+    ck_assert_str_eq(line(out, 1, b, sizeof(b)), "pub t Timeout -");
+    ck_assert_str_eq(line(out, 2, b, sizeof(b)), "get t Timeout -");
+    ck_assert_str_eq(line(out, 3, b, sizeof(b)), "get t Timeout -");
+    ck_assert_uint_eq(lt_shim_fired(log_path, "kvStore_Get"), 2);
+    lt_free(out);
+}
+END_TEST
+
 START_TEST(no_rules_pass_through)
 {
     const char *ops[] = {"put:p:1", "get:p", "pub:p:2", "last:p", NULL};
@@ -195,6 +215,7 @@ int main(void)
     tcase_add_test(tc, lost_reply_writes);
     tcase_add_test(tc, skip_err_and_delay);
     tcase_add_test(tc, onfile_switches);
+    tcase_add_test(tc, touch_arms_onfile);
     tcase_add_test(tc, no_rules_pass_through);
     suite_add_tcase(s, tc);
     sr = srunner_create(s);

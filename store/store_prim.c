@@ -1,0 +1,283 @@
+/*
+ * store_prim.c - the store's KV primitives: leader reads of a key's last
+ * message (so a revision read is never stale), compare-and-set writes through
+ * a JetStream publish with an expected last subject sequence (a conflict is
+ * JetStream error 10071, typed) whose lost replies are resolved by reading the
+ * key back, and filtered scans.
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include "lt_alloc.h"
+#include "lt_log.h"
+#include "store_int.h"
+
+#define KV_OP_HEADER "KV-Operation"
+#define WRITE_ID_HEADER "Lt-Write-Id" /**< unique per write: tells ours apart on a read-back */
+#define SCAN_TIMEOUT_MS 10000
+
+static lt_status subject_of(const char *bucket, const char *key, lt_buf *out)
+{
+    lt_buf_reset(out);
+    if (lt_buf_appendf(out, "$KV.%s.%s", bucket, key) != LT_OK)
+        return LT_FAIL(LT_ERR_TOO_BIG, "subject too long");
+    return LT_OK;
+}
+
+/* The last message of key (NULL when it never existed); LT_OK or a read failure. */
+static lt_status kv_last_msg(lt_store *s, const char *bucket, const char *key, natsMsg **msg)
+{
+    char sbuf[LT__KEY_MAX], stream[LT__KEY_MAX];
+    lt_buf subj;
+    jsErrCode jerr = 0;
+    natsStatus ns;
+    lt_status st = LT_OK;
+
+    *msg = NULL;
+    lt_buf_init_on(&subj, sbuf, sizeof(sbuf), LT__KEY_MAX);
+    if ((st = subject_of(bucket, key, &subj)) != LT_OK)
+        goto out;
+    snprintf(stream, sizeof(stream), "KV_%s", bucket);
+    ns = js_GetLastMsg(msg, s->js, stream, subj.ptr, NULL, &jerr);
+    if (ns == NATS_NOT_FOUND || jerr == JSNoMessageFoundErr) {
+        natsMsg_Destroy(*msg);
+        *msg = NULL; /* never written */
+    } else if (ns != NATS_OK) {
+        *msg = NULL;
+        st = lt__nats_fail(ns, jerr, "cannot read", key);
+    }
+out:
+    lt_buf_cleanup(&subj);
+    return st;
+}
+
+lt_status lt__kv_last(lt_store *s, const char *bucket, const char *key, char **value,
+                      size_t *len, uint64_t *rev)
+{
+    natsMsg *msg = NULL;
+    const char *op = NULL;
+    lt_status st;
+
+    *value = NULL;
+    if (len != NULL)
+        *len = 0;
+    *rev = 0;
+    if ((st = kv_last_msg(s, bucket, key, &msg)) != LT_OK || msg == NULL)
+        goto out;
+    *rev = natsMsg_GetSequence(msg);
+    if (natsMsgHeader_Get(msg, KV_OP_HEADER, &op) == NATS_OK && op != NULL)
+        goto out; /* DEL or PURGE marker: deleted */
+    *value = lt_strndup(natsMsg_GetData(msg), (size_t)natsMsg_GetDataLength(msg));
+    if (*value == NULL) {
+        st = LT_FAIL(LT_ERR_NOMEM, "out of memory");
+        goto out;
+    }
+    if (len != NULL)
+        *len = (size_t)natsMsg_GetDataLength(msg);
+out:
+    natsMsg_Destroy(msg);
+    return st;
+}
+
+/*
+ * Did a publish that failed without an answer from JetStream commit? Only a
+ * failure that may have reached the stream (timeout, lost connection) is
+ * ambiguous; JetStream's own error, no responders or a local error are not.
+ */
+static bool ambiguous(natsStatus ns, jsErrCode jerr)
+{
+    if (jerr != 0)
+        return false;
+    switch (ns) {
+    case NATS_NO_RESPONDERS:
+    case NATS_INVALID_ARG:
+    case NATS_INVALID_SUBJECT:
+    case NATS_MAX_PAYLOAD:
+    case NATS_NO_MEMORY:
+        return false;
+    default:
+        return true;
+    }
+}
+
+static void backoff_sleep(unsigned attempt)
+{
+    int64_t ms = (int64_t)LT__RESOLVE_FIRST_MS << (attempt < 4 ? attempt : 4);
+
+    nats_Sleep(ms);
+}
+
+/*
+ * Read key back after an ambiguous CAS that expected revision rev and carried
+ * write id wid. LT_OK with *new_rev when the last message is ours
+ * (committed); failed (the write's own status) when the key is still at rev
+ * (not applied); LT_ERR_AMBIGUOUS when it moved on without our write on top,
+ * or could not be read at all.
+ */
+static lt_status resolve(lt_store *s, const char *bucket, const char *key, uint64_t rev,
+                         const char *wid, lt_status failed, uint64_t *new_rev)
+{
+    char why[256];
+    natsMsg *msg = NULL;
+    const char *got = NULL;
+    lt_status st = LT_OK;
+
+    snprintf(why, sizeof(why), "%s", lt_error_message());
+    for (unsigned i = 0; i < LT__RESOLVE_TRIES; i++) {
+        if (i > 0)
+            backoff_sleep(i - 1);
+        if ((st = kv_last_msg(s, bucket, key, &msg)) == LT_OK)
+            break;
+    }
+    if (st != LT_OK)
+        return LT_FAIL(LT_ERR_AMBIGUOUS, "%s; cannot read it back to learn whether it was "
+                       "applied: %s", why, lt_error_message());
+    if (msg == NULL ? rev == 0 : natsMsg_GetSequence(msg) == rev) {
+        natsMsg_Destroy(msg);
+        LT_DEBUG("store", "%s: not applied (%s)", key, why);
+        return LT_FAIL(failed, "%s (read back: not applied)", why);
+    }
+    if (msg != NULL && natsMsgHeader_Get(msg, WRITE_ID_HEADER, &got) == NATS_OK && got != NULL &&
+        strcmp(got, wid) == 0) {
+        if (new_rev != NULL)
+            *new_rev = natsMsg_GetSequence(msg);
+        natsMsg_Destroy(msg);
+        LT_INFO("store", "%s: the reply was lost but the write was applied (%s)", key, why);
+        return LT_OK;
+    }
+    natsMsg_Destroy(msg);
+    return LT_FAIL(LT_ERR_AMBIGUOUS, "%s; %s changed since, so whether this write was applied "
+                   "is unknown", why, key);
+}
+
+lt_status lt__kv_cas(lt_store *s, const char *bucket, const char *key, const void *data,
+                     size_t len, bool del, uint64_t rev, uint64_t *new_rev)
+{
+    char sbuf[LT__KEY_MAX], wid[LT_STORE_ULID_LEN + 1];
+    lt_buf subj;
+    natsMsg *msg = NULL;
+    jsPubAck *pa = NULL;
+    jsPubOptions po;
+    jsErrCode jerr = 0;
+    natsStatus ns;
+    lt_status st = LT_OK;
+
+    lt_buf_init_on(&subj, sbuf, sizeof(sbuf), LT__KEY_MAX);
+    if ((st = subject_of(bucket, key, &subj)) != LT_OK)
+        goto out;
+    if (len > LT_STORE_MAX_VALUE_BYTES) {
+        st = LT_FAIL(LT_ERR_TOO_BIG, "value of %s is %zu bytes (limit %u)", key, len,
+                     LT_STORE_MAX_VALUE_BYTES);
+        goto out;
+    }
+    lt_store_ulid(wid);
+    ns = natsMsg_Create(&msg, subj.ptr, NULL, del ? NULL : data, del ? 0 : (int)len);
+    if (ns == NATS_OK && del)
+        ns = natsMsgHeader_Set(msg, KV_OP_HEADER, "DEL");
+    if (ns == NATS_OK)
+        ns = natsMsgHeader_Set(msg, WRITE_ID_HEADER, wid);
+    if (ns != NATS_OK) {
+        st = lt__nats_fail(ns, 0, "cannot build the write of", key);
+        goto out;
+    }
+    jsPubOptions_Init(&po);
+    if (rev == 0)
+        po.ExpectNoMessage = true;
+    else
+        po.ExpectLastSubjectSeq = rev;
+    ns = js_PublishMsg(&pa, s->js, msg, &po, &jerr);
+    if (jerr == JSStreamWrongLastSequenceErr) {
+        st = LT_FAIL(LT_ERR_CONFLICT, "%s changed since revision %llu", key,
+                     (unsigned long long)rev);
+        goto out;
+    }
+    if (ns != NATS_OK) {
+        st = lt__nats_fail(ns, jerr, "cannot write", key);
+        if (ambiguous(ns, jerr))
+            st = resolve(s, bucket, key, rev, wid, st, new_rev);
+        goto out;
+    }
+    if (new_rev != NULL)
+        *new_rev = pa->Sequence;
+out:
+    jsPubAck_Destroy(pa);
+    natsMsg_Destroy(msg);
+    lt_buf_cleanup(&subj);
+    return st;
+}
+
+static int item_cmp(const void *a, const void *b)
+{
+    return strcmp(((const lt__kv_item *)a)->key, ((const lt__kv_item *)b)->key);
+}
+
+void lt__kv_items_free(lt__kv_item *items, size_t count)
+{
+    for (size_t i = 0; i < count; i++) {
+        lt_free(items[i].key);
+        lt_free(items[i].value);
+    }
+    lt_free(items);
+}
+
+lt_status lt__kv_scan(kvStore *kv, const char *filter, lt__kv_item **out, size_t *count)
+{
+    kvWatcher *w = NULL;
+    kvWatchOptions wo;
+    lt__kv_item *items = NULL;
+    size_t n = 0, cap = 0;
+    natsStatus ns;
+    lt_status st = LT_OK;
+
+    *out = NULL;
+    *count = 0;
+    kvWatchOptions_Init(&wo);
+    wo.IgnoreDeletes = true;
+    ns = kvStore_Watch(&w, kv, filter, &wo);
+    if (ns != NATS_OK) {
+        st = lt__nats_fail(ns, 0, "cannot scan", filter);
+        goto out;
+    }
+    for (;;) {
+        kvEntry *e = NULL;
+
+        ns = kvWatcher_Next(&e, w, SCAN_TIMEOUT_MS);
+        if (ns != NATS_OK) {
+            st = lt__nats_fail(ns, 0, "cannot scan", filter);
+            goto out;
+        }
+        if (e == NULL)
+            break; /* every current value delivered */
+        if (n == cap) {
+            size_t ncap = cap ? cap * 2 : 16;
+            lt__kv_item *p = lt_realloc(items, ncap * sizeof(*p));
+
+            if (p == NULL) {
+                kvEntry_Destroy(e);
+                st = LT_FAIL(LT_ERR_NOMEM, "out of memory");
+                goto out;
+            }
+            items = p;
+            cap = ncap;
+        }
+        items[n].key = lt_strdup(kvEntry_Key(e));
+        items[n].len = (size_t)kvEntry_ValueLen(e);
+        items[n].value = lt_strndup(kvEntry_Value(e), items[n].len);
+        kvEntry_Destroy(e);
+        n++;
+        if (items[n - 1].key == NULL || items[n - 1].value == NULL) {
+            st = LT_FAIL(LT_ERR_NOMEM, "out of memory");
+            goto out;
+        }
+    }
+    if (n > 1)
+        qsort(items, n, sizeof(*items), item_cmp);
+    *out = items;
+    *count = n;
+    items = NULL;
+    n = 0;
+out:
+    lt__kv_items_free(items, n);
+    kvWatcher_Destroy(w);
+    return st;
+}

@@ -1,0 +1,442 @@
+/*
+ * test_e2e_conn.c - latticed when its own NATS link fails (issue 8), with a
+ * real nats-server, latticed and simulated hosts:
+ *  - partition: 10 hosts with staggered heartbeats, the server frozen
+ *    (SIGSTOP) longer than the host timeout while latticed's PINGs are too
+ *    slow to notice: the partition guard must evict nobody, and say so;
+ *  - dead connection: the same freeze with the default PING interval is
+ *    noticed as a disconnection within seconds, and nothing is evicted;
+ *  - no replay: latticed's link cut by a TCP proxy while it retries a start
+ *    that a host refuses: the commands it wanted to send during the cut never
+ *    reach the host after the reconnect.
+ * Manifests: tests/e2e/manifests/.
+ */
+#include <check.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <nats/nats.h>
+
+#include "cutproxy.h"
+#include "lt_alloc.h"
+#include "e2e.h"
+#include "latticed/host/v1/command.pb-c.h"
+#include "lt_config.h"
+#include "lt_natsrv.h"
+#include "lt_testutil.h"
+
+#define MAX_SEEN 4096
+
+/* ---- a recorder of what latticed sends, subscribed on the server itself ------------------- */
+
+typedef struct {
+    int64_t at;
+    char verb[8];
+    unsigned long long no; /* request number: the request id's tail */
+} seen_cmd;
+
+typedef struct {
+    natsConnection *nc;
+    natsSubscription *cmd_sub, *evt_sub;
+    pthread_mutex_t mu;
+    seen_cmd cmds[MAX_SEEN];
+    size_t n_cmds;
+    size_t host_lost, instance_lost;
+} recorder;
+
+static unsigned long long rid_no(const char *rid)
+{
+    const char *dash = rid != NULL ? strrchr(rid, '-') : NULL;
+
+    return dash != NULL ? strtoull(dash + 1, NULL, 10) : 0;
+}
+
+/* "lattice.{L}.host.{id}.{verb}" */
+static void on_cmd(natsConnection *nc, natsSubscription *sub, natsMsg *msg, void *closure)
+{
+    recorder *r = closure;
+    const char *subj = natsMsg_GetSubject(msg), *verb = strrchr(subj, '.') + 1;
+    const uint8_t *data = (const uint8_t *)natsMsg_GetData(msg);
+    size_t len = (size_t)natsMsg_GetDataLength(msg);
+    unsigned long long no = 0;
+
+    (void)nc;
+    (void)sub;
+    /* Every request carries "<replica>-<request number>" as its request_id. */
+#define RID_OF(type, fn)                                                                          \
+    do {                                                                                          \
+        Latticed__Host__V1__##type *m = latticed__host__v1__##fn##__unpack(NULL, len, data);      \
+        no = m != NULL ? rid_no(m->request_id) : 0;                                               \
+        latticed__host__v1__##fn##__free_unpacked(m, NULL);                                       \
+    } while (0)
+    if (strcmp(verb, "start") == 0)
+        RID_OF(StartRequest, start_request);
+    else if (strcmp(verb, "stop") == 0)
+        RID_OF(StopRequest, stop_request);
+    else if (strcmp(verb, "link") == 0)
+        RID_OF(LinkRequest, link_request);
+    else if (strcmp(verb, "unlink") == 0)
+        RID_OF(UnlinkRequest, unlink_request);
+    else if (strcmp(verb, "inventory") == 0)
+        RID_OF(InventoryRequest, inventory_request);
+#undef RID_OF
+    pthread_mutex_lock(&r->mu);
+    if (r->n_cmds < MAX_SEEN) {
+        seen_cmd *c = &r->cmds[r->n_cmds++];
+
+        c->at = lt_test_now_ms();
+        snprintf(c->verb, sizeof(c->verb), "%s", verb);
+        c->no = no;
+    }
+    pthread_mutex_unlock(&r->mu);
+    natsMsg_Destroy(msg);
+}
+
+static void on_evt(natsConnection *nc, natsSubscription *sub, natsMsg *msg, void *closure)
+{
+    recorder *r = closure;
+    const char *subj = natsMsg_GetSubject(msg);
+
+    (void)nc;
+    (void)sub;
+    pthread_mutex_lock(&r->mu);
+    if (strstr(subj, ".evt.cp.host.lost") != NULL)
+        r->host_lost++;
+    if (strstr(subj, ".evt.cp.instance.lost") != NULL)
+        r->instance_lost++;
+    pthread_mutex_unlock(&r->mu);
+    natsMsg_Destroy(msg);
+}
+
+static recorder *recorder_new(e2e *e, const char *lattice)
+{
+    recorder *r = calloc(1, sizeof(*r));
+    char subj[256];
+
+    ck_assert_ptr_nonnull(r);
+    pthread_mutex_init(&r->mu, NULL);
+    ck_assert_int_eq(natsConnection_ConnectTo(&r->nc, e2e_url(e)), NATS_OK);
+    snprintf(subj, sizeof(subj), "lattice.%s.host.*.*", lattice);
+    ck_assert_int_eq(natsConnection_Subscribe(&r->cmd_sub, r->nc, subj, on_cmd, r), NATS_OK);
+    snprintf(subj, sizeof(subj), "lattice.%s.evt.cp.>", lattice);
+    ck_assert_int_eq(natsConnection_Subscribe(&r->evt_sub, r->nc, subj, on_evt, r), NATS_OK);
+    ck_assert_int_eq(natsConnection_Flush(r->nc), NATS_OK);
+    return r;
+}
+
+static void recorder_free(recorder *r)
+{
+    natsSubscription_Unsubscribe(r->cmd_sub);
+    natsSubscription_Unsubscribe(r->evt_sub);
+    natsSubscription_Destroy(r->cmd_sub);
+    natsSubscription_Destroy(r->evt_sub);
+    natsConnection_Destroy(r->nc);
+    pthread_mutex_destroy(&r->mu);
+    free(r);
+}
+
+/* Commands of verb (NULL = any) that arrived at or after t. */
+static size_t cmds_since(recorder *r, const char *verb, int64_t t)
+{
+    size_t i, n = 0;
+
+    pthread_mutex_lock(&r->mu);
+    for (i = 0; i < r->n_cmds; i++)
+        if (r->cmds[i].at >= t && (verb == NULL || strcmp(r->cmds[i].verb, verb) == 0))
+            n++;
+    pthread_mutex_unlock(&r->mu);
+    return n;
+}
+
+static size_t count_of(recorder *r, const size_t *field)
+{
+    size_t n;
+
+    pthread_mutex_lock(&r->mu);
+    n = *field;
+    pthread_mutex_unlock(&r->mu);
+    return n;
+}
+
+/* ---- helpers ----------------------------------------------------------------------------- */
+
+static const char *manifest(const char *name)
+{
+    static char path[1024];
+
+    snprintf(path, sizeof(path), "%s/tests/e2e/manifests/%s", LT_SOURCE_ROOT, name);
+    return path;
+}
+
+static bool log_has(e2e *e, pid_t pid, const char *needle)
+{
+    char *text = NULL;
+    bool found;
+
+    if (lt_test_read_file(e2e_log_path(e, pid), 64u << 20, &text, NULL) != LT_OK)
+        return false;
+    found = strstr(text, needle) != NULL;
+    lt_free(text);
+    return found;
+}
+
+typedef struct {
+    e2e *e;
+    pid_t pid;
+    const char *needle;
+} log_wait;
+
+static bool log_cond(e2e *e, void *arg)
+{
+    log_wait *w = arg;
+
+    return log_has(e, w->pid, w->needle);
+}
+
+typedef struct {
+    const char *lattice, *app;
+    size_t want;
+} count_wait;
+
+static bool count_cond(e2e *e, void *arg)
+{
+    count_wait *w = arg;
+
+    return e2e_count(e, w->lattice, w->app, NULL, NULL, NULL) == w->want;
+}
+
+/* Deploy spread10 on 10 staggered hosts; returns latticed's pid. */
+static pid_t ten_hosts_running(e2e *e, const char *lattice, const char *const *lat_extra)
+{
+    count_wait cw = { lattice, "spread10", 10 };
+    pid_t lat;
+    char *res;
+
+    e2e_observe(e, lattice);
+    e2e_hosts(e, lattice, "p", 10, NULL, NULL); /* 500 ms heartbeats, staggered by 50 ms */
+    lat = e2e_latticed(e, lat_extra);
+    res = e2e_put_deploy(e, lattice, manifest("spread10.yaml"));
+    ck_assert_str_eq(res, "acknowledged");
+    free(res);
+    if (!e2e_wait(e, count_cond, &cw, 60000)) {
+        e2e_dump_logs(e);
+        ck_abort_msg("spread10 did not reach 10 instances");
+    }
+    return lat;
+}
+
+/* ---- partition guard: staggered silence is not 10 host failures -------------------------- */
+
+START_TEST(test_conn_partition_staggered)
+{
+    /* PINGs every 60 s: latticed believes its connection is fine, only the guard can tell. */
+    const char *extra[] = { "--nats-ping-ms", "60000", NULL };
+    e2e *e = e2e_new();
+    recorder *r;
+    count_wait cw = { "part", "spread10", 10 };
+    pid_t lat = ten_hosts_running(e, "part", extra);
+    int64_t t_freeze;
+
+    r = recorder_new(e, "part");
+    ck_assert_msg(!log_has(e, lat, "partition"), "a partition before the fault");
+    /* Freeze the server for 3 host timeouts (2.5 s each): every host goes silent, their
+     * heartbeats staggered over 500 ms, so they cross the timeout one or two at a time. */
+    t_freeze = lt_test_now_ms();
+    ck_assert_int_eq(lt_natsrv_pause(e2e_natsrv(e)), LT_OK);
+    e2e_sleep_ms(7500);
+    ck_assert_int_eq(lt_natsrv_resume(e2e_natsrv(e)), LT_OK);
+    /* What latticed did during the freeze is in its socket: it arrives now. Observe for 5 s. */
+    e2e_sleep_ms(5000);
+    if (count_of(r, &r->host_lost) != 0 || cmds_since(r, NULL, t_freeze) != 0)
+        e2e_dump_logs(e);
+    ck_assert_uint_eq(count_of(r, &r->host_lost), 0);
+    ck_assert_uint_eq(count_of(r, &r->instance_lost), 0);
+    ck_assert_uint_eq(cmds_since(r, "stop", t_freeze), 0);
+    ck_assert_uint_eq(cmds_since(r, "start", t_freeze), 0); /* nothing replaced */
+    ck_assert_msg(log_has(e, lat, "partition"), "the partition was not reported");
+    ck_assert(e2e_wait(e, count_cond, &cw, 10000));
+    recorder_free(r);
+    e2e_free(e);
+}
+END_TEST
+
+/* ---- a frozen server is noticed as a dead connection ------------------------------------- */
+
+START_TEST(test_conn_frozen_server_noticed)
+{
+    e2e *e = e2e_new();
+    recorder *r;
+    log_wait lw;
+    pid_t lat = ten_hosts_running(e, "frz", NULL); /* default --nats-ping-ms 2000 */
+    int64_t t0;
+    bool noticed;
+
+    r = recorder_new(e, "frz");
+    lw = (log_wait){ e, lat, "disconnected from NATS" };
+    ck_assert(!log_has(e, lat, "disconnected from NATS"));
+    t0 = lt_test_now_ms();
+    ck_assert_int_eq(lt_natsrv_pause(e2e_natsrv(e)), LT_OK);
+    /* 2 unanswered PINGs 2 s apart: about 4-6 s; generous for loaded machines. */
+    noticed = e2e_wait(e, log_cond, &lw, 20000);
+    fprintf(stderr, "frozen server noticed by latticed: %s after %lld ms\n",
+            noticed ? "yes" : "NO", (long long)(lt_test_now_ms() - t0));
+    if (lt_test_now_ms() - t0 < 6000)
+        e2e_sleep_ms(6000 - (lt_test_now_ms() - t0)); /* frozen longer than 2 host timeouts */
+    ck_assert_int_eq(lt_natsrv_resume(e2e_natsrv(e)), LT_OK);
+    lw.needle = "reconnected to NATS";
+    ck_assert(e2e_wait(e, log_cond, &lw, 30000));
+    e2e_sleep_ms(3000);
+    ck_assert_msg(noticed, "latticed did not notice the frozen server");
+    ck_assert_uint_eq(count_of(r, &r->host_lost), 0);
+    ck_assert_uint_eq(cmds_since(r, "stop", t0), 0);
+    recorder_free(r);
+    e2e_free(e);
+}
+END_TEST
+
+/* ---- commands are never replayed after a cut --------------------------------------------- */
+
+#define MAX_HELD 256
+
+/* Request numbers latticed's log says it did not send ("... not sent (request N)"). */
+static size_t held_back(e2e *e, pid_t pid, unsigned long long *out, size_t max)
+{
+    const char *key = "not sent (request ";
+    char *text = NULL, *p;
+    size_t n = 0;
+
+    if (lt_test_read_file(e2e_log_path(e, pid), 64u << 20, &text, NULL) != LT_OK)
+        return 0;
+    for (p = strstr(text, key); p != NULL && n < max; p = strstr(p + 1, key))
+        out[n++] = strtoull(p + strlen(key), NULL, 10);
+    lt_free(text);
+    return n;
+}
+
+static bool a_start_since(e2e *e, void *arg)
+{
+    recorder *r = ((void **)arg)[0];
+    const int64_t *t = ((void **)arg)[1];
+
+    (void)e;
+    return cmds_since(r, "start", *t) > 0;
+}
+
+START_TEST(test_conn_no_replay_after_cut)
+{
+    const char *host_extra[] = { "--refuse-image", "refuse-me", "--reply-delay-ms", "600000",
+                                 NULL };
+    e2e *e = e2e_new();
+    cutproxy *px;
+    char port[16];
+    const char *lat_extra[9];
+    recorder *r = recorder_new(e, "cut");
+    int64_t t_cut, t_heal, t0 = 0;
+    unsigned long long before = 0, first_after = 0, held_no[MAX_HELD];
+    size_t held;
+    void *arg[2];
+    log_wait lw;
+    pid_t lat;
+    size_t i;
+    char *res;
+
+    snprintf(port, sizeof(port), "%s", strrchr(e2e_url(e), ':') + 1);
+    px = cutproxy_start(atoi(port));
+    ck_assert_ptr_nonnull(px);
+    /* latticed through the proxy; a lease long enough to stay leader through the cut; a
+     * refused start that is never answered: it expires after 1 s and is retried. */
+    lat_extra[0] = "--nats-url";
+    lat_extra[1] = cutproxy_url(px);
+    lat_extra[2] = "--lease-ttl-ms";
+    lat_extra[3] = "60000";
+    lat_extra[4] = "--command-timeout-ms";
+    lat_extra[5] = "1000";
+    lat_extra[6] = "--log-level";
+    lat_extra[7] = "debug";
+    lat_extra[8] = NULL;
+    e2e_hosts(e, "cut", "c", 1, NULL, host_extra);
+    lat = e2e_latticed(e, lat_extra);
+    res = e2e_put_deploy(e, "cut", manifest("refused.yaml"));
+    ck_assert_str_eq(res, "acknowledged");
+    free(res);
+    arg[0] = r;
+    arg[1] = &t0;
+    ck_assert_msg(e2e_wait(e, a_start_since, arg, 30000), "latticed sent no start");
+    e2e_sleep_ms(300);
+    /* Cut latticed's link: it sees EOF at once. */
+    cutproxy_cut(px, true);
+    t_cut = lt_test_now_ms();
+    lw = (log_wait){ e, lat, "disconnected from NATS" };
+    ck_assert(e2e_wait(e, log_cond, &lw, 10000));
+    lw.needle = "loop saw the NATS disconnect"; /* reached the scheduler service */
+    ck_assert(e2e_wait(e, log_cond, &lw, 10000));
+    /* What passed the proxy before the cut has reached the recorder by now. */
+    e2e_sleep_ms(500);
+    pthread_mutex_lock(&r->mu);
+    for (i = 0; i < r->n_cmds; i++)
+        if (r->cmds[i].no > before)
+            before = r->cmds[i].no;
+    pthread_mutex_unlock(&r->mu);
+    if (lt_test_now_ms() - t_cut < 8000)
+        e2e_sleep_ms(8000 - (lt_test_now_ms() - t_cut));
+    t_heal = lt_test_now_ms();
+    cutproxy_cut(px, false);
+    /* After the reconnect: the next start latticed sends. */
+    arg[1] = &t_heal;
+    ck_assert_msg(e2e_wait(e, a_start_since, arg, 45000), "no start after the reconnect");
+    e2e_sleep_ms(1000);
+    pthread_mutex_lock(&r->mu);
+    for (i = 0; i < r->n_cmds; i++)
+        if (r->cmds[i].at >= t_heal && r->cmds[i].no != 0 &&
+            (first_after == 0 || r->cmds[i].no < first_after))
+            first_after = r->cmds[i].no;
+    pthread_mutex_unlock(&r->mu);
+    fprintf(stderr, "last request before the cut: %llu; lowest after the reconnect: %llu\n",
+            before, first_after);
+    ck_assert_uint_eq(cmds_since(r, NULL, t_cut + 500) - cmds_since(r, NULL, t_heal), 0);
+    /* Requests created during the cut come right after `before`: a replayed buffer would
+     * deliver before+1 after the reconnect. */
+    ck_assert_msg(first_after > before + 1,
+                  "request %llu, wanted during the cut, reached the host after it", before + 1);
+    /* And precisely: the requests latticed held back never arrive. */
+    held = held_back(e, lat, held_no, MAX_HELD);
+    ck_assert_msg(held > 0, "latticed held back no command during the cut");
+    pthread_mutex_lock(&r->mu);
+    for (i = 0; i < r->n_cmds; i++)
+        for (size_t k = 0; k < held; k++)
+            ck_assert_msg(r->cmds[i].no != held_no[k], "request %llu, held back during the "
+                          "cut, reached the host", held_no[k]);
+    pthread_mutex_unlock(&r->mu);
+    recorder_free(r);
+    cutproxy_stop(px);
+    e2e_free(e);
+}
+END_TEST
+
+static Suite *conn_suite(void)
+{
+    Suite *s = suite_create("e2e_conn");
+    TCase *tc = tcase_create("conn");
+
+    tcase_set_timeout(tc, 240);
+    tcase_add_test(tc, test_conn_partition_staggered);
+    tcase_add_test(tc, test_conn_frozen_server_noticed);
+    tcase_add_test(tc, test_conn_no_replay_after_cut);
+    suite_add_tcase(s, tc);
+    return s;
+}
+
+int main(void)
+{
+    SRunner *sr;
+    int failed;
+
+    e2e_require_bins();
+    sr = srunner_create(conn_suite());
+    srunner_run_all(sr, CK_ENV);
+    failed = srunner_ntests_failed(sr);
+    srunner_free(sr);
+    return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+}
