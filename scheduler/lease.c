@@ -221,12 +221,10 @@ static void renew(sched_lease *l, lease_slot *ls)
         ls->unconfirmed = sent;
     value_of(l, false, ls->epoch, val, sizeof(val));
     s = kvStore_UpdateString(&rev, l->kv, ls->lattice, val, ls->my_rev);
-    if (s == NATS_OK) {
-        int64_t since = ls->unconfirmed < sent ? sent : ls->unconfirmed;
-
+    if (s == NATS_OK) { /* so no earlier unconfirmed write committed: count from this one */
         ls->my_rev = rev;
         ls->unconfirmed = 0;
-        report(l, ls, true, deadline(l, since));
+        report(l, ls, true, deadline(l, sent));
         return;
     }
     s = read_lease(l, ls, &v);
@@ -245,8 +243,8 @@ static void renew(sched_lease *l, lease_slot *ls)
     }
 }
 
-/* Holding, and a host claims `claimed` > our epoch. */
-static void verify(sched_lease *l, lease_slot *ls, uint64_t claimed, const char *host)
+/* Holding, and a host claims `claimed` > our epoch. False: could not tell, ask again. */
+static bool verify(sched_lease *l, lease_slot *ls, uint64_t claimed, const char *host)
 {
     char val[256];
     int64_t sent = lt_loop_now_ms();
@@ -255,28 +253,29 @@ static void verify(sched_lease *l, lease_slot *ls, uint64_t claimed, const char 
     natsStatus s = read_lease(l, ls, &v);
 
     if (s != NATS_OK && s != NATS_NOT_FOUND)
-        return; /* asked again by the next refusal */
+        return false;
     if (s == NATS_NOT_FOUND || !is_mine(l, ls, &v)) {
         lost(l, ls, &v, sent);
-        return;
+        return true;
     }
     if (claimed <= ls->epoch)
-        return; /* raised meanwhile */
+        return true; /* raised meanwhile */
     if (claimed - ls->epoch > EPOCH_PLAUSIBLE_GAP) {
         LT_WARN("lease", "lattice %s: host %s claims epoch %" PRIu64 ", far above ours (%" PRIu64
                 ") which we still hold: quarantining the host", ls->lattice, host, claimed,
                 ls->epoch);
         l->qfn(l->arg, ls->lattice, host, claimed);
-        return;
+        return true;
     }
     /* An older term we never saw (the bucket was recreated, a server lost its store): move
      * our epoch above it, by CAS so the term stays ours alone. */
     value_of(l, false, claimed + 1, val, sizeof(val));
-    if (kvStore_UpdateString(&rev, l->kv, ls->lattice, val, v.rev) == NATS_OK) {
-        LT_WARN("lease", "lattice %s: host %s had seen epoch %" PRIu64 ": raising ours from %"
-                PRIu64 " to %" PRIu64, ls->lattice, host, claimed, ls->epoch, claimed + 1);
-        won(l, ls, rev, claimed + 1, sent);
-    }
+    if (kvStore_UpdateString(&rev, l->kv, ls->lattice, val, v.rev) != NATS_OK)
+        return false;
+    LT_WARN("lease", "lattice %s: host %s had seen epoch %" PRIu64 ": raising ours from %" PRIu64
+            " to %" PRIu64, ls->lattice, host, claimed, ls->epoch, claimed + 1);
+    won(l, ls, rev, claimed + 1, sent);
+    return true;
 }
 
 /* Not holding: watch the key, take it when free, ours from an earlier life, or silent. */
@@ -332,8 +331,15 @@ static void round_one(sched_lease *l, size_t i, bool holding_pass)
     pthread_mutex_unlock(&l->mu);
     if (ls->my_rev != 0) {
         renew(l, ls);
-        if (check && ls->my_rev != 0)
-            verify(l, ls, claimed, host);
+        if (check && ls->my_rev != 0 && !verify(l, ls, claimed, host)) {
+            pthread_mutex_lock(&l->mu); /* KV did not answer: check again next round */
+            if (!ls->verify || claimed > ls->claimed) {
+                ls->claimed = claimed;
+                memcpy(ls->claimed_by, host, sizeof(ls->claimed_by));
+            }
+            ls->verify = true;
+            pthread_mutex_unlock(&l->mu);
+        }
     } else {
         follow(l, ls);
     }
@@ -402,7 +408,11 @@ lt_status sched_lease_start(sched_lease **new_l, natsConnection *nc, const sched
     if (st != LT_OK)
         goto fail;
     /* Slots are added before or while running; a fixed array keeps slot pointers stable. */
-    l->cap = cfg->max_lattices > 0 ? cfg->max_lattices : LT_SCHED_DEFAULT_MAX_LATTICES;
+    /* Room for the lattices discovered from events (max_lattices) and those named by stored
+     * apps or the configuration, which are served whatever the limit. */
+    l->cap = 2 * (cfg->max_lattices > 0 ? cfg->max_lattices : LT_SCHED_DEFAULT_MAX_LATTICES);
+    if (l->cap < 4096)
+        l->cap = 4096;
     l->slots = lt_calloc(l->cap, sizeof(*l->slots));
     if (l->slots == NULL) {
         st = LT_FAIL(LT_ERR_NOMEM, "lease slots");

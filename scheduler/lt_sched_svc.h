@@ -40,8 +40,10 @@ typedef struct {
     size_t n_lattices;
     const char *replica_id;       /**< unique per replica; NULL = "<hostname>-<pid>" */
     int64_t lease_ttl_ms;         /**< 0 = 6000 */
-    size_t max_lattices;          /**< lattices served at most (names past it are ignored,
-                                       with a warning); 0 = LT_SCHED_DEFAULT_MAX_LATTICES */
+    size_t max_lattices;          /**< lattices discovered from host events served at most
+                                       (names past it are ignored, with a warning; lattices of
+                                       stored apps and configured ones are always served);
+                                       0 = LT_SCHED_DEFAULT_MAX_LATTICES */
     const char *lease_bucket;     /**< NULL = LT_SCHED_LEASE_BUCKET */
     int replicas;                 /**< of the lease bucket; 0 = 1 */
     bool memory;                  /**< lease bucket in memory */

@@ -42,7 +42,7 @@ svc_lattice *svc_lattice_at(lt_sched_svc *svc, size_t idx)
     return idx < svc->n_lats ? svc->lats[idx] : NULL;
 }
 
-svc_lattice *svc_lattice_get(lt_sched_svc *svc, const char *name, bool create)
+static svc_lattice *lattice_get(lt_sched_svc *svc, const char *name, bool create, bool limited)
 {
     lt_sched_config sc = svc->cfg.sched;
     lt_sched_sink sink = { .send = svc_send, .status = svc_status, .event = svc_event,
@@ -55,7 +55,7 @@ svc_lattice *svc_lattice_get(lt_sched_svc *svc, const char *name, bool create)
             return svc->lats[i];
     if (!create || !allowed(svc, name))
         return NULL;
-    if (svc->n_lats >= svc->max_lattices) {
+    if (limited && svc->n_lats >= svc->max_lattices) {
         if (!svc->max_warned)
             LT_WARN("sched", "lattice %s ignored: already serving --max-lattices %zu lattices",
                     name, svc->max_lattices);
@@ -94,6 +94,18 @@ svc_lattice *svc_lattice_get(lt_sched_svc *svc, const char *name, bool create)
         LT_WARN("sched", "lattice %s: %s", name, lt_error_message());
     LT_INFO("sched", "serving lattice %s", name);
     return l;
+}
+
+svc_lattice *svc_lattice_get(lt_sched_svc *svc, const char *name, bool create)
+{
+    return lattice_get(svc, name, create, true);
+}
+
+/* Lattices named by the store or the configuration are served whatever the limit: only names
+ * that come from the bus (host events) count against --max-lattices. */
+static svc_lattice *lattice_trusted(lt_sched_svc *svc, const char *name, bool create)
+{
+    return lattice_get(svc, name, create, false);
 }
 
 static void drain(lt_loop *loop, void *arg)
@@ -329,7 +341,7 @@ static void app_apply(lt_loop *loop, void *arg)
             lt_sched_set_apps_loaded(svc->lats[i]->s, true);
         LT_INFO("sched", "stored apps loaded");
     } else {
-        svc_lattice *l = svc_lattice_get(svc, it->lattice,
+        svc_lattice *l = lattice_trusted(svc, it->lattice,
                                          it->model != NULL || it->unreadable != NULL);
         lt_status st = LT_OK;
 
@@ -423,7 +435,7 @@ out:
 
 lt_status lt_sched_svc_deploy(lt_sched_svc *svc, const char *lattice, const lt_model *m)
 {
-    svc_lattice *l = svc_lattice_get(svc, lattice, true);
+    svc_lattice *l = lattice_trusted(svc, lattice, true);
 
     if (l == NULL)
         return LT_FAIL(LT_ERR_INVALID, "lattice %s is not served here", lattice);
@@ -520,7 +532,7 @@ lt_status lt_sched_svc_start(lt_sched_svc **new_svc, const lt_sched_svc_config *
     }
     /* Configured lattices exist from the start (their apps say "waiting" without hosts). */
     for (i = 0; i < svc->n_allow; i++)
-        if (svc_lattice_get(svc, svc->allow[i], true) == NULL) {
+        if (lattice_trusted(svc, svc->allow[i], true) == NULL) {
             st = LT_FAIL(LT_ERR_NOMEM, "lattice %s", svc->allow[i]);
             goto fail;
         }

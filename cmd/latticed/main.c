@@ -95,7 +95,8 @@ static const lt_opt options[] = {
       "listen to hosts this long before acting (0: 1.5 heartbeat intervals, -1: none)",
       F(warmup_ms), -1, 3600000 },
     { "max-lattices", 0, "LATTICED_MAX_LATTICES", LT_OPT_INT, "N", "1000",
-      "serve at most this many lattices (event subjects naming more are ignored)",
+      "serve at most this many lattices discovered from host events (more are ignored; "
+      "lattices of stored apps are always served)",
       F(max_lattices), 1, 100000 },
     { "log-level", 0, "LATTICED_LOG_LEVEL", LT_OPT_STRING, "LEVEL", "info",
       "debug, info, warn or error", F(log_level), 0, 0 },
