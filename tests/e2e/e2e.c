@@ -27,64 +27,7 @@
 #include "lt_config.h"
 #include "lt_natsrv.h"
 #include "lt_testutil.h"
-
-#define MAX_PROCS 32
-#define MAX_HOSTS 128
-#define MAX_LINKS 8192
-#define FRESH_MS 1500 /* the observer ignores hosts silent for 3 heartbeats */
-#define IS(x) LATTICED__HOST__V1__INSTANCE_STATE__INSTANCE_STATE_##x
-
-typedef struct {
-    pid_t pid;
-    char name[64];
-    char log[512];
-    bool alive;
-} e2e_proc;
-
-/* What a heartbeat said about one instance (copied: no protobuf message is kept). */
-typedef struct {
-    char id[40], app[64], comp[64], version[64], image[160];
-    int state;
-} obs_inst;
-
-typedef struct {
-    char lattice[64];
-    char id[128];
-    bool seen;
-    obs_inst *inst;
-    size_t n_inst;
-    char (*link_ids)[40];
-    size_t n_link_ids;
-    int64_t at;
-    bool gone;
-} obs_host;
-
-typedef struct {
-    char lattice[64];
-    char host[128];
-    char link_id[40];
-    char source[40];
-    char cfg[256];
-} obs_link;
-
-struct e2e {
-    lt_natsrv *srv;
-    char *dir;
-    natsConnection *nc;
-    e2e_proc procs[MAX_PROCS];
-    size_t n_procs;
-    natsSubscription *subs[8];
-    size_t n_subs;
-    pthread_mutex_t mu;
-    obs_host hosts[MAX_HOSTS];
-    size_t n_hosts;
-    obs_link links[MAX_LINKS];
-    size_t n_links;
-    size_t starts[8];
-    char start_lattice[8][64];
-    size_t n_start_lattices;
-    bool closing;
-};
+#include "e2e_internal.h"
 
 static char corpus_dir[1024];
 
@@ -120,24 +63,54 @@ const char *e2e_corpus(const char *rel)
 
 const char *e2e_url(const e2e *e)
 {
-    return lt_natsrv_url(e->srv);
+    return e->urls;
 }
 
-e2e *e2e_new(void)
+lt_natcluster *e2e_cluster(e2e *e)
+{
+    return e->cluster;
+}
+
+static e2e *new_on(bool cluster)
 {
     e2e *e = calloc(1, sizeof(*e));
     natsOptions *o = NULL;
+    const char *servers[LT_NATCLUSTER_NODES];
+    int i;
 
     ck_assert_ptr_nonnull(e);
     pthread_mutex_init(&e->mu, NULL);
-    ck_assert_int_eq(lt_natsrv_start(&e->srv, NULL), LT_OK);
+    if (cluster) {
+        ck_assert_int_eq(lt_natcluster_start(&e->cluster), LT_OK);
+        snprintf(e->urls, sizeof(e->urls), "%s", lt_natcluster_urls(e->cluster));
+    } else {
+        ck_assert_int_eq(lt_natsrv_start(&e->srv, NULL), LT_OK);
+        snprintf(e->urls, sizeof(e->urls), "%s", lt_natsrv_url(e->srv));
+    }
     ck_assert_int_eq(lt_test_tmpdir(&e->dir, "lt-e2e"), LT_OK);
     ck_assert_int_eq(natsOptions_Create(&o), NATS_OK);
-    natsOptions_SetURL(o, lt_natsrv_url(e->srv));
+    if (cluster) {
+        for (i = 0; i < LT_NATCLUSTER_NODES; i++)
+            servers[i] = lt_natsrv_url(lt_natcluster_node(e->cluster, i));
+        natsOptions_SetServers(o, servers, LT_NATCLUSTER_NODES);
+        natsOptions_SetReconnectWait(o, 200);
+    } else {
+        natsOptions_SetURL(o, lt_natsrv_url(e->srv));
+    }
     natsOptions_SetMaxReconnect(o, -1);
     ck_assert_int_eq(natsConnection_Connect(&e->nc, o), NATS_OK);
     natsOptions_Destroy(o);
     return e;
+}
+
+e2e *e2e_new(void)
+{
+    return new_on(false);
+}
+
+e2e *e2e_new_cluster(void)
+{
+    return new_on(true);
 }
 
 /* ---------------------------------------------------------------------------------------------
@@ -176,13 +149,18 @@ static pid_t spawn(e2e *e, const char *name, const char *bin, char **argv)
 
 pid_t e2e_latticed(e2e *e, const char *const *extra)
 {
+    return e2e_latticed_at(e, e->urls, extra);
+}
+
+pid_t e2e_latticed_at(e2e *e, const char *url, const char *const *extra)
+{
     char *argv[64];
     int n = 0;
     size_t i;
 
     argv[n++] = (char *)getenv("LATTICED_BIN");
     argv[n++] = (char *)"--nats-url";
-    argv[n++] = (char *)lt_natsrv_url(e->srv);
+    argv[n++] = (char *)url;
     argv[n++] = (char *)"--host-interval-ms";
     argv[n++] = (char *)"500";
     argv[n++] = (char *)"--warmup-ms";
@@ -209,7 +187,7 @@ pid_t e2e_hosts(e2e *e, const char *lattice, const char *prefix, int n_hosts,
     snprintf(num, sizeof(num), "%d", n_hosts);
     argv[n++] = (char *)getenv("LATTICED_HOST_BIN");
     argv[n++] = (char *)"--nats-url";
-    argv[n++] = (char *)lt_natsrv_url(e->srv);
+    argv[n++] = e->urls;
     argv[n++] = (char *)"--lattice";
     argv[n++] = (char *)lattice;
     argv[n++] = (char *)"--simulate";
@@ -242,6 +220,8 @@ void e2e_kill(e2e *e, pid_t pid, int sig, bool reap)
         kill(pid, sig);
         if (!reap)
             return;
+        if (sig != SIGKILL && sig != SIGCONT)
+            kill(pid, SIGCONT); /* a stopped process must run to handle sig */
         while (waitpid(pid, &status, WNOHANG) == 0) {
             if (e2e_now_ms() > deadline) {
                 kill(pid, SIGKILL);
@@ -328,7 +308,9 @@ void e2e_free(e2e *e)
         free(e->hosts[i].inst);
         free(e->hosts[i].link_ids);
     }
+    e2e_chaos_free(e);
     LT_IGNORE(lt_natsrv_stop(e->srv));
+    LT_IGNORE(lt_natcluster_stop(e->cluster));
     LT_IGNORE(lt_test_rmtree(e->dir));
     free(e->dir);
     pthread_mutex_destroy(&e->mu);
@@ -464,6 +446,8 @@ static void keep_heartbeat(obs_host *h, const Latticed__Host__V1__Heartbeat *hb)
     }
     for (i = 0; i < hb->n_link_ids; i++)
         snprintf(h->link_ids[i], sizeof(h->link_ids[i]), "%s", hb->link_ids[i]);
+    h->newest_epoch = hb->newest_epoch;
+    h->interval_ms = hb->interval_ms;
     h->seen = true;
 }
 
@@ -501,8 +485,8 @@ static void on_event(e2e *e, const char *lattice, const char *type, natsMsg *msg
 }
 
 /* "lattice.{L}.evt.h.{id}.{type}" (or the older "lattice.{L}.evt.{type}"), or
- * "lattice.{L}.host.{id}.{verb}" */
-static void on_msg(natsConnection *nc, natsSubscription *sub, natsMsg *msg, void *closure)
+ * "lattice.{L}.host.{id}.{verb}"; the rest (cp events, _INBOX replies) to e2e_chaos.c */
+void e2e_on_msg(natsConnection *nc, natsSubscription *sub, natsMsg *msg, void *closure)
 {
     e2e *e = closure;
     char subj[512], *tok[8], *save = NULL, *t;
@@ -528,6 +512,9 @@ static void on_msg(natsConnection *nc, natsSubscription *sub, natsMsg *msg, void
         on_event(e, tok[1], type, msg);
     } else if (n == 5 && strcmp(tok[2], "host") == 0) {
         on_command(e, tok[1], tok[3], tok[4], msg);
+        e2e_chaos_on_msg(e, tok, n, msg);
+    } else {
+        e2e_chaos_on_msg(e, tok, n, msg); /* cp events, replies on _INBOX */
     }
     pthread_mutex_unlock(&e->mu);
     natsMsg_Destroy(msg);
@@ -539,17 +526,25 @@ void e2e_observe(e2e *e, const char *lattice)
 
     ck_assert_uint_lt(e->n_subs, 8);
     snprintf(subj, sizeof(subj), "lattice.%s.>", lattice);
-    ck_assert_int_eq(natsConnection_Subscribe(&e->subs[e->n_subs], e->nc, subj, on_msg, e),
+    ck_assert_int_eq(natsConnection_Subscribe(&e->subs[e->n_subs], e->nc, subj, e2e_on_msg, e),
                      NATS_OK);
     natsSubscription_SetPendingLimits(e->subs[e->n_subs], 1000000, 1024 * 1024 * 1024);
     e->n_subs++;
     ck_assert_int_eq(natsConnection_Flush(e->nc), NATS_OK);
 }
 
+bool e2e_fresh(const obs_host *h, const char *lattice)
+{
+    int64_t window = 3 * (int64_t)h->interval_ms > FRESH_MS ? 3 * (int64_t)h->interval_ms
+                                                             : FRESH_MS;
+
+    return h->seen && !h->gone && strcmp(h->lattice, lattice) == 0 &&
+           e2e_now_ms() - h->at < window;
+}
+
 static bool fresh(const obs_host *h, const char *lattice)
 {
-    return h->seen && !h->gone && strcmp(h->lattice, lattice) == 0 &&
-           e2e_now_ms() - h->at < FRESH_MS;
+    return e2e_fresh(h, lattice);
 }
 
 static const char *ann(const Latticed__Host__V1__Instance *in, const char *key)

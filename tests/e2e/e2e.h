@@ -16,6 +16,8 @@
 
 #include <jansson.h>
 
+#include "lt_natcluster.h"
+
 typedef struct e2e e2e;
 
 /** Exit 77 (skip) unless the corpus and binaries are there. Call first in main. */
@@ -79,6 +81,94 @@ bool e2e_wait_status(e2e *e, const char *lattice, const char *app, const char *w
 /** Poll cond until true or timeout (ms); returns the last value. */
 typedef bool (*e2e_cond)(e2e *e, void *arg);
 bool e2e_wait(e2e *e, e2e_cond cond, void *arg, int64_t timeout_ms);
+
+/* ---------------------------------------------------------------------------------------------
+ * Chaos suite (tests/chaos, docs/testing.md). The bookkeeping is in e2e_chaos.c.
+ * ------------------------------------------------------------------------------------------- */
+
+/** Like e2e_new, on a 3-node JetStream cluster; e2e_url is then the comma-separated list. */
+e2e *e2e_new_cluster(void);
+/** The cluster of e2e_new_cluster, else NULL. */
+lt_natcluster *e2e_cluster(e2e *e);
+/** latticed as e2e_latticed, connecting to url (e.g. a proxy's) instead of e2e_url. */
+pid_t e2e_latticed_at(e2e *e, const char *url, const char *const *extra);
+/** True while a process we started has not been reaped (and has not exited). */
+bool e2e_alive(e2e *e, pid_t pid);
+/** Replica id holding lattice's leader lease (KV latticed_leases), "" if none; and its epoch
+ * (from the value, else the revision) in *epoch when not NULL. Static buffer. */
+const char *e2e_leader(e2e *e, const char *lattice, uint64_t *epoch);
+
+/** Also watch the replies to latticed's commands (subscribes _INBOX.>); for e2e_faults_get's
+ * fencing counts. Call after e2e_observe. */
+void e2e_watch_replies(e2e *e);
+
+/** What the observer saw go wrong in a lattice since it started observing. */
+typedef struct {
+    size_t commands;           /**< start/stop/link/unlink requests seen */
+    size_t replies;            /**< replies to them matched */
+    size_t stale_sent;         /**< requests with an epoch older than one already sent */
+    size_t stale_accepted;     /**< of those, accepted by a host: two leaders had commands
+                                    accepted (fencing broken) */
+    uint64_t newest_epoch;     /**< newest epoch in any command */
+    size_t hosts_lost;         /**< cp host.lost events */
+    size_t instances_lost_host;/**< cp instance.lost events with reason HOST_LOST */
+    char first_violation[256]; /**< the first stale accepted command, described */
+    char first_lost[256];      /**< the first host.lost: "<host> by <ce-source>" */
+} e2e_faults;
+void e2e_faults_get(e2e *e, const char *lattice, e2e_faults *out);
+/** Whether a cp host.lost event named a host whose id starts with prefix. */
+bool e2e_host_was_lost(e2e *e, const char *lattice, const char *prefix);
+/** Instance ids running or starting on two fresh hosts at once (now). */
+size_t e2e_duplicate_ids(e2e *e, const char *lattice);
+/** Most instances of comp of one version of app running beyond that version's
+ * e2e_replicas() (fresh hosts, now): a leader that started some again. */
+size_t e2e_excess(e2e *e, const char *lattice, const char *app, const char *comp);
+/** Oldest newest_epoch over the fresh hosts' heartbeats (0 if none). */
+uint64_t e2e_hosts_min_epoch(e2e *e, const char *lattice);
+
+/** The API request of e2e_api without assertions: NULL when no reply within timeout_ms. */
+json_t *e2e_api_try(e2e *e, const char *lattice, const char *op, const char *name,
+                    const char *body, size_t len, int timeout_ms);
+
+/**
+ * The manifest applier: a thread that, every period_ms, puts the template file with
+ * "@VERSION@" replaced by "<prefix><k>" (k = 1, 2, ...) and "@N@" by e2e_replicas(version),
+ * then deploys that version, and records every version whose put and deploy were both
+ * acknowledged. API calls that get no answer (latticed down, partitioned) are not recorded.
+ */
+typedef struct e2e_applier e2e_applier;
+e2e_applier *e2e_applier_start(e2e *e, const char *lattice, const char *template_path,
+                               const char *prefix, int64_t period_ms);
+/** Stop and join the thread (the record stays until e2e_applier_free). */
+void e2e_applier_stop(e2e_applier *a);
+void e2e_applier_free(e2e_applier *a);
+/** Acknowledged versions so far, and the i-th of them (borrowed). */
+size_t e2e_applier_acked(e2e_applier *a);
+const char *e2e_applier_version(e2e_applier *a, size_t i);
+/** When the newest acknowledged deploy was answered (e2e_now_ms), 0 if none. */
+int64_t e2e_applier_last_ack_ms(e2e_applier *a);
+/** Put+deploy rounds tried so far. */
+size_t e2e_applier_tried(e2e_applier *a);
+/** Most instance ids seen running on two hosts at once (e2e_duplicate_ids), and most workers
+ * of one version beyond its desired count (e2e_excess), sampled after every round while the
+ * applier ran. */
+size_t e2e_applier_max_dups(e2e_applier *a);
+size_t e2e_applier_max_excess(e2e_applier *a);
+/** Desired instances of the chaos template's "worker" for a version "<prefix><k>": 2 + k % 4. */
+int e2e_replicas(const char *version);
+
+/** ck_assert that every version the applier had acknowledged is readable (`get` with
+ * {"version"}) and is the manifest that was put. Retries a few times (a leader change). */
+void e2e_check_versions(e2e *e, const char *lattice, e2e_applier *a);
+/**
+ * Wait until the app's deployed version runs exactly as the chaos template asks (worker
+ * e2e_replicas(v) of v, gateway 1 of any version, nothing else), no instance id runs twice, and
+ * status says deployed for that version; then again 2 s later (settled). Returns the ms from
+ * since_ms to the first time it held (-1 on timeout, after printing what was seen); the
+ * deployed version into version (cap 64) when not NULL.
+ */
+int64_t e2e_wait_converged(e2e *e, const char *lattice, const char *app, int64_t since_ms,
+                           int64_t timeout_ms, char *version);
 
 /** Print the tail of every process log (on failure). */
 void e2e_dump_logs(e2e *e);

@@ -874,6 +874,33 @@ lt_status lt_natsrv_restart(lt_natsrv *srv)
     return st;
 }
 
+lt_status lt_natsrv_wait_js(lt_natsrv *srv, int64_t timeout_ms)
+{
+    int64_t deadline = lt_test_now_ms() + timeout_ms;
+    bool js_probe = srv->js_probe, js = srv->js;
+    probe_result r = PROBE_NOT_YET;
+
+    srv->js_probe = srv->js = true;
+    while (srv->pid > 0 && lt_test_now_ms() < deadline) {
+        if (waitpid(srv->pid, NULL, WNOHANG) == srv->pid) {
+            srv->pid = 0;
+            break;
+        }
+        r = probe(srv);
+        if (r != PROBE_NOT_YET)
+            break;
+        lt_test_sleep_ms(50);
+    }
+    srv->js_probe = js_probe;
+    srv->js = js;
+    if (r == PROBE_READY)
+        return LT_OK;
+    if (srv->pid <= 0)
+        return LT_FAIL(LT_ERR_STATE, "nats-server %s is down", srv->name);
+    return LT_FAIL(LT_ERR_TIMEOUT, "nats-server %s: JetStream not available within %lld ms",
+                   srv->name, (long long)timeout_ms);
+}
+
 /* True when every thread of pid is in the stopped state ('T' in /proc). */
 static bool all_threads_stopped(void *arg)
 {

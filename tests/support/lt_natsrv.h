@@ -112,6 +112,13 @@ LT_NODISCARD lt_status lt_natsrv_pause(lt_natsrv *srv);
 LT_NODISCARD lt_status lt_natsrv_resume(lt_natsrv *srv);
 
 /**
+ * Wait until the running server answers a $JS.API.INFO request (for a clustered node: the
+ * meta leader is elected and reachable through it), whatever opts.no_js_probe said.
+ * LT_ERR_TIMEOUT after timeout_ms, LT_ERR_STATE if it is down or exited.
+ */
+LT_NODISCARD lt_status lt_natsrv_wait_js(lt_natsrv *srv, int64_t timeout_ms);
+
+/**
  * Find a currently free TCP port on 127.0.0.1 (bind to port 0 and release it),
  * e.g. for cluster route ports in config_text. Another process may take it
  * before you do. LT_ERR_IO on socket failure.
