@@ -146,6 +146,17 @@ START_TEST(test_all_hosts_complex_lotta_in_parallel)
     wait_deployed(e, "hello-all-hosts", 60000);
     wait_deployed(e, "complex", 60000);
     wait_deployed(e, "lotta-components", 90000);
+    {
+        /* the observer learns from heartbeats, which may lag the statuses by an interval */
+        count_arg seen[] = { { "hello-all-hosts", "hello", 5 }, { "complex", "blobby", 5 },
+                             { "complex", "httpserver", 3 }, { "complex", "fileserver", 1 },
+                             { "lotta-components", "hello", 9001 } };
+
+        for (size_t i = 0; i < sizeof(seen) / sizeof(seen[0]); i++)
+            ck_assert_msg(e2e_wait(e, count_is, &seen[i], 15000), "%s/%s: %zu seen, want %zu",
+                          seen[i].app, seen[i].comp,
+                          e2e_count(e, L, seen[i].app, seen[i].comp, NULL, NULL), seen[i].want);
+    }
     /* all_hosts: 5 hello over east/west/moon 40/40/20, 5 servers (one per host) */
     ck_assert_uint_eq(e2e_count(e, L, "hello-all-hosts", "hello", NULL, NULL), 5);
     ck_assert_uint_eq(e2e_count(e, L, "hello-all-hosts", "httpserver", NULL, NULL), 5);
