@@ -242,6 +242,20 @@ static void on_closed(natsConnection *nc, void *closure)
         ev->closed(ev->arg);
 }
 
+/* An asynchronous error the server reported (a permissions violation, a slow consumer): one
+ * line, so an operator sees what the account layout refuses. */
+static void on_async_error(natsConnection *nc, natsSubscription *sub, natsStatus err,
+                           void *closure)
+{
+    natsStatus last = NATS_OK;
+    const char *text = nats_GetLastError(&last);
+
+    (void)nc, (void)closure;
+    LT_WARN("nats", "%s%s%s%s", natsStatus_GetText(err),
+            text != NULL && text[0] != '\0' ? ": " : "", text != NULL ? text : "",
+            sub != NULL && err == NATS_SLOW_CONSUMER ? " (a subscription falls behind)" : "");
+}
+
 /* Apply credentials and TLS; each nats.c failure names the option. */
 static lt_status apply_security(natsOptions *opts, const lt_conn_config *cfg)
 {
@@ -424,6 +438,7 @@ lt_status lt_conn_connect(natsConnection **new_nc, const lt_conn_config *cfg,
         natsOptions_SetReconnectedCB(opts, on_reconnected, (void *)events);
         natsOptions_SetClosedCB(opts, on_closed, (void *)events);
     }
+    natsOptions_SetErrorHandler(opts, on_async_error, NULL);
     s = connect_waiting(&nc, opts, cfg);
     if (s != NATS_OK) {
         lt_conn_redact_url(cfg->url, shown, sizeof(shown));
