@@ -15,6 +15,8 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <nats/nats.h>
+
 #include "lt_alloc.h"
 #include "lt_nkeys.h"
 
@@ -483,4 +485,33 @@ char *sec_operator_config(sec *s, sec_secrets *out)
     lt_free(user_jwt);
     lt_free(rogue_jwt);
     return conf;
+}
+
+void sec_operator_ready(sec *s)
+{
+    natsOptions *o = NULL;
+    natsConnection *nc = NULL;
+    jsCtx *js = NULL;
+    jsAccountInfo *ai = NULL;
+    jsErrCode jerr = 0;
+    natsStatus st;
+
+    ck_assert_int_eq(natsOptions_Create(&o), NATS_OK);
+    ck_assert_int_eq(natsOptions_SetURL(o, sec_url(s, NULL)), NATS_OK);
+    ck_assert_int_eq(natsOptions_SetUserCredentialsFromFiles(o, sec_path(s, "user.creds"), NULL),
+                     NATS_OK);
+    st = natsConnection_Connect(&nc, o);
+    if (st == NATS_OK)
+        st = natsConnection_JetStream(&js, nc, NULL);
+    if (st == NATS_OK)
+        st = js_GetAccountInfo(&ai, js, NULL, &jerr);
+    if (st != NATS_OK) {
+        sec_dump(s);
+        ck_abort_msg("first login as user.creds: %s (%d) %s", natsStatus_GetText(st), (int)jerr,
+                     nats_GetLastError(NULL));
+    }
+    jsAccountInfo_Destroy(ai);
+    jsCtx_Destroy(js);
+    natsConnection_Destroy(nc);
+    natsOptions_Destroy(o);
 }

@@ -94,6 +94,16 @@ typedef struct {
  */
 char *sec_operator_config(sec *s, sec_secrets *out);
 
+/**
+ * After sec_server with an operator config: log in once as user.creds and ask JetStream for the
+ * account's info, so that nats-server loads account LATTICE (and enables its JetStream) before
+ * the test starts several programs at once. nats-server 2.9.10 loads an account on its first
+ * login; logins that arrive together each build it and enable its JetStream, and that step
+ * (a write probe that removes <store>/<account>/streams) can remove the directory of a stream
+ * another client is creating: "could not create storage directory", latticed never ready.
+ */
+void sec_operator_ready(sec *s);
+
 /** Number of non-empty lines of text. */
 size_t sec_lines(const char *text);
 

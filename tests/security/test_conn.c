@@ -213,6 +213,7 @@ START_TEST(jwt_creds)
     conf = sec_operator_config(&s, NULL);
     sec_server(&s, conf, true);
     lt_free(conf);
+    sec_operator_ready(&s); /* one first login, not two at once */
     {
         const char *url = sec_url(&s, NULL);
         const char *const d_ok[] = { "--nats-url", url, "--nats-creds",

@@ -158,7 +158,12 @@ static void seen_stores(seen *v, const char *url, const char *creds)
     ck_assert_int_eq(natsOptions_SetURL(o, url), NATS_OK);
     if (creds != NULL)
         ck_assert_int_eq(natsOptions_SetUserCredentialsFromFiles(o, creds, NULL), NATS_OK);
-    ck_assert_int_eq(natsConnection_Connect(&nc, o), NATS_OK);
+    {
+        natsStatus st = natsConnection_Connect(&nc, o);
+
+        ck_assert_msg(st == NATS_OK, "connect to read the stores: %s (%s)", natsStatus_GetText(st),
+                      nats_GetLastError(NULL));
+    }
     seen_stream(v, nc, "KV_latticed_status", "$KV.latticed_status.>");
     seen_stream(v, nc, "latticed_events", "lattice.*.evt.cp.>");
     natsConnection_Destroy(nc);
@@ -297,6 +302,7 @@ START_TEST(creds_files)
     conf = sec_operator_config(&s, &sx);
     sec_server(&s, conf, true);
     lt_free(conf);
+    sec_operator_ready(&s); /* one first login, not three at once */
     {
         const char *creds = sec_path(&s, "user.creds"), *rogue = sec_path(&s, "rogue.creds");
         const char *const dconn[] = { "--nats-url", sec_url(&s, NULL), "--nats-creds", creds,
