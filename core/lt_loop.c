@@ -41,6 +41,7 @@ struct lt_loop {
     pthread_mutex_t lock;       /* guards head, tail, npending */
     struct item *head, *tail;
     size_t npending;
+    bool closed;                /* lt_loop_close ran (under lock): posts are refused */
     int wakefd;                 /* eventfd: posted items or stop */
     atomic_bool stopping;
 
@@ -117,6 +118,11 @@ lt_status lt_loop_post(lt_loop *loop, lt_loop_fn fn, void *arg, lt_loop_drop_fn 
         return LT_ERR_NOMEM;
     *it = (struct item){ .fn = fn, .drop = drop, .arg = arg };
     pthread_mutex_lock(&loop->lock);
+    if (loop->closed) { /* lt_loop_close ran: the queue stays empty */
+        pthread_mutex_unlock(&loop->lock);
+        lt_free(it);
+        return LT_ERR_CLOSED;
+    }
     was_empty = loop->head == NULL;
     if (loop->tail != NULL)
         loop->tail->next = it;
@@ -133,6 +139,28 @@ lt_status lt_loop_post(lt_loop *loop, lt_loop_fn fn, void *arg, lt_loop_drop_fn 
 void lt_loop_stop(lt_loop *loop)
 {
     atomic_store(&loop->stopping, true);
+    wake(loop);
+}
+
+void lt_loop_close(lt_loop *loop)
+{
+    struct item *it, *next;
+
+    if (loop == NULL)
+        return;
+    pthread_mutex_lock(&loop->lock);
+    atomic_store(&loop->stopping, true);
+    loop->closed = true;
+    it = loop->head;
+    loop->head = loop->tail = NULL;
+    loop->npending = 0;
+    pthread_mutex_unlock(&loop->lock);
+    for (; it != NULL; it = next) {
+        next = it->next;
+        if (it->drop != NULL)
+            it->drop(it->arg);
+        lt_free(it);
+    }
     wake(loop);
 }
 

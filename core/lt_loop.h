@@ -64,6 +64,16 @@ LT_NODISCARD lt_status lt_loop_run(lt_loop *loop);
  */
 void lt_loop_stop(lt_loop *loop);
 
+/**
+ * Stop the loop for good and drop, now and on the calling thread, every item
+ * still queued (their drop functions run before this returns). Posts that
+ * race with or follow it fail with LT_ERR_CLOSED, so none is left for
+ * lt_loop_free. For an owner whose items hold resources of a library that it
+ * shuts down before freeing the loop (natsMsg after nats_Close). Thread-safe,
+ * not async-signal-safe. NULL-safe.
+ */
+void lt_loop_close(lt_loop *loop);
+
 /** True once lt_loop_stop() was called. Thread-safe. */
 bool lt_loop_stopping(const lt_loop *loop);
 

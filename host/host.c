@@ -284,7 +284,11 @@ int lt_host_run(const lt_host_config *cfg)
 out:
     lt_host_child_kill_all(&rt); /* children never outlive the host */
     lt_host_srv_cleanup(&rt.srv);
-    nats_Close(); /* joins nats.c's threads: nothing posts after this */
+    /* Commands posted by on_msg and not run hold natsMsgs: destroy them now, while libnats
+     * lives (natsMsg_Destroy after nats_Close crashed in natsGC_collect), and refuse any
+     * later post, which on_msg then drops on its own nats.c thread. */
+    lt_loop_close(rt.loop);
+    nats_Close();
     lt_loop_free(rt.loop);
     lt_host_state_cleanup(&rt.h);
     remove_run_dir(rt.run_dir);

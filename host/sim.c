@@ -416,6 +416,10 @@ int lt_host_sim_run(const lt_host_config *cfg)
     code = sim.exit_code;
 out:
     lt_host_srv_cleanup(&sim.srv);
+    /* Commands posted by on_msg and not run hold natsMsgs: destroy them now, while libnats
+     * lives (natsMsg_Destroy after nats_Close crashed in natsGC_collect), and refuse any
+     * later post, which on_msg then drops on its own nats.c thread. */
+    lt_loop_close(sim.loop);
     nats_Close();
     lt_loop_free(sim.loop);
     free_hosts(&sim);

@@ -220,7 +220,10 @@ out:
         natsConnection_Close(nc);
         natsConnection_Destroy(nc);
     }
-    nats_Close(); /* joins nats.c's threads: nothing can post after this */
+    /* Items posted and not run may hold natsMsgs (ingest's hosts_drop): destroy them while
+     * libnats lives, and refuse later posts (see host/host.c). */
+    lt_loop_close(loop);
+    nats_Close();
     lt_loop_free(loop);
     if (natsd != NULL) {
         LT_INFO("dev", "stopping nats-server pid %d and removing %s", (int)lt_natsd_pid(natsd),

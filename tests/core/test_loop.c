@@ -1,7 +1,8 @@
 /*
  * test_loop.c - the single-owner loop: FIFO order across threads, wake-up
  * from another thread, timers (order, re-arm, cancel), fd watches, and
- * shutdown with items still queued (they are dropped, never run, never leaked).
+ * shutdown with items still queued (they are dropped, never run, never leaked),
+ * and lt_loop_close dropping them at once.
  */
 #include <check.h>
 #include <pthread.h>
@@ -155,6 +156,33 @@ START_TEST(test_loop_shutdown_with_pending)
 }
 END_TEST
 
+/* lt_loop_close drops what is queued now, on the caller's thread, and refuses later posts
+ * even of a loop that was never stopped (the host closes it before nats_Close). */
+START_TEST(test_loop_close_drops_now)
+{
+    lt_loop *loop = NULL;
+    void *extra;
+
+    atomic_store(&dropped, 0);
+    atomic_store(&ran, 0);
+    ck_assert_int_eq(lt_loop_new(&loop), LT_OK);
+    for (int i = 0; i < 20; i++)
+        ck_assert_int_eq(lt_loop_post(loop, count_fn, malloc(8), count_drop), LT_OK);
+    lt_loop_close(loop);
+    ck_assert_int_eq(atomic_load(&dropped), 20); /* before lt_loop_free */
+    ck_assert_uint_eq(lt_loop_pending(loop), 0);
+    ck_assert(lt_loop_stopping(loop));
+    extra = malloc(8);
+    ck_assert_int_eq(lt_loop_post(loop, count_fn, extra, count_drop), LT_ERR_CLOSED);
+    free(extra);
+    lt_loop_close(loop); /* twice is harmless */
+    lt_loop_free(loop);
+    lt_loop_close(NULL);
+    ck_assert_int_eq(atomic_load(&dropped), 20);
+    ck_assert_int_eq(atomic_load(&ran), 0);
+}
+END_TEST
+
 /* ---- timers ---------------------------------------------------------------- */
 
 struct timer_ctx {
@@ -274,6 +302,7 @@ static Suite *loop_suite(void)
     tcase_add_test(tc, test_loop_fifo_order);
     tcase_add_test(tc, test_loop_wakeup_from_threads);
     tcase_add_test(tc, test_loop_shutdown_with_pending);
+    tcase_add_test(tc, test_loop_close_drops_now);
     tcase_add_test(tc, test_loop_timers);
     tcase_add_test(tc, test_loop_fd_watch);
     suite_add_tcase(s, tc);

@@ -524,6 +524,41 @@ START_TEST(test_graceful_shutdown)
 }
 END_TEST
 
+/*
+ * SIGTERM while commands wait in the host's loop queue. Each command is a natsMsg posted by a
+ * nats.c thread; the ones the loop never ran were destroyed by lt_loop_free after nats_Close,
+ * in a freed libnats (SIGSEGV in natsGC_collect, 1 run in ~50 of security_perms). Here a burst
+ * of 50,000 commands is sent, SIGTERM follows once the host answers the first one, so
+ * thousands are still queued when the loop stops: the host must exit 0.
+ */
+START_TEST(test_sigterm_with_queued_commands)
+{
+    natsSubscription *sub = NULL;
+    natsMsg *m = NULL;
+    int status;
+
+    up(NULL);
+    ck_assert_int_eq(natsConnection_SubscribeSync(&sub, D.nc, "_INBOX.burst"), NATS_OK);
+    ck_assert_int_eq(natsSubscription_SetPendingLimits(sub, -1, -1), NATS_OK);
+    ck_assert_int_eq(kill(host_pid, SIGSTOP), 0); /* all of the burst arrives at once */
+    for (int i = 0; i < 50000; i++)
+        ck_assert_int_eq(natsConnection_PublishRequest(D.nc, "lattice.default.host.h1.nosuchop",
+                                                       "_INBOX.burst", "x", 1),
+                         NATS_OK);
+    ck_assert_int_eq(natsConnection_Flush(D.nc), NATS_OK);
+    ck_assert_int_eq(kill(host_pid, SIGCONT), 0);
+    ck_assert_int_eq(natsSubscription_NextMsg(&m, sub, 20000), NATS_OK); /* the loop is busy */
+    natsMsg_Destroy(m);
+    status = drv_stop(host_pid, SIGTERM, 30000);
+    host_pid = 0;
+    natsSubscription_Destroy(sub);
+    ck_assert_msg(status != -1 && WIFEXITED(status) && WEXITSTATUS(status) == 0,
+                  "host did not exit 0 on SIGTERM with queued commands: status %d%s", status,
+                  status != -1 && WIFSIGNALED(status) ? " (killed by a signal)" : "");
+    down();
+}
+END_TEST
+
 START_TEST(test_children_die_with_host)
 {
     reply_t *r;
@@ -574,6 +609,7 @@ static Suite *proc_suite(void)
     tcase_add_test(tc, test_exit_reported_and_limit);
     tcase_add_test(tc, test_refused_refs);
     tcase_add_test(tc, test_graceful_shutdown);
+    tcase_add_test(tc, test_sigterm_with_queued_commands);
     tcase_add_test(tc, test_children_die_with_host);
     tcase_add_test(tc, test_bad_options);
     suite_add_tcase(s, tc);
