@@ -247,10 +247,11 @@ static void on_closed(natsConnection *nc, void *closure)
 static void on_async_error(natsConnection *nc, natsSubscription *sub, natsStatus err,
                            void *closure)
 {
-    natsStatus last = NATS_OK;
-    const char *text = nats_GetLastError(&last);
+    const char *text = NULL;
 
-    (void)nc, (void)closure;
+    (void)closure;
+    if (nc == NULL || natsConnection_GetLastError(nc, &text) == NATS_OK)
+        text = NULL; /* the connection's own record of the server's -ERR, if any */
     LT_WARN("nats", "%s%s%s%s", natsStatus_GetText(err),
             text != NULL && text[0] != '\0' ? ": " : "", text != NULL ? text : "",
             sub != NULL && err == NATS_SLOW_CONSUMER ? " (a subscription falls behind)" : "");
