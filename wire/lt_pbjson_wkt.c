@@ -114,8 +114,8 @@ static void civil_from_days(int64_t z, int64_t *y, int *m, int *d)
 
 static lt_status timestamp_to_json(const pbj_ctx *c, const ProtobufCMessage *m, json_t **out)
 {
-    int64_t *secs, y, days, rem;
-    int32_t *nanos;
+    int64_t *secs = NULL, y, days, rem;
+    int32_t *nanos = NULL;
     int mo, d;
     char frac[16], buf[64];
     lt_status st = secs_nanos(c, m, &secs, &nanos);
@@ -221,8 +221,8 @@ static bool parse_offset(const char *s, int64_t *off)
 static lt_status timestamp_from_json(const pbj_ctx *c, ProtobufCMessage *m, const json_t *j)
 {
     const char *s, *text;
-    int64_t *secs, t, off;
-    int32_t *nanos, ns;
+    int64_t *secs = NULL, t, off;
+    int32_t *nanos = NULL, ns;
     lt_status st;
 
     if (!json_is_string(j)) {
@@ -251,8 +251,8 @@ static lt_status timestamp_from_json(const pbj_ctx *c, ProtobufCMessage *m, cons
 
 static lt_status duration_to_json(const pbj_ctx *c, const ProtobufCMessage *m, json_t **out)
 {
-    int64_t *secs;
-    int32_t *nanos;
+    int64_t *secs = NULL;
+    int32_t *nanos = NULL;
     char frac[16], buf[64];
     lt_status st = secs_nanos(c, m, &secs, &nanos);
 
@@ -272,8 +272,8 @@ static lt_status duration_to_json(const pbj_ctx *c, const ProtobufCMessage *m, j
 static lt_status duration_from_json(const pbj_ctx *c, ProtobufCMessage *m, const json_t *j)
 {
     const char *s, *text;
-    int64_t *secs, v = 0;
-    int32_t *nanos, ns;
+    int64_t *secs = NULL, v = 0;
+    int32_t *nanos = NULL, ns;
     bool neg;
     int n = 0;
     lt_status st;
