@@ -29,7 +29,7 @@ static unsigned crc16(const uint8_t *p, size_t n)
     return crc;
 }
 
-static void b32_encode(const uint8_t *p, size_t n, char *out)
+void lt_nkey_base32(const uint8_t *p, size_t n, char *out)
 {
     unsigned buf = 0;
     int bits = 0;
@@ -95,6 +95,14 @@ static bool crc_ok(const uint8_t *p, size_t n)
     return crc16(p, n - 2) == ((unsigned)p[n - 2] | ((unsigned)p[n - 1] << 8));
 }
 
+static void put_crc(uint8_t *p, size_t n)
+{
+    unsigned c = crc16(p, n - 2);
+
+    p[n - 2] = (uint8_t)(c & 0xffu);
+    p[n - 1] = (uint8_t)(c >> 8);
+}
+
 lt_status lt_nkey_parse_seed(const char *text, uint8_t raw[32])
 {
     uint8_t b[36];
@@ -122,23 +130,43 @@ lt_status lt_nkey_parse_public(const char *text, uint8_t raw[32])
     return LT_OK;
 }
 
-static void put_crc(uint8_t *p, size_t n)
+/* The nkeys prefix byte of a kind: its base32 letter's value in the top five bits. */
+static int prefix_of(char kind)
 {
-    unsigned c = crc16(p, n - 2);
+    switch (kind) {
+    case 'U': return (int)KIND_USER;
+    case 'A': return 0;
+    case 'O': return 14 << 3;
+    case 'N': return 13 << 3;
+    default: return -1;
+    }
+}
 
-    p[n - 2] = (uint8_t)(c & 0xffu);
-    p[n - 1] = (uint8_t)(c >> 8);
+lt_status lt_nkey_text(const uint8_t raw[32], char kind, bool seed, char *text)
+{
+    int prefix = prefix_of(kind);
+    uint8_t b[36];
+
+    if (prefix < 0)
+        return LT_FAIL(LT_ERR_INVALID, "unknown nkey kind '%c'", kind);
+    if (seed) {
+        b[0] = (uint8_t)(KIND_SEED | ((unsigned)prefix >> 5));
+        b[1] = (uint8_t)(((unsigned)prefix & 31u) << 3);
+        memcpy(b + 2, raw, 32);
+        put_crc(b, 36);
+        lt_nkey_base32(b, 36, text);
+    } else {
+        b[0] = (uint8_t)prefix;
+        memcpy(b + 1, raw, 32);
+        put_crc(b, 35);
+        lt_nkey_base32(b, 35, text);
+    }
+    return LT_OK;
 }
 
 void lt_nkey_seed_text(const uint8_t seed[32], char *text)
 {
-    uint8_t b[36];
-
-    b[0] = (uint8_t)(KIND_SEED | (KIND_USER >> 5));
-    b[1] = (uint8_t)((KIND_USER & 31u) << 3);
-    memcpy(b + 2, seed, 32);
-    put_crc(b, sizeof(b));
-    b32_encode(b, sizeof(b), text);
+    LT_IGNORE(lt_nkey_text(seed, 'U', true, text));
 }
 
 lt_status lt_nkey_public_of(const uint8_t seed[32], uint8_t pub[32], char *text)
@@ -151,14 +179,8 @@ lt_status lt_nkey_public_of(const uint8_t seed[32], uint8_t pub[32], char *text)
         st = LT_FAIL(LT_ERR_IO, "libcrypto: no ed25519 key");
         goto out;
     }
-    if (text != NULL) {
-        uint8_t b[35];
-
-        b[0] = (uint8_t)KIND_USER;
-        memcpy(b + 1, pub, 32);
-        put_crc(b, sizeof(b));
-        b32_encode(b, sizeof(b), text);
-    }
+    if (text != NULL)
+        st = lt_nkey_text(pub, 'U', false, text);
 out:
     EVP_PKEY_free(k);
     return st;

@@ -44,6 +44,16 @@ LT_NODISCARD lt_status lt_nkey_public_of(const uint8_t seed[32], uint8_t pub[32]
 void lt_nkey_seed_text(const uint8_t seed[32], char *text);
 
 /**
+ * Encode a raw 32-byte key of kind ('U' user, 'A' account, 'O' operator, 'N' server) as its
+ * public key text (seed false, LT_NKEY_PUBLIC_TEXT + 1 bytes) or seed text (seed true,
+ * LT_NKEY_SEED_TEXT + 1 bytes). LT_ERR_INVALID for another kind.
+ */
+LT_NODISCARD lt_status lt_nkey_text(const uint8_t raw[32], char kind, bool seed, char *text);
+
+/** RFC 4648 base32 without padding; out holds (n * 8 + 4) / 5 + 1 bytes. */
+void lt_nkey_base32(const uint8_t *p, size_t n, char *out);
+
+/**
  * Sign a command: subject and body as published; sig receives the header
  * value (LT_NKEY_SIG_TEXT + 1 bytes). LT_ERR_IO when libcrypto fails.
  */

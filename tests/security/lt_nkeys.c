@@ -12,61 +12,7 @@
 #include <openssl/rand.h>
 
 #include "lt_alloc.h"
-
-/* nkeys prefix bytes: the kind letter's base32 value in the top five bits. */
-static int prefix_of(char kind)
-{
-    switch (kind) {
-    case 'O':
-        return 14 << 3;
-    case 'A':
-        return 0;
-    case 'U':
-        return 20 << 3;
-    case 'N':
-        return 13 << 3;
-    default:
-        return -1;
-    }
-}
-
-#define SEED_PREFIX (18 << 3) /* 'S' */
-
-/* CRC-16/XMODEM: polynomial 0x1021, initial value 0, no reflection. */
-static unsigned crc16(const unsigned char *p, size_t n)
-{
-    unsigned crc = 0;
-
-    for (size_t i = 0; i < n; i++) {
-        crc ^= (unsigned)p[i] << 8;
-        for (int b = 0; b < 8; b++)
-            crc = (crc & 0x8000u) ? ((crc << 1) ^ 0x1021u) : (crc << 1);
-        crc &= 0xffffu;
-    }
-    return crc;
-}
-
-/* RFC 4648 base32, no padding. out must hold (n * 8 + 4) / 5 + 1 bytes. */
-static void base32(const unsigned char *p, size_t n, char *out)
-{
-    static const char abc[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZ234567";
-    unsigned buf = 0;
-    int bits = 0;
-    size_t o = 0;
-
-    for (size_t i = 0; i < n; i++) {
-        buf = (buf << 8) | p[i];
-        bits += 8;
-        while (bits >= 5) {
-            out[o++] = abc[(buf >> (bits - 5)) & 31u];
-            bits -= 5;
-        }
-        buf &= (1u << bits) - 1u;
-    }
-    if (bits > 0)
-        out[o++] = abc[(buf << (5 - bits)) & 31u];
-    out[o] = '\0';
-}
+#include "lt_nkey.h"
 
 /* base64url without padding (JWT segments). out must hold 4 * ((n + 2) / 3) + 1. */
 static void base64url(const unsigned char *p, size_t n, char *out)
@@ -84,26 +30,15 @@ static void base64url(const unsigned char *p, size_t n, char *out)
     }
 }
 
-static void encode_with_crc(unsigned char *raw, size_t n, char *out)
-{
-    unsigned crc = crc16(raw, n);
-
-    raw[n] = (unsigned char)(crc & 0xffu); /* little-endian */
-    raw[n + 1] = (unsigned char)(crc >> 8);
-    base32(raw, n + 2, out);
-}
-
 lt_status lt_nkey_new(lt_nkey *k, char kind)
 {
-    int prefix = prefix_of(kind);
-    unsigned char raw[36];
     EVP_PKEY *pkey = NULL;
     size_t publen = sizeof(k->raw_public);
     lt_status st = LT_OK;
 
     memset(k, 0, sizeof(*k));
-    if (prefix < 0)
-        return LT_FAIL(LT_ERR_INVALID, "unknown nkey kind '%c'", kind);
+    if (lt_nkey_text(k->raw_seed, kind, true, k->seed) != LT_OK) /* checks the kind */
+        return LT_ERR_INVALID;
     if (RAND_bytes(k->raw_seed, (int)sizeof(k->raw_seed)) != 1)
         return LT_FAIL(LT_ERR_IO, "RAND_bytes failed");
     pkey = EVP_PKEY_new_raw_private_key(EVP_PKEY_ED25519, NULL, k->raw_seed,
@@ -113,13 +48,8 @@ lt_status lt_nkey_new(lt_nkey *k, char kind)
         st = LT_FAIL(LT_ERR_IO, "ed25519 key generation failed");
         goto out;
     }
-    raw[0] = (unsigned char)prefix;
-    memcpy(raw + 1, k->raw_public, 32);
-    encode_with_crc(raw, 33, k->public_key);
-    raw[0] = (unsigned char)(SEED_PREFIX | (prefix >> 5));
-    raw[1] = (unsigned char)((prefix & 31) << 3);
-    memcpy(raw + 2, k->raw_seed, 32);
-    encode_with_crc(raw, 34, k->seed);
+    LT_IGNORE(lt_nkey_text(k->raw_public, kind, false, k->public_key));
+    LT_IGNORE(lt_nkey_text(k->raw_seed, kind, true, k->seed));
 out:
     EVP_PKEY_free(pkey);
     return st;
@@ -160,7 +90,7 @@ lt_status lt_jwt_sign(const lt_nkey *issuer, json_t *claims, char **new_jwt)
         st = LT_FAIL(LT_ERR_IO, "claims hash failed");
         goto out;
     }
-    base32(digest, dlen, jti);
+    lt_nkey_base32(digest, dlen, jti);
     free(body);
     if (json_object_set_new(claims, "jti", json_string(jti)) != 0 ||
         (body = json_dumps(claims, JSON_COMPACT | JSON_SORT_KEYS)) == NULL) {
