@@ -2,8 +2,9 @@
 # checknames.sh - the naming tiers of docs/internals/conventions.md, checked on the built
 # static libraries: every global symbol a module's library defines is either public,
 # lt_<module>_... and declared in the module's public header(s) <dir>/lt_*.h, or internal,
-# lt__<module>_... (LT__<MODULE>_... for constants). In core/ and wire/ the module is the part
-# a public header names (lt_buf, lt_pbjson, lt_ce...); core's public names only need lt_.
+# lt__<module>_... (LT__<MODULE>_... for constants). In wire/ the module is the part a public
+# header names (lt_pbjson, lt_ce, lt_subject...). core/ is a collection of small modules too
+# (lt_buf, lt_map, lt_time...): its public names only need lt_, its internal ones are lt__core_.
 #
 #     scripts/checknames.sh BUILD_DIR      (meson test --suite lint runs it)
 #
@@ -16,14 +17,20 @@ NM=${NM:-nm}
 
 # Symbols of the libnats replacement (wire/lt_natsfix.c) keep libnats' names; meson copies
 # that link_whole library into every static library that depends on wire.
-natsfix=$( (ls "$build"/wire/liblt_natsfix.a >/dev/null 2>&1 &&
-    "$NM" -g --defined-only "$build"/wire/liblt_natsfix.a) | awk 'NF == 3 { print $3 }')
+natsfix=" "
+if [ -f "$build/wire/liblt_natsfix.a" ]; then
+    natsfix=" $("$NM" -g --defined-only "$build/wire/liblt_natsfix.a" |
+        awk 'NF == 3 { printf "%s ", $3 }')"
+fi
 
 status=0
 checked=0
 for dir in core wire model store api scheduler host; do
     [ -d "$root/$dir" ] || continue
-    libs=$(ls "$build/$dir"/*.a 2>/dev/null | grep -v 'liblt_natsfix\.a$' || true)
+    libs=
+    for l in "$build/$dir"/*.a; do
+        case $l in *'*.a' | */liblt_natsfix.a) ;; *) libs="$libs $l" ;; esac
+    done
     if [ -z "$libs" ]; then
         echo "checknames: no library in $build/$dir" >&2
         status=1
@@ -31,11 +38,19 @@ for dir in core wire model store api scheduler host; do
     fi
     case $dir in
         scheduler) parts=sched ;;
-        core | wire)
-            parts=$(cd "$root/$dir" && ls lt_*.h | grep -v '_int\.h$' | sed 's/^lt_//; s/\.h$//') ;;
+        wire) parts= ;;
         *) parts=$dir ;;
     esac
-    pubs=$(ls "$root/$dir"/lt_*.h 2>/dev/null | grep -v '_int\.h$' || true)
+    pubs=
+    for h in "$root/$dir"/lt_*.h; do
+        case $h in *'*.h' | *_int.h) continue ;; esac
+        pubs="$pubs $h"
+        if [ "$dir" = wire ]; then
+            p=${h##*/lt_}
+            parts="$parts ${p%.h}"
+        fi
+    done
+    parts=${parts# }
     for l in $libs; do
         "$NM" -g --defined-only "$l" >/dev/null || { echo "checknames: $NM $l failed" >&2; exit 1; }
     done
@@ -44,7 +59,7 @@ for dir in core wire model store api scheduler host; do
         sort -u)
     for s in $syms; do
         checked=$((checked + 1))
-        case " $(echo $natsfix) " in *" $s "*) continue ;; esac
+        case $natsfix in *" $s "*) continue ;; esac
         ok=
         for p in $parts; do
             up=$(echo "$p" | tr '[:lower:]' '[:upper:]')
@@ -57,13 +72,14 @@ for dir in core wire model store api scheduler host; do
         if [ -z "$ok" ] && [ "$dir" = core ]; then
             case $s in lt_[!_]*) ok=public ;; esac
         fi
+        # shellcheck disable=SC2086 # $pubs: a list of paths without blanks
         if [ "$ok" = public ] && ! grep -qw -- "$s" $pubs /dev/null; then
             echo "$dir: $s is named public (lt_...) but no $dir/lt_*.h declares it:" \
                 "internal names are lt__${parts%% *}_..." >&2
             status=1
         elif [ -z "$ok" ]; then
             echo "$dir: $s follows no tier: lt_<module>_... (public) or" \
-                "lt__<module>_... (internal), module: $(echo $parts)" >&2
+                "lt__<module>_... (internal), module: $parts" >&2
             status=1
         fi
     done
