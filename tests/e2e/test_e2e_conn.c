@@ -19,7 +19,7 @@
 
 #include <nats/nats.h>
 
-#include "cutproxy.h"
+#include "lt_proxy.h"
 #include "lt_alloc.h"
 #include "e2e.h"
 #include "latticed/host/v1/command.pb-c.h"
@@ -329,7 +329,7 @@ START_TEST(test_conn_no_replay_after_cut)
     const char *host_extra[] = { "--refuse-image", "refuse-me", "--reply-delay-ms", "600000",
                                  NULL };
     e2e *e = e2e_new();
-    cutproxy *px;
+    lt_proxy *px = NULL;
     char port[16];
     const char *lat_extra[9];
     recorder *r = recorder_new(e, "cut");
@@ -343,12 +343,11 @@ START_TEST(test_conn_no_replay_after_cut)
     char *res;
 
     snprintf(port, sizeof(port), "%s", strrchr(e2e_url(e), ':') + 1);
-    px = cutproxy_start(atoi(port));
-    ck_assert_ptr_nonnull(px);
+    ck_assert_int_eq(lt_proxy_start(&px, atoi(port)), LT_OK);
     /* latticed through the proxy; a lease long enough to stay leader through the cut; a
      * refused start that is never answered: it expires after 1 s and is retried. */
     lat_extra[0] = "--nats-url";
-    lat_extra[1] = cutproxy_url(px);
+    lat_extra[1] = lt_proxy_url(px);
     lat_extra[2] = "--lease-ttl-ms";
     lat_extra[3] = "60000";
     lat_extra[4] = "--command-timeout-ms";
@@ -366,7 +365,7 @@ START_TEST(test_conn_no_replay_after_cut)
     ck_assert_msg(e2e_wait(e, a_start_since, arg, 30000), "latticed sent no start");
     e2e_sleep_ms(300);
     /* Cut latticed's link: it sees EOF at once. */
-    cutproxy_cut(px, true);
+    ck_assert_int_eq(lt_proxy_set(px, LT_PROXY_CUT), LT_OK);
     t_cut = lt_test_now_ms();
     lw = (log_wait){ e, lat, "disconnected from NATS" };
     ck_assert(e2e_wait(e, log_cond, &lw, 10000));
@@ -382,7 +381,7 @@ START_TEST(test_conn_no_replay_after_cut)
     if (lt_test_now_ms() - t_cut < 8000)
         e2e_sleep_ms(8000 - (lt_test_now_ms() - t_cut));
     t_heal = lt_test_now_ms();
-    cutproxy_cut(px, false);
+    ck_assert_int_eq(lt_proxy_set(px, LT_PROXY_FORWARD), LT_OK);
     /* After the reconnect: the next start latticed sends. */
     arg[1] = &t_heal;
     ck_assert_msg(e2e_wait(e, a_start_since, arg, 45000), "no start after the reconnect");
@@ -410,7 +409,7 @@ START_TEST(test_conn_no_replay_after_cut)
                           "cut, reached the host", held_no[k]);
     pthread_mutex_unlock(&r->mu);
     recorder_free(r);
-    cutproxy_stop(px);
+    ck_assert_int_eq(lt_proxy_stop(px), LT_OK);
     e2e_free(e);
 }
 END_TEST
