@@ -374,4 +374,49 @@ bool lt_model_label_key_is_valid(const char *key);
  */
 uint64_t lt_model_rollout_max_unavailable(const lt_model *m, uint64_t instances);
 
+/* ---------------------------------------------------------------------------------------------
+ * The deploy check (deploy_check.c): may an app be deployed next to the lattice's others?
+ * ------------------------------------------------------------------------------------------- */
+
+/** A component of the app to deploy, as the deploy check sees it (borrowed strings). */
+typedef struct {
+    const char *name;
+    const char *id;               /**< explicit id it claims, NULL when none */
+    lt_model_kind kind;
+    const char *shared_app;       /**< a shared reference: the app it points at, else NULL */
+    const char *shared_component; /**< ... and the component there */
+} lt_model_deploy_comp;
+
+/**
+ * What the deploy check needs to know about the other deployed apps of the lattice. Each
+ * caller answers from its own data (the API from the store, the scheduler from its specs).
+ */
+typedef struct {
+    void *ctx;
+    /** *app = the other deployed app that claims explicit id (borrowed), NULL when none. */
+    lt_status (*id_owner)(void *ctx, const char *id, const char **app);
+    /** *ok = app is a deployed shared app with a component of that name and kind. */
+    lt_status (*shared_has)(void *ctx, const char *app, const char *component,
+                            lt_model_kind kind, bool *ok);
+} lt_model_deploy_env;
+
+/**
+ * wadm's deploy rules for an app of n comps: no explicit id another app claims
+ * (`Component identifier '{id}' is already deployed in a different application '{app}'.`),
+ * and every shared reference resolvable (`Application contains shared components that are
+ * not deployed in other applications: ["name", ...]`). LT_OK when it may be deployed;
+ * LT_ERR_REFUSED with wadm's message appended to why when not; a status of env otherwise.
+ */
+LT_NODISCARD lt_status lt_model_check_deploy(const lt_model_deploy_comp *comps, size_t n,
+                                             const lt_model_deploy_env *env, lt_buf *why);
+
+/**
+ * The shared references of comps that env cannot resolve, as wadm's list text
+ * (`["a", "b"]`) appended to names; *count gets how many (0: none, nothing appended).
+ * LT_ERR_TOO_BIG when names is full, or a status of env.
+ */
+LT_NODISCARD lt_status lt_model_shared_missing(const lt_model_deploy_comp *comps, size_t n,
+                                               const lt_model_deploy_env *env, lt_buf *names,
+                                               size_t *count);
+
 #endif

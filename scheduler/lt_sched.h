@@ -349,7 +349,7 @@ LT_NODISCARD lt_status lt_sched_app_status_get(const lt_sched *s, const char *ap
 const char *lt_sched_app_status_json(const lt_sched *s, const char *app);
 
 /* ---------------------------------------------------------------------------------------------
- * Compiled specs and the deploy check (pure; also used by the API to refuse a deploy early)
+ * Compiled specs and the deploy check (pure)
  * ------------------------------------------------------------------------------------------- */
 
 /**
@@ -364,7 +364,8 @@ void lt_sched_spec_free(lt_sched_spec *spec);
 
 /**
  * May spec be deployed next to the deployed specs of the other apps of its lattice (others
- * must not include spec's own app)? Checks wadm's deploy rules: an explicit component id
+ * must not include spec's own app)? lt_model_check_deploy (model/deploy_check.c, which the
+ * API also runs against the store) answered from these specs: an explicit component id
  * another app uses (`Component identifier '{id}' is already deployed in a different
  * application '{app}'.`), and shared references that name no deployed shared app with that
  * component (`Application contains shared components that are not deployed in other

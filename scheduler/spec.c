@@ -911,72 +911,80 @@ out:
 }
 
 /* ---------------------------------------------------------------------------------------------
- * The deploy check
+ * The deploy check: model/deploy_check.c's rules, answered from the other apps' specs
  * ------------------------------------------------------------------------------------------- */
 
-static const lt_sched_spec *find_app(const lt_sched_spec *const *others, size_t n,
-                                     const char *app)
-{
-    size_t i;
+typedef struct {
+    const lt_sched_spec *spec;
+    const lt_sched_spec *const *others;
+    size_t n;
+} spec_env;
 
-    for (i = 0; i < n; i++)
-        if (others[i] != NULL && strcmp(others[i]->app, app) == 0)
-            return others[i];
-    return NULL;
+static lt_status spec_id_owner(void *ctx, const char *id, const char **owner)
+{
+    const spec_env *e = ctx;
+
+    *owner = NULL;
+    for (size_t j = 0; j < e->n; j++) {
+        const lt_sched_spec *o = e->others[j];
+
+        if (o == NULL || strcmp(o->app, e->spec->app) == 0)
+            continue;
+        for (size_t k = 0; k < o->n_comps; k++)
+            if (o->comps[k].explicit_id && o->comps[k].shared_app == NULL &&
+                strcmp(o->comps[k].id, id) == 0) {
+                *owner = o->app;
+                return LT_OK;
+            }
+    }
+    return LT_OK;
 }
 
-static bool shared_ref_ok(const spec_comp *c, const lt_sched_spec *const *others, size_t n)
+static lt_status spec_shared_has(void *ctx, const char *app, const char *component,
+                                 lt_model_kind kind, bool *ok)
 {
-    const lt_sched_spec *o = find_app(others, n, c->shared_app);
+    const spec_env *e = ctx;
     const spec_comp *t;
 
-    if (o == NULL || !o->shared)
-        return false;
-    t = spec_find(o, c->shared_comp);
-    return t != NULL && t->shared_app == NULL && t->capability == c->capability;
+    *ok = false;
+    for (size_t j = 0; j < e->n; j++) {
+        const lt_sched_spec *o = e->others[j];
+
+        if (o == NULL || strcmp(o->app, app) != 0)
+            continue;
+        if (!o->shared)
+            return LT_OK;
+        t = spec_find(o, component);
+        *ok = t != NULL && t->shared_app == NULL &&
+              t->capability == (kind == LT_MODEL_CAPABILITY);
+        return LT_OK;
+    }
+    return LT_OK;
 }
 
 lt_status lt_sched_spec_check(const lt_sched_spec *spec, const lt_sched_spec *const *others,
                               size_t n_others, lt_buf *why)
 {
-    size_t i, j, k, bad = 0;
+    spec_env e = { .spec = spec, .others = others, .n = n_others };
+    lt_model_deploy_env env = { .ctx = &e, .id_owner = spec_id_owner,
+                                .shared_has = spec_shared_has };
+    lt_model_deploy_comp *comps = lt_calloc(spec->n_comps + 1, sizeof(*comps));
     lt_status st;
 
-    for (i = 0; i < spec->n_comps; i++) {
+    if (comps == NULL)
+        return LT_FAIL(LT_ERR_NOMEM, "out of memory");
+    for (size_t i = 0; i < spec->n_comps; i++) {
         const spec_comp *c = &spec->comps[i];
 
-        if (!c->explicit_id || c->shared_app != NULL)
-            continue;
-        for (j = 0; j < n_others; j++) {
-            const lt_sched_spec *o = others[j];
-
-            if (o == NULL || strcmp(o->app, spec->app) == 0)
-                continue;
-            for (k = 0; k < o->n_comps; k++)
-                if (o->comps[k].explicit_id && o->comps[k].shared_app == NULL &&
-                    strcmp(o->comps[k].id, c->id) == 0) {
-                    LT_IGNORE(lt_buf_appendf(why,
-                        "Component identifier '%s' is already deployed in a different "
-                        "application '%s'.", c->id, o->app));
-                    return LT_ERR_CONFLICT;
-                }
-        }
+        comps[i] = (lt_model_deploy_comp){
+            .name = c->name,
+            .id = c->explicit_id && c->shared_app == NULL ? c->id : NULL,
+            .kind = c->capability ? LT_MODEL_CAPABILITY : LT_MODEL_COMPONENT,
+            .shared_app = c->shared_app,
+            .shared_component = c->shared_comp,
+        };
     }
-    for (i = 0; i < spec->n_comps; i++) {
-        const spec_comp *c = &spec->comps[i];
-
-        if (c->shared_app == NULL || shared_ref_ok(c, others, n_others))
-            continue;
-        st = lt_buf_appends(why, bad == 0 ? "Application contains shared components that are "
-                                            "not deployed in other applications: [\"" : ", \"");
-        if (st == LT_OK)
-            st = lt_buf_appendf(why, "%s\"", c->name);
-        (void)st;
-        bad++;
-    }
-    if (bad > 0) {
-        LT_IGNORE(lt_buf_appendc(why, ']'));
-        return LT_ERR_CONFLICT;
-    }
-    return LT_OK;
+    st = lt_model_check_deploy(comps, spec->n_comps, &env, why);
+    lt_free(comps);
+    return st == LT_ERR_REFUSED ? LT_ERR_CONFLICT : st;
 }
