@@ -182,17 +182,6 @@ void lt__diag(lt__ctx *cx, lt_model_level lvl, const char *code, const lt__node 
     va_end(ap);
 }
 
-void lt__diag_loc(lt__ctx *cx, lt_model_level lvl, const char *code, const lt_model_loc *loc,
-                  const char *fmt, ...)
-{
-    va_list ap;
-    if (lvl == LT_MODEL_ERROR)
-        cx->errors++;
-    va_start(ap, fmt);
-    add(cx, lvl, code, loc != NULL ? loc->line : 0, loc != NULL ? loc->column : 0,
-        loc != NULL ? loc->path : "", fmt, ap);
-    va_end(ap);
-}
 
 /* Append the dropped-findings note (not counted); called once when parsing ends. */
 void lt__report_finish(lt__ctx *cx)

@@ -286,16 +286,12 @@ LT_NODISCARD lt_status lt_sched_unreadable(lt_sched *s, const char *app, const c
  */
 int64_t lt_sched_tick(lt_sched *s, int64_t now);
 
-/** Reconcile every app at the next tick (operator request, tests). */
-void lt_sched_mark_all_dirty(lt_sched *s);
-
 /* ---------------------------------------------------------------------------------------------
  * Queries (loop thread)
  * ------------------------------------------------------------------------------------------- */
 
-/** Hosts known (alive or unreachable), apps known (deployed or being cleaned up). */
+/** Hosts known (alive or unreachable). */
 size_t lt_sched_host_count(const lt_sched *s);
-size_t lt_sched_app_count(const lt_sched *s);
 
 /** True while the partition guard holds evictions back. */
 bool lt_sched_partitioned(const lt_sched *s);
@@ -345,8 +341,6 @@ typedef struct {
 LT_NODISCARD lt_status lt_sched_app_status_get(const lt_sched *s, const char *app,
                                                lt_sched_app_status *out);
 
-/** The last status document of app (see the sink), borrowed; NULL when unknown. */
-const char *lt_sched_app_status_json(const lt_sched *s, const char *app);
 
 /* ---------------------------------------------------------------------------------------------
  * Compiled specs and the deploy check (pure)
