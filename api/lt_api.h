@@ -17,8 +17,9 @@
 #include "lt_model.h"
 #include "lt_status.h"
 #include "lt_store.h"
+#include "lt_subject.h"
 
-#define LT_API_DEFAULT_PREFIX "wadm.api"
+#define LT_API_DEFAULT_PREFIX LT_SUBJECT_API_PREFIX
 #define LT_API_DEFAULT_QUEUE  "latticed_api"
 #define LT_API_MAX_REPLY      (8u << 20) /**< bytes of one reply we build (list of many apps) */
 

@@ -22,9 +22,10 @@
 #include "lt_sched.h"
 #include "lt_status.h"
 #include "lt_store.h"
+#include "lt_subject.h"
 
-#define LT_SCHED_DEFAULT_PREFIX "lattice"
-#define LT_SCHED_DEFAULT_STATUS_PREFIX "wadm.status"
+#define LT_SCHED_DEFAULT_PREFIX LT_SUBJECT_LATTICE_PREFIX
+#define LT_SCHED_DEFAULT_STATUS_PREFIX LT_SUBJECT_STATUS_PREFIX
 #define LT_SCHED_LEASE_BUCKET "latticed_leases"
 #define LT_SCHED_DEFAULT_MAX_LATTICES 1000
 
