@@ -69,20 +69,6 @@ const char *lt_model_report_first_error(const lt_model_report *r)
     return NULL;
 }
 
-lt_status lt_model_report_put_error(const lt_model_report *r, lt_buf *out)
-{
-    for (size_t i = 0; r != NULL && i < r->count; i++) {
-        const lt_model_diag *d = &r->items[i];
-        if (d->level != LT_MODEL_ERROR)
-            continue;
-        bool parse = d->code == LT__CODE_SYNTAX || d->code == LT__CODE_SCHEMA ||
-                     d->code == LT__CODE_LIMIT;
-        return lt_buf_appendf(out, "%s%s", parse ? "Unable to parse manifest: " : "",
-                              d->message);
-    }
-    return LT_OK;
-}
-
 /* Cut a message that reached the buffer size at a UTF-8 boundary and mark it. */
 static void mark_truncated(char *msg, size_t size)
 {

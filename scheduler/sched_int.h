@@ -227,8 +227,6 @@ void lt__sched_free_secrets(Latticed__Host__V1__SecretRef *sec, size_t n);
             (nout) = i_ + 1;                                                 \
         }                                                                    \
     } while (0)
-/** Instances that may be unavailable during an upgrade of a scaler of n instances. */
-uint64_t spec_max_unavailable(const lt_sched_spec *spec, uint64_t n);
 
 /* ---------------------------------------------------------------------------------------------
  * Inventory (inventory.c)

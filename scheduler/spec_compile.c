@@ -169,20 +169,6 @@ const spec_comp *spec_find(const lt_sched_spec *spec, const char *name)
     return NULL;
 }
 
-uint64_t spec_max_unavailable(const lt_sched_spec *spec, uint64_t n)
-{
-    uint64_t pct = 25, u;
-
-    if (spec->rollout.set && !spec->rollout.percent)
-        return spec->rollout.max_unavailable;
-    if (spec->rollout.set)
-        pct = spec->rollout.max_unavailable;
-    u = n * pct / 100;
-    if (u == 0 && pct != 0)
-        u = 1;
-    return u;
-}
-
 static void order_comps(lt_sched_spec *spec)
 {
     size_t i, j, k = 0;

@@ -99,37 +99,6 @@ lt_status lt_subject_check(const char *subject, bool allow_wildcards)
     return LT_OK;
 }
 
-static lt_status append_checked(lt_buf *b, const char *part)
-{
-    size_t add = strlen(part) + (b->len > 0 ? 1 : 0);
-    lt_status st;
-
-    if (b->len + add > LT_MAX_SUBJECT)
-        return LT_FAIL(LT_ERR_TOO_BIG, "subject would exceed %u bytes", LT_MAX_SUBJECT);
-    st = lt_buf_appendf(b, "%s%s", b->len > 0 ? "." : "", part);
-
-    if (st == LT_ERR_TOO_BIG)
-        return LT_FAIL(st, "subject would exceed %zu bytes", b->max);
-    return st;
-}
-
-lt_status lt_subject_append(lt_buf *b, const char *part)
-{
-    lt_status st = lt_subject_check(part, false);
-
-    if (st != LT_OK)
-        return st;
-    return append_checked(b, part);
-}
-
-lt_status lt_subject_append_token(lt_buf *b, const char *what, const char *token)
-{
-    lt_status st = lt_subject_check_token(what, token);
-
-    if (st != LT_OK)
-        return st;
-    return append_checked(b, token);
-}
 
 /* ---- the named subjects --------------------------------------------------------------------- */
 

@@ -4,11 +4,9 @@
  * cannot spell a subject differently; and validation of the user-supplied tokens that go
  * into subjects, so no one can inject a separator or a wildcard.
  *
- *     lt_buf b;
- *     lt_buf_init(&b, LT_MAX_SUBJECT);
- *     st = lt_subject_append(&b, prefix);                 // "lattice" (fixed, may hold dots)
- *     st = lt_subject_append_token(&b, "lattice", name);  // user input: one token
- *     st = lt_subject_append(&b, "evt.host.heartbeat");
+ *     char subj[LT_MAX_SUBJECT];
+ *     st = lt_subject_check_token("lattice", name);       // where user input enters
+ *     st = lt_subject_host_event(subj, sizeof(subj), prefix, name, host_id, "host.heartbeat");
  */
 #ifndef LT_SUBJECT_H
 #define LT_SUBJECT_H
@@ -16,7 +14,6 @@
 #include <stdbool.h>
 #include <stddef.h>
 
-#include "lt_buf.h"
 #include "lt_limits.h"
 #include "lt_status.h"
 
@@ -46,20 +43,6 @@ LT_NODISCARD lt_status lt_subject_check_token(const char *what, const char *toke
  */
 LT_NODISCARD lt_status lt_subject_check(const char *subject, bool allow_wildcards);
 
-/**
- * Append a trusted fixed part (one or more dot-separated tokens, no
- * wildcards, e.g. a configured prefix "wasmbus.evt") to b, preceded by '.'
- * when b is not empty. The part is validated like a publish subject.
- * On error b is unchanged. LT_ERR_INVALID, LT_ERR_TOO_BIG (over b's max or
- * LT_MAX_SUBJECT), LT_ERR_NOMEM.
- */
-LT_NODISCARD lt_status lt_subject_append(lt_buf *b, const char *part);
-
-/**
- * Append one untrusted token (checked with lt_subject_check_token; what names
- * it in errors), preceded by '.' when b is not empty. On error b is unchanged.
- */
-LT_NODISCARD lt_status lt_subject_append_token(lt_buf *b, const char *what, const char *token);
 
 /* ---------------------------------------------------------------------------------------------
  * The subjects (docs/host.md, docs/protocol.md, docs/api.md). Every builder writes a
