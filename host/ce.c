@@ -14,6 +14,7 @@
 #include <unistd.h>
 
 #include "lt_ce.h"
+#include "lt_subject.h"
 
 static uint64_t rng_state;
 
@@ -86,9 +87,7 @@ lt_status lt_host_ce_msg(natsMsg **new_msg, const char *prefix, const char *latt
     lt_ce_event ev;
     int n;
 
-    /* The host id in the subject lets NATS permissions bind a host to its own events. */
-    n = snprintf(subject, sizeof(subject), "%s.%s.evt.h.%s.%s", prefix, lattice, host_id, type);
-    if (n < 0 || (size_t)n >= sizeof(subject))
+    if (lt_subject_host_event(subject, sizeof(subject), prefix, lattice, host_id, type) != LT_OK)
         return LT_FAIL(LT_ERR_TOO_BIG, "event subject too long");
     n = snprintf(cetype, sizeof(cetype), "dev.latticed.%s.v1", type);
     if (n < 0 || (size_t)n >= sizeof(cetype))

@@ -125,10 +125,6 @@ void lt__diag(lt__ctx *cx, lt_model_level lvl, const char *code, const lt__node 
 void lt__vdiag(lt__ctx *cx, lt_model_level lvl, const char *code, const lt__node *at,
                const char *fmt, va_list ap) LT_PRINTF(5, 0);
 
-/** Record a finding at a model location (used by the validators). */
-void lt__diag_loc(lt__ctx *cx, lt_model_level lvl, const char *code, const lt_model_loc *loc,
-                  const char *fmt, ...) LT_PRINTF(5, 6);
-
 /** Append a note about findings dropped over the cap; call once at the end. */
 void lt__report_finish(lt__ctx *cx);
 

@@ -69,20 +69,6 @@ const char *lt_model_report_first_error(const lt_model_report *r)
     return NULL;
 }
 
-lt_status lt_model_report_put_error(const lt_model_report *r, lt_buf *out)
-{
-    for (size_t i = 0; r != NULL && i < r->count; i++) {
-        const lt_model_diag *d = &r->items[i];
-        if (d->level != LT_MODEL_ERROR)
-            continue;
-        bool parse = d->code == LT__CODE_SYNTAX || d->code == LT__CODE_SCHEMA ||
-                     d->code == LT__CODE_LIMIT;
-        return lt_buf_appendf(out, "%s%s", parse ? "Unable to parse manifest: " : "",
-                              d->message);
-    }
-    return LT_OK;
-}
-
 /* Cut a message that reached the buffer size at a UTF-8 boundary and mark it. */
 static void mark_truncated(char *msg, size_t size)
 {
@@ -182,17 +168,6 @@ void lt__diag(lt__ctx *cx, lt_model_level lvl, const char *code, const lt__node 
     va_end(ap);
 }
 
-void lt__diag_loc(lt__ctx *cx, lt_model_level lvl, const char *code, const lt_model_loc *loc,
-                  const char *fmt, ...)
-{
-    va_list ap;
-    if (lvl == LT_MODEL_ERROR)
-        cx->errors++;
-    va_start(ap, fmt);
-    add(cx, lvl, code, loc != NULL ? loc->line : 0, loc != NULL ? loc->column : 0,
-        loc != NULL ? loc->path : "", fmt, ap);
-    va_end(ap);
-}
 
 /* Append the dropped-findings note (not counted); called once when parsing ends. */
 void lt__report_finish(lt__ctx *cx)

@@ -1,6 +1,6 @@
 /*
- * validate.c - every rule of wadm's validate_manifest (wadm-types
- * validation.rs, docs: ../shared/reference/wadm.md §2.6) with wadm's exact
+ * validate.c - every rule of wadm's validate_manifest (github.com/wasmCloud/wadm,
+ * crates/wadm-types/src/validation.rs; docs/manifest.md lists them) with wadm's exact
  * message texts, run in wadm's order. Unlike wadm, every finding is reported,
  * each at the model element it concerns. Sets and lookups sort rather than
  * compare all pairs, so a manifest with many components stays cheap.

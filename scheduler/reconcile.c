@@ -590,7 +590,7 @@ static void rec_spread(rec_ctx *x, size_t ci, const spec_comp *c, comp_rt *rt)
         changing = true;
         scale_down(x, &t[i].cur, t[i].have - want, &t[i].have, &t[i].run);
     }
-    u = spec_max_unavailable(x->spec, T);
+    u = lt_model_rollout_max_unavailable(&x->spec->rollout, T);
     for (i = 0; i < n; i++)
         pending += t[i].have - t[i].run;
     budget = start_budget(x, rt, outdated.len, pending, u, &backoff);
@@ -686,7 +686,7 @@ static void rec_daemon(rec_ctx *x, size_t ci, const spec_comp *c, comp_rt *rt)
         for (j = 0; sel != NULL && j < sel->hosts.len; j++)
             T += want, eligible++;
     }
-    u = spec_max_unavailable(x->spec, T);
+    u = lt_model_rollout_max_unavailable(&x->spec->rollout, T);
     budget = start_budget(x, rt, outdated.len, pending, u, &backoff);
     x->upgrading = outdated.len > 0;
     mstamp = ++x->s->stamp;

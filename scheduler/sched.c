@@ -224,11 +224,6 @@ static void mark_related(lt_sched *s, sched_app *a, const lt_sched_spec *old, in
     }
 }
 
-void lt_sched_mark_all_dirty(lt_sched *s)
-{
-    s->all_dirty = true;
-}
-
 comp_rt *sched_comp_rt(sched_app *a, const char *name)
 {
     comp_rt *rt = smap_get(&a->rt, name);
@@ -547,11 +542,6 @@ void lt_sched_set_apps_loaded(lt_sched *s, bool loaded)
 size_t lt_sched_host_count(const lt_sched *s)
 {
     return s->host_list.len;
-}
-
-size_t lt_sched_app_count(const lt_sched *s)
-{
-    return s->apps.count;
 }
 
 static void mark_every_app(lt_sched *s, int64_t now)

@@ -82,7 +82,7 @@ LT_NODISCARD lt_status pvec_push(pvec *v, void *p);
 void pvec_cleanup(pvec *v);
 
 /* ---------------------------------------------------------------------------------------------
- * Sorted string maps (spec.c)
+ * Sorted string maps (string_map.c)
  * ------------------------------------------------------------------------------------------- */
 
 typedef struct {
@@ -98,13 +98,14 @@ typedef struct {
 void skvs_cleanup(skvs *m);
 /** Set key=value (copies), keeping the order; a later set of a key wins. */
 LT_NODISCARD lt_status skvs_set(skvs *m, const char *key, const char *value);
-const char *skvs_get(const skvs *m, const char *key);
 bool skvs_equal(const skvs *a, const skvs *b);
 /** Every requirement present in labels with an equal value (empty req: true). */
 bool skvs_match(const skvs *labels, const skvs *req);
+/** Hash m into h (key=value lines, then a record separator). */
+void lt__sched_sha_skvs(sched_sha *h, const skvs *m);
 
 /* ---------------------------------------------------------------------------------------------
- * Compiled spec (spec.c)
+ * Compiled spec (spec_compile.c; its parts in spec_spreads.c, spec_links.c, spec_config.c)
  * ------------------------------------------------------------------------------------------- */
 
 typedef enum { SCALER_NONE = 0, SCALER_SPREAD, SCALER_DAEMON } scaler_kind;
@@ -182,8 +183,50 @@ struct lt_sched_spec {
 };
 
 const spec_comp *spec_find(const lt_sched_spec *spec, const char *name);
-/** Instances that may be unavailable during an upgrade of a scaler of n instances. */
-uint64_t spec_max_unavailable(const lt_sched_spec *spec, uint64_t n);
+
+/** Shares of c->instances between the spreads of scaler sc (NULL: one default spread). */
+LT_NODISCARD lt_status lt__sched_compile_spreads(const lt_model_scaler *sc, spec_comp *c);
+/** Compile link trait ml of component src of m into l (all but l->link_id). */
+LT_NODISCARD lt_status lt__sched_compile_link(const lt_model *m, const lt_model_component *src,
+                                              const lt_model_link *ml, spec_link *l);
+void lt__sched_free_link(spec_link *l);
+/** Merge the managed configs' values into out (later configs win); external config names,
+ * comma-separated, into ext (when not NULL). */
+LT_NODISCARD lt_status lt__sched_merge_config(const lt_model_config *cfg, size_t n, skvs *out,
+                                              lt_buf *ext);
+/** Secret references of m's secrets sec[0..n) (backend from their policy), with the pointer
+ * array protobuf-c wants; *nout of them built (free with lt__sched_free_secrets). */
+LT_NODISCARD lt_status lt__sched_build_secrets(const lt_model *m, const lt_model_secret *sec,
+                                               size_t n, Latticed__Host__V1__SecretRef **out,
+                                               Latticed__Host__V1__SecretRef ***outp,
+                                               size_t *nout);
+void lt__sched_sha_secrets(sched_sha *h, const Latticed__Host__V1__SecretRef *sec, size_t n);
+void lt__sched_free_secrets(Latticed__Host__V1__SecretRef *sec, size_t n);
+
+/* Move a skvs into protobuf-c map entries (all entry types are {base, key, value}); init is
+ * the entry type's initialiser object. Sets st on failure. */
+#define LT__SCHED_BUILD_ENTRIES(kvs, init, arr, parr, nout, st)                        \
+    do {                                                                     \
+        size_t i_;                                                           \
+        (nout) = 0;                                                          \
+        if ((st) != LT_OK || (kvs)->count == 0)                              \
+            break;                                                           \
+        (arr) = lt_calloc((kvs)->count, sizeof(*(arr)));                     \
+        (parr) = lt_calloc((kvs)->count, sizeof(*(parr)));                   \
+        if ((arr) == NULL || (parr) == NULL) {                               \
+            (st) = LT_FAIL(LT_ERR_NOMEM, "map entries");                     \
+            break;                                                           \
+        }                                                                    \
+        for (i_ = 0; i_ < (kvs)->count; i_++) {                              \
+            (arr)[i_] = (init);                                              \
+            (arr)[i_].key = (kvs)->items[i_].key;                            \
+            (arr)[i_].value = (kvs)->items[i_].value;                        \
+            (kvs)->items[i_].key = NULL; /* moved */                         \
+            (kvs)->items[i_].value = NULL;                                   \
+            (parr)[i_] = &(arr)[i_];                                         \
+            (nout) = i_ + 1;                                                 \
+        }                                                                    \
+    } while (0)
 
 /* ---------------------------------------------------------------------------------------------
  * Inventory (inventory.c)

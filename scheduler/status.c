@@ -307,13 +307,6 @@ lt_status lt_sched_app_status_get(const lt_sched *s, const char *app, lt_sched_a
     return LT_OK;
 }
 
-const char *lt_sched_app_status_json(const lt_sched *s, const char *app)
-{
-    const sched_app *a = smap_get(&s->apps, app);
-
-    return a != NULL ? a->status_json : NULL;
-}
-
 static int host_cmp(const void *pa, const void *pb)
 {
     return strcmp((*(sched_host *const *)pa)->id, (*(sched_host *const *)pb)->id);

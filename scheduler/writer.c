@@ -19,6 +19,7 @@
 #include "lt_ce.h"
 #include "lt_limits.h"
 #include "lt_log.h"
+#include "lt_subject.h"
 
 typedef struct wentry {
     char *key;             /* "lattice/app": the coalescing key */
@@ -373,8 +374,7 @@ void svc_status(void *arg, const char *app, lt_sched_state state, const char *js
     (void)state;
     if (!svc_may_act(l))
         return; /* paused: published again when acting resumes (lt_sched_republish) */
-    if ((size_t)snprintf(subj, sizeof(subj), "%s.%s.%s", svc->status_prefix, l->name, app) <
-        sizeof(subj))
+    if (lt_subject_app_status(subj, sizeof(subj), svc->status_prefix, l->name, app) == LT_OK)
         natsConnection_Publish(svc->cfg.nc, subj, json, (int)strlen(json));
     if (svc->writer != NULL)
         sched_writer_put(svc->writer, l->name, app, json, l->lease_slot);
@@ -422,8 +422,7 @@ void svc_event(void *arg, const char *type, const ProtobufCMessage *msg)
     if (!svc_may_act(l))
         return; /* not the leader right now: it reports nothing */
     if (svc->writer == NULL ||
-        (size_t)snprintf(subj, sizeof(subj), "%s.%s.evt.cp.%s", svc->prefix, l->name, type) >=
-            sizeof(subj))
+        lt_subject_cp_event(subj, sizeof(subj), svc->prefix, l->name, type) != LT_OK)
         return;
     snprintf(cetype, sizeof(cetype), "dev.latticed.cp.%s.v1", type);
     sched_writer_event(svc->writer, subj, cetype, msg);

@@ -259,14 +259,6 @@ LT_NODISCARD lt_status lt_store_update(lt_store *s, const char *lattice, const c
 LT_NODISCARD lt_status lt_store_manifest_get(lt_store *s, const lt_store_app *app,
                                              const char *v, char **new_json, size_t *len);
 
-/**
- * Convenience for the scheduler: the index and the canonical JSON of the
- * deployed version. LT_ERR_NOT_FOUND when the app is missing or not deployed
- * (*app_out is still set when the app exists). Caller frees both.
- */
-LT_NODISCARD lt_status lt_store_deployed_get(lt_store *s, const char *lattice, const char *name,
-                                             lt_store_app **app_out, char **new_json);
-
 /* ---------------------------------------------------------------------------------------------
  * Watching index changes (deployed state and versions)
  * ------------------------------------------------------------------------------------------- */

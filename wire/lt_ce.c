@@ -426,11 +426,6 @@ void lt__ce_builder_cleanup(lt__ce_builder *b)
     b->has_data = false;
 }
 
-bool lt__ce_builder_has(const lt__ce_builder *b, lt__ce_attr a)
-{
-    return b->set[a];
-}
-
 const char *lt__ce_builder_get(const lt__ce_builder *b, lt__ce_attr a)
 {
     return b->set[a] ? b->mem + b->off[a] : NULL;

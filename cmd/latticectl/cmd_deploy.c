@@ -10,6 +10,7 @@
 
 #include "lctl_api.h"
 #include "lt_alloc.h"
+#include "lt_subject.h"
 
 #define SPEC(cmd, opts_array, usage_text, summary_text)                                          \
     const lt_opts_spec lctl_##cmd##_opts = {                                                      \
@@ -182,7 +183,9 @@ static int watch(lctl_client *c, const char *name)
     struct sigaction sa;
     int code = 0;
 
-    snprintf(subject, sizeof(subject), "wadm.status.%s.%s", c->cfg->lattice, name);
+    /* Too long a name leaves subject "": the subscription below then fails and says so. */
+    LT_IGNORE(lt_subject_app_status(subject, sizeof(subject), LT_SUBJECT_STATUS_PREFIX,
+                                    c->cfg->lattice, name));
     memset(&sa, 0, sizeof(sa));
     sa.sa_handler = on_sigint;
     sigaction(SIGINT, &sa, NULL);

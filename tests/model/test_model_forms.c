@@ -104,21 +104,6 @@ START_TEST(test_forms_typed_model)
     ck_assert_ptr_null(sh->image);
     ck_assert_str_eq(sh->id, "other_app-client"); /* from the shared app and component */
     ck_assert_ptr_null(lt_model_find_component(m, "nope"));
-
-    lt_buf b;
-    lt_buf_init(&b, 4096);
-    ck_assert_int_eq(lt_model_link_target_id(m, l, &b), LT_OK);
-    ck_assert_str_eq(b.ptr, "hello_app-http_component");
-    lt_buf_reset(&b);
-    ck_assert_int_eq(lt_model_config_name(m, &c->config[0], &b), LT_OK);
-    ck_assert_str_eq(b.ptr, "hello_app-lang");
-    lt_buf_reset(&b);
-    ck_assert_int_eq(lt_model_config_name(m, &c->config[1], &b), LT_OK);
-    ck_assert_str_eq(b.ptr, "external");
-    lt_buf_reset(&b);
-    ck_assert_int_eq(lt_model_secret_config_name(m, &c->secrets[0], &b), LT_OK);
-    ck_assert_str_eq(b.ptr, "SECRET_hello_app-tok");
-    lt_buf_cleanup(&b);
     mt_done(&res);
 }
 END_TEST
@@ -279,35 +264,6 @@ START_TEST(test_forms_report_json)
 }
 END_TEST
 
-START_TEST(test_forms_put_error)
-{
-    lt_buf b;
-    lt_buf_init(&b, 1024);
-    mt_result res = mt_parse("apiVersion: v\nkind: Application\nmetadata: {name: a}\n"
-                             "spec: {components: [], extra: 1}\nmore: 2\n",
-                             LT_MODEL_FORMAT_YAML);
-    ck_assert_int_eq(lt_model_report_put_error(res.r, &b), LT_OK);
-    ck_assert_str_eq(b.ptr, "Unable to parse manifest: unknown field `more`, expected one of "
-                            "`apiVersion`, `kind`, `metadata`, `spec`");
-    mt_done(&res);
-    lt_buf_reset(&b);
-    res = mt_parse("apiVersion: v\nkind: Application\nmetadata: {name: a, annotations: "
-                   "{version: latest}}\nspec: {components: []}\n",
-                   LT_MODEL_FORMAT_YAML);
-    ck_assert_int_eq(lt_model_report_put_error(res.r, &b), LT_OK);
-    ck_assert_str_eq(b.ptr, "latest is not allowed in wadm");
-    mt_done(&res);
-    lt_buf_reset(&b);
-    res = mt_parse("apiVersion: v\nkind: Application\nmetadata: {name: a}\n"
-                   "spec: {components: []}\n",
-                   LT_MODEL_FORMAT_YAML);
-    ck_assert_int_eq(lt_model_report_put_error(res.r, &b), LT_OK);
-    ck_assert_str_eq(b.ptr, "");
-    mt_done(&res);
-    lt_buf_cleanup(&b);
-}
-END_TEST
-
 START_TEST(test_forms_yaml_scalar_types)
 {
     /* YAML 1.2 core schema for plain scalars; quoted scalars and other words are strings */
@@ -347,7 +303,6 @@ Suite *model_forms_suite(void)
     tcase_add_test(tc, test_forms_set_annotation);
     tcase_add_test(tc, test_forms_json_input_and_auto);
     tcase_add_test(tc, test_forms_report_json);
-    tcase_add_test(tc, test_forms_put_error);
     tcase_add_test(tc, test_forms_yaml_scalar_types);
     suite_add_tcase(s, tc);
     return s;

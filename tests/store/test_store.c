@@ -183,22 +183,19 @@ START_TEST(put_get_roundtrip)
 }
 END_TEST
 
-START_TEST(deployed_get)
+START_TEST(deployed_version_read_back)
 {
     put_arg a = { "v1", true, NULL };
     lt_store_manifest m = { "{\"d\":1}", 7 };
     lt_store_app *app = NULL;
     char *json = NULL;
 
-    ck_assert_int_eq(put_version(store, "default", "nodeploy", "v1", "{}"), LT_OK);
-    ck_assert_int_eq(lt_store_deployed_get(store, "default", "nodeploy", &app, &json),
-                     LT_ERR_NOT_FOUND);
-    ck_assert_ptr_nonnull(app);
-    lt_store_app_free(app);
     ck_assert_int_eq(lt_store_update(store, "default", "dep", &m, cb_put, &a, &app), LT_OK);
     ck_assert_str_eq(app->deployed_version, "v1");
     lt_store_app_free(app);
-    ck_assert_int_eq(lt_store_deployed_get(store, "default", "dep", &app, &json), LT_OK);
+    ck_assert_int_eq(lt_store_app_get(store, "default", "dep", &app), LT_OK);
+    ck_assert_str_eq(app->deployed_version, "v1");
+    ck_assert_int_eq(lt_store_manifest_get(store, app, app->deployed_version, &json, NULL), LT_OK);
     ck_assert_str_eq(json, "{\"d\":1}");
     ck_assert_uint_eq(app->deployed_id_count, 1);
     ck_assert_str_eq(app->deployed_ids[0], "comp-a");
@@ -574,7 +571,7 @@ int main(void)
     tcase_set_timeout(nats, 60);
     tcase_add_test(nats, assets_idempotent);
     tcase_add_test(nats, put_get_roundtrip);
-    tcase_add_test(nats, deployed_get);
+    tcase_add_test(nats, deployed_version_read_back);
     tcase_add_test(nats, delete_version_and_app);
     tcase_add_test(nats, list_sorted_and_isolated);
     tcase_add_test(nats, concurrent_writers_lose_nothing);

@@ -287,7 +287,6 @@ START_TEST(test_subject_tokens)
         { "\x01", LT_ERR_INVALID }, { "a\x7f", LT_ERR_INVALID }, { "caf\xc3\xa9", LT_ERR_INVALID },
     };
     char tok[LT_MAX_TOKEN + 2];
-    lt_buf b;
 
     for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
         ck_assert_msg(lt_subject_check_token("app name", cases[i].tok) == cases[i].st,
@@ -318,32 +317,6 @@ START_TEST(test_subject_tokens)
     ck_assert_int_eq(lt_subject_check("a.", false), LT_ERR_INVALID);
     ck_assert_int_eq(lt_subject_check("a b", false), LT_ERR_INVALID);
     ck_assert_int_eq(lt_subject_check("", false), LT_ERR_INVALID);
-
-    /* building */
-    lt_buf_init(&b, LT_MAX_SUBJECT);
-    ck_assert_int_eq(lt_subject_append(&b, "lattice"), LT_OK);
-    ck_assert_int_eq(lt_subject_append_token(&b, "lattice", "default"), LT_OK);
-    ck_assert_int_eq(lt_subject_append(&b, "host"), LT_OK);
-    ck_assert_int_eq(lt_subject_append_token(&b, "host id", "NHOST1"), LT_OK);
-    ck_assert_int_eq(lt_subject_append(&b, "start"), LT_OK);
-    ck_assert_str_eq(b.ptr, "lattice.default.host.NHOST1.start");
-    ck_assert_int_eq(lt_subject_append_token(&b, "host id", "evil.>"), LT_ERR_INVALID);
-    ck_assert_int_eq(lt_subject_append(&b, "x.*"), LT_ERR_INVALID);
-    ck_assert_str_eq(b.ptr, "lattice.default.host.NHOST1.start");   /* unchanged */
-    lt_buf_reset(&b);
-    ck_assert_int_eq(lt_subject_append(&b, "wasmbus.evt"), LT_OK);
-    ck_assert_int_eq(lt_subject_append_token(&b, "lattice", "default"), LT_OK);
-    ck_assert_str_eq(b.ptr, "wasmbus.evt.default");
-    /* the LT_MAX_SUBJECT bound */
-    memset(tok, 'a', LT_MAX_TOKEN);
-    tok[LT_MAX_TOKEN] = '\0';
-    lt_buf_reset(&b);
-    for (int i = 0; i < 3; i++)
-        ck_assert_int_eq(lt_subject_append_token(&b, "t", tok), LT_OK);
-    ck_assert_uint_eq(b.len, 3 * LT_MAX_TOKEN + 2);
-    ck_assert_int_eq(lt_subject_append_token(&b, "t", tok), LT_ERR_TOO_BIG);   /* 515 > 512 */
-    ck_assert_uint_eq(b.len, 3 * LT_MAX_TOKEN + 2);
-    lt_buf_cleanup(&b);
 }
 END_TEST
 
