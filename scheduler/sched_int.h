@@ -497,9 +497,6 @@ void cp_instance_lost(lt_sched *s, const sched_obs *o, int reason, const char *m
 void cp_instance_placed(lt_sched *s, const sched_start *st, const char *image);
 void cp_app_state(lt_sched *s, sched_app *a);
 
-/** JSON string literal of s (quoted, escaped) appended to b. */
-LT_NODISCARD lt_status sched_json_str(lt_buf *b, const char *s);
-
 /** Strings helpers. */
 char *sched_strdup0(const char *s); /**< lt_strdup that maps NULL to "" */
 bool sched_streq(const char *a, const char *b); /**< NULL-safe, NULL == "" */

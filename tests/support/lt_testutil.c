@@ -260,6 +260,7 @@ static bool drain(int fd, lt_buf *b, bool *truncated)
     if (lt_buf_append(b, chunk, (size_t)n) != LT_OK) {
         size_t room = b->max - b->len;
 
+        lt_buf_truncate(b, b->len); /* clear the error: keep what fits */
         LT_IGNORE(lt_buf_append(b, chunk, room));
         *truncated = true;
     }
