@@ -384,7 +384,5 @@ LT_NODISCARD lt_status lt_host_ce_msg(natsMsg **new_msg, const char *prefix,
 /** Write a random (v4) UUID, 36 chars + NUL, into out[37]. Thread-unsafe PRNG. */
 void lt_host_uuid(char out[37]);
 
-/** Format wall ms as RFC 3339 UTC with milliseconds into out[64]. */
-void lt_host_rfc3339(int64_t wall_ms, char out[64]);
 
 #endif

@@ -22,6 +22,7 @@
 #include "lt_alloc.h"
 #include "lt_config.h"
 #include "lt_log.h"
+#include "lt_rand.h"
 
 #define TICK_MS 10
 
@@ -33,7 +34,7 @@ typedef struct {
     lt_host_state *hosts;
     size_t n;
     lt_host_map by_id;
-    uint64_t rng;
+    lt_rand rng;         /* --fail-rate draws, deterministic for a given --seed */
     int sigfd;
     int64_t t0;          /* schedule origin (monotonic ms) */
     uint64_t round;      /* heartbeat round of hosts[next] */
@@ -69,15 +70,6 @@ static lt_host_state *each_sim(void *ctx, size_t i)
     lt_host_sim *sim = ctx;
 
     return i < sim->n ? &sim->hosts[i] : NULL;
-}
-
-/* xorshift64*: deterministic for a given --seed. */
-static double rng_unit(lt_host_sim *sim)
-{
-    sim->rng ^= sim->rng >> 12;
-    sim->rng ^= sim->rng << 25;
-    sim->rng ^= sim->rng >> 27;
-    return (double)((sim->rng * 0x2545F4914F6CDD1Dull) >> 11) / 9007199254740992.0;
 }
 
 /* ---- --crash-after-ms ------------------------------------------------------------- */
@@ -166,7 +158,7 @@ static int sim_start(void *ctx, lt_host_state *h, lt_host_inst *inst, char *msg,
         sim->refused++;
         return HRC(START_FAILED);
     }
-    if (sim->cfg->fail_rate > 0 && rng_unit(sim) < sim->cfg->fail_rate) {
+    if (sim->cfg->fail_rate > 0 && lt_rand_unit(&sim->rng) < sim->cfg->fail_rate) {
         snprintf(msg, msgsize, "simulated start failure (--fail-rate %g)", sim->cfg->fail_rate);
         sim->refused++;
         return HRC(START_FAILED);
@@ -394,7 +386,7 @@ int lt_host_sim_run(const lt_host_config *cfg)
     sim.n = cfg->simulate;
     sim.sigfd = -1;
     sim.exit_code = 1;
-    sim.rng = cfg->seed != 0 ? cfg->seed : 0x9e3779b97f4a7c15ull;
+    lt_rand_seed(&sim.rng, cfg->seed);
     if (lt_host_signals(false, &sim.sigfd) != LT_OK) {
         LT_ERROR("sim", "%s", lt_error_message());
         goto out;

@@ -20,11 +20,7 @@
 
 uint64_t sched_rand(lt_sched *s)
 {
-    /* xorshift64*: jitter only, not security */
-    s->rng ^= s->rng >> 12;
-    s->rng ^= s->rng << 25;
-    s->rng ^= s->rng >> 27;
-    return s->rng * 2685821657736338717ull;
+    return lt_rand_next(&s->rng); /* jitter only, not security */
 }
 
 static void cfg_defaults(lt_sched_config *c)
@@ -82,7 +78,7 @@ lt_status lt_sched_new(lt_sched **new_s, const lt_sched_config *cfg, const lt_sc
         s->sink = *sink;
     s->connected = true;
     s->apps_loaded = true;
-    s->rng = s->cfg.seed;
+    lt_rand_seed(&s->rng, s->cfg.seed);
     s->ready_at = now + s->cfg.warmup_ms; /* inventory first (see lt_sched_set_leader) */
     s->last_full = now;
     s->next_req = 1;

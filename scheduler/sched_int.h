@@ -12,6 +12,7 @@
 
 #include "latticed/cp/v1/events.pb-c.h"
 #include "lt_buf.h"
+#include "lt_rand.h"
 #include "lt_sched.h"
 
 /* Control-plane reasons (events.proto), short names. */
@@ -404,7 +405,7 @@ struct lt_sched {
     uint64_t epoch;
     int64_t ready_at, last_full, disconnected_at;
     uint64_t stamp;
-    uint64_t rng;
+    lt_rand rng;             /**< jitter, seeded with cfg.seed (deterministic) */
     pvec outq;               /**< hosts with queued items */
     bool all_dirty;
     bool hosts_changed;      /**< hosts joined/left/relabelled: apps not at rest re-place */

@@ -12,13 +12,14 @@
 
 #include <stdio.h>
 #include <string.h>
-#include <sys/random.h>
 #include <time.h>
 
 #include "lt_alloc.h"
 #include "lt_ce.h"
 #include "lt_limits.h"
 #include "lt_log.h"
+#include "lt_rand.h"
+#include "lt_time.h"
 
 typedef struct wentry {
     char *key;             /* "lattice/app": the coalescing key */
@@ -51,7 +52,7 @@ struct sched_writer {
     wevent *ev_head, *ev_tail;
     size_t n_events;
     uint64_t dropped;
-    uint64_t rng;
+    lt_rand rng;                   /* event ids (writer thread only) */
     pthread_t thread;
     bool started, stop;
     pthread_mutex_t mu;
@@ -150,16 +151,6 @@ static void wentry_free(wentry *e)
     lt_free(e);
 }
 
-/* splitmix64, seeded once from the kernel: event ids need uniqueness, not secrecy. */
-static uint64_t next_rand(sched_writer *w)
-{
-    uint64_t z = (w->rng += 0x9e3779b97f4a7c15ull);
-
-    z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
-    z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
-    return z ^ (z >> 31);
-}
-
 /*
  * Writer thread: wrap the event as a CloudEvent in binary mode and publish it. Our own
  * attribute values are known to be plain (no percent-encoding needed), so the headers are set
@@ -167,20 +158,12 @@ static uint64_t next_rand(sched_writer *w)
  */
 static void publish_event(sched_writer *w, wevent *ev)
 {
-    char id[40], when[96];
-    uint64_t a = next_rand(w), b = next_rand(w);
-    struct timespec ts;
-    struct tm tm;
+    char id[LT_UUID_LEN + 1], when[LT_TIME_TEXT_MAX];
     natsMsg *m = NULL;
     natsStatus s;
 
-    snprintf(id, sizeof(id), "%08x-%04x-4%03x-%04x-%012llx", (unsigned)(a >> 32),
-             (unsigned)(a >> 16) & 0xffff, (unsigned)a & 0xfff,
-             (unsigned)((b >> 48) & 0x3fff) | 0x8000, (unsigned long long)(b & 0xffffffffffffull));
-    clock_gettime(CLOCK_REALTIME, &ts);
-    gmtime_r(&ts.tv_sec, &tm);
-    snprintf(when, sizeof(when), "%04d-%02d-%02dT%02d:%02d:%02d.%03ldZ", tm.tm_year + 1900,
-             tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec, (long)(ts.tv_nsec / 1000000) % 1000);
+    lt_rand_uuid_from(&w->rng, id); /* seeded from the kernel: unique, not secret */
+    lt_time_format_now(when);
     s = natsMsg_Create(&m, ev->subj, NULL, (const char *)ev->data, (int)ev->len);
     if (s == NATS_OK)
         s = natsMsgHeader_Set(m, "ce-specversion", LT_CE_SPECVERSION);
@@ -276,8 +259,7 @@ lt_status sched_writer_start(sched_writer **new_w, lt_store *store, natsConnecti
     w->lease = lease;
     w->nc = nc;
     snprintf(w->source, sizeof(w->source), "latticed/%s", replica);
-    if (getrandom(&w->rng, sizeof(w->rng), 0) != (ssize_t)sizeof(w->rng))
-        w->rng = (uint64_t)time(NULL) ^ (uint64_t)(uintptr_t)w;
+    lt_rand_seed_random(&w->rng);
     pthread_mutex_init(&w->mu, NULL);
     pthread_cond_init(&w->cv, NULL);
     if (pthread_create(&w->thread, NULL, writer_main, w) != 0) {

@@ -14,6 +14,7 @@
 
 #include "api_fixture.h"
 #include "lt_alloc.h"
+#include "lt_time.h"
 
 static void put(const char *name, const char *version, const char *tag, const char *id)
 {
@@ -350,7 +351,7 @@ START_TEST(history_events)
 
         ck_assert_str_eq(json_string_value(json_object_get(e, "event")), want[i][0]);
         ck_assert_str_eq(json_string_value(json_object_get(e, "version")), want[i][1]);
-        ck_assert_int_eq(lt_store_time_parse(json_string_value(json_object_get(e, "time")), &ms),
+        ck_assert_int_eq(lt_time_parse_ms(json_string_value(json_object_get(e, "time")), 0, &ms),
                          LT_OK);
         ck_assert_int_gt(ms, 1700000000000LL);
     }

@@ -16,6 +16,7 @@
 #include "lt_alloc.h"
 #include "lt_natsd.h"
 #include "lt_store.h"
+#include "lt_time.h"
 
 static lt_natsd *srv;
 static natsConnection *nc;
@@ -546,14 +547,16 @@ START_TEST(ulid_and_time)
         memcpy(a, b, sizeof(a));
     }
     ck_assert(a[0] >= '0' && a[0] <= '7'); /* 128 bits: first character holds 3 bits */
-    lt_store_time_format(1714564800123LL, t, sizeof(t));
+    /* store times (history, index) are core/lt_time's ms form, UTC only */
+    lt_time_format_ms(1714564800123LL, t);
     ck_assert_str_eq(t, "2024-05-01T12:00:00.123Z");
-    ck_assert_int_eq(lt_store_time_parse(t, &ms), LT_OK);
+    ck_assert_int_eq(lt_time_parse_ms(t, LT_TIME_UTC_ONLY, &ms), LT_OK);
     ck_assert_int_eq(ms, 1714564800123LL);
-    ck_assert_int_eq(lt_store_time_parse("2024-05-01T12:00:00Z", &ms), LT_OK);
+    ck_assert_int_eq(lt_time_parse_ms("2024-05-01T12:00:00Z", LT_TIME_UTC_ONLY, &ms), LT_OK);
     ck_assert_int_eq(ms, 1714564800000LL);
-    ck_assert_int_eq(lt_store_time_parse("yesterday", &ms), LT_ERR_PARSE);
-    ck_assert_int_eq(lt_store_time_parse("2024-05-01T12:00:00+02:00", &ms), LT_ERR_PARSE);
+    ck_assert_int_eq(lt_time_parse_ms("yesterday", LT_TIME_UTC_ONLY, &ms), LT_ERR_INVALID);
+    ck_assert_int_eq(lt_time_parse_ms("2024-05-01T12:00:00+02:00", LT_TIME_UTC_ONLY, &ms),
+                     LT_ERR_INVALID);
     ck_assert(lt_store_name_is_valid("hello-world_1"));
     ck_assert(!lt_store_name_is_valid("a.b"));
     ck_assert(!lt_store_name_is_valid("a*"));
