@@ -73,10 +73,10 @@ static void aggregate(sched_app *a, lt_sched_state *state, lt_buf *msg)
     }
     for (i = 0; i < a->spec->n_comps; i++) {
         const spec_comp *c = &a->spec->comps[i];
-        const comp_rt *rt = smap_get(&a->rt, c->name);
+        const comp_rt *rt = lt_map_get(&a->rt, c->name);
 
         for (j = 0; j < c->n_links; j++) {
-            const link_rt *l = smap_get(&a->lrt, c->links[j].link_id);
+            const link_rt *l = lt_map_get(&a->lrt, c->links[j].link_id);
 
             if (l == NULL || l->pass != a->pass)
                 continue;
@@ -104,7 +104,7 @@ static lt_status json_scalers(const sched_app *a, lt_buf *b)
         return LT_OK;
     for (i = 0; i < a->spec->n_comps && lt_buf_status(b) == LT_OK; i++) {
         const spec_comp *c = &a->spec->comps[i];
-        const comp_rt *rt = smap_get(&a->rt, c->name);
+        const comp_rt *rt = lt_map_get(&a->rt, c->name);
 
         if (listed(a, c) && rt != NULL) {
             LT_IGNORE(lt_buf_appendf(b, "%s{\"id\":\"%s\",\"kind\":\"%s\",\"name\":",
@@ -116,7 +116,7 @@ static lt_status json_scalers(const sched_app *a, lt_buf *b)
             LT_IGNORE(lt_buf_appendc(b, '}'));
         }
         for (j = 0; j < c->n_links && lt_buf_status(b) == LT_OK; j++) {
-            const link_rt *l = smap_get(&a->lrt, c->links[j].link_id);
+            const link_rt *l = lt_map_get(&a->lrt, c->links[j].link_id);
 
             if (l == NULL || l->pass != a->pass)
                 continue;
@@ -149,7 +149,7 @@ static lt_status components(sched_app *a, lt_buf *b, uint64_t tot[3])
     a->cs = cs;
     for (i = 0; i < a->spec->n_comps && lt_buf_status(b) == LT_OK; i++) {
         const spec_comp *c = &a->spec->comps[i];
-        const comp_rt *rt = smap_get(&a->rt, c->name);
+        const comp_rt *rt = lt_map_get(&a->rt, c->name);
 
         if (!listed(a, c) || rt == NULL)
             continue;
@@ -246,7 +246,7 @@ void status_update(lt_sched *s, sched_app *a, int64_t now)
 
 lt_status lt_sched_app_status_get(const lt_sched *s, const char *app, lt_sched_app_status *out)
 {
-    const sched_app *a = smap_get(&s->apps, app);
+    const sched_app *a = lt_map_get(&s->apps, app);
 
     memset(out, 0, sizeof(*out));
     if (a == NULL)
@@ -261,7 +261,7 @@ lt_status lt_sched_app_status_get(const lt_sched *s, const char *app, lt_sched_a
 
 const char *lt_sched_app_status_json(const lt_sched *s, const char *app)
 {
-    const sched_app *a = smap_get(&s->apps, app);
+    const sched_app *a = lt_map_get(&s->apps, app);
 
     return a != NULL ? a->status_json : NULL;
 }

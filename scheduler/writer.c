@@ -58,7 +58,7 @@ struct sched_writer {
     pthread_mutex_t mu;
     pthread_cond_t cv;
     wentry *head, *tail;
-    smap queued;           /* key -> wentry, for O(1) coalescing */
+    lt_map queued;           /* key -> wentry, for O(1) coalescing */
     uint64_t retried;      /* failed puts, for the log */
 };
 
@@ -92,7 +92,7 @@ static wentry *take_due(sched_writer *w, int64_t now, int64_t *next_due)
         if (w->tail == e)
             w->tail = prev;
         e->next = NULL;
-        smap_del(&w->queued, e->key);
+        lt_map_del(&w->queued, e->key);
         return e;
     }
     return NULL;
@@ -101,8 +101,8 @@ static wentry *take_due(sched_writer *w, int64_t now, int64_t *next_due)
 /* A put failed: queue it again after a backoff, unless a newer status of the app came. */
 static void requeue(sched_writer *w, wentry *e)
 {
-    if (w->stop || smap_get(&w->queued, e->key) != NULL ||
-        smap_put(&w->queued, e->key, e) != LT_OK) {
+    if (w->stop || lt_map_get(&w->queued, e->key) != NULL ||
+        lt_map_put(&w->queued, e->key, e) != LT_OK) {
         wentry_free(e);
         return;
     }
@@ -282,7 +282,7 @@ void sched_writer_put(sched_writer *w, const char *lattice, const char *app, con
         return;
     snprintf(key, sizeof(key), "%s/%s", lattice, app);
     pthread_mutex_lock(&w->mu);
-    e = smap_get(&w->queued, key);
+    e = lt_map_get(&w->queued, key);
     if (e != NULL) {
         lt_free(e->json); /* only the newest matters (a retry keeps its backoff) */
         e->json = copy;
@@ -292,7 +292,7 @@ void sched_writer_put(sched_writer *w, const char *lattice, const char *app, con
     e = lt_calloc(1, sizeof(*e));
     if (e == NULL || (e->lattice = lt_strdup(lattice)) == NULL ||
         (e->app = lt_strdup(app)) == NULL || (e->key = lt_strdup(key)) == NULL ||
-        smap_put(&w->queued, e->key, e) != LT_OK) {
+        lt_map_put(&w->queued, e->key, e) != LT_OK) {
         wentry_free(e);
         lt_free(copy);
         goto out;
@@ -336,7 +336,7 @@ void sched_writer_stop(sched_writer *w)
     if (w->dropped > 0)
         LT_WARN("sched", "%llu control-plane events were dropped (queue full)",
                 (unsigned long long)w->dropped);
-    smap_cleanup(&w->queued);
+    lt_map_cleanup(&w->queued);
     pthread_mutex_destroy(&w->mu);
     pthread_cond_destroy(&w->cv);
     lt_free(w);
