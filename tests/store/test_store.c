@@ -14,11 +14,11 @@
 #include <nats/nats.h>
 
 #include "lt_alloc.h"
-#include "lt_natsd.h"
+#include "lt_natsrv.h"
 #include "lt_store.h"
 #include "lt_time.h"
 
-static lt_natsd *srv;
+static lt_natsrv *srv;
 static natsConnection *nc;
 static jsCtx *js;
 static lt_store *store;
@@ -27,8 +27,8 @@ static void setup(void)
 {
     lt_store_config cfg = { .memory = true };
 
-    ck_assert_int_eq(lt_natsd_start(&srv, NULL), LT_OK);
-    ck_assert_int_eq(natsConnection_ConnectTo(&nc, lt_natsd_url(srv)), NATS_OK);
+    ck_assert_int_eq(lt_natsrv_start(&srv, NULL), LT_OK);
+    ck_assert_int_eq(natsConnection_ConnectTo(&nc, lt_natsrv_url(srv)), NATS_OK);
     ck_assert_int_eq(natsConnection_JetStream(&js, nc, NULL), NATS_OK);
     ck_assert_int_eq(lt_store_ensure_assets(js, &cfg), LT_OK);
     ck_assert_int_eq(lt_store_open(&store, js, &cfg), LT_OK);
@@ -40,7 +40,7 @@ static void teardown(void)
     store = NULL;
     jsCtx_Destroy(js);
     natsConnection_Destroy(nc);
-    lt_natsd_stop(srv);
+    ck_assert_int_eq(lt_natsrv_stop(srv), LT_OK);
     srv = NULL;
 }
 
@@ -283,7 +283,7 @@ static void *writer(void *p)
     lt_store_config cfg = { .memory = true, .cas_retries = 1000 };
 
     w->st = LT_OK;
-    if (natsConnection_ConnectTo(&c, lt_natsd_url(srv)) != NATS_OK ||
+    if (natsConnection_ConnectTo(&c, lt_natsrv_url(srv)) != NATS_OK ||
         natsConnection_JetStream(&j, c, NULL) != NATS_OK || lt_store_open(&s, j, &cfg) != LT_OK)
         w->st = LT_ERR_TRANSPORT;
     for (int i = 0; w->st == LT_OK && i < w->count; i++) {
