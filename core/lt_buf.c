@@ -191,6 +191,10 @@ lt_status lt_buf_json_escape(lt_buf *b, const char *s, size_t len)
             esc[1] = 'r';
         else if (c == '\t')
             esc[1] = 't';
+        else if (c == '\b')
+            esc[1] = 'b';
+        else if (c == '\f')
+            esc[1] = 'f';
         else if (c < 0x20) {
             esc[1] = 'u';
             esc[4] = hex[c >> 4];

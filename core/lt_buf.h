@@ -72,7 +72,7 @@ LT_NODISCARD lt_status lt_buf_vappendf(lt_buf *b, const char *fmt, va_list ap) L
 
 /**
  * Append s (len bytes, NUL bytes included) escaped for the inside of a JSON
- * string, without quotes: '"' and '\\' escaped, \n \r \t as such, other bytes
+ * string, without quotes: '"' and '\\' escaped, \b \f \n \r \t as such, other bytes
  * below 0x20 as \u00xx; all other bytes (UTF-8) copied. Status as for the
  * appends; on failure the part that fitted stays (the error sticks).
  */

@@ -144,21 +144,19 @@ static char *path_in(const char *dir, const char *name, bool *oom)
 static lt_status write_config(lt_natsrv *s, const char *text, bool *oom)
 {
     lt_buf b;
-    lt_status st = LT_OK;
+    lt_status st;
     const char *p = text, *hit;
 
     s->conf = path_in(s->dir, "server.conf", oom);
     if (s->conf == NULL)
         return LT_ERR_NOMEM;
     lt_buf_init(&b, 1u << 20);
-    while (st == LT_OK && (hit = strstr(p, "@DIR@")) != NULL) {
-        st = lt_buf_append(&b, p, (size_t)(hit - p));
-        if (st == LT_OK)
-            st = lt_buf_appends(&b, s->dir);
+    while ((hit = strstr(p, "@DIR@")) != NULL) {
+        LT_IGNORE(lt_buf_append(&b, p, (size_t)(hit - p)));
+        LT_IGNORE(lt_buf_appends(&b, s->dir));
         p = hit + 5;
     }
-    if (st == LT_OK)
-        st = lt_buf_appends(&b, p);
+    st = lt_buf_appends(&b, p);
     if (st == LT_OK)
         st = lt_fs_write_file(s->conf, b.ptr, b.len);
     lt_buf_cleanup(&b);

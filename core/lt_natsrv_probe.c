@@ -102,25 +102,16 @@ static bool probe_send(int fd, const char *s, size_t len)
 
 static lt_status probe_connect_line(const lt_natsrv *s, lt_buf *b)
 {
-    lt_status st = lt_buf_appends(b, "CONNECT {\"verbose\":false,\"pedantic\":false,"
-                                     "\"headers\":true,\"no_responders\":true,"
-                                     "\"lang\":\"C\",\"name\":\"lt_natsrv-probe\",\"protocol\":1");
-
-    if (st == LT_OK && s->probe_user != NULL) {
-        st = lt_buf_appends(b, ",\"user\":\"");
-        if (st == LT_OK)
-            st = lt_buf_json_escape(b, s->probe_user, strlen(s->probe_user));
-        if (st == LT_OK)
-            st = lt_buf_appends(b, "\",\"pass\":\"");
-        if (st == LT_OK)
-            st = lt_buf_json_escape(b, s->probe_pass != NULL ? s->probe_pass : "",
-                                    s->probe_pass != NULL ? strlen(s->probe_pass) : 0);
-        if (st == LT_OK)
-            st = lt_buf_appendc(b, '"');
+    LT_IGNORE(lt_buf_appends(b, "CONNECT {\"verbose\":false,\"pedantic\":false,"
+                                "\"headers\":true,\"no_responders\":true,"
+                                "\"lang\":\"C\",\"name\":\"lt_natsrv-probe\",\"protocol\":1"));
+    if (s->probe_user != NULL) {
+        LT_IGNORE(lt_buf_appends(b, ",\"user\":"));
+        LT_IGNORE(lt_buf_json_str(b, s->probe_user));
+        LT_IGNORE(lt_buf_appends(b, ",\"pass\":"));
+        LT_IGNORE(lt_buf_json_str(b, s->probe_pass));
     }
-    if (st == LT_OK)
-        st = lt_buf_appends(b, "}\r\nPING\r\n");
-    return st;
+    return lt_buf_appends(b, "}\r\nPING\r\n");
 }
 
 /* Read until PONG, answering server PINGs. */

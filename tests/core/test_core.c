@@ -88,12 +88,12 @@ END_TEST
 
 START_TEST(test_buf_json_str)
 {
-    static const char raw[] = "a\"b\\c\nd\re\tf\x01g\x1fh\x7f\xc3\xa9";
+    static const char raw[] = "a\"b\\c\nd\re\tf\x01g\x1fh\x7f\xc3\xa9\b\f";
     lt_buf b;
 
     lt_buf_init(&b, 1000);
     ck_assert_int_eq(lt_buf_json_str(&b, raw), LT_OK);
-    ck_assert_str_eq(b.ptr, "\"a\\\"b\\\\c\\nd\\re\\tf\\u0001g\\u001fh\x7f\xc3\xa9\"");
+    ck_assert_str_eq(b.ptr, "\"a\\\"b\\\\c\\nd\\re\\tf\\u0001g\\u001fh\x7f\xc3\xa9\\b\\f\"");
     lt_buf_reset(&b);
     ck_assert_int_eq(lt_buf_json_str(&b, NULL), LT_OK);
     ck_assert_str_eq(b.ptr, "\"\"");
