@@ -10,6 +10,7 @@
 #include "api_int.h"
 #include "lt_alloc.h"
 #include "lt_log.h"
+#include "lt_time.h"
 
 #define STORAGE_ERROR "Internal storage error"
 #define APP_NOT_FOUND "Application with the name %s not found"
@@ -434,11 +435,11 @@ out:
 
 static json_t *time_or_null(int64_t ms)
 {
-    char t[40];
+    char t[LT_TIME_TEXT_MAX];
 
     if (ms == 0)
         return json_null();
-    lt_store_time_format(ms, t, sizeof(t));
+    lt_time_format_ms(ms, t);
     return json_string(t);
 }
 

@@ -22,7 +22,7 @@
 #include <nats/nats.h>
 
 #include "latticed/host/v1/command.pb-c.h"
-#include "lt_natsd.h"
+#include "lt_natsrv.h"
 #include "lt_subject.h"
 
 static int64_t now_ms(void)
@@ -227,8 +227,8 @@ int main(int argc, char **argv)
     int apps = argc > 4 ? atoi(argv[4]) : 1000;
     int inst = argc > 5 ? atoi(argv[5]) : 100;
     char nh[16], url[128];
-    lt_natsd *srv = NULL;
-    lt_natsd_opts no = { 0 };
+    lt_natsrv *srv = NULL;
+    lt_natsrv_opts no = { 0 };
     natsConnection *nc = NULL;
     natsSubscription *ssub = NULL;
     pid_t sim, ld;
@@ -244,11 +244,11 @@ int main(int argc, char **argv)
     deployed_flags = calloc((size_t)apps, 1);
     acked_at = calloc((size_t)apps, sizeof(int64_t));
     deployed_at = calloc((size_t)apps, sizeof(int64_t));
-    if (lt_natsd_start(&srv, &no) != LT_OK) {
+    if (lt_natsrv_start(&srv, &no) != LT_OK) {
         fprintf(stderr, "nats-server did not start\n");
         return 1;
     }
-    snprintf(url, sizeof(url), "%s", lt_natsd_url(srv));
+    snprintf(url, sizeof(url), "%s", lt_natsrv_url(srv));
     snprintf(nh, sizeof(nh), "%d", hosts);
     {
         char *a[] = { argv[2], "--nats-url", url, "--lattice", "bench", "--simulate", nh,
@@ -353,6 +353,6 @@ int main(int argc, char **argv)
     natsSubscription_Destroy(ssub);
     natsConnection_Destroy(nc);
     stop(sim);
-    lt_natsd_stop(srv);
+    LT_IGNORE(lt_natsrv_stop(srv));
     return 0;
 }

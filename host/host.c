@@ -90,7 +90,7 @@ static void begin_shutdown(lt_host_rt *rt, int sig)
         lt_host_child_tick(rt);
         return;
     }
-    LT_INFO("host", "%s: stopping %zu instance(s), grace %lld ms", why, rt->h.insts.n,
+    LT_INFO("host", "%s: stopping %zu instance(s), grace %lld ms", why, rt->h.insts.count,
             (long long)rt->cfg->stop_grace_ms);
     rt->stopping = true;
     rt->h.shutting_down = true;

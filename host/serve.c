@@ -110,7 +110,7 @@ static void flush_events(lt_host_srv *srv, size_t max)
 
         memcpy(&r, srv->evq.ptr + srv->evq_head, sizeof(r));
         srv->evq_head += sizeof(r);
-        view = (lt_buf){ srv->evq.ptr + srv->evq_head, r.len, r.len, r.len, false };
+        view = (lt_buf){ srv->evq.ptr + srv->evq_head, r.len, r.len, r.len, false, LT_OK };
         lt_host_srv_publish(srv, r.h, r.type, &view);
         srv->evq_head += r.len;
         n++;
@@ -427,7 +427,7 @@ void lt_host_srv_publish(lt_host_srv *srv, lt_host_state *h, const char *type, c
 void lt_host_srv_emit(lt_host_srv *srv, lt_host_state *h, const char *type, const void *data,
                       size_t len)
 {
-    lt_buf b = { (char *)data, len, len, len, false }; /* a read-only view */
+    lt_buf b = { (char *)data, len, len, len, false, LT_OK }; /* a read-only view */
     evrec r = { h, type, len, 0 };
 
     if (srv->defer_events) {
@@ -440,7 +440,7 @@ void lt_host_srv_emit(lt_host_srv *srv, lt_host_state *h, const char *type, cons
         if (lt_buf_append(&srv->evq, &r, sizeof(r)) == LT_OK &&
             lt_buf_append(&srv->evq, data, len) == LT_OK)
             return;
-        srv->evq.len = before; /* cannot queue it: publish all now, in order */
+        lt_buf_truncate(&srv->evq, before); /* cannot queue it: publish all now, in order */
         flush_events(srv, 0);
     }
     lt_host_srv_publish(srv, h, type, &b);

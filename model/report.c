@@ -215,27 +215,18 @@ bool lt__path_append_key(lt_buf *b, const char *key)
         if (st == LT_OK)
             st = lt_buf_appends(b, key);
     } else {
-        st = lt_buf_appends(b, "[\"");
+        /* at most PATH_KEY_MAX bytes, cut before a character (not inside one) */
         size_t n = 0;
-        for (const char *c = key; st == LT_OK && *c != '\0'; c++, n++) {
-            if (n >= PATH_KEY_MAX && ((unsigned char)*c & 0xC0) != 0x80) {
-                st = lt_buf_appends(b, "...");
-                break;
-            }
-            if (*c == '"' || *c == '\\')
-                st = lt_buf_appendf(b, "\\%c", *c);
-            else if ((unsigned char)*c < 0x20)
-                st = lt_buf_appendf(b, "\\u%04x", (unsigned)*c);
-            else
-                st = lt_buf_appendc(b, *c);
-        }
-        if (st == LT_OK)
-            st = lt_buf_appends(b, "\"]");
+        while (key[n] != '\0' && (n < PATH_KEY_MAX || ((unsigned char)key[n] & 0xC0) == 0x80))
+            n++;
+        LT_IGNORE(lt_buf_appends(b, "[\""));
+        LT_IGNORE(lt_buf_json_escape(b, key, n));
+        if (key[n] != '\0')
+            LT_IGNORE(lt_buf_appends(b, "..."));
+        st = lt_buf_appends(b, "\"]");
     }
-    if (st != LT_OK) {
-        b->len = saved;
-        b->ptr[saved] = '\0';
-    }
+    if (st != LT_OK)
+        lt_buf_truncate(b, saved);
     return st == LT_OK;
 }
 
@@ -249,19 +240,15 @@ size_t lt__path_push_key(lt__ctx *cx, const char *key)
 size_t lt__path_push_index(lt__ctx *cx, size_t i)
 {
     size_t saved = cx->path.len;
-    if (lt_buf_appendf(&cx->path, "[%zu]", i) != LT_OK) {
-        cx->path.len = saved;
-        cx->path.ptr[saved] = '\0';
-    }
+    if (lt_buf_appendf(&cx->path, "[%zu]", i) != LT_OK)
+        lt_buf_truncate(&cx->path, saved);
     return saved;
 }
 
 void lt__path_pop(lt__ctx *cx, size_t saved)
 {
-    if (saved <= cx->path.len) {
-        cx->path.len = saved;
-        cx->path.ptr[saved] = '\0';
-    }
+    if (saved <= cx->path.len)
+        lt_buf_truncate(&cx->path, saved);
 }
 
 lt_status lt_model_diag_location(const lt_model_report *r, const lt_model_diag *d, lt_buf *out)

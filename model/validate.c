@@ -145,8 +145,10 @@ static void metadata_rules(lt__ctx *cx, const lt_model *m, const lt__node *root)
             lt_buf dbg;
             lt_buf_init(&dbg, LT__MESSAGE_MAX);
             if (lt__rust_debug_str(&dbg, kv->key) != LT_OK || lt_buf_appends(&dbg, ", ") ||
-                lt__rust_debug_str(&dbg, kv->value) != LT_OK)
+                lt__rust_debug_str(&dbg, kv->value) != LT_OK) {
+                lt_buf_truncate(&dbg, dbg.len); /* keep what fitted, then mark the cut */
                 LT_IGNORE(lt_buf_appends(&dbg, "..."));
+            }
             const lt__node *kn = find_key(keys[k], mn != NULL ? mn->count : 0, kv->key);
             lt_buf path;
             lt_buf_init(&path, LT_MAX_PATH);

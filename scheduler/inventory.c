@@ -53,7 +53,7 @@ static lt_status check_source(const lt_sched *s, const char *host_id, const char
 
 sched_host *inv_host(const lt_sched *s, const char *id)
 {
-    return smap_get(&s->hosts, id);
+    return lt_map_get(&s->hosts, id);
 }
 
 static void host_free(sched_host *h)
@@ -69,7 +69,7 @@ static void host_free(sched_host *h)
     for (i = 0; i < h->links.cap; i++)
         if (h->links.slots[i].key != NULL)
             lt_free(h->links.slots[i].val);
-    smap_cleanup(&h->links);
+    lt_map_cleanup(&h->links);
     for (v = 0; v < 4; v++)
         pvec_cleanup(&h->out[v]); /* items are freed by out_discard before */
     lt_free(h);
@@ -93,7 +93,7 @@ static lt_status host_get(lt_sched *s, const char *id, int64_t now, sched_host *
     h->idx = s->host_list.len;
     st = pvec_push(&s->host_list, h);
     if (st == LT_OK) {
-        st = smap_put(&s->hosts, h->id, h);
+        st = lt_map_put(&s->hosts, h->id, h);
         if (st != LT_OK)
             s->host_list.len--;
     }
@@ -162,7 +162,7 @@ static void set_alive(lt_sched *s, sched_host *h, int64_t now)
 
 sched_obs *inv_obs_on(const lt_sched *s, const char *id, const sched_host *h)
 {
-    sched_obs *o = smap_get(&s->obs_by_id, id);
+    sched_obs *o = lt_map_get(&s->obs_by_id, id);
 
     while (o != NULL && o->host != h)
         o = o->id_next;
@@ -220,7 +220,7 @@ static void obs_free(sched_obs *o)
 /* A start in flight for id on h became visible: it no longer reserves capacity. */
 static void start_seen(lt_sched *s, const char *id, const sched_host *h, int state)
 {
-    sched_start *st = smap_get(&s->starts_by_id, id);
+    sched_start *st = lt_map_get(&s->starts_by_id, id);
 
     if (st == NULL || st->host != h)
         return;
@@ -261,12 +261,12 @@ static void obs_remove(lt_sched *s, sched_obs *o, int reason, const char *msg, i
     h->n_obs--;
     h->obs_mem -= o->mem;
     h->obs_cpu -= o->cpu;
-    head = smap_get(&s->obs_by_id, o->id);
+    head = lt_map_get(&s->obs_by_id, o->id);
     if (head == o) {
         if (o->id_next != NULL)
-            LT_IGNORE(smap_put(&s->obs_by_id, o->id_next->id, o->id_next)); /* same slot */
+            LT_IGNORE(lt_map_put(&s->obs_by_id, o->id_next->id, o->id_next)); /* same slot */
         else
-            smap_del(&s->obs_by_id, o->id);
+            lt_map_del(&s->obs_by_id, o->id);
     } else {
         while (head != NULL && head->id_next != o)
             head = head->id_next;
@@ -340,11 +340,11 @@ static lt_status obs_upsert(lt_sched *s, sched_host *h, const Latticed__Host__V1
             return LT_FAIL(LT_ERR_NOMEM, "instance");
         }
         o->host = h;
-        head = smap_get(&s->obs_by_id, o->id);
+        head = lt_map_get(&s->obs_by_id, o->id);
         if (head != NULL) {
             o->id_next = head->id_next; /* keep the head: its key stays valid */
             head->id_next = o;
-        } else if ((st = smap_put(&s->obs_by_id, o->id, o)) != LT_OK) {
+        } else if ((st = lt_map_put(&s->obs_by_id, o->id, o)) != LT_OK) {
             obs_free(o);
             return st;
         }
@@ -432,29 +432,29 @@ static void host_restarted(lt_sched *s, sched_host *h, int64_t started_s, int64_
 
 static void set_links(lt_sched *s, sched_host *h, char **ids, size_t n, int64_t now)
 {
-    smap nl;
+    lt_map nl;
     bool changed = false;
     size_t i;
 
-    smap_init(&nl);
+    lt_map_init(&nl);
     for (i = 0; i < n; i++) {
         char *c;
 
-        if (ids[i] == NULL || smap_get(&nl, ids[i]) != NULL)
+        if (ids[i] == NULL || lt_map_get(&nl, ids[i]) != NULL)
             continue;
         c = lt_strdup(ids[i]);
-        if (c == NULL || smap_put(&nl, c, c) != LT_OK) {
+        if (c == NULL || lt_map_put(&nl, c, c) != LT_OK) {
             lt_free(c);
             goto fail;
         }
-        if (smap_get(&h->links, ids[i]) == NULL)
+        if (lt_map_get(&h->links, ids[i]) == NULL)
             changed = true;
     }
     changed |= nl.count != h->links.count;
     for (i = 0; i < h->links.cap; i++)
         if (h->links.slots[i].key != NULL)
             lt_free(h->links.slots[i].val);
-    smap_cleanup(&h->links);
+    lt_map_cleanup(&h->links);
     h->links = nl;
     if (changed) {
         sched_obs *o;
@@ -468,7 +468,7 @@ fail:
     for (i = 0; i < nl.cap; i++)
         if (nl.slots[i].key != NULL)
             lt_free(nl.slots[i].val);
-    smap_cleanup(&nl);
+    lt_map_cleanup(&nl);
 }
 
 /* ---------------------------------------------------------------------------------------------
@@ -671,7 +671,7 @@ void inv_host_remove(lt_sched *s, sched_host *h, int reason, int64_t now)
     s->host_list.items[h->idx] = last;
     last->idx = h->idx;
     s->host_list.len--;
-    smap_del(&s->hosts, h->id);
+    lt_map_del(&s->hosts, h->id);
     host_free(h);
     s->inv_gen++;
     s->hosts_changed = true;
@@ -851,7 +851,7 @@ size_t lt_sched_evict_silent(lt_sched *s, int64_t now)
 
 sched_sel *inv_selector(lt_sched *s, const char *key, const skvs *req)
 {
-    sched_sel *sel = smap_get(&s->sels, key);
+    sched_sel *sel = lt_map_get(&s->sels, key);
     size_t i;
 
     if (sel == NULL) {
@@ -863,7 +863,7 @@ sched_sel *inv_selector(lt_sched *s, const char *key, const skvs *req)
         for (i = 0; i < req->count; i++)
             if (skvs_set(&sel->req, req->items[i].key, req->items[i].value) != LT_OK)
                 break;
-        if (i < req->count || smap_put(&s->sels, sel->key, sel) != LT_OK) {
+        if (i < req->count || lt_map_put(&s->sels, sel->key, sel) != LT_OK) {
             skvs_cleanup(&sel->req);
             lt_free(sel->key);
             lt_free(sel);
@@ -900,8 +900,8 @@ void inv_free_all(lt_sched *s)
         host_free(h);
     }
     pvec_cleanup(&s->host_list);
-    smap_cleanup(&s->hosts);
-    smap_cleanup(&s->obs_by_id);
+    lt_map_cleanup(&s->hosts);
+    lt_map_cleanup(&s->obs_by_id);
     for (i = 0; i < s->sels.cap; i++) {
         sched_sel *sel = s->sels.slots[i].val;
 
@@ -912,5 +912,5 @@ void inv_free_all(lt_sched *s)
         lt_free(sel->key);
         lt_free(sel);
     }
-    smap_cleanup(&s->sels);
+    lt_map_cleanup(&s->sels);
 }

@@ -130,7 +130,7 @@ static void next_id(rec_ctx *x, const spec_comp *c, const char *host_id, uint32_
             snprintf(num, sizeof(num), "%u", x->ord);
         lt_sched_instance_id(x->s->lattice, x->spec->app, x->spec->version, c->name, num, id);
         *ord = x->ord++;
-        if (smap_get(&x->s->obs_by_id, id) == NULL && smap_get(&x->s->starts_by_id, id) == NULL)
+        if (lt_map_get(&x->s->obs_by_id, id) == NULL && lt_map_get(&x->s->starts_by_id, id) == NULL)
             return;
     }
 }
@@ -152,7 +152,7 @@ static bool place_on(rec_ctx *x, const spec_comp *c, sched_host *h, uint64_t sta
     st->sent = x->now;
     st->mem = c->mem;
     st->cpu = c->cpu;
-    if (smap_put(&x->s->starts_by_id, st->id, st) != LT_OK) {
+    if (lt_map_put(&x->s->starts_by_id, st->id, st) != LT_OK) {
         lt_free(st->comp);
         lt_free(st);
         return false;

@@ -12,6 +12,8 @@
 
 #include "latticed/cp/v1/events.pb-c.h"
 #include "lt_buf.h"
+#include "lt_map.h"
+#include "lt_rand.h"
 #include "lt_sched.h"
 
 /* Control-plane reasons (events.proto), short names. */
@@ -54,30 +56,10 @@ void sched_sha_hex(sched_sha *s, char *out, size_t ndigits);
  * ------------------------------------------------------------------------------------------- */
 
 typedef struct {
-    const char *key; /**< borrowed: owned by the value, NULL = empty slot */
-    uint64_t hash;
-    void *val;
-} smap_slot;
-
-typedef struct {
-    smap_slot *slots;
-    size_t cap; /**< power of two */
-    size_t count;
-} smap;
-
-typedef struct {
     void **items;
     size_t len, cap;
 } pvec;
 
-uint64_t sched_hash(const char *s);
-void smap_init(smap *m);
-void smap_cleanup(smap *m);
-void *smap_get(const smap *m, const char *key);
-/** Insert or replace (key pointer replaced too). LT_ERR_NOMEM. */
-LT_NODISCARD lt_status smap_put(smap *m, const char *key, void *val);
-/** Remove; returns the value or NULL. Invalidates slot iteration order. */
-void *smap_del(smap *m, const char *key);
 LT_NODISCARD lt_status pvec_push(pvec *v, void *p);
 void pvec_cleanup(pvec *v);
 
@@ -270,7 +252,7 @@ struct sched_host {
     /* placements sent and not yet observed here */
     uint32_t pend_slots;
     uint64_t pend_mem, pend_cpu;
-    smap links;            /**< link ids installed (key == val, owned) */
+    lt_map links;            /**< link ids installed (key == val, owned) */
     /* outbox, one pvec of items per verb */
     pvec out[4];
     bool queued;
@@ -369,8 +351,8 @@ struct sched_app {
     size_t n_obs;
     sched_start *starts;
     size_t n_starts;
-    smap rt;                 /**< component name -> comp_rt */
-    smap lrt;                /**< link id -> link_rt */
+    lt_map rt;                 /**< component name -> comp_rt */
+    lt_map lrt;                /**< link id -> link_rt */
     bool dirty;
     sched_app *dirty_next;
     /* status */
@@ -406,7 +388,7 @@ typedef struct {
 } req_item;
 
 typedef struct sched_req {
-    char key[24];            /**< request number as text (smap key) */
+    char key[24];            /**< request number as text (lt_map key) */
     uint64_t no;
     lt_sched_verb verb;
     char *host_id;
@@ -423,20 +405,20 @@ struct lt_sched {
     char *lattice;
     lt_sched_sink sink;
     /* inventory */
-    smap hosts;              /**< id -> sched_host */
+    lt_map hosts;              /**< id -> sched_host */
     pvec host_list;          /**< dense, for iteration */
     uint64_t inv_gen;        /**< bumps when hosts join, leave, relabel or change state */
-    smap obs_by_id;          /**< instance id -> first sched_obs with that id */
-    smap starts_by_id;       /**< instance id -> sched_start */
-    smap sels;               /**< selector key -> sched_sel */
+    lt_map obs_by_id;          /**< instance id -> first sched_obs with that id */
+    lt_map starts_by_id;       /**< instance id -> sched_start */
+    lt_map sels;               /**< selector key -> sched_sel */
     /* apps */
-    smap apps;               /**< name -> sched_app */
+    lt_map apps;               /**< name -> sched_app */
     sched_app *dirty_head;
     int64_t dirty_since;
-    smap shared_links;       /**< "app/comp" -> pvec of spec_link* declared by other apps */
+    lt_map shared_links;       /**< "app/comp" -> pvec of spec_link* declared by other apps */
     uint64_t deploy_seq;
     /* requests */
-    smap reqs;
+    lt_map reqs;
     sched_req *req_head, *req_tail;
     uint64_t next_req;
     size_t inv_waiting;      /**< inventory requests of this term not yet answered */
@@ -447,7 +429,7 @@ struct lt_sched {
     uint64_t epoch;
     int64_t ready_at, last_full, disconnected_at;
     uint64_t stamp;
-    uint64_t rng;
+    lt_rand rng;             /**< jitter, seeded with cfg.seed (deterministic) */
     pvec outq;               /**< hosts with queued items */
     bool all_dirty;
     bool hosts_changed;      /**< hosts joined/left/relabelled: apps not at rest re-place */
@@ -539,9 +521,6 @@ void cp_host_quarantined(lt_sched *s, const sched_host *h);
 void cp_instance_lost(lt_sched *s, const sched_obs *o, int reason, const char *msg);
 void cp_instance_placed(lt_sched *s, const sched_start *st, const char *image);
 void cp_app_state(lt_sched *s, sched_app *a);
-
-/** JSON string literal of s (quoted, escaped) appended to b. */
-LT_NODISCARD lt_status sched_json_str(lt_buf *b, const char *s);
 
 /** Strings helpers. */
 char *sched_strdup0(const char *s); /**< lt_strdup that maps NULL to "" */

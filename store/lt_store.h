@@ -337,10 +337,5 @@ void lt_store_ulid(char out[LT_STORE_ULID_LEN + 1]);
 /** Unix time now in ms. */
 int64_t lt_store_now_ms(void);
 
-/** RFC 3339 UTC with milliseconds ("2024-05-01T12:00:00.123Z") into out (>= 32 bytes). */
-void lt_store_time_format(int64_t ms, char *out, size_t outsize);
-
-/** Parse what lt_store_time_format writes (also without fraction). LT_ERR_PARSE. */
-LT_NODISCARD lt_status lt_store_time_parse(const char *text, int64_t *ms);
 
 #endif

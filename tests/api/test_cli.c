@@ -34,7 +34,7 @@ static const char *bin(void)
 static void setup(void)
 {
     fx_setup();
-    snprintf(url_env, sizeof(url_env), "LATTICE_NATS_URL=%s", lt_natsd_url(fx_srv));
+    snprintf(url_env, sizeof(url_env), "LATTICE_NATS_URL=%s", lt_natsrv_url(fx_srv));
     ck_assert_int_eq(lt_test_tmpdir(&tmp, "lctl"), LT_OK);
 }
 
@@ -337,7 +337,7 @@ START_TEST(status_watch_until_ctrl_c)
     if (pid == 0) {
         dup2(out[1], STDOUT_FILENO);
         close(out[0]);
-        setenv("LATTICE_NATS_URL", lt_natsd_url(fx_srv), 1);
+        setenv("LATTICE_NATS_URL", lt_natsrv_url(fx_srv), 1);
         execl(bin(), bin(), "status", "watched", "--watch", (char *)NULL);
         _exit(127);
     }
@@ -394,7 +394,7 @@ START_TEST(two_processes_apply_concurrently)
         pids[p] = fork();
         ck_assert_int_ge(pids[p], 0);
         if (pids[p] == 0) {
-            setenv("LATTICE_NATS_URL", lt_natsd_url(fx_srv), 1);
+            setenv("LATTICE_NATS_URL", lt_natsrv_url(fx_srv), 1);
             execvp("sh", (char *const *)sh_argv);
             _exit(127);
         }

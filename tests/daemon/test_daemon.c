@@ -20,7 +20,7 @@
 
 #include <nats/nats.h>
 
-#include "lt_natsd.h"
+#include "lt_natsrv.h"
 
 typedef struct {
     pid_t pid;
@@ -245,8 +245,10 @@ START_TEST(test_daemon_unreachable_nats)
     char url[64];
     char *argv[] = { "latticed", "--nats-url", url, NULL };
     proc p;
+    int port = 0;
 
-    snprintf(url, sizeof(url), "nats://127.0.0.1:%d", lt_natsd_free_port());
+    ck_assert_int_eq(lt_natsrv_free_port(&port), LT_OK);
+    snprintf(url, sizeof(url), "nats://127.0.0.1:%d", port);
     ck_assert_int_eq(run(argv, &p), 3);
     ck_assert_ptr_nonnull(strstr(p.err, "cannot connect to NATS at nats://127.0.0.1:"));
 }
@@ -254,13 +256,13 @@ END_TEST
 
 START_TEST(test_daemon_assets_idempotent)
 {
-    lt_natsd *srv = NULL;
+    lt_natsrv *srv = NULL;
     char url[128];
     char *argv[] = { "latticed", "--nats-url", url, "--storage", "memory", NULL };
     proc p;
 
-    ck_assert_int_eq(lt_natsd_start(&srv, NULL), LT_OK);
-    snprintf(url, sizeof(url), "%s", lt_natsd_url(srv));
+    ck_assert_int_eq(lt_natsrv_start(&srv, NULL), LT_OK);
+    snprintf(url, sizeof(url), "%s", lt_natsrv_url(srv));
     for (int round = 0; round < 2; round++) {
         spawn(&p, argv);
         ck_assert_msg(wait_for(&p, "ready: NATS", 10000), "round %d: %s", round, p.err);
@@ -272,7 +274,7 @@ START_TEST(test_daemon_assets_idempotent)
         ck_assert_int_eq(wait_exit(&p, 10000), 0);
     }
     assert_bucket_exists(url, "latticed_manifests");
-    lt_natsd_stop(srv);
+    ck_assert_int_eq(lt_natsrv_stop(srv), LT_OK);
 }
 END_TEST
 
