@@ -225,14 +225,12 @@ START_TEST(test_plausible_epoch_is_overtaken)
 }
 END_TEST
 
-/* --max-lattices: names from the bus past the limit are ignored, the ones served keep working,
- * and a lattice an operator deploys to is served whatever the flood. */
-/* Whether the log of process pid says needle. */
 typedef struct {
     pid_t pid;
     const char *needle;
 } log_arg;
 
+/* Whether the log of process pid says needle. */
 static bool log_says(e2e *e, void *arg)
 {
     const log_arg *w = arg;
