@@ -145,6 +145,14 @@ START_TEST(unreachable_exit_3)
     ck_assert_int_eq(lines(r.err), 1);
     ck_assert_ptr_nonnull(strstr(r.err, "no latticed is serving"));
     lt_test_cmd_result_cleanup(&r);
+    /* hosts: the API is served but no scheduler leads the lattice (tests/e2e/test_e2e_cli.c
+     * has the answers of one that does) */
+    RUN(&r, "hosts", "-t", "2");
+    ck_assert_int_eq(r.exit_code, 3);
+    ck_assert_int_eq(lines(r.err), 1);
+    ck_assert_msg(strstr(r.err, "no answer on lattice.default.hosts") != NULL &&
+                      strstr(r.err, "leading lattice default") != NULL, "%s", r.err);
+    lt_test_cmd_result_cleanup(&r);
 }
 END_TEST
 

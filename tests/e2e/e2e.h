@@ -17,6 +17,7 @@
 #include <jansson.h>
 
 #include "lt_natcluster.h"
+#include "lt_testutil.h"
 
 typedef struct e2e e2e;
 
@@ -184,5 +185,28 @@ lt_natsrv *e2e_natsrv(e2e *e);
 const char *e2e_log_path(e2e *e, pid_t pid);
 /** Exit 77 (skip) unless the binaries are there (for tests that use no wadm corpus). */
 void e2e_require_bins(void);
+
+/* ---------------------------------------------------------------------------------------------
+ * Real hosts, latticectl and /proc (issue 9: untested paths, tests/e2e/test_e2e_cli.c). The
+ * code is the last block of e2e.c.
+ * ------------------------------------------------------------------------------------------- */
+
+/** One real (not simulated) latticed-host in lattice with host id `id`, 500 ms heartbeats,
+ * plus extra args (NULL-terminated, may be NULL), e.g. --default-runner. */
+pid_t e2e_real_host(e2e *e, const char *lattice, const char *id, const char *const *extra);
+/** PIDs of the live processes whose parent is `parent` (from /proc), at most max into out;
+ * returns how many there are. */
+size_t e2e_children(pid_t parent, pid_t *out, size_t max);
+/** Whether process pid exists and is not a zombie. */
+bool e2e_pid_running(pid_t pid);
+/**
+ * Run LATTICECTL_BIN with args (NULL-terminated) against this lattice's server
+ * (LATTICE_NATS_URL, LATTICE_LATTICE=lattice); ck_asserts that it ran (not that it exited 0).
+ * Release res with lt_test_cmd_result_cleanup.
+ */
+void e2e_ctl(e2e *e, const char *lattice, lt_test_cmd_result *res, const char *const *args);
+/** Hosts of lattice (observed) whose latest heartbeat arrived at or after since_ms (e2e_now_ms):
+ * a positive event to wait for before checking that something did not happen. */
+size_t e2e_heard_since(e2e *e, const char *lattice, int64_t since_ms);
 
 #endif

@@ -163,16 +163,23 @@ static void finish(e2e *e)
     LT_IGNORE(lt_test_rmtree(dir));
 }
 
-/* No stop is sent for ms, and afterwards version still runs n instances. */
-static void nothing_stopped_for(e2e *e, const char *version, size_t n, int64_t ms)
+static bool both_heard_since(e2e *e, void *arg)
 {
-    int64_t end = e2e_now_ms() + ms;
+    return e2e_heard_since(e, L, *(const int64_t *)arg) >= 2;
+}
+
+/* No stop was sent, judged once both hosts have heartbeated twice more (latticed has seen
+ * their inventory after whatever it did so far, and acted on it), and version still runs n
+ * instances. */
+static void nothing_stopped(e2e *e, const char *version, size_t n)
+{
     want_arg w = { version, n };
 
-    while (e2e_now_ms() < end) {
-        ck_assert_uint_eq(atomic_load(&stops), 0);
-        e2e_sleep_ms(50);
-    }
+    EXPECT(e, e2e_wait(e, both_heard_since, &(int64_t){ e2e_now_ms() }, 10000),
+           "the hosts stopped heartbeating");
+    EXPECT(e, e2e_wait(e, both_heard_since, &(int64_t){ e2e_now_ms() }, 10000),
+           "the hosts stopped heartbeating");
+    ck_assert_uint_eq(atomic_load(&stops), 0);
     /* heartbeats may lag under sanitizers: wait for the count rather than sample it */
     EXPECT(e, e2e_wait(e, count_is, &w, 10000), "%s does not run %zu instances", version, n);
     ck_assert_uint_eq(atomic_load(&stops), 0);
@@ -208,7 +215,7 @@ START_TEST(lost_index_replies_keep_v2)
     e2e_kill(e, pid, SIGTERM, true);
     pid = latticed(e, NULL);
     EXPECT(e, e2e_wait_status(e, L, APP, "deployed", 30000), "never deployed");
-    nothing_stopped_for(e, "v2", 6, 4000);
+    nothing_stopped(e, "v2", 6);
     watch_stop(&w);
     finish(e);
 }
@@ -264,6 +271,13 @@ static bool says_unreadable(e2e *e, void *arg)
     return ok;
 }
 
+static bool read_retried(e2e *e, void *arg)
+{
+    (void)e;
+    (void)arg;
+    return lt_shim_fired(shim_log, "js_GetLastMsg") >= 3;
+}
+
 START_TEST(restart_with_unreadable_manifest_stops_nothing)
 {
     pid_t pid;
@@ -279,11 +293,12 @@ START_TEST(restart_with_unreadable_manifest_stops_nothing)
     pid = latticed(e, rules);
     EXPECT(e, e2e_wait(e, says_unreadable, "cannot read version v1", 30000),
                   "status never said the manifest is unreadable");
-    nothing_stopped_for(e, "v1", 5, 3000); /* warm-up long past: a leftover would be gone */
-    ck_assert_uint_ge(lt_shim_fired(shim_log, "js_GetLastMsg"), 2); /* it retries */
+    /* It retries the read (past its warm-up: a leftover would have been stopped by now). */
+    EXPECT(e, e2e_wait(e, read_retried, NULL, 30000), "the manifest read was not retried");
+    nothing_stopped(e, "v1", 5);
     unlink(flag);
     EXPECT(e, e2e_wait_status(e, L, APP, "deployed", 30000), "never deployed");
-    nothing_stopped_for(e, "v1", 5, 1000);
+    nothing_stopped(e, "v1", 5);
     (void)pid;
     watch_stop(&w);
     finish(e);
