@@ -13,6 +13,7 @@
 
 #include "e2e_internal.h"
 #include "lt_config.h"
+#include "lt_testutil.h"
 
 const char *e2e_manifest(const char *name)
 {
@@ -154,6 +155,20 @@ long e2e_inventory_instances(e2e *e, const char *lattice, const char *host)
         n = 0;
     json_decref(doc);
     return n;
+}
+
+bool e2e_log_has(e2e *e, pid_t pid, const char *needle)
+{
+    const char *path = e2e_log_path(e, pid);
+    char *data = NULL;
+    size_t len = 0;
+    bool has;
+
+    if (path == NULL || lt_test_read_file(path, 64u << 20, &data, &len) != LT_OK)
+        return false;
+    has = strstr(data, needle) != NULL;
+    free(data);
+    return has;
 }
 
 int e2e_run_suite(const char *name, int timeout_s, const TTest *const *tests)

@@ -210,6 +210,19 @@ static bool leads(e2e *e, void *arg)
     return strcmp(e2e_leader(e, L, NULL), ((leader_arg *)arg)->replica) == 0;
 }
 
+typedef struct {
+    pid_t pid;
+} ready_arg;
+
+/* The replica serves the lattice with its stored apps loaded: it would act on a deploy. */
+static bool replica_ready(e2e *e, void *arg)
+{
+    pid_t pid = ((ready_arg *)arg)->pid;
+
+    return e2e_log_has(e, pid, "stored apps loaded") &&
+           e2e_log_has(e, pid, "serving lattice " L);
+}
+
 static bool hosts_at_epoch(e2e *e, void *arg)
 {
     return e2e_hosts_min_epoch(e, L) >= *(uint64_t *)arg;
@@ -225,6 +238,7 @@ START_TEST(test_two_replicas_failover)
     pid_t pids[3], a;
     e2e *e = three_hosts(pids);
     leader_arg first = { "replica-a" }, second = { "replica-b" };
+    ready_arg standby;
     size_t before[3], victim;
     uint64_t epoch_a = 0, epoch_b = 0;
     survivors_arg all = { 0, 5 };
@@ -234,8 +248,9 @@ START_TEST(test_two_replicas_failover)
     a = e2e_latticed(e, ra);
     ck_assert_msg(e2e_wait(e, leads, &first, 20000), "replica-a does not lead: '%s'",
                   e2e_leader(e, L, NULL));
-    e2e_latticed(e, rb);
+    standby.pid = e2e_latticed(e, rb);
     e2e_expect_hosts(e, L, 3, 20000);
+    ck_assert_msg(e2e_wait(e, replica_ready, &standby, 20000), "replica-b is not up");
     e2e_deploy_ok(e, L, "greet.yaml");
     e2e_expect_status(e, L, "greet", "deployed", 30000);
     e2e_expect_count(e, L, "greet", NULL, NULL, 5, 10000);
