@@ -217,7 +217,8 @@ long e2e_inventory_instances(e2e *e, const char *lattice, const char *host);
 /** Whether the log of process pid (one we started) contains needle. */
 bool e2e_log_has(e2e *e, pid_t pid, const char *needle);
 /** A test executable's main: e2e_require_bins, then each test of the NULL-terminated list in
- * its own test case with timeout_s; EXIT_SUCCESS when none failed. */
+ * its own test case (named as the test: CK_RUN_CASE=name runs one) with timeout_s;
+ * EXIT_SUCCESS when none failed. */
 int e2e_run_suite(const char *name, int timeout_s, const TTest *const *tests);
 
 #endif

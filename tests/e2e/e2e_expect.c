@@ -189,7 +189,7 @@ int e2e_run_suite(const char *name, int timeout_s, const TTest *const *tests)
         suite_add_tcase(s, t);
     }
     r = srunner_create(s);
-    srunner_run_all(r, CK_NORMAL);
+    srunner_run_all(r, CK_ENV); /* CK_VERBOSITY; CK_RUN_CASE=<test name>: one test */
     failed = srunner_ntests_failed(r);
     srunner_free(r);
     return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
