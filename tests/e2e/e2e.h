@@ -214,6 +214,9 @@ void e2e_expect_hosts(e2e *e, const char *lattice, size_t want, int64_t timeout_
  * -1 when host is not in the inventory.
  */
 long e2e_inventory_instances(e2e *e, const char *lattice, const char *host);
+/** Wait until e2e_inventory_instances(lattice, host) == want (-1: latticed forgot the host). */
+void e2e_expect_inventory(e2e *e, const char *lattice, const char *host, long want,
+                          int64_t timeout_ms);
 /** Whether the log of process pid (one we started) contains needle. */
 bool e2e_log_has(e2e *e, pid_t pid, const char *needle);
 /** A test executable's main: e2e_require_bins, then each test of the NULL-terminated list in

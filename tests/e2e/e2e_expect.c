@@ -157,6 +157,31 @@ long e2e_inventory_instances(e2e *e, const char *lattice, const char *host)
     return n;
 }
 
+typedef struct {
+    const char *lattice, *host;
+    long want;
+} inventory_arg;
+
+static bool inventory_is(e2e *e, void *arg)
+{
+    inventory_arg *a = arg;
+
+    return e2e_inventory_instances(e, a->lattice, a->host) == a->want;
+}
+
+void e2e_expect_inventory(e2e *e, const char *lattice, const char *host, long want,
+                          int64_t timeout_ms)
+{
+    inventory_arg a = { lattice, host, want };
+
+    if (!e2e_wait(e, inventory_is, &a, timeout_ms)) {
+        e2e_dump_logs(e);
+        ck_abort_msg("latticed's inventory: %ld instances on %s, want %ld",
+                     e2e_inventory_instances(e, lattice, host), host != NULL ? host : "all hosts",
+                     want);
+    }
+}
+
 bool e2e_log_has(e2e *e, pid_t pid, const char *needle)
 {
     const char *path = e2e_log_path(e, pid);

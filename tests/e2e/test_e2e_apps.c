@@ -64,7 +64,7 @@ START_TEST(test_upgrades)
     e2e_expect_links(e, L, "listen=127.0.0.1:9501;", 1, T);
     /* started: 5 fetch + 1 echo + 1 edge; hello's 3 were not restarted */
     ck_assert_uint_eq(e2e_starts_sent(e, L) - starts, 5 + 1 + 1);
-    ck_assert_int_eq(e2e_inventory_instances(e, L, NULL), 5 + 1 + 3 + 1);
+    e2e_expect_inventory(e, L, NULL, 5 + 1 + 3 + 1, 10000);
     /* v3: edge gets config, its hello link goes back to :9500 */
     e2e_deploy_ok(e, L, "roll-v3.yaml");
     e2e_expect_status(e, L, "roll", "deployed", 60000);
@@ -130,7 +130,7 @@ START_TEST(test_shared_and_deploy_failures)
     refused_reference(e, "ghost-app-user.yaml", "ghost-app-user");
     refused_reference(e, "ghost-comp-user.yaml", "ghost-comp-user");
     refused_reference(e, "private-user.yaml", "private-user");
-    ck_assert_int_eq(e2e_inventory_instances(e, L, NULL), 2 + 8 + 1 + 6 + 1 + 1);
+    e2e_expect_inventory(e, L, NULL, 2 + 8 + 1 + 6 + 1 + 1, 10000);
     e2e_free(e);
 }
 END_TEST
@@ -165,8 +165,8 @@ START_TEST(test_two_lattices_isolated)
     /* each lattice got its own five starts: nothing of red's went to blue or back */
     ck_assert_uint_eq(e2e_starts_sent(e, "red"), 5);
     ck_assert_uint_eq(e2e_starts_sent(e, "blue"), 5);
-    ck_assert_int_eq(e2e_inventory_instances(e, "red", NULL), 5);
-    ck_assert_int_eq(e2e_inventory_instances(e, "blue", NULL), 5);
+    e2e_expect_inventory(e, "red", NULL, 5, 10000);
+    e2e_expect_inventory(e, "blue", NULL, 5, 10000);
     e2e_free(e);
 }
 END_TEST
