@@ -622,31 +622,8 @@ END_TEST
 
 int main(void)
 {
-    Suite *s;
-    TCase *t;
-    SRunner *r;
-    int failed;
-    struct {
-        const char *name;
-        const TTest *fn;
-    } cases[] = { { "leader_kill", leader_kill },   { "leader_stop", leader_stop },
-                  { "cluster_node", cluster_node }, { "partition", partition },
-                  { "partition_standby", partition_standby }, { "kv_stall", kv_stall },
-                  { "hosts_killed", hosts_killed } };
-    size_t i;
+    const TTest *const tests[] = { leader_kill, leader_stop, cluster_node, partition,
+                                   partition_standby, kv_stall, hosts_killed, NULL };
 
-    setvbuf(stdout, NULL, _IOLBF, 0); /* progress lines survive a failed check */
-    e2e_require_bins();
-    s = suite_create("chaos");
-    for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
-        t = tcase_create(cases[i].name);
-        tcase_set_timeout(t, soak() ? 3600 : 300);
-        tcase_add_test(t, cases[i].fn);
-        suite_add_tcase(s, t);
-    }
-    r = srunner_create(s);
-    srunner_run_all(r, CK_NORMAL);
-    failed = srunner_ntests_failed(r);
-    srunner_free(r);
-    return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+    return e2e_run_suite("chaos", soak() ? 3600 : 300, tests);
 }

@@ -15,7 +15,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/prctl.h>
-#include <sys/stat.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -30,8 +29,6 @@
 #include "lt_testutil.h"
 #include "e2e_internal.h"
 
-static char corpus_dir[1024];
-
 int64_t e2e_now_ms(void)
 {
     return lt_test_now_ms();
@@ -40,33 +37,6 @@ int64_t e2e_now_ms(void)
 void e2e_sleep_ms(int64_t ms)
 {
     lt_test_sleep_ms(ms);
-}
-
-void e2e_require(void)
-{
-    const char *dir = getenv("LT_CONFORMANCE_DIR");
-    struct stat st;
-
-    e2e_require_bins();
-    if (dir != NULL && dir[0] != '\0')
-        snprintf(corpus_dir, sizeof(corpus_dir), "%s/wadm", dir);
-    else
-        snprintf(corpus_dir, sizeof(corpus_dir), "%s/../shared/conformance/wadm",
-                 LT_SOURCE_ROOT);
-    if (stat(corpus_dir, &st) != 0) {
-        /* Only a user's clone without ../shared may skip; CI always has the corpus. */
-        printf("%s: wadm corpus (%s) not available\n", getenv("CI") != NULL ? "error" : "skipping",
-               corpus_dir);
-        exit(getenv("CI") != NULL ? 1 : 77);
-    }
-}
-
-const char *e2e_corpus(const char *rel)
-{
-    static char path[2048];
-
-    snprintf(path, sizeof(path), "%s/%s", corpus_dir, rel);
-    return path;
 }
 
 const char *e2e_url(const e2e *e)

@@ -97,23 +97,7 @@ END_TEST
 
 int main(void)
 {
-    Suite *s;
-    TCase *t;
-    SRunner *r;
-    int failed;
+    const TTest *const tests[] = { test_crash_loop, NULL };
 
-    if (getenv("LATTICED_BIN") == NULL || getenv("LATTICED_HOST_BIN") == NULL) {
-        printf("skipping: binaries not available\n");
-        return 77;
-    }
-    s = suite_create("e2e_crash");
-    t = tcase_create("crash");
-    tcase_set_timeout(t, 120);
-    tcase_add_test(t, test_crash_loop);
-    suite_add_tcase(s, t);
-    r = srunner_create(s);
-    srunner_run_all(r, CK_NORMAL);
-    failed = srunner_ntests_failed(r);
-    srunner_free(r);
-    return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+    return e2e_run_suite("e2e_crash", 120, tests);
 }

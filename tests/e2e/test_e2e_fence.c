@@ -546,26 +546,13 @@ END_TEST
 
 int main(void)
 {
-    Suite *s = suite_create("fence");
-    TCase *t = tcase_create("leadership");
-    SRunner *r;
-    int failed;
+    const TTest *const tests[] = { test_forged_epoch_does_not_freeze_the_lattice,
+                                   test_plausible_epoch_is_overtaken,
+                                   test_max_lattices,
+                                   test_new_leader_asks_before_acting,
+                                   test_stalled_lease_stops_acting_in_time,
+                                   test_signed_commands,
+                                   NULL };
 
-    if (getenv("LATTICED_BIN") == NULL || getenv("LATTICED_HOST_BIN") == NULL) {
-        printf("LATTICED_BIN and LATTICED_HOST_BIN must name the binaries\n");
-        return 1;
-    }
-    tcase_set_timeout(t, 240);
-    tcase_add_test(t, test_forged_epoch_does_not_freeze_the_lattice);
-    tcase_add_test(t, test_plausible_epoch_is_overtaken);
-    tcase_add_test(t, test_max_lattices);
-    tcase_add_test(t, test_new_leader_asks_before_acting);
-    tcase_add_test(t, test_stalled_lease_stops_acting_in_time);
-    tcase_add_test(t, test_signed_commands);
-    suite_add_tcase(s, t);
-    r = srunner_create(s);
-    srunner_run_all(r, CK_NORMAL);
-    failed = srunner_ntests_failed(r);
-    srunner_free(r);
-    return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+    return e2e_run_suite("fence", 240, tests);
 }

@@ -380,36 +380,10 @@ END_TEST
 
 int main(void)
 {
-    const struct {
-        const char *name;
-        const TTest *fn;
-    } tests[] = {
-        { "lost_index_replies_keep_v2", lost_index_replies_keep_v2 },
-        { "undecidable_put_says_so_and_keeps_manifest",
-          undecidable_put_says_so_and_keeps_manifest },
-        { "restart_with_unreadable_manifest_stops_nothing",
-          restart_with_unreadable_manifest_stops_nothing },
-        { "status_truthful_after_deploy", status_truthful_after_deploy },
-        { "status_writes_retried", status_writes_retried },
-    };
-    const char *only = getenv("LT_TEST_ONLY");
-    Suite *s = suite_create("e2e_store");
-    TCase *tc = tcase_create("store faults");
-    SRunner *sr;
-    int failed;
+    const TTest *const tests[] = { lost_index_replies_keep_v2,
+                                   undecidable_put_says_so_and_keeps_manifest,
+                                   restart_with_unreadable_manifest_stops_nothing,
+                                   status_truthful_after_deploy, status_writes_retried, NULL };
 
-    if (getenv("LATTICED_BIN") == NULL || getenv("LATTICED_HOST_BIN") == NULL) {
-        printf("skipping: LATTICED_BIN / LATTICED_HOST_BIN not set\n");
-        return 77;
-    }
-    tcase_set_timeout(tc, 240);
-    for (size_t i = 0; i < sizeof(tests) / sizeof(tests[0]); i++) /* LT_TEST_ONLY=name: one */
-        if (only == NULL || strcmp(only, tests[i].name) == 0)
-            tcase_add_test(tc, tests[i].fn);
-    suite_add_tcase(s, tc);
-    sr = srunner_create(s);
-    srunner_run_all(sr, CK_ENV);
-    failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed == 0 ? 0 : 1;
+    return e2e_run_suite("e2e_store", 240, tests); /* CK_RUN_CASE=<name>: one */
 }
