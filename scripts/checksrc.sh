@@ -2,6 +2,7 @@
 # checksrc.sh - ban unbounded or non-reentrant C string calls in the project's own C code.
 #
 # Usage: sh scripts/checksrc.sh [FILE...]
+#        sh scripts/checksrc.sh --list    (print the file list and exit)
 # Without arguments: every tracked .c/.h file of the project (`git ls-files`, or `find` outside
 # a git checkout), not tests/node/node_modules, not build directories, not generated files
 # (*.pb-c.[ch] only exist in build directories). Comments, string and character literals are
@@ -24,6 +25,10 @@ list_files() {
     fi | grep -v -e '^tests/node/node_modules/' -e '\.pb-c\.[ch]$' -e '^build[^/]*/'
 }
 
+if [ "${1:-}" = --list ]; then
+    list_files # the project's C files, one a line (scripts/check-format.sh uses it)
+    exit 0
+fi
 if [ $# -gt 0 ]; then
     files=$(printf '%s\n' "$@")
 else
