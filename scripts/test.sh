@@ -5,9 +5,9 @@
 #   1. the whole suite with gcc, debugoptimized, -Werror         (build-test/)
 #   2. the whole suite under ASan+UBSan, the slow suite included (build-asan/)
 #   3. the suite under valgrind memcheck, fuzz smoke runs included (build-test/, --setup=valgrind)
-#   4. the other build types, -Werror: gcc release (everything, the benchmarks included: their
-#      numbers are taken from a release build) and clang debugoptimized, whose unit suite runs
-#                                                                 (build-release/, build-clang/)
+#   4. the other build types, -Werror, each with its unit suite (seconds): gcc release
+#      (everything, the benchmarks included: their numbers are taken from a release build) and
+#      clang debugoptimized                                       (build-release/, build-clang/)
 #   5. libFuzzer runs of every fuzz target                        (build-fuzz/, clang + ASan+UBSan)
 # After each `meson test`, scripts/check-skips.sh reads meson's test log: a skipped test (exit
 # 77) fails the script, except model_conformance without the wadm corpus when CI is unset.
@@ -63,6 +63,7 @@ step "other build types, -Werror: gcc release (benchmarks included), clang debug
 rm -rf build-release build-clang
 meson setup build-release --buildtype=release -Dwerror=true >/dev/null
 ninja -C build-release
+run_tests build-release "" --suite unit
 CC=clang meson setup build-clang --buildtype=debugoptimized -Dwerror=true >/dev/null
 ninja -C build-clang
 run_tests build-clang "" --suite unit
