@@ -22,7 +22,8 @@ list_files() {
     else
         find . \( -name 'build*' -o -name node_modules -o -name .git \) -prune -o \
             \( -name '*.c' -o -name '*.h' \) -type f -print | sed 's|^\./||'
-    fi | grep -v -e '^tests/node/node_modules/' -e '\.pb-c\.[ch]$' -e '^build[^/]*/'
+    fi | grep -v -e '^tests/node/node_modules/' -e '\.pb-c\.[ch]$' -e '^build[^/]*/' |
+        while IFS= read -r f; do [ -f "$f" ] && printf '%s\n' "$f"; done
 }
 
 if [ "${1:-}" = --list ]; then
