@@ -3,10 +3,11 @@
  * liveness; what each host runs (observed instances, indexed by id and by
  * owning app); host events folded in at a cost proportional to the host's
  * own instance list; lost-host detection with the partition guard; and the
- * label-selector cache placement uses.
+ * label-selector cache placement uses; lt__sched_check_consistent checks that the indexes agree.
  */
 #include "sched_int.h"
 
+#include <stdlib.h>
 #include <string.h>
 
 #include "lt_alloc.h"
@@ -913,4 +914,166 @@ void inv_free_all(lt_sched *s)
         lt_free(sel);
     }
     lt_map_cleanup(&s->sels);
+}
+
+/* ---------------------------------------------------------------------------------------------
+ * Consistency check (tests)
+ * ------------------------------------------------------------------------------------------- */
+
+static int ptr_cmp(const void *a, const void *b)
+{
+    uintptr_t x = (uintptr_t)*(const void *const *)a, y = (uintptr_t)*(const void *const *)b;
+
+    return x < y ? -1 : x > y;
+}
+
+static bool ptr_in(const void *const *sorted, size_t n, const void *p)
+{
+    return n > 0 && bsearch(&p, sorted, n, sizeof(*sorted), ptr_cmp) != NULL;
+}
+
+/* Hosts: the id map and the dense list hold the same hosts, each at its idx. Then every host's
+ * instance list: back links, owner host, count and resource sums. Fills all (unsorted) with
+ * every instance of every host list and *n_owned with those that have an owning app. */
+static lt_status check_hosts(const lt_sched *s, const sched_obs **all, size_t cap, size_t *n_all,
+                             size_t *n_owned)
+{
+    size_t i;
+
+    *n_all = *n_owned = 0;
+    if (s->hosts.count != s->host_list.len)
+        return LT_FAIL(LT_ERR_STATE, "%zu hosts by id, %zu in the host list", s->hosts.count,
+                       s->host_list.len);
+    for (i = 0; i < s->host_list.len; i++) {
+        const sched_host *h = s->host_list.items[i];
+        const sched_obs *o, *prev = NULL;
+        uint64_t mem = 0, cpu = 0;
+        uint32_t n = 0;
+
+        if (h->idx != i)
+            return LT_FAIL(LT_ERR_STATE, "host %s at list position %zu says idx %zu", h->id, i,
+                           h->idx);
+        if (smap_get(&s->hosts, h->id) != h)
+            return LT_FAIL(LT_ERR_STATE, "host %s of the list is not the one found by id", h->id);
+        for (o = h->obs_head; o != NULL; prev = o, o = o->host_next) {
+            if (o->host != h)
+                return LT_FAIL(LT_ERR_STATE, "instance %s in host %s's list names host %s", o->id,
+                               h->id, o->host != NULL ? o->host->id : "(none)");
+            if (o->host_prev != prev)
+                return LT_FAIL(LT_ERR_STATE, "instance %s on %s: broken back link", o->id, h->id);
+            if (++n > h->n_obs || *n_all >= cap)
+                return LT_FAIL(LT_ERR_STATE, "host %s lists more than its %u instances", h->id,
+                               h->n_obs);
+            all[(*n_all)++] = o;
+            *n_owned += o->owner != NULL;
+            mem += o->mem;
+            cpu += o->cpu;
+        }
+        if (n != h->n_obs)
+            return LT_FAIL(LT_ERR_STATE, "host %s lists %u instances, counts %u", h->id, n,
+                           h->n_obs);
+        if (mem != h->obs_mem || cpu != h->obs_cpu)
+            return LT_FAIL(LT_ERR_STATE, "host %s: memory/cpu of its instances %llu/%llu, sums "
+                           "%llu/%llu", h->id, (unsigned long long)mem, (unsigned long long)cpu,
+                           (unsigned long long)h->obs_mem, (unsigned long long)h->obs_cpu);
+    }
+    return LT_OK;
+}
+
+/* By id: every chain holds instances of its key's id on distinct known hosts, each in a host
+ * list; the chains hold n_all instances in all. */
+static lt_status check_ids(const lt_sched *s, const sched_obs **sorted, size_t n_all)
+{
+    size_t i, total = 0;
+
+    for (i = 0; i < s->obs_by_id.cap; i++) {
+        const char *key = s->obs_by_id.slots[i].key;
+        const sched_obs *o, *p;
+
+        if (key == NULL)
+            continue;
+        o = s->obs_by_id.slots[i].val;
+        if (o == NULL || key != o->id)
+            return LT_FAIL(LT_ERR_STATE, "id index key %s is not its first instance's id", key);
+        for (; o != NULL; o = o->id_next) {
+            if (++total > n_all)
+                return LT_FAIL(LT_ERR_STATE, "id index holds more than the %zu instances of the "
+                               "host lists (at %s)", n_all, key);
+            if (strcmp(o->id, key) != 0)
+                return LT_FAIL(LT_ERR_STATE, "instance %s chained under id %s", o->id, key);
+            if (!ptr_in((const void *const *)sorted, n_all, o))
+                return LT_FAIL(LT_ERR_STATE, "instance %s (id index) is in no host's list", o->id);
+            for (p = s->obs_by_id.slots[i].val; p != o; p = p->id_next)
+                if (p->host == o->host)
+                    return LT_FAIL(LT_ERR_STATE, "instance %s twice on host %s", o->id,
+                                   o->host->id);
+        }
+    }
+    if (total != n_all)
+        return LT_FAIL(LT_ERR_STATE, "id index holds %zu instances, the host lists %zu", total,
+                       n_all);
+    return LT_OK;
+}
+
+/* By app: every app's list holds its own instances (owner, back links, count), each in a host
+ * list; the lists hold every owned instance. */
+static lt_status check_apps(const lt_sched *s, const sched_obs **sorted, size_t n_all,
+                            size_t n_owned)
+{
+    size_t i, total = 0;
+
+    for (i = 0; i < s->apps.cap; i++) {
+        const sched_app *a = s->apps.slots[i].val;
+        const sched_obs *o, *prev = NULL;
+        size_t n = 0;
+
+        if (s->apps.slots[i].key == NULL)
+            continue;
+        for (o = a->obs_head; o != NULL; prev = o, o = o->app_next) {
+            if (o->owner != a)
+                return LT_FAIL(LT_ERR_STATE, "instance %s in app %s's list is owned by %s", o->id,
+                               a->name, o->owner != NULL ? o->owner->name : "(none)");
+            if (o->app_prev != prev)
+                return LT_FAIL(LT_ERR_STATE, "instance %s of app %s: broken back link", o->id,
+                               a->name);
+            if (++n > a->n_obs || ++total > n_owned)
+                return LT_FAIL(LT_ERR_STATE, "app %s lists more than its %zu instances", a->name,
+                               a->n_obs);
+            if (!ptr_in((const void *const *)sorted, n_all, o))
+                return LT_FAIL(LT_ERR_STATE, "instance %s of app %s is in no host's list", o->id,
+                               a->name);
+        }
+        if (n != a->n_obs)
+            return LT_FAIL(LT_ERR_STATE, "app %s lists %zu instances, counts %zu", a->name, n,
+                           a->n_obs);
+    }
+    if (total != n_owned)
+        return LT_FAIL(LT_ERR_STATE, "app lists hold %zu instances, %zu have an owner", total,
+                       n_owned);
+    return LT_OK;
+}
+
+lt_status lt__sched_check_consistent(const lt_sched *s)
+{
+    const sched_obs **all = NULL;
+    size_t i, cap = 0, n_all = 0, n_owned = 0;
+    lt_status st;
+
+    for (i = 0; i < s->host_list.len; i++)
+        cap += ((const sched_host *)s->host_list.items[i])->n_obs;
+    cap += s->obs_by_id.count + 1; /* room to notice a list longer than its count */
+    all = lt_calloc(cap, sizeof(*all));
+    if (all == NULL)
+        return LT_FAIL(LT_ERR_NOMEM, "consistency check");
+    st = check_hosts(s, all, cap, &n_all, &n_owned);
+    if (st != LT_OK)
+        goto out;
+    qsort(all, n_all, sizeof(*all), ptr_cmp);
+    st = check_ids(s, all, n_all);
+    if (st != LT_OK)
+        goto out;
+    st = check_apps(s, all, n_all, n_owned);
+out:
+    lt_free(all);
+    return st;
 }

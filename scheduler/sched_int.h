@@ -455,6 +455,15 @@ sched_sel *inv_selector(lt_sched *s, const char *key, const skvs *req);
 void inv_check_hosts(lt_sched *s, int64_t now);
 void inv_free_all(lt_sched *s);
 void obs_unlink_app(lt_sched *s, sched_obs *o);
+/**
+ * Check that the inventory's indexes agree (for tests and fuzzers; O(n log n) in the
+ * instances): hosts by id and the host list; each host's instance list (links, owner host,
+ * count, memory/cpu sums); the instance id index (chains of one id, distinct hosts, every entry
+ * in a host list and every listed instance indexed); each app's instance list (owner, links,
+ * count) against the instances that name an owner. LT_OK, or LT_ERR_STATE with the first
+ * disagreement as the error message (LT_ERR_NOMEM if the check cannot allocate).
+ */
+LT_NODISCARD lt_status lt__sched_check_consistent(const lt_sched *s);
 
 /** A host's heartbeat; fresh = from an inventory reply (newer than any heartbeat seen). */
 LT_NODISCARD lt_status inv_heartbeat(lt_sched *s, const char *host_id,

@@ -223,7 +223,10 @@ out:
     /* Items posted and not run may hold natsMsgs (ingest's hosts_drop): destroy them while
      * libnats lives, and refuse later posts (see host/host.c). */
     lt_loop_close(loop);
-    nats_Close();
+    /* Wait (bounded) for nats.c's own threads: a reconnect thread still running when NATS was
+     * unreachable at shutdown kept the connection alive past exit (LeakSanitizer, e2e_conn). */
+    if (nats_CloseAndWait(5000) == NATS_TIMEOUT)
+        LT_WARN("daemon", "nats.c's threads did not finish within 5 s");
     lt_loop_free(loop);
     if (natsd != NULL) {
         LT_INFO("dev", "stopping nats-server pid %d and removing %s", (int)lt_natsrv_pid(natsd),

@@ -5,6 +5,7 @@
  * (tests/core/test_time.c).
  */
 #include <check.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -98,6 +99,19 @@ END_TEST
 
 #define REQ "\"specversion\":\"1.0\",\"type\":\"t\",\"source\":\"s\",\"id\":\"1\""
 
+/* {REQ,"data":[[...]]} with depth nested arrays, into buf (size bytes). */
+static void nest_data(char *buf, size_t size, int depth)
+{
+    int n = snprintf(buf, size, "{" REQ ",\"data\":");
+
+    for (int i = 0; i < depth; i++)
+        n += snprintf(buf + n, size - (size_t)n, "[");
+    for (int i = 0; i < depth; i++)
+        n += snprintf(buf + n, size - (size_t)n, "]");
+    snprintf(buf + n, size - (size_t)n, "}");
+    ck_assert_uint_lt((size_t)n + 1, size);
+}
+
 START_TEST(test_structured_errors)
 {
     char *deep;
@@ -146,12 +160,7 @@ START_TEST(test_structured_errors)
     /* Nesting: 64 levels in data are fine, 65 are refused before parsing. */
     deep = lt_malloc(400);
     ck_assert_ptr_nonnull(deep);
-    strcpy(deep, "{" REQ ",\"data\":");
-    for (int i = 0; i < 63; i++)
-        strcat(deep, "[");
-    for (int i = 0; i < 63; i++)
-        strcat(deep, "]");
-    strcat(deep, "}");
+    nest_data(deep, 400, 63);
     {
         lt_ce ce;
 
@@ -159,12 +168,7 @@ START_TEST(test_structured_errors)
         ck_assert_int_eq(lt_ce_from_json(&ce, deep, strlen(deep)), LT_OK);
         lt_ce_cleanup(&ce);
     }
-    strcpy(deep, "{" REQ ",\"data\":");
-    for (int i = 0; i < 64; i++)
-        strcat(deep, "[");
-    for (int i = 0; i < 64; i++)
-        strcat(deep, "]");
-    strcat(deep, "}");
+    nest_data(deep, 400, 64);
     expect_json_error(deep, LT_ERR_TOO_BIG, "nested deeper than 64");
     lt_free(deep);
 }

@@ -218,8 +218,7 @@ START_TEST(test_options)
     /* @DIR@ was replaced: the pid file is in the server's directory. */
     path = lt_malloc(strlen(lt_natsrv_dir(srv)) + 16);
     ck_assert_ptr_nonnull(path);
-    strcpy(path, lt_natsrv_dir(srv));
-    strcpy(path + strlen(path), "/srv.pid");
+    snprintf(path, strlen(lt_natsrv_dir(srv)) + 16, "%s/srv.pid", lt_natsrv_dir(srv));
     ck_assert_int_eq(lt_test_read_file(path, 64, &pidtxt, NULL), LT_OK);
     ck_assert_int_eq(atoi(pidtxt), lt_natsrv_pid(srv));
     lt_free(pidtxt);
