@@ -953,7 +953,7 @@ static lt_status check_hosts(const lt_sched *s, const sched_obs **all, size_t ca
         if (h->idx != i)
             return LT_FAIL(LT_ERR_STATE, "host %s at list position %zu says idx %zu", h->id, i,
                            h->idx);
-        if (smap_get(&s->hosts, h->id) != h)
+        if (lt_map_get(&s->hosts, h->id) != h)
             return LT_FAIL(LT_ERR_STATE, "host %s of the list is not the one found by id", h->id);
         for (o = h->obs_head; o != NULL; prev = o, o = o->host_next) {
             if (o->host != h)

@@ -201,7 +201,7 @@ START_TEST(test_consistency_check_catches_corruption)
     deploy(f, simple_app("v1", "address=0.0.0.0:8080"));
     fleet_settle(f, 100);
     ck_assert_int_eq(lt__sched_check_consistent(f->s), LT_OK);
-    a = smap_get(&f->s->apps, "hello-simple");
+    a = lt_map_get(&f->s->apps, "hello-simple");
     ck_assert_ptr_nonnull(a);
     o = a->obs_head;
     ck_assert_ptr_nonnull(o);
@@ -214,10 +214,10 @@ START_TEST(test_consistency_check_catches_corruption)
     ck_assert_ptr_nonnull(strstr(lt_error_message(), h->id));
     h->n_obs--;
     /* By id: the instance is no longer indexed. */
-    ck_assert_ptr_eq(smap_del(&f->s->obs_by_id, o->id), o);
+    ck_assert_ptr_eq(lt_map_del(&f->s->obs_by_id, o->id), o);
     ck_assert_int_eq(lt__sched_check_consistent(f->s), LT_ERR_STATE);
     ck_assert_ptr_nonnull(strstr(lt_error_message(), "id index"));
-    ck_assert_int_eq(smap_put(&f->s->obs_by_id, o->id, o), LT_OK);
+    ck_assert_int_eq(lt_map_put(&f->s->obs_by_id, o->id, o), LT_OK);
     /* By app: the instance names no owner but stays in its app's list. */
     o->owner = NULL;
     ck_assert_int_eq(lt__sched_check_consistent(f->s), LT_ERR_STATE);
