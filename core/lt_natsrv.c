@@ -19,6 +19,7 @@
 #include "lt_fs.h"
 #include "lt_limits.h"
 #include "lt_loop.h"
+#include "lt_time.h"
 
 #define DEFAULT_START_TIMEOUT_MS 20000
 #define DEFAULT_STOP_TIMEOUT_MS  10000
@@ -53,7 +54,7 @@ static lt_status wait_ready(lt_natsrv *s, bool *exited)
         if (lt_loop_now_ms() >= deadline)
             return LT_FAIL(LT_ERR_TIMEOUT, "nats-server not ready within %lld ms",
                            (long long)s->start_timeout_ms);
-        lt__core_natsrv_sleep_ms(20);
+        lt_time_sleep_ms(20);
     }
 }
 
@@ -103,7 +104,7 @@ static lt_status launch(lt_natsrv *s, const char *what)
             lt__core_natsrv_print_log_tail(s, from, "nats-server exited during start-up");
             return st;
         }
-        lt__core_natsrv_sleep_ms(s->auto_port ? 0 : 200);   /* fixed port: wait for it to free up */
+        lt_time_sleep_ms(s->auto_port ? 0 : 200);   /* fixed port: wait for it to free up */
     }
     return LT_FAIL(LT_ERR_STATE, "nats-server: port busy after %d attempts", START_ATTEMPTS);
 }
@@ -379,7 +380,7 @@ lt_status lt_natsrv_wait_js(lt_natsrv *srv, int64_t timeout_ms)
         r = lt__core_natsrv_probe(srv);
         if (r != LT__NATSRV_NOT_YET)
             break;
-        lt__core_natsrv_sleep_ms(50);
+        lt_time_sleep_ms(50);
     }
     srv->js_probe = js_probe;
     srv->js = js;
@@ -431,7 +432,7 @@ lt_status lt_natsrv_pause(lt_natsrv *srv)
         if (lt_loop_now_ms() >= deadline)
             return LT_FAIL(LT_ERR_TIMEOUT, "nats-server %s: not stopped within 5000 ms",
                            srv->name);
-        lt__core_natsrv_sleep_ms(2);
+        lt_time_sleep_ms(2);
     }
     return LT_OK;
 }

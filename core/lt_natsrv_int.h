@@ -36,7 +36,6 @@ typedef enum { LT__NATSRV_NOT_YET, LT__NATSRV_READY, LT__NATSRV_FATAL } lt__nats
 /** The nats-server binary: hint, $LT_NATS_SERVER, PATH, the configure-time path, /usr/sbin...
  *  NULL when none is executable. Borrowed (thread-local or static). */
 const char *lt__core_natsrv_find_binary(const char *hint);
-void lt__core_natsrv_sleep_ms(int64_t ms);
 void lt__core_natsrv_reg_add(lt_natsrv *s);
 void lt__core_natsrv_reg_remove(lt_natsrv *s);
 unsigned lt__core_natsrv_next_serial(void);

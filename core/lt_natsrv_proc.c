@@ -28,18 +28,7 @@
 #include "lt_fs.h"
 #include "lt_limits.h"
 #include "lt_loop.h"
-
-void lt__core_natsrv_sleep_ms(int64_t ms)
-{
-    struct timespec ts;
-
-    if (ms <= 0)
-        return;
-    ts.tv_sec = (time_t)(ms / 1000);
-    ts.tv_nsec = (long)(ms % 1000) * 1000000L;
-    while (nanosleep(&ts, &ts) != 0 && errno == EINTR)
-        ;
-}
+#include "lt_time.h"
 
 static bool is_exec(const char *p)
 {
@@ -305,7 +294,7 @@ lt_status lt__core_natsrv_terminate(lt_natsrv *s, bool hard)
                 ;
             break;
         }
-        lt__core_natsrv_sleep_ms(5);
+        lt_time_sleep_ms(5);
     }
     s->pid = 0;
     s->paused = false;

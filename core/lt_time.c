@@ -5,6 +5,7 @@
  */
 #include "lt_time.h"
 
+#include <errno.h>
 #include <stddef.h>
 #include <time.h>
 
@@ -146,8 +147,7 @@ static bool take_char(const char **p, char a, char b)
     return true;
 }
 
-/* Optional ".f" (1..9 digits) as nanoseconds. */
-static bool take_fraction(const char **p, int32_t *nsec)
+bool lt_time_take_fraction(const char **p, int32_t *nsec)
 {
     int ndig = 0;
     int32_t v = 0;
@@ -179,7 +179,7 @@ lt_status lt_time_parse(const char *s, unsigned flags, int64_t *sec, int32_t *ns
     if (!take_digits(&p, 4, &y) || !take_char(&p, '-', '-') || !take_digits(&p, 2, &mo) ||
         !take_char(&p, '-', '-') || !take_digits(&p, 2, &d) || !take_char(&p, 'T', 't') ||
         !take_digits(&p, 2, &h) || !take_char(&p, ':', ':') || !take_digits(&p, 2, &mi) ||
-        !take_char(&p, ':', ':') || !take_digits(&p, 2, &se) || !take_fraction(&p, &frac))
+        !take_char(&p, ':', ':') || !take_digits(&p, 2, &se) || !lt_time_take_fraction(&p, &frac))
         goto bad;
     if (*p == 'Z' || *p == 'z') {
         p++;
@@ -211,4 +211,16 @@ lt_status lt_time_parse_ms(const char *s, unsigned flags, int64_t *unix_ms)
 
     *unix_ms = st == LT_OK ? sec * 1000 + nsec / 1000000 : 0;
     return st;
+}
+
+void lt_time_sleep_ms(int64_t ms)
+{
+    struct timespec ts;
+
+    if (ms <= 0)
+        return;
+    ts.tv_sec = (time_t)(ms / 1000);
+    ts.tv_nsec = (long)(ms % 1000) * 1000000L;
+    while (nanosleep(&ts, &ts) != 0 && errno == EINTR)
+        ;
 }

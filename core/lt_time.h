@@ -61,6 +61,16 @@ size_t lt_time_format_now(char out[LT_TIME_TEXT_MAX]);
  */
 LT_NODISCARD lt_status lt_time_parse(const char *s, unsigned flags, int64_t *sec, int32_t *nsec);
 
+/**
+ * An optional fraction at *p: '.' and 1..9 digits, as nanoseconds in *nsec
+ * (0 when there is no '.'); *p is advanced past it. False for a '.' without
+ * digits or more than 9 digits. (RFC 3339 times and proto3 Durations.)
+ */
+bool lt_time_take_fraction(const char **p, int32_t *nsec);
+
+/** Sleep ms milliseconds (restarted on EINTR; nothing for ms <= 0). */
+void lt_time_sleep_ms(int64_t ms);
+
 /** lt_time_parse into Unix milliseconds (fraction truncated to ms). */
 LT_NODISCARD lt_status lt_time_parse_ms(const char *s, unsigned flags, int64_t *unix_ms);
 

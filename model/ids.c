@@ -221,10 +221,9 @@ static lt_status id_part(lt_buf *out, const char *s)
 
 lt_status lt_model_compute_id(const char *app, const char *name, lt_buf *out)
 {
-    lt_status st = id_part(out, app);
-    if (st == LT_OK)
-        st = lt_buf_appendc(out, '-');
-    return st == LT_OK ? id_part(out, name) : st;
+    LT_IGNORE(id_part(out, app));
+    LT_IGNORE(lt_buf_appendc(out, '-'));
+    return id_part(out, name);
 }
 
 const lt_model_component *lt_model_find_component(const lt_model *m, const char *name)

@@ -211,9 +211,8 @@ bool lt__path_append_key(lt_buf *b, const char *key)
     lt_status st = LT_OK;
     if (plain_key(key)) {
         if (b->len > 0)
-            st = lt_buf_appendc(b, '.');
-        if (st == LT_OK)
-            st = lt_buf_appends(b, key);
+            LT_IGNORE(lt_buf_appendc(b, '.'));
+        st = lt_buf_appends(b, key);
     } else {
         /* at most PATH_KEY_MAX bytes, cut before a character (not inside one) */
         size_t n = 0;

@@ -129,27 +129,6 @@ static lt_status timestamp_from_json(const pbj_ctx *c, ProtobufCMessage *m, cons
     return LT_OK;
 }
 
-/* 1-9 fraction digits after '.', scaled to nanoseconds. */
-static bool fraction(const char **s, int32_t *nanos)
-{
-    int n = 0;
-    int32_t v = 0;
-
-    *nanos = 0;
-    if (**s != '.')
-        return true;
-    (*s)++;
-    for (; (*s)[0] >= '0' && (*s)[0] <= '9'; (*s)++, n++) {
-        if (n == 9)
-            return false;
-        v = v * 10 + ((*s)[0] - '0');
-    }
-    for (int i = n; i < 9; i++)
-        v *= 10;
-    *nanos = v;
-    return n > 0;
-}
-
 /* ---- Duration ----------------------------------------------------------------- */
 
 static lt_status duration_to_json(const pbj_ctx *c, const ProtobufCMessage *m, json_t **out)
@@ -194,7 +173,8 @@ static lt_status duration_from_json(const pbj_ctx *c, ProtobufCMessage *m, const
     s += neg;
     for (; *s >= '0' && *s <= '9' && n < 13; s++, n++)
         v = v * 10 + (*s - '0');
-    if (n == 0 || (*s >= '0' && *s <= '9') || !fraction(&s, &ns) || strcmp(s, "s") != 0)
+    if (n == 0 || (*s >= '0' && *s <= '9') || !lt_time_take_fraction(&s, &ns) ||
+        strcmp(s, "s") != 0)
         return PBJ_FAIL(c, LT_ERR_INVALID, "invalid duration \"%.40s\" (want e.g. \"1.5s\")",
                         text);
     if (v > DUR_MAX_SECONDS)

@@ -29,7 +29,7 @@ START_TEST(test_map_random_ops)
         snprintf(items[i].key, sizeof(items[i].key), "k%d", i);
         in[i] = false;
     }
-    for (int round = 0; round < 40000; round++) {
+    for (int round = 0; round < 20000; round++) {
         int i = (int)(rand_r(&seed) % N);
 
         if (in[i]) {
@@ -40,7 +40,7 @@ START_TEST(test_map_random_ops)
             ck_assert_int_eq(lt_map_add(&m, items[i].key, &items[i]), LT_OK);
             in[i] = true;
         }
-        if (round % 997 == 0) {
+        if (round % 1999 == 0) {
             size_t count = 0, it = 0;
 
             for (int j = 0; j < N; j++) {

@@ -23,6 +23,7 @@
 
 #include "lt_alloc.h"
 #include "lt_fs.h"
+#include "lt_time.h"
 #include "lt_buf.h"
 #include "lt_limits.h"
 
@@ -41,14 +42,7 @@ int64_t lt_test_now_ms(void)
 
 void lt_test_sleep_ms(int64_t ms)
 {
-    struct timespec ts;
-
-    if (ms <= 0)
-        return;
-    ts.tv_sec = (time_t)(ms / 1000);
-    ts.tv_nsec = (long)(ms % 1000) * 1000000L;
-    while (nanosleep(&ts, &ts) != 0 && errno == EINTR)
-        ;
+    lt_time_sleep_ms(ms);
 }
 
 lt_status lt_test_wait_until(lt_test_pred pred, void *arg, int64_t timeout_ms)
