@@ -181,6 +181,16 @@ static lt_status deploy_cb(lt_store_app *app, const char *new_key, lt_store_deci
     return LT_OK;
 }
 
+/* The error reply when app name has no version v (names and versions fit in msg). */
+static json_t *no_such_version(const char *name, const char *v)
+{
+    char msg[768];
+
+    snprintf(msg, sizeof(msg), "Application with the name '%s' does not have a version '%s' to "
+             "deploy", name, v);
+    return lt__deploy_reply("error", msg, name, v);
+}
+
 json_t *lt__deploy_version(const lt__req *r, const lt_store_app *app, const char *v,
                            const char *msg_ok)
 {
@@ -202,10 +212,7 @@ json_t *lt__deploy_version(const lt__req *r, const lt_store_app *app, const char
         goto storage;
     st = lt_store_update(r->store, r->lattice, app->name, NULL, deploy_cb, &c, NULL);
     if (st == LT_ERR_NOT_FOUND && c.gone) {
-        lt_buf_reset(&msg);
-        LT_IGNORE(lt_buf_appendf(&msg, "Application with the name '%s' does not have a version "
-                                       "'%s' to deploy", app->name, v));
-        reply = lt__deploy_reply("error", msg.ptr, app->name, v);
+        reply = no_such_version(app->name, v);
         goto out;
     }
     if (st == LT_OK) {
@@ -241,15 +248,6 @@ static lt_store_app *deploy_app(const lt__req *r, const char *requested, json_t 
         *reply = lt__deploy_reply("error", STORAGE_ERROR, r->name, requested);
     }
     return app;
-}
-
-static json_t *no_such_version(const char *name, const char *v)
-{
-    char msg[768];
-
-    snprintf(msg, sizeof(msg), "Application with the name '%s' does not have a version '%s' to "
-             "deploy", name, v);
-    return lt__deploy_reply("error", msg, name, v);
 }
 
 json_t *lt__api_deploy(const lt__req *r)

@@ -171,6 +171,13 @@ void lt__check_fields(lt__ctx *cx, const lt__node *map, const char *const *known
                       bool strict);
 /** A required field: records "missing field `name`" at the map when absent. */
 const lt__node *lt__need(lt__ctx *cx, const lt__node *map, const char *name);
+/**
+ * A sequence decoded into a new cx->model array of n->count elements of size bytes: element i
+ * by one(cx, n->items[i], element) with the path at [i]. False, *arr NULL, when n is not a
+ * sequence (recorded) or memory ran out (cx->nomem); *arr is NULL for an empty sequence.
+ */
+bool lt__model_decode_seq(lt__ctx *cx, const lt__node *n, size_t size,
+                          void (*one)(lt__ctx *cx, const lt__node *item, void *elem), void **arr);
 bool lt__decode_configs(lt__ctx *cx, const lt__node *n, const lt_model_config **out,
                         size_t *count);
 bool lt__decode_secrets(lt__ctx *cx, const lt__node *n, const lt_model_secret **out,

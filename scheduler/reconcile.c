@@ -59,6 +59,24 @@ static void touch(sched_host *h, uint64_t stamp)
     }
 }
 
+/* Counts o on its host (for this stamp) and settles the observations the scalers do not count:
+ * true when o is being stopped, or failed (then its message is kept in rt and it is stopped). */
+static bool obs_settled(rec_ctx *x, sched_obs *o, uint64_t stamp, comp_rt *rt)
+{
+    touch(o->host, stamp);
+    o->host->cnt_all++;
+    if (going(x, o) || o->state == IS(STOPPING))
+        return true;
+    if (o->state == IS(FAILED)) {
+        rt->failed++;
+        if (rt->fail_msg == NULL && o->message[0] != '\0')
+            sched_set_str(&rt->fail_msg, o->message);
+        stop_obs(x, o, "failed");
+        return true;
+    }
+    return false;
+}
+
 static uint32_t cnt_of(const sched_host *h, uint64_t stamp)
 {
     return h->stamp == stamp ? h->cnt : 0;
@@ -537,17 +555,8 @@ static void rec_spread(rec_ctx *x, size_t ci, const spec_comp *c, comp_rt *rt)
         sched_obs *o = x->obs[ci].items[i];
         int sp;
 
-        touch(o->host, stamp);
-        o->host->cnt_all++;
-        if (going(x, o) || o->state == IS(STOPPING))
+        if (obs_settled(x, o, stamp, rt))
             continue;
-        if (o->state == IS(FAILED)) {
-            rt->failed++;
-            if (rt->fail_msg == NULL && o->message[0] != '\0')
-                sched_set_str(&rt->fail_msg, o->message);
-            stop_obs(x, o, "failed");
-            continue;
-        }
         sp = spread_of(c, o->host);
         if (sp >= 0 && sched_streq(o->digest, c->digest)) {
             t[sp].have++;
@@ -647,17 +656,8 @@ static void rec_daemon(rec_ctx *x, size_t ci, const spec_comp *c, comp_rt *rt)
     for (i = 0; i < x->obs[ci].len; i++) {
         sched_obs *o = x->obs[ci].items[i];
 
-        touch(o->host, stamp);
-        o->host->cnt_all++;
-        if (going(x, o) || o->state == IS(STOPPING))
+        if (obs_settled(x, o, stamp, rt))
             continue;
-        if (o->state == IS(FAILED)) {
-            rt->failed++;
-            if (rt->fail_msg == NULL && o->message[0] != '\0')
-                sched_set_str(&rt->fail_msg, o->message);
-            stop_obs(x, o, "failed");
-            continue;
-        }
         if (daemon_eligible(c, o->host) && sched_streq(o->digest, c->digest)) {
             o->host->cnt++;
             run += o->state == IS(RUNNING);

@@ -339,6 +339,14 @@ void pbj_describe(const json_t *j, char *buf, size_t cap)
     }
 }
 
+lt_status lt__wire_type_error(const pbj_ctx *c, const char *want, const json_t *j)
+{
+    char got[64];
+
+    pbj_describe(j, got, sizeof(got));
+    return PBJ_FAIL(c, LT_ERR_INVALID, "expected %s, got %s", want, got);
+}
+
 /* ---- serializer ------------------------------------------------------------- */
 
 /* The dump_* writers append in plain sequences: b keeps its first error (core/lt_buf). */

@@ -108,11 +108,8 @@ static lt_status timestamp_from_json(const pbj_ctx *c, ProtobufCMessage *m, cons
     int32_t *nanos = NULL, ns;
     lt_status st;
 
-    if (!json_is_string(j)) {
-        char got[64];
-        pbj_describe(j, got, sizeof(got));
-        return PBJ_FAIL(c, LT_ERR_INVALID, "expected RFC 3339 timestamp string, got %s", got);
-    }
+    if (!json_is_string(j))
+        return lt__wire_type_error(c, "RFC 3339 timestamp string", j);
     st = secs_nanos(c, m, &secs, &nanos);
     if (st != LT_OK)
         return st;
@@ -160,11 +157,8 @@ static lt_status duration_from_json(const pbj_ctx *c, ProtobufCMessage *m, const
     int n = 0;
     lt_status st;
 
-    if (!json_is_string(j)) {
-        char got[64];
-        pbj_describe(j, got, sizeof(got));
-        return PBJ_FAIL(c, LT_ERR_INVALID, "expected duration string like \"1.5s\", got %s", got);
-    }
+    if (!json_is_string(j))
+        return lt__wire_type_error(c, "duration string like \"1.5s\"", j);
     st = secs_nanos(c, m, &secs, &nanos);
     if (st != LT_OK)
         return st;
@@ -271,11 +265,8 @@ static lt_status fieldmask_from_json(const pbj_ctx *c, ProtobufCMessage *m, cons
 
     if (f == NULL)
         return bad_descriptor(c, m->descriptor);
-    if (!json_is_string(j)) {
-        char got[64];
-        pbj_describe(j, got, sizeof(got));
-        return PBJ_FAIL(c, LT_ERR_INVALID, "expected field mask string, got %s", got);
-    }
+    if (!json_is_string(j))
+        return lt__wire_type_error(c, "field mask string", j);
     s = json_string_value(j);
     if (*s == '\0')
         return LT_OK;
