@@ -1,7 +1,7 @@
 /*
- * api_deploy.c - deploy, undeploy, rollback, status and history handlers,
- * and the deploy checks wadm makes (component ids unique across deployed
- * apps, shared references resolvable), exposed for the scheduler.
+ * api_deploy.c - deploy, undeploy, rollback, status and history handlers. A deploy is
+ * refused early by wadm's deploy check (model/deploy_check.c), answered here from the store;
+ * the scheduler runs the same check on its own specs.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -10,12 +10,113 @@
 #include "api_int.h"
 #include "lt_alloc.h"
 #include "lt_log.h"
+#include "lt_time.h"
 
 #define STORAGE_ERROR "Internal storage error"
 #define APP_NOT_FOUND "Application with the name %s not found"
 #define WAITING_MESSAGE "Waiting for status: Lattice contains no hosts, deployment not started."
 
-/* ---- deploy checks ------------------------------------------------------------------------- */
+/* ---- deploy checks: model/deploy_check.c's rules, answered from the store ----------------- */
+
+typedef struct {
+    lt_store *s;
+    const char *lattice;
+    const char *app; /* the app being deployed */
+    lt_store_app **apps;
+    size_t napps;
+    bool listed;
+} store_env;
+
+static lt_status store_id_owner(void *ctx, const char *id, const char **owner)
+{
+    store_env *e = ctx;
+    lt_status st;
+
+    *owner = NULL;
+    if (!e->listed) {
+        if ((st = lt_store_app_list(e->s, e->lattice, &e->apps, &e->napps)) != LT_OK)
+            return st;
+        e->listed = true;
+    }
+    for (size_t a = 0; a < e->napps; a++) {
+        if (strcmp(e->apps[a]->name, e->app) == 0 || e->apps[a]->deployed_version == NULL)
+            continue;
+        for (size_t k = 0; k < e->apps[a]->deployed_id_count; k++)
+            if (strcmp(id, e->apps[a]->deployed_ids[k]) == 0) {
+                *owner = e->apps[a]->name;
+                return LT_OK;
+            }
+    }
+    return LT_OK;
+}
+
+/* Is app a deployed app whose latest version is shared, with that component and kind? */
+static lt_status store_shared_has(void *ctx, const char *name, const char *component,
+                                  lt_model_kind kind, bool *ok)
+{
+    store_env *e = ctx;
+    lt_store_app *app = NULL;
+    lt_model *other = NULL;
+    const lt_model_component *target;
+    lt_status st;
+
+    *ok = false;
+    if (!lt_store_name_is_valid(name))
+        return LT_OK;
+    st = lt_store_app_get(e->s, e->lattice, name, &app);
+    if (st == LT_ERR_NOT_FOUND)
+        return LT_OK;
+    if (st != LT_OK)
+        return st;
+    if (app->deployed_version != NULL && app->latest_shared) {
+        st = lt__load_model(e->s, app, NULL, &other, NULL, NULL);
+        if (st == LT_OK) {
+            target = lt_model_find_component(other, component);
+            *ok = other->shared && target != NULL && target->kind == kind;
+        }
+    }
+    lt_model_free(other);
+    lt_store_app_free(app);
+    return st;
+}
+
+/* m's components as the deploy check sees them (lt_free the array). */
+static lt_model_deploy_comp *deploy_comps(const lt_model *m)
+{
+    lt_model_deploy_comp *v = lt_calloc(m->component_count + 1, sizeof(*v));
+
+    for (size_t i = 0; v != NULL && i < m->component_count; i++) {
+        const lt_model_component *c = &m->components[i];
+
+        v[i] = (lt_model_deploy_comp){ .name = c->name, .id = c->explicit_id, .kind = c->kind };
+        if (c->shared_app != NULL && c->image == NULL) {
+            v[i].shared_app = c->shared_app;
+            v[i].shared_component = c->shared_component;
+        }
+    }
+    return v;
+}
+
+/* Run check (lt_model_check_deploy or a wrapper of lt_model_shared_missing) on m. */
+static lt_status with_store_env(lt_store *s, const char *lattice, const lt_model *m,
+                                lt_buf *out, size_t *count)
+{
+    store_env e = { .s = s, .lattice = lattice, .app = m->name };
+    lt_model_deploy_env env = { .ctx = &e, .id_owner = store_id_owner,
+                                .shared_has = store_shared_has };
+    lt_model_deploy_comp *comps = deploy_comps(m);
+    lt_status st;
+
+    if (comps == NULL)
+        return LT_FAIL(LT_ERR_NOMEM, "out of memory");
+    if (count != NULL)
+        st = lt_model_shared_missing(comps, m->component_count, &env, out, count);
+    else
+        st = lt_model_check_deploy(comps, m->component_count, &env, out);
+    lt_store_app_list_free(e.apps, e.napps);
+    lt_free(comps);
+    return st;
+}
 
 lt_status lt_api_explicit_ids(const lt_model *m, const char ***ids, size_t *count)
 {
@@ -32,106 +133,16 @@ lt_status lt_api_explicit_ids(const lt_model *m, const char ***ids, size_t *coun
     return LT_OK;
 }
 
-/* Is component c (a shared reference) satisfied by a deployed, shared app? */
-static lt_status shared_ok(lt_store *s, const char *lattice, const lt_model_component *c, bool *ok)
-{
-    lt_store_app *app = NULL;
-    lt_model *other = NULL;
-    const lt_model_component *target;
-    lt_status st;
-
-    *ok = false;
-    if (!lt_store_name_is_valid(c->shared_app))
-        return LT_OK;
-    st = lt_store_app_get(s, lattice, c->shared_app, &app);
-    if (st == LT_ERR_NOT_FOUND)
-        return LT_OK;
-    if (st != LT_OK)
-        return st;
-    if (app->deployed_version != NULL && app->latest_shared) {
-        st = lt__load_model(s, app, NULL, &other, NULL, NULL);
-        if (st == LT_OK) {
-            target = lt_model_find_component(other, c->shared_component);
-            *ok = other->shared && target != NULL && target->kind == c->kind;
-        }
-    }
-    lt_model_free(other);
-    lt_store_app_free(app);
-    return st;
-}
-
 lt_status lt_api_shared_missing(lt_store *s, const char *lattice, const lt_model *m,
                                 lt_buf *names, size_t *count)
 {
-    lt_status st;
-
     *count = 0;
-    for (size_t i = 0; i < m->component_count; i++) {
-        const lt_model_component *c = &m->components[i];
-        bool ok = false;
-        json_t *jname;
-        char *quoted;
-
-        if (c->shared_app == NULL || c->image != NULL)
-            continue;
-        if ((st = shared_ok(s, lattice, c, &ok)) != LT_OK)
-            return st;
-        if (ok)
-            continue;
-        jname = json_string(c->name);
-        quoted = jname != NULL ? json_dumps(jname, JSON_ENCODE_ANY) : NULL; /* quoted */
-        json_decref(jname);
-        st = lt_buf_appends(names, *count == 0 ? "[" : ", ");
-        if (st == LT_OK)
-            st = quoted != NULL ? lt_buf_appends(names, quoted) : LT_ERR_NOMEM;
-        free(quoted);
-        if (st != LT_OK)
-            return LT_FAIL(st, "shared component list too long");
-        (*count)++;
-    }
-    if (*count > 0 && lt_buf_appends(names, "]") != LT_OK)
-        return LT_FAIL(LT_ERR_TOO_BIG, "shared component list too long");
-    return LT_OK;
+    return with_store_env(s, lattice, m, names, count);
 }
 
 lt_status lt_api_check_deploy(lt_store *s, const char *lattice, const lt_model *m, lt_buf *msg)
 {
-    lt_store_app **apps = NULL;
-    const char **ids = NULL;
-    size_t napps = 0, nids = 0, missing = 0;
-    lt_buf names;
-    lt_status st;
-
-    lt_buf_init(&names, 64 * 1024);
-    if ((st = lt_api_explicit_ids(m, &ids, &nids)) != LT_OK)
-        goto out;
-    if (nids > 0 && (st = lt_store_app_list(s, lattice, &apps, &napps)) != LT_OK)
-        goto out;
-    for (size_t a = 0; a < napps; a++) {
-        if (strcmp(apps[a]->name, m->name) == 0 || apps[a]->deployed_version == NULL)
-            continue;
-        for (size_t i = 0; i < nids; i++)
-            for (size_t k = 0; k < apps[a]->deployed_id_count; k++)
-                if (strcmp(ids[i], apps[a]->deployed_ids[k]) == 0) {
-                    LT_IGNORE(lt_buf_appendf(msg, "Component identifier '%s' is already "
-                                                  "deployed in a different application '%s'.",
-                                             ids[i], apps[a]->name));
-                    st = LT_ERR_REFUSED;
-                    goto out;
-                }
-    }
-    if ((st = lt_api_shared_missing(s, lattice, m, &names, &missing)) != LT_OK)
-        goto out;
-    if (missing > 0) {
-        LT_IGNORE(lt_buf_appendf(msg, "Application contains shared components that are not "
-                                      "deployed in other applications: %s", names.ptr));
-        st = LT_ERR_REFUSED;
-    }
-out:
-    lt_buf_cleanup(&names);
-    lt_free(ids);
-    lt_store_app_list_free(apps, napps);
-    return st;
+    return with_store_env(s, lattice, m, msg, NULL);
 }
 
 /* ---- deploy / undeploy / rollback ----------------------------------------------------------- */
@@ -170,6 +181,16 @@ static lt_status deploy_cb(lt_store_app *app, const char *new_key, lt_store_deci
     return LT_OK;
 }
 
+/* The error reply when app name has no version v (names and versions fit in msg). */
+static json_t *no_such_version(const char *name, const char *v)
+{
+    char msg[768];
+
+    snprintf(msg, sizeof(msg), "Application with the name '%s' does not have a version '%s' to "
+             "deploy", name, v);
+    return lt__deploy_reply("error", msg, name, v);
+}
+
 json_t *lt__deploy_version(const lt__req *r, const lt_store_app *app, const char *v,
                            const char *msg_ok)
 {
@@ -191,10 +212,7 @@ json_t *lt__deploy_version(const lt__req *r, const lt_store_app *app, const char
         goto storage;
     st = lt_store_update(r->store, r->lattice, app->name, NULL, deploy_cb, &c, NULL);
     if (st == LT_ERR_NOT_FOUND && c.gone) {
-        lt_buf_reset(&msg);
-        LT_IGNORE(lt_buf_appendf(&msg, "Application with the name '%s' does not have a version "
-                                       "'%s' to deploy", app->name, v));
-        reply = lt__deploy_reply("error", msg.ptr, app->name, v);
+        reply = no_such_version(app->name, v);
         goto out;
     }
     if (st == LT_OK) {
@@ -230,15 +248,6 @@ static lt_store_app *deploy_app(const lt__req *r, const char *requested, json_t 
         *reply = lt__deploy_reply("error", STORAGE_ERROR, r->name, requested);
     }
     return app;
-}
-
-static json_t *no_such_version(const char *name, const char *v)
-{
-    char msg[768];
-
-    snprintf(msg, sizeof(msg), "Application with the name '%s' does not have a version '%s' to "
-             "deploy", name, v);
-    return lt__deploy_reply("error", msg, name, v);
 }
 
 json_t *lt__api_deploy(const lt__req *r)
@@ -424,11 +433,11 @@ out:
 
 static json_t *time_or_null(int64_t ms)
 {
-    char t[40];
+    char t[LT_TIME_TEXT_MAX];
 
     if (ms == 0)
         return json_null();
-    lt_store_time_format(ms, t, sizeof(t));
+    lt_time_format_ms(ms, t);
     return json_string(t);
 }
 

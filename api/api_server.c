@@ -18,6 +18,7 @@
 #include "lt_utf8.h"
 #include "lt_limits.h"
 #include "lt_log.h"
+#include "lt_subject.h"
 
 struct lt_api {
     natsConnection *nc;
@@ -406,7 +407,7 @@ lt_status lt_api_start(lt_api **new_api, natsConnection *nc, lt_store *store,
     api->cfg.prefix = api->prefix;
     api->cfg.queue = api->queue;
     api->cfg.max_request = cfg != NULL ? cfg->max_request : 0;
-    snprintf(subject, sizeof(subject), "%s.>", api->prefix);
+    LT_IGNORE(lt_subject_api_all(subject, sizeof(subject), api->prefix)); /* "" fails below */
     ns = natsConnection_QueueSubscribe(&api->sub, nc, subject, api->queue, on_msg, api);
     if (ns == NATS_OK)
         ns = natsSubscription_SetOnCompleteCB(api->sub, on_complete, api);

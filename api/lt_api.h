@@ -17,8 +17,9 @@
 #include "lt_model.h"
 #include "lt_status.h"
 #include "lt_store.h"
+#include "lt_subject.h"
 
-#define LT_API_DEFAULT_PREFIX "wadm.api"
+#define LT_API_DEFAULT_PREFIX LT_SUBJECT_API_PREFIX
 #define LT_API_DEFAULT_QUEUE  "latticed_api"
 #define LT_API_MAX_REPLY      (8u << 20) /**< bytes of one reply we build (list of many apps) */
 
@@ -63,12 +64,13 @@ LT_NODISCARD lt_status lt_api_handle(lt_store *store, const lt_api_config *cfg,
                                      const lt_api_request *req, lt_buf *reply);
 
 /* ---------------------------------------------------------------------------------------------
- * Deploy checks (wadm.md §1.5 deploy steps 4-5), shared with the scheduler.
+ * Deploy checks: wadm's deploy rules (model/deploy_check.c, docs/api.md) answered from the
+ * store, so that a deploy the scheduler would hold back is refused in the reply.
  * ------------------------------------------------------------------------------------------- */
 
 /**
- * May m be deployed in lattice? Checks that no explicit component id of m is
- * deployed by another app of the lattice, and that every shared reference
+ * May m be deployed in lattice? lt_model_check_deploy with the store's answers: no explicit
+ * component id of m is deployed by another app of the lattice, and every shared reference
  * (`application:`) names an app that is deployed, whose latest version is
  * shared and has a component of that name and kind. LT_OK when it may;
  * LT_ERR_REFUSED with wadm's message appended to msg when not; store

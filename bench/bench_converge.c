@@ -1,5 +1,5 @@
 /*
- * bench_converge.c - PRODUCT.md's convergence target, measured: N simulated
+ * bench_converge.c - the convergence target (docs/internals/scheduler.md, "Measured"): N simulated
  * hosts (latticed-host --simulate), A apps of I instances each stored, then
  * all deployed at once; the time from the first deploy until every app's
  * status says deployed, next to the floor: a bare nats.c client sending the
@@ -22,7 +22,8 @@
 #include <nats/nats.h>
 
 #include "latticed/host/v1/command.pb-c.h"
-#include "lt_natsd.h"
+#include "lt_natsrv.h"
+#include "lt_subject.h"
 
 static int64_t now_ms(void)
 {
@@ -131,8 +132,10 @@ static int host_count(natsConnection *nc)
     natsMsg *r = NULL;
     const char *p;
     int n = 0;
+    char subj[LT_MAX_SUBJECT];
 
-    if (natsConnection_RequestString(&r, nc, "lattice.bench.hosts", "", 5000) != NATS_OK)
+    if (lt_subject_hosts(subj, sizeof(subj), LT_SUBJECT_LATTICE_PREFIX, "bench") != LT_OK ||
+        natsConnection_RequestString(&r, nc, subj, "", 5000) != NATS_OK)
         return -1;
     p = strstr(natsMsg_GetData(r), "\"total\":");
     n = p != NULL ? atoi(p + 8) : -1;
@@ -224,8 +227,8 @@ int main(int argc, char **argv)
     int apps = argc > 4 ? atoi(argv[4]) : 1000;
     int inst = argc > 5 ? atoi(argv[5]) : 100;
     char nh[16], url[128];
-    lt_natsd *srv = NULL;
-    lt_natsd_opts no = { 0 };
+    lt_natsrv *srv = NULL;
+    lt_natsrv_opts no = { 0 };
     natsConnection *nc = NULL;
     natsSubscription *ssub = NULL;
     pid_t sim, ld;
@@ -241,11 +244,11 @@ int main(int argc, char **argv)
     deployed_flags = calloc((size_t)apps, 1);
     acked_at = calloc((size_t)apps, sizeof(int64_t));
     deployed_at = calloc((size_t)apps, sizeof(int64_t));
-    if (lt_natsd_start(&srv, &no) != LT_OK) {
+    if (lt_natsrv_start(&srv, &no) != LT_OK) {
         fprintf(stderr, "nats-server did not start\n");
         return 1;
     }
-    snprintf(url, sizeof(url), "%s", lt_natsd_url(srv));
+    snprintf(url, sizeof(url), "%s", lt_natsrv_url(srv));
     snprintf(nh, sizeof(nh), "%d", hosts);
     {
         char *a[] = { argv[2], "--nats-url", url, "--lattice", "bench", "--simulate", nh,
@@ -278,7 +281,7 @@ int main(int argc, char **argv)
                  "\"spec\":{\"components\":[{\"name\":\"web\",\"type\":\"component\","
                  "\"properties\":{\"image\":\"ghcr.io/acme/web:1.0.0\"},\"traits\":[{\"type\":"
                  "\"spreadscaler\",\"properties\":{\"instances\":%d}}]}]}}", i, inst);
-        snprintf(subj, sizeof(subj), "wadm.api.bench.model.put");
+        LT_IGNORE(lt_subject_api(subj, sizeof(subj), LT_SUBJECT_API_PREFIX, "bench", "put", NULL));
         if (natsConnection_RequestString(&r, nc, subj, body, 10000) != NATS_OK) {
             fprintf(stderr, "put app-%04d failed\n", i);
             return 1;
@@ -291,17 +294,23 @@ int main(int argc, char **argv)
 
         natsConnection_Subscribe(&dsub, nc, "_INBOX.dep.*", on_deploy_reply, NULL);
     }
-    natsConnection_Subscribe(&ssub, nc, "wadm.status.bench.*", on_status, NULL);
+    {
+        char status[LT_MAX_SUBJECT];
+
+        LT_IGNORE(lt_subject_app_status(status, sizeof(status), LT_SUBJECT_STATUS_PREFIX, "bench",
+                                        LT_SUBJECT_ANY));
+        natsConnection_Subscribe(&ssub, nc, status, on_status, NULL);
+    }
     natsSubscription_SetPendingLimits(ssub, 1000000, 1024 * 1024 * 1024);
     natsConnection_Flush(nc);
     /* Deploy them all at once; measure until every status says deployed. */
     t0 = now_ms();
     for (i = 0; i < apps; i++) {
-        char subj[128];
+        char subj[128], rep[64], name[16];
 
-        char rep[64];
-
-        snprintf(subj, sizeof(subj), "wadm.api.bench.model.deploy.app-%04d", i);
+        snprintf(name, sizeof(name), "app-%04d", i);
+        LT_IGNORE(lt_subject_api(subj, sizeof(subj), LT_SUBJECT_API_PREFIX, "bench", "deploy",
+                                 name));
         snprintf(rep, sizeof(rep), "_INBOX.dep.%d", i);
         natsConnection_PublishRequestString(nc, subj, rep, "");
     }
@@ -344,6 +353,6 @@ int main(int argc, char **argv)
     natsSubscription_Destroy(ssub);
     natsConnection_Destroy(nc);
     stop(sim);
-    lt_natsd_stop(srv);
+    LT_IGNORE(lt_natsrv_stop(srv));
     return 0;
 }

@@ -10,6 +10,7 @@
 #include <unistd.h>
 
 #include "lt_buf.h"
+#include "lt_time.h"
 
 static lt_log_level min_level = LT_LOG_INFO;
 static bool json_mode;
@@ -42,9 +43,15 @@ bool lt_log_enabled(lt_log_level lvl)
     return lvl >= min_level && lvl < LT_LOG_OFF;
 }
 
-/* Append s escaped for a JSON string (json) or with newlines made visible. */
+/* Append s escaped for a JSON string (json) or with newlines made visible. Over the record
+ * limit the rest is dropped and b's error cleared, so the line still ends. */
 static void append_escaped(lt_buf *b, const char *s, bool json)
 {
+    if (json) {
+        LT_IGNORE(lt_buf_json_escape(b, s, strlen(s)));
+        lt_buf_truncate(b, b->len);
+        return;
+    }
     for (; *s; s++) {
         unsigned char c = (unsigned char)*s;
         lt_status st = LT_OK;
@@ -53,23 +60,21 @@ static void append_escaped(lt_buf *b, const char *s, bool json)
             st = lt_buf_appends(b, "\\n");
         else if (c == '\r')
             st = lt_buf_appends(b, "\\r");
-        else if (json && (c == '"' || c == '\\'))
-            st = lt_buf_appendf(b, "\\%c", c);
         else if (c < 0x20)
             st = lt_buf_appendf(b, "\\u%04x", c);
         else
             st = lt_buf_appendc(b, (char)c);
-        if (st != LT_OK)
-            return; /* over the record limit: the rest is dropped */
+        if (st != LT_OK) {
+            lt_buf_truncate(b, b->len);
+            return;
+        }
     }
 }
 
 void lt_log(lt_log_level lvl, const char *module, const char *fmt, ...)
 {
-    char stackmem[1024], msgmem[768], ts[96];
+    char stackmem[1024], msgmem[768], ts[LT_TIME_TEXT_MAX];
     lt_buf line, msg;
-    struct timespec now;
-    struct tm tm;
     va_list ap;
 
     if (!lt_log_enabled(lvl))
@@ -79,11 +84,7 @@ void lt_log(lt_log_level lvl, const char *module, const char *fmt, ...)
     LT_IGNORE(lt_buf_vappendf(&msg, fmt, ap));
     va_end(ap);
 
-    clock_gettime(CLOCK_REALTIME, &now);
-    gmtime_r(&now.tv_sec, &tm);
-    snprintf(ts, sizeof(ts), "%04d-%02d-%02dT%02d:%02d:%02d.%03ldZ", tm.tm_year + 1900,
-             tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec,
-             now.tv_nsec / 1000000);
+    lt_time_format_now(ts);
 
     lt_buf_init_on(&line, stackmem, sizeof(stackmem), 32768);
     if (json_mode) {

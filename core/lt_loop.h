@@ -1,5 +1,5 @@
 /*
- * lt_loop.h - the single-owner event loop of PRODUCT.md.
+ * lt_loop.h - the single-owner event loop (docs/internals/scheduler.md, "Threads").
  *
  * One thread runs lt_loop_run() and owns all scheduler state. Other threads
  * (nats.c callbacks, signal handlers) never touch that state: they hand work

@@ -83,7 +83,7 @@ static char *links_json(lt_host_state *h, const lt_host_inst *inst)
 
     if (arr == NULL)
         return NULL;
-    while ((l = lt_host_map_next(&h->links, &it)) != NULL) {
+    while ((l = lt_map_next(&h->links, &it)) != NULL) {
         ProtobufCMessage *m;
 
         if (strcmp(l->source, inst->id) != 0)
@@ -407,7 +407,7 @@ static lt_host_inst *inst_by_pid(lt_host_rt *rt, pid_t pid)
     lt_host_inst *inst;
     size_t it = 0;
 
-    while ((inst = lt_host_map_next(&rt->h.insts, &it)) != NULL) {
+    while ((inst = lt_map_next(&rt->h.insts, &it)) != NULL) {
         if (inst->pid == pid)
             return inst;
     }
@@ -499,7 +499,7 @@ void lt_host_child_tick(lt_host_rt *rt)
     lt_host_inst *inst;
     size_t it = 0, ndue = 0;
 
-    while ((inst = lt_host_map_next(&rt->h.insts, &it)) != NULL) {
+    while ((inst = lt_map_next(&rt->h.insts, &it)) != NULL) {
         if (inst->pid > 0 && inst->state == HIS(STOPPING) && inst->kill_at_ms != 0 &&
             now >= inst->kill_at_ms) {
             kill(-inst->pid, SIGKILL);
@@ -524,7 +524,7 @@ size_t lt_host_child_count(const lt_host_rt *rt)
     const lt_host_inst *inst;
     size_t it = 0, n = rt->norphans;
 
-    while ((inst = lt_host_map_next(&rt->h.insts, &it)) != NULL)
+    while ((inst = lt_map_next(&rt->h.insts, &it)) != NULL)
         n += inst->pid > 0;
     return n;
 }
@@ -535,12 +535,12 @@ void lt_host_child_stop_all(lt_host_rt *rt)
     lt_host_inst *inst;
     size_t it = 0, n = 0;
 
-    all = lt_malloc((rt->h.insts.n + 1) * sizeof(*all));
+    all = lt_malloc((rt->h.insts.count + 1) * sizeof(*all));
     if (all == NULL) {
         lt_host_child_kill_all(rt);
         return;
     }
-    while ((inst = lt_host_map_next(&rt->h.insts, &it)) != NULL)
+    while ((inst = lt_map_next(&rt->h.insts, &it)) != NULL)
         all[n++] = inst;
     for (size_t i = 0; i < n; i++) {
         inst = all[i];
@@ -567,7 +567,7 @@ void lt_host_child_kill_all(lt_host_rt *rt)
     lt_host_inst *inst;
     size_t it = 0;
 
-    while ((inst = lt_host_map_next(&rt->h.insts, &it)) != NULL) {
+    while ((inst = lt_map_next(&rt->h.insts, &it)) != NULL) {
         if (inst->pid > 0) {
             kill(-inst->pid, SIGKILL);
             while (waitpid(inst->pid, NULL, 0) < 0 && errno == EINTR) {

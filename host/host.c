@@ -90,7 +90,7 @@ static void begin_shutdown(lt_host_rt *rt, int sig)
         lt_host_child_tick(rt);
         return;
     }
-    LT_INFO("host", "%s: stopping %zu instance(s), grace %lld ms", why, rt->h.insts.n,
+    LT_INFO("host", "%s: stopping %zu instance(s), grace %lld ms", why, rt->h.insts.count,
             (long long)rt->cfg->stop_grace_ms);
     rt->stopping = true;
     rt->h.shutting_down = true;
@@ -240,8 +240,8 @@ static int start_serving(lt_host_rt *rt)
     lt_host_srv_heartbeat(&rt->srv, &rt->h);
     lt_host_srv_flush(&rt->srv, 2000);
     lt_conn_redact_url(rt->cfg->conn.url, shown, sizeof(shown));
-    LT_INFO("host", "host %s ready in lattice %s: NATS %s, commands on %s%s.*, run dir %s",
-            rt->h.id, rt->h.lattice, shown, rt->srv.base, rt->h.id, rt->run_dir);
+    LT_INFO("host", "host %s ready in lattice %s: NATS %s, commands on %s, run dir %s",
+            rt->h.id, rt->h.lattice, shown, rt->srv.cmds, rt->run_dir);
     printf("host_id=%s\n", rt->h.id);
     fflush(stdout);
     return 0;

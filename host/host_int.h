@@ -22,6 +22,7 @@
 #include "latticed/host/v1/types.pb-c.h"
 #include "lt_buf.h"
 #include "lt_limits.h"
+#include "lt_map.h"
 #include "lt_status.h"
 
 /* Short names for the generated protocol types. */
@@ -40,31 +41,6 @@ typedef Latticed__Host__V1__ItemResult hpb_result;
 
 /** protobuf-c allocator routed through lt_malloc/lt_free. */
 extern ProtobufCAllocator lt_host_pb_alloc;
-
-/* ---- hash table (hmap.c) ------------------------------------------------- */
-
-typedef const char *(*lt_host_key_fn)(const void *val);
-typedef struct {
-    uint64_t hash; /* 0 = empty */
-    void *val;
-} lt_host_slot;
-typedef struct {
-    lt_host_slot *slots;
-    size_t cap, n;
-    lt_host_key_fn key_of; /* borrowed key of a stored value */
-} lt_host_map;
-
-void lt_host_map_init(lt_host_map *m, lt_host_key_fn key_of);
-/** Free the table (not the values). NULL-safe. */
-void lt_host_map_cleanup(lt_host_map *m);
-/** The value whose key equals key, or NULL. */
-void *lt_host_map_get(const lt_host_map *m, const char *key);
-/** Insert val (its key must be new: LT_ERR_CONFLICT otherwise). LT_ERR_NOMEM. */
-LT_NODISCARD lt_status lt_host_map_put(lt_host_map *m, void *val);
-/** Remove and return the value with key, or NULL. */
-void *lt_host_map_del(lt_host_map *m, const char *key);
-/** Iterate: start with *iter = 0; NULL at the end. No changes while iterating. */
-void *lt_host_map_next(const lt_host_map *m, size_t *iter);
 
 /* ---- key/value lists and small parsers (conf.c) --------------------------- */
 
@@ -221,8 +197,8 @@ typedef struct lt_host_state {
     uint64_t newest_epoch;     /**< epoch fence */
     uint64_t sequence;         /**< heartbeats sent */
     uint64_t starts;           /**< instances created: the n of their placements */
-    lt_host_map insts;         /**< id -> lt_host_inst */
-    lt_host_map links;         /**< id -> lt_host_link */
+    lt_map insts;              /**< id -> lt_host_inst */
+    lt_map links;              /**< id -> lt_host_link */
     uint64_t mem_reserved;
     uint32_t cpu_reserved;
     bool shutting_down;
@@ -384,7 +360,5 @@ LT_NODISCARD lt_status lt_host_ce_msg(natsMsg **new_msg, const char *prefix,
 /** Write a random (v4) UUID, 36 chars + NUL, into out[37]. Thread-unsafe PRNG. */
 void lt_host_uuid(char out[37]);
 
-/** Format wall ms as RFC 3339 UTC with milliseconds into out[64]. */
-void lt_host_rfc3339(int64_t wall_ms, char out[64]);
 
 #endif

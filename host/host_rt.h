@@ -38,10 +38,9 @@ typedef struct {
     natsConnection *nc;
     natsSubscription *sub;
     natsSubscription *bsub;     /**< the lattice-wide inventory request (see bcast) */
-    char base[LT_MAX_SUBJECT];  /**< "{prefix}.{lattice}.host." */
+    char cmds[LT_MAX_SUBJECT];  /**< subscribed commands: "{prefix}.{lattice}.host.{id}.*" */
     char bcast[LT_MAX_SUBJECT]; /**< "{prefix}.{lattice}.inventory": every host answers */
     lt_host_each_fn each;       /**< hosts served, for bcast (set after init; NULL = none) */
-    size_t base_len;
     lt_host_lookup_fn lookup;
     void *lookup_ctx;
     const lt_host_ops *ops;     /**< the runtime's operations */

@@ -58,8 +58,7 @@ lt_status lt_host_pack(const ProtobufCMessage *m, lt_buf *out)
 
     protobuf_c_message_pack_to_buffer(m, &s.base);
     if (s.st != LT_OK) {
-        out->len = before;
-        out->ptr[before] = '\0';
+        lt_buf_truncate(out, before);
         return LT_FAIL(s.st, "message over %zu bytes", out->max);
     }
     return LT_OK;

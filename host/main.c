@@ -17,6 +17,7 @@
 #include "lt_log.h"
 #include "lt_nkey.h"
 #include "lt_opts.h"
+#include "lt_subject.h"
 
 typedef struct {
     bool help, version, no_file_refs, no_instance_events;
@@ -65,7 +66,7 @@ static const lt_opt options[] = {
       F(leader_key), 0, 0 },
     { "lattice", 'l', E("LATTICE"), LT_OPT_STRING, "NAME", "default",
       "lattice to join (a subject token)", F(lattice), 0, 0 },
-    { "prefix", 0, E("PREFIX"), LT_OPT_STRING, "PREFIX", "lattice",
+    { "prefix", 0, E("PREFIX"), LT_OPT_STRING, "PREFIX", LT_SUBJECT_LATTICE_PREFIX,
       "subject prefix of the native protocol", F(prefix), 0, 0 },
     { "host-id", 0, E("ID"), LT_OPT_STRING, "ID", NULL,
       "host id (a subject token); default <hostname>-<8 random hex>", F(host_id), 0, 0 },

@@ -192,7 +192,7 @@ static void do_start(lt_host_state *h, const lt_host_ops *ops, const hpb_spec *s
     int code;
     bool replaced = false;
 
-    old = lt_host_map_get(&h->insts, spec->instance_id);
+    old = lt_map_get(&h->insts, spec->instance_id);
     if (old != NULL) {
         if (strcmp(old->spec_digest, spec->spec_digest) == 0 &&
             (old->state == HIS(STARTING) || old->state == HIS(RUNNING))) {
@@ -227,7 +227,7 @@ static void do_start(lt_host_state *h, const lt_host_ops *ops, const hpb_spec *s
     /* A new incarnation: what a stop must name to stop this one and not a later one. */
     snprintf(inst->placement, sizeof(inst->placement), "%llu.%llu", (unsigned long long)epoch,
              (unsigned long long)++h->starts);
-    if (lt_host_map_put(&h->insts, inst) != LT_OK) {
+    if (lt_map_add(&h->insts, inst->id, inst) != LT_OK) {
         lt_host_inst_free(inst);
         goto refused;
     }
@@ -259,7 +259,7 @@ static void do_stop(lt_host_state *h, const lt_host_ops *ops, const Latticed__Ho
     lt_host_inst *inst;
     char *reason;
 
-    inst = lt_host_map_get(&h->insts, it->instance_id);
+    inst = lt_map_get(&h->insts, it->instance_id);
     if (inst == NULL) {
         set_result(r, i, it->instance_id, HRC(ALREADY_DONE), HIS(STOPPED),
                    "no such instance on this host");
@@ -297,7 +297,7 @@ static void do_link(lt_host_state *h, const lt_host_ops *ops, const hpb_link *sp
     lt_host_link *l = NULL, *old;
     char msg[300];
 
-    src = lt_host_map_get(&h->insts, spec->source_instance_id);
+    src = lt_map_get(&h->insts, spec->source_instance_id);
     if (src == NULL) {
         snprintf(msg, sizeof(msg), "source instance '%.200s' is not on this host",
                  spec->source_instance_id);
@@ -308,7 +308,7 @@ static void do_link(lt_host_state *h, const lt_host_ops *ops, const hpb_link *sp
         set_result(r, i, spec->link_id, HRC(INTERNAL), 0, "out of memory");
         return;
     }
-    old = lt_host_map_get(&h->links, spec->link_id);
+    old = lt_map_get(&h->links, spec->link_id);
     if (old != NULL && old->enc_len == l->enc_len && memcmp(old->enc, l->enc, l->enc_len) == 0) {
         lt_host_link_free(l);
         set_result(r, i, spec->link_id, HRC(ALREADY_DONE), 0, NULL);
@@ -316,11 +316,11 @@ static void do_link(lt_host_state *h, const lt_host_ops *ops, const hpb_link *sp
     }
     if (old != NULL) {
         if (strcmp(old->source, l->source) != 0)
-            old_src = lt_host_map_get(&h->insts, old->source);
-        lt_host_map_del(&h->links, old->id);
+            old_src = lt_map_get(&h->insts, old->source);
+        lt_map_del(&h->links, old->id);
         lt_host_link_free(old);
     }
-    if (lt_host_map_put(&h->links, l) != LT_OK) {
+    if (lt_map_add(&h->links, l->id, l) != LT_OK) {
         lt_host_link_free(l);
         set_result(r, i, spec->link_id, HRC(INTERNAL), 0, "out of memory");
         return;
@@ -336,7 +336,7 @@ static void do_link(lt_host_state *h, const lt_host_ops *ops, const hpb_link *sp
 static void do_unlink(lt_host_state *h, const lt_host_ops *ops,
                       const Latticed__Host__V1__UnlinkItem *it, results *r, size_t i)
 {
-    lt_host_link *l = lt_host_map_get(&h->links, it->link_id);
+    lt_host_link *l = lt_map_get(&h->links, it->link_id);
     lt_host_inst *src;
 
     if (l == NULL) {
@@ -348,8 +348,8 @@ static void do_unlink(lt_host_state *h, const lt_host_ops *ops,
                    "the link is installed for another source instance; left alone");
         return;
     }
-    lt_host_map_del(&h->links, l->id);
-    src = lt_host_map_get(&h->insts, l->source);
+    lt_map_del(&h->links, l->id);
+    src = lt_map_get(&h->insts, l->source);
     lt_host_link_free(l);
     if (src != NULL && ops->links_changed != NULL)
         ops->links_changed(ops->ctx, h, src);
@@ -505,7 +505,7 @@ static void apply(lt_host_state *h, const lt_host_ops *ops, lt_host_verb verb,
             break;
         case LT_HOST_INVENTORY: {
             const char *id = item_id(verb, m, i);
-            lt_host_inst *inst = lt_host_map_get(&h->insts, id);
+            lt_host_inst *inst = lt_map_get(&h->insts, id);
 
             if (inst != NULL)
                 set_result(r, i, id, HRC(OK), inst->state, NULL);
@@ -585,7 +585,7 @@ static lt_status encode_reply(lt_host_state *h, lt_host_verb verb, const req_hea
             if (st == LT_OK)
                 st = lt_host_put_field(&pb, 7, hb.ptr, hb.len);
             lt_buf_cleanup(&hb);
-            while (st == LT_OK && (l = lt_host_map_next(&h->links, &it)) != NULL)
+            while (st == LT_OK && (l = lt_map_next(&h->links, &it)) != NULL)
                 st = lt_host_put_field(&pb, 8, l->enc, l->enc_len);
         }
     }

@@ -19,6 +19,7 @@
 #include "lt_log.h"
 #include "lt_nkey.h"
 #include "lt_pbjson.h"
+#include "lt_subject.h"
 
 struct lt_host_delayed {
     lt_host_delayed *next, *prev;
@@ -41,9 +42,8 @@ void lt_host_srv_init(lt_host_srv *srv, const lt_host_config *cfg, lt_loop *loop
     lt_buf_init(&srv->out, LT_MAX_MESSAGE);
     lt_buf_init(&srv->ev, LT_MAX_MESSAGE);
     lt_buf_init(&srv->evq, 2 * LT_HOST_EVENT_QUEUE);
-    snprintf(srv->base, sizeof(srv->base), "%s.%s.host.", cfg->prefix, cfg->lattice);
-    snprintf(srv->bcast, sizeof(srv->bcast), "%s.%s.inventory", cfg->prefix, cfg->lattice);
-    srv->base_len = strlen(srv->base);
+    /* Too long a prefix or lattice leaves bcast "": lt_host_srv_subscribe then fails. */
+    LT_IGNORE(lt_subject_inventory(srv->bcast, sizeof(srv->bcast), cfg->prefix, cfg->lattice));
 }
 
 /* ---- connection events: nats.c threads post, the loop acts ------------------ */
@@ -110,7 +110,7 @@ static void flush_events(lt_host_srv *srv, size_t max)
 
         memcpy(&r, srv->evq.ptr + srv->evq_head, sizeof(r));
         srv->evq_head += sizeof(r);
-        view = (lt_buf){ srv->evq.ptr + srv->evq_head, r.len, r.len, r.len, false };
+        view = (lt_buf){ srv->evq.ptr + srv->evq_head, r.len, r.len, r.len, false, LT_OK };
         lt_host_srv_publish(srv, r.h, r.type, &view);
         srv->evq_head += r.len;
         n++;
@@ -324,14 +324,14 @@ static void handle_bcast(lt_host_srv *srv, natsMsg *msg, const char *to)
     }
 }
 
-/* On the loop: "{base}{id}.{verb}" -> host state -> reply. */
+/* On the loop: "{prefix}.{lattice}.host.{id}.{verb}" -> host state -> reply. */
 static void handle_on_loop(lt_loop *loop, void *arg)
 {
     posted *p = arg;
     lt_host_srv *srv = p->srv;
     const char *subj = natsMsg_GetSubject(p->msg), *to = natsMsg_GetReply(p->msg);
-    char id[LT_MAX_HOST_ID + 1];
-    const char *rest, *dot;
+    char id[LT_SUBJECT_HOST_BUF];
+    const char *verb;
     lt_host_state *h;
     bool json;
     lt_status st;
@@ -341,14 +341,8 @@ static void handle_on_loop(lt_loop *loop, void *arg)
         handle_bcast(srv, p->msg, to);
         goto out;
     }
-    if (strncmp(subj, srv->base, srv->base_len) != 0)
+    if (!lt_subject_host_command_parse(srv->cfg->prefix, srv->cfg->lattice, subj, id, &verb))
         goto out;
-    rest = subj + srv->base_len;
-    dot = strchr(rest, '.');
-    if (dot == NULL || (size_t)(dot - rest) > LT_MAX_HOST_ID)
-        goto out;
-    memcpy(id, rest, (size_t)(dot - rest));
-    id[dot - rest] = '\0';
     h = srv->lookup(srv->lookup_ctx, id);
     if (h == NULL || to == NULL || to[0] == '\0')
         goto out; /* not one of ours, or nobody to answer */
@@ -357,7 +351,7 @@ static void handle_on_loop(lt_loop *loop, void *arg)
     json = is_json(p->msg);
     srv->n_requests++;
     lt_buf_reset(&srv->out);
-    st = lt_host_request(h, srv->ops, dot + 1, natsMsg_GetData(p->msg),
+    st = lt_host_request(h, srv->ops, verb, natsMsg_GetData(p->msg),
                          (size_t)natsMsg_GetDataLength(p->msg), &json, &srv->out);
     if (st != LT_OK) {
         srv->n_errors++;
@@ -390,11 +384,11 @@ static void on_msg(natsConnection *nc, natsSubscription *sub, natsMsg *msg, void
 
 lt_status lt_host_srv_subscribe(lt_host_srv *srv, const char *id)
 {
-    char subj[LT_MAX_SUBJECT];
+    const char *subj = srv->cmds;
     natsStatus s;
-    int n = snprintf(subj, sizeof(subj), "%s%s.*", srv->base, id);
 
-    if (n < 0 || (size_t)n >= sizeof(subj))
+    if (lt_subject_host_command(srv->cmds, sizeof(srv->cmds), srv->cfg->prefix, srv->cfg->lattice,
+                                id, "*") != LT_OK || srv->bcast[0] == '\0')
         return LT_FAIL(LT_ERR_TOO_BIG, "subscription subject too long");
     s = natsConnection_Subscribe(&srv->sub, srv->nc, subj, on_msg, srv);
     if (s == NATS_OK) /* commands can come in bursts (100,000 at once) */
@@ -433,7 +427,7 @@ void lt_host_srv_publish(lt_host_srv *srv, lt_host_state *h, const char *type, c
 void lt_host_srv_emit(lt_host_srv *srv, lt_host_state *h, const char *type, const void *data,
                       size_t len)
 {
-    lt_buf b = { (char *)data, len, len, len, false }; /* a read-only view */
+    lt_buf b = { (char *)data, len, len, len, false, LT_OK }; /* a read-only view */
     evrec r = { h, type, len, 0 };
 
     if (srv->defer_events) {
@@ -446,7 +440,7 @@ void lt_host_srv_emit(lt_host_srv *srv, lt_host_state *h, const char *type, cons
         if (lt_buf_append(&srv->evq, &r, sizeof(r)) == LT_OK &&
             lt_buf_append(&srv->evq, data, len) == LT_OK)
             return;
-        srv->evq.len = before; /* cannot queue it: publish all now, in order */
+        lt_buf_truncate(&srv->evq, before); /* cannot queue it: publish all now, in order */
         flush_events(srv, 0);
     }
     lt_host_srv_publish(srv, h, type, &b);

@@ -22,6 +22,7 @@
 #include "lt_alloc.h"
 #include "lt_config.h"
 #include "lt_log.h"
+#include "lt_rand.h"
 
 #define TICK_MS 10
 
@@ -32,8 +33,8 @@ typedef struct {
     lt_host_ops ops;
     lt_host_state *hosts;
     size_t n;
-    lt_host_map by_id;
-    uint64_t rng;
+    lt_map by_id;
+    lt_rand rng;         /* --fail-rate draws, deterministic for a given --seed */
     int sigfd;
     int64_t t0;          /* schedule origin (monotonic ms) */
     uint64_t round;      /* heartbeat round of hosts[next] */
@@ -52,16 +53,11 @@ typedef struct {
     uint64_t crashes;
 } lt_host_sim;
 
-static const char *host_key(const void *v)
-{
-    return ((const lt_host_state *)v)->id;
-}
-
 static lt_host_state *lookup_sim(void *ctx, const char *id)
 {
     lt_host_sim *sim = ctx;
 
-    return lt_host_map_get(&sim->by_id, id);
+    return lt_map_get(&sim->by_id, id);
 }
 
 static lt_host_state *each_sim(void *ctx, size_t i)
@@ -69,15 +65,6 @@ static lt_host_state *each_sim(void *ctx, size_t i)
     lt_host_sim *sim = ctx;
 
     return i < sim->n ? &sim->hosts[i] : NULL;
-}
-
-/* xorshift64*: deterministic for a given --seed. */
-static double rng_unit(lt_host_sim *sim)
-{
-    sim->rng ^= sim->rng >> 12;
-    sim->rng ^= sim->rng << 25;
-    sim->rng ^= sim->rng >> 27;
-    return (double)((sim->rng * 0x2545F4914F6CDD1Dull) >> 11) / 9007199254740992.0;
 }
 
 /* ---- --crash-after-ms ------------------------------------------------------------- */
@@ -129,7 +116,7 @@ static void crash_due(lt_host_sim *sim, int64_t now)
 
     while (sim->crash_head < sim->crash_n && sim->crashq[sim->crash_head].due <= now) {
         struct sim_crash *e = &sim->crashq[sim->crash_head++];
-        lt_host_inst *inst = lt_host_map_get(&e->h->insts, e->id);
+        lt_host_inst *inst = lt_map_get(&e->h->insts, e->id);
 
         if (inst != NULL && inst->crash_at_ms == e->due && inst->state == HIS(RUNNING) &&
             (sim->cfg->crash_limit == 0 || sim->crashes < sim->cfg->crash_limit)) {
@@ -166,7 +153,7 @@ static int sim_start(void *ctx, lt_host_state *h, lt_host_inst *inst, char *msg,
         sim->refused++;
         return HRC(START_FAILED);
     }
-    if (sim->cfg->fail_rate > 0 && rng_unit(sim) < sim->cfg->fail_rate) {
+    if (sim->cfg->fail_rate > 0 && lt_rand_unit(&sim->rng) < sim->cfg->fail_rate) {
         snprintf(msg, msgsize, "simulated start failure (--fail-rate %g)", sim->cfg->fail_rate);
         sim->refused++;
         return HRC(START_FAILED);
@@ -247,7 +234,7 @@ static size_t total_instances(const lt_host_sim *sim)
     size_t n = 0;
 
     for (size_t i = 0; i < sim->n; i++)
-        n += sim->hosts[i].insts.n;
+        n += sim->hosts[i].insts.count;
     return n;
 }
 
@@ -317,7 +304,7 @@ static lt_status make_hosts(lt_host_sim *sim)
     sim->hosts = lt_calloc(sim->n, sizeof(*sim->hosts));
     if (sim->hosts == NULL)
         return LT_ERR_NOMEM;
-    lt_host_map_init(&sim->by_id, host_key);
+    lt_map_init(&sim->by_id);
     for (size_t i = 0; st == LT_OK && i < sim->n; i++) {
         lt_host_state *h = &sim->hosts[i];
 
@@ -336,7 +323,7 @@ static lt_status make_hosts(lt_host_sim *sim)
         for (size_t j = 0; st == LT_OK && j < cfg->nlabels; j++)
             st = lt_host_label_add(&h->labels, cfg->labels[j], i, id);
         if (st == LT_OK)
-            st = lt_host_map_put(&sim->by_id, h);
+            st = lt_map_add(&sim->by_id, h->id, h);
     }
     return st;
 }
@@ -346,7 +333,7 @@ static void free_hosts(lt_host_sim *sim)
     for (size_t i = 0; sim->hosts != NULL && i < sim->n; i++)
         lt_host_state_cleanup(&sim->hosts[i]);
     lt_free(sim->hosts);
-    lt_host_map_cleanup(&sim->by_id);
+    lt_map_cleanup(&sim->by_id);
 }
 
 /* Connect, subscribe, announce every host, arm timers. Exit code on failure, else 0. */
@@ -394,7 +381,7 @@ int lt_host_sim_run(const lt_host_config *cfg)
     sim.n = cfg->simulate;
     sim.sigfd = -1;
     sim.exit_code = 1;
-    sim.rng = cfg->seed != 0 ? cfg->seed : 0x9e3779b97f4a7c15ull;
+    lt_rand_seed(&sim.rng, cfg->seed);
     if (lt_host_signals(false, &sim.sigfd) != LT_OK) {
         LT_ERROR("sim", "%s", lt_error_message());
         goto out;

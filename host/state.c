@@ -12,22 +12,12 @@
 
 #include "lt_alloc.h"
 
-static const char *inst_key(const void *v)
-{
-    return ((const lt_host_inst *)v)->id;
-}
-
-static const char *link_key(const void *v)
-{
-    return ((const lt_host_link *)v)->id;
-}
-
 lt_status lt_host_state_init(lt_host_state *h, const char *id, const char *lattice,
                              const char *name, const char *version)
 {
     memset(h, 0, sizeof(*h));
-    lt_host_map_init(&h->insts, inst_key);
-    lt_host_map_init(&h->links, link_key);
+    lt_map_init(&h->insts);
+    lt_map_init(&h->links);
     h->id = lt_strdup(id);
     h->lattice = lt_strdup(lattice);
     h->friendly_name = lt_strdup(name != NULL ? name : id);
@@ -47,13 +37,13 @@ void lt_host_state_cleanup(lt_host_state *h)
 
     if (h == NULL)
         return;
-    while ((v = lt_host_map_next(&h->insts, &it)) != NULL)
+    while ((v = lt_map_next(&h->insts, &it)) != NULL)
         lt_host_inst_free(v);
     it = 0;
-    while ((v = lt_host_map_next(&h->links, &it)) != NULL)
+    while ((v = lt_map_next(&h->links, &it)) != NULL)
         lt_host_link_free(v);
-    lt_host_map_cleanup(&h->insts);
-    lt_host_map_cleanup(&h->links);
+    lt_map_cleanup(&h->insts);
+    lt_map_cleanup(&h->links);
     lt_host_kvs_cleanup(&h->labels);
     lt_free(h->id);
     lt_free(h->lattice);
@@ -114,12 +104,12 @@ void lt_host_drop_links(lt_host_state *h, const char *source)
     do {
         ndrop = 0;
         it = 0;
-        while (ndrop < 64 && (l = lt_host_map_next(&h->links, &it)) != NULL) {
+        while (ndrop < 64 && (l = lt_map_next(&h->links, &it)) != NULL) {
             if (strcmp(l->source, source) == 0)
                 drop[ndrop++] = l;
         }
         for (size_t i = 0; i < ndrop; i++) {
-            lt_host_map_del(&h->links, drop[i]->id);
+            lt_map_del(&h->links, drop[i]->id);
             lt_host_link_free(drop[i]);
         }
     } while (ndrop == 64);
@@ -128,7 +118,7 @@ void lt_host_drop_links(lt_host_state *h, const char *source)
 void lt_host_remove(lt_host_state *h, lt_host_inst *inst, bool drop_links)
 {
     lt_host_set_state(h, inst, HIS(STOPPED), NULL);
-    lt_host_map_del(&h->insts, inst->id);
+    lt_map_del(&h->insts, inst->id);
     if (drop_links)
         lt_host_drop_links(h, inst->id);
     lt_host_inst_free(inst);
@@ -136,7 +126,7 @@ void lt_host_remove(lt_host_state *h, lt_host_inst *inst, bool drop_links)
 
 uint32_t lt_host_slots_used(const lt_host_state *h)
 {
-    return (uint32_t)h->insts.n;
+    return (uint32_t)h->insts.count;
 }
 
 void lt_host_capacity(const lt_host_state *h, Latticed__Host__V1__Capacity *cap)
@@ -203,9 +193,9 @@ lt_status lt_host_heartbeat_encode(lt_host_state *h, char *const *ids, size_t ni
 
     if (h->labels.n > MAX_LABELS)
         return LT_FAIL(LT_ERR_TOO_BIG, "more than %u labels", MAX_LABELS);
-    if (h->links.n > 0 && (link_ids = lt_malloc(h->links.n * sizeof(*link_ids))) == NULL)
+    if (h->links.count > 0 && (link_ids = lt_malloc(h->links.count * sizeof(*link_ids))) == NULL)
         return LT_ERR_NOMEM;
-    while ((l = lt_host_map_next(&h->links, &it)) != NULL)
+    while ((l = lt_map_next(&h->links, &it)) != NULL)
         link_ids[nl++] = l->id;
     fill_labels(h, ents, ptrs);
     lt_host_capacity(h, &cap);
@@ -228,7 +218,7 @@ lt_status lt_host_heartbeat_encode(lt_host_state *h, char *const *ids, size_t ni
     /* Field 8 (instances) appended from each instance's cached encoding. */
     if (st == LT_OK && ids == NULL) {
         it = 0;
-        while (st == LT_OK && (inst = lt_host_map_next(&h->insts, &it)) != NULL) {
+        while (st == LT_OK && (inst = lt_map_next(&h->insts, &it)) != NULL) {
             const uint8_t *data;
             size_t len;
 
@@ -241,7 +231,7 @@ lt_status lt_host_heartbeat_encode(lt_host_state *h, char *const *ids, size_t ni
             const uint8_t *data;
             size_t len;
 
-            inst = lt_host_map_get(&h->insts, ids[i]);
+            inst = lt_map_get(&h->insts, ids[i]);
             if (inst == NULL)
                 continue;
             st = lt_host_inst_encoded(inst, &data, &len);
@@ -292,9 +282,9 @@ lt_status lt_host_stopping_encode(lt_host_state *h, const char *reason, int64_t 
     size_t it = 0, n = 0;
     lt_status st;
 
-    if (h->insts.n > 0 && (ids = lt_malloc(h->insts.n * sizeof(*ids))) == NULL)
+    if (h->insts.count > 0 && (ids = lt_malloc(h->insts.count * sizeof(*ids))) == NULL)
         return LT_ERR_NOMEM;
-    while ((inst = lt_host_map_next(&h->insts, &it)) != NULL)
+    while ((inst = lt_map_next(&h->insts, &it)) != NULL)
         ids[n++] = inst->id;
     wall_ts(deadline_ms, &ts);
     m.host_id = h->id;

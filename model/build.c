@@ -243,26 +243,40 @@ static void decode_config(lt__ctx *cx, const lt__node *n, lt_model_config *c)
     }
 }
 
-bool lt__decode_configs(lt__ctx *cx, const lt__node *n, const lt_model_config **out,
-                        size_t *count)
+bool lt__model_decode_seq(lt__ctx *cx, const lt__node *n, size_t size,
+                          void (*one)(lt__ctx *cx, const lt__node *item, void *elem), void **arr)
 {
-    *out = NULL;
-    *count = 0;
+    *arr = NULL;
     if (!lt__want_seq(cx, n))
         return false;
-    lt_model_config *items = lt__arena_array(cx->model, n->count, sizeof(*items));
+    unsigned char *items = lt__arena_array(cx->model, n->count, size);
     if (items == NULL && n->count > 0) {
         cx->nomem = true;
         return false;
     }
     for (size_t i = 0; i < n->count; i++) {
         size_t saved = lt__path_push_index(cx, i);
-        decode_config(cx, n->items[i], &items[i]);
+        one(cx, n->items[i], items + i * size);
         lt__path_pop(cx, saved);
     }
-    *out = items;
-    *count = n->count;
+    *arr = items;
     return true;
+}
+
+static void config_one(lt__ctx *cx, const lt__node *n, void *elem)
+{
+    decode_config(cx, n, elem);
+}
+
+bool lt__decode_configs(lt__ctx *cx, const lt__node *n, const lt_model_config **out,
+                        size_t *count)
+{
+    void *arr;
+    bool ok = lt__model_decode_seq(cx, n, sizeof(lt_model_config), config_one, &arr);
+
+    *out = arr;
+    *count = ok ? n->count : 0;
+    return ok;
 }
 
 static void decode_secret(lt__ctx *cx, const lt__node *n, lt_model_secret *s)
@@ -293,26 +307,20 @@ static void decode_secret(lt__ctx *cx, const lt__node *n, lt_model_secret *s)
     lt__path_pop(cx, saved);
 }
 
+static void secret_one(lt__ctx *cx, const lt__node *n, void *elem)
+{
+    decode_secret(cx, n, elem);
+}
+
 bool lt__decode_secrets(lt__ctx *cx, const lt__node *n, const lt_model_secret **out,
                         size_t *count)
 {
-    *out = NULL;
-    *count = 0;
-    if (!lt__want_seq(cx, n))
-        return false;
-    lt_model_secret *items = lt__arena_array(cx->model, n->count, sizeof(*items));
-    if (items == NULL && n->count > 0) {
-        cx->nomem = true;
-        return false;
-    }
-    for (size_t i = 0; i < n->count; i++) {
-        size_t saved = lt__path_push_index(cx, i);
-        decode_secret(cx, n->items[i], &items[i]);
-        lt__path_pop(cx, saved);
-    }
-    *out = items;
-    *count = n->count;
-    return true;
+    void *arr;
+    bool ok = lt__model_decode_seq(cx, n, sizeof(lt_model_secret), secret_one, &arr);
+
+    *out = arr;
+    *count = ok ? n->count : 0;
+    return ok;
 }
 
 /* ---- components ----------------------------------------------------------------------------- */
@@ -381,26 +389,22 @@ static void decode_type(lt__ctx *cx, const lt__node *n, lt_model_component *c)
     lt__path_pop(cx, saved);
 }
 
+static void trait_one(lt__ctx *cx, const lt__node *n, void *elem)
+{
+    lt__build_trait(cx, n, elem);
+}
+
 static void decode_traits(lt__ctx *cx, const lt__node *n, lt_model_component *c)
 {
     const lt__node *tr = lt__node_get(n, "traits");
     if (tr == NULL || tr->kind == LT__NODE_NULL)
         return;
     size_t saved = lt__path_push_key(cx, "traits");
-    if (lt__want_seq(cx, tr)) {
-        lt_model_trait *traits = lt__arena_array(cx->model, tr->count, sizeof(*traits));
-        if (traits == NULL && tr->count > 0) {
-            cx->nomem = true;
-        } else {
-            for (size_t i = 0; i < tr->count; i++) {
-                size_t s2 = lt__path_push_index(cx, i);
-                lt__build_trait(cx, tr->items[i], &traits[i]);
-                lt__path_pop(cx, s2);
-            }
-            c->has_traits = true;
-            c->traits = traits;
-            c->trait_count = tr->count;
-        }
+    void *traits;
+    if (lt__model_decode_seq(cx, tr, sizeof(lt_model_trait), trait_one, &traits)) {
+        c->has_traits = true;
+        c->traits = traits;
+        c->trait_count = tr->count;
     }
     lt__path_pop(cx, saved);
 }
@@ -460,28 +464,26 @@ static void decode_metadata(lt__ctx *cx, const lt__node *n, lt_model *m)
     opt_string_map(cx, n, "labels", &m->labels);
 }
 
+static void component_one(lt__ctx *cx, const lt__node *n, void *elem)
+{
+    decode_component(cx, n, elem);
+}
+
+static void policy_one(lt__ctx *cx, const lt__node *n, void *elem)
+{
+    decode_policy(cx, n, elem);
+}
+
 static void decode_list(lt__ctx *cx, const lt__node *n, bool components, lt_model *m)
 {
-    if (!lt__want_seq(cx, n))
-        return;
-    size_t size = components ? sizeof(lt_model_component) : sizeof(lt_model_policy);
-    void *arr = lt__arena_array(cx->model, n->count, size);
-    if (arr == NULL && n->count > 0) {
-        cx->nomem = true;
-        return;
-    }
-    for (size_t i = 0; i < n->count; i++) {
-        size_t saved = lt__path_push_index(cx, i);
-        if (components)
-            decode_component(cx, n->items[i], (lt_model_component *)arr + i);
-        else
-            decode_policy(cx, n->items[i], (lt_model_policy *)arr + i);
-        lt__path_pop(cx, saved);
-    }
-    if (components) {
+    void *arr;
+
+    if (components &&
+        lt__model_decode_seq(cx, n, sizeof(lt_model_component), component_one, &arr)) {
         m->components = arr;
         m->component_count = n->count;
-    } else {
+    } else if (!components &&
+               lt__model_decode_seq(cx, n, sizeof(lt_model_policy), policy_one, &arr)) {
         m->policies = arr;
         m->policy_count = n->count;
     }

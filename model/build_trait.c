@@ -203,6 +203,11 @@ static void decode_spread(lt__ctx *cx, const lt__node *n, lt_model_spread *s)
     }
 }
 
+static void spread_one(lt__ctx *cx, const lt__node *n, void *elem)
+{
+    decode_spread(cx, n, elem);
+}
+
 /* Decode scaler properties (SpreadScalerProperty: unknown keys refused). */
 static bool decode_scaler(lt__ctx *cx, const lt__node *n, lt_model_scaler *sc)
 {
@@ -226,19 +231,10 @@ static bool decode_scaler(lt__ctx *cx, const lt__node *n, lt_model_scaler *sc)
     const lt__node *sp = lt__node_get(n, "spread");
     if (sp != NULL) {
         size_t saved = lt__path_push_key(cx, "spread");
-        if (lt__want_seq(cx, sp)) {
-            lt_model_spread *spreads = lt__arena_array(cx->model, sp->count, sizeof(*spreads));
-            if (spreads == NULL && sp->count > 0) {
-                cx->nomem = true;
-            } else {
-                for (size_t i = 0; i < sp->count; i++) {
-                    size_t s2 = lt__path_push_index(cx, i);
-                    decode_spread(cx, sp->items[i], &spreads[i]);
-                    lt__path_pop(cx, s2);
-                }
-                sc->spreads = spreads;
-                sc->spread_count = sp->count;
-            }
+        void *spreads;
+        if (lt__model_decode_seq(cx, sp, sizeof(lt_model_spread), spread_one, &spreads)) {
+            sc->spreads = spreads;
+            sc->spread_count = sp->count;
         }
         lt__path_pop(cx, saved);
     }

@@ -221,23 +221,9 @@ static lt_status id_part(lt_buf *out, const char *s)
 
 lt_status lt_model_compute_id(const char *app, const char *name, lt_buf *out)
 {
-    lt_status st = id_part(out, app);
-    if (st == LT_OK)
-        st = lt_buf_appendc(out, '-');
-    return st == LT_OK ? id_part(out, name) : st;
-}
-
-lt_status lt_model_config_name(const lt_model *m, const lt_model_config *c, lt_buf *out)
-{
-    if (!c->has_properties)
-        return lt_buf_appends(out, c->name);
-    return lt_model_compute_id(m->name, c->name, out);
-}
-
-lt_status lt_model_secret_config_name(const lt_model *m, const lt_model_secret *s, lt_buf *out)
-{
-    lt_status st = lt_buf_appends(out, "SECRET_");
-    return st == LT_OK ? lt_model_compute_id(m->name, s->name, out) : st;
+    LT_IGNORE(id_part(out, app));
+    LT_IGNORE(lt_buf_appendc(out, '-'));
+    return id_part(out, name);
 }
 
 const lt_model_component *lt_model_find_component(const lt_model *m, const char *name)
@@ -258,18 +244,10 @@ const char *lt_model_map_get(const lt_model_map *map, const char *key)
     return NULL;
 }
 
-lt_status lt_model_link_target_id(const lt_model *m, const lt_model_link *link, lt_buf *out)
+uint64_t lt_model_rollout_max_unavailable(const lt_model_rollout *r, uint64_t instances)
 {
-    const lt_model_component *c = lt_model_find_component(m, link->target);
-    if (c != NULL)
-        return lt_buf_appends(out, c->id);
-    return lt_model_compute_id(m->name, link->target, out);
-}
-
-uint64_t lt_model_rollout_max_unavailable(const lt_model *m, uint64_t instances)
-{
-    bool percent = m->rollout.set ? m->rollout.percent : true;
-    uint64_t value = m->rollout.set ? m->rollout.max_unavailable : 25;
+    bool percent = r->set ? r->percent : true;
+    uint64_t value = r->set ? r->max_unavailable : 25;
     if (!percent)
         return value;
     uint64_t n = instances / 100 * value + instances % 100 * value / 100;

@@ -285,14 +285,6 @@ void lt_model_report_free(lt_model_report *r);
 const char *lt_model_report_first_error(const lt_model_report *r);
 
 /**
- * Append the message wadm's `model.put` would reply with for this report: the first error's
- * message, prefixed "Unable to parse manifest: " when it is a document or field error (codes
- * syntax, schema, limit) as wadm prefixes its parse failures. Appends nothing when there is no
- * error. LT_ERR_TOO_BIG from out.
- */
-LT_NODISCARD lt_status lt_model_report_put_error(const lt_model_report *r, lt_buf *out);
-
-/**
  * Append the location of d to out: "file:line:column" when a line is known (YAML), else the
  * JSON path (or "file" for a document-level finding without path). LT_ERR_TOO_BIG from out.
  */
@@ -338,28 +330,11 @@ const lt_model_component *lt_model_find_component(const lt_model *m, const char 
 const char *lt_model_map_get(const lt_model_map *map, const char *key);
 
 /**
- * Id of a link's target as wadm computes it: the target component's id (explicit, or computed
- * from this app or from the shared app it references); computed from this app and the target
- * name when no component has that name. LT_ERR_TOO_BIG from out.
- */
-LT_NODISCARD lt_status lt_model_link_target_id(const lt_model *m, const lt_model_link *link,
-                                               lt_buf *out);
-
-/**
  * wadm's compute_component_id without explicit id: lower(app) + "-" + lower(name), every
  * character other than ASCII letters and digits replaced by '_' ("hello-simple", "hello" ->
  * "hello_simple-hello"). Appends to out; LT_ERR_TOO_BIG from out.
  */
 LT_NODISCARD lt_status lt_model_compute_id(const char *app, const char *name, lt_buf *out);
-
-/** Name of the config wadm stores for c: computed like an id from the app name when c has
- *  properties (wadm-managed), c->name as-is when external. LT_ERR_TOO_BIG from out. */
-LT_NODISCARD lt_status lt_model_config_name(const lt_model *m, const lt_model_config *c,
-                                            lt_buf *out);
-
-/** Name of the config that carries secret s: "SECRET_" + id(app, s->name). */
-LT_NODISCARD lt_status lt_model_secret_config_name(const lt_model *m, const lt_model_secret *s,
-                                                   lt_buf *out);
 
 /** wadm rule 1: name matches ^[-\w]+$ (latticed: ASCII word characters only). */
 bool lt_model_name_is_valid(const char *name);
@@ -370,8 +345,53 @@ bool lt_model_label_key_is_valid(const char *key);
 /**
  * Instances that may be unavailable at once while upgrading a scaler of `instances`
  * instances: the rollout policy's count, or its percentage rounded down but at least 1 when
- * the percentage is not 0; 25% when the manifest has no rollout policy.
+ * the percentage is not 0; 25% when the manifest has no rollout policy (r->set false).
  */
-uint64_t lt_model_rollout_max_unavailable(const lt_model *m, uint64_t instances);
+uint64_t lt_model_rollout_max_unavailable(const lt_model_rollout *r, uint64_t instances);
+
+/* ---------------------------------------------------------------------------------------------
+ * The deploy check (deploy_check.c): may an app be deployed next to the lattice's others?
+ * ------------------------------------------------------------------------------------------- */
+
+/** A component of the app to deploy, as the deploy check sees it (borrowed strings). */
+typedef struct {
+    const char *name;
+    const char *id;               /**< explicit id it claims, NULL when none */
+    lt_model_kind kind;
+    const char *shared_app;       /**< a shared reference: the app it points at, else NULL */
+    const char *shared_component; /**< ... and the component there */
+} lt_model_deploy_comp;
+
+/**
+ * What the deploy check needs to know about the other deployed apps of the lattice. Each
+ * caller answers from its own data (the API from the store, the scheduler from its specs).
+ */
+typedef struct {
+    void *ctx;
+    /** *app = the other deployed app that claims explicit id (borrowed), NULL when none. */
+    lt_status (*id_owner)(void *ctx, const char *id, const char **app);
+    /** *ok = app is a deployed shared app with a component of that name and kind. */
+    lt_status (*shared_has)(void *ctx, const char *app, const char *component,
+                            lt_model_kind kind, bool *ok);
+} lt_model_deploy_env;
+
+/**
+ * wadm's deploy rules for an app of n comps: no explicit id another app claims
+ * (`Component identifier '{id}' is already deployed in a different application '{app}'.`),
+ * and every shared reference resolvable (`Application contains shared components that are
+ * not deployed in other applications: ["name", ...]`). LT_OK when it may be deployed;
+ * LT_ERR_REFUSED with wadm's message appended to why when not; a status of env otherwise.
+ */
+LT_NODISCARD lt_status lt_model_check_deploy(const lt_model_deploy_comp *comps, size_t n,
+                                             const lt_model_deploy_env *env, lt_buf *why);
+
+/**
+ * The shared references of comps that env cannot resolve, as wadm's list text
+ * (`["a", "b"]`) appended to names; *count gets how many (0: none, nothing appended).
+ * LT_ERR_TOO_BIG when names is full, or a status of env.
+ */
+LT_NODISCARD lt_status lt_model_shared_missing(const lt_model_deploy_comp *comps, size_t n,
+                                               const lt_model_deploy_env *env, lt_buf *names,
+                                               size_t *count);
 
 #endif

@@ -125,10 +125,6 @@ void lt__diag(lt__ctx *cx, lt_model_level lvl, const char *code, const lt__node 
 void lt__vdiag(lt__ctx *cx, lt_model_level lvl, const char *code, const lt__node *at,
                const char *fmt, va_list ap) LT_PRINTF(5, 0);
 
-/** Record a finding at a model location (used by the validators). */
-void lt__diag_loc(lt__ctx *cx, lt_model_level lvl, const char *code, const lt_model_loc *loc,
-                  const char *fmt, ...) LT_PRINTF(5, 6);
-
 /** Append a note about findings dropped over the cap; call once at the end. */
 void lt__report_finish(lt__ctx *cx);
 
@@ -175,6 +171,13 @@ void lt__check_fields(lt__ctx *cx, const lt__node *map, const char *const *known
                       bool strict);
 /** A required field: records "missing field `name`" at the map when absent. */
 const lt__node *lt__need(lt__ctx *cx, const lt__node *map, const char *name);
+/**
+ * A sequence decoded into a new cx->model array of n->count elements of size bytes: element i
+ * by one(cx, n->items[i], element) with the path at [i]. False, *arr NULL, when n is not a
+ * sequence (recorded) or memory ran out (cx->nomem); *arr is NULL for an empty sequence.
+ */
+bool lt__model_decode_seq(lt__ctx *cx, const lt__node *n, size_t size,
+                          void (*one)(lt__ctx *cx, const lt__node *item, void *elem), void **arr);
 bool lt__decode_configs(lt__ctx *cx, const lt__node *n, const lt_model_config **out,
                         size_t *count);
 bool lt__decode_secrets(lt__ctx *cx, const lt__node *n, const lt_model_secret **out,

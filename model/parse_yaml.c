@@ -15,6 +15,7 @@
 #include <yaml.h>
 
 #include "lt_alloc.h"
+#include "lt_map.h"
 #include "lt_model_int.h"
 
 #define TAG_PREFIX "tag:yaml.org,2002:"
@@ -22,11 +23,6 @@
 struct frame {
     lt__node *node;
     size_t base; /* first child in the value stack */
-};
-
-struct anchor {
-    char *name; /* NULL: free slot */
-    lt__node *node;
 };
 
 typedef struct {
@@ -37,8 +33,7 @@ typedef struct {
     size_t sp, scap;
     struct frame *frames;
     size_t depth, fcap;
-    struct anchor *anchors; /* open addressing, power-of-two size */
-    size_t acount, acap;
+    lt_map anchors; /* name (in the tree's arena) -> lt__node */
     uint64_t expanded; /* nodes seen, alias expansions included */
     lt__node *root;
     size_t docs;
@@ -83,65 +78,20 @@ static void fail_at(yparse *y, const char *code, uint32_t line, uint32_t col, co
 
 /* ---- anchors -------------------------------------------------------------------------------- */
 
-static size_t hash_str(const char *s)
-{
-    size_t h = 14695981039346656037u;
-    for (; *s != '\0'; s++)
-        h = (h ^ (unsigned char)*s) * 1099511628211u;
-    return h;
-}
-
-static struct anchor *anchor_slot(struct anchor *tab, size_t cap, const char *name)
-{
-    size_t i = hash_str(name) & (cap - 1);
-    while (tab[i].name != NULL && strcmp(tab[i].name, name) != 0)
-        i = (i + 1) & (cap - 1);
-    return &tab[i];
-}
-
-static bool anchor_rehash(yparse *y)
-{
-    size_t ncap = y->acap == 0 ? 64 : y->acap * 2;
-    struct anchor *tab = lt_calloc(ncap, sizeof(*tab));
-    if (tab == NULL)
-        return false;
-    for (size_t i = 0; i < y->acap; i++) {
-        if (y->anchors[i].name != NULL)
-            *anchor_slot(tab, ncap, y->anchors[i].name) = y->anchors[i];
-    }
-    lt_free(y->anchors);
-    y->anchors = tab;
-    y->acap = ncap;
-    return true;
-}
-
 /* Define (or redefine: the latest wins, as YAML says) an anchor. */
 static void anchor_set(yparse *y, const yaml_char_t *name, lt__node *node)
 {
     if (name == NULL)
         return;
-    if ((y->acount + 1) * 2 > y->acap && !anchor_rehash(y)) {
+    /* the name is copied into the tree's arena; a redefinition replaces value and key */
+    char *key = lt__arena_strdup(y->cx->tree, (const char *)name);
+    if (key == NULL || lt_map_put(&y->anchors, key, node) != LT_OK)
         nomem(y);
-        return;
-    }
-    struct anchor *a = anchor_slot(y->anchors, y->acap, (const char *)name);
-    if (a->name == NULL) {
-        a->name = lt__arena_strdup(y->cx->tree, (const char *)name);
-        if (a->name == NULL) {
-            nomem(y);
-            return;
-        }
-        y->acount++;
-    }
-    a->node = node;
 }
 
 static lt__node *anchor_get(yparse *y, const char *name)
 {
-    if (y->acap == 0)
-        return NULL;
-    struct anchor *a = anchor_slot(y->anchors, y->acap, name);
-    return a->name != NULL ? a->node : NULL;
+    return lt_map_get(&y->anchors, name);
 }
 
 /* ---- nodes ---------------------------------------------------------------------------------- */
@@ -597,7 +547,7 @@ lt__node *lt__parse_yaml(lt__ctx *cx, const char *data, size_t len)
     yaml_parser_delete(&parser);
     lt_free(y.stack);
     lt_free(y.frames);
-    lt_free(y.anchors);
+    lt_map_cleanup(&y.anchors);
     if (y.stop)
         return NULL;
     if (y.root == NULL) {

@@ -69,20 +69,6 @@ const char *lt_model_report_first_error(const lt_model_report *r)
     return NULL;
 }
 
-lt_status lt_model_report_put_error(const lt_model_report *r, lt_buf *out)
-{
-    for (size_t i = 0; r != NULL && i < r->count; i++) {
-        const lt_model_diag *d = &r->items[i];
-        if (d->level != LT_MODEL_ERROR)
-            continue;
-        bool parse = d->code == LT__CODE_SYNTAX || d->code == LT__CODE_SCHEMA ||
-                     d->code == LT__CODE_LIMIT;
-        return lt_buf_appendf(out, "%s%s", parse ? "Unable to parse manifest: " : "",
-                              d->message);
-    }
-    return LT_OK;
-}
-
 /* Cut a message that reached the buffer size at a UTF-8 boundary and mark it. */
 static void mark_truncated(char *msg, size_t size)
 {
@@ -182,17 +168,6 @@ void lt__diag(lt__ctx *cx, lt_model_level lvl, const char *code, const lt__node 
     va_end(ap);
 }
 
-void lt__diag_loc(lt__ctx *cx, lt_model_level lvl, const char *code, const lt_model_loc *loc,
-                  const char *fmt, ...)
-{
-    va_list ap;
-    if (lvl == LT_MODEL_ERROR)
-        cx->errors++;
-    va_start(ap, fmt);
-    add(cx, lvl, code, loc != NULL ? loc->line : 0, loc != NULL ? loc->column : 0,
-        loc != NULL ? loc->path : "", fmt, ap);
-    va_end(ap);
-}
 
 /* Append the dropped-findings note (not counted); called once when parsing ends. */
 void lt__report_finish(lt__ctx *cx)
@@ -236,31 +211,21 @@ bool lt__path_append_key(lt_buf *b, const char *key)
     lt_status st = LT_OK;
     if (plain_key(key)) {
         if (b->len > 0)
-            st = lt_buf_appendc(b, '.');
-        if (st == LT_OK)
-            st = lt_buf_appends(b, key);
+            LT_IGNORE(lt_buf_appendc(b, '.'));
+        st = lt_buf_appends(b, key);
     } else {
-        st = lt_buf_appends(b, "[\"");
+        /* at most PATH_KEY_MAX bytes, cut before a character (not inside one) */
         size_t n = 0;
-        for (const char *c = key; st == LT_OK && *c != '\0'; c++, n++) {
-            if (n >= PATH_KEY_MAX && ((unsigned char)*c & 0xC0) != 0x80) {
-                st = lt_buf_appends(b, "...");
-                break;
-            }
-            if (*c == '"' || *c == '\\')
-                st = lt_buf_appendf(b, "\\%c", *c);
-            else if ((unsigned char)*c < 0x20)
-                st = lt_buf_appendf(b, "\\u%04x", (unsigned)*c);
-            else
-                st = lt_buf_appendc(b, *c);
-        }
-        if (st == LT_OK)
-            st = lt_buf_appends(b, "\"]");
+        while (key[n] != '\0' && (n < PATH_KEY_MAX || ((unsigned char)key[n] & 0xC0) == 0x80))
+            n++;
+        LT_IGNORE(lt_buf_appends(b, "[\""));
+        LT_IGNORE(lt_buf_json_escape(b, key, n));
+        if (key[n] != '\0')
+            LT_IGNORE(lt_buf_appends(b, "..."));
+        st = lt_buf_appends(b, "\"]");
     }
-    if (st != LT_OK) {
-        b->len = saved;
-        b->ptr[saved] = '\0';
-    }
+    if (st != LT_OK)
+        lt_buf_truncate(b, saved);
     return st == LT_OK;
 }
 
@@ -274,19 +239,15 @@ size_t lt__path_push_key(lt__ctx *cx, const char *key)
 size_t lt__path_push_index(lt__ctx *cx, size_t i)
 {
     size_t saved = cx->path.len;
-    if (lt_buf_appendf(&cx->path, "[%zu]", i) != LT_OK) {
-        cx->path.len = saved;
-        cx->path.ptr[saved] = '\0';
-    }
+    if (lt_buf_appendf(&cx->path, "[%zu]", i) != LT_OK)
+        lt_buf_truncate(&cx->path, saved);
     return saved;
 }
 
 void lt__path_pop(lt__ctx *cx, size_t saved)
 {
-    if (saved <= cx->path.len) {
-        cx->path.len = saved;
-        cx->path.ptr[saved] = '\0';
-    }
+    if (saved <= cx->path.len)
+        lt_buf_truncate(&cx->path, saved);
 }
 
 lt_status lt_model_diag_location(const lt_model_report *r, const lt_model_diag *d, lt_buf *out)

@@ -281,8 +281,7 @@ lt_status lt_model_to_json(const lt_model *m, unsigned flags, lt_buf *out)
     size_t before = out->len;
     lt_status st = LT_OK;
     if (json_dump_callback(root, dump_cb, out, dump) != 0) {
-        out->len = before;
-        out->ptr[before] = '\0';
+        lt_buf_truncate(out, before);
         st = LT_FAIL(LT_ERR_TOO_BIG, "canonical JSON does not fit the buffer");
     }
     json_decref(root);

@@ -1,6 +1,6 @@
 /*
- * validate.c - every rule of wadm's validate_manifest (wadm-types
- * validation.rs, docs: ../shared/reference/wadm.md §2.6) with wadm's exact
+ * validate.c - every rule of wadm's validate_manifest (github.com/wasmCloud/wadm,
+ * crates/wadm-types/src/validation.rs; docs/manifest.md lists them) with wadm's exact
  * message texts, run in wadm's order. Unlike wadm, every finding is reported,
  * each at the model element it concerns. Sets and lookups sort rather than
  * compare all pairs, so a manifest with many components stays cheap.
@@ -145,8 +145,10 @@ static void metadata_rules(lt__ctx *cx, const lt_model *m, const lt__node *root)
             lt_buf dbg;
             lt_buf_init(&dbg, LT__MESSAGE_MAX);
             if (lt__rust_debug_str(&dbg, kv->key) != LT_OK || lt_buf_appends(&dbg, ", ") ||
-                lt__rust_debug_str(&dbg, kv->value) != LT_OK)
+                lt__rust_debug_str(&dbg, kv->value) != LT_OK) {
+                lt_buf_truncate(&dbg, dbg.len); /* keep what fitted, then mark the cut */
                 LT_IGNORE(lt_buf_appends(&dbg, "..."));
+            }
             const lt__node *kn = find_key(keys[k], mn != NULL ? mn->count : 0, kv->key);
             lt_buf path;
             lt_buf_init(&path, LT_MAX_PATH);

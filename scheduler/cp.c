@@ -181,7 +181,7 @@ void cp_app_state(lt_sched *s, sched_app *a)
 
         /* The app-level reason, else the first failed component's. */
         for (i = 0; reason == 0 && a->spec != NULL && i < a->spec->n_comps; i++) {
-            const comp_rt *rt = smap_get(&a->rt, a->spec->comps[i].name);
+            const comp_rt *rt = lt_map_get(&a->rt, a->spec->comps[i].name);
 
             if (rt != NULL && rt->state == LT_SCHED_FAILED)
                 reason = rt->reason;

@@ -17,6 +17,7 @@
 #include "lt_limits.h"
 #include "lt_log.h"
 #include "lt_nkey.h"
+#include "lt_subject.h"
 
 /* The packed request in svc->pbuf, with its signature header (--command-signing-seed). */
 static natsStatus publish_signed(lt_sched_svc *svc, const char *subj, const char *reply,
@@ -97,9 +98,9 @@ void svc_send(void *arg, const lt_sched_batch *b)
         break;
     }
     if ((b->host_id == NULL
-             ? (size_t)snprintf(subj, sizeof(subj), "%s.%s.inventory", svc->prefix, l->name)
-             : (size_t)snprintf(subj, sizeof(subj), "%s.%s.host.%s.%s", svc->prefix, l->name,
-                                b->host_id, lt_sched_verb_name(b->verb))) >= sizeof(subj) ||
+             ? lt_subject_inventory(subj, sizeof(subj), svc->prefix, l->name)
+             : lt_subject_host_command(subj, sizeof(subj), svc->prefix, l->name, b->host_id,
+                                       lt_sched_verb_name(b->verb))) != LT_OK ||
         (size_t)snprintf(reply, sizeof(reply), "%s.%zu.%llu%s", svc->inbox, l->idx,
                          (unsigned long long)b->request_no, inv ? ".i" : "") >= sizeof(reply))
         return; /* host ids are validated tokens: cannot happen; the request just expires */

@@ -132,7 +132,7 @@ void fence_refused(lt_sched *s, const sched_req *r, sched_host *h, uint64_t clai
 
         switch (r->verb) {
         case LT_SCHED_START: /* not a failure of the app: place it elsewhere */
-            st = smap_get(&s->starts_by_id, it->id);
+            st = lt_map_get(&s->starts_by_id, it->id);
             if (st != NULL && st->host == h) {
                 sched_app *a = st->app;
 
@@ -222,7 +222,7 @@ void lt_sched_on_inventory(lt_sched *s, uint64_t request_no,
     bool bcast;
 
     snprintf(key, sizeof(key), "%llu", (unsigned long long)request_no);
-    r = smap_get(&s->reqs, key);
+    r = lt_map_get(&s->reqs, key);
     if (r == NULL || r->verb != LT_SCHED_INVENTORY)
         return;
     bcast = r->host_id[0] == '\0'; /* many answers; it stays until the round's time is over */

@@ -20,6 +20,7 @@
 #include "lt_ce.h"
 #include "lt_limits.h"
 #include "lt_log.h"
+#include "lt_subject.h"
 
 typedef enum {
     EV_HEARTBEAT = 0,
@@ -107,25 +108,6 @@ static void ev_apply(svc_item *arg)
     ev_drop(&it->hdr);
 }
 
-/* "{prefix}.{lattice}.{rest}" -> lattice and rest; false when the subject does not match. */
-static bool split_subject(const char *prefix, const char *subj, char *lattice, size_t ln,
-                          const char **rest)
-{
-    size_t pl = strlen(prefix);
-    const char *p, *dot;
-
-    if (strncmp(subj, prefix, pl) != 0 || subj[pl] != '.')
-        return false;
-    p = subj + pl + 1;
-    dot = strchr(p, '.');
-    if (dot == NULL || (size_t)(dot - p) >= ln || dot == p)
-        return false;
-    memcpy(lattice, p, (size_t)(dot - p));
-    lattice[dot - p] = '\0';
-    *rest = dot + 1;
-    return true;
-}
-
 /*
  * Fast path for what our own hosts send: binary mode, protobuf data, a plain host id as
  * ce-source. Three header lookups instead of the full CloudEvents decode (which is kept for
@@ -160,7 +142,7 @@ static void on_event(natsConnection *nc, natsSubscription *sub, natsMsg *msg, vo
 {
     lt_sched_svc *svc = closure;
     ev_item *it = NULL;
-    char subj_host[LT_MAX_HOST_ID + 1] = "";
+    char subj_host[LT_SUBJECT_HOST_BUF] = "";
     const char *rest;
     lt_ce ce;
     int k;
@@ -171,21 +153,9 @@ static void on_event(natsConnection *nc, natsSubscription *sub, natsMsg *msg, vo
     if (atomic_load(&svc->stopping))
         goto out;
     it = lt_calloc(1, sizeof(*it));
-    if (it == NULL || !split_subject(svc->prefix, natsMsg_GetSubject(msg), it->lattice,
-                                     sizeof(it->lattice), &rest) ||
-        strncmp(rest, "evt.", 4) != 0)
+    if (it == NULL || !lt_subject_host_event_parse(svc->prefix, natsMsg_GetSubject(msg),
+                                                   it->lattice, subj_host, &rest))
         goto out;
-    rest += 4;
-    if (strncmp(rest, "h.", 2) == 0) { /* evt.h.{host_id}.{type} */
-        const char *dot = strchr(rest + 2, '.');
-        size_t n = dot != NULL ? (size_t)(dot - (rest + 2)) : 0;
-
-        if (n == 0 || n > LT_MAX_HOST_ID)
-            goto out;
-        memcpy(subj_host, rest + 2, n);
-        subj_host[n] = '\0';
-        rest = dot + 1;
-    }
     for (k = 0; k < EV_COUNT_; k++)
         if (strcmp(rest, kinds[k].type) == 0)
             break;
@@ -225,7 +195,7 @@ lt_status svc_ingest_start(lt_sched_svc *svc)
     char subj[LT_MAX_SUBJECT];
     natsStatus s;
 
-    if ((size_t)snprintf(subj, sizeof(subj), "%s.*.evt.>", svc->prefix) >= sizeof(subj))
+    if (lt_subject_events(subj, sizeof(subj), svc->prefix, LT_SUBJECT_ANY) != LT_OK)
         return LT_FAIL(LT_ERR_TOO_BIG, "event subject too long");
     s = natsConnection_Subscribe(&svc->evt_sub, svc->cfg.nc, subj, on_event, svc);
     if (s == NATS_OK) /* a fleet reports in bursts: do not drop heartbeats as slow consumer */
@@ -271,15 +241,15 @@ static bool wants_eviction(natsMsg *msg)
 static void hosts_apply(lt_loop *loop, void *arg)
 {
     hosts_item *it = arg;
-    char lattice[LT_MAX_TOKEN + 1];
+    char lattice[LT_SUBJECT_TOKEN_BUF];
     const char *rest, *reply = natsMsg_GetReply(it->msg);
     svc_lattice *l;
     lt_buf b;
 
     (void)loop;
     lt_buf_init(&b, 1000u * 1024u); /* one NATS message (default max_payload 1 MiB) */
-    if (reply == NULL || !split_subject(it->svc->prefix, natsMsg_GetSubject(it->msg), lattice,
-                                        sizeof(lattice), &rest))
+    if (reply == NULL || !lt_subject_split_lattice(it->svc->prefix, natsMsg_GetSubject(it->msg),
+                                                   lattice, sizeof(lattice), &rest))
         goto out;
     l = svc_lattice_get(it->svc, lattice, false);
     if (l != NULL && !lt_sched_leading(l->s, NULL))
@@ -322,7 +292,7 @@ lt_status svc_hosts_start(lt_sched_svc *svc)
     char subj[LT_MAX_SUBJECT];
     natsStatus s;
 
-    if ((size_t)snprintf(subj, sizeof(subj), "%s.*.hosts", svc->prefix) >= sizeof(subj))
+    if (lt_subject_hosts(subj, sizeof(subj), svc->prefix, LT_SUBJECT_ANY) != LT_OK)
         return LT_FAIL(LT_ERR_TOO_BIG, "hosts subject too long");
     s = natsConnection_Subscribe(&svc->hosts_sub, svc->cfg.nc, subj, on_hosts, svc);
     if (s != NATS_OK)

@@ -3,10 +3,11 @@
  * liveness; what each host runs (observed instances, indexed by id and by
  * owning app); host events folded in at a cost proportional to the host's
  * own instance list; lost-host detection with the partition guard; and the
- * label-selector cache placement uses.
+ * label-selector cache placement uses; lt__sched_check_consistent checks that the indexes agree.
  */
 #include "sched_int.h"
 
+#include <stdlib.h>
 #include <string.h>
 
 #include "lt_alloc.h"
@@ -53,7 +54,7 @@ static lt_status check_source(const lt_sched *s, const char *host_id, const char
 
 sched_host *inv_host(const lt_sched *s, const char *id)
 {
-    return smap_get(&s->hosts, id);
+    return lt_map_get(&s->hosts, id);
 }
 
 static void host_free(sched_host *h)
@@ -69,7 +70,7 @@ static void host_free(sched_host *h)
     for (i = 0; i < h->links.cap; i++)
         if (h->links.slots[i].key != NULL)
             lt_free(h->links.slots[i].val);
-    smap_cleanup(&h->links);
+    lt_map_cleanup(&h->links);
     for (v = 0; v < 4; v++)
         pvec_cleanup(&h->out[v]); /* items are freed by out_discard before */
     lt_free(h);
@@ -93,7 +94,7 @@ static lt_status host_get(lt_sched *s, const char *id, int64_t now, sched_host *
     h->idx = s->host_list.len;
     st = pvec_push(&s->host_list, h);
     if (st == LT_OK) {
-        st = smap_put(&s->hosts, h->id, h);
+        st = lt_map_put(&s->hosts, h->id, h);
         if (st != LT_OK)
             s->host_list.len--;
     }
@@ -162,7 +163,7 @@ static void set_alive(lt_sched *s, sched_host *h, int64_t now)
 
 sched_obs *inv_obs_on(const lt_sched *s, const char *id, const sched_host *h)
 {
-    sched_obs *o = smap_get(&s->obs_by_id, id);
+    sched_obs *o = lt_map_get(&s->obs_by_id, id);
 
     while (o != NULL && o->host != h)
         o = o->id_next;
@@ -220,7 +221,7 @@ static void obs_free(sched_obs *o)
 /* A start in flight for id on h became visible: it no longer reserves capacity. */
 static void start_seen(lt_sched *s, const char *id, const sched_host *h, int state)
 {
-    sched_start *st = smap_get(&s->starts_by_id, id);
+    sched_start *st = lt_map_get(&s->starts_by_id, id);
 
     if (st == NULL || st->host != h)
         return;
@@ -261,12 +262,12 @@ static void obs_remove(lt_sched *s, sched_obs *o, int reason, const char *msg, i
     h->n_obs--;
     h->obs_mem -= o->mem;
     h->obs_cpu -= o->cpu;
-    head = smap_get(&s->obs_by_id, o->id);
+    head = lt_map_get(&s->obs_by_id, o->id);
     if (head == o) {
         if (o->id_next != NULL)
-            LT_IGNORE(smap_put(&s->obs_by_id, o->id_next->id, o->id_next)); /* same slot */
+            LT_IGNORE(lt_map_put(&s->obs_by_id, o->id_next->id, o->id_next)); /* same slot */
         else
-            smap_del(&s->obs_by_id, o->id);
+            lt_map_del(&s->obs_by_id, o->id);
     } else {
         while (head != NULL && head->id_next != o)
             head = head->id_next;
@@ -340,11 +341,11 @@ static lt_status obs_upsert(lt_sched *s, sched_host *h, const Latticed__Host__V1
             return LT_FAIL(LT_ERR_NOMEM, "instance");
         }
         o->host = h;
-        head = smap_get(&s->obs_by_id, o->id);
+        head = lt_map_get(&s->obs_by_id, o->id);
         if (head != NULL) {
             o->id_next = head->id_next; /* keep the head: its key stays valid */
             head->id_next = o;
-        } else if ((st = smap_put(&s->obs_by_id, o->id, o)) != LT_OK) {
+        } else if ((st = lt_map_put(&s->obs_by_id, o->id, o)) != LT_OK) {
             obs_free(o);
             return st;
         }
@@ -432,29 +433,29 @@ static void host_restarted(lt_sched *s, sched_host *h, int64_t started_s, int64_
 
 static void set_links(lt_sched *s, sched_host *h, char **ids, size_t n, int64_t now)
 {
-    smap nl;
+    lt_map nl;
     bool changed = false;
     size_t i;
 
-    smap_init(&nl);
+    lt_map_init(&nl);
     for (i = 0; i < n; i++) {
         char *c;
 
-        if (ids[i] == NULL || smap_get(&nl, ids[i]) != NULL)
+        if (ids[i] == NULL || lt_map_get(&nl, ids[i]) != NULL)
             continue;
         c = lt_strdup(ids[i]);
-        if (c == NULL || smap_put(&nl, c, c) != LT_OK) {
+        if (c == NULL || lt_map_put(&nl, c, c) != LT_OK) {
             lt_free(c);
             goto fail;
         }
-        if (smap_get(&h->links, ids[i]) == NULL)
+        if (lt_map_get(&h->links, ids[i]) == NULL)
             changed = true;
     }
     changed |= nl.count != h->links.count;
     for (i = 0; i < h->links.cap; i++)
         if (h->links.slots[i].key != NULL)
             lt_free(h->links.slots[i].val);
-    smap_cleanup(&h->links);
+    lt_map_cleanup(&h->links);
     h->links = nl;
     if (changed) {
         sched_obs *o;
@@ -468,7 +469,7 @@ fail:
     for (i = 0; i < nl.cap; i++)
         if (nl.slots[i].key != NULL)
             lt_free(nl.slots[i].val);
-    smap_cleanup(&nl);
+    lt_map_cleanup(&nl);
 }
 
 /* ---------------------------------------------------------------------------------------------
@@ -671,7 +672,7 @@ void inv_host_remove(lt_sched *s, sched_host *h, int reason, int64_t now)
     s->host_list.items[h->idx] = last;
     last->idx = h->idx;
     s->host_list.len--;
-    smap_del(&s->hosts, h->id);
+    lt_map_del(&s->hosts, h->id);
     host_free(h);
     s->inv_gen++;
     s->hosts_changed = true;
@@ -851,7 +852,7 @@ size_t lt_sched_evict_silent(lt_sched *s, int64_t now)
 
 sched_sel *inv_selector(lt_sched *s, const char *key, const skvs *req)
 {
-    sched_sel *sel = smap_get(&s->sels, key);
+    sched_sel *sel = lt_map_get(&s->sels, key);
     size_t i;
 
     if (sel == NULL) {
@@ -863,7 +864,7 @@ sched_sel *inv_selector(lt_sched *s, const char *key, const skvs *req)
         for (i = 0; i < req->count; i++)
             if (skvs_set(&sel->req, req->items[i].key, req->items[i].value) != LT_OK)
                 break;
-        if (i < req->count || smap_put(&s->sels, sel->key, sel) != LT_OK) {
+        if (i < req->count || lt_map_put(&s->sels, sel->key, sel) != LT_OK) {
             skvs_cleanup(&sel->req);
             lt_free(sel->key);
             lt_free(sel);
@@ -900,8 +901,8 @@ void inv_free_all(lt_sched *s)
         host_free(h);
     }
     pvec_cleanup(&s->host_list);
-    smap_cleanup(&s->hosts);
-    smap_cleanup(&s->obs_by_id);
+    lt_map_cleanup(&s->hosts);
+    lt_map_cleanup(&s->obs_by_id);
     for (i = 0; i < s->sels.cap; i++) {
         sched_sel *sel = s->sels.slots[i].val;
 
@@ -912,5 +913,167 @@ void inv_free_all(lt_sched *s)
         lt_free(sel->key);
         lt_free(sel);
     }
-    smap_cleanup(&s->sels);
+    lt_map_cleanup(&s->sels);
+}
+
+/* ---------------------------------------------------------------------------------------------
+ * Consistency check (tests)
+ * ------------------------------------------------------------------------------------------- */
+
+static int ptr_cmp(const void *a, const void *b)
+{
+    uintptr_t x = (uintptr_t)*(const void *const *)a, y = (uintptr_t)*(const void *const *)b;
+
+    return x < y ? -1 : x > y;
+}
+
+static bool ptr_in(const void *const *sorted, size_t n, const void *p)
+{
+    return n > 0 && bsearch(&p, sorted, n, sizeof(*sorted), ptr_cmp) != NULL;
+}
+
+/* Hosts: the id map and the dense list hold the same hosts, each at its idx. Then every host's
+ * instance list: back links, owner host, count and resource sums. Fills all (unsorted) with
+ * every instance of every host list and *n_owned with those that have an owning app. */
+static lt_status check_hosts(const lt_sched *s, const sched_obs **all, size_t cap, size_t *n_all,
+                             size_t *n_owned)
+{
+    size_t i;
+
+    *n_all = *n_owned = 0;
+    if (s->hosts.count != s->host_list.len)
+        return LT_FAIL(LT_ERR_STATE, "%zu hosts by id, %zu in the host list", s->hosts.count,
+                       s->host_list.len);
+    for (i = 0; i < s->host_list.len; i++) {
+        const sched_host *h = s->host_list.items[i];
+        const sched_obs *o, *prev = NULL;
+        uint64_t mem = 0, cpu = 0;
+        uint32_t n = 0;
+
+        if (h->idx != i)
+            return LT_FAIL(LT_ERR_STATE, "host %s at list position %zu says idx %zu", h->id, i,
+                           h->idx);
+        if (lt_map_get(&s->hosts, h->id) != h)
+            return LT_FAIL(LT_ERR_STATE, "host %s of the list is not the one found by id", h->id);
+        for (o = h->obs_head; o != NULL; prev = o, o = o->host_next) {
+            if (o->host != h)
+                return LT_FAIL(LT_ERR_STATE, "instance %s in host %s's list names host %s", o->id,
+                               h->id, o->host != NULL ? o->host->id : "(none)");
+            if (o->host_prev != prev)
+                return LT_FAIL(LT_ERR_STATE, "instance %s on %s: broken back link", o->id, h->id);
+            if (++n > h->n_obs || *n_all >= cap)
+                return LT_FAIL(LT_ERR_STATE, "host %s lists more than its %u instances", h->id,
+                               h->n_obs);
+            all[(*n_all)++] = o;
+            *n_owned += o->owner != NULL;
+            mem += o->mem;
+            cpu += o->cpu;
+        }
+        if (n != h->n_obs)
+            return LT_FAIL(LT_ERR_STATE, "host %s lists %u instances, counts %u", h->id, n,
+                           h->n_obs);
+        if (mem != h->obs_mem || cpu != h->obs_cpu)
+            return LT_FAIL(LT_ERR_STATE, "host %s: memory/cpu of its instances %llu/%llu, sums "
+                           "%llu/%llu", h->id, (unsigned long long)mem, (unsigned long long)cpu,
+                           (unsigned long long)h->obs_mem, (unsigned long long)h->obs_cpu);
+    }
+    return LT_OK;
+}
+
+/* By id: every chain holds instances of its key's id on distinct known hosts, each in a host
+ * list; the chains hold n_all instances in all. */
+static lt_status check_ids(const lt_sched *s, const sched_obs **sorted, size_t n_all)
+{
+    size_t i, total = 0;
+
+    for (i = 0; i < s->obs_by_id.cap; i++) {
+        const char *key = s->obs_by_id.slots[i].key;
+        const sched_obs *o, *p;
+
+        if (key == NULL)
+            continue;
+        o = s->obs_by_id.slots[i].val;
+        if (o == NULL || key != o->id)
+            return LT_FAIL(LT_ERR_STATE, "id index key %s is not its first instance's id", key);
+        for (; o != NULL; o = o->id_next) {
+            if (++total > n_all)
+                return LT_FAIL(LT_ERR_STATE, "id index holds more than the %zu instances of the "
+                               "host lists (at %s)", n_all, key);
+            if (strcmp(o->id, key) != 0)
+                return LT_FAIL(LT_ERR_STATE, "instance %s chained under id %s", o->id, key);
+            if (!ptr_in((const void *const *)sorted, n_all, o))
+                return LT_FAIL(LT_ERR_STATE, "instance %s (id index) is in no host's list", o->id);
+            for (p = s->obs_by_id.slots[i].val; p != o; p = p->id_next)
+                if (p->host == o->host)
+                    return LT_FAIL(LT_ERR_STATE, "instance %s twice on host %s", o->id,
+                                   o->host->id);
+        }
+    }
+    if (total != n_all)
+        return LT_FAIL(LT_ERR_STATE, "id index holds %zu instances, the host lists %zu", total,
+                       n_all);
+    return LT_OK;
+}
+
+/* By app: every app's list holds its own instances (owner, back links, count), each in a host
+ * list; the lists hold every owned instance. */
+static lt_status check_apps(const lt_sched *s, const sched_obs **sorted, size_t n_all,
+                            size_t n_owned)
+{
+    size_t i, total = 0;
+
+    for (i = 0; i < s->apps.cap; i++) {
+        const sched_app *a = s->apps.slots[i].val;
+        const sched_obs *o, *prev = NULL;
+        size_t n = 0;
+
+        if (s->apps.slots[i].key == NULL)
+            continue;
+        for (o = a->obs_head; o != NULL; prev = o, o = o->app_next) {
+            if (o->owner != a)
+                return LT_FAIL(LT_ERR_STATE, "instance %s in app %s's list is owned by %s", o->id,
+                               a->name, o->owner != NULL ? o->owner->name : "(none)");
+            if (o->app_prev != prev)
+                return LT_FAIL(LT_ERR_STATE, "instance %s of app %s: broken back link", o->id,
+                               a->name);
+            if (++n > a->n_obs || ++total > n_owned)
+                return LT_FAIL(LT_ERR_STATE, "app %s lists more than its %zu instances", a->name,
+                               a->n_obs);
+            if (!ptr_in((const void *const *)sorted, n_all, o))
+                return LT_FAIL(LT_ERR_STATE, "instance %s of app %s is in no host's list", o->id,
+                               a->name);
+        }
+        if (n != a->n_obs)
+            return LT_FAIL(LT_ERR_STATE, "app %s lists %zu instances, counts %zu", a->name, n,
+                           a->n_obs);
+    }
+    if (total != n_owned)
+        return LT_FAIL(LT_ERR_STATE, "app lists hold %zu instances, %zu have an owner", total,
+                       n_owned);
+    return LT_OK;
+}
+
+lt_status lt__sched_check_consistent(const lt_sched *s)
+{
+    const sched_obs **all = NULL;
+    size_t i, cap = 0, n_all = 0, n_owned = 0;
+    lt_status st;
+
+    for (i = 0; i < s->host_list.len; i++)
+        cap += ((const sched_host *)s->host_list.items[i])->n_obs;
+    cap += s->obs_by_id.count + 1; /* room to notice a list longer than its count */
+    all = lt_calloc(cap, sizeof(*all));
+    if (all == NULL)
+        return LT_FAIL(LT_ERR_NOMEM, "consistency check");
+    st = check_hosts(s, all, cap, &n_all, &n_owned);
+    if (st != LT_OK)
+        goto out;
+    qsort(all, n_all, sizeof(*all), ptr_cmp);
+    st = check_ids(s, all, n_all);
+    if (st != LT_OK)
+        goto out;
+    st = check_apps(s, all, n_all, n_owned);
+out:
+    lt_free(all);
+    return st;
 }

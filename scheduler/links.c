@@ -66,7 +66,7 @@ static bool installed(const lt_sched *s, const sched_obs *o, const acked_link *e
 
     if (e == NULL || strcmp(e->digest, digest) != 0)
         return false;
-    return smap_get(&o->host->links, e->link_id) != NULL || now - e->at < lag;
+    return lt_map_get(&o->host->links, e->link_id) != NULL || now - e->at < lag;
 }
 
 static bool in_backoff(lt_sched *s, const spec_link *l, int64_t now)
@@ -89,7 +89,7 @@ static void wanted_links(lt_sched *s, const sched_app *a, const sched_obs *o, pv
         for (i = 0; i < c->n_links; i++)
             LT_IGNORE(pvec_push(out, &c->links[i]));
     snprintf(key, sizeof(key), "%s/%s", a->name, o->comp);
-    foreign = smap_get(&s->shared_links, key);
+    foreign = lt_map_get(&s->shared_links, key);
     for (i = 0; foreign != NULL && i < foreign->len; i++)
         LT_IGNORE(pvec_push(out, foreign->items[i]));
 }

@@ -286,16 +286,12 @@ LT_NODISCARD lt_status lt_sched_unreadable(lt_sched *s, const char *app, const c
  */
 int64_t lt_sched_tick(lt_sched *s, int64_t now);
 
-/** Reconcile every app at the next tick (operator request, tests). */
-void lt_sched_mark_all_dirty(lt_sched *s);
-
 /* ---------------------------------------------------------------------------------------------
  * Queries (loop thread)
  * ------------------------------------------------------------------------------------------- */
 
-/** Hosts known (alive or unreachable), apps known (deployed or being cleaned up). */
+/** Hosts known (alive or unreachable). */
 size_t lt_sched_host_count(const lt_sched *s);
-size_t lt_sched_app_count(const lt_sched *s);
 
 /** True while the partition guard holds evictions back. */
 bool lt_sched_partitioned(const lt_sched *s);
@@ -345,11 +341,9 @@ typedef struct {
 LT_NODISCARD lt_status lt_sched_app_status_get(const lt_sched *s, const char *app,
                                                lt_sched_app_status *out);
 
-/** The last status document of app (see the sink), borrowed; NULL when unknown. */
-const char *lt_sched_app_status_json(const lt_sched *s, const char *app);
 
 /* ---------------------------------------------------------------------------------------------
- * Compiled specs and the deploy check (pure; also used by the API to refuse a deploy early)
+ * Compiled specs and the deploy check (pure)
  * ------------------------------------------------------------------------------------------- */
 
 /**
@@ -364,7 +358,8 @@ void lt_sched_spec_free(lt_sched_spec *spec);
 
 /**
  * May spec be deployed next to the deployed specs of the other apps of its lattice (others
- * must not include spec's own app)? Checks wadm's deploy rules: an explicit component id
+ * must not include spec's own app)? lt_model_check_deploy (model/deploy_check.c, which the
+ * API also runs against the store) answered from these specs: an explicit component id
  * another app uses (`Component identifier '{id}' is already deployed in a different
  * application '{app}'.`), and shared references that name no deployed shared app with that
  * component (`Application contains shared components that are not deployed in other

@@ -22,9 +22,10 @@
 #include "lt_sched.h"
 #include "lt_status.h"
 #include "lt_store.h"
+#include "lt_subject.h"
 
-#define LT_SCHED_DEFAULT_PREFIX "lattice"
-#define LT_SCHED_DEFAULT_STATUS_PREFIX "wadm.status"
+#define LT_SCHED_DEFAULT_PREFIX LT_SUBJECT_LATTICE_PREFIX
+#define LT_SCHED_DEFAULT_STATUS_PREFIX LT_SUBJECT_STATUS_PREFIX
 #define LT_SCHED_LEASE_BUCKET "latticed_leases"
 #define LT_SCHED_DEFAULT_MAX_LATTICES 1000
 
@@ -32,7 +33,7 @@ typedef struct {
     natsConnection *nc;           /**< required; outlives the service */
     jsCtx *js;                    /**< for the lease; NULL = no election: lead every lattice
                                        with epoch 1 (single process tests only) */
-    lt_store *store;              /**< NULL = no store: apps come from lt_sched_svc_deploy */
+    lt_store *store;              /**< NULL = no store: no apps (hosts only) */
     lt_loop *loop;                /**< required; the service lives on its thread */
     const char *prefix;           /**< NULL = LT_SCHED_DEFAULT_PREFIX */
     const char *status_prefix;    /**< NULL = LT_SCHED_DEFAULT_STATUS_PREFIX */
@@ -71,13 +72,6 @@ void lt_sched_svc_stop(lt_sched_svc *svc);
 
 /** The NATS connection went down (false) or came back (true). Loop thread. */
 void lt_sched_svc_connection(lt_sched_svc *svc, bool up);
-
-/**
- * Deploy m in lattice directly (no store: tests, --dev without API). Loop
- * thread. Statuses of lt_sched_deploy, LT_ERR_INVALID for a bad lattice.
- */
-LT_NODISCARD lt_status lt_sched_svc_deploy(lt_sched_svc *svc, const char *lattice,
-                                           const lt_model *m);
 
 /** The scheduler of lattice, or NULL (borrowed; loop thread only). */
 lt_sched *lt_sched_svc_lattice(lt_sched_svc *svc, const char *lattice);

@@ -207,7 +207,7 @@ static void req_unlink(lt_sched *s, sched_req *r)
         r->next->prev = r->prev;
     else
         s->req_tail = r->prev;
-    smap_del(&s->reqs, r->key);
+    lt_map_del(&s->reqs, r->key);
 }
 
 void req_free_all(lt_sched *s)
@@ -218,7 +218,7 @@ void req_free_all(lt_sched *s)
         req_unlink(s, r);
         req_free(r);
     }
-    smap_cleanup(&s->reqs);
+    lt_map_cleanup(&s->reqs);
     s->inv_waiting = 0;
 }
 
@@ -270,7 +270,7 @@ static sched_req *req_new(lt_sched *s, const char *host_id, lt_sched_verb v, out
             (items[i]->app != NULL && r->items[i].app == NULL))
             goto fail;
     }
-    if (smap_put(&s->reqs, r->key, r) != LT_OK)
+    if (lt_map_put(&s->reqs, r->key, r) != LT_OK)
         goto fail;
     r->prev = s->req_tail;
     if (s->req_tail != NULL)
@@ -451,7 +451,7 @@ static void item_answer(lt_sched *s, const sched_req *r, sched_host *h, const re
 
     switch (r->verb) {
     case LT_SCHED_START:
-        st = smap_get(&s->starts_by_id, it->id);
+        st = lt_map_get(&s->starts_by_id, it->id);
         if (st == NULL || h == NULL || st->host != h)
             return;
         if (ok) {
@@ -522,7 +522,7 @@ void lt_sched_on_reply(lt_sched *s, uint64_t request_no,
     size_t i;
 
     snprintf(key, sizeof(key), "%llu", (unsigned long long)request_no);
-    r = smap_get(&s->reqs, key);
+    r = lt_map_get(&s->reqs, key);
     if (r == NULL)
         return;
     req_unlink(s, r);

@@ -59,6 +59,24 @@ static void touch(sched_host *h, uint64_t stamp)
     }
 }
 
+/* Counts o on its host (for this stamp) and settles the observations the scalers do not count:
+ * true when o is being stopped, or failed (then its message is kept in rt and it is stopped). */
+static bool obs_settled(rec_ctx *x, sched_obs *o, uint64_t stamp, comp_rt *rt)
+{
+    touch(o->host, stamp);
+    o->host->cnt_all++;
+    if (going(x, o) || o->state == IS(STOPPING))
+        return true;
+    if (o->state == IS(FAILED)) {
+        rt->failed++;
+        if (rt->fail_msg == NULL && o->message[0] != '\0')
+            sched_set_str(&rt->fail_msg, o->message);
+        stop_obs(x, o, "failed");
+        return true;
+    }
+    return false;
+}
+
 static uint32_t cnt_of(const sched_host *h, uint64_t stamp)
 {
     return h->stamp == stamp ? h->cnt : 0;
@@ -130,7 +148,7 @@ static void next_id(rec_ctx *x, const spec_comp *c, const char *host_id, uint32_
             snprintf(num, sizeof(num), "%u", x->ord);
         lt_sched_instance_id(x->s->lattice, x->spec->app, x->spec->version, c->name, num, id);
         *ord = x->ord++;
-        if (smap_get(&x->s->obs_by_id, id) == NULL && smap_get(&x->s->starts_by_id, id) == NULL)
+        if (lt_map_get(&x->s->obs_by_id, id) == NULL && lt_map_get(&x->s->starts_by_id, id) == NULL)
             return;
     }
 }
@@ -152,7 +170,7 @@ static bool place_on(rec_ctx *x, const spec_comp *c, sched_host *h, uint64_t sta
     st->sent = x->now;
     st->mem = c->mem;
     st->cpu = c->cpu;
-    if (smap_put(&x->s->starts_by_id, st->id, st) != LT_OK) {
+    if (lt_map_put(&x->s->starts_by_id, st->id, st) != LT_OK) {
         lt_free(st->comp);
         lt_free(st);
         return false;
@@ -537,17 +555,8 @@ static void rec_spread(rec_ctx *x, size_t ci, const spec_comp *c, comp_rt *rt)
         sched_obs *o = x->obs[ci].items[i];
         int sp;
 
-        touch(o->host, stamp);
-        o->host->cnt_all++;
-        if (going(x, o) || o->state == IS(STOPPING))
+        if (obs_settled(x, o, stamp, rt))
             continue;
-        if (o->state == IS(FAILED)) {
-            rt->failed++;
-            if (rt->fail_msg == NULL && o->message[0] != '\0')
-                sched_set_str(&rt->fail_msg, o->message);
-            stop_obs(x, o, "failed");
-            continue;
-        }
         sp = spread_of(c, o->host);
         if (sp >= 0 && sched_streq(o->digest, c->digest)) {
             t[sp].have++;
@@ -590,7 +599,7 @@ static void rec_spread(rec_ctx *x, size_t ci, const spec_comp *c, comp_rt *rt)
         changing = true;
         scale_down(x, &t[i].cur, t[i].have - want, &t[i].have, &t[i].run);
     }
-    u = spec_max_unavailable(x->spec, T);
+    u = lt_model_rollout_max_unavailable(&x->spec->rollout, T);
     for (i = 0; i < n; i++)
         pending += t[i].have - t[i].run;
     budget = start_budget(x, rt, outdated.len, pending, u, &backoff);
@@ -647,17 +656,8 @@ static void rec_daemon(rec_ctx *x, size_t ci, const spec_comp *c, comp_rt *rt)
     for (i = 0; i < x->obs[ci].len; i++) {
         sched_obs *o = x->obs[ci].items[i];
 
-        touch(o->host, stamp);
-        o->host->cnt_all++;
-        if (going(x, o) || o->state == IS(STOPPING))
+        if (obs_settled(x, o, stamp, rt))
             continue;
-        if (o->state == IS(FAILED)) {
-            rt->failed++;
-            if (rt->fail_msg == NULL && o->message[0] != '\0')
-                sched_set_str(&rt->fail_msg, o->message);
-            stop_obs(x, o, "failed");
-            continue;
-        }
         if (daemon_eligible(c, o->host) && sched_streq(o->digest, c->digest)) {
             o->host->cnt++;
             run += o->state == IS(RUNNING);
@@ -686,7 +686,7 @@ static void rec_daemon(rec_ctx *x, size_t ci, const spec_comp *c, comp_rt *rt)
         for (j = 0; sel != NULL && j < sel->hosts.len; j++)
             T += want, eligible++;
     }
-    u = spec_max_unavailable(x->spec, T);
+    u = lt_model_rollout_max_unavailable(&x->spec->rollout, T);
     budget = start_budget(x, rt, outdated.len, pending, u, &backoff);
     x->upgrading = outdated.len > 0;
     mstamp = ++x->s->stamp;

@@ -20,11 +20,7 @@
 
 uint64_t sched_rand(lt_sched *s)
 {
-    /* xorshift64*: jitter only, not security */
-    s->rng ^= s->rng >> 12;
-    s->rng ^= s->rng << 25;
-    s->rng ^= s->rng >> 27;
-    return s->rng * 2685821657736338717ull;
+    return lt_rand_next(&s->rng); /* jitter only, not security */
 }
 
 static void cfg_defaults(lt_sched_config *c)
@@ -82,7 +78,7 @@ lt_status lt_sched_new(lt_sched **new_s, const lt_sched_config *cfg, const lt_sc
         s->sink = *sink;
     s->connected = true;
     s->apps_loaded = true;
-    s->rng = s->cfg.seed;
+    lt_rand_seed(&s->rng, s->cfg.seed);
     s->ready_at = now + s->cfg.warmup_ms; /* inventory first (see lt_sched_set_leader) */
     s->last_full = now;
     s->next_req = 1;
@@ -119,7 +115,7 @@ static void lrt_free(link_rt *l)
 
 sched_app *sched_app_get(lt_sched *s, const char *name, bool create)
 {
-    sched_app *a = smap_get(&s->apps, name);
+    sched_app *a = lt_map_get(&s->apps, name);
 
     if (a != NULL || !create)
         return a;
@@ -130,7 +126,7 @@ sched_app *sched_app_get(lt_sched *s, const char *name, bool create)
     }
     a->state = LT_SCHED_UNDEPLOYED;
     a->announced = -1;
-    if (smap_put(&s->apps, a->name, a) != LT_OK) {
+    if (lt_map_put(&s->apps, a->name, a) != LT_OK) {
         lt_free(a->name);
         lt_free(a);
         return NULL;
@@ -149,11 +145,11 @@ static void app_free(lt_sched *s, sched_app *a)
     for (i = 0; i < a->rt.cap; i++)
         if (a->rt.slots[i].key != NULL)
             rt_free(a->rt.slots[i].val);
-    smap_cleanup(&a->rt);
+    lt_map_cleanup(&a->rt);
     for (i = 0; i < a->lrt.cap; i++)
         if (a->lrt.slots[i].key != NULL)
             lrt_free(a->lrt.slots[i].val);
-    smap_cleanup(&a->lrt);
+    lt_map_cleanup(&a->lrt);
     lt_sched_spec_free(a->spec);
     status_free(a);
     lt_free(a->prev_version);
@@ -224,19 +220,14 @@ static void mark_related(lt_sched *s, sched_app *a, const lt_sched_spec *old, in
     }
 }
 
-void lt_sched_mark_all_dirty(lt_sched *s)
-{
-    s->all_dirty = true;
-}
-
 comp_rt *sched_comp_rt(sched_app *a, const char *name)
 {
-    comp_rt *rt = smap_get(&a->rt, name);
+    comp_rt *rt = lt_map_get(&a->rt, name);
 
     if (rt != NULL)
         return rt;
     rt = lt_calloc(1, sizeof(*rt));
-    if (rt == NULL || (rt->name = lt_strdup(name)) == NULL || smap_put(&a->rt, rt->name, rt) != LT_OK) {
+    if (rt == NULL || (rt->name = lt_strdup(name)) == NULL || lt_map_put(&a->rt, rt->name, rt) != LT_OK) {
         if (rt != NULL)
             lt_free(rt->name);
         lt_free(rt);
@@ -247,13 +238,13 @@ comp_rt *sched_comp_rt(sched_app *a, const char *name)
 
 link_rt *sched_link_rt(sched_app *a, const char *link_id, bool create)
 {
-    link_rt *l = smap_get(&a->lrt, link_id);
+    link_rt *l = lt_map_get(&a->lrt, link_id);
 
     if (l != NULL || !create)
         return l;
     l = lt_calloc(1, sizeof(*l));
     if (l == NULL || (l->link_id = lt_strdup(link_id)) == NULL ||
-        smap_put(&a->lrt, l->link_id, l) != LT_OK) {
+        lt_map_put(&a->lrt, l->link_id, l) != LT_OK) {
         if (l != NULL)
             lt_free(l->link_id);
         lt_free(l);
@@ -274,8 +265,8 @@ void sched_start_remove(lt_sched *s, sched_start *st)
         st->next->prev = st->prev;
     if (a != NULL)
         a->n_starts--;
-    if (smap_get(&s->starts_by_id, st->id) == st)
-        smap_del(&s->starts_by_id, st->id);
+    if (lt_map_get(&s->starts_by_id, st->id) == st)
+        lt_map_del(&s->starts_by_id, st->id);
     if (st->host != NULL) {
         st->host->pend_slots--;
         st->host->pend_mem -= st->mem;
@@ -366,7 +357,7 @@ static void shared_index_clear(lt_sched *s)
             pvec_cleanup(v);
             lt_free(v);
         }
-    smap_cleanup(&s->shared_links);
+    lt_map_cleanup(&s->shared_links);
 }
 
 static void shared_index_rebuild(lt_sched *s)
@@ -391,12 +382,12 @@ static void shared_index_rebuild(lt_sched *s)
                 lt_buf_reset(&key);
                 if (lt_buf_appendf(&key, "%s/%s", lk->source_app, lk->source_comp) != LT_OK)
                     continue;
-                v = smap_get(&s->shared_links, key.ptr);
+                v = lt_map_get(&s->shared_links, key.ptr);
                 if (v == NULL) {
                     char *k = lt_strdup(key.ptr);
 
                     v = lt_calloc(1, sizeof(*v));
-                    if (k == NULL || v == NULL || smap_put(&s->shared_links, k, v) != LT_OK) {
+                    if (k == NULL || v == NULL || lt_map_put(&s->shared_links, k, v) != LT_OK) {
                         lt_free(k);
                         lt_free(v);
                         continue;
@@ -549,11 +540,6 @@ size_t lt_sched_host_count(const lt_sched *s)
     return s->host_list.len;
 }
 
-size_t lt_sched_app_count(const lt_sched *s)
-{
-    return s->apps.count;
-}
-
 static void mark_every_app(lt_sched *s, int64_t now)
 {
     size_t i;
@@ -581,7 +567,7 @@ static void collect_apps(lt_sched *s)
     for (i = 0; i < dead.len; i++) {
         sched_app *a = dead.items[i];
 
-        smap_del(&s->apps, a->name);
+        lt_map_del(&s->apps, a->name);
         app_free(s, a);
     }
     if (dead.len > 0)
@@ -672,11 +658,11 @@ void lt_sched_free(lt_sched *s)
     for (i = 0; i < s->apps.cap; i++)
         if (s->apps.slots[i].key != NULL)
             app_free(s, s->apps.slots[i].val);
-    smap_cleanup(&s->apps);
+    lt_map_cleanup(&s->apps);
     shared_index_clear(s);
-    smap_cleanup(&s->starts_by_id);
+    lt_map_cleanup(&s->starts_by_id);
     inv_free_all(s);
-    smap_cleanup(&s->reqs);
+    lt_map_cleanup(&s->reqs);
     pvec_cleanup(&s->outq);
     lt_free(s->lattice);
     lt_free(s);

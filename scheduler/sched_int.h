@@ -12,6 +12,8 @@
 
 #include "latticed/cp/v1/events.pb-c.h"
 #include "lt_buf.h"
+#include "lt_map.h"
+#include "lt_rand.h"
 #include "lt_sched.h"
 
 /* Control-plane reasons (events.proto), short names. */
@@ -54,35 +56,15 @@ void sched_sha_hex(sched_sha *s, char *out, size_t ndigits);
  * ------------------------------------------------------------------------------------------- */
 
 typedef struct {
-    const char *key; /**< borrowed: owned by the value, NULL = empty slot */
-    uint64_t hash;
-    void *val;
-} smap_slot;
-
-typedef struct {
-    smap_slot *slots;
-    size_t cap; /**< power of two */
-    size_t count;
-} smap;
-
-typedef struct {
     void **items;
     size_t len, cap;
 } pvec;
 
-uint64_t sched_hash(const char *s);
-void smap_init(smap *m);
-void smap_cleanup(smap *m);
-void *smap_get(const smap *m, const char *key);
-/** Insert or replace (key pointer replaced too). LT_ERR_NOMEM. */
-LT_NODISCARD lt_status smap_put(smap *m, const char *key, void *val);
-/** Remove; returns the value or NULL. Invalidates slot iteration order. */
-void *smap_del(smap *m, const char *key);
 LT_NODISCARD lt_status pvec_push(pvec *v, void *p);
 void pvec_cleanup(pvec *v);
 
 /* ---------------------------------------------------------------------------------------------
- * Sorted string maps (spec.c)
+ * Sorted string maps (string_map.c)
  * ------------------------------------------------------------------------------------------- */
 
 typedef struct {
@@ -98,13 +80,14 @@ typedef struct {
 void skvs_cleanup(skvs *m);
 /** Set key=value (copies), keeping the order; a later set of a key wins. */
 LT_NODISCARD lt_status skvs_set(skvs *m, const char *key, const char *value);
-const char *skvs_get(const skvs *m, const char *key);
 bool skvs_equal(const skvs *a, const skvs *b);
 /** Every requirement present in labels with an equal value (empty req: true). */
 bool skvs_match(const skvs *labels, const skvs *req);
+/** Hash m into h (key=value lines, then a record separator). */
+void lt__sched_sha_skvs(sched_sha *h, const skvs *m);
 
 /* ---------------------------------------------------------------------------------------------
- * Compiled spec (spec.c)
+ * Compiled spec (spec_compile.c; its parts in spec_spreads.c, spec_links.c, spec_config.c)
  * ------------------------------------------------------------------------------------------- */
 
 typedef enum { SCALER_NONE = 0, SCALER_SPREAD, SCALER_DAEMON } scaler_kind;
@@ -182,8 +165,50 @@ struct lt_sched_spec {
 };
 
 const spec_comp *spec_find(const lt_sched_spec *spec, const char *name);
-/** Instances that may be unavailable during an upgrade of a scaler of n instances. */
-uint64_t spec_max_unavailable(const lt_sched_spec *spec, uint64_t n);
+
+/** Shares of c->instances between the spreads of scaler sc (NULL: one default spread). */
+LT_NODISCARD lt_status lt__sched_compile_spreads(const lt_model_scaler *sc, spec_comp *c);
+/** Compile link trait ml of component src of m into l (all but l->link_id). */
+LT_NODISCARD lt_status lt__sched_compile_link(const lt_model *m, const lt_model_component *src,
+                                              const lt_model_link *ml, spec_link *l);
+void lt__sched_free_link(spec_link *l);
+/** Merge the managed configs' values into out (later configs win); external config names,
+ * comma-separated, into ext (when not NULL). */
+LT_NODISCARD lt_status lt__sched_merge_config(const lt_model_config *cfg, size_t n, skvs *out,
+                                              lt_buf *ext);
+/** Secret references of m's secrets sec[0..n) (backend from their policy), with the pointer
+ * array protobuf-c wants; *nout of them built (free with lt__sched_free_secrets). */
+LT_NODISCARD lt_status lt__sched_build_secrets(const lt_model *m, const lt_model_secret *sec,
+                                               size_t n, Latticed__Host__V1__SecretRef **out,
+                                               Latticed__Host__V1__SecretRef ***outp,
+                                               size_t *nout);
+void lt__sched_sha_secrets(sched_sha *h, const Latticed__Host__V1__SecretRef *sec, size_t n);
+void lt__sched_free_secrets(Latticed__Host__V1__SecretRef *sec, size_t n);
+
+/* Move a skvs into protobuf-c map entries (all entry types are {base, key, value}); init is
+ * the entry type's initialiser object. Sets st on failure. */
+#define LT__SCHED_BUILD_ENTRIES(kvs, init, arr, parr, nout, st)                        \
+    do {                                                                     \
+        size_t i_;                                                           \
+        (nout) = 0;                                                          \
+        if ((st) != LT_OK || (kvs)->count == 0)                              \
+            break;                                                           \
+        (arr) = lt_calloc((kvs)->count, sizeof(*(arr)));                     \
+        (parr) = lt_calloc((kvs)->count, sizeof(*(parr)));                   \
+        if ((arr) == NULL || (parr) == NULL) {                               \
+            (st) = LT_FAIL(LT_ERR_NOMEM, "map entries");                     \
+            break;                                                           \
+        }                                                                    \
+        for (i_ = 0; i_ < (kvs)->count; i_++) {                              \
+            (arr)[i_] = (init);                                              \
+            (arr)[i_].key = (kvs)->items[i_].key;                            \
+            (arr)[i_].value = (kvs)->items[i_].value;                        \
+            (kvs)->items[i_].key = NULL; /* moved */                         \
+            (kvs)->items[i_].value = NULL;                                   \
+            (parr)[i_] = &(arr)[i_];                                         \
+            (nout) = i_ + 1;                                                 \
+        }                                                                    \
+    } while (0)
 
 /* ---------------------------------------------------------------------------------------------
  * Inventory (inventory.c)
@@ -227,7 +252,7 @@ struct sched_host {
     /* placements sent and not yet observed here */
     uint32_t pend_slots;
     uint64_t pend_mem, pend_cpu;
-    smap links;            /**< link ids installed (key == val, owned) */
+    lt_map links;            /**< link ids installed (key == val, owned) */
     /* outbox, one pvec of items per verb */
     pvec out[4];
     bool queued;
@@ -326,8 +351,8 @@ struct sched_app {
     size_t n_obs;
     sched_start *starts;
     size_t n_starts;
-    smap rt;                 /**< component name -> comp_rt */
-    smap lrt;                /**< link id -> link_rt */
+    lt_map rt;                 /**< component name -> comp_rt */
+    lt_map lrt;                /**< link id -> link_rt */
     bool dirty;
     sched_app *dirty_next;
     /* status */
@@ -363,7 +388,7 @@ typedef struct {
 } req_item;
 
 typedef struct sched_req {
-    char key[24];            /**< request number as text (smap key) */
+    char key[24];            /**< request number as text (lt_map key) */
     uint64_t no;
     lt_sched_verb verb;
     char *host_id;
@@ -380,20 +405,20 @@ struct lt_sched {
     char *lattice;
     lt_sched_sink sink;
     /* inventory */
-    smap hosts;              /**< id -> sched_host */
+    lt_map hosts;              /**< id -> sched_host */
     pvec host_list;          /**< dense, for iteration */
     uint64_t inv_gen;        /**< bumps when hosts join, leave, relabel or change state */
-    smap obs_by_id;          /**< instance id -> first sched_obs with that id */
-    smap starts_by_id;       /**< instance id -> sched_start */
-    smap sels;               /**< selector key -> sched_sel */
+    lt_map obs_by_id;          /**< instance id -> first sched_obs with that id */
+    lt_map starts_by_id;       /**< instance id -> sched_start */
+    lt_map sels;               /**< selector key -> sched_sel */
     /* apps */
-    smap apps;               /**< name -> sched_app */
+    lt_map apps;               /**< name -> sched_app */
     sched_app *dirty_head;
     int64_t dirty_since;
-    smap shared_links;       /**< "app/comp" -> pvec of spec_link* declared by other apps */
+    lt_map shared_links;       /**< "app/comp" -> pvec of spec_link* declared by other apps */
     uint64_t deploy_seq;
     /* requests */
-    smap reqs;
+    lt_map reqs;
     sched_req *req_head, *req_tail;
     uint64_t next_req;
     size_t inv_waiting;      /**< inventory requests of this term not yet answered */
@@ -404,7 +429,7 @@ struct lt_sched {
     uint64_t epoch;
     int64_t ready_at, last_full, disconnected_at;
     uint64_t stamp;
-    uint64_t rng;
+    lt_rand rng;             /**< jitter, seeded with cfg.seed (deterministic) */
     pvec outq;               /**< hosts with queued items */
     bool all_dirty;
     bool hosts_changed;      /**< hosts joined/left/relabelled: apps not at rest re-place */
@@ -430,6 +455,15 @@ sched_sel *inv_selector(lt_sched *s, const char *key, const skvs *req);
 void inv_check_hosts(lt_sched *s, int64_t now);
 void inv_free_all(lt_sched *s);
 void obs_unlink_app(lt_sched *s, sched_obs *o);
+/**
+ * Check that the inventory's indexes agree (for tests and fuzzers; O(n log n) in the
+ * instances): hosts by id and the host list; each host's instance list (links, owner host,
+ * count, memory/cpu sums); the instance id index (chains of one id, distinct hosts, every entry
+ * in a host list and every listed instance indexed); each app's instance list (owner, links,
+ * count) against the instances that name an owner. LT_OK, or LT_ERR_STATE with the first
+ * disagreement as the error message (LT_ERR_NOMEM if the check cannot allocate).
+ */
+LT_NODISCARD lt_status lt__sched_check_consistent(const lt_sched *s);
 
 /** A host's heartbeat; fresh = from an inventory reply (newer than any heartbeat seen). */
 LT_NODISCARD lt_status inv_heartbeat(lt_sched *s, const char *host_id,
@@ -496,9 +530,6 @@ void cp_host_quarantined(lt_sched *s, const sched_host *h);
 void cp_instance_lost(lt_sched *s, const sched_obs *o, int reason, const char *msg);
 void cp_instance_placed(lt_sched *s, const sched_start *st, const char *image);
 void cp_app_state(lt_sched *s, sched_app *a);
-
-/** JSON string literal of s (quoted, escaped) appended to b. */
-LT_NODISCARD lt_status sched_json_str(lt_buf *b, const char *s);
 
 /** Strings helpers. */
 char *sched_strdup0(const char *s); /**< lt_strdup that maps NULL to "" */

@@ -33,38 +33,15 @@ lt_sched_state lt_sched_state_add(lt_sched_state a, lt_sched_state b)
     return a > b ? a : b;
 }
 
-lt_status sched_json_str(lt_buf *b, const char *s)
-{
-    lt_status st = lt_buf_appendc(b, '"');
-    const unsigned char *p = (const unsigned char *)(s != NULL ? s : "");
-
-    for (; st == LT_OK && *p != '\0'; p++) {
-        switch (*p) {
-        case '"': st = lt_buf_append(b, "\\\"", 2); break;
-        case '\\': st = lt_buf_append(b, "\\\\", 2); break;
-        case '\n': st = lt_buf_append(b, "\\n", 2); break;
-        case '\r': st = lt_buf_append(b, "\\r", 2); break;
-        case '\t': st = lt_buf_append(b, "\\t", 2); break;
-        default:
-            if (*p < 0x20)
-                st = lt_buf_appendf(b, "\\u%04x", *p);
-            else
-                st = lt_buf_appendc(b, (char)*p);
-        }
-    }
-    return st == LT_OK ? lt_buf_appendc(b, '"') : st;
-}
-
+/* The JSON writers below append in plain sequences: b keeps its first error (lt_buf_status). */
 static lt_status json_status(lt_buf *b, lt_sched_state st, const char *msg)
 {
-    lt_status r = lt_buf_appendf(b, "{\"type\":\"%s\"", lt_sched_state_word(st));
-
-    if (r == LT_OK && msg != NULL && msg[0] != '\0') {
-        r = lt_buf_appends(b, ",\"message\":");
-        if (r == LT_OK)
-            r = sched_json_str(b, msg);
+    LT_IGNORE(lt_buf_appendf(b, "{\"type\":\"%s\"", lt_sched_state_word(st)));
+    if (msg != NULL && msg[0] != '\0') {
+        LT_IGNORE(lt_buf_appends(b, ",\"message\":"));
+        LT_IGNORE(lt_buf_json_str(b, msg));
     }
-    return r == LT_OK ? lt_buf_appendc(b, '}') : r;
+    return lt_buf_appendc(b, '}');
 }
 
 void status_free(sched_app *a)
@@ -96,10 +73,10 @@ static void aggregate(sched_app *a, lt_sched_state *state, lt_buf *msg)
     }
     for (i = 0; i < a->spec->n_comps; i++) {
         const spec_comp *c = &a->spec->comps[i];
-        const comp_rt *rt = smap_get(&a->rt, c->name);
+        const comp_rt *rt = lt_map_get(&a->rt, c->name);
 
         for (j = 0; j < c->n_links; j++) {
-            const link_rt *l = smap_get(&a->lrt, c->links[j].link_id);
+            const link_rt *l = lt_map_get(&a->lrt, c->links[j].link_id);
 
             if (l == NULL || l->pass != a->pass)
                 continue;
@@ -121,53 +98,43 @@ static void aggregate(sched_app *a, lt_sched_state *state, lt_buf *msg)
 
 static lt_status json_scalers(const sched_app *a, lt_buf *b)
 {
-    lt_status st = LT_OK;
     size_t i, j, n = 0;
 
     if (a->spec == NULL || !a->deployed)
         return LT_OK;
-    for (i = 0; i < a->spec->n_comps && st == LT_OK; i++) {
+    for (i = 0; i < a->spec->n_comps && lt_buf_status(b) == LT_OK; i++) {
         const spec_comp *c = &a->spec->comps[i];
-        const comp_rt *rt = smap_get(&a->rt, c->name);
+        const comp_rt *rt = lt_map_get(&a->rt, c->name);
 
         if (listed(a, c) && rt != NULL) {
-            st = lt_buf_appendf(b, "%s{\"id\":\"%s\",\"kind\":\"%s\",\"name\":", n++ ? "," : "",
-                                c->scaler_id,
-                                c->scaler == SCALER_DAEMON ? "DaemonScaler" : "SpreadScaler");
-            if (st == LT_OK)
-                st = sched_json_str(b, c->id);
-            if (st == LT_OK)
-                st = lt_buf_appends(b, ",\"status\":");
-            if (st == LT_OK)
-                st = json_status(b, rt->state, rt->message);
-            if (st == LT_OK)
-                st = lt_buf_appendc(b, '}');
+            LT_IGNORE(lt_buf_appendf(b, "%s{\"id\":\"%s\",\"kind\":\"%s\",\"name\":",
+                                     n++ ? "," : "", c->scaler_id,
+                                     c->scaler == SCALER_DAEMON ? "DaemonScaler" : "SpreadScaler"));
+            LT_IGNORE(lt_buf_json_str(b, c->id));
+            LT_IGNORE(lt_buf_appends(b, ",\"status\":"));
+            LT_IGNORE(json_status(b, rt->state, rt->message));
+            LT_IGNORE(lt_buf_appendc(b, '}'));
         }
-        for (j = 0; j < c->n_links && st == LT_OK; j++) {
-            const link_rt *l = smap_get(&a->lrt, c->links[j].link_id);
+        for (j = 0; j < c->n_links && lt_buf_status(b) == LT_OK; j++) {
+            const link_rt *l = lt_map_get(&a->lrt, c->links[j].link_id);
 
             if (l == NULL || l->pass != a->pass)
                 continue;
-            st = lt_buf_appendf(b, "%s{\"id\":\"%s\",\"kind\":\"LinkScaler\",\"name\":",
-                                n++ ? "," : "", l->link_id);
-            if (st == LT_OK)
-                st = sched_json_str(b, l->label);
-            if (st == LT_OK)
-                st = lt_buf_appends(b, ",\"status\":");
-            if (st == LT_OK)
-                st = json_status(b, l->state, l->message);
-            if (st == LT_OK)
-                st = lt_buf_appendc(b, '}');
+            LT_IGNORE(lt_buf_appendf(b, "%s{\"id\":\"%s\",\"kind\":\"LinkScaler\",\"name\":",
+                                     n++ ? "," : "", l->link_id));
+            LT_IGNORE(lt_buf_json_str(b, l->label));
+            LT_IGNORE(lt_buf_appends(b, ",\"status\":"));
+            LT_IGNORE(json_status(b, l->state, l->message));
+            LT_IGNORE(lt_buf_appendc(b, '}'));
         }
     }
-    return st;
+    return lt_buf_status(b);
 }
 
 /* Fill a->cs (the component statuses the query API returns) and write them as JSON. */
 static lt_status components(sched_app *a, lt_buf *b, uint64_t tot[3])
 {
     lt_sched_component_status *cs;
-    lt_status st = LT_OK;
     size_t i, n = 0;
 
     lt_free(a->cs);
@@ -180,9 +147,9 @@ static lt_status components(sched_app *a, lt_buf *b, uint64_t tot[3])
     if (cs == NULL)
         return LT_FAIL(LT_ERR_NOMEM, "component status");
     a->cs = cs;
-    for (i = 0; i < a->spec->n_comps && st == LT_OK; i++) {
+    for (i = 0; i < a->spec->n_comps && lt_buf_status(b) == LT_OK; i++) {
         const spec_comp *c = &a->spec->comps[i];
-        const comp_rt *rt = smap_get(&a->rt, c->name);
+        const comp_rt *rt = lt_map_get(&a->rt, c->name);
 
         if (!listed(a, c) || rt == NULL)
             continue;
@@ -192,29 +159,21 @@ static lt_status components(sched_app *a, lt_buf *b, uint64_t tot[3])
         tot[0] += rt->desired;
         tot[1] += rt->running;
         tot[2] += rt->failed;
-        st = lt_buf_appends(b, n > 0 ? ",{\"name\":" : "{\"name\":");
-        if (st == LT_OK)
-            st = sched_json_str(b, c->name);
-        if (st == LT_OK)
-            st = lt_buf_appends(b, ",\"id\":");
-        if (st == LT_OK)
-            st = sched_json_str(b, c->id);
-        if (st == LT_OK)
-            st = lt_buf_appendf(b, ",\"kind\":\"%s\",\"image\":",
-                                c->capability ? "capability" : "component");
-        if (st == LT_OK)
-            st = sched_json_str(b, c->image);
-        if (st == LT_OK)
-            st = lt_buf_appendf(b, ",\"desired\":%u,\"running\":%u,\"failed\":%u,\"status\":",
-                                rt->desired, rt->running, rt->failed);
-        if (st == LT_OK)
-            st = json_status(b, rt->state, rt->message);
-        if (st == LT_OK)
-            st = lt_buf_appendc(b, '}');
+        LT_IGNORE(lt_buf_appends(b, n > 0 ? ",{\"name\":" : "{\"name\":"));
+        LT_IGNORE(lt_buf_json_str(b, c->name));
+        LT_IGNORE(lt_buf_appends(b, ",\"id\":"));
+        LT_IGNORE(lt_buf_json_str(b, c->id));
+        LT_IGNORE(lt_buf_appendf(b, ",\"kind\":\"%s\",\"image\":",
+                                 c->capability ? "capability" : "component"));
+        LT_IGNORE(lt_buf_json_str(b, c->image));
+        LT_IGNORE(lt_buf_appendf(b, ",\"desired\":%u,\"running\":%u,\"failed\":%u,\"status\":",
+                                 rt->desired, rt->running, rt->failed));
+        LT_IGNORE(json_status(b, rt->state, rt->message));
+        LT_IGNORE(lt_buf_appendc(b, '}'));
         n++;
     }
     a->n_cs = n;
-    return st;
+    return lt_buf_status(b);
 }
 
 static lt_status build(lt_sched *s, sched_app *a, lt_sched_state state, const char *msg,
@@ -225,27 +184,20 @@ static lt_status build(lt_sched *s, sched_app *a, lt_sched_state state, const ch
     lt_status st;
 
     lt_buf_init(&comps, STATUS_MAX);
-    st = lt_buf_appends(b, "{\"status\":");
-    if (st == LT_OK)
-        st = json_status(b, state, msg);
-    if (st == LT_OK)
-        st = lt_buf_appends(b, ",\"scalers\":[");
-    if (st == LT_OK)
-        st = json_scalers(a, b);
-    if (st == LT_OK)
-        st = lt_buf_appends(b, "],\"version\":\"\",\"components\":[],\"latticed\":{\"lattice\":");
-    if (st == LT_OK)
-        st = sched_json_str(b, s->lattice);
-    if (st == LT_OK)
-        st = lt_buf_appends(b, ",\"app\":");
-    if (st == LT_OK)
-        st = sched_json_str(b, a->name);
-    if (st == LT_OK)
-        st = lt_buf_appends(b, ",\"version\":");
-    if (st == LT_OK)
-        st = sched_json_str(b, a->unreadable_version != NULL             ? a->unreadable_version
-                               : a->deployed && a->spec != NULL ? a->spec->version
-                                                                : "");
+    LT_IGNORE(lt_buf_appends(b, "{\"status\":"));
+    LT_IGNORE(json_status(b, state, msg));
+    LT_IGNORE(lt_buf_appends(b, ",\"scalers\":["));
+    LT_IGNORE(json_scalers(a, b));
+    LT_IGNORE(lt_buf_appends(b, "],\"version\":\"\",\"components\":[],\"latticed\":{\"lattice\":"));
+    LT_IGNORE(lt_buf_json_str(b, s->lattice));
+    LT_IGNORE(lt_buf_appends(b, ",\"app\":"));
+    LT_IGNORE(lt_buf_json_str(b, a->name));
+    LT_IGNORE(lt_buf_appends(b, ",\"version\":"));
+    LT_IGNORE(lt_buf_json_str(b, a->unreadable_version != NULL      ? a->unreadable_version
+                                 : a->deployed && a->spec != NULL ? a->spec->version
+                                                                  : ""));
+    /* the components are written (and a->cs filled) only while b is still whole */
+    st = lt_buf_status(b);
     if (st == LT_OK)
         st = components(a, &comps, tot);
     if (st == LT_OK)
@@ -294,7 +246,7 @@ void status_update(lt_sched *s, sched_app *a, int64_t now)
 
 lt_status lt_sched_app_status_get(const lt_sched *s, const char *app, lt_sched_app_status *out)
 {
-    const sched_app *a = smap_get(&s->apps, app);
+    const sched_app *a = lt_map_get(&s->apps, app);
 
     memset(out, 0, sizeof(*out));
     if (a == NULL)
@@ -307,13 +259,6 @@ lt_status lt_sched_app_status_get(const lt_sched *s, const char *app, lt_sched_a
     return LT_OK;
 }
 
-const char *lt_sched_app_status_json(const lt_sched *s, const char *app)
-{
-    const sched_app *a = smap_get(&s->apps, app);
-
-    return a != NULL ? a->status_json : NULL;
-}
-
 static int host_cmp(const void *pa, const void *pb)
 {
     return strcmp((*(sched_host *const *)pa)->id, (*(sched_host *const *)pb)->id);
@@ -321,33 +266,23 @@ static int host_cmp(const void *pa, const void *pb)
 
 static lt_status host_json(const sched_host *h, int64_t now, lt_buf *b)
 {
-    lt_status st = lt_buf_appends(b, "{\"id\":");
     size_t i;
 
-    if (st == LT_OK)
-        st = sched_json_str(b, h->id);
-    if (st == LT_OK)
-        st = lt_buf_appends(b, ",\"friendly_name\":");
-    if (st == LT_OK)
-        st = sched_json_str(b, h->friendly);
-    if (st == LT_OK)
-        st = lt_buf_appends(b, ",\"version\":");
-    if (st == LT_OK)
-        st = sched_json_str(b, h->version);
-    if (st == LT_OK)
-        st = lt_buf_appends(b, ",\"labels\":{");
-    for (i = 0; i < h->labels.count && st == LT_OK; i++) {
+    LT_IGNORE(lt_buf_appends(b, "{\"id\":"));
+    LT_IGNORE(lt_buf_json_str(b, h->id));
+    LT_IGNORE(lt_buf_appends(b, ",\"friendly_name\":"));
+    LT_IGNORE(lt_buf_json_str(b, h->friendly));
+    LT_IGNORE(lt_buf_appends(b, ",\"version\":"));
+    LT_IGNORE(lt_buf_json_str(b, h->version));
+    LT_IGNORE(lt_buf_appends(b, ",\"labels\":{"));
+    for (i = 0; i < h->labels.count; i++) {
         if (i > 0)
-            st = lt_buf_appendc(b, ',');
-        if (st == LT_OK)
-            st = sched_json_str(b, h->labels.items[i].key);
-        if (st == LT_OK)
-            st = lt_buf_appendc(b, ':');
-        if (st == LT_OK)
-            st = sched_json_str(b, h->labels.items[i].value);
+            LT_IGNORE(lt_buf_appendc(b, ','));
+        LT_IGNORE(lt_buf_json_str(b, h->labels.items[i].key));
+        LT_IGNORE(lt_buf_appendc(b, ':'));
+        LT_IGNORE(lt_buf_json_str(b, h->labels.items[i].value));
     }
-    if (st == LT_OK)
-        st = lt_buf_appendf(b, "},\"capacity\":{\"memory_total_bytes\":%llu,"
+    return lt_buf_appendf(b, "},\"capacity\":{\"memory_total_bytes\":%llu,"
                             "\"memory_reserved_bytes\":%llu,\"instance_slots_total\":%u,"
                             "\"cpu_millis_total\":%u},\"instances\":%u,\"links\":%zu,"
                             "\"last_seen_ms\":%lld,\"interval_ms\":%u,\"state\":\"%s\","
@@ -361,7 +296,6 @@ static lt_status host_json(const sched_host *h, int64_t now, lt_buf *b)
                                                    : "alive",
                             (unsigned long long)h->newest_epoch,
                             (unsigned long long)h->claimed_epoch);
-    return st;
 }
 
 lt_status lt_sched_hosts_json(const lt_sched *s, int64_t now, lt_buf *out)
@@ -377,23 +311,19 @@ lt_status lt_sched_hosts_json(const lt_sched *s, int64_t now, lt_buf *out)
         memcpy(sorted, s->host_list.items, n * sizeof(*sorted));
         qsort(sorted, n, sizeof(*sorted), host_cmp);
     }
-    st = lt_buf_appends(out, "{\"lattice\":");
-    if (st == LT_OK)
-        st = sched_json_str(out, s->lattice);
-    if (st == LT_OK)
-        st = lt_buf_appendf(out, ",\"partitioned\":%s,\"total\":%zu,\"hosts\":[",
-                            lt_sched_partitioned(s) ? "true" : "false", n);
+    LT_IGNORE(lt_buf_appends(out, "{\"lattice\":"));
+    LT_IGNORE(lt_buf_json_str(out, s->lattice));
+    st = lt_buf_appendf(out, ",\"partitioned\":%s,\"total\":%zu,\"hosts\":[",
+                        lt_sched_partitioned(s) ? "true" : "false", n);
     for (i = 0; i < n && st == LT_OK; i++) {
         size_t mark = out->len;
 
         if (i > 0)
-            st = lt_buf_appendc(out, ',');
-        if (st == LT_OK)
-            st = host_json(sorted[i], now, out);
+            LT_IGNORE(lt_buf_appendc(out, ','));
+        st = host_json(sorted[i], now, out);
         if (st == LT_ERR_TOO_BIG || out->len + 64 > out->max) {
             /* a huge fleet: say how many are left out instead of failing */
-            out->len = mark;
-            out->ptr[mark] = '\0';
+            lt_buf_truncate(out, mark);
             st = LT_OK;
             break;
         }

@@ -435,16 +435,6 @@ out:
     return ret;
 }
 
-lt_status lt_sched_svc_deploy(lt_sched_svc *svc, const char *lattice, const lt_model *m)
-{
-    svc_lattice *l = lattice_trusted(svc, lattice, true);
-
-    if (l == NULL)
-        return LT_FAIL(LT_ERR_INVALID, "lattice %s is not served here", lattice);
-    l->kick = true;
-    return lt_sched_deploy(l->s, m, lt_loop_now_ms());
-}
-
 void lt_sched_svc_connection(lt_sched_svc *svc, bool up)
 {
     int64_t now = lt_loop_now_ms();

@@ -12,13 +12,15 @@
 
 #include <stdio.h>
 #include <string.h>
-#include <sys/random.h>
 #include <time.h>
 
 #include "lt_alloc.h"
 #include "lt_ce.h"
 #include "lt_limits.h"
 #include "lt_log.h"
+#include "lt_subject.h"
+#include "lt_rand.h"
+#include "lt_time.h"
 
 typedef struct wentry {
     char *key;             /* "lattice/app": the coalescing key */
@@ -51,13 +53,13 @@ struct sched_writer {
     wevent *ev_head, *ev_tail;
     size_t n_events;
     uint64_t dropped;
-    uint64_t rng;
+    lt_rand rng;                   /* event ids (writer thread only) */
     pthread_t thread;
     bool started, stop;
     pthread_mutex_t mu;
     pthread_cond_t cv;
     wentry *head, *tail;
-    smap queued;           /* key -> wentry, for O(1) coalescing */
+    lt_map queued;           /* key -> wentry, for O(1) coalescing */
     uint64_t retried;      /* failed puts, for the log */
 };
 
@@ -91,7 +93,7 @@ static wentry *take_due(sched_writer *w, int64_t now, int64_t *next_due)
         if (w->tail == e)
             w->tail = prev;
         e->next = NULL;
-        smap_del(&w->queued, e->key);
+        lt_map_del(&w->queued, e->key);
         return e;
     }
     return NULL;
@@ -100,8 +102,8 @@ static wentry *take_due(sched_writer *w, int64_t now, int64_t *next_due)
 /* A put failed: queue it again after a backoff, unless a newer status of the app came. */
 static void requeue(sched_writer *w, wentry *e)
 {
-    if (w->stop || smap_get(&w->queued, e->key) != NULL ||
-        smap_put(&w->queued, e->key, e) != LT_OK) {
+    if (w->stop || lt_map_get(&w->queued, e->key) != NULL ||
+        lt_map_put(&w->queued, e->key, e) != LT_OK) {
         wentry_free(e);
         return;
     }
@@ -150,16 +152,6 @@ static void wentry_free(wentry *e)
     lt_free(e);
 }
 
-/* splitmix64, seeded once from the kernel: event ids need uniqueness, not secrecy. */
-static uint64_t next_rand(sched_writer *w)
-{
-    uint64_t z = (w->rng += 0x9e3779b97f4a7c15ull);
-
-    z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
-    z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
-    return z ^ (z >> 31);
-}
-
 /*
  * Writer thread: wrap the event as a CloudEvent in binary mode and publish it. Our own
  * attribute values are known to be plain (no percent-encoding needed), so the headers are set
@@ -167,20 +159,12 @@ static uint64_t next_rand(sched_writer *w)
  */
 static void publish_event(sched_writer *w, wevent *ev)
 {
-    char id[40], when[96];
-    uint64_t a = next_rand(w), b = next_rand(w);
-    struct timespec ts;
-    struct tm tm;
+    char id[LT_UUID_LEN + 1], when[LT_TIME_TEXT_MAX];
     natsMsg *m = NULL;
     natsStatus s;
 
-    snprintf(id, sizeof(id), "%08x-%04x-4%03x-%04x-%012llx", (unsigned)(a >> 32),
-             (unsigned)(a >> 16) & 0xffff, (unsigned)a & 0xfff,
-             (unsigned)((b >> 48) & 0x3fff) | 0x8000, (unsigned long long)(b & 0xffffffffffffull));
-    clock_gettime(CLOCK_REALTIME, &ts);
-    gmtime_r(&ts.tv_sec, &tm);
-    snprintf(when, sizeof(when), "%04d-%02d-%02dT%02d:%02d:%02d.%03ldZ", tm.tm_year + 1900,
-             tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec, (long)(ts.tv_nsec / 1000000) % 1000);
+    lt_rand_uuid_from(&w->rng, id); /* seeded from the kernel: unique, not secret */
+    lt_time_format_now(when);
     s = natsMsg_Create(&m, ev->subj, NULL, (const char *)ev->data, (int)ev->len);
     if (s == NATS_OK)
         s = natsMsgHeader_Set(m, "ce-specversion", LT_CE_SPECVERSION);
@@ -276,8 +260,7 @@ lt_status sched_writer_start(sched_writer **new_w, lt_store *store, natsConnecti
     w->lease = lease;
     w->nc = nc;
     snprintf(w->source, sizeof(w->source), "latticed/%s", replica);
-    if (getrandom(&w->rng, sizeof(w->rng), 0) != (ssize_t)sizeof(w->rng))
-        w->rng = (uint64_t)time(NULL) ^ (uint64_t)(uintptr_t)w;
+    lt_rand_seed_random(&w->rng);
     pthread_mutex_init(&w->mu, NULL);
     pthread_cond_init(&w->cv, NULL);
     if (pthread_create(&w->thread, NULL, writer_main, w) != 0) {
@@ -300,7 +283,7 @@ void sched_writer_put(sched_writer *w, const char *lattice, const char *app, con
         return;
     snprintf(key, sizeof(key), "%s/%s", lattice, app);
     pthread_mutex_lock(&w->mu);
-    e = smap_get(&w->queued, key);
+    e = lt_map_get(&w->queued, key);
     if (e != NULL) {
         lt_free(e->json); /* only the newest matters (a retry keeps its backoff) */
         e->json = copy;
@@ -310,7 +293,7 @@ void sched_writer_put(sched_writer *w, const char *lattice, const char *app, con
     e = lt_calloc(1, sizeof(*e));
     if (e == NULL || (e->lattice = lt_strdup(lattice)) == NULL ||
         (e->app = lt_strdup(app)) == NULL || (e->key = lt_strdup(key)) == NULL ||
-        smap_put(&w->queued, e->key, e) != LT_OK) {
+        lt_map_put(&w->queued, e->key, e) != LT_OK) {
         wentry_free(e);
         lt_free(copy);
         goto out;
@@ -354,7 +337,7 @@ void sched_writer_stop(sched_writer *w)
     if (w->dropped > 0)
         LT_WARN("sched", "%llu control-plane events were dropped (queue full)",
                 (unsigned long long)w->dropped);
-    smap_cleanup(&w->queued);
+    lt_map_cleanup(&w->queued);
     pthread_mutex_destroy(&w->mu);
     pthread_cond_destroy(&w->cv);
     lt_free(w);
@@ -373,8 +356,7 @@ void svc_status(void *arg, const char *app, lt_sched_state state, const char *js
     (void)state;
     if (!svc_may_act(l))
         return; /* paused: published again when acting resumes (lt_sched_republish) */
-    if ((size_t)snprintf(subj, sizeof(subj), "%s.%s.%s", svc->status_prefix, l->name, app) <
-        sizeof(subj))
+    if (lt_subject_app_status(subj, sizeof(subj), svc->status_prefix, l->name, app) == LT_OK)
         natsConnection_Publish(svc->cfg.nc, subj, json, (int)strlen(json));
     if (svc->writer != NULL)
         sched_writer_put(svc->writer, l->name, app, json, l->lease_slot);
@@ -422,8 +404,7 @@ void svc_event(void *arg, const char *type, const ProtobufCMessage *msg)
     if (!svc_may_act(l))
         return; /* not the leader right now: it reports nothing */
     if (svc->writer == NULL ||
-        (size_t)snprintf(subj, sizeof(subj), "%s.%s.evt.cp.%s", svc->prefix, l->name, type) >=
-            sizeof(subj))
+        lt_subject_cp_event(subj, sizeof(subj), svc->prefix, l->name, type) != LT_OK)
         return;
     snprintf(cetype, sizeof(cetype), "dev.latticed.cp.%s.v1", type);
     sched_writer_event(svc->writer, subj, cetype, msg);

@@ -7,7 +7,7 @@ set -eu
 PKGS="nats-server libnats-dev libjansson-dev libyaml-dev libcyaml-dev
       libprotobuf-c-dev protobuf-c-compiler libprotobuf-dev protobuf-compiler
       check meson ninja-build pkg-config gcc clang libclang-rt-14-dev
-      valgrind ca-certificates libssl-dev openssl"
+      valgrind ca-certificates libssl-dev openssl jq clang-format"
 
 SUDO=""
 if [ "$(id -u)" -ne 0 ]; then SUDO="sudo"; fi
@@ -43,5 +43,5 @@ if command -v npm >/dev/null 2>&1 && [ -f "$node_dir/package-lock.json" ] &&
     [ ! -d "$node_dir/node_modules/nats" ]; then
     echo "setup: npm ci in tests/node"
     (cd "$node_dir" && npm ci --no-audit --no-fund) ||
-        echo "setup: WARNING: npm ci failed; the Node.js API test will be skipped"
+        echo "setup: WARNING: npm ci failed; the Node.js API test (node_api) will fail"
 fi

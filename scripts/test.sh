@@ -1,9 +1,16 @@
 #!/bin/sh
 # Set up (Debian packages) and run every test of latticed:
-#   1. the suite with gcc, -Werror            (build-test/)
-#   2. the suite under ASan+UBSan             (build-asan/)
-#   3. the suite under valgrind memcheck      (build-test/, --setup=valgrind)
-#   4. libFuzzer runs of every fuzz target    (build-fuzz/, clang + ASan+UBSan)
+#   0. lint: banned C string calls (scripts/checksrc.sh) and formatting against .clang-format
+#      (scripts/check-format.sh), before anything is built
+#   1. the whole suite with gcc, debugoptimized, -Werror         (build-test/)
+#   2. the whole suite under ASan+UBSan, the slow suite included (build-asan/)
+#   3. the suite under valgrind memcheck, fuzz smoke runs included (build-test/, --setup=valgrind)
+#   4. the other build types, -Werror, each with its unit suite (seconds): gcc release
+#      (everything, the benchmarks included: their numbers are taken from a release build) and
+#      clang debugoptimized                                       (build-release/, build-clang/)
+#   5. libFuzzer runs of every fuzz target                        (build-fuzz/, clang + ASan+UBSan)
+# After each `meson test`, scripts/check-skips.sh reads meson's test log: a skipped test (exit
+# 77) fails the script, except model_conformance without the wadm corpus when CI is unset.
 # Any failure stops the script with a non-zero exit. Check's summary lines
 # ("100%: Checks: N, Failures: 0, Errors: 0") are printed for every test.
 # Knobs: LT_FUZZ_SECONDS (per target, default 30), LT_SKIP_VALGRIND=1, LT_SKIP_FUZZ=1.
@@ -15,25 +22,51 @@ sh scripts/setup.sh
 
 step() { printf '\n==== %s ====\n' "$*"; }
 
-step "build and test (gcc, -Werror)"
+# run_tests BUILDDIR SETUP [meson test args...]: meson test, then the skip check on its log
+# (meson names it testlog.json, or testlog-SETUP.json with --setup=SETUP).
+run_tests() {
+    builddir=$1
+    setup=$2
+    shift 2
+    if [ -n "$setup" ]; then
+        meson test -C "$builddir" --setup="$setup" --print-errorlogs -v --num-processes 2 "$@"
+        sh scripts/check-skips.sh "$builddir/meson-logs/testlog-$setup.json"
+    else
+        meson test -C "$builddir" --print-errorlogs -v --num-processes 2 "$@"
+        sh scripts/check-skips.sh "$builddir/meson-logs/testlog.json"
+    fi
+}
+
+step "lint: banned calls, clang-format"
+sh scripts/checksrc.sh
+sh scripts/check-format.sh
+
+step "build and test (gcc, debugoptimized, -Werror)"
 rm -rf build-test
 meson setup build-test --buildtype=debugoptimized -Dwerror=true >/dev/null
 ninja -C build-test
-meson test -C build-test --print-errorlogs -v --num-processes 2
+run_tests build-test "" --no-suite lint
 
-step "build and test under ASan+UBSan"
+step "build and test under ASan+UBSan (the slow suite included)"
 rm -rf build-asan
 meson setup build-asan --buildtype=debug -Db_sanitize=address,undefined -Db_lundef=false \
     >/dev/null
 ninja -C build-asan
-meson test -C build-asan --setup=sanitize --print-errorlogs -v --num-processes 2 \
-    --no-suite slow
+run_tests build-asan sanitize --no-suite lint
 
 if [ "${LT_SKIP_VALGRIND:-0}" != 1 ]; then
-    step "test under valgrind"
-    meson test -C build-test --setup=valgrind --print-errorlogs -v --num-processes 2 \
-        --no-suite fuzz --no-suite slow --no-suite script
+    step "test under valgrind (fuzz smoke runs capped by LT_FUZZ_RUNS, see meson.build)"
+    run_tests build-test valgrind --no-suite slow --no-suite script --no-suite lint
 fi
+
+step "other build types, -Werror: gcc release (benchmarks included), clang debugoptimized"
+rm -rf build-release build-clang
+meson setup build-release --buildtype=release -Dwerror=true >/dev/null
+ninja -C build-release
+run_tests build-release "" --suite unit
+CC=clang meson setup build-clang --buildtype=debugoptimized -Dwerror=true >/dev/null
+ninja -C build-clang
+run_tests build-clang "" --suite unit
 
 if [ "${LT_SKIP_FUZZ:-0}" != 1 ] && [ -d tests/fuzz ]; then
     step "libFuzzer runs (clang, ASan+UBSan), ${LT_FUZZ_SECONDS:-30}s per target"

@@ -10,6 +10,7 @@
 #include "lt_alloc.h"
 #include "lt_conn.h"
 #include "lt_log.h"
+#include "lt_subject.h"
 #include "store_int.h"
 
 static int replicas_of(const lt_store_config *cfg)
@@ -20,7 +21,8 @@ static int replicas_of(const lt_store_config *cfg)
 static lt_status ensure_events(jsCtx *js, const lt_store_config *cfg)
 {
     const char *name = cfg->events_stream ? cfg->events_stream : LT_STORE_EVENTS_STREAM;
-    const char *subject = cfg->events_subjects ? cfg->events_subjects : "lattice.*.evt.cp.>";
+    char all_cp[LT_MAX_SUBJECT];
+    const char *subject = cfg->events_subjects != NULL ? cfg->events_subjects : all_cp;
     lt_store_settings want = { .replicas = replicas_of(cfg), .memory = cfg->memory };
     char what[LT__KEY_MAX];
     jsStreamInfo *si = NULL;
@@ -28,6 +30,9 @@ static lt_status ensure_events(jsCtx *js, const lt_store_config *cfg)
     jsErrCode jerr = 0;
     natsStatus s;
 
+    if (lt_subject_cp_events(all_cp, sizeof(all_cp), LT_SUBJECT_LATTICE_PREFIX, LT_SUBJECT_ANY) !=
+        LT_OK)
+        return LT_FAIL(LT_ERR_TOO_BIG, "event stream subject too long");
     jsStreamConfig_Init(&sc);
     sc.Name = name;
     sc.Description = "latticed control plane events";

@@ -259,14 +259,6 @@ LT_NODISCARD lt_status lt_store_update(lt_store *s, const char *lattice, const c
 LT_NODISCARD lt_status lt_store_manifest_get(lt_store *s, const lt_store_app *app,
                                              const char *v, char **new_json, size_t *len);
 
-/**
- * Convenience for the scheduler: the index and the canonical JSON of the
- * deployed version. LT_ERR_NOT_FOUND when the app is missing or not deployed
- * (*app_out is still set when the app exists). Caller frees both.
- */
-LT_NODISCARD lt_status lt_store_deployed_get(lt_store *s, const char *lattice, const char *name,
-                                             lt_store_app **app_out, char **new_json);
-
 /* ---------------------------------------------------------------------------------------------
  * Watching index changes (deployed state and versions)
  * ------------------------------------------------------------------------------------------- */
@@ -345,10 +337,5 @@ void lt_store_ulid(char out[LT_STORE_ULID_LEN + 1]);
 /** Unix time now in ms. */
 int64_t lt_store_now_ms(void);
 
-/** RFC 3339 UTC with milliseconds ("2024-05-01T12:00:00.123Z") into out (>= 32 bytes). */
-void lt_store_time_format(int64_t ms, char *out, size_t outsize);
-
-/** Parse what lt_store_time_format writes (also without fraction). LT_ERR_PARSE. */
-LT_NODISCARD lt_status lt_store_time_parse(const char *text, int64_t *ms);
 
 #endif

@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "lt_alloc.h"
+#include "lt_time.h"
 #include "store_int.h"
 
 static const char *const event_names[] = { "put", "deploy", "undeploy", "delete" };
@@ -200,11 +201,11 @@ nomem:
 
 static json_t *time_json(int64_t ms)
 {
-    char t[40];
+    char t[LT_TIME_TEXT_MAX];
 
     if (ms == 0)
         return json_null();
-    lt_store_time_format(ms, t, sizeof(t));
+    lt_time_format_ms(ms, t);
     return json_string(t);
 }
 
@@ -218,7 +219,7 @@ static int64_t time_of(json_t *o, const char *key)
     int64_t ms = 0;
     const char *t = json_string_value(json_object_get(o, key));
 
-    if (t == NULL || lt_store_time_parse(t, &ms) != LT_OK)
+    if (t == NULL || lt_time_parse_ms(t, LT_TIME_UTC_ONLY, &ms) != LT_OK)
         return 0;
     return ms;
 }

@@ -333,20 +333,6 @@ lt_status lt_store_manifest_get(lt_store *s, const lt_store_app *app, const char
     return st;
 }
 
-lt_status lt_store_deployed_get(lt_store *s, const char *lattice, const char *name,
-                                lt_store_app **app_out, char **new_json)
-{
-    lt_status st;
-
-    *new_json = NULL;
-    st = lt_store_app_get(s, lattice, name, app_out);
-    if (st != LT_OK)
-        return st;
-    if ((*app_out)->deployed_version == NULL)
-        return LT_ERR_NOT_FOUND;
-    return lt_store_manifest_get(s, *app_out, (*app_out)->deployed_version, new_json, NULL);
-}
-
 /* ---- status ---------------------------------------------------------------------------------- */
 
 lt_status lt_store_status_put(lt_store *s, const char *lattice, const char *name,

@@ -1,15 +1,15 @@
 /*
  * store_util.c - small helpers of the store module: name checks, KV key
  * builders, ULIDs (48-bit ms time + 80 random bits, Crockford base32) and
- * RFC 3339 times.
+ * NATS status translation.
  */
 #include <errno.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <string.h>
-#include <sys/random.h>
 #include <time.h>
 
+#include "lt_rand.h"
 #include "store_int.h"
 
 bool lt_store_name_is_valid(const char *name)
@@ -73,20 +73,10 @@ static unsigned char ulid_last_rand[10];
 
 static void fill_random(unsigned char *p, size_t n)
 {
-    size_t got = 0;
-
-    while (got < n) {
-        ssize_t r = getrandom(p + got, n - got, 0);
-
-        if (r < 0) {
-            if (errno == EINTR)
-                continue;
-            /* No entropy source: fall back on time-derived bytes (still unique per ms + counter). */
-            for (; got < n; got++)
-                p[got] = (unsigned char)(clock() ^ (got * 131u));
-            return;
-        }
-        got += (size_t)r;
+    if (lt_rand_bytes(p, n) != LT_OK) {
+        /* No entropy source: fall back on time-derived bytes (still unique per ms + counter). */
+        for (size_t i = 0; i < n; i++)
+            p[i] = (unsigned char)(clock() ^ (i * 131u));
     }
 }
 
@@ -137,48 +127,6 @@ int64_t lt_store_now_ms(void)
 
     clock_gettime(CLOCK_REALTIME, &ts);
     return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
-void lt_store_time_format(int64_t ms, char *out, size_t outsize)
-{
-    time_t secs = (time_t)(ms / 1000);
-    struct tm tm;
-
-    gmtime_r(&secs, &tm);
-    snprintf(out, outsize, "%04d-%02d-%02dT%02d:%02d:%02d.%03dZ", tm.tm_year + 1900,
-             tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec, (int)(ms % 1000));
-}
-
-lt_status lt_store_time_parse(const char *text, int64_t *ms)
-{
-    struct tm tm;
-    int y, mo, d, h, mi, s, frac = 0, n = 0;
-    time_t secs;
-
-    memset(&tm, 0, sizeof(tm));
-    if (text == NULL || sscanf(text, "%4d-%2d-%2dT%2d:%2d:%2d%n", &y, &mo, &d, &h, &mi, &s, &n) != 6)
-        return LT_FAIL(LT_ERR_PARSE, "not an RFC 3339 time");
-    text += n;
-    if (*text == '.') {
-        int digits = 0;
-
-        for (text++; *text >= '0' && *text <= '9'; text++, digits++)
-            if (digits < 3)
-                frac = frac * 10 + (*text - '0');
-        for (; digits < 3; digits++)
-            frac *= 10;
-    }
-    if (strcmp(text, "Z") != 0)
-        return LT_FAIL(LT_ERR_PARSE, "not a UTC RFC 3339 time");
-    tm.tm_year = y - 1900;
-    tm.tm_mon = mo - 1;
-    tm.tm_mday = d;
-    tm.tm_hour = h;
-    tm.tm_min = mi;
-    tm.tm_sec = s;
-    secs = timegm(&tm);
-    *ms = (int64_t)secs * 1000 + frac;
-    return LT_OK;
 }
 
 lt_status lt__nats_fail(natsStatus ns, int jerr, const char *what, const char *key)

@@ -152,7 +152,7 @@ static bool split_key(const char *key, char *lattice, char *name)
         return false;
     memcpy(lattice, l, (size_t)(dot - l));
     lattice[dot - l] = '\0';
-    strcpy(name, dot + 1); /* length checked above */
+    memcpy(name, dot + 1, strlen(dot + 1) + 1); /* length checked above */
     return lt_store_name_is_valid(lattice) && lt_store_name_is_valid(name);
 }
 

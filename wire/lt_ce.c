@@ -1,7 +1,7 @@
 /*
  * lt_ce.c - CloudEvents 1.0: attribute validation (the builder shared by the
  * binary-mode codec in lt_ce_binary.c and the structured one in
- * lt_ce_json.c), media types, RFC 3339 times, UUIDv4 ids, and unpacking the
+ * lt_ce_json.c), media types, and unpacking the
  * data into protobuf-c messages.
  */
 #include "lt_ce_int.h"
@@ -16,6 +16,7 @@
 #include "lt_alloc.h"
 #include "lt_limits.h"
 #include "lt_pbjson.h"
+#include "lt_time.h"
 
 #define ARENA_MAX \
     (LT_MAX_MESSAGE + (LT__CE_ATTR_COUNT + 2u * LT_CE_MAX_EXTENSIONS) * (LT_MAX_HEADER_VALUE + 1u))
@@ -212,202 +213,6 @@ bad:
                    lt__ce_clip(media_type, 128), media_type);
 }
 
-/* ---- time ---- */
-
-static bool take_digits(const char **p, int n, int *out)
-{
-    int v = 0;
-
-    for (int i = 0; i < n; i++) {
-        char c = (*p)[i];
-
-        if (c < '0' || c > '9')
-            return false;
-        v = v * 10 + (c - '0');
-    }
-    *p += n;
-    *out = v;
-    return true;
-}
-
-static bool take_char(const char **p, char a, char b)
-{
-    if (**p != a && **p != b)
-        return false;
-    (*p)++;
-    return true;
-}
-
-static bool leap(int64_t y)
-{
-    return (y % 4 == 0 && y % 100 != 0) || y % 400 == 0;
-}
-
-static int days_in_month(int64_t y, int m)
-{
-    static const int dim[12] = { 31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31 };
-
-    return m == 2 && leap(y) ? 29 : dim[m - 1];
-}
-
-/* Days since 1970-01-01 of a proleptic Gregorian date (H. Hinnant's algorithm). */
-static int64_t days_from_civil(int64_t y, int m, int d)
-{
-    int64_t era, yoe, doy, doe;
-
-    y -= m <= 2;
-    era = (y >= 0 ? y : y - 399) / 400;
-    yoe = y - era * 400;
-    doy = (153 * (m + (m > 2 ? -3 : 9)) + 2) / 5 + d - 1;
-    doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-    return era * 146097 + doe - 719468;
-}
-
-static void civil_from_days(int64_t z, int64_t *y, int *m, int *d)
-{
-    int64_t era, doe, yoe, doy, mp;
-
-    z += 719468;
-    era = (z >= 0 ? z : z - 146096) / 146097;
-    doe = z - era * 146097;
-    yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;
-    doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    mp = (5 * doy + 2) / 153;
-    *d = (int)(doy - (153 * mp + 2) / 5 + 1);
-    *m = (int)(mp < 10 ? mp + 3 : mp - 9);
-    *y = yoe + era * 400 + (*m <= 2);
-}
-
-lt_status lt_ce_parse_time(const char *s, int64_t *sec, int32_t *nsec)
-{
-    const char *p = s;
-    int y, mo, d, h, mi, se, oh = 0, om = 0, sign = 0;
-    int32_t frac = 0;
-
-    *sec = 0;
-    *nsec = 0;
-    if (s == NULL)
-        goto bad;
-    if (!take_digits(&p, 4, &y) || !take_char(&p, '-', '-') || !take_digits(&p, 2, &mo) ||
-        !take_char(&p, '-', '-') || !take_digits(&p, 2, &d) || !take_char(&p, 'T', 't') ||
-        !take_digits(&p, 2, &h) || !take_char(&p, ':', ':') || !take_digits(&p, 2, &mi) ||
-        !take_char(&p, ':', ':') || !take_digits(&p, 2, &se))
-        goto bad;
-    if (*p == '.') {
-        int ndig = 0;
-
-        for (p++; *p >= '0' && *p <= '9'; p++, ndig++) {
-            if (ndig >= 9)
-                goto bad;
-            frac = frac * 10 + (*p - '0');
-        }
-        if (ndig == 0)
-            goto bad;
-        for (int i = ndig; i < 9; i++)
-            frac *= 10;
-    }
-    if (*p == 'Z' || *p == 'z') {
-        p++;
-    } else if (*p == '+' || *p == '-') {
-        sign = *p++ == '+' ? 1 : -1;
-        if (!take_digits(&p, 2, &oh) || !take_char(&p, ':', ':') || !take_digits(&p, 2, &om) ||
-            oh > 23 || om > 59)
-            goto bad;
-    } else {
-        goto bad;
-    }
-    if (*p != '\0' || mo < 1 || mo > 12 || d < 1 || d > days_in_month(y, mo) || h > 23 ||
-        mi > 59 || se > 60)
-        goto bad;
-    *sec = days_from_civil(y, mo, d) * 86400 + h * 3600 + mi * 60 + se -
-           sign * (oh * 3600 + om * 60);
-    *nsec = frac;
-    return LT_OK;
-bad:
-    return LT_FAIL(LT_ERR_INVALID, "not an RFC 3339 timestamp");
-}
-
-/* Write v as exactly n decimal digits (zero-padded) at p. */
-static void put_digits(char *p, int n, uint32_t v)
-{
-    for (int i = n - 1; i >= 0; i--) {
-        p[i] = (char)('0' + v % 10);
-        v /= 10;
-    }
-}
-
-lt_status lt_ce_format_time(lt_buf *b, int64_t sec, int32_t nsec)
-{
-    int64_t days, rem, y;
-    int m, d;
-    char t[32];
-    size_t n;
-    lt_status st;
-
-    if (nsec < 0 || nsec > 999999999)
-        return LT_FAIL(LT_ERR_INVALID, "nanoseconds out of range: %ld", (long)nsec);
-    days = sec / 86400;
-    rem = sec % 86400;
-    if (rem < 0) {
-        rem += 86400;
-        days--;
-    }
-    civil_from_days(days, &y, &m, &d);
-    if (y < 1 || y > 9999)
-        return LT_FAIL(LT_ERR_INVALID, "time out of range (year %lld)", (long long)y);
-    /* Fixed layout written by hand: this runs for every event sent. */
-    put_digits(t, 4, (uint32_t)y);
-    t[4] = '-';
-    put_digits(t + 5, 2, (uint32_t)m);
-    t[7] = '-';
-    put_digits(t + 8, 2, (uint32_t)d);
-    t[10] = 'T';
-    put_digits(t + 11, 2, (uint32_t)(rem / 3600));
-    t[13] = ':';
-    put_digits(t + 14, 2, (uint32_t)(rem / 60 % 60));
-    t[16] = ':';
-    put_digits(t + 17, 2, (uint32_t)(rem % 60));
-    n = 19;
-    if (nsec != 0) {
-        int digits = nsec % 1000000 == 0 ? 3 : nsec % 1000 == 0 ? 6 : 9;
-        uint32_t v = (uint32_t)(digits == 3 ? nsec / 1000000 : digits == 6 ? nsec / 1000 : nsec);
-
-        t[n++] = '.';
-        put_digits(t + n, digits, v);
-        n += (size_t)digits;
-    }
-    t[n++] = 'Z';
-    st = lt_buf_append(b, t, n);
-    return st;
-}
-
-lt_status lt_ce_new_id(char out[LT_CE_ID_LEN + 1])
-{
-    static const char hex[] = "0123456789abcdef";
-    unsigned char r[16];
-    size_t got = 0, o = 0;
-
-    while (got < sizeof(r)) {
-        ssize_t n = getrandom(r + got, sizeof(r) - got, 0);
-
-        if (n < 0 && errno == EINTR)
-            continue;
-        if (n <= 0)
-            return LT_FAIL(LT_ERR_IO, "getrandom failed: errno %d", errno);
-        got += (size_t)n;
-    }
-    r[6] = (unsigned char)((r[6] & 0x0F) | 0x40);   /* version 4 */
-    r[8] = (unsigned char)((r[8] & 0x3F) | 0x80);   /* RFC 4122 variant */
-    for (size_t i = 0; i < sizeof(r); i++) {
-        if (i == 4 || i == 6 || i == 8 || i == 10)
-            out[o++] = '-';
-        out[o++] = hex[r[i] >> 4];
-        out[o++] = hex[r[i] & 0x0F];
-    }
-    out[o] = '\0';
-    return LT_OK;
-}
-
 /* ---- the builder ---- */
 
 void lt__ce_builder_init(lt__ce_builder *b, bool hdr)
@@ -424,11 +229,6 @@ void lt__ce_builder_cleanup(lt__ce_builder *b)
     memset(b->set, 0, sizeof(b->set));
     b->n_ext = 0;
     b->has_data = false;
-}
-
-bool lt__ce_builder_has(const lt__ce_builder *b, lt__ce_attr a)
-{
-    return b->set[a];
 }
 
 const char *lt__ce_builder_get(const lt__ce_builder *b, lt__ce_attr a)
@@ -671,7 +471,7 @@ static lt_status check_values(const lt__ce_builder *b, lt_ce_datatype *dt, int64
                        "\"%.*s\"", lb, lt__ce_clip(v, 128), v);
     label(b, "time", lb);
     v = lt__ce_builder_get(b, LT__CE_TIME);
-    if (v != NULL && lt_ce_parse_time(v, sec, nsec) != LT_OK)
+    if (v != NULL && lt_time_parse(v, LT_TIME_LEAP_SECOND | LT_TIME_YEAR_ZERO, sec, nsec) != LT_OK)
         return LT_FAIL(LT_ERR_INVALID, "cloudevent: attribute \"%s\" is not an RFC 3339 "
                        "timestamp: \"%.*s\"", lb, lt__ce_clip(v, 64), v);
     v = lt__ce_builder_get(b, LT__CE_DATACONTENTTYPE);

@@ -195,24 +195,5 @@ LT_NODISCARD lt_status lt_ce_unpack(const lt_ce *ce, const ProtobufCMessageDescr
  */
 LT_NODISCARD lt_status lt_ce_classify(const char *media_type, lt_ce_datatype *out);
 
-/**
- * Parse an RFC 3339 timestamp ("2024-05-01T12:00:00.5+02:00"; 'T'/'Z' in
- * either case; 1..9 fraction digits; second 60 accepted as leap second).
- * *sec gets Unix seconds (UTC), *nsec nanoseconds. LT_ERR_INVALID otherwise.
- */
-LT_NODISCARD lt_status lt_ce_parse_time(const char *s, int64_t *sec, int32_t *nsec);
-
-/**
- * Append sec/nsec as RFC 3339 UTC ("2024-05-01T10:00:00.500Z": 0, 3, 6 or 9
- * fraction digits, as proto3 JSON does) to b. Years 1..9999.
- * LT_ERR_INVALID out of range, LT_ERR_TOO_BIG when b is full.
- */
-LT_NODISCARD lt_status lt_ce_format_time(lt_buf *b, int64_t sec, int32_t nsec);
-
-/**
- * Write a random (version 4) UUID as 36 lowercase characters plus NUL into
- * out. LT_ERR_IO when the kernel's random source fails.
- */
-LT_NODISCARD lt_status lt_ce_new_id(char out[LT_CE_ID_LEN + 1]);
 
 #endif

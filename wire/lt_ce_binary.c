@@ -14,7 +14,9 @@
 #include "lt_ce_int.h"
 #include "lt_limits.h"
 #include "lt_pbjson.h"
+#include "lt_rand.h"
 #include "lt_subject.h"
+#include "lt_time.h"
 
 /* ---- binary mode: encoding ---- */
 
@@ -107,19 +109,18 @@ static lt_status put_all(natsMsg *m, const lt_ce_event *ev, const char *id, cons
 lt_status lt_ce_to_msg(natsMsg **new_msg, const char *subject, const lt_ce_event *ev)
 {
     natsMsg *m = NULL;
-    lt_buf tbuf;
+    char tbuf[LT_TIME_TEXT_MAX];
     char id[LT_CE_ID_LEN + 1];
     const char *time;
     lt_status st;
     natsStatus ns;
 
     *new_msg = NULL;
-    lt_buf_init(&tbuf, 64);
     st = lt_subject_check(subject, false);
     if (st == LT_OK)
         st = lt_ce_validate(ev);
     if (st == LT_OK && ev->id == NULL)
-        st = lt_ce_new_id(id);
+        st = lt_rand_uuid(id);
     if (st != LT_OK)
         goto out;
     time = ev->time;
@@ -127,10 +128,12 @@ lt_status lt_ce_to_msg(natsMsg **new_msg, const char *subject, const lt_ce_event
         struct timespec now;
 
         clock_gettime(CLOCK_REALTIME, &now);
-        st = lt_ce_format_time(&tbuf, (int64_t)now.tv_sec, (int32_t)now.tv_nsec);
-        if (st != LT_OK)
+        if (lt_time_format((int64_t)now.tv_sec, (int32_t)now.tv_nsec, LT_TIME_FRAC_AUTO,
+                           tbuf) == 0) {
+            st = LT_FAIL(LT_ERR_INVALID, "cloudevent: the clock is outside years 1..9999");
             goto out;
-        time = tbuf.ptr;
+        }
+        time = tbuf;
     }
     /* natsMsg_Destroy needs the library open; a no-op when it already is. */
     ns = nats_Open(-1);
@@ -149,7 +152,6 @@ lt_status lt_ce_to_msg(natsMsg **new_msg, const char *subject, const lt_ce_event
     m = NULL;
 out:
     natsMsg_Destroy(m);
-    lt_buf_cleanup(&tbuf);
     return st;
 }
 

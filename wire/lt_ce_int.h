@@ -67,9 +67,6 @@ LT_NODISCARD lt_status lt__ce_builder_attr(lt__ce_builder *b, const char *name, 
 LT_NODISCARD lt_status lt__ce_check_name(const lt__ce_builder *b, const char *name, size_t n,
                                          char out[LT_CE_MAX_NAME + 1]);
 
-/** True when core attribute a was added. */
-bool lt__ce_builder_has(const lt__ce_builder *b, lt__ce_attr a);
-
 /** The value of core attribute a (NUL-terminated, inside the arena), or NULL. */
 const char *lt__ce_builder_get(const lt__ce_builder *b, lt__ce_attr a);
 

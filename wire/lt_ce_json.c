@@ -13,6 +13,7 @@
 #include "lt_alloc.h"
 #include "lt_ce_int.h"
 #include "lt_limits.h"
+#include "lt_pbjson_int.h"
 
 /* ---- base64 (RFC 4648, standard alphabet, padded) ---- */
 
@@ -83,35 +84,6 @@ static char *b64_encode(const unsigned char *p, size_t len)
 }
 
 /* ---- decoding ---- */
-
-/*
- * Nesting depth of JSON text (jansson has no limit of its own below 2048).
- * Only brackets outside strings count; syntax is left to the parser.
- */
-static size_t json_depth(const char *s, size_t len)
-{
-    size_t depth = 0, max = 0;
-    bool in_str = false;
-
-    for (size_t i = 0; i < len; i++) {
-        char c = s[i];
-
-        if (in_str) {
-            if (c == '\\')
-                i++;
-            else if (c == '"')
-                in_str = false;
-        } else if (c == '"') {
-            in_str = true;
-        } else if (c == '{' || c == '[') {
-            if (++depth > max)
-                max = depth;
-        } else if ((c == '}' || c == ']') && depth > 0) {
-            depth--;
-        }
-    }
-    return max;
-}
 
 static bool is_core(const char *name)
 {
@@ -218,7 +190,7 @@ lt_status lt_ce_from_json(lt_ce *ce, const void *json, size_t len)
     if (len > LT_MAX_MESSAGE)
         return LT_FAIL(LT_ERR_TOO_BIG, "cloudevent: structured event is %zu bytes, more than "
                        "the limit of %u", len, LT_MAX_MESSAGE);
-    if (json_depth(json, len) > LT_MAX_JSON_DEPTH)
+    if (lt__wire_json_too_deep(json, len) < len)
         return LT_FAIL(LT_ERR_TOO_BIG, "cloudevent: JSON nested deeper than %u",
                        LT_MAX_JSON_DEPTH);
     root = json_loadb(len > 0 ? json : "", len, JSON_REJECT_DUPLICATES, &err);
@@ -279,7 +251,7 @@ static lt_status put_data(json_t *o, const lt_ce_event *ev)
     if (st != LT_OK)
         return st;
     if (dt == LT_CE_DATA_JSON) {
-        if (json_depth(ev->data, ev->data_len) > LT_MAX_JSON_DEPTH)
+        if (lt__wire_json_too_deep(ev->data, ev->data_len) < ev->data_len)
             return LT_FAIL(LT_ERR_TOO_BIG, "cloudevent: JSON data nested deeper than %u",
                            LT_MAX_JSON_DEPTH);
         v = json_loadb(ev->data_len > 0 ? ev->data : "", ev->data_len,

@@ -335,7 +335,7 @@ static void connect_failure(natsStatus s, const lt_conn_config *cfg, char *out, 
     snprintf(out, outsize, "%s%s%s%s%s", natsStatus_GetText(s), clean[0] ? ": " : "", clean,
              hint[0] ? " (" : "", hint);
     if (hint[0] != '\0' && strlen(out) + 2 <= outsize)
-        strcat(out, ")");
+        memcpy(out + strlen(out), ")", 2);
 }
 
 static int64_t mono_ms(void)

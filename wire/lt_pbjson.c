@@ -272,10 +272,9 @@ bool pbj_null_is_value(const ProtobufCFieldDescriptor *f)
 
 /* ---- public API ----------------------------------------------------------- */
 
-/* Reject nesting beyond the limit before jansson builds anything. */
-static lt_status check_depth(const char *s, size_t len)
+size_t lt__wire_json_too_deep(const char *s, size_t len)
 {
-    unsigned depth = 0;
+    size_t depth = 0;
     bool in_str = false;
 
     for (size_t i = 0; i < len; i++) {
@@ -289,12 +288,22 @@ static lt_status check_depth(const char *s, size_t len)
             in_str = true;
         } else if (ch == '{' || ch == '[') {
             if (++depth > LT_MAX_JSON_DEPTH)
-                return LT_FAIL(LT_ERR_TOO_BIG, "JSON nested deeper than %u levels at byte %zu",
-                               LT_MAX_JSON_DEPTH, i);
+                return i;
         } else if ((ch == '}' || ch == ']') && depth > 0) {
             depth--;
         }
     }
+    return len;
+}
+
+/* Reject nesting beyond the limit before jansson builds anything. */
+static lt_status check_depth(const char *s, size_t len)
+{
+    size_t at = lt__wire_json_too_deep(s, len);
+
+    if (at < len)
+        return LT_FAIL(LT_ERR_TOO_BIG, "JSON nested deeper than %u levels at byte %zu",
+                       LT_MAX_JSON_DEPTH, at);
     return LT_OK;
 }
 

@@ -18,14 +18,6 @@ static lt_status nomem(const pbj_ctx *c)
     return PBJ_FAIL(c, LT_ERR_NOMEM, "out of memory");
 }
 
-static lt_status type_error(const pbj_ctx *c, const char *want, const json_t *j)
-{
-    char got[64];
-
-    pbj_describe(j, got, sizeof(got));
-    return PBJ_FAIL(c, LT_ERR_INVALID, "expected %s, got %s", want, got);
-}
-
 /* ---- integers ---------------------------------------------------------------- */
 
 #define EXACT_DOUBLE_LIMIT 9007199254740992.0 /* 2^53: integers below it are exact */
@@ -65,7 +57,7 @@ static lt_status dec_integer(const pbj_ctx *c, const json_t *j, const char *tnam
     int r = integer_of(j, neg, mag);
 
     if (r == -1 || r == -2)
-        return type_error(c, "integer", j);
+        return lt__wire_type_error(c, "integer", j);
     if (r == -4) {
         pbj_describe(j, got, sizeof(got));
         return PBJ_FAIL(c, LT_ERR_INVALID,
@@ -142,12 +134,12 @@ static lt_status dec_floating(const pbj_ctx *c, const ProtobufCFieldDescriptor *
         else if (pbj_number_literal_ok(s))
             d = strtod(s, NULL);
         else
-            return type_error(c, "number", j);
+            return lt__wire_type_error(c, "number", j);
         if (isinf(d) && strstr(s, "Infinity") == NULL)
             return PBJ_FAIL(c, LT_ERR_INVALID, "string \"%.40s\" out of range for %s", s,
                             is_float ? "float" : "double");
     } else {
-        return type_error(c, "number", j);
+        return lt__wire_type_error(c, "number", j);
     }
     if (is_float) {
         if (isfinite(d) && !pbj_double_fits_float(d)) {
@@ -169,7 +161,7 @@ static lt_status dec_string(const pbj_ctx *c, const json_t *j, char **slot)
     char *copy;
 
     if (!json_is_string(j))
-        return type_error(c, "string", j);
+        return lt__wire_type_error(c, "string", j);
     s = json_string_value(j);
     len = json_string_length(j);
     if (memchr(s, '\0', len) != NULL)
@@ -191,7 +183,7 @@ static lt_status dec_bytes(const pbj_ctx *c, const json_t *j, ProtobufCBinaryDat
     int r;
 
     if (!json_is_string(j))
-        return type_error(c, "base64 string", j);
+        return lt__wire_type_error(c, "base64 string", j);
     r = pbj_base64_decode(json_string_value(j), json_string_length(j), &data, &len, &bad);
     if (r == -2)
         return nomem(c);
@@ -228,7 +220,7 @@ static lt_status dec_enum(const pbj_ctx *c, const ProtobufCFieldDescriptor *f, c
             return st;
         *slot = (int)to_signed(neg, mag);
     } else {
-        return type_error(c, "enum name or number", j);
+        return lt__wire_type_error(c, "enum name or number", j);
     }
     *set = true;
     return LT_OK;
@@ -245,7 +237,7 @@ static lt_status dec_value(pbj_ctx *c, const ProtobufCFieldDescriptor *f, const 
         return dec_floating(c, f, j, slot);
     case PROTOBUF_C_TYPE_BOOL:
         if (!json_is_boolean(j))
-            return type_error(c, "boolean", j);
+            return lt__wire_type_error(c, "boolean", j);
         *(protobuf_c_boolean *)slot = json_is_true(j);
         return LT_OK;
     case PROTOBUF_C_TYPE_STRING:
@@ -327,7 +319,7 @@ static lt_status dec_array(pbj_ctx *c, ProtobufCMessage *m, const ProtobufCField
     lt_status st;
 
     if (!json_is_array(j))
-        return type_error(c, "array", j);
+        return lt__wire_type_error(c, "array", j);
     st = pbj_enter(c);
     if (st != LT_OK)
         return st;
@@ -420,7 +412,7 @@ static lt_status dec_map(pbj_ctx *c, ProtobufCMessage *m, const ProtobufCFieldDe
     lt_status st;
 
     if (!json_is_object(j))
-        return type_error(c, "object", j);
+        return lt__wire_type_error(c, "object", j);
     st = pbj_enter(c);
     if (st != LT_OK)
         return st;
@@ -512,7 +504,7 @@ static lt_status dec_object(pbj_ctx *c, ProtobufCMessage *m, const json_t *j)
     lt_status st;
 
     if (!json_is_object(j))
-        return type_error(c, "object", j);
+        return lt__wire_type_error(c, "object", j);
     if (n_fields > 8 * sizeof(small)) {
         seen = lt_calloc(n_fields / 8 + 1, 1);
         if (seen == NULL)

@@ -3,7 +3,8 @@
  * conversion context (flags, nesting depth and the JSON path used in error
  * messages), descriptor helpers, the well-known-type hooks, and the text
  * helpers (UTF-8, base64, number literals, Go-compatible number formatting).
- * Not part of the public API: include only from wire/lt_pbjson*.c.
+ * Not part of the public API: include only from wire/lt_pbjson*.c (and
+ * lt_ce_json.c, for the JSON depth scan).
  */
 #ifndef LT_PBJSON_INT_H
 #define LT_PBJSON_INT_H
@@ -131,6 +132,12 @@ bool pbj_double_fits_float(double d);
 double pbj_float_shortest(float f);
 /* Format a finite double as Go's protojson does; returns length. */
 size_t pbj_format_double(double v, char *buf, size_t cap);
+/* PBJ_FAIL with "expected <want>, got <description of j>" (LT_ERR_INVALID). */
+LT_NODISCARD lt_status lt__wire_type_error(const pbj_ctx *c, const char *want, const json_t *j);
+/* Offset of the first '{' or '[' of JSON text nested deeper than LT_MAX_JSON_DEPTH, or len when
+ * none is (checked before jansson builds anything; its own limit is 2048). Only brackets outside
+ * strings count; syntax is left to the parser. */
+size_t lt__wire_json_too_deep(const char *s, size_t len);
 /* Short description of a JSON value for messages: `string "x"`, `number 5`, `array`. */
 void pbj_describe(const json_t *j, char *buf, size_t cap);
 /* Serialize j as compact or pretty JSON text into b (bounded by b->max). */

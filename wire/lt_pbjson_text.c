@@ -339,100 +339,71 @@ void pbj_describe(const json_t *j, char *buf, size_t cap)
     }
 }
 
+lt_status lt__wire_type_error(const pbj_ctx *c, const char *want, const json_t *j)
+{
+    char got[64];
+
+    pbj_describe(j, got, sizeof(got));
+    return PBJ_FAIL(c, LT_ERR_INVALID, "expected %s, got %s", want, got);
+}
+
 /* ---- serializer ------------------------------------------------------------- */
 
+/* The dump_* writers append in plain sequences: b keeps its first error (core/lt_buf). */
 static lt_status dump_string(const char *s, size_t len, lt_buf *b)
 {
-    static const char hex[] = "0123456789abcdef";
-    lt_status st = lt_buf_appendc(b, '"');
-    size_t run = 0;
-
-    for (size_t i = 0; i < len && st == LT_OK; i++) {
-        unsigned char ch = (unsigned char)s[i];
-        const char *esc = NULL;
-        char u[7];
-        if (ch >= 0x20 && ch != '"' && ch != '\\')
-            continue;
-        st = lt_buf_append(b, s + run, i - run);
-        run = i + 1;
-        switch (ch) {
-        case '"': esc = "\\\""; break;
-        case '\\': esc = "\\\\"; break;
-        case '\b': esc = "\\b"; break;
-        case '\f': esc = "\\f"; break;
-        case '\n': esc = "\\n"; break;
-        case '\r': esc = "\\r"; break;
-        case '\t': esc = "\\t"; break;
-        default:
-            memcpy(u, "\\u00", 4);
-            u[4] = hex[ch >> 4];
-            u[5] = hex[ch & 15];
-            u[6] = '\0';
-            esc = u;
-        }
-        if (st == LT_OK)
-            st = lt_buf_appends(b, esc);
-    }
-    if (st == LT_OK)
-        st = lt_buf_append(b, s + run, len - run);
-    return st == LT_OK ? lt_buf_appendc(b, '"') : st;
+    LT_IGNORE(lt_buf_appendc(b, '"'));
+    LT_IGNORE(lt_buf_json_escape(b, s, len));
+    return lt_buf_appendc(b, '"');
 }
 
 static lt_status dump_value(const json_t *j, bool pretty, unsigned ind, lt_buf *b);
 
 static lt_status dump_newline(bool pretty, unsigned ind, lt_buf *b)
 {
-    lt_status st = LT_OK;
-
     if (!pretty)
         return LT_OK;
-    st = lt_buf_appendc(b, '\n');
-    for (unsigned i = 0; i < ind && st == LT_OK; i++)
-        st = lt_buf_append(b, "  ", 2);
-    return st;
+    LT_IGNORE(lt_buf_appendc(b, '\n'));
+    for (unsigned i = 0; i < ind; i++)
+        LT_IGNORE(lt_buf_append(b, "  ", 2));
+    return lt_buf_status(b);
 }
 
 static lt_status dump_object(json_t *j, bool pretty, unsigned ind, lt_buf *b)
 {
-    lt_status st = lt_buf_appendc(b, '{');
     bool first = true;
     void *it;
 
-    for (it = json_object_iter(j); it != NULL && st == LT_OK; it = json_object_iter_next(j, it)) {
-        const char *key = json_object_iter_key(it);
+    LT_IGNORE(lt_buf_appendc(b, '{'));
+    for (it = json_object_iter(j); it != NULL && lt_buf_status(b) == LT_OK;
+         it = json_object_iter_next(j, it)) {
         if (!first)
-            st = lt_buf_appendc(b, ',');
+            LT_IGNORE(lt_buf_appendc(b, ','));
         first = false;
-        if (st == LT_OK)
-            st = dump_newline(pretty, ind + 1, b);
-        if (st == LT_OK)
-            st = dump_string(key, json_object_iter_key_len(it), b);
-        if (st == LT_OK)
-            st = lt_buf_appends(b, pretty ? ": " : ":");
-        if (st == LT_OK)
-            st = dump_value(json_object_iter_value(it), pretty, ind + 1, b);
+        LT_IGNORE(dump_newline(pretty, ind + 1, b));
+        LT_IGNORE(dump_string(json_object_iter_key(it), json_object_iter_key_len(it), b));
+        LT_IGNORE(lt_buf_appends(b, pretty ? ": " : ":"));
+        LT_IGNORE(dump_value(json_object_iter_value(it), pretty, ind + 1, b));
     }
-    if (st == LT_OK && !first)
-        st = dump_newline(pretty, ind, b);
-    return st == LT_OK ? lt_buf_appendc(b, '}') : st;
+    if (!first)
+        LT_IGNORE(dump_newline(pretty, ind, b));
+    return lt_buf_appendc(b, '}');
 }
 
 static lt_status dump_array(json_t *j, bool pretty, unsigned ind, lt_buf *b)
 {
-    lt_status st = lt_buf_appendc(b, '[');
     size_t n = json_array_size(j);
 
-    for (size_t i = 0; i < n && st == LT_OK; i++) {
+    LT_IGNORE(lt_buf_appendc(b, '['));
+    for (size_t i = 0; i < n && lt_buf_status(b) == LT_OK; i++) {
         if (i > 0)
-            st = lt_buf_appendc(b, ',');
-        if (st == LT_OK)
-            st = dump_newline(pretty, ind + 1, b);
-        if (st == LT_OK)
-            st = dump_value(json_array_get(j, i), pretty, ind + 1, b);
+            LT_IGNORE(lt_buf_appendc(b, ','));
+        LT_IGNORE(dump_newline(pretty, ind + 1, b));
+        LT_IGNORE(dump_value(json_array_get(j, i), pretty, ind + 1, b));
     }
-    if (st == LT_OK && n > 0)
-        st = dump_newline(pretty, ind, b);
-    return st == LT_OK ? lt_buf_appendc(b, ']') : st;
+    if (n > 0)
+        LT_IGNORE(dump_newline(pretty, ind, b));
+    return lt_buf_appendc(b, ']');
 }
 
 static lt_status dump_value(const json_t *j, bool pretty, unsigned ind, lt_buf *b)

@@ -12,9 +12,10 @@
 
 #include "lt_limits.h"
 #include "lt_pbjson_int.h"
+#include "lt_time.h"
 
-#define TS_MIN_SECONDS (-62135596800LL) /* 0001-01-01T00:00:00Z */
-#define TS_MAX_SECONDS 253402300799LL   /* 9999-12-31T23:59:59Z */
+#define TS_MIN_SECONDS LT_TIME_MIN_SEC /* 0001-01-01T00:00:00Z */
+#define TS_MAX_SECONDS LT_TIME_MAX_SEC /* 9999-12-31T23:59:59Z */
 #define DUR_MAX_SECONDS 315576000000LL  /* +-10000 years */
 
 static const struct {
@@ -84,161 +85,39 @@ static void format_fraction(int32_t nanos, char *buf, size_t cap)
 
 /* ---- Timestamp ---------------------------------------------------------------- */
 
-/* Days since 1970-01-01 of a proleptic Gregorian date (H. Hinnant's algorithm). */
-static int64_t days_from_civil(int64_t y, int m, int d)
-{
-    int64_t era, yoe, doy, doe;
-
-    y -= m <= 2;
-    era = (y >= 0 ? y : y - 399) / 400;
-    yoe = y - era * 400;
-    doy = (153 * (m + (m > 2 ? -3 : 9)) + 2) / 5 + d - 1;
-    doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-    return era * 146097 + doe - 719468;
-}
-
-static void civil_from_days(int64_t z, int64_t *y, int *m, int *d)
-{
-    int64_t era, doe, yoe, doy, mp;
-
-    z += 719468;
-    era = (z >= 0 ? z : z - 146096) / 146097;
-    doe = z - era * 146097;
-    yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;
-    doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    mp = (5 * doy + 2) / 153;
-    *d = (int)(doy - (153 * mp + 2) / 5 + 1);
-    *m = (int)(mp < 10 ? mp + 3 : mp - 9);
-    *y = yoe + era * 400 + (*m <= 2);
-}
-
 static lt_status timestamp_to_json(const pbj_ctx *c, const ProtobufCMessage *m, json_t **out)
 {
-    int64_t *secs = NULL, y, days, rem;
+    int64_t *secs = NULL;
     int32_t *nanos = NULL;
-    int mo, d;
-    char frac[16], buf[64];
+    char buf[LT_TIME_TEXT_MAX];
     lt_status st = secs_nanos(c, m, &secs, &nanos);
 
     if (st != LT_OK)
         return st;
-    if (*secs < TS_MIN_SECONDS || *secs > TS_MAX_SECONDS || *nanos < 0 || *nanos > 999999999)
+    if (lt_time_format(*secs, *nanos, LT_TIME_FRAC_AUTO, buf) == 0)
         return PBJ_FAIL(c, LT_ERR_INVALID,
                         "timestamp seconds=%" PRId64 " nanos=%" PRId32
                         " outside 0001-01-01..9999-12-31", *secs, *nanos);
-    days = (*secs >= 0 ? *secs : *secs - 86399) / 86400;
-    rem = *secs - days * 86400;
-    civil_from_days(days, &y, &mo, &d);
-    format_fraction(*nanos, frac, sizeof(frac));
-    snprintf(buf, sizeof(buf), "%04" PRId64 "-%02d-%02dT%02d:%02d:%02d%sZ", y, mo, d,
-             (int)(rem / 3600), (int)(rem / 60 % 60), (int)(rem % 60), frac);
     return put(c, json_string(buf), out);
-}
-
-/* Exactly n decimal digits at *s (advanced past them). */
-static bool digits(const char **s, int n, int *out)
-{
-    int v = 0;
-
-    for (int i = 0; i < n; i++) {
-        char ch = (*s)[i];
-        if (ch < '0' || ch > '9')
-            return false;
-        v = v * 10 + (ch - '0');
-    }
-    *s += n;
-    *out = v;
-    return true;
-}
-
-static bool expect(const char **s, const char *any)
-{
-    if (**s == '\0' || strchr(any, **s) == NULL)
-        return false;
-    (*s)++;
-    return true;
-}
-
-/* 1-9 fraction digits after '.', scaled to nanoseconds. */
-static bool fraction(const char **s, int32_t *nanos)
-{
-    int n = 0;
-    int32_t v = 0;
-
-    *nanos = 0;
-    if (**s != '.')
-        return true;
-    (*s)++;
-    for (; (*s)[0] >= '0' && (*s)[0] <= '9'; (*s)++, n++) {
-        if (n == 9)
-            return false;
-        v = v * 10 + ((*s)[0] - '0');
-    }
-    for (int i = n; i < 9; i++)
-        v *= 10;
-    *nanos = v;
-    return n > 0;
-}
-
-static bool leap(int y)
-{
-    return (y % 4 == 0 && y % 100 != 0) || y % 400 == 0;
-}
-
-/* Date and time part: YYYY-MM-DDTHH:MM:SS, validated, as seconds since the epoch. */
-static bool parse_datetime(const char **s, int64_t *secs)
-{
-    static const int mdays[] = { 31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31 };
-    int y, mo, d, h, mi, se;
-
-    if (!digits(s, 4, &y) || !expect(s, "-") || !digits(s, 2, &mo) || !expect(s, "-") ||
-        !digits(s, 2, &d) || !expect(s, "Tt") || !digits(s, 2, &h) || !expect(s, ":") ||
-        !digits(s, 2, &mi) || !expect(s, ":") || !digits(s, 2, &se))
-        return false;
-    if (y < 1 || mo < 1 || mo > 12 || d < 1 || h > 23 || mi > 59 || se > 59 ||
-        d > mdays[mo - 1] + (mo == 2 && leap(y)))
-        return false;
-    *secs = days_from_civil(y, mo, d) * 86400 + h * 3600 + mi * 60 + se;
-    return true;
-}
-
-/* "Z" or "+HH:MM"/"-HH:MM" at the end, as seconds east of UTC. */
-static bool parse_offset(const char *s, int64_t *off)
-{
-    int h, mi;
-    char sign = *s;
-
-    *off = 0;
-    if ((s[0] == 'Z' || s[0] == 'z') && s[1] == '\0')
-        return true;
-    if ((sign != '+' && sign != '-') || (s++, !digits(&s, 2, &h)) || !expect(&s, ":") ||
-        !digits(&s, 2, &mi) || *s != '\0' || h > 23 || mi > 59)
-        return false;
-    *off = (sign == '-' ? -1 : 1) * (int64_t)(h * 3600 + mi * 60);
-    return true;
 }
 
 static lt_status timestamp_from_json(const pbj_ctx *c, ProtobufCMessage *m, const json_t *j)
 {
-    const char *s, *text;
-    int64_t *secs = NULL, t, off;
+    const char *text;
+    int64_t *secs = NULL, t;
     int32_t *nanos = NULL, ns;
     lt_status st;
 
-    if (!json_is_string(j)) {
-        char got[64];
-        pbj_describe(j, got, sizeof(got));
-        return PBJ_FAIL(c, LT_ERR_INVALID, "expected RFC 3339 timestamp string, got %s", got);
-    }
+    if (!json_is_string(j))
+        return lt__wire_type_error(c, "RFC 3339 timestamp string", j);
     st = secs_nanos(c, m, &secs, &nanos);
     if (st != LT_OK)
         return st;
-    s = text = json_string_value(j);
-    if (!parse_datetime(&s, &t) || !fraction(&s, &ns) || !parse_offset(s, &off))
+    text = json_string_value(j);
+    if (lt_time_parse(text, 0, &t, &ns) != LT_OK)
         return PBJ_FAIL(c, LT_ERR_INVALID,
                         "invalid timestamp \"%.40s\" (want RFC 3339, e.g. 1972-01-01T10:00:20.021Z)",
                         text);
-    t -= off;
     if (t < TS_MIN_SECONDS || t > TS_MAX_SECONDS)
         return PBJ_FAIL(c, LT_ERR_INVALID,
                         "timestamp \"%.40s\" outside 0001-01-01..9999-12-31 UTC", text);
@@ -278,11 +157,8 @@ static lt_status duration_from_json(const pbj_ctx *c, ProtobufCMessage *m, const
     int n = 0;
     lt_status st;
 
-    if (!json_is_string(j)) {
-        char got[64];
-        pbj_describe(j, got, sizeof(got));
-        return PBJ_FAIL(c, LT_ERR_INVALID, "expected duration string like \"1.5s\", got %s", got);
-    }
+    if (!json_is_string(j))
+        return lt__wire_type_error(c, "duration string like \"1.5s\"", j);
     st = secs_nanos(c, m, &secs, &nanos);
     if (st != LT_OK)
         return st;
@@ -291,7 +167,8 @@ static lt_status duration_from_json(const pbj_ctx *c, ProtobufCMessage *m, const
     s += neg;
     for (; *s >= '0' && *s <= '9' && n < 13; s++, n++)
         v = v * 10 + (*s - '0');
-    if (n == 0 || (*s >= '0' && *s <= '9') || !fraction(&s, &ns) || strcmp(s, "s") != 0)
+    if (n == 0 || (*s >= '0' && *s <= '9') || !lt_time_take_fraction(&s, &ns) ||
+        strcmp(s, "s") != 0)
         return PBJ_FAIL(c, LT_ERR_INVALID, "invalid duration \"%.40s\" (want e.g. \"1.5s\")",
                         text);
     if (v > DUR_MAX_SECONDS)
@@ -388,11 +265,8 @@ static lt_status fieldmask_from_json(const pbj_ctx *c, ProtobufCMessage *m, cons
 
     if (f == NULL)
         return bad_descriptor(c, m->descriptor);
-    if (!json_is_string(j)) {
-        char got[64];
-        pbj_describe(j, got, sizeof(got));
-        return PBJ_FAIL(c, LT_ERR_INVALID, "expected field mask string, got %s", got);
-    }
+    if (!json_is_string(j))
+        return lt__wire_type_error(c, "field mask string", j);
     s = json_string_value(j);
     if (*s == '\0')
         return LT_OK;

@@ -13,6 +13,7 @@
 #include "lt_conn.h"
 #include "lt_limits.h"
 #include "lt_model.h"
+#include "lt_subject.h"
 
 const lt_opt lctl_global_opts[LCTL_GLOBAL_COUNT] = { LCTL_GLOBAL_OPTS };
 
@@ -194,8 +195,12 @@ int lctl_request(lctl_client *c, const char *op, const char *name, const char *b
         fprintf(stderr, "latticectl: invalid application name '%s'\n", name);
         return LCTL_EXIT_USAGE;
     }
-    snprintf(subject, sizeof(subject), "%s.%s.model.%s%s%s", c->cfg->api_prefix,
-             c->cfg->lattice, op, name ? "." : "", name ? name : "");
+    if (lt_subject_api(subject, sizeof(subject), c->cfg->api_prefix, c->cfg->lattice, op, name) !=
+        LT_OK) {
+        fprintf(stderr, "latticectl: the request subject is longer than %u bytes\n",
+                LT_MAX_SUBJECT - 1);
+        return LCTL_EXIT_USAGE;
+    }
     ns = natsMsg_Create(&msg, subject, NULL, body, body ? (int)len : 0);
     if (ns == NATS_OK && content_type != NULL)
         ns = natsMsgHeader_Set(msg, "Content-Type", content_type);

@@ -59,51 +59,38 @@ static void table_print(table *t)
 
 /* ---- option tables --------------------------------------------------------------------------- */
 
-#define OPT_FILE(help)                                                                            \
-    { "file", 'f', NULL, LT_OPT_STRING, "FILE", NULL, help, LCTL_F(file), 0, 0 }
-#define OPT_VERSION(help)                                                                         \
-    { "version", 0, NULL, LT_OPT_STRING, "V", NULL, help, LCTL_F(version), 0, 0 }
-#define SPEC(cmd, opts_array, usage_text, summary_text)                                          \
-    const lt_opts_spec lctl_##cmd##_opts = {                                                      \
-        .prog = "latticectl " #cmd,                                                              \
-        .usage = usage_text,                                                                     \
-        .summary = summary_text,                                                                 \
-        .opts = opts_array,                                                                      \
-        .nopts = sizeof(opts_array) / sizeof(opts_array[0]),                                     \
-    }
-
 static const lt_opt apply_options[] = { LCTL_GLOBAL_OPTS,
-                                        OPT_FILE("manifest to apply (YAML or JSON); - reads "
-                                                 "standard input") };
-SPEC(apply, apply_options, "latticectl apply -f FILE|-",
-     "Store the manifest as a new version and deploy it, in one step (model.apply). An\n"
-     "unchanged manifest changes nothing; the reply says what changed.");
+                                        LCTL_OPT_FILE("manifest to apply (YAML or JSON); - reads "
+                                                      "standard input") };
+LCTL_SPEC(apply, apply_options, "latticectl apply -f FILE|-",
+          "Store the manifest as a new version and deploy it, in one step (model.apply). An\n"
+          "unchanged manifest changes nothing; the reply says what changed.");
 
 static const lt_opt put_options[] = { LCTL_GLOBAL_OPTS,
-                                      OPT_FILE("manifest to store (YAML or JSON); - reads "
-                                               "standard input") };
-SPEC(put, put_options, "latticectl put -f FILE|-",
-     "Store the manifest as a new version without deploying it (model.put). A manifest\n"
-     "without a version annotation gets a ULID.");
+                                      LCTL_OPT_FILE("manifest to store (YAML or JSON); - reads "
+                                                    "standard input") };
+LCTL_SPEC(put, put_options, "latticectl put -f FILE|-",
+          "Store the manifest as a new version without deploying it (model.put). A manifest\n"
+          "without a version annotation gets a ULID.");
 
 static const lt_opt get_options[] = { LCTL_GLOBAL_OPTS,
-                                      OPT_VERSION("version to show (default: the latest)") };
-SPEC(get, get_options, "latticectl get [NAME] [--version V]",
-     "Show the manifest of an application (as YAML in table mode), or list every\n"
-     "application of the lattice when no NAME is given.");
+                                      LCTL_OPT_VERSION("version to show (default: the latest)") };
+LCTL_SPEC(get, get_options, "latticectl get [NAME] [--version V]",
+          "Show the manifest of an application (as YAML in table mode), or list every\n"
+          "application of the lattice when no NAME is given.");
 
 static const lt_opt list_options[] = { LCTL_GLOBAL_OPTS };
-SPEC(list, list_options, "latticectl list",
-     "List the applications of the lattice: latest and deployed version, status.");
+LCTL_SPEC(list, list_options, "latticectl list",
+          "List the applications of the lattice: latest and deployed version, status.");
 
 static const lt_opt versions_options[] = { LCTL_GLOBAL_OPTS };
-SPEC(versions, versions_options, "latticectl versions NAME",
-     "List the stored versions of an application, oldest first; * marks the deployed one.");
+LCTL_SPEC(versions, versions_options, "latticectl versions NAME",
+          "List the stored versions of an application, oldest first; * marks the deployed one.");
 
 static const lt_opt history_options[] = { LCTL_GLOBAL_OPTS };
-SPEC(history, history_options, "latticectl history NAME",
-     "Show what happened to an application: put, deploy, undeploy and delete events with\n"
-     "their times (RFC 3339, UTC).");
+LCTL_SPEC(history, history_options, "latticectl history NAME",
+          "Show what happened to an application: put, deploy, undeploy and delete events with\n"
+          "their times (RFC 3339, UTC).");
 
 /* ---- shared runner --------------------------------------------------------------------------- */
 

@@ -10,31 +10,21 @@
 
 #include "lctl_api.h"
 #include "lt_alloc.h"
-
-#define SPEC(cmd, opts_array, usage_text, summary_text)                                          \
-    const lt_opts_spec lctl_##cmd##_opts = {                                                      \
-        .prog = "latticectl " #cmd,                                                              \
-        .usage = usage_text,                                                                     \
-        .summary = summary_text,                                                                 \
-        .opts = opts_array,                                                                      \
-        .nopts = sizeof(opts_array) / sizeof(opts_array[0]),                                     \
-    }
+#include "lt_subject.h"
 
 static const lt_opt deploy_options[] = {
     LCTL_GLOBAL_OPTS,
-    { "version", 0, NULL, LT_OPT_STRING, "V", NULL, "version to deploy (default: the latest)",
-      LCTL_F(version), 0, 0 },
+    LCTL_OPT_VERSION("version to deploy (default: the latest)"),
 };
-SPEC(deploy, deploy_options, "latticectl deploy NAME [--version V]",
-     "Deploy a stored version of an application (model.deploy).");
+LCTL_SPEC(deploy, deploy_options, "latticectl deploy NAME [--version V]",
+          "Deploy a stored version of an application (model.deploy).");
 
 static const lt_opt undeploy_options[] = {
     LCTL_GLOBAL_OPTS,
-    { "file", 'f', NULL, LT_OPT_STRING, "FILE", NULL, "take NAME from this manifest",
-      LCTL_F(file), 0, 0 },
+    LCTL_OPT_FILE("take NAME from this manifest"),
 };
-SPEC(undeploy, undeploy_options, "latticectl undeploy NAME | -f FILE",
-     "Stop running an application; its versions stay stored (model.undeploy).");
+LCTL_SPEC(undeploy, undeploy_options, "latticectl undeploy NAME | -f FILE",
+          "Stop running an application; its versions stay stored (model.undeploy).");
 
 static const lt_opt rollback_options[] = {
     LCTL_GLOBAL_OPTS,
@@ -42,27 +32,25 @@ static const lt_opt rollback_options[] = {
       "version to deploy (default: the one deployed before the current one)", LCTL_F(to), 0,
       0 },
 };
-SPEC(rollback, rollback_options, "latticectl rollback NAME [--to V]",
-     "Deploy an earlier version again (model.rollback).");
+LCTL_SPEC(rollback, rollback_options, "latticectl rollback NAME [--to V]",
+          "Deploy an earlier version again (model.rollback).");
 
 static const lt_opt delete_options[] = {
     LCTL_GLOBAL_OPTS,
-    { "version", 0, NULL, LT_OPT_STRING, "V", NULL, "delete only this version",
-      LCTL_F(version), 0, 0 },
-    { "file", 'f', NULL, LT_OPT_STRING, "FILE", NULL, "take NAME from this manifest",
-      LCTL_F(file), 0, 0 },
+    LCTL_OPT_VERSION("delete only this version"),
+    LCTL_OPT_FILE("take NAME from this manifest"),
 };
-SPEC(delete, delete_options, "latticectl delete NAME [--version V] | -f FILE",
-     "Delete an application (every version, undeploying it) or one version (model.del).");
+LCTL_SPEC(delete, delete_options, "latticectl delete NAME [--version V] | -f FILE",
+          "Delete an application (every version, undeploying it) or one version (model.del).");
 
 static const lt_opt status_options[] = {
     LCTL_GLOBAL_OPTS,
     { "watch", 'w', NULL, LT_OPT_FLAG, NULL, NULL,
       "then print every status change until Ctrl-C", LCTL_F(watch), 0, 0 },
 };
-SPEC(status, status_options, "latticectl status NAME [--watch]",
-     "Show the status of an application (model.status); --watch keeps following it on\n"
-     "wadm.status.{lattice}.{name}.");
+LCTL_SPEC(status, status_options, "latticectl status NAME [--watch]",
+          "Show the status of an application (model.status); --watch keeps following it on\n"
+          "wadm.status.{lattice}.{name}.");
 
 /* ---- shared ---------------------------------------------------------------------------------- */
 
@@ -182,7 +170,9 @@ static int watch(lctl_client *c, const char *name)
     struct sigaction sa;
     int code = 0;
 
-    snprintf(subject, sizeof(subject), "wadm.status.%s.%s", c->cfg->lattice, name);
+    /* Too long a name leaves subject "": the subscription below then fails and says so. */
+    LT_IGNORE(lt_subject_app_status(subject, sizeof(subject), LT_SUBJECT_STATUS_PREFIX,
+                                    c->cfg->lattice, name));
     memset(&sa, 0, sizeof(sa));
     sa.sa_handler = on_sigint;
     sigaction(SIGINT, &sa, NULL);

@@ -16,6 +16,7 @@
 #include "lt_ce.h"
 #include "lt_limits.h"
 #include "lt_pbjson.h"
+#include "lt_subject.h"
 
 typedef struct {
     lctl_api_cfg api; /* first: lctl_api_parse fills it */
@@ -33,7 +34,7 @@ static const lt_opt events_options[] = {
     { "last", 'n', NULL, LT_OPT_INT, "N", "0",
       "start with about the last N stored events (0: all that are kept)", E(last), 0,
       INT64_C(1) << 40 },
-    { "lattice-prefix", 0, "LATTICE_PREFIX", LT_OPT_STRING, "PREFIX", "lattice",
+    { "lattice-prefix", 0, "LATTICE_PREFIX", LT_OPT_STRING, "PREFIX", LT_SUBJECT_LATTICE_PREFIX,
       "subject prefix of the native host protocol", E(prefix), 0, 0 },
     { "stream", 0, "LATTICE_EVENTS_STREAM", LT_OPT_STRING, "NAME", "latticed_events",
       "JetStream stream holding the events", E(stream), 0, 0 },
@@ -177,8 +178,7 @@ int lctl_cmd_events(const lctl_command *cmd, int argc, char **argv)
     code = lctl_connect(&c, &cfg.api);
     if (code != 0)
         return code;
-    if ((size_t)snprintf(subj, sizeof(subj), "%s.%s.evt.cp.>", cfg.prefix, cfg.api.lattice) >=
-        sizeof(subj)) {
+    if (lt_subject_cp_events(subj, sizeof(subj), cfg.prefix, cfg.api.lattice) != LT_OK) {
         code = LCTL_EXIT_USAGE;
         goto out;
     }

@@ -10,6 +10,7 @@
 #include "lctl_sched.h"
 #include "lt_alloc.h"
 #include "lt_limits.h"
+#include "lt_subject.h"
 
 typedef struct {
     lctl_api_cfg api; /* first: lctl_api_parse fills it */
@@ -21,7 +22,7 @@ typedef struct {
 
 static const lt_opt hosts_options[] = {
     LCTL_GLOBAL_OPTS,
-    { "lattice-prefix", 0, "LATTICE_PREFIX", LT_OPT_STRING, "PREFIX", "lattice",
+    { "lattice-prefix", 0, "LATTICE_PREFIX", LT_OPT_STRING, "PREFIX", LT_SUBJECT_LATTICE_PREFIX,
       "subject prefix of the native host protocol", H(prefix), 0, 0 },
     { "evict-silent", 0, NULL, LT_OPT_FLAG, NULL, NULL,
       "override the partition guard: declare every silent host lost now so its instances "
@@ -116,8 +117,7 @@ int lctl_cmd_hosts(const lctl_command *cmd, int argc, char **argv)
     code = lctl_connect(&c, &cfg.api);
     if (code != 0)
         return code;
-    if ((size_t)snprintf(subj, sizeof(subj), "%s.%s.hosts", cfg.prefix, cfg.api.lattice) >=
-        sizeof(subj)) {
+    if (lt_subject_hosts(subj, sizeof(subj), cfg.prefix, cfg.api.lattice) != LT_OK) {
         fprintf(stderr, "latticectl hosts: subject too long\n");
         code = LCTL_EXIT_USAGE;
         goto out;

@@ -60,6 +60,22 @@ typedef struct {
 
 #define LCTL_GLOBAL_COUNT 12
 
+/* Option rows that several commands take, with their own help text. */
+#define LCTL_OPT_FILE(help)                                                                       \
+    { "file", 'f', NULL, LT_OPT_STRING, "FILE", NULL, help, LCTL_F(file), 0, 0 }
+#define LCTL_OPT_VERSION(help)                                                                    \
+    { "version", 0, NULL, LT_OPT_STRING, "V", NULL, help, LCTL_F(version), 0, 0 }
+
+/* Defines `lctl_<cmd>_opts`, the option spec of command cmd, from its option table. */
+#define LCTL_SPEC(cmd, opts_array, usage_text, summary_text)                                     \
+    const lt_opts_spec lctl_##cmd##_opts = {                                                      \
+        .prog = "latticectl " #cmd,                                                              \
+        .usage = usage_text,                                                                     \
+        .summary = summary_text,                                                                 \
+        .opts = opts_array,                                                                      \
+        .nopts = sizeof(opts_array) / sizeof(opts_array[0]),                                     \
+    }
+
 /** The global option rows alone (for `latticectl --help` and the docs). */
 extern const lt_opt lctl_global_opts[LCTL_GLOBAL_COUNT];
 

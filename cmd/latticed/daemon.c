@@ -16,7 +16,7 @@
 #include "lt_config.h"
 #include "lt_log.h"
 #include "lt_loop.h"
-#include "lt_natsd.h"
+#include "lt_natsrv.h"
 #include "lt_store.h"
 
 static lt_loop *signal_loop; /* the loop SIGINT/SIGTERM stop */
@@ -111,7 +111,7 @@ static lt_conn_config conn_config_of(const lt_daemon_config *cfg, const char *ur
 
 int lt_daemon_run(const lt_daemon_config *cfg)
 {
-    lt_natsd *natsd = NULL;
+    lt_natsrv *natsd = NULL;
     lt_loop *loop = NULL;
     natsConnection *nc = NULL;
     jsCtx *js = NULL;
@@ -142,17 +142,17 @@ int lt_daemon_run(const lt_daemon_config *cfg)
     install_signals(loop);
     events.arg = loop;
     if (cfg->dev) {
-        lt_natsd_opts no = { .binary = cfg->nats_server_bin };
+        lt_natsrv_opts no = { .binary = cfg->nats_server_bin };
 
-        st = lt_natsd_start(&natsd, &no);
+        st = lt_natsrv_start(&natsd, &no);
         if (st != LT_OK) {
             LT_ERROR("dev", "%s", lt_error_message());
             code = 3;
             goto out;
         }
-        url = lt_natsd_url(natsd);
+        url = lt_natsrv_url(natsd);
         LT_INFO("dev", "started nats-server pid %d with JetStream in %s",
-                (int)lt_natsd_pid(natsd), lt_natsd_dir(natsd));
+                (int)lt_natsrv_pid(natsd), lt_natsrv_dir(natsd));
     }
     cc = conn_config_of(cfg, url);
     cc.keep_waiting = not_stopping;
@@ -223,12 +223,16 @@ out:
     /* Items posted and not run may hold natsMsgs (ingest's hosts_drop): destroy them while
      * libnats lives, and refuse later posts (see host/host.c). */
     lt_loop_close(loop);
-    nats_Close();
+    /* Wait (bounded) for nats.c's own threads: a reconnect thread still running when NATS was
+     * unreachable at shutdown kept the connection alive past exit (LeakSanitizer, e2e_conn). */
+    if (nats_CloseAndWait(5000) == NATS_TIMEOUT)
+        LT_WARN("daemon", "nats.c's threads did not finish within 5 s");
     lt_loop_free(loop);
     if (natsd != NULL) {
-        LT_INFO("dev", "stopping nats-server pid %d and removing %s", (int)lt_natsd_pid(natsd),
-                lt_natsd_dir(natsd));
-        lt_natsd_stop(natsd);
+        LT_INFO("dev", "stopping nats-server pid %d and removing %s", (int)lt_natsrv_pid(natsd),
+                lt_natsrv_dir(natsd));
+        if (lt_natsrv_stop(natsd) != LT_OK)
+            LT_WARN("dev", "%s", lt_error_message());
     }
     return code;
 }

@@ -24,6 +24,7 @@
 #include "lt_limits.h"
 #include "lt_log.h"
 #include "lt_sched_svc.h"
+#include "lt_subject.h"
 
 #define DEV_LATTICE "default"
 #define DEV_WAIT_MS 60000
@@ -62,7 +63,7 @@ lt_status lt_dev_host_start(const lt_daemon_config *cfg, const char *url, pid_t 
     char *argv[] = { (char *)bin, (char *)"--nats-url", (char *)url,
                      (char *)"--lattice", (char *)DEV_LATTICE,
                      (char *)"--prefix", (char *)(cfg->lattice_prefix != NULL
-                                                     ? cfg->lattice_prefix : "lattice"),
+                                                     ? cfg->lattice_prefix : LT_SUBJECT_LATTICE_PREFIX),
                      (char *)"--host-id", (char *)"dev-host",
                      (char *)"--label", (char *)"dev=true",
                      (char *)"--heartbeat-interval", (char *)"1s",
@@ -148,8 +149,9 @@ lt_status lt_dev_apply_example(const lt_daemon_config *cfg, lt_store *store, cha
     len = fread(data, 1, LT_MAX_MANIFEST_BYTES, f);
     if (lt_model_parse(data, len, NULL, &m, NULL) == LT_OK)
         snprintf(app, appsize, "%s", m->name);
-    snprintf(subj, sizeof(subj), "%s.%s.model.apply",
-             cfg->api_prefix != NULL ? cfg->api_prefix : "wadm.api", DEV_LATTICE);
+    LT_IGNORE(lt_subject_api(subj, sizeof(subj),
+                             cfg->api_prefix != NULL ? cfg->api_prefix : LT_SUBJECT_API_PREFIX,
+                             DEV_LATTICE, "apply", NULL));
     req.subject = subj;
     req.data = data;
     req.len = len;

@@ -13,6 +13,7 @@
 #include "lt_config.h"
 #include "lt_log.h"
 #include "lt_opts.h"
+#include "lt_subject.h"
 
 #define F(field) offsetof(lt_daemon_config, field)
 
@@ -51,7 +52,7 @@ static const lt_opt options[] = {
       "(0: exit with code 3 at once)", F(nats_connect_wait_ms), 0, INT64_C(86400000) },
     { "nats-server-bin", 0, "LATTICED_NATS_SERVER", LT_OPT_STRING, "PATH", NULL,
       "--dev: nats-server binary (default: PATH, then /usr/sbin)", F(nats_server_bin), 0, 0 },
-    { "api-prefix", 0, "LATTICED_API_PREFIX", LT_OPT_STRING, "PREFIX", "wadm.api",
+    { "api-prefix", 0, "LATTICED_API_PREFIX", LT_OPT_STRING, "PREFIX", LT_SUBJECT_API_PREFIX,
       "subject prefix of the wadm-compatible API", F(api_prefix), 0, 0 },
     { "storage", 0, "LATTICED_STORAGE", LT_OPT_STRING, "file|memory", "file",
       "JetStream storage of latticed's buckets and streams", F(storage), 0, 0 },
@@ -70,7 +71,7 @@ static const lt_opt options[] = {
     { "lattice", 0, "LATTICED_LATTICE", LT_OPT_STRING, "LIST", NULL,
       "lattices to schedule, comma-separated (default: every lattice seen)", F(lattices), 0,
       0 },
-    { "lattice-prefix", 0, "LATTICED_LATTICE_PREFIX", LT_OPT_STRING, "PREFIX", "lattice",
+    { "lattice-prefix", 0, "LATTICED_LATTICE_PREFIX", LT_OPT_STRING, "PREFIX", LT_SUBJECT_LATTICE_PREFIX,
       "subject prefix of host events and commands", F(lattice_prefix), 0, 0 },
     { "replica-id", 0, "LATTICED_REPLICA_ID", LT_OPT_STRING, "ID", NULL,
       "unique name of this replica in leader elections (default: hostname-pid)",

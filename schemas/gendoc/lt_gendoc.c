@@ -89,45 +89,41 @@ static lt_status push(doc_ctx *ctx, int32_t a, int32_t b)
 /* A comment as a Markdown block: one leading space per line dropped. */
 static lt_status put_block(lt_buf *out, const char *text)
 {
-    lt_status st = LT_OK;
     size_t len = strlen(text);
     while (len > 0 && (text[len - 1] == '\n' || text[len - 1] == ' '))
         len--;
     if (len == 0)
         return LT_OK;
-    for (size_t i = 0; i < len && st == LT_OK;) {
+    for (size_t i = 0; i < len && lt_buf_status(out) == LT_OK;) {
         const char *nl = memchr(text + i, '\n', len - i);
         size_t end = nl ? (size_t)(nl - text) : len;
         size_t from = (text[i] == ' ') ? i + 1 : i;
         if (end > from)
-            st = lt_buf_append(out, text + from, end - from);
-        if (st == LT_OK)
-            st = lt_buf_appendc(out, '\n');
+            LT_IGNORE(lt_buf_append(out, text + from, end - from));
+        LT_IGNORE(lt_buf_appendc(out, '\n'));
         i = end + 1;
     }
-    return st == LT_OK ? lt_buf_appendc(out, '\n') : st;
+    return lt_buf_appendc(out, '\n');
 }
 
 /* A comment as one table cell: whitespace runs become one space, `|` escaped. */
 static lt_status put_cell(lt_buf *out, const char *text)
 {
-    lt_status st = LT_OK;
     bool space = false, any = false;
-    for (const char *p = text; *p && st == LT_OK; p++) {
+    for (const char *p = text; *p && lt_buf_status(out) == LT_OK; p++) {
         if (*p == ' ' || *p == '\n' || *p == '\t' || *p == '\r') {
             space = any;
             continue;
         }
         if (space)
-            st = lt_buf_appendc(out, ' ');
+            LT_IGNORE(lt_buf_appendc(out, ' '));
         space = false;
         any = true;
-        if (st == LT_OK && *p == '|')
-            st = lt_buf_appendc(out, '\\');
-        if (st == LT_OK)
-            st = lt_buf_appendc(out, *p);
+        if (*p == '|')
+            LT_IGNORE(lt_buf_appendc(out, '\\'));
+        LT_IGNORE(lt_buf_appendc(out, *p));
     }
-    return st;
+    return lt_buf_status(out);
 }
 
 /* Is the fully qualified ".pkg.Name" type declared in a documented file? */
@@ -200,17 +196,15 @@ static lt_status put_field_type(const doc_ctx *ctx, const FieldDesc *f)
 /* Type cell of a field: scalar, linked message/enum, or map<K, V>. */
 static lt_status put_type_cell(const doc_ctx *ctx, const MsgDesc *m, const FieldDesc *f)
 {
-    lt_status st;
     const MsgDesc *entry = map_entry(m, f);
     if (!entry || entry->n_field != 2)
         return put_field_type(ctx, f);
     if (!entry->field[1]->type_name)
         return lt_buf_appendf(ctx->out, "`map<%s, %s>`", scalar_name((int)entry->field[0]->type),
                               scalar_name((int)entry->field[1]->type));
-    st = lt_buf_appendf(ctx->out, "map<`%s`, ", scalar_name((int)entry->field[0]->type));
-    if (st == LT_OK)
-        st = put_field_type(ctx, entry->field[1]);
-    return st == LT_OK ? lt_buf_appendc(ctx->out, '>') : st;
+    LT_IGNORE(lt_buf_appendf(ctx->out, "map<`%s`, ", scalar_name((int)entry->field[0]->type)));
+    LT_IGNORE(put_field_type(ctx, entry->field[1]));
+    return lt_buf_appendc(ctx->out, '>');
 }
 
 static lt_status put_label_cell(lt_buf *out, const MsgDesc *m, const FieldDesc *f)
@@ -229,18 +223,13 @@ static lt_status put_field_row(doc_ctx *ctx, const MsgDesc *m, size_t i)
 {
     const FieldDesc *f = m->field[i];
     const int32_t extra[2] = { P_MSG_FIELD, (int32_t)i };
-    lt_status st = lt_buf_appendf(ctx->out, "| `%s` | %d | ", f->name, (int)f->number);
-    if (st == LT_OK)
-        st = put_type_cell(ctx, m, f);
-    if (st == LT_OK)
-        st = lt_buf_appends(ctx->out, " | ");
-    if (st == LT_OK)
-        st = put_label_cell(ctx->out, m, f);
-    if (st == LT_OK)
-        st = lt_buf_appendf(ctx->out, " | `%s` | ", f->json_name ? f->json_name : f->name);
-    if (st == LT_OK)
-        st = put_cell(ctx->out, loc_comment(find_loc(ctx, extra, 2)));
-    return st == LT_OK ? lt_buf_appends(ctx->out, " |\n") : st;
+    LT_IGNORE(lt_buf_appendf(ctx->out, "| `%s` | %d | ", f->name, (int)f->number));
+    LT_IGNORE(put_type_cell(ctx, m, f));
+    LT_IGNORE(lt_buf_appends(ctx->out, " | "));
+    LT_IGNORE(put_label_cell(ctx->out, m, f));
+    LT_IGNORE(lt_buf_appendf(ctx->out, " | `%s` | ", f->json_name ? f->json_name : f->name));
+    LT_IGNORE(put_cell(ctx->out, loc_comment(find_loc(ctx, extra, 2))));
+    return lt_buf_appends(ctx->out, " |\n");
 }
 
 static lt_status put_heading(doc_ctx *ctx, const char *kind, const char *prefix,
@@ -253,21 +242,17 @@ static lt_status put_heading(doc_ctx *ctx, const char *kind, const char *prefix,
 
 static lt_status put_enum(doc_ctx *ctx, const EnumDesc *e, const char *prefix)
 {
-    lt_status st = put_heading(ctx, "enum", prefix, e->name);
-    if (st == LT_OK)
-        st = put_block(ctx->out, loc_comment(find_loc(ctx, NULL, 0)));
-    if (st == LT_OK)
-        st = lt_buf_appends(ctx->out, "| Name | Number | Description |\n|---|---|---|\n");
-    for (size_t i = 0; i < e->n_value && st == LT_OK; i++) {
+    LT_IGNORE(put_heading(ctx, "enum", prefix, e->name));
+    LT_IGNORE(put_block(ctx->out, loc_comment(find_loc(ctx, NULL, 0))));
+    LT_IGNORE(lt_buf_appends(ctx->out, "| Name | Number | Description |\n|---|---|---|\n"));
+    for (size_t i = 0; i < e->n_value && lt_buf_status(ctx->out) == LT_OK; i++) {
         const int32_t extra[2] = { P_ENUM_VALUE, (int32_t)i };
-        st = lt_buf_appendf(ctx->out, "| `%s` | %d | ", e->value[i]->name,
-                            (int)e->value[i]->number);
-        if (st == LT_OK)
-            st = put_cell(ctx->out, loc_comment(find_loc(ctx, extra, 2)));
-        if (st == LT_OK)
-            st = lt_buf_appends(ctx->out, " |\n");
+        LT_IGNORE(lt_buf_appendf(ctx->out, "| `%s` | %d | ", e->value[i]->name,
+                                 (int)e->value[i]->number));
+        LT_IGNORE(put_cell(ctx->out, loc_comment(find_loc(ctx, extra, 2))));
+        LT_IGNORE(lt_buf_appends(ctx->out, " |\n"));
     }
-    return st == LT_OK ? lt_buf_appendc(ctx->out, '\n') : st;
+    return lt_buf_appendc(ctx->out, '\n');
 }
 
 static lt_status put_message(doc_ctx *ctx, const MsgDesc *m, const char *prefix);
@@ -300,47 +285,38 @@ static lt_status put_nested(doc_ctx *ctx, const MsgDesc *m, const char *prefix)
 
 static lt_status put_message(doc_ctx *ctx, const MsgDesc *m, const char *prefix)
 {
-    lt_status st = put_heading(ctx, "message", prefix, m->name);
-    if (st == LT_OK)
-        st = put_block(ctx->out, loc_comment(find_loc(ctx, NULL, 0)));
-    if (st == LT_OK && m->n_field == 0)
-        st = lt_buf_appends(ctx->out, "_No fields._\n\n");
-    if (st == LT_OK && m->n_field > 0)
-        st = lt_buf_appends(ctx->out, "| Field | Number | Type | Label | JSON | Description |\n"
-                                      "|---|---|---|---|---|---|\n");
-    for (size_t i = 0; i < m->n_field && st == LT_OK; i++)
-        st = put_field_row(ctx, m, i);
-    if (st == LT_OK && m->n_field > 0)
-        st = lt_buf_appendc(ctx->out, '\n');
-    return st == LT_OK ? put_nested(ctx, m, prefix) : st;
+    LT_IGNORE(put_heading(ctx, "message", prefix, m->name));
+    LT_IGNORE(put_block(ctx->out, loc_comment(find_loc(ctx, NULL, 0))));
+    if (m->n_field == 0)
+        LT_IGNORE(lt_buf_appends(ctx->out, "_No fields._\n\n"));
+    else
+        LT_IGNORE(lt_buf_appends(ctx->out, "| Field | Number | Type | Label | JSON | Description |\n"
+                                           "|---|---|---|---|---|---|\n"));
+    for (size_t i = 0; i < m->n_field && lt_buf_status(ctx->out) == LT_OK; i++)
+        LT_IGNORE(put_field_row(ctx, m, i));
+    if (m->n_field > 0)
+        LT_IGNORE(lt_buf_appendc(ctx->out, '\n'));
+    return lt_buf_status(ctx->out) == LT_OK ? put_nested(ctx, m, prefix) : lt_buf_status(ctx->out);
 }
 
 static lt_status put_service(doc_ctx *ctx, const SvcDesc *s)
 {
-    lt_status st = put_heading(ctx, "service", "", s->name);
-    if (st == LT_OK)
-        st = put_block(ctx->out, loc_comment(find_loc(ctx, NULL, 0)));
-    if (st == LT_OK)
-        st = lt_buf_appends(ctx->out, "| Method | Request | Response | Description |\n"
-                                      "|---|---|---|---|\n");
-    for (size_t i = 0; i < s->n_method && st == LT_OK; i++) {
+    LT_IGNORE(put_heading(ctx, "service", "", s->name));
+    LT_IGNORE(put_block(ctx->out, loc_comment(find_loc(ctx, NULL, 0))));
+    LT_IGNORE(lt_buf_appends(ctx->out, "| Method | Request | Response | Description |\n"
+                                       "|---|---|---|---|\n"));
+    for (size_t i = 0; i < s->n_method && lt_buf_status(ctx->out) == LT_OK; i++) {
         const Google__Protobuf__MethodDescriptorProto *md = s->method[i];
         const int32_t extra[2] = { P_SVC_METHOD, (int32_t)i };
-        st = lt_buf_appendf(ctx->out, "| `%s` | ", md->name);
-        if (st == LT_OK)
-            st = put_type_ref(ctx, md->input_type);
-        if (st == LT_OK)
-            st = lt_buf_appends(ctx->out, " | ");
-        if (st == LT_OK)
-            st = put_type_ref(ctx, md->output_type);
-        if (st == LT_OK)
-            st = lt_buf_appends(ctx->out, " | ");
-        if (st == LT_OK)
-            st = put_cell(ctx->out, loc_comment(find_loc(ctx, extra, 2)));
-        if (st == LT_OK)
-            st = lt_buf_appends(ctx->out, " |\n");
+        LT_IGNORE(lt_buf_appendf(ctx->out, "| `%s` | ", md->name));
+        LT_IGNORE(put_type_ref(ctx, md->input_type));
+        LT_IGNORE(lt_buf_appends(ctx->out, " | "));
+        LT_IGNORE(put_type_ref(ctx, md->output_type));
+        LT_IGNORE(lt_buf_appends(ctx->out, " | "));
+        LT_IGNORE(put_cell(ctx->out, loc_comment(find_loc(ctx, extra, 2))));
+        LT_IGNORE(lt_buf_appends(ctx->out, " |\n"));
     }
-    return st == LT_OK ? lt_buf_appendc(ctx->out, '\n') : st;
+    return lt_buf_appendc(ctx->out, '\n');
 }
 
 /* File comment: detached paragraphs and leading comment of `syntax`. */

@@ -10,7 +10,7 @@
 
 #include "lt_alloc.h"
 
-lt_natsd *fx_srv;
+lt_natsrv *fx_srv;
 natsConnection *fx_nc;
 natsConnection *fx_client;
 lt_store *fx_store;
@@ -22,9 +22,9 @@ void fx_setup_with(size_t max_request)
     lt_store_config cfg = { .memory = true };
     lt_api_config ac = { .max_request = max_request };
 
-    ck_assert_int_eq(lt_natsd_start(&fx_srv, NULL), LT_OK);
-    ck_assert_int_eq(natsConnection_ConnectTo(&fx_nc, lt_natsd_url(fx_srv)), NATS_OK);
-    ck_assert_int_eq(natsConnection_ConnectTo(&fx_client, lt_natsd_url(fx_srv)), NATS_OK);
+    ck_assert_int_eq(lt_natsrv_start(&fx_srv, NULL), LT_OK);
+    ck_assert_int_eq(natsConnection_ConnectTo(&fx_nc, lt_natsrv_url(fx_srv)), NATS_OK);
+    ck_assert_int_eq(natsConnection_ConnectTo(&fx_client, lt_natsrv_url(fx_srv)), NATS_OK);
     ck_assert_int_eq(natsConnection_JetStream(&fx_js, fx_nc, NULL), NATS_OK);
     ck_assert_int_eq(lt_store_ensure_assets(fx_js, &cfg), LT_OK);
     ck_assert_int_eq(lt_store_open(&fx_store, fx_js, &cfg), LT_OK);
@@ -48,7 +48,7 @@ void fx_teardown(void)
     natsConnection_Destroy(fx_client);
     natsConnection_Destroy(fx_nc);
     fx_client = fx_nc = NULL;
-    lt_natsd_stop(fx_srv);
+    ck_assert_int_eq(lt_natsrv_stop(fx_srv), LT_OK);
     fx_srv = NULL;
 }
 

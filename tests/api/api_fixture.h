@@ -10,10 +10,10 @@
 #include <nats/nats.h>
 
 #include "lt_api.h"
-#include "lt_natsd.h"
+#include "lt_natsrv.h"
 #include "lt_store.h"
 
-extern lt_natsd *fx_srv;
+extern lt_natsrv *fx_srv;
 extern natsConnection *fx_nc;     /* the server's connection */
 extern natsConnection *fx_client; /* the test client's */
 extern lt_store *fx_store;

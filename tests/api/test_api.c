@@ -1,6 +1,7 @@
 /*
  * test_api.c - the wadm API scenarios of wadm's api_model_operations tests
- * (wadm.md §8.2) against latticed's API on a real nats-server: put
+ * (github.com/wasmCloud/wadm, tests/api_model_operations.rs) against latticed's API on a
+ * real nats-server: put
  * created/newversion, get by version, list (new shape and deprecated bare
  * array), versions order, delete one/all and noop deletes, duplicate
  * versions, invalid and unsupported subjects, JSON/YAML with and without a

@@ -14,6 +14,7 @@
 
 #include "api_fixture.h"
 #include "lt_alloc.h"
+#include "lt_time.h"
 
 static void put(const char *name, const char *version, const char *tag, const char *id)
 {
@@ -350,7 +351,7 @@ START_TEST(history_events)
 
         ck_assert_str_eq(json_string_value(json_object_get(e, "event")), want[i][0]);
         ck_assert_str_eq(json_string_value(json_object_get(e, "version")), want[i][1]);
-        ck_assert_int_eq(lt_store_time_parse(json_string_value(json_object_get(e, "time")), &ms),
+        ck_assert_int_eq(lt_time_parse_ms(json_string_value(json_object_get(e, "time")), 0, &ms),
                          LT_OK);
         ck_assert_int_gt(ms, 1700000000000LL);
     }
@@ -374,7 +375,7 @@ static void *putter(void *p)
     putter_arg *a = p;
     natsConnection *c = NULL;
 
-    if (natsConnection_ConnectTo(&c, lt_natsd_url(fx_srv)) != NATS_OK)
+    if (natsConnection_ConnectTo(&c, lt_natsrv_url(fx_srv)) != NATS_OK)
         return NULL;
     for (int i = 0; i < a->n; i++) {
         char v[32], *m;
@@ -405,7 +406,7 @@ START_TEST(concurrent_applies_lose_nothing)
     json_t *r;
 
     /* a second replica of the API on its own connection, same queue group */
-    ck_assert_int_eq(natsConnection_ConnectTo(&nc2, lt_natsd_url(fx_srv)), NATS_OK);
+    ck_assert_int_eq(natsConnection_ConnectTo(&nc2, lt_natsrv_url(fx_srv)), NATS_OK);
     ck_assert_int_eq(natsConnection_JetStream(&js2, nc2, NULL), NATS_OK);
     ck_assert_int_eq(lt_store_open(&store2, js2, &cfg), LT_OK);
     ck_assert_int_eq(lt_api_start(&api2, nc2, store2, NULL), LT_OK);

@@ -34,7 +34,7 @@ static const char *bin(void)
 static void setup(void)
 {
     fx_setup();
-    snprintf(url_env, sizeof(url_env), "LATTICE_NATS_URL=%s", lt_natsd_url(fx_srv));
+    snprintf(url_env, sizeof(url_env), "LATTICE_NATS_URL=%s", lt_natsrv_url(fx_srv));
     ck_assert_int_eq(lt_test_tmpdir(&tmp, "lctl"), LT_OK);
 }
 
@@ -144,6 +144,14 @@ START_TEST(unreachable_exit_3)
     ck_assert_int_eq(r.exit_code, 3);
     ck_assert_int_eq(lines(r.err), 1);
     ck_assert_ptr_nonnull(strstr(r.err, "no latticed is serving"));
+    lt_test_cmd_result_cleanup(&r);
+    /* hosts: the API is served but no scheduler leads the lattice (tests/e2e/test_e2e_cli.c
+     * has the answers of one that does) */
+    RUN(&r, "hosts", "-t", "2");
+    ck_assert_int_eq(r.exit_code, 3);
+    ck_assert_int_eq(lines(r.err), 1);
+    ck_assert_msg(strstr(r.err, "no answer on lattice.default.hosts") != NULL &&
+                      strstr(r.err, "leading lattice default") != NULL, "%s", r.err);
     lt_test_cmd_result_cleanup(&r);
 }
 END_TEST
@@ -337,7 +345,7 @@ START_TEST(status_watch_until_ctrl_c)
     if (pid == 0) {
         dup2(out[1], STDOUT_FILENO);
         close(out[0]);
-        setenv("LATTICE_NATS_URL", lt_natsd_url(fx_srv), 1);
+        setenv("LATTICE_NATS_URL", lt_natsrv_url(fx_srv), 1);
         execl(bin(), bin(), "status", "watched", "--watch", (char *)NULL);
         _exit(127);
     }
@@ -394,7 +402,7 @@ START_TEST(two_processes_apply_concurrently)
         pids[p] = fork();
         ck_assert_int_ge(pids[p], 0);
         if (pids[p] == 0) {
-            setenv("LATTICE_NATS_URL", lt_natsd_url(fx_srv), 1);
+            setenv("LATTICE_NATS_URL", lt_natsrv_url(fx_srv), 1);
             execvp("sh", (char *const *)sh_argv);
             _exit(127);
         }

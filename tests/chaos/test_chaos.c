@@ -122,6 +122,43 @@ static int wait_leader(e2e *e, replica *rs, int n, const char *not_id, uint64_t 
     }
 }
 
+typedef struct {
+    pid_t pid;
+    char needle[256];
+} log_arg;
+
+/* Whether the log of process pid says needle. */
+static bool log_says(e2e *e, void *arg)
+{
+    const log_arg *w = arg;
+    char *text = NULL;
+    bool yes;
+
+    if (lt_test_read_file(e2e_log_path(e, w->pid), 64u << 20, &text, NULL) != LT_OK)
+        return false;
+    yes = strstr(text, w->needle) != NULL;
+    free(text);
+    return yes;
+}
+
+typedef struct {
+    size_t hosts;
+    int64_t since;
+} heard_arg;
+
+static bool all_heard_since(e2e *e, void *arg)
+{
+    const heard_arg *h = arg;
+
+    return e2e_heard_since(e, L, h->since) >= h->hosts;
+}
+
+/* A cp host.lost event named a host whose id starts with the prefix arg. */
+static bool was_lost(e2e *e, void *arg)
+{
+    return e2e_host_was_lost(e, L, (const char *)arg);
+}
+
 /* Every replica started is still running (a replica that exits at start-up, e.g. on a
  * bucket-creation race with another one, fails the scenario here with a clear message). */
 static void assert_replicas_alive(e2e *e, replica *rs, int n)
@@ -330,7 +367,7 @@ START_TEST(cluster_node)
         t0 = e2e_now_ms();
         ck_assert_int_eq(lt_natcluster_down(e2e_cluster(e), node, true), LT_OK);
         wait_acks(e, a, 3, 60000); /* the rollout goes on without the node */
-        e2e_sleep_ms(3000);
+        e2e_sleep_ms(3000); /* the fault's length: the node stays down a while longer */
         ck_assert_int_eq(lt_natcluster_up(e2e_cluster(e), node), LT_OK);
         fault_end = e2e_now_ms();
         printf("cluster_node round %d: node %s (status stream leader) down for %lld ms\n", round,
@@ -383,12 +420,20 @@ static void run_partition(const char *scenario, bool standby, int64_t cut_ms)
     a = e2e_applier_start(e, L, tmpl(), "c", PERIOD_MS);
     wait_acks(e, a, 2, 30000);
     assert_replicas_alive(e, rs, standby ? 2 : 1);
-    e2e_sleep_ms(2000);
+    /* Steady before the fault: the standby (if any) is up, the applier is answered again
+     * and every host has heartbeated since. */
+    if (standby) {
+        log_arg ready = { rs[1].pid, "ready: NATS" };
+
+        ck_assert(e2e_wait(e, log_says, &ready, 30000));
+    }
+    wait_acks(e, a, 2, 30000);
+    ck_assert(e2e_wait(e, all_heard_since, &(heard_arg){ 5, e2e_now_ms() }, 30000));
     t0 = e2e_now_ms();
     ck_assert_int_eq(lt_proxy_set(p, LT_PROXY_STALL), LT_OK);
-    e2e_sleep_ms(stall_ms);
+    e2e_sleep_ms(stall_ms); /* the fault's length */
     ck_assert_int_eq(lt_proxy_set(p, LT_PROXY_CUT), LT_OK);
-    e2e_sleep_ms(cut_ms - stall_ms);
+    e2e_sleep_ms(cut_ms - stall_ms); /* the fault's length */
     ck_assert_uint_eq(e2e_host_count(e, L), 5);
     if (standby) /* B took over meanwhile */
         ck_assert_int_eq(wait_leader(e, rs, 2, rs[0].id, &epoch, 1000), 1);
@@ -456,6 +501,7 @@ START_TEST(kv_stall)
     int round, rounds = pick(2, 6), i;
     int64_t fault_end = 0;
     uint64_t epoch0 = 0;
+    log_arg stepped;
     e2e_faults f;
 
     ck_assert_int_eq(lt_test_tmpdir(&dir, "lt-chaos-shim"), LT_OK);
@@ -493,7 +539,14 @@ START_TEST(kv_stall)
         printf("kv_stall round %d: %s's KV stalled (epoch %llu), %s leads (epoch %llu) after "
                "%lld ms\n", round, rs[lead].id, (unsigned long long)old_epoch, rs[next].id,
                (unsigned long long)new_epoch, (long long)(fault_end - t0));
-        e2e_sleep_ms(7000); /* the stalled calls return: the old leader must stay quiet */
+        /* The stalled calls return (up to 6 s later): the old leader reads the lease, steps
+         * down, and must stay quiet and not take the lease back. */
+        snprintf(stepped.needle, sizeof(stepped.needle),
+                 "lease taken by '%s' (epoch %llu): stepping down", rs[next].id,
+                 (unsigned long long)new_epoch);
+        stepped.pid = rs[lead].pid;
+        ck_assert_msg(e2e_wait(e, log_says, &stepped, 30000), "%s never stepped down (no "
+                      "\"%s\" in its log)", rs[lead].id, stepped.needle);
         ck_assert_msg(strcmp(e2e_leader(e, L, NULL), rs[next].id) == 0,
                       "kv_stall: the lease went from %s to %s after %s's stall ended",
                       rs[next].id, e2e_leader(e, L, NULL), rs[lead].id);
@@ -550,8 +603,7 @@ START_TEST(hosts_killed)
         e2e_hosts(e, L, repl, 1, NULL, NULL); /* a replacement elsewhere */
         printf("hosts_killed round %d: %s killed -9, %s joins\n", round, busy, repl);
         wait_acks(e, a, 2, 30000);
-        e2e_sleep_ms(4000); /* past the host timeout: the dead host is declared lost */
-        ck_assert_msg(e2e_host_was_lost(e, L, victim), "killed host %s never declared lost",
+        ck_assert_msg(e2e_wait(e, was_lost, victim, 20000), "killed host %s never declared lost",
                       victim);
         fault_end = e2e_now_ms();
     }
@@ -570,31 +622,8 @@ END_TEST
 
 int main(void)
 {
-    Suite *s;
-    TCase *t;
-    SRunner *r;
-    int failed;
-    struct {
-        const char *name;
-        const TTest *fn;
-    } cases[] = { { "leader_kill", leader_kill },   { "leader_stop", leader_stop },
-                  { "cluster_node", cluster_node }, { "partition", partition },
-                  { "partition_standby", partition_standby }, { "kv_stall", kv_stall },
-                  { "hosts_killed", hosts_killed } };
-    size_t i;
+    const TTest *const tests[] = { leader_kill, leader_stop, cluster_node, partition,
+                                   partition_standby, kv_stall, hosts_killed, NULL };
 
-    setvbuf(stdout, NULL, _IOLBF, 0); /* progress lines survive a failed check */
-    e2e_require_bins();
-    s = suite_create("chaos");
-    for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
-        t = tcase_create(cases[i].name);
-        tcase_set_timeout(t, soak() ? 3600 : 300);
-        tcase_add_test(t, cases[i].fn);
-        suite_add_tcase(s, t);
-    }
-    r = srunner_create(s);
-    srunner_run_all(r, CK_NORMAL);
-    failed = srunner_ntests_failed(r);
-    srunner_free(r);
-    return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+    return e2e_run_suite("chaos", soak() ? 3600 : 300, tests);
 }

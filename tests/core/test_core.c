@@ -26,9 +26,22 @@ START_TEST(test_buf_append_and_limit)
     ck_assert_int_eq(lt_buf_appends(&b, "xyz"), LT_ERR_TOO_BIG);
     ck_assert_int_eq(lt_buf_appendf(&b, "%s", "xyz"), LT_ERR_TOO_BIG);
     ck_assert_str_eq(b.ptr, "hello-42");
-    ck_assert_int_eq(lt_buf_appends(&b, "ab"), LT_OK);
+    /* The first error sticks: an append that would fit now does nothing. */
+    ck_assert_int_eq(lt_buf_status(&b), LT_ERR_TOO_BIG);
+    ck_assert_int_eq(lt_buf_appends(&b, "ab"), LT_ERR_TOO_BIG);
+    ck_assert_int_eq(lt_buf_appendc(&b, 'a'), LT_ERR_TOO_BIG);
+    ck_assert_str_eq(b.ptr, "hello-42");
+    /* Truncating to a mark clears it. */
+    lt_buf_truncate(&b, 5);
+    ck_assert_int_eq(lt_buf_status(&b), LT_OK);
+    ck_assert_str_eq(b.ptr, "hello");
+    ck_assert_int_eq(lt_buf_appends(&b, "-42ab"), LT_OK);
     ck_assert_uint_eq(b.len, 10);
     ck_assert_int_eq(lt_buf_appendc(&b, 'c'), LT_ERR_TOO_BIG);
+    lt_buf_reset(&b);
+    ck_assert_int_eq(lt_buf_status(&b), LT_OK);
+    ck_assert_int_eq(lt_buf_appends(&b, "again"), LT_OK);
+    ck_assert_str_eq(b.ptr, "again");
     lt_buf_cleanup(&b);
     lt_buf_cleanup(NULL);
 }
@@ -53,6 +66,46 @@ START_TEST(test_buf_stack_then_heap)
     ck_assert_uint_eq(b.len, 0);
     lt_free(s);
     lt_buf_reset(&b);
+    lt_buf_cleanup(&b);
+}
+END_TEST
+
+/* A text built as a plain sequence: one status check at the end sees the first error. */
+START_TEST(test_buf_sticky_sequence)
+{
+    lt_buf b;
+
+    lt_buf_init(&b, 8);
+    LT_IGNORE(lt_buf_appends(&b, "{\"a\":"));
+    LT_IGNORE(lt_buf_appendf(&b, "%d", 123456)); /* does not fit */
+    LT_IGNORE(lt_buf_appendc(&b, '}'));          /* would fit, must not land */
+    ck_assert_int_eq(lt_buf_status(&b), LT_ERR_TOO_BIG);
+    ck_assert_str_eq(b.ptr, "{\"a\":");
+    lt_buf_cleanup(&b);
+    ck_assert_int_eq(lt_buf_status(&b), LT_OK);
+}
+END_TEST
+
+START_TEST(test_buf_json_str)
+{
+    static const char raw[] = "a\"b\\c\nd\re\tf\x01g\x1fh\x7f\xc3\xa9\b\f";
+    lt_buf b;
+
+    lt_buf_init(&b, 1000);
+    ck_assert_int_eq(lt_buf_json_str(&b, raw), LT_OK);
+    ck_assert_str_eq(b.ptr, "\"a\\\"b\\\\c\\nd\\re\\tf\\u0001g\\u001fh\x7f\xc3\xa9\\b\\f\"");
+    lt_buf_reset(&b);
+    ck_assert_int_eq(lt_buf_json_str(&b, NULL), LT_OK);
+    ck_assert_str_eq(b.ptr, "\"\"");
+    lt_buf_reset(&b);
+    /* embedded NUL with an explicit length, no quotes */
+    ck_assert_int_eq(lt_buf_json_escape(&b, "x\0y", 3), LT_OK);
+    ck_assert_str_eq(b.ptr, "x\\u0000y");
+    lt_buf_cleanup(&b);
+    /* too long: error, the part before stays */
+    lt_buf_init(&b, 6);
+    ck_assert_int_eq(lt_buf_json_str(&b, "abc\ndef"), LT_ERR_TOO_BIG);
+    ck_assert_str_eq(b.ptr, "\"abc\\n");
     lt_buf_cleanup(&b);
 }
 END_TEST
@@ -126,6 +179,8 @@ START_TEST(test_alloc_failure_injection)
     ck_assert_str_eq(b.ptr, "");
     ck_assert_ptr_null(lt_strdup("x"));
     budget = 1;
+    ck_assert_int_eq(lt_buf_appends(&b, "abc"), LT_ERR_NOMEM); /* sticky */
+    lt_buf_reset(&b);
     ck_assert_int_eq(lt_buf_appends(&b, "abc"), LT_OK);
     lt_alloc_set(NULL);
     lt_buf_cleanup(&b);
@@ -155,6 +210,8 @@ static Suite *core_suite(void)
 
     tcase_add_test(tc, test_buf_append_and_limit);
     tcase_add_test(tc, test_buf_stack_then_heap);
+    tcase_add_test(tc, test_buf_sticky_sequence);
+    tcase_add_test(tc, test_buf_json_str);
     tcase_add_test(tc, test_str_eq);
     tcase_add_test(tc, test_status_texts);
     tcase_add_test(tc, test_error_origin);

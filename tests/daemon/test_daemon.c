@@ -1,11 +1,15 @@
 /*
  * test_daemon.c - latticed as a process: --help/--version/usage errors,
- * `--dev` coming up (nats-server child, JetStream assets) and going down
- * cleanly on SIGTERM and SIGINT (exit 0, child gone, temp dir removed), a
+ * `--dev` coming up (nats-server child, JetStream assets, the local host
+ * running the example app's instances as its children, "app hello ... is
+ * deployed") and going down cleanly on SIGTERM and SIGINT (exit 0; the
+ * nats-server, the host and every instance process gone by PID; temp dir
+ * removed), a
  * clear error when nats-server is missing or NATS unreachable, and
  * idempotent asset creation against an existing server.
  */
 #include <check.h>
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <poll.h>
@@ -20,7 +24,7 @@
 
 #include <nats/nats.h>
 
-#include "lt_natsd.h"
+#include "lt_natsrv.h"
 
 typedef struct {
     pid_t pid;
@@ -183,13 +187,94 @@ static void assert_bucket_exists(const char *url, const char *bucket)
     natsConnection_Destroy(nc);
 }
 
+/* The number after `key` in text (e.g. "(pid "), or 0. */
+static pid_t pid_after(const char *text, const char *key)
+{
+    const char *s = strstr(text, key);
+
+    return s != NULL ? (pid_t)strtol(s + strlen(key), NULL, 10) : 0;
+}
+
+/* Whether pid exists and is not a zombie (/proc/PID/stat state). */
+static bool running(pid_t pid)
+{
+    char path[64], buf[512], *paren, state = 'X';
+    FILE *f;
+    size_t n;
+
+    snprintf(path, sizeof(path), "/proc/%d/stat", (int)pid);
+    f = fopen(path, "r");
+    if (f == NULL)
+        return false;
+    n = fread(buf, 1, sizeof(buf) - 1, f);
+    fclose(f);
+    buf[n] = '\0';
+    paren = strrchr(buf, ')');
+    if (paren == NULL || sscanf(paren + 1, " %c", &state) != 1)
+        return false;
+    return state != 'Z' && state != 'X';
+}
+
+/* PIDs of the processes whose parent is parent (at most max), from /proc/PID/task/TID/children. */
+static size_t children_of(pid_t parent, pid_t *out, size_t max)
+{
+    char path[512], buf[4096];
+    DIR *d;
+    struct dirent *de;
+    size_t n = 0;
+
+    snprintf(path, sizeof(path), "/proc/%d/task", (int)parent);
+    d = opendir(path);
+    if (d == NULL)
+        return 0;
+    while ((de = readdir(d)) != NULL) {
+        FILE *f;
+        size_t len;
+        char *p, *end;
+
+        if (de->d_name[0] == '.')
+            continue;
+        snprintf(path, sizeof(path), "/proc/%d/task/%s/children", (int)parent, de->d_name);
+        f = fopen(path, "r");
+        if (f == NULL)
+            continue;
+        len = fread(buf, 1, sizeof(buf) - 1, f);
+        fclose(f);
+        buf[len] = '\0';
+        for (p = buf; n < max; p = end) {
+            long v = strtol(p, &end, 10);
+
+            if (end == p)
+                break;
+            out[n++] = (pid_t)v;
+        }
+    }
+    closedir(d);
+    return n;
+}
+
+/* A process of ours that exits with its parent may be a zombie for a moment: wait for it. */
+static bool gone_within(pid_t pid, int timeout_ms)
+{
+    long long deadline = now_ms() + timeout_ms;
+    struct timespec pause = { 0, 20 * 1000 * 1000 };
+
+    while (running(pid)) {
+        if (now_ms() > deadline)
+            return false;
+        nanosleep(&pause, NULL);
+    }
+    return true;
+}
+
 static void dev_up_down(int sig)
 {
     char *argv[] = { "latticed", "--dev", NULL };
     char url[128], dir[1024];
-    const char *u;
+    const char *u, *line;
     struct stat sb;
-    pid_t child;
+    pid_t child, host, inst[16];
+    size_t n_inst, i;
     proc p;
 
     spawn(&p, argv);
@@ -203,11 +288,28 @@ static void dev_up_down(int sig)
     ck_assert_int_eq(stat(dir, &sb), 0);
     assert_bucket_exists(url, "latticed_manifests");
     assert_bucket_exists(url, "latticed_status");
+    /* The example app comes up on the local host, which runs its instances as children. */
+    ck_assert_msg(wait_for(&p, " is deployed:", 60000), "the example never deployed: %s%s",
+                  p.out, p.err);
+    line = strstr(p.out, "app hello ");
+    ck_assert_msg(line != NULL && line < strstr(p.out, " is deployed:"), "%s", p.out);
+    ck_assert_msg(wait_for(&p, "2/2 running", 2000), "%s", p.out);
+    line = strstr(p.err, "started local host ");
+    ck_assert_msg(line != NULL, "no local host: %s", p.err);
+    host = pid_after(line, "(pid ");
+    ck_assert_msg(host > 0 && running(host), "local host %d not running", (int)host);
+    n_inst = children_of(host, inst, 16);
+    ck_assert_msg(n_inst >= 2, "the local host runs %zu instance processes, want the 2 "
+                  "http-component ones at least", n_inst);
 
     ck_assert_int_eq(kill(p.pid, sig), 0);
     ck_assert_int_eq(wait_exit(&p, 15000), 0);
     ck_assert_msg(kill(child, 0) != 0 && errno == ESRCH, "nats-server %d left running",
                   (int)child);
+    ck_assert_msg(gone_within(host, 2000), "local host %d left running", (int)host);
+    for (i = 0; i < n_inst && i < 16; i++)
+        ck_assert_msg(gone_within(inst[i], 2000), "instance process %d left running",
+                      (int)inst[i]);
     ck_assert_msg(stat(dir, &sb) != 0, "temp dir %s left behind", dir);
     ck_assert_ptr_nonnull(strstr(p.err, "shutting down"));
 }
@@ -245,8 +347,10 @@ START_TEST(test_daemon_unreachable_nats)
     char url[64];
     char *argv[] = { "latticed", "--nats-url", url, NULL };
     proc p;
+    int port = 0;
 
-    snprintf(url, sizeof(url), "nats://127.0.0.1:%d", lt_natsd_free_port());
+    ck_assert_int_eq(lt_natsrv_free_port(&port), LT_OK);
+    snprintf(url, sizeof(url), "nats://127.0.0.1:%d", port);
     ck_assert_int_eq(run(argv, &p), 3);
     ck_assert_ptr_nonnull(strstr(p.err, "cannot connect to NATS at nats://127.0.0.1:"));
 }
@@ -254,13 +358,13 @@ END_TEST
 
 START_TEST(test_daemon_assets_idempotent)
 {
-    lt_natsd *srv = NULL;
+    lt_natsrv *srv = NULL;
     char url[128];
     char *argv[] = { "latticed", "--nats-url", url, "--storage", "memory", NULL };
     proc p;
 
-    ck_assert_int_eq(lt_natsd_start(&srv, NULL), LT_OK);
-    snprintf(url, sizeof(url), "%s", lt_natsd_url(srv));
+    ck_assert_int_eq(lt_natsrv_start(&srv, NULL), LT_OK);
+    snprintf(url, sizeof(url), "%s", lt_natsrv_url(srv));
     for (int round = 0; round < 2; round++) {
         spawn(&p, argv);
         ck_assert_msg(wait_for(&p, "ready: NATS", 10000), "round %d: %s", round, p.err);
@@ -272,7 +376,7 @@ START_TEST(test_daemon_assets_idempotent)
         ck_assert_int_eq(wait_exit(&p, 10000), 0);
     }
     assert_bucket_exists(url, "latticed_manifests");
-    lt_natsd_stop(srv);
+    ck_assert_int_eq(lt_natsrv_stop(srv), LT_OK);
 }
 END_TEST
 

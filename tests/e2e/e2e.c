@@ -6,6 +6,7 @@
 #include "e2e.h"
 
 #include <check.h>
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <pthread.h>
@@ -14,7 +15,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/prctl.h>
-#include <sys/stat.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -29,8 +29,6 @@
 #include "lt_testutil.h"
 #include "e2e_internal.h"
 
-static char corpus_dir[1024];
-
 int64_t e2e_now_ms(void)
 {
     return lt_test_now_ms();
@@ -39,33 +37,6 @@ int64_t e2e_now_ms(void)
 void e2e_sleep_ms(int64_t ms)
 {
     lt_test_sleep_ms(ms);
-}
-
-void e2e_require(void)
-{
-    const char *dir = getenv("LT_CONFORMANCE_DIR");
-    struct stat st;
-
-    e2e_require_bins();
-    if (dir != NULL && dir[0] != '\0')
-        snprintf(corpus_dir, sizeof(corpus_dir), "%s/wadm", dir);
-    else
-        snprintf(corpus_dir, sizeof(corpus_dir), "%s/../shared/conformance/wadm",
-                 LT_SOURCE_ROOT);
-    if (stat(corpus_dir, &st) != 0) {
-        /* Only a user's clone without ../shared may skip; CI always has the corpus. */
-        printf("%s: wadm corpus (%s) not available\n", getenv("CI") != NULL ? "error" : "skipping",
-               corpus_dir);
-        exit(getenv("CI") != NULL ? 1 : 77);
-    }
-}
-
-const char *e2e_corpus(const char *rel)
-{
-    static char path[2048];
-
-    snprintf(path, sizeof(path), "%s/%s", corpus_dir, rel);
-    return path;
 }
 
 const char *e2e_url(const e2e *e)
@@ -847,4 +818,113 @@ void e2e_require_bins(void)
         printf("LATTICED_BIN / LATTICED_HOST_BIN not set (meson test sets them)\n");
         exit(1); /* a broken setup, never a skip */
     }
+}
+
+/* ---------------------------------------------------------------------------------------------
+ * Real hosts, latticectl and /proc (issue 9: untested paths)
+ * ------------------------------------------------------------------------------------------- */
+
+pid_t e2e_real_host(e2e *e, const char *lattice, const char *id, const char *const *extra)
+{
+    char *argv[64];
+    int n = 0;
+    size_t i;
+
+    argv[n++] = (char *)getenv("LATTICED_HOST_BIN");
+    argv[n++] = (char *)"--nats-url";
+    argv[n++] = e->urls;
+    argv[n++] = (char *)"--lattice";
+    argv[n++] = (char *)lattice;
+    argv[n++] = (char *)"--host-id";
+    argv[n++] = (char *)id;
+    argv[n++] = (char *)"--heartbeat-interval";
+    argv[n++] = (char *)"500ms";
+    for (i = 0; extra != NULL && extra[i] != NULL && n < 62; i++)
+        argv[n++] = (char *)extra[i];
+    argv[n] = NULL;
+    return spawn(e, id, argv[0], argv);
+}
+
+/* Field 4 (ppid) and field 3 (state) of /proc/PID/stat; false when it cannot be read. */
+static bool proc_stat(pid_t pid, pid_t *ppid, char *state)
+{
+    char path[64], buf[512], *close_paren;
+    FILE *f;
+    size_t n;
+    int pp = 0;
+
+    snprintf(path, sizeof(path), "/proc/%d/stat", (int)pid);
+    f = fopen(path, "r");
+    if (f == NULL)
+        return false;
+    n = fread(buf, 1, sizeof(buf) - 1, f);
+    fclose(f);
+    buf[n] = '\0';
+    close_paren = strrchr(buf, ')'); /* the command name may hold blanks and parentheses */
+    if (close_paren == NULL || sscanf(close_paren + 1, " %c %d", state, &pp) != 2)
+        return false;
+    *ppid = pp;
+    return true;
+}
+
+bool e2e_pid_running(pid_t pid)
+{
+    pid_t pp;
+    char state;
+
+    return proc_stat(pid, &pp, &state) && state != 'Z' && state != 'X';
+}
+
+size_t e2e_children(pid_t parent, pid_t *out, size_t max)
+{
+    DIR *d = opendir("/proc");
+    struct dirent *de;
+    size_t n = 0;
+
+    ck_assert_ptr_nonnull(d);
+    while ((de = readdir(d)) != NULL) {
+        char *end;
+        long pid = strtol(de->d_name, &end, 10);
+        pid_t pp;
+        char state;
+
+        if (*end != '\0' || pid <= 0 || !proc_stat((pid_t)pid, &pp, &state) || pp != parent ||
+            state == 'Z' || state == 'X')
+            continue;
+        if (n < max)
+            out[n] = (pid_t)pid;
+        n++;
+    }
+    closedir(d);
+    return n;
+}
+
+void e2e_ctl(e2e *e, const char *lattice, lt_test_cmd_result *res, const char *const *args)
+{
+    const char *argv[32];
+    char url_env[300], lat_env[128];
+    const char *env[] = { url_env, lat_env, NULL };
+    lt_test_cmd cmd = { .argv = argv, .env = env, .timeout_ms = 30000 };
+    size_t n = 0;
+
+    ck_assert_msg(getenv("LATTICECTL_BIN") != NULL, "LATTICECTL_BIN not set");
+    argv[n++] = getenv("LATTICECTL_BIN");
+    for (size_t i = 0; args[i] != NULL && n < 31; i++)
+        argv[n++] = args[i];
+    argv[n] = NULL;
+    snprintf(url_env, sizeof(url_env), "LATTICE_NATS_URL=%s", e->urls);
+    snprintf(lat_env, sizeof(lat_env), "LATTICE_LATTICE=%s", lattice);
+    ck_assert_int_eq(lt_test_run(&cmd, res), LT_OK);
+}
+
+size_t e2e_heard_since(e2e *e, const char *lattice, int64_t since_ms)
+{
+    size_t i, n = 0;
+
+    pthread_mutex_lock(&e->mu);
+    for (i = 0; i < e->n_hosts; i++)
+        n += e->hosts[i].seen && strcmp(e->hosts[i].lattice, lattice) == 0 &&
+             e->hosts[i].at >= since_ms;
+    pthread_mutex_unlock(&e->mu);
+    return n;
 }

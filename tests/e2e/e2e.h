@@ -1,7 +1,8 @@
 /*
  * e2e.h - end-to-end test harness: a real nats-server (lt_natsrv), latticed
- * and latticed-host processes started and killed by PID, wadm's corpus
- * manifests, the API over NATS, and a passive observer that learns what every
+ * and latticed-host processes started and killed by PID, the project's own
+ * manifests (tests/e2e/manifests/: no e2e test reads wadm's corpus), the API
+ * over NATS, and a passive observer that learns what every
  * host runs from its heartbeats (and which links and starts latticed sent by
  * listening to the command subjects, without answering). Binaries come from
  * the environment: LATTICED_BIN, LATTICED_HOST_BIN.
@@ -17,14 +18,9 @@
 #include <jansson.h>
 
 #include "lt_natcluster.h"
+#include "lt_testutil.h"
 
 typedef struct e2e e2e;
-
-/** Exit 77 (skip) unless the corpus and binaries are there. Call first in main. */
-void e2e_require(void);
-
-/** Path of a corpus file ("manifests/simple.yaml"), static buffer. */
-const char *e2e_corpus(const char *rel);
 
 /** nats-server up, observer connected. Fails the test on error. */
 e2e *e2e_new(void);
@@ -182,7 +178,74 @@ typedef struct lt_natsrv lt_natsrv;
 lt_natsrv *e2e_natsrv(e2e *e);
 /** Path of the log file of a process we started (NULL if unknown). */
 const char *e2e_log_path(e2e *e, pid_t pid);
-/** Exit 77 (skip) unless the binaries are there (for tests that use no wadm corpus). */
+/** Exit 1 (a failure, never a skip) unless LATTICED_BIN and LATTICED_HOST_BIN are set. */
 void e2e_require_bins(void);
+
+/* ---------------------------------------------------------------------------------------------
+ * Real hosts, latticectl and /proc (issue 9: untested paths, tests/e2e/test_e2e_cli.c). The
+ * code is the last block of e2e.c.
+ * ------------------------------------------------------------------------------------------- */
+
+/** One real (not simulated) latticed-host in lattice with host id `id`, 500 ms heartbeats,
+ * plus extra args (NULL-terminated, may be NULL), e.g. --default-runner. */
+pid_t e2e_real_host(e2e *e, const char *lattice, const char *id, const char *const *extra);
+/** PIDs of the live processes whose parent is `parent` (from /proc), at most max into out;
+ * returns how many there are. */
+size_t e2e_children(pid_t parent, pid_t *out, size_t max);
+/** Whether process pid exists and is not a zombie. */
+bool e2e_pid_running(pid_t pid);
+/**
+ * Run LATTICECTL_BIN with args (NULL-terminated) against this lattice's server
+ * (LATTICE_NATS_URL, LATTICE_LATTICE=lattice); ck_asserts that it ran (not that it exited 0).
+ * Release res with lt_test_cmd_result_cleanup.
+ */
+void e2e_ctl(e2e *e, const char *lattice, lt_test_cmd_result *res, const char *const *args);
+/** Hosts of lattice (observed) whose latest heartbeat arrived at or after since_ms (e2e_now_ms):
+ * a positive event to wait for before checking that something did not happen. */
+size_t e2e_heard_since(e2e *e, const char *lattice, int64_t since_ms);
+
+/* ---------------------------------------------------------------------------------------------
+ * Scenario helpers (e2e_expect.c): what the e2e tests share instead of each keeping a copy.
+ * The expect functions wait up to timeout_ms, then print the process logs and fail the test.
+ * ------------------------------------------------------------------------------------------- */
+
+#include <check.h>
+
+/** Path of tests/e2e/manifests/<name> in the source tree, static buffer. */
+const char *e2e_manifest(const char *name);
+/** Put and deploy manifests/<name>; fails the test unless the deploy is acknowledged. */
+void e2e_deploy_ok(e2e *e, const char *lattice, const char *name);
+/** Put and deploy manifests/<name>; fails the test unless the deploy answers an error; that
+ * answer ("error: <message>", caller frees). */
+char *e2e_deploy_refused(e2e *e, const char *lattice, const char *name);
+/** Wait until app's status word is want ("deployed", "failed"...). */
+void e2e_expect_status(e2e *e, const char *lattice, const char *app, const char *want,
+                       int64_t timeout_ms);
+/** Wait until e2e_count(lattice, app, comp, any version, host) == want. */
+void e2e_expect_count(e2e *e, const char *lattice, const char *app, const char *comp,
+                      const char *host, size_t want, int64_t timeout_ms);
+/** Wait until e2e_count_image(lattice, app, image_sub) == want. */
+void e2e_expect_image(e2e *e, const char *lattice, const char *app, const char *image_sub,
+                      size_t want, int64_t timeout_ms);
+/** Wait until e2e_links_with(lattice, cfg) == want. */
+void e2e_expect_links(e2e *e, const char *lattice, const char *cfg, size_t want,
+                      int64_t timeout_ms);
+/** Wait until e2e_host_count(lattice) == want. */
+void e2e_expect_hosts(e2e *e, const char *lattice, size_t want, int64_t timeout_ms);
+/**
+ * Instances latticed's scheduler counts on host in its inventory (`lattice.{L}.hosts`, what
+ * `latticectl hosts` shows; the leader answers), summed over all hosts when host is NULL;
+ * -1 when host is not in the inventory.
+ */
+long e2e_inventory_instances(e2e *e, const char *lattice, const char *host);
+/** Wait until e2e_inventory_instances(lattice, host) == want (-1: latticed forgot the host). */
+void e2e_expect_inventory(e2e *e, const char *lattice, const char *host, long want,
+                          int64_t timeout_ms);
+/** Whether the log of process pid (one we started) contains needle. */
+bool e2e_log_has(e2e *e, pid_t pid, const char *needle);
+/** A test executable's main: e2e_require_bins, then each test of the NULL-terminated list in
+ * its own test case (named as the test: CK_RUN_CASE=name runs one) with timeout_s;
+ * EXIT_SUCCESS when none failed. */
+int e2e_run_suite(const char *name, int timeout_s, const TTest *const *tests);
 
 #endif

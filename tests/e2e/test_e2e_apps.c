@@ -1,10 +1,14 @@
 /*
- * test_e2e_apps.c - wadm's e2e_upgrades and e2e_shared scenarios against
- * real processes, plus latticed's own: two lattices that never see each
- * other. Upgrades: outdatedapp -> upgradedapp -> upgradedapp2 on one host
- * (image bumps replace instances, unchanged components keep theirs, removed
- * components go, link config follows each version). Shared: shared apps
- * serve consumers' links; the corpus's deploy-fails rows fail to deploy.
+ * test_e2e_apps.c - applications over their versions and across each other,
+ * against real processes and the project's manifests (tests/e2e/manifests/).
+ * Upgrades: roll v1 -> v2 -> v3 on one host (new images replace instances,
+ * an unchanged component keeps its instances, removed components and their
+ * links go, link config follows each version), and another application
+ * claiming roll's explicit id is refused. Shared: applications marked
+ * `experimental.wasmcloud.dev/shared` serve other applications' references
+ * and links without extra instances; references to an application that does
+ * not exist, to a component it does not have, or to an application that is
+ * not shared fail to deploy. Lattices: two lattices never see each other.
  */
 #include <check.h>
 #include <stdio.h>
@@ -13,219 +17,164 @@
 
 #include "e2e.h"
 
-typedef struct {
-    const char *lattice, *app, *comp, *image;
-    size_t want;
-} want_arg;
+#define L "default"
+#define T 20000 /* ms for what the hosts report to follow latticed's commands */
 
-static bool count_is(e2e *e, void *arg)
+static e2e *one_lattice(const char *prefix, int hosts)
 {
-    want_arg *w = arg;
+    e2e *e = e2e_new();
 
-    if (w->image != NULL)
-        return e2e_count_image(e, w->lattice, w->app, w->image) == w->want;
-    return e2e_count(e, w->lattice, w->app, w->comp, NULL, NULL) == w->want;
-}
-
-static void expect(e2e *e, const char *lattice, const char *app, const char *comp,
-                   const char *image, size_t want)
-{
-    want_arg w = { lattice, app, comp, image, want };
-
-    if (!e2e_wait(e, count_is, &w, 20000)) {
-        e2e_dump_logs(e);
-        ck_abort_msg("%s/%s %s: %zu instances, want %zu", app, comp != NULL ? comp : "*",
-                     image != NULL ? image : "",
-                     image != NULL ? e2e_count_image(e, lattice, app, image)
-                                   : e2e_count(e, lattice, app, comp, NULL, NULL), want);
-    }
-}
-
-typedef struct {
-    const char *lattice, *cfg;
-    size_t want;
-} links_arg;
-
-static bool links_are(e2e *e, void *arg)
-{
-    links_arg *a = arg;
-
-    return e2e_links_with(e, a->lattice, a->cfg) == a->want;
-}
-
-static void expect_links(e2e *e, const char *lattice, const char *cfg, size_t want)
-{
-    links_arg a = { lattice, cfg, want };
-
-    ck_assert_msg(e2e_wait(e, links_are, &a, 20000), "%zu links with %s, want %zu",
-                  e2e_links_with(e, lattice, cfg), cfg, want);
-}
-
-static void deploy_ok(e2e *e, const char *lattice, const char *file, const char *app)
-{
-    char *r = e2e_put_deploy(e, lattice, e2e_corpus(file));
-
-    ck_assert_msg(strcmp(r, "acknowledged") == 0, "deploy %s: %s", file, r);
-    free(r);
-    if (!e2e_wait_status(e, lattice, app, "deployed", 60000)) {
-        char *msg = NULL, *st = e2e_status(e, lattice, app, &msg);
-
-        e2e_dump_logs(e);
-        ck_abort_msg("%s is %s (%s), not deployed", app, st, msg);
-    }
-}
-
-static bool hosts_up(e2e *e, void *arg)
-{
-    const size_t *want = arg;
-
-    return e2e_host_count(e, "default") == *want;
+    e2e_observe(e, L);
+    e2e_hosts(e, L, prefix, hosts, NULL, NULL);
+    e2e_latticed(e, NULL);
+    e2e_expect_hosts(e, L, (size_t)hosts, 20000);
+    return e;
 }
 
 START_TEST(test_upgrades)
 {
-    e2e *e = e2e_new();
-    size_t one = 1;
+    e2e *e = one_lattice("up", 1);
+    size_t starts;
+    char *r;
 
-    e2e_observe(e, "default");
-    e2e_hosts(e, "default", "up", 1, NULL, NULL);
-    e2e_latticed(e, NULL);
-    ck_assert(e2e_wait(e, hosts_up, &one, 20000));
-    deploy_ok(e, "default", "manifests/outdatedapp.yaml", "updateapp");
-    expect(e, "default", "updateapp", NULL, "dog-fetcher-rust:0.1.0", 5);
-    expect(e, "default", "updateapp", "hello-world", NULL, 3);
-    expect(e, "default", "updateapp", "kvcounter", NULL, 3);
-    expect(e, "default", "updateapp", NULL, "http-server:0.20.1", 1);
-    expect(e, "default", "updateapp", "redis", NULL, 1);
-    expect_links(e, "default", "address=0.0.0.0:8080", 1);
-    expect_links(e, "default", "address=0.0.0.0:8081", 1);
-    /* upgradedapp: image bumps, a new component, kvcounter and redis gone, link to 8082 */
-    deploy_ok(e, "default", "manifests/upgradedapp.yaml", "updateapp");
-    expect(e, "default", "updateapp", NULL, "dog-fetcher-rust:0.1.1", 5);
-    expect(e, "default", "updateapp", NULL, "dog-fetcher-rust:0.1.0", 0);
-    expect(e, "default", "updateapp", "echo-messaging", NULL, 1);
-    expect(e, "default", "updateapp", "hello-world", NULL, 3);
-    expect(e, "default", "updateapp", "kvcounter", NULL, 0);
-    expect(e, "default", "updateapp", NULL, "http-server:0.23.0", 1);
-    expect(e, "default", "updateapp", NULL, "http-server:0.20.1", 0);
-    expect(e, "default", "updateapp", "redis", NULL, 0);
-    expect_links(e, "default", "address=0.0.0.0:8082", 1);
-    expect_links(e, "default", "address=0.0.0.0:8080", 0);
-    expect_links(e, "default", "URL=redis", 0);
-    /* upgradedapp2: the server gets config (replaced), the link goes back to 8080 */
-    deploy_ok(e, "default", "manifests/upgradedapp2.yaml", "updateapp");
-    expect(e, "default", "updateapp", NULL, "dog-fetcher-rust:0.1.1", 5);
-    expect(e, "default", "updateapp", "echo-messaging", NULL, 1);
-    expect(e, "default", "updateapp", "hello-world", NULL, 3);
-    expect(e, "default", "updateapp", NULL, "http-server:0.23.0", 1);
-    expect_links(e, "default", "address=0.0.0.0:8080", 1);
-    expect_links(e, "default", "address=0.0.0.0:8082", 0);
-    /* upgradedapp3 reuses http_server in another app: the deploy is refused */
-    {
-        char *r = e2e_put_deploy(e, "default", e2e_corpus("manifests/upgradedapp3.yaml"));
-
-        ck_assert_msg(strstr(r, "error") == r && strstr(r, "http_server") != NULL, "%s", r);
-        free(r);
-    }
+    e2e_deploy_ok(e, L, "roll-v1.yaml");
+    e2e_expect_status(e, L, "roll", "deployed", 60000);
+    e2e_expect_image(e, L, "roll", "fetch:1.0", 5, T);
+    e2e_expect_count(e, L, "roll", "hello", NULL, 3, T);
+    e2e_expect_count(e, L, "roll", "counter", NULL, 3, T);
+    e2e_expect_image(e, L, "roll", "edge:1.0", 1, T);
+    e2e_expect_count(e, L, "roll", "kv", NULL, 1, T);
+    e2e_expect_links(e, L, "listen=127.0.0.1:9500;", 1, T);
+    e2e_expect_links(e, L, "listen=127.0.0.1:9501;", 1, T);
+    ck_assert_uint_eq(e2e_starts_sent(e, L), 5 + 3 + 3 + 1 + 1);
+    /* v2: fetch and edge replaced, echo new, counter and kv gone, hello untouched */
+    starts = e2e_starts_sent(e, L);
+    e2e_deploy_ok(e, L, "roll-v2.yaml");
+    e2e_expect_status(e, L, "roll", "deployed", 60000);
+    e2e_expect_image(e, L, "roll", "fetch:1.1", 5, T);
+    e2e_expect_image(e, L, "roll", "fetch:1.0", 0, T);
+    e2e_expect_count(e, L, "roll", "echo", NULL, 1, T);
+    e2e_expect_count(e, L, "roll", "hello", NULL, 3, T);
+    e2e_expect_count(e, L, "roll", "counter", NULL, 0, T);
+    e2e_expect_count(e, L, "roll", "kv", NULL, 0, T);
+    e2e_expect_image(e, L, "roll", "edge:1.1", 1, T);
+    e2e_expect_image(e, L, "roll", "edge:1.0", 0, T);
+    e2e_expect_links(e, L, "listen=127.0.0.1:9502;", 1, T);
+    e2e_expect_links(e, L, "listen=127.0.0.1:9500;", 0, T);
+    e2e_expect_links(e, L, "listen=127.0.0.1:9501;", 1, T);
+    /* started: 5 fetch + 1 echo + 1 edge; hello's 3 were not restarted */
+    ck_assert_uint_eq(e2e_starts_sent(e, L) - starts, 5 + 1 + 1);
+    e2e_expect_inventory(e, L, NULL, 5 + 1 + 3 + 1, 10000);
+    /* v3: edge gets config, its hello link goes back to :9500 */
+    e2e_deploy_ok(e, L, "roll-v3.yaml");
+    e2e_expect_status(e, L, "roll", "deployed", 60000);
+    e2e_expect_links(e, L, "listen=127.0.0.1:9500;", 1, T);
+    e2e_expect_links(e, L, "listen=127.0.0.1:9502;", 0, T);
+    e2e_expect_links(e, L, "listen=127.0.0.1:9501;", 1, T);
+    e2e_expect_image(e, L, "roll", "fetch:1.1", 5, T);
+    e2e_expect_count(e, L, "roll", "echo", NULL, 1, T);
+    e2e_expect_count(e, L, "roll", "hello", NULL, 3, T);
+    e2e_expect_image(e, L, "roll", "edge:1.1", 1, T);
+    /* another application claiming roll's explicit id roll_edge is refused */
+    r = e2e_deploy_refused(e, L, "roll-thief.yaml");
+    ck_assert_msg(strstr(r, "roll_edge") != NULL && strstr(r, "'roll'") != NULL, "%s", r);
+    free(r);
+    r = e2e_status(e, L, "roll-thief", NULL);
+    ck_assert_str_eq(r, "undeployed");
+    free(r);
+    e2e_expect_image(e, L, "roll", "edge:1.1", 1, T);
     e2e_free(e);
 }
 END_TEST
+
+static void refused_reference(e2e *e, const char *file, const char *app)
+{
+    char *r = e2e_deploy_refused(e, L, file), *st;
+
+    ck_assert_msg(strstr(r, "shared components that are not deployed") != NULL &&
+                  strstr(r, "in-ref") != NULL, "%s: %s", file, r);
+    free(r);
+    st = e2e_status(e, L, app, NULL);
+    ck_assert_str_eq(st, "undeployed");
+    free(st);
+}
 
 START_TEST(test_shared_and_deploy_failures)
 {
-    e2e *e = e2e_new();
-    size_t two = 2;
-    static const char *const bad[] = { "manifests/shared/no_matching_app.yaml",
-                                       "manifests/shared/no_matching_component.yaml",
-                                       "manifests/shared/notshared_http_dev.yaml" };
-    size_t i;
+    e2e *e = one_lattice("sh", 2);
 
-    e2e_observe(e, "default");
-    e2e_hosts(e, "default", "sh", 2, NULL, NULL);
-    e2e_latticed(e, NULL);
-    ck_assert(e2e_wait(e, hosts_up, &two, 20000));
-    deploy_ok(e, "default", "manifests/shared/shared_http.yaml", "shared-http");
-    expect(e, "default", "shared-http", "httpclient", NULL, 1);
-    expect(e, "default", "shared-http", "httpserver", NULL, 1);
-    deploy_ok(e, "default", "manifests/shared/shared_http_dev.yaml", "shared-http-dev");
-    expect(e, "default", "shared-http-dev", "hello", NULL, 12);
-    /* the consumer's links: from the shared server to hello, from hello to the shared client */
-    expect_links(e, "default", "address=0.0.0.0:8080", 1);
-    ck_assert_uint_eq(e2e_count(e, "default", "shared-http-dev", "httpserver", NULL, NULL), 0);
-    deploy_ok(e, "default", "manifests/shared/shared_component.yaml", "shared-component");
-    deploy_ok(e, "default", "manifests/shared/shared_component_dev.yaml",
-              "shared-component-dev");
-    expect(e, "default", "shared-component", "link-to-meee", NULL, 1);
-    /* EXPECTED.tsv deploy-fails rows (notshared_http.yaml is put first: valid but not shared) */
-    {
-        char *r = e2e_put_deploy(e, "default", e2e_corpus("manifests/shared/notshared_http.yaml"));
-
-        free(r);
-    }
-    for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
-        char *r = e2e_put_deploy(e, "default", e2e_corpus(bad[i]));
-
-        ck_assert_msg(strncmp(r, "error", 5) == 0, "%s deployed: %s", bad[i], r);
-        free(r);
-    }
+    /* depot's two shared capabilities serve depot-user's references and links */
+    e2e_deploy_ok(e, L, "depot.yaml");
+    e2e_expect_status(e, L, "depot", "deployed", 60000);
+    e2e_deploy_ok(e, L, "depot-user.yaml");
+    e2e_expect_status(e, L, "depot-user", "deployed", 60000);
+    e2e_expect_count(e, L, "depot-user", "worker", NULL, 8, T);
+    e2e_expect_links(e, L, "listen=127.0.0.1:9600;", 1, T);
+    /* the references start nothing: depot's one inbound and one outbound serve them */
+    ck_assert_uint_eq(e2e_count(e, L, "depot-user", NULL, NULL, NULL), 8);
+    ck_assert_uint_eq(e2e_count(e, L, "depot", "inbound", NULL, NULL), 1);
+    ck_assert_uint_eq(e2e_count(e, L, "depot", "outbound", NULL, NULL), 1);
+    /* a shared component linked both ways, and a capability of the user linked to it */
+    e2e_deploy_ok(e, L, "widget.yaml");
+    e2e_expect_status(e, L, "widget", "deployed", 60000);
+    e2e_deploy_ok(e, L, "widget-user.yaml");
+    e2e_expect_status(e, L, "widget-user", "deployed", 60000);
+    e2e_expect_count(e, L, "widget-user", "caller", NULL, 6, T);
+    e2e_expect_count(e, L, "widget-user", "front", NULL, 1, T);
+    e2e_expect_links(e, L, "listen=127.0.0.1:9601;", 1, T);
+    ck_assert_uint_eq(e2e_count(e, L, "widget", "gizmo", NULL, NULL), 1);
+    ck_assert_uint_eq(e2e_count(e, L, "widget-user", NULL, NULL, NULL), 6 + 1);
+    /* references that cannot be served: no such app, no such component, not shared */
+    e2e_deploy_ok(e, L, "private-depot.yaml");
+    e2e_expect_status(e, L, "private-depot", "deployed", 60000);
+    refused_reference(e, "ghost-app-user.yaml", "ghost-app-user");
+    refused_reference(e, "ghost-comp-user.yaml", "ghost-comp-user");
+    refused_reference(e, "private-user.yaml", "private-user");
+    e2e_expect_inventory(e, L, NULL, 2 + 8 + 1 + 6 + 1 + 1, 10000);
     e2e_free(e);
 }
 END_TEST
-
-static bool two_lattices_up(e2e *e, void *arg)
-{
-    (void)arg;
-    return e2e_host_count(e, "red") == 2 && e2e_host_count(e, "blue") == 2;
-}
 
 START_TEST(test_two_lattices_isolated)
 {
     e2e *e = e2e_new();
+    char *st;
 
     e2e_observe(e, "red");
     e2e_observe(e, "blue");
     e2e_hosts(e, "red", "red", 2, NULL, NULL);
     e2e_hosts(e, "blue", "blue", 2, NULL, NULL);
     e2e_latticed(e, NULL);
-    ck_assert(e2e_wait(e, two_lattices_up, NULL, 20000));
-    deploy_ok(e, "red", "manifests/simple.yaml", "hello-simple");
-    expect(e, "red", "hello-simple", "hello", NULL, 4);
-    e2e_sleep_ms(1500);
-    /* blue knows nothing of red's app, and red's instances stay on red's hosts */
-    ck_assert_uint_eq(e2e_count(e, "blue", NULL, NULL, NULL, NULL), 0);
+    e2e_expect_hosts(e, "red", 2, 20000);
+    e2e_expect_hosts(e, "blue", 2, 20000);
+    e2e_deploy_ok(e, "red", "greet.yaml");
+    e2e_expect_status(e, "red", "greet", "deployed", 60000);
+    e2e_expect_count(e, "red", "greet", "greeter", NULL, 4, T);
+    /* blue knows nothing of red's app */
+    st = e2e_status(e, "blue", "greet", NULL);
+    ck_assert_str_eq(st, "undeployed");
+    free(st);
     ck_assert_uint_eq(e2e_starts_sent(e, "blue"), 0);
-    {
-        char *st = e2e_status(e, "blue", "hello-simple", NULL);
-
-        ck_assert_str_eq(st, "undeployed");
-        free(st);
-    }
+    ck_assert_uint_eq(e2e_count(e, "blue", NULL, NULL, NULL, NULL), 0);
     /* the same app (same explicit ids) deploys in blue too: lattices are separate tenants */
-    deploy_ok(e, "blue", "manifests/simple.yaml", "hello-simple");
-    expect(e, "blue", "hello-simple", "hello", NULL, 4);
-    expect(e, "red", "hello-simple", "hello", NULL, 4);
+    e2e_deploy_ok(e, "blue", "greet.yaml");
+    e2e_expect_status(e, "blue", "greet", "deployed", 60000);
+    e2e_expect_count(e, "blue", "greet", "greeter", NULL, 4, T);
+    e2e_expect_count(e, "blue", "greet", "front", NULL, 1, T);
+    e2e_expect_count(e, "red", "greet", NULL, NULL, 5, T);
+    /* each lattice got its own five starts: nothing of red's went to blue or back */
+    ck_assert_uint_eq(e2e_starts_sent(e, "red"), 5);
+    ck_assert_uint_eq(e2e_starts_sent(e, "blue"), 5);
+    e2e_expect_inventory(e, "red", NULL, 5, 10000);
+    e2e_expect_inventory(e, "blue", NULL, 5, 10000);
     e2e_free(e);
 }
 END_TEST
 
 int main(void)
 {
-    Suite *s;
-    TCase *t;
-    SRunner *r;
-    int failed;
+    const TTest *const tests[] = { test_upgrades, test_shared_and_deploy_failures,
+                                   test_two_lattices_isolated, NULL };
 
-    e2e_require();
-    s = suite_create("e2e_apps");
-    t = tcase_create("apps");
-    tcase_set_timeout(t, 300);
-    tcase_add_test(t, test_upgrades);
-    tcase_add_test(t, test_shared_and_deploy_failures);
-    tcase_add_test(t, test_two_lattices_isolated);
-    suite_add_tcase(s, t);
-    r = srunner_create(s);
-    srunner_run_all(r, CK_NORMAL);
-    failed = srunner_ntests_failed(r);
-    srunner_free(r);
-    return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+    return e2e_run_suite("e2e_apps", 120, tests);
 }

@@ -17,9 +17,10 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <jansson.h>
 #include <nats/nats.h>
 
-#include "cutproxy.h"
+#include "lt_proxy.h"
 #include "lt_alloc.h"
 #include "e2e.h"
 #include "latticed/host/v1/command.pb-c.h"
@@ -44,6 +45,8 @@ typedef struct {
     seen_cmd cmds[MAX_SEEN];
     size_t n_cmds;
     size_t host_lost, instance_lost;
+    size_t marks; /* our own markers seen (recorder_barrier), not recorded as commands */
+    char lattice[64];
 } recorder;
 
 static unsigned long long rid_no(const char *rid)
@@ -64,6 +67,13 @@ static void on_cmd(natsConnection *nc, natsSubscription *sub, natsMsg *msg, void
 
     (void)nc;
     (void)sub;
+    if (strcmp(verb, "marker") == 0) {
+        pthread_mutex_lock(&r->mu);
+        r->marks++;
+        pthread_mutex_unlock(&r->mu);
+        natsMsg_Destroy(msg);
+        return;
+    }
     /* Every request carries "<replica>-<request number>" as its request_id. */
 #define RID_OF(type, fn)                                                                          \
     do {                                                                                          \
@@ -117,6 +127,7 @@ static recorder *recorder_new(e2e *e, const char *lattice)
 
     ck_assert_ptr_nonnull(r);
     pthread_mutex_init(&r->mu, NULL);
+    snprintf(r->lattice, sizeof(r->lattice), "%s", lattice);
     ck_assert_int_eq(natsConnection_ConnectTo(&r->nc, e2e_url(e)), NATS_OK);
     snprintf(subj, sizeof(subj), "lattice.%s.host.*.*", lattice);
     ck_assert_int_eq(natsConnection_Subscribe(&r->cmd_sub, r->nc, subj, on_cmd, r), NATS_OK);
@@ -148,6 +159,34 @@ static size_t cmds_since(recorder *r, const char *verb, int64_t t)
             n++;
     pthread_mutex_unlock(&r->mu);
     return n;
+}
+
+static bool marked(void *arg)
+{
+    recorder *r = ((void **)arg)[0];
+    const size_t *want = ((void **)arg)[1];
+    size_t n;
+
+    pthread_mutex_lock(&r->mu);
+    n = r->marks;
+    pthread_mutex_unlock(&r->mu);
+    return n >= *want;
+}
+
+/* Everything the server had routed to the recorder before now has been recorded: a marker
+ * published through the server on the recorder's subject comes back after it. */
+static void recorder_barrier(recorder *r)
+{
+    char subj[256];
+    size_t want;
+    void *arg[2] = { r, &want };
+
+    pthread_mutex_lock(&r->mu);
+    want = r->marks + 1;
+    pthread_mutex_unlock(&r->mu);
+    snprintf(subj, sizeof(subj), "lattice.%s.host.recorder.marker", r->lattice);
+    ck_assert_int_eq(natsConnection_PublishString(r->nc, subj, "mark"), NATS_OK);
+    ck_assert_int_eq(lt_test_wait_until(marked, arg, 10000), LT_OK);
 }
 
 static size_t count_of(recorder *r, const size_t *field)
@@ -207,6 +246,35 @@ static bool count_cond(e2e *e, void *arg)
     return e2e_count(e, w->lattice, w->app, NULL, NULL, NULL) == w->want;
 }
 
+/* latticed's `hosts` answer for the lattice lists n hosts, every one alive and heard within
+ * the last 1.5 s: latticed's loop runs past the fault and has taken in fresh heartbeats. */
+typedef struct {
+    const char *lattice;
+    size_t n;
+} alive_wait;
+
+static bool hosts_alive(e2e *e, void *arg)
+{
+    const alive_wait *w = arg;
+    natsConnection *nc = NULL;
+    natsMsg *m = NULL;
+    json_t *doc = NULL, *h;
+    char subj[256];
+    size_t i, alive = 0;
+
+    snprintf(subj, sizeof(subj), "lattice.%s.hosts", w->lattice);
+    if (natsConnection_ConnectTo(&nc, e2e_url(e)) == NATS_OK &&
+        natsConnection_RequestString(&m, nc, subj, "", 2000) == NATS_OK)
+        doc = json_loadb(natsMsg_GetData(m), (size_t)natsMsg_GetDataLength(m), 0, NULL);
+    json_array_foreach(json_object_get(doc, "hosts"), i, h)
+        alive += strcmp(json_string_value(json_object_get(h, "state")), "alive") == 0 &&
+                 json_integer_value(json_object_get(h, "last_seen_ms")) < 1500;
+    json_decref(doc);
+    natsMsg_Destroy(m);
+    natsConnection_Destroy(nc);
+    return alive == w->n;
+}
+
 /* Deploy spread10 on 10 staggered hosts; returns latticed's pid. */
 static pid_t ten_hosts_running(e2e *e, const char *lattice, const char *const *lat_extra)
 {
@@ -237,6 +305,8 @@ START_TEST(test_conn_partition_staggered)
     recorder *r;
     count_wait cw = { "part", "spread10", 10 };
     pid_t lat = ten_hosts_running(e, "part", extra);
+    log_wait lw = { e, lat, "partition over" };
+    alive_wait aw = { "part", 10 };
     int64_t t_freeze;
 
     r = recorder_new(e, "part");
@@ -245,10 +315,14 @@ START_TEST(test_conn_partition_staggered)
      * heartbeats staggered over 500 ms, so they cross the timeout one or two at a time. */
     t_freeze = lt_test_now_ms();
     ck_assert_int_eq(lt_natsrv_pause(e2e_natsrv(e)), LT_OK);
-    e2e_sleep_ms(7500);
+    e2e_sleep_ms(7500); /* the fault's length */
     ck_assert_int_eq(lt_natsrv_resume(e2e_natsrv(e)), LT_OK);
-    /* What latticed did during the freeze is in its socket: it arrives now. Observe for 5 s. */
-    e2e_sleep_ms(5000);
+    /* What latticed did during the freeze is in its socket: it arrives now. Judged once
+     * latticed has ended the partition on fresh heartbeats, answers with all 10 hosts alive,
+     * and whatever it sent before that has reached the recorder. */
+    ck_assert_msg(e2e_wait(e, log_cond, &lw, 30000), "the partition never ended");
+    ck_assert_msg(e2e_wait(e, hosts_alive, &aw, 30000), "latticed does not list 10 live hosts");
+    recorder_barrier(r);
     if (count_of(r, &r->host_lost) != 0 || cmds_since(r, NULL, t_freeze) != 0)
         e2e_dump_logs(e);
     ck_assert_uint_eq(count_of(r, &r->host_lost), 0);
@@ -283,11 +357,15 @@ START_TEST(test_conn_frozen_server_noticed)
     fprintf(stderr, "frozen server noticed by latticed: %s after %lld ms\n",
             noticed ? "yes" : "NO", (long long)(lt_test_now_ms() - t0));
     if (lt_test_now_ms() - t0 < 6000)
-        e2e_sleep_ms(6000 - (lt_test_now_ms() - t0)); /* frozen longer than 2 host timeouts */
+        e2e_sleep_ms(6000 - (lt_test_now_ms() - t0)); /* the fault: longer than 2 host timeouts */
     ck_assert_int_eq(lt_natsrv_resume(e2e_natsrv(e)), LT_OK);
     lw.needle = "reconnected to NATS";
     ck_assert(e2e_wait(e, log_cond, &lw, 30000));
-    e2e_sleep_ms(3000);
+    /* Judged once latticed answers with all 10 hosts alive on fresh heartbeats (its loop is
+     * past the reconnect) and what it sent before that has reached the recorder. */
+    ck_assert_msg(e2e_wait(e, hosts_alive, &(alive_wait){ "frz", 10 }, 30000),
+                  "latticed does not list 10 live hosts");
+    recorder_barrier(r);
     ck_assert_msg(noticed, "latticed did not notice the frozen server");
     ck_assert_uint_eq(count_of(r, &r->host_lost), 0);
     ck_assert_uint_eq(cmds_since(r, "stop", t0), 0);
@@ -329,7 +407,7 @@ START_TEST(test_conn_no_replay_after_cut)
     const char *host_extra[] = { "--refuse-image", "refuse-me", "--reply-delay-ms", "600000",
                                  NULL };
     e2e *e = e2e_new();
-    cutproxy *px;
+    lt_proxy *px = NULL;
     char port[16];
     const char *lat_extra[9];
     recorder *r = recorder_new(e, "cut");
@@ -343,12 +421,11 @@ START_TEST(test_conn_no_replay_after_cut)
     char *res;
 
     snprintf(port, sizeof(port), "%s", strrchr(e2e_url(e), ':') + 1);
-    px = cutproxy_start(atoi(port));
-    ck_assert_ptr_nonnull(px);
+    ck_assert_int_eq(lt_proxy_start(&px, atoi(port)), LT_OK);
     /* latticed through the proxy; a lease long enough to stay leader through the cut; a
      * refused start that is never answered: it expires after 1 s and is retried. */
     lat_extra[0] = "--nats-url";
-    lat_extra[1] = cutproxy_url(px);
+    lat_extra[1] = lt_proxy_url(px);
     lat_extra[2] = "--lease-ttl-ms";
     lat_extra[3] = "60000";
     lat_extra[4] = "--command-timeout-ms";
@@ -364,29 +441,29 @@ START_TEST(test_conn_no_replay_after_cut)
     arg[0] = r;
     arg[1] = &t0;
     ck_assert_msg(e2e_wait(e, a_start_since, arg, 30000), "latticed sent no start");
-    e2e_sleep_ms(300);
     /* Cut latticed's link: it sees EOF at once. */
-    cutproxy_cut(px, true);
+    ck_assert_int_eq(lt_proxy_set(px, LT_PROXY_CUT), LT_OK);
     t_cut = lt_test_now_ms();
     lw = (log_wait){ e, lat, "disconnected from NATS" };
     ck_assert(e2e_wait(e, log_cond, &lw, 10000));
     lw.needle = "loop saw the NATS disconnect"; /* reached the scheduler service */
     ck_assert(e2e_wait(e, log_cond, &lw, 10000));
-    /* What passed the proxy before the cut has reached the recorder by now. */
-    e2e_sleep_ms(500);
+    /* What passed the proxy before the cut has reached the recorder. */
+    recorder_barrier(r);
     pthread_mutex_lock(&r->mu);
     for (i = 0; i < r->n_cmds; i++)
         if (r->cmds[i].no > before)
             before = r->cmds[i].no;
     pthread_mutex_unlock(&r->mu);
     if (lt_test_now_ms() - t_cut < 8000)
-        e2e_sleep_ms(8000 - (lt_test_now_ms() - t_cut));
+        e2e_sleep_ms(8000 - (lt_test_now_ms() - t_cut)); /* the fault's length */
     t_heal = lt_test_now_ms();
-    cutproxy_cut(px, false);
+    ck_assert_int_eq(lt_proxy_set(px, LT_PROXY_FORWARD), LT_OK);
     /* After the reconnect: the next start latticed sends. */
     arg[1] = &t_heal;
     ck_assert_msg(e2e_wait(e, a_start_since, arg, 45000), "no start after the reconnect");
-    e2e_sleep_ms(1000);
+    /* A replayed buffer would have come before that start, on the same connection. */
+    recorder_barrier(r);
     pthread_mutex_lock(&r->mu);
     for (i = 0; i < r->n_cmds; i++)
         if (r->cmds[i].at >= t_heal && r->cmds[i].no != 0 &&
@@ -410,7 +487,7 @@ START_TEST(test_conn_no_replay_after_cut)
                           "cut, reached the host", held_no[k]);
     pthread_mutex_unlock(&r->mu);
     recorder_free(r);
-    cutproxy_stop(px);
+    ck_assert_int_eq(lt_proxy_stop(px), LT_OK);
     e2e_free(e);
 }
 END_TEST

@@ -27,6 +27,7 @@
 #include "lt_config.h"
 #include "lt_nkey.h"
 #include "lt_shimctl.h"
+#include "lt_testutil.h"
 
 #include <pthread.h>
 
@@ -55,15 +56,16 @@ static bool hosts_up(e2e *e, void *arg)
     return e2e_host_count(e, L) == *want;
 }
 
-/* A raw request on our own connection; the reply's bytes (free) or NULL. */
-static char *request(e2e *e, const char *subj, const void *data, size_t len, size_t *out_len)
+/* A raw request on our own connection; the reply's bytes (free) or NULL after timeout_ms. */
+static char *request_within(e2e *e, const char *subj, const void *data, size_t len,
+                            size_t *out_len, int timeout_ms)
 {
     natsConnection *nc = NULL;
     natsMsg *m = NULL;
     char *out = NULL;
 
     ck_assert_int_eq(natsConnection_ConnectTo(&nc, e2e_url(e)), NATS_OK);
-    if (natsConnection_Request(&m, nc, subj, data, (int)len, 5000) == NATS_OK) {
+    if (natsConnection_Request(&m, nc, subj, data, (int)len, timeout_ms) == NATS_OK) {
         *out_len = (size_t)natsMsg_GetDataLength(m);
         out = malloc(*out_len + 1);
         memcpy(out, natsMsg_GetData(m), *out_len);
@@ -72,6 +74,11 @@ static char *request(e2e *e, const char *subj, const void *data, size_t len, siz
     natsMsg_Destroy(m);
     natsConnection_Destroy(nc);
     return out;
+}
+
+static char *request(e2e *e, const char *subj, const void *data, size_t len, size_t *out_len)
+{
+    return request_within(e, subj, data, len, out_len, 5000);
 }
 
 /* Send host_id a well-formed inventory request carrying `epoch`, as anyone on the bus could. */
@@ -218,6 +225,42 @@ START_TEST(test_plausible_epoch_is_overtaken)
 }
 END_TEST
 
+typedef struct {
+    pid_t pid;
+    const char *needle;
+} log_arg;
+
+/* Whether the log of process pid says needle. */
+static bool log_says(e2e *e, void *arg)
+{
+    const log_arg *w = arg;
+    char *text = NULL;
+    bool yes;
+
+    if (lt_test_read_file(e2e_log_path(e, w->pid), 64u << 20, &text, NULL) != LT_OK)
+        return false;
+    yes = strstr(text, w->needle) != NULL;
+    free(text);
+    return yes;
+}
+
+/* Lattices of names[4] whose `hosts` answer lists their one host; served[i] says which. */
+static size_t lattices_served(e2e *e, const char *const *names, bool *served, int timeout_ms)
+{
+    size_t i, n = 0, len;
+    char subj[64], *rep;
+
+    for (i = 0; i < 4; i++) {
+        snprintf(subj, sizeof(subj), "lattice.%s.hosts", names[i]);
+        len = 0;
+        rep = request_within(e, subj, "", 0, &len, timeout_ms);
+        served[i] = rep != NULL && strstr(rep, "\"total\":1") != NULL;
+        n += served[i];
+        free(rep);
+    }
+    return n;
+}
+
 /* --max-lattices: names from the bus past the limit are ignored, the ones served keep working,
  * and a lattice an operator deploys to is served whatever the flood. */
 START_TEST(test_max_lattices)
@@ -225,9 +268,12 @@ START_TEST(test_max_lattices)
     e2e *e = e2e_new();
     const char *ra[] = { "--max-lattices", "2", NULL };
     const char *names[4] = { "m0", "m1", "m2", "m3" };
-    size_t served = 0, i;
-    char subj[64], *rep;
-    size_t len;
+    bool served[4];
+    size_t i, n = 0;
+    int64_t deadline;
+    pid_t ld;
+    log_arg ignored;
+    char *r = NULL;
 
     for (i = 0; i < 4; i++) {
         char prefix[8];
@@ -235,35 +281,40 @@ START_TEST(test_max_lattices)
         snprintf(prefix, sizeof(prefix), "h%zu", i);
         e2e_hosts(e, names[i], prefix, 1, NULL, NULL);
     }
-    e2e_latticed(e, ra);
-    e2e_sleep_ms(3000); /* several heartbeats of every lattice have arrived */
-    for (i = 0; i < 4; i++) {
-        snprintf(subj, sizeof(subj), "lattice.%s.hosts", names[i]);
-        len = 0;
-        rep = request(e, subj, "", 0, &len);
-        served += rep != NULL && strstr(rep, "\"total\":1") != NULL;
-        free(rep);
+    ld = e2e_latticed(e, ra);
+    /* Two lattices served: the limit is reached, so no other one can be served any more;
+     * and latticed has refused one (it heard a third lattice's heartbeat). */
+    ignored = (log_arg){ ld, "ignored: already serving --max-lattices 2 lattices" };
+    ck_assert_msg(e2e_wait(e, log_says, &ignored, 20000), "no lattice was ignored");
+    for (deadline = e2e_now_ms() + 20000; n != 2 && e2e_now_ms() < deadline;)
+        n = lattices_served(e, names, served, 1000);
+    ck_assert_uint_eq(n, 2);
+    /* Still exactly those two, asked with a generous timeout. */
+    ck_assert_uint_eq(lattices_served(e, names, served, 5000), 2);
+    for (i = 0; i < 4 && r == NULL; i++) { /* one of the lattices left out */
+        if (served[i])
+            continue;
+        r = e2e_put_deploy(e, names[i], manifest("fence-v1.yaml"));
+        ck_assert_str_eq(r, "acknowledged");
+        ck_assert(e2e_wait_status(e, names[i], "fence", "deployed", 30000));
     }
-    ck_assert_uint_eq(served, 2);
-    {
-        char *r = NULL;
-
-        for (i = 0; i < 4 && r == NULL; i++) { /* one of the lattices left out */
-            snprintf(subj, sizeof(subj), "lattice.%s.hosts", names[i]);
-            rep = request(e, subj, "", 0, &len);
-            if (rep == NULL || strstr(rep, "\"total\":1") == NULL) {
-                r = e2e_put_deploy(e, names[i], manifest("fence-v1.yaml"));
-                ck_assert_str_eq(r, "acknowledged");
-                ck_assert(e2e_wait_status(e, names[i], "fence", "deployed", 30000));
-            }
-            free(rep);
-        }
-        ck_assert_ptr_nonnull(r);
-        free(r);
-    }
+    ck_assert_ptr_nonnull(r);
+    free(r);
     e2e_free(e);
 }
 END_TEST
+
+typedef struct {
+    size_t hosts;
+    int64_t since;
+} heard_arg;
+
+static bool all_heard_since(e2e *e, void *arg)
+{
+    const heard_arg *h = arg;
+
+    return e2e_heard_since(e, L, h->since) >= h->hosts;
+}
 
 START_TEST(test_new_leader_asks_before_acting)
 {
@@ -290,10 +341,9 @@ START_TEST(test_new_leader_asks_before_acting)
     deploy(e, "fence-v2.yaml");
     t0 = e2e_now_ms();
     ck_assert(e2e_wait_status(e, L, "fence", "deployed", 40000));
-    /* Long enough for every host to heartbeat again (8 s): a guessing leader would have
-     * started what it did not see yet. */
-    while (e2e_now_ms() - t0 < 10000)
-        e2e_sleep_ms(250);
+    /* Every host has heartbeated (every 8 s) since: replica-b has heard them all, and a
+     * leader that guessed instead of asking would have started what it had not seen by now. */
+    ck_assert(e2e_wait(e, all_heard_since, &(heard_arg){ 3, t0 }, 30000));
     ck_assert_uint_eq(e2e_starts_sent(e, L), starts + 3); /* just the 3 more api instances */
     links = e2e_links_with(e, L, "bucket=fence-b1");
     ck_assert_msg(links == 0, "%zu links of v1 still installed", links);
@@ -442,6 +492,7 @@ START_TEST(test_stalled_lease_stops_acting_in_time)
     size_t three = 3;
     count_arg nine = { "api", 9, NULL };
     int64_t t0, last;
+    pid_t b;
     FILE *f;
 
     snprintf(stall, sizeof(stall), "%s/lt-e2e-stall-%d", "/tmp", (int)getpid());
@@ -463,8 +514,10 @@ START_TEST(test_stalled_lease_stops_acting_in_time)
     ck_assert(e2e_wait(e, hosts_up, &three, 20000));
     deploy(e, "fence-v1.yaml");
     ck_assert(e2e_wait_status(e, L, "fence", "deployed", 30000));
-    e2e_latticed(e, rb);
-    e2e_sleep_ms(1000); /* the standby has followed the hosts for a while */
+    b = e2e_latticed(e, rb);
+    /* The standby is up and has heard every host since. */
+    ck_assert(e2e_wait(e, log_says, &(log_arg){ b, "ready: NATS" }, 20000));
+    ck_assert(e2e_wait(e, all_heard_since, &(heard_arg){ 3, e2e_now_ms() }, 20000));
     f = fopen(stall, "w");
     ck_assert_ptr_nonnull(f);
     fclose(f);
@@ -493,26 +546,13 @@ END_TEST
 
 int main(void)
 {
-    Suite *s = suite_create("fence");
-    TCase *t = tcase_create("leadership");
-    SRunner *r;
-    int failed;
+    const TTest *const tests[] = { test_forged_epoch_does_not_freeze_the_lattice,
+                                   test_plausible_epoch_is_overtaken,
+                                   test_max_lattices,
+                                   test_new_leader_asks_before_acting,
+                                   test_stalled_lease_stops_acting_in_time,
+                                   test_signed_commands,
+                                   NULL };
 
-    if (getenv("LATTICED_BIN") == NULL || getenv("LATTICED_HOST_BIN") == NULL) {
-        printf("LATTICED_BIN and LATTICED_HOST_BIN must name the binaries\n");
-        return 1;
-    }
-    tcase_set_timeout(t, 240);
-    tcase_add_test(t, test_forged_epoch_does_not_freeze_the_lattice);
-    tcase_add_test(t, test_plausible_epoch_is_overtaken);
-    tcase_add_test(t, test_max_lattices);
-    tcase_add_test(t, test_new_leader_asks_before_acting);
-    tcase_add_test(t, test_stalled_lease_stops_acting_in_time);
-    tcase_add_test(t, test_signed_commands);
-    suite_add_tcase(s, t);
-    r = srunner_create(s);
-    srunner_run_all(r, CK_NORMAL);
-    failed = srunner_ntests_failed(r);
-    srunner_free(r);
-    return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+    return e2e_run_suite("fence", 240, tests);
 }

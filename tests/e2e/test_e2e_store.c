@@ -163,16 +163,23 @@ static void finish(e2e *e)
     LT_IGNORE(lt_test_rmtree(dir));
 }
 
-/* No stop is sent for ms, and afterwards version still runs n instances. */
-static void nothing_stopped_for(e2e *e, const char *version, size_t n, int64_t ms)
+static bool both_heard_since(e2e *e, void *arg)
 {
-    int64_t end = e2e_now_ms() + ms;
+    return e2e_heard_since(e, L, *(const int64_t *)arg) >= 2;
+}
+
+/* No stop was sent, judged once both hosts have heartbeated twice more (latticed has seen
+ * their inventory after whatever it did so far, and acted on it), and version still runs n
+ * instances. */
+static void nothing_stopped(e2e *e, const char *version, size_t n)
+{
     want_arg w = { version, n };
 
-    while (e2e_now_ms() < end) {
-        ck_assert_uint_eq(atomic_load(&stops), 0);
-        e2e_sleep_ms(50);
-    }
+    EXPECT(e, e2e_wait(e, both_heard_since, &(int64_t){ e2e_now_ms() }, 10000),
+           "the hosts stopped heartbeating");
+    EXPECT(e, e2e_wait(e, both_heard_since, &(int64_t){ e2e_now_ms() }, 10000),
+           "the hosts stopped heartbeating");
+    ck_assert_uint_eq(atomic_load(&stops), 0);
     /* heartbeats may lag under sanitizers: wait for the count rather than sample it */
     EXPECT(e, e2e_wait(e, count_is, &w, 10000), "%s does not run %zu instances", version, n);
     ck_assert_uint_eq(atomic_load(&stops), 0);
@@ -208,7 +215,7 @@ START_TEST(lost_index_replies_keep_v2)
     e2e_kill(e, pid, SIGTERM, true);
     pid = latticed(e, NULL);
     EXPECT(e, e2e_wait_status(e, L, APP, "deployed", 30000), "never deployed");
-    nothing_stopped_for(e, "v2", 6, 4000);
+    nothing_stopped(e, "v2", 6);
     watch_stop(&w);
     finish(e);
 }
@@ -264,6 +271,13 @@ static bool says_unreadable(e2e *e, void *arg)
     return ok;
 }
 
+static bool read_retried(e2e *e, void *arg)
+{
+    (void)e;
+    (void)arg;
+    return lt_shim_fired(shim_log, "js_GetLastMsg") >= 3;
+}
+
 START_TEST(restart_with_unreadable_manifest_stops_nothing)
 {
     pid_t pid;
@@ -279,11 +293,12 @@ START_TEST(restart_with_unreadable_manifest_stops_nothing)
     pid = latticed(e, rules);
     EXPECT(e, e2e_wait(e, says_unreadable, "cannot read version v1", 30000),
                   "status never said the manifest is unreadable");
-    nothing_stopped_for(e, "v1", 5, 3000); /* warm-up long past: a leftover would be gone */
-    ck_assert_uint_ge(lt_shim_fired(shim_log, "js_GetLastMsg"), 2); /* it retries */
+    /* It retries the read (past its warm-up: a leftover would have been stopped by now). */
+    EXPECT(e, e2e_wait(e, read_retried, NULL, 30000), "the manifest read was not retried");
+    nothing_stopped(e, "v1", 5);
     unlink(flag);
     EXPECT(e, e2e_wait_status(e, L, APP, "deployed", 30000), "never deployed");
-    nothing_stopped_for(e, "v1", 5, 1000);
+    nothing_stopped(e, "v1", 5);
     (void)pid;
     watch_stop(&w);
     finish(e);
@@ -365,36 +380,10 @@ END_TEST
 
 int main(void)
 {
-    const struct {
-        const char *name;
-        const TTest *fn;
-    } tests[] = {
-        { "lost_index_replies_keep_v2", lost_index_replies_keep_v2 },
-        { "undecidable_put_says_so_and_keeps_manifest",
-          undecidable_put_says_so_and_keeps_manifest },
-        { "restart_with_unreadable_manifest_stops_nothing",
-          restart_with_unreadable_manifest_stops_nothing },
-        { "status_truthful_after_deploy", status_truthful_after_deploy },
-        { "status_writes_retried", status_writes_retried },
-    };
-    const char *only = getenv("LT_TEST_ONLY");
-    Suite *s = suite_create("e2e_store");
-    TCase *tc = tcase_create("store faults");
-    SRunner *sr;
-    int failed;
+    const TTest *const tests[] = { lost_index_replies_keep_v2,
+                                   undecidable_put_says_so_and_keeps_manifest,
+                                   restart_with_unreadable_manifest_stops_nothing,
+                                   status_truthful_after_deploy, status_writes_retried, NULL };
 
-    if (getenv("LATTICED_BIN") == NULL || getenv("LATTICED_HOST_BIN") == NULL) {
-        printf("skipping: LATTICED_BIN / LATTICED_HOST_BIN not set\n");
-        return 77;
-    }
-    tcase_set_timeout(tc, 240);
-    for (size_t i = 0; i < sizeof(tests) / sizeof(tests[0]); i++) /* LT_TEST_ONLY=name: one */
-        if (only == NULL || strcmp(only, tests[i].name) == 0)
-            tcase_add_test(tc, tests[i].fn);
-    suite_add_tcase(s, tc);
-    sr = srunner_create(s);
-    srunner_run_all(sr, CK_ENV);
-    failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed == 0 ? 0 : 1;
+    return e2e_run_suite("e2e_store", 240, tests); /* CK_RUN_CASE=<name>: one */
 }

@@ -74,7 +74,7 @@ static int f_start(void *ctx, lt_host_state *h, lt_host_inst *inst, char *msg, s
     int code;
 
     CHECK(inst->state == HIS(STARTING) && inst->reserved, "start of an instance not STARTING");
-    CHECK(lt_host_map_get(&h->insts, inst->id) == inst, "start of an unlisted instance");
+    CHECK(lt_map_get(&h->insts, inst->id) == inst, "start of an unlisted instance");
     code = lt_host_runner_resolve(&f->runners, inst->image_ref, &plan, msg, n);
     if (code != HRC(OK))
         return code;
@@ -94,7 +94,7 @@ static int f_start(void *ctx, lt_host_state *h, lt_host_inst *inst, char *msg, s
 static bool f_stop(void *ctx, lt_host_state *h, lt_host_inst *inst, uint32_t grace_ms)
 {
     (void)grace_ms;
-    CHECK(lt_host_map_get(&h->insts, inst->id) == inst, "stop of an unlisted instance");
+    CHECK(lt_map_get(&h->insts, inst->id) == inst, "stop of an unlisted instance");
     CHECK(inst->state != HIS(STOPPING), "stop of a STOPPING instance");
     return !((fake *)ctx)->stop_async;
 }
@@ -102,13 +102,13 @@ static bool f_stop(void *ctx, lt_host_state *h, lt_host_inst *inst, uint32_t gra
 static void f_discard(void *ctx, lt_host_state *h, lt_host_inst *inst)
 {
     (void)ctx;
-    CHECK(lt_host_map_get(&h->insts, inst->id) == inst, "discard of an unlisted instance");
+    CHECK(lt_map_get(&h->insts, inst->id) == inst, "discard of an unlisted instance");
 }
 
 static void f_links(void *ctx, lt_host_state *h, lt_host_inst *inst)
 {
     (void)ctx;
-    CHECK(inst != NULL && lt_host_map_get(&h->insts, inst->id) == inst,
+    CHECK(inst != NULL && lt_map_get(&h->insts, inst->id) == inst,
           "links_changed for an unlisted instance");
 }
 
@@ -188,20 +188,20 @@ static void check_links(void)
     size_t it = 0, n = 0;
     lt_host_link *l;
 
-    while ((l = lt_host_map_next(&H.links, &it)) != NULL) {
+    while ((l = lt_map_next(&H.links, &it)) != NULL) {
         Latticed__Host__V1__LinkSpec *spec;
 
         n++;
-        CHECK(lt_host_map_get(&H.links, l->id) == l, "link not found under its id");
+        CHECK(lt_map_get(&H.links, l->id) == l, "link not found under its id");
         CHECK(lt_host_id_ok(l->id), "link with an invalid id");
-        CHECK(lt_host_map_get(&H.insts, l->source) != NULL,
+        CHECK(lt_map_get(&H.insts, l->source) != NULL,
               "a link whose source instance is not on this host");
         spec = latticed__host__v1__link_spec__unpack(NULL, l->enc_len, l->enc);
         CHECK(spec != NULL && strcmp(spec->link_id, l->id) == 0 &&
               strcmp(spec->source_instance_id, l->source) == 0, "link encoding");
         latticed__host__v1__link_spec__free_unpacked(spec, NULL);
     }
-    CHECK(n == H.links.n, "link count");
+    CHECK(n == H.links.count, "link count");
 }
 
 static void check_heartbeat(void)
@@ -213,10 +213,10 @@ static void check_heartbeat(void)
     CHECK(lt_host_heartbeat_encode(&H, NULL, 0, &b) == LT_OK, "heartbeat does not encode");
     hb = latticed__host__v1__heartbeat__unpack(NULL, b.len, (const uint8_t *)b.ptr);
     CHECK(hb != NULL, "heartbeat does not decode");
-    CHECK(hb->n_instances == H.insts.n && hb->n_link_ids == H.links.n, "heartbeat lists");
+    CHECK(hb->n_instances == H.insts.count && hb->n_link_ids == H.links.count, "heartbeat lists");
     CHECK(hb->newest_epoch == H.newest_epoch && hb->capacity != NULL &&
           hb->capacity->memory_reserved_bytes == H.mem_reserved &&
-          hb->capacity->instance_slots_used == H.insts.n, "heartbeat counters");
+          hb->capacity->instance_slots_used == H.insts.count, "heartbeat counters");
     check_proto3(&hb->base, "heartbeat is not valid proto3");
     latticed__host__v1__heartbeat__free_unpacked(hb, NULL);
     lt_buf_cleanup(&b);
@@ -229,9 +229,9 @@ static void check_state(bool heartbeat)
     uint64_t mem = 0, cpu = 0;
     lt_host_inst *inst;
 
-    while ((inst = lt_host_map_next(&H.insts, &it)) != NULL) {
+    while ((inst = lt_map_next(&H.insts, &it)) != NULL) {
         n++;
-        CHECK(lt_host_map_get(&H.insts, inst->id) == inst, "instance not found under its id");
+        CHECK(lt_map_get(&H.insts, inst->id) == inst, "instance not found under its id");
         CHECK(lt_host_id_ok(inst->id) && inst->image_ref[0] != '\0', "invalid instance listed");
         CHECK(inst->state == HIS(STARTING) || inst->state == HIS(RUNNING) ||
               inst->state == HIS(STOPPING) || inst->state == HIS(FAILED), "listed state");
@@ -243,7 +243,7 @@ static void check_state(bool heartbeat)
         }
         check_cache(inst);
     }
-    CHECK(n == H.insts.n, "instance count");
+    CHECK(n == H.insts.count, "instance count");
     CHECK(mem == H.mem_reserved && cpu == H.cpu_reserved, "reserved resources");
     check_links();
     if (heartbeat)
@@ -357,14 +357,14 @@ static void check_reply(lt_host_verb verb, bool known, const void *body, size_t 
         last_code = (int)r->code;
         CHECK((r->code == HRC(OK)) == (r->heartbeat != NULL), "inventory heartbeat presence");
         if (r->code == HRC(OK)) {
-            CHECK(r->n_links == H.links.n, "inventory links");
+            CHECK(r->n_links == H.links.count, "inventory links");
             if (r->n_results == 0)
-                CHECK(r->heartbeat->n_instances == H.insts.n, "inventory instances");
+                CHECK(r->heartbeat->n_instances == H.insts.count, "inventory instances");
             for (size_t i = 0; i < r->n_results; i++) {
                 lt_host_inst *inst;
 
                 items_of(verb, req, i, &id);
-                inst = lt_host_map_get(&H.insts, id);
+                inst = lt_map_get(&H.insts, id);
                 CHECK(inst != NULL ? (r->results[i]->code == HRC(OK) &&
                                       (int)r->results[i]->state == inst->state)
                                    : r->results[i]->code == HRC(NOT_FOUND),
@@ -384,11 +384,11 @@ static void runtime_tick(void)
     size_t n = 0, it = 0;
     lt_host_inst *inst;
 
-    while (n < 64 && (inst = lt_host_map_next(&H.insts, &it)) != NULL)
+    while (n < 64 && (inst = lt_map_next(&H.insts, &it)) != NULL)
         if (inst->state == HIS(STOPPING) || inst->state == HIS(STARTING))
             ids[n++] = strdup(inst->id);
     for (size_t i = 0; i < n; i++) {
-        inst = lt_host_map_get(&H.insts, ids[i]);
+        inst = lt_map_get(&H.insts, ids[i]);
         CHECK(inst != NULL, "instance vanished");
         if (inst->state == HIS(STOPPING)) {
             lt_host_stopped(&H, &OPS, inst);
@@ -511,7 +511,7 @@ static void populate(void)
     CHECK(lt_host_handle(&H, &OPS, LT_HOST_LINK, in.ptr, in.len, false, &out) == LT_OK, "link");
     lt_buf_cleanup(&in);
     lt_buf_cleanup(&out);
-    CHECK(H.insts.n == 2 && H.links.n == 1, "initial state");
+    CHECK(H.insts.count == 2 && H.links.count == 1, "initial state");
 }
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)

@@ -4,7 +4,8 @@
  * each file given on the command line or found in a given directory, then
  * -runs=N deterministic pseudo-random mutations of them (byte flips, inserts,
  * deletes, splices between inputs, JSON-ish tokens, truncation), seeded by
- * -seed=S. A crash (abort, sanitizer report) fails the test; exit 0 otherwise.
+ * -seed=S (LT_FUZZ_RUNS=N in the environment caps N). A crash (abort, sanitizer report)
+ * fails the test; exit 0 otherwise.
  * Shared by every fuzz target: link it with exactly one LLVMFuzzerTestOneInput.
  */
 #include <dirent.h>
@@ -185,6 +186,14 @@ int main(int argc, char **argv)
     }
     if (buf == NULL)
         return 2;
+    /* LT_FUZZ_RUNS=N caps the mutations (the valgrind test setup sets it: memcheck is ~50x
+     * slower, and the corpus inputs still all run). */
+    if (getenv("LT_FUZZ_RUNS") != NULL) {
+        unsigned long cap_runs = strtoul(getenv("LT_FUZZ_RUNS"), NULL, 10);
+
+        if (cap_runs < runs)
+            runs = cap_runs;
+    }
     if (n_corpus == 0)
         corpus[n_corpus++] = (input){ calloc(1, 1), 0 };
     for (size_t i = 0; i < n_corpus; i++)

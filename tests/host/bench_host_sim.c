@@ -134,7 +134,7 @@ static void bench_encoding(size_t per_host)
         s.spec_digest = (char *)"3f6c1a0f9e2b7d5c";
         s.n_annotations = 4;
         s.annotations = ap;
-        if (lt_host_inst_new(&s, &inst) != LT_OK || lt_host_map_put(&h.insts, inst) != LT_OK)
+        if (lt_host_inst_new(&s, &inst) != LT_OK || lt_map_add(&h.insts, inst->id, inst) != LT_OK)
             exit(1);
         lt_host_set_state(&h, inst, HIS(RUNNING), NULL);
     }
@@ -153,7 +153,7 @@ static void bench_encoding(size_t per_host)
         size_t it = 0;
         lt_host_inst *inst;
 
-        while ((inst = lt_host_map_next(&h.insts, &it)) != NULL) { /* drop every cache */
+        while ((inst = lt_map_next(&h.insts, &it)) != NULL) { /* drop every cache */
             lt_free(inst->enc);
             inst->enc = NULL;
         }

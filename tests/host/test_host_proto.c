@@ -337,7 +337,7 @@ START_TEST(test_start_idempotent_and_replace)
     done(r);
     ck_assert_int_eq(F.starts, 1);
     ck_assert_int_eq(count_events("instance.started"), 1);
-    ck_assert_uint_eq(H.insts.n, 1);
+    ck_assert_uint_eq(H.insts.count, 1);
 
     /* A new digest replaces it: the old runtime is discarded, one instance remains. */
     r = start1(2, "i-aaa", "d2");
@@ -377,12 +377,12 @@ START_TEST(test_epoch_fence)
     ck_assert_int_eq(r->results[1]->code, HRC(STALE_EPOCH));
     done(r);
     ck_assert_int_eq(F.starts, 1);
-    ck_assert_uint_eq(H.insts.n, 1);
+    ck_assert_uint_eq(H.insts.count, 1);
     /* A stale stop changes nothing either. */
     r = stop1(3, "i-1", "x");
     ck_assert_int_eq(r->code, HRC(STALE_EPOCH));
     done(r);
-    ck_assert_uint_eq(H.insts.n, 1);
+    ck_assert_uint_eq(H.insts.count, 1);
     /* Inventory is fenced too. */
     inv = inventory(2, NULL, 0);
     ck_assert_int_eq(inv->code, HRC(STALE_EPOCH));
@@ -420,7 +420,7 @@ START_TEST(test_wrong_lattice)
     r = start(7, "", &s, 1);
     ck_assert_int_eq(r->code, HRC(WRONG_LATTICE));
     done(r);
-    ck_assert_uint_eq(H.insts.n, 0);
+    ck_assert_uint_eq(H.insts.count, 0);
     ck_assert_uint_eq(H.newest_epoch, 0); /* a refused request does not move the fence */
 }
 END_TEST
@@ -456,10 +456,10 @@ START_TEST(test_stop)
     ck_assert_uint_eq(hb->n_instances, 1);
     ck_assert_int_eq(hb->instances[0]->state, HIS(STOPPING));
     latticed__host__v1__heartbeat__free_unpacked(hb, NULL);
-    lt_host_stopped(&H, &OPS, lt_host_map_get(&H.insts, "i-b"));
+    lt_host_stopped(&H, &OPS, lt_map_get(&H.insts, "i-b"));
     ck_assert_int_eq(count_events("instance.stopped"), 2);
     ck_assert_str_eq(F.last_stopped, "stop requested");
-    ck_assert_uint_eq(H.insts.n, 0);
+    ck_assert_uint_eq(H.insts.count, 0);
 }
 END_TEST
 
@@ -489,7 +489,7 @@ START_TEST(test_start_failure_and_retry)
     ck_assert_int_eq(r->results[0]->code, HRC(OK));
     ck_assert_int_eq(r->results[0]->state, HIS(RUNNING));
     done(r);
-    ck_assert_uint_eq(H.insts.n, 1);
+    ck_assert_uint_eq(H.insts.count, 1);
 }
 END_TEST
 
@@ -515,7 +515,7 @@ START_TEST(test_invalid_items_in_batch)
     ck_assert_int_eq(r->results[2]->code, HRC(INVALID));
     ck_assert_ptr_nonnull(strstr(r->results[2]->message, "image_ref"));
     done(r);
-    ck_assert_uint_eq(H.insts.n, 0);
+    ck_assert_uint_eq(H.insts.count, 0);
     ck_assert_int_eq(F.starts, 0);
     /* Without a spec digest a start is incomplete too. */
     mkspec(&s[0], "i-nodigest", "ghcr.io/x:1", "", 0);
@@ -528,7 +528,7 @@ START_TEST(test_invalid_items_in_batch)
     ck_assert_int_eq(r->code, HRC(OK));
     ck_assert_int_eq(r->results[0]->code, HRC(OK));
     done(r);
-    ck_assert_uint_eq(H.insts.n, 1);
+    ck_assert_uint_eq(H.insts.count, 1);
 }
 END_TEST
 
@@ -617,7 +617,7 @@ START_TEST(test_fence_needs_well_formed_request)
     ck_assert_ptr_nonnull(strstr(r->message, "request_id"));
     done(r);
     assert_epoch_still(5);
-    ck_assert_uint_eq(H.insts.n, 1);
+    ck_assert_uint_eq(H.insts.count, 1);
     /* An inventory request without ids is well formed (it asks for everything): it raises
      * the epoch, which is how a new leader fences every host before acting. */
     inv = inventory(6, NULL, 0);
@@ -628,7 +628,7 @@ START_TEST(test_fence_needs_well_formed_request)
     r = stop1(5, "i-a", "");
     ck_assert_int_eq(r->code, HRC(STALE_EPOCH));
     done(r);
-    ck_assert_uint_eq(H.insts.n, 1);
+    ck_assert_uint_eq(H.insts.count, 1);
 }
 END_TEST
 
@@ -659,7 +659,7 @@ START_TEST(test_links)
     r = unlink1(1, "l-1", "i-other");
     ck_assert_int_eq(r->results[0]->code, HRC(ALREADY_DONE));
     done(r);
-    ck_assert_uint_eq(H.links.n, 1);
+    ck_assert_uint_eq(H.links.count, 1);
     r = unlink1(1, "l-1", "");
     ck_assert_int_eq(r->results[0]->code, HRC(OK));
     done(r);
@@ -670,9 +670,9 @@ START_TEST(test_links)
     /* Stopping the source removes its links; replacing it keeps them. */
     done(link1(1, "l-2", "i-src", "b"));
     done(start1(1, "i-src", "d-new"));
-    ck_assert_uint_eq(H.links.n, 1);
+    ck_assert_uint_eq(H.links.count, 1);
     done(stop1(1, "i-src", ""));
-    ck_assert_uint_eq(H.links.n, 0);
+    ck_assert_uint_eq(H.links.count, 0);
 }
 END_TEST
 
@@ -718,7 +718,7 @@ START_TEST(test_capacity)
     ck_assert_int_eq(r->results[0]->code, HRC(NO_CAPACITY));
     ck_assert_ptr_nonnull(strstr(r->results[0]->message, "slots"));
     done(r);
-    ck_assert_uint_eq(H.insts.n, 2);
+    ck_assert_uint_eq(H.insts.count, 2);
     done(stop1(1, "i-2", ""));
     H.slots_total = 0;
     H.mem_total = 1000;
@@ -834,7 +834,7 @@ START_TEST(test_json_bodies)
     ck_assert_int_eq(r->results[0]->code, HRC(OK));
     ck_assert_uint_eq(r->newest_epoch, 4);
     protobuf_c_message_free_unpacked(m, NULL);
-    ck_assert_ptr_nonnull(lt_host_map_get(&H.insts, "i-json"));
+    ck_assert_ptr_nonnull(lt_map_get(&H.insts, "i-json"));
     /* Bad JSON: an INVALID reply, in JSON. */
     lt_buf_reset(&out);
     ck_assert_int_eq(lt_host_handle(&H, &OPS, LT_HOST_STOP, "{nope", 5, true, &out), LT_OK);
@@ -872,7 +872,7 @@ START_TEST(test_heartbeat_encoding)
     ck_assert_str_eq(hb->instances[0]->message, "");
     latticed__host__v1__heartbeat__free_unpacked(hb, NULL);
     /* The cached instance encoding follows state changes. */
-    inst = lt_host_map_get(&H.insts, "i-a");
+    inst = lt_map_get(&H.insts, "i-a");
     ck_assert_ptr_nonnull(inst->enc);
     lt_host_set_state(&H, inst, HIS(FAILED), "exited with code 3");
     ck_assert_ptr_null(inst->enc);
@@ -916,7 +916,7 @@ START_TEST(test_stop_names_placement)
     r = stop_at(3, "i-a", "scaled down", p1);
     ck_assert_int_eq(r->results[0]->code, HRC(OK));
     done(r);
-    ck_assert_uint_eq(H.insts.n, 0);
+    ck_assert_uint_eq(H.insts.count, 0);
     done(start1(4, "i-a", "d"));
     p2 = placement_of("i-a");
     ck_assert_str_ne(p2, p1);
@@ -927,7 +927,7 @@ START_TEST(test_stop_names_placement)
     ck_assert_int_eq(r->results[0]->state, HIS(RUNNING));
     ck_assert_ptr_nonnull(strstr(r->results[0]->message, "left alone"));
     done(r);
-    ck_assert_uint_eq(H.insts.n, 1);
+    ck_assert_uint_eq(H.insts.count, 1);
     ck_assert_int_eq(F.stops, 1);
     ck_assert_int_eq(count_events("instance.stopped"), 1);
     /* A replacement (another digest) is a new incarnation too. */
@@ -937,7 +937,7 @@ START_TEST(test_stop_names_placement)
     r = stop_at(4, "i-a", "x", p2);
     ck_assert_int_eq(r->results[0]->code, HRC(ALREADY_DONE));
     done(r);
-    ck_assert_uint_eq(H.insts.n, 1);
+    ck_assert_uint_eq(H.insts.count, 1);
     /* A malformed placement makes the request malformed. */
     r = stop_at(4, "i-a", "x", "bad placement");
     ck_assert_int_eq(r->code, HRC(INVALID));
@@ -946,12 +946,12 @@ START_TEST(test_stop_names_placement)
     r = stop_at(4, "i-a", "x", p3);
     ck_assert_int_eq(r->results[0]->code, HRC(OK));
     done(r);
-    ck_assert_uint_eq(H.insts.n, 0);
+    ck_assert_uint_eq(H.insts.count, 0);
     done(start1(4, "i-a", "d"));
     r = stop_at(4, "i-a", "x", "");
     ck_assert_int_eq(r->results[0]->code, HRC(OK));
     done(r);
-    ck_assert_uint_eq(H.insts.n, 0);
+    ck_assert_uint_eq(H.insts.count, 0);
     free(p1);
     free(p2);
     free(p3);

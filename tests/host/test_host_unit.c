@@ -1,6 +1,6 @@
 /*
  * test_host_unit.c - the pure parts of the reference host, without NATS: the
- * hash table, option parsers and label templates, runner mapping, and the
+ * option parsers and label templates, runner mapping, and the
  * protocol state machine driven through lt_host_handle with a fake runtime
  * (idempotent start, replace on a new digest, epoch fence, wrong lattice,
  * stop of unknown ids, links, inventory, capacity, JSON bodies) plus the
@@ -16,62 +16,6 @@
 #include "host_int.h"
 #include "lt_alloc.h"
 #include "lt_testutil.h"
-
-/* ---- hash table ------------------------------------------------------------ */
-
-typedef struct {
-    char key[16];
-} item;
-
-static const char *item_key(const void *v)
-{
-    return ((const item *)v)->key;
-}
-
-START_TEST(test_map_random_ops)
-{
-    enum { N = 3000 };
-    static item items[N];
-    static bool in[N];
-    lt_host_map m;
-    unsigned seed = 7;
-
-    lt_host_map_init(&m, item_key);
-    for (int i = 0; i < N; i++) {
-        snprintf(items[i].key, sizeof(items[i].key), "k%d", i);
-        in[i] = false;
-    }
-    for (int round = 0; round < 40000; round++) {
-        int i = (int)(rand_r(&seed) % N);
-
-        if (in[i]) {
-            ck_assert_ptr_eq(lt_host_map_del(&m, items[i].key), &items[i]);
-            in[i] = false;
-        } else {
-            ck_assert_int_eq(lt_host_map_put(&m, &items[i]), LT_OK);
-            in[i] = true;
-        }
-        if (round % 997 == 0) {
-            size_t count = 0, it = 0;
-
-            for (int j = 0; j < N; j++) {
-                ck_assert_ptr_eq(lt_host_map_get(&m, items[j].key), in[j] ? &items[j] : NULL);
-                count += in[j];
-            }
-            ck_assert_uint_eq(count, m.n);
-            count = 0;
-            while (lt_host_map_next(&m, &it) != NULL)
-                count++;
-            ck_assert_uint_eq(count, m.n);
-        }
-    }
-    if (!in[0])
-        ck_assert_int_eq(lt_host_map_put(&m, &items[0]), LT_OK);
-    ck_assert_int_eq(lt_host_map_put(&m, &items[0]), LT_ERR_CONFLICT);
-    ck_assert_ptr_null(lt_host_map_get(&m, "nope"));
-    lt_host_map_cleanup(&m);
-}
-END_TEST
 
 /* ---- parsers and templates ------------------------------------------------- */
 
@@ -240,7 +184,6 @@ static Suite *host_suite(void)
     Suite *s = suite_create("host_unit");
     TCase *tc = tcase_create("pure");
 
-    tcase_add_test(tc, test_map_random_ops);
     tcase_add_test(tc, test_tokens_and_ids);
     tcase_add_test(tc, test_durations_and_sizes);
     tcase_add_test(tc, test_label_templates);

@@ -47,5 +47,6 @@ Suite *model_rules_suite(void);
 Suite *model_forms_suite(void);
 Suite *model_ext_suite(void);
 Suite *model_hostile_suite(void);
+Suite *model_deploy_check_suite(void);
 
 #endif

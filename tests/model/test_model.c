@@ -12,6 +12,7 @@ int main(void)
     srunner_add_suite(sr, model_forms_suite());
     srunner_add_suite(sr, model_ext_suite());
     srunner_add_suite(sr, model_hostile_suite());
+    srunner_add_suite(sr, model_deploy_check_suite());
     srunner_run_all(sr, CK_ENV);
     int failed = srunner_ntests_failed(sr);
     srunner_free(sr);

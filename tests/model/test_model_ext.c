@@ -106,22 +106,22 @@ START_TEST(test_ext_rollout)
     ck_assert(res.m->rollout.set);
     ck_assert(res.m->rollout.percent);
     ck_assert_uint_eq(res.m->rollout.max_unavailable, 25);
-    ck_assert_uint_eq(lt_model_rollout_max_unavailable(res.m, 10), 2);
-    ck_assert_uint_eq(lt_model_rollout_max_unavailable(res.m, 3), 1); /* at least one */
-    ck_assert_uint_eq(lt_model_rollout_max_unavailable(res.m, 9001), 2250);
+    ck_assert_uint_eq(lt_model_rollout_max_unavailable(&res.m->rollout, 10), 2);
+    ck_assert_uint_eq(lt_model_rollout_max_unavailable(&res.m->rollout, 3), 1); /* at least one */
+    ck_assert_uint_eq(lt_model_rollout_max_unavailable(&res.m->rollout, 9001), 2250);
     mt_done(&res);
 
     res = with_policies("    - {name: r, type: latticed.dev/rollout, properties: "
                         "{maxUnavailable: '0'}}\n");
     ck_assert_int_eq(res.st, LT_OK);
     ck_assert(!res.m->rollout.percent);
-    ck_assert_uint_eq(lt_model_rollout_max_unavailable(res.m, 10), 0);
+    ck_assert_uint_eq(lt_model_rollout_max_unavailable(&res.m->rollout, 10), 0);
     mt_done(&res);
 
     res = with_policies("    - {name: other, type: foo, properties: {}}\n");
     ck_assert(!res.m->rollout.set);
-    ck_assert_uint_eq(lt_model_rollout_max_unavailable(res.m, 8), 2); /* default 25% */
-    ck_assert_uint_eq(lt_model_rollout_max_unavailable(res.m, 1), 1);
+    ck_assert_uint_eq(lt_model_rollout_max_unavailable(&res.m->rollout, 8), 2); /* default 25% */
+    ck_assert_uint_eq(lt_model_rollout_max_unavailable(&res.m->rollout, 1), 1);
     mt_done(&res);
 
     const char *bad[] = { "{maxUnavailable: '101%'}", "{maxUnavailable: 'x'}", "{}",

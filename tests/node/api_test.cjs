@@ -47,13 +47,15 @@ function startLatticed() {
   return new Promise((resolve, reject) => {
     const child = spawn(LATTICED, ['--dev', '--dev-example', 'none', '--log-level', 'warn'], { stdio: ['ignore', 'pipe', 'inherit'] });
     let out = '';
+    // Settles when latticed exits, with its exit code and signal (checked after SIGTERM).
+    const exited = new Promise((res) => child.on('exit', (code, signal) => res({ code, signal })));
     const timer = setTimeout(() => reject(new Error('latticed --dev did not come up: ' + out)), 30000);
     child.stdout.on('data', (d) => {
       out += d.toString();
       const m = out.match(/LATTICE_NATS_URL=(nats:\/\/[0-9.]+:[0-9]+)/);
       if (m) {
         clearTimeout(timer);
-        resolve({ child, url: m[1] });
+        resolve({ child, url: m[1], exited });
       }
     });
     child.on('exit', (code) => reject(new Error(`latticed exited early (${code}): ${out}`)));
@@ -62,7 +64,7 @@ function startLatticed() {
 
 async function main() {
   if (!LATTICED) throw new Error('usage: node api_test.cjs /path/to/latticed');
-  const { child, url } = await startLatticed();
+  const { child, url, exited } = await startLatticed();
   const nc = await connect({ servers: url });
   const req = async (rest, body, contentType, lattice = 'default') => {
     const opts = { timeout: 10000 };
@@ -193,8 +195,21 @@ async function main() {
     }
   }
   await nc.close();
-  child.kill('SIGTERM');
-  await new Promise((resolve) => child.on('exit', resolve));
+  // latticed must still be running (exitCode null) and stop cleanly on SIGTERM: exit 0.
+  if (child.exitCode !== null || child.signalCode !== null) {
+    failed++;
+    console.log(`not ok - latticed exited during the tests (${child.exitCode}, ${child.signalCode})`);
+  } else {
+    child.kill('SIGTERM');
+    const st = await exited;
+    if (st.code === 0) {
+      passed++;
+      console.log('ok - latticed exits 0 on SIGTERM');
+    } else {
+      failed++;
+      console.log(`not ok - latticed exit on SIGTERM: code ${st.code}, signal ${st.signal}`);
+    }
+  }
   console.log(`${passed} passed, ${failed} failed`);
   process.exit(failed === 0 ? 0 : 1);
 }

@@ -1,7 +1,8 @@
 #!/bin/sh
 # Run the Node.js API client test against a latticed it starts (--dev).
-# Skips (exit 77) when node is missing or the npm `nats` package cannot be
-# installed; installs it with `npm ci` when node_modules is absent.
+# Skips (exit 77) only when node itself is missing (scripts/test.sh turns any
+# skip into a failure). Installs the npm `nats` package with `npm ci` when
+# node_modules lacks it; a failed `npm ci` is a failure (exit 1), not a skip.
 # Usage: run.sh /path/to/latticed
 set -u
 here=$(cd "$(dirname "$0")" && pwd)
@@ -10,10 +11,13 @@ if ! command -v node >/dev/null 2>&1; then
     exit 77
 fi
 if [ ! -d "$here/node_modules/nats" ]; then
-    if ! command -v npm >/dev/null 2>&1 ||
-        ! (cd "$here" && npm ci --no-audit --no-fund >/dev/null 2>&1); then
-        echo "cannot install the npm nats package (npm ci in tests/node): skipping"
-        exit 77
+    if ! command -v npm >/dev/null 2>&1; then
+        echo "FAIL: node is installed but npm is not: cannot install the npm nats package"
+        exit 1
+    fi
+    if ! (cd "$here" && npm ci --no-audit --no-fund 2>&1); then
+        echo "FAIL: npm ci in tests/node failed (output above)"
+        exit 1
     fi
 fi
 exec node "$here/api_test.cjs" "$1"

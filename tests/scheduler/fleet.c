@@ -9,7 +9,10 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <check.h>
+
 #include "google/protobuf/timestamp.pb-c.h"
+#include "sched_int.h" /* lt__sched_check_consistent */
 
 #define RC(x) LATTICED__HOST__V1__RESULT_CODE__RESULT_CODE_##x
 #define IS(x) LATTICED__HOST__V1__INSTANCE_STATE__INSTANCE_STATE_##x
@@ -382,6 +385,7 @@ void fleet_free(fleet *f)
 
     if (f == NULL)
         return;
+    FLEET_CHECK(f);
     lt_sched_free(f->s);
     while (replies_head != NULL) {
         reply *r = replies_head;
@@ -549,6 +553,7 @@ void fleet_host_stop(fleet *f, const char *id)
     m.reason = "test";
     if (lt_sched_on_host_stopping(f->s, id, &m, f->now) != LT_OK)
         fprintf(stderr, "host.stopping refused\n");
+    FLEET_CHECK(f);
 }
 
 void fleet_foreign(fleet *f, const char *host, const char *id, const char *comp_id)
@@ -607,6 +612,7 @@ size_t fleet_fail(fleet *f, const char *host, const char *app, const char *comp,
             n++;
         }
     }
+    FLEET_CHECK(f);
     return n;
 }
 
@@ -655,6 +661,15 @@ void fleet_step(fleet *f, int64_t ms)
     lt_sched_tick(f->s, f->now);
     if (!f->answer_late)
         deliver(f);
+    FLEET_CHECK(f);
+}
+
+void fleet_check_at(const fleet *f, const char *file, int line)
+{
+    lt_status st = lt__sched_check_consistent(f->s);
+
+    ck_assert_msg(st == LT_OK, "%s:%d: scheduler inventory inconsistent: %s", file, line,
+                  lt_error_message());
 }
 
 void fleet_stagger(fleet *f, int64_t interval_ms)

@@ -124,6 +124,15 @@ void fleet_step(fleet *f, int64_t ms);
 /** Steps until nothing is sent for a while (or max steps); returns steps taken. */
 int fleet_settle(fleet *f, int max_steps);
 
+/**
+ * Fail the running test, naming the caller's file:line, unless the scheduler's inventory
+ * indexes agree (lt__sched_check_consistent, scheduler/sched_int.h). fleet_step, fleet_fail,
+ * fleet_host_stop and fleet_free check by themselves; tests check after calling lt_sched_*
+ * directly.
+ */
+#define FLEET_CHECK(f) fleet_check_at((f), __FILE__, __LINE__)
+void fleet_check_at(const fleet *f, const char *file, int line);
+
 /** Instances of app (and comp, NULL = any) on host (NULL = all hosts), any version. */
 size_t fleet_count(const fleet *f, const char *host, const char *app, const char *comp);
 size_t fleet_count_version(const fleet *f, const char *app, const char *comp,

@@ -12,6 +12,7 @@
 #include "fleet.h"
 #include "lt_alloc.h"
 #include "lt_sched.h"
+#include "sched_int.h" /* lt__sched_check_consistent and the indexes it checks */
 #include "tmodel.h"
 
 #define RC(x) LATTICED__HOST__V1__RESULT_CODE__RESULT_CODE_##x
@@ -46,6 +47,7 @@ static void deploy(fleet *f, lt_model *m)
 {
     ck_assert_int_eq(lt_sched_deploy(f->s, m, f->now), LT_OK);
     tm_free(m);
+    FLEET_CHECK(f);
 }
 
 /* ---------------------------------------------------------------------------------------------
@@ -169,10 +171,59 @@ START_TEST(test_redeploy_same_version_is_noop)
     five_hosts(f);
     deploy(f, simple_app("v1", "address=0.0.0.0:8080"));
     fleet_settle(f, 100);
+    /* The first deploy placed everything: 5 starts, no stop, deployed. */
+    ck_assert_uint_eq(fleet_count(f, NULL, "hello-simple", "hello"), 4);
+    ck_assert_uint_eq(fleet_count(f, NULL, "hello-simple", "httpserver"), 1);
+    ck_assert_uint_eq(f->sent[LT_SCHED_START], 5);
+    ck_assert_uint_eq(f->sent[LT_SCHED_STOP], 0);
+    ck_assert_int_eq(fleet_state(f, "hello-simple"), LT_SCHED_DEPLOYED);
     before = f->sent[LT_SCHED_START] + f->sent[LT_SCHED_STOP];
     deploy(f, simple_app("v1", "address=0.0.0.0:8080"));
     fleet_settle(f, 50);
+    /* The same version again: nothing started or stopped, the same 5 instances, deployed. */
     ck_assert_uint_eq(f->sent[LT_SCHED_START] + f->sent[LT_SCHED_STOP], before);
+    ck_assert_uint_eq(fleet_count(f, NULL, "hello-simple", "hello"), 4);
+    ck_assert_uint_eq(fleet_count(f, NULL, "hello-simple", "httpserver"), 1);
+    ck_assert_int_eq(fleet_state(f, "hello-simple"), LT_SCHED_DEPLOYED);
+    fleet_free(f);
+}
+END_TEST
+
+/* The consistency check itself: it notices each of the three indexes disagreeing. */
+START_TEST(test_consistency_check_catches_corruption)
+{
+    fleet *f = fleet_new("default", NULL);
+    sched_host *h;
+    sched_app *a;
+    sched_obs *o;
+
+    five_hosts(f);
+    deploy(f, simple_app("v1", "address=0.0.0.0:8080"));
+    fleet_settle(f, 100);
+    ck_assert_int_eq(lt__sched_check_consistent(f->s), LT_OK);
+    a = lt_map_get(&f->s->apps, "hello-simple");
+    ck_assert_ptr_nonnull(a);
+    o = a->obs_head;
+    ck_assert_ptr_nonnull(o);
+    h = o->host;
+    a = o->owner;
+    ck_assert_ptr_nonnull(a);
+    /* By host: one instance too many counted. */
+    h->n_obs++;
+    ck_assert_int_eq(lt__sched_check_consistent(f->s), LT_ERR_STATE);
+    ck_assert_ptr_nonnull(strstr(lt_error_message(), h->id));
+    h->n_obs--;
+    /* By id: the instance is no longer indexed. */
+    ck_assert_ptr_eq(lt_map_del(&f->s->obs_by_id, o->id), o);
+    ck_assert_int_eq(lt__sched_check_consistent(f->s), LT_ERR_STATE);
+    ck_assert_ptr_nonnull(strstr(lt_error_message(), "id index"));
+    ck_assert_int_eq(lt_map_put(&f->s->obs_by_id, o->id, o), LT_OK);
+    /* By app: the instance names no owner but stays in its app's list. */
+    o->owner = NULL;
+    ck_assert_int_eq(lt__sched_check_consistent(f->s), LT_ERR_STATE);
+    ck_assert_ptr_nonnull(strstr(lt_error_message(), a->name));
+    o->owner = a;
+    ck_assert_int_eq(lt__sched_check_consistent(f->s), LT_OK);
     fleet_free(f);
 }
 END_TEST
@@ -983,6 +1034,7 @@ static Suite *suite(void)
     tcase_add_test(t, test_state_words);
     tcase_add_test(t, test_simple_deploy_and_undeploy);
     tcase_add_test(t, test_redeploy_same_version_is_noop);
+    tcase_add_test(t, test_consistency_check_catches_corruption);
     tcase_add_test(t, test_weighted_spreads_and_ineligible_hosts);
     tcase_add_test(t, test_overlapping_spreads_fail_without_loop);
     tcase_add_test(t, test_no_hosts_waits_then_deploys);

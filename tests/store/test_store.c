@@ -14,10 +14,11 @@
 #include <nats/nats.h>
 
 #include "lt_alloc.h"
-#include "lt_natsd.h"
+#include "lt_natsrv.h"
 #include "lt_store.h"
+#include "lt_time.h"
 
-static lt_natsd *srv;
+static lt_natsrv *srv;
 static natsConnection *nc;
 static jsCtx *js;
 static lt_store *store;
@@ -26,8 +27,8 @@ static void setup(void)
 {
     lt_store_config cfg = { .memory = true };
 
-    ck_assert_int_eq(lt_natsd_start(&srv, NULL), LT_OK);
-    ck_assert_int_eq(natsConnection_ConnectTo(&nc, lt_natsd_url(srv)), NATS_OK);
+    ck_assert_int_eq(lt_natsrv_start(&srv, NULL), LT_OK);
+    ck_assert_int_eq(natsConnection_ConnectTo(&nc, lt_natsrv_url(srv)), NATS_OK);
     ck_assert_int_eq(natsConnection_JetStream(&js, nc, NULL), NATS_OK);
     ck_assert_int_eq(lt_store_ensure_assets(js, &cfg), LT_OK);
     ck_assert_int_eq(lt_store_open(&store, js, &cfg), LT_OK);
@@ -39,7 +40,7 @@ static void teardown(void)
     store = NULL;
     jsCtx_Destroy(js);
     natsConnection_Destroy(nc);
-    lt_natsd_stop(srv);
+    ck_assert_int_eq(lt_natsrv_stop(srv), LT_OK);
     srv = NULL;
 }
 
@@ -183,22 +184,19 @@ START_TEST(put_get_roundtrip)
 }
 END_TEST
 
-START_TEST(deployed_get)
+START_TEST(deployed_version_read_back)
 {
     put_arg a = { "v1", true, NULL };
     lt_store_manifest m = { "{\"d\":1}", 7 };
     lt_store_app *app = NULL;
     char *json = NULL;
 
-    ck_assert_int_eq(put_version(store, "default", "nodeploy", "v1", "{}"), LT_OK);
-    ck_assert_int_eq(lt_store_deployed_get(store, "default", "nodeploy", &app, &json),
-                     LT_ERR_NOT_FOUND);
-    ck_assert_ptr_nonnull(app);
-    lt_store_app_free(app);
     ck_assert_int_eq(lt_store_update(store, "default", "dep", &m, cb_put, &a, &app), LT_OK);
     ck_assert_str_eq(app->deployed_version, "v1");
     lt_store_app_free(app);
-    ck_assert_int_eq(lt_store_deployed_get(store, "default", "dep", &app, &json), LT_OK);
+    ck_assert_int_eq(lt_store_app_get(store, "default", "dep", &app), LT_OK);
+    ck_assert_str_eq(app->deployed_version, "v1");
+    ck_assert_int_eq(lt_store_manifest_get(store, app, app->deployed_version, &json, NULL), LT_OK);
     ck_assert_str_eq(json, "{\"d\":1}");
     ck_assert_uint_eq(app->deployed_id_count, 1);
     ck_assert_str_eq(app->deployed_ids[0], "comp-a");
@@ -282,7 +280,7 @@ static void *writer(void *p)
     lt_store_config cfg = { .memory = true, .cas_retries = 1000 };
 
     w->st = LT_OK;
-    if (natsConnection_ConnectTo(&c, lt_natsd_url(srv)) != NATS_OK ||
+    if (natsConnection_ConnectTo(&c, lt_natsrv_url(srv)) != NATS_OK ||
         natsConnection_JetStream(&j, c, NULL) != NATS_OK || lt_store_open(&s, j, &cfg) != LT_OK)
         w->st = LT_ERR_TRANSPORT;
     for (int i = 0; w->st == LT_OK && i < w->count; i++) {
@@ -546,14 +544,16 @@ START_TEST(ulid_and_time)
         memcpy(a, b, sizeof(a));
     }
     ck_assert(a[0] >= '0' && a[0] <= '7'); /* 128 bits: first character holds 3 bits */
-    lt_store_time_format(1714564800123LL, t, sizeof(t));
+    /* store times (history, index) are core/lt_time's ms form, UTC only */
+    lt_time_format_ms(1714564800123LL, t);
     ck_assert_str_eq(t, "2024-05-01T12:00:00.123Z");
-    ck_assert_int_eq(lt_store_time_parse(t, &ms), LT_OK);
+    ck_assert_int_eq(lt_time_parse_ms(t, LT_TIME_UTC_ONLY, &ms), LT_OK);
     ck_assert_int_eq(ms, 1714564800123LL);
-    ck_assert_int_eq(lt_store_time_parse("2024-05-01T12:00:00Z", &ms), LT_OK);
+    ck_assert_int_eq(lt_time_parse_ms("2024-05-01T12:00:00Z", LT_TIME_UTC_ONLY, &ms), LT_OK);
     ck_assert_int_eq(ms, 1714564800000LL);
-    ck_assert_int_eq(lt_store_time_parse("yesterday", &ms), LT_ERR_PARSE);
-    ck_assert_int_eq(lt_store_time_parse("2024-05-01T12:00:00+02:00", &ms), LT_ERR_PARSE);
+    ck_assert_int_eq(lt_time_parse_ms("yesterday", LT_TIME_UTC_ONLY, &ms), LT_ERR_INVALID);
+    ck_assert_int_eq(lt_time_parse_ms("2024-05-01T12:00:00+02:00", LT_TIME_UTC_ONLY, &ms),
+                     LT_ERR_INVALID);
     ck_assert(lt_store_name_is_valid("hello-world_1"));
     ck_assert(!lt_store_name_is_valid("a.b"));
     ck_assert(!lt_store_name_is_valid("a*"));
@@ -574,7 +574,7 @@ int main(void)
     tcase_set_timeout(nats, 60);
     tcase_add_test(nats, assets_idempotent);
     tcase_add_test(nats, put_get_roundtrip);
-    tcase_add_test(nats, deployed_get);
+    tcase_add_test(nats, deployed_version_read_back);
     tcase_add_test(nats, delete_version_and_app);
     tcase_add_test(nats, list_sorted_and_isolated);
     tcase_add_test(nats, concurrent_writers_lose_nothing);

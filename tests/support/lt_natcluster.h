@@ -6,7 +6,7 @@
  * stopped (SIGTERM) and started again on the same ports, name and store, and
  * everything is stopped by PID at the end.
  *
- * R3 on nats-server 2.9.10 (stack.md §3): never delete and re-create a bucket
+ * R3 on nats-server 2.9.10 (docs/operations.md, "Durability"): never delete and re-create a bucket
  * or stream under a reused name in a test that kills nodes (replicas diverge);
  * a SIGKILL of a stream leader leaves writes unavailable for ~6 s.
  *

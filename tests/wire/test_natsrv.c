@@ -1,7 +1,8 @@
 /*
- * test_natsrv.c - tests of the test helpers themselves: lt_natsrv (a real
- * nats-server child: start, pub/sub, JetStream, restart on the same store,
- * pause, stop by PID, directory removal) and lt_testutil.
+ * test_natsrv.c - tests of the launcher and the test helpers: core/lt_natsrv
+ * (a real nats-server child: start, pub/sub, JetStream, restart on the same
+ * store, pause, stop by PID, directory removal, binary lookup, own process
+ * group) and lt_testutil (with core/lt_fs).
  */
 #include <check.h>
 #include <errno.h>
@@ -217,12 +218,28 @@ START_TEST(test_options)
     /* @DIR@ was replaced: the pid file is in the server's directory. */
     path = lt_malloc(strlen(lt_natsrv_dir(srv)) + 16);
     ck_assert_ptr_nonnull(path);
-    strcpy(path, lt_natsrv_dir(srv));
-    strcpy(path + strlen(path), "/srv.pid");
+    snprintf(path, strlen(lt_natsrv_dir(srv)) + 16, "%s/srv.pid", lt_natsrv_dir(srv));
     ck_assert_int_eq(lt_test_read_file(path, 64, &pidtxt, NULL), LT_OK);
     ck_assert_int_eq(atoi(pidtxt), lt_natsrv_pid(srv));
     lt_free(pidtxt);
     lt_free(path);
+    ck_assert_int_eq(lt_natsrv_stop(srv), LT_OK);
+}
+END_TEST
+
+/* The binary: an explicit path that is not there fails with nothing left behind; the server
+ * runs in its own process group (a Ctrl-C at latticed --dev's terminal must not reach it). */
+START_TEST(test_binary_and_group)
+{
+    lt_natsrv_opts bad = { .binary = "/nonexistent/nats-server" };
+    lt_natsrv *srv = (lt_natsrv *)&bad;   /* must be reset to NULL */
+
+    ck_assert_int_eq(lt_natsrv_start(&srv, &bad), LT_ERR_UNSUPPORTED);
+    ck_assert_ptr_null(srv);
+    ck_assert_ptr_nonnull(strstr(lt_error_message(), "/nonexistent/nats-server"));
+    ck_assert_int_eq(lt_natsrv_start(&srv, NULL), LT_OK);
+    ck_assert_int_eq(getpgid(lt_natsrv_pid(srv)), lt_natsrv_pid(srv));
+    ck_assert_int_ne(getpgid(lt_natsrv_pid(srv)), getpgrp());
     ck_assert_int_eq(lt_natsrv_stop(srv), LT_OK);
 }
 END_TEST
@@ -379,6 +396,7 @@ static Suite *natsrv_suite(void)
     tcase_set_timeout(tc, 60);
     tcase_add_test(tc, test_start_pubsub_stop);
     tcase_add_test(tc, test_two_servers);
+    tcase_add_test(tc, test_binary_and_group);
     tcase_add_test(tc, test_restart_keeps_store);
     tcase_add_test(tc, test_down_up_pause);
     tcase_add_test(tc, test_options);

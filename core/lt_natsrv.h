@@ -1,7 +1,10 @@
 /*
- * lt_natsrv.h - a real nats-server for tests: started as a child process on a
- * free loopback port with JetStream in a fresh temporary store, ready when
- * lt_natsrv_start returns, stopped by its own PID, its directory removed.
+ * lt_natsrv.h - the project's one nats-server launcher, for `latticed --dev`,
+ * the tests and the benchmarks: a real nats-server started as a child process
+ * (its own process group) on a free loopback port with JetStream in a fresh
+ * temporary store, ready when lt_natsrv_start returns, stopped by its own PID,
+ * its directory removed. It speaks the raw protocol for its readiness probe
+ * and needs no nats.c, hence core/.
  * The child gets SIGKILL if the thread that started it dies (PR_SET_PDEATHSIG),
  * and servers a test forgot to stop are killed (and their directories removed)
  * when the process that started them exits normally.
@@ -29,6 +32,8 @@ typedef struct lt_natsrv lt_natsrv;
 
 /** Start options; a zeroed struct (or NULL) means JetStream on, free port, defaults. */
 typedef struct {
+    const char *binary;       /**< nats-server path; NULL = $LT_NATS_SERVER, else PATH, else
+                                   the one found at configure time, else /usr/sbin etc. */
     bool no_jetstream;        /**< do not pass -js / -sd */
     bool no_js_probe;         /**< consider the server ready once it answers PING (e.g. JS
                                    disabled for the probe's account) */
@@ -49,8 +54,7 @@ typedef struct {
 } lt_natsrv_opts;
 
 /**
- * CONSTRUCTOR. Start nats-server (the path in env LT_NATS_SERVER, else the one
- * found at configure time) as `nats-server -a 127.0.0.1 -p <port> -n <name>
+ * CONSTRUCTOR. Start nats-server (opts.binary, see there) as `nats-server -a 127.0.0.1 -p <port> -n <name>
  * [-js -sd <dir>/js] [-m <port>] [-c <conf>] <extra_args>`, stdout and stderr
  * to <dir>/server.log, and wait until it answers on its port and (with
  * JetStream) a $JS.API.INFO request succeeds. opts may be NULL; it is copied.
