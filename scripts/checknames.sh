@@ -3,8 +3,9 @@
 # static libraries: every global symbol a module's library defines is either public,
 # lt_<module>_... and declared in the module's public header(s) <dir>/lt_*.h, or internal,
 # lt__<module>_... (LT__<MODULE>_... for constants). In wire/ the module is the part a public
-# header names (lt_pbjson, lt_ce, lt_subject...). core/ is a collection of small modules too
-# (lt_buf, lt_map, lt_time...): its public names only need lt_, its internal ones are lt__core_.
+# header names (lt_pbjson, lt_ce, lt_subject...), or lt__wire_ for what its parts share.
+# core/ is a collection of small modules too (lt_buf, lt_map, lt_time...): its public names
+# only need lt_, its internal ones are lt__core_.
 #
 #     scripts/checknames.sh BUILD_DIR      (meson test --suite lint runs it)
 #
@@ -36,6 +37,9 @@ for dir in core wire model store api scheduler host; do
         status=1
         continue
     fi
+    mod=$dir
+    [ "$dir" = scheduler ] && mod=sched
+    umod=$(echo "$mod" | tr '[:lower:]' '[:upper:]')
     case $dir in
         scheduler) parts=sched ;;
         wire) parts= ;;
@@ -69,6 +73,8 @@ for dir in core wire model store api scheduler host; do
             esac
             [ -n "$ok" ] && break
         done
+        # the folder's own internal prefix: lt__core_, lt__wire_ (shared by wire's parts)
+        case $s in lt__"$mod"_* | LT__"$umod"_*) ok=internal ;; esac
         if [ -z "$ok" ] && [ "$dir" = core ]; then
             case $s in lt_[!_]*) ok=public ;; esac
         fi
