@@ -20,6 +20,11 @@
 #include "lt_log.h"
 #include "lt_subject.h"
 
+/* lt_api_stop: how long a drain may take before nats.c drops the subscription, and how long
+ * the whole stop waits for the subscription to end (longer: a handler may be running). */
+#define API_DRAIN_MS 5000
+#define API_STOP_WAIT_S 10
+
 struct lt_api {
     natsConnection *nc;
     natsSubscription *sub;
@@ -433,13 +438,23 @@ void lt_api_stop(lt_api *api)
 
     if (api == NULL)
         return;
-    /* Drain: requests already received are answered, then the handler returns for good. */
-    if (natsSubscription_Drain(api->sub) != NATS_OK &&
-        natsSubscription_Unsubscribe(api->sub) != NATS_OK) {
-        /* Connection already closed: nats.c completes the subscription itself. */
+    /*
+     * Connected: drain, so requests already received are answered, then the handler returns
+     * for good. A drain first flushes to the server: while NATS is down (a shutdown during a
+     * reconnect) that cannot succeed, so it is bounded (API_DRAIN_MS, after which nats.c drops
+     * the subscription itself) and skipped when the link is already down: nothing received
+     * could be answered then, and unsubscribing ends the subscription at once. An unbounded
+     * drain outlived the wait below, and api (with its subscription, which holds a reference
+     * on the natsConnection) was leaked.
+     */
+    if (natsConnection_Status(api->nc) != NATS_CONN_STATUS_CONNECTED ||
+        natsSubscription_DrainTimeout(api->sub, API_DRAIN_MS) != NATS_OK) {
+        if (natsSubscription_Unsubscribe(api->sub) != NATS_OK) {
+            /* Connection already closed: nats.c completes the subscription itself. */
+        }
     }
     clock_gettime(CLOCK_REALTIME, &deadline);
-    deadline.tv_sec += 10;
+    deadline.tv_sec += API_STOP_WAIT_S;
     pthread_mutex_lock(&api->mu);
     while (!api->complete)
         if (pthread_cond_timedwait(&api->cv, &api->mu, &deadline) != 0)

@@ -5,12 +5,14 @@
  * created/newversion, get by version, list (new shape and deprecated bare
  * array), versions order, delete one/all and noop deletes, duplicate
  * versions, invalid and unsupported subjects, JSON/YAML with and without a
- * content type, and bad input that must get an error reply, not a crash.
+ * content type, and bad input that must get an error reply, not a crash; and the
+ * API stopped while NATS is down ends at once, leaking nothing.
  */
 #include <check.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "api_fixture.h"
 #include "lt_alloc.h"
@@ -423,6 +425,64 @@ START_TEST(oversized_request)
 }
 END_TEST
 
+static int64_t mono_ms(void)
+{
+    struct timespec ts;
+
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/* Poll nc's status for up to timeout_ms. */
+static bool status_within(natsConnection *nc, natsConnStatus want, int64_t timeout_ms)
+{
+    int64_t deadline = mono_ms() + timeout_ms;
+    struct timespec slice = { 0, 20 * 1000 * 1000 };
+
+    while (natsConnection_Status(nc) != want) {
+        if (mono_ms() >= deadline)
+            return false;
+        nanosleep(&slice, NULL);
+    }
+    return true;
+}
+
+/*
+ * latticed stopped while NATS is down (its connection reconnecting): lt_api_stop ends the
+ * subscription at once. A drain cannot flush then; it used to outlast lt_api_stop's 10 s
+ * wait, and the api with its subscription - which holds a reference on the connection - was
+ * leaked (ASan: e2e_conn's cut test, shutting latticed down after its proxy was gone).
+ */
+START_TEST(stop_while_disconnected)
+{
+    natsOptions *o = NULL;
+    natsConnection *nc = NULL;
+    lt_api *api = NULL;
+    int64_t t0, took;
+
+    ck_assert_int_eq(natsOptions_Create(&o), NATS_OK);
+    ck_assert_int_eq(natsOptions_SetURL(o, lt_natsrv_url(fx_srv)), NATS_OK);
+    ck_assert_int_eq(natsOptions_SetMaxReconnect(o, -1), NATS_OK);
+    ck_assert_int_eq(natsOptions_SetReconnectWait(o, 100), NATS_OK);
+    ck_assert_int_eq(natsConnection_Connect(&nc, o), NATS_OK);
+    ck_assert_int_eq(lt_api_start(&api, nc, fx_store, NULL), LT_OK);
+    ck_assert_int_eq(natsConnection_Flush(nc), NATS_OK);
+    ck_assert_int_eq(lt_natsrv_down(fx_srv, true), LT_OK);
+    ck_assert_msg(status_within(nc, NATS_CONN_STATUS_RECONNECTING, 20000),
+                  "the connection never noticed the server went down");
+    t0 = mono_ms();
+    lt_api_stop(api);
+    took = mono_ms() - t0;
+    ck_assert_msg(took < 5000, "lt_api_stop took %lld ms with NATS down", (long long)took);
+    natsConnection_Close(nc);
+    natsConnection_Destroy(nc);
+    natsOptions_Destroy(o);
+    /* The fixture's own connection reconnects before its teardown. */
+    ck_assert_int_eq(lt_natsrv_up(fx_srv), LT_OK);
+    ck_assert(status_within(fx_nc, NATS_CONN_STATUS_CONNECTED, 20000));
+}
+END_TEST
+
 static void small_setup(void)
 {
     fx_setup_with(64 * 1024);
@@ -450,6 +510,7 @@ int main(void)
     tcase_add_test(tc, parsing_content_types);
     tcase_add_test(tc, put_errors_in_wadm_order);
     tcase_add_test(tc, hostile_input_gets_replies);
+    tcase_add_test(tc, stop_while_disconnected);
     tcase_add_checked_fixture(small, small_setup, fx_teardown);
     tcase_set_timeout(small, 120);
     tcase_add_test(small, oversized_request);
