@@ -71,7 +71,7 @@ static lt_status apply_cb(lt_store_app *app, const char *new_key, lt_store_decis
  * unchanged manifest without a version, gives m the stored version. Returns
  * an error reply, or NULL to go on.
  */
-static json_t *decide(const lt__req *r, lt_model *m, bool had_version, char **canon,
+static json_t *decide(const lt__api_req *r, lt_model *m, bool had_version, char **canon,
                       size_t *canon_len, apply_ctx *c)
 {
     lt_store_app *app = NULL;
@@ -98,7 +98,7 @@ static json_t *decide(const lt__req *r, lt_model *m, bool had_version, char **ca
     if (!had_version) { /* compare as if the request carried the latest version */
         if (lt_model_set_annotation(m, LT_MODEL_ANN_VERSION, v) != LT_OK ||
             lt_model_to_json(m, 0, &again) != LT_OK) {
-            reply = lt__err("Internal error: out of memory");
+            reply = lt__api_err("Internal error: out of memory");
             goto out;
         }
     }
@@ -110,7 +110,7 @@ static json_t *decide(const lt__req *r, lt_model *m, bool had_version, char **ca
         goto out;
     }
     if (had_version) {
-        reply = lt__err("Manifest version %s already exists", m->version);
+        reply = lt__api_err("Manifest version %s already exists", m->version);
         goto out;
     }
     /* changed and without a version: restore the assigned one (the canonical text has it) */
@@ -121,19 +121,19 @@ static json_t *decide(const lt__req *r, lt_model *m, bool had_version, char **ca
         lt_store_ulid(ulid);
         if (lt_model_set_annotation(m, LT_MODEL_ANN_VERSION, ulid) != LT_OK ||
             lt_model_to_json(m, 0, &again) != LT_OK) {
-            reply = lt__err("Internal error: out of memory");
+            reply = lt__api_err("Internal error: out of memory");
             goto out;
         }
         lt_free(*canon);
         *canon_len = again.len;
         *canon = lt_buf_take(&again);
         if (*canon == NULL)
-            reply = lt__err("Internal error: out of memory");
+            reply = lt__api_err("Internal error: out of memory");
     }
     goto out;
 storage:
     LT_WARN("api", "apply %s/%s: %s", r->lattice, m->name, lt_error_message());
-    reply = lt__err(STORAGE_ERROR);
+    reply = lt__api_err(STORAGE_ERROR);
 out:
     lt_buf_cleanup(&again);
     lt_free(stored);
@@ -161,13 +161,13 @@ static json_t *apply_reply(const apply_ctx *c, const lt_model *m)
     }
     return json_pack("{s:s, s:s, s:s, s:s, s:o, s:{s:b, s:b}, s:I}", "result", result, "message",
                      msg, "name", m->name, "version", m->version, "previous_version",
-                     lt__str_or_null(c->previous[0] ? c->previous : NULL), "changed", "put",
+                     lt__api_str_or_null(c->previous[0] ? c->previous : NULL), "changed", "put",
                      c->put, "deploy", c->deployed, "total_versions", (json_int_t)c->total);
 }
 
-json_t *lt__api_apply(const lt__req *r)
+json_t *lt__api_apply(const lt__api_req *r)
 {
-    lt__body *b = r->body; /* parsed by lt__api_parse; decide() may change model and canon */
+    lt__api_body *b = r->body; /* parsed by lt__api_parse; decide() may change model and canon */
     lt_model *m = b->model;
     json_t *reply = NULL;
     apply_ctx c = { .store = r->store, .m = m };
@@ -180,7 +180,7 @@ json_t *lt__api_apply(const lt__req *r)
         goto out;
     st = lt_api_check_deploy(r->store, r->lattice, m, &msg);
     if (st == LT_ERR_REFUSED) {
-        reply = lt__deploy_reply("error", msg.ptr, m->name, m->version);
+        reply = lt__api_deploy_reply("error", msg.ptr, m->name, m->version);
         goto out;
     }
     if (st != LT_OK || (st = lt_api_explicit_ids(m, &c.ids, &c.nids)) != LT_OK)
@@ -188,15 +188,15 @@ json_t *lt__api_apply(const lt__req *r)
     sm = (lt_store_manifest){ b->canon, b->canon_len };
     st = lt_store_update(r->store, r->lattice, m->name, c.put ? &sm : NULL, apply_cb, &c, NULL);
     if (st == LT_ERR_STATE && c.exists) {
-        reply = lt__err("Manifest version %s already exists", m->version);
+        reply = lt__api_err("Manifest version %s already exists", m->version);
         goto out;
     }
     if (st == LT_ERR_NOT_FOUND && c.gone) {
-        reply = lt__err("Application %s version %s was deleted meanwhile", m->name, m->version);
+        reply = lt__api_err("Application %s version %s was deleted meanwhile", m->name, m->version);
         goto out;
     }
     if (st == LT_ERR_TOO_BIG) {
-        reply = lt__err("%s", lt_error_message());
+        reply = lt__api_err("%s", lt_error_message());
         goto out;
     }
     if (st == LT_OK) {
@@ -205,7 +205,8 @@ json_t *lt__api_apply(const lt__req *r)
     }
 storage:
     LT_WARN("api", "apply %s/%s: %s", r->lattice, m->name, lt_error_message());
-    reply = st == LT_ERR_AMBIGUOUS ? lt__err("%s", lt_error_message()) : lt__err(STORAGE_ERROR);
+    reply =
+        st == LT_ERR_AMBIGUOUS ? lt__api_err("%s", lt_error_message()) : lt__api_err(STORAGE_ERROR);
 out:
     lt_free(c.ids);
     lt_buf_cleanup(&msg);

@@ -69,7 +69,7 @@ static lt_status store_shared_has(void *ctx, const char *name, const char *compo
     if (st != LT_OK)
         return st;
     if (app->deployed_version != NULL && app->latest_shared) {
-        st = lt__load_model(e->s, app, NULL, &other, NULL, NULL);
+        st = lt__api_load_model(e->s, app, NULL, &other, NULL, NULL);
         if (st == LT_OK) {
             target = lt_model_find_component(other, component);
             *ok = other->shared && target != NULL && target->kind == kind;
@@ -147,11 +147,11 @@ lt_status lt_api_check_deploy(lt_store *s, const char *lattice, const lt_model *
 
 /* ---- deploy / undeploy / rollback ----------------------------------------------------------- */
 
-json_t *lt__deploy_reply(const char *result, const char *message, const char *name,
-                         const char *version)
+json_t *lt__api_deploy_reply(const char *result, const char *message, const char *name,
+                             const char *version)
 {
     return json_pack("{s:s, s:s, s:s, s:o}", "result", result, "message", message, "name", name,
-                     "version", lt__str_or_null(version));
+                     "version", lt__api_str_or_null(version));
 }
 
 typedef struct {
@@ -188,11 +188,11 @@ static json_t *no_such_version(const char *name, const char *v)
 
     snprintf(msg, sizeof(msg), "Application with the name '%s' does not have a version '%s' to "
              "deploy", name, v);
-    return lt__deploy_reply("error", msg, name, v);
+    return lt__api_deploy_reply("error", msg, name, v);
 }
 
-json_t *lt__deploy_version(const lt__req *r, const lt_store_app *app, const char *v,
-                           const char *msg_ok)
+json_t *lt__api_deploy_version(const lt__api_req *r, const lt_store_app *app, const char *v,
+                               const char *msg_ok)
 {
     lt_model *m = NULL;
     deploy_ctx c = { .store = r->store, .version = v };
@@ -201,11 +201,11 @@ json_t *lt__deploy_version(const lt__req *r, const lt_store_app *app, const char
     lt_status st;
 
     lt_buf_init(&msg, 128 * 1024);
-    if ((st = lt__load_model(r->store, app, v, &m, NULL, NULL)) != LT_OK)
+    if ((st = lt__api_load_model(r->store, app, v, &m, NULL, NULL)) != LT_OK)
         goto storage;
     st = lt_api_check_deploy(r->store, r->lattice, m, &msg);
     if (st == LT_ERR_REFUSED) {
-        reply = lt__deploy_reply("error", msg.ptr, app->name, v);
+        reply = lt__api_deploy_reply("error", msg.ptr, app->name, v);
         goto out;
     }
     if (st != LT_OK || (st = lt_api_explicit_ids(m, &c.ids, &c.nids)) != LT_OK)
@@ -216,12 +216,13 @@ json_t *lt__deploy_version(const lt__req *r, const lt_store_app *app, const char
         goto out;
     }
     if (st == LT_OK) {
-        reply = lt__deploy_reply("acknowledged", msg_ok, app->name, v);
+        reply = lt__api_deploy_reply("acknowledged", msg_ok, app->name, v);
         goto out;
     }
 storage:
     LT_WARN("api", "deploy %s/%s %s: %s", r->lattice, app->name, v, lt_error_message());
-    reply = lt__deploy_reply("error", st == LT_ERR_AMBIGUOUS ? lt_error_message() : STORAGE_ERROR,
+    reply =
+        lt__api_deploy_reply("error", st == LT_ERR_AMBIGUOUS ? lt_error_message() : STORAGE_ERROR,
                              app->name, v);
 out:
     lt_free(c.ids);
@@ -231,7 +232,7 @@ out:
 }
 
 /* The app of a deploy-like request; *reply is the notfound/error reply when NULL. */
-static lt_store_app *deploy_app(const lt__req *r, const char *requested, json_t **reply)
+static lt_store_app *deploy_app(const lt__api_req *r, const char *requested, json_t **reply)
 {
     lt_store_app *app = NULL;
     char msg[512];
@@ -242,15 +243,15 @@ static lt_store_app *deploy_app(const lt__req *r, const char *requested, json_t 
                                          : LT_ERR_NOT_FOUND;
     if (st == LT_ERR_NOT_FOUND) {
         snprintf(msg, sizeof(msg), APP_NOT_FOUND, r->name);
-        *reply = lt__deploy_reply("notfound", msg, r->name, requested);
+        *reply = lt__api_deploy_reply("notfound", msg, r->name, requested);
     } else if (st != LT_OK) {
         LT_WARN("api", "read %s/%s: %s", r->lattice, r->name, lt_error_message());
-        *reply = lt__deploy_reply("error", STORAGE_ERROR, r->name, requested);
+        *reply = lt__api_deploy_reply("error", STORAGE_ERROR, r->name, requested);
     }
     return app;
 }
 
-json_t *lt__api_deploy(const lt__req *r)
+json_t *lt__api_deploy(const lt__api_req *r)
 {
     const char *version = r->body->version; /* parsed by lt__api_parse */
     char msg[768];
@@ -269,7 +270,7 @@ json_t *lt__api_deploy(const lt__req *r)
         goto out;
     }
     snprintf(msg, sizeof(msg), "Successfully deployed application %s %s", r->name, v);
-    reply = lt__deploy_version(r, app, v, msg);
+    reply = lt__api_deploy_version(r, app, v, msg);
 out:
     lt_store_app_free(app);
     return reply;
@@ -301,7 +302,7 @@ static lt_status undeploy_cb(lt_store_app *app, const char *new_key, lt_store_de
     return LT_OK;
 }
 
-json_t *lt__api_undeploy(const lt__req *r)
+json_t *lt__api_undeploy(const lt__api_req *r)
 {
     undeploy_ctx c = { .store = r->store };
     char msg[512];
@@ -312,18 +313,19 @@ json_t *lt__api_undeploy(const lt__req *r)
              : LT_ERR_NOT_FOUND;
     if (st == LT_ERR_NOT_FOUND) {
         snprintf(msg, sizeof(msg), APP_NOT_FOUND, r->name);
-        return lt__deploy_reply("notfound", msg, r->name, NULL);
+        return lt__api_deploy_reply("notfound", msg, r->name, NULL);
     }
     if (st != LT_OK) {
         LT_WARN("api", "undeploy %s/%s: %s", r->lattice, r->name, lt_error_message());
-        return lt__deploy_reply("error", st == LT_ERR_AMBIGUOUS ? lt_error_message()
-                                                                : STORAGE_ERROR, r->name, NULL);
+        return lt__api_deploy_reply("error",
+                                    st == LT_ERR_AMBIGUOUS ? lt_error_message() : STORAGE_ERROR,
+                                    r->name, NULL);
     }
     if (c.was_deployed)
         snprintf(msg, sizeof(msg), "Successfully undeployed application %s", r->name);
     else
         snprintf(msg, sizeof(msg), "Application %s was already undeployed", r->name);
-    return lt__deploy_reply("acknowledged", msg, r->name, NULL);
+    return lt__api_deploy_reply("acknowledged", msg, r->name, NULL);
 }
 
 /* The version deployed before the current one: the newest deploy event of another, still stored version. */
@@ -342,7 +344,7 @@ static const char *previous_deployed(const lt_store_app *app)
     return NULL;
 }
 
-json_t *lt__api_rollback(const lt__req *r)
+json_t *lt__api_rollback(const lt__api_req *r)
 {
     const char *version = r->body->version; /* parsed by lt__api_parse */
     char msg[768];
@@ -361,11 +363,11 @@ json_t *lt__api_rollback(const lt__req *r)
     } else if ((v = previous_deployed(app)) == NULL) {
         snprintf(msg, sizeof(msg), "Application %s has no earlier deployed version to roll back "
                  "to", r->name);
-        reply = lt__deploy_reply("error", msg, r->name, NULL);
+        reply = lt__api_deploy_reply("error", msg, r->name, NULL);
         goto out;
     }
     snprintf(msg, sizeof(msg), "Successfully rolled back application %s to %s", r->name, v);
-    reply = lt__deploy_version(r, app, v, msg);
+    reply = lt__api_deploy_version(r, app, v, msg);
 out:
     lt_store_app_free(app);
     return reply;
@@ -373,8 +375,8 @@ out:
 
 /* ---- status / history ---------------------------------------------------------------------- */
 
-json_t *lt__app_status(lt_store *s, const char *lattice, const char *name,
-                       const lt_store_app *app, const char *stored_json)
+json_t *lt__api_app_status(lt_store *s, const char *lattice, const char *name,
+                           const lt_store_app *app, const char *stored_json)
 {
     json_t *stored = stored_json != NULL ? json_loads(stored_json, 0, NULL) : NULL;
 
@@ -404,7 +406,7 @@ json_t *lt__app_status(lt_store *s, const char *lattice, const char *name,
                      "components");
 }
 
-json_t *lt__api_status(const lt__req *r)
+json_t *lt__api_status(const lt__api_req *r)
 {
     char *stored = NULL, msg[512];
     lt_store_app *app = NULL;
@@ -418,10 +420,10 @@ json_t *lt__api_status(const lt__req *r)
     }
     if ((st != LT_OK && st != LT_ERR_NOT_FOUND) || (st2 != LT_OK && st2 != LT_ERR_NOT_FOUND)) {
         LT_WARN("api", "status %s/%s: %s", r->lattice, r->name, lt_error_message());
-        reply = lt__err(STORAGE_ERROR);
+        reply = lt__api_err(STORAGE_ERROR);
         goto out;
     }
-    if ((status = lt__app_status(r->store, r->lattice, r->name, app, stored)) == NULL)
+    if ((status = lt__api_app_status(r->store, r->lattice, r->name, app, stored)) == NULL)
         goto out;
     snprintf(msg, sizeof(msg), "Successfully fetched status for application %s", r->name);
     reply = json_pack("{s:s, s:s, s:o}", "result", "ok", "message", msg, "status", status);
@@ -441,7 +443,7 @@ static json_t *time_or_null(int64_t ms)
     return json_string(t);
 }
 
-json_t *lt__api_history(const lt__req *r)
+json_t *lt__api_history(const lt__api_req *r)
 {
     lt_store_app *app = NULL;
     json_t *list = NULL, *reply = NULL;
@@ -456,7 +458,7 @@ json_t *lt__api_history(const lt__req *r)
     }
     if (st != LT_OK) {
         LT_WARN("api", "history %s/%s: %s", r->lattice, r->name, lt_error_message());
-        return lt__err(STORAGE_ERROR);
+        return lt__api_err(STORAGE_ERROR);
     }
     if ((list = json_array()) == NULL)
         goto out;
@@ -465,13 +467,13 @@ json_t *lt__api_history(const lt__req *r)
 
         if (json_array_append_new(list, json_pack("{s:s, s:o, s:o}", "event",
                                                   lt_store_event_name(e->kind), "version",
-                                                  lt__str_or_null(e->version), "time",
+                                                  lt__api_str_or_null(e->version), "time",
                                                   time_or_null(e->time_ms))) != 0)
             goto out;
     }
     snprintf(msg, sizeof(msg), "Successfully fetched history for application %s", r->name);
     reply = json_pack("{s:s, s:s, s:O, s:o, s:o}", "result", "success", "message", msg, "history",
-                      list, "deployed_version", lt__str_or_null(app->deployed_version),
+                      list, "deployed_version", lt__api_str_or_null(app->deployed_version),
                       "updated_at", time_or_null(app->updated_ms));
 out:
     json_decref(list);

@@ -16,7 +16,7 @@
 typedef enum {
     LT__OP_PUT, LT__OP_APPLY, LT__OP_LIST, LT__OP_LIST_BARE, LT__OP_GET, LT__OP_VERSIONS,
     LT__OP_DEL, LT__OP_DEPLOY, LT__OP_UNDEPLOY, LT__OP_ROLLBACK, LT__OP_STATUS, LT__OP_HISTORY,
-} lt__op;
+} lt__api_op;
 
 /** What a request's body says, parsed before the store is touched (lt__api_parse). */
 typedef struct {
@@ -25,10 +25,10 @@ typedef struct {
     char *canon;      /**< put/apply: model's canonical JSON (lt_free; apply may replace it) */
     size_t canon_len;
     bool assigned;    /**< put/apply: the version is a ULID assigned here, not the sender's */
-} lt__body;
+} lt__api_body;
 
 /** Free what body holds and empty it. NULL-safe. */
-void lt__body_cleanup(lt__body *body);
+void lt__api_body_cleanup(lt__api_body *body);
 
 typedef struct {
     lt_store *store;          /**< NULL while parsing (lt__api_parse never touches the store) */
@@ -39,10 +39,10 @@ typedef struct {
     const char *data;
     size_t len;
     size_t max_request;
-    lt__op op;
-    lt__body *body;           /**< the parsed body; handlers may take what it holds */
+    lt__api_op op;
+    lt__api_body *body; /**< the parsed body; handlers may take what it holds */
     char tok[4][LT_MAX_TOKEN + 1];
-} lt__req;
+} lt__api_req;
 
 /**
  * Parse one request without touching the store (the part of lt_api_handle
@@ -53,39 +53,39 @@ typedef struct {
  * r->op, lattice, name are set, *body is filled and *err_reply is NULL. A
  * request wadm refuses before reading the store gets its error reply in
  * *err_reply (caller json_decref) and an empty *body. LT_ERR_NOMEM when
- * neither could be built. The caller lt__body_cleanup()s body in every case.
+ * neither could be built. The caller lt__api_body_cleanup()s body in every case.
  */
-LT_NODISCARD lt_status lt__api_parse(const char *prefix, lt__req *r, lt__body *body,
+LT_NODISCARD lt_status lt__api_parse(const char *prefix, lt__api_req *r, lt__api_body *body,
                                      json_t **err_reply);
 
 /* Handlers: each returns a new reply value (NULL only when out of memory). */
-json_t *lt__api_put(const lt__req *r);
-json_t *lt__api_apply(const lt__req *r);
-json_t *lt__api_get(const lt__req *r);
-json_t *lt__api_list(const lt__req *r, bool bare);
-json_t *lt__api_versions(const lt__req *r);
-json_t *lt__api_delete(const lt__req *r);
-json_t *lt__api_deploy(const lt__req *r);
-json_t *lt__api_undeploy(const lt__req *r);
-json_t *lt__api_rollback(const lt__req *r);
-json_t *lt__api_status(const lt__req *r);
-json_t *lt__api_history(const lt__req *r);
+json_t *lt__api_put(const lt__api_req *r);
+json_t *lt__api_apply(const lt__api_req *r);
+json_t *lt__api_get(const lt__api_req *r);
+json_t *lt__api_list(const lt__api_req *r, bool bare);
+json_t *lt__api_versions(const lt__api_req *r);
+json_t *lt__api_delete(const lt__api_req *r);
+json_t *lt__api_deploy(const lt__api_req *r);
+json_t *lt__api_undeploy(const lt__api_req *r);
+json_t *lt__api_rollback(const lt__api_req *r);
+json_t *lt__api_status(const lt__api_req *r);
+json_t *lt__api_history(const lt__api_req *r);
 
 /** {"result":"error","message":<fmt>}. */
-json_t *lt__err(const char *fmt, ...) LT_PRINTF(1, 2);
+json_t *lt__api_err(const char *fmt, ...) LT_PRINTF(1, 2);
 
 /** A string value that may be NULL (-> null). */
-json_t *lt__str_or_null(const char *s);
+json_t *lt__api_str_or_null(const char *s);
 
 /** True when the body is empty or only whitespace. */
-bool lt__body_empty(const char *data, size_t len);
+bool lt__api_body_empty(const char *data, size_t len);
 
 /**
  * Parse an optional `{"version": string|null}` body. *version gets a heap
  * copy (NULL when absent/null). On a malformed body returns false and writes
  * the reason to why.
  */
-bool lt__body_version(const char *data, size_t len, char **version, char *why, size_t whysize);
+bool lt__api_body_version(const char *data, size_t len, char **version, char *why, size_t whysize);
 
 /**
  * Parse a manifest request body the way wadm's put does (content type, then
@@ -93,30 +93,30 @@ bool lt__body_version(const char *data, size_t len, char **version, char *why, s
  * set (a ULID assigned when none: *assigned true) and *canon its canonical
  * JSON (lt_free). On failure *m is NULL and *err_reply gets wadm's error reply.
  */
-void lt__parse_manifest(const lt__req *r, lt_model **m, char **canon, size_t *canon_len,
-                        bool *assigned, json_t **err_reply);
+void lt__api_parse_manifest(const lt__api_req *r, lt_model **m, char **canon, size_t *canon_len,
+                            bool *assigned, json_t **err_reply);
 
 /** Description and shared flag of a canonical manifest JSON (for indexes). */
-void lt__manifest_meta(const char *json, size_t len, char **description, bool *shared);
+void lt__api_manifest_meta(const char *json, size_t len, char **description, bool *shared);
 
 /** Canonical JSON of version v (NULL: latest) parsed into a model (JSON). */
-LT_NODISCARD lt_status lt__load_model(lt_store *s, const lt_store_app *app, const char *v,
-                                      lt_model **m, char **json, size_t *len);
+LT_NODISCARD lt_status lt__api_load_model(lt_store *s, const lt_store_app *app, const char *v,
+                                          lt_model **m, char **json, size_t *len);
 
 /** Status object of an app as model.status returns it (stored, or wadm's defaults). */
-json_t *lt__app_status(lt_store *s, const char *lattice, const char *name,
-                       const lt_store_app *app, const char *stored_json);
+json_t *lt__api_app_status(lt_store *s, const char *lattice, const char *name,
+                           const lt_store_app *app, const char *stored_json);
 
 /**
  * Deploy version v of an app (deploy, rollback, apply share it): checks the
  * model, sets the deployed version with CAS and records the event. Returns
  * the reply (acknowledged with msg_ok, or wadm's errors).
  */
-json_t *lt__deploy_version(const lt__req *r, const lt_store_app *app, const char *v,
-                           const char *msg_ok);
+json_t *lt__api_deploy_version(const lt__api_req *r, const lt_store_app *app, const char *v,
+                               const char *msg_ok);
 
 /** {"result","message","name","version"} (DeployModelResponse). */
-json_t *lt__deploy_reply(const char *result, const char *message, const char *name,
-                         const char *version);
+json_t *lt__api_deploy_reply(const char *result, const char *message, const char *name,
+                             const char *version);
 
 #endif

@@ -64,12 +64,13 @@ static json_t *invalid_reply(const lt_model_report *rep)
             continue;
         if (is_parse_code(d->code)) {
             if (d->line > 0)
-                return lt__err("Unable to parse manifest: %s at line %u column %u", d->message,
-                               (unsigned)d->line, (unsigned)d->column);
-            return lt__err("Unable to parse manifest: %s", d->message);
+                return lt__api_err("Unable to parse manifest: %s at line %u column %u", d->message,
+                                   (unsigned)d->line, (unsigned)d->column);
+            return lt__api_err("Unable to parse manifest: %s", d->message);
         }
         if (strcmp(d->message, "latest is not allowed in wadm") == 0)
-            return lt__err("invalid manifest version, errors: \"latest is not allowed in wadm\"");
+            return lt__api_err(
+                "invalid manifest version, errors: \"latest is not allowed in wadm\"");
         if (first == NULL)
             first = d;
         if (name == NULL && strcmp(d->path, "metadata.name") == 0)
@@ -80,15 +81,15 @@ static json_t *invalid_reply(const lt_model_report *rep)
         const char *b = strstr(name->message, "] is not allowed");
 
         if (a != NULL && b != NULL && b >= a + 15)
-            return lt__err(NAME_INVALID, (int)(b - (a + 15)), a + 15);
+            return lt__api_err(NAME_INVALID, (int)(b - (a + 15)), a + 15);
     }
     if (first != NULL)
-        return lt__err("%s", first->message);
-    return lt__err("Unable to parse manifest: invalid manifest");
+        return lt__api_err("%s", first->message);
+    return lt__api_err("Unable to parse manifest: invalid manifest");
 }
 
-void lt__parse_manifest(const lt__req *r, lt_model **m, char **canon, size_t *canon_len,
-                        bool *assigned, json_t **err_reply)
+void lt__api_parse_manifest(const lt__api_req *r, lt_model **m, char **canon, size_t *canon_len,
+                            bool *assigned, json_t **err_reply)
 {
     lt_model_parse_opts opts = { .format = LT_MODEL_FORMAT_AUTO, .source_name = "manifest" };
     lt_model_report *rep = NULL;
@@ -102,19 +103,21 @@ void lt__parse_manifest(const lt__req *r, lt_model **m, char **canon, size_t *ca
     *err_reply = NULL;
     lt_buf_init(&out, LT_STORE_MAX_VALUE_BYTES);
     if (r->len > r->max_request) {
-        *err_reply = lt__err("Unable to parse manifest: the request is %zu bytes, more than the "
-                             "%zu allowed", r->len, r->max_request);
+        *err_reply =
+            lt__api_err("Unable to parse manifest: the request is %zu bytes, more than the "
+                        "%zu allowed",
+                        r->len, r->max_request);
         goto out;
     }
     if (r->content_type != NULL && !format_of(r->content_type, &opts.format)) {
-        *err_reply = lt__err("Unable to parse manifest: Unsupported content type %.200s given. "
+        *err_reply = lt__api_err("Unable to parse manifest: Unsupported content type %.200s given. "
                              "Wadm supports YAML and JSON", r->content_type);
         goto out;
     }
     opts.max_bytes = r->max_request;
     st = lt_model_parse(r->data, r->len, &opts, m, &rep);
     if (st == LT_ERR_NOMEM) {
-        *err_reply = lt__err("Internal error: out of memory");
+        *err_reply = lt__api_err("Internal error: out of memory");
         goto out;
     }
     if (st != LT_OK) {
@@ -122,31 +125,32 @@ void lt__parse_manifest(const lt__req *r, lt_model **m, char **canon, size_t *ca
         goto out;
     }
     if (!lt_store_name_is_valid((*m)->name)) { /* e.g. longer than latticed keeps */
-        *err_reply = lt__err(NAME_INVALID " At most %u characters.", (int)strlen((*m)->name),
-                             (*m)->name, LT_STORE_MAX_NAME);
+        *err_reply = lt__api_err(NAME_INVALID " At most %u characters.", (int)strlen((*m)->name),
+                                 (*m)->name, LT_STORE_MAX_NAME);
         goto out;
     }
     if ((*m)->version == NULL) { /* wadm assigns a ULID */
         lt_store_ulid(ulid);
         *assigned = true;
         if (lt_model_set_annotation(*m, LT_MODEL_ANN_VERSION, ulid) != LT_OK) {
-            *err_reply = lt__err("Internal error: out of memory");
+            *err_reply = lt__api_err("Internal error: out of memory");
             goto out;
         }
     }
     if (strlen((*m)->version) > LT_STORE_MAX_VERSION) {
-        *err_reply = lt__err("Manifest version is longer than %u characters", LT_STORE_MAX_VERSION);
+        *err_reply =
+            lt__api_err("Manifest version is longer than %u characters", LT_STORE_MAX_VERSION);
         goto out;
     }
     st = lt_model_to_json(*m, 0, &out);
     if (st != LT_OK) {
-        *err_reply = lt__err("Unable to store manifest: its canonical form is over %u bytes",
-                             LT_STORE_MAX_VALUE_BYTES);
+        *err_reply = lt__api_err("Unable to store manifest: its canonical form is over %u bytes",
+                                 LT_STORE_MAX_VALUE_BYTES);
         goto out;
     }
     *canon_len = out.len;
     if ((*canon = lt_buf_take(&out)) == NULL)
-        *err_reply = lt__err("Internal error: out of memory");
+        *err_reply = lt__api_err("Internal error: out of memory");
 out:
     if (*err_reply != NULL) {
         lt_model_free(*m);
@@ -156,7 +160,7 @@ out:
     lt_buf_cleanup(&out);
 }
 
-void lt__manifest_meta(const char *json, size_t len, char **description, bool *shared)
+void lt__api_manifest_meta(const char *json, size_t len, char **description, bool *shared)
 {
     json_t *root = json_loadb(json, len, 0, NULL);
     json_t *ann = json_object_get(json_object_get(root, "metadata"), "annotations");
@@ -168,8 +172,8 @@ void lt__manifest_meta(const char *json, size_t len, char **description, bool *s
     json_decref(root);
 }
 
-lt_status lt__load_model(lt_store *s, const lt_store_app *app, const char *v, lt_model **m,
-                         char **json, size_t *len)
+lt_status lt__api_load_model(lt_store *s, const lt_store_app *app, const char *v, lt_model **m,
+                             char **json, size_t *len)
 {
     lt_model_parse_opts opts = { .format = LT_MODEL_FORMAT_JSON, .source_name = "stored" };
     char *text = NULL;
@@ -228,7 +232,7 @@ static lt_status put_cb(lt_store_app *app, const char *new_key, lt_store_decisio
     return LT_OK;
 }
 
-json_t *lt__api_put(const lt__req *r)
+json_t *lt__api_put(const lt__api_req *r)
 {
     const lt_model *m = r->body->model; /* parsed by lt__api_parse */
     size_t missing = 0;
@@ -242,17 +246,17 @@ json_t *lt__api_put(const lt__req *r)
     lt_buf_init(&msg, 128 * 1024);
     st = lt_store_update(r->store, r->lattice, m->name, &sm, put_cb, &c, NULL);
     if (st == LT_ERR_STATE && c.exists) {
-        reply = lt__err("Manifest version %s already exists", m->version);
+        reply = lt__api_err("Manifest version %s already exists", m->version);
         goto out;
     }
     if (st == LT_ERR_TOO_BIG) {
-        reply = lt__err("%s", lt_error_message());
+        reply = lt__api_err("%s", lt_error_message());
         goto out;
     }
     if (st != LT_OK) {
         LT_WARN("api", "put %s/%s: %s", r->lattice, m->name, lt_error_message());
-        reply = st == LT_ERR_AMBIGUOUS ? lt__err("%s", lt_error_message())
-                                       : lt__err(STORAGE_ERROR);
+        reply = st == LT_ERR_AMBIGUOUS ? lt__api_err("%s", lt_error_message())
+                                       : lt__api_err(STORAGE_ERROR);
         goto out;
     }
     if (lt_api_shared_missing(r->store, r->lattice, m, &names, &missing) != LT_OK)
@@ -288,7 +292,7 @@ static json_t *notfound(const char *fmt, ...)
 #define APP_NOT_FOUND "Application with the name %s not found"
 
 /* Read the app named in the request; *reply set to notfound/error when it cannot be had. */
-static lt_store_app *load_app(const lt__req *r, json_t **reply)
+static lt_store_app *load_app(const lt__api_req *r, json_t **reply)
 {
     lt_store_app *app = NULL;
     lt_status st;
@@ -300,12 +304,12 @@ static lt_store_app *load_app(const lt__req *r, json_t **reply)
         *reply = notfound(APP_NOT_FOUND, r->name);
     else if (st != LT_OK) {
         LT_WARN("api", "read %s/%s: %s", r->lattice, r->name, lt_error_message());
-        *reply = lt__err(STORAGE_ERROR);
+        *reply = lt__api_err(STORAGE_ERROR);
     }
     return app;
 }
 
-json_t *lt__api_get(const lt__req *r)
+json_t *lt__api_get(const lt__api_req *r)
 {
     const char *version = r->body->version; /* parsed by lt__api_parse */
     char *json = NULL;
@@ -324,7 +328,7 @@ json_t *lt__api_get(const lt__req *r)
     if (lt_store_manifest_get(r->store, app, version, &json, &len) != LT_OK ||
         (manifest = json_loadb(json, len, 0, NULL)) == NULL) {
         LT_WARN("api", "get %s/%s: %s", r->lattice, r->name, lt_error_message());
-        reply = lt__err(STORAGE_ERROR);
+        reply = lt__api_err(STORAGE_ERROR);
         goto out;
     }
     if (version != NULL)
@@ -338,10 +342,10 @@ out:
     return reply;
 }
 
-static json_t *summary(const lt__req *r, const lt_store_app *app, const char *status_json)
+static json_t *summary(const lt__api_req *r, const lt_store_app *app, const char *status_json)
 {
     const lt_store_version *latest = lt_store_app_latest(app);
-    json_t *detailed = lt__app_status(r->store, r->lattice, app->name, app, status_json);
+    json_t *detailed = lt__api_app_status(r->store, r->lattice, app->name, app, status_json);
     json_t *info = json_object_get(detailed, "status"), *out;
     const char *type = json_string_value(json_object_get(info, "type"));
     const char *message = json_string_value(json_object_get(info, "message"));
@@ -351,15 +355,15 @@ static json_t *summary(const lt__req *r, const lt_store_app *app, const char *st
     if (type == NULL || strcmp(type, "waiting") == 0) /* deprecated field: wadm's back-compat */
         type = "undeployed";
     out = json_pack("{s:s, s:o, s:o, s:o, s:O, s:s, s:s}", "name", app->name, "version",
-                    lt__str_or_null(latest != NULL ? latest->version : NULL), "description",
-                    lt__str_or_null(app->description), "deployed_version",
-                    lt__str_or_null(app->deployed_version), "detailed_status", detailed, "status",
-                    type, "status_message", message != NULL ? message : "");
+                    lt__api_str_or_null(latest != NULL ? latest->version : NULL), "description",
+                    lt__api_str_or_null(app->description), "deployed_version",
+                    lt__api_str_or_null(app->deployed_version), "detailed_status", detailed,
+                    "status", type, "status_message", message != NULL ? message : "");
     json_decref(detailed);
     return out;
 }
 
-json_t *lt__api_list(const lt__req *r, bool bare)
+json_t *lt__api_list(const lt__api_req *r, bool bare)
 {
     lt_store_app **apps = NULL;
     lt_store_status_entry *sts = NULL;
@@ -369,7 +373,7 @@ json_t *lt__api_list(const lt__req *r, bool bare)
     if (lt_store_app_list(r->store, r->lattice, &apps, &n) != LT_OK ||
         lt_store_status_list(r->store, r->lattice, &sts, &ns) != LT_OK) {
         LT_WARN("api", "list %s: %s", r->lattice, lt_error_message());
-        reply = lt__err(STORAGE_ERROR);
+        reply = lt__api_err(STORAGE_ERROR);
         goto out;
     }
     if ((models = json_array()) == NULL)
@@ -398,7 +402,7 @@ out:
     return reply;
 }
 
-json_t *lt__api_versions(const lt__req *r)
+json_t *lt__api_versions(const lt__api_req *r)
 {
     lt_store_app *app;
     json_t *reply = NULL, *list;
@@ -449,7 +453,7 @@ static lt_status refresh_latest_meta(lt_store *s, lt_store_app *app)
 
     if (st != LT_OK)
         return st;
-    lt__manifest_meta(json, len, &desc, &shared);
+    lt__api_manifest_meta(json, len, &desc, &shared);
     lt_free(json);
     lt_free(app->description);
     app->description = desc;
@@ -518,7 +522,7 @@ static json_t *del_reply(const char *result, bool undeploy, const char *fmt, ...
     return json_pack("{s:s, s:s, s:b}", "result", result, "message", msg, "undeploy", undeploy);
 }
 
-json_t *lt__api_delete(const lt__req *r)
+json_t *lt__api_delete(const lt__api_req *r)
 {
     const char *version = r->body->version; /* parsed by lt__api_parse */
     del_ctx c = { .store = r->store, .version = version };

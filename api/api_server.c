@@ -39,7 +39,7 @@ struct lt_api {
 
 /* ---- small shared helpers ------------------------------------------------------------------ */
 
-json_t *lt__err(const char *fmt, ...)
+json_t *lt__api_err(const char *fmt, ...)
 {
     char msg[4096];
     va_list ap;
@@ -52,12 +52,12 @@ json_t *lt__err(const char *fmt, ...)
     return json_pack("{s:s, s:s}", "result", "error", "message", msg);
 }
 
-json_t *lt__str_or_null(const char *s)
+json_t *lt__api_str_or_null(const char *s)
 {
     return s != NULL ? json_string(s) : json_null();
 }
 
-bool lt__body_empty(const char *data, size_t len)
+bool lt__api_body_empty(const char *data, size_t len)
 {
     for (size_t i = 0; i < len; i++)
         if (data[i] != ' ' && data[i] != '\t' && data[i] != '\r' && data[i] != '\n')
@@ -65,13 +65,13 @@ bool lt__body_empty(const char *data, size_t len)
     return true;
 }
 
-bool lt__body_version(const char *data, size_t len, char **version, char *why, size_t whysize)
+bool lt__api_body_version(const char *data, size_t len, char **version, char *why, size_t whysize)
 {
     json_error_t jerr;
     json_t *root, *v;
 
     *version = NULL;
-    if (lt__body_empty(data, len))
+    if (lt__api_body_empty(data, len))
         return true;
     root = json_loadb(data, len, JSON_DECODE_ANY, &jerr);
     if (root == NULL) {
@@ -121,22 +121,22 @@ static char *trim_prefix(const char *p)
     return lt_strndup(p + a, b - a);
 }
 
-typedef json_t *(*handler_fn)(const lt__req *r);
+typedef json_t *(*handler_fn)(const lt__api_req *r);
 
 typedef struct {
     const char *op;
     bool with_name;
-    lt__op id;
+    lt__api_op id;
     handler_fn fn;
     const char *body_word; /* the body is {"version"}: the word of its parse error; else NULL */
 } route;
 
-static json_t *list_new(const lt__req *r)
+static json_t *list_new(const lt__api_req *r)
 {
     return lt__api_list(r, false);
 }
 
-static json_t *list_bare(const lt__req *r)
+static json_t *list_bare(const lt__api_req *r)
 {
     return lt__api_list(r, true);
 }
@@ -161,7 +161,7 @@ static const route routes[] = {
     "alphanumeric characters, dashes, and underscores."
 
 /* Split the part after the prefix into at most 4 tokens (r->tok); the reply on a subject error. */
-static json_t *route_of(lt__req *r, const char *rest, const route **found)
+static json_t *route_of(lt__api_req *r, const char *rest, const route **found)
 {
     static const char *const missing[] = { "Expected to find lattice ID",
                                            "Expected to find API category",
@@ -172,15 +172,16 @@ static json_t *route_of(lt__req *r, const char *rest, const route **found)
     *found = NULL;
     /* Handlers echo the lattice and name in their replies: they must be valid UTF-8. */
     if (!lt_utf8_valid(rest, strlen(rest)))
-        return lt__err("Invalid subject: it is not valid UTF-8");
+        return lt__api_err("Invalid subject: it is not valid UTF-8");
     for (;;) { /* split('.') like wadm: "a." is "a" and an empty token */
         const char *dot = strchr(p, '.');
         size_t len = dot != NULL ? (size_t)(dot - p) : strlen(p);
 
         if (n == 4)
-            return lt__err("Invalid subject: %s", SUBJECT_EXTRA);
+            return lt__api_err("Invalid subject: %s", SUBJECT_EXTRA);
         if (len > LT_MAX_TOKEN)
-            return lt__err("Invalid subject: a token is longer than %u characters", LT_MAX_TOKEN);
+            return lt__api_err("Invalid subject: a token is longer than %u characters",
+                               LT_MAX_TOKEN);
         memcpy(r->tok[n], p, len);
         r->tok[n++][len] = '\0';
         if (dot == NULL)
@@ -188,77 +189,78 @@ static json_t *route_of(lt__req *r, const char *rest, const route **found)
         p = dot + 1;
     }
     if (n < 3)
-        return lt__err("Invalid subject: %s", missing[n]);
+        return lt__api_err("Invalid subject: %s", missing[n]);
     if (!lt_store_name_is_valid(r->tok[0]))
-        return lt__err("Invalid subject: lattice ID '%s' may only contain alphanumeric "
-                       "characters, dashes, and underscores", r->tok[0]);
+        return lt__api_err("Invalid subject: lattice ID '%s' may only contain alphanumeric "
+                           "characters, dashes, and underscores",
+                           r->tok[0]);
     if (strcmp(r->tok[1], "model") == 0)
         for (size_t i = 0; i < sizeof(routes) / sizeof(routes[0]); i++)
             if (strcmp(routes[i].op, r->tok[2]) == 0 && routes[i].with_name == (n == 4))
                 *found = &routes[i];
     if (*found == NULL)
-        return lt__err("Unsupported subject: %s", r->subject);
+        return lt__api_err("Unsupported subject: %s", r->subject);
     r->op = (*found)->id;
     r->lattice = r->tok[0];
     r->name = n == 4 ? r->tok[3] : NULL;
     return NULL;
 }
 
-void lt__body_cleanup(lt__body *body)
+void lt__api_body_cleanup(lt__api_body *body)
 {
     if (body == NULL)
         return;
     lt_free(body->version);
     lt_model_free(body->model);
     lt_free(body->canon);
-    *body = (lt__body){ 0 };
+    *body = (lt__api_body){ 0 };
 }
 
 /* The route of r (parsed), or NULL with *err_reply set. */
-static const route *parse_route(const char *prefix, lt__req *r, json_t **err_reply)
+static const route *parse_route(const char *prefix, lt__api_req *r, json_t **err_reply)
 {
     size_t plen = strlen(prefix);
     const route *rt = NULL;
 
     if (strncmp(r->subject, prefix, plen) != 0 || r->subject[plen] != '.')
-        *err_reply = lt__err("Unsupported subject: %s", r->subject);
+        *err_reply = lt__api_err("Unsupported subject: %s", r->subject);
     else
         *err_reply = route_of(r, r->subject + plen + 1, &rt);
     return *err_reply == NULL ? rt : NULL;
 }
 
-lt_status lt__api_parse(const char *prefix, lt__req *r, lt__body *body, json_t **err_reply)
+lt_status lt__api_parse(const char *prefix, lt__api_req *r, lt__api_body *body, json_t **err_reply)
 {
     const route *rt;
     char why[256];
     bool ok = true;
 
-    *body = (lt__body){ 0 };
+    *body = (lt__api_body){ 0 };
     *err_reply = NULL;
     r->body = body;
     r->lattice = r->name = NULL;
     if ((rt = parse_route(prefix, r, err_reply)) == NULL) {
         ok = false;
     } else if (rt->id == LT__OP_PUT || rt->id == LT__OP_APPLY) {
-        lt__parse_manifest(r, &body->model, &body->canon, &body->canon_len, &body->assigned,
-                           err_reply);
+        lt__api_parse_manifest(r, &body->model, &body->canon, &body->canon_len, &body->assigned,
+                               err_reply);
         ok = *err_reply == NULL && body->model != NULL && body->canon != NULL;
     } else if (rt->body_word != NULL &&
-               !lt__body_version(r->data, r->len, &body->version, why, sizeof(why))) {
-        *err_reply = lt__err("Unable to parse %s application request: %s", rt->body_word, why);
+               !lt__api_body_version(r->data, r->len, &body->version, why, sizeof(why))) {
+        *err_reply = lt__api_err("Unable to parse %s application request: %s", rt->body_word, why);
         ok = false;
     }
     if (ok)
         return LT_OK;
-    lt__body_cleanup(body);
+    lt__api_body_cleanup(body);
     if (*err_reply == NULL) /* the error reply itself could not be built */
         return LT_FAIL(LT_ERR_NOMEM, "out of memory building the reply");
     return LT_OK;
 }
 
-static json_t *dispatch(lt__req *r, const char *prefix)
+static json_t *dispatch(lt__api_req *r, const char *prefix)
 {
-    lt__body body;
+    lt__api_body body;
     json_t *reply = NULL;
 
     if (lt__api_parse(prefix, r, &body, &reply) != LT_OK)
@@ -270,14 +272,14 @@ static json_t *dispatch(lt__req *r, const char *prefix)
                 break;
             }
     }
-    lt__body_cleanup(&body);
+    lt__api_body_cleanup(&body);
     return reply;
 }
 
 lt_status lt_api_handle(lt_store *store, const lt_api_config *cfg, const lt_api_request *req,
                         lt_buf *reply)
 {
-    lt__req r = {
+    lt__api_req r = {
         .store = store,
         .subject = req->subject,
         .content_type = req->content_type,

@@ -3,7 +3,7 @@
  * public API, setting up a server's directory, name and options, and starting
  * it with retries when another process took its port.
  */
-#include "lt_natsrv_int.h"
+#include "natsrv_int.h"
 
 #include <dirent.h>
 #include <errno.h>
@@ -369,7 +369,7 @@ lt_status lt_natsrv_wait_js(lt_natsrv *srv, int64_t timeout_ms)
 {
     int64_t deadline = lt_loop_now_ms() + timeout_ms;
     bool js_probe = srv->js_probe, js = srv->js;
-    lt__natsrv_probe_result r = LT__NATSRV_NOT_YET;
+    lt__core_natsrv_probe_result r = LT__NATSRV_NOT_YET;
 
     srv->js_probe = srv->js = true;
     while (srv->pid > 0 && lt_loop_now_ms() < deadline) {

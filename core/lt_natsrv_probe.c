@@ -4,7 +4,7 @@
  * request), so the launcher needs no nats.c; and the server log (a marker per
  * start, the tail printed when a start fails).
  */
-#include "lt_natsrv_int.h"
+#include "natsrv_int.h"
 
 #include <arpa/inet.h>
 #include <errno.h>
@@ -115,7 +115,7 @@ static lt_status probe_connect_line(const lt_natsrv *s, lt_buf *b)
 }
 
 /* Read until PONG, answering server PINGs. */
-static lt__natsrv_probe_result probe_until_pong(probe_conn *c, char *line, size_t cap)
+static lt__core_natsrv_probe_result probe_until_pong(probe_conn *c, char *line, size_t cap)
 {
     for (;;) {
         if (!probe_line(c, line, cap))
@@ -130,7 +130,7 @@ static lt__natsrv_probe_result probe_until_pong(probe_conn *c, char *line, size_
 }
 
 /* Ask $JS.API.INFO; ready when an account info without "error" comes back. */
-static lt__natsrv_probe_result probe_js(probe_conn *c, char *line, size_t cap)
+static lt__core_natsrv_probe_result probe_js(probe_conn *c, char *line, size_t cap)
 {
     static const char req[] = "SUB _INBOX.ltprobe 1\r\n"
                               "PUB $JS.API.INFO _INBOX.ltprobe 0\r\n\r\n";
@@ -161,13 +161,13 @@ static lt__natsrv_probe_result probe_js(probe_conn *c, char *line, size_t cap)
     return LT__NATSRV_READY;
 }
 
-lt__natsrv_probe_result lt__core_natsrv_probe(const lt_natsrv *s)
+lt__core_natsrv_probe_result lt__core_natsrv_probe(const lt_natsrv *s)
 {
     struct sockaddr_in a = { .sin_family = AF_INET };
     probe_conn *c = NULL;
     char line[4096], want[160];
     lt_buf cmd;
-    lt__natsrv_probe_result r = LT__NATSRV_NOT_YET;
+    lt__core_natsrv_probe_result r = LT__NATSRV_NOT_YET;
 
     lt_buf_init(&cmd, 4096);
     c = lt_calloc(1, sizeof(*c));

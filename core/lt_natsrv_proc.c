@@ -5,7 +5,7 @@
  * caller forgot to stop when the process exits and sweeps the temp
  * directories of owners that died.
  */
-#include "lt_natsrv_int.h"
+#include "natsrv_int.h"
 
 #include <arpa/inet.h>
 #include <dirent.h>

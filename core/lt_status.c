@@ -38,8 +38,8 @@ const char *lt_status_name(lt_status st)
 static _Thread_local char err_msg[512];
 static _Thread_local char err_origin[256];
 
-lt_status lt__error_set(lt_status st, const char *file, int line,
-                        const char *func, const char *fmt, ...)
+lt_status lt__core_error_set(lt_status st, const char *file, int line, const char *func,
+                             const char *fmt, ...)
 {
     va_list ap;
 

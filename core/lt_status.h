@@ -54,11 +54,11 @@ const char *lt_status_name(lt_status st);
  * Error origin: a thread-local slot holding the message and location of the
  * most recent failure raised with LT_FAIL on this thread.
  */
-lt_status lt__error_set(lt_status st, const char *file, int line,
-                        const char *func, const char *fmt, ...) LT_PRINTF(5, 6);
+lt_status lt__core_error_set(lt_status st, const char *file, int line, const char *func,
+                             const char *fmt, ...) LT_PRINTF(5, 6);
 
 /** Record a failure with a formatted message; evaluates to st. */
-#define LT_FAIL(st, ...) lt__error_set((st), __FILE__, __LINE__, __func__, __VA_ARGS__)
+#define LT_FAIL(st, ...) lt__core_error_set((st), __FILE__, __LINE__, __func__, __VA_ARGS__)
 
 /** Message of the last LT_FAIL on this thread ("" if none). Borrowed. */
 const char *lt_error_message(void);

@@ -19,7 +19,7 @@
 
 static lt_rand rng; /* the loop thread's; seeded on first use */
 
-void lt_host_uuid(char out[37])
+void lt__host_uuid(char out[37])
 {
     if (rng.s == 0)
         lt_rand_seed_random(&rng);
@@ -31,7 +31,7 @@ static const char *now_rfc3339(void)
 {
     static char cached[LT_TIME_TEXT_MAX];
     static int64_t cached_ms = -1;
-    int64_t now = lt_host_wall_ms();
+    int64_t now = lt__host_wall_ms();
 
     if (now != cached_ms) {
         lt_time_format_ms(now, cached);
@@ -40,8 +40,8 @@ static const char *now_rfc3339(void)
     return cached;
 }
 
-lt_status lt_host_ce_msg(natsMsg **new_msg, const char *prefix, const char *lattice,
-                         const char *type, const char *host_id, const void *data, size_t len)
+lt_status lt__host_ce_msg(natsMsg **new_msg, const char *prefix, const char *lattice,
+                          const char *type, const char *host_id, const void *data, size_t len)
 {
     char subject[LT_MAX_SUBJECT], cetype[128], id[37];
     lt_ce_event ev;
@@ -52,7 +52,7 @@ lt_status lt_host_ce_msg(natsMsg **new_msg, const char *prefix, const char *latt
     n = snprintf(cetype, sizeof(cetype), "dev.latticed.%s.v1", type);
     if (n < 0 || (size_t)n >= sizeof(cetype))
         return LT_FAIL(LT_ERR_TOO_BIG, "event type too long");
-    lt_host_uuid(id);
+    lt__host_uuid(id);
     memset(&ev, 0, sizeof(ev));
     ev.type = cetype;
     ev.source = host_id;

@@ -7,7 +7,7 @@
  * then SIGKILL to the whole group; crashes are reported and restarted with
  * exponential backoff up to --restart-limit.
  */
-#include "host_rt.h"
+#include "host_rt_int.h"
 
 #include <ctype.h>
 #include <errno.h>
@@ -74,10 +74,10 @@ static lt_status strv_add(strv *s, const char *k, const char *v)
 }
 
 /* JSON array (proto3 JSON of LinkSpec) of the links whose source is inst. */
-static char *links_json(lt_host_state *h, const lt_host_inst *inst)
+static char *links_json(lt__host_state *h, const lt__host_inst *inst)
 {
     json_t *arr = json_array(), *j;
-    lt_host_link *l;
+    lt__host_link *l;
     size_t it = 0;
     char *text = NULL, *copy = NULL;
 
@@ -89,15 +89,15 @@ static char *links_json(lt_host_state *h, const lt_host_inst *inst)
         if (strcmp(l->source, inst->id) != 0)
             continue;
         m = protobuf_c_message_unpack(&latticed__host__v1__link_spec__descriptor,
-                                      &lt_host_pb_alloc, l->enc_len, l->enc);
+                                      &lt__host_pb_alloc, l->enc_len, l->enc);
         if (m == NULL)
             goto out;
         j = NULL;
         if (lt_pbjson_to_json(m, 0, &j) != LT_OK || json_array_append_new(arr, j) != 0) {
-            protobuf_c_message_free_unpacked(m, &lt_host_pb_alloc);
+            protobuf_c_message_free_unpacked(m, &lt__host_pb_alloc);
             goto out;
         }
-        protobuf_c_message_free_unpacked(m, &lt_host_pb_alloc);
+        protobuf_c_message_free_unpacked(m, &lt__host_pb_alloc);
     }
     text = json_dumps(arr, JSON_COMPACT);
     if (text != NULL)
@@ -108,7 +108,7 @@ out:
     return copy;
 }
 
-static char *config_json(const lt_host_inst *inst)
+static char *config_json(const lt__host_inst *inst)
 {
     json_t *o = json_object();
     char *text, *copy = NULL;
@@ -129,13 +129,13 @@ out:
 }
 
 /* Path of inst's links file into out. */
-static void links_path(const lt_host_rt *rt, const lt_host_inst *inst, char *out, size_t n)
+static void links_path(const lt__host_rt *rt, const lt__host_inst *inst, char *out, size_t n)
 {
     snprintf(out, n, "%s/%s.links.json", rt->run_dir, inst->id);
 }
 
 /* Write the links file atomically (tmp + rename). */
-static lt_status write_links(lt_host_rt *rt, lt_host_inst *inst, const char *json)
+static lt_status write_links(lt__host_rt *rt, lt__host_inst *inst, const char *json)
 {
     char path[LT_MAX_PATH], tmp[LT_MAX_PATH + 8];
     size_t len = strlen(json);
@@ -166,7 +166,7 @@ static void config_var(const char *key, char *out, size_t n)
     out[o] = '\0';
 }
 
-static lt_status build_env(lt_host_rt *rt, lt_host_inst *inst, const char *links, strv *env)
+static lt_status build_env(lt__host_rt *rt, lt__host_inst *inst, const char *links, strv *env)
 {
     char num[32], var[LT_MAX_TOKEN + 32], path[LT_MAX_PATH];
     char *cfg = NULL;
@@ -244,9 +244,9 @@ static void child_exec(const char *file, char *const argv[], char *const envp[],
 }
 
 /* Fork and exec inst per plan; ResultCode OK with inst->pid set, or START_FAILED. */
-static int spawn(lt_host_rt *rt, lt_host_inst *inst, char *msg, size_t msgsize)
+static int spawn(lt__host_rt *rt, lt__host_inst *inst, char *msg, size_t msgsize)
 {
-    lt_host_plan plan;
+    lt__host_plan plan;
     strv env = { 0 };
     char *links = NULL;
     char *argv[6];
@@ -255,7 +255,7 @@ static int spawn(lt_host_rt *rt, lt_host_inst *inst, char *msg, size_t msgsize)
     pid_t pid, self = getpid();
     ssize_t n;
 
-    code = lt_host_runner_resolve(&rt->runners, inst->image_ref, &plan, msg, msgsize);
+    code = lt__host_runner_resolve(&rt->runners, inst->image_ref, &plan, msg, msgsize);
     if (code != HRC(OK))
         return code;
     code = HRC(START_FAILED);
@@ -315,21 +315,21 @@ out:
     return code;
 }
 
-/* ---- lt_host_ops of the real host ------------------------------------------------- */
+/* ---- lt__host_ops of the real host ------------------------------------------------- */
 
-static int op_start(void *ctx, lt_host_state *h, lt_host_inst *inst, char *msg, size_t msgsize)
+static int op_start(void *ctx, lt__host_state *h, lt__host_inst *inst, char *msg, size_t msgsize)
 {
-    lt_host_rt *rt = ctx;
+    lt__host_rt *rt = ctx;
     int code = spawn(rt, inst, msg, msgsize);
 
     if (code == HRC(OK))
-        lt_host_set_state(h, inst, HIS(RUNNING), NULL);
+        lt__host_set_state(h, inst, HIS(RUNNING), NULL);
     return code;
 }
 
-static bool op_stop(void *ctx, lt_host_state *h, lt_host_inst *inst, uint32_t grace_ms)
+static bool op_stop(void *ctx, lt__host_state *h, lt__host_inst *inst, uint32_t grace_ms)
 {
-    lt_host_rt *rt = ctx;
+    lt__host_rt *rt = ctx;
     int64_t grace = grace_ms > 0 ? grace_ms : rt->cfg->stop_grace_ms;
 
     (void)h;
@@ -341,10 +341,10 @@ static bool op_stop(void *ctx, lt_host_state *h, lt_host_inst *inst, uint32_t gr
     return false;
 }
 
-static void op_discard(void *ctx, lt_host_state *h, lt_host_inst *inst)
+static void op_discard(void *ctx, lt__host_state *h, lt__host_inst *inst)
 {
-    lt_host_rt *rt = ctx;
-    lt_host_orphan *o;
+    lt__host_rt *rt = ctx;
+    lt__host_orphan *o;
 
     (void)h;
     if (inst->pid <= 0)
@@ -362,14 +362,14 @@ static void op_discard(void *ctx, lt_host_state *h, lt_host_inst *inst)
         rt->cap_orphans = ncap;
     }
     kill(-inst->pid, SIGTERM);
-    rt->orphans[rt->norphans++] = (lt_host_orphan){ inst->pid,
-                                                    lt_loop_now_ms() + rt->cfg->stop_grace_ms };
+    rt->orphans[rt->norphans++] =
+        (lt__host_orphan){ inst->pid, lt_loop_now_ms() + rt->cfg->stop_grace_ms };
     inst->pid = 0;
 }
 
-static void op_links_changed(void *ctx, lt_host_state *h, lt_host_inst *inst)
+static void op_links_changed(void *ctx, lt__host_state *h, lt__host_inst *inst)
 {
-    lt_host_rt *rt = ctx;
+    lt__host_rt *rt = ctx;
     char *links = links_json(h, inst);
 
     if (links == NULL || write_links(rt, inst, links) != LT_OK)
@@ -378,16 +378,16 @@ static void op_links_changed(void *ctx, lt_host_state *h, lt_host_inst *inst)
     lt_free(links);
 }
 
-static void op_emit(void *ctx, lt_host_state *h, const char *type, const void *data, size_t len)
+static void op_emit(void *ctx, lt__host_state *h, const char *type, const void *data, size_t len)
 {
-    lt_host_rt *rt = ctx;
+    lt__host_rt *rt = ctx;
 
-    lt_host_srv_emit(&rt->srv, h, type, data, len);
+    lt__host_srv_emit(&rt->srv, h, type, data, len);
 }
 
-void lt_host_child_ops(lt_host_rt *rt)
+void lt__host_child_ops(lt__host_rt *rt)
 {
-    rt->ops = (lt_host_ops){ op_start, op_stop, op_discard, op_links_changed, op_emit, rt };
+    rt->ops = (lt__host_ops){ op_start, op_stop, op_discard, op_links_changed, op_emit, rt };
 }
 
 /* ---- exits, restarts, deadlines ---------------------------------------------------- */
@@ -402,9 +402,9 @@ static void describe_exit(int status, char *out, size_t n)
         snprintf(out, n, "ended (status %d)", status);
 }
 
-static lt_host_inst *inst_by_pid(lt_host_rt *rt, pid_t pid)
+static lt__host_inst *inst_by_pid(lt__host_rt *rt, pid_t pid)
 {
-    lt_host_inst *inst;
+    lt__host_inst *inst;
     size_t it = 0;
 
     while ((inst = lt_map_next(&rt->h.insts, &it)) != NULL) {
@@ -415,7 +415,7 @@ static lt_host_inst *inst_by_pid(lt_host_rt *rt, pid_t pid)
 }
 
 /* An instance's process ended: a requested stop, or a crash to report. */
-static void child_exited(lt_host_rt *rt, lt_host_inst *inst, int status)
+static void child_exited(lt__host_rt *rt, lt__host_inst *inst, int status)
 {
     char what[64], msg[256];
     uint32_t backoff;
@@ -425,7 +425,7 @@ static void child_exited(lt_host_rt *rt, lt_host_inst *inst, int status)
     describe_exit(status, what, sizeof(what));
     if (inst->state == HIS(STOPPING)) {
         LT_INFO("host", "instance %s stopped (%s)", inst->id, what);
-        lt_host_stopped(&rt->h, &rt->ops, inst);
+        lt__host_stopped(&rt->h, &rt->ops, inst);
         return;
     }
     if (inst->restarts < rt->cfg->restart_limit && !rt->stopping) {
@@ -438,27 +438,27 @@ static void child_exited(lt_host_rt *rt, lt_host_inst *inst, int status)
         snprintf(msg, sizeof(msg), "%s; restart %u of %u in %u ms", what, inst->restarts,
                  rt->cfg->restart_limit, backoff);
         inst->restart_at_ms = lt_loop_now_ms() + backoff;
-        lt_host_set_state(&rt->h, inst, HIS(STARTING), msg);
+        lt__host_set_state(&rt->h, inst, HIS(STARTING), msg);
         LT_WARN("host", "instance %s %s", inst->id, msg);
-        lt_host_emit_instance(&rt->h, &rt->ops, "instance.failed", inst, HRC(START_FAILED), msg,
-                              true);
+        lt__host_emit_instance(&rt->h, &rt->ops, "instance.failed", inst, HRC(START_FAILED), msg,
+                               true);
         return;
     }
     snprintf(msg, sizeof(msg), "%s%s", what,
              rt->cfg->restart_limit > 0 ? " (restart limit reached)" : "");
-    lt_host_set_state(&rt->h, inst, HIS(FAILED), msg);
+    lt__host_set_state(&rt->h, inst, HIS(FAILED), msg);
     LT_WARN("host", "instance %s failed: %s", inst->id, msg);
-    lt_host_emit_instance(&rt->h, &rt->ops, "instance.failed", inst, HRC(START_FAILED), msg,
-                          false);
+    lt__host_emit_instance(&rt->h, &rt->ops, "instance.failed", inst, HRC(START_FAILED), msg,
+                           false);
 }
 
-void lt_host_child_reap(lt_host_rt *rt)
+void lt__host_child_reap(lt__host_rt *rt)
 {
     int status;
     pid_t pid;
 
     while ((pid = waitpid(-1, &status, WNOHANG)) > 0) {
-        lt_host_inst *inst = inst_by_pid(rt, pid);
+        lt__host_inst *inst = inst_by_pid(rt, pid);
 
         if (inst != NULL) {
             child_exited(rt, inst, status);
@@ -475,7 +475,7 @@ void lt_host_child_reap(lt_host_rt *rt)
     }
 }
 
-static void restart(lt_host_rt *rt, lt_host_inst *inst)
+static void restart(lt__host_rt *rt, lt__host_inst *inst)
 {
     char msg[512];
     int code;
@@ -484,19 +484,19 @@ static void restart(lt_host_rt *rt, lt_host_inst *inst)
     msg[0] = '\0';
     code = spawn(rt, inst, msg, sizeof(msg));
     if (code == HRC(OK)) {
-        lt_host_set_state(&rt->h, inst, HIS(RUNNING), NULL);
-        lt_host_emit_instance(&rt->h, &rt->ops, "instance.started", inst, code, NULL, false);
+        lt__host_set_state(&rt->h, inst, HIS(RUNNING), NULL);
+        lt__host_emit_instance(&rt->h, &rt->ops, "instance.started", inst, code, NULL, false);
         return;
     }
-    lt_host_set_state(&rt->h, inst, HIS(FAILED), msg);
-    lt_host_emit_instance(&rt->h, &rt->ops, "instance.failed", inst, code, msg, false);
+    lt__host_set_state(&rt->h, inst, HIS(FAILED), msg);
+    lt__host_emit_instance(&rt->h, &rt->ops, "instance.failed", inst, code, msg, false);
 }
 
-void lt_host_child_tick(lt_host_rt *rt)
+void lt__host_child_tick(lt__host_rt *rt)
 {
     int64_t now = lt_loop_now_ms();
-    lt_host_inst *due[32];
-    lt_host_inst *inst;
+    lt__host_inst *due[32];
+    lt__host_inst *inst;
     size_t it = 0, ndue = 0;
 
     while ((inst = lt_map_next(&rt->h.insts, &it)) != NULL) {
@@ -519,9 +519,9 @@ void lt_host_child_tick(lt_host_rt *rt)
         restart(rt, due[i]);
 }
 
-size_t lt_host_child_count(const lt_host_rt *rt)
+size_t lt__host_child_count(const lt__host_rt *rt)
 {
-    const lt_host_inst *inst;
+    const lt__host_inst *inst;
     size_t it = 0, n = rt->norphans;
 
     while ((inst = lt_map_next(&rt->h.insts, &it)) != NULL)
@@ -529,15 +529,15 @@ size_t lt_host_child_count(const lt_host_rt *rt)
     return n;
 }
 
-void lt_host_child_stop_all(lt_host_rt *rt)
+void lt__host_child_stop_all(lt__host_rt *rt)
 {
-    lt_host_inst **all;
-    lt_host_inst *inst;
+    lt__host_inst **all;
+    lt__host_inst *inst;
     size_t it = 0, n = 0;
 
     all = lt_malloc((rt->h.insts.count + 1) * sizeof(*all));
     if (all == NULL) {
-        lt_host_child_kill_all(rt);
+        lt__host_child_kill_all(rt);
         return;
     }
     while ((inst = lt_map_next(&rt->h.insts, &it)) != NULL)
@@ -549,12 +549,12 @@ void lt_host_child_stop_all(lt_host_rt *rt)
         inst->restart_at_ms = 0;
         if (inst->pid > 0 && inst->state != HIS(STOPPING)) {
             kill(-inst->pid, SIGTERM);
-            lt_host_set_state(&rt->h, inst, HIS(STOPPING), NULL);
+            lt__host_set_state(&rt->h, inst, HIS(STOPPING), NULL);
         }
         if (inst->pid > 0) {
             inst->kill_at_ms = rt->shutdown_deadline;
         } else {
-            lt_host_stopped(&rt->h, &rt->ops, inst);
+            lt__host_stopped(&rt->h, &rt->ops, inst);
         }
     }
     for (size_t i = 0; i < rt->norphans; i++)
@@ -562,9 +562,9 @@ void lt_host_child_stop_all(lt_host_rt *rt)
     lt_free(all);
 }
 
-void lt_host_child_kill_all(lt_host_rt *rt)
+void lt__host_child_kill_all(lt__host_rt *rt)
 {
-    lt_host_inst *inst;
+    lt__host_inst *inst;
     size_t it = 0;
 
     while ((inst = lt_map_next(&rt->h.insts, &it)) != NULL) {

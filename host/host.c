@@ -5,7 +5,7 @@
  * on SIGINT/SIGTERM: host.stopping, every child stopped (SIGTERM, grace,
  * SIGKILL) and reported, exit 0.
  */
-#include "host_rt.h"
+#include "host_rt_int.h"
 
 #include <dirent.h>
 #include <errno.h>
@@ -23,62 +23,62 @@
 
 #define TICK_MS 50
 
-static lt_host_state *lookup_own(void *ctx, const char *id)
+static lt__host_state *lookup_own(void *ctx, const char *id)
 {
-    lt_host_rt *rt = ctx;
+    lt__host_rt *rt = ctx;
 
     return strcmp(id, rt->h.id) == 0 ? &rt->h : NULL;
 }
 
-static lt_host_state *each_own(void *ctx, size_t i)
+static lt__host_state *each_own(void *ctx, size_t i)
 {
-    lt_host_rt *rt = ctx;
+    lt__host_rt *rt = ctx;
 
     return i == 0 ? &rt->h : NULL;
 }
 
 static void on_reconnect(void *ctx)
 {
-    lt_host_rt *rt = ctx;
+    lt__host_rt *rt = ctx;
 
     if (!rt->stopping)
-        lt_host_srv_heartbeat(&rt->srv, &rt->h); /* tell the control plane at once */
+        lt__host_srv_heartbeat(&rt->srv, &rt->h); /* tell the control plane at once */
 }
 
 static int64_t heartbeat_timer(lt_loop *loop, void *arg)
 {
-    lt_host_rt *rt = arg;
+    lt__host_rt *rt = arg;
 
     (void)loop;
     if (rt->stopping)
         return LT_TIMER_STOP;
-    lt_host_srv_heartbeat(&rt->srv, &rt->h);
+    lt__host_srv_heartbeat(&rt->srv, &rt->h);
     return rt->cfg->heartbeat_ms;
 }
 
 /* Shutdown ends when no child is left: flush what we published, stop the loop. */
-static void maybe_finish(lt_host_rt *rt)
+static void maybe_finish(lt__host_rt *rt)
 {
-    if (!rt->stopping || lt_host_child_count(rt) > 0)
+    if (!rt->stopping || lt__host_child_count(rt) > 0)
         return;
     LT_INFO("host", "every instance stopped; leaving");
-    lt_host_srv_flush(&rt->srv, 2000);
+    lt__host_srv_flush(&rt->srv, 2000);
     rt->exit_code = 0;
     lt_loop_stop(rt->loop);
 }
 
 static int64_t tick_timer(lt_loop *loop, void *arg)
 {
-    lt_host_rt *rt = arg;
+    lt__host_rt *rt = arg;
 
     (void)loop;
-    lt_host_child_tick(rt);
-    lt_host_srv_idle(&rt->srv);
+    lt__host_child_tick(rt);
+    lt__host_srv_idle(&rt->srv);
     maybe_finish(rt);
     return TICK_MS;
 }
 
-static void begin_shutdown(lt_host_rt *rt, int sig)
+static void begin_shutdown(lt__host_rt *rt, int sig)
 {
     const char *why = sig == SIGINT ? "SIGINT" : "SIGTERM";
 
@@ -86,8 +86,8 @@ static void begin_shutdown(lt_host_rt *rt, int sig)
         /* A second signal: no more grace. */
         LT_WARN("host", "%s again: killing every instance now", why);
         rt->shutdown_deadline = lt_loop_now_ms();
-        lt_host_child_stop_all(rt);
-        lt_host_child_tick(rt);
+        lt__host_child_stop_all(rt);
+        lt__host_child_tick(rt);
         return;
     }
     LT_INFO("host", "%s: stopping %zu instance(s), grace %lld ms", why, rt->h.insts.count,
@@ -95,14 +95,14 @@ static void begin_shutdown(lt_host_rt *rt, int sig)
     rt->stopping = true;
     rt->h.shutting_down = true;
     rt->shutdown_deadline = lt_loop_now_ms() + rt->cfg->stop_grace_ms;
-    lt_host_srv_stopping(&rt->srv, &rt->h, why, lt_host_wall_ms() + rt->cfg->stop_grace_ms);
-    lt_host_child_stop_all(rt);
+    lt__host_srv_stopping(&rt->srv, &rt->h, why, lt__host_wall_ms() + rt->cfg->stop_grace_ms);
+    lt__host_child_stop_all(rt);
     maybe_finish(rt);
 }
 
 static void on_signal_fd(lt_loop *loop, int fd, short revents, void *arg)
 {
-    lt_host_rt *rt = arg;
+    lt__host_rt *rt = arg;
     struct signalfd_siginfo si;
     bool chld = false;
 
@@ -115,7 +115,7 @@ static void on_signal_fd(lt_loop *loop, int fd, short revents, void *arg)
             begin_shutdown(rt, (int)si.ssi_signo);
     }
     if (chld) {
-        lt_host_child_reap(rt);
+        lt__host_child_reap(rt);
         maybe_finish(rt);
     }
 }
@@ -134,11 +134,11 @@ static void generate_id(char *out, size_t n)
 
         out[o++] = (c > ' ' && c < 0x7f && c != '.' && c != '*' && c != '>') ? (char)c : '-';
     }
-    lt_host_uuid(uuid);
+    lt__host_uuid(uuid);
     snprintf(out + o, n - o, "-%.8s", uuid);
 }
 
-static lt_status make_run_dir(lt_host_rt *rt)
+static lt_status make_run_dir(lt__host_rt *rt)
 {
     const char *parent = rt->cfg->run_dir;
     char path[LT_MAX_PATH];
@@ -175,7 +175,7 @@ static void remove_run_dir(const char *dir)
 }
 
 /* Identity, labels, capacity and runners from the configuration. */
-static lt_status setup_state(lt_host_rt *rt)
+static lt_status setup_state(lt__host_rt *rt)
 {
     const lt_host_config *cfg = rt->cfg;
     char id[LT_MAX_HOST_ID + 1], name[256];
@@ -185,14 +185,14 @@ static lt_status setup_state(lt_host_rt *rt)
         snprintf(id, sizeof(id), "%s", cfg->host_id);
     else
         generate_id(id, sizeof(id));
-    if (!lt_host_token_ok(id, LT_MAX_HOST_ID))
+    if (!lt__host_token_ok(id, LT_MAX_HOST_ID))
         return LT_FAIL(LT_ERR_INVALID, "host id '%s' is not a valid subject token", id);
     if (cfg->name != NULL && cfg->name[0] != '\0')
         snprintf(name, sizeof(name), "%s", cfg->name);
     else if (gethostname(name, sizeof(name) - 1) != 0)
         snprintf(name, sizeof(name), "%s", id);
     name[sizeof(name) - 1] = '\0';
-    st = lt_host_state_init(&rt->h, id, cfg->lattice, name, LT_VERSION);
+    st = lt__host_state_init(&rt->h, id, cfg->lattice, name, LT_VERSION);
     if (st != LT_OK)
         return st;
     rt->h.mem_total = cfg->memory;
@@ -201,9 +201,9 @@ static lt_status setup_state(lt_host_rt *rt)
     rt->h.interval_ms = (uint32_t)cfg->heartbeat_ms;
     rt->h.measure = true;
     for (size_t i = 0; st == LT_OK && i < cfg->nlabels; i++)
-        st = lt_host_label_add(&rt->h.labels, cfg->labels[i], 0, id);
+        st = lt__host_label_add(&rt->h.labels, cfg->labels[i], 0, id);
     for (size_t i = 0; st == LT_OK && i < cfg->nrunners; i++)
-        st = lt_host_runners_add(&rt->runners, cfg->runners[i]);
+        st = lt__host_runners_add(&rt->runners, cfg->runners[i]);
     if (st == LT_OK && cfg->default_runner != NULL && cfg->default_runner[0] != '\0' &&
         (rt->runners.default_cmd = lt_strdup(cfg->default_runner)) == NULL)
         st = LT_ERR_NOMEM;
@@ -215,30 +215,30 @@ static lt_status setup_state(lt_host_rt *rt)
 }
 
 /* Connect, subscribe, announce, arm timers. Exit code on failure, else 0. */
-static int start_serving(lt_host_rt *rt)
+static int start_serving(lt__host_rt *rt)
 {
     char shown[256];
     lt_status st;
 
-    lt_host_child_ops(rt);
-    lt_host_srv_init(&rt->srv, rt->cfg, rt->loop, lookup_own, rt, &rt->ops);
+    lt__host_child_ops(rt);
+    lt__host_srv_init(&rt->srv, rt->cfg, rt->loop, lookup_own, rt, &rt->ops);
     rt->srv.each = each_own;
     rt->srv.on_reconnect = on_reconnect;
-    st = lt_host_srv_connect(&rt->srv, "latticed-host");
+    st = lt__host_srv_connect(&rt->srv, "latticed-host");
     if (st != LT_OK) {
         LT_ERROR("host", "%s", lt_error_message());
         return st == LT_ERR_INVALID ? 2 : 3;
     }
-    if (lt_host_srv_subscribe(&rt->srv, rt->h.id) != LT_OK ||
+    if (lt__host_srv_subscribe(&rt->srv, rt->h.id) != LT_OK ||
         lt_loop_watch_fd(rt->loop, rt->sigfd, POLLIN, on_signal_fd, rt) != LT_OK ||
         lt_loop_timer_add(rt->loop, rt->cfg->heartbeat_ms, heartbeat_timer, rt, NULL) != LT_OK ||
         lt_loop_timer_add(rt->loop, TICK_MS, tick_timer, rt, NULL) != LT_OK) {
         LT_ERROR("host", "cannot start serving: %s", lt_error_message());
         return 1;
     }
-    lt_host_srv_started(&rt->srv, &rt->h);
-    lt_host_srv_heartbeat(&rt->srv, &rt->h);
-    lt_host_srv_flush(&rt->srv, 2000);
+    lt__host_srv_started(&rt->srv, &rt->h);
+    lt__host_srv_heartbeat(&rt->srv, &rt->h);
+    lt__host_srv_flush(&rt->srv, 2000);
     lt_conn_redact_url(rt->cfg->conn.url, shown, sizeof(shown));
     LT_INFO("host", "host %s ready in lattice %s: NATS %s, commands on %s, run dir %s",
             rt->h.id, rt->h.lattice, shown, rt->srv.cmds, rt->run_dir);
@@ -249,7 +249,7 @@ static int start_serving(lt_host_rt *rt)
 
 int lt_host_run(const lt_host_config *cfg)
 {
-    lt_host_rt rt;
+    lt__host_rt rt;
     int code = 1;
 
     memset(&rt, 0, sizeof(rt));
@@ -257,7 +257,7 @@ int lt_host_run(const lt_host_config *cfg)
     rt.sigfd = -1;
     rt.exit_code = 1;
     /* Signals first, before nats.c starts threads: they all inherit the mask. */
-    if (lt_host_signals(true, &rt.sigfd) != LT_OK) {
+    if (lt__host_signals(true, &rt.sigfd) != LT_OK) {
         LT_ERROR("host", "%s", lt_error_message());
         goto out;
     }
@@ -282,19 +282,19 @@ int lt_host_run(const lt_host_config *cfg)
         LT_ERROR("host", "event loop failed: %s", lt_error_message());
     code = rt.exit_code;
 out:
-    lt_host_child_kill_all(&rt); /* children never outlive the host */
-    lt_host_srv_cleanup(&rt.srv);
+    lt__host_child_kill_all(&rt); /* children never outlive the host */
+    lt__host_srv_cleanup(&rt.srv);
     /* Commands posted by on_msg and not run hold natsMsgs: destroy them now, while libnats
      * lives (natsMsg_Destroy after nats_Close crashed in natsGC_collect), and refuse any
      * later post, which on_msg then drops on its own nats.c thread. */
     lt_loop_close(rt.loop);
     nats_Close();
     lt_loop_free(rt.loop);
-    lt_host_state_cleanup(&rt.h);
+    lt__host_state_cleanup(&rt.h);
     remove_run_dir(rt.run_dir);
     lt_free(rt.run_dir);
     lt_free(rt.orphans);
-    lt_host_runners_cleanup(&rt.runners);
+    lt__host_runners_cleanup(&rt.runners);
     if (rt.sigfd >= 0)
         close(rt.sigfd);
     return code;

@@ -25,9 +25,9 @@ static void pb_free(void *data, void *p)
     lt_free(p);
 }
 
-ProtobufCAllocator lt_host_pb_alloc = { pb_alloc, pb_free, NULL };
+ProtobufCAllocator lt__host_pb_alloc = { pb_alloc, pb_free, NULL };
 
-int64_t lt_host_wall_ms(void)
+int64_t lt__host_wall_ms(void)
 {
     struct timespec ts;
 
@@ -51,7 +51,7 @@ static void sink_append(ProtobufCBuffer *b, size_t len, const uint8_t *data)
         s->st = lt_buf_append(s->out, data, len);
 }
 
-lt_status lt_host_pack(const ProtobufCMessage *m, lt_buf *out)
+lt_status lt__host_pack(const ProtobufCMessage *m, lt_buf *out)
 {
     buf_sink s = { { sink_append }, out, LT_OK };
     size_t before = out->len;
@@ -64,7 +64,7 @@ lt_status lt_host_pack(const ProtobufCMessage *m, lt_buf *out)
     return LT_OK;
 }
 
-lt_status lt_host_put_field(lt_buf *out, uint32_t field, const void *data, size_t len)
+lt_status lt__host_put_field(lt_buf *out, uint32_t field, const void *data, size_t len)
 {
     uint8_t hdr[16];
     size_t n = 0;
@@ -84,7 +84,7 @@ lt_status lt_host_put_field(lt_buf *out, uint32_t field, const void *data, size_
     return lt_buf_append(out, data, len);
 }
 
-lt_status lt_host_put_uint(lt_buf *out, uint32_t field, uint64_t v)
+lt_status lt__host_put_uint(lt_buf *out, uint32_t field, uint64_t v)
 {
     uint8_t b[24];
     size_t n = 0;
@@ -103,11 +103,11 @@ lt_status lt_host_put_uint(lt_buf *out, uint32_t field, uint64_t v)
     return lt_buf_append(out, b, n);
 }
 
-lt_status lt_host_put_str(lt_buf *out, uint32_t field, const char *s)
+lt_status lt__host_put_str(lt_buf *out, uint32_t field, const char *s)
 {
     if (s == NULL || s[0] == '\0')
         return LT_OK; /* proto3 default: not encoded */
-    return lt_host_put_field(out, field, s, strlen(s));
+    return lt__host_put_field(out, field, s, strlen(s));
 }
 
 /* ---- instances ---------------------------------------------------------------- */
@@ -152,15 +152,15 @@ out:
     return text;
 }
 
-lt_status lt_host_inst_new(const hpb_spec *spec, lt_host_inst **new_inst)
+lt_status lt__host_inst_new(const hpb_spec *spec, lt__host_inst **new_inst)
 {
     size_t nkv = spec->n_annotations + spec->n_config, total;
     char *secrets = NULL, *cur;
-    lt_host_inst *inst;
+    lt__host_inst *inst;
 
     if (spec->n_secrets > 0 && (secrets = secrets_json(spec)) == NULL)
         return LT_ERR_NOMEM;
-    total = sizeof(*inst) + nkv * sizeof(lt_host_kv) + slen(spec->instance_id) +
+    total = sizeof(*inst) + nkv * sizeof(lt__host_kv) + slen(spec->instance_id) +
             slen(spec->app_name) + slen(spec->app_version) + slen(spec->component_name) +
             slen(spec->component_id) + slen(spec->image_ref) + slen(spec->spec_digest) +
             (secrets != NULL ? slen(secrets) : 0);
@@ -173,7 +173,7 @@ lt_status lt_host_inst_new(const hpb_spec *spec, lt_host_inst **new_inst)
         free(secrets); /* jansson's allocator is libc's */
         return LT_ERR_NOMEM;
     }
-    inst->annotations = (lt_host_kv *)(inst + 1);
+    inst->annotations = (lt__host_kv *)(inst + 1);
     inst->config = inst->annotations + spec->n_annotations;
     cur = (char *)(inst->config + spec->n_config);
     inst->id = put_str(&cur, spec->instance_id);
@@ -207,7 +207,7 @@ lt_status lt_host_inst_new(const hpb_spec *spec, lt_host_inst **new_inst)
     return LT_OK;
 }
 
-void lt_host_inst_free(lt_host_inst *inst)
+void lt__host_inst_free(lt__host_inst *inst)
 {
     if (inst == NULL)
         return;
@@ -217,10 +217,10 @@ void lt_host_inst_free(lt_host_inst *inst)
     lt_free(inst);
 }
 
-void lt_host_inst_to_pb(const lt_host_inst *inst, hpb_inst *pb,
-                        Latticed__Host__V1__Instance__AnnotationsEntry *ents,
-                        Latticed__Host__V1__Instance__AnnotationsEntry **ptrs,
-                        Google__Protobuf__Timestamp *ts, Latticed__Host__V1__ResourceRequests *rr)
+void lt__host_inst_to_pb(const lt__host_inst *inst, hpb_inst *pb,
+                         Latticed__Host__V1__Instance__AnnotationsEntry *ents,
+                         Latticed__Host__V1__Instance__AnnotationsEntry **ptrs,
+                         Google__Protobuf__Timestamp *ts, Latticed__Host__V1__ResourceRequests *rr)
 {
     latticed__host__v1__instance__init(pb);
     pb->instance_id = inst->id;
@@ -256,7 +256,7 @@ void lt_host_inst_to_pb(const lt_host_inst *inst, hpb_inst *pb,
     }
 }
 
-lt_status lt_host_inst_encoded(lt_host_inst *inst, const uint8_t **data, size_t *len)
+lt_status lt__host_inst_encoded(lt__host_inst *inst, const uint8_t **data, size_t *len)
 {
     Latticed__Host__V1__Instance__AnnotationsEntry ents_s[8], *ents = ents_s;
     Latticed__Host__V1__Instance__AnnotationsEntry *ptrs_s[8], **ptrs = ptrs_s;
@@ -275,7 +275,7 @@ lt_status lt_host_inst_encoded(lt_host_inst *inst, const uint8_t **data, size_t 
                 goto out;
             }
         }
-        lt_host_inst_to_pb(inst, &pb, ents, ptrs, &ts, &rr);
+        lt__host_inst_to_pb(inst, &pb, ents, ptrs, &ts, &rr);
         n = latticed__host__v1__instance__get_packed_size(&pb);
         inst->enc = lt_malloc(n > 0 ? n : 1);
         if (inst->enc == NULL) {
@@ -296,10 +296,10 @@ out:
 
 /* ---- links ---------------------------------------------------------------------- */
 
-lt_status lt_host_link_new(const hpb_link *spec, lt_host_link **new_link)
+lt_status lt__host_link_new(const hpb_link *spec, lt__host_link **new_link)
 {
     size_t n = latticed__host__v1__link_spec__get_packed_size(spec);
-    lt_host_link *l;
+    lt__host_link *l;
     char *cur;
 
     l = lt_calloc(1, sizeof(*l) + slen(spec->link_id) + slen(spec->source_instance_id) + n + 1);
@@ -314,7 +314,7 @@ lt_status lt_host_link_new(const hpb_link *spec, lt_host_link **new_link)
     return LT_OK;
 }
 
-void lt_host_link_free(lt_host_link *l)
+void lt__host_link_free(lt__host_link *l)
 {
     lt_free(l);
 }

@@ -255,7 +255,7 @@ static int to_config(const opts_t *o, const multi_t *mv, lt_host_config *c)
         return 2;
     }
     lt_log_configure(lvl, strcmp(o->log_format, "json") == 0);
-    if (!lt_host_token_ok(o->lattice, LT_MAX_TOKEN)) {
+    if (!lt__host_token_ok(o->lattice, LT_MAX_TOKEN)) {
         fprintf(stderr, "latticed-host: --lattice '%s' is not a valid subject token\n",
                 o->lattice);
         return 2;
@@ -265,29 +265,28 @@ static int to_config(const opts_t *o, const multi_t *mv, lt_host_config *c)
         return 2;
     }
     c->check_signatures = o->leader_key != NULL;
-    if (!lt_host_prefix_ok(o->prefix)) {
+    if (!lt__host_prefix_ok(o->prefix)) {
         fprintf(stderr, "latticed-host: --prefix '%s' is not a valid subject prefix\n",
                 o->prefix);
         return 2;
     }
-    if (o->host_id != NULL && !lt_host_token_ok(o->host_id, LT_MAX_HOST_ID)) {
+    if (o->host_id != NULL && !lt__host_token_ok(o->host_id, LT_MAX_HOST_ID)) {
         fprintf(stderr, "latticed-host: --host-id '%s' is not a valid subject token\n",
                 o->host_id);
         return 2;
     }
-    if (!lt_host_token_ok(o->id_prefix, 64)) {
+    if (!lt__host_token_ok(o->id_prefix, 64)) {
         fprintf(stderr, "latticed-host: --id-prefix '%s' is not a valid subject token\n",
                 o->id_prefix);
         return 2;
     }
-    if (lt_host_parse_duration_ms("--heartbeat-interval", o->heartbeat_interval,
-                                  &c->heartbeat_ms) != LT_OK ||
-        lt_host_parse_duration_ms("--stop-grace", o->stop_grace, &c->stop_grace_ms) != LT_OK ||
-        lt_host_parse_duration_ms("--restart-backoff", o->restart_backoff,
-                                  &c->restart_backoff_ms) != LT_OK ||
-        lt_host_parse_duration_ms("--stats-interval", o->stats_interval, &c->stats_ms) !=
-            LT_OK ||
-        (o->memory != NULL && lt_host_parse_size("--memory", o->memory, &c->memory) != LT_OK)) {
+    if (lt__host_parse_duration_ms("--heartbeat-interval", o->heartbeat_interval,
+                                   &c->heartbeat_ms) != LT_OK ||
+        lt__host_parse_duration_ms("--stop-grace", o->stop_grace, &c->stop_grace_ms) != LT_OK ||
+        lt__host_parse_duration_ms("--restart-backoff", o->restart_backoff,
+                                   &c->restart_backoff_ms) != LT_OK ||
+        lt__host_parse_duration_ms("--stats-interval", o->stats_interval, &c->stats_ms) != LT_OK ||
+        (o->memory != NULL && lt__host_parse_size("--memory", o->memory, &c->memory) != LT_OK)) {
         fprintf(stderr, "latticed-host: %s\n", lt_error_message());
         return 2;
     }
@@ -338,22 +337,22 @@ static int to_config(const opts_t *o, const multi_t *mv, lt_host_config *c)
 /* Labels and runners are checked once here, so a typo fails at start-up. */
 static int check_lists(const lt_host_config *c)
 {
-    lt_host_kvs kvs = { 0 };
-    lt_host_runners r = { 0 };
+    lt__host_kvs kvs = { 0 };
+    lt__host_runners r = { 0 };
     int code = 0;
 
     for (size_t i = 0; code == 0 && i < c->nlabels; i++) {
-        if (lt_host_label_add(&kvs, c->labels[i], 0, "x") != LT_OK)
+        if (lt__host_label_add(&kvs, c->labels[i], 0, "x") != LT_OK)
             code = 2;
     }
     for (size_t i = 0; code == 0 && i < c->nrunners; i++) {
-        if (lt_host_runners_add(&r, c->runners[i]) != LT_OK)
+        if (lt__host_runners_add(&r, c->runners[i]) != LT_OK)
             code = 2;
     }
     if (code != 0)
         fprintf(stderr, "latticed-host: %s\n", lt_error_message());
-    lt_host_kvs_cleanup(&kvs);
-    lt_host_runners_cleanup(&r);
+    lt__host_kvs_cleanup(&kvs);
+    lt__host_runners_cleanup(&r);
     return code;
 }
 

@@ -16,7 +16,7 @@
 
 #include "lt_alloc.h"
 
-lt_status lt_host_runners_add(lt_host_runners *r, const char *spec)
+lt_status lt__host_runners_add(lt__host_runners *r, const char *spec)
 {
     const char *eq = strchr(spec, '=');
     char *prefix = NULL, *command = NULL;
@@ -25,7 +25,7 @@ lt_status lt_host_runners_add(lt_host_runners *r, const char *spec)
         return LT_FAIL(LT_ERR_INVALID, "runner '%s': expected PREFIX=COMMAND", spec);
     if (r->n == r->cap) {
         size_t ncap = r->cap ? r->cap * 2 : 4;
-        lt_host_runner *nv = lt_realloc(r->v, ncap * sizeof(*nv));
+        lt__host_runner *nv = lt_realloc(r->v, ncap * sizeof(*nv));
 
         if (nv == NULL)
             return LT_ERR_NOMEM;
@@ -45,7 +45,7 @@ lt_status lt_host_runners_add(lt_host_runners *r, const char *spec)
     return LT_OK;
 }
 
-void lt_host_runners_cleanup(lt_host_runners *r)
+void lt__host_runners_cleanup(lt__host_runners *r)
 {
     if (r == NULL)
         return;
@@ -69,7 +69,7 @@ static bool under_root(const char *path, const char *root)
     return strncmp(path, root, n) == 0 && (path[n] == '/' || n == 1);
 }
 
-static int resolve_file(const lt_host_runners *r, const char *ref, lt_host_plan *plan, char *msg,
+static int resolve_file(const lt__host_runners *r, const char *ref, lt__host_plan *plan, char *msg,
                         size_t msgsize)
 {
     const char *path = ref + strlen("file://");
@@ -110,10 +110,10 @@ static int resolve_file(const lt_host_runners *r, const char *ref, lt_host_plan 
     return HRC(OK);
 }
 
-int lt_host_runner_resolve(const lt_host_runners *r, const char *ref, lt_host_plan *plan,
-                           char *msg, size_t msgsize)
+int lt__host_runner_resolve(const lt__host_runners *r, const char *ref, lt__host_plan *plan,
+                            char *msg, size_t msgsize)
 {
-    const lt_host_runner *best = NULL;
+    const lt__host_runner *best = NULL;
     size_t best_len = 0;
 
     msg[0] = '\0';

@@ -3,10 +3,10 @@
  * simulator: one connection, one subscription ("...host.{id}.*" or
  * "...host.*.*" for all simulated hosts), nats.c callbacks that only post the
  * message to the loop, and on the loop: subject parsing, lookup of the
- * addressed host (O(1)), lt_host_request, the reply (optionally delayed),
+ * addressed host (O(1)), lt__host_request, the reply (optionally delayed),
  * heartbeats and CloudEvents.
  */
-#include "host_rt.h"
+#include "host_rt_int.h"
 
 #include <errno.h>
 #include <signal.h>
@@ -21,17 +21,17 @@
 #include "lt_pbjson.h"
 #include "lt_subject.h"
 
-struct lt_host_delayed {
-    lt_host_delayed *next, *prev;
-    lt_host_srv *srv;
+struct lt__host_delayed {
+    lt__host_delayed *next, *prev;
+    lt__host_srv *srv;
     char *reply;
     bool json;
     size_t len;
     char data[];
 };
 
-void lt_host_srv_init(lt_host_srv *srv, const lt_host_config *cfg, lt_loop *loop,
-                      lt_host_lookup_fn lookup, void *lookup_ctx, const lt_host_ops *ops)
+void lt__host_srv_init(lt__host_srv *srv, const lt_host_config *cfg, lt_loop *loop,
+                       lt__host_lookup_fn lookup, void *lookup_ctx, const lt__host_ops *ops)
 {
     memset(srv, 0, sizeof(*srv));
     srv->cfg = cfg;
@@ -42,7 +42,7 @@ void lt_host_srv_init(lt_host_srv *srv, const lt_host_config *cfg, lt_loop *loop
     lt_buf_init(&srv->out, LT_MAX_MESSAGE);
     lt_buf_init(&srv->ev, LT_MAX_MESSAGE);
     lt_buf_init(&srv->evq, 2 * LT_HOST_EVENT_QUEUE);
-    /* Too long a prefix or lattice leaves bcast "": lt_host_srv_subscribe then fails. */
+    /* Too long a prefix or lattice leaves bcast "": lt__host_srv_subscribe then fails. */
     LT_IGNORE(lt_subject_inventory(srv->bcast, sizeof(srv->bcast), cfg->prefix, cfg->lattice));
 }
 
@@ -50,7 +50,7 @@ void lt_host_srv_init(lt_host_srv *srv, const lt_host_config *cfg, lt_loop *loop
 
 static void reconnected_on_loop(lt_loop *loop, void *arg)
 {
-    lt_host_srv *srv = arg;
+    lt__host_srv *srv = arg;
 
     (void)loop;
     if (srv->on_reconnect != NULL)
@@ -59,12 +59,12 @@ static void reconnected_on_loop(lt_loop *loop, void *arg)
 
 static void conn_reconnected(void *arg)
 {
-    lt_host_srv *srv = arg;
+    lt__host_srv *srv = arg;
 
     LT_IGNORE(lt_loop_post(srv->loop, reconnected_on_loop, srv, NULL));
 }
 
-lt_status lt_host_srv_connect(lt_host_srv *srv, const char *conn_name)
+lt_status lt__host_srv_connect(lt__host_srv *srv, const char *conn_name)
 {
     lt_conn_config cc = srv->cfg->conn;
 
@@ -76,7 +76,7 @@ lt_status lt_host_srv_connect(lt_host_srv *srv, const char *conn_name)
 
 /* ---- batched destruction and deferred events ------------------------------------- */
 
-static void destroy_trash(lt_host_srv *srv)
+static void destroy_trash(lt__host_srv *srv)
 {
     for (size_t i = 0; i < srv->ntrash; i++)
         natsMsg_Destroy(srv->trash[i]);
@@ -84,7 +84,7 @@ static void destroy_trash(lt_host_srv *srv)
 }
 
 /* Destroy m later, with others (see LT_HOST_TRASH). */
-static void trash(lt_host_srv *srv, natsMsg *m)
+static void trash(lt__host_srv *srv, natsMsg *m)
 {
     if (srv->ntrash == LT_HOST_TRASH)
         destroy_trash(srv);
@@ -93,14 +93,14 @@ static void trash(lt_host_srv *srv, natsMsg *m)
 
 /* A queued event: this header, then `len` payload bytes, in srv->evq. */
 typedef struct {
-    lt_host_state *h;
-    const char *type; /* a string literal of proto.c/child.c */
+    lt__host_state *h;
+    const char *type; /* a string literal of command.c/child.c */
     size_t len;
     int64_t at;       /* when it was queued (monotonic ms) */
 } evrec;
 
 /* Publish up to max queued events, oldest first (max 0: all of them). */
-static void flush_events(lt_host_srv *srv, size_t max)
+static void flush_events(lt__host_srv *srv, size_t max)
 {
     size_t n = 0;
 
@@ -111,7 +111,7 @@ static void flush_events(lt_host_srv *srv, size_t max)
         memcpy(&r, srv->evq.ptr + srv->evq_head, sizeof(r));
         srv->evq_head += sizeof(r);
         view = (lt_buf){ srv->evq.ptr + srv->evq_head, r.len, r.len, r.len, false, LT_OK };
-        lt_host_srv_publish(srv, r.h, r.type, &view);
+        lt__host_srv_publish(srv, r.h, r.type, &view);
         srv->evq_head += r.len;
         n++;
     }
@@ -122,7 +122,7 @@ static void flush_events(lt_host_srv *srv, size_t max)
 }
 
 /* Queued time of the oldest unpublished event (the queue is not empty). */
-static int64_t oldest_event(const lt_host_srv *srv)
+static int64_t oldest_event(const lt__host_srv *srv)
 {
     evrec r;
 
@@ -130,7 +130,7 @@ static int64_t oldest_event(const lt_host_srv *srv)
     return r.at;
 }
 
-void lt_host_srv_idle(lt_host_srv *srv)
+void lt__host_srv_idle(lt__host_srv *srv)
 {
     bool quiet = srv->n_requests == srv->idle_requests;
 
@@ -147,7 +147,7 @@ void lt_host_srv_idle(lt_host_srv *srv)
     destroy_trash(srv);
 }
 
-void lt_host_srv_drain(lt_host_srv *srv)
+void lt__host_srv_drain(lt__host_srv *srv)
 {
     flush_events(srv, 0);
     destroy_trash(srv);
@@ -157,7 +157,7 @@ void lt_host_srv_drain(lt_host_srv *srv)
 
 /* A message handed from a nats.c thread to the loop. */
 typedef struct {
-    lt_host_srv *srv;
+    lt__host_srv *srv;
     natsMsg *msg;
 } posted;
 
@@ -171,7 +171,7 @@ static void drop_posted(void *arg)
 
 /* Protobuf replies go without headers (protobuf is the protocol's default
  * encoding, and a header-less publish costs no natsMsg); JSON ones say so. */
-static lt_status send_reply(lt_host_srv *srv, const char *reply, bool json, const void *data,
+static lt_status send_reply(lt__host_srv *srv, const char *reply, bool json, const void *data,
                             size_t len)
 {
     natsMsg *m = NULL;
@@ -195,7 +195,7 @@ static lt_status send_reply(lt_host_srv *srv, const char *reply, bool json, cons
     return LT_OK;
 }
 
-static void delayed_unlink(lt_host_delayed *d)
+static void delayed_unlink(lt__host_delayed *d)
 {
     if (d->prev != NULL)
         d->prev->next = d->next;
@@ -207,7 +207,7 @@ static void delayed_unlink(lt_host_delayed *d)
 
 static int64_t delayed_fire(lt_loop *loop, void *arg)
 {
-    lt_host_delayed *d = arg;
+    lt__host_delayed *d = arg;
 
     (void)loop;
     LT_IGNORE(send_reply(d->srv, d->reply, d->json, d->data, d->len));
@@ -218,9 +218,9 @@ static int64_t delayed_fire(lt_loop *loop, void *arg)
 }
 
 /* Reply now, or after --reply-delay-ms (the state change is already applied). */
-static void reply(lt_host_srv *srv, const char *to, bool json, const lt_buf *b)
+static void reply(lt__host_srv *srv, const char *to, bool json, const lt_buf *b)
 {
-    lt_host_delayed *d;
+    lt__host_delayed *d;
 
     if (srv->cfg->reply_delay_ms <= 0) {
         LT_IGNORE(send_reply(srv, to, json, b->ptr, b->len));
@@ -263,7 +263,7 @@ static bool is_json(natsMsg *msg)
  * anything else is answered INVALID without being looked at (its epoch changes nothing).
  * True when the request may go on.
  */
-static bool signed_ok(lt_host_srv *srv, lt_host_state *h, natsMsg *msg, const char *to)
+static bool signed_ok(lt__host_srv *srv, lt__host_state *h, natsMsg *msg, const char *to)
 {
     const char *sig = NULL;
     Latticed__Host__V1__CommandReply rep = LATTICED__HOST__V1__COMMAND_REPLY__INIT;
@@ -303,9 +303,9 @@ static bool signed_ok(lt_host_srv *srv, lt_host_state *h, natsMsg *msg, const ch
 }
 
 /* The lattice-wide inventory request: one reply per host served. */
-static void handle_bcast(lt_host_srv *srv, natsMsg *msg, const char *to)
+static void handle_bcast(lt__host_srv *srv, natsMsg *msg, const char *to)
 {
-    lt_host_state *h;
+    lt__host_state *h;
     size_t i;
 
     for (i = 0; srv->each != NULL && (h = srv->each(srv->lookup_ctx, i)) != NULL; i++) {
@@ -315,8 +315,8 @@ static void handle_bcast(lt_host_srv *srv, natsMsg *msg, const char *to)
             continue;
         srv->n_requests++;
         lt_buf_reset(&srv->out);
-        if (lt_host_request(h, srv->ops, "inventory", natsMsg_GetData(msg),
-                            (size_t)natsMsg_GetDataLength(msg), &json, &srv->out) != LT_OK) {
+        if (lt__host_request(h, srv->ops, "inventory", natsMsg_GetData(msg),
+                             (size_t)natsMsg_GetDataLength(msg), &json, &srv->out) != LT_OK) {
             srv->n_errors++;
             continue;
         }
@@ -328,11 +328,11 @@ static void handle_bcast(lt_host_srv *srv, natsMsg *msg, const char *to)
 static void handle_on_loop(lt_loop *loop, void *arg)
 {
     posted *p = arg;
-    lt_host_srv *srv = p->srv;
+    lt__host_srv *srv = p->srv;
     const char *subj = natsMsg_GetSubject(p->msg), *to = natsMsg_GetReply(p->msg);
     char id[LT_SUBJECT_HOST_BUF];
     const char *verb;
-    lt_host_state *h;
+    lt__host_state *h;
     bool json;
     lt_status st;
 
@@ -351,8 +351,8 @@ static void handle_on_loop(lt_loop *loop, void *arg)
     json = is_json(p->msg);
     srv->n_requests++;
     lt_buf_reset(&srv->out);
-    st = lt_host_request(h, srv->ops, verb, natsMsg_GetData(p->msg),
-                         (size_t)natsMsg_GetDataLength(p->msg), &json, &srv->out);
+    st = lt__host_request(h, srv->ops, verb, natsMsg_GetData(p->msg),
+                          (size_t)natsMsg_GetDataLength(p->msg), &json, &srv->out);
     if (st != LT_OK) {
         srv->n_errors++;
         LT_WARN("host", "%s: no reply: %s", subj, lt_error_message());
@@ -367,7 +367,7 @@ out:
 /* nats.c thread: post and return; the loop owns all state. */
 static void on_msg(natsConnection *nc, natsSubscription *sub, natsMsg *msg, void *closure)
 {
-    lt_host_srv *srv = closure;
+    lt__host_srv *srv = closure;
     posted *p = lt_malloc(sizeof(*p));
 
     (void)nc;
@@ -382,7 +382,7 @@ static void on_msg(natsConnection *nc, natsSubscription *sub, natsMsg *msg, void
         drop_posted(p); /* stopping: the message is dropped */
 }
 
-lt_status lt_host_srv_subscribe(lt_host_srv *srv, const char *id)
+lt_status lt__host_srv_subscribe(lt__host_srv *srv, const char *id)
 {
     const char *subj = srv->cmds;
     natsStatus s;
@@ -404,12 +404,12 @@ lt_status lt_host_srv_subscribe(lt_host_srv *srv, const char *id)
 
 /* ---- events ---------------------------------------------------------------------- */
 
-void lt_host_srv_publish(lt_host_srv *srv, lt_host_state *h, const char *type, const lt_buf *b)
+void lt__host_srv_publish(lt__host_srv *srv, lt__host_state *h, const char *type, const lt_buf *b)
 {
     natsMsg *m = NULL;
     natsStatus s;
 
-    if (lt_host_ce_msg(&m, srv->cfg->prefix, h->lattice, type, h->id, b->ptr, b->len) != LT_OK) {
+    if (lt__host_ce_msg(&m, srv->cfg->prefix, h->lattice, type, h->id, b->ptr, b->len) != LT_OK) {
         srv->n_errors++;
         LT_DEBUG("host", "%s", lt_error_message());
         return;
@@ -424,8 +424,8 @@ void lt_host_srv_publish(lt_host_srv *srv, lt_host_state *h, const char *type, c
     srv->n_events++;
 }
 
-void lt_host_srv_emit(lt_host_srv *srv, lt_host_state *h, const char *type, const void *data,
-                      size_t len)
+void lt__host_srv_emit(lt__host_srv *srv, lt__host_state *h, const char *type, const void *data,
+                       size_t len)
 {
     lt_buf b = { (char *)data, len, len, len, false, LT_OK }; /* a read-only view */
     evrec r = { h, type, len, 0 };
@@ -443,46 +443,46 @@ void lt_host_srv_emit(lt_host_srv *srv, lt_host_state *h, const char *type, cons
         lt_buf_truncate(&srv->evq, before); /* cannot queue it: publish all now, in order */
         flush_events(srv, 0);
     }
-    lt_host_srv_publish(srv, h, type, &b);
+    lt__host_srv_publish(srv, h, type, &b);
 }
 
-void lt_host_srv_heartbeat(lt_host_srv *srv, lt_host_state *h)
+void lt__host_srv_heartbeat(lt__host_srv *srv, lt__host_state *h)
 {
     h->sequence++;
     lt_buf_reset(&srv->ev);
-    if (lt_host_heartbeat_encode(h, NULL, 0, &srv->ev) != LT_OK) {
+    if (lt__host_heartbeat_encode(h, NULL, 0, &srv->ev) != LT_OK) {
         srv->n_errors++;
         LT_WARN("host", "%s: heartbeat not sent: %s", h->id, lt_error_message());
         return;
     }
-    lt_host_srv_publish(srv, h, "host.heartbeat", &srv->ev);
+    lt__host_srv_publish(srv, h, "host.heartbeat", &srv->ev);
     srv->n_heartbeats++;
 }
 
-void lt_host_srv_started(lt_host_srv *srv, lt_host_state *h)
+void lt__host_srv_started(lt__host_srv *srv, lt__host_state *h)
 {
     lt_buf_reset(&srv->ev);
-    if (lt_host_started_encode(h, &srv->ev) == LT_OK)
-        lt_host_srv_publish(srv, h, "host.started", &srv->ev);
+    if (lt__host_started_encode(h, &srv->ev) == LT_OK)
+        lt__host_srv_publish(srv, h, "host.started", &srv->ev);
 }
 
-void lt_host_srv_stopping(lt_host_srv *srv, lt_host_state *h, const char *reason,
-                          int64_t deadline_wall_ms)
+void lt__host_srv_stopping(lt__host_srv *srv, lt__host_state *h, const char *reason,
+                           int64_t deadline_wall_ms)
 {
     lt_buf_reset(&srv->ev);
-    if (lt_host_stopping_encode(h, reason, deadline_wall_ms, &srv->ev) == LT_OK)
-        lt_host_srv_publish(srv, h, "host.stopping", &srv->ev);
+    if (lt__host_stopping_encode(h, reason, deadline_wall_ms, &srv->ev) == LT_OK)
+        lt__host_srv_publish(srv, h, "host.stopping", &srv->ev);
 }
 
-void lt_host_srv_flush(lt_host_srv *srv, int timeout_ms)
+void lt__host_srv_flush(lt__host_srv *srv, int timeout_ms)
 {
     if (srv->nc != NULL)
         LT_IGNORE(lt_conn_status(natsConnection_FlushTimeout(srv->nc, timeout_ms)));
 }
 
-void lt_host_srv_cleanup(lt_host_srv *srv)
+void lt__host_srv_cleanup(lt__host_srv *srv)
 {
-    lt_host_delayed *d, *next;
+    lt__host_delayed *d, *next;
 
     if (srv == NULL)
         return;
@@ -515,7 +515,7 @@ void lt_host_srv_cleanup(lt_host_srv *srv)
     lt_buf_cleanup(&srv->evq);
 }
 
-lt_status lt_host_signals(bool chld, int *fd)
+lt_status lt__host_signals(bool chld, int *fd)
 {
     sigset_t set;
     int sfd;

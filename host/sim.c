@@ -8,7 +8,7 @@
  * --crash-after-ms with --crash-image, --crash-message, --crash-limit, reported
  * as the real host reports a child that exited past its restart limit).
  */
-#include "host_rt.h"
+#include "host_rt_int.h"
 
 #include <errno.h>
 #include <inttypes.h>
@@ -29,9 +29,9 @@
 typedef struct {
     const lt_host_config *cfg;
     lt_loop *loop;
-    lt_host_srv srv;
-    lt_host_ops ops;
-    lt_host_state *hosts;
+    lt__host_srv srv;
+    lt__host_ops ops;
+    lt__host_state *hosts;
     size_t n;
     lt_map by_id;
     lt_rand rng;         /* --fail-rate draws, deterministic for a given --seed */
@@ -45,7 +45,7 @@ typedef struct {
     int exit_code;
     /* --crash-after-ms: pending crashes in due order (one constant delay: a FIFO). */
     struct sim_crash {
-        lt_host_state *h;
+        lt__host_state *h;
         char *id;
         int64_t due;
     } *crashq;
@@ -53,14 +53,14 @@ typedef struct {
     uint64_t crashes;
 } lt_host_sim;
 
-static lt_host_state *lookup_sim(void *ctx, const char *id)
+static lt__host_state *lookup_sim(void *ctx, const char *id)
 {
     lt_host_sim *sim = ctx;
 
     return lt_map_get(&sim->by_id, id);
 }
 
-static lt_host_state *each_sim(void *ctx, size_t i)
+static lt__host_state *each_sim(void *ctx, size_t i)
 {
     lt_host_sim *sim = ctx;
 
@@ -70,7 +70,7 @@ static lt_host_state *each_sim(void *ctx, size_t i)
 /* ---- --crash-after-ms ------------------------------------------------------------- */
 
 /* Queue inst's crash when it matches (a lost entry only loses one simulated crash). */
-static void crash_arm(lt_host_sim *sim, lt_host_state *h, lt_host_inst *inst)
+static void crash_arm(lt_host_sim *sim, lt__host_state *h, lt__host_inst *inst)
 {
     const lt_host_config *cfg = sim->cfg;
     struct sim_crash *e;
@@ -116,17 +116,17 @@ static void crash_due(lt_host_sim *sim, int64_t now)
 
     while (sim->crash_head < sim->crash_n && sim->crashq[sim->crash_head].due <= now) {
         struct sim_crash *e = &sim->crashq[sim->crash_head++];
-        lt_host_inst *inst = lt_map_get(&e->h->insts, e->id);
+        lt__host_inst *inst = lt_map_get(&e->h->insts, e->id);
 
         if (inst != NULL && inst->crash_at_ms == e->due && inst->state == HIS(RUNNING) &&
             (sim->cfg->crash_limit == 0 || sim->crashes < sim->cfg->crash_limit)) {
             sim->crashes++;
             inst->crash_at_ms = 0;
             /* As the real host reports a child that exited past its restart limit. */
-            lt_host_set_state(e->h, inst, HIS(FAILED), msg);
+            lt__host_set_state(e->h, inst, HIS(FAILED), msg);
             LT_INFO("sim", "instance %s on %s crashed: %s", inst->id, e->h->id, msg);
-            lt_host_emit_instance(e->h, &sim->ops, "instance.failed", inst, HRC(START_FAILED),
-                                  msg, false);
+            lt__host_emit_instance(e->h, &sim->ops, "instance.failed", inst, HRC(START_FAILED), msg,
+                                   false);
         }
         lt_free(e->id);
     }
@@ -139,9 +139,9 @@ static void crash_cleanup(lt_host_sim *sim)
     lt_free(sim->crashq);
 }
 
-/* ---- lt_host_ops of a simulated host ---------------------------------------------- */
+/* ---- lt__host_ops of a simulated host ---------------------------------------------- */
 
-static int sim_start(void *ctx, lt_host_state *h, lt_host_inst *inst, char *msg, size_t msgsize)
+static int sim_start(void *ctx, lt__host_state *h, lt__host_inst *inst, char *msg, size_t msgsize)
 {
     lt_host_sim *sim = ctx;
     const char *refuse = sim->cfg->refuse_image;
@@ -158,12 +158,12 @@ static int sim_start(void *ctx, lt_host_state *h, lt_host_inst *inst, char *msg,
         sim->refused++;
         return HRC(START_FAILED);
     }
-    lt_host_set_state(h, inst, HIS(RUNNING), NULL);
+    lt__host_set_state(h, inst, HIS(RUNNING), NULL);
     crash_arm(sim, h, inst);
     return HRC(OK);
 }
 
-static bool sim_stop(void *ctx, lt_host_state *h, lt_host_inst *inst, uint32_t grace_ms)
+static bool sim_stop(void *ctx, lt__host_state *h, lt__host_inst *inst, uint32_t grace_ms)
 {
     (void)ctx;
     (void)h;
@@ -172,20 +172,20 @@ static bool sim_stop(void *ctx, lt_host_state *h, lt_host_inst *inst, uint32_t g
     return true; /* nothing runs: gone at once */
 }
 
-static void sim_discard(void *ctx, lt_host_state *h, lt_host_inst *inst)
+static void sim_discard(void *ctx, lt__host_state *h, lt__host_inst *inst)
 {
     (void)ctx;
     (void)h;
     (void)inst;
 }
 
-static void sim_emit(void *ctx, lt_host_state *h, const char *type, const void *data, size_t len)
+static void sim_emit(void *ctx, lt__host_state *h, const char *type, const void *data, size_t len)
 {
     lt_host_sim *sim = ctx;
 
     if (!sim->cfg->instance_events && strncmp(type, "instance.", 9) == 0)
         return;
-    lt_host_srv_emit(&sim->srv, h, type, data, len);
+    lt__host_srv_emit(&sim->srv, h, type, data, len);
 }
 
 /* ---- heartbeats, staggered: host i beats at t0 + k*interval + i*interval/N ---------- */
@@ -204,14 +204,14 @@ static int64_t beat_timer(lt_loop *loop, void *arg)
 
         if (due > now)
             break;
-        lt_host_srv_heartbeat(&sim->srv, &sim->hosts[sim->next]);
+        lt__host_srv_heartbeat(&sim->srv, &sim->hosts[sim->next]);
         sent++;
         if (++sim->next == sim->n) {
             sim->next = 0;
             sim->round++;
         }
     }
-    lt_host_srv_idle(&sim->srv);
+    lt__host_srv_idle(&sim->srv);
     if (sent == sim->n && sim->t0 + (int64_t)sim->round * iv + (int64_t)sim->next * iv /
                                             (int64_t)sim->n <= now) {
         /* still a whole round behind: start the schedule again from now */
@@ -271,20 +271,20 @@ static void on_signal_fd(lt_loop *loop, int fd, short revents, void *arg)
 {
     lt_host_sim *sim = arg;
     struct signalfd_siginfo si;
-    int64_t wall = lt_host_wall_ms();
+    int64_t wall = lt__host_wall_ms();
 
     (void)revents;
     if (read(fd, &si, sizeof(si)) != (ssize_t)sizeof(si))
         return;
     LT_INFO("sim", "%s: %zu simulated hosts stopping",
             si.ssi_signo == SIGINT ? "SIGINT" : "SIGTERM", sim->n);
-    lt_host_srv_drain(&sim->srv); /* queued instance events before host.stopping */
+    lt__host_srv_drain(&sim->srv); /* queued instance events before host.stopping */
     for (size_t i = 0; i < sim->n; i++) {
         sim->hosts[i].shutting_down = true;
-        lt_host_srv_stopping(&sim->srv, &sim->hosts[i],
-                             si.ssi_signo == SIGINT ? "SIGINT" : "SIGTERM", wall);
+        lt__host_srv_stopping(&sim->srv, &sim->hosts[i],
+                              si.ssi_signo == SIGINT ? "SIGINT" : "SIGTERM", wall);
     }
-    lt_host_srv_flush(&sim->srv, 5000);
+    lt__host_srv_flush(&sim->srv, 5000);
     log_stats(sim, "final");
     sim->exit_code = 0;
     lt_loop_stop(loop);
@@ -306,13 +306,13 @@ static lt_status make_hosts(lt_host_sim *sim)
         return LT_ERR_NOMEM;
     lt_map_init(&sim->by_id);
     for (size_t i = 0; st == LT_OK && i < sim->n; i++) {
-        lt_host_state *h = &sim->hosts[i];
+        lt__host_state *h = &sim->hosts[i];
 
         int len = snprintf(id, sizeof(id), "%s-%0*zu", cfg->id_prefix, width, i);
 
-        if (len < 0 || (size_t)len >= sizeof(id) || !lt_host_token_ok(id, LT_MAX_HOST_ID))
+        if (len < 0 || (size_t)len >= sizeof(id) || !lt__host_token_ok(id, LT_MAX_HOST_ID))
             return LT_FAIL(LT_ERR_INVALID, "host id '%s' is not a valid subject token", id);
-        st = lt_host_state_init(h, id, cfg->lattice, NULL, LT_VERSION);
+        st = lt__host_state_init(h, id, cfg->lattice, NULL, LT_VERSION);
         if (st != LT_OK)
             break;
         h->index = i;
@@ -321,7 +321,7 @@ static lt_status make_hosts(lt_host_sim *sim)
         h->cpu_total = cfg->cpu_millis;
         h->interval_ms = (uint32_t)cfg->heartbeat_ms;
         for (size_t j = 0; st == LT_OK && j < cfg->nlabels; j++)
-            st = lt_host_label_add(&h->labels, cfg->labels[j], i, id);
+            st = lt__host_label_add(&h->labels, cfg->labels[j], i, id);
         if (st == LT_OK)
             st = lt_map_add(&sim->by_id, h->id, h);
     }
@@ -331,7 +331,7 @@ static lt_status make_hosts(lt_host_sim *sim)
 static void free_hosts(lt_host_sim *sim)
 {
     for (size_t i = 0; sim->hosts != NULL && i < sim->n; i++)
-        lt_host_state_cleanup(&sim->hosts[i]);
+        lt__host_state_cleanup(&sim->hosts[i]);
     lt_free(sim->hosts);
     lt_map_cleanup(&sim->by_id);
 }
@@ -341,16 +341,16 @@ static int start_serving(lt_host_sim *sim)
 {
     lt_status st;
 
-    sim->ops = (lt_host_ops){ sim_start, sim_stop, sim_discard, NULL, sim_emit, sim };
-    lt_host_srv_init(&sim->srv, sim->cfg, sim->loop, lookup_sim, sim, &sim->ops);
+    sim->ops = (lt__host_ops){ sim_start, sim_stop, sim_discard, NULL, sim_emit, sim };
+    lt__host_srv_init(&sim->srv, sim->cfg, sim->loop, lookup_sim, sim, &sim->ops);
     sim->srv.each = each_sim;
     sim->srv.defer_events = true; /* replies to a burst first, its events right after */
-    st = lt_host_srv_connect(&sim->srv, "latticed-host-sim");
+    st = lt__host_srv_connect(&sim->srv, "latticed-host-sim");
     if (st != LT_OK) {
         LT_ERROR("sim", "%s", lt_error_message());
         return st == LT_ERR_INVALID ? 2 : 3;
     }
-    if (lt_host_srv_subscribe(&sim->srv, "*") != LT_OK ||
+    if (lt__host_srv_subscribe(&sim->srv, "*") != LT_OK ||
         lt_loop_watch_fd(sim->loop, sim->sigfd, POLLIN, on_signal_fd, sim) != LT_OK ||
         lt_loop_timer_add(sim->loop, 0, beat_timer, sim, NULL) != LT_OK ||
         (sim->cfg->stats_ms > 0 &&
@@ -359,8 +359,8 @@ static int start_serving(lt_host_sim *sim)
         return 1;
     }
     for (size_t i = 0; i < sim->n; i++)
-        lt_host_srv_started(&sim->srv, &sim->hosts[i]);
-    lt_host_srv_flush(&sim->srv, 5000);
+        lt__host_srv_started(&sim->srv, &sim->hosts[i]);
+    lt__host_srv_flush(&sim->srv, 5000);
     sim->t0 = sim->stats_at = lt_loop_now_ms();
     LT_INFO("sim", "%zu simulated hosts %s..%s ready in lattice %s (heartbeat every %lld ms)",
             sim->n, sim->hosts[0].id, sim->hosts[sim->n - 1].id, sim->cfg->lattice,
@@ -382,7 +382,7 @@ int lt_host_sim_run(const lt_host_config *cfg)
     sim.sigfd = -1;
     sim.exit_code = 1;
     lt_rand_seed(&sim.rng, cfg->seed);
-    if (lt_host_signals(false, &sim.sigfd) != LT_OK) {
+    if (lt__host_signals(false, &sim.sigfd) != LT_OK) {
         LT_ERROR("sim", "%s", lt_error_message());
         goto out;
     }
@@ -402,7 +402,7 @@ int lt_host_sim_run(const lt_host_config *cfg)
         LT_ERROR("sim", "event loop failed: %s", lt_error_message());
     code = sim.exit_code;
 out:
-    lt_host_srv_cleanup(&sim.srv);
+    lt__host_srv_cleanup(&sim.srv);
     /* Commands posted by on_msg and not run hold natsMsgs: destroy them now, while libnats
      * lives (natsMsg_Destroy after nats_Close crashed in natsGC_collect), and refuse any
      * later post, which on_msg then drops on its own nats.c thread. */

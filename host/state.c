@@ -12,8 +12,8 @@
 
 #include "lt_alloc.h"
 
-lt_status lt_host_state_init(lt_host_state *h, const char *id, const char *lattice,
-                             const char *name, const char *version)
+lt_status lt__host_state_init(lt__host_state *h, const char *id, const char *lattice,
+                              const char *name, const char *version)
 {
     memset(h, 0, sizeof(*h));
     lt_map_init(&h->insts);
@@ -22,15 +22,15 @@ lt_status lt_host_state_init(lt_host_state *h, const char *id, const char *latti
     h->lattice = lt_strdup(lattice);
     h->friendly_name = lt_strdup(name != NULL ? name : id);
     h->version = lt_strdup(version != NULL ? version : "");
-    h->started_at_ms = lt_host_wall_ms();
+    h->started_at_ms = lt__host_wall_ms();
     if (h->id == NULL || h->lattice == NULL || h->friendly_name == NULL || h->version == NULL) {
-        lt_host_state_cleanup(h);
+        lt__host_state_cleanup(h);
         return LT_ERR_NOMEM;
     }
     return LT_OK;
 }
 
-void lt_host_state_cleanup(lt_host_state *h)
+void lt__host_state_cleanup(lt__host_state *h)
 {
     size_t it = 0;
     void *v;
@@ -38,13 +38,13 @@ void lt_host_state_cleanup(lt_host_state *h)
     if (h == NULL)
         return;
     while ((v = lt_map_next(&h->insts, &it)) != NULL)
-        lt_host_inst_free(v);
+        lt__host_inst_free(v);
     it = 0;
     while ((v = lt_map_next(&h->links, &it)) != NULL)
-        lt_host_link_free(v);
+        lt__host_link_free(v);
     lt_map_cleanup(&h->insts);
     lt_map_cleanup(&h->links);
-    lt_host_kvs_cleanup(&h->labels);
+    lt__host_kvs_cleanup(&h->labels);
     lt_free(h->id);
     lt_free(h->lattice);
     lt_free(h->friendly_name);
@@ -52,7 +52,7 @@ void lt_host_state_cleanup(lt_host_state *h)
     h->id = h->lattice = h->friendly_name = h->version = NULL;
 }
 
-int lt_host_fence(lt_host_state *h, uint64_t epoch)
+int lt__host_fence(lt__host_state *h, uint64_t epoch)
 {
     if (epoch == 0)
         return HRC(INVALID);
@@ -68,7 +68,7 @@ static bool reserves(int state)
     return state == HIS(STARTING) || state == HIS(RUNNING) || state == HIS(STOPPING);
 }
 
-void lt_host_set_state(lt_host_state *h, lt_host_inst *inst, int state, const char *message)
+void lt__host_set_state(lt__host_state *h, lt__host_inst *inst, int state, const char *message)
 {
     bool want = reserves(state);
     char *m = NULL;
@@ -84,7 +84,7 @@ void lt_host_set_state(lt_host_state *h, lt_host_inst *inst, int state, const ch
         inst->reserved = want;
     }
     if (state == HIS(RUNNING) && inst->state != HIS(RUNNING))
-        inst->started_at_ms = lt_host_wall_ms();
+        inst->started_at_ms = lt__host_wall_ms();
     inst->state = state;
     if (message != NULL && message[0] != '\0')
         m = lt_strdup(message); /* out of memory: the detail is lost, not the state */
@@ -94,11 +94,11 @@ void lt_host_set_state(lt_host_state *h, lt_host_inst *inst, int state, const ch
     inst->enc = NULL;
 }
 
-void lt_host_drop_links(lt_host_state *h, const char *source)
+void lt__host_drop_links(lt__host_state *h, const char *source)
 {
-    lt_host_link *drop[64];
+    lt__host_link *drop[64];
     size_t ndrop, it;
-    lt_host_link *l;
+    lt__host_link *l;
 
     /* Collected first: the table must not change while iterating. */
     do {
@@ -110,32 +110,32 @@ void lt_host_drop_links(lt_host_state *h, const char *source)
         }
         for (size_t i = 0; i < ndrop; i++) {
             lt_map_del(&h->links, drop[i]->id);
-            lt_host_link_free(drop[i]);
+            lt__host_link_free(drop[i]);
         }
     } while (ndrop == 64);
 }
 
-void lt_host_remove(lt_host_state *h, lt_host_inst *inst, bool drop_links)
+void lt__host_remove(lt__host_state *h, lt__host_inst *inst, bool drop_links)
 {
-    lt_host_set_state(h, inst, HIS(STOPPED), NULL);
+    lt__host_set_state(h, inst, HIS(STOPPED), NULL);
     lt_map_del(&h->insts, inst->id);
     if (drop_links)
-        lt_host_drop_links(h, inst->id);
-    lt_host_inst_free(inst);
+        lt__host_drop_links(h, inst->id);
+    lt__host_inst_free(inst);
 }
 
-uint32_t lt_host_slots_used(const lt_host_state *h)
+uint32_t lt__host_slots_used(const lt__host_state *h)
 {
     return (uint32_t)h->insts.count;
 }
 
-void lt_host_capacity(const lt_host_state *h, Latticed__Host__V1__Capacity *cap)
+void lt__host_capacity(const lt__host_state *h, Latticed__Host__V1__Capacity *cap)
 {
     latticed__host__v1__capacity__init(cap);
     cap->memory_total_bytes = h->mem_total;
     cap->memory_free_bytes = h->mem_total > h->mem_reserved ? h->mem_total - h->mem_reserved : 0;
     cap->instance_slots_total = h->slots_total;
-    cap->instance_slots_used = lt_host_slots_used(h);
+    cap->instance_slots_used = lt__host_slots_used(h);
     cap->cpu_millis_total = h->cpu_total;
     cap->memory_reserved_bytes = h->mem_reserved;
     cap->cpu_millis_reserved = h->cpu_reserved;
@@ -159,7 +159,7 @@ void lt_host_capacity(const lt_host_state *h, Latticed__Host__V1__Capacity *cap)
 }
 
 /* Labels as map entries: arrays sized by the caller. */
-static void fill_labels(const lt_host_state *h, Latticed__Host__V1__Heartbeat__LabelsEntry *ents,
+static void fill_labels(const lt__host_state *h, Latticed__Host__V1__Heartbeat__LabelsEntry *ents,
                         Latticed__Host__V1__Heartbeat__LabelsEntry **ptrs)
 {
     for (size_t i = 0; i < h->labels.n; i++) {
@@ -179,15 +179,15 @@ static void wall_ts(int64_t ms, Google__Protobuf__Timestamp *ts)
 
 #define MAX_LABELS 256u
 
-lt_status lt_host_heartbeat_encode(lt_host_state *h, char *const *ids, size_t nids, lt_buf *out)
+lt_status lt__host_heartbeat_encode(lt__host_state *h, char *const *ids, size_t nids, lt_buf *out)
 {
     Latticed__Host__V1__Heartbeat hb = LATTICED__HOST__V1__HEARTBEAT__INIT;
     Latticed__Host__V1__Heartbeat__LabelsEntry ents[MAX_LABELS], *ptrs[MAX_LABELS];
     Latticed__Host__V1__Capacity cap;
     Google__Protobuf__Timestamp ts;
     char **link_ids = NULL;
-    lt_host_inst *inst;
-    lt_host_link *l;
+    lt__host_inst *inst;
+    lt__host_link *l;
     size_t it = 0, nl = 0;
     lt_status st;
 
@@ -198,7 +198,7 @@ lt_status lt_host_heartbeat_encode(lt_host_state *h, char *const *ids, size_t ni
     while ((l = lt_map_next(&h->links, &it)) != NULL)
         link_ids[nl++] = l->id;
     fill_labels(h, ents, ptrs);
-    lt_host_capacity(h, &cap);
+    lt__host_capacity(h, &cap);
     wall_ts(h->started_at_ms, &ts);
     hb.host_id = h->id;
     hb.lattice = h->lattice;
@@ -213,7 +213,7 @@ lt_status lt_host_heartbeat_encode(lt_host_state *h, char *const *ids, size_t ni
     hb.newest_epoch = h->newest_epoch;
     hb.n_link_ids = nl;
     hb.link_ids = link_ids;
-    st = lt_host_pack(&hb.base, out);
+    st = lt__host_pack(&hb.base, out);
     lt_free(link_ids);
     /* Field 8 (instances) appended from each instance's cached encoding. */
     if (st == LT_OK && ids == NULL) {
@@ -222,9 +222,9 @@ lt_status lt_host_heartbeat_encode(lt_host_state *h, char *const *ids, size_t ni
             const uint8_t *data;
             size_t len;
 
-            st = lt_host_inst_encoded(inst, &data, &len);
+            st = lt__host_inst_encoded(inst, &data, &len);
             if (st == LT_OK)
-                st = lt_host_put_field(out, 8, data, len);
+                st = lt__host_put_field(out, 8, data, len);
         }
     } else {
         for (size_t i = 0; st == LT_OK && i < nids; i++) {
@@ -234,15 +234,15 @@ lt_status lt_host_heartbeat_encode(lt_host_state *h, char *const *ids, size_t ni
             inst = lt_map_get(&h->insts, ids[i]);
             if (inst == NULL)
                 continue;
-            st = lt_host_inst_encoded(inst, &data, &len);
+            st = lt__host_inst_encoded(inst, &data, &len);
             if (st == LT_OK)
-                st = lt_host_put_field(out, 8, data, len);
+                st = lt__host_put_field(out, 8, data, len);
         }
     }
     return st;
 }
 
-lt_status lt_host_started_encode(lt_host_state *h, lt_buf *out)
+lt_status lt__host_started_encode(lt__host_state *h, lt_buf *out)
 {
     Latticed__Host__V1__HostStarted m = LATTICED__HOST__V1__HOST_STARTED__INIT;
     Latticed__Host__V1__Heartbeat__LabelsEntry ents[MAX_LABELS], *ptrs[MAX_LABELS];
@@ -259,7 +259,7 @@ lt_status lt_host_started_encode(lt_host_state *h, lt_buf *out)
         sents[i].value = ents[i].value;
         sptrs[i] = &sents[i];
     }
-    lt_host_capacity(h, &cap);
+    lt__host_capacity(h, &cap);
     wall_ts(h->started_at_ms, &ts);
     m.host_id = h->id;
     m.lattice = h->lattice;
@@ -269,16 +269,16 @@ lt_status lt_host_started_encode(lt_host_state *h, lt_buf *out)
     m.labels = sptrs;
     m.capacity = &cap;
     m.started_at = &ts;
-    return lt_host_pack(&m.base, out);
+    return lt__host_pack(&m.base, out);
 }
 
-lt_status lt_host_stopping_encode(lt_host_state *h, const char *reason, int64_t deadline_ms,
-                                  lt_buf *out)
+lt_status lt__host_stopping_encode(lt__host_state *h, const char *reason, int64_t deadline_ms,
+                                   lt_buf *out)
 {
     Latticed__Host__V1__HostStopping m = LATTICED__HOST__V1__HOST_STOPPING__INIT;
     Google__Protobuf__Timestamp ts;
     char **ids = NULL;
-    lt_host_inst *inst;
+    lt__host_inst *inst;
     size_t it = 0, n = 0;
     lt_status st;
 
@@ -293,7 +293,7 @@ lt_status lt_host_stopping_encode(lt_host_state *h, const char *reason, int64_t 
     m.n_instance_ids = n;
     m.instance_ids = ids;
     m.deadline = &ts;
-    st = lt_host_pack(&m.base, out);
+    st = lt__host_pack(&m.base, out);
     lt_free(ids);
     return st;
 }

@@ -3,7 +3,7 @@
  * request (its request_id and every item) before it looks at the epoch, so a
  * request that is empty, malformed or meant for nobody can never raise the
  * host's epoch fence (issue 8: "a host accepts a higher epoch only on a
- * well-formed command for its lattice"). proto.c refuses such a request
+ * well-formed command for its lattice"). command.c refuses such a request
  * whole with RESULT_CODE_INVALID; nothing in it is applied.
  */
 #include "host_int.h"
@@ -27,8 +27,8 @@ static bool printable(const char *s, size_t max)
 
 static const char *const verb_names[] = { "start", "stop", "link", "unlink", "inventory" };
 
-bool lt_host_head_ok(lt_host_verb verb, const char *request_id, size_t nitems, char *why,
-                     size_t n)
+bool lt__host_head_ok(lt__host_verb verb, const char *request_id, size_t nitems, char *why,
+                      size_t n)
 {
     if (!printable(request_id, LT_HOST_MAX_REQUEST_ID)) {
         snprintf(why, n, "request_id must be 1-%u printable ASCII characters",
@@ -44,7 +44,7 @@ bool lt_host_head_ok(lt_host_verb verb, const char *request_id, size_t nitems, c
 
 static bool id_ok(const char *what, const char *id, char *why, size_t n)
 {
-    if (lt_host_id_ok(id))
+    if (lt__host_id_ok(id))
         return true;
     snprintf(why, n, "%s must be 1-%u characters of [A-Za-z0-9._:-], not starting with '.'",
              what, LT_HOST_MAX_ID);
@@ -66,8 +66,7 @@ static bool start_ok(const hpb_spec *s, char *why, size_t n)
     return true;
 }
 
-bool lt_host_item_ok(lt_host_verb verb, const ProtobufCMessage *m, size_t i, char *why,
-                     size_t n)
+bool lt__host_item_ok(lt__host_verb verb, const ProtobufCMessage *m, size_t i, char *why, size_t n)
 {
     switch (verb) {
     case LT_HOST_START:

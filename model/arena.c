@@ -7,7 +7,7 @@
 #include <string.h>
 
 #include "lt_alloc.h"
-#include "lt_model_int.h"
+#include "model_int.h"
 
 #define CHUNK_MIN (16u * 1024u)
 #define ALIGN 16u
@@ -26,7 +26,7 @@ struct lt__arena {
     bool hit_limit;
 };
 
-lt_status lt__arena_new(size_t limit, struct lt__arena **new_arena)
+lt_status lt__model_arena_new(size_t limit, struct lt__arena **new_arena)
 {
     struct lt__arena *a = lt_calloc(1, sizeof(*a));
     if (a == NULL)
@@ -36,7 +36,7 @@ lt_status lt__arena_new(size_t limit, struct lt__arena **new_arena)
     return LT_OK;
 }
 
-void lt__arena_free(struct lt__arena *a)
+void lt__model_arena_free(struct lt__arena *a)
 {
     if (a == NULL)
         return;
@@ -49,7 +49,7 @@ void lt__arena_free(struct lt__arena *a)
     lt_free(a);
 }
 
-void *lt__arena_alloc(struct lt__arena *a, size_t size)
+void *lt__model_arena_alloc(struct lt__arena *a, size_t size)
 {
     if (size == 0)
         size = 1;
@@ -86,18 +86,18 @@ void *lt__arena_alloc(struct lt__arena *a, size_t size)
     return p;
 }
 
-void *lt__arena_array(struct lt__arena *a, size_t n, size_t size)
+void *lt__model_arena_array(struct lt__arena *a, size_t n, size_t size)
 {
     if (size != 0 && n > SIZE_MAX / size)
         return NULL;
-    return lt__arena_alloc(a, n * size);
+    return lt__model_arena_alloc(a, n * size);
 }
 
-char *lt__arena_strndup(struct lt__arena *a, const char *s, size_t len)
+char *lt__model_arena_strndup(struct lt__arena *a, const char *s, size_t len)
 {
     if (len == SIZE_MAX)
         return NULL;
-    char *p = lt__arena_alloc(a, len + 1);
+    char *p = lt__model_arena_alloc(a, len + 1);
     if (p == NULL)
         return NULL;
     if (len > 0)
@@ -106,12 +106,12 @@ char *lt__arena_strndup(struct lt__arena *a, const char *s, size_t len)
     return p;
 }
 
-char *lt__arena_strdup(struct lt__arena *a, const char *s)
+char *lt__model_arena_strdup(struct lt__arena *a, const char *s)
 {
-    return lt__arena_strndup(a, s, strlen(s));
+    return lt__model_arena_strndup(a, s, strlen(s));
 }
 
-bool lt__arena_hit_limit(const struct lt__arena *a)
+bool lt__model_arena_hit_limit(const struct lt__arena *a)
 {
     return a->hit_limit;
 }

@@ -9,7 +9,7 @@
 #include <math.h>
 #include <string.h>
 
-#include "lt_model_int.h"
+#include "model_int.h"
 
 #define COUNT(a) (sizeof(a) / sizeof((a)[0]))
 
@@ -28,102 +28,107 @@ static const char *const TRAIT_TYPES[] = { "spreadscaler", "daemonscaler", "link
 static const char *const COLOCATE_VALUES[] = { "none", "preferred", "required" };
 
 /* Decode child `key` of map with fn, the path pointing at it. */
-#define AT_KEY(cx, key, stmt)                               \
-    do {                                                    \
-        size_t saved_ = lt__path_push_key((cx), (key));     \
-        stmt;                                               \
-        lt__path_pop((cx), saved_);                         \
+#define AT_KEY(cx, key, stmt) \
+    do { \
+        size_t saved_ = lt__model_path_push_key((cx), (key)); \
+        stmt; \
+        lt__model_path_pop((cx), saved_); \
     } while (0)
 
 /* ---- link ----------------------------------------------------------------------------------- */
 
-static void decode_target(lt__ctx *cx, const lt__node *map, lt_model_link *l)
+static void decode_target(lt__model_ctx *cx, const lt__model_node *map, lt_model_link *l)
 {
-    const lt__node *t = lt__node_get(map, "target");
+    const lt__model_node *t = lt__model_node_get(map, "target");
     if (t == NULL)
         return; /* wadm: the target name is then "", which rule 7 reports */
     if (t->kind == LT__NODE_STR) {
         /* deprecated form: target: name, plus target_config */
-        AT_KEY(cx, "target", (void)lt__want_string(cx, t, &l->target));
-        const lt__node *tc = lt__node_get(map, "target_config");
+        AT_KEY(cx, "target", (void)lt__model_want_string(cx, t, &l->target));
+        const lt__model_node *tc = lt__model_node_get(map, "target_config");
         if (tc != NULL)
             AT_KEY(cx, "target_config",
-                   (void)lt__decode_configs(cx, tc, &l->target_config, &l->target_config_count));
+                   (void)lt__model_decode_configs(cx, tc, &l->target_config,
+                                                  &l->target_config_count));
         return;
     }
-    size_t saved = lt__path_push_key(cx, "target");
-    if (lt__want_map(cx, t)) {
-        lt__check_fields(cx, t, TARGET_FIELDS, COUNT(TARGET_FIELDS), false);
-        const lt__node *name = lt__need(cx, t, "name");
+    size_t saved = lt__model_path_push_key(cx, "target");
+    if (lt__model_want_map(cx, t)) {
+        lt__model_check_fields(cx, t, TARGET_FIELDS, COUNT(TARGET_FIELDS), false);
+        const lt__model_node *name = lt__model_need(cx, t, "name");
         if (name != NULL)
-            AT_KEY(cx, "name", (void)lt__want_string(cx, name, &l->target));
-        const lt__node *cfg = lt__node_get(t, "config");
+            AT_KEY(cx, "name", (void)lt__model_want_string(cx, name, &l->target));
+        const lt__model_node *cfg = lt__model_node_get(t, "config");
         if (cfg != NULL)
             AT_KEY(cx, "config",
-                   (void)lt__decode_configs(cx, cfg, &l->target_config, &l->target_config_count));
-        const lt__node *sec = lt__node_get(t, "secrets");
+                   (void)lt__model_decode_configs(cx, cfg, &l->target_config,
+                                                  &l->target_config_count));
+        const lt__model_node *sec = lt__model_node_get(t, "secrets");
         if (sec != NULL)
-            AT_KEY(cx, "secrets", (void)lt__decode_secrets(cx, sec, &l->target_secrets,
-                                                           &l->target_secret_count));
+            AT_KEY(cx, "secrets",
+                   (void)lt__model_decode_secrets(cx, sec, &l->target_secrets,
+                                                  &l->target_secret_count));
     }
-    lt__path_pop(cx, saved);
+    lt__model_path_pop(cx, saved);
     if (l->target == NULL)
         l->target = "";
 }
 
-static void decode_source(lt__ctx *cx, const lt__node *map, lt_model_link *l)
+static void decode_source(lt__model_ctx *cx, const lt__model_node *map, lt_model_link *l)
 {
-    const lt__node *sc = lt__node_get(map, "source_config");
+    const lt__model_node *sc = lt__model_node_get(map, "source_config");
     if (sc != NULL) {
         l->has_source = true;
         AT_KEY(cx, "source_config",
-               (void)lt__decode_configs(cx, sc, &l->source_config, &l->source_config_count));
+               (void)lt__model_decode_configs(cx, sc, &l->source_config, &l->source_config_count));
     }
-    const lt__node *s = lt__node_get(map, "source");
+    const lt__model_node *s = lt__model_node_get(map, "source");
     if (s == NULL)
         return;
     /* the `source` block wins over the deprecated source_config */
     l->has_source = true;
     l->source_config = NULL;
     l->source_config_count = 0;
-    size_t saved = lt__path_push_key(cx, "source");
-    if (lt__want_map(cx, s)) {
-        lt__check_fields(cx, s, SOURCE_FIELDS, COUNT(SOURCE_FIELDS), false);
-        const lt__node *cfg = lt__node_get(s, "config");
+    size_t saved = lt__model_path_push_key(cx, "source");
+    if (lt__model_want_map(cx, s)) {
+        lt__model_check_fields(cx, s, SOURCE_FIELDS, COUNT(SOURCE_FIELDS), false);
+        const lt__model_node *cfg = lt__model_node_get(s, "config");
         if (cfg != NULL)
             AT_KEY(cx, "config",
-                   (void)lt__decode_configs(cx, cfg, &l->source_config, &l->source_config_count));
-        const lt__node *sec = lt__node_get(s, "secrets");
+                   (void)lt__model_decode_configs(cx, cfg, &l->source_config,
+                                                  &l->source_config_count));
+        const lt__model_node *sec = lt__model_node_get(s, "secrets");
         if (sec != NULL)
-            AT_KEY(cx, "secrets", (void)lt__decode_secrets(cx, sec, &l->source_secrets,
-                                                           &l->source_secret_count));
+            AT_KEY(cx, "secrets",
+                   (void)lt__model_decode_secrets(cx, sec, &l->source_secrets,
+                                                  &l->source_secret_count));
     }
-    lt__path_pop(cx, saved);
+    lt__model_path_pop(cx, saved);
 }
 
-static void decode_interfaces(lt__ctx *cx, const lt__node *n, lt_model_link *l)
+static void decode_interfaces(lt__model_ctx *cx, const lt__model_node *n, lt_model_link *l)
 {
-    if (!lt__want_seq(cx, n))
+    if (!lt__model_want_seq(cx, n))
         return;
-    const char **ifaces = lt__arena_array(cx->model, n->count, sizeof(*ifaces));
+    const char **ifaces = lt__model_arena_array(cx->model, n->count, sizeof(*ifaces));
     if (ifaces == NULL && n->count > 0) {
         cx->nomem = true;
         return;
     }
     for (size_t i = 0; i < n->count; i++) {
-        size_t saved = lt__path_push_index(cx, i);
-        if (!lt__want_string(cx, n->items[i], &ifaces[i]))
+        size_t saved = lt__model_path_push_index(cx, i);
+        if (!lt__model_want_string(cx, n->items[i], &ifaces[i]))
             ifaces[i] = "";
-        lt__path_pop(cx, saved);
+        lt__model_path_pop(cx, saved);
     }
     l->interfaces = ifaces;
     l->interface_count = n->count;
 }
 
-static void decode_colocate(lt__ctx *cx, const lt__node *n, lt_model_link *l)
+static void decode_colocate(lt__model_ctx *cx, const lt__model_node *n, lt_model_link *l)
 {
     const char *v = NULL;
-    if (!lt__want_string(cx, n, &v))
+    if (!lt__model_want_string(cx, n, &v))
         return;
     for (size_t i = 0; i < COUNT(COLOCATE_VALUES); i++) {
         if (strcmp(v, COLOCATE_VALUES[i]) == 0) {
@@ -131,44 +136,44 @@ static void decode_colocate(lt__ctx *cx, const lt__node *n, lt_model_link *l)
             return;
         }
     }
-    const char *hint = lt__suggest(v, COLOCATE_VALUES, COUNT(COLOCATE_VALUES));
-    lt__diag(cx, LT_MODEL_ERROR, LT__CODE_LATTICED, n,
-             "invalid value \"%s\" for %s: expected `none`, `preferred` or `required`%s%s%s", v,
-             LT_MODEL_LINK_COLOCATE_KEY, hint != NULL ? " (did you mean '" : "",
-             hint != NULL ? hint : "", hint != NULL ? "'?)" : "");
+    const char *hint = lt__model_suggest(v, COLOCATE_VALUES, COUNT(COLOCATE_VALUES));
+    lt__model_diag(cx, LT_MODEL_ERROR, LT__MODEL_CODE_LATTICED, n,
+                   "invalid value \"%s\" for %s: expected `none`, `preferred` or `required`%s%s%s",
+                   v, LT_MODEL_LINK_COLOCATE_KEY, hint != NULL ? " (did you mean '" : "",
+                   hint != NULL ? hint : "", hint != NULL ? "'?)" : "");
 }
 
 /* Decode link properties as wadm's LinkProperty deserializer does (unknown keys ignored).
  * Returns true when they decode as a link. */
-static bool decode_link(lt__ctx *cx, const lt__node *n, lt_model_link *l)
+static bool decode_link(lt__model_ctx *cx, const lt__model_node *n, lt_model_link *l)
 {
     uint64_t before = cx->errors;
     *l = (lt_model_link){ .name = LT_MODEL_DEFAULT_LINK_NAME, .target = "",
                           .wit_namespace = "", .wit_package = "" };
-    if (!lt__want_map(cx, n))
+    if (!lt__model_want_map(cx, n))
         return false;
-    lt__check_fields(cx, n, LINK_FIELDS, COUNT(LINK_FIELDS), false);
+    lt__model_check_fields(cx, n, LINK_FIELDS, COUNT(LINK_FIELDS), false);
     decode_target(cx, n, l);
     decode_source(cx, n, l);
-    const lt__node *v = lt__need(cx, n, "namespace");
+    const lt__model_node *v = lt__model_need(cx, n, "namespace");
     if (v != NULL)
-        AT_KEY(cx, "namespace", (void)lt__want_string(cx, v, &l->wit_namespace));
-    v = lt__need(cx, n, "package");
+        AT_KEY(cx, "namespace", (void)lt__model_want_string(cx, v, &l->wit_namespace));
+    v = lt__model_need(cx, n, "package");
     if (v != NULL)
-        AT_KEY(cx, "package", (void)lt__want_string(cx, v, &l->wit_package));
-    v = lt__need(cx, n, "interfaces");
+        AT_KEY(cx, "package", (void)lt__model_want_string(cx, v, &l->wit_package));
+    v = lt__model_need(cx, n, "interfaces");
     if (v != NULL)
         AT_KEY(cx, "interfaces", decode_interfaces(cx, v, l));
-    v = lt__node_get(n, "name");
+    v = lt__model_node_get(n, "name");
     if (v != NULL) {
         const char *name = NULL;
-        AT_KEY(cx, "name", (void)lt__want_string(cx, v, &name));
+        AT_KEY(cx, "name", (void)lt__model_want_string(cx, v, &name));
         if (name != NULL) {
             l->name = name;
             l->name_explicit = true;
         }
     }
-    v = lt__node_get(n, LT_MODEL_LINK_COLOCATE_KEY);
+    v = lt__model_node_get(n, LT_MODEL_LINK_COLOCATE_KEY);
     if (v != NULL)
         AT_KEY(cx, LT_MODEL_LINK_COLOCATE_KEY, decode_colocate(cx, v, l));
     l->wit_namespace = l->wit_namespace != NULL ? l->wit_namespace : "";
@@ -178,91 +183,93 @@ static bool decode_link(lt__ctx *cx, const lt__node *n, lt_model_link *l)
 
 /* ---- scalers -------------------------------------------------------------------------------- */
 
-static void decode_spread(lt__ctx *cx, const lt__node *n, lt_model_spread *s)
+static void decode_spread(lt__model_ctx *cx, const lt__model_node *n, lt_model_spread *s)
 {
-    s->loc = lt__loc(cx, n);
+    s->loc = lt__model_loc(cx, n);
     s->name = "";
     s->weight = LT_MODEL_DEFAULT_WEIGHT;
-    if (!lt__want_map(cx, n))
+    if (!lt__model_want_map(cx, n))
         return;
-    lt__check_fields(cx, n, SPREAD_FIELDS, COUNT(SPREAD_FIELDS), true);
-    const lt__node *v = lt__need(cx, n, "name");
+    lt__model_check_fields(cx, n, SPREAD_FIELDS, COUNT(SPREAD_FIELDS), true);
+    const lt__model_node *v = lt__model_need(cx, n, "name");
     if (v != NULL)
-        AT_KEY(cx, "name", (void)lt__want_string(cx, v, &s->name));
+        AT_KEY(cx, "name", (void)lt__model_want_string(cx, v, &s->name));
     if (s->name == NULL)
         s->name = "";
     /* wadm requires `requirements` but omits it when empty on output: accepted missing */
-    v = lt__node_get(n, "requirements");
+    v = lt__model_node_get(n, "requirements");
     if (v != NULL)
-        AT_KEY(cx, "requirements", (void)lt__want_string_map(cx, v, &s->requirements));
-    v = lt__node_get(n, "weight");
+        AT_KEY(cx, "requirements", (void)lt__model_want_string_map(cx, v, &s->requirements));
+    v = lt__model_node_get(n, "weight");
     if (v != NULL && v->kind != LT__NODE_NULL) {
-        AT_KEY(cx, "weight", s->has_weight = lt__want_uint(cx, v, &s->weight));
+        AT_KEY(cx, "weight", s->has_weight = lt__model_want_uint(cx, v, &s->weight));
         if (!s->has_weight)
             s->weight = LT_MODEL_DEFAULT_WEIGHT;
     }
 }
 
-static void spread_one(lt__ctx *cx, const lt__node *n, void *elem)
+static void spread_one(lt__model_ctx *cx, const lt__model_node *n, void *elem)
 {
     decode_spread(cx, n, elem);
 }
 
 /* Decode scaler properties (SpreadScalerProperty: unknown keys refused). */
-static bool decode_scaler(lt__ctx *cx, const lt__node *n, lt_model_scaler *sc)
+static bool decode_scaler(lt__model_ctx *cx, const lt__model_node *n, lt_model_scaler *sc)
 {
     uint64_t before = cx->errors;
     *sc = (lt_model_scaler){ 0 };
-    if (!lt__want_map(cx, n))
+    if (!lt__model_want_map(cx, n))
         return false;
-    lt__check_fields(cx, n, SCALER_FIELDS, COUNT(SCALER_FIELDS), true);
-    const lt__node *inst = lt__node_get(n, "instances");
-    const lt__node *rep = lt__node_get(n, "replicas");
+    lt__model_check_fields(cx, n, SCALER_FIELDS, COUNT(SCALER_FIELDS), true);
+    const lt__model_node *inst = lt__model_node_get(n, "instances");
+    const lt__model_node *rep = lt__model_node_get(n, "replicas");
     if (inst != NULL && rep != NULL) {
         AT_KEY(cx, "replicas",
-               lt__diag(cx, LT_MODEL_ERROR, LT__CODE_SCHEMA, rep,
-                        "duplicate field `instances` (`replicas` is its alias)"));
+               lt__model_diag(cx, LT_MODEL_ERROR, LT__MODEL_CODE_SCHEMA, rep,
+                              "duplicate field `instances` (`replicas` is its alias)"));
     } else if (inst == NULL && rep == NULL) {
-        lt__diag(cx, LT_MODEL_ERROR, LT__CODE_SCHEMA, n, "missing field `instances`");
+        lt__model_diag(cx, LT_MODEL_ERROR, LT__MODEL_CODE_SCHEMA, n, "missing field `instances`");
     } else {
         AT_KEY(cx, inst != NULL ? "instances" : "replicas",
-               (void)lt__want_uint(cx, inst != NULL ? inst : rep, &sc->instances));
+               (void)lt__model_want_uint(cx, inst != NULL ? inst : rep, &sc->instances));
     }
-    const lt__node *sp = lt__node_get(n, "spread");
+    const lt__model_node *sp = lt__model_node_get(n, "spread");
     if (sp != NULL) {
-        size_t saved = lt__path_push_key(cx, "spread");
+        size_t saved = lt__model_path_push_key(cx, "spread");
         void *spreads;
         if (lt__model_decode_seq(cx, sp, sizeof(lt_model_spread), spread_one, &spreads)) {
             sc->spreads = spreads;
             sc->spread_count = sp->count;
         }
-        lt__path_pop(cx, saved);
+        lt__model_path_pop(cx, saved);
     }
     return cx->errors == before;
 }
 
 /* ---- resources (extension) ------------------------------------------------------------------ */
 
-static void decode_memory(lt__ctx *cx, const lt__node *v, lt_model_resources *r)
+static void decode_memory(lt__model_ctx *cx, const lt__model_node *v, lt_model_resources *r)
 {
     uint64_t bytes = 0;
     if (v->kind == LT__NODE_INT && v->v.i > 0) {
         bytes = (uint64_t)v->v.i;
-    } else if (v->kind != LT__NODE_STR || !lt__parse_memory(v->text, &bytes) || bytes == 0) {
-        lt__diag(cx, LT_MODEL_ERROR, LT__CODE_LATTICED, v,
-                 "invalid memory request `%s`: expected a positive quantity such as \"128Mi\", "
-                 "\"1G\" or a number of bytes", v->text != NULL ? v->text : "");
+    } else if (v->kind != LT__NODE_STR || !lt__model_parse_memory(v->text, &bytes) || bytes == 0) {
+        lt__model_diag(
+            cx, LT_MODEL_ERROR, LT__MODEL_CODE_LATTICED, v,
+            "invalid memory request `%s`: expected a positive quantity such as \"128Mi\", "
+            "\"1G\" or a number of bytes",
+            v->text != NULL ? v->text : "");
         return;
     }
     r->memory_bytes = bytes;
 }
 
-static void decode_cpu(lt__ctx *cx, const lt__node *v, lt_model_resources *r)
+static void decode_cpu(lt__model_ctx *cx, const lt__model_node *v, lt_model_resources *r)
 {
     uint64_t millis = 0;
     bool ok = false;
     if (v->kind == LT__NODE_STR) {
-        ok = lt__parse_cpu(v->text, &millis);
+        ok = lt__model_parse_cpu(v->text, &millis);
     } else if (v->kind == LT__NODE_INT && v->v.i > 0 && v->v.i <= UINT32_MAX / 1000) {
         millis = (uint64_t)v->v.i * 1000u;
         ok = true;
@@ -272,26 +279,27 @@ static void decode_cpu(lt__ctx *cx, const lt__node *v, lt_model_resources *r)
         millis = (uint64_t)nearbyint(m);
     }
     if (!ok || millis == 0 || millis > UINT32_MAX) {
-        lt__diag(cx, LT_MODEL_ERROR, LT__CODE_LATTICED, v,
-                 "invalid cpu request `%s`: expected a positive quantity such as \"250m\" "
-                 "(millicores), \"0.5\" or 2 (cores)", v->text != NULL ? v->text : "");
+        lt__model_diag(cx, LT_MODEL_ERROR, LT__MODEL_CODE_LATTICED, v,
+                       "invalid cpu request `%s`: expected a positive quantity such as \"250m\" "
+                       "(millicores), \"0.5\" or 2 (cores)",
+                       v->text != NULL ? v->text : "");
         return;
     }
     r->cpu_millis = (uint32_t)millis;
 }
 
-static bool decode_resources(lt__ctx *cx, const lt__node *n, lt_model_resources *r)
+static bool decode_resources(lt__model_ctx *cx, const lt__model_node *n, lt_model_resources *r)
 {
     uint64_t before = cx->errors;
     *r = (lt_model_resources){ 0 };
-    if (!lt__want_map(cx, n))
+    if (!lt__model_want_map(cx, n))
         return false;
-    lt__check_fields(cx, n, RESOURCES_FIELDS, COUNT(RESOURCES_FIELDS), true);
-    const lt__node *mem = lt__node_get(n, "memory");
-    const lt__node *cpu = lt__node_get(n, "cpu");
+    lt__model_check_fields(cx, n, RESOURCES_FIELDS, COUNT(RESOURCES_FIELDS), true);
+    const lt__model_node *mem = lt__model_node_get(n, "memory");
+    const lt__model_node *cpu = lt__model_node_get(n, "cpu");
     if (mem == NULL && cpu == NULL)
-        lt__diag(cx, LT_MODEL_ERROR, LT__CODE_LATTICED, n,
-                 "a %s trait needs `memory`, `cpu` or both", LT_MODEL_TRAIT_RESOURCES_TYPE);
+        lt__model_diag(cx, LT_MODEL_ERROR, LT__MODEL_CODE_LATTICED, n,
+                       "a %s trait needs `memory`, `cpu` or both", LT_MODEL_TRAIT_RESOURCES_TYPE);
     if (mem != NULL)
         AT_KEY(cx, "memory", decode_memory(cx, mem, r));
     if (cpu != NULL)
@@ -302,7 +310,7 @@ static bool decode_resources(lt__ctx *cx, const lt__node *n, lt_model_resources 
 /* ---- traits --------------------------------------------------------------------------------- */
 
 /* Decoders run with findings off, to find the shape; true when they decode cleanly. */
-static bool quiet_link(lt__ctx *cx, const lt__node *props, lt_model_link *l)
+static bool quiet_link(lt__model_ctx *cx, const lt__model_node *props, lt_model_link *l)
 {
     uint64_t before = cx->errors;
     cx->quiet++;
@@ -312,7 +320,7 @@ static bool quiet_link(lt__ctx *cx, const lt__node *props, lt_model_link *l)
     return ok;
 }
 
-static bool quiet_scaler(lt__ctx *cx, const lt__node *props, lt_model_scaler *sc)
+static bool quiet_scaler(lt__model_ctx *cx, const lt__model_node *props, lt_model_scaler *sc)
 {
     uint64_t before = cx->errors;
     cx->quiet++;
@@ -322,7 +330,7 @@ static bool quiet_scaler(lt__ctx *cx, const lt__node *props, lt_model_scaler *sc
     return ok;
 }
 
-static lt_model_shape find_shape(lt__ctx *cx, const lt__node *props, lt_model_trait *t)
+static lt_model_shape find_shape(lt__model_ctx *cx, const lt__model_node *props, lt_model_trait *t)
 {
     if (quiet_link(cx, props, &t->link))
         return LT_MODEL_SHAPE_LINK;
@@ -338,8 +346,8 @@ static bool is_scaler_type(const char *type)
 
 /* Decode again for the declared type with findings enabled, and set the kind. When the
  * properties do not have the declared type's shape, the reasons are given later, after wadm's
- * own message (lt__explain_trait), so the first error stays the one wadm reports. */
-static void decode_declared(lt__ctx *cx, const lt__node *props, lt_model_trait *t)
+ * own message (lt__model_explain_trait), so the first error stays the one wadm reports. */
+static void decode_declared(lt__model_ctx *cx, const lt__model_node *props, lt_model_trait *t)
 {
     t->kind = LT_MODEL_TRAIT_CUSTOM;
     if (strcmp(t->type, "link") == 0) {
@@ -349,9 +357,10 @@ static void decode_declared(lt__ctx *cx, const lt__node *props, lt_model_trait *
         }
     } else if (is_scaler_type(t->type)) {
         if (t->shape == LT_MODEL_SHAPE_LINK) {
-            lt__diag(cx, LT_MODEL_WARNING, LT__CODE_LATTICED, props,
-                     "%s trait has link properties (namespace, package, interfaces): it is "
-                     "read as a link and ignored, so nothing is scaled", t->type);
+            lt__model_diag(cx, LT_MODEL_WARNING, LT__MODEL_CODE_LATTICED, props,
+                           "%s trait has link properties (namespace, package, interfaces): it is "
+                           "read as a link and ignored, so nothing is scaled",
+                           t->type);
         } else if (t->shape == LT_MODEL_SHAPE_SCALER) {
             (void)decode_scaler(cx, props, &t->scaler);
             t->kind = t->type[0] == 's' ? LT_MODEL_TRAIT_SPREADSCALER : LT_MODEL_TRAIT_DAEMONSCALER;
@@ -362,14 +371,15 @@ static void decode_declared(lt__ctx *cx, const lt__node *props, lt_model_trait *
     }
 }
 
-void lt__explain_trait(lt__ctx *cx, const lt__node *props, const lt_model_trait *t)
+void lt__model_explain_trait(lt__model_ctx *cx, const lt__model_node *props,
+                             const lt_model_trait *t)
 {
     if (props == NULL)
         return;
     lt_buf_reset(&cx->path);
     if (lt_buf_appends(&cx->path, t->loc.path) != LT_OK)
         lt_buf_reset(&cx->path);
-    size_t saved = lt__path_push_key(cx, "properties");
+    size_t saved = lt__model_path_push_key(cx, "properties");
     if (strcmp(t->type, "link") == 0) {
         lt_model_link scratch;
         (void)decode_link(cx, props, &scratch);
@@ -377,51 +387,52 @@ void lt__explain_trait(lt__ctx *cx, const lt__node *props, const lt_model_trait 
         lt_model_scaler scratch;
         (void)decode_scaler(cx, props, &scratch);
     }
-    lt__path_pop(cx, saved);
+    lt__model_path_pop(cx, saved);
     lt_buf_reset(&cx->path);
 }
 
 /* Warn about a trait type nothing acts upon (wadm ignores them silently). */
-static void check_type(lt__ctx *cx, const lt__node *type, const char *name)
+static void check_type(lt__model_ctx *cx, const lt__model_node *type, const char *name)
 {
     for (size_t i = 0; i < COUNT(TRAIT_TYPES); i++) {
         if (strcmp(name, TRAIT_TYPES[i]) == 0)
             return;
     }
-    const char *hint = lt__suggest(name, TRAIT_TYPES, COUNT(TRAIT_TYPES));
-    lt__diag(cx, LT_MODEL_WARNING, LT__CODE_LATTICED, type,
-             "trait type '%s' is not one latticed knows: it is kept but has no effect%s%s%s",
-             name, hint != NULL ? " (did you mean '" : "", hint != NULL ? hint : "",
-             hint != NULL ? "'?)" : "");
+    const char *hint = lt__model_suggest(name, TRAIT_TYPES, COUNT(TRAIT_TYPES));
+    lt__model_diag(cx, LT_MODEL_WARNING, LT__MODEL_CODE_LATTICED, type,
+                   "trait type '%s' is not one latticed knows: it is kept but has no effect%s%s%s",
+                   name, hint != NULL ? " (did you mean '" : "", hint != NULL ? hint : "",
+                   hint != NULL ? "'?)" : "");
 }
 
-void lt__build_trait(lt__ctx *cx, const lt__node *n, lt_model_trait *t)
+void lt__model_build_trait(lt__model_ctx *cx, const lt__model_node *n, lt_model_trait *t)
 {
     *t = (lt_model_trait){ .type = "", .kind = LT_MODEL_TRAIT_CUSTOM };
-    t->loc = lt__loc(cx, n);
-    if (!lt__want_map(cx, n))
+    t->loc = lt__model_loc(cx, n);
+    if (!lt__model_want_map(cx, n))
         return;
-    lt__check_fields(cx, n, TRAIT_FIELDS, COUNT(TRAIT_FIELDS), true);
-    const lt__node *type = lt__need(cx, n, "type");
+    lt__model_check_fields(cx, n, TRAIT_FIELDS, COUNT(TRAIT_FIELDS), true);
+    const lt__model_node *type = lt__model_need(cx, n, "type");
     if (type != NULL)
-        AT_KEY(cx, "type", if (lt__want_string(cx, type, &t->type)) check_type(cx, type, t->type));
+        AT_KEY(cx, "type",
+               if (lt__model_want_string(cx, type, &t->type)) check_type(cx, type, t->type));
     if (t->type == NULL)
         t->type = "";
-    const lt__node *props = lt__need(cx, n, "properties");
+    const lt__model_node *props = lt__model_need(cx, n, "properties");
     if (props == NULL)
         return;
-    size_t saved = lt__path_push_key(cx, "properties");
+    size_t saved = lt__model_path_push_key(cx, "properties");
     t->shape = find_shape(cx, props, t);
     decode_declared(cx, props, t);
     if (t->kind == LT_MODEL_TRAIT_CUSTOM || t->kind == LT_MODEL_TRAIT_RESOURCES) {
         bool invalid = false;
-        t->properties_json = lt__node_json_text(cx->model, props, &invalid);
+        t->properties_json = lt__model_node_json_text(cx->model, props, &invalid);
         if (t->properties_json == NULL && invalid)
-            lt__diag(cx, LT_MODEL_ERROR, LT__CODE_SCHEMA, props,
-                     "trait properties cannot be represented as JSON (.inf and .nan are not "
-                     "allowed)");
+            lt__model_diag(cx, LT_MODEL_ERROR, LT__MODEL_CODE_SCHEMA, props,
+                           "trait properties cannot be represented as JSON (.inf and .nan are not "
+                           "allowed)");
         else if (t->properties_json == NULL)
             cx->nomem = true;
     }
-    lt__path_pop(cx, saved);
+    lt__model_path_pop(cx, saved);
 }

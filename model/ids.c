@@ -9,13 +9,13 @@
 #include <string.h>
 
 #include "lt_alloc.h"
-#include "lt_model_int.h"
+#include "model_int.h"
 
 #define SUGGEST_MAX_LEN 64u
 
 /* ---- did you mean --------------------------------------------------------------------------- */
 
-size_t lt__edit_distance(const char *a, const char *b, size_t cap)
+size_t lt__model_edit_distance(const char *a, const char *b, size_t cap)
 {
     size_t la = strlen(a), lb = strlen(b);
     if (la > SUGGEST_MAX_LEN || lb > SUGGEST_MAX_LEN)
@@ -46,14 +46,14 @@ size_t lt__edit_distance(const char *a, const char *b, size_t cap)
     return prev[lb] > cap ? cap + 1 : prev[lb];
 }
 
-const char *lt__suggest(const char *word, const char *const *candidates, size_t n)
+const char *lt__model_suggest(const char *word, const char *const *candidates, size_t n)
 {
     size_t len = strlen(word);
     size_t cap = len <= 3 ? 1 : len <= 8 ? 2 : 3;
     const char *best = NULL;
     size_t best_d = cap + 1;
     for (size_t i = 0; i < n; i++) {
-        size_t d = lt__edit_distance(word, candidates[i], cap);
+        size_t d = lt__model_edit_distance(word, candidates[i], cap);
         if (d < best_d && d < len && d < strlen(candidates[i])) {
             best = candidates[i];
             best_d = d;
@@ -72,7 +72,7 @@ const char *lt__suggest(const char *word, const char *const *candidates, size_t 
 
 /* ---- wadm message helpers ------------------------------------------------------------------- */
 
-lt_status lt__rust_debug_str(lt_buf *out, const char *s)
+lt_status lt__model_rust_debug_str(lt_buf *out, const char *s)
 {
     lt_status st = lt_buf_appendc(out, '"');
     for (const unsigned char *c = (const unsigned char *)s; st == LT_OK && *c != '\0'; c++) {
@@ -119,7 +119,7 @@ static const struct {
     { "wasmcloud", "messaging", { "consumer", "handler" } },
 };
 
-bool lt__interface_unrecognized(const char *ns, const char *pkg, const char *iface)
+bool lt__model_interface_unrecognized(const char *ns, const char *pkg, const char *iface)
 {
     bool ns_known = false;
     for (size_t i = 0; i < sizeof(KNOWN) / sizeof(KNOWN[0]); i++) {
@@ -296,7 +296,7 @@ static bool parse_quantity(const char *s, const char *const *units, const uint64
     return !__builtin_add_overflow(whole, part / fdiv, out);
 }
 
-bool lt__parse_memory(const char *s, uint64_t *out)
+bool lt__model_parse_memory(const char *s, uint64_t *out)
 {
     static const char *const units[] = { "k", "K", "M", "G", "T", "P", "Ki", "Mi", "Gi", "Ti",
                                          "Pi" };
@@ -306,7 +306,7 @@ bool lt__parse_memory(const char *s, uint64_t *out)
     return parse_quantity(s, units, scales, sizeof(units) / sizeof(units[0]), 1, out);
 }
 
-bool lt__parse_cpu(const char *s, uint64_t *out)
+bool lt__model_parse_cpu(const char *s, uint64_t *out)
 {
     static const char *const units[] = { "m" };
     static const uint64_t scales[] = { 1 };
@@ -320,7 +320,7 @@ static int cmp_kv(const void *a, const void *b)
     return strcmp(((const lt_model_kv *)a)->key, ((const lt_model_kv *)b)->key);
 }
 
-void lt__map_sort(lt_model_kv *items, size_t n)
+void lt__model_map_sort(lt_model_kv *items, size_t n)
 {
     if (n > 1)
         qsort(items, n, sizeof(*items), cmp_kv);
@@ -335,7 +335,7 @@ static const char *component_id(lt_model *m, const lt_model_component *c)
     lt_status st = c->image == NULL && c->shared_app != NULL
                        ? lt_model_compute_id(c->shared_app, c->shared_component, &b)
                        : lt_model_compute_id(m->name, c->name, &b);
-    const char *id = st == LT_OK ? lt__arena_strndup(m->arena_, b.ptr, b.len) : NULL;
+    const char *id = st == LT_OK ? lt__model_arena_strndup(m->arena_, b.ptr, b.len) : NULL;
     lt_buf_cleanup(&b);
     return id;
 }
@@ -374,7 +374,7 @@ static int cmp_dup(const void *a, const void *b)
     return x->index < y->index ? -1 : x->index > y->index;
 }
 
-bool *lt__dup_flags(const char *const *keys, size_t n)
+bool *lt__model_dup_flags(const char *const *keys, size_t n)
 {
     bool *flags = lt_calloc(n > 0 ? n : 1, sizeof(*flags));
     struct dup_key *sorted = lt_calloc(n > 0 ? n : 1, sizeof(*sorted));

@@ -7,25 +7,25 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "lt_model_int.h"
+#include "model_int.h"
 
 typedef struct {
-    lt__ctx *cx;
+    lt__model_ctx *cx;
     uint64_t nodes;
     bool stop;
 } jparse;
 
-static lt__node *convert(jparse *p, json_t *j, size_t depth);
+static lt__model_node *convert(jparse *p, json_t *j, size_t depth);
 
-static lt__node *new_node(jparse *p, lt__node_kind kind)
+static lt__model_node *new_node(jparse *p, lt__model_node_kind kind)
 {
     if (++p->nodes > p->cx->max_nodes) {
-        lt__diag(p->cx, LT_MODEL_ERROR, LT__CODE_LIMIT, NULL,
-                 "document has more than %zu nodes; refusing it", p->cx->max_nodes);
+        lt__model_diag(p->cx, LT_MODEL_ERROR, LT__MODEL_CODE_LIMIT, NULL,
+                       "document has more than %zu nodes; refusing it", p->cx->max_nodes);
         p->stop = true;
         return NULL;
     }
-    lt__node *n = lt__arena_alloc(p->cx->tree, sizeof(*n));
+    lt__model_node *n = lt__model_arena_alloc(p->cx->tree, sizeof(*n));
     if (n == NULL) {
         p->cx->nomem = true;
         p->stop = true;
@@ -36,9 +36,9 @@ static lt__node *new_node(jparse *p, lt__node_kind kind)
     return n;
 }
 
-static bool set_text(jparse *p, lt__node *n, const char *s, size_t len)
+static bool set_text(jparse *p, lt__model_node *n, const char *s, size_t len)
 {
-    n->text = lt__arena_strndup(p->cx->tree, s, len);
+    n->text = lt__model_arena_strndup(p->cx->tree, s, len);
     n->text_len = len;
     if (n->text == NULL) {
         p->cx->nomem = true;
@@ -48,23 +48,23 @@ static bool set_text(jparse *p, lt__node *n, const char *s, size_t len)
     return true;
 }
 
-static lt__node *convert_container(jparse *p, json_t *j, size_t depth)
+static lt__model_node *convert_container(jparse *p, json_t *j, size_t depth)
 {
     bool is_map = json_is_object(j);
     if (depth >= p->cx->max_depth) {
-        lt__diag(p->cx, LT_MODEL_ERROR, LT__CODE_LIMIT, NULL,
-                 "document nests deeper than %zu levels; refusing it", p->cx->max_depth);
+        lt__model_diag(p->cx, LT_MODEL_ERROR, LT__MODEL_CODE_LIMIT, NULL,
+                       "document nests deeper than %zu levels; refusing it", p->cx->max_depth);
         p->stop = true;
         return NULL;
     }
-    lt__node *n = new_node(p, is_map ? LT__NODE_MAP : LT__NODE_SEQ);
+    lt__model_node *n = new_node(p, is_map ? LT__NODE_MAP : LT__NODE_SEQ);
     if (n == NULL)
         return NULL;
     size_t count = is_map ? json_object_size(j) : json_array_size(j);
     n->count = count;
-    n->items = lt__arena_array(p->cx->tree, count, sizeof(*n->items));
+    n->items = lt__model_arena_array(p->cx->tree, count, sizeof(*n->items));
     if (is_map)
-        n->keys = lt__arena_array(p->cx->tree, count, sizeof(*n->keys));
+        n->keys = lt__model_arena_array(p->cx->tree, count, sizeof(*n->keys));
     if (n->items == NULL || (is_map && n->keys == NULL)) {
         p->cx->nomem = true;
         p->stop = true;
@@ -76,7 +76,7 @@ static lt__node *convert_container(jparse *p, json_t *j, size_t depth)
         size_t klen;
         json_t *v;
         json_object_keylen_foreach(j, key, klen, v) {
-            lt__node *k = new_node(p, LT__NODE_STR);
+            lt__model_node *k = new_node(p, LT__NODE_STR);
             if (k == NULL || !set_text(p, k, key, klen))
                 return NULL;
             n->keys[i] = k;
@@ -98,9 +98,9 @@ static lt__node *convert_container(jparse *p, json_t *j, size_t depth)
     return n;
 }
 
-static lt__node *convert(jparse *p, json_t *j, size_t depth)
+static lt__model_node *convert(jparse *p, json_t *j, size_t depth)
 {
-    lt__node *n = NULL;
+    lt__model_node *n = NULL;
     switch (json_typeof(j)) {
     case JSON_OBJECT:
     case JSON_ARRAY:
@@ -133,7 +133,7 @@ static lt__node *convert(jparse *p, json_t *j, size_t depth)
 }
 
 /* Scalar text for messages (integers, floats, booleans), like the YAML parser keeps. */
-static void fill_scalar_text(jparse *p, lt__node *n)
+static void fill_scalar_text(jparse *p, lt__model_node *n)
 {
     if (p->stop || n == NULL)
         return;
@@ -162,18 +162,19 @@ static void fill_scalar_text(jparse *p, lt__node *n)
     set_text(p, n, tmp, strlen(tmp));
 }
 
-lt__node *lt__parse_json(lt__ctx *cx, const char *data, size_t len)
+lt__model_node *lt__model_parse_json(lt__model_ctx *cx, const char *data, size_t len)
 {
     json_error_t err;
     json_t *root = json_loadb(data, len, JSON_REJECT_DUPLICATES, &err);
     if (root == NULL) {
-        lt__node at = { .line = err.line > 0 ? (uint32_t)err.line : 0,
-                        .column = err.column > 0 ? (uint32_t)err.column : 0 };
-        lt__diag(cx, LT_MODEL_ERROR, LT__CODE_SYNTAX, &at, "JSON syntax error: %s", err.text);
+        lt__model_node at = { .line = err.line > 0 ? (uint32_t)err.line : 0,
+                              .column = err.column > 0 ? (uint32_t)err.column : 0 };
+        lt__model_diag(cx, LT_MODEL_ERROR, LT__MODEL_CODE_SYNTAX, &at, "JSON syntax error: %s",
+                       err.text);
         return NULL;
     }
     jparse p = { .cx = cx };
-    lt__node *n = convert(&p, root, 0);
+    lt__model_node *n = convert(&p, root, 0);
     fill_scalar_text(&p, n);
     json_decref(root);
     return p.stop ? NULL : n;

@@ -16,26 +16,26 @@
 
 #include "lt_alloc.h"
 #include "lt_map.h"
-#include "lt_model_int.h"
+#include "model_int.h"
 
 #define TAG_PREFIX "tag:yaml.org,2002:"
 
 struct frame {
-    lt__node *node;
+    lt__model_node *node;
     size_t base; /* first child in the value stack */
 };
 
 typedef struct {
-    lt__ctx *cx;
+    lt__model_ctx *cx;
     const char *data;
     size_t len;
-    lt__node **stack; /* children of the open containers */
+    lt__model_node **stack; /* children of the open containers */
     size_t sp, scap;
     struct frame *frames;
     size_t depth, fcap;
-    lt_map anchors; /* name (in the tree's arena) -> lt__node */
+    lt_map anchors;    /* name (in the tree's arena) -> lt__model_node */
     uint64_t expanded; /* nodes seen, alias expansions included */
-    lt__node *root;
+    lt__model_node *root;
     size_t docs;
     bool stop;
 } yparse;
@@ -68,10 +68,10 @@ static void fail_at(yparse *y, const char *code, uint32_t line, uint32_t col, co
 static void fail_at(yparse *y, const char *code, uint32_t line, uint32_t col, const char *fmt,
                     ...)
 {
-    lt__node at = { .line = line, .column = col };
+    lt__model_node at = { .line = line, .column = col };
     va_list ap;
     va_start(ap, fmt);
-    lt__vdiag(y->cx, LT_MODEL_ERROR, code, &at, fmt, ap);
+    lt__model_vdiag(y->cx, LT_MODEL_ERROR, code, &at, fmt, ap);
     va_end(ap);
     y->stop = true;
 }
@@ -79,17 +79,17 @@ static void fail_at(yparse *y, const char *code, uint32_t line, uint32_t col, co
 /* ---- anchors -------------------------------------------------------------------------------- */
 
 /* Define (or redefine: the latest wins, as YAML says) an anchor. */
-static void anchor_set(yparse *y, const yaml_char_t *name, lt__node *node)
+static void anchor_set(yparse *y, const yaml_char_t *name, lt__model_node *node)
 {
     if (name == NULL)
         return;
     /* the name is copied into the tree's arena; a redefinition replaces value and key */
-    char *key = lt__arena_strdup(y->cx->tree, (const char *)name);
+    char *key = lt__model_arena_strdup(y->cx->tree, (const char *)name);
     if (key == NULL || lt_map_put(&y->anchors, key, node) != LT_OK)
         nomem(y);
 }
 
-static lt__node *anchor_get(yparse *y, const char *name)
+static lt__model_node *anchor_get(yparse *y, const char *name)
 {
     return lt_map_get(&y->anchors, name);
 }
@@ -101,17 +101,17 @@ static bool count_nodes(yparse *y, uint64_t n, const yaml_mark_t *mark)
     y->expanded += n;
     if (y->expanded <= y->cx->max_nodes)
         return true;
-    lt__node at = { .line = (uint32_t)mark->line + 1, .column = (uint32_t)mark->column + 1 };
-    lt__diag(y->cx, LT_MODEL_ERROR, LT__CODE_LIMIT, &at,
-             "document has more than %zu nodes (YAML aliases expanded); refusing it",
-             y->cx->max_nodes);
+    lt__model_node at = { .line = (uint32_t)mark->line + 1, .column = (uint32_t)mark->column + 1 };
+    lt__model_diag(y->cx, LT_MODEL_ERROR, LT__MODEL_CODE_LIMIT, &at,
+                   "document has more than %zu nodes (YAML aliases expanded); refusing it",
+                   y->cx->max_nodes);
     y->stop = true;
     return false;
 }
 
-static lt__node *new_node(yparse *y, lt__node_kind kind, const yaml_mark_t *mark)
+static lt__model_node *new_node(yparse *y, lt__model_node_kind kind, const yaml_mark_t *mark)
 {
-    lt__node *n = lt__arena_alloc(y->cx->tree, sizeof(*n));
+    lt__model_node *n = lt__model_arena_alloc(y->cx->tree, sizeof(*n));
     if (n == NULL) {
         nomem(y);
         return NULL;
@@ -123,7 +123,7 @@ static lt__node *new_node(yparse *y, lt__node_kind kind, const yaml_mark_t *mark
 }
 
 /* Place a finished value: the root, or the next child of the open container. */
-static void push_value(yparse *y, lt__node *n)
+static void push_value(yparse *y, lt__model_node *n)
 {
     if (y->depth == 0) {
         y->root = n;
@@ -132,9 +132,10 @@ static void push_value(yparse *y, lt__node *n)
     struct frame *f = &y->frames[y->depth - 1];
     bool is_key = f->node->kind == LT__NODE_MAP && (y->sp - f->base) % 2 == 0;
     if (is_key && (n->kind == LT__NODE_SEQ || n->kind == LT__NODE_MAP)) {
-        lt__node at = { .line = n->line, .column = n->column };
-        lt__diag(y->cx, LT_MODEL_ERROR, LT__CODE_SYNTAX, &at,
-                 "mapping keys must be scalars, found a %s", lt__node_kind_name(n->kind));
+        lt__model_node at = { .line = n->line, .column = n->column };
+        lt__model_diag(y->cx, LT_MODEL_ERROR, LT__MODEL_CODE_SYNTAX, &at,
+                       "mapping keys must be scalars, found a %s",
+                       lt__model_node_kind_name(n->kind));
         y->stop = true;
         return;
     }
@@ -209,7 +210,7 @@ static bool in_list(const char *s, const char *const *list, size_t n)
 
 /* An integer literal (decimal, 0x hex, 0o octal) into n. Decimal literals out of the int64
  * range become floats, as serde_yaml reads them; out-of-range hex/octal stay strings. */
-static bool resolve_int(lt__node *n, const char *s)
+static bool resolve_int(lt__model_node *n, const char *s)
 {
     int base = 0;
     const char *digits = s;
@@ -241,7 +242,7 @@ static bool resolve_int(lt__node *n, const char *s)
 
 /* Type a plain scalar with the YAML 1.2 core schema; text is NUL-terminated. Returns false
  * when it is none of null/bool/int/float (then it stays a string). */
-static bool resolve_plain(lt__node *n, const char *s)
+static bool resolve_plain(lt__model_node *n, const char *s)
 {
     static const char *const nulls[] = { "", "~", "null", "Null", "NULL" };
     static const char *const trues[] = { "true", "True", "TRUE" };
@@ -266,11 +267,11 @@ static bool resolve_plain(lt__node *n, const char *s)
 }
 
 /* Apply an explicit standard tag; false when the tag is unsupported or does not fit. */
-static bool apply_tag(lt__node *n, const char *tag, const char *s)
+static bool apply_tag(lt__model_node *n, const char *tag, const char *s)
 {
     if (strcmp(tag, "!") == 0 || strcmp(tag, TAG_PREFIX "str") == 0)
         return true; /* already a string */
-    lt__node probe = *n;
+    lt__model_node probe = *n;
     if (!resolve_plain(&probe, s))
         return false;
     bool fits = (strcmp(tag, TAG_PREFIX "null") == 0 && probe.kind == LT__NODE_NULL) ||
@@ -294,14 +295,14 @@ static void on_scalar(yparse *y, const yaml_event_t *ev)
     if (!count_nodes(y, 1, mark))
         return;
     if (memchr(value, '\0', len) != NULL) {
-        fail_at(y, LT__CODE_SYNTAX, (uint32_t)mark->line + 1, (uint32_t)mark->column + 1,
+        fail_at(y, LT__MODEL_CODE_SYNTAX, (uint32_t)mark->line + 1, (uint32_t)mark->column + 1,
                 "%s", "strings must not contain NUL characters");
         return;
     }
-    lt__node *n = new_node(y, LT__NODE_STR, mark);
+    lt__model_node *n = new_node(y, LT__NODE_STR, mark);
     if (n == NULL)
         return;
-    n->text = lt__arena_strndup(y->cx->tree, value, len);
+    n->text = lt__model_arena_strndup(y->cx->tree, value, len);
     if (n->text == NULL) {
         nomem(y);
         return;
@@ -311,7 +312,7 @@ static void on_scalar(yparse *y, const yaml_event_t *ev)
     const char *tag = (const char *)ev->data.scalar.tag;
     if (tag != NULL) {
         if (!apply_tag(n, tag, n->text)) {
-            fail_at(y, LT__CODE_SYNTAX, n->line, n->column,
+            fail_at(y, LT__MODEL_CODE_SYNTAX, n->line, n->column,
                     "unsupported YAML tag or a value that does not fit it: %s", tag);
             return;
         }
@@ -322,7 +323,7 @@ static void on_scalar(yparse *y, const yaml_event_t *ev)
     push_value(y, n);
 }
 
-static void on_start(yparse *y, const yaml_event_t *ev, lt__node_kind kind)
+static void on_start(yparse *y, const yaml_event_t *ev, lt__model_node_kind kind)
 {
     const yaml_mark_t *mark = &ev->start_mark;
     const char *tag = (const char *)(kind == LT__NODE_MAP ? ev->data.mapping_start.tag
@@ -332,18 +333,19 @@ static void on_start(yparse *y, const yaml_event_t *ev, lt__node_kind kind)
     if (!count_nodes(y, 1, mark))
         return;
     if (tag != NULL && strcmp(tag, kind == LT__NODE_MAP ? TAG_PREFIX "map" : TAG_PREFIX "seq") != 0) {
-        fail_at(y, LT__CODE_SYNTAX, (uint32_t)mark->line + 1, (uint32_t)mark->column + 1,
+        fail_at(y, LT__MODEL_CODE_SYNTAX, (uint32_t)mark->line + 1, (uint32_t)mark->column + 1,
                 "unsupported YAML tag: %s", tag);
         return;
     }
     if (y->depth >= y->cx->max_depth) {
-        lt__node at = { .line = (uint32_t)mark->line + 1, .column = (uint32_t)mark->column + 1 };
-        lt__diag(y->cx, LT_MODEL_ERROR, LT__CODE_LIMIT, &at,
-                 "document nests deeper than %zu levels; refusing it", y->cx->max_depth);
+        lt__model_node at = { .line = (uint32_t)mark->line + 1,
+                              .column = (uint32_t)mark->column + 1 };
+        lt__model_diag(y->cx, LT_MODEL_ERROR, LT__MODEL_CODE_LIMIT, &at,
+                       "document nests deeper than %zu levels; refusing it", y->cx->max_depth);
         y->stop = true;
         return;
     }
-    lt__node *n = new_node(y, kind, mark);
+    lt__model_node *n = new_node(y, kind, mark);
     if (n == NULL)
         return;
     if (!grow((void **)&y->frames, &y->fcap, y->depth + 1, sizeof(*y->frames))) {
@@ -357,8 +359,8 @@ static void on_start(yparse *y, const yaml_event_t *ev, lt__node_kind kind)
 
 static int cmp_keys(const void *a, const void *b)
 {
-    const lt__node *const *ka = a;
-    const lt__node *const *kb = b;
+    const lt__model_node *const *ka = a;
+    const lt__model_node *const *kb = b;
     int c = strcmp((*ka)->text, (*kb)->text);
     if (c != 0)
         return c;
@@ -369,11 +371,11 @@ static int cmp_keys(const void *a, const void *b)
 }
 
 /* Report duplicate keys of a finished map (sorting a scratch copy: O(n log n)). */
-static void check_duplicates(yparse *y, lt__node *m)
+static void check_duplicates(yparse *y, lt__model_node *m)
 {
     if (m->count < 2)
         return;
-    lt__node **sorted = lt_calloc(m->count, sizeof(*sorted));
+    lt__model_node **sorted = lt_calloc(m->count, sizeof(*sorted));
     if (sorted == NULL) {
         nomem(y);
         return;
@@ -382,10 +384,10 @@ static void check_duplicates(yparse *y, lt__node *m)
     qsort(sorted, m->count, sizeof(*sorted), cmp_keys);
     for (size_t i = 1; i < m->count && !y->stop; i++) {
         if (strcmp(sorted[i - 1]->text, sorted[i]->text) == 0) {
-            lt__node at = { .line = sorted[i]->line, .column = sorted[i]->column };
-            lt__diag(y->cx, LT_MODEL_ERROR, LT__CODE_SYNTAX, &at,
-                     "duplicate key `%s` (first at line %u, column %u)", sorted[i]->text,
-                     sorted[i - 1]->line, sorted[i - 1]->column);
+            lt__model_node at = { .line = sorted[i]->line, .column = sorted[i]->column };
+            lt__model_diag(y->cx, LT_MODEL_ERROR, LT__MODEL_CODE_SYNTAX, &at,
+                           "duplicate key `%s` (first at line %u, column %u)", sorted[i]->text,
+                           sorted[i - 1]->line, sorted[i - 1]->column);
         }
     }
     lt_free(sorted);
@@ -394,16 +396,16 @@ static void check_duplicates(yparse *y, lt__node *m)
 static void on_end(yparse *y)
 {
     struct frame f = y->frames[--y->depth];
-    lt__node *n = f.node;
+    lt__model_node *n = f.node;
     size_t nchild = y->sp - f.base;
-    lt__node **child = nchild > 0 ? y->stack + f.base : NULL;
+    lt__model_node **child = nchild > 0 ? y->stack + f.base : NULL;
     uint64_t weight = 1;
     for (size_t i = 0; i < nchild; i++)
         weight += child[i]->weight;
     n->weight = weight;
     if (n->kind == LT__NODE_SEQ) {
         n->count = nchild;
-        n->items = lt__arena_array(y->cx->tree, nchild, sizeof(*n->items));
+        n->items = lt__model_arena_array(y->cx->tree, nchild, sizeof(*n->items));
         if (n->items == NULL && nchild > 0) {
             nomem(y);
             return;
@@ -412,8 +414,8 @@ static void on_end(yparse *y)
             n->items[i] = child[i];
     } else {
         n->count = nchild / 2;
-        n->items = lt__arena_array(y->cx->tree, n->count, sizeof(*n->items));
-        n->keys = lt__arena_array(y->cx->tree, n->count, sizeof(*n->keys));
+        n->items = lt__model_arena_array(y->cx->tree, n->count, sizeof(*n->items));
+        n->keys = lt__model_arena_array(y->cx->tree, n->count, sizeof(*n->keys));
         if ((n->items == NULL || n->keys == NULL) && n->count > 0) {
             nomem(y);
             return;
@@ -432,14 +434,14 @@ static void on_alias(yparse *y, const yaml_event_t *ev)
 {
     const yaml_mark_t *mark = &ev->start_mark;
     const char *name = (const char *)ev->data.alias.anchor;
-    lt__node *target = anchor_get(y, name);
+    lt__model_node *target = anchor_get(y, name);
     if (target == NULL) {
-        fail_at(y, LT__CODE_SYNTAX, (uint32_t)mark->line + 1, (uint32_t)mark->column + 1,
+        fail_at(y, LT__MODEL_CODE_SYNTAX, (uint32_t)mark->line + 1, (uint32_t)mark->column + 1,
                 "unknown YAML alias *%s", name);
         return;
     }
     if (target->weight == 0) {
-        fail_at(y, LT__CODE_SYNTAX, (uint32_t)mark->line + 1, (uint32_t)mark->column + 1,
+        fail_at(y, LT__MODEL_CODE_SYNTAX, (uint32_t)mark->line + 1, (uint32_t)mark->column + 1,
                 "recursive YAML alias *%s", name);
         return;
     }
@@ -468,29 +470,29 @@ static void offset_position(const char *data, size_t len, size_t off, uint32_t *
 
 static void syntax_error(yparse *y, const yaml_parser_t *p)
 {
-    lt__ctx *cx = y->cx;
-    lt__node at = { 0 };
+    lt__model_ctx *cx = y->cx;
+    lt__model_node at = { 0 };
     if (p->error == YAML_MEMORY_ERROR) {
         nomem(y);
         return;
     }
     if (p->error == YAML_READER_ERROR) {
         offset_position(y->data, y->len, p->problem_offset, &at.line, &at.column);
-        lt__diag(cx, LT_MODEL_ERROR, LT__CODE_SYNTAX, &at,
-                 "invalid text: %s (byte offset %zu); manifests must be UTF-8",
-                 p->problem != NULL ? p->problem : "unreadable input", p->problem_offset);
+        lt__model_diag(cx, LT_MODEL_ERROR, LT__MODEL_CODE_SYNTAX, &at,
+                       "invalid text: %s (byte offset %zu); manifests must be UTF-8",
+                       p->problem != NULL ? p->problem : "unreadable input", p->problem_offset);
         return;
     }
     at.line = (uint32_t)p->problem_mark.line + 1;
     at.column = (uint32_t)p->problem_mark.column + 1;
     if (p->context != NULL)
-        lt__diag(cx, LT_MODEL_ERROR, LT__CODE_SYNTAX, &at,
-                 "YAML syntax error: %s (%s at line %zu, column %zu)",
-                 p->problem != NULL ? p->problem : "invalid YAML", p->context,
-                 p->context_mark.line + 1, p->context_mark.column + 1);
+        lt__model_diag(cx, LT_MODEL_ERROR, LT__MODEL_CODE_SYNTAX, &at,
+                       "YAML syntax error: %s (%s at line %zu, column %zu)",
+                       p->problem != NULL ? p->problem : "invalid YAML", p->context,
+                       p->context_mark.line + 1, p->context_mark.column + 1);
     else
-        lt__diag(cx, LT_MODEL_ERROR, LT__CODE_SYNTAX, &at, "YAML syntax error: %s",
-                 p->problem != NULL ? p->problem : "invalid YAML");
+        lt__model_diag(cx, LT_MODEL_ERROR, LT__MODEL_CODE_SYNTAX, &at, "YAML syntax error: %s",
+                       p->problem != NULL ? p->problem : "invalid YAML");
 }
 
 static void handle_event(yparse *y, const yaml_event_t *ev)
@@ -498,7 +500,7 @@ static void handle_event(yparse *y, const yaml_event_t *ev)
     switch (ev->type) {
     case YAML_DOCUMENT_START_EVENT:
         if (++y->docs > 1)
-            fail_at(y, LT__CODE_SYNTAX, (uint32_t)ev->start_mark.line + 1,
+            fail_at(y, LT__MODEL_CODE_SYNTAX, (uint32_t)ev->start_mark.line + 1,
                     (uint32_t)ev->start_mark.column + 1, "%s",
                     "a manifest must be a single YAML document; found a second one");
         break;
@@ -523,7 +525,7 @@ static void handle_event(yparse *y, const yaml_event_t *ev)
     }
 }
 
-lt__node *lt__parse_yaml(lt__ctx *cx, const char *data, size_t len)
+lt__model_node *lt__model_parse_yaml(lt__model_ctx *cx, const char *data, size_t len)
 {
     yparse y = { .cx = cx, .data = data, .len = len };
     yaml_parser_t parser;
@@ -551,8 +553,8 @@ lt__node *lt__parse_yaml(lt__ctx *cx, const char *data, size_t len)
     if (y.stop)
         return NULL;
     if (y.root == NULL) {
-        lt__diag(cx, LT_MODEL_ERROR, LT__CODE_SCHEMA, NULL, "%s",
-                 "the manifest is empty");
+        lt__model_diag(cx, LT_MODEL_ERROR, LT__MODEL_CODE_SCHEMA, NULL, "%s",
+                       "the manifest is empty");
         return NULL;
     }
     return y.root;

@@ -10,17 +10,17 @@
 
 #include "lt_alloc.h"
 #include "lt_limits.h"
-#include "lt_model_int.h"
+#include "model_int.h"
 
 #define LT__MAX_FINDINGS 1000u
 #define REPORT_ARENA_LIMIT (64u << 20)
 #define PATH_KEY_MAX 64u
 
-const char LT__CODE_SYNTAX[] = "syntax";
-const char LT__CODE_LIMIT[] = "limit";
-const char LT__CODE_SCHEMA[] = "schema";
-const char LT__CODE_WADM[] = "wadm";
-const char LT__CODE_LATTICED[] = "latticed";
+const char LT__MODEL_CODE_SYNTAX[] = "syntax";
+const char LT__MODEL_CODE_LIMIT[] = "limit";
+const char LT__MODEL_CODE_SCHEMA[] = "schema";
+const char LT__MODEL_CODE_WADM[] = "wadm";
+const char LT__MODEL_CODE_LATTICED[] = "latticed";
 
 struct lt__report_priv {
     struct lt__arena *arena;
@@ -29,15 +29,15 @@ struct lt__report_priv {
     size_t dropped;
 };
 
-lt_model_report *lt__report_new(const char *source)
+lt_model_report *lt__model_report_new(const char *source)
 {
     lt_model_report *r = lt_calloc(1, sizeof(*r));
     if (r == NULL)
         return NULL;
     r->priv_ = lt_calloc(1, sizeof(*r->priv_));
-    if (r->priv_ == NULL || lt__arena_new(REPORT_ARENA_LIMIT, &r->priv_->arena) != LT_OK)
+    if (r->priv_ == NULL || lt__model_arena_new(REPORT_ARENA_LIMIT, &r->priv_->arena) != LT_OK)
         goto fail;
-    r->source = lt__arena_strdup(r->priv_->arena, source);
+    r->source = lt__model_arena_strdup(r->priv_->arena, source);
     if (r->source == NULL)
         goto fail;
     return r;
@@ -51,7 +51,7 @@ void lt_model_report_free(lt_model_report *r)
     if (r == NULL)
         return;
     if (r->priv_ != NULL) {
-        lt__arena_free(r->priv_->arena);
+        lt__model_arena_free(r->priv_->arena);
         lt_free(r->priv_->items);
         lt_free(r->priv_);
     }
@@ -79,10 +79,9 @@ static void mark_truncated(char *msg, size_t size)
 }
 
 /* Append one finding without the cap (the caller checked it). */
-static void append(lt__ctx *cx, lt_model_level lvl, const char *code, uint32_t line,
-                   uint32_t column, const char *path, const char *fmt, va_list ap)
-    LT_PRINTF(7, 0);
-static void append(lt__ctx *cx, lt_model_level lvl, const char *code, uint32_t line,
+static void append(lt__model_ctx *cx, lt_model_level lvl, const char *code, uint32_t line,
+                   uint32_t column, const char *path, const char *fmt, va_list ap) LT_PRINTF(7, 0);
+static void append(lt__model_ctx *cx, lt_model_level lvl, const char *code, uint32_t line,
                    uint32_t column, const char *path, const char *fmt, va_list ap)
 {
     lt_model_report *r = cx->report;
@@ -106,8 +105,8 @@ static void append(lt__ctx *cx, lt_model_level lvl, const char *code, uint32_t l
     bool cut = size > LT__MESSAGE_MAX;
     if (cut)
         size = LT__MESSAGE_MAX;
-    char *msg = lt__arena_alloc(p->arena, size);
-    char *pcopy = lt__arena_strdup(p->arena, path);
+    char *msg = lt__model_arena_alloc(p->arena, size);
+    char *pcopy = lt__model_arena_strdup(p->arena, path);
     if (msg == NULL || pcopy == NULL) {
         cx->nomem = true;
         return;
@@ -122,9 +121,9 @@ static void append(lt__ctx *cx, lt_model_level lvl, const char *code, uint32_t l
     };
 }
 
-static void add(lt__ctx *cx, lt_model_level lvl, const char *code, uint32_t line,
+static void add(lt__model_ctx *cx, lt_model_level lvl, const char *code, uint32_t line,
                 uint32_t column, const char *path, const char *fmt, va_list ap) LT_PRINTF(7, 0);
-static void add(lt__ctx *cx, lt_model_level lvl, const char *code, uint32_t line,
+static void add(lt__model_ctx *cx, lt_model_level lvl, const char *code, uint32_t line,
                 uint32_t column, const char *path, const char *fmt, va_list ap)
 {
     lt_model_report *r = cx->report;
@@ -139,17 +138,18 @@ static void add(lt__ctx *cx, lt_model_level lvl, const char *code, uint32_t line
     append(cx, lvl, code, line, column, path, fmt, ap);
 }
 
-static void append_note(lt__ctx *cx, lt_model_level lvl, const char *fmt, ...) LT_PRINTF(3, 4);
-static void append_note(lt__ctx *cx, lt_model_level lvl, const char *fmt, ...)
+static void append_note(lt__model_ctx *cx, lt_model_level lvl, const char *fmt, ...)
+    LT_PRINTF(3, 4);
+static void append_note(lt__model_ctx *cx, lt_model_level lvl, const char *fmt, ...)
 {
     va_list ap;
     va_start(ap, fmt);
-    append(cx, lvl, LT__CODE_LIMIT, 0, 0, "", fmt, ap);
+    append(cx, lvl, LT__MODEL_CODE_LIMIT, 0, 0, "", fmt, ap);
     va_end(ap);
 }
 
-void lt__vdiag(lt__ctx *cx, lt_model_level lvl, const char *code, const lt__node *at,
-               const char *fmt, va_list ap)
+void lt__model_vdiag(lt__model_ctx *cx, lt_model_level lvl, const char *code,
+                     const lt__model_node *at, const char *fmt, va_list ap)
 {
     if (lvl == LT_MODEL_ERROR)
         cx->errors++;
@@ -159,18 +159,18 @@ void lt__vdiag(lt__ctx *cx, lt_model_level lvl, const char *code, const lt__node
         fmt, ap);
 }
 
-void lt__diag(lt__ctx *cx, lt_model_level lvl, const char *code, const lt__node *at,
-              const char *fmt, ...)
+void lt__model_diag(lt__model_ctx *cx, lt_model_level lvl, const char *code,
+                    const lt__model_node *at, const char *fmt, ...)
 {
     va_list ap;
     va_start(ap, fmt);
-    lt__vdiag(cx, lvl, code, at, fmt, ap);
+    lt__model_vdiag(cx, lvl, code, at, fmt, ap);
     va_end(ap);
 }
 
 
 /* Append the dropped-findings note (not counted); called once when parsing ends. */
-void lt__report_finish(lt__ctx *cx)
+void lt__model_report_finish(lt__model_ctx *cx)
 {
     size_t dropped = cx->report->priv_->dropped;
     if (dropped == 0)
@@ -179,14 +179,14 @@ void lt__report_finish(lt__ctx *cx)
                 "too many findings: %zu more not shown", dropped);
 }
 
-lt_model_loc lt__loc(lt__ctx *cx, const lt__node *at)
+lt_model_loc lt__model_loc(lt__model_ctx *cx, const lt__model_node *at)
 {
     lt_model_loc loc = { 0, 0, "" };
     if (at != NULL) {
         loc.line = at->line;
         loc.column = at->column;
     }
-    char *p = lt__arena_strndup(cx->model, cx->path.ptr, cx->path.len);
+    char *p = lt__model_arena_strndup(cx->model, cx->path.ptr, cx->path.len);
     if (p == NULL)
         cx->nomem = true;
     else
@@ -205,7 +205,7 @@ static bool plain_key(const char *key)
     return true;
 }
 
-bool lt__path_append_key(lt_buf *b, const char *key)
+bool lt__model_path_append_key(lt_buf *b, const char *key)
 {
     size_t saved = b->len;
     lt_status st = LT_OK;
@@ -229,14 +229,14 @@ bool lt__path_append_key(lt_buf *b, const char *key)
     return st == LT_OK;
 }
 
-size_t lt__path_push_key(lt__ctx *cx, const char *key)
+size_t lt__model_path_push_key(lt__model_ctx *cx, const char *key)
 {
     size_t saved = cx->path.len;
-    (void)lt__path_append_key(&cx->path, key);
+    (void)lt__model_path_append_key(&cx->path, key);
     return saved;
 }
 
-size_t lt__path_push_index(lt__ctx *cx, size_t i)
+size_t lt__model_path_push_index(lt__model_ctx *cx, size_t i)
 {
     size_t saved = cx->path.len;
     if (lt_buf_appendf(&cx->path, "[%zu]", i) != LT_OK)
@@ -244,7 +244,7 @@ size_t lt__path_push_index(lt__ctx *cx, size_t i)
     return saved;
 }
 
-void lt__path_pop(lt__ctx *cx, size_t saved)
+void lt__model_path_pop(lt__model_ctx *cx, size_t saved)
 {
     if (saved <= cx->path.len)
         lt_buf_truncate(&cx->path, saved);

@@ -7,7 +7,7 @@
  */
 #include <string.h>
 
-#include "lt_model_int.h"
+#include "model_int.h"
 
 /* Every builder returns NULL when out of memory (jansson takes NULL values gracefully in
  * json_object_set_new, which then fails and is reported). */

@@ -8,9 +8,9 @@
 #include <string.h>
 
 #include "lt_alloc.h"
-#include "lt_model_int.h"
+#include "model_int.h"
 
-const char *lt__node_kind_name(lt__node_kind k)
+const char *lt__model_node_kind_name(lt__model_node_kind k)
 {
     switch (k) {
     case LT__NODE_NULL:
@@ -31,7 +31,7 @@ const char *lt__node_kind_name(lt__node_kind k)
     return "value";
 }
 
-lt__node *lt__node_get(const lt__node *n, const char *key)
+lt__model_node *lt__model_node_get(const lt__model_node *n, const char *key)
 {
     if (n == NULL || n->kind != LT__NODE_MAP)
         return NULL;
@@ -42,7 +42,7 @@ lt__node *lt__node_get(const lt__node *n, const char *key)
     return NULL;
 }
 
-lt__node *lt__node_key_node(const lt__node *n, const char *key)
+lt__model_node *lt__model_node_key_node(const lt__model_node *n, const char *key)
 {
     if (n == NULL || n->kind != LT__NODE_MAP)
         return NULL;
@@ -53,7 +53,7 @@ lt__node *lt__node_key_node(const lt__node *n, const char *key)
     return NULL;
 }
 
-const char *lt__node_key(const lt__node *n, size_t i)
+const char *lt__model_node_key(const lt__model_node *n, size_t i)
 {
     return n->keys[i]->text;
 }
@@ -88,13 +88,13 @@ static const char *path_key(const char *p, char *buf, size_t size)
     return n > 0 ? p : NULL;
 }
 
-const lt__node *lt__node_at_path(const lt__node *root, const char *path)
+const lt__model_node *lt__model_node_at_path(const lt__model_node *root, const char *path)
 {
-    const lt__node *n = root;
+    const lt__model_node *n = root;
     const char *p = path;
     char key[256];
     while (n != NULL && *p != '\0') {
-        const lt__node *next = NULL;
+        const lt__model_node *next = NULL;
         if (*p == '.')
             p++;
         if (p[0] == '[' && p[1] != '"') {
@@ -109,7 +109,7 @@ const lt__node *lt__node_at_path(const lt__node *root, const char *path)
             p = path_key(p, key, sizeof(key));
             if (p == NULL)
                 break;
-            next = lt__node_get(n, key);
+            next = lt__model_node_get(n, key);
         }
         if (next == NULL)
             break;
@@ -120,13 +120,13 @@ const lt__node *lt__node_at_path(const lt__node *root, const char *path)
 
 static int cmp_key_index(const void *a, const void *b, void *arg)
 {
-    const lt__node *n = arg;
+    const lt__model_node *n = arg;
     size_t ia = *(const size_t *)a;
     size_t ib = *(const size_t *)b;
     return strcmp(n->keys[ia]->text, n->keys[ib]->text);
 }
 
-static lt_status map_to_json(const lt__node *n, json_t **new_json)
+static lt_status map_to_json(const lt__model_node *n, json_t **new_json)
 {
     lt_status st = LT_OK;
     size_t *order = NULL;
@@ -146,7 +146,7 @@ static lt_status map_to_json(const lt__node *n, json_t **new_json)
     for (size_t k = 0; k < n->count; k++) {
         size_t i = order[k];
         json_t *v = NULL;
-        st = lt__node_to_json(n->items[i], &v);
+        st = lt__model_node_to_json(n->items[i], &v);
         if (st != LT_OK)
             goto out;
         if (json_object_set_new(obj, n->keys[i]->text, v) != 0) {
@@ -162,7 +162,7 @@ out:
     return st;
 }
 
-lt_status lt__node_to_json(const lt__node *n, json_t **new_json)
+lt_status lt__model_node_to_json(const lt__model_node *n, json_t **new_json)
 {
     json_t *j = NULL;
     switch (n->kind) {
@@ -187,7 +187,7 @@ lt_status lt__node_to_json(const lt__node *n, json_t **new_json)
         j = json_array();
         for (size_t i = 0; j != NULL && i < n->count; i++) {
             json_t *v = NULL;
-            lt_status st = lt__node_to_json(n->items[i], &v);
+            lt_status st = lt__model_node_to_json(n->items[i], &v);
             if (st != LT_OK) {
                 json_decref(j);
                 return st;
@@ -212,19 +212,19 @@ static int dump_to_buf(const char *buffer, size_t size, void *data)
     return lt_buf_append(data, buffer, size) == LT_OK ? 0 : -1;
 }
 
-char *lt__node_json_text(struct lt__arena *a, const lt__node *n, bool *invalid)
+char *lt__model_node_json_text(struct lt__arena *a, const lt__model_node *n, bool *invalid)
 {
     json_t *j = NULL;
     char *res = NULL;
     lt_buf b;
     lt_buf_init(&b, LT__JSON_TEXT_MAX);
-    lt_status st = lt__node_to_json(n, &j);
+    lt_status st = lt__model_node_to_json(n, &j);
     *invalid = st == LT_ERR_INVALID;
     if (st != LT_OK)
         goto out;
     if (json_dump_callback(j, dump_to_buf, &b, JSON_COMPACT | JSON_ENCODE_ANY) != 0)
         goto out;
-    res = lt__arena_strndup(a, b.ptr, b.len);
+    res = lt__model_arena_strndup(a, b.ptr, b.len);
 out:
     json_decref(j);
     lt_buf_cleanup(&b);

@@ -11,42 +11,43 @@
 
 #include "lt_alloc.h"
 #include "lt_limits.h"
-#include "lt_model_int.h"
+#include "model_int.h"
 
 /* ---- finding helpers ------------------------------------------------------------------------ */
 
 /* A wadm finding at a model location plus a path suffix (".name", ".properties"). With a
  * suffix, line and column are those of the node the whole path names. */
-static void diag_in(lt__ctx *cx, lt_model_level lvl, const lt_model_loc *loc, const char *suffix,
-                    const char *fmt, ...) LT_PRINTF(5, 6);
-static void diag_in(lt__ctx *cx, lt_model_level lvl, const lt_model_loc *loc, const char *suffix,
-                    const char *fmt, ...)
+static void diag_in(lt__model_ctx *cx, lt_model_level lvl, const lt_model_loc *loc,
+                    const char *suffix, const char *fmt, ...) LT_PRINTF(5, 6);
+static void diag_in(lt__model_ctx *cx, lt_model_level lvl, const lt_model_loc *loc,
+                    const char *suffix, const char *fmt, ...)
 {
     lt_buf_reset(&cx->path);
     if (lt_buf_appends(&cx->path, loc->path) != LT_OK ||
         (suffix != NULL && lt_buf_appends(&cx->path, suffix) != LT_OK))
         lt_buf_reset(&cx->path);
     /* with a suffix, the node the whole path names (else the element's own location) */
-    const lt__node *n = suffix != NULL ? lt__node_at_path(cx->root, cx->path.ptr) : NULL;
-    lt__node at = { .line = loc->line, .column = loc->column };
+    const lt__model_node *n =
+        suffix != NULL ? lt__model_node_at_path(cx->root, cx->path.ptr) : NULL;
+    lt__model_node at = { .line = loc->line, .column = loc->column };
     if (n != NULL && n->line > 0)
-        at = (lt__node){ .line = n->line, .column = n->column };
+        at = (lt__model_node){ .line = n->line, .column = n->column };
     va_list ap;
     va_start(ap, fmt);
-    lt__vdiag(cx, lvl, LT__CODE_WADM, &at, fmt, ap);
+    lt__model_vdiag(cx, lvl, LT__MODEL_CODE_WADM, &at, fmt, ap);
     va_end(ap);
     lt_buf_reset(&cx->path);
 }
 
-static const lt__node *component_node(const lt__node *root, size_t i)
+static const lt__model_node *component_node(const lt__model_node *root, size_t i)
 {
-    const lt__node *c = lt__node_get(lt__node_get(root, "spec"), "components");
+    const lt__model_node *c = lt__model_node_get(lt__model_node_get(root, "spec"), "components");
     return c != NULL && c->kind == LT__NODE_SEQ && i < c->count ? c->items[i] : NULL;
 }
 
-static const lt__node *trait_node(const lt__node *root, size_t i, size_t j)
+static const lt__model_node *trait_node(const lt__model_node *root, size_t i, size_t j)
 {
-    const lt__node *t = lt__node_get(component_node(root, i), "traits");
+    const lt__model_node *t = lt__model_node_get(component_node(root, i), "traits");
     return t != NULL && t->kind == LT__NODE_SEQ && j < t->count ? t->items[j] : NULL;
 }
 
@@ -66,7 +67,7 @@ static int cmp_str(const void *a, const void *b)
     return strcmp(*(const char *const *)a, *(const char *const *)b);
 }
 
-static const char **sorted_names(lt__ctx *cx, const lt_model *m)
+static const char **sorted_names(lt__model_ctx *cx, const lt_model *m)
 {
     const char **names = lt_calloc(m->component_count + 1, sizeof(*names));
     if (names == NULL) {
@@ -88,15 +89,16 @@ static bool has_name(const char **names, size_t n, const char *name)
 
 static int cmp_key_node(const void *a, const void *b)
 {
-    return strcmp((*(const lt__node *const *)a)->text, (*(const lt__node *const *)b)->text);
+    return strcmp((*(const lt__model_node *const *)a)->text,
+                  (*(const lt__model_node *const *)b)->text);
 }
 
 /* The key nodes of a map sorted by text, to find a key's location in O(log n). */
-static lt__node **sorted_keys(lt__ctx *cx, const lt__node *map)
+static lt__model_node **sorted_keys(lt__model_ctx *cx, const lt__model_node *map)
 {
     if (map == NULL || map->kind != LT__NODE_MAP || map->count == 0)
         return NULL;
-    lt__node **keys = lt_calloc(map->count, sizeof(*keys));
+    lt__model_node **keys = lt_calloc(map->count, sizeof(*keys));
     if (keys == NULL) {
         cx->nomem = true;
         return NULL;
@@ -106,20 +108,20 @@ static lt__node **sorted_keys(lt__ctx *cx, const lt__node *map)
     return keys;
 }
 
-static const lt__node *find_key(lt__node **keys, size_t n, const char *key)
+static const lt__model_node *find_key(lt__model_node **keys, size_t n, const char *key)
 {
     if (keys == NULL)
         return NULL;
-    lt__node probe = { .text = key };
-    const lt__node *pp = &probe;
-    lt__node **hit = bsearch(&pp, keys, n, sizeof(*keys), cmp_key_node);
+    lt__model_node probe = { .text = key };
+    const lt__model_node *pp = &probe;
+    lt__model_node **hit = bsearch(&pp, keys, n, sizeof(*keys), cmp_key_node);
     return hit != NULL ? *hit : NULL;
 }
 
-static void metadata_rules(lt__ctx *cx, const lt_model *m, const lt__node *root)
+static void metadata_rules(lt__model_ctx *cx, const lt_model *m, const lt__model_node *root)
 {
-    const lt__node *meta = lt__node_get(root, "metadata");
-    const lt__node *name = lt__node_get(meta, "name");
+    const lt__model_node *meta = lt__model_node_get(root, "metadata");
+    const lt__model_node *name = lt__model_node_get(meta, "name");
     lt_model_loc loc = { 0, 0, "metadata.name" };
     if (name != NULL && name->kind == LT__NODE_STR && !lt_model_name_is_valid(m->name)) {
         loc = (lt_model_loc){ name->line, name->column, "metadata.name" };
@@ -127,33 +129,34 @@ static void metadata_rules(lt__ctx *cx, const lt_model *m, const lt__node *root)
                 "manifest name [%s] is not allowed (should match regex [^[-\\w]+$])", m->name);
     }
     if (m->version != NULL && strcmp(m->version, "latest") == 0) {
-        const lt__node *v = lt__node_get(lt__node_get(meta, "annotations"), "version");
+        const lt__model_node *v =
+            lt__model_node_get(lt__model_node_get(meta, "annotations"), "version");
         loc = (lt_model_loc){ v != NULL ? v->line : 0, v != NULL ? v->column : 0,
                               "metadata.annotations.version" };
         diag_in(cx, LT_MODEL_ERROR, &loc, NULL, "latest is not allowed in wadm");
     }
     const char *what[2] = { "labels", "annotations" };
     const lt_model_map *maps[2] = { &m->labels, &m->annotations };
-    lt__node **keys[2] = { sorted_keys(cx, lt__node_get(meta, what[0])),
-                           sorted_keys(cx, lt__node_get(meta, what[1])) };
+    lt__model_node **keys[2] = { sorted_keys(cx, lt__model_node_get(meta, what[0])),
+                                 sorted_keys(cx, lt__model_node_get(meta, what[1])) };
     for (size_t k = 0; k < 2; k++) {
-        const lt__node *mn = lt__node_get(meta, what[k]);
+        const lt__model_node *mn = lt__model_node_get(meta, what[k]);
         for (size_t i = 0; i < maps[k]->count; i++) {
             const lt_model_kv *kv = &maps[k]->items[i];
             if (lt_model_label_key_is_valid(kv->key))
                 continue;
             lt_buf dbg;
             lt_buf_init(&dbg, LT__MESSAGE_MAX);
-            if (lt__rust_debug_str(&dbg, kv->key) != LT_OK || lt_buf_appends(&dbg, ", ") ||
-                lt__rust_debug_str(&dbg, kv->value) != LT_OK) {
+            if (lt__model_rust_debug_str(&dbg, kv->key) != LT_OK || lt_buf_appends(&dbg, ", ") ||
+                lt__model_rust_debug_str(&dbg, kv->value) != LT_OK) {
                 lt_buf_truncate(&dbg, dbg.len); /* keep what fitted, then mark the cut */
                 LT_IGNORE(lt_buf_appends(&dbg, "..."));
             }
-            const lt__node *kn = find_key(keys[k], mn != NULL ? mn->count : 0, kv->key);
+            const lt__model_node *kn = find_key(keys[k], mn != NULL ? mn->count : 0, kv->key);
             lt_buf path;
             lt_buf_init(&path, LT_MAX_PATH);
             LT_IGNORE(lt_buf_appendf(&path, "metadata.%s", what[k]));
-            (void)lt__path_append_key(&path, kv->key);
+            (void)lt__model_path_append_key(&path, kv->key);
             loc = (lt_model_loc){ kn != NULL ? kn->line : 0, kn != NULL ? kn->column : 0,
                                   path.ptr };
             diag_in(cx, LT_MODEL_ERROR, &loc, NULL, "Invalid OAM %s: (%s)",
@@ -168,7 +171,7 @@ static void metadata_rules(lt__ctx *cx, const lt_model *m, const lt__node *root)
 
 /* ---- rules 5-7: names, ids, link targets (wadm's core_validation) --------------------------- */
 
-static void missing_targets(lt__ctx *cx, const lt_model *m, const char **names)
+static void missing_targets(lt__model_ctx *cx, const lt_model *m, const char **names)
 {
     const lt_model_loc *first = NULL;
     const char **missing = NULL;
@@ -204,7 +207,7 @@ static void missing_targets(lt__ctx *cx, const lt_model *m, const char **names)
         if (i > 0 && strcmp(missing[i], missing[i - 1]) == 0)
             continue; /* a set, as in wadm */
         if ((i > 0 && lt_buf_appends(&list, ", ") != LT_OK) ||
-            lt__rust_debug_str(&list, missing[i]) != LT_OK)
+            lt__model_rust_debug_str(&list, missing[i]) != LT_OK)
             break;
     }
     LT_IGNORE(lt_buf_appendc(&list, ']'));
@@ -215,7 +218,7 @@ out:
     lt_free(missing);
 }
 
-static void core_rules(lt__ctx *cx, const lt_model *m, const char **names)
+static void core_rules(lt__model_ctx *cx, const lt_model *m, const char **names)
 {
     size_t n = m->component_count;
     const char **keys = lt_calloc(n + 1, sizeof(*keys));
@@ -224,7 +227,7 @@ static void core_rules(lt__ctx *cx, const lt_model *m, const char **names)
         goto nomem;
     for (size_t i = 0; i < n; i++)
         keys[i] = m->components[i].name;
-    dup_name = lt__dup_flags(keys, n);
+    dup_name = lt__model_dup_flags(keys, n);
     /* explicit ids only; components without one get a key no id can equal */
     for (size_t i = 0; i < n; i++)
         keys[i] = m->components[i].explicit_id;
@@ -233,7 +236,7 @@ static void core_rules(lt__ctx *cx, const lt_model *m, const char **names)
         if (keys[i] != NULL)
             keys[k++] = keys[i];
     }
-    dup_id = lt__dup_flags(keys, k);
+    dup_id = lt__model_dup_flags(keys, k);
     if (dup_name == NULL || dup_id == NULL)
         goto nomem;
     k = 0;
@@ -258,7 +261,7 @@ out:
 
 /* ---- rules 8, 9: interfaces and dangling links ---------------------------------------------- */
 
-static void interface_rules(lt__ctx *cx, const lt_model *m)
+static void interface_rules(lt__model_ctx *cx, const lt_model *m)
 {
     for (size_t i = 0; i < m->component_count; i++) {
         const lt_model_component *c = &m->components[i];
@@ -268,8 +271,8 @@ static void interface_rules(lt__ctx *cx, const lt_model *m)
                 continue;
             for (size_t k = 0; k < t->link.interface_count; k++) {
                 const lt_model_link *l = &t->link;
-                if (!lt__interface_unrecognized(l->wit_namespace, l->wit_package,
-                                                l->interfaces[k]))
+                if (!lt__model_interface_unrecognized(l->wit_namespace, l->wit_package,
+                                                      l->interfaces[k]))
                     continue;
                 char suffix[64];
                 snprintf(suffix, sizeof(suffix), ".properties.interfaces[%zu]", k);
@@ -280,16 +283,16 @@ static void interface_rules(lt__ctx *cx, const lt_model *m)
     }
 }
 
-static void custom_link_target(lt__ctx *cx, const lt_model_trait *t, const lt__node *props,
-                               const char **names, size_t n)
+static void custom_link_target(lt__model_ctx *cx, const lt_model_trait *t,
+                               const lt__model_node *props, const char **names, size_t n)
 {
-    const lt__node *target = lt__node_get(props, "target");
+    const lt__model_node *target = lt__model_node_get(props, "target");
     if (target == NULL) {
         diag_in(cx, LT_MODEL_ERROR, &t->loc, ".properties",
                 "custom link is missing 'target' property");
         return;
     }
-    const lt__node *name = lt__node_get(target, "name");
+    const lt__model_node *name = lt__model_node_get(target, "name");
     if (name == NULL || name->kind != LT__NODE_STR) {
         diag_in(cx, LT_MODEL_ERROR, &t->loc, ".properties.target",
                 "custom link is missing 'target' name property");
@@ -300,7 +303,7 @@ static void custom_link_target(lt__ctx *cx, const lt_model_trait *t, const lt__n
                 "custom link target [%s] is not a listed component", name->text);
 }
 
-static void dangling_rules(lt__ctx *cx, const lt_model *m, const lt__node *root,
+static void dangling_rules(lt__model_ctx *cx, const lt_model *m, const lt__model_node *root,
                            const char **names)
 {
     size_t n = m->component_count;
@@ -311,7 +314,7 @@ static void dangling_rules(lt__ctx *cx, const lt_model *m, const lt__node *root,
             if (!is_link(t))
                 continue;
             if (t->shape == LT_MODEL_SHAPE_CUSTOM) {
-                custom_link_target(cx, t, lt__node_get(trait_node(root, i, j), "properties"),
+                custom_link_target(cx, t, lt__model_node_get(trait_node(root, i, j), "properties"),
                                    names, n);
             } else if (t->shape == LT_MODEL_SHAPE_LINK && !has_name(names, n, t->link.target)) {
                 if (t->link.name_explicit)
@@ -343,7 +346,7 @@ static int cmp_policy(const void *a, const void *b)
     return c != 0 ? c : (x < y ? -1 : x > y);
 }
 
-static policy_index index_policies(lt__ctx *cx, const lt_model *m)
+static policy_index index_policies(lt__model_ctx *cx, const lt_model *m)
 {
     policy_index ix = { lt_calloc(m->policy_count + 1, sizeof(*ix.items)), 0 };
     if (ix.items == NULL) {
@@ -377,7 +380,7 @@ static const lt_model_policy *find_policy(const policy_index *ix, const char *na
     return NULL;
 }
 
-static void check_secrets(lt__ctx *cx, const policy_index *ix, const lt_model_secret *s,
+static void check_secrets(lt__model_ctx *cx, const policy_index *ix, const lt_model_secret *s,
                           size_t n)
 {
     for (size_t i = 0; i < n; i++) {
@@ -398,7 +401,7 @@ static void check_secrets(lt__ctx *cx, const policy_index *ix, const lt_model_se
     }
 }
 
-static void policy_rules(lt__ctx *cx, const lt_model *m)
+static void policy_rules(lt__model_ctx *cx, const lt_model *m)
 {
     policy_index ix = index_policies(cx, m);
     if (ix.items == NULL)
@@ -419,7 +422,7 @@ static void policy_rules(lt__ctx *cx, const lt_model *m)
 
 /* ---- rules 11, 12: custom traits, component properties -------------------------------------- */
 
-static void custom_trait_rules(lt__ctx *cx, const lt_model *m, const lt__node *root)
+static void custom_trait_rules(lt__model_ctx *cx, const lt_model *m, const lt__model_node *root)
 {
     for (size_t i = 0; i < m->component_count; i++) {
         const lt_model_component *c = &m->components[i];
@@ -438,12 +441,13 @@ static void custom_trait_rules(lt__ctx *cx, const lt_model *m, const lt__node *r
             else
                 continue;
             /* then the precise reasons, each at its own field */
-            lt__explain_trait(cx, lt__node_get(trait_node(root, i, j), "properties"), t);
+            lt__model_explain_trait(cx, lt__model_node_get(trait_node(root, i, j), "properties"),
+                                    t);
         }
     }
 }
 
-static void property_rules(lt__ctx *cx, const lt_model *m)
+static void property_rules(lt__model_ctx *cx, const lt_model *m)
 {
     for (size_t i = 0; i < m->component_count; i++) {
         const lt_model_component *c = &m->components[i];
@@ -470,7 +474,7 @@ static void property_rules(lt__ctx *cx, const lt_model *m)
 
 /* ---- rules 13, 14: duplicate links and link config names ------------------------------------ */
 
-static void duplicate_link_rules(lt__ctx *cx, const lt_model *m)
+static void duplicate_link_rules(lt__model_ctx *cx, const lt_model *m)
 {
     for (size_t i = 0; i < m->component_count; i++) {
         const lt_model_component *c = &m->components[i];
@@ -507,7 +511,7 @@ static void duplicate_link_rules(lt__ctx *cx, const lt_model *m)
         for (size_t q = 0; complete && q < n; q++)
             complete = keys[q] != NULL;
         if (complete)
-            dup = lt__dup_flags((const char *const *)keys, n);
+            dup = lt__model_dup_flags((const char *const *)keys, n);
         if (dup == NULL)
             cx->nomem = true;
         for (size_t q = 0; dup != NULL && q < n; q++) {
@@ -527,7 +531,7 @@ static void duplicate_link_rules(lt__ctx *cx, const lt_model *m)
     }
 }
 
-static void link_config_rules(lt__ctx *cx, const lt_model *m)
+static void link_config_rules(lt__model_ctx *cx, const lt_model *m)
 {
     size_t n = 0;
     for (size_t i = 0; i < m->component_count; i++) {
@@ -561,7 +565,7 @@ static void link_config_rules(lt__ctx *cx, const lt_model *m)
             }
         }
     }
-    dup = lt__dup_flags(names, k);
+    dup = lt__model_dup_flags(names, k);
     if (dup == NULL)
         goto nomem;
     for (size_t q = 0; q < k; q++) {
@@ -580,21 +584,22 @@ out:
 
 /* ---- rule 15: deprecated link keys, read from the raw document ------------------------------ */
 
-static void raw_document_rules(lt__ctx *cx, const lt__node *root)
+static void raw_document_rules(lt__model_ctx *cx, const lt__model_node *root)
 {
-    const lt__node *comps = lt__node_get(lt__node_get(root, "spec"), "components");
+    const lt__model_node *comps =
+        lt__model_node_get(lt__model_node_get(root, "spec"), "components");
     for (size_t i = 0; comps != NULL && comps->kind == LT__NODE_SEQ && i < comps->count; i++) {
-        const lt__node *traits = lt__node_get(comps->items[i], "traits");
+        const lt__model_node *traits = lt__model_node_get(comps->items[i], "traits");
         for (size_t j = 0; traits != NULL && traits->kind == LT__NODE_SEQ && j < traits->count;
              j++) {
-            const lt__node *t = traits->items[j];
-            const lt__node *type = lt__node_get(t, "type");
+            const lt__model_node *t = traits->items[j];
+            const lt__model_node *type = lt__model_node_get(t, "type");
             if (type != NULL && (type->kind != LT__NODE_STR || strcmp(type->text, "link") != 0))
                 continue;
-            const lt__node *props = lt__node_get(t, "properties");
+            const lt__model_node *props = lt__model_node_get(t, "properties");
             char path[128];
-            const lt__node *sc = lt__node_key_node(props, "source_config");
-            const lt__node *tc = lt__node_key_node(props, "target_config");
+            const lt__model_node *sc = lt__model_node_key_node(props, "source_config");
+            const lt__model_node *tc = lt__model_node_key_node(props, "target_config");
             lt_model_loc loc = { 0, 0, path };
             if (sc != NULL) {
                 snprintf(path, sizeof(path),
@@ -616,7 +621,7 @@ static void raw_document_rules(lt__ctx *cx, const lt__node *root)
     }
 }
 
-void lt__validate_wadm(lt__ctx *cx, const lt_model *m, const lt__node *root)
+void lt__model_validate_wadm(lt__model_ctx *cx, const lt_model *m, const lt__model_node *root)
 {
     const char **names = sorted_names(cx, m);
     if (names == NULL)

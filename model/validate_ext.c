@@ -10,7 +10,7 @@
 #include <string.h>
 
 #include "lt_alloc.h"
-#include "lt_model_int.h"
+#include "model_int.h"
 
 #define COUNT(a) (sizeof(a) / sizeof((a)[0]))
 
@@ -18,22 +18,22 @@
 
 static const char *const ROLLOUT_FIELDS[] = { "maxUnavailable" };
 
-static void diag_at(lt__ctx *cx, lt_model_level lvl, const lt_model_loc *loc, const char *fmt,
+static void diag_at(lt__model_ctx *cx, lt_model_level lvl, const lt_model_loc *loc, const char *fmt,
                     ...) LT_PRINTF(4, 5);
-static void diag_at(lt__ctx *cx, lt_model_level lvl, const lt_model_loc *loc, const char *fmt,
+static void diag_at(lt__model_ctx *cx, lt_model_level lvl, const lt_model_loc *loc, const char *fmt,
                     ...)
 {
     lt_buf_reset(&cx->path);
     if (lt_buf_appends(&cx->path, loc->path) != LT_OK)
         lt_buf_reset(&cx->path);
     /* the precise node the path names, else the element's own location */
-    const lt__node *n = lt__node_at_path(cx->root, cx->path.ptr);
-    lt__node at = { .line = loc->line, .column = loc->column };
+    const lt__model_node *n = lt__model_node_at_path(cx->root, cx->path.ptr);
+    lt__model_node at = { .line = loc->line, .column = loc->column };
     if (n != NULL && n->line > 0 && cx->path.len > 0)
-        at = (lt__node){ .line = n->line, .column = n->column };
+        at = (lt__model_node){ .line = n->line, .column = n->column };
     va_list ap;
     va_start(ap, fmt);
-    lt__vdiag(cx, lvl, LT__CODE_LATTICED, &at, fmt, ap);
+    lt__model_vdiag(cx, lvl, LT__MODEL_CODE_LATTICED, &at, fmt, ap);
     va_end(ap);
     lt_buf_reset(&cx->path);
 }
@@ -61,7 +61,7 @@ static bool parse_max_unavailable(const char *s, lt_model_rollout *r)
     return true;
 }
 
-static void rollout_policy(lt__ctx *cx, lt_model *m)
+static void rollout_policy(lt__model_ctx *cx, lt_model *m)
 {
     const lt_model_policy *seen = NULL;
     for (size_t i = 0; i < m->policy_count; i++) {
@@ -79,7 +79,7 @@ static void rollout_policy(lt__ctx *cx, lt_model *m)
             const char *key = p->properties.items[k].key;
             if (strcmp(key, ROLLOUT_FIELDS[0]) == 0)
                 continue;
-            const char *hint = lt__suggest(key, ROLLOUT_FIELDS, COUNT(ROLLOUT_FIELDS));
+            const char *hint = lt__model_suggest(key, ROLLOUT_FIELDS, COUNT(ROLLOUT_FIELDS));
             diag_at(cx, LT_MODEL_ERROR, &p->loc,
                     "unknown field `%s` in %s policy '%s', expected `maxUnavailable`%s%s%s", key,
                     LT_MODEL_POLICY_ROLLOUT_TYPE, p->name, hint != NULL ? " (did you mean '" : "",
@@ -102,7 +102,7 @@ static void rollout_policy(lt__ctx *cx, lt_model *m)
 
 /* ---- per component -------------------------------------------------------------------------- */
 
-static void scaler_rules(lt__ctx *cx, const lt_model_component *c, const lt_model_trait *t)
+static void scaler_rules(lt__model_ctx *cx, const lt_model_component *c, const lt_model_trait *t)
 {
     const lt_model_scaler *s = &t->scaler;
     uint64_t total = 0;
@@ -122,7 +122,7 @@ static void scaler_rules(lt__ctx *cx, const lt_model_component *c, const lt_mode
                 c->name);
 }
 
-static void component_rules(lt__ctx *cx, const lt_model *m, const lt_model_component *c)
+static void component_rules(lt__model_ctx *cx, const lt_model *m, const lt_model_component *c)
 {
     size_t scalers = 0, resources = 0;
     for (size_t j = 0; j < c->trait_count; j++) {
@@ -156,7 +156,7 @@ static void component_rules(lt__ctx *cx, const lt_model *m, const lt_model_compo
 }
 
 /* Two components that end up with the same id would fight over the same instances. */
-static void id_clash_rules(lt__ctx *cx, const lt_model *m)
+static void id_clash_rules(lt__model_ctx *cx, const lt_model *m)
 {
     size_t n = m->component_count;
     const char **ids = lt_calloc(n + 1, sizeof(*ids));
@@ -165,7 +165,7 @@ static void id_clash_rules(lt__ctx *cx, const lt_model *m)
         goto nomem;
     for (size_t i = 0; i < n; i++)
         ids[i] = m->components[i].id != NULL ? m->components[i].id : "";
-    dup = lt__dup_flags(ids, n);
+    dup = lt__model_dup_flags(ids, n);
     if (dup == NULL)
         goto nomem;
     size_t reported = 0;
@@ -193,14 +193,14 @@ out:
     lt_free(dup);
 }
 
-static void policy_name_rules(lt__ctx *cx, const lt_model *m)
+static void policy_name_rules(lt__model_ctx *cx, const lt_model *m)
 {
     const char **names = lt_calloc(m->policy_count + 1, sizeof(*names));
     bool *dup = NULL;
     if (names != NULL) {
         for (size_t i = 0; i < m->policy_count; i++)
             names[i] = m->policies[i].name;
-        dup = lt__dup_flags(names, m->policy_count);
+        dup = lt__model_dup_flags(names, m->policy_count);
     }
     if (dup == NULL)
         cx->nomem = true;
@@ -213,7 +213,7 @@ static void policy_name_rules(lt__ctx *cx, const lt_model *m)
     lt_free(dup);
 }
 
-void lt__validate_latticed(lt__ctx *cx, lt_model *m)
+void lt__model_validate_latticed(lt__model_ctx *cx, lt_model *m)
 {
     lt_model_loc top = { 0, 0, "" };
     if (m->api_version[0] != '\0' && strcmp(m->api_version, LT_MODEL_OAM_VERSION) != 0) {

@@ -31,7 +31,7 @@
 static void send_inventory(lt_sched *s, sched_host *h, int64_t now)
 {
     lt_sched_batch b = { 0 };
-    sched_req *r = out_req_new(s, h != NULL ? h->id : "", LT_SCHED_INVENTORY, now);
+    sched_req *r = lt__sched_out_req_new(s, h != NULL ? h->id : "", LT_SCHED_INVENTORY, now);
 
     if (r == NULL)
         return; /* out of memory: the round just does not wait for this host */
@@ -44,7 +44,7 @@ static void send_inventory(lt_sched *s, sched_host *h, int64_t now)
         s->sink.send(s->sink.arg, &b);
 }
 
-void fence_begin(lt_sched *s, int64_t now)
+void lt__sched_fence_begin(lt_sched *s, int64_t now)
 {
     size_t i;
 
@@ -68,7 +68,7 @@ void fence_begin(lt_sched *s, int64_t now)
                 s->lattice, (unsigned long long)s->epoch, s->inv_waiting);
 }
 
-bool fence_ready(const lt_sched *s, int64_t now)
+bool lt__sched_fence_ready(const lt_sched *s, int64_t now)
 {
     return (s->inv_waiting == 0 && now >= s->bcast_until) || now >= s->inv_until;
 }
@@ -79,12 +79,12 @@ static void mark_host_apps(lt_sched *s, sched_host *h, int64_t now)
 
     for (o = h->obs_head; o != NULL; o = o->host_next)
         if (o->owner != NULL)
-            sched_mark_dirty(s, o->owner, now);
+            lt__sched_mark_dirty(s, o->owner, now);
     s->inv_gen++;
     s->hosts_changed = true;
 }
 
-void fence_on_stale(lt_sched *s, sched_host *h, uint64_t claimed, int64_t now)
+void lt__sched_fence_on_stale(lt_sched *s, sched_host *h, uint64_t claimed, int64_t now)
 {
     if (!s->leading || claimed <= s->epoch)
         return;
@@ -102,7 +102,7 @@ void fence_on_stale(lt_sched *s, sched_host *h, uint64_t claimed, int64_t now)
     }
 }
 
-void fence_lift(lt_sched *s, int64_t now)
+void lt__sched_fence_lift(lt_sched *s, int64_t now)
 {
     size_t i;
 
@@ -120,8 +120,8 @@ void fence_lift(lt_sched *s, int64_t now)
     }
 }
 
-void fence_refused(lt_sched *s, const sched_req *r, sched_host *h, uint64_t claimed,
-                   int64_t now)
+void lt__sched_fence_refused(lt_sched *s, const sched_req *r, sched_host *h, uint64_t claimed,
+                             int64_t now)
 {
     size_t i;
 
@@ -136,33 +136,33 @@ void fence_refused(lt_sched *s, const sched_req *r, sched_host *h, uint64_t clai
             if (st != NULL && st->host == h) {
                 sched_app *a = st->app;
 
-                sched_start_remove(s, st);
+                lt__sched_start_remove(s, st);
                 if (a != NULL)
-                    sched_mark_dirty(s, a, now);
+                    lt__sched_mark_dirty(s, a, now);
             }
             break;
         case LT_SCHED_STOP:
-            o = h != NULL ? inv_obs_on(s, it->id, h) : NULL;
+            o = h != NULL ? lt__sched_inv_obs_on(s, it->id, h) : NULL;
             if (o != NULL) {
                 o->stop_sent = 0;
                 if (o->owner != NULL)
-                    sched_mark_dirty(s, o->owner, now);
+                    lt__sched_mark_dirty(s, o->owner, now);
             }
             break;
         default:
-            o = h != NULL && it->aux != NULL ? inv_obs_on(s, it->aux, h) : NULL;
+            o = h != NULL && it->aux != NULL ? lt__sched_inv_obs_on(s, it->aux, h) : NULL;
             if (o != NULL)
                 o->link_sent = 0;
             break;
         }
     }
     if (h != NULL)
-        fence_on_stale(s, h, claimed, now);
+        lt__sched_fence_on_stale(s, h, claimed, now);
 }
 
 void lt_sched_quarantine(lt_sched *s, const char *host_id, uint64_t claimed, int64_t now)
 {
-    sched_host *h = inv_host(s, host_id);
+    sched_host *h = lt__sched_inv_host(s, host_id);
 
     if (h == NULL || !s->leading || claimed <= s->epoch)
         return;
@@ -178,7 +178,7 @@ void lt_sched_quarantine(lt_sched *s, const char *host_id, uint64_t claimed, int
     LT_WARN("sched", "lattice %s: host %s quarantined: it claims epoch %llu, which no term had "
             "(ours is %llu); no placements on it until it restarts", s->lattice, h->id,
             (unsigned long long)h->claimed_epoch, (unsigned long long)s->epoch);
-    cp_host_quarantined(s, h);
+    lt__sched_cp_host_quarantined(s, h);
 }
 
 /* Links the host says it has: known as installed (content unknown), so the pass keeps or
@@ -195,7 +195,7 @@ static void recover_links(lt_sched *s, sched_host *h, const Latticed__Host__V1__
 
         if (l == NULL || l->link_id == NULL || l->source_instance_id == NULL)
             continue;
-        o = inv_obs_on(s, l->source_instance_id, h);
+        o = lt__sched_inv_obs_on(s, l->source_instance_id, h);
         if (o == NULL)
             continue;
         for (k = 0; k < o->n_links; k++)
@@ -204,9 +204,9 @@ static void recover_links(lt_sched *s, sched_host *h, const Latticed__Host__V1__
         if (k == o->n_links) {
             static const char unknown[33] = ""; /* content unknown: never equal to a digest */
 
-            out_acked_set(o, l->link_id, unknown, now);
+            lt__sched_out_acked_set(o, l->link_id, unknown, now);
             if (o->owner != NULL)
-                sched_mark_dirty(s, o->owner, now);
+                lt__sched_mark_dirty(s, o->owner, now);
         }
     }
 }
@@ -234,18 +234,19 @@ void lt_sched_on_inventory(lt_sched *s, uint64_t request_no,
         goto done;
     }
     hid = reply->host_id;
-    h = inv_host(s, hid);
+    h = lt__sched_inv_host(s, hid);
     if (reply->code == RC(STALE_EPOCH)) {
         if (h != NULL)
-            fence_on_stale(s, h, reply->newest_epoch, now);
+            lt__sched_fence_on_stale(s, h, reply->newest_epoch, now);
         goto done;
     }
     if (reply->code != RC(OK))
         goto done;
-    if (reply->heartbeat != NULL && inv_heartbeat(s, hid, reply->heartbeat, true, now) != LT_OK)
+    if (reply->heartbeat != NULL &&
+        lt__sched_inv_heartbeat(s, hid, reply->heartbeat, true, now) != LT_OK)
         LT_DEBUG("sched", "lattice %s: host %s: inventory not usable: %s", s->lattice, hid,
                  lt_error_message());
-    h = inv_host(s, hid); /* new, or replaced by a restarted host */
+    h = lt__sched_inv_host(s, hid); /* new, or replaced by a restarted host */
     if (h != NULL)
         recover_links(s, h, reply, now);
 done:

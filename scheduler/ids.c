@@ -9,15 +9,15 @@ static void hash_id(char tag, const char *const *parts, const char *seps, size_t
 {
     sched_sha h;
 
-    sched_sha_init(&h);
+    lt__sched_sha_init(&h);
     for (size_t i = 0; i < n; i++) {
         if (i > 0)
-            sched_sha_update(&h, &seps[i - 1], 1);
-        sched_sha_str(&h, parts[i]);
+            lt__sched_sha_update(&h, &seps[i - 1], 1);
+        lt__sched_sha_str(&h, parts[i]);
     }
     out[0] = tag;
     out[1] = '-';
-    sched_sha_hex(&h, out + 2, 32);
+    lt__sched_sha_hex(&h, out + 2, 32);
 }
 
 void lt_sched_instance_id(const char *lattice, const char *app, const char *version,

@@ -52,7 +52,7 @@ static lt_status check_source(const lt_sched *s, const char *host_id, const char
  * Hosts
  * ------------------------------------------------------------------------------------------- */
 
-sched_host *inv_host(const lt_sched *s, const char *id)
+sched_host *lt__sched_inv_host(const lt_sched *s, const char *id)
 {
     return lt_map_get(&s->hosts, id);
 }
@@ -66,19 +66,19 @@ static void host_free(sched_host *h)
     lt_free(h->id);
     lt_free(h->friendly);
     lt_free(h->version);
-    skvs_cleanup(&h->labels);
+    lt__sched_skvs_cleanup(&h->labels);
     for (i = 0; i < h->links.cap; i++)
         if (h->links.slots[i].key != NULL)
             lt_free(h->links.slots[i].val);
     lt_map_cleanup(&h->links);
     for (v = 0; v < 4; v++)
-        pvec_cleanup(&h->out[v]); /* items are freed by out_discard before */
+        lt__sched_pvec_cleanup(&h->out[v]); /* items are freed by lt__sched_out_discard before */
     lt_free(h);
 }
 
 static lt_status host_get(lt_sched *s, const char *id, int64_t now, sched_host **out)
 {
-    sched_host *h = inv_host(s, id);
+    sched_host *h = lt__sched_inv_host(s, id);
     lt_status st;
 
     *out = h;
@@ -92,7 +92,7 @@ static lt_status host_get(lt_sched *s, const char *id, int64_t now, sched_host *
     h->joined = now;
     h->last_seen = now;
     h->idx = s->host_list.len;
-    st = pvec_push(&s->host_list, h);
+    st = lt__sched_pvec_push(&s->host_list, h);
     if (st == LT_OK) {
         st = lt_map_put(&s->hosts, h->id, h);
         if (st != LT_OK)
@@ -117,15 +117,15 @@ static void set_labels(lt_sched *s, sched_host *h, void *const *ev, size_t n)
 
     for (i = 0; i < n; i++)
         if (e[i] != NULL && e[i]->key != NULL &&
-            skvs_set(&nl, e[i]->key, e[i]->value != NULL ? e[i]->value : "") != LT_OK) {
-            skvs_cleanup(&nl);
+            lt__sched_skvs_set(&nl, e[i]->key, e[i]->value != NULL ? e[i]->value : "") != LT_OK) {
+            lt__sched_skvs_cleanup(&nl);
             return; /* out of memory: keep the old labels */
         }
-    if (skvs_equal(&nl, &h->labels)) {
-        skvs_cleanup(&nl);
+    if (lt__sched_skvs_equal(&nl, &h->labels)) {
+        lt__sched_skvs_cleanup(&nl);
         return;
     }
-    skvs_cleanup(&h->labels);
+    lt__sched_skvs_cleanup(&h->labels);
     h->labels = nl;
     s->inv_gen++;
     s->hosts_changed = true;
@@ -134,7 +134,7 @@ static void set_labels(lt_sched *s, sched_host *h, void *const *ev, size_t n)
 
         for (o = h->obs_head; o != NULL; o = o->host_next)
             if (o->owner != NULL)
-                sched_mark_dirty(s, o->owner, h->last_seen);
+                lt__sched_mark_dirty(s, o->owner, h->last_seen);
     }
 }
 
@@ -161,7 +161,7 @@ static void set_alive(lt_sched *s, sched_host *h, int64_t now)
  * Observed instances
  * ------------------------------------------------------------------------------------------- */
 
-sched_obs *inv_obs_on(const lt_sched *s, const char *id, const sched_host *h)
+sched_obs *lt__sched_inv_obs_on(const lt_sched *s, const char *id, const sched_host *h)
 {
     sched_obs *o = lt_map_get(&s->obs_by_id, id);
 
@@ -181,7 +181,7 @@ static const char *ann_get(Latticed__Host__V1__Instance__AnnotationsEntry **a, s
     return NULL;
 }
 
-void obs_unlink_app(lt_sched *s, sched_obs *o)
+void lt__sched_obs_unlink_app(lt_sched *s, sched_obs *o)
 {
     sched_app *a = o->owner;
 
@@ -226,19 +226,20 @@ static void start_seen(lt_sched *s, const char *id, const sched_host *h, int sta
     if (st == NULL || st->host != h)
         return;
     if (!st->acked && st->app != NULL) { /* the host's event beat its reply */
-        const spec_comp *c = st->app->spec != NULL ? spec_find(st->app->spec, st->comp) : NULL;
+        const spec_comp *c =
+            st->app->spec != NULL ? lt__sched_spec_find(st->app->spec, st->comp) : NULL;
 
-        cp_instance_placed(s, st, c != NULL ? c->image : "");
+        lt__sched_cp_instance_placed(s, st, c != NULL ? c->image : "");
     }
     if (state == IS(RUNNING) && st->app != NULL) {
-        comp_rt *rt = sched_comp_rt(st->app, st->comp);
+        comp_rt *rt = lt__sched_comp_rt(st->app, st->comp);
 
         /* A start went through: backoff starts over; after a crash only once the component
          * stayed up (reconcile.c: finish_status), or a crash loop would never back off. */
         if (rt != NULL && rt->stable_at == 0)
             rt->failures = 0;
     }
-    sched_start_remove(s, st);
+    lt__sched_start_remove(s, st);
 }
 
 /* Remove o from everything and free it. reason: an InstanceLostReason, 0 for expected. */
@@ -249,9 +250,9 @@ static void obs_remove(lt_sched *s, sched_obs *o, int reason, const char *msg, i
 
     if (o->owner != NULL) {
         if (reason != 0 && o->stop_sent == 0)
-            cp_instance_lost(s, o, reason, msg);
-        sched_mark_dirty(s, o->owner, now);
-        obs_unlink_app(s, o);
+            lt__sched_cp_instance_lost(s, o, reason, msg);
+        lt__sched_mark_dirty(s, o->owner, now);
+        lt__sched_obs_unlink_app(s, o);
     }
     if (o->host_prev != NULL)
         o->host_prev->host_next = o->host_next;
@@ -283,7 +284,7 @@ static bool str_set(char **dst, const char *src)
 
     if (*dst != NULL && strcmp(*dst, v) == 0)
         return false;
-    sched_set_str(dst, v);
+    lt__sched_set_str(dst, v);
     return true;
 }
 
@@ -302,10 +303,10 @@ static void obs_crashed(lt_sched *s, sched_obs *o, int64_t now)
         return; /* not ours, or we asked it to go */
     LT_INFO("sched", "lattice %s: instance %s of %s/%s crashed on host %s: %s", s->lattice,
             o->id, o->owner->name, o->comp, o->host->id, o->message);
-    sched_failure(s, o->owner, o->comp, o->host->id,
-                  o->message[0] != '\0' ? o->message : "instance failed", now);
-    cp_instance_lost(s, o, CP_LOST_FAILED, o->message);
-    rt = sched_comp_rt(o->owner, o->comp);
+    lt__sched_failure(s, o->owner, o->comp, o->host->id,
+                      o->message[0] != '\0' ? o->message : "instance failed", now);
+    lt__sched_cp_instance_lost(s, o, CP_LOST_FAILED, o->message);
+    rt = lt__sched_comp_rt(o->owner, o->comp);
     if (rt != NULL)
         rt->stable_at = INT64_MAX; /* the window starts when it runs again (reconcile.c) */
 }
@@ -331,7 +332,7 @@ static lt_status obs_upsert(lt_sched *s, sched_host *h, const Latticed__Host__V1
     app = ann_get(in->annotations, in->n_annotations, LT_SCHED_ANN_APP);
     managed = mb != NULL && strcmp(mb, LT_SCHED_MANAGER) == 0 && lat != NULL &&
               strcmp(lat, s->lattice) == 0 && app != NULL && app[0] != '\0';
-    o = inv_obs_on(s, in->instance_id, h);
+    o = lt__sched_inv_obs_on(s, in->instance_id, h);
     if (o == NULL) {
         sched_obs *head;
 
@@ -382,11 +383,11 @@ static lt_status obs_upsert(lt_sched *s, sched_host *h, const Latticed__Host__V1
     o->mem = mem;
     o->cpu = cpu;
     if (managed != o->managed || (managed && (o->owner == NULL || strcmp(o->owner->name, app) != 0))) {
-        obs_unlink_app(s, o);
+        lt__sched_obs_unlink_app(s, o);
         o->managed = managed;
         changed = true;
         if (managed) {
-            sched_app *a = sched_app_get(s, app, true);
+            sched_app *a = lt__sched_app_get(s, app, true);
 
             if (a != NULL) {
                 o->owner = a;
@@ -402,7 +403,7 @@ static lt_status obs_upsert(lt_sched *s, sched_host *h, const Latticed__Host__V1
     if (crashed)
         obs_crashed(s, o, now);
     if (changed && o->owner != NULL)
-        sched_mark_dirty(s, o->owner, now);
+        lt__sched_mark_dirty(s, o->owner, now);
     if (out != NULL)
         *out = o;
     return LT_OK;
@@ -462,7 +463,7 @@ static void set_links(lt_sched *s, sched_host *h, char **ids, size_t n, int64_t 
 
         for (o = h->obs_head; o != NULL; o = o->host_next)
             if (o->owner != NULL)
-                sched_mark_dirty(s, o->owner, now);
+                lt__sched_mark_dirty(s, o->owner, now);
     }
     return;
 fail:
@@ -479,11 +480,11 @@ fail:
 lt_status lt_sched_on_heartbeat(lt_sched *s, const char *host_id,
                                 const Latticed__Host__V1__Heartbeat *hb, int64_t now)
 {
-    return inv_heartbeat(s, host_id, hb, false, now);
+    return lt__sched_inv_heartbeat(s, host_id, hb, false, now);
 }
 
-lt_status inv_heartbeat(lt_sched *s, const char *host_id, const Latticed__Host__V1__Heartbeat *hb,
-                        bool fresh, int64_t now)
+lt_status lt__sched_inv_heartbeat(lt_sched *s, const char *host_id,
+                                  const Latticed__Host__V1__Heartbeat *hb, bool fresh, int64_t now)
 {
     sched_host *h;
     uint64_t stamp;
@@ -494,7 +495,7 @@ lt_status inv_heartbeat(lt_sched *s, const char *host_id, const Latticed__Host__
 
     if (st != LT_OK)
         return st;
-    is_new = inv_host(s, host_id) == NULL;
+    is_new = lt__sched_inv_host(s, host_id) == NULL;
     st = host_get(s, host_id, now, &h);
     if (st != LT_OK)
         return st;
@@ -503,8 +504,8 @@ lt_status inv_heartbeat(lt_sched *s, const char *host_id, const Latticed__Host__
         return LT_OK; /* reordered: an older heartbeat of the same process */
     if (hb->sequence > h->seq)
         h->seq = hb->sequence;
-    sched_set_str(&h->friendly, hb->friendly_name != NULL ? hb->friendly_name : "");
-    sched_set_str(&h->version, hb->version != NULL ? hb->version : "");
+    lt__sched_set_str(&h->friendly, hb->friendly_name != NULL ? hb->friendly_name : "");
+    lt__sched_set_str(&h->version, hb->version != NULL ? hb->version : "");
     h->interval_ms = hb->interval_ms;
     h->newest_epoch = hb->newest_epoch;
     set_labels(s, h, (void *const *)hb->labels, hb->n_labels);
@@ -525,8 +526,8 @@ lt_status inv_heartbeat(lt_sched *s, const char *host_id, const Latticed__Host__
     }
     set_links(s, h, hb->link_ids, hb->n_link_ids, now);
     if (is_new)
-        cp_host_joined(s, h);
-    fence_on_stale(s, h, h->newest_epoch, now); /* it will refuse us: find out why now */
+        lt__sched_cp_host_joined(s, h);
+    lt__sched_fence_on_stale(s, h, h->newest_epoch, now); /* it will refuse us: find out why now */
     return LT_OK;
 }
 
@@ -539,7 +540,7 @@ lt_status lt_sched_on_host_started(lt_sched *s, const char *host_id,
 
     if (st != LT_OK)
         return st;
-    is_new = inv_host(s, host_id) == NULL;
+    is_new = lt__sched_inv_host(s, host_id) == NULL;
     st = host_get(s, host_id, now, &h);
     if (st != LT_OK)
         return st;
@@ -547,13 +548,13 @@ lt_status lt_sched_on_host_started(lt_sched *s, const char *host_id,
         host_forget(s, h, now); /* host.started: a new process, whatever its start time */
     h->started_s = m->started_at != NULL ? m->started_at->seconds : 0;
     h->stopping = false;
-    sched_set_str(&h->friendly, m->friendly_name != NULL ? m->friendly_name : "");
-    sched_set_str(&h->version, m->version != NULL ? m->version : "");
+    lt__sched_set_str(&h->friendly, m->friendly_name != NULL ? m->friendly_name : "");
+    lt__sched_set_str(&h->version, m->version != NULL ? m->version : "");
     set_labels(s, h, (void *const *)m->labels, m->n_labels);
     set_capacity(h, m->capacity);
     set_alive(s, h, now);
     if (is_new)
-        cp_host_joined(s, h);
+        lt__sched_cp_host_joined(s, h);
     return LT_OK;
 }
 
@@ -565,9 +566,9 @@ lt_status lt_sched_on_host_stopping(lt_sched *s, const char *host_id,
 
     if (st != LT_OK)
         return st;
-    h = inv_host(s, host_id);
+    h = lt__sched_inv_host(s, host_id);
     if (h != NULL)
-        inv_host_remove(s, h, CP_HOST_STOPPED, now);
+        lt__sched_inv_host_remove(s, h, CP_HOST_STOPPED, now);
     return LT_OK;
 }
 
@@ -579,7 +580,7 @@ lt_status lt_sched_on_instance_started(lt_sched *s, const char *host_id,
 
     if (st != LT_OK)
         return st;
-    h = inv_host(s, host_id);
+    h = lt__sched_inv_host(s, host_id);
     if (h == NULL || m->instance == NULL)
         return LT_OK; /* the next heartbeat introduces the host */
     h->last_seen = now;
@@ -595,11 +596,11 @@ lt_status lt_sched_on_instance_stopped(lt_sched *s, const char *host_id,
 
     if (st != LT_OK)
         return st;
-    h = inv_host(s, host_id);
+    h = lt__sched_inv_host(s, host_id);
     if (h == NULL || m->instance == NULL || m->instance->instance_id == NULL)
         return LT_OK;
     h->last_seen = now;
-    o = inv_obs_on(s, m->instance->instance_id, h);
+    o = lt__sched_inv_obs_on(s, m->instance->instance_id, h);
     if (o != NULL)
         obs_remove(s, o, CP_LOST_MISSING, m->reason, now);
     return LT_OK;
@@ -615,21 +616,22 @@ lt_status lt_sched_on_instance_failed(lt_sched *s, const char *host_id,
 
     if (st != LT_OK)
         return st;
-    h = inv_host(s, host_id);
+    h = lt__sched_inv_host(s, host_id);
     if (h == NULL || m->instance == NULL)
         return LT_OK;
     h->last_seen = now;
     known = m->instance->instance_id != NULL &&
-            inv_obs_on(s, m->instance->instance_id, h) != NULL;
+            lt__sched_inv_obs_on(s, m->instance->instance_id, h) != NULL;
     st = obs_upsert(s, h, m->instance, 0, now, &o);
     if (st != LT_OK || o == NULL || o->owner == NULL)
         return st;
     /* An instance seen before turning FAILED was counted by obs_upsert (a crash, whichever
      * of event and heartbeat told first); a new one is a start that failed. */
     if (!m->will_restart && !known) {
-        sched_failure(s, o->owner, o->comp, host_id,
-                      m->message != NULL && m->message[0] != '\0' ? m->message : o->message, now);
-        cp_instance_lost(s, o, CP_LOST_FAILED, m->message);
+        lt__sched_failure(s, o->owner, o->comp, host_id,
+                          m->message != NULL && m->message[0] != '\0' ? m->message : o->message,
+                          now);
+        lt__sched_cp_instance_lost(s, o, CP_LOST_FAILED, m->message);
     }
     return LT_OK;
 }
@@ -638,14 +640,14 @@ lt_status lt_sched_on_instance_failed(lt_sched *s, const char *host_id,
  * Loss and the partition guard
  * ------------------------------------------------------------------------------------------- */
 
-void inv_host_remove(lt_sched *s, sched_host *h, int reason, int64_t now)
+void lt__sched_inv_host_remove(lt_sched *s, sched_host *h, int reason, int64_t now)
 {
     int lost = reason == CP_HOST_STOPPED ? CP_LOST_HOST_STOPPING : CP_LOST_HOST_LOST;
     sched_host *last;
     sched_app *a;
     size_t i;
 
-    cp_host_lost(s, h, reason);
+    lt__sched_cp_host_lost(s, h, reason);
     LT_INFO("sched", "lattice %s: host %s lost (%s), %u instance(s)", s->lattice, h->id,
             reason == CP_HOST_STOPPED ? "stopped" : "heartbeat timeout", h->n_obs);
     while (h->obs_head != NULL)
@@ -660,14 +662,14 @@ void inv_host_remove(lt_sched *s, sched_host *h, int reason, int64_t now)
         for (st = a->starts; st != NULL; st = nx) {
             nx = st->next;
             if (st->host == h) {
-                sched_start_remove(s, st);
-                sched_mark_dirty(s, a, now);
+                lt__sched_start_remove(s, st);
+                lt__sched_mark_dirty(s, a, now);
             }
         }
     }
     for (i = 0; i < 4; i++)
         if (h->out[i].len > 0)
-            out_discard(s); /* never happens outside a tick; be safe */
+            lt__sched_out_discard(s); /* never happens outside a tick; be safe */
     last = s->host_list.items[s->host_list.len - 1];
     s->host_list.items[h->idx] = last;
     last->idx = h->idx;
@@ -752,7 +754,7 @@ static void partition_over(lt_sched *s, size_t still_silent, int64_t now)
     s->grace_from = now;
 }
 
-void inv_check_hosts(lt_sched *s, int64_t now)
+void lt__sched_inv_check_hosts(lt_sched *s, int64_t now)
 {
     size_t i, n_overdue = 0, n_quiet = 0, recent, total = s->host_list.len;
     pvec lost = { 0 };
@@ -796,14 +798,14 @@ void inv_check_hosts(lt_sched *s, int64_t now)
     for (i = 0; i < total; i++) {
         sched_host *h = s->host_list.items[i];
 
-        if (overdue(s, h, now) && pvec_push(&lost, h) != LT_OK)
+        if (overdue(s, h, now) && lt__sched_pvec_push(&lost, h) != LT_OK)
             break;
     }
     for (i = 0; i < lost.len; i++) {
         note_loss(s, now);
-        inv_host_remove(s, lost.items[i], CP_HOST_TIMEOUT, now);
+        lt__sched_inv_host_remove(s, lost.items[i], CP_HOST_TIMEOUT, now);
     }
-    pvec_cleanup(&lost);
+    lt__sched_pvec_cleanup(&lost);
 }
 
 void lt_sched_set_connected(lt_sched *s, bool connected, int64_t now)
@@ -833,15 +835,15 @@ size_t lt_sched_evict_silent(lt_sched *s, int64_t now)
     for (i = 0; i < s->host_list.len; i++) {
         sched_host *h = s->host_list.items[i];
 
-        if (now - h->last_seen > host_timeout(s, h) && pvec_push(&lost, h) != LT_OK)
+        if (now - h->last_seen > host_timeout(s, h) && lt__sched_pvec_push(&lost, h) != LT_OK)
             break;
     }
     n = lost.len;
     if (n > 0)
         LT_WARN("sched", "lattice %s: operator evicts %zu silent host(s)", s->lattice, n);
     for (i = 0; i < lost.len; i++)
-        inv_host_remove(s, lost.items[i], CP_HOST_TIMEOUT, now);
-    pvec_cleanup(&lost);
+        lt__sched_inv_host_remove(s, lost.items[i], CP_HOST_TIMEOUT, now);
+    lt__sched_pvec_cleanup(&lost);
     s->partitioned = false;
     return n;
 }
@@ -850,7 +852,7 @@ size_t lt_sched_evict_silent(lt_sched *s, int64_t now)
  * Selectors
  * ------------------------------------------------------------------------------------------- */
 
-sched_sel *inv_selector(lt_sched *s, const char *key, const skvs *req)
+sched_sel *lt__sched_inv_selector(lt_sched *s, const char *key, const skvs *req)
 {
     sched_sel *sel = lt_map_get(&s->sels, key);
     size_t i;
@@ -862,10 +864,10 @@ sched_sel *inv_selector(lt_sched *s, const char *key, const skvs *req)
             return NULL;
         }
         for (i = 0; i < req->count; i++)
-            if (skvs_set(&sel->req, req->items[i].key, req->items[i].value) != LT_OK)
+            if (lt__sched_skvs_set(&sel->req, req->items[i].key, req->items[i].value) != LT_OK)
                 break;
         if (i < req->count || lt_map_put(&s->sels, sel->key, sel) != LT_OK) {
-            skvs_cleanup(&sel->req);
+            lt__sched_skvs_cleanup(&sel->req);
             lt_free(sel->key);
             lt_free(sel);
             return NULL;
@@ -876,8 +878,8 @@ sched_sel *inv_selector(lt_sched *s, const char *key, const skvs *req)
         for (i = 0; i < s->host_list.len; i++) {
             sched_host *h = s->host_list.items[i];
 
-            if (HOST_USABLE(h) && !h->stopping && skvs_match(&h->labels, &sel->req) &&
-                pvec_push(&sel->hosts, h) != LT_OK)
+            if (HOST_USABLE(h) && !h->stopping && lt__sched_skvs_match(&h->labels, &sel->req) &&
+                lt__sched_pvec_push(&sel->hosts, h) != LT_OK)
                 return NULL;
         }
         sel->gen = s->inv_gen + 1;
@@ -885,7 +887,7 @@ sched_sel *inv_selector(lt_sched *s, const char *key, const skvs *req)
     return sel;
 }
 
-void inv_free_all(lt_sched *s)
+void lt__sched_inv_free_all(lt_sched *s)
 {
     size_t i;
 
@@ -900,7 +902,7 @@ void inv_free_all(lt_sched *s)
         }
         host_free(h);
     }
-    pvec_cleanup(&s->host_list);
+    lt__sched_pvec_cleanup(&s->host_list);
     lt_map_cleanup(&s->hosts);
     lt_map_cleanup(&s->obs_by_id);
     for (i = 0; i < s->sels.cap; i++) {
@@ -908,8 +910,8 @@ void inv_free_all(lt_sched *s)
 
         if (s->sels.slots[i].key == NULL)
             continue;
-        skvs_cleanup(&sel->req);
-        pvec_cleanup(&sel->hosts);
+        lt__sched_skvs_cleanup(&sel->req);
+        lt__sched_pvec_cleanup(&sel->hosts);
         lt_free(sel->key);
         lt_free(sel);
     }

@@ -40,11 +40,11 @@ static void link_digest(const spec_link *l, const sched_obs *t, char *out)
 {
     sched_sha h;
 
-    sched_sha_init(&h);
-    sched_sha_str(&h, l->digest);
-    sched_sha_update(&h, "/", 1);
-    sched_sha_str(&h, t != NULL ? t->id : "");
-    sched_sha_hex(&h, out, 32);
+    lt__sched_sha_init(&h);
+    lt__sched_sha_str(&h, l->digest);
+    lt__sched_sha_update(&h, "/", 1);
+    lt__sched_sha_str(&h, t != NULL ? t->id : "");
+    lt__sched_sha_hex(&h, out, 32);
 }
 
 static const acked_link *acked_find(const sched_obs *o, const char *link_id)
@@ -71,8 +71,8 @@ static bool installed(const lt_sched *s, const sched_obs *o, const acked_link *e
 
 static bool in_backoff(lt_sched *s, const spec_link *l, int64_t now)
 {
-    sched_app *d = sched_app_get(s, l->app, false);
-    link_rt *r = d != NULL ? sched_link_rt(d, l->link_id, false) : NULL;
+    sched_app *d = lt__sched_app_get(s, l->app, false);
+    link_rt *r = d != NULL ? lt__sched_link_rt(d, l->link_id, false) : NULL;
 
     return r != NULL && now < r->retry_at;
 }
@@ -80,18 +80,18 @@ static bool in_backoff(lt_sched *s, const spec_link *l, int64_t now)
 /* The links o should carry: its own app's for its component, then foreign ones. */
 static void wanted_links(lt_sched *s, const sched_app *a, const sched_obs *o, pvec *out)
 {
-    const spec_comp *c = a->spec != NULL ? spec_find(a->spec, o->comp) : NULL;
+    const spec_comp *c = a->spec != NULL ? lt__sched_spec_find(a->spec, o->comp) : NULL;
     const pvec *foreign;
     char key[512];
     size_t i;
 
     if (c != NULL && c->shared_app == NULL)
         for (i = 0; i < c->n_links; i++)
-            LT_IGNORE(pvec_push(out, &c->links[i]));
+            LT_IGNORE(lt__sched_pvec_push(out, &c->links[i]));
     snprintf(key, sizeof(key), "%s/%s", a->name, o->comp);
     foreign = lt_map_get(&s->shared_links, key);
     for (i = 0; foreign != NULL && i < foreign->len; i++)
-        LT_IGNORE(pvec_push(out, foreign->items[i]));
+        LT_IGNORE(lt__sched_pvec_push(out, foreign->items[i]));
 }
 
 static void links_of_obs(lt_sched *s, sched_app *a, sched_obs *o, int64_t now)
@@ -114,27 +114,27 @@ static void links_of_obs(lt_sched *s, sched_app *a, sched_obs *o, int64_t now)
         link_digest(l, t, digest);
         if (installed(s, o, acked_find(o, l->link_id), digest, now) || in_backoff(s, l, now))
             continue;
-        if (out_link(s, o->host, l, o->id, t != NULL ? t->id : "", digest) == LT_OK)
+        if (lt__sched_out_link(s, o->host, l, o->id, t != NULL ? t->id : "", digest) == LT_OK)
             sent = true;
     }
     for (i = 0; i < o->n_links && !keep_all; i++) {
         for (j = 0; j < want.len; j++)
             if (strcmp(((const spec_link *)want.items[j])->link_id, o->links[i].link_id) == 0)
                 break;
-        if (j == want.len && out_unlink(s, o->host, o->links[i].link_id, o->id) == LT_OK)
+        if (j == want.len && lt__sched_out_unlink(s, o->host, o->links[i].link_id, o->id) == LT_OK)
             sent = true;
     }
     if (sent)
         o->link_sent = now;
-    pvec_cleanup(&want);
+    lt__sched_pvec_cleanup(&want);
 }
 
 /* Status of one declared link: how many running source instances carry it. */
 static void link_status(lt_sched *s, sched_app *a, const spec_link *l, int64_t now)
 {
-    link_rt *r = sched_link_rt(a, l->link_id, true);
-    sched_app *src = strcmp(l->source_app, a->name) == 0 ? a
-                                                          : sched_app_get(s, l->source_app, false);
+    link_rt *r = lt__sched_link_rt(a, l->link_id, true);
+    sched_app *src =
+        strcmp(l->source_app, a->name) == 0 ? a : lt__sched_app_get(s, l->source_app, false);
     const sched_obs *o;
     char label[1024], msg[1200];
 
@@ -151,23 +151,23 @@ static void link_status(lt_sched *s, sched_app *a, const spec_link *l, int64_t n
     }
     snprintf(label, sizeof(label), "%s -(%s:%s)-> %s", l->source_id, l->ns, l->pkg,
              l->target_id);
-    sched_set_str(&r->label, label);
+    lt__sched_set_str(&r->label, label);
     if (r->done >= r->want) {
         r->state = LT_SCHED_DEPLOYED;
-        sched_set_str(&r->message, "");
+        lt__sched_set_str(&r->message, "");
         r->failures = 0;
     } else if (r->fail_msg != NULL && r->failures > 0 && now < r->retry_at + 1) {
         r->state = LT_SCHED_FAILED;
-        sched_set_str(&r->message, r->fail_msg);
+        lt__sched_set_str(&r->message, r->fail_msg);
     } else {
         r->state = LT_SCHED_RECONCILING;
         snprintf(msg, sizeof(msg), "Putting link definition between %s and %s", l->source_id,
                  l->target_id);
-        sched_set_str(&r->message, msg);
+        lt__sched_set_str(&r->message, msg);
     }
 }
 
-void rec_links(lt_sched *s, sched_app *a, int64_t now)
+void lt__sched_rec_links(lt_sched *s, sched_app *a, int64_t now)
 {
     sched_obs *o;
     size_t i, j;

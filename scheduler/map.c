@@ -7,7 +7,7 @@
 
 #include "lt_alloc.h"
 
-lt_status pvec_push(pvec *v, void *p)
+lt_status lt__sched_pvec_push(pvec *v, void *p)
 {
     if (v->len == v->cap) {
         size_t ncap = v->cap ? v->cap * 2 : 8;
@@ -22,7 +22,7 @@ lt_status pvec_push(pvec *v, void *p)
     return LT_OK;
 }
 
-void pvec_cleanup(pvec *v)
+void lt__sched_pvec_cleanup(pvec *v)
 {
     if (v == NULL)
         return;

@@ -15,7 +15,7 @@
 #define RC(x) LATTICED__HOST__V1__RESULT_CODE__RESULT_CODE_##x
 
 /* One queued item: the protobuf-c message (fields borrowed from specs, except those listed in
- * owned) plus what the reply handler needs. Lives from out_queue to the end of out_flush. */
+ * owned) plus what the reply handler needs. Lives from lt__sched_out_queue to the end of lt__sched_out_flush. */
 typedef struct {
     union {
         Latticed__Host__V1__InstanceSpec start;
@@ -45,16 +45,16 @@ static void item_free(out_item *it)
     lt_free(it);
 }
 
-lt_status out_queue(lt_sched *s, sched_host *h, lt_sched_verb v, void *item)
+lt_status lt__sched_out_queue(lt_sched *s, sched_host *h, lt_sched_verb v, void *item)
 {
-    lt_status st = pvec_push(&h->out[v], item);
+    lt_status st = lt__sched_pvec_push(&h->out[v], item);
 
     if (st != LT_OK) {
         item_free(item);
         return st;
     }
     if (!h->queued) {
-        st = pvec_push(&s->outq, h);
+        st = lt__sched_pvec_push(&s->outq, h);
         if (st != LT_OK) {
             h->out[v].len--;
             item_free(item);
@@ -69,8 +69,8 @@ lt_status out_queue(lt_sched *s, sched_host *h, lt_sched_verb v, void *item)
  * Item builders (used by reconcile.c and links.c through these entry points)
  * ------------------------------------------------------------------------------------------- */
 
-lt_status out_start(lt_sched *s, sched_host *h, const lt_sched_spec *spec, const spec_comp *c,
-                    const char *id, uint32_t ordinal)
+lt_status lt__sched_out_start(lt_sched *s, sched_host *h, const lt_sched_spec *spec,
+                              const spec_comp *c, const char *id, uint32_t ordinal)
 {
     static const Latticed__Host__V1__InstanceSpec init = LATTICED__HOST__V1__INSTANCE_SPEC__INIT;
     out_item *it = lt_calloc(1, sizeof(*it));
@@ -99,11 +99,11 @@ lt_status out_start(lt_sched *s, sched_host *h, const lt_sched_spec *spec, const
     m->annotations = c->ann_p;
     m->spec_digest = (char *)c->digest;
     it->app = spec->app;
-    return out_queue(s, h, LT_SCHED_START, it);
+    return lt__sched_out_queue(s, h, LT_SCHED_START, it);
 }
 
-lt_status out_stop(lt_sched *s, sched_host *h, const char *id, const char *placement,
-                   const char *reason)
+lt_status lt__sched_out_stop(lt_sched *s, sched_host *h, const char *id, const char *placement,
+                             const char *reason)
 {
     static const Latticed__Host__V1__StopItem init = LATTICED__HOST__V1__STOP_ITEM__INIT;
     out_item *it = lt_calloc(1, sizeof(*it));
@@ -119,18 +119,19 @@ lt_status out_stop(lt_sched *s, sched_host *h, const char *id, const char *place
     it->m.stop.reason = it->owned[1];
     /* The incarnation the host reported: a late stop cannot kill a re-created one. */
     it->m.stop.placement = it->owned[2];
-    return out_queue(s, h, LT_SCHED_STOP, it);
+    return lt__sched_out_queue(s, h, LT_SCHED_STOP, it);
 }
 
-lt_status out_link(lt_sched *s, sched_host *h, const spec_link *l, const char *source_instance,
-                   const char *target_instance, const char *digest)
+lt_status lt__sched_out_link(lt_sched *s, sched_host *h, const spec_link *l,
+                             const char *source_instance, const char *target_instance,
+                             const char *digest)
 {
     static const Latticed__Host__V1__LinkSpec init = LATTICED__HOST__V1__LINK_SPEC__INIT;
     out_item *it = lt_calloc(1, sizeof(*it));
     Latticed__Host__V1__LinkSpec *m;
 
     if (it == NULL || (it->owned[0] = lt_strdup(source_instance)) == NULL ||
-        (it->owned[1] = sched_strdup0(target_instance)) == NULL) {
+        (it->owned[1] = lt__sched_strdup0(target_instance)) == NULL) {
         item_free(it);
         return LT_FAIL(LT_ERR_NOMEM, "link item");
     }
@@ -158,10 +159,11 @@ lt_status out_link(lt_sched *s, sched_host *h, const spec_link *l, const char *s
     m->target_secrets = l->tsec_p;
     memcpy(it->digest, digest, 33);
     it->app = l->app;
-    return out_queue(s, h, LT_SCHED_LINK, it);
+    return lt__sched_out_queue(s, h, LT_SCHED_LINK, it);
 }
 
-lt_status out_unlink(lt_sched *s, sched_host *h, const char *link_id, const char *source_instance)
+lt_status lt__sched_out_unlink(lt_sched *s, sched_host *h, const char *link_id,
+                               const char *source_instance)
 {
     static const Latticed__Host__V1__UnlinkItem init = LATTICED__HOST__V1__UNLINK_ITEM__INIT;
     out_item *it = lt_calloc(1, sizeof(*it));
@@ -174,7 +176,7 @@ lt_status out_unlink(lt_sched *s, sched_host *h, const char *link_id, const char
     it->m.unlink = init;
     it->m.unlink.link_id = it->owned[0];
     it->m.unlink.source_instance_id = it->owned[1];
-    return out_queue(s, h, LT_SCHED_UNLINK, it);
+    return lt__sched_out_queue(s, h, LT_SCHED_UNLINK, it);
 }
 
 /* ---------------------------------------------------------------------------------------------
@@ -210,7 +212,7 @@ static void req_unlink(lt_sched *s, sched_req *r)
     lt_map_del(&s->reqs, r->key);
 }
 
-void req_free_all(lt_sched *s)
+void lt__sched_req_free_all(lt_sched *s)
 {
     while (s->req_head != NULL) {
         sched_req *r = s->req_head;
@@ -284,7 +286,7 @@ fail:
     return NULL;
 }
 
-sched_req *out_req_new(lt_sched *s, const char *host_id, lt_sched_verb v, int64_t now)
+sched_req *lt__sched_out_req_new(lt_sched *s, const char *host_id, lt_sched_verb v, int64_t now)
 {
     return req_new(s, host_id, v, NULL, 0, now);
 }
@@ -336,7 +338,7 @@ static size_t chunk_len(const lt_sched *s, out_item **items, size_t avail)
     return n;
 }
 
-void out_flush(lt_sched *s, int64_t now)
+void lt__sched_out_flush(lt_sched *s, int64_t now)
 {
     size_t i, v, k;
 
@@ -364,7 +366,7 @@ void out_flush(lt_sched *s, int64_t now)
     s->outq.len = 0;
 }
 
-void out_discard(lt_sched *s)
+void lt__sched_out_discard(lt_sched *s)
 {
     size_t i, v, k;
 
@@ -385,7 +387,7 @@ void out_discard(lt_sched *s)
  * Answers
  * ------------------------------------------------------------------------------------------- */
 
-void out_acked_set(sched_obs *o, const char *link_id, const char *digest, int64_t now)
+void lt__sched_out_acked_set(sched_obs *o, const char *link_id, const char *digest, int64_t now)
 {
     acked_link *na;
     size_t i;
@@ -422,8 +424,8 @@ static void acked_del(sched_obs *o, const char *link_id)
 
 static void link_failed(lt_sched *s, const req_item *it, const char *msg, int64_t now)
 {
-    sched_app *a = it->app != NULL ? sched_app_get(s, it->app, false) : NULL;
-    link_rt *l = a != NULL ? sched_link_rt(a, it->id, true) : NULL;
+    sched_app *a = it->app != NULL ? lt__sched_app_get(s, it->app, false) : NULL;
+    link_rt *l = a != NULL ? lt__sched_link_rt(a, it->id, true) : NULL;
     int64_t d = s->cfg.backoff_base_ms;
     uint32_t i;
 
@@ -434,12 +436,12 @@ static void link_failed(lt_sched *s, const req_item *it, const char *msg, int64_
         d *= 2;
     if (d > s->cfg.backoff_max_ms)
         d = s->cfg.backoff_max_ms;
-    d = d * (int64_t)(800 + sched_rand(s) % 401) / 1000;
+    d = d * (int64_t)(800 + lt__sched_rand(s) % 401) / 1000;
     l->retry_at = now + d;
     if (s->wake_at == 0 || l->retry_at < s->wake_at)
         s->wake_at = l->retry_at;
-    sched_set_str(&l->fail_msg, msg);
-    sched_mark_dirty(s, a, now);
+    lt__sched_set_str(&l->fail_msg, msg);
+    lt__sched_mark_dirty(s, a, now);
 }
 
 static void item_answer(lt_sched *s, const sched_req *r, sched_host *h, const req_item *it,
@@ -455,58 +457,59 @@ static void item_answer(lt_sched *s, const sched_req *r, sched_host *h, const re
         if (st == NULL || h == NULL || st->host != h)
             return;
         if (ok) {
-            const spec_comp *c = st->app->spec != NULL ? spec_find(st->app->spec, st->comp) : NULL;
+            const spec_comp *c =
+                st->app->spec != NULL ? lt__sched_spec_find(st->app->spec, st->comp) : NULL;
 
             if (!st->acked)
-                cp_instance_placed(s, st, c != NULL ? c->image : "");
+                lt__sched_cp_instance_placed(s, st, c != NULL ? c->image : "");
             st->acked = true;
             st->sent = now; /* the confirmation clock starts now */
         } else {
             sched_app *a = st->app;
             char *comp = lt_strdup(st->comp);
 
-            sched_start_remove(s, st);
+            lt__sched_start_remove(s, st);
             if (comp != NULL)
-                sched_failure(s, a, comp, r->host_id, msg, now);
+                lt__sched_failure(s, a, comp, r->host_id, msg, now);
             lt_free(comp);
         }
         return;
     case LT_SCHED_STOP:
-        o = h != NULL ? inv_obs_on(s, it->id, h) : NULL;
+        o = h != NULL ? lt__sched_inv_obs_on(s, it->id, h) : NULL;
         if (o == NULL)
             return;
         if (!ok)
             LT_WARN("sched", "lattice %s: host %s could not stop %s: %s", s->lattice, h->id,
                     it->id, msg);
         if (o->owner != NULL)
-            sched_mark_dirty(s, o->owner, now);
+            lt__sched_mark_dirty(s, o->owner, now);
         return;
     case LT_SCHED_INVENTORY:
         return;
     case LT_SCHED_LINK:
     case LT_SCHED_UNLINK:
-        o = h != NULL && it->aux != NULL ? inv_obs_on(s, it->aux, h) : NULL;
+        o = h != NULL && it->aux != NULL ? lt__sched_inv_obs_on(s, it->aux, h) : NULL;
         if (o != NULL) {
             o->link_sent = 0;
             if (ok && r->verb == LT_SCHED_LINK)
-                out_acked_set(o, it->id, it->digest, now);
+                lt__sched_out_acked_set(o, it->id, it->digest, now);
             else if (ok)
                 acked_del(o, it->id);
             if (o->owner != NULL)
-                sched_mark_dirty(s, o->owner, now);
+                lt__sched_mark_dirty(s, o->owner, now);
         }
         if (!ok && r->verb == LT_SCHED_LINK)
             link_failed(s, it, msg, now);
         else if (ok && r->verb == LT_SCHED_LINK && it->app != NULL) {
-            sched_app *a = sched_app_get(s, it->app, false);
-            link_rt *l = a != NULL ? sched_link_rt(a, it->id, false) : NULL;
+            sched_app *a = lt__sched_app_get(s, it->app, false);
+            link_rt *l = a != NULL ? lt__sched_link_rt(a, it->id, false) : NULL;
 
             if (l != NULL) {
                 l->failures = 0;
                 l->retry_at = 0;
             }
             if (a != NULL)
-                sched_mark_dirty(s, a, now);
+                lt__sched_mark_dirty(s, a, now);
         }
         return;
     }
@@ -526,7 +529,7 @@ void lt_sched_on_reply(lt_sched *s, uint64_t request_no,
     if (r == NULL)
         return;
     req_unlink(s, r);
-    h = inv_host(s, r->host_id);
+    h = lt__sched_inv_host(s, r->host_id);
     if (r->verb == LT_SCHED_INVENTORY) { /* answered (lt_sched_on_inventory) or expired */
         if (s->inv_waiting > 0 && r->host_id[0] != '\0')
             s->inv_waiting--;
@@ -537,7 +540,7 @@ void lt_sched_on_reply(lt_sched *s, uint64_t request_no,
         LT_WARN("sched", "lattice %s: host %s refused epoch %llu (it has seen %llu)",
                 s->lattice, r->host_id, (unsigned long long)s->epoch,
                 (unsigned long long)reply->newest_epoch);
-        fence_refused(s, r, h, reply->newest_epoch, now);
+        lt__sched_fence_refused(s, r, h, reply->newest_epoch, now);
         req_free(r);
         return;
     }
@@ -566,7 +569,7 @@ void lt_sched_on_reply(lt_sched *s, uint64_t request_no,
     req_free(r);
 }
 
-void req_expire(lt_sched *s, int64_t now)
+void lt__sched_req_expire(lt_sched *s, int64_t now)
 {
     while (s->req_head != NULL && now - s->req_head->sent >= s->cfg.command_timeout_ms)
         lt_sched_on_reply(s, s->req_head->no, NULL, LT_ERR_TIMEOUT, now);

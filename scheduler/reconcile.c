@@ -46,7 +46,7 @@ static void stop_obs(rec_ctx *x, sched_obs *o, const char *reason)
 {
     if (going(x, o) || !HOST_USABLE(o->host))
         return; /* already asked, or unreachable: it is dealt with when it returns */
-    if (out_stop(x->s, o->host, o->id, o->placement, reason) == LT_OK)
+    if (lt__sched_out_stop(x->s, o->host, o->id, o->placement, reason) == LT_OK)
         o->stop_sent = x->now;
 }
 
@@ -70,7 +70,7 @@ static bool obs_settled(rec_ctx *x, sched_obs *o, uint64_t stamp, comp_rt *rt)
     if (o->state == IS(FAILED)) {
         rt->failed++;
         if (rt->fail_msg == NULL && o->message[0] != '\0')
-            sched_set_str(&rt->fail_msg, o->message);
+            lt__sched_set_str(&rt->fail_msg, o->message);
         stop_obs(x, o, "failed");
         return true;
     }
@@ -87,7 +87,7 @@ static int spread_of(const spec_comp *c, const sched_host *h)
     size_t i;
 
     for (i = 0; i < c->n_spreads; i++)
-        if (skvs_match(&h->labels, &c->spreads[i].req))
+        if (lt__sched_skvs_match(&h->labels, &c->spreads[i].req))
             return (int)i;
     return -1;
 }
@@ -96,7 +96,7 @@ static void rt_set(comp_rt *rt, lt_sched_state st, int reason, const char *msg)
 {
     rt->state = st;
     rt->reason = reason;
-    sched_set_str(&rt->message, msg != NULL ? msg : "");
+    lt__sched_set_str(&rt->message, msg != NULL ? msg : "");
 }
 
 static bool avoided(const comp_rt *rt, const sched_host *h, int64_t now)
@@ -186,8 +186,8 @@ static bool place_on(rec_ctx *x, const spec_comp *c, sched_host *h, uint64_t sta
     touch(h, stamp);
     h->cnt++;
     h->cnt_all++;
-    if (out_start(x->s, h, x->spec, c, st->id, ord) != LT_OK) {
-        sched_start_remove(x->s, st);
+    if (lt__sched_out_start(x->s, h, x->spec, c, st->id, ord) != LT_OK) {
+        lt__sched_start_remove(x->s, st);
         return false;
     }
     return true;
@@ -202,7 +202,7 @@ static void add_coloc_host(rec_ctx *x, pvec *out, sched_host *h)
     if (h == NULL || !HOST_USABLE(h) || h->coloc_stamp == x->cstamp)
         return;
     h->coloc_stamp = x->cstamp;
-    LT_IGNORE(pvec_push(out, h));
+    LT_IGNORE(lt__sched_pvec_push(out, h));
 }
 
 /* Hosts that run (or are about to run) a link target of c; sets x->cstamp/x->required. */
@@ -219,7 +219,7 @@ static void coloc_hosts(rec_ctx *x, const spec_comp *c, pvec *out)
             continue;
         x->required |= l->colocate == LT_MODEL_COLOCATE_REQUIRED;
         if (strcmp(l->target_app, x->spec->app) == 0) {
-            const spec_comp *t = spec_find(x->spec, l->target_comp);
+            const spec_comp *t = lt__sched_spec_find(x->spec, l->target_comp);
             size_t ti;
 
             if (t == NULL)
@@ -237,7 +237,7 @@ static void coloc_hosts(rec_ctx *x, const spec_comp *c, pvec *out)
                         add_coloc_host(x, out, st->host);
             }
         } else {
-            sched_app *o = sched_app_get(x->s, l->target_app, false);
+            sched_app *o = lt__sched_app_get(x->s, l->target_app, false);
             sched_obs *ob;
 
             for (ob = o != NULL ? o->obs_head : NULL; ob != NULL; ob = ob->app_next)
@@ -274,7 +274,7 @@ static uint64_t fill(rec_ctx *x, const spec_comp *c, comp_rt *rt, const spec_spr
                     next = cnt;
                 continue;
             }
-            if (cnt < level || (sp != NULL && !skvs_match(&h->labels, &sp->req)) ||
+            if (cnt < level || (sp != NULL && !lt__sched_skvs_match(&h->labels, &sp->req)) ||
                 !can_take(x, c, rt, h, stamp))
                 continue;
             if (!place_on(x, c, h, stamp, false))
@@ -300,7 +300,7 @@ static uint64_t place_spread(rec_ctx *x, const spec_comp *c, comp_rt *rt, const 
 
     if (k == 0)
         return 0;
-    sel = inv_selector(x->s, sp->selector, &sp->req);
+    sel = lt__sched_inv_selector(x->s, sp->selector, &sp->req);
     if (sel == NULL)
         return 0;
     if (sel->hosts.len == 0) {
@@ -317,7 +317,7 @@ static uint64_t place_spread(rec_ctx *x, const spec_comp *c, comp_rt *rt, const 
         for (j = 0; j < co.len && placed < k; j++) {
             sched_host *h = co.items[j];
 
-            if (cnt_of(h, stamp) == 0 && skvs_match(&h->labels, &sp->req) &&
+            if (cnt_of(h, stamp) == 0 && lt__sched_skvs_match(&h->labels, &sp->req) &&
                 can_take(x, c, rt, h, stamp) && place_on(x, c, h, stamp, false))
                 placed++;
         }
@@ -335,7 +335,7 @@ static uint64_t place_spread(rec_ctx *x, const spec_comp *c, comp_rt *rt, const 
                        &scanned);
         x->any_host = false;
     }
-    pvec_cleanup(&co);
+    lt__sched_pvec_cleanup(&co);
     if (placed < k && x->upgrading)
         return placed; /* room appears as outdated instances stop */
     if (placed < k) {
@@ -369,10 +369,10 @@ static bool conflict(rec_ctx *x, const spec_comp *c, comp_rt *rt)
 
     if (rt->conflict_gen == x->s->inv_gen + 1)
         return rt->conflict_msg != NULL;
-    sched_set_str(&rt->conflict_msg, NULL);
+    lt__sched_set_str(&rt->conflict_msg, NULL);
     stamp = ++x->s->stamp;
     for (i = 0; i < c->n_spreads && rt->conflict_msg == NULL; i++) {
-        sched_sel *sel = inv_selector(x->s, c->spreads[i].selector, &c->spreads[i].req);
+        sched_sel *sel = lt__sched_inv_selector(x->s, c->spreads[i].selector, &c->spreads[i].req);
 
         for (j = 0; sel != NULL && j < sel->hosts.len; j++) {
             sched_host *h = sel->hosts.items[j];
@@ -471,7 +471,7 @@ static void stop_outdated(rec_ctx *x, const spec_comp *c, pvec *outdated, uint64
 
     for (i = 0; i < outdated->len; i++) {
         sched_obs *o = outdated->items[i];
-        bool misplaced = sched_streq(o->digest, c->digest);
+        bool misplaced = lt__sched_streq(o->digest, c->digest);
 
         if (o->state != IS(RUNNING)) {
             stop_obs(x, o, misplaced ? "host no longer eligible" : "replaced by a new spec");
@@ -558,16 +558,16 @@ static void rec_spread(rec_ctx *x, size_t ci, const spec_comp *c, comp_rt *rt)
         if (obs_settled(x, o, stamp, rt))
             continue;
         sp = spread_of(c, o->host);
-        if (sp >= 0 && sched_streq(o->digest, c->digest)) {
+        if (sp >= 0 && lt__sched_streq(o->digest, c->digest)) {
             t[sp].have++;
             o->host->cnt++;
             if (o->state == IS(RUNNING))
                 t[sp].run++;
-            LT_IGNORE(pvec_push(&t[sp].cur, o));
+            LT_IGNORE(lt__sched_pvec_push(&t[sp].cur, o));
         } else {
-            misplaced += sched_streq(o->digest, c->digest);
+            misplaced += lt__sched_streq(o->digest, c->digest);
             out_run += o->state == IS(RUNNING);
-            LT_IGNORE(pvec_push(&outdated, o));
+            LT_IGNORE(lt__sched_pvec_push(&outdated, o));
         }
     }
     for (i = 0; i < x->starts[ci].len; i++) {
@@ -629,9 +629,9 @@ static void rec_spread(rec_ctx *x, size_t ci, const spec_comp *c, comp_rt *rt)
     finish_status(x, c, rt, deficit, changing, backoff, misplaced);
 out:
     for (i = 0; i < n; i++)
-        pvec_cleanup(&t[i].cur);
+        lt__sched_pvec_cleanup(&t[i].cur);
     lt_free(t);
-    pvec_cleanup(&outdated);
+    lt__sched_pvec_cleanup(&outdated);
 }
 
 /* ---------------------------------------------------------------------------------------------
@@ -658,14 +658,14 @@ static void rec_daemon(rec_ctx *x, size_t ci, const spec_comp *c, comp_rt *rt)
 
         if (obs_settled(x, o, stamp, rt))
             continue;
-        if (daemon_eligible(c, o->host) && sched_streq(o->digest, c->digest)) {
+        if (daemon_eligible(c, o->host) && lt__sched_streq(o->digest, c->digest)) {
             o->host->cnt++;
             run += o->state == IS(RUNNING);
             pending += o->state != IS(RUNNING);
         } else {
-            misplaced += sched_streq(o->digest, c->digest);
+            misplaced += lt__sched_streq(o->digest, c->digest);
             out_run += o->state == IS(RUNNING);
-            LT_IGNORE(pvec_push(&outdated, o));
+            LT_IGNORE(lt__sched_pvec_push(&outdated, o));
         }
     }
     for (i = 0; i < x->starts[ci].len; i++) {
@@ -681,7 +681,7 @@ static void rec_daemon(rec_ctx *x, size_t ci, const spec_comp *c, comp_rt *rt)
         }
     }
     for (i = 0; i < c->n_spreads; i++) {
-        sched_sel *sel = inv_selector(x->s, c->spreads[i].selector, &c->spreads[i].req);
+        sched_sel *sel = lt__sched_inv_selector(x->s, c->spreads[i].selector, &c->spreads[i].req);
 
         for (j = 0; sel != NULL && j < sel->hosts.len; j++)
             T += want, eligible++;
@@ -694,7 +694,7 @@ static void rec_daemon(rec_ctx *x, size_t ci, const spec_comp *c, comp_rt *rt)
     x->cstamp = 0;
     x->required = false;
     for (i = 0; i < c->n_spreads; i++) {
-        sched_sel *sel = inv_selector(x->s, c->spreads[i].selector, &c->spreads[i].req);
+        sched_sel *sel = lt__sched_inv_selector(x->s, c->spreads[i].selector, &c->spreads[i].req);
 
         for (j = 0; sel != NULL && j < sel->hosts.len; j++) {
             sched_host *h = sel->hosts.items[j];
@@ -722,7 +722,7 @@ static void rec_daemon(rec_ctx *x, size_t ci, const spec_comp *c, comp_rt *rt)
                 for (k = 0; k < x->obs[ci].len && cnt_of(h, stamp) > want; k++) {
                     sched_obs *o = x->obs[ci].items[k];
 
-                    if (o->host == h && !going(x, o) && sched_streq(o->digest, c->digest) &&
+                    if (o->host == h && !going(x, o) && lt__sched_streq(o->digest, c->digest) &&
                         o->state != IS(FAILED)) {
                         stop_obs(x, o, "scaled down");
                         h->cnt--;
@@ -746,7 +746,7 @@ static void rec_daemon(rec_ctx *x, size_t ci, const spec_comp *c, comp_rt *rt)
     stop_outdated(x, c, &outdated, (run < T ? run : T) + out_run, T, u);
     changing |= outdated.len > 0 || pending > 0;
     finish_status(x, c, rt, deficit, changing, backoff, misplaced);
-    pvec_cleanup(&outdated);
+    lt__sched_pvec_cleanup(&outdated);
 }
 
 /* ---------------------------------------------------------------------------------------------
@@ -788,7 +788,7 @@ static void cross_check(lt_sched *s, sched_app *a)
     if (a->check_msg != NULL && a->checked_seq == s->deploy_seq + 1)
         return;
     a->checked_seq = a->check_msg == NULL ? a->deploy_seq + 1 : s->deploy_seq + 1;
-    sched_set_str(&a->check_msg, NULL);
+    lt__sched_set_str(&a->check_msg, NULL);
     others = lt_calloc(s->apps.count + 1, sizeof(*others));
     if (others == NULL)
         return;
@@ -822,7 +822,7 @@ static void expire_starts(lt_sched *s, sched_app *a, int64_t now)
             (!st->acked && now - st->sent > 2 * s->cfg.command_timeout_ms)) {
             LT_INFO("sched", "lattice %s: start of %s on %s never showed up; retrying",
                     s->lattice, st->id, st->host != NULL ? st->host->id : "?");
-            sched_start_remove(s, st);
+            lt__sched_start_remove(s, st);
         }
     }
 }
@@ -831,10 +831,10 @@ static void set_app(sched_app *a, lt_sched_state st, int reason, const char *msg
 {
     a->state = st;
     a->reason = reason;
-    sched_set_str(&a->message, msg != NULL ? msg : "");
+    lt__sched_set_str(&a->message, msg != NULL ? msg : "");
 }
 
-void rec_app(lt_sched *s, sched_app *a, int64_t now)
+void lt__sched_rec_app(lt_sched *s, sched_app *a, int64_t now)
 {
     rec_ctx x = { .s = s, .a = a, .spec = a->spec, .now = now };
     size_t i, n;
@@ -875,23 +875,23 @@ void rec_app(lt_sched *s, sched_app *a, int64_t now)
     if (x.obs == NULL || x.starts == NULL)
         goto out;
     for (o = a->obs_head; o != NULL; o = o->app_next) {
-        const spec_comp *c = spec_find(a->spec, o->comp);
+        const spec_comp *c = lt__sched_spec_find(a->spec, o->comp);
 
         if (c == NULL)
             stop_obs(&x, o, "component removed from the app");
         else
-            LT_IGNORE(pvec_push(&x.obs[c - a->spec->comps], o));
+            LT_IGNORE(lt__sched_pvec_push(&x.obs[c - a->spec->comps], o));
     }
     for (st = a->starts; st != NULL; st = st->next) {
-        const spec_comp *c = spec_find(a->spec, st->comp);
+        const spec_comp *c = lt__sched_spec_find(a->spec, st->comp);
 
         if (c != NULL)
-            LT_IGNORE(pvec_push(&x.starts[c - a->spec->comps], st));
+            LT_IGNORE(lt__sched_pvec_push(&x.starts[c - a->spec->comps], st));
     }
     for (i = 0; i < n; i++) {
         size_t ci = a->spec->order[i];
         const spec_comp *c = &a->spec->comps[ci];
-        comp_rt *rt = sched_comp_rt(a, c->name);
+        comp_rt *rt = lt__sched_comp_rt(a, c->name);
         size_t k;
 
         if (rt == NULL)
@@ -911,12 +911,12 @@ void rec_app(lt_sched *s, sched_app *a, int64_t now)
     }
     if (!a->deployed)
         set_app(a, LT_SCHED_UNDEPLOYED, 0, "Manifest has been undeployed");
-    rec_links(s, a, now);
+    lt__sched_rec_links(s, a, now);
 out:
     for (i = 0; x.obs != NULL && i < n; i++)
-        pvec_cleanup(&x.obs[i]);
+        lt__sched_pvec_cleanup(&x.obs[i]);
     for (i = 0; x.starts != NULL && i < n; i++)
-        pvec_cleanup(&x.starts[i]);
+        lt__sched_pvec_cleanup(&x.starts[i]);
     lt_free(x.obs);
     lt_free(x.starts);
 }

@@ -18,7 +18,7 @@
  * leader that was already under way when it stopped acting cannot hide the truth for longer. */
 #define STATUS_REFRESH_MS 30000
 
-uint64_t sched_rand(lt_sched *s)
+uint64_t lt__sched_rand(lt_sched *s)
 {
     return lt_rand_next(&s->rng); /* jitter only, not security */
 }
@@ -113,7 +113,7 @@ static void lrt_free(link_rt *l)
     lt_free(l);
 }
 
-sched_app *sched_app_get(lt_sched *s, const char *name, bool create)
+sched_app *lt__sched_app_get(lt_sched *s, const char *name, bool create)
 {
     sched_app *a = lt_map_get(&s->apps, name);
 
@@ -139,9 +139,9 @@ static void app_free(lt_sched *s, sched_app *a)
     size_t i;
 
     while (a->starts != NULL)
-        sched_start_remove(s, a->starts);
+        lt__sched_start_remove(s, a->starts);
     while (a->obs_head != NULL)
-        obs_unlink_app(s, a->obs_head);
+        lt__sched_obs_unlink_app(s, a->obs_head);
     for (i = 0; i < a->rt.cap; i++)
         if (a->rt.slots[i].key != NULL)
             rt_free(a->rt.slots[i].val);
@@ -151,7 +151,7 @@ static void app_free(lt_sched *s, sched_app *a)
             lrt_free(a->lrt.slots[i].val);
     lt_map_cleanup(&a->lrt);
     lt_sched_spec_free(a->spec);
-    status_free(a);
+    lt__sched_status_free(a);
     lt_free(a->prev_version);
     lt_free(a->announced_msg);
     lt_free(a->check_msg);
@@ -169,7 +169,7 @@ static void readable_again(sched_app *a)
     a->unreadable = a->unreadable_version = NULL;
 }
 
-void sched_mark_dirty(lt_sched *s, sched_app *a, int64_t now)
+void lt__sched_mark_dirty(lt_sched *s, sched_app *a, int64_t now)
 {
     if (a == NULL || a->dirty)
         return;
@@ -180,7 +180,7 @@ void sched_mark_dirty(lt_sched *s, sched_app *a, int64_t now)
     s->dirty_head = a;
 }
 
-void sched_mark_unsettled(lt_sched *s, int64_t now)
+void lt__sched_mark_unsettled(lt_sched *s, int64_t now)
 {
     size_t i;
 
@@ -189,7 +189,7 @@ void sched_mark_unsettled(lt_sched *s, int64_t now)
 
         if (s->apps.slots[i].key != NULL &&
             (a->state != LT_SCHED_DEPLOYED || (a->spec != NULL && a->spec->has_daemon)))
-            sched_mark_dirty(s, a, now);
+            lt__sched_mark_dirty(s, a, now);
     }
 }
 
@@ -200,7 +200,7 @@ static void mark_related(lt_sched *s, sched_app *a, const lt_sched_spec *old, in
     const lt_sched_spec *specs[2] = { a->spec, old };
     size_t i, j, k;
 
-    sched_mark_dirty(s, a, now);
+    lt__sched_mark_dirty(s, a, now);
     for (i = 0; i < s->apps.cap; i++) {
         sched_app *b = s->apps.slots[i].val;
         bool rel = false;
@@ -216,11 +216,11 @@ static void mark_related(lt_sched *s, sched_app *a, const lt_sched_spec *old, in
                 rel = specs[k]->comps[j].shared_app != NULL &&
                       strcmp(specs[k]->comps[j].shared_app, b->name) == 0;
         if (rel)
-            sched_mark_dirty(s, b, now);
+            lt__sched_mark_dirty(s, b, now);
     }
 }
 
-comp_rt *sched_comp_rt(sched_app *a, const char *name)
+comp_rt *lt__sched_comp_rt(sched_app *a, const char *name)
 {
     comp_rt *rt = lt_map_get(&a->rt, name);
 
@@ -236,7 +236,7 @@ comp_rt *sched_comp_rt(sched_app *a, const char *name)
     return rt;
 }
 
-link_rt *sched_link_rt(sched_app *a, const char *link_id, bool create)
+link_rt *lt__sched_link_rt(sched_app *a, const char *link_id, bool create)
 {
     link_rt *l = lt_map_get(&a->lrt, link_id);
 
@@ -253,7 +253,7 @@ link_rt *sched_link_rt(sched_app *a, const char *link_id, bool create)
     return l;
 }
 
-void sched_start_remove(lt_sched *s, sched_start *st)
+void lt__sched_start_remove(lt_sched *s, sched_start *st)
 {
     sched_app *a = st->app;
 
@@ -287,14 +287,14 @@ static int64_t backoff_delay(lt_sched *s, uint32_t failures)
     if (d > s->cfg.backoff_max_ms)
         d = s->cfg.backoff_max_ms;
     /* Jitter: 80%..120%, so failing apps do not retry in lock step. */
-    r = sched_rand(s) % 401;
+    r = lt__sched_rand(s) % 401;
     return d * (int64_t)(800 + r) / 1000;
 }
 
-void sched_failure(lt_sched *s, sched_app *a, const char *comp, const char *host_id,
-                   const char *msg, int64_t now)
+void lt__sched_failure(lt_sched *s, sched_app *a, const char *comp, const char *host_id,
+                       const char *msg, int64_t now)
 {
-    comp_rt *rt = sched_comp_rt(a, comp);
+    comp_rt *rt = lt__sched_comp_rt(a, comp);
     bool counted = false;
     int64_t d;
     size_t i;
@@ -312,7 +312,7 @@ void sched_failure(lt_sched *s, sched_app *a, const char *comp, const char *host
         rt->retry_at = now + d;
     if (s->wake_at == 0 || rt->retry_at < s->wake_at)
         s->wake_at = rt->retry_at;
-    sched_set_str(&rt->fail_msg, msg != NULL && msg[0] != '\0' ? msg : "start failed");
+    lt__sched_set_str(&rt->fail_msg, msg != NULL && msg[0] != '\0' ? msg : "start failed");
     if (counted) /* one line per round, not per instance */
         LT_INFO("sched", "lattice %s app %s component %s: failure %u on host %s (%s); retry in "
             "%lld ms", s->lattice, a->name, comp, rt->failures, host_id != NULL ? host_id : "?",
@@ -338,7 +338,7 @@ void sched_failure(lt_sched *s, sched_app *a, const char *comp, const char *host
         rt->avoid[i].until = now + 2 * d;
     }
 out:
-    sched_mark_dirty(s, a, now);
+    lt__sched_mark_dirty(s, a, now);
 }
 
 /* ---------------------------------------------------------------------------------------------
@@ -354,7 +354,7 @@ static void shared_index_clear(lt_sched *s)
             pvec *v = s->shared_links.slots[i].val;
 
             lt_free((char *)s->shared_links.slots[i].key);
-            pvec_cleanup(v);
+            lt__sched_pvec_cleanup(v);
             lt_free(v);
         }
     lt_map_cleanup(&s->shared_links);
@@ -393,7 +393,7 @@ static void shared_index_rebuild(lt_sched *s)
                         continue;
                     }
                 }
-                LT_IGNORE(pvec_push(v, lk));
+                LT_IGNORE(lt__sched_pvec_push(v, lk));
             }
     }
     lt_buf_cleanup(&key);
@@ -412,21 +412,21 @@ lt_status lt_sched_deploy(lt_sched *s, const lt_model *m, int64_t now)
     st = lt_sched_spec_compile(m, s->lattice, &spec);
     if (st != LT_OK)
         return st;
-    a = sched_app_get(s, spec->app, true);
+    a = lt__sched_app_get(s, spec->app, true);
     if (a == NULL) {
         lt_sched_spec_free(spec);
         return LT_FAIL(LT_ERR_NOMEM, "app");
     }
     if (a->unreadable != NULL) {
         readable_again(a);
-        sched_mark_dirty(s, a, now);
+        lt__sched_mark_dirty(s, a, now);
     }
     if (a->deployed && a->spec != NULL && strcmp(a->spec->version, spec->version) == 0 &&
         strcmp(a->spec->digest, spec->digest) == 0) {
         lt_sched_spec_free(spec); /* same version, same content: nothing changes */
         return LT_OK;
     }
-    sched_set_str(&a->prev_version, a->deployed && a->spec != NULL ? a->spec->version : "");
+    lt__sched_set_str(&a->prev_version, a->deployed && a->spec != NULL ? a->spec->version : "");
     old = a->spec;
     a->spec = spec;
     a->deployed = true;
@@ -443,7 +443,7 @@ lt_status lt_sched_deploy(lt_sched *s, const lt_model *m, int64_t now)
 
 lt_status lt_sched_undeploy(lt_sched *s, const char *app, bool deleted, int64_t now)
 {
-    sched_app *a = sched_app_get(s, app, false);
+    sched_app *a = lt__sched_app_get(s, app, false);
 
     if (a == NULL)
         return LT_OK;
@@ -462,7 +462,7 @@ lt_status lt_sched_undeploy(lt_sched *s, const char *app, bool deleted, int64_t 
 lt_status lt_sched_unreadable(lt_sched *s, const char *app, const char *version,
                               const char *why, int64_t now)
 {
-    sched_app *a = sched_app_get(s, app, true);
+    sched_app *a = lt__sched_app_get(s, app, true);
     char msg[1024];
 
     if (a == NULL)
@@ -471,12 +471,12 @@ lt_status lt_sched_unreadable(lt_sched *s, const char *app, const char *version,
     if (a->unreadable == NULL)
         LT_WARN("sched", "lattice %s: app %s: %s; its instances are left alone", s->lattice, app,
                 msg);
-    sched_set_str(&a->unreadable, msg);
-    sched_set_str(&a->unreadable_version, version);
+    lt__sched_set_str(&a->unreadable, msg);
+    lt__sched_set_str(&a->unreadable_version, version);
     if (a->unreadable == NULL || a->unreadable_version == NULL)
         return LT_FAIL(LT_ERR_NOMEM, "app");
     a->announced = -1;
-    sched_mark_dirty(s, a, now);
+    lt__sched_mark_dirty(s, a, now);
     return LT_OK;
 }
 
@@ -489,7 +489,7 @@ void lt_sched_set_leader(lt_sched *s, bool leading, uint64_t epoch, int64_t now)
     bool new_term = leading && (!s->leading || epoch != s->epoch);
 
     if (new_term) {
-        req_free_all(s); /* answers to an older epoch mean nothing now */
+        lt__sched_req_free_all(s); /* answers to an older epoch mean nothing now */
         /* Warm-up counts from when this scheduler began to listen: a standby that has been
          * following the hosts already knows what runs. */
         if (s->ready_at < now)
@@ -504,10 +504,10 @@ void lt_sched_set_leader(lt_sched *s, bool leading, uint64_t epoch, int64_t now)
     s->leading = leading;
     if (leading)
         s->epoch = epoch;
-    fence_lift(s, now);
+    lt__sched_fence_lift(s, now);
     if (new_term) {
         lt_sched_republish(s); /* a status written by another leader meanwhile is stale */
-        fence_begin(s, now);
+        lt__sched_fence_begin(s, now);
     }
 }
 
@@ -546,7 +546,7 @@ static void mark_every_app(lt_sched *s, int64_t now)
 
     for (i = 0; i < s->apps.cap; i++)
         if (s->apps.slots[i].key != NULL)
-            sched_mark_dirty(s, s->apps.slots[i].val, now);
+            lt__sched_mark_dirty(s, s->apps.slots[i].val, now);
 }
 
 /* Apps that are undeployed and have nothing left are forgotten once their final status is out. */
@@ -558,10 +558,9 @@ static void collect_apps(lt_sched *s)
     for (i = 0; i < s->apps.cap; i++) {
         sched_app *a = s->apps.slots[i].val;
 
-        if (s->apps.slots[i].key != NULL && !a->deployed && a->unreadable == NULL &&
-            !a->dirty && a->n_obs == 0 &&
-            a->n_starts == 0 && (a->published || !s->leading) &&
-            a->state == LT_SCHED_UNDEPLOYED && pvec_push(&dead, a) != LT_OK)
+        if (s->apps.slots[i].key != NULL && !a->deployed && a->unreadable == NULL && !a->dirty &&
+            a->n_obs == 0 && a->n_starts == 0 && (a->published || !s->leading) &&
+            a->state == LT_SCHED_UNDEPLOYED && lt__sched_pvec_push(&dead, a) != LT_OK)
             break;
     }
     for (i = 0; i < dead.len; i++) {
@@ -572,7 +571,7 @@ static void collect_apps(lt_sched *s)
     }
     if (dead.len > 0)
         shared_index_rebuild(s);
-    pvec_cleanup(&dead);
+    lt__sched_pvec_cleanup(&dead);
 }
 
 /* Reconcile every dirty app, then send. The clock read is for the slow-pass log only. */
@@ -585,11 +584,11 @@ static void reconcile_dirty(lt_sched *s, int64_t now)
     while ((a = s->dirty_head) != NULL) {
         s->dirty_head = a->dirty_next;
         a->dirty = false;
-        rec_app(s, a, now);
-        status_update(s, a, now);
+        lt__sched_rec_app(s, a, now);
+        lt__sched_status_update(s, a, now);
         napps++;
     }
-    out_flush(s, now);
+    lt__sched_out_flush(s, now);
     if (lt_loop_now_ms() - t0 >= 100)
         LT_DEBUG("sched", "lattice %s: a pass over %zu app(s) took %lld ms", s->lattice, napps,
                  (long long)(lt_loop_now_ms() - t0));
@@ -602,9 +601,9 @@ int64_t lt_sched_tick(lt_sched *s, int64_t now)
 
     if (now - s->last_host_check >= HOST_CHECK_MS) {
         s->last_host_check = now;
-        inv_check_hosts(s, now);
+        lt__sched_inv_check_hosts(s, now);
     }
-    req_expire(s, now);
+    lt__sched_req_expire(s, now);
     if (!s->leading) {
         /* Followers keep the inventory; the dirty list is the leader's business. */
         while ((a = s->dirty_head) != NULL) {
@@ -620,7 +619,7 @@ int64_t lt_sched_tick(lt_sched *s, int64_t now)
         s->last_republish = now;
         lt_sched_republish(s);
     }
-    if (!fence_ready(s, now))
+    if (!lt__sched_fence_ready(s, now))
         return HOST_CHECK_MS; /* the new term's inventory round is not over */
     if (s->all_dirty || now - s->last_full >= s->cfg.full_pass_ms ||
         (s->wake_at != 0 && now >= s->wake_at)) {
@@ -633,7 +632,7 @@ int64_t lt_sched_tick(lt_sched *s, int64_t now)
     }
     if (s->hosts_changed) {
         s->hosts_changed = false;
-        sched_mark_unsettled(s, now);
+        lt__sched_mark_unsettled(s, now);
     }
     if (s->dirty_head != NULL && now - s->dirty_since < s->cfg.debounce_ms)
         return s->cfg.debounce_ms - (now - s->dirty_since);
@@ -653,17 +652,17 @@ void lt_sched_free(lt_sched *s)
 
     if (s == NULL)
         return;
-    out_discard(s);
-    req_free_all(s);
+    lt__sched_out_discard(s);
+    lt__sched_req_free_all(s);
     for (i = 0; i < s->apps.cap; i++)
         if (s->apps.slots[i].key != NULL)
             app_free(s, s->apps.slots[i].val);
     lt_map_cleanup(&s->apps);
     shared_index_clear(s);
     lt_map_cleanup(&s->starts_by_id);
-    inv_free_all(s);
+    lt__sched_inv_free_all(s);
     lt_map_cleanup(&s->reqs);
-    pvec_cleanup(&s->outq);
+    lt__sched_pvec_cleanup(&s->outq);
     lt_free(s->lattice);
     lt_free(s);
 }

@@ -43,13 +43,13 @@ typedef struct {
     size_t fill;
 } sched_sha;
 
-void sched_sha_init(sched_sha *s);
-void sched_sha_update(sched_sha *s, const void *data, size_t len);
+void lt__sched_sha_init(sched_sha *s);
+void lt__sched_sha_update(sched_sha *s, const void *data, size_t len);
 /** Hash a string (NULL hashes as empty) followed by nothing: callers add separators. */
-void sched_sha_str(sched_sha *s, const char *str);
-void sched_sha_final(sched_sha *s, uint8_t out[32]);
+void lt__sched_sha_str(sched_sha *s, const char *str);
+void lt__sched_sha_final(sched_sha *s, uint8_t out[32]);
 /** Finish and write the first ndigits (<= 64) lowercase hex digits plus a NUL to out. */
-void sched_sha_hex(sched_sha *s, char *out, size_t ndigits);
+void lt__sched_sha_hex(sched_sha *s, char *out, size_t ndigits);
 
 /* ---------------------------------------------------------------------------------------------
  * Containers (map.c)
@@ -60,8 +60,8 @@ typedef struct {
     size_t len, cap;
 } pvec;
 
-LT_NODISCARD lt_status pvec_push(pvec *v, void *p);
-void pvec_cleanup(pvec *v);
+LT_NODISCARD lt_status lt__sched_pvec_push(pvec *v, void *p);
+void lt__sched_pvec_cleanup(pvec *v);
 
 /* ---------------------------------------------------------------------------------------------
  * Sorted string maps (string_map.c)
@@ -77,12 +77,12 @@ typedef struct {
     size_t count;
 } skvs;
 
-void skvs_cleanup(skvs *m);
+void lt__sched_skvs_cleanup(skvs *m);
 /** Set key=value (copies), keeping the order; a later set of a key wins. */
-LT_NODISCARD lt_status skvs_set(skvs *m, const char *key, const char *value);
-bool skvs_equal(const skvs *a, const skvs *b);
+LT_NODISCARD lt_status lt__sched_skvs_set(skvs *m, const char *key, const char *value);
+bool lt__sched_skvs_equal(const skvs *a, const skvs *b);
 /** Every requirement present in labels with an equal value (empty req: true). */
-bool skvs_match(const skvs *labels, const skvs *req);
+bool lt__sched_skvs_match(const skvs *labels, const skvs *req);
 /** Hash m into h (key=value lines, then a record separator). */
 void lt__sched_sha_skvs(sched_sha *h, const skvs *m);
 
@@ -164,7 +164,7 @@ struct lt_sched_spec {
     char digest[33];    /**< whole desired state (same version, same digest = no-op deploy) */
 };
 
-const spec_comp *spec_find(const lt_sched_spec *spec, const char *name);
+const spec_comp *lt__sched_spec_find(const lt_sched_spec *spec, const char *name);
 
 /** Shares of c->instances between the spreads of scaler sc (NULL: one default spread). */
 LT_NODISCARD lt_status lt__sched_compile_spreads(const lt_model_scaler *sc, spec_comp *c);
@@ -444,17 +444,17 @@ struct lt_sched {
 };
 
 /* inventory.c */
-sched_host *inv_host(const lt_sched *s, const char *id);
+sched_host *lt__sched_inv_host(const lt_sched *s, const char *id);
 /** Remove a host and everything observed on it (it is lost). */
-void inv_host_remove(lt_sched *s, sched_host *h, int reason, int64_t now);
+void lt__sched_inv_host_remove(lt_sched *s, sched_host *h, int reason, int64_t now);
 /** The observed instance id on host h, or NULL. */
-sched_obs *inv_obs_on(const lt_sched *s, const char *id, const sched_host *h);
+sched_obs *lt__sched_inv_obs_on(const lt_sched *s, const char *id, const sched_host *h);
 /** Hosts eligible for req (alive and not stopping), cached per inventory generation. */
-sched_sel *inv_selector(lt_sched *s, const char *key, const skvs *req);
+sched_sel *lt__sched_inv_selector(lt_sched *s, const char *key, const skvs *req);
 /** Declare silent hosts lost, within the partition guard. */
-void inv_check_hosts(lt_sched *s, int64_t now);
-void inv_free_all(lt_sched *s);
-void obs_unlink_app(lt_sched *s, sched_obs *o);
+void lt__sched_inv_check_hosts(lt_sched *s, int64_t now);
+void lt__sched_inv_free_all(lt_sched *s);
+void lt__sched_obs_unlink_app(lt_sched *s, sched_obs *o);
 /**
  * Check that the inventory's indexes agree (for tests and fuzzers; O(n log n) in the
  * instances): hosts by id and the host list; each host's instance list (links, owner host,
@@ -466,74 +466,74 @@ void obs_unlink_app(lt_sched *s, sched_obs *o);
 LT_NODISCARD lt_status lt__sched_check_consistent(const lt_sched *s);
 
 /** A host's heartbeat; fresh = from an inventory reply (newer than any heartbeat seen). */
-LT_NODISCARD lt_status inv_heartbeat(lt_sched *s, const char *host_id,
-                                     const Latticed__Host__V1__Heartbeat *hb, bool fresh,
-                                     int64_t now);
+LT_NODISCARD lt_status lt__sched_inv_heartbeat(lt_sched *s, const char *host_id,
+                                               const Latticed__Host__V1__Heartbeat *hb, bool fresh,
+                                               int64_t now);
 
 /* outbox.c */
 /** Register a request of verb v to host_id (items filled by the caller); NULL on no memory. */
-sched_req *out_req_new(lt_sched *s, const char *host_id, lt_sched_verb v, int64_t now);
+sched_req *lt__sched_out_req_new(lt_sched *s, const char *host_id, lt_sched_verb v, int64_t now);
 /** Remember that o's host acknowledged link_id with digest (33 bytes; all zero = content unknown). */
-void out_acked_set(sched_obs *o, const char *link_id, const char *digest, int64_t now);
+void lt__sched_out_acked_set(sched_obs *o, const char *link_id, const char *digest, int64_t now);
 
 /* fence.c */
 /** A new term: ask every known host for its inventory (with the new epoch, which fences the
  * old leader out of each host before we act). */
-void fence_begin(lt_sched *s, int64_t now);
+void lt__sched_fence_begin(lt_sched *s, int64_t now);
 /** The inventory round is over (all answered or timed out). */
-bool fence_ready(const lt_sched *s, int64_t now);
+bool lt__sched_fence_ready(const lt_sched *s, int64_t now);
 /** h refused our epoch or reports a newer one: fence it off and ask the sink to check. */
-void fence_on_stale(lt_sched *s, sched_host *h, uint64_t claimed, int64_t now);
+void lt__sched_fence_on_stale(lt_sched *s, sched_host *h, uint64_t claimed, int64_t now);
 /** The epoch rose (or we follow): lift fences whose claim is now below it. */
-void fence_lift(lt_sched *s, int64_t now);
+void lt__sched_fence_lift(lt_sched *s, int64_t now);
 /** A STALE_EPOCH answer to request r of h: drop its items for retry, fence h. */
-void fence_refused(lt_sched *s, const sched_req *r, sched_host *h, uint64_t claimed,
-                   int64_t now);
+void lt__sched_fence_refused(lt_sched *s, const sched_req *r, sched_host *h, uint64_t claimed,
+                             int64_t now);
 
 /* sched.c */
-sched_app *sched_app_get(lt_sched *s, const char *name, bool create);
-void sched_mark_dirty(lt_sched *s, sched_app *a, int64_t now);
+sched_app *lt__sched_app_get(lt_sched *s, const char *name, bool create);
+void lt__sched_mark_dirty(lt_sched *s, sched_app *a, int64_t now);
 /** Host changes: mark the apps that may place differently (not at rest, or with daemons). */
-void sched_mark_unsettled(lt_sched *s, int64_t now);
-comp_rt *sched_comp_rt(sched_app *a, const char *name);
-link_rt *sched_link_rt(sched_app *a, const char *link_id, bool create);
-void sched_start_remove(lt_sched *s, sched_start *st);
-void sched_failure(lt_sched *s, sched_app *a, const char *comp, const char *host_id,
-                   const char *msg, int64_t now);
-uint64_t sched_rand(lt_sched *s);
+void lt__sched_mark_unsettled(lt_sched *s, int64_t now);
+comp_rt *lt__sched_comp_rt(sched_app *a, const char *name);
+link_rt *lt__sched_link_rt(sched_app *a, const char *link_id, bool create);
+void lt__sched_start_remove(lt_sched *s, sched_start *st);
+void lt__sched_failure(lt_sched *s, sched_app *a, const char *comp, const char *host_id,
+                       const char *msg, int64_t now);
+uint64_t lt__sched_rand(lt_sched *s);
 
 /* outbox.c */
-LT_NODISCARD lt_status out_queue(lt_sched *s, sched_host *h, lt_sched_verb v, void *item);
-LT_NODISCARD lt_status out_start(lt_sched *s, sched_host *h, const lt_sched_spec *spec,
-                                 const spec_comp *c, const char *id, uint32_t ordinal);
-LT_NODISCARD lt_status out_stop(lt_sched *s, sched_host *h, const char *id, const char *placement,
-                                const char *reason);
-LT_NODISCARD lt_status out_link(lt_sched *s, sched_host *h, const spec_link *l,
-                                const char *source_instance, const char *target_instance,
-                                const char *digest);
-LT_NODISCARD lt_status out_unlink(lt_sched *s, sched_host *h, const char *link_id,
-                                  const char *source_instance);
-void out_flush(lt_sched *s, int64_t now);
-void out_discard(lt_sched *s);
-void req_expire(lt_sched *s, int64_t now);
-void req_free_all(lt_sched *s);
+LT_NODISCARD lt_status lt__sched_out_queue(lt_sched *s, sched_host *h, lt_sched_verb v, void *item);
+LT_NODISCARD lt_status lt__sched_out_start(lt_sched *s, sched_host *h, const lt_sched_spec *spec,
+                                           const spec_comp *c, const char *id, uint32_t ordinal);
+LT_NODISCARD lt_status lt__sched_out_stop(lt_sched *s, sched_host *h, const char *id,
+                                          const char *placement, const char *reason);
+LT_NODISCARD lt_status lt__sched_out_link(lt_sched *s, sched_host *h, const spec_link *l,
+                                          const char *source_instance, const char *target_instance,
+                                          const char *digest);
+LT_NODISCARD lt_status lt__sched_out_unlink(lt_sched *s, sched_host *h, const char *link_id,
+                                            const char *source_instance);
+void lt__sched_out_flush(lt_sched *s, int64_t now);
+void lt__sched_out_discard(lt_sched *s);
+void lt__sched_req_expire(lt_sched *s, int64_t now);
+void lt__sched_req_free_all(lt_sched *s);
 
-/* reconcile.c, links.c, status.c, cp.c */
-void rec_app(lt_sched *s, sched_app *a, int64_t now);
-void rec_links(lt_sched *s, sched_app *a, int64_t now);
-void status_update(lt_sched *s, sched_app *a, int64_t now);
-void status_free(sched_app *a);
+/* reconcile.c, links.c, status.c, events.c */
+void lt__sched_rec_app(lt_sched *s, sched_app *a, int64_t now);
+void lt__sched_rec_links(lt_sched *s, sched_app *a, int64_t now);
+void lt__sched_status_update(lt_sched *s, sched_app *a, int64_t now);
+void lt__sched_status_free(sched_app *a);
 
-void cp_host_joined(lt_sched *s, const sched_host *h);
-void cp_host_lost(lt_sched *s, const sched_host *h, int reason);
-void cp_host_quarantined(lt_sched *s, const sched_host *h);
-void cp_instance_lost(lt_sched *s, const sched_obs *o, int reason, const char *msg);
-void cp_instance_placed(lt_sched *s, const sched_start *st, const char *image);
-void cp_app_state(lt_sched *s, sched_app *a);
+void lt__sched_cp_host_joined(lt_sched *s, const sched_host *h);
+void lt__sched_cp_host_lost(lt_sched *s, const sched_host *h, int reason);
+void lt__sched_cp_host_quarantined(lt_sched *s, const sched_host *h);
+void lt__sched_cp_instance_lost(lt_sched *s, const sched_obs *o, int reason, const char *msg);
+void lt__sched_cp_instance_placed(lt_sched *s, const sched_start *st, const char *image);
+void lt__sched_cp_app_state(lt_sched *s, sched_app *a);
 
 /** Strings helpers. */
-char *sched_strdup0(const char *s); /**< lt_strdup that maps NULL to "" */
-bool sched_streq(const char *a, const char *b); /**< NULL-safe, NULL == "" */
-void sched_set_str(char **dst, const char *src); /**< replace with a copy (NULL keeps NULL) */
+char *lt__sched_strdup0(const char *s);              /**< lt_strdup that maps NULL to "" */
+bool lt__sched_streq(const char *a, const char *b);  /**< NULL-safe, NULL == "" */
+void lt__sched_set_str(char **dst, const char *src); /**< replace with a copy (NULL keeps NULL) */
 
 #endif

@@ -1,8 +1,8 @@
 /*
  * sched_svc_int.h - internals of the NATS-wired scheduler service shared by
- * svc.c (lattices, timer, store watch), ingest.c (host events), driver.c
- * (native commands and replies), writer.c (status and events out) and
- * lease.c (leader election).
+ * svc_lattices.c (lattices, timer, store watch), svc_ingest.c (host events), svc_driver.c
+ * (native commands and replies), svc_writer.c (status and events out) and
+ * svc_lease.c (leader election).
  */
 #ifndef LT_SCHED_SVC_INT_H
 #define LT_SCHED_SVC_INT_H
@@ -14,7 +14,7 @@
 #include "lt_sched_svc.h"
 
 /* ---------------------------------------------------------------------------------------------
- * Lease (lease.c)
+ * Lease (svc_lease.c)
  * ------------------------------------------------------------------------------------------- */
 
 typedef struct sched_lease sched_lease;
@@ -46,30 +46,30 @@ typedef struct {
  * CONSTRUCTOR. Open (or create) the lease bucket through a JetStream context of its own on nc
  * (short timeouts) and start the lease thread. LT_ERR_TRANSPORT, LT_ERR_NOMEM, LT_ERR_IO.
  */
-LT_NODISCARD lt_status sched_lease_start(sched_lease **new_l, natsConnection *nc,
-                                         const sched_lease_config *cfg);
+LT_NODISCARD lt_status lt__sched_lease_start(sched_lease **new_l, natsConnection *nc,
+                                             const sched_lease_config *cfg);
 /**
  * Thread-safe. Start competing for lattice's lease; *slot receives its slot (for
- * sched_lease_until). LT_ERR_TOO_BIG past max_lattices.
+ * lt__sched_lease_until). LT_ERR_TOO_BIG past max_lattices.
  */
-LT_NODISCARD lt_status sched_lease_add(sched_lease *l, const char *lattice, size_t *slot);
+LT_NODISCARD lt_status lt__sched_lease_add(sched_lease *l, const char *lattice, size_t *slot);
 /**
  * Thread-safe, lock-free. Until when the lattice in slot may act (lt_loop_now_ms time): the
  * newest confirmed renewal's send time + 3/4 ttl; 0 when not leading.
  */
-int64_t sched_lease_until(sched_lease *l, size_t slot);
+int64_t lt__sched_lease_until(sched_lease *l, size_t slot);
 /**
  * Thread-safe. host_id refused our epoch, claiming `claimed`: check the lease at once. Lost =
  * step down (fn); still ours = raise the epoch above a plausible claim (fn with the new epoch)
  * or quarantine the host (qfn).
  */
-void sched_lease_verify(sched_lease *l, const char *lattice, const char *host_id,
-                        uint64_t claimed);
+void lt__sched_lease_verify(sched_lease *l, const char *lattice, const char *host_id,
+                            uint64_t claimed);
 /** DESTRUCTOR. Stop the thread, release held leases. NULL-safe. */
-void sched_lease_stop(sched_lease *l);
+void lt__sched_lease_stop(sched_lease *l);
 
 /* ---------------------------------------------------------------------------------------------
- * Status writer (writer.c): KV puts coalesced per app, on a thread
+ * Status writer (svc_writer.c): KV puts coalesced per app, on a thread
  * ------------------------------------------------------------------------------------------- */
 
 typedef struct sched_writer sched_writer;
@@ -79,17 +79,17 @@ typedef struct sched_writer sched_writer;
  * (may be NULL), a status is written only while its lattice's lease deadline has not passed
  * (a deposed or paused leader's late write would hide the new leader's status).
  */
-LT_NODISCARD lt_status sched_writer_start(sched_writer **new_w, lt_store *store,
-                                          natsConnection *nc, const char *replica,
-                                          sched_lease *lease);
+LT_NODISCARD lt_status lt__sched_writer_start(sched_writer **new_w, lt_store *store,
+                                              natsConnection *nc, const char *replica,
+                                              sched_lease *lease);
 /** Thread-safe. Queue a control-plane event (packed now, published on the writer thread). */
-void sched_writer_event(sched_writer *w, const char *subj, const char *cetype,
-                        const ProtobufCMessage *msg);
+void lt__sched_writer_event(sched_writer *w, const char *subj, const char *cetype,
+                            const ProtobufCMessage *msg);
 /** Thread-safe. Queue json as the status of lattice/app (replacing a queued older one). */
-void sched_writer_put(sched_writer *w, const char *lattice, const char *app, const char *json,
-                      size_t slot);
+void lt__sched_writer_put(sched_writer *w, const char *lattice, const char *app, const char *json,
+                          size_t slot);
 /** Write what is queued (bounded wait), stop the thread. NULL-safe. */
-void sched_writer_stop(sched_writer *w);
+void lt__sched_writer_stop(sched_writer *w);
 
 /* ---------------------------------------------------------------------------------------------
  * The service
@@ -113,7 +113,7 @@ typedef struct svc_lattice {
     lt_sched *s;
     int64_t next_tick;
     bool kick;             /**< an event arrived: tick soon */
-    size_t lease_slot;     /**< for sched_lease_until */
+    size_t lease_slot;     /**< for lt__sched_lease_until */
     bool paused;           /**< leading, but past the lease deadline: nothing goes out */
 } svc_lattice;
 
@@ -148,26 +148,26 @@ struct lt_sched_svc {
 };
 
 /** The lattice's state, created on first use when allowed (loop thread). NULL if refused. */
-svc_lattice *svc_lattice_get(lt_sched_svc *svc, const char *name, bool create);
-svc_lattice *svc_lattice_at(lt_sched_svc *svc, size_t idx);
+svc_lattice *lt__sched_svc_lattice_get(lt_sched_svc *svc, const char *name, bool create);
+svc_lattice *lt__sched_svc_lattice_at(lt_sched_svc *svc, size_t idx);
 
 /** Thread-safe: queue it for the loop (dropped at once when stopping). */
-void svc_inbox_post(lt_sched_svc *svc, svc_item *it);
+void lt__sched_svc_inbox_post(lt_sched_svc *svc, svc_item *it);
 
-/* ingest.c */
-LT_NODISCARD lt_status svc_ingest_start(lt_sched_svc *svc);
-LT_NODISCARD lt_status svc_hosts_start(lt_sched_svc *svc);
+/* svc_ingest.c */
+LT_NODISCARD lt_status lt__sched_svc_ingest_start(lt_sched_svc *svc);
+LT_NODISCARD lt_status lt__sched_svc_hosts_start(lt_sched_svc *svc);
 
-/* driver.c: the lt_sched sink's send, and replies */
-void svc_send(void *arg, const lt_sched_batch *b);
-LT_NODISCARD lt_status svc_replies_start(lt_sched_svc *svc);
+/* svc_driver.c: the lt_sched sink's send, and replies */
+void lt__sched_svc_send(void *arg, const lt_sched_batch *b);
+LT_NODISCARD lt_status lt__sched_svc_replies_start(lt_sched_svc *svc);
 
-/* writer.c: the sink's status and event callbacks */
-void svc_status(void *arg, const char *app, lt_sched_state state, const char *json);
-void svc_event(void *arg, const char *type, const ProtobufCMessage *msg);
+/* svc_writer.c: the sink's status and event callbacks */
+void lt__sched_svc_status(void *arg, const char *app, lt_sched_state state, const char *json);
+void lt__sched_svc_event(void *arg, const char *type, const ProtobufCMessage *msg);
 /** May lattice l act now (lead, and within the lease deadline)? Any thread. */
-bool svc_may_act(const svc_lattice *l);
-/* svc.c: the sink's stale callback (a host refused our epoch) */
-void svc_stale(void *arg, const char *host_id, uint64_t claimed);
+bool lt__sched_svc_may_act(const svc_lattice *l);
+/* svc_lattices.c: the sink's stale callback (a host refused our epoch) */
+void lt__sched_svc_stale(void *arg, const char *host_id, uint64_t claimed);
 
 #endif

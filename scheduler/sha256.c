@@ -44,7 +44,7 @@ static void block(uint32_t h[8], const uint8_t *p)
     h[0] += a, h[1] += b, h[2] += c, h[3] += d, h[4] += e, h[5] += f, h[6] += g, h[7] += hh;
 }
 
-void sched_sha_init(sched_sha *s)
+void lt__sched_sha_init(sched_sha *s)
 {
     static const uint32_t iv[8] = { 0x6a09e667, 0xbb67ae85, 0x3c6ef372, 0xa54ff53a,
                                     0x510e527f, 0x9b05688c, 0x1f83d9ab, 0x5be0cd19 };
@@ -53,7 +53,7 @@ void sched_sha_init(sched_sha *s)
     s->fill = 0;
 }
 
-void sched_sha_update(sched_sha *s, const void *data, size_t len)
+void lt__sched_sha_update(sched_sha *s, const void *data, size_t len)
 {
     const uint8_t *p = data;
 
@@ -74,25 +74,25 @@ void sched_sha_update(sched_sha *s, const void *data, size_t len)
     }
 }
 
-void sched_sha_str(sched_sha *s, const char *str)
+void lt__sched_sha_str(sched_sha *s, const char *str)
 {
     if (str != NULL)
-        sched_sha_update(s, str, strlen(str));
+        lt__sched_sha_update(s, str, strlen(str));
 }
 
-void sched_sha_final(sched_sha *s, uint8_t out[32])
+void lt__sched_sha_final(sched_sha *s, uint8_t out[32])
 {
     uint64_t bits = s->len * 8;
     uint8_t pad = 0x80;
     int i;
 
-    sched_sha_update(s, &pad, 1);
+    lt__sched_sha_update(s, &pad, 1);
     pad = 0;
     while (s->fill != 56)
-        sched_sha_update(s, &pad, 1);
+        lt__sched_sha_update(s, &pad, 1);
     for (i = 7; i >= 0; i--) {
         uint8_t c = (uint8_t)(bits >> (8 * i));
-        sched_sha_update(s, &c, 1);
+        lt__sched_sha_update(s, &c, 1);
     }
     for (i = 0; i < 8; i++) {
         out[4 * i] = (uint8_t)(s->h[i] >> 24);
@@ -102,13 +102,13 @@ void sched_sha_final(sched_sha *s, uint8_t out[32])
     }
 }
 
-void sched_sha_hex(sched_sha *s, char *out, size_t ndigits)
+void lt__sched_sha_hex(sched_sha *s, char *out, size_t ndigits)
 {
     static const char hex[] = "0123456789abcdef";
     uint8_t d[32];
     size_t i;
 
-    sched_sha_final(s, d);
+    lt__sched_sha_final(s, d);
     if (ndigits > 64)
         ndigits = 64;
     for (i = 0; i < ndigits; i++)

@@ -48,7 +48,7 @@ static lt_status spec_shared_has(void *ctx, const char *app, const char *compone
             continue;
         if (!o->shared)
             return LT_OK;
-        t = spec_find(o, component);
+        t = lt__sched_spec_find(o, component);
         *ok = t != NULL && t->shared_app == NULL &&
               t->capability == (kind == LT_MODEL_CAPABILITY);
         return LT_OK;

@@ -24,7 +24,7 @@ static const lt_model_trait *scaler_trait(const lt_model_component *c)
 
 static lt_status add_ann(skvs *ann, const char *k, const char *v)
 {
-    return skvs_set(ann, k, v != NULL ? v : "");
+    return lt__sched_skvs_set(ann, k, v != NULL ? v : "");
 }
 
 static lt_status compile_comp(const lt_model *m, const lt_model_component *mc, spec_comp *c,
@@ -44,13 +44,13 @@ static lt_status compile_comp(const lt_model *m, const lt_model_component *mc, s
     size_t i;
 
     lt_buf_init(&ext, 1u << 16);
-    c->name = sched_strdup0(mc->name);
-    c->id = sched_strdup0(mc->id);
+    c->name = lt__sched_strdup0(mc->name);
+    c->id = lt__sched_strdup0(mc->id);
     c->image = mc->image != NULL ? lt_strdup(mc->image) : NULL;
     c->capability = mc->kind == LT_MODEL_CAPABILITY;
     c->explicit_id = mc->explicit_id != NULL;
     c->shared_app = mc->shared_app != NULL ? lt_strdup(mc->shared_app) : NULL;
-    c->shared_comp = mc->shared_app != NULL ? sched_strdup0(mc->shared_component) : NULL;
+    c->shared_comp = mc->shared_app != NULL ? lt__sched_strdup0(mc->shared_component) : NULL;
     if (c->name == NULL || c->id == NULL || (mc->image != NULL && c->image == NULL) ||
         (mc->shared_app != NULL && (c->shared_app == NULL || c->shared_comp == NULL))) {
         st = LT_FAIL(LT_ERR_NOMEM, "component");
@@ -96,35 +96,35 @@ static lt_status compile_comp(const lt_model *m, const lt_model_component *mc, s
     if (st != LT_OK)
         goto out;
     /* Spec digest: what the instance runs, not who asked (version, ordinal, id excluded). */
-    sched_sha_init(&h);
-    sched_sha_str(&h, c->id);
-    sched_sha_update(&h, "\x1f", 1);
-    sched_sha_str(&h, c->image);
-    sched_sha_update(&h, "\x1f", 1);
-    sched_sha_str(&h, c->capability ? "capability" : "component");
-    sched_sha_update(&h, "\x1f", 1);
+    lt__sched_sha_init(&h);
+    lt__sched_sha_str(&h, c->id);
+    lt__sched_sha_update(&h, "\x1f", 1);
+    lt__sched_sha_str(&h, c->image);
+    lt__sched_sha_update(&h, "\x1f", 1);
+    lt__sched_sha_str(&h, c->capability ? "capability" : "component");
+    lt__sched_sha_update(&h, "\x1f", 1);
     lt__sched_sha_skvs(&h, &cfg);
-    sched_sha_str(&h, ext.ptr);
-    sched_sha_update(&h, "\x1f", 1);
+    lt__sched_sha_str(&h, ext.ptr);
+    lt__sched_sha_update(&h, "\x1f", 1);
     lt__sched_sha_secrets(&h, c->sec, c->n_sec);
     {
         char num[64];
 
         snprintf(num, sizeof(num), "%llu/%llu", (unsigned long long)c->mem,
                  (unsigned long long)c->cpu);
-        sched_sha_str(&h, num);
+        lt__sched_sha_str(&h, num);
     }
-    sched_sha_hex(&h, c->digest, 32);
+    lt__sched_sha_hex(&h, c->digest, 32);
     /* wadm's scaler id: SHA-256 of kind, app, name, id, image and config names. */
-    sched_sha_init(&h);
-    sched_sha_str(&h, c->scaler == SCALER_DAEMON ? "DaemonScaler" : "SpreadScaler");
-    sched_sha_str(&h, m->name);
-    sched_sha_str(&h, c->name);
-    sched_sha_str(&h, c->id);
-    sched_sha_str(&h, c->image);
+    lt__sched_sha_init(&h);
+    lt__sched_sha_str(&h, c->scaler == SCALER_DAEMON ? "DaemonScaler" : "SpreadScaler");
+    lt__sched_sha_str(&h, m->name);
+    lt__sched_sha_str(&h, c->name);
+    lt__sched_sha_str(&h, c->id);
+    lt__sched_sha_str(&h, c->image);
     for (i = 0; i < mc->config_count; i++)
-        sched_sha_str(&h, mc->config[i].name);
-    sched_sha_hex(&h, c->scaler_id, 64);
+        lt__sched_sha_str(&h, mc->config[i].name);
+    lt__sched_sha_hex(&h, c->scaler_id, 64);
     LT__SCHED_BUILD_ENTRIES(&cfg, ci, c->cfg, c->cfg_p, c->n_cfg, st);
     LT__SCHED_BUILD_ENTRIES(&ann, ai, c->ann, c->ann_p, c->n_ann, st);
     if (st != LT_OK)
@@ -153,13 +153,13 @@ static lt_status compile_comp(const lt_model *m, const lt_model_component *mc, s
             }
     }
 out:
-    skvs_cleanup(&cfg);
-    skvs_cleanup(&ann);
+    lt__sched_skvs_cleanup(&cfg);
+    lt__sched_skvs_cleanup(&ann);
     lt_buf_cleanup(&ext);
     return st;
 }
 
-const spec_comp *spec_find(const lt_sched_spec *spec, const char *name)
+const spec_comp *lt__sched_spec_find(const lt_sched_spec *spec, const char *name)
 {
     size_t i;
 
@@ -179,7 +179,7 @@ static void order_comps(lt_sched_spec *spec)
 
             if (strcmp(spec->comps[i].links[j].target_app, spec->app) != 0)
                 continue;
-            t = spec_find(spec, spec->comps[i].links[j].target_comp);
+            t = lt__sched_spec_find(spec, spec->comps[i].links[j].target_comp);
             if (t != NULL)
                 ((spec_comp *)t)->is_target = true;
         }
@@ -206,8 +206,8 @@ lt_status lt_sched_spec_compile(const lt_model *m, const char *lattice, lt_sched
         return LT_FAIL(LT_ERR_NOMEM, "spec");
     spec->lattice = lt_strdup(lattice);
     spec->app = lt_strdup(m->name);
-    spec->version = sched_strdup0(m->version);
-    spec->description = sched_strdup0(m->description);
+    spec->version = lt__sched_strdup0(m->version);
+    spec->description = lt__sched_strdup0(m->description);
     spec->shared = m->shared;
     spec->rollout = m->rollout;
     if (spec->lattice == NULL || spec->app == NULL || spec->version == NULL ||
@@ -232,26 +232,26 @@ lt_status lt_sched_spec_compile(const lt_model *m, const char *lattice, lt_sched
     order_comps(spec);
     for (i = 0; i < spec->n_comps; i++)
         spec->has_daemon |= spec->comps[i].scaler == SCALER_DAEMON;
-    sched_sha_init(&h);
+    lt__sched_sha_init(&h);
     for (i = 0; i < spec->n_comps; i++) {
         const spec_comp *c = &spec->comps[i];
         char num[64];
 
-        sched_sha_str(&h, c->name);
-        sched_sha_str(&h, c->digest);
+        lt__sched_sha_str(&h, c->name);
+        lt__sched_sha_str(&h, c->digest);
         snprintf(num, sizeof(num), "/%d/%llu/", (int)c->scaler, (unsigned long long)c->instances);
-        sched_sha_str(&h, num);
+        lt__sched_sha_str(&h, num);
         for (j = 0; j < c->n_spreads; j++) {
             snprintf(num, sizeof(num), "/%llu/", (unsigned long long)c->spreads[j].weight);
-            sched_sha_str(&h, c->spreads[j].name);
-            sched_sha_str(&h, c->spreads[j].selector);
-            sched_sha_str(&h, num);
+            lt__sched_sha_str(&h, c->spreads[j].name);
+            lt__sched_sha_str(&h, c->spreads[j].selector);
+            lt__sched_sha_str(&h, num);
         }
         for (j = 0; j < c->n_links; j++) {
-            sched_sha_str(&h, c->links[j].link_id);
-            sched_sha_str(&h, c->links[j].digest);
+            lt__sched_sha_str(&h, c->links[j].link_id);
+            lt__sched_sha_str(&h, c->links[j].digest);
             snprintf(num, sizeof(num), "/%d/", (int)c->links[j].colocate);
-            sched_sha_str(&h, num);
+            lt__sched_sha_str(&h, num);
         }
     }
     {
@@ -259,9 +259,9 @@ lt_status lt_sched_spec_compile(const lt_model *m, const char *lattice, lt_sched
 
         snprintf(num, sizeof(num), "r%d/%d/%u", spec->rollout.set, spec->rollout.percent,
                  spec->rollout.max_unavailable);
-        sched_sha_str(&h, num);
+        lt__sched_sha_str(&h, num);
     }
-    sched_sha_hex(&h, spec->digest, 32);
+    lt__sched_sha_hex(&h, spec->digest, 32);
 out:
     if (st != LT_OK) {
         lt_sched_spec_free(spec);
@@ -282,7 +282,7 @@ static void free_comp(spec_comp *c)
     lt_free(c->shared_comp);
     for (i = 0; i < c->n_spreads; i++) {
         lt_free(c->spreads[i].name);
-        skvs_cleanup(&c->spreads[i].req);
+        lt__sched_skvs_cleanup(&c->spreads[i].req);
         lt_free(c->spreads[i].selector);
     }
     lt_free(c->spreads);

@@ -25,7 +25,8 @@ lt_status lt__sched_merge_config(const lt_model_config *cfg, size_t n, skvs *out
             continue;
         }
         for (j = 0; j < cfg[i].properties.count; j++) {
-            st = skvs_set(out, cfg[i].properties.items[j].key, cfg[i].properties.items[j].value);
+            st = lt__sched_skvs_set(out, cfg[i].properties.items[j].key,
+                                    cfg[i].properties.items[j].value);
             if (st != LT_OK)
                 return st;
         }
@@ -59,11 +60,11 @@ lt_status lt__sched_build_secrets(const lt_model *m, const lt_model_secret *sec,
                 backend = b != NULL ? b : "";
             }
         a[i] = init;
-        a[i].name = sched_strdup0(sec[i].name);
-        a[i].backend = sched_strdup0(backend);
-        a[i].key = sched_strdup0(sec[i].key);
-        a[i].field = sched_strdup0(sec[i].field);
-        a[i].version = sched_strdup0(sec[i].version);
+        a[i].name = lt__sched_strdup0(sec[i].name);
+        a[i].backend = lt__sched_strdup0(backend);
+        a[i].key = lt__sched_strdup0(sec[i].key);
+        a[i].field = lt__sched_strdup0(sec[i].field);
+        a[i].version = lt__sched_strdup0(sec[i].version);
         *nout = i + 1;
         (*outp)[i] = &a[i];
         if (a[i].name == NULL || a[i].backend == NULL || a[i].key == NULL ||
@@ -78,18 +79,18 @@ void lt__sched_sha_secrets(sched_sha *h, const Latticed__Host__V1__SecretRef *se
     size_t i;
 
     for (i = 0; i < n; i++) {
-        sched_sha_str(h, sec[i].name);
-        sched_sha_update(h, "\x1f", 1);
-        sched_sha_str(h, sec[i].backend);
-        sched_sha_update(h, "\x1f", 1);
-        sched_sha_str(h, sec[i].key);
-        sched_sha_update(h, "\x1f", 1);
-        sched_sha_str(h, sec[i].field);
-        sched_sha_update(h, "\x1f", 1);
-        sched_sha_str(h, sec[i].version);
-        sched_sha_update(h, "\n", 1);
+        lt__sched_sha_str(h, sec[i].name);
+        lt__sched_sha_update(h, "\x1f", 1);
+        lt__sched_sha_str(h, sec[i].backend);
+        lt__sched_sha_update(h, "\x1f", 1);
+        lt__sched_sha_str(h, sec[i].key);
+        lt__sched_sha_update(h, "\x1f", 1);
+        lt__sched_sha_str(h, sec[i].field);
+        lt__sched_sha_update(h, "\x1f", 1);
+        lt__sched_sha_str(h, sec[i].version);
+        lt__sched_sha_update(h, "\n", 1);
     }
-    sched_sha_update(h, "\x1e", 1);
+    lt__sched_sha_update(h, "\x1e", 1);
 }
 
 void lt__sched_free_secrets(Latticed__Host__V1__SecretRef *sec, size_t n)

@@ -31,22 +31,23 @@ lt_status lt__sched_compile_link(const lt_model *m, const lt_model_component *sr
     lt_status st = LT_OK;
     size_t i;
 
-    l->name = sched_strdup0(ml->name);
-    l->ns = sched_strdup0(ml->wit_namespace);
-    l->pkg = sched_strdup0(ml->wit_package);
-    l->app = sched_strdup0(m->name);
-    l->source_app = sched_strdup0(src->shared_app != NULL ? src->shared_app : m->name);
-    l->source_comp = sched_strdup0(src->shared_app != NULL ? src->shared_component : src->name);
-    l->source_id = sched_strdup0(src->id);
+    l->name = lt__sched_strdup0(ml->name);
+    l->ns = lt__sched_strdup0(ml->wit_namespace);
+    l->pkg = lt__sched_strdup0(ml->wit_package);
+    l->app = lt__sched_strdup0(m->name);
+    l->source_app = lt__sched_strdup0(src->shared_app != NULL ? src->shared_app : m->name);
+    l->source_comp = lt__sched_strdup0(src->shared_app != NULL ? src->shared_component : src->name);
+    l->source_id = lt__sched_strdup0(src->id);
     if (ml->target != NULL && ml->target[0] != '\0')
         tc = lt_model_find_component(m, ml->target);
     if (tc != NULL) {
-        l->target_app = sched_strdup0(tc->shared_app != NULL ? tc->shared_app : m->name);
-        l->target_comp = sched_strdup0(tc->shared_app != NULL ? tc->shared_component : tc->name);
-        l->target_id = sched_strdup0(tc->id);
+        l->target_app = lt__sched_strdup0(tc->shared_app != NULL ? tc->shared_app : m->name);
+        l->target_comp =
+            lt__sched_strdup0(tc->shared_app != NULL ? tc->shared_component : tc->name);
+        l->target_id = lt__sched_strdup0(tc->id);
     } else {
-        l->target_app = sched_strdup0(m->name);
-        l->target_comp = sched_strdup0("");
+        l->target_app = lt__sched_strdup0(m->name);
+        l->target_comp = lt__sched_strdup0("");
         l->target_id = target_id(m->name, ml->target != NULL ? ml->target : "");
     }
     l->colocate = ml->colocate == LT_MODEL_COLOCATE_UNSET ? LT_MODEL_COLOCATE_PREFERRED
@@ -60,7 +61,7 @@ lt_status lt__sched_compile_link(const lt_model *m, const lt_model_component *sr
         if (l->ifaces == NULL)
             return LT_FAIL(LT_ERR_NOMEM, "link interfaces");
         for (i = 0; i < ml->interface_count; i++) {
-            l->ifaces[i] = sched_strdup0(ml->interfaces[i]);
+            l->ifaces[i] = lt__sched_strdup0(ml->interfaces[i]);
             if (l->ifaces[i] == NULL)
                 return LT_FAIL(LT_ERR_NOMEM, "link interface");
             l->n_ifaces = i + 1;
@@ -78,24 +79,24 @@ lt_status lt__sched_compile_link(const lt_model *m, const lt_model_component *sr
     if (st != LT_OK)
         goto out;
     /* Content digest: everything the host sees except per-instance fields. */
-    sched_sha_init(&h);
-    sched_sha_str(&h, l->name);
-    sched_sha_update(&h, "\x1f", 1);
-    sched_sha_str(&h, l->ns);
-    sched_sha_update(&h, "\x1f", 1);
-    sched_sha_str(&h, l->pkg);
-    sched_sha_update(&h, "\x1f", 1);
+    lt__sched_sha_init(&h);
+    lt__sched_sha_str(&h, l->name);
+    lt__sched_sha_update(&h, "\x1f", 1);
+    lt__sched_sha_str(&h, l->ns);
+    lt__sched_sha_update(&h, "\x1f", 1);
+    lt__sched_sha_str(&h, l->pkg);
+    lt__sched_sha_update(&h, "\x1f", 1);
     for (i = 0; i < l->n_ifaces; i++) {
-        sched_sha_str(&h, l->ifaces[i]);
-        sched_sha_update(&h, ",", 1);
+        lt__sched_sha_str(&h, l->ifaces[i]);
+        lt__sched_sha_update(&h, ",", 1);
     }
-    sched_sha_str(&h, l->target_id);
-    sched_sha_update(&h, "\x1f", 1);
+    lt__sched_sha_str(&h, l->target_id);
+    lt__sched_sha_update(&h, "\x1f", 1);
     lt__sched_sha_skvs(&h, &scfg);
     lt__sched_sha_skvs(&h, &tcfg);
     lt__sched_sha_secrets(&h, l->ssec, l->n_ssec);
     lt__sched_sha_secrets(&h, l->tsec, l->n_tsec);
-    sched_sha_hex(&h, l->digest, 32);
+    lt__sched_sha_hex(&h, l->digest, 32);
     {
         static const Latticed__Host__V1__LinkSpec__SourceConfigEntry si =
             LATTICED__HOST__V1__LINK_SPEC__SOURCE_CONFIG_ENTRY__INIT;
@@ -106,8 +107,8 @@ lt_status lt__sched_compile_link(const lt_model *m, const lt_model_component *sr
         LT__SCHED_BUILD_ENTRIES(&tcfg, ti, l->tcfg, l->tcfg_p, l->n_tcfg, st);
     }
 out:
-    skvs_cleanup(&scfg);
-    skvs_cleanup(&tcfg);
+    lt__sched_skvs_cleanup(&scfg);
+    lt__sched_skvs_cleanup(&tcfg);
     return st;
 }
 

@@ -58,15 +58,15 @@ lt_status lt__sched_compile_spreads(const lt_model_scaler *sc, spec_comp *c)
         const lt_model_spread *ms = sc != NULL && sc->spread_count > 0 ? &sc->spreads[i] : NULL;
         lt_buf sel;
 
-        sp->name = sched_strdup0(ms != NULL ? ms->name : "default");
+        sp->name = lt__sched_strdup0(ms != NULL ? ms->name : "default");
         sp->weight = ms != NULL ? ms->weight : LT_MODEL_DEFAULT_WEIGHT;
         if (sp->name == NULL) {
             st = LT_FAIL(LT_ERR_NOMEM, "spread");
             goto out;
         }
         for (j = 0; ms != NULL && j < ms->requirements.count; j++) {
-            st = skvs_set(&sp->req, ms->requirements.items[j].key,
-                          ms->requirements.items[j].value);
+            st = lt__sched_skvs_set(&sp->req, ms->requirements.items[j].key,
+                                    ms->requirements.items[j].value);
             if (st != LT_OK)
                 goto out;
         }

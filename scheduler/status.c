@@ -44,7 +44,7 @@ static lt_status json_status(lt_buf *b, lt_sched_state st, const char *msg)
     return lt_buf_appendc(b, '}');
 }
 
-void status_free(sched_app *a)
+void lt__sched_status_free(sched_app *a)
 {
     lt_free(a->message);
     a->message = NULL;
@@ -210,7 +210,7 @@ static lt_status build(lt_sched *s, sched_app *a, lt_sched_state state, const ch
     return st;
 }
 
-void status_update(lt_sched *s, sched_app *a, int64_t now)
+void lt__sched_status_update(lt_sched *s, sched_app *a, int64_t now)
 {
     lt_sched_state state;
     lt_buf msg, b;
@@ -234,8 +234,8 @@ void status_update(lt_sched *s, sched_app *a, int64_t now)
         }
     }
     a->state = state;
-    sched_set_str(&a->message, msg.ptr);
-    cp_app_state(s, a);
+    lt__sched_set_str(&a->message, msg.ptr);
+    lt__sched_cp_app_state(s, a);
     lt_buf_cleanup(&msg);
     lt_buf_cleanup(&b);
 }

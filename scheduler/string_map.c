@@ -8,17 +8,17 @@
 
 #include "lt_alloc.h"
 
-char *sched_strdup0(const char *s)
+char *lt__sched_strdup0(const char *s)
 {
     return lt_strdup(s != NULL ? s : "");
 }
 
-bool sched_streq(const char *a, const char *b)
+bool lt__sched_streq(const char *a, const char *b)
 {
     return strcmp(a != NULL ? a : "", b != NULL ? b : "") == 0;
 }
 
-void sched_set_str(char **dst, const char *src)
+void lt__sched_set_str(char **dst, const char *src)
 {
     char *n;
 
@@ -31,7 +31,7 @@ void sched_set_str(char **dst, const char *src)
     *dst = n;
 }
 
-void skvs_cleanup(skvs *m)
+void lt__sched_skvs_cleanup(skvs *m)
 {
     size_t i;
 
@@ -46,7 +46,7 @@ void skvs_cleanup(skvs *m)
     m->count = 0;
 }
 
-lt_status skvs_set(skvs *m, const char *key, const char *value)
+lt_status lt__sched_skvs_set(skvs *m, const char *key, const char *value)
 {
     size_t lo = 0, hi = m->count;
     char *k, *v;
@@ -87,7 +87,7 @@ lt_status skvs_set(skvs *m, const char *key, const char *value)
     return LT_OK;
 }
 
-bool skvs_equal(const skvs *a, const skvs *b)
+bool lt__sched_skvs_equal(const skvs *a, const skvs *b)
 {
     size_t i;
 
@@ -100,7 +100,7 @@ bool skvs_equal(const skvs *a, const skvs *b)
     return true;
 }
 
-bool skvs_match(const skvs *labels, const skvs *req)
+bool lt__sched_skvs_match(const skvs *labels, const skvs *req)
 {
     size_t i = 0, j = 0;
 
@@ -128,10 +128,10 @@ void lt__sched_sha_skvs(sched_sha *h, const skvs *m)
     size_t i;
 
     for (i = 0; i < m->count; i++) {
-        sched_sha_str(h, m->items[i].key);
-        sched_sha_update(h, "=", 1);
-        sched_sha_str(h, m->items[i].value);
-        sched_sha_update(h, "\n", 1);
+        lt__sched_sha_str(h, m->items[i].key);
+        lt__sched_sha_update(h, "=", 1);
+        lt__sched_sha_str(h, m->items[i].value);
+        lt__sched_sha_update(h, "\n", 1);
     }
-    sched_sha_update(h, "\x1e", 1);
+    lt__sched_sha_update(h, "\x1e", 1);
 }

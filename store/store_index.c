@@ -45,7 +45,7 @@ void lt_store_app_free(lt_store_app *app)
     lt_free(app);
 }
 
-lt_status lt__app_new(const char *lattice, const char *name, lt_store_app **out)
+lt_status lt__store_app_new(const char *lattice, const char *name, lt_store_app **out)
 {
     lt_store_app *app = lt_calloc(1, sizeof(*app));
 
@@ -283,8 +283,8 @@ static lt_status decode_lists(lt_store_app *app, json_t *root)
     return LT_OK;
 }
 
-lt_status lt__index_decode(const char *lattice, const char *name, const char *json, size_t len,
-                           lt_store_app **out)
+lt_status lt__store_index_decode(const char *lattice, const char *name, const char *json,
+                                 size_t len, lt_store_app **out)
 {
     lt_store_app *app = NULL;
     json_error_t jerr;
@@ -298,7 +298,7 @@ lt_status lt__index_decode(const char *lattice, const char *name, const char *js
                      root == NULL ? jerr.text : "wrong type");
         goto out;
     }
-    if ((st = lt__app_new(lattice, name, &app)) != LT_OK)
+    if ((st = lt__store_app_new(lattice, name, &app)) != LT_OK)
         goto out;
     if ((st = dup_opt(root, "deployed_version", &app->deployed_version)) != LT_OK ||
         (st = dup_opt(root, "description", &app->description)) != LT_OK ||
@@ -363,7 +363,7 @@ static json_t *encode_tree(const lt_store_app *app)
     return root;
 }
 
-lt_status lt__index_encode(const lt_store_app *app, char **out, size_t *len)
+lt_status lt__store_index_encode(const lt_store_app *app, char **out, size_t *len)
 {
     json_t *root = encode_tree(app);
     char *text;

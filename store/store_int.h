@@ -26,18 +26,18 @@ struct lt_store {
 #define LT__KEY_MAX 512u /**< bytes in a KV key we build */
 
 /* Key builders (into out, LT__KEY_MAX); LT_ERR_INVALID for a bad name. */
-LT_NODISCARD lt_status lt__key_index(const char *lattice, const char *app, lt_buf *out);
-LT_NODISCARD lt_status lt__key_manifest(const char *lattice, const char *app, const char *id,
-                                        lt_buf *out);
-LT_NODISCARD lt_status lt__key_status(const char *lattice, const char *app, lt_buf *out);
+LT_NODISCARD lt_status lt__store_key_index(const char *lattice, const char *app, lt_buf *out);
+LT_NODISCARD lt_status lt__store_key_manifest(const char *lattice, const char *app, const char *id,
+                                              lt_buf *out);
+LT_NODISCARD lt_status lt__store_key_status(const char *lattice, const char *app, lt_buf *out);
 
 /**
  * Leader read of the last message of key. *value gets a NUL-terminated heap
  * copy (NULL when the key never existed or its last operation deleted it),
  * *rev the subject's last sequence (0 when it never existed).
  */
-LT_NODISCARD lt_status lt__kv_last(lt_store *s, const char *bucket, const char *key,
-                                   char **value, size_t *len, uint64_t *rev);
+LT_NODISCARD lt_status lt__store_kv_last(lt_store *s, const char *bucket, const char *key,
+                                         char **value, size_t *len, uint64_t *rev);
 
 #define LT__RESOLVE_TRIES   6u   /**< read-backs after an ambiguous write */
 #define LT__RESOLVE_FIRST_MS 100 /**< first pause between them (doubling, at most 16x) */
@@ -52,31 +52,31 @@ LT_NODISCARD lt_status lt__kv_last(lt_store *s, const char *bucket, const char *
  * write may or may not have been applied, and the caller must not act as if
  * it had not been (e.g. delete what it may have named).
  */
-LT_NODISCARD lt_status lt__kv_cas(lt_store *s, const char *bucket, const char *key,
-                                  const void *data, size_t len, bool del, uint64_t rev,
-                                  uint64_t *new_rev);
+LT_NODISCARD lt_status lt__store_kv_cas(lt_store *s, const char *bucket, const char *key,
+                                        const void *data, size_t len, bool del, uint64_t rev,
+                                        uint64_t *new_rev);
 
-/** One value found by lt__kv_scan. */
+/** One value found by lt__store_kv_scan. */
 typedef struct {
     char *key;
     char *value;
     size_t len;
-} lt__kv_item;
+} lt__store_kv_item;
 
 /** Current values of the keys matching filter (deleted ones skipped), in key order. */
-LT_NODISCARD lt_status lt__kv_scan(kvStore *kv, const char *filter, lt__kv_item **out,
-                                   size_t *count);
-void lt__kv_items_free(lt__kv_item *items, size_t count);
+LT_NODISCARD lt_status lt__store_kv_scan(kvStore *kv, const char *filter, lt__store_kv_item **out,
+                                         size_t *count);
+void lt__store_kv_items_free(lt__store_kv_item *items, size_t count);
 
 /** Parse an index JSON into a new app (lattice and name given). LT_ERR_PARSE. */
-LT_NODISCARD lt_status lt__index_decode(const char *lattice, const char *name, const char *json,
-                                        size_t len, lt_store_app **out);
+LT_NODISCARD lt_status lt__store_index_decode(const char *lattice, const char *name,
+                                              const char *json, size_t len, lt_store_app **out);
 /** Serialise an index (LT_ERR_TOO_BIG over LT_STORE_MAX_INDEX_BYTES). Caller lt_frees. */
-LT_NODISCARD lt_status lt__index_encode(const lt_store_app *app, char **out, size_t *len);
+LT_NODISCARD lt_status lt__store_index_encode(const lt_store_app *app, char **out, size_t *len);
 /** A new, empty app index. */
-LT_NODISCARD lt_status lt__app_new(const char *lattice, const char *name, lt_store_app **out);
+LT_NODISCARD lt_status lt__store_app_new(const char *lattice, const char *name, lt_store_app **out);
 
 /** natsStatus + JetStream error code to lt_status with a reason. */
-lt_status lt__nats_fail(natsStatus ns, int jerr, const char *what, const char *key);
+lt_status lt__store_nats_fail(natsStatus ns, int jerr, const char *what, const char *key);
 
 #endif

@@ -22,13 +22,13 @@ static lt_status load_index(lt_store *s, const char *lattice, const char *name, 
     lt_status st;
 
     *app = NULL;
-    if ((st = lt__key_index(lattice, name, key)) != LT_OK)
+    if ((st = lt__store_key_index(lattice, name, key)) != LT_OK)
         return st;
-    if ((st = lt__kv_last(s, s->mbucket, key->ptr, &value, &len, cas_rev)) != LT_OK)
+    if ((st = lt__store_kv_last(s, s->mbucket, key->ptr, &value, &len, cas_rev)) != LT_OK)
         return st;
     if (value == NULL)
-        return lt__app_new(lattice, name, app);
-    st = lt__index_decode(lattice, name, value, len, app);
+        return lt__store_app_new(lattice, name, app);
+    st = lt__store_index_decode(lattice, name, value, len, app);
     lt_free(value);
     if (st == LT_OK)
         (*app)->revision = *cas_rev;
@@ -64,7 +64,7 @@ lt_status lt_store_app_list(lt_store *s, const char *lattice, lt_store_app ***ou
 {
     char fbuf[LT__KEY_MAX];
     lt_buf filter;
-    lt__kv_item *items = NULL;
+    lt__store_kv_item *items = NULL;
     lt_store_app **apps = NULL;
     size_t n = 0, made = 0, skip;
     lt_status st;
@@ -78,7 +78,7 @@ lt_status lt_store_app_list(lt_store *s, const char *lattice, lt_store_app ***ou
     }
     if ((st = lt_buf_appendf(&filter, "app.%s.*", lattice)) != LT_OK)
         goto out;
-    if ((st = lt__kv_scan(s->manifests, filter.ptr, &items, &n)) != LT_OK)
+    if ((st = lt__store_kv_scan(s->manifests, filter.ptr, &items, &n)) != LT_OK)
         goto out;
     skip = filter.len - 1; /* "app.{lattice}." */
     if (n > 0 && (apps = lt_calloc(n, sizeof(*apps))) == NULL) {
@@ -88,7 +88,7 @@ lt_status lt_store_app_list(lt_store *s, const char *lattice, lt_store_app ***ou
     for (size_t i = 0; i < n; i++) {
         const char *name = items[i].key + skip;
 
-        st = lt__index_decode(lattice, name, items[i].value, items[i].len, &apps[made]);
+        st = lt__store_index_decode(lattice, name, items[i].value, items[i].len, &apps[made]);
         if (st == LT_ERR_PARSE) {
             LT_WARN("store", "skipping unreadable index %s: %s", items[i].key,
                     lt_error_message());
@@ -104,7 +104,7 @@ lt_status lt_store_app_list(lt_store *s, const char *lattice, lt_store_app ***ou
     apps = NULL;
 out:
     lt_store_app_list_free(apps, made);
-    lt__kv_items_free(items, n);
+    lt__store_kv_items_free(items, n);
     lt_buf_cleanup(&filter);
     return st;
 }
@@ -117,7 +117,7 @@ static void delete_manifest(lt_store *s, const char *lattice, const char *name, 
     lt_buf key;
 
     lt_buf_init_on(&key, kbuf, sizeof(kbuf), LT__KEY_MAX);
-    if (lt__key_manifest(lattice, name, id, &key) == LT_OK &&
+    if (lt__store_key_manifest(lattice, name, id, &key) == LT_OK &&
         kvStore_Delete(s->manifests, key.ptr) != NATS_OK)
         LT_WARN("store", "cannot delete %s (left as garbage): %s", key.ptr,
                 nats_GetLastError(NULL));
@@ -164,9 +164,9 @@ static lt_status store_new_manifest(lt_store *s, const char *lattice, const char
 
     lt_buf_init_on(&key, kbuf, sizeof(kbuf), LT__KEY_MAX);
     lt_store_ulid(id);
-    st = lt__key_manifest(lattice, name, id, &key);
+    st = lt__store_key_manifest(lattice, name, id, &key);
     if (st == LT_OK)
-        st = lt__kv_cas(s, s->mbucket, key.ptr, m->json, m->len, false, 0, NULL);
+        st = lt__store_kv_cas(s, s->mbucket, key.ptr, m->json, m->len, false, 0, NULL);
     lt_buf_cleanup(&key);
     return st;
 }
@@ -210,9 +210,9 @@ static lt_status update_once(lt_store *s, const char *lattice, const char *name,
     app->updated_ms = lt_store_now_ms();
     if (app->created_ms == 0)
         app->created_ms = app->updated_ms;
-    if (!app->deleted && (st = lt__index_encode(app, &json, &len)) != LT_OK)
+    if (!app->deleted && (st = lt__store_index_encode(app, &json, &len)) != LT_OK)
         goto out;
-    st = lt__kv_cas(s, s->mbucket, key.ptr, json, len, app->deleted, rev, &new_rev);
+    st = lt__store_kv_cas(s, s->mbucket, key.ptr, json, len, app->deleted, rev, &new_rev);
     if (st != LT_OK)
         goto out;
     app->revision = app->deleted ? 0 : new_rev;
@@ -324,9 +324,9 @@ lt_status lt_store_manifest_get(lt_store *s, const lt_store_app *app, const char
     if (ver == NULL)
         return LT_ERR_NOT_FOUND;
     lt_buf_init_on(&key, kbuf, sizeof(kbuf), LT__KEY_MAX);
-    st = lt__key_manifest(app->lattice, app->name, ver->key, &key);
+    st = lt__store_key_manifest(app->lattice, app->name, ver->key, &key);
     if (st == LT_OK)
-        st = lt__kv_last(s, s->mbucket, key.ptr, new_json, len, &rev);
+        st = lt__store_kv_last(s, s->mbucket, key.ptr, new_json, len, &rev);
     if (st == LT_OK && *new_json == NULL)
         st = LT_FAIL(LT_ERR_NOT_FOUND, "manifest %s is missing", key.ptr);
     lt_buf_cleanup(&key);
@@ -347,9 +347,9 @@ lt_status lt_store_status_put(lt_store *s, const char *lattice, const char *name
         return LT_FAIL(LT_ERR_TOO_BIG, "status of %s is %zu bytes (limit %u)", name, len,
                        LT_STORE_MAX_VALUE_BYTES);
     lt_buf_init_on(&key, kbuf, sizeof(kbuf), LT__KEY_MAX);
-    st = lt__key_status(lattice, name, &key);
+    st = lt__store_key_status(lattice, name, &key);
     if (st == LT_OK && (ns = kvStore_Put(NULL, s->status, key.ptr, json, (int)len)) != NATS_OK)
-        st = lt__nats_fail(ns, 0, "cannot write status", key.ptr);
+        st = lt__store_nats_fail(ns, 0, "cannot write status", key.ptr);
     lt_buf_cleanup(&key);
     return st;
 }
@@ -364,9 +364,9 @@ lt_status lt_store_status_get(lt_store *s, const char *lattice, const char *name
 
     *new_json = NULL;
     lt_buf_init_on(&key, kbuf, sizeof(kbuf), LT__KEY_MAX);
-    st = lt__key_status(lattice, name, &key);
+    st = lt__store_key_status(lattice, name, &key);
     if (st == LT_OK)
-        st = lt__kv_last(s, s->sbucket, key.ptr, new_json, len, &rev);
+        st = lt__store_kv_last(s, s->sbucket, key.ptr, new_json, len, &rev);
     if (st == LT_OK && *new_json == NULL)
         st = LT_ERR_NOT_FOUND;
     lt_buf_cleanup(&key);
@@ -381,9 +381,9 @@ lt_status lt_store_status_delete(lt_store *s, const char *lattice, const char *n
     lt_status st;
 
     lt_buf_init_on(&key, kbuf, sizeof(kbuf), LT__KEY_MAX);
-    st = lt__key_status(lattice, name, &key);
+    st = lt__store_key_status(lattice, name, &key);
     if (st == LT_OK && (ns = kvStore_Delete(s->status, key.ptr)) != NATS_OK)
-        st = lt__nats_fail(ns, 0, "cannot delete status", key.ptr);
+        st = lt__store_nats_fail(ns, 0, "cannot delete status", key.ptr);
     lt_buf_cleanup(&key);
     return st;
 }
@@ -402,7 +402,7 @@ lt_status lt_store_status_list(lt_store *s, const char *lattice, lt_store_status
 {
     char fbuf[LT__KEY_MAX];
     lt_buf filter;
-    lt__kv_item *items = NULL;
+    lt__store_kv_item *items = NULL;
     lt_store_status_entry *e = NULL;
     size_t n = 0;
     lt_status st;
@@ -415,7 +415,7 @@ lt_status lt_store_status_list(lt_store *s, const char *lattice, lt_store_status
         goto out;
     }
     if ((st = lt_buf_appendf(&filter, "%s.*", lattice)) != LT_OK ||
-        (st = lt__kv_scan(s->status, filter.ptr, &items, &n)) != LT_OK)
+        (st = lt__store_kv_scan(s->status, filter.ptr, &items, &n)) != LT_OK)
         goto out;
     if (n > 0 && (e = lt_calloc(n, sizeof(*e))) == NULL) {
         st = LT_FAIL(LT_ERR_NOMEM, "out of memory");
@@ -435,7 +435,7 @@ lt_status lt_store_status_list(lt_store *s, const char *lattice, lt_store_status
     *out = e;
     *count = n;
 out:
-    lt__kv_items_free(items, n);
+    lt__store_kv_items_free(items, n);
     lt_buf_cleanup(&filter);
     return st;
 }

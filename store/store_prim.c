@@ -44,15 +44,15 @@ static lt_status kv_last_msg(lt_store *s, const char *bucket, const char *key, n
         *msg = NULL; /* never written */
     } else if (ns != NATS_OK) {
         *msg = NULL;
-        st = lt__nats_fail(ns, jerr, "cannot read", key);
+        st = lt__store_nats_fail(ns, jerr, "cannot read", key);
     }
 out:
     lt_buf_cleanup(&subj);
     return st;
 }
 
-lt_status lt__kv_last(lt_store *s, const char *bucket, const char *key, char **value,
-                      size_t *len, uint64_t *rev)
+lt_status lt__store_kv_last(lt_store *s, const char *bucket, const char *key, char **value,
+                            size_t *len, uint64_t *rev)
 {
     natsMsg *msg = NULL;
     const char *op = NULL;
@@ -150,8 +150,8 @@ static lt_status resolve(lt_store *s, const char *bucket, const char *key, uint6
                    "is unknown", why, key);
 }
 
-lt_status lt__kv_cas(lt_store *s, const char *bucket, const char *key, const void *data,
-                     size_t len, bool del, uint64_t rev, uint64_t *new_rev)
+lt_status lt__store_kv_cas(lt_store *s, const char *bucket, const char *key, const void *data,
+                           size_t len, bool del, uint64_t rev, uint64_t *new_rev)
 {
     char sbuf[LT__KEY_MAX], wid[LT_STORE_ULID_LEN + 1];
     lt_buf subj;
@@ -177,7 +177,7 @@ lt_status lt__kv_cas(lt_store *s, const char *bucket, const char *key, const voi
     if (ns == NATS_OK)
         ns = natsMsgHeader_Set(msg, WRITE_ID_HEADER, wid);
     if (ns != NATS_OK) {
-        st = lt__nats_fail(ns, 0, "cannot build the write of", key);
+        st = lt__store_nats_fail(ns, 0, "cannot build the write of", key);
         goto out;
     }
     jsPubOptions_Init(&po);
@@ -192,7 +192,7 @@ lt_status lt__kv_cas(lt_store *s, const char *bucket, const char *key, const voi
         goto out;
     }
     if (ns != NATS_OK) {
-        st = lt__nats_fail(ns, jerr, "cannot write", key);
+        st = lt__store_nats_fail(ns, jerr, "cannot write", key);
         if (ambiguous(ns, jerr))
             st = resolve(s, bucket, key, rev, wid, st, new_rev);
         goto out;
@@ -208,10 +208,10 @@ out:
 
 static int item_cmp(const void *a, const void *b)
 {
-    return strcmp(((const lt__kv_item *)a)->key, ((const lt__kv_item *)b)->key);
+    return strcmp(((const lt__store_kv_item *)a)->key, ((const lt__store_kv_item *)b)->key);
 }
 
-void lt__kv_items_free(lt__kv_item *items, size_t count)
+void lt__store_kv_items_free(lt__store_kv_item *items, size_t count)
 {
     for (size_t i = 0; i < count; i++) {
         lt_free(items[i].key);
@@ -220,11 +220,11 @@ void lt__kv_items_free(lt__kv_item *items, size_t count)
     lt_free(items);
 }
 
-lt_status lt__kv_scan(kvStore *kv, const char *filter, lt__kv_item **out, size_t *count)
+lt_status lt__store_kv_scan(kvStore *kv, const char *filter, lt__store_kv_item **out, size_t *count)
 {
     kvWatcher *w = NULL;
     kvWatchOptions wo;
-    lt__kv_item *items = NULL;
+    lt__store_kv_item *items = NULL;
     size_t n = 0, cap = 0;
     natsStatus ns;
     lt_status st = LT_OK;
@@ -235,7 +235,7 @@ lt_status lt__kv_scan(kvStore *kv, const char *filter, lt__kv_item **out, size_t
     wo.IgnoreDeletes = true;
     ns = kvStore_Watch(&w, kv, filter, &wo);
     if (ns != NATS_OK) {
-        st = lt__nats_fail(ns, 0, "cannot scan", filter);
+        st = lt__store_nats_fail(ns, 0, "cannot scan", filter);
         goto out;
     }
     for (;;) {
@@ -243,14 +243,14 @@ lt_status lt__kv_scan(kvStore *kv, const char *filter, lt__kv_item **out, size_t
 
         ns = kvWatcher_Next(&e, w, SCAN_TIMEOUT_MS);
         if (ns != NATS_OK) {
-            st = lt__nats_fail(ns, 0, "cannot scan", filter);
+            st = lt__store_nats_fail(ns, 0, "cannot scan", filter);
             goto out;
         }
         if (e == NULL)
             break; /* every current value delivered */
         if (n == cap) {
             size_t ncap = cap ? cap * 2 : 16;
-            lt__kv_item *p = lt_realloc(items, ncap * sizeof(*p));
+            lt__store_kv_item *p = lt_realloc(items, ncap * sizeof(*p));
 
             if (p == NULL) {
                 kvEntry_Destroy(e);
@@ -277,7 +277,7 @@ lt_status lt__kv_scan(kvStore *kv, const char *filter, lt__kv_item **out, size_t
     items = NULL;
     n = 0;
 out:
-    lt__kv_items_free(items, n);
+    lt__store_kv_items_free(items, n);
     kvWatcher_Destroy(w);
     return st;
 }

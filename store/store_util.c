@@ -49,17 +49,17 @@ static lt_status key_of(lt_buf *out, const char *prefix, const char *lattice, co
     return LT_OK;
 }
 
-lt_status lt__key_index(const char *lattice, const char *app, lt_buf *out)
+lt_status lt__store_key_index(const char *lattice, const char *app, lt_buf *out)
 {
     return key_of(out, "app", lattice, app, NULL);
 }
 
-lt_status lt__key_manifest(const char *lattice, const char *app, const char *id, lt_buf *out)
+lt_status lt__store_key_manifest(const char *lattice, const char *app, const char *id, lt_buf *out)
 {
     return key_of(out, "manifest", lattice, app, id);
 }
 
-lt_status lt__key_status(const char *lattice, const char *app, lt_buf *out)
+lt_status lt__store_key_status(const char *lattice, const char *app, lt_buf *out)
 {
     return key_of(out, NULL, lattice, app, NULL);
 }
@@ -129,7 +129,7 @@ int64_t lt_store_now_ms(void)
     return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
-lt_status lt__nats_fail(natsStatus ns, int jerr, const char *what, const char *key)
+lt_status lt__store_nats_fail(natsStatus ns, int jerr, const char *what, const char *key)
 {
     lt_status st = ns == NATS_TIMEOUT ? LT_ERR_TIMEOUT
                    : ns == NATS_NO_MEMORY ? LT_ERR_NOMEM

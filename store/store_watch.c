@@ -168,8 +168,8 @@ static void deliver(lt_store_watch *wa, kvEntry *e)
         hand(wa, LT_STORE_CHANGE_DELETE, lattice, name, NULL, 0);
         return;
     }
-    if (lt__index_decode(lattice, name, kvEntry_Value(e), (size_t)kvEntry_ValueLen(e), &app) !=
-        LT_OK) {
+    if (lt__store_index_decode(lattice, name, kvEntry_Value(e), (size_t)kvEntry_ValueLen(e),
+                               &app) != LT_OK) {
         LT_WARN("store", "watch: skipping unreadable index %s: %s", kvEntry_Key(e),
                 lt_error_message());
         return;

@@ -4,7 +4,7 @@
  * lt_ce_json.c), media types, and unpacking the
  * data into protobuf-c messages.
  */
-#include "lt_ce_int.h"
+#include "ce_int.h"
 
 #include <ctype.h>
 #include <errno.h>

@@ -11,7 +11,7 @@
 #include <time.h>
 
 #include "lt_alloc.h"
-#include "lt_ce_int.h"
+#include "ce_int.h"
 #include "lt_limits.h"
 #include "lt_pbjson.h"
 #include "lt_rand.h"

@@ -11,9 +11,9 @@
 #include <string.h>
 
 #include "lt_alloc.h"
-#include "lt_ce_int.h"
+#include "ce_int.h"
 #include "lt_limits.h"
-#include "lt_pbjson_int.h"
+#include "pbjson_int.h"
 
 /* ---- base64 (RFC 4648, standard alphabet, padded) ---- */
 

@@ -13,43 +13,43 @@
 
 #include "lt_alloc.h"
 #include "lt_limits.h"
-#include "lt_pbjson_int.h"
+#include "pbjson_int.h"
 
 /* ---- context and path ---------------------------------------------------- */
 
-void pbj_ctx_init(pbj_ctx *c, unsigned flags)
+void lt__pbjson_ctx_init(lt__pbjson_ctx *c, unsigned flags)
 {
     c->flags = flags;
     c->depth = 0;
     c->n_segs = 0;
 }
 
-static size_t push(pbj_ctx *c, int kind, const char *s, size_t index)
+static size_t push(lt__pbjson_ctx *c, int kind, const char *s, size_t index)
 {
     size_t mark = c->n_segs;
 
     if (c->n_segs < PBJ_PATH_SEGS)
-        c->segs[c->n_segs] = (pbj_seg){ kind, s, index };
+        c->segs[c->n_segs] = (lt__pbjson_seg){ kind, s, index };
     c->n_segs++;
     return mark;
 }
 
-size_t pbj_path_push_name(pbj_ctx *c, const char *name)
+size_t lt__pbjson_path_push_name(lt__pbjson_ctx *c, const char *name)
 {
     return push(c, PBJ_SEG_NAME, name, 0);
 }
 
-size_t pbj_path_push_index(pbj_ctx *c, size_t i)
+size_t lt__pbjson_path_push_index(lt__pbjson_ctx *c, size_t i)
 {
     return push(c, PBJ_SEG_INDEX, NULL, i);
 }
 
-size_t pbj_path_push_key(pbj_ctx *c, const char *key)
+size_t lt__pbjson_path_push_key(lt__pbjson_ctx *c, const char *key)
 {
     return push(c, PBJ_SEG_KEY, key, 0);
 }
 
-void pbj_path_pop(pbj_ctx *c, size_t mark)
+void lt__pbjson_path_pop(lt__pbjson_ctx *c, size_t mark)
 {
     if (mark < c->n_segs)
         c->n_segs = mark;
@@ -71,14 +71,14 @@ static void append_segment_text(lt_buf *b, const char *s, bool quoted)
 }
 
 /* The path as text: `a.b[2]["k"]`, "(root)" when empty; long paths keep their tail. */
-static void format_path(const pbj_ctx *c, char *out, size_t cap)
+static void format_path(const lt__pbjson_ctx *c, char *out, size_t cap)
 {
     size_t n = c->n_segs < PBJ_PATH_SEGS ? c->n_segs : PBJ_PATH_SEGS;
     lt_buf b;
 
     lt_buf_init(&b, 16384);
     for (size_t i = 0; i < n; i++) {
-        const pbj_seg *g = &c->segs[i];
+        const lt__pbjson_seg *g = &c->segs[i];
         if (g->kind == PBJ_SEG_INDEX) {
             LT_IGNORE(lt_buf_appendf(&b, "[%zu]", g->index));
         } else if (g->kind == PBJ_SEG_KEY) {
@@ -100,8 +100,8 @@ static void format_path(const pbj_ctx *c, char *out, size_t cap)
     lt_buf_cleanup(&b);
 }
 
-lt_status pbj_fail(const pbj_ctx *c, lt_status st, const char *file, int line, const char *func,
-                   const char *fmt, ...)
+lt_status lt__pbjson_fail(const lt__pbjson_ctx *c, lt_status st, const char *file, int line,
+                          const char *func, const char *fmt, ...)
 {
     char msg[400], path[200];
     va_list ap;
@@ -110,10 +110,10 @@ lt_status pbj_fail(const pbj_ctx *c, lt_status st, const char *file, int line, c
     vsnprintf(msg, sizeof(msg), fmt, ap);
     va_end(ap);
     format_path(c, path, sizeof(path));
-    return lt__error_set(st, file, line, func, "%s: %s", path, msg);
+    return lt__core_error_set(st, file, line, func, "%s: %s", path, msg);
 }
 
-lt_status pbj_enter(pbj_ctx *c)
+lt_status lt__pbjson_enter(lt__pbjson_ctx *c)
 {
     if (c->depth >= LT_MAX_JSON_DEPTH)
         return PBJ_FAIL(c, LT_ERR_TOO_BIG, "nesting deeper than %u levels", LT_MAX_JSON_DEPTH);
@@ -121,14 +121,14 @@ lt_status pbj_enter(pbj_ctx *c)
     return LT_OK;
 }
 
-void pbj_leave(pbj_ctx *c)
+void lt__pbjson_leave(lt__pbjson_ctx *c)
 {
     c->depth--;
 }
 
 /* ---- descriptor helpers -------------------------------------------------- */
 
-void pbj_json_name(const char *proto_name, char *buf, size_t cap)
+void lt__pbjson_json_name(const char *proto_name, char *buf, size_t cap)
 {
     size_t n = 0;
     bool upper = false;
@@ -145,7 +145,7 @@ void pbj_json_name(const char *proto_name, char *buf, size_t cap)
 }
 
 /* True when key is proto_name itself or its lowerCamelCase JSON name. */
-bool pbj_json_key_matches(const char *proto_name, const char *key)
+bool lt__pbjson_json_key_matches(const char *proto_name, const char *key)
 {
     const char *p = proto_name;
     const char *k = key;
@@ -186,7 +186,7 @@ static bool map_entry_name_matches(const char *field, const char *entry)
     return strcmp(entry, "Entry") == 0;
 }
 
-bool pbj_is_map(const ProtobufCMessageDescriptor *parent, const ProtobufCFieldDescriptor *f)
+bool lt__pbjson_is_map(const ProtobufCMessageDescriptor *parent, const ProtobufCFieldDescriptor *f)
 {
     const ProtobufCMessageDescriptor *e = f->descriptor;
     size_t plen;
@@ -203,7 +203,7 @@ bool pbj_is_map(const ProtobufCMessageDescriptor *parent, const ProtobufCFieldDe
     return map_entry_name_matches(f->name, e->short_name);
 }
 
-size_t pbj_elem_size(ProtobufCType t)
+size_t lt__pbjson_elem_size(ProtobufCType t)
 {
     switch (t) {
     case PROTOBUF_C_TYPE_INT64:
@@ -226,13 +226,13 @@ size_t pbj_elem_size(ProtobufCType t)
     }
 }
 
-bool pbj_has_presence_flag(const ProtobufCFieldDescriptor *f)
+bool lt__pbjson_has_presence_flag(const ProtobufCFieldDescriptor *f)
 {
     return f->label == PROTOBUF_C_LABEL_OPTIONAL && f->type != PROTOBUF_C_TYPE_STRING &&
            f->type != PROTOBUF_C_TYPE_MESSAGE && !(f->flags & PROTOBUF_C_FIELD_FLAG_ONEOF);
 }
 
-ProtobufCMessage *pbj_msg_new(const ProtobufCMessageDescriptor *d)
+ProtobufCMessage *lt__pbjson_msg_new(const ProtobufCMessageDescriptor *d)
 {
     /* libc, not lt_malloc: protobuf_c_message_free_unpacked(m, NULL) frees it. */
     ProtobufCMessage *m = calloc(1, d->sizeof_message ? d->sizeof_message : 1);
@@ -246,15 +246,15 @@ ProtobufCMessage *pbj_msg_new(const ProtobufCMessageDescriptor *d)
     return m;
 }
 
-const ProtobufCFieldDescriptor *pbj_field(const ProtobufCMessageDescriptor *d, const char *name,
-                                          ProtobufCType type)
+const ProtobufCFieldDescriptor *lt__pbjson_field(const ProtobufCMessageDescriptor *d,
+                                                 const char *name, ProtobufCType type)
 {
     const ProtobufCFieldDescriptor *f = protobuf_c_message_descriptor_get_field_by_name(d, name);
 
     return (f != NULL && f->type == type) ? f : NULL;
 }
 
-bool pbj_is_null_value_enum(const ProtobufCFieldDescriptor *f)
+bool lt__pbjson_is_null_value_enum(const ProtobufCFieldDescriptor *f)
 {
     const ProtobufCEnumDescriptor *e = f->descriptor;
 
@@ -262,12 +262,12 @@ bool pbj_is_null_value_enum(const ProtobufCFieldDescriptor *f)
            strcmp(e->name, "google.protobuf.NullValue") == 0;
 }
 
-bool pbj_null_is_value(const ProtobufCFieldDescriptor *f)
+bool lt__pbjson_null_is_value(const ProtobufCFieldDescriptor *f)
 {
-    if (pbj_is_null_value_enum(f))
+    if (lt__pbjson_is_null_value_enum(f))
         return true;
     return f->type == PROTOBUF_C_TYPE_MESSAGE && f->descriptor != NULL &&
-           pbj_wkt_of(f->descriptor) == PBJ_WKT_VALUE;
+           lt__pbjson_wkt_of(f->descriptor) == PBJ_WKT_VALUE;
 }
 
 /* ---- public API ----------------------------------------------------------- */
@@ -344,7 +344,7 @@ lt_status lt_pbjson_from_json(const ProtobufCMessageDescriptor *desc, const json
                               unsigned flags, ProtobufCMessage **out)
 {
     ProtobufCMessage *m = NULL;
-    pbj_ctx c;
+    lt__pbjson_ctx c;
     lt_status st;
 
     if (out != NULL)
@@ -352,8 +352,8 @@ lt_status lt_pbjson_from_json(const ProtobufCMessageDescriptor *desc, const json
     if (desc == NULL || j == NULL || out == NULL ||
         desc->magic != PROTOBUF_C__MESSAGE_DESCRIPTOR_MAGIC)
         return LT_FAIL(LT_ERR_INVALID, "lt_pbjson_from_json: NULL or bad argument");
-    pbj_ctx_init(&c, flags);
-    st = pbj_msg_from_json(&c, desc, j, &m);
+    lt__pbjson_ctx_init(&c, flags);
+    st = lt__pbjson_msg_from_json(&c, desc, j, &m);
     if (st != LT_OK) {
         protobuf_c_message_free_unpacked(m, NULL);
         return st;
@@ -364,15 +364,15 @@ lt_status lt_pbjson_from_json(const ProtobufCMessageDescriptor *desc, const json
 
 lt_status lt_pbjson_to_json(const ProtobufCMessage *m, unsigned flags, json_t **out)
 {
-    pbj_ctx c;
+    lt__pbjson_ctx c;
 
     if (out != NULL)
         *out = NULL;
     if (m == NULL || out == NULL || m->descriptor == NULL ||
         m->descriptor->magic != PROTOBUF_C__MESSAGE_DESCRIPTOR_MAGIC)
         return LT_FAIL(LT_ERR_INVALID, "lt_pbjson_to_json: NULL or bad argument");
-    pbj_ctx_init(&c, flags);
-    return pbj_msg_to_json(&c, m, out);
+    lt__pbjson_ctx_init(&c, flags);
+    return lt__pbjson_msg_to_json(&c, m, out);
 }
 
 lt_status lt_pbjson_encode(const ProtobufCMessage *m, unsigned flags, char **out, size_t *len)
@@ -391,7 +391,7 @@ lt_status lt_pbjson_encode(const ProtobufCMessage *m, unsigned flags, char **out
     if (st != LT_OK)
         return st;
     lt_buf_init(&b, LT_MAX_MESSAGE);
-    st = pbj_dump(j, (flags & LT_PBJSON_PRETTY) != 0, &b);
+    st = lt__pbjson_dump(j, (flags & LT_PBJSON_PRETTY) != 0, &b);
     json_decref(j);
     if (st == LT_OK) {
         size_t n = b.len;

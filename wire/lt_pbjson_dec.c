@@ -11,9 +11,9 @@
 #include <string.h>
 
 #include "lt_alloc.h"
-#include "lt_pbjson_int.h"
+#include "pbjson_int.h"
 
-static lt_status nomem(const pbj_ctx *c)
+static lt_status nomem(const lt__pbjson_ctx *c)
 {
     return PBJ_FAIL(c, LT_ERR_NOMEM, "out of memory");
 }
@@ -23,7 +23,7 @@ static lt_status nomem(const pbj_ctx *c)
 #define EXACT_DOUBLE_LIMIT 9007199254740992.0 /* 2^53: integers below it are exact */
 
 /* Sign and magnitude of an integral JSON number or numeric string; -1/-2/-3 as
- * pbj_parse_integer_literal, -4 for a JSON real too large to be exact. */
+ * lt__pbjson_parse_integer_literal, -4 for a JSON real too large to be exact. */
 static int integer_of(const json_t *j, bool *neg, uint64_t *mag)
 {
     if (json_is_integer(j)) {
@@ -45,12 +45,12 @@ static int integer_of(const json_t *j, bool *neg, uint64_t *mag)
         return 0;
     }
     if (json_is_string(j))
-        return pbj_parse_integer_literal(json_string_value(j), neg, mag);
+        return lt__pbjson_parse_integer_literal(json_string_value(j), neg, mag);
     return -1;
 }
 
 /* Decode an integer in [-(neg_max), pos_max]; bits/is_signed only name the type. */
-static lt_status dec_integer(const pbj_ctx *c, const json_t *j, const char *tname,
+static lt_status dec_integer(const lt__pbjson_ctx *c, const json_t *j, const char *tname,
                              uint64_t neg_max, uint64_t pos_max, bool *neg, uint64_t *mag)
 {
     char got[64];
@@ -59,13 +59,13 @@ static lt_status dec_integer(const pbj_ctx *c, const json_t *j, const char *tnam
     if (r == -1 || r == -2)
         return lt__wire_type_error(c, "integer", j);
     if (r == -4) {
-        pbj_describe(j, got, sizeof(got));
+        lt__pbjson_describe(j, got, sizeof(got));
         return PBJ_FAIL(c, LT_ERR_INVALID,
                         "%s cannot be read exactly as a JSON number; send %s as a string", got,
                         tname);
     }
     if (r == -3 || (*neg && *mag > neg_max) || (!*neg && *mag > pos_max)) {
-        pbj_describe(j, got, sizeof(got));
+        lt__pbjson_describe(j, got, sizeof(got));
         return PBJ_FAIL(c, LT_ERR_INVALID, "%s out of range for %s", got, tname);
     }
     return LT_OK;
@@ -78,7 +78,7 @@ static int64_t to_signed(bool neg, uint64_t mag)
     return mag == (uint64_t)INT64_MAX + 1 ? INT64_MIN : -(int64_t)mag;
 }
 
-static lt_status dec_int_type(const pbj_ctx *c, const ProtobufCFieldDescriptor *f,
+static lt_status dec_int_type(const lt__pbjson_ctx *c, const ProtobufCFieldDescriptor *f,
                               const json_t *j, void *slot)
 {
     bool neg;
@@ -115,7 +115,7 @@ static lt_status dec_int_type(const pbj_ctx *c, const ProtobufCFieldDescriptor *
 
 /* ---- floating point, bool, string, bytes, enum ------------------------------- */
 
-static lt_status dec_floating(const pbj_ctx *c, const ProtobufCFieldDescriptor *f,
+static lt_status dec_floating(const lt__pbjson_ctx *c, const ProtobufCFieldDescriptor *f,
                               const json_t *j, void *slot)
 {
     bool is_float = f->type == PROTOBUF_C_TYPE_FLOAT;
@@ -131,7 +131,7 @@ static lt_status dec_floating(const pbj_ctx *c, const ProtobufCFieldDescriptor *
             d = INFINITY;
         else if (strcmp(s, "-Infinity") == 0)
             d = -INFINITY;
-        else if (pbj_number_literal_ok(s))
+        else if (lt__pbjson_number_literal_ok(s))
             d = strtod(s, NULL);
         else
             return lt__wire_type_error(c, "number", j);
@@ -142,9 +142,9 @@ static lt_status dec_floating(const pbj_ctx *c, const ProtobufCFieldDescriptor *
         return lt__wire_type_error(c, "number", j);
     }
     if (is_float) {
-        if (isfinite(d) && !pbj_double_fits_float(d)) {
+        if (isfinite(d) && !lt__pbjson_double_fits_float(d)) {
             char got[64];
-            pbj_describe(j, got, sizeof(got));
+            lt__pbjson_describe(j, got, sizeof(got));
             return PBJ_FAIL(c, LT_ERR_INVALID, "%s out of range for float", got);
         }
         *(float *)slot = (float)d;
@@ -154,7 +154,7 @@ static lt_status dec_floating(const pbj_ctx *c, const ProtobufCFieldDescriptor *
     return LT_OK;
 }
 
-static lt_status dec_string(const pbj_ctx *c, const json_t *j, char **slot)
+static lt_status dec_string(const lt__pbjson_ctx *c, const json_t *j, char **slot)
 {
     const char *s;
     size_t len;
@@ -166,7 +166,7 @@ static lt_status dec_string(const pbj_ctx *c, const json_t *j, char **slot)
     len = json_string_length(j);
     if (memchr(s, '\0', len) != NULL)
         return PBJ_FAIL(c, LT_ERR_INVALID, "string contains a NUL character");
-    if (!pbj_utf8_valid(s, len))
+    if (!lt__pbjson_utf8_valid(s, len))
         return PBJ_FAIL(c, LT_ERR_INVALID, "string is not valid UTF-8");
     copy = malloc(len + 1);
     if (copy == NULL)
@@ -176,7 +176,7 @@ static lt_status dec_string(const pbj_ctx *c, const json_t *j, char **slot)
     return LT_OK;
 }
 
-static lt_status dec_bytes(const pbj_ctx *c, const json_t *j, ProtobufCBinaryData *slot)
+static lt_status dec_bytes(const lt__pbjson_ctx *c, const json_t *j, ProtobufCBinaryData *slot)
 {
     uint8_t *data;
     size_t len, bad;
@@ -184,7 +184,7 @@ static lt_status dec_bytes(const pbj_ctx *c, const json_t *j, ProtobufCBinaryDat
 
     if (!json_is_string(j))
         return lt__wire_type_error(c, "base64 string", j);
-    r = pbj_base64_decode(json_string_value(j), json_string_length(j), &data, &len, &bad);
+    r = lt__pbjson_base64_decode(json_string_value(j), json_string_length(j), &data, &len, &bad);
     if (r == -2)
         return nomem(c);
     if (r != 0)
@@ -195,14 +195,14 @@ static lt_status dec_bytes(const pbj_ctx *c, const json_t *j, ProtobufCBinaryDat
 }
 
 /* *set stays false when an unknown name is skipped under IGNORE_UNKNOWN. */
-static lt_status dec_enum(const pbj_ctx *c, const ProtobufCFieldDescriptor *f, const json_t *j,
-                          int *slot, bool *set)
+static lt_status dec_enum(const lt__pbjson_ctx *c, const ProtobufCFieldDescriptor *f,
+                          const json_t *j, int *slot, bool *set)
 {
     const ProtobufCEnumDescriptor *e = f->descriptor;
     bool neg;
     uint64_t mag;
 
-    if (json_is_null(j) && pbj_is_null_value_enum(f)) {
+    if (json_is_null(j) && lt__pbjson_is_null_value_enum(f)) {
         *slot = 0;
     } else if (json_is_string(j)) {
         const ProtobufCEnumValue *ev =
@@ -227,7 +227,7 @@ static lt_status dec_enum(const pbj_ctx *c, const ProtobufCFieldDescriptor *f, c
 }
 
 /* Decode one element (a singular field, an array element, a map value) into slot. */
-static lt_status dec_value(pbj_ctx *c, const ProtobufCFieldDescriptor *f, const json_t *j,
+static lt_status dec_value(lt__pbjson_ctx *c, const ProtobufCFieldDescriptor *f, const json_t *j,
                            void *slot, bool *set)
 {
     *set = true;
@@ -248,7 +248,7 @@ static lt_status dec_value(pbj_ctx *c, const ProtobufCFieldDescriptor *f, const 
         *set = false;
         return dec_enum(c, f, j, slot, set);
     case PROTOBUF_C_TYPE_MESSAGE:
-        return pbj_msg_from_json(c, f->descriptor, j, slot);
+        return lt__pbjson_msg_from_json(c, f->descriptor, j, slot);
     default:
         return dec_int_type(c, f, j, slot);
     }
@@ -256,8 +256,8 @@ static lt_status dec_value(pbj_ctx *c, const ProtobufCFieldDescriptor *f, const 
 
 /* ---- singular, repeated, map ---------------------------------------------------- */
 
-static lt_status dec_singular(pbj_ctx *c, ProtobufCMessage *m, const ProtobufCFieldDescriptor *f,
-                              const json_t *j, bool *set)
+static lt_status dec_singular(lt__pbjson_ctx *c, ProtobufCMessage *m,
+                              const ProtobufCFieldDescriptor *f, const json_t *j, bool *set)
 {
     void *slot = PBJ_MEMBER(m, f->offset);
     uint32_t *oneof_case = PBJ_MEMBER(m, f->quantifier_offset);
@@ -275,20 +275,20 @@ static lt_status dec_singular(pbj_ctx *c, ProtobufCMessage *m, const ProtobufCFi
     st = dec_value(c, f, j, slot, set);
     if (st == LT_OK && !*set && (f->flags & PROTOBUF_C_FIELD_FLAG_ONEOF))
         *oneof_case = 0;
-    if (st == LT_OK && *set && pbj_has_presence_flag(f))
+    if (st == LT_OK && *set && lt__pbjson_has_presence_flag(f))
         *(protobuf_c_boolean *)PBJ_MEMBER(m, f->quantifier_offset) = 1;
     return st;
 }
 
-static lt_status null_element(const pbj_ctx *c)
+static lt_status null_element(const lt__pbjson_ctx *c)
 {
     return PBJ_FAIL(c, LT_ERR_INVALID, "null is not allowed here");
 }
 
-static lt_status fill_array(pbj_ctx *c, ProtobufCMessage *m, const ProtobufCFieldDescriptor *f,
-                            const json_t *j)
+static lt_status fill_array(lt__pbjson_ctx *c, ProtobufCMessage *m,
+                            const ProtobufCFieldDescriptor *f, const json_t *j)
 {
-    size_t n = json_array_size(j), esz = pbj_elem_size(f->type);
+    size_t n = json_array_size(j), esz = lt__pbjson_elem_size(f->type);
     size_t *count = PBJ_MEMBER(m, f->quantifier_offset);
     char *arr = calloc(n, esz);
     lt_status st = LT_OK;
@@ -298,9 +298,9 @@ static lt_status fill_array(pbj_ctx *c, ProtobufCMessage *m, const ProtobufCFiel
     *(void **)PBJ_MEMBER(m, f->offset) = arr;
     for (size_t i = 0; i < n && st == LT_OK; i++) {
         const json_t *el = json_array_get(j, i);
-        size_t mark = pbj_path_push_index(c, i);
+        size_t mark = lt__pbjson_path_push_index(c, i);
         bool set = false;
-        if (json_is_null(el) && !pbj_null_is_value(f)) {
+        if (json_is_null(el) && !lt__pbjson_null_is_value(f)) {
             st = null_element(c);
         } else {
             (*count)++; /* counted first: a partly built element is freed on error */
@@ -308,29 +308,29 @@ static lt_status fill_array(pbj_ctx *c, ProtobufCMessage *m, const ProtobufCFiel
             if (st == LT_OK && !set)
                 (*count)--;
         }
-        pbj_path_pop(c, mark);
+        lt__pbjson_path_pop(c, mark);
     }
     return st;
 }
 
-static lt_status dec_array(pbj_ctx *c, ProtobufCMessage *m, const ProtobufCFieldDescriptor *f,
-                           const json_t *j)
+static lt_status dec_array(lt__pbjson_ctx *c, ProtobufCMessage *m,
+                           const ProtobufCFieldDescriptor *f, const json_t *j)
 {
     lt_status st;
 
     if (!json_is_array(j))
         return lt__wire_type_error(c, "array", j);
-    st = pbj_enter(c);
+    st = lt__pbjson_enter(c);
     if (st != LT_OK)
         return st;
     if (json_array_size(j) > 0)
         st = fill_array(c, m, f, j);
-    pbj_leave(c);
+    lt__pbjson_leave(c);
     return st;
 }
 
 /* Map keys are JSON strings: convert to the key field's type, canonical decimals only. */
-static lt_status dec_map_key(pbj_ctx *c, const ProtobufCFieldDescriptor *kf, const char *key,
+static lt_status dec_map_key(lt__pbjson_ctx *c, const ProtobufCFieldDescriptor *kf, const char *key,
                              void *slot)
 {
     json_t *tmp;
@@ -357,27 +357,28 @@ static lt_status dec_map_key(pbj_ctx *c, const ProtobufCFieldDescriptor *kf, con
     return st;
 }
 
-static lt_status dec_map_entry(pbj_ctx *c, const ProtobufCMessageDescriptor *ed, const char *key,
-                               const json_t *val, ProtobufCMessage **slot, bool *set)
+static lt_status dec_map_entry(lt__pbjson_ctx *c, const ProtobufCMessageDescriptor *ed,
+                               const char *key, const json_t *val, ProtobufCMessage **slot,
+                               bool *set)
 {
     const ProtobufCFieldDescriptor *kf = &ed->fields[0], *vf = &ed->fields[1];
-    ProtobufCMessage *e = pbj_msg_new(ed);
+    ProtobufCMessage *e = lt__pbjson_msg_new(ed);
     lt_status st;
 
     *slot = e;
     if (e == NULL)
         return nomem(c);
     st = dec_map_key(c, kf, key, PBJ_MEMBER(e, kf->offset));
-    if (st == LT_OK && pbj_has_presence_flag(kf))
+    if (st == LT_OK && lt__pbjson_has_presence_flag(kf))
         *(protobuf_c_boolean *)PBJ_MEMBER(e, kf->quantifier_offset) = 1;
-    if (st == LT_OK && json_is_null(val) && !pbj_null_is_value(vf))
+    if (st == LT_OK && json_is_null(val) && !lt__pbjson_null_is_value(vf))
         return null_element(c);
     if (st == LT_OK)
         st = dec_singular(c, e, vf, val, set);
     return st;
 }
 
-static lt_status fill_map(pbj_ctx *c, ProtobufCMessage *m, const ProtobufCFieldDescriptor *f,
+static lt_status fill_map(lt__pbjson_ctx *c, ProtobufCMessage *m, const ProtobufCFieldDescriptor *f,
                           const json_t *j)
 {
     size_t *count = PBJ_MEMBER(m, f->quantifier_offset);
@@ -390,7 +391,7 @@ static lt_status fill_map(pbj_ctx *c, ProtobufCMessage *m, const ProtobufCFieldD
         return nomem(c);
     *(void **)PBJ_MEMBER(m, f->offset) = arr;
     json_object_foreach((json_t *)j, key, val) {
-        size_t mark = pbj_path_push_key(c, key);
+        size_t mark = lt__pbjson_path_push_key(c, key);
         bool set = false;
         (*count)++;
         st = dec_map_entry(c, f->descriptor, key, val, &arr[*count - 1], &set);
@@ -399,36 +400,36 @@ static lt_status fill_map(pbj_ctx *c, ProtobufCMessage *m, const ProtobufCFieldD
             protobuf_c_message_free_unpacked(arr[*count], NULL);
             arr[*count] = NULL;
         }
-        pbj_path_pop(c, mark);
+        lt__pbjson_path_pop(c, mark);
         if (st != LT_OK)
             break;
     }
     return st;
 }
 
-static lt_status dec_map(pbj_ctx *c, ProtobufCMessage *m, const ProtobufCFieldDescriptor *f,
+static lt_status dec_map(lt__pbjson_ctx *c, ProtobufCMessage *m, const ProtobufCFieldDescriptor *f,
                          const json_t *j)
 {
     lt_status st;
 
     if (!json_is_object(j))
         return lt__wire_type_error(c, "object", j);
-    st = pbj_enter(c);
+    st = lt__pbjson_enter(c);
     if (st != LT_OK)
         return st;
     if (json_object_size(j) > 0)
         st = fill_map(c, m, f, j);
-    pbj_leave(c);
+    lt__pbjson_leave(c);
     return st;
 }
 
-lt_status pbj_field_from_json(pbj_ctx *c, ProtobufCMessage *m, const ProtobufCFieldDescriptor *f,
-                              const json_t *j, bool *set)
+lt_status lt__pbjson_field_from_json(lt__pbjson_ctx *c, ProtobufCMessage *m,
+                                     const ProtobufCFieldDescriptor *f, const json_t *j, bool *set)
 {
     *set = true;
     if (f->label != PROTOBUF_C_LABEL_REPEATED)
         return dec_singular(c, m, f, j, set);
-    if (pbj_is_map(m->descriptor, f))
+    if (lt__pbjson_is_map(m->descriptor, f))
         return dec_map(c, m, f, j);
     return dec_array(c, m, f, j);
 }
@@ -439,7 +440,7 @@ static const ProtobufCFieldDescriptor *find_field(const ProtobufCMessageDescript
                                                   const char *key, unsigned *index)
 {
     for (unsigned i = 0; i < d->n_fields; i++) {
-        if (pbj_json_key_matches(d->fields[i].name, key)) {
+        if (lt__pbjson_json_key_matches(d->fields[i].name, key)) {
             *index = i;
             return &d->fields[i];
         }
@@ -447,7 +448,7 @@ static const ProtobufCFieldDescriptor *find_field(const ProtobufCMessageDescript
     return NULL;
 }
 
-static lt_status check_required(const pbj_ctx *c, const ProtobufCMessageDescriptor *d,
+static lt_status check_required(const lt__pbjson_ctx *c, const ProtobufCMessageDescriptor *d,
                                 const unsigned char *seen)
 {
     for (unsigned i = 0; i < d->n_fields; i++)
@@ -457,8 +458,8 @@ static lt_status check_required(const pbj_ctx *c, const ProtobufCMessageDescript
     return LT_OK;
 }
 
-static lt_status dec_member(pbj_ctx *c, ProtobufCMessage *m, const char *key, const json_t *val,
-                            unsigned char *seen)
+static lt_status dec_member(lt__pbjson_ctx *c, ProtobufCMessage *m, const char *key,
+                            const json_t *val, unsigned char *seen)
 {
     const ProtobufCMessageDescriptor *d = m->descriptor;
     const ProtobufCFieldDescriptor *f;
@@ -474,12 +475,12 @@ static lt_status dec_member(pbj_ctx *c, ProtobufCMessage *m, const char *key, co
     if (seen[idx / 8] & (1u << (idx % 8)))
         return PBJ_FAIL(c, LT_ERR_INVALID, "field \"%s\" given twice", f->name);
     seen[idx / 8] |= (unsigned char)(1u << (idx % 8));
-    if (json_is_null(val) && !pbj_null_is_value(f))
+    if (json_is_null(val) && !lt__pbjson_null_is_value(f))
         return LT_OK; /* null: keep the default */
-    return pbj_field_from_json(c, m, f, val, &set);
+    return lt__pbjson_field_from_json(c, m, f, val, &set);
 }
 
-static lt_status dec_members(pbj_ctx *c, ProtobufCMessage *m, const json_t *j,
+static lt_status dec_members(lt__pbjson_ctx *c, ProtobufCMessage *m, const json_t *j,
                              unsigned char *seen)
 {
     const char *key;
@@ -487,16 +488,16 @@ static lt_status dec_members(pbj_ctx *c, ProtobufCMessage *m, const json_t *j,
     lt_status st = LT_OK;
 
     json_object_foreach((json_t *)j, key, val) {
-        size_t mark = pbj_path_push_name(c, key);
+        size_t mark = lt__pbjson_path_push_name(c, key);
         st = dec_member(c, m, key, val, seen);
-        pbj_path_pop(c, mark);
+        lt__pbjson_path_pop(c, mark);
         if (st != LT_OK)
             return st;
     }
     return check_required(c, m->descriptor, seen);
 }
 
-static lt_status dec_object(pbj_ctx *c, ProtobufCMessage *m, const json_t *j)
+static lt_status dec_object(lt__pbjson_ctx *c, ProtobufCMessage *m, const json_t *j)
 {
     unsigned n_fields = m->descriptor->n_fields;
     unsigned char small[32] = { 0 };
@@ -510,27 +511,27 @@ static lt_status dec_object(pbj_ctx *c, ProtobufCMessage *m, const json_t *j)
         if (seen == NULL)
             return nomem(c);
     }
-    st = pbj_enter(c);
+    st = lt__pbjson_enter(c);
     if (st == LT_OK) {
         st = dec_members(c, m, j, seen);
-        pbj_leave(c);
+        lt__pbjson_leave(c);
     }
     if (seen != small)
         lt_free(seen);
     return st;
 }
 
-lt_status pbj_msg_from_json(pbj_ctx *c, const ProtobufCMessageDescriptor *d, const json_t *j,
-                            ProtobufCMessage **slot)
+lt_status lt__pbjson_msg_from_json(lt__pbjson_ctx *c, const ProtobufCMessageDescriptor *d,
+                                   const json_t *j, ProtobufCMessage **slot)
 {
-    ProtobufCMessage *m = pbj_msg_new(d);
-    pbj_wkt w;
+    ProtobufCMessage *m = lt__pbjson_msg_new(d);
+    lt__pbjson_wkt w;
 
     *slot = m;
     if (m == NULL)
         return nomem(c);
-    w = pbj_wkt_of(d);
+    w = lt__pbjson_wkt_of(d);
     if (w != PBJ_WKT_NONE)
-        return pbj_wkt_from_json(c, w, m, j);
+        return lt__pbjson_wkt_from_json(c, w, m, j);
     return dec_object(c, m, j);
 }

@@ -11,29 +11,29 @@
 #include <string.h>
 
 #include "lt_alloc.h"
-#include "lt_pbjson_int.h"
+#include "pbjson_int.h"
 
 enum presence { SKIP, EMIT, EMIT_NULL };
 
-static lt_status put(const pbj_ctx *c, json_t *v, json_t **out)
+static lt_status put(const lt__pbjson_ctx *c, json_t *v, json_t **out)
 {
     *out = v;
     return v != NULL ? LT_OK : PBJ_FAIL(c, LT_ERR_NOMEM, "out of memory");
 }
 
-static lt_status string_to_json(const pbj_ctx *c, const char *s, json_t **out)
+static lt_status string_to_json(const lt__pbjson_ctx *c, const char *s, json_t **out)
 {
     size_t len;
 
     if (s == NULL)
         s = "";
     len = strlen(s);
-    if (!pbj_utf8_valid(s, len))
+    if (!lt__pbjson_utf8_valid(s, len))
         return PBJ_FAIL(c, LT_ERR_INVALID, "string is not valid UTF-8");
     return put(c, json_stringn_nocheck(s, len), out);
 }
 
-static lt_status double_to_json(const pbj_ctx *c, double v, json_t **out)
+static lt_status double_to_json(const lt__pbjson_ctx *c, double v, json_t **out)
 {
     if (isnan(v))
         return put(c, json_string("NaN"), out);
@@ -42,12 +42,12 @@ static lt_status double_to_json(const pbj_ctx *c, double v, json_t **out)
     return put(c, json_real(v), out);
 }
 
-static lt_status enum_to_json(const pbj_ctx *c, const ProtobufCFieldDescriptor *f, int v,
+static lt_status enum_to_json(const lt__pbjson_ctx *c, const ProtobufCFieldDescriptor *f, int v,
                               json_t **out)
 {
     const ProtobufCEnumValue *ev;
 
-    if (pbj_is_null_value_enum(f) && v == 0) /* other numbers stay numbers, to read back */
+    if (lt__pbjson_is_null_value_enum(f) && v == 0) /* other numbers stay numbers, to read back */
         return put(c, json_null(), out);
     ev = protobuf_c_enum_descriptor_get_value(f->descriptor, v);
     if (ev != NULL)
@@ -55,7 +55,8 @@ static lt_status enum_to_json(const pbj_ctx *c, const ProtobufCFieldDescriptor *
     return put(c, json_integer(v), out); /* unknown values stay numbers */
 }
 
-static lt_status int64_to_json(const pbj_ctx *c, bool is_signed, const void *slot, json_t **out)
+static lt_status int64_to_json(const lt__pbjson_ctx *c, bool is_signed, const void *slot,
+                               json_t **out)
 {
     char tmp[24];
 
@@ -67,24 +68,24 @@ static lt_status int64_to_json(const pbj_ctx *c, bool is_signed, const void *slo
 }
 
 /* A NULL sub-message inside a map or array is written as its default instance. */
-static lt_status message_to_json(pbj_ctx *c, const ProtobufCFieldDescriptor *f,
+static lt_status message_to_json(lt__pbjson_ctx *c, const ProtobufCFieldDescriptor *f,
                                  const ProtobufCMessage *sm, json_t **out)
 {
     ProtobufCMessage *tmp;
     lt_status st;
 
     if (sm != NULL)
-        return pbj_msg_to_json(c, sm, out);
-    tmp = pbj_msg_new(f->descriptor);
+        return lt__pbjson_msg_to_json(c, sm, out);
+    tmp = lt__pbjson_msg_new(f->descriptor);
     if (tmp == NULL)
         return put(c, NULL, out);
-    st = pbj_msg_to_json(c, tmp, out);
+    st = lt__pbjson_msg_to_json(c, tmp, out);
     free(tmp); /* an initialised message owns no memory */
     return st;
 }
 
-lt_status pbj_value_to_json(pbj_ctx *c, const ProtobufCFieldDescriptor *f, const void *slot,
-                            json_t **out)
+lt_status lt__pbjson_value_to_json(lt__pbjson_ctx *c, const ProtobufCFieldDescriptor *f,
+                                   const void *slot, json_t **out)
 {
     switch (f->type) {
     case PROTOBUF_C_TYPE_INT32:
@@ -102,7 +103,7 @@ lt_status pbj_value_to_json(pbj_ctx *c, const ProtobufCFieldDescriptor *f, const
     case PROTOBUF_C_TYPE_FIXED64:
         return int64_to_json(c, false, slot, out);
     case PROTOBUF_C_TYPE_FLOAT:
-        return double_to_json(c, pbj_float_shortest(*(const float *)slot), out);
+        return double_to_json(c, lt__pbjson_float_shortest(*(const float *)slot), out);
     case PROTOBUF_C_TYPE_DOUBLE:
         return double_to_json(c, *(const double *)slot, out);
     case PROTOBUF_C_TYPE_BOOL:
@@ -113,7 +114,7 @@ lt_status pbj_value_to_json(pbj_ctx *c, const ProtobufCFieldDescriptor *f, const
         return string_to_json(c, *(char *const *)slot, out);
     case PROTOBUF_C_TYPE_BYTES: {
         const ProtobufCBinaryData *bd = slot;
-        return pbj_base64_encode(bd->data, bd->data ? bd->len : 0, out);
+        return lt__pbjson_base64_encode(bd->data, bd->data ? bd->len : 0, out);
     }
     case PROTOBUF_C_TYPE_MESSAGE:
         return message_to_json(c, f, *(ProtobufCMessage *const *)slot, out);
@@ -121,12 +122,12 @@ lt_status pbj_value_to_json(pbj_ctx *c, const ProtobufCFieldDescriptor *f, const
     return PBJ_FAIL(c, LT_ERR_INVALID, "unsupported field type %d", (int)f->type);
 }
 
-static lt_status array_to_json(pbj_ctx *c, const ProtobufCFieldDescriptor *f, size_t n,
+static lt_status array_to_json(lt__pbjson_ctx *c, const ProtobufCFieldDescriptor *f, size_t n,
                                const char *arr, json_t **out)
 {
-    size_t esz = pbj_elem_size(f->type);
+    size_t esz = lt__pbjson_elem_size(f->type);
     json_t *a = NULL;
-    lt_status st = pbj_enter(c);
+    lt_status st = lt__pbjson_enter(c);
 
     if (st != LT_OK)
         return st;
@@ -134,14 +135,14 @@ static lt_status array_to_json(pbj_ctx *c, const ProtobufCFieldDescriptor *f, si
     if (a == NULL)
         st = put(c, NULL, out);
     for (size_t i = 0; i < n && st == LT_OK; i++) {
-        size_t mark = pbj_path_push_index(c, i);
+        size_t mark = lt__pbjson_path_push_index(c, i);
         json_t *v = NULL;
-        st = pbj_value_to_json(c, f, arr + i * esz, &v);
+        st = lt__pbjson_value_to_json(c, f, arr + i * esz, &v);
         if (st == LT_OK && json_array_append_new(a, v) != 0)
             st = put(c, NULL, out);
-        pbj_path_pop(c, mark);
+        lt__pbjson_path_pop(c, mark);
     }
-    pbj_leave(c);
+    lt__pbjson_leave(c);
     if (st != LT_OK) {
         json_decref(a);
         return st;
@@ -151,14 +152,14 @@ static lt_status array_to_json(pbj_ctx *c, const ProtobufCFieldDescriptor *f, si
 }
 
 /* JSON object key of a map entry: the key field's value as a string. */
-static lt_status map_key_string(const pbj_ctx *c, const ProtobufCFieldDescriptor *kf,
+static lt_status map_key_string(const lt__pbjson_ctx *c, const ProtobufCFieldDescriptor *kf,
                                 const void *slot, char *tmp, size_t cap, const char **key)
 {
     *key = tmp;
     switch (kf->type) {
     case PROTOBUF_C_TYPE_STRING:
         *key = *(char *const *)slot ? *(char *const *)slot : "";
-        if (!pbj_utf8_valid(*key, strlen(*key)))
+        if (!lt__pbjson_utf8_valid(*key, strlen(*key)))
             return PBJ_FAIL(c, LT_ERR_INVALID, "map key is not valid UTF-8");
         return LT_OK;
     case PROTOBUF_C_TYPE_BOOL:
@@ -187,7 +188,7 @@ static lt_status map_key_string(const pbj_ctx *c, const ProtobufCFieldDescriptor
     }
 }
 
-static lt_status map_entry_to_json(pbj_ctx *c, const ProtobufCMessage *e, json_t *obj)
+static lt_status map_entry_to_json(lt__pbjson_ctx *c, const ProtobufCMessage *e, json_t *obj)
 {
     const ProtobufCFieldDescriptor *kf = &e->descriptor->fields[0];
     const ProtobufCFieldDescriptor *vf = &e->descriptor->fields[1];
@@ -199,19 +200,19 @@ static lt_status map_entry_to_json(pbj_ctx *c, const ProtobufCMessage *e, json_t
 
     if (st != LT_OK)
         return st;
-    mark = pbj_path_push_key(c, key);
-    st = pbj_value_to_json(c, vf, PBJ_CMEMBER(e, vf->offset), &v);
+    mark = lt__pbjson_path_push_key(c, key);
+    st = lt__pbjson_value_to_json(c, vf, PBJ_CMEMBER(e, vf->offset), &v);
     if (st == LT_OK && json_object_setn_new_nocheck(obj, key, strlen(key), v) != 0)
         st = put(c, NULL, &v);
-    pbj_path_pop(c, mark);
+    lt__pbjson_path_pop(c, mark);
     return st;
 }
 
-static lt_status map_to_json(pbj_ctx *c, size_t n, ProtobufCMessage *const *entries,
+static lt_status map_to_json(lt__pbjson_ctx *c, size_t n, ProtobufCMessage *const *entries,
                              json_t **out)
 {
     json_t *obj = NULL;
-    lt_status st = pbj_enter(c);
+    lt_status st = lt__pbjson_enter(c);
 
     if (st != LT_OK)
         return st;
@@ -221,7 +222,7 @@ static lt_status map_to_json(pbj_ctx *c, size_t n, ProtobufCMessage *const *entr
     for (size_t i = 0; i < n && st == LT_OK; i++)
         if (entries[i] != NULL) /* later duplicates win, as in the binary format */
             st = map_entry_to_json(c, entries[i], obj);
-    pbj_leave(c);
+    lt__pbjson_leave(c);
     if (st != LT_OK) {
         json_decref(obj);
         return st;
@@ -230,8 +231,8 @@ static lt_status map_to_json(pbj_ctx *c, size_t n, ProtobufCMessage *const *entr
     return LT_OK;
 }
 
-lt_status pbj_field_to_json(pbj_ctx *c, const ProtobufCMessage *m,
-                            const ProtobufCFieldDescriptor *f, json_t **out)
+lt_status lt__pbjson_field_to_json(lt__pbjson_ctx *c, const ProtobufCMessage *m,
+                                   const ProtobufCFieldDescriptor *f, json_t **out)
 {
     const void *slot = PBJ_CMEMBER(m, f->offset);
 
@@ -240,11 +241,11 @@ lt_status pbj_field_to_json(pbj_ctx *c, const ProtobufCMessage *m,
         const void *arr = *(void *const *)slot;
         if (arr == NULL)
             n = 0;
-        if (pbj_is_map(m->descriptor, f))
+        if (lt__pbjson_is_map(m->descriptor, f))
             return map_to_json(c, n, arr, out);
         return array_to_json(c, f, n, arr, out);
     }
-    return pbj_value_to_json(c, f, slot, out);
+    return lt__pbjson_value_to_json(c, f, slot, out);
 }
 
 /* proto3 implicit presence: a scalar is present unless zero (-0.0 is present). */
@@ -271,7 +272,7 @@ static bool is_zero(const ProtobufCFieldDescriptor *f, const void *slot)
     }
 }
 
-static enum presence presence(const pbj_ctx *c, const ProtobufCMessage *m,
+static enum presence presence(const lt__pbjson_ctx *c, const ProtobufCMessage *m,
                               const ProtobufCFieldDescriptor *f)
 {
     const void *slot = PBJ_CMEMBER(m, f->offset);
@@ -290,12 +291,12 @@ static enum presence presence(const pbj_ctx *c, const ProtobufCMessage *m,
         if (*(void *const *)slot != NULL)
             return EMIT;
         /* an unset google.protobuf.Value stays out: null would read back as a set one */
-        return pbj_null_is_value(f) ? SKIP : unset;
+        return lt__pbjson_null_is_value(f) ? SKIP : unset;
     }
     if (f->label == PROTOBUF_C_LABEL_REQUIRED)
         return EMIT;
     if (f->label == PROTOBUF_C_LABEL_OPTIONAL) {
-        bool has = pbj_has_presence_flag(f)
+        bool has = lt__pbjson_has_presence_flag(f)
                        ? *(const protobuf_c_boolean *)q != 0
                        : (*(void *const *)slot != NULL && *(void *const *)slot != f->default_value);
         return has ? EMIT : unset;
@@ -303,7 +304,7 @@ static enum presence presence(const pbj_ctx *c, const ProtobufCMessage *m,
     return (!is_zero(f, slot) || unset == EMIT_NULL) ? EMIT : SKIP;
 }
 
-static lt_status add_field(pbj_ctx *c, const ProtobufCMessage *m,
+static lt_status add_field(lt__pbjson_ctx *c, const ProtobufCMessage *m,
                            const ProtobufCFieldDescriptor *f, enum presence p, json_t *obj)
 {
     size_t len = strlen(f->name);
@@ -315,31 +316,31 @@ static lt_status add_field(pbj_ctx *c, const ProtobufCMessage *m,
 
     if (name == NULL)
         return put(c, NULL, &v);
-    pbj_json_name(f->name, name, len + 1);
-    mark = pbj_path_push_name(c, name);
+    lt__pbjson_json_name(f->name, name, len + 1);
+    mark = lt__pbjson_path_push_name(c, name);
     if (p == EMIT_NULL)
         st = put(c, json_null(), &v);
     else
-        st = pbj_field_to_json(c, m, f, &v);
+        st = lt__pbjson_field_to_json(c, m, f, &v);
     if (st == LT_OK && json_object_set_new_nocheck(obj, name, v) != 0)
         st = put(c, NULL, &v);
-    pbj_path_pop(c, mark);
+    lt__pbjson_path_pop(c, mark);
     if (name != small)
         lt_free(name);
     return st;
 }
 
-lt_status pbj_msg_to_json(pbj_ctx *c, const ProtobufCMessage *m, json_t **out)
+lt_status lt__pbjson_msg_to_json(lt__pbjson_ctx *c, const ProtobufCMessage *m, json_t **out)
 {
     const ProtobufCMessageDescriptor *d = m->descriptor;
-    pbj_wkt w = pbj_wkt_of(d);
+    lt__pbjson_wkt w = lt__pbjson_wkt_of(d);
     json_t *obj = NULL;
     lt_status st;
 
     *out = NULL;
     if (w != PBJ_WKT_NONE)
-        return pbj_wkt_to_json(c, w, m, out);
-    st = pbj_enter(c);
+        return lt__pbjson_wkt_to_json(c, w, m, out);
+    st = lt__pbjson_enter(c);
     if (st != LT_OK)
         return st;
     obj = json_object();
@@ -350,7 +351,7 @@ lt_status pbj_msg_to_json(pbj_ctx *c, const ProtobufCMessage *m, json_t **out)
         if (p != SKIP)
             st = add_field(c, m, &d->fields[i], p, obj);
     }
-    pbj_leave(c);
+    lt__pbjson_leave(c);
     if (st != LT_OK) {
         json_decref(obj);
         return st;

@@ -14,11 +14,11 @@
 
 #include "lt_alloc.h"
 #include "lt_utf8.h"
-#include "lt_pbjson_int.h"
+#include "pbjson_int.h"
 
 /* ---- UTF-8 ----------------------------------------------------------------- */
 
-bool pbj_utf8_valid(const char *s, size_t len)
+bool lt__pbjson_utf8_valid(const char *s, size_t len)
 {
     return lt_utf8_valid(s, len);
 }
@@ -28,7 +28,7 @@ bool pbj_utf8_valid(const char *s, size_t len)
 static const char b64_std[] =
     "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
 
-lt_status pbj_base64_encode(const uint8_t *data, size_t len, json_t **out)
+lt_status lt__pbjson_base64_encode(const uint8_t *data, size_t len, json_t **out)
 {
     size_t olen = (len + 2) / 3 * 4;
     char *buf = lt_malloc(olen + 1);
@@ -70,8 +70,8 @@ static int b64_val(char ch, bool url)
     return -1;
 }
 
-int pbj_base64_decode(const char *s, size_t len, uint8_t **data, size_t *out_len,
-                       size_t *bad_at)
+int lt__pbjson_base64_decode(const char *s, size_t len, uint8_t **data, size_t *out_len,
+                             size_t *bad_at)
 {
     bool url = memchr(s, '-', len) != NULL || memchr(s, '_', len) != NULL;
     size_t n = len, o = 0;
@@ -126,7 +126,7 @@ static bool is_digit(char ch)
     return ch >= '0' && ch <= '9';
 }
 
-bool pbj_number_literal_ok(const char *s)
+bool lt__pbjson_number_literal_ok(const char *s)
 {
     if (*s == '-')
         s++;
@@ -174,7 +174,7 @@ static long parse_exponent(const char *e)
  * negative exponent must be zeros, digits added by a positive one overflow
  * unless the value is zero.
  */
-int pbj_parse_integer_literal(const char *s, bool *neg, uint64_t *mag)
+int lt__pbjson_parse_integer_literal(const char *s, bool *neg, uint64_t *mag)
 {
     const char *digits, *frac = NULL, *e;
     size_t nint = 0, nfrac = 0;
@@ -182,7 +182,7 @@ int pbj_parse_integer_literal(const char *s, bool *neg, uint64_t *mag)
     uint64_t v = 0;
     bool nonzero_dropped = false;
 
-    if (!pbj_number_literal_ok(s))
+    if (!lt__pbjson_number_literal_ok(s))
         return -1;
     *neg = (*s == '-');
     digits = *neg ? s + 1 : s;
@@ -221,12 +221,12 @@ int pbj_parse_integer_literal(const char *s, bool *neg, uint64_t *mag)
 
 /* ---- number formatting ------------------------------------------------------ */
 
-bool pbj_double_fits_float(double d)
+bool lt__pbjson_double_fits_float(double d)
 {
     return fabs(d) < (double)FLT_MAX + ldexp(1.0, 103);
 }
 
-double pbj_float_shortest(float f)
+double lt__pbjson_float_shortest(float f)
 {
     char tmp[32];
 
@@ -236,7 +236,7 @@ double pbj_float_shortest(float f)
         double d;
         snprintf(tmp, sizeof(tmp), "%.*e", p - 1, (double)f);
         d = strtod(tmp, NULL);
-        if (pbj_double_fits_float(d) && (float)d == f)
+        if (lt__pbjson_double_fits_float(d) && (float)d == f)
             return d;
     }
     return (double)f;
@@ -263,7 +263,7 @@ static int shortest_digits(double v, char *dig, size_t cap, int *exp10)
     return nd;
 }
 
-size_t pbj_format_double(double v, char *buf, size_t cap)
+size_t lt__pbjson_format_double(double v, char *buf, size_t cap)
 {
     char dig[24];
     int exp10, nd;
@@ -300,7 +300,7 @@ size_t pbj_format_double(double v, char *buf, size_t cap)
     return n;
 }
 
-void pbj_describe(const json_t *j, char *buf, size_t cap)
+void lt__pbjson_describe(const json_t *j, char *buf, size_t cap)
 {
     char num[40];
 
@@ -321,7 +321,7 @@ void pbj_describe(const json_t *j, char *buf, size_t cap)
         snprintf(buf, cap, "number %" JSON_INTEGER_FORMAT, json_integer_value(j));
         return;
     case JSON_REAL:
-        pbj_format_double(json_real_value(j), num, sizeof(num));
+        lt__pbjson_format_double(json_real_value(j), num, sizeof(num));
         snprintf(buf, cap, "number %s", num);
         return;
     case JSON_OBJECT:
@@ -339,11 +339,11 @@ void pbj_describe(const json_t *j, char *buf, size_t cap)
     }
 }
 
-lt_status lt__wire_type_error(const pbj_ctx *c, const char *want, const json_t *j)
+lt_status lt__wire_type_error(const lt__pbjson_ctx *c, const char *want, const json_t *j)
 {
     char got[64];
 
-    pbj_describe(j, got, sizeof(got));
+    lt__pbjson_describe(j, got, sizeof(got));
     return PBJ_FAIL(c, LT_ERR_INVALID, "expected %s, got %s", want, got);
 }
 
@@ -421,7 +421,7 @@ static lt_status dump_value(const json_t *j, bool pretty, unsigned ind, lt_buf *
     case JSON_INTEGER:
         return lt_buf_appendf(b, "%" JSON_INTEGER_FORMAT, json_integer_value(j));
     case JSON_REAL:
-        pbj_format_double(json_real_value(j), num, sizeof(num));
+        lt__pbjson_format_double(json_real_value(j), num, sizeof(num));
         return lt_buf_appends(b, num);
     case JSON_TRUE:
         return lt_buf_appends(b, "true");
@@ -432,7 +432,7 @@ static lt_status dump_value(const json_t *j, bool pretty, unsigned ind, lt_buf *
     }
 }
 
-lt_status pbj_dump(const json_t *j, bool pretty, lt_buf *b)
+lt_status lt__pbjson_dump(const json_t *j, bool pretty, lt_buf *b)
 {
     lt_status st = dump_value(j, pretty, 0, b);
 

@@ -11,7 +11,7 @@
 #include <string.h>
 
 #include "lt_limits.h"
-#include "lt_pbjson_int.h"
+#include "pbjson_int.h"
 #include "lt_time.h"
 
 #define TS_MIN_SECONDS LT_TIME_MIN_SEC /* 0001-01-01T00:00:00Z */
@@ -20,7 +20,7 @@
 
 static const struct {
     const char *name;
-    pbj_wkt wkt;
+    lt__pbjson_wkt wkt;
 } wkt_names[] = {
     { "Timestamp", PBJ_WKT_TIMESTAMP }, { "Duration", PBJ_WKT_DURATION },
     { "DoubleValue", PBJ_WKT_WRAPPER },  { "FloatValue", PBJ_WKT_WRAPPER },
@@ -32,7 +32,7 @@ static const struct {
     { "FieldMask", PBJ_WKT_FIELDMASK },  { "Any", PBJ_WKT_ANY },
 };
 
-pbj_wkt pbj_wkt_of(const ProtobufCMessageDescriptor *d)
+lt__pbjson_wkt lt__pbjson_wkt_of(const ProtobufCMessageDescriptor *d)
 {
     static const char prefix[] = "google.protobuf.";
 
@@ -44,24 +44,26 @@ pbj_wkt pbj_wkt_of(const ProtobufCMessageDescriptor *d)
     return PBJ_WKT_NONE;
 }
 
-static lt_status bad_descriptor(const pbj_ctx *c, const ProtobufCMessageDescriptor *d)
+static lt_status bad_descriptor(const lt__pbjson_ctx *c, const ProtobufCMessageDescriptor *d)
 {
     return PBJ_FAIL(c, LT_ERR_INVALID, "descriptor of %s does not match the well-known type",
                     d->name);
 }
 
-static lt_status put(const pbj_ctx *c, json_t *v, json_t **out)
+static lt_status put(const lt__pbjson_ctx *c, json_t *v, json_t **out)
 {
     *out = v;
     return v != NULL ? LT_OK : PBJ_FAIL(c, LT_ERR_NOMEM, "out of memory");
 }
 
 /* Seconds and nanos members of a Timestamp or Duration. */
-static lt_status secs_nanos(const pbj_ctx *c, const ProtobufCMessage *m, int64_t **secs,
+static lt_status secs_nanos(const lt__pbjson_ctx *c, const ProtobufCMessage *m, int64_t **secs,
                             int32_t **nanos)
 {
-    const ProtobufCFieldDescriptor *fs = pbj_field(m->descriptor, "seconds", PROTOBUF_C_TYPE_INT64);
-    const ProtobufCFieldDescriptor *fn = pbj_field(m->descriptor, "nanos", PROTOBUF_C_TYPE_INT32);
+    const ProtobufCFieldDescriptor *fs =
+        lt__pbjson_field(m->descriptor, "seconds", PROTOBUF_C_TYPE_INT64);
+    const ProtobufCFieldDescriptor *fn =
+        lt__pbjson_field(m->descriptor, "nanos", PROTOBUF_C_TYPE_INT32);
 
     if (fs == NULL || fn == NULL)
         return bad_descriptor(c, m->descriptor);
@@ -85,7 +87,7 @@ static void format_fraction(int32_t nanos, char *buf, size_t cap)
 
 /* ---- Timestamp ---------------------------------------------------------------- */
 
-static lt_status timestamp_to_json(const pbj_ctx *c, const ProtobufCMessage *m, json_t **out)
+static lt_status timestamp_to_json(const lt__pbjson_ctx *c, const ProtobufCMessage *m, json_t **out)
 {
     int64_t *secs = NULL;
     int32_t *nanos = NULL;
@@ -101,7 +103,7 @@ static lt_status timestamp_to_json(const pbj_ctx *c, const ProtobufCMessage *m, 
     return put(c, json_string(buf), out);
 }
 
-static lt_status timestamp_from_json(const pbj_ctx *c, ProtobufCMessage *m, const json_t *j)
+static lt_status timestamp_from_json(const lt__pbjson_ctx *c, ProtobufCMessage *m, const json_t *j)
 {
     const char *text;
     int64_t *secs = NULL, t;
@@ -128,7 +130,7 @@ static lt_status timestamp_from_json(const pbj_ctx *c, ProtobufCMessage *m, cons
 
 /* ---- Duration ----------------------------------------------------------------- */
 
-static lt_status duration_to_json(const pbj_ctx *c, const ProtobufCMessage *m, json_t **out)
+static lt_status duration_to_json(const lt__pbjson_ctx *c, const ProtobufCMessage *m, json_t **out)
 {
     int64_t *secs = NULL;
     int32_t *nanos = NULL;
@@ -148,7 +150,7 @@ static lt_status duration_to_json(const pbj_ctx *c, const ProtobufCMessage *m, j
     return put(c, json_string(buf), out);
 }
 
-static lt_status duration_from_json(const pbj_ctx *c, ProtobufCMessage *m, const json_t *j)
+static lt_status duration_from_json(const lt__pbjson_ctx *c, ProtobufCMessage *m, const json_t *j)
 {
     const char *s, *text;
     int64_t *secs = NULL, v = 0;
@@ -182,13 +184,13 @@ static lt_status duration_from_json(const pbj_ctx *c, ProtobufCMessage *m, const
 
 static const ProtobufCFieldDescriptor *mask_paths(const ProtobufCMessageDescriptor *d)
 {
-    const ProtobufCFieldDescriptor *f = pbj_field(d, "paths", PROTOBUF_C_TYPE_STRING);
+    const ProtobufCFieldDescriptor *f = lt__pbjson_field(d, "paths", PROTOBUF_C_TYPE_STRING);
 
     return (f != NULL && f->label == PROTOBUF_C_LABEL_REPEATED) ? f : NULL;
 }
 
 /* snake_case path -> lowerCamelCase; false when it would not convert back. */
-static lt_status append_camel_path(const pbj_ctx *c, const char *p, lt_buf *b)
+static lt_status append_camel_path(const lt__pbjson_ctx *c, const char *p, lt_buf *b)
 {
     lt_status st = LT_OK;
 
@@ -206,7 +208,7 @@ static lt_status append_camel_path(const pbj_ctx *c, const char *p, lt_buf *b)
     return st;
 }
 
-static lt_status fieldmask_to_json(const pbj_ctx *c, const ProtobufCMessage *m, json_t **out)
+static lt_status fieldmask_to_json(const lt__pbjson_ctx *c, const ProtobufCMessage *m, json_t **out)
 {
     const ProtobufCFieldDescriptor *f = mask_paths(m->descriptor);
     size_t n;
@@ -256,7 +258,7 @@ static char *snake_path(const char *s, const char *e)
     return out;
 }
 
-static lt_status fieldmask_from_json(const pbj_ctx *c, ProtobufCMessage *m, const json_t *j)
+static lt_status fieldmask_from_json(const lt__pbjson_ctx *c, ProtobufCMessage *m, const json_t *j)
 {
     const ProtobufCFieldDescriptor *f = mask_paths(m->descriptor);
     const char *s, *e;
@@ -307,7 +309,7 @@ static const char *value_member_for(const json_t *j)
     }
 }
 
-static lt_status value_to_json(pbj_ctx *c, const ProtobufCMessage *m, json_t **out)
+static lt_status value_to_json(lt__pbjson_ctx *c, const ProtobufCMessage *m, json_t **out)
 {
     const ProtobufCFieldDescriptor *nf = protobuf_c_message_descriptor_get_field_by_name(
         m->descriptor, "number_value");
@@ -322,10 +324,10 @@ static lt_status value_to_json(pbj_ctx *c, const ProtobufCMessage *m, json_t **o
         return PBJ_FAIL(c, LT_ERR_INVALID, "google.protobuf.Value has no kind set");
     if (f == nf && !isfinite(*(const double *)PBJ_CMEMBER(m, nf->offset)))
         return PBJ_FAIL(c, LT_ERR_INVALID, "google.protobuf.Value cannot hold NaN or Infinity");
-    return pbj_field_to_json(c, m, f, out);
+    return lt__pbjson_field_to_json(c, m, f, out);
 }
 
-static lt_status value_from_json(pbj_ctx *c, ProtobufCMessage *m, const json_t *j)
+static lt_status value_from_json(lt__pbjson_ctx *c, ProtobufCMessage *m, const json_t *j)
 {
     const ProtobufCFieldDescriptor *f =
         protobuf_c_message_descriptor_get_field_by_name(m->descriptor, value_member_for(j));
@@ -333,23 +335,25 @@ static lt_status value_from_json(pbj_ctx *c, ProtobufCMessage *m, const json_t *
 
     if (f == NULL || !(f->flags & PROTOBUF_C_FIELD_FLAG_ONEOF))
         return bad_descriptor(c, m->descriptor);
-    return pbj_field_from_json(c, m, f, j, &set);
+    return lt__pbjson_field_from_json(c, m, f, j, &set);
 }
 
 /* The single field a wrapper, Struct or ListValue is a JSON view of. */
-static const ProtobufCFieldDescriptor *inner_field(pbj_wkt w, const ProtobufCMessageDescriptor *d)
+static const ProtobufCFieldDescriptor *inner_field(lt__pbjson_wkt w,
+                                                   const ProtobufCMessageDescriptor *d)
 {
     const char *name = w == PBJ_WKT_STRUCT ? "fields" : w == PBJ_WKT_LIST ? "values" : "value";
     const ProtobufCFieldDescriptor *f = protobuf_c_message_descriptor_get_field_by_name(d, name);
 
     if (f == NULL || (w == PBJ_WKT_WRAPPER) == (f->label == PROTOBUF_C_LABEL_REPEATED))
         return NULL;
-    if (w == PBJ_WKT_STRUCT && !pbj_is_map(d, f))
+    if (w == PBJ_WKT_STRUCT && !lt__pbjson_is_map(d, f))
         return NULL;
     return f;
 }
 
-lt_status pbj_wkt_to_json(pbj_ctx *c, pbj_wkt w, const ProtobufCMessage *m, json_t **out)
+lt_status lt__pbjson_wkt_to_json(lt__pbjson_ctx *c, lt__pbjson_wkt w, const ProtobufCMessage *m,
+                                 json_t **out)
 {
     const ProtobufCFieldDescriptor *f;
 
@@ -366,10 +370,11 @@ lt_status pbj_wkt_to_json(pbj_ctx *c, pbj_wkt w, const ProtobufCMessage *m, json
     f = inner_field(w, m->descriptor);
     if (f == NULL)
         return bad_descriptor(c, m->descriptor);
-    return pbj_field_to_json(c, m, f, out);
+    return lt__pbjson_field_to_json(c, m, f, out);
 }
 
-lt_status pbj_wkt_from_json(pbj_ctx *c, pbj_wkt w, ProtobufCMessage *m, const json_t *j)
+lt_status lt__pbjson_wkt_from_json(lt__pbjson_ctx *c, lt__pbjson_wkt w, ProtobufCMessage *m,
+                                   const json_t *j)
 {
     const ProtobufCFieldDescriptor *f;
     bool set;
@@ -387,5 +392,5 @@ lt_status pbj_wkt_from_json(pbj_ctx *c, pbj_wkt w, ProtobufCMessage *m, const js
     f = inner_field(w, m->descriptor);
     if (f == NULL)
         return bad_descriptor(c, m->descriptor);
-    return pbj_field_from_json(c, m, f, j, &set);
+    return lt__pbjson_field_from_json(c, m, f, j, &set);
 }

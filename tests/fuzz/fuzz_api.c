@@ -23,7 +23,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
 #define PREFIX "wadm.api"
 #define MAX_REQUEST 2048u /* so inputs of a few KiB reach the size check too */
-/* lt__err formats at most 4095 bytes; JSON escapes a byte in at most 6. */
+/* lt__api_err formats at most 4095 bytes; JSON escapes a byte in at most 6. */
 #define MAX_ERROR_TEXT (6u * 4096u + 64u)
 
 #define CHECK(cond, what)          \
@@ -55,7 +55,7 @@ static const struct {
 };
 
 /* A refusal: exactly {"result":"error","message":<non-empty>}, printable and re-readable. */
-static void check_error(json_t *reply, const lt__body *body)
+static void check_error(json_t *reply, const lt__api_body *body)
 {
     const char *msg = json_string_value(json_object_get(reply, "message"));
     const char *res = json_string_value(json_object_get(reply, "result"));
@@ -78,7 +78,7 @@ static void check_error(json_t *reply, const lt__body *body)
 }
 
 /* The subject, rebuilt from what was parsed, is the subject. */
-static void check_route(const lt__req *r)
+static void check_route(const lt__api_req *r)
 {
     char want[LT_MAX_SUBJECT * 2];
 
@@ -100,7 +100,7 @@ static void check_route(const lt__req *r)
 }
 
 /* A parsed manifest: valid, within the store's limits, canonical JSON stable. */
-static void check_manifest(const lt__body *b)
+static void check_manifest(const lt__api_body *b)
 {
     lt_model_parse_opts o = { .format = LT_MODEL_FORMAT_JSON, .max_bytes = b->canon_len + 1 };
     lt_model *m2 = NULL;
@@ -125,7 +125,7 @@ static void check_manifest(const lt__body *b)
     lt_model_free(m2);
 }
 
-static void check_body(const lt__req *r, const lt__body *b)
+static void check_body(const lt__api_req *r, const lt__api_body *b)
 {
     switch (r->op) {
     case LT__OP_PUT:
@@ -171,8 +171,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
     const char *p = (const char *)data, *end = p + size;
     char *subject = line(&p, end), *ct = line(&p, end);
-    lt__req r = { 0 };
-    lt__body body;
+    lt__api_req r = { 0 };
+    lt__api_body body;
     json_t *reply = NULL;
     lt_status st;
 
@@ -192,7 +192,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         check_body(&r, &body);
     }
     json_decref(reply);
-    lt__body_cleanup(&body);
+    lt__api_body_cleanup(&body);
     CHECK(body.version == NULL && body.model == NULL && body.canon == NULL, "cleanup");
     free(subject);
     free(ct);

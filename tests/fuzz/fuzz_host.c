@@ -1,6 +1,6 @@
 /*
  * fuzz_host.c - libFuzzer target for the reference host's command handling
- * (host/proto.c: lt_host_request and lt_host_handle, the runner mapping of
+ * (host/command.c: lt__host_request and lt__host_handle, the runner mapping of
  * host/runner.c) with a fake runtime: no processes, no NATS. Each input is a
  * sequence of requests separated by SEP, applied in order to one host that
  * starts with two instances and a link. A request's first byte picks the
@@ -50,11 +50,11 @@ static void die(const char *what, int line)
 typedef struct {
     int start_mode;  /* 0: RUNNING at once, 1: STARTING (reports later), 2: START_FAILED */
     bool stop_async; /* stop leaves the instance STOPPING */
-    lt_host_runners runners;
+    lt__host_runners runners;
 } fake;
 
 static fake F;
-static lt_host_state H;
+static lt__host_state H;
 
 /* A message is valid proto3 when it converts to JSON (every string valid UTF-8). */
 static void check_proto3(const ProtobufCMessage *m, const char *what)
@@ -67,20 +67,20 @@ static void check_proto3(const ProtobufCMessage *m, const char *what)
     lt_free(text);
 }
 
-static int f_start(void *ctx, lt_host_state *h, lt_host_inst *inst, char *msg, size_t n)
+static int f_start(void *ctx, lt__host_state *h, lt__host_inst *inst, char *msg, size_t n)
 {
     fake *f = ctx;
-    lt_host_plan plan;
+    lt__host_plan plan;
     int code;
 
     CHECK(inst->state == HIS(STARTING) && inst->reserved, "start of an instance not STARTING");
     CHECK(lt_map_get(&h->insts, inst->id) == inst, "start of an unlisted instance");
-    code = lt_host_runner_resolve(&f->runners, inst->image_ref, &plan, msg, n);
+    code = lt__host_runner_resolve(&f->runners, inst->image_ref, &plan, msg, n);
     if (code != HRC(OK))
         return code;
     switch (f->start_mode) {
     case 0:
-        lt_host_set_state(h, inst, HIS(RUNNING), NULL);
+        lt__host_set_state(h, inst, HIS(RUNNING), NULL);
         return HRC(OK);
     case 1:
         return HRC(OK);
@@ -91,7 +91,7 @@ static int f_start(void *ctx, lt_host_state *h, lt_host_inst *inst, char *msg, s
     }
 }
 
-static bool f_stop(void *ctx, lt_host_state *h, lt_host_inst *inst, uint32_t grace_ms)
+static bool f_stop(void *ctx, lt__host_state *h, lt__host_inst *inst, uint32_t grace_ms)
 {
     (void)grace_ms;
     CHECK(lt_map_get(&h->insts, inst->id) == inst, "stop of an unlisted instance");
@@ -99,13 +99,13 @@ static bool f_stop(void *ctx, lt_host_state *h, lt_host_inst *inst, uint32_t gra
     return !((fake *)ctx)->stop_async;
 }
 
-static void f_discard(void *ctx, lt_host_state *h, lt_host_inst *inst)
+static void f_discard(void *ctx, lt__host_state *h, lt__host_inst *inst)
 {
     (void)ctx;
     CHECK(lt_map_get(&h->insts, inst->id) == inst, "discard of an unlisted instance");
 }
 
-static void f_links(void *ctx, lt_host_state *h, lt_host_inst *inst)
+static void f_links(void *ctx, lt__host_state *h, lt__host_inst *inst)
 {
     (void)ctx;
     CHECK(inst != NULL && lt_map_get(&h->insts, inst->id) == inst,
@@ -113,7 +113,7 @@ static void f_links(void *ctx, lt_host_state *h, lt_host_inst *inst)
 }
 
 /* Events decode as the proto says, from this host, with the instance in the right state. */
-static void f_emit(void *ctx, lt_host_state *h, const char *type, const void *data, size_t len)
+static void f_emit(void *ctx, lt__host_state *h, const char *type, const void *data, size_t len)
 {
     const ProtobufCMessageDescriptor *d;
     ProtobufCMessage *m;
@@ -148,7 +148,7 @@ static void f_emit(void *ctx, lt_host_state *h, const char *type, const void *da
     protobuf_c_message_free_unpacked(m, NULL);
 }
 
-static const lt_host_ops OPS = { f_start, f_stop, f_discard, f_links, f_emit, &F };
+static const lt__host_ops OPS = { f_start, f_stop, f_discard, f_links, f_emit, &F };
 
 /* ---- state consistency ------------------------------------------------------------------ */
 
@@ -158,7 +158,7 @@ static bool reserves(int state)
 }
 
 /* A cached encoding must equal what the instance encodes to now. */
-static void check_cache(lt_host_inst *inst)
+static void check_cache(lt__host_inst *inst)
 {
     Latticed__Host__V1__Instance__AnnotationsEntry *ents, **ptrs;
     Google__Protobuf__Timestamp ts;
@@ -172,7 +172,7 @@ static void check_cache(lt_host_inst *inst)
     ents = calloc(inst->n_annotations + 1, sizeof(*ents));
     ptrs = calloc(inst->n_annotations + 1, sizeof(*ptrs));
     CHECK(ents != NULL && ptrs != NULL, "out of memory");
-    lt_host_inst_to_pb(inst, &pb, ents, ptrs, &ts, &rr);
+    lt__host_inst_to_pb(inst, &pb, ents, ptrs, &ts, &rr);
     n = latticed__host__v1__instance__get_packed_size(&pb);
     buf = malloc(n + 1);
     CHECK(buf != NULL, "out of memory");
@@ -186,14 +186,14 @@ static void check_cache(lt_host_inst *inst)
 static void check_links(void)
 {
     size_t it = 0, n = 0;
-    lt_host_link *l;
+    lt__host_link *l;
 
     while ((l = lt_map_next(&H.links, &it)) != NULL) {
         Latticed__Host__V1__LinkSpec *spec;
 
         n++;
         CHECK(lt_map_get(&H.links, l->id) == l, "link not found under its id");
-        CHECK(lt_host_id_ok(l->id), "link with an invalid id");
+        CHECK(lt__host_id_ok(l->id), "link with an invalid id");
         CHECK(lt_map_get(&H.insts, l->source) != NULL,
               "a link whose source instance is not on this host");
         spec = latticed__host__v1__link_spec__unpack(NULL, l->enc_len, l->enc);
@@ -210,7 +210,7 @@ static void check_heartbeat(void)
     lt_buf b;
 
     lt_buf_init(&b, LT_MAX_MESSAGE);
-    CHECK(lt_host_heartbeat_encode(&H, NULL, 0, &b) == LT_OK, "heartbeat does not encode");
+    CHECK(lt__host_heartbeat_encode(&H, NULL, 0, &b) == LT_OK, "heartbeat does not encode");
     hb = latticed__host__v1__heartbeat__unpack(NULL, b.len, (const uint8_t *)b.ptr);
     CHECK(hb != NULL, "heartbeat does not decode");
     CHECK(hb->n_instances == H.insts.count && hb->n_link_ids == H.links.count, "heartbeat lists");
@@ -227,12 +227,12 @@ static void check_state(bool heartbeat)
 {
     size_t it = 0, n = 0;
     uint64_t mem = 0, cpu = 0;
-    lt_host_inst *inst;
+    lt__host_inst *inst;
 
     while ((inst = lt_map_next(&H.insts, &it)) != NULL) {
         n++;
         CHECK(lt_map_get(&H.insts, inst->id) == inst, "instance not found under its id");
-        CHECK(lt_host_id_ok(inst->id) && inst->image_ref[0] != '\0', "invalid instance listed");
+        CHECK(lt__host_id_ok(inst->id) && inst->image_ref[0] != '\0', "invalid instance listed");
         CHECK(inst->state == HIS(STARTING) || inst->state == HIS(RUNNING) ||
               inst->state == HIS(STOPPING) || inst->state == HIS(FAILED), "listed state");
         CHECK(inst->reserved == reserves(inst->state), "reservation flag");
@@ -261,7 +261,7 @@ static const ProtobufCMessageDescriptor *const req_desc[] = {
 };
 
 /* Item count and id of item i of a decoded request. */
-static size_t items_of(lt_host_verb verb, const ProtobufCMessage *m, size_t i, const char **id)
+static size_t items_of(lt__host_verb verb, const ProtobufCMessage *m, size_t i, const char **id)
 {
     switch (verb) {
     case LT_HOST_START: {
@@ -293,7 +293,7 @@ static size_t items_of(lt_host_verb verb, const ProtobufCMessage *m, size_t i, c
 }
 
 /* Results answer the request's items in order (none when it did not decode). */
-static void check_results(lt_host_verb verb, const ProtobufCMessage *req, size_t nres,
+static void check_results(lt__host_verb verb, const ProtobufCMessage *req, size_t nres,
                           Latticed__Host__V1__ItemResult **res, int code)
 {
     const char *id;
@@ -313,7 +313,7 @@ static void check_results(lt_host_verb verb, const ProtobufCMessage *req, size_t
 /* Whole-request code of the last reply checked. */
 static int last_code;
 
-static void check_reply(lt_host_verb verb, bool known, const void *body, size_t len, bool json,
+static void check_reply(lt__host_verb verb, bool known, const void *body, size_t len, bool json,
                         const lt_buf *out)
 {
     bool inv = known && verb == LT_HOST_INVENTORY;
@@ -361,7 +361,7 @@ static void check_reply(lt_host_verb verb, bool known, const void *body, size_t 
             if (r->n_results == 0)
                 CHECK(r->heartbeat->n_instances == H.insts.count, "inventory instances");
             for (size_t i = 0; i < r->n_results; i++) {
-                lt_host_inst *inst;
+                lt__host_inst *inst;
 
                 items_of(verb, req, i, &id);
                 inst = lt_map_get(&H.insts, id);
@@ -382,7 +382,7 @@ static void runtime_tick(void)
 {
     char *ids[64];
     size_t n = 0, it = 0;
-    lt_host_inst *inst;
+    lt__host_inst *inst;
 
     while (n < 64 && (inst = lt_map_next(&H.insts, &it)) != NULL)
         if (inst->state == HIS(STOPPING) || inst->state == HIS(STARTING))
@@ -391,10 +391,10 @@ static void runtime_tick(void)
         inst = lt_map_get(&H.insts, ids[i]);
         CHECK(inst != NULL, "instance vanished");
         if (inst->state == HIS(STOPPING)) {
-            lt_host_stopped(&H, &OPS, inst);
+            lt__host_stopped(&H, &OPS, inst);
         } else {
-            lt_host_set_state(&H, inst, HIS(RUNNING), NULL);
-            lt_host_emit_instance(&H, &OPS, "instance.started", inst, HRC(OK), NULL, false);
+            lt__host_set_state(&H, inst, HIS(RUNNING), NULL);
+            lt__host_emit_instance(&H, &OPS, "instance.started", inst, HRC(OK), NULL, false);
         }
         free(ids[i]);
     }
@@ -414,7 +414,7 @@ static void run_record(const uint8_t *rec, size_t len)
     size_t blen = len > 0 ? len - 1 : 0;
     static const char *const verbs[] = { "start", "stop", "link", "unlink", "inventory" };
     char *verb = NULL;
-    lt_host_verb v = LT_HOST_START;
+    lt__host_verb v = LT_HOST_START;
     bool json = (sel & 8) != 0, known;
     uint64_t epoch = H.newest_epoch;
     lt_buf out;
@@ -444,10 +444,10 @@ static void run_record(const uint8_t *rec, size_t len)
         CHECK(verb != NULL, "out of memory");
         break;
     }
-    known = lt_host_verb_parse(verb, strlen(verb), &v);
+    known = lt__host_verb_parse(verb, strlen(verb), &v);
     lt_buf_init(&out, LT_MAX_MESSAGE);
     lt_error_clear();
-    st = lt_host_request(&H, &OPS, verb, body, blen, &json, &out);
+    st = lt__host_request(&H, &OPS, verb, body, blen, &json, &out);
     CHECK(st == LT_OK, "no reply");
     CHECK(known || !json, "unknown verb answered in JSON");
     check_reply(v, known, body, blen, json, &out);
@@ -503,12 +503,12 @@ static void populate(void)
     lq.links = &lp;
     lt_buf_init(&in, LT_MAX_MESSAGE);
     lt_buf_init(&out, LT_MAX_MESSAGE);
-    CHECK(lt_host_pack(&sq.base, &in) == LT_OK, "pack");
-    CHECK(lt_host_handle(&H, &OPS, LT_HOST_START, in.ptr, in.len, false, &out) == LT_OK, "start");
+    CHECK(lt__host_pack(&sq.base, &in) == LT_OK, "pack");
+    CHECK(lt__host_handle(&H, &OPS, LT_HOST_START, in.ptr, in.len, false, &out) == LT_OK, "start");
     lt_buf_reset(&in);
     lt_buf_reset(&out);
-    CHECK(lt_host_pack(&lq.base, &in) == LT_OK, "pack");
-    CHECK(lt_host_handle(&H, &OPS, LT_HOST_LINK, in.ptr, in.len, false, &out) == LT_OK, "link");
+    CHECK(lt__host_pack(&lq.base, &in) == LT_OK, "pack");
+    CHECK(lt__host_handle(&H, &OPS, LT_HOST_LINK, in.ptr, in.len, false, &out) == LT_OK, "link");
     lt_buf_cleanup(&in);
     lt_buf_cleanup(&out);
     CHECK(H.insts.count == 2 && H.links.count == 1, "initial state");
@@ -519,14 +519,15 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     const uint8_t *p = data, *end = data + size;
 
     memset(&F, 0, sizeof(F));
-    CHECK(lt_host_runners_add(&F.runners, "ghcr.io/=sleep infinity") == LT_OK &&
-          lt_host_runners_add(&F.runners, "ghcr.io/acme/=true") == LT_OK, "runners");
-    CHECK(lt_host_state_init(&H, "h1", "default", "Host One", "0.1.0") == LT_OK, "state");
+    CHECK(lt__host_runners_add(&F.runners, "ghcr.io/=sleep infinity") == LT_OK &&
+              lt__host_runners_add(&F.runners, "ghcr.io/acme/=true") == LT_OK,
+          "runners");
+    CHECK(lt__host_state_init(&H, "h1", "default", "Host One", "0.1.0") == LT_OK, "state");
     H.mem_total = 1ull << 30;
     H.cpu_total = 4000;
     H.slots_total = 16;
     H.interval_ms = 5000;
-    CHECK(lt_host_kvs_set(&H.labels, "zone", "east") == LT_OK, "labels");
+    CHECK(lt__host_kvs_set(&H.labels, "zone", "east") == LT_OK, "labels");
     populate();
     check_state(true);
     while (p <= end) {
@@ -552,7 +553,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         p = sep + SEP_LEN;
     }
     check_state(true);
-    lt_host_state_cleanup(&H);
-    lt_host_runners_cleanup(&F.runners);
+    lt__host_state_cleanup(&H);
+    lt__host_runners_cleanup(&F.runners);
     return 0;
 }

@@ -98,17 +98,17 @@ static void proc_usage(pid_t pid, double *cpu_s, long *rss_kib)
 /* In-process: cost of one heartbeat of a host with per_host instances. */
 static void bench_encoding(size_t per_host)
 {
-    lt_host_state h;
+    lt__host_state h;
     lt_buf b;
     int64_t t0;
     size_t rounds = 200000, bytes = 0;
     double cached, uncached;
 
-    if (lt_host_state_init(&h, "sim-00001", "default", NULL, "0.1.0") != LT_OK)
+    if (lt__host_state_init(&h, "sim-00001", "default", NULL, "0.1.0") != LT_OK)
         exit(1);
     h.mem_total = 1ull << 32;
-    LT_IGNORE(lt_host_kvs_set(&h.labels, "zone", "east"));
-    LT_IGNORE(lt_host_kvs_set(&h.labels, "rack", "r1"));
+    LT_IGNORE(lt__host_kvs_set(&h.labels, "zone", "east"));
+    LT_IGNORE(lt__host_kvs_set(&h.labels, "rack", "r1"));
     for (size_t i = 0; i < per_host; i++) {
         Latticed__Host__V1__InstanceSpec s = LATTICED__HOST__V1__INSTANCE_SPEC__INIT;
         Latticed__Host__V1__InstanceSpec__AnnotationsEntry a[4], *ap[4];
@@ -116,7 +116,7 @@ static void bench_encoding(size_t per_host)
                                 "latticed.dev/app", "latticed.dev/version" };
         const char *vals[4] = { "latticed", "default", "app-0042", "v1" };
         char id[64];
-        lt_host_inst *inst;
+        lt__host_inst *inst;
 
         for (int k = 0; k < 4; k++) {
             latticed__host__v1__instance_spec__annotations_entry__init(&a[k]);
@@ -134,16 +134,16 @@ static void bench_encoding(size_t per_host)
         s.spec_digest = (char *)"3f6c1a0f9e2b7d5c";
         s.n_annotations = 4;
         s.annotations = ap;
-        if (lt_host_inst_new(&s, &inst) != LT_OK || lt_map_add(&h.insts, inst->id, inst) != LT_OK)
+        if (lt__host_inst_new(&s, &inst) != LT_OK || lt_map_add(&h.insts, inst->id, inst) != LT_OK)
             exit(1);
-        lt_host_set_state(&h, inst, HIS(RUNNING), NULL);
+        lt__host_set_state(&h, inst, HIS(RUNNING), NULL);
     }
     lt_buf_init(&b, LT_MAX_MESSAGE);
     t0 = drv_now_ms();
     for (size_t r = 0; r < rounds; r++) {
         lt_buf_reset(&b);
         h.sequence++;
-        LT_IGNORE(lt_host_heartbeat_encode(&h, NULL, 0, &b));
+        LT_IGNORE(lt__host_heartbeat_encode(&h, NULL, 0, &b));
         bytes = b.len;
     }
     cached = (double)(drv_now_ms() - t0) * 1000.0 / (double)rounds;
@@ -151,20 +151,20 @@ static void bench_encoding(size_t per_host)
     t0 = drv_now_ms();
     for (size_t r = 0; r < rounds; r++) {
         size_t it = 0;
-        lt_host_inst *inst;
+        lt__host_inst *inst;
 
         while ((inst = lt_map_next(&h.insts, &it)) != NULL) { /* drop every cache */
             lt_free(inst->enc);
             inst->enc = NULL;
         }
         lt_buf_reset(&b);
-        LT_IGNORE(lt_host_heartbeat_encode(&h, NULL, 0, &b));
+        LT_IGNORE(lt__host_heartbeat_encode(&h, NULL, 0, &b));
     }
     uncached = (double)(drv_now_ms() - t0) * 1000.0 / (double)rounds;
     printf("encode: heartbeat with %zu instances = %zu bytes; %.2f us cached, %.2f us "
            "re-encoding every instance\n", per_host, bytes, cached, uncached);
     lt_buf_cleanup(&b);
-    lt_host_state_cleanup(&h);
+    lt__host_state_cleanup(&h);
 }
 
 static bool wait_for(atomic_ulong *v, unsigned long n, int64_t ms)

@@ -1,5 +1,5 @@
 /*
- * test_host_proto.c - the host's protocol state machine (lt_host_handle) with
+ * test_host_proto.c - the host's protocol state machine (lt__host_handle) with
  * a fake runtime that records what it was asked: idempotent start, replace
  * on a new spec digest, epoch fence, wrong lattice, stop of unknown ids,
  * start failures, links, inventory, capacity, shutdown, JSON bodies,
@@ -27,7 +27,7 @@ typedef struct {
     char last_stopped[256];/* reason of the last instance.stopped */
 } fake;
 
-static int f_start(void *ctx, lt_host_state *h, lt_host_inst *inst, char *msg, size_t n)
+static int f_start(void *ctx, lt__host_state *h, lt__host_inst *inst, char *msg, size_t n)
 {
     fake *f = ctx;
 
@@ -36,11 +36,11 @@ static int f_start(void *ctx, lt_host_state *h, lt_host_inst *inst, char *msg, s
         snprintf(msg, n, "fake refusal of %s", inst->image_ref);
         return f->start_code;
     }
-    lt_host_set_state(h, inst, HIS(RUNNING), NULL);
+    lt__host_set_state(h, inst, HIS(RUNNING), NULL);
     return HRC(OK);
 }
 
-static bool f_stop(void *ctx, lt_host_state *h, lt_host_inst *inst, uint32_t grace)
+static bool f_stop(void *ctx, lt__host_state *h, lt__host_inst *inst, uint32_t grace)
 {
     fake *f = ctx;
 
@@ -51,14 +51,14 @@ static bool f_stop(void *ctx, lt_host_state *h, lt_host_inst *inst, uint32_t gra
     return f->stop_now;
 }
 
-static void f_discard(void *ctx, lt_host_state *h, lt_host_inst *inst)
+static void f_discard(void *ctx, lt__host_state *h, lt__host_inst *inst)
 {
     (void)h;
     (void)inst;
     ((fake *)ctx)->discards++;
 }
 
-static void f_links(void *ctx, lt_host_state *h, lt_host_inst *inst)
+static void f_links(void *ctx, lt__host_state *h, lt__host_inst *inst)
 {
     (void)h;
     (void)inst;
@@ -66,7 +66,7 @@ static void f_links(void *ctx, lt_host_state *h, lt_host_inst *inst)
 }
 
 /* Records the event and checks its payload decodes as the proto says. */
-static void f_emit(void *ctx, lt_host_state *h, const char *type, const void *data, size_t len)
+static void f_emit(void *ctx, lt__host_state *h, const char *type, const void *data, size_t len)
 {
     fake *f = ctx;
 
@@ -104,25 +104,25 @@ static void f_emit(void *ctx, lt_host_state *h, const char *type, const void *da
 }
 
 static fake F;
-static lt_host_ops OPS;
-static lt_host_state H;
+static lt__host_ops OPS;
+static lt__host_state H;
 
 static void setup(void)
 {
     memset(&F, 0, sizeof(F));
     F.start_code = HRC(OK);
     F.stop_now = true;
-    OPS = (lt_host_ops){ f_start, f_stop, f_discard, f_links, f_emit, &F };
-    ck_assert_int_eq(lt_host_state_init(&H, "h1", "default", "Host One", "0.1.0"), LT_OK);
+    OPS = (lt__host_ops){ f_start, f_stop, f_discard, f_links, f_emit, &F };
+    ck_assert_int_eq(lt__host_state_init(&H, "h1", "default", "Host One", "0.1.0"), LT_OK);
     H.mem_total = 1ull << 30;
     H.cpu_total = 2000;
     H.interval_ms = 5000;
-    ck_assert_int_eq(lt_host_kvs_set(&H.labels, "zone", "east"), LT_OK);
+    ck_assert_int_eq(lt__host_kvs_set(&H.labels, "zone", "east"), LT_OK);
 }
 
 static void teardown(void)
 {
-    lt_host_state_cleanup(&H);
+    lt__host_state_cleanup(&H);
 }
 
 /* ---- request builders ----------------------------------------------------------- */
@@ -160,19 +160,19 @@ static void mkspec(spec_t *s, const char *id, const char *image, const char *dig
 }
 
 /* Run one request (packed from m) and return the raw reply bytes. */
-static lt_buf run_raw(lt_host_verb verb, const ProtobufCMessage *m)
+static lt_buf run_raw(lt__host_verb verb, const ProtobufCMessage *m)
 {
     lt_buf in, out;
 
     lt_buf_init(&in, LT_MAX_MESSAGE);
     lt_buf_init(&out, LT_MAX_MESSAGE);
-    ck_assert_int_eq(lt_host_pack(m, &in), LT_OK);
-    ck_assert_int_eq(lt_host_handle(&H, &OPS, verb, in.ptr, in.len, false, &out), LT_OK);
+    ck_assert_int_eq(lt__host_pack(m, &in), LT_OK);
+    ck_assert_int_eq(lt__host_handle(&H, &OPS, verb, in.ptr, in.len, false, &out), LT_OK);
     lt_buf_cleanup(&in);
     return out;
 }
 
-static reply_t *run(lt_host_verb verb, const ProtobufCMessage *m)
+static reply_t *run(lt__host_verb verb, const ProtobufCMessage *m)
 {
     lt_buf out = run_raw(verb, m);
     reply_t *r = latticed__host__v1__command_reply__unpack(NULL, out.len, (uint8_t *)out.ptr);
@@ -291,7 +291,7 @@ static Latticed__Host__V1__Heartbeat *heartbeat(void)
     Latticed__Host__V1__Heartbeat *hb;
 
     lt_buf_init(&b, LT_MAX_MESSAGE);
-    ck_assert_int_eq(lt_host_heartbeat_encode(&H, NULL, 0, &b), LT_OK);
+    ck_assert_int_eq(lt__host_heartbeat_encode(&H, NULL, 0, &b), LT_OK);
     hb = latticed__host__v1__heartbeat__unpack(NULL, b.len, (uint8_t *)b.ptr);
     ck_assert_ptr_nonnull(hb);
     lt_buf_cleanup(&b);
@@ -456,7 +456,7 @@ START_TEST(test_stop)
     ck_assert_uint_eq(hb->n_instances, 1);
     ck_assert_int_eq(hb->instances[0]->state, HIS(STOPPING));
     latticed__host__v1__heartbeat__free_unpacked(hb, NULL);
-    lt_host_stopped(&H, &OPS, lt_map_get(&H.insts, "i-b"));
+    lt__host_stopped(&H, &OPS, lt_map_get(&H.insts, "i-b"));
     ck_assert_int_eq(count_events("instance.stopped"), 2);
     ck_assert_str_eq(F.last_stopped, "stop requested");
     ck_assert_uint_eq(H.insts.count, 0);
@@ -572,7 +572,7 @@ START_TEST(test_fence_needs_well_formed_request)
     done(r);
     assert_epoch_still(5);
     lt_buf_init(&out, LT_MAX_MESSAGE);
-    ck_assert_int_eq(lt_host_handle(&H, &OPS, LT_HOST_START, json, strlen(json), true, &out),
+    ck_assert_int_eq(lt__host_handle(&H, &OPS, LT_HOST_START, json, strlen(json), true, &out),
                      LT_OK);
     ck_assert_ptr_nonnull(strstr(out.ptr, "RESULT_CODE_INVALID"));
     lt_buf_cleanup(&out);
@@ -790,7 +790,7 @@ START_TEST(test_malformed_bodies)
     uint8_t junk[256];
 
     lt_buf_init(&out, LT_MAX_MESSAGE);
-    ck_assert_int_eq(lt_host_handle(&H, &OPS, LT_HOST_START, "\xff\xff\xff", 3, false, &out),
+    ck_assert_int_eq(lt__host_handle(&H, &OPS, LT_HOST_START, "\xff\xff\xff", 3, false, &out),
                      LT_OK);
     r = latticed__host__v1__command_reply__unpack(NULL, out.len, (uint8_t *)out.ptr);
     ck_assert_ptr_nonnull(r);
@@ -804,8 +804,8 @@ START_TEST(test_malformed_bodies)
         for (size_t i = 0; i < len; i++)
             junk[i] = (uint8_t)rand_r(&seed);
         lt_buf_reset(&out);
-        ck_assert_int_eq(lt_host_handle(&H, &OPS, (lt_host_verb)(round % 5), junk, len,
-                                        round % 7 == 0, &out),
+        ck_assert_int_eq(lt__host_handle(&H, &OPS, (lt__host_verb)(round % 5), junk, len,
+                                         round % 7 == 0, &out),
                          LT_OK);
         ck_assert_uint_gt(out.len + 1, 0);
     }
@@ -823,8 +823,7 @@ START_TEST(test_json_bodies)
     lt_buf out;
 
     lt_buf_init(&out, LT_MAX_MESSAGE);
-    ck_assert_int_eq(lt_host_handle(&H, &OPS, LT_HOST_START, req, strlen(req), true, &out),
-                     LT_OK);
+    ck_assert_int_eq(lt__host_handle(&H, &OPS, LT_HOST_START, req, strlen(req), true, &out), LT_OK);
     ck_assert_ptr_nonnull(strstr(out.ptr, "\"requestId\":\"j1\""));
     ck_assert_int_eq(lt_pbjson_decode(&latticed__host__v1__command_reply__descriptor, out.ptr,
                                       out.len, 0, &m),
@@ -837,7 +836,7 @@ START_TEST(test_json_bodies)
     ck_assert_ptr_nonnull(lt_map_get(&H.insts, "i-json"));
     /* Bad JSON: an INVALID reply, in JSON. */
     lt_buf_reset(&out);
-    ck_assert_int_eq(lt_host_handle(&H, &OPS, LT_HOST_STOP, "{nope", 5, true, &out), LT_OK);
+    ck_assert_int_eq(lt__host_handle(&H, &OPS, LT_HOST_STOP, "{nope", 5, true, &out), LT_OK);
     ck_assert_ptr_nonnull(strstr(out.ptr, "RESULT_CODE_INVALID"));
     lt_buf_cleanup(&out);
 }
@@ -846,7 +845,7 @@ END_TEST
 START_TEST(test_heartbeat_encoding)
 {
     Latticed__Host__V1__Heartbeat *hb;
-    lt_host_inst *inst;
+    lt__host_inst *inst;
 
     done(start1(2, "i-a", "d"));
     H.sequence = 41;
@@ -874,7 +873,7 @@ START_TEST(test_heartbeat_encoding)
     /* The cached instance encoding follows state changes. */
     inst = lt_map_get(&H.insts, "i-a");
     ck_assert_ptr_nonnull(inst->enc);
-    lt_host_set_state(&H, inst, HIS(FAILED), "exited with code 3");
+    lt__host_set_state(&H, inst, HIS(FAILED), "exited with code 3");
     ck_assert_ptr_null(inst->enc);
     hb = heartbeat();
     ck_assert_int_eq(hb->instances[0]->state, HIS(FAILED));

@@ -1,7 +1,7 @@
 /*
  * test_host_unit.c - the pure parts of the reference host, without NATS: the
  * option parsers and label templates, runner mapping, and the
- * protocol state machine driven through lt_host_handle with a fake runtime
+ * protocol state machine driven through lt__host_handle with a fake runtime
  * (idempotent start, replace on a new digest, epoch fence, wrong lattice,
  * stop of unknown ids, links, inventory, capacity, JSON bodies) plus the
  * heartbeat encoding and its per-instance cache.
@@ -21,22 +21,22 @@
 
 START_TEST(test_tokens_and_ids)
 {
-    ck_assert(lt_host_token_ok("sim-00001", LT_MAX_TOKEN));
-    ck_assert(!lt_host_token_ok("", LT_MAX_TOKEN));
-    ck_assert(!lt_host_token_ok("a.b", LT_MAX_TOKEN));
-    ck_assert(!lt_host_token_ok("a*", LT_MAX_TOKEN));
-    ck_assert(!lt_host_token_ok(">", LT_MAX_TOKEN));
-    ck_assert(!lt_host_token_ok("a b", LT_MAX_TOKEN));
-    ck_assert(!lt_host_token_ok("abcd", 3));
-    ck_assert(lt_host_prefix_ok("lattice"));
-    ck_assert(lt_host_prefix_ok("acme.lattice"));
-    ck_assert(!lt_host_prefix_ok("acme..lattice"));
-    ck_assert(!lt_host_prefix_ok("acme."));
-    ck_assert(!lt_host_prefix_ok("a.*"));
-    ck_assert(lt_host_id_ok("i-0123abcd"));
-    ck_assert(!lt_host_id_ok(".hidden"));
-    ck_assert(!lt_host_id_ok("a/b"));
-    ck_assert(!lt_host_id_ok(""));
+    ck_assert(lt__host_token_ok("sim-00001", LT_MAX_TOKEN));
+    ck_assert(!lt__host_token_ok("", LT_MAX_TOKEN));
+    ck_assert(!lt__host_token_ok("a.b", LT_MAX_TOKEN));
+    ck_assert(!lt__host_token_ok("a*", LT_MAX_TOKEN));
+    ck_assert(!lt__host_token_ok(">", LT_MAX_TOKEN));
+    ck_assert(!lt__host_token_ok("a b", LT_MAX_TOKEN));
+    ck_assert(!lt__host_token_ok("abcd", 3));
+    ck_assert(lt__host_prefix_ok("lattice"));
+    ck_assert(lt__host_prefix_ok("acme.lattice"));
+    ck_assert(!lt__host_prefix_ok("acme..lattice"));
+    ck_assert(!lt__host_prefix_ok("acme."));
+    ck_assert(!lt__host_prefix_ok("a.*"));
+    ck_assert(lt__host_id_ok("i-0123abcd"));
+    ck_assert(!lt__host_id_ok(".hidden"));
+    ck_assert(!lt__host_id_ok("a/b"));
+    ck_assert(!lt__host_id_ok(""));
 }
 END_TEST
 
@@ -45,25 +45,25 @@ START_TEST(test_durations_and_sizes)
     int64_t ms;
     uint64_t b;
 
-    ck_assert_int_eq(lt_host_parse_duration_ms("x", "250ms", &ms), LT_OK);
+    ck_assert_int_eq(lt__host_parse_duration_ms("x", "250ms", &ms), LT_OK);
     ck_assert_int_eq(ms, 250);
-    ck_assert_int_eq(lt_host_parse_duration_ms("x", "5s", &ms), LT_OK);
+    ck_assert_int_eq(lt__host_parse_duration_ms("x", "5s", &ms), LT_OK);
     ck_assert_int_eq(ms, 5000);
-    ck_assert_int_eq(lt_host_parse_duration_ms("x", "7", &ms), LT_OK);
+    ck_assert_int_eq(lt__host_parse_duration_ms("x", "7", &ms), LT_OK);
     ck_assert_int_eq(ms, 7000);
-    ck_assert_int_eq(lt_host_parse_duration_ms("x", "2m", &ms), LT_OK);
+    ck_assert_int_eq(lt__host_parse_duration_ms("x", "2m", &ms), LT_OK);
     ck_assert_int_eq(ms, 120000);
-    ck_assert_int_eq(lt_host_parse_duration_ms("x", "5h", &ms), LT_ERR_INVALID);
-    ck_assert_int_eq(lt_host_parse_duration_ms("x", "-5s", &ms), LT_ERR_INVALID);
-    ck_assert_int_eq(lt_host_parse_duration_ms("x", "", &ms), LT_ERR_INVALID);
-    ck_assert_int_eq(lt_host_parse_size("m", "512Mi", &b), LT_OK);
+    ck_assert_int_eq(lt__host_parse_duration_ms("x", "5h", &ms), LT_ERR_INVALID);
+    ck_assert_int_eq(lt__host_parse_duration_ms("x", "-5s", &ms), LT_ERR_INVALID);
+    ck_assert_int_eq(lt__host_parse_duration_ms("x", "", &ms), LT_ERR_INVALID);
+    ck_assert_int_eq(lt__host_parse_size("m", "512Mi", &b), LT_OK);
     ck_assert_uint_eq(b, 512ull << 20);
-    ck_assert_int_eq(lt_host_parse_size("m", "4G", &b), LT_OK);
+    ck_assert_int_eq(lt__host_parse_size("m", "4G", &b), LT_OK);
     ck_assert_uint_eq(b, 4000000000ull);
-    ck_assert_int_eq(lt_host_parse_size("m", "1024", &b), LT_OK);
+    ck_assert_int_eq(lt__host_parse_size("m", "1024", &b), LT_OK);
     ck_assert_uint_eq(b, 1024);
-    ck_assert_int_eq(lt_host_parse_size("m", "1Q", &b), LT_ERR_INVALID);
-    ck_assert_int_eq(lt_host_parse_size("m", "99999999999999999999Ti", &b), LT_ERR_INVALID);
+    ck_assert_int_eq(lt__host_parse_size("m", "1Q", &b), LT_ERR_INVALID);
+    ck_assert_int_eq(lt__host_parse_size("m", "99999999999999999999Ti", &b), LT_ERR_INVALID);
 }
 END_TEST
 
@@ -71,14 +71,14 @@ static void expect_expand(const char *tmpl, size_t i, const char *want)
 {
     char *out = NULL;
 
-    ck_assert_int_eq(lt_host_label_expand(tmpl, i, "sim-00042", &out), LT_OK);
+    ck_assert_int_eq(lt__host_label_expand(tmpl, i, "sim-00042", &out), LT_OK);
     ck_assert_str_eq(out, want);
     lt_free(out);
 }
 
 START_TEST(test_label_templates)
 {
-    lt_host_kvs l = { 0 };
+    lt__host_kvs l = { 0 };
     char *out = NULL;
 
     expect_expand("east", 5, "east");
@@ -90,16 +90,16 @@ START_TEST(test_label_templates)
     expect_expand("{east|west|moon}", 4, "west");
     expect_expand("{east|west|moon}", 5, "moon");
     expect_expand("{{x}}", 1, "{x}");
-    ck_assert_int_eq(lt_host_label_expand("{nope}", 1, "h", &out), LT_ERR_INVALID);
-    ck_assert_int_eq(lt_host_label_expand("{i%0}", 1, "h", &out), LT_ERR_INVALID);
-    ck_assert_int_eq(lt_host_label_expand("{i", 1, "h", &out), LT_ERR_INVALID);
-    ck_assert_int_eq(lt_host_label_add(&l, "zone={a|b}", 3, "h"), LT_OK);
-    ck_assert_int_eq(lt_host_label_add(&l, "zone=c", 3, "h"), LT_OK); /* replaces */
-    ck_assert_int_eq(lt_host_label_add(&l, "novalue", 0, "h"), LT_ERR_INVALID);
-    ck_assert_int_eq(lt_host_label_add(&l, "=v", 0, "h"), LT_ERR_INVALID);
+    ck_assert_int_eq(lt__host_label_expand("{nope}", 1, "h", &out), LT_ERR_INVALID);
+    ck_assert_int_eq(lt__host_label_expand("{i%0}", 1, "h", &out), LT_ERR_INVALID);
+    ck_assert_int_eq(lt__host_label_expand("{i", 1, "h", &out), LT_ERR_INVALID);
+    ck_assert_int_eq(lt__host_label_add(&l, "zone={a|b}", 3, "h"), LT_OK);
+    ck_assert_int_eq(lt__host_label_add(&l, "zone=c", 3, "h"), LT_OK); /* replaces */
+    ck_assert_int_eq(lt__host_label_add(&l, "novalue", 0, "h"), LT_ERR_INVALID);
+    ck_assert_int_eq(lt__host_label_add(&l, "=v", 0, "h"), LT_ERR_INVALID);
     ck_assert_uint_eq(l.n, 1);
-    ck_assert_str_eq(lt_host_kvs_get(&l, "zone"), "c");
-    lt_host_kvs_cleanup(&l);
+    ck_assert_str_eq(lt__host_kvs_get(&l, "zone"), "c");
+    lt__host_kvs_cleanup(&l);
 }
 END_TEST
 
@@ -107,8 +107,8 @@ END_TEST
 
 START_TEST(test_runner_mapping)
 {
-    lt_host_runners r = { 0 };
-    lt_host_plan plan;
+    lt__host_runners r = { 0 };
+    lt__host_plan plan;
     char msg[512], *dir = NULL, exe[4200], plain[4200], ref[4300];
 
     ck_assert_int_eq(lt_test_tmpdir(&dir, "lt-host-runner"), LT_OK);
@@ -119,58 +119,55 @@ START_TEST(test_runner_mapping)
     ck_assert_int_eq(lt_test_write_file(plain, "x", 1), LT_OK);
 
     snprintf(ref, sizeof(ref), "file://%s", exe);
-    ck_assert_int_eq(lt_host_runner_resolve(&r, ref, &plan, msg, sizeof(msg)), HRC(OK));
+    ck_assert_int_eq(lt__host_runner_resolve(&r, ref, &plan, msg, sizeof(msg)), HRC(OK));
     ck_assert_str_eq(plan.path, exe);
     ck_assert_ptr_null(plan.command);
     snprintf(ref, sizeof(ref), "file://%s/missing", dir);
-    ck_assert_int_eq(lt_host_runner_resolve(&r, ref, &plan, msg, sizeof(msg)),
+    ck_assert_int_eq(lt__host_runner_resolve(&r, ref, &plan, msg, sizeof(msg)),
                      HRC(IMAGE_PULL_FAILED));
     ck_assert_ptr_nonnull(strstr(msg, "no such file"));
     snprintf(ref, sizeof(ref), "file://%s", plain);
-    ck_assert_int_eq(lt_host_runner_resolve(&r, ref, &plan, msg, sizeof(msg)),
+    ck_assert_int_eq(lt__host_runner_resolve(&r, ref, &plan, msg, sizeof(msg)),
                      HRC(IMAGE_PULL_FAILED));
     ck_assert_ptr_nonnull(strstr(msg, "not executable"));
     snprintf(ref, sizeof(ref), "file://%s", dir);
-    ck_assert_int_eq(lt_host_runner_resolve(&r, ref, &plan, msg, sizeof(msg)),
+    ck_assert_int_eq(lt__host_runner_resolve(&r, ref, &plan, msg, sizeof(msg)),
                      HRC(IMAGE_PULL_FAILED));
-    ck_assert_int_eq(lt_host_runner_resolve(&r, "file://relative/x", &plan, msg, sizeof(msg)),
+    ck_assert_int_eq(lt__host_runner_resolve(&r, "file://relative/x", &plan, msg, sizeof(msg)),
                      HRC(INVALID));
 
     /* No runner: OCI refs are refused with a reason. */
-    ck_assert_int_eq(lt_host_runner_resolve(&r, "ghcr.io/acme/api:1", &plan, msg, sizeof(msg)),
+    ck_assert_int_eq(lt__host_runner_resolve(&r, "ghcr.io/acme/api:1", &plan, msg, sizeof(msg)),
                      HRC(UNSUPPORTED));
     ck_assert_ptr_nonnull(strstr(msg, "no runner"));
-    ck_assert_int_eq(lt_host_runners_add(&r, "ghcr.io/=sleep 100"), LT_OK);
-    ck_assert_int_eq(lt_host_runners_add(&r, "ghcr.io/acme/=sleep 200"), LT_OK);
-    ck_assert_int_eq(lt_host_runners_add(&r, "noequals"), LT_ERR_INVALID);
-    ck_assert_int_eq(lt_host_runners_add(&r, "=cmd"), LT_ERR_INVALID);
-    ck_assert_int_eq(lt_host_runner_resolve(&r, "ghcr.io/acme/api:1", &plan, msg, sizeof(msg)),
+    ck_assert_int_eq(lt__host_runners_add(&r, "ghcr.io/=sleep 100"), LT_OK);
+    ck_assert_int_eq(lt__host_runners_add(&r, "ghcr.io/acme/=sleep 200"), LT_OK);
+    ck_assert_int_eq(lt__host_runners_add(&r, "noequals"), LT_ERR_INVALID);
+    ck_assert_int_eq(lt__host_runners_add(&r, "=cmd"), LT_ERR_INVALID);
+    ck_assert_int_eq(lt__host_runner_resolve(&r, "ghcr.io/acme/api:1", &plan, msg, sizeof(msg)),
                      HRC(OK));
     ck_assert_str_eq(plan.command, "sleep 200"); /* longest prefix */
-    ck_assert_int_eq(lt_host_runner_resolve(&r, "ghcr.io/other:1", &plan, msg, sizeof(msg)),
+    ck_assert_int_eq(lt__host_runner_resolve(&r, "ghcr.io/other:1", &plan, msg, sizeof(msg)),
                      HRC(OK));
     ck_assert_str_eq(plan.command, "sleep 100");
-    ck_assert_int_eq(lt_host_runner_resolve(&r, "docker.io/x", &plan, msg, sizeof(msg)),
+    ck_assert_int_eq(lt__host_runner_resolve(&r, "docker.io/x", &plan, msg, sizeof(msg)),
                      HRC(UNSUPPORTED));
     r.default_cmd = lt_strdup("sleep infinity");
-    ck_assert_int_eq(lt_host_runner_resolve(&r, "docker.io/x", &plan, msg, sizeof(msg)),
-                     HRC(OK));
+    ck_assert_int_eq(lt__host_runner_resolve(&r, "docker.io/x", &plan, msg, sizeof(msg)), HRC(OK));
     ck_assert_str_eq(plan.command, "sleep infinity");
-    ck_assert_int_eq(lt_host_runner_resolve(&r, "", &plan, msg, sizeof(msg)), HRC(INVALID));
+    ck_assert_int_eq(lt__host_runner_resolve(&r, "", &plan, msg, sizeof(msg)), HRC(INVALID));
 
     /* file root and disabling file refs. */
     r.file_root = lt_strdup("/usr");
     snprintf(ref, sizeof(ref), "file://%s", exe);
-    ck_assert_int_eq(lt_host_runner_resolve(&r, ref, &plan, msg, sizeof(msg)),
-                     HRC(UNSUPPORTED));
+    ck_assert_int_eq(lt__host_runner_resolve(&r, ref, &plan, msg, sizeof(msg)), HRC(UNSUPPORTED));
     ck_assert_ptr_nonnull(strstr(msg, "outside"));
     lt_free(r.file_root);
     r.file_root = lt_strdup(dir);
-    ck_assert_int_eq(lt_host_runner_resolve(&r, ref, &plan, msg, sizeof(msg)), HRC(OK));
+    ck_assert_int_eq(lt__host_runner_resolve(&r, ref, &plan, msg, sizeof(msg)), HRC(OK));
     r.no_file = true;
-    ck_assert_int_eq(lt_host_runner_resolve(&r, ref, &plan, msg, sizeof(msg)),
-                     HRC(UNSUPPORTED));
-    lt_host_runners_cleanup(&r);
+    ck_assert_int_eq(lt__host_runner_resolve(&r, ref, &plan, msg, sizeof(msg)), HRC(UNSUPPORTED));
+    lt__host_runners_cleanup(&r);
     ck_assert_int_eq(lt_test_rmtree(dir), LT_OK);
     lt_free(dir);
 }

@@ -1,5 +1,5 @@
 /*
- * driver.c - the native host driver: each batch the scheduler emits becomes
+ * svc_driver.c - the native host driver: each batch the scheduler emits becomes
  * one request (StartRequest, StopRequest, LinkRequest, UnlinkRequest) with
  * the lattice's leader epoch, packed as protobuf and published to
  * `{prefix}.{lattice}.host.{host_id}.{verb}` with the reply subject
@@ -38,7 +38,7 @@ static natsStatus publish_signed(lt_sched_svc *svc, const char *subj, const char
     return s;
 }
 
-void svc_send(void *arg, const lt_sched_batch *b)
+void lt__sched_svc_send(void *arg, const lt_sched_batch *b)
 {
     svc_lattice *l = arg;
     lt_sched_svc *svc = l->svc;
@@ -56,7 +56,7 @@ void svc_send(void *arg, const lt_sched_batch *b)
 
     /* Past the lease deadline nothing goes out, whatever the loop has not noticed yet: the
      * request expires in the scheduler and is sent again by a confirmed leader. */
-    if (!svc_may_act(l))
+    if (!lt__sched_svc_may_act(l))
         return;
     /* Never through a disconnected connection (issue 8): a command held in a buffer could
      * reach the host after the reconnect, when another replica may lead. The loop knows of
@@ -148,7 +148,7 @@ static void reply_drop(svc_item *arg)
 static void reply_apply(svc_item *arg)
 {
     reply_item *it = (reply_item *)arg;
-    svc_lattice *l = svc_lattice_at(it->svc, it->idx);
+    svc_lattice *l = lt__sched_svc_lattice_at(it->svc, it->idx);
 
     if (l != NULL && it->is_inv) {
         lt_sched_on_inventory(l->s, it->no, it->inv, it->transport, lt_loop_now_ms());
@@ -201,7 +201,7 @@ static void on_reply(natsConnection *nc, natsSubscription *sub, natsMsg *msg, vo
     }
     it->hdr.run = reply_apply;
     it->hdr.drop = reply_drop;
-    svc_inbox_post(svc, &it->hdr);
+    lt__sched_svc_inbox_post(svc, &it->hdr);
     it = NULL;
 out:
     if (it != NULL)
@@ -209,7 +209,7 @@ out:
     natsMsg_Destroy(msg);
 }
 
-lt_status svc_replies_start(lt_sched_svc *svc)
+lt_status lt__sched_svc_replies_start(lt_sched_svc *svc)
 {
     char subj[160];
     natsInbox *inbox = NULL;

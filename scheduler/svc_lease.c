@@ -1,5 +1,5 @@
 /*
- * lease.c - one leader per lattice, elected through a JetStream KV key per
+ * svc_lease.c - one leader per lattice, elected through a JetStream KV key per
  * lattice updated by compare-and-set on its revision (nats-server 2.9 has no
  * per-key TTL). The value names the holder and the term's epoch:
  * {"holder":"<replica>","epoch":E,"ttl_ms":T}.
@@ -12,7 +12,7 @@
  *   floor: see verify below).
  * - Renewals every ttl/4. A renewal counts from the moment it was SENT, and
  *   the loop is told "you may act until send time + 3/4 ttl": the loop keeps
- *   that deadline itself (svc.c), so a KV call that blocks here cannot make
+ *   that deadline itself (svc_lattices.c), so a KV call that blocks here cannot make
  *   the leader act late. A renewal whose reply is lost is judged by reading
  *   the key back: our holder and epoch at a newer revision = it committed.
  * - Verify. A host that refuses our epoch makes the loop ask for a check: if
@@ -385,7 +385,8 @@ static void *lease_main(void *arg)
     return NULL;
 }
 
-lt_status sched_lease_start(sched_lease **new_l, natsConnection *nc, const sched_lease_config *cfg)
+lt_status lt__sched_lease_start(sched_lease **new_l, natsConnection *nc,
+                                const sched_lease_config *cfg)
 {
     sched_lease *l = lt_calloc(1, sizeof(*l));
     lt_status st;
@@ -426,11 +427,11 @@ lt_status sched_lease_start(sched_lease **new_l, natsConnection *nc, const sched
     *new_l = l;
     return LT_OK;
 fail:
-    sched_lease_stop(l);
+    lt__sched_lease_stop(l);
     return st;
 }
 
-lt_status sched_lease_add(sched_lease *l, const char *lattice, size_t *slot)
+lt_status lt__sched_lease_add(sched_lease *l, const char *lattice, size_t *slot)
 {
     lt_status st = LT_OK;
     size_t i;
@@ -459,13 +460,13 @@ out:
     return st;
 }
 
-int64_t sched_lease_until(sched_lease *l, size_t slot)
+int64_t lt__sched_lease_until(sched_lease *l, size_t slot)
 {
     return slot < l->cap ? atomic_load(&l->slots[slot].until) : 0;
 }
 
-void sched_lease_verify(sched_lease *l, const char *lattice, const char *host_id,
-                        uint64_t claimed)
+void lt__sched_lease_verify(sched_lease *l, const char *lattice, const char *host_id,
+                            uint64_t claimed)
 {
     size_t i;
 
@@ -487,7 +488,7 @@ void sched_lease_verify(sched_lease *l, const char *lattice, const char *host_id
     pthread_mutex_unlock(&l->mu);
 }
 
-void sched_lease_stop(sched_lease *l)
+void lt__sched_lease_stop(sched_lease *l)
 {
     char val[256];
     size_t i;

@@ -1,5 +1,5 @@
 /*
- * cp.c - the control plane's own events (latticed/cp/v1/events.proto): host
+ * events.c - the control plane's own events (latticed/cp/v1/events.proto): host
  * joined/lost, instance placed/lost, app deployed/failed/undeployed, built as
  * protobuf-c messages on the stack and handed to the sink. Only a leader
  * reports, and app events are sent once per change of state or reason.
@@ -33,7 +33,7 @@ static Google__Protobuf__Timestamp wall_now(void)
     return t;
 }
 
-void cp_host_joined(lt_sched *s, const sched_host *h)
+void lt__sched_cp_host_joined(lt_sched *s, const sched_host *h)
 {
     Latticed__Cp__V1__HostJoined m = LATTICED__CP__V1__HOST_JOINED__INIT;
     Latticed__Cp__V1__HostJoined__LabelsEntry *e = NULL, **ep = NULL;
@@ -72,7 +72,7 @@ out:
     lt_free(ep);
 }
 
-void cp_host_lost(lt_sched *s, const sched_host *h, int reason)
+void lt__sched_cp_host_lost(lt_sched *s, const sched_host *h, int reason)
 {
     Latticed__Cp__V1__HostLost m = LATTICED__CP__V1__HOST_LOST__INIT;
     Google__Protobuf__Timestamp t = wall_now(), seen = t;
@@ -112,7 +112,7 @@ void cp_host_lost(lt_sched *s, const sched_host *h, int reason)
     lt_free(ids);
 }
 
-void cp_instance_lost(lt_sched *s, const sched_obs *o, int reason, const char *msg)
+void lt__sched_cp_instance_lost(lt_sched *s, const sched_obs *o, int reason, const char *msg)
 {
     Latticed__Cp__V1__InstanceLost m = LATTICED__CP__V1__INSTANCE_LOST__INIT;
     Google__Protobuf__Timestamp t = wall_now();
@@ -132,7 +132,7 @@ void cp_instance_lost(lt_sched *s, const sched_obs *o, int reason, const char *m
     s->sink.event(s->sink.arg, "instance.lost", &m.base);
 }
 
-void cp_instance_placed(lt_sched *s, const sched_start *st, const char *image)
+void lt__sched_cp_instance_placed(lt_sched *s, const sched_start *st, const char *image)
 {
     Latticed__Cp__V1__InstancePlaced m = LATTICED__CP__V1__INSTANCE_PLACED__INIT;
     Google__Protobuf__Timestamp t = wall_now();
@@ -154,7 +154,7 @@ void cp_instance_placed(lt_sched *s, const sched_start *st, const char *image)
 
 /* Announce an app's state when it changes: deployed once per version, failed once per reason,
  * undeployed once everything is gone. */
-void cp_app_state(lt_sched *s, sched_app *a)
+void lt__sched_cp_app_state(lt_sched *s, sched_app *a)
 {
     Google__Protobuf__Timestamp t = wall_now();
     const char *version = a->spec != NULL ? a->spec->version : "";
@@ -174,7 +174,8 @@ void cp_app_state(lt_sched *s, sched_app *a)
         s->sink.event(s->sink.arg, "app.deployed", &m.base);
         a->announced = LT_SCHED_DEPLOYED;
     } else if (a->state == LT_SCHED_FAILED && a->deployed &&
-               (a->announced != LT_SCHED_FAILED || !sched_streq(a->announced_msg, a->message))) {
+               (a->announced != LT_SCHED_FAILED ||
+                !lt__sched_streq(a->announced_msg, a->message))) {
         Latticed__Cp__V1__AppFailed m = LATTICED__CP__V1__APP_FAILED__INIT;
         int reason = a->reason;
         size_t i;
@@ -195,7 +196,7 @@ void cp_app_state(lt_sched *s, sched_app *a)
         m.epoch = s->epoch;
         s->sink.event(s->sink.arg, "app.failed", &m.base);
         a->announced = LT_SCHED_FAILED;
-        sched_set_str(&a->announced_msg, a->message);
+        lt__sched_set_str(&a->announced_msg, a->message);
     } else if (!a->deployed && a->unreadable == NULL && a->n_obs == 0 && a->n_starts == 0 &&
                a->announced != LT_SCHED_UNDEPLOYED && a->spec != NULL) {
         Latticed__Cp__V1__AppUndeployed m = LATTICED__CP__V1__APP_UNDEPLOYED__INIT;
@@ -214,7 +215,7 @@ void cp_app_state(lt_sched *s, sched_app *a)
     }
 }
 
-void cp_host_quarantined(lt_sched *s, const sched_host *h)
+void lt__sched_cp_host_quarantined(lt_sched *s, const sched_host *h)
 {
     Latticed__Cp__V1__HostQuarantined m = LATTICED__CP__V1__HOST_QUARANTINED__INIT;
     Google__Protobuf__Timestamp t = wall_now();

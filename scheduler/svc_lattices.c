@@ -1,5 +1,5 @@
 /*
- * svc.c - the scheduler service: lattices (one lt_sched each, created when a
+ * svc_lattices.c - the scheduler service: lattices (one lt_sched each, created when a
  * host event or a stored app names them), the loop timer that ticks them, the
  * store watcher that turns deployed versions into lt_sched_deploy calls, and
  * the leader lease callbacks. Everything but the watcher and lease threads
@@ -37,7 +37,7 @@ static bool allowed(const lt_sched_svc *svc, const char *name)
     return false;
 }
 
-svc_lattice *svc_lattice_at(lt_sched_svc *svc, size_t idx)
+svc_lattice *lt__sched_svc_lattice_at(lt_sched_svc *svc, size_t idx)
 {
     return idx < svc->n_lats ? svc->lats[idx] : NULL;
 }
@@ -45,8 +45,10 @@ svc_lattice *svc_lattice_at(lt_sched_svc *svc, size_t idx)
 static svc_lattice *lattice_get(lt_sched_svc *svc, const char *name, bool create, bool limited)
 {
     lt_sched_config sc = svc->cfg.sched;
-    lt_sched_sink sink = { .send = svc_send, .status = svc_status, .event = svc_event,
-                           .stale = svc_stale };
+    lt_sched_sink sink = { .send = lt__sched_svc_send,
+                           .status = lt__sched_svc_status,
+                           .event = lt__sched_svc_event,
+                           .stale = lt__sched_svc_stale };
     svc_lattice *l;
     size_t i;
 
@@ -90,13 +92,13 @@ static svc_lattice *lattice_get(lt_sched_svc *svc, const char *name, bool create
     if (svc->cfg.js == NULL)
         lt_sched_set_leader(l->s, true, 1, lt_loop_now_ms());
     svc->lats[svc->n_lats++] = l;
-    if (svc->lease != NULL && sched_lease_add(svc->lease, name, &l->lease_slot) != LT_OK)
+    if (svc->lease != NULL && lt__sched_lease_add(svc->lease, name, &l->lease_slot) != LT_OK)
         LT_WARN("sched", "lattice %s: %s", name, lt_error_message());
     LT_INFO("sched", "serving lattice %s", name);
     return l;
 }
 
-svc_lattice *svc_lattice_get(lt_sched_svc *svc, const char *name, bool create)
+svc_lattice *lt__sched_svc_lattice_get(lt_sched_svc *svc, const char *name, bool create)
 {
     return lattice_get(svc, name, create, true);
 }
@@ -125,7 +127,7 @@ static void drain(lt_loop *loop, void *arg)
     }
 }
 
-void svc_inbox_post(lt_sched_svc *svc, svc_item *it)
+void lt__sched_svc_inbox_post(lt_sched_svc *svc, svc_item *it)
 {
     bool post = false;
 
@@ -153,7 +155,7 @@ void svc_inbox_post(lt_sched_svc *svc, svc_item *it)
 
 lt_sched *lt_sched_svc_lattice(lt_sched_svc *svc, const char *lattice)
 {
-    svc_lattice *l = svc_lattice_get(svc, lattice, false);
+    svc_lattice *l = lt__sched_svc_lattice_get(svc, lattice, false);
 
     return l != NULL ? l->s : NULL;
 }
@@ -168,9 +170,9 @@ static int64_t on_timer(lt_loop *loop, void *arg)
     for (i = 0; i < svc->n_lats; i++) {
         svc_lattice *l = svc->lats[i];
 
-        if (lt_sched_leading(l->s, NULL) && svc_may_act(l) == l->paused) {
+        if (lt_sched_leading(l->s, NULL) && lt__sched_svc_may_act(l) == l->paused) {
             /* Past the deadline no renewal was confirmed: another replica may take the lease
-             * at ttl. Nothing goes out (svc_may_act), whatever the lease thread is blocked on;
+             * at ttl. Nothing goes out (lt__sched_svc_may_act), whatever the lease thread is blocked on;
              * a confirmed renewal of the same term resumes, a lost lease deposes. */
             l->paused = !l->paused;
             if (l->paused)
@@ -229,7 +231,7 @@ static void lead_drop(void *arg)
 static void lead_apply(lt_loop *loop, void *arg)
 {
     lead_item *it = arg;
-    svc_lattice *l = svc_lattice_get(it->svc, it->lattice, false);
+    svc_lattice *l = lt__sched_svc_lattice_get(it->svc, it->lattice, false);
     int64_t now = lt_loop_now_ms();
     uint64_t cur = 0;
 
@@ -287,19 +289,19 @@ static void on_quarantine(void *arg, const char *lattice, const char *host, uint
     post_lead(svc, it);
 }
 
-bool svc_may_act(const svc_lattice *l)
+bool lt__sched_svc_may_act(const svc_lattice *l)
 {
     if (l->svc->lease == NULL)
         return true; /* no election: a single process leads every lattice */
-    return lt_loop_now_ms() < sched_lease_until(l->svc->lease, l->lease_slot);
+    return lt_loop_now_ms() < lt__sched_lease_until(l->svc->lease, l->lease_slot);
 }
 
-void svc_stale(void *arg, const char *host_id, uint64_t claimed)
+void lt__sched_svc_stale(void *arg, const char *host_id, uint64_t claimed)
 {
     svc_lattice *l = arg;
 
     if (l->svc->lease != NULL)
-        sched_lease_verify(l->svc->lease, l->name, host_id, claimed);
+        lt__sched_lease_verify(l->svc->lease, l->name, host_id, claimed);
     else /* no election: epoch 1 is the only term there is */
         lt_sched_quarantine(l->s, host_id, claimed, lt_loop_now_ms());
 }
@@ -522,7 +524,7 @@ lt_status lt_sched_svc_start(lt_sched_svc **new_svc, const lt_sched_svc_config *
             .fn = on_lease, .qfn = on_quarantine, .arg = svc,
         };
 
-        st = sched_lease_start(&svc->lease, cfg->nc, &lc);
+        st = lt__sched_lease_start(&svc->lease, cfg->nc, &lc);
         if (st != LT_OK)
             goto fail;
     }
@@ -532,13 +534,13 @@ lt_status lt_sched_svc_start(lt_sched_svc **new_svc, const lt_sched_svc_config *
             st = LT_FAIL(LT_ERR_NOMEM, "lattice %s", svc->allow[i]);
             goto fail;
         }
-    st = svc_replies_start(svc);
+    st = lt__sched_svc_replies_start(svc);
     if (st == LT_OK)
-        st = svc_ingest_start(svc);
+        st = lt__sched_svc_ingest_start(svc);
     if (st == LT_OK)
-        st = svc_hosts_start(svc);
+        st = lt__sched_svc_hosts_start(svc);
     if (st == LT_OK)
-        st = sched_writer_start(&svc->writer, cfg->store, cfg->nc, svc->replica, svc->lease);
+        st = lt__sched_writer_start(&svc->writer, cfg->store, cfg->nc, svc->replica, svc->lease);
     if (st == LT_OK && cfg->store != NULL)
         st = lt_store_watch_start(&svc->watch, cfg->store, NULL, on_store_change, svc);
     if (st != LT_OK)
@@ -575,8 +577,8 @@ void lt_sched_svc_stop(lt_sched_svc *svc)
     natsSubscription_Destroy(svc->evt_sub);
     natsSubscription_Destroy(svc->reply_sub);
     natsSubscription_Destroy(svc->hosts_sub);
-    sched_writer_stop(svc->writer); /* it reads the lease's deadlines: stop it first */
-    sched_lease_stop(svc->lease);
+    lt__sched_writer_stop(svc->writer); /* it reads the lease's deadlines: stop it first */
+    lt__sched_lease_stop(svc->lease);
     pthread_mutex_lock(&svc->inbox_mu); /* subscriptions are gone: nobody adds any more */
     while (svc->in_head != NULL) {
         svc_item *it = svc->in_head;

@@ -1,5 +1,5 @@
 /*
- * conf.c - small pure helpers of the host: key/value lists, subject token
+ * util.c - small pure helpers of the host: key/value lists, subject token
  * and id checks, duration and size parsing, and label templates for
  * simulated hosts ("zone={east|west|moon}", "rack=r{i%4}").
  */
@@ -15,7 +15,7 @@
 #include "lt_alloc.h"
 #include "lt_subject.h"
 
-lt_status lt_host_kvs_set(lt_host_kvs *l, const char *key, const char *val)
+lt_status lt__host_kvs_set(lt__host_kvs *l, const char *key, const char *val)
 {
     char *k = NULL, *v = NULL;
 
@@ -31,7 +31,7 @@ lt_status lt_host_kvs_set(lt_host_kvs *l, const char *key, const char *val)
     }
     if (l->n == l->cap) {
         size_t ncap = l->cap ? l->cap * 2 : 4;
-        lt_host_kv *nv = lt_realloc(l->v, ncap * sizeof(*nv));
+        lt__host_kv *nv = lt_realloc(l->v, ncap * sizeof(*nv));
 
         if (nv == NULL)
             return LT_ERR_NOMEM;
@@ -51,7 +51,7 @@ lt_status lt_host_kvs_set(lt_host_kvs *l, const char *key, const char *val)
     return LT_OK;
 }
 
-const char *lt_host_kvs_get(const lt_host_kvs *l, const char *key)
+const char *lt__host_kvs_get(const lt__host_kvs *l, const char *key)
 {
     for (size_t i = 0; i < l->n; i++) {
         if (strcmp(l->v[i].key, key) == 0)
@@ -60,7 +60,7 @@ const char *lt_host_kvs_get(const lt_host_kvs *l, const char *key)
     return NULL;
 }
 
-void lt_host_kvs_cleanup(lt_host_kvs *l)
+void lt__host_kvs_cleanup(lt__host_kvs *l)
 {
     if (l == NULL)
         return;
@@ -73,17 +73,17 @@ void lt_host_kvs_cleanup(lt_host_kvs *l)
     l->n = l->cap = 0;
 }
 
-bool lt_host_token_ok(const char *s, size_t max)
+bool lt__host_token_ok(const char *s, size_t max)
 {
     return lt_subject_token_ok(s) && strlen(s) <= max;
 }
 
-bool lt_host_prefix_ok(const char *s)
+bool lt__host_prefix_ok(const char *s)
 {
     return s != NULL && strlen(s) <= LT_MAX_SUBJECT / 2 && lt_subject_check(s, false) == LT_OK;
 }
 
-bool lt_host_id_ok(const char *s)
+bool lt__host_id_ok(const char *s)
 {
     size_t n = 0;
 
@@ -114,7 +114,7 @@ static bool leading_int(const char *s, uint64_t *out, const char **end)
     return true;
 }
 
-lt_status lt_host_parse_duration_ms(const char *what, const char *s, int64_t *out)
+lt_status lt__host_parse_duration_ms(const char *what, const char *s, int64_t *out)
 {
     uint64_t v, mult;
     const char *u;
@@ -138,7 +138,7 @@ bad:
                    what, s ? s : "");
 }
 
-lt_status lt_host_parse_size(const char *what, const char *s, uint64_t *out)
+lt_status lt__host_parse_size(const char *what, const char *s, uint64_t *out)
 {
     static const struct {
         const char *suffix;
@@ -204,7 +204,7 @@ static lt_status expand_one(const char *p, size_t len, size_t index, const char 
                    "or {a|b|c})", (int)len, p);
 }
 
-lt_status lt_host_label_expand(const char *tmpl, size_t index, const char *host_id, char **out)
+lt_status lt__host_label_expand(const char *tmpl, size_t index, const char *host_id, char **out)
 {
     lt_buf b;
     lt_status st = LT_OK;
@@ -237,7 +237,7 @@ lt_status lt_host_label_expand(const char *tmpl, size_t index, const char *host_
     return st;
 }
 
-lt_status lt_host_label_add(lt_host_kvs *l, const char *kv, size_t index, const char *host_id)
+lt_status lt__host_label_add(lt__host_kvs *l, const char *kv, size_t index, const char *host_id)
 {
     const char *eq = strchr(kv, '=');
     char key[LT_MAX_TOKEN + 1], why[256];
@@ -248,12 +248,12 @@ lt_status lt_host_label_add(lt_host_kvs *l, const char *kv, size_t index, const 
         return LT_FAIL(LT_ERR_INVALID, "label '%s': expected KEY=VALUE", kv);
     memcpy(key, kv, (size_t)(eq - kv));
     key[eq - kv] = '\0';
-    st = lt_host_label_expand(eq + 1, index, host_id, &val);
+    st = lt__host_label_expand(eq + 1, index, host_id, &val);
     if (st != LT_OK) {
         snprintf(why, sizeof(why), "%s", lt_error_message()); /* LT_FAIL rewrites it */
         return LT_FAIL(st, "label '%s': %s", kv, why);
     }
-    st = lt_host_kvs_set(l, key, val);
+    st = lt__host_kvs_set(l, key, val);
     lt_free(val);
     return st;
 }

@@ -1,5 +1,5 @@
 /*
- * ingest.c - host events in: one subscription on `{prefix}.*.evt.>`; the
+ * svc_ingest.c - host events in: one subscription on `{prefix}.*.evt.>`; the
  * nats.c thread decodes the CloudEvent and its protobuf/JSON payload (so the
  * loop only applies it), then posts it; the loop hands it to the lattice's
  * scheduler. Also the `{prefix}.*.hosts` inventory request.
@@ -70,7 +70,7 @@ static void ev_drop(svc_item *arg)
 static void ev_apply(svc_item *arg)
 {
     ev_item *it = (ev_item *)arg;
-    svc_lattice *l = svc_lattice_get(it->svc, it->lattice, true);
+    svc_lattice *l = lt__sched_svc_lattice_get(it->svc, it->lattice, true);
     int64_t now = lt_loop_now_ms();
     lt_status st = LT_OK;
 
@@ -181,7 +181,7 @@ post:
     it->kind = (ev_kind)k;
     it->hdr.run = ev_apply;
     it->hdr.drop = ev_drop;
-    svc_inbox_post(svc, &it->hdr);
+    lt__sched_svc_inbox_post(svc, &it->hdr);
     it = NULL;
 out:
     if (it != NULL)
@@ -190,7 +190,7 @@ out:
     natsMsg_Destroy(msg);
 }
 
-lt_status svc_ingest_start(lt_sched_svc *svc)
+lt_status lt__sched_svc_ingest_start(lt_sched_svc *svc)
 {
     char subj[LT_MAX_SUBJECT];
     natsStatus s;
@@ -251,7 +251,7 @@ static void hosts_apply(lt_loop *loop, void *arg)
     if (reply == NULL || !lt_subject_split_lattice(it->svc->prefix, natsMsg_GetSubject(it->msg),
                                                    lattice, sizeof(lattice), &rest))
         goto out;
-    l = svc_lattice_get(it->svc, lattice, false);
+    l = lt__sched_svc_lattice_get(it->svc, lattice, false);
     if (l != NULL && !lt_sched_leading(l->s, NULL))
         goto out; /* the leader answers */
     if (l != NULL) {
@@ -287,7 +287,7 @@ static void on_hosts(natsConnection *nc, natsSubscription *sub, natsMsg *msg, vo
         hosts_drop(it);
 }
 
-lt_status svc_hosts_start(lt_sched_svc *svc)
+lt_status lt__sched_svc_hosts_start(lt_sched_svc *svc)
 {
     char subj[LT_MAX_SUBJECT];
     natsStatus s;

@@ -1,5 +1,5 @@
 /*
- * writer.c - what the scheduler says goes out: an app's status is published
+ * svc_writer.c - what the scheduler says goes out: an app's status is published
  * on `{status_prefix}.{lattice}.{app}` at once and written to the status KV
  * bucket by a writer thread (KV puts block; only the newest status of an app
  * is kept while it waits). A put that fails is retried with a bounded backoff
@@ -216,7 +216,7 @@ static void *writer_main(void *arg)
             continue;
         }
         pthread_mutex_unlock(&w->mu);
-        if (w->lease != NULL && lt_loop_now_ms() >= sched_lease_until(w->lease, e->slot)) {
+        if (w->lease != NULL && lt_loop_now_ms() >= lt__sched_lease_until(w->lease, e->slot)) {
             /* Not (or no longer) the leader: a late write could hide the new leader's status.
              * Whoever leads next publishes every status again. */
             LT_DEBUG("sched", "status of %s/%s dropped: not leading", e->lattice, e->app);
@@ -248,8 +248,8 @@ static void *writer_main(void *arg)
     return NULL;
 }
 
-lt_status sched_writer_start(sched_writer **new_w, lt_store *store, natsConnection *nc,
-                             const char *replica, sched_lease *lease)
+lt_status lt__sched_writer_start(sched_writer **new_w, lt_store *store, natsConnection *nc,
+                                 const char *replica, sched_lease *lease)
 {
     sched_writer *w = lt_calloc(1, sizeof(*w));
 
@@ -264,7 +264,7 @@ lt_status sched_writer_start(sched_writer **new_w, lt_store *store, natsConnecti
     pthread_mutex_init(&w->mu, NULL);
     pthread_cond_init(&w->cv, NULL);
     if (pthread_create(&w->thread, NULL, writer_main, w) != 0) {
-        sched_writer_stop(w);
+        lt__sched_writer_stop(w);
         return LT_FAIL(LT_ERR_IO, "cannot start the status writer");
     }
     w->started = true;
@@ -272,8 +272,8 @@ lt_status sched_writer_start(sched_writer **new_w, lt_store *store, natsConnecti
     return LT_OK;
 }
 
-void sched_writer_put(sched_writer *w, const char *lattice, const char *app, const char *json,
-                      size_t slot)
+void lt__sched_writer_put(sched_writer *w, const char *lattice, const char *app, const char *json,
+                          size_t slot)
 {
     char key[2 * LT_MAX_TOKEN + 8];
     wentry *e;
@@ -310,7 +310,7 @@ out:
     pthread_mutex_unlock(&w->mu);
 }
 
-void sched_writer_stop(sched_writer *w)
+void lt__sched_writer_stop(sched_writer *w)
 {
     if (w == NULL)
         return;
@@ -347,23 +347,23 @@ void sched_writer_stop(sched_writer *w)
  * Sink callbacks (loop thread)
  * ------------------------------------------------------------------------------------------- */
 
-void svc_status(void *arg, const char *app, lt_sched_state state, const char *json)
+void lt__sched_svc_status(void *arg, const char *app, lt_sched_state state, const char *json)
 {
     svc_lattice *l = arg;
     lt_sched_svc *svc = l->svc;
     char subj[LT_MAX_SUBJECT];
 
     (void)state;
-    if (!svc_may_act(l))
+    if (!lt__sched_svc_may_act(l))
         return; /* paused: published again when acting resumes (lt_sched_republish) */
     if (lt_subject_app_status(subj, sizeof(subj), svc->status_prefix, l->name, app) == LT_OK)
         natsConnection_Publish(svc->cfg.nc, subj, json, (int)strlen(json));
     if (svc->writer != NULL)
-        sched_writer_put(svc->writer, l->name, app, json, l->lease_slot);
+        lt__sched_writer_put(svc->writer, l->name, app, json, l->lease_slot);
 }
 
-void sched_writer_event(sched_writer *w, const char *subj, const char *cetype,
-                        const ProtobufCMessage *msg)
+void lt__sched_writer_event(sched_writer *w, const char *subj, const char *cetype,
+                            const ProtobufCMessage *msg)
 {
     wevent *ev;
     size_t len = protobuf_c_message_get_packed_size(msg);
@@ -395,17 +395,17 @@ void sched_writer_event(sched_writer *w, const char *subj, const char *cetype,
 }
 
 /* Loop thread: only packing here; the CloudEvent wrapping and publishing run on the writer. */
-void svc_event(void *arg, const char *type, const ProtobufCMessage *msg)
+void lt__sched_svc_event(void *arg, const char *type, const ProtobufCMessage *msg)
 {
     svc_lattice *l = arg;
     lt_sched_svc *svc = l->svc;
     char subj[LT_MAX_SUBJECT], cetype[96];
 
-    if (!svc_may_act(l))
+    if (!lt__sched_svc_may_act(l))
         return; /* not the leader right now: it reports nothing */
     if (svc->writer == NULL ||
         lt_subject_cp_event(subj, sizeof(subj), svc->prefix, l->name, type) != LT_OK)
         return;
     snprintf(cetype, sizeof(cetype), "dev.latticed.cp.%s.v1", type);
-    sched_writer_event(svc->writer, subj, cetype, msg);
+    lt__sched_writer_event(svc->writer, subj, cetype, msg);
 }

@@ -1,5 +1,5 @@
 /*
- * lt_ce_int.h - internals shared by lt_ce.c (validation), lt_ce_binary.c
+ * ce_int.h - internals shared by lt_ce.c (validation), lt_ce_binary.c
  * (binary mode) and lt_ce_json.c (structured mode): the builder that collects
  * attributes into one arena and turns them into a validated lt_ce.
  */

@@ -1,5 +1,5 @@
 /*
- * lt_natsrv_int.h - internals of the nats-server launcher shared by its three
+ * natsrv_int.h - internals of the nats-server launcher shared by its three
  * files: lt_natsrv.c (public API, set-up, start with retries), lt_natsrv_proc.c
  * (binary lookup, ports, spawn/terminate, the registry of live servers) and
  * lt_natsrv_probe.c (the raw-protocol readiness probe and the server log).
@@ -30,7 +30,11 @@ struct lt_natsrv {
     struct lt_natsrv *next;    /* registry of live servers */
 };
 
-typedef enum { LT__NATSRV_NOT_YET, LT__NATSRV_READY, LT__NATSRV_FATAL } lt__natsrv_probe_result;
+typedef enum {
+    LT__NATSRV_NOT_YET,
+    LT__NATSRV_READY,
+    LT__NATSRV_FATAL
+} lt__core_natsrv_probe_result;
 
 /* lt_natsrv_proc.c */
 /** The nats-server binary: hint, $LT_NATS_SERVER, PATH, the configure-time path, /usr/sbin...
@@ -46,7 +50,7 @@ LT_NODISCARD lt_status lt__core_natsrv_terminate(lt_natsrv *s, bool hard);
 
 /* lt_natsrv_probe.c */
 /** One readiness probe: the server's INFO (with our name), CONNECT/PING, and $JS.API.INFO. */
-lt__natsrv_probe_result lt__core_natsrv_probe(const lt_natsrv *s);
+lt__core_natsrv_probe_result lt__core_natsrv_probe(const lt_natsrv *s);
 off_t lt__core_natsrv_log_size(const lt_natsrv *s);
 /** The log written since offset from (at most the last max bytes), heap; NULL if unreadable. */
 char *lt__core_natsrv_log_since(const lt_natsrv *s, off_t from, size_t max);

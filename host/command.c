@@ -1,11 +1,11 @@
 /*
- * proto.c - the native host protocol's command side, independent of NATS and
+ * command.c - the native host protocol's command side, independent of NATS and
  * of how instances run: decode a start/stop/link/unlink/inventory request
  * (protobuf, its strings checked for UTF-8, or proto3 JSON), refuse it whole
  * when it is for another lattice, too big, malformed (valid.c; checked before
  * the fence so it cannot raise the epoch), fenced by a newer epoch or arrives
- * during shutdown, else apply each item through the runtime's lt_host_ops and
- * encode one result per item (lt_host_request also answers unknown verbs).
+ * during shutdown, else apply each item through the runtime's lt__host_ops and
+ * encode one result per item (lt__host_request also answers unknown verbs).
  */
 #include "host_int.h"
 
@@ -19,13 +19,13 @@
 
 typedef Latticed__Host__V1__CommandReply hpb_reply;
 
-bool lt_host_verb_parse(const char *s, size_t len, lt_host_verb *out)
+bool lt__host_verb_parse(const char *s, size_t len, lt__host_verb *out)
 {
     static const char *const names[] = { "start", "stop", "link", "unlink", "inventory" };
 
     for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++) {
         if (strlen(names[i]) == len && memcmp(names[i], s, len) == 0) {
-            *out = (lt_host_verb)i;
+            *out = (lt__host_verb)i;
             return true;
         }
     }
@@ -84,8 +84,8 @@ static bool pb_utf8_ok(const ProtobufCMessage *m)
  * instance); the instance goes in as its cached packed bytes, the rest is
  * appended field by field (as protoc would order and encode it).
  */
-void lt_host_emit_instance(lt_host_state *h, const lt_host_ops *ops, const char *type,
-                           lt_host_inst *inst, int code, const char *text, bool will_restart)
+void lt__host_emit_instance(lt__host_state *h, const lt__host_ops *ops, const char *type,
+                            lt__host_inst *inst, int code, const char *text, bool will_restart)
 {
     char mem[2048];
     lt_buf b;
@@ -96,34 +96,33 @@ void lt_host_emit_instance(lt_host_state *h, const lt_host_ops *ops, const char 
     if (ops->emit == NULL)
         return;
     lt_buf_init_on(&b, mem, sizeof(mem), LT_MAX_MESSAGE);
-    st = lt_host_put_str(&b, 1, h->id);
+    st = lt__host_put_str(&b, 1, h->id);
     if (st == LT_OK)
-        st = lt_host_put_str(&b, 2, h->lattice);
+        st = lt__host_put_str(&b, 2, h->lattice);
     if (st == LT_OK)
-        st = lt_host_inst_encoded(inst, &data, &len);
+        st = lt__host_inst_encoded(inst, &data, &len);
     if (st == LT_OK)
-        st = lt_host_put_field(&b, 3, data, len);
+        st = lt__host_put_field(&b, 3, data, len);
     if (st == LT_OK && strcmp(type, "instance.stopped") == 0)
-        st = lt_host_put_str(&b, 4, text);
+        st = lt__host_put_str(&b, 4, text);
     if (st == LT_OK && strcmp(type, "instance.failed") == 0) {
-        st = lt_host_put_uint(&b, 4, (uint64_t)code);
+        st = lt__host_put_uint(&b, 4, (uint64_t)code);
         if (st == LT_OK)
-            st = lt_host_put_str(&b, 5, text);
+            st = lt__host_put_str(&b, 5, text);
         if (st == LT_OK)
-            st = lt_host_put_uint(&b, 6, will_restart ? 1 : 0);
+            st = lt__host_put_uint(&b, 6, will_restart ? 1 : 0);
     }
     if (st == LT_OK) /* else an event lost to memory; the next heartbeat tells */
         ops->emit(ops->ctx, h, type, b.ptr, b.len);
     lt_buf_cleanup(&b);
 }
 
-void lt_host_stopped(lt_host_state *h, const lt_host_ops *ops, lt_host_inst *inst)
+void lt__host_stopped(lt__host_state *h, const lt__host_ops *ops, lt__host_inst *inst)
 {
-    lt_host_set_state(h, inst, HIS(STOPPED), NULL);
-    lt_host_emit_instance(h, ops, "instance.stopped", inst, HRC(OK),
-                          inst->stop_reason != NULL ? inst->stop_reason : "stop requested",
-                          false);
-    lt_host_remove(h, inst, true);
+    lt__host_set_state(h, inst, HIS(STOPPED), NULL);
+    lt__host_emit_instance(h, ops, "instance.stopped", inst, HRC(OK),
+                           inst->stop_reason != NULL ? inst->stop_reason : "stop requested", false);
+    lt__host_remove(h, inst, true);
 }
 
 /* ---- one result per item ---------------------------------------------------- */
@@ -182,11 +181,11 @@ static void set_result(results *r, size_t i, const char *id, int code, int state
 
 /* ---- items ------------------------------------------------------------------------ */
 
-static void do_start(lt_host_state *h, const lt_host_ops *ops, const hpb_spec *spec,
+static void do_start(lt__host_state *h, const lt__host_ops *ops, const hpb_spec *spec,
                      uint64_t epoch, results *r, size_t i)
 {
     char msg[512];
-    lt_host_inst *inst, *old;
+    lt__host_inst *inst, *old;
     uint64_t mem_free;
     uint32_t cpu_free;
     int code;
@@ -201,13 +200,13 @@ static void do_start(lt_host_state *h, const lt_host_ops *ops, const hpb_spec *s
         }
         /* Another digest, a failed or a stopping instance: start afresh. */
         ops->discard(ops->ctx, h, old);
-        lt_host_remove(h, old, false);
+        lt__host_remove(h, old, false);
         replaced = true;
     }
     code = HRC(NO_CAPACITY);
     mem_free = h->mem_total > h->mem_reserved ? h->mem_total - h->mem_reserved : 0;
     cpu_free = h->cpu_total > h->cpu_reserved ? h->cpu_total - h->cpu_reserved : 0;
-    if (h->slots_total != 0 && lt_host_slots_used(h) >= h->slots_total) {
+    if (h->slots_total != 0 && lt__host_slots_used(h) >= h->slots_total) {
         snprintf(msg, sizeof(msg), "all %u instance slots are in use", h->slots_total);
         goto refused;
     }
@@ -222,41 +221,41 @@ static void do_start(lt_host_state *h, const lt_host_ops *ops, const hpb_spec *s
     }
     code = HRC(INTERNAL);
     snprintf(msg, sizeof(msg), "out of memory");
-    if (lt_host_inst_new(spec, &inst) != LT_OK)
+    if (lt__host_inst_new(spec, &inst) != LT_OK)
         goto refused;
     /* A new incarnation: what a stop must name to stop this one and not a later one. */
     snprintf(inst->placement, sizeof(inst->placement), "%llu.%llu", (unsigned long long)epoch,
              (unsigned long long)++h->starts);
     if (lt_map_add(&h->insts, inst->id, inst) != LT_OK) {
-        lt_host_inst_free(inst);
+        lt__host_inst_free(inst);
         goto refused;
     }
     inst->state = HIS(UNSPECIFIED);
-    lt_host_set_state(h, inst, HIS(STARTING), NULL);
+    lt__host_set_state(h, inst, HIS(STARTING), NULL);
     msg[0] = '\0';
     code = ops->start(ops->ctx, h, inst, msg, sizeof(msg));
     if (code == HRC(OK)) {
         if (inst->state == HIS(RUNNING))
-            lt_host_emit_instance(h, ops, "instance.started", inst, code, NULL, false);
+            lt__host_emit_instance(h, ops, "instance.started", inst, code, NULL, false);
         set_result(r, i, spec->instance_id, code, inst->state, NULL);
         return;
     }
     utf8_scrub(msg); /* runtimes quote the image_ref, maybe cut short */
-    lt_host_set_state(h, inst, HIS(FAILED), msg);
-    lt_host_emit_instance(h, ops, "instance.failed", inst, code, msg, false);
+    lt__host_set_state(h, inst, HIS(FAILED), msg);
+    lt__host_emit_instance(h, ops, "instance.failed", inst, code, msg, false);
     set_result(r, i, spec->instance_id, code, HIS(FAILED), msg);
     return;
 refused:
     /* Not listed: a replaced instance's links go too, as with a stop (none may dangle). */
     if (replaced)
-        lt_host_drop_links(h, spec->instance_id);
+        lt__host_drop_links(h, spec->instance_id);
     set_result(r, i, spec->instance_id, code, 0, msg);
 }
 
-static void do_stop(lt_host_state *h, const lt_host_ops *ops, const Latticed__Host__V1__StopItem *it,
-                    uint32_t grace_ms, results *r, size_t i)
+static void do_stop(lt__host_state *h, const lt__host_ops *ops,
+                    const Latticed__Host__V1__StopItem *it, uint32_t grace_ms, results *r, size_t i)
 {
-    lt_host_inst *inst;
+    lt__host_inst *inst;
     char *reason;
 
     inst = lt_map_get(&h->insts, it->instance_id);
@@ -283,18 +282,18 @@ static void do_stop(lt_host_state *h, const lt_host_ops *ops, const Latticed__Ho
     inst->stop_reason = reason;
     if (ops->stop(ops->ctx, h, inst, grace_ms)) {
         set_result(r, i, it->instance_id, HRC(OK), HIS(STOPPED), NULL);
-        lt_host_stopped(h, ops, inst);
+        lt__host_stopped(h, ops, inst);
         return;
     }
-    lt_host_set_state(h, inst, HIS(STOPPING), NULL);
+    lt__host_set_state(h, inst, HIS(STOPPING), NULL);
     set_result(r, i, it->instance_id, HRC(OK), HIS(STOPPING), NULL);
 }
 
-static void do_link(lt_host_state *h, const lt_host_ops *ops, const hpb_link *spec, results *r,
+static void do_link(lt__host_state *h, const lt__host_ops *ops, const hpb_link *spec, results *r,
                     size_t i)
 {
-    lt_host_inst *src, *old_src = NULL;
-    lt_host_link *l = NULL, *old;
+    lt__host_inst *src, *old_src = NULL;
+    lt__host_link *l = NULL, *old;
     char msg[300];
 
     src = lt_map_get(&h->insts, spec->source_instance_id);
@@ -304,13 +303,13 @@ static void do_link(lt_host_state *h, const lt_host_ops *ops, const hpb_link *sp
         set_result(r, i, spec->link_id, HRC(NOT_FOUND), 0, msg);
         return;
     }
-    if (lt_host_link_new(spec, &l) != LT_OK) {
+    if (lt__host_link_new(spec, &l) != LT_OK) {
         set_result(r, i, spec->link_id, HRC(INTERNAL), 0, "out of memory");
         return;
     }
     old = lt_map_get(&h->links, spec->link_id);
     if (old != NULL && old->enc_len == l->enc_len && memcmp(old->enc, l->enc, l->enc_len) == 0) {
-        lt_host_link_free(l);
+        lt__host_link_free(l);
         set_result(r, i, spec->link_id, HRC(ALREADY_DONE), 0, NULL);
         return;
     }
@@ -318,10 +317,10 @@ static void do_link(lt_host_state *h, const lt_host_ops *ops, const hpb_link *sp
         if (strcmp(old->source, l->source) != 0)
             old_src = lt_map_get(&h->insts, old->source);
         lt_map_del(&h->links, old->id);
-        lt_host_link_free(old);
+        lt__host_link_free(old);
     }
     if (lt_map_add(&h->links, l->id, l) != LT_OK) {
-        lt_host_link_free(l);
+        lt__host_link_free(l);
         set_result(r, i, spec->link_id, HRC(INTERNAL), 0, "out of memory");
         return;
     }
@@ -333,11 +332,11 @@ static void do_link(lt_host_state *h, const lt_host_ops *ops, const hpb_link *sp
     set_result(r, i, spec->link_id, HRC(OK), 0, NULL);
 }
 
-static void do_unlink(lt_host_state *h, const lt_host_ops *ops,
+static void do_unlink(lt__host_state *h, const lt__host_ops *ops,
                       const Latticed__Host__V1__UnlinkItem *it, results *r, size_t i)
 {
-    lt_host_link *l = lt_map_get(&h->links, it->link_id);
-    lt_host_inst *src;
+    lt__host_link *l = lt_map_get(&h->links, it->link_id);
+    lt__host_inst *src;
 
     if (l == NULL) {
         set_result(r, i, it->link_id, HRC(ALREADY_DONE), 0, "no such link on this host");
@@ -350,7 +349,7 @@ static void do_unlink(lt_host_state *h, const lt_host_ops *ops,
     }
     lt_map_del(&h->links, l->id);
     src = lt_map_get(&h->insts, l->source);
-    lt_host_link_free(l);
+    lt__host_link_free(l);
     if (src != NULL && ops->links_changed != NULL)
         ops->links_changed(ops->ctx, h, src);
     set_result(r, i, it->link_id, HRC(OK), 0, NULL);
@@ -373,7 +372,7 @@ typedef struct {
     size_t nitems;
 } req_head;
 
-static void head_of(lt_host_verb verb, const ProtobufCMessage *m, req_head *hd)
+static void head_of(lt__host_verb verb, const ProtobufCMessage *m, req_head *hd)
 {
     switch (verb) {
     case LT_HOST_START: {
@@ -405,7 +404,7 @@ static void head_of(lt_host_verb verb, const ProtobufCMessage *m, req_head *hd)
 }
 
 /* Id of item i, for results (borrowed from the request). */
-static const char *item_id(lt_host_verb verb, const ProtobufCMessage *m, size_t i)
+static const char *item_id(lt__host_verb verb, const ProtobufCMessage *m, size_t i)
 {
     switch (verb) {
     case LT_HOST_START:
@@ -429,7 +428,7 @@ static const char *item_id(lt_host_verb verb, const ProtobufCMessage *m, size_t 
  * well-formed request for this lattice can raise the epoch. A malformed item
  * gets its own reason in r (the others get msg from the caller).
  */
-static int admit(lt_host_state *h, lt_host_verb verb, const ProtobufCMessage *m,
+static int admit(lt__host_state *h, lt__host_verb verb, const ProtobufCMessage *m,
                  const req_head *hd, results *r, char *msg, size_t n)
 {
     char why[256];
@@ -449,12 +448,12 @@ static int admit(lt_host_state *h, lt_host_verb verb, const ProtobufCMessage *m,
         snprintf(msg, n, "epoch 0 is never valid");
         return HRC(INVALID);
     }
-    if (!lt_host_head_ok(verb, hd->request_id, hd->nitems, why, sizeof(why))) {
+    if (!lt__host_head_ok(verb, hd->request_id, hd->nitems, why, sizeof(why))) {
         snprintf(msg, n, "malformed request: %s", why);
         return HRC(INVALID);
     }
     for (size_t i = 0; i < r->n; i++) {
-        if (lt_host_item_ok(verb, m, i, why, sizeof(why)))
+        if (lt__host_item_ok(verb, m, i, why, sizeof(why)))
             continue;
         if (bad++ == 0)
             first = i;
@@ -465,7 +464,7 @@ static int admit(lt_host_state *h, lt_host_verb verb, const ProtobufCMessage *m,
                          "nothing was done", bad, r->n, first, r->res[first].message);
         return HRC(INVALID);
     }
-    code = lt_host_fence(h, hd->epoch);
+    code = lt__host_fence(h, hd->epoch);
     if (code == HRC(STALE_EPOCH)) {
         snprintf(msg, n, "epoch %llu is older than epoch %llu seen before",
                  (unsigned long long)hd->epoch, (unsigned long long)h->newest_epoch);
@@ -478,7 +477,7 @@ static int admit(lt_host_state *h, lt_host_verb verb, const ProtobufCMessage *m,
     return HRC(OK);
 }
 
-static void apply(lt_host_state *h, const lt_host_ops *ops, lt_host_verb verb,
+static void apply(lt__host_state *h, const lt__host_ops *ops, lt__host_verb verb,
                   const ProtobufCMessage *m, results *r)
 {
     for (size_t i = 0; i < r->n; i++) {
@@ -505,7 +504,7 @@ static void apply(lt_host_state *h, const lt_host_ops *ops, lt_host_verb verb,
             break;
         case LT_HOST_INVENTORY: {
             const char *id = item_id(verb, m, i);
-            lt_host_inst *inst = lt_map_get(&h->insts, id);
+            lt__host_inst *inst = lt_map_get(&h->insts, id);
 
             if (inst != NULL)
                 set_result(r, i, id, HRC(OK), inst->state, NULL);
@@ -528,18 +527,18 @@ static lt_status emit_reply(const ProtobufCMessageDescriptor *desc, const lt_buf
 
     if (!json)
         return lt_buf_append(out, pb->ptr, pb->len);
-    m = protobuf_c_message_unpack(desc, &lt_host_pb_alloc, pb->len, (const uint8_t *)pb->ptr);
+    m = protobuf_c_message_unpack(desc, &lt__host_pb_alloc, pb->len, (const uint8_t *)pb->ptr);
     if (m == NULL)
         return LT_FAIL(LT_ERR_NOMEM, "cannot re-read the reply");
     st = lt_pbjson_encode(m, 0, &text, &len);
-    protobuf_c_message_free_unpacked(m, &lt_host_pb_alloc);
+    protobuf_c_message_free_unpacked(m, &lt__host_pb_alloc);
     if (st == LT_OK)
         st = lt_buf_append(out, text, len);
     lt_free(text);
     return st;
 }
 
-static lt_status encode_reply(lt_host_state *h, lt_host_verb verb, const req_head *hd, int code,
+static lt_status encode_reply(lt__host_state *h, lt__host_verb verb, const req_head *hd, int code,
                               const char *msg, results *r, bool json, lt_buf *out)
 {
     lt_buf pb;
@@ -556,11 +555,11 @@ static lt_status encode_reply(lt_host_state *h, lt_host_verb verb, const req_hea
         rep.newest_epoch = h->newest_epoch;
         rep.n_results = r->n;
         rep.results = r->ptrs;
-        st = lt_host_pack(&rep.base, &pb);
+        st = lt__host_pack(&rep.base, &pb);
     } else {
         Latticed__Host__V1__InventoryReply rep = LATTICED__HOST__V1__INVENTORY_REPLY__INIT;
         lt_buf hb;
-        lt_host_link *l;
+        lt__host_link *l;
         size_t it = 0;
         char **ids = NULL;
 
@@ -571,7 +570,7 @@ static lt_status encode_reply(lt_host_state *h, lt_host_verb verb, const req_hea
         rep.newest_epoch = h->newest_epoch;
         rep.n_results = r->n;
         rep.results = r->ptrs;
-        st = lt_host_pack(&rep.base, &pb);
+        st = lt__host_pack(&rep.base, &pb);
         if (code == HRC(OK)) {
             /* Heartbeat (field 7) and links (field 8) appended from their encodings. */
             lt_buf_init(&hb, out->max);
@@ -580,13 +579,13 @@ static lt_status encode_reply(lt_host_state *h, lt_host_verb verb, const req_hea
             for (size_t i = 0; st == LT_OK && i < r->n; i++)
                 ids[i] = r->res[i].id;
             if (st == LT_OK)
-                st = lt_host_heartbeat_encode(h, ids, r->n, &hb);
+                st = lt__host_heartbeat_encode(h, ids, r->n, &hb);
             lt_free(ids); /* none asked for: ids is NULL, the heartbeat lists all */
             if (st == LT_OK)
-                st = lt_host_put_field(&pb, 7, hb.ptr, hb.len);
+                st = lt__host_put_field(&pb, 7, hb.ptr, hb.len);
             lt_buf_cleanup(&hb);
             while (st == LT_OK && (l = lt_map_next(&h->links, &it)) != NULL)
-                st = lt_host_put_field(&pb, 8, l->enc, l->enc_len);
+                st = lt__host_put_field(&pb, 8, l->enc, l->enc_len);
         }
     }
     if (st == LT_OK)
@@ -597,8 +596,8 @@ static lt_status encode_reply(lt_host_state *h, lt_host_verb verb, const req_hea
     return st;
 }
 
-lt_status lt_host_handle(lt_host_state *h, const lt_host_ops *ops, lt_host_verb verb,
-                         const void *body, size_t len, bool json, lt_buf *out)
+lt_status lt__host_handle(lt__host_state *h, const lt__host_ops *ops, lt__host_verb verb,
+                          const void *body, size_t len, bool json, lt_buf *out)
 {
     const ProtobufCMessageDescriptor *desc = req_desc[verb];
     ProtobufCMessage *m = NULL;
@@ -615,7 +614,7 @@ lt_status lt_host_handle(lt_host_state *h, const lt_host_ops *ops, lt_host_verb 
             code = HRC(INVALID);
         }
     } else {
-        m = protobuf_c_message_unpack(desc, &lt_host_pb_alloc, len, body);
+        m = protobuf_c_message_unpack(desc, &lt__host_pb_alloc, len, body);
         if (m == NULL) {
             snprintf(msg, sizeof(msg), "cannot decode %s: malformed protobuf",
                      desc->short_name);
@@ -624,7 +623,7 @@ lt_status lt_host_handle(lt_host_state *h, const lt_host_ops *ops, lt_host_verb 
             snprintf(msg, sizeof(msg), "cannot decode %s: a string is not valid UTF-8",
                      desc->short_name);
             code = HRC(INVALID);
-            protobuf_c_message_free_unpacked(m, &lt_host_pb_alloc);
+            protobuf_c_message_free_unpacked(m, &lt__host_pb_alloc);
             m = NULL;
         }
     }
@@ -647,19 +646,19 @@ lt_status lt_host_handle(lt_host_state *h, const lt_host_ops *ops, lt_host_verb 
 out:
     results_cleanup(&r);
     if (m != NULL)
-        protobuf_c_message_free_unpacked(m, json ? NULL : &lt_host_pb_alloc);
+        protobuf_c_message_free_unpacked(m, json ? NULL : &lt__host_pb_alloc);
     return st;
 }
 
-lt_status lt_host_request(lt_host_state *h, const lt_host_ops *ops, const char *verb,
-                          const void *body, size_t len, bool *json, lt_buf *out)
+lt_status lt__host_request(lt__host_state *h, const lt__host_ops *ops, const char *verb,
+                           const void *body, size_t len, bool *json, lt_buf *out)
 {
     Latticed__Host__V1__CommandReply r = LATTICED__HOST__V1__COMMAND_REPLY__INIT;
-    lt_host_verb v;
+    lt__host_verb v;
     char why[160];
 
-    if (lt_host_verb_parse(verb, strlen(verb), &v))
-        return lt_host_handle(h, ops, v, body, len, *json, out);
+    if (lt__host_verb_parse(verb, strlen(verb), &v))
+        return lt__host_handle(h, ops, v, body, len, *json, out);
     /* Unknown verb: answer a CommandReply INVALID so the sender learns why. */
     snprintf(why, sizeof(why), "unknown command '%.64s'", verb);
     utf8_scrub(why);
@@ -668,5 +667,5 @@ lt_status lt_host_request(lt_host_state *h, const lt_host_ops *ops, const char *
     r.message = why;
     r.newest_epoch = h->newest_epoch;
     *json = false;
-    return lt_host_pack(&r.base, out);
+    return lt__host_pack(&r.base, out);
 }
