@@ -17,14 +17,14 @@
 
 typedef struct {
     lt_store *store;
-    const lt_model *m;     /* version annotation set */
-    bool put;              /* store a new version */
+    const lt_model *m; /* version annotation set */
+    bool put;          /* store a new version */
     const char **ids;
     size_t nids;
     /* results of the last run */
-    bool exists;           /* put: the version appeared meanwhile */
-    bool gone;             /* no put: the version vanished meanwhile */
-    bool deployed;         /* the deployed version changed */
+    bool exists;   /* put: the version appeared meanwhile */
+    bool gone;     /* no put: the version vanished meanwhile */
+    bool deployed; /* the deployed version changed */
     char previous[LT_STORE_MAX_VERSION + 1];
     size_t total;
 } apply_ctx;
@@ -94,7 +94,7 @@ static json_t *decide(const lt__api_req *r, lt_model *m, bool had_version, char 
     else if (!had_version)
         v = lt_store_app_latest(app)->version;
     if (v == NULL)
-        goto out; /* a new version */
+        goto out;       /* a new version */
     if (!had_version) { /* compare as if the request carried the latest version */
         if (lt_model_set_annotation(m, LT_MODEL_ANN_VERSION, v) != LT_OK ||
             lt_model_to_json(m, 0, &again) != LT_OK) {
@@ -152,8 +152,7 @@ static json_t *apply_reply(const apply_ctx *c, const lt_model *m)
                  m->version);
     } else if (c->deployed) {
         result = "deployed";
-        snprintf(msg, sizeof(msg), "Manifest %s %s is unchanged; deployed it", m->name,
-                 m->version);
+        snprintf(msg, sizeof(msg), "Manifest %s %s is unchanged; deployed it", m->name, m->version);
     } else {
         result = "noop";
         snprintf(msg, sizeof(msg), "Manifest %s %s is unchanged and already deployed", m->name,

@@ -98,11 +98,12 @@ static lt_model_deploy_comp *deploy_comps(const lt_model *m)
 }
 
 /* Run check (lt_model_check_deploy or a wrapper of lt_model_shared_missing) on m. */
-static lt_status with_store_env(lt_store *s, const char *lattice, const lt_model *m,
-                                lt_buf *out, size_t *count)
+static lt_status with_store_env(lt_store *s, const char *lattice, const lt_model *m, lt_buf *out,
+                                size_t *count)
 {
     store_env e = { .s = s, .lattice = lattice, .app = m->name };
-    lt_model_deploy_env env = { .ctx = &e, .id_owner = store_id_owner,
+    lt_model_deploy_env env = { .ctx = &e,
+                                .id_owner = store_id_owner,
                                 .shared_has = store_shared_has };
     lt_model_deploy_comp *comps = deploy_comps(m);
     lt_status st;
@@ -133,8 +134,8 @@ lt_status lt_api_explicit_ids(const lt_model *m, const char ***ids, size_t *coun
     return LT_OK;
 }
 
-lt_status lt_api_shared_missing(lt_store *s, const char *lattice, const lt_model *m,
-                                lt_buf *names, size_t *count)
+lt_status lt_api_shared_missing(lt_store *s, const char *lattice, const lt_model *m, lt_buf *names,
+                                size_t *count)
 {
     *count = 0;
     return with_store_env(s, lattice, m, names, count);
@@ -162,8 +163,7 @@ typedef struct {
     bool gone; /* the version was deleted meanwhile */
 } deploy_ctx;
 
-static lt_status deploy_cb(lt_store_app *app, const char *new_key, lt_store_decision *d,
-                           void *arg)
+static lt_status deploy_cb(lt_store_app *app, const char *new_key, lt_store_decision *d, void *arg)
 {
     deploy_ctx *c = arg;
     int64_t now = lt_store_now_ms();
@@ -186,8 +186,10 @@ static json_t *no_such_version(const char *name, const char *v)
 {
     char msg[768];
 
-    snprintf(msg, sizeof(msg), "Application with the name '%s' does not have a version '%s' to "
-             "deploy", name, v);
+    snprintf(msg, sizeof(msg),
+             "Application with the name '%s' does not have a version '%s' to "
+             "deploy",
+             name, v);
     return lt__api_deploy_reply("error", msg, name, v);
 }
 
@@ -361,8 +363,10 @@ json_t *lt__api_rollback(const lt__api_req *r)
         }
         v = version;
     } else if ((v = previous_deployed(app)) == NULL) {
-        snprintf(msg, sizeof(msg), "Application %s has no earlier deployed version to roll back "
-                 "to", r->name);
+        snprintf(msg, sizeof(msg),
+                 "Application %s has no earlier deployed version to roll back "
+                 "to",
+                 r->name);
         reply = lt__api_deploy_reply("error", msg, r->name, NULL);
         goto out;
     }
@@ -391,8 +395,8 @@ json_t *lt__api_app_status(lt_store *s, const char *lattice, const char *name,
         if (app != NULL && app->deployed_version != NULL && json_is_string(by) &&
             strcmp(json_string_value(by), app->deployed_version) != 0) {
             snprintf(msg, sizeof(msg), "Deploying version %s", app->deployed_version);
-            json_object_set_new(stored, "status", json_pack("{s:s, s:s}", "type", "reconciling",
-                                                            "message", msg));
+            json_object_set_new(stored, "status",
+                                json_pack("{s:s, s:s}", "type", "reconciling", "message", msg));
         }
         return stored;
     }

@@ -14,17 +14,27 @@
 
 /** The operations of `{prefix}.{lattice}.model.{op}[.{name}]`. */
 typedef enum {
-    LT__OP_PUT, LT__OP_APPLY, LT__OP_LIST, LT__OP_LIST_BARE, LT__OP_GET, LT__OP_VERSIONS,
-    LT__OP_DEL, LT__OP_DEPLOY, LT__OP_UNDEPLOY, LT__OP_ROLLBACK, LT__OP_STATUS, LT__OP_HISTORY,
+    LT__OP_PUT,
+    LT__OP_APPLY,
+    LT__OP_LIST,
+    LT__OP_LIST_BARE,
+    LT__OP_GET,
+    LT__OP_VERSIONS,
+    LT__OP_DEL,
+    LT__OP_DEPLOY,
+    LT__OP_UNDEPLOY,
+    LT__OP_ROLLBACK,
+    LT__OP_STATUS,
+    LT__OP_HISTORY,
 } lt__api_op;
 
 /** What a request's body says, parsed before the store is touched (lt__api_parse). */
 typedef struct {
-    char *version;    /**< get/del/deploy/rollback: the body's "version" (heap); NULL when absent */
-    lt_model *model;  /**< put/apply: the valid manifest, its version annotation set */
-    char *canon;      /**< put/apply: model's canonical JSON (lt_free; apply may replace it) */
+    char *version;   /**< get/del/deploy/rollback: the body's "version" (heap); NULL when absent */
+    lt_model *model; /**< put/apply: the valid manifest, its version annotation set */
+    char *canon;     /**< put/apply: model's canonical JSON (lt_free; apply may replace it) */
     size_t canon_len;
-    bool assigned;    /**< put/apply: the version is a ULID assigned here, not the sender's */
+    bool assigned; /**< put/apply: the version is a ULID assigned here, not the sender's */
 } lt__api_body;
 
 /** Free what body holds and empty it. NULL-safe. */

@@ -17,8 +17,8 @@
 #include "lt_log.h"
 
 #define STORAGE_ERROR "Internal storage error"
-#define NAME_INVALID                                                                               \
-    "Manifest name %.*s contains invalid characters. Manifest names can only contain "           \
+#define NAME_INVALID                                                                   \
+    "Manifest name %.*s contains invalid characters. Manifest names can only contain " \
     "alphanumeric characters, dashes, and underscores."
 
 /* ---- manifest parsing ---------------------------------------------------------------------- */
@@ -48,8 +48,7 @@ static bool format_of(const char *ct, lt_model_format *fmt)
 
 static bool is_parse_code(const char *code)
 {
-    return strcmp(code, "syntax") == 0 || strcmp(code, "limit") == 0 ||
-           strcmp(code, "schema") == 0;
+    return strcmp(code, "syntax") == 0 || strcmp(code, "limit") == 0 || strcmp(code, "schema") == 0;
 }
 
 /* wadm's put error for an invalid manifest, in wadm's order of checks. */
@@ -111,7 +110,8 @@ void lt__api_parse_manifest(const lt__api_req *r, lt_model **m, char **canon, si
     }
     if (r->content_type != NULL && !format_of(r->content_type, &opts.format)) {
         *err_reply = lt__api_err("Unable to parse manifest: Unsupported content type %.200s given. "
-                             "Wadm supports YAML and JSON", r->content_type);
+                                 "Wadm supports YAML and JSON",
+                                 r->content_type);
         goto out;
     }
     opts.max_bytes = r->max_request;
@@ -206,8 +206,8 @@ typedef struct {
     const lt_model *m;
     char *description;
     bool shared;
-    bool exists;       /* the version was already stored */
-    size_t total;      /* versions after the put */
+    bool exists;  /* the version was already stored */
+    size_t total; /* versions after the put */
 } put_ctx;
 
 static lt_status put_cb(lt_store_app *app, const char *new_key, lt_store_decision *d, void *arg)
@@ -265,9 +265,10 @@ json_t *lt__api_put(const lt__api_req *r)
         (missing > 0 && lt_buf_appendf(&msg, ", but some shared components are not deployed: %s",
                                        names.ptr) != LT_OK))
         LT_IGNORE(lt_buf_appends(&msg, ""));
-    reply = json_pack("{s:s, s:I, s:s, s:s, s:s}", "result", c.total == 1 ? "created" : "newversion",
-                      "total_versions", (json_int_t)c.total, "current_version", m->version,
-                      "message", msg.ptr, "name", m->name);
+    reply =
+        json_pack("{s:s, s:I, s:s, s:s, s:s}", "result", c.total == 1 ? "created" : "newversion",
+                  "total_versions", (json_int_t)c.total, "current_version", m->version, "message",
+                  msg.ptr, "name", m->name);
 out:
     lt_free(c.description);
     lt_buf_cleanup(&names);
@@ -321,7 +322,8 @@ json_t *lt__api_get(const lt__api_req *r)
     if ((app = load_app(r, &reply)) == NULL)
         goto out;
     if (version != NULL && lt_store_app_find(app, version) < 0) {
-        snprintf(msg, sizeof(msg), "Application %s with version %s doesn't exist", r->name, version);
+        snprintf(msg, sizeof(msg), "Application %s with version %s doesn't exist", r->name,
+                 version);
         reply = json_pack("{s:s, s:s}", "result", "notfound", "message", msg);
         goto out;
     }
@@ -409,8 +411,8 @@ json_t *lt__api_versions(const lt__api_req *r)
     char msg[512];
 
     if ((app = load_app(r, &reply)) == NULL) {
-        if (reply != NULL && strcmp(json_string_value(json_object_get(reply, "result")),
-                                    "notfound") == 0)
+        if (reply != NULL &&
+            strcmp(json_string_value(json_object_get(reply, "result")), "notfound") == 0)
             json_object_set_new(reply, "versions", json_array());
         return reply;
     }
@@ -434,7 +436,13 @@ out:
 
 /* ---- del ----------------------------------------------------------------------------------- */
 
-typedef enum { DEL_NOAPP, DEL_NOVERSION, DEL_ALL, DEL_LAST, DEL_ONE } del_outcome;
+typedef enum {
+    DEL_NOAPP,
+    DEL_NOVERSION,
+    DEL_ALL,
+    DEL_LAST,
+    DEL_ONE
+} del_outcome;
 
 typedef struct {
     lt_store *store;
@@ -559,8 +567,8 @@ json_t *lt__api_delete(const lt__api_req *r)
                           r->name);
         break;
     default:
-        reply = del_reply("deleted", c.undeploy, "Successfully deleted version %s of application %s",
-                          version, r->name);
+        reply = del_reply("deleted", c.undeploy,
+                          "Successfully deleted version %s of application %s", version, r->name);
         break;
     }
 out:

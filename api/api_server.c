@@ -156,8 +156,8 @@ static const route routes[] = {
     { "history", true, LT__OP_HISTORY, lt__api_history, NULL },
 };
 
-#define SUBJECT_EXTRA                                                                              \
-    "Found extra components of subject, ensure your manifest name consists of only "              \
+#define SUBJECT_EXTRA                                                                \
+    "Found extra components of subject, ensure your manifest name consists of only " \
     "alphanumeric characters, dashes, and underscores."
 
 /* Split the part after the prefix into at most 4 tokens (r->tok); the reply on a subject error. */

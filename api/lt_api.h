@@ -20,13 +20,13 @@
 #include "lt_subject.h"
 
 #define LT_API_DEFAULT_PREFIX LT_SUBJECT_API_PREFIX
-#define LT_API_DEFAULT_QUEUE  "latticed_api"
-#define LT_API_MAX_REPLY      (8u << 20) /**< bytes of one reply we build (list of many apps) */
+#define LT_API_DEFAULT_QUEUE "latticed_api"
+#define LT_API_MAX_REPLY (8u << 20) /**< bytes of one reply we build (list of many apps) */
 
 typedef struct {
-    const char *prefix;  /**< subject prefix; NULL = LT_API_DEFAULT_PREFIX (dots/spaces trimmed) */
-    const char *queue;   /**< queue group; NULL = LT_API_DEFAULT_QUEUE */
-    size_t max_request;  /**< bytes of a request body we accept; 0 = LT_MAX_MANIFEST_BYTES */
+    const char *prefix; /**< subject prefix; NULL = LT_API_DEFAULT_PREFIX (dots/spaces trimmed) */
+    const char *queue;  /**< queue group; NULL = LT_API_DEFAULT_QUEUE */
+    size_t max_request; /**< bytes of a request body we accept; 0 = LT_MAX_MANIFEST_BYTES */
 } lt_api_config;
 
 typedef struct lt_api lt_api;
@@ -76,8 +76,8 @@ LT_NODISCARD lt_status lt_api_handle(lt_store *store, const lt_api_config *cfg,
  * LT_ERR_REFUSED with wadm's message appended to msg when not; store
  * statuses (LT_ERR_TRANSPORT...) when the check could not be made.
  */
-LT_NODISCARD lt_status lt_api_check_deploy(lt_store *store, const char *lattice,
-                                           const lt_model *m, lt_buf *msg);
+LT_NODISCARD lt_status lt_api_check_deploy(lt_store *store, const char *lattice, const lt_model *m,
+                                           lt_buf *msg);
 
 /**
  * The shared references of m that cannot be satisfied now, as wadm's

@@ -155,7 +155,7 @@ static int64_t floor_run(natsConnection *nc, int hosts, int per_host)
                                        "latticed.dev/app", "latticed.dev/version",
                                        "latticed.dev/kind" };
     static const char *const av[5] = { "latticed", "bench", "app-0000", "v1", "component" };
-    char (*ids)[40] = calloc((size_t)per_host, 40);
+    char(*ids)[40] = calloc((size_t)per_host, 40);
     uint8_t *buf = malloc(1 << 20);
     natsSubscription *sub = NULL;
     char subj[128], reply[128];
@@ -180,7 +180,8 @@ static int64_t floor_run(natsConnection *nc, int hosts, int per_host)
         size_t len;
 
         for (i = 0; i < per_host; i++) {
-            static const Latticed__Host__V1__InstanceSpec si = LATTICED__HOST__V1__INSTANCE_SPEC__INIT;
+            static const Latticed__Host__V1__InstanceSpec si =
+                LATTICED__HOST__V1__INSTANCE_SPEC__INIT;
 
             specs[i] = si;
             snprintf(ids[i], 40, "i-floor%08x%08x", h, i);
@@ -251,14 +252,14 @@ int main(int argc, char **argv)
     snprintf(url, sizeof(url), "%s", lt_natsrv_url(srv));
     snprintf(nh, sizeof(nh), "%d", hosts);
     {
-        char *a[] = { argv[2], "--nats-url", url, "--lattice", "bench", "--simulate", nh,
-                      "--heartbeat-interval", "2s", "--log-level", "warn", NULL };
+        char *a[] = { argv[2], "--nats-url",           url,  "--lattice",   "bench", "--simulate",
+                      nh,      "--heartbeat-interval", "2s", "--log-level", "warn",  NULL };
 
         sim = spawn(a, "/tmp/bench_sim.log");
     }
     {
-        char *a[] = { argv[1], "--nats-url", url, "--lattice", "bench", "--host-interval-ms",
-                      "2000", "--warmup-ms", "2500", "--log-level", "warn", "--storage",
+        char *a[] = { argv[1],  "--nats-url",  url,    "--lattice",   "bench", "--host-interval-ms",
+                      "2000",   "--warmup-ms", "2500", "--log-level", "warn",  "--storage",
                       "memory", NULL };
 
         ld = spawn(a, "/tmp/bench_latticed.log");
@@ -267,8 +268,7 @@ int main(int argc, char **argv)
         return 1;
     for (t0 = now_ms(); now_ms() - t0 < 60000 && seen < hosts; sleep(1))
         seen = host_count(nc);
-    printf("latticed sees %d of %d hosts after %lld ms\n", seen, hosts,
-           (long long)(now_ms() - t0));
+    printf("latticed sees %d of %d hosts after %lld ms\n", seen, hosts, (long long)(now_ms() - t0));
     /* Store every app (not measured). */
     t0 = now_ms();
     for (i = 0; i < apps; i++) {
@@ -280,7 +280,8 @@ int main(int argc, char **argv)
                  "\"metadata\":{\"name\":\"app-%04d\",\"annotations\":{\"version\":\"v1\"}},"
                  "\"spec\":{\"components\":[{\"name\":\"web\",\"type\":\"component\","
                  "\"properties\":{\"image\":\"ghcr.io/acme/web:1.0.0\"},\"traits\":[{\"type\":"
-                 "\"spreadscaler\",\"properties\":{\"instances\":%d}}]}]}}", i, inst);
+                 "\"spreadscaler\",\"properties\":{\"instances\":%d}}]}]}}",
+                 i, inst);
         LT_IGNORE(lt_subject_api(subj, sizeof(subj), LT_SUBJECT_API_PREFIX, "bench", "put", NULL));
         if (natsConnection_RequestString(&r, nc, subj, body, 10000) != NATS_OK) {
             fprintf(stderr, "put app-%04d failed\n", i);
@@ -309,8 +310,8 @@ int main(int argc, char **argv)
         char subj[128], rep[64], name[16];
 
         snprintf(name, sizeof(name), "app-%04d", i);
-        LT_IGNORE(lt_subject_api(subj, sizeof(subj), LT_SUBJECT_API_PREFIX, "bench", "deploy",
-                                 name));
+        LT_IGNORE(
+            lt_subject_api(subj, sizeof(subj), LT_SUBJECT_API_PREFIX, "bench", "deploy", name));
         snprintf(rep, sizeof(rep), "_INBOX.dep.%d", i);
         natsConnection_PublishRequestString(nc, subj, rep, "");
     }
@@ -323,8 +324,9 @@ int main(int argc, char **argv)
     conv = now_ms() - t0;
     rss = peak_rss_kib(ld);
     printf("convergence: %d/%d apps (%d instances on %d hosts) deployed %lld ms after the "
-           "first deploy; latticed peak RSS %.1f MiB\n", atomic_load(&deployed_count), apps,
-           apps * inst, hosts, (long long)conv, (double)rss / 1024.0);
+           "first deploy; latticed peak RSS %.1f MiB\n",
+           atomic_load(&deployed_count), apps, apps * inst, hosts, (long long)conv,
+           (double)rss / 1024.0);
     {
         int64_t *lat = calloc((size_t)apps, sizeof(int64_t)), last_ack = 0;
         int n = 0;
@@ -339,8 +341,8 @@ int main(int argc, char **argv)
         if (n > 0)
             printf("API: last deploy acknowledged %lld ms after the first was sent; per app, "
                    "acknowledged -> deployed: p50 %lld ms, p99 %lld ms, max %lld ms\n",
-                   (long long)(last_ack - t0), (long long)lat[n / 2],
-                   (long long)lat[n * 99 / 100], (long long)lat[n - 1]);
+                   (long long)(last_ack - t0), (long long)lat[n / 2], (long long)lat[n * 99 / 100],
+                   (long long)lat[n - 1]);
         free(lat);
     }
     stop(ld);

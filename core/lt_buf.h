@@ -17,12 +17,12 @@
 #include "lt_status.h"
 
 typedef struct {
-    char *ptr;      /**< data, NUL-terminated; never NULL after init */
-    size_t len;     /**< bytes used, excluding the NUL */
-    size_t cap;     /**< bytes allocated (or of the initial stack array) */
-    size_t max;     /**< hard limit on len */
-    bool owned;     /**< ptr is heap memory we must free */
-    lt_status err;  /**< first failed append (sticky), LT_OK while none failed */
+    char *ptr;     /**< data, NUL-terminated; never NULL after init */
+    size_t len;    /**< bytes used, excluding the NUL */
+    size_t cap;    /**< bytes allocated (or of the initial stack array) */
+    size_t max;    /**< hard limit on len */
+    bool owned;    /**< ptr is heap memory we must free */
+    lt_status err; /**< first failed append (sticky), LT_OK while none failed */
 } lt_buf;
 
 typedef struct {

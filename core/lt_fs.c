@@ -57,7 +57,7 @@ static int rmtree_entry(const char *path, const struct stat *sb, int flag, struc
     } else if (unlink(path) != 0 && errno != ENOENT && rmtree_errno == 0) {
         rmtree_errno = errno;
     }
-    return 0;   /* keep walking: remove as much as possible */
+    return 0; /* keep walking: remove as much as possible */
 }
 
 lt_status lt_fs_rmtree(const char *path)

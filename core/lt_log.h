@@ -34,8 +34,8 @@ bool lt_log_enabled(lt_log_level lvl);
 void lt_log(lt_log_level lvl, const char *module, const char *fmt, ...) LT_PRINTF(3, 4);
 
 #define LT_DEBUG(mod, ...) lt_log(LT_LOG_DEBUG, (mod), __VA_ARGS__)
-#define LT_INFO(mod, ...)  lt_log(LT_LOG_INFO, (mod), __VA_ARGS__)
-#define LT_WARN(mod, ...)  lt_log(LT_LOG_WARN, (mod), __VA_ARGS__)
+#define LT_INFO(mod, ...) lt_log(LT_LOG_INFO, (mod), __VA_ARGS__)
+#define LT_WARN(mod, ...) lt_log(LT_LOG_WARN, (mod), __VA_ARGS__)
 #define LT_ERROR(mod, ...) lt_log(LT_LOG_ERROR, (mod), __VA_ARGS__)
 
 #endif

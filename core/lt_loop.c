@@ -23,8 +23,8 @@ struct item {
 };
 
 struct timer {
-    int64_t deadline;   /* lt_loop_now_ms() when it fires */
-    uint64_t seq;       /* tie-break: earlier armed fires first */
+    int64_t deadline; /* lt_loop_now_ms() when it fires */
+    uint64_t seq;     /* tie-break: earlier armed fires first */
     uint64_t id;
     lt_timer_fn cb;
     void *arg;
@@ -38,14 +38,14 @@ struct watch {
 };
 
 struct lt_loop {
-    pthread_mutex_t lock;       /* guards head, tail, npending */
+    pthread_mutex_t lock; /* guards head, tail, npending */
     struct item *head, *tail;
     size_t npending;
-    bool closed;                /* lt_loop_close ran (under lock): posts are refused */
-    int wakefd;                 /* eventfd: posted items or stop */
+    bool closed; /* lt_loop_close ran (under lock): posts are refused */
+    int wakefd;  /* eventfd: posted items or stop */
     atomic_bool stopping;
 
-    struct timer *timers;       /* min-heap on (deadline, seq); loop thread only */
+    struct timer *timers; /* min-heap on (deadline, seq); loop thread only */
     size_t ntimers, captimers;
     uint64_t next_id;
 
@@ -284,8 +284,7 @@ static void run_timers(lt_loop *loop)
 {
     int64_t now = lt_loop_now_ms();
 
-    while (loop->ntimers > 0 && loop->timers[0].deadline <= now &&
-           !atomic_load(&loop->stopping)) {
+    while (loop->ntimers > 0 && loop->timers[0].deadline <= now && !atomic_load(&loop->stopping)) {
         struct timer t = loop->timers[0];
         int64_t next;
 
@@ -382,8 +381,8 @@ lt_status lt_loop_run(lt_loop *loop)
 
         pfds[0] = (struct pollfd){ .fd = loop->wakefd, .events = POLLIN };
         for (size_t i = 0; i < n; i++)
-            pfds[i + 1] = (struct pollfd){ .fd = loop->watches[i].fd,
-                                           .events = loop->watches[i].events };
+            pfds[i + 1] =
+                (struct pollfd){ .fd = loop->watches[i].fd, .events = loop->watches[i].events };
         rc = poll(pfds, n + 1, poll_timeout(loop));
         if (rc < 0 && errno != EINTR)
             return LT_FAIL(LT_ERR_IO, "poll: errno %d", errno);

@@ -47,8 +47,7 @@ void lt_loop_free(lt_loop *loop);
  * (drop is called if it never runs); on error (LT_ERR_CLOSED after
  * lt_loop_stop, LT_ERR_NOMEM) the caller keeps it.
  */
-LT_NODISCARD lt_status lt_loop_post(lt_loop *loop, lt_loop_fn fn, void *arg,
-                                    lt_loop_drop_fn drop);
+LT_NODISCARD lt_status lt_loop_post(lt_loop *loop, lt_loop_fn fn, void *arg, lt_loop_drop_fn drop);
 
 /**
  * Run until lt_loop_stop(). Must be called from one thread only; that thread
@@ -82,8 +81,8 @@ bool lt_loop_stopping(const lt_loop *loop);
  * then again after each delay it returns. *id (optional) identifies it for
  * lt_loop_timer_cancel. LT_ERR_NOMEM on failure.
  */
-LT_NODISCARD lt_status lt_loop_timer_add(lt_loop *loop, int64_t delay_ms, lt_timer_fn cb,
-                                         void *arg, uint64_t *id);
+LT_NODISCARD lt_status lt_loop_timer_add(lt_loop *loop, int64_t delay_ms, lt_timer_fn cb, void *arg,
+                                         uint64_t *id);
 
 /** Cancel a timer (loop thread only). LT_ERR_NOT_FOUND if it is gone. */
 lt_status lt_loop_timer_cancel(lt_loop *loop, uint64_t id);

@@ -22,8 +22,8 @@
 #include "lt_time.h"
 
 #define DEFAULT_START_TIMEOUT_MS 20000
-#define DEFAULT_STOP_TIMEOUT_MS  10000
-#define START_ATTEMPTS           5
+#define DEFAULT_STOP_TIMEOUT_MS 10000
+#define START_ATTEMPTS 5
 
 /* ---- start with retries ---- */
 
@@ -47,7 +47,7 @@ static lt_status wait_ready(lt_natsrv *s, bool *exited)
             return LT_OK;
         case LT__NATSRV_FATAL:
             return LT_FAIL(LT_ERR_REFUSED, "nats-server refused the readiness probe "
-                           "(credentials?)");
+                                           "(credentials?)");
         case LT__NATSRV_NOT_YET:
             break;
         }
@@ -104,7 +104,7 @@ static lt_status launch(lt_natsrv *s, const char *what)
             lt__core_natsrv_print_log_tail(s, from, "nats-server exited during start-up");
             return st;
         }
-        lt_time_sleep_ms(s->auto_port ? 0 : 200);   /* fixed port: wait for it to free up */
+        lt_time_sleep_ms(s->auto_port ? 0 : 200); /* fixed port: wait for it to free up */
     }
     return LT_FAIL(LT_ERR_STATE, "nats-server: port busy after %d attempts", START_ATTEMPTS);
 }
@@ -245,8 +245,10 @@ lt_status lt_natsrv_start(lt_natsrv **new_srv, const lt_natsrv_opts *opts)
         opts = &defaults;
     bin = lt__core_natsrv_find_binary(opts->binary);
     if (bin == NULL)
-        return LT_FAIL(LT_ERR_UNSUPPORTED, "nats-server not found%s%s; install the nats-server "
-                       "package or set LT_NATS_SERVER", opts->binary != NULL ? " at " : "",
+        return LT_FAIL(LT_ERR_UNSUPPORTED,
+                       "nats-server not found%s%s; install the nats-server "
+                       "package or set LT_NATS_SERVER",
+                       opts->binary != NULL ? " at " : "",
                        opts->binary != NULL ? opts->binary : "");
     s = lt_calloc(1, sizeof(*s));
     if (s == NULL)
@@ -350,7 +352,7 @@ lt_status lt_natsrv_up(lt_natsrv *srv)
 
     if (srv->pid > 0)
         return LT_FAIL(LT_ERR_STATE, "nats-server %s is already running", srv->name);
-    srv->auto_port = false;   /* clients expect the same URL */
+    srv->auto_port = false; /* clients expect the same URL */
     st = launch(srv, "restart");
     srv->auto_port = auto_port;
     return st;
@@ -411,7 +413,7 @@ static bool all_threads_stopped(pid_t pid)
             continue;
         snprintf(stat_path, sizeof(stat_path), "%s/%s/stat", path, e->d_name);
         if (lt_fs_read_file(stat_path, 4096, &text, NULL) != LT_OK)
-            continue;   /* thread gone meanwhile */
+            continue; /* thread gone meanwhile */
         paren = strrchr(text, ')');
         stopped = paren != NULL && paren[1] == ' ' && paren[2] == 'T';
         lt_free(text);
@@ -430,8 +432,7 @@ lt_status lt_natsrv_pause(lt_natsrv *srv)
     /* kill() returns before every thread has stopped: wait for the group stop. */
     for (int64_t deadline = lt_loop_now_ms() + 5000; !all_threads_stopped(srv->pid);) {
         if (lt_loop_now_ms() >= deadline)
-            return LT_FAIL(LT_ERR_TIMEOUT, "nats-server %s: not stopped within 5000 ms",
-                           srv->name);
+            return LT_FAIL(LT_ERR_TIMEOUT, "nats-server %s: not stopped within 5000 ms", srv->name);
         lt_time_sleep_ms(2);
     }
     return LT_OK;

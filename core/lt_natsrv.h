@@ -32,22 +32,22 @@ typedef struct lt_natsrv lt_natsrv;
 
 /** Start options; a zeroed struct (or NULL) means JetStream on, free port, defaults. */
 typedef struct {
-    const char *binary;       /**< nats-server path; NULL = $LT_NATS_SERVER, else PATH, else
+    const char *binary;      /**< nats-server path; NULL = $LT_NATS_SERVER, else PATH, else
                                    the one found at configure time, else /usr/sbin etc. */
-    bool no_jetstream;        /**< do not pass -js / -sd */
-    bool no_js_probe;         /**< consider the server ready once it answers PING (e.g. JS
+    bool no_jetstream;       /**< do not pass -js / -sd */
+    bool no_js_probe;        /**< consider the server ready once it answers PING (e.g. JS
                                    disabled for the probe's account) */
-    bool info_probe;          /**< ready once the server's INFO line (with our name) arrives:
+    bool info_probe;         /**< ready once the server's INFO line (with our name) arrives:
                                    for TLS or operator-mode configs the raw probe cannot log
                                    into; the test then waits with its own client */
-    bool monitor;             /**< also serve the HTTP monitor (-m) on a free loopback port */
-    int port;                 /**< client port; 0 picks a free one (and retries on a bind race) */
-    const char *server_name;  /**< -n; default a unique "lt-natsrv-<pid>-<n>" */
-    const char *config_text;  /**< written to <dir>/server.conf and passed with -c; every
+    bool monitor;            /**< also serve the HTTP monitor (-m) on a free loopback port */
+    int port;                /**< client port; 0 picks a free one (and retries on a bind race) */
+    const char *server_name; /**< -n; default a unique "lt-natsrv-<pid>-<n>" */
+    const char *config_text; /**< written to <dir>/server.conf and passed with -c; every
                                    "@DIR@" in it is replaced by the server's temp directory */
-    const char *config_file;  /**< -c path, when config_text is NULL */
+    const char *config_file; /**< -c path, when config_text is NULL */
     const char *const *extra_args; /**< NULL-terminated extra command-line arguments */
-    const char *probe_user;   /**< credentials for the readiness probe, if the config needs any */
+    const char *probe_user; /**< credentials for the readiness probe, if the config needs any */
     const char *probe_password;
     int64_t start_timeout_ms; /**< per attempt; 0 means 20000 */
     int64_t stop_timeout_ms;  /**< SIGTERM grace before SIGKILL; 0 means 10000 */

@@ -154,7 +154,7 @@ static lt__core_natsrv_probe_result probe_js(probe_conn *c, char *line, size_t c
     total = last != NULL ? strtol(last + 1, NULL, 10) : -1;
     if (total < 0 || !probe_bytes(c, (size_t)total + 2, payload, sizeof(payload)))
         return LT__NATSRV_NOT_YET;
-    if (line[0] == 'H')          /* 503 no responders: JetStream not up yet */
+    if (line[0] == 'H') /* 503 no responders: JetStream not up yet */
         return LT__NATSRV_NOT_YET;
     if (strstr(payload, "account_info_response") == NULL || strstr(payload, "\"error\"") != NULL)
         return LT__NATSRV_NOT_YET;
@@ -238,8 +238,8 @@ void lt__core_natsrv_log_marker(const lt_natsrv *s, const char *what)
 
     if (fd < 0)
         return;
-    n = snprintf(line, sizeof(line), "---- lt_natsrv: %s %s on 127.0.0.1:%d ----\n",
-                 what, s->name, s->port);
+    n = snprintf(line, sizeof(line), "---- lt_natsrv: %s %s on 127.0.0.1:%d ----\n", what, s->name,
+                 s->port);
     if (n > 0 && write(fd, line, (size_t)n) < 0)
         n = 0;
     close(fd);
@@ -249,7 +249,7 @@ void lt__core_natsrv_print_log_tail(const lt_natsrv *s, off_t from, const char *
 {
     char *tail = lt__core_natsrv_log_since(s, from, LT__NATSRV_LOG_TAIL_BYTES);
 
-    fprintf(stderr, "lt_natsrv: %s (port %d, log %s); last server output:\n%s\n", why,
-            s->port, s->log, tail != NULL ? tail : "(unreadable)");
+    fprintf(stderr, "lt_natsrv: %s (port %d, log %s); last server output:\n%s\n", why, s->port,
+            s->log, tail != NULL ? tail : "(unreadable)");
     lt_free(tail);
 }

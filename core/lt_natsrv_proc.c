@@ -40,8 +40,8 @@ const char *lt__core_natsrv_find_binary(const char *hint)
     static _Thread_local char found[LT_MAX_PATH];
     const char *env = getenv("LT_NATS_SERVER");
     const char *path = getenv("PATH");
-    const char *fixed[] = { LT_NATS_SERVER, "/usr/sbin/nats-server",
-                            "/usr/local/sbin/nats-server", "/usr/local/bin/nats-server" };
+    const char *fixed[] = { LT_NATS_SERVER, "/usr/sbin/nats-server", "/usr/local/sbin/nats-server",
+                            "/usr/local/bin/nats-server" };
 
     if (hint != NULL && hint[0] != '\0')
         return is_exec(hint) ? hint : NULL;
@@ -51,8 +51,10 @@ const char *lt__core_natsrv_find_binary(const char *hint)
         const char *colon = strchr(path, ':');
         size_t len = colon ? (size_t)(colon - path) : strlen(path);
 
-        if (len > 0 && (size_t)snprintf(found, sizeof(found), "%.*s/nats-server", (int)len,
-                                        path) < sizeof(found) && is_exec(found))
+        if (len > 0 &&
+            (size_t)snprintf(found, sizeof(found), "%.*s/nats-server", (int)len, path) <
+                sizeof(found) &&
+            is_exec(found))
             return found;
         path = colon ? colon + 1 : NULL;
     }
@@ -75,7 +77,7 @@ static void reg_sweep_at_exit(void)
     pthread_mutex_lock(&reg_lock);
     for (lt_natsrv *s = reg_head; s != NULL; s = s->next) {
         if (s->owner != getpid())
-            continue;   /* inherited across fork: not ours to kill */
+            continue; /* inherited across fork: not ours to kill */
         if (s->pid > 0) {
             kill(s->pid, SIGKILL);
             while (waitpid(s->pid, NULL, 0) < 0 && errno == EINTR)
@@ -190,11 +192,11 @@ static lt_status build_argv(const lt_natsrv *s, char **argv, size_t cap, char *p
 
     snprintf(pbuf, 16, "%d", s->port);
     snprintf(mbuf, 16, "%d", s->mport);
-#define ARG(x)                                          \
-    do {                                                \
-        if (n + 1 >= cap)                               \
+#define ARG(x)                                                                \
+    do {                                                                      \
+        if (n + 1 >= cap)                                                     \
             return LT_FAIL(LT_ERR_TOO_BIG, "too many nats-server arguments"); \
-        argv[n++] = (char *)(x);                        \
+        argv[n++] = (char *)(x);                                              \
     } while (0)
     ARG(s->bin);
     ARG("-a");

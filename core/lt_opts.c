@@ -47,8 +47,7 @@ static lt_status assign(const lt_opt *opt, void *cfg, const char *value, const c
         n = strtoll(value, &end, 10);
         if (errno != 0 || end == value || *end != '\0' || n < opt->min || n > opt->max)
             return LT_FAIL(LT_ERR_INVALID,
-                           "%s: --%s expects an integer from %" PRId64 " to %" PRId64
-                           ", got '%s'",
+                           "%s: --%s expects an integer from %" PRId64 " to %" PRId64 ", got '%s'",
                            origin, opt->name, opt->min, opt->max, value);
         *(int64_t *)field = n;
         return LT_OK;
@@ -116,8 +115,7 @@ static lt_status read_file(const char *path, char **out)
 }
 
 /* Apply "key = value" (or "key: value") lines; '#' starts a comment line. */
-static lt_status apply_config(const lt_opts_spec *spec, void *cfg, const char *path,
-                              char *text)
+static lt_status apply_config(const lt_opts_spec *spec, void *cfg, const char *path, char *text)
 {
     char origin[LT_MAX_PATH + 32];
     int lineno = 0;
@@ -234,8 +232,8 @@ static lt_status parse_argv(const lt_opts_spec *spec, void *cfg, int argc, char 
     return LT_OK;
 }
 
-lt_status lt_opts_parse(const lt_opts_spec *spec, void *cfg, int argc, char **argv,
-                        int *first_arg, char **config_text)
+lt_status lt_opts_parse(const lt_opts_spec *spec, void *cfg, int argc, char **argv, int *first_arg,
+                        char **config_text)
 {
     const char *path;
     char envorigin[128];

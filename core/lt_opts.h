@@ -21,9 +21,9 @@ typedef enum {
 } lt_opt_kind;
 
 typedef struct {
-    const char *name;    /**< long name without dashes ("nats-url"); also the config key */
-    char short_name;     /**< 0 for none */
-    const char *env;     /**< environment variable or NULL */
+    const char *name; /**< long name without dashes ("nats-url"); also the config key */
+    char short_name;  /**< 0 for none */
+    const char *env;  /**< environment variable or NULL */
     lt_opt_kind kind;
     const char *argname; /**< shown in help ("URL") */
     const char *def;     /**< default as text, or NULL */
@@ -33,9 +33,9 @@ typedef struct {
 } lt_opt;
 
 typedef struct {
-    const char *prog;     /**< program name for messages */
-    const char *usage;    /**< "latticed [OPTIONS]" */
-    const char *summary;  /**< paragraph printed under usage */
+    const char *prog;    /**< program name for messages */
+    const char *usage;   /**< "latticed [OPTIONS]" */
+    const char *summary; /**< paragraph printed under usage */
     const lt_opt *opts;
     size_t nopts;
     const char *config_opt; /**< name of the option holding a config file path, or NULL */
@@ -48,8 +48,8 @@ typedef struct {
  * the index of the first positional argument (argc when none).
  * The config file's contents are kept in *config_text (lt_free it).
  */
-LT_NODISCARD lt_status lt_opts_parse(const lt_opts_spec *spec, void *cfg, int argc,
-                                     char **argv, int *first_arg, char **config_text);
+LT_NODISCARD lt_status lt_opts_parse(const lt_opts_spec *spec, void *cfg, int argc, char **argv,
+                                     int *first_arg, char **config_text);
 
 /** Print the --help text generated from the table. */
 void lt_opts_help(const lt_opts_spec *spec, FILE *out);

@@ -27,8 +27,7 @@ void lt_rand_seed_random(lt_rand *r)
 
         clock_gettime(CLOCK_REALTIME, &ts);
         seed = ((uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec) ^
-               ((uint64_t)getpid() << 32) ^
-               (atomic_fetch_add(&counter, 1) + 1) * DEFAULT_SEED;
+               ((uint64_t)getpid() << 32) ^ (atomic_fetch_add(&counter, 1) + 1) * DEFAULT_SEED;
     }
     lt_rand_seed(r, seed);
 }

@@ -13,28 +13,28 @@
 #define LT_PRINTF(fmt, args) __attribute__((format(printf, fmt, args)))
 
 /** Discard a status on purpose (best-effort paths such as logging). */
-#define LT_IGNORE(expr)                   \
-    do {                                  \
-        lt_status lt_ignored_ = (expr);   \
-        (void)lt_ignored_;                \
+#define LT_IGNORE(expr)                 \
+    do {                                \
+        lt_status lt_ignored_ = (expr); \
+        (void)lt_ignored_;              \
     } while (0)
 
 /* X-macro: name, text. Codes and texts cannot drift apart. */
-#define LT_STATUS_MAP(X)                                              \
-    X(OK, "success")                                                  \
-    X(ERR_NOMEM, "out of memory")                                     \
-    X(ERR_INVALID, "invalid argument or input")                       \
-    X(ERR_NOT_FOUND, "not found")                                     \
-    X(ERR_CONFLICT, "conflicting update")                             \
-    X(ERR_TIMEOUT, "timed out")                                       \
-    X(ERR_IO, "input/output error")                                   \
-    X(ERR_PARSE, "parse error")                                       \
-    X(ERR_TRANSPORT, "NATS transport error")                          \
-    X(ERR_TOO_BIG, "size limit exceeded")                             \
-    X(ERR_UNSUPPORTED, "unsupported")                                 \
-    X(ERR_STATE, "operation not valid in this state")                 \
-    X(ERR_CLOSED, "closed")                                           \
-    X(ERR_REFUSED, "refused")                                         \
+#define LT_STATUS_MAP(X)                              \
+    X(OK, "success")                                  \
+    X(ERR_NOMEM, "out of memory")                     \
+    X(ERR_INVALID, "invalid argument or input")       \
+    X(ERR_NOT_FOUND, "not found")                     \
+    X(ERR_CONFLICT, "conflicting update")             \
+    X(ERR_TIMEOUT, "timed out")                       \
+    X(ERR_IO, "input/output error")                   \
+    X(ERR_PARSE, "parse error")                       \
+    X(ERR_TRANSPORT, "NATS transport error")          \
+    X(ERR_TOO_BIG, "size limit exceeded")             \
+    X(ERR_UNSUPPORTED, "unsupported")                 \
+    X(ERR_STATE, "operation not valid in this state") \
+    X(ERR_CLOSED, "closed")                           \
+    X(ERR_REFUSED, "refused")                         \
     X(ERR_AMBIGUOUS, "outcome unknown")
 
 typedef enum {

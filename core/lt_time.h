@@ -16,8 +16,8 @@
 
 /** Fraction digits written by lt_time_format. */
 typedef enum {
-    LT_TIME_FRAC_MS,    /**< always ".mmm" (milliseconds, truncated) */
-    LT_TIME_FRAC_AUTO,  /**< none, 3, 6 or 9 digits: the fewest exact ones (proto3 JSON) */
+    LT_TIME_FRAC_MS,   /**< always ".mmm" (milliseconds, truncated) */
+    LT_TIME_FRAC_AUTO, /**< none, 3, 6 or 9 digits: the fewest exact ones (proto3 JSON) */
 } lt_time_frac;
 
 /** Flags of lt_time_parse; 0 is the strict proto3 form. */

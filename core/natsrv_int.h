@@ -14,20 +14,20 @@
 #include "lt_natsrv.h"
 
 #define LT__NATSRV_PROBE_TIMEOUT_MS 1000
-#define LT__NATSRV_LOG_TAIL_BYTES   4096
+#define LT__NATSRV_LOG_TAIL_BYTES 4096
 
 struct lt_natsrv {
     char *bin, *dir, *store, *log, *conf, *name;
-    char **extra;              /* NULL-terminated copy of opts.extra_args */
+    char **extra; /* NULL-terminated copy of opts.extra_args */
     char *probe_user, *probe_pass;
     bool js, js_probe, info_probe, monitor, auto_port;
     int port, mport;
     int64_t start_timeout_ms, stop_timeout_ms;
-    pid_t pid;                 /* 0 while down */
+    pid_t pid; /* 0 while down */
     bool paused;
-    pid_t owner;               /* process that started it (for the exit sweep) */
+    pid_t owner; /* process that started it (for the exit sweep) */
     char url[48];
-    struct lt_natsrv *next;    /* registry of live servers */
+    struct lt_natsrv *next; /* registry of live servers */
 };
 
 typedef enum {

@@ -181,7 +181,9 @@ static lt_status build_env(lt__host_rt *rt, lt__host_inst *inst, const char *lin
     cfg = config_json(inst);
     if (cfg == NULL)
         st = LT_ERR_NOMEM;
-#define ADD(k, v) if (st == LT_OK) st = strv_add(env, (k), (v))
+#define ADD(k, v)    \
+    if (st == LT_OK) \
+    st = strv_add(env, (k), (v))
     ADD("LATTICE_HOST_ID", rt->h.id);
     ADD("LATTICE_NAME", rt->h.lattice);
     ADD("LATTICE_INSTANCE_ID", inst->id);
@@ -373,8 +375,7 @@ static void op_links_changed(void *ctx, lt__host_state *h, lt__host_inst *inst)
     char *links = links_json(h, inst);
 
     if (links == NULL || write_links(rt, inst, links) != LT_OK)
-        LT_WARN("host", "instance %s: links file not updated: %s", inst->id,
-                lt_error_message());
+        LT_WARN("host", "instance %s: links file not updated: %s", inst->id, lt_error_message());
     lt_free(links);
 }
 

@@ -163,8 +163,7 @@ static void results_cleanup(results *r)
 /* Set item i's outcome; msg copied (a lost copy only loses the detail). id is borrowed
  * until the reply is encoded: pass the request's string, never an instance's (a later
  * item of the batch may replace and free that instance). */
-static void set_result(results *r, size_t i, const char *id, int code, int state,
-                       const char *msg)
+static void set_result(results *r, size_t i, const char *id, int code, int state, const char *msg)
 {
     hpb_result *x = &r->res[i];
     char *m = msg != NULL && msg[0] != '\0' ? lt_strdup(msg) : NULL;
@@ -268,8 +267,10 @@ static void do_stop(lt__host_state *h, const lt__host_ops *ops,
         /* Re-created since the sender looked: the incarnation it meant is gone. */
         char msg[200];
 
-        snprintf(msg, sizeof(msg), "placement %.64s is gone; the instance now runs as "
-                 "placement %s: left alone", it->placement, inst->placement);
+        snprintf(msg, sizeof(msg),
+                 "placement %.64s is gone; the instance now runs as "
+                 "placement %s: left alone",
+                 it->placement, inst->placement);
         set_result(r, i, it->instance_id, HRC(ALREADY_DONE), inst->state, msg);
         return;
     }
@@ -408,7 +409,8 @@ static const char *item_id(lt__host_verb verb, const ProtobufCMessage *m, size_t
 {
     switch (verb) {
     case LT_HOST_START:
-        return ((const Latticed__Host__V1__StartRequest *)(const void *)m)->instances[i]
+        return ((const Latticed__Host__V1__StartRequest *)(const void *)m)
+            ->instances[i]
             ->instance_id;
     case LT_HOST_STOP:
         return ((const Latticed__Host__V1__StopRequest *)(const void *)m)->items[i]->instance_id;
@@ -460,8 +462,10 @@ static int admit(lt__host_state *h, lt__host_verb verb, const ProtobufCMessage *
         set_result(r, i, item_id(verb, m, i), HRC(INVALID), 0, why);
     }
     if (bad > 0) {
-        snprintf(msg, n, "malformed request: %zu of %zu items are malformed (item %zu: %s); "
-                         "nothing was done", bad, r->n, first, r->res[first].message);
+        snprintf(msg, n,
+                 "malformed request: %zu of %zu items are malformed (item %zu: %s); "
+                 "nothing was done",
+                 bad, r->n, first, r->res[first].message);
         return HRC(INVALID);
     }
     code = lt__host_fence(h, hd->epoch);
@@ -495,12 +499,12 @@ static void apply(lt__host_state *h, const lt__host_ops *ops, lt__host_verb verb
             break;
         }
         case LT_HOST_LINK:
-            do_link(h, ops, ((const Latticed__Host__V1__LinkRequest *)(const void *)m)->links[i],
-                    r, i);
+            do_link(h, ops, ((const Latticed__Host__V1__LinkRequest *)(const void *)m)->links[i], r,
+                    i);
             break;
         case LT_HOST_UNLINK:
-            do_unlink(h, ops, ((const Latticed__Host__V1__UnlinkRequest *)(const void *)m)->items[i],
-                      r, i);
+            do_unlink(h, ops,
+                      ((const Latticed__Host__V1__UnlinkRequest *)(const void *)m)->items[i], r, i);
             break;
         case LT_HOST_INVENTORY: {
             const char *id = item_id(verb, m, i);
@@ -616,8 +620,7 @@ lt_status lt__host_handle(lt__host_state *h, const lt__host_ops *ops, lt__host_v
     } else {
         m = protobuf_c_message_unpack(desc, &lt__host_pb_alloc, len, body);
         if (m == NULL) {
-            snprintf(msg, sizeof(msg), "cannot decode %s: malformed protobuf",
-                     desc->short_name);
+            snprintf(msg, sizeof(msg), "cannot decode %s: malformed protobuf", desc->short_name);
             code = HRC(INVALID);
         } else if (!pb_utf8_ok(m)) { /* refused like any proto3 parser does */
             snprintf(msg, sizeof(msg), "cannot decode %s: a string is not valid UTF-8",

@@ -240,8 +240,8 @@ static int start_serving(lt__host_rt *rt)
     lt__host_srv_heartbeat(&rt->srv, &rt->h);
     lt__host_srv_flush(&rt->srv, 2000);
     lt_conn_redact_url(rt->cfg->conn.url, shown, sizeof(shown));
-    LT_INFO("host", "host %s ready in lattice %s: NATS %s, commands on %s, run dir %s",
-            rt->h.id, rt->h.lattice, shown, rt->srv.cmds, rt->run_dir);
+    LT_INFO("host", "host %s ready in lattice %s: NATS %s, commands on %s, run dir %s", rt->h.id,
+            rt->h.lattice, shown, rt->srv.cmds, rt->run_dir);
     printf("host_id=%s\n", rt->h.id);
     fflush(stdout);
     return 0;

@@ -33,10 +33,10 @@ typedef Latticed__Host__V1__ItemResult hpb_result;
 #define HRC(x) LATTICED__HOST__V1__RESULT_CODE__RESULT_CODE_##x
 #define HIS(x) LATTICED__HOST__V1__INSTANCE_STATE__INSTANCE_STATE_##x
 
-#define LT_HOST_MAX_ITEMS 10000u  /**< items in one command batch */
-#define LT_HOST_MAX_ID 128u       /**< bytes in an instance or link id */
-#define LT_HOST_MAX_REQUEST_ID 256u /**< bytes in a request_id */
-#define LT_HOST_MAX_PLACEMENT 64u /**< bytes in a placement (Instance, StopItem) */
+#define LT_HOST_MAX_ITEMS 10000u            /**< items in one command batch */
+#define LT_HOST_MAX_ID 128u                 /**< bytes in an instance or link id */
+#define LT_HOST_MAX_REQUEST_ID 256u         /**< bytes in a request_id */
+#define LT_HOST_MAX_PLACEMENT 64u           /**< bytes in a placement (Instance, StopItem) */
 #define LT_HOST_MAX_REF (LT_MAX_PATH + 16u) /**< bytes in an image_ref (file:// + a path) */
 
 /** protobuf-c allocator routed through lt_malloc/lt_free. */
@@ -137,26 +137,26 @@ int lt__host_runner_resolve(const lt__host_runners *r, const char *image_ref, lt
 typedef struct lt__host_inst {
     char *id, *app_name, *app_version, *component_name, *component_id, *image_ref;
     char *spec_digest;
-    char *secrets_json;          /**< JSON array of secret references, or NULL */
+    char *secrets_json; /**< JSON array of secret references, or NULL */
     lt__host_kv *annotations, *config;
     size_t n_annotations, n_config;
     uint32_t ordinal, max_instances, cpu_millis;
     uint64_t mem_bytes;
-    int state;                   /**< Latticed__Host__V1__InstanceState */
-    bool reserved;               /**< its resources are counted as reserved */
-    int64_t started_at_ms;       /**< wall clock when it last entered RUNNING; 0 unset */
+    int state;             /**< Latticed__Host__V1__InstanceState */
+    bool reserved;         /**< its resources are counted as reserved */
+    int64_t started_at_ms; /**< wall clock when it last entered RUNNING; 0 unset */
     uint32_t restarts;
-    char *message;               /**< heap detail for FAILED, or NULL */
-    uint8_t *enc;                /**< cached packed Instance, or NULL when stale */
+    char *message; /**< heap detail for FAILED, or NULL */
+    uint8_t *enc;  /**< cached packed Instance, or NULL when stale */
     size_t enc_len;
     /* Supervision (real host only; zero in the simulator). */
-    pid_t pid;                   /**< running child (its process group), 0 none */
-    int64_t kill_at_ms;          /**< while STOPPING: SIGKILL deadline (monotonic) */
-    int64_t restart_at_ms;       /**< monotonic time of a pending restart, 0 none */
-    char *stop_reason;           /**< heap reason for instance.stopped, or NULL */
-    int64_t crash_at_ms;         /**< simulator: monotonic time of its --crash-after-ms
+    pid_t pid;             /**< running child (its process group), 0 none */
+    int64_t kill_at_ms;    /**< while STOPPING: SIGKILL deadline (monotonic) */
+    int64_t restart_at_ms; /**< monotonic time of a pending restart, 0 none */
+    char *stop_reason;     /**< heap reason for instance.stopped, or NULL */
+    int64_t crash_at_ms;   /**< simulator: monotonic time of its --crash-after-ms
                                       crash, 0 none */
-    char placement[48];          /**< this incarnation: "{epoch}.{n}" (Instance.placement) */
+    char placement[48];    /**< this incarnation: "{epoch}.{n}" (Instance.placement) */
 } lt__host_inst;
 
 /** A link installed on a host; packed LinkSpec kept for inventory. */
@@ -188,21 +188,21 @@ void lt__host_link_free(lt__host_link *l);
 typedef struct lt__host_state {
     char *id, *lattice, *friendly_name, *version;
     lt__host_kvs labels;
-    uint64_t mem_total;        /**< bytes; capacity reported and enforced */
-    uint32_t slots_total;      /**< 0 = unlimited */
-    uint32_t cpu_total;        /**< millicores */
-    bool measure;              /**< report measured free memory and CPU (real host) */
-    int64_t started_at_ms;     /**< wall clock */
-    uint32_t interval_ms;      /**< heartbeat interval */
-    uint64_t newest_epoch;     /**< epoch fence */
-    uint64_t sequence;         /**< heartbeats sent */
-    uint64_t starts;           /**< instances created: the n of their placements */
-    lt_map insts;              /**< id -> lt__host_inst */
-    lt_map links;              /**< id -> lt__host_link */
+    uint64_t mem_total;    /**< bytes; capacity reported and enforced */
+    uint32_t slots_total;  /**< 0 = unlimited */
+    uint32_t cpu_total;    /**< millicores */
+    bool measure;          /**< report measured free memory and CPU (real host) */
+    int64_t started_at_ms; /**< wall clock */
+    uint32_t interval_ms;  /**< heartbeat interval */
+    uint64_t newest_epoch; /**< epoch fence */
+    uint64_t sequence;     /**< heartbeats sent */
+    uint64_t starts;       /**< instances created: the n of their placements */
+    lt_map insts;          /**< id -> lt__host_inst */
+    lt_map links;          /**< id -> lt__host_link */
     uint64_t mem_reserved;
     uint32_t cpu_reserved;
     bool shutting_down;
-    size_t index;              /**< number of a simulated host, 0 for a real one */
+    size_t index; /**< number of a simulated host, 0 for a real one */
 } lt__host_state;
 
 /** Initialise h; id, lattice, name, version copied. LT_ERR_NOMEM. */

@@ -45,18 +45,18 @@ typedef struct {
     void *lookup_ctx;
     const lt__host_ops *ops;         /**< the runtime's operations */
     void (*on_reconnect)(void *ctx); /**< on the loop after a reconnect (may be NULL) */
-    lt_buf out;                 /**< reply scratch */
-    lt_buf ev;                  /**< event scratch */
-    lt__host_delayed *delayed;  /**< replies waiting for --reply-delay-ms */
-    lt_conn_events events;      /**< must outlive the connection */
-    natsMsg *trash[LT_HOST_TRASH]; /**< published or handled messages to destroy in a batch */
+    lt_buf out;                      /**< reply scratch */
+    lt_buf ev;                       /**< event scratch */
+    lt__host_delayed *delayed;       /**< replies waiting for --reply-delay-ms */
+    lt_conn_events events;           /**< must outlive the connection */
+    natsMsg *trash[LT_HOST_TRASH];   /**< published or handled messages to destroy in a batch */
     size_t ntrash;
-    bool defer_events;          /**< queue instance events until no request waits (simulator) */
-    lt_buf evq;                 /**< queued events: records of (host, type, length, bytes) */
-    size_t evq_head;            /**< offset of the oldest unpublished record in evq */
-    uint64_t idle_requests;     /**< n_requests at the previous lt__host_srv_idle */
+    bool defer_events;      /**< queue instance events until no request waits (simulator) */
+    lt_buf evq;             /**< queued events: records of (host, type, length, bytes) */
+    size_t evq_head;        /**< offset of the oldest unpublished record in evq */
+    uint64_t idle_requests; /**< n_requests at the previous lt__host_srv_idle */
     uint64_t n_requests, n_events, n_heartbeats, n_errors;
-    uint64_t n_unsigned;        /**< commands refused for a missing or wrong signature */
+    uint64_t n_unsigned; /**< commands refused for a missing or wrong signature */
 } lt__host_srv;
 
 /** Initialise srv (no I/O). */
@@ -132,12 +132,12 @@ typedef struct {
     lt__host_state h;
     lt__host_ops ops;
     lt__host_runners runners;
-    char *run_dir;               /**< our run directory (links files), removed at exit */
-    lt__host_orphan *orphans;    /**< replaced processes still being stopped */
+    char *run_dir;            /**< our run directory (links files), removed at exit */
+    lt__host_orphan *orphans; /**< replaced processes still being stopped */
     size_t norphans, cap_orphans;
     int sigfd;
-    bool stopping;               /**< shutdown begun */
-    int64_t shutdown_deadline;   /**< monotonic ms */
+    bool stopping;             /**< shutdown begun */
+    int64_t shutdown_deadline; /**< monotonic ms */
     int exit_code;
 } lt__host_rt;
 

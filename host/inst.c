@@ -139,9 +139,8 @@ static char *secrets_json(const hpb_spec *spec)
         return NULL;
     for (size_t i = 0; i < spec->n_secrets; i++) {
         const Latticed__Host__V1__SecretRef *s = spec->secrets[i];
-        json_t *o = json_pack("{s:s, s:s, s:s, s:s, s:s}", "name", s->name, "backend",
-                              s->backend, "key", s->key, "field", s->field, "version",
-                              s->version);
+        json_t *o = json_pack("{s:s, s:s, s:s, s:s, s:s}", "name", s->name, "backend", s->backend,
+                              "key", s->key, "field", s->field, "version", s->version);
 
         if (o == NULL || json_array_append_new(arr, o) != 0)
             goto out;

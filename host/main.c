@@ -38,6 +38,8 @@ typedef struct {
 #define F(field) offsetof(opts_t, field)
 #define E(name) "LATTICED_HOST_" name
 
+/* Option tables: one option per row. */
+/* clang-format off */
 static const lt_opt options[] = {
     { "help", 'h', NULL, LT_OPT_FLAG, NULL, NULL, "show this help and exit", F(help), 0, 0 },
     { "version", 'V', NULL, LT_OPT_FLAG, NULL, NULL, "show the version and exit", F(version),
@@ -143,6 +145,7 @@ static const lt_opt options[] = {
     { "log-format", 0, E("LOG_FORMAT"), LT_OPT_STRING, "text|json", "text",
       "log line format on stderr", F(log_format), 0, 0 },
 };
+/* clang-format on */
 
 static const lt_opts_spec spec = {
     .prog = "latticed-host",
@@ -158,11 +161,11 @@ static const lt_opts_spec spec = {
 
 /* The repeatable flags, taken out of argv before lt_opts_parse sees it. */
 typedef struct {
-    char **argv;               /* argv without --label/--runner */
+    char **argv; /* argv without --label/--runner */
     int argc;
     const char **labels, **runners;
     size_t nlabels, nrunners;
-    char *env_labels;          /* heap copy of the comma list from env/config */
+    char *env_labels; /* heap copy of the comma list from env/config */
 } multi_t;
 
 static int take_repeatable(multi_t *mv, int argc, char **argv)
@@ -242,9 +245,14 @@ static int to_config(const opts_t *o, const multi_t *mv, lt_host_config *c)
     long ncpu;
 
     c->conn = (lt_conn_config){
-        .url = o->nats_url, .creds_file = o->nats_creds, .jwt_file = o->nats_jwt,
-        .nkey = o->nats_nkey, .seed_file = o->nats_seed, .tls_ca = o->nats_tls_ca,
-        .tls_cert = o->nats_tls_cert, .tls_key = o->nats_tls_key,
+        .url = o->nats_url,
+        .creds_file = o->nats_creds,
+        .jwt_file = o->nats_jwt,
+        .nkey = o->nats_nkey,
+        .seed_file = o->nats_seed,
+        .tls_ca = o->nats_tls_ca,
+        .tls_cert = o->nats_tls_cert,
+        .tls_key = o->nats_tls_key,
     };
     if (lt_log_level_parse(o->log_level, &lvl) != LT_OK) {
         fprintf(stderr, "latticed-host: --log-level must be debug, info, warn or error\n");
@@ -256,8 +264,7 @@ static int to_config(const opts_t *o, const multi_t *mv, lt_host_config *c)
     }
     lt_log_configure(lvl, strcmp(o->log_format, "json") == 0);
     if (!lt__host_token_ok(o->lattice, LT_MAX_TOKEN)) {
-        fprintf(stderr, "latticed-host: --lattice '%s' is not a valid subject token\n",
-                o->lattice);
+        fprintf(stderr, "latticed-host: --lattice '%s' is not a valid subject token\n", o->lattice);
         return 2;
     }
     if (o->leader_key != NULL && lt_nkey_parse_public(o->leader_key, c->leader_key) != LT_OK) {
@@ -266,13 +273,11 @@ static int to_config(const opts_t *o, const multi_t *mv, lt_host_config *c)
     }
     c->check_signatures = o->leader_key != NULL;
     if (!lt__host_prefix_ok(o->prefix)) {
-        fprintf(stderr, "latticed-host: --prefix '%s' is not a valid subject prefix\n",
-                o->prefix);
+        fprintf(stderr, "latticed-host: --prefix '%s' is not a valid subject prefix\n", o->prefix);
         return 2;
     }
     if (o->host_id != NULL && !lt__host_token_ok(o->host_id, LT_MAX_HOST_ID)) {
-        fprintf(stderr, "latticed-host: --host-id '%s' is not a valid subject token\n",
-                o->host_id);
+        fprintf(stderr, "latticed-host: --host-id '%s' is not a valid subject token\n", o->host_id);
         return 2;
     }
     if (!lt__host_token_ok(o->id_prefix, 64)) {
@@ -305,8 +310,8 @@ static int to_config(const opts_t *o, const multi_t *mv, lt_host_config *c)
     if (o->memory == NULL)
         c->memory = (uint64_t)sysconf(_SC_PHYS_PAGES) * (uint64_t)sysconf(_SC_PAGESIZE);
     ncpu = sysconf(_SC_NPROCESSORS_ONLN);
-    c->cpu_millis = o->cpu_millis > 0 ? (uint32_t)o->cpu_millis
-                                      : (uint32_t)(ncpu > 0 ? ncpu : 1) * 1000u;
+    c->cpu_millis =
+        o->cpu_millis > 0 ? (uint32_t)o->cpu_millis : (uint32_t)(ncpu > 0 ? ncpu : 1) * 1000u;
     c->lattice = o->lattice;
     c->prefix = o->prefix;
     c->host_id = o->host_id;
@@ -381,8 +386,7 @@ int main(int argc, char **argv)
         goto out;
     }
     if (first < mv.argc) {
-        fprintf(stderr, "latticed-host: unexpected argument '%s' (see --help)\n",
-                mv.argv[first]);
+        fprintf(stderr, "latticed-host: unexpected argument '%s' (see --help)\n", mv.argv[first]);
         code = 2;
         goto out;
     }

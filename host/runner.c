@@ -142,6 +142,7 @@ int lt__host_runner_resolve(const lt__host_runners *r, const char *ref, lt__host
     }
     snprintf(msg, msgsize,
              "no runner for image_ref '%.200s': this host runs file:// refs and the prefixes "
-             "given with --runner (or every ref with --default-runner)", ref);
+             "given with --runner (or every ref with --default-runner)",
+             ref);
     return HRC(UNSUPPORTED);
 }

@@ -96,7 +96,7 @@ typedef struct {
     lt__host_state *h;
     const char *type; /* a string literal of command.c/child.c */
     size_t len;
-    int64_t at;       /* when it was queued (monotonic ms) */
+    int64_t at; /* when it was queued (monotonic ms) */
 } evrec;
 
 /* Publish up to max queued events, oldest first (max 0: all of them). */
@@ -275,8 +275,8 @@ static bool signed_ok(lt__host_srv *srv, lt__host_state *h, natsMsg *msg, const 
         return true;
     if (natsMsgHeader_Get(msg, LT_NKEY_SIG_HEADER, &sig) != NATS_OK)
         sig = NULL;
-    if (lt_nkey_verify_command(srv->cfg->leader_key, natsMsg_GetSubject(msg),
-                               natsMsg_GetData(msg), (size_t)natsMsg_GetDataLength(msg), sig))
+    if (lt_nkey_verify_command(srv->cfg->leader_key, natsMsg_GetSubject(msg), natsMsg_GetData(msg),
+                               (size_t)natsMsg_GetDataLength(msg), sig))
         return true;
     srv->n_unsigned++;
     if (srv->n_unsigned == 1 || srv->n_unsigned % 1000 == 0)
@@ -388,7 +388,8 @@ lt_status lt__host_srv_subscribe(lt__host_srv *srv, const char *id)
     natsStatus s;
 
     if (lt_subject_host_command(srv->cmds, sizeof(srv->cmds), srv->cfg->prefix, srv->cfg->lattice,
-                                id, "*") != LT_OK || srv->bcast[0] == '\0')
+                                id, "*") != LT_OK ||
+        srv->bcast[0] == '\0')
         return LT_FAIL(LT_ERR_TOO_BIG, "subscription subject too long");
     s = natsConnection_Subscribe(&srv->sub, srv->nc, subj, on_msg, srv);
     if (s == NATS_OK) /* commands can come in bursts (100,000 at once) */

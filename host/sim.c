@@ -34,13 +34,13 @@ typedef struct {
     lt__host_state *hosts;
     size_t n;
     lt_map by_id;
-    lt_rand rng;         /* --fail-rate draws, deterministic for a given --seed */
+    lt_rand rng; /* --fail-rate draws, deterministic for a given --seed */
     int sigfd;
-    int64_t t0;          /* schedule origin (monotonic ms) */
-    uint64_t round;      /* heartbeat round of hosts[next] */
-    size_t next;         /* next host to heartbeat */
+    int64_t t0;     /* schedule origin (monotonic ms) */
+    uint64_t round; /* heartbeat round of hosts[next] */
+    size_t next;    /* next host to heartbeat */
     uint64_t starts, refused;
-    int64_t stats_at;    /* last stats line */
+    int64_t stats_at; /* last stats line */
     uint64_t stats_hb, stats_req;
     int exit_code;
     /* --crash-after-ms: pending crashes in due order (one constant delay: a FIFO). */
@@ -48,7 +48,7 @@ typedef struct {
         lt__host_state *h;
         char *id;
         int64_t due;
-    } *crashq;
+    } * crashq;
     size_t crash_head, crash_n, crash_cap;
     uint64_t crashes;
 } lt_host_sim;
@@ -75,8 +75,7 @@ static void crash_arm(lt_host_sim *sim, lt__host_state *h, lt__host_inst *inst)
     const lt_host_config *cfg = sim->cfg;
     struct sim_crash *e;
 
-    if (cfg->crash_after_ms <= 0 ||
-        (cfg->crash_limit != 0 && sim->crashes >= cfg->crash_limit) ||
+    if (cfg->crash_after_ms <= 0 || (cfg->crash_limit != 0 && sim->crashes >= cfg->crash_limit) ||
         (cfg->crash_image != NULL && strstr(inst->image_ref, cfg->crash_image) == NULL))
         return;
     if (sim->crash_head > 0 && sim->crash_head == sim->crash_n) {
@@ -112,7 +111,7 @@ static void crash_arm(lt_host_sim *sim, lt__host_state *h, lt__host_inst *inst)
 static void crash_due(lt_host_sim *sim, int64_t now)
 {
     const char *msg = sim->cfg->crash_message != NULL ? sim->cfg->crash_message
-                                                       : "exited with code 1 (simulated crash)";
+                                                      : "exited with code 1 (simulated crash)";
 
     while (sim->crash_head < sim->crash_n && sim->crashq[sim->crash_head].due <= now) {
         struct sim_crash *e = &sim->crashq[sim->crash_head++];
@@ -199,8 +198,8 @@ static int64_t beat_timer(lt_loop *loop, void *arg)
     (void)loop;
     crash_due(sim, now);
     while (sent < sim->n) {
-        int64_t due = sim->t0 + (int64_t)sim->round * iv + (int64_t)sim->next * iv /
-                                                               (int64_t)sim->n;
+        int64_t due =
+            sim->t0 + (int64_t)sim->round * iv + (int64_t)sim->next * iv / (int64_t)sim->n;
 
         if (due > now)
             break;
@@ -212,8 +211,8 @@ static int64_t beat_timer(lt_loop *loop, void *arg)
         }
     }
     lt__host_srv_idle(&sim->srv);
-    if (sent == sim->n && sim->t0 + (int64_t)sim->round * iv + (int64_t)sim->next * iv /
-                                            (int64_t)sim->n <= now) {
+    if (sent == sim->n &&
+        sim->t0 + (int64_t)sim->round * iv + (int64_t)sim->next * iv / (int64_t)sim->n <= now) {
         /* still a whole round behind: start the schedule again from now */
         sim->t0 = now;
         sim->round = 0;

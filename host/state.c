@@ -147,8 +147,8 @@ void lt__host_capacity(const lt__host_state *h, Latticed__Host__V1__Capacity *ca
         if (sysinfo(&si) == 0) {
             uint64_t free_b = ((uint64_t)si.freeram + si.bufferram) * si.mem_unit;
 
-            cap->memory_free_bytes = free_b < cap->memory_free_bytes ? free_b
-                                                                     : cap->memory_free_bytes;
+            cap->memory_free_bytes =
+                free_b < cap->memory_free_bytes ? free_b : cap->memory_free_bytes;
         }
         if (getloadavg(load, 1) == 1 && ncpu > 0) {
             double pct = load[0] * 100.0 / (double)ncpu;

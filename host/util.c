@@ -134,8 +134,8 @@ lt_status lt__host_parse_duration_ms(const char *what, const char *s, int64_t *o
     *out = (int64_t)(v * mult);
     return LT_OK;
 bad:
-    return LT_FAIL(LT_ERR_INVALID, "%s: expected a duration like 250ms, 5s or 2m, got '%s'",
-                   what, s ? s : "");
+    return LT_FAIL(LT_ERR_INVALID, "%s: expected a duration like 250ms, 5s or 2m, got '%s'", what,
+                   s ? s : "");
 }
 
 lt_status lt__host_parse_size(const char *what, const char *s, uint64_t *out)
@@ -173,8 +173,7 @@ bad:
 }
 
 /* Expand one placeholder body (between braces, len bytes) into b. */
-static lt_status expand_one(const char *p, size_t len, size_t index, const char *host_id,
-                            lt_buf *b)
+static lt_status expand_one(const char *p, size_t len, size_t index, const char *host_id, lt_buf *b)
 {
     const char *bar = memchr(p, '|', len);
     uint64_t m;
@@ -186,8 +185,8 @@ static lt_status expand_one(const char *p, size_t len, size_t index, const char 
         return lt_buf_appendf(b, "%zu", index);
     if (len > 2 && p[0] == 'i' && (p[1] == '%' || p[1] == '/') && leading_int(p + 2, &m, &end) &&
         end == p + len && m > 0)
-        return lt_buf_appendf(b, "%" PRIu64, p[1] == '%' ? (uint64_t)index % m
-                                                        : (uint64_t)index / m);
+        return lt_buf_appendf(b, "%" PRIu64,
+                              p[1] == '%' ? (uint64_t)index % m : (uint64_t)index / m);
     if (bar != NULL) {
         size_t nchoices = 1, pick;
         const char *c = p, *stop = p + len;
@@ -200,8 +199,10 @@ static lt_status expand_one(const char *p, size_t len, size_t index, const char 
         end = memchr(c, '|', (size_t)(stop - c));
         return lt_buf_append(b, c, (size_t)((end ? end : stop) - c));
     }
-    return LT_FAIL(LT_ERR_INVALID, "unknown placeholder '{%.*s}' (use {i}, {i%%N}, {i/N}, {id} "
-                   "or {a|b|c})", (int)len, p);
+    return LT_FAIL(LT_ERR_INVALID,
+                   "unknown placeholder '{%.*s}' (use {i}, {i%%N}, {i/N}, {id} "
+                   "or {a|b|c})",
+                   (int)len, p);
 }
 
 lt_status lt__host_label_expand(const char *tmpl, size_t index, const char *host_id, char **out)

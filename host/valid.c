@@ -46,8 +46,8 @@ static bool id_ok(const char *what, const char *id, char *why, size_t n)
 {
     if (lt__host_id_ok(id))
         return true;
-    snprintf(why, n, "%s must be 1-%u characters of [A-Za-z0-9._:-], not starting with '.'",
-             what, LT_HOST_MAX_ID);
+    snprintf(why, n, "%s must be 1-%u characters of [A-Za-z0-9._:-], not starting with '.'", what,
+             LT_HOST_MAX_ID);
     return false;
 }
 

@@ -54,8 +54,8 @@ static void type_error(lt__model_ctx *cx, const lt__model_node *n, const char *e
 {
     char found[DESCRIBE_MAX + 32];
     describe(n, found, sizeof(found));
-    bool quotable = n->kind == LT__NODE_INT || n->kind == LT__NODE_FLOAT ||
-                    n->kind == LT__NODE_BOOL;
+    bool quotable =
+        n->kind == LT__NODE_INT || n->kind == LT__NODE_FLOAT || n->kind == LT__NODE_BOOL;
     if (quotable && strcmp(expected, "a string") == 0)
         lt__model_diag(cx, LT_MODEL_ERROR, LT__MODEL_CODE_SCHEMA, n,
                        "invalid type: %s, expected a string (quote the value to make it one: '%s')",

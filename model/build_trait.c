@@ -14,10 +14,11 @@
 #define COUNT(a) (sizeof(a) / sizeof((a)[0]))
 
 static const char *const TRAIT_FIELDS[] = { "type", "properties" };
-static const char *const LINK_FIELDS[] = { "namespace",     "package",       "interfaces",
-                                           "target",        "source",        "name",
-                                           "source_config", "target_config",
-                                           LT_MODEL_LINK_COLOCATE_KEY };
+static const char *const LINK_FIELDS[] = {
+    "namespace",     "package",       "interfaces",
+    "target",        "source",        "name",
+    "source_config", "target_config", LT_MODEL_LINK_COLOCATE_KEY
+};
 static const char *const TARGET_FIELDS[] = { "name", "config", "secrets" };
 static const char *const SOURCE_FIELDS[] = { "config", "secrets" };
 static const char *const SCALER_FIELDS[] = { "instances", "replicas", "spread" };
@@ -28,11 +29,11 @@ static const char *const TRAIT_TYPES[] = { "spreadscaler", "daemonscaler", "link
 static const char *const COLOCATE_VALUES[] = { "none", "preferred", "required" };
 
 /* Decode child `key` of map with fn, the path pointing at it. */
-#define AT_KEY(cx, key, stmt) \
-    do { \
+#define AT_KEY(cx, key, stmt)                                 \
+    do {                                                      \
         size_t saved_ = lt__model_path_push_key((cx), (key)); \
-        stmt; \
-        lt__model_path_pop((cx), saved_); \
+        stmt;                                                 \
+        lt__model_path_pop((cx), saved_);                     \
     } while (0)
 
 /* ---- link ----------------------------------------------------------------------------------- */
@@ -148,8 +149,9 @@ static void decode_colocate(lt__model_ctx *cx, const lt__model_node *n, lt_model
 static bool decode_link(lt__model_ctx *cx, const lt__model_node *n, lt_model_link *l)
 {
     uint64_t before = cx->errors;
-    *l = (lt_model_link){ .name = LT_MODEL_DEFAULT_LINK_NAME, .target = "",
-                          .wit_namespace = "", .wit_package = "" };
+    *l = (lt_model_link){
+        .name = LT_MODEL_DEFAULT_LINK_NAME, .target = "", .wit_namespace = "", .wit_package = ""
+    };
     if (!lt__model_want_map(cx, n))
         return false;
     lt__model_check_fields(cx, n, LINK_FIELDS, COUNT(LINK_FIELDS), false);

@@ -10,8 +10,7 @@
 #include "lt_model.h"
 
 lt_status lt_model_shared_missing(const lt_model_deploy_comp *comps, size_t n,
-                                  const lt_model_deploy_env *env, lt_buf *names,
-                                  size_t *count)
+                                  const lt_model_deploy_env *env, lt_buf *names, size_t *count)
 {
     lt_status st;
 
@@ -25,8 +24,7 @@ lt_status lt_model_shared_missing(const lt_model_deploy_comp *comps, size_t n,
         if (c->shared_app == NULL)
             continue;
         st = env->shared_has(env->ctx, c->shared_app,
-                             c->shared_component != NULL ? c->shared_component : "", c->kind,
-                             &ok);
+                             c->shared_component != NULL ? c->shared_component : "", c->kind, &ok);
         if (st != LT_OK)
             return st;
         if (ok)
@@ -62,8 +60,9 @@ lt_status lt_model_check_deploy(const lt_model_deploy_comp *comps, size_t n,
         if ((st = env->id_owner(env->ctx, comps[i].id, &owner)) != LT_OK)
             goto out;
         if (owner != NULL) {
-            LT_IGNORE(lt_buf_appendf(why, "Component identifier '%s' is already deployed in a "
-                                          "different application '%s'.",
+            LT_IGNORE(lt_buf_appendf(why,
+                                     "Component identifier '%s' is already deployed in a "
+                                     "different application '%s'.",
                                      comps[i].id, owner));
             st = LT_ERR_REFUSED;
             goto out;
@@ -72,8 +71,10 @@ lt_status lt_model_check_deploy(const lt_model_deploy_comp *comps, size_t n,
     if ((st = lt_model_shared_missing(comps, n, env, &names, &missing)) != LT_OK)
         goto out;
     if (missing > 0) {
-        LT_IGNORE(lt_buf_appendf(why, "Application contains shared components that are not "
-                                      "deployed in other applications: %s", names.ptr));
+        LT_IGNORE(lt_buf_appendf(why,
+                                 "Application contains shared components that are not "
+                                 "deployed in other applications: %s",
+                                 names.ptr));
         st = LT_ERR_REFUSED;
     }
 out:

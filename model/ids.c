@@ -265,7 +265,8 @@ static bool parse_quantity(const char *s, const char *const *units, const uint64
     if (!isdigit((unsigned char)*p))
         return false;
     for (; isdigit((unsigned char)*p); p++) {
-        if (__builtin_mul_overflow(ip, 10, &ip) || __builtin_add_overflow(ip, (uint64_t)(*p - '0'), &ip))
+        if (__builtin_mul_overflow(ip, 10, &ip) ||
+            __builtin_add_overflow(ip, (uint64_t)(*p - '0'), &ip))
             return false;
     }
     if (*p == '.') {
@@ -298,11 +299,13 @@ static bool parse_quantity(const char *s, const char *const *units, const uint64
 
 bool lt__model_parse_memory(const char *s, uint64_t *out)
 {
-    static const char *const units[] = { "k", "K", "M", "G", "T", "P", "Ki", "Mi", "Gi", "Ti",
-                                         "Pi" };
-    static const uint64_t scales[] = { 1000u, 1000u, 1000000u, 1000000000u, 1000000000000u,
-                                       1000000000000000u, 1u << 10, 1u << 20, 1u << 30,
-                                       1ull << 40, 1ull << 50 };
+    static const char *const units[] = {
+        "k", "K", "M", "G", "T", "P", "Ki", "Mi", "Gi", "Ti", "Pi"
+    };
+    static const uint64_t scales[] = { 1000u,       1000u,          1000000u,
+                                       1000000000u, 1000000000000u, 1000000000000000u,
+                                       1u << 10,    1u << 20,       1u << 30,
+                                       1ull << 40,  1ull << 50 };
     return parse_quantity(s, units, scales, sizeof(units) / sizeof(units[0]), 1, out);
 }
 

@@ -72,7 +72,7 @@ typedef struct {
 /** A secret reference; values are never in the manifest, only where to fetch them. */
 typedef struct {
     const char *name;
-    const char *policy;  /**< name of a policy of type LT_MODEL_SECRET_POLICY_TYPE */
+    const char *policy; /**< name of a policy of type LT_MODEL_SECRET_POLICY_TYPE */
     const char *key;
     const char *field;   /**< NULL when absent */
     const char *version; /**< NULL when absent */
@@ -189,9 +189,9 @@ typedef struct {
 
 /** Rollout policy (extension policy type LT_MODEL_POLICY_ROLLOUT_TYPE). */
 typedef struct {
-    bool set;                  /**< a rollout policy was given */
-    bool percent;              /**< max_unavailable is a percentage */
-    uint32_t max_unavailable;  /**< instances, or percent (0..100) */
+    bool set;                 /**< a rollout policy was given */
+    bool percent;             /**< max_unavailable is a percentage */
+    uint32_t max_unavailable; /**< instances, or percent (0..100) */
 } lt_model_rollout;
 
 typedef struct lt_model {
@@ -239,7 +239,7 @@ typedef struct lt_model_report {
     size_t count;
     size_t error_count;
     size_t warning_count;
-    const char *source; /**< source name given in the options ("<input>" by default) */
+    const char *source;            /**< source name given in the options ("<input>" by default) */
     struct lt__report_priv *priv_; /**< private */
 } lt_model_report;
 
@@ -271,9 +271,8 @@ typedef struct {
  * *new_model is set to NULL. In both cases *new_report (optional, may be NULL) receives every
  * error and warning (free with lt_model_report_free). LT_ERR_NOMEM: nothing is returned.
  */
-LT_NODISCARD lt_status lt_model_parse(const void *data, size_t len,
-                                      const lt_model_parse_opts *opts, lt_model **new_model,
-                                      lt_model_report **new_report);
+LT_NODISCARD lt_status lt_model_parse(const void *data, size_t len, const lt_model_parse_opts *opts,
+                                      lt_model **new_model, lt_model_report **new_report);
 
 /** DESTRUCTOR. Free a model and everything it owns. NULL-safe. */
 void lt_model_free(lt_model *m);
@@ -356,7 +355,7 @@ uint64_t lt_model_rollout_max_unavailable(const lt_model_rollout *r, uint64_t in
 /** A component of the app to deploy, as the deploy check sees it (borrowed strings). */
 typedef struct {
     const char *name;
-    const char *id;               /**< explicit id it claims, NULL when none */
+    const char *id; /**< explicit id it claims, NULL when none */
     lt_model_kind kind;
     const char *shared_app;       /**< a shared reference: the app it points at, else NULL */
     const char *shared_component; /**< ... and the component there */
@@ -371,8 +370,8 @@ typedef struct {
     /** *app = the other deployed app that claims explicit id (borrowed), NULL when none. */
     lt_status (*id_owner)(void *ctx, const char *id, const char **app);
     /** *ok = app is a deployed shared app with a component of that name and kind. */
-    lt_status (*shared_has)(void *ctx, const char *app, const char *component,
-                            lt_model_kind kind, bool *ok);
+    lt_status (*shared_has)(void *ctx, const char *app, const char *component, lt_model_kind kind,
+                            bool *ok);
 } lt_model_deploy_env;
 
 /**

@@ -54,19 +54,19 @@ typedef enum {
 typedef struct lt__model_node lt__model_node;
 struct lt__model_node {
     lt__model_node_kind kind;
-    uint32_t line;      /**< 1-based, 0 for JSON input */
+    uint32_t line; /**< 1-based, 0 for JSON input */
     uint32_t column;
-    const char *text;   /**< scalars: the text (STR: the value); NUL-terminated */
+    const char *text; /**< scalars: the text (STR: the value); NUL-terminated */
     size_t text_len;
     union {
         bool b;
         int64_t i;
         double d;
     } v;
-    size_t count;       /**< SEQ items / MAP entries */
+    size_t count;           /**< SEQ items / MAP entries */
     lt__model_node **items; /**< SEQ items, MAP values */
     lt__model_node **keys;  /**< MAP keys (STR nodes) */
-    uint64_t weight;    /**< nodes in the subtree, alias expansions included */
+    uint64_t weight;        /**< nodes in the subtree, alias expansions included */
 };
 
 /** Human name of a node kind ("a string", "integer"...), for messages. */
@@ -98,18 +98,18 @@ extern const char LT__MODEL_CODE_WADM[];
 extern const char LT__MODEL_CODE_LATTICED[];
 
 typedef struct {
-    struct lt__arena *tree;   /**< owns the document tree */
-    struct lt__arena *model;  /**< owns the model under construction */
-    lt_model_report *report;  /**< findings under construction */
+    struct lt__arena *tree;     /**< owns the document tree */
+    struct lt__arena *model;    /**< owns the model under construction */
+    lt_model_report *report;    /**< findings under construction */
     const lt__model_node *root; /**< the document, once parsed (locations of findings) */
     const char *source;
     size_t max_depth;
     size_t max_nodes;
-    lt_buf path;              /**< JSON path of the node being decoded */
-    int quiet;                /**< > 0: count errors, emit nothing */
-    uint64_t errors;          /**< errors raised so far, quiet or not */
-    bool nomem;               /**< an allocation failed: the result is incomplete */
-    bool aliases;             /**< the YAML document used aliases (its expansion is bounded) */
+    lt_buf path;     /**< JSON path of the node being decoded */
+    int quiet;       /**< > 0: count errors, emit nothing */
+    uint64_t errors; /**< errors raised so far, quiet or not */
+    bool nomem;      /**< an allocation failed: the result is incomplete */
+    bool aliases;    /**< the YAML document used aliases (its expansion is bounded) */
 } lt__model_ctx;
 
 /** CONSTRUCTOR. A report with no findings. NULL when out of memory. */

@@ -75,7 +75,7 @@ static lt__model_node *convert_container(jparse *p, json_t *j, size_t depth)
         const char *key;
         size_t klen;
         json_t *v;
-        json_object_keylen_foreach(j, key, klen, v) {
+        json_object_keylen_foreach (j, key, klen, v) {
             lt__model_node *k = new_node(p, LT__NODE_STR);
             if (k == NULL || !set_text(p, k, key, klen))
                 return NULL;
@@ -88,7 +88,7 @@ static lt__model_node *convert_container(jparse *p, json_t *j, size_t depth)
         }
     } else {
         json_t *v;
-        json_array_foreach(j, i, v) {
+        json_array_foreach (j, i, v) {
             n->items[i] = convert(p, v, depth + 1);
             if (n->items[i] == NULL)
                 return NULL;

@@ -63,10 +63,9 @@ static void nomem(yparse *y)
     y->stop = true;
 }
 
-static void fail_at(yparse *y, const char *code, uint32_t line, uint32_t col, const char *fmt,
-                    ...) LT_PRINTF(5, 6);
-static void fail_at(yparse *y, const char *code, uint32_t line, uint32_t col, const char *fmt,
-                    ...)
+static void fail_at(yparse *y, const char *code, uint32_t line, uint32_t col, const char *fmt, ...)
+    LT_PRINTF(5, 6);
+static void fail_at(yparse *y, const char *code, uint32_t line, uint32_t col, const char *fmt, ...)
 {
     lt__model_node at = { .line = line, .column = col };
     va_list ap;
@@ -332,7 +331,8 @@ static void on_start(yparse *y, const yaml_event_t *ev, lt__model_node_kind kind
         kind == LT__NODE_MAP ? ev->data.mapping_start.anchor : ev->data.sequence_start.anchor;
     if (!count_nodes(y, 1, mark))
         return;
-    if (tag != NULL && strcmp(tag, kind == LT__NODE_MAP ? TAG_PREFIX "map" : TAG_PREFIX "seq") != 0) {
+    if (tag != NULL &&
+        strcmp(tag, kind == LT__NODE_MAP ? TAG_PREFIX "map" : TAG_PREFIX "seq") != 0) {
         fail_at(y, LT__MODEL_CODE_SYNTAX, (uint32_t)mark->line + 1, (uint32_t)mark->column + 1,
                 "unsupported YAML tag: %s", tag);
         return;
@@ -454,8 +454,7 @@ static void on_alias(yparse *y, const yaml_event_t *ev)
 /* ---- driver --------------------------------------------------------------------------------- */
 
 /* Line and column (1-based) of a byte offset, for reader errors that only give an offset. */
-static void offset_position(const char *data, size_t len, size_t off, uint32_t *line,
-                            uint32_t *col)
+static void offset_position(const char *data, size_t len, size_t off, uint32_t *line, uint32_t *col)
 {
     uint32_t l = 1, c = 1;
     for (size_t i = 0; i < off && i < len; i++) {

@@ -116,7 +116,11 @@ static void append(lt__model_ctx *cx, lt_model_level lvl, const char *code, uint
     if (cut)
         mark_truncated(msg, size);
     p->items[r->count++] = (lt_model_diag){
-        .level = lvl, .code = code, .message = msg, .path = pcopy, .line = line,
+        .level = lvl,
+        .code = code,
+        .message = msg,
+        .path = pcopy,
+        .line = line,
         .column = column,
     };
 }
@@ -155,8 +159,8 @@ void lt__model_vdiag(lt__model_ctx *cx, lt_model_level lvl, const char *code,
         cx->errors++;
     if (cx->quiet > 0)
         return;
-    add(cx, lvl, code, at != NULL ? at->line : 0, at != NULL ? at->column : 0, cx->path.ptr,
-        fmt, ap);
+    add(cx, lvl, code, at != NULL ? at->line : 0, at != NULL ? at->column : 0, cx->path.ptr, fmt,
+        ap);
 }
 
 void lt__model_diag(lt__model_ctx *cx, lt_model_level lvl, const char *code,

@@ -180,9 +180,8 @@ static json_t *trait_json(jb *b, const lt_model_trait *t)
         break;
     case LT_MODEL_TRAIT_RESOURCES:
     case LT_MODEL_TRAIT_CUSTOM:
-        props = t->properties_json != NULL
-                    ? json_loads(t->properties_json, JSON_DECODE_ANY, NULL)
-                    : json_null();
+        props = t->properties_json != NULL ? json_loads(t->properties_json, JSON_DECODE_ANY, NULL)
+                                           : json_null();
         break;
     }
     set(b, o, "properties", props);

@@ -157,8 +157,8 @@ static void metadata_rules(lt__model_ctx *cx, const lt_model *m, const lt__model
             lt_buf_init(&path, LT_MAX_PATH);
             LT_IGNORE(lt_buf_appendf(&path, "metadata.%s", what[k]));
             (void)lt__model_path_append_key(&path, kv->key);
-            loc = (lt_model_loc){ kn != NULL ? kn->line : 0, kn != NULL ? kn->column : 0,
-                                  path.ptr };
+            loc =
+                (lt_model_loc){ kn != NULL ? kn->line : 0, kn != NULL ? kn->column : 0, path.ptr };
             diag_in(cx, LT_MODEL_ERROR, &loc, NULL, "Invalid OAM %s: (%s)",
                     k == 0 ? "label" : "annotation", dbg.ptr);
             lt_buf_cleanup(&path);
@@ -319,8 +319,8 @@ static void dangling_rules(lt__model_ctx *cx, const lt_model *m, const lt__model
             } else if (t->shape == LT_MODEL_SHAPE_LINK && !has_name(names, n, t->link.target)) {
                 if (t->link.name_explicit)
                     diag_in(cx, LT_MODEL_WARNING, &t->loc, ".properties.target",
-                            "link (name [%s]) target [%s] is not a listed component",
-                            t->link.name, t->link.target);
+                            "link (name [%s]) target [%s] is not a listed component", t->link.name,
+                            t->link.target);
                 else
                     diag_in(cx, LT_MODEL_WARNING, &t->loc, ".properties.target",
                             "link (target [%s]) target [%s] is not a listed component",
@@ -519,8 +519,8 @@ static void duplicate_link_rules(lt__model_ctx *cx, const lt_model *m)
                 continue;
             const lt_model_link *l = &owner[q]->link;
             diag_in(cx, LT_MODEL_ERROR, &owner[q]->loc, ".properties",
-                    "Duplicate link found inside component '%s': %s (%s:%s/%s)", c->name,
-                    l->name, l->wit_namespace, l->wit_package, l->interfaces[iface[q]]);
+                    "Duplicate link found inside component '%s': %s (%s:%s/%s)", c->name, l->name,
+                    l->wit_namespace, l->wit_package, l->interfaces[iface[q]]);
         }
         for (size_t q = 0; keys != NULL && q < n; q++)
             lt_free(keys[q]);

@@ -136,9 +136,8 @@ static void component_rules(lt__model_ctx *cx, const lt_model *m, const lt_model
                         c->name);
         } else if (t->kind == LT_MODEL_TRAIT_RESOURCES) {
             if (++resources == 2)
-                diag_at(cx, LT_MODEL_ERROR, &t->loc,
-                        "component '%s' has more than one %s trait", c->name,
-                        LT_MODEL_TRAIT_RESOURCES_TYPE);
+                diag_at(cx, LT_MODEL_ERROR, &t->loc, "component '%s' has more than one %s trait",
+                        c->name, LT_MODEL_TRAIT_RESOURCES_TYPE);
             if (c->image == NULL && c->shared_app != NULL)
                 diag_at(cx, LT_MODEL_ERROR, &t->loc,
                         "Shared component '%s' cannot specify resources: the shared "

@@ -90,9 +90,10 @@ void lt__sched_fence_on_stale(lt_sched *s, sched_host *h, uint64_t claimed, int6
         return;
     if (!h->fenced) {
         h->fenced = true;
-        LT_WARN("sched", "lattice %s: host %s claims epoch %llu, newer than ours (%llu): nothing "
-                "more goes to it until the lease is checked", s->lattice, h->id,
-                (unsigned long long)claimed, (unsigned long long)s->epoch);
+        LT_WARN("sched",
+                "lattice %s: host %s claims epoch %llu, newer than ours (%llu): nothing "
+                "more goes to it until the lease is checked",
+                s->lattice, h->id, (unsigned long long)claimed, (unsigned long long)s->epoch);
         mark_host_apps(s, h, now);
     }
     if (claimed > h->claimed_epoch) {
@@ -175,9 +176,10 @@ void lt_sched_quarantine(lt_sched *s, const char *host_id, uint64_t claimed, int
     if (h->quarantined)
         return;
     h->quarantined = true;
-    LT_WARN("sched", "lattice %s: host %s quarantined: it claims epoch %llu, which no term had "
-            "(ours is %llu); no placements on it until it restarts", s->lattice, h->id,
-            (unsigned long long)h->claimed_epoch, (unsigned long long)s->epoch);
+    LT_WARN("sched",
+            "lattice %s: host %s quarantined: it claims epoch %llu, which no term had "
+            "(ours is %llu); no placements on it until it restarts",
+            s->lattice, h->id, (unsigned long long)h->claimed_epoch, (unsigned long long)s->epoch);
     lt__sched_cp_host_quarantined(s, h);
 }
 

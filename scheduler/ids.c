@@ -28,9 +28,8 @@ void lt_sched_instance_id(const char *lattice, const char *app, const char *vers
     hash_id('i', parts, "////", 5, out);
 }
 
-void lt_sched_link_id(const char *lattice, const char *app, const char *source_id,
-                      const char *ns, const char *pkg, const char *name, const char *target_id,
-                      char *out)
+void lt_sched_link_id(const char *lattice, const char *app, const char *source_id, const char *ns,
+                      const char *pkg, const char *name, const char *target_id, char *out)
 {
     const char *parts[] = { lattice, app, source_id, ns, pkg, name, target_id };
 

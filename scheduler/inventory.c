@@ -43,8 +43,7 @@ static lt_status check_source(const lt_sched *s, const char *host_id, const char
     if (msg_host != NULL && msg_host[0] != '\0' && strcmp(msg_host, host_id) != 0)
         return LT_FAIL(LT_ERR_INVALID, "event of host %s claims host_id %s", host_id, msg_host);
     if (msg_lattice != NULL && msg_lattice[0] != '\0' && strcmp(msg_lattice, s->lattice) != 0)
-        return LT_FAIL(LT_ERR_INVALID, "event of host %s is for lattice %s", host_id,
-                       msg_lattice);
+        return LT_FAIL(LT_ERR_INVALID, "event of host %s is for lattice %s", host_id, msg_lattice);
     return LT_OK;
 }
 
@@ -301,8 +300,8 @@ static void obs_crashed(lt_sched *s, sched_obs *o, int64_t now)
 
     if (o->owner == NULL || o->stop_sent != 0)
         return; /* not ours, or we asked it to go */
-    LT_INFO("sched", "lattice %s: instance %s of %s/%s crashed on host %s: %s", s->lattice,
-            o->id, o->owner->name, o->comp, o->host->id, o->message);
+    LT_INFO("sched", "lattice %s: instance %s of %s/%s crashed on host %s: %s", s->lattice, o->id,
+            o->owner->name, o->comp, o->host->id, o->message);
     lt__sched_failure(s, o->owner, o->comp, o->host->id,
                       o->message[0] != '\0' ? o->message : "instance failed", now);
     lt__sched_cp_instance_lost(s, o, CP_LOST_FAILED, o->message);
@@ -382,7 +381,8 @@ static lt_status obs_upsert(lt_sched *s, sched_host *h, const Latticed__Host__V1
     h->obs_cpu += cpu - o->cpu;
     o->mem = mem;
     o->cpu = cpu;
-    if (managed != o->managed || (managed && (o->owner == NULL || strcmp(o->owner->name, app) != 0))) {
+    if (managed != o->managed ||
+        (managed && (o->owner == NULL || strcmp(o->owner->name, app) != 0))) {
         lt__sched_obs_unlink_app(s, o);
         o->managed = managed;
         changed = true;
@@ -748,8 +748,10 @@ static void note_loss(lt_sched *s, int64_t now)
 
 static void partition_over(lt_sched *s, size_t still_silent, int64_t now)
 {
-    LT_WARN("sched", "lattice %s: partition over (%zu host(s) still silent get a fresh "
-            "timeout)", s->lattice, still_silent);
+    LT_WARN("sched",
+            "lattice %s: partition over (%zu host(s) still silent get a fresh "
+            "timeout)",
+            s->lattice, still_silent);
     s->partitioned = false;
     s->grace_from = now;
 }
@@ -776,10 +778,12 @@ void lt__sched_inv_check_hosts(lt_sched *s, int64_t now)
     if (n_quiet + recent >= s->cfg.partition_min_hosts &&
         (double)(n_quiet + recent) > s->cfg.partition_share * (double)(total + recent)) {
         if (!s->partitioned)
-            LT_WARN("sched", "lattice %s: %zu of %zu hosts went silent within %lld ms (%zu "
+            LT_WARN("sched",
+                    "lattice %s: %zu of %zu hosts went silent within %lld ms (%zu "
                     "overdue): a partition, not host failures; evicting nothing until they "
-                    "return (latticectl hosts --evict-silent overrides)", s->lattice,
-                    n_quiet + recent, total + recent, (long long)guard_window(s), n_overdue);
+                    "return (latticectl hosts --evict-silent overrides)",
+                    s->lattice, n_quiet + recent, total + recent, (long long)guard_window(s),
+                    n_overdue);
         s->partitioned = true;
         for (i = 0; i < total; i++) {
             sched_host *h = s->host_list.items[i];
@@ -924,7 +928,7 @@ void lt__sched_inv_free_all(lt_sched *s)
 
 static int ptr_cmp(const void *a, const void *b)
 {
-    uintptr_t x = (uintptr_t)*(const void *const *)a, y = (uintptr_t)*(const void *const *)b;
+    uintptr_t x = (uintptr_t) * (const void *const *)a, y = (uintptr_t) * (const void *const *)b;
 
     return x < y ? -1 : x > y;
 }
@@ -975,8 +979,10 @@ static lt_status check_hosts(const lt_sched *s, const sched_obs **all, size_t ca
             return LT_FAIL(LT_ERR_STATE, "host %s lists %u instances, counts %u", h->id, n,
                            h->n_obs);
         if (mem != h->obs_mem || cpu != h->obs_cpu)
-            return LT_FAIL(LT_ERR_STATE, "host %s: memory/cpu of its instances %llu/%llu, sums "
-                           "%llu/%llu", h->id, (unsigned long long)mem, (unsigned long long)cpu,
+            return LT_FAIL(LT_ERR_STATE,
+                           "host %s: memory/cpu of its instances %llu/%llu, sums "
+                           "%llu/%llu",
+                           h->id, (unsigned long long)mem, (unsigned long long)cpu,
                            (unsigned long long)h->obs_mem, (unsigned long long)h->obs_cpu);
     }
     return LT_OK;
@@ -999,8 +1005,10 @@ static lt_status check_ids(const lt_sched *s, const sched_obs **sorted, size_t n
             return LT_FAIL(LT_ERR_STATE, "id index key %s is not its first instance's id", key);
         for (; o != NULL; o = o->id_next) {
             if (++total > n_all)
-                return LT_FAIL(LT_ERR_STATE, "id index holds more than the %zu instances of the "
-                               "host lists (at %s)", n_all, key);
+                return LT_FAIL(LT_ERR_STATE,
+                               "id index holds more than the %zu instances of the "
+                               "host lists (at %s)",
+                               n_all, key);
             if (strcmp(o->id, key) != 0)
                 return LT_FAIL(LT_ERR_STATE, "instance %s chained under id %s", o->id, key);
             if (!ptr_in((const void *const *)sorted, n_all, o))

@@ -143,14 +143,12 @@ static void link_status(lt_sched *s, sched_app *a, const spec_link *l, int64_t n
     r->want = r->done = 0;
     r->pass = a->pass;
     for (o = src != NULL ? src->obs_head : NULL; o != NULL; o = o->app_next) {
-        if (o->state != IS(RUNNING) || strcmp(o->comp, l->source_comp) != 0 ||
-            o->stop_sent != 0)
+        if (o->state != IS(RUNNING) || strcmp(o->comp, l->source_comp) != 0 || o->stop_sent != 0)
             continue;
         r->want++;
         r->done += acked_find(o, l->link_id) != NULL;
     }
-    snprintf(label, sizeof(label), "%s -(%s:%s)-> %s", l->source_id, l->ns, l->pkg,
-             l->target_id);
+    snprintf(label, sizeof(label), "%s -(%s:%s)-> %s", l->source_id, l->ns, l->pkg, l->target_id);
     lt__sched_set_str(&r->label, label);
     if (r->done >= r->want) {
         r->state = LT_SCHED_DEPLOYED;

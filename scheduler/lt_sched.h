@@ -33,7 +33,7 @@ typedef struct lt_sched_spec lt_sched_spec;
 #define LT_SCHED_ANN_LATTICE "latticed.dev/lattice"
 #define LT_SCHED_ANN_APP "latticed.dev/app"
 #define LT_SCHED_ANN_VERSION "latticed.dev/version"
-#define LT_SCHED_ANN_KIND "latticed.dev/kind"                 /**< "component" | "capability" */
+#define LT_SCHED_ANN_KIND "latticed.dev/kind" /**< "component" | "capability" */
 #define LT_SCHED_ANN_EXTERNAL_CONFIG "latticed.dev/external-config" /**< names, comma-separated */
 #define LT_SCHED_MANAGER "latticed"
 
@@ -45,29 +45,29 @@ typedef struct lt_sched_spec lt_sched_spec;
 
 /** Zero-initialise and set what you need; 0 means the default given. */
 typedef struct {
-    const char *lattice;            /**< required: the lattice this scheduler owns (copied) */
-    int64_t host_timeout_ms;        /**< lost after this silence; 0 = 3 x the host's interval */
-    uint32_t default_interval_ms;   /**< interval assumed for hosts that report none; 0 = 5000 */
-    double partition_share;         /**< more than this share of hosts silent over the guard's
+    const char *lattice;          /**< required: the lattice this scheduler owns (copied) */
+    int64_t host_timeout_ms;      /**< lost after this silence; 0 = 3 x the host's interval */
+    uint32_t default_interval_ms; /**< interval assumed for hosts that report none; 0 = 5000 */
+    double partition_share;       /**< more than this share of hosts silent over the guard's
                                          window (late by half an interval, or evicted for
                                          silence in the last 2 timeouts) = a partition:
                                          nothing is evicted; 0 = 0.5 */
-    uint32_t partition_min_hosts;   /**< ...but only when at least this many are silent; 0 = 3 */
-    int64_t inventory_ms;           /**< a new term asks every known host for its inventory and
+    uint32_t partition_min_hosts; /**< ...but only when at least this many are silent; 0 = 3 */
+    int64_t inventory_ms;         /**< a new term asks every known host for its inventory and
                                          sends nothing until all answered or this long passed;
                                          0 = command_timeout_ms, -1 = no inventory round */
-    int64_t warmup_ms;              /**< no commands until this long after start or after taking
+    int64_t warmup_ms;            /**< no commands until this long after start or after taking
                                          the lead (inventory first); 0 = 1.5 x default interval,
                                          < 0 = none */
-    int64_t backoff_base_ms;        /**< first retry delay after a failure; 0 = 1000 */
-    int64_t backoff_max_ms;         /**< cap of the exponential backoff; 0 = 60000 */
-    int64_t command_timeout_ms;     /**< a request without reply has failed; 0 = 5000 */
-    int64_t confirm_timeout_ms;     /**< an accepted start not yet seen in the host's inventory
+    int64_t backoff_base_ms;      /**< first retry delay after a failure; 0 = 1000 */
+    int64_t backoff_max_ms;       /**< cap of the exponential backoff; 0 = 60000 */
+    int64_t command_timeout_ms;   /**< a request without reply has failed; 0 = 5000 */
+    int64_t confirm_timeout_ms;   /**< an accepted start not yet seen in the host's inventory
                                          is retried after this; 0 = 3 x default interval */
-    int64_t full_pass_ms;           /**< every app is reconciled at least this often; 0 = 5000 */
-    int64_t debounce_ms;            /**< a dirty app waits this long for more events; 0 = 20 */
-    size_t max_batch;               /**< items per host request; 0 = 256 */
-    uint64_t seed;                  /**< jitter PRNG seed; 0 = fixed default */
+    int64_t full_pass_ms;         /**< every app is reconciled at least this often; 0 = 5000 */
+    int64_t debounce_ms;          /**< a dirty app waits this long for more events; 0 = 20 */
+    size_t max_batch;             /**< items per host request; 0 = 256 */
+    uint64_t seed;                /**< jitter PRNG seed; 0 = fixed default */
 } lt_sched_config;
 
 /* ---------------------------------------------------------------------------------------------
@@ -195,8 +195,7 @@ void lt_sched_set_apps_loaded(lt_sched *s, bool loaded);
  * ------------------------------------------------------------------------------------------- */
 
 LT_NODISCARD lt_status lt_sched_on_heartbeat(lt_sched *s, const char *host_id,
-                                             const Latticed__Host__V1__Heartbeat *hb,
-                                             int64_t now);
+                                             const Latticed__Host__V1__Heartbeat *hb, int64_t now);
 LT_NODISCARD lt_status lt_sched_on_host_started(lt_sched *s, const char *host_id,
                                                 const Latticed__Host__V1__HostStarted *m,
                                                 int64_t now);
@@ -261,8 +260,7 @@ LT_NODISCARD lt_status lt_sched_deploy(lt_sched *s, const lt_model *m, int64_t n
  * deleted says the app is also gone from the store (reported in app.undeployed). Unknown
  * apps are fine (LT_OK): their leftover instances are cleaned up all the same.
  */
-LT_NODISCARD lt_status lt_sched_undeploy(lt_sched *s, const char *app, bool deleted,
-                                         int64_t now);
+LT_NODISCARD lt_status lt_sched_undeploy(lt_sched *s, const char *app, bool deleted, int64_t now);
 
 /**
  * The deployed version of app is known but its manifest cannot be read (yet). The app stays
@@ -317,13 +315,13 @@ LT_NODISCARD lt_status lt_sched_hosts_json(const lt_sched *s, int64_t now, lt_bu
 
 /** Per-component counts of an app's current status (for tests and the CLI). */
 typedef struct {
-    const char *name;     /**< component name */
-    const char *id;       /**< component id */
-    uint32_t desired;     /**< instances wanted */
-    uint32_t running;     /**< current-spec instances in state RUNNING */
-    uint32_t failed;      /**< failed instances and failed starts in backoff */
+    const char *name; /**< component name */
+    const char *id;   /**< component id */
+    uint32_t desired; /**< instances wanted */
+    uint32_t running; /**< current-spec instances in state RUNNING */
+    uint32_t failed;  /**< failed instances and failed starts in backoff */
     lt_sched_state state;
-    const char *message;  /**< "" when none */
+    const char *message; /**< "" when none */
 } lt_sched_component_status;
 
 typedef struct {
@@ -388,8 +386,7 @@ void lt_sched_instance_id(const char *lattice, const char *app, const char *vers
                           const char *component, const char *ordinal, char *out);
 
 /** The deterministic link id of types.proto ("l-" + 32 hex digits). */
-void lt_sched_link_id(const char *lattice, const char *app, const char *source_id,
-                      const char *ns, const char *pkg, const char *name, const char *target_id,
-                      char *out);
+void lt_sched_link_id(const char *lattice, const char *app, const char *source_id, const char *ns,
+                      const char *pkg, const char *name, const char *target_id, char *out);
 
 #endif

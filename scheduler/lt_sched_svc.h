@@ -30,26 +30,26 @@
 #define LT_SCHED_DEFAULT_MAX_LATTICES 1000
 
 typedef struct {
-    natsConnection *nc;           /**< required; outlives the service */
-    jsCtx *js;                    /**< for the lease; NULL = no election: lead every lattice
+    natsConnection *nc;          /**< required; outlives the service */
+    jsCtx *js;                   /**< for the lease; NULL = no election: lead every lattice
                                        with epoch 1 (single process tests only) */
-    lt_store *store;              /**< NULL = no store: no apps (hosts only) */
-    lt_loop *loop;                /**< required; the service lives on its thread */
-    const char *prefix;           /**< NULL = LT_SCHED_DEFAULT_PREFIX */
-    const char *status_prefix;    /**< NULL = LT_SCHED_DEFAULT_STATUS_PREFIX */
-    const char *const *lattices;  /**< lattices served; NULL/0 = every lattice seen */
+    lt_store *store;             /**< NULL = no store: no apps (hosts only) */
+    lt_loop *loop;               /**< required; the service lives on its thread */
+    const char *prefix;          /**< NULL = LT_SCHED_DEFAULT_PREFIX */
+    const char *status_prefix;   /**< NULL = LT_SCHED_DEFAULT_STATUS_PREFIX */
+    const char *const *lattices; /**< lattices served; NULL/0 = every lattice seen */
     size_t n_lattices;
-    const char *replica_id;       /**< unique per replica; NULL = "<hostname>-<pid>" */
-    int64_t lease_ttl_ms;         /**< 0 = 6000 */
-    size_t max_lattices;          /**< lattices discovered from host events served at most
+    const char *replica_id;   /**< unique per replica; NULL = "<hostname>-<pid>" */
+    int64_t lease_ttl_ms;     /**< 0 = 6000 */
+    size_t max_lattices;      /**< lattices discovered from host events served at most
                                        (names past it are ignored, with a warning; lattices of
                                        stored apps and configured ones are always served);
                                        0 = LT_SCHED_DEFAULT_MAX_LATTICES */
-    const char *lease_bucket;     /**< NULL = LT_SCHED_LEASE_BUCKET */
-    int replicas;                 /**< of the lease bucket; 0 = 1 */
-    bool memory;                  /**< lease bucket in memory */
-    lt_sched_config sched;        /**< template for every lattice (lattice field ignored) */
-    const uint8_t *sign_seed;     /**< 32-byte ed25519 seed: sign every host command
+    const char *lease_bucket; /**< NULL = LT_SCHED_LEASE_BUCKET */
+    int replicas;             /**< of the lease bucket; 0 = 1 */
+    bool memory;              /**< lease bucket in memory */
+    lt_sched_config sched;    /**< template for every lattice (lattice field ignored) */
+    const uint8_t *sign_seed; /**< 32-byte ed25519 seed: sign every host command
                                        (lt_nkey.h); NULL = unsigned. Copied. */
 } lt_sched_svc_config;
 

@@ -227,10 +227,14 @@ void lt__sched_req_free_all(lt_sched *s)
 static const char *item_id(lt_sched_verb v, const out_item *it)
 {
     switch (v) {
-    case LT_SCHED_START: return it->m.start.instance_id;
-    case LT_SCHED_STOP: return it->m.stop.instance_id;
-    case LT_SCHED_LINK: return it->m.link.link_id;
-    default: return it->m.unlink.link_id;
+    case LT_SCHED_START:
+        return it->m.start.instance_id;
+    case LT_SCHED_STOP:
+        return it->m.stop.instance_id;
+    case LT_SCHED_LINK:
+        return it->m.link.link_id;
+    default:
+        return it->m.unlink.link_id;
     }
 }
 
@@ -313,10 +317,18 @@ static void send_chunk(lt_sched *s, sched_host *h, lt_sched_verb v, out_item **i
     b.request_no = r->no;
     b.count = n;
     switch (v) {
-    case LT_SCHED_START: b.starts = (Latticed__Host__V1__InstanceSpec **)msgs; break;
-    case LT_SCHED_STOP: b.stops = (Latticed__Host__V1__StopItem **)msgs; break;
-    case LT_SCHED_LINK: b.links = (Latticed__Host__V1__LinkSpec **)msgs; break;
-    default: b.unlinks = (Latticed__Host__V1__UnlinkItem **)msgs; break;
+    case LT_SCHED_START:
+        b.starts = (Latticed__Host__V1__InstanceSpec **)msgs;
+        break;
+    case LT_SCHED_STOP:
+        b.stops = (Latticed__Host__V1__StopItem **)msgs;
+        break;
+    case LT_SCHED_LINK:
+        b.links = (Latticed__Host__V1__LinkSpec **)msgs;
+        break;
+    default:
+        b.unlinks = (Latticed__Host__V1__UnlinkItem **)msgs;
+        break;
     }
     if (s->sink.send != NULL)
         s->sink.send(s->sink.arg, &b);
@@ -479,8 +491,8 @@ static void item_answer(lt_sched *s, const sched_req *r, sched_host *h, const re
         if (o == NULL)
             return;
         if (!ok)
-            LT_WARN("sched", "lattice %s: host %s could not stop %s: %s", s->lattice, h->id,
-                    it->id, msg);
+            LT_WARN("sched", "lattice %s: host %s could not stop %s: %s", s->lattice, h->id, it->id,
+                    msg);
         if (o->owner != NULL)
             lt__sched_mark_dirty(s, o->owner, now);
         return;
@@ -537,16 +549,15 @@ void lt_sched_on_reply(lt_sched *s, uint64_t request_no,
         return;
     }
     if (reply != NULL && reply->code == RC(STALE_EPOCH)) {
-        LT_WARN("sched", "lattice %s: host %s refused epoch %llu (it has seen %llu)",
-                s->lattice, r->host_id, (unsigned long long)s->epoch,
-                (unsigned long long)reply->newest_epoch);
+        LT_WARN("sched", "lattice %s: host %s refused epoch %llu (it has seen %llu)", s->lattice,
+                r->host_id, (unsigned long long)s->epoch, (unsigned long long)reply->newest_epoch);
         lt__sched_fence_refused(s, r, h, reply->newest_epoch, now);
         req_free(r);
         return;
     }
     snprintf(tmsg, sizeof(tmsg), "host %s did not answer %s: %s", r->host_id,
-             lt_sched_verb_name(r->verb), lt_status_str(transport != LT_OK ? transport
-                                                                             : LT_ERR_TIMEOUT));
+             lt_sched_verb_name(r->verb),
+             lt_status_str(transport != LT_OK ? transport : LT_ERR_TIMEOUT));
     for (i = 0; i < r->n; i++) {
         int code;
         const char *msg;

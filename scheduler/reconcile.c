@@ -136,8 +136,7 @@ static bool can_take(const rec_ctx *x, const spec_comp *c, const comp_rt *rt, co
 }
 
 /* A fresh deterministic id for c (first unused ordinal); ordinal_text for daemons. */
-static void next_id(rec_ctx *x, const spec_comp *c, const char *host_id, uint32_t *ord,
-                    char *id)
+static void next_id(rec_ctx *x, const spec_comp *c, const char *host_id, uint32_t *ord, char *id)
 {
     char num[LT_MAX_HOST_ID + 16];
 
@@ -331,8 +330,8 @@ static uint64_t place_spread(rec_ctx *x, const spec_comp *c, comp_rt *rt, const 
     if (placed < k && rt->n_avoid > 0) {
         /* Only hosts that failed it recently are left: better them than nothing. */
         x->any_host = true;
-        placed += fill(x, c, rt, sp, x->required ? &co : &sel->hosts, 0, k - placed, stamp,
-                       &scanned);
+        placed +=
+            fill(x, c, rt, sp, x->required ? &co : &sel->hosts, 0, k - placed, stamp, &scanned);
         x->any_host = false;
     }
     lt__sched_pvec_cleanup(&co);
@@ -340,17 +339,21 @@ static uint64_t place_spread(rec_ctx *x, const spec_comp *c, comp_rt *rt, const 
         return placed; /* room appears as outdated instances stop */
     if (placed < k) {
         if (c->capability)
-            snprintf(msg, sizeof(msg), "Could not satisfy spread %s for %s, %zu/%llu eligible "
-                     "hosts found.", sp->name, c->image, sel->hosts.len,
-                     (unsigned long long)sp->count);
+            snprintf(msg, sizeof(msg),
+                     "Could not satisfy spread %s for %s, %zu/%llu eligible "
+                     "hosts found.",
+                     sp->name, c->image, sel->hosts.len, (unsigned long long)sp->count);
         else if (x->required)
-            snprintf(msg, sizeof(msg), "Could not satisfy spread %s for %s: no host with its "
-                     "link target has room (%llu of %llu placed)", sp->name, c->image,
-                     (unsigned long long)placed, (unsigned long long)k);
+            snprintf(msg, sizeof(msg),
+                     "Could not satisfy spread %s for %s: no host with its "
+                     "link target has room (%llu of %llu placed)",
+                     sp->name, c->image, (unsigned long long)placed, (unsigned long long)k);
         else
-            snprintf(msg, sizeof(msg), "Could not satisfy spread %s for %s: not enough capacity "
-                     "on %zu eligible host(s) (%llu of %llu placed)", sp->name, c->image,
-                     sel->hosts.len, (unsigned long long)placed, (unsigned long long)k);
+            snprintf(msg, sizeof(msg),
+                     "Could not satisfy spread %s for %s: not enough capacity "
+                     "on %zu eligible host(s) (%llu of %llu placed)",
+                     sp->name, c->image, sel->hosts.len, (unsigned long long)placed,
+                     (unsigned long long)k);
         rt_set(rt, LT_SCHED_FAILED, REASON(INSUFFICIENT_CAPACITY), msg);
     }
     return placed;
@@ -378,9 +381,10 @@ static bool conflict(rec_ctx *x, const spec_comp *c, comp_rt *rt)
             sched_host *h = sel->hosts.items[j];
 
             if (h->mark_stamp == stamp) {
-                snprintf(msg, sizeof(msg), "Spread requirement conflict: spreads %s and %s of "
-                         "%s both match host %s", c->spreads[h->mark].name, c->spreads[i].name,
-                         c->name, h->id);
+                snprintf(msg, sizeof(msg),
+                         "Spread requirement conflict: spreads %s and %s of "
+                         "%s both match host %s",
+                         c->spreads[h->mark].name, c->spreads[i].name, c->name, h->id);
                 rt->conflict_msg = lt_strdup(msg);
                 break;
             }
@@ -516,16 +520,15 @@ static void finish_status(rec_ctx *x, const spec_comp *c, comp_rt *rt, uint64_t 
         rt_set(rt, LT_SCHED_RECONCILING, 0,
                "Found components running on ineligible hosts, removing them.");
     } else if (deficit > 0 || changing) {
-        snprintf(msg, sizeof(msg), "Scaling %s: %u/%u running", c->name, rt->running,
-                 rt->desired);
+        snprintf(msg, sizeof(msg), "Scaling %s: %u/%u running", c->name, rt->running, rt->desired);
         rt_set(rt, LT_SCHED_RECONCILING, 0, msg);
     } else if (rt->stable_at != 0 && x->now < rt->stable_at) {
         /* Replaced after a crash and running again: not deployed until it stayed up as long
          * as the current (un-jittered) backoff delay, from now on. */
         if (rt->stable_at == INT64_MAX)
             rt->stable_at = x->now + crash_window(x->s, rt->failures);
-        snprintf(msg, sizeof(msg), "Restarted %s after %u failure(s): %s", c->name,
-                 rt->failures, rt->fail_msg != NULL ? rt->fail_msg : "");
+        snprintf(msg, sizeof(msg), "Restarted %s after %u failure(s): %s", c->name, rt->failures,
+                 rt->fail_msg != NULL ? rt->fail_msg : "");
         rt_set(rt, LT_SCHED_RECONCILING, 0, msg);
         wake(x->s, rt->stable_at);
     } else {
@@ -735,12 +738,16 @@ static void rec_daemon(rec_ctx *x, size_t ci, const spec_comp *c, comp_rt *rt)
     rt->desired = (uint32_t)T;
     rt->running = (uint32_t)run;
     if (want > 0 && eligible == 0) {
-        snprintf(msg, sizeof(msg), "Could not satisfy daemonscaler %s for %s, 0 eligible hosts "
-                 "found.", c->spreads[0].name, c->image);
+        snprintf(msg, sizeof(msg),
+                 "Could not satisfy daemonscaler %s for %s, 0 eligible hosts "
+                 "found.",
+                 c->spreads[0].name, c->image);
         rt_set(rt, LT_SCHED_FAILED, REASON(NO_ELIGIBLE_HOSTS), msg);
     } else if (nofit && !backoff && !x->upgrading) {
-        snprintf(msg, sizeof(msg), "Could not satisfy daemonscaler for %s: not enough capacity "
-                 "on its eligible hosts", c->image);
+        snprintf(msg, sizeof(msg),
+                 "Could not satisfy daemonscaler for %s: not enough capacity "
+                 "on its eligible hosts",
+                 c->image);
         rt_set(rt, LT_SCHED_FAILED, REASON(INSUFFICIENT_CAPACITY), msg);
     }
     stop_outdated(x, c, &outdated, (run < T ? run : T) + out_run, T, u);
@@ -820,8 +827,8 @@ static void expire_starts(lt_sched *s, sched_app *a, int64_t now)
                          nothing; if the host is lost, its starts go with it */
         if ((st->acked && now - st->sent > s->cfg.confirm_timeout_ms) ||
             (!st->acked && now - st->sent > 2 * s->cfg.command_timeout_ms)) {
-            LT_INFO("sched", "lattice %s: start of %s on %s never showed up; retrying",
-                    s->lattice, st->id, st->host != NULL ? st->host->id : "?");
+            LT_INFO("sched", "lattice %s: start of %s on %s never showed up; retrying", s->lattice,
+                    st->id, st->host != NULL ? st->host->id : "?");
             lt__sched_start_remove(s, st);
         }
     }

@@ -227,7 +227,8 @@ comp_rt *lt__sched_comp_rt(sched_app *a, const char *name)
     if (rt != NULL)
         return rt;
     rt = lt_calloc(1, sizeof(*rt));
-    if (rt == NULL || (rt->name = lt_strdup(name)) == NULL || lt_map_put(&a->rt, rt->name, rt) != LT_OK) {
+    if (rt == NULL || (rt->name = lt_strdup(name)) == NULL ||
+        lt_map_put(&a->rt, rt->name, rt) != LT_OK) {
         if (rt != NULL)
             lt_free(rt->name);
         lt_free(rt);
@@ -314,9 +315,11 @@ void lt__sched_failure(lt_sched *s, sched_app *a, const char *comp, const char *
         s->wake_at = rt->retry_at;
     lt__sched_set_str(&rt->fail_msg, msg != NULL && msg[0] != '\0' ? msg : "start failed");
     if (counted) /* one line per round, not per instance */
-        LT_INFO("sched", "lattice %s app %s component %s: failure %u on host %s (%s); retry in "
-            "%lld ms", s->lattice, a->name, comp, rt->failures, host_id != NULL ? host_id : "?",
-            rt->fail_msg != NULL ? rt->fail_msg : "", (long long)d);
+        LT_INFO("sched",
+                "lattice %s app %s component %s: failure %u on host %s (%s); retry in "
+                "%lld ms",
+                s->lattice, a->name, comp, rt->failures, host_id != NULL ? host_id : "?",
+                rt->fail_msg != NULL ? rt->fail_msg : "", (long long)d);
     /* Keep away from that host for a while (other hosts may do better). */
     if (host_id != NULL) {
         for (i = 0; i < rt->n_avoid; i++)
@@ -433,8 +436,7 @@ lt_status lt_sched_deploy(lt_sched *s, const lt_model *m, int64_t now)
     a->deleted = false;
     a->deploy_seq = ++s->deploy_seq;
     a->announced = -1;
-    LT_INFO("sched", "lattice %s: app %s version %s deployed", s->lattice, a->name,
-            spec->version);
+    LT_INFO("sched", "lattice %s: app %s version %s deployed", s->lattice, a->name, spec->version);
     shared_index_rebuild(s);
     mark_related(s, a, old, now);
     lt_sched_spec_free(old);
@@ -459,8 +461,8 @@ lt_status lt_sched_undeploy(lt_sched *s, const char *app, bool deleted, int64_t 
     return LT_OK;
 }
 
-lt_status lt_sched_unreadable(lt_sched *s, const char *app, const char *version,
-                              const char *why, int64_t now)
+lt_status lt_sched_unreadable(lt_sched *s, const char *app, const char *version, const char *why,
+                              int64_t now)
 {
     sched_app *a = lt__sched_app_get(s, app, true);
     char msg[1024];

@@ -90,14 +90,18 @@ void lt__sched_sha_skvs(sched_sha *h, const skvs *m);
  * Compiled spec (spec_compile.c; its parts in spec_spreads.c, spec_links.c, spec_config.c)
  * ------------------------------------------------------------------------------------------- */
 
-typedef enum { SCALER_NONE = 0, SCALER_SPREAD, SCALER_DAEMON } scaler_kind;
+typedef enum {
+    SCALER_NONE = 0,
+    SCALER_SPREAD,
+    SCALER_DAEMON
+} scaler_kind;
 
 typedef struct {
     char *name;
     skvs req;
     uint64_t weight;
-    uint64_t count;  /**< share of the instances (spreadscaler) */
-    char *selector;  /**< canonical form of req, key of the selector cache */
+    uint64_t count; /**< share of the instances (spreadscaler) */
+    char *selector; /**< canonical form of req, key of the selector cache */
 } spec_spread;
 
 typedef struct {
@@ -113,7 +117,7 @@ typedef struct {
     char *target_comp; /**< component name in target_app ("" when it resolves to none) */
     char *target_id;
     lt_model_colocate colocate;
-    char digest[33];   /**< content of everything a host sees */
+    char digest[33]; /**< content of everything a host sees */
     /* Borrowed by LinkSpec items (protobuf-c wants arrays of pointers). */
     Latticed__Host__V1__LinkSpec__SourceConfigEntry *scfg, **scfg_p;
     size_t n_scfg;
@@ -128,10 +132,10 @@ typedef struct {
 typedef struct {
     char *name;
     char *id;
-    char *image;        /**< NULL for a shared reference */
+    char *image; /**< NULL for a shared reference */
     bool capability;
     bool explicit_id;
-    char *shared_app;   /**< shared reference: app and component it points at */
+    char *shared_app; /**< shared reference: app and component it points at */
     char *shared_comp;
     scaler_kind scaler;
     uint64_t instances;
@@ -140,9 +144,9 @@ typedef struct {
     uint64_t mem, cpu;
     char digest[33];
     char scaler_id[65];
-    spec_link *links;   /**< links declared on this component (it is their source) */
+    spec_link *links; /**< links declared on this component (it is their source) */
     size_t n_links;
-    bool is_target;     /**< some link of the app targets it (placed first) */
+    bool is_target; /**< some link of the app targets it (placed first) */
     /* Borrowed by InstanceSpec items. */
     Latticed__Host__V1__InstanceSpec__ConfigEntry *cfg, **cfg_p;
     size_t n_cfg;
@@ -158,10 +162,10 @@ struct lt_sched_spec {
     bool shared;
     spec_comp *comps;
     size_t n_comps;
-    size_t *order;      /**< placement order of comps: link targets first */
+    size_t *order; /**< placement order of comps: link targets first */
     lt_model_rollout rollout;
-    bool has_daemon;    /**< some component runs on every eligible host */
-    char digest[33];    /**< whole desired state (same version, same digest = no-op deploy) */
+    bool has_daemon; /**< some component runs on every eligible host */
+    char digest[33]; /**< whole desired state (same version, same digest = no-op deploy) */
 };
 
 const spec_comp *lt__sched_spec_find(const lt_sched_spec *spec, const char *name);
@@ -180,41 +184,43 @@ LT_NODISCARD lt_status lt__sched_merge_config(const lt_model_config *cfg, size_t
  * array protobuf-c wants; *nout of them built (free with lt__sched_free_secrets). */
 LT_NODISCARD lt_status lt__sched_build_secrets(const lt_model *m, const lt_model_secret *sec,
                                                size_t n, Latticed__Host__V1__SecretRef **out,
-                                               Latticed__Host__V1__SecretRef ***outp,
-                                               size_t *nout);
+                                               Latticed__Host__V1__SecretRef ***outp, size_t *nout);
 void lt__sched_sha_secrets(sched_sha *h, const Latticed__Host__V1__SecretRef *sec, size_t n);
 void lt__sched_free_secrets(Latticed__Host__V1__SecretRef *sec, size_t n);
 
 /* Move a skvs into protobuf-c map entries (all entry types are {base, key, value}); init is
  * the entry type's initialiser object. Sets st on failure. */
-#define LT__SCHED_BUILD_ENTRIES(kvs, init, arr, parr, nout, st)                        \
-    do {                                                                     \
-        size_t i_;                                                           \
-        (nout) = 0;                                                          \
-        if ((st) != LT_OK || (kvs)->count == 0)                              \
-            break;                                                           \
-        (arr) = lt_calloc((kvs)->count, sizeof(*(arr)));                     \
-        (parr) = lt_calloc((kvs)->count, sizeof(*(parr)));                   \
-        if ((arr) == NULL || (parr) == NULL) {                               \
-            (st) = LT_FAIL(LT_ERR_NOMEM, "map entries");                     \
-            break;                                                           \
-        }                                                                    \
-        for (i_ = 0; i_ < (kvs)->count; i_++) {                              \
-            (arr)[i_] = (init);                                              \
-            (arr)[i_].key = (kvs)->items[i_].key;                            \
-            (arr)[i_].value = (kvs)->items[i_].value;                        \
-            (kvs)->items[i_].key = NULL; /* moved */                         \
-            (kvs)->items[i_].value = NULL;                                   \
-            (parr)[i_] = &(arr)[i_];                                         \
-            (nout) = i_ + 1;                                                 \
-        }                                                                    \
+#define LT__SCHED_BUILD_ENTRIES(kvs, init, arr, parr, nout, st) \
+    do {                                                        \
+        size_t i_;                                              \
+        (nout) = 0;                                             \
+        if ((st) != LT_OK || (kvs)->count == 0)                 \
+            break;                                              \
+        (arr) = lt_calloc((kvs)->count, sizeof(*(arr)));        \
+        (parr) = lt_calloc((kvs)->count, sizeof(*(parr)));      \
+        if ((arr) == NULL || (parr) == NULL) {                  \
+            (st) = LT_FAIL(LT_ERR_NOMEM, "map entries");        \
+            break;                                              \
+        }                                                       \
+        for (i_ = 0; i_ < (kvs)->count; i_++) {                 \
+            (arr)[i_] = (init);                                 \
+            (arr)[i_].key = (kvs)->items[i_].key;               \
+            (arr)[i_].value = (kvs)->items[i_].value;           \
+            (kvs)->items[i_].key = NULL; /* moved */            \
+            (kvs)->items[i_].value = NULL;                      \
+            (parr)[i_] = &(arr)[i_];                            \
+            (nout) = i_ + 1;                                    \
+        }                                                       \
     } while (0)
 
 /* ---------------------------------------------------------------------------------------------
  * Inventory (inventory.c)
  * ------------------------------------------------------------------------------------------- */
 
-typedef enum { HOST_ALIVE = 0, HOST_UNREACHABLE } host_state;
+typedef enum {
+    HOST_ALIVE = 0,
+    HOST_UNREACHABLE
+} host_state;
 
 typedef struct sched_obs sched_obs;
 typedef struct sched_host sched_host;
@@ -236,15 +242,15 @@ struct sched_host {
     uint64_t mem_total;
     uint32_t slots_total, cpu_total;
     int64_t last_seen, joined;
-    int64_t started_s;     /**< host process start (seconds), tells restarts apart */
+    int64_t started_s; /**< host process start (seconds), tells restarts apart */
     uint32_t interval_ms;
     uint64_t seq, newest_epoch;
     host_state state;
     bool stopping;
-    bool fenced;           /**< refused our epoch: nothing sent or placed here (fence.c) */
-    bool quarantined;      /**< ...and the lease owner confirmed the claim is bogus */
+    bool fenced;      /**< refused our epoch: nothing sent or placed here (fence.c) */
+    bool quarantined; /**< ...and the lease owner confirmed the claim is bogus */
     uint64_t claimed_epoch;
-    size_t idx;            /**< position in lt_sched.host_list */
+    size_t idx; /**< position in lt_sched.host_list */
     /* observed instances */
     sched_obs *obs_head;
     uint32_t n_obs;
@@ -252,15 +258,15 @@ struct sched_host {
     /* placements sent and not yet observed here */
     uint32_t pend_slots;
     uint64_t pend_mem, pend_cpu;
-    lt_map links;            /**< link ids installed (key == val, owned) */
+    lt_map links; /**< link ids installed (key == val, owned) */
     /* outbox, one pvec of items per verb */
     pvec out[4];
     bool queued;
     /* per-pass scratch */
-    uint64_t stamp;          /**< cnt/cnt_all are valid when stamp is the pass's */
-    uint32_t cnt, cnt_all;   /**< current / all instances of the component being placed */
-    uint64_t coloc_stamp;    /**< host runs a link target of that component */
-    uint64_t mark_stamp;     /**< conflict check / daemon dedupe */
+    uint64_t stamp;        /**< cnt/cnt_all are valid when stamp is the pass's */
+    uint32_t cnt, cnt_all; /**< current / all instances of the component being placed */
+    uint64_t coloc_stamp;  /**< host runs a link target of that component */
+    uint64_t mark_stamp;   /**< conflict check / daemon dedupe */
     uint32_t mark;
 };
 
@@ -268,18 +274,18 @@ struct sched_obs {
     char *id;
     sched_host *host;
     char *app, *version, *comp, *comp_id, *image, *digest, *message;
-    char *placement;       /**< the incarnation, as the host reports it ("" unknown) */
-    int state;             /**< Latticed__Host__V1__InstanceState */
-    bool managed;          /**< carries our owner annotations for this lattice */
+    char *placement; /**< the incarnation, as the host reports it ("" unknown) */
+    int state;       /**< Latticed__Host__V1__InstanceState */
+    bool managed;    /**< carries our owner annotations for this lattice */
     uint32_t restarts;
     uint64_t mem, cpu;
-    int64_t stop_sent;     /**< when a stop was sent, 0 = none */
-    int64_t link_sent;     /**< link/unlink request in flight since, 0 = none */
-    uint64_t seen;         /**< heartbeat stamp */
+    int64_t stop_sent; /**< when a stop was sent, 0 = none */
+    int64_t link_sent; /**< link/unlink request in flight since, 0 = none */
+    uint64_t seen;     /**< heartbeat stamp */
     acked_link *links;
     size_t n_links;
     sched_obs *host_next, *host_prev;
-    sched_obs *id_next;    /**< same id on another host */
+    sched_obs *id_next; /**< same id on another host */
     sched_obs *app_next, *app_prev;
     sched_app *owner;
 };
@@ -310,20 +316,20 @@ typedef struct {
     char *name;
     uint32_t failures;
     int64_t retry_at;
-    int64_t last_fail;       /**< when the last failure was counted */
-    int64_t stable_at;       /**< after a crash: the backoff resets when the component has
+    int64_t last_fail; /**< when the last failure was counted */
+    int64_t stable_at; /**< after a crash: the backoff resets when the component has
                                   run without failing until then; INT64_MAX = crashed, not
                                   running again yet; 0 = no crash watched */
-    char *fail_msg;          /**< last failure text from a host */
+    char *fail_msg;    /**< last failure text from a host */
     avoid_host *avoid;
     size_t n_avoid;
-    uint64_t conflict_gen;   /**< inventory generation the conflict check ran at (+1) */
+    uint64_t conflict_gen; /**< inventory generation the conflict check ran at (+1) */
     char *conflict_msg;
     /* status of the last pass */
     uint32_t desired, running, failed;
     lt_sched_state state;
     char *message;
-    int reason;              /**< AppFailureReason when failed */
+    int reason; /**< AppFailureReason when failed */
 } comp_rt;
 
 /** Failure state of one link (by link id) for status. */
@@ -333,26 +339,26 @@ typedef struct {
     int64_t retry_at;
     char *fail_msg;
     /* status of the last pass */
-    char *label;             /**< "{source_id} -({ns}:{pkg})-> {target_id}" */
+    char *label; /**< "{source_id} -({ns}:{pkg})-> {target_id}" */
     uint32_t want, done;
     lt_sched_state state;
     char *message;
-    uint64_t pass;           /**< stamp of the pass that computed it (stale entries hidden) */
+    uint64_t pass; /**< stamp of the pass that computed it (stale entries hidden) */
 } link_rt;
 
 struct sched_app {
     char *name;
-    lt_sched_spec *spec;     /**< last deployed spec; kept while undeployed leftovers remain */
+    lt_sched_spec *spec; /**< last deployed spec; kept while undeployed leftovers remain */
     bool deployed;
     bool deleted;
-    char *prev_version;      /**< version deployed before spec (for app.deployed) */
+    char *prev_version; /**< version deployed before spec (for app.deployed) */
     uint64_t deploy_seq;
     sched_obs *obs_head;
     size_t n_obs;
     sched_start *starts;
     size_t n_starts;
-    lt_map rt;                 /**< component name -> comp_rt */
-    lt_map lrt;                /**< link id -> link_rt */
+    lt_map rt;  /**< component name -> comp_rt */
+    lt_map lrt; /**< link id -> link_rt */
     bool dirty;
     sched_app *dirty_next;
     /* status */
@@ -361,14 +367,14 @@ struct sched_app {
     char *status_json;
     lt_sched_component_status *cs;
     size_t n_cs;
-    bool published;          /**< status_json was handed to the sink */
-    int announced;           /**< last state announced as a cp event (-1 none) */
+    bool published; /**< status_json was handed to the sink */
+    int announced;  /**< last state announced as a cp event (-1 none) */
     char *announced_msg;
-    uint64_t checked_seq;    /**< deploy_seq the cross-app check ran at (+1) */
-    char *check_msg;         /**< its failure, NULL when fine */
-    uint64_t pass;           /**< stamp of the last reconcile */
-    int reason;              /**< AppFailureReason of a failed state */
-    char *unreadable;        /**< "cannot read version V: why": hands off until deploy/undeploy */
+    uint64_t checked_seq; /**< deploy_seq the cross-app check ran at (+1) */
+    char *check_msg;      /**< its failure, NULL when fine */
+    uint64_t pass;        /**< stamp of the last reconcile */
+    int reason;           /**< AppFailureReason of a failed state */
+    char *unreadable;     /**< "cannot read version V: why": hands off until deploy/undeploy */
     char *unreadable_version;
 };
 
@@ -376,19 +382,19 @@ typedef struct {
     char *key;
     skvs req;
     pvec hosts;
-    uint64_t gen;            /**< inventory generation the list was built at (+1) */
+    uint64_t gen; /**< inventory generation the list was built at (+1) */
     size_t cursor;
 } sched_sel;
 
 typedef struct {
-    char *id;                /**< instance id, or link id */
-    char *aux;               /**< link/unlink: source instance id */
-    char *app;               /**< link: declaring app (failures are its status) */
-    char digest[33];         /**< link: content digest */
+    char *id;        /**< instance id, or link id */
+    char *aux;       /**< link/unlink: source instance id */
+    char *app;       /**< link: declaring app (failures are its status) */
+    char digest[33]; /**< link: content digest */
 } req_item;
 
 typedef struct sched_req {
-    char key[24];            /**< request number as text (lt_map key) */
+    char key[24]; /**< request number as text (lt_map key) */
     uint64_t no;
     lt_sched_verb verb;
     char *host_id;
@@ -405,39 +411,39 @@ struct lt_sched {
     char *lattice;
     lt_sched_sink sink;
     /* inventory */
-    lt_map hosts;              /**< id -> sched_host */
-    pvec host_list;          /**< dense, for iteration */
-    uint64_t inv_gen;        /**< bumps when hosts join, leave, relabel or change state */
-    lt_map obs_by_id;          /**< instance id -> first sched_obs with that id */
-    lt_map starts_by_id;       /**< instance id -> sched_start */
-    lt_map sels;               /**< selector key -> sched_sel */
+    lt_map hosts;        /**< id -> sched_host */
+    pvec host_list;      /**< dense, for iteration */
+    uint64_t inv_gen;    /**< bumps when hosts join, leave, relabel or change state */
+    lt_map obs_by_id;    /**< instance id -> first sched_obs with that id */
+    lt_map starts_by_id; /**< instance id -> sched_start */
+    lt_map sels;         /**< selector key -> sched_sel */
     /* apps */
-    lt_map apps;               /**< name -> sched_app */
+    lt_map apps; /**< name -> sched_app */
     sched_app *dirty_head;
     int64_t dirty_since;
-    lt_map shared_links;       /**< "app/comp" -> pvec of spec_link* declared by other apps */
+    lt_map shared_links; /**< "app/comp" -> pvec of spec_link* declared by other apps */
     uint64_t deploy_seq;
     /* requests */
     lt_map reqs;
     sched_req *req_head, *req_tail;
     uint64_t next_req;
-    size_t inv_waiting;      /**< inventory requests of this term not yet answered */
-    int64_t inv_until;       /**< the inventory round ends at the latest then */
-    int64_t bcast_until;     /**< ...and not before then (hosts we do not know answer) */
+    size_t inv_waiting;  /**< inventory requests of this term not yet answered */
+    int64_t inv_until;   /**< the inventory round ends at the latest then */
+    int64_t bcast_until; /**< ...and not before then (hosts we do not know answer) */
     /* state */
     bool leading, connected, apps_loaded, partitioned;
     uint64_t epoch;
     int64_t ready_at, last_full, disconnected_at;
     uint64_t stamp;
-    lt_rand rng;             /**< jitter, seeded with cfg.seed (deterministic) */
-    pvec outq;               /**< hosts with queued items */
+    lt_rand rng; /**< jitter, seeded with cfg.seed (deterministic) */
+    pvec outq;   /**< hosts with queued items */
     bool all_dirty;
-    bool hosts_changed;      /**< hosts joined/left/relabelled: apps not at rest re-place */
-    int64_t wake_at;         /**< earliest backoff expiry (0 = none) */
+    bool hosts_changed; /**< hosts joined/left/relabelled: apps not at rest re-place */
+    int64_t wake_at;    /**< earliest backoff expiry (0 = none) */
     int64_t last_host_check;
-    int64_t last_republish;  /**< every status is written again now and then (sched.c) */
+    int64_t last_republish; /**< every status is written again now and then (sched.c) */
     /* partition guard (inventory.c) */
-    int64_t grace_from;      /**< silence is counted from here at the earliest (a partition
+    int64_t grace_from;               /**< silence is counted from here at the earliest (a partition
                                   ended: every host got a fresh timeout) */
     int64_t lost_at[SCHED_LOST_RING]; /**< times of recent heartbeat-timeout evictions */
     size_t lost_head, n_lost_at;

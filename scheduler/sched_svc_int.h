@@ -36,7 +36,7 @@ typedef struct {
     bool memory;
     const char *replica;
     int64_t ttl_ms;
-    size_t max_lattices;   /**< 0 = LT_SCHED_DEFAULT_MAX_LATTICES */
+    size_t max_lattices; /**< 0 = LT_SCHED_DEFAULT_MAX_LATTICES */
     sched_lease_fn fn;
     sched_quarantine_fn qfn;
     void *arg;
@@ -109,29 +109,29 @@ typedef struct svc_item {
 typedef struct svc_lattice {
     struct lt_sched_svc *svc;
     char *name;
-    size_t idx;            /**< position in svc->lats (stable: lattices are never removed) */
+    size_t idx; /**< position in svc->lats (stable: lattices are never removed) */
     lt_sched *s;
     int64_t next_tick;
-    bool kick;             /**< an event arrived: tick soon */
-    size_t lease_slot;     /**< for lt__sched_lease_until */
-    bool paused;           /**< leading, but past the lease deadline: nothing goes out */
+    bool kick;         /**< an event arrived: tick soon */
+    size_t lease_slot; /**< for lt__sched_lease_until */
+    bool paused;       /**< leading, but past the lease deadline: nothing goes out */
 } svc_lattice;
 
 struct lt_sched_svc {
     lt_sched_svc_config cfg;
     char *prefix, *status_prefix, *replica;
-    char **allow;          /**< copied cfg->lattices */
+    char **allow; /**< copied cfg->lattices */
     size_t n_allow;
     svc_lattice **lats;
     size_t n_lats, cap_lats;
-    bool apps_loaded;      /**< the store's initial state was read */
+    bool apps_loaded; /**< the store's initial state was read */
     size_t max_lattices;
     bool max_warned;
     bool connected;
     uint64_t timer_id;
     bool timer_on;
     natsSubscription *evt_sub, *reply_sub, *hosts_sub;
-    char inbox[128];       /**< "_INBOX.<nuid>": replies to our commands */
+    char inbox[128]; /**< "_INBOX.<nuid>": replies to our commands */
     sched_lease *lease;
     lt_store_watch *watch;
     sched_writer *writer;
@@ -144,7 +144,7 @@ struct lt_sched_svc {
     bool drain_posted;
     /* counters (loop thread) */
     uint64_t n_events, n_bad_events, n_requests, n_replies;
-    uint64_t n_held;       /**< commands not sent because NATS was disconnected */
+    uint64_t n_held; /**< commands not sent because NATS was disconnected */
 };
 
 /** The lattice's state, created on first use when allowed (loop thread). NULL if refused. */

@@ -49,8 +49,7 @@ static lt_status spec_shared_has(void *ctx, const char *app, const char *compone
         if (!o->shared)
             return LT_OK;
         t = lt__sched_spec_find(o, component);
-        *ok = t != NULL && t->shared_app == NULL &&
-              t->capability == (kind == LT_MODEL_CAPABILITY);
+        *ok = t != NULL && t->shared_app == NULL && t->capability == (kind == LT_MODEL_CAPABILITY);
         return LT_OK;
     }
     return LT_OK;
@@ -60,7 +59,8 @@ lt_status lt_sched_spec_check(const lt_sched_spec *spec, const lt_sched_spec *co
                               size_t n_others, lt_buf *why)
 {
     spec_env e = { .spec = spec, .others = others, .n = n_others };
-    lt_model_deploy_env env = { .ctx = &e, .id_owner = spec_id_owner,
+    lt_model_deploy_env env = { .ctx = &e,
+                                .id_owner = spec_id_owner,
                                 .shared_has = spec_shared_has };
     lt_model_deploy_comp *comps = lt_calloc(spec->n_comps + 1, sizeof(*comps));
     lt_status st;

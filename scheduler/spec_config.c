@@ -67,8 +67,8 @@ lt_status lt__sched_build_secrets(const lt_model *m, const lt_model_secret *sec,
         a[i].version = lt__sched_strdup0(sec[i].version);
         *nout = i + 1;
         (*outp)[i] = &a[i];
-        if (a[i].name == NULL || a[i].backend == NULL || a[i].key == NULL ||
-            a[i].field == NULL || a[i].version == NULL)
+        if (a[i].name == NULL || a[i].backend == NULL || a[i].key == NULL || a[i].field == NULL ||
+            a[i].version == NULL)
             return LT_FAIL(LT_ERR_NOMEM, "secret");
     }
     return LT_OK;

@@ -50,8 +50,8 @@ lt_status lt__sched_compile_link(const lt_model *m, const lt_model_component *sr
         l->target_comp = lt__sched_strdup0("");
         l->target_id = target_id(m->name, ml->target != NULL ? ml->target : "");
     }
-    l->colocate = ml->colocate == LT_MODEL_COLOCATE_UNSET ? LT_MODEL_COLOCATE_PREFERRED
-                                                           : ml->colocate;
+    l->colocate =
+        ml->colocate == LT_MODEL_COLOCATE_UNSET ? LT_MODEL_COLOCATE_PREFERRED : ml->colocate;
     if (l->name == NULL || l->ns == NULL || l->pkg == NULL || l->app == NULL ||
         l->source_app == NULL || l->source_comp == NULL || l->source_id == NULL ||
         l->target_app == NULL || l->target_comp == NULL || l->target_id == NULL)

@@ -8,8 +8,7 @@
 
 __extension__ typedef unsigned __int128 u128;
 
-void lt_sched_spread_counts(uint64_t instances, const uint64_t *weights, size_t n,
-                            uint64_t *counts)
+void lt_sched_spread_counts(uint64_t instances, const uint64_t *weights, size_t n, uint64_t *counts)
 {
     uint64_t total = 0, given = 0, rem;
     size_t i, j;

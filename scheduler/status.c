@@ -17,12 +17,18 @@
 const char *lt_sched_state_word(lt_sched_state st)
 {
     switch (st) {
-    case LT_SCHED_DEPLOYED: return "deployed";
-    case LT_SCHED_UNHEALTHY: return "unhealthy";
-    case LT_SCHED_RECONCILING: return "reconciling";
-    case LT_SCHED_WAITING: return "waiting";
-    case LT_SCHED_UNDEPLOYED: return "undeployed";
-    case LT_SCHED_FAILED: return "failed";
+    case LT_SCHED_DEPLOYED:
+        return "deployed";
+    case LT_SCHED_UNHEALTHY:
+        return "unhealthy";
+    case LT_SCHED_RECONCILING:
+        return "reconciling";
+    case LT_SCHED_WAITING:
+        return "waiting";
+    case LT_SCHED_UNDEPLOYED:
+        return "undeployed";
+    case LT_SCHED_FAILED:
+        return "failed";
     }
     return "undeployed";
 }
@@ -153,8 +159,12 @@ static lt_status components(sched_app *a, lt_buf *b, uint64_t tot[3])
 
         if (!listed(a, c) || rt == NULL)
             continue;
-        cs[n] = (lt_sched_component_status){ c->name, c->id, rt->desired, rt->running,
-                                             rt->failed, rt->state,
+        cs[n] = (lt_sched_component_status){ c->name,
+                                             c->id,
+                                             rt->desired,
+                                             rt->running,
+                                             rt->failed,
+                                             rt->state,
                                              rt->message != NULL ? rt->message : "" };
         tot[0] += rt->desired;
         tot[1] += rt->running;
@@ -176,8 +186,7 @@ static lt_status components(sched_app *a, lt_buf *b, uint64_t tot[3])
     return lt_buf_status(b);
 }
 
-static lt_status build(lt_sched *s, sched_app *a, lt_sched_state state, const char *msg,
-                       lt_buf *b)
+static lt_status build(lt_sched *s, sched_app *a, lt_sched_state state, const char *msg, lt_buf *b)
 {
     uint64_t tot[3];
     lt_buf comps;
@@ -193,7 +202,7 @@ static lt_status build(lt_sched *s, sched_app *a, lt_sched_state state, const ch
     LT_IGNORE(lt_buf_appends(b, ",\"app\":"));
     LT_IGNORE(lt_buf_json_str(b, a->name));
     LT_IGNORE(lt_buf_appends(b, ",\"version\":"));
-    LT_IGNORE(lt_buf_json_str(b, a->unreadable_version != NULL      ? a->unreadable_version
+    LT_IGNORE(lt_buf_json_str(b, a->unreadable_version != NULL    ? a->unreadable_version
                                  : a->deployed && a->spec != NULL ? a->spec->version
                                                                   : ""));
     /* the components are written (and a->cs filled) only while b is still whole */
@@ -201,11 +210,12 @@ static lt_status build(lt_sched *s, sched_app *a, lt_sched_state state, const ch
     if (st == LT_OK)
         st = components(a, &comps, tot);
     if (st == LT_OK)
-        st = lt_buf_appendf(b, ",\"deployed\":%s,\"desired\":%llu,\"running\":%llu,"
+        st = lt_buf_appendf(b,
+                            ",\"deployed\":%s,\"desired\":%llu,\"running\":%llu,"
                             "\"failed\":%llu,\"instances\":%zu,\"components\":[%s]}}",
                             a->deployed ? "true" : "false", (unsigned long long)tot[0],
-                            (unsigned long long)tot[1], (unsigned long long)tot[2],
-                            a->n_obs, comps.ptr);
+                            (unsigned long long)tot[1], (unsigned long long)tot[2], a->n_obs,
+                            comps.ptr);
     lt_buf_cleanup(&comps);
     return st;
 }
@@ -282,20 +292,21 @@ static lt_status host_json(const sched_host *h, int64_t now, lt_buf *b)
         LT_IGNORE(lt_buf_appendc(b, ':'));
         LT_IGNORE(lt_buf_json_str(b, h->labels.items[i].value));
     }
-    return lt_buf_appendf(b, "},\"capacity\":{\"memory_total_bytes\":%llu,"
-                            "\"memory_reserved_bytes\":%llu,\"instance_slots_total\":%u,"
-                            "\"cpu_millis_total\":%u},\"instances\":%u,\"links\":%zu,"
-                            "\"last_seen_ms\":%lld,\"interval_ms\":%u,\"state\":\"%s\","
-                            "\"newest_epoch\":%llu,\"claimed_epoch\":%llu}",
-                            (unsigned long long)h->mem_total, (unsigned long long)h->obs_mem,
-                            h->slots_total, h->cpu_total, h->n_obs, h->links.count,
-                            (long long)(now - h->last_seen), h->interval_ms,
-                            h->state != HOST_ALIVE ? "unreachable"
-                            : h->quarantined       ? "quarantined"
-                            : h->fenced            ? "fenced"
-                                                   : "alive",
-                            (unsigned long long)h->newest_epoch,
-                            (unsigned long long)h->claimed_epoch);
+    return lt_buf_appendf(b,
+                          "},\"capacity\":{\"memory_total_bytes\":%llu,"
+                          "\"memory_reserved_bytes\":%llu,\"instance_slots_total\":%u,"
+                          "\"cpu_millis_total\":%u},\"instances\":%u,\"links\":%zu,"
+                          "\"last_seen_ms\":%lld,\"interval_ms\":%u,\"state\":\"%s\","
+                          "\"newest_epoch\":%llu,\"claimed_epoch\":%llu}",
+                          (unsigned long long)h->mem_total, (unsigned long long)h->obs_mem,
+                          h->slots_total, h->cpu_total, h->n_obs, h->links.count,
+                          (long long)(now - h->last_seen), h->interval_ms,
+                          h->state != HOST_ALIVE ? "unreachable"
+                          : h->quarantined       ? "quarantined"
+                          : h->fenced            ? "fenced"
+                                                 : "alive",
+                          (unsigned long long)h->newest_epoch,
+                          (unsigned long long)h->claimed_epoch);
 }
 
 lt_status lt_sched_hosts_json(const lt_sched *s, int64_t now, lt_buf *out)

@@ -20,8 +20,7 @@
 #include "lt_subject.h"
 
 /* The packed request in svc->pbuf, with its signature header (--command-signing-seed). */
-static natsStatus publish_signed(lt_sched_svc *svc, const char *subj, const char *reply,
-                                 size_t len)
+static natsStatus publish_signed(lt_sched_svc *svc, const char *subj, const char *reply, size_t len)
 {
     char sig[LT_NKEY_SIG_TEXT + 1];
     natsMsg *msg = NULL;
@@ -114,9 +113,9 @@ void lt__sched_svc_send(void *arg, const lt_sched_batch *b)
         svc->pcap = len;
     }
     protobuf_c_message_pack(m, svc->pbuf);
-    s = svc->cfg.sign_seed != NULL ? publish_signed(svc, subj, reply, len)
-                                   : natsConnection_PublishRequest(svc->cfg.nc, subj, reply,
-                                                                   svc->pbuf, (int)len);
+    s = svc->cfg.sign_seed != NULL
+            ? publish_signed(svc, subj, reply, len)
+            : natsConnection_PublishRequest(svc->cfg.nc, subj, reply, svc->pbuf, (int)len);
     svc->n_requests++;
     if (s != NATS_OK)
         LT_DEBUG("sched", "%s: not sent (%s); it will expire and be retried", subj,
@@ -189,13 +188,15 @@ static void on_reply(natsConnection *nc, natsSubscription *sub, natsMsg *msg, vo
     if (natsMsg_IsNoResponders(msg)) {
         it->transport = LT_ERR_TRANSPORT; /* no such host listening */
     } else if (it->is_inv) {
-        it->inv = latticed__host__v1__inventory_reply__unpack(
-            NULL, (size_t)natsMsg_GetDataLength(msg), (const uint8_t *)natsMsg_GetData(msg));
+        it->inv =
+            latticed__host__v1__inventory_reply__unpack(NULL, (size_t)natsMsg_GetDataLength(msg),
+                                                        (const uint8_t *)natsMsg_GetData(msg));
         if (it->inv == NULL)
             it->transport = LT_ERR_PARSE;
     } else {
-        it->reply = latticed__host__v1__command_reply__unpack(
-            NULL, (size_t)natsMsg_GetDataLength(msg), (const uint8_t *)natsMsg_GetData(msg));
+        it->reply =
+            latticed__host__v1__command_reply__unpack(NULL, (size_t)natsMsg_GetDataLength(msg),
+                                                      (const uint8_t *)natsMsg_GetData(msg));
         if (it->reply == NULL)
             it->transport = LT_ERR_PARSE;
     }

@@ -33,12 +33,14 @@ typedef enum {
 } ev_kind;
 
 static const struct {
-    const char *type;    /* subject suffix */
+    const char *type; /* subject suffix */
     const char *cetype;
     const ProtobufCMessageDescriptor *desc;
 } kinds[EV_COUNT_] = {
-    { "host.heartbeat", "dev.latticed.host.heartbeat.v1", &latticed__host__v1__heartbeat__descriptor },
-    { "host.started", "dev.latticed.host.started.v1", &latticed__host__v1__host_started__descriptor },
+    { "host.heartbeat", "dev.latticed.host.heartbeat.v1",
+      &latticed__host__v1__heartbeat__descriptor },
+    { "host.started", "dev.latticed.host.started.v1",
+      &latticed__host__v1__host_started__descriptor },
     { "host.stopping", "dev.latticed.host.stopping.v1",
       &latticed__host__v1__host_stopping__descriptor },
     { "instance.started", "dev.latticed.instance.started.v1",
@@ -120,8 +122,8 @@ static bool fast_decode(natsMsg *msg, int k, ev_item *it)
 
     if (natsMsgHeader_Get(msg, "ce-specversion", &spec) != NATS_OK ||
         natsMsgHeader_Get(msg, "ce-type", &type) != NATS_OK ||
-        natsMsgHeader_Get(msg, "ce-source", &source) != NATS_OK ||
-        strcmp(spec, "1.0") != 0 || strcmp(type, kinds[k].cetype) != 0)
+        natsMsgHeader_Get(msg, "ce-source", &source) != NATS_OK || strcmp(spec, "1.0") != 0 ||
+        strcmp(type, kinds[k].cetype) != 0)
         return false;
     if (natsMsgHeader_Get(msg, "content-type", &ct) == NATS_OK &&
         strcmp(ct, "application/protobuf") != 0)
@@ -166,8 +168,7 @@ static void on_event(natsConnection *nc, natsSubscription *sub, natsMsg *msg, vo
     if (lt_ce_from_msg(&ce, msg) != LT_OK || strcmp(ce.ev.type, kinds[k].cetype) != 0 ||
         strlen(ce.ev.source) > LT_MAX_HOST_ID ||
         lt_ce_unpack(&ce, kinds[k].desc, &it->m) != LT_OK) {
-        LT_DEBUG("sched", "%s: undecodable event: %s", natsMsg_GetSubject(msg),
-                 lt_error_message());
+        LT_DEBUG("sched", "%s: undecodable event: %s", natsMsg_GetSubject(msg), lt_error_message());
         goto out;
     }
     memcpy(it->host, ce.ev.source, strlen(ce.ev.source) + 1);
@@ -259,8 +260,10 @@ static void hosts_apply(lt_loop *loop, void *arg)
             (void)lt_sched_evict_silent(l->s, lt_loop_now_ms());
         if (lt_sched_hosts_json(l->s, lt_loop_now_ms(), &b) != LT_OK)
             goto out;
-    } else if (lt_buf_appendf(&b, "{\"lattice\":\"%s\",\"partitioned\":false,\"total\":0,"
-                              "\"hosts\":[],\"truncated\":false}", lattice) != LT_OK) {
+    } else if (lt_buf_appendf(&b,
+                              "{\"lattice\":\"%s\",\"partitioned\":false,\"total\":0,"
+                              "\"hosts\":[],\"truncated\":false}",
+                              lattice) != LT_OK) {
         goto out;
     }
     natsConnection_Publish(it->svc->cfg.nc, reply, b.ptr, (int)b.len);

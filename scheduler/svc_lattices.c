@@ -196,8 +196,8 @@ static int64_t on_timer(lt_loop *loop, void *arg)
 
         if (now - last >= 1000) {
             LT_DEBUG("sched", "%llu events/s, %llu replies/s, %zu loop items pending",
-                    (unsigned long long)(svc->n_events - ev0),
-                    (unsigned long long)(svc->n_replies - rep0), lt_loop_pending(loop));
+                     (unsigned long long)(svc->n_events - ev0),
+                     (unsigned long long)(svc->n_replies - rep0), lt_loop_pending(loop));
             ev0 = svc->n_events;
             rep0 = svc->n_replies;
             last = now;
@@ -216,7 +216,7 @@ typedef struct {
     bool leading;
     uint64_t epoch;
     int64_t until;
-    char *host;            /* quarantine: the host */
+    char *host; /* quarantine: the host */
 } lead_item;
 
 static void lead_drop(void *arg)
@@ -313,7 +313,7 @@ void lt__sched_svc_stale(void *arg, const char *host_id, uint64_t claimed)
 typedef struct {
     lt_sched_svc *svc;
     char *lattice, *name;
-    lt_model *model;       /* NULL: undeploy (unless unreadable is set) */
+    lt_model *model; /* NULL: undeploy (unless unreadable is set) */
     bool deleted;
     bool initial_done;
     char *version, *unreadable; /* the deployed version cannot be read: why */
@@ -345,8 +345,8 @@ static void app_apply(lt_loop *loop, void *arg)
             lt_sched_set_apps_loaded(svc->lats[i]->s, true);
         LT_INFO("sched", "stored apps loaded");
     } else {
-        svc_lattice *l = lattice_trusted(svc, it->lattice,
-                                         it->model != NULL || it->unreadable != NULL);
+        svc_lattice *l =
+            lattice_trusted(svc, it->lattice, it->model != NULL || it->unreadable != NULL);
         lt_status st = LT_OK;
 
         if (l != NULL && it->unreadable != NULL)
@@ -374,8 +374,8 @@ static void post_app(lt_sched_svc *svc, app_item *it)
  * deployed manifest that cannot be read is no "undeploy": the scheduler is told to leave the
  * app alone, and the change is refused so that the watcher reads it again after a backoff.
  */
-static lt_status on_store_change(lt_store_change_kind kind, const char *lattice,
-                                 const char *name, lt_store_app *app, void *arg)
+static lt_status on_store_change(lt_store_change_kind kind, const char *lattice, const char *name,
+                                 lt_store_app *app, void *arg)
 {
     lt_sched_svc *svc = arg;
     app_item *it = lt_calloc(1, sizeof(*it));
@@ -403,14 +403,15 @@ static lt_status on_store_change(lt_store_change_kind kind, const char *lattice,
     it->deleted = kind == LT_STORE_CHANGE_DELETE;
     if (app != NULL && app->deployed_version != NULL) {
         lt_model_report *rep = NULL;
-        lt_status st = lt_store_manifest_get(svc->cfg.store, app, app->deployed_version, &json,
-                                             &len);
+        lt_status st =
+            lt_store_manifest_get(svc->cfg.store, app, app->deployed_version, &json, &len);
 
         if (st == LT_OK)
             st = lt_model_parse(json, len, NULL, &it->model, &rep);
         if (st != LT_OK) {
             const char *why = rep != NULL && lt_model_report_first_error(rep) != NULL
-                                  ? lt_model_report_first_error(rep) : lt_error_message();
+                                  ? lt_model_report_first_error(rep)
+                                  : lt_error_message();
 
             LT_WARN("sched", "lattice %s app %s: deployed version %s unreadable: %s (retrying)",
                     lattice, name, app->deployed_version, why);
@@ -462,8 +463,8 @@ static lt_status copy_config(lt_sched_svc *svc, const lt_sched_svc_config *cfg)
         svc->cfg.sign_seed = svc->sign_seed;
     }
     svc->prefix = lt_strdup(cfg->prefix != NULL ? cfg->prefix : LT_SCHED_DEFAULT_PREFIX);
-    svc->status_prefix = lt_strdup(cfg->status_prefix != NULL ? cfg->status_prefix
-                                                              : LT_SCHED_DEFAULT_STATUS_PREFIX);
+    svc->status_prefix =
+        lt_strdup(cfg->status_prefix != NULL ? cfg->status_prefix : LT_SCHED_DEFAULT_STATUS_PREFIX);
     if (cfg->replica_id == NULL) {
         if (gethostname(host, sizeof(host)) != 0)
             snprintf(host, sizeof(host), "latticed");
@@ -519,9 +520,14 @@ lt_status lt_sched_svc_start(lt_sched_svc **new_svc, const lt_sched_svc_config *
     if (cfg->js != NULL) {
         sched_lease_config lc = {
             .bucket = cfg->lease_bucket != NULL ? cfg->lease_bucket : LT_SCHED_LEASE_BUCKET,
-            .replicas = cfg->replicas, .memory = cfg->memory, .replica = svc->replica,
-            .ttl_ms = cfg->lease_ttl_ms, .max_lattices = svc->max_lattices,
-            .fn = on_lease, .qfn = on_quarantine, .arg = svc,
+            .replicas = cfg->replicas,
+            .memory = cfg->memory,
+            .replica = svc->replica,
+            .ttl_ms = cfg->lease_ttl_ms,
+            .max_lattices = svc->max_lattices,
+            .fn = on_lease,
+            .qfn = on_quarantine,
+            .arg = svc,
         };
 
         st = lt__sched_lease_start(&svc->lease, cfg->nc, &lc);
@@ -549,8 +555,10 @@ lt_status lt_sched_svc_start(lt_sched_svc **new_svc, const lt_sched_svc_config *
     if (st != LT_OK)
         goto fail;
     svc->timer_on = true;
-    LT_INFO("sched", "scheduler up: replica %s, events on %s.*.evt.>, commands on "
-            "%s.{lattice}.host.{id}.{verb}", svc->replica, svc->prefix, svc->prefix);
+    LT_INFO("sched",
+            "scheduler up: replica %s, events on %s.*.evt.>, commands on "
+            "%s.{lattice}.host.{id}.{verb}",
+            svc->replica, svc->prefix, svc->prefix);
     *new_svc = svc;
     return LT_OK;
 fail:

@@ -48,12 +48,12 @@
 
 typedef struct {
     char *lattice;
-    uint64_t my_rev;       /* revision of our last write while holding it, 0 = not holding */
-    uint64_t epoch;        /* epoch of the current term (ours while holding) */
-    int64_t unconfirmed;   /* send time of the oldest renewal not known to have committed */
-    uint64_t seen_rev;     /* follower: last revision seen */
-    int64_t seen_since;    /* follower: when it was first seen */
-    bool reported;         /* what the callback was last told */
+    uint64_t my_rev;     /* revision of our last write while holding it, 0 = not holding */
+    uint64_t epoch;      /* epoch of the current term (ours while holding) */
+    int64_t unconfirmed; /* send time of the oldest renewal not known to have committed */
+    uint64_t seen_rev;   /* follower: last revision seen */
+    int64_t seen_since;  /* follower: when it was first seen */
+    bool reported;       /* what the callback was last told */
     uint64_t reported_epoch;
     _Atomic int64_t until; /* leading: may act until then (lt_loop_now_ms); 0 = not leading.
                               Read by the loop without a queue in between. */
@@ -76,7 +76,7 @@ struct sched_lease {
     pthread_mutex_t mu;
     pthread_cond_t cv;
     bool stop;
-    bool kick;             /* run a round at once (a lattice was added, a check asked) */
+    bool kick; /* run a round at once (a lattice was added, a check asked) */
     lease_slot *slots;
     size_t n, cap;
 };
@@ -261,9 +261,10 @@ static bool verify(sched_lease *l, lease_slot *ls, uint64_t claimed, const char 
     if (claimed <= ls->epoch)
         return true; /* raised meanwhile */
     if (claimed - ls->epoch > EPOCH_PLAUSIBLE_GAP) {
-        LT_WARN("lease", "lattice %s: host %s claims epoch %" PRIu64 ", far above ours (%" PRIu64
-                ") which we still hold: quarantining the host", ls->lattice, host, claimed,
-                ls->epoch);
+        LT_WARN("lease",
+                "lattice %s: host %s claims epoch %" PRIu64 ", far above ours (%" PRIu64
+                ") which we still hold: quarantining the host",
+                ls->lattice, host, claimed, ls->epoch);
         l->qfn(l->arg, ls->lattice, host, claimed);
         return true;
     }
@@ -272,8 +273,10 @@ static bool verify(sched_lease *l, lease_slot *ls, uint64_t claimed, const char 
     value_of(l, false, claimed + 1, val, sizeof(val));
     if (kvStore_UpdateString(&rev, l->kv, ls->lattice, val, v.rev) != NATS_OK)
         return false;
-    LT_WARN("lease", "lattice %s: host %s had seen epoch %" PRIu64 ": raising ours from %" PRIu64
-            " to %" PRIu64, ls->lattice, host, claimed, ls->epoch, claimed + 1);
+    LT_WARN("lease",
+            "lattice %s: host %s had seen epoch %" PRIu64 ": raising ours from %" PRIu64
+            " to %" PRIu64,
+            ls->lattice, host, claimed, ls->epoch, claimed + 1);
     won(l, ls, rev, claimed + 1, sent);
     return true;
 }

@@ -23,16 +23,16 @@
 #include "lt_time.h"
 
 typedef struct wentry {
-    char *key;             /* "lattice/app": the coalescing key */
+    char *key; /* "lattice/app": the coalescing key */
     char *lattice, *app, *json;
-    int64_t due;           /* monotonic ms before which it is not tried again; 0 = now */
-    int64_t pause;         /* the last backoff, 0 before the first failure */
-    size_t slot;           /* the lattice's lease slot: written only while it may act */
+    int64_t due;   /* monotonic ms before which it is not tried again; 0 = now */
+    int64_t pause; /* the last backoff, 0 before the first failure */
+    size_t slot;   /* the lattice's lease slot: written only while it may act */
     struct wentry *next;
 } wentry;
 
 #define RETRY_FIRST_MS 100
-#define RETRY_MAX_MS 5000  /* a status is retried at least this often while the KV fails */
+#define RETRY_MAX_MS 5000 /* a status is retried at least this often while the KV fails */
 
 /* A control-plane event on its way out: the packed protobuf and where it goes. */
 typedef struct wevent {
@@ -47,20 +47,20 @@ typedef struct wevent {
 
 struct sched_writer {
     lt_store *store;
-    sched_lease *lease;    /* NULL: no election, every status is written */
+    sched_lease *lease; /* NULL: no election, every status is written */
     natsConnection *nc;
     char source[192];
     wevent *ev_head, *ev_tail;
     size_t n_events;
     uint64_t dropped;
-    lt_rand rng;                   /* event ids (writer thread only) */
+    lt_rand rng; /* event ids (writer thread only) */
     pthread_t thread;
     bool started, stop;
     pthread_mutex_t mu;
     pthread_cond_t cv;
     wentry *head, *tail;
-    lt_map queued;           /* key -> wentry, for O(1) coalescing */
-    uint64_t retried;      /* failed puts, for the log */
+    lt_map queued;    /* key -> wentry, for O(1) coalescing */
+    uint64_t retried; /* failed puts, for the log */
 };
 
 static void wentry_free(wentry *e);
@@ -224,13 +224,13 @@ static void *writer_main(void *arg)
             pthread_mutex_lock(&w->mu);
             continue;
         }
-        st = w->store != NULL ? lt_store_status_put(w->store, e->lattice, e->app, e->json,
-                                                strlen(e->json))
-                          : LT_OK;
+        st = w->store != NULL
+                 ? lt_store_status_put(w->store, e->lattice, e->app, e->json, strlen(e->json))
+                 : LT_OK;
         if (st != LT_OK && st != LT_ERR_TOO_BIG && st != LT_ERR_INVALID) {
             if (e->pause == 0)
-                LT_WARN("sched", "status of %s/%s not stored (retrying): %s", e->lattice,
-                        e->app, lt_error_message());
+                LT_WARN("sched", "status of %s/%s not stored (retrying): %s", e->lattice, e->app,
+                        lt_error_message());
             pthread_mutex_lock(&w->mu);
             w->retried++;
             requeue(w, e);

@@ -59,25 +59,25 @@ static lt_status ensure_events(jsCtx *js, const lt_store_config *cfg)
         } /* else another replica may have created it: check it below */
     }
     if (s != NATS_OK && s != NATS_ERR)
-        return LT_FAIL(lt_conn_status(s), "cannot create stream %s: %s (JetStream error %d)",
-                       name, nats_GetLastError(NULL), (int)jerr);
+        return LT_FAIL(lt_conn_status(s), "cannot create stream %s: %s (JetStream error %d)", name,
+                       nats_GetLastError(NULL), (int)jerr);
     return lt_store_stream_settle(js, name, what, &want);
 }
 
 lt_status lt_store_ensure_assets(jsCtx *js, const lt_store_config *cfg)
 {
-    lt_store_settings want = { .replicas = replicas_of(cfg), .memory = cfg->memory,
-                               .history = 1 };
+    lt_store_settings want = { .replicas = replicas_of(cfg), .memory = cfg->memory, .history = 1 };
     lt_status st;
 
-    st = lt_store_bucket_ensure(js, cfg->manifest_bucket ? cfg->manifest_bucket
-                                                         : LT_STORE_MANIFEST_BUCKET,
+    st = lt_store_bucket_ensure(js,
+                                cfg->manifest_bucket ? cfg->manifest_bucket
+                                                     : LT_STORE_MANIFEST_BUCKET,
                                 "latticed application manifests", &want, NULL);
     if (st != LT_OK)
         return st;
-    st = lt_store_bucket_ensure(js, cfg->status_bucket ? cfg->status_bucket
-                                                       : LT_STORE_STATUS_BUCKET,
-                                "latticed application status", &want, NULL);
+    st =
+        lt_store_bucket_ensure(js, cfg->status_bucket ? cfg->status_bucket : LT_STORE_STATUS_BUCKET,
+                               "latticed application status", &want, NULL);
     if (st != LT_OK)
         return st;
     return ensure_events(js, cfg);
@@ -108,8 +108,7 @@ lt_status lt_store_open(lt_store **new_store, jsCtx *js, const lt_store_config *
         ns = js_KeyValue(&s->status, js, sb);
     if (ns != NATS_OK) {
         lt_status st = LT_FAIL(ns == NATS_NOT_FOUND ? LT_ERR_NOT_FOUND : lt_conn_status(ns),
-                               "cannot open KV buckets %s/%s: %s", mb, sb,
-                               natsStatus_GetText(ns));
+                               "cannot open KV buckets %s/%s: %s", mb, sb, natsStatus_GetText(ns));
 
         lt_store_close(s);
         return st;

@@ -22,17 +22,17 @@
 #include "lt_status.h"
 
 #define LT_STORE_MANIFEST_BUCKET "latticed_manifests"
-#define LT_STORE_STATUS_BUCKET   "latticed_status"
-#define LT_STORE_EVENTS_STREAM   "latticed_events"
+#define LT_STORE_STATUS_BUCKET "latticed_status"
+#define LT_STORE_EVENTS_STREAM "latticed_events"
 
-#define LT_STORE_CAS_RETRIES     16u    /**< default CAS attempts of one update */
-#define LT_STORE_MAX_VERSIONS    1000u  /**< default cap on stored versions per app */
-#define LT_STORE_MAX_HISTORY     200u   /**< default cap on history events per app (oldest dropped) */
-#define LT_STORE_MAX_NAME        128u   /**< bytes in a lattice or app name */
-#define LT_STORE_MAX_VERSION     256u   /**< bytes in a version string */
-#define LT_STORE_MAX_INDEX_BYTES (512u * 1024u) /**< serialised index limit */
+#define LT_STORE_CAS_RETRIES 16u    /**< default CAS attempts of one update */
+#define LT_STORE_MAX_VERSIONS 1000u /**< default cap on stored versions per app */
+#define LT_STORE_MAX_HISTORY 200u   /**< default cap on history events per app (oldest dropped) */
+#define LT_STORE_MAX_NAME 128u      /**< bytes in a lattice or app name */
+#define LT_STORE_MAX_VERSION 256u   /**< bytes in a version string */
+#define LT_STORE_MAX_INDEX_BYTES (512u * 1024u)  /**< serialised index limit */
 #define LT_STORE_MAX_VALUE_BYTES (1000u * 1024u) /**< one manifest/status value (< 1 MiB payload) */
-#define LT_STORE_ULID_LEN        26u    /**< characters in a ULID */
+#define LT_STORE_ULID_LEN 26u                    /**< characters in a ULID */
 
 typedef struct {
     const char *manifest_bucket; /**< NULL = LT_STORE_MANIFEST_BUCKET */
@@ -42,9 +42,9 @@ typedef struct {
     int replicas;                /**< 1..5; 0 = 1 */
     bool memory;                 /**< memory storage instead of file */
     int64_t events_max_bytes;    /**< bound of the events stream; 0 = 64 MiB */
-    unsigned cas_retries;        /**< lt_store_open: attempts per update; 0 = LT_STORE_CAS_RETRIES */
-    unsigned max_versions;       /**< lt_store_open: 0 = LT_STORE_MAX_VERSIONS */
-    unsigned max_history;        /**< lt_store_open: 0 = LT_STORE_MAX_HISTORY */
+    unsigned cas_retries;  /**< lt_store_open: attempts per update; 0 = LT_STORE_CAS_RETRIES */
+    unsigned max_versions; /**< lt_store_open: 0 = LT_STORE_MAX_VERSIONS */
+    unsigned max_history;  /**< lt_store_open: 0 = LT_STORE_MAX_HISTORY */
 } lt_store_config;
 
 /**
@@ -111,8 +111,8 @@ bool lt_store_name_is_valid(const char *name);
  * ------------------------------------------------------------------------------------------- */
 
 typedef struct {
-    char *version; /**< as given or assigned (ULID) */
-    char *key;     /**< id of the manifest key ("manifest.{lattice}.{app}.{key}") */
+    char *version;  /**< as given or assigned (ULID) */
+    char *key;      /**< id of the manifest key ("manifest.{lattice}.{app}.{key}") */
     int64_t put_ms; /**< Unix ms when it was stored */
 } lt_store_version;
 
@@ -134,20 +134,20 @@ typedef struct lt_store_app {
     char *name;
     lt_store_version *versions; /**< insertion order; the last is the latest */
     size_t version_count;
-    size_t version_cap_;        /**< private */
-    char *deployed_version;     /**< NULL while undeployed */
-    int64_t deployed_ms;        /**< last deploy, 0 if never */
-    int64_t undeployed_ms;      /**< last undeploy, 0 if never */
+    size_t version_cap_;    /**< private */
+    char *deployed_version; /**< NULL while undeployed */
+    int64_t deployed_ms;    /**< last deploy, 0 if never */
+    int64_t undeployed_ms;  /**< last undeploy, 0 if never */
     int64_t created_ms, updated_ms;
-    char *description;          /**< description annotation of the latest version, or NULL */
-    bool latest_shared;         /**< latest version is a shared application */
-    char **deployed_ids;        /**< explicit component ids of the deployed version */
+    char *description;   /**< description annotation of the latest version, or NULL */
+    bool latest_shared;  /**< latest version is a shared application */
+    char **deployed_ids; /**< explicit component ids of the deployed version */
     size_t deployed_id_count;
-    lt_store_event *history;    /**< oldest first, capped */
+    lt_store_event *history; /**< oldest first, capped */
     size_t history_count;
-    size_t history_cap_;        /**< private */
-    uint64_t revision;          /**< KV revision read (0: the app does not exist yet) */
-    bool deleted;               /**< set by an update callback to delete the whole app */
+    size_t history_cap_; /**< private */
+    uint64_t revision;   /**< KV revision read (0: the app does not exist yet) */
+    bool deleted;        /**< set by an update callback to delete the whole app */
 } lt_store_app;
 
 /** DESTRUCTOR. NULL-safe. */
@@ -256,8 +256,8 @@ LT_NODISCARD lt_status lt_store_update(lt_store *s, const char *lattice, const c
  * (lt_free it), *len optional. LT_ERR_NOT_FOUND when the app or version is
  * missing.
  */
-LT_NODISCARD lt_status lt_store_manifest_get(lt_store *s, const lt_store_app *app,
-                                             const char *v, char **new_json, size_t *len);
+LT_NODISCARD lt_status lt_store_manifest_get(lt_store *s, const lt_store_app *app, const char *v,
+                                             char **new_json, size_t *len);
 
 /* ---------------------------------------------------------------------------------------------
  * Watching index changes (deployed state and versions)
@@ -294,8 +294,7 @@ typedef lt_status (*lt_store_watch_fn)(lt_store_change_kind kind, const char *la
  * in KV order, to fn on that thread. LT_ERR_TRANSPORT, LT_ERR_NOMEM.
  */
 LT_NODISCARD lt_status lt_store_watch_start(lt_store_watch **new_w, lt_store *s,
-                                            const char *lattice, lt_store_watch_fn fn,
-                                            void *arg);
+                                            const char *lattice, lt_store_watch_fn fn, void *arg);
 
 /** DESTRUCTOR. Stop the watcher and join its thread (fn is not called afterwards). NULL-safe. */
 void lt_store_watch_stop(lt_store_watch *w);
@@ -313,8 +312,7 @@ LT_NODISCARD lt_status lt_store_status_get(lt_store *s, const char *lattice, con
                                            char **new_json, size_t *len);
 
 /** Remove it (deleted app). A missing status is LT_OK. */
-LT_NODISCARD lt_status lt_store_status_delete(lt_store *s, const char *lattice,
-                                              const char *name);
+LT_NODISCARD lt_status lt_store_status_delete(lt_store *s, const char *lattice, const char *name);
 
 typedef struct {
     char *name;

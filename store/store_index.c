@@ -168,8 +168,8 @@ lt_status lt_store_app_add_event(const lt_store *s, lt_store_app *app, lt_store_
     return push_event(app, s != NULL ? s->max_history : 0, k, version, time_ms);
 }
 
-lt_status lt_store_app_set_deployed(lt_store_app *app, const char *version,
-                                    const char *const *ids, size_t id_count)
+lt_status lt_store_app_set_deployed(lt_store_app *app, const char *version, const char *const *ids,
+                                    size_t id_count)
 {
     char *v = NULL;
     char **nids = NULL;
@@ -241,7 +241,7 @@ static lt_status decode_lists(lt_store_app *app, json_t *root)
     lt_status st;
 
     arr = json_object_get(root, "versions");
-    json_array_foreach(arr, i, it) {
+    json_array_foreach (arr, i, it) {
         const char *v = json_string_value(json_object_get(it, "version"));
         const char *k = json_string_value(json_object_get(it, "key"));
 
@@ -251,7 +251,7 @@ static lt_status decode_lists(lt_store_app *app, json_t *root)
             return st;
     }
     arr = json_object_get(root, "history");
-    json_array_foreach(arr, i, it) {
+    json_array_foreach (arr, i, it) {
         const char *ev = json_string_value(json_object_get(it, "event"));
         unsigned k;
 
@@ -270,7 +270,7 @@ static lt_status decode_lists(lt_store_app *app, json_t *root)
         app->deployed_ids = lt_calloc(json_array_size(arr), sizeof(char *));
         if (app->deployed_ids == NULL)
             return LT_FAIL(LT_ERR_NOMEM, "out of memory");
-        json_array_foreach(arr, i, it) {
+        json_array_foreach (arr, i, it) {
             const char *id = json_string_value(it);
 
             if (id == NULL)
@@ -329,12 +329,11 @@ static json_t *encode_tree(const lt_store_app *app)
                                                      app->versions[i].key, "put_at",
                                                      time_json(app->versions[i].put_ms)));
     for (size_t i = 0; !bad && i < app->history_count; i++)
-        bad |= json_array_append_new(hist, json_pack("{s:s, s:o, s:o}", "event",
-                                                     lt_store_event_name(app->history[i].kind),
-                                                     "version",
-                                                     str_or_null(app->history[i].version),
-                                                     "time",
-                                                     time_json(app->history[i].time_ms)));
+        bad |=
+            json_array_append_new(hist, json_pack("{s:s, s:o, s:o}", "event",
+                                                  lt_store_event_name(app->history[i].kind),
+                                                  "version", str_or_null(app->history[i].version),
+                                                  "time", time_json(app->history[i].time_ms)));
     for (size_t i = 0; !bad && i < app->deployed_id_count; i++)
         bad |= json_array_append_new(ids, json_string(app->deployed_ids[i]));
     if (!bad)

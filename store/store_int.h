@@ -15,11 +15,11 @@
 #include "lt_store.h"
 
 struct lt_store {
-    jsCtx *js;           /**< borrowed */
-    kvStore *manifests;  /**< owned */
-    kvStore *status;     /**< owned */
-    char *mbucket;       /**< manifest bucket name */
-    char *sbucket;       /**< status bucket name */
+    jsCtx *js;          /**< borrowed */
+    kvStore *manifests; /**< owned */
+    kvStore *status;    /**< owned */
+    char *mbucket;      /**< manifest bucket name */
+    char *sbucket;      /**< status bucket name */
     unsigned cas_retries, max_versions, max_history;
 };
 
@@ -39,7 +39,7 @@ LT_NODISCARD lt_status lt__store_key_status(const char *lattice, const char *app
 LT_NODISCARD lt_status lt__store_kv_last(lt_store *s, const char *bucket, const char *key,
                                          char **value, size_t *len, uint64_t *rev);
 
-#define LT__RESOLVE_TRIES   6u   /**< read-backs after an ambiguous write */
+#define LT__RESOLVE_TRIES 6u     /**< read-backs after an ambiguous write */
 #define LT__RESOLVE_FIRST_MS 100 /**< first pause between them (doubling, at most 16x) */
 
 /**

@@ -90,8 +90,7 @@ lt_status lt_store_app_list(lt_store *s, const char *lattice, lt_store_app ***ou
 
         st = lt__store_index_decode(lattice, name, items[i].value, items[i].len, &apps[made]);
         if (st == LT_ERR_PARSE) {
-            LT_WARN("store", "skipping unreadable index %s: %s", items[i].key,
-                    lt_error_message());
+            LT_WARN("store", "skipping unreadable index %s: %s", items[i].key, lt_error_message());
             continue;
         }
         if (st != LT_OK)
@@ -172,9 +171,9 @@ static lt_status store_new_manifest(lt_store *s, const char *lattice, const char
 }
 
 /* One attempt: LT_ERR_CONFLICT asks for another. *written is the index written (or read). */
-static lt_status update_once(lt_store *s, const char *lattice, const char *name,
-                             const char *new_id, lt_store_update_fn fn, void *arg,
-                             lt_store_app **written, char ***removed, size_t *nremoved)
+static lt_status update_once(lt_store *s, const char *lattice, const char *name, const char *new_id,
+                             lt_store_update_fn fn, void *arg, lt_store_app **written,
+                             char ***removed, size_t *nremoved)
 {
     char kbuf[LT__KEY_MAX];
     lt_buf key;
@@ -204,7 +203,8 @@ static lt_status update_once(lt_store *s, const char *lattice, const char *name,
         app->version_count > (s->max_versions ? s->max_versions : LT_STORE_MAX_VERSIONS)) {
         st = LT_FAIL(LT_ERR_TOO_BIG,
                      "Application %s already has %zu versions, the most latticed keeps; delete "
-                     "old versions first", name, old_count);
+                     "old versions first",
+                     name, old_count);
         goto out;
     }
     app->updated_ms = lt_store_now_ms();
@@ -259,14 +259,15 @@ lt_status lt_store_update(lt_store *s, const char *lattice, const char *name,
     if (manifest != NULL && (st = store_new_manifest(s, lattice, name, manifest, id)) != LT_OK) {
         if (st == LT_ERR_AMBIGUOUS) { /* no index names it yet: removing it is safe */
             delete_manifest(s, lattice, name, id);
-            st = LT_FAIL(LT_ERR_TIMEOUT, "cannot store the manifest of %s/%s: the store did "
-                         "not answer", lattice, name);
+            st = LT_FAIL(LT_ERR_TIMEOUT,
+                         "cannot store the manifest of %s/%s: the store did "
+                         "not answer",
+                         lattice, name);
         }
         return st;
     }
     for (unsigned i = 0; i < tries; i++) {
-        st = update_once(s, lattice, name, id[0] ? id : NULL, fn, arg, &app, &removed,
-                         &nremoved);
+        st = update_once(s, lattice, name, id[0] ? id : NULL, fn, arg, &app, &removed, &nremoved);
         if (st != LT_ERR_CONFLICT)
             break;
         LT_DEBUG("store", "conflict updating %s/%s, attempt %u", lattice, name, i + 1);
@@ -276,10 +277,11 @@ lt_status lt_store_update(lt_store *s, const char *lattice, const char *name,
                      name, tries);
     if (st == LT_ERR_AMBIGUOUS) {
         /* The index may name the new manifest and may no longer name removed ones: keep all. */
-        st = LT_FAIL(LT_ERR_AMBIGUOUS, "The outcome of this change to application %s is "
+        st = LT_FAIL(LT_ERR_AMBIGUOUS,
+                     "The outcome of this change to application %s is "
                      "unknown: the store did not confirm it (%s). Nothing was rolled back; "
-                     "check with `latticectl versions %s` before retrying", name,
-                     lt_error_message(), name);
+                     "check with `latticectl versions %s` before retrying",
+                     name, lt_error_message(), name);
         LT_WARN("store", "%s/%s: %s", lattice, name, lt_error_message());
         goto out;
     }
@@ -335,8 +337,8 @@ lt_status lt_store_manifest_get(lt_store *s, const lt_store_app *app, const char
 
 /* ---- status ---------------------------------------------------------------------------------- */
 
-lt_status lt_store_status_put(lt_store *s, const char *lattice, const char *name,
-                              const char *json, size_t len)
+lt_status lt_store_status_put(lt_store *s, const char *lattice, const char *name, const char *json,
+                              size_t len)
 {
     char kbuf[LT__KEY_MAX];
     lt_buf key;
@@ -354,8 +356,8 @@ lt_status lt_store_status_put(lt_store *s, const char *lattice, const char *name
     return st;
 }
 
-lt_status lt_store_status_get(lt_store *s, const char *lattice, const char *name,
-                              char **new_json, size_t *len)
+lt_status lt_store_status_get(lt_store *s, const char *lattice, const char *name, char **new_json,
+                              size_t *len)
 {
     char kbuf[LT__KEY_MAX];
     lt_buf key;

@@ -104,7 +104,8 @@ void lt_store_ulid(char out[LT_STORE_ULID_LEN + 1])
     }
     /* 128 bits -> 26 base32 characters, the first one holding the top 3 bits. */
     for (int i = 0; i < 26; i++) {
-        int bit = 128 - 5 * (26 - i); /* index of the first bit of this character; -2 for the first */
+        int bit =
+            128 - 5 * (26 - i); /* index of the first bit of this character; -2 for the first */
         unsigned v = 0;
 
         for (int j = 0; j < 5; j++) {
@@ -131,9 +132,9 @@ int64_t lt_store_now_ms(void)
 
 lt_status lt__store_nats_fail(natsStatus ns, int jerr, const char *what, const char *key)
 {
-    lt_status st = ns == NATS_TIMEOUT ? LT_ERR_TIMEOUT
-                   : ns == NATS_NO_MEMORY ? LT_ERR_NOMEM
-                   : ns == NATS_MAX_PAYLOAD ? LT_ERR_TOO_BIG
+    lt_status st = ns == NATS_TIMEOUT             ? LT_ERR_TIMEOUT
+                   : ns == NATS_NO_MEMORY         ? LT_ERR_NOMEM
+                   : ns == NATS_MAX_PAYLOAD       ? LT_ERR_TOO_BIG
                    : ns == NATS_CONNECTION_CLOSED ? LT_ERR_CLOSED
                                                   : LT_ERR_TRANSPORT;
 

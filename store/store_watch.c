@@ -23,8 +23,8 @@
 typedef struct {
     char lattice[LT_STORE_MAX_NAME + 1];
     char name[LT_STORE_MAX_NAME + 1];
-    int64_t due;     /* monotonic ms */
-    int64_t pause;   /* the pause before this attempt */
+    int64_t due;   /* monotonic ms */
+    int64_t pause; /* the pause before this attempt */
 } redelivery;
 
 struct lt_store_watch {
@@ -36,7 +36,7 @@ struct lt_store_watch {
     pthread_mutex_t mu; /* guards w against lt_store_watch_stop */
     kvWatcher *w;
     atomic_bool stop;
-    redelivery *redo;   /* watcher thread only */
+    redelivery *redo; /* watcher thread only */
     size_t n_redo, cap_redo;
 };
 
@@ -78,8 +78,7 @@ static void redo_add(lt_store_watch *wa, const char *lattice, const char *name, 
             redelivery *p = lt_realloc(wa->redo, ncap * sizeof(*p));
 
             if (p == NULL) {
-                LT_ERROR("store", "watch: out of memory: %s/%s will not be retried", lattice,
-                         name);
+                LT_ERROR("store", "watch: out of memory: %s/%s will not be retried", lattice, name);
                 return;
             }
             wa->redo = p;
@@ -123,7 +122,7 @@ static void redeliver_due(lt_store_watch *wa)
             hand(wa, LT_STORE_CHANGE_PUT, r.lattice, r.name, app, r.pause);
         else
             redo_add(wa, r.lattice, r.name, r.pause); /* cannot even read the index: later */
-        i = 0; /* the list changed under us */
+        i = 0;                                        /* the list changed under us */
         now = mono_ms();
     }
 }

@@ -27,10 +27,10 @@ typedef enum {
 
 /** Collects one event while decoding; arena offsets become pointers at finish. */
 typedef struct {
-    char *mem;                          /* the arena: every string and the data */
-    size_t len, cap;                    /* bytes used / allocated in mem */
-    bool hdr;                           /* name attributes "ce-x" in errors (binary mode) */
-    bool fold;                          /* fold ASCII upper case in names (received headers) */
+    char *mem;       /* the arena: every string and the data */
+    size_t len, cap; /* bytes used / allocated in mem */
+    bool hdr;        /* name attributes "ce-x" in errors (binary mode) */
+    bool fold;       /* fold ASCII upper case in names (received headers) */
     bool set[LT__CE_ATTR_COUNT];
     size_t off[LT__CE_ATTR_COUNT];
     size_t ext_name[LT_CE_MAX_EXTENSIONS];

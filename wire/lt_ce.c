@@ -22,10 +22,14 @@
     (LT_MAX_MESSAGE + (LT__CE_ATTR_COUNT + 2u * LT_CE_MAX_EXTENSIONS) * (LT_MAX_HEADER_VALUE + 1u))
 
 static const char *const attr_names[LT__CE_ATTR_COUNT] = {
-    [LT__CE_SPECVERSION] = "specversion", [LT__CE_ID] = "id",
-    [LT__CE_SOURCE] = "source",           [LT__CE_TYPE] = "type",
-    [LT__CE_SUBJECT] = "subject",         [LT__CE_TIME] = "time",
-    [LT__CE_DATACONTENTTYPE] = "datacontenttype", [LT__CE_DATASCHEMA] = "dataschema",
+    [LT__CE_SPECVERSION] = "specversion",
+    [LT__CE_ID] = "id",
+    [LT__CE_SOURCE] = "source",
+    [LT__CE_TYPE] = "type",
+    [LT__CE_SUBJECT] = "subject",
+    [LT__CE_TIME] = "time",
+    [LT__CE_DATACONTENTTYPE] = "datacontenttype",
+    [LT__CE_DATASCHEMA] = "dataschema",
 };
 
 const char *lt__ce_attr_name(lt__ce_attr a)
@@ -109,18 +113,22 @@ lt_status lt__ce_check_string(const char *what, const char *v, size_t len)
         uint32_t cp = 0;
         size_t n;
 
-        if (p[i] >= 0x20 && p[i] < 0x7f) {   /* printable ASCII: the common case */
+        if (p[i] >= 0x20 && p[i] < 0x7f) { /* printable ASCII: the common case */
             i++;
             continue;
         }
         n = utf8_next(p + i, len - i, &cp);
 
         if (n == 0)
-            return LT_FAIL(LT_ERR_INVALID, "cloudevent: attribute \"%s\" is not valid UTF-8 "
-                           "(byte %zu)", what, i);
+            return LT_FAIL(LT_ERR_INVALID,
+                           "cloudevent: attribute \"%s\" is not valid UTF-8 "
+                           "(byte %zu)",
+                           what, i);
         if (forbidden_cp(cp))
-            return LT_FAIL(LT_ERR_INVALID, "cloudevent: attribute \"%s\" contains the "
-                           "forbidden character U+%04X (byte %zu)", what, (unsigned)cp, i);
+            return LT_FAIL(LT_ERR_INVALID,
+                           "cloudevent: attribute \"%s\" contains the "
+                           "forbidden character U+%04X (byte %zu)",
+                           what, (unsigned)cp, i);
         i += n;
     }
     return LT_OK;
@@ -190,7 +198,7 @@ lt_status lt_ce_classify(const char *media_type, lt_ce_datatype *out)
         p++;
     if (*p != '\0' && *p != ';')
         goto bad;
-    for (const char *q = p; *q != '\0'; q++) {   /* parameters: printable ASCII */
+    for (const char *q = p; *q != '\0'; q++) { /* parameters: printable ASCII */
         if ((unsigned char)*q < 0x20 || (unsigned char)*q > 0x7e)
             goto bad;
     }
@@ -205,9 +213,10 @@ lt_status lt_ce_classify(const char *media_type, lt_ce_datatype *out)
         *out = LT_CE_DATA_JSON;
         return LT_OK;
     }
-    return LT_FAIL(LT_ERR_UNSUPPORTED, "cloudevent: unsupported content type \"%.*s\" (want "
-                   "application/protobuf or application/json)", lt__ce_clip(media_type, 128),
-                   media_type);
+    return LT_FAIL(LT_ERR_UNSUPPORTED,
+                   "cloudevent: unsupported content type \"%.*s\" (want "
+                   "application/protobuf or application/json)",
+                   lt__ce_clip(media_type, 128), media_type);
 bad:
     return LT_FAIL(LT_ERR_INVALID, "cloudevent: content type \"%.*s\" is not a media type",
                    lt__ce_clip(media_type, 128), media_type);
@@ -265,25 +274,27 @@ static const char *name_for_error(const char *name, size_t n, char out[48])
 }
 
 lt_status lt__ce_check_name(const lt__ce_builder *b, const char *name, size_t n,
-                           char out[LT_CE_MAX_NAME + 1])
+                            char out[LT_CE_MAX_NAME + 1])
 {
     char pn[48];
 
     if (n == 0)
         return LT_FAIL(LT_ERR_INVALID, "cloudevent: empty attribute name");
     if (n > LT_CE_MAX_NAME)
-        return LT_FAIL(LT_ERR_INVALID, "cloudevent: attribute name \"%s%s\" is longer than "
-                       "%u characters", b->hdr ? "ce-" : "", name_for_error(name, n, pn),
-                       LT_CE_MAX_NAME);
+        return LT_FAIL(LT_ERR_INVALID,
+                       "cloudevent: attribute name \"%s%s\" is longer than "
+                       "%u characters",
+                       b->hdr ? "ce-" : "", name_for_error(name, n, pn), LT_CE_MAX_NAME);
     for (size_t i = 0; i < n; i++) {
         char c = name[i];
 
         if (b->fold && c >= 'A' && c <= 'Z')
             c = (char)(c - 'A' + 'a');
         if (!((c >= 'a' && c <= 'z') || (c >= '0' && c <= '9')))
-            return LT_FAIL(LT_ERR_INVALID, "cloudevent: invalid attribute name \"%s%s\" "
-                           "(only a-z and 0-9 allowed)", b->hdr ? "ce-" : "",
-                           name_for_error(name, n, pn));
+            return LT_FAIL(LT_ERR_INVALID,
+                           "cloudevent: invalid attribute name \"%s%s\" "
+                           "(only a-z and 0-9 allowed)",
+                           b->hdr ? "ce-" : "", name_for_error(name, n, pn));
         out[i] = c;
     }
     out[n] = '\0';
@@ -355,9 +366,11 @@ static lt_status check_prefixes(const lt__ce_builder *b, const char *nm)
     }
     if (clash == NULL)
         return LT_OK;
-    return LT_FAIL(LT_ERR_INVALID, "cloudevent: attribute names \"%s%s\" and \"%s%s\" clash: "
+    return LT_FAIL(LT_ERR_INVALID,
+                   "cloudevent: attribute names \"%s%s\" and \"%s%s\" clash: "
                    "one is a prefix of the other, which NATS header lookups (nats.c 3.4) "
-                   "confuse", b->hdr ? "ce-" : "", nm, b->hdr ? "ce-" : "", clash);
+                   "confuse",
+                   b->hdr ? "ce-" : "", nm, b->hdr ? "ce-" : "", clash);
 }
 
 lt_status lt__ce_builder_attr(lt__ce_builder *b, const char *name, size_t name_len,
@@ -372,14 +385,18 @@ lt_status lt__ce_builder_attr(lt__ce_builder *b, const char *name, size_t name_l
     if (strcmp(nm, "data") == 0)
         return LT_FAIL(LT_ERR_INVALID, "cloudevent: \"%s\" is reserved, not an attribute", lb);
     if (len > LT_MAX_HEADER_VALUE)
-        return LT_FAIL(LT_ERR_TOO_BIG, "cloudevent: attribute \"%s\" is %zu bytes, more than "
-                       "the limit of %u", lb, len, LT_MAX_HEADER_VALUE);
+        return LT_FAIL(LT_ERR_TOO_BIG,
+                       "cloudevent: attribute \"%s\" is %zu bytes, more than "
+                       "the limit of %u",
+                       lb, len, LT_MAX_HEADER_VALUE);
     /* Empty values are refused: the spec forbids them for every core attribute
      * but the extensions, and an empty extension carries nothing. */
     if (len == 0)
         return LT_FAIL(LT_ERR_INVALID, "cloudevent: %sattribute \"%s\" is empty",
                        strcmp(nm, "specversion") == 0 || strcmp(nm, "id") == 0 ||
-                       strcmp(nm, "source") == 0 || strcmp(nm, "type") == 0 ? "required " : "",
+                               strcmp(nm, "source") == 0 || strcmp(nm, "type") == 0
+                           ? "required "
+                           : "",
                        lb);
     st = lt__ce_check_string(lb, value, len);
     if (st != LT_OK)
@@ -418,8 +435,10 @@ lt_status lt__ce_builder_data(lt__ce_builder *b, const void *data, size_t len)
     if (b->has_data)
         return LT_FAIL(LT_ERR_INVALID, "cloudevent: data given twice");
     if (len > LT_MAX_MESSAGE)
-        return LT_FAIL(LT_ERR_TOO_BIG, "cloudevent: data is %zu bytes, more than the limit "
-                       "of %u", len, LT_MAX_MESSAGE);
+        return LT_FAIL(LT_ERR_TOO_BIG,
+                       "cloudevent: data is %zu bytes, more than the limit "
+                       "of %u",
+                       len, LT_MAX_MESSAGE);
     st = arena_put(b, len > 0 ? data : "", len, &b->data_off);
     if (st != LT_OK)
         return st;
@@ -452,8 +471,10 @@ static lt_status check_values(const lt__ce_builder *b, lt_ce_datatype *dt, int64
 
     v = lt__ce_builder_get(b, LT__CE_SPECVERSION);
     if (strcmp(v, LT_CE_SPECVERSION) != 0)
-        return LT_FAIL(LT_ERR_INVALID, "cloudevent: unsupported specversion \"%.*s\" (want "
-                       "\"" LT_CE_SPECVERSION "\")", lt__ce_clip(v, 64), v);
+        return LT_FAIL(LT_ERR_INVALID,
+                       "cloudevent: unsupported specversion \"%.*s\" (want "
+                       "\"" LT_CE_SPECVERSION "\")",
+                       lt__ce_clip(v, 64), v);
     for (int a = LT__CE_SUBJECT; a < LT__CE_ATTR_COUNT; a++) {
         label(b, attr_names[a], lb);
         if (b->set[a] && lt__ce_builder_get(b, a)[0] == '\0')
@@ -462,18 +483,24 @@ static lt_status check_values(const lt__ce_builder *b, lt_ce_datatype *dt, int64
     label(b, "source", lb);
     v = lt__ce_builder_get(b, LT__CE_SOURCE);
     if (!uri_chars_ok(v))
-        return LT_FAIL(LT_ERR_INVALID, "cloudevent: attribute \"%s\" is not a URI-reference: "
-                       "\"%.*s\"", lb, lt__ce_clip(v, 128), v);
+        return LT_FAIL(LT_ERR_INVALID,
+                       "cloudevent: attribute \"%s\" is not a URI-reference: "
+                       "\"%.*s\"",
+                       lb, lt__ce_clip(v, 128), v);
     label(b, "dataschema", lb);
     v = lt__ce_builder_get(b, LT__CE_DATASCHEMA);
     if (v != NULL && !absolute_uri_ok(v))
-        return LT_FAIL(LT_ERR_INVALID, "cloudevent: attribute \"%s\" is not an absolute URI: "
-                       "\"%.*s\"", lb, lt__ce_clip(v, 128), v);
+        return LT_FAIL(LT_ERR_INVALID,
+                       "cloudevent: attribute \"%s\" is not an absolute URI: "
+                       "\"%.*s\"",
+                       lb, lt__ce_clip(v, 128), v);
     label(b, "time", lb);
     v = lt__ce_builder_get(b, LT__CE_TIME);
     if (v != NULL && lt_time_parse(v, LT_TIME_LEAP_SECOND | LT_TIME_YEAR_ZERO, sec, nsec) != LT_OK)
-        return LT_FAIL(LT_ERR_INVALID, "cloudevent: attribute \"%s\" is not an RFC 3339 "
-                       "timestamp: \"%.*s\"", lb, lt__ce_clip(v, 64), v);
+        return LT_FAIL(LT_ERR_INVALID,
+                       "cloudevent: attribute \"%s\" is not an RFC 3339 "
+                       "timestamp: \"%.*s\"",
+                       lb, lt__ce_clip(v, 64), v);
     v = lt__ce_builder_get(b, LT__CE_DATACONTENTTYPE);
     *dt = LT_CE_DATA_NONE;
     if (v != NULL)
@@ -496,7 +523,7 @@ lt_status lt__ce_builder_finish(lt__ce_builder *b, lt_ce *ce, bool structured)
         st = check_values(b, &dt, &sec, &nsec);
     if (st != LT_OK)
         goto out;
-    mem = b->mem;   /* the arena moves into ce */
+    mem = b->mem; /* the arena moves into ce */
     b->mem = NULL;
     lt_ce_cleanup(ce);
     ce->mem = mem;
@@ -571,16 +598,20 @@ static lt_status feed(lt__ce_builder *b, const lt_ce_event *ev, const char *id, 
             return LT_FAIL(LT_ERR_INVALID, "cloudevent: extension %zu has no name or value", i);
         for (int a = 0; a < LT__CE_ATTR_COUNT; a++) {
             if (strcmp(x->name, attr_names[a]) == 0)
-                return LT_FAIL(LT_ERR_INVALID, "cloudevent: extension \"%s\" shadows a core "
-                               "attribute", attr_names[a]);
+                return LT_FAIL(LT_ERR_INVALID,
+                               "cloudevent: extension \"%s\" shadows a core "
+                               "attribute",
+                               attr_names[a]);
         }
         st = lt__ce_builder_attr(b, x->name, strlen(x->name), x->value, strlen(x->value));
     }
     if (st == LT_OK && ev->data_len > 0 && ev->data == NULL)
         return LT_FAIL(LT_ERR_INVALID, "cloudevent: data_len %zu with no data", ev->data_len);
     if (st == LT_OK && ev->data_len > LT_MAX_MESSAGE)
-        return LT_FAIL(LT_ERR_TOO_BIG, "cloudevent: data is %zu bytes, more than the limit "
-                       "of %u", ev->data_len, LT_MAX_MESSAGE);
+        return LT_FAIL(LT_ERR_TOO_BIG,
+                       "cloudevent: data is %zu bytes, more than the limit "
+                       "of %u",
+                       ev->data_len, LT_MAX_MESSAGE);
     if (st == LT_OK && with_data)
         st = lt__ce_builder_data(b, ev->data, ev->data_len);
     return st;
@@ -627,8 +658,8 @@ lt_status lt_ce_unpack(const lt_ce *ce, const ProtobufCMessageDescriptor *desc,
                            ce->ev.type != NULL ? ce->ev.type : "?", desc->name);
         return LT_OK;
     case LT_CE_DATA_JSON:
-        return lt_pbjson_decode(desc, ce->ev.data_len > 0 ? ce->ev.data : "", ce->ev.data_len,
-                                0, out);
+        return lt_pbjson_decode(desc, ce->ev.data_len > 0 ? ce->ev.data : "", ce->ev.data_len, 0,
+                                out);
     case LT_CE_DATA_NONE:
         break;
     }

@@ -33,21 +33,21 @@
 #include "lt_buf.h"
 #include "lt_status.h"
 
-#define LT_CE_SPECVERSION    "1.0"
-#define LT_CE_MAX_EXTENSIONS 16u  /**< extension attributes per event */
-#define LT_CE_MAX_NAME       20u  /**< bytes in an attribute name (spec: SHOULD NOT exceed 20) */
-#define LT_CE_MAX_HEADERS    64u  /**< headers we look at in one message */
-#define LT_CE_ID_LEN         36u  /**< a UUID in text form, without the NUL */
+#define LT_CE_SPECVERSION "1.0"
+#define LT_CE_MAX_EXTENSIONS 16u /**< extension attributes per event */
+#define LT_CE_MAX_NAME 20u       /**< bytes in an attribute name (spec: SHOULD NOT exceed 20) */
+#define LT_CE_MAX_HEADERS 64u    /**< headers we look at in one message */
+#define LT_CE_ID_LEN 36u         /**< a UUID in text form, without the NUL */
 
-#define LT_CE_CT_PROTOBUF   "application/protobuf"
-#define LT_CE_CT_JSON       "application/json"
+#define LT_CE_CT_PROTOBUF "application/protobuf"
+#define LT_CE_CT_JSON "application/json"
 #define LT_CE_CT_STRUCTURED "application/cloudevents+json"
 
 /** How the data of an event is encoded, from its datacontenttype. */
 typedef enum {
-    LT_CE_DATA_NONE = 0,  /**< no datacontenttype and no data */
-    LT_CE_DATA_PROTOBUF,  /**< application/protobuf, application/x-protobuf */
-    LT_CE_DATA_JSON,      /**< subtype "json" or "...+json" */
+    LT_CE_DATA_NONE = 0, /**< no datacontenttype and no data */
+    LT_CE_DATA_PROTOBUF, /**< application/protobuf, application/x-protobuf */
+    LT_CE_DATA_JSON,     /**< subtype "json" or "...+json" */
 } lt_ce_datatype;
 
 /**
@@ -90,13 +90,13 @@ typedef struct {
  * ev.source and ev.specversion are never NULL after a successful decode.
  */
 typedef struct {
-    lt_ce_event ev;            /**< the attributes and data (views into mem) */
-    lt_ce_datatype datatype;   /**< classified ev.datacontenttype */
-    bool structured;           /**< it arrived in structured mode */
-    bool has_data;             /**< a payload was present (it may still be empty) */
-    bool has_time;             /**< ev.time was set; then time_sec/time_nsec hold it */
-    int64_t time_sec;          /**< Unix seconds (UTC) */
-    int32_t time_nsec;         /**< 0..999999999 */
+    lt_ce_event ev;          /**< the attributes and data (views into mem) */
+    lt_ce_datatype datatype; /**< classified ev.datacontenttype */
+    bool structured;         /**< it arrived in structured mode */
+    bool has_data;           /**< a payload was present (it may still be empty) */
+    bool has_time;           /**< ev.time was set; then time_sec/time_nsec hold it */
+    int64_t time_sec;        /**< Unix seconds (UTC) */
+    int32_t time_nsec;       /**< 0..999999999 */
     lt_ce_ext ext[LT_CE_MAX_EXTENSIONS];
     char *mem;
 } lt_ce;

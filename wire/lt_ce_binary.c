@@ -71,7 +71,7 @@ static lt_status put_attr(natsMsg *m, char *enc, const char *name, const char *v
     if (value == NULL)
         return LT_OK;
     memcpy(key, "ce-", 3);
-    memcpy(key + 3, name, strlen(name) + 1);   /* names were validated: <= 20 bytes */
+    memcpy(key + 3, name, strlen(name) + 1); /* names were validated: <= 20 bytes */
     return set_header(m, key, percent_encode(value, enc, LT__CE_RAW_VALUE_MAX + 1));
 }
 
@@ -128,8 +128,8 @@ lt_status lt_ce_to_msg(natsMsg **new_msg, const char *subject, const lt_ce_event
         struct timespec now;
 
         clock_gettime(CLOCK_REALTIME, &now);
-        if (lt_time_format((int64_t)now.tv_sec, (int32_t)now.tv_nsec, LT_TIME_FRAC_AUTO,
-                           tbuf) == 0) {
+        if (lt_time_format((int64_t)now.tv_sec, (int32_t)now.tv_nsec, LT_TIME_FRAC_AUTO, tbuf) ==
+            0) {
             st = LT_FAIL(LT_ERR_INVALID, "cloudevent: the clock is outside years 1..9999");
             goto out;
         }
@@ -138,8 +138,7 @@ lt_status lt_ce_to_msg(natsMsg **new_msg, const char *subject, const lt_ce_event
     /* natsMsg_Destroy needs the library open; a no-op when it already is. */
     ns = nats_Open(-1);
     if (ns == NATS_OK)
-        ns = natsMsg_Create(&m, subject, NULL, ev->data_len > 0 ? ev->data : "",
-                            (int)ev->data_len);
+        ns = natsMsg_Create(&m, subject, NULL, ev->data_len > 0 ? ev->data : "", (int)ev->data_len);
     if (ns != NATS_OK) {
         st = LT_FAIL(ns == NATS_NO_MEMORY ? LT_ERR_NOMEM : LT_ERR_TRANSPORT,
                      "cloudevent: natsMsg_Create: %s", natsStatus_GetText(ns));
@@ -175,8 +174,10 @@ lt_status lt_ce_to_msg_proto(natsMsg **new_msg, const char *subject, const lt_ce
     } else {
         len = protobuf_c_message_get_packed_size(m);
         if (len > LT_MAX_MESSAGE) {
-            st = LT_FAIL(LT_ERR_TOO_BIG, "cloudevent: %s packs to %zu bytes, more than the "
-                         "limit of %u", m->descriptor->name, len, LT_MAX_MESSAGE);
+            st = LT_FAIL(LT_ERR_TOO_BIG,
+                         "cloudevent: %s packs to %zu bytes, more than the "
+                         "limit of %u",
+                         m->descriptor->name, len, LT_MAX_MESSAGE);
             goto out;
         }
         buf = lt_malloc(len);
@@ -210,9 +211,9 @@ static int hexval(char c)
 
 /* Scratch space for decoding one header value. */
 typedef struct {
-    char unq[LT__CE_RAW_VALUE_MAX + 1];   /* after removing double quotes */
-    char val[LT_MAX_HEADER_VALUE + 1];    /* after percent-decoding */
-    size_t len;                           /* bytes in val */
+    char unq[LT__CE_RAW_VALUE_MAX + 1]; /* after removing double quotes */
+    char val[LT_MAX_HEADER_VALUE + 1];  /* after percent-decoding */
+    size_t len;                         /* bytes in val */
 } value_buf;
 
 /*
@@ -231,13 +232,16 @@ static lt_status decode_value(const char *rawkey, const char *raw, value_buf *vb
         unsigned char c = (unsigned char)raw[i];
 
         if ((c < 0x20 && c != '\t') || c > 0x7e)
-            return LT_FAIL(LT_ERR_INVALID, "cloudevent: header %s has a byte that is not "
+            return LT_FAIL(LT_ERR_INVALID,
+                           "cloudevent: header %s has a byte that is not "
                            "printable ASCII (0x%02x at %zu)",
                            lt__ce_printable(rawkey, key, sizeof(key)), (unsigned)c, i);
     }
     if (len > LT__CE_RAW_VALUE_MAX)
-        return LT_FAIL(LT_ERR_TOO_BIG, "cloudevent: header %s is %zu bytes, more than the "
-                       "limit of %u", lt__ce_printable(rawkey, key, sizeof(key)), len,
+        return LT_FAIL(LT_ERR_TOO_BIG,
+                       "cloudevent: header %s is %zu bytes, more than the "
+                       "limit of %u",
+                       lt__ce_printable(rawkey, key, sizeof(key)), len,
                        (unsigned)LT__CE_RAW_VALUE_MAX);
     while (len > 0 && (src[len - 1] == ' ' || src[len - 1] == '\t'))
         len--;
@@ -252,8 +256,10 @@ static lt_status decode_value(const char *rawkey, const char *raw, value_buf *vb
             vb->unq[o++] = src[i];
         }
         if (i + 1 != len)
-            return LT_FAIL(LT_ERR_INVALID, "cloudevent: header %s has a malformed quoted "
-                           "string", lt__ce_printable(rawkey, key, sizeof(key)));
+            return LT_FAIL(LT_ERR_INVALID,
+                           "cloudevent: header %s has a malformed quoted "
+                           "string",
+                           lt__ce_printable(rawkey, key, sizeof(key)));
         src = vb->unq;
         len = o;
     }
@@ -261,15 +267,17 @@ static lt_status decode_value(const char *rawkey, const char *raw, value_buf *vb
         char c = src[i];
 
         if (o >= LT_MAX_HEADER_VALUE)
-            return LT_FAIL(LT_ERR_TOO_BIG, "cloudevent: header %s decodes to more than %u "
-                           "bytes", lt__ce_printable(rawkey, key, sizeof(key)),
-                           LT_MAX_HEADER_VALUE);
+            return LT_FAIL(LT_ERR_TOO_BIG,
+                           "cloudevent: header %s decodes to more than %u "
+                           "bytes",
+                           lt__ce_printable(rawkey, key, sizeof(key)), LT_MAX_HEADER_VALUE);
         if (c == '%') {
             int hi = i + 1 < len ? hexval(src[i + 1]) : -1;
             int lo = i + 2 < len ? hexval(src[i + 2]) : -1;
 
             if (hi < 0 || lo < 0)
-                return LT_FAIL(LT_ERR_INVALID, "cloudevent: header %s has a malformed "
+                return LT_FAIL(LT_ERR_INVALID,
+                               "cloudevent: header %s has a malformed "
                                "percent-encoding at byte %zu",
                                lt__ce_printable(rawkey, key, sizeof(key)), i);
             c = (char)(hi << 4 | lo);
@@ -315,17 +323,19 @@ static lt_status one_value(natsMsg *msg, const char **keys, int nkeys, int k, co
             continue;
         if (natsMsgHeader_Values(msg, keys[i], &other, &n2) == NATS_OK && n2 > 0 &&
             other[0] == vals[0]) {
-            st = LT_FAIL(LT_ERR_UNSUPPORTED, "cloudevent: headers %s and %s cannot both be "
-                         "read (nats.c 3.4 confuses them)", lt__ce_printable(key, pk, sizeof(pk)),
+            st = LT_FAIL(LT_ERR_UNSUPPORTED,
+                         "cloudevent: headers %s and %s cannot both be "
+                         "read (nats.c 3.4 confuses them)",
+                         lt__ce_printable(key, pk, sizeof(pk)),
                          lt__ce_printable(keys[i], po, sizeof(po)));
             goto out;
         }
-        free((void *)other);   /* allocated by nats.c */
+        free((void *)other); /* allocated by nats.c */
         other = NULL;
     }
     *out = vals[0];
 out:
-    free((void *)vals);    /* allocated by nats.c */
+    free((void *)vals); /* allocated by nats.c */
     free((void *)other);
     return st;
 }
@@ -359,8 +369,8 @@ static lt_status detect_structured(const char *ct, int nkeys, const char *data, 
     if (ct == NULL) {
         int i = 0;
 
-        while (i < dlen && (data[i] == ' ' || data[i] == '\t' || data[i] == '\r' ||
-                            data[i] == '\n'))
+        while (i < dlen &&
+               (data[i] == ' ' || data[i] == '\t' || data[i] == '\r' || data[i] == '\n'))
             i++;
         *structured = nkeys == 0 && i < dlen && data[i] == '{';
         return LT_OK;
@@ -374,14 +384,15 @@ static lt_status detect_structured(const char *ct, int nkeys, const char *data, 
         *structured = true;
         return LT_OK;
     }
-    return LT_FAIL(LT_ERR_UNSUPPORTED, "cloudevent: unsupported event format \"%.*s\" (want "
-                   LT_CE_CT_STRUCTURED ")", lt__ce_clip(ct, 128), ct);
+    return LT_FAIL(LT_ERR_UNSUPPORTED,
+                   "cloudevent: unsupported event format \"%.*s\" (want " LT_CE_CT_STRUCTURED ")",
+                   lt__ce_clip(ct, 128), ct);
 }
 
 /* Collect every ce-* header into b; the content-type header into ct. */
 static lt_status binary_attrs(lt__ce_builder *b, natsMsg *msg, const char **keys, int nkeys)
 {
-    value_buf vb;   /* about 4 KiB of stack: no allocation per header */
+    value_buf vb; /* about 4 KiB of stack: no allocation per header */
     lt_status st = LT_OK;
 
     for (int i = 0; i < nkeys && st == LT_OK; i++) {
@@ -414,14 +425,15 @@ static lt_status merge_content_type(lt__ce_builder *b, const char *ct)
     for (size_t i = 0; i < len; i++) {
         if ((unsigned char)ct[i] < 0x20 || (unsigned char)ct[i] > 0x7e)
             return LT_FAIL(LT_ERR_INVALID, "cloudevent: content-type header is not printable "
-                           "ASCII");
+                                           "ASCII");
     }
     if (attr == NULL)
         return lt__ce_builder_attr(b, "datacontenttype", 15, ct, len);
     if (strlen(attr) != len || strncmp(attr, ct, len) != 0)
-        return LT_FAIL(LT_ERR_INVALID, "cloudevent: content-type \"%.*s\" differs from "
-                       "ce-datacontenttype \"%.*s\"", len > 128 ? 128 : (int)len, ct,
-                       lt__ce_clip(attr, 128), attr);
+        return LT_FAIL(LT_ERR_INVALID,
+                       "cloudevent: content-type \"%.*s\" differs from "
+                       "ce-datacontenttype \"%.*s\"",
+                       len > 128 ? 128 : (int)len, ct, lt__ce_clip(attr, 128), attr);
     return LT_OK;
 }
 
@@ -443,8 +455,10 @@ lt_status lt_ce_from_msg(lt_ce *ce, natsMsg *msg)
     data = natsMsg_GetData(msg);
     dlen = natsMsg_GetDataLength(msg);
     if (dlen < 0 || (unsigned)dlen > LT_MAX_MESSAGE)
-        return LT_FAIL(LT_ERR_TOO_BIG, "cloudevent: message is %d bytes, more than the limit "
-                       "of %u", dlen, LT_MAX_MESSAGE);
+        return LT_FAIL(LT_ERR_TOO_BIG,
+                       "cloudevent: message is %d bytes, more than the limit "
+                       "of %u",
+                       dlen, LT_MAX_MESSAGE);
     ns = natsMsgHeader_Keys(msg, &keys, &nkeys);
     if (ns == NATS_NOT_FOUND) {
         nkeys = 0;
@@ -467,7 +481,7 @@ lt_status lt_ce_from_msg(lt_ce *ce, natsMsg *msg)
         st = lt_ce_from_json(ce, data, (size_t)dlen);
         goto out;
     }
-    st = lt__ce_builder_reserve(&b, (size_t)dlen + 512);   /* typically the only allocation */
+    st = lt__ce_builder_reserve(&b, (size_t)dlen + 512); /* typically the only allocation */
     if (st == LT_OK)
         st = binary_attrs(&b, msg, keys, nkeys);
     if (st == LT_OK)
@@ -478,6 +492,6 @@ lt_status lt_ce_from_msg(lt_ce *ce, natsMsg *msg)
         st = lt__ce_builder_finish(&b, ce, false);
 out:
     lt__ce_builder_cleanup(&b);
-    free((void *)keys);   /* allocated by nats.c */
+    free((void *)keys); /* allocated by nats.c */
     return st;
 }

@@ -17,8 +17,7 @@
 
 /* ---- base64 (RFC 4648, standard alphabet, padded) ---- */
 
-static const char b64chars[] =
-    "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+static const char b64chars[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
 
 static int b64val(unsigned char c)
 {
@@ -52,8 +51,10 @@ static lt_status b64_decode(const char *s, size_t len, lt_buf *out)
         if ((pad == 2 && (v[1] & 0x0F) != 0) || (pad == 1 && (v[2] & 0x03) != 0))
             goto bad;
         if (lt_buf_append(out, o, 3 - pad) != LT_OK)
-            return LT_FAIL(LT_ERR_TOO_BIG, "cloudevent: data_base64 decodes to more than %u "
-                           "bytes", LT_MAX_MESSAGE);
+            return LT_FAIL(LT_ERR_TOO_BIG,
+                           "cloudevent: data_base64 decodes to more than %u "
+                           "bytes",
+                           LT_MAX_MESSAGE);
     }
     return LT_OK;
 bad:
@@ -113,16 +114,22 @@ static lt_status json_attr(lt__ce_builder *b, const char *key, size_t klen, json
         json_int_t i = json_integer_value(v);
 
         if (i < INT32_MIN || i > INT32_MAX)
-            return LT_FAIL(LT_ERR_INVALID, "cloudevent: extension \"%s\" is outside the "
-                           "32-bit integer range", nm);
+            return LT_FAIL(LT_ERR_INVALID,
+                           "cloudevent: extension \"%s\" is outside the "
+                           "32-bit integer range",
+                           nm);
         snprintf(num, sizeof(num), "%" PRId64, (int64_t)i);
         text = num;
     } else if (json_is_real(v)) {
-        return LT_FAIL(LT_ERR_INVALID, "cloudevent: extension \"%s\" must be an integer, not "
-                       "a fraction", nm);
+        return LT_FAIL(LT_ERR_INVALID,
+                       "cloudevent: extension \"%s\" must be an integer, not "
+                       "a fraction",
+                       nm);
     } else {
-        return LT_FAIL(LT_ERR_INVALID, "cloudevent: extension \"%s\" must be a string, "
-                       "integer or boolean", nm);
+        return LT_FAIL(LT_ERR_INVALID,
+                       "cloudevent: extension \"%s\" must be a string, "
+                       "integer or boolean",
+                       nm);
     }
     return lt__ce_builder_attr(b, nm, klen, text, strlen(text));
 }
@@ -151,9 +158,8 @@ static lt_status json_data(lt__ce_builder *b, json_t *data, json_t *data_b64)
     if (data == NULL)
         return LT_OK;
     ct = lt__ce_builder_get(b, LT__CE_DATACONTENTTYPE);
-    if (ct == NULL) {   /* the format says: treat as application/json, and say so */
-        st = lt__ce_builder_attr(b, "datacontenttype", 15, LT_CE_CT_JSON,
-                                 strlen(LT_CE_CT_JSON));
+    if (ct == NULL) { /* the format says: treat as application/json, and say so */
+        st = lt__ce_builder_attr(b, "datacontenttype", 15, LT_CE_CT_JSON, strlen(LT_CE_CT_JSON));
         if (st != LT_OK)
             return st;
     } else {
@@ -164,14 +170,14 @@ static lt_status json_data(lt__ce_builder *b, json_t *data, json_t *data_b64)
     if (dt != LT_CE_DATA_JSON) {
         if (!json_is_string(data))
             return LT_FAIL(LT_ERR_INVALID, "cloudevent: \"data\" must be a string when the "
-                           "datacontenttype is not JSON");
+                                           "datacontenttype is not JSON");
         return lt__ce_builder_data(b, json_string_value(data), json_string_length(data));
     }
     text = json_dumps(data, JSON_ENCODE_ANY | JSON_COMPACT);
     if (text == NULL)
         return LT_ERR_NOMEM;
     st = lt__ce_builder_data(b, text, strlen(text));
-    free(text);   /* jansson's allocation */
+    free(text); /* jansson's allocation */
     return st;
 }
 
@@ -188,21 +194,23 @@ lt_status lt_ce_from_json(lt_ce *ce, const void *json, size_t len)
     if (json == NULL && len > 0)
         return LT_FAIL(LT_ERR_INVALID, "cloudevent: no input");
     if (len > LT_MAX_MESSAGE)
-        return LT_FAIL(LT_ERR_TOO_BIG, "cloudevent: structured event is %zu bytes, more than "
-                       "the limit of %u", len, LT_MAX_MESSAGE);
+        return LT_FAIL(LT_ERR_TOO_BIG,
+                       "cloudevent: structured event is %zu bytes, more than "
+                       "the limit of %u",
+                       len, LT_MAX_MESSAGE);
     if (lt__wire_json_too_deep(json, len) < len)
-        return LT_FAIL(LT_ERR_TOO_BIG, "cloudevent: JSON nested deeper than %u",
-                       LT_MAX_JSON_DEPTH);
+        return LT_FAIL(LT_ERR_TOO_BIG, "cloudevent: JSON nested deeper than %u", LT_MAX_JSON_DEPTH);
     root = json_loadb(len > 0 ? json : "", len, JSON_REJECT_DUPLICATES, &err);
     if (root == NULL)
-        return LT_FAIL(LT_ERR_PARSE, "cloudevent: structured event is not JSON: %s (line %d, "
-                       "column %d)", lt__ce_printable(err.text, why, sizeof(why)), err.line,
-                       err.column);
+        return LT_FAIL(LT_ERR_PARSE,
+                       "cloudevent: structured event is not JSON: %s (line %d, "
+                       "column %d)",
+                       lt__ce_printable(err.text, why, sizeof(why)), err.line, err.column);
     if (!json_is_object(root)) {
         st = LT_FAIL(LT_ERR_PARSE, "cloudevent: structured event is not a JSON object");
         goto out;
     }
-    st = lt__ce_builder_reserve(&b, len + 64);   /* attributes and data fit in the input */
+    st = lt__ce_builder_reserve(&b, len + 64); /* attributes and data fit in the input */
     for (void *it = json_object_iter(root); it != NULL && st == LT_OK;
          it = json_object_iter_next(root, it)) {
         const char *key = json_object_iter_key(it);
@@ -213,7 +221,7 @@ lt_status lt_ce_from_json(lt_ce *ce, const void *json, size_t len)
             data = v;
         else if (klen == 11 && strcmp(key, "data_base64") == 0)
             data_b64 = json_is_null(v) ? NULL : v;
-        else if (!json_is_null(v))   /* null means unset */
+        else if (!json_is_null(v)) /* null means unset */
             st = json_attr(&b, key, klen, v);
     }
     if (st == LT_OK)
@@ -310,8 +318,10 @@ lt_status lt_ce_to_json(char **new_json, size_t *out_len, const lt_ce_event *ev)
         goto out;
     n = json_dumpb(o, NULL, 0, JSON_COMPACT);
     if (n == 0 || n > LT_MAX_MESSAGE) {
-        st = LT_FAIL(n == 0 ? LT_ERR_NOMEM : LT_ERR_TOO_BIG, "cloudevent: JSON event is %zu "
-                     "bytes, more than the limit of %u", n, LT_MAX_MESSAGE);
+        st = LT_FAIL(n == 0 ? LT_ERR_NOMEM : LT_ERR_TOO_BIG,
+                     "cloudevent: JSON event is %zu "
+                     "bytes, more than the limit of %u",
+                     n, LT_MAX_MESSAGE);
         goto out;
     }
     text = lt_malloc(n + 1);

@@ -244,8 +244,7 @@ static void on_closed(natsConnection *nc, void *closure)
 
 /* An asynchronous error the server reported (a permissions violation, a slow consumer): one
  * line, so an operator sees what the account layout refuses. */
-static void on_async_error(natsConnection *nc, natsSubscription *sub, natsStatus err,
-                           void *closure)
+static void on_async_error(natsConnection *nc, natsSubscription *sub, natsStatus err, void *closure)
 {
     const char *text = NULL;
 
@@ -354,8 +353,7 @@ static bool retryable(natsStatus s)
 }
 
 /* One attempt at every server of the list; again each second for cfg->connect_wait_ms. */
-static natsStatus connect_waiting(natsConnection **nc, natsOptions *opts,
-                                  const lt_conn_config *cfg)
+static natsStatus connect_waiting(natsConnection **nc, natsOptions *opts, const lt_conn_config *cfg)
 {
     int64_t deadline = mono_ms() + (cfg->connect_wait_ms > 0 ? cfg->connect_wait_ms : 0);
     bool told = false;
@@ -368,9 +366,10 @@ static natsStatus connect_waiting(natsConnection **nc, natsOptions *opts,
             return s;
         if (!told) {
             lt_conn_redact_url(cfg->url, shown, sizeof(shown));
-            LT_WARN("nats", "no NATS server answers at %s (%s); trying again each second for "
-                    "up to %lld s", shown, natsStatus_GetText(s),
-                    (long long)(cfg->connect_wait_ms / 1000));
+            LT_WARN("nats",
+                    "no NATS server answers at %s (%s); trying again each second for "
+                    "up to %lld s",
+                    shown, natsStatus_GetText(s), (long long)(cfg->connect_wait_ms / 1000));
             told = true;
         }
         for (int64_t until = mono_ms() + 1000; mono_ms() < until && mono_ms() < deadline;) {
@@ -420,7 +419,7 @@ lt_status lt_conn_connect(natsConnection **new_nc, const lt_conn_config *cfg,
     natsOptions_SetTimeout(opts, cfg->timeout_ms > 0 ? cfg->timeout_ms : 5000);
     natsOptions_SetPingInterval(opts, cfg->ping_ms > 0 ? cfg->ping_ms : LT_CONN_DEFAULT_PING_MS);
     natsOptions_SetMaxPingsOut(opts, cfg->max_pings_out > 0 ? cfg->max_pings_out
-                                                             : LT_CONN_DEFAULT_PINGS_OUT);
+                                                            : LT_CONN_DEFAULT_PINGS_OUT);
     if (cfg->no_reconnect) {
         natsOptions_SetAllowReconnect(opts, false);
     } else {

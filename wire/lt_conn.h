@@ -21,23 +21,23 @@
 #define LT_CONN_DEFAULT_PINGS_OUT 2  /**< ...and 2 unanswered mean the connection is dead */
 
 typedef struct {
-    const char *url;        /**< comma-separated server URLs; NULL = LT_CONN_DEFAULT_URL */
-    const char *name;       /**< connection name shown by the server (optional) */
-    const char *creds_file; /**< chained JWT + seed file (.creds) */
-    const char *jwt_file;   /**< user JWT file; needs seed_file */
-    const char *nkey;       /**< user nkey public key (U...); needs seed_file, excludes JWT */
-    const char *seed_file;  /**< user nkey seed file */
-    const char *tls_ca;     /**< CA bundle; setting it requires TLS */
-    const char *tls_cert;   /**< client certificate chain (needs tls_key) */
-    const char *tls_key;    /**< client private key */
-    int timeout_ms;         /**< connect timeout; 0 = 5000 */
-    int ping_ms;            /**< PING interval; 0 = LT_CONN_DEFAULT_PING_MS */
-    int max_pings_out;      /**< unanswered PINGs that close the connection; 0 = default 2 */
+    const char *url;         /**< comma-separated server URLs; NULL = LT_CONN_DEFAULT_URL */
+    const char *name;        /**< connection name shown by the server (optional) */
+    const char *creds_file;  /**< chained JWT + seed file (.creds) */
+    const char *jwt_file;    /**< user JWT file; needs seed_file */
+    const char *nkey;        /**< user nkey public key (U...); needs seed_file, excludes JWT */
+    const char *seed_file;   /**< user nkey seed file */
+    const char *tls_ca;      /**< CA bundle; setting it requires TLS */
+    const char *tls_cert;    /**< client certificate chain (needs tls_key) */
+    const char *tls_key;     /**< client private key */
+    int timeout_ms;          /**< connect timeout; 0 = 5000 */
+    int ping_ms;             /**< PING interval; 0 = LT_CONN_DEFAULT_PING_MS */
+    int max_pings_out;       /**< unanswered PINGs that close the connection; 0 = default 2 */
     int64_t connect_wait_ms; /**< no server answers at start: try again each second this
                                   long (0 = one attempt at each server) */
     bool (*keep_waiting)(void *arg); /**< optional: false stops that waiting at once */
     void *keep_waiting_arg;
-    bool no_reconnect;      /**< CLI tools: fail instead of reconnecting forever */
+    bool no_reconnect;        /**< CLI tools: fail instead of reconnecting forever */
     bool no_reconnect_buffer; /**< publishes fail while reconnecting instead of being queued
                                    and replayed after the reconnect (latticed's commands) */
 } lt_conn_config;

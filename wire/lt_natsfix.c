@@ -32,8 +32,7 @@ natsStatus nats_Base64RawURL_EncodeString(const unsigned char *src, int srcLen, 
 
 natsStatus nats_Base64RawURL_EncodeString(const unsigned char *src, int srcLen, char **pDest)
 {
-    static const char abc[] =
-        "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
+    static const char abc[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
     size_t n, o = 0;
     char *out;
 

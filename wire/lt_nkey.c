@@ -8,8 +8,8 @@
 
 #include <openssl/evp.h>
 
-#define KIND_SEED (18u << 3)  /* 'S' */
-#define KIND_USER (20u << 3)  /* 'U' */
+#define KIND_SEED (18u << 3) /* 'S' */
+#define KIND_USER (20u << 3) /* 'U' */
 #define SIG_DOMAIN "latticed-cmd-v1\n"
 #define MAX_SIGNED (8u * 1024u * 1024u) /* a command is at most a NATS message */
 
@@ -110,8 +110,7 @@ lt_status lt_nkey_parse_seed(const char *text, uint8_t raw[32])
     size_t n;
 
     trim(text != NULL ? text : "", &t, &n);
-    if (!b32_decode(t, n, b, sizeof(b)) || !crc_ok(b, sizeof(b)) ||
-        (b[0] & 0xf8u) != KIND_SEED)
+    if (!b32_decode(t, n, b, sizeof(b)) || !crc_ok(b, sizeof(b)) || (b[0] & 0xf8u) != KIND_SEED)
         return LT_FAIL(LT_ERR_PARSE, "not an nkey seed");
     memcpy(raw, b + 2, 32);
     return LT_OK;
@@ -134,11 +133,16 @@ lt_status lt_nkey_parse_public(const char *text, uint8_t raw[32])
 static int prefix_of(char kind)
 {
     switch (kind) {
-    case 'U': return (int)KIND_USER;
-    case 'A': return 0;
-    case 'O': return 14 << 3;
-    case 'N': return 13 << 3;
-    default: return -1;
+    case 'U':
+        return (int)KIND_USER;
+    case 'A':
+        return 0;
+    case 'O':
+        return 14 << 3;
+    case 'N':
+        return 13 << 3;
+    default:
+        return -1;
     }
 }
 

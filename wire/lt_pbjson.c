@@ -333,8 +333,8 @@ lt_status lt_pbjson_decode(const ProtobufCMessageDescriptor *desc, const char *j
                        JSON_REJECT_DUPLICATES | JSON_DECODE_ANY | JSON_DECODE_INT_AS_REAL, &err);
     }
     if (j == NULL)
-        return LT_FAIL(LT_ERR_PARSE, "invalid JSON at line %d column %d: %s", err.line,
-                       err.column, err.text);
+        return LT_FAIL(LT_ERR_PARSE, "invalid JSON at line %d column %d: %s", err.line, err.column,
+                       err.text);
     st = lt_pbjson_from_json(desc, j, flags, out);
     json_decref(j);
     return st;

@@ -390,7 +390,7 @@ static lt_status fill_map(lt__pbjson_ctx *c, ProtobufCMessage *m, const Protobuf
     if (arr == NULL)
         return nomem(c);
     *(void **)PBJ_MEMBER(m, f->offset) = arr;
-    json_object_foreach((json_t *)j, key, val) {
+    json_object_foreach ((json_t *)j, key, val) {
         size_t mark = lt__pbjson_path_push_key(c, key);
         bool set = false;
         (*count)++;
@@ -453,8 +453,7 @@ static lt_status check_required(const lt__pbjson_ctx *c, const ProtobufCMessageD
 {
     for (unsigned i = 0; i < d->n_fields; i++)
         if (d->fields[i].label == PROTOBUF_C_LABEL_REQUIRED && !(seen[i / 8] & (1u << (i % 8))))
-            return PBJ_FAIL(c, LT_ERR_INVALID, "missing required field \"%s\"",
-                            d->fields[i].name);
+            return PBJ_FAIL(c, LT_ERR_INVALID, "missing required field \"%s\"", d->fields[i].name);
     return LT_OK;
 }
 
@@ -487,7 +486,7 @@ static lt_status dec_members(lt__pbjson_ctx *c, ProtobufCMessage *m, const json_
     json_t *val;
     lt_status st = LT_OK;
 
-    json_object_foreach((json_t *)j, key, val) {
+    json_object_foreach ((json_t *)j, key, val) {
         size_t mark = lt__pbjson_path_push_name(c, key);
         st = dec_member(c, m, key, val, seen);
         lt__pbjson_path_pop(c, mark);

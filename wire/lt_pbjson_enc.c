@@ -13,7 +13,11 @@
 #include "lt_alloc.h"
 #include "pbjson_int.h"
 
-enum presence { SKIP, EMIT, EMIT_NULL };
+enum presence {
+    SKIP,
+    EMIT,
+    EMIT_NULL
+};
 
 static lt_status put(const lt__pbjson_ctx *c, json_t *v, json_t **out)
 {

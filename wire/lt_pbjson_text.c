@@ -25,8 +25,7 @@ bool lt__pbjson_utf8_valid(const char *s, size_t len)
 
 /* ---- base64 ---------------------------------------------------------------- */
 
-static const char b64_std[] =
-    "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+static const char b64_std[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
 
 lt_status lt__pbjson_base64_encode(const uint8_t *data, size_t len, json_t **out)
 {

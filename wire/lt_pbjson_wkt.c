@@ -16,20 +16,20 @@
 
 #define TS_MIN_SECONDS LT_TIME_MIN_SEC /* 0001-01-01T00:00:00Z */
 #define TS_MAX_SECONDS LT_TIME_MAX_SEC /* 9999-12-31T23:59:59Z */
-#define DUR_MAX_SECONDS 315576000000LL  /* +-10000 years */
+#define DUR_MAX_SECONDS 315576000000LL /* +-10000 years */
 
 static const struct {
     const char *name;
     lt__pbjson_wkt wkt;
 } wkt_names[] = {
     { "Timestamp", PBJ_WKT_TIMESTAMP }, { "Duration", PBJ_WKT_DURATION },
-    { "DoubleValue", PBJ_WKT_WRAPPER },  { "FloatValue", PBJ_WKT_WRAPPER },
-    { "Int64Value", PBJ_WKT_WRAPPER },   { "UInt64Value", PBJ_WKT_WRAPPER },
-    { "Int32Value", PBJ_WKT_WRAPPER },   { "UInt32Value", PBJ_WKT_WRAPPER },
-    { "BoolValue", PBJ_WKT_WRAPPER },    { "StringValue", PBJ_WKT_WRAPPER },
-    { "BytesValue", PBJ_WKT_WRAPPER },   { "Struct", PBJ_WKT_STRUCT },
-    { "Value", PBJ_WKT_VALUE },          { "ListValue", PBJ_WKT_LIST },
-    { "FieldMask", PBJ_WKT_FIELDMASK },  { "Any", PBJ_WKT_ANY },
+    { "DoubleValue", PBJ_WKT_WRAPPER }, { "FloatValue", PBJ_WKT_WRAPPER },
+    { "Int64Value", PBJ_WKT_WRAPPER },  { "UInt64Value", PBJ_WKT_WRAPPER },
+    { "Int32Value", PBJ_WKT_WRAPPER },  { "UInt32Value", PBJ_WKT_WRAPPER },
+    { "BoolValue", PBJ_WKT_WRAPPER },   { "StringValue", PBJ_WKT_WRAPPER },
+    { "BytesValue", PBJ_WKT_WRAPPER },  { "Struct", PBJ_WKT_STRUCT },
+    { "Value", PBJ_WKT_VALUE },         { "ListValue", PBJ_WKT_LIST },
+    { "FieldMask", PBJ_WKT_FIELDMASK }, { "Any", PBJ_WKT_ANY },
 };
 
 lt__pbjson_wkt lt__pbjson_wkt_of(const ProtobufCMessageDescriptor *d)
@@ -99,7 +99,8 @@ static lt_status timestamp_to_json(const lt__pbjson_ctx *c, const ProtobufCMessa
     if (lt_time_format(*secs, *nanos, LT_TIME_FRAC_AUTO, buf) == 0)
         return PBJ_FAIL(c, LT_ERR_INVALID,
                         "timestamp seconds=%" PRId64 " nanos=%" PRId32
-                        " outside 0001-01-01..9999-12-31", *secs, *nanos);
+                        " outside 0001-01-01..9999-12-31",
+                        *secs, *nanos);
     return put(c, json_string(buf), out);
 }
 
@@ -117,12 +118,12 @@ static lt_status timestamp_from_json(const lt__pbjson_ctx *c, ProtobufCMessage *
         return st;
     text = json_string_value(j);
     if (lt_time_parse(text, 0, &t, &ns) != LT_OK)
-        return PBJ_FAIL(c, LT_ERR_INVALID,
-                        "invalid timestamp \"%.40s\" (want RFC 3339, e.g. 1972-01-01T10:00:20.021Z)",
-                        text);
+        return PBJ_FAIL(
+            c, LT_ERR_INVALID,
+            "invalid timestamp \"%.40s\" (want RFC 3339, e.g. 1972-01-01T10:00:20.021Z)", text);
     if (t < TS_MIN_SECONDS || t > TS_MAX_SECONDS)
-        return PBJ_FAIL(c, LT_ERR_INVALID,
-                        "timestamp \"%.40s\" outside 0001-01-01..9999-12-31 UTC", text);
+        return PBJ_FAIL(c, LT_ERR_INVALID, "timestamp \"%.40s\" outside 0001-01-01..9999-12-31 UTC",
+                        text);
     *secs = t;
     *nanos = ns;
     return LT_OK;
@@ -171,8 +172,7 @@ static lt_status duration_from_json(const lt__pbjson_ctx *c, ProtobufCMessage *m
         v = v * 10 + (*s - '0');
     if (n == 0 || (*s >= '0' && *s <= '9') || !lt_time_take_fraction(&s, &ns) ||
         strcmp(s, "s") != 0)
-        return PBJ_FAIL(c, LT_ERR_INVALID, "invalid duration \"%.40s\" (want e.g. \"1.5s\")",
-                        text);
+        return PBJ_FAIL(c, LT_ERR_INVALID, "invalid duration \"%.40s\" (want e.g. \"1.5s\")", text);
     if (v > DUR_MAX_SECONDS)
         return PBJ_FAIL(c, LT_ERR_INVALID, "duration \"%.40s\" out of range", text);
     *secs = neg ? -v : v;
@@ -298,21 +298,27 @@ static lt_status fieldmask_from_json(const lt__pbjson_ctx *c, ProtobufCMessage *
 static const char *value_member_for(const json_t *j)
 {
     switch (json_typeof(j)) {
-    case JSON_NULL: return "null_value";
+    case JSON_NULL:
+        return "null_value";
     case JSON_TRUE:
-    case JSON_FALSE: return "bool_value";
+    case JSON_FALSE:
+        return "bool_value";
     case JSON_INTEGER:
-    case JSON_REAL: return "number_value";
-    case JSON_STRING: return "string_value";
-    case JSON_OBJECT: return "struct_value";
-    default: return "list_value";
+    case JSON_REAL:
+        return "number_value";
+    case JSON_STRING:
+        return "string_value";
+    case JSON_OBJECT:
+        return "struct_value";
+    default:
+        return "list_value";
     }
 }
 
 static lt_status value_to_json(lt__pbjson_ctx *c, const ProtobufCMessage *m, json_t **out)
 {
-    const ProtobufCFieldDescriptor *nf = protobuf_c_message_descriptor_get_field_by_name(
-        m->descriptor, "number_value");
+    const ProtobufCFieldDescriptor *nf =
+        protobuf_c_message_descriptor_get_field_by_name(m->descriptor, "number_value");
     const ProtobufCFieldDescriptor *f;
     uint32_t kind;
 
@@ -358,10 +364,14 @@ lt_status lt__pbjson_wkt_to_json(lt__pbjson_ctx *c, lt__pbjson_wkt w, const Prot
     const ProtobufCFieldDescriptor *f;
 
     switch (w) {
-    case PBJ_WKT_TIMESTAMP: return timestamp_to_json(c, m, out);
-    case PBJ_WKT_DURATION: return duration_to_json(c, m, out);
-    case PBJ_WKT_FIELDMASK: return fieldmask_to_json(c, m, out);
-    case PBJ_WKT_VALUE: return value_to_json(c, m, out);
+    case PBJ_WKT_TIMESTAMP:
+        return timestamp_to_json(c, m, out);
+    case PBJ_WKT_DURATION:
+        return duration_to_json(c, m, out);
+    case PBJ_WKT_FIELDMASK:
+        return fieldmask_to_json(c, m, out);
+    case PBJ_WKT_VALUE:
+        return value_to_json(c, m, out);
     case PBJ_WKT_ANY:
         return PBJ_FAIL(c, LT_ERR_UNSUPPORTED, "google.protobuf.Any is not supported");
     default:
@@ -380,10 +390,14 @@ lt_status lt__pbjson_wkt_from_json(lt__pbjson_ctx *c, lt__pbjson_wkt w, Protobuf
     bool set;
 
     switch (w) {
-    case PBJ_WKT_TIMESTAMP: return timestamp_from_json(c, m, j);
-    case PBJ_WKT_DURATION: return duration_from_json(c, m, j);
-    case PBJ_WKT_FIELDMASK: return fieldmask_from_json(c, m, j);
-    case PBJ_WKT_VALUE: return value_from_json(c, m, j);
+    case PBJ_WKT_TIMESTAMP:
+        return timestamp_from_json(c, m, j);
+    case PBJ_WKT_DURATION:
+        return duration_from_json(c, m, j);
+    case PBJ_WKT_FIELDMASK:
+        return fieldmask_from_json(c, m, j);
+    case PBJ_WKT_VALUE:
+        return value_from_json(c, m, j);
     case PBJ_WKT_ANY:
         return PBJ_FAIL(c, LT_ERR_UNSUPPORTED, "google.protobuf.Any is not supported");
     default:

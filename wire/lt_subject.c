@@ -54,7 +54,7 @@ lt_status lt_subject_check_token(const char *what, const char *token)
     for (size_t i = 0; i < len; i++) {
         const char *why = token_byte_problem((unsigned char)token[i]);
 
-        if (why != NULL)    /* the byte as hex: never echo control bytes into logs */
+        if (why != NULL) /* the byte as hex: never echo control bytes into logs */
             return LT_FAIL(LT_ERR_INVALID, "%s %s (byte %zu is 0x%02x)", what, why, i,
                            (unsigned)(unsigned char)token[i]);
     }
@@ -77,8 +77,10 @@ lt_status lt_subject_check(const char *subject, bool allow_wildcards)
 
         if (c != '.' && c != '\0') {
             if (c <= 0x20 || c >= 0x7f)
-                return LT_FAIL(LT_ERR_INVALID, "subject byte %zu (0x%02x) is not printable "
-                               "ASCII", i, (unsigned)c);
+                return LT_FAIL(LT_ERR_INVALID,
+                               "subject byte %zu (0x%02x) is not printable "
+                               "ASCII",
+                               i, (unsigned)c);
             continue;
         }
         tlen = i - start;
@@ -147,8 +149,8 @@ static bool take_token(const char *s, char *out, size_t n, const char **end)
     return true;
 }
 
-bool lt_subject_split_lattice(const char *prefix, const char *subject, char *lattice,
-                              size_t ln, const char **rest)
+bool lt_subject_split_lattice(const char *prefix, const char *subject, char *lattice, size_t ln,
+                              const char **rest)
 {
     size_t pl = strlen(prefix);
     const char *end;
@@ -182,8 +184,8 @@ bool lt_subject_host_event_parse(const char *prefix, const char *subject,
     return true;
 }
 
-lt_status lt_subject_host_command(char *out, size_t cap, const char *prefix,
-                                  const char *lattice, const char *host_id, const char *verb)
+lt_status lt_subject_host_command(char *out, size_t cap, const char *prefix, const char *lattice,
+                                  const char *host_id, const char *verb)
 {
     return build(out, cap, "%s.%s.host.%s.%s", prefix, lattice, host_id, verb);
 }

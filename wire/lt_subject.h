@@ -100,8 +100,8 @@ LT_NODISCARD lt_status lt_subject_hosts(char *out, size_t cap, const char *prefi
  * `{prefix}.{lattice}.{rest}` -> lattice and *rest (a pointer into subject). False when
  * subject does not start with prefix, or the lattice is empty or does not fit ln bytes.
  */
-bool lt_subject_split_lattice(const char *prefix, const char *subject, char *lattice,
-                              size_t ln, const char **rest);
+bool lt_subject_split_lattice(const char *prefix, const char *subject, char *lattice, size_t ln,
+                              const char **rest);
 
 /** A control-plane event: `{prefix}.{lattice}.evt.cp.{type}` (type e.g. "app.deployed"). */
 LT_NODISCARD lt_status lt_subject_cp_event(char *out, size_t cap, const char *prefix,
@@ -117,8 +117,7 @@ LT_NODISCARD lt_status lt_subject_app_status(char *out, size_t cap, const char *
 
 /** A wadm API request: `{api_prefix}.{lattice}.model.{operation}[.{name}]` (name NULL: none). */
 LT_NODISCARD lt_status lt_subject_api(char *out, size_t cap, const char *api_prefix,
-                                      const char *lattice, const char *operation,
-                                      const char *name);
+                                      const char *lattice, const char *operation, const char *name);
 
 /** Every API request, latticed's subscription: `{api_prefix}.>`. */
 LT_NODISCARD lt_status lt_subject_api_all(char *out, size_t cap, const char *api_prefix);

@@ -23,7 +23,11 @@
 /* One step of the JSON path: .name, [index] or ["key"]. Strings are borrowed
  * from the JSON being decoded or the encoder's stack, valid while pushed. */
 typedef struct {
-    enum { PBJ_SEG_NAME, PBJ_SEG_INDEX, PBJ_SEG_KEY } kind;
+    enum {
+        PBJ_SEG_NAME,
+        PBJ_SEG_INDEX,
+        PBJ_SEG_KEY
+    } kind;
     const char *s;
     size_t index;
 } lt__pbjson_seg;
@@ -31,8 +35,8 @@ typedef struct {
 /* One conversion in progress (decode or encode). */
 typedef struct {
     unsigned flags;
-    unsigned depth;                 /* JSON containers currently open */
-    size_t n_segs;                  /* may exceed PBJ_PATH_SEGS; extra ones are not kept */
+    unsigned depth;                     /* JSON containers currently open */
+    size_t n_segs;                      /* may exceed PBJ_PATH_SEGS; extra ones are not kept */
     lt__pbjson_seg segs[PBJ_PATH_SEGS]; /* e.g. workload . witWorld . components [0] */
 } lt__pbjson_ctx;
 

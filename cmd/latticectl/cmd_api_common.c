@@ -84,8 +84,7 @@ int lctl_api_parse(const lctl_command *cmd, lctl_api_cfg *cfg, int argc, char **
             continue;
         }
         if (*npos == maxpos) {
-            fprintf(stderr, "latticectl %s: unexpected argument '%s' (see --help)\n", cmd->name,
-                    a);
+            fprintf(stderr, "latticectl %s: unexpected argument '%s' (see --help)\n", cmd->name, a);
             code = LCTL_EXIT_USAGE;
             goto out;
         }
@@ -121,8 +120,7 @@ out:
 
 bool lctl_hoist_globals(int argc, char **argv)
 {
-    static const lt_opts_spec globals = { .opts = lctl_global_opts,
-                                          .nopts = LCTL_GLOBAL_COUNT };
+    static const lt_opts_spec globals = { .opts = lctl_global_opts, .nopts = LCTL_GLOBAL_COUNT };
     int i = 1;
     char *command;
 
@@ -179,8 +177,8 @@ void lctl_close(lctl_client *c)
     memset(c, 0, sizeof(*c));
 }
 
-int lctl_request(lctl_client *c, const char *op, const char *name, const char *body,
-                 size_t len, const char *content_type)
+int lctl_request(lctl_client *c, const char *op, const char *name, const char *body, size_t len,
+                 const char *content_type)
 {
     char subject[LT_MAX_SUBJECT];
     natsMsg *msg = NULL, *reply = NULL;
@@ -207,8 +205,10 @@ int lctl_request(lctl_client *c, const char *op, const char *name, const char *b
     if (ns == NATS_OK)
         ns = natsConnection_RequestMsg(&reply, c->nc, msg, c->cfg->timeout * 1000);
     if (ns == NATS_NO_RESPONDERS) {
-        fprintf(stderr, "latticectl: no latticed is serving %s (is it running, with this API "
-                "prefix?)\n", subject);
+        fprintf(stderr,
+                "latticectl: no latticed is serving %s (is it running, with this API "
+                "prefix?)\n",
+                subject);
         code = LCTL_EXIT_NET;
     } else if (ns == NATS_TIMEOUT) {
         fprintf(stderr, "latticectl: no reply from latticed on %s within %lld s\n", subject,
@@ -245,8 +245,8 @@ const char *lctl_str(const json_t *o, const char *key, const char *dflt)
 /* A plain YAML scalar is safe when it cannot be read as anything but this string. */
 static bool plain_ok(const char *s)
 {
-    static const char *const special[] = { "true", "false", "yes", "no", "on", "off", "null",
-                                           "~", "y", "n" };
+    static const char *const special[] = { "true", "false", "yes", "no", "on",
+                                           "off",  "null",  "~",   "y",  "n" };
 
     if (s[0] == '\0' || strchr("-?:,[]{}#&*!|>'\"%@` ", s[0]) != NULL)
         return false;
@@ -297,7 +297,7 @@ static void yaml_object(FILE *out, const json_t *v, int indent, bool first_inlin
     json_t *val;
     bool first = true;
 
-    json_object_foreach((json_t *)v, key, val) {
+    json_object_foreach ((json_t *)v, key, val) {
         if (!(first && first_inline))
             fprintf(out, "%*s", indent, "");
         first = false;
@@ -321,7 +321,7 @@ static void yaml_value(FILE *out, const json_t *v, int indent)
     if (json_is_object(v) && json_object_size(v) > 0) {
         yaml_object(out, v, indent, false);
     } else if (json_is_array(v) && json_array_size(v) > 0) {
-        json_array_foreach((json_t *)v, i, it) {
+        json_array_foreach ((json_t *)v, i, it) {
             fprintf(out, "%*s- ", indent, "");
             if (json_is_object(it) && json_object_size(it) > 0) {
                 yaml_object(out, it, indent + 2, true);

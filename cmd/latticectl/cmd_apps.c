@@ -59,6 +59,8 @@ static void table_print(table *t)
 
 /* ---- option tables --------------------------------------------------------------------------- */
 
+/* Option tables: one option per row. */
+/* clang-format off */
 static const lt_opt apply_options[] = { LCTL_GLOBAL_OPTS,
                                         LCTL_OPT_FILE("manifest to apply (YAML or JSON); - reads "
                                                       "standard input") };
@@ -91,6 +93,7 @@ static const lt_opt history_options[] = { LCTL_GLOBAL_OPTS };
 LCTL_SPEC(history, history_options, "latticectl history NAME",
           "Show what happened to an application: put, deploy, undeploy and delete events with\n"
           "their times (RFC 3339, UTC).");
+/* clang-format on */
 
 /* ---- shared runner --------------------------------------------------------------------------- */
 
@@ -165,10 +168,10 @@ static void print_list(lctl_client *c)
         return;
     }
     table_add(&t, head);
-    json_array_foreach((json_t *)models, i, m) {
-        const char *status = lctl_str(json_object_get(json_object_get(m, "detailed_status"),
-                                                      "status"),
-                                      "type", lctl_str(m, "status", ""));
+    json_array_foreach ((json_t *)models, i, m) {
+        const char *status =
+            lctl_str(json_object_get(json_object_get(m, "detailed_status"), "status"), "type",
+                     lctl_str(m, "status", ""));
         const char *row[] = { lctl_str(m, "name", ""), lctl_str(m, "version", "-"),
                               lctl_str(m, "deployed_version", "-"), status,
                               lctl_str(m, "description", "") };
@@ -191,7 +194,7 @@ static void print_versions(lctl_client *c)
     json_t *v;
 
     table_add(&t, head);
-    json_array_foreach(json_object_get(c->reply, "versions"), i, v) {
+    json_array_foreach (json_object_get(c->reply, "versions"), i, v) {
         const char *row[] = { lctl_str(v, "version", ""),
                               json_is_true(json_object_get(v, "deployed")) ? "*" : "" };
 
@@ -208,7 +211,7 @@ static void print_history(lctl_client *c)
     json_t *e;
 
     table_add(&t, head);
-    json_array_foreach(json_object_get(c->reply, "history"), i, e) {
+    json_array_foreach (json_object_get(c->reply, "history"), i, e) {
         const char *row[] = { lctl_str(e, "time", "-"), lctl_str(e, "event", ""),
                               lctl_str(e, "version", "-") };
 

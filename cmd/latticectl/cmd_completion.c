@@ -7,10 +7,13 @@
 
 #include "lctl_api.h"
 
+/* Option tables: one option per row. */
+/* clang-format off */
 static const lt_opt completion_options[] = {
     { "help", 'h', NULL, LT_OPT_FLAG, NULL, NULL, "show this help and exit", LCTL_F(help), 0,
       0 },
 };
+/* clang-format on */
 
 const lt_opts_spec lctl_completion_opts = {
     .prog = "latticectl completion",

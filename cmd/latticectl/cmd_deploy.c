@@ -12,6 +12,8 @@
 #include "lt_alloc.h"
 #include "lt_subject.h"
 
+/* Option tables: one option per row. */
+/* clang-format off */
 static const lt_opt deploy_options[] = {
     LCTL_GLOBAL_OPTS,
     LCTL_OPT_VERSION("version to deploy (default: the latest)"),
@@ -51,6 +53,7 @@ static const lt_opt status_options[] = {
 LCTL_SPEC(status, status_options, "latticectl status NAME [--watch]",
           "Show the status of an application (model.status); --watch keeps following it on\n"
           "wadm.status.{lattice}.{name}.");
+/* clang-format on */
 
 /* ---- shared ---------------------------------------------------------------------------------- */
 
@@ -141,7 +144,7 @@ static void print_status(const json_t *status, const char *prefix)
     json_t *s;
 
     printf("%s%s%s%s\n", prefix, lctl_str(info, "type", "unknown"), msg[0] ? ": " : "", msg);
-    json_array_foreach(json_object_get(status, "scalers"), i, s) {
+    json_array_foreach (json_object_get(status, "scalers"), i, s) {
         const json_t *si = json_object_get(s, "status");
         const char *sm = lctl_str(si, "message", "");
 

@@ -27,6 +27,8 @@ typedef struct {
 
 #define E(field) offsetof(events_cfg, field)
 
+/* Option tables: one option per row. */
+/* clang-format off */
 static const lt_opt events_options[] = {
     LCTL_GLOBAL_OPTS,
     { "follow", 'f', NULL, LT_OPT_FLAG, NULL, NULL, "keep printing new events until Ctrl-C",
@@ -39,6 +41,7 @@ static const lt_opt events_options[] = {
     { "stream", 0, "LATTICE_EVENTS_STREAM", LT_OPT_STRING, "NAME", "latticed_events",
       "JetStream stream holding the events", E(stream), 0, 0 },
 };
+/* clang-format on */
 
 const lt_opts_spec lctl_events_opts = {
     .prog = "latticectl events",
@@ -105,8 +108,8 @@ static void print_event(const events_cfg *cfg, natsMsg *msg)
     if (strcmp(cfg->api.output, "table") == 0) {
         printf("%-24s %-16s %s\n", ce.ev.time != NULL ? ce.ev.time : "-", type, json);
     } else {
-        json_t *o = json_pack("{s:s,s:s,s:s,s:s?}", "type", type, "source", ce.ev.source,
-                              "id", ce.ev.id, "time", ce.ev.time);
+        json_t *o = json_pack("{s:s,s:s,s:s,s:s?}", "type", type, "source", ce.ev.source, "id",
+                              ce.ev.id, "time", ce.ev.time);
         json_t *data = json_loads(json, 0, NULL);
 
         if (o != NULL && data != NULL) {

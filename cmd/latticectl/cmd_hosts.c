@@ -20,6 +20,8 @@ typedef struct {
 
 #define H(field) offsetof(hosts_cfg, field)
 
+/* Option tables: one option per row. */
+/* clang-format off */
 static const lt_opt hosts_options[] = {
     LCTL_GLOBAL_OPTS,
     { "lattice-prefix", 0, "LATTICE_PREFIX", LT_OPT_STRING, "PREFIX", LT_SUBJECT_LATTICE_PREFIX,
@@ -28,6 +30,7 @@ static const lt_opt hosts_options[] = {
       "override the partition guard: declare every silent host lost now so its instances "
       "are replaced (use when those hosts are really gone)", H(evict_silent), 0, 0 },
 };
+/* clang-format on */
 
 const lt_opts_spec lctl_hosts_opts = {
     .prog = "latticectl hosts",
@@ -60,15 +63,15 @@ static void print_table(const json_t *doc)
         printf("(partition guard active: silent hosts are kept, nothing is evicted)\n");
     printf("%-24s %-12s %9s %6s %12s %6s %10s  %s\n", "HOST", "STATE", "INSTANCES", "LINKS",
            "MEMORY", "SLOTS", "LAST SEEN", "LABELS");
-    json_array_foreach(hosts, i, h) {
+    json_array_foreach (hosts, i, h) {
         const json_t *cap = json_object_get(h, "capacity"), *labels = json_object_get(h, "labels");
         const char *k;
         json_t *v;
         char mem[32], slots[16], seen[32], lab[512] = "";
         size_t off = 0;
 
-        human_bytes((uint64_t)json_integer_value(json_object_get(cap, "memory_total_bytes")),
-                    mem, sizeof(mem));
+        human_bytes((uint64_t)json_integer_value(json_object_get(cap, "memory_total_bytes")), mem,
+                    sizeof(mem));
         if (json_integer_value(json_object_get(cap, "memory_total_bytes")) == 0)
             snprintf(mem, sizeof(mem), "-");
         if (json_integer_value(json_object_get(cap, "instance_slots_total")) == 0)
@@ -78,7 +81,7 @@ static void print_table(const json_t *doc)
                      (long long)json_integer_value(json_object_get(cap, "instance_slots_total")));
         snprintf(seen, sizeof(seen), "%.1fs",
                  (double)json_integer_value(json_object_get(h, "last_seen_ms")) / 1000.0);
-        json_object_foreach((json_t *)labels, k, v) {
+        json_object_foreach ((json_t *)labels, k, v) {
             int w = snprintf(lab + off, sizeof(lab) - off, "%s%s=%s", off ? "," : "", k,
                              json_string_value(v));
 
@@ -95,7 +98,8 @@ static void print_table(const json_t *doc)
         printf("(no hosts)\n");
     if (json_is_true(json_object_get(doc, "truncated")))
         printf("(showing %zu of %lld hosts: the rest does not fit in one reply)\n",
-               json_array_size(hosts), (long long)json_integer_value(json_object_get(doc, "total")));
+               json_array_size(hosts),
+               (long long)json_integer_value(json_object_get(doc, "total")));
 }
 
 int lctl_cmd_hosts(const lctl_command *cmd, int argc, char **argv)
@@ -126,8 +130,10 @@ int lctl_cmd_hosts(const lctl_command *cmd, int argc, char **argv)
                                       cfg.evict_silent ? "{\"evict_silent\":true}" : "",
                                       (int64_t)cfg.api.timeout * 1000);
     if (ns != NATS_OK) {
-        fprintf(stderr, "latticectl hosts: no answer on %s: %s (is latticed running and "
-                "leading lattice %s?)\n", subj, natsStatus_GetText(ns), cfg.api.lattice);
+        fprintf(stderr,
+                "latticectl hosts: no answer on %s: %s (is latticed running and "
+                "leading lattice %s?)\n",
+                subj, natsStatus_GetText(ns), cfg.api.lattice);
         code = LCTL_EXIT_NET;
         goto out;
     }

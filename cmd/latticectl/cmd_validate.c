@@ -23,6 +23,8 @@ typedef struct {
 
 #define F(field) offsetof(validate_cfg, field)
 
+/* Option tables: one option per row. */
+/* clang-format off */
 static const lt_opt validate_options[] = {
     { "file", 'f', NULL, LT_OPT_STRING, "FILE", NULL,
       "manifest to check (YAML or JSON); - reads standard input", F(file), 0, 0 },
@@ -33,6 +35,7 @@ static const lt_opt validate_options[] = {
       0 },
     { "help", 'h', NULL, LT_OPT_FLAG, NULL, NULL, "show this help and exit", F(help), 0, 0 },
 };
+/* clang-format on */
 
 const lt_opts_spec lctl_validate_opts = {
     .prog = "latticectl validate",
@@ -88,8 +91,7 @@ static void print_text(const lt_model_report *r)
     lt_buf_cleanup(&loc);
     if (r->error_count > 0)
         printf("%s: invalid: %zu error%s, %zu warning%s\n", r->source, r->error_count,
-               r->error_count == 1 ? "" : "s", r->warning_count,
-               r->warning_count == 1 ? "" : "s");
+               r->error_count == 1 ? "" : "s", r->warning_count, r->warning_count == 1 ? "" : "s");
     else
         printf("%s: valid (%zu warning%s)\n", r->source, r->warning_count,
                r->warning_count == 1 ? "" : "s");
@@ -103,8 +105,7 @@ static int print_json(const lt_model_report *r)
     if (st == LT_OK)
         printf("%s\n", out.ptr);
     else
-        fprintf(stderr, "latticectl validate: cannot format the result: %s\n",
-                lt_error_message());
+        fprintf(stderr, "latticectl validate: cannot format the result: %s\n", lt_error_message());
     lt_buf_cleanup(&out);
     return st == LT_OK ? 0 : -1;
 }
@@ -136,8 +137,7 @@ static int parse_args(const lctl_command *cmd, int argc, char **argv, validate_c
         return LCTL_EXIT_USAGE;
     }
     if (strcmp(cfg->output, "text") != 0 && strcmp(cfg->output, "json") != 0) {
-        fprintf(stderr, "latticectl validate: -o must be text or json, not '%s'\n",
-                cfg->output);
+        fprintf(stderr, "latticectl validate: -o must be text or json, not '%s'\n", cfg->output);
         return LCTL_EXIT_USAGE;
     }
     return -1;
@@ -149,8 +149,7 @@ int lctl_cmd_validate(const lctl_command *cmd, int argc, char **argv)
     int rc = parse_args(cmd, argc, argv, &cfg);
     if (rc >= 0)
         return rc;
-    lt_model_parse_opts opts = { .source_name = strcmp(cfg.file, "-") == 0 ? "<stdin>"
-                                                                          : cfg.file,
+    lt_model_parse_opts opts = { .source_name = strcmp(cfg.file, "-") == 0 ? "<stdin>" : cfg.file,
                                  .max_bytes = LT_MAX_MANIFEST_BYTES };
     if (!pick_format(&cfg, &opts.format)) {
         fprintf(stderr, "latticectl validate: --input-format must be auto, yaml or json\n");

@@ -31,7 +31,7 @@ lt_status lctl_read_input(const char *path, size_t max, char **new_data, size_t 
             size_t ncap = cap == 0 ? 64 * 1024 : cap * 2;
             if (ncap > max + 2)
                 ncap = max + 2; /* room for max + 1 bytes and the NUL */
-            if (ncap <= cap) /* read max + 1 bytes: enough to know it is over */
+            if (ncap <= cap)    /* read max + 1 bytes: enough to know it is over */
                 break;
             char *p = lt_realloc(buf, ncap);
             if (p == NULL) {

@@ -24,9 +24,9 @@ typedef struct lctl_command lctl_command;
 typedef int (*lctl_handler)(const lctl_command *cmd, int argc, char **argv);
 
 struct lctl_command {
-    const char *name;          /**< "validate" */
-    const char *summary;       /**< one line for `latticectl --help` */
-    const lt_opts_spec *opts;  /**< usage, description and options for `<cmd> --help` */
+    const char *name;         /**< "validate" */
+    const char *summary;      /**< one line for `latticectl --help` */
+    const lt_opts_spec *opts; /**< usage, description and options for `<cmd> --help` */
     lctl_handler run;
 };
 

@@ -32,6 +32,7 @@ typedef struct {
 
 #define LCTL_F(field) offsetof(lctl_api_cfg, field)
 
+/* clang-format off */
 /* The global options, first rows of every API command's option table. */
 #define LCTL_GLOBAL_OPTS                                                                          \
     { "nats-url", 's', "LATTICE_NATS_URL", LT_OPT_STRING, "URL", "nats://127.0.0.1:4222",        \
@@ -75,6 +76,7 @@ typedef struct {
         .opts = opts_array,                                                                      \
         .nopts = sizeof(opts_array) / sizeof(opts_array[0]),                                     \
     }
+/* clang-format on */
 
 /** The global option rows alone (for `latticectl --help` and the docs). */
 extern const lt_opt lctl_global_opts[LCTL_GLOBAL_COUNT];
@@ -100,8 +102,8 @@ bool lctl_hoist_globals(int argc, char **argv);
 typedef struct {
     const lctl_api_cfg *cfg;
     natsConnection *nc;
-    json_t *reply;     /**< parsed reply */
-    char *raw;         /**< reply bytes as received (for -o json) */
+    json_t *reply; /**< parsed reply */
+    char *raw;     /**< reply bytes as received (for -o json) */
 } lctl_client;
 
 /** Connect (exit code: 0 or LCTL_EXIT_NET with a reason on stderr). */
@@ -115,8 +117,8 @@ void lctl_close(lctl_client *c);
  * and an optional content type. 0 on a reply, LCTL_EXIT_NET when none came
  * (reason on stderr), LCTL_EXIT_FAIL when the reply is not JSON.
  */
-int lctl_request(lctl_client *c, const char *op, const char *name, const char *body,
-                 size_t len, const char *content_type);
+int lctl_request(lctl_client *c, const char *op, const char *name, const char *body, size_t len,
+                 const char *content_type);
 
 /**
  * The usual ending: with -o json print the raw reply, with -o yaml its YAML
@@ -138,8 +140,8 @@ int lctl_name_from_file(const char *path, char **name);
 const char *lctl_str(const json_t *o, const char *key, const char *dflt);
 
 /* Handlers and option tables of the API commands (cmd_apps.c, cmd_deploy.c, cmd_completion.c). */
-#define LCTL_DECLARE(name)                                                                        \
-    int lctl_cmd_##name(const lctl_command *cmd, int argc, char **argv);                          \
+#define LCTL_DECLARE(name)                                               \
+    int lctl_cmd_##name(const lctl_command *cmd, int argc, char **argv); \
     extern const lt_opts_spec lctl_##name##_opts
 LCTL_DECLARE(apply);
 LCTL_DECLARE(put);

@@ -14,9 +14,12 @@
 
 static int cmd_help(const lctl_command *cmd, int argc, char **argv);
 
+/* Option tables: one option per row. */
+/* clang-format off */
 static const lt_opt help_options[] = {
     { "help", 'h', NULL, LT_OPT_FLAG, NULL, NULL, "show this help and exit", 0, 0, 0 },
 };
+/* clang-format on */
 
 static const lt_opts_spec help_opts = {
     .prog = "latticectl help",
@@ -39,8 +42,7 @@ const lctl_command lctl_commands[] = {
       lctl_cmd_list },
     { "versions", "list the stored versions of an application", &lctl_versions_opts,
       lctl_cmd_versions },
-    { "deploy", "deploy a stored version of an application", &lctl_deploy_opts,
-      lctl_cmd_deploy },
+    { "deploy", "deploy a stored version of an application", &lctl_deploy_opts, lctl_cmd_deploy },
     { "undeploy", "stop running an application (keeps its versions)", &lctl_undeploy_opts,
       lctl_cmd_undeploy },
     { "rollback", "deploy an earlier version again", &lctl_rollback_opts, lctl_cmd_rollback },
@@ -48,12 +50,12 @@ const lctl_command lctl_commands[] = {
       lctl_cmd_delete },
     { "status", "show (or --watch) the status of an application", &lctl_status_opts,
       lctl_cmd_status },
-    { "history", "show the put/deploy/undeploy/delete events of an application",
-      &lctl_history_opts, lctl_cmd_history },
+    { "history", "show the put/deploy/undeploy/delete events of an application", &lctl_history_opts,
+      lctl_cmd_history },
     { "hosts", "list the hosts of the lattice: state, instances, capacity, labels",
       &lctl_hosts_opts, lctl_cmd_hosts },
-    { "events", "print (or --follow) the control plane's events of the lattice",
-      &lctl_events_opts, lctl_cmd_events },
+    { "events", "print (or --follow) the control plane's events of the lattice", &lctl_events_opts,
+      lctl_cmd_events },
     { "completion", "print a bash, zsh or fish completion script", &lctl_completion_opts,
       lctl_cmd_completion },
     { "help", "show the help of a command", &help_opts, cmd_help },
@@ -71,19 +73,17 @@ static const lctl_command *find_command(const char *name)
 
 static void usage(FILE *out)
 {
-    fprintf(out,
-            "Usage: latticectl [--help] [--version] COMMAND [ARGS...]\n\n"
-            "latticectl drives latticed, a declarative control plane for WebAssembly hosts\n"
-            "on NATS JetStream (wadm-compatible manifests).\n\nCommands:\n");
+    fprintf(out, "Usage: latticectl [--help] [--version] COMMAND [ARGS...]\n\n"
+                 "latticectl drives latticed, a declarative control plane for WebAssembly hosts\n"
+                 "on NATS JetStream (wadm-compatible manifests).\n\nCommands:\n");
     for (const lctl_command *c = lctl_commands; c->name != NULL; c++)
         fprintf(out, "  %-12s %s\n", c->name, c->summary);
-    fprintf(out,
-            "\nOptions:\n"
-            "  -h, --help     show this help and exit\n"
-            "  -V, --version  show the version and exit\n\n"
-            "Run 'latticectl COMMAND --help' for the options of a command.\n"
-            "Exit status: 0 success, 1 failure (e.g. an invalid manifest), 2 usage or I/O "
-            "error, 3 NATS unreachable or no reply in time.\n");
+    fprintf(out, "\nOptions:\n"
+                 "  -h, --help     show this help and exit\n"
+                 "  -V, --version  show the version and exit\n\n"
+                 "Run 'latticectl COMMAND --help' for the options of a command.\n"
+                 "Exit status: 0 success, 1 failure (e.g. an invalid manifest), 2 usage or I/O "
+                 "error, 3 NATS unreachable or no reply in time.\n");
     lctl_global_help(out);
 }
 
@@ -99,8 +99,7 @@ static int cmd_help(const lctl_command *cmd, int argc, char **argv)
     if (argc > 1 && strcmp(argv[1], "-h") != 0 && strcmp(argv[1], "--help") != 0) {
         const lctl_command *c = find_command(argv[1]);
         if (c == NULL) {
-            fprintf(stderr, "latticectl: unknown command '%s' (see latticectl --help)\n",
-                    argv[1]);
+            fprintf(stderr, "latticectl: unknown command '%s' (see latticectl --help)\n", argv[1]);
             return LCTL_EXIT_USAGE;
         }
         lctl_command_help(c);

@@ -119,8 +119,7 @@ int lt_daemon_run(const lt_daemon_config *cfg)
     lt_api *api = NULL;
     lt_api_config ac = { .prefix = cfg->api_prefix };
     lt_conn_config cc;
-    lt_conn_events events = { .disconnected = conn_disconnected,
-                              .reconnected = conn_reconnected };
+    lt_conn_events events = { .disconnected = conn_disconnected, .reconnected = conn_reconnected };
     lt_sched_svc *sched = NULL;
     pid_t devhost = 0;
     char devapp[256] = "";
@@ -151,8 +150,8 @@ int lt_daemon_run(const lt_daemon_config *cfg)
             goto out;
         }
         url = lt_natsrv_url(natsd);
-        LT_INFO("dev", "started nats-server pid %d with JetStream in %s",
-                (int)lt_natsrv_pid(natsd), lt_natsrv_dir(natsd));
+        LT_INFO("dev", "started nats-server pid %d with JetStream in %s", (int)lt_natsrv_pid(natsd),
+                lt_natsrv_dir(natsd));
     }
     cc = conn_config_of(cfg, url);
     cc.keep_waiting = not_stopping;
@@ -199,7 +198,8 @@ int lt_daemon_run(const lt_daemon_config *cfg)
     if (cfg->dev) {
         printf("latticed --dev is up. Point clients at it with:\n"
                "  export LATTICE_NATS_URL=%s\n"
-               "Press Ctrl-C to stop.\n", url);
+               "Press Ctrl-C to stop.\n",
+               url);
         fflush(stdout);
     }
     if (lt_loop_stopping(loop)) {

@@ -17,29 +17,29 @@ typedef struct {
     const char *config_file;
     const char *nats_url, *nats_creds, *nats_jwt, *nats_nkey, *nats_seed;
     const char *nats_tls_ca, *nats_tls_cert, *nats_tls_key;
-    int64_t nats_ping_ms;        /**< NATS PING interval (2 unanswered = dead connection) */
+    int64_t nats_ping_ms;         /**< NATS PING interval (2 unanswered = dead connection) */
     int64_t nats_connect_wait_ms; /**< start-up: wait this long for a NATS server */
-    const char *nats_server_bin; /**< --dev: nats-server binary */
+    const char *nats_server_bin;  /**< --dev: nats-server binary */
     const char *api_prefix;
-    const char *storage;         /**< "file" or "memory" */
+    const char *storage; /**< "file" or "memory" */
     int64_t replicas;
     int64_t events_max_bytes;
     const char *log_level, *log_format;
     /* scheduler (daemon_sched.c) */
-    const char *lattices;        /**< comma-separated lattices served; NULL = every one seen */
-    const char *lattice_prefix;  /**< subject prefix of host events and commands */
-    const char *replica_id;      /**< unique per replica; NULL = hostname-pid */
-    int64_t host_interval_ms;    /**< heartbeat interval assumed for hosts that report none */
-    int64_t host_timeout_ms;     /**< a silent host is lost after this; 0 = 3 intervals */
-    int64_t partition_percent;   /**< more hosts than this silent at once: evict nothing */
-    int64_t lease_ttl_ms;        /**< leader lease */
-    int64_t command_timeout_ms;  /**< a host request without answer has failed */
-    int64_t warmup_ms;           /**< listen this long before acting; 0 = 1.5 intervals */
-    int64_t max_lattices;        /**< lattices served at most */
+    const char *lattices;             /**< comma-separated lattices served; NULL = every one seen */
+    const char *lattice_prefix;       /**< subject prefix of host events and commands */
+    const char *replica_id;           /**< unique per replica; NULL = hostname-pid */
+    int64_t host_interval_ms;         /**< heartbeat interval assumed for hosts that report none */
+    int64_t host_timeout_ms;          /**< a silent host is lost after this; 0 = 3 intervals */
+    int64_t partition_percent;        /**< more hosts than this silent at once: evict nothing */
+    int64_t lease_ttl_ms;             /**< leader lease */
+    int64_t command_timeout_ms;       /**< a host request without answer has failed */
+    int64_t warmup_ms;                /**< listen this long before acting; 0 = 1.5 intervals */
+    int64_t max_lattices;             /**< lattices served at most */
     const char *command_signing_seed; /**< nkey seed file: sign host commands; NULL = no */
     /* --dev extras (dev.c) */
-    const char *dev_host_bin;    /**< latticed-host binary; NULL = next to latticed, PATH */
-    const char *dev_example;     /**< manifest applied at start; NULL = docs/examples/hello.yaml,
+    const char *dev_host_bin; /**< latticed-host binary; NULL = next to latticed, PATH */
+    const char *dev_example;  /**< manifest applied at start; NULL = docs/examples/hello.yaml,
                                       "none" = nothing */
 } lt_daemon_config;
 
@@ -75,8 +75,8 @@ LT_NODISCARD lt_status lt_dev_host_start(const lt_daemon_config *cfg, const char
 /** SIGTERM it, wait (10 s, then SIGKILL). 0 is ignored. */
 void lt_dev_host_stop(pid_t pid);
 /** Apply the example manifest through the API; app receives its name ("" when none). */
-LT_NODISCARD lt_status lt_dev_apply_example(const lt_daemon_config *cfg, lt_store *store,
-                                            char *app, size_t appsize);
+LT_NODISCARD lt_status lt_dev_apply_example(const lt_daemon_config *cfg, lt_store *store, char *app,
+                                            size_t appsize);
 /** Print app's status on stdout once it is deployed (loop timer). */
 LT_NODISCARD lt_status lt_dev_watch_app(lt_loop *loop, lt_sched_svc *svc, const char *app);
 

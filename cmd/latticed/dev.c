@@ -60,14 +60,22 @@ lt_status lt_dev_host_start(const lt_daemon_config *cfg, const char *url, pid_t 
 {
     char buf[LT_MAX_PATH];
     const char *bin = find_host(cfg->dev_host_bin, buf, sizeof(buf));
-    char *argv[] = { (char *)bin, (char *)"--nats-url", (char *)url,
-                     (char *)"--lattice", (char *)DEV_LATTICE,
-                     (char *)"--prefix", (char *)(cfg->lattice_prefix != NULL
-                                                     ? cfg->lattice_prefix : LT_SUBJECT_LATTICE_PREFIX),
-                     (char *)"--host-id", (char *)"dev-host",
-                     (char *)"--label", (char *)"dev=true",
-                     (char *)"--heartbeat-interval", (char *)"1s",
-                     (char *)"--default-runner", (char *)"exec sleep 2147483647",
+    char *argv[] = { (char *)bin,
+                     (char *)"--nats-url",
+                     (char *)url,
+                     (char *)"--lattice",
+                     (char *)DEV_LATTICE,
+                     (char *)"--prefix",
+                     (char *)(cfg->lattice_prefix != NULL ? cfg->lattice_prefix
+                                                          : LT_SUBJECT_LATTICE_PREFIX),
+                     (char *)"--host-id",
+                     (char *)"dev-host",
+                     (char *)"--label",
+                     (char *)"dev=true",
+                     (char *)"--heartbeat-interval",
+                     (char *)"1s",
+                     (char *)"--default-runner",
+                     (char *)"exec sleep 2147483647",
                      NULL };
     pid_t parent = getpid(), pid;
 
@@ -118,7 +126,8 @@ static const char *example_path(const lt_daemon_config *cfg, char *buf, size_t n
 {
     if (cfg->dev_example != NULL)
         return cfg->dev_example[0] != '\0' && strcmp(cfg->dev_example, "none") != 0
-                   ? cfg->dev_example : NULL;
+                   ? cfg->dev_example
+                   : NULL;
     snprintf(buf, n, "%s/docs/examples/hello.yaml", LT_SOURCE_ROOT);
     return access(buf, R_OK) == 0 ? buf : NULL;
 }
@@ -191,8 +200,8 @@ static int64_t on_watch(lt_loop *loop, void *arg)
         st.state == LT_SCHED_DEPLOYED) {
         printf("app %s %s is deployed:\n", w->app, st.version);
         for (i = 0; i < st.component_count; i++)
-            printf("  %-24s %u/%u running\n", st.components[i].name,
-                   st.components[i].running, st.components[i].desired);
+            printf("  %-24s %u/%u running\n", st.components[i].name, st.components[i].running,
+                   st.components[i].desired);
         printf("Try: latticectl status %s; latticectl hosts; latticectl events\n", w->app);
         fflush(stdout);
         return LT_TIMER_STOP;

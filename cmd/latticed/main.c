@@ -17,6 +17,8 @@
 
 #define F(field) offsetof(lt_daemon_config, field)
 
+/* Option tables: one option per row. */
+/* clang-format off */
 static const lt_opt options[] = {
     { "help", 'h', NULL, LT_OPT_FLAG, NULL, NULL, "show this help and exit", F(help), 0, 0 },
     { "version", 'V', NULL, LT_OPT_FLAG, NULL, NULL, "show the version and exit", F(version),
@@ -107,6 +109,7 @@ static const lt_opt options[] = {
     { "log-format", 0, "LATTICED_LOG_FORMAT", LT_OPT_STRING, "text|json", "text",
       "log line format on stderr", F(log_format), 0, 0 },
 };
+/* clang-format on */
 
 static const lt_opts_spec spec = {
     .prog = "latticed",
@@ -134,8 +137,7 @@ static int check_config(const lt_daemon_config *cfg)
         return 2;
     }
     if (strcmp(cfg->log_format, "text") != 0 && strcmp(cfg->log_format, "json") != 0) {
-        fprintf(stderr, "latticed: --log-format must be text or json, got '%s'\n",
-                cfg->log_format);
+        fprintf(stderr, "latticed: --log-format must be text or json, got '%s'\n", cfg->log_format);
         return 2;
     }
     lt_log_configure(lvl, strcmp(cfg->log_format, "json") == 0);

@@ -65,8 +65,8 @@ json_t *fx_req(const char *lattice, const char *rest, const char *body, const ch
     if (ct != NULL)
         ck_assert_int_eq(natsMsgHeader_Set(msg, "Content-Type", ct), NATS_OK);
     ck_assert_int_eq(natsConnection_RequestMsg(&reply, fx_client, msg, 20000), NATS_OK);
-    out = json_loadb(natsMsg_GetData(reply), (size_t)natsMsg_GetDataLength(reply),
-                     JSON_DECODE_ANY, &jerr);
+    out = json_loadb(natsMsg_GetData(reply), (size_t)natsMsg_GetDataLength(reply), JSON_DECODE_ANY,
+                     &jerr);
     ck_assert_msg(out != NULL, "reply is not JSON: %.*s", natsMsg_GetDataLength(reply),
                   natsMsg_GetData(reply));
     natsMsg_Destroy(msg);

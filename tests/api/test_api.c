@@ -93,15 +93,15 @@ START_TEST(get_by_version)
     r = fx_call("model.get.getme", NULL, NULL);
     ck_assert_str_eq(fx_result(r), "success");
     ck_assert_str_eq(fx_message(r), "Successfully fetched application getme");
-    ann = json_object_get(json_object_get(json_object_get(r, "manifest"), "metadata"),
-                          "annotations");
+    ann =
+        json_object_get(json_object_get(json_object_get(r, "manifest"), "metadata"), "annotations");
     ck_assert_str_eq(json_string_value(json_object_get(ann, "version")), "v2");
     json_decref(r);
     r = fx_call("model.get.getme", "{\"version\":\"v1\"}", NULL);
     ck_assert_str_eq(fx_result(r), "success");
     ck_assert_str_eq(fx_message(r), "Successfully fetched application getme v1");
-    ann = json_object_get(json_object_get(json_object_get(r, "manifest"), "metadata"),
-                          "annotations");
+    ann =
+        json_object_get(json_object_get(json_object_get(r, "manifest"), "metadata"), "annotations");
     ck_assert_str_eq(json_string_value(json_object_get(ann, "version")), "v1");
     json_decref(r);
     r = fx_call("model.get.getme", "{\"version\":\"v7\"}", NULL);
@@ -139,9 +139,8 @@ START_TEST(list_both_shapes)
                      "aa-app");
     ck_assert_str_eq(json_string_value(json_object_get(json_array_get(models, 0), "version")),
                      "v2");
-    ck_assert_str_eq(
-        json_string_value(json_object_get(json_array_get(models, 0), "description")),
-        "test app aa-app");
+    ck_assert_str_eq(json_string_value(json_object_get(json_array_get(models, 0), "description")),
+                     "test app aa-app");
     ck_assert(json_is_null(json_object_get(json_array_get(models, 0), "deployed_version")));
     ck_assert_str_eq(json_string_value(json_object_get(json_array_get(models, 0), "status")),
                      "undeployed");
@@ -323,9 +322,9 @@ START_TEST(parsing_content_types)
     char *yaml2 = fx_manifest("yamlapp", "v2", "0.1.0", NULL);
     json_t *r;
 
-    fx_expect(fx_call("model.put", json_manifest, NULL), "created");           /* sniffed */
-    fx_expect(fx_call("model.put", yaml, "application/yaml"), "created");      /* header */
-    fx_expect(fx_call("model.put", yaml2, NULL), "newversion");                /* sniffed */
+    fx_expect(fx_call("model.put", json_manifest, NULL), "created");      /* sniffed */
+    fx_expect(fx_call("model.put", yaml, "application/yaml"), "created"); /* header */
+    fx_expect(fx_call("model.put", yaml2, NULL), "newversion");           /* sniffed */
     fx_expect(fx_call("model.del.jsonapp", NULL, NULL), "deleted");
     fx_expect(fx_call("model.put", json_manifest, "application/json; charset=utf-8"), "created");
     r = fx_call("model.put", json_manifest, "text/plain");

@@ -37,7 +37,7 @@ static bool deployed_flag(const char *name, const char *version)
     snprintf(rest, sizeof(rest), "model.versions.%s", name);
     r = fx_call(rest, NULL, NULL);
     vs = json_object_get(r, "versions");
-    json_array_foreach(vs, i, it) {
+    json_array_foreach (vs, i, it) {
         if (strcmp(json_string_value(json_object_get(it, "version")), version) == 0) {
             found = true;
             dep = json_is_true(json_object_get(it, "deployed"));
@@ -85,8 +85,9 @@ START_TEST(deploy_latest_specific_missing)
     json_decref(r);
     /* list shows the deployed version */
     r = fx_call("model.get", NULL, NULL);
-    ck_assert_str_eq(json_string_value(json_object_get(
-                         json_array_get(json_object_get(r, "models"), 0), "deployed_version")),
+    ck_assert_str_eq(json_string_value(
+                         json_object_get(json_array_get(json_object_get(r, "models"), 0),
+                                         "deployed_version")),
                      "v2");
     json_decref(r);
 }
@@ -123,9 +124,8 @@ END_TEST
 
 static const char *status_type(json_t *r)
 {
-    return json_string_value(json_object_get(json_object_get(json_object_get(r, "status"),
-                                                             "status"),
-                                             "type"));
+    return json_string_value(
+        json_object_get(json_object_get(json_object_get(r, "status"), "status"), "type"));
 }
 
 START_TEST(status_never_deployed_and_stored)
@@ -157,8 +157,9 @@ START_TEST(status_never_deployed_and_stored)
     ck_assert_str_eq(status_type(r), "deployed");
     json_decref(r);
     r = fx_call("model.get", NULL, NULL);
-    ck_assert_str_eq(json_string_value(json_object_get(
-                         json_array_get(json_object_get(r, "models"), 0), "status")),
+    ck_assert_str_eq(json_string_value(
+                         json_object_get(json_array_get(json_object_get(r, "models"), 0),
+                                         "status")),
                      "deployed");
     json_decref(r);
     /* a status about another version than the deployed one: that one is on its way */
@@ -167,12 +168,11 @@ START_TEST(status_never_deployed_and_stored)
                           "\"scalers\":[],\"version\":\"\",\"components\":[],"
                           "\"latticed\":{\"version\":\"v0\"}}";
 
-        ck_assert_int_eq(lt_store_status_put(fx_store, "default", "stat", old, strlen(old)),
-                         LT_OK);
+        ck_assert_int_eq(lt_store_status_put(fx_store, "default", "stat", old, strlen(old)), LT_OK);
         r = fx_call("model.status.stat", NULL, NULL);
         ck_assert_str_eq(status_type(r), "reconciling");
-        ck_assert_str_eq(json_string_value(json_object_get(json_object_get(
-                             json_object_get(r, "status"), "status"), "message")),
+        ck_assert_str_eq(json_string_value(json_object_get(
+                             json_object_get(json_object_get(r, "status"), "status"), "message")),
                          "Deploying version v1");
         json_decref(r);
     }

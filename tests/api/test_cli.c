@@ -151,7 +151,8 @@ START_TEST(unreachable_exit_3)
     ck_assert_int_eq(r.exit_code, 3);
     ck_assert_int_eq(lines(r.err), 1);
     ck_assert_msg(strstr(r.err, "no answer on lattice.default.hosts") != NULL &&
-                      strstr(r.err, "leading lattice default") != NULL, "%s", r.err);
+                      strstr(r.err, "leading lattice default") != NULL,
+                  "%s", r.err);
     lt_test_cmd_result_cleanup(&r);
 }
 END_TEST

@@ -166,8 +166,7 @@ static void assert_replicas_alive(e2e *e, replica *rs, int n)
     for (int i = 0; i < n; i++) {
         if (!e2e_alive(e, rs[i].pid))
             e2e_dump_logs(e);
-        ck_assert_msg(e2e_alive(e, rs[i].pid), "replica %s exited (see its log above)",
-                      rs[i].id);
+        ck_assert_msg(e2e_alive(e, rs[i].pid), "replica %s exited (see its log above)", rs[i].id);
     }
 }
 
@@ -195,7 +194,8 @@ static void finish(e2e *e, e2e_applier *a, const char *scenario, int64_t fault_e
         e2e_dump_logs(e);
     ck_assert_msg(took >= 0, "%s: did not converge within %d s", scenario, CONVERGE_MS / 1000);
     printf("%s: time to converge: %lld ms after the last acknowledged deploy, %lld ms after "
-           "the fault ended\n", scenario, (long long)took, (long long)(last + took - fault_end));
+           "the fault ended\n",
+           scenario, (long long)took, (long long)(last + took - fault_end));
     e2e_check_versions(e, L, a);
     e2e_faults_get(e, L, &f);
     printf("  commands %zu (replies %zu), stale epoch sent %zu / accepted %zu, newest epoch "
@@ -204,8 +204,7 @@ static void finish(e2e *e, e2e_applier *a, const char *scenario, int64_t fault_e
            (unsigned long long)f.newest_epoch, (unsigned long long)e2e_hosts_min_epoch(e, L),
            f.hosts_lost, f.instances_lost_host);
     ck_assert_msg(f.replies > 0, "%s: no command reply observed", scenario);
-    ck_assert_msg(f.stale_accepted == 0, "%s: fencing broken: %s", scenario,
-                  f.first_violation);
+    ck_assert_msg(f.stale_accepted == 0, "%s: fencing broken: %s", scenario, f.first_violation);
     ck_assert_msg(e2e_applier_max_dups(a) == 0,
                   "%s: %zu instance ids ran on two hosts at once during the scenario", scenario,
                   e2e_applier_max_dups(a));
@@ -237,7 +236,8 @@ static void assert_no_host_lost(e2e *e, const char *scenario)
     e2e_faults_get(e, L, &f);
     ck_assert_msg(f.hosts_lost == 0 && f.instances_lost_host == 0,
                   "%s: %zu hosts declared lost (%zu instances) while every host was alive "
-                  "(first: %s)", scenario, f.hosts_lost, f.instances_lost_host, f.first_lost);
+                  "(first: %s)",
+                  scenario, f.hosts_lost, f.instances_lost_host, f.first_lost);
 }
 
 START_TEST(leader_kill)
@@ -276,10 +276,9 @@ START_TEST(leader_kill)
         next = wait_leader(e, rs, 3, rs[lead].id, &epoch, 20000);
         ck_assert_msg(next >= 0, "round %d: nobody took over from %s", round, rs[lead].id);
         printf("leader_kill round %d: %s killed, %s leads (epoch %llu) after %lld ms\n", round,
-               rs[lead].id, rs[next].id, (unsigned long long)epoch,
-               (long long)(e2e_now_ms() - t0));
+               rs[lead].id, rs[next].id, (unsigned long long)epoch, (long long)(e2e_now_ms() - t0));
         start_replica(e, &rs[lead], NULL, timeout); /* back as a standby */
-        wait_acks(e, a, 2, 30000);               /* the new leader serves the API */
+        wait_acks(e, a, 2, 30000);                  /* the new leader serves the API */
         fault_end = e2e_now_ms();
     }
     wait_acks(e, a, 2, 30000);
@@ -321,8 +320,9 @@ START_TEST(leader_stop)
         wait_acks(e, a, 3, 90000);
         e2e_faults_get(e, L, &f);
         printf("leader_stop round %d: %s stopped (epoch %llu), %s leads (epoch %llu), newest "
-               "command epoch %llu\n", round, rs[lead].id, (unsigned long long)old_epoch,
-               rs[next].id, (unsigned long long)new_epoch, (unsigned long long)f.newest_epoch);
+               "command epoch %llu\n",
+               round, rs[lead].id, (unsigned long long)old_epoch, rs[next].id,
+               (unsigned long long)new_epoch, (unsigned long long)f.newest_epoch);
         e2e_kill(e, rs[lead].pid, SIGCONT, false);
         fault_end = e2e_now_ms();
         /* the resumed one must see that it lost the lease and not take it back, and the
@@ -362,12 +362,12 @@ START_TEST(cluster_node)
         int64_t t0;
 
         /* the node leading the status bucket: status writes must survive its loss */
-        ck_assert_int_eq(lt_natcluster_stream_leader(e2e_cluster(e), "KV_latticed_status",
-                                                     &node), LT_OK);
+        ck_assert_int_eq(lt_natcluster_stream_leader(e2e_cluster(e), "KV_latticed_status", &node),
+                         LT_OK);
         t0 = e2e_now_ms();
         ck_assert_int_eq(lt_natcluster_down(e2e_cluster(e), node, true), LT_OK);
         wait_acks(e, a, 3, 60000); /* the rollout goes on without the node */
-        e2e_sleep_ms(3000); /* the fault's length: the node stays down a while longer */
+        e2e_sleep_ms(3000);        /* the fault's length: the node stays down a while longer */
         ck_assert_int_eq(lt_natcluster_up(e2e_cluster(e), node), LT_OK);
         fault_end = e2e_now_ms();
         printf("cluster_node round %d: node %s (status stream leader) down for %lld ms\n", round,
@@ -438,8 +438,8 @@ static void run_partition(const char *scenario, bool standby, int64_t cut_ms)
     if (standby) /* B took over meanwhile */
         ck_assert_int_eq(wait_leader(e, rs, 2, rs[0].id, &epoch, 1000), 1);
     ck_assert_int_eq(lt_proxy_set(p, LT_PROXY_FORWARD), LT_OK);
-    printf("%s: replica A stalled %lld ms then cut %lld ms (hosts alive throughout)%s\n",
-           scenario, (long long)stall_ms, (long long)(e2e_now_ms() - t0 - stall_ms),
+    printf("%s: replica A stalled %lld ms then cut %lld ms (hosts alive throughout)%s\n", scenario,
+           (long long)stall_ms, (long long)(e2e_now_ms() - t0 - stall_ms),
            standby ? ", replica B took over" : "");
     wait_acks(e, a, 2, 60000); /* the lattice serves again by itself */
     /* FAILED before the fixes of issue 8: the only replica, once reconnected, said "this
@@ -537,7 +537,8 @@ START_TEST(kv_stall)
         ck_assert_int_eq(unlink(flag[lead]), 0);
         fault_end = e2e_now_ms();
         printf("kv_stall round %d: %s's KV stalled (epoch %llu), %s leads (epoch %llu) after "
-               "%lld ms\n", round, rs[lead].id, (unsigned long long)old_epoch, rs[next].id,
+               "%lld ms\n",
+               round, rs[lead].id, (unsigned long long)old_epoch, rs[next].id,
                (unsigned long long)new_epoch, (long long)(fault_end - t0));
         /* The stalled calls return (up to 6 s later): the old leader reads the lease, steps
          * down, and must stay quiet and not take the lease back. */
@@ -545,11 +546,13 @@ START_TEST(kv_stall)
                  "lease taken by '%s' (epoch %llu): stepping down", rs[next].id,
                  (unsigned long long)new_epoch);
         stepped.pid = rs[lead].pid;
-        ck_assert_msg(e2e_wait(e, log_says, &stepped, 30000), "%s never stepped down (no "
-                      "\"%s\" in its log)", rs[lead].id, stepped.needle);
+        ck_assert_msg(e2e_wait(e, log_says, &stepped, 30000),
+                      "%s never stepped down (no "
+                      "\"%s\" in its log)",
+                      rs[lead].id, stepped.needle);
         ck_assert_msg(strcmp(e2e_leader(e, L, NULL), rs[next].id) == 0,
-                      "kv_stall: the lease went from %s to %s after %s's stall ended",
-                      rs[next].id, e2e_leader(e, L, NULL), rs[lead].id);
+                      "kv_stall: the lease went from %s to %s after %s's stall ended", rs[next].id,
+                      e2e_leader(e, L, NULL), rs[lead].id);
     }
     ck_assert_uint_gt(lt_shim_fired(log, NULL), 0);
     finish(e, a, "kv_stall", fault_end);
@@ -622,8 +625,8 @@ END_TEST
 
 int main(void)
 {
-    const TTest *const tests[] = { leader_kill, leader_stop, cluster_node, partition,
-                                   partition_standby, kv_stall, hosts_killed, NULL };
+    const TTest *const tests[] = { leader_kill,       leader_stop, cluster_node, partition,
+                                   partition_standby, kv_stall,    hosts_killed, NULL };
 
     return e2e_run_suite("chaos", soak() ? 3600 : 300, tests);
 }

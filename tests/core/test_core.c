@@ -163,9 +163,18 @@ END_TEST
 
 /* An allocator that fails every call after `budget` successes. */
 static int budget;
-static void *fail_malloc(size_t n) { return budget-- > 0 ? malloc(n) : NULL; }
-static void *fail_calloc(size_t n, size_t s) { return budget-- > 0 ? calloc(n, s) : NULL; }
-static void *fail_realloc(void *p, size_t n) { return budget-- > 0 ? realloc(p, n) : NULL; }
+static void *fail_malloc(size_t n)
+{
+    return budget-- > 0 ? malloc(n) : NULL;
+}
+static void *fail_calloc(size_t n, size_t s)
+{
+    return budget-- > 0 ? calloc(n, s) : NULL;
+}
+static void *fail_realloc(void *p, size_t n)
+{
+    return budget-- > 0 ? realloc(p, n) : NULL;
+}
 
 START_TEST(test_alloc_failure_injection)
 {
@@ -193,13 +202,14 @@ START_TEST(test_utf8_strict)
 
     ck_assert(lt_utf8_valid("plain", 5));
     ck_assert(lt_utf8_valid("\xc3\xa9\xe2\x82\xac\xf0\x9f\x98\x80", 9)); /* é € 😀 */
-    ck_assert(!lt_utf8_valid("\xc0\xaf", 2));         /* overlong '/' */
-    ck_assert(!lt_utf8_valid("\xed\xa0\x80", 3));     /* surrogate U+D800 */
-    ck_assert(!lt_utf8_valid("\xf4\x90\x80\x80", 4)); /* above U+10FFFF */
-    ck_assert(!lt_utf8_valid("\xe2\x82", 2));         /* truncated */
+    ck_assert(!lt_utf8_valid("\xc0\xaf", 2));                            /* overlong '/' */
+    ck_assert(!lt_utf8_valid("\xed\xa0\x80", 3));                        /* surrogate U+D800 */
+    ck_assert(!lt_utf8_valid("\xf4\x90\x80\x80", 4));                    /* above U+10FFFF */
+    ck_assert(!lt_utf8_valid("\xe2\x82", 2));                            /* truncated */
     ck_assert_uint_eq(lt_utf8_seq((const unsigned char *)"\xe2\x82\xac", 3), 3);
     lt_utf8_scrub(scrub, strlen(scrub));
-    ck_assert_str_eq(scrub, "ok?\xc3\xa9???" "!");
+    ck_assert_str_eq(scrub, "ok?\xc3\xa9???"
+                            "!");
 }
 END_TEST
 

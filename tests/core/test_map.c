@@ -18,7 +18,9 @@ typedef struct {
 
 START_TEST(test_map_random_ops)
 {
-    enum { N = 3000 };
+    enum {
+        N = 3000
+    };
     static item items[N];
     static bool in[N];
     lt_map m;
@@ -71,7 +73,7 @@ START_TEST(test_map_add_put)
     ck_assert_int_eq(lt_map_add(&m, a.key, &a), LT_OK);
     ck_assert_int_eq(lt_map_add(&m, b.key, &b), LT_ERR_CONFLICT); /* add refuses */
     ck_assert_ptr_eq(lt_map_get(&m, "same"), &a);
-    ck_assert_int_eq(lt_map_put(&m, b.key, &x), LT_OK);          /* put replaces */
+    ck_assert_int_eq(lt_map_put(&m, b.key, &x), LT_OK); /* put replaces */
     ck_assert_uint_eq(m.count, 1);
     ck_assert_ptr_eq(lt_map_get(&m, "same"), &x);
     ck_assert_ptr_null(lt_map_get(&m, "nope"));
@@ -83,9 +85,23 @@ START_TEST(test_map_add_put)
 }
 END_TEST
 
-static void *no_malloc(size_t n) { (void)n; return NULL; }
-static void *no_calloc(size_t n, size_t s) { (void)n; (void)s; return NULL; }
-static void *no_realloc(void *p, size_t n) { (void)p; (void)n; return NULL; }
+static void *no_malloc(size_t n)
+{
+    (void)n;
+    return NULL;
+}
+static void *no_calloc(size_t n, size_t s)
+{
+    (void)n;
+    (void)s;
+    return NULL;
+}
+static void *no_realloc(void *p, size_t n)
+{
+    (void)p;
+    (void)n;
+    return NULL;
+}
 
 START_TEST(test_map_nomem)
 {

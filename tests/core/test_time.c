@@ -31,13 +31,28 @@ START_TEST(test_time_parse)
         { "9999-12-31T23:59:59Z", 253402300799, 0 },
     };
     static const char *const bad[] = {
-        "", "yesterday", "2024-13-01T00:00:00Z", "2024-00-01T00:00:00Z", "2023-02-29T00:00:00Z",
-        "1900-02-29T00:00:00Z", "2024-04-31T00:00:00Z", "2024-01-01 00:00:00Z",
-        "2024-01-01T00:00:00", "2024-01-01T24:00:00Z", "2024-01-01T00:60:00Z",
-        "2024-01-01T00:00:61Z", "2024-01-01T00:00:00.Z", "2024-01-01T00:00:00.1234567890Z",
-        "2024-01-01T00:00:00+24:00", "2024-01-01T00:00:00+01:60", "2024-01-01T00:00:00+01",
-        "2024-01-01T00:00:00Zx", "2024-01-01T00:00:00Z ", "24-01-01T00:00:00Z",
-        "2024-1-01T00:00:00Z", "+2024-01-01T00:00:00Z",
+        "",
+        "yesterday",
+        "2024-13-01T00:00:00Z",
+        "2024-00-01T00:00:00Z",
+        "2023-02-29T00:00:00Z",
+        "1900-02-29T00:00:00Z",
+        "2024-04-31T00:00:00Z",
+        "2024-01-01 00:00:00Z",
+        "2024-01-01T00:00:00",
+        "2024-01-01T24:00:00Z",
+        "2024-01-01T00:60:00Z",
+        "2024-01-01T00:00:61Z",
+        "2024-01-01T00:00:00.Z",
+        "2024-01-01T00:00:00.1234567890Z",
+        "2024-01-01T00:00:00+24:00",
+        "2024-01-01T00:00:00+01:60",
+        "2024-01-01T00:00:00+01",
+        "2024-01-01T00:00:00Zx",
+        "2024-01-01T00:00:00Z ",
+        "24-01-01T00:00:00Z",
+        "2024-1-01T00:00:00Z",
+        "+2024-01-01T00:00:00Z",
     };
     int64_t sec, ms;
     int32_t nsec;
@@ -48,8 +63,7 @@ START_TEST(test_time_parse)
                       (long long)sec, (int)nsec);
     }
     for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
-        ck_assert_msg(lt_time_parse(bad[i], CE_FLAGS, &sec, &nsec) == LT_ERR_INVALID, "%s",
-                      bad[i]);
+        ck_assert_msg(lt_time_parse(bad[i], CE_FLAGS, &sec, &nsec) == LT_ERR_INVALID, "%s", bad[i]);
     ck_assert_int_eq(lt_time_parse(NULL, CE_FLAGS, &sec, &nsec), LT_ERR_INVALID);
     /* the flags: strict (proto3) refuses the leap second and year 0; UTC_ONLY refuses offsets */
     ck_assert_int_eq(lt_time_parse("2016-12-31T23:59:60Z", 0, &sec, &nsec), LT_ERR_INVALID);
@@ -57,8 +71,7 @@ START_TEST(test_time_parse)
     ck_assert_int_eq(lt_time_parse("0000-12-31T00:00:00Z", CE_FLAGS, &sec, &nsec), LT_OK);
     ck_assert_int_eq(lt_time_parse("2024-05-01T12:00:00+02:00", LT_TIME_UTC_ONLY, &sec, &nsec),
                      LT_ERR_INVALID);
-    ck_assert_int_eq(lt_time_parse_ms("2024-05-01T12:00:00.123456Z", LT_TIME_UTC_ONLY, &ms),
-                     LT_OK);
+    ck_assert_int_eq(lt_time_parse_ms("2024-05-01T12:00:00.123456Z", LT_TIME_UTC_ONLY, &ms), LT_OK);
     ck_assert_int_eq(ms, 1714564800123LL);
     ck_assert_int_eq(lt_time_parse_ms("nope", 0, &ms), LT_ERR_INVALID);
 }
@@ -173,8 +186,8 @@ static void check_uuid(const char *u)
         else
             ck_assert_msg(strchr("0123456789abcdef", u[i]) != NULL, "%s", u);
     }
-    ck_assert_int_eq(u[14], '4');                     /* version 4 */
-    ck_assert_ptr_nonnull(strchr("89ab", u[19]));     /* RFC 4122 variant */
+    ck_assert_int_eq(u[14], '4');                 /* version 4 */
+    ck_assert_ptr_nonnull(strchr("89ab", u[19])); /* RFC 4122 variant */
 }
 
 START_TEST(test_rand_uuid)

@@ -166,7 +166,7 @@ static void child_of(const proc *p, pid_t *pid, char *dir, size_t dirsize)
     int n = 0;
 
     ck_assert_ptr_nonnull(s);
-    ck_assert_int_eq(sscanf(s, "started nats-server pid %d with JetStream in %n", &n, &(int){0}),
+    ck_assert_int_eq(sscanf(s, "started nats-server pid %d with JetStream in %n", &n, &(int){ 0 }),
                      1);
     *pid = n;
     s = strstr(s, " in ") + 4;
@@ -289,8 +289,8 @@ static void dev_up_down(int sig)
     assert_bucket_exists(url, "latticed_manifests");
     assert_bucket_exists(url, "latticed_status");
     /* The example app comes up on the local host, which runs its instances as children. */
-    ck_assert_msg(wait_for(&p, " is deployed:", 60000), "the example never deployed: %s%s",
-                  p.out, p.err);
+    ck_assert_msg(wait_for(&p, " is deployed:", 60000), "the example never deployed: %s%s", p.out,
+                  p.err);
     line = strstr(p.out, "app hello ");
     ck_assert_msg(line != NULL && line < strstr(p.out, " is deployed:"), "%s", p.out);
     ck_assert_msg(wait_for(&p, "2/2 running", 2000), "%s", p.out);
@@ -299,17 +299,17 @@ static void dev_up_down(int sig)
     host = pid_after(line, "(pid ");
     ck_assert_msg(host > 0 && running(host), "local host %d not running", (int)host);
     n_inst = children_of(host, inst, 16);
-    ck_assert_msg(n_inst >= 2, "the local host runs %zu instance processes, want the 2 "
-                  "http-component ones at least", n_inst);
+    ck_assert_msg(n_inst >= 2,
+                  "the local host runs %zu instance processes, want the 2 "
+                  "http-component ones at least",
+                  n_inst);
 
     ck_assert_int_eq(kill(p.pid, sig), 0);
     ck_assert_int_eq(wait_exit(&p, 15000), 0);
-    ck_assert_msg(kill(child, 0) != 0 && errno == ESRCH, "nats-server %d left running",
-                  (int)child);
+    ck_assert_msg(kill(child, 0) != 0 && errno == ESRCH, "nats-server %d left running", (int)child);
     ck_assert_msg(gone_within(host, 2000), "local host %d left running", (int)host);
     for (i = 0; i < n_inst && i < 16; i++)
-        ck_assert_msg(gone_within(inst[i], 2000), "instance process %d left running",
-                      (int)inst[i]);
+        ck_assert_msg(gone_within(inst[i], 2000), "instance process %d left running", (int)inst[i]);
     ck_assert_msg(stat(dir, &sb) != 0, "temp dir %s left behind", dir);
     ck_assert_ptr_nonnull(strstr(p.err, "shutting down"));
 }

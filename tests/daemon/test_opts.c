@@ -19,6 +19,8 @@ typedef struct {
     int64_t count;
 } cfg_t;
 
+/* Option tables: one option per row. */
+/* clang-format off */
 static const lt_opt opts[] = {
     { "flag", 'f', "TOPT_FLAG", LT_OPT_FLAG, NULL, NULL, "a flag", offsetof(cfg_t, flag), 0, 0 },
     { "url", 'u', "TOPT_URL", LT_OPT_STRING, "URL", "nats://default", "a url",
@@ -27,6 +29,7 @@ static const lt_opt opts[] = {
       offsetof(cfg_t, config), 0, 0 },
     { "count", 0, "TOPT_COUNT", LT_OPT_INT, "N", "3", "a count", offsetof(cfg_t, count), 1, 10 },
 };
+/* clang-format on */
 
 static const lt_opts_spec spec = { "t", "t [OPTIONS]", "test", opts, 4, "config" };
 
@@ -87,9 +90,9 @@ START_TEST(test_opts_precedence)
     setenv("TOPT_URL", "nats://env", 1);
     setenv("TOPT_FLAG", "false", 1);
     ck_assert_int_eq(parse(&c, 5, argv, &first, &text), LT_OK);
-    ck_assert_str_eq(c.url, "nats://env");  /* env beats file */
+    ck_assert_str_eq(c.url, "nats://env"); /* env beats file */
     ck_assert(!c.flag);
-    ck_assert_int_eq(c.count, 9);           /* argv beats file */
+    ck_assert_int_eq(c.count, 9); /* argv beats file */
     lt_free(text);
     clear_env();
     unlink(path);

@@ -35,7 +35,7 @@ static void run_latticed(const char *const *extra, int64_t timeout_ms, lt_test_c
 {
     const char *argv[16];
     size_t n = 0;
-    lt_test_cmd cmd = {0};
+    lt_test_cmd cmd = { 0 };
 
     argv[n++] = getenv("LATTICED_BIN");
     argv[n++] = "--nats-url";
@@ -67,8 +67,8 @@ START_TEST(storage_mismatch_refused)
     run_latticed(mem, 20000, &res);
     ck_assert_msg(!res.timed_out && res.exit_code != 0, "latticed started: %s", res.err);
     ck_assert_msg(strstr(res.err, "--storage memory") != NULL &&
-                  strstr(res.err, "KV bucket latticed_manifests") != NULL &&
-                  strstr(res.err, "nats stream rm KV_latticed_manifests") != NULL,
+                      strstr(res.err, "KV bucket latticed_manifests") != NULL &&
+                      strstr(res.err, "nats stream rm KV_latticed_manifests") != NULL,
                   "message: %s", res.err);
     lt_test_cmd_result_cleanup(&res);
 }
@@ -82,9 +82,9 @@ START_TEST(replicas_mismatch_refused_on_one_server)
     create_with_file_storage();
     run_latticed(r3, 20000, &res);
     ck_assert_msg(!res.timed_out && res.exit_code != 0, "latticed started: %s", res.err);
-    ck_assert_msg(strstr(res.err, "--replicas 3") != NULL &&
-                  strstr(res.err, "1 replica") != NULL &&
-                  strstr(res.err, "nats stream edit") != NULL, "message: %s", res.err);
+    ck_assert_msg(strstr(res.err, "--replicas 3") != NULL && strstr(res.err, "1 replica") != NULL &&
+                      strstr(res.err, "nats stream edit") != NULL,
+                  "message: %s", res.err);
     lt_test_cmd_result_cleanup(&res);
 }
 END_TEST
@@ -111,7 +111,8 @@ START_TEST(lease_bucket_checked)
     run_latticed(mem, 20000, &res);
     ck_assert_msg(!res.timed_out && res.exit_code != 0, "latticed started: %s", res.err);
     ck_assert_msg(strstr(res.err, "KV bucket latticed_leases") != NULL &&
-                  strstr(res.err, "--storage memory") != NULL, "message: %s", res.err);
+                      strstr(res.err, "--storage memory") != NULL,
+                  "message: %s", res.err);
     lt_test_cmd_result_cleanup(&res);
 }
 END_TEST

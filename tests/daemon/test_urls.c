@@ -89,8 +89,17 @@ typedef struct {
 static bool both_hosts_listed(void *arg)
 {
     hosts_probe *p = arg;
-    const char *argv[] = { env_bin("LATTICECTL_BIN"), "hosts", "-s", p->list, "-l", "urls",
-                           "-o", "json", "-t", "3", NULL };
+    const char *argv[] = { env_bin("LATTICECTL_BIN"),
+                           "hosts",
+                           "-s",
+                           p->list,
+                           "-l",
+                           "urls",
+                           "-o",
+                           "json",
+                           "-t",
+                           "3",
+                           NULL };
     lt_test_cmd cmd = { .argv = argv, .timeout_ms = 15000 };
     lt_test_cmd_result res;
     json_t *j = NULL;
@@ -109,10 +118,19 @@ static bool both_hosts_listed(void *arg)
 static void all_programs_with(const char *list)
 {
     char *dir = NULL, llog[512], hlog[512];
-    const char *lat[] = { env_bin("LATTICED_BIN"), "-s", list, "--storage", "memory",
-                          "--host-interval-ms", "500", "--warmup-ms", "500", NULL };
-    const char *host[] = { env_bin("LATTICED_HOST_BIN"), "-s", list, "--lattice", "urls",
-                           "--simulate", "2", "--id-prefix", "u", "--heartbeat-interval", "500ms",
+    const char *lat[] = { env_bin("LATTICED_BIN"), "-s",  list,          "--storage", "memory",
+                          "--host-interval-ms",    "500", "--warmup-ms", "500",       NULL };
+    const char *host[] = { env_bin("LATTICED_HOST_BIN"),
+                           "-s",
+                           list,
+                           "--lattice",
+                           "urls",
+                           "--simulate",
+                           "2",
+                           "--id-prefix",
+                           "u",
+                           "--heartbeat-interval",
+                           "500ms",
                            NULL };
     hosts_probe probe = { .list = list };
     pid_t lp, hp;
@@ -218,7 +236,7 @@ START_TEST(test_urls_wait_for_server)
     lt_natsrv *srv = NULL;
     lt_natsrv_opts o = { 0 };
     char *dir = NULL, llog[512], url[64];
-    const char *lat[] = { env_bin("LATTICED_BIN"), "-s", url, "--storage", "memory",
+    const char *lat[] = { env_bin("LATTICED_BIN"),  "-s",    url, "--storage", "memory",
                           "--nats-connect-wait-ms", "60000", NULL };
     log_probe waiting = { llog, "no NATS server answers" }, ready = { llog, " ready: NATS " };
     pid_t lp;
@@ -236,8 +254,9 @@ START_TEST(test_urls_wait_for_server)
     ck_assert(log_has(&ready));
     /* It serves: latticectl gets an answer (no hosts in lattice urls). */
     {
-        const char *argv[] = { env_bin("LATTICECTL_BIN"), "hosts", "-s", url, "-l", "urls",
-                               "-o", "json", NULL };
+        const char *argv[] = {
+            env_bin("LATTICECTL_BIN"), "hosts", "-s", url, "-l", "urls", "-o", "json", NULL
+        };
         lt_test_cmd cmd = { .argv = argv, .timeout_ms = 20000 };
         lt_test_cmd_result res;
 
@@ -256,8 +275,8 @@ END_TEST
 START_TEST(test_urls_wait_stopped)
 {
     char *dir = NULL, llog[512], url[64];
-    const char *lat[] = { env_bin("LATTICED_BIN"), "-s", url, "--nats-connect-wait-ms",
-                          "60000", NULL };
+    const char *lat[] = { env_bin("LATTICED_BIN"),  "-s",    url,
+                          "--nats-connect-wait-ms", "60000", NULL };
     log_probe waiting = { llog, "no NATS server answers" };
     int port;
     pid_t lp;

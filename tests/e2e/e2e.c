@@ -331,8 +331,9 @@ static void link_drop(e2e *e, const char *lattice, const char *link_id, const ch
 
 static void on_link_request(e2e *e, const char *lattice, const char *host, natsMsg *msg)
 {
-    Latticed__Host__V1__LinkRequest *r = latticed__host__v1__link_request__unpack(
-        NULL, (size_t)natsMsg_GetDataLength(msg), (const uint8_t *)natsMsg_GetData(msg));
+    Latticed__Host__V1__LinkRequest *r =
+        latticed__host__v1__link_request__unpack(NULL, (size_t)natsMsg_GetDataLength(msg),
+                                                 (const uint8_t *)natsMsg_GetData(msg));
     size_t i, j;
 
     if (r == NULL)
@@ -368,24 +369,27 @@ static void on_command(e2e *e, const char *lattice, const char *host, const char
     if (strcmp(verb, "link") == 0) {
         on_link_request(e, lattice, host, msg);
     } else if (strcmp(verb, "unlink") == 0) {
-        Latticed__Host__V1__UnlinkRequest *r = latticed__host__v1__unlink_request__unpack(
-            NULL, (size_t)natsMsg_GetDataLength(msg), (const uint8_t *)natsMsg_GetData(msg));
+        Latticed__Host__V1__UnlinkRequest *r =
+            latticed__host__v1__unlink_request__unpack(NULL, (size_t)natsMsg_GetDataLength(msg),
+                                                       (const uint8_t *)natsMsg_GetData(msg));
 
         for (i = 0; r != NULL && i < r->n_items; i++)
             link_drop(e, lattice, r->items[i]->link_id, r->items[i]->source_instance_id);
         if (r != NULL)
             latticed__host__v1__unlink_request__free_unpacked(r, NULL);
     } else if (strcmp(verb, "stop") == 0) {
-        Latticed__Host__V1__StopRequest *r = latticed__host__v1__stop_request__unpack(
-            NULL, (size_t)natsMsg_GetDataLength(msg), (const uint8_t *)natsMsg_GetData(msg));
+        Latticed__Host__V1__StopRequest *r =
+            latticed__host__v1__stop_request__unpack(NULL, (size_t)natsMsg_GetDataLength(msg),
+                                                     (const uint8_t *)natsMsg_GetData(msg));
 
         for (i = 0; r != NULL && i < r->n_items; i++)
             link_drop(e, lattice, NULL, r->items[i]->instance_id);
         if (r != NULL)
             latticed__host__v1__stop_request__free_unpacked(r, NULL);
     } else if (strcmp(verb, "start") == 0) {
-        Latticed__Host__V1__StartRequest *r = latticed__host__v1__start_request__unpack(
-            NULL, (size_t)natsMsg_GetDataLength(msg), (const uint8_t *)natsMsg_GetData(msg));
+        Latticed__Host__V1__StartRequest *r =
+            latticed__host__v1__start_request__unpack(NULL, (size_t)natsMsg_GetDataLength(msg),
+                                                      (const uint8_t *)natsMsg_GetData(msg));
 
         for (i = 0; i < e->n_start_lattices; i++)
             if (strcmp(e->start_lattice[i], lattice) == 0)
@@ -450,8 +454,8 @@ static void on_event(e2e *e, const char *lattice, const char *type, natsMsg *msg
         }
         latticed__host__v1__heartbeat__free_unpacked(hb, NULL);
     } else if (strcmp(type, "host.stopping") == 0) {
-        Latticed__Host__V1__HostStopping *m = latticed__host__v1__host_stopping__unpack(NULL, len,
-                                                                                      data);
+        Latticed__Host__V1__HostStopping *m =
+            latticed__host__v1__host_stopping__unpack(NULL, len, data);
 
         if (m == NULL)
             return;
@@ -513,11 +517,10 @@ void e2e_observe(e2e *e, const char *lattice)
 
 bool e2e_fresh(const obs_host *h, const char *lattice)
 {
-    int64_t window = 3 * (int64_t)h->interval_ms > FRESH_MS ? 3 * (int64_t)h->interval_ms
-                                                             : FRESH_MS;
+    int64_t window =
+        3 * (int64_t)h->interval_ms > FRESH_MS ? 3 * (int64_t)h->interval_ms : FRESH_MS;
 
-    return h->seen && !h->gone && strcmp(h->lattice, lattice) == 0 &&
-           e2e_now_ms() - h->at < window;
+    return h->seen && !h->gone && strcmp(h->lattice, lattice) == 0 && e2e_now_ms() - h->at < window;
 }
 
 static bool fresh(const obs_host *h, const char *lattice)
@@ -702,8 +705,7 @@ json_t *e2e_api(e2e *e, const char *lattice, const char *op, const char *name, c
     else
         snprintf(subj, sizeof(subj), "wadm.api.%s.model.%s", lattice, op);
     for (attempt = 0; attempt < 3; attempt++) { /* latticed may still be starting */
-        s = natsConnection_Request(&reply, e->nc, subj, body != NULL ? body : "", (int)len,
-                                   10000);
+        s = natsConnection_Request(&reply, e->nc, subj, body != NULL ? body : "", (int)len, 10000);
         if (s == NATS_OK)
             break;
         e2e_sleep_ms(500);
@@ -725,8 +727,8 @@ char *e2e_put_deploy(e2e *e, const char *lattice, const char *path)
     ck_assert_int_eq(lt_test_read_file(path, 1u << 20, &data, &len), LT_OK);
     put = e2e_api(e, lattice, "put", NULL, data, len);
     result = json_string_value(json_object_get(put, "result"));
-    ck_assert_msg(result != NULL && (strcmp(result, "created") == 0 ||
-                                     strcmp(result, "newversion") == 0),
+    ck_assert_msg(result != NULL &&
+                      (strcmp(result, "created") == 0 || strcmp(result, "newversion") == 0),
                   "put %s: %s", path, json_string_value(json_object_get(put, "message")));
     name = json_string_value(json_object_get(put, "name"));
     version = json_string_value(json_object_get(put, "current_version"));
@@ -750,10 +752,9 @@ char *e2e_put_deploy(e2e *e, const char *lattice, const char *path)
 char *e2e_status(e2e *e, const char *lattice, const char *app, char **message)
 {
     json_t *r = e2e_api(e, lattice, "status", app, NULL, 0);
-    json_t *st = json_object_get(json_object_get(json_object_get(r, "status"), "status"),
-                                 "type");
-    const char *msg = json_string_value(json_object_get(
-        json_object_get(json_object_get(r, "status"), "status"), "message"));
+    json_t *st = json_object_get(json_object_get(json_object_get(r, "status"), "status"), "type");
+    const char *msg = json_string_value(
+        json_object_get(json_object_get(json_object_get(r, "status"), "status"), "message"));
     char *out = strdup(json_string_value(st) != NULL ? json_string_value(st) : "");
 
     if (message != NULL)

@@ -34,8 +34,8 @@ pid_t e2e_latticed(e2e *e, const char *const *extra);
  * latticed-host --simulate n in lattice, ids "<prefix>-00000".., labels "k=v" (NULL-terminated,
  * may be NULL), extra args (NULL-terminated, may be NULL).
  */
-pid_t e2e_hosts(e2e *e, const char *lattice, const char *prefix, int n,
-                const char *const *labels, const char *const *extra);
+pid_t e2e_hosts(e2e *e, const char *lattice, const char *prefix, int n, const char *const *labels,
+                const char *const *extra);
 /** Send sig to a process we started; with reap, wait for it to exit. */
 void e2e_kill(e2e *e, pid_t pid, int sig, bool reap);
 
@@ -100,16 +100,16 @@ void e2e_watch_replies(e2e *e);
 
 /** What the observer saw go wrong in a lattice since it started observing. */
 typedef struct {
-    size_t commands;           /**< start/stop/link/unlink requests seen */
-    size_t replies;            /**< replies to them matched */
-    size_t stale_sent;         /**< requests with an epoch older than one already sent */
-    size_t stale_accepted;     /**< of those, accepted by a host: two leaders had commands
+    size_t commands;            /**< start/stop/link/unlink requests seen */
+    size_t replies;             /**< replies to them matched */
+    size_t stale_sent;          /**< requests with an epoch older than one already sent */
+    size_t stale_accepted;      /**< of those, accepted by a host: two leaders had commands
                                     accepted (fencing broken) */
-    uint64_t newest_epoch;     /**< newest epoch in any command */
-    size_t hosts_lost;         /**< cp host.lost events */
-    size_t instances_lost_host;/**< cp instance.lost events with reason HOST_LOST */
-    char first_violation[256]; /**< the first stale accepted command, described */
-    char first_lost[256];      /**< the first host.lost: "<host> by <ce-source>" */
+    uint64_t newest_epoch;      /**< newest epoch in any command */
+    size_t hosts_lost;          /**< cp host.lost events */
+    size_t instances_lost_host; /**< cp instance.lost events with reason HOST_LOST */
+    char first_violation[256];  /**< the first stale accepted command, described */
+    char first_lost[256];       /**< the first host.lost: "<host> by <ce-source>" */
 } e2e_faults;
 void e2e_faults_get(e2e *e, const char *lattice, e2e_faults *out);
 /** Whether a cp host.lost event named a host whose id starts with prefix. */
@@ -123,8 +123,8 @@ size_t e2e_excess(e2e *e, const char *lattice, const char *app, const char *comp
 uint64_t e2e_hosts_min_epoch(e2e *e, const char *lattice);
 
 /** The API request of e2e_api without assertions: NULL when no reply within timeout_ms. */
-json_t *e2e_api_try(e2e *e, const char *lattice, const char *op, const char *name,
-                    const char *body, size_t len, int timeout_ms);
+json_t *e2e_api_try(e2e *e, const char *lattice, const char *op, const char *name, const char *body,
+                    size_t len, int timeout_ms);
 
 /**
  * The manifest applier: a thread that, every period_ms, puts the template file with

@@ -28,8 +28,8 @@ struct e2e_applier {
     pthread_mutex_t mu;
     bool stop;
     size_t tried, n_acked;
-    size_t max_dups; /* most instance ids seen on two hosts at once, sampled every round */
-    size_t max_excess; /* most workers of one version beyond its desired count */
+    size_t max_dups;     /* most instance ids seen on two hosts at once, sampled every round */
+    size_t max_excess;   /* most workers of one version beyond its desired count */
     int64_t last_ack_ms; /* when the newest acknowledged deploy was answered */
     char last_miss[256]; /* why the newest unacknowledged round was not acknowledged */
     char acked[MAX_ACKED][48];
@@ -84,21 +84,21 @@ static bool apply_one(e2e_applier *a, const char *version, char *why, size_t cap
     const char *name;
 
     put = e2e_api_try(a->e, a->lattice, "put", NULL, text, strlen(text), API_TIMEOUT_MS);
-    if (put != NULL && (strcmp(result_of(put), "created") == 0 ||
-                        strcmp(result_of(put), "newversion") == 0)) {
+    if (put != NULL &&
+        (strcmp(result_of(put), "created") == 0 || strcmp(result_of(put), "newversion") == 0)) {
         name = json_string_value(json_object_get(put, "name"));
         snprintf(body, sizeof(body), "{\"version\":\"%s\"}", version);
-        dep = e2e_api_try(a->e, a->lattice, "deploy", name != NULL ? name : "", body,
-                          strlen(body), API_TIMEOUT_MS);
+        dep = e2e_api_try(a->e, a->lattice, "deploy", name != NULL ? name : "", body, strlen(body),
+                          API_TIMEOUT_MS);
         ok = dep != NULL && strcmp(result_of(dep), "acknowledged") == 0;
     }
     if (!ok) {
         json_t *j = dep != NULL ? dep : put;
         const char *m = json_string_value(json_object_get(j, "message"));
 
-        bool put_ok = put != NULL && j == put && dep == NULL &&
-                      (strcmp(result_of(put), "created") == 0 ||
-                       strcmp(result_of(put), "newversion") == 0);
+        bool put_ok =
+            put != NULL && j == put && dep == NULL &&
+            (strcmp(result_of(put), "created") == 0 || strcmp(result_of(put), "newversion") == 0);
 
         if (put_ok) /* put acknowledged, deploy unanswered */
             j = NULL;
@@ -249,8 +249,8 @@ size_t e2e_applier_max_excess(e2e_applier *a)
 /* ---- checks ---- */
 
 /* get --version v: the manifest that was put, or a description of what came back. */
-static bool readable(e2e *e, const char *lattice, const char *app, const char *version,
-                     char *why, size_t cap)
+static bool readable(e2e *e, const char *lattice, const char *app, const char *version, char *why,
+                     size_t cap)
 {
     char body[128];
     json_t *r;
@@ -263,8 +263,10 @@ static bool readable(e2e *e, const char *lattice, const char *app, const char *v
         snprintf(why, cap, "no reply");
         return false;
     }
-    got = json_string_value(json_object_get(json_object_get(json_object_get(
-        json_object_get(r, "manifest"), "metadata"), "annotations"), "version"));
+    got = json_string_value(
+        json_object_get(json_object_get(json_object_get(json_object_get(r, "manifest"), "metadata"),
+                                        "annotations"),
+                        "version"));
     ok = strcmp(result_of(r), "success") == 0 && got != NULL && strcmp(got, version) == 0;
     if (!ok) {
         const char *m = json_string_value(json_object_get(r, "message"));
@@ -290,23 +292,22 @@ void e2e_check_versions(e2e *e, const char *lattice, e2e_applier *a)
             if (!ok)
                 e2e_sleep_ms(1000);
         }
-        ck_assert_msg(ok, "acknowledged version %s is not readable: %s",
-                      e2e_applier_version(a, i), why);
+        ck_assert_msg(ok, "acknowledged version %s is not readable: %s", e2e_applier_version(a, i),
+                      why);
     }
-    printf("  %zu acknowledged versions (of %zu tried) all readable%s%s\n", n,
-           e2e_applier_tried(a), a->last_miss[0] != '\0' ? "; last miss: " : "", a->last_miss);
+    printf("  %zu acknowledged versions (of %zu tried) all readable%s%s\n", n, e2e_applier_tried(a),
+           a->last_miss[0] != '\0' ? "; last miss: " : "", a->last_miss);
 }
 
 /* The deployed version per the versions API ("" if none or no answer). */
-static void deployed_version(e2e *e, const char *lattice, const char *app, char *out,
-                             size_t cap)
+static void deployed_version(e2e *e, const char *lattice, const char *app, char *out, size_t cap)
 {
     json_t *r = e2e_api_try(e, lattice, "versions", app, NULL, 0, API_TIMEOUT_MS);
     json_t *vs = json_object_get(r, "versions"), *v;
     size_t i;
 
     out[0] = '\0';
-    json_array_foreach(vs, i, v) {
+    json_array_foreach (vs, i, v) {
         if (json_is_true(json_object_get(v, "deployed")))
             snprintf(out, cap, "%s", json_string_value(json_object_get(v, "version")));
     }
@@ -321,8 +322,7 @@ static void status_of(e2e *e, const char *lattice, const char *app, char *type, 
     json_t *st = json_object_get(r, "status");
     const char *t = json_string_value(json_object_get(json_object_get(st, "status"), "type"));
     /* latticed's own section names the version the status is about */
-    const char *v = json_string_value(json_object_get(json_object_get(st, "latticed"),
-                                                      "version"));
+    const char *v = json_string_value(json_object_get(json_object_get(st, "latticed"), "version"));
 
     snprintf(type, cap, "%s", t != NULL ? t : "");
     snprintf(version, cap, "%s", v != NULL ? v : "");
@@ -330,8 +330,8 @@ static void status_of(e2e *e, const char *lattice, const char *app, char *type, 
 }
 
 /* One look: does everything hold? what into seen (for the failure message). */
-static bool converged_now(e2e *e, const char *lattice, const char *app, char *version,
-                          char *seen, size_t cap)
+static bool converged_now(e2e *e, const char *lattice, const char *app, char *version, char *seen,
+                          size_t cap)
 {
     char st[64], st_v[64];
     size_t want, workers, gateways, total, dups;

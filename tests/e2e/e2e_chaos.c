@@ -128,13 +128,13 @@ static uint64_t command_epoch(const char *verb, natsMsg *msg)
     const uint8_t *d = (const uint8_t *)natsMsg_GetData(msg);
     uint64_t ep = 0;
 
-#define EPOCH_OF(type, fn)                                                  \
-    do {                                                                    \
+#define EPOCH_OF(type, fn)                                                                \
+    do {                                                                                  \
         Latticed__Host__V1__##type *m = latticed__host__v1__##fn##__unpack(NULL, len, d); \
-        if (m != NULL) {                                                    \
-            ep = m->epoch;                                                  \
-            latticed__host__v1__##fn##__free_unpacked(m, NULL);             \
-        }                                                                   \
+        if (m != NULL) {                                                                  \
+            ep = m->epoch;                                                                \
+            latticed__host__v1__##fn##__free_unpacked(m, NULL);                           \
+        }                                                                                 \
     } while (0)
     if (strcmp(verb, "start") == 0)
         EPOCH_OF(StartRequest, start_request);
@@ -150,8 +150,8 @@ static uint64_t command_epoch(const char *verb, natsMsg *msg)
     return ep;
 }
 
-static void on_command(struct e2e_chaos *c, const char *lattice, const char *host,
-                       const char *verb, natsMsg *msg)
+static void on_command(struct e2e_chaos *c, const char *lattice, const char *host, const char *verb,
+                       natsMsg *msg)
 {
     lat_stats *ls = stats(c, lattice);
     uint64_t ep = command_epoch(verb, msg);
@@ -185,8 +185,9 @@ static void on_command(struct e2e_chaos *c, const char *lattice, const char *hos
 
 static void on_reply(struct e2e_chaos *c, natsMsg *msg)
 {
-    Latticed__Host__V1__CommandReply *r = latticed__host__v1__command_reply__unpack(
-        NULL, (size_t)natsMsg_GetDataLength(msg), (const uint8_t *)natsMsg_GetData(msg));
+    Latticed__Host__V1__CommandReply *r =
+        latticed__host__v1__command_reply__unpack(NULL, (size_t)natsMsg_GetDataLength(msg),
+                                                  (const uint8_t *)natsMsg_GetData(msg));
     pending *p;
 
     if (r == NULL)
@@ -203,8 +204,7 @@ static void on_reply(struct e2e_chaos *c, natsMsg *msg)
     latticed__host__v1__command_reply__free_unpacked(r, NULL);
 }
 
-static void on_cp_event(struct e2e_chaos *c, const char *lattice, const char *type,
-                        natsMsg *msg)
+static void on_cp_event(struct e2e_chaos *c, const char *lattice, const char *type, natsMsg *msg)
 {
     size_t len = (size_t)natsMsg_GetDataLength(msg);
     const uint8_t *d = (const uint8_t *)natsMsg_GetData(msg);
@@ -225,18 +225,16 @@ static void on_cp_event(struct e2e_chaos *c, const char *lattice, const char *ty
             snprintf(c->lost[c->n_lost].host, 128, "%s", m->host_id);
             snprintf(c->lost[c->n_lost].source, 64, "%s", src);
             if (ls->f.hosts_lost == 1)
-                snprintf(ls->f.first_lost, sizeof(ls->f.first_lost), "%s by %s", m->host_id,
-                         src);
+                snprintf(ls->f.first_lost, sizeof(ls->f.first_lost), "%s by %s", m->host_id, src);
             c->n_lost++;
         }
         if (m != NULL)
             latticed__cp__v1__host_lost__free_unpacked(m, NULL);
     } else if (strcmp(type, "instance.lost") == 0) {
-        Latticed__Cp__V1__InstanceLost *m = latticed__cp__v1__instance_lost__unpack(NULL, len,
-                                                                                  d);
+        Latticed__Cp__V1__InstanceLost *m = latticed__cp__v1__instance_lost__unpack(NULL, len, d);
 
-        if (m != NULL && m->reason ==
-                LATTICED__CP__V1__INSTANCE_LOST_REASON__INSTANCE_LOST_REASON_HOST_LOST)
+        if (m != NULL &&
+            m->reason == LATTICED__CP__V1__INSTANCE_LOST_REASON__INSTANCE_LOST_REASON_HOST_LOST)
             ls->f.instances_lost_host++;
         if (m != NULL)
             latticed__cp__v1__instance_lost__free_unpacked(m, NULL);
@@ -272,8 +270,9 @@ void e2e_watch_replies(e2e *e)
     c->watching = true;
     /* one of the observer's subscriptions: e2e_free drains it before freeing anything */
     ck_assert_uint_lt(e->n_subs, 8);
-    ck_assert_int_eq(natsConnection_Subscribe(&e->subs[e->n_subs], e->nc, "_INBOX.>",
-                                              e2e_on_msg, e), NATS_OK);
+    ck_assert_int_eq(natsConnection_Subscribe(&e->subs[e->n_subs], e->nc, "_INBOX.>", e2e_on_msg,
+                                              e),
+                     NATS_OK);
     natsSubscription_SetPendingLimits(e->subs[e->n_subs], 1000000, 1024 * 1024 * 1024);
     e->n_subs++;
     ck_assert_int_eq(natsConnection_Flush(e->nc), NATS_OK);
@@ -435,8 +434,8 @@ const char *e2e_leader(e2e *e, const char *lattice, uint64_t *epoch)
     return holder;
 }
 
-json_t *e2e_api_try(e2e *e, const char *lattice, const char *op, const char *name,
-                    const char *body, size_t len, int timeout_ms)
+json_t *e2e_api_try(e2e *e, const char *lattice, const char *op, const char *name, const char *body,
+                    size_t len, int timeout_ms)
 {
     char subj[512];
     natsMsg *reply = NULL;

@@ -98,8 +98,7 @@ static bool links_are(e2e *e, void *arg)
     return e2e_links_with(e, a->lattice, a->cfg) == a->want;
 }
 
-void e2e_expect_links(e2e *e, const char *lattice, const char *cfg, size_t want,
-                      int64_t timeout_ms)
+void e2e_expect_links(e2e *e, const char *lattice, const char *cfg, size_t want, int64_t timeout_ms)
 {
     expect_arg a = { lattice, NULL, NULL, NULL, NULL, cfg, want };
 
@@ -144,7 +143,7 @@ long e2e_inventory_instances(e2e *e, const char *lattice, const char *host)
     doc = json_loadb(natsMsg_GetData(reply), (size_t)natsMsg_GetDataLength(reply), 0, NULL);
     natsMsg_Destroy(reply);
     ck_assert_msg(json_is_array(json_object_get(doc, "hosts")), "inventory of %s", lattice);
-    json_array_foreach(json_object_get(doc, "hosts"), i, h) {
+    json_array_foreach (json_object_get(doc, "hosts"), i, h) {
         const char *id = json_string_value(json_object_get(h, "id"));
 
         if (host != NULL && (id == NULL || strcmp(id, host) != 0))

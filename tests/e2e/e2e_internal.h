@@ -21,7 +21,8 @@
 #define MAX_PROCS 32
 #define MAX_HOSTS 128
 #define MAX_LINKS 8192
-#define FRESH_MS 1500 /* the observer ignores hosts silent for 3 heartbeats (of 500 ms, or of
+#define FRESH_MS \
+    1500 /* the observer ignores hosts silent for 3 heartbeats (of 500 ms, or of
                          * the host's own interval when longer: e2e_fresh) */
 #define IS(x) LATTICED__HOST__V1__INSTANCE_STATE__INSTANCE_STATE_##x
 
@@ -77,9 +78,9 @@ struct e2e {
     char start_lattice[8][64];
     size_t n_start_lattices;
     bool closing;
-    lt_natcluster *cluster;    /* e2e_new_cluster: the nodes; srv is then NULL */
-    char urls[256];            /* what clients connect to (one URL or the cluster's list) */
-    struct e2e_chaos *chaos;   /* e2e_chaos.c's bookkeeping, NULL until first needed */
+    lt_natcluster *cluster;  /* e2e_new_cluster: the nodes; srv is then NULL */
+    char urls[256];          /* what clients connect to (one URL or the cluster's list) */
+    struct e2e_chaos *chaos; /* e2e_chaos.c's bookkeeping, NULL until first needed */
 };
 
 

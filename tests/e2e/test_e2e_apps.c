@@ -92,7 +92,8 @@ static void refused_reference(e2e *e, const char *file, const char *app)
     char *r = e2e_deploy_refused(e, L, file), *st;
 
     ck_assert_msg(strstr(r, "shared components that are not deployed") != NULL &&
-                  strstr(r, "in-ref") != NULL, "%s: %s", file, r);
+                      strstr(r, "in-ref") != NULL,
+                  "%s: %s", file, r);
     free(r);
     st = e2e_status(e, L, app, NULL);
     ck_assert_str_eq(st, "undeployed");

@@ -76,7 +76,7 @@ static json_t *host_of(json_t *doc, const char *id)
     size_t i;
     json_t *h;
 
-    json_array_foreach(json_object_get(doc, "hosts"), i, h)
+    json_array_foreach (json_object_get(doc, "hosts"), i, h)
         if (strcmp(json_string_value(json_object_get(h, "id")), id) == 0)
             return h;
     return NULL;
@@ -96,7 +96,7 @@ static bool ctl_hosts_are(e2e *e, void *arg)
 
     if (doc == NULL) /* latticed not leading yet */
         return false;
-    json_array_foreach(json_object_get(doc, "hosts"), i, h)
+    json_array_foreach (json_object_get(doc, "hosts"), i, h)
         unreachable += strcmp(json_string_value(json_object_get(h, "state")), "unreachable") == 0;
     ok = (size_t)json_integer_value(json_object_get(doc, "total")) == w->total &&
          json_array_size(json_object_get(doc, "hosts")) == w->total &&
@@ -190,18 +190,21 @@ START_TEST(test_ctl_hosts_table_and_json)
     e2e_ctl(e, L, &res, table);
     ck_assert_msg(res.exit_code == 0, "latticectl hosts: exit %d: %s", res.exit_code, res.err);
     ck_assert_msg(strncmp(res.out, "HOST", 4) == 0 && strstr(res.out, "STATE") != NULL &&
-                      strstr(res.out, "LABELS") != NULL, "no header: %s", res.out);
+                      strstr(res.out, "LABELS") != NULL,
+                  "no header: %s", res.out);
     line = strstr(res.out, "ha-00000");
     ck_assert_msg(line != NULL, "ha-00000 not listed: %s", res.out);
     line = lt_strndup(line, strcspn(line, "\n"));
     ck_assert_msg(strstr(line, " alive ") != NULL && strstr(line, "zone=east") != NULL &&
-                      strstr(line, "tier=gold") != NULL, "row: %s", line);
+                      strstr(line, "tier=gold") != NULL,
+                  "row: %s", line);
     lt_free(line);
     line = strstr(res.out, "hb-00000");
     ck_assert_msg(line != NULL, "hb-00000 not listed: %s", res.out);
     line = lt_strndup(line, strcspn(line, "\n"));
     ck_assert_msg(strstr(line, " alive ") != NULL && strstr(line, "zone=west") != NULL &&
-                      strstr(line, "zone=east") == NULL, "row: %s", line);
+                      strstr(line, "zone=east") == NULL,
+                  "row: %s", line);
     lt_free(line);
     ck_assert_ptr_null(strstr(res.out, "partition guard active"));
     lt_test_cmd_result_cleanup(&res);
@@ -242,7 +245,8 @@ START_TEST(test_ctl_evict_silent_and_events)
     lt_free(ev);
     ev = ctl_events(e, "table");
     ck_assert_msg(strstr(ev, "app.deployed") != NULL && strstr(ev, "spread10") != NULL &&
-                      strstr(ev, "instance.placed") != NULL, "events table: %.1500s", ev);
+                      strstr(ev, "instance.placed") != NULL,
+                  "events table: %.1500s", ev);
     lt_free(ev);
     /* 3 of 4 hosts fall silent at once: the partition guard keeps them, unreachable. */
     starts = e2e_starts_sent(e, L);
@@ -256,7 +260,8 @@ START_TEST(test_ctl_evict_silent_and_events)
     }
     e2e_ctl(e, L, &res, table);
     ck_assert_msg(strstr(res.out, "partition guard active") != NULL &&
-                      strstr(res.out, "unreachable") != NULL, "hosts: %s", res.out);
+                      strstr(res.out, "unreachable") != NULL,
+                  "hosts: %s", res.out);
     lt_test_cmd_result_cleanup(&res);
     /* latticed has judged them (unreachable, not lost): nothing was evicted or replaced. */
     ev = ctl_events(e, "json");
@@ -354,8 +359,7 @@ START_TEST(test_real_host_runs_and_stops_children)
                      e2e_children(host, pids, 16), e2e_count(e, L, "real3", NULL, NULL, NULL));
     }
     for (i = 0; i < n; i++)
-        ck_assert_msg(!e2e_pid_running(pids[i]), "instance process %d still runs",
-                      (int)pids[i]);
+        ck_assert_msg(!e2e_pid_running(pids[i]), "instance process %d still runs", (int)pids[i]);
     ck_assert(e2e_alive(e, host)); /* the host itself stays */
     e2e_free(e);
 }

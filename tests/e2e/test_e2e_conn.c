@@ -75,11 +75,11 @@ static void on_cmd(natsConnection *nc, natsSubscription *sub, natsMsg *msg, void
         return;
     }
     /* Every request carries "<replica>-<request number>" as its request_id. */
-#define RID_OF(type, fn)                                                                          \
-    do {                                                                                          \
-        Latticed__Host__V1__##type *m = latticed__host__v1__##fn##__unpack(NULL, len, data);      \
-        no = m != NULL ? rid_no(m->request_id) : 0;                                               \
-        latticed__host__v1__##fn##__free_unpacked(m, NULL);                                       \
+#define RID_OF(type, fn)                                                                     \
+    do {                                                                                     \
+        Latticed__Host__V1__##type *m = latticed__host__v1__##fn##__unpack(NULL, len, data); \
+        no = m != NULL ? rid_no(m->request_id) : 0;                                          \
+        latticed__host__v1__##fn##__free_unpacked(m, NULL);                                  \
     } while (0)
     if (strcmp(verb, "start") == 0)
         RID_OF(StartRequest, start_request);
@@ -266,7 +266,7 @@ static bool hosts_alive(e2e *e, void *arg)
     if (natsConnection_ConnectTo(&nc, e2e_url(e)) == NATS_OK &&
         natsConnection_RequestString(&m, nc, subj, "", 2000) == NATS_OK)
         doc = json_loadb(natsMsg_GetData(m), (size_t)natsMsg_GetDataLength(m), 0, NULL);
-    json_array_foreach(json_object_get(doc, "hosts"), i, h)
+    json_array_foreach (json_object_get(doc, "hosts"), i, h)
         alive += strcmp(json_string_value(json_object_get(h, "state")), "alive") == 0 &&
                  json_integer_value(json_object_get(h, "last_seen_ms")) < 1500;
     json_decref(doc);
@@ -354,8 +354,8 @@ START_TEST(test_conn_frozen_server_noticed)
     ck_assert_int_eq(lt_natsrv_pause(e2e_natsrv(e)), LT_OK);
     /* 2 unanswered PINGs 2 s apart: about 4-6 s; generous for loaded machines. */
     noticed = e2e_wait(e, log_cond, &lw, 20000);
-    fprintf(stderr, "frozen server noticed by latticed: %s after %lld ms\n",
-            noticed ? "yes" : "NO", (long long)(lt_test_now_ms() - t0));
+    fprintf(stderr, "frozen server noticed by latticed: %s after %lld ms\n", noticed ? "yes" : "NO",
+            (long long)(lt_test_now_ms() - t0));
     if (lt_test_now_ms() - t0 < 6000)
         e2e_sleep_ms(6000 - (lt_test_now_ms() - t0)); /* the fault: longer than 2 host timeouts */
     ck_assert_int_eq(lt_natsrv_resume(e2e_natsrv(e)), LT_OK);
@@ -470,8 +470,8 @@ START_TEST(test_conn_no_replay_after_cut)
             (first_after == 0 || r->cmds[i].no < first_after))
             first_after = r->cmds[i].no;
     pthread_mutex_unlock(&r->mu);
-    fprintf(stderr, "last request before the cut: %llu; lowest after the reconnect: %llu\n",
-            before, first_after);
+    fprintf(stderr, "last request before the cut: %llu; lowest after the reconnect: %llu\n", before,
+            first_after);
     ck_assert_uint_eq(cmds_since(r, NULL, t_cut + 500) - cmds_since(r, NULL, t_heal), 0);
     /* Requests created during the cut come right after `before`: a replayed buffer would
      * deliver before+1 after the reconnect. */
@@ -483,8 +483,10 @@ START_TEST(test_conn_no_replay_after_cut)
     pthread_mutex_lock(&r->mu);
     for (i = 0; i < r->n_cmds; i++)
         for (size_t k = 0; k < held; k++)
-            ck_assert_msg(r->cmds[i].no != held_no[k], "request %llu, held back during the "
-                          "cut, reached the host", held_no[k]);
+            ck_assert_msg(r->cmds[i].no != held_no[k],
+                          "request %llu, held back during the "
+                          "cut, reached the host",
+                          held_no[k]);
     pthread_mutex_unlock(&r->mu);
     recorder_free(r);
     ck_assert_int_eq(lt_proxy_stop(px), LT_OK);

@@ -33,8 +33,15 @@ static bool both_heard_since(e2e *e, void *arg)
 START_TEST(test_crash_loop)
 {
     e2e *e = e2e_new();
-    const char *crash[] = { "--crash-after-ms", "500", "--crash-image", "crashy",
-                            "--crash-message", WHY, "--crash-limit", "3", NULL };
+    const char *crash[] = { "--crash-after-ms",
+                            "500",
+                            "--crash-image",
+                            "crashy",
+                            "--crash-message",
+                            WHY,
+                            "--crash-limit",
+                            "3",
+                            NULL };
     size_t two = 2, starts = 0, n;
     int64_t t0 = e2e_now_ms(), at[8] = { 0 }, deadline;
     bool failed_seen = false;
@@ -58,8 +65,7 @@ START_TEST(test_crash_loop)
         free(msg);
         st = e2e_status(e, L, "crashy", &msg);
         if (strcmp(st, "failed") == 0) {
-            ck_assert_msg(strstr(msg, WHY) != NULL, "failed without the host's message: %s",
-                          msg);
+            ck_assert_msg(strstr(msg, WHY) != NULL, "failed without the host's message: %s", msg);
             failed_seen = true;
         }
         /* Deployed again after a crash: only right once the crashes ran out (checked below:

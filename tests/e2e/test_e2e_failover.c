@@ -110,14 +110,14 @@ static void on_ledger_cmd(natsConnection *nc, natsSubscription *sub, natsMsg *m,
     bool known = true;
 
     (void)nc, (void)sub, (void)arg;
-#define TAKE(type, fn)                                                                     \
-    do {                                                                                   \
-        Latticed__Host__V1__##type *r = latticed__host__v1__##fn##__unpack(NULL, len, d);  \
-        if (r != NULL) {                                                                   \
-            epoch = r->epoch;                                                              \
-            snprintf(rid, sizeof(rid), "%s", r->request_id != NULL ? r->request_id : "");  \
-            latticed__host__v1__##fn##__free_unpacked(r, NULL);                            \
-        }                                                                                  \
+#define TAKE(type, fn)                                                                    \
+    do {                                                                                  \
+        Latticed__Host__V1__##type *r = latticed__host__v1__##fn##__unpack(NULL, len, d); \
+        if (r != NULL) {                                                                  \
+            epoch = r->epoch;                                                             \
+            snprintf(rid, sizeof(rid), "%s", r->request_id != NULL ? r->request_id : ""); \
+            latticed__host__v1__##fn##__free_unpacked(r, NULL);                           \
+        }                                                                                 \
     } while (0)
     if (strcmp(verb, "start") == 0)
         TAKE(StartRequest, start_request);
@@ -212,7 +212,9 @@ static void ledger_judge(const char *replica, uint64_t epoch, int64_t since, int
         if (bad && out->first_bad[0] == '\0')
             snprintf(out->first_bad, sizeof(out->first_bad), "%s from '%s' with epoch %llu (%s)",
                      c->verb, c->replica, (unsigned long long)c->epoch,
-                     !c->replied ? "no reply" : c->accepted ? "accepted" : "refused");
+                     !c->replied   ? "no reply"
+                     : c->accepted ? "accepted"
+                                   : "refused");
     }
     pthread_mutex_unlock(&cmd_mu);
 }
@@ -252,8 +254,9 @@ START_TEST(test_failover_commands_and_epochs)
     pthread_mutex_unlock(&cmd_mu);
     e2e_observe(e, L);
     ck_assert_int_eq(natsConnection_ConnectTo(&nc, e2e_url(e)), NATS_OK);
-    ck_assert_int_eq(natsConnection_Subscribe(&cmds, nc, "lattice." L ".host.*.*",
-                                              on_ledger_cmd, NULL), NATS_OK);
+    ck_assert_int_eq(natsConnection_Subscribe(&cmds, nc, "lattice." L ".host.*.*", on_ledger_cmd,
+                                              NULL),
+                     NATS_OK);
     ck_assert_int_eq(natsConnection_Subscribe(&replies, nc, "_INBOX.>", on_ledger_reply, NULL),
                      NATS_OK);
     ck_assert_int_eq(natsConnection_Flush(nc), NATS_OK);
@@ -302,16 +305,18 @@ START_TEST(test_failover_commands_and_epochs)
                      e2e_count(e, L, "fence", "api", NULL, NULL));
     }
     /* Both remaining hosts heard of epoch_b (replica-b asks each for its inventory first). */
-    ck_assert_msg(e2e_wait(e, hosts_at_epoch, &epoch_b, 10000), "hosts report epoch %llu, "
-                  "want %llu", (unsigned long long)e2e_hosts_min_epoch(e, L),
-                  (unsigned long long)epoch_b);
+    ck_assert_msg(e2e_wait(e, hosts_at_epoch, &epoch_b, 10000),
+                  "hosts report epoch %llu, "
+                  "want %llu",
+                  (unsigned long long)e2e_hosts_min_epoch(e, L), (unsigned long long)epoch_b);
     t_end = e2e_now_ms();
     ledger_judge("replica-b", epoch_b, t_kill, t_end, &sum);
     ck_assert_msg(sum.total - sum.by_other > 0, "replica-b sent nothing after the failover");
     ck_assert_msg(sum.by_other == 0 && sum.wrong_epoch == 0 && sum.accepted_other == 0,
                   "after the failover %zu of %zu commands not from replica-b at epoch %llu "
-                  "(%zu accepted), first: %s", sum.by_other + sum.wrong_epoch, sum.total,
-                  (unsigned long long)epoch_b, sum.accepted_other, sum.first_bad);
+                  "(%zu accepted), first: %s",
+                  sum.by_other + sum.wrong_epoch, sum.total, (unsigned long long)epoch_b,
+                  sum.accepted_other, sum.first_bad);
     natsSubscription_Unsubscribe(replies);
     natsSubscription_Unsubscribe(cmds);
     natsSubscription_Destroy(replies);

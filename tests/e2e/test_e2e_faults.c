@@ -106,11 +106,12 @@ START_TEST(test_host_killed)
     e2e_expect_inventory(e, L, NULL, 5, 10000);
     for (i = 0; i < 3; i++)
         if (i != victim)
-            e2e_expect_inventory(e, L, ids3[i],
-                                 (long)e2e_count(e, L, "greet", NULL, NULL, ids3[i]), 10000);
+            e2e_expect_inventory(e, L, ids3[i], (long)e2e_count(e, L, "greet", NULL, NULL, ids3[i]),
+                                 10000);
     ck_assert_uint_eq(e2e_starts_sent(e, L), 5 + before[victim]);
     ck_assert_uint_eq(e2e_count(e, L, "greet", "greeter", NULL, NULL) -
-                      e2e_count(e, L, "greet", "greeter", NULL, ids3[victim]), 4);
+                          e2e_count(e, L, "greet", "greeter", NULL, ids3[victim]),
+                      4);
     e2e_expect_status(e, L, "greet", "deployed", 10000);
     e2e_free(e);
 }
@@ -238,8 +239,7 @@ static bool replica_ready(e2e *e, void *arg)
 {
     pid_t pid = ((ready_arg *)arg)->pid;
 
-    return e2e_log_has(e, pid, "stored apps loaded") &&
-           e2e_log_has(e, pid, "serving lattice " L);
+    return e2e_log_has(e, pid, "stored apps loaded") && e2e_log_has(e, pid, "serving lattice " L);
 }
 
 static bool hosts_at_epoch(e2e *e, void *arg)
@@ -308,8 +308,8 @@ END_TEST
 int main(void)
 {
     const TTest *const tests[] = { test_host_killed, test_host_refuses_starts,
-                                   test_latticed_restarted_mid_rollout,
-                                   test_two_replicas_failover, NULL };
+                                   test_latticed_restarted_mid_rollout, test_two_replicas_failover,
+                                   NULL };
 
     return e2e_run_suite("e2e_faults", 120, tests);
 }

@@ -57,8 +57,8 @@ static bool hosts_up(e2e *e, void *arg)
 }
 
 /* A raw request on our own connection; the reply's bytes (free) or NULL after timeout_ms. */
-static char *request_within(e2e *e, const char *subj, const void *data, size_t len,
-                            size_t *out_len, int timeout_ms)
+static char *request_within(e2e *e, const char *subj, const void *data, size_t len, size_t *out_len,
+                            int timeout_ms)
 {
     natsConnection *nc = NULL;
     natsMsg *m = NULL;
@@ -214,12 +214,14 @@ START_TEST(test_plausible_epoch_is_overtaken)
     hosts = hosts_json(e);
     ck_assert_ptr_nonnull(hosts);
     ck_assert_msg(strstr(hosts, "fenced") == NULL && strstr(hosts, "quarantined") == NULL &&
-                      strstr(hosts, "\"newest_epoch\":5001") != NULL, "hosts: %s", hosts);
+                      strstr(hosts, "\"newest_epoch\":5001") != NULL,
+                  "hosts: %s", hosts);
     free(hosts);
     v = lease_value(e);
     ck_assert_ptr_nonnull(v);
     ck_assert_msg(strstr(v, "\"holder\":\"replica-a\"") != NULL &&
-                      strstr(v, "\"epoch\":5001") != NULL, "lease value %s", v);
+                      strstr(v, "\"epoch\":5001") != NULL,
+                  "lease value %s", v);
     free(v);
     e2e_free(e);
 }
@@ -394,8 +396,8 @@ END_TEST
 /* ---- who sent which command when: request ids are "{replica}-{n}" ---------------------- */
 
 static pthread_mutex_t cmd_mu = PTHREAD_MUTEX_INITIALIZER;
-static int64_t last_cmd_a;    /* newest command of replica-a seen (ms) */
-static size_t cmds_b;         /* commands of replica-b seen */
+static int64_t last_cmd_a; /* newest command of replica-a seen (ms) */
+static size_t cmds_b;      /* commands of replica-b seen */
 
 /* Field 3 (request_id) of a request message, every verb's, without knowing the verb. */
 static bool request_id(const uint8_t *p, size_t n, char *out, size_t cap)
@@ -534,8 +536,10 @@ START_TEST(test_stalled_lease_stops_acting_in_time)
     last = last_cmd_a;
     pthread_mutex_unlock(&cmd_mu);
     /* ttl 2000 ms: replica-a may act until its last renewal was sent + 1500 ms. */
-    ck_assert_msg(last - t0 <= 1500 + 250, "replica-a still sent a command %lld ms after its "
-                  "lease KV stalled", (long long)(last - t0));
+    ck_assert_msg(last - t0 <= 1500 + 250,
+                  "replica-a still sent a command %lld ms after its "
+                  "lease KV stalled",
+                  (long long)(last - t0));
     remove(stall);
     natsSubscription_Unsubscribe(sub);
     natsSubscription_Destroy(sub);

@@ -120,8 +120,7 @@ START_TEST(test_greet_then_undeploy)
     e2e_expect_status(e, L, "greet", "undeployed", 20000);
     e2e_expect_count(e, L, "greet", NULL, NULL, 0, 20000);
     /* the hosts' own heartbeats list no link any more */
-    ck_assert_msg(e2e_wait(e, no_links, NULL, 10000), "%zu links left",
-                  e2e_link_count(e, L));
+    ck_assert_msg(e2e_wait(e, no_links, NULL, 10000), "%zu links left", e2e_link_count(e, L));
     e2e_expect_inventory(e, L, NULL, 0, 10000);
     e2e_free(e);
 }

@@ -65,8 +65,9 @@ static void watch_start(e2e *e, watcher *w)
 {
     atomic_store(&stops, 0);
     ck_assert_int_eq(natsConnection_ConnectTo(&w->nc, e2e_url(e)), NATS_OK);
-    ck_assert_int_eq(natsConnection_Subscribe(&w->sub, w->nc, "lattice." L ".host.*.stop",
-                                              on_stop, NULL), NATS_OK);
+    ck_assert_int_eq(natsConnection_Subscribe(&w->sub, w->nc, "lattice." L ".host.*.stop", on_stop,
+                                              NULL),
+                     NATS_OK);
     ck_assert_int_eq(natsConnection_Flush(w->nc), NATS_OK);
     ck_assert_int_eq(natsConnection_JetStream(&w->js, w->nc, NULL), NATS_OK);
 }
@@ -120,12 +121,12 @@ static bool count_is(e2e *e, void *arg)
 }
 
 /* Assert ok, printing the processes' logs first when it fails. */
-#define EXPECT(e, ok, ...)                  \
-    do {                                    \
-        bool ok_ = (ok);                    \
-        if (!ok_)                           \
-            e2e_dump_logs(e);               \
-        ck_assert_msg(ok_, __VA_ARGS__);    \
+#define EXPECT(e, ok, ...)               \
+    do {                                 \
+        bool ok_ = (ok);                 \
+        if (!ok_)                        \
+            e2e_dump_logs(e);            \
+        ck_assert_msg(ok_, __VA_ARGS__); \
     } while (0)
 
 static void deploy(e2e *e, const char *file)
@@ -235,7 +236,8 @@ START_TEST(undecidable_put_says_so_and_keeps_manifest)
     e2e_kill(e, pid, SIGTERM, true);
     snprintf(rules, sizeof(rules),
              "js_PublishMsg:subj=$KV.latticed_manifests.app.*:mode=lost_reply:count=1:touch=%s;"
-             "js_GetLastMsg:subj=$KV.latticed_manifests.app.*:mode=fail:onfile=%s", flag, flag);
+             "js_GetLastMsg:subj=$KV.latticed_manifests.app.*:mode=fail:onfile=%s",
+             flag, flag);
     pid = latticed(e, rules);
     ck_assert_int_eq(lt_test_read_file(manifest("keep-v2.yaml"), 1u << 20, &data, &len), LT_OK);
     j = e2e_api(e, L, "put", NULL, data, len);
@@ -243,7 +245,8 @@ START_TEST(undecidable_put_says_so_and_keeps_manifest)
     msg = json_string_value(json_object_get(j, "message"));
     ck_assert_str_eq(json_string_value(json_object_get(j, "result")), "error");
     ck_assert_msg(msg != NULL && strstr(msg, "unknown") != NULL &&
-                  strstr(msg, "latticectl versions keep") != NULL, "put: %s", msg);
+                      strstr(msg, "latticectl versions keep") != NULL,
+                  "put: %s", msg);
     json_decref(j);
     unlink(flag); /* the store answers again */
     j = e2e_api(e, L, "versions", APP, NULL, 0);
@@ -292,7 +295,7 @@ START_TEST(restart_with_unreadable_manifest_stops_nothing)
              "js_GetLastMsg:subj=$KV.latticed_manifests.manifest.*:mode=fail:onfile=%s", flag);
     pid = latticed(e, rules);
     EXPECT(e, e2e_wait(e, says_unreadable, "cannot read version v1", 30000),
-                  "status never said the manifest is unreadable");
+           "status never said the manifest is unreadable");
     /* It retries the read (past its warm-up: a leftover would have been stopped by now). */
     EXPECT(e, e2e_wait(e, read_retried, NULL, 30000), "the manifest read was not retried");
     nothing_stopped(e, "v1", 5);
@@ -316,10 +319,10 @@ START_TEST(status_truthful_after_deploy)
     for (;;) { /* from the first answer on: never deployed with another version than v2 */
         json_t *j = e2e_api(e, L, "status", APP, NULL, 0);
         json_t *doc = json_object_get(j, "status");
-        const char *type = json_string_value(json_object_get(json_object_get(doc, "status"),
-                                                             "type"));
-        const char *v = json_string_value(json_object_get(json_object_get(doc, "latticed"),
-                                                          "version"));
+        const char *type =
+            json_string_value(json_object_get(json_object_get(doc, "status"), "type"));
+        const char *v =
+            json_string_value(json_object_get(json_object_get(doc, "latticed"), "version"));
         bool done = type != NULL && strcmp(type, "deployed") == 0;
 
         if (done)
@@ -383,7 +386,9 @@ int main(void)
     const TTest *const tests[] = { lost_index_replies_keep_v2,
                                    undecidable_put_says_so_and_keeps_manifest,
                                    restart_with_unreadable_manifest_stops_nothing,
-                                   status_truthful_after_deploy, status_writes_retried, NULL };
+                                   status_truthful_after_deploy,
+                                   status_writes_retried,
+                                   NULL };
 
     return e2e_run_suite("e2e_store", 240, tests); /* CK_RUN_CASE=<name>: one */
 }

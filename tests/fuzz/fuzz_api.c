@@ -46,12 +46,12 @@ static const struct {
     const char *word;
     bool named;
 } ops[] = {
-    [LT__OP_PUT] = { "put", false },           [LT__OP_APPLY] = { "apply", false },
-    [LT__OP_LIST] = { "get", false },          [LT__OP_LIST_BARE] = { "list", false },
-    [LT__OP_GET] = { "get", true },            [LT__OP_VERSIONS] = { "versions", true },
-    [LT__OP_DEL] = { "del", true },            [LT__OP_DEPLOY] = { "deploy", true },
-    [LT__OP_UNDEPLOY] = { "undeploy", true },  [LT__OP_ROLLBACK] = { "rollback", true },
-    [LT__OP_STATUS] = { "status", true },      [LT__OP_HISTORY] = { "history", true },
+    [LT__OP_PUT] = { "put", false },          [LT__OP_APPLY] = { "apply", false },
+    [LT__OP_LIST] = { "get", false },         [LT__OP_LIST_BARE] = { "list", false },
+    [LT__OP_GET] = { "get", true },           [LT__OP_VERSIONS] = { "versions", true },
+    [LT__OP_DEL] = { "del", true },           [LT__OP_DEPLOY] = { "deploy", true },
+    [LT__OP_UNDEPLOY] = { "undeploy", true }, [LT__OP_ROLLBACK] = { "rollback", true },
+    [LT__OP_STATUS] = { "status", true },     [LT__OP_HISTORY] = { "history", true },
 };
 
 /* A refusal: exactly {"result":"error","message":<non-empty>}, printable and re-readable. */
@@ -109,7 +109,8 @@ static void check_manifest(const lt__api_body *b)
     CHECK(b->model != NULL && b->canon != NULL && b->version == NULL, "put body incomplete");
     CHECK(b->model->name != NULL && lt_store_name_is_valid(b->model->name), "manifest name");
     CHECK(b->model->version != NULL && b->model->version[0] != '\0' &&
-          strlen(b->model->version) <= LT_STORE_MAX_VERSION, "manifest version");
+              strlen(b->model->version) <= LT_STORE_MAX_VERSION,
+          "manifest version");
     CHECK(!b->assigned || strlen(b->model->version) == LT_STORE_ULID_LEN, "assigned version");
     CHECK(b->canon_len == strlen(b->canon) && b->canon_len <= LT_STORE_MAX_VALUE_BYTES,
           "canonical JSON size");
@@ -120,7 +121,8 @@ static void check_manifest(const lt__api_body *b)
           "canonical JSON names another app or version");
     lt_buf_init(&again, LT_STORE_MAX_VALUE_BYTES);
     CHECK(lt_model_to_json(m2, 0, &again) == LT_OK && again.len == b->canon_len &&
-          memcmp(again.ptr, b->canon, again.len) == 0, "canonical JSON is not stable");
+              memcmp(again.ptr, b->canon, again.len) == 0,
+          "canonical JSON is not stable");
     lt_buf_cleanup(&again);
     lt_model_free(m2);
 }

@@ -49,8 +49,7 @@ static bool same_event(const lt_ce_event *a, const lt_ce_event *b, bool time_fil
     if (!same_str(a->specversion, b->specversion) || !same_str(a->type, b->type) ||
         !same_str(a->source, b->source) || !same_str(a->id, b->id) ||
         (time_filled && a->time == NULL ? b->time == NULL : !same_str(a->time, b->time)) ||
-        !same_str(a->subject, b->subject) ||
-        !same_str(a->datacontenttype, b->datacontenttype) ||
+        !same_str(a->subject, b->subject) || !same_str(a->datacontenttype, b->datacontenttype) ||
         !same_str(a->dataschema, b->dataschema) || a->data_len != b->data_len ||
         (a->data_len > 0 && memcmp(a->data, b->data, a->data_len) != 0) ||
         a->ext_count != b->ext_count)
@@ -70,7 +69,8 @@ static bool same_event(const lt_ce_event *a, const lt_ce_event *b, bool time_fil
 static void check_failure(lt_status st, const lt_ce *ce)
 {
     CHECK(st == LT_ERR_INVALID || st == LT_ERR_PARSE || st == LT_ERR_TOO_BIG ||
-          st == LT_ERR_UNSUPPORTED, "unexpected status for bad input");
+              st == LT_ERR_UNSUPPORTED,
+          "unexpected status for bad input");
     CHECK(ce->mem == NULL && ce->ev.id == NULL && ce->ev.data == NULL,
           "a failed decode left data behind");
     CHECK(lt_error_message()[0] != '\0', "a failed decode gave no reason");
@@ -86,8 +86,8 @@ static void check_json(const lt_ce *ce)
 
     if (st != LT_OK) {
         /* Binary-mode JSON data is not checked on receipt, so it may not parse. */
-        CHECK(ce->datatype == LT_CE_DATA_JSON &&
-              (st == LT_ERR_PARSE || st == LT_ERR_TOO_BIG), "a valid event does not encode");
+        CHECK(ce->datatype == LT_CE_DATA_JSON && (st == LT_ERR_PARSE || st == LT_ERR_TOO_BIG),
+              "a valid event does not encode");
         CHECK(j1 == NULL, "failed encode returned text");
         return;
     }
@@ -120,8 +120,8 @@ static void check_success(const lt_ce *ce)
     lt_ce_init(&again);
     CHECK(lt_ce_from_msg(&again, m) == LT_OK, "our binary encoding does not decode");
     CHECK(same_event(&ce->ev, &again.ev, true), "binary round trip changed the event");
-    CHECK(!ce->has_time ||
-          (again.time_sec == ce->time_sec && again.time_nsec == ce->time_nsec), "time changed");
+    CHECK(!ce->has_time || (again.time_sec == ce->time_sec && again.time_nsec == ce->time_nsec),
+          "time changed");
     lt_ce_cleanup(&again);
     natsMsg_Destroy(m);
     check_json(ce);

@@ -177,7 +177,8 @@ static void check_cache(lt__host_inst *inst)
     buf = malloc(n + 1);
     CHECK(buf != NULL, "out of memory");
     CHECK(latticed__host__v1__instance__pack(&pb, buf) == n && n == inst->enc_len &&
-          memcmp(buf, inst->enc, n) == 0, "stale cached instance encoding");
+              memcmp(buf, inst->enc, n) == 0,
+          "stale cached instance encoding");
     free(buf);
     free(ents);
     free(ptrs);
@@ -198,7 +199,8 @@ static void check_links(void)
               "a link whose source instance is not on this host");
         spec = latticed__host__v1__link_spec__unpack(NULL, l->enc_len, l->enc);
         CHECK(spec != NULL && strcmp(spec->link_id, l->id) == 0 &&
-              strcmp(spec->source_instance_id, l->source) == 0, "link encoding");
+                  strcmp(spec->source_instance_id, l->source) == 0,
+              "link encoding");
         latticed__host__v1__link_spec__free_unpacked(spec, NULL);
     }
     CHECK(n == H.links.count, "link count");
@@ -215,8 +217,9 @@ static void check_heartbeat(void)
     CHECK(hb != NULL, "heartbeat does not decode");
     CHECK(hb->n_instances == H.insts.count && hb->n_link_ids == H.links.count, "heartbeat lists");
     CHECK(hb->newest_epoch == H.newest_epoch && hb->capacity != NULL &&
-          hb->capacity->memory_reserved_bytes == H.mem_reserved &&
-          hb->capacity->instance_slots_used == H.insts.count, "heartbeat counters");
+              hb->capacity->memory_reserved_bytes == H.mem_reserved &&
+              hb->capacity->instance_slots_used == H.insts.count,
+          "heartbeat counters");
     check_proto3(&hb->base, "heartbeat is not valid proto3");
     latticed__host__v1__heartbeat__free_unpacked(hb, NULL);
     lt_buf_cleanup(&b);
@@ -234,7 +237,8 @@ static void check_state(bool heartbeat)
         CHECK(lt_map_get(&H.insts, inst->id) == inst, "instance not found under its id");
         CHECK(lt__host_id_ok(inst->id) && inst->image_ref[0] != '\0', "invalid instance listed");
         CHECK(inst->state == HIS(STARTING) || inst->state == HIS(RUNNING) ||
-              inst->state == HIS(STOPPING) || inst->state == HIS(FAILED), "listed state");
+                  inst->state == HIS(STOPPING) || inst->state == HIS(FAILED),
+              "listed state");
         CHECK(inst->reserved == reserves(inst->state), "reservation flag");
         CHECK(inst->state != HIS(RUNNING) || inst->started_at_ms != 0, "RUNNING without a start");
         if (inst->reserved) {
@@ -332,8 +336,7 @@ static void check_reply(lt__host_verb verb, bool known, const void *body, size_t
         size_t n = 0;
 
         if (lt_pbjson_encode(m, 0, &text, &n) == LT_OK)
-            fprintf(stderr, "%s -> %.*s\n", known ? req_desc[verb]->short_name : "?", (int)n,
-                    text);
+            fprintf(stderr, "%s -> %.*s\n", known ? req_desc[verb]->short_name : "?", (int)n, text);
         lt_free(text);
     }
     if (known && json)
@@ -468,8 +471,9 @@ static void populate(void)
     Latticed__Host__V1__LinkRequest lq = LATTICED__HOST__V1__LINK_REQUEST__INIT;
     hpb_spec s[2], *sp[2] = { &s[0], &s[1] };
     Latticed__Host__V1__ResourceRequests rr = LATTICED__HOST__V1__RESOURCE_REQUESTS__INIT;
-    Latticed__Host__V1__InstanceSpec__AnnotationsEntry an =
-        LATTICED__HOST__V1__INSTANCE_SPEC__ANNOTATIONS_ENTRY__INIT, *anp = &an;
+    Latticed__Host__V1__InstanceSpec__AnnotationsEntry
+        an = LATTICED__HOST__V1__INSTANCE_SPEC__ANNOTATIONS_ENTRY__INIT,
+        *anp = &an;
     hpb_link l = LATTICED__HOST__V1__LINK_SPEC__INIT, *lp = &l;
     lt_buf in, out;
 

@@ -20,7 +20,8 @@ static void check_canonical(const lt_model *m)
     if (lt_model_to_json(m, 0, &c1) != LT_OK)
         abort();
     /* deprecated link forms grow a little when rewritten: allow more nodes */
-    lt_model_parse_opts o = { .format = LT_MODEL_FORMAT_JSON, .max_bytes = 8u << 20,
+    lt_model_parse_opts o = { .format = LT_MODEL_FORMAT_JSON,
+                              .max_bytes = 8u << 20,
                               .max_nodes = 4 * LT_MODEL_MAX_NODES };
     lt_model *m2 = NULL;
     lt_status st = lt_model_parse(c1.ptr, c1.len, &o, &m2, NULL);

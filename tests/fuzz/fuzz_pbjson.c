@@ -19,10 +19,10 @@
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
-#define CHECK(cond, what)              \
-    do {                               \
-        if (!(cond))                   \
-            die((what), __LINE__);     \
+#define CHECK(cond, what)          \
+    do {                           \
+        if (!(cond))               \
+            die((what), __LINE__); \
     } while (0)
 
 static void die(const char *what, int line)

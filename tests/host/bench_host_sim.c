@@ -162,7 +162,8 @@ static void bench_encoding(size_t per_host)
     }
     uncached = (double)(drv_now_ms() - t0) * 1000.0 / (double)rounds;
     printf("encode: heartbeat with %zu instances = %zu bytes; %.2f us cached, %.2f us "
-           "re-encoding every instance\n", per_host, bytes, cached, uncached);
+           "re-encoding every instance\n",
+           per_host, bytes, cached, uncached);
     lt_buf_cleanup(&b);
     lt__host_state_cleanup(&h);
 }
@@ -276,8 +277,8 @@ int main(int argc, char **argv)
     t = drv_now_ms() - t0;
     proc_usage(pid, &cpu1, &rss);
     printf("starts: %zu requests x %zu instances (%zu bytes each): all replies in %lld ms, "
-           "%lu instances OK; simulator CPU %.0f ms, RSS %ld KiB\n", hosts, per_host,
-           pack_start(0, per_host, buf), (long long)t, atomic_load(&n_ok),
+           "%lu instances OK; simulator CPU %.0f ms, RSS %ld KiB\n",
+           hosts, per_host, pack_start(0, per_host, buf), (long long)t, atomic_load(&n_ok),
            (cpu1 - cpu0) * 1000.0, rss);
     if (getenv("BENCH_NO_EVENTS") == NULL) {
         if (!wait_for(&n_inst_started, atomic_load(&n_ok), 60000))

@@ -51,9 +51,8 @@ static void on_event(natsConnection *nc, natsSubscription *sub, natsMsg *m, void
     snprintf(e.source, sizeof(e.source), "%s", src != NULL ? src : "");
     snprintf(e.subject, sizeof(e.subject), "%s", natsMsg_GetSubject(m));
     e.headers_ok = header(m, "ce-specversion") != NULL &&
-                   strcmp(header(m, "ce-specversion"), "1.0") == 0 &&
-                   header(m, "ce-id") != NULL && strlen(header(m, "ce-id")) == 36 &&
-                   header(m, "ce-time") != NULL && ct != NULL &&
+                   strcmp(header(m, "ce-specversion"), "1.0") == 0 && header(m, "ce-id") != NULL &&
+                   strlen(header(m, "ce-id")) == 36 && header(m, "ce-time") != NULL && ct != NULL &&
                    strcmp(ct, "application/protobuf") == 0;
     {
         /* And the project's strict decoder (the scheduler's) accepts it. */

@@ -18,11 +18,11 @@
 #include "latticed/host/v1/host.pb-c.h"
 
 typedef struct {
-    char type[64];     /* ce-type without "dev.latticed." and ".v1": "host.heartbeat" */
-    char source[128];  /* ce-source */
+    char type[64];    /* ce-type without "dev.latticed." and ".v1": "host.heartbeat" */
+    char source[128]; /* ce-source */
     char subject[256];
-    bool headers_ok;   /* ce-specversion 1.0, ce-id, ce-time, content-type protobuf */
-    int64_t at_ms;     /* monotonic receive time */
+    bool headers_ok; /* ce-specversion 1.0, ce-id, ce-time, content-type protobuf */
+    int64_t at_ms;   /* monotonic receive time */
     uint8_t *data;
     size_t len;
 } drv_event;

@@ -67,12 +67,11 @@ static const char crashonce_sh[] =
 
 static const char fail_sh[] = "#!/bin/sh\nexit 3\n";
 
-static const char stubborn_sh[] =
-    "#!/bin/sh\n"
-    "trap '' TERM\n"
-    "d=\"$LATTICE_CONFIG_OUT_DIR/$LATTICE_INSTANCE_ID\"\n"
-    "echo $$ > \"$d.pid.tmp\" && mv \"$d.pid.tmp\" \"$d.pid\"\n"
-    "while :; do sleep 0.05; done\n";
+static const char stubborn_sh[] = "#!/bin/sh\n"
+                                  "trap '' TERM\n"
+                                  "d=\"$LATTICE_CONFIG_OUT_DIR/$LATTICE_INSTANCE_ID\"\n"
+                                  "echo $$ > \"$d.pid.tmp\" && mv \"$d.pid.tmp\" \"$d.pid\"\n"
+                                  "while :; do sleep 0.05; done\n";
 
 /* Start nats-server, the recorder and latticed-host h1 with extra args. */
 static void up(const char *const *extra)
@@ -327,8 +326,8 @@ START_TEST(test_heartbeats_and_child_lifecycle)
     lt_free(links);
 
     /* The heartbeat lists the instance and the link. */
-    ck_assert(drv_wait(&D, "host.heartbeat", "h1", drv_count(&D, "host.heartbeat", "h1") + 2,
-                       5000));
+    ck_assert(
+        drv_wait(&D, "host.heartbeat", "h1", drv_count(&D, "host.heartbeat", "h1") + 2, 5000));
     hb = (void *)drv_last(&D, "host.heartbeat", "h1", &latticed__host__v1__heartbeat__descriptor);
     ck_assert_uint_eq(hb->n_instances, 1);
     ck_assert_str_eq(hb->instances[0]->instance_id, "i-env");
@@ -396,7 +395,7 @@ START_TEST(test_crash_restart_gets_links)
     done(r);
     ck_assert(drv_wait(&D, "instance.failed", "h1", 1, 5000));
     f = (void *)drv_last(&D, "instance.failed", "h1",
-                        &latticed__host__v1__instance_failed__descriptor);
+                         &latticed__host__v1__instance_failed__descriptor);
     ck_assert(f->will_restart);
     ck_assert_ptr_nonnull(strstr(f->message, "exited with code 3"));
     ck_assert_int_eq(f->instance->state, ST(STARTING));
@@ -424,14 +423,14 @@ START_TEST(test_exit_reported_and_limit)
     done(r);
     ck_assert(drv_wait(&D, "instance.failed", "h1", 2, 10000));
     f = (void *)drv_last(&D, "instance.failed", "h1",
-                        &latticed__host__v1__instance_failed__descriptor);
+                         &latticed__host__v1__instance_failed__descriptor);
     ck_assert(!f->will_restart);
     ck_assert_ptr_nonnull(strstr(f->message, "exited with code 3"));
     ck_assert_int_eq(f->instance->state, ST(FAILED));
     ck_assert_uint_eq(f->instance->restarts, 1);
     protobuf_c_message_free_unpacked(&f->base, NULL);
-    ck_assert(drv_wait(&D, "host.heartbeat", "h1", drv_count(&D, "host.heartbeat", "h1") + 2,
-                       5000));
+    ck_assert(
+        drv_wait(&D, "host.heartbeat", "h1", drv_count(&D, "host.heartbeat", "h1") + 2, 5000));
     hb = (void *)drv_last(&D, "host.heartbeat", "h1", &latticed__host__v1__heartbeat__descriptor);
     ck_assert_uint_eq(hb->n_instances, 1);
     ck_assert_int_eq(hb->instances[0]->state, ST(FAILED));
@@ -464,7 +463,7 @@ START_TEST(test_refused_refs)
     done(r);
     ck_assert(drv_wait(&D, "instance.failed", "h1", 1, 5000));
     f = (void *)drv_last(&D, "instance.failed", "h1",
-                        &latticed__host__v1__instance_failed__descriptor);
+                         &latticed__host__v1__instance_failed__descriptor);
     ck_assert_int_eq(f->code, RC(IMAGE_PULL_FAILED));
     ck_assert_ptr_nonnull(strstr(f->message, "missing.sh"));
     protobuf_c_message_free_unpacked(&f->base, NULL);
@@ -477,8 +476,8 @@ START_TEST(test_refused_refs)
     ck_assert_int_eq(r->results[0]->code, RC(OK));
     ck_assert_int_eq(r->results[0]->state, ST(RUNNING));
     done(r);
-    ck_assert(drv_wait(&D, "host.heartbeat", "h1", drv_count(&D, "host.heartbeat", "h1") + 2,
-                       5000));
+    ck_assert(
+        drv_wait(&D, "host.heartbeat", "h1", drv_count(&D, "host.heartbeat", "h1") + 2, 5000));
     hb = (void *)drv_last(&D, "host.heartbeat", "h1", &latticed__host__v1__heartbeat__descriptor);
     ck_assert_uint_eq(hb->n_instances, 3); /* two FAILED, one RUNNING */
     protobuf_c_message_free_unpacked(&hb->base, NULL);
@@ -513,8 +512,8 @@ START_TEST(test_graceful_shutdown)
     ck_assert(wait_gone(a, 2000));
     ck_assert(wait_gone(b, 2000));
     ck_assert(drv_wait(&D, "host.stopping", "h1", 1, 3000));
-    hs = (void *)drv_last(&D, "host.stopping", "h1",
-                         &latticed__host__v1__host_stopping__descriptor);
+    hs =
+        (void *)drv_last(&D, "host.stopping", "h1", &latticed__host__v1__host_stopping__descriptor);
     ck_assert_uint_eq(hs->n_instance_ids, 2);
     ck_assert_str_eq(hs->reason, "SIGTERM");
     ck_assert_ptr_nonnull(hs->deadline);

@@ -18,13 +18,13 @@ typedef Latticed__Host__V1__CommandReply reply_t;
 typedef Latticed__Host__V1__InventoryReply inv_t;
 
 typedef struct {
-    int start_code;        /* what start answers */
-    bool stop_now;         /* what stop answers */
+    int start_code; /* what start answers */
+    bool stop_now;  /* what stop answers */
     int starts, stops, discards, links_changed;
     char events[256][32];
     int nevents;
-    char last_failed[256]; /* message of the last instance.failed */
-    char last_stopped[256];/* reason of the last instance.stopped */
+    char last_failed[256];  /* message of the last instance.failed */
+    char last_stopped[256]; /* reason of the last instance.stopped */
 } fake;
 
 static int f_start(void *ctx, lt__host_state *h, lt__host_inst *inst, char *msg, size_t n)
@@ -133,8 +133,7 @@ typedef struct {
     Latticed__Host__V1__ResourceRequests rr;
 } spec_t;
 
-static void mkspec(spec_t *s, const char *id, const char *image, const char *digest,
-                   uint64_t mem)
+static void mkspec(spec_t *s, const char *id, const char *image, const char *digest, uint64_t mem)
 {
     latticed__host__v1__instance_spec__init(&s->spec);
     s->spec.instance_id = (char *)id;
@@ -232,8 +231,9 @@ static reply_t *link1(uint64_t epoch, const char *link_id, const char *source, c
 {
     Latticed__Host__V1__LinkRequest q = LATTICED__HOST__V1__LINK_REQUEST__INIT;
     hpb_link l = LATTICED__HOST__V1__LINK_SPEC__INIT, *p = &l;
-    Latticed__Host__V1__LinkSpec__SourceConfigEntry e =
-        LATTICED__HOST__V1__LINK_SPEC__SOURCE_CONFIG_ENTRY__INIT, *ep = &e;
+    Latticed__Host__V1__LinkSpec__SourceConfigEntry
+        e = LATTICED__HOST__V1__LINK_SPEC__SOURCE_CONFIG_ENTRY__INIT,
+        *ep = &e;
 
     l.link_id = (char *)link_id;
     l.source_instance_id = (char *)source;

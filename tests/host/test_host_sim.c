@@ -53,7 +53,7 @@ static reply_t *start_batch_t(drv *d, const char *host, const char *tag, size_t 
     Latticed__Host__V1__StartRequest q = LATTICED__HOST__V1__START_REQUEST__INIT;
     Latticed__Host__V1__InstanceSpec *specs = calloc(n, sizeof(*specs));
     Latticed__Host__V1__InstanceSpec **ptrs = calloc(n, sizeof(*ptrs));
-    char (*ids)[64] = calloc(n, 64);
+    char(*ids)[64] = calloc(n, 64);
     char subject[256];
     reply_t *r;
 
@@ -80,8 +80,8 @@ static reply_t *start_batch_t(drv *d, const char *host, const char *tag, size_t 
     return r;
 }
 
-static reply_t *start_batch(drv *d, const char *host, const char *tag, size_t n,
-                            const char *image, uint64_t epoch)
+static reply_t *start_batch(drv *d, const char *host, const char *tag, size_t n, const char *image,
+                            uint64_t epoch)
 {
     return start_batch_t(d, host, tag, n, image, epoch, 10000);
 }
@@ -120,10 +120,12 @@ static Latticed__Host__V1__Heartbeat *hb_listing(drv *d, const char *host, size_
 
 START_TEST(test_simulate_500)
 {
-    const char *extra[] = { "--simulate=500", "--heartbeat-interval=1s",
-                            "--label", "zone={east|west|moon}", "--label", "rack=r{i%4}",
-                            "--label=kind=sim", "--fail-rate=0.3", "--seed=7",
-                            "--refuse-image=forbidden", "--slots=1000", NULL };
+    const char *extra[] = { "--simulate=500",   "--heartbeat-interval=1s",
+                            "--label",          "zone={east|west|moon}",
+                            "--label",          "rack=r{i%4}",
+                            "--label=kind=sim", "--fail-rate=0.3",
+                            "--seed=7",         "--refuse-image=forbidden",
+                            "--slots=1000",     NULL };
     lt_natsrv_opts o = { .no_jetstream = true };
     lt_natsrv *srv = NULL;
     Latticed__Host__V1__HostStarted *hs;
@@ -148,19 +150,19 @@ START_TEST(test_simulate_500)
                   drv_count(&d, "host.started", NULL));
     ck_assert_uint_eq(drv_sources(&d, "host.started"), 500);
     hs = (void *)drv_last(&d, "host.started", "sim-00004",
-                         &latticed__host__v1__host_started__descriptor);
+                          &latticed__host__v1__host_started__descriptor);
     ck_assert_ptr_nonnull(hs);
     ck_assert_str_eq(label(hs, "zone"), "west");
     ck_assert_str_eq(label(hs, "rack"), "r0");
     ck_assert_str_eq(label(hs, "kind"), "sim");
     protobuf_c_message_free_unpacked(&hs->base, NULL);
     hs = (void *)drv_last(&d, "host.started", "sim-00499",
-                         &latticed__host__v1__host_started__descriptor);
+                          &latticed__host__v1__host_started__descriptor);
     ck_assert_str_eq(label(hs, "zone"), "west"); /* 499 % 3 == 1 */
     ck_assert_str_eq(label(hs, "rack"), "r3");
     protobuf_c_message_free_unpacked(&hs->base, NULL);
     hs = (void *)drv_last(&d, "host.started", "sim-00005",
-                         &latticed__host__v1__host_started__descriptor);
+                          &latticed__host__v1__host_started__descriptor);
     ck_assert_str_eq(label(hs, "zone"), "moon");
     protobuf_c_message_free_unpacked(&hs->base, NULL);
     ck_assert_uint_eq(drv_count(&d, "host.started", "sim-00500"), 0);
@@ -325,8 +327,7 @@ static int hb_state(drv *d, const char *host, const char *id, char *msg, size_t 
     Latticed__Host__V1__Heartbeat *hb;
     int st = 0;
 
-    ck_assert(drv_wait(d, "host.heartbeat", host, drv_count(d, "host.heartbeat", host) + 1,
-                       5000));
+    ck_assert(drv_wait(d, "host.heartbeat", host, drv_count(d, "host.heartbeat", host) + 1, 5000));
     hb = (void *)drv_last(d, "host.heartbeat", host, &latticed__host__v1__heartbeat__descriptor);
     ck_assert_ptr_nonnull(hb);
     for (size_t i = 0; i < hb->n_instances; i++) {
@@ -344,9 +345,13 @@ static int hb_state(drv *d, const char *host, const char *id, char *msg, size_t 
  * a new start runs it again; --crash-limit ends the crashes. */
 START_TEST(test_crash_after)
 {
-    const char *extra[] = { "--simulate=2", "--id-prefix=cr", "--heartbeat-interval=200ms",
-                            "--crash-after-ms=300", "--crash-image=crashy",
-                            "--crash-message=exited with code 7 (boom)", "--crash-limit=2",
+    const char *extra[] = { "--simulate=2",
+                            "--id-prefix=cr",
+                            "--heartbeat-interval=200ms",
+                            "--crash-after-ms=300",
+                            "--crash-image=crashy",
+                            "--crash-message=exited with code 7 (boom)",
+                            "--crash-limit=2",
                             NULL };
     lt_natsrv_opts o = { .no_jetstream = true };
     lt_natsrv *srv = NULL;
@@ -372,7 +377,7 @@ START_TEST(test_crash_after)
     ck_assert(drv_wait(&d, "instance.failed", "cr-00001", 1, 5000));
     ck_assert_int_ge(drv_now_ms() - t0, 300);
     ev = (void *)drv_last(&d, "instance.failed", "cr-00001",
-                         &latticed__host__v1__instance_failed__descriptor);
+                          &latticed__host__v1__instance_failed__descriptor);
     ck_assert_ptr_nonnull(ev);
     ck_assert_str_eq(ev->instance->instance_id, "i-crashy-0");
     ck_assert_int_eq(ev->instance->state, ST(FAILED));
@@ -395,8 +400,7 @@ START_TEST(test_crash_after)
     protobuf_c_message_free_unpacked(&r->base, NULL);
     t0 = drv_now_ms();
     while (drv_now_ms() - t0 < 1000) /* heartbeats every 200 ms: five looks */
-        ck_assert_int_eq(hb_state(&d, "cr-00001", "i-crashy-0", msg, sizeof(msg)),
-                         ST(RUNNING));
+        ck_assert_int_eq(hb_state(&d, "cr-00001", "i-crashy-0", msg, sizeof(msg)), ST(RUNNING));
     ck_assert_uint_eq(drv_count(&d, "instance.failed", NULL), 2);
     ck_assert_int_eq(drv_stop(pid, SIGINT, 10000), 0);
     drv_close(&d);
@@ -408,8 +412,7 @@ END_TEST
  * behind" reset used to fire after each beat when the round was one host long). */
 START_TEST(test_single_host_rate)
 {
-    const char *extra[] = { "--simulate=1", "--id-prefix=one", "--heartbeat-interval=500ms",
-                            NULL };
+    const char *extra[] = { "--simulate=1", "--id-prefix=one", "--heartbeat-interval=500ms", NULL };
     lt_natsrv_opts o = { .no_jetstream = true };
     lt_natsrv *srv = NULL;
     size_t first, beats;

@@ -31,16 +31,16 @@ size_t mt_count(const lt_model_report *r, lt_model_level lvl, const char *substr
 void mt_dump(const lt_model_report *r);
 
 /* Assert a finding exists (exact message) at line:column (0 = don't check). */
-#define mt_expect(res, lvl, msg, ln, col)                                                 \
-    do {                                                                                  \
-        const lt_model_diag *d_ = mt_find((res)->r, (lvl), (msg), true);                   \
-        if (d_ == NULL || getenv("MT_DUMP") != NULL)                                      \
-            mt_dump((res)->r);                                                            \
-        ck_assert_msg(d_ != NULL, "missing finding: %s", (msg));                          \
-        if ((ln) > 0) {                                                                   \
-            ck_assert_uint_eq(d_->line, (ln));                                            \
-            ck_assert_uint_eq(d_->column, (col));                                         \
-        }                                                                                 \
+#define mt_expect(res, lvl, msg, ln, col)                                \
+    do {                                                                 \
+        const lt_model_diag *d_ = mt_find((res)->r, (lvl), (msg), true); \
+        if (d_ == NULL || getenv("MT_DUMP") != NULL)                     \
+            mt_dump((res)->r);                                           \
+        ck_assert_msg(d_ != NULL, "missing finding: %s", (msg));         \
+        if ((ln) > 0) {                                                  \
+            ck_assert_uint_eq(d_->line, (ln));                           \
+            ck_assert_uint_eq(d_->column, (col));                        \
+        }                                                                \
     } while (0)
 
 Suite *model_rules_suite(void);

@@ -46,8 +46,9 @@ static run_result run(const char *stdin_data, size_t stdin_len, const char *cons
         n++;
     }
     argv[n] = NULL;
-    lt_test_cmd cmd = { .argv = argv, .stdin_data = stdin_data, .stdin_len = stdin_len,
-                        .timeout_ms = 30000 };
+    lt_test_cmd cmd = {
+        .argv = argv, .stdin_data = stdin_data, .stdin_len = stdin_len, .timeout_ms = 30000
+    };
     lt_test_cmd_result res;
     ck_assert_int_eq(lt_test_run(&cmd, &res), LT_OK);
     ck_assert(!res.timed_out);
@@ -183,8 +184,8 @@ START_TEST(test_cli_validate_json)
     ck_assert(json_is_true(json_object_get(doc, "valid")));
     ck_assert_uint_eq(json_array_size(json_object_get(doc, "errors")), 0);
     json_t *w = json_array_get(json_object_get(doc, "warnings"), 0);
-    ck_assert_ptr_nonnull(strstr(json_string_value(json_object_get(w, "location")),
-                                 "ok2.yaml:11:73"));
+    ck_assert_ptr_nonnull(
+        strstr(json_string_value(json_object_get(w, "location")), "ok2.yaml:11:73"));
     ck_assert_int_eq(json_integer_value(json_object_get(w, "line")), 11);
     json_decref(doc);
     done(&r);

@@ -83,8 +83,8 @@ static bool has(const lt_model_report *r, lt_model_level lvl, const char *code, 
 static void dump(const lt_model_report *r)
 {
     for (size_t i = 0; i < r->count; i++)
-        fprintf(stderr, "    %s %u:%u %s: %s\n", r->items[i].level ? "W" : "E",
-                r->items[i].line, r->items[i].column, r->items[i].code, r->items[i].message);
+        fprintf(stderr, "    %s %u:%u %s: %s\n", r->items[i].level ? "W" : "E", r->items[i].line,
+                r->items[i].column, r->items[i].code, r->items[i].message);
 }
 
 static void check_round_trip(const row *rw, const lt_model *m, const lt_model_report *r)
@@ -109,8 +109,8 @@ static void check_round_trip(const row *rw, const lt_model *m, const lt_model_re
         ck_assert_str_eq(m->components[i].id, m2->components[i].id);
     wadm_findings(r, LT_MODEL_WARNING, &f1);
     wadm_findings(r2, LT_MODEL_WARNING, &f2);
-    ck_assert_msg(strcmp(f1.ptr, f2.ptr) == 0, "%s: findings changed:\n%s---\n%s", rw->file,
-                  f1.ptr, f2.ptr);
+    ck_assert_msg(strcmp(f1.ptr, f2.ptr) == 0, "%s: findings changed:\n%s---\n%s", rw->file, f1.ptr,
+                  f2.ptr);
     lt_model_free(m2);
     lt_model_report_free(r2);
     lt_buf_cleanup(&c1);

@@ -12,8 +12,8 @@
 /* The other deployed apps: explicit ids they claim and their shared components. */
 typedef struct {
     const char *app;
-    const char *id;        /* an explicit id it claims, or NULL */
-    const char *shared;    /* a component of a shared app, or NULL */
+    const char *id;     /* an explicit id it claims, or NULL */
+    const char *shared; /* a component of a shared app, or NULL */
     lt_model_kind kind;
 } other;
 
@@ -36,8 +36,8 @@ static lt_status id_owner(void *ctx, const char *id, const char **app)
     return t->fail;
 }
 
-static lt_status shared_has(void *ctx, const char *app, const char *component,
-                            lt_model_kind kind, bool *ok)
+static lt_status shared_has(void *ctx, const char *app, const char *component, lt_model_kind kind,
+                            bool *ok)
 {
     table *t = ctx;
 
@@ -96,7 +96,7 @@ START_TEST(test_check_shared_missing)
     table t = { others, 2, LT_OK, 0 };
     lt_model_deploy_env env = { &t, id_owner, shared_has };
     const lt_model_deploy_comp comps[] = {
-        { "a", NULL, LT_MODEL_COMPONENT, "shared-http", "httpserver" }, /* wrong kind */
+        { "a", NULL, LT_MODEL_COMPONENT, "shared-http", "httpserver" },  /* wrong kind */
         { "b", NULL, LT_MODEL_CAPABILITY, "shared-http", "httpserver" }, /* fine */
         { "c\"d", NULL, LT_MODEL_COMPONENT, "other", "hello" },          /* no such app */
     };

@@ -51,8 +51,14 @@ START_TEST(test_ext_resources)
         ck_assert_uint_eq(res.r->count, 0); /* a known trait type: no warning */
         mt_done(&res);
     }
-    const char *bad[] = { "{memory: 12X}", "{memory: 0}", "{cpu: 0.0001}", "{cpu: -1}",
-                          "{memory: 1.5}", "{}", "{memory: 1Gi, gpu: 1}", "[1]",
+    const char *bad[] = { "{memory: 12X}",
+                          "{memory: 0}",
+                          "{cpu: 0.0001}",
+                          "{cpu: -1}",
+                          "{memory: 1.5}",
+                          "{}",
+                          "{memory: 1Gi, gpu: 1}",
+                          "[1]",
                           "{memory: 99999999999999999999Pi}" };
     for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
         char t[256];
@@ -85,8 +91,8 @@ START_TEST(test_ext_resources_on_shared)
                                  "{cpu: 1}}]\n",
                              LT_MODEL_FORMAT_YAML);
     mt_expect(&res, LT_MODEL_ERROR,
-              "Shared component 's' cannot specify resources: the shared application sets them",
-              0, 0);
+              "Shared component 's' cannot specify resources: the shared application sets them", 0,
+              0);
     mt_done(&res);
 }
 END_TEST

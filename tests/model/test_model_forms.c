@@ -237,7 +237,10 @@ START_TEST(test_forms_ids)
           "some_model_name_with_spaces_cause_yaml-echo" },
         { "My ThInG", "thing.wasm", "my_thing-thing_wasm" },
         { "hello-simple", "hello", "hello_simple-hello" },
-        { "caf\xc3\xa9", "\xe2\x84\xaa" "elvin", "caf_-kelvin" },
+        { "caf\xc3\xa9",
+          "\xe2\x84\xaa"
+          "elvin",
+          "caf_-kelvin" },
         { "\xc4\xb0stanbul", "x", "i_stanbul-x" },
     };
     for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
@@ -267,7 +270,8 @@ START_TEST(test_forms_set_annotation)
     lt_buf b;
     lt_buf_init(&b, 4096);
     ck_assert_int_eq(lt_model_to_json(res.m, 0, &b), LT_OK);
-    ck_assert_ptr_nonnull(strstr(b.ptr, "\"annotations\":{\"description\":\"d\",\"version\":\"v2\"}"));
+    ck_assert_ptr_nonnull(
+        strstr(b.ptr, "\"annotations\":{\"description\":\"d\",\"version\":\"v2\"}"));
     lt_buf_cleanup(&b);
     mt_done(&res);
 }

@@ -15,13 +15,13 @@
 
 static const char SMALL[] =
     HDR "metadata: {name: small}\nspec:\n  components:\n"
-    "    - name: c\n      type: component\n      properties: {image: x}\n"
-    "      traits: [{type: spreadscaler, properties: {instances: 1, spread: [{name: a, "
-    "requirements: {k: v}}]}}]\n"
-    "    - name: p\n      type: capability\n      properties: {image: y, config: [{name: q, "
-    "properties: {a: b}}]}\n"
-    "      traits: [{type: link, properties: {namespace: wasi, package: http, "
-    "interfaces: [incoming-handler], target: {name: c}}}]\n";
+        "    - name: c\n      type: component\n      properties: {image: x}\n"
+        "      traits: [{type: spreadscaler, properties: {instances: 1, spread: [{name: a, "
+        "requirements: {k: v}}]}}]\n"
+        "    - name: p\n      type: capability\n      properties: {image: y, config: [{name: q, "
+        "properties: {a: b}}]}\n"
+        "      traits: [{type: link, properties: {namespace: wasi, package: http, "
+        "interfaces: [incoming-handler], target: {name: c}}}]\n";
 
 /* A refused parse whose first finding has this code and contains this text. */
 static void expect_refused(const char *text, size_t len, lt_model_format fmt, const char *code,
@@ -157,8 +157,9 @@ START_TEST(test_hostile_alias_expansion_size)
 {
     size_t n = 100000, cap = n + 4096;
     char *s = malloc(cap);
-    size_t k = (size_t)snprintf(s, cap, HDR "metadata:\n  name: exp\n  annotations:\n"
-                                             "    a0: &big ");
+    size_t k = (size_t)snprintf(s, cap,
+                                HDR "metadata:\n  name: exp\n  annotations:\n"
+                                    "    a0: &big ");
     memset(s + k, 'x', n);
     k += n;
     for (int i = 1; i < 30; i++)
@@ -201,16 +202,17 @@ START_TEST(test_hostile_structure)
     refused("", LT_MODEL_FORMAT_YAML, "schema", "the manifest is empty");
     refused("   \n# only a comment\n", LT_MODEL_FORMAT_AUTO, "schema", "the manifest is empty");
     refused("---\n", LT_MODEL_FORMAT_YAML, "schema", "the manifest is empty");
-    refused("- a\n- b\n", LT_MODEL_FORMAT_YAML, "schema", "invalid type: sequence, expected a "
-                                                          "manifest");
+    refused("- a\n- b\n", LT_MODEL_FORMAT_YAML, "schema",
+            "invalid type: sequence, expected a "
+            "manifest");
     refused("a: [1, 2\n", LT_MODEL_FORMAT_YAML, "syntax", "YAML syntax error");
     refused("{", LT_MODEL_FORMAT_AUTO, "syntax", "YAML syntax error");
     refused("", LT_MODEL_FORMAT_JSON, "syntax", "JSON syntax error");
     /* strings where wadm wants strings; explicit !!str makes a number a string */
-    refused(HDR "metadata: {name: 123}\nspec: {components: []}\n", LT_MODEL_FORMAT_YAML,
-            "schema", "invalid type: integer `123`, expected a string");
-    mt_result res = mt_parse(HDR "metadata: {name: !!str 123}\nspec: {components: []}\n",
-                             LT_MODEL_FORMAT_YAML);
+    refused(HDR "metadata: {name: 123}\nspec: {components: []}\n", LT_MODEL_FORMAT_YAML, "schema",
+            "invalid type: integer `123`, expected a string");
+    mt_result res =
+        mt_parse(HDR "metadata: {name: !!str 123}\nspec: {components: []}\n", LT_MODEL_FORMAT_YAML);
     ck_assert_int_eq(res.st, LT_OK);
     ck_assert_str_eq(res.m->name, "123");
     mt_done(&res);
@@ -240,8 +242,9 @@ START_TEST(test_hostile_big_values)
     size_t n = 900000;
     size_t cap = n + 512;
     char *s = malloc(cap);
-    size_t k = (size_t)snprintf(s, cap, HDR "metadata: {name: big}\nspec:\n  components:\n"
-                                      "    - {name: c, type: component, properties: {image: ");
+    size_t k = (size_t)snprintf(s, cap,
+                                HDR "metadata: {name: big}\nspec:\n  components:\n"
+                                    "    - {name: c, type: component, properties: {image: ");
     memset(s + k, 'x', n);
     k += n;
     snprintf(s + k, cap - k, "}}\n");
@@ -255,7 +258,7 @@ END_TEST
 
 /* ---- allocation failures -------------------------------------------------------------------- */
 
-static long fail_at;  /* fail the Nth allocation (1-based); 0: never */
+static long fail_at; /* fail the Nth allocation (1-based); 0: never */
 static long calls;
 static long live;
 

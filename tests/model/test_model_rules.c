@@ -9,30 +9,28 @@
 #define META(name) "metadata:\n  name: " name "\n  annotations:\n    version: v1\n"
 
 /* A valid manifest used as the starting point. */
-static const char VALID[] =
-    HDR META("demo")
-    "spec:\n"
-    "  components:\n"
-    "    - name: web\n"                         /* line 8 */
-    "      type: component\n"
-    "      properties:\n"
-    "        image: ghcr.io/x/web:1\n"
-    "      traits:\n"
-    "        - type: spreadscaler\n"            /* line 13 */
-    "          properties:\n"
-    "            instances: 2\n"
-    "    - name: httpserver\n"                  /* line 16 */
-    "      type: capability\n"
-    "      properties:\n"
-    "        image: ghcr.io/x/http:1\n"
-    "      traits:\n"
-    "        - type: link\n"                    /* line 21 */
-    "          properties:\n"
-    "            namespace: wasi\n"
-    "            package: http\n"
-    "            interfaces: [incoming-handler]\n"
-    "            target:\n"
-    "              name: web\n";
+static const char VALID[] = HDR META("demo") "spec:\n"
+                                             "  components:\n"
+                                             "    - name: web\n" /* line 8 */
+                                             "      type: component\n"
+                                             "      properties:\n"
+                                             "        image: ghcr.io/x/web:1\n"
+                                             "      traits:\n"
+                                             "        - type: spreadscaler\n" /* line 13 */
+                                             "          properties:\n"
+                                             "            instances: 2\n"
+                                             "    - name: httpserver\n" /* line 16 */
+                                             "      type: capability\n"
+                                             "      properties:\n"
+                                             "        image: ghcr.io/x/http:1\n"
+                                             "      traits:\n"
+                                             "        - type: link\n" /* line 21 */
+                                             "          properties:\n"
+                                             "            namespace: wasi\n"
+                                             "            package: http\n"
+                                             "            interfaces: [incoming-handler]\n"
+                                             "            target:\n"
+                                             "              name: web\n";
 
 START_TEST(test_rules_valid_base)
 {
@@ -98,19 +96,17 @@ START_TEST(test_rule3_4_label_keys)
 }
 END_TEST
 
-static const char DUPS[] =
-    HDR META("dups")
-    "spec:\n"
-    "  components:\n"
-    "    - name: a\n"                                /* 9 */
-    "      type: component\n"
-    "      properties: {image: x, id: same}\n"
-    "    - name: a\n"                                /* 12 */
-    "      type: capability\n"
-    "      properties: {image: y, id: other}\n"
-    "    - name: b\n"                                /* 15 */
-    "      type: capability\n"
-    "      properties: {image: y, id: same}\n";
+static const char DUPS[] = HDR META("dups") "spec:\n"
+                                            "  components:\n"
+                                            "    - name: a\n" /* 9 */
+                                            "      type: component\n"
+                                            "      properties: {image: x, id: same}\n"
+                                            "    - name: a\n" /* 12 */
+                                            "      type: capability\n"
+                                            "      properties: {image: y, id: other}\n"
+                                            "    - name: b\n" /* 15 */
+                                            "      type: capability\n"
+                                            "      properties: {image: y, id: same}\n";
 
 START_TEST(test_rule5_6_duplicates)
 {
@@ -128,15 +124,18 @@ END_TEST
 START_TEST(test_rule7_missing_targets)
 {
     mt_result res = mt_parse(
-        HDR META("m") "spec:\n  components:\n"
-        "    - name: c\n      type: component\n      properties: {image: x}\n"
-        "      traits:\n"
-        "        - type: link\n"                                             /* 13 */
-        "          properties: {namespace: n, package: p, interfaces: [i], target: zeta}\n"
-        "        - type: linkdef\n"                                          /* 15 */
-        "          properties: {namespace: n, package: p, interfaces: [i], target: {name: alpha}}\n"
-        "        - type: link\n"
-        "          properties: {namespace: n, package: q, interfaces: [i], target: zeta}\n",
+        HDR META(
+            "m") "spec:\n  components:\n"
+                 "    - name: c\n      type: component\n      properties: {image: x}\n"
+                 "      traits:\n"
+                 "        - type: link\n" /* 13 */
+                 "          properties: {namespace: n, package: p, interfaces: [i], target: zeta}\n"
+                 "        - type: linkdef\n" /* 15 */
+                 "          properties: {namespace: n, package: p, interfaces: [i], target: {name: "
+                 "alpha}}\n"
+                 "        - type: link\n"
+                 "          properties: {namespace: n, package: q, interfaces: [i], target: "
+                 "zeta}\n",
         LT_MODEL_FORMAT_YAML);
     /* a set, sorted; any trait whose properties decode as a link counts */
     mt_expect(&res, LT_MODEL_ERROR,
@@ -144,27 +143,31 @@ START_TEST(test_rule7_missing_targets)
               "[\"alpha\", \"zeta\"]",
               14, 75);
     ck_assert_uint_eq(mt_count(res.r, LT_MODEL_WARNING, "is not a listed component"), 2);
-    mt_expect(&res, LT_MODEL_WARNING, "link (target [zeta]) target [zeta] is not a listed component",
-              0, 0);
+    mt_expect(&res, LT_MODEL_WARNING,
+              "link (target [zeta]) target [zeta] is not a listed component", 0, 0);
     mt_done(&res);
 }
 END_TEST
 
 START_TEST(test_rule8_interfaces)
 {
-    mt_result res = mt_parse(
-        HDR META("i") "spec:\n  components:\n"
-        "    - name: c\n      type: component\n      properties: {image: x}\n"
-        "      traits:\n"
-        "        - type: link\n"
-        "          properties:\n"
-        "            {namespace: wasi, package: keyvalue, interfaces: [atomic, store], target: c}\n"
-        "        - type: link\n"
-        "          properties:\n"
-        "            {namespace: wasmcloud, package: postgres, interfaces: [query], target: c}\n"
-        "        - type: link\n"
-        "          properties: {namespace: mine, package: kv, interfaces: [x], target: c}\n",
-        LT_MODEL_FORMAT_YAML);
+    mt_result res =
+        mt_parse(HDR META(
+                     "i") "spec:\n  components:\n"
+                          "    - name: c\n      type: component\n      properties: {image: x}\n"
+                          "      traits:\n"
+                          "        - type: link\n"
+                          "          properties:\n"
+                          "            {namespace: wasi, package: keyvalue, interfaces: [atomic, "
+                          "store], target: c}\n"
+                          "        - type: link\n"
+                          "          properties:\n"
+                          "            {namespace: wasmcloud, package: postgres, interfaces: "
+                          "[query], target: c}\n"
+                          "        - type: link\n"
+                          "          properties: {namespace: mine, package: kv, interfaces: [x], "
+                          "target: c}\n",
+                 LT_MODEL_FORMAT_YAML);
     ck_assert_int_eq(res.st, LT_OK);
     mt_expect(&res, LT_MODEL_WARNING, "unrecognized interface [wasi:keyvalue/atomic]", 15, 63);
     mt_expect(&res, LT_MODEL_WARNING, "unrecognized interface [wasmcloud:postgres/query]", 0, 0);
@@ -178,18 +181,19 @@ END_TEST
 START_TEST(test_rule9_dangling_and_custom_links)
 {
     mt_result res = mt_parse(
-        HDR META("d") "spec:\n  components:\n"
-        "    - name: c\n      type: component\n      properties: {image: x}\n"
-        "      traits:\n"
-        "        - type: link\n"
-        "          properties: {name: n1, namespace: a, package: b, interfaces: [i], "
-        "target: {name: ghost}}\n"
-        "        - type: link\n"
-        "          properties: {package: b, interfaces: [i]}\n"
-        "        - type: link\n"
-        "          properties: {package: b, interfaces: [i], target: c}\n"
-        "        - type: link\n"
-        "          properties: {package: b, interfaces: [i], target: {name: nobody}}\n",
+        HDR META(
+            "d") "spec:\n  components:\n"
+                 "    - name: c\n      type: component\n      properties: {image: x}\n"
+                 "      traits:\n"
+                 "        - type: link\n"
+                 "          properties: {name: n1, namespace: a, package: b, interfaces: [i], "
+                 "target: {name: ghost}}\n"
+                 "        - type: link\n"
+                 "          properties: {package: b, interfaces: [i]}\n"
+                 "        - type: link\n"
+                 "          properties: {package: b, interfaces: [i], target: c}\n"
+                 "        - type: link\n"
+                 "          properties: {package: b, interfaces: [i], target: {name: nobody}}\n",
         LT_MODEL_FORMAT_YAML);
     mt_expect(&res, LT_MODEL_WARNING, "link (name [n1]) target [ghost] is not a listed component",
               14, 85);
@@ -212,26 +216,30 @@ END_TEST
 START_TEST(test_rule10_secrets)
 {
     mt_result res = mt_parse(
-        HDR META("s") "spec:\n"
-        "  policies:\n"
-        "    - {name: good, type: policy.secret.wasmcloud.dev/v1alpha1, properties: {backend: v}}\n"
-        "    - {name: nobackend, type: policy.secret.wasmcloud.dev/v1alpha1, properties: {a: b}}\n"
-        "    - {name: other, type: something, properties: {backend: v}}\n"
-        "  components:\n"
-        "    - name: c\n      type: component\n"
-        "      properties:\n"
-        "        image: x\n"
-        "        secrets:\n"
-        "          - {name: s1, properties: {policy: good, key: k}}\n"
-        "          - {name: s2, properties: {policy: missing, key: k}}\n"     /* 19 */
-        "          - {name: s3, properties: {policy: nobackend, key: k}}\n"
-        "          - {name: s4, properties: {policy: other, key: k, field: f, version: '2'}}\n"
-        "      traits:\n"
-        "        - type: link\n"
-        "          properties:\n"
-        "            namespace: a\n            package: b\n            interfaces: [c]\n"
-        "            target:\n              name: c\n"
-        "              secrets: [{name: s5, properties: {policy: nope, key: k}}]\n",
+        HDR META(
+            "s") "spec:\n"
+                 "  policies:\n"
+                 "    - {name: good, type: policy.secret.wasmcloud.dev/v1alpha1, properties: "
+                 "{backend: v}}\n"
+                 "    - {name: nobackend, type: policy.secret.wasmcloud.dev/v1alpha1, properties: "
+                 "{a: b}}\n"
+                 "    - {name: other, type: something, properties: {backend: v}}\n"
+                 "  components:\n"
+                 "    - name: c\n      type: component\n"
+                 "      properties:\n"
+                 "        image: x\n"
+                 "        secrets:\n"
+                 "          - {name: s1, properties: {policy: good, key: k}}\n"
+                 "          - {name: s2, properties: {policy: missing, key: k}}\n" /* 19 */
+                 "          - {name: s3, properties: {policy: nobackend, key: k}}\n"
+                 "          - {name: s4, properties: {policy: other, key: k, field: f, version: "
+                 "'2'}}\n"
+                 "      traits:\n"
+                 "        - type: link\n"
+                 "          properties:\n"
+                 "            namespace: a\n            package: b\n            interfaces: [c]\n"
+                 "            target:\n              name: c\n"
+                 "              secrets: [{name: s5, properties: {policy: nope, key: k}}]\n",
         LT_MODEL_FORMAT_YAML);
     mt_expect(&res, LT_MODEL_ERROR, "secret 's2' is mapped to unknown policy 'missing'", 19, 45);
     mt_expect(&res, LT_MODEL_ERROR,
@@ -253,27 +261,28 @@ END_TEST
 
 START_TEST(test_rule11_custom_scaler)
 {
-    mt_result res = mt_parse(
-        HDR META("x") "spec:\n  components:\n"
-        "    - name: c\n      type: component\n      properties: {image: x}\n"
-        "      traits:\n"
-        "        - type: daemonscaler\n"
-        "          properties:\n"
-        "            instances: 1\n"
-        "            incorect: [1, 2.5, true, null]\n"         /* 16 */
-        "        - type: spreadscaler\n"
-        "          properties:\n"
-        "            instances: '3'\n",                        /* 19 */
-        LT_MODEL_FORMAT_YAML);
+    mt_result res =
+        mt_parse(HDR META(
+                     "x") "spec:\n  components:\n"
+                          "    - name: c\n      type: component\n      properties: {image: x}\n"
+                          "      traits:\n"
+                          "        - type: daemonscaler\n"
+                          "          properties:\n"
+                          "            instances: 1\n"
+                          "            incorect: [1, 2.5, true, null]\n" /* 16 */
+                          "        - type: spreadscaler\n"
+                          "          properties:\n"
+                          "            instances: '3'\n", /* 19 */
+                 LT_MODEL_FORMAT_YAML);
     mt_expect(&res, LT_MODEL_ERROR,
               "Scaler trait deserialized as custom trait, ensure fields are correct: "
               "{\"incorect\":[1,2.5,true,null],\"instances\":1}",
               15, 13);
     mt_expect(&res, LT_MODEL_ERROR,
-              "unknown field `incorect`, expected one of `instances`, `replicas`, `spread`",
-              16, 13);
-    mt_expect(&res, LT_MODEL_ERROR,
-              "invalid type: string \"3\", expected a non-negative integer", 19, 24);
+              "unknown field `incorect`, expected one of `instances`, `replicas`, `spread`", 16,
+              13);
+    mt_expect(&res, LT_MODEL_ERROR, "invalid type: string \"3\", expected a non-negative integer",
+              19, 24);
     const lt_model_diag *d = mt_find(res.r, LT_MODEL_ERROR, "invalid type: string", false);
     ck_assert_str_eq(d->path, "spec.components[0].traits[1].properties.instances");
     mt_done(&res);
@@ -282,19 +291,22 @@ END_TEST
 
 START_TEST(test_rule12_component_properties)
 {
-    mt_result res = mt_parse(
-        HDR META("p") "spec:\n  components:\n"
-        "    - {name: both, type: component, properties: {image: x, application: {name: a, "
-        "component: b}}}\n"
-        "    - {name: none, type: capability, properties: {}}\n"
-        "    - {name: cfg, type: capability, properties: {application: {name: shr, component: b},"
-        " config: [{name: c}]}}\n"
-        "    - {name: sec, type: capability, properties: {application: {name: shr2, component: b},"
-        " secrets: [{name: s, properties: {policy: p, key: k}}]}}\n"
-        "    - name: scl\n      type: component\n"
-        "      properties: {application: {name: shr3, component: b}}\n"
-        "      traits: [{type: spreadscaler, properties: {instances: 1}}]\n",
-        LT_MODEL_FORMAT_YAML);
+    mt_result res =
+        mt_parse(HDR META("p") "spec:\n  components:\n"
+                               "    - {name: both, type: component, properties: {image: x, "
+                               "application: {name: a, "
+                               "component: b}}}\n"
+                               "    - {name: none, type: capability, properties: {}}\n"
+                               "    - {name: cfg, type: capability, properties: {application: "
+                               "{name: shr, component: b},"
+                               " config: [{name: c}]}}\n"
+                               "    - {name: sec, type: capability, properties: {application: "
+                               "{name: shr2, component: b},"
+                               " secrets: [{name: s, properties: {policy: p, key: k}}]}}\n"
+                               "    - name: scl\n      type: component\n"
+                               "      properties: {application: {name: shr3, component: b}}\n"
+                               "      traits: [{type: spreadscaler, properties: {instances: 1}}]\n",
+                 LT_MODEL_FORMAT_YAML);
     mt_expect(&res, LT_MODEL_ERROR,
               "Component cannot have both 'image' and 'application' properties", 9, 49);
     mt_expect(&res, LT_MODEL_ERROR, "Component must have either 'image' or 'application' property",
@@ -313,19 +325,22 @@ START_TEST(test_rule13_14_duplicate_links_and_configs)
 {
     mt_result res = mt_parse(
         HDR META("l") "spec:\n  components:\n"
-        "    - name: c\n      type: component\n      properties: {image: x}\n"
-        "      traits:\n"
-        "        - type: link\n"
-        "          properties:\n"
-        "            {namespace: wasi, package: keyvalue, interfaces: [atomics, store], target: c,"
-        " source: {config: [{name: cfg1, properties: {a: b}}, {name: ext}]}}\n"
-        "        - type: link\n"                                                    /* 16 */
-        "          properties:\n"
-        "            {name: other, namespace: wasi, package: keyvalue, interfaces: [atomics],"
-        " target: {name: c, config: [{name: ext}, {name: cfg1, properties: {}}]}}\n"
-        "        - type: link\n"                                                    /* 19 */
-        "          properties:\n"
-        "            {namespace: wasi, package: keyvalue, interfaces: [store], target: c}\n",
+                      "    - name: c\n      type: component\n      properties: {image: x}\n"
+                      "      traits:\n"
+                      "        - type: link\n"
+                      "          properties:\n"
+                      "            {namespace: wasi, package: keyvalue, interfaces: [atomics, "
+                      "store], target: c,"
+                      " source: {config: [{name: cfg1, properties: {a: b}}, {name: ext}]}}\n"
+                      "        - type: link\n" /* 16 */
+                      "          properties:\n"
+                      "            {name: other, namespace: wasi, package: keyvalue, interfaces: "
+                      "[atomics],"
+                      " target: {name: c, config: [{name: ext}, {name: cfg1, properties: {}}]}}\n"
+                      "        - type: link\n" /* 19 */
+                      "          properties:\n"
+                      "            {namespace: wasi, package: keyvalue, interfaces: [store], "
+                      "target: c}\n",
         LT_MODEL_FORMAT_YAML);
     mt_expect(&res, LT_MODEL_ERROR,
               "Duplicate link found inside component 'c': default (wasi:keyvalue/store)", 21, 13);
@@ -340,15 +355,16 @@ END_TEST
 START_TEST(test_rule15_deprecated_keys)
 {
     mt_result res = mt_parse(
-        HDR META("dep") "spec:\n  components:\n"
-        "    - name: c\n      type: component\n      properties: {image: x}\n"
-        "      traits:\n"
-        "        - type: link\n"
-        "          properties:\n"
-        "            namespace: a\n            package: b\n            interfaces: [c]\n"
-        "            target: c\n"
-        "            target_config: [{name: t, properties: {k: v}}]\n"          /* 19 */
-        "            source_config: [{name: s, properties: {k: v}}]\n",
+        HDR META(
+            "dep") "spec:\n  components:\n"
+                   "    - name: c\n      type: component\n      properties: {image: x}\n"
+                   "      traits:\n"
+                   "        - type: link\n"
+                   "          properties:\n"
+                   "            namespace: a\n            package: b\n            interfaces: [c]\n"
+                   "            target: c\n"
+                   "            target_config: [{name: t, properties: {k: v}}]\n" /* 19 */
+                   "            source_config: [{name: s, properties: {k: v}}]\n",
         LT_MODEL_FORMAT_YAML);
     ck_assert_int_eq(res.st, LT_OK);
     mt_expect(&res, LT_MODEL_WARNING,
@@ -373,16 +389,15 @@ END_TEST
 
 START_TEST(test_schema_unknown_fields_did_you_mean)
 {
-    mt_result res = mt_parse(
-        HDR "metadata:\n  name: a\n  anotations: {}\n"                 /* 5 */
-        "spec:\n  components:\n"
-        "    - name: c\n      type: componnet\n"                       /* 9 */
-        "      properties: {imgae: x}\n"                               /* 10 */
-        "      traits:\n"
-        "        - type: spreadscalar\n"                               /* 12 */
-        "          properties: {replica: 2}\n"
-        "extra: 1\n",
-        LT_MODEL_FORMAT_YAML);
+    mt_result res = mt_parse(HDR "metadata:\n  name: a\n  anotations: {}\n" /* 5 */
+                                 "spec:\n  components:\n"
+                                 "    - name: c\n      type: componnet\n" /* 9 */
+                                 "      properties: {imgae: x}\n"         /* 10 */
+                                 "      traits:\n"
+                                 "        - type: spreadscalar\n" /* 12 */
+                                 "          properties: {replica: 2}\n"
+                                 "extra: 1\n",
+                             LT_MODEL_FORMAT_YAML);
     mt_expect(&res, LT_MODEL_WARNING,
               "unknown field `anotations` is ignored (did you mean 'annotations'?)", 5, 3);
     mt_expect(&res, LT_MODEL_ERROR,
@@ -398,8 +413,8 @@ START_TEST(test_schema_unknown_fields_did_you_mean)
               "(did you mean 'spreadscaler'?)",
               12, 17);
     mt_expect(&res, LT_MODEL_ERROR,
-              "unknown field `extra`, expected one of `apiVersion`, `kind`, `metadata`, `spec`",
-              14, 1);
+              "unknown field `extra`, expected one of `apiVersion`, `kind`, `metadata`, `spec`", 14,
+              1);
     mt_done(&res);
 }
 END_TEST
@@ -437,8 +452,8 @@ START_TEST(test_schema_json_paths)
         "{\"name\":\"b\",\"type\":\"component\",\"properties\":{\"image\":\"y\"},"
         "\"traits\":[{\"type\":\"spreadscaler\",\"properties\":{\"instances\":-2}}]}]}}";
     mt_result res = mt_parse(json, LT_MODEL_FORMAT_JSON);
-    mt_expect(&res, LT_MODEL_ERROR,
-              "invalid value: integer `-2`, expected a non-negative integer", 0, 0);
+    mt_expect(&res, LT_MODEL_ERROR, "invalid value: integer `-2`, expected a non-negative integer",
+              0, 0);
     const lt_model_diag *d = mt_find(res.r, LT_MODEL_ERROR, "invalid value", false);
     ck_assert_str_eq(d->path, "spec.components[1].traits[0].properties.instances");
     ck_assert_uint_eq(d->line, 0);
@@ -483,25 +498,27 @@ START_TEST(test_schema_scaler_fields)
 {
     mt_result res = mt_parse(
         HDR META("s") "spec:\n  components:\n"
-        "    - name: c\n      type: component\n      properties: {image: x}\n"
-        "      traits:\n"
-        "        - {type: spreadscaler, properties: {instances: 1, replicas: 2}}\n"
-        "        - {type: daemonscaler, properties: {replicas: 3, spread: [{name: a, weight: -1,"
-        " colour: red}]}}\n",
+                      "    - name: c\n      type: component\n      properties: {image: x}\n"
+                      "      traits:\n"
+                      "        - {type: spreadscaler, properties: {instances: 1, replicas: 2}}\n"
+                      "        - {type: daemonscaler, properties: {replicas: 3, spread: [{name: a, "
+                      "weight: -1,"
+                      " colour: red}]}}\n",
         LT_MODEL_FORMAT_YAML);
     mt_expect(&res, LT_MODEL_ERROR, "duplicate field `instances` (`replicas` is its alias)", 0, 0);
     mt_expect(&res, LT_MODEL_ERROR,
               "unknown field `colour`, expected one of `name`, `requirements`, `weight`", 0, 0);
-    mt_expect(&res, LT_MODEL_ERROR,
-              "invalid value: integer `-1`, expected a non-negative integer", 0, 0);
+    mt_expect(&res, LT_MODEL_ERROR, "invalid value: integer `-1`, expected a non-negative integer",
+              0, 0);
     mt_done(&res);
 
-    res = mt_parse(HDR META("s") "spec:\n  components:\n"
-                   "    - name: c\n      type: component\n      properties: {image: x}\n"
-                   "      traits:\n"
-                   "        - {type: daemonscaler, properties: {replicas: 3, spread: [{name: a},"
-                   " {name: b, weight: 7, requirements: {zone: z}}]}}\n",
-                   LT_MODEL_FORMAT_YAML);
+    res = mt_parse(
+        HDR META("s") "spec:\n  components:\n"
+                      "    - name: c\n      type: component\n      properties: {image: x}\n"
+                      "      traits:\n"
+                      "        - {type: daemonscaler, properties: {replicas: 3, spread: [{name: a},"
+                      " {name: b, weight: 7, requirements: {zone: z}}]}}\n",
+        LT_MODEL_FORMAT_YAML);
     ck_assert_int_eq(res.st, LT_OK);
     const lt_model_trait *t = &res.m->components[0].traits[0];
     ck_assert_int_eq(t->kind, LT_MODEL_TRAIT_DAEMONSCALER);

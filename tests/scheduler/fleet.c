@@ -23,8 +23,8 @@ typedef struct reply {
     size_t n;
     int *codes;
     char msg[128];
-    bool inv;          /* an inventory request */
-    int whole;         /* != 0: whole-request refusal (STALE_EPOCH) */
+    bool inv;  /* an inventory request */
+    int whole; /* != 0: whole-request refusal (STALE_EPOCH) */
     uint64_t newest;
     struct reply *next;
 } reply;
@@ -214,11 +214,20 @@ static void on_send(void *arg, const lt_sched_batch *b)
     r->newest = h->newest_epoch;
     for (i = 0; i < r->n; i++) {
         switch (b->verb) {
-        case LT_SCHED_START: r->codes[i] = do_start(f, h, b->starts[i]); break;
-        case LT_SCHED_STOP: r->codes[i] = do_stop(f, h, b->stops[i]); break;
-        case LT_SCHED_LINK: r->codes[i] = do_link(h, b->links[i]); break;
-        case LT_SCHED_UNLINK: r->codes[i] = do_unlink(h, b->unlinks[i]); break;
-        case LT_SCHED_INVENTORY: break;
+        case LT_SCHED_START:
+            r->codes[i] = do_start(f, h, b->starts[i]);
+            break;
+        case LT_SCHED_STOP:
+            r->codes[i] = do_stop(f, h, b->stops[i]);
+            break;
+        case LT_SCHED_LINK:
+            r->codes[i] = do_link(h, b->links[i]);
+            break;
+        case LT_SCHED_UNLINK:
+            r->codes[i] = do_unlink(h, b->unlinks[i]);
+            break;
+        case LT_SCHED_INVENTORY:
+            break;
         }
     }
     if (replies_tail != NULL)
@@ -285,8 +294,8 @@ static void deliver(fleet *f)
 
             res[i] = init;
             res[i].code = r->codes[i];
-            res[i].message = r->codes[i] == RC(OK) || r->codes[i] == RC(ALREADY_DONE)
-                                 ? (char *)"" : r->msg;
+            res[i].message =
+                r->codes[i] == RC(OK) || r->codes[i] == RC(ALREADY_DONE) ? (char *)"" : r->msg;
             rp[i] = &res[i];
         }
         cr.host_id = f->hosts[r->host].id;
@@ -356,8 +365,9 @@ fleet *fleet_new(const char *lattice, const lt_sched_config *cfg)
 {
     fleet *f = calloc(1, sizeof(*f));
     lt_sched_config c = { 0 };
-    lt_sched_sink sink = { .arg = f, .send = on_send, .status = on_status, .event = on_event,
-                           .stale = on_stale };
+    lt_sched_sink sink = {
+        .arg = f, .send = on_send, .status = on_status, .event = on_event, .stale = on_stale
+    };
 
     if (cfg != NULL)
         c = *cfg;
@@ -714,8 +724,7 @@ size_t fleet_count(const fleet *f, const char *host, const char *app, const char
     return n;
 }
 
-size_t fleet_count_version(const fleet *f, const char *app, const char *comp,
-                           const char *version)
+size_t fleet_count_version(const fleet *f, const char *app, const char *comp, const char *version)
 {
     size_t i, j, n = 0;
 

@@ -25,11 +25,11 @@ typedef struct {
     size_t n_anns;
     int state;
     uint64_t mem;
-    bool foreign;  /* not started by latticed (no annotations) */
-    char cfg[128]; /* "k=v;k=v" of the start's config */
-    char msg[128]; /* FAILED: the host's message */
+    bool foreign;       /* not started by latticed (no annotations) */
+    char cfg[128];      /* "k=v;k=v" of the start's config */
+    char msg[128];      /* FAILED: the host's message */
     char placement[48]; /* this incarnation, "1.{n}" as the reference host's */
-    int64_t since; /* when it was (re)started */
+    int64_t since;      /* when it was (re)started */
 } fleet_inst;
 
 typedef struct {
@@ -42,20 +42,20 @@ typedef struct {
 
 typedef struct {
     char id[64];
-    char labels[256];        /* "k=v,k=v" */
+    char labels[256]; /* "k=v,k=v" */
     uint32_t slots;
     uint64_t mem;
-    bool up;                 /* heartbeats and answers */
-    int refuse_code;         /* != 0: starts answer this ResultCode */
+    bool up;         /* heartbeats and answers */
+    int refuse_code; /* != 0: starts answer this ResultCode */
     char refuse_msg[128];
-    fleet_inst *inst;        /* FLEET_MAX_INST entries */
+    fleet_inst *inst; /* FLEET_MAX_INST entries */
     size_t n_inst;
     fleet_link links[512];
     size_t n_links;
     uint64_t seq;
-    int64_t hb_next;         /* fleet_stagger: next heartbeat due */
-    uint64_t newest_epoch;   /* fences like a real host: older epochs get STALE_EPOCH */
-    uint64_t starts;         /* instances created: n of their placements */
+    int64_t hb_next;       /* fleet_stagger: next heartbeat due */
+    uint64_t newest_epoch; /* fences like a real host: older epochs get STALE_EPOCH */
+    uint64_t starts;       /* instances created: n of their placements */
 } fleet_host;
 
 typedef struct {
@@ -64,7 +64,7 @@ typedef struct {
     fleet_host hosts[FLEET_MAX_HOSTS];
     size_t n_hosts;
     /* counters */
-    size_t sent[5];          /* items per verb */
+    size_t sent[5]; /* items per verb */
     size_t batches[5];
     size_t max_batch_seen;
     size_t events;
@@ -75,12 +75,12 @@ typedef struct {
     size_t statuses;
     char last_status[64][2][4096]; /* [n][0]=app [1]=json, ring */
     size_t n_status;
-    bool hold_replies;       /* queue batches without answering */
-    bool answer_late;        /* answer at the next step instead of during send */
-    int64_t hb_interval;     /* 0: every up host beats at every step; else see fleet_stagger */
-    size_t started;          /* instances a start really ran (new or a FAILED one again) */
+    bool hold_replies;            /* queue batches without answering */
+    bool answer_late;             /* answer at the next step instead of during send */
+    int64_t hb_interval;          /* 0: every up host beats at every step; else see fleet_stagger */
+    size_t started;               /* instances a start really ran (new or a FAILED one again) */
     char last_stop_placement[80]; /* StopItem.placement of the last stop item */
-    size_t stops_left_alone; /* stops naming a placement that is gone (ALREADY_DONE) */
+    size_t stops_left_alone;      /* stops naming a placement that is gone (ALREADY_DONE) */
     /* Crash after start: with crash_after_ms > 0, a RUNNING instance whose image contains
      * crash_image fails (crash_msg) that long after it started, at most crash_limit times in
      * all (0 = no limit); with crash_events an instance.failed event is sent too. */
@@ -135,8 +135,7 @@ void fleet_check_at(const fleet *f, const char *file, int line);
 
 /** Instances of app (and comp, NULL = any) on host (NULL = all hosts), any version. */
 size_t fleet_count(const fleet *f, const char *host, const char *app, const char *comp);
-size_t fleet_count_version(const fleet *f, const char *app, const char *comp,
-                           const char *version);
+size_t fleet_count_version(const fleet *f, const char *app, const char *comp, const char *version);
 /** Max instances of app/comp on a single host. */
 size_t fleet_max_per_host(const fleet *f, const char *app, const char *comp);
 /** Links installed anywhere with that source config substring (NULL = any). */

@@ -133,7 +133,8 @@ START_TEST(test_partition_single_host_evicted)
     ck_assert_uint_eq(f->ev_host_lost, 1);
     fleet_settle(f, 200);
     ck_assert_uint_eq(fleet_count(f, NULL, "spread", "echo") -
-                      fleet_count(f, f->hosts[3].id, "spread", "echo"), 10);
+                          fleet_count(f, f->hosts[3].id, "spread", "echo"),
+                      10);
     /* Two more die apart from each other later: still individual (3 of 10 in the window). */
     f->hosts[5].up = false;
     run_ms(f, 1500);

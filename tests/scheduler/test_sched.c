@@ -114,8 +114,7 @@ START_TEST(test_state_words)
     ck_assert_int_eq(lt_sched_state_add(LT_SCHED_FAILED, LT_SCHED_UNDEPLOYED), LT_SCHED_FAILED);
     ck_assert_int_eq(lt_sched_state_add(LT_SCHED_UNDEPLOYED, LT_SCHED_WAITING),
                      LT_SCHED_UNDEPLOYED);
-    ck_assert_int_eq(lt_sched_state_add(LT_SCHED_UNHEALTHY, LT_SCHED_DEPLOYED),
-                     LT_SCHED_UNHEALTHY);
+    ck_assert_int_eq(lt_sched_state_add(LT_SCHED_UNHEALTHY, LT_SCHED_DEPLOYED), LT_SCHED_UNHEALTHY);
 }
 END_TEST
 
@@ -247,9 +246,11 @@ START_TEST(test_weighted_spreads_and_ineligible_hosts)
     fleet_settle(f, 100);
     ck_assert_uint_eq(fleet_count(f, NULL, "complex", "blobby"), 5);
     ck_assert_uint_eq(fleet_count(f, "east-1", "complex", "blobby") +
-                      fleet_count(f, "east-2", "complex", "blobby"), 4);
+                          fleet_count(f, "east-2", "complex", "blobby"),
+                      4);
     ck_assert_uint_eq(fleet_count(f, "west-1", "complex", "blobby") +
-                      fleet_count(f, "west-2", "complex", "blobby"), 1);
+                          fleet_count(f, "west-2", "complex", "blobby"),
+                      1);
     ck_assert_uint_eq(fleet_count(f, "moon", "complex", "blobby"), 0);
     ck_assert_uint_eq(fleet_count(f, "east-1", "complex", "blobby"), 2); /* even in a spread */
     ck_assert_uint_eq(fleet_count(f, "moon", "complex", "fileserver"), 1);
@@ -363,14 +364,16 @@ START_TEST(test_host_stop_rebalances)
     deploy(f, m);
     fleet_settle(f, 100);
     ck_assert_uint_eq(fleet_count(f, NULL, "host-stop", "hello"), 5);
-    busiest = fleet_count(f, "east-1", "host-stop", NULL) >= fleet_count(f, "east-2", "host-stop",
-                                                                          NULL) ? "east-1"
-                                                                                : "east-2";
+    busiest =
+        fleet_count(f, "east-1", "host-stop", NULL) >= fleet_count(f, "east-2", "host-stop", NULL)
+            ? "east-1"
+            : "east-2";
     fleet_host_stop(f, busiest);
     fleet_settle(f, 100);
     ck_assert_uint_eq(fleet_count(f, NULL, "host-stop", "hello"), 5);
     ck_assert_uint_eq(fleet_count(f, strcmp(busiest, "east-1") == 0 ? "east-2" : "east-1",
-                                  "host-stop", "hello"), 5);
+                                  "host-stop", "hello"),
+                      5);
     ck_assert_uint_eq(f->ev_host_lost, 1);
     fleet_free(f);
 }
@@ -388,14 +391,15 @@ START_TEST(test_silent_host_lost_after_timeout)
     dead = fleet_find(f, "west-1");
     if (fleet_count(f, "west-1", "hello-simple", NULL) == 0)
         dead = fleet_find(f, "east-1");
-    dead->up = false; /* kill -9: no goodbye */
+    dead->up = false;        /* kill -9: no goodbye */
     for (i = 0; i < 25; i++) /* 2.5 s < 3 intervals: not yet lost */
         fleet_step(f, 100);
     ck_assert_uint_eq(lt_sched_host_count(f->s), 5);
     fleet_settle(f, 100);
     ck_assert_uint_eq(lt_sched_host_count(f->s), 4);
     ck_assert_uint_eq(fleet_count(f, NULL, "hello-simple", "hello") -
-                      fleet_count(f, dead->id, "hello-simple", "hello"), 4);
+                          fleet_count(f, dead->id, "hello-simple", "hello"),
+                      4);
     ck_assert_int_eq(fleet_state(f, "hello-simple"), LT_SCHED_DEPLOYED);
     fleet_free(f);
 }

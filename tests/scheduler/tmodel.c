@@ -112,13 +112,14 @@ static char *compute_id(tm *t, const char *app, const char *name)
 
     for (i = 0; app[i] != '\0' && n < 200; i++)
         buf[n++] = (app[i] >= 'A' && app[i] <= 'Z') ? (char)(app[i] - 'A' + 'a')
-                   : ((app[i] >= 'a' && app[i] <= 'z') || (app[i] >= '0' && app[i] <= '9'))
-                       ? app[i] : '_';
+                   : ((app[i] >= 'a' && app[i] <= 'z') || (app[i] >= '0' && app[i] <= '9')) ? app[i]
+                                                                                            : '_';
     buf[n++] = '-';
     for (i = 0; name[i] != '\0' && n < 500; i++)
         buf[n++] = (name[i] >= 'A' && name[i] <= 'Z') ? (char)(name[i] - 'A' + 'a')
                    : ((name[i] >= 'a' && name[i] <= 'z') || (name[i] >= '0' && name[i] <= '9'))
-                       ? name[i] : '_';
+                       ? name[i]
+                       : '_';
     buf[n] = '\0';
     return (char *)keep(t, buf);
 }
@@ -210,8 +211,8 @@ void tm_resources(lt_model_component *c, uint64_t memory_bytes, uint32_t cpu_mil
     c->resources = r;
 }
 
-static lt_model_trait *new_trait(lt_model_component *c, const char *type,
-                                 lt_model_trait_kind kind, lt_model_shape shape)
+static lt_model_trait *new_trait(lt_model_component *c, const char *type, lt_model_trait_kind kind,
+                                 lt_model_shape shape)
 {
     tm *t = owner_of(c);
     lt_model_trait *tr = &t->traits[comp_index(t, c)][c->trait_count++];
@@ -226,10 +227,10 @@ static lt_model_trait *new_trait(lt_model_component *c, const char *type,
 void tm_scaler(lt_model_component *c, bool daemon, uint64_t instances)
 {
     tm *t = owner_of(c);
-    lt_model_trait *tr = new_trait(c, daemon ? "daemonscaler" : "spreadscaler",
-                                   daemon ? LT_MODEL_TRAIT_DAEMONSCALER
-                                          : LT_MODEL_TRAIT_SPREADSCALER,
-                                   LT_MODEL_SHAPE_SCALER);
+    lt_model_trait *tr =
+        new_trait(c, daemon ? "daemonscaler" : "spreadscaler",
+                  daemon ? LT_MODEL_TRAIT_DAEMONSCALER : LT_MODEL_TRAIT_SPREADSCALER,
+                  LT_MODEL_SHAPE_SCALER);
 
     tr->scaler.instances = instances;
     tr->scaler.spreads = t->spreads[comp_index(t, c)];
@@ -255,8 +256,8 @@ void tm_spread(lt_model_component *c, const char *name, uint64_t weight, const c
     }
 }
 
-lt_model_link *tm_link(lt_model_component *c, const char *target, const char *ns,
-                       const char *pkg, const char *iface, const char *src_cfg)
+lt_model_link *tm_link(lt_model_component *c, const char *target, const char *ns, const char *pkg,
+                       const char *iface, const char *src_cfg)
 {
     tm *t = owner_of(c);
     lt_model_trait *tr = new_trait(c, "link", LT_MODEL_TRAIT_LINK, LT_MODEL_SHAPE_LINK);

@@ -31,8 +31,8 @@ void tm_scaler(lt_model_component *c, bool daemon, uint64_t instances);
 void tm_spread(lt_model_component *c, const char *name, uint64_t weight, const char *req);
 
 /** Add a link trait from c to target; cfg "k=v" or NULL (source config). */
-lt_model_link *tm_link(lt_model_component *c, const char *target, const char *ns,
-                       const char *pkg, const char *iface, const char *src_cfg);
+lt_model_link *tm_link(lt_model_component *c, const char *target, const char *ns, const char *pkg,
+                       const char *iface, const char *src_cfg);
 void tm_link_name(lt_model_link *l, const char *name);
 void tm_link_colocate(lt_model_link *l, lt_model_colocate co);
 

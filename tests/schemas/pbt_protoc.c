@@ -65,16 +65,20 @@ static lt_status read_fd(int fd, char **new_data, size_t *out_len)
 /* Child side: stdin/stdout redirected, then exec protoc. Never returns. */
 static void exec_protoc(int in_fd, int out_fd, const char *mode_arg, const char *proto)
 {
-    const char *argv[] = { LT_TEST_PROTOC, "--proto_path=" LT_TEST_SCHEMAS_DIR,
-                           "--proto_path=" LT_TEST_WKT_DIR, mode_arg, proto, NULL };
+    const char *argv[] = { LT_TEST_PROTOC,
+                           "--proto_path=" LT_TEST_SCHEMAS_DIR,
+                           "--proto_path=" LT_TEST_WKT_DIR,
+                           mode_arg,
+                           proto,
+                           NULL };
     if (dup2(in_fd, 0) < 0 || dup2(out_fd, 1) < 0)
         _exit(126);
     execv(argv[0], (char *const *)argv);
     _exit(127);
 }
 
-lt_status pbt_protoc(const char *mode, const char *type, const char *proto,
-                     const void *in, size_t len, char **new_out, size_t *out_len)
+lt_status pbt_protoc(const char *mode, const char *type, const char *proto, const void *in,
+                     size_t len, char **new_out, size_t *out_len)
 {
     char in_path[] = "/tmp/lt-pbt-in-XXXXXX";
     char out_path[] = "/tmp/lt-pbt-out-XXXXXX";

@@ -21,8 +21,7 @@
  * exits non-zero (its stderr goes to the test log).
  */
 LT_NODISCARD lt_status pbt_protoc(const char *mode, const char *type, const char *proto,
-                                  const void *in, size_t len, char **new_out,
-                                  size_t *out_len);
+                                  const void *in, size_t len, char **new_out, size_t *out_len);
 
 /** Read a whole file (NUL-terminated, lt_free it); LT_ERR_IO on failure. */
 LT_NODISCARD lt_status pbt_read_file(const char *path, char **new_data, size_t *out_len);

@@ -23,12 +23,12 @@
 #define COUNT(a) (sizeof(a) / sizeof((a)[0]))
 
 /* Value of key in a protobuf-c string map (array of entries), or NULL. */
-#define MAP_GET(out, arr, n, k)                          \
-    do {                                                 \
-        (out) = NULL;                                    \
-        for (size_t i_ = 0; i_ < (n); i_++)              \
-            if (strcmp((arr)[i_]->key, (k)) == 0)        \
-                (out) = (arr)[i_]->value;                \
+#define MAP_GET(out, arr, n, k)                   \
+    do {                                          \
+        (out) = NULL;                             \
+        for (size_t i_ = 0; i_ < (n); i_++)       \
+            if (strcmp((arr)[i_]->key, (k)) == 0) \
+                (out) = (arr)[i_]->value;         \
     } while (0)
 
 /* Pack m, decode it with protoc as type, compare with golden/<golden>. */
@@ -52,7 +52,7 @@ static void check_decodes_to(const ProtobufCMessage *m, const char *type, const 
 
 /* Encode golden/<golden> with protoc as type and unpack it in C. */
 static ProtobufCMessage *encode_golden(const char *golden, const char *type, const char *proto,
-                                      const ProtobufCMessageDescriptor *desc)
+                                       const ProtobufCMessageDescriptor *desc)
 {
     size_t text_len = 0, bin_len = 0;
     char *text = NULL, *bin = NULL;
@@ -69,8 +69,10 @@ static ProtobufCMessage *encode_golden(const char *golden, const char *type, con
 
 START_TEST(native_heartbeat_decodes)
 {
-    Latticed__Host__V1__Heartbeat__LabelsEntry l1 = LATTICED__HOST__V1__HEARTBEAT__LABELS_ENTRY__INIT;
-    Latticed__Host__V1__Heartbeat__LabelsEntry l2 = LATTICED__HOST__V1__HEARTBEAT__LABELS_ENTRY__INIT;
+    Latticed__Host__V1__Heartbeat__LabelsEntry l1 =
+        LATTICED__HOST__V1__HEARTBEAT__LABELS_ENTRY__INIT;
+    Latticed__Host__V1__Heartbeat__LabelsEntry l2 =
+        LATTICED__HOST__V1__HEARTBEAT__LABELS_ENTRY__INIT;
     l1.key = S("zone"), l1.value = S("eu-1");
     l2.key = S("arch"), l2.value = S("x86_64");
     Latticed__Host__V1__Heartbeat__LabelsEntry *labels[] = { &l1, &l2 };
@@ -84,8 +86,10 @@ START_TEST(native_heartbeat_decodes)
     Google__Protobuf__Timestamp started = GOOGLE__PROTOBUF__TIMESTAMP__INIT;
     started.seconds = 1700000000, started.nanos = 123000000;
 
-    Latticed__Host__V1__Instance__AnnotationsEntry a1 = LATTICED__HOST__V1__INSTANCE__ANNOTATIONS_ENTRY__INIT;
-    Latticed__Host__V1__Instance__AnnotationsEntry a2 = LATTICED__HOST__V1__INSTANCE__ANNOTATIONS_ENTRY__INIT;
+    Latticed__Host__V1__Instance__AnnotationsEntry a1 =
+        LATTICED__HOST__V1__INSTANCE__ANNOTATIONS_ENTRY__INIT;
+    Latticed__Host__V1__Instance__AnnotationsEntry a2 =
+        LATTICED__HOST__V1__INSTANCE__ANNOTATIONS_ENTRY__INIT;
     a1.key = S("latticed.dev/managed-by"), a1.value = S("latticed");
     a2.key = S("latticed.dev/app"), a2.value = S("shop");
     Latticed__Host__V1__Instance__AnnotationsEntry *ann[] = { &a1, &a2 };
@@ -127,7 +131,8 @@ END_TEST
 
 START_TEST(native_start_request_decodes)
 {
-    Latticed__Host__V1__InstanceSpec__ConfigEntry c1 = LATTICED__HOST__V1__INSTANCE_SPEC__CONFIG_ENTRY__INIT;
+    Latticed__Host__V1__InstanceSpec__ConfigEntry c1 =
+        LATTICED__HOST__V1__INSTANCE_SPEC__CONFIG_ENTRY__INIT;
     c1.key = S("db_url"), c1.value = S("postgres://db/shop");
     Latticed__Host__V1__InstanceSpec__ConfigEntry *config[] = { &c1 };
     Latticed__Host__V1__SecretRef sec = LATTICED__HOST__V1__SECRET_REF__INIT;
@@ -136,7 +141,8 @@ START_TEST(native_start_request_decodes)
     Latticed__Host__V1__SecretRef *secrets[] = { &sec };
     Latticed__Host__V1__ResourceRequests res = LATTICED__HOST__V1__RESOURCE_REQUESTS__INIT;
     res.memory_bytes = 67108864, res.cpu_millis = 250;
-    Latticed__Host__V1__InstanceSpec__AnnotationsEntry own = LATTICED__HOST__V1__INSTANCE_SPEC__ANNOTATIONS_ENTRY__INIT;
+    Latticed__Host__V1__InstanceSpec__AnnotationsEntry own =
+        LATTICED__HOST__V1__INSTANCE_SPEC__ANNOTATIONS_ENTRY__INIT;
     own.key = S("latticed.dev/managed-by"), own.value = S("latticed");
     Latticed__Host__V1__InstanceSpec__AnnotationsEntry *ann[] = { &own };
 
@@ -157,23 +163,26 @@ START_TEST(native_start_request_decodes)
     Latticed__Host__V1__StartRequest req = LATTICED__HOST__V1__START_REQUEST__INIT;
     req.epoch = 7, req.lattice = S("default"), req.request_id = S("r-1");
     req.n_instances = COUNT(items), req.instances = items;
-    check_decodes_to(&req.base, "latticed.host.v1.StartRequest",
-                     "latticed/host/v1/command.proto", "native_start_request.txtpb");
+    check_decodes_to(&req.base, "latticed.host.v1.StartRequest", "latticed/host/v1/command.proto",
+                     "native_start_request.txtpb");
 }
 END_TEST
 
 /* The workload.start example of wasmcloud-v2-hosts.md §1.6. */
 START_TEST(v2_workload_start_request_decodes)
 {
-    Wasmcloud__Runtime__V2__Workload__AnnotationsEntry gen = WASMCLOUD__RUNTIME__V2__WORKLOAD__ANNOTATIONS_ENTRY__INIT;
-    gen.key = S("runtime.wasmcloud.dev/workload-replica-set-generation"), gen.value = S("5d8f9c7b4");
+    Wasmcloud__Runtime__V2__Workload__AnnotationsEntry gen =
+        WASMCLOUD__RUNTIME__V2__WORKLOAD__ANNOTATIONS_ENTRY__INIT;
+    gen.key = S("runtime.wasmcloud.dev/workload-replica-set-generation"),
+    gen.value = S("5d8f9c7b4");
     Wasmcloud__Runtime__V2__Workload__AnnotationsEntry *ann[] = { &gen };
     Wasmcloud__Runtime__V2__LocalResources none = WASMCLOUD__RUNTIME__V2__LOCAL_RESOURCES__INIT;
     Wasmcloud__Runtime__V2__Component comp = WASMCLOUD__RUNTIME__V2__COMPONENT__INIT;
     comp.image = S("ghcr.io/wasmcloud/components/http-hello-world-rust:0.1.0");
     comp.local_resources = &none, comp.name = S("hello-world");
     Wasmcloud__Runtime__V2__Component *comps[] = { &comp };
-    Wasmcloud__Runtime__V2__WitInterface__ConfigEntry host = WASMCLOUD__RUNTIME__V2__WIT_INTERFACE__CONFIG_ENTRY__INIT;
+    Wasmcloud__Runtime__V2__WitInterface__ConfigEntry host =
+        WASMCLOUD__RUNTIME__V2__WIT_INTERFACE__CONFIG_ENTRY__INIT;
     host.key = S("host"), host.value = S("hello.localhost.direct");
     Wasmcloud__Runtime__V2__WitInterface__ConfigEntry *cfg[] = { &host };
     char *ifaces[] = { S("incoming-handler") };
@@ -187,7 +196,8 @@ START_TEST(v2_workload_start_request_decodes)
     Wasmcloud__Runtime__V2__Workload wl = WASMCLOUD__RUNTIME__V2__WORKLOAD__INIT;
     wl.namespace_ = S("default"), wl.name = S("hello-6b7f9-x2k4q");
     wl.n_annotations = 1, wl.annotations = ann, wl.wit_world = &world;
-    Wasmcloud__Runtime__V2__WorkloadStartRequest req = WASMCLOUD__RUNTIME__V2__WORKLOAD_START_REQUEST__INIT;
+    Wasmcloud__Runtime__V2__WorkloadStartRequest req =
+        WASMCLOUD__RUNTIME__V2__WORKLOAD_START_REQUEST__INIT;
     req.workload = &wl, req.workload_id = S("0f4a3c2e-9b1d-4e8a-a6f0-5c2d7e1b9a34");
     check_decodes_to(&req.base, "wasmcloud.runtime.v2.WorkloadStartRequest",
                      "wasmcloud/runtime/v2/workload_service.proto",
@@ -198,7 +208,8 @@ END_TEST
 /* The heartbeat example of wasmcloud-v2-hosts.md §1.6. */
 START_TEST(v2_host_heartbeat_decodes)
 {
-    Wasmcloud__Runtime__V2__HostHeartbeat__LabelsEntry grp = WASMCLOUD__RUNTIME__V2__HOST_HEARTBEAT__LABELS_ENTRY__INIT;
+    Wasmcloud__Runtime__V2__HostHeartbeat__LabelsEntry grp =
+        WASMCLOUD__RUNTIME__V2__HOST_HEARTBEAT__LABELS_ENTRY__INIT;
     grp.key = S("hostgroup"), grp.value = S("default");
     Wasmcloud__Runtime__V2__HostHeartbeat__LabelsEntry *labels[] = { &grp };
     Google__Protobuf__Timestamp started = GOOGLE__PROTOBUF__TIMESTAMP__INIT;
@@ -229,10 +240,11 @@ END_TEST
 
 START_TEST(v2_workload_start_request_unpacks)
 {
-    Wasmcloud__Runtime__V2__WorkloadStartRequest *r = (void *)encode_golden(
-        "v2_workload_start_volumes.txtpb", "wasmcloud.runtime.v2.WorkloadStartRequest",
-        "wasmcloud/runtime/v2/workload_service.proto",
-        &wasmcloud__runtime__v2__workload_start_request__descriptor);
+    Wasmcloud__Runtime__V2__WorkloadStartRequest *r =
+        (void *)encode_golden("v2_workload_start_volumes.txtpb",
+                              "wasmcloud.runtime.v2.WorkloadStartRequest",
+                              "wasmcloud/runtime/v2/workload_service.proto",
+                              &wasmcloud__runtime__v2__workload_start_request__descriptor);
     const char *v = NULL;
     ck_assert_str_eq(r->workload_id, "wl-7");
     ck_assert_ptr_nonnull(r->workload);
@@ -243,7 +255,7 @@ START_TEST(v2_workload_start_request_unpacks)
     const Wasmcloud__Runtime__V2__WitWorld *w = r->workload->wit_world;
     ck_assert_uint_eq(w->n_components, 1);
     const Wasmcloud__Runtime__V2__Component *c = w->components[0];
-    ck_assert_int_eq(c->pool_size, -1);           /* sint32, zigzag on the wire */
+    ck_assert_int_eq(c->pool_size, -1); /* sint32, zigzag on the wire */
     ck_assert_int_eq(c->max_invocations, 1000);
     ck_assert_int_eq(c->max_concurrency, 8);
     ck_assert_str_eq(c->image_pull_secret->username, "robot");
@@ -257,7 +269,8 @@ START_TEST(v2_workload_start_request_unpacks)
     ck_assert_uint_eq(c->local_resources->n_volume_mounts, 1);
     ck_assert(c->local_resources->volume_mounts[0]->read_only);
     ck_assert_uint_eq(r->workload->n_volumes, 2);
-    const Wasmcloud__Runtime__V2__Volume *v0 = r->workload->volumes[0], *v1 = r->workload->volumes[1];
+    const Wasmcloud__Runtime__V2__Volume *v0 = r->workload->volumes[0],
+                                         *v1 = r->workload->volumes[1];
     ck_assert_int_eq(v0->volume_type_case, WASMCLOUD__RUNTIME__V2__VOLUME__VOLUME_TYPE_HOST_PATH);
     ck_assert_str_eq(v0->host_path->local_path, "/srv/data");
     ck_assert_int_eq(v1->volume_type_case, WASMCLOUD__RUNTIME__V2__VOLUME__VOLUME_TYPE_EMPTY_DIR);
@@ -268,10 +281,10 @@ END_TEST
 
 START_TEST(v2_host_heartbeat_unpacks)
 {
-    Wasmcloud__Runtime__V2__HostHeartbeat *hb = (void *)encode_golden(
-        "v2_host_heartbeat.txtpb", "wasmcloud.runtime.v2.HostHeartbeat",
-        "wasmcloud/runtime/v2/host_heartbeat.proto",
-        &wasmcloud__runtime__v2__host_heartbeat__descriptor);
+    Wasmcloud__Runtime__V2__HostHeartbeat *hb =
+        (void *)encode_golden("v2_host_heartbeat.txtpb", "wasmcloud.runtime.v2.HostHeartbeat",
+                              "wasmcloud/runtime/v2/host_heartbeat.proto",
+                              &wasmcloud__runtime__v2__host_heartbeat__descriptor);
     ck_assert_str_eq(hb->friendly_name, "exotic-toes-5866");
     ck_assert_float_eq_tol(hb->system_cpu_usage, 3.2f, 1e-6f);
     ck_assert_uint_eq(hb->system_memory_total, 16777216000u);
@@ -287,9 +300,10 @@ END_TEST
 
 START_TEST(native_command_reply_unpacks)
 {
-    Latticed__Host__V1__CommandReply *r = (void *)encode_golden(
-        "native_command_reply_stale.txtpb", "latticed.host.v1.CommandReply",
-        "latticed/host/v1/command.proto", &latticed__host__v1__command_reply__descriptor);
+    Latticed__Host__V1__CommandReply *r =
+        (void *)encode_golden("native_command_reply_stale.txtpb", "latticed.host.v1.CommandReply",
+                              "latticed/host/v1/command.proto",
+                              &latticed__host__v1__command_reply__descriptor);
     ck_assert_str_eq(r->host_id, "h-edge-01");
     ck_assert_int_eq(r->code, LATTICED__HOST__V1__RESULT_CODE__RESULT_CODE_STALE_EPOCH);
     ck_assert_uint_eq(r->newest_epoch, 9);
@@ -304,9 +318,10 @@ END_TEST
 
 START_TEST(native_link_request_unpacks)
 {
-    Latticed__Host__V1__LinkRequest *r = (void *)encode_golden(
-        "native_link_request.txtpb", "latticed.host.v1.LinkRequest",
-        "latticed/host/v1/command.proto", &latticed__host__v1__link_request__descriptor);
+    Latticed__Host__V1__LinkRequest *r =
+        (void *)encode_golden("native_link_request.txtpb", "latticed.host.v1.LinkRequest",
+                              "latticed/host/v1/command.proto",
+                              &latticed__host__v1__link_request__descriptor);
     const char *v = NULL;
     ck_assert_uint_eq(r->epoch, 7);
     ck_assert_uint_eq(r->n_links, 1);
@@ -327,11 +342,13 @@ END_TEST
 
 START_TEST(cp_host_lost_unpacks)
 {
-    Latticed__Cp__V1__HostLost *e = (void *)encode_golden(
-        "cp_host_lost.txtpb", "latticed.cp.v1.HostLost", "latticed/cp/v1/events.proto",
-        &latticed__cp__v1__host_lost__descriptor);
+    Latticed__Cp__V1__HostLost *e =
+        (void *)encode_golden("cp_host_lost.txtpb", "latticed.cp.v1.HostLost",
+                              "latticed/cp/v1/events.proto",
+                              &latticed__cp__v1__host_lost__descriptor);
     ck_assert_str_eq(e->host_id, "h-edge-01");
-    ck_assert_int_eq(e->reason, LATTICED__CP__V1__HOST_LOST_REASON__HOST_LOST_REASON_HEARTBEAT_TIMEOUT);
+    ck_assert_int_eq(e->reason,
+                     LATTICED__CP__V1__HOST_LOST_REASON__HOST_LOST_REASON_HEARTBEAT_TIMEOUT);
     ck_assert_int_eq(e->last_seen->seconds, 1700000000);
     ck_assert_int_eq(e->time->seconds, 1700000030);
     ck_assert_uint_eq(e->n_instance_ids, 2);
@@ -352,8 +369,8 @@ static const struct golden_case {
       "latticed/host/v1/command.proto", &latticed__host__v1__start_request__descriptor },
     { "native_command_reply_stale.txtpb", "latticed.host.v1.CommandReply",
       "latticed/host/v1/command.proto", &latticed__host__v1__command_reply__descriptor },
-    { "native_link_request.txtpb", "latticed.host.v1.LinkRequest",
-      "latticed/host/v1/command.proto", &latticed__host__v1__link_request__descriptor },
+    { "native_link_request.txtpb", "latticed.host.v1.LinkRequest", "latticed/host/v1/command.proto",
+      &latticed__host__v1__link_request__descriptor },
     { "cp_host_lost.txtpb", "latticed.cp.v1.HostLost", "latticed/cp/v1/events.proto",
       &latticed__cp__v1__host_lost__descriptor },
     { "v2_workload_start_request.txtpb", "wasmcloud.runtime.v2.WorkloadStartRequest",

@@ -41,8 +41,7 @@ lt_status lt_nkey_new(lt_nkey *k, char kind)
         return LT_ERR_INVALID;
     if (RAND_bytes(k->raw_seed, (int)sizeof(k->raw_seed)) != 1)
         return LT_FAIL(LT_ERR_IO, "RAND_bytes failed");
-    pkey = EVP_PKEY_new_raw_private_key(EVP_PKEY_ED25519, NULL, k->raw_seed,
-                                        sizeof(k->raw_seed));
+    pkey = EVP_PKEY_new_raw_private_key(EVP_PKEY_ED25519, NULL, k->raw_seed, sizeof(k->raw_seed));
     if (pkey == NULL || EVP_PKEY_get_raw_public_key(pkey, k->raw_public, &publen) != 1 ||
         publen != sizeof(k->raw_public)) {
         st = LT_FAIL(LT_ERR_IO, "ed25519 key generation failed");
@@ -135,12 +134,13 @@ lt_status lt_creds_write(const char *path, const char *user_jwt, const lt_nkey *
 
     if (f == NULL)
         return LT_FAIL(LT_ERR_IO, "cannot create %s", path);
-    fprintf(f, "-----BEGIN NATS USER JWT-----\n%s\n------END NATS USER JWT------\n\n"
-               "************************* IMPORTANT *************************\n"
-               "NKEY Seed printed below can be used to sign and prove identity.\n"
-               "NKEYs are sensitive and should be treated as secrets.\n\n"
-               "-----BEGIN USER NKEY SEED-----\n%s\n------END USER NKEY SEED------\n\n"
-               "*************************************************************\n",
+    fprintf(f,
+            "-----BEGIN NATS USER JWT-----\n%s\n------END NATS USER JWT------\n\n"
+            "************************* IMPORTANT *************************\n"
+            "NKEY Seed printed below can be used to sign and prove identity.\n"
+            "NKEYs are sensitive and should be treated as secrets.\n\n"
+            "-----BEGIN USER NKEY SEED-----\n%s\n------END USER NKEY SEED------\n\n"
+            "*************************************************************\n",
             user_jwt, user->seed);
     bad = ferror(f);
     if (fclose(f) != 0 || bad)

@@ -43,7 +43,6 @@ LT_NODISCARD lt_status lt_jwt_sign(const lt_nkey *issuer, json_t *claims, char *
  * Write a .creds file (user JWT + user seed in the decorated format nats.c and
  * the nats CLI read) at path, mode 0600.
  */
-LT_NODISCARD lt_status lt_creds_write(const char *path, const char *user_jwt,
-                                      const lt_nkey *user);
+LT_NODISCARD lt_status lt_creds_write(const char *path, const char *user_jwt, const lt_nkey *user);
 
 #endif

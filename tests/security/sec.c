@@ -20,23 +20,22 @@
 #include "lt_alloc.h"
 #include "lt_nkeys.h"
 
-static const char app_yaml[] =
-    "apiVersion: core.oam.dev/v1beta1\n"
-    "kind: Application\n"
-    "metadata:\n"
-    "  name: secapp\n"
-    "  annotations:\n"
-    "    version: v1\n"
-    "spec:\n"
-    "  components:\n"
-    "    - name: comp\n"
-    "      type: component\n"
-    "      properties:\n"
-    "        image: ghcr.io/example/sec-comp:0.1.0\n"
-    "      traits:\n"
-    "        - type: spreadscaler\n"
-    "          properties:\n"
-    "            instances: 2\n";
+static const char app_yaml[] = "apiVersion: core.oam.dev/v1beta1\n"
+                               "kind: Application\n"
+                               "metadata:\n"
+                               "  name: secapp\n"
+                               "  annotations:\n"
+                               "    version: v1\n"
+                               "spec:\n"
+                               "  components:\n"
+                               "    - name: comp\n"
+                               "      type: component\n"
+                               "      properties:\n"
+                               "        image: ghcr.io/example/sec-comp:0.1.0\n"
+                               "      traits:\n"
+                               "        - type: spreadscaler\n"
+                               "          properties:\n"
+                               "            instances: 2\n";
 
 static const char *env_bin(const char *name)
 {
@@ -85,9 +84,11 @@ static void make_cert(const sec *s, const char *name, const char *cn, const char
     snprintf(pem, sizeof(pem), "%s.pem", name);
     snprintf(subj, sizeof(subj), "/CN=%s", cn);
     if (ca == NULL) {
-        const char *argv[] = { "openssl", "req", "-x509", "-newkey", "ec", "-pkeyopt",
-                               "ec_paramgen_curve:P-256", "-nodes", "-keyout", key, "-out", pem,
-                               "-days", "2", "-subj", subj, NULL };
+        const char *argv[] = {
+            "openssl", "req",     "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256",
+            "-nodes",  "-keyout", key,     "-out",    pem,  "-days",    "2",
+            "-subj",   subj,      NULL
+        };
         run_ok(s, argv);
         return;
     }
@@ -96,12 +97,15 @@ static void make_cert(const sec *s, const char *name, const char *cn, const char
     snprintf(extf, sizeof(extf), "%s.ext", name);
     sec_write(s, extf, ext);
     {
-        const char *req[] = { "openssl", "req", "-newkey", "ec", "-pkeyopt",
-                              "ec_paramgen_curve:P-256", "-nodes", "-keyout", key, "-out", csr,
-                              "-subj", subj, NULL };
-        const char *sign[] = { "openssl", "x509", "-req", "-in", csr, "-CA", capem, "-CAkey",
-                               cakey, "-CAcreateserial", "-out", pem, "-days", "2",
-                               "-extfile", extf, NULL };
+        const char *req[] = { "openssl", "req",      "-newkey",
+                              "ec",      "-pkeyopt", "ec_paramgen_curve:P-256",
+                              "-nodes",  "-keyout",  key,
+                              "-out",    csr,        "-subj",
+                              subj,      NULL };
+        const char *sign[] = { "openssl", "x509", "-req",   "-in", csr,
+                               "-CA",     capem,  "-CAkey", cakey, "-CAcreateserial",
+                               "-out",    pem,    "-days",  "2",   "-extfile",
+                               extf,      NULL };
         run_ok(s, req);
         run_ok(s, sign);
     }
@@ -121,9 +125,8 @@ static void sweep_stale(void)
         char path[1024];
         long pid;
 
-        if (strncmp(e->d_name, "lt-sec-", 7) != 0 ||
-            sscanf(e->d_name + 7, "%ld-", &pid) != 1 || pid <= 0 ||
-            kill((pid_t)pid, 0) == 0 || errno != ESRCH)
+        if (strncmp(e->d_name, "lt-sec-", 7) != 0 || sscanf(e->d_name + 7, "%ld-", &pid) != 1 ||
+            pid <= 0 || kill((pid_t)pid, 0) == 0 || errno != ESRCH)
             continue;
         snprintf(path, sizeof(path), "%s/%s", tmp, e->d_name);
         LT_IGNORE(lt_test_rmtree(path));
@@ -269,11 +272,19 @@ static size_t add_args(const char **argv, size_t n, size_t cap, const char *cons
 
 sec_proc *sec_latticed(sec *s, const char *const *conn)
 {
-    static const char *const timings[] = {
-        "--host-interval-ms", "500", "--warmup-ms", "800", "--lease-ttl-ms", "2000",
-        "--command-timeout-ms", "5000", "--host-timeout-ms", "2500", "--log-level", "debug",
-        NULL
-    };
+    static const char *const timings[] = { "--host-interval-ms",
+                                           "500",
+                                           "--warmup-ms",
+                                           "800",
+                                           "--lease-ttl-ms",
+                                           "2000",
+                                           "--command-timeout-ms",
+                                           "5000",
+                                           "--host-timeout-ms",
+                                           "2500",
+                                           "--log-level",
+                                           "debug",
+                                           NULL };
     const char *argv[64];
     size_t n = 0;
 
@@ -293,9 +304,10 @@ sec_proc *sec_hosts(sec *s, const char *prefix, int count, const char *const *co
     snprintf(num, sizeof(num), "%d", count);
     argv[n++] = env_bin("LATTICED_HOST_BIN");
     {
-        const char *const fixed[] = { "--simulate", num, "--id-prefix", prefix,
-                                      "--heartbeat-interval", "500ms", "--log-level", "debug",
-                                      NULL };
+        const char *const fixed[] = {
+            "--simulate", num,           "--id-prefix", prefix, "--heartbeat-interval",
+            "500ms",      "--log-level", "debug",       NULL
+        };
         n = add_args(argv, n, 64, fixed);
     }
     n = add_args(argv, n, 64, conn);
@@ -434,8 +446,8 @@ static json_t *account_nats(void)
 
 static json_t *user_nats(void)
 {
-    return json_pack("{s:s,s:i,s:{},s:{},s:i,s:i,s:i}", "type", "user", "version", 2, "pub",
-                     "sub", "subs", -1, "data", -1, "payload", -1);
+    return json_pack("{s:s,s:i,s:{},s:{},s:i,s:i,s:i}", "type", "user", "version", 2, "pub", "sub",
+                     "subs", -1, "data", -1, "payload", -1);
 }
 
 char *sec_operator_config(sec *s, sec_secrets *out)
@@ -476,8 +488,7 @@ char *sec_operator_config(sec *s, sec_secrets *out)
         snprintf(out->rogue_seed, sizeof(out->rogue_seed), "%s", rogue_user.seed);
         /* the signature part of each JWT: unique to it */
         snprintf(out->user_jwt_sig, sizeof(out->user_jwt_sig), "%s", strrchr(user_jwt, '.') + 1);
-        snprintf(out->rogue_jwt_sig, sizeof(out->rogue_jwt_sig), "%s",
-                 strrchr(rogue_jwt, '.') + 1);
+        snprintf(out->rogue_jwt_sig, sizeof(out->rogue_jwt_sig), "%s", strrchr(rogue_jwt, '.') + 1);
     }
     lt_free(op_jwt);
     lt_free(sys_jwt);

@@ -27,8 +27,8 @@ typedef struct {
 } sec_proc;
 
 typedef struct {
-    char *dir;         /**< temp directory (certs, logs, creds, manifests) */
-    lt_natsrv *srv;    /**< NULL until sec_server */
+    char *dir;      /**< temp directory (certs, logs, creds, manifests) */
+    lt_natsrv *srv; /**< NULL until sec_server */
     sec_proc procs[SEC_MAX_PROCS];
     size_t n_procs;
 } sec;

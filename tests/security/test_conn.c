@@ -20,7 +20,11 @@
 
 #define PASSWORD "pw-Sec-8cQ2xv"
 
-typedef enum { P_LATTICED, P_HOST, P_CTL } prog;
+typedef enum {
+    P_LATTICED,
+    P_HOST,
+    P_CTL
+} prog;
 
 static const char *prog_name(prog p)
 {
@@ -38,8 +42,9 @@ static void refused(sec *s, prog p, const char *const *conn, const char *want)
     lt_test_cmd c = { .argv = argv, .cwd = s->dir, .timeout_ms = 30000 };
     lt_test_cmd_result r;
 
-    argv[n++] = getenv(p == P_LATTICED ? "LATTICED_BIN" : p == P_HOST ? "LATTICED_HOST_BIN"
-                                                                       : "LATTICECTL_BIN");
+    argv[n++] = getenv(p == P_LATTICED ? "LATTICED_BIN"
+                       : p == P_HOST   ? "LATTICED_HOST_BIN"
+                                       : "LATTICECTL_BIN");
     ck_assert_ptr_nonnull(argv[0]);
     if (p == P_HOST) {
         argv[n++] = "--simulate";
@@ -57,8 +62,8 @@ static void refused(sec *s, prog p, const char *const *conn, const char *want)
     ck_assert_int_eq(lt_test_run(&c, &r), LT_OK);
     ck_assert_msg(!r.timed_out && r.exit_code != 0, "%s was not refused (exit %d): %s%s",
                   prog_name(p), r.exit_code, r.out, r.err);
-    ck_assert_msg(sec_lines(r.out) + sec_lines(r.err) == 1,
-                  "%s: want one error line, got:\n%s%s", prog_name(p), r.out, r.err);
+    ck_assert_msg(sec_lines(r.out) + sec_lines(r.err) == 1, "%s: want one error line, got:\n%s%s",
+                  prog_name(p), r.out, r.err);
     ck_assert_msg(strstr(r.err, "cannot connect to NATS") != NULL && strstr(r.err, want) != NULL,
                   "%s: want '%s' in: %s", prog_name(p), want, r.err);
     lt_test_cmd_result_cleanup(&r);
@@ -148,16 +153,20 @@ START_TEST(tls_mutual)
         const char *url = sec_url(&s, NULL);
         const char *ca = sec_path(&s, "ca.pem"), *cert = sec_path(&s, "client.pem");
         const char *key = sec_path(&s, "client.key"), *other = sec_path(&s, "other-ca.pem");
-        const char *const d_ok[] = { "--nats-url", url, "--nats-tls-ca", ca, "--nats-tls-cert",
-                                     cert, "--nats-tls-key", key, NULL };
-        const char *const c_ok[] = { "--nats-url", url, "--tls-ca", ca, "--tls-cert", cert,
-                                     "--tls-key", key, NULL };
+        const char *const d_ok[] = {
+            "--nats-url", url, "--nats-tls-ca", ca, "--nats-tls-cert", cert, "--nats-tls-key",
+            key,          NULL
+        };
+        const char *const c_ok[] = { "--nats-url", url,         "--tls-ca", ca,  "--tls-cert",
+                                     cert,         "--tls-key", key,        NULL };
         const char *const d_nocert[] = { "--nats-url", url, "--nats-tls-ca", ca, NULL };
         const char *const c_nocert[] = { "--nats-url", url, "--tls-ca", ca, NULL };
-        const char *const d_other[] = { "--nats-url", url, "--nats-tls-ca", other,
-                                        "--nats-tls-cert", cert, "--nats-tls-key", key, NULL };
-        const char *const c_other[] = { "--nats-url", url, "--tls-ca", other, "--tls-cert",
-                                        cert, "--tls-key", key, NULL };
+        const char *const d_other[] = {
+            "--nats-url", url, "--nats-tls-ca", other, "--nats-tls-cert", cert, "--nats-tls-key",
+            key,          NULL
+        };
+        const char *const c_other[] = { "--nats-url", url,         "--tls-ca", other, "--tls-cert",
+                                        cert,         "--tls-key", key,        NULL };
 
         round_trip(&s, d_ok, c_ok);
         refused_all(&s, d_nocert, c_nocert, "mutual TLS");
@@ -186,14 +195,21 @@ START_TEST(nkey_user)
     sec_write(&s, "stranger.nk", seed_text);
     {
         const char *url = sec_url(&s, NULL);
-        const char *const d_ok[] = { "--nats-url", url, "--nats-nkey", user.public_key,
-                                     "--nats-seed", sec_path(&s, "user.nk"), NULL };
-        const char *const c_ok[] = { "--nats-url", url, "--nkey", user.public_key, "--seed",
-                                     sec_path(&s, "user.nk"), NULL };
-        const char *const d_bad[] = { "--nats-url", url, "--nats-nkey", stranger.public_key,
-                                      "--nats-seed", sec_path(&s, "stranger.nk"), NULL };
-        const char *const c_bad[] = { "--nats-url", url, "--nkey", stranger.public_key,
-                                      "--seed", sec_path(&s, "stranger.nk"), NULL };
+        const char *const d_ok[] = { "--nats-url",  url,
+                                     "--nats-nkey", user.public_key,
+                                     "--nats-seed", sec_path(&s, "user.nk"),
+                                     NULL };
+        const char *const c_ok[] = {
+            "--nats-url", url, "--nkey", user.public_key, "--seed", sec_path(&s, "user.nk"), NULL
+        };
+        const char *const d_bad[] = { "--nats-url",  url,
+                                      "--nats-nkey", stranger.public_key,
+                                      "--nats-seed", sec_path(&s, "stranger.nk"),
+                                      NULL };
+        const char *const c_bad[] = { "--nats-url", url,
+                                      "--nkey",     stranger.public_key,
+                                      "--seed",     sec_path(&s, "stranger.nk"),
+                                      NULL };
 
         round_trip(&s, d_ok, c_ok);
         refused_all(&s, d_bad, c_bad, "Authorization Violation");
@@ -216,8 +232,8 @@ START_TEST(jwt_creds)
     sec_operator_ready(&s); /* one first login, not two at once */
     {
         const char *url = sec_url(&s, NULL);
-        const char *const d_ok[] = { "--nats-url", url, "--nats-creds",
-                                     sec_path(&s, "user.creds"), NULL };
+        const char *const d_ok[] = { "--nats-url", url, "--nats-creds", sec_path(&s, "user.creds"),
+                                     NULL };
         const char *const c_ok[] = { "--nats-url", url, "--creds", sec_path(&s, "user.creds"),
                                      NULL };
         const char *const d_bad[] = { "--nats-url", url, "--nats-creds",

@@ -86,8 +86,7 @@ static void expect_violation(client *c, int before, const char *what)
     ck_assert_int_eq(natsConnection_Flush(c->nc), NATS_OK);
     while (errors(c, last, sizeof(last)) == before && lt_test_now_ms() < deadline)
         lt_test_sleep_ms(10);
-    ck_assert_msg(errors(c, last, sizeof(last)) > before, "no permission violation for %s",
-                  what);
+    ck_assert_msg(errors(c, last, sizeof(last)) > before, "no permission violation for %s", what);
     ck_assert_msg(strstr(last, "Permissions Violation") != NULL && strstr(last, what) != NULL,
                   "want a permissions violation naming %s, got: %s", what, last);
 }
@@ -136,7 +135,8 @@ static char *deploy_config(void)
     size_t len = 0;
 
     ck_assert_int_eq(lt_test_read_file(LT_SOURCE_ROOT "/deploy/nats/permissions.conf", 1 << 20,
-                                       &text, &len), LT_OK);
+                                       &text, &len),
+                     LT_OK);
     p = strstr(text, from);
     ck_assert_ptr_nonnull(p);
     out = lt_malloc(len + 64);
@@ -162,7 +162,8 @@ START_TEST(deploy_permissions)
 {
     char *conf = deploy_config();
     lt_natsrv_opts o = { .no_jetstream = true, /* the config enables it */
-                         .probe_user = "latticed", .probe_password = "CHANGE-ME-latticed" };
+                         .probe_user = "latticed",
+                         .probe_password = "CHANGE-ME-latticed" };
     const char *ctl[3];
     lt_test_cmd_result r;
     sec_proc *d, *ha, *hb;
@@ -176,12 +177,24 @@ START_TEST(deploy_permissions)
     {
         const char *const dconn[] = { "--nats-url", sec_url(&s, "latticed:CHANGE-ME-latticed"),
                                       NULL };
-        const char *const aconn[] = { "--nats-url", sec_url(&s, "host-a:CHANGE-ME-host-a"),
-                                      "--host-id", "host-a", "--default-runner", "sleep 600",
-                                      "--heartbeat-interval", "500ms", NULL };
-        const char *const bconn[] = { "--nats-url", sec_url(&s, "host-b:CHANGE-ME-host-b"),
-                                      "--host-id", "host-b", "--default-runner", "sleep 600",
-                                      "--heartbeat-interval", "500ms", NULL };
+        const char *const aconn[] = { "--nats-url",
+                                      sec_url(&s, "host-a:CHANGE-ME-host-a"),
+                                      "--host-id",
+                                      "host-a",
+                                      "--default-runner",
+                                      "sleep 600",
+                                      "--heartbeat-interval",
+                                      "500ms",
+                                      NULL };
+        const char *const bconn[] = { "--nats-url",
+                                      sec_url(&s, "host-b:CHANGE-ME-host-b"),
+                                      "--host-id",
+                                      "host-b",
+                                      "--default-runner",
+                                      "sleep 600",
+                                      "--heartbeat-interval",
+                                      "500ms",
+                                      NULL };
         const char *argv[16];
         size_t i;
 

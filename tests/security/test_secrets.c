@@ -29,34 +29,33 @@
 #define REF_FIELD "LEAK-field-2290"
 #define REF_BACKEND "LEAK-backend-5521"
 
-static const char app_with_secrets[] =
-    "apiVersion: core.oam.dev/v1beta1\n"
-    "kind: Application\n"
-    "metadata:\n"
-    "  name: secapp\n"
-    "  annotations:\n"
-    "    version: v1\n"
-    "spec:\n"
-    "  policies:\n"
-    "    - name: vault\n"
-    "      type: policy.secret.wasmcloud.dev/v1alpha1\n"
-    "      properties:\n"
-    "        backend: " REF_BACKEND "\n"
-    "  components:\n"
-    "    - name: comp\n"
-    "      type: component\n"
-    "      properties:\n"
-    "        image: ghcr.io/example/sec-comp:0.1.0\n"
-    "        secrets:\n"
-    "          - name: db-password\n"
-    "            properties:\n"
-    "              policy: vault\n"
-    "              key: " REF_KEY "\n"
-    "              field: " REF_FIELD "\n"
-    "      traits:\n"
-    "        - type: spreadscaler\n"
-    "          properties:\n"
-    "            instances: 2\n";
+static const char app_with_secrets[] = "apiVersion: core.oam.dev/v1beta1\n"
+                                       "kind: Application\n"
+                                       "metadata:\n"
+                                       "  name: secapp\n"
+                                       "  annotations:\n"
+                                       "    version: v1\n"
+                                       "spec:\n"
+                                       "  policies:\n"
+                                       "    - name: vault\n"
+                                       "      type: policy.secret.wasmcloud.dev/v1alpha1\n"
+                                       "      properties:\n"
+                                       "        backend: " REF_BACKEND "\n"
+                                       "  components:\n"
+                                       "    - name: comp\n"
+                                       "      type: component\n"
+                                       "      properties:\n"
+                                       "        image: ghcr.io/example/sec-comp:0.1.0\n"
+                                       "        secrets:\n"
+                                       "          - name: db-password\n"
+                                       "            properties:\n"
+                                       "              policy: vault\n"
+                                       "              key: " REF_KEY "\n"
+                                       "              field: " REF_FIELD "\n"
+                                       "      traits:\n"
+                                       "        - type: spreadscaler\n"
+                                       "          properties:\n"
+                                       "            instances: 2\n";
 
 /* Everything the programs printed, the status bucket and the event stream, for the search. */
 typedef struct {
@@ -140,7 +139,8 @@ static void seen_stream(seen *v, natsConnection *nc, const char *stream, const c
             free((void *)keys);
         }
         ck_assert_int_eq(lt_buf_appendf(&v->all, "\n%.*s", natsMsg_GetDataLength(m),
-                                        natsMsg_GetData(m)), LT_OK);
+                                        natsMsg_GetData(m)),
+                         LT_OK);
         natsMsg_Destroy(m);
         n++;
     }
@@ -201,15 +201,26 @@ START_TEST(passwords_seeds_refs)
              "authorization { users: [\n"
              "  { user: latticed, password: \"" LD_PW "\" }\n"
              "  { user: ctl, password: \"" CTL_PW "\" }\n"
-             "  { nkey: %s }\n] }\n", hostkey.public_key);
+             "  { nkey: %s }\n] }\n",
+             hostkey.public_key);
     sec_server(&s, conf, true);
     {
         const char *const dconn[] = { "--nats-url", sec_url(&s, "latticed:" LD_PW), NULL };
-        const char *const hconn[] = { "--nats-url", sec_url(&s, NULL), "--nats-nkey",
-                                      hostkey.public_key, "--nats-seed",
-                                      sec_path(&s, "host.nk"), "--host-id", "sechost",
-                                      "--default-runner", "sleep 600", "--heartbeat-interval",
-                                      "500ms", "--log-level", "debug", NULL };
+        const char *const hconn[] = { "--nats-url",
+                                      sec_url(&s, NULL),
+                                      "--nats-nkey",
+                                      hostkey.public_key,
+                                      "--nats-seed",
+                                      sec_path(&s, "host.nk"),
+                                      "--host-id",
+                                      "sechost",
+                                      "--default-runner",
+                                      "sleep 600",
+                                      "--heartbeat-interval",
+                                      "500ms",
+                                      "--log-level",
+                                      "debug",
+                                      NULL };
         const char *const cconn[] = { "--nats-url", sec_url(&s, "ctl:" CTL_PW), NULL };
         const char *argv[24];
         size_t i;
@@ -224,8 +235,8 @@ START_TEST(passwords_seeds_refs)
         sec_apply_deployed(&s, cconn);
         {
             const char *const cmds[][6] = {
-                { "status", "secapp", NULL }, { "status", "secapp", "-o", "json", NULL },
-                { "hosts", "-o", "json", NULL }, { "events", NULL },
+                { "status", "secapp", NULL },     { "status", "secapp", "-o", "json", NULL },
+                { "hosts", "-o", "json", NULL },  { "events", NULL },
                 { "events", "-o", "json", NULL }, { "list", NULL },
             };
 
@@ -236,27 +247,32 @@ START_TEST(passwords_seeds_refs)
         ck_assert_int_eq(sec_stop(h), 0);
         ck_assert_int_eq(sec_stop(d), 0);
     }
-    {   /* failures: wrong password, unknown nkey, a token nobody accepts */
+    { /* failures: wrong password, unknown nkey, a token nobody accepts */
         const char *const ld_wrong[] = { "--nats-url", sec_url(&s, "latticed:" WRONG_PW),
                                          "--log-level", "debug", NULL };
-        const char *const ld_token[] = { "--nats-url", sec_url(&s, TOKEN), "--log-level",
-                                         "debug", NULL };
+        const char *const ld_token[] = { "--nats-url", sec_url(&s, TOKEN), "--log-level", "debug",
+                                         NULL };
         const char *const h_wrong[] = { "--nats-url", sec_url(&s, "x:" WRONG_PW), "--log-level",
                                         "debug", NULL };
-        const char *const h_stranger[] = { "--nats-url", sec_url(&s, NULL), "--nats-nkey",
-                                           stranger.public_key, "--nats-seed",
-                                           sec_path(&s, "stranger.nk"), "--log-level", "debug",
+        const char *const h_stranger[] = { "--nats-url",  sec_url(&s, NULL),
+                                           "--nats-nkey", stranger.public_key,
+                                           "--nats-seed", sec_path(&s, "stranger.nk"),
+                                           "--log-level", "debug",
                                            NULL };
-        const char *const ld_at[] = { "--nats-url", sec_url(&s, "latticed:" AT_PW),
-                                      "--log-level", "debug", NULL };
+        const char *const ld_at[] = { "--nats-url", sec_url(&s, "latticed:" AT_PW), "--log-level",
+                                      "debug", NULL };
         const char *const c_at[] = { "list", "--nats-url", sec_url(&s, "ctl:" AT_PW), NULL };
-        const char *const c_wrong[] = { "list", "--nats-url", sec_url(&s, "ctl:" WRONG_PW),
-                                        NULL };
+        const char *const c_wrong[] = { "list", "--nats-url", sec_url(&s, "ctl:" WRONG_PW), NULL };
         const char *const c_token[] = { "status", "secapp", "--nats-url", sec_url(&s, TOKEN),
                                         NULL };
-        const char *const c_stranger[] = { "list", "--nats-url", sec_url(&s, NULL), "--nkey",
-                                           stranger.public_key, "--seed",
-                                           sec_path(&s, "stranger.nk"), NULL };
+        const char *const c_stranger[] = { "list",
+                                           "--nats-url",
+                                           sec_url(&s, NULL),
+                                           "--nkey",
+                                           stranger.public_key,
+                                           "--seed",
+                                           sec_path(&s, "stranger.nk"),
+                                           NULL };
 
         run_failing(&s, &v, "LATTICED_BIN", ld_wrong);
         run_failing(&s, &v, "LATTICED_BIN", ld_token);
@@ -308,12 +324,14 @@ START_TEST(creds_files)
         const char *const dconn[] = { "--nats-url", sec_url(&s, NULL), "--nats-creds", creds,
                                       NULL };
         const char *const cconn[] = { "--nats-url", sec_url(&s, NULL), "--creds", creds, NULL };
-        const char *const ld_rogue[] = { "--nats-url", sec_url(&s, NULL), "--nats-creds", rogue,
-                                         "--log-level", "debug", NULL };
-        const char *const h_rogue[] = { "--nats-url", sec_url(&s, NULL), "--nats-creds", rogue,
-                                        "--log-level", "debug", NULL };
-        const char *const c_rogue[] = { "list", "--nats-url", sec_url(&s, NULL), "--creds",
-                                        rogue, NULL };
+        const char *const ld_rogue[] = { "--nats-url", sec_url(&s, NULL), "--nats-creds",
+                                         rogue,        "--log-level",     "debug",
+                                         NULL };
+        const char *const h_rogue[] = { "--nats-url", sec_url(&s, NULL), "--nats-creds",
+                                        rogue,        "--log-level",     "debug",
+                                        NULL };
+        const char *const c_rogue[] = { "list",    "--nats-url", sec_url(&s, NULL),
+                                        "--creds", rogue,        NULL };
         const char *const status[] = { "status", "secapp", "-o", "json", NULL };
         const char *const events[] = { "events", "-o", "json", NULL };
         sec_proc *d = sec_latticed(&s, dconn), *h = sec_hosts(&s, "sec", 2, dconn);

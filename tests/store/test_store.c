@@ -62,7 +62,8 @@ static lt_status cb_put(lt_store_app *app, const char *new_key, lt_store_decisio
         return LT_ERR_STATE;
     st = lt_store_app_add_version(app, a->version, new_key, lt_store_now_ms());
     if (st == LT_OK)
-        st = lt_store_app_add_event(a->s ? a->s : store, app, LT_STORE_EV_PUT, a->version, lt_store_now_ms());
+        st = lt_store_app_add_event(a->s ? a->s : store, app, LT_STORE_EV_PUT, a->version,
+                                    lt_store_now_ms());
     if (st == LT_OK && a->deploy) {
         const char *ids[] = { "comp-a" };
 
@@ -398,7 +399,7 @@ END_TEST
 typedef struct {
     pthread_mutex_t mu;
     int puts, deletes, initial;
-    int refuse;   /* refuse this many puts (asking for a redelivery) */
+    int refuse; /* refuse this many puts (asking for a redelivery) */
     char last[64];
     char last_deployed[64];
 } watch_log;

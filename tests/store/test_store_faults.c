@@ -59,10 +59,11 @@ static void teardown(void)
 static char *probe(const char *rules, const char *op, const char *version)
 {
     char json[256];
-    const char *argv[] = {getenv("LT_STORE_PROBE"), lt_natsrv_url(srv), op, L, APP, version,
-                          json, NULL};
+    const char *argv[] = {
+        getenv("LT_STORE_PROBE"), lt_natsrv_url(srv), op, L, APP, version, json, NULL
+    };
     lt_shim_env env;
-    lt_test_cmd cmd = {0};
+    lt_test_cmd cmd = { 0 };
     lt_test_cmd_result res;
     char *out;
 
@@ -96,10 +97,9 @@ static size_t check_readable(const char *deployed)
     for (size_t i = 0; i < app->version_count; i++) {
         char *json = NULL;
 
-        ck_assert_msg(lt_store_manifest_get(store, app, app->versions[i].version, &json,
-                                            NULL) == LT_OK,
-                      "version %s is named by the index but unreadable",
-                      app->versions[i].version);
+        ck_assert_msg(lt_store_manifest_get(store, app, app->versions[i].version, &json, NULL) ==
+                          LT_OK,
+                      "version %s is named by the index but unreadable", app->versions[i].version);
         ck_assert_ptr_nonnull(strstr(json, app->versions[i].version));
         lt_free(json);
     }

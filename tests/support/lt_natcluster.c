@@ -15,7 +15,7 @@
 #include "lt_testutil.h"
 
 #define READY_TIMEOUT_MS 30000
-#define START_ATTEMPTS   3
+#define START_ATTEMPTS 3
 
 struct lt_natcluster {
     lt_natsrv *node[LT_NATCLUSTER_NODES];
@@ -159,9 +159,10 @@ lt_status lt_natcluster_stream_leader(lt_natcluster *c, const char *stream, int 
     snprintf(subj, sizeof(subj), "$JS.API.STREAM.INFO.%s", stream);
     ns = natsOptions_Create(&o);
     if (ns == NATS_OK)
-        ns = natsOptions_SetServers(o, (const char *[]){ lt_natsrv_url(c->node[0]),
-                                                         lt_natsrv_url(c->node[1]),
-                                                         lt_natsrv_url(c->node[2]) },
+        ns = natsOptions_SetServers(o,
+                                    (const char *[]){ lt_natsrv_url(c->node[0]),
+                                                      lt_natsrv_url(c->node[1]),
+                                                      lt_natsrv_url(c->node[2]) },
                                     LT_NATCLUSTER_NODES);
     if (ns == NATS_OK)
         ns = natsOptions_SetTimeout(o, 2000);

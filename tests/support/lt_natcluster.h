@@ -64,7 +64,6 @@ LT_NODISCARD lt_status lt_natcluster_up(lt_natcluster *c, int i);
  * Index of the node that leads stream (e.g. "KV_bucket") per $JS.API.STREAM.INFO asked
  * through any running node, in *out. LT_ERR_NOT_FOUND when no leader is known.
  */
-LT_NODISCARD lt_status lt_natcluster_stream_leader(lt_natcluster *c, const char *stream,
-                                                   int *out);
+LT_NODISCARD lt_status lt_natcluster_stream_leader(lt_natcluster *c, const char *stream, int *out);
 
 #endif

@@ -23,10 +23,10 @@
 
 struct lt_proxy {
     pid_t pid;
-    int out;          /* read end of the proxy's stdout */
+    int out; /* read end of the proxy's stdout */
     int port;
     char url[48];
-    char line[256];   /* partial line read so far */
+    char line[256]; /* partial line read so far */
     size_t len;
 };
 
@@ -136,8 +136,7 @@ lt_status lt_proxy_set(lt_proxy *p, lt_proxy_mode mode)
         return LT_FAIL(LT_ERR_STATE, "lt_proxy is not running");
     st = read_line(p, ACK_TIMEOUT_MS);
     if (st == LT_OK && strcmp(p->line, words[mode]) != 0)
-        st = LT_FAIL(LT_ERR_STATE, "lt_proxy said \"%s\", expected \"%s\"", p->line,
-                     words[mode]);
+        st = LT_FAIL(LT_ERR_STATE, "lt_proxy said \"%s\", expected \"%s\"", p->line, words[mode]);
     return st;
 }
 

@@ -32,7 +32,11 @@
 #define MAX_PAIRS 64
 #define BUF_BYTES 65536
 
-typedef enum { MODE_FORWARD, MODE_CUT, MODE_STALL } proxy_mode;
+typedef enum {
+    MODE_FORWARD,
+    MODE_CUT,
+    MODE_STALL
+} proxy_mode;
 
 /* One relayed connection: a = the client side, b = the target side. */
 typedef struct {
@@ -149,8 +153,7 @@ static void set_mode(proxy_mode m)
     } else if (listen_fd < 0) {
         listen_fd = open_listener();
         if (listen_fd < 0) {
-            fprintf(stderr, "lt_proxy: cannot listen again on %d: errno %d\n", listen_port,
-                    errno);
+            fprintf(stderr, "lt_proxy: cannot listen again on %d: errno %d\n", listen_port, errno);
             exit(1);
         }
     }
@@ -244,8 +247,7 @@ int main(int argc, char **argv)
     sfd = signalfd(-1, &set, SFD_CLOEXEC);
     listen_fd = open_listener();
     if (sfd < 0 || listen_fd < 0) {
-        fprintf(stderr, "lt_proxy: cannot listen on 127.0.0.1:%d: errno %d\n", listen_port,
-                errno);
+        fprintf(stderr, "lt_proxy: cannot listen on 127.0.0.1:%d: errno %d\n", listen_port, errno);
         return 1;
     }
     printf("port %d\n", listen_port);

@@ -40,9 +40,13 @@
 #include <nats/nats.h>
 
 #define SHIM_MAX_RULES 16
-#define SHIM_MAX_TEXT  256
+#define SHIM_MAX_TEXT 256
 
-typedef enum { SHIM_FAIL = 0, SHIM_LOST_REPLY, SHIM_DELAY } shim_mode;
+typedef enum {
+    SHIM_FAIL = 0,
+    SHIM_LOST_REPLY,
+    SHIM_DELAY
+} shim_mode;
 
 typedef struct {
     char func[SHIM_MAX_TEXT];
@@ -140,7 +144,7 @@ static void parse(void)
 
 static void log_fire(const char *func, const char *subj, const shim_rule *r)
 {
-    static const char *const names[] = {"fail", "lost_reply", "delay"};
+    static const char *const names[] = { "fail", "lost_reply", "delay" };
     char line[2 * SHIM_MAX_TEXT + 32];
     int n = snprintf(line, sizeof(line), "%s %s %s\n", func, subj ? subj : "-", names[r->mode]);
     int fd;
@@ -206,7 +210,7 @@ static void *real(const char *name)
 
 static void sleep_ms(long ms)
 {
-    struct timespec ts = {ms / 1000, (ms % 1000) * 1000000L};
+    struct timespec ts = { ms / 1000, (ms % 1000) * 1000000L };
 
     while (nanosleep(&ts, &ts) != 0 && errno == EINTR)
         ;
@@ -222,36 +226,36 @@ static void kv_subject(char *out, size_t n, kvStore *kv, const char *key)
  * rule's error; `delay` sleeps and calls; `lost_reply` calls, runs DROP (free
  * what the call returned) and returns NATS_TIMEOUT when the call succeeded.
  */
-#define WRAP(NAME, SUBJ, PROTO, ARGS, DROP)                                                      \
-    {                                                                                            \
-        static void *next_;                                                                      \
-        void *p_ = __atomic_load_n(&next_, __ATOMIC_ACQUIRE);                                    \
-        natsStatus (*fn) PROTO;                                                                  \
-        shim_rule r;                                                                             \
-        natsStatus s;                                                                            \
-        if (p_ == NULL) {                                                                        \
-            p_ = real(NAME);                                                                     \
-            __atomic_store_n(&next_, p_, __ATOMIC_RELEASE);                                      \
-        }                                                                                        \
-        *(void **)&fn = p_;                                                                      \
-        if (!decide(NAME, SUBJ, &r)) {                                                           \
-            depth++;                                                                             \
-            s = fn ARGS;                                                                         \
-            depth--;                                                                             \
-            return s;                                                                            \
-        }                                                                                        \
-        if (r.mode == SHIM_FAIL)                                                                 \
-            return r.err;                                                                        \
-        if (r.mode == SHIM_DELAY)                                                                \
-            sleep_ms(r.delay_ms);                                                                \
-        depth++;                                                                                 \
-        s = fn ARGS;                                                                             \
-        depth--;                                                                                 \
-        if (r.mode == SHIM_LOST_REPLY && s == NATS_OK) {                                         \
-            DROP;                                                                                \
-            return r.err;                                                                        \
-        }                                                                                        \
-        return s;                                                                                \
+#define WRAP(NAME, SUBJ, PROTO, ARGS, DROP)                   \
+    {                                                         \
+        static void *next_;                                   \
+        void *p_ = __atomic_load_n(&next_, __ATOMIC_ACQUIRE); \
+        natsStatus(*fn) PROTO;                                \
+        shim_rule r;                                          \
+        natsStatus s;                                         \
+        if (p_ == NULL) {                                     \
+            p_ = real(NAME);                                  \
+            __atomic_store_n(&next_, p_, __ATOMIC_RELEASE);   \
+        }                                                     \
+        *(void **)&fn = p_;                                   \
+        if (!decide(NAME, SUBJ, &r)) {                        \
+            depth++;                                          \
+            s = fn ARGS;                                      \
+            depth--;                                          \
+            return s;                                         \
+        }                                                     \
+        if (r.mode == SHIM_FAIL)                              \
+            return r.err;                                     \
+        if (r.mode == SHIM_DELAY)                             \
+            sleep_ms(r.delay_ms);                             \
+        depth++;                                              \
+        s = fn ARGS;                                          \
+        depth--;                                              \
+        if (r.mode == SHIM_LOST_REPLY && s == NATS_OK) {      \
+            DROP;                                             \
+            return r.err;                                     \
+        }                                                     \
+        return s;                                             \
     }
 
 #define NOTHING ((void)0)
@@ -259,99 +263,142 @@ static void kv_subject(char *out, size_t n, kvStore *kv, const char *key)
 /* ---- JetStream ------------------------------------------------------------------------------ */
 
 natsStatus js_PublishMsg(jsPubAck **pa, jsCtx *js, natsMsg *msg, jsPubOptions *o, jsErrCode *e)
-    WRAP("js_PublishMsg", natsMsg_GetSubject(msg),
-         (jsPubAck **, jsCtx *, natsMsg *, jsPubOptions *, jsErrCode *), (pa, js, msg, o, e),
-         if (pa != NULL) { jsPubAck_Destroy(*pa); *pa = NULL; })
+    WRAP(
+        "js_PublishMsg", natsMsg_GetSubject(msg),
+        (jsPubAck **, jsCtx *, natsMsg *, jsPubOptions *, jsErrCode *), (pa, js, msg, o, e),
+        if (pa != NULL) {
+            jsPubAck_Destroy(*pa);
+            *pa = NULL;
+        })
 
-natsStatus js_Publish(jsPubAck **pa, jsCtx *js, const char *subj, const void *data, int len,
-                      jsPubOptions *o, jsErrCode *e)
-    WRAP("js_Publish", subj,
-         (jsPubAck **, jsCtx *, const char *, const void *, int, jsPubOptions *, jsErrCode *),
-         (pa, js, subj, data, len, o, e), if (pa != NULL) { jsPubAck_Destroy(*pa); *pa = NULL; })
+        natsStatus
+    js_Publish(jsPubAck **pa, jsCtx *js, const char *subj, const void *data, int len,
+               jsPubOptions *o, jsErrCode *e)
+        WRAP(
+            "js_Publish", subj,
+            (jsPubAck **, jsCtx *, const char *, const void *, int, jsPubOptions *, jsErrCode *),
+            (pa, js, subj, data, len, o, e),
+            if (pa != NULL) {
+                jsPubAck_Destroy(*pa);
+                *pa = NULL;
+            })
 
-natsStatus js_GetLastMsg(natsMsg **m, jsCtx *js, const char *stream, const char *subj,
-                         jsOptions *o, jsErrCode *e)
-    WRAP("js_GetLastMsg", subj,
-         (natsMsg **, jsCtx *, const char *, const char *, jsOptions *, jsErrCode *),
-         (m, js, stream, subj, o, e), { natsMsg_Destroy(*m); *m = NULL; })
+            natsStatus js_GetLastMsg(natsMsg **m, jsCtx *js, const char *stream, const char *subj,
+                                     jsOptions *o, jsErrCode *e)
+                WRAP("js_GetLastMsg", subj,
+                     (natsMsg **, jsCtx *, const char *, const char *, jsOptions *, jsErrCode *),
+                     (m, js, stream, subj, o, e),
+                     {
+                         natsMsg_Destroy(*m);
+                         *m = NULL;
+                     })
 
-natsStatus js_DirectGetMsg(natsMsg **m, jsCtx *js, const char *stream, jsOptions *o,
-                           jsDirectGetMsgOptions *dg)
-    WRAP("js_DirectGetMsg",
-         dg == NULL ? NULL : dg->LastBySubject ? dg->LastBySubject : dg->NextBySubject,
-         (natsMsg **, jsCtx *, const char *, jsOptions *, jsDirectGetMsgOptions *),
-         (m, js, stream, o, dg), { natsMsg_Destroy(*m); *m = NULL; })
+                    natsStatus
+    js_DirectGetMsg(natsMsg **m, jsCtx *js, const char *stream, jsOptions *o,
+                    jsDirectGetMsgOptions *dg)
+        WRAP("js_DirectGetMsg",
+             dg == NULL          ? NULL
+             : dg->LastBySubject ? dg->LastBySubject
+                                 : dg->NextBySubject,
+             (natsMsg **, jsCtx *, const char *, jsOptions *, jsDirectGetMsgOptions *),
+             (m, js, stream, o, dg),
+             {
+                 natsMsg_Destroy(*m);
+                 *m = NULL;
+             })
 
 /* ---- KV ------------------------------------------------------------------------------------- */
 
-#define KV_WRAP(NAME, PROTO, ARGS, DROP)                                                         \
-    {                                                                                            \
-        char subj[2 * SHIM_MAX_TEXT];                                                            \
-        kv_subject(subj, sizeof(subj), kv, key);                                                 \
-        WRAP(NAME, subj, PROTO, ARGS, DROP)                                                      \
+#define KV_WRAP(NAME, PROTO, ARGS, DROP)         \
+    {                                            \
+        char subj[2 * SHIM_MAX_TEXT];            \
+        kv_subject(subj, sizeof(subj), kv, key); \
+        WRAP(NAME, subj, PROTO, ARGS, DROP)      \
     }
 
-natsStatus kvStore_Get(kvEntry **en, kvStore *kv, const char *key)
-    KV_WRAP("kvStore_Get", (kvEntry **, kvStore *, const char *), (en, kv, key),
-            { kvEntry_Destroy(*en); *en = NULL; })
+            natsStatus kvStore_Get(kvEntry **en, kvStore *kv, const char *key)
+                KV_WRAP("kvStore_Get", (kvEntry **, kvStore *, const char *), (en, kv, key),
+                        {
+                            kvEntry_Destroy(*en);
+                            *en = NULL;
+                        })
 
-natsStatus kvStore_GetRevision(kvEntry **en, kvStore *kv, const char *key, uint64_t rev)
-    KV_WRAP("kvStore_GetRevision", (kvEntry **, kvStore *, const char *, uint64_t),
-            (en, kv, key, rev), { kvEntry_Destroy(*en); *en = NULL; })
+                    natsStatus kvStore_GetRevision(kvEntry **en, kvStore *kv, const char *key,
+                                                   uint64_t rev)
+                        KV_WRAP("kvStore_GetRevision",
+                                (kvEntry **, kvStore *, const char *, uint64_t), (en, kv, key, rev),
+                                {
+                                    kvEntry_Destroy(*en);
+                                    *en = NULL;
+                                })
 
-natsStatus kvStore_Put(uint64_t *rev, kvStore *kv, const char *key, const void *d, int len)
-    KV_WRAP("kvStore_Put", (uint64_t *, kvStore *, const char *, const void *, int),
-            (rev, kv, key, d, len), NOTHING)
+                            natsStatus
+    kvStore_Put(uint64_t *rev, kvStore *kv, const char *key, const void *d, int len)
+        KV_WRAP("kvStore_Put", (uint64_t *, kvStore *, const char *, const void *, int),
+                (rev, kv, key, d, len), NOTHING)
 
-natsStatus kvStore_PutString(uint64_t *rev, kvStore *kv, const char *key, const char *d)
-    KV_WRAP("kvStore_PutString", (uint64_t *, kvStore *, const char *, const char *),
-            (rev, kv, key, d), NOTHING)
+            natsStatus kvStore_PutString(uint64_t *rev, kvStore *kv, const char *key, const char *d)
+                KV_WRAP("kvStore_PutString", (uint64_t *, kvStore *, const char *, const char *),
+                        (rev, kv, key, d), NOTHING)
 
-natsStatus kvStore_Create(uint64_t *rev, kvStore *kv, const char *key, const void *d, int len)
-    KV_WRAP("kvStore_Create", (uint64_t *, kvStore *, const char *, const void *, int),
-            (rev, kv, key, d, len), NOTHING)
+                    natsStatus
+    kvStore_Create(uint64_t *rev, kvStore *kv, const char *key, const void *d, int len)
+        KV_WRAP("kvStore_Create", (uint64_t *, kvStore *, const char *, const void *, int),
+                (rev, kv, key, d, len), NOTHING)
 
-natsStatus kvStore_CreateString(uint64_t *rev, kvStore *kv, const char *key, const char *d)
-    KV_WRAP("kvStore_CreateString", (uint64_t *, kvStore *, const char *, const char *),
-            (rev, kv, key, d), NOTHING)
+            natsStatus
+    kvStore_CreateString(uint64_t *rev, kvStore *kv, const char *key, const char *d)
+        KV_WRAP("kvStore_CreateString", (uint64_t *, kvStore *, const char *, const char *),
+                (rev, kv, key, d), NOTHING)
 
-natsStatus kvStore_Update(uint64_t *rev, kvStore *kv, const char *key, const void *d, int len,
-                          uint64_t last)
-    KV_WRAP("kvStore_Update", (uint64_t *, kvStore *, const char *, const void *, int, uint64_t),
-            (rev, kv, key, d, len, last), NOTHING)
+            natsStatus kvStore_Update(uint64_t *rev, kvStore *kv, const char *key, const void *d,
+                                      int len, uint64_t last)
+                KV_WRAP("kvStore_Update",
+                        (uint64_t *, kvStore *, const char *, const void *, int, uint64_t),
+                        (rev, kv, key, d, len, last), NOTHING)
 
-natsStatus kvStore_UpdateString(uint64_t *rev, kvStore *kv, const char *key, const char *d,
-                                uint64_t last)
-    KV_WRAP("kvStore_UpdateString", (uint64_t *, kvStore *, const char *, const char *, uint64_t),
-            (rev, kv, key, d, last), NOTHING)
+                    natsStatus
+    kvStore_UpdateString(uint64_t *rev, kvStore *kv, const char *key, const char *d, uint64_t last)
+        KV_WRAP("kvStore_UpdateString",
+                (uint64_t *, kvStore *, const char *, const char *, uint64_t),
+                (rev, kv, key, d, last), NOTHING)
 
-natsStatus kvStore_Delete(kvStore *kv, const char *key)
-    KV_WRAP("kvStore_Delete", (kvStore *, const char *), (kv, key), NOTHING)
+            natsStatus kvStore_Delete(kvStore *kv, const char *key)
+                KV_WRAP("kvStore_Delete", (kvStore *, const char *), (kv, key), NOTHING)
 
-/* ---- core NATS ------------------------------------------------------------------------------ */
+    /* ---- core NATS ------------------------------------------------------------------------------ */
 
-natsStatus natsConnection_Publish(natsConnection *nc, const char *subj, const void *d, int len)
-    WRAP("natsConnection_Publish", subj, (natsConnection *, const char *, const void *, int),
-         (nc, subj, d, len), NOTHING)
+    natsStatus natsConnection_Publish(natsConnection *nc, const char *subj, const void *d, int len)
+        WRAP("natsConnection_Publish", subj, (natsConnection *, const char *, const void *, int),
+             (nc, subj, d, len), NOTHING)
 
-natsStatus natsConnection_PublishMsg(natsConnection *nc, natsMsg *msg)
-    WRAP("natsConnection_PublishMsg", natsMsg_GetSubject(msg), (natsConnection *, natsMsg *),
-         (nc, msg), NOTHING)
+            natsStatus natsConnection_PublishMsg(natsConnection *nc, natsMsg *msg)
+                WRAP("natsConnection_PublishMsg", natsMsg_GetSubject(msg),
+                     (natsConnection *, natsMsg *), (nc, msg), NOTHING)
 
-natsStatus natsConnection_PublishRequest(natsConnection *nc, const char *subj, const char *reply,
-                                         const void *d, int len)
-    WRAP("natsConnection_PublishRequest", subj,
-         (natsConnection *, const char *, const char *, const void *, int),
-         (nc, subj, reply, d, len), NOTHING)
+                    natsStatus
+    natsConnection_PublishRequest(natsConnection *nc, const char *subj, const char *reply,
+                                  const void *d, int len)
+        WRAP("natsConnection_PublishRequest", subj,
+             (natsConnection *, const char *, const char *, const void *, int),
+             (nc, subj, reply, d, len), NOTHING)
 
-natsStatus natsConnection_Request(natsMsg **m, natsConnection *nc, const char *subj,
-                                  const void *d, int len, int64_t timeout)
-    WRAP("natsConnection_Request", subj,
-         (natsMsg **, natsConnection *, const char *, const void *, int, int64_t),
-         (m, nc, subj, d, len, timeout), { natsMsg_Destroy(*m); *m = NULL; })
+            natsStatus natsConnection_Request(natsMsg **m, natsConnection *nc, const char *subj,
+                                              const void *d, int len,
+                                              int64_t timeout) WRAP("natsConnection_Request", subj,
+                                                                    (natsMsg **, natsConnection *,
+                                                                     const char *, const void *,
+                                                                     int, int64_t),
+                                                                    (m, nc, subj, d, len, timeout),
+                                                                    {
+                                                                        natsMsg_Destroy(*m);
+                                                                        *m = NULL;
+                                                                    })
 
-natsStatus natsConnection_RequestMsg(natsMsg **m, natsConnection *nc, natsMsg *req,
-                                     int64_t timeout)
-    WRAP("natsConnection_RequestMsg", natsMsg_GetSubject(req),
-         (natsMsg **, natsConnection *, natsMsg *, int64_t), (m, nc, req, timeout),
-         { natsMsg_Destroy(*m); *m = NULL; })
+                natsStatus
+    natsConnection_RequestMsg(natsMsg **m, natsConnection *nc, natsMsg *req, int64_t timeout)
+        WRAP("natsConnection_RequestMsg", natsMsg_GetSubject(req),
+             (natsMsg **, natsConnection *, natsMsg *, int64_t), (m, nc, req, timeout), {
+                 natsMsg_Destroy(*m);
+                 *m = NULL;
+             })

@@ -12,7 +12,7 @@
 #include "lt_config.h"
 #include "lt_testutil.h"
 
-static const char *const names[4] = {"LD_PRELOAD", "LT_SHIM", "LT_SHIM_LOG", "ASAN_OPTIONS"};
+static const char *const names[4] = { "LD_PRELOAD", "LT_SHIM", "LT_SHIM_LOG", "ASAN_OPTIONS" };
 static char *saved[4];
 static int saved_set[4];
 

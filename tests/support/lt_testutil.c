@@ -30,7 +30,7 @@
 extern char **environ;
 
 #define DEFAULT_RUN_TIMEOUT_MS 30000
-#define DEFAULT_MAX_OUTPUT     (1u << 20)
+#define DEFAULT_MAX_OUTPUT (1u << 20)
 
 int64_t lt_test_now_ms(void)
 {
@@ -117,7 +117,7 @@ static lt_status build_env(const char *const *extra, char ***new_env)
             env[n++] = environ[i];
     }
     for (size_t j = 0; j < n_extra; j++)
-        env[n++] = (char *)extra[j];   /* execve takes char *const[]; never written */
+        env[n++] = (char *)extra[j]; /* execve takes char *const[]; never written */
     env[n] = NULL;
     *new_env = env;
     return LT_OK;
@@ -152,8 +152,7 @@ static void child_exec(const lt_test_cmd *cmd, char **env, const int fds[3], int
     sigemptyset(&none);
     sigprocmask(SIG_SETMASK, &none, NULL);
     prctl(PR_SET_PDEATHSIG, SIGKILL);
-    if (dup2(fds[0], 0) < 0 || dup2(fds[1], 1) < 0 || dup2(fds[2], 2) < 0 ||
-        dup2(status_fd, 3) < 0)
+    if (dup2(fds[0], 0) < 0 || dup2(fds[1], 1) < 0 || dup2(fds[2], 2) < 0 || dup2(status_fd, 3) < 0)
         goto fail;
     lt_test_close_fds_from(4);
     if (fcntl(3, F_SETFD, FD_CLOEXEC) != 0)
@@ -216,7 +215,7 @@ static void pump(const lt_test_cmd *cmd, int *in_fd, int *out_fd, int *err_fd,
                 if (n > 0)
                     in_off += (size_t)n;
                 else if (n < 0 && errno != EAGAIN && errno != EINTR)
-                    in_off = cmd->stdin_len;   /* reader gone: stop feeding */
+                    in_off = cmd->stdin_len; /* reader gone: stop feeding */
             } else if (p[i].fd == *out_fd) {
                 if (!drain(*out_fd, out, &res->truncated)) {
                     close(*out_fd);
@@ -281,8 +280,8 @@ lt_status lt_test_run(const lt_test_cmd *cmd, lt_test_cmd_result *res)
     st = build_env(cmd->env, &env);
     if (st != LT_OK)
         goto out;
-    if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) != 0 ||
-        pipe2(po, O_CLOEXEC) != 0 || pipe2(pe, O_CLOEXEC) != 0 || pipe2(ps, O_CLOEXEC) != 0) {
+    if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) != 0 || pipe2(po, O_CLOEXEC) != 0 ||
+        pipe2(pe, O_CLOEXEC) != 0 || pipe2(ps, O_CLOEXEC) != 0) {
         st = LT_FAIL(LT_ERR_IO, "lt_test_run: pipe: errno %d", errno);
         goto out;
     }
@@ -308,7 +307,7 @@ lt_status lt_test_run(const lt_test_cmd *cmd, lt_test_cmd_result *res)
     if (res->timed_out)
         kill(pid, SIGKILL);
     reap(pid, res, deadline);
-    if (res->exec_errno != 0) {     /* exit status of a failed exec is 127, always */
+    if (res->exec_errno != 0) { /* exit status of a failed exec is 127, always */
         res->exit_code = 127;
         res->term_signal = 0;
     }

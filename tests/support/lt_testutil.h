@@ -58,26 +58,26 @@ LT_NODISCARD lt_status lt_test_write_file(const char *path, const void *data, si
 
 /** A command to run with lt_test_run. Only argv is required. */
 typedef struct {
-    const char *const *argv;   /**< NULL-terminated; argv[0] is looked up in PATH */
-    const char *const *env;    /**< NULL or NULL-terminated "K=V" added to the environment
+    const char *const *argv; /**< NULL-terminated; argv[0] is looked up in PATH */
+    const char *const *env;  /**< NULL or NULL-terminated "K=V" added to the environment
                                     (replacing a variable of the same name) */
-    const char *cwd;           /**< working directory, or NULL for the current one */
-    const void *stdin_data;    /**< written to the child's stdin, then closed (NULL: empty stdin) */
+    const char *cwd;         /**< working directory, or NULL for the current one */
+    const void *stdin_data;  /**< written to the child's stdin, then closed (NULL: empty stdin) */
     size_t stdin_len;
-    int64_t timeout_ms;        /**< 0 means 30000; on expiry the child gets SIGKILL */
-    size_t max_output;         /**< per stream; 0 means 1 MiB; the rest is read and dropped */
+    int64_t timeout_ms; /**< 0 means 30000; on expiry the child gets SIGKILL */
+    size_t max_output;  /**< per stream; 0 means 1 MiB; the rest is read and dropped */
 } lt_test_cmd;
 
 /** What lt_test_run observed. Release with lt_test_cmd_result_cleanup. */
 typedef struct {
-    int exit_code;     /**< exit status, or -1 when ended by a signal */
-    int term_signal;   /**< signal that ended the child, or 0 */
-    bool timed_out;    /**< true when the timeout killed it */
-    bool truncated;    /**< true when a stream exceeded max_output */
-    int exec_errno;    /**< errno of a failed exec (then exit_code is 127), else 0 */
-    char *out;         /**< stdout, NUL-terminated, never NULL on LT_OK */
+    int exit_code;   /**< exit status, or -1 when ended by a signal */
+    int term_signal; /**< signal that ended the child, or 0 */
+    bool timed_out;  /**< true when the timeout killed it */
+    bool truncated;  /**< true when a stream exceeded max_output */
+    int exec_errno;  /**< errno of a failed exec (then exit_code is 127), else 0 */
+    char *out;       /**< stdout, NUL-terminated, never NULL on LT_OK */
     size_t out_len;
-    char *err;         /**< stderr, NUL-terminated, never NULL on LT_OK */
+    char *err; /**< stderr, NUL-terminated, never NULL on LT_OK */
     size_t err_len;
 } lt_test_cmd_result;
 

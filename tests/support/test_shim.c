@@ -41,7 +41,7 @@ static char *probe(const char *rules, const char *const *ops)
 {
     const char *argv[32];
     lt_shim_env env;
-    lt_test_cmd cmd = {0};
+    lt_test_cmd cmd = { 0 };
     lt_test_cmd_result res;
     size_t n = 0;
     char *out;
@@ -95,7 +95,7 @@ static long elapsed(const char *out, int i)
 
 START_TEST(fail_matches_and_counts)
 {
-    const char *ops[] = {"put:a:1", "put:b:1", "put:a:2", "put:a:3", "get:a", "get:b", NULL};
+    const char *ops[] = { "put:a:1", "put:b:1", "put:a:2", "put:a:3", "get:a", "get:b", NULL };
     char *out = probe("kvStore_Put*:subj=$KV.probe.a:mode=fail:count=2", ops);
     char b[256];
 
@@ -113,7 +113,7 @@ END_TEST
 
 START_TEST(lost_reply_writes)
 {
-    const char *ops[] = {"pub:k:one", "get:k", "last:k", NULL};
+    const char *ops[] = { "pub:k:one", "get:k", "last:k", NULL };
     char *out = probe("js_PublishMsg:subj=$KV.probe.*:mode=lost_reply:count=1", ops);
     char b[256];
 
@@ -126,9 +126,10 @@ END_TEST
 
 START_TEST(skip_err_and_delay)
 {
-    const char *ops[] = {"put:x:1", "get:x", "get:x", "get:x", "last:x", "last:x", NULL};
+    const char *ops[] = { "put:x:1", "get:x", "get:x", "get:x", "last:x", "last:x", NULL };
     char *out = probe("kvStore_Get:mode=fail:err=noresp:skip=1:count=1;"
-                      "js_GetLastMsg:mode=delay=400:count=1", ops);
+                      "js_GetLastMsg:mode=delay=400:count=1",
+                      ops);
     char b[256];
 
     ck_assert_str_eq(line(out, 1, b, sizeof(b)), "get x OK 1");
@@ -144,7 +145,7 @@ END_TEST
 START_TEST(onfile_switches)
 {
     char touch[1100], rm[1100], rules[1200];
-    const char *ops[] = {"put:f:1", touch, "get:f", "get:f", rm, "get:f", NULL};
+    const char *ops[] = { "put:f:1", touch, "get:f", "get:f", rm, "get:f", NULL };
     char *out;
     char b[256];
 
@@ -165,12 +166,14 @@ END_TEST
 START_TEST(touch_arms_onfile)
 {
     char rules[2400];
-    const char *ops[] = {"get:t", "pub:t:1", "get:t", "get:t", NULL};
+    const char *ops[] = { "get:t", "pub:t:1", "get:t", "get:t", NULL };
     char *out;
     char b[256];
 
-    snprintf(rules, sizeof(rules), "js_PublishMsg:mode=lost_reply:count=1:touch=%s;"
-             "kvStore_Get:mode=fail:onfile=%s", flag_path, flag_path);
+    snprintf(rules, sizeof(rules),
+             "js_PublishMsg:mode=lost_reply:count=1:touch=%s;"
+             "kvStore_Get:mode=fail:onfile=%s",
+             flag_path, flag_path);
     out = probe(rules, ops);
     ck_assert_str_eq(line(out, 0, b, sizeof(b)), "get t Not Found -"); /* not armed yet */
     ck_assert_str_eq(line(out, 1, b, sizeof(b)), "pub t Timeout -");
@@ -183,7 +186,7 @@ END_TEST
 
 START_TEST(no_rules_pass_through)
 {
-    const char *ops[] = {"put:p:1", "get:p", "pub:p:2", "last:p", NULL};
+    const char *ops[] = { "put:p:1", "get:p", "pub:p:2", "last:p", NULL };
     char *out = probe(NULL, ops);
     char b[256];
 

@@ -45,8 +45,7 @@ void assert_same_event(const lt_ce *ce, const lt_ce_event *ev)
     }
 }
 
-static const lt_ce_ext sample_ext[] = { { "traceparent", "00-abc-def-01" },
-                                        { "epoch", "42" } };
+static const lt_ce_ext sample_ext[] = { { "traceparent", "00-abc-def-01" }, { "epoch", "42" } };
 
 lt_ce_event sample_event(const void *data, size_t len, const char *ct)
 {

@@ -38,8 +38,10 @@ static void hdr(natsMsg *m, const char *k, const char *v)
 /* A message with the four required attributes, minus the one named skip. */
 static natsMsg *required_msg(const char *skip, const char *body)
 {
-    static const char *const kv[][2] = { { "ce-specversion", "1.0" }, { "ce-id", "id-1" },
-                                         { "ce-source", "host-1" }, { "ce-type", "t.v1" } };
+    static const char *const kv[][2] = { { "ce-specversion", "1.0" },
+                                         { "ce-id", "id-1" },
+                                         { "ce-source", "host-1" },
+                                         { "ce-type", "t.v1" } };
     natsMsg *m = new_msg(body);
 
     for (size_t i = 0; i < 4; i++) {
@@ -126,8 +128,8 @@ START_TEST(test_defaults_and_no_data)
     ck_assert_int_eq(lt_ce_to_msg(&m, "a.b", &ev), LT_OK);
     id = get_hdr(m, "ce-id");
     ck_assert_uint_eq(strlen(id), 36);
-    ck_assert_int_eq(id[14], '4');                       /* version 4 */
-    ck_assert_ptr_nonnull(strchr("89ab", id[19]));        /* RFC 4122 variant */
+    ck_assert_int_eq(id[14], '4');                 /* version 4 */
+    ck_assert_ptr_nonnull(strchr("89ab", id[19])); /* RFC 4122 variant */
     ck_assert_ptr_null(get_hdr(m, "content-type"));
     ck_assert_ptr_null(get_hdr(m, "ce-subject"));
     lt_ce_init(&ce);
@@ -143,13 +145,14 @@ START_TEST(test_defaults_and_no_data)
     ck_assert_int_le(llabs(ce.time_sec - (int64_t)now.tv_sec), 5);
     lt_ce_cleanup(&ce);
     natsMsg_Destroy(m);
-
 }
 END_TEST
 
 START_TEST(test_percent_encoding)
 {
-    lt_ce_event ev = { .type = "t.v1", .source = "h1", .id = "1",
+    lt_ce_event ev = { .type = "t.v1",
+                       .source = "h1",
+                       .id = "1",
                        .subject = "Euro \xe2\x82\xac \xf0\x9f\x98\x80 \"q\" 100%" };
     natsMsg *m = NULL;
     lt_ce ce;
@@ -226,7 +229,7 @@ START_TEST(test_bad_attributes)
     expect_msg_error(m, LT_ERR_INVALID, "invalid attribute name \"ce-my_ext\"");
 
     m = required_msg(NULL, NULL);
-    hdr(m, "ce-abcdefghijklmnopqrstu", "x");   /* 21 characters */
+    hdr(m, "ce-abcdefghijklmnopqrstu", "x"); /* 21 characters */
     expect_msg_error(m, LT_ERR_INVALID, "longer than 20 characters");
 
     m = required_msg(NULL, NULL);
@@ -251,15 +254,15 @@ START_TEST(test_bad_attributes)
     expect_msg_error(m, LT_ERR_INVALID, "forbidden character U+0001");
 
     m = required_msg(NULL, NULL);
-    hdr(m, "ce-ext", "%C0%A0");   /* overlong space: invalid UTF-8 */
+    hdr(m, "ce-ext", "%C0%A0"); /* overlong space: invalid UTF-8 */
     expect_msg_error(m, LT_ERR_INVALID, "not valid UTF-8");
 
     m = required_msg(NULL, NULL);
-    hdr(m, "ce-ext", "%ED%A0%80");   /* a surrogate */
+    hdr(m, "ce-ext", "%ED%A0%80"); /* a surrogate */
     expect_msg_error(m, LT_ERR_INVALID, "not valid UTF-8");
 
     m = required_msg(NULL, NULL);
-    hdr(m, "ce-ext", "%EF%BF%BE");   /* U+FFFE, a noncharacter */
+    hdr(m, "ce-ext", "%EF%BF%BE"); /* U+FFFE, a noncharacter */
     expect_msg_error(m, LT_ERR_INVALID, "forbidden character U+FFFE");
 
     m = required_msg(NULL, NULL);
@@ -283,7 +286,7 @@ START_TEST(test_bad_attributes)
     expect_msg_error(m, LT_ERR_INVALID, "not printable ASCII");
 
     m = required_msg(NULL, NULL);
-    hdr(m, "ce-ext", "caf\xc3\xa9");   /* raw UTF-8 must be percent-encoded */
+    hdr(m, "ce-ext", "caf\xc3\xa9"); /* raw UTF-8 must be percent-encoded */
     expect_msg_error(m, LT_ERR_INVALID, "not printable ASCII");
 }
 END_TEST
@@ -313,8 +316,8 @@ START_TEST(test_prefix_names)
     lt_ce_init(&ce);
     st = lt_ce_from_msg(&ce, m);
     ck_assert_msg((st == LT_ERR_INVALID && strstr(lt_error_message(), "clash") != NULL) ||
-                  (st == LT_ERR_UNSUPPORTED &&
-                   strstr(lt_error_message(), "cannot both be read") != NULL),
+                      (st == LT_ERR_UNSUPPORTED &&
+                       strstr(lt_error_message(), "cannot both be read") != NULL),
                   "%s: %s", lt_status_name(st), lt_error_message());
     ck_assert_ptr_null(ce.mem);
     natsMsg_Destroy(m);
@@ -517,12 +520,12 @@ START_TEST(test_encode_errors)
     ev.ext_count = 0;
     ev.data = "x";
     ev.data_len = 1;
-    ck_assert_int_eq(lt_ce_to_msg(&m, "a", &ev), LT_ERR_INVALID);   /* no content type */
+    ck_assert_int_eq(lt_ce_to_msg(&m, "a", &ev), LT_ERR_INVALID); /* no content type */
     ev.datacontenttype = "text/plain";
     ck_assert_int_eq(lt_ce_to_msg(&m, "a", &ev), LT_ERR_UNSUPPORTED);
     ev.datacontenttype = "application/json";
     ev.data = NULL;
-    ck_assert_int_eq(lt_ce_to_msg(&m, "a", &ev), LT_ERR_INVALID);   /* len without data */
+    ck_assert_int_eq(lt_ce_to_msg(&m, "a", &ev), LT_ERR_INVALID); /* len without data */
     ev.data = "x";
     ev.subject = "ctl\x01";
     ck_assert_int_eq(lt_ce_to_msg(&m, "a", &ev), LT_ERR_INVALID);
@@ -623,7 +626,8 @@ START_TEST(test_proto_payloads)
     lt_ce_init(&ce);
     for (int json = 0; json <= 1; json++) {
         ck_assert_int_eq(lt_ce_to_msg_proto(&m, "lattice.default.evt.host.heartbeat", &attrs,
-                                            &hb.base, json), LT_OK);
+                                            &hb.base, json),
+                         LT_OK);
         ck_assert_str_eq(get_hdr(m, "content-type"),
                          json ? "application/json" : "application/protobuf");
         ck_assert_int_eq(lt_ce_from_msg(&ce, m), LT_OK);
@@ -699,14 +703,15 @@ START_TEST(test_nats_roundtrip)
     ck_assert_int_eq(natsConnection_SubscribeSync(&sub, nc, "lattice.default.evt.>"), NATS_OK);
 
     /* 1. protobuf payload, binary mode */
-    ck_assert_int_eq(lt_ce_to_msg_proto(&m, "lattice.default.evt.host.heartbeat", &attrs,
-                                        &hb.base, false), LT_OK);
+    ck_assert_int_eq(lt_ce_to_msg_proto(&m, "lattice.default.evt.host.heartbeat", &attrs, &hb.base,
+                                        false),
+                     LT_OK);
     ck_assert_int_eq(natsConnection_PublishMsg(nc, m), NATS_OK);
     natsMsg_Destroy(m);
     ck_assert_int_eq(natsSubscription_NextMsg(&got, sub, 5000), NATS_OK);
     ck_assert_int_eq(lt_ce_from_msg(&ce, got), LT_OK);
     attrs.datacontenttype = "application/protobuf";
-    attrs.data = ce.ev.data;   /* compared through unpack below */
+    attrs.data = ce.ev.data; /* compared through unpack below */
     attrs.data_len = ce.ev.data_len;
     assert_same_event(&ce, &attrs);
     ck_assert_int_eq(lt_ce_unpack(&ce, &latticed__host__v1__heartbeat__descriptor, &out), LT_OK);

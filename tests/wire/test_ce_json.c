@@ -25,8 +25,8 @@ static void expect_json_error(const char *json, lt_status want_st, const char *w
     st = lt_ce_from_json(&ce, json, strlen(json));
     ck_assert_msg(st == want_st, "%s: status %s, want %s (%s)", json, lt_status_name(st),
                   lt_status_name(want_st), lt_error_message());
-    ck_assert_msg(strstr(lt_error_message(), want) != NULL, "%s: error \"%s\" lacks \"%s\"",
-                  json, lt_error_message(), want);
+    ck_assert_msg(strstr(lt_error_message(), want) != NULL, "%s: error \"%s\" lacks \"%s\"", json,
+                  lt_error_message(), want);
     ck_assert_ptr_null(ce.mem);
     lt_ce_cleanup(&ce);
 }
@@ -79,7 +79,11 @@ START_TEST(test_structured_decode)
         ck_assert_int_eq(lt_ce_from_json(&ce, s, strlen(s)), LT_OK);
         ck_assert_int_eq(ce.datatype, LT_CE_DATA_PROTOBUF);
         ck_assert_uint_eq(ce.ev.data_len, 6);
-        ck_assert_int_eq(memcmp(ce.ev.data, "\x0a\x03" "a\0b\xff", 6), 0);
+        ck_assert_int_eq(memcmp(ce.ev.data,
+                                "\x0a\x03"
+                                "a\0b\xff",
+                                6),
+                         0);
         ck_assert_int_eq(lt_ce_from_json(&ce, n, strlen(n)), LT_OK);
         ck_assert_str_eq((const char *)ce.ev.data, "null");
         ck_assert(ce.has_data);
@@ -140,11 +144,14 @@ START_TEST(test_structured_errors)
     expect_json_error("{" REQ ",\"data\":1,\"data_base64\":\"AA==\"}", LT_ERR_INVALID,
                       "both \"data\" and \"data_base64\"");
     expect_json_error("{" REQ ",\"datacontenttype\":\"application/protobuf\","
-                      "\"data_base64\":\"AA=\"}", LT_ERR_INVALID, "not valid base64");
+                      "\"data_base64\":\"AA=\"}",
+                      LT_ERR_INVALID, "not valid base64");
     expect_json_error("{" REQ ",\"datacontenttype\":\"application/protobuf\","
-                      "\"data_base64\":\"A===\"}", LT_ERR_INVALID, "not valid base64");
+                      "\"data_base64\":\"A===\"}",
+                      LT_ERR_INVALID, "not valid base64");
     expect_json_error("{" REQ ",\"datacontenttype\":\"application/protobuf\","
-                      "\"data_base64\":\"AB==\"}", LT_ERR_INVALID, "not valid base64");
+                      "\"data_base64\":\"AB==\"}",
+                      LT_ERR_INVALID, "not valid base64");
     expect_json_error("{" REQ ",\"data_base64\":\"AA==\"}", LT_ERR_INVALID,
                       "data without a content type");
     expect_json_error("{" REQ ",\"data_base64\":5}", LT_ERR_INVALID, "must be a string");
@@ -217,18 +224,31 @@ START_TEST(test_subject_tokens)
         const char *tok;
         lt_status st;
     } cases[] = {
-        { "default", LT_OK }, { "NBCD2345", LT_OK }, { "my-app_v2", LT_OK }, { "a", LT_OK },
-        { "$JS", LT_OK }, { "", LT_ERR_INVALID }, { "a.b", LT_ERR_INVALID },
-        { ".", LT_ERR_INVALID }, { "*", LT_ERR_INVALID }, { "a*", LT_ERR_INVALID },
-        { ">", LT_ERR_INVALID }, { "a>", LT_ERR_INVALID }, { "a b", LT_ERR_INVALID },
-        { "a\tb", LT_ERR_INVALID }, { "a\nb", LT_ERR_INVALID }, { "a\rb", LT_ERR_INVALID },
-        { "\x01", LT_ERR_INVALID }, { "a\x7f", LT_ERR_INVALID }, { "caf\xc3\xa9", LT_ERR_INVALID },
+        { "default", LT_OK },
+        { "NBCD2345", LT_OK },
+        { "my-app_v2", LT_OK },
+        { "a", LT_OK },
+        { "$JS", LT_OK },
+        { "", LT_ERR_INVALID },
+        { "a.b", LT_ERR_INVALID },
+        { ".", LT_ERR_INVALID },
+        { "*", LT_ERR_INVALID },
+        { "a*", LT_ERR_INVALID },
+        { ">", LT_ERR_INVALID },
+        { "a>", LT_ERR_INVALID },
+        { "a b", LT_ERR_INVALID },
+        { "a\tb", LT_ERR_INVALID },
+        { "a\nb", LT_ERR_INVALID },
+        { "a\rb", LT_ERR_INVALID },
+        { "\x01", LT_ERR_INVALID },
+        { "a\x7f", LT_ERR_INVALID },
+        { "caf\xc3\xa9", LT_ERR_INVALID },
     };
     char tok[LT_MAX_TOKEN + 2];
 
     for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
-        ck_assert_msg(lt_subject_check_token("app name", cases[i].tok) == cases[i].st,
-                      "token %zu", i);
+        ck_assert_msg(lt_subject_check_token("app name", cases[i].tok) == cases[i].st, "token %zu",
+                      i);
         ck_assert(lt_subject_token_ok(cases[i].tok) == (cases[i].st == LT_OK));
     }
     ck_assert_int_eq(lt_subject_check_token("lattice", NULL), LT_ERR_INVALID);

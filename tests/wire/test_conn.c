@@ -25,16 +25,17 @@ START_TEST(test_conn_split_urls)
     size_t n = 9;
 
     ck_assert_int_eq(lt_conn_split_urls(" nats://127.0.0.1:1 , tls://h:2,h3:4222 ", buf,
-                                        sizeof(buf), urls, 4, &n), LT_OK);
+                                        sizeof(buf), urls, 4, &n),
+                     LT_OK);
     ck_assert_uint_eq(n, 3);
     ck_assert_str_eq(urls[0], "nats://127.0.0.1:1");
     ck_assert_str_eq(urls[1], "tls://h:2");
     ck_assert_str_eq(urls[2], "h3:4222");
-    ck_assert_int_eq(lt_conn_split_urls("nats://u:p@a:1,nats://a:1,nats://a:1", buf,
-                                        sizeof(buf), urls, 4, &n), LT_OK);
-    ck_assert_uint_eq(n, 2); /* the repeated URL is kept once */
-    ck_assert_int_eq(lt_conn_split_urls("nats://[::1]:4222", buf, sizeof(buf), urls, 4, &n),
+    ck_assert_int_eq(lt_conn_split_urls("nats://u:p@a:1,nats://a:1,nats://a:1", buf, sizeof(buf),
+                                        urls, 4, &n),
                      LT_OK);
+    ck_assert_uint_eq(n, 2); /* the repeated URL is kept once */
+    ck_assert_int_eq(lt_conn_split_urls("nats://[::1]:4222", buf, sizeof(buf), urls, 4, &n), LT_OK);
     ck_assert_int_eq(lt_conn_split_urls("nats://a:1,,nats://b:2", buf, sizeof(buf), urls, 4, &n),
                      LT_ERR_INVALID);
     ck_assert_int_eq(lt_conn_split_urls("nats://a:1,", buf, sizeof(buf), urls, 4, &n),
@@ -47,8 +48,7 @@ START_TEST(test_conn_split_urls)
                      LT_ERR_INVALID);
     ck_assert_int_eq(lt_conn_split_urls("nats://a:99999", buf, sizeof(buf), urls, 4, &n),
                      LT_ERR_INVALID);
-    ck_assert_int_eq(lt_conn_split_urls("nats://", buf, sizeof(buf), urls, 4, &n),
-                     LT_ERR_INVALID);
+    ck_assert_int_eq(lt_conn_split_urls("nats://", buf, sizeof(buf), urls, 4, &n), LT_ERR_INVALID);
     ck_assert_int_eq(lt_conn_split_urls("a:1,b:1,c:1,d:1,e:1", buf, sizeof(buf), urls, 4, &n),
                      LT_ERR_INVALID);
     ck_assert_int_eq(lt_conn_split_urls("nats://a:1", buf, 5, urls, 4, &n), LT_ERR_INVALID);

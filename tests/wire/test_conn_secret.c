@@ -60,7 +60,8 @@ static void assert_clean_error(const char *want)
     const char *msg = lt_error_message();
 
     ck_assert_msg(strstr(msg, PW) == NULL && strstr(msg, WRONG) == NULL &&
-                      strstr(msg, USER) == NULL, "a secret in the error: %s", msg);
+                      strstr(msg, USER) == NULL,
+                  "a secret in the error: %s", msg);
     ck_assert_msg(strstr(msg, want) != NULL, "error without '%s': %s", want, msg);
 }
 
@@ -97,8 +98,9 @@ START_TEST(test_conn_password_never_shown)
     close(fd);
 
     /* A list: the dead server first, then the live one, both with the credentials. */
-    snprintf(list, sizeof(list), "nats://" USER ":" PW "@127.0.0.1:%d,nats://" USER ":" PW
-             "@127.0.0.1:%d", dead, lt_natsrv_port(srv));
+    snprintf(list, sizeof(list),
+             "nats://" USER ":" PW "@127.0.0.1:%d,nats://" USER ":" PW "@127.0.0.1:%d", dead,
+             lt_natsrv_port(srv));
     cfg.url = list;
     ck_assert_msg(lt_conn_connect(&nc, &cfg, &ev) == LT_OK, "connect: %s", lt_error_message());
     ck_assert_int_eq(natsConnection_SubscribeSync(&sub, nc, "secret.test"), NATS_OK);
@@ -137,7 +139,8 @@ START_TEST(test_conn_password_never_shown)
     ck_assert_int_eq(lt_test_read_file(logpath, 1u << 20, &text, NULL), LT_OK);
     /* The capture worked: the reconnect and the wait were logged, the URL redacted... */
     ck_assert_msg(strstr(text, "disconnected from NATS") != NULL &&
-                      strstr(text, "reconnected to NATS") != NULL, "log: %.2000s", text);
+                      strstr(text, "reconnected to NATS") != NULL,
+                  "log: %.2000s", text);
     ck_assert_msg(strstr(text, "no NATS server answers at nats://***@127.0.0.1:") != NULL,
                   "log: %.2000s", text);
     /* ...and no password ever. */

@@ -28,7 +28,8 @@
 #define SEED "SUAACAQDAQCQMBYIBEFAWDANBYHRAEISCMKBKFQXDAMRUGY4DUPB6IC5CQ"
 #define PUBKEY "UB43KVROR7TFJ6KAPCYRF2FJROTZAH4FHLTJLPWX4DRZCC5NASLGJBFE"
 #define NONCE "lt-nonce-000084"
-#define NONCE_SIG "AO2mqonZQrBcjsSYhkZ2oSII4Qf0aTwrUzTlxRF6yvaCF-f21XGG-JDMLfd5iO8fgye5e_ghaQGGYBl17HkXAg"
+#define NONCE_SIG \
+    "AO2mqonZQrBcjsSYhkZ2oSII4Qf0aTwrUzTlxRF6yvaCF-f21XGG-JDMLfd5iO8fgye5e_ghaQGGYBl17HkXAg"
 
 typedef natsStatus (*encode_fn)(const unsigned char *src, int len, char **out);
 
@@ -101,7 +102,7 @@ START_TEST(rfc4648_vectors_and_edges)
     check_encode(enc, "foob", 4, "Zm9vYg");
     check_encode(enc, "fooba", 5, "Zm9vYmE");
     check_encode(enc, "foobar", 6, "Zm9vYmFy");
-    check_encode(enc, "\xfb\xff", 2, "-_8");   /* URL alphabet, no padding */
+    check_encode(enc, "\xfb\xff", 2, "-_8"); /* URL alphabet, no padding */
     check_encode(enc, "\0\0\0", 3, "AAAA");
     check_encode(enc, "\0", 1, "AA");
     ck_assert_int_eq(enc(NULL, 0, &out), NATS_OK);

@@ -170,18 +170,17 @@ START_TEST(test_down_up_pause)
     ck_assert_int_eq(lt_natsrv_down(srv, true), LT_OK);
     ck_assert_int_eq(lt_natsrv_pid(srv), 0);
     ck_assert(pid_gone(pid));
-    ck_assert_int_eq(lt_natsrv_down(srv, true), LT_OK);          /* idempotent */
+    ck_assert_int_eq(lt_natsrv_down(srv, true), LT_OK); /* idempotent */
     ck_assert_int_eq(lt_natsrv_pause(srv), LT_ERR_STATE);
     ck_assert_int_eq(lt_natsrv_up(srv), LT_OK);
-    ck_assert_int_eq(lt_natsrv_up(srv), LT_ERR_STATE);           /* already running */
+    ck_assert_int_eq(lt_natsrv_up(srv), LT_ERR_STATE); /* already running */
 
     nc = connect_to(srv);
     ck_assert_int_eq(lt_natsrv_pause(srv), LT_OK);
     ck_assert_int_eq(natsConnection_RequestString(&reply, nc, "$JS.API.INFO", "", 300),
                      NATS_TIMEOUT);
     ck_assert_int_eq(lt_natsrv_resume(srv), LT_OK);
-    ck_assert_int_eq(natsConnection_RequestString(&reply, nc, "$JS.API.INFO", "", 5000),
-                     NATS_OK);
+    ck_assert_int_eq(natsConnection_RequestString(&reply, nc, "$JS.API.INFO", "", 5000), NATS_OK);
     ck_assert_ptr_nonnull(strstr(natsMsg_GetData(reply), "account_info_response"));
     natsMsg_Destroy(reply);
     natsConnection_Destroy(nc);
@@ -198,7 +197,8 @@ END_TEST
 START_TEST(test_options)
 {
     static const char *const extra[] = { "--max_traced_msg_len", "64", NULL };
-    lt_natsrv_opts o = { .no_jetstream = true, .monitor = true,
+    lt_natsrv_opts o = { .no_jetstream = true,
+                         .monitor = true,
                          .config_text = "# written by test_options\nmax_payload: 4096\n"
                                         "pid_file: \"@DIR@/srv.pid\"\n",
                          .extra_args = extra };
@@ -232,7 +232,7 @@ END_TEST
 START_TEST(test_binary_and_group)
 {
     lt_natsrv_opts bad = { .binary = "/nonexistent/nats-server" };
-    lt_natsrv *srv = (lt_natsrv *)&bad;   /* must be reset to NULL */
+    lt_natsrv *srv = (lt_natsrv *)&bad; /* must be reset to NULL */
 
     ck_assert_int_eq(lt_natsrv_start(&srv, &bad), LT_ERR_UNSUPPORTED);
     ck_assert_ptr_null(srv);
@@ -248,7 +248,7 @@ END_TEST
 START_TEST(test_bad_config_fails)
 {
     lt_natsrv_opts o = { .config_text = "this is { not a config", .start_timeout_ms = 5000 };
-    lt_natsrv *srv = (lt_natsrv *)&o;   /* must be reset to NULL */
+    lt_natsrv *srv = (lt_natsrv *)&o; /* must be reset to NULL */
 
     ck_assert_int_eq(lt_natsrv_start(&srv, &o), LT_ERR_STATE);
     ck_assert_ptr_null(srv);
@@ -320,11 +320,11 @@ START_TEST(test_tmpdir_files_rmtree)
     ck_assert_int_lt(snprintf(path, sizeof(path), "%s/d1/d2/f", dir), (int)sizeof(path));
     ck_assert_int_eq(lt_test_write_file(path, "x", 1), LT_OK);
     ck_assert_int_lt(snprintf(path, sizeof(path), "%s/d1/link", dir), (int)sizeof(path));
-    ck_assert_int_eq(symlink("/", path), 0);    /* must not be followed */
+    ck_assert_int_eq(symlink("/", path), 0); /* must not be followed */
     ck_assert_int_eq(lt_test_rmtree(dir), LT_OK);
     ck_assert(!path_exists(dir));
     ck_assert(path_exists("/tmp"));
-    ck_assert_int_eq(lt_test_rmtree(dir), LT_OK);   /* missing is fine */
+    ck_assert_int_eq(lt_test_rmtree(dir), LT_OK); /* missing is fine */
     ck_assert_int_eq(lt_test_read_file(dir, 10, &data, NULL), LT_ERR_NOT_FOUND);
     lt_free(dir);
 }

@@ -11,9 +11,10 @@
 
 #include "lt_nkey.h"
 
-static const uint8_t SEED_A[32] = { 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16,
-                                    17, 18, 19, 20, 21, 22, 23, 24, 25, 26, 27, 28, 29, 30, 31,
-                                    32 };
+static const uint8_t SEED_A[32] = {
+    1,  2,  3,  4,  5,  6,  7,  8,  9,  10, 11, 12, 13, 14, 15, 16,
+    17, 18, 19, 20, 21, 22, 23, 24, 25, 26, 27, 28, 29, 30, 31, 32
+};
 static const uint8_t SEED_B[32] = { 9 };
 
 START_TEST(seed_and_public_round_trip)
@@ -46,7 +47,8 @@ END_TEST
 
 START_TEST(signatures_bind_key_subject_and_body)
 {
-    const char *subj = "lattice.default.host.h1.start", body[] = "\x08\x07\x12\x07" "default";
+    const char *subj = "lattice.default.host.h1.start", body[] = "\x08\x07\x12\x07"
+                                                                 "default";
     char sig[LT_NKEY_SIG_TEXT + 1], bad[LT_NKEY_SIG_TEXT + 1];
     uint8_t pub_a[32], pub_b[32];
 
@@ -59,8 +61,8 @@ START_TEST(signatures_bind_key_subject_and_body)
     ck_assert(!lt_nkey_verify_command(pub_b, subj, body, sizeof(body) - 1, sig));
     ck_assert(!lt_nkey_verify_command(pub_a, "lattice.default.host.h2.start", body,
                                       sizeof(body) - 1, sig));
-    ck_assert(!lt_nkey_verify_command(pub_a, "lattice.default.host.h1.stop", body,
-                                      sizeof(body) - 1, sig));
+    ck_assert(!lt_nkey_verify_command(pub_a, "lattice.default.host.h1.stop", body, sizeof(body) - 1,
+                                      sig));
     ck_assert(!lt_nkey_verify_command(pub_a, subj, body, sizeof(body) - 2, sig));
     /* missing, short, altered, or not base64url */
     ck_assert(!lt_nkey_verify_command(pub_a, subj, body, sizeof(body) - 1, NULL));

@@ -88,7 +88,7 @@ bool tp_json_same(const json_t *a, const json_t *b)
         json_t *v;
         if (json_object_size(a) != json_object_size(b))
             return false;
-        json_object_foreach((json_t *)a, k, v) {
+        json_object_foreach ((json_t *)a, k, v) {
             json_t *w = json_object_get(b, k);
             if (w == NULL || !tp_json_same(v, w))
                 return false;
@@ -448,21 +448,48 @@ END_TEST
 START_TEST(test_each_kind_round_trip)
 {
     static const char *const one[] = {
-        "{\"fInt32\":-2147483648}", "{\"fSint32\":2147483647}", "{\"fSfixed32\":-1}",
-        "{\"fUint32\":4294967295}", "{\"fFixed32\":1}", "{\"fInt64\":\"9223372036854775807\"}",
-        "{\"fSint64\":\"-9223372036854775808\"}", "{\"fSfixed64\":\"-1\"}",
-        "{\"fUint64\":\"1\"}", "{\"fFixed64\":\"18446744073709551615\"}",
-        "{\"fFloat\":-3.4028235e+38}", "{\"fFloat\":1e-45}", "{\"fDouble\":5e-324}",
-        "{\"fDouble\":1.7976931348623157e+308}", "{\"fDouble\":-0.0}", "{\"fBool\":true}",
-        "{\"fString\":\"\xc3\xa9\\\\\"}", "{\"fBytes\":\"AAECAw==\"}", "{\"fEnum\":\"COLOR_NEGATIVE\"}",
-        "{\"fEnum\":12345}", "{\"fMsg\":{}}", "{\"rMsg\":[{},{}]}", "{\"rEnum\":[\"COLOR_RED\"]}",
-        "{\"mIntMsg\":{\"0\":{\"child\":{}}}}", "{\"mBool\":{\"false\":\"\"}}",
+        "{\"fInt32\":-2147483648}",
+        "{\"fSint32\":2147483647}",
+        "{\"fSfixed32\":-1}",
+        "{\"fUint32\":4294967295}",
+        "{\"fFixed32\":1}",
+        "{\"fInt64\":\"9223372036854775807\"}",
+        "{\"fSint64\":\"-9223372036854775808\"}",
+        "{\"fSfixed64\":\"-1\"}",
+        "{\"fUint64\":\"1\"}",
+        "{\"fFixed64\":\"18446744073709551615\"}",
+        "{\"fFloat\":-3.4028235e+38}",
+        "{\"fFloat\":1e-45}",
+        "{\"fDouble\":5e-324}",
+        "{\"fDouble\":1.7976931348623157e+308}",
+        "{\"fDouble\":-0.0}",
+        "{\"fBool\":true}",
+        "{\"fString\":\"\xc3\xa9\\\\\"}",
+        "{\"fBytes\":\"AAECAw==\"}",
+        "{\"fEnum\":\"COLOR_NEGATIVE\"}",
+        "{\"fEnum\":12345}",
+        "{\"fMsg\":{}}",
+        "{\"rMsg\":[{},{}]}",
+        "{\"rEnum\":[\"COLOR_RED\"]}",
+        "{\"mIntMsg\":{\"0\":{\"child\":{}}}}",
+        "{\"mBool\":{\"false\":\"\"}}",
         "{\"mInt64Enum\":{\"-9223372036854775808\":\"COLOR_UNSPECIFIED\"}}",
-        "{\"mU32Bytes\":{\"0\":\"\"}}", "{\"mS64Double\":{\"5\":\"-Infinity\"}}",
-        "{\"oInt32\":0}", "{\"oMsg\":{}}", "{\"oEnum\":\"COLOR_UNSPECIFIED\"}", "{\"oString\":\"\"}",
-        "{\"rTs\":[\"1970-01-01T00:00:00Z\"]}", "{\"dur\":\"0s\"}", "{\"wString\":\"x\"}",
-        "{\"st\":{}}", "{\"val\":{}}", "{\"val\":\"NaN\"}", "{\"lst\":[]}", "{\"mask\":\"\"}",
-        "{\"empty\":{}}", "{\"snakeCaseName2x\":\"x\"}",
+        "{\"mU32Bytes\":{\"0\":\"\"}}",
+        "{\"mS64Double\":{\"5\":\"-Infinity\"}}",
+        "{\"oInt32\":0}",
+        "{\"oMsg\":{}}",
+        "{\"oEnum\":\"COLOR_UNSPECIFIED\"}",
+        "{\"oString\":\"\"}",
+        "{\"rTs\":[\"1970-01-01T00:00:00Z\"]}",
+        "{\"dur\":\"0s\"}",
+        "{\"wString\":\"x\"}",
+        "{\"st\":{}}",
+        "{\"val\":{}}",
+        "{\"val\":\"NaN\"}",
+        "{\"lst\":[]}",
+        "{\"mask\":\"\"}",
+        "{\"empty\":{}}",
+        "{\"snakeCaseName2x\":\"x\"}",
     };
 
     for (size_t i = 0; i < sizeof(one) / sizeof(one[0]); i++) {
@@ -502,7 +529,8 @@ END_TEST
 static const char all_defaults[] =
     "{\"fInt32\":0,\"fSint32\":0,\"fSfixed32\":0,\"fUint32\":0,\"fFixed32\":0,\"fInt64\":\"0\","
     "\"fSint64\":\"0\",\"fSfixed64\":\"0\",\"fUint64\":\"0\",\"fFixed64\":\"0\",\"fFloat\":0,"
-    "\"fDouble\":0,\"fBool\":false,\"fString\":\"\",\"fBytes\":\"\",\"fEnum\":\"COLOR_UNSPECIFIED\","
+    "\"fDouble\":0,\"fBool\":false,\"fString\":\"\",\"fBytes\":\"\",\"fEnum\":\"COLOR_"
+    "UNSPECIFIED\","
     "\"fMsg\":null,\"rInt32\":[],\"rInt64\":[],\"rUint64\":[],\"rFloat\":[],\"rDouble\":[],"
     "\"rBool\":[],\"rString\":[],\"rBytes\":[],\"rEnum\":[],\"rMsg\":[],\"mStr\":{},"
     "\"mIntMsg\":{},\"mBool\":{},\"mInt64Enum\":{},\"mU32Bytes\":{},\"mS64Double\":{},"
@@ -539,8 +567,10 @@ END_TEST
 
 START_TEST(test_pretty)
 {
-    ProtobufCMessage *m = tp_decode(
-        KINDS, "{\"fInt32\":1,\"rInt32\":[1,2],\"fMsg\":{},\"mStr\":{\"a\":\"b\"},\"rMsg\":[]}", 0);
+    ProtobufCMessage *m =
+        tp_decode(KINDS,
+                  "{\"fInt32\":1,\"rInt32\":[1,2],\"fMsg\":{},\"mStr\":{\"a\":\"b\"},\"rMsg\":[]}",
+                  0);
     char *s = tp_encode(m, LT_PBJSON_PRETTY);
 
     ck_assert_str_eq(s, "{\n"
@@ -566,17 +596,28 @@ START_TEST(test_number_formatting)
         double d;
         const char *want;
     } dbl[] = {
-        { 0.1, "0.1" },        { 1e21, "1e+21" },       { 1e20, "100000000000000000000" },
-        { 1e-7, "1e-7" },      { 1e-6, "0.000001" },    { 123.456, "123.456" },
-        { -2.5e-10, "-2.5e-10" }, { 5e-324, "5e-324" }, { 1.7976931348623157e308, "1.7976931348623157e+308" },
-        { 100, "100" },        { 0.000123, "0.000123" },
+        { 0.1, "0.1" },
+        { 1e21, "1e+21" },
+        { 1e20, "100000000000000000000" },
+        { 1e-7, "1e-7" },
+        { 1e-6, "0.000001" },
+        { 123.456, "123.456" },
+        { -2.5e-10, "-2.5e-10" },
+        { 5e-324, "5e-324" },
+        { 1.7976931348623157e308, "1.7976931348623157e+308" },
+        { 100, "100" },
+        { 0.000123, "0.000123" },
     };
     static const struct {
         float f;
         const char *want;
     } flt[] = {
-        { 3.2f, "3.2" }, { 0.1f, "0.1" }, { FLT_MAX, "3.4028235e+38" }, { 1e-45f, "1e-45" },
-        { 16777216.0f, "16777216" }, { 1e21f, "1e+21" },
+        { 3.2f, "3.2" },
+        { 0.1f, "0.1" },
+        { FLT_MAX, "3.4028235e+38" },
+        { 1e-45f, "1e-45" },
+        { 16777216.0f, "16777216" },
+        { 1e21f, "1e+21" },
     };
     char want[128];
 
@@ -617,7 +658,8 @@ static const struct {
     { "{\"fInt32\":\"12\",\"fSint32\":1e2,\"fUint32\":\"4.0e1\",\"fFixed32\":3.0}",
       "{\"fInt32\":12,\"fSint32\":100,\"fUint32\":40,\"fFixed32\":3}" },
     { "{\"fInt32\":\"-0\",\"fSfixed32\":-0,\"fUint32\":\"0e5\"}", "{}" },
-    { "{\"fInt32\":\"-2147483648\",\"fUint32\":\"1.5e1\"}", "{\"fInt32\":-2147483648,\"fUint32\":15}" },
+    { "{\"fInt32\":\"-2147483648\",\"fUint32\":\"1.5e1\"}",
+      "{\"fInt32\":-2147483648,\"fUint32\":15}" },
     /* 64-bit integers: strings or numbers */
     { "{\"fInt64\":-5,\"fUint64\":123,\"fSint64\":\"1e18\",\"fFixed64\":\"18446744073709551615\"}",
       "{\"fInt64\":\"-5\",\"fSint64\":\"1000000000000000000\",\"fUint64\":\"123\","
@@ -627,7 +669,8 @@ static const struct {
     { "{\"fUint64\":\"184467440737095516150e-1\",\"fInt64\":\"0.00e3\"}",
       "{\"fUint64\":\"18446744073709551615\"}" },
     /* floating point: numbers, numeric strings, special strings */
-    { "{\"fFloat\":\"1.5\",\"fDouble\":\"-1e-3\",\"rFloat\":[\"NaN\",\"Infinity\",\"-Infinity\",2]}",
+    { "{\"fFloat\":\"1.5\",\"fDouble\":\"-1e-3\",\"rFloat\":[\"NaN\",\"Infinity\",\"-Infinity\",2]"
+      "}",
       "{\"fFloat\":1.5,\"fDouble\":-0.001,\"rFloat\":[\"NaN\",\"Infinity\",\"-Infinity\",2]}" },
     { "{\"fDouble\":123456789012345678901234567890}", "{\"fDouble\":1.2345678901234568e+29}" },
     { "{\"fDouble\":-10000000000000000000,\"val\":-12345678901234567890}",
@@ -635,7 +678,8 @@ static const struct {
     { "{\"fFloat\":3.40282356e38}", "{\"fFloat\":3.4028235e+38}" },
     /* enums: names or numbers, unknown numbers kept */
     { "{\"fEnum\":2,\"rEnum\":[-1,\"COLOR_RED\",99],\"oEnum\":1}",
-      "{\"fEnum\":\"COLOR_GREEN\",\"rEnum\":[\"COLOR_NEGATIVE\",\"COLOR_RED\",99],\"oEnum\":\"COLOR_RED\"}" },
+      "{\"fEnum\":\"COLOR_GREEN\",\"rEnum\":[\"COLOR_NEGATIVE\",\"COLOR_RED\",99],\"oEnum\":"
+      "\"COLOR_RED\"}" },
     { "{\"fEnum\":1.0}", "{\"fEnum\":\"COLOR_RED\"}" },
     /* bytes: standard or URL-safe, padded or not */
     { "{\"rBytes\":[\"-_8\",\"+/8=\",\"QQ\",\"QUI\",\"QUJD\",\"\",\"QQ==\",\"QR==\"]}",
@@ -692,8 +736,9 @@ END_TEST
 
 START_TEST(test_spelling_values)
 {
-    Lttest__Kinds *k = (Lttest__Kinds *)tp_decode(
-        KINDS, "{\"mask\":\"fooBar.bazQux\",\"dur\":\"-1.5s\",\"f_float\":\"-Infinity\"}", 0);
+    Lttest__Kinds *k = (Lttest__Kinds *)
+        tp_decode(KINDS, "{\"mask\":\"fooBar.bazQux\",\"dur\":\"-1.5s\",\"f_float\":\"-Infinity\"}",
+                  0);
 
     ck_assert_str_eq(k->mask->paths[0], "foo_bar.baz_qux");
     ck_assert_int_eq(k->dur->seconds, -1);
@@ -804,8 +849,9 @@ START_TEST(test_wkt_encode_range)
 
     ts.seconds = 253402300800LL;
     ck_assert_int_eq(lt_pbjson_encode(&ts.base, 0, &s, NULL), LT_ERR_INVALID);
-    ck_assert_str_eq(lt_error_message(),
-                     "(root): timestamp seconds=253402300800 nanos=0 outside 0001-01-01..9999-12-31");
+    ck_assert_str_eq(
+        lt_error_message(),
+        "(root): timestamp seconds=253402300800 nanos=0 outside 0001-01-01..9999-12-31");
     ts.seconds = 0, ts.nanos = -1;
     k.ts = &ts;
     ck_assert_int_eq(lt_pbjson_encode(&k.base, 0, &s, NULL), LT_ERR_INVALID);
@@ -870,11 +916,12 @@ START_TEST(test_depth_limit)
     json_t *j = tp_json(deep);
 
     ck_assert_str_eq(s, ok); /* the deepest accepted message encodes */
-    tp_decode_fails(KINDS, deep, 0, LT_ERR_TOO_BIG, "JSON nested deeper than 64 levels at byte 575");
+    tp_decode_fails(KINDS, deep, 0, LT_ERR_TOO_BIG,
+                    "JSON nested deeper than 64 levels at byte 575");
     ck_assert_int_eq(lt_pbjson_from_json(KINDS, j, 0, &m2), LT_ERR_TOO_BIG);
     ck_assert_ptr_null(m2);
-    ck_assert_msg(strstr(lt_error_message(), ".child: nesting deeper than 64 levels") != NULL,
-                  "%s", lt_error_message());
+    ck_assert_msg(strstr(lt_error_message(), ".child: nesting deeper than 64 levels") != NULL, "%s",
+                  lt_error_message());
     json_decref(j);
     /* one more level on the encoder side is refused too */
     {

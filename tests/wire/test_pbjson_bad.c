@@ -91,7 +91,8 @@ static const struct {
     /* enums */
     { "{\"fEnum\":\"COLOR_BLUE\"}", INV,
       "fEnum: unknown value \"COLOR_BLUE\" for enum lttest.Color" },
-    { "{\"fEnum\":\"color_red\"}", INV, "fEnum: unknown value \"color_red\" for enum lttest.Color" },
+    { "{\"fEnum\":\"color_red\"}", INV,
+      "fEnum: unknown value \"color_red\" for enum lttest.Color" },
     { "{\"fEnum\":\"1\"}", INV, "fEnum: unknown value \"1\" for enum lttest.Color" },
     { "{\"rEnum\":[1,\"NO\"]}", INV, "rEnum[1]: unknown value \"NO\" for enum lttest.Color" },
     { "{\"fEnum\":2147483648}", INV, "fEnum: number 2147483648 out of range for enum" },
@@ -100,7 +101,8 @@ static const struct {
     /* messages, repeated */
     { "{\"fMsg\":[]}", INV, "fMsg: expected object, got array" },
     { "{\"fMsg\":\"{}\"}", INV, "fMsg: expected object, got string \"{}\"" },
-    { "{\"fMsg\":{\"child\":{\"n\":\"q\"}}}", INV, "fMsg.child.n: expected integer, got string \"q\"" },
+    { "{\"fMsg\":{\"child\":{\"n\":\"q\"}}}", INV,
+      "fMsg.child.n: expected integer, got string \"q\"" },
     { "{\"rInt32\":{}}", INV, "rInt32: expected array, got object" },
     { "{\"rInt32\":1}", INV, "rInt32: expected array, got number 1" },
     { "{\"rInt32\":[1,\"x\"]}", INV, "rInt32[1]: expected integer, got string \"x\"" },
@@ -115,7 +117,8 @@ static const struct {
     { "{\"mStr\":{\"a\":null}}", INV, "mStr[\"a\"]: null is not allowed here" },
     { "{\"mStr\":{\"a\\\"b\\n\":1}}", INV, "mStr[\"a?b?\"]: expected string, got number 1" },
     { "{\"mBool\":{\"yes\":\"x\"}}", INV, "mBool[\"yes\"]: map key must be \"true\" or \"false\"" },
-    { "{\"mBool\":{\"True\":\"x\"}}", INV, "mBool[\"True\"]: map key must be \"true\" or \"false\"" },
+    { "{\"mBool\":{\"True\":\"x\"}}", INV,
+      "mBool[\"True\"]: map key must be \"true\" or \"false\"" },
     { "{\"mIntMsg\":{\"01\":{}}}", INV, "mIntMsg[\"01\"]: map key is not a canonical integer" },
     { "{\"mIntMsg\":{\"+1\":{}}}", INV, "mIntMsg[\"+1\"]: map key is not a canonical integer" },
     { "{\"mIntMsg\":{\"-0\":{}}}", INV, "mIntMsg[\"-0\"]: map key is not a canonical integer" },
@@ -123,13 +126,16 @@ static const struct {
     { "{\"mIntMsg\":{\"1.0\":{}}}", INV, "mIntMsg[\"1.0\"]: map key is not a canonical integer" },
     { "{\"mIntMsg\":{\"2147483648\":{}}}", INV,
       "mIntMsg[\"2147483648\"]: string \"2147483648\" out of range for int32" },
-    { "{\"mU32Bytes\":{\"-1\":\"\"}}", INV, "mU32Bytes[\"-1\"]: string \"-1\" out of range for uint32" },
-    { "{\"mIntMsg\":{\"1\":{\"n\":\"x\"}}}", INV, "mIntMsg[\"1\"].n: expected integer, got string \"x\"" },
+    { "{\"mU32Bytes\":{\"-1\":\"\"}}", INV,
+      "mU32Bytes[\"-1\"]: string \"-1\" out of range for uint32" },
+    { "{\"mIntMsg\":{\"1\":{\"n\":\"x\"}}}", INV,
+      "mIntMsg[\"1\"].n: expected integer, got string \"x\"" },
     { "{\"mIntMsg\":{\"1\":5}}", INV, "mIntMsg[\"1\"]: expected object, got number 5" },
     { "{\"mInt64Enum\":{\"1\":\"NOPE\"}}", INV,
       "mInt64Enum[\"1\"]: unknown value \"NOPE\" for enum lttest.Color" },
     /* oneof, duplicates, unknown fields */
-    { "{\"oString\":\"a\",\"oInt32\":1}", INV, "oInt32: oneof already has member \"o_string\" set" },
+    { "{\"oString\":\"a\",\"oInt32\":1}", INV,
+      "oInt32: oneof already has member \"o_string\" set" },
     { "{\"oMsg\":{},\"o_enum\":1}", INV, "o_enum: oneof already has member \"o_msg\" set" },
     { "{\"oInt32\":0,\"oString\":\"\"}", INV, "oString: oneof already has member \"o_int32\" set" },
     { "{\"fInt32\":1,\"f_int32\":2}", INV, "f_int32: field \"f_int32\" given twice" },
@@ -143,38 +149,53 @@ static const struct {
     { "{\"rMsg\":[{\"bad_key\":1}]}", INV, "rMsg[0].bad_key: unknown field in lttest.Inner" },
     /* timestamps */
     { "{\"ts\":\"1972-01-01 10:00:20Z\"}", INV,
-      "ts: invalid timestamp \"1972-01-01 10:00:20Z\" (want RFC 3339, e.g. 1972-01-01T10:00:20.021Z)" },
+      "ts: invalid timestamp \"1972-01-01 10:00:20Z\" (want RFC 3339, e.g. "
+      "1972-01-01T10:00:20.021Z)" },
     { "{\"ts\":\"1972-1-01T10:00:20Z\"}", INV,
-      "ts: invalid timestamp \"1972-1-01T10:00:20Z\" (want RFC 3339, e.g. 1972-01-01T10:00:20.021Z)" },
+      "ts: invalid timestamp \"1972-1-01T10:00:20Z\" (want RFC 3339, e.g. "
+      "1972-01-01T10:00:20.021Z)" },
     { "{\"ts\":\"1972-13-01T00:00:00Z\"}", INV,
-      "ts: invalid timestamp \"1972-13-01T00:00:00Z\" (want RFC 3339, e.g. 1972-01-01T10:00:20.021Z)" },
+      "ts: invalid timestamp \"1972-13-01T00:00:00Z\" (want RFC 3339, e.g. "
+      "1972-01-01T10:00:20.021Z)" },
     { "{\"ts\":\"1972-02-30T00:00:00Z\"}", INV,
-      "ts: invalid timestamp \"1972-02-30T00:00:00Z\" (want RFC 3339, e.g. 1972-01-01T10:00:20.021Z)" },
+      "ts: invalid timestamp \"1972-02-30T00:00:00Z\" (want RFC 3339, e.g. "
+      "1972-01-01T10:00:20.021Z)" },
     { "{\"ts\":\"1971-02-29T00:00:00Z\"}", INV,
-      "ts: invalid timestamp \"1971-02-29T00:00:00Z\" (want RFC 3339, e.g. 1972-01-01T10:00:20.021Z)" },
+      "ts: invalid timestamp \"1971-02-29T00:00:00Z\" (want RFC 3339, e.g. "
+      "1972-01-01T10:00:20.021Z)" },
     { "{\"ts\":\"1900-02-29T00:00:00Z\"}", INV,
-      "ts: invalid timestamp \"1900-02-29T00:00:00Z\" (want RFC 3339, e.g. 1972-01-01T10:00:20.021Z)" },
+      "ts: invalid timestamp \"1900-02-29T00:00:00Z\" (want RFC 3339, e.g. "
+      "1972-01-01T10:00:20.021Z)" },
     { "{\"ts\":\"1972-01-01T24:00:00Z\"}", INV,
-      "ts: invalid timestamp \"1972-01-01T24:00:00Z\" (want RFC 3339, e.g. 1972-01-01T10:00:20.021Z)" },
+      "ts: invalid timestamp \"1972-01-01T24:00:00Z\" (want RFC 3339, e.g. "
+      "1972-01-01T10:00:20.021Z)" },
     { "{\"ts\":\"1972-01-01T10:60:00Z\"}", INV,
-      "ts: invalid timestamp \"1972-01-01T10:60:00Z\" (want RFC 3339, e.g. 1972-01-01T10:00:20.021Z)" },
+      "ts: invalid timestamp \"1972-01-01T10:60:00Z\" (want RFC 3339, e.g. "
+      "1972-01-01T10:00:20.021Z)" },
     { "{\"ts\":\"1972-06-30T23:59:60Z\"}", INV,
-      "ts: invalid timestamp \"1972-06-30T23:59:60Z\" (want RFC 3339, e.g. 1972-01-01T10:00:20.021Z)" },
+      "ts: invalid timestamp \"1972-06-30T23:59:60Z\" (want RFC 3339, e.g. "
+      "1972-01-01T10:00:20.021Z)" },
     { "{\"ts\":\"1972-01-01T10:00:00\"}", INV,
-      "ts: invalid timestamp \"1972-01-01T10:00:00\" (want RFC 3339, e.g. 1972-01-01T10:00:20.021Z)" },
+      "ts: invalid timestamp \"1972-01-01T10:00:00\" (want RFC 3339, e.g. "
+      "1972-01-01T10:00:20.021Z)" },
     { "{\"ts\":\"1972-01-01T10:00:00.Z\"}", INV,
-      "ts: invalid timestamp \"1972-01-01T10:00:00.Z\" (want RFC 3339, e.g. 1972-01-01T10:00:20.021Z)" },
+      "ts: invalid timestamp \"1972-01-01T10:00:00.Z\" (want RFC 3339, e.g. "
+      "1972-01-01T10:00:20.021Z)" },
     { "{\"ts\":\"1972-01-01T10:00:00.1234567891Z\"}", INV,
       "ts: invalid timestamp \"1972-01-01T10:00:00.1234567891Z\" (want RFC 3339, e.g. "
       "1972-01-01T10:00:20.021Z)" },
     { "{\"ts\":\"1972-01-01T10:00:00+1:00\"}", INV,
-      "ts: invalid timestamp \"1972-01-01T10:00:00+1:00\" (want RFC 3339, e.g. 1972-01-01T10:00:20.021Z)" },
+      "ts: invalid timestamp \"1972-01-01T10:00:00+1:00\" (want RFC 3339, e.g. "
+      "1972-01-01T10:00:20.021Z)" },
     { "{\"ts\":\"1972-01-01T10:00:00+01:60\"}", INV,
-      "ts: invalid timestamp \"1972-01-01T10:00:00+01:60\" (want RFC 3339, e.g. 1972-01-01T10:00:20.021Z)" },
+      "ts: invalid timestamp \"1972-01-01T10:00:00+01:60\" (want RFC 3339, e.g. "
+      "1972-01-01T10:00:20.021Z)" },
     { "{\"ts\":\"1972-01-01T10:00:00Z \"}", INV,
-      "ts: invalid timestamp \"1972-01-01T10:00:00Z \" (want RFC 3339, e.g. 1972-01-01T10:00:20.021Z)" },
+      "ts: invalid timestamp \"1972-01-01T10:00:00Z \" (want RFC 3339, e.g. "
+      "1972-01-01T10:00:20.021Z)" },
     { "{\"ts\":\"0000-12-31T00:00:00Z\"}", INV,
-      "ts: invalid timestamp \"0000-12-31T00:00:00Z\" (want RFC 3339, e.g. 1972-01-01T10:00:20.021Z)" },
+      "ts: invalid timestamp \"0000-12-31T00:00:00Z\" (want RFC 3339, e.g. "
+      "1972-01-01T10:00:20.021Z)" },
     { "{\"ts\":\"0001-01-01T00:00:00+00:01\"}", INV,
       "ts: timestamp \"0001-01-01T00:00:00+00:01\" outside 0001-01-01..9999-12-31 UTC" },
     { "{\"ts\":\"9999-12-31T23:59:59-00:01\"}", INV,
@@ -214,16 +235,16 @@ static const struct {
     { "", PARSE, "invalid JSON at line 1 column 0: unexpected token near end of file" },
     { "{", PARSE, "invalid JSON at line 1 column 1: string or '}' expected near end of file" },
     { "{\"fInt32\":1", PARSE, "invalid JSON at line 1 column 11: '}' expected near end of file" },
-    { "{\"fInt32\":", PARSE, "invalid JSON at line 1 column 10: unexpected token near end of file" },
+    { "{\"fInt32\":", PARSE,
+      "invalid JSON at line 1 column 10: unexpected token near end of file" },
     { "{\"fStr", PARSE, "invalid JSON at line 1 column 6: premature end of input near '\"fStr'" },
-    { "{\"fInt32\":1}x", PARSE,
-      "invalid JSON at line 1 column 13: end of file expected near 'x'" },
+    { "{\"fInt32\":1}x", PARSE, "invalid JSON at line 1 column 13: end of file expected near 'x'" },
     { "{\"fInt32\":1}{}", PARSE,
       "invalid JSON at line 1 column 13: end of file expected near '{'" },
-    { "{'fInt32':1}", PARSE,
-      "invalid JSON at line 1 column 2: string or '}' expected near '''" },
+    { "{'fInt32':1}", PARSE, "invalid JSON at line 1 column 2: string or '}' expected near '''" },
     { "{\"fInt32\":01}", PARSE, "invalid JSON at line 1 column 11: invalid token near '0'" },
-    { "{\"\xff\":1}", PARSE, "invalid JSON at line 1 column 2: unable to decode byte 0xff near '\"'" },
+    { "{\"\xff\":1}", PARSE,
+      "invalid JSON at line 1 column 2: unable to decode byte 0xff near '\"'" },
 };
 
 START_TEST(test_bad_input)

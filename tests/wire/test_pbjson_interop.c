@@ -67,8 +67,9 @@ static ProtobufCMessage *v2_round_trip(const ProtobufCMessageDescriptor *d, cons
 START_TEST(test_v2_start_request)
 {
     Wasmcloud__Runtime__V2__WorkloadStartRequest *r =
-        (Wasmcloud__Runtime__V2__WorkloadStartRequest *)v2_round_trip(
-            &wasmcloud__runtime__v2__workload_start_request__descriptor, v2_start_request);
+        (Wasmcloud__Runtime__V2__WorkloadStartRequest *)
+            v2_round_trip(&wasmcloud__runtime__v2__workload_start_request__descriptor,
+                          v2_start_request);
     Wasmcloud__Runtime__V2__Workload *w = r->workload;
     Wasmcloud__Runtime__V2__Component *c;
     Wasmcloud__Runtime__V2__WitInterface *hi;
@@ -103,8 +104,9 @@ END_TEST
 START_TEST(test_v2_start_reply)
 {
     Wasmcloud__Runtime__V2__WorkloadStartResponse *r =
-        (Wasmcloud__Runtime__V2__WorkloadStartResponse *)v2_round_trip(
-            &wasmcloud__runtime__v2__workload_start_response__descriptor, v2_start_reply);
+        (Wasmcloud__Runtime__V2__WorkloadStartResponse *)
+            v2_round_trip(&wasmcloud__runtime__v2__workload_start_response__descriptor,
+                          v2_start_reply);
 
     ck_assert_str_eq(r->workload_status->workload_id, "5b0c7e9e-3a5f-4b8e-9f1a-2d6c8e4b7a10");
     ck_assert_int_eq(r->workload_status->workload_state,
@@ -143,7 +145,8 @@ END_TEST
 /* What we send must look like what the Go operator sends (protojson rules). */
 START_TEST(test_v2_encode_like_operator)
 {
-    Wasmcloud__Runtime__V2__WorkloadStartRequest r = WASMCLOUD__RUNTIME__V2__WORKLOAD_START_REQUEST__INIT;
+    Wasmcloud__Runtime__V2__WorkloadStartRequest r =
+        WASMCLOUD__RUNTIME__V2__WORKLOAD_START_REQUEST__INIT;
     Wasmcloud__Runtime__V2__Workload w = WASMCLOUD__RUNTIME__V2__WORKLOAD__INIT;
     Wasmcloud__Runtime__V2__Service svc = WASMCLOUD__RUNTIME__V2__SERVICE__INIT;
     Wasmcloud__Runtime__V2__LocalResources lr = WASMCLOUD__RUNTIME__V2__LOCAL_RESOURCES__INIT;
@@ -181,26 +184,26 @@ START_TEST(test_v2_strictness)
     static const ProtobufCMessageDescriptor *const status_reply =
         &wasmcloud__runtime__v2__workload_status_response__descriptor;
 
-    tp_reencode(status_reply,
-                "{\"workload_status\":{\"workload_id\":\"x\",\"workload_state\":6}}", 0,
+    tp_reencode(status_reply, "{\"workload_status\":{\"workload_id\":\"x\",\"workload_state\":6}}",
+                0,
                 "{\"workloadStatus\":{\"workloadId\":\"x\","
                 "\"workloadState\":\"WORKLOAD_STATE_NOT_FOUND\"}}");
     tp_reencode(&wasmcloud__runtime__v2__workload_stop_request__descriptor, "{}", 0, "{}");
     tp_reencode(&google__protobuf__empty__descriptor, "{}", 0, "{}"); /* heartbeat RPC body */
     /* a field from a newer proto: refused by default, like a strict host */
-    tp_decode_fails(status_reply,
-                    "{\"workloadStatus\":{\"workloadId\":\"x\",\"restartCount\":1}}", 0,
-                    LT_ERR_INVALID,
-                    "workloadStatus.restartCount: unknown field in wasmcloud.runtime.v2.WorkloadStatus");
+    tp_decode_fails(
+        status_reply, "{\"workloadStatus\":{\"workloadId\":\"x\",\"restartCount\":1}}", 0,
+        LT_ERR_INVALID,
+        "workloadStatus.restartCount: unknown field in wasmcloud.runtime.v2.WorkloadStatus");
     tp_decode_fails(&wasmcloud__runtime__v2__host_heartbeat__descriptor,
                     "{\"id\":\"h\",\"gpuCount\":\"2\"}", 0, LT_ERR_INVALID,
                     "gpuCount: unknown field in wasmcloud.runtime.v2.HostHeartbeat");
     tp_reencode(status_reply, "{\"workloadStatus\":{\"workloadId\":\"x\"}}", 0,
                 "{\"workloadStatus\":{\"workloadId\":\"x\"}}");
     {
-        ProtobufCMessage *m = tp_decode(&wasmcloud__runtime__v2__host_heartbeat__descriptor,
-                                        "{\"id\":\"h\",\"gpuCount\":\"2\"}",
-                                        LT_PBJSON_IGNORE_UNKNOWN);
+        ProtobufCMessage *m =
+            tp_decode(&wasmcloud__runtime__v2__host_heartbeat__descriptor,
+                      "{\"id\":\"h\",\"gpuCount\":\"2\"}", LT_PBJSON_IGNORE_UNKNOWN);
         ck_assert_str_eq(((Wasmcloud__Runtime__V2__HostHeartbeat *)m)->id, "h");
         protobuf_c_message_free_unpacked(m, NULL);
     }
@@ -276,11 +279,14 @@ static const char v2_heartbeat_text[] =
     "os_arch: \"x86_64\" os_name: \"linux\" os_kernel: \"unix\" system_cpu_usage: 3.2\n"
     "system_memory_total: 16777216000 system_memory_free: 9000000000\n"
     "component_count: 1 workload_count: 1\n"
-    "imports { namespace: \"wasi\" package: \"config\" version: \"0.2.0-rc.1\" interfaces: \"store\" }\n"
+    "imports { namespace: \"wasi\" package: \"config\" version: \"0.2.0-rc.1\" interfaces: "
+    "\"store\" }\n"
     "imports { namespace: \"wasmcloud\" package: \"secrets\" version: \"2.1.0\"\n"
     "  interfaces: [\"store\", \"reveal\", \"secret\"] }\n"
-    "exports { namespace: \"wasmcloud\" package: \"messaging\" version: \"0.2.0\" interfaces: \"handler\" }\n"
-    "exports { namespace: \"wasmcloud\" package: \"messaging\" version: \"0.3.0\" interfaces: \"handler\" }\n"
+    "exports { namespace: \"wasmcloud\" package: \"messaging\" version: \"0.2.0\" interfaces: "
+    "\"handler\" }\n"
+    "exports { namespace: \"wasmcloud\" package: \"messaging\" version: \"0.3.0\" interfaces: "
+    "\"handler\" }\n"
     "http_port: 8080 environment: \"default\"\n";
 
 /* protoc is a build requirement of the tests (scripts/setup.sh installs it): without it the
@@ -296,9 +302,13 @@ static void require_protoc(void)
 static char *run_protoc(const char *mode, const char *proto, const void *in, size_t in_len,
                         size_t *out_len)
 {
-    const char *const argv[] = { PBJSON_PROTOC, "--proto_path=" PBJSON_PROTO_DIR,
+    const char *const argv[] = { PBJSON_PROTOC,
+                                 "--proto_path=" PBJSON_PROTO_DIR,
                                  "--proto_path=" PBJSON_SCHEMAS_DIR,
-                                 "--proto_path=" PBJSON_WKT_DIR, mode, proto, NULL };
+                                 "--proto_path=" PBJSON_WKT_DIR,
+                                 mode,
+                                 proto,
+                                 NULL };
     lt_test_cmd cmd = { .argv = argv, .stdin_data = in, .stdin_len = in_len };
     lt_test_cmd_result res;
     char *out;
@@ -313,8 +323,8 @@ static char *run_protoc(const char *mode, const char *proto, const void *in, siz
 }
 
 /* protoc text -> binary -> protobuf-c -> our JSON equals the expected JSON. */
-static void protoc_to_json(const ProtobufCMessageDescriptor *d, const char *type,
-                           const char *proto, const char *text, const char *want_json)
+static void protoc_to_json(const ProtobufCMessageDescriptor *d, const char *type, const char *proto,
+                           const char *text, const char *want_json)
 {
     char mode[128];
     size_t len;
@@ -341,8 +351,8 @@ START_TEST(test_protoc_text_to_json)
     require_protoc();
     protoc_to_json(KINDS, "lttest.Kinds", "kinds.proto", protoc_text, protoc_json);
     protoc_to_json(&wasmcloud__runtime__v2__host_heartbeat__descriptor,
-                   "wasmcloud.runtime.v2.HostHeartbeat", "wasmcloud/runtime/v2/host_heartbeat.proto",
-                   v2_heartbeat_text, v2_heartbeat);
+                   "wasmcloud.runtime.v2.HostHeartbeat",
+                   "wasmcloud/runtime/v2/host_heartbeat.proto", v2_heartbeat_text, v2_heartbeat);
 }
 END_TEST
 
@@ -414,7 +424,8 @@ START_TEST(test_json_to_protoc_text)
     assert_has(t, "  wit_world {\n    components {\n      image: "
                   "\"ghcr.io/wasmcloud/components/http-hello-world-rust:0.1.0\"\n"
                   "      local_resources {\n      }\n      name: \"hello-world\"\n");
-    assert_has(t, "      config {\n        key: \"host\"\n        value: \"hello.localhost.direct\"\n");
+    assert_has(
+        t, "      config {\n        key: \"host\"\n        value: \"hello.localhost.direct\"\n");
     lt_free(t);
     t = json_through_protoc(&wasmcloud__runtime__v2__host_heartbeat__descriptor,
                             "wasmcloud.runtime.v2.HostHeartbeat",

@@ -15,15 +15,17 @@ START_TEST(test_host_subjects)
     char s[LT_MAX_SUBJECT];
 
     ck_assert_int_eq(lt_subject_host_event(s, sizeof(s), "lattice", "default", "NHOST1",
-                                           "host.heartbeat"), LT_OK);
+                                           "host.heartbeat"),
+                     LT_OK);
     ck_assert_str_eq(s, "lattice.default.evt.h.NHOST1.host.heartbeat");
     ck_assert_int_eq(lt_subject_events(s, sizeof(s), "lattice", LT_SUBJECT_ANY), LT_OK);
     ck_assert_str_eq(s, "lattice.*.evt.>");
-    ck_assert_int_eq(lt_subject_host_command(s, sizeof(s), "lattice", "default", "NHOST1",
-                                             "start"), LT_OK);
+    ck_assert_int_eq(lt_subject_host_command(s, sizeof(s), "lattice", "default", "NHOST1", "start"),
+                     LT_OK);
     ck_assert_str_eq(s, "lattice.default.host.NHOST1.start");
     ck_assert_int_eq(lt_subject_host_command(s, sizeof(s), "lattice", "default", "NHOST1",
-                                             LT_SUBJECT_ANY), LT_OK);
+                                             LT_SUBJECT_ANY),
+                     LT_OK);
     ck_assert_str_eq(s, "lattice.default.host.NHOST1.*");
     ck_assert_int_eq(lt_subject_inventory(s, sizeof(s), "lattice", "default"), LT_OK);
     ck_assert_str_eq(s, "lattice.default.inventory");
@@ -39,7 +41,8 @@ START_TEST(test_control_plane_subjects)
     char s[LT_MAX_SUBJECT];
 
     ck_assert_int_eq(lt_subject_cp_event(s, sizeof(s), LT_SUBJECT_LATTICE_PREFIX, "default",
-                                         "app.deployed"), LT_OK);
+                                         "app.deployed"),
+                     LT_OK);
     ck_assert_str_eq(s, "lattice.default.evt.cp.app.deployed");
     ck_assert_int_eq(lt_subject_cp_events(s, sizeof(s), LT_SUBJECT_LATTICE_PREFIX, "default"),
                      LT_OK);
@@ -47,7 +50,8 @@ START_TEST(test_control_plane_subjects)
     ck_assert_int_eq(lt_subject_cp_events(s, sizeof(s), "lattice", LT_SUBJECT_ANY), LT_OK);
     ck_assert_str_eq(s, "lattice.*.evt.cp.>");
     ck_assert_int_eq(lt_subject_app_status(s, sizeof(s), LT_SUBJECT_STATUS_PREFIX, "default",
-                                           "hello"), LT_OK);
+                                           "hello"),
+                     LT_OK);
     ck_assert_str_eq(s, "wadm.status.default.hello");
 }
 END_TEST
@@ -57,7 +61,8 @@ START_TEST(test_api_subjects)
     char s[LT_MAX_SUBJECT];
 
     ck_assert_int_eq(lt_subject_api(s, sizeof(s), LT_SUBJECT_API_PREFIX, "default", "deploy",
-                                    "hello"), LT_OK);
+                                    "hello"),
+                     LT_OK);
     ck_assert_str_eq(s, "wadm.api.default.model.deploy.hello");
     ck_assert_int_eq(lt_subject_api(s, sizeof(s), LT_SUBJECT_API_PREFIX, "default", "list", NULL),
                      LT_OK);
@@ -88,35 +93,36 @@ START_TEST(test_host_event_parse)
     const char *type = NULL;
 
     ck_assert_int_eq(lt_subject_host_event(s, sizeof(s), "my.pfx", "prod", "NHOST1",
-                                           "instance.started"), LT_OK);
+                                           "instance.started"),
+                     LT_OK);
     ck_assert(lt_subject_host_event_parse("my.pfx", s, lattice, host, &type));
     ck_assert_str_eq(lattice, "prod");
     ck_assert_str_eq(host, "NHOST1");
     ck_assert_str_eq(type, "instance.started");
     /* Hosts of earlier releases: no host id. */
-    ck_assert(lt_subject_host_event_parse("lattice", "lattice.default.evt.host.heartbeat",
-                                          lattice, host, &type));
+    ck_assert(lt_subject_host_event_parse("lattice", "lattice.default.evt.host.heartbeat", lattice,
+                                          host, &type));
     ck_assert_str_eq(lattice, "default");
     ck_assert_str_eq(host, "");
     ck_assert_str_eq(type, "host.heartbeat");
     /* The control plane's own events parse as a type the scheduler does not know. */
-    ck_assert(lt_subject_host_event_parse("lattice", "lattice.default.evt.cp.app.deployed",
-                                          lattice, host, &type));
+    ck_assert(lt_subject_host_event_parse("lattice", "lattice.default.evt.cp.app.deployed", lattice,
+                                          host, &type));
     ck_assert_str_eq(type, "cp.app.deployed");
     ck_assert(!lt_subject_host_event_parse("lattice", "other.default.evt.h.N.host.heartbeat",
                                            lattice, host, &type));
     ck_assert(!lt_subject_host_event_parse("lattice", "latticex.default.evt.host.heartbeat",
                                            lattice, host, &type));
-    ck_assert(!lt_subject_host_event_parse("lattice", "lattice.default.host.N.start", lattice,
-                                           host, &type));
-    ck_assert(!lt_subject_host_event_parse("lattice", "lattice..evt.host.heartbeat", lattice,
-                                           host, &type));
-    ck_assert(!lt_subject_host_event_parse("lattice", "lattice.default.evt.h.N", lattice, host,
+    ck_assert(!lt_subject_host_event_parse("lattice", "lattice.default.host.N.start", lattice, host,
                                            &type));
+    ck_assert(!lt_subject_host_event_parse("lattice", "lattice..evt.host.heartbeat", lattice, host,
+                                           &type));
+    ck_assert(
+        !lt_subject_host_event_parse("lattice", "lattice.default.evt.h.N", lattice, host, &type));
     ck_assert(!lt_subject_host_event_parse("lattice", "lattice.default.evt.h..host.heartbeat",
                                            lattice, host, &type));
-    ck_assert(!lt_subject_host_event_parse("lattice", "lattice.default.evt.", lattice, host,
-                                           &type));
+    ck_assert(
+        !lt_subject_host_event_parse("lattice", "lattice.default.evt.", lattice, host, &type));
     /* A host id over LT_MAX_HOST_ID bytes is refused, one of exactly that size is not. */
     {
         char id[LT_MAX_HOST_ID + 2];
@@ -124,13 +130,15 @@ START_TEST(test_host_event_parse)
         memset(id, 'h', LT_MAX_HOST_ID);
         id[LT_MAX_HOST_ID] = '\0';
         ck_assert_int_eq(lt_subject_host_event(s, sizeof(s), "lattice", "default", id,
-                                               "host.heartbeat"), LT_OK);
+                                               "host.heartbeat"),
+                         LT_OK);
         ck_assert(lt_subject_host_event_parse("lattice", s, lattice, host, &type));
         ck_assert_str_eq(host, id);
         id[LT_MAX_HOST_ID] = 'h';
         id[LT_MAX_HOST_ID + 1] = '\0';
         ck_assert_int_eq(lt_subject_host_event(s, sizeof(s), "lattice", "default", id,
-                                               "host.heartbeat"), LT_OK);
+                                               "host.heartbeat"),
+                         LT_OK);
         ck_assert(!lt_subject_host_event_parse("lattice", s, lattice, host, &type));
     }
 }
@@ -142,7 +150,8 @@ START_TEST(test_host_command_parse)
     const char *verb = NULL;
 
     ck_assert_int_eq(lt_subject_host_command(s, sizeof(s), "lattice", "default", "NHOST1",
-                                             "inventory"), LT_OK);
+                                             "inventory"),
+                     LT_OK);
     ck_assert(lt_subject_host_command_parse("lattice", "default", s, host, &verb));
     ck_assert_str_eq(host, "NHOST1");
     ck_assert_str_eq(verb, "inventory");
@@ -150,10 +159,10 @@ START_TEST(test_host_command_parse)
     ck_assert(!lt_subject_host_command_parse("lat", "default", s, host, &verb));
     ck_assert(!lt_subject_host_command_parse("lattice", "default", "lattice.default.inventory",
                                              host, &verb));
-    ck_assert(!lt_subject_host_command_parse("lattice", "default", "lattice.default.host.N",
-                                             host, &verb));
-    ck_assert(!lt_subject_host_command_parse("lattice", "default", "lattice.default.host.N.",
-                                             host, &verb));
+    ck_assert(!lt_subject_host_command_parse("lattice", "default", "lattice.default.host.N", host,
+                                             &verb));
+    ck_assert(!lt_subject_host_command_parse("lattice", "default", "lattice.default.host.N.", host,
+                                             &verb));
 }
 END_TEST
 
@@ -162,12 +171,12 @@ START_TEST(test_split_lattice)
     char lattice[LT_SUBJECT_TOKEN_BUF];
     const char *rest = NULL;
 
-    ck_assert(lt_subject_split_lattice("lattice", "lattice.default.hosts", lattice,
-                                       sizeof(lattice), &rest));
+    ck_assert(lt_subject_split_lattice("lattice", "lattice.default.hosts", lattice, sizeof(lattice),
+                                       &rest));
     ck_assert_str_eq(lattice, "default");
     ck_assert_str_eq(rest, "hosts");
-    ck_assert(!lt_subject_split_lattice("lattice", "lattice.default", lattice, sizeof(lattice),
-                                        &rest));
+    ck_assert(
+        !lt_subject_split_lattice("lattice", "lattice.default", lattice, sizeof(lattice), &rest));
     ck_assert(!lt_subject_split_lattice("lattice", "lattice.too-long.hosts", lattice, 8, &rest));
     ck_assert(lt_subject_split_lattice("lattice", "lattice.fits7ch.hosts", lattice, 8, &rest));
 }
