@@ -24,6 +24,7 @@
 #include "latticed/host/v1/command.pb-c.h"
 #include "lt_natsrv.h"
 #include "lt_subject.h"
+#include "bench_build.h"
 
 static int64_t now_ms(void)
 {
@@ -236,6 +237,9 @@ int main(int argc, char **argv)
     int64_t t0, conv, fl;
     long rss;
     int i, seen = 0;
+
+    if (lt_bench_require_release("bench_converge") != 0)
+        return 2;
 
     if (argc < 3) {
         fprintf(stderr, "usage: bench_converge LATTICED LATTICED_HOST [hosts] [apps] [inst]\n");

@@ -13,6 +13,7 @@
 
 #include "google/protobuf/timestamp.pb-c.h"
 #include "lt_sched.h"
+#include "bench_build.h"
 
 #define IS(x) LATTICED__HOST__V1__INSTANCE_STATE__INSTANCE_STATE_##x
 
@@ -49,6 +50,9 @@ int main(int argc, char **argv)
     double t0, t;
     int64_t now = 1000;
     unsigned long long n = 0;
+
+    if (lt_bench_require_release("bench_ingest") != 0)
+        return 2;
 
     if (lt_sched_new(&s, &cfg, NULL, now) != LT_OK || hosts == NULL)
         return 1;

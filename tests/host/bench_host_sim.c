@@ -23,6 +23,7 @@
 #include "host_int.h"
 #include "lt_alloc.h"
 #include "lt_natsrv.h"
+#include "bench_build.h"
 
 static atomic_ulong n_started, n_heartbeats, hb_bytes, n_replies, n_ok, n_inst_started;
 
@@ -223,6 +224,9 @@ int main(int argc, char **argv)
     unsigned long hb0;
     pid_t pid;
     int rc = 0;
+
+    if (lt_bench_require_release("bench_host_sim") != 0)
+        return 2;
 
     if (bin == NULL || per_host > 64) {
         fprintf(stderr, "usage: LATTICED_HOST_BIN=... %s [HOSTS [PER_HOST<=64 [INTERVAL_MS]]]\n",
