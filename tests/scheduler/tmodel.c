@@ -87,13 +87,6 @@ void tm_shared(lt_model *m)
     m->shared = true;
 }
 
-void tm_rollout(lt_model *m, bool percent, uint32_t max_unavailable)
-{
-    m->rollout.set = true;
-    m->rollout.percent = percent;
-    m->rollout.max_unavailable = max_unavailable;
-}
-
 static tm *owner_of(const lt_model_component *c)
 {
     (void)c;
@@ -193,14 +186,6 @@ void tm_config(lt_model_component *c, const char *name, const char *key, const c
     cfg->properties.count = 1;
 }
 
-void tm_external_config(lt_model_component *c, const char *name)
-{
-    tm *t = owner_of(c);
-    lt_model_config *cfg = &t->configs[comp_index(t, c)][c->config_count++];
-
-    cfg->name = keep(t, name);
-}
-
 void tm_resources(lt_model_component *c, uint64_t memory_bytes, uint32_t cpu_millis)
 {
     tm *t = owner_of(c);
@@ -281,12 +266,6 @@ lt_model_link *tm_link(lt_model_component *c, const char *target, const char *ns
         l->has_source = true;
     }
     return l;
-}
-
-void tm_link_name(lt_model_link *l, const char *name)
-{
-    l->name = keep(last_tm, name);
-    l->name_explicit = true;
 }
 
 void tm_link_colocate(lt_model_link *l, lt_model_colocate co)

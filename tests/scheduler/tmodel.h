@@ -15,14 +15,12 @@
 lt_model *tm_app(const char *name, const char *version);
 void tm_free(lt_model *m);
 void tm_shared(lt_model *m);
-void tm_rollout(lt_model *m, bool percent, uint32_t max_unavailable);
 
 /** Append a component (image NULL for a shared reference, see tm_ref). */
 lt_model_component *tm_comp(lt_model *m, const char *name, const char *image, bool capability);
 void tm_id(lt_model *m, lt_model_component *c, const char *explicit_id);
 void tm_ref(lt_model_component *c, const char *app, const char *comp);
 void tm_config(lt_model_component *c, const char *name, const char *key, const char *value);
-void tm_external_config(lt_model_component *c, const char *name);
 void tm_resources(lt_model_component *c, uint64_t memory_bytes, uint32_t cpu_millis);
 
 /** Add a spreadscaler (daemon=false) or daemonscaler trait. */
@@ -33,7 +31,6 @@ void tm_spread(lt_model_component *c, const char *name, uint64_t weight, const c
 /** Add a link trait from c to target; cfg "k=v" or NULL (source config). */
 lt_model_link *tm_link(lt_model_component *c, const char *target, const char *ns, const char *pkg,
                        const char *iface, const char *src_cfg);
-void tm_link_name(lt_model_link *l, const char *name);
 void tm_link_colocate(lt_model_link *l, lt_model_colocate co);
 
 #endif

@@ -178,8 +178,3 @@ const char *lt_proxy_url(const lt_proxy *p)
 {
     return p->url;
 }
-
-pid_t lt_proxy_pid(const lt_proxy *p)
-{
-    return p->pid;
-}

@@ -53,7 +53,4 @@ int lt_proxy_port(const lt_proxy *p);
 /** "nats://127.0.0.1:<port>". Borrowed, valid until lt_proxy_stop. */
 const char *lt_proxy_url(const lt_proxy *p);
 
-/** PID of the proxy process. */
-pid_t lt_proxy_pid(const lt_proxy *p);
-
 #endif
