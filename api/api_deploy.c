@@ -193,8 +193,13 @@ static json_t *no_such_version(const char *name, const char *v)
     return lt__api_deploy_reply("error", msg, name, v);
 }
 
-json_t *lt__api_deploy_version(const lt__api_req *r, const lt_store_app *app, const char *v,
-                               const char *msg_ok)
+/**
+ * Deploy version v of an app (deploy, rollback, apply share it): checks the
+ * model, sets the deployed version with CAS and records the event. Returns
+ * the reply (acknowledged with msg_ok, or wadm's errors).
+ */
+static json_t *deploy_version(const lt__api_req *r, const lt_store_app *app, const char *v,
+                              const char *msg_ok)
 {
     lt_model *m = NULL;
     deploy_ctx c = { .store = r->store, .version = v };
@@ -272,7 +277,7 @@ json_t *lt__api_deploy(const lt__api_req *r)
         goto out;
     }
     snprintf(msg, sizeof(msg), "Successfully deployed application %s %s", r->name, v);
-    reply = lt__api_deploy_version(r, app, v, msg);
+    reply = deploy_version(r, app, v, msg);
 out:
     lt_store_app_free(app);
     return reply;
@@ -330,7 +335,8 @@ json_t *lt__api_undeploy(const lt__api_req *r)
     return lt__api_deploy_reply("acknowledged", msg, r->name, NULL);
 }
 
-/* The version deployed before the current one: the newest deploy event of another, still stored version. */
+/* The version deployed before the current one: the newest deploy event of another, still
+ * stored version. */
 static const char *previous_deployed(const lt_store_app *app)
 {
     for (size_t i = app->history_count; i-- > 0;) {
@@ -371,7 +377,7 @@ json_t *lt__api_rollback(const lt__api_req *r)
         goto out;
     }
     snprintf(msg, sizeof(msg), "Successfully rolled back application %s to %s", r->name, v);
-    reply = lt__api_deploy_version(r, app, v, msg);
+    reply = deploy_version(r, app, v, msg);
 out:
     lt_store_app_free(app);
     return reply;

@@ -87,16 +87,6 @@ json_t *lt__api_err(const char *fmt, ...) LT_PRINTF(1, 2);
 /** A string value that may be NULL (-> null). */
 json_t *lt__api_str_or_null(const char *s);
 
-/** True when the body is empty or only whitespace. */
-bool lt__api_body_empty(const char *data, size_t len);
-
-/**
- * Parse an optional `{"version": string|null}` body. *version gets a heap
- * copy (NULL when absent/null). On a malformed body returns false and writes
- * the reason to why.
- */
-bool lt__api_body_version(const char *data, size_t len, char **version, char *why, size_t whysize);
-
 /**
  * Parse a manifest request body the way wadm's put does (content type, then
  * sniffing). On success *m is the valid model with its version annotation
@@ -106,9 +96,6 @@ bool lt__api_body_version(const char *data, size_t len, char **version, char *wh
 void lt__api_parse_manifest(const lt__api_req *r, lt_model **m, char **canon, size_t *canon_len,
                             bool *assigned, json_t **err_reply);
 
-/** Description and shared flag of a canonical manifest JSON (for indexes). */
-void lt__api_manifest_meta(const char *json, size_t len, char **description, bool *shared);
-
 /** Canonical JSON of version v (NULL: latest) parsed into a model (JSON). */
 LT_NODISCARD lt_status lt__api_load_model(lt_store *s, const lt_store_app *app, const char *v,
                                           lt_model **m, char **json, size_t *len);
@@ -116,14 +103,6 @@ LT_NODISCARD lt_status lt__api_load_model(lt_store *s, const lt_store_app *app, 
 /** Status object of an app as model.status returns it (stored, or wadm's defaults). */
 json_t *lt__api_app_status(lt_store *s, const char *lattice, const char *name,
                            const lt_store_app *app, const char *stored_json);
-
-/**
- * Deploy version v of an app (deploy, rollback, apply share it): checks the
- * model, sets the deployed version with CAS and records the event. Returns
- * the reply (acknowledged with msg_ok, or wadm's errors).
- */
-json_t *lt__api_deploy_version(const lt__api_req *r, const lt_store_app *app, const char *v,
-                               const char *msg_ok);
 
 /** {"result","message","name","version"} (DeployModelResponse). */
 json_t *lt__api_deploy_reply(const char *result, const char *message, const char *name,

@@ -160,7 +160,8 @@ out:
     lt_buf_cleanup(&out);
 }
 
-void lt__api_manifest_meta(const char *json, size_t len, char **description, bool *shared)
+/** Description and shared flag of a canonical manifest JSON (for indexes). */
+static void manifest_meta(const char *json, size_t len, char **description, bool *shared)
 {
     json_t *root = json_loadb(json, len, 0, NULL);
     json_t *ann = json_object_get(json_object_get(root, "metadata"), "annotations");
@@ -461,7 +462,7 @@ static lt_status refresh_latest_meta(lt_store *s, lt_store_app *app)
 
     if (st != LT_OK)
         return st;
-    lt__api_manifest_meta(json, len, &desc, &shared);
+    manifest_meta(json, len, &desc, &shared);
     lt_free(json);
     lt_free(app->description);
     app->description = desc;

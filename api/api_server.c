@@ -57,7 +57,8 @@ json_t *lt__api_str_or_null(const char *s)
     return s != NULL ? json_string(s) : json_null();
 }
 
-bool lt__api_body_empty(const char *data, size_t len)
+/** True when the body is empty or only whitespace. */
+static bool body_empty(const char *data, size_t len)
 {
     for (size_t i = 0; i < len; i++)
         if (data[i] != ' ' && data[i] != '\t' && data[i] != '\r' && data[i] != '\n')
@@ -65,13 +66,18 @@ bool lt__api_body_empty(const char *data, size_t len)
     return true;
 }
 
-bool lt__api_body_version(const char *data, size_t len, char **version, char *why, size_t whysize)
+/**
+ * Parse an optional `{"version": string|null}` body. *version gets a heap
+ * copy (NULL when absent/null). On a malformed body returns false and writes
+ * the reason to why.
+ */
+static bool body_version(const char *data, size_t len, char **version, char *why, size_t whysize)
 {
     json_error_t jerr;
     json_t *root, *v;
 
     *version = NULL;
-    if (lt__api_body_empty(data, len))
+    if (body_empty(data, len))
         return true;
     root = json_loadb(data, len, JSON_DECODE_ANY, &jerr);
     if (root == NULL) {
@@ -246,7 +252,7 @@ lt_status lt__api_parse(const char *prefix, lt__api_req *r, lt__api_body *body, 
                                err_reply);
         ok = *err_reply == NULL && body->model != NULL && body->canon != NULL;
     } else if (rt->body_word != NULL &&
-               !lt__api_body_version(r->data, r->len, &body->version, why, sizeof(why))) {
+               !body_version(r->data, r->len, &body->version, why, sizeof(why))) {
         *err_reply = lt__api_err("Unable to parse %s application request: %s", rt->body_word, why);
         ok = false;
     }

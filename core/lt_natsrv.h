@@ -54,10 +54,10 @@ typedef struct {
 } lt_natsrv_opts;
 
 /**
- * CONSTRUCTOR. Start nats-server (opts.binary, see there) as `nats-server -a 127.0.0.1 -p <port> -n <name>
- * [-js -sd <dir>/js] [-m <port>] [-c <conf>] <extra_args>`, stdout and stderr
- * to <dir>/server.log, and wait until it answers on its port and (with
- * JetStream) a $JS.API.INFO request succeeds. opts may be NULL; it is copied.
+ * CONSTRUCTOR. Start nats-server (opts.binary, see there) as
+ * `nats-server -a 127.0.0.1 -p <port> -n <name> [-js -sd <dir>/js] [-m <port>] [-c <conf>]
+ * <extra_args>`, stdout and stderr to <dir>/server.log, and wait until it answers on its
+ * port and (with JetStream) a $JS.API.INFO request succeeds. opts may be NULL; it is copied.
  * On failure the tail of the server log is printed to stderr, nothing is left
  * running and the directory is removed.
  * Statuses: LT_ERR_UNSUPPORTED (no nats-server binary), LT_ERR_IO (fork, files),

@@ -230,8 +230,6 @@ void lt__host_remove(lt__host_state *h, lt__host_inst *inst, bool drop_links);
 void lt__host_drop_links(lt__host_state *h, const char *source);
 /** Slots used: every listed instance (none is STOPPED while listed). */
 uint32_t lt__host_slots_used(const lt__host_state *h);
-/** Fill cap with h's capacity (measuring when h->measure). */
-void lt__host_capacity(const lt__host_state *h, Latticed__Host__V1__Capacity *cap);
 
 /**
  * Encode a Heartbeat of h into out (appended). ids/nids filter the instances
@@ -360,6 +358,5 @@ LT_NODISCARD lt_status lt__host_ce_msg(natsMsg **new_msg, const char *prefix, co
 
 /** Write a random (v4) UUID, 36 chars + NUL, into out[37]. Thread-unsafe PRNG. */
 void lt__host_uuid(char out[37]);
-
 
 #endif

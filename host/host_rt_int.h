@@ -79,9 +79,6 @@ LT_NODISCARD lt_status lt__host_srv_subscribe(lt__host_srv *srv, const char *id)
 void lt__host_srv_emit(lt__host_srv *srv, lt__host_state *h, const char *type, const void *data,
                        size_t len);
 
-/** Publish bytes already encoded as event type of host h. */
-void lt__host_srv_publish(lt__host_srv *srv, lt__host_state *h, const char *type, const lt_buf *b);
-
 /** Send one heartbeat of h (sequence + 1). */
 void lt__host_srv_heartbeat(lt__host_srv *srv, lt__host_state *h);
 

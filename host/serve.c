@@ -21,6 +21,8 @@
 #include "lt_pbjson.h"
 #include "lt_subject.h"
 
+static void srv_publish(lt__host_srv *srv, lt__host_state *h, const char *type, const lt_buf *b);
+
 struct lt__host_delayed {
     lt__host_delayed *next, *prev;
     lt__host_srv *srv;
@@ -111,7 +113,7 @@ static void flush_events(lt__host_srv *srv, size_t max)
         memcpy(&r, srv->evq.ptr + srv->evq_head, sizeof(r));
         srv->evq_head += sizeof(r);
         view = (lt_buf){ srv->evq.ptr + srv->evq_head, r.len, r.len, r.len, false, LT_OK };
-        lt__host_srv_publish(srv, r.h, r.type, &view);
+        srv_publish(srv, r.h, r.type, &view);
         srv->evq_head += r.len;
         n++;
     }
@@ -405,7 +407,8 @@ lt_status lt__host_srv_subscribe(lt__host_srv *srv, const char *id)
 
 /* ---- events ---------------------------------------------------------------------- */
 
-void lt__host_srv_publish(lt__host_srv *srv, lt__host_state *h, const char *type, const lt_buf *b)
+/** Publish bytes already encoded as event type of host h. */
+static void srv_publish(lt__host_srv *srv, lt__host_state *h, const char *type, const lt_buf *b)
 {
     natsMsg *m = NULL;
     natsStatus s;
@@ -444,7 +447,7 @@ void lt__host_srv_emit(lt__host_srv *srv, lt__host_state *h, const char *type, c
         lt_buf_truncate(&srv->evq, before); /* cannot queue it: publish all now, in order */
         flush_events(srv, 0);
     }
-    lt__host_srv_publish(srv, h, type, &b);
+    srv_publish(srv, h, type, &b);
 }
 
 void lt__host_srv_heartbeat(lt__host_srv *srv, lt__host_state *h)
@@ -456,7 +459,7 @@ void lt__host_srv_heartbeat(lt__host_srv *srv, lt__host_state *h)
         LT_WARN("host", "%s: heartbeat not sent: %s", h->id, lt_error_message());
         return;
     }
-    lt__host_srv_publish(srv, h, "host.heartbeat", &srv->ev);
+    srv_publish(srv, h, "host.heartbeat", &srv->ev);
     srv->n_heartbeats++;
 }
 
@@ -464,7 +467,7 @@ void lt__host_srv_started(lt__host_srv *srv, lt__host_state *h)
 {
     lt_buf_reset(&srv->ev);
     if (lt__host_started_encode(h, &srv->ev) == LT_OK)
-        lt__host_srv_publish(srv, h, "host.started", &srv->ev);
+        srv_publish(srv, h, "host.started", &srv->ev);
 }
 
 void lt__host_srv_stopping(lt__host_srv *srv, lt__host_state *h, const char *reason,
@@ -472,7 +475,7 @@ void lt__host_srv_stopping(lt__host_srv *srv, lt__host_state *h, const char *rea
 {
     lt_buf_reset(&srv->ev);
     if (lt__host_stopping_encode(h, reason, deadline_wall_ms, &srv->ev) == LT_OK)
-        lt__host_srv_publish(srv, h, "host.stopping", &srv->ev);
+        srv_publish(srv, h, "host.stopping", &srv->ev);
 }
 
 void lt__host_srv_flush(lt__host_srv *srv, int timeout_ms)

@@ -129,7 +129,8 @@ uint32_t lt__host_slots_used(const lt__host_state *h)
     return (uint32_t)h->insts.count;
 }
 
-void lt__host_capacity(const lt__host_state *h, Latticed__Host__V1__Capacity *cap)
+/** Fill cap with h's capacity (measuring when h->measure). */
+static void lt__host_capacity(const lt__host_state *h, Latticed__Host__V1__Capacity *cap)
 {
     latticed__host__v1__capacity__init(cap);
     cap->memory_total_bytes = h->mem_total;

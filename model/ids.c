@@ -15,7 +15,8 @@
 
 /* ---- did you mean --------------------------------------------------------------------------- */
 
-size_t lt__model_edit_distance(const char *a, const char *b, size_t cap)
+/** Levenshtein distance, capped: returns cap + 1 when larger. */
+static size_t edit_distance(const char *a, const char *b, size_t cap)
 {
     size_t la = strlen(a), lb = strlen(b);
     if (la > SUGGEST_MAX_LEN || lb > SUGGEST_MAX_LEN)
@@ -53,7 +54,7 @@ const char *lt__model_suggest(const char *word, const char *const *candidates, s
     const char *best = NULL;
     size_t best_d = cap + 1;
     for (size_t i = 0; i < n; i++) {
-        size_t d = lt__model_edit_distance(word, candidates[i], cap);
+        size_t d = edit_distance(word, candidates[i], cap);
         if (d < best_d && d < len && d < strlen(candidates[i])) {
             best = candidates[i];
             best_d = d;

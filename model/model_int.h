@@ -80,11 +80,6 @@ lt__model_node *lt__model_node_key_node(const lt__model_node *n, const char *key
 const lt__model_node *lt__model_node_at_path(const lt__model_node *root, const char *path);
 /** MAP key i as a C string. */
 const char *lt__model_node_key(const lt__model_node *n, size_t i);
-/**
- * Convert a subtree to a jansson value with object keys in sorted order (canonical).
- * LT_ERR_INVALID for a non-finite float, LT_ERR_NOMEM.
- */
-LT_NODISCARD lt_status lt__model_node_to_json(const lt__model_node *n, json_t **new_json);
 /** Canonical compact JSON text of a subtree, in the arena. NULL on failure: *invalid tells
  *  a value JSON cannot hold (.inf, .nan) from out of memory. */
 char *lt__model_node_json_text(struct lt__arena *a, const lt__model_node *n, bool *invalid);
@@ -196,8 +191,6 @@ void lt__model_validate_latticed(lt__model_ctx *cx, lt_model *m);
 
 /* ---- helpers (ids.c) ------------------------------------------------------------------------ */
 
-/** Levenshtein distance, capped: returns cap + 1 when larger. */
-size_t lt__model_edit_distance(const char *a, const char *b, size_t cap);
 /** The candidate closest to word when close enough to be a likely typo, else NULL. */
 const char *lt__model_suggest(const char *word, const char *const *candidates, size_t n);
 /** Append s as Rust's Debug formatting of a str would ("a\"b"). */

@@ -10,6 +10,8 @@
 #include "lt_alloc.h"
 #include "model_int.h"
 
+static LT_NODISCARD lt_status node_to_json(const lt__model_node *n, json_t **new_json);
+
 const char *lt__model_node_kind_name(lt__model_node_kind k)
 {
     switch (k) {
@@ -146,7 +148,7 @@ static lt_status map_to_json(const lt__model_node *n, json_t **new_json)
     for (size_t k = 0; k < n->count; k++) {
         size_t i = order[k];
         json_t *v = NULL;
-        st = lt__model_node_to_json(n->items[i], &v);
+        st = node_to_json(n->items[i], &v);
         if (st != LT_OK)
             goto out;
         if (json_object_set_new(obj, n->keys[i]->text, v) != 0) {
@@ -162,7 +164,11 @@ out:
     return st;
 }
 
-lt_status lt__model_node_to_json(const lt__model_node *n, json_t **new_json)
+/**
+ * Convert a subtree to a jansson value with object keys in sorted order (canonical).
+ * LT_ERR_INVALID for a non-finite float, LT_ERR_NOMEM.
+ */
+static lt_status node_to_json(const lt__model_node *n, json_t **new_json)
 {
     json_t *j = NULL;
     switch (n->kind) {
@@ -187,7 +193,7 @@ lt_status lt__model_node_to_json(const lt__model_node *n, json_t **new_json)
         j = json_array();
         for (size_t i = 0; j != NULL && i < n->count; i++) {
             json_t *v = NULL;
-            lt_status st = lt__model_node_to_json(n->items[i], &v);
+            lt_status st = node_to_json(n->items[i], &v);
             if (st != LT_OK) {
                 json_decref(j);
                 return st;
@@ -218,7 +224,7 @@ char *lt__model_node_json_text(struct lt__arena *a, const lt__model_node *n, boo
     char *res = NULL;
     lt_buf b;
     lt_buf_init(&b, LT__JSON_TEXT_MAX);
-    lt_status st = lt__model_node_to_json(n, &j);
+    lt_status st = node_to_json(n, &j);
     *invalid = st == LT_ERR_INVALID;
     if (st != LT_OK)
         goto out;

@@ -14,6 +14,8 @@
 #include "lt_limits.h"
 #include "lt_log.h"
 
+static void inv_host_remove(lt_sched *s, sched_host *h, int reason, int64_t now);
+
 #define IS(st) LATTICED__HOST__V1__INSTANCE_STATE__INSTANCE_STATE_##st
 
 /* ---------------------------------------------------------------------------------------------
@@ -568,7 +570,7 @@ lt_status lt_sched_on_host_stopping(lt_sched *s, const char *host_id,
         return st;
     h = lt__sched_inv_host(s, host_id);
     if (h != NULL)
-        lt__sched_inv_host_remove(s, h, CP_HOST_STOPPED, now);
+        inv_host_remove(s, h, CP_HOST_STOPPED, now);
     return LT_OK;
 }
 
@@ -640,7 +642,8 @@ lt_status lt_sched_on_instance_failed(lt_sched *s, const char *host_id,
  * Loss and the partition guard
  * ------------------------------------------------------------------------------------------- */
 
-void lt__sched_inv_host_remove(lt_sched *s, sched_host *h, int reason, int64_t now)
+/** Remove a host and everything observed on it (it is lost). */
+static void inv_host_remove(lt_sched *s, sched_host *h, int reason, int64_t now)
 {
     int lost = reason == CP_HOST_STOPPED ? CP_LOST_HOST_STOPPING : CP_LOST_HOST_LOST;
     sched_host *last;
@@ -807,7 +810,7 @@ void lt__sched_inv_check_hosts(lt_sched *s, int64_t now)
     }
     for (i = 0; i < lost.len; i++) {
         note_loss(s, now);
-        lt__sched_inv_host_remove(s, lost.items[i], CP_HOST_TIMEOUT, now);
+        inv_host_remove(s, lost.items[i], CP_HOST_TIMEOUT, now);
     }
     lt__sched_pvec_cleanup(&lost);
 }
@@ -846,7 +849,7 @@ size_t lt_sched_evict_silent(lt_sched *s, int64_t now)
     if (n > 0)
         LT_WARN("sched", "lattice %s: operator evicts %zu silent host(s)", s->lattice, n);
     for (i = 0; i < lost.len; i++)
-        lt__sched_inv_host_remove(s, lost.items[i], CP_HOST_TIMEOUT, now);
+        inv_host_remove(s, lost.items[i], CP_HOST_TIMEOUT, now);
     lt__sched_pvec_cleanup(&lost);
     s->partitioned = false;
     return n;

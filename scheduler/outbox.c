@@ -12,10 +12,13 @@
 #include "lt_alloc.h"
 #include "lt_log.h"
 
+static LT_NODISCARD lt_status out_queue(lt_sched *s, sched_host *h, lt_sched_verb v, void *item);
+
 #define RC(x) LATTICED__HOST__V1__RESULT_CODE__RESULT_CODE_##x
 
 /* One queued item: the protobuf-c message (fields borrowed from specs, except those listed in
- * owned) plus what the reply handler needs. Lives from lt__sched_out_queue to the end of lt__sched_out_flush. */
+ * owned) plus what the reply handler needs. Lives from out_queue to the end of
+ * lt__sched_out_flush. */
 typedef struct {
     union {
         Latticed__Host__V1__InstanceSpec start;
@@ -45,7 +48,7 @@ static void item_free(out_item *it)
     lt_free(it);
 }
 
-lt_status lt__sched_out_queue(lt_sched *s, sched_host *h, lt_sched_verb v, void *item)
+static lt_status out_queue(lt_sched *s, sched_host *h, lt_sched_verb v, void *item)
 {
     lt_status st = lt__sched_pvec_push(&h->out[v], item);
 
@@ -99,7 +102,7 @@ lt_status lt__sched_out_start(lt_sched *s, sched_host *h, const lt_sched_spec *s
     m->annotations = c->ann_p;
     m->spec_digest = (char *)c->digest;
     it->app = spec->app;
-    return lt__sched_out_queue(s, h, LT_SCHED_START, it);
+    return out_queue(s, h, LT_SCHED_START, it);
 }
 
 lt_status lt__sched_out_stop(lt_sched *s, sched_host *h, const char *id, const char *placement,
@@ -119,7 +122,7 @@ lt_status lt__sched_out_stop(lt_sched *s, sched_host *h, const char *id, const c
     it->m.stop.reason = it->owned[1];
     /* The incarnation the host reported: a late stop cannot kill a re-created one. */
     it->m.stop.placement = it->owned[2];
-    return lt__sched_out_queue(s, h, LT_SCHED_STOP, it);
+    return out_queue(s, h, LT_SCHED_STOP, it);
 }
 
 lt_status lt__sched_out_link(lt_sched *s, sched_host *h, const spec_link *l,
@@ -159,7 +162,7 @@ lt_status lt__sched_out_link(lt_sched *s, sched_host *h, const spec_link *l,
     m->target_secrets = l->tsec_p;
     memcpy(it->digest, digest, 33);
     it->app = l->app;
-    return lt__sched_out_queue(s, h, LT_SCHED_LINK, it);
+    return out_queue(s, h, LT_SCHED_LINK, it);
 }
 
 lt_status lt__sched_out_unlink(lt_sched *s, sched_host *h, const char *link_id,
@@ -176,7 +179,7 @@ lt_status lt__sched_out_unlink(lt_sched *s, sched_host *h, const char *link_id,
     it->m.unlink = init;
     it->m.unlink.link_id = it->owned[0];
     it->m.unlink.source_instance_id = it->owned[1];
-    return lt__sched_out_queue(s, h, LT_SCHED_UNLINK, it);
+    return out_queue(s, h, LT_SCHED_UNLINK, it);
 }
 
 /* ---------------------------------------------------------------------------------------------

@@ -180,7 +180,8 @@ void lt__sched_mark_dirty(lt_sched *s, sched_app *a, int64_t now)
     s->dirty_head = a;
 }
 
-void lt__sched_mark_unsettled(lt_sched *s, int64_t now)
+/** Host changes: mark the apps that may place differently (not at rest, or with daemons). */
+static void mark_unsettled(lt_sched *s, int64_t now)
 {
     size_t i;
 
@@ -634,7 +635,7 @@ int64_t lt_sched_tick(lt_sched *s, int64_t now)
     }
     if (s->hosts_changed) {
         s->hosts_changed = false;
-        lt__sched_mark_unsettled(s, now);
+        mark_unsettled(s, now);
     }
     if (s->dirty_head != NULL && now - s->dirty_since < s->cfg.debounce_ms)
         return s->cfg.debounce_ms - (now - s->dirty_since);

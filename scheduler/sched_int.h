@@ -47,7 +47,6 @@ void lt__sched_sha_init(sched_sha *s);
 void lt__sched_sha_update(sched_sha *s, const void *data, size_t len);
 /** Hash a string (NULL hashes as empty) followed by nothing: callers add separators. */
 void lt__sched_sha_str(sched_sha *s, const char *str);
-void lt__sched_sha_final(sched_sha *s, uint8_t out[32]);
 /** Finish and write the first ndigits (<= 64) lowercase hex digits plus a NUL to out. */
 void lt__sched_sha_hex(sched_sha *s, char *out, size_t ndigits);
 
@@ -451,8 +450,6 @@ struct lt_sched {
 
 /* inventory.c */
 sched_host *lt__sched_inv_host(const lt_sched *s, const char *id);
-/** Remove a host and everything observed on it (it is lost). */
-void lt__sched_inv_host_remove(lt_sched *s, sched_host *h, int reason, int64_t now);
 /** The observed instance id on host h, or NULL. */
 sched_obs *lt__sched_inv_obs_on(const lt_sched *s, const char *id, const sched_host *h);
 /** Hosts eligible for req (alive and not stopping), cached per inventory generation. */
@@ -479,7 +476,8 @@ LT_NODISCARD lt_status lt__sched_inv_heartbeat(lt_sched *s, const char *host_id,
 /* outbox.c */
 /** Register a request of verb v to host_id (items filled by the caller); NULL on no memory. */
 sched_req *lt__sched_out_req_new(lt_sched *s, const char *host_id, lt_sched_verb v, int64_t now);
-/** Remember that o's host acknowledged link_id with digest (33 bytes; all zero = content unknown). */
+/** Remember that o's host acknowledged link_id with digest (33 bytes; all zero = content
+ * unknown). */
 void lt__sched_out_acked_set(sched_obs *o, const char *link_id, const char *digest, int64_t now);
 
 /* fence.c */
@@ -499,8 +497,6 @@ void lt__sched_fence_refused(lt_sched *s, const sched_req *r, sched_host *h, uin
 /* sched.c */
 sched_app *lt__sched_app_get(lt_sched *s, const char *name, bool create);
 void lt__sched_mark_dirty(lt_sched *s, sched_app *a, int64_t now);
-/** Host changes: mark the apps that may place differently (not at rest, or with daemons). */
-void lt__sched_mark_unsettled(lt_sched *s, int64_t now);
 comp_rt *lt__sched_comp_rt(sched_app *a, const char *name);
 link_rt *lt__sched_link_rt(sched_app *a, const char *link_id, bool create);
 void lt__sched_start_remove(lt_sched *s, sched_start *st);
@@ -509,7 +505,6 @@ void lt__sched_failure(lt_sched *s, sched_app *a, const char *comp, const char *
 uint64_t lt__sched_rand(lt_sched *s);
 
 /* outbox.c */
-LT_NODISCARD lt_status lt__sched_out_queue(lt_sched *s, sched_host *h, lt_sched_verb v, void *item);
 LT_NODISCARD lt_status lt__sched_out_start(lt_sched *s, sched_host *h, const lt_sched_spec *spec,
                                            const spec_comp *c, const char *id, uint32_t ordinal);
 LT_NODISCARD lt_status lt__sched_out_stop(lt_sched *s, sched_host *h, const char *id,

@@ -82,12 +82,6 @@ typedef struct sched_writer sched_writer;
 LT_NODISCARD lt_status lt__sched_writer_start(sched_writer **new_w, lt_store *store,
                                               natsConnection *nc, const char *replica,
                                               sched_lease *lease);
-/** Thread-safe. Queue a control-plane event (packed now, published on the writer thread). */
-void lt__sched_writer_event(sched_writer *w, const char *subj, const char *cetype,
-                            const ProtobufCMessage *msg);
-/** Thread-safe. Queue json as the status of lattice/app (replacing a queued older one). */
-void lt__sched_writer_put(sched_writer *w, const char *lattice, const char *app, const char *json,
-                          size_t slot);
 /** Write what is queued (bounded wait), stop the thread. NULL-safe. */
 void lt__sched_writer_stop(sched_writer *w);
 
@@ -167,7 +161,5 @@ void lt__sched_svc_status(void *arg, const char *app, lt_sched_state state, cons
 void lt__sched_svc_event(void *arg, const char *type, const ProtobufCMessage *msg);
 /** May lattice l act now (lead, and within the lease deadline)? Any thread. */
 bool lt__sched_svc_may_act(const svc_lattice *l);
-/* svc_lattices.c: the sink's stale callback (a host refused our epoch) */
-void lt__sched_svc_stale(void *arg, const char *host_id, uint64_t claimed);
 
 #endif

@@ -78,7 +78,7 @@ void lt__sched_sha_str(sched_sha *s, const char *str)
         lt__sched_sha_update(s, str, strlen(str));
 }
 
-void lt__sched_sha_final(sched_sha *s, uint8_t out[32])
+static void sha_final(sched_sha *s, uint8_t out[32])
 {
     uint64_t bits = s->len * 8;
     uint8_t pad = 0x80;
@@ -106,7 +106,7 @@ void lt__sched_sha_hex(sched_sha *s, char *out, size_t ndigits)
     uint8_t d[32];
     size_t i;
 
-    lt__sched_sha_final(s, d);
+    sha_final(s, d);
     if (ndigits > 64)
         ndigits = 64;
     for (i = 0; i < ndigits; i++)

@@ -17,6 +17,8 @@
 #include "lt_log.h"
 #include "lt_subject.h"
 
+static void svc_stale(void *arg, const char *host_id, uint64_t claimed);
+
 #define TIMER_MS 10
 
 /* ---------------------------------------------------------------------------------------------
@@ -48,7 +50,7 @@ static svc_lattice *lattice_get(lt_sched_svc *svc, const char *name, bool create
     lt_sched_sink sink = { .send = lt__sched_svc_send,
                            .status = lt__sched_svc_status,
                            .event = lt__sched_svc_event,
-                           .stale = lt__sched_svc_stale };
+                           .stale = svc_stale };
     svc_lattice *l;
     size_t i;
 
@@ -172,8 +174,8 @@ static int64_t on_timer(lt_loop *loop, void *arg)
 
         if (lt_sched_leading(l->s, NULL) && lt__sched_svc_may_act(l) == l->paused) {
             /* Past the deadline no renewal was confirmed: another replica may take the lease
-             * at ttl. Nothing goes out (lt__sched_svc_may_act), whatever the lease thread is blocked on;
-             * a confirmed renewal of the same term resumes, a lost lease deposes. */
+             * at ttl. Nothing goes out (lt__sched_svc_may_act), whatever the lease thread is
+             * blocked on; a confirmed renewal of the same term resumes, a lost lease deposes. */
             l->paused = !l->paused;
             if (l->paused)
                 LT_WARN("sched", "lattice %s: lease renewal not confirmed in time: acting paused",
@@ -296,7 +298,8 @@ bool lt__sched_svc_may_act(const svc_lattice *l)
     return lt_loop_now_ms() < lt__sched_lease_until(l->svc->lease, l->lease_slot);
 }
 
-void lt__sched_svc_stale(void *arg, const char *host_id, uint64_t claimed)
+/* svc_lattices.c: the sink's stale callback (a host refused our epoch) */
+static void svc_stale(void *arg, const char *host_id, uint64_t claimed)
 {
     svc_lattice *l = arg;
 

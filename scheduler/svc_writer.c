@@ -272,8 +272,9 @@ lt_status lt__sched_writer_start(sched_writer **new_w, lt_store *store, natsConn
     return LT_OK;
 }
 
-void lt__sched_writer_put(sched_writer *w, const char *lattice, const char *app, const char *json,
-                          size_t slot)
+/** Thread-safe. Queue json as the status of lattice/app (replacing a queued older one). */
+static void writer_put(sched_writer *w, const char *lattice, const char *app, const char *json,
+                       size_t slot)
 {
     char key[2 * LT_MAX_TOKEN + 8];
     wentry *e;
@@ -359,11 +360,12 @@ void lt__sched_svc_status(void *arg, const char *app, lt_sched_state state, cons
     if (lt_subject_app_status(subj, sizeof(subj), svc->status_prefix, l->name, app) == LT_OK)
         natsConnection_Publish(svc->cfg.nc, subj, json, (int)strlen(json));
     if (svc->writer != NULL)
-        lt__sched_writer_put(svc->writer, l->name, app, json, l->lease_slot);
+        writer_put(svc->writer, l->name, app, json, l->lease_slot);
 }
 
-void lt__sched_writer_event(sched_writer *w, const char *subj, const char *cetype,
-                            const ProtobufCMessage *msg)
+/** Thread-safe. Queue a control-plane event (packed now, published on the writer thread). */
+static void writer_event(sched_writer *w, const char *subj, const char *cetype,
+                         const ProtobufCMessage *msg)
 {
     wevent *ev;
     size_t len = protobuf_c_message_get_packed_size(msg);
@@ -407,5 +409,5 @@ void lt__sched_svc_event(void *arg, const char *type, const ProtobufCMessage *ms
         lt_subject_cp_event(subj, sizeof(subj), svc->prefix, l->name, type) != LT_OK)
         return;
     snprintf(cetype, sizeof(cetype), "dev.latticed.cp.%s.v1", type);
-    lt__sched_writer_event(svc->writer, subj, cetype, msg);
+    writer_event(svc->writer, subj, cetype, msg);
 }

@@ -81,13 +81,6 @@ LT_NODISCARD lt_status lt__ce_builder_data(lt__ce_builder *b, const void *data, 
 LT_NODISCARD lt_status lt__ce_builder_finish(lt__ce_builder *b, lt_ce *ce, bool structured);
 
 /**
- * Check a string attribute value: valid UTF-8 (no overlongs, surrogates or
- * code points above U+10FFFF), none of the characters CloudEvents forbids
- * (U+0000-001F, U+007F-009F, noncharacters). what names it in errors.
- */
-LT_NODISCARD lt_status lt__ce_check_string(const char *what, const char *v, size_t len);
-
-/**
  * Copy s into buf (cap bytes) for an error message: bytes outside
  * 0x20..0x7E become '?', and it is cut to cap - 1 bytes. Returns buf.
  */

@@ -105,7 +105,12 @@ static bool forbidden_cp(uint32_t cp)
            (cp & 0xFFFE) == 0xFFFE;
 }
 
-lt_status lt__ce_check_string(const char *what, const char *v, size_t len)
+/**
+ * Check a string attribute value: valid UTF-8 (no overlongs, surrogates or
+ * code points above U+10FFFF), none of the characters CloudEvents forbids
+ * (U+0000-001F, U+007F-009F, noncharacters). what names it in errors.
+ */
+static lt_status check_string(const char *what, const char *v, size_t len)
 {
     const unsigned char *p = (const unsigned char *)v;
 
@@ -398,7 +403,7 @@ lt_status lt__ce_builder_attr(lt__ce_builder *b, const char *name, size_t name_l
                            ? "required "
                            : "",
                        lb);
-    st = lt__ce_check_string(lb, value, len);
+    st = check_string(lb, value, len);
     if (st != LT_OK)
         return st;
     for (int a = 0; a < LT__CE_ATTR_COUNT; a++) {

@@ -1,6 +1,7 @@
 /*
  * lt_conn.h - one way to open a NATS connection for every latticed binary:
- * URL list (a server list for nats.c), credentials (creds file, JWT + seed files, nkey + seed file),
+ * URL list (a server list for nats.c), credentials (creds file, JWT + seed files, nkey + seed
+ * file),
  * TLS (CA, client cert/key) and reconnect-forever behaviour, plus the
  * translation of natsStatus into lt_status. Secrets are passed by file
  * reference only and never logged.

@@ -17,7 +17,7 @@
 
 /* ---- context and path ---------------------------------------------------- */
 
-void lt__pbjson_ctx_init(lt__pbjson_ctx *c, unsigned flags)
+static void ctx_init(lt__pbjson_ctx *c, unsigned flags)
 {
     c->flags = flags;
     c->depth = 0;
@@ -352,7 +352,7 @@ lt_status lt_pbjson_from_json(const ProtobufCMessageDescriptor *desc, const json
     if (desc == NULL || j == NULL || out == NULL ||
         desc->magic != PROTOBUF_C__MESSAGE_DESCRIPTOR_MAGIC)
         return LT_FAIL(LT_ERR_INVALID, "lt_pbjson_from_json: NULL or bad argument");
-    lt__pbjson_ctx_init(&c, flags);
+    ctx_init(&c, flags);
     st = lt__pbjson_msg_from_json(&c, desc, j, &m);
     if (st != LT_OK) {
         protobuf_c_message_free_unpacked(m, NULL);
@@ -371,7 +371,7 @@ lt_status lt_pbjson_to_json(const ProtobufCMessage *m, unsigned flags, json_t **
     if (m == NULL || out == NULL || m->descriptor == NULL ||
         m->descriptor->magic != PROTOBUF_C__MESSAGE_DESCRIPTOR_MAGIC)
         return LT_FAIL(LT_ERR_INVALID, "lt_pbjson_to_json: NULL or bad argument");
-    lt__pbjson_ctx_init(&c, flags);
+    ctx_init(&c, flags);
     return lt__pbjson_msg_to_json(&c, m, out);
 }
 

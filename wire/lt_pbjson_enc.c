@@ -88,8 +88,9 @@ static lt_status message_to_json(lt__pbjson_ctx *c, const ProtobufCFieldDescript
     return st;
 }
 
-lt_status lt__pbjson_value_to_json(lt__pbjson_ctx *c, const ProtobufCFieldDescriptor *f,
-                                   const void *slot, json_t **out)
+/* JSON of one element stored at slot (a member or an array element). */
+static lt_status value_to_json(lt__pbjson_ctx *c, const ProtobufCFieldDescriptor *f,
+                               const void *slot, json_t **out)
 {
     switch (f->type) {
     case PROTOBUF_C_TYPE_INT32:
@@ -141,7 +142,7 @@ static lt_status array_to_json(lt__pbjson_ctx *c, const ProtobufCFieldDescriptor
     for (size_t i = 0; i < n && st == LT_OK; i++) {
         size_t mark = lt__pbjson_path_push_index(c, i);
         json_t *v = NULL;
-        st = lt__pbjson_value_to_json(c, f, arr + i * esz, &v);
+        st = value_to_json(c, f, arr + i * esz, &v);
         if (st == LT_OK && json_array_append_new(a, v) != 0)
             st = put(c, NULL, out);
         lt__pbjson_path_pop(c, mark);
@@ -205,7 +206,7 @@ static lt_status map_entry_to_json(lt__pbjson_ctx *c, const ProtobufCMessage *e,
     if (st != LT_OK)
         return st;
     mark = lt__pbjson_path_push_key(c, key);
-    st = lt__pbjson_value_to_json(c, vf, PBJ_CMEMBER(e, vf->offset), &v);
+    st = value_to_json(c, vf, PBJ_CMEMBER(e, vf->offset), &v);
     if (st == LT_OK && json_object_setn_new_nocheck(obj, key, strlen(key), v) != 0)
         st = put(c, NULL, &v);
     lt__pbjson_path_pop(c, mark);
@@ -249,7 +250,7 @@ lt_status lt__pbjson_field_to_json(lt__pbjson_ctx *c, const ProtobufCMessage *m,
             return map_to_json(c, n, arr, out);
         return array_to_json(c, f, n, arr, out);
     }
-    return lt__pbjson_value_to_json(c, f, slot, out);
+    return value_to_json(c, f, slot, out);
 }
 
 /* proto3 implicit presence: a scalar is present unless zero (-0.0 is present). */

@@ -262,7 +262,8 @@ static int shortest_digits(double v, char *dig, size_t cap, int *exp10)
     return nd;
 }
 
-size_t lt__pbjson_format_double(double v, char *buf, size_t cap)
+/* Format a finite double as Go's protojson does; returns length. */
+static size_t format_double(double v, char *buf, size_t cap)
 {
     char dig[24];
     int exp10, nd;
@@ -320,7 +321,7 @@ void lt__pbjson_describe(const json_t *j, char *buf, size_t cap)
         snprintf(buf, cap, "number %" JSON_INTEGER_FORMAT, json_integer_value(j));
         return;
     case JSON_REAL:
-        lt__pbjson_format_double(json_real_value(j), num, sizeof(num));
+        format_double(json_real_value(j), num, sizeof(num));
         snprintf(buf, cap, "number %s", num);
         return;
     case JSON_OBJECT:
@@ -420,7 +421,7 @@ static lt_status dump_value(const json_t *j, bool pretty, unsigned ind, lt_buf *
     case JSON_INTEGER:
         return lt_buf_appendf(b, "%" JSON_INTEGER_FORMAT, json_integer_value(j));
     case JSON_REAL:
-        lt__pbjson_format_double(json_real_value(j), num, sizeof(num));
+        format_double(json_real_value(j), num, sizeof(num));
         return lt_buf_appends(b, num);
     case JSON_TRUE:
         return lt_buf_appends(b, "true");

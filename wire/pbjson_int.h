@@ -40,8 +40,6 @@ typedef struct {
     lt__pbjson_seg segs[PBJ_PATH_SEGS]; /* e.g. workload . witWorld . components [0] */
 } lt__pbjson_ctx;
 
-void lt__pbjson_ctx_init(lt__pbjson_ctx *c, unsigned flags);
-
 /* Path segments. Each push returns a mark that lt__pbjson_path_pop restores. */
 size_t lt__pbjson_path_push_name(lt__pbjson_ctx *c, const char *name);
 size_t lt__pbjson_path_push_index(lt__pbjson_ctx *c, size_t i);
@@ -104,10 +102,6 @@ LT_NODISCARD lt_status lt__pbjson_msg_to_json(lt__pbjson_ctx *c, const ProtobufC
 /* JSON of one field's whole value (array for repeated, object for maps). */
 LT_NODISCARD lt_status lt__pbjson_field_to_json(lt__pbjson_ctx *c, const ProtobufCMessage *m,
                                                 const ProtobufCFieldDescriptor *f, json_t **out);
-/* JSON of one element stored at slot (a member or an array element). */
-LT_NODISCARD lt_status lt__pbjson_value_to_json(lt__pbjson_ctx *c,
-                                                const ProtobufCFieldDescriptor *f, const void *slot,
-                                                json_t **out);
 
 /* Decoder (lt_pbjson_dec.c). */
 /* Allocate a message of type d into *slot (owned by the caller from then on) and fill it. */
@@ -137,8 +131,6 @@ int lt__pbjson_parse_integer_literal(const char *s, bool *neg, uint64_t *mag);
 bool lt__pbjson_double_fits_float(double d);
 /* The double nearest to the shortest decimal that reads back as f. */
 double lt__pbjson_float_shortest(float f);
-/* Format a finite double as Go's protojson does; returns length. */
-size_t lt__pbjson_format_double(double v, char *buf, size_t cap);
 /* PBJ_FAIL with "expected <want>, got <description of j>" (LT_ERR_INVALID). */
 LT_NODISCARD lt_status lt__wire_type_error(const lt__pbjson_ctx *c, const char *want,
                                            const json_t *j);

@@ -487,8 +487,8 @@ END_TEST
 
 /* Both replicas run with the fault shim, armed per replica by a flag file: while the leader's
  * flag exists, each of its kvStore_* calls on the lease and status buckets sleeps 6 s first
- * (the API's manifest bucket is left alone, so the applier keeps being answered). Its lease renewals
- * stall, the standby takes over; the stalled one must have stopped acting on its own lease
+ * (the API's manifest bucket is left alone, so the applier keeps being answered). Its lease
+ * renewals stall, the standby takes over; the stalled one must have stopped acting on its own lease
  * deadline by then (issue 8, item 4: it kept acting for ~22 s), so nothing of its epoch is
  * sent once the standby acts. */
 START_TEST(kv_stall)

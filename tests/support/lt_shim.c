@@ -366,7 +366,7 @@ natsStatus js_PublishMsg(jsPubAck **pa, jsCtx *js, natsMsg *msg, jsPubOptions *o
             natsStatus kvStore_Delete(kvStore *kv, const char *key)
                 KV_WRAP("kvStore_Delete", (kvStore *, const char *), (kv, key), NOTHING)
 
-    /* ---- core NATS ------------------------------------------------------------------------------ */
+    /* ---- core NATS -------------------------------------------------------------------------- */
 
     natsStatus natsConnection_Publish(natsConnection *nc, const char *subj, const void *d, int len)
         WRAP("natsConnection_Publish", subj, (natsConnection *, const char *, const void *, int),
