@@ -10,7 +10,10 @@
 #
 # Banned (as calls): sprintf vsprintf strcpy strcat strncat gets strtok. Use snprintf /
 # vsnprintf, lt_str* / memcpy with a known length, fgets, strtok_r.
-# Prints FILE:LINE: banned call NAME: TEXT for each one and exits 1 if any; 0 otherwise.
+# Also lines longer than 100 columns (clang-format keeps code there, but does not reflow
+# comments: .clang-format has ReflowComments false).
+# Prints FILE:LINE: banned call NAME: TEXT (or FILE:LINE: longer than 100 columns) for each one
+# and exits 1 if any; 0 otherwise.
 # POSIX sh + awk + grep only (also registered as the meson test `checksrc`, suite `lint`).
 set -u
 root=$(cd "$(dirname "$0")/.." && pwd)
@@ -44,6 +47,10 @@ function scan(file,    line, n, out, i, c, d, rest, name) {
     n = 0; incomment = 0
     while ((getline line < file) > 0) {
         n++
+        if (length(line) > 100) {
+            printf "%s:%d: longer than 100 columns (%d)\n", file, n, length(line)
+            bad++
+        }
         out = ""; i = 1
         while (i <= length(line)) {
             c = substr(line, i, 1); d = substr(line, i, 2)
@@ -81,6 +88,6 @@ function scan(file,    line, n, out, i, c, d, rest, name) {
 }
 { scan($0); files++ }
 END {
-    if (bad > 0) { printf "checksrc: %d banned call(s) in %d file(s) checked\n", bad, files; exit 1 }
-    printf "checksrc: %d files, no banned calls\n", files
+    if (bad > 0) { printf "checksrc: %d problem(s) in %d file(s) checked\n", bad, files; exit 1 }
+    printf "checksrc: %d files, no banned calls, no line over 100 columns\n", files
 }'
