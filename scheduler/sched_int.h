@@ -51,7 +51,7 @@ void lt__sched_sha_str(sched_sha *s, const char *str);
 void lt__sched_sha_hex(sched_sha *s, char *out, size_t ndigits);
 
 /* ---------------------------------------------------------------------------------------------
- * Containers (map.c)
+ * Containers (pvec.c)
  * ------------------------------------------------------------------------------------------- */
 
 typedef struct {

@@ -1,5 +1,5 @@
 /*
- * map.c - the scheduler's pointer array, pvec (its hash maps are core/lt_map).
+ * pvec.c - the scheduler's pointer array, pvec (its hash maps are core/lt_map).
  */
 #include "sched_int.h"
 
