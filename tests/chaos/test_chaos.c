@@ -123,25 +123,6 @@ static int wait_leader(e2e *e, replica *rs, int n, const char *not_id, uint64_t 
 }
 
 typedef struct {
-    pid_t pid;
-    char needle[256];
-} log_arg;
-
-/* Whether the log of process pid says needle. */
-static bool log_says(e2e *e, void *arg)
-{
-    const log_arg *w = arg;
-    char *text = NULL;
-    bool yes;
-
-    if (lt_test_read_file(e2e_log_path(e, w->pid), 64u << 20, &text, NULL) != LT_OK)
-        return false;
-    yes = strstr(text, w->needle) != NULL;
-    free(text);
-    return yes;
-}
-
-typedef struct {
     size_t hosts;
     int64_t since;
 } heard_arg;
@@ -423,9 +404,7 @@ static void run_partition(const char *scenario, bool standby, int64_t cut_ms)
     /* Steady before the fault: the standby (if any) is up, the applier is answered again
      * and every host has heartbeated since. */
     if (standby) {
-        log_arg ready = { rs[1].pid, "ready: NATS" };
-
-        ck_assert(e2e_wait(e, log_says, &ready, 30000));
+        ck_assert(e2e_wait_log(e, rs[1].pid, "ready: NATS", 30000));
     }
     wait_acks(e, a, 2, 30000);
     ck_assert(e2e_wait(e, all_heard_since, &(heard_arg){ 5, e2e_now_ms() }, 30000));
@@ -501,7 +480,7 @@ START_TEST(kv_stall)
     int round, rounds = pick(2, 6), i;
     int64_t fault_end = 0;
     uint64_t epoch0 = 0;
-    log_arg stepped;
+    char stepped[256];
     e2e_faults f;
 
     ck_assert_int_eq(lt_test_tmpdir(&dir, "lt-chaos-shim"), LT_OK);
@@ -542,14 +521,12 @@ START_TEST(kv_stall)
                (unsigned long long)new_epoch, (long long)(fault_end - t0));
         /* The stalled calls return (up to 6 s later): the old leader reads the lease, steps
          * down, and must stay quiet and not take the lease back. */
-        snprintf(stepped.needle, sizeof(stepped.needle),
-                 "lease taken by '%s' (epoch %llu): stepping down", rs[next].id,
-                 (unsigned long long)new_epoch);
-        stepped.pid = rs[lead].pid;
-        ck_assert_msg(e2e_wait(e, log_says, &stepped, 30000),
+        snprintf(stepped, sizeof(stepped), "lease taken by '%s' (epoch %llu): stepping down",
+                 rs[next].id, (unsigned long long)new_epoch);
+        ck_assert_msg(e2e_wait_log(e, rs[lead].pid, stepped, 30000),
                       "%s never stepped down (no "
                       "\"%s\" in its log)",
-                      rs[lead].id, stepped.needle);
+                      rs[lead].id, stepped);
         ck_assert_msg(strcmp(e2e_leader(e, L, NULL), rs[next].id) == 0,
                       "kv_stall: the lease went from %s to %s after %s's stall ended", rs[next].id,
                       e2e_leader(e, L, NULL), rs[lead].id);

@@ -25,6 +25,7 @@
 #include <nats/nats.h>
 
 #include "lt_natsrv.h"
+#include "lt_testutil.h"
 
 typedef struct {
     pid_t pid;
@@ -195,26 +196,6 @@ static pid_t pid_after(const char *text, const char *key)
     return s != NULL ? (pid_t)strtol(s + strlen(key), NULL, 10) : 0;
 }
 
-/* Whether pid exists and is not a zombie (/proc/PID/stat state). */
-static bool running(pid_t pid)
-{
-    char path[64], buf[512], *paren, state = 'X';
-    FILE *f;
-    size_t n;
-
-    snprintf(path, sizeof(path), "/proc/%d/stat", (int)pid);
-    f = fopen(path, "r");
-    if (f == NULL)
-        return false;
-    n = fread(buf, 1, sizeof(buf) - 1, f);
-    fclose(f);
-    buf[n] = '\0';
-    paren = strrchr(buf, ')');
-    if (paren == NULL || sscanf(paren + 1, " %c", &state) != 1)
-        return false;
-    return state != 'Z' && state != 'X';
-}
-
 /* PIDs of the processes whose parent is parent (at most max), from /proc/PID/task/TID/children. */
 static size_t children_of(pid_t parent, pid_t *out, size_t max)
 {
@@ -259,7 +240,7 @@ static bool gone_within(pid_t pid, int timeout_ms)
     long long deadline = now_ms() + timeout_ms;
     struct timespec pause = { 0, 20 * 1000 * 1000 };
 
-    while (running(pid)) {
+    while (lt_test_pid_running(pid)) {
         if (now_ms() > deadline)
             return false;
         nanosleep(&pause, NULL);
@@ -297,7 +278,7 @@ static void dev_up_down(int sig)
     line = strstr(p.err, "started local host ");
     ck_assert_msg(line != NULL, "no local host: %s", p.err);
     host = pid_after(line, "(pid ");
-    ck_assert_msg(host > 0 && running(host), "local host %d not running", (int)host);
+    ck_assert_msg(host > 0 && lt_test_pid_running(host), "local host %d not running", (int)host);
     n_inst = children_of(host, inst, 16);
     ck_assert_msg(n_inst >= 2,
                   "the local host runs %zu instance processes, want the 2 "

@@ -846,34 +846,9 @@ pid_t e2e_real_host(e2e *e, const char *lattice, const char *id, const char *con
     return spawn(e, id, argv[0], argv);
 }
 
-/* Field 4 (ppid) and field 3 (state) of /proc/PID/stat; false when it cannot be read. */
-static bool proc_stat(pid_t pid, pid_t *ppid, char *state)
-{
-    char path[64], buf[512], *close_paren;
-    FILE *f;
-    size_t n;
-    int pp = 0;
-
-    snprintf(path, sizeof(path), "/proc/%d/stat", (int)pid);
-    f = fopen(path, "r");
-    if (f == NULL)
-        return false;
-    n = fread(buf, 1, sizeof(buf) - 1, f);
-    fclose(f);
-    buf[n] = '\0';
-    close_paren = strrchr(buf, ')'); /* the command name may hold blanks and parentheses */
-    if (close_paren == NULL || sscanf(close_paren + 1, " %c %d", state, &pp) != 2)
-        return false;
-    *ppid = pp;
-    return true;
-}
-
 bool e2e_pid_running(pid_t pid)
 {
-    pid_t pp;
-    char state;
-
-    return proc_stat(pid, &pp, &state) && state != 'Z' && state != 'X';
+    return lt_test_pid_running(pid);
 }
 
 size_t e2e_children(pid_t parent, pid_t *out, size_t max)
@@ -889,8 +864,8 @@ size_t e2e_children(pid_t parent, pid_t *out, size_t max)
         pid_t pp;
         char state;
 
-        if (*end != '\0' || pid <= 0 || !proc_stat((pid_t)pid, &pp, &state) || pp != parent ||
-            state == 'Z' || state == 'X')
+        if (*end != '\0' || pid <= 0 || !lt_test_proc_stat((pid_t)pid, &pp, &state) ||
+            pp != parent || state == 'Z' || state == 'X')
             continue;
         if (n < max)
             out[n] = (pid_t)pid;

@@ -243,6 +243,8 @@ void e2e_expect_inventory(e2e *e, const char *lattice, const char *host, long wa
                           int64_t timeout_ms);
 /** Whether the log of process pid (one we started) contains needle. */
 bool e2e_log_has(e2e *e, pid_t pid, const char *needle);
+/** Wait up to timeout_ms until e2e_log_has(pid, needle); whether it did (does not fail). */
+bool e2e_wait_log(e2e *e, pid_t pid, const char *needle, int64_t timeout_ms);
 /** A test executable's main: e2e_require_bins, then each test of the NULL-terminated list in
  * its own test case (named as the test: CK_RUN_CASE=name runs one) with timeout_s;
  * EXIT_SUCCESS when none failed. */

@@ -195,6 +195,25 @@ bool e2e_log_has(e2e *e, pid_t pid, const char *needle)
     return has;
 }
 
+typedef struct {
+    pid_t pid;
+    const char *needle;
+} log_arg;
+
+static bool log_says(e2e *e, void *arg)
+{
+    const log_arg *w = arg;
+
+    return e2e_log_has(e, w->pid, w->needle);
+}
+
+bool e2e_wait_log(e2e *e, pid_t pid, const char *needle, int64_t timeout_ms)
+{
+    log_arg w = { pid, needle };
+
+    return e2e_wait(e, log_says, &w, timeout_ms);
+}
+
 int e2e_run_suite(const char *name, int timeout_s, const TTest *const *tests)
 {
     SRunner *r;

@@ -28,22 +28,6 @@
 
 #define L "default"
 
-static const char *manifest(const char *name)
-{
-    static char path[1024];
-
-    snprintf(path, sizeof(path), "%s/tests/e2e/manifests/%s", LT_SOURCE_ROOT, name);
-    return path;
-}
-
-static void deploy(e2e *e, const char *file)
-{
-    char *r = e2e_put_deploy(e, L, manifest(file));
-
-    ck_assert_msg(strcmp(r, "acknowledged") == 0, "deploy %s: %s", file, r);
-    free(r);
-}
-
 /* `latticectl hosts -o json`, parsed; NULL (with the reason in *why when not NULL) unless it
  * exited 0 with JSON. */
 static json_t *ctl_hosts_try(e2e *e, char *why, size_t whysize)
@@ -233,7 +217,7 @@ START_TEST(test_ctl_evict_silent_and_events)
     }
     e2e_latticed(e, NULL);
     ck_assert(e2e_wait(e, ctl_hosts_are, &four, 20000));
-    deploy(e, "spread10.yaml");
+    e2e_deploy_ok(e, L, "spread10.yaml");
     ck_assert(e2e_wait_status(e, L, "spread10", "deployed", 30000));
     ck_assert(e2e_wait(e, count_is, &all10, 20000));
     /* What the deploy did, as `latticectl events` tells it. */
@@ -335,7 +319,7 @@ START_TEST(test_real_host_runs_and_stops_children)
     kids.host = no_kids.host = host;
     e2e_latticed(e, NULL);
     ck_assert_uint_eq(e2e_children(host, pids, 16), 0);
-    deploy(e, "real3.yaml");
+    e2e_deploy_ok(e, L, "real3.yaml");
     if (!e2e_wait_status(e, L, "real3", "deployed", 30000) ||
         !e2e_wait(e, count_is, &three, 20000) || !e2e_wait(e, children_are, &kids, 20000)) {
         e2e_dump_logs(e);

@@ -201,39 +201,6 @@ static size_t count_of(recorder *r, const size_t *field)
 
 /* ---- helpers ----------------------------------------------------------------------------- */
 
-static const char *manifest(const char *name)
-{
-    static char path[1024];
-
-    snprintf(path, sizeof(path), "%s/tests/e2e/manifests/%s", LT_SOURCE_ROOT, name);
-    return path;
-}
-
-static bool log_has(e2e *e, pid_t pid, const char *needle)
-{
-    char *text = NULL;
-    bool found;
-
-    if (lt_test_read_file(e2e_log_path(e, pid), 64u << 20, &text, NULL) != LT_OK)
-        return false;
-    found = strstr(text, needle) != NULL;
-    lt_free(text);
-    return found;
-}
-
-typedef struct {
-    e2e *e;
-    pid_t pid;
-    const char *needle;
-} log_wait;
-
-static bool log_cond(e2e *e, void *arg)
-{
-    log_wait *w = arg;
-
-    return log_has(e, w->pid, w->needle);
-}
-
 typedef struct {
     const char *lattice, *app;
     size_t want;
@@ -285,7 +252,7 @@ static pid_t ten_hosts_running(e2e *e, const char *lattice, const char *const *l
     e2e_observe(e, lattice);
     e2e_hosts(e, lattice, "p", 10, NULL, NULL); /* 500 ms heartbeats, staggered by 50 ms */
     lat = e2e_latticed(e, lat_extra);
-    res = e2e_put_deploy(e, lattice, manifest("spread10.yaml"));
+    res = e2e_put_deploy(e, lattice, e2e_manifest("spread10.yaml"));
     ck_assert_str_eq(res, "acknowledged");
     free(res);
     if (!e2e_wait(e, count_cond, &cw, 60000)) {
@@ -305,12 +272,11 @@ START_TEST(test_conn_partition_staggered)
     recorder *r;
     count_wait cw = { "part", "spread10", 10 };
     pid_t lat = ten_hosts_running(e, "part", extra);
-    log_wait lw = { e, lat, "partition over" };
     alive_wait aw = { "part", 10 };
     int64_t t_freeze;
 
     r = recorder_new(e, "part");
-    ck_assert_msg(!log_has(e, lat, "partition"), "a partition before the fault");
+    ck_assert_msg(!e2e_log_has(e, lat, "partition"), "a partition before the fault");
     /* Freeze the server for 3 host timeouts (2.5 s each): every host goes silent, their
      * heartbeats staggered over 500 ms, so they cross the timeout one or two at a time. */
     t_freeze = lt_test_now_ms();
@@ -320,7 +286,7 @@ START_TEST(test_conn_partition_staggered)
     /* What latticed did during the freeze is in its socket: it arrives now. Judged once
      * latticed has ended the partition on fresh heartbeats, answers with all 10 hosts alive,
      * and whatever it sent before that has reached the recorder. */
-    ck_assert_msg(e2e_wait(e, log_cond, &lw, 30000), "the partition never ended");
+    ck_assert_msg(e2e_wait_log(e, lat, "partition over", 30000), "the partition never ended");
     ck_assert_msg(e2e_wait(e, hosts_alive, &aw, 30000), "latticed does not list 10 live hosts");
     recorder_barrier(r);
     if (count_of(r, &r->host_lost) != 0 || cmds_since(r, NULL, t_freeze) != 0)
@@ -329,7 +295,7 @@ START_TEST(test_conn_partition_staggered)
     ck_assert_uint_eq(count_of(r, &r->instance_lost), 0);
     ck_assert_uint_eq(cmds_since(r, "stop", t_freeze), 0);
     ck_assert_uint_eq(cmds_since(r, "start", t_freeze), 0); /* nothing replaced */
-    ck_assert_msg(log_has(e, lat, "partition"), "the partition was not reported");
+    ck_assert_msg(e2e_log_has(e, lat, "partition"), "the partition was not reported");
     ck_assert(e2e_wait(e, count_cond, &cw, 10000));
     recorder_free(r);
     e2e_free(e);
@@ -342,25 +308,22 @@ START_TEST(test_conn_frozen_server_noticed)
 {
     e2e *e = e2e_new();
     recorder *r;
-    log_wait lw;
     pid_t lat = ten_hosts_running(e, "frz", NULL); /* default --nats-ping-ms 2000 */
     int64_t t0;
     bool noticed;
 
     r = recorder_new(e, "frz");
-    lw = (log_wait){ e, lat, "disconnected from NATS" };
-    ck_assert(!log_has(e, lat, "disconnected from NATS"));
+    ck_assert(!e2e_log_has(e, lat, "disconnected from NATS"));
     t0 = lt_test_now_ms();
     ck_assert_int_eq(lt_natsrv_pause(e2e_natsrv(e)), LT_OK);
     /* 2 unanswered PINGs 2 s apart: about 4-6 s; generous for loaded machines. */
-    noticed = e2e_wait(e, log_cond, &lw, 20000);
+    noticed = e2e_wait_log(e, lat, "disconnected from NATS", 20000);
     fprintf(stderr, "frozen server noticed by latticed: %s after %lld ms\n", noticed ? "yes" : "NO",
             (long long)(lt_test_now_ms() - t0));
     if (lt_test_now_ms() - t0 < 6000)
         e2e_sleep_ms(6000 - (lt_test_now_ms() - t0)); /* the fault: longer than 2 host timeouts */
     ck_assert_int_eq(lt_natsrv_resume(e2e_natsrv(e)), LT_OK);
-    lw.needle = "reconnected to NATS";
-    ck_assert(e2e_wait(e, log_cond, &lw, 30000));
+    ck_assert(e2e_wait_log(e, lat, "reconnected to NATS", 30000));
     /* Judged once latticed answers with all 10 hosts alive on fresh heartbeats (its loop is
      * past the reconnect) and what it sent before that has reached the recorder. */
     ck_assert_msg(e2e_wait(e, hosts_alive, &(alive_wait){ "frz", 10 }, 30000),
@@ -415,7 +378,6 @@ START_TEST(test_conn_no_replay_after_cut)
     unsigned long long before = 0, first_after = 0, held_no[MAX_HELD];
     size_t held;
     void *arg[2];
-    log_wait lw;
     pid_t lat;
     size_t i;
     char *res;
@@ -435,7 +397,7 @@ START_TEST(test_conn_no_replay_after_cut)
     lat_extra[8] = NULL;
     e2e_hosts(e, "cut", "c", 1, NULL, host_extra);
     lat = e2e_latticed(e, lat_extra);
-    res = e2e_put_deploy(e, "cut", manifest("refused.yaml"));
+    res = e2e_put_deploy(e, "cut", e2e_manifest("refused.yaml"));
     ck_assert_str_eq(res, "acknowledged");
     free(res);
     arg[0] = r;
@@ -444,10 +406,9 @@ START_TEST(test_conn_no_replay_after_cut)
     /* Cut latticed's link: it sees EOF at once. */
     ck_assert_int_eq(lt_proxy_set(px, LT_PROXY_CUT), LT_OK);
     t_cut = lt_test_now_ms();
-    lw = (log_wait){ e, lat, "disconnected from NATS" };
-    ck_assert(e2e_wait(e, log_cond, &lw, 10000));
-    lw.needle = "loop saw the NATS disconnect"; /* reached the scheduler service */
-    ck_assert(e2e_wait(e, log_cond, &lw, 10000));
+    ck_assert(e2e_wait_log(e, lat, "disconnected from NATS", 10000));
+    /* reached the scheduler service */
+    ck_assert(e2e_wait_log(e, lat, "loop saw the NATS disconnect", 10000));
     /* What passed the proxy before the cut has reached the recorder. */
     recorder_barrier(r);
     pthread_mutex_lock(&r->mu);

@@ -27,16 +27,6 @@
 
 static pthread_mutex_t cmd_mu = PTHREAD_MUTEX_INITIALIZER;
 
-static void deploy(e2e *e, const char *file)
-{
-    char path[1024], *r;
-
-    snprintf(path, sizeof(path), "%s/tests/e2e/manifests/%s", LT_SOURCE_ROOT, file);
-    r = e2e_put_deploy(e, L, path);
-    ck_assert_msg(strcmp(r, "acknowledged") == 0, "deploy %s: %s", file, r);
-    free(r);
-}
-
 static bool hosts_up(e2e *e, void *arg)
 {
     return e2e_host_count(e, L) == *(const size_t *)arg;
@@ -53,25 +43,6 @@ static bool count_is(e2e *e, void *arg)
     count_arg *c = arg;
 
     return e2e_count(e, L, "fence", c->comp, NULL, c->host) == c->want;
-}
-
-typedef struct {
-    pid_t pid;
-    const char *needle;
-} log_arg;
-
-/* Whether the log of process pid says needle. */
-static bool log_says(e2e *e, void *arg)
-{
-    const log_arg *w = arg;
-    char *text = NULL;
-    bool yes;
-
-    if (lt_test_read_file(e2e_log_path(e, w->pid), 64u << 20, &text, NULL) != LT_OK)
-        return false;
-    yes = strstr(text, w->needle) != NULL;
-    free(text);
-    return yes;
 }
 
 /* ---- failover, judged by what the hosts were sent and accepted ------------------------------
@@ -245,7 +216,6 @@ START_TEST(test_failover_commands_and_epochs)
     const char *ids[3] = { "o0-00000", "o1-00000", "o2-00000" };
     uint64_t epoch_a = 0, epoch_b = 0;
     int64_t t_start, t_kill, t_end;
-    log_arg b_ready;
     ledger_sum sum;
     pid_t hosts[3], a, b;
 
@@ -268,10 +238,9 @@ START_TEST(test_failover_commands_and_epochs)
     ck_assert_msg(e2e_wait(e, leader_is, (void *)"replica-a", 20000), "replica-a never led");
     e2e_leader(e, L, &epoch_a);
     b = e2e_latticed(e, rb);
-    b_ready = (log_arg){ b, "ready: NATS" };
-    ck_assert_msg(e2e_wait(e, log_says, &b_ready, 20000), "replica-b never got ready");
+    ck_assert_msg(e2e_wait_log(e, b, "ready: NATS", 20000), "replica-b never got ready");
     ck_assert(e2e_wait(e, hosts_up, &three, 20000));
-    deploy(e, "fence-v1.yaml");
+    e2e_deploy_ok(e, L, "fence-v1.yaml");
     ck_assert(e2e_wait_status(e, L, "fence", "deployed", 30000));
     ck_assert(e2e_wait(e, count_is, &six_api, 10000));
     ck_assert(e2e_wait(e, hosts_at_epoch, &epoch_a, 10000));

@@ -33,22 +33,6 @@
 
 #define L "default"
 
-static const char *manifest(const char *name)
-{
-    static char path[1024];
-
-    snprintf(path, sizeof(path), "%s/tests/e2e/manifests/%s", LT_SOURCE_ROOT, name);
-    return path;
-}
-
-static void deploy(e2e *e, const char *file)
-{
-    char *r = e2e_put_deploy(e, L, manifest(file));
-
-    ck_assert_msg(strcmp(r, "acknowledged") == 0, "deploy %s: %s", file, r);
-    free(r);
-}
-
 static bool hosts_up(e2e *e, void *arg)
 {
     const size_t *want = arg;
@@ -143,14 +127,14 @@ START_TEST(test_forged_epoch_does_not_freeze_the_lattice)
     e2e_hosts(e, L, "q2", 1, NULL, NULL);
     e2e_latticed(e, ra);
     ck_assert(e2e_wait(e, hosts_up, &three, 20000));
-    deploy(e, "fence-v1.yaml");
+    e2e_deploy_ok(e, L, "fence-v1.yaml");
     ck_assert(e2e_wait_status(e, L, "fence", "deployed", 30000));
     ck_assert(e2e_wait(e, count_is, &six, 10000)); /* heartbeats may lag the status */
     on_bad = e2e_count(e, L, "fence", "api", NULL, "q1-00000");
     /* Anyone on the bus raises one host's epoch to the maximum. */
     ck_assert_uint_eq(forge_epoch(e, "q1-00000", UINT64_MAX), UINT64_MAX);
     /* Scaling up must still happen, on the other hosts. */
-    deploy(e, "fence-v2.yaml");
+    e2e_deploy_ok(e, L, "fence-v2.yaml");
     if (!e2e_wait(e, count_is, &nine, 30000) ||
         !e2e_wait_status(e, L, "fence", "deployed", 30000)) {
         word = e2e_status(e, L, "fence", &msg);
@@ -204,10 +188,10 @@ START_TEST(test_plausible_epoch_is_overtaken)
     e2e_hosts(e, L, "p2", 1, NULL, NULL);
     e2e_latticed(e, ra);
     ck_assert(e2e_wait(e, hosts_up, &three, 20000));
-    deploy(e, "fence-v1.yaml");
+    e2e_deploy_ok(e, L, "fence-v1.yaml");
     ck_assert(e2e_wait_status(e, L, "fence", "deployed", 30000));
     ck_assert_uint_eq(forge_epoch(e, "p1-00000", 5000), 5000);
-    deploy(e, "fence-v2.yaml");
+    e2e_deploy_ok(e, L, "fence-v2.yaml");
     /* Converged, and the host that saw 5000 is usable again: our epoch went above it. */
     ck_assert(e2e_wait(e, count_is, &nine, 30000));
     ck_assert(e2e_wait_status(e, L, "fence", "deployed", 30000));
@@ -226,25 +210,6 @@ START_TEST(test_plausible_epoch_is_overtaken)
     e2e_free(e);
 }
 END_TEST
-
-typedef struct {
-    pid_t pid;
-    const char *needle;
-} log_arg;
-
-/* Whether the log of process pid says needle. */
-static bool log_says(e2e *e, void *arg)
-{
-    const log_arg *w = arg;
-    char *text = NULL;
-    bool yes;
-
-    if (lt_test_read_file(e2e_log_path(e, w->pid), 64u << 20, &text, NULL) != LT_OK)
-        return false;
-    yes = strstr(text, w->needle) != NULL;
-    free(text);
-    return yes;
-}
 
 /* Lattices of names[4] whose `hosts` answer lists their one host; served[i] says which. */
 static size_t lattices_served(e2e *e, const char *const *names, bool *served, int timeout_ms)
@@ -274,7 +239,6 @@ START_TEST(test_max_lattices)
     size_t i, n = 0;
     int64_t deadline;
     pid_t ld;
-    log_arg ignored;
     char *r = NULL;
 
     for (i = 0; i < 4; i++) {
@@ -286,8 +250,8 @@ START_TEST(test_max_lattices)
     ld = e2e_latticed(e, ra);
     /* Two lattices served: the limit is reached, so no other one can be served any more;
      * and latticed has refused one (it heard a third lattice's heartbeat). */
-    ignored = (log_arg){ ld, "ignored: already serving --max-lattices 2 lattices" };
-    ck_assert_msg(e2e_wait(e, log_says, &ignored, 20000), "no lattice was ignored");
+    ck_assert_msg(e2e_wait_log(e, ld, "ignored: already serving --max-lattices 2 lattices", 20000),
+                  "no lattice was ignored");
     for (deadline = e2e_now_ms() + 20000; n != 2 && e2e_now_ms() < deadline;)
         n = lattices_served(e, names, served, 1000);
     ck_assert_uint_eq(n, 2);
@@ -296,7 +260,7 @@ START_TEST(test_max_lattices)
     for (i = 0; i < 4 && r == NULL; i++) { /* one of the lattices left out */
         if (served[i])
             continue;
-        r = e2e_put_deploy(e, names[i], manifest("fence-v1.yaml"));
+        r = e2e_put_deploy(e, names[i], e2e_manifest("fence-v1.yaml"));
         ck_assert_str_eq(r, "acknowledged");
         ck_assert(e2e_wait_status(e, names[i], "fence", "deployed", 30000));
     }
@@ -333,14 +297,14 @@ START_TEST(test_new_leader_asks_before_acting)
     e2e_hosts(e, L, "s1", 1, NULL, slow);
     e2e_hosts(e, L, "s2", 1, NULL, slow);
     a = e2e_latticed(e, ra);
-    deploy(e, "fence-v1.yaml");
+    e2e_deploy_ok(e, L, "fence-v1.yaml");
     ck_assert(e2e_wait_status(e, L, "fence", "deployed", 40000));
     starts = e2e_starts_sent(e, L);
     ck_assert_uint_eq(starts, 7); /* 6 api + 1 kv, nothing twice */
     /* A standby that has heard no heartbeat yet; the leader dies; v2 drops the link. */
     e2e_latticed(e, rb);
     e2e_kill(e, a, SIGKILL, true);
-    deploy(e, "fence-v2.yaml");
+    e2e_deploy_ok(e, L, "fence-v2.yaml");
     t0 = e2e_now_ms();
     ck_assert(e2e_wait_status(e, L, "fence", "deployed", 40000));
     /* Every host has heartbeated (every 8 s) since: replica-b has heard them all, and a
@@ -381,11 +345,11 @@ START_TEST(test_signed_commands)
     e2e_hosts(e, L, "g1", 1, NULL, hx);
     e2e_latticed(e, ra);
     ck_assert(e2e_wait(e, hosts_up, &two, 20000));
-    deploy(e, "fence-v1.yaml");
+    e2e_deploy_ok(e, L, "fence-v1.yaml");
     ck_assert(e2e_wait_status(e, L, "fence", "deployed", 30000));
     /* The forged, unsigned epoch raise is refused: the host's epoch does not move. */
     ck_assert_uint_ne(forge_epoch(e, "g1-00000", UINT64_MAX), UINT64_MAX);
-    deploy(e, "fence-v2.yaml");
+    e2e_deploy_ok(e, L, "fence-v2.yaml");
     ck_assert(e2e_wait(e, count_is, &nine, 30000));
     ck_assert(e2e_wait_status(e, L, "fence", "deployed", 30000));
     remove(path);
@@ -514,11 +478,11 @@ START_TEST(test_stalled_lease_stops_acting_in_time)
     e2e_latticed(e, ra);
     lt_shim_unset();
     ck_assert(e2e_wait(e, hosts_up, &three, 20000));
-    deploy(e, "fence-v1.yaml");
+    e2e_deploy_ok(e, L, "fence-v1.yaml");
     ck_assert(e2e_wait_status(e, L, "fence", "deployed", 30000));
     b = e2e_latticed(e, rb);
     /* The standby is up and has heard every host since. */
-    ck_assert(e2e_wait(e, log_says, &(log_arg){ b, "ready: NATS" }, 20000));
+    ck_assert(e2e_wait_log(e, b, "ready: NATS", 20000));
     ck_assert(e2e_wait(e, all_heard_since, &(heard_arg){ 3, e2e_now_ms() }, 20000));
     f = fopen(stall, "w");
     ck_assert_ptr_nonnull(f);
@@ -526,7 +490,7 @@ START_TEST(test_stalled_lease_stops_acting_in_time)
     t0 = e2e_now_ms();
     ck_assert(e2e_wait(e, b_holds_lease, NULL, 20000));
     /* Only now a change: replica-a learns it from the store (not stalled); it must not act. */
-    deploy(e, "fence-v2.yaml");
+    e2e_deploy_ok(e, L, "fence-v2.yaml");
     if (!e2e_wait(e, b_acted, NULL, 30000) || !e2e_wait(e, count_is, &nine, 30000)) {
         e2e_dump_logs(e);
         ck_abort_msg("the standby did not take over: %zu api instances",

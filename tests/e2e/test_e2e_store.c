@@ -36,14 +36,6 @@
 static atomic_size_t stops;
 static char dir[512], flag[600], shim_log[600];
 
-static const char *manifest(const char *file)
-{
-    static char path[1024];
-
-    snprintf(path, sizeof(path), "%s/tests/e2e/manifests/%s", LT_SOURCE_ROOT, file);
-    return path;
-}
-
 static void on_stop(natsConnection *nc, natsSubscription *sub, natsMsg *msg, void *closure)
 {
     (void)nc;
@@ -129,14 +121,6 @@ static bool count_is(e2e *e, void *arg)
         ck_assert_msg(ok_, __VA_ARGS__); \
     } while (0)
 
-static void deploy(e2e *e, const char *file)
-{
-    char *r = e2e_put_deploy(e, L, manifest(file));
-
-    ck_assert_msg(strcmp(r, "acknowledged") == 0, "deploy %s: %s", file, r);
-    free(r);
-}
-
 /* A lattice with 2 simulated hosts running keep v1 (5 instances) under latticed *pid. */
 static e2e *running_v1(pid_t *pid, const char *rules)
 {
@@ -152,7 +136,7 @@ static e2e *running_v1(pid_t *pid, const char *rules)
     e2e_observe(e, L);
     e2e_hosts(e, L, "h", 2, NULL, NULL);
     *pid = latticed(e, rules);
-    deploy(e, "keep-v1.yaml");
+    e2e_deploy_ok(e, L, "keep-v1.yaml");
     EXPECT(e, e2e_wait(e, count_is, &v1, 60000), "v1 never ran");
     EXPECT(e, e2e_wait_status(e, L, APP, "deployed", 30000), "never deployed");
     return e;
@@ -197,7 +181,7 @@ START_TEST(lost_index_replies_keep_v2)
 
     e2e_kill(e, pid, SIGTERM, true);
     pid = latticed(e, "js_PublishMsg:subj=$KV.latticed_manifests.app.*:mode=lost_reply:count=2");
-    deploy(e, "keep-v2.yaml"); /* put and deploy: both index writes lose their reply */
+    e2e_deploy_ok(e, L, "keep-v2.yaml"); /* put and deploy: both index writes lose their reply */
     ck_assert_uint_eq(lt_shim_fired(shim_log, "js_PublishMsg"), 2);
     j = e2e_api(e, L, "versions", APP, NULL, 0);
     text = json_dumps(j, JSON_COMPACT);
@@ -239,7 +223,7 @@ START_TEST(undecidable_put_says_so_and_keeps_manifest)
              "js_GetLastMsg:subj=$KV.latticed_manifests.app.*:mode=fail:onfile=%s",
              flag, flag);
     pid = latticed(e, rules);
-    ck_assert_int_eq(lt_test_read_file(manifest("keep-v2.yaml"), 1u << 20, &data, &len), LT_OK);
+    ck_assert_int_eq(lt_test_read_file(e2e_manifest("keep-v2.yaml"), 1u << 20, &data, &len), LT_OK);
     j = e2e_api(e, L, "put", NULL, data, len);
     lt_free(data);
     msg = json_string_value(json_object_get(j, "message"));
@@ -314,7 +298,7 @@ START_TEST(status_truthful_after_deploy)
     e2e *e = running_v1(&pid, NULL);
     int64_t deadline;
 
-    deploy(e, "keep-v2.yaml");
+    e2e_deploy_ok(e, L, "keep-v2.yaml");
     deadline = e2e_now_ms() + 60000;
     for (;;) { /* from the first answer on: never deployed with another version than v2 */
         json_t *j = e2e_api(e, L, "status", APP, NULL, 0);
@@ -366,7 +350,7 @@ START_TEST(status_writes_retried)
     ck_assert_int_eq(lt_test_write_file(flag, "", 0), LT_OK);
     pid = latticed(e, rules);
     watch_start(e, &w);
-    deploy(e, "keep-v2.yaml");
+    e2e_deploy_ok(e, L, "keep-v2.yaml");
     EXPECT(e, e2e_wait(e, count_is, &v2, 60000), "v2 never ran");
     ck_assert_uint_ge(lt_shim_fired(shim_log, "kvStore_Put"), 1);
     doc = kv_status(&w);

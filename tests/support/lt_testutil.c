@@ -1,6 +1,7 @@
 /*
  * lt_testutil.c - test helpers: polling waits and a command runner with
- * captured output and a timeout; temp dirs and whole-file I/O are core/lt_fs.
+ * captured output and a timeout; temp dirs and whole-file I/O are core/lt_fs;
+ * connection-event counters and /proc/PID/stat readers.
  */
 #include "lt_testutil.h"
 
@@ -343,4 +344,59 @@ void lt_test_cmd_result_cleanup(lt_test_cmd_result *res)
     lt_free(res->out);
     lt_free(res->err);
     memset(res, 0, sizeof(*res));
+}
+
+void lt_test_conn_count_init(lt_test_conn_count *count)
+{
+    atomic_init(&count->down, 0);
+    atomic_init(&count->up, 0);
+}
+
+void lt_test_count_down(void *count)
+{
+    atomic_fetch_add(&((lt_test_conn_count *)count)->down, 1);
+}
+
+void lt_test_count_up(void *count)
+{
+    atomic_fetch_add(&((lt_test_conn_count *)count)->up, 1);
+}
+
+bool lt_test_was_down(void *count)
+{
+    return atomic_load(&((lt_test_conn_count *)count)->down) > 0;
+}
+
+bool lt_test_was_up(void *count)
+{
+    return atomic_load(&((lt_test_conn_count *)count)->up) > 0;
+}
+
+bool lt_test_proc_stat(pid_t pid, pid_t *ppid, char *state)
+{
+    char path[64], buf[512], *close_paren;
+    FILE *f;
+    size_t n;
+    int pp = 0;
+
+    snprintf(path, sizeof(path), "/proc/%d/stat", (int)pid);
+    f = fopen(path, "r");
+    if (f == NULL)
+        return false;
+    n = fread(buf, 1, sizeof(buf) - 1, f);
+    fclose(f);
+    buf[n] = '\0';
+    close_paren = strrchr(buf, ')');
+    if (close_paren == NULL || sscanf(close_paren + 1, " %c %d", state, &pp) != 2)
+        return false;
+    *ppid = pp;
+    return true;
+}
+
+bool lt_test_pid_running(pid_t pid)
+{
+    pid_t pp;
+    char state;
+
+    return lt_test_proc_stat(pid, &pp, &state) && state != 'Z' && state != 'X';
 }

@@ -1,15 +1,17 @@
 /*
  * lt_testutil.h - small helpers for latticed tests: poll a predicate until a
- * deadline, create and remove temporary directories, read a whole file, and
- * run a command capturing its output. Test code only: never linked into a
- * shipped binary.
+ * deadline, create and remove temporary directories, read a whole file, run a
+ * command capturing its output, count connection events and read
+ * /proc/PID/stat. Test code only: never linked into a shipped binary.
  */
 #ifndef LT_TESTUTIL_H
 #define LT_TESTUTIL_H
 
+#include <stdatomic.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <sys/types.h>
 
 #include "lt_status.h"
 
@@ -99,5 +101,34 @@ void lt_test_cmd_result_cleanup(lt_test_cmd_result *res);
  * between fork and exec (close_range, or a loop when that is missing).
  */
 void lt_test_close_fds_from(int lowfd);
+
+/**
+ * Connection events counted by callbacks that take the counter as their arg (an lt_conn_events
+ * with .disconnected = lt_test_count_down, .reconnected = lt_test_count_up, .arg = &count).
+ * Start it with lt_test_conn_count_init before the connection exists.
+ */
+typedef struct {
+    atomic_int down; /**< disconnections seen */
+    atomic_int up;   /**< reconnections seen */
+} lt_test_conn_count;
+
+/** Zero both counts. */
+void lt_test_conn_count_init(lt_test_conn_count *count);
+/** Count one disconnection (arg: lt_test_conn_count *). */
+void lt_test_count_down(void *count);
+/** Count one reconnection (arg: lt_test_conn_count *). */
+void lt_test_count_up(void *count);
+/** lt_test_pred: whether a disconnection was counted (arg: lt_test_conn_count *). */
+bool lt_test_was_down(void *count);
+/** lt_test_pred: whether a reconnection was counted (arg: lt_test_conn_count *). */
+bool lt_test_was_up(void *count);
+
+/**
+ * State (field 3) and parent (field 4) of /proc/PID/stat, read from after the last ')' (the
+ * command name may hold blanks and parentheses). false when it cannot be read.
+ */
+bool lt_test_proc_stat(pid_t pid, pid_t *ppid, char *state);
+/** Whether pid exists and is neither a zombie nor dead (per /proc/PID/stat). */
+bool lt_test_pid_running(pid_t pid);
 
 #endif

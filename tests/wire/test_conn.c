@@ -134,55 +134,32 @@ END_TEST
 
 /* ---- a frozen server is noticed by PINGs ------------------------------------------------- */
 
-static atomic_int n_down, n_up;
-
-static void on_down(void *arg)
-{
-    (void)arg;
-    atomic_fetch_add(&n_down, 1);
-}
-
-static void on_up(void *arg)
-{
-    (void)arg;
-    atomic_fetch_add(&n_up, 1);
-}
-
-static bool is_down(void *arg)
-{
-    (void)arg;
-    return atomic_load(&n_down) > 0;
-}
-
-static bool is_up(void *arg)
-{
-    (void)arg;
-    return atomic_load(&n_up) > 0;
-}
+static lt_test_conn_count events;
 
 START_TEST(test_conn_ping_notices_frozen_server)
 {
     lt_natsrv *srv = NULL;
     lt_natsrv_opts o = { .no_jetstream = true };
-    lt_conn_events ev = { .disconnected = on_down, .reconnected = on_up };
+    lt_conn_events ev = { .disconnected = lt_test_count_down,
+                          .reconnected = lt_test_count_up,
+                          .arg = &events };
     lt_conn_config cfg = { .timeout_ms = 1000, .ping_ms = 300, .no_reconnect_buffer = true };
     natsConnection *nc = NULL;
     int64_t t0;
 
-    atomic_store(&n_down, 0);
-    atomic_store(&n_up, 0);
+    lt_test_conn_count_init(&events);
     ck_assert_int_eq(lt_natsrv_start(&srv, &o), LT_OK);
     cfg.url = lt_natsrv_url(srv);
     ck_assert_int_eq(lt_conn_connect(&nc, &cfg, &ev), LT_OK);
     /* A frozen server keeps the TCP connection open: only PINGs can tell. */
     ck_assert_int_eq(lt_natsrv_pause(srv), LT_OK);
     t0 = lt_test_now_ms();
-    ck_assert_int_eq(lt_test_wait_until(is_down, NULL, 8000), LT_OK);
+    ck_assert_int_eq(lt_test_wait_until(lt_test_was_down, &events, 8000), LT_OK);
     fprintf(stderr, "frozen server noticed after %lld ms\n", (long long)(lt_test_now_ms() - t0));
     /* While reconnecting, publishes fail at once: nothing is queued to be replayed later. */
     ck_assert_int_ne(natsConnection_PublishString(nc, "conn.test", "late"), NATS_OK);
     ck_assert_int_eq(lt_natsrv_resume(srv), LT_OK);
-    ck_assert_int_eq(lt_test_wait_until(is_up, NULL, 15000), LT_OK);
+    ck_assert_int_eq(lt_test_wait_until(lt_test_was_up, &events, 15000), LT_OK);
     ck_assert_int_eq(natsConnection_PublishString(nc, "conn.test", "back"), NATS_OK);
     natsConnection_Destroy(nc);
     ck_assert_int_eq(lt_natsrv_stop(srv), LT_OK);
@@ -196,20 +173,21 @@ static int replayed_after_outage(bool no_buffer)
 {
     lt_natsrv *srv = NULL;
     lt_natsrv_opts o = { .no_jetstream = true };
-    lt_conn_events ev = { .disconnected = on_down, .reconnected = on_up };
+    lt_conn_events ev = { .disconnected = lt_test_count_down,
+                          .reconnected = lt_test_count_up,
+                          .arg = &events };
     lt_conn_config cfg = { .timeout_ms = 1000, .no_reconnect_buffer = no_buffer };
     natsConnection *nc = NULL, *obs = NULL;
     natsSubscription *sub = NULL;
     natsMsg *m = NULL;
     int got = 0, i;
 
-    atomic_store(&n_down, 0);
-    atomic_store(&n_up, 0);
+    lt_test_conn_count_init(&events);
     ck_assert_int_eq(lt_natsrv_start(&srv, &o), LT_OK);
     cfg.url = lt_natsrv_url(srv);
     ck_assert_int_eq(lt_conn_connect(&nc, &cfg, &ev), LT_OK);
     ck_assert_int_eq(lt_natsrv_down(srv, true), LT_OK);
-    ck_assert_int_eq(lt_test_wait_until(is_down, NULL, 10000), LT_OK);
+    ck_assert_int_eq(lt_test_wait_until(lt_test_was_down, &events, 10000), LT_OK);
     for (i = 0; i < 3; i++) {
         natsStatus s = natsConnection_PublishString(nc, "conn.cmd", "queued?");
 
@@ -220,7 +198,7 @@ static int replayed_after_outage(bool no_buffer)
     ck_assert_int_eq(natsConnection_ConnectTo(&obs, lt_natsrv_url(srv)), NATS_OK);
     ck_assert_int_eq(natsConnection_SubscribeSync(&sub, obs, "conn.>"), NATS_OK);
     ck_assert_int_eq(natsConnection_Flush(obs), NATS_OK);
-    ck_assert_int_eq(lt_test_wait_until(is_up, NULL, 15000), LT_OK);
+    ck_assert_int_eq(lt_test_wait_until(lt_test_was_up, &events, 15000), LT_OK);
     ck_assert_int_eq(natsConnection_PublishString(nc, "conn.mark", "after"), NATS_OK);
     ck_assert_int_eq(natsConnection_Flush(nc), NATS_OK);
     while (natsSubscription_NextMsg(&m, sub, 5000) == NATS_OK) {

@@ -28,31 +28,7 @@
 #define PW "S3cret-LEAK-pw-7731"
 #define WRONG "Wr0ng-LEAK-pw-5512"
 
-static atomic_int n_down, n_up;
-
-static void on_down(void *arg)
-{
-    (void)arg;
-    atomic_fetch_add(&n_down, 1);
-}
-
-static void on_up(void *arg)
-{
-    (void)arg;
-    atomic_fetch_add(&n_up, 1);
-}
-
-static bool is_down(void *arg)
-{
-    (void)arg;
-    return atomic_load(&n_down) > 0;
-}
-
-static bool is_up(void *arg)
-{
-    (void)arg;
-    return atomic_load(&n_up) > 0;
-}
+static lt_test_conn_count events;
 
 /* The error message must show the redacted URL and no password. */
 static void assert_clean_error(const char *want)
@@ -74,7 +50,9 @@ START_TEST(test_conn_password_never_shown)
         .probe_user = USER,
         .probe_password = PW,
     };
-    lt_conn_events ev = { .disconnected = on_down, .reconnected = on_up };
+    lt_conn_events ev = { .disconnected = lt_test_count_down,
+                          .reconnected = lt_test_count_up,
+                          .arg = &events };
     lt_conn_config cfg = { .timeout_ms = 2000, .ping_ms = 500, .no_reconnect_buffer = true };
     natsConnection *nc = NULL;
     natsSubscription *sub = NULL;
@@ -109,9 +87,9 @@ START_TEST(test_conn_password_never_shown)
     natsMsg_Destroy(m);
     /* The server restarts on its port: disconnected, then reconnected with the password. */
     ck_assert_int_eq(lt_natsrv_down(srv, true), LT_OK);
-    ck_assert_int_eq(lt_test_wait_until(is_down, NULL, 10000), LT_OK);
+    ck_assert_int_eq(lt_test_wait_until(lt_test_was_down, &events, 10000), LT_OK);
     ck_assert_int_eq(lt_natsrv_up(srv), LT_OK);
-    ck_assert_int_eq(lt_test_wait_until(is_up, NULL, 20000), LT_OK);
+    ck_assert_int_eq(lt_test_wait_until(lt_test_was_up, &events, 20000), LT_OK);
     ck_assert_int_eq(natsConnection_PublishString(nc, "secret.test", "back"), NATS_OK);
     ck_assert_int_eq(natsSubscription_NextMsg(&m, sub, 5000), NATS_OK);
     natsMsg_Destroy(m);
