@@ -216,24 +216,15 @@ bool e2e_wait_log(e2e *e, pid_t pid, const char *needle, int64_t timeout_ms)
 
 int e2e_run_suite(const char *name, int timeout_s, const TTest *const *tests)
 {
-    SRunner *r;
     Suite *s;
-    int failed;
-    size_t i;
 
     setvbuf(stdout, NULL, _IOLBF, 0); /* progress lines survive a failed check */
     e2e_require_bins();
     s = suite_create(name);
-    for (i = 0; tests[i] != NULL; i++) {
-        TCase *t = tcase_create(tests[i]->name);
+    for (size_t i = 0; tests[i] != NULL; i++) {
+        const TTest *const one[] = { tests[i], NULL };
 
-        tcase_set_timeout(t, timeout_s);
-        tcase_add_test(t, tests[i]);
-        suite_add_tcase(s, t);
+        lt_test_tcase(s, tests[i]->name, timeout_s, one);
     }
-    r = srunner_create(s);
-    srunner_run_all(r, CK_ENV); /* CK_VERBOSITY; CK_RUN_CASE=<test name>: one test */
-    failed = srunner_ntests_failed(r);
-    srunner_free(r);
-    return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+    return lt_test_run_suite(s); /* CK_VERBOSITY; CK_RUN_CASE=<test name>: one test */
 }

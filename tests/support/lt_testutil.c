@@ -1,7 +1,7 @@
 /*
  * lt_testutil.c - test helpers: polling waits and a command runner with
  * captured output and a timeout; temp dirs and whole-file I/O are core/lt_fs;
- * connection-event counters and /proc/PID/stat readers.
+ * connection-event counters, /proc/PID/stat readers and the Check runner.
  */
 #include "lt_testutil.h"
 
@@ -399,4 +399,36 @@ bool lt_test_pid_running(pid_t pid)
     char state;
 
     return lt_test_proc_stat(pid, &pp, &state) && state != 'Z' && state != 'X';
+}
+
+TCase *lt_test_tcase(Suite *s, const char *name, int timeout_s, const TTest *const *tests)
+{
+    TCase *tc = tcase_create(name);
+
+    if (timeout_s > 0)
+        tcase_set_timeout(tc, timeout_s);
+    for (size_t i = 0; tests[i] != NULL; i++)
+        tcase_add_test(tc, tests[i]);
+    suite_add_tcase(s, tc);
+    return tc;
+}
+
+int lt_test_run_suites(Suite *const *suites)
+{
+    SRunner *sr = srunner_create(suites[0]);
+    int failed;
+
+    for (size_t i = 1; suites[i] != NULL; i++)
+        srunner_add_suite(sr, suites[i]);
+    srunner_run_all(sr, CK_ENV);
+    failed = srunner_ntests_failed(sr);
+    srunner_free(sr);
+    return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+}
+
+int lt_test_run_suite(Suite *s)
+{
+    Suite *const suites[] = { s, NULL };
+
+    return lt_test_run_suites(suites);
 }

@@ -1,8 +1,9 @@
 /*
  * lt_testutil.h - small helpers for latticed tests: poll a predicate until a
  * deadline, create and remove temporary directories, read a whole file, run a
- * command capturing its output, count connection events and read
- * /proc/PID/stat. Test code only: never linked into a shipped binary.
+ * command capturing its output, count connection events, read /proc/PID/stat,
+ * and build and run the Check suites of every test main. Test code only: never
+ * linked into a shipped binary.
  */
 #ifndef LT_TESTUTIL_H
 #define LT_TESTUTIL_H
@@ -12,6 +13,8 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <sys/types.h>
+
+#include <check.h>
 
 #include "lt_status.h"
 
@@ -101,6 +104,23 @@ void lt_test_cmd_result_cleanup(lt_test_cmd_result *res);
  * between fork and exec (close_range, or a loop when that is missing).
  */
 void lt_test_close_fds_from(int lowfd);
+
+/**
+ * A test case named name, added to s, holding the tests of the NULL-terminated list in order,
+ * with a timeout of timeout_s seconds (0: Check's default, CK_DEFAULT_TIMEOUT). Add fixtures to
+ * the case it returns.
+ */
+TCase *lt_test_tcase(Suite *s, const char *name, int timeout_s, const TTest *const *tests);
+
+/**
+ * A test executable's main: run the NULL-terminated suites with CK_ENV (CK_VERBOSITY,
+ * CK_RUN_SUITE=name, CK_RUN_CASE=name choose) and free them. EXIT_SUCCESS when no test
+ * failed, EXIT_FAILURE otherwise.
+ */
+int lt_test_run_suites(Suite *const *suites);
+
+/** lt_test_run_suites of the one suite s. */
+int lt_test_run_suite(Suite *s);
 
 /**
  * Connection events counted by callbacks that take the counter as their arg (an lt_conn_events
