@@ -16,6 +16,7 @@
 
 #include "api_fixture.h"
 #include "lt_alloc.h"
+#include "lt_testutil.h"
 
 static void put_ok(const char *name, const char *version, const char *result)
 {
@@ -489,36 +490,22 @@ static void small_setup(void)
 
 int main(void)
 {
+    int rc;
     Suite *s = suite_create("api");
-    TCase *tc = tcase_create("crud");
-    TCase *small = tcase_create("limits");
-    SRunner *sr;
-    int failed;
+    TCase *tc;
+    TCase *small;
 
+    tc = lt_test_tcase(s, "crud", 120,
+                       (const TTest *const[]){
+                           put_created_then_newversion, put_assigns_ulid, get_by_version,
+                           list_both_shapes, versions_in_order, delete_one_and_all, noop_deletes,
+                           invalid_and_unsupported_subjects, handle_short_subjects,
+                           parsing_content_types, put_errors_in_wadm_order,
+                           hostile_input_gets_replies, stop_while_disconnected, NULL });
     tcase_add_checked_fixture(tc, fx_setup, fx_teardown);
-    tcase_set_timeout(tc, 120);
-    tcase_add_test(tc, put_created_then_newversion);
-    tcase_add_test(tc, put_assigns_ulid);
-    tcase_add_test(tc, get_by_version);
-    tcase_add_test(tc, list_both_shapes);
-    tcase_add_test(tc, versions_in_order);
-    tcase_add_test(tc, delete_one_and_all);
-    tcase_add_test(tc, noop_deletes);
-    tcase_add_test(tc, invalid_and_unsupported_subjects);
-    tcase_add_test(tc, handle_short_subjects);
-    tcase_add_test(tc, parsing_content_types);
-    tcase_add_test(tc, put_errors_in_wadm_order);
-    tcase_add_test(tc, hostile_input_gets_replies);
-    tcase_add_test(tc, stop_while_disconnected);
+    small = lt_test_tcase(s, "limits", 120, (const TTest *const[]){ oversized_request, NULL });
     tcase_add_checked_fixture(small, small_setup, fx_teardown);
-    tcase_set_timeout(small, 120);
-    tcase_add_test(small, oversized_request);
-    suite_add_tcase(s, tc);
-    suite_add_tcase(s, small);
-    sr = srunner_create(s);
-    srunner_run_all(sr, CK_ENV);
-    failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
+    rc = lt_test_run_suite(s);
     nats_Close();
-    return failed == 0 ? 0 : 1;
+    return rc;
 }

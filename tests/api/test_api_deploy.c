@@ -15,6 +15,7 @@
 #include "api_fixture.h"
 #include "lt_alloc.h"
 #include "lt_time.h"
+#include "lt_testutil.h"
 
 static void put(const char *name, const char *version, const char *tag, const char *id)
 {
@@ -429,27 +430,18 @@ END_TEST
 
 int main(void)
 {
+    int rc;
     Suite *s = suite_create("api_deploy");
-    TCase *tc = tcase_create("deploy");
-    SRunner *sr;
-    int failed;
+    TCase *tc;
 
+    tc = lt_test_tcase(s, "deploy", 120,
+                       (const TTest *const[]){ deploy_latest_specific_missing, undeploy,
+                                               status_never_deployed_and_stored,
+                                               component_id_unique_across_apps, shared_references,
+                                               apply_noop_and_changes, rollback, history_events,
+                                               concurrent_applies_lose_nothing, NULL });
     tcase_add_checked_fixture(tc, fx_setup, fx_teardown);
-    tcase_set_timeout(tc, 120);
-    tcase_add_test(tc, deploy_latest_specific_missing);
-    tcase_add_test(tc, undeploy);
-    tcase_add_test(tc, status_never_deployed_and_stored);
-    tcase_add_test(tc, component_id_unique_across_apps);
-    tcase_add_test(tc, shared_references);
-    tcase_add_test(tc, apply_noop_and_changes);
-    tcase_add_test(tc, rollback);
-    tcase_add_test(tc, history_events);
-    tcase_add_test(tc, concurrent_applies_lose_nothing);
-    suite_add_tcase(s, tc);
-    sr = srunner_create(s);
-    srunner_run_all(sr, CK_ENV);
-    failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
+    rc = lt_test_run_suite(s);
     nats_Close();
-    return failed == 0 ? 0 : 1;
+    return rc;
 }

@@ -423,26 +423,18 @@ END_TEST
 
 int main(void)
 {
+    int rc;
     Suite *s = suite_create("cli");
-    TCase *tc = tcase_create("cli");
-    SRunner *sr;
-    int failed;
+    TCase *tc;
 
+    tc = lt_test_tcase(s, "cli", 180,
+                       (const TTest *const[]){
+                           usage_errors_exit_2, unreachable_exit_3, apply_get_list_json,
+                           put_stdin_versions_deploy_rollback_history, name_from_file_and_globals,
+                           completion_scripts, status_watch_until_ctrl_c,
+                           two_processes_apply_concurrently, NULL });
     tcase_add_checked_fixture(tc, setup, teardown);
-    tcase_set_timeout(tc, 180);
-    tcase_add_test(tc, usage_errors_exit_2);
-    tcase_add_test(tc, unreachable_exit_3);
-    tcase_add_test(tc, apply_get_list_json);
-    tcase_add_test(tc, put_stdin_versions_deploy_rollback_history);
-    tcase_add_test(tc, name_from_file_and_globals);
-    tcase_add_test(tc, completion_scripts);
-    tcase_add_test(tc, status_watch_until_ctrl_c);
-    tcase_add_test(tc, two_processes_apply_concurrently);
-    suite_add_tcase(s, tc);
-    sr = srunner_create(s);
-    srunner_run_all(sr, CK_ENV);
-    failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
+    rc = lt_test_run_suite(s);
     nats_Close();
-    return failed == 0 ? 0 : 1;
+    return rc;
 }

@@ -98,18 +98,12 @@ END_TEST
 
 int main(void)
 {
+    int rc;
     Suite *su = suite_create("chaos_natcluster");
-    TCase *t = tcase_create("cluster");
-    SRunner *r;
-    int failed;
 
-    tcase_set_timeout(t, 150);
-    tcase_add_test(t, test_cluster_loses_and_regains_a_node);
-    suite_add_tcase(su, t);
-    r = srunner_create(su);
-    srunner_run_all(r, CK_NORMAL);
-    failed = srunner_ntests_failed(r);
-    srunner_free(r);
+    lt_test_tcase(su, "cluster", 150,
+                  (const TTest *const[]){ test_cluster_loses_and_regains_a_node, NULL });
+    rc = lt_test_run_suite(su);
     nats_Close();
-    return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+    return rc;
 }

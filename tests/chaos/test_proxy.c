@@ -166,16 +166,7 @@ END_TEST
 int main(void)
 {
     Suite *su = suite_create("chaos_proxy");
-    TCase *t = tcase_create("proxy");
-    SRunner *r;
-    int failed;
 
-    tcase_set_timeout(t, 60);
-    tcase_add_test(t, test_forward_stall_cut);
-    suite_add_tcase(su, t);
-    r = srunner_create(su);
-    srunner_run_all(r, CK_NORMAL);
-    failed = srunner_ntests_failed(r);
-    srunner_free(r);
-    return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+    lt_test_tcase(su, "proxy", 60, (const TTest *const[]){ test_forward_stall_cut, NULL });
+    return lt_test_run_suite(su);
 }

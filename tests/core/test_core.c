@@ -11,6 +11,7 @@
 #include "lt_log.h"
 #include "lt_status.h"
 #include "lt_utf8.h"
+#include "lt_testutil.h"
 
 START_TEST(test_buf_append_and_limit)
 {
@@ -216,29 +217,16 @@ END_TEST
 static Suite *core_suite(void)
 {
     Suite *s = suite_create("core");
-    TCase *tc = tcase_create("core");
 
-    tcase_add_test(tc, test_buf_append_and_limit);
-    tcase_add_test(tc, test_buf_stack_then_heap);
-    tcase_add_test(tc, test_buf_sticky_sequence);
-    tcase_add_test(tc, test_buf_json_str);
-    tcase_add_test(tc, test_str_eq);
-    tcase_add_test(tc, test_status_texts);
-    tcase_add_test(tc, test_error_origin);
-    tcase_add_test(tc, test_log_levels);
-    tcase_add_test(tc, test_alloc_failure_injection);
-    tcase_add_test(tc, test_utf8_strict);
-    suite_add_tcase(s, tc);
+    lt_test_tcase(s, "core", 0,
+                  (const TTest *const[]){ test_buf_append_and_limit, test_buf_stack_then_heap,
+                                          test_buf_sticky_sequence, test_buf_json_str, test_str_eq,
+                                          test_status_texts, test_error_origin, test_log_levels,
+                                          test_alloc_failure_injection, test_utf8_strict, NULL });
     return s;
 }
 
 int main(void)
 {
-    SRunner *sr = srunner_create(core_suite());
-    int failed;
-
-    srunner_run_all(sr, CK_NORMAL);
-    failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+    return lt_test_run_suite(core_suite());
 }

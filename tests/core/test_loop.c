@@ -12,6 +12,7 @@
 
 #include "lt_alloc.h"
 #include "lt_loop.h"
+#include "lt_testutil.h"
 
 /* ---- FIFO order --------------------------------------------------------- */
 
@@ -296,26 +297,16 @@ END_TEST
 static Suite *loop_suite(void)
 {
     Suite *s = suite_create("loop");
-    TCase *tc = tcase_create("loop");
 
-    tcase_set_timeout(tc, 20);
-    tcase_add_test(tc, test_loop_fifo_order);
-    tcase_add_test(tc, test_loop_wakeup_from_threads);
-    tcase_add_test(tc, test_loop_shutdown_with_pending);
-    tcase_add_test(tc, test_loop_close_drops_now);
-    tcase_add_test(tc, test_loop_timers);
-    tcase_add_test(tc, test_loop_fd_watch);
-    suite_add_tcase(s, tc);
+    lt_test_tcase(s, "loop", 20,
+                  (const TTest *const[]){ test_loop_fifo_order, test_loop_wakeup_from_threads,
+                                          test_loop_shutdown_with_pending,
+                                          test_loop_close_drops_now, test_loop_timers,
+                                          test_loop_fd_watch, NULL });
     return s;
 }
 
 int main(void)
 {
-    SRunner *sr = srunner_create(loop_suite());
-    int failed;
-
-    srunner_run_all(sr, CK_NORMAL);
-    failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+    return lt_test_run_suite(loop_suite());
 }

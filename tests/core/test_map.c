@@ -11,6 +11,7 @@
 
 #include "lt_alloc.h"
 #include "lt_map.h"
+#include "lt_testutil.h"
 
 typedef struct {
     char key[16];
@@ -121,17 +122,9 @@ END_TEST
 int main(void)
 {
     Suite *s = suite_create("map");
-    TCase *tc = tcase_create("all");
-    SRunner *sr;
-    int failed;
 
-    tcase_add_test(tc, test_map_random_ops);
-    tcase_add_test(tc, test_map_add_put);
-    tcase_add_test(tc, test_map_nomem);
-    suite_add_tcase(s, tc);
-    sr = srunner_create(s);
-    srunner_run_all(sr, CK_NORMAL);
-    failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+    lt_test_tcase(s, "all", 0,
+                  (const TTest *const[]){ test_map_random_ops, test_map_add_put, test_map_nomem,
+                                          NULL });
+    return lt_test_run_suite(s);
 }

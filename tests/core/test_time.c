@@ -8,6 +8,7 @@
 
 #include "lt_rand.h"
 #include "lt_time.h"
+#include "lt_testutil.h"
 
 /* The CloudEvent ce-time form: offsets, either case, leap second, year 0. */
 #define CE_FLAGS (LT_TIME_LEAP_SECOND | LT_TIME_YEAR_ZERO)
@@ -216,19 +217,9 @@ END_TEST
 int main(void)
 {
     Suite *s = suite_create("time");
-    TCase *tc = tcase_create("all");
-    SRunner *sr;
-    int failed;
 
-    tcase_add_test(tc, test_time_parse);
-    tcase_add_test(tc, test_time_format);
-    tcase_add_test(tc, test_time_civil);
-    tcase_add_test(tc, test_rand_seeded);
-    tcase_add_test(tc, test_rand_uuid);
-    suite_add_tcase(s, tc);
-    sr = srunner_create(s);
-    srunner_run_all(sr, CK_NORMAL);
-    failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+    lt_test_tcase(s, "all", 0,
+                  (const TTest *const[]){ test_time_parse, test_time_format, test_time_civil,
+                                          test_rand_seeded, test_rand_uuid, NULL });
+    return lt_test_run_suite(s);
 }

@@ -364,27 +364,19 @@ END_TEST
 static Suite *daemon_suite(void)
 {
     Suite *s = suite_create("daemon");
-    TCase *tc = tcase_create("daemon");
 
-    tcase_set_timeout(tc, 60);
-    tcase_add_test(tc, test_daemon_help_version_usage);
-    tcase_add_test(tc, test_daemon_dev_sigterm);
-    tcase_add_test(tc, test_daemon_dev_sigint);
-    tcase_add_test(tc, test_daemon_dev_missing_nats_server);
-    tcase_add_test(tc, test_daemon_unreachable_nats);
-    tcase_add_test(tc, test_daemon_assets_idempotent);
-    suite_add_tcase(s, tc);
+    lt_test_tcase(s, "daemon", 60,
+                  (const TTest *const[]){
+                      test_daemon_help_version_usage, test_daemon_dev_sigterm,
+                      test_daemon_dev_sigint, test_daemon_dev_missing_nats_server,
+                      test_daemon_unreachable_nats, test_daemon_assets_idempotent, NULL });
     return s;
 }
 
 int main(void)
 {
-    SRunner *sr = srunner_create(daemon_suite());
-    int failed;
+    int rc = lt_test_run_suite(daemon_suite());
 
-    srunner_run_all(sr, CK_NORMAL);
-    failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
     nats_Close();
-    return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+    return rc;
 }

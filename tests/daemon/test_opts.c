@@ -11,6 +11,7 @@
 
 #include "lt_alloc.h"
 #include "lt_opts.h"
+#include "lt_testutil.h"
 
 typedef struct {
     bool flag;
@@ -142,23 +143,15 @@ END_TEST
 static Suite *opts_suite(void)
 {
     Suite *s = suite_create("opts");
-    TCase *tc = tcase_create("opts");
 
-    tcase_add_test(tc, test_opts_defaults_and_argv);
-    tcase_add_test(tc, test_opts_precedence);
-    tcase_add_test(tc, test_opts_errors_name_origin);
-    tcase_add_test(tc, test_opts_help_from_table);
-    suite_add_tcase(s, tc);
+    lt_test_tcase(s, "opts", 0,
+                  (const TTest *const[]){ test_opts_defaults_and_argv, test_opts_precedence,
+                                          test_opts_errors_name_origin, test_opts_help_from_table,
+                                          NULL });
     return s;
 }
 
 int main(void)
 {
-    SRunner *sr = srunner_create(opts_suite());
-    int failed;
-
-    srunner_run_all(sr, CK_NORMAL);
-    failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+    return lt_test_run_suite(opts_suite());
 }

@@ -148,24 +148,16 @@ END_TEST
 int main(void)
 {
     Suite *s = suite_create("settings");
-    TCase *tc = tcase_create("existing assets");
-    SRunner *sr;
-    int failed;
+    TCase *tc;
 
     if (getenv("LATTICED_BIN") == NULL) {
-        printf("skipping: LATTICED_BIN not set\n");
-        return 77;
+        fprintf(stderr, "LATTICED_BIN is not set (meson test sets it)\n");
+        return EXIT_FAILURE;
     }
+    tc = lt_test_tcase(s, "existing assets", 120,
+                       (const TTest *const[]){ storage_mismatch_refused,
+                                               replicas_mismatch_refused_on_one_server,
+                                               lease_bucket_checked, history_put_back, NULL });
     tcase_add_checked_fixture(tc, setup, teardown);
-    tcase_set_timeout(tc, 120);
-    tcase_add_test(tc, storage_mismatch_refused);
-    tcase_add_test(tc, replicas_mismatch_refused_on_one_server);
-    tcase_add_test(tc, lease_bucket_checked);
-    tcase_add_test(tc, history_put_back);
-    suite_add_tcase(s, tc);
-    sr = srunner_create(s);
-    srunner_run_all(sr, CK_ENV);
-    failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed == 0 ? 0 : 1;
+    return lt_test_run_suite(s);
 }

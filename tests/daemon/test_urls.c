@@ -297,24 +297,15 @@ END_TEST
 static Suite *urls_suite(void)
 {
     Suite *s = suite_create("urls");
-    TCase *tc = tcase_create("urls");
 
-    tcase_set_timeout(tc, 150);
-    tcase_add_test(tc, test_urls_dead_first);
-    tcase_add_test(tc, test_urls_two_live_servers);
-    tcase_add_test(tc, test_urls_wait_for_server);
-    tcase_add_test(tc, test_urls_wait_stopped);
-    suite_add_tcase(s, tc);
+    lt_test_tcase(s, "urls", 150,
+                  (const TTest *const[]){ test_urls_dead_first, test_urls_two_live_servers,
+                                          test_urls_wait_for_server, test_urls_wait_stopped,
+                                          NULL });
     return s;
 }
 
 int main(void)
 {
-    SRunner *sr = srunner_create(urls_suite());
-    int failed;
-
-    srunner_run_all(sr, CK_ENV);
-    failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+    return lt_test_run_suite(urls_suite());
 }

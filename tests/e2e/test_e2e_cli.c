@@ -352,21 +352,12 @@ END_TEST
 int main(void)
 {
     Suite *s;
-    TCase *t;
-    SRunner *r;
-    int failed;
 
     e2e_require_bins();
     s = suite_create("e2e_cli");
-    t = tcase_create("cli");
-    tcase_set_timeout(t, 150);
-    tcase_add_test(t, test_ctl_hosts_table_and_json);
-    tcase_add_test(t, test_ctl_evict_silent_and_events);
-    tcase_add_test(t, test_real_host_runs_and_stops_children);
-    suite_add_tcase(s, t);
-    r = srunner_create(s);
-    srunner_run_all(r, CK_ENV);
-    failed = srunner_ntests_failed(r);
-    srunner_free(r);
-    return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+    lt_test_tcase(s, "cli", 150,
+                  (const TTest *const[]){ test_ctl_hosts_table_and_json,
+                                          test_ctl_evict_silent_and_events,
+                                          test_real_host_runs_and_stops_children, NULL });
+    return lt_test_run_suite(s);
 }

@@ -458,25 +458,16 @@ END_TEST
 static Suite *conn_suite(void)
 {
     Suite *s = suite_create("e2e_conn");
-    TCase *tc = tcase_create("conn");
 
-    tcase_set_timeout(tc, 240);
-    tcase_add_test(tc, test_conn_partition_staggered);
-    tcase_add_test(tc, test_conn_frozen_server_noticed);
-    tcase_add_test(tc, test_conn_no_replay_after_cut);
-    suite_add_tcase(s, tc);
+    lt_test_tcase(s, "conn", 240,
+                  (const TTest *const[]){ test_conn_partition_staggered,
+                                          test_conn_frozen_server_noticed,
+                                          test_conn_no_replay_after_cut, NULL });
     return s;
 }
 
 int main(void)
 {
-    SRunner *sr;
-    int failed;
-
     e2e_require_bins();
-    sr = srunner_create(conn_suite());
-    srunner_run_all(sr, CK_ENV);
-    failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+    return lt_test_run_suite(conn_suite());
 }

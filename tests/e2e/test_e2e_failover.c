@@ -298,17 +298,9 @@ END_TEST
 int main(void)
 {
     Suite *s = suite_create("failover");
-    TCase *t = tcase_create("failover");
-    SRunner *r;
-    int failed;
 
     e2e_require_bins();
-    tcase_set_timeout(t, 180);
-    tcase_add_test(t, test_failover_commands_and_epochs);
-    suite_add_tcase(s, t);
-    r = srunner_create(s);
-    srunner_run_all(r, CK_ENV);
-    failed = srunner_ntests_failed(r);
-    srunner_free(r);
-    return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+    lt_test_tcase(s, "failover", 180,
+                  (const TTest *const[]){ test_failover_commands_and_epochs, NULL });
+    return lt_test_run_suite(s);
 }

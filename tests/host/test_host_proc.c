@@ -600,28 +600,17 @@ END_TEST
 static Suite *proc_suite(void)
 {
     Suite *s = suite_create("host_proc");
-    TCase *tc = tcase_create("proc");
 
-    tcase_set_timeout(tc, 120);
-    tcase_add_test(tc, test_heartbeats_and_child_lifecycle);
-    tcase_add_test(tc, test_crash_restart_gets_links);
-    tcase_add_test(tc, test_exit_reported_and_limit);
-    tcase_add_test(tc, test_refused_refs);
-    tcase_add_test(tc, test_graceful_shutdown);
-    tcase_add_test(tc, test_sigterm_with_queued_commands);
-    tcase_add_test(tc, test_children_die_with_host);
-    tcase_add_test(tc, test_bad_options);
-    suite_add_tcase(s, tc);
+    lt_test_tcase(s, "proc", 120,
+                  (const TTest *const[]){ test_heartbeats_and_child_lifecycle,
+                                          test_crash_restart_gets_links,
+                                          test_exit_reported_and_limit, test_refused_refs,
+                                          test_graceful_shutdown, test_sigterm_with_queued_commands,
+                                          test_children_die_with_host, test_bad_options, NULL });
     return s;
 }
 
 int main(void)
 {
-    SRunner *sr = srunner_create(proc_suite());
-    int failed;
-
-    srunner_run_all(sr, CK_NORMAL);
-    failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+    return lt_test_run_suite(proc_suite());
 }

@@ -437,24 +437,14 @@ END_TEST
 static Suite *sim_suite(void)
 {
     Suite *s = suite_create("host_sim");
-    TCase *tc = tcase_create("sim");
 
-    tcase_set_timeout(tc, 120);
-    tcase_add_test(tc, test_simulate_500);
-    tcase_add_test(tc, test_reply_delay);
-    tcase_add_test(tc, test_single_host_rate);
-    tcase_add_test(tc, test_crash_after);
-    suite_add_tcase(s, tc);
+    lt_test_tcase(s, "sim", 120,
+                  (const TTest *const[]){ test_simulate_500, test_reply_delay,
+                                          test_single_host_rate, test_crash_after, NULL });
     return s;
 }
 
 int main(void)
 {
-    SRunner *sr = srunner_create(sim_suite());
-    int failed;
-
-    srunner_run_all(sr, CK_NORMAL);
-    failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+    return lt_test_run_suite(sim_suite());
 }

@@ -179,24 +179,15 @@ TCase *proto_tcase(void);
 static Suite *host_suite(void)
 {
     Suite *s = suite_create("host_unit");
-    TCase *tc = tcase_create("pure");
 
-    tcase_add_test(tc, test_tokens_and_ids);
-    tcase_add_test(tc, test_durations_and_sizes);
-    tcase_add_test(tc, test_label_templates);
-    tcase_add_test(tc, test_runner_mapping);
-    suite_add_tcase(s, tc);
+    lt_test_tcase(s, "pure", 0,
+                  (const TTest *const[]){ test_tokens_and_ids, test_durations_and_sizes,
+                                          test_label_templates, test_runner_mapping, NULL });
     suite_add_tcase(s, proto_tcase());
     return s;
 }
 
 int main(void)
 {
-    SRunner *sr = srunner_create(host_suite());
-    int failed;
-
-    srunner_run_all(sr, CK_NORMAL);
-    failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+    return lt_test_run_suite(host_suite());
 }

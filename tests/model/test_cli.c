@@ -210,6 +210,8 @@ END_TEST
 
 int main(int argc, char **argv)
 {
+    int rc;
+
     if (argc < 2) {
         fprintf(stderr, "usage: test_cli PATH-TO-LATTICECTL\n");
         return 2;
@@ -218,19 +220,12 @@ int main(int argc, char **argv)
     if (lt_test_tmpdir(&tmpdir, "lt-cli") != LT_OK)
         return 2;
     Suite *s = suite_create("latticectl");
-    TCase *tc = tcase_create("cli");
-    tcase_set_timeout(tc, 60);
-    tcase_add_test(tc, test_cli_help_and_version);
-    tcase_add_test(tc, test_cli_usage_errors);
-    tcase_add_test(tc, test_cli_validate_text);
-    tcase_add_test(tc, test_cli_validate_json);
-    tcase_add_test(tc, test_cli_validate_too_big);
-    suite_add_tcase(s, tc);
-    SRunner *sr = srunner_create(s);
-    srunner_run_all(sr, CK_ENV);
-    int failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
+    lt_test_tcase(s, "cli", 60,
+                  (const TTest *const[]){ test_cli_help_and_version, test_cli_usage_errors,
+                                          test_cli_validate_text, test_cli_validate_json,
+                                          test_cli_validate_too_big, NULL });
+    rc = lt_test_run_suite(s);
     LT_IGNORE(lt_test_rmtree(tmpdir));
     lt_free(tmpdir);
-    return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+    return rc;
 }

@@ -5,16 +5,11 @@
 #include <stdlib.h>
 
 #include "model_test.h"
+#include "lt_testutil.h"
 
 int main(void)
 {
-    SRunner *sr = srunner_create(model_rules_suite());
-    srunner_add_suite(sr, model_forms_suite());
-    srunner_add_suite(sr, model_ext_suite());
-    srunner_add_suite(sr, model_hostile_suite());
-    srunner_add_suite(sr, model_deploy_check_suite());
-    srunner_run_all(sr, CK_ENV);
-    int failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+    return lt_test_run_suites((Suite *const[]){ model_rules_suite(), model_forms_suite(),
+                                                model_ext_suite(), model_hostile_suite(),
+                                                model_deploy_check_suite(), NULL });
 }

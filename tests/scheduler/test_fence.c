@@ -14,6 +14,7 @@
 #include "lt_buf.h"
 #include "lt_log.h"
 #include "tmodel.h"
+#include "lt_testutil.h"
 
 static lt_model *spread_app(const char *version, uint64_t n)
 {
@@ -229,27 +230,19 @@ END_TEST
 static Suite *suite(void)
 {
     Suite *s = suite_create("fence");
-    TCase *t = tcase_create("core");
 
-    tcase_set_timeout(t, 60);
-    tcase_add_test(t, test_forged_epoch_quarantines_host_and_lattice_converges);
-    tcase_add_test(t, test_raised_epoch_lifts_the_fence);
-    tcase_add_test(t, test_new_term_asks_every_host_first);
-    tcase_add_test(t, test_silent_host_does_not_block_the_round);
-    tcase_add_test(t, test_links_removed_during_failover_are_removed);
-    tcase_add_test(t, test_statuses_are_republished);
-    suite_add_tcase(s, t);
+    lt_test_tcase(s, "core", 60,
+                  (const TTest *const[]){ test_forged_epoch_quarantines_host_and_lattice_converges,
+                                          test_raised_epoch_lifts_the_fence,
+                                          test_new_term_asks_every_host_first,
+                                          test_silent_host_does_not_block_the_round,
+                                          test_links_removed_during_failover_are_removed,
+                                          test_statuses_are_republished, NULL });
     return s;
 }
 
 int main(void)
 {
-    SRunner *r = srunner_create(suite());
-    int failed;
-
     lt_log_configure(LT_LOG_WARN, false);
-    srunner_run_all(r, CK_NORMAL);
-    failed = srunner_ntests_failed(r);
-    srunner_free(r);
-    return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+    return lt_test_run_suite(suite());
 }

@@ -16,6 +16,7 @@
 #include "fleet.h"
 #include "lt_sched.h"
 #include "tmodel.h"
+#include "lt_testutil.h"
 
 #define STEP 50 /* ms: fine enough for heartbeats staggered by 100 ms */
 
@@ -214,25 +215,17 @@ END_TEST
 static Suite *partition_suite(void)
 {
     Suite *s = suite_create("partition");
-    TCase *t = tcase_create("guard");
 
-    tcase_add_test(t, test_partition_staggered_cut);
-    tcase_add_test(t, test_partition_rolling_silence);
-    tcase_add_test(t, test_partition_single_host_evicted);
-    tcase_add_test(t, test_partition_window_counts_evicted);
-    tcase_add_test(t, test_partition_heals_then_dead_host_goes);
-    tcase_add_test(t, test_partition_acked_starts_kept);
-    suite_add_tcase(s, t);
+    lt_test_tcase(s, "guard", 0,
+                  (const TTest *const[]){
+                      test_partition_staggered_cut, test_partition_rolling_silence,
+                      test_partition_single_host_evicted, test_partition_window_counts_evicted,
+                      test_partition_heals_then_dead_host_goes, test_partition_acked_starts_kept,
+                      NULL });
     return s;
 }
 
 int main(void)
 {
-    SRunner *sr = srunner_create(partition_suite());
-    int failed;
-
-    srunner_run_all(sr, CK_ENV);
-    failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+    return lt_test_run_suite(partition_suite());
 }

@@ -14,6 +14,7 @@
 #include "lt_sched.h"
 #include "sched_int.h" /* lt__sched_check_consistent and the indexes it checks */
 #include "tmodel.h"
+#include "lt_testutil.h"
 
 #define RC(x) LATTICED__HOST__V1__RESULT_CODE__RESULT_CODE_##x
 
@@ -1030,54 +1031,47 @@ END_TEST
 static Suite *suite(void)
 {
     Suite *s = suite_create("scheduler");
-    TCase *t = tcase_create("core");
 
-    tcase_set_timeout(t, 120);
-    tcase_add_test(t, test_spread_maths);
-    tcase_add_test(t, test_ids);
-    tcase_add_test(t, test_state_words);
-    tcase_add_test(t, test_simple_deploy_and_undeploy);
-    tcase_add_test(t, test_redeploy_same_version_is_noop);
-    tcase_add_test(t, test_consistency_check_catches_corruption);
-    tcase_add_test(t, test_weighted_spreads_and_ineligible_hosts);
-    tcase_add_test(t, test_overlapping_spreads_fail_without_loop);
-    tcase_add_test(t, test_no_hosts_waits_then_deploys);
-    tcase_add_test(t, test_no_eligible_hosts_fails);
-    tcase_add_test(t, test_daemonscaler);
-    tcase_add_test(t, test_host_stop_rebalances);
-    tcase_add_test(t, test_silent_host_lost_after_timeout);
-    tcase_add_test(t, test_partition_guard);
-    tcase_add_test(t, test_partition_operator_evicts);
-    tcase_add_test(t, test_slots_and_memory);
-    tcase_add_test(t, test_foreign_and_leftovers);
-    tcase_add_test(t, test_unknown_app_leftovers_are_cleaned);
-    tcase_add_test(t, test_same_image_two_apps);
-    tcase_add_test(t, test_explicit_id_conflict);
-    tcase_add_test(t, test_shared_apps);
-    tcase_add_test(t, test_spec_check);
-    tcase_add_test(t, test_rolling_upgrade_bounded);
-    tcase_add_test(t, test_config_and_link_value_changes);
-    tcase_add_test(t, test_refused_starts_back_off);
-    tcase_add_test(t, test_lotta_components_batched);
-    tcase_add_test(t, test_scale_down_even);
-    tcase_add_test(t, test_restart_mid_rollout_converges);
-    tcase_add_test(t, test_hosts_json);
-    tcase_add_test(t, test_relabel_moves_instances);
-    tcase_add_test(t, test_capability_upgrade_on_one_host);
-    tcase_add_test(t, test_colocation_required);
-    tcase_add_test(t, test_hosts_json_truncates);
-    suite_add_tcase(s, t);
+    lt_test_tcase(s, "core", 120,
+                  (const TTest *const[]){ test_spread_maths,
+                                          test_ids,
+                                          test_state_words,
+                                          test_simple_deploy_and_undeploy,
+                                          test_redeploy_same_version_is_noop,
+                                          test_consistency_check_catches_corruption,
+                                          test_weighted_spreads_and_ineligible_hosts,
+                                          test_overlapping_spreads_fail_without_loop,
+                                          test_no_hosts_waits_then_deploys,
+                                          test_no_eligible_hosts_fails,
+                                          test_daemonscaler,
+                                          test_host_stop_rebalances,
+                                          test_silent_host_lost_after_timeout,
+                                          test_partition_guard,
+                                          test_partition_operator_evicts,
+                                          test_slots_and_memory,
+                                          test_foreign_and_leftovers,
+                                          test_unknown_app_leftovers_are_cleaned,
+                                          test_same_image_two_apps,
+                                          test_explicit_id_conflict,
+                                          test_shared_apps,
+                                          test_spec_check,
+                                          test_rolling_upgrade_bounded,
+                                          test_config_and_link_value_changes,
+                                          test_refused_starts_back_off,
+                                          test_lotta_components_batched,
+                                          test_scale_down_even,
+                                          test_restart_mid_rollout_converges,
+                                          test_hosts_json,
+                                          test_relabel_moves_instances,
+                                          test_capability_upgrade_on_one_host,
+                                          test_colocation_required,
+                                          test_hosts_json_truncates,
+                                          NULL });
     suite_add_tcase(s, crash_tcase());
     return s;
 }
 
 int main(void)
 {
-    SRunner *r = srunner_create(suite());
-    int failed;
-
-    srunner_run_all(r, CK_NORMAL);
-    failed = srunner_ntests_failed(r);
-    srunner_free(r);
-    return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+    return lt_test_run_suite(suite());
 }

@@ -12,6 +12,7 @@
 #include "fleet.h"
 #include "lt_sched.h"
 #include "tmodel.h"
+#include "lt_testutil.h"
 
 static lt_model *hello(const char *version, unsigned n)
 {
@@ -121,16 +122,9 @@ END_TEST
 int main(void)
 {
     Suite *s = suite_create("sched_store");
-    TCase *tc = tcase_create("unreadable");
-    SRunner *sr;
-    int failed;
 
-    tcase_add_test(tc, restart_with_unreadable_manifest_stops_nothing);
-    tcase_add_test(tc, unreadable_upgrade_keeps_running_version);
-    suite_add_tcase(s, tc);
-    sr = srunner_create(s);
-    srunner_run_all(sr, CK_ENV);
-    failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed == 0 ? 0 : 1;
+    lt_test_tcase(s, "unreadable", 0,
+                  (const TTest *const[]){ restart_with_unreadable_manifest_stops_nothing,
+                                          unreadable_upgrade_keeps_running_version, NULL });
+    return lt_test_run_suite(s);
 }

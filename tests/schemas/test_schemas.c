@@ -14,6 +14,7 @@
 #include "latticed/host/v1/command.pb-c.h"
 #include "latticed/host/v1/host.pb-c.h"
 #include "lt_alloc.h"
+#include "lt_testutil.h"
 #include "pbt_protoc.h"
 #include "schema_tests.h"
 #include "wasmcloud/runtime/v2/host_heartbeat.pb-c.h"
@@ -421,9 +422,5 @@ static Suite *schemas_suite(void)
 
 int main(void)
 {
-    SRunner *sr = srunner_create(schemas_suite());
-    srunner_run_all(sr, CK_ENV);
-    int failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+    return lt_test_run_suite(schemas_suite());
 }

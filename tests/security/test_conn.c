@@ -17,6 +17,7 @@
 #include "lt_alloc.h"
 #include "lt_nkeys.h"
 #include "sec.h"
+#include "lt_testutil.h"
 
 #define PASSWORD "pw-Sec-8cQ2xv"
 
@@ -251,20 +252,9 @@ END_TEST
 int main(void)
 {
     Suite *su = suite_create("security_conn");
-    TCase *tc = tcase_create("conn");
-    SRunner *sr;
-    int failed;
 
-    tcase_set_timeout(tc, 240);
-    tcase_add_test(tc, user_password);
-    tcase_add_test(tc, tls_server);
-    tcase_add_test(tc, tls_mutual);
-    tcase_add_test(tc, nkey_user);
-    tcase_add_test(tc, jwt_creds);
-    suite_add_tcase(su, tc);
-    sr = srunner_create(su);
-    srunner_run_all(sr, CK_NORMAL);
-    failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed == 0 ? 0 : 1;
+    lt_test_tcase(su, "conn", 240,
+                  (const TTest *const[]){ user_password, tls_server, tls_mutual, nkey_user,
+                                          jwt_creds, NULL });
+    return lt_test_run_suite(su);
 }

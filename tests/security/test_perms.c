@@ -21,6 +21,7 @@
 #include "lt_ce.h"
 #include "lt_config.h"
 #include "sec.h"
+#include "lt_testutil.h"
 
 /* ---- a client that records the server's asynchronous errors -------------------------------- */
 
@@ -296,16 +297,7 @@ END_TEST
 int main(void)
 {
     Suite *su = suite_create("security_perms");
-    TCase *tc = tcase_create("perms");
-    SRunner *sr;
-    int failed;
 
-    tcase_set_timeout(tc, 240);
-    tcase_add_test(tc, deploy_permissions);
-    suite_add_tcase(su, tc);
-    sr = srunner_create(su);
-    srunner_run_all(sr, CK_NORMAL);
-    failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed == 0 ? 0 : 1;
+    lt_test_tcase(su, "perms", 240, (const TTest *const[]){ deploy_permissions, NULL });
+    return lt_test_run_suite(su);
 }

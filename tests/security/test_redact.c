@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "lt_conn.h"
+#include "lt_testutil.h"
 
 static void redacts(const char *url, const char *want)
 {
@@ -38,15 +39,7 @@ END_TEST
 int main(void)
 {
     Suite *su = suite_create("redact");
-    TCase *tc = tcase_create("redact");
-    SRunner *sr;
-    int failed;
 
-    tcase_add_test(tc, redact);
-    suite_add_tcase(su, tc);
-    sr = srunner_create(su);
-    srunner_run_all(sr, CK_NORMAL);
-    failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed == 0 ? 0 : 1;
+    lt_test_tcase(su, "redact", 0, (const TTest *const[]){ redact, NULL });
+    return lt_test_run_suite(su);
 }

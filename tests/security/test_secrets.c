@@ -19,6 +19,7 @@
 #include "lt_buf.h"
 #include "lt_nkeys.h"
 #include "sec.h"
+#include "lt_testutil.h"
 
 #define LD_PW "Ld-LEAK-pw-71x4"
 #define CTL_PW "Ctl-LEAK-pw-52q9"
@@ -365,17 +366,8 @@ END_TEST
 int main(void)
 {
     Suite *su = suite_create("security_secrets");
-    TCase *tc = tcase_create("secrets");
-    SRunner *sr;
-    int failed;
 
-    tcase_set_timeout(tc, 240);
-    tcase_add_test(tc, passwords_seeds_refs);
-    tcase_add_test(tc, creds_files);
-    suite_add_tcase(su, tc);
-    sr = srunner_create(su);
-    srunner_run_all(sr, CK_NORMAL);
-    failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed == 0 ? 0 : 1;
+    lt_test_tcase(su, "secrets", 240,
+                  (const TTest *const[]){ passwords_seeds_refs, creds_files, NULL });
+    return lt_test_run_suite(su);
 }

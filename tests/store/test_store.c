@@ -17,6 +17,7 @@
 #include "lt_natsrv.h"
 #include "lt_store.h"
 #include "lt_time.h"
+#include "lt_testutil.h"
 
 static lt_natsrv *srv;
 static natsConnection *nc;
@@ -565,32 +566,19 @@ END_TEST
 
 int main(void)
 {
+    int rc;
     Suite *s = suite_create("store");
-    TCase *nats = tcase_create("nats");
-    TCase *pure = tcase_create("pure");
-    SRunner *sr;
-    int failed;
+    TCase *nats;
 
+    nats = lt_test_tcase(s, "nats", 60,
+                         (const TTest *const[]){
+                             assets_idempotent, put_get_roundtrip, deployed_version_read_back,
+                             delete_version_and_app, list_sorted_and_isolated,
+                             concurrent_writers_lose_nothing, conflict_exhausted_overwrites_nothing,
+                             caps, watch_changes, watch_redelivers_refused, status_values, NULL });
     tcase_add_checked_fixture(nats, setup, teardown);
-    tcase_set_timeout(nats, 60);
-    tcase_add_test(nats, assets_idempotent);
-    tcase_add_test(nats, put_get_roundtrip);
-    tcase_add_test(nats, deployed_version_read_back);
-    tcase_add_test(nats, delete_version_and_app);
-    tcase_add_test(nats, list_sorted_and_isolated);
-    tcase_add_test(nats, concurrent_writers_lose_nothing);
-    tcase_add_test(nats, conflict_exhausted_overwrites_nothing);
-    tcase_add_test(nats, caps);
-    tcase_add_test(nats, watch_changes);
-    tcase_add_test(nats, watch_redelivers_refused);
-    tcase_add_test(nats, status_values);
-    tcase_add_test(pure, ulid_and_time);
-    suite_add_tcase(s, nats);
-    suite_add_tcase(s, pure);
-    sr = srunner_create(s);
-    srunner_run_all(sr, CK_ENV);
-    failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
+    lt_test_tcase(s, "pure", 0, (const TTest *const[]){ ulid_and_time, NULL });
+    rc = lt_test_run_suite(s);
     nats_Close();
-    return failed == 0 ? 0 : 1;
+    return rc;
 }

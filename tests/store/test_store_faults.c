@@ -204,24 +204,16 @@ END_TEST
 int main(void)
 {
     Suite *s = suite_create("store_faults");
-    TCase *tc = tcase_create("lost replies");
-    SRunner *sr;
-    int failed;
+    TCase *tc;
 
     if (getenv("LT_STORE_PROBE") == NULL) {
-        printf("skipping: LT_STORE_PROBE not set\n");
-        return 77;
+        fprintf(stderr, "LT_STORE_PROBE is not set (meson test sets it)\n");
+        return EXIT_FAILURE;
     }
+    tc = lt_test_tcase(s, "lost replies", 120,
+                       (const TTest *const[]){
+                           lost_reply_applied_is_success, not_applied_is_error_and_cleans_up,
+                           undecidable_keeps_manifest, delete_waits_for_a_definite_outcome, NULL });
     tcase_add_checked_fixture(tc, setup, teardown);
-    tcase_set_timeout(tc, 120);
-    tcase_add_test(tc, lost_reply_applied_is_success);
-    tcase_add_test(tc, not_applied_is_error_and_cleans_up);
-    tcase_add_test(tc, undecidable_keeps_manifest);
-    tcase_add_test(tc, delete_waits_for_a_definite_outcome);
-    suite_add_tcase(s, tc);
-    sr = srunner_create(s);
-    srunner_run_all(sr, CK_ENV);
-    failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed == 0 ? 0 : 1;
+    return lt_test_run_suite(s);
 }

@@ -204,26 +204,16 @@ END_TEST
 int main(void)
 {
     Suite *s = suite_create("shim");
-    TCase *tc = tcase_create("preloaded");
-    SRunner *sr;
-    int failed;
+    TCase *tc;
 
     if (getenv("LT_SHIM_PROBE") == NULL) {
-        printf("skipping: LT_SHIM_PROBE not set\n");
-        return 77;
+        fprintf(stderr, "LT_SHIM_PROBE is not set (meson test sets it)\n");
+        return EXIT_FAILURE;
     }
+    tc = lt_test_tcase(s, "preloaded", 120,
+                       (const TTest *const[]){ fail_matches_and_counts, lost_reply_writes,
+                                               skip_err_and_delay, onfile_switches,
+                                               touch_arms_onfile, no_rules_pass_through, NULL });
     tcase_add_checked_fixture(tc, setup, teardown);
-    tcase_set_timeout(tc, 120);
-    tcase_add_test(tc, fail_matches_and_counts);
-    tcase_add_test(tc, lost_reply_writes);
-    tcase_add_test(tc, skip_err_and_delay);
-    tcase_add_test(tc, onfile_switches);
-    tcase_add_test(tc, touch_arms_onfile);
-    tcase_add_test(tc, no_rules_pass_through);
-    suite_add_tcase(s, tc);
-    sr = srunner_create(s);
-    srunner_run_all(sr, CK_ENV);
-    failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed == 0 ? 0 : 1;
+    return lt_test_run_suite(s);
 }

@@ -18,6 +18,7 @@
 #include "lt_limits.h"
 #include "lt_natsrv.h"
 #include "lt_subject.h"
+#include "lt_testutil.h"
 
 /* ---- helpers ---- */
 
@@ -765,39 +766,27 @@ END_TEST
 static Suite *ce_suite(void)
 {
     Suite *s = suite_create("ce");
-    TCase *tc = tcase_create("local");
+    TCase *tc;
 
-    tcase_add_test(tc, test_binary_roundtrip);
-    tcase_add_test(tc, test_defaults_and_no_data);
-    tcase_add_test(tc, test_percent_encoding);
-    tcase_add_test(tc, test_missing_required);
-    tcase_add_test(tc, test_bad_attributes);
-    tcase_add_test(tc, test_prefix_names);
-    tcase_add_test(tc, test_content_types);
-    tcase_add_test(tc, test_oversize);
-    tcase_add_test(tc, test_encode_errors);
-    tcase_add_test(tc, test_structured_via_msg);
-    tcase_add_test(tc, test_proto_payloads);
-    suite_add_tcase(s, tc);
-    tc = tcase_create("nats");
-    tcase_set_timeout(tc, 60);
+    lt_test_tcase(s, "local", 0,
+                  (const TTest *const[]){ test_binary_roundtrip, test_defaults_and_no_data,
+                                          test_percent_encoding, test_missing_required,
+                                          test_bad_attributes, test_prefix_names,
+                                          test_content_types, test_oversize, test_encode_errors,
+                                          test_structured_via_msg, test_proto_payloads, NULL });
+    tc = lt_test_tcase(s, "nats", 60, (const TTest *const[]){ test_nats_roundtrip, NULL });
     tcase_add_checked_fixture(tc, nats_setup, nats_teardown);
-    tcase_add_test(tc, test_nats_roundtrip);
-    suite_add_tcase(s, tc);
     return s;
 }
 
 int main(void)
 {
-    SRunner *sr = srunner_create(ce_suite());
-    int failed;
+    int rc;
 
     /* The tests build natsMsg values without a connection: open the library. */
     if (nats_Open(-1) != NATS_OK)
         return EXIT_FAILURE;
-    srunner_run_all(sr, CK_ENV);
-    failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
+    rc = lt_test_run_suite(ce_suite());
     nats_Close();
-    return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+    return rc;
 }

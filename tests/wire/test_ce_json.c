@@ -14,6 +14,7 @@
 #include "ce_testutil.h"
 #include "lt_limits.h"
 #include "lt_subject.h"
+#include "lt_testutil.h"
 
 static void expect_json_error(const char *json, lt_status want_st, const char *want)
 {
@@ -281,27 +282,16 @@ END_TEST
 static Suite *ce_json_suite(void)
 {
     Suite *s = suite_create("ce_json");
-    TCase *tc = tcase_create("structured");
 
-    tcase_add_test(tc, test_structured_decode);
-    tcase_add_test(tc, test_structured_errors);
-    tcase_add_test(tc, test_json_encode_roundtrip);
-    suite_add_tcase(s, tc);
-    tc = tcase_create("time");
-    suite_add_tcase(s, tc);
-    tc = tcase_create("subject");
-    tcase_add_test(tc, test_subject_tokens);
-    suite_add_tcase(s, tc);
+    lt_test_tcase(s, "structured", 0,
+                  (const TTest *const[]){ test_structured_decode, test_structured_errors,
+                                          test_json_encode_roundtrip, NULL });
+    lt_test_tcase(s, "time", 0, (const TTest *const[]){ NULL });
+    lt_test_tcase(s, "subject", 0, (const TTest *const[]){ test_subject_tokens, NULL });
     return s;
 }
 
 int main(void)
 {
-    SRunner *sr = srunner_create(ce_json_suite());
-    int failed;
-
-    srunner_run_all(sr, CK_ENV);
-    failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+    return lt_test_run_suite(ce_json_suite());
 }

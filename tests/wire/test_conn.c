@@ -226,26 +226,18 @@ END_TEST
 static Suite *conn_suite(void)
 {
     Suite *s = suite_create("conn");
-    TCase *tc = tcase_create("conn");
 
-    tcase_set_timeout(tc, 120);
-    tcase_add_test(tc, test_conn_split_urls);
-    tcase_add_test(tc, test_conn_redact_list);
-    tcase_add_test(tc, test_conn_url_lists);
-    tcase_add_test(tc, test_conn_ping_notices_frozen_server);
-    tcase_add_test(tc, test_conn_no_reconnect_buffer);
-    suite_add_tcase(s, tc);
+    lt_test_tcase(s, "conn", 120,
+                  (const TTest *const[]){ test_conn_split_urls, test_conn_redact_list,
+                                          test_conn_url_lists, test_conn_ping_notices_frozen_server,
+                                          test_conn_no_reconnect_buffer, NULL });
     return s;
 }
 
 int main(void)
 {
-    SRunner *sr = srunner_create(conn_suite());
-    int failed;
+    int rc = lt_test_run_suite(conn_suite());
 
-    srunner_run_all(sr, CK_ENV);
-    failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
     nats_Close();
-    return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+    return rc;
 }

@@ -133,18 +133,12 @@ END_TEST
 
 int main(void)
 {
+    int rc;
     Suite *s = suite_create("conn_secret");
-    TCase *tc = tcase_create("conn_secret");
-    SRunner *sr;
-    int failed;
 
-    tcase_set_timeout(tc, 90);
-    tcase_add_test(tc, test_conn_password_never_shown);
-    suite_add_tcase(s, tc);
-    sr = srunner_create(s);
-    srunner_run_all(sr, CK_ENV);
-    failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
+    lt_test_tcase(s, "conn_secret", 90,
+                  (const TTest *const[]){ test_conn_password_never_shown, NULL });
+    rc = lt_test_run_suite(s);
     nats_Close();
-    return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+    return rc;
 }

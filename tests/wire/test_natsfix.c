@@ -150,20 +150,11 @@ END_TEST
 int main(void)
 {
     Suite *su = suite_create("natsfix");
-    TCase *enc = tcase_create("encode"), *conn = tcase_create("connect");
-    SRunner *sr;
-    int failed;
 
-    tcase_add_test(enc, binds_to_the_executable);
-    tcase_add_test(enc, signature_beginning_with_zero_is_encoded);
-    tcase_add_test(enc, rfc4648_vectors_and_edges);
-    tcase_set_timeout(conn, 300);
-    tcase_add_test(conn, nkey_logins_all_pass);
-    suite_add_tcase(su, enc);
-    suite_add_tcase(su, conn);
-    sr = srunner_create(su);
-    srunner_run_all(sr, CK_NORMAL);
-    failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed == 0 ? 0 : 1;
+    lt_test_tcase(su, "encode", 0,
+                  (const TTest *const[]){ binds_to_the_executable,
+                                          signature_beginning_with_zero_is_encoded,
+                                          rfc4648_vectors_and_edges, NULL });
+    lt_test_tcase(su, "connect", 300, (const TTest *const[]){ nkey_logins_all_pass, NULL });
+    return lt_test_run_suite(su);
 }

@@ -391,34 +391,22 @@ END_TEST
 static Suite *natsrv_suite(void)
 {
     Suite *s = suite_create("natsrv");
-    TCase *tc = tcase_create("server");
 
-    tcase_set_timeout(tc, 60);
-    tcase_add_test(tc, test_start_pubsub_stop);
-    tcase_add_test(tc, test_two_servers);
-    tcase_add_test(tc, test_binary_and_group);
-    tcase_add_test(tc, test_restart_keeps_store);
-    tcase_add_test(tc, test_down_up_pause);
-    tcase_add_test(tc, test_options);
-    tcase_add_test(tc, test_bad_config_fails);
-    tcase_add_test(tc, test_fixed_port_busy);
-    suite_add_tcase(s, tc);
-    tc = tcase_create("testutil");
-    tcase_add_test(tc, test_wait_until);
-    tcase_add_test(tc, test_tmpdir_files_rmtree);
-    tcase_add_test(tc, test_run_command);
-    suite_add_tcase(s, tc);
+    lt_test_tcase(s, "server", 60,
+                  (const TTest *const[]){ test_start_pubsub_stop, test_two_servers,
+                                          test_binary_and_group, test_restart_keeps_store,
+                                          test_down_up_pause, test_options, test_bad_config_fails,
+                                          test_fixed_port_busy, NULL });
+    lt_test_tcase(s, "testutil", 0,
+                  (const TTest *const[]){ test_wait_until, test_tmpdir_files_rmtree,
+                                          test_run_command, NULL });
     return s;
 }
 
 int main(void)
 {
-    SRunner *sr = srunner_create(natsrv_suite());
-    int failed;
+    int rc = lt_test_run_suite(natsrv_suite());
 
-    srunner_run_all(sr, CK_ENV);
-    failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
     nats_Close();
-    return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+    return rc;
 }

@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include "lt_nkey.h"
+#include "lt_testutil.h"
 
 static const uint8_t SEED_A[32] = {
     1,  2,  3,  4,  5,  6,  7,  8,  9,  10, 11, 12, 13, 14, 15, 16,
@@ -83,16 +84,9 @@ END_TEST
 int main(void)
 {
     Suite *s = suite_create("nkey");
-    TCase *t = tcase_create("nkey");
-    SRunner *r;
-    int failed;
 
-    tcase_add_test(t, seed_and_public_round_trip);
-    tcase_add_test(t, signatures_bind_key_subject_and_body);
-    suite_add_tcase(s, t);
-    r = srunner_create(s);
-    srunner_run_all(r, CK_NORMAL);
-    failed = srunner_ntests_failed(r);
-    srunner_free(r);
-    return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+    lt_test_tcase(s, "nkey", 0,
+                  (const TTest *const[]){ seed_and_public_round_trip,
+                                          signatures_bind_key_subject_and_body, NULL });
+    return lt_test_run_suite(s);
 }

@@ -18,6 +18,7 @@
 #include "lt_alloc.h"
 #include "lt_buf.h"
 #include "lt_limits.h"
+#include "lt_testutil.h"
 
 /* ---- shared helpers ------------------------------------------------------------ */
 
@@ -1068,13 +1069,6 @@ Suite *pbjson_core_suite(void)
 
 int main(void)
 {
-    SRunner *sr = srunner_create(pbjson_core_suite());
-    int failed;
-
-    srunner_add_suite(sr, pbjson_bad_suite());
-    srunner_add_suite(sr, pbjson_interop_suite());
-    srunner_run_all(sr, CK_ENV);
-    failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+    return lt_test_run_suites(
+        (Suite *const[]){ pbjson_core_suite(), pbjson_bad_suite(), pbjson_interop_suite(), NULL });
 }

@@ -9,6 +9,7 @@
 
 #include "lt_limits.h"
 #include "lt_subject.h"
+#include "lt_testutil.h"
 
 START_TEST(test_host_subjects)
 {
@@ -185,26 +186,15 @@ END_TEST
 static Suite *subject_suite(void)
 {
     Suite *s = suite_create("subject");
-    TCase *t = tcase_create("names");
 
-    tcase_add_test(t, test_host_subjects);
-    tcase_add_test(t, test_control_plane_subjects);
-    tcase_add_test(t, test_api_subjects);
-    tcase_add_test(t, test_too_small);
-    tcase_add_test(t, test_host_event_parse);
-    tcase_add_test(t, test_host_command_parse);
-    tcase_add_test(t, test_split_lattice);
-    suite_add_tcase(s, t);
+    lt_test_tcase(s, "names", 0,
+                  (const TTest *const[]){ test_host_subjects, test_control_plane_subjects,
+                                          test_api_subjects, test_too_small, test_host_event_parse,
+                                          test_host_command_parse, test_split_lattice, NULL });
     return s;
 }
 
 int main(void)
 {
-    SRunner *sr = srunner_create(subject_suite());
-    int failed;
-
-    srunner_run_all(sr, CK_ENV);
-    failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+    return lt_test_run_suite(subject_suite());
 }
