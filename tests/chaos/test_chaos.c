@@ -122,18 +122,6 @@ static int wait_leader(e2e *e, replica *rs, int n, const char *not_id, uint64_t 
     }
 }
 
-typedef struct {
-    size_t hosts;
-    int64_t since;
-} heard_arg;
-
-static bool all_heard_since(e2e *e, void *arg)
-{
-    const heard_arg *h = arg;
-
-    return e2e_heard_since(e, L, h->since) >= h->hosts;
-}
-
 /* A cp host.lost event named a host whose id starts with the prefix arg. */
 static bool was_lost(e2e *e, void *arg)
 {
@@ -407,7 +395,7 @@ static void run_partition(const char *scenario, bool standby, int64_t cut_ms)
         ck_assert(e2e_wait_log(e, rs[1].pid, "ready: NATS", 30000));
     }
     wait_acks(e, a, 2, 30000);
-    ck_assert(e2e_wait(e, all_heard_since, &(heard_arg){ 5, e2e_now_ms() }, 30000));
+    ck_assert(e2e_wait_heard(e, L, 5, e2e_now_ms(), 30000));
     t0 = e2e_now_ms();
     ck_assert_int_eq(lt_proxy_set(p, LT_PROXY_STALL), LT_OK);
     e2e_sleep_ms(stall_ms); /* the fault's length */

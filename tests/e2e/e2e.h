@@ -221,6 +221,13 @@ char *e2e_deploy_refused(e2e *e, const char *lattice, const char *name);
 /** Wait until app's status word is want ("deployed", "failed"...). */
 void e2e_expect_status(e2e *e, const char *lattice, const char *app, const char *want,
                        int64_t timeout_ms);
+/** Wait up to timeout_ms until e2e_count(lattice, app, comp, any version, host) == want;
+ * whether it did (does not fail). */
+bool e2e_wait_count(e2e *e, const char *lattice, const char *app, const char *comp,
+                    const char *host, size_t want, int64_t timeout_ms);
+/** Wait up to timeout_ms until e2e_heard_since(lattice, since_ms) >= hosts; whether it did. */
+bool e2e_wait_heard(e2e *e, const char *lattice, size_t hosts, int64_t since_ms,
+                    int64_t timeout_ms);
 /** Wait until e2e_count(lattice, app, comp, any version, host) == want. */
 void e2e_expect_count(e2e *e, const char *lattice, const char *app, const char *comp,
                       const char *host, size_t want, int64_t timeout_ms);

@@ -67,12 +67,40 @@ static bool count_is(e2e *e, void *arg)
     return counted(e, arg) == ((expect_arg *)arg)->want;
 }
 
+bool e2e_wait_count(e2e *e, const char *lattice, const char *app, const char *comp,
+                    const char *host, size_t want, int64_t timeout_ms)
+{
+    expect_arg a = { lattice, app, comp, NULL, host, NULL, want };
+
+    return e2e_wait(e, count_is, &a, timeout_ms);
+}
+
+typedef struct {
+    const char *lattice;
+    size_t hosts;
+    int64_t since;
+} heard_arg;
+
+static bool all_heard(e2e *e, void *arg)
+{
+    const heard_arg *h = arg;
+
+    return e2e_heard_since(e, h->lattice, h->since) >= h->hosts;
+}
+
+bool e2e_wait_heard(e2e *e, const char *lattice, size_t hosts, int64_t since_ms, int64_t timeout_ms)
+{
+    heard_arg h = { lattice, hosts, since_ms };
+
+    return e2e_wait(e, all_heard, &h, timeout_ms);
+}
+
 void e2e_expect_count(e2e *e, const char *lattice, const char *app, const char *comp,
                       const char *host, size_t want, int64_t timeout_ms)
 {
     expect_arg a = { lattice, app, comp, NULL, host, NULL, want };
 
-    if (!e2e_wait(e, count_is, &a, timeout_ms)) {
+    if (!e2e_wait_count(e, lattice, app, comp, host, want, timeout_ms)) {
         e2e_dump_logs(e);
         ck_abort_msg("%s/%s on %s: %zu instances, want %zu", app, comp != NULL ? comp : "*",
                      host != NULL ? host : "any host", counted(e, &a), want);

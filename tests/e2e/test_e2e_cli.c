@@ -126,18 +126,6 @@ static size_t events_of(const char *lines, const char *type, const char *needle)
     return n;
 }
 
-typedef struct {
-    const char *app, *host;
-    size_t want;
-} count_arg;
-
-static bool count_is(e2e *e, void *arg)
-{
-    const count_arg *c = arg;
-
-    return e2e_count(e, L, c->app, NULL, NULL, c->host) == c->want;
-}
-
 /* ---- latticectl hosts --------------------------------------------------------------------- */
 
 START_TEST(test_ctl_hosts_table_and_json)
@@ -204,7 +192,6 @@ START_TEST(test_ctl_evict_silent_and_events)
     const char *evict[] = { "hosts", "--evict-silent", NULL }, *table[] = { "hosts", NULL };
     const char *ids[4] = { "v0-00000", "v1-00000", "v2-00000", "v3-00000" };
     hosts_want four = { 4, 0 }, held = { 4, 3 }, one = { 1, 0 };
-    count_arg all10 = { "spread10", NULL, 10 }, on_v0 = { "spread10", "v0-00000", 10 };
     lt_test_cmd_result res;
     pid_t pids[4];
     char *ev, prefix[8];
@@ -219,7 +206,7 @@ START_TEST(test_ctl_evict_silent_and_events)
     ck_assert(e2e_wait(e, ctl_hosts_are, &four, 20000));
     e2e_deploy_ok(e, L, "spread10.yaml");
     ck_assert(e2e_wait_status(e, L, "spread10", "deployed", 30000));
-    ck_assert(e2e_wait(e, count_is, &all10, 20000));
+    ck_assert(e2e_wait_count(e, L, "spread10", NULL, NULL, 10, 20000));
     /* What the deploy did, as `latticectl events` tells it. */
     ev = ctl_events(e, "json");
     /* (host.joined is sent for hosts heard after latticed won its lease: not checked) */
@@ -257,7 +244,8 @@ START_TEST(test_ctl_evict_silent_and_events)
     e2e_ctl(e, L, &res, evict);
     ck_assert_msg(res.exit_code == 0, "--evict-silent: exit %d: %s", res.exit_code, res.err);
     lt_test_cmd_result_cleanup(&res);
-    if (!e2e_wait(e, count_is, &on_v0, 30000) || !e2e_wait(e, ctl_hosts_are, &one, 20000)) {
+    if (!e2e_wait_count(e, L, "spread10", NULL, "v0-00000", 10, 30000) ||
+        !e2e_wait(e, ctl_hosts_are, &one, 20000)) {
         e2e_dump_logs(e);
         ck_abort_msg("after --evict-silent: %zu instances on v0-00000",
                      e2e_count(e, L, "spread10", NULL, NULL, "v0-00000"));
@@ -308,7 +296,6 @@ START_TEST(test_real_host_runs_and_stops_children)
     e2e *e = e2e_new();
     const char *runner[] = { "--default-runner", "exec sleep 600", NULL };
     const char *undeploy[] = { "undeploy", "real3", NULL };
-    count_arg three = { "real3", "real-1", 3 }, none = { "real3", NULL, 0 };
     children_arg kids = { 0, 3 }, no_kids = { 0, 0 };
     lt_test_cmd_result res;
     pid_t host, pids[16];
@@ -321,7 +308,8 @@ START_TEST(test_real_host_runs_and_stops_children)
     ck_assert_uint_eq(e2e_children(host, pids, 16), 0);
     e2e_deploy_ok(e, L, "real3.yaml");
     if (!e2e_wait_status(e, L, "real3", "deployed", 30000) ||
-        !e2e_wait(e, count_is, &three, 20000) || !e2e_wait(e, children_are, &kids, 20000)) {
+        !e2e_wait_count(e, L, "real3", NULL, "real-1", 3, 20000) ||
+        !e2e_wait(e, children_are, &kids, 20000)) {
         e2e_dump_logs(e);
         ck_abort_msg("real3 not running as 3 children: %zu in heartbeats, %zu children",
                      e2e_count(e, L, "real3", NULL, NULL, NULL), e2e_children(host, pids, 16));
@@ -337,7 +325,8 @@ START_TEST(test_real_host_runs_and_stops_children)
     e2e_ctl(e, L, &res, undeploy);
     ck_assert_msg(res.exit_code == 0, "undeploy: exit %d: %s", res.exit_code, res.err);
     lt_test_cmd_result_cleanup(&res);
-    if (!e2e_wait(e, children_are, &no_kids, 30000) || !e2e_wait(e, count_is, &none, 20000)) {
+    if (!e2e_wait(e, children_are, &no_kids, 30000) ||
+        !e2e_wait_count(e, L, "real3", NULL, NULL, 0, 20000)) {
         e2e_dump_logs(e);
         ck_abort_msg("after undeploy: %zu children, %zu in heartbeats",
                      e2e_children(host, pids, 16), e2e_count(e, L, "real3", NULL, NULL, NULL));

@@ -32,19 +32,6 @@ static bool hosts_up(e2e *e, void *arg)
     return e2e_host_count(e, L) == *(const size_t *)arg;
 }
 
-typedef struct {
-    const char *comp;
-    size_t want;
-    const char *host; /* NULL = all */
-} count_arg;
-
-static bool count_is(e2e *e, void *arg)
-{
-    count_arg *c = arg;
-
-    return e2e_count(e, L, "fence", c->comp, NULL, c->host) == c->want;
-}
-
 /* ---- failover, judged by what the hosts were sent and accepted ------------------------------
  * Every command (start, stop, link, unlink, inventory) on lattice.L.host.*.* is recorded with
  * its sender (request ids are "{replica}-{n}"), its epoch and when it was seen; the host's
@@ -211,7 +198,6 @@ START_TEST(test_failover_commands_and_epochs)
     const char *rb[] = { "--replica-id", "replica-b", NULL };
     natsConnection *nc = NULL;
     natsSubscription *cmds = NULL, *replies = NULL;
-    count_arg six_api = { "api", 6, NULL }, kv = { "kv", 1, NULL };
     size_t three = 3, two = 2, i, best = 0, victim = 0;
     const char *ids[3] = { "o0-00000", "o1-00000", "o2-00000" };
     uint64_t epoch_a = 0, epoch_b = 0;
@@ -242,7 +228,7 @@ START_TEST(test_failover_commands_and_epochs)
     ck_assert(e2e_wait(e, hosts_up, &three, 20000));
     e2e_deploy_ok(e, L, "fence-v1.yaml");
     ck_assert(e2e_wait_status(e, L, "fence", "deployed", 30000));
-    ck_assert(e2e_wait(e, count_is, &six_api, 10000));
+    ck_assert(e2e_wait_count(e, L, "fence", "api", NULL, 6, 10000));
     ck_assert(e2e_wait(e, hosts_at_epoch, &epoch_a, 10000));
     /* Only the leader acted. */
     t_kill = e2e_now_ms();
@@ -267,8 +253,10 @@ START_TEST(test_failover_commands_and_epochs)
     ck_assert_msg(e2e_wait(e, leader_is, (void *)"replica-b", 20000), "replica-b never led");
     e2e_leader(e, L, &epoch_b);
     ck_assert_uint_gt(epoch_b, epoch_a);
-    if (!e2e_wait(e, hosts_up, &two, 20000) || !e2e_wait(e, count_is, &six_api, 30000) ||
-        !e2e_wait(e, count_is, &kv, 30000) || !e2e_wait_status(e, L, "fence", "deployed", 30000)) {
+    if (!e2e_wait(e, hosts_up, &two, 20000) ||
+        !e2e_wait_count(e, L, "fence", "api", NULL, 6, 30000) ||
+        !e2e_wait_count(e, L, "fence", "kv", NULL, 1, 30000) ||
+        !e2e_wait_status(e, L, "fence", "deployed", 30000)) {
         e2e_dump_logs(e);
         ck_abort_msg("replica-b did not replace the instances: %zu api",
                      e2e_count(e, L, "fence", "api", NULL, NULL));

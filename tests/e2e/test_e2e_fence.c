@@ -100,25 +100,11 @@ static char *hosts_json(e2e *e)
     return request(e, subj, "", 0, &len);
 }
 
-typedef struct {
-    const char *comp;
-    size_t want;
-    const char *host; /* NULL = all */
-} count_arg;
-
-static bool count_is(e2e *e, void *arg)
-{
-    count_arg *c = arg;
-
-    return e2e_count(e, L, "fence", c->comp, NULL, c->host) == c->want;
-}
-
 START_TEST(test_forged_epoch_does_not_freeze_the_lattice)
 {
     e2e *e = e2e_new();
     const char *ra[] = { "--replica-id", "replica-a", NULL };
     size_t three = 3, on_bad;
-    count_arg six = { "api", 6, NULL }, nine = { "api", 9, NULL };
     char *hosts, *msg = NULL, *word;
 
     e2e_observe(e, L);
@@ -129,13 +115,14 @@ START_TEST(test_forged_epoch_does_not_freeze_the_lattice)
     ck_assert(e2e_wait(e, hosts_up, &three, 20000));
     e2e_deploy_ok(e, L, "fence-v1.yaml");
     ck_assert(e2e_wait_status(e, L, "fence", "deployed", 30000));
-    ck_assert(e2e_wait(e, count_is, &six, 10000)); /* heartbeats may lag the status */
+    ck_assert(
+        e2e_wait_count(e, L, "fence", "api", NULL, 6, 10000)); /* heartbeats may lag the status */
     on_bad = e2e_count(e, L, "fence", "api", NULL, "q1-00000");
     /* Anyone on the bus raises one host's epoch to the maximum. */
     ck_assert_uint_eq(forge_epoch(e, "q1-00000", UINT64_MAX), UINT64_MAX);
     /* Scaling up must still happen, on the other hosts. */
     e2e_deploy_ok(e, L, "fence-v2.yaml");
-    if (!e2e_wait(e, count_is, &nine, 30000) ||
+    if (!e2e_wait_count(e, L, "fence", "api", NULL, 9, 30000) ||
         !e2e_wait_status(e, L, "fence", "deployed", 30000)) {
         word = e2e_status(e, L, "fence", &msg);
         e2e_dump_logs(e);
@@ -179,7 +166,6 @@ START_TEST(test_plausible_epoch_is_overtaken)
     e2e *e = e2e_new();
     const char *ra[] = { "--replica-id", "replica-a", NULL };
     size_t three = 3;
-    count_arg nine = { "api", 9, NULL };
     char *v, *hosts;
 
     e2e_observe(e, L);
@@ -193,7 +179,7 @@ START_TEST(test_plausible_epoch_is_overtaken)
     ck_assert_uint_eq(forge_epoch(e, "p1-00000", 5000), 5000);
     e2e_deploy_ok(e, L, "fence-v2.yaml");
     /* Converged, and the host that saw 5000 is usable again: our epoch went above it. */
-    ck_assert(e2e_wait(e, count_is, &nine, 30000));
+    ck_assert(e2e_wait_count(e, L, "fence", "api", NULL, 9, 30000));
     ck_assert(e2e_wait_status(e, L, "fence", "deployed", 30000));
     hosts = hosts_json(e);
     ck_assert_ptr_nonnull(hosts);
@@ -270,18 +256,6 @@ START_TEST(test_max_lattices)
 }
 END_TEST
 
-typedef struct {
-    size_t hosts;
-    int64_t since;
-} heard_arg;
-
-static bool all_heard_since(e2e *e, void *arg)
-{
-    const heard_arg *h = arg;
-
-    return e2e_heard_since(e, L, h->since) >= h->hosts;
-}
-
 START_TEST(test_new_leader_asks_before_acting)
 {
     e2e *e = e2e_new();
@@ -309,7 +283,7 @@ START_TEST(test_new_leader_asks_before_acting)
     ck_assert(e2e_wait_status(e, L, "fence", "deployed", 40000));
     /* Every host has heartbeated (every 8 s) since: replica-b has heard them all, and a
      * leader that guessed instead of asking would have started what it had not seen by now. */
-    ck_assert(e2e_wait(e, all_heard_since, &(heard_arg){ 3, t0 }, 30000));
+    ck_assert(e2e_wait_heard(e, L, 3, t0, 30000));
     ck_assert_uint_eq(e2e_starts_sent(e, L), starts + 3); /* just the 3 more api instances */
     links = e2e_links_with(e, L, "bucket=fence-b1");
     ck_assert_msg(links == 0, "%zu links of v1 still installed", links);
@@ -327,7 +301,6 @@ START_TEST(test_signed_commands)
     const char *ra[] = { "--command-signing-seed", path, NULL };
     const char *hx[] = { "--leader-key", pub_text, NULL };
     size_t two = 2;
-    count_arg nine = { "api", 9, NULL };
     FILE *f = fopen("/dev/urandom", "rb");
 
     ck_assert_ptr_nonnull(f);
@@ -350,7 +323,7 @@ START_TEST(test_signed_commands)
     /* The forged, unsigned epoch raise is refused: the host's epoch does not move. */
     ck_assert_uint_ne(forge_epoch(e, "g1-00000", UINT64_MAX), UINT64_MAX);
     e2e_deploy_ok(e, L, "fence-v2.yaml");
-    ck_assert(e2e_wait(e, count_is, &nine, 30000));
+    ck_assert(e2e_wait_count(e, L, "fence", "api", NULL, 9, 30000));
     ck_assert(e2e_wait_status(e, L, "fence", "deployed", 30000));
     remove(path);
     e2e_free(e);
@@ -456,7 +429,6 @@ START_TEST(test_stalled_lease_stops_acting_in_time)
     natsConnection *nc = NULL;
     natsSubscription *sub = NULL;
     size_t three = 3;
-    count_arg nine = { "api", 9, NULL };
     int64_t t0, last;
     pid_t b;
     FILE *f;
@@ -483,7 +455,7 @@ START_TEST(test_stalled_lease_stops_acting_in_time)
     b = e2e_latticed(e, rb);
     /* The standby is up and has heard every host since. */
     ck_assert(e2e_wait_log(e, b, "ready: NATS", 20000));
-    ck_assert(e2e_wait(e, all_heard_since, &(heard_arg){ 3, e2e_now_ms() }, 20000));
+    ck_assert(e2e_wait_heard(e, L, 3, e2e_now_ms(), 20000));
     f = fopen(stall, "w");
     ck_assert_ptr_nonnull(f);
     fclose(f);
@@ -491,7 +463,8 @@ START_TEST(test_stalled_lease_stops_acting_in_time)
     ck_assert(e2e_wait(e, b_holds_lease, NULL, 20000));
     /* Only now a change: replica-a learns it from the store (not stalled); it must not act. */
     e2e_deploy_ok(e, L, "fence-v2.yaml");
-    if (!e2e_wait(e, b_acted, NULL, 30000) || !e2e_wait(e, count_is, &nine, 30000)) {
+    if (!e2e_wait(e, b_acted, NULL, 30000) ||
+        !e2e_wait_count(e, L, "fence", "api", NULL, 9, 30000)) {
         e2e_dump_logs(e);
         ck_abort_msg("the standby did not take over: %zu api instances",
                      e2e_count(e, L, "fence", "api", NULL, NULL));
