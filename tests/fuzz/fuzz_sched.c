@@ -20,7 +20,7 @@
  * libFuzzer under -Dfuzz=true, and with tests/fuzz/lt_fuzz_driver.c as the
  * smoke test fuzz_sched_smoke (tests/scheduler/meson.build). Seeds in
  * corpus/sched/, one per theme (deploy_step, upgrade, shared, host_churn,
- * crashes, odd, fence, replies), are such byte sequences written by hand.
+ * crashes, odd, fence, replies), are such byte sequences composed by hand.
  */
 #include <stdint.h>
 #include <stdio.h>
@@ -149,7 +149,7 @@ static struct {
     fhost hosts[N_HOSTS];
     freply q[MAX_REPLIES];
     size_t nq;
-    size_t steps, batches, statuses, events, stale;
+    size_t op, steps, batches, statuses, events, stale;
     bool trace;
 } F;
 
@@ -158,9 +158,10 @@ static char s_lattice[] = LATTICE, s_zone[] = "zone", s_a[] = "a", s_b[] = "b", 
             s_yes[] = "yes", s_no[] = "no", s_reason[] = "fuzz", s_empty[] = "",
             s_refused[] = "refused";
 
-static void die(const char *what, size_t op)
+/* Abort in operation F.op (0: setting up) with what and the scheduler's last error. */
+static void die(const char *what)
 {
-    fprintf(stderr, "fuzz_sched.c: after operation %zu: %s: %s\n", op, what, lt_error_message());
+    fprintf(stderr, "fuzz_sched.c: operation %zu: %s: %s\n", F.op, what, lt_error_message());
     abort();
 }
 
@@ -283,10 +284,10 @@ static void on_send(void *arg, const lt_sched_batch *b)
     (void)arg;
     F.batches++;
     if (b->count > MAX_BATCH)
-        die("a batch larger than max_batch", 0);
+        die("a batch larger than max_batch");
     if (b->host_id == NULL) { /* the lattice-wide inventory: every host answers */
         if (b->verb != LT_SCHED_INVENTORY)
-            die("a batch without host that is no inventory", 0);
+            die("a batch without host that is no inventory");
         for (size_t k = 0; k < N_HOSTS; k++) {
             lt_sched_batch one = *b;
 
@@ -336,7 +337,7 @@ static void on_status(void *arg, const char *app, lt_sched_state state, const ch
     (void)arg;
     (void)state;
     if (app == NULL || json == NULL || json[0] != '{')
-        die("a status without app or JSON document", 0);
+        die("a status without app or JSON document");
     F.statuses++;
 }
 
@@ -344,7 +345,7 @@ static void on_event(void *arg, const char *type, const ProtobufCMessage *msg)
 {
     (void)arg;
     if (type == NULL || msg == NULL)
-        die("an event without type or message", 0);
+        die("an event without type or message");
     F.events++;
 }
 
@@ -353,7 +354,7 @@ static void on_stale(void *arg, const char *host_id, uint64_t claimed)
     (void)arg;
     (void)claimed;
     if (host_of(host_id) == NULL)
-        die("stale callback for an unknown host", 0);
+        die("stale callback for an unknown host");
     F.stale++;
 }
 
@@ -734,7 +735,7 @@ static void misc(uint8_t kind, input *in)
     default:
         if (lt_sched_app_status_get(F.s, model_app[arg % N_MODELS], &st) == LT_OK &&
             st.component_count > 0 && st.components == NULL)
-            die("status components missing", 0);
+            die("status components missing");
         break;
     }
 }
@@ -879,7 +880,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 
     init_once();
     memset(&F.hosts, 0, sizeof(F.hosts));
-    F.nq = F.steps = F.batches = F.statuses = F.events = F.stale = 0;
+    F.nq = F.op = F.steps = F.batches = F.statuses = F.events = F.stale = 0;
     F.now = 1000000;
     F.epoch = 1;
     F.leading = F.connected = F.loaded = true;
@@ -893,17 +894,18 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     cfg.max_batch = flags & 4 ? 2 : MAX_BATCH;
     cfg.partition_min_hosts = flags & 8 ? 0 : 2;
     if (lt_sched_new(&F.s, &cfg, &sink, F.now) != LT_OK)
-        die("lt_sched_new", 0);
+        die("lt_sched_new");
     lt_sched_set_apps_loaded(F.s, true);
     lt_sched_set_leader(F.s, true, F.epoch, F.now);
     for (size_t i = 0; i < N_HOSTS / 2 + (size_t)(flags >> 4) % 5; i++) /* hosts at start */
         host_up(&F.hosts[i]);
     if (lt__sched_check_consistent(F.s) != LT_OK)
-        die("inventory inconsistent", 0);
+        die("inventory inconsistent");
     for (ops = 1; in.n > 0 && ops <= MAX_OPS; ops++) {
+        F.op = ops;
         run_op(&in);
         if (lt__sched_check_consistent(F.s) != LT_OK)
-            die("inventory inconsistent", ops);
+            die("inventory inconsistent");
     }
     if (F.trace) {
         fprintf(stderr,
