@@ -187,9 +187,7 @@ static json_t *no_such_version(const char *name, const char *v)
     char msg[768];
 
     snprintf(msg, sizeof(msg),
-             "Application with the name '%s' does not have a version '%s' to "
-             "deploy",
-             name, v);
+             "Application with the name '%s' does not have a version '%s' to deploy", name, v);
     return lt__api_deploy_reply("error", msg, name, v);
 }
 
@@ -369,9 +367,7 @@ json_t *lt__api_rollback(const lt__api_req *r)
         }
         v = version;
     } else if ((v = previous_deployed(app)) == NULL) {
-        snprintf(msg, sizeof(msg),
-                 "Application %s has no earlier deployed version to roll back "
-                 "to",
+        snprintf(msg, sizeof(msg), "Application %s has no earlier deployed version to roll back to",
                  r->name);
         reply = lt__api_deploy_reply("error", msg, r->name, NULL);
         goto out;

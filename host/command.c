@@ -268,8 +268,7 @@ static void do_stop(lt__host_state *h, const lt__host_ops *ops,
         char msg[200];
 
         snprintf(msg, sizeof(msg),
-                 "placement %.64s is gone; the instance now runs as "
-                 "placement %s: left alone",
+                 "placement %.64s is gone; the instance now runs as placement %s: left alone",
                  it->placement, inst->placement);
         set_result(r, i, it->instance_id, HRC(ALREADY_DONE), inst->state, msg);
         return;

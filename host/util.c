@@ -200,8 +200,7 @@ static lt_status expand_one(const char *p, size_t len, size_t index, const char 
         return lt_buf_append(b, c, (size_t)((end ? end : stop) - c));
     }
     return LT_FAIL(LT_ERR_INVALID,
-                   "unknown placeholder '{%.*s}' (use {i}, {i%%N}, {i/N}, {id} "
-                   "or {a|b|c})",
+                   "unknown placeholder '{%.*s}' (use {i}, {i%%N}, {i/N}, {id} or {a|b|c})",
                    (int)len, p);
 }
 

@@ -177,8 +177,7 @@ static void id_clash_rules(lt__model_ctx *cx, const lt_model *m)
         for (size_t k = 0; k < i; k++) {
             if (strcmp(ids[k], ids[i]) == 0 && strcmp(m->components[k].name, c->name) != 0) {
                 diag_at(cx, LT_MODEL_WARNING, &c->loc,
-                        "components '%s' and '%s' get the same id '%s'; give one an explicit "
-                        "`id`",
+                        "components '%s' and '%s' get the same id '%s'; give one an explicit `id`",
                         m->components[k].name, c->name, ids[i]);
                 break;
             }

@@ -751,9 +751,7 @@ static void note_loss(lt_sched *s, int64_t now)
 
 static void partition_over(lt_sched *s, size_t still_silent, int64_t now)
 {
-    LT_WARN("sched",
-            "lattice %s: partition over (%zu host(s) still silent get a fresh "
-            "timeout)",
+    LT_WARN("sched", "lattice %s: partition over (%zu host(s) still silent get a fresh timeout)",
             s->lattice, still_silent);
     s->partitioned = false;
     s->grace_from = now;
@@ -983,9 +981,8 @@ static lt_status check_hosts(const lt_sched *s, const sched_obs **all, size_t ca
                            h->n_obs);
         if (mem != h->obs_mem || cpu != h->obs_cpu)
             return LT_FAIL(LT_ERR_STATE,
-                           "host %s: memory/cpu of its instances %llu/%llu, sums "
-                           "%llu/%llu",
-                           h->id, (unsigned long long)mem, (unsigned long long)cpu,
+                           "host %s: memory/cpu of its instances %llu/%llu, sums %llu/%llu", h->id,
+                           (unsigned long long)mem, (unsigned long long)cpu,
                            (unsigned long long)h->obs_mem, (unsigned long long)h->obs_cpu);
     }
     return LT_OK;

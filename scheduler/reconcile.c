@@ -340,9 +340,8 @@ static uint64_t place_spread(rec_ctx *x, const spec_comp *c, comp_rt *rt, const 
     if (placed < k) {
         if (c->capability)
             snprintf(msg, sizeof(msg),
-                     "Could not satisfy spread %s for %s, %zu/%llu eligible "
-                     "hosts found.",
-                     sp->name, c->image, sel->hosts.len, (unsigned long long)sp->count);
+                     "Could not satisfy spread %s for %s, %zu/%llu eligible hosts found.", sp->name,
+                     c->image, sel->hosts.len, (unsigned long long)sp->count);
         else if (x->required)
             snprintf(msg, sizeof(msg),
                      "Could not satisfy spread %s for %s: no host with its "
@@ -382,8 +381,7 @@ static bool conflict(rec_ctx *x, const spec_comp *c, comp_rt *rt)
 
             if (h->mark_stamp == stamp) {
                 snprintf(msg, sizeof(msg),
-                         "Spread requirement conflict: spreads %s and %s of "
-                         "%s both match host %s",
+                         "Spread requirement conflict: spreads %s and %s of %s both match host %s",
                          c->spreads[h->mark].name, c->spreads[i].name, c->name, h->id);
                 rt->conflict_msg = lt_strdup(msg);
                 break;
@@ -739,14 +737,12 @@ static void rec_daemon(rec_ctx *x, size_t ci, const spec_comp *c, comp_rt *rt)
     rt->running = (uint32_t)run;
     if (want > 0 && eligible == 0) {
         snprintf(msg, sizeof(msg),
-                 "Could not satisfy daemonscaler %s for %s, 0 eligible hosts "
-                 "found.",
+                 "Could not satisfy daemonscaler %s for %s, 0 eligible hosts found.",
                  c->spreads[0].name, c->image);
         rt_set(rt, LT_SCHED_FAILED, REASON(NO_ELIGIBLE_HOSTS), msg);
     } else if (nofit && !backoff && !x->upgrading) {
         snprintf(msg, sizeof(msg),
-                 "Could not satisfy daemonscaler for %s: not enough capacity "
-                 "on its eligible hosts",
+                 "Could not satisfy daemonscaler for %s: not enough capacity on its eligible hosts",
                  c->image);
         rt_set(rt, LT_SCHED_FAILED, REASON(INSUFFICIENT_CAPACITY), msg);
     }

@@ -317,8 +317,7 @@ void lt__sched_failure(lt_sched *s, sched_app *a, const char *comp, const char *
     lt__sched_set_str(&rt->fail_msg, msg != NULL && msg[0] != '\0' ? msg : "start failed");
     if (counted) /* one line per round, not per instance */
         LT_INFO("sched",
-                "lattice %s app %s component %s: failure %u on host %s (%s); retry in "
-                "%lld ms",
+                "lattice %s app %s component %s: failure %u on host %s (%s); retry in %lld ms",
                 s->lattice, a->name, comp, rt->failures, host_id != NULL ? host_id : "?",
                 rt->fail_msg != NULL ? rt->fail_msg : "", (long long)d);
     /* Keep away from that host for a while (other hosts may do better). */

@@ -260,9 +260,8 @@ lt_status lt_store_update(lt_store *s, const char *lattice, const char *name,
         if (st == LT_ERR_AMBIGUOUS) { /* no index names it yet: removing it is safe */
             delete_manifest(s, lattice, name, id);
             st = LT_FAIL(LT_ERR_TIMEOUT,
-                         "cannot store the manifest of %s/%s: the store did "
-                         "not answer",
-                         lattice, name);
+                         "cannot store the manifest of %s/%s: the store did not answer", lattice,
+                         name);
         }
         return st;
     }

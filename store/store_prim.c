@@ -131,9 +131,8 @@ static lt_status resolve(lt_store *s, const char *bucket, const char *key, uint6
     }
     if (st != LT_OK)
         return LT_FAIL(LT_ERR_AMBIGUOUS,
-                       "%s; cannot read it back to learn whether it was "
-                       "applied: %s",
-                       why, lt_error_message());
+                       "%s; cannot read it back to learn whether it was applied: %s", why,
+                       lt_error_message());
     if (msg == NULL ? rev == 0 : natsMsg_GetSequence(msg) == rev) {
         natsMsg_Destroy(msg);
         LT_DEBUG("store", "%s: not applied (%s)", key, why);
@@ -149,9 +148,7 @@ static lt_status resolve(lt_store *s, const char *bucket, const char *key, uint6
     }
     natsMsg_Destroy(msg);
     return LT_FAIL(LT_ERR_AMBIGUOUS,
-                   "%s; %s changed since, so whether this write was applied "
-                   "is unknown",
-                   why, key);
+                   "%s; %s changed since, so whether this write was applied is unknown", why, key);
 }
 
 lt_status lt__store_kv_cas(lt_store *s, const char *bucket, const char *key, const void *data,

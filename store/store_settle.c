@@ -99,10 +99,9 @@ lt_status lt_store_stream_settle(jsCtx *js, const char *stream, const char *what
             st = refuse_replicas(stream, what, si->Config->Replicas, replicas,
                                  why != NULL ? why : natsStatus_GetText(ns), (int)jerr);
         else
-            st = LT_FAIL(lt_conn_status(ns),
-                         "cannot update %s (stream %s): %s (JetStream "
-                         "error %d)",
-                         what, stream, why != NULL ? why : natsStatus_GetText(ns), (int)jerr);
+            st =
+                LT_FAIL(lt_conn_status(ns), "cannot update %s (stream %s): %s (JetStream error %d)",
+                        what, stream, why != NULL ? why : natsStatus_GetText(ns), (int)jerr);
         goto out;
     }
 out:

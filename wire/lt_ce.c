@@ -126,9 +126,7 @@ static lt_status check_string(const char *what, const char *v, size_t len)
 
         if (n == 0)
             return LT_FAIL(LT_ERR_INVALID,
-                           "cloudevent: attribute \"%s\" is not valid UTF-8 "
-                           "(byte %zu)",
-                           what, i);
+                           "cloudevent: attribute \"%s\" is not valid UTF-8 (byte %zu)", what, i);
         if (forbidden_cp(cp))
             return LT_FAIL(LT_ERR_INVALID,
                            "cloudevent: attribute \"%s\" contains the "
@@ -287,8 +285,7 @@ lt_status lt__ce_check_name(const lt__ce_builder *b, const char *name, size_t n,
         return LT_FAIL(LT_ERR_INVALID, "cloudevent: empty attribute name");
     if (n > LT_CE_MAX_NAME)
         return LT_FAIL(LT_ERR_INVALID,
-                       "cloudevent: attribute name \"%s%s\" is longer than "
-                       "%u characters",
+                       "cloudevent: attribute name \"%s%s\" is longer than %u characters",
                        b->hdr ? "ce-" : "", name_for_error(name, n, pn), LT_CE_MAX_NAME);
     for (size_t i = 0; i < n; i++) {
         char c = name[i];
@@ -297,8 +294,7 @@ lt_status lt__ce_check_name(const lt__ce_builder *b, const char *name, size_t n,
             c = (char)(c - 'A' + 'a');
         if (!((c >= 'a' && c <= 'z') || (c >= '0' && c <= '9')))
             return LT_FAIL(LT_ERR_INVALID,
-                           "cloudevent: invalid attribute name \"%s%s\" "
-                           "(only a-z and 0-9 allowed)",
+                           "cloudevent: invalid attribute name \"%s%s\" (only a-z and 0-9 allowed)",
                            b->hdr ? "ce-" : "", name_for_error(name, n, pn));
         out[i] = c;
     }
@@ -373,8 +369,7 @@ static lt_status check_prefixes(const lt__ce_builder *b, const char *nm)
         return LT_OK;
     return LT_FAIL(LT_ERR_INVALID,
                    "cloudevent: attribute names \"%s%s\" and \"%s%s\" clash: "
-                   "one is a prefix of the other, which NATS header lookups (nats.c 3.4) "
-                   "confuse",
+                   "one is a prefix of the other, which NATS header lookups (nats.c 3.4) confuse",
                    b->hdr ? "ce-" : "", nm, b->hdr ? "ce-" : "", clash);
 }
 
@@ -391,9 +386,8 @@ lt_status lt__ce_builder_attr(lt__ce_builder *b, const char *name, size_t name_l
         return LT_FAIL(LT_ERR_INVALID, "cloudevent: \"%s\" is reserved, not an attribute", lb);
     if (len > LT_MAX_HEADER_VALUE)
         return LT_FAIL(LT_ERR_TOO_BIG,
-                       "cloudevent: attribute \"%s\" is %zu bytes, more than "
-                       "the limit of %u",
-                       lb, len, LT_MAX_HEADER_VALUE);
+                       "cloudevent: attribute \"%s\" is %zu bytes, more than the limit of %u", lb,
+                       len, LT_MAX_HEADER_VALUE);
     /* Empty values are refused: the spec forbids them for every core attribute
      * but the extensions, and an empty extension carries nothing. */
     if (len == 0)
@@ -440,9 +434,7 @@ lt_status lt__ce_builder_data(lt__ce_builder *b, const void *data, size_t len)
     if (b->has_data)
         return LT_FAIL(LT_ERR_INVALID, "cloudevent: data given twice");
     if (len > LT_MAX_MESSAGE)
-        return LT_FAIL(LT_ERR_TOO_BIG,
-                       "cloudevent: data is %zu bytes, more than the limit "
-                       "of %u",
+        return LT_FAIL(LT_ERR_TOO_BIG, "cloudevent: data is %zu bytes, more than the limit of %u",
                        len, LT_MAX_MESSAGE);
     st = arena_put(b, len > 0 ? data : "", len, &b->data_off);
     if (st != LT_OK)
@@ -489,23 +481,20 @@ static lt_status check_values(const lt__ce_builder *b, lt_ce_datatype *dt, int64
     v = lt__ce_builder_get(b, LT__CE_SOURCE);
     if (!uri_chars_ok(v))
         return LT_FAIL(LT_ERR_INVALID,
-                       "cloudevent: attribute \"%s\" is not a URI-reference: "
-                       "\"%.*s\"",
-                       lb, lt__ce_clip(v, 128), v);
+                       "cloudevent: attribute \"%s\" is not a URI-reference: \"%.*s\"", lb,
+                       lt__ce_clip(v, 128), v);
     label(b, "dataschema", lb);
     v = lt__ce_builder_get(b, LT__CE_DATASCHEMA);
     if (v != NULL && !absolute_uri_ok(v))
         return LT_FAIL(LT_ERR_INVALID,
-                       "cloudevent: attribute \"%s\" is not an absolute URI: "
-                       "\"%.*s\"",
-                       lb, lt__ce_clip(v, 128), v);
+                       "cloudevent: attribute \"%s\" is not an absolute URI: \"%.*s\"", lb,
+                       lt__ce_clip(v, 128), v);
     label(b, "time", lb);
     v = lt__ce_builder_get(b, LT__CE_TIME);
     if (v != NULL && lt_time_parse(v, LT_TIME_LEAP_SECOND | LT_TIME_YEAR_ZERO, sec, nsec) != LT_OK)
         return LT_FAIL(LT_ERR_INVALID,
-                       "cloudevent: attribute \"%s\" is not an RFC 3339 "
-                       "timestamp: \"%.*s\"",
-                       lb, lt__ce_clip(v, 64), v);
+                       "cloudevent: attribute \"%s\" is not an RFC 3339 timestamp: \"%.*s\"", lb,
+                       lt__ce_clip(v, 64), v);
     v = lt__ce_builder_get(b, LT__CE_DATACONTENTTYPE);
     *dt = LT_CE_DATA_NONE;
     if (v != NULL)
@@ -604,8 +593,7 @@ static lt_status feed(lt__ce_builder *b, const lt_ce_event *ev, const char *id, 
         for (int a = 0; a < LT__CE_ATTR_COUNT; a++) {
             if (strcmp(x->name, attr_names[a]) == 0)
                 return LT_FAIL(LT_ERR_INVALID,
-                               "cloudevent: extension \"%s\" shadows a core "
-                               "attribute",
+                               "cloudevent: extension \"%s\" shadows a core attribute",
                                attr_names[a]);
         }
         st = lt__ce_builder_attr(b, x->name, strlen(x->name), x->value, strlen(x->value));
@@ -613,9 +601,7 @@ static lt_status feed(lt__ce_builder *b, const lt_ce_event *ev, const char *id, 
     if (st == LT_OK && ev->data_len > 0 && ev->data == NULL)
         return LT_FAIL(LT_ERR_INVALID, "cloudevent: data_len %zu with no data", ev->data_len);
     if (st == LT_OK && ev->data_len > LT_MAX_MESSAGE)
-        return LT_FAIL(LT_ERR_TOO_BIG,
-                       "cloudevent: data is %zu bytes, more than the limit "
-                       "of %u",
+        return LT_FAIL(LT_ERR_TOO_BIG, "cloudevent: data is %zu bytes, more than the limit of %u",
                        ev->data_len, LT_MAX_MESSAGE);
     if (st == LT_OK && with_data)
         st = lt__ce_builder_data(b, ev->data, ev->data_len);

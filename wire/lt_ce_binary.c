@@ -175,8 +175,7 @@ lt_status lt_ce_to_msg_proto(natsMsg **new_msg, const char *subject, const lt_ce
         len = protobuf_c_message_get_packed_size(m);
         if (len > LT_MAX_MESSAGE) {
             st = LT_FAIL(LT_ERR_TOO_BIG,
-                         "cloudevent: %s packs to %zu bytes, more than the "
-                         "limit of %u",
+                         "cloudevent: %s packs to %zu bytes, more than the limit of %u",
                          m->descriptor->name, len, LT_MAX_MESSAGE);
             goto out;
         }
@@ -239,8 +238,7 @@ static lt_status decode_value(const char *rawkey, const char *raw, value_buf *vb
     }
     if (len > LT__CE_RAW_VALUE_MAX)
         return LT_FAIL(LT_ERR_TOO_BIG,
-                       "cloudevent: header %s is %zu bytes, more than the "
-                       "limit of %u",
+                       "cloudevent: header %s is %zu bytes, more than the limit of %u",
                        lt__ce_printable(rawkey, key, sizeof(key)), len,
                        (unsigned)LT__CE_RAW_VALUE_MAX);
     while (len > 0 && (src[len - 1] == ' ' || src[len - 1] == '\t'))
@@ -256,9 +254,7 @@ static lt_status decode_value(const char *rawkey, const char *raw, value_buf *vb
             vb->unq[o++] = src[i];
         }
         if (i + 1 != len)
-            return LT_FAIL(LT_ERR_INVALID,
-                           "cloudevent: header %s has a malformed quoted "
-                           "string",
+            return LT_FAIL(LT_ERR_INVALID, "cloudevent: header %s has a malformed quoted string",
                            lt__ce_printable(rawkey, key, sizeof(key)));
         src = vb->unq;
         len = o;
@@ -267,9 +263,7 @@ static lt_status decode_value(const char *rawkey, const char *raw, value_buf *vb
         char c = src[i];
 
         if (o >= LT_MAX_HEADER_VALUE)
-            return LT_FAIL(LT_ERR_TOO_BIG,
-                           "cloudevent: header %s decodes to more than %u "
-                           "bytes",
+            return LT_FAIL(LT_ERR_TOO_BIG, "cloudevent: header %s decodes to more than %u bytes",
                            lt__ce_printable(rawkey, key, sizeof(key)), LT_MAX_HEADER_VALUE);
         if (c == '%') {
             int hi = i + 1 < len ? hexval(src[i + 1]) : -1;
@@ -277,8 +271,7 @@ static lt_status decode_value(const char *rawkey, const char *raw, value_buf *vb
 
             if (hi < 0 || lo < 0)
                 return LT_FAIL(LT_ERR_INVALID,
-                               "cloudevent: header %s has a malformed "
-                               "percent-encoding at byte %zu",
+                               "cloudevent: header %s has a malformed percent-encoding at byte %zu",
                                lt__ce_printable(rawkey, key, sizeof(key)), i);
             c = (char)(hi << 4 | lo);
             i += 2;
@@ -431,8 +424,7 @@ static lt_status merge_content_type(lt__ce_builder *b, const char *ct)
         return lt__ce_builder_attr(b, "datacontenttype", 15, ct, len);
     if (strlen(attr) != len || strncmp(attr, ct, len) != 0)
         return LT_FAIL(LT_ERR_INVALID,
-                       "cloudevent: content-type \"%.*s\" differs from "
-                       "ce-datacontenttype \"%.*s\"",
+                       "cloudevent: content-type \"%.*s\" differs from ce-datacontenttype \"%.*s\"",
                        len > 128 ? 128 : (int)len, ct, lt__ce_clip(attr, 128), attr);
     return LT_OK;
 }
@@ -455,9 +447,7 @@ lt_status lt_ce_from_msg(lt_ce *ce, natsMsg *msg)
     data = natsMsg_GetData(msg);
     dlen = natsMsg_GetDataLength(msg);
     if (dlen < 0 || (unsigned)dlen > LT_MAX_MESSAGE)
-        return LT_FAIL(LT_ERR_TOO_BIG,
-                       "cloudevent: message is %d bytes, more than the limit "
-                       "of %u",
+        return LT_FAIL(LT_ERR_TOO_BIG, "cloudevent: message is %d bytes, more than the limit of %u",
                        dlen, LT_MAX_MESSAGE);
     ns = natsMsgHeader_Keys(msg, &keys, &nkeys);
     if (ns == NATS_NOT_FOUND) {

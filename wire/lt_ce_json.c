@@ -51,9 +51,7 @@ static lt_status b64_decode(const char *s, size_t len, lt_buf *out)
         if ((pad == 2 && (v[1] & 0x0F) != 0) || (pad == 1 && (v[2] & 0x03) != 0))
             goto bad;
         if (lt_buf_append(out, o, 3 - pad) != LT_OK)
-            return LT_FAIL(LT_ERR_TOO_BIG,
-                           "cloudevent: data_base64 decodes to more than %u "
-                           "bytes",
+            return LT_FAIL(LT_ERR_TOO_BIG, "cloudevent: data_base64 decodes to more than %u bytes",
                            LT_MAX_MESSAGE);
     }
     return LT_OK;
@@ -115,21 +113,15 @@ static lt_status json_attr(lt__ce_builder *b, const char *key, size_t klen, json
 
         if (i < INT32_MIN || i > INT32_MAX)
             return LT_FAIL(LT_ERR_INVALID,
-                           "cloudevent: extension \"%s\" is outside the "
-                           "32-bit integer range",
-                           nm);
+                           "cloudevent: extension \"%s\" is outside the 32-bit integer range", nm);
         snprintf(num, sizeof(num), "%" PRId64, (int64_t)i);
         text = num;
     } else if (json_is_real(v)) {
         return LT_FAIL(LT_ERR_INVALID,
-                       "cloudevent: extension \"%s\" must be an integer, not "
-                       "a fraction",
-                       nm);
+                       "cloudevent: extension \"%s\" must be an integer, not a fraction", nm);
     } else {
         return LT_FAIL(LT_ERR_INVALID,
-                       "cloudevent: extension \"%s\" must be a string, "
-                       "integer or boolean",
-                       nm);
+                       "cloudevent: extension \"%s\" must be a string, integer or boolean", nm);
     }
     return lt__ce_builder_attr(b, nm, klen, text, strlen(text));
 }
@@ -195,16 +187,14 @@ lt_status lt_ce_from_json(lt_ce *ce, const void *json, size_t len)
         return LT_FAIL(LT_ERR_INVALID, "cloudevent: no input");
     if (len > LT_MAX_MESSAGE)
         return LT_FAIL(LT_ERR_TOO_BIG,
-                       "cloudevent: structured event is %zu bytes, more than "
-                       "the limit of %u",
-                       len, LT_MAX_MESSAGE);
+                       "cloudevent: structured event is %zu bytes, more than the limit of %u", len,
+                       LT_MAX_MESSAGE);
     if (lt__wire_json_too_deep(json, len) < len)
         return LT_FAIL(LT_ERR_TOO_BIG, "cloudevent: JSON nested deeper than %u", LT_MAX_JSON_DEPTH);
     root = json_loadb(len > 0 ? json : "", len, JSON_REJECT_DUPLICATES, &err);
     if (root == NULL)
         return LT_FAIL(LT_ERR_PARSE,
-                       "cloudevent: structured event is not JSON: %s (line %d, "
-                       "column %d)",
+                       "cloudevent: structured event is not JSON: %s (line %d, column %d)",
                        lt__ce_printable(err.text, why, sizeof(why)), err.line, err.column);
     if (!json_is_object(root)) {
         st = LT_FAIL(LT_ERR_PARSE, "cloudevent: structured event is not a JSON object");
@@ -319,9 +309,8 @@ lt_status lt_ce_to_json(char **new_json, size_t *out_len, const lt_ce_event *ev)
     n = json_dumpb(o, NULL, 0, JSON_COMPACT);
     if (n == 0 || n > LT_MAX_MESSAGE) {
         st = LT_FAIL(n == 0 ? LT_ERR_NOMEM : LT_ERR_TOO_BIG,
-                     "cloudevent: JSON event is %zu "
-                     "bytes, more than the limit of %u",
-                     n, LT_MAX_MESSAGE);
+                     "cloudevent: JSON event is %zu bytes, more than the limit of %u", n,
+                     LT_MAX_MESSAGE);
         goto out;
     }
     text = lt_malloc(n + 1);

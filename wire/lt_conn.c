@@ -367,8 +367,7 @@ static natsStatus connect_waiting(natsConnection **nc, natsOptions *opts, const 
         if (!told) {
             lt_conn_redact_url(cfg->url, shown, sizeof(shown));
             LT_WARN("nats",
-                    "no NATS server answers at %s (%s); trying again each second for "
-                    "up to %lld s",
+                    "no NATS server answers at %s (%s); trying again each second for up to %lld s",
                     shown, natsStatus_GetText(s), (long long)(cfg->connect_wait_ms / 1000));
             told = true;
         }

@@ -77,9 +77,7 @@ lt_status lt_subject_check(const char *subject, bool allow_wildcards)
 
         if (c != '.' && c != '\0') {
             if (c <= 0x20 || c >= 0x7f)
-                return LT_FAIL(LT_ERR_INVALID,
-                               "subject byte %zu (0x%02x) is not printable "
-                               "ASCII",
+                return LT_FAIL(LT_ERR_INVALID, "subject byte %zu (0x%02x) is not printable ASCII",
                                i, (unsigned)c);
             continue;
         }

@@ -206,8 +206,7 @@ int lctl_request(lctl_client *c, const char *op, const char *name, const char *b
         ns = natsConnection_RequestMsg(&reply, c->nc, msg, c->cfg->timeout * 1000);
     if (ns == NATS_NO_RESPONDERS) {
         fprintf(stderr,
-                "latticectl: no latticed is serving %s (is it running, with this API "
-                "prefix?)\n",
+                "latticectl: no latticed is serving %s (is it running, with this API prefix?)\n",
                 subject);
         code = LCTL_EXIT_NET;
     } else if (ns == NATS_TIMEOUT) {

@@ -43,8 +43,7 @@ const lt_opts_spec lctl_validate_opts = {
     .summary = "Check a manifest without a server, with wadm's rules (same messages) and\n"
                "latticed's. Every error and warning is printed with its location:\n"
                "file:line:column for YAML, the JSON path (spec.components[0]...) for JSON.\n"
-               "Exit status: 0 valid (warnings may be printed), 1 invalid, 2 usage or I/O "
-               "error.",
+               "Exit status: 0 valid (warnings may be printed), 1 invalid, 2 usage or I/O error.",
     .opts = validate_options,
     .nopts = sizeof(validate_options) / sizeof(validate_options[0]),
 };

@@ -512,9 +512,7 @@ START_TEST(kv_stall)
         snprintf(stepped, sizeof(stepped), "lease taken by '%s' (epoch %llu): stepping down",
                  rs[next].id, (unsigned long long)new_epoch);
         ck_assert_msg(e2e_wait_log(e, rs[lead].pid, stepped, 30000),
-                      "%s never stepped down (no "
-                      "\"%s\" in its log)",
-                      rs[lead].id, stepped);
+                      "%s never stepped down (no \"%s\" in its log)", rs[lead].id, stepped);
         ck_assert_msg(strcmp(e2e_leader(e, L, NULL), rs[next].id) == 0,
                       "kv_stall: the lease went from %s to %s after %s's stall ended", rs[next].id,
                       e2e_leader(e, L, NULL), rs[lead].id);

@@ -445,9 +445,7 @@ START_TEST(test_conn_no_replay_after_cut)
     for (i = 0; i < r->n_cmds; i++)
         for (size_t k = 0; k < held; k++)
             ck_assert_msg(r->cmds[i].no != held_no[k],
-                          "request %llu, held back during the "
-                          "cut, reached the host",
-                          held_no[k]);
+                          "request %llu, held back during the cut, reached the host", held_no[k]);
     pthread_mutex_unlock(&r->mu);
     recorder_free(r);
     ck_assert_int_eq(lt_proxy_stop(px), LT_OK);

@@ -263,8 +263,7 @@ START_TEST(test_failover_commands_and_epochs)
     }
     /* Both remaining hosts heard of epoch_b (replica-b asks each for its inventory first). */
     ck_assert_msg(e2e_wait(e, hosts_at_epoch, &epoch_b, 10000),
-                  "hosts report epoch %llu, "
-                  "want %llu",
+                  "hosts report epoch %llu, want %llu",
                   (unsigned long long)e2e_hosts_min_epoch(e, L), (unsigned long long)epoch_b);
     t_end = e2e_now_ms();
     ledger_judge("replica-b", epoch_b, t_kill, t_end, &sum);

@@ -474,8 +474,7 @@ START_TEST(test_stalled_lease_stops_acting_in_time)
     pthread_mutex_unlock(&cmd_mu);
     /* ttl 2000 ms: replica-a may act until its last renewal was sent + 1500 ms. */
     ck_assert_msg(last - t0 <= 1500 + 250,
-                  "replica-a still sent a command %lld ms after its "
-                  "lease KV stalled",
+                  "replica-a still sent a command %lld ms after its lease KV stalled",
                   (long long)(last - t0));
     remove(stall);
     natsSubscription_Unsubscribe(sub);

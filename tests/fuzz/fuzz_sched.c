@@ -909,8 +909,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     }
     if (F.trace) {
         fprintf(stderr,
-                "fuzz_sched: %zu ops, %zu batches, %zu statuses, %zu events, %zu stale;"
-                " instances:",
+                "fuzz_sched: %zu ops, %zu batches, %zu statuses, %zu events, %zu stale; instances:",
                 ops - 1, F.batches, F.statuses, F.events, F.stale);
         for (size_t i = 0; i < N_HOSTS; i++)
             fprintf(stderr, " %zu", F.hosts[i].n_inst);

@@ -49,8 +49,7 @@ static const char APP_CANONICAL[] =
     "{\"apiVersion\":\"core.oam.dev/v1beta1\",\"kind\":\"Application\","
     "\"metadata\":{\"name\":\"Hello_App\",\"annotations\":{\"description\":\"demo\","
     "\"experimental.wasmcloud.dev/shared\":\"true\",\"version\":\"v2\"},"
-    "\"labels\":{\"team\":\"a\"}},"
-    "\"spec\":{\"components\":["
+    "\"labels\":{\"team\":\"a\"}},\"spec\":{\"components\":["
     "{\"name\":\"http.component\",\"type\":\"component\",\"properties\":{"
     "\"image\":\"ghcr.io/x:1\",\"config\":[{\"name\":\"lang\",\"properties\":{\"a\":\"2\","
     "\"z\":\"1\"}},{\"name\":\"external\"}],\"secrets\":[{\"name\":\"tok\",\"properties\":{"
@@ -171,8 +170,7 @@ static const char EXT_APP[] =
     "        - type: linkdef\n"
     "          properties: {namespace: a, package: b, interfaces: [c], target: a}\n"
     "  policies:\n"
-    "    - {name: p, type: policy.secret.wasmcloud.dev/v1alpha1, properties: "
-    "{backend: b}}\n"
+    "    - {name: p, type: policy.secret.wasmcloud.dev/v1alpha1, properties: {backend: b}}\n"
     "    - {name: r, type: latticed.dev/rollout, properties: {maxUnavailable: '2'}}\n";
 
 static const char EXT_CANONICAL[] =
@@ -182,8 +180,7 @@ static const char EXT_CANONICAL[] =
     "\"properties\":{\"image\":\"i\"},\"traits\":[{\"type\":\"link\",\"properties\":{"
     "\"namespace\":\"a\",\"package\":\"b\",\"interfaces\":[],\"source\":{},\"target\":{"
     "\"name\":\"a\",\"secrets\":[{\"name\":\"s\",\"properties\":{\"policy\":\"p\","
-    "\"key\":\"k\",\"version\":\"1\"}}]},\"name\":\"n\","
-    "\"latticed.dev/colocate\":\"required\"}},"
+    "\"key\":\"k\",\"version\":\"1\"}}]},\"name\":\"n\",\"latticed.dev/colocate\":\"required\"}},"
     "{\"type\":\"latticed.dev/resources\",\"properties\":{\"cpu\":0.25,\"memory\":\"64Mi\"}},"
     "{\"type\":\"linkdef\",\"properties\":{\"interfaces\":[\"c\"],\"namespace\":\"a\","
     "\"package\":\"b\",\"target\":\"a\"}}]}],"

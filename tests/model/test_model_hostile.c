@@ -203,8 +203,7 @@ START_TEST(test_hostile_structure)
     refused("   \n# only a comment\n", LT_MODEL_FORMAT_AUTO, "schema", "the manifest is empty");
     refused("---\n", LT_MODEL_FORMAT_YAML, "schema", "the manifest is empty");
     refused("- a\n- b\n", LT_MODEL_FORMAT_YAML, "schema",
-            "invalid type: sequence, expected a "
-            "manifest");
+            "invalid type: sequence, expected a manifest");
     refused("a: [1, 2\n", LT_MODEL_FORMAT_YAML, "syntax", "YAML syntax error");
     refused("{", LT_MODEL_FORMAT_AUTO, "syntax", "YAML syntax error");
     refused("", LT_MODEL_FORMAT_JSON, "syntax", "JSON syntax error");

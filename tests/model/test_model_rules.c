@@ -294,12 +294,10 @@ START_TEST(test_rule12_component_properties)
     mt_result res =
         mt_parse(HDR META("p") "spec:\n  components:\n"
                                "    - {name: both, type: component, properties: {image: x, "
-                               "application: {name: a, "
-                               "component: b}}}\n"
+                               "application: {name: a, component: b}}}\n"
                                "    - {name: none, type: capability, properties: {}}\n"
                                "    - {name: cfg, type: capability, properties: {application: "
-                               "{name: shr, component: b},"
-                               " config: [{name: c}]}}\n"
+                               "{name: shr, component: b}, config: [{name: c}]}}\n"
                                "    - {name: sec, type: capability, properties: {application: "
                                "{name: shr2, component: b},"
                                " secrets: [{name: s, properties: {policy: p, key: k}}]}}\n"
@@ -446,8 +444,7 @@ START_TEST(test_schema_json_paths)
 {
     const char *json =
         "{\"apiVersion\":\"core.oam.dev/v1beta1\",\"kind\":\"Application\","
-        "\"metadata\":{\"name\":\"j\",\"annotations\":{}},"
-        "\"spec\":{\"components\":["
+        "\"metadata\":{\"name\":\"j\",\"annotations\":{}},\"spec\":{\"components\":["
         "{\"name\":\"a\",\"type\":\"component\",\"properties\":{\"image\":\"x\"}},"
         "{\"name\":\"b\",\"type\":\"component\",\"properties\":{\"image\":\"y\"},"
         "\"traits\":[{\"type\":\"spreadscaler\",\"properties\":{\"instances\":-2}}]}]}}";
@@ -502,8 +499,7 @@ START_TEST(test_schema_scaler_fields)
                       "      traits:\n"
                       "        - {type: spreadscaler, properties: {instances: 1, replicas: 2}}\n"
                       "        - {type: daemonscaler, properties: {replicas: 3, spread: [{name: a, "
-                      "weight: -1,"
-                      " colour: red}]}}\n",
+                      "weight: -1, colour: red}]}}\n",
         LT_MODEL_FORMAT_YAML);
     mt_expect(&res, LT_MODEL_ERROR, "duplicate field `instances` (`replicas` is its alias)", 0, 0);
     mt_expect(&res, LT_MODEL_ERROR,

@@ -171,8 +171,7 @@ START_TEST(touch_arms_onfile)
     char b[256];
 
     snprintf(rules, sizeof(rules),
-             "js_PublishMsg:mode=lost_reply:count=1:touch=%s;"
-             "kvStore_Get:mode=fail:onfile=%s",
+             "js_PublishMsg:mode=lost_reply:count=1:touch=%s;kvStore_Get:mode=fail:onfile=%s",
              flag_path, flag_path);
     out = probe(rules, ops);
     ck_assert_str_eq(line(out, 0, b, sizeof(b)), "get t Not Found -"); /* not armed yet */
