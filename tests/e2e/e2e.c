@@ -125,6 +125,17 @@ static pid_t spawn(e2e *e, const char *name, const char *bin, char **argv)
     return pid;
 }
 
+pid_t e2e_spawn(e2e *e, const char *name, const char *const *argv)
+{
+    char *args[64];
+    size_t n;
+
+    for (n = 0; argv[n] != NULL && n < 63; n++)
+        args[n] = (char *)argv[n];
+    args[n] = NULL;
+    return spawn(e, name, args[0], args);
+}
+
 pid_t e2e_latticed(e2e *e, const char *const *extra)
 {
     return e2e_latticed_at(e, e->urls, extra);

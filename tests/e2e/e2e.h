@@ -36,6 +36,9 @@ pid_t e2e_latticed(e2e *e, const char *const *extra);
  */
 pid_t e2e_hosts(e2e *e, const char *lattice, const char *prefix, int n, const char *const *labels,
                 const char *const *extra);
+/** Any process (argv[0] = the binary, NULL-terminated, at most 63 args) started and killed like
+ * the others, stdout+stderr in its log (e2e_log_path); name names the log. */
+pid_t e2e_spawn(e2e *e, const char *name, const char *const *argv);
 /** Send sig to a process we started; with reap, wait for it to exit. */
 void e2e_kill(e2e *e, pid_t pid, int sig, bool reap);
 
