@@ -7,6 +7,12 @@
  * host) to the same hosts and collecting every reply. Also latticed's peak
  * RSS. Not a test; run by hand:
  *   bench_converge LATTICED LATTICED_HOST [hosts=10000] [apps=1000] [instances=100]
+ * With --protocol wasmcloud-v2 first (issue 10): simulated wasmCloud 2.x hosts in environment
+ * "bench" (latticed --wasmcloud-v2 bench), one workload.start per workload, at most one in
+ * flight per host; the floor is a bare nats.c client sending as many workload.start requests,
+ * one in flight per host, the next on each reply.
+ *   bench_converge --protocol wasmcloud-v2 LATTICED LATTICED_HOST [hosts=1000] [apps=100]
+ *   [instances=100]
  */
 #include <fcntl.h>
 #include <signal.h>
@@ -223,16 +229,99 @@ static int64_t floor_run(natsConnection *nc, int hosts, int per_host)
     return atomic_load(&replies) == hosts ? t0 : -1;
 }
 
+/* ---- the v2 floor: workload.start requests, one in flight per host ----------------------- */
+
+#define V2_MAX_HOSTS 20000
+
+static char (*v2_ids)[64];
+static atomic_int n_v2_ids;
+static int v2_per_host;
+static atomic_int *v2_sent;
+
+/* runtime.operator.heartbeat.<id>: remember each host id once. */
+static void on_v2_heartbeat(natsConnection *nc, natsSubscription *sub, natsMsg *msg, void *cl)
+{
+    const char *id = strrchr(natsMsg_GetSubject(msg), '.') + 1;
+    int n = atomic_load(&n_v2_ids), i;
+
+    (void)nc, (void)sub, (void)cl;
+    for (i = 0; i < n && strcmp(v2_ids[i], id) != 0; i++)
+        ;
+    if (i == n && n < V2_MAX_HOSTS) {
+        snprintf(v2_ids[n], 64, "%s", id);
+        atomic_store(&n_v2_ids, n + 1);
+    }
+    natsMsg_Destroy(msg);
+}
+
+static void v2_send(natsConnection *nc, int h)
+{
+    char subj[160], reply[64], body[768];
+    int k = atomic_fetch_add(&v2_sent[h], 1);
+
+    if (k >= v2_per_host)
+        return;
+    snprintf(body, sizeof(body),
+             "{\"workload\":{\"namespace\":\"bench\",\"name\":\"app-0000-web\",\"annotations\":{"
+             "\"latticed.dev/managed-by\":\"latticed\",\"latticed.dev/lattice\":\"bench\","
+             "\"latticed.dev/app\":\"app-0000\",\"latticed.dev/version\":\"v1\","
+             "\"latticed.dev/kind\":\"component\"},\"witWorld\":{\"components\":[{\"image\":"
+             "\"ghcr.io/acme/web:1.0.0\",\"localResources\":{},\"name\":\"web\"}]}},"
+             "\"workloadId\":\"i-f%07x%024x\"}",
+             h, k);
+    snprintf(subj, sizeof(subj), "runtime.host.%s.workload.start", v2_ids[h]);
+    snprintf(reply, sizeof(reply), "_INBOX.floor2.%d", h);
+    natsConnection_PublishRequestString(nc, subj, reply, body);
+}
+
+static void on_v2_reply(natsConnection *nc, natsSubscription *sub, natsMsg *msg, void *closure)
+{
+    const char *dot = strrchr(natsMsg_GetSubject(msg), '.');
+
+    (void)sub, (void)closure;
+    atomic_fetch_add(&replies, 1);
+    if (dot != NULL)
+        v2_send(nc, atoi(dot + 1));
+    natsMsg_Destroy(msg);
+}
+
+static int64_t floor_v2(natsConnection *nc, int hosts, int per_host)
+{
+    natsSubscription *sub = NULL;
+    int64_t t0;
+    int h, want = hosts * per_host;
+
+    v2_per_host = per_host;
+    v2_sent = calloc((size_t)hosts, sizeof(*v2_sent));
+    natsConnection_Subscribe(&sub, nc, "_INBOX.floor2.*", on_v2_reply, NULL);
+    natsSubscription_SetPendingLimits(sub, 1000000, 1024 * 1024 * 1024);
+    natsConnection_Flush(nc);
+    atomic_store(&replies, 0);
+    t0 = now_ms();
+    for (h = 0; h < hosts; h++)
+        v2_send(nc, h);
+    natsConnection_Flush(nc);
+    while (atomic_load(&replies) < want && now_ms() - t0 < 120000) {
+        struct timespec ts = { 0, 1000000 };
+
+        nanosleep(&ts, NULL);
+    }
+    t0 = now_ms() - t0;
+    natsSubscription_Destroy(sub);
+    free(v2_sent);
+    return atomic_load(&replies) == want ? t0 : -1;
+}
+
 int main(int argc, char **argv)
 {
-    int hosts = argc > 3 ? atoi(argv[3]) : 10000;
-    int apps = argc > 4 ? atoi(argv[4]) : 1000;
-    int inst = argc > 5 ? atoi(argv[5]) : 100;
+    bool v2 =
+        argc > 2 && strcmp(argv[1], "--protocol") == 0 && strcmp(argv[2], "wasmcloud-v2") == 0;
+    int hosts, apps, inst;
     char nh[16], url[128];
     lt_natsrv *srv = NULL;
     lt_natsrv_opts no = { 0 };
     natsConnection *nc = NULL;
-    natsSubscription *ssub = NULL;
+    natsSubscription *ssub = NULL, *hbsub = NULL;
     pid_t sim, ld;
     int64_t t0, conv, fl;
     long rss;
@@ -240,11 +329,18 @@ int main(int argc, char **argv)
 
     if (lt_bench_require_release("bench_converge") != 0)
         return 2;
-
+    if (v2) { /* drop "--protocol wasmcloud-v2": the positional arguments follow */
+        argv += 2;
+        argc -= 2;
+    }
     if (argc < 3) {
-        fprintf(stderr, "usage: bench_converge LATTICED LATTICED_HOST [hosts] [apps] [inst]\n");
+        fprintf(stderr, "usage: bench_converge [--protocol wasmcloud-v2] LATTICED LATTICED_HOST "
+                        "[hosts] [apps] [inst]\n");
         return 2;
     }
+    hosts = argc > 3 ? atoi(argv[3]) : v2 ? 1000 : 10000;
+    apps = argc > 4 ? atoi(argv[4]) : v2 ? 100 : 1000;
+    inst = argc > 5 ? atoi(argv[5]) : 100;
     n_apps = apps;
     deployed_flags = calloc((size_t)apps, 1);
     acked_at = calloc((size_t)apps, sizeof(int64_t));
@@ -255,21 +351,35 @@ int main(int argc, char **argv)
     }
     snprintf(url, sizeof(url), "%s", lt_natsrv_url(srv));
     snprintf(nh, sizeof(nh), "%d", hosts);
-    {
+    if (v2) {
+        char *a[] = { argv[2],        "--nats-url",    url,     "--simulate",  nh,     "--protocol",
+                      "wasmcloud-v2", "--environment", "bench", "--log-level", "warn", NULL };
+
+        sim = spawn(a, "/tmp/bench_sim.log");
+    } else {
         char *a[] = { argv[2], "--nats-url",           url,  "--lattice",   "bench", "--simulate",
                       nh,      "--heartbeat-interval", "2s", "--log-level", "warn",  NULL };
 
         sim = spawn(a, "/tmp/bench_sim.log");
     }
     {
-        char *a[] = { argv[1],  "--nats-url",  url,    "--lattice",   "bench", "--host-interval-ms",
-                      "2000",   "--warmup-ms", "2500", "--log-level", "warn",  "--storage",
-                      "memory", NULL };
+        char *a[] = { argv[1],  "--nats-url",
+                      url,      "--lattice",
+                      "bench",  "--host-interval-ms",
+                      "2000",   "--warmup-ms",
+                      "2500",   "--log-level",
+                      "warn",   "--storage",
+                      "memory", v2 ? "--wasmcloud-v2" : NULL,
+                      "bench",  NULL };
 
         ld = spawn(a, "/tmp/bench_latticed.log");
     }
     if (natsConnection_ConnectTo(&nc, url) != NATS_OK)
         return 1;
+    if (v2) { /* the host ids, for the floor */
+        v2_ids = calloc(V2_MAX_HOSTS, sizeof(*v2_ids));
+        natsConnection_Subscribe(&hbsub, nc, "runtime.operator.heartbeat.*", on_v2_heartbeat, NULL);
+    }
     for (t0 = now_ms(); now_ms() - t0 < 60000 && seen < hosts; sleep(1))
         seen = host_count(nc);
     printf("latticed sees %d of %d hosts after %lld ms\n", seen, hosts, (long long)(now_ms() - t0));
@@ -351,9 +461,19 @@ int main(int argc, char **argv)
     }
     stop(ld);
     sleep(1);
-    fl = floor_run(nc, hosts, apps * inst / hosts);
-    printf("floor: %d start requests of %d items, every reply in %lld ms\n", hosts,
-           apps * inst / hosts, (long long)fl);
+    if (v2) {
+        natsSubscription_Destroy(hbsub);
+        if (atomic_load(&n_v2_ids) < hosts)
+            printf("floor: heard %d of %d host ids\n", atomic_load(&n_v2_ids), hosts);
+        fl = floor_v2(nc, atomic_load(&n_v2_ids), apps * inst / hosts);
+        printf("floor: %d workload.start requests (%d per host, one in flight per host), every "
+               "reply in %lld ms\n",
+               apps * inst, apps * inst / hosts, (long long)fl);
+    } else {
+        fl = floor_run(nc, hosts, apps * inst / hosts);
+        printf("floor: %d start requests of %d items, every reply in %lld ms\n", hosts,
+               apps * inst / hosts, (long long)fl);
+    }
     if (fl > 0)
         printf("ratio: %.2f x the floor\n", (double)conv / (double)fl);
     natsSubscription_Destroy(ssub);
