@@ -98,8 +98,8 @@ static void on_request(natsConnection *nc, natsSubscription *sub, natsMsg *m, vo
         json_array_foreach (json_object_get(x, "interfaces"), j, f) {
             if (j > 0)
                 cat(r.ifaces, sizeof(r.ifaces), ",");
-            cat(r.ifaces, sizeof(r.ifaces), json_string_value(f) != NULL ? json_string_value(f)
-                                                                         : "?");
+            cat(r.ifaces, sizeof(r.ifaces),
+                json_string_value(f) != NULL ? json_string_value(f) : "?");
         }
         cat_map(r.ifaces, sizeof(r.ifaces), json_object_get(x, "config"));
     }
@@ -384,4 +384,3 @@ void e2e_v2_reset(void)
 {
     n_sims = 0;
 }
-

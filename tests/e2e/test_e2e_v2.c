@@ -33,7 +33,7 @@
 #define T 30000 /* ms for the hosts to follow latticed */
 /* latticed's and the simulator's timings for fast tests (the kill test keeps the defaults) */
 #define FAST_V2 "--v2-heartbeat-ms", "1000", "--v2-status-interval-ms", "1000"
-#define SIM_FAST "--heartbeat-ms", "1000"
+#define SIM_FAST "--heartbeat-interval", "1s"
 #define FOREIGN "foreign-0001"
 
 /* Whether haystack contains needle, ignoring case. */
@@ -44,7 +44,8 @@ static bool has_ci(const char *haystack, const char *needle)
     for (const char *p = haystack; *p != '\0'; p++) {
         size_t i = 0;
 
-        while (i < n && p[i] != '\0' && tolower((unsigned char)p[i]) == tolower((unsigned char)needle[i]))
+        while (i < n && p[i] != '\0' &&
+               tolower((unsigned char)p[i]) == tolower((unsigned char)needle[i]))
             i++;
         if (i == n)
             return true;
@@ -62,8 +63,8 @@ static char *ask_host(e2e *e, const char *host, const char *verb, const char *bo
     snprintf(subj, sizeof(subj), "runtime.host.%s.workload.%s", host, verb);
     ck_assert_int_eq(natsConnection_ConnectTo(&nc, e2e_url(e)), NATS_OK);
     if (natsConnection_RequestString(&reply, nc, subj, body, 15000) == NATS_OK) {
-        json_t *doc = json_loadb(natsMsg_GetData(reply), (size_t)natsMsg_GetDataLength(reply), 0,
-                                 NULL);
+        json_t *doc =
+            json_loadb(natsMsg_GetData(reply), (size_t)natsMsg_GetDataLength(reply), 0, NULL);
         const char *st = json_string_value(
             json_object_get(json_object_get(doc, "workloadStatus"), "workloadState"));
 
@@ -127,7 +128,8 @@ static size_t check_shop(e2e *e, const char *lattice, char (*ids)[80], size_t ma
                           strchr(r.comps, ' ') == strrchr(r.comps, ' '),
                       "components of %s: %s", r.wid, r.comps);
         ck_assert_msg(strstr(r.ifaces, "wasi:keyvalue/") != NULL &&
-                          strstr(r.ifaces, "store") != NULL && strstr(r.ifaces, "atomics") != NULL &&
+                          strstr(r.ifaces, "store") != NULL &&
+                          strstr(r.ifaces, "atomics") != NULL &&
                           strstr(r.ifaces, "bucket=shop") != NULL &&
                           strstr(r.ifaces, "backend=nats") != NULL &&
                           strstr(r.ifaces, "wasi:http/incoming-handler") != NULL &&
@@ -327,8 +329,7 @@ static size_t starts_in_10s(const char *host)
 
     while (e2e_v2_requests("start", host, NULL, NULL, 0) == 0 && e2e_now_ms() < deadline)
         e2e_sleep_ms(100);
-    ck_assert_msg(e2e_v2_requests("start", host, NULL, NULL, 0) > 0, "no start sent to %s",
-                  host);
+    ck_assert_msg(e2e_v2_requests("start", host, NULL, NULL, 0) > 0, "no start sent to %s", host);
     first = e2e_now_ms() - 200;
     e2e_sleep_ms(10000); /* a window to count in, not a condition */
     return e2e_v2_requests("start", host, NULL, NULL, first);
@@ -526,9 +527,12 @@ END_TEST
 
 int main(void)
 {
-    const TTest *const tests[] = { test_lifecycle,          test_exports,
-                                   test_kill_default_heartbeat, test_unresponsive_hosts,
-                                   test_two_environments,   test_failover,
+    const TTest *const tests[] = { test_lifecycle,
+                                   test_exports,
+                                   test_kill_default_heartbeat,
+                                   test_unresponsive_hosts,
+                                   test_two_environments,
+                                   test_failover,
                                    NULL };
 
     return e2e_run_suite("e2e_v2", 180, tests);
