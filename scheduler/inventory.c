@@ -68,6 +68,7 @@ static void host_free(sched_host *h)
     lt_free(h->friendly);
     lt_free(h->version);
     lt__sched_skvs_cleanup(&h->labels);
+    lt__sched_v2_host_free(h);
     for (i = 0; i < h->links.cap; i++)
         if (h->links.slots[i].key != NULL)
             lt_free(h->links.slots[i].val);
@@ -151,6 +152,7 @@ static void set_capacity(sched_host *h, const Latticed__Host__V1__Capacity *c)
 static void set_alive(lt_sched *s, sched_host *h, int64_t now)
 {
     h->last_seen = now;
+    h->gone = false; /* heard again after lt_sched_host_gone */
     if (h->state != HOST_ALIVE) {
         h->state = HOST_ALIVE;
         s->inv_gen++;
@@ -512,6 +514,7 @@ lt_status lt__sched_inv_heartbeat(lt_sched *s, const char *host_id,
     h->newest_epoch = hb->newest_epoch;
     set_labels(s, h, (void *const *)hb->labels, hb->n_labels);
     set_capacity(h, hb->capacity);
+    lt__sched_v2_host_caps(s, h, hb);
     set_alive(s, h, now);
     stamp = ++s->stamp;
     for (i = 0; i < hb->n_instances; i++) {
@@ -711,14 +714,14 @@ static int64_t silence(const lt_sched *s, const sched_host *h, int64_t now)
 
 static bool overdue(const lt_sched *s, const sched_host *h, int64_t now)
 {
-    return silence(s, h, now) > host_timeout(s, h);
+    return h->gone || silence(s, h, now) > host_timeout(s, h);
 }
 
 static bool quiet(const lt_sched *s, const sched_host *h, int64_t now)
 {
     int64_t iv = host_interval(s, h), after = iv + iv / 2, half = host_timeout(s, h) / 2;
 
-    return silence(s, h, now) > (after < half ? after : half);
+    return h->gone || silence(s, h, now) > (after < half ? after : half);
 }
 
 /* Two host timeouts: a link that degrades drops hosts over about that long. */
@@ -819,8 +822,10 @@ void lt_sched_set_connected(lt_sched *s, bool connected, int64_t now)
 
     if (connected && !s->connected) {
         /* Whatever we missed while away is not the hosts' fault: fresh timeouts. */
-        for (i = 0; i < s->host_list.len; i++)
+        for (i = 0; i < s->host_list.len; i++) {
             ((sched_host *)s->host_list.items[i])->last_seen = now;
+            ((sched_host *)s->host_list.items[i])->gone = false; /* our link, maybe not theirs */
+        }
     }
     s->connected = connected;
 }
@@ -840,7 +845,8 @@ size_t lt_sched_evict_silent(lt_sched *s, int64_t now)
     for (i = 0; i < s->host_list.len; i++) {
         sched_host *h = s->host_list.items[i];
 
-        if (now - h->last_seen > host_timeout(s, h) && lt__sched_pvec_push(&lost, h) != LT_OK)
+        if ((h->gone || now - h->last_seen > host_timeout(s, h)) &&
+            lt__sched_pvec_push(&lost, h) != LT_OK)
             break;
     }
     n = lost.len;

@@ -24,6 +24,7 @@
 #include "lt_buf.h"
 #include "lt_model.h"
 #include "lt_status.h"
+#include "wasmcloud/runtime/v2/workload.pb-c.h"
 
 typedef struct lt_sched lt_sched;
 typedef struct lt_sched_spec lt_sched_spec;
@@ -68,6 +69,11 @@ typedef struct {
     int64_t debounce_ms;          /**< a dirty app waits this long for more events; 0 = 20 */
     size_t max_batch;             /**< items per host request; 0 = 256 */
     uint64_t seed;                /**< jitter PRNG seed; 0 = fixed default */
+    bool wasmcloud_v2;            /**< this lattice's hosts are wasmCloud 2.x hosts
+                                       (docs/wasmcloud-v2.md): linked components are placed as
+                                       one workload, capability components become host
+                                       interfaces, nothing is linked
+                                       (docs/internals/scheduler.md, "wasmCloud v2 mode") */
 } lt_sched_config;
 
 /* ---------------------------------------------------------------------------------------------
@@ -100,6 +106,10 @@ typedef struct {
     Latticed__Host__V1__StopItem **stops;      /**< verb STOP */
     Latticed__Host__V1__LinkSpec **links;      /**< verb LINK */
     Latticed__Host__V1__UnlinkItem **unlinks;  /**< verb UNLINK */
+    /** Verb START on a wasmcloud_v2 scheduler: workloads[i] is the workload template of
+     * starts[i] (annotations empty: the driver fills them from the InstanceSpec). NULL on
+     * native schedulers and for other verbs. */
+    const Wasmcloud__Runtime__V2__Workload *const *workloads;
 } lt_sched_batch;
 
 /** Status words, wadm's StatusType. */
@@ -239,6 +249,15 @@ void lt_sched_on_inventory(lt_sched *s, uint64_t request_no,
  */
 void lt_sched_quarantine(lt_sched *s, const char *host_id, uint64_t claimed, int64_t now);
 
+/**
+ * host_id did not answer a liveness probe (or nobody is subscribed to its subjects any more):
+ * it counts as silent past its timeout from now on, so the next lt_sched_tick (which then
+ * checks the hosts at once) declares it lost, within the partition guard and never while our
+ * own connection is down (lt_sched_set_connected; reconnecting forgives it). Unknown ids are
+ * ignored. A later heartbeat revives it as usual.
+ */
+void lt_sched_host_gone(lt_sched *s, const char *host_id, int64_t now);
+
 /* ---------------------------------------------------------------------------------------------
  * Input: desired state
  * ------------------------------------------------------------------------------------------- */
@@ -307,7 +326,7 @@ size_t lt_sched_evict_silent(lt_sched *s, int64_t now);
  * Append the host inventory as JSON to out:
  * {"lattice":..,"partitioned":bool,"total":n,"hosts":[{"id","friendly_name","version",
  *  "labels":{..},"capacity":{...},"instances":n,"last_seen_ms":age,
- *  "state":"alive"|"unreachable"}..],"truncated":bool}
+ *  "state":"alive"|"unreachable","driver":"native"|"wasmcloud-v2"}..],"truncated":bool}
  * sorted by host id; when out's limit would be exceeded the list stops early and "truncated"
  * says so (a fleet of 10,000 hosts is more than one NATS message).
  */

@@ -29,6 +29,7 @@ typedef struct {
     char *owned[3];
     char digest[33];
     const char *app;
+    const Wasmcloud__Runtime__V2__Workload *wl; /**< start on a v2 lattice: its template */
 } out_item;
 
 const char *lt_sched_verb_name(lt_sched_verb v)
@@ -102,6 +103,7 @@ lt_status lt__sched_out_start(lt_sched *s, sched_host *h, const lt_sched_spec *s
     m->annotations = c->ann_p;
     m->spec_digest = (char *)c->digest;
     it->app = spec->app;
+    it->wl = c->wl;
     return out_queue(s, h, LT_SCHED_START, it);
 }
 
@@ -302,19 +304,29 @@ static void send_chunk(lt_sched *s, sched_host *h, lt_sched_verb v, out_item **i
                        int64_t now)
 {
     void **msgs = lt_calloc(n, sizeof(*msgs));
+    const Wasmcloud__Runtime__V2__Workload **wls = NULL;
     lt_sched_batch b = { 0 };
     sched_req *r;
     size_t i;
 
+    if (msgs != NULL && v == LT_SCHED_START && s->cfg.wasmcloud_v2 &&
+        (wls = lt_calloc(n, sizeof(*wls))) == NULL) {
+        lt_free(msgs);
+        return;
+    }
     if (msgs == NULL)
         return; /* the next pass sends them again */
     r = req_new(s, h->id, v, items, n, now);
     if (r == NULL) {
+        lt_free(wls);
         lt_free(msgs);
         return;
     }
-    for (i = 0; i < n; i++)
+    for (i = 0; i < n; i++) {
         msgs[i] = &items[i]->m;
+        if (wls != NULL)
+            wls[i] = items[i]->wl;
+    }
     b.verb = v;
     b.host_id = h->id;
     b.request_no = r->no;
@@ -322,6 +334,7 @@ static void send_chunk(lt_sched *s, sched_host *h, lt_sched_verb v, out_item **i
     switch (v) {
     case LT_SCHED_START:
         b.starts = (Latticed__Host__V1__InstanceSpec **)msgs;
+        b.workloads = wls; /* NULL on native lattices */
         break;
     case LT_SCHED_STOP:
         b.stops = (Latticed__Host__V1__StopItem **)msgs;
@@ -335,6 +348,7 @@ static void send_chunk(lt_sched *s, sched_host *h, lt_sched_verb v, out_item **i
     }
     if (s->sink.send != NULL)
         s->sink.send(s->sink.arg, &b);
+    lt_free(wls);
     lt_free(msgs);
 }
 

@@ -132,6 +132,8 @@ static bool can_take(const rec_ctx *x, const spec_comp *c, const comp_rt *rt, co
         return false;
     if (!x->any_host && avoided(rt, h, x->now))
         return false;
+    if (!lt__sched_v2_exports_ok(h, c))
+        return false; /* v2: the host lacks an interface the workload needs */
     return fits(h, c);
 }
 
@@ -305,6 +307,10 @@ static uint64_t place_spread(rec_ctx *x, const spec_comp *c, comp_rt *rt, const 
     if (sel->hosts.len == 0) {
         snprintf(msg, sizeof(msg), "Could not satisfy spread %s for %s, 0 eligible hosts found.",
                  sp->name, c->image);
+        rt_set(rt, LT_SCHED_FAILED, REASON(NO_ELIGIBLE_HOSTS), msg);
+        return 0;
+    }
+    if (c->n_exports > 0 && lt__sched_v2_qualified(&sel->hosts, c, msg, sizeof(msg)) == 0) {
         rt_set(rt, LT_SCHED_FAILED, REASON(NO_ELIGIBLE_HOSTS), msg);
         return 0;
     }
@@ -648,7 +654,7 @@ static void rec_daemon(rec_ctx *x, size_t ci, const spec_comp *c, comp_rt *rt)
 {
     uint64_t want = c->instances == 0 ? 0 : c->capability ? 1 : c->instances;
     uint64_t T = 0, stamp, mstamp, pending = 0, run = 0, budget, deficit = 0, u, out_run = 0;
-    pvec outdated = { 0 };
+    pvec outdated = { 0 }, labelled = { 0 };
     size_t i, j, eligible = 0, misplaced = 0;
     bool backoff, changing = false, nofit = false;
     char msg[512];
@@ -684,8 +690,13 @@ static void rec_daemon(rec_ctx *x, size_t ci, const spec_comp *c, comp_rt *rt)
     for (i = 0; i < c->n_spreads; i++) {
         sched_sel *sel = lt__sched_inv_selector(x->s, c->spreads[i].selector, &c->spreads[i].req);
 
-        for (j = 0; sel != NULL && j < sel->hosts.len; j++)
+        for (j = 0; sel != NULL && j < sel->hosts.len; j++) {
+            if (!lt__sched_v2_exports_ok(sel->hosts.items[j], c)) {
+                LT_IGNORE(lt__sched_pvec_push(&labelled, sel->hosts.items[j]));
+                continue; /* v2: labels match, exports do not */
+            }
             T += want, eligible++;
+        }
     }
     u = lt_model_rollout_max_unavailable(&x->spec->rollout, T);
     budget = start_budget(x, rt, outdated.len, pending, u, &backoff);
@@ -701,8 +712,8 @@ static void rec_daemon(rec_ctx *x, size_t ci, const spec_comp *c, comp_rt *rt)
             sched_host *h = sel->hosts.items[j];
             uint32_t cnt;
 
-            if (h->mark_stamp == mstamp)
-                continue; /* in two spreads: one set is enough */
+            if (h->mark_stamp == mstamp || !lt__sched_v2_exports_ok(h, c))
+                continue; /* in two spreads: one set is enough; v2: lacks an export */
             h->mark_stamp = mstamp;
             T += want;
             cnt = cnt_of(h, stamp);
@@ -735,7 +746,10 @@ static void rec_daemon(rec_ctx *x, size_t ci, const spec_comp *c, comp_rt *rt)
     }
     rt->desired = (uint32_t)T;
     rt->running = (uint32_t)run;
-    if (want > 0 && eligible == 0) {
+    if (want > 0 && eligible == 0 && labelled.len > 0) {
+        LT_IGNORE(lt__sched_v2_qualified(&labelled, c, msg, sizeof(msg)));
+        rt_set(rt, LT_SCHED_FAILED, REASON(NO_ELIGIBLE_HOSTS), msg);
+    } else if (want > 0 && eligible == 0) {
         snprintf(msg, sizeof(msg),
                  "Could not satisfy daemonscaler %s for %s, 0 eligible hosts found.",
                  c->spreads[0].name, c->image);
@@ -750,6 +764,7 @@ static void rec_daemon(rec_ctx *x, size_t ci, const spec_comp *c, comp_rt *rt)
     changing |= outdated.len > 0 || pending > 0;
     finish_status(x, c, rt, deficit, changing, backoff, misplaced);
     lt__sched_pvec_cleanup(&outdated);
+    lt__sched_pvec_cleanup(&labelled);
 }
 
 /* ---------------------------------------------------------------------------------------------
@@ -865,6 +880,10 @@ void lt__sched_rec_app(lt_sched *s, sched_app *a, int64_t now)
             set_app(a, LT_SCHED_FAILED, REASON(START_FAILED), a->check_msg);
             return; /* nothing is touched for an app that may not run here */
         }
+        if (a->spec->v2_error != NULL) {
+            set_app(a, LT_SCHED_FAILED, REASON(START_FAILED), a->spec->v2_error);
+            return; /* v2: cannot be one workload; nothing is touched */
+        }
         if (s->host_list.len == 0) {
             snprintf(msg, sizeof(msg), "Lattice %s contains no hosts, deployment not started.",
                      s->lattice);
@@ -901,6 +920,8 @@ void lt__sched_rec_app(lt_sched *s, sched_app *a, int64_t now)
             continue;
         rt->desired = rt->running = rt->failed = 0;
         rt_set(rt, LT_SCHED_DEPLOYED, 0, "");
+        if (c->role == V2_RIDER || c->role == V2_CAPABILITY)
+            continue; /* v2: runs inside its lead's workload, or is a host interface */
         if (c->scaler == SCALER_NONE || c->shared_app != NULL ||
             (!a->deployed && !retained(s, a, c))) {
             for (k = 0; k < x.obs[ci].len; k++)
@@ -912,9 +933,11 @@ void lt__sched_rec_app(lt_sched *s, sched_app *a, int64_t now)
         else
             rec_spread(&x, ci, c, rt);
     }
+    lt__sched_v2_status(a);
     if (!a->deployed)
         set_app(a, LT_SCHED_UNDEPLOYED, 0, "Manifest has been undeployed");
-    lt__sched_rec_links(s, a, now);
+    if (!a->spec->v2)
+        lt__sched_rec_links(s, a, now); /* v2 hosts have no link API */
 out:
     for (i = 0; x.obs != NULL && i < n; i++)
         lt__sched_pvec_cleanup(&x.obs[i]);

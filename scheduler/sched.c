@@ -412,7 +412,7 @@ lt_status lt_sched_deploy(lt_sched *s, const lt_model *m, int64_t now)
     sched_app *a;
     lt_status st;
 
-    st = lt_sched_spec_compile(m, s->lattice, &spec);
+    st = lt__sched_spec_compile(m, s->lattice, s->cfg.wasmcloud_v2, &spec);
     if (st != LT_OK)
         return st;
     a = lt__sched_app_get(s, spec->app, true);
@@ -601,7 +601,8 @@ int64_t lt_sched_tick(lt_sched *s, int64_t now)
     int64_t next = s->cfg.full_pass_ms;
     sched_app *a;
 
-    if (now - s->last_host_check >= HOST_CHECK_MS) {
+    if (s->gone_pending || now - s->last_host_check >= HOST_CHECK_MS) {
+        s->gone_pending = false; /* lt_sched_host_gone: at once, not at the next check */
         s->last_host_check = now;
         lt__sched_inv_check_hosts(s, now);
     }

@@ -11,6 +11,7 @@
 #include <stdint.h>
 
 #include "latticed/cp/v1/events.pb-c.h"
+#include "wasmcloud/runtime/v2/workload.pb-c.h"
 #include "lt_buf.h"
 #include "lt_map.h"
 #include "lt_rand.h"
@@ -128,6 +129,14 @@ typedef struct {
     size_t n_tsec;
 } spec_link;
 
+/** A component's part in a wasmCloud v2 app (spec_v2.c); V2_NONE on native lattices. */
+typedef enum {
+    V2_NONE = 0,
+    V2_LEAD,       /**< places its group's workload */
+    V2_RIDER,      /**< runs inside its lead's workload: nothing placed, nothing stopped */
+    V2_CAPABILITY, /**< a host interface of the groups linked to it: nothing placed */
+} v2_role;
+
 typedef struct {
     char *name;
     char *id;
@@ -154,6 +163,15 @@ typedef struct {
     Latticed__Host__V1__SecretRef *sec, **sec_p;
     size_t n_sec;
     Latticed__Host__V1__ResourceRequests res;
+    /* wasmCloud v2 (spec_v2.c) */
+    v2_role role;
+    size_t lead;                          /**< index of its group's lead (riders, leads) */
+    Wasmcloud__Runtime__V2__Workload *wl; /**< lead: the workload template (owned) */
+    char *wl_name;                        /**< lead: "{app}-{lead}" */
+    char **exports;                       /**< lead: required "ns:pkg/iface", sorted, unique */
+    size_t n_exports;
+    size_t *users; /**< capability: the leads whose host interfaces it provides */
+    size_t n_users;
 } spec_comp;
 
 struct lt_sched_spec {
@@ -165,7 +183,18 @@ struct lt_sched_spec {
     lt_model_rollout rollout;
     bool has_daemon; /**< some component runs on every eligible host */
     char digest[33]; /**< whole desired state (same version, same digest = no-op deploy) */
+    bool v2;         /**< compiled for a wasmCloud v2 lattice (spec_v2.c) */
+    char *v2_error;  /**< v2: why the app cannot run there (nothing is placed), or NULL */
 };
+
+/** Compile m for lattice; v2: for a wasmCloud v2 lattice (groups, workload templates). */
+LT_NODISCARD lt_status lt__sched_spec_compile(const lt_model *m, const char *lattice, bool v2,
+                                              lt_sched_spec **new_spec);
+/** The v2 part of compiling spec (spec_v2.c): groups, leads, riders, host interfaces, templates,
+ * required exports, lead digests; drops every link (v2 hosts have no link API). */
+LT_NODISCARD lt_status lt__sched_spec_v2(lt_sched_spec *spec);
+/** Free what lt__sched_spec_v2 added to c. */
+void lt__sched_spec_v2_free_comp(spec_comp *c);
 
 const spec_comp *lt__sched_spec_find(const lt_sched_spec *spec, const char *name);
 
@@ -267,6 +296,11 @@ struct sched_host {
     uint64_t coloc_stamp;  /**< host runs a link target of that component */
     uint64_t mark_stamp;   /**< conflict check / daemon dedupe */
     uint32_t mark;
+    /* wasmCloud v2 (v2.c) */
+    char **caps; /**< "ns:pkg/iface" of every capability interface it reports, sorted */
+    size_t n_caps;
+    char caps_digest[17];
+    bool gone; /**< lt_sched_host_gone: silent past its timeout until it is heard again */
 };
 
 struct sched_obs {
@@ -446,6 +480,7 @@ struct lt_sched {
                                   ended: every host got a fresh timeout) */
     int64_t lost_at[SCHED_LOST_RING]; /**< times of recent heartbeat-timeout evictions */
     size_t lost_head, n_lost_at;
+    bool gone_pending; /**< lt_sched_host_gone was called: check the hosts at the next tick */
 };
 
 /* inventory.c */
@@ -472,6 +507,20 @@ LT_NODISCARD lt_status lt__sched_check_consistent(const lt_sched *s);
 LT_NODISCARD lt_status lt__sched_inv_heartbeat(lt_sched *s, const char *host_id,
                                                const Latticed__Host__V1__Heartbeat *hb, bool fresh,
                                                int64_t now);
+
+/* v2.c */
+/** Take the capabilities of a heartbeat into h (a change re-places what waits for hosts). */
+void lt__sched_v2_host_caps(lt_sched *s, sched_host *h, const Latticed__Host__V1__Heartbeat *hb);
+/** Does h export everything c needs (always true when c needs nothing)? */
+bool lt__sched_v2_exports_ok(const sched_host *h, const spec_comp *c);
+/**
+ * How many of hosts export everything c needs; when none does, msg (n bytes) says what is
+ * missing: "no host exports wasi:keyvalue/store (needed by app-lead)".
+ */
+size_t lt__sched_v2_qualified(const pvec *hosts, const spec_comp *c, char *msg, size_t n);
+void lt__sched_v2_host_free(sched_host *h);
+/** v2 status of riders and capability components, after their leads' pass (reconcile.c). */
+void lt__sched_v2_status(sched_app *a);
 
 /* outbox.c */
 /** Register a request of verb v to host_id (items filled by the caller); NULL on no memory. */

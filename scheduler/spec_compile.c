@@ -193,6 +193,12 @@ static void order_comps(lt_sched_spec *spec)
 
 lt_status lt_sched_spec_compile(const lt_model *m, const char *lattice, lt_sched_spec **new_spec)
 {
+    return lt__sched_spec_compile(m, lattice, false, new_spec);
+}
+
+lt_status lt__sched_spec_compile(const lt_model *m, const char *lattice, bool v2,
+                                 lt_sched_spec **new_spec)
+{
     lt_sched_spec *spec = NULL;
     lt_status st = LT_OK;
     sched_sha h;
@@ -229,6 +235,9 @@ lt_status lt_sched_spec_compile(const lt_model *m, const char *lattice, lt_sched
         if (st != LT_OK)
             goto out;
     }
+    spec->v2 = v2;
+    if (v2 && (st = lt__sched_spec_v2(spec)) != LT_OK)
+        goto out;
     order_comps(spec);
     for (i = 0; i < spec->n_comps; i++)
         spec->has_daemon |= spec->comps[i].scaler == SCALER_DAEMON;
@@ -260,6 +269,10 @@ lt_status lt_sched_spec_compile(const lt_model *m, const char *lattice, lt_sched
         snprintf(num, sizeof(num), "r%d/%d/%u", spec->rollout.set, spec->rollout.percent,
                  spec->rollout.max_unavailable);
         lt__sched_sha_str(&h, num);
+        if (v2) { /* native digests stay as they were */
+            lt__sched_sha_str(&h, "/v2/");
+            lt__sched_sha_str(&h, spec->v2_error);
+        }
     }
     lt__sched_sha_hex(&h, spec->digest, 32);
 out:
@@ -303,6 +316,7 @@ static void free_comp(spec_comp *c)
     lt_free(c->ann_p);
     lt__sched_free_secrets(c->sec, c->n_sec);
     lt_free(c->sec_p);
+    lt__sched_spec_v2_free_comp(c);
 }
 
 void lt_sched_spec_free(lt_sched_spec *spec)
@@ -319,5 +333,6 @@ void lt_sched_spec_free(lt_sched_spec *spec)
     lt_free(spec->app);
     lt_free(spec->version);
     lt_free(spec->description);
+    lt_free(spec->v2_error);
     lt_free(spec);
 }

@@ -186,6 +186,8 @@ static void on_send(void *arg, const lt_sched_batch *b)
         f->batches[b->verb]++;
         return;
     }
+    if (f->on_batch != NULL)
+        f->on_batch(f->on_batch_arg, b);
     h = fleet_find(f, b->host_id);
     reply *r;
     size_t i;
@@ -523,8 +525,31 @@ void fleet_heartbeat(fleet *f, fleet_host *h)
     }
     hb.n_link_ids = nl;
     hb.link_ids = lids;
-    if (lt_sched_on_heartbeat(f->s, h->id, &hb, f->now) != LT_OK)
-        fprintf(stderr, "heartbeat of %s refused: %s\n", h->id, lt_error_message());
+    {
+        Latticed__Host__V1__WitCapability wc[16], *wcp[16];
+        char cbuf[256], *save = NULL, *tok, *colon, *slash, *ifp[16];
+        size_t nc = 0;
+
+        copy(cbuf, sizeof(cbuf), h->caps);
+        for (tok = strtok_r(cbuf, ",", &save); tok != NULL && nc < 16;
+             tok = strtok_r(NULL, ",", &save)) {
+            if ((colon = strchr(tok, ':')) == NULL || (slash = strchr(colon, '/')) == NULL)
+                continue;
+            *colon = *slash = '\0';
+            wc[nc] = (Latticed__Host__V1__WitCapability)LATTICED__HOST__V1__WIT_CAPABILITY__INIT;
+            wc[nc].namespace_ = tok;
+            wc[nc].package = colon + 1;
+            wc[nc].n_interfaces = 1;
+            ifp[nc] = slash + 1;
+            wc[nc].interfaces = &ifp[nc];
+            wcp[nc] = &wc[nc];
+            nc++;
+        }
+        hb.n_capabilities = nc;
+        hb.capabilities = wcp;
+        if (lt_sched_on_heartbeat(f->s, h->id, &hb, f->now) != LT_OK)
+            fprintf(stderr, "heartbeat of %s refused: %s\n", h->id, lt_error_message());
+    }
     free(le);
     free(lp);
     free(in);

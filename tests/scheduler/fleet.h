@@ -56,6 +56,7 @@ typedef struct {
     int64_t hb_next;       /* fleet_stagger: next heartbeat due */
     uint64_t newest_epoch; /* fences like a real host: older epochs get STALE_EPOCH */
     uint64_t starts;       /* instances created: n of their placements */
+    char caps[256];        /* heartbeat capabilities "ns:pkg/iface,..." (one interface each) */
 } fleet_host;
 
 typedef struct {
@@ -89,6 +90,9 @@ typedef struct {
     char crash_msg[128];
     size_t crash_limit, crashes;
     bool crash_events;
+    /* Called with every batch before the fleet applies it (NULL: none). */
+    void (*on_batch)(void *arg, const lt_sched_batch *b);
+    void *on_batch_arg;
 } fleet;
 
 /** A fleet with a leading scheduler (epoch 1), no warm-up, inventory rounds of 1 ms (unless

@@ -268,6 +268,18 @@ lt_model_link *tm_link(lt_model_component *c, const char *target, const char *ns
     return l;
 }
 
+void tm_link_target_config(lt_model_component *c, lt_model_link *l, const char *cfg)
+{
+    tm *t = owner_of(c);
+    lt_model_config *mc = &t->link_cfg[t->n_link_cfg++];
+
+    mc->name = "targetcfg";
+    mc->has_properties = true;
+    mc->properties = parse_kvs(t, cfg);
+    l->target_config = mc;
+    l->target_config_count = 1;
+}
+
 void tm_link_colocate(lt_model_link *l, lt_model_colocate co)
 {
     l->colocate = co;

@@ -32,5 +32,7 @@ void tm_spread(lt_model_component *c, const char *name, uint64_t weight, const c
 lt_model_link *tm_link(lt_model_component *c, const char *target, const char *ns, const char *pkg,
                        const char *iface, const char *src_cfg);
 void tm_link_colocate(lt_model_link *l, lt_model_colocate co);
+/** Give link l (a trait of c) a target config "k=v,k=v". */
+void tm_link_target_config(lt_model_component *c, lt_model_link *l, const char *cfg);
 
 #endif
