@@ -1,8 +1,9 @@
 /*
  * sim_v2.c - the simulator's wasmCloud v2 mode: N hosts that speak the wire
  * of a wasmCloud 2.x `wash host` (docs/host.md "wasmCloud v2 mode") in one
- * process, on one NATS connection and one wildcard subscription
- * ("<host-prefix>.*.>", the host found by id in a hash table), one loop thread.
+ * process, on one NATS connection with one subscription per host on
+ * "<host-prefix>.<id>.>" as a real host has (delivered by nats.c's shared
+ * pool of threads, the host found by id in a hash table), one loop thread.
  * Each host has a random UUIDv4 id and a friendly name, publishes its bare
  * HostHeartbeat JSON on "<operator-prefix>.heartbeat.<id>" at once and every
  * interval (staggered over the interval after the first), and answers
@@ -58,8 +59,7 @@ static void heartbeat(lt__host_v2_sim *sim, lt__host_v2_host *h)
     lt_free(text);
 }
 
-static void dropped(lt__host_v2_sim *sim, lt__host_v2_host *h, const char *command,
-                    const char *why)
+static void dropped(lt__host_v2_sim *sim, lt__host_v2_host *h, const char *command, const char *why)
 {
     sim->n_dropped++;
     LT_WARN("v2sim", "%s: error handling command %s: %s (no reply)", h->id, command, why);
@@ -194,8 +194,7 @@ static void do_stop(lt__host_v2_sim *sim, lt__host_v2_host *h, const char *id, n
         if (wl->state == V2WS(RUNNING))
             h->running--;
         wl_free(wl);
-        send_status(sim, msg, LT_HOST_V2_STOP, id, V2WS(STOPPING),
-                    "Workload stopped successfully");
+        send_status(sim, msg, LT_HOST_V2_STOP, id, V2WS(STOPPING), "Workload stopped successfully");
         printf("v2sim host %s stop %s STOPPING\n", h->id, id);
     }
     fflush(stdout);
@@ -518,19 +517,28 @@ static int start_serving(lt__host_v2_sim *sim)
     lt_status st;
 
     cc.name = "latticed-host-sim-v2";
+    cc.shared_delivery = true; /* a subscription per host, not a thread per host */
     st = lt_conn_connect(&sim->nc, &cc, NULL);
     if (st != LT_OK) {
         LT_ERROR("v2sim", "%s", lt_error_message());
         return st == LT_ERR_INVALID ? 2 : 3;
     }
-    /* One plain subscription (no queue group) for every "<host-prefix>.<id>.>". */
-    snprintf(subject, sizeof(subject), "%s.*.>", sim->cfg->v2_host_prefix);
-    s = natsConnection_Subscribe(&sim->sub, sim->nc, subject, on_msg, sim);
-    if (s == NATS_OK)
-        s = natsSubscription_SetPendingLimits(sim->sub, 1000000, 1024 * 1024 * 1024);
+    /* A plain subscription (no queue group) per host on "<host-prefix>.<id>.>", as a real
+     * host has: a request to a host that is gone then gets "no responders" from the server
+     * at once, even while other simulated hosts live on the same server. */
+    s = NATS_OK;
+    for (size_t i = 0; s == NATS_OK && i < sim->n; i++) {
+        lt__host_v2_host *h = &sim->hosts[i];
+
+        snprintf(subject, sizeof(subject), "%s.%s.>", sim->cfg->v2_host_prefix, h->id);
+        s = natsConnection_Subscribe(&h->sub, sim->nc, subject, on_msg, sim);
+        if (s == NATS_OK)
+            s = natsSubscription_SetPendingLimits(h->sub, 100000, 256 * 1024 * 1024);
+    }
     if (s == NATS_OK)
         s = natsConnection_Flush(sim->nc);
-    if (s != NATS_OK || lt_loop_watch_fd(sim->loop, sim->sigfd, POLLIN, on_signal_fd, sim) != LT_OK ||
+    if (s != NATS_OK ||
+        lt_loop_watch_fd(sim->loop, sim->sigfd, POLLIN, on_signal_fd, sim) != LT_OK ||
         lt_loop_timer_add(sim->loop, TICK_MS, beat_timer, sim, NULL) != LT_OK) {
         LT_ERROR("v2sim", "cannot start serving: %s",
                  s != NATS_OK ? natsStatus_GetText(s) : lt_error_message());
@@ -583,9 +591,11 @@ int lt_host_sim_v2_run(const lt_host_config *cfg)
         LT_ERROR("v2sim", "event loop failed: %s", lt_error_message());
     code = sim.exit_code;
 out:
-    if (sim.sub != NULL) {
-        natsSubscription_Unsubscribe(sim.sub);
-        natsSubscription_Destroy(sim.sub);
+    for (size_t i = 0; sim.hosts != NULL && i < sim.n; i++) {
+        if (sim.hosts[i].sub != NULL)
+            natsSubscription_Unsubscribe(sim.hosts[i].sub);
+        natsSubscription_Destroy(sim.hosts[i].sub);
+        sim.hosts[i].sub = NULL;
     }
     if (sim.nc != NULL) {
         natsConnection_Close(sim.nc);

@@ -30,6 +30,9 @@
 
 #define V2_MAX_WORKLOADS_PER_HOST 10000u /**< table entries per host we track */
 #define V2_MAX_QUEUE 20000u              /**< requests waiting per host */
+#define V2_LATE_MS \
+    1000 /**< a heartbeat later than its interval by this is
+                                              probed */
 
 /* ---------------------------------------------------------------------------------------------
  * Pure parts (v2_wire.c)
@@ -69,8 +72,8 @@ typedef enum {
 typedef struct v2_wl {
     char *id; /* workload id = instance id */
     char *app, *version, *comp, *comp_id, *image, *digest;
-    skvs ann;   /* its owner annotations */
-    int state;  /* Latticed__Host__V1__InstanceState */
+    skvs ann;  /* its owner annotations */
+    int state; /* Latticed__Host__V1__InstanceState */
     char *message;
     int64_t since;       /* when the start was sent or seen */
     int64_t next_status; /* when to check it again (0 = soon) */
@@ -131,8 +134,11 @@ void lt__sched_v2_heard(sched_v2 *v, v2_host *h, Wasmcloud__Runtime__V2__HostHea
                         bool probe, int64_t now);
 /** Forget hosts silent for long (from the timer). */
 void lt__sched_v2_forget(sched_v2 *v, int64_t now);
-/** Feed h's current view to its lattice's scheduler as a native heartbeat. */
+/** Feed h's current view to its lattice's scheduler as a native heartbeat, unless h's own
+ * heartbeat is late or h is gone (a fed heartbeat keeps a host alive). */
 void lt__sched_v2_feed(sched_v2 *v, v2_host *h, int64_t now);
+/** Feed h's current view whatever its heartbeat (keeps it alive: a start in flight). */
+void lt__sched_v2_push(v2_host *h, int64_t now);
 /** The table entry for wid on h, or NULL. */
 v2_wl *lt__sched_v2_wl(v2_host *h, const char *wid);
 /** The entry for a start of wid on h (STARTING, described by the workload's annotations),

@@ -22,7 +22,6 @@
 
 #define IS(x) LATTICED__HOST__V1__INSTANCE_STATE__INSTANCE_STATE_##x
 #define WS(x) WASMCLOUD__RUNTIME__V2__WORKLOAD_STATE__WORKLOAD_STATE_##x
-#define PROBE_GRACE_MS 1000 /* a heartbeat later than its interval by this is probed */
 #define SCAN_MS 100
 
 typedef struct {
@@ -99,8 +98,7 @@ static void apply_state(sched_v2 *v, v2_host *h, v2_wl *w, bool start,
 }
 
 /* One answer (data NULL: timeout or no responders) to h's request in flight. */
-static void answer(sched_v2 *v, v2_host *h, const char *data, size_t len, bool no_resp,
-                   int64_t now)
+static void answer(sched_v2 *v, v2_host *h, const char *data, size_t len, bool no_resp, int64_t now)
 {
     v2_op op = h->cur;
     v2_wl *w = op.wid != NULL ? lt__sched_v2_wl(h, op.wid) : NULL;
@@ -118,8 +116,7 @@ static void answer(sched_v2 *v, v2_host *h, const char *data, size_t len, bool n
         w->status_queued = false;
     else if (w != NULL)
         w->busy = false;
-    if (data != NULL &&
-        lt_pbjson_decode(desc, data, len, LT_PBJSON_IGNORE_UNKNOWN, &m) != LT_OK) {
+    if (data != NULL && lt_pbjson_decode(desc, data, len, LT_PBJSON_IGNORE_UNKNOWN, &m) != LT_OK) {
         LT_DEBUG("sched", "v2 host %s: undecodable answer to %s: %s", h->id,
                  op.kind == V2_OP_PROBE ? "heartbeat" : op.wid, lt_error_message());
         data = NULL;
@@ -129,8 +126,9 @@ static void answer(sched_v2 *v, v2_host *h, const char *data, size_t len, bool n
             lt__sched_v2_heard(v, h, (Wasmcloud__Runtime__V2__HostHeartbeat *)m, true, now);
             m = NULL;
         } else if (!h->gone) {
-            LT_INFO("sched", "lattice %s: wasmCloud host %s %s the heartbeat probe: lost",
-                    h->lat->name, h->id, no_resp ? "is gone (no responders to)" : "did not answer");
+            LT_INFO("sched", "lattice %s: wasmCloud host %s is lost: %s", h->lat->name, h->id,
+                    no_resp ? "nobody listens on its subjects any more (heartbeat probe)"
+                            : "no answer to the heartbeat probe");
             h->gone = true;
             lt_sched_host_gone(h->lat->s, h->id, now);
             h->lat->kick = true;
@@ -250,8 +248,8 @@ lt_status lt__sched_v2_replies_start(sched_v2 *v)
 static void scan_host(sched_v2 *v, v2_host *h, int64_t now)
 {
     bool lead = lt_sched_leading(h->lat->s, NULL) && lt__sched_svc_may_act(h->lat);
-    int64_t every = v->svc->cfg.v2.status_interval_ms > 0 ? v->svc->cfg.v2.status_interval_ms
-                                                          : 30000;
+    int64_t every =
+        v->svc->cfg.v2.status_interval_ms > 0 ? v->svc->cfg.v2.status_interval_ms : 30000;
     size_t iter = 0;
     v2_wl *w;
 
@@ -267,13 +265,13 @@ static void scan_host(sched_v2 *v, v2_host *h, int64_t now)
     }
     if (!lead || h->hb == NULL)
         return;
-    if (now - h->last_hb > (int64_t)h->interval_ms + PROBE_GRACE_MS) {
+    if (now - h->last_hb > (int64_t)h->interval_ms + V2_LATE_MS) {
         if (h->cur_no != 0 && h->cur.kind == V2_OP_START) {
             /* busy pulling: no heartbeats, and no probe would be answered before the start;
              * the host is not lost while a start is in flight */
             if (now - h->last_refresh >= (int64_t)h->interval_ms) {
                 h->last_refresh = now;
-                lt__sched_v2_feed(v, h, now);
+                lt__sched_v2_push(h, now);
             }
         } else if (!h->gone && (h->cur_no == 0 || h->cur.kind != V2_OP_PROBE) &&
                    !(h->qhead < h->qlen && h->queue[h->qhead].kind == V2_OP_PROBE)) {

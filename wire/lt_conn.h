@@ -41,6 +41,9 @@ typedef struct {
     bool no_reconnect;        /**< CLI tools: fail instead of reconnecting forever */
     bool no_reconnect_buffer; /**< publishes fail while reconnecting instead of being queued
                                    and replayed after the reconnect (latticed's commands) */
+    bool shared_delivery;     /**< subscriptions share nats.c's pool of delivery threads
+                                   instead of a thread each (thousands of subscriptions: the
+                                   simulated hosts of one process) */
 } lt_conn_config;
 
 /** Events of the connection, called on a nats.c thread: post, don't touch state. */
