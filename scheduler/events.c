@@ -63,7 +63,7 @@ void lt__sched_cp_host_joined(lt_sched *s, const sched_host *h)
     m.version = PB(h->version != NULL ? h->version : "");
     m.n_labels = h->labels.count;
     m.labels = ep;
-    m.driver = PB("native");
+    m.driver = PB(s->cfg.wasmcloud_v2 ? "wasmcloud-v2" : "native");
     m.time = &t;
     m.epoch = s->epoch;
     s->sink.event(s->sink.arg, "host.joined", &m.base);

@@ -147,7 +147,7 @@ START_TEST(test_lifecycle)
 {
     e2e *e = e2e_new();
     const char *sx[] = { SIM_FAST, NULL }, *fast[] = { FAST_V2, NULL };
-    const char *table[] = { "hosts", NULL };
+    const char *table[] = { "hosts", NULL }, *events[] = { "events", "-o", "json", NULL };
     char old[8][80], now[8][80];
     lt_test_cmd_result res;
     e2e_v2_fold f;
@@ -196,6 +196,26 @@ START_TEST(test_lifecycle)
     e2e_v2_expect_running(e, 0, NULL, NULL, 0, T);
     e2e_expect_status(e, L, "shop", "undeployed", T);
     foreign_alive(e, f.hosts[0], "after undeploy");
+    /* the control plane's host.joined events name the driver too */
+    e2e_ctl(e, L, &res, events);
+    ck_assert_msg(res.exit_code == 0, "events: %d %s", res.exit_code, res.err);
+    for (size_t i = 0; i < 2; i++) {
+        size_t joined = 0;
+
+        for (const char *line = res.out; *line != '\0'; line += strcspn(line, "\n") + 1) {
+            char one[1024];
+
+            snprintf(one, sizeof(one), "%.*s", (int)strcspn(line, "\n"), line);
+            if (strstr(one, "host.joined") == NULL || strstr(one, f.hosts[i]) == NULL)
+                continue;
+            joined++;
+            ck_assert_msg(strstr(one, "\"driver\":\"wasmcloud-v2\"") != NULL, "%s", one);
+            if (line[strcspn(line, "\n")] == '\0')
+                break;
+        }
+        ck_assert_msg(joined == 1, "%zu host.joined events for %s", joined, f.hosts[i]);
+    }
+    lt_test_cmd_result_cleanup(&res);
     /* latticectl hosts: both hosts, driver wasmcloud-v2 */
     e2e_ctl(e, L, &res, table);
     ck_assert_msg(res.exit_code == 0 && strstr(res.out, "DRIVER") != NULL, "hosts: %d %s%s",
@@ -375,8 +395,8 @@ START_TEST(test_unresponsive_hosts)
     word = e2e_status(e, "mute", "solo", NULL);
     printf("never replies: %s\n", st);
     ck_assert_msg(strcmp(word, "deployed") != 0 && strcmp(word, "undeployed") != 0 &&
-                      (has_ci(st, "no answer") || has_ci(st, "timeout") || has_ci(st, "timed out") ||
-                       has_ci(st, "reply")),
+                      (has_ci(st, "no answer") || has_ci(st, "timeout") ||
+                       has_ci(st, "timed out") || has_ci(st, "reply")),
                   "status of solo on a silent host: %s", st);
     free(st);
     free(word);
