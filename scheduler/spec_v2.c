@@ -362,8 +362,9 @@ static lt_status fill_members(const lt_sched_spec *spec, size_t lead, tmpl *t, s
             if (t->lcfg[m] == NULL)
                 return LT_FAIL(LT_ERR_NOMEM, "template config");
             t->lr[m].n_config = c->n_cfg;
-            t->lr[m].config = (Wasmcloud__Runtime__V2__LocalResources__ConfigEntry **)(void *)(
-                t->lcfg[m] + c->n_cfg);
+            t->lr[m].config =
+                (Wasmcloud__Runtime__V2__LocalResources__ConfigEntry **)(void *)(t->lcfg[m] +
+                                                                                 c->n_cfg);
             for (k = 0; k < c->n_cfg; k++) {
                 t->lcfg[m][k] = ei;
                 t->lcfg[m][k].key = c->cfg[k].key;
@@ -379,7 +380,8 @@ static lt_status fill_members(const lt_sched_spec *spec, size_t lead, tmpl *t, s
 
 static lt_status fill_hifaces(v2_ctx *x, size_t lead, tmpl *t)
 {
-    static const Wasmcloud__Runtime__V2__WitInterface wi = WASMCLOUD__RUNTIME__V2__WIT_INTERFACE__INIT;
+    static const Wasmcloud__Runtime__V2__WitInterface wi =
+        WASMCLOUD__RUNTIME__V2__WIT_INTERFACE__INIT;
     static const Wasmcloud__Runtime__V2__WitInterface__ConfigEntry ei =
         WASMCLOUD__RUNTIME__V2__WIT_INTERFACE__CONFIG_ENTRY__INIT;
     size_t i, k, m = 0;
@@ -415,8 +417,9 @@ static lt_status fill_hifaces(v2_ctx *x, size_t lead, tmpl *t)
             if (t->wcfg[m] == NULL)
                 return LT_FAIL(LT_ERR_NOMEM, "template config");
             w->n_config = h->cfg.count;
-            w->config = (Wasmcloud__Runtime__V2__WitInterface__ConfigEntry **)(void *)(
-                t->wcfg[m] + h->cfg.count);
+            w->config =
+                (Wasmcloud__Runtime__V2__WitInterface__ConfigEntry **)(void *)(t->wcfg[m] +
+                                                                               h->cfg.count);
             for (k = 0; k < h->cfg.count; k++) {
                 t->wcfg[m][k] = ei;
                 t->wcfg[m][k].key = h->cfg.items[k].key;

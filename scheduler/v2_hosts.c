@@ -90,8 +90,7 @@ void lt__sched_v2_host_caps(lt_sched *s, sched_host *h, const Latticed__Host__V1
 
 static bool has_cap(const sched_host *h, const char *want)
 {
-    return h->n_caps > 0 &&
-           bsearch(&want, h->caps, h->n_caps, sizeof(*h->caps), str_cmp) != NULL;
+    return h->n_caps > 0 && bsearch(&want, h->caps, h->n_caps, sizeof(*h->caps), str_cmp) != NULL;
 }
 
 bool lt__sched_v2_exports_ok(const sched_host *h, const spec_comp *c)
