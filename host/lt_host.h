@@ -51,6 +51,16 @@ typedef struct {
     bool instance_events;      /**< simulate: publish instance.* events (default true) */
     bool check_signatures;     /**< refuse commands not signed with leader_key */
     uint8_t leader_key[32];    /**< ed25519 public key of the leader (lt_nkey.h) */
+    /* Simulator, wasmCloud v2 mode (--protocol wasmcloud-v2; docs/host.md). */
+    bool wasmcloud_v2;              /**< speak the wasmCloud 2.x host wire, not the native one */
+    const char *v2_host_prefix;     /**< requests on "<prefix>.<host id>.<command>" */
+    const char *v2_operator_prefix; /**< heartbeats on "<prefix>.heartbeat.<host id>" */
+    const char *environment;        /**< heartbeat environment; "" = none */
+    const char *wasmcloud_version;  /**< reported version, e.g. "2.7.0" */
+    const char *const *exports;     /**< "ns:pkg/if1,if2[@version]"; NULL = the default set */
+    size_t nexports;                /**< entries of exports ("none" alone = no exports) */
+    bool v2_never_reply;            /**< drop every workload.* request unanswered */
+    bool v2_not_found_after_start;  /**< starts answer RUNNING but keep nothing */
 } lt_host_config;
 
 /**
@@ -62,5 +72,12 @@ int lt_host_run(const lt_host_config *cfg);
 
 /** Run cfg->simulate simulated hosts until SIGINT/SIGTERM; exit codes as lt_host_run. */
 int lt_host_sim_run(const lt_host_config *cfg);
+
+/**
+ * Like lt_host_sim_run, with hosts that speak the wasmCloud 2.x wire (cfg->wasmcloud_v2):
+ * UUID ids, HostHeartbeat JSON on the operator prefix, workload.start/status/stop on the
+ * host prefix (docs/host.md "wasmCloud v2 mode"). Exit codes as lt_host_run.
+ */
+int lt_host_sim_v2_run(const lt_host_config *cfg);
 
 #endif

@@ -33,6 +33,9 @@ typedef struct {
     const char *crash_image, *crash_message;
     const char *leader_key;
     const char *log_level, *log_format;
+    const char *protocol, *v2_host_prefix, *v2_operator_prefix, *environment;
+    const char *wasmcloud_version, *export_list;
+    bool v2_never_reply, v2_not_found_after_start;
 } opts_t;
 
 #define F(field) offsetof(opts_t, field)
@@ -78,8 +81,9 @@ static const lt_opt options[] = {
       "host label, repeatable; VALUE may hold {i} {i%N} {i/N} {id} {a|b|c} (simulated host "
       "number); env/config: comma-separated list",
       F(label), 0, 0 },
-    { "heartbeat-interval", 0, E("HEARTBEAT_INTERVAL"), LT_OPT_STRING, "DURATION", "5s",
-      "heartbeat interval (250ms, 5s, 1m)", F(heartbeat_interval), 0, 0 },
+    { "heartbeat-interval", 0, E("HEARTBEAT_INTERVAL"), LT_OPT_STRING, "DURATION", NULL,
+      "heartbeat interval (250ms, 5s, 1m); default 5s, 15s with --protocol wasmcloud-v2",
+      F(heartbeat_interval), 0, 0 },
     { "memory", 0, E("MEMORY"), LT_OPT_STRING, "BYTES", NULL,
       "memory capacity reported and enforced (512Mi, 4G); default physical memory",
       F(memory), 0, 0 },
@@ -140,6 +144,30 @@ static const lt_opt options[] = {
     { "stats-interval", 0, E("STATS_INTERVAL"), LT_OPT_STRING, "DURATION", "0",
       "simulate: log throughput counters this often (0 = only at exit)", F(stats_interval),
       0, 0 },
+    { "protocol", 0, E("PROTOCOL"), LT_OPT_STRING, "native|wasmcloud-v2", "native",
+      "wire protocol; wasmcloud-v2 (wasmCloud 2.x hosts) needs --simulate for now",
+      F(protocol), 0, 0 },
+    { "v2-host-prefix", 0, E("V2_HOST_PREFIX"), LT_OPT_STRING, "PREFIX", "runtime.host",
+      "wasmcloud-v2: requests come on PREFIX.<host id>.<command>", F(v2_host_prefix), 0, 0 },
+    { "v2-operator-prefix", 0, E("V2_OPERATOR_PREFIX"), LT_OPT_STRING, "PREFIX",
+      "runtime.operator", "wasmcloud-v2: heartbeats go to PREFIX.heartbeat.<host id>",
+      F(v2_operator_prefix), 0, 0 },
+    { "environment", 0, E("ENVIRONMENT"), LT_OPT_STRING, "NAME", NULL,
+      "wasmcloud-v2: the heartbeat's environment (tenancy); default none",
+      F(environment), 0, 0 },
+    { "wasmcloud-version", 0, E("WASMCLOUD_VERSION"), LT_OPT_STRING, "VERSION", "2.7.0",
+      "wasmcloud-v2: the version reported; fields newer than it are refused",
+      F(wasmcloud_version), 0, 0 },
+    { "export", 0, E("EXPORTS"), LT_OPT_STRING, "NS:PKG/IF1,IF2[@VERSION]", NULL,
+      "wasmcloud-v2: an interface set of the heartbeat's exports, repeatable ('none' = no "
+      "exports; default: the plugins of a plain `wash host`); env/config: space-separated",
+      F(export_list), 0, 0 },
+    { "v2-never-reply", 0, E("V2_NEVER_REPLY"), LT_OPT_FLAG, NULL, NULL,
+      "wasmcloud-v2: drop every workload.* request unanswered (heartbeats go on)",
+      F(v2_never_reply), 0, 0 },
+    { "v2-not-found-after-start", 0, E("V2_NOT_FOUND_AFTER_START"), LT_OPT_FLAG, NULL, NULL,
+      "wasmcloud-v2: starts answer RUNNING but keep nothing (status: NOT_FOUND)",
+      F(v2_not_found_after_start), 0, 0 },
     { "log-level", 0, E("LOG_LEVEL"), LT_OPT_STRING, "LEVEL", "info",
       "debug, info, warn or error", F(log_level), 0, 0 },
     { "log-format", 0, E("LOG_FORMAT"), LT_OPT_STRING, "text|json", "text",
@@ -161,11 +189,12 @@ static const lt_opts_spec spec = {
 
 /* The repeatable flags, taken out of argv before lt_opts_parse sees it. */
 typedef struct {
-    char **argv; /* argv without --label/--runner */
+    char **argv; /* argv without --label/--runner/--export */
     int argc;
-    const char **labels, **runners;
-    size_t nlabels, nrunners;
-    char *env_labels; /* heap copy of the comma list from env/config */
+    const char **labels, **runners, **exports;
+    size_t nlabels, nrunners, nexports;
+    char *env_labels;  /* heap copy of the comma list from env/config */
+    char *env_exports; /* heap copy of the space-separated list from env/config */
 } multi_t;
 
 static int take_repeatable(multi_t *mv, int argc, char **argv)
@@ -173,20 +202,22 @@ static int take_repeatable(multi_t *mv, int argc, char **argv)
     mv->argv = lt_calloc((size_t)argc + 1, sizeof(char *));
     mv->labels = lt_calloc((size_t)argc + 1, sizeof(char *));
     mv->runners = lt_calloc((size_t)argc + 1, sizeof(char *));
-    if (mv->argv == NULL || mv->labels == NULL || mv->runners == NULL)
+    mv->exports = lt_calloc((size_t)argc + 1, sizeof(char *));
+    if (mv->argv == NULL || mv->labels == NULL || mv->runners == NULL || mv->exports == NULL)
         return 1;
     mv->argv[mv->argc++] = argv[0];
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i];
         bool lab = strncmp(a, "--label", 7) == 0 && (a[7] == '\0' || a[7] == '=');
         bool run = strncmp(a, "--runner", 8) == 0 && (a[8] == '\0' || a[8] == '=');
+        bool exp = strncmp(a, "--export", 8) == 0 && (a[8] == '\0' || a[8] == '=');
 
         if (strcmp(a, "--") == 0) {
             while (i < argc)
                 mv->argv[mv->argc++] = argv[i++];
             break;
         }
-        if (!lab && !run) {
+        if (!lab && !run && !exp) {
             mv->argv[mv->argc++] = argv[i];
             continue;
         }
@@ -199,8 +230,10 @@ static int take_repeatable(multi_t *mv, int argc, char **argv)
         }
         if (lab)
             mv->labels[mv->nlabels++] = val;
-        else
+        else if (run)
             mv->runners[mv->nrunners++] = val;
+        else
+            mv->exports[mv->nexports++] = val;
     }
     return 0;
 }
@@ -210,7 +243,9 @@ static void multi_free(multi_t *mv)
     lt_free(mv->argv);
     lt_free(mv->labels);
     lt_free(mv->runners);
+    lt_free(mv->exports);
     lt_free(mv->env_labels);
+    lt_free(mv->env_exports);
 }
 
 /* Labels and the runner from env/config, when no flag gave any. */
@@ -233,6 +268,21 @@ static int fill_from_table(multi_t *mv, const opts_t *o)
     }
     if (mv->nrunners == 0 && o->runner != NULL && o->runner[0] != '\0')
         mv->runners[mv->nrunners++] = o->runner;
+    if (mv->nexports == 0 && o->export_list != NULL && o->export_list[0] != '\0') {
+        char *save = NULL, *tok;
+        size_t n = 1;
+
+        for (const char *p = o->export_list; *p != '\0'; p++)
+            n += *p == ' ';
+        lt_free(mv->exports);
+        mv->exports = lt_calloc(n + 1, sizeof(char *));
+        mv->env_exports = lt_strdup(o->export_list);
+        if (mv->exports == NULL || mv->env_exports == NULL)
+            return 1;
+        for (tok = strtok_r(mv->env_exports, " ", &save); tok != NULL;
+             tok = strtok_r(NULL, " ", &save))
+            mv->exports[mv->nexports++] = tok;
+    }
     return 0;
 }
 
@@ -285,7 +335,25 @@ static int to_config(const opts_t *o, const multi_t *mv, lt_host_config *c)
                 o->id_prefix);
         return 2;
     }
-    if (lt__host_parse_duration_ms("--heartbeat-interval", o->heartbeat_interval,
+    if (strcmp(o->protocol, "native") != 0 && strcmp(o->protocol, "wasmcloud-v2") != 0) {
+        fprintf(stderr, "latticed-host: --protocol must be native or wasmcloud-v2\n");
+        return 2;
+    }
+    c->wasmcloud_v2 = strcmp(o->protocol, "wasmcloud-v2") == 0;
+    if (c->wasmcloud_v2 && o->simulate <= 0) {
+        fprintf(stderr, "latticed-host: --protocol wasmcloud-v2 needs --simulate N (the real "
+                        "host speaks the native protocol only)\n");
+        return 2;
+    }
+    if (!lt__host_prefix_ok(o->v2_host_prefix) || !lt__host_prefix_ok(o->v2_operator_prefix)) {
+        fprintf(stderr, "latticed-host: --v2-host-prefix and --v2-operator-prefix must be "
+                        "valid subject prefixes\n");
+        return 2;
+    }
+    if (lt__host_parse_duration_ms("--heartbeat-interval",
+                                   o->heartbeat_interval != NULL ? o->heartbeat_interval
+                                   : c->wasmcloud_v2             ? "15s"
+                                                                 : "5s",
                                    &c->heartbeat_ms) != LT_OK ||
         lt__host_parse_duration_ms("--stop-grace", o->stop_grace, &c->stop_grace_ms) != LT_OK ||
         lt__host_parse_duration_ms("--restart-backoff", o->restart_backoff,
@@ -336,6 +404,14 @@ static int to_config(const opts_t *o, const multi_t *mv, lt_host_config *c)
     c->crash_limit = (uint64_t)o->crash_limit;
     c->seed = (uint64_t)o->seed;
     c->instance_events = !o->no_instance_events;
+    c->v2_host_prefix = o->v2_host_prefix;
+    c->v2_operator_prefix = o->v2_operator_prefix;
+    c->environment = o->environment != NULL ? o->environment : "";
+    c->wasmcloud_version = o->wasmcloud_version;
+    c->exports = mv->nexports > 0 ? mv->exports : NULL;
+    c->nexports = mv->nexports;
+    c->v2_never_reply = o->v2_never_reply;
+    c->v2_not_found_after_start = o->v2_not_found_after_start;
     return 0;
 }
 
@@ -399,7 +475,10 @@ int main(int argc, char **argv)
         code = check_lists(&cfg);
     if (code != 0)
         goto out;
-    code = cfg.simulate > 0 ? lt_host_sim_run(&cfg) : lt_host_run(&cfg);
+    if (cfg.wasmcloud_v2)
+        code = lt_host_sim_v2_run(&cfg);
+    else
+        code = cfg.simulate > 0 ? lt_host_sim_run(&cfg) : lt_host_run(&cfg);
 out:
     multi_free(&mv);
     lt_free(config_text);

@@ -29,6 +29,21 @@
 #define LT_SCHED_LEASE_BUCKET "latticed_leases"
 #define LT_SCHED_DEFAULT_MAX_LATTICES 1000
 
+/** The wasmCloud 2.x driver (docs/wasmcloud-v2.md); 0 and NULL mean the default given. */
+typedef struct {
+    const char *const *lattices; /**< lattices scheduled on wasmCloud 2.x hosts (the hosts
+                                       whose heartbeat environment names them; "" = default) */
+    size_t n_lattices;
+    const char *host_prefix;     /**< NULL = "runtime.host" */
+    const char *operator_prefix; /**< NULL = "runtime.operator" */
+    int64_t start_timeout_ms;    /**< workload.start (image pulls happen inside); 0 = 60000 */
+    int64_t status_timeout_ms;   /**< workload.status; 0 = 5000 */
+    int64_t stop_timeout_ms;     /**< workload.stop; 0 = 30000 */
+    int64_t probe_timeout_ms;    /**< the heartbeat probe of a late host; 0 = 5000 */
+    int64_t status_interval_ms;  /**< every workload is checked this often; 0 = 30000 */
+    int64_t heartbeat_ms;        /**< interval assumed until a host shows its own; 0 = 15000 */
+} lt_sched_v2_config;
+
 typedef struct {
     natsConnection *nc;          /**< required; outlives the service */
     jsCtx *js;                   /**< for the lease; NULL = no election: lead every lattice
@@ -51,6 +66,7 @@ typedef struct {
     lt_sched_config sched;    /**< template for every lattice (lattice field ignored) */
     const uint8_t *sign_seed; /**< 32-byte ed25519 seed: sign every host command
                                        (lt_nkey.h); NULL = unsigned. Copied. */
+    lt_sched_v2_config v2;    /**< lattices driven on wasmCloud 2.x hosts, and how */
 } lt_sched_svc_config;
 
 typedef struct lt_sched_svc lt_sched_svc;

@@ -118,7 +118,10 @@ struct lt_sched_svc {
     size_t n_allow;
     svc_lattice **lats;
     size_t n_lats, cap_lats;
-    bool apps_loaded; /**< the store's initial state was read */
+    char **v2_lats; /**< copied cfg->v2.lattices */
+    size_t n_v2;
+    struct sched_v2 *v2; /**< the wasmCloud 2.x driver (sched_v2_int.h), NULL without */
+    bool apps_loaded;    /**< the store's initial state was read */
     size_t max_lattices;
     bool max_warned;
     bool connected;

@@ -6,6 +6,7 @@
  * runs on the loop; those threads only post.
  */
 #include "sched_svc_int.h"
+#include "sched_v2_int.h"
 
 #include <stdint.h>
 #include <stdio.h>
@@ -31,7 +32,7 @@ static bool allowed(const lt_sched_svc *svc, const char *name)
 
     if (!lt_subject_token_ok(name))
         return false;
-    if (svc->n_allow == 0)
+    if (svc->n_allow == 0 || lt__sched_v2_lattice(svc, name))
         return true;
     for (i = 0; i < svc->n_allow; i++)
         if (strcmp(svc->allow[i], name) == 0)
@@ -84,6 +85,14 @@ static svc_lattice *lattice_get(lt_sched_svc *svc, const char *name, bool create
     l->idx = svc->n_lats;
     sink.arg = l;
     sc.lattice = name;
+    if (lt__sched_v2_lattice(svc, name)) { /* docs/wasmcloud-v2.md */
+        sc.wasmcloud_v2 = true;
+        sink.send = lt__sched_v2_send;
+        sc.inventory_ms = -1; /* v2 hosts list no workloads: the driver checks them itself */
+        sc.default_interval_ms =
+            (uint32_t)(svc->cfg.v2.heartbeat_ms > 0 ? svc->cfg.v2.heartbeat_ms : 15000);
+        sc.host_timeout_ms = 0; /* 3 intervals: the probe finds a dead host much sooner */
+    }
     if (lt_sched_new(&l->s, &sc, &sink, lt_loop_now_ms()) != LT_OK) {
         lt_free(l->name);
         lt_free(l);
@@ -169,6 +178,7 @@ static int64_t on_timer(lt_loop *loop, void *arg)
     size_t i;
 
     (void)loop;
+    lt__sched_v2_tick(svc->v2, now);
     for (i = 0; i < svc->n_lats; i++) {
         svc_lattice *l = svc->lats[i];
 
@@ -498,6 +508,21 @@ static lt_status copy_config(lt_sched_svc *svc, const lt_sched_svc_config *cfg)
     svc->cfg.replica_id = svc->replica;
     svc->cfg.lattices = NULL;
     svc->cfg.n_lattices = 0;
+    if (cfg->v2.n_lattices > 0) {
+        svc->v2_lats = lt_calloc(cfg->v2.n_lattices, sizeof(char *));
+        if (svc->v2_lats == NULL)
+            return LT_FAIL(LT_ERR_NOMEM, "lattice list");
+        for (i = 0; i < cfg->v2.n_lattices; i++) {
+            if (lt_subject_check_token("lattice", cfg->v2.lattices[i]) != LT_OK)
+                return LT_ERR_INVALID;
+            svc->v2_lats[i] = lt_strdup(cfg->v2.lattices[i]);
+            if (svc->v2_lats[i] == NULL)
+                return LT_FAIL(LT_ERR_NOMEM, "lattice list");
+            svc->n_v2 = i + 1;
+        }
+    }
+    svc->cfg.v2.lattices = NULL;
+    svc->cfg.v2.n_lattices = 0;
     return LT_OK;
 }
 
@@ -538,12 +563,17 @@ lt_status lt_sched_svc_start(lt_sched_svc **new_svc, const lt_sched_svc_config *
             goto fail;
     }
     /* Configured lattices exist from the start (their apps say "waiting" without hosts). */
-    for (i = 0; i < svc->n_allow; i++)
-        if (lattice_trusted(svc, svc->allow[i], true) == NULL) {
-            st = LT_FAIL(LT_ERR_NOMEM, "lattice %s", svc->allow[i]);
+    for (i = 0; i < svc->n_allow + svc->n_v2; i++) {
+        const char *name = i < svc->n_allow ? svc->allow[i] : svc->v2_lats[i - svc->n_allow];
+
+        if (lattice_trusted(svc, name, true) == NULL) {
+            st = LT_FAIL(LT_ERR_NOMEM, "lattice %s", name);
             goto fail;
         }
-    st = lt__sched_svc_replies_start(svc);
+    }
+    st = lt__sched_v2_start(svc);
+    if (st == LT_OK)
+        st = lt__sched_svc_replies_start(svc);
     if (st == LT_OK)
         st = lt__sched_svc_ingest_start(svc);
     if (st == LT_OK)
@@ -585,6 +615,7 @@ void lt_sched_svc_stop(lt_sched_svc *svc)
         natsSubscription_Unsubscribe(svc->reply_sub);
     if (svc->hosts_sub != NULL)
         natsSubscription_Unsubscribe(svc->hosts_sub);
+    lt__sched_v2_unsubscribe(svc);
     natsSubscription_Destroy(svc->evt_sub);
     natsSubscription_Destroy(svc->reply_sub);
     natsSubscription_Destroy(svc->hosts_sub);
@@ -599,6 +630,10 @@ void lt_sched_svc_stop(lt_sched_svc *svc)
     }
     pthread_mutex_unlock(&svc->inbox_mu);
     pthread_mutex_destroy(&svc->inbox_mu);
+    lt__sched_v2_stop(svc);
+    for (i = 0; i < svc->n_v2; i++)
+        lt_free(svc->v2_lats[i]);
+    lt_free(svc->v2_lats);
     for (i = 0; i < svc->n_lats; i++) {
         lt_sched_free(svc->lats[i]->s);
         lt_free(svc->lats[i]->name);

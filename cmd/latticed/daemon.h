@@ -37,6 +37,11 @@ typedef struct {
     int64_t warmup_ms;                /**< listen this long before acting; 0 = 1.5 intervals */
     int64_t max_lattices;             /**< lattices served at most */
     const char *command_signing_seed; /**< nkey seed file: sign host commands; NULL = no */
+    /* wasmCloud 2.x hosts (docs/wasmcloud-v2.md) */
+    const char *wasmcloud_v2; /**< comma-separated lattices on wasmCloud 2.x hosts */
+    const char *v2_host_prefix, *v2_operator_prefix;
+    int64_t v2_start_timeout_ms, v2_status_timeout_ms, v2_stop_timeout_ms, v2_probe_timeout_ms;
+    int64_t v2_status_interval_ms, v2_heartbeat_ms;
     /* --dev extras (dev.c) */
     const char *dev_host_bin; /**< latticed-host binary; NULL = next to latticed, PATH */
     const char *dev_example;  /**< manifest applied at start; NULL = docs/examples/hello.yaml,

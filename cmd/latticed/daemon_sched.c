@@ -66,8 +66,8 @@ static lt_status read_signing_seed(const char *path, uint8_t seed[32])
 lt_status lt_daemon_sched_start(const lt_daemon_config *cfg, natsConnection *nc, jsCtx *js,
                                 lt_store *store, lt_loop *loop, lt_sched_svc **out)
 {
-    const char *lattices[MAX_LATTICES];
-    char *list = NULL;
+    const char *lattices[MAX_LATTICES], *v2_lattices[MAX_LATTICES];
+    char *list = NULL, *v2_list = NULL;
     uint8_t seed[32];
     lt_sched_svc_config sc = { 0 };
     lt_status st;
@@ -79,8 +79,11 @@ lt_status lt_daemon_sched_start(const lt_daemon_config *cfg, natsConnection *nc,
             return st;
         sc.sign_seed = seed;
     }
-    if (cfg->lattices != NULL && (list = lt_strdup(cfg->lattices)) == NULL)
+    if ((cfg->lattices != NULL && (list = lt_strdup(cfg->lattices)) == NULL) ||
+        (cfg->wasmcloud_v2 != NULL && (v2_list = lt_strdup(cfg->wasmcloud_v2)) == NULL)) {
+        lt_free(list);
         return LT_FAIL(LT_ERR_NOMEM, "lattice list");
+    }
     sc.nc = nc;
     sc.js = js;
     sc.store = store;
@@ -100,9 +103,20 @@ lt_status lt_daemon_sched_start(const lt_daemon_config *cfg, natsConnection *nc,
     sc.sched.warmup_ms = cfg->warmup_ms;
     if (cfg->dev && cfg->warmup_ms == 0)
         sc.sched.warmup_ms = 1500; /* the --dev host heartbeats every second */
+    sc.v2.lattices = v2_lattices;
+    sc.v2.n_lattices = v2_list != NULL ? split_list(v2_list, v2_lattices) : 0;
+    sc.v2.host_prefix = cfg->v2_host_prefix;
+    sc.v2.operator_prefix = cfg->v2_operator_prefix;
+    sc.v2.start_timeout_ms = cfg->v2_start_timeout_ms;
+    sc.v2.status_timeout_ms = cfg->v2_status_timeout_ms;
+    sc.v2.stop_timeout_ms = cfg->v2_stop_timeout_ms;
+    sc.v2.probe_timeout_ms = cfg->v2_probe_timeout_ms;
+    sc.v2.status_interval_ms = cfg->v2_status_interval_ms;
+    sc.v2.heartbeat_ms = cfg->v2_heartbeat_ms;
     st = lt_sched_svc_start(out, &sc);
     explicit_bzero(seed, sizeof(seed));
     lt_free(list);
+    lt_free(v2_list);
     running = *out;
     return st;
 }

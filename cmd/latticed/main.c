@@ -101,6 +101,31 @@ static const lt_opt options[] = {
     { "command-signing-seed", 0, "LATTICED_COMMAND_SIGNING_SEED", LT_OPT_STRING, "FILE", NULL,
       "nkey seed file: sign every host command (hosts started with --leader-key refuse the "
       "unsigned)", F(command_signing_seed), 0, 0 },
+    { "wasmcloud-v2", 0, "LATTICED_WASMCLOUD_V2", LT_OPT_STRING, "LIST", NULL,
+      "lattices scheduled on wasmCloud 2.x hosts (wash host), comma-separated: the hosts "
+      "whose --environment names the lattice ('default' for none); see docs/wasmcloud-v2.md",
+      F(wasmcloud_v2), 0, 0 },
+    { "v2-host-prefix", 0, "LATTICED_V2_HOST_PREFIX", LT_OPT_STRING, "PREFIX", "runtime.host",
+      "wasmCloud 2.x: subject prefix of host commands", F(v2_host_prefix), 0, 0 },
+    { "v2-operator-prefix", 0, "LATTICED_V2_OPERATOR_PREFIX", LT_OPT_STRING, "PREFIX",
+      "runtime.operator", "wasmCloud 2.x: subject prefix of host heartbeats",
+      F(v2_operator_prefix), 0, 0 },
+    { "v2-start-timeout-ms", 0, "LATTICED_V2_START_TIMEOUT_MS", LT_OPT_INT, "MS", "60000",
+      "wasmCloud 2.x: a workload.start without answer has failed (image pulls happen inside)",
+      F(v2_start_timeout_ms), 100, 3600000 },
+    { "v2-status-timeout-ms", 0, "LATTICED_V2_STATUS_TIMEOUT_MS", LT_OPT_INT, "MS", "5000",
+      "wasmCloud 2.x: timeout of workload.status", F(v2_status_timeout_ms), 100, 600000 },
+    { "v2-stop-timeout-ms", 0, "LATTICED_V2_STOP_TIMEOUT_MS", LT_OPT_INT, "MS", "30000",
+      "wasmCloud 2.x: timeout of workload.stop", F(v2_stop_timeout_ms), 100, 600000 },
+    { "v2-probe-timeout-ms", 0, "LATTICED_V2_PROBE_TIMEOUT_MS", LT_OPT_INT, "MS", "5000",
+      "wasmCloud 2.x: a host whose heartbeat is late and that does not answer the heartbeat "
+      "probe within this is lost", F(v2_probe_timeout_ms), 100, 600000 },
+    { "v2-status-interval-ms", 0, "LATTICED_V2_STATUS_INTERVAL_MS", LT_OPT_INT, "MS", "30000",
+      "wasmCloud 2.x: every workload latticed started is checked with workload.status this "
+      "often (heartbeats carry only counts)", F(v2_status_interval_ms), 100, 3600000 },
+    { "v2-heartbeat-ms", 0, "LATTICED_V2_HEARTBEAT_MS", LT_OPT_INT, "MS", "15000",
+      "wasmCloud 2.x: heartbeat interval assumed until a host shows a shorter one; a "
+      "heartbeat late by more than 1 s is probed", F(v2_heartbeat_ms), 100, 3600000 },
     { "max-lattices", 0, "LATTICED_MAX_LATTICES", LT_OPT_INT, "N", "1000",
       "serve at most this many lattices discovered from host events (more are ignored; "
       "lattices of stored apps are always served)",

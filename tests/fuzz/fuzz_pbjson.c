@@ -1,6 +1,8 @@
 /*
  * fuzz_pbjson.c - libFuzzer target for lt_pbjson. Arbitrary bytes are decoded
- * as lttest.Kinds JSON (tests/wire/kinds.proto), strictly and with
+ * as lttest.Kinds JSON (tests/wire/kinds.proto) and as the wasmCloud 2.x
+ * messages latticed reads from hosts (HostHeartbeat, the workload responses)
+ * or watches (WorkloadStartRequest), strictly and with
  * LT_PBJSON_IGNORE_UNKNOWN. A failure must leave no message and carry a
  * message and an input-error status. A success must encode; the encoding
  * must decode strictly to a message with the same binary packing that
@@ -14,6 +16,8 @@
 #include <string.h>
 
 #include "kinds.pb-c.h"
+#include "wasmcloud/runtime/v2/host_heartbeat.pb-c.h"
+#include "wasmcloud/runtime/v2/workload_service.pb-c.h"
 #include "lt_alloc.h"
 #include "lt_pbjson.h"
 
@@ -42,10 +46,10 @@ static char *encode(const ProtobufCMessage *m, unsigned flags)
     return s;
 }
 
-static ProtobufCMessage *decode_own(const char *s)
+static ProtobufCMessage *decode_own(const ProtobufCMessageDescriptor *desc, const char *s)
 {
     ProtobufCMessage *m = NULL;
-    lt_status st = lt_pbjson_decode(&lttest__kinds__descriptor, s, strlen(s), 0, &m);
+    lt_status st = lt_pbjson_decode(desc, s, strlen(s), 0, &m);
 
     CHECK(st == LT_OK, "our own output does not decode strictly");
     return m;
@@ -72,10 +76,10 @@ static void same_binary(const ProtobufCMessage *a, const ProtobufCMessage *b)
 static void round_trip(const ProtobufCMessage *m)
 {
     char *s1 = encode(m, 0);
-    ProtobufCMessage *m2 = decode_own(s1);
+    ProtobufCMessage *m2 = decode_own(m->descriptor, s1);
     char *s2 = encode(m2, 0);
     char *s3 = encode(m, LT_PBJSON_EMIT_DEFAULTS | LT_PBJSON_PRETTY);
-    ProtobufCMessage *m3 = decode_own(s3);
+    ProtobufCMessage *m3 = decode_own(m->descriptor, s3);
     char *s4 = encode(m3, 0);
 
     CHECK(strcmp(s1, s2) == 0, "encode(decode(encode(m))) differs from encode(m)");
@@ -93,13 +97,20 @@ static void round_trip(const ProtobufCMessage *m)
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
     static const unsigned modes[] = { 0, LT_PBJSON_IGNORE_UNKNOWN };
+    static const ProtobufCMessageDescriptor *const descs[] = {
+        &lttest__kinds__descriptor,
+        &wasmcloud__runtime__v2__host_heartbeat__descriptor,
+        &wasmcloud__runtime__v2__workload_start_request__descriptor,
+        &wasmcloud__runtime__v2__workload_start_response__descriptor,
+    };
+    const size_t nm = sizeof(modes) / sizeof(modes[0]);
 
-    for (size_t i = 0; i < sizeof(modes) / sizeof(modes[0]); i++) {
+    for (size_t i = 0; i < nm * sizeof(descs) / sizeof(descs[0]); i++) {
         ProtobufCMessage *m = (ProtobufCMessage *)&m; /* must be reset to NULL on failure */
         lt_status st;
 
         lt_error_clear();
-        st = lt_pbjson_decode(&lttest__kinds__descriptor, (const char *)data, size, modes[i], &m);
+        st = lt_pbjson_decode(descs[i / nm], (const char *)data, size, modes[i % nm], &m);
         if (st != LT_OK) {
             CHECK(m == NULL, "a failed decode left *out set");
             CHECK(st == LT_ERR_PARSE || st == LT_ERR_INVALID || st == LT_ERR_TOO_BIG ||

@@ -1,0 +1,608 @@
+/*
+ * svc_v2.c - the wasmCloud 2.x driver's hosts: bare HostHeartbeats on
+ * `{operator prefix}.heartbeat.{id}` (proto3 JSON, decoded leniently) make the inventory of
+ * the lattice named by their `environment`; the driver's table of the workloads latticed
+ * started on each host supplies what a v2 heartbeat lacks (it carries only counts), and the
+ * two together reach the lattice's scheduler as one native heartbeat.
+ *
+ * Every replica also watches `{host prefix}.*.workload.{start,stop}`: a standby learns from
+ * the leader's own requests which workloads exist, so after a failover it neither starts a
+ * second copy nor forgets one (docs/wasmcloud-v2.md, "Failover").
+ */
+#include "sched_v2_int.h"
+
+#include <stdio.h>
+#include <string.h>
+
+#include "lt_alloc.h"
+#include "lt_limits.h"
+#include "lt_log.h"
+#include "lt_pbjson.h"
+#include "lt_subject.h"
+
+#define HOST_FORGET_MS (10 * 60 * 1000) /* a silent host's table is kept this long */
+
+bool lt__sched_v2_lattice(const lt_sched_svc *svc, const char *name)
+{
+    size_t i;
+
+    for (i = 0; i < svc->n_v2; i++)
+        if (strcmp(svc->v2_lats[i], name) == 0)
+            return true;
+    return false;
+}
+
+/* ---------------------------------------------------------------------------------------------
+ * The table
+ * ------------------------------------------------------------------------------------------- */
+
+static void wl_free(v2_wl *w)
+{
+    if (w == NULL)
+        return;
+    lt_free(w->id);
+    lt_free(w->app);
+    lt_free(w->version);
+    lt_free(w->comp);
+    lt_free(w->comp_id);
+    lt_free(w->image);
+    lt_free(w->digest);
+    lt_free(w->message);
+    lt__sched_skvs_cleanup(&w->ann);
+    lt_free(w);
+}
+
+v2_wl *lt__sched_v2_wl(v2_host *h, const char *wid)
+{
+    return lt_map_get(&h->wls, wid);
+}
+
+void lt__sched_v2_wl_drop(v2_host *h, v2_wl *w)
+{
+    lt_map_del(&h->wls, w->id);
+    wl_free(w);
+}
+
+static const char *ann_get(const Wasmcloud__Runtime__V2__Workload *w, const char *key)
+{
+    size_t i;
+
+    for (i = 0; i < w->n_annotations; i++)
+        if (w->annotations[i] != NULL && strcmp(w->annotations[i]->key, key) == 0)
+            return w->annotations[i]->value;
+    return "";
+}
+
+static bool dup_or_empty(char **dst, const char *src)
+{
+    *dst = lt_strdup(src != NULL ? src : "");
+    return *dst != NULL;
+}
+
+v2_wl *lt__sched_v2_record_start(v2_host *h, const char *wid,
+                                 const Wasmcloud__Runtime__V2__Workload *w, int64_t now)
+{
+    v2_wl *e = lt__sched_v2_wl(h, wid);
+    const char *image = "";
+    lt_status st = LT_OK;
+    size_t i;
+
+    if (e != NULL)
+        return e;
+    if (h->wls.count >= V2_MAX_WORKLOADS_PER_HOST) {
+        LT_WARN("sched", "v2 host %s: more than %u workloads: %s not tracked", h->id,
+                V2_MAX_WORKLOADS_PER_HOST, wid);
+        return NULL;
+    }
+    if (w->wit_world != NULL && w->wit_world->n_components > 0 &&
+        w->wit_world->components[0]->image != NULL)
+        image = w->wit_world->components[0]->image;
+    e = lt_calloc(1, sizeof(*e));
+    if (e == NULL || !dup_or_empty(&e->id, wid) ||
+        !dup_or_empty(&e->app, ann_get(w, LT_SCHED_ANN_APP)) ||
+        !dup_or_empty(&e->version, ann_get(w, LT_SCHED_ANN_VERSION)) ||
+        !dup_or_empty(&e->comp, ann_get(w, LT_SCHED_V2_ANN_COMPONENT)) ||
+        !dup_or_empty(&e->comp_id, ann_get(w, LT_SCHED_V2_ANN_COMPONENT_ID)) ||
+        !dup_or_empty(&e->image, image) || !dup_or_empty(&e->digest, ann_get(w, LT_SCHED_V2_ANN_DIGEST)) ||
+        !dup_or_empty(&e->message, ""))
+        goto fail;
+    for (i = 0; i < w->n_annotations && st == LT_OK; i++)
+        if (w->annotations[i] != NULL &&
+            strncmp(w->annotations[i]->key, "latticed.dev/", strlen("latticed.dev/")) == 0)
+            st = lt__sched_skvs_set(&e->ann, w->annotations[i]->key, w->annotations[i]->value);
+    if (st != LT_OK)
+        goto fail;
+    e->state = LATTICED__HOST__V1__INSTANCE_STATE__INSTANCE_STATE_STARTING;
+    e->since = now;
+    if (lt_map_add(&h->wls, e->id, e) != LT_OK)
+        goto fail;
+    return e;
+fail:
+    wl_free(e);
+    return NULL;
+}
+
+/* ---------------------------------------------------------------------------------------------
+ * The native heartbeat the scheduler gets
+ * ------------------------------------------------------------------------------------------- */
+
+typedef struct {
+    Latticed__Host__V1__Heartbeat hb;
+    Latticed__Host__V1__Capacity cap;
+    Latticed__Host__V1__Heartbeat__LabelsEntry *lab, **labp;
+    Latticed__Host__V1__WitCapability *caps, **capp;
+    Latticed__Host__V1__Instance *inst, **instp;
+    Latticed__Host__V1__Instance__AnnotationsEntry *ann, **annp;
+} feed_buf;
+
+static void feed_cleanup(feed_buf *f)
+{
+    lt_free(f->lab);
+    lt_free(f->labp);
+    lt_free(f->caps);
+    lt_free(f->capp);
+    lt_free(f->inst);
+    lt_free(f->instp);
+    lt_free(f->ann);
+    lt_free(f->annp);
+}
+
+static lt_status feed_build(v2_host *h, const char *lattice, feed_buf *f)
+{
+    const Wasmcloud__Runtime__V2__HostHeartbeat *v = h->hb;
+    size_t i, n = h->wls.count, nann = 0, iter = 0, k = 0;
+    v2_wl *w;
+
+    f->hb = (Latticed__Host__V1__Heartbeat)LATTICED__HOST__V1__HEARTBEAT__INIT;
+    f->cap = (Latticed__Host__V1__Capacity)LATTICED__HOST__V1__CAPACITY__INIT;
+    f->hb.host_id = h->id;
+    f->hb.lattice = (char *)lattice;
+    f->hb.friendly_name = v->friendly_name;
+    f->hb.version = v->version;
+    f->hb.started_at = v->started_at;
+    f->hb.sequence = ++h->seq;
+    f->hb.interval_ms = h->interval_ms;
+    f->cap.memory_total_bytes = v->system_memory_total;
+    f->cap.memory_free_bytes = v->system_memory_free;
+    f->cap.cpu_usage_percent = v->system_cpu_usage;
+    f->hb.capacity = &f->cap;
+    while ((w = lt_map_next(&h->wls, &iter)) != NULL)
+        nann += w->ann.count;
+    f->lab = lt_calloc(v->n_labels + 1, sizeof(*f->lab));
+    f->labp = lt_calloc(v->n_labels + 1, sizeof(*f->labp));
+    f->caps = lt_calloc(v->n_exports + 1, sizeof(*f->caps));
+    f->capp = lt_calloc(v->n_exports + 1, sizeof(*f->capp));
+    f->inst = lt_calloc(n + 1, sizeof(*f->inst));
+    f->instp = lt_calloc(n + 1, sizeof(*f->instp));
+    f->ann = lt_calloc(nann + 1, sizeof(*f->ann));
+    f->annp = lt_calloc(nann + 1, sizeof(*f->annp));
+    if (f->lab == NULL || f->labp == NULL || f->caps == NULL || f->capp == NULL ||
+        f->inst == NULL || f->instp == NULL || f->ann == NULL || f->annp == NULL)
+        return LT_FAIL(LT_ERR_NOMEM, "v2 heartbeat");
+    for (i = 0; i < v->n_labels; i++) {
+        f->lab[i] = (Latticed__Host__V1__Heartbeat__LabelsEntry)
+            LATTICED__HOST__V1__HEARTBEAT__LABELS_ENTRY__INIT;
+        f->lab[i].key = v->labels[i]->key;
+        f->lab[i].value = v->labels[i]->value;
+        f->labp[i] = &f->lab[i];
+    }
+    f->hb.n_labels = v->n_labels;
+    f->hb.labels = f->labp;
+    for (i = 0; i < v->n_exports; i++) {
+        f->caps[i] = (Latticed__Host__V1__WitCapability)LATTICED__HOST__V1__WIT_CAPABILITY__INIT;
+        f->caps[i].namespace_ = v->exports[i]->namespace_;
+        f->caps[i].package = v->exports[i]->package;
+        f->caps[i].version = v->exports[i]->version;
+        f->caps[i].n_interfaces = v->exports[i]->n_interfaces;
+        f->caps[i].interfaces = v->exports[i]->interfaces;
+        f->capp[i] = &f->caps[i];
+    }
+    f->hb.n_capabilities = v->n_exports;
+    f->hb.capabilities = f->capp;
+    iter = 0;
+    nann = 0;
+    while ((w = lt_map_next(&h->wls, &iter)) != NULL) {
+        Latticed__Host__V1__Instance *in = &f->inst[k];
+
+        *in = (Latticed__Host__V1__Instance)LATTICED__HOST__V1__INSTANCE__INIT;
+        in->instance_id = w->id;
+        in->state = w->state;
+        in->app_name = w->app;
+        in->app_version = w->version;
+        in->component_name = w->comp;
+        in->component_id = w->comp_id;
+        in->image_ref = w->image;
+        in->spec_digest = w->digest;
+        in->message = w->message;
+        in->annotations = &f->annp[nann];
+        for (i = 0; i < w->ann.count; i++, nann++) {
+            f->ann[nann] = (Latticed__Host__V1__Instance__AnnotationsEntry)
+                LATTICED__HOST__V1__INSTANCE__ANNOTATIONS_ENTRY__INIT;
+            f->ann[nann].key = w->ann.items[i].key;
+            f->ann[nann].value = w->ann.items[i].value;
+            f->annp[nann] = &f->ann[nann];
+        }
+        in->n_annotations = w->ann.count;
+        f->instp[k++] = in;
+    }
+    f->hb.n_instances = k;
+    f->hb.instances = f->instp;
+    return LT_OK;
+}
+
+void lt__sched_v2_feed(sched_v2 *v, v2_host *h, int64_t now)
+{
+    feed_buf f = { 0 };
+    lt_status st;
+
+    (void)v;
+    if (h->hb == NULL)
+        return;
+    st = feed_build(h, h->lat->name, &f);
+    if (st == LT_OK)
+        st = lt_sched_on_heartbeat(h->lat->s, h->id, &f.hb, now);
+    if (st != LT_OK)
+        LT_DEBUG("sched", "v2 host %s: heartbeat refused: %s", h->id, lt_error_message());
+    h->lat->kick = true;
+    feed_cleanup(&f);
+}
+
+/* ---------------------------------------------------------------------------------------------
+ * Heartbeats in
+ * ------------------------------------------------------------------------------------------- */
+
+typedef struct {
+    svc_item hdr; /* first */
+    sched_v2 *v;
+    char lattice[LT_MAX_TOKEN + 1];
+    Wasmcloud__Runtime__V2__HostHeartbeat *hb;
+} hb_item;
+
+static void hb_drop(svc_item *arg)
+{
+    hb_item *it = (hb_item *)arg;
+
+    if (it->hb != NULL)
+        protobuf_c_message_free_unpacked(&it->hb->base, NULL);
+    lt_free(it);
+}
+
+static void host_free(v2_host *h)
+{
+    size_t iter = 0;
+    v2_wl *w;
+
+    while ((w = lt_map_next(&h->wls, &iter)) != NULL)
+        wl_free(w);
+    lt_map_cleanup(&h->wls);
+    if (h->hb != NULL)
+        protobuf_c_message_free_unpacked(&h->hb->base, NULL);
+    lt_free(h->id);
+    lt_free(h);
+}
+
+static v2_host *host_get(sched_v2 *v, const char *id, svc_lattice *l, bool create)
+{
+    v2_host *h = lt_map_get(&v->hosts, id);
+
+    if (h != NULL || !create)
+        return h;
+    h = lt_calloc(1, sizeof(*h));
+    if (h == NULL || (h->id = lt_strdup(id)) == NULL || lt_map_add(&v->hosts, h->id, h) != LT_OK) {
+        if (h != NULL)
+            lt_free(h->id);
+        lt_free(h);
+        return NULL;
+    }
+    h->lat = l;
+    h->interval_ms = (uint32_t)v->svc->cfg.v2.heartbeat_ms;
+    LT_INFO("sched", "lattice %s: wasmCloud host %s joined", l->name, id);
+    return h;
+}
+
+/* A heartbeat (published, or the answer to a probe). */
+void lt__sched_v2_heard(sched_v2 *v, v2_host *h, Wasmcloud__Runtime__V2__HostHeartbeat *hb,
+                        bool probe, int64_t now)
+{
+    if (!probe && h->last_real > 0) {
+        int64_t gap = now - h->last_real;
+
+        if (gap >= 100 && gap < (int64_t)h->interval_ms)
+            h->interval_ms = (uint32_t)gap; /* a host that beats faster than assumed */
+    }
+    if (!probe)
+        h->last_real = now;
+    if (h->hb != NULL)
+        protobuf_c_message_free_unpacked(&h->hb->base, NULL);
+    h->hb = hb;
+    h->ver = lt__sched_v2_version(hb->version);
+    h->last_hb = now;
+    h->gone = false;
+    lt__sched_v2_feed(v, h, now);
+}
+
+static void hb_apply(svc_item *arg)
+{
+    hb_item *it = (hb_item *)arg;
+    lt_sched_svc *svc = it->v->svc;
+    svc_lattice *l = lt__sched_svc_lattice_get(svc, it->lattice, false);
+    v2_host *h = l != NULL ? host_get(it->v, it->hb->id, l, true) : NULL;
+
+    if (h != NULL && h->lat == l) {
+        lt__sched_v2_heard(it->v, h, it->hb, false, lt_loop_now_ms());
+        it->hb = NULL; /* kept */
+        svc->n_events++;
+    }
+    hb_drop(&it->hdr);
+}
+
+/* nats.c thread: decode, check, post. */
+static void on_heartbeat(natsConnection *nc, natsSubscription *sub, natsMsg *msg, void *closure)
+{
+    sched_v2 *v = closure;
+    const char *subj = natsMsg_GetSubject(msg), *id = strrchr(subj, '.');
+    ProtobufCMessage *m = NULL;
+    hb_item *it = NULL;
+    const char *lat;
+
+    (void)nc;
+    (void)sub;
+    if (atomic_load(&v->svc->stopping) || id == NULL)
+        goto out;
+    id++;
+    if (lt_pbjson_decode(&wasmcloud__runtime__v2__host_heartbeat__descriptor,
+                         natsMsg_GetData(msg), (size_t)natsMsg_GetDataLength(msg),
+                         LT_PBJSON_IGNORE_UNKNOWN, &m) != LT_OK) {
+        LT_DEBUG("sched", "%s: undecodable heartbeat: %s", subj, lt_error_message());
+        goto out;
+    }
+    it = lt_calloc(1, sizeof(*it));
+    if (it == NULL)
+        goto out;
+    it->hb = (Wasmcloud__Runtime__V2__HostHeartbeat *)m;
+    m = NULL;
+    lat = lt__sched_v2_lattice_of(it->hb->environment);
+    if (it->hb->id == NULL || strcmp(it->hb->id, id) != 0 || strlen(id) > LT_MAX_HOST_ID ||
+        !lt_subject_token_ok(id) || strlen(lat) > LT_MAX_TOKEN ||
+        !lt__sched_v2_lattice(v->svc, lat))
+        goto out; /* another id than the subject's, or a lattice we do not drive */
+    memcpy(it->lattice, lat, strlen(lat) + 1);
+    it->v = v;
+    it->hdr.run = hb_apply;
+    it->hdr.drop = hb_drop;
+    lt__sched_svc_inbox_post(v->svc, &it->hdr);
+    it = NULL;
+out:
+    if (m != NULL)
+        protobuf_c_message_free_unpacked(m, NULL);
+    if (it != NULL)
+        hb_drop(&it->hdr);
+    natsMsg_Destroy(msg);
+}
+
+/* ---------------------------------------------------------------------------------------------
+ * The watch: what the leader (or a deposed leader) asked of the hosts
+ * ------------------------------------------------------------------------------------------- */
+
+typedef struct {
+    svc_item hdr; /* first */
+    sched_v2 *v;
+    char host[LT_MAX_HOST_ID + 1];
+    bool stop;
+    char *wid;
+    Wasmcloud__Runtime__V2__WorkloadStartRequest *start;
+} watch_item;
+
+static void watch_drop(svc_item *arg)
+{
+    watch_item *it = (watch_item *)arg;
+
+    if (it->start != NULL)
+        protobuf_c_message_free_unpacked(&it->start->base, NULL);
+    lt_free(it->wid);
+    lt_free(it);
+}
+
+static void watch_apply(svc_item *arg)
+{
+    watch_item *it = (watch_item *)arg;
+    v2_host *h = lt_map_get(&it->v->hosts, it->host);
+    v2_wl *w;
+
+    if (h == NULL)
+        goto out;
+    if (it->stop) {
+        w = lt__sched_v2_wl(h, it->wid);
+        if (w != NULL && w->state != LATTICED__HOST__V1__INSTANCE_STATE__INSTANCE_STATE_STOPPING) {
+            w->state = LATTICED__HOST__V1__INSTANCE_STATE__INSTANCE_STATE_STOPPING;
+            w->next_status = 0;
+            lt__sched_v2_feed(it->v, h, lt_loop_now_ms());
+        }
+    } else if (lt__sched_v2_wl(h, it->wid) == NULL) {
+        if (lt__sched_v2_record_start(h, it->wid, it->start->workload, lt_loop_now_ms()) != NULL)
+            lt__sched_v2_feed(it->v, h, lt_loop_now_ms());
+    }
+out:
+    watch_drop(&it->hdr);
+}
+
+/* Ours: latticed's owner annotations for a lattice this driver serves. */
+static bool ours(const sched_v2 *v, const Wasmcloud__Runtime__V2__Workload *w)
+{
+    return w != NULL && strcmp(ann_get(w, LT_SCHED_ANN_MANAGED_BY), LT_SCHED_MANAGER) == 0 &&
+           lt__sched_v2_lattice(v->svc, ann_get(w, LT_SCHED_ANN_LATTICE));
+}
+
+/* nats.c thread: "{host prefix}.{id}.workload.{start|stop}" from any replica but us. */
+static void on_watch(natsConnection *nc, natsSubscription *sub, natsMsg *msg, void *closure)
+{
+    sched_v2 *v = closure;
+    const char *subj = natsMsg_GetSubject(msg), *reply = natsMsg_GetReply(msg), *p, *dot;
+    size_t pl = strlen(v->host_prefix), il = strlen(v->inbox);
+    watch_item *it = NULL;
+    ProtobufCMessage *m = NULL;
+
+    (void)nc;
+    (void)sub;
+    if (atomic_load(&v->svc->stopping) || strncmp(subj, v->host_prefix, pl) != 0 ||
+        subj[pl] != '.')
+        goto out;
+    if (reply != NULL && strncmp(reply, v->inbox, il) == 0 && reply[il] == '.')
+        goto out; /* our own request: the sender recorded it already */
+    p = subj + pl + 1;
+    dot = strchr(p, '.');
+    if (dot == NULL || (size_t)(dot - p) > LT_MAX_HOST_ID)
+        goto out;
+    it = lt_calloc(1, sizeof(*it));
+    if (it == NULL)
+        goto out;
+    memcpy(it->host, p, (size_t)(dot - p));
+    it->host[dot - p] = '\0';
+    it->v = v;
+    if (strcmp(dot + 1, "workload.start") == 0) {
+        if (lt_pbjson_decode(&wasmcloud__runtime__v2__workload_start_request__descriptor,
+                             natsMsg_GetData(msg), (size_t)natsMsg_GetDataLength(msg),
+                             LT_PBJSON_IGNORE_UNKNOWN, &m) != LT_OK)
+            goto out;
+        it->start = (Wasmcloud__Runtime__V2__WorkloadStartRequest *)m;
+        m = NULL;
+        if (!ours(v, it->start->workload) || it->start->workload_id == NULL ||
+            it->start->workload_id[0] == '\0' ||
+            (it->wid = lt_strdup(it->start->workload_id)) == NULL)
+            goto out; /* another scheduler's workload: none of our business */
+    } else if (strcmp(dot + 1, "workload.stop") == 0) {
+        Wasmcloud__Runtime__V2__WorkloadStopRequest *r;
+
+        if (lt_pbjson_decode(&wasmcloud__runtime__v2__workload_stop_request__descriptor,
+                             natsMsg_GetData(msg), (size_t)natsMsg_GetDataLength(msg),
+                             LT_PBJSON_IGNORE_UNKNOWN, &m) != LT_OK)
+            goto out;
+        r = (Wasmcloud__Runtime__V2__WorkloadStopRequest *)m;
+        it->stop = true;
+        if (r->workload_id == NULL || (it->wid = lt_strdup(r->workload_id)) == NULL)
+            goto out;
+    } else {
+        goto out;
+    }
+    it->hdr.run = watch_apply;
+    it->hdr.drop = watch_drop;
+    lt__sched_svc_inbox_post(v->svc, &it->hdr);
+    it = NULL;
+out:
+    if (m != NULL)
+        protobuf_c_message_free_unpacked(m, NULL);
+    if (it != NULL)
+        watch_drop(&it->hdr);
+    natsMsg_Destroy(msg);
+}
+
+/* ---------------------------------------------------------------------------------------------
+ * Start and stop
+ * ------------------------------------------------------------------------------------------- */
+
+/* Hosts silent for long are forgotten (with their tables): from the timer. */
+void lt__sched_v2_forget(sched_v2 *v, int64_t now)
+{
+    size_t iter = 0;
+    v2_host *h;
+
+    while ((h = lt_map_next(&v->hosts, &iter)) != NULL) {
+        int64_t keep = 20 * (int64_t)h->interval_ms;
+
+        if (keep < HOST_FORGET_MS)
+            keep = HOST_FORGET_MS;
+        if (h->cur_no == 0 && now - h->last_hb > keep) {
+            lt_map_del(&v->hosts, h->id);
+            lt__sched_v2_host_cleanup_ops(v, h);
+            host_free(h);
+            iter = 0; /* the map moved */
+        }
+    }
+}
+
+static lt_status subscribe(sched_v2 *v, natsSubscription **sub, const char *subj,
+                           natsMsgHandler cb)
+{
+    natsStatus s = natsConnection_Subscribe(sub, v->svc->cfg.nc, subj, cb, v);
+
+    if (s == NATS_OK)
+        s = natsSubscription_SetPendingLimits(*sub, 1000000, 1024 * 1024 * 1024);
+    if (s != NATS_OK)
+        return LT_FAIL(LT_ERR_TRANSPORT, "subscribe %s: %s", subj, natsStatus_GetText(s));
+    return LT_OK;
+}
+
+lt_status lt__sched_v2_start(lt_sched_svc *svc)
+{
+    const lt_sched_v2_config *c = &svc->cfg.v2;
+    char subj[LT_MAX_SUBJECT];
+    sched_v2 *v;
+    lt_status st;
+
+    if (svc->n_v2 == 0)
+        return LT_OK;
+    v = lt_calloc(1, sizeof(*v));
+    if (v == NULL)
+        return LT_FAIL(LT_ERR_NOMEM, "v2 driver");
+    svc->v2 = v;
+    v->svc = svc;
+    v->host_prefix = lt_strdup(c->host_prefix != NULL ? c->host_prefix : "runtime.host");
+    v->op_prefix = lt_strdup(c->operator_prefix != NULL ? c->operator_prefix : "runtime.operator");
+    if (v->host_prefix == NULL || v->op_prefix == NULL)
+        return LT_FAIL(LT_ERR_NOMEM, "v2 driver");
+    if (lt_subject_check(v->host_prefix, false) != LT_OK ||
+        lt_subject_check(v->op_prefix, false) != LT_OK)
+        return LT_FAIL(LT_ERR_INVALID, "bad wasmCloud subject prefix: %s", lt_error_message());
+    st = lt__sched_v2_replies_start(v);
+    if (st != LT_OK)
+        return st;
+    snprintf(subj, sizeof(subj), "%s.heartbeat.*", v->op_prefix);
+    st = subscribe(v, &v->hb_sub, subj, on_heartbeat);
+    if (st != LT_OK)
+        return st;
+    snprintf(subj, sizeof(subj), "%s.*.workload.*", v->host_prefix);
+    st = subscribe(v, &v->watch_sub, subj, on_watch);
+    if (st != LT_OK)
+        return st;
+    LT_INFO("sched", "wasmCloud 2.x hosts: heartbeats on %s.heartbeat.*, commands on %s.{id}",
+            v->op_prefix, v->host_prefix);
+    return LT_OK;
+}
+
+void lt__sched_v2_unsubscribe(lt_sched_svc *svc)
+{
+    sched_v2 *v = svc->v2;
+
+    if (v == NULL)
+        return;
+    if (v->hb_sub != NULL)
+        natsSubscription_Unsubscribe(v->hb_sub);
+    if (v->watch_sub != NULL)
+        natsSubscription_Unsubscribe(v->watch_sub);
+    if (v->reply_sub != NULL)
+        natsSubscription_Unsubscribe(v->reply_sub);
+}
+
+void lt__sched_v2_stop(lt_sched_svc *svc)
+{
+    sched_v2 *v = svc->v2;
+    size_t iter = 0;
+    v2_host *h;
+
+    if (v == NULL)
+        return;
+    lt__sched_v2_unsubscribe(svc);
+    natsSubscription_Destroy(v->hb_sub);
+    natsSubscription_Destroy(v->watch_sub);
+    natsSubscription_Destroy(v->reply_sub);
+    while ((h = lt_map_next(&v->hosts, &iter)) != NULL) {
+        lt__sched_v2_host_cleanup_ops(v, h);
+        host_free(h);
+    }
+    lt_map_cleanup(&v->hosts);
+    lt_map_cleanup(&v->busy);
+    lt_free(v->host_prefix);
+    lt_free(v->op_prefix);
+    lt_free(v);
+    svc->v2 = NULL;
+}

@@ -1,0 +1,312 @@
+/*
+ * svc_v2_reply.c - the wasmCloud 2.x driver's answers and clock: replies to the one
+ * request in flight per host (or its timeout) update the host's workload table; the timer
+ * probes hosts whose heartbeat is late, keeps a host that is busy starting alive for the
+ * scheduler, polls every workload's status (heartbeats carry only counts), and on taking
+ * the lead checks everything a standby only saw being asked for.
+ *
+ * Loss: a late heartbeat gets a probe on `{host prefix}.{id}.heartbeat`; no responders (the
+ * host's subscription is gone) or no answer within the probe timeout makes the host gone
+ * for the scheduler, which evicts it within the partition guard. Never while a start is in
+ * flight on it: a start blocks a host's heartbeats for as long as its image pulls take.
+ */
+#include "sched_v2_int.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "lt_alloc.h"
+#include "lt_log.h"
+#include "lt_pbjson.h"
+
+#define IS(x) LATTICED__HOST__V1__INSTANCE_STATE__INSTANCE_STATE_##x
+#define WS(x) WASMCLOUD__RUNTIME__V2__WORKLOAD_STATE__WORKLOAD_STATE_##x
+#define PROBE_GRACE_MS 1000 /* a heartbeat later than its interval by this is probed */
+#define SCAN_MS 100
+
+typedef struct {
+    svc_item hdr; /* first */
+    sched_v2 *v;
+    uint64_t no;
+    bool no_responders;
+    char *data;
+    size_t len;
+} reply_item;
+
+static void reply_drop(svc_item *arg)
+{
+    reply_item *it = (reply_item *)arg;
+
+    lt_free(it->data);
+    lt_free(it);
+}
+
+static void set_failed(v2_wl *w, const char *why)
+{
+    w->state = IS(FAILED);
+    lt__sched_set_str(&w->message, why);
+}
+
+/* The state a status or start answer reports for w. */
+static void apply_state(sched_v2 *v, v2_host *h, v2_wl *w, bool start,
+                        const Wasmcloud__Runtime__V2__WorkloadStatus *ws)
+{
+    const char *msg = ws != NULL && ws->message != NULL ? ws->message : "";
+    char why[512];
+    int st = ws != NULL ? (int)ws->workload_state : WS(UNSPECIFIED);
+
+    switch (st) {
+    case WS(RUNNING):
+    case WS(COMPLETED):
+        w->state = IS(RUNNING);
+        w->started = true;
+        lt__sched_set_str(&w->message, "");
+        break;
+    case WS(STARTING):
+        w->state = IS(STARTING);
+        break;
+    case WS(STOPPING):
+        if (start)
+            set_failed(w, "the host stopped the workload while starting it");
+        else if (w->state != IS(STOPPING))
+            set_failed(w, "the host is stopping the workload");
+        break;
+    case WS(ERROR):
+        if (start && strstr(msg, "already exists") != NULL) {
+            w->started = false; /* ours from before (a lost reply, a failover): ask */
+            lt__sched_v2_queue_status(v, h, w);
+            break;
+        }
+        snprintf(why, sizeof(why), "%s: %s", start ? "start failed" : "workload failed", msg);
+        set_failed(w, why);
+        break;
+    case WS(NOT_FOUND):
+        if (w->started) {
+            set_failed(w, "the host lost the workload after starting it (status NOT_FOUND, "
+                          "wasmCloud issue #5280): started again after a backoff");
+        } else if (w->state == IS(STOPPING) || !start) {
+            lt__sched_v2_wl_drop(h, w); /* never ran there, or stopped: gone */
+        } else {
+            set_failed(w, "start answered NOT_FOUND");
+        }
+        break;
+    default:
+        snprintf(why, sizeof(why), "unexpected workload state %d: %s", st, msg);
+        set_failed(w, why);
+        break;
+    }
+}
+
+/* One answer (data NULL: timeout or no responders) to h's request in flight. */
+static void answer(sched_v2 *v, v2_host *h, const char *data, size_t len, bool no_resp,
+                   int64_t now)
+{
+    v2_op op = h->cur;
+    v2_wl *w = op.wid != NULL ? lt__sched_v2_wl(h, op.wid) : NULL;
+    ProtobufCMessage *m = NULL;
+    const ProtobufCMessageDescriptor *desc =
+        op.kind == V2_OP_PROBE ? &wasmcloud__runtime__v2__host_heartbeat__descriptor
+                               : &wasmcloud__runtime__v2__workload_start_response__descriptor;
+    char why[256];
+    int64_t op_timeout_ms = now - h->cur_sent;
+
+    lt_map_del(&v->busy, h->cur_key);
+    h->cur_no = 0;
+    h->cur.wid = h->cur.body = NULL;
+    if (w != NULL && op.kind == V2_OP_STATUS)
+        w->status_queued = false;
+    else if (w != NULL)
+        w->busy = false;
+    if (data != NULL &&
+        lt_pbjson_decode(desc, data, len, LT_PBJSON_IGNORE_UNKNOWN, &m) != LT_OK) {
+        LT_DEBUG("sched", "v2 host %s: undecodable answer to %s: %s", h->id,
+                 op.kind == V2_OP_PROBE ? "heartbeat" : op.wid, lt_error_message());
+        data = NULL;
+    }
+    if (op.kind == V2_OP_PROBE) {
+        if (m != NULL) {
+            lt__sched_v2_heard(v, h, (Wasmcloud__Runtime__V2__HostHeartbeat *)m, true, now);
+            m = NULL;
+        } else if (!h->gone) {
+            LT_INFO("sched", "lattice %s: wasmCloud host %s %s the heartbeat probe: lost",
+                    h->lat->name, h->id, no_resp ? "is gone (no responders to)" : "did not answer");
+            h->gone = true;
+            lt_sched_host_gone(h->lat->s, h->id, now);
+            h->lat->kick = true;
+        }
+        goto out;
+    }
+    if (w == NULL)
+        goto out; /* forgotten meanwhile */
+    if (m != NULL) {
+        /* start, status and stop responses all are {workloadStatus: ...} */
+        Wasmcloud__Runtime__V2__WorkloadStartResponse *r = (void *)m;
+
+        if (op.kind == V2_OP_STOP) {
+            int st = r->workload_status != NULL ? (int)r->workload_status->workload_state : 0;
+
+            if (st == WS(STOPPING) || st == WS(NOT_FOUND))
+                lt__sched_v2_wl_drop(h, w);
+            else
+                set_failed(w, "the host refused to stop the workload");
+        } else {
+            apply_state(v, h, w, op.kind == V2_OP_START, r->workload_status);
+        }
+    } else if (op.kind == V2_OP_START) {
+        snprintf(why, sizeof(why), "%s workload.start within %lld ms",
+                 no_resp ? "the host is gone: no responders to" : "no answer to",
+                 (long long)op_timeout_ms);
+        set_failed(w, why);
+    } else if (op.kind == V2_OP_STOP) {
+        set_failed(w, no_resp ? "no responders to workload.stop (the host is gone)"
+                              : "no answer to workload.stop in time");
+    }
+    /* a status without answer changes nothing: it is asked again */
+out:
+    if (m != NULL)
+        protobuf_c_message_free_unpacked(m, NULL);
+    lt_free(op.wid);
+    lt_free(op.body);
+    lt__sched_v2_feed(v, h, now);
+    lt__sched_v2_dispatch(v, h, now);
+}
+
+static void reply_apply(svc_item *arg)
+{
+    reply_item *it = (reply_item *)arg;
+    char key[24];
+    v2_host *h;
+
+    snprintf(key, sizeof(key), "%llu", (unsigned long long)it->no);
+    h = lt_map_get(&it->v->busy, key);
+    if (h != NULL && h->cur_no == it->no) {
+        answer(it->v, h, it->no_responders ? NULL : it->data, it->len, it->no_responders,
+               lt_loop_now_ms());
+        it->v->svc->n_replies++;
+    }
+    reply_drop(&it->hdr);
+}
+
+/* nats.c thread: "{inbox}.{no}" */
+static void on_reply(natsConnection *nc, natsSubscription *sub, natsMsg *msg, void *closure)
+{
+    sched_v2 *v = closure;
+    const char *subj = natsMsg_GetSubject(msg);
+    size_t il = strlen(v->inbox);
+    reply_item *it = NULL;
+    char *end;
+
+    (void)nc;
+    (void)sub;
+    if (atomic_load(&v->svc->stopping) || strncmp(subj, v->inbox, il) != 0 || subj[il] != '.')
+        goto out;
+    it = lt_calloc(1, sizeof(*it));
+    if (it == NULL)
+        goto out;
+    it->v = v;
+    it->no = strtoull(subj + il + 1, &end, 10);
+    if (*end != '\0' || it->no == 0)
+        goto out;
+    it->no_responders = natsMsg_IsNoResponders(msg);
+    it->len = (size_t)natsMsg_GetDataLength(msg);
+    if ((it->data = lt_malloc(it->len + 1)) == NULL)
+        goto out;
+    memcpy(it->data, natsMsg_GetData(msg), it->len);
+    it->data[it->len] = '\0';
+    it->hdr.run = reply_apply;
+    it->hdr.drop = reply_drop;
+    lt__sched_svc_inbox_post(v->svc, &it->hdr);
+    it = NULL;
+out:
+    if (it != NULL)
+        reply_drop(&it->hdr);
+    natsMsg_Destroy(msg);
+}
+
+lt_status lt__sched_v2_replies_start(sched_v2 *v)
+{
+    char subj[160];
+    natsInbox *inbox = NULL;
+    natsStatus s = natsInbox_Create(&inbox);
+
+    if (s != NATS_OK)
+        return LT_FAIL(LT_ERR_TRANSPORT, "inbox: %s", natsStatus_GetText(s));
+    snprintf(v->inbox, sizeof(v->inbox), "%s", (const char *)inbox);
+    natsInbox_Destroy(inbox);
+    snprintf(subj, sizeof(subj), "%s.*", v->inbox);
+    s = natsConnection_Subscribe(&v->reply_sub, v->svc->cfg.nc, subj, on_reply, v);
+    if (s == NATS_OK)
+        s = natsSubscription_SetPendingLimits(v->reply_sub, 1000000, 1024 * 1024 * 1024);
+    if (s != NATS_OK)
+        return LT_FAIL(LT_ERR_TRANSPORT, "subscribe %s: %s", subj, natsStatus_GetText(s));
+    return LT_OK;
+}
+
+/* ---------------------------------------------------------------------------------------------
+ * The clock
+ * ------------------------------------------------------------------------------------------- */
+
+static void scan_host(sched_v2 *v, v2_host *h, int64_t now)
+{
+    bool lead = lt_sched_leading(h->lat->s, NULL) && lt__sched_svc_may_act(h->lat);
+    int64_t every = v->svc->cfg.v2.status_interval_ms > 0 ? v->svc->cfg.v2.status_interval_ms
+                                                          : 30000;
+    size_t iter = 0;
+    v2_wl *w;
+
+    if (lead != h->leading) {
+        h->leading = lead;
+        if (!lead) {
+            lt__sched_v2_host_cleanup_ops(v, h); /* a standby sends nothing */
+            return;
+        }
+        while ((w = lt_map_next(&h->wls, &iter)) != NULL)
+            w->next_status = 0; /* a new term checks what the old one left */
+        iter = 0;
+    }
+    if (!lead || h->hb == NULL)
+        return;
+    if (now - h->last_hb > (int64_t)h->interval_ms + PROBE_GRACE_MS) {
+        if (h->cur_no != 0 && h->cur.kind == V2_OP_START) {
+            /* busy pulling: no heartbeats, and no probe would be answered before the start;
+             * the host is not lost while a start is in flight */
+            if (now - h->last_refresh >= (int64_t)h->interval_ms) {
+                h->last_refresh = now;
+                lt__sched_v2_feed(v, h, now);
+            }
+        } else if (!h->gone && (h->cur_no == 0 || h->cur.kind != V2_OP_PROBE) &&
+                   !(h->qhead < h->qlen && h->queue[h->qhead].kind == V2_OP_PROBE)) {
+            lt__sched_v2_queue(v, h, V2_OP_PROBE, NULL, lt_strdup("{}"));
+        }
+    }
+    if (h->gone)
+        return;
+    while ((w = lt_map_next(&h->wls, &iter)) != NULL) {
+        if (w->busy || w->status_queued || w->next_status > now)
+            continue; /* a start or stop on its way tells more than a status */
+        w->next_status = now + every;
+        lt__sched_v2_queue_status(v, h, w);
+    }
+}
+
+void lt__sched_v2_tick(sched_v2 *v, int64_t now)
+{
+    size_t iter = 0;
+    v2_host *h;
+
+    if (v == NULL)
+        return;
+    while ((h = lt_map_next(&v->busy, &iter)) != NULL)
+        if (now >= h->cur_deadline) {
+            answer(v, h, NULL, 0, false, now);
+            iter = 0; /* the map changed */
+        }
+    if (now - v->last_scan < SCAN_MS)
+        return;
+    v->last_scan = now;
+    iter = 0;
+    while ((h = lt_map_next(&v->hosts, &iter)) != NULL)
+        scan_host(v, h, now);
+    lt__sched_v2_forget(v, now);
+}
