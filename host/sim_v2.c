@@ -58,8 +58,7 @@ static void heartbeat(lt__host_v2_sim *sim, lt__host_v2_host *h)
     lt_free(text);
 }
 
-static void dropped(lt__host_v2_sim *sim, lt__host_v2_host *h, const char *command,
-                    const char *why)
+static void dropped(lt__host_v2_sim *sim, lt__host_v2_host *h, const char *command, const char *why)
 {
     sim->n_dropped++;
     LT_WARN("v2sim", "%s: error handling command %s: %s (no reply)", h->id, command, why);
@@ -194,8 +193,7 @@ static void do_stop(lt__host_v2_sim *sim, lt__host_v2_host *h, const char *id, n
         if (wl->state == V2WS(RUNNING))
             h->running--;
         wl_free(wl);
-        send_status(sim, msg, LT_HOST_V2_STOP, id, V2WS(STOPPING),
-                    "Workload stopped successfully");
+        send_status(sim, msg, LT_HOST_V2_STOP, id, V2WS(STOPPING), "Workload stopped successfully");
         printf("v2sim host %s stop %s STOPPING\n", h->id, id);
     }
     fflush(stdout);
@@ -530,7 +528,8 @@ static int start_serving(lt__host_v2_sim *sim)
         s = natsSubscription_SetPendingLimits(sim->sub, 1000000, 1024 * 1024 * 1024);
     if (s == NATS_OK)
         s = natsConnection_Flush(sim->nc);
-    if (s != NATS_OK || lt_loop_watch_fd(sim->loop, sim->sigfd, POLLIN, on_signal_fd, sim) != LT_OK ||
+    if (s != NATS_OK ||
+        lt_loop_watch_fd(sim->loop, sim->sigfd, POLLIN, on_signal_fd, sim) != LT_OK ||
         lt_loop_timer_add(sim->loop, TICK_MS, beat_timer, sim, NULL) != LT_OK) {
         LT_ERROR("v2sim", "cannot start serving: %s",
                  s != NATS_OK ? natsStatus_GetText(s) : lt_error_message());

@@ -68,16 +68,16 @@ typedef struct {
     size_t index;
     char id[LT_UUID_LEN + 1];
     char friendly[64];
-    lt__host_kvs labels_kv;     /**< hostgroup=default, then each --label */
-    lt__host_v2_label *labels;  /**< heartbeat entries over labels_kv */
+    lt__host_kvs labels_kv;    /**< hostgroup=default, then each --label */
+    lt__host_v2_label *labels; /**< heartbeat entries over labels_kv */
     lt__host_v2_label **plabels;
-    lt_map wls;                 /**< workload id -> lt__host_v2_wl */
-    size_t running;             /**< workloads in RUNNING */
+    lt_map wls;                     /**< workload id -> lt__host_v2_wl */
+    size_t running;                 /**< workloads in RUNNING */
     lt__host_v2_msg *qhead, *qtail; /**< requests waiting while busy */
-    bool busy;                  /**< a start is "pulling" (--reply-delay-ms) */
-    bool beat_owed;             /**< a heartbeat fell due while busy */
-    lt__host_v2_req pending;    /**< the start being pulled */
-    natsMsg *pending_msg;       /**< its message (reply inbox) */
+    bool busy;                      /**< a start is "pulling" (--reply-delay-ms) */
+    bool beat_owed;                 /**< a heartbeat fell due while busy */
+    lt__host_v2_req pending;        /**< the start being pulled */
+    natsMsg *pending_msg;           /**< its message (reply inbox) */
 } lt__host_v2_host;
 
 /** What every simulated host shares. */

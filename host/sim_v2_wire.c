@@ -137,8 +137,8 @@ static lt_status wit_parse(const char *spec, lt__host_v2_wit **out)
     return LT_OK;
 }
 
-lt_status lt__host_v2_exports_parse(const char *const *specs, size_t nspecs,
-                                    lt__host_v2_wit ***out, size_t *n)
+lt_status lt__host_v2_exports_parse(const char *const *specs, size_t nspecs, lt__host_v2_wit ***out,
+                                    size_t *n)
 {
     lt__host_v2_wit **v = NULL;
     lt_status st = LT_OK;
@@ -180,18 +180,18 @@ void lt__host_v2_exports_free(lt__host_v2_wit **v, size_t n)
 /* ---- friendly names ----------------------------------------------------------------- */
 
 static const char *const adjectives[] = {
-    "agile",  "bold",   "brave", "calm",   "clever", "cosmic", "crisp",  "daring", "eager",
-    "exotic", "fancy",  "fuzzy", "gentle", "giddy",  "happy",  "humble", "jolly",  "keen",
-    "lively", "lucky",  "mellow", "nimble", "noble", "polite", "proud",  "quick",  "quiet",
-    "rapid",  "rustic", "shiny", "silent", "sleepy", "snowy",  "sunny",  "swift",  "tidy",
-    "vivid",  "witty",  "young", "zesty",
+    "agile", "bold",   "brave",  "calm",  "clever", "cosmic", "crisp",  "daring",
+    "eager", "exotic", "fancy",  "fuzzy", "gentle", "giddy",  "happy",  "humble",
+    "jolly", "keen",   "lively", "lucky", "mellow", "nimble", "noble",  "polite",
+    "proud", "quick",  "quiet",  "rapid", "rustic", "shiny",  "silent", "sleepy",
+    "snowy", "sunny",  "swift",  "tidy",  "vivid",  "witty",  "young",  "zesty",
 };
 static const char *const nouns[] = {
-    "badger", "bison",  "canyon", "cloud",  "comet", "coral",  "crane",  "delta", "ember",
-    "falcon", "fjord",  "forest", "galaxy", "geyser", "harbor", "island", "lagoon", "lake",
-    "lynx",   "meadow", "mesa",   "moon",   "otter", "panda",  "pebble", "pine",  "prairie",
-    "quartz", "raven",  "reef",   "river",  "sierra", "sparrow", "star",  "summit", "toes",
-    "tundra", "valley", "willow", "zephyr",
+    "badger",  "bison",  "canyon",  "cloud",  "comet",  "coral",  "crane",  "delta",
+    "ember",   "falcon", "fjord",   "forest", "galaxy", "geyser", "harbor", "island",
+    "lagoon",  "lake",   "lynx",    "meadow", "mesa",   "moon",   "otter",  "panda",
+    "pebble",  "pine",   "prairie", "quartz", "raven",  "reef",   "river",  "sierra",
+    "sparrow", "star",   "summit",  "toes",   "tundra", "valley", "willow", "zephyr",
 };
 
 void lt__host_v2_friendly_name(lt_rand *r, char *out, size_t size)
@@ -306,8 +306,7 @@ static lt_status check_version(const char *body, size_t len, uint32_t version)
                               sizeof(res_fields) / sizeof(res_fields[0]), version, path);
     }
     if (st == LT_OK)
-        st = check_fields(get2(get2(wl, "service", "service"), "localResources",
-                               "local_resources"),
+        st = check_fields(get2(get2(wl, "service", "service"), "localResources", "local_resources"),
                           res_fields, sizeof(res_fields) / sizeof(res_fields[0]), version,
                           "workload.service.localResources");
     json_decref(root);
@@ -350,8 +349,8 @@ lt_status lt__host_v2_decode(const char *command, const char *body, size_t len, 
         }
     } else if (strcmp(command, "workload.stop") == 0) {
         out->cmd = LT_HOST_V2_STOP;
-        st = lt_pbjson_decode(&wasmcloud__runtime__v2__workload_stop_request__descriptor, body,
-                              len, 0, &m);
+        st = lt_pbjson_decode(&wasmcloud__runtime__v2__workload_stop_request__descriptor, body, len,
+                              0, &m);
         if (st == LT_OK) {
             out->stop = (Wasmcloud__Runtime__V2__WorkloadStopRequest *)m;
             out->workload_id = out->stop->workload_id;

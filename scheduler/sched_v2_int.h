@@ -69,8 +69,8 @@ typedef enum {
 typedef struct v2_wl {
     char *id; /* workload id = instance id */
     char *app, *version, *comp, *comp_id, *image, *digest;
-    skvs ann;   /* its owner annotations */
-    int state;  /* Latticed__Host__V1__InstanceState */
+    skvs ann;  /* its owner annotations */
+    int state; /* Latticed__Host__V1__InstanceState */
     char *message;
     int64_t since;       /* when the start was sent or seen */
     int64_t next_status; /* when to check it again (0 = soon) */

@@ -103,7 +103,8 @@ v2_wl *lt__sched_v2_record_start(v2_host *h, const char *wid,
         !dup_or_empty(&e->version, ann_get(w, LT_SCHED_ANN_VERSION)) ||
         !dup_or_empty(&e->comp, ann_get(w, LT_SCHED_V2_ANN_COMPONENT)) ||
         !dup_or_empty(&e->comp_id, ann_get(w, LT_SCHED_V2_ANN_COMPONENT_ID)) ||
-        !dup_or_empty(&e->image, image) || !dup_or_empty(&e->digest, ann_get(w, LT_SCHED_V2_ANN_DIGEST)) ||
+        !dup_or_empty(&e->image, image) ||
+        !dup_or_empty(&e->digest, ann_get(w, LT_SCHED_V2_ANN_DIGEST)) ||
         !dup_or_empty(&e->message, ""))
         goto fail;
     for (i = 0; i < w->n_annotations && st == LT_OK; i++)
@@ -350,9 +351,9 @@ static void on_heartbeat(natsConnection *nc, natsSubscription *sub, natsMsg *msg
     if (atomic_load(&v->svc->stopping) || id == NULL)
         goto out;
     id++;
-    if (lt_pbjson_decode(&wasmcloud__runtime__v2__host_heartbeat__descriptor,
-                         natsMsg_GetData(msg), (size_t)natsMsg_GetDataLength(msg),
-                         LT_PBJSON_IGNORE_UNKNOWN, &m) != LT_OK) {
+    if (lt_pbjson_decode(&wasmcloud__runtime__v2__host_heartbeat__descriptor, natsMsg_GetData(msg),
+                         (size_t)natsMsg_GetDataLength(msg), LT_PBJSON_IGNORE_UNKNOWN,
+                         &m) != LT_OK) {
         LT_DEBUG("sched", "%s: undecodable heartbeat: %s", subj, lt_error_message());
         goto out;
     }
@@ -444,8 +445,7 @@ static void on_watch(natsConnection *nc, natsSubscription *sub, natsMsg *msg, vo
 
     (void)nc;
     (void)sub;
-    if (atomic_load(&v->svc->stopping) || strncmp(subj, v->host_prefix, pl) != 0 ||
-        subj[pl] != '.')
+    if (atomic_load(&v->svc->stopping) || strncmp(subj, v->host_prefix, pl) != 0 || subj[pl] != '.')
         goto out;
     if (reply != NULL && strncmp(reply, v->inbox, il) == 0 && reply[il] == '.')
         goto out; /* our own request: the sender recorded it already */
@@ -520,8 +520,7 @@ void lt__sched_v2_forget(sched_v2 *v, int64_t now)
     }
 }
 
-static lt_status subscribe(sched_v2 *v, natsSubscription **sub, const char *subj,
-                           natsMsgHandler cb)
+static lt_status subscribe(sched_v2 *v, natsSubscription **sub, const char *subj, natsMsgHandler cb)
 {
     natsStatus s = natsConnection_Subscribe(sub, v->svc->cfg.nc, subj, cb, v);
 

@@ -139,8 +139,7 @@ bool lt__sched_v2_queue(sched_v2 *v, v2_host *h, v2_op_kind kind, const char *wi
         }
     }
     if (kind == V2_OP_PROBE && h->qhead < h->qlen) { /* probes go first */
-        memmove(h->queue + h->qhead + 1, h->queue + h->qhead,
-                (h->qlen - h->qhead) * sizeof(op));
+        memmove(h->queue + h->qhead + 1, h->queue + h->qhead, (h->qlen - h->qhead) * sizeof(op));
         h->queue[h->qhead] = op;
     } else {
         h->queue[h->qlen] = op;
@@ -220,8 +219,7 @@ static void ack_apply(svc_item *arg)
     ack_drop(&it->hdr);
 }
 
-static const Wasmcloud__Runtime__V2__Workload no_workload =
-    WASMCLOUD__RUNTIME__V2__WORKLOAD__INIT;
+static const Wasmcloud__Runtime__V2__Workload no_workload = WASMCLOUD__RUNTIME__V2__WORKLOAD__INIT;
 
 static int start_item(sched_v2 *v, v2_host *h, const Latticed__Host__V1__InstanceSpec *spec,
                       const Wasmcloud__Runtime__V2__Workload *tmpl, const char **msg)
@@ -315,8 +313,8 @@ void lt__sched_v2_send(void *arg, const lt_sched_batch *b)
         *r = (Latticed__Host__V1__ItemResult)LATTICED__HOST__V1__ITEM_RESULT__INIT;
         if (b->verb == LT_SCHED_START) {
             id = b->starts[i]->instance_id;
-            code = start_item(v, h, b->starts[i],
-                              b->workloads != NULL ? b->workloads[i] : NULL, &msg);
+            code =
+                start_item(v, h, b->starts[i], b->workloads != NULL ? b->workloads[i] : NULL, &msg);
         } else if (b->verb == LT_SCHED_STOP) {
             id = b->stops[i]->instance_id;
             code = stop_item(v, h, id, &msg);

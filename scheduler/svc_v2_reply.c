@@ -99,8 +99,7 @@ static void apply_state(sched_v2 *v, v2_host *h, v2_wl *w, bool start,
 }
 
 /* One answer (data NULL: timeout or no responders) to h's request in flight. */
-static void answer(sched_v2 *v, v2_host *h, const char *data, size_t len, bool no_resp,
-                   int64_t now)
+static void answer(sched_v2 *v, v2_host *h, const char *data, size_t len, bool no_resp, int64_t now)
 {
     v2_op op = h->cur;
     v2_wl *w = op.wid != NULL ? lt__sched_v2_wl(h, op.wid) : NULL;
@@ -118,8 +117,7 @@ static void answer(sched_v2 *v, v2_host *h, const char *data, size_t len, bool n
         w->status_queued = false;
     else if (w != NULL)
         w->busy = false;
-    if (data != NULL &&
-        lt_pbjson_decode(desc, data, len, LT_PBJSON_IGNORE_UNKNOWN, &m) != LT_OK) {
+    if (data != NULL && lt_pbjson_decode(desc, data, len, LT_PBJSON_IGNORE_UNKNOWN, &m) != LT_OK) {
         LT_DEBUG("sched", "v2 host %s: undecodable answer to %s: %s", h->id,
                  op.kind == V2_OP_PROBE ? "heartbeat" : op.wid, lt_error_message());
         data = NULL;
@@ -250,8 +248,8 @@ lt_status lt__sched_v2_replies_start(sched_v2 *v)
 static void scan_host(sched_v2 *v, v2_host *h, int64_t now)
 {
     bool lead = lt_sched_leading(h->lat->s, NULL) && lt__sched_svc_may_act(h->lat);
-    int64_t every = v->svc->cfg.v2.status_interval_ms > 0 ? v->svc->cfg.v2.status_interval_ms
-                                                          : 30000;
+    int64_t every =
+        v->svc->cfg.v2.status_interval_ms > 0 ? v->svc->cfg.v2.status_interval_ms : 30000;
     size_t iter = 0;
     v2_wl *w;
 

@@ -15,11 +15,11 @@
 #include "lt_alloc.h"
 #include "lt_pbjson.h"
 
-#define V2_OLDEST 20000u        /* 2.0.0 */
-#define V2_IP_LOOKUPS 20600u    /* LocalResources.allowed_ip_name_lookups */
-#define V2_CONCURRENCY 20700u   /* Component.max_concurrency */
-#define V2_LOOPBACK 20700u      /* LocalResources.allowed_host_loopback_ports */
-#define V2_MAX_ANNOTATIONS 64u  /* owner annotations plus ours */
+#define V2_OLDEST 20000u       /* 2.0.0 */
+#define V2_IP_LOOKUPS 20600u   /* LocalResources.allowed_ip_name_lookups */
+#define V2_CONCURRENCY 20700u  /* Component.max_concurrency */
+#define V2_LOOPBACK 20700u     /* LocalResources.allowed_host_loopback_ports */
+#define V2_MAX_ANNOTATIONS 64u /* owner annotations plus ours */
 
 uint32_t lt__sched_v2_version(const char *version)
 {

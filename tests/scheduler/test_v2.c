@@ -140,19 +140,25 @@ static const char *app_message(fleet *f, const char *app)
 }
 
 /* api x2 (config mode=fast, 100 B) -> store x3 (200 B) over a component link: one group. */
-static lt_model *pair_app(const char *version, const char *api_mode)
+static lt_model *pair_app_n(const char *version, const char *api_mode, uint64_t n_api,
+                            uint64_t n_store)
 {
     lt_model *m = tm_app("shop", version);
     lt_model_component *api = tm_comp(m, "api", "ghcr.io/api:1", false);
     lt_model_component *store = tm_comp(m, "store", "ghcr.io/store:1", false);
 
-    tm_scaler(api, false, 2);
+    tm_scaler(api, false, n_api);
     tm_config(api, "apicfg", "mode", api_mode);
     tm_resources(api, 100, 0);
-    tm_scaler(store, false, 3);
+    tm_scaler(store, false, n_store);
     tm_resources(store, 200, 0);
     tm_link(api, "store", "wasmcloud", "example", "store", "pool=4");
     return m;
+}
+
+static lt_model *pair_app(const char *version, const char *api_mode)
+{
+    return pair_app_n(version, api_mode, 2, 3);
 }
 
 /* counter x2 linked to a keyvalue provider (redis) and served by an http server. */
@@ -375,6 +381,33 @@ START_TEST(test_v2_member_change_rolls_workload)
 }
 END_TEST
 
+/* v1's lead (api) is v2's rider: its workloads are replaced by the new lead's, within the
+ * rollout bound, and never left running. */
+START_TEST(test_v2_lead_change_replaces_old_workloads)
+{
+    fleet *f = v2_fleet(true);
+    lt_model *m;
+
+    fleet_host_add(f, "h1", "", 0, 0);
+    fleet_host_add(f, "h2", "", 0, 0);
+    fleet_host_add(f, "h3", "", 0, 0);
+    deploy(f, pair_app_n("v1", "fast", 3, 1));
+    fleet_settle(f, 100);
+    ck_assert_uint_eq(fleet_count(f, NULL, "shop", "api"), 3);
+    ck_assert_uint_eq(fleet_count(f, NULL, "shop", "store"), 0);
+    ck_assert(strstr(seen.wl, "default/shop-api ") == seen.wl);
+    m = pair_app_n("v2", "fast", 1, 2);
+    m->rollout.set = true;
+    m->rollout.max_unavailable = 1;
+    deploy(f, m);
+    fleet_settle(f, 300);
+    ck_assert_uint_eq(fleet_count_version(f, "shop", "store", "v2"), 2);
+    ck_assert_uint_eq(fleet_count(f, NULL, "shop", "api"), 0);
+    ck_assert_int_eq(fleet_state(f, "shop"), LT_SCHED_DEPLOYED);
+    fleet_free(f);
+}
+END_TEST
+
 START_TEST(test_v2_shared_links_fail)
 {
     fleet *f = v2_fleet(true);
@@ -531,8 +564,9 @@ static Suite *v2_suite(void)
                       test_v2_group_is_one_workload, test_v2_host_interfaces_and_exports,
                       test_v2_missing_export_fails_then_places, test_v2_daemon_needs_exports,
                       test_v2_digest_covers_template, test_v2_member_change_rolls_workload,
-                      test_v2_shared_links_fail, test_v2_host_gone,
-                      test_v2_host_gone_partition_guard, test_native_unchanged, NULL });
+                      test_v2_lead_change_replaces_old_workloads, test_v2_shared_links_fail,
+                      test_v2_host_gone, test_v2_host_gone_partition_guard, test_native_unchanged,
+                      NULL });
     return s;
 }
 
