@@ -901,6 +901,8 @@ void lt__sched_rec_app(lt_sched *s, sched_app *a, int64_t now)
 
         if (c == NULL)
             stop_obs(&x, o, "component removed from the app");
+        else if (c->role == V2_RIDER) /* v2: the workload of an older grouping, replaced */
+            LT_IGNORE(lt__sched_pvec_push(&x.obs[c->lead], o)); /* by its lead's (outdated) */
         else
             LT_IGNORE(lt__sched_pvec_push(&x.obs[c - a->spec->comps], o));
     }

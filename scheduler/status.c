@@ -95,6 +95,8 @@ static void aggregate(sched_app *a, lt_sched_state *state, lt_buf *msg)
             continue;
         *state = any ? lt_sched_state_add(*state, rt->state) : rt->state;
         any = true;
+        if (c->role == V2_RIDER || c->role == V2_CAPABILITY)
+            continue; /* v2: they repeat their lead's message */
         if (rt->message != NULL && rt->message[0] != '\0')
             LT_IGNORE(lt_buf_appendf(msg, "%s%s", msg->len > 0 ? ", " : "", rt->message));
     }

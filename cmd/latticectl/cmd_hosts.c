@@ -35,8 +35,8 @@ static const lt_opt hosts_options[] = {
 const lt_opts_spec lctl_hosts_opts = {
     .prog = "latticectl hosts",
     .usage = "latticectl hosts [OPTIONS]",
-    .summary = "List the hosts of the lattice: state, instances, links, capacity, last heartbeat "
-               "and labels, as latticed's scheduler sees them.",
+    .summary = "List the hosts of the lattice: state, driver (native or wasmcloud-v2), instances, "
+               "links, capacity, last heartbeat and labels, as latticed's scheduler sees them.",
     .opts = hosts_options,
     .nopts = sizeof(hosts_options) / sizeof(hosts_options[0]),
 };
@@ -61,8 +61,8 @@ static void print_table(const json_t *doc)
 
     if (json_is_true(json_object_get(doc, "partitioned")))
         printf("(partition guard active: silent hosts are kept, nothing is evicted)\n");
-    printf("%-24s %-12s %9s %6s %12s %6s %10s  %s\n", "HOST", "STATE", "INSTANCES", "LINKS",
-           "MEMORY", "SLOTS", "LAST SEEN", "LABELS");
+    printf("%-24s %-12s %-12s %9s %6s %12s %6s %10s  %s\n", "HOST", "STATE", "DRIVER", "INSTANCES",
+           "LINKS", "MEMORY", "SLOTS", "LAST SEEN", "LABELS");
     json_array_foreach (hosts, i, h) {
         const json_t *cap = json_object_get(h, "capacity"), *labels = json_object_get(h, "labels");
         const char *k;
@@ -89,8 +89,8 @@ static void print_table(const json_t *doc)
                 break;
             off += (size_t)w;
         }
-        printf("%-24s %-12s %9lld %6lld %12s %6s %10s  %s\n", lctl_str(h, "id", ""),
-               lctl_str(h, "state", ""),
+        printf("%-24s %-12s %-12s %9lld %6lld %12s %6s %10s  %s\n", lctl_str(h, "id", ""),
+               lctl_str(h, "state", ""), lctl_str(h, "driver", "native"),
                (long long)json_integer_value(json_object_get(h, "instances")),
                (long long)json_integer_value(json_object_get(h, "links")), mem, slots, seen, lab);
     }

@@ -153,6 +153,7 @@ START_TEST(test_ctl_hosts_table_and_json)
     h = host_of(doc, "hb-00000");
     ck_assert_ptr_nonnull(h);
     ck_assert_str_eq(json_string_value(json_object_get(h, "state")), "alive");
+    ck_assert_str_eq(json_string_value(json_object_get(h, "driver")), "native");
     ck_assert_str_eq(json_string_value(json_object_get(json_object_get(h, "labels"), "zone")),
                      "west");
     ck_assert_ptr_null(json_object_get(json_object_get(h, "labels"), "tier"));
@@ -162,13 +163,13 @@ START_TEST(test_ctl_hosts_table_and_json)
     e2e_ctl(e, L, &res, table);
     ck_assert_msg(res.exit_code == 0, "latticectl hosts: exit %d: %s", res.exit_code, res.err);
     ck_assert_msg(strncmp(res.out, "HOST", 4) == 0 && strstr(res.out, "STATE") != NULL &&
-                      strstr(res.out, "LABELS") != NULL,
+                      strstr(res.out, "DRIVER") != NULL && strstr(res.out, "LABELS") != NULL,
                   "no header: %s", res.out);
     line = strstr(res.out, "ha-00000");
     ck_assert_msg(line != NULL, "ha-00000 not listed: %s", res.out);
     line = lt_strndup(line, strcspn(line, "\n"));
-    ck_assert_msg(strstr(line, " alive ") != NULL && strstr(line, "zone=east") != NULL &&
-                      strstr(line, "tier=gold") != NULL,
+    ck_assert_msg(strstr(line, " alive ") != NULL && strstr(line, " native ") != NULL &&
+                      strstr(line, "zone=east") != NULL && strstr(line, "tier=gold") != NULL,
                   "row: %s", line);
     lt_free(line);
     line = strstr(res.out, "hb-00000");

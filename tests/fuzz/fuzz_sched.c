@@ -2,7 +2,8 @@
  * fuzz_sched.c - libFuzzer target for the scheduler core (scheduler/lt_sched.h:
  * pure, no NATS) driven through its public API by a fake fleet of 8 hosts.
  * Each input is a sequence of operations on one lt_sched: the first byte
- * picks the configuration (warm-up, inventory round, batch size), then each
+ * picks the configuration (warm-up, inventory round, batch size, hosts at start, and
+ * wasmCloud v2 mode when (byte >> 4) / 5 is odd), then each
  * operation is one byte (the kind, see the op_ enum) followed by its argument
  * bytes (host index, instance index, which of the prebuilt manifests, time
  * advance; missing bytes read as 0). Operations: heartbeats, host start,
@@ -13,7 +14,10 @@
  * inventory rounds, leadership and epoch fencing, and the queries. The
  * scheduler's batches are applied by the fake hosts when sent (as a thin host
  * does) and answered later, when an operation delivers the replies; the hosts'
- * next heartbeats show what runs. After every operation the inventory's three
+ * next heartbeats show what runs. In v2 mode three hosts of four export the interfaces the
+ * manifests' capability links need, a host going silent is also reported gone
+ * (lt_sched_host_gone), and every START batch must carry a workload per item and no LINK or
+ * UNLINK batch may appear. After every operation the inventory's three
  * indexes (by id, by host, by app) must agree: lt__sched_check_consistent
  * (scheduler/sched_int.h), else abort with its message. FUZZ_SCHED_TRACE=1
  * prints each operation and turns the scheduler's log on. Built with
@@ -151,12 +155,15 @@ static struct {
     size_t nq;
     size_t op, steps, batches, statuses, events, stale;
     bool trace;
+    bool v2; /* a wasmCloud v2 lattice */
 } F;
 
 /* Strings the protobuf structs point at (their fields are not const). */
 static char s_lattice[] = LATTICE, s_zone[] = "zone", s_a[] = "a", s_b[] = "b", s_kv[] = "kv",
             s_yes[] = "yes", s_no[] = "no", s_reason[] = "fuzz", s_empty[] = "",
-            s_refused[] = "refused";
+            s_refused[] = "refused", s_wasi[] = "wasi", s_keyvalue[] = "keyvalue",
+            s_store[] = "store", s_wasmcloud[] = "wasmcloud", s_messaging[] = "messaging",
+            s_consumer[] = "consumer";
 
 /* Abort in operation F.op (0: setting up) with what and the scheduler's last error. */
 static void die(const char *what)
@@ -296,6 +303,14 @@ static void on_send(void *arg, const lt_sched_batch *b)
         }
         return;
     }
+    if (F.v2 && (b->verb == LT_SCHED_LINK || b->verb == LT_SCHED_UNLINK))
+        die("a link batch on a wasmCloud v2 lattice");
+    if ((b->workloads != NULL) != (F.v2 && b->verb == LT_SCHED_START))
+        die("workloads where none belong, or missing");
+    for (size_t i = 0; b->workloads != NULL && i < b->count; i++)
+        if (b->workloads[i] == NULL || b->workloads[i]->wit_world == NULL ||
+            b->workloads[i]->wit_world->n_components == 0)
+            die("a v2 start without its workload");
     h = host_of(b->host_id);
     if (h == NULL || !h->up || h->silent || F.nq == MAX_REPLIES)
         return;
@@ -370,6 +385,8 @@ static struct {
     Latticed__Host__V1__Instance__AnnotationsEntry an[MAX_INST][MAX_ANN], *anp[MAX_INST][MAX_ANN];
     Latticed__Host__V1__ResourceRequests rr[MAX_INST];
     char *lids[MAX_LINKS];
+    Latticed__Host__V1__WitCapability caps[2], *capp[2];
+    char *ifs[2];
 } B;
 
 static void fill_inst(finst *fi, size_t k)
@@ -455,6 +472,25 @@ static Latticed__Host__V1__Heartbeat *hb_build(fhost *h, bool dup)
     }
     B.hb.link_ids = B.lids;
     B.hb.n_link_ids = n;
+    if (i % 4 != 3) { /* exports: what the v2 workloads need (native placement ignores them) */
+        static const Latticed__Host__V1__WitCapability winit =
+            LATTICED__HOST__V1__WIT_CAPABILITY__INIT;
+
+        B.caps[0] = B.caps[1] = winit;
+        B.caps[0].namespace_ = s_wasi;
+        B.caps[0].package = s_keyvalue;
+        B.ifs[0] = s_store;
+        B.caps[1].namespace_ = s_wasmcloud;
+        B.caps[1].package = s_messaging;
+        B.ifs[1] = s_consumer;
+        for (k = 0; k < 2; k++) {
+            B.caps[k].interfaces = &B.ifs[k];
+            B.caps[k].n_interfaces = 1;
+            B.capp[k] = &B.caps[k];
+        }
+        B.hb.capabilities = B.capp;
+        B.hb.n_capabilities = 2;
+    }
     for (k = 0; k < h->n_inst; k++) /* reported STARTING once: now it runs */
         if (h->inst[k].state == IS(STARTING))
             h->inst[k].state = IS(RUNNING);
@@ -792,6 +828,8 @@ static void run_op(input *in)
         break;
     case op_silent:
         h->silent = !h->silent;
+        if (h->silent && F.v2) /* its liveness probe goes unanswered too */
+            lt_sched_host_gone(F.s, h->id, F.now);
         break;
     case op_crash:
         b = next(in);
@@ -893,6 +931,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     cfg.debounce_ms = 1;
     cfg.max_batch = flags & 4 ? 2 : MAX_BATCH;
     cfg.partition_min_hosts = flags & 8 ? 0 : 2;
+    F.v2 = cfg.wasmcloud_v2 = ((flags >> 4) / 5) % 2 == 1;
     if (lt_sched_new(&F.s, &cfg, &sink, F.now) != LT_OK)
         die("lt_sched_new");
     lt_sched_set_apps_loaded(F.s, true);

@@ -28,7 +28,7 @@
 #include "wasmcloud/runtime/v2/workload_service.pb-c.h"
 
 #define WS(x) WASMCLOUD__RUNTIME__V2__WORKLOAD_STATE__WORKLOAD_STATE_##x
-#define DUP_MSG                                                                                    \
+#define DUP_MSG \
     "Workload ID [%s] already exists (the exising workload must be stopped to reuse the ID)"
 
 typedef Wasmcloud__Runtime__V2__HostHeartbeat hb_t;
@@ -87,8 +87,8 @@ static bool ready_lines(sim_t *s, size_t n)
     for (p = text; (p = strstr(p, "v2sim host ")) != NULL && s->n < 4; p++) {
         char id[40];
 
-        if (sscanf(p, "v2sim host %39s ready", id) == 1 && strncmp(p + 11 + strlen(id), " ready",
-                                                                   6) == 0)
+        if (sscanf(p, "v2sim host %39s ready", id) == 1 &&
+            strncmp(p + 11 + strlen(id), " ready", 6) == 0)
             snprintf(s->ids[s->n++], sizeof(s->ids[0]), "%s", id);
     }
     lt_free(text);
@@ -423,9 +423,13 @@ START_TEST(test_version_skew)
 {
     const char *old[] = { "--wasmcloud-version=2.5.0", NULL };
     const char *cur[] = { NULL };
-    const char *v200[] = { "--wasmcloud-version=2.0.0", "--environment=prod",
-                           "--export=none",             "--v2-host-prefix=acme.hosts",
-                           "--v2-operator-prefix=acme", "--heartbeat-interval=500ms", NULL };
+    const char *v200[] = { "--wasmcloud-version=2.0.0",
+                           "--environment=prod",
+                           "--export=none",
+                           "--v2-host-prefix=acme.hosts",
+                           "--v2-operator-prefix=acme",
+                           "--heartbeat-interval=500ms",
+                           NULL };
     env_t e;
     sim_t s_old, s_cur, s_200;
     char b[1024], tag[16];
@@ -551,10 +555,10 @@ START_TEST(test_faults)
     sim_spawn(&e, &s_never, "never", 1, never);
     sim_spawn(&e, &s_ref, "ref", 1, refuse);
     /* --v2-not-found-after-start: RUNNING, then NOT_FOUND (wasmCloud issue #5280) */
-    wl_req(&e, s_nf.ids[0], "workload.start", start_body(b, sizeof(b), "w-1", "n", "i", ""),
-           "w-1", WS(RUNNING), "Workload started successfully");
-    wl_req(&e, s_nf.ids[0], "workload.status", id_body(b, sizeof(b), "w-1"), "w-1",
-           WS(NOT_FOUND), "Workload not found: w-1");
+    wl_req(&e, s_nf.ids[0], "workload.start", start_body(b, sizeof(b), "w-1", "n", "i", ""), "w-1",
+           WS(RUNNING), "Workload started successfully");
+    wl_req(&e, s_nf.ids[0], "workload.status", id_body(b, sizeof(b), "w-1"), "w-1", WS(NOT_FOUND),
+           "Workload not found: w-1");
     /* --v2-never-reply: no workload.* reply; heartbeats (and the heartbeat RPC) go on */
     send_req(&e, "runtime.host", s_never.ids[0], "workload.start",
              start_body(b, sizeof(b), "w-1", "n", "i", ""), "never");
@@ -574,10 +578,10 @@ START_TEST(test_faults)
              "failed to pull image for component 'hello-world': simulated pull failure: image "
              "'ghcr.io/acme/forbidden:1' contains 'forbidden' (--refuse-image)");
     wl_req(&e, s_ref.ids[0], "workload.start",
-           start_body(b, sizeof(b), "w-1", "n", "ghcr.io/acme/forbidden:1", ""), "w-1",
-           WS(ERROR), msg);
-    wl_req(&e, s_ref.ids[0], "workload.status", id_body(b, sizeof(b), "w-1"), "w-1",
-           WS(NOT_FOUND), "Workload not found: w-1");
+           start_body(b, sizeof(b), "w-1", "n", "ghcr.io/acme/forbidden:1", ""), "w-1", WS(ERROR),
+           msg);
+    wl_req(&e, s_ref.ids[0], "workload.status", id_body(b, sizeof(b), "w-1"), "w-1", WS(NOT_FOUND),
+           "Workload not found: w-1");
     wl_req(&e, s_ref.ids[0], "workload.start",
            start_body(b, sizeof(b), "w-1", "n", "ghcr.io/acme/fine:1", ""), "w-1", WS(RUNNING),
            "Workload started successfully");
