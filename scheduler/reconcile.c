@@ -524,7 +524,15 @@ static void finish_status(rec_ctx *x, const spec_comp *c, comp_rt *rt, uint64_t 
         rt_set(rt, LT_SCHED_RECONCILING, 0,
                "Found components running on ineligible hosts, removing them.");
     } else if (deficit > 0 || changing) {
-        snprintf(msg, sizeof(msg), "Scaling %s: %u/%u running", c->name, rt->running, rt->desired);
+        /* A retry under way keeps the reason of the failure it retries (a v2 start can take a
+         * minute: the reason must not vanish meanwhile). */
+        if (rt->failures > 0 && rt->fail_msg != NULL)
+            snprintf(msg, sizeof(msg),
+                     "Scaling %s: %u/%u running, retrying after %u failure(s): %s", c->name,
+                     rt->running, rt->desired, rt->failures, rt->fail_msg);
+        else
+            snprintf(msg, sizeof(msg), "Scaling %s: %u/%u running", c->name, rt->running,
+                     rt->desired);
         rt_set(rt, LT_SCHED_RECONCILING, 0, msg);
     } else if (rt->stable_at != 0 && x->now < rt->stable_at) {
         /* Replaced after a crash and running again: not deployed until it stayed up as long
