@@ -557,15 +557,41 @@ START_TEST(test_failover)
 }
 END_TEST
 
+/* A host busy with a start (pulling images for 6 s) publishes no heartbeat and answers nothing
+ * else meanwhile: it is not lost (1 s heartbeats: 3 of them would be the timeout, 2 s the
+ * probe), nothing is started twice or stopped, and the workload runs there. */
+START_TEST(test_busy_pull_is_not_lost)
+{
+    e2e *e = e2e_new();
+    e2e_v2_fold f;
+    const char *slow[] = { SIM_FAST, "--reply-delay-ms", "6000", NULL },
+               *fast[] = { FAST_V2, NULL };
+    pid_t pa, ld;
+
+    e2e_v2_reset();
+    e2e_v2_watch(e);
+    pa = e2e_v2_sim(e, "pull", 1, slow);
+    ld = e2e_v2_latticed(e, L, fast);
+    e2e_v2_wait_ready(e, L, pa, 1, &f);
+    e2e_deploy_ok(e, L, "v2-solo.yaml");
+    e2e_v2_expect_running(e, pa, "solo", "v1", 1, 60000);
+    e2e_expect_status(e, L, "solo", "deployed", T);
+    /* latticed logs "host <id> lost (<reason>)" for every host it evicts */
+    ck_assert_msg(!e2e_log_has(e, ld, " lost ("), "a host busy starting was declared lost");
+    ck_assert_uint_eq(e2e_v2_requests("start", NULL, NULL, NULL, 0), 1);
+    ck_assert_uint_eq(e2e_v2_requests("stop", NULL, NULL, NULL, 0), 0);
+    ck_assert_uint_eq(e2e_v2_running(e, pa, "solo", NULL), 1);
+    e2e_v2_unwatch();
+    e2e_free(e);
+}
+END_TEST
+
 int main(void)
 {
-    const TTest *const tests[] = { test_lifecycle,
-                                   test_exports,
-                                   test_kill_default_heartbeat,
-                                   test_unresponsive_hosts,
-                                   test_two_environments,
-                                   test_failover,
-                                   NULL };
+    const TTest *const tests[] = {
+        test_lifecycle,        test_exports,  test_kill_default_heartbeat, test_unresponsive_hosts,
+        test_two_environments, test_failover, test_busy_pull_is_not_lost,  NULL
+    };
 
     return e2e_run_suite("e2e_v2", 180, tests);
 }
