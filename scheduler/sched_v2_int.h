@@ -109,8 +109,11 @@ typedef struct v2_host {
     bool leading;     /* its lattice was led by us at the last scan */
 } v2_host;
 
+typedef struct v2_kv v2_kv;
+
 typedef struct sched_v2 {
     lt_sched_svc *svc;
+    v2_kv *kv; /* the bucket of started workloads (svc_v2_kv.c); NULL without JetStream */
     char *host_prefix, *op_prefix;
     lt_map hosts; /* id -> v2_host */
     natsSubscription *hb_sub, *watch_sub, *reply_sub;
@@ -147,6 +150,20 @@ v2_wl *lt__sched_v2_record_start(v2_host *h, const char *wid,
                                  const Wasmcloud__Runtime__V2__Workload *w, int64_t now);
 /** Remove w from h's table and free it. */
 void lt__sched_v2_wl_drop(v2_host *h, v2_wl *w);
+
+/** The host id of lattice l, created (no heartbeat yet) when unknown; NULL: out of memory. */
+v2_host *lt__sched_v2_host(sched_v2 *v, const char *id, svc_lattice *l);
+
+/* svc_v2_kv.c */
+/** Open (or create) the bucket and read it into the tables, start the writer thread. No-op
+ * without JetStream. LT_ERR_TRANSPORT, LT_ERR_REFUSED (settings), LT_ERR_NOMEM. */
+LT_NODISCARD lt_status lt__sched_v2_kv_start(sched_v2 *v);
+/** Queue: the start request val of workload wid on host is stored (val NULL: deleted). Any
+ * thread; no-op without the bucket. */
+void lt__sched_v2_kv_write(sched_v2 *v, const char *lattice, const char *host, const char *wid,
+                           const char *val);
+/** Write what is queued, stop the thread, close. NULL-safe (v->kv). */
+void lt__sched_v2_kv_stop(sched_v2 *v);
 
 /* svc_v2_cmd.c */
 /** The lt_sched sink's send for v2 lattices (arg: the svc_lattice). */

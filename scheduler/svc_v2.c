@@ -59,6 +59,8 @@ v2_wl *lt__sched_v2_wl(v2_host *h, const char *wid)
 
 void lt__sched_v2_wl_drop(v2_host *h, v2_wl *w)
 {
+    if (lt_sched_leading(h->lat->s, NULL)) /* gone: forget it across restarts too */
+        lt__sched_v2_kv_write(h->lat->svc->v2, h->lat->name, h->id, w->id, NULL);
     lt_map_del(&h->wls, w->id);
     wl_free(w);
 }
@@ -290,11 +292,11 @@ static void host_free(v2_host *h)
     lt_free(h);
 }
 
-static v2_host *host_get(sched_v2 *v, const char *id, svc_lattice *l, bool create)
+v2_host *lt__sched_v2_host(sched_v2 *v, const char *id, svc_lattice *l)
 {
     v2_host *h = lt_map_get(&v->hosts, id);
 
-    if (h != NULL || !create)
+    if (h != NULL)
         return h;
     h = lt_calloc(1, sizeof(*h));
     if (h == NULL || (h->id = lt_strdup(id)) == NULL || lt_map_add(&v->hosts, h->id, h) != LT_OK) {
@@ -304,8 +306,9 @@ static v2_host *host_get(sched_v2 *v, const char *id, svc_lattice *l, bool creat
         return NULL;
     }
     h->lat = l;
-    h->interval_ms = (uint32_t)v->svc->cfg.v2.heartbeat_ms;
-    LT_INFO("sched", "lattice %s: wasmCloud host %s joined", l->name, id);
+    h->interval_ms =
+        (uint32_t)(v->svc->cfg.v2.heartbeat_ms > 0 ? v->svc->cfg.v2.heartbeat_ms : 15000);
+    h->last_hb = lt_loop_now_ms(); /* known since now (forgotten after long silence) */
     return h;
 }
 
@@ -335,9 +338,11 @@ static void hb_apply(svc_item *arg)
     hb_item *it = (hb_item *)arg;
     lt_sched_svc *svc = it->v->svc;
     svc_lattice *l = lt__sched_svc_lattice_get(svc, it->lattice, false);
-    v2_host *h = l != NULL ? host_get(it->v, it->hb->id, l, true) : NULL;
+    v2_host *h = l != NULL ? lt__sched_v2_host(it->v, it->hb->id, l) : NULL;
 
     if (h != NULL && h->lat == l) {
+        if (h->hb == NULL)
+            LT_INFO("sched", "lattice %s: wasmCloud host %s joined", l->name, h->id);
         lt__sched_v2_heard(it->v, h, it->hb, false, lt_loop_now_ms());
         it->hb = NULL; /* kept */
         svc->n_events++;
@@ -520,6 +525,13 @@ void lt__sched_v2_forget(sched_v2 *v, int64_t now)
         if (keep < HOST_FORGET_MS)
             keep = HOST_FORGET_MS;
         if (h->cur_no == 0 && now - h->last_hb > keep) {
+            size_t wi = 0;
+            v2_wl *w;
+
+            while (lt_sched_leading(h->lat->s, NULL) && (w = lt_map_next(&h->wls, &wi)) != NULL)
+                lt__sched_v2_kv_write(v, h->lat->name, h->id, w->id, NULL);
+            LT_INFO("sched", "lattice %s: wasmCloud host %s forgotten after %lld s of silence",
+                    h->lat->name, h->id, (long long)((now - h->last_hb) / 1000));
             lt_map_del(&v->hosts, h->id);
             lt__sched_v2_host_cleanup_ops(v, h);
             host_free(h);
@@ -561,6 +573,8 @@ lt_status lt__sched_v2_start(lt_sched_svc *svc)
         lt_subject_check(v->op_prefix, false) != LT_OK)
         return LT_FAIL(LT_ERR_INVALID, "bad wasmCloud subject prefix: %s", lt_error_message());
     st = lt__sched_v2_replies_start(v);
+    if (st == LT_OK)
+        st = lt__sched_v2_kv_start(v); /* what earlier terms started, before anything new */
     if (st != LT_OK)
         return st;
     snprintf(subj, sizeof(subj), "%s.heartbeat.*", v->op_prefix);
@@ -599,6 +613,7 @@ void lt__sched_v2_stop(lt_sched_svc *svc)
     if (v == NULL)
         return;
     lt__sched_v2_unsubscribe(svc);
+    lt__sched_v2_kv_stop(v);
     natsSubscription_Destroy(v->hb_sub);
     natsSubscription_Destroy(v->watch_sub);
     natsSubscription_Destroy(v->reply_sub);

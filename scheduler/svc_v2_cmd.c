@@ -261,6 +261,7 @@ static int start_item(sched_v2 *v, v2_host *h, const Latticed__Host__V1__Instanc
     w->state = IS(STARTING);
     w->started = false;
     w->since = lt_loop_now_ms();
+    lt__sched_v2_kv_write(v, h->lat->name, h->id, spec->instance_id, body); /* before sending */
     w->busy = lt__sched_v2_queue(v, h, V2_OP_START, spec->instance_id, body);
     if (!w->busy) {
         lt__sched_v2_wl_drop(h, w);

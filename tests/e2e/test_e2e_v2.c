@@ -586,12 +586,67 @@ START_TEST(test_busy_pull_is_not_lost)
 }
 END_TEST
 
+/* One latticed, no standby, is killed and started again while the workloads run: it reads
+ * what it started from its bucket, checks each with a status request and starts nothing (a v2
+ * heartbeat carries only counts: without the bucket every workload got a second copy). */
+START_TEST(test_restart_remembers)
+{
+    e2e *e = e2e_new();
+    const char *sx[] = { SIM_FAST, NULL }, *fast[] = { FAST_V2, NULL };
+    size_t starts_before;
+    status_arg sa;
+    e2e_v2_fold f;
+    pid_t hs, ld;
+
+    e2e_v2_reset();
+    e2e_v2_watch(e);
+    hs = e2e_v2_sim(e, "rs", 4, sx);
+    ld = e2e_v2_latticed(e, L, fast);
+    e2e_v2_wait_ready(e, L, hs, 4, &f);
+    e2e_deploy_ok(e, L, "v2-shop-v2.yaml"); /* 5 workloads */
+    e2e_v2_expect_running(e, 0, "shop", NULL, 5, T);
+    e2e_expect_status(e, L, "shop", "deployed", T);
+    starts_before = e2e_v2_requests("start", NULL, NULL, NULL, 0);
+    e2e_kill(e, ld, SIGKILL, true);
+    ld = e2e_v2_latticed(e, L, fast);
+    ck_assert_msg(e2e_wait_log(e, ld, "5 wasmCloud workloads started earlier", T),
+                  "the restarted latticed did not read the 5 workloads back");
+    sa.since = e2e_now_ms();
+    sa.want = 5;
+    ck_assert_msg(e2e_wait(e, statuses_since, &sa, T),
+                  "the restarted latticed sent %zu status "
+                  "requests",
+                  e2e_v2_requests("status", NULL, NULL, NULL, sa.since));
+    e2e_expect_status(e, L, "shop", "deployed", T);
+    ck_assert_msg(e2e_v2_requests("start", NULL, NULL, NULL, 0) == starts_before,
+                  "%zu start requests after the restart",
+                  e2e_v2_requests("start", NULL, NULL, NULL, 0) - starts_before);
+    ck_assert_uint_eq(e2e_v2_duplicates(e), 0);
+    ck_assert_uint_eq(e2e_v2_running(e, 0, "shop", NULL), 5);
+    /* and what it stops is forgotten: after an undeploy a third start reads nothing back */
+    json_decref(e2e_api(e, L, "undeploy", "shop", NULL, 0));
+    e2e_v2_expect_running(e, 0, "shop", NULL, 0, T);
+    e2e_kill(e, ld, SIGKILL, true);
+    ld = e2e_v2_latticed(e, L, fast);
+    ck_assert_msg(e2e_wait_log(e, ld, "ready: NATS", T), "latticed never got ready");
+    ck_assert_msg(!e2e_log_has(e, ld, "started earlier read from"),
+                  "stopped workloads were read back");
+    e2e_v2_unwatch();
+    e2e_free(e);
+}
+END_TEST
+
 int main(void)
 {
-    const TTest *const tests[] = {
-        test_lifecycle,        test_exports,  test_kill_default_heartbeat, test_unresponsive_hosts,
-        test_two_environments, test_failover, test_busy_pull_is_not_lost,  NULL
-    };
+    const TTest *const tests[] = { test_lifecycle,
+                                   test_exports,
+                                   test_kill_default_heartbeat,
+                                   test_unresponsive_hosts,
+                                   test_two_environments,
+                                   test_failover,
+                                   test_busy_pull_is_not_lost,
+                                   test_restart_remembers,
+                                   NULL };
 
     return e2e_run_suite("e2e_v2", 180, tests);
 }
