@@ -429,6 +429,7 @@ static void watch_apply(svc_item *arg)
         w = lt__sched_v2_wl(h, it->wid);
         if (w != NULL && w->state != LATTICED__HOST__V1__INSTANCE_STATE__INSTANCE_STATE_STOPPING) {
             w->state = LATTICED__HOST__V1__INSTANCE_STATE__INSTANCE_STATE_STOPPING;
+            w->since = lt_loop_now_ms(); /* a standby forgets it after a stop timeout */
             w->next_status = 0;
             lt__sched_v2_feed(it->v, h, lt_loop_now_ms());
         }

@@ -141,8 +141,8 @@ static void load_one(sched_v2 *v, const char *key, const char *val, size_t len, 
     svc_lattice *l;
     v2_host *h;
 
-    if (d2 == NULL || (size_t)(d1 - key) > LT_MAX_TOKEN ||
-        (size_t)(d2 - d1 - 1) > LT_MAX_HOST_ID || strchr(d2 + 1, '.') != NULL)
+    if (d2 == NULL || (size_t)(d1 - key) > LT_MAX_TOKEN || (size_t)(d2 - d1 - 1) > LT_MAX_HOST_ID ||
+        strchr(d2 + 1, '.') != NULL)
         return;
     memcpy(lattice, key, (size_t)(d1 - key));
     lattice[d1 - key] = '\0';
@@ -192,7 +192,8 @@ static lt_status load(sched_v2 *v, int64_t now)
 lt_status lt__sched_v2_kv_start(sched_v2 *v)
 {
     lt_sched_svc *svc = v->svc;
-    lt_store_settings want = { .replicas = svc->cfg.replicas, .memory = svc->cfg.memory,
+    lt_store_settings want = { .replicas = svc->cfg.replicas,
+                               .memory = svc->cfg.memory,
                                .history = 1 };
     v2_kv *k;
     natsStatus s;
@@ -209,8 +210,9 @@ lt_status lt__sched_v2_kv_start(sched_v2 *v)
     s = natsConnection_JetStream(&k->js, svc->cfg.nc, NULL);
     if (s != NATS_OK)
         return LT_FAIL(lt_conn_status(s), "%s: %s", V2_BUCKET, natsStatus_GetText(s));
-    st = lt_store_bucket_ensure(k->js, V2_BUCKET, "latticed: workloads started on wasmCloud 2.x hosts",
-                                &want, &k->kv);
+    st =
+        lt_store_bucket_ensure(k->js, V2_BUCKET,
+                               "latticed: workloads started on wasmCloud 2.x hosts", &want, &k->kv);
     if (st != LT_OK)
         return st;
     st = load(v, lt_loop_now_ms());

@@ -245,6 +245,31 @@ lt_status lt__sched_v2_replies_start(sched_v2 *v)
  * The clock
  * ------------------------------------------------------------------------------------------- */
 
+/*
+ * A standby sees the leader's stops but not their answers: an entry stays STOPPING until a
+ * stop timeout (and a status timeout) has passed, then it counts as stopped. Otherwise a
+ * standby's tables would only grow; a stop that failed is sent again by the leader, and a new
+ * leader's status checks find a workload that is still there on the hosts it knows.
+ */
+static void forget_stopped(sched_v2 *v, v2_host *h, int64_t now)
+{
+    const lt_sched_v2_config *c = &v->svc->cfg.v2;
+    int64_t after = (c->stop_timeout_ms > 0 ? c->stop_timeout_ms : 30000) +
+                    (c->status_timeout_ms > 0 ? c->status_timeout_ms : 5000);
+    size_t iter = 0;
+    bool dropped = false;
+    v2_wl *w;
+
+    while ((w = lt_map_next(&h->wls, &iter)) != NULL)
+        if (w->state == IS(STOPPING) && now - w->since > after) {
+            lt__sched_v2_wl_drop(h, w);
+            dropped = true;
+            iter = 0; /* the map moved */
+        }
+    if (dropped)
+        lt__sched_v2_feed(v, h, now);
+}
+
 static void scan_host(sched_v2 *v, v2_host *h, int64_t now)
 {
     bool lead = lt_sched_leading(h->lat->s, NULL) && lt__sched_svc_may_act(h->lat);
@@ -262,6 +287,10 @@ static void scan_host(sched_v2 *v, v2_host *h, int64_t now)
         while ((w = lt_map_next(&h->wls, &iter)) != NULL)
             w->next_status = 0; /* a new term checks what the old one left */
         iter = 0;
+    }
+    if (!lt_sched_leading(h->lat->s, NULL)) {
+        forget_stopped(v, h, now);
+        return;
     }
     if (!lead || h->hb == NULL)
         return;
