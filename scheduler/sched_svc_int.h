@@ -158,6 +158,13 @@ LT_NODISCARD lt_status lt__sched_svc_hosts_start(lt_sched_svc *svc);
 /* svc_driver.c: the lt_sched sink's send, and replies */
 void lt__sched_svc_send(void *arg, const lt_sched_batch *b);
 LT_NODISCARD lt_status lt__sched_svc_replies_start(lt_sched_svc *svc);
+/**
+ * Subscribe cb(arg) to "{a new inbox}.{wildcard}"; the inbox is written to inbox (cap bytes).
+ * Pending limits are high: answers come in bursts. LT_ERR_TRANSPORT.
+ */
+LT_NODISCARD lt_status lt__sched_svc_inbox_subscribe(lt_sched_svc *svc, char *inbox, size_t cap,
+                                                     const char *wildcard, natsMsgHandler cb,
+                                                     void *arg, natsSubscription **sub);
 
 /* svc_writer.c: the sink's status and event callbacks */
 void lt__sched_svc_status(void *arg, const char *app, lt_sched_state state, const char *json);

@@ -210,21 +210,29 @@ out:
     natsMsg_Destroy(msg);
 }
 
-lt_status lt__sched_svc_replies_start(lt_sched_svc *svc)
+lt_status lt__sched_svc_inbox_subscribe(lt_sched_svc *svc, char *inbox, size_t cap,
+                                        const char *wildcard, natsMsgHandler cb, void *arg,
+                                        natsSubscription **sub)
 {
-    char subj[160];
-    natsInbox *inbox = NULL;
-    natsStatus s = natsInbox_Create(&inbox);
+    char subj[200];
+    natsInbox *in = NULL;
+    natsStatus s = natsInbox_Create(&in);
 
     if (s != NATS_OK)
         return LT_FAIL(LT_ERR_TRANSPORT, "inbox: %s", natsStatus_GetText(s));
-    snprintf(svc->inbox, sizeof(svc->inbox), "%s", (const char *)inbox);
-    natsInbox_Destroy(inbox);
-    snprintf(subj, sizeof(subj), "%s.>", svc->inbox);
-    s = natsConnection_Subscribe(&svc->reply_sub, svc->cfg.nc, subj, on_reply, svc);
-    if (s == NATS_OK)
-        s = natsSubscription_SetPendingLimits(svc->reply_sub, 1000000, 1024 * 1024 * 1024);
+    snprintf(inbox, cap, "%s", (const char *)in);
+    natsInbox_Destroy(in);
+    snprintf(subj, sizeof(subj), "%s.%s", inbox, wildcard);
+    s = natsConnection_Subscribe(sub, svc->cfg.nc, subj, cb, arg);
+    if (s == NATS_OK) /* answers come in bursts: never drop one as a slow consumer */
+        s = natsSubscription_SetPendingLimits(*sub, 1000000, 1024 * 1024 * 1024);
     if (s != NATS_OK)
         return LT_FAIL(LT_ERR_TRANSPORT, "subscribe %s: %s", subj, natsStatus_GetText(s));
     return LT_OK;
+}
+
+lt_status lt__sched_svc_replies_start(lt_sched_svc *svc)
+{
+    return lt__sched_svc_inbox_subscribe(svc, svc->inbox, sizeof(svc->inbox), ">", on_reply, svc,
+                                         &svc->reply_sub);
 }

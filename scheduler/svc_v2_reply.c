@@ -224,21 +224,8 @@ out:
 
 lt_status lt__sched_v2_replies_start(sched_v2 *v)
 {
-    char subj[160];
-    natsInbox *inbox = NULL;
-    natsStatus s = natsInbox_Create(&inbox);
-
-    if (s != NATS_OK)
-        return LT_FAIL(LT_ERR_TRANSPORT, "inbox: %s", natsStatus_GetText(s));
-    snprintf(v->inbox, sizeof(v->inbox), "%s", (const char *)inbox);
-    natsInbox_Destroy(inbox);
-    snprintf(subj, sizeof(subj), "%s.*", v->inbox);
-    s = natsConnection_Subscribe(&v->reply_sub, v->svc->cfg.nc, subj, on_reply, v);
-    if (s == NATS_OK)
-        s = natsSubscription_SetPendingLimits(v->reply_sub, 1000000, 1024 * 1024 * 1024);
-    if (s != NATS_OK)
-        return LT_FAIL(LT_ERR_TRANSPORT, "subscribe %s: %s", subj, natsStatus_GetText(s));
-    return LT_OK;
+    return lt__sched_svc_inbox_subscribe(v->svc, v->inbox, sizeof(v->inbox), "*", on_reply, v,
+                                         &v->reply_sub);
 }
 
 /* ---------------------------------------------------------------------------------------------
