@@ -3,10 +3,11 @@
  * scheduler core, which speaks the native host protocol's messages, and `wash host`
  * processes, which speak `wasmcloud.runtime.v2` in proto3 JSON over request/reply.
  *
- * v2_wire.c holds the pure parts (versions and the fields each knows, the start request,
- * the translation of a HostHeartbeat); svc_v2.c the hosts (heartbeats in, a native
- * heartbeat out to the core, the watch on other replicas' requests); svc_v2_cmd.c the
- * commands (one request in flight per host, timeouts, status polling, liveness probes).
+ * v2_wire.c holds the pure parts (versions and the fields each knows, the start request);
+ * svc_v2.c the hosts (heartbeats in, a native heartbeat out to the core); svc_v2_watch.c the
+ * watch on other replicas' requests; svc_v2_kv.c the bucket of started workloads;
+ * svc_v2_cmd.c the commands (one request in flight per host) and svc_v2_reply.c their
+ * answers, timeouts, status polling and liveness probes.
  */
 #ifndef LT_SCHED_V2_INT_H
 #define LT_SCHED_V2_INT_H
@@ -53,6 +54,9 @@ uint32_t lt__sched_v2_version(const char *version);
 LT_NODISCARD lt_status lt__sched_v2_start_json(const Wasmcloud__Runtime__V2__Workload *tmpl,
                                                const Latticed__Host__V1__InstanceSpec *spec,
                                                uint32_t ver, char **out);
+
+/** The value of annotation key on w ("" when absent). */
+const char *lt__sched_v2_ann(const Wasmcloud__Runtime__V2__Workload *w, const char *key);
 
 /** The lattice a host with this heartbeat environment belongs to ("" and NULL: "default"). */
 const char *lt__sched_v2_lattice_of(const char *environment);
@@ -153,6 +157,14 @@ void lt__sched_v2_wl_drop(v2_host *h, v2_wl *w);
 
 /** The host id of lattice l, created (no heartbeat yet) when unknown; NULL: out of memory. */
 v2_host *lt__sched_v2_host(sched_v2 *v, const char *id, svc_lattice *l);
+
+/** Subscribe cb(v) to subj with high pending limits. LT_ERR_TRANSPORT. */
+LT_NODISCARD lt_status lt__sched_v2_subscribe(sched_v2 *v, natsSubscription **sub, const char *subj,
+                                              natsMsgHandler cb);
+
+/* svc_v2_watch.c */
+/** Subscribe the watch on other replicas' start and stop requests. LT_ERR_TRANSPORT. */
+LT_NODISCARD lt_status lt__sched_v2_watch_start(sched_v2 *v);
 
 /* svc_v2_kv.c */
 /** Open (or create) the bucket and read it into the tables, start the writer thread. No-op

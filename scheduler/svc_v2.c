@@ -4,10 +4,8 @@
  * the lattice named by their `environment`; the driver's table of the workloads latticed
  * started on each host supplies what a v2 heartbeat lacks (it carries only counts), and the
  * two together reach the lattice's scheduler as one native heartbeat.
- *
- * Every replica also watches `{host prefix}.*.workload.{start,stop}`: a standby learns from
- * the leader's own requests which workloads exist, so after a failover it neither starts a
- * second copy nor forgets one (docs/wasmcloud-v2.md, "Failover").
+ * What other replicas asked of the hosts comes from svc_v2_watch.c, what earlier terms
+ * started from svc_v2_kv.c.
  */
 #include "sched_v2_int.h"
 
@@ -65,16 +63,6 @@ void lt__sched_v2_wl_drop(v2_host *h, v2_wl *w)
     wl_free(w);
 }
 
-static const char *ann_get(const Wasmcloud__Runtime__V2__Workload *w, const char *key)
-{
-    size_t i;
-
-    for (i = 0; i < w->n_annotations; i++)
-        if (w->annotations[i] != NULL && strcmp(w->annotations[i]->key, key) == 0)
-            return w->annotations[i]->value;
-    return "";
-}
-
 static bool dup_or_empty(char **dst, const char *src)
 {
     *dst = lt_strdup(src != NULL ? src : "");
@@ -101,12 +89,12 @@ v2_wl *lt__sched_v2_record_start(v2_host *h, const char *wid,
         image = w->wit_world->components[0]->image;
     e = lt_calloc(1, sizeof(*e));
     if (e == NULL || !dup_or_empty(&e->id, wid) ||
-        !dup_or_empty(&e->app, ann_get(w, LT_SCHED_ANN_APP)) ||
-        !dup_or_empty(&e->version, ann_get(w, LT_SCHED_ANN_VERSION)) ||
-        !dup_or_empty(&e->comp, ann_get(w, LT_SCHED_V2_ANN_COMPONENT)) ||
-        !dup_or_empty(&e->comp_id, ann_get(w, LT_SCHED_V2_ANN_COMPONENT_ID)) ||
+        !dup_or_empty(&e->app, lt__sched_v2_ann(w, LT_SCHED_ANN_APP)) ||
+        !dup_or_empty(&e->version, lt__sched_v2_ann(w, LT_SCHED_ANN_VERSION)) ||
+        !dup_or_empty(&e->comp, lt__sched_v2_ann(w, LT_SCHED_V2_ANN_COMPONENT)) ||
+        !dup_or_empty(&e->comp_id, lt__sched_v2_ann(w, LT_SCHED_V2_ANN_COMPONENT_ID)) ||
         !dup_or_empty(&e->image, image) ||
-        !dup_or_empty(&e->digest, ann_get(w, LT_SCHED_V2_ANN_DIGEST)) ||
+        !dup_or_empty(&e->digest, lt__sched_v2_ann(w, LT_SCHED_V2_ANN_DIGEST)) ||
         !dup_or_empty(&e->message, ""))
         goto fail;
     for (i = 0; i < w->n_annotations && st == LT_OK; i++)
@@ -395,122 +383,6 @@ out:
 }
 
 /* ---------------------------------------------------------------------------------------------
- * The watch: what the leader (or a deposed leader) asked of the hosts
- * ------------------------------------------------------------------------------------------- */
-
-typedef struct {
-    svc_item hdr; /* first */
-    sched_v2 *v;
-    char host[LT_MAX_HOST_ID + 1];
-    bool stop;
-    char *wid;
-    Wasmcloud__Runtime__V2__WorkloadStartRequest *start;
-} watch_item;
-
-static void watch_drop(svc_item *arg)
-{
-    watch_item *it = (watch_item *)arg;
-
-    if (it->start != NULL)
-        protobuf_c_message_free_unpacked(&it->start->base, NULL);
-    lt_free(it->wid);
-    lt_free(it);
-}
-
-static void watch_apply(svc_item *arg)
-{
-    watch_item *it = (watch_item *)arg;
-    v2_host *h = lt_map_get(&it->v->hosts, it->host);
-    v2_wl *w;
-
-    if (h == NULL)
-        goto out;
-    if (it->stop) {
-        w = lt__sched_v2_wl(h, it->wid);
-        if (w != NULL && w->state != LATTICED__HOST__V1__INSTANCE_STATE__INSTANCE_STATE_STOPPING) {
-            w->state = LATTICED__HOST__V1__INSTANCE_STATE__INSTANCE_STATE_STOPPING;
-            w->since = lt_loop_now_ms(); /* a standby forgets it after a stop timeout */
-            w->next_status = 0;
-            lt__sched_v2_feed(it->v, h, lt_loop_now_ms());
-        }
-    } else if (lt__sched_v2_wl(h, it->wid) == NULL) {
-        if (lt__sched_v2_record_start(h, it->wid, it->start->workload, lt_loop_now_ms()) != NULL)
-            lt__sched_v2_feed(it->v, h, lt_loop_now_ms());
-    }
-out:
-    watch_drop(&it->hdr);
-}
-
-/* Ours: latticed's owner annotations for a lattice this driver serves. */
-static bool ours(const sched_v2 *v, const Wasmcloud__Runtime__V2__Workload *w)
-{
-    return w != NULL && strcmp(ann_get(w, LT_SCHED_ANN_MANAGED_BY), LT_SCHED_MANAGER) == 0 &&
-           lt__sched_v2_lattice(v->svc, ann_get(w, LT_SCHED_ANN_LATTICE));
-}
-
-/* nats.c thread: "{host prefix}.{id}.workload.{start|stop}" from any replica but us. */
-static void on_watch(natsConnection *nc, natsSubscription *sub, natsMsg *msg, void *closure)
-{
-    sched_v2 *v = closure;
-    const char *subj = natsMsg_GetSubject(msg), *reply = natsMsg_GetReply(msg), *p, *dot;
-    size_t pl = strlen(v->host_prefix), il = strlen(v->inbox);
-    watch_item *it = NULL;
-    ProtobufCMessage *m = NULL;
-
-    (void)nc;
-    (void)sub;
-    if (atomic_load(&v->svc->stopping) || strncmp(subj, v->host_prefix, pl) != 0 || subj[pl] != '.')
-        goto out;
-    if (reply != NULL && strncmp(reply, v->inbox, il) == 0 && reply[il] == '.')
-        goto out; /* our own request: the sender recorded it already */
-    p = subj + pl + 1;
-    dot = strchr(p, '.');
-    if (dot == NULL || (size_t)(dot - p) > LT_MAX_HOST_ID)
-        goto out;
-    it = lt_calloc(1, sizeof(*it));
-    if (it == NULL)
-        goto out;
-    memcpy(it->host, p, (size_t)(dot - p));
-    it->host[dot - p] = '\0';
-    it->v = v;
-    if (strcmp(dot + 1, "workload.start") == 0) {
-        if (lt_pbjson_decode(&wasmcloud__runtime__v2__workload_start_request__descriptor,
-                             natsMsg_GetData(msg), (size_t)natsMsg_GetDataLength(msg),
-                             LT_PBJSON_IGNORE_UNKNOWN, &m) != LT_OK)
-            goto out;
-        it->start = (Wasmcloud__Runtime__V2__WorkloadStartRequest *)m;
-        m = NULL;
-        if (!ours(v, it->start->workload) || it->start->workload_id == NULL ||
-            it->start->workload_id[0] == '\0' ||
-            (it->wid = lt_strdup(it->start->workload_id)) == NULL)
-            goto out; /* another scheduler's workload: none of our business */
-    } else if (strcmp(dot + 1, "workload.stop") == 0) {
-        Wasmcloud__Runtime__V2__WorkloadStopRequest *r;
-
-        if (lt_pbjson_decode(&wasmcloud__runtime__v2__workload_stop_request__descriptor,
-                             natsMsg_GetData(msg), (size_t)natsMsg_GetDataLength(msg),
-                             LT_PBJSON_IGNORE_UNKNOWN, &m) != LT_OK)
-            goto out;
-        r = (Wasmcloud__Runtime__V2__WorkloadStopRequest *)m;
-        it->stop = true;
-        if (r->workload_id == NULL || (it->wid = lt_strdup(r->workload_id)) == NULL)
-            goto out;
-    } else {
-        goto out;
-    }
-    it->hdr.run = watch_apply;
-    it->hdr.drop = watch_drop;
-    lt__sched_svc_inbox_post(v->svc, &it->hdr);
-    it = NULL;
-out:
-    if (m != NULL)
-        protobuf_c_message_free_unpacked(m, NULL);
-    if (it != NULL)
-        watch_drop(&it->hdr);
-    natsMsg_Destroy(msg);
-}
-
-/* ---------------------------------------------------------------------------------------------
  * Start and stop
  * ------------------------------------------------------------------------------------------- */
 
@@ -541,7 +413,8 @@ void lt__sched_v2_forget(sched_v2 *v, int64_t now)
     }
 }
 
-static lt_status subscribe(sched_v2 *v, natsSubscription **sub, const char *subj, natsMsgHandler cb)
+lt_status lt__sched_v2_subscribe(sched_v2 *v, natsSubscription **sub, const char *subj,
+                                 natsMsgHandler cb)
 {
     natsStatus s = natsConnection_Subscribe(sub, v->svc->cfg.nc, subj, cb, v);
 
@@ -579,11 +452,10 @@ lt_status lt__sched_v2_start(lt_sched_svc *svc)
     if (st != LT_OK)
         return st;
     snprintf(subj, sizeof(subj), "%s.heartbeat.*", v->op_prefix);
-    st = subscribe(v, &v->hb_sub, subj, on_heartbeat);
+    st = lt__sched_v2_subscribe(v, &v->hb_sub, subj, on_heartbeat);
     if (st != LT_OK)
         return st;
-    snprintf(subj, sizeof(subj), "%s.*.workload.*", v->host_prefix);
-    st = subscribe(v, &v->watch_sub, subj, on_watch);
+    st = lt__sched_v2_watch_start(v);
     if (st != LT_OK)
         return st;
     LT_INFO("sched", "wasmCloud 2.x hosts: heartbeats on %s.heartbeat.*, commands on %s.{id}",

@@ -144,3 +144,13 @@ out:
     lt_free(lrs);
     return st;
 }
+
+const char *lt__sched_v2_ann(const Wasmcloud__Runtime__V2__Workload *w, const char *key)
+{
+    size_t i;
+
+    for (i = 0; i < w->n_annotations; i++)
+        if (w->annotations[i] != NULL && strcmp(w->annotations[i]->key, key) == 0)
+            return w->annotations[i]->value;
+    return "";
+}

@@ -1,0 +1,137 @@
+/*
+ * svc_v2_watch.c - every replica watches `{host prefix}.*.workload.{start,stop}`: a standby
+ * learns from the leader's own requests which workloads exist where (a v2 heartbeat carries
+ * only counts), so after a failover it neither starts a second copy nor forgets one
+ * (docs/wasmcloud-v2.md, "Failover"). Only start requests carrying latticed's owner
+ * annotations for a lattice this replica serves are recorded: another scheduler's workloads
+ * are none of our business. Our own requests (reply subject in our inbox) are skipped.
+ */
+#include "sched_v2_int.h"
+
+#include <stdio.h>
+#include <string.h>
+
+#include "lt_alloc.h"
+#include "lt_limits.h"
+#include "lt_pbjson.h"
+
+typedef struct {
+    svc_item hdr; /* first */
+    sched_v2 *v;
+    char host[LT_MAX_HOST_ID + 1];
+    bool stop;
+    char *wid;
+    Wasmcloud__Runtime__V2__WorkloadStartRequest *start;
+} watch_item;
+
+static void watch_drop(svc_item *arg)
+{
+    watch_item *it = (watch_item *)arg;
+
+    if (it->start != NULL)
+        protobuf_c_message_free_unpacked(&it->start->base, NULL);
+    lt_free(it->wid);
+    lt_free(it);
+}
+
+static void watch_apply(svc_item *arg)
+{
+    watch_item *it = (watch_item *)arg;
+    v2_host *h = lt_map_get(&it->v->hosts, it->host);
+    v2_wl *w;
+
+    if (h == NULL)
+        goto out;
+    if (it->stop) {
+        w = lt__sched_v2_wl(h, it->wid);
+        if (w != NULL && w->state != LATTICED__HOST__V1__INSTANCE_STATE__INSTANCE_STATE_STOPPING) {
+            w->state = LATTICED__HOST__V1__INSTANCE_STATE__INSTANCE_STATE_STOPPING;
+            w->since = lt_loop_now_ms(); /* a standby forgets it after a stop timeout */
+            w->next_status = 0;
+            lt__sched_v2_feed(it->v, h, lt_loop_now_ms());
+        }
+    } else if (lt__sched_v2_wl(h, it->wid) == NULL) {
+        if (lt__sched_v2_record_start(h, it->wid, it->start->workload, lt_loop_now_ms()) != NULL)
+            lt__sched_v2_feed(it->v, h, lt_loop_now_ms());
+    }
+out:
+    watch_drop(&it->hdr);
+}
+
+/* Ours: latticed's owner annotations for a lattice this driver serves. */
+static bool ours(const sched_v2 *v, const Wasmcloud__Runtime__V2__Workload *w)
+{
+    return w != NULL && strcmp(lt__sched_v2_ann(w, LT_SCHED_ANN_MANAGED_BY), LT_SCHED_MANAGER) == 0 &&
+           lt__sched_v2_lattice(v->svc, lt__sched_v2_ann(w, LT_SCHED_ANN_LATTICE));
+}
+
+/* nats.c thread: "{host prefix}.{id}.workload.{start|stop}" from any replica but us. */
+static void on_watch(natsConnection *nc, natsSubscription *sub, natsMsg *msg, void *closure)
+{
+    sched_v2 *v = closure;
+    const char *subj = natsMsg_GetSubject(msg), *reply = natsMsg_GetReply(msg), *p, *dot;
+    size_t pl = strlen(v->host_prefix), il = strlen(v->inbox);
+    watch_item *it = NULL;
+    ProtobufCMessage *m = NULL;
+
+    (void)nc;
+    (void)sub;
+    if (atomic_load(&v->svc->stopping) || strncmp(subj, v->host_prefix, pl) != 0 || subj[pl] != '.')
+        goto out;
+    if (reply != NULL && strncmp(reply, v->inbox, il) == 0 && reply[il] == '.')
+        goto out; /* our own request: the sender recorded it already */
+    p = subj + pl + 1;
+    dot = strchr(p, '.');
+    if (dot == NULL || (size_t)(dot - p) > LT_MAX_HOST_ID)
+        goto out;
+    it = lt_calloc(1, sizeof(*it));
+    if (it == NULL)
+        goto out;
+    memcpy(it->host, p, (size_t)(dot - p));
+    it->host[dot - p] = '\0';
+    it->v = v;
+    if (strcmp(dot + 1, "workload.start") == 0) {
+        if (lt_pbjson_decode(&wasmcloud__runtime__v2__workload_start_request__descriptor,
+                             natsMsg_GetData(msg), (size_t)natsMsg_GetDataLength(msg),
+                             LT_PBJSON_IGNORE_UNKNOWN, &m) != LT_OK)
+            goto out;
+        it->start = (Wasmcloud__Runtime__V2__WorkloadStartRequest *)m;
+        m = NULL;
+        if (!ours(v, it->start->workload) || it->start->workload_id == NULL ||
+            it->start->workload_id[0] == '\0' ||
+            (it->wid = lt_strdup(it->start->workload_id)) == NULL)
+            goto out; /* another scheduler's workload: none of our business */
+    } else if (strcmp(dot + 1, "workload.stop") == 0) {
+        Wasmcloud__Runtime__V2__WorkloadStopRequest *r;
+
+        if (lt_pbjson_decode(&wasmcloud__runtime__v2__workload_stop_request__descriptor,
+                             natsMsg_GetData(msg), (size_t)natsMsg_GetDataLength(msg),
+                             LT_PBJSON_IGNORE_UNKNOWN, &m) != LT_OK)
+            goto out;
+        r = (Wasmcloud__Runtime__V2__WorkloadStopRequest *)m;
+        it->stop = true;
+        if (r->workload_id == NULL || (it->wid = lt_strdup(r->workload_id)) == NULL)
+            goto out;
+    } else {
+        goto out;
+    }
+    it->hdr.run = watch_apply;
+    it->hdr.drop = watch_drop;
+    lt__sched_svc_inbox_post(v->svc, &it->hdr);
+    it = NULL;
+out:
+    if (m != NULL)
+        protobuf_c_message_free_unpacked(m, NULL);
+    if (it != NULL)
+        watch_drop(&it->hdr);
+    natsMsg_Destroy(msg);
+}
+
+
+lt_status lt__sched_v2_watch_start(sched_v2 *v)
+{
+    char subj[LT_MAX_SUBJECT];
+
+    snprintf(subj, sizeof(subj), "%s.*.workload.*", v->host_prefix);
+    return lt__sched_v2_subscribe(v, &v->watch_sub, subj, on_watch);
+}
