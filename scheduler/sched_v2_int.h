@@ -84,12 +84,14 @@ typedef struct v2_wl {
     bool started;        /* the host said RUNNING once (NOT_FOUND after that = issue #5280) */
     bool status_queued;  /* a status request is queued or in flight */
     bool busy;           /* a start or stop is queued or in flight */
+    uint64_t gen;        /* incarnation: an answer for another one is not for this entry */
 } v2_wl;
 
 typedef struct v2_op {
     v2_op_kind kind;
-    char *wid;  /* workload id (not for PROBE) */
-    char *body; /* the request's JSON */
+    uint64_t gen; /* of the entry it was queued for */
+    char *wid;    /* workload id (not for PROBE) */
+    char *body;   /* the request's JSON */
 } v2_op;
 
 typedef struct v2_host {
@@ -98,9 +100,8 @@ typedef struct v2_host {
     Wasmcloud__Runtime__V2__HostHeartbeat *hb; /* last heartbeat or probe answer (owned) */
     uint32_t ver;                              /* lt__sched_v2_version of hb->version */
     int64_t last_hb;                           /* when a heartbeat or probe answer arrived */
-    int64_t last_real;                         /* when the last published heartbeat arrived */
     int64_t last_refresh;                      /* kept alive for the core during a start */
-    uint32_t interval_ms;                      /* learnt from the gaps, else the default */
+    uint32_t interval_ms;                      /* --v2-heartbeat-ms */
     uint64_t seq;                              /* of the native heartbeats we feed */
     lt_map wls;                                /* id -> v2_wl */
     v2_op *queue;                              /* FIFO: queue[qhead..qlen) */
@@ -123,6 +124,8 @@ typedef struct sched_v2 {
     natsSubscription *hb_sub, *watch_sub, *reply_sub;
     char inbox[128];
     uint64_t next_no;
+    uint64_t next_gen;    /* incarnations of table entries */
+    int64_t last_connect; /* when our NATS connection last came back */
     int64_t last_scan;
     lt_map busy; /* hosts with a request in flight, id -> v2_host (the same pointers) */
 } sched_v2;
@@ -152,8 +155,11 @@ v2_wl *lt__sched_v2_wl(v2_host *h, const char *wid);
  * created when absent; NULL when the table is full or out of memory. */
 v2_wl *lt__sched_v2_record_start(v2_host *h, const char *wid,
                                  const Wasmcloud__Runtime__V2__Workload *w, int64_t now);
-/** Remove w from h's table and free it. */
-void lt__sched_v2_wl_drop(v2_host *h, v2_wl *w);
+/** Remove w from h's table and free it; leading: also from the bucket (svc_v2_kv.c). Never
+ * asks the scheduler (callable from its sink). */
+void lt__sched_v2_wl_drop(v2_host *h, v2_wl *w, bool leading);
+/** Our NATS connection came back (up): silence before now proves nothing. */
+void lt__sched_v2_connection(sched_v2 *v, bool up, int64_t now);
 
 /** The host id of lattice l, created (no heartbeat yet) when unknown; NULL: out of memory. */
 v2_host *lt__sched_v2_host(sched_v2 *v, const char *id, svc_lattice *l);
@@ -183,6 +189,8 @@ void lt__sched_v2_send(void *arg, const lt_sched_batch *b);
 /** Queue a request (takes body and a copy of wid); sends at once when h is idle. False
  * (body freed) when body is NULL, the queue is full or memory is short. */
 bool lt__sched_v2_queue(sched_v2 *v, v2_host *h, v2_op_kind kind, const char *wid, char *body);
+/** The entry op was queued for, or NULL when it is gone or was re-created since. */
+v2_wl *lt__sched_v2_op_entry(v2_host *h, const v2_op *op);
 /** Queue a status request for w unless one is queued. */
 void lt__sched_v2_queue_status(sched_v2 *v, v2_host *h, v2_wl *w);
 /** Send h's next request when none is in flight (and we may act). */

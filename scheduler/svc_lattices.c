@@ -459,6 +459,7 @@ void lt_sched_svc_connection(lt_sched_svc *svc, bool up)
     svc->connected = up;
     for (i = 0; i < svc->n_lats; i++)
         lt_sched_set_connected(svc->lats[i]->s, up, now);
+    lt__sched_v2_connection(svc->v2, up, now);
 }
 
 /* ---------------------------------------------------------------------------------------------

@@ -55,9 +55,9 @@ v2_wl *lt__sched_v2_wl(v2_host *h, const char *wid)
     return lt_map_get(&h->wls, wid);
 }
 
-void lt__sched_v2_wl_drop(v2_host *h, v2_wl *w)
+void lt__sched_v2_wl_drop(v2_host *h, v2_wl *w, bool leading)
 {
-    if (lt_sched_leading(h->lat->s, NULL)) /* gone: forget it across restarts too */
+    if (leading) /* gone: forget it across restarts too */
         lt__sched_v2_kv_write(h->lat->svc->v2, h->lat->name, h->id, w->id, NULL);
     lt_map_del(&h->wls, w->id);
     wl_free(w);
@@ -105,6 +105,7 @@ v2_wl *lt__sched_v2_record_start(v2_host *h, const char *wid,
         goto fail;
     e->state = LATTICED__HOST__V1__INSTANCE_STATE__INSTANCE_STATE_STARTING;
     e->since = now;
+    e->gen = ++h->lat->svc->v2->next_gen;
     if (lt_map_add(&h->wls, e->id, e) != LT_OK)
         goto fail;
     return e;
@@ -304,14 +305,8 @@ v2_host *lt__sched_v2_host(sched_v2 *v, const char *id, svc_lattice *l)
 void lt__sched_v2_heard(sched_v2 *v, v2_host *h, Wasmcloud__Runtime__V2__HostHeartbeat *hb,
                         bool probe, int64_t now)
 {
-    if (!probe && h->last_real > 0) {
-        int64_t gap = now - h->last_real;
-
-        if (gap >= 100 && gap < (int64_t)h->interval_ms)
-            h->interval_ms = (uint32_t)gap; /* a host that beats faster than assumed */
-    }
-    if (!probe)
-        h->last_real = now;
+    (void)probe; /* both say the host lives; the interval stays the configured one (a gap
+                  * measured next to a long start, or to a stall of ours, is no interval) */
     if (h->hb != NULL)
         protobuf_c_message_free_unpacked(&h->hb->base, NULL);
     h->hb = hb;
@@ -386,18 +381,28 @@ out:
  * Start and stop
  * ------------------------------------------------------------------------------------------- */
 
-/* Hosts silent for long are forgotten (with their tables): from the timer. */
+/*
+ * Hosts the scheduler evicted and that stayed silent for long are forgotten (with their
+ * tables): from the timer. Never while our own link is down or was down lately, nor while the
+ * partition guard holds (silence we cannot trust: wasmCloud PR #5502), nor while the
+ * scheduler still knows the host.
+ */
 void lt__sched_v2_forget(sched_v2 *v, int64_t now)
 {
     size_t iter = 0;
     v2_host *h;
 
+    if (!v->svc->connected)
+        return;
     while ((h = lt_map_next(&v->hosts, &iter)) != NULL) {
-        int64_t keep = 20 * (int64_t)h->interval_ms;
+        int64_t keep = 20 * (int64_t)h->interval_ms, since = h->last_hb;
 
         if (keep < HOST_FORGET_MS)
             keep = HOST_FORGET_MS;
-        if (h->cur_no == 0 && now - h->last_hb > keep) {
+        if (v->last_connect > since)
+            since = v->last_connect;
+        if (h->cur_no == 0 && now - since > keep && !lt_sched_partitioned(h->lat->s) &&
+            lt__sched_inv_host(h->lat->s, h->id) == NULL) {
             size_t wi = 0;
             v2_wl *w;
 
@@ -446,7 +451,11 @@ lt_status lt__sched_v2_start(lt_sched_svc *svc)
     if (lt_subject_check(v->host_prefix, false) != LT_OK ||
         lt_subject_check(v->op_prefix, false) != LT_OK)
         return LT_FAIL(LT_ERR_INVALID, "bad wasmCloud subject prefix: %s", lt_error_message());
+    /* The watch before the bucket is read: a start the leader sends meanwhile is in one or
+     * the other (its bucket write is asynchronous); recording one twice is harmless. */
     st = lt__sched_v2_replies_start(v);
+    if (st == LT_OK)
+        st = lt__sched_v2_watch_start(v);
     if (st == LT_OK)
         st = lt__sched_v2_kv_start(v); /* what earlier terms started, before anything new */
     if (st != LT_OK)
@@ -455,12 +464,25 @@ lt_status lt__sched_v2_start(lt_sched_svc *svc)
     st = lt__sched_v2_subscribe(v, &v->hb_sub, subj, on_heartbeat);
     if (st != LT_OK)
         return st;
-    st = lt__sched_v2_watch_start(v);
-    if (st != LT_OK)
-        return st;
     LT_INFO("sched", "wasmCloud 2.x hosts: heartbeats on %s.heartbeat.*, commands on %s.{id}",
             v->op_prefix, v->host_prefix);
     return LT_OK;
+}
+
+void lt__sched_v2_connection(sched_v2 *v, bool up, int64_t now)
+{
+    size_t iter = 0;
+    v2_host *h;
+
+    if (v == NULL || !up)
+        return;
+    /* As the scheduler does: silence seen while our link was down proves nothing. */
+    v->last_connect = now;
+    while ((h = lt_map_next(&v->hosts, &iter)) != NULL) {
+        h->gone = false;
+        if (h->last_hb < now)
+            h->last_hb = now;
+    }
 }
 
 void lt__sched_v2_unsubscribe(lt_sched_svc *svc)

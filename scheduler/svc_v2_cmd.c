@@ -45,26 +45,37 @@ static void op_cleanup(v2_op *op)
     op->wid = op->body = NULL;
 }
 
+v2_wl *lt__sched_v2_op_entry(v2_host *h, const v2_op *op)
+{
+    v2_wl *w = op->wid != NULL ? lt__sched_v2_wl(h, op->wid) : NULL;
+
+    return w != NULL && w->gen == op->gen ? w : NULL;
+}
+
+/* op will not be sent (or answered): its entry no longer waits for it. Frees op. */
+static void op_abandon(v2_host *h, v2_op *op)
+{
+    v2_wl *w = lt__sched_v2_op_entry(h, op);
+
+    if (w != NULL && op->kind == V2_OP_STATUS)
+        w->status_queued = false;
+    else if (w != NULL)
+        w->busy = false;
+    op_cleanup(op);
+}
+
 void lt__sched_v2_host_cleanup_ops(sched_v2 *v, v2_host *h)
 {
     size_t i;
-    v2_wl *w;
 
-    for (i = h->qhead; i < h->qlen; i++) {
-        w = h->queue[i].wid != NULL ? lt__sched_v2_wl(h, h->queue[i].wid) : NULL;
-        if (w != NULL)
-            w->status_queued = w->busy = false;
-        op_cleanup(&h->queue[i]);
-    }
+    for (i = h->qhead; i < h->qlen; i++)
+        op_abandon(h, &h->queue[i]);
     lt_free(h->queue);
     h->queue = NULL;
     h->qhead = h->qlen = h->qcap = 0;
     if (h->cur_no != 0) {
-        w = h->cur.wid != NULL ? lt__sched_v2_wl(h, h->cur.wid) : NULL;
-        if (w != NULL)
-            w->status_queued = w->busy = false;
         lt_map_del(&v->busy, h->cur_key);
-        op_cleanup(&h->cur);
+        op_abandon(h, &h->cur);
         h->cur_no = 0;
     }
 }
@@ -83,14 +94,13 @@ void lt__sched_v2_dispatch(sched_v2 *v, v2_host *h, int64_t now)
 
         if (h->qhead == h->qlen)
             h->qhead = h->qlen = 0;
-        if (!lt__sched_svc_may_act(h->lat) || !v->svc->connected) {
-            v2_wl *w = op.wid != NULL ? lt__sched_v2_wl(h, op.wid) : NULL;
-
-            if (w != NULL && op.kind == V2_OP_STATUS)
-                w->status_queued = false;
-            else if (w != NULL)
-                w->busy = false;
-            op_cleanup(&op); /* a confirmed leader sends it again */
+        /* Nothing through a disconnected connection (it would reach the host after the
+         * reconnect, maybe in another leader's term), nothing past the lease deadline, nothing
+         * but probes to a host found gone: a confirmed leader sends it again if still wanted. */
+        if (!lt__sched_svc_may_act(h->lat) || !v->svc->connected ||
+            natsConnection_Status(v->svc->cfg.nc) != NATS_CONN_STATUS_CONNECTED ||
+            (h->gone && op.kind != V2_OP_PROBE)) {
+            op_abandon(h, &op);
             continue;
         }
         snprintf(subj, sizeof(subj), "%s.%s.%s", v->host_prefix, h->id, op_cmd[op.kind]);
@@ -101,7 +111,7 @@ void lt__sched_v2_dispatch(sched_v2 *v, v2_host *h, int64_t now)
         h->cur_sent = now;
         h->cur_deadline = now + op_timeout(v, op.kind);
         if (lt_map_put(&v->busy, h->cur_key, h) != LT_OK) {
-            op_cleanup(&h->cur);
+            op_abandon(h, &h->cur);
             h->cur_no = 0;
             continue;
         }
@@ -115,7 +125,8 @@ void lt__sched_v2_dispatch(sched_v2 *v, v2_host *h, int64_t now)
 
 bool lt__sched_v2_queue(sched_v2 *v, v2_host *h, v2_op_kind kind, const char *wid, char *body)
 {
-    v2_op op = { .kind = kind, .body = body };
+    v2_wl *w = wid != NULL ? lt__sched_v2_wl(h, wid) : NULL;
+    v2_op op = { .kind = kind, .body = body, .gen = w != NULL ? w->gen : 0 };
 
     if (body == NULL || (wid != NULL && (op.wid = lt_strdup(wid)) == NULL) ||
         h->qlen - h->qhead >= V2_MAX_QUEUE) {
@@ -260,11 +271,13 @@ static int start_item(sched_v2 *v, v2_host *h, const Latticed__Host__V1__Instanc
             break;
     w->state = IS(STARTING);
     w->started = false;
+    w->gen = ++v->next_gen; /* answers to what was asked of an earlier one are not for it */
+    w->status_queued = false;
     w->since = lt_loop_now_ms();
     lt__sched_v2_kv_write(v, h->lat->name, h->id, spec->instance_id, body); /* before sending */
     w->busy = lt__sched_v2_queue(v, h, V2_OP_START, spec->instance_id, body);
     if (!w->busy) {
-        lt__sched_v2_wl_drop(h, w);
+        lt__sched_v2_wl_drop(h, w, true); /* send: we lead */
         *msg = "too many requests queued for this host";
         return RC(LIMIT_EXCEEDED);
     }

@@ -85,7 +85,7 @@ static void apply_state(sched_v2 *v, v2_host *h, v2_wl *w, bool start,
             set_failed(w, "the host lost the workload after starting it (status NOT_FOUND, "
                           "wasmCloud issue #5280): started again after a backoff");
         } else if (w->state == IS(STOPPING) || !start) {
-            lt__sched_v2_wl_drop(h, w); /* never ran there, or stopped: gone */
+            lt__sched_v2_wl_drop(h, w, true); /* never ran there, or stopped: gone */
         } else {
             set_failed(w, "start answered NOT_FOUND");
         }
@@ -97,17 +97,35 @@ static void apply_state(sched_v2 *v, v2_host *h, v2_wl *w, bool start,
     }
 }
 
+/*
+ * h did not answer its probe: the scheduler evicts it (within the partition guard). What was
+ * queued for it is not sent; a start that waited for it failed (the scheduler re-places it).
+ */
+static void host_gone(sched_v2 *v, v2_host *h, int64_t now)
+{
+    for (size_t i = h->qhead; i < h->qlen; i++) {
+        v2_wl *w = lt__sched_v2_op_entry(h, &h->queue[i]);
+
+        if (w != NULL && h->queue[i].kind == V2_OP_START)
+            set_failed(w, "the host was lost before the start was sent");
+    }
+    lt__sched_v2_host_cleanup_ops(v, h);
+    h->gone = true;
+    lt_sched_host_gone(h->lat->s, h->id, now);
+    h->lat->kick = true;
+}
+
 /* One answer (data NULL: timeout or no responders) to h's request in flight. */
 static void answer(sched_v2 *v, v2_host *h, const char *data, size_t len, bool no_resp, int64_t now)
 {
     v2_op op = h->cur;
-    v2_wl *w = op.wid != NULL ? lt__sched_v2_wl(h, op.wid) : NULL;
+    v2_wl *w = lt__sched_v2_op_entry(h, &op); /* NULL: gone, or re-created since */
     ProtobufCMessage *m = NULL;
     const ProtobufCMessageDescriptor *desc =
         op.kind == V2_OP_PROBE ? &wasmcloud__runtime__v2__host_heartbeat__descriptor
                                : &wasmcloud__runtime__v2__workload_start_response__descriptor;
     char why[256];
-    int64_t op_timeout_ms = now - h->cur_sent;
+    int64_t sent = h->cur_sent, op_timeout_ms = now - sent;
 
     lt_map_del(&v->busy, h->cur_key);
     h->cur_no = 0;
@@ -125,18 +143,28 @@ static void answer(sched_v2 *v, v2_host *h, const char *data, size_t len, bool n
         if (m != NULL) {
             lt__sched_v2_heard(v, h, (Wasmcloud__Runtime__V2__HostHeartbeat *)m, true, now);
             m = NULL;
+        } else if (!v->svc->connected || sent <= v->last_connect) {
+            LT_DEBUG("sched", "v2 host %s: probe lost to our own reconnect: asked again", h->id);
         } else if (!h->gone) {
             LT_INFO("sched", "lattice %s: wasmCloud host %s is lost: %s", h->lat->name, h->id,
                     no_resp ? "nobody listens on its subjects any more (heartbeat probe)"
                             : "no answer to the heartbeat probe");
-            h->gone = true;
-            lt_sched_host_gone(h->lat->s, h->id, now);
-            h->lat->kick = true;
+            host_gone(v, h, now);
         }
         goto out;
     }
     if (w == NULL)
         goto out; /* forgotten meanwhile */
+    if (op.kind != V2_OP_STOP &&
+        (w->state == IS(STOPPING) || (op.kind == V2_OP_STATUS && w->busy))) {
+        /* a stop (or a start) is on its way: its answer decides, not this one */
+        Wasmcloud__Runtime__V2__WorkloadStartResponse *r = (void *)m;
+
+        if (r != NULL && r->workload_status != NULL &&
+            r->workload_status->workload_state == WS(RUNNING))
+            w->started = true;
+        goto out;
+    }
     if (m != NULL) {
         /* start, status and stop responses all are {workloadStatus: ...} */
         Wasmcloud__Runtime__V2__WorkloadStartResponse *r = (void *)m;
@@ -145,7 +173,7 @@ static void answer(sched_v2 *v, v2_host *h, const char *data, size_t len, bool n
             int st = r->workload_status != NULL ? (int)r->workload_status->workload_state : 0;
 
             if (st == WS(STOPPING) || st == WS(NOT_FOUND))
-                lt__sched_v2_wl_drop(h, w);
+                lt__sched_v2_wl_drop(h, w, true);
             else
                 set_failed(w, "the host refused to stop the workload");
         } else {
@@ -249,12 +277,31 @@ static void forget_stopped(sched_v2 *v, v2_host *h, int64_t now)
 
     while ((w = lt_map_next(&h->wls, &iter)) != NULL)
         if (w->state == IS(STOPPING) && now - w->since > after) {
-            lt__sched_v2_wl_drop(h, w);
+            lt__sched_v2_wl_drop(h, w, false); /* a standby: the bucket is the leader's */
             dropped = true;
             iter = 0; /* the map moved */
         }
     if (dropped)
         lt__sched_v2_feed(v, h, now);
+}
+
+/*
+ * Is a start in flight on h? Ours, or one a replica before us sent that no answer settled yet
+ * (a STARTING entry younger than the start timeout: after a failover the new leader cannot
+ * know whether the host is still pulling its images).
+ */
+static bool starting(const sched_v2 *v, const v2_host *h, int64_t now)
+{
+    int64_t within = v->svc->cfg.v2.start_timeout_ms > 0 ? v->svc->cfg.v2.start_timeout_ms : 60000;
+    size_t iter = 0;
+    const v2_wl *w;
+
+    if (h->cur_no != 0 && h->cur.kind == V2_OP_START)
+        return true;
+    while ((w = lt_map_next(&h->wls, &iter)) != NULL)
+        if (w->state == IS(STARTING) && !w->started && !w->busy && now - w->since < within)
+            return true;
+    return false;
 }
 
 static void scan_host(sched_v2 *v, v2_host *h, int64_t now)
@@ -282,10 +329,10 @@ static void scan_host(sched_v2 *v, v2_host *h, int64_t now)
     if (!lead || h->hb == NULL)
         return;
     if (now - h->last_hb > (int64_t)h->interval_ms + V2_LATE_MS) {
-        if (h->cur_no != 0 && h->cur.kind == V2_OP_START) {
+        if (starting(v, h, now)) {
             /* busy pulling: no heartbeats, and no probe would be answered before the start;
              * the host is not lost while a start is in flight */
-            if (now - h->last_refresh >= (int64_t)h->interval_ms) {
+            if (!h->gone && now - h->last_refresh >= (int64_t)h->interval_ms) {
                 h->last_refresh = now;
                 lt__sched_v2_push(h, now);
             }

@@ -61,7 +61,8 @@ out:
 /* Ours: latticed's owner annotations for a lattice this driver serves. */
 static bool ours(const sched_v2 *v, const Wasmcloud__Runtime__V2__Workload *w)
 {
-    return w != NULL && strcmp(lt__sched_v2_ann(w, LT_SCHED_ANN_MANAGED_BY), LT_SCHED_MANAGER) == 0 &&
+    return w != NULL &&
+           strcmp(lt__sched_v2_ann(w, LT_SCHED_ANN_MANAGED_BY), LT_SCHED_MANAGER) == 0 &&
            lt__sched_v2_lattice(v->svc, lt__sched_v2_ann(w, LT_SCHED_ANN_LATTICE));
 }
 

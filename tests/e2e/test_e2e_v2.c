@@ -636,6 +636,81 @@ START_TEST(test_restart_remembers)
 }
 END_TEST
 
+static bool a_start_was_sent(e2e *e, void *arg)
+{
+    (void)e;
+    (void)arg;
+    return e2e_v2_requests("start", NULL, NULL, NULL, 0) > 0;
+}
+
+/* The leader is killed while its start is in flight on a host that pulls for 8 s (no
+ * heartbeats meanwhile): the new leader neither declares that host lost nor starts the
+ * workload anywhere else; it runs once, where it was started. */
+START_TEST(test_failover_mid_start)
+{
+    e2e *e = e2e_new();
+    const char *ra[] = { "--wasmcloud-v2", L, FAST_V2, "--replica-id", "replica-a", NULL };
+    const char *rb[] = { "--wasmcloud-v2", L, FAST_V2, "--replica-id", "replica-b", NULL };
+    const char *slow[] = { SIM_FAST, "--reply-delay-ms", "8000", NULL };
+    const char *quick[] = { SIM_FAST, "--export", "none", NULL };
+    e2e_v2_fold f;
+    pid_t hp, hq, a, b;
+
+    e2e_v2_reset();
+    e2e_v2_watch(e);
+    hp = e2e_v2_sim(e, "mid", 1, slow);
+    hq = e2e_v2_sim(e, "spare", 1, quick); /* alive, but without the exports: gets nothing */
+    a = e2e_latticed(e, ra);
+    ck_assert_msg(e2e_wait(e, leader_is, (void *)"replica-a", 20000), "replica-a never led");
+    b = e2e_latticed(e, rb);
+    ck_assert_msg(e2e_wait_log(e, b, "ready: NATS", 20000), "replica-b never got ready");
+    e2e_v2_wait_ready(e, L, hp, 1, &f);
+    e2e_v2_wait_ready(e, L, hq, 1, &f);
+    e2e_deploy_ok(e, L, "v2-solo.yaml");
+    ck_assert_msg(e2e_wait(e, a_start_was_sent, NULL, T), "no start sent");
+    e2e_kill(e, a, SIGKILL, true);
+    ck_assert_msg(e2e_wait(e, leader_is, (void *)"replica-b", 20000), "replica-b never led");
+    e2e_v2_expect_running(e, hp, "solo", "v1", 1, 60000);
+    e2e_expect_status(e, L, "solo", "deployed", T);
+    ck_assert_msg(!e2e_log_has(e, b, " lost ("), "the new leader declared the pulling host lost");
+    ck_assert_uint_eq(e2e_v2_requests("start", NULL, NULL, NULL, 0), 1);
+    ck_assert_uint_eq(e2e_v2_duplicates(e), 0);
+    e2e_v2_unwatch();
+    e2e_free(e);
+}
+END_TEST
+
+/* An undeploy while the start is still pulling, and the same version deployed again at once
+ * (same workload id): the workload ends up running once, known to latticed (a second undeploy
+ * stops it). Answers carry the incarnation of the entry they were asked for, so the first
+ * start's late answer cannot settle the second. */
+START_TEST(test_stop_during_start)
+{
+    e2e *e = e2e_new();
+    const char *slow[] = { SIM_FAST, "--reply-delay-ms", "3000", NULL },
+               *fast[] = { FAST_V2, NULL };
+    e2e_v2_fold f;
+    pid_t hp;
+
+    e2e_v2_reset();
+    e2e_v2_watch(e);
+    hp = e2e_v2_sim(e, "sds", 1, slow);
+    e2e_v2_latticed(e, L, fast);
+    e2e_v2_wait_ready(e, L, hp, 1, &f);
+    e2e_deploy_ok(e, L, "v2-solo.yaml");
+    ck_assert_msg(e2e_wait(e, a_start_was_sent, NULL, T), "no start sent");
+    json_decref(e2e_api(e, L, "undeploy", "solo", NULL, 0));
+    json_decref(e2e_api(e, L, "deploy", "solo", NULL, 0));
+    e2e_v2_expect_running(e, hp, "solo", "v1", 1, 60000);
+    e2e_expect_status(e, L, "solo", "deployed", T);
+    json_decref(e2e_api(e, L, "undeploy", "solo", NULL, 0));
+    e2e_v2_expect_running(e, hp, "solo", NULL, 0, T);
+    e2e_expect_status(e, L, "solo", "undeployed", T);
+    e2e_v2_unwatch();
+    e2e_free(e);
+}
+END_TEST
+
 int main(void)
 {
     const TTest *const tests[] = { test_lifecycle,
@@ -646,6 +721,8 @@ int main(void)
                                    test_failover,
                                    test_busy_pull_is_not_lost,
                                    test_restart_remembers,
+                                   test_failover_mid_start,
+                                   test_stop_during_start,
                                    NULL };
 
     return e2e_run_suite("e2e_v2", 180, tests);
