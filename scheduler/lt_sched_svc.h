@@ -41,7 +41,7 @@ typedef struct {
     int64_t stop_timeout_ms;     /**< workload.stop; 0 = 30000 */
     int64_t probe_timeout_ms;    /**< the heartbeat probe of a late host; 0 = 5000 */
     int64_t status_interval_ms;  /**< every workload is checked this often; 0 = 30000 */
-    int64_t heartbeat_ms;        /**< interval assumed until a host shows its own; 0 = 15000 */
+    int64_t heartbeat_ms;        /**< the hosts' heartbeat interval; 0 = 15000 */
 } lt_sched_v2_config;
 
 typedef struct {

@@ -124,8 +124,8 @@ static const lt_opt options[] = {
       "wasmCloud 2.x: every workload latticed started is checked with workload.status this "
       "often (heartbeats carry only counts)", F(v2_status_interval_ms), 100, 3600000 },
     { "v2-heartbeat-ms", 0, "LATTICED_V2_HEARTBEAT_MS", LT_OPT_INT, "MS", "15000",
-      "wasmCloud 2.x: heartbeat interval assumed until a host shows a shorter one; a "
-      "heartbeat late by more than 1 s is probed", F(v2_heartbeat_ms), 100, 3600000 },
+      "wasmCloud 2.x: the hosts' heartbeat interval (wash host: 15 s); a heartbeat late by "
+      "more than 1 s is probed", F(v2_heartbeat_ms), 100, 3600000 },
     { "max-lattices", 0, "LATTICED_MAX_LATTICES", LT_OPT_INT, "N", "1000",
       "serve at most this many lattices discovered from host events (more are ignored; "
       "lattices of stored apps are always served)",
