@@ -38,8 +38,17 @@ static void watch_apply(svc_item *arg)
 {
     watch_item *it = (watch_item *)arg;
     v2_host *h = lt_map_get(&it->v->hosts, it->host);
+    svc_lattice *l;
     v2_wl *w;
 
+    if (h == NULL && !it->stop) {
+        /* A start to a host not heard yet (we started just now, or its heartbeat is late):
+         * know the host from it; its first heartbeat brings the rest. */
+        l = lt__sched_svc_lattice_get(it->v->svc,
+                                      lt__sched_v2_ann(it->start->workload, LT_SCHED_ANN_LATTICE),
+                                      false);
+        h = l != NULL ? lt__sched_v2_host(it->v, it->host, l) : NULL;
+    }
     if (h == NULL)
         goto out;
     if (it->stop) {
