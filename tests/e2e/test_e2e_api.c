@@ -138,8 +138,8 @@ START_TEST(one_app_in_order)
     send(&c, "status", "slow", "", "status");
     for (size_t i = 0; i < 4; i++) {
         r[i] = next_reply(&c, tag, sizeof(tag));
-        ck_assert_msg(strcmp(tag, tags[i]) == 0, "reply %zu is %s's, not %s's: %s", i, tag,
-                      tags[i], r[i]);
+        ck_assert_msg(strcmp(tag, tags[i]) == 0, "reply %zu is %s's, not %s's: %s", i, tag, tags[i],
+                      r[i]);
     }
     ck_assert_ptr_nonnull(strstr(r[0], "\"created\""));
     ck_assert_msg(strstr(r[1], "\"acknowledged\"") != NULL, "deploy: %s", r[1]);
