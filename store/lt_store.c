@@ -121,6 +121,7 @@ void lt_store_close(lt_store *s)
 {
     if (s == NULL)
         return;
+    lt__store_view_free(s->view);
     kvStore_Destroy(s->manifests);
     kvStore_Destroy(s->status);
     lt_free(s->mbucket);
