@@ -188,6 +188,14 @@ LT_NODISCARD lt_status lt_store_app_get(lt_store *s, const char *lattice, const 
                                         lt_store_app **out);
 
 /**
+ * lt_store_app_get from KV (a leader read) even with a started view: for a
+ * decision a view lagging another replica's write must not make (the store
+ * watcher's redeliveries use it). Same statuses.
+ */
+LT_NODISCARD lt_status lt_store_app_get_fresh(lt_store *s, const char *lattice, const char *name,
+                                              lt_store_app **out);
+
+/**
  * Every app of a lattice, sorted by name. *out receives an array of *count
  * indexes (free with lt_store_app_list_free). LT_OK with 0 apps is normal.
  */
@@ -342,7 +350,7 @@ void lt_store_status_list_free(lt_store_status_entry *e, size_t count);
  * lt_store_update answer from memory while the view is synced: after each
  * watch has delivered every initial value, and while neither the watch nor
  * nc (whose state is read, may be NULL in tests) broke since (a reconnect
- * restarts the watch). Otherwise, and for an absent app or status, they read
+ * restarts the watch). Otherwise, and for an app absent from the view, they read
  * KV as without a view. Writes through s are applied to the view at once.
  * Call once, before s is shared between threads; lt_store_close stops it.
  * LT_ERR_STATE when already started, LT_ERR_NOMEM.

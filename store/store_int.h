@@ -89,7 +89,7 @@ void lt__store_view_put_status(lt_store *s, const char *lattice, const char *nam
                                size_t len, uint64_t rev);
 /*
  * Lookups: false when the view cannot answer (none, not synced, watch or
- * connection broken; a miss of a status or manifest): read KV. When true, *st
+ * connection broken; a manifest it does not hold): read KV. When true, *st
  * says how (LT_ERR_NOT_FOUND included) and the outputs are owned copies.
  */
 /** An index and the revision to compare-and-set on (a delete marker's too; 0: never written). */
@@ -109,9 +109,6 @@ void lt__store_view_hold(lt_store *s, bool on);
 /** Stop the view's threads and free it (lt_store_close). NULL-safe. */
 void lt__store_view_free(lt__store_view *v);
 
-/** An index read from KV only (the watcher's redeliveries must not read a view behind them). */
-LT_NODISCARD lt_status lt__store_app_get_kv(lt_store *s, const char *lattice, const char *name,
-                                            lt_store_app **out);
 
 /** natsStatus + JetStream error code to lt_status with a reason. */
 lt_status lt__store_nats_fail(natsStatus ns, int jerr, const char *what, const char *key);

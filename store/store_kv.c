@@ -50,11 +50,11 @@ lt_status lt_store_app_get(lt_store *s, const char *lattice, const char *name, l
     /* An app absent from the view is confirmed in KV (this replica's view may lag another's). */
     if (lt__store_view_index(s, lattice, name, out, &rev, &st) && st != LT_ERR_NOT_FOUND)
         return st;
-    return lt__store_app_get_kv(s, lattice, name, out);
+    return lt_store_app_get_fresh(s, lattice, name, out);
 }
 
-lt_status lt__store_app_get_kv(lt_store *s, const char *lattice, const char *name,
-                               lt_store_app **out)
+lt_status lt_store_app_get_fresh(lt_store *s, const char *lattice, const char *name,
+                                 lt_store_app **out)
 {
     char kbuf[LT__KEY_MAX];
     lt_buf key;

@@ -185,7 +185,6 @@ bool lt__store_view_status_get(lt_store *s, const char *lattice, const char *nam
     lt__store_view *v = s->view;
     lt__store_vlattice *l;
     lt__store_vstatus *e;
-    bool hit;
 
     *json = NULL;
     if (v == NULL)
@@ -194,21 +193,19 @@ bool lt__store_view_status_get(lt_store *s, const char *lattice, const char *nam
         count(v, false);
         return false;
     }
+    /* Absent is answered too: statuses are the scheduler's, seen here through the watch like
+     * any other value (and status_list answers the same). */
+    *st = LT_ERR_NOT_FOUND;
     pthread_rwlock_rdlock(&v->lock);
     l = lt__store_view_lattice(v, lattice);
     e = l != NULL ? lt_map_get(&l->statuses, name) : NULL;
-    hit = e != NULL && e->json != NULL;
-    if (hit) {
+    if (e != NULL && e->json != NULL) {
         *json = lt_strndup(e->json, e->len);
         *st = *json != NULL ? LT_OK : LT_FAIL(LT_ERR_NOMEM, "out of memory");
         if (len != NULL)
             *len = e->len;
     }
     pthread_rwlock_unlock(&v->lock);
-    if (!hit) { /* absent here: KV confirms (B may lag A's write) */
-        count(v, false);
-        return false;
-    }
     count(v, true);
     return true;
 }

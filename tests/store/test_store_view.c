@@ -257,7 +257,12 @@ START_TEST(write_read_at_once_here_and_soon_there)
     lt_store_app_free(app);
     app = NULL;
 
-    /* Statuses: A reads its own write from memory, B soon. */
+    /* Statuses: an absent one is answered from memory too; A reads its own write from memory,
+     * B soon. */
+    before = stats(&A);
+    ck_assert_int_eq(lt_store_status_get(A.s, L, "x", &json, &len), LT_ERR_NOT_FOUND);
+    ck_assert_uint_eq(stats(&A).view_reads, before.view_reads + 1);
+    ck_assert_uint_eq(stats(&A).kv_reads, before.kv_reads);
     ck_assert_int_eq(lt_store_status_put(A.s, L, "x", "{\"s\":1}", 7), LT_OK);
     before = stats(&A);
     ck_assert_int_eq(lt_store_status_get(A.s, L, "x", &json, &len), LT_OK);
@@ -316,7 +321,7 @@ START_TEST(cas_on_stale_view_retries_on_kv)
     ck_assert_str_eq(app->deployed_version, "v4");
     lt_store_app_free(app);
     app = NULL;
-    ck_assert_int_eq(lt__store_app_get_kv(B.s, L, "c", &app), LT_OK);
+    ck_assert_int_eq(lt_store_app_get_fresh(B.s, L, "c", &app), LT_OK);
     ck_assert_uint_eq(app->version_count, 4);
     ck_assert_str_eq(app->deployed_version, "v4");
     lt_store_app_free(app);
