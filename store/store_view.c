@@ -377,6 +377,7 @@ static void apply_entry(lt__store_follower *f, kvEntry *e)
     lt__store_view *v = f->v;
     lt_store_app *app = NULL;
     char *json = NULL;
+    lt_status st;
 
     if (f->status) {
         if (!split2(key, lattice, rest, LT_STORE_MAX_NAME + 1) || !lt_store_name_is_valid(rest))
@@ -389,10 +390,11 @@ static void apply_entry(lt__store_follower *f, kvEntry *e)
     } else if (strncmp(key, "app.", 4) == 0) {
         if (!split2(key + 4, lattice, rest, LT_STORE_MAX_NAME + 1) || !lt_store_name_is_valid(rest))
             return;
-        if (!del && lt__store_index_decode(lattice, rest, kvEntry_Value(e), len, &app) != LT_OK) {
+        st = del ? LT_OK : lt__store_index_decode(lattice, rest, kvEntry_Value(e), len, &app);
+        if (st == LT_ERR_PARSE) /* absent, as lt_store_app_list skips it (a get reads KV) */
             LT_WARN("store", "view: unreadable index %s: %s", key, lt_error_message());
-            return; /* as lt_store_app_list does: skipped */
-        }
+        else if (st != LT_OK)
+            goto nomem;
         if (app != NULL)
             app->revision = rev;
         pthread_rwlock_wrlock(&v->lock);
