@@ -97,6 +97,8 @@ lt_status lt_store_open(lt_store **new_store, jsCtx *js, const lt_store_config *
     s->cas_retries = cfg->cas_retries;
     s->max_versions = cfg->max_versions;
     s->max_history = cfg->max_history;
+    s->view_manifest_bytes =
+        cfg->view_manifest_bytes ? cfg->view_manifest_bytes : LT_STORE_VIEW_MANIFEST_BYTES;
     s->mbucket = lt_strdup(mb);
     s->sbucket = lt_strdup(sb);
     if (s->mbucket == NULL || s->sbucket == NULL) {

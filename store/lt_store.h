@@ -43,9 +43,11 @@ typedef struct {
     int replicas;                /**< 1..5; 0 = 1 */
     bool memory;                 /**< memory storage instead of file */
     int64_t events_max_bytes;    /**< bound of the events stream; 0 = 64 MiB */
-    unsigned cas_retries;  /**< lt_store_open: attempts per update; 0 = LT_STORE_CAS_RETRIES */
-    unsigned max_versions; /**< lt_store_open: 0 = LT_STORE_MAX_VERSIONS */
-    unsigned max_history;  /**< lt_store_open: 0 = LT_STORE_MAX_HISTORY */
+    unsigned cas_retries;       /**< lt_store_open: attempts per update; 0 = LT_STORE_CAS_RETRIES */
+    unsigned max_versions;      /**< lt_store_open: 0 = LT_STORE_MAX_VERSIONS */
+    unsigned max_history;       /**< lt_store_open: 0 = LT_STORE_MAX_HISTORY */
+    size_t view_manifest_bytes; /**< lt_store_view_start: manifest JSON kept in memory;
+                                     0 = LT_STORE_VIEW_MANIFEST_BYTES */
 } lt_store_config;
 
 /**
@@ -339,12 +341,12 @@ void lt_store_status_list_free(lt_store_status_entry *e, size_t count);
  * The view: the indexes, statuses and manifests in memory, kept by a KV watch
  * ------------------------------------------------------------------------------------------- */
 
-#define LT_STORE_VIEW_MANIFEST_BYTES (64u * 1024u * 1024u) /**< manifests held; the rest: KV */
+#define LT_STORE_VIEW_MANIFEST_BYTES (64u * 1024u * 1024u) /**< default manifest budget */
 
 /**
  * Start the in-memory view of s: two threads watch the manifest and status
  * buckets (every lattice) and keep each key's newest value and revision,
- * delete markers included, plus manifests up to LT_STORE_VIEW_MANIFEST_BYTES.
+ * delete markers included, plus manifests up to cfg.view_manifest_bytes.
  * From then on lt_store_app_get, lt_store_app_list, lt_store_manifest_get,
  * lt_store_status_get, lt_store_status_list and the first attempt of
  * lt_store_update answer from memory while the view is synced: after each

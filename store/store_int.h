@@ -23,7 +23,8 @@ struct lt_store {
     char *mbucket;      /**< manifest bucket name */
     char *sbucket;      /**< status bucket name */
     unsigned cas_retries, max_versions, max_history;
-    lt__store_view *view; /**< NULL until lt_store_view_start (store_view.c) */
+    lt__store_view *view;       /**< NULL until lt_store_view_start (store_view.c) */
+    size_t view_manifest_bytes; /**< the view's manifest budget */
 };
 
 #define LT__KEY_MAX 512u /**< bytes in a KV key we build */

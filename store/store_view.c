@@ -188,10 +188,10 @@ static void apply_manifest(lt__store_view *v, unsigned gen, const char *lattice,
         m->gen = gen; /* immutable: the same value again */
         return;
     }
-    if (v->manifest_bytes + len > LT_STORE_VIEW_MANIFEST_BYTES) {
+    if (v->manifest_bytes + len > v->manifest_budget) {
         if (!v->over_budget_logged)
-            LT_WARN("store", "view: manifests over %u bytes, the rest are read from KV",
-                    LT_STORE_VIEW_MANIFEST_BYTES);
+            LT_WARN("store", "view: manifests over %zu bytes, the rest are read from KV",
+                    v->manifest_budget);
         v->over_budget_logged = true;
         return;
     }
@@ -553,6 +553,7 @@ lt_status lt_store_view_start(lt_store *s, natsConnection *nc)
     pthread_mutex_init(&v->fm.mu, NULL);
     pthread_mutex_init(&v->fs.mu, NULL);
     v->nc = nc;
+    v->manifest_budget = s->view_manifest_bytes;
     if ((st = follower_start(v, &v->fm, s->manifests, false)) != LT_OK ||
         (st = follower_start(v, &v->fs, s->status, true)) != LT_OK) {
         lt__store_view_free(v);

@@ -71,9 +71,10 @@ typedef struct {
 } lt__store_follower;
 
 struct lt__store_view {
-    pthread_rwlock_t lock; /* guards lattices, manifest_bytes, the gens */
-    lt_map lattices;       /* name -> lt__store_vlattice */
-    size_t manifest_bytes; /* held manifest JSON, at most LT_STORE_VIEW_MANIFEST_BYTES */
+    pthread_rwlock_t lock;  /* guards lattices, manifest_bytes, the gens */
+    lt_map lattices;        /* name -> lt__store_vlattice */
+    size_t manifest_bytes;  /* held manifest JSON, at most manifest_budget */
+    size_t manifest_budget; /* the store's view_manifest_bytes */
     bool over_budget_logged;
     natsConnection *nc; /* borrowed: its state tells whether the view may be behind */
     atomic_bool stop;

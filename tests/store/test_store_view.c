@@ -34,9 +34,9 @@ typedef struct {
 
 static replica A, B;
 
-static void replica_open(replica *r, const char *url, bool view)
+static void replica_open_with(replica *r, const char *url, bool view, size_t budget)
 {
-    lt_store_config cfg = { .memory = true };
+    lt_store_config cfg = { .memory = true, .view_manifest_bytes = budget };
 
     ck_assert_int_eq(natsConnection_ConnectTo(&r->nc, url), NATS_OK);
     ck_assert_int_eq(natsConnection_JetStream(&r->js, r->nc, NULL), NATS_OK);
@@ -44,6 +44,11 @@ static void replica_open(replica *r, const char *url, bool view)
     ck_assert_int_eq(lt_store_open(&r->s, r->js, &cfg), LT_OK);
     if (view)
         ck_assert_int_eq(lt_store_view_start(r->s, r->nc), LT_OK);
+}
+
+static void replica_open(replica *r, const char *url, bool view)
+{
+    replica_open_with(r, url, view, 0);
 }
 
 static void replica_close(replica *r)
@@ -389,6 +394,54 @@ START_TEST(broken_watch_reads_kv_then_resyncs)
 }
 END_TEST
 
+static bool a_holds_two_manifests(void *p)
+{
+    (void)p;
+    return stats(&A).manifests == 2 && listed_versions(&A, "m3") == 1;
+}
+
+START_TEST(manifest_budget_and_id_owners)
+{
+    const char *names[] = { "m1", "m2", "m3" };
+    lt_store_view_stat before, after;
+
+    /* Each manifest here is 28 bytes: a 60-byte budget holds two, the third is read from KV. */
+    replica_open_with(&A, lt_natsrv_url(srv), true, 60);
+    ck_assert_int_eq(lt_test_wait_until(synced, &A, WAIT_MS), LT_OK);
+    for (size_t i = 0; i < 3; i++)
+        ck_assert_int_eq(put(A.s, names[i], "v1", NULL), LT_OK);
+    ck_assert_int_eq(lt_test_wait_until(a_holds_two_manifests, NULL, WAIT_MS), LT_OK);
+    before = stats(&A);
+    ck_assert_uint_le(before.manifest_bytes, 60);
+    for (size_t i = 0; i < 3; i++) {
+        lt_store_app *app = NULL;
+        char *json = NULL, want[64];
+
+        ck_assert_int_eq(lt_store_app_get(A.s, L, names[i], &app), LT_OK);
+        ck_assert_int_eq(lt_store_manifest_get(A.s, app, NULL, &json, NULL), LT_OK);
+        snprintf(want, sizeof(want), "{\"app\":\"%s\",\"version\":\"v1\"}", names[i]);
+        ck_assert_str_eq(json, want);
+        lt_free(json);
+        lt_store_app_free(app);
+    }
+    after = stats(&A);
+    ck_assert_uint_eq(after.manifest_hits, before.manifest_hits + 2);
+    ck_assert_uint_eq(after.manifest_misses, before.manifest_misses + 1);
+
+    /* Two apps deploying the same id (a race between replicas): the first by name answers. */
+    ck_assert_int_eq(put(A.s, "x", "v1", "comp-1"), LT_OK);
+    ck_assert_int_eq(put(A.s, "w", "v1", "comp-1"), LT_OK);
+    ck_assert_str_eq(owner_of(&A, "comp-1", "other"), "w");
+    ck_assert_str_eq(owner_of(&A, "comp-1", "w"), "x");
+    /* x deploys a version with another id: comp-1 is w's alone, comp-2 is x's. */
+    ck_assert_int_eq(put(A.s, "x", "v2", "comp-2"), LT_OK);
+    ck_assert_str_eq(owner_of(&A, "comp-1", "other"), "w");
+    ck_assert_str_eq(owner_of(&A, "comp-1", "w"), "");
+    ck_assert_str_eq(owner_of(&A, "comp-2", "other"), "x");
+    ck_assert_str_eq(owner_of(&A, "comp-3", "other"), "");
+}
+END_TEST
+
 START_TEST(no_view_reads_kv)
 {
     lt_store_app *app = NULL;
@@ -418,7 +471,8 @@ int main(void)
     tc = lt_test_tcase(s, "view", 90,
                        (const TTest *const[]){
                            write_read_at_once_here_and_soon_there, cas_on_stale_view_retries_on_kv,
-                           broken_watch_reads_kv_then_resyncs, no_view_reads_kv, NULL });
+                           broken_watch_reads_kv_then_resyncs, manifest_budget_and_id_owners,
+                           no_view_reads_kv, NULL });
     tcase_add_checked_fixture(tc, setup, teardown);
     rc = lt_test_run_suite(s);
     nats_Close();
