@@ -218,13 +218,12 @@ static lt_status update_once(lt_store *s, const char *lattice, const char *name,
         goto out;
     }
     old_count = app->version_count;
-    st = fn(app, new_id, &decision, arg);
-    if (viewed && (st != LT_OK || decision == LT_STORE_SKIP || (app->deleted && !app->revision))) {
-        st = LT_ERR_CONFLICT; /* decided on the view: decide again on KV */
+    if ((st = fn(app, new_id, &decision, arg)) != LT_OK)
+        goto out;
+    if (viewed && (decision == LT_STORE_SKIP || (app->deleted && !app->revision))) {
+        st = LT_ERR_CONFLICT; /* nothing for a compare-and-set to confirm: decide on KV */
         goto out;
     }
-    if (st != LT_OK)
-        goto out;
     if (decision == LT_STORE_SKIP || (app->deleted && app->revision == 0)) {
         if (app->deleted)
             app->deleted = false;
@@ -243,6 +242,7 @@ static lt_status update_once(lt_store *s, const char *lattice, const char *name,
         app->created_ms = app->updated_ms;
     if (!app->deleted && (st = lt__store_index_encode(app, &json, &len)) != LT_OK)
         goto out;
+    viewed = false; /* from here the compare-and-set judges the view's revision */
     st = lt__store_kv_cas(s, s->mbucket, key.ptr, json, len, app->deleted, rev, &new_rev);
     if (st != LT_OK)
         goto out;
@@ -266,6 +266,10 @@ done:
     *written = app;
     app = NULL;
 out:
+    /* A refusal decided on the view (fn's, the version cap, the index size) may be the view's
+     * lag: decide again on KV. */
+    if (viewed && st != LT_OK && st != LT_ERR_NOMEM)
+        st = LT_ERR_CONFLICT;
     free_strv(before, nbefore);
     lt_free(json);
     lt_store_app_free(app);
