@@ -22,8 +22,17 @@
 #define LATTICE "default"
 #define MAX_SERIES 4
 
-enum { OP_PUT, OP_DEPLOY, OP_STATUS, OP_GET, OP_LIST, FLOOR_KV, FLOOR_REQ, N_MEAS };
-static const char *const meas_name[N_MEAS] = { "put",  "deploy",        "status",     "get",
+enum {
+    OP_PUT,
+    OP_DEPLOY,
+    OP_STATUS,
+    OP_GET,
+    OP_LIST,
+    FLOOR_KV,
+    FLOOR_REQ,
+    N_MEAS
+};
+static const char *const meas_name[N_MEAS] = { "put",  "deploy",       "status",       "get",
                                                "list", "floor_kv_put", "floor_request" };
 
 typedef struct {
@@ -139,8 +148,7 @@ static void sequential(natsConnection *nc, int op, int apps, int r, int64_t *us,
                        lt_bench_stats *out)
 {
     static const char *const api_op[] = { "put", "deploy", "status", "get", "get" };
-    static const char *const want[] = { "newversion", "acknowledged", "ok", "success",
-                                        "success" };
+    static const char *const want[] = { "newversion", "acknowledged", "ok", "success", "success" };
     char name[32], body[1024], ver[32];
     int k;
 
@@ -203,8 +211,7 @@ static void floors(natsConnection *nc, kvStore *kv, int r, int64_t *us, series *
     lt_bench_stats_of(us, (size_t)r, &s->st[FLOOR_REQ]);
 }
 
-static void run_series(natsConnection *nc, kvStore *kv, series *s, int stored, int r, int rl,
-                       int c)
+static void run_series(natsConnection *nc, kvStore *kv, series *s, int stored, int r, int rl, int c)
 {
     int64_t *us = lt_calloc((size_t)(r > rl ? r : rl), sizeof(int64_t)), t0;
     int op, ok;
@@ -262,7 +269,9 @@ static void print_series(const series *s)
            "for 1,000: %s\n",
            s->conc_n, s->conc_n, s->conc_ok == s->conc_n ? "acknowledged" : "NOT acknowledged",
            (long long)s->conc_ms, s->conc_ms > 0 ? s->conc_n * 1000.0 / (double)s->conc_ms : 0.0,
-           s->conc_n < 1000 ? "n/a" : s->conc_ms <= 500 ? "met" : "NOT met");
+           s->conc_n < 1000    ? "n/a"
+           : s->conc_ms <= 500 ? "met"
+                               : "NOT met");
 }
 
 static void print_growth(const series *a, const series *b)
@@ -284,8 +293,9 @@ static void write_json(FILE *f, const series *ser, int n, int r, int rl)
 {
     int i, op;
 
-    fprintf(f, "{\"benchmark\":\"api\",\"build\":\"%s\",\"requests\":%d,"
-               "\"list_requests\":%d,\"failures\":%d,\"series\":[",
+    fprintf(f,
+            "{\"benchmark\":\"api\",\"build\":\"%s\",\"requests\":%d,"
+            "\"list_requests\":%d,\"failures\":%d,\"series\":[",
             LT_BENCH_BUILDTYPE, r, rl, failures);
     for (i = 0; i < n; i++) {
         fprintf(f, "%s{\"apps\":%d", i > 0 ? "," : "", ser[i].apps);
@@ -301,8 +311,8 @@ static void write_json(FILE *f, const series *ser, int n, int r, int rl)
 
 int main(int argc, char **argv)
 {
-    static const char *const opts[] = { "--apps", "--requests", "--list-requests",
-                                        "--concurrent", NULL };
+    static const char *const opts[] = { "--apps", "--requests", "--list-requests", "--concurrent",
+                                        NULL };
     const char *vals[] = { "1000", "200", "50", "1000" };
     const char *log = "/tmp/bench_api_latticed.log";
     lt_bench_cli cli;
@@ -352,8 +362,8 @@ int main(int argc, char **argv)
     if (log != NULL)
         remove(log);
     {
-        const char *a[] = { cli.args[0], "--nats-url", lt_natsrv_url(srv), "--log-level", "warn",
-                            NULL };
+        const char *a[] = { cli.args[0],   "--nats-url", lt_natsrv_url(srv),
+                            "--log-level", "warn",       NULL };
 
         ld = lt_bench_spawn(a, log);
     }
@@ -361,16 +371,15 @@ int main(int argc, char **argv)
         natsOptions_Create(&o2) != NATS_OK || natsOptions_SetURL(o2, lt_natsrv_url(srv)) ||
         natsOptions_SetSendAsap(o2, true) != NATS_OK || natsConnection_Connect(&nc2, o2) ||
         natsConnection_Subscribe(&echo, nc2, "bench.echo", on_echo, NULL) != NATS_OK ||
-        natsConnection_Flush(nc2) != NATS_OK || natsConnection_JetStream(&js, nc, NULL) != NATS_OK ||
-        kvConfig_Init(&kc) != NATS_OK) {
+        natsConnection_Flush(nc2) != NATS_OK ||
+        natsConnection_JetStream(&js, nc, NULL) != NATS_OK || kvConfig_Init(&kc) != NATS_OK) {
         fprintf(stderr, "bench_api: NATS setup failed\n");
         goto out;
     }
     kc.Bucket = "bench_floor";
     kc.History = 1;
     kc.StorageType = js_FileStorage; /* as latticed's default --storage file */
-    if (js_CreateKeyValue(&kv, js, &kc) != NATS_OK ||
-        !lt_bench_wait_api(nc, LATTICE, 30000)) {
+    if (js_CreateKeyValue(&kv, js, &kc) != NATS_OK || !lt_bench_wait_api(nc, LATTICE, 30000)) {
         fprintf(stderr, "bench_api: latticed's API does not answer (or no KV)\n");
         goto out;
     }

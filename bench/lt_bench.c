@@ -230,8 +230,7 @@ void lt_bench_leader(natsConnection *nc, const char *lattice, char *out, size_t 
     jsCtx_Destroy(js);
 }
 
-void lt_bench_manifest(char *out, size_t cap, const char *name, const char *version,
-                       int instances)
+void lt_bench_manifest(char *out, size_t cap, const char *name, const char *version, int instances)
 {
     char ann[160] = "";
 

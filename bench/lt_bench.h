@@ -63,14 +63,13 @@ bool lt_bench_wait_api(natsConnection *nc, const char *lattice, int64_t timeout_
 void lt_bench_leader(natsConnection *nc, const char *lattice, char *out, size_t cap);
 
 /** A wadm manifest of app name, version (NULL: none), one component with instances. */
-void lt_bench_manifest(char *out, size_t cap, const char *name, const char *version,
-                       int instances);
+void lt_bench_manifest(char *out, size_t cap, const char *name, const char *version, int instances);
 
 /** The flags every benchmark takes; the positional arguments are left in args[0..n_args). */
 typedef struct {
-    bool smoke;            /**< --smoke: small sizes, any build type, fail on a wrong result */
-    const char *json;      /**< --json FILE: write the results there */
-    const char *args[16];  /**< the positional arguments, in order */
+    bool smoke;           /**< --smoke: small sizes, any build type, fail on a wrong result */
+    const char *json;     /**< --json FILE: write the results there */
+    const char *args[16]; /**< the positional arguments, in order */
     int n_args;
 } lt_bench_cli;
 
