@@ -130,7 +130,7 @@ static bool settle(const params *p, int want, int64_t timeout_ms)
     return false;
 }
 
-/* ---- processes --------------------------------------------------------------------------------- */
+/* ---- processes ------------------------------------------------------------------------------ */
 
 static pid_t start_latticed(const params *p, const char *url, const char *id)
 {
@@ -141,8 +141,8 @@ static pid_t start_latticed(const params *p, const char *url, const char *id)
     snprintf(hb, sizeof(hb), "%d", p->hb_ms);
     snprintf(to, sizeof(to), "%d", p->timeout_ms);
     snprintf(lease, sizeof(lease), "%d", p->lease_ms);
-    snprintf(log, sizeof(log), "%s/%d-%s-latticed-%s.log", p->dir, run_no,
-             p->v2 ? "v2" : "native", id);
+    snprintf(log, sizeof(log), "%s/%d-%s-latticed-%s.log", p->dir, run_no, p->v2 ? "v2" : "native",
+             id);
     a[n++] = p->latticed;
     a[n++] = "--nats-url";
     a[n++] = url;
@@ -238,7 +238,7 @@ static int64_t wait_leader(natsConnection *nc, const char *want, int64_t since_u
     return -1;
 }
 
-/* ---- one protocol: host loss, then leader failover --------------------------------------------- */
+/* ---- the phases: host loss, leader failover ---------------------------------------------- */
 
 /* The app every phase starts from: instances spread over every host, exactly that many. */
 static bool deploy_base(const params *p, natsConnection *nc, result *r)
@@ -377,9 +377,9 @@ static void print_result(const result *r)
 
 int main(int argc, char **argv)
 {
-    static const char *const opts[] = { "--protocol",     "--procs",           "--hosts",
-                                        "--instances",    "--heartbeat-ms",    "--host-timeout-ms",
-                                        "--lease-ms",     "--phases", NULL };
+    static const char *const opts[] = { "--protocol",  "--procs",        "--hosts",
+                                        "--instances", "--heartbeat-ms", "--host-timeout-ms",
+                                        "--lease-ms",  "--phases",       NULL };
     const char *vals[] = { "both", "3", "2", "12", NULL, NULL, NULL, "separate" };
     lt_bench_cli cli;
     params p;
@@ -388,8 +388,8 @@ int main(int argc, char **argv)
     char *dir = NULL;
     FILE *jf;
 
-    if (!lt_bench_parse(argc, argv, opts, vals, &cli) || cli.n_args != 2 ||
-        atoi(vals[1]) < 2 || atoi(vals[1]) > MAX_PROCS) {
+    if (!lt_bench_parse(argc, argv, opts, vals, &cli) || cli.n_args != 2 || atoi(vals[1]) < 2 ||
+        atoi(vals[1]) > MAX_PROCS) {
         fprintf(stderr, "usage: bench_failover [--protocol native|wasmcloud-v2|both] [--procs "
                         "2..8] [--hosts N] [--instances N] [--heartbeat-ms H] "
                         "[--host-timeout-ms T] [--lease-ms L] [--phases separate|combined] "
@@ -410,8 +410,9 @@ int main(int argc, char **argv)
         p.hosts = atoi(vals[2]);
         p.instances = atoi(vals[3]);
         /* the defaults: latticed's and the hosts' (smoke: short, robust under sanitizers) */
-        p.hb_ms = vals[4] != NULL ? atoi(vals[4]) : cli.smoke ? (p.v2 ? 1000 : 500)
-                                                              : (p.v2 ? 15000 : 5000);
+        p.hb_ms = vals[4] != NULL ? atoi(vals[4])
+                  : cli.smoke     ? (p.v2 ? 1000 : 500)
+                                  : (p.v2 ? 15000 : 5000);
         p.timeout_ms = vals[5] != NULL ? atoi(vals[5]) : cli.smoke ? 2500 : 3 * p.hb_ms;
         p.lease_ms = vals[6] != NULL ? atoi(vals[6]) : cli.smoke ? 2000 : 6000;
         p.latticed = cli.args[0];
