@@ -339,6 +339,7 @@ int main(int argc, char **argv)
     char *list = NULL, *tok, *save = NULL;
     FILE *jf = NULL;
 
+    setvbuf(stdout, NULL, _IOLBF, 0); /* progress shows in a log file */
     if (!lt_bench_parse(argc, argv, opts, vals, &cli) || cli.n_args != 1) {
         fprintf(stderr, "usage: bench_api [--apps 1000[,10000]] [--requests R] [--list-requests "
                         "R] [--concurrent C] [--json FILE] [--smoke] LATTICED\n");

@@ -274,6 +274,10 @@ static void reset_state(int apps)
     free(deployed_flags);
     free(acked_at);
     free(deployed_at);
+    deployed_flags = NULL;
+    acked_at = deployed_at = NULL;
+    if (apps == 0) /* the end */
+        return;
     deployed_flags = calloc((size_t)apps, 1);
     acked_at = calloc((size_t)apps, sizeof(int64_t));
     deployed_at = calloc((size_t)apps, sizeof(int64_t));
@@ -559,6 +563,7 @@ int main(int argc, char **argv)
     int n = 0, i, wrong = 0;
     FILE *jf;
 
+    setvbuf(stdout, NULL, _IOLBF, 0); /* progress shows in a log file */
     if (!lt_bench_parse(argc, argv, opts, vals, &cli) || cli.n_args < 2 ||
         (strcmp(vals[0], "native") != 0 && strcmp(vals[0], "wasmcloud-v2") != 0)) {
         fprintf(stderr, "usage: bench_converge [--protocol native|wasmcloud-v2] [--sim-procs K] "

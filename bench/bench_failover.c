@@ -388,6 +388,7 @@ int main(int argc, char **argv)
     char *dir = NULL;
     FILE *jf;
 
+    setvbuf(stdout, NULL, _IOLBF, 0); /* progress shows in a log file */
     if (!lt_bench_parse(argc, argv, opts, vals, &cli) || cli.n_args != 2 || atoi(vals[1]) < 2 ||
         atoi(vals[1]) > MAX_PROCS) {
         fprintf(stderr, "usage: bench_failover [--protocol native|wasmcloud-v2|both] [--procs "
