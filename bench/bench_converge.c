@@ -262,6 +262,7 @@ typedef struct {
     int hosts, apps, instances, procs, seen, deployed, acked;
     int64_t conv_ms, floor_ms, last_ack_ms, p50_ms, p99_ms;
     long rss_kib, sim_rss_kib; /* latticed's peak; the largest simulator's peak */
+    int ld_status;             /* latticed's wait status after SIGTERM (killed after 10 s) */
 } conv_result;
 
 
@@ -452,8 +453,10 @@ static void converge_once(const conv_params *cp, conv_result *r)
            r->deployed, cp->apps, r->instances, cp->hosts, (long long)r->conv_ms,
            (long long)r->last_ack_ms, (long long)r->p50_ms, (long long)r->p99_ms,
            (double)r->rss_kib / 1024.0, (double)r->sim_rss_kib / 1024.0);
-    if (lt_bench_stop(ld) != 0)
-        fprintf(stderr, "latticed did not exit 0 on SIGTERM\n");
+    r->ld_status = lt_bench_stop(ld);
+    if (r->ld_status != 0)
+        fprintf(stderr, "latticed did not exit 0 on SIGTERM (wait status 0x%x)\n",
+                (unsigned)r->ld_status);
     ld = -1;
     lt_bench_sleep_ms(1000);
     if (cp->v2) {
@@ -537,13 +540,14 @@ static void print_table(const conv_result *r, int n, FILE *jf, bool v2)
     fprintf(jf, "{\"benchmark\":\"converge\",\"protocol\":\"%s\",\"build\":\"%s\",\"runs\":[",
             v2 ? "wasmcloud-v2" : "native", LT_BENCH_BUILDTYPE);
     for (i = 0; i < n; i++)
-        fprintf(jf,
-                "%s{\"hosts\":%d,\"sim_procs\":%d,\"apps\":%d,\"instances\":%d,\"hosts_seen\":%d,"
-                "\"deployed\":%d,\"converge_ms\":%lld,\"last_ack_ms\":%lld,\"floor_ms\":%lld,"
-                "\"latticed_peak_rss_kib\":%ld,\"sim_peak_rss_kib\":%ld}",
-                i > 0 ? "," : "", r[i].hosts, r[i].procs, r[i].apps, r[i].instances, r[i].seen,
-                r[i].deployed, (long long)r[i].conv_ms, (long long)r[i].last_ack_ms,
-                (long long)r[i].floor_ms, r[i].rss_kib, r[i].sim_rss_kib);
+        fprintf(
+            jf,
+            "%s{\"hosts\":%d,\"sim_procs\":%d,\"apps\":%d,\"instances\":%d,\"hosts_seen\":%d,"
+            "\"deployed\":%d,\"converge_ms\":%lld,\"last_ack_ms\":%lld,\"floor_ms\":%lld,"
+            "\"latticed_peak_rss_kib\":%ld,\"sim_peak_rss_kib\":%ld,\"latticed_wait_status\":%d}",
+            i > 0 ? "," : "", r[i].hosts, r[i].procs, r[i].apps, r[i].instances, r[i].seen,
+            r[i].deployed, (long long)r[i].conv_ms, (long long)r[i].last_ack_ms,
+            (long long)r[i].floor_ms, r[i].rss_kib, r[i].sim_rss_kib, r[i].ld_status);
     fprintf(jf,
             "],\"fit\":{\"converge_ms_intercept\":%.3f,\"converge_ms_per_instance\":%.6f,"
             "\"converge_r2\":%.5f,\"rss_mib_intercept\":%.3f,\"rss_mib_per_instance\":%.7f,"
@@ -622,12 +626,12 @@ int main(int argc, char **argv)
     }
     for (i = 0; i < n; i++) {
         if (res[i].seen != res[i].hosts || res[i].deployed != res[i].apps ||
-            res[i].acked != res[i].apps || res[i].floor_ms < 0) {
+            res[i].acked != res[i].apps || res[i].floor_ms < 0 || res[i].ld_status != 0) {
             fprintf(stderr,
                     "bench_converge: wrong result at %d hosts: %d hosts seen, %d/%d apps "
-                    "acknowledged, %d deployed, floor %lld ms\n",
+                    "acknowledged, %d deployed, floor %lld ms, latticed's exit 0x%x\n",
                     res[i].hosts, res[i].seen, res[i].acked, res[i].apps, res[i].deployed,
-                    (long long)res[i].floor_ms);
+                    (long long)res[i].floor_ms, (unsigned)res[i].ld_status);
             wrong++;
         }
     }
