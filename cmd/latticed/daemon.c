@@ -177,7 +177,6 @@ int lt_daemon_run(const lt_daemon_config *cfg)
         code = 3;
         goto out;
     }
-    /* The API handlers only touch KV, so they run on their nats.c thread. */
     /* The API's store keeps the in-memory view (store/store_view.c) and answers reads and
      * checks from it; the scheduler's reads KV as before (its own handle, no view). */
     if (lt_store_open(&store, js, &sc) != LT_OK || lt_store_open(&api_store, js, &sc) != LT_OK ||
