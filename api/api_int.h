@@ -51,6 +51,9 @@ typedef struct {
     size_t max_request;
     lt__api_op op;
     lt__api_body *body; /**< the parsed body; handlers may take what it holds */
+    lt_buf *raw;        /**< the reply buffer: a handler may write its reply there itself and
+                             return lt__api_raw_written() */
+    struct lt__api_list_cache *list_cache; /**< the server's list cache; NULL: none */
     char tok[4][LT_MAX_TOKEN + 1];
 } lt__api_req;
 
@@ -80,6 +83,21 @@ json_t *lt__api_undeploy(const lt__api_req *r);
 json_t *lt__api_rollback(const lt__api_req *r);
 json_t *lt__api_status(const lt__api_req *r);
 json_t *lt__api_history(const lt__api_req *r);
+
+/** What a handler returns when it wrote its reply to r->raw itself (not a reply value). */
+json_t *lt__api_raw_written(void);
+
+/* ---- the list (api_list.c) ----------------------------------------------------------------- */
+
+#define LT__API_LIST_CACHE_BYTES (64u << 20) /**< summary texts kept per lattice */
+
+typedef struct lt__api_list_cache lt__api_list_cache;
+
+/** CONSTRUCTOR. An empty cache of app summaries for lists. NULL when out of memory. */
+lt__api_list_cache *lt__api_list_cache_new(void);
+
+/** DESTRUCTOR. No list may be running. NULL-safe. */
+void lt__api_list_cache_free(lt__api_list_cache *c);
 
 /** {"result":"error","message":<fmt>}. */
 json_t *lt__api_err(const char *fmt, ...) LT_PRINTF(1, 2);

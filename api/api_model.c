@@ -345,66 +345,6 @@ out:
     return reply;
 }
 
-static json_t *summary(const lt__api_req *r, const lt_store_app *app, const char *status_json)
-{
-    const lt_store_version *latest = lt_store_app_latest(app);
-    json_t *detailed = lt__api_app_status(r->store, r->lattice, app->name, app, status_json);
-    json_t *info = json_object_get(detailed, "status"), *out;
-    const char *type = json_string_value(json_object_get(info, "type"));
-    const char *message = json_string_value(json_object_get(info, "message"));
-
-    if (detailed == NULL)
-        return NULL;
-    if (type == NULL || strcmp(type, "waiting") == 0) /* deprecated field: wadm's back-compat */
-        type = "undeployed";
-    out = json_pack("{s:s, s:o, s:o, s:o, s:O, s:s, s:s}", "name", app->name, "version",
-                    lt__api_str_or_null(latest != NULL ? latest->version : NULL), "description",
-                    lt__api_str_or_null(app->description), "deployed_version",
-                    lt__api_str_or_null(app->deployed_version), "detailed_status", detailed,
-                    "status", type, "status_message", message != NULL ? message : "");
-    json_decref(detailed);
-    return out;
-}
-
-json_t *lt__api_list(const lt__api_req *r, bool bare)
-{
-    lt_store_app **apps = NULL;
-    lt_store_status_entry *sts = NULL;
-    size_t n = 0, ns = 0, j = 0;
-    json_t *models = NULL, *reply = NULL;
-
-    if (lt_store_app_list(r->store, r->lattice, &apps, &n) != LT_OK ||
-        lt_store_status_list(r->store, r->lattice, &sts, &ns) != LT_OK) {
-        LT_WARN("api", "list %s: %s", r->lattice, lt_error_message());
-        reply = lt__api_err(STORAGE_ERROR);
-        goto out;
-    }
-    if ((models = json_array()) == NULL)
-        goto out;
-    for (size_t i = 0; i < n; i++) { /* both sorted by name: merge */
-        const char *status = NULL;
-
-        while (j < ns && strcmp(sts[j].name, apps[i]->name) < 0)
-            j++;
-        if (j < ns && strcmp(sts[j].name, apps[i]->name) == 0)
-            status = sts[j].json;
-        if (json_array_append_new(models, summary(r, apps[i], status)) != 0)
-            goto out;
-    }
-    if (bare) {
-        reply = models;
-        models = NULL;
-    } else {
-        reply = json_pack("{s:s, s:s, s:O}", "result", "success", "message",
-                          "Successfully fetched list of applications", "models", models);
-    }
-out:
-    json_decref(models);
-    lt_store_app_list_free(apps, n);
-    lt_store_status_list_free(sts, ns);
-    return reply;
-}
-
 json_t *lt__api_versions(const lt__api_req *r)
 {
     lt_store_app *app;

@@ -36,6 +36,7 @@ struct lt_api {
     pthread_cond_t cv;
     bool complete; /* the subscription delivered its last message */
     lt__api_pool *pool;
+    lt__api_list_cache *list_cache;
 };
 
 /* ---- small shared helpers ------------------------------------------------------------------ */
@@ -287,12 +288,20 @@ static json_t *dispatch(lt__api_req *r, const char *prefix)
     return reply;
 }
 
-/* Append out's compact JSON to reply and release out (NULL: out of memory). */
+json_t *lt__api_raw_written(void)
+{
+    return json_true(); /* a singleton never used as a whole reply */
+}
+
+/* Append out's compact JSON to reply and release out (NULL: out of memory; the raw marker:
+ * the handler wrote the reply itself). */
 static lt_status reply_text(json_t *out, lt_buf *reply)
 {
     char *text;
     lt_status st;
 
+    if (out == lt__api_raw_written())
+        return LT_OK;
     if (out == NULL)
         return LT_FAIL(LT_ERR_NOMEM, "out of memory building the reply");
     text = json_dumps(out, JSON_COMPACT | JSON_PRESERVE_ORDER | JSON_ENCODE_ANY);
@@ -320,6 +329,7 @@ lt_status lt_api_handle(lt_store *store, const lt_api_config *cfg, const lt_api_
     char *prefix = trim_prefix(cfg != NULL ? cfg->prefix : NULL);
     json_t *out;
 
+    r.raw = reply;
     if (prefix == NULL)
         return LT_FAIL(LT_ERR_NOMEM, "out of memory");
     out = dispatch(&r, prefix);
@@ -367,6 +377,8 @@ static void run_job(void *p, void *closure)
     natsStatus ns;
 
     lt_buf_init(&out, LT_API_MAX_REPLY);
+    j->r.raw = &out;
+    j->r.list_cache = api->list_cache;
     if (j->parsed_ok)
         j->reply = run_handler(&j->r);
     if (reply_text(j->reply, &out) != LT_OK) {
@@ -446,6 +458,7 @@ static void api_free(lt_api *api)
         return;
     natsSubscription_Destroy(api->sub);
     lt__api_pool_free(api->pool);
+    lt__api_list_cache_free(api->list_cache);
     pthread_cond_destroy(&api->cv);
     pthread_mutex_destroy(&api->mu);
     lt_free(api->prefix);
@@ -472,7 +485,8 @@ lt_status lt_api_start(lt_api **new_api, natsConnection *nc, lt_store *store,
     api->store = store;
     api->prefix = trim_prefix(cfg != NULL ? cfg->prefix : NULL);
     api->queue = lt_strdup(cfg != NULL && cfg->queue ? cfg->queue : LT_API_DEFAULT_QUEUE);
-    if (api->prefix == NULL || api->queue == NULL) {
+    api->list_cache = lt__api_list_cache_new();
+    if (api->prefix == NULL || api->queue == NULL || api->list_cache == NULL) {
         api_free(api);
         return LT_FAIL(LT_ERR_NOMEM, "out of memory");
     }

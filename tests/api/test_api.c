@@ -160,6 +160,44 @@ START_TEST(list_both_shapes)
 }
 END_TEST
 
+/* The n-th model of a list reply (model.get) and one of its string fields. */
+static const char *model_field(json_t *r, size_t n, const char *key)
+{
+    return json_string_value(json_object_get(json_array_get(json_object_get(r, "models"), n), key));
+}
+
+/* The server keeps each app's summary between lists (api_list.c): every change shows. */
+START_TEST(list_follows_changes)
+{
+    const char *deployed = "{\"status\":{\"type\":\"deployed\",\"message\":\"\"},\"scalers\":[],"
+                           "\"version\":\"v1\",\"components\":[]}";
+    json_t *r;
+
+    put_ok("aa-app", "v1", "created");
+    put_ok("zz-app", "v1", "created");
+    r = fx_call("model.get", NULL, NULL);
+    ck_assert_str_eq(model_field(r, 0, "version"), "v1");
+    ck_assert_str_eq(model_field(r, 1, "status"), "undeployed");
+    json_decref(r);
+    put_ok("aa-app", "v2", "newversion"); /* the index changed */
+    ck_assert_int_eq(lt_store_status_put(fx_store, "default", "zz-app", deployed, strlen(deployed)),
+                     LT_OK); /* the status changed, not the index */
+    r = fx_call("model.get", NULL, NULL);
+    ck_assert_str_eq(model_field(r, 0, "version"), "v2");
+    ck_assert_str_eq(model_field(r, 1, "status"), "deployed");
+    json_decref(r);
+    fx_expect(fx_call("model.del.zz-app", NULL, NULL), "deleted");
+    r = fx_call("model.get", NULL, NULL);
+    ck_assert_int_eq(json_array_size(json_object_get(r, "models")), 1);
+    ck_assert_str_eq(model_field(r, 0, "name"), "aa-app");
+    json_decref(r);
+    r = fx_call("model.list", NULL, NULL);
+    ck_assert(json_is_array(r));
+    ck_assert_int_eq(json_array_size(r), 1);
+    json_decref(r);
+}
+END_TEST
+
 START_TEST(versions_in_order)
 {
     const char *order[] = { "v3", "v1", "v2" };
@@ -498,9 +536,9 @@ int main(void)
     tc = lt_test_tcase(s, "crud", 120,
                        (const TTest *const[]){
                            put_created_then_newversion, put_assigns_ulid, get_by_version,
-                           list_both_shapes, versions_in_order, delete_one_and_all, noop_deletes,
-                           invalid_and_unsupported_subjects, handle_short_subjects,
-                           parsing_content_types, put_errors_in_wadm_order,
+                           list_both_shapes, list_follows_changes, versions_in_order,
+                           delete_one_and_all, noop_deletes, invalid_and_unsupported_subjects,
+                           handle_short_subjects, parsing_content_types, put_errors_in_wadm_order,
                            hostile_input_gets_replies, stop_while_disconnected, NULL });
     tcase_add_checked_fixture(tc, fx_setup, fx_teardown);
     small = lt_test_tcase(s, "limits", 120, (const TTest *const[]){ oversized_request, NULL });
