@@ -252,8 +252,15 @@ static lt_store_app *deploy_app(const lt__api_req *r, const char *requested, jso
     lt_status st;
 
     *reply = NULL;
-    st = lt_store_name_is_valid(r->name) ? lt_store_app_get(r->store, r->lattice, r->name, &app)
-                                         : LT_ERR_NOT_FOUND;
+    /* Without a version the deploy takes the latest, chosen before the compare-and-set: read
+     * it from KV, since this replica's view may not have seen a put another replica answered
+     * a moment ago (the CAS would not notice: the index it checks is unchanged). */
+    if (!lt_store_name_is_valid(r->name))
+        st = LT_ERR_NOT_FOUND;
+    else if (requested == NULL || strcmp(requested, "latest") == 0)
+        st = lt_store_app_get_fresh(r->store, r->lattice, r->name, &app);
+    else
+        st = lt_store_app_get(r->store, r->lattice, r->name, &app);
     if (st == LT_ERR_NOT_FOUND) {
         snprintf(msg, sizeof(msg), APP_NOT_FOUND, r->name);
         *reply = lt__api_deploy_reply("notfound", msg, r->name, requested);

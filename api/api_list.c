@@ -203,12 +203,14 @@ json_t *lt__api_list(const lt__api_req *r, bool bare)
         goto out;
     }
     if (r->list_cache != NULL && (old = cache_take(r->list_cache, r->lattice)) != NULL &&
-        (now = lt_calloc(1, sizeof(*now))) != NULL && (now->lattice = lt_strdup(r->lattice)) == NULL) {
+        (now = lt_calloc(1, sizeof(*now))) != NULL &&
+        (now->lattice = lt_strdup(r->lattice)) == NULL) {
         lt_free(now);
         now = NULL;
     }
-    st = lt_buf_appends(r->raw, bare ? "[" : "{\"result\":\"success\",\"message\":\"" LIST_MESSAGE
-                                             "\",\"models\":[");
+    st = lt_buf_appends(r->raw, bare ? "["
+                                     : "{\"result\":\"success\",\"message\":\"" LIST_MESSAGE
+                                       "\",\"models\":[");
     for (size_t i = 0; i < n && st == LT_OK; i++) { /* both sorted by name: merge */
         const char *status = NULL;
         summary_entry *e;
@@ -232,9 +234,9 @@ json_t *lt__api_list(const lt__api_req *r, bool bare)
         st = lt_buf_appends(r->raw, bare ? "]" : "]}");
     if (st != LT_OK) {
         lt_buf_reset(r->raw);
-        reply = st == LT_ERR_NOMEM ? NULL
-                                   : lt__api_err("The list of applications is over %zu bytes",
-                                                 r->raw->max);
+        reply = st == LT_ERR_NOMEM
+                    ? NULL
+                    : lt__api_err("The list of applications is over %zu bytes", r->raw->max);
         goto out;
     }
     reply = lt__api_raw_written();

@@ -13,6 +13,7 @@
 #include <string.h>
 
 #include "api_fixture.h"
+#include "store_int.h" /* lt__store_view_hold: a replica whose view lags */
 #include "lt_alloc.h"
 #include "lt_time.h"
 #include "lt_testutil.h"
@@ -428,6 +429,58 @@ START_TEST(concurrent_applies_lose_nothing)
 }
 END_TEST
 
+typedef struct {
+    lt_store *s;
+    size_t want;
+} versions_arg;
+
+static bool view_has_versions(void *p)
+{
+    versions_arg *a = p;
+    lt_store_app *app = NULL;
+    bool ok =
+        lt_store_app_get(a->s, "default", "late", &app) == LT_OK && app->version_count == a->want;
+
+    lt_store_app_free(app);
+    return ok;
+}
+
+/* A deploy without a version on a replica whose view has not seen the latest put yet (its
+ * watch held back): it deploys the latest version all the same, read from KV. */
+START_TEST(deploy_latest_on_a_lagging_replica)
+{
+    lt_store_config cfg = { .memory = true };
+    jsCtx *js2 = NULL;
+    lt_store *b = NULL;
+    lt_api_config ac = { 0 };
+    lt_api_request req = { .subject = "wadm.api.default.model.deploy.late", .data = "", .len = 0 };
+    versions_arg va = { NULL, 1 };
+    lt_buf out;
+    json_t *r;
+
+    ck_assert_int_eq(natsConnection_JetStream(&js2, fx_nc, NULL), NATS_OK);
+    ck_assert_int_eq(lt_store_open(&b, js2, &cfg), LT_OK);
+    ck_assert_int_eq(lt_store_view_start(b, fx_nc), LT_OK);
+    put("late", "v1", "0.1.0", NULL);
+    va.s = b;
+    ck_assert_int_eq(lt_test_wait_until(view_has_versions, &va, 10000), LT_OK);
+    lt__store_view_hold(b, true); /* b's view stops following */
+    put("late", "v2", "0.2.0", NULL);
+    ck_assert(view_has_versions(&va)); /* b still sees only v1 */
+    lt_buf_init(&out, 1 << 20);
+    ck_assert_int_eq(lt_api_handle(b, &ac, &req, &out), LT_OK);
+    r = json_loadb(out.ptr, out.len, 0, NULL);
+    ck_assert_str_eq(fx_result(r), "acknowledged");
+    ck_assert_str_eq(json_string_value(json_object_get(r, "version")), "v2");
+    json_decref(r);
+    lt_buf_cleanup(&out);
+    ck_assert(deployed_flag("late", "v2"));
+    lt__store_view_hold(b, false);
+    lt_store_close(b);
+    jsCtx_Destroy(js2);
+}
+END_TEST
+
 int main(void)
 {
     int rc;
@@ -439,7 +492,8 @@ int main(void)
                                                status_never_deployed_and_stored,
                                                component_id_unique_across_apps, shared_references,
                                                apply_noop_and_changes, rollback, history_events,
-                                               concurrent_applies_lose_nothing, NULL });
+                                               concurrent_applies_lose_nothing,
+                                               deploy_latest_on_a_lagging_replica, NULL });
     tcase_add_checked_fixture(tc, fx_setup, fx_teardown);
     rc = lt_test_run_suite(s);
     nats_Close();
