@@ -108,4 +108,34 @@ json_t *lt__api_app_status(lt_store *s, const char *lattice, const char *name,
 json_t *lt__api_deploy_reply(const char *result, const char *message, const char *name,
                              const char *version);
 
+/* ---- the workers (api_pool.c) -------------------------------------------------------------- */
+
+typedef struct lt__api_pool lt__api_pool;
+
+/** Run one job on a worker thread; the job is the callee's from then on. */
+typedef void (*lt__api_pool_run_fn)(void *job, void *arg);
+
+/**
+ * CONSTRUCTOR. Start workers threads (1..LT_API_MAX_WORKERS), each with a FIFO
+ * of at most queue jobs, that pass each job to run(job, arg).
+ * LT_ERR_INVALID, LT_ERR_NOMEM.
+ */
+LT_NODISCARD lt_status lt__api_pool_new(lt__api_pool **new_pool, size_t workers, size_t queue,
+                                        lt__api_pool_run_fn run, void *arg);
+
+/** The worker for key (a, b) (either may be NULL): always the same one for the same key. */
+size_t lt__api_pool_pick(const lt__api_pool *pool, const char *a, const char *b);
+
+/**
+ * Queue job on worker which (from lt__api_pool_pick). Jobs of one worker run
+ * one at a time in push order. Blocks while that worker's queue is full.
+ */
+void lt__api_pool_push(lt__api_pool *pool, size_t which, void *job);
+
+/**
+ * DESTRUCTOR. Let every worker run what is queued, then join them. Nothing
+ * may push any more. NULL-safe.
+ */
+void lt__api_pool_free(lt__api_pool *pool);
+
 #endif

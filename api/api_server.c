@@ -35,6 +35,7 @@ struct lt_api {
     pthread_mutex_t mu;
     pthread_cond_t cv;
     bool complete; /* the subscription delivered its last message */
+    lt__api_pool *pool;
 };
 
 /* ---- small shared helpers ------------------------------------------------------------------ */
@@ -264,6 +265,15 @@ lt_status lt__api_parse(const char *prefix, lt__api_req *r, lt__api_body *body, 
     return LT_OK;
 }
 
+/* Run the handler of a parsed request: its new reply (NULL when out of memory). */
+static json_t *run_handler(const lt__api_req *r)
+{
+    for (size_t i = 0; i < sizeof(routes) / sizeof(routes[0]); i++)
+        if (routes[i].id == r->op)
+            return routes[i].fn(r);
+    return NULL;
+}
+
 static json_t *dispatch(lt__api_req *r, const char *prefix)
 {
     lt__api_body body;
@@ -271,15 +281,29 @@ static json_t *dispatch(lt__api_req *r, const char *prefix)
 
     if (lt__api_parse(prefix, r, &body, &reply) != LT_OK)
         return NULL;
-    if (reply == NULL) {
-        for (size_t i = 0; i < sizeof(routes) / sizeof(routes[0]); i++)
-            if (routes[i].id == r->op) {
-                reply = routes[i].fn(r);
-                break;
-            }
-    }
+    if (reply == NULL)
+        reply = run_handler(r);
     lt__api_body_cleanup(&body);
     return reply;
+}
+
+/* Append out's compact JSON to reply and release out (NULL: out of memory). */
+static lt_status reply_text(json_t *out, lt_buf *reply)
+{
+    char *text;
+    lt_status st;
+
+    if (out == NULL)
+        return LT_FAIL(LT_ERR_NOMEM, "out of memory building the reply");
+    text = json_dumps(out, JSON_COMPACT | JSON_PRESERVE_ORDER | JSON_ENCODE_ANY);
+    json_decref(out);
+    if (text == NULL)
+        return LT_FAIL(LT_ERR_NOMEM, "out of memory building the reply");
+    st = lt_buf_appends(reply, text);
+    free(text);
+    if (st != LT_OK)
+        return LT_FAIL(st, "reply over %zu bytes", reply->max);
+    return LT_OK;
 }
 
 lt_status lt_api_handle(lt_store *store, const lt_api_config *cfg, const lt_api_request *req,
@@ -295,24 +319,12 @@ lt_status lt_api_handle(lt_store *store, const lt_api_config *cfg, const lt_api_
     };
     char *prefix = trim_prefix(cfg != NULL ? cfg->prefix : NULL);
     json_t *out;
-    char *text;
-    lt_status st;
 
     if (prefix == NULL)
         return LT_FAIL(LT_ERR_NOMEM, "out of memory");
     out = dispatch(&r, prefix);
     lt_free(prefix);
-    if (out == NULL)
-        return LT_FAIL(LT_ERR_NOMEM, "out of memory building the reply");
-    text = json_dumps(out, JSON_COMPACT | JSON_PRESERVE_ORDER | JSON_ENCODE_ANY);
-    json_decref(out);
-    if (text == NULL)
-        return LT_FAIL(LT_ERR_NOMEM, "out of memory building the reply");
-    st = lt_buf_appends(reply, text);
-    free(text);
-    if (st != LT_OK)
-        return LT_FAIL(st, "reply over %zu bytes", reply->max);
-    return LT_OK;
+    return reply_text(out, reply);
 }
 
 /* ---- transport ----------------------------------------------------------------------------- */
@@ -328,43 +340,94 @@ static const char *content_type_of(natsMsg *msg)
     return NULL;
 }
 
-static void on_msg(natsConnection *nc, natsSubscription *sub, natsMsg *msg, void *closure)
+/* One request between the intake (on_msg) and its worker. r points into msg and body. */
+typedef struct {
+    natsMsg *msg;
+    lt__api_req r;
+    lt__api_body body;
+    json_t *reply;  /* the parser's error reply; else the handler's */
+    bool parsed_ok; /* the parser neither failed nor answered: run the handler */
+} job;
+
+static void job_free(job *j)
 {
+    lt__api_body_cleanup(&j->body);
+    json_decref(j->reply);
+    natsMsg_Destroy(j->msg);
+    lt_free(j);
+}
+
+/* Worker thread: run the handler, publish the reply. */
+static void run_job(void *p, void *closure)
+{
+    job *j = p;
     lt_api *api = closure;
-    const char *reply_to = natsMsg_GetReply(msg);
-    lt_api_request req = {
-        .subject = natsMsg_GetSubject(msg),
-        .content_type = content_type_of(msg),
-        .data = natsMsg_GetData(msg),
-        .len = (size_t)natsMsg_GetDataLength(msg),
-    };
+    const char *reply_to = natsMsg_GetReply(j->msg);
     lt_buf out;
     natsStatus ns;
 
-    (void)sub;
     lt_buf_init(&out, LT_API_MAX_REPLY);
-    if (reply_to == NULL || reply_to[0] == '\0') {
-        LT_INFO("api", "dropping a request on %s: it has no reply subject", req.subject);
-        goto out;
-    }
-    if (lt_api_handle(api->store, &api->cfg, &req, &out) != LT_OK) {
-        LT_ERROR("api", "cannot answer %s: %s", req.subject, lt_error_message());
+    if (j->parsed_ok)
+        j->reply = run_handler(&j->r);
+    if (reply_text(j->reply, &out) != LT_OK) {
+        LT_ERROR("api", "cannot answer %s: %s", j->r.subject, lt_error_message());
         lt_buf_reset(&out);
         LT_IGNORE(lt_buf_appends(&out, "{\"result\":\"error\",\"message\":\"Internal error: the "
                                        "reply could not be built\"}"));
     }
-    ns = natsConnection_Publish(nc, reply_to, out.ptr, (int)out.len);
+    j->reply = NULL; /* reply_text released it */
+    ns = natsConnection_Publish(api->nc, reply_to, out.ptr, (int)out.len);
     if (ns == NATS_MAX_PAYLOAD) {
-        LT_WARN("api", "reply to %s is %zu bytes, over the server's limit", req.subject, out.len);
-        ns = natsConnection_PublishString(nc, reply_to,
+        LT_WARN("api", "reply to %s is %zu bytes, over the server's limit", j->r.subject, out.len);
+        ns = natsConnection_PublishString(api->nc, reply_to,
                                           "{\"result\":\"error\",\"message\":\"The reply is "
                                           "larger than the NATS server's max_payload\"}");
     }
     if (ns != NATS_OK)
-        LT_WARN("api", "cannot reply to %s: %s", req.subject, natsStatus_GetText(ns));
-out:
+        LT_WARN("api", "cannot reply to %s: %s", j->r.subject, natsStatus_GetText(ns));
     lt_buf_cleanup(&out);
-    natsMsg_Destroy(msg);
+    job_free(j);
+}
+
+/*
+ * nats.c delivery thread: parse (no store access), then hand the request to the worker of its
+ * app, so that one app's requests keep their order while other apps' run side by side. A put
+ * or apply names its app in the manifest; a list names only the lattice.
+ */
+static void on_msg(natsConnection *nc, natsSubscription *sub, natsMsg *msg, void *closure)
+{
+    lt_api *api = closure;
+    const char *reply_to = natsMsg_GetReply(msg);
+    const char *app = NULL;
+    job *j;
+
+    (void)nc;
+    (void)sub;
+    if (reply_to == NULL || reply_to[0] == '\0') {
+        LT_INFO("api", "dropping a request on %s: it has no reply subject",
+                natsMsg_GetSubject(msg));
+        natsMsg_Destroy(msg);
+        return;
+    }
+    if ((j = lt_calloc(1, sizeof(*j))) == NULL) {
+        LT_ERROR("api", "out of memory: dropping a request on %s", natsMsg_GetSubject(msg));
+        natsMsg_Destroy(msg);
+        return;
+    }
+    j->msg = msg;
+    j->r = (lt__api_req){
+        .store = api->store,
+        .subject = natsMsg_GetSubject(msg),
+        .content_type = content_type_of(msg),
+        .data = natsMsg_GetData(msg) != NULL ? natsMsg_GetData(msg) : "",
+        .len = (size_t)natsMsg_GetDataLength(msg),
+        .max_request = api->cfg.max_request ? api->cfg.max_request : LT_MAX_MANIFEST_BYTES,
+    };
+    if (lt__api_parse(api->prefix, &j->r, &j->body, &j->reply) == LT_OK && j->reply == NULL) {
+        j->parsed_ok = true;
+        app = j->body.model != NULL ? j->body.model->name : j->r.name;
+    }
+    lt__api_pool_push(api->pool, lt__api_pool_pick(api->pool, j->r.lattice, app), j);
 }
 
 static void on_complete(void *closure)
@@ -382,6 +445,7 @@ static void api_free(lt_api *api)
     if (api == NULL)
         return;
     natsSubscription_Destroy(api->sub);
+    lt__api_pool_free(api->pool);
     pthread_cond_destroy(&api->cv);
     pthread_mutex_destroy(&api->mu);
     lt_free(api->prefix);
@@ -395,6 +459,7 @@ lt_status lt_api_start(lt_api **new_api, natsConnection *nc, lt_store *store,
     lt_api *api = NULL;
     char subject[LT_MAX_SUBJECT];
     natsStatus ns;
+    lt_status st;
 
     *new_api = NULL;
     /* jansson seeds its hash function on first use; do it here, before handler threads. */
@@ -420,6 +485,13 @@ lt_status lt_api_start(lt_api **new_api, natsConnection *nc, lt_store *store,
     api->cfg.prefix = api->prefix;
     api->cfg.queue = api->queue;
     api->cfg.max_request = cfg != NULL ? cfg->max_request : 0;
+    st = lt__api_pool_new(&api->pool,
+                          cfg != NULL && cfg->workers ? cfg->workers : LT_API_DEFAULT_WORKERS,
+                          LT_API_QUEUE_PER_WORKER, run_job, api);
+    if (st != LT_OK) {
+        api_free(api);
+        return st;
+    }
     LT_IGNORE(lt_subject_api_all(subject, sizeof(subject), api->prefix)); /* "" fails below */
     ns = natsConnection_QueueSubscribe(&api->sub, nc, subject, api->queue, on_msg, api);
     if (ns == NATS_OK)
@@ -427,8 +499,8 @@ lt_status lt_api_start(lt_api **new_api, natsConnection *nc, lt_store *store,
     if (ns == NATS_OK)
         ns = natsSubscription_SetPendingLimits(api->sub, 4096, 256 * 1024 * 1024);
     if (ns != NATS_OK) {
-        lt_status st = LT_FAIL(LT_ERR_TRANSPORT, "cannot subscribe to %s: %s", subject,
-                               natsStatus_GetText(ns));
+        st = LT_FAIL(LT_ERR_TRANSPORT, "cannot subscribe to %s: %s", subject,
+                     natsStatus_GetText(ns));
 
         if (api->sub != NULL)
             (void)natsSubscription_Unsubscribe(api->sub);

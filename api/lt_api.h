@@ -4,7 +4,7 @@
  * serves), wadm's JSON shapes, result words and error texts, plus
  * latticed's additions (model.apply, model.rollback, a real model.history).
  * Handlers only read and write the store (JetStream KV): they keep no
- * in-memory state and may run on any thread. Reference: docs/api.md.
+ * state of their own and run on a set of worker threads. Reference: docs/api.md.
  */
 #ifndef LT_API_H
 #define LT_API_H
@@ -21,21 +21,28 @@
 
 #define LT_API_DEFAULT_PREFIX LT_SUBJECT_API_PREFIX
 #define LT_API_DEFAULT_QUEUE "latticed_api"
-#define LT_API_MAX_REPLY (8u << 20) /**< bytes of one reply we build (list of many apps) */
+#define LT_API_MAX_REPLY (8u << 20)   /**< bytes of one reply we build (list of many apps) */
+#define LT_API_DEFAULT_WORKERS 8u     /**< handler threads of lt_api_start */
+#define LT_API_MAX_WORKERS 64u        /**< most handler threads */
+#define LT_API_QUEUE_PER_WORKER 1024u /**< requests waiting per worker before intake blocks */
 
 typedef struct {
     const char *prefix; /**< subject prefix; NULL = LT_API_DEFAULT_PREFIX (dots/spaces trimmed) */
     const char *queue;  /**< queue group; NULL = LT_API_DEFAULT_QUEUE */
     size_t max_request; /**< bytes of a request body we accept; 0 = LT_MAX_MANIFEST_BYTES */
+    unsigned workers;   /**< lt_api_start: handler threads; 0 = LT_API_DEFAULT_WORKERS */
 } lt_api_config;
 
 typedef struct lt_api lt_api;
 
 /**
  * CONSTRUCTOR. Queue-subscribe `{prefix}.>` on nc and serve requests with
- * store (both must outlive the server). Requests are handled one at a time
- * on the subscription's nats.c thread. LT_ERR_INVALID for an empty or
- * malformed prefix, LT_ERR_TRANSPORT, LT_ERR_NOMEM.
+ * store (both must outlive the server). Requests are parsed on the
+ * subscription's nats.c thread and handled by cfg->workers threads: requests
+ * naming the same app (lattice and app name; a put's name is the manifest's)
+ * run one at a time in arrival order, others side by side. LT_ERR_INVALID
+ * for an empty or malformed prefix or a worker count over
+ * LT_API_MAX_WORKERS, LT_ERR_TRANSPORT, LT_ERR_NOMEM.
  */
 LT_NODISCARD lt_status lt_api_start(lt_api **new_api, natsConnection *nc, lt_store *store,
                                     const lt_api_config *cfg);

@@ -45,6 +45,7 @@
 /* Claimed epochs further than this above ours are not an older term: they are quarantined. */
 #define EPOCH_PLAUSIBLE_GAP (UINT64_C(1) << 32)
 #define HOLDER_MAX 128
+#define LEASE_FOLLOW_MAX_MS 500 /* longest pause between a follower's reads of the lease key */
 
 typedef struct {
     char *lattice;
@@ -348,36 +349,71 @@ static void round_one(sched_lease *l, size_t i, bool holding_pass)
     }
 }
 
+/*
+ * When a follower next has something to do: its next poll, or the moment the lease it watches
+ * runs out (seen unchanged for ttl), whichever comes first. A poll every ttl/4 alone let a
+ * standby notice a dead leader up to ttl/4 late, then take over up to ttl/4 after that.
+ */
+static int64_t follow_due(const sched_lease *l, size_t n, int64_t next_poll)
+{
+    int64_t due = next_poll;
+
+    for (size_t i = 0; i < n; i++) {
+        const lease_slot *ls = &l->slots[i];
+
+        if (ls->my_rev == 0 && ls->seen_rev != 0 && ls->seen_since + l->ttl_ms + 1 < due)
+            due = ls->seen_since + l->ttl_ms + 1;
+    }
+    return due;
+}
+
 static void *lease_main(void *arg)
 {
     sched_lease *l = arg;
+    /* Held leases are renewed every ttl/4. Followers read the key more often (ttl/8, at most
+     * LEASE_FOLLOW_MAX_MS), so that a renewal is seen soon after it was written and a dead
+     * leader is replaced within about ttl + that poll of its last renewal. */
+    int64_t hold_period = l->ttl_ms / 4 > 0 ? l->ttl_ms / 4 : 1;
+    int64_t follow_period = l->ttl_ms / 8 > 0 ? l->ttl_ms / 8 : 1;
+    int64_t next_hold = 0, next_follow = 0;
     size_t i, n;
 
+    if (follow_period > LEASE_FOLLOW_MAX_MS)
+        follow_period = LEASE_FOLLOW_MAX_MS;
     pthread_mutex_lock(&l->mu);
     while (!l->stop) {
         struct timespec ts;
-        /* Rounds start every ttl/4 from the previous START (not its end): a slow round must
-         * not push the next renewal past the deadline. */
-        int64_t period = l->ttl_ms / 4 > 0 ? l->ttl_ms / 4 : 1;
-        int64_t started = lt_loop_now_ms();
+        int64_t now = lt_loop_now_ms(), wake;
+        bool kick = l->kick;
 
         l->kick = false;
         n = l->n;
         pthread_mutex_unlock(&l->mu);
-        /* Held leases first: a stall on lattices we only follow must not delay them. */
-        for (i = 0; i < n; i++)
-            round_one(l, i, true);
-        for (i = 0; i < n; i++)
-            round_one(l, i, false);
+        /* Held leases first: a stall on lattices we only follow must not delay them. Rounds
+         * are due from the previous round's START (not its end): a slow round must not push
+         * the next renewal past the deadline. */
+        if (kick || now >= next_hold) {
+            next_hold = now + hold_period;
+            for (i = 0; i < n; i++)
+                round_one(l, i, true);
+        }
+        if (kick || now >= follow_due(l, n, next_follow)) {
+            next_follow = now + follow_period;
+            for (i = 0; i < n; i++)
+                round_one(l, i, false);
+        }
         pthread_mutex_lock(&l->mu);
         if (l->stop || l->kick)
             continue;
-        period -= lt_loop_now_ms() - started;
-        if (period <= 0)
+        wake = follow_due(l, n, next_follow);
+        if (next_hold < wake)
+            wake = next_hold;
+        wake -= lt_loop_now_ms();
+        if (wake <= 0)
             continue;
         clock_gettime(CLOCK_REALTIME, &ts);
-        ts.tv_sec += period / 1000;
-        ts.tv_nsec += (long)(period % 1000) * 1000000L;
+        ts.tv_sec += wake / 1000;
+        ts.tv_nsec += (long)(wake % 1000) * 1000000L;
         if (ts.tv_nsec >= 1000000000L) {
             ts.tv_sec++;
             ts.tv_nsec -= 1000000000L;

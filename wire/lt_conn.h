@@ -44,6 +44,9 @@ typedef struct {
     bool shared_delivery;     /**< subscriptions share nats.c's pool of delivery threads
                                    instead of a thread each (thousands of subscriptions: the
                                    simulated hosts of one process) */
+    bool send_asap;           /**< write each message at once instead of letting nats.c's
+                                   flusher batch writes, which delays every request and reply
+                                   by about 1 ms (nats.c sleeps 1 ms before a flush) */
 } lt_conn_config;
 
 /** Events of the connection, called on a nats.c thread: post, don't touch state. */

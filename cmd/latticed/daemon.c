@@ -106,6 +106,7 @@ static lt_conn_config conn_config_of(const lt_daemon_config *cfg, const char *ur
         /* A command queued during a reconnect could reach a host after another replica
          * took over: nothing is buffered, the scheduler retries after the reconnect. */
         .no_reconnect_buffer = true,
+        .send_asap = true,
     };
 }
 
@@ -117,7 +118,7 @@ int lt_daemon_run(const lt_daemon_config *cfg)
     jsCtx *js = NULL;
     lt_store *store = NULL;
     lt_api *api = NULL;
-    lt_api_config ac = { .prefix = cfg->api_prefix };
+    lt_api_config ac = { .prefix = cfg->api_prefix, .workers = (unsigned)cfg->api_workers };
     lt_conn_config cc;
     lt_conn_events events = { .disconnected = conn_disconnected, .reconnected = conn_reconnected };
     lt_sched_svc *sched = NULL;

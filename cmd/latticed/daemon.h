@@ -21,6 +21,7 @@ typedef struct {
     int64_t nats_connect_wait_ms; /**< start-up: wait this long for a NATS server */
     const char *nats_server_bin;  /**< --dev: nats-server binary */
     const char *api_prefix;
+    int64_t api_workers;
     const char *storage; /**< "file" or "memory" */
     int64_t replicas;
     int64_t events_max_bytes;

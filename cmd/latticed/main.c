@@ -56,6 +56,10 @@ static const lt_opt options[] = {
       "--dev: nats-server binary (default: PATH, then /usr/sbin)", F(nats_server_bin), 0, 0 },
     { "api-prefix", 0, "LATTICED_API_PREFIX", LT_OPT_STRING, "PREFIX", LT_SUBJECT_API_PREFIX,
       "subject prefix of the wadm-compatible API", F(api_prefix), 0, 0 },
+    { "api-workers", 0, "LATTICED_API_WORKERS", LT_OPT_INT, "N", "8",
+      "API handler threads: one app's requests run in order on one of them, other apps' "
+      "side by side",
+      F(api_workers), 1, 64 },
     { "storage", 0, "LATTICED_STORAGE", LT_OPT_STRING, "file|memory", "file",
       "JetStream storage of latticed's buckets and streams", F(storage), 0, 0 },
     { "replicas", 0, "LATTICED_REPLICAS", LT_OPT_INT, "N", "1",

@@ -527,8 +527,15 @@ START_TEST(test_one_at_a_time)
     ck_assert_ptr_nonnull(m1);
     ck_assert_str_eq(natsMsg_GetSubject(m1), "_V2T.start2");
     natsMsg_Destroy(m1);
+    /* Heartbeats queued by now may include some published after the reply (a slow test
+     * process): those count 2 workloads. Only the ones counting 1 were published before the
+     * pull ended. */
     while ((m = next_hb(&e, "runtime.operator", s.ids[0], 1)) != NULL) {
-        beats++;
+        hb_t *hb = decode_hb(natsMsg_GetData(m), (size_t)natsMsg_GetDataLength(m));
+
+        if (hb->workload_count < 2)
+            beats++;
+        protobuf_c_message_free_unpacked(&hb->base, NULL);
         natsMsg_Destroy(m);
     }
     /* by the reply: the owed heartbeat, maybe one more on a loaded machine */
