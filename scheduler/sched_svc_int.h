@@ -80,8 +80,14 @@ typedef struct sched_writer sched_writer;
  * (a deposed or paused leader's late write would hide the new leader's status).
  */
 LT_NODISCARD lt_status lt__sched_writer_start(sched_writer **new_w, lt_store *store,
-                                              natsConnection *nc, const char *replica,
-                                              sched_lease *lease);
+                                              natsConnection *nc, const char *prefix,
+                                              const char *replica, sched_lease *lease);
+/**
+ * Loop thread. Hand the control-plane events the loop emitted since the last call to the
+ * writer thread: one lock and one wake-up per loop turn, not per event (the service calls it
+ * after each inbox drain and timer tick; lt__sched_writer_stop calls it too). NULL-safe.
+ */
+void lt__sched_writer_handover(sched_writer *w);
 /** Write what is queued (bounded wait), stop the thread. NULL-safe. */
 void lt__sched_writer_stop(sched_writer *w);
 
