@@ -92,6 +92,25 @@ void lt__sched_writer_handover(sched_writer *w);
 void lt__sched_writer_stop(sched_writer *w);
 
 /* ---------------------------------------------------------------------------------------------
+ * Unpacking into an arena (pb_arena.c)
+ * ------------------------------------------------------------------------------------------- */
+
+typedef struct sched_pb_chunk sched_pb_chunk;
+
+/** A protobuf-c allocator handing out memory from chunks freed all at once. Not thread-safe:
+ * one message, one thread at a time. */
+typedef struct {
+    ProtobufCAllocator alloc; /**< pass &arena.alloc to protobuf_c_message_unpack */
+    sched_pb_chunk *head;
+    size_t next_cap;
+} sched_pb_arena;
+
+/** Make a an empty arena sized for a message of packed_len bytes (nothing allocated yet). */
+void lt__sched_pb_arena_init(sched_pb_arena *a, size_t packed_len);
+/** Free everything unpacked into a (never protobuf_c_message_free_unpacked). NULL-safe. */
+void lt__sched_pb_arena_release(sched_pb_arena *a);
+
+/* ---------------------------------------------------------------------------------------------
  * The service
  * ------------------------------------------------------------------------------------------- */
 
