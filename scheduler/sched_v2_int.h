@@ -120,7 +120,8 @@ typedef struct sched_v2 {
     lt_sched_svc *svc;
     v2_kv *kv; /* the bucket of started workloads (svc_v2_kv.c); NULL without JetStream */
     char *host_prefix, *op_prefix;
-    lt_map hosts; /* id -> v2_host */
+    char *announce_prefix; /* "latticed.v2.{host prefix}": copies of our starts and stops */
+    lt_map hosts;          /* id -> v2_host */
     natsSubscription *hb_sub, *watch_sub, *reply_sub;
     char inbox[128];
     uint64_t next_no;
@@ -169,6 +170,9 @@ LT_NODISCARD lt_status lt__sched_v2_subscribe(sched_v2 *v, natsSubscription **su
                                               natsMsgHandler cb);
 
 /* svc_v2_watch.c */
+/** The prefix of the copies of our requests other replicas watch (before the host id). */
+#define LT__SCHED_V2_ANNOUNCE "latticed.v2"
+
 /** Subscribe the watch on other replicas' start and stop requests. LT_ERR_TRANSPORT. */
 LT_NODISCARD lt_status lt__sched_v2_watch_start(sched_v2 *v);
 

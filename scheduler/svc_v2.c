@@ -446,7 +446,13 @@ lt_status lt__sched_v2_start(lt_sched_svc *svc)
     v->svc = svc;
     v->host_prefix = lt_strdup(c->host_prefix != NULL ? c->host_prefix : "runtime.host");
     v->op_prefix = lt_strdup(c->operator_prefix != NULL ? c->operator_prefix : "runtime.operator");
-    if (v->host_prefix == NULL || v->op_prefix == NULL)
+    if (v->host_prefix != NULL) {
+        size_t n = sizeof(LT__SCHED_V2_ANNOUNCE) + 1 + strlen(v->host_prefix);
+
+        if ((v->announce_prefix = lt_malloc(n)) != NULL)
+            snprintf(v->announce_prefix, n, LT__SCHED_V2_ANNOUNCE ".%s", v->host_prefix);
+    }
+    if (v->host_prefix == NULL || v->op_prefix == NULL || v->announce_prefix == NULL)
         return LT_FAIL(LT_ERR_NOMEM, "v2 driver");
     if (lt_subject_check(v->host_prefix, false) != LT_OK ||
         lt_subject_check(v->op_prefix, false) != LT_OK)
@@ -519,6 +525,7 @@ void lt__sched_v2_stop(lt_sched_svc *svc)
     lt_map_cleanup(&v->hosts);
     lt_map_cleanup(&v->busy);
     lt_free(v->host_prefix);
+    lt_free(v->announce_prefix);
     lt_free(v->op_prefix);
     lt_free(v);
     svc->v2 = NULL;

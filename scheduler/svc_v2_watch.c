@@ -1,8 +1,10 @@
 /*
- * svc_v2_watch.c - every replica watches `{host prefix}.*.workload.{start,stop}`: a standby
- * learns from the leader's own requests which workloads exist where (a v2 heartbeat carries
- * only counts), so after a failover it neither starts a second copy nor forgets one
- * (docs/wasmcloud-v2.md, "Failover"). Only start requests carrying latticed's owner
+ * svc_v2_watch.c - every replica watches `latticed.v2.{host prefix}.*.workload.{start,stop}`,
+ * where the leader publishes a copy of each start and stop request just before sending it to
+ * the host: a standby learns which workloads exist where (a v2 heartbeat carries only counts),
+ * so after a failover it neither starts a second copy nor forgets one (docs/wasmcloud-v2.md,
+ * "Failover"). Not the hosts' own subjects: a subscriber there would hide "no responders"
+ * from the leader when a host has died. Only start requests carrying latticed's owner
  * annotations for a lattice this replica serves are recorded: another scheduler's workloads
  * are none of our business. Our own requests (reply subject in our inbox) are skipped.
  */
@@ -75,18 +77,20 @@ static bool ours(const sched_v2 *v, const Wasmcloud__Runtime__V2__Workload *w)
            lt__sched_v2_lattice(v->svc, lt__sched_v2_ann(w, LT_SCHED_ANN_LATTICE));
 }
 
-/* nats.c thread: "{host prefix}.{id}.workload.{start|stop}" from any replica but us. */
+/* nats.c thread: "latticed.v2.{host prefix}.{id}.workload.{start|stop}" from any replica but
+ * us. */
 static void on_watch(natsConnection *nc, natsSubscription *sub, natsMsg *msg, void *closure)
 {
     sched_v2 *v = closure;
     const char *subj = natsMsg_GetSubject(msg), *reply = natsMsg_GetReply(msg), *p, *dot;
-    size_t pl = strlen(v->host_prefix), il = strlen(v->inbox);
+    size_t pl = strlen(v->announce_prefix), il = strlen(v->inbox);
     watch_item *it = NULL;
     ProtobufCMessage *m = NULL;
 
     (void)nc;
     (void)sub;
-    if (atomic_load(&v->svc->stopping) || strncmp(subj, v->host_prefix, pl) != 0 || subj[pl] != '.')
+    if (atomic_load(&v->svc->stopping) || strncmp(subj, v->announce_prefix, pl) != 0 ||
+        subj[pl] != '.')
         goto out;
     if (reply != NULL && strncmp(reply, v->inbox, il) == 0 && reply[il] == '.')
         goto out; /* our own request: the sender recorded it already */
@@ -142,6 +146,6 @@ lt_status lt__sched_v2_watch_start(sched_v2 *v)
 {
     char subj[LT_MAX_SUBJECT];
 
-    snprintf(subj, sizeof(subj), "%s.*.workload.*", v->host_prefix);
+    snprintf(subj, sizeof(subj), "%s.*.workload.*", v->announce_prefix);
     return lt__sched_v2_subscribe(v, &v->watch_sub, subj, on_watch);
 }

@@ -711,6 +711,57 @@ START_TEST(test_stop_during_start)
 }
 END_TEST
 
+/* A simulator process of two hosts is killed just before latticed sends them starts, while a
+ * standby replica runs: the starts get "no responders" (the standby watches copies on
+ * latticed.v2.>, not the hosts' subjects, which hid that answer and kept the dead hosts "busy
+ * starting" for the 60 s start timeout), the hosts are found lost, and every workload runs on
+ * the live host well within that timeout. No request watch here: it would hide the answer. */
+START_TEST(test_dies_before_start_with_standby)
+{
+    e2e *e = e2e_new();
+    const char *ra[] = { "--wasmcloud-v2", L,   "--v2-heartbeat-ms", "3000", "--replica-id",
+                         "replica-a",      NULL };
+    const char *rb[] = { "--wasmcloud-v2", L,   "--v2-heartbeat-ms", "3000", "--replica-id",
+                         "replica-b",      NULL };
+    const char *sx[] = { "--heartbeat-interval", "3s", NULL };
+    int64_t at = 0;
+    e2e_v2_fold f;
+    pid_t dead, live, a, b;
+    int64_t t_kill;
+
+    e2e_v2_reset();
+    dead = e2e_v2_sim(e, "dd", 2, sx);
+    live = e2e_v2_sim(e, "dl", 1, sx);
+    a = e2e_latticed(e, ra);
+    ck_assert_msg(e2e_wait(e, leader_is, (void *)"replica-a", 20000), "replica-a never led");
+    b = e2e_latticed(e, rb);
+    ck_assert_msg(e2e_wait_log(e, b, "ready: NATS", 20000), "replica-b never got ready");
+    (void)a;
+    e2e_v2_wait_ready(e, L, dead, 2, &f);
+    e2e_v2_wait_ready(e, L, live, 1, &f);
+    e2e_v2_kill(e, dead);
+    t_kill = e2e_now_ms();
+    /* 3 s heartbeats: latticed still counts the dead hosts alive for about 4 s */
+    e2e_deploy_ok(e, L, "v2-shop-v2.yaml"); /* 5 workloads over the 3 hosts */
+    for (int64_t end = t_kill + 45000; e2e_now_ms() < end; e2e_sleep_ms(100)) {
+        e2e_v2_fold_sims(e, live, &f); /* what the live host runs (no request watch here) */
+        if (f.n_run == 5) {
+            at = e2e_now_ms();
+            break;
+        }
+    }
+    if (at == 0) {
+        e2e_dump_logs(e);
+        ck_abort_msg("%zu of 5 shop workloads running on the live host 45 s after the kill",
+                     f.n_run);
+    }
+    printf("dies before start: all 5 running %lld ms after kill -9\n", (long long)(at - t_kill));
+    ck_assert_msg(at - t_kill <= 25000, "all running only after %lld ms", (long long)(at - t_kill));
+    e2e_expect_status(e, L, "shop", "deployed", T);
+    e2e_free(e);
+}
+END_TEST
+
 int main(void)
 {
     const TTest *const tests[] = { test_lifecycle,
@@ -723,6 +774,7 @@ int main(void)
                                    test_restart_remembers,
                                    test_failover_mid_start,
                                    test_stop_during_start,
+                                   test_dies_before_start_with_standby,
                                    NULL };
 
     return e2e_run_suite("e2e_v2", 180, tests);
