@@ -25,6 +25,7 @@ typedef struct {
     lt_store_app **apps;
     size_t napps;
     bool listed;
+    char owner[LT_STORE_MAX_NAME + 1]; /* answered by the store's view */
 } store_env;
 
 static lt_status store_id_owner(void *ctx, const char *id, const char **owner)
@@ -33,7 +34,14 @@ static lt_status store_id_owner(void *ctx, const char *id, const char **owner)
     lt_status st;
 
     *owner = NULL;
-    if (!e->listed) {
+    if (!e->listed) { /* the view knows each id's owner; without one, list the apps once */
+        bool found = false;
+
+        st = lt_store_id_owner(e->s, e->lattice, id, e->app, e->owner, &found);
+        if (st != LT_ERR_STATE) {
+            *owner = found ? e->owner : NULL;
+            return st;
+        }
         if ((st = lt_store_app_list(e->s, e->lattice, &e->apps, &e->napps)) != LT_OK)
             return st;
         e->listed = true;

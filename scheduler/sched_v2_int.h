@@ -82,6 +82,7 @@ typedef struct v2_wl {
     int64_t since;       /* when the start was sent or seen */
     int64_t next_status; /* when to check it again (0 = soon) */
     bool started;        /* the host said RUNNING once (NOT_FOUND after that = issue #5280) */
+    bool answered;       /* its start was answered (a standby: the leader said so) */
     bool status_queued;  /* a status request is queued or in flight */
     bool busy;           /* a start or stop is queued or in flight */
     uint64_t gen;        /* incarnation: an answer for another one is not for this entry */

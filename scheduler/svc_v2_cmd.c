@@ -284,6 +284,7 @@ static int start_item(sched_v2 *v, v2_host *h, const Latticed__Host__V1__Instanc
             break;
     w->state = IS(STARTING);
     w->started = false;
+    w->answered = false;
     w->gen = ++v->next_gen; /* answers to what was asked of an earlier one are not for it */
     w->status_queued = false;
     w->since = lt_loop_now_ms();

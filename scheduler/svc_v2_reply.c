@@ -115,6 +115,24 @@ static void host_gone(sched_v2 *v, v2_host *h, int64_t now)
     h->lat->kick = true;
 }
 
+/*
+ * Tell the standbys that the start of wid on h was answered (whatever the answer), on
+ * `latticed.v2.{host prefix}.{host}.workload.answered`: the entry they recorded from the
+ * start's copy no longer means "the host may be pulling". Without it, a standby taking over
+ * shortly after a host died kept that host alive as "busy starting" with its old workloads, and
+ * stopped their replacements elsewhere as surplus.
+ */
+static void announce_answer(sched_v2 *v, const v2_host *h, const char *wid)
+{
+    char subj[LT_MAX_SUBJECT];
+    natsStatus s;
+
+    snprintf(subj, sizeof(subj), "%s.%s.workload.answered", v->announce_prefix, h->id);
+    s = natsConnection_PublishString(v->svc->cfg.nc, subj, wid);
+    if (s != NATS_OK)
+        LT_DEBUG("sched", "%s: not sent (%s)", subj, natsStatus_GetText(s));
+}
+
 /* One answer (data NULL: timeout or no responders) to h's request in flight. */
 static void answer(sched_v2 *v, v2_host *h, const char *data, size_t len, bool no_resp, int64_t now)
 {
@@ -155,6 +173,10 @@ static void answer(sched_v2 *v, v2_host *h, const char *data, size_t len, bool n
     }
     if (w == NULL)
         goto out; /* forgotten meanwhile */
+    if (op.kind == V2_OP_START) {
+        w->answered = true;
+        announce_answer(v, h, op.wid);
+    }
     if (op.kind != V2_OP_STOP &&
         (w->state == IS(STOPPING) || (op.kind == V2_OP_STATUS && w->busy))) {
         /* a stop (or a start) is on its way: its answer decides, not this one */
@@ -299,7 +321,8 @@ static bool starting(const sched_v2 *v, const v2_host *h, int64_t now)
     if (h->cur_no != 0 && h->cur.kind == V2_OP_START)
         return true;
     while ((w = lt_map_next(&h->wls, &iter)) != NULL)
-        if (w->state == IS(STARTING) && !w->started && !w->busy && now - w->since < within)
+        if (w->state == IS(STARTING) && !w->started && !w->answered && !w->busy &&
+            now - w->since < within)
             return true;
     return false;
 }

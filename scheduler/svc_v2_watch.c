@@ -3,7 +3,8 @@
  * where the leader publishes a copy of each start and stop request just before sending it to
  * the host: a standby learns which workloads exist where (a v2 heartbeat carries only counts),
  * so after a failover it neither starts a second copy nor forgets one (docs/wasmcloud-v2.md,
- * "Failover"). Not the hosts' own subjects: a subscriber there would hide "no responders"
+ * "Failover"), and `...workload.answered` (body: the workload id) once a start was answered.
+ * Not the hosts' own subjects: a subscriber there would hide "no responders"
  * from the leader when a host has died. Only start requests carrying latticed's owner
  * annotations for a lattice this replica serves are recorded: another scheduler's workloads
  * are none of our business. Our own requests (reply subject in our inbox) are skipped.
@@ -22,6 +23,7 @@ typedef struct {
     sched_v2 *v;
     char host[LT_MAX_HOST_ID + 1];
     bool stop;
+    bool answered; /* the leader's start of wid was answered */
     char *wid;
     Wasmcloud__Runtime__V2__WorkloadStartRequest *start;
 } watch_item;
@@ -43,6 +45,12 @@ static void watch_apply(svc_item *arg)
     svc_lattice *l;
     v2_wl *w;
 
+    if (it->answered) {
+        w = h != NULL ? lt__sched_v2_wl(h, it->wid) : NULL;
+        if (w != NULL)
+            w->answered = true;
+        goto out;
+    }
     if (h == NULL && !it->stop) {
         /* A start to a host not heard yet (we started just now, or its heartbeat is late):
          * know the host from it; its first heartbeat brings the rest. */
@@ -61,9 +69,16 @@ static void watch_apply(svc_item *arg)
             w->next_status = 0;
             lt__sched_v2_feed(it->v, h, lt_loop_now_ms());
         }
-    } else if (lt__sched_v2_wl(h, it->wid) == NULL) {
+    } else if ((w = lt__sched_v2_wl(h, it->wid)) == NULL) {
         if (lt__sched_v2_record_start(h, it->wid, it->start->workload, lt_loop_now_ms()) != NULL)
             lt__sched_v2_feed(it->v, h, lt_loop_now_ms());
+    } else if (w->answered) {
+        /* started again on the same host: pulling again until the leader says answered */
+        w->answered = false;
+        w->started = false;
+        w->state = LATTICED__HOST__V1__INSTANCE_STATE__INSTANCE_STATE_STARTING;
+        w->since = lt_loop_now_ms();
+        lt__sched_v2_feed(it->v, h, lt_loop_now_ms());
     }
 out:
     watch_drop(&it->hdr);
@@ -125,6 +140,12 @@ static void on_watch(natsConnection *nc, natsSubscription *sub, natsMsg *msg, vo
         r = (Wasmcloud__Runtime__V2__WorkloadStopRequest *)m;
         it->stop = true;
         if (r->workload_id == NULL || (it->wid = lt_strdup(r->workload_id)) == NULL)
+            goto out;
+    } else if (strcmp(dot + 1, "workload.answered") == 0) {
+        it->answered = true;
+        if ((it->wid = lt_strndup(natsMsg_GetData(msg), (size_t)natsMsg_GetDataLength(msg))) ==
+                NULL ||
+            it->wid[0] == '\0')
             goto out;
     } else {
         goto out;

@@ -56,7 +56,7 @@ run_tests build-asan sanitize --no-suite lint
 
 if [ "${LT_SKIP_VALGRIND:-0}" != 1 ]; then
     step "test under valgrind (fuzz smoke runs capped by LT_FUZZ_RUNS, see meson.build)"
-    run_tests build-test valgrind --no-suite slow --no-suite script --no-suite lint
+    run_tests build-test valgrind --no-suite slow --no-suite script --no-suite lint --no-suite bench
 fi
 
 step "other build types, -Werror: gcc release (benchmarks included), clang debugoptimized"

@@ -97,6 +97,8 @@ lt_status lt_store_open(lt_store **new_store, jsCtx *js, const lt_store_config *
     s->cas_retries = cfg->cas_retries;
     s->max_versions = cfg->max_versions;
     s->max_history = cfg->max_history;
+    s->view_manifest_bytes =
+        cfg->view_manifest_bytes ? cfg->view_manifest_bytes : LT_STORE_VIEW_MANIFEST_BYTES;
     s->mbucket = lt_strdup(mb);
     s->sbucket = lt_strdup(sb);
     if (s->mbucket == NULL || s->sbucket == NULL) {
@@ -121,6 +123,7 @@ void lt_store_close(lt_store *s)
 {
     if (s == NULL)
         return;
+    lt__store_view_free(s->view);
     kvStore_Destroy(s->manifests);
     kvStore_Destroy(s->status);
     lt_free(s->mbucket);

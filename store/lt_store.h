@@ -7,8 +7,9 @@
  * watcher on the index keys, and per-app status JSON. Everything is keyed by
  * lattice. Layout and caps: docs/internals/store.md.
  *
- * Threading: an lt_store is immutable after lt_store_open and every function
- * may be called from any thread (nats.c objects are thread-safe). Watch
+ * Threading: an lt_store is immutable after lt_store_open (and
+ * lt_store_view_start) and every function may be called from any thread
+ * (nats.c objects are thread-safe; the view has its own lock). Watch
  * callbacks run on the watcher's own thread: post to your loop from there.
  */
 #ifndef LT_STORE_H
@@ -42,9 +43,11 @@ typedef struct {
     int replicas;                /**< 1..5; 0 = 1 */
     bool memory;                 /**< memory storage instead of file */
     int64_t events_max_bytes;    /**< bound of the events stream; 0 = 64 MiB */
-    unsigned cas_retries;  /**< lt_store_open: attempts per update; 0 = LT_STORE_CAS_RETRIES */
-    unsigned max_versions; /**< lt_store_open: 0 = LT_STORE_MAX_VERSIONS */
-    unsigned max_history;  /**< lt_store_open: 0 = LT_STORE_MAX_HISTORY */
+    unsigned cas_retries;       /**< lt_store_open: attempts per update; 0 = LT_STORE_CAS_RETRIES */
+    unsigned max_versions;      /**< lt_store_open: 0 = LT_STORE_MAX_VERSIONS */
+    unsigned max_history;       /**< lt_store_open: 0 = LT_STORE_MAX_HISTORY */
+    size_t view_manifest_bytes; /**< lt_store_view_start: manifest JSON kept in memory;
+                                     0 = LT_STORE_VIEW_MANIFEST_BYTES */
 } lt_store_config;
 
 /**
@@ -100,7 +103,8 @@ typedef struct lt_store lt_store;
  */
 LT_NODISCARD lt_status lt_store_open(lt_store **new_store, jsCtx *js, const lt_store_config *cfg);
 
-/** DESTRUCTOR. Stop nothing else (watchers must be stopped first). NULL-safe. */
+/** DESTRUCTOR. Stops the view (lt_store_view_start), nothing else (watchers must be stopped
+ * first). NULL-safe. */
 void lt_store_close(lt_store *s);
 
 /** True when name is a valid lattice or app name: 1..LT_STORE_MAX_NAME of [A-Za-z0-9_-]. */
@@ -184,6 +188,14 @@ void lt_store_app_remove_version(lt_store_app *app, size_t i);
  */
 LT_NODISCARD lt_status lt_store_app_get(lt_store *s, const char *lattice, const char *name,
                                         lt_store_app **out);
+
+/**
+ * lt_store_app_get from KV (a leader read) even with a started view: for a
+ * decision a view lagging another replica's write must not make (the store
+ * watcher's redeliveries use it). Same statuses.
+ */
+LT_NODISCARD lt_status lt_store_app_get_fresh(lt_store *s, const char *lattice, const char *name,
+                                              lt_store_app **out);
 
 /**
  * Every app of a lattice, sorted by name. *out receives an array of *count
@@ -324,6 +336,51 @@ LT_NODISCARD lt_status lt_store_status_list(lt_store *s, const char *lattice,
                                             lt_store_status_entry **out, size_t *count);
 
 void lt_store_status_list_free(lt_store_status_entry *e, size_t count);
+
+/* ---------------------------------------------------------------------------------------------
+ * The view: the indexes, statuses and manifests in memory, kept by a KV watch
+ * ------------------------------------------------------------------------------------------- */
+
+#define LT_STORE_VIEW_MANIFEST_BYTES (64u * 1024u * 1024u) /**< default manifest budget */
+
+/**
+ * Start the in-memory view of s: two threads watch the manifest and status
+ * buckets (every lattice) and keep each key's newest value and revision,
+ * delete markers included, plus manifests up to cfg.view_manifest_bytes.
+ * From then on lt_store_app_get, lt_store_app_list, lt_store_manifest_get,
+ * lt_store_status_get, lt_store_status_list and the first attempt of
+ * lt_store_update answer from memory while the view is synced: after each
+ * watch has delivered every initial value, and while neither the watch nor
+ * nc (whose state is read, may be NULL in tests) broke since (a reconnect
+ * restarts the watch). Otherwise, and for an app absent from the view, they read
+ * KV as without a view. Writes through s are applied to the view at once.
+ * Call once, before s is shared between threads; lt_store_close stops it.
+ * LT_ERR_STATE when already started, LT_ERR_NOMEM.
+ */
+LT_NODISCARD lt_status lt_store_view_start(lt_store *s, natsConnection *nc);
+
+/** What the view holds and how reads were answered (for tests and diagnostics). */
+typedef struct {
+    bool indexes_synced, statuses_synced; /**< usable now */
+    uint64_t view_reads;                  /**< index/status reads answered from memory */
+    uint64_t kv_reads;                    /**< index/status reads the view passed to KV */
+    uint64_t manifest_hits, manifest_misses;
+    size_t apps, statuses, manifests; /**< keys held (apps and statuses: delete markers too) */
+    size_t manifest_bytes;
+} lt_store_view_stat;
+
+/** Fill *out (all zero without a view). */
+void lt_store_view_stats(lt_store *s, lt_store_view_stat *out);
+
+/**
+ * Which app of lattice other than except deploys a version with the explicit
+ * component id, answered from the view in O(1): LT_OK with *found and its
+ * name in owner (the first by name when several do). LT_ERR_STATE when the
+ * view is not started or not synced: list the apps instead (lt_store_app_list).
+ */
+LT_NODISCARD lt_status lt_store_id_owner(lt_store *s, const char *lattice, const char *id,
+                                         const char *except, char owner[LT_STORE_MAX_NAME + 1],
+                                         bool *found);
 
 /* ---------------------------------------------------------------------------------------------
  * Helpers shared with the API

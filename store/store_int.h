@@ -14,6 +14,8 @@
 #include "lt_buf.h"
 #include "lt_store.h"
 
+typedef struct lt__store_view lt__store_view;
+
 struct lt_store {
     jsCtx *js;          /**< borrowed */
     kvStore *manifests; /**< owned */
@@ -21,6 +23,8 @@ struct lt_store {
     char *mbucket;      /**< manifest bucket name */
     char *sbucket;      /**< status bucket name */
     unsigned cas_retries, max_versions, max_history;
+    lt__store_view *view;       /**< NULL until lt_store_view_start (store_view.c) */
+    size_t view_manifest_bytes; /**< the view's manifest budget */
 };
 
 #define LT__KEY_MAX 512u /**< bytes in a KV key we build */
@@ -75,6 +79,37 @@ LT_NODISCARD lt_status lt__store_index_decode(const char *lattice, const char *n
 LT_NODISCARD lt_status lt__store_index_encode(const lt_store_app *app, char **out, size_t *len);
 /** A new, empty app index. */
 LT_NODISCARD lt_status lt__store_app_new(const char *lattice, const char *name, lt_store_app **out);
+
+/* ---- the view (store_view.c, store_view_read.c); every hook is a no-op without one ---- */
+
+/** Apply this replica's write of an index (app NULL: deleted) at its new revision rev. */
+void lt__store_view_put_index(lt_store *s, const char *lattice, const char *name,
+                              const lt_store_app *app, uint64_t rev);
+/** Apply this replica's write of a status (json NULL: deleted) at its new revision rev. */
+void lt__store_view_put_status(lt_store *s, const char *lattice, const char *name, const char *json,
+                               size_t len, uint64_t rev);
+/*
+ * Lookups: false when the view cannot answer (none, not synced, watch or
+ * connection broken; a manifest it does not hold): read KV. When true, *st
+ * says how (LT_ERR_NOT_FOUND included) and the outputs are owned copies.
+ */
+/** An index and the revision to compare-and-set on (a delete marker's too; 0: never written). */
+bool lt__store_view_index(lt_store *s, const char *lattice, const char *name, lt_store_app **out,
+                          uint64_t *rev, lt_status *st);
+bool lt__store_view_app_list(lt_store *s, const char *lattice, lt_store_app ***out, size_t *n,
+                             lt_status *st);
+/** A manifest held in memory (keys are immutable, so a hit is right even when not synced). */
+bool lt__store_view_manifest(lt_store *s, const char *lattice, const char *name, const char *id,
+                             char **json, size_t *len);
+bool lt__store_view_status_get(lt_store *s, const char *lattice, const char *name, char **json,
+                               size_t *len, lt_status *st);
+bool lt__store_view_status_list(lt_store *s, const char *lattice, lt_store_status_entry **out,
+                                size_t *n, lt_status *st);
+/** Tests: hold (on) or release the view's followers, to play a replica whose watch lags. */
+void lt__store_view_hold(lt_store *s, bool on);
+/** Stop the view's threads and free it (lt_store_close). NULL-safe. */
+void lt__store_view_free(lt__store_view *v);
+
 
 /** natsStatus + JetStream error code to lt_status with a reason. */
 lt_status lt__store_nats_fail(natsStatus ns, int jerr, const char *what, const char *key);

@@ -4,6 +4,7 @@
  * what an index may name after an ambiguous write), manifests and status
  * values.
  */
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -13,9 +14,12 @@
 
 /* ---- app index ------------------------------------------------------------------------------- */
 
-/* Read an index; *app is a new empty one (revision 0) when missing. *cas_rev for the write. */
+/*
+ * Read an index; *app is a new empty one (revision 0) when missing. *cas_rev for the write.
+ * With *viewed true it may come from the view (which then sets *viewed, else clears it).
+ */
 static lt_status load_index(lt_store *s, const char *lattice, const char *name, lt_buf *key,
-                            lt_store_app **app, uint64_t *cas_rev)
+                            lt_store_app **app, uint64_t *cas_rev, bool *viewed)
 {
     char *value = NULL;
     size_t len = 0;
@@ -24,6 +28,9 @@ static lt_status load_index(lt_store *s, const char *lattice, const char *name, 
     *app = NULL;
     if ((st = lt__store_key_index(lattice, name, key)) != LT_OK)
         return st;
+    if (viewed != NULL && *viewed &&
+        (*viewed = lt__store_view_index(s, lattice, name, app, cas_rev, &st)))
+        return st == LT_ERR_NOT_FOUND ? lt__store_app_new(lattice, name, app) : st;
     if ((st = lt__store_kv_last(s, s->mbucket, key->ptr, &value, &len, cas_rev)) != LT_OK)
         return st;
     if (value == NULL)
@@ -37,13 +44,25 @@ static lt_status load_index(lt_store *s, const char *lattice, const char *name, 
 
 lt_status lt_store_app_get(lt_store *s, const char *lattice, const char *name, lt_store_app **out)
 {
+    uint64_t rev = 0;
+    lt_status st;
+
+    /* An app absent from the view is confirmed in KV (this replica's view may lag another's). */
+    if (lt__store_view_index(s, lattice, name, out, &rev, &st) && st != LT_ERR_NOT_FOUND)
+        return st;
+    return lt_store_app_get_fresh(s, lattice, name, out);
+}
+
+lt_status lt_store_app_get_fresh(lt_store *s, const char *lattice, const char *name,
+                                 lt_store_app **out)
+{
     char kbuf[LT__KEY_MAX];
     lt_buf key;
     uint64_t rev = 0;
     lt_status st;
 
     lt_buf_init_on(&key, kbuf, sizeof(kbuf), LT__KEY_MAX);
-    st = load_index(s, lattice, name, &key, out, &rev);
+    st = load_index(s, lattice, name, &key, out, &rev, NULL);
     lt_buf_cleanup(&key);
     if (st == LT_OK && (*out)->revision == 0) {
         lt_store_app_free(*out);
@@ -76,6 +95,8 @@ lt_status lt_store_app_list(lt_store *s, const char *lattice, lt_store_app ***ou
         st = LT_FAIL(LT_ERR_INVALID, "invalid lattice name");
         goto out;
     }
+    if (lt__store_view_app_list(s, lattice, out, count, &st))
+        goto out;
     if ((st = lt_buf_appendf(&filter, "app.%s.*", lattice)) != LT_OK)
         goto out;
     if ((st = lt__store_kv_scan(s->manifests, filter.ptr, &items, &n)) != LT_OK)
@@ -170,11 +191,16 @@ static lt_status store_new_manifest(lt_store *s, const char *lattice, const char
     return st;
 }
 
-/* One attempt: LT_ERR_CONFLICT asks for another. *written is the index written (or read). */
+/*
+ * One attempt: LT_ERR_CONFLICT asks for another. *written is the index written (or read).
+ * With use_view the index comes from the view when it can answer; only a successful
+ * compare-and-set confirms it, so any other decision on it asks for an attempt on KV.
+ */
 static lt_status update_once(lt_store *s, const char *lattice, const char *name, const char *new_id,
-                             lt_store_update_fn fn, void *arg, lt_store_app **written,
-                             char ***removed, size_t *nremoved)
+                             bool use_view, lt_store_update_fn fn, void *arg,
+                             lt_store_app **written, char ***removed, size_t *nremoved)
 {
+    bool viewed = use_view;
     char kbuf[LT__KEY_MAX];
     lt_buf key;
     lt_store_app *app = NULL;
@@ -185,7 +211,7 @@ static lt_status update_once(lt_store *s, const char *lattice, const char *name,
     lt_status st;
 
     lt_buf_init_on(&key, kbuf, sizeof(kbuf), LT__KEY_MAX);
-    if ((st = load_index(s, lattice, name, &key, &app, &rev)) != LT_OK)
+    if ((st = load_index(s, lattice, name, &key, &app, &rev, &viewed)) != LT_OK)
         goto out;
     if ((before = key_ids(app, &nbefore)) == NULL) {
         st = LT_FAIL(LT_ERR_NOMEM, "out of memory");
@@ -194,6 +220,10 @@ static lt_status update_once(lt_store *s, const char *lattice, const char *name,
     old_count = app->version_count;
     if ((st = fn(app, new_id, &decision, arg)) != LT_OK)
         goto out;
+    if (viewed && (decision == LT_STORE_SKIP || (app->deleted && !app->revision))) {
+        st = LT_ERR_CONFLICT; /* nothing for a compare-and-set to confirm: decide on KV */
+        goto out;
+    }
     if (decision == LT_STORE_SKIP || (app->deleted && app->revision == 0)) {
         if (app->deleted)
             app->deleted = false;
@@ -212,10 +242,12 @@ static lt_status update_once(lt_store *s, const char *lattice, const char *name,
         app->created_ms = app->updated_ms;
     if (!app->deleted && (st = lt__store_index_encode(app, &json, &len)) != LT_OK)
         goto out;
+    viewed = false; /* from here the compare-and-set judges the view's revision */
     st = lt__store_kv_cas(s, s->mbucket, key.ptr, json, len, app->deleted, rev, &new_rev);
     if (st != LT_OK)
         goto out;
     app->revision = app->deleted ? 0 : new_rev;
+    lt__store_view_put_index(s, lattice, name, app->deleted ? NULL : app, new_rev);
 done:
     /* What the update dropped: every id before that the result no longer names. */
     for (size_t i = 0; i < nbefore; i++) {
@@ -234,6 +266,10 @@ done:
     *written = app;
     app = NULL;
 out:
+    /* A refusal decided on the view (fn's, the version cap, the index size) may be the view's
+     * lag: decide again on KV. */
+    if (viewed && st != LT_OK && st != LT_ERR_NOMEM)
+        st = LT_ERR_CONFLICT;
     free_strv(before, nbefore);
     lt_free(json);
     lt_store_app_free(app);
@@ -266,7 +302,9 @@ lt_status lt_store_update(lt_store *s, const char *lattice, const char *name,
         return st;
     }
     for (unsigned i = 0; i < tries; i++) {
-        st = update_once(s, lattice, name, id[0] ? id : NULL, fn, arg, &app, &removed, &nremoved);
+        /* The first attempt may use the view; after a conflict it may be behind: KV. */
+        st = update_once(s, lattice, name, id[0] ? id : NULL, i == 0, fn, arg, &app, &removed,
+                         &nremoved);
         if (st != LT_ERR_CONFLICT)
             break;
         LT_DEBUG("store", "conflict updating %s/%s, attempt %u", lattice, name, i + 1);
@@ -324,6 +362,8 @@ lt_status lt_store_manifest_get(lt_store *s, const lt_store_app *app, const char
     }
     if (ver == NULL)
         return LT_ERR_NOT_FOUND;
+    if (lt__store_view_manifest(s, app->lattice, app->name, ver->key, new_json, len))
+        return LT_OK;
     lt_buf_init_on(&key, kbuf, sizeof(kbuf), LT__KEY_MAX);
     st = lt__store_key_manifest(app->lattice, app->name, ver->key, &key);
     if (st == LT_OK)
@@ -341,6 +381,7 @@ lt_status lt_store_status_put(lt_store *s, const char *lattice, const char *name
 {
     char kbuf[LT__KEY_MAX];
     lt_buf key;
+    uint64_t rev = 0;
     natsStatus ns;
     lt_status st;
 
@@ -349,8 +390,10 @@ lt_status lt_store_status_put(lt_store *s, const char *lattice, const char *name
                        LT_STORE_MAX_VALUE_BYTES);
     lt_buf_init_on(&key, kbuf, sizeof(kbuf), LT__KEY_MAX);
     st = lt__store_key_status(lattice, name, &key);
-    if (st == LT_OK && (ns = kvStore_Put(NULL, s->status, key.ptr, json, (int)len)) != NATS_OK)
+    if (st == LT_OK && (ns = kvStore_Put(&rev, s->status, key.ptr, json, (int)len)) != NATS_OK)
         st = lt__store_nats_fail(ns, 0, "cannot write status", key.ptr);
+    if (st == LT_OK)
+        lt__store_view_put_status(s, lattice, name, json, len, rev);
     lt_buf_cleanup(&key);
     return st;
 }
@@ -364,6 +407,8 @@ lt_status lt_store_status_get(lt_store *s, const char *lattice, const char *name
     lt_status st;
 
     *new_json = NULL;
+    if (lt__store_view_status_get(s, lattice, name, new_json, len, &st))
+        return st;
     lt_buf_init_on(&key, kbuf, sizeof(kbuf), LT__KEY_MAX);
     st = lt__store_key_status(lattice, name, &key);
     if (st == LT_OK)
@@ -374,17 +419,42 @@ lt_status lt_store_status_get(lt_store *s, const char *lattice, const char *name
     return st;
 }
 
+/* kvStore_Delete that also tells the delete marker's revision (for the view). */
+static natsStatus delete_marker(lt_store *s, const char *key, uint64_t *rev)
+{
+    char subj[2 * LT__KEY_MAX];
+    natsMsg *msg = NULL;
+    jsPubAck *pa = NULL;
+    natsStatus ns;
+
+    *rev = 0;
+    snprintf(subj, sizeof(subj), "$KV.%s.%s", s->sbucket, key);
+    ns = natsMsg_Create(&msg, subj, NULL, NULL, 0);
+    if (ns == NATS_OK)
+        ns = natsMsgHeader_Set(msg, "KV-Operation", "DEL");
+    if (ns == NATS_OK)
+        ns = js_PublishMsg(&pa, s->js, msg, NULL, NULL);
+    if (ns == NATS_OK)
+        *rev = pa->Sequence;
+    jsPubAck_Destroy(pa);
+    natsMsg_Destroy(msg);
+    return ns;
+}
+
 lt_status lt_store_status_delete(lt_store *s, const char *lattice, const char *name)
 {
     char kbuf[LT__KEY_MAX];
     lt_buf key;
+    uint64_t rev = 0;
     natsStatus ns;
     lt_status st;
 
     lt_buf_init_on(&key, kbuf, sizeof(kbuf), LT__KEY_MAX);
     st = lt__store_key_status(lattice, name, &key);
-    if (st == LT_OK && (ns = kvStore_Delete(s->status, key.ptr)) != NATS_OK)
+    if (st == LT_OK && (ns = delete_marker(s, key.ptr, &rev)) != NATS_OK)
         st = lt__store_nats_fail(ns, 0, "cannot delete status", key.ptr);
+    if (st == LT_OK)
+        lt__store_view_put_status(s, lattice, name, NULL, 0, rev);
     lt_buf_cleanup(&key);
     return st;
 }
@@ -415,6 +485,8 @@ lt_status lt_store_status_list(lt_store *s, const char *lattice, lt_store_status
         st = LT_FAIL(LT_ERR_INVALID, "invalid lattice name");
         goto out;
     }
+    if (lt__store_view_status_list(s, lattice, out, count, &st))
+        goto out;
     if ((st = lt_buf_appendf(&filter, "%s.*", lattice)) != LT_OK ||
         (st = lt__store_kv_scan(s->status, filter.ptr, &items, &n)) != LT_OK)
         goto out;

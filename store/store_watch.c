@@ -115,7 +115,7 @@ static void redeliver_due(lt_store_watch *wa)
             i++;
             continue;
         }
-        st = lt_store_app_get(wa->s, r.lattice, r.name, &app);
+        st = lt_store_app_get_fresh(wa->s, r.lattice, r.name, &app); /* not a view behind us */
         if (st == LT_ERR_NOT_FOUND)
             hand(wa, LT_STORE_CHANGE_DELETE, r.lattice, r.name, NULL, r.pause);
         else if (st == LT_OK)

@@ -116,7 +116,7 @@ int lt_daemon_run(const lt_daemon_config *cfg)
     lt_loop *loop = NULL;
     natsConnection *nc = NULL;
     jsCtx *js = NULL;
-    lt_store *store = NULL;
+    lt_store *store = NULL, *api_store = NULL;
     lt_api *api = NULL;
     lt_api_config ac = { .prefix = cfg->api_prefix, .workers = (unsigned)cfg->api_workers };
     lt_conn_config cc;
@@ -177,8 +177,11 @@ int lt_daemon_run(const lt_daemon_config *cfg)
         code = 3;
         goto out;
     }
-    /* The API handlers only touch KV, so they run on their nats.c thread. */
-    if (lt_store_open(&store, js, &sc) != LT_OK || lt_api_start(&api, nc, store, &ac) != LT_OK) {
+    /* The API's store keeps the in-memory view (store/store_view.c) and answers reads and
+     * checks from it; the scheduler's reads KV as before (its own handle, no view). */
+    if (lt_store_open(&store, js, &sc) != LT_OK || lt_store_open(&api_store, js, &sc) != LT_OK ||
+        lt_store_view_start(api_store, nc) != LT_OK ||
+        lt_api_start(&api, nc, api_store, &ac) != LT_OK) {
         LT_ERROR("daemon", "%s", lt_error_message());
         goto out;
     }
@@ -215,6 +218,7 @@ out:
     lt_dev_host_stop(devhost); /* while NATS is still there for its goodbye */
     lt_daemon_sched_stop(sched);
     lt_api_stop(api);
+    lt_store_close(api_store);
     lt_store_close(store);
     jsCtx_Destroy(js);
     if (nc != NULL) {

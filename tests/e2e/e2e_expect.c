@@ -167,6 +167,8 @@ long e2e_inventory_instances(e2e *e, const char *lattice, const char *host)
     for (attempt = 0; attempt < 10 && reply == NULL; attempt++) /* only the leader answers */
         if (natsConnection_RequestString(&reply, e->nc, subj, "", 2000) != NATS_OK)
             reply = NULL;
+    if (reply == NULL)
+        e2e_dump_logs(e);
     ck_assert_msg(reply != NULL, "no inventory reply on %s", subj);
     doc = json_loadb(natsMsg_GetData(reply), (size_t)natsMsg_GetDataLength(reply), 0, NULL);
     natsMsg_Destroy(reply);

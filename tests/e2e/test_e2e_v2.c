@@ -762,6 +762,74 @@ START_TEST(test_dies_before_start_with_standby)
 }
 END_TEST
 
+/* Stops the live simulators printed (all of them, or pid's). */
+static size_t stop_lines(e2e *e, pid_t pid)
+{
+    e2e_v2_fold f;
+
+    e2e_v2_fold_sims(e, pid, &f);
+    return f.stops;
+}
+
+/* A host dies, the leader replaces its workloads, and is killed right after: the standby that
+ * takes over stops nothing and the 5 workloads keep running. It used to count the dead host's
+ * workloads as still starting (it had seen their starts, not their answers), kept the host
+ * alive for the start timeout and stopped live workloads as surplus. */
+START_TEST(test_failover_after_host_loss)
+{
+    e2e *e = e2e_new();
+    const char *ra[] = { "--wasmcloud-v2", L, FAST_V2, "--replica-id", "replica-a", NULL };
+    const char *rb[] = { "--wasmcloud-v2", L, FAST_V2, "--replica-id", "replica-b", NULL };
+    const char *sx[] = { SIM_FAST, NULL };
+    pid_t hs[3], a, b, victim = 0;
+    size_t most = 0;
+    e2e_v2_fold f;
+    int64_t until;
+
+    e2e_v2_reset();
+    e2e_v2_watch(e); /* attributes workloads to apps; no start goes to a dead host here */
+    for (int i = 0; i < 3; i++) {
+        char name[8];
+
+        snprintf(name, sizeof(name), "hl%d", i);
+        hs[i] = e2e_v2_sim(e, name, 1, sx);
+    }
+    a = e2e_latticed(e, ra);
+    ck_assert_msg(e2e_wait(e, leader_is, (void *)"replica-a", 20000), "replica-a never led");
+    b = e2e_latticed(e, rb);
+    ck_assert_msg(e2e_wait_log(e, b, "ready: NATS", 20000), "replica-b never got ready");
+    for (int i = 0; i < 3; i++)
+        e2e_v2_wait_ready(e, L, hs[i], 1, &f);
+    e2e_deploy_ok(e, L, "v2-shop-v2.yaml"); /* 5 workloads */
+    e2e_v2_expect_running(e, 0, "shop", NULL, 5, T);
+    for (int i = 0; i < 3; i++)
+        if (e2e_v2_running(e, hs[i], "shop", NULL) > most) {
+            most = e2e_v2_running(e, hs[i], "shop", NULL);
+            victim = hs[i];
+        }
+    e2e_v2_kill(e, victim);
+    e2e_v2_expect_running(e, 0, "shop", NULL, 5, T); /* replaced by replica-a */
+    e2e_kill(e, a, SIGKILL, true);
+    ck_assert_msg(e2e_wait(e, leader_is, (void *)"replica-b", 20000), "replica-b never led");
+    /* 10 s of replica-b's term: nothing stopped, all 5 running, no duplicate */
+    for (until = e2e_now_ms() + 10000; e2e_now_ms() < until; e2e_sleep_ms(200)) {
+        size_t stops = 0;
+
+        for (int i = 0; i < 3; i++)
+            stops += hs[i] != victim ? stop_lines(e, hs[i]) : 0;
+        if (stops != 0 || e2e_v2_running(e, 0, "shop", NULL) != 5) {
+            e2e_dump_logs(e);
+            ck_abort_msg("after the failover: %zu stops, %zu of 5 running", stops,
+                         e2e_v2_running(e, 0, "shop", NULL));
+        }
+    }
+    ck_assert_uint_eq(e2e_v2_duplicates(e), 0);
+    e2e_expect_status(e, L, "shop", "deployed", T);
+    e2e_v2_unwatch();
+    e2e_free(e);
+}
+END_TEST
+
 int main(void)
 {
     const TTest *const tests[] = { test_lifecycle,
@@ -775,6 +843,7 @@ int main(void)
                                    test_failover_mid_start,
                                    test_stop_during_start,
                                    test_dies_before_start_with_standby,
+                                   test_failover_after_host_loss,
                                    NULL };
 
     return e2e_run_suite("e2e_v2", 180, tests);
