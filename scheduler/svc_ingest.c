@@ -270,8 +270,8 @@ static void hosts_apply(lt_loop *loop, void *arg)
         if (lt_sched_hosts_json(l->s, lt_loop_now_ms(), &b) != LT_OK)
             goto out;
     } else if (lt_buf_appendf(&b,
-                              "{\"lattice\":\"%s\",\"partitioned\":false,\"total\":0,"
-                              "\"hosts\":[],\"truncated\":false}",
+                              "{\"lattice\":\"%s\",\"partitioned\":false,\"acting\":false,"
+                              "\"total\":0,\"hosts\":[],\"truncated\":false}",
                               lattice) != LT_OK) {
         goto out;
     }

@@ -5,7 +5,8 @@
  * is deployed on the replies, not one heartbeat or instance event later; a
  * reply that does not say RUNNING still waits for the host's inventory; and a
  * start answered RUNNING that never shows in the host's heartbeats is given up
- * after the confirmation timeout and placed again, as before.
+ * after the confirmation timeout and placed again, as before. The hosts answer
+ * says "acting" once a deploy would be placed at once.
  */
 #include <check.h>
 #include <stdio.h>
@@ -13,10 +14,45 @@
 #include <string.h>
 
 #include "fleet.h"
+#include "lt_buf.h"
 #include "lt_sched.h"
 #include "tmodel.h"
 
 #define IS(x) LATTICED__HOST__V1__INSTANCE_STATE__INSTANCE_STATE_##x
+
+static bool acting(fleet *f)
+{
+    lt_buf b;
+    bool yes;
+
+    lt_buf_init(&b, 64 * 1024);
+    ck_assert_int_eq(lt_sched_hosts_json(f->s, f->now, &b), LT_OK);
+    yes = strstr(b.ptr, "\"acting\":true") != NULL;
+    ck_assert(yes || strstr(b.ptr, "\"acting\":false") != NULL);
+    lt_buf_cleanup(&b);
+    return yes;
+}
+
+/* The hosts answer says when a deploy would be placed at once (bench_converge waits for it). */
+START_TEST(test_hosts_say_acting)
+{
+    lt_sched_config cfg = { .warmup_ms = 3000 };
+    fleet *f = fleet_new("default", &cfg);
+
+    fleet_host_add(f, "h1", "", 0, 0);
+    fleet_step(f, 10);
+    ck_assert(!acting(f)); /* warming up */
+    for (int i = 0; i < 30; i++)
+        fleet_step(f, 100);
+    ck_assert(acting(f));
+    lt_sched_set_leader(f->s, false, 1, f->now);
+    ck_assert(!acting(f)); /* a follower places nothing */
+    lt_sched_set_leader(f->s, true, 2, f->now);
+    fleet_step(f, 10);
+    ck_assert(acting(f)); /* the fleet's inventory round takes one step */
+    fleet_free(f);
+}
+END_TEST
 
 TCase *converge_tcase(void);
 
@@ -100,5 +136,6 @@ TCase *converge_tcase(void)
     tcase_add_test(t, test_running_reply_deploys);
     tcase_add_test(t, test_other_reply_waits_for_inventory);
     tcase_add_test(t, test_running_reply_still_confirmed);
+    tcase_add_test(t, test_hosts_say_acting);
     return t;
 }
