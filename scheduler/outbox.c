@@ -15,6 +15,7 @@
 static LT_NODISCARD lt_status out_queue(lt_sched *s, sched_host *h, lt_sched_verb v, void *item);
 
 #define RC(x) LATTICED__HOST__V1__RESULT_CODE__RESULT_CODE_##x
+#define IS(x) LATTICED__HOST__V1__INSTANCE_STATE__INSTANCE_STATE_##x
 
 /* One queued item: the protobuf-c message (fields borrowed from specs, except those listed in
  * owned) plus what the reply handler needs. Lives from out_queue to the end of
@@ -474,7 +475,7 @@ static void link_failed(lt_sched *s, const req_item *it, const char *msg, int64_
 }
 
 static void item_answer(lt_sched *s, const sched_req *r, sched_host *h, const req_item *it,
-                        int code, const char *msg, int64_t now)
+                        int code, int state, const char *msg, int64_t now)
 {
     bool ok = code == RC(OK) || code == RC(ALREADY_DONE);
     sched_start *st;
@@ -493,6 +494,12 @@ static void item_answer(lt_sched *s, const sched_req *r, sched_host *h, const re
                 lt__sched_cp_instance_placed(s, st, c != NULL ? c->image : "");
             st->acked = true;
             st->sent = now; /* the confirmation clock starts now */
+            /* The host replies once the instance runs (command.proto): the app need not wait
+             * for the instance.started event to count it. */
+            if (state == IS(RUNNING) && !st->running) {
+                st->running = true;
+                lt__sched_mark_dirty(s, st->app, now);
+            }
         } else {
             sched_app *a = st->app;
             char *comp = lt_strdup(st->comp);
@@ -576,7 +583,7 @@ void lt_sched_on_reply(lt_sched *s, uint64_t request_no,
              lt_sched_verb_name(r->verb),
              lt_status_str(transport != LT_OK ? transport : LT_ERR_TIMEOUT));
     for (i = 0; i < r->n; i++) {
-        int code;
+        int code, state = 0;
         const char *msg;
 
         if (reply == NULL) {
@@ -587,12 +594,13 @@ void lt_sched_on_reply(lt_sched *s, uint64_t request_no,
             msg = reply->message;
         } else if (i < reply->n_results && reply->results[i] != NULL) {
             code = reply->results[i]->code;
+            state = (int)reply->results[i]->state;
             msg = reply->results[i]->message;
         } else {
             code = RC(INTERNAL);
             msg = "the host's reply has no result for this item";
         }
-        item_answer(s, r, h, &r->items[i], code, msg != NULL ? msg : "", now);
+        item_answer(s, r, h, &r->items[i], code, state, msg != NULL ? msg : "", now);
     }
     req_free(r);
 }

@@ -596,6 +596,7 @@ static void rec_spread(rec_ctx *x, size_t ci, const spec_comp *c, comp_rt *rt)
         sp = spread_of(c, st->host);
         if (sp >= 0) {
             t[sp].have++;
+            t[sp].run += st->running;
             st->host->cnt++;
         }
     }
@@ -692,7 +693,8 @@ static void rec_daemon(rec_ctx *x, size_t ci, const spec_comp *c, comp_rt *rt)
         st->host->cnt_all++;
         if (daemon_eligible(c, st->host)) {
             st->host->cnt++;
-            pending++;
+            run += st->running;
+            pending += !st->running;
         }
     }
     for (i = 0; i < c->n_spreads; i++) {

@@ -335,6 +335,8 @@ typedef struct sched_start {
     char digest[33];
     int64_t sent;
     bool acked;
+    bool running; /**< the host's reply said RUNNING: counts as running until the event or a
+                       heartbeat shows the instance (or the confirmation times out) */
     uint64_t mem, cpu;
     struct sched_start *next, *prev; /* app list */
 } sched_start;

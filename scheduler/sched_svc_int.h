@@ -80,10 +80,35 @@ typedef struct sched_writer sched_writer;
  * (a deposed or paused leader's late write would hide the new leader's status).
  */
 LT_NODISCARD lt_status lt__sched_writer_start(sched_writer **new_w, lt_store *store,
-                                              natsConnection *nc, const char *replica,
-                                              sched_lease *lease);
+                                              natsConnection *nc, const char *prefix,
+                                              const char *replica, sched_lease *lease);
+/**
+ * Loop thread. Hand the control-plane events the loop emitted since the last call to the
+ * writer thread: one lock and one wake-up per loop turn, not per event (the service calls it
+ * after each inbox drain and timer tick; lt__sched_writer_stop calls it too). NULL-safe.
+ */
+void lt__sched_writer_handover(sched_writer *w);
 /** Write what is queued (bounded wait), stop the thread. NULL-safe. */
 void lt__sched_writer_stop(sched_writer *w);
+
+/* ---------------------------------------------------------------------------------------------
+ * Unpacking into an arena (pb_arena.c)
+ * ------------------------------------------------------------------------------------------- */
+
+typedef struct sched_pb_chunk sched_pb_chunk;
+
+/** A protobuf-c allocator handing out memory from chunks freed all at once. Not thread-safe:
+ * one message, one thread at a time. */
+typedef struct {
+    ProtobufCAllocator alloc; /**< pass &arena.alloc to protobuf_c_message_unpack */
+    sched_pb_chunk *head;
+    size_t next_cap;
+} sched_pb_arena;
+
+/** Make a an empty arena sized for a message of packed_len bytes (nothing allocated yet). */
+void lt__sched_pb_arena_init(sched_pb_arena *a, size_t packed_len);
+/** Free everything unpacked into a (never protobuf_c_message_free_unpacked). NULL-safe. */
+void lt__sched_pb_arena_release(sched_pb_arena *a);
 
 /* ---------------------------------------------------------------------------------------------
  * The service

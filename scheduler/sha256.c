@@ -81,17 +81,21 @@ void lt__sched_sha_str(sched_sha *s, const char *str)
 static void sha_final(sched_sha *s, uint8_t out[32])
 {
     uint64_t bits = s->len * 8;
-    uint8_t pad = 0x80;
     int i;
 
-    lt__sched_sha_update(s, &pad, 1);
-    pad = 0;
-    while (s->fill != 56)
-        lt__sched_sha_update(s, &pad, 1);
-    for (i = 7; i >= 0; i--) {
-        uint8_t c = (uint8_t)(bits >> (8 * i));
-        lt__sched_sha_update(s, &c, 1);
+    /* Padding in place (one or two blocks), not byte by byte through update: ids are hashed
+     * for every instance placed. */
+    s->buf[s->fill++] = 0x80;
+    if (s->fill > 56) {
+        memset(s->buf + s->fill, 0, 64 - s->fill);
+        block(s->h, s->buf);
+        s->fill = 0;
     }
+    memset(s->buf + s->fill, 0, 56 - s->fill);
+    for (i = 0; i < 8; i++)
+        s->buf[56 + i] = (uint8_t)(bits >> (8 * (7 - i)));
+    block(s->h, s->buf);
+    s->fill = 0;
     for (i = 0; i < 8; i++) {
         out[4 * i] = (uint8_t)(s->h[i] >> 24);
         out[4 * i + 1] = (uint8_t)(s->h[i] >> 16);

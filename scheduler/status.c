@@ -326,8 +326,15 @@ lt_status lt_sched_hosts_json(const lt_sched *s, int64_t now, lt_buf *out)
     }
     LT_IGNORE(lt_buf_appends(out, "{\"lattice\":"));
     LT_IGNORE(lt_buf_json_str(out, s->lattice));
-    st = lt_buf_appendf(out, ",\"partitioned\":%s,\"total\":%zu,\"hosts\":[",
-                        lt_sched_partitioned(s) ? "true" : "false", n);
+    /* acting: leading and past the warm-up, the stored apps and the new term's inventory round,
+     * so a deploy is placed at once (benchmarks wait for it; a deploy before is only queued) */
+    st = lt_buf_appendf(out, ",\"partitioned\":%s,\"acting\":%s,\"total\":%zu,\"hosts\":[",
+                        lt_sched_partitioned(s) ? "true" : "false",
+                        s->leading && now >= s->ready_at && s->apps_loaded &&
+                                lt__sched_fence_ready(s, now)
+                            ? "true"
+                            : "false",
+                        n);
     for (i = 0; i < n && st == LT_OK; i++) {
         size_t mark = out->len;
 

@@ -127,7 +127,8 @@ typedef struct {
     lt_sched_svc *svc;
     size_t idx;
     uint64_t no;
-    Latticed__Host__V1__CommandReply *reply; /* NULL: transport failure */
+    Latticed__Host__V1__CommandReply *reply; /* NULL: transport failure; in arena */
+    sched_pb_arena arena;
     Latticed__Host__V1__InventoryReply *inv; /* instead, for inventory requests */
     bool is_inv;
     lt_status transport;
@@ -137,8 +138,7 @@ static void reply_drop(svc_item *arg)
 {
     reply_item *it = (reply_item *)arg;
 
-    if (it->reply != NULL)
-        latticed__host__v1__command_reply__free_unpacked(it->reply, NULL);
+    lt__sched_pb_arena_release(&it->arena); /* it->reply */
     if (it->inv != NULL)
         latticed__host__v1__inventory_reply__free_unpacked(it->inv, NULL);
     lt_free(it);
@@ -194,8 +194,10 @@ static void on_reply(natsConnection *nc, natsSubscription *sub, natsMsg *msg, vo
         if (it->inv == NULL)
             it->transport = LT_ERR_PARSE;
     } else {
+        lt__sched_pb_arena_init(&it->arena, (size_t)natsMsg_GetDataLength(msg));
         it->reply =
-            latticed__host__v1__command_reply__unpack(NULL, (size_t)natsMsg_GetDataLength(msg),
+            latticed__host__v1__command_reply__unpack(&it->arena.alloc,
+                                                      (size_t)natsMsg_GetDataLength(msg),
                                                       (const uint8_t *)natsMsg_GetData(msg));
         if (it->reply == NULL)
             it->transport = LT_ERR_PARSE;

@@ -58,13 +58,17 @@ typedef struct {
     char lattice[LT_MAX_TOKEN + 1];
     char host[LT_MAX_HOST_ID + 1];
     ProtobufCMessage *m;
+    bool in_arena; /* m was unpacked into arena (the fast path) */
+    sched_pb_arena arena;
 } ev_item;
 
 static void ev_drop(svc_item *arg)
 {
     ev_item *it = (ev_item *)arg;
 
-    if (it->m != NULL)
+    if (it->in_arena)
+        lt__sched_pb_arena_release(&it->arena);
+    else if (it->m != NULL)
         protobuf_c_message_free_unpacked(it->m, NULL);
     lt_free(it);
 }
@@ -131,10 +135,15 @@ static bool fast_decode(natsMsg *msg, int k, ev_item *it)
     n = strlen(source);
     if (n == 0 || n > LT_MAX_HOST_ID || strpbrk(source, "%\" ") != NULL)
         return false;
-    it->m = protobuf_c_message_unpack(kinds[k].desc, NULL, (size_t)natsMsg_GetDataLength(msg),
+    lt__sched_pb_arena_init(&it->arena, (size_t)natsMsg_GetDataLength(msg));
+    it->m = protobuf_c_message_unpack(kinds[k].desc, &it->arena.alloc,
+                                      (size_t)natsMsg_GetDataLength(msg),
                                       (const uint8_t *)natsMsg_GetData(msg));
-    if (it->m == NULL)
+    if (it->m == NULL) {
+        lt__sched_pb_arena_release(&it->arena);
         return false;
+    }
+    it->in_arena = true;
     memcpy(it->host, source, n + 1);
     return true;
 }
@@ -261,8 +270,8 @@ static void hosts_apply(lt_loop *loop, void *arg)
         if (lt_sched_hosts_json(l->s, lt_loop_now_ms(), &b) != LT_OK)
             goto out;
     } else if (lt_buf_appendf(&b,
-                              "{\"lattice\":\"%s\",\"partitioned\":false,\"total\":0,"
-                              "\"hosts\":[],\"truncated\":false}",
+                              "{\"lattice\":\"%s\",\"partitioned\":false,\"acting\":false,"
+                              "\"total\":0,\"hosts\":[],\"truncated\":false}",
                               lattice) != LT_OK) {
         goto out;
     }

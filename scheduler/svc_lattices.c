@@ -136,6 +136,7 @@ static void drain(lt_loop *loop, void *arg)
         next = it->next;
         it->run(it);
     }
+    lt__sched_writer_handover(svc->writer);
 }
 
 void lt__sched_svc_inbox_post(lt_sched_svc *svc, svc_item *it)
@@ -202,6 +203,7 @@ static int64_t on_timer(lt_loop *loop, void *arg)
             l->next_tick = now + d;
         }
     }
+    lt__sched_writer_handover(svc->writer);
     {
         static int64_t last;
         static uint64_t ev0, rep0;
@@ -580,7 +582,8 @@ lt_status lt_sched_svc_start(lt_sched_svc **new_svc, const lt_sched_svc_config *
     if (st == LT_OK)
         st = lt__sched_svc_hosts_start(svc);
     if (st == LT_OK)
-        st = lt__sched_writer_start(&svc->writer, cfg->store, cfg->nc, svc->replica, svc->lease);
+        st = lt__sched_writer_start(&svc->writer, cfg->store, cfg->nc, svc->prefix, svc->replica,
+                                    svc->lease);
     if (st == LT_OK && cfg->store != NULL)
         st = lt_store_watch_start(&svc->watch, cfg->store, NULL, on_store_change, svc);
     if (st != LT_OK)

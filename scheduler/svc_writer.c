@@ -34,13 +34,14 @@ typedef struct wentry {
 #define RETRY_FIRST_MS 100
 #define RETRY_MAX_MS 5000 /* a status is retried at least this often while the KV fails */
 
-/* A control-plane event on its way out: the packed protobuf and where it goes. */
+/* A control-plane event on its way out: where it goes and the packed protobuf, in one
+ * allocation; the subject and CloudEvent type are spelt out on the writer thread. */
 typedef struct wevent {
-    char subj[LT_MAX_SUBJECT];
-    char cetype[96];
-    uint8_t *data;
-    size_t len;
     struct wevent *next;
+    char lattice[LT_MAX_TOKEN + 1];
+    char type[48];
+    size_t len;
+    uint8_t data[];
 } wevent;
 
 #define MAX_QUEUED_EVENTS 200000u /* beyond this, events are dropped (and counted) */
@@ -50,6 +51,11 @@ struct sched_writer {
     sched_lease *lease; /* NULL: no election, every status is written */
     natsConnection *nc;
     char source[192];
+    char prefix[LT_MAX_SUBJECT / 2]; /* of the event subjects */
+    /* Events the loop emitted since its last hand-over (loop thread only, no lock): one lock and
+     * one wake-up per batch (lt__sched_writer_handover), not per event. */
+    wevent *lp_head, *lp_tail;
+    size_t lp_n;
     wevent *ev_head, *ev_tail;
     size_t n_events;
     uint64_t dropped;
@@ -159,17 +165,22 @@ static void wentry_free(wentry *e)
  */
 static void publish_event(sched_writer *w, wevent *ev)
 {
-    char id[LT_UUID_LEN + 1], when[LT_TIME_TEXT_MAX];
+    char id[LT_UUID_LEN + 1], when[LT_TIME_TEXT_MAX], subj[LT_MAX_SUBJECT], cetype[96];
     natsMsg *m = NULL;
     natsStatus s;
 
+    if (lt_subject_cp_event(subj, sizeof(subj), w->prefix, ev->lattice, ev->type) != LT_OK) {
+        lt_free(ev);
+        return;
+    }
+    snprintf(cetype, sizeof(cetype), "dev.latticed.cp.%s.v1", ev->type);
     lt_rand_uuid_from(&w->rng, id); /* seeded from the kernel: unique, not secret */
     lt_time_format_now(when);
-    s = natsMsg_Create(&m, ev->subj, NULL, (const char *)ev->data, (int)ev->len);
+    s = natsMsg_Create(&m, subj, NULL, (const char *)ev->data, (int)ev->len);
     if (s == NATS_OK)
         s = natsMsgHeader_Set(m, "ce-specversion", LT_CE_SPECVERSION);
     if (s == NATS_OK)
-        s = natsMsgHeader_Set(m, "ce-type", ev->cetype);
+        s = natsMsgHeader_Set(m, "ce-type", cetype);
     if (s == NATS_OK)
         s = natsMsgHeader_Set(m, "ce-source", w->source);
     if (s == NATS_OK)
@@ -181,7 +192,6 @@ static void publish_event(sched_writer *w, wevent *ev)
     if (s == NATS_OK)
         natsConnection_PublishMsg(w->nc, m);
     natsMsg_Destroy(m);
-    lt_free(ev->data);
     lt_free(ev);
 }
 
@@ -197,15 +207,16 @@ static void *writer_main(void *arg)
 
         while (w->head == NULL && w->ev_head == NULL && !w->stop)
             pthread_cond_wait(&w->cv, &w->mu);
-        if (w->ev_head != NULL) {
-            wevent *ev = w->ev_head;
+        if (w->ev_head != NULL) { /* every queued event, then the statuses */
+            wevent *ev = w->ev_head, *next;
 
-            w->ev_head = ev->next;
-            if (w->ev_head == NULL)
-                w->ev_tail = NULL;
-            w->n_events--;
+            w->ev_head = w->ev_tail = NULL;
+            w->n_events = 0;
             pthread_mutex_unlock(&w->mu);
-            publish_event(w, ev);
+            for (; ev != NULL; ev = next) {
+                next = ev->next;
+                publish_event(w, ev);
+            }
             pthread_mutex_lock(&w->mu);
             continue;
         }
@@ -249,7 +260,7 @@ static void *writer_main(void *arg)
 }
 
 lt_status lt__sched_writer_start(sched_writer **new_w, lt_store *store, natsConnection *nc,
-                                 const char *replica, sched_lease *lease)
+                                 const char *prefix, const char *replica, sched_lease *lease)
 {
     sched_writer *w = lt_calloc(1, sizeof(*w));
 
@@ -260,6 +271,10 @@ lt_status lt__sched_writer_start(sched_writer **new_w, lt_store *store, natsConn
     w->lease = lease;
     w->nc = nc;
     snprintf(w->source, sizeof(w->source), "latticed/%s", replica);
+    if ((size_t)snprintf(w->prefix, sizeof(w->prefix), "%s", prefix) >= sizeof(w->prefix)) {
+        lt_free(w);
+        return LT_FAIL(LT_ERR_TOO_BIG, "event subject prefix too long");
+    }
     lt_rand_seed_random(&w->rng);
     pthread_mutex_init(&w->mu, NULL);
     pthread_cond_init(&w->cv, NULL);
@@ -315,6 +330,7 @@ void lt__sched_writer_stop(sched_writer *w)
 {
     if (w == NULL)
         return;
+    lt__sched_writer_handover(w); /* what the loop emitted last goes out too */
     if (w->started) {
         pthread_mutex_lock(&w->mu);
         w->stop = true; /* the thread drains what is queued, then leaves */
@@ -332,7 +348,6 @@ void lt__sched_writer_stop(sched_writer *w)
         wevent *ev = w->ev_head;
 
         w->ev_head = ev->next;
-        lt_free(ev->data);
         lt_free(ev);
     }
     if (w->dropped > 0)
@@ -363,37 +378,74 @@ void lt__sched_svc_status(void *arg, const char *app, lt_sched_state state, cons
         writer_put(svc->writer, l->name, app, json, l->lease_slot);
 }
 
-/** Thread-safe. Queue a control-plane event (packed now, published on the writer thread). */
-static void writer_event(sched_writer *w, const char *subj, const char *cetype,
+/** Loop thread. Queue a control-plane event (packed now, handed to the writer thread with the
+ * others of this loop turn by lt__sched_writer_handover). */
+static void writer_event(sched_writer *w, const char *lattice, const char *type,
                          const ProtobufCMessage *msg)
 {
+    size_t len = protobuf_c_message_get_packed_size(msg), tl = strlen(type), ll = strlen(lattice);
     wevent *ev;
-    size_t len = protobuf_c_message_get_packed_size(msg);
 
-    pthread_mutex_lock(&w->mu);
-    if (w->n_events >= MAX_QUEUED_EVENTS) {
-        w->dropped++;
-        pthread_mutex_unlock(&w->mu);
+    if (tl >= sizeof(ev->type) || ll >= sizeof(ev->lattice) ||
+        (ev = lt_malloc(sizeof(*ev) + len + 1)) == NULL)
         return;
-    }
-    pthread_mutex_unlock(&w->mu);
-    ev = lt_calloc(1, sizeof(*ev));
-    if (ev == NULL || (ev->data = lt_malloc(len + 1)) == NULL) {
-        lt_free(ev);
-        return;
-    }
+    ev->next = NULL;
+    memcpy(ev->lattice, lattice, ll + 1);
+    memcpy(ev->type, type, tl + 1);
     ev->len = protobuf_c_message_pack(msg, ev->data);
-    snprintf(ev->subj, sizeof(ev->subj), "%s", subj);
-    snprintf(ev->cetype, sizeof(ev->cetype), "%s", cetype);
-    pthread_mutex_lock(&w->mu);
-    if (w->ev_tail != NULL)
-        w->ev_tail->next = ev;
+    if (w->lp_tail != NULL)
+        w->lp_tail->next = ev;
     else
-        w->ev_head = ev;
-    w->ev_tail = ev;
-    w->n_events++;
-    pthread_cond_signal(&w->cv);
+        w->lp_head = ev;
+    w->lp_tail = ev;
+    w->lp_n++;
+}
+
+void lt__sched_writer_handover(sched_writer *w)
+{
+    wevent *keep, *drop = NULL;
+    size_t room;
+
+    if (w == NULL || w->lp_head == NULL)
+        return;
+    keep = w->lp_head;
+    pthread_mutex_lock(&w->mu);
+    room = w->n_events < MAX_QUEUED_EVENTS ? MAX_QUEUED_EVENTS - w->n_events : 0;
+    if (w->lp_n > room) { /* beyond the bound: the newest are dropped (and counted) */
+        wevent *last = NULL;
+
+        w->dropped += w->lp_n - room;
+        if (room == 0) {
+            drop = keep;
+            keep = NULL;
+        } else {
+            last = keep;
+            for (size_t i = 1; i < room; i++)
+                last = last->next;
+            drop = last->next;
+            last->next = NULL;
+            w->lp_tail = last;
+        }
+        w->lp_n = room;
+    }
+    if (keep != NULL) {
+        if (w->ev_tail != NULL)
+            w->ev_tail->next = keep;
+        else
+            w->ev_head = keep;
+        w->ev_tail = w->lp_tail;
+        w->n_events += w->lp_n;
+        pthread_cond_signal(&w->cv);
+    }
     pthread_mutex_unlock(&w->mu);
+    w->lp_head = w->lp_tail = NULL;
+    w->lp_n = 0;
+    while (drop != NULL) {
+        wevent *next = drop->next;
+
+        lt_free(drop);
+        drop = next;
+    }
 }
 
 /* Loop thread: only packing here; the CloudEvent wrapping and publishing run on the writer. */
@@ -401,13 +453,9 @@ void lt__sched_svc_event(void *arg, const char *type, const ProtobufCMessage *ms
 {
     svc_lattice *l = arg;
     lt_sched_svc *svc = l->svc;
-    char subj[LT_MAX_SUBJECT], cetype[96];
 
     if (!lt__sched_svc_may_act(l))
         return; /* not the leader right now: it reports nothing */
-    if (svc->writer == NULL ||
-        lt_subject_cp_event(subj, sizeof(subj), svc->prefix, l->name, type) != LT_OK)
-        return;
-    snprintf(cetype, sizeof(cetype), "dev.latticed.cp.%s.v1", type);
-    writer_event(svc->writer, subj, cetype, msg);
+    if (svc->writer != NULL)
+        writer_event(svc->writer, l->name, type, msg);
 }

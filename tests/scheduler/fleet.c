@@ -23,8 +23,9 @@ typedef struct reply {
     size_t n;
     int *codes;
     char msg[128];
-    bool inv;  /* an inventory request */
-    int whole; /* != 0: whole-request refusal (STALE_EPOCH) */
+    bool inv;   /* an inventory request */
+    bool start; /* a start request */
+    int whole;  /* != 0: whole-request refusal (STALE_EPOCH) */
     uint64_t newest;
     struct reply *next;
 } reply;
@@ -205,6 +206,7 @@ static void on_send(void *arg, const lt_sched_batch *b)
     r->n = b->count;
     r->codes = calloc(b->count + 1, sizeof(int));
     r->inv = b->verb == LT_SCHED_INVENTORY;
+    r->start = b->verb == LT_SCHED_START;
     copy(r->msg, sizeof(r->msg), h->refuse_msg);
     lt_sched_leading(f->s, &epoch);
     if (epoch < h->newest_epoch) { /* the fence of a real host */
@@ -296,6 +298,8 @@ static void deliver(fleet *f)
 
             res[i] = init;
             res[i].code = r->codes[i];
+            if (r->start && r->codes[i] == RC(OK))
+                res[i].state = f->reply_state;
             res[i].message =
                 r->codes[i] == RC(OK) || r->codes[i] == RC(ALREADY_DONE) ? (char *)"" : r->msg;
             rp[i] = &res[i];

@@ -77,6 +77,7 @@ typedef struct {
     char last_status[64][2][4096]; /* [n][0]=app [1]=json, ring */
     size_t n_status;
     bool hold_replies;            /* queue batches without answering */
+    int reply_state;              /* state a start's OK result reports (0: none, as before) */
     bool answer_late;             /* answer at the next step instead of during send */
     int64_t hb_interval;          /* 0: every up host beats at every step; else see fleet_stagger */
     size_t started;               /* instances a start really ran (new or a FAILED one again) */

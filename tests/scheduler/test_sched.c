@@ -18,7 +18,8 @@
 
 #define RC(x) LATTICED__HOST__V1__RESULT_CODE__RESULT_CODE_##x
 
-TCase *crash_tcase(void); /* test_crash.c */
+TCase *crash_tcase(void);    /* test_crash.c */
+TCase *converge_tcase(void); /* test_converge.c */
 
 /* wadm's simple.yaml: hello x4 (id http_hello_world), httpserver x1 linked to it. */
 static lt_model *simple_app(const char *version, const char *addr)
@@ -1068,6 +1069,7 @@ static Suite *suite(void)
                                           test_hosts_json_truncates,
                                           NULL });
     suite_add_tcase(s, crash_tcase());
+    suite_add_tcase(s, converge_tcase());
     return s;
 }
 
