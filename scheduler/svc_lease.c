@@ -54,6 +54,8 @@ typedef struct {
     int64_t unconfirmed; /* send time of the oldest renewal not known to have committed */
     uint64_t seen_rev;   /* follower: last revision seen */
     int64_t seen_since;  /* follower: when it was first seen */
+    int64_t tried;       /* follower: when it last read the key (a failed read or takeover
+                            waits a poll before the next try) */
     bool reported;       /* what the callback was last told */
     uint64_t reported_epoch;
     _Atomic int64_t until; /* leading: may act until then (lt_loop_now_ms); 0 = not leading.
@@ -289,8 +291,10 @@ static void follow(sched_lease *l, lease_slot *ls)
     int64_t now = lt_loop_now_ms();
     uint64_t rev = 0, epoch;
     lease_val v;
-    natsStatus s = read_lease(l, ls, &v);
+    natsStatus s;
 
+    ls->tried = now;
+    s = read_lease(l, ls, &v);
     if (s == NATS_NOT_FOUND) {
         epoch = 1;
         value_of(l, false, epoch, val, sizeof(val));
@@ -354,15 +358,20 @@ static void round_one(sched_lease *l, size_t i, bool holding_pass)
  * runs out (seen unchanged for ttl), whichever comes first. A poll every ttl/4 alone let a
  * standby notice a dead leader up to ttl/4 late, then take over up to ttl/4 after that.
  */
-static int64_t follow_due(const sched_lease *l, size_t n, int64_t next_poll)
+static int64_t follow_due(const sched_lease *l, size_t n, int64_t next_poll, int64_t period)
 {
     int64_t due = next_poll;
 
     for (size_t i = 0; i < n; i++) {
         const lease_slot *ls = &l->slots[i];
+        int64_t at = ls->seen_since + l->ttl_ms + 1;
 
-        if (ls->my_rev == 0 && ls->seen_rev != 0 && ls->seen_since + l->ttl_ms + 1 < due)
-            due = ls->seen_since + l->ttl_ms + 1;
+        /* never sooner than a poll after the last try: when KV fails, the due time stays in
+         * the past and the thread would spin */
+        if (at < ls->tried + period)
+            at = ls->tried + period;
+        if (ls->my_rev == 0 && ls->seen_rev != 0 && at < due)
+            due = at;
     }
     return due;
 }
@@ -397,7 +406,7 @@ static void *lease_main(void *arg)
             for (i = 0; i < n; i++)
                 round_one(l, i, true);
         }
-        if (kick || now >= follow_due(l, n, next_follow)) {
+        if (kick || now >= follow_due(l, n, next_follow, follow_period)) {
             next_follow = now + follow_period;
             for (i = 0; i < n; i++)
                 round_one(l, i, false);
@@ -405,7 +414,7 @@ static void *lease_main(void *arg)
         pthread_mutex_lock(&l->mu);
         if (l->stop || l->kick)
             continue;
-        wake = follow_due(l, n, next_follow);
+        wake = follow_due(l, n, next_follow, follow_period);
         if (next_hold < wake)
             wake = next_hold;
         wake -= lt_loop_now_ms();

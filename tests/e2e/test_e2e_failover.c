@@ -21,6 +21,7 @@
 #include "e2e.h"
 #include "latticed/host/v1/command.pb-c.h"
 #include "lt_config.h"
+#include "lt_shimctl.h"
 #include "lt_testutil.h"
 
 #define L "default"
@@ -282,12 +283,52 @@ START_TEST(test_failover_commands_and_epochs)
 }
 END_TEST
 
+/* A standby whose lease reads fail (the fault shim, armed once the leader is killed) keeps
+ * trying at its poll (ttl/8 = 250 ms here), not in a busy loop: its takeover time lay in the
+ * past and every failed read went straight round again. */
+START_TEST(test_follower_paces_failed_reads)
+{
+    e2e *e = e2e_new();
+    const char *ra[] = { "--replica-id", "replica-a", "--lattice", L, NULL };
+    const char *rb[] = { "--replica-id", "replica-b", "--lattice", L, NULL };
+    char *dir = NULL, arm[600], log[600], rules[1400];
+    size_t fired;
+    pid_t a, b;
+    FILE *f;
+
+    ck_assert_int_eq(lt_test_tmpdir(&dir, "lt-e2e-pace"), LT_OK);
+    snprintf(arm, sizeof(arm), "%s/arm", dir);
+    snprintf(log, sizeof(log), "%s/shim.log", dir);
+    free(dir);
+    snprintf(rules, sizeof(rules), "kvStore_Get:subj=$KV.latticed_leases.*:mode=fail:onfile=%s",
+             arm);
+    a = e2e_latticed(e, ra);
+    ck_assert_msg(e2e_wait(e, leader_is, (void *)"replica-a", 20000), "replica-a never led");
+    ck_assert_int_eq(lt_shim_set(rules, log), LT_OK);
+    b = e2e_latticed(e, rb);
+    lt_shim_unset();
+    ck_assert_msg(e2e_wait_log(e, b, "ready: NATS", 20000), "replica-b never got ready");
+    e2e_sleep_ms(1000); /* replica-b has read the lease a few times: it follows replica-a */
+    ck_assert_ptr_nonnull(f = fopen(arm, "w"));
+    fclose(f);
+    e2e_kill(e, a, SIGKILL, true);
+    e2e_sleep_ms(5000); /* a window to count in, not a condition */
+    fired = lt_shim_fired(log, "kvStore_Get");
+    printf("failed lease reads in 5 s: %zu\n", fired);
+    ck_assert_uint_ge(fired, 5);
+    ck_assert_msg(fired <= 60, "%zu lease reads in 5 s: a busy loop", fired);
+    ck_assert(e2e_alive(e, b));
+    e2e_free(e);
+}
+END_TEST
+
 int main(void)
 {
     Suite *s = suite_create("failover");
 
     e2e_require_bins();
     lt_test_tcase(s, "failover", 180,
-                  (const TTest *const[]){ test_failover_commands_and_epochs, NULL });
+                  (const TTest *const[]){ test_failover_commands_and_epochs,
+                                          test_follower_paces_failed_reads, NULL });
     return lt_test_run_suite(s);
 }
