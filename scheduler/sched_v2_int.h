@@ -174,6 +174,14 @@ LT_NODISCARD lt_status lt__sched_v2_subscribe(sched_v2 *v, natsSubscription **su
 /** The prefix of the copies of our requests other replicas watch (before the host id). */
 #define LT__SCHED_V2_ANNOUNCE "latticed.v2"
 
+/**
+ * Publish a copy for the standbys on `latticed.v2.{host prefix}.{host}.{what}` (what:
+ * "workload.start", "workload.stop" or "workload.answered"), without a reply subject (a copy
+ * nobody receives must not answer "no responders" to our request), marked with our inbox so
+ * that our own watch skips it. The nats.c status.
+ */
+natsStatus lt__sched_v2_announce(sched_v2 *v, const char *host, const char *what, const char *body);
+
 /** Subscribe the watch on other replicas' start and stop requests. LT_ERR_TRANSPORT. */
 LT_NODISCARD lt_status lt__sched_v2_watch_start(sched_v2 *v);
 

@@ -115,18 +115,13 @@ void lt__sched_v2_dispatch(sched_v2 *v, v2_host *h, int64_t now)
             h->cur_no = 0;
             continue;
         }
-        if (op.kind == V2_OP_START || op.kind == V2_OP_STOP) {
-            /* A copy for the standbys first (svc_v2_watch.c), on a subject of our own: were
-             * they to subscribe to the hosts' subjects, a request to a dead host would no
-             * longer get "no responders", and the host would count as busy starting until
-             * the start timeout. */
-            char copy[LT_MAX_SUBJECT];
-
-            snprintf(copy, sizeof(copy), "%s.%s.%s", v->announce_prefix, h->id, op_cmd[op.kind]);
-            s = natsConnection_PublishRequest(v->svc->cfg.nc, copy, reply, op.body,
-                                              (int)strlen(op.body));
-            if (s != NATS_OK)
-                LT_DEBUG("sched", "%s: not sent (%s)", copy, natsStatus_GetText(s));
+        if ((op.kind == V2_OP_START || op.kind == V2_OP_STOP) &&
+            lt__sched_v2_announce(v, h->id, op_cmd[op.kind], op.body) != NATS_OK) {
+            /* Standbys would not know of it: not sent now, asked again like any failure. */
+            lt_map_del(&v->busy, h->cur_key);
+            op_abandon(h, &h->cur);
+            h->cur_no = 0;
+            continue;
         }
         s = natsConnection_PublishRequest(v->svc->cfg.nc, subj, reply, op.body,
                                           (int)strlen(op.body));

@@ -124,13 +124,9 @@ static void host_gone(sched_v2 *v, v2_host *h, int64_t now)
  */
 static void announce_answer(sched_v2 *v, const v2_host *h, const char *wid)
 {
-    char subj[LT_MAX_SUBJECT];
-    natsStatus s;
-
-    snprintf(subj, sizeof(subj), "%s.%s.workload.answered", v->announce_prefix, h->id);
-    s = natsConnection_PublishString(v->svc->cfg.nc, subj, wid);
-    if (s != NATS_OK)
-        LT_DEBUG("sched", "%s: not sent (%s)", subj, natsStatus_GetText(s));
+    if (lt__sched_v2_announce(v, h->id, "workload.answered", wid) != NATS_OK) {
+        /* the standbys keep counting it as pulling until the start timeout: harmless */
+    }
 }
 
 /* One answer (data NULL: timeout or no responders) to h's request in flight. */
@@ -173,10 +169,6 @@ static void answer(sched_v2 *v, v2_host *h, const char *data, size_t len, bool n
     }
     if (w == NULL)
         goto out; /* forgotten meanwhile */
-    if (op.kind == V2_OP_START) {
-        w->answered = true;
-        announce_answer(v, h, op.wid);
-    }
     if (op.kind != V2_OP_STOP &&
         (w->state == IS(STOPPING) || (op.kind == V2_OP_STATUS && w->busy))) {
         /* a stop (or a start) is on its way: its answer decides, not this one */
@@ -211,6 +203,14 @@ static void answer(sched_v2 *v, v2_host *h, const char *data, size_t len, bool n
                               : "no answer to workload.stop in time");
     }
     /* a status without answer changes nothing: it is asked again */
+    /* A start is settled once its entry left STARTING (RUNNING, FAILED, gone) or nothing
+     * answered it; an answer that leaves it STARTING ("already exists", STARTING) is not: the
+     * host may still be pulling. */
+    if (op.kind == V2_OP_START && lt__sched_v2_op_entry(h, &op) == w &&
+        (m == NULL || w->state != IS(STARTING))) {
+        w->answered = true;
+        announce_answer(v, h, op.wid);
+    }
 out:
     if (m != NULL)
         protobuf_c_message_free_unpacked(m, NULL);

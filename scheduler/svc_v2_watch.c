@@ -7,7 +7,7 @@
  * Not the hosts' own subjects: a subscriber there would hide "no responders"
  * from the leader when a host has died. Only start requests carrying latticed's owner
  * annotations for a lattice this replica serves are recorded: another scheduler's workloads
- * are none of our business. Our own requests (reply subject in our inbox) are skipped.
+ * are none of our business. Our own copies (header Latticed-From: our inbox) are skipped.
  */
 #include "sched_v2_int.h"
 
@@ -16,7 +16,11 @@
 
 #include "lt_alloc.h"
 #include "lt_limits.h"
+#include "lt_log.h"
 #include "lt_pbjson.h"
+
+/* The header naming the sender of a copy (its reply inbox): a replica skips its own. */
+#define ANNOUNCE_FROM "Latticed-From"
 
 typedef struct {
     svc_item hdr; /* first */
@@ -98,6 +102,7 @@ static void on_watch(natsConnection *nc, natsSubscription *sub, natsMsg *msg, vo
 {
     sched_v2 *v = closure;
     const char *subj = natsMsg_GetSubject(msg), *reply = natsMsg_GetReply(msg), *p, *dot;
+    const char *from = NULL;
     size_t pl = strlen(v->announce_prefix), il = strlen(v->inbox);
     watch_item *it = NULL;
     ProtobufCMessage *m = NULL;
@@ -107,8 +112,11 @@ static void on_watch(natsConnection *nc, natsSubscription *sub, natsMsg *msg, vo
     if (atomic_load(&v->svc->stopping) || strncmp(subj, v->announce_prefix, pl) != 0 ||
         subj[pl] != '.')
         goto out;
-    if (reply != NULL && strncmp(reply, v->inbox, il) == 0 && reply[il] == '.')
-        goto out; /* our own request: the sender recorded it already */
+    (void)reply;
+    (void)il;
+    if (natsMsgHeader_Get(msg, ANNOUNCE_FROM, &from) == NATS_OK && from != NULL &&
+        strcmp(from, v->inbox) == 0)
+        goto out; /* our own copy: the sender recorded it already */
     p = subj + pl + 1;
     dot = strchr(p, '.');
     if (dot == NULL || (size_t)(dot - p) > LT_MAX_HOST_ID)
@@ -162,6 +170,24 @@ out:
     natsMsg_Destroy(msg);
 }
 
+
+natsStatus lt__sched_v2_announce(sched_v2 *v, const char *host, const char *what, const char *body)
+{
+    char subj[LT_MAX_SUBJECT];
+    natsMsg *m = NULL;
+    natsStatus s;
+
+    snprintf(subj, sizeof(subj), "%s.%s.%s", v->announce_prefix, host, what);
+    s = natsMsg_Create(&m, subj, NULL, body, (int)strlen(body));
+    if (s == NATS_OK)
+        s = natsMsgHeader_Set(m, ANNOUNCE_FROM, v->inbox);
+    if (s == NATS_OK)
+        s = natsConnection_PublishMsg(v->svc->cfg.nc, m);
+    if (s != NATS_OK)
+        LT_DEBUG("sched", "%s: not sent (%s)", subj, natsStatus_GetText(s));
+    natsMsg_Destroy(m);
+    return s;
+}
 
 lt_status lt__sched_v2_watch_start(sched_v2 *v)
 {
