@@ -107,6 +107,10 @@ static void cache_give(lt__api_list_cache *c, lattice_cache *l)
 {
     lattice_cache *old;
 
+    if (l->apps.count == 0) { /* keep nothing for lattices without apps (any name may come) */
+        lattice_cache_free(l);
+        return;
+    }
     pthread_mutex_lock(&c->mu);
     old = lt_map_del(&c->lattices, l->lattice);
     if (lt_map_put(&c->lattices, l->lattice, l) != LT_OK) {

@@ -6,6 +6,7 @@
  * with a log line. No state is shared between requests.
  */
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdarg.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -37,6 +38,7 @@ struct lt_api {
     bool complete; /* the subscription delivered its last message */
     lt__api_pool *pool;
     lt__api_list_cache *list_cache;
+    _Atomic int64_t stop_deadline; /* lt_api_stop: after this, queued requests are refused */
 };
 
 /* ---- small shared helpers ------------------------------------------------------------------ */
@@ -350,6 +352,14 @@ static const char *content_type_of(natsMsg *msg)
     return NULL;
 }
 
+static int64_t mono_ms(void)
+{
+    struct timespec ts;
+
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
 /* One request between the intake (on_msg) and its worker. r points into msg and body. */
 typedef struct {
     natsMsg *msg;
@@ -373,14 +383,23 @@ static void run_job(void *p, void *closure)
     job *j = p;
     lt_api *api = closure;
     const char *reply_to = natsMsg_GetReply(j->msg);
+    int64_t deadline;
     lt_buf out;
     natsStatus ns;
 
     lt_buf_init(&out, LT_API_MAX_REPLY);
     j->r.raw = &out;
     j->r.list_cache = api->list_cache;
-    if (j->parsed_ok)
+    deadline = atomic_load(&api->stop_deadline);
+    if (deadline != 0 &&
+        (mono_ms() > deadline || natsConnection_Status(api->nc) != NATS_CONN_STATUS_CONNECTED)) {
+        /* Stopping, and the requests still queued did not make it in time (or cannot be
+         * answered): refuse them at once rather than hold the shutdown on KV timeouts. */
+        json_decref(j->reply);
+        j->reply = lt__api_err("latticed is shutting down: send the request again");
+    } else if (j->parsed_ok) {
         j->reply = run_handler(&j->r);
+    }
     if (reply_text(j->reply, &out) != LT_OK) {
         LT_ERROR("api", "cannot answer %s: %s", j->r.subject, lt_error_message());
         lt_buf_reset(&out);
@@ -532,6 +551,8 @@ void lt_api_stop(lt_api *api)
 
     if (api == NULL)
         return;
+    /* Requests queued on the workers get API_DRAIN_MS to be answered, then are refused. */
+    atomic_store(&api->stop_deadline, mono_ms() + API_DRAIN_MS);
     /*
      * Connected: drain, so requests already received are answered, then the handler returns
      * for good. A drain first flushes to the server: while NATS is down (a shutdown during a

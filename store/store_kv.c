@@ -197,10 +197,10 @@ static lt_status store_new_manifest(lt_store *s, const char *lattice, const char
  * compare-and-set confirms it, so any other decision on it asks for an attempt on KV.
  */
 static lt_status update_once(lt_store *s, const char *lattice, const char *name, const char *new_id,
-                             bool use_view, lt_store_update_fn fn, void *arg,
+                             bool *use_view, lt_store_update_fn fn, void *arg,
                              lt_store_app **written, char ***removed, size_t *nremoved)
 {
-    bool viewed = use_view;
+    bool viewed = *use_view;
     char kbuf[LT__KEY_MAX];
     lt_buf key;
     lt_store_app *app = NULL;
@@ -211,7 +211,9 @@ static lt_status update_once(lt_store *s, const char *lattice, const char *name,
     lt_status st;
 
     lt_buf_init_on(&key, kbuf, sizeof(kbuf), LT__KEY_MAX);
-    if ((st = load_index(s, lattice, name, &key, &app, &rev, &viewed)) != LT_OK)
+    st = load_index(s, lattice, name, &key, &app, &rev, &viewed);
+    *use_view = viewed; /* tells the caller whether this attempt was decided on the view */
+    if (st != LT_OK)
         goto out;
     if ((before = key_ids(app, &nbefore)) == NULL) {
         st = LT_FAIL(LT_ERR_NOMEM, "out of memory");
@@ -301,10 +303,15 @@ lt_status lt_store_update(lt_store *s, const char *lattice, const char *name,
         }
         return st;
     }
-    for (unsigned i = 0; i < tries; i++) {
-        /* The first attempt may use the view; after a conflict it may be behind: KV. */
-        st = update_once(s, lattice, name, id[0] ? id : NULL, i == 0, fn, arg, &app, &removed,
+    /* The first attempt may be decided on the view; then it does not count against tries
+     * (after a conflict the view may be behind: every retry reads KV). */
+    for (unsigned i = 0, limit = tries; i < limit; i++) {
+        bool viewed = i == 0;
+
+        st = update_once(s, lattice, name, id[0] ? id : NULL, &viewed, fn, arg, &app, &removed,
                          &nremoved);
+        if (viewed)
+            limit++;
         if (st != LT_ERR_CONFLICT)
             break;
         LT_DEBUG("store", "conflict updating %s/%s, attempt %u", lattice, name, i + 1);

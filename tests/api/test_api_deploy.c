@@ -438,8 +438,12 @@ static bool view_has_versions(void *p)
 {
     versions_arg *a = p;
     lt_store_app *app = NULL;
-    bool ok =
-        lt_store_app_get(a->s, "default", "late", &app) == LT_OK && app->version_count == a->want;
+    lt_store_view_stat vs;
+    bool ok;
+
+    lt_store_view_stats(a->s, &vs); /* from the view itself, not a KV fallback before sync */
+    ok = vs.indexes_synced && lt_store_app_get(a->s, "default", "late", &app) == LT_OK &&
+         app->version_count == a->want;
 
     lt_store_app_free(app);
     return ok;
