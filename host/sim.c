@@ -406,7 +406,10 @@ out:
      * lives (natsMsg_Destroy after nats_Close crashed in natsGC_collect), and refuse any
      * later post, which on_msg then drops on its own nats.c thread. */
     lt_loop_close(sim.loop);
-    nats_Close();
+    /* and wait for nats.c's threads: one could still be in on_msg, posting to the loop freed
+     * below */
+    if (nats_CloseAndWait(5000) != NATS_OK)
+        LT_WARN("sim", "nats.c's threads did not finish within 5 s");
     lt_loop_free(sim.loop);
     free_hosts(&sim);
     crash_cleanup(&sim);

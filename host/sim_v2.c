@@ -605,7 +605,10 @@ out:
     lt_loop_close(sim.loop);
     for (size_t i = 0; sim.hosts != NULL && i < sim.n; i++)
         host_cleanup(&sim.hosts[i]);
-    nats_Close();
+    /* Wait for nats.c's threads: a shared delivery thread could still be in on_msg, posting
+     * to the loop freed below (a use-after-free and a leaked message under ASan). */
+    if (nats_CloseAndWait(5000) != NATS_OK)
+        LT_WARN("v2sim", "nats.c's threads did not finish within 5 s");
     lt_loop_free(sim.loop);
     lt_free(sim.hosts);
     lt_map_cleanup(&sim.by_id);
