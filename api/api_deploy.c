@@ -3,6 +3,7 @@
  * refused early by wadm's deploy check (model/deploy_check.c), answered here from the store;
  * the scheduler runs the same check on its own specs.
  */
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -10,9 +11,20 @@
 #include "api_int.h"
 #include "lt_alloc.h"
 #include "lt_log.h"
+#include "lt_map.h"
 #include "lt_time.h"
 
 #define STORAGE_ERROR "Internal storage error"
+#define ID_LOCKS 16 /* deploys claiming explicit ids: one lock per lattice hash */
+
+static pthread_mutex_t id_locks[ID_LOCKS] = {
+    PTHREAD_MUTEX_INITIALIZER, PTHREAD_MUTEX_INITIALIZER, PTHREAD_MUTEX_INITIALIZER,
+    PTHREAD_MUTEX_INITIALIZER, PTHREAD_MUTEX_INITIALIZER, PTHREAD_MUTEX_INITIALIZER,
+    PTHREAD_MUTEX_INITIALIZER, PTHREAD_MUTEX_INITIALIZER, PTHREAD_MUTEX_INITIALIZER,
+    PTHREAD_MUTEX_INITIALIZER, PTHREAD_MUTEX_INITIALIZER, PTHREAD_MUTEX_INITIALIZER,
+    PTHREAD_MUTEX_INITIALIZER, PTHREAD_MUTEX_INITIALIZER, PTHREAD_MUTEX_INITIALIZER,
+    PTHREAD_MUTEX_INITIALIZER,
+};
 #define APP_NOT_FOUND "Application with the name %s not found"
 #define WAITING_MESSAGE "Waiting for status: Lattice contains no hosts, deployment not started."
 
@@ -209,6 +221,7 @@ static json_t *deploy_version(const lt__api_req *r, const lt_store_app *app, con
 {
     lt_model *m = NULL;
     deploy_ctx c = { .store = r->store, .version = v };
+    pthread_mutex_t *lock = NULL;
     json_t *reply = NULL;
     lt_buf msg;
     lt_status st;
@@ -216,12 +229,21 @@ static json_t *deploy_version(const lt__api_req *r, const lt_store_app *app, con
     lt_buf_init(&msg, 128 * 1024);
     if ((st = lt__api_load_model(r->store, app, v, &m, NULL, NULL)) != LT_OK)
         goto storage;
+    if ((st = lt_api_explicit_ids(m, &c.ids, &c.nids)) != LT_OK)
+        goto storage;
+    /* The check that no other app deploys these ids and the write that claims them are on
+     * different keys: within this replica, deploys claiming explicit ids in one lattice take
+     * turns (apps without explicit ids cannot conflict and do not wait). */
+    if (c.nids > 0) {
+        lock = &id_locks[lt_map_hash(r->lattice) % ID_LOCKS];
+        pthread_mutex_lock(lock);
+    }
     st = lt_api_check_deploy(r->store, r->lattice, m, &msg);
     if (st == LT_ERR_REFUSED) {
         reply = lt__api_deploy_reply("error", msg.ptr, app->name, v);
         goto out;
     }
-    if (st != LT_OK || (st = lt_api_explicit_ids(m, &c.ids, &c.nids)) != LT_OK)
+    if (st != LT_OK)
         goto storage;
     st = lt_store_update(r->store, r->lattice, app->name, NULL, deploy_cb, &c, NULL);
     if (st == LT_ERR_NOT_FOUND && c.gone) {
@@ -238,6 +260,8 @@ storage:
         lt__api_deploy_reply("error", st == LT_ERR_AMBIGUOUS ? lt_error_message() : STORAGE_ERROR,
                              app->name, v);
 out:
+    if (lock != NULL)
+        pthread_mutex_unlock(lock);
     lt_free(c.ids);
     lt_model_free(m);
     lt_buf_cleanup(&msg);
@@ -260,7 +284,7 @@ static lt_store_app *deploy_app(const lt__api_req *r, const char *requested, jso
     else if (requested == NULL || strcmp(requested, "latest") == 0)
         st = lt_store_app_get_fresh(r->store, r->lattice, r->name, &app);
     else
-        st = lt_store_app_get(r->store, r->lattice, r->name, &app);
+        st = lt__api_app_get(r, requested, &app);
     if (st == LT_ERR_NOT_FOUND) {
         snprintf(msg, sizeof(msg), APP_NOT_FOUND, r->name);
         *reply = lt__api_deploy_reply("notfound", msg, r->name, requested);

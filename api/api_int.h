@@ -114,6 +114,14 @@ json_t *lt__api_str_or_null(const char *s);
 void lt__api_parse_manifest(const lt__api_req *r, lt_model **m, char **canon, size_t *canon_len,
                             bool *assigned, json_t **err_reply);
 
+/**
+ * The index of app r->name: from the store's view, but from KV when version (a version the
+ * request names; NULL or "latest": none) is not in the view's copy, since this replica's view
+ * may lag a put another replica answered. Store statuses (LT_ERR_NOT_FOUND...).
+ */
+LT_NODISCARD lt_status lt__api_app_get(const lt__api_req *r, const char *version,
+                                       lt_store_app **app);
+
 /** Canonical JSON of version v (NULL: latest) parsed into a model (JSON). */
 LT_NODISCARD lt_status lt__api_load_model(lt_store *s, const lt_store_app *app, const char *v,
                                           lt_model **m, char **json, size_t *len);

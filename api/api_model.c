@@ -294,13 +294,27 @@ static json_t *notfound(const char *fmt, ...)
 #define APP_NOT_FOUND "Application with the name %s not found"
 
 /* Read the app named in the request; *reply set to notfound/error when it cannot be had. */
+lt_status lt__api_app_get(const lt__api_req *r, const char *version, lt_store_app **app)
+{
+    lt_status st = lt_store_app_get(r->store, r->lattice, r->name, app);
+
+    if (st == LT_OK && version != NULL && strcmp(version, "latest") != 0 &&
+        lt_store_app_find(*app, version) < 0) {
+        /* this replica's view may not have seen a put another replica answered: ask KV */
+        lt_store_app_free(*app);
+        *app = NULL;
+        st = lt_store_app_get_fresh(r->store, r->lattice, r->name, app);
+    }
+    return st;
+}
+
 static lt_store_app *load_app(const lt__api_req *r, json_t **reply)
 {
     lt_store_app *app = NULL;
     lt_status st;
 
     *reply = NULL;
-    st = lt_store_name_is_valid(r->name) ? lt_store_app_get(r->store, r->lattice, r->name, &app)
+    st = lt_store_name_is_valid(r->name) ? lt__api_app_get(r, r->body->version, &app)
                                          : LT_ERR_NOT_FOUND;
     if (st == LT_ERR_NOT_FOUND)
         *reply = notfound(APP_NOT_FOUND, r->name);
