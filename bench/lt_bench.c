@@ -151,6 +151,13 @@ void lt_bench_stats_of(int64_t *v, size_t n, lt_bench_stats *out)
     out->max_ms = (double)v[n - 1] / 1000.0;
 }
 
+static int64_t last_rtt_us;
+
+int64_t lt_bench_api_rtt_us(void)
+{
+    return last_rtt_us;
+}
+
 bool lt_bench_api(natsConnection *nc, const char *lattice, const char *op, const char *name,
                   const char *body, int timeout_ms, const char *want, natsMsg **reply_out)
 {
@@ -158,12 +165,18 @@ bool lt_bench_api(natsConnection *nc, const char *lattice, const char *op, const
     natsMsg *r = NULL;
     json_t *j = NULL;
     bool ok = false;
+    int64_t t0;
+    natsStatus s;
 
     if (reply_out != NULL)
         *reply_out = NULL;
-    if (lt_subject_api(subj, sizeof(subj), LT_SUBJECT_API_PREFIX, lattice, op, name) != LT_OK ||
-        natsConnection_Request(&r, nc, subj, body, body != NULL ? (int)strlen(body) : 0,
-                               timeout_ms) != NATS_OK)
+    if (lt_subject_api(subj, sizeof(subj), LT_SUBJECT_API_PREFIX, lattice, op, name) != LT_OK)
+        return false;
+    t0 = lt_bench_now_us();
+    s = natsConnection_Request(&r, nc, subj, body, body != NULL ? (int)strlen(body) : 0,
+                               timeout_ms);
+    last_rtt_us = lt_bench_now_us() - t0;
+    if (s != NATS_OK)
         return false;
     if (want == NULL) {
         ok = true;

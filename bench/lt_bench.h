@@ -55,6 +55,13 @@ void lt_bench_stats_of(int64_t *v, size_t n, lt_bench_stats *out);
 bool lt_bench_api(natsConnection *nc, const char *lattice, const char *op, const char *name,
                   const char *body, int timeout_ms, const char *want, natsMsg **reply_out);
 
+/**
+ * The round trip of the last lt_bench_api call in microseconds: request sent to reply
+ * received, without checking the reply (parsing a list of 1,000 apps takes milliseconds of
+ * the client's own time). Not thread-safe: for sequential measurements.
+ */
+int64_t lt_bench_api_rtt_us(void);
+
 /** latticed's count of the hosts of lattice (its hosts request), -1 without an answer. */
 int lt_bench_host_count(natsConnection *nc, const char *lattice);
 /** Wait up to timeout_ms until the lattice API answers a list request. */
