@@ -162,6 +162,7 @@ struct lt_sched_svc {
     uint8_t sign_seed[32]; /**< copy of cfg->sign_seed (cfg.sign_seed points here) */
     size_t pcap;
     atomic_bool stopping;
+    atomic_int cb_active; /**< nats.c callbacks of the service running now */
     pthread_mutex_t inbox_mu;
     svc_item *in_head, *in_tail;
     size_t in_count;  /**< items waiting */
@@ -193,6 +194,15 @@ typedef void (*lt__sched_svc_merge_fn)(svc_item *waiting, svc_item *newer);
  */
 void lt__sched_svc_inbox_post_latest(lt_sched_svc *svc, svc_item *it, const char *key,
                                      lt__sched_svc_merge_fn merge);
+
+/**
+ * A nats.c callback of the service begins: false (it must not touch svc) once the service is
+ * stopping. After true, call lt__sched_svc_cb_leave after its last use of svc:
+ * lt_sched_svc_stop waits for every callback that began to leave before it frees anything
+ * (unsubscribing does not wait for a callback already running).
+ */
+bool lt__sched_svc_cb_enter(lt_sched_svc *svc);
+void lt__sched_svc_cb_leave(lt_sched_svc *svc);
 
 /** Thread-safe: how many items wait, and how many were merged into a waiting one so far. */
 void lt__sched_svc_inbox_stats(lt_sched_svc *svc, size_t *waiting, uint64_t *merged);

@@ -10,6 +10,8 @@
  */
 #include "sched_svc_int.h"
 
+#include <time.h>
+
 #include "lt_log.h"
 
 /* More keys than this and the map is rebuilt from empty at the next drain. */
@@ -97,8 +99,7 @@ void lt__sched_svc_inbox_post_latest(lt_sched_svc *svc, svc_item *it, const char
         svc->n_merged++;
     } else {
         post = append(svc, it);
-        if (svc->in_latest.count < LATEST_KEYS_MAX &&
-            lt_map_put(&svc->in_latest, key, it) != LT_OK)
+        if (svc->in_latest.count < LATEST_KEYS_MAX && lt_map_put(&svc->in_latest, key, it) != LT_OK)
             LT_DEBUG("sched", "inbox: no memory to index %s: kept unmerged", key);
         it = NULL;
     }
@@ -117,8 +118,27 @@ void lt__sched_svc_inbox_stats(lt_sched_svc *svc, size_t *waiting, uint64_t *mer
     pthread_mutex_unlock(&svc->inbox_mu);
 }
 
+bool lt__sched_svc_cb_enter(lt_sched_svc *svc)
+{
+    atomic_fetch_add(&svc->cb_active, 1); /* seq_cst: stop sees this, or we see stopping */
+    if (!atomic_load(&svc->stopping))
+        return true;
+    atomic_fetch_sub(&svc->cb_active, 1);
+    return false;
+}
+
+void lt__sched_svc_cb_leave(lt_sched_svc *svc)
+{
+    atomic_fetch_sub(&svc->cb_active, 1);
+}
+
 void lt__sched_svc_inbox_cleanup(lt_sched_svc *svc)
 {
+    struct timespec ms = { 0, 1000000L };
+
+    /* Callbacks that began before stopping was set may still post: let them finish. */
+    while (atomic_load(&svc->cb_active) > 0)
+        nanosleep(&ms, NULL);
     pthread_mutex_lock(&svc->inbox_mu); /* subscriptions are gone: nobody adds any more */
     while (svc->in_head != NULL) {
         svc_item *it = svc->in_head;

@@ -172,6 +172,7 @@ static bool fast_decode(natsMsg *msg, int k, ev_item *it)
 static void on_event(natsConnection *nc, natsSubscription *sub, natsMsg *msg, void *closure)
 {
     lt_sched_svc *svc = closure;
+    bool entered = false;
     ev_item *it = NULL;
     char subj_host[LT_SUBJECT_HOST_BUF] = "";
     const char *rest;
@@ -181,7 +182,7 @@ static void on_event(natsConnection *nc, natsSubscription *sub, natsMsg *msg, vo
     (void)nc;
     (void)sub;
     lt_ce_init(&ce);
-    if (atomic_load(&svc->stopping))
+    if (!(entered = lt__sched_svc_cb_enter(svc)))
         goto out;
     it = lt_calloc(1, sizeof(*it));
     if (it == NULL || !lt_subject_host_event_parse(svc->prefix, natsMsg_GetSubject(msg),
@@ -227,6 +228,8 @@ out:
         ev_drop(&it->hdr);
     lt_ce_cleanup(&ce);
     natsMsg_Destroy(msg);
+    if (entered)
+        lt__sched_svc_cb_leave(svc); /* after the last use of it */
 }
 
 lt_status lt__sched_svc_ingest_start(lt_sched_svc *svc)
@@ -320,7 +323,7 @@ static void on_hosts(natsConnection *nc, natsSubscription *sub, natsMsg *msg, vo
 
     (void)nc;
     (void)sub;
-    if (it == NULL || atomic_load(&svc->stopping)) {
+    if (it == NULL || !lt__sched_svc_cb_enter(svc)) {
         lt_free(it);
         natsMsg_Destroy(msg);
         return;
@@ -329,6 +332,7 @@ static void on_hosts(natsConnection *nc, natsSubscription *sub, natsMsg *msg, vo
     it->msg = msg;
     if (lt_loop_post(svc->cfg.loop, hosts_apply, it, hosts_drop) != LT_OK)
         hosts_drop(it);
+    lt__sched_svc_cb_leave(svc);
 }
 
 lt_status lt__sched_svc_hosts_start(lt_sched_svc *svc)

@@ -348,6 +348,7 @@ static void hb_merge(svc_item *waiting_hdr, svc_item *newer_hdr)
 static void on_heartbeat(natsConnection *nc, natsSubscription *sub, natsMsg *msg, void *closure)
 {
     sched_v2 *v = closure;
+    bool entered = false;
     const char *subj = natsMsg_GetSubject(msg), *id = strrchr(subj, '.');
     ProtobufCMessage *m = NULL;
     hb_item *it = NULL;
@@ -355,7 +356,7 @@ static void on_heartbeat(natsConnection *nc, natsSubscription *sub, natsMsg *msg
 
     (void)nc;
     (void)sub;
-    if (atomic_load(&v->svc->stopping) || id == NULL)
+    if (!(entered = lt__sched_svc_cb_enter(v->svc)) || id == NULL)
         goto out;
     id++;
     if (lt_pbjson_decode(&wasmcloud__runtime__v2__host_heartbeat__descriptor, natsMsg_GetData(msg),
@@ -393,6 +394,8 @@ out:
     if (it != NULL)
         hb_drop(&it->hdr);
     natsMsg_Destroy(msg);
+    if (entered)
+        lt__sched_svc_cb_leave(v->svc); /* after the last use of it */
 }
 
 /* ---------------------------------------------------------------------------------------------
