@@ -405,7 +405,7 @@ natsStatus js_PublishMsg(jsPubAck **pa, jsCtx *js, natsMsg *msg, jsPubOptions *o
                              *m = NULL;
                          })
 
-    /* ---- message headers: where a subscription's callback reads what it received --------------- */
+    /* ---- message headers: what a subscription callback reads ---- */
 
     natsStatus natsMsgHeader_Get(natsMsg *msg, const char *key, const char **value)
         WRAP("natsMsgHeader_Get", msg != NULL ? natsMsg_GetSubject(msg) : NULL,
