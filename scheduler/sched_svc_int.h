@@ -172,6 +172,8 @@ struct lt_sched_svc {
     /* counters (loop thread) */
     uint64_t n_events, n_bad_events, n_requests, n_replies;
     uint64_t n_held; /**< commands not sent because NATS was disconnected */
+    int64_t load_last, load_warned;     /**< load_report (svc_lattices.c) */
+    uint64_t load_events, load_replies; /**< counters at load_last */
 };
 
 /** The lattice's state, created on first use when allowed (loop thread). NULL if refused. */
