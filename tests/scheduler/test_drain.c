@@ -243,12 +243,10 @@ int main(void)
     Suite *s = suite_create("sched_drain");
 
     lt_test_tcase(s, "drain", 0,
-                  (const TTest *const[]){ words_parse_back, cordon_then_deploy_places_nothing_there,
-                                          cordon_keeps_what_runs,
-                                          drain_moves_within_the_rollout_bound,
-                                          drain_replaces_before_stopping,
-                                          mode_set_before_the_host_joins,
-                                          daemons_stay_on_cordoned_and_leave_draining_hosts,
-                                          NULL });
+                  (const TTest *const[]){
+                      words_parse_back, cordon_then_deploy_places_nothing_there,
+                      cordon_keeps_what_runs, drain_moves_within_the_rollout_bound,
+                      drain_replaces_before_stopping, mode_set_before_the_host_joins,
+                      daemons_stay_on_cordoned_and_leave_draining_hosts, NULL });
     return lt_test_run_suite(s);
 }
