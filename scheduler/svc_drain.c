@@ -144,8 +144,8 @@ static mode_item *item_from(lt_sched_svc *svc, const char *key, const char *val,
         dot[1] == '\0')
         return NULL;
     doc = val != NULL ? json_loadb(val, len, 0, &err) : NULL;
-    if (val != NULL && !lt_sched_host_mode_parse(json_string_value(json_object_get(doc, "state")),
-                                                 &mode)) {
+    if (val != NULL &&
+        !lt_sched_host_mode_parse(json_string_value(json_object_get(doc, "state")), &mode)) {
         json_decref(doc);
         return NULL;
     }

@@ -25,8 +25,8 @@ struct lctl_select_req {
 
 static bool key_char(char c)
 {
-    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
-           c == '-' || c == '_' || c == '.' || c == '/';
+    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '-' ||
+           c == '_' || c == '.' || c == '/';
 }
 
 /* Keys: non-empty, may hold '/' (prefix/name); values: may be empty, no '/'. */
@@ -153,8 +153,8 @@ static bool app_matches(lctl_client *c, const json_t *m, const lctl_select *sel,
 
     *code = lctl_request(&one, "get", lctl_str(m, "name", ""), txt, txt ? strlen(txt) : 0, NULL);
     if (*code == 0)
-        yes = lctl_select_match(sel, json_object_get(json_object_get(json_object_get(
-                                                         one.reply, "manifest"),
+        yes = lctl_select_match(sel, json_object_get(json_object_get(json_object_get(one.reply,
+                                                                                     "manifest"),
                                                                      "metadata"),
                                                      "labels"));
     free(txt);

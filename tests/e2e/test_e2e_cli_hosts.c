@@ -33,9 +33,8 @@ static char *ctl(e2e *e, int want_exit, const char *const *args)
     e2e_ctl(e, L, &res, args);
     if (res.exit_code != want_exit)
         e2e_dump_logs(e);
-    ck_assert_msg(res.exit_code == want_exit, "latticectl %s %s: exit %d (want %d): %s%s",
-                  args[0], args[1] != NULL ? args[1] : "", res.exit_code, want_exit, res.out,
-                  res.err);
+    ck_assert_msg(res.exit_code == want_exit, "latticectl %s %s: exit %d (want %d): %s%s", args[0],
+                  args[1] != NULL ? args[1] : "", res.exit_code, want_exit, res.out, res.err);
     out = lt_strdup(want_exit == 0 ? res.out : res.err);
     lt_test_cmd_result_cleanup(&res);
     return out;
