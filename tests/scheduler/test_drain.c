@@ -238,6 +238,31 @@ START_TEST(daemons_stay_on_cordoned_and_leave_draining_hosts)
 }
 END_TEST
 
+/* wasmCloud v2 lattices share the placement: the same cordon and drain. */
+START_TEST(v2_lattices_cordon_and_drain_too)
+{
+    lt_sched_config cfg = { .wasmcloud_v2 = true };
+    fleet *f = fleet_new("default", &cfg);
+
+    fleet_host_add(f, "h1", "", 0, 0);
+    fleet_host_add(f, "h2", "", 0, 0);
+    fleet_host_add(f, "h3", "", 0, 0);
+    set_mode(f, "h1", LT_SCHED_HOST_CORDONED);
+    deploy_hello(f, "v1", 4, false);
+    fleet_settle(f, 200);
+    ck_assert_uint_eq(fleet_count(f, "h1", "hello", NULL), 0);
+    ck_assert_uint_eq(fleet_count(f, NULL, "hello", NULL), 4);
+    set_mode(f, "h2", LT_SCHED_HOST_DRAINING);
+    fleet_settle(f, 200);
+    ck_assert_uint_eq(fleet_count(f, "h1", "hello", NULL), 0);
+    ck_assert_uint_eq(fleet_count(f, "h2", "hello", NULL), 0);
+    ck_assert_uint_eq(fleet_count(f, "h3", "hello", NULL), 4);
+    ck_assert_int_eq(fleet_state(f, "hello"), LT_SCHED_DEPLOYED);
+    ck_assert(hosts_json_says(f, "h2", "drained"));
+    fleet_free(f);
+}
+END_TEST
+
 int main(void)
 {
     Suite *s = suite_create("sched_drain");
@@ -247,6 +272,7 @@ int main(void)
                       words_parse_back, cordon_then_deploy_places_nothing_there,
                       cordon_keeps_what_runs, drain_moves_within_the_rollout_bound,
                       drain_replaces_before_stopping, mode_set_before_the_host_joins,
-                      daemons_stay_on_cordoned_and_leave_draining_hosts, NULL });
+                      daemons_stay_on_cordoned_and_leave_draining_hosts,
+                      v2_lattices_cordon_and_drain_too, NULL });
     return lt_test_run_suite(s);
 }
