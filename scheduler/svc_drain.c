@@ -96,6 +96,7 @@ static void apply_mode(lt_sched_svc *svc, const char *lattice, const char *host,
 {
     svc_lattice *l = lt__sched_svc_lattice_get(svc, lattice, true);
     char text[LT_MAX_HOST_ID + 128];
+    bool changed = l != NULL && lt_sched_host_mode_get(l->s, host) != mode;
 
     if (l == NULL || lt_sched_set_host_mode(l->s, host, mode, lt_loop_now_ms()) != LT_OK) {
         if (msg != NULL)
@@ -103,6 +104,9 @@ static void apply_mode(lt_sched_svc *svc, const char *lattice, const char *host,
         return;
     }
     l->kick = true;
+    if (changed)
+        LT_INFO("sched", "lattice %s: host %s is now %s", lattice, host,
+                lt_sched_host_mode_word(mode));
     if (msg == NULL)
         return;
     snprintf(text, sizeof(text), "host %s %s", host,
