@@ -183,15 +183,18 @@ svc_lattice *lt__sched_svc_lattice_at(lt_sched_svc *svc, size_t idx);
 /** Thread-safe: queue it for the loop (dropped at once when stopping). */
 void lt__sched_svc_inbox_post(lt_sched_svc *svc, svc_item *it);
 
-/** Moves newer's content into waiting and the older content into newer (inbox_mu held). */
-typedef void (*lt__sched_svc_merge_fn)(svc_item *waiting, svc_item *newer);
+/**
+ * Moves newer's content into waiting and the older content into newer, and returns true; or
+ * returns false (nothing moved) when they are not the same thing after all (inbox_mu held).
+ */
+typedef bool (*lt__sched_svc_merge_fn)(svc_item *waiting, svc_item *newer);
 
 /**
  * Thread-safe: like lt__sched_svc_inbox_post, but when an item posted with the same key is
- * still waiting, merge(waiting, it) moves it's content into the waiting one, and it (now
- * holding the older content) is dropped. For snapshots where only the latest counts (a host's
- * heartbeat): what waits stays bounded by the number of keys. key is borrowed from it and
- * must stay valid while it waits, and is not read after the merge.
+ * still waiting and merge(waiting, it) takes it's content, it (now holding the older content)
+ * is dropped. For snapshots where only the latest counts (a host's heartbeat): what waits
+ * stays bounded by the number of keys. key is borrowed from it and must stay valid while it
+ * waits; a merge must not change it.
  */
 void lt__sched_svc_inbox_post_latest(lt_sched_svc *svc, svc_item *it, const char *key,
                                      lt__sched_svc_merge_fn merge);
