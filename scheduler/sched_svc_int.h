@@ -158,8 +158,9 @@ struct lt_sched_svc {
     sched_lease *lease;
     lt_store_watch *watch;
     sched_writer *writer;
-    uint8_t *pbuf;         /**< scratch for packing requests */
-    uint8_t sign_seed[32]; /**< copy of cfg->sign_seed (cfg.sign_seed points here) */
+    struct sched_drain *drain; /**< cordon/drain modes in KV (svc_drain.c), NULL without JS */
+    uint8_t *pbuf;             /**< scratch for packing requests */
+    uint8_t sign_seed[32];     /**< copy of cfg->sign_seed (cfg.sign_seed points here) */
     size_t pcap;
     atomic_bool stopping;
     atomic_int cb_active; /**< nats.c callbacks of the service running now */
@@ -218,6 +219,22 @@ void lt__sched_svc_inbox_cleanup(lt_sched_svc *svc);
 /* svc_ingest.c */
 LT_NODISCARD lt_status lt__sched_svc_ingest_start(lt_sched_svc *svc);
 LT_NODISCARD lt_status lt__sched_svc_hosts_start(lt_sched_svc *svc);
+
+/* svc_drain.c: cordon, drain, uncordon (hosts requests with an action), kept in KV */
+typedef struct sched_drain sched_drain;
+/** Read the stored modes, start the bucket's watch and writer threads (no-op without JS). */
+LT_NODISCARD lt_status lt__sched_svc_drain_start(lt_sched_svc *svc);
+/** Stop the threads, free. NULL-safe (svc->drain). */
+void lt__sched_svc_drain_stop(lt_sched_svc *svc);
+/**
+ * Does the hosts request msg ask for an action? Then host (cap bytes, "" when none) and *mode
+ * are set; an unknown action sets *mode to -1.
+ */
+bool lt__sched_svc_drain_action(natsMsg *msg, char *host, size_t cap, lt_sched_host_mode *mode);
+/** Loop thread, leader of lattice (l: NULL when unknown): check, store, apply, reply. Takes
+ * msg. */
+void lt__sched_svc_drain_request(lt_sched_svc *svc, const char *lattice, svc_lattice *l,
+                                 natsMsg *msg, const char *host, lt_sched_host_mode mode);
 
 /* svc_driver.c: the lt_sched sink's send, and replies */
 void lt__sched_svc_send(void *arg, const lt_sched_batch *b);

@@ -285,6 +285,8 @@ static void hosts_apply(lt_loop *loop, void *arg)
     hosts_item *it = arg;
     char lattice[LT_SUBJECT_TOKEN_BUF];
     const char *rest, *reply = natsMsg_GetReply(it->msg);
+    char host[LT_MAX_HOST_ID + 1];
+    lt_sched_host_mode mode;
     svc_lattice *l;
     lt_buf b;
 
@@ -296,6 +298,11 @@ static void hosts_apply(lt_loop *loop, void *arg)
     l = lt__sched_svc_lattice_get(it->svc, lattice, false);
     if (l != NULL && !lt_sched_leading(l->s, NULL))
         goto out; /* the leader answers */
+    if (lt__sched_svc_drain_action(it->msg, host, sizeof(host), &mode)) {
+        lt__sched_svc_drain_request(it->svc, lattice, l, it->msg, host, mode); /* svc_drain.c */
+        it->msg = NULL;
+        goto out;
+    }
     if (l != NULL) {
         if (wants_eviction(it->msg))
             (void)lt_sched_evict_silent(l->s, lt_loop_now_ms());
