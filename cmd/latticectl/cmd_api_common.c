@@ -158,9 +158,14 @@ int lctl_connect(lctl_client *c, const lctl_api_cfg *cfg)
     memset(c, 0, sizeof(*c));
     c->cfg = cfg;
     st = lt_conn_connect(&c->nc, &cc, NULL);
-    if (st != LT_OK) {
+    if (st == LT_ERR_INVALID) {
         fprintf(stderr, "latticectl: %s\n", lt_error_message());
-        return st == LT_ERR_INVALID ? LCTL_EXIT_USAGE : LCTL_EXIT_NET;
+        return LCTL_EXIT_USAGE;
+    }
+    if (st != LT_OK) { /* lt_conn says "cannot connect to NATS at URL: reason" */
+        fprintf(stderr, "latticectl: %s (set -s/--nats-url or LATTICE_NATS_URL, or a context)\n",
+                lt_error_message());
+        return LCTL_EXIT_NET;
     }
     return 0;
 }
