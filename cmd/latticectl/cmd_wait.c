@@ -1,0 +1,440 @@
+/*
+ * cmd_wait.c - following an application's status: `apply --wait` and
+ * `status NAME --wait-for deployed|undeployed` wait until the app gets there (subscribing
+ * to wadm.status.{lattice}.{name} before asking model.status, so no change is missed; a quiet
+ * spell asks again), showing progress live on a terminal or one timestamped line per change
+ * otherwise; `status --watch` prints every change with its time until interrupted.
+ */
+#include <ctype.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "lctl_api.h"
+#include "lt_alloc.h"
+#include "lt_buf.h"
+#include "lt_subject.h"
+#include "lt_time.h"
+
+#define REPOLL_MS 2000 /* ask model.status again after this long without a status message */
+#define LINE_MAX_BYTES 4096
+
+enum { PENDING, REACHED, FAILED };
+
+typedef struct {
+    const char *name, *want, *version; /* version: NULL for any */
+    FILE *out;                         /* progress: stdout in table mode, else stderr */
+    bool tty;
+    int drawn;               /* lines of the live block on the terminal */
+    char last[LINE_MAX_BYTES]; /* the last line printed (one line per change) */
+} waiter;
+
+static int64_t mono_ms(void)
+{
+    struct timespec ts;
+
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/* "90s", "5m", "1h30m", "2h", "45" (seconds) -> milliseconds; -1 when not a duration. */
+static int64_t parse_duration(const char *s)
+{
+    int64_t total = 0;
+
+    if (s == NULL || *s == '\0')
+        return -1;
+    while (*s) {
+        int64_t n = 0, unit = 1000;
+
+        if (!isdigit((unsigned char)*s))
+            return -1;
+        while (isdigit((unsigned char)*s)) {
+            n = n * 10 + (*s++ - '0');
+            if (n > 100000000)
+                return -1;
+        }
+        if (*s == 'h')
+            unit = 3600000, s++;
+        else if (*s == 'm' && s[1] == 's')
+            unit = 1, s += 2;
+        else if (*s == 'm')
+            unit = 60000, s++;
+        else if (*s == 's')
+            s++;
+        else if (*s != '\0')
+            return -1;
+        total += n * unit;
+    }
+    return total;
+}
+
+/* ---- reading a status ------------------------------------------------------------------------ */
+
+static const char *type_of(const json_t *st)
+{
+    return lctl_str(json_object_get(st, "status"), "type", "unknown");
+}
+
+static const char *version_of(const json_t *st)
+{
+    return lctl_str(json_object_get(st, "latticed"), "version", "");
+}
+
+static int verdict(const waiter *w, const json_t *st)
+{
+    const char *type = type_of(st);
+
+    if (strcmp(w->want, "undeployed") == 0)
+        return strcmp(type, "undeployed") == 0 ? REACHED : PENDING;
+    if (w->version != NULL && strcmp(version_of(st), w->version) != 0)
+        return PENDING; /* still the previous version's status */
+    if (strcmp(type, "deployed") == 0 && json_object_get(st, "latticed") != NULL)
+        return REACHED;
+    return strcmp(type, "failed") == 0 ? FAILED : PENDING;
+}
+
+/* "TYPE[: message] (version V, R/D running)" */
+static void summary(const json_t *st, lt_buf *b)
+{
+    const json_t *ld = json_object_get(st, "latticed");
+    const char *msg = lctl_str(json_object_get(st, "status"), "message", "");
+
+    LT_IGNORE(lt_buf_appendf(b, "%s%s%s", type_of(st), msg[0] ? ": " : "", msg));
+    if (ld != NULL)
+        LT_IGNORE(lt_buf_appendf(b, " (version %s, %lld/%lld running)",
+                                 version_of(st)[0] ? version_of(st) : "-",
+                                 json_integer_value(json_object_get(ld, "running")),
+                                 json_integer_value(json_object_get(ld, "desired"))));
+}
+
+/* What is not there yet: components short of their count or not deployed, links not up.
+ * sep between entries; returns how many. */
+static size_t pending(const json_t *st, lt_buf *b, const char *sep)
+{
+    const json_t *comps = json_object_get(json_object_get(st, "latticed"), "components");
+    size_t i, n = 0;
+    json_t *c;
+
+    json_array_foreach (comps, i, c) {
+        const json_t *cs = json_object_get(c, "status");
+        long long run = json_integer_value(json_object_get(c, "running")),
+                  want = json_integer_value(json_object_get(c, "desired"));
+        const char *type = lctl_str(cs, "type", ""), *msg = lctl_str(cs, "message", "");
+
+        if (run >= want && strcmp(type, "deployed") == 0)
+            continue;
+        LT_IGNORE(lt_buf_appendf(b, "%s%s %lld/%lld %s%s%s", n++ ? sep : "",
+                                 lctl_str(c, "name", "?"), run, want, type, msg[0] ? ": " : "",
+                                 msg));
+    }
+    json_array_foreach (json_object_get(st, "scalers"), i, c) {
+        const json_t *cs = json_object_get(c, "status");
+        const char *type = lctl_str(cs, "type", ""), *msg = lctl_str(cs, "message", "");
+
+        if (strcmp(lctl_str(c, "kind", ""), "LinkScaler") != 0 || strcmp(type, "deployed") == 0)
+            continue;
+        LT_IGNORE(lt_buf_appendf(b, "%slink %s %s%s%s", n++ ? sep : "", lctl_str(c, "name", "?"),
+                                 type, msg[0] ? ": " : "", msg));
+    }
+    return n;
+}
+
+/* ---- progress -------------------------------------------------------------------------------- */
+
+/* One line per change: "TIME NAME TYPE: message (version, R/D running); pending: ..." */
+static void show_line(waiter *w, const json_t *st)
+{
+    char line[LINE_MAX_BYTES], ts[LT_TIME_TEXT_MAX];
+    lt_buf b;
+
+    lt_buf_init_on(&b, line, sizeof(line), sizeof(line) - 1);
+    LT_IGNORE(lt_buf_appendf(&b, "%s ", w->name));
+    summary(st, &b);
+    {
+        size_t mark = b.len;
+
+        LT_IGNORE(lt_buf_appends(&b, "; pending: "));
+        if (pending(st, &b, ", ") == 0)
+            lt_buf_truncate(&b, mark);
+    }
+    if (strcmp(b.ptr, w->last) == 0) {
+        lt_buf_cleanup(&b);
+        return;
+    }
+    snprintf(w->last, sizeof(w->last), "%s", b.ptr);
+    lt_time_format_now(ts);
+    fprintf(w->out, "%s %s\n", ts, b.ptr);
+    fflush(w->out);
+    lt_buf_cleanup(&b);
+}
+
+/* The live block on a terminal: redrawn in place. */
+static void show_live(waiter *w, const json_t *st)
+{
+    const json_t *comps = json_object_get(json_object_get(st, "latticed"), "components");
+    lt_buf b;
+    size_t i;
+    json_t *c;
+
+    lt_buf_init(&b, 1u << 16);
+    summary(st, &b);
+    if (w->drawn > 0)
+        fprintf(w->out, "\033[%dA\033[J", w->drawn); /* up over the old block, clear below */
+    fprintf(w->out, "%s: %s\n", w->name, b.ptr);
+    w->drawn = 1;
+    if (json_array_size(comps) > 0) {
+        fprintf(w->out, "  %-24s %-9s %s\n", "COMPONENT", "RUNNING", "STATUS");
+        w->drawn++;
+    }
+    json_array_foreach (comps, i, c) {
+        const json_t *cs = json_object_get(c, "status");
+        const char *msg = lctl_str(cs, "message", "");
+        char count[48];
+
+        snprintf(count, sizeof(count), "%lld/%lld",
+                 json_integer_value(json_object_get(c, "running")),
+                 json_integer_value(json_object_get(c, "desired")));
+        fprintf(w->out, "  %-24s %-9s %s%s%.60s\n", lctl_str(c, "name", "?"), count,
+                lctl_str(cs, "type", ""), msg[0] ? ": " : "", msg);
+        w->drawn++;
+    }
+    fflush(w->out);
+    lt_buf_cleanup(&b);
+}
+
+static void show(waiter *w, const json_t *st)
+{
+    if (w->tty)
+        show_live(w, st);
+    else
+        show_line(w, st);
+}
+
+/* ---- the end --------------------------------------------------------------------------------- */
+
+static void report_failed(const waiter *w, const json_t *st)
+{
+    const char *msg = lctl_str(json_object_get(st, "status"), "message", "");
+    lt_buf b;
+    size_t i;
+    json_t *s;
+
+    fprintf(stderr, "latticectl: %s failed (version %s)%s%s\n", w->name,
+            version_of(st)[0] ? version_of(st) : "-", msg[0] ? ": " : "", msg);
+    json_array_foreach (json_object_get(st, "scalers"), i, s) {
+        const json_t *si = json_object_get(s, "status");
+
+        if (strcmp(lctl_str(si, "type", ""), "deployed") != 0)
+            fprintf(stderr, "  %s %s: %s%s%s\n", lctl_str(s, "kind", ""), lctl_str(s, "name", ""),
+                    lctl_str(si, "type", ""), lctl_str(si, "message", "")[0] ? ": " : "",
+                    lctl_str(si, "message", ""));
+    }
+    lt_buf_init(&b, 1u << 16);
+    if (pending(st, &b, "\n  ") > 0)
+        fprintf(stderr, "  %s\n", b.ptr);
+    lt_buf_cleanup(&b);
+}
+
+static void report_timeout(const waiter *w, const json_t *st, const char *limit)
+{
+    lt_buf b;
+
+    lt_buf_init(&b, 1u << 16);
+    summary(st, &b);
+    fprintf(stderr, "latticectl: %s is not %s%s%s after %s: still %s\n", w->name, w->want,
+            w->version ? " at version " : "", w->version ? w->version : "", limit, b.ptr);
+    lt_buf_reset(&b);
+    if (pending(st, &b, "\n  ") > 0)
+        fprintf(stderr, "  pending:\n  %s\n", b.ptr);
+    lt_buf_cleanup(&b);
+}
+
+/* The status document of the reply to model.status (a new reference), or NULL. */
+static json_t *ask(lctl_client *c, const char *name, int *code)
+{
+    json_t *st;
+
+    *code = lctl_request(c, "status", name, NULL, 0, NULL);
+    if (*code != 0)
+        return NULL;
+    st = json_object_get(c->reply, "status");
+    return json_is_object(st) ? json_incref(st) : NULL;
+}
+
+int lctl_wait(lctl_client *c, const char *name, const char *want, const char *version,
+              bool print_final)
+{
+    char subject[LT_MAX_SUBJECT];
+    natsSubscription *sub = NULL;
+    bool table = strcmp(c->cfg->output, "table") == 0;
+    waiter w = { .name = name, .want = want, .version = version, .out = table ? stdout : stderr };
+    int64_t limit = parse_duration(c->cfg->wait_timeout), deadline, quiet_since;
+    json_t *st = NULL;
+    int code = 0, v = PENDING;
+
+    if (limit < 0) {
+        fprintf(stderr, "latticectl: --wait-timeout wants a duration like 90s, 5m or 1h, got "
+                        "'%s'\n", c->cfg->wait_timeout);
+        return LCTL_EXIT_USAGE;
+    }
+    w.tty = isatty(fileno(w.out)) == 1 && getenv("TERM") != NULL &&
+            strcmp(getenv("TERM"), "dumb") != 0;
+    deadline = mono_ms() + limit;
+    if (lt_subject_app_status(subject, sizeof(subject), LT_SUBJECT_STATUS_PREFIX, c->cfg->lattice,
+                              name) != LT_OK ||
+        natsConnection_SubscribeSync(&sub, c->nc, subject) != NATS_OK ||
+        natsConnection_Flush(c->nc) != NATS_OK) {
+        fprintf(stderr, "latticectl: cannot subscribe to the status of %s\n", name);
+        natsSubscription_Destroy(sub);
+        return LCTL_EXIT_NET;
+    }
+    if ((st = ask(c, name, &code)) != NULL)
+        show(&w, st), v = verdict(&w, st);
+    quiet_since = mono_ms();
+    while (code == 0 && v == PENDING && mono_ms() < deadline) {
+        int64_t left = deadline - mono_ms();
+        natsMsg *m = NULL;
+        natsStatus ns = natsSubscription_NextMsg(&m, sub, left < 500 ? (left > 0 ? left : 1)
+                                                                      : 500);
+        json_t *next = NULL;
+
+        if (ns == NATS_OK) {
+            next = json_loadb(natsMsg_GetData(m), (size_t)natsMsg_GetDataLength(m), 0, NULL);
+            natsMsg_Destroy(m);
+            quiet_since = mono_ms();
+        } else if (ns == NATS_TIMEOUT && mono_ms() - quiet_since >= REPOLL_MS) {
+            next = ask(c, name, &code); /* a change published before we subscribed */
+            quiet_since = mono_ms();
+        } else if (ns != NATS_TIMEOUT) {
+            fprintf(stderr, "latticectl: lost the NATS connection: %s\n", natsStatus_GetText(ns));
+            code = LCTL_EXIT_NET;
+        }
+        if (json_is_object(next)) {
+            json_decref(st);
+            st = next;
+            show(&w, st);
+            v = verdict(&w, st);
+        } else {
+            json_decref(next);
+        }
+    }
+    natsSubscription_Destroy(sub);
+    if (code == 0 && v == FAILED) {
+        report_failed(&w, st);
+        code = LCTL_EXIT_FAIL;
+    } else if (code == 0 && v == PENDING) {
+        json_t *none = json_object();
+
+        report_timeout(&w, st != NULL ? st : none, c->cfg->wait_timeout);
+        json_decref(none);
+        code = LCTL_EXIT_FAIL;
+    } else if (code == 0 && print_final) {
+        lctl_print_doc(c->cfg, st, NULL);
+    }
+    json_decref(st);
+    return code;
+}
+
+int lctl_wait_applied(lctl_client *c)
+{
+    char *name = lt_strdup(lctl_str(c->reply, "name", "")),
+         *version = lt_strdup(lctl_str(c->reply, "version", ""));
+    int code;
+
+    if (name == NULL || version == NULL || name[0] == '\0' || version[0] == '\0') {
+        fprintf(stderr, "latticectl: the apply reply names no application and version to wait "
+                        "for\n");
+        code = LCTL_EXIT_FAIL;
+    } else {
+        code = lctl_wait(c, name, "deployed", version, false);
+    }
+    lt_free(name);
+    lt_free(version);
+    return code;
+}
+
+/* ---- status --watch -------------------------------------------------------------------------- */
+
+static volatile sig_atomic_t interrupted;
+
+static void on_sigint(int sig)
+{
+    (void)sig;
+    interrupted = 1;
+}
+
+/* The status lines of `status`, the first one prefixed. */
+static void print_status(const json_t *status, const char *prefix)
+{
+    const json_t *info = json_object_get(status, "status");
+    const char *msg = lctl_str(info, "message", "");
+    size_t i;
+    json_t *s;
+
+    printf("%s%s%s%s\n", prefix, lctl_str(info, "type", "unknown"), msg[0] ? ": " : "", msg);
+    json_array_foreach (json_object_get(status, "scalers"), i, s) {
+        const json_t *si = json_object_get(s, "status");
+        const char *sm = lctl_str(si, "message", "");
+
+        printf("  %-14s %-28s %s%s%s\n", lctl_str(s, "kind", ""), lctl_str(s, "name", ""),
+               lctl_str(si, "type", ""), sm[0] ? ": " : "", sm);
+    }
+}
+
+int lctl_watch(lctl_client *c, const char *name)
+{
+    char subject[LT_MAX_SUBJECT];
+    natsSubscription *sub = NULL;
+    struct sigaction sa;
+    int code = 0;
+
+    /* Too long a name leaves subject "": the subscription below then fails and says so. */
+    LT_IGNORE(lt_subject_app_status(subject, sizeof(subject), LT_SUBJECT_STATUS_PREFIX,
+                                    c->cfg->lattice, name));
+    memset(&sa, 0, sizeof(sa));
+    sa.sa_handler = on_sigint;
+    sigaction(SIGINT, &sa, NULL);
+    sigaction(SIGTERM, &sa, NULL);
+    if (natsConnection_SubscribeSync(&sub, c->nc, subject) != NATS_OK) {
+        fprintf(stderr, "latticectl: cannot subscribe to %s\n", subject);
+        return LCTL_EXIT_NET;
+    }
+    fflush(stdout);
+    while (!interrupted) {
+        natsMsg *m = NULL;
+        natsStatus ns = natsSubscription_NextMsg(&m, sub, 500);
+        char ts[LT_TIME_TEXT_MAX + 1];
+        json_t *v;
+
+        if (ns == NATS_TIMEOUT)
+            continue;
+        if (ns != NATS_OK) {
+            fprintf(stderr, "latticectl: lost the NATS connection: %s\n", natsStatus_GetText(ns));
+            code = LCTL_EXIT_NET;
+            break;
+        }
+        v = json_loadb(natsMsg_GetData(m), (size_t)natsMsg_GetDataLength(m), 0, NULL);
+        if (strcmp(c->cfg->output, "json") == 0) {
+            printf("%.*s\n", natsMsg_GetDataLength(m), natsMsg_GetData(m));
+        } else if (v != NULL && strcmp(c->cfg->output, "yaml") == 0) {
+            printf("---\n");
+            lctl_print_yaml(stdout, v);
+        } else if (v != NULL && lctl_print_doc(c->cfg, v, NULL)) {
+            putchar('\n'); /* jsonpath: one line per change */
+        } else if (v != NULL) {
+            char now[LT_TIME_TEXT_MAX];
+
+            lt_time_format_now(now);
+            snprintf(ts, sizeof(ts), "%s ", now);
+            print_status(v, ts);
+        }
+        fflush(stdout);
+        json_decref(v);
+        natsMsg_Destroy(m);
+    }
+    natsSubscription_Destroy(sub);
+    return code;
+}
