@@ -15,6 +15,7 @@
 #include "lt_limits.h"
 #include "lt_model.h"
 #include "lt_subject.h"
+#include "wait_status.h"
 
 const lt_opt lctl_global_opts[LCTL_GLOBAL_COUNT] = { LCTL_GLOBAL_OPTS };
 
@@ -116,6 +117,14 @@ int lctl_api_parse(const lctl_command *cmd, lctl_api_cfg *cfg, int argc, char **
         fprintf(stderr,
                 "latticectl %s: --output must be table, json or yaml, or jsonpath=EXPR, got '%s'\n",
                 cmd->name, cfg->output);
+        code = LCTL_EXIT_USAGE;
+        goto out;
+    }
+    if (cfg->wait_timeout != NULL && lctl_duration_ms(cfg->wait_timeout) < 0) {
+        fprintf(stderr,
+                "latticectl %s: --wait-timeout wants a duration like 90s, 5m, 1h30m or plain "
+                "seconds, got '%s'\n",
+                cmd->name, cfg->wait_timeout);
         code = LCTL_EXIT_USAGE;
         goto out;
     }

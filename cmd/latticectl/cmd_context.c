@@ -24,9 +24,8 @@
 #define YAML_DEPTH 16
 
 /* The option names a context may set (each is also a global option of the API commands). */
-static const char *const context_keys[] = { "nats-url", "creds",    "nkey",    "seed",
-                                            "tls-ca",   "tls-cert", "tls-key", "lattice",
-                                            "api-prefix" };
+static const char *const context_keys[] = { "nats-url", "creds",   "nkey",    "seed",      "tls-ca",
+                                            "tls-cert", "tls-key", "lattice", "api-prefix" };
 #define N_KEYS (sizeof(context_keys) / sizeof(context_keys[0]))
 
 static json_t *loaded; /* the config file in use, kept until exit: cfg fields point into it */
@@ -282,21 +281,24 @@ static int ctx_list(const lctl_api_cfg *cfg, const json_t *doc)
     return 0;
 }
 
-static int ctx_show(const lctl_api_cfg *cfg, const json_t *doc, const char *path,
-                    const char *name)
+static int ctx_show(const lctl_api_cfg *cfg, const json_t *doc, const char *path, const char *name)
 {
     const json_t *ctx;
 
     if (name == NULL)
         name = lctl_str(doc, "current-context", NULL);
     if (name == NULL) {
-        fprintf(stderr, "latticectl context: %s has no current-context (give NAME, or run "
-                        "latticectl context use NAME)\n", path);
+        fprintf(stderr,
+                "latticectl context: %s has no current-context (give NAME, or run "
+                "latticectl context use NAME)\n",
+                path);
         return LCTL_EXIT_FAIL;
     }
     if ((ctx = find_context(doc, name)) == NULL) {
-        fprintf(stderr, "latticectl context: no context '%s' in %s (see latticectl context "
-                        "list)\n", name, path);
+        fprintf(stderr,
+                "latticectl context: no context '%s' in %s (see latticectl context "
+                "list)\n",
+                name, path);
         return LCTL_EXIT_FAIL;
     }
     if (lctl_print_doc(cfg, ctx, NULL))
@@ -362,8 +364,10 @@ static int ctx_use(const json_t *doc, const char *path, const char *name)
     int code;
 
     if (find_context(doc, name) == NULL) {
-        fprintf(stderr, "latticectl context: no context '%s' in %s (see latticectl context "
-                        "list)\n", name, path);
+        fprintf(stderr,
+                "latticectl context: no context '%s' in %s (see latticectl context "
+                "list)\n",
+                name, path);
         return LCTL_EXIT_FAIL;
     }
     if (lt_fs_read_file(path, CONFIG_MAX, &text, &len) != LT_OK) {
@@ -414,16 +418,19 @@ int lctl_cmd_context(const lctl_command *cmd, int argc, char **argv)
     if (code != 0)
         return code < 0 ? LCTL_EXIT_OK : code;
     if (npos == 0 || (strcmp(pos[0], "list") == 0 && npos == 1) ||
-        (strcmp(pos[0], "show") == 0 && npos <= 2) ||
-        (strcmp(pos[0], "use") == 0 && npos == 2)) {
+        (strcmp(pos[0], "show") == 0 && npos <= 2) || (strcmp(pos[0], "use") == 0 && npos == 2)) {
         if (npos == 0) {
-            fprintf(stderr, "latticectl context: missing list, use NAME or show [NAME] (usage: "
-                            "%s)\n", cmd->opts->usage);
+            fprintf(stderr,
+                    "latticectl context: missing list, use NAME or show [NAME] (usage: "
+                    "%s)\n",
+                    cmd->opts->usage);
             return LCTL_EXIT_USAGE;
         }
     } else {
-        fprintf(stderr, "latticectl context: expected list, use NAME or show [NAME], got '%s' "
-                        "(usage: %s)\n", pos[0], cmd->opts->usage);
+        fprintf(stderr,
+                "latticectl context: expected list, use NAME or show [NAME], got '%s' "
+                "(usage: %s)\n",
+                pos[0], cmd->opts->usage);
         return LCTL_EXIT_USAGE;
     }
     if (!config_path(&cfg, path, sizeof(path))) {
@@ -433,8 +440,10 @@ int lctl_cmd_context(const lctl_command *cmd, int argc, char **argv)
     if ((code = load(path, &doc)) != 0)
         return code;
     if (doc == NULL && strcmp(pos[0], "list") != 0) {
-        fprintf(stderr, "latticectl context: %s does not exist: write its contexts first "
-                        "(see latticectl context --help)\n", path);
+        fprintf(stderr,
+                "latticectl context: %s does not exist: write its contexts first "
+                "(see latticectl context --help)\n",
+                path);
         return LCTL_EXIT_FAIL;
     }
     if (doc == NULL)

@@ -13,6 +13,7 @@
 #include <unistd.h>
 
 #include "lctl_api.h"
+#include "wait_status.h"
 #include "lt_alloc.h"
 #include "lt_buf.h"
 #include "lt_subject.h"
@@ -21,13 +22,11 @@
 #define REPOLL_MS 2000 /* ask model.status again after this long without a status message */
 #define LINE_MAX_BYTES 4096
 
-enum { PENDING, REACHED, FAILED };
-
 typedef struct {
     const char *name, *want, *version; /* version: NULL for any */
     FILE *out;                         /* progress: stdout in table mode, else stderr */
     bool tty;
-    int drawn;               /* lines of the live block on the terminal */
+    int drawn;                 /* lines of the live block on the terminal */
     char last[LINE_MAX_BYTES]; /* the last line printed (one line per change) */
 } waiter;
 
@@ -37,109 +36,6 @@ static int64_t mono_ms(void)
 
     clock_gettime(CLOCK_MONOTONIC, &ts);
     return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
-/* "90s", "5m", "1h30m", "2h", "45" (seconds) -> milliseconds; -1 when not a duration. */
-static int64_t parse_duration(const char *s)
-{
-    int64_t total = 0;
-
-    if (s == NULL || *s == '\0')
-        return -1;
-    while (*s) {
-        int64_t n = 0, unit = 1000;
-
-        if (!isdigit((unsigned char)*s))
-            return -1;
-        while (isdigit((unsigned char)*s)) {
-            n = n * 10 + (*s++ - '0');
-            if (n > 100000000)
-                return -1;
-        }
-        if (*s == 'h')
-            unit = 3600000, s++;
-        else if (*s == 'm' && s[1] == 's')
-            unit = 1, s += 2;
-        else if (*s == 'm')
-            unit = 60000, s++;
-        else if (*s == 's')
-            s++;
-        else if (*s != '\0')
-            return -1;
-        total += n * unit;
-    }
-    return total;
-}
-
-/* ---- reading a status ------------------------------------------------------------------------ */
-
-static const char *type_of(const json_t *st)
-{
-    return lctl_str(json_object_get(st, "status"), "type", "unknown");
-}
-
-static const char *version_of(const json_t *st)
-{
-    return lctl_str(json_object_get(st, "latticed"), "version", "");
-}
-
-static int verdict(const waiter *w, const json_t *st)
-{
-    const char *type = type_of(st);
-
-    if (strcmp(w->want, "undeployed") == 0)
-        return strcmp(type, "undeployed") == 0 ? REACHED : PENDING;
-    if (w->version != NULL && strcmp(version_of(st), w->version) != 0)
-        return PENDING; /* still the previous version's status */
-    if (strcmp(type, "deployed") == 0 && json_object_get(st, "latticed") != NULL)
-        return REACHED;
-    return strcmp(type, "failed") == 0 ? FAILED : PENDING;
-}
-
-/* "TYPE[: message] (version V, R/D running)" */
-static void summary(const json_t *st, lt_buf *b)
-{
-    const json_t *ld = json_object_get(st, "latticed");
-    const char *msg = lctl_str(json_object_get(st, "status"), "message", "");
-
-    LT_IGNORE(lt_buf_appendf(b, "%s%s%s", type_of(st), msg[0] ? ": " : "", msg));
-    if (ld != NULL)
-        LT_IGNORE(lt_buf_appendf(b, " (version %s, %lld/%lld running)",
-                                 version_of(st)[0] ? version_of(st) : "-",
-                                 json_integer_value(json_object_get(ld, "running")),
-                                 json_integer_value(json_object_get(ld, "desired"))));
-}
-
-/* What is not there yet: components short of their count or not deployed, links not up.
- * sep between entries; returns how many. */
-static size_t pending(const json_t *st, lt_buf *b, const char *sep)
-{
-    const json_t *comps = json_object_get(json_object_get(st, "latticed"), "components");
-    size_t i, n = 0;
-    json_t *c;
-
-    json_array_foreach (comps, i, c) {
-        const json_t *cs = json_object_get(c, "status");
-        long long run = json_integer_value(json_object_get(c, "running")),
-                  want = json_integer_value(json_object_get(c, "desired"));
-        const char *type = lctl_str(cs, "type", ""), *msg = lctl_str(cs, "message", "");
-
-        if (run >= want && strcmp(type, "deployed") == 0)
-            continue;
-        LT_IGNORE(lt_buf_appendf(b, "%s%s %lld/%lld %s%s%s", n++ ? sep : "",
-                                 lctl_str(c, "name", "?"), run, want, type, msg[0] ? ": " : "",
-                                 msg));
-    }
-    json_array_foreach (json_object_get(st, "scalers"), i, c) {
-        const json_t *cs = json_object_get(c, "status");
-        const char *type = lctl_str(cs, "type", ""), *msg = lctl_str(cs, "message", "");
-
-        if (strcmp(lctl_str(c, "kind", ""), "LinkScaler") != 0 || strcmp(type, "deployed") == 0)
-            continue;
-        LT_IGNORE(lt_buf_appendf(b, "%slink %s %s%s%s", n++ ? sep : "", lctl_str(c, "name", "?"),
-                                 type, msg[0] ? ": " : "", msg));
-    }
-    return n;
 }
 
 /* ---- progress -------------------------------------------------------------------------------- */
@@ -152,12 +48,12 @@ static void show_line(waiter *w, const json_t *st)
 
     lt_buf_init_on(&b, line, sizeof(line), sizeof(line) - 1);
     LT_IGNORE(lt_buf_appendf(&b, "%s ", w->name));
-    summary(st, &b);
+    lctl_status_summary(st, &b);
     {
         size_t mark = b.len;
 
         LT_IGNORE(lt_buf_appends(&b, "; pending: "));
-        if (pending(st, &b, ", ") == 0)
+        if (lctl_status_pending(st, &b, ", ") == 0)
             lt_buf_truncate(&b, mark);
     }
     if (strcmp(b.ptr, w->last) == 0) {
@@ -180,7 +76,7 @@ static void show_live(waiter *w, const json_t *st)
     json_t *c;
 
     lt_buf_init(&b, 1u << 16);
-    summary(st, &b);
+    lctl_status_summary(st, &b);
     if (w->drawn > 0)
         fprintf(w->out, "\033[%dA\033[J", w->drawn); /* up over the old block, clear below */
     fprintf(w->out, "%s: %s\n", w->name, b.ptr);
@@ -223,7 +119,7 @@ static void report_failed(const waiter *w, const json_t *st)
     json_t *s;
 
     fprintf(stderr, "latticectl: %s failed (version %s)%s%s\n", w->name,
-            version_of(st)[0] ? version_of(st) : "-", msg[0] ? ": " : "", msg);
+            lctl_status_version(st)[0] ? lctl_status_version(st) : "-", msg[0] ? ": " : "", msg);
     json_array_foreach (json_object_get(st, "scalers"), i, s) {
         const json_t *si = json_object_get(s, "status");
 
@@ -233,7 +129,7 @@ static void report_failed(const waiter *w, const json_t *st)
                     lctl_str(si, "message", ""));
     }
     lt_buf_init(&b, 1u << 16);
-    if (pending(st, &b, "\n  ") > 0)
+    if (lctl_status_pending(st, &b, "\n  ") > 0)
         fprintf(stderr, "  %s\n", b.ptr);
     lt_buf_cleanup(&b);
 }
@@ -243,11 +139,12 @@ static void report_timeout(const waiter *w, const json_t *st, const char *limit)
     lt_buf b;
 
     lt_buf_init(&b, 1u << 16);
-    summary(st, &b);
-    fprintf(stderr, "latticectl: %s is not %s%s%s after %s: still %s\n", w->name, w->want,
-            w->version ? " at version " : "", w->version ? w->version : "", limit, b.ptr);
+    lctl_status_summary(st, &b);
+    fprintf(stderr, "latticectl: %s is not %s%s%s after %s%s: still %s\n", w->name, w->want,
+            w->version ? " at version " : "", w->version ? w->version : "", limit,
+            strspn(limit, "0123456789") == strlen(limit) ? "s" : "", b.ptr);
     lt_buf_reset(&b);
-    if (pending(st, &b, "\n  ") > 0)
+    if (lctl_status_pending(st, &b, "\n  ") > 0)
         fprintf(stderr, "  pending:\n  %s\n", b.ptr);
     lt_buf_cleanup(&b);
 }
@@ -271,17 +168,12 @@ int lctl_wait(lctl_client *c, const char *name, const char *want, const char *ve
     natsSubscription *sub = NULL;
     bool table = strcmp(c->cfg->output, "table") == 0;
     waiter w = { .name = name, .want = want, .version = version, .out = table ? stdout : stderr };
-    int64_t limit = parse_duration(c->cfg->wait_timeout), deadline, quiet_since;
+    int64_t limit = lctl_duration_ms(c->cfg->wait_timeout), deadline, quiet_since;
     json_t *st = NULL;
-    int code = 0, v = PENDING;
+    int code = 0, v = LCTL_WAIT_PENDING;
 
-    if (limit < 0) {
-        fprintf(stderr, "latticectl: --wait-timeout wants a duration like 90s, 5m or 1h, got "
-                        "'%s'\n", c->cfg->wait_timeout);
-        return LCTL_EXIT_USAGE;
-    }
-    w.tty = isatty(fileno(w.out)) == 1 && getenv("TERM") != NULL &&
-            strcmp(getenv("TERM"), "dumb") != 0;
+    w.tty =
+        isatty(fileno(w.out)) == 1 && getenv("TERM") != NULL && strcmp(getenv("TERM"), "dumb") != 0;
     deadline = mono_ms() + limit;
     if (lt_subject_app_status(subject, sizeof(subject), LT_SUBJECT_STATUS_PREFIX, c->cfg->lattice,
                               name) != LT_OK ||
@@ -292,13 +184,12 @@ int lctl_wait(lctl_client *c, const char *name, const char *want, const char *ve
         return LCTL_EXIT_NET;
     }
     if ((st = ask(c, name, &code)) != NULL)
-        show(&w, st), v = verdict(&w, st);
+        show(&w, st), v = lctl_status_verdict(st, w.want, w.version);
     quiet_since = mono_ms();
-    while (code == 0 && v == PENDING && mono_ms() < deadline) {
+    while (code == 0 && v == LCTL_WAIT_PENDING && mono_ms() < deadline) {
         int64_t left = deadline - mono_ms();
         natsMsg *m = NULL;
-        natsStatus ns = natsSubscription_NextMsg(&m, sub, left < 500 ? (left > 0 ? left : 1)
-                                                                      : 500);
+        natsStatus ns = natsSubscription_NextMsg(&m, sub, left < 500 ? (left > 0 ? left : 1) : 500);
         json_t *next = NULL;
 
         if (ns == NATS_OK) {
@@ -316,16 +207,16 @@ int lctl_wait(lctl_client *c, const char *name, const char *want, const char *ve
             json_decref(st);
             st = next;
             show(&w, st);
-            v = verdict(&w, st);
+            v = lctl_status_verdict(st, w.want, w.version);
         } else {
             json_decref(next);
         }
     }
     natsSubscription_Destroy(sub);
-    if (code == 0 && v == FAILED) {
+    if (code == 0 && v == LCTL_WAIT_FAILED) {
         report_failed(&w, st);
         code = LCTL_EXIT_FAIL;
-    } else if (code == 0 && v == PENDING) {
+    } else if (code == 0 && v == LCTL_WAIT_PENDING) {
         json_t *none = json_object();
 
         report_timeout(&w, st != NULL ? st : none, c->cfg->wait_timeout);

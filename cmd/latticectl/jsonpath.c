@@ -14,7 +14,11 @@
 
 #define MAX_DEPTH 32 /* nested ranges */
 
-typedef enum { STEP_KEY, STEP_INDEX, STEP_ALL } step_kind;
+typedef enum {
+    STEP_KEY,
+    STEP_INDEX,
+    STEP_ALL
+} step_kind;
 
 typedef struct {
     step_kind kind;
@@ -22,7 +26,12 @@ typedef struct {
     long long index;
 } step;
 
-typedef enum { NODE_TEXT, NODE_PATH, NODE_RANGE, NODE_END } node_kind;
+typedef enum {
+    NODE_TEXT,
+    NODE_PATH,
+    NODE_RANGE,
+    NODE_END
+} node_kind;
 
 typedef struct {
     node_kind kind;
@@ -68,8 +77,7 @@ static node *add_node(lctl_jsonpath *jp, node_kind kind)
     return &jp->nodes[jp->n++];
 }
 
-static lt_status add_step(node *nd, step_kind kind, const char *key, size_t keylen,
-                          long long index)
+static lt_status add_step(node *nd, step_kind kind, const char *key, size_t keylen, long long index)
 {
     step *p = lt_realloc(nd->steps, (nd->nsteps + 1) * sizeof(*p));
 
@@ -325,8 +333,8 @@ static void eval_path(const node *nd, json_t *root, json_t *cur, json_t *out)
                 if ((x = json_object_get(v, s->key)) != NULL)
                     json_array_append(next, x);
             } else if (s->kind == STEP_INDEX && json_is_array(v)) {
-                long long n = (long long)json_array_size(v), at = s->index < 0 ? n + s->index
-                                                                                : s->index;
+                long long n = (long long)json_array_size(v),
+                          at = s->index < 0 ? n + s->index : s->index;
 
                 if (at >= 0 && at < n)
                     json_array_append(next, json_array_get(v, (size_t)at));
@@ -360,8 +368,8 @@ static void print_value(lt_buf *out, const json_t *v)
 }
 
 /* Evaluate nodes [from, to) with cur as the current value. */
-static void eval_nodes(const lctl_jsonpath *jp, size_t from, size_t to, json_t *root,
-                       json_t *cur, lt_buf *out)
+static void eval_nodes(const lctl_jsonpath *jp, size_t from, size_t to, json_t *root, json_t *cur,
+                       lt_buf *out)
 {
     size_t i = from, k;
     json_t *v;

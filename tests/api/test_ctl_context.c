@@ -226,8 +226,7 @@ int main(void)
     Suite *s = suite_create("ctl_context");
     TCase *tc = lt_test_tcase(s, "context", 60,
                               (const TTest *const[]){ test_precedence, test_default_locations,
-                                                      test_refusals, test_context_commands,
-                                                      NULL });
+                                                      test_refusals, test_context_commands, NULL });
 
     tcase_add_checked_fixture(tc, setup, teardown);
     return lt_test_run_suite(s);

@@ -65,7 +65,7 @@ START_TEST(test_missing_prints_nothing)
 {
     ck_assert_str_eq(eval("{.nope}"), "");
     ck_assert_str_eq(eval("[{.models[7].name}]"), "[]");
-    ck_assert_str_eq(eval("{.result.x}"), ""); /* a key of a string */
+    ck_assert_str_eq(eval("{.result.x}"), "");    /* a key of a string */
     ck_assert_str_eq(eval("{.models.name}"), ""); /* a key of an array */
     ck_assert_str_eq(eval("{.empty[*].x}"), "");
 }
