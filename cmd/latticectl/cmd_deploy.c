@@ -184,12 +184,12 @@ int lctl_cmd_status(const lctl_command *cmd, int argc, char **argv)
         code = LCTL_EXIT_USAGE;
     } else if ((code = lctl_connect(&c, &cfg)) == 0 && cfg.wait_for != NULL) {
         code = lctl_wait(&c, name, cfg.wait_for, NULL, true); /* cmd_wait.c */
+    } else if (code == 0 && cfg.watch) {
+        code = lctl_watch(&c, name, print_status_reply); /* cmd_wait.c */
     } else if (code == 0) {
         code = lctl_request(&c, "status", name, NULL, 0, NULL);
         if (code == 0)
             code = lctl_finish(&c, print_status_reply);
-        if (code == 0 && cfg.watch)
-            code = lctl_watch(&c, name); /* cmd_wait.c */
     }
     lctl_close(&c);
     lt_free(name);

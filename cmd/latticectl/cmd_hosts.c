@@ -147,7 +147,7 @@ int lctl_cmd_hosts(const lctl_command *cmd, int argc, char **argv)
         printf("%.*s\n", natsMsg_GetDataLength(reply), natsMsg_GetData(reply));
     else if (strcmp(cfg.api.output, "yaml") == 0)
         lctl_print_yaml(stdout, doc);
-    else
+    else if (!lctl_print_doc(&cfg.api, doc, NULL)) /* -o jsonpath=EXPR */
         print_table(doc);
 out:
     json_decref(doc);

@@ -28,6 +28,7 @@ typedef struct {
     bool tty;
     int drawn;                 /* lines of the live block on the terminal */
     char last[LINE_MAX_BYTES]; /* the last line printed (one line per change) */
+    char *last_doc;            /* the last status shown, compact JSON (free) */
 } waiter;
 
 static int64_t mono_ms(void)
@@ -103,6 +104,14 @@ static void show_live(waiter *w, const json_t *st)
 
 static void show(waiter *w, const json_t *st)
 {
+    char *now = json_dumps(st, JSON_COMPACT | JSON_SORT_KEYS);
+
+    if (now != NULL && w->last_doc != NULL && strcmp(now, w->last_doc) == 0) {
+        free(now); /* the same status again (asked after a quiet spell): nothing to show */
+        return;
+    }
+    free(w->last_doc);
+    w->last_doc = now;
     if (w->tty)
         show_live(w, st);
     else
@@ -226,6 +235,7 @@ int lctl_wait(lctl_client *c, const char *name, const char *want, const char *ve
         lctl_print_doc(c->cfg, st, NULL);
     }
     json_decref(st);
+    free(w.last_doc);
     return code;
 }
 
@@ -275,11 +285,27 @@ static void print_status(const json_t *status, const char *prefix)
     }
 }
 
-int lctl_watch(lctl_client *c, const char *name)
+/* One change of status --watch: the status lines behind the time (table), or the JSONPath of
+ * the status document on one line. */
+static void print_change(lctl_client *c, const json_t *st)
+{
+    char now[LT_TIME_TEXT_MAX], ts[LT_TIME_TEXT_MAX + 1];
+
+    if (lctl_print_doc(c->cfg, st, NULL)) {
+        putchar('\n');
+        return;
+    }
+    lt_time_format_now(now);
+    snprintf(ts, sizeof(ts), "%s ", now);
+    print_status(st, ts);
+}
+
+int lctl_watch(lctl_client *c, const char *name, void (*table)(lctl_client *c))
 {
     char subject[LT_MAX_SUBJECT];
     natsSubscription *sub = NULL;
     struct sigaction sa;
+    bool plain = strcmp(c->cfg->output, "table") == 0 || c->cfg->jsonpath != NULL;
     int code = 0;
 
     /* Too long a name leaves subject "": the subscription below then fails and says so. */
@@ -289,15 +315,22 @@ int lctl_watch(lctl_client *c, const char *name)
     sa.sa_handler = on_sigint;
     sigaction(SIGINT, &sa, NULL);
     sigaction(SIGTERM, &sa, NULL);
-    if (natsConnection_SubscribeSync(&sub, c->nc, subject) != NATS_OK) {
+    if (natsConnection_SubscribeSync(&sub, c->nc, subject) != NATS_OK ||
+        natsConnection_Flush(c->nc) != NATS_OK) {
         fprintf(stderr, "latticectl: cannot subscribe to %s\n", subject);
+        natsSubscription_Destroy(sub);
         return LCTL_EXIT_NET;
     }
+    /* subscribed first, then asked: no change falls between the reply and the stream */
+    code = lctl_request(c, "status", name, NULL, 0, NULL);
+    if (code == 0 && plain && json_is_object(json_object_get(c->reply, "status")))
+        print_change(c, json_object_get(c->reply, "status"));
+    else if (code == 0)
+        code = lctl_finish(c, table);
     fflush(stdout);
-    while (!interrupted) {
+    while (code == 0 && !interrupted) {
         natsMsg *m = NULL;
         natsStatus ns = natsSubscription_NextMsg(&m, sub, 500);
-        char ts[LT_TIME_TEXT_MAX + 1];
         json_t *v;
 
         if (ns == NATS_TIMEOUT)
@@ -313,14 +346,8 @@ int lctl_watch(lctl_client *c, const char *name)
         } else if (v != NULL && strcmp(c->cfg->output, "yaml") == 0) {
             printf("---\n");
             lctl_print_yaml(stdout, v);
-        } else if (v != NULL && lctl_print_doc(c->cfg, v, NULL)) {
-            putchar('\n'); /* jsonpath: one line per change */
         } else if (v != NULL) {
-            char now[LT_TIME_TEXT_MAX];
-
-            lt_time_format_now(now);
-            snprintf(ts, sizeof(ts), "%s ", now);
-            print_status(v, ts);
+            print_change(c, v);
         }
         fflush(stdout);
         json_decref(v);

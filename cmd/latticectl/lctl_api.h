@@ -207,8 +207,13 @@ int lctl_wait(lctl_client *c, const char *name, const char *want, const char *ve
 /** apply --wait: lctl_wait for the name and version of the apply reply in c->reply. */
 int lctl_wait_applied(lctl_client *c);
 
-/** `status --watch`: print each status change with an RFC 3339 UTC time until SIGINT/SIGTERM. */
-int lctl_watch(lctl_client *c, const char *name);
+/**
+ * `status --watch`: subscribe to the app's status, then ask model.status (so no change is
+ * missed), then print each change until SIGINT/SIGTERM: in table mode the status lines behind
+ * an RFC 3339 UTC time (milliseconds), with -o jsonpath a line per status document; with -o
+ * json/yaml the first reply through lctl_finish(c, table), then each status document.
+ */
+int lctl_watch(lctl_client *c, const char *name, void (*table)(lctl_client *c));
 
 /**
  * Print doc (raw: its exact text, may be NULL) in the -o form of cfg: json, yaml or jsonpath.

@@ -100,9 +100,8 @@ size_t lctl_status_pending(const json_t *st, lt_buf *b, const char *sep)
 
         if (run >= want && strcmp(type, "deployed") == 0)
             continue;
-        LT_IGNORE(lt_buf_appendf(b, "%s%s %lld/%lld %s%s%s", n++ ? sep : "",
-                                 str(c, "name", "?"), run, want, type, msg[0] ? ": " : "",
-                                 msg));
+        LT_IGNORE(lt_buf_appendf(b, "%s%s %lld/%lld %s%s%s", n++ ? sep : "", str(c, "name", "?"),
+                                 run, want, type, msg[0] ? ": " : "", msg));
     }
     json_array_foreach (json_object_get(st, "scalers"), i, c) {
         const json_t *cs = json_object_get(c, "status");
@@ -110,9 +109,8 @@ size_t lctl_status_pending(const json_t *st, lt_buf *b, const char *sep)
 
         if (strcmp(str(c, "kind", ""), "LinkScaler") != 0 || strcmp(type, "deployed") == 0)
             continue;
-        LT_IGNORE(lt_buf_appendf(b, "%slink %s %s%s%s", n++ ? sep : "", str(c, "name", "?"),
-                                 type, msg[0] ? ": " : "", msg));
+        LT_IGNORE(lt_buf_appendf(b, "%slink %s %s%s%s", n++ ? sep : "", str(c, "name", "?"), type,
+                                 msg[0] ? ": " : "", msg));
     }
     return n;
 }
-

@@ -13,7 +13,11 @@
 
 #include "lt_buf.h"
 
-enum { LCTL_WAIT_PENDING, LCTL_WAIT_REACHED, LCTL_WAIT_FAILED };
+enum {
+    LCTL_WAIT_PENDING,
+    LCTL_WAIT_REACHED,
+    LCTL_WAIT_FAILED
+};
 
 /** "90s", "5m", "1h30m", "250ms", "45" (seconds) -> milliseconds; -1 when not a duration. */
 int64_t lctl_duration_ms(const char *s);

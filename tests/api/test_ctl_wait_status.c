@@ -17,14 +17,14 @@
 static json_t *status(const char *type, const char *msg, const char *version, int running,
                       int desired)
 {
-    json_t *st = json_pack("{s:{s:s},s:[],s:s,s:[],s:{s:s,s:s,s:s,s:b,s:i,s:i,s:i,s:i,s:["
-                           "{s:s,s:s,s:s,s:s,s:i,s:i,s:i,s:{s:s}}]}}",
-                           "status", "type", type, "scalers", "version", "", "components",
-                           "latticed", "lattice", "default", "app", "web", "version", version,
-                           "deployed", 1, "desired", desired, "running", running, "failed", 0,
-                           "instances", running, "components", "name", "api", "id", "web-api",
-                           "kind", "component", "image", "img:1", "desired", desired,
-                           "running", running, "failed", 0, "status", "type", type);
+    json_t *st =
+        json_pack("{s:{s:s},s:[],s:s,s:[],s:{s:s,s:s,s:s,s:b,s:i,s:i,s:i,s:i,s:["
+                  "{s:s,s:s,s:s,s:s,s:i,s:i,s:i,s:{s:s}}]}}",
+                  "status", "type", type, "scalers", "version", "", "components", "latticed",
+                  "lattice", "default", "app", "web", "version", version, "deployed", 1, "desired",
+                  desired, "running", running, "failed", 0, "instances", running, "components",
+                  "name", "api", "id", "web-api", "kind", "component", "image", "img:1", "desired",
+                  desired, "running", running, "failed", 0, "status", "type", type);
 
     ck_assert_ptr_nonnull(st);
     if (msg != NULL)
@@ -34,7 +34,8 @@ static json_t *status(const char *type, const char *msg, const char *version, in
 
 START_TEST(test_verdict)
 {
-    json_t *v1 = status("deployed", NULL, "v1", 2, 2), *v2r = status("reconciling", NULL, "v2", 1, 3),
+    json_t *v1 = status("deployed", NULL, "v1", 2, 2),
+           *v2r = status("reconciling", NULL, "v2", 1, 3),
            *v2 = status("deployed", NULL, "v2", 3, 3), *v2f = status("failed", "boom", "v2", 0, 3),
            *v1f = status("failed", "old", "v1", 0, 2), *und = status("undeployed", NULL, "", 0, 0);
     json_t *placeholder = json_loads("{\"status\":{\"type\":\"deployed\"},\"version\":\"\","
@@ -62,7 +63,8 @@ END_TEST
 
 START_TEST(test_summary_and_pending)
 {
-    json_t *st = status("reconciling", "scaling", "v2", 1, 3), *done = status("deployed", NULL, "v2", 3, 3);
+    json_t *st = status("reconciling", "scaling", "v2", 1, 3),
+           *done = status("deployed", NULL, "v2", 3, 3);
     json_t *link = json_pack("{s:s,s:s,s:{s:s,s:s}}", "kind", "LinkScaler", "name", "api->kv",
                              "status", "type", "failed", "message", "no target");
     lt_buf b;

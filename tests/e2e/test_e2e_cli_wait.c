@@ -73,9 +73,9 @@ static bool has_stamped_line(const char *text, const char *needle)
     for (const char *l = text; l != NULL && *l; l = strchr(l, '\n') ? strchr(l, '\n') + 1 : NULL) {
         size_t n = strcspn(l, "\n");
         char *line = lt_strndup(l, n);
-        bool ok = n > 25 && isdigit((unsigned char)line[0]) && line[4] == '-' &&
-                  line[10] == 'T' && line[13] == ':' && line[19] == '.' && line[23] == 'Z' &&
-                  line[24] == ' ' && strstr(line + 25, needle) != NULL;
+        bool ok = n > 25 && isdigit((unsigned char)line[0]) && line[4] == '-' && line[10] == 'T' &&
+                  line[13] == ':' && line[19] == '.' && line[23] == 'Z' && line[24] == ' ' &&
+                  strstr(line + 25, needle) != NULL;
 
         lt_free(line);
         if (ok)
@@ -97,14 +97,13 @@ START_TEST(test_apply_wait_waits_for_the_applied_version)
     start(e, "hw", 2, (const char *[]){ "--reply-delay-ms", "1500", NULL });
     /* v1: exit 0 once v1 runs 2/2, one timestamped line per change on stdout (not a tty) */
     ctl(e, &r,
-        (const char *[]){ "apply", "-f", e2e_manifest("wait-v1.yaml"), "--wait",
-                          "--wait-timeout", "90s", NULL });
+        (const char *[]){ "apply", "-f", e2e_manifest("wait-v1.yaml"), "--wait", "--wait-timeout",
+                          "90s", NULL });
     ck_assert_msg(r.exit_code == 0, "apply --wait v1: exit %d\n%s%s", r.exit_code, r.out, r.err);
     api_status(e, "wait", type, version, &running);
     ck_assert_msg(strcmp(type, "deployed") == 0 && strcmp(version, "v1") == 0 && running == 2,
                   "after apply --wait v1: %s %s %lld running\n%s", type, version, running, r.out);
-    ck_assert_msg(has_stamped_line(r.out, "wait deployed (version v1, 2/2 running)"), "%s",
-                  r.out);
+    ck_assert_msg(has_stamped_line(r.out, "wait deployed (version v1, 2/2 running)"), "%s", r.out);
     lt_test_cmd_result_cleanup(&r);
     /* v2 while v1 is deployed: v1's "deployed" must not end the wait */
     ctl(e, &r,
@@ -143,11 +142,12 @@ START_TEST(test_apply_wait_waits_for_the_applied_version)
         cmd.argv = (const char *[]){ getenv("LATTICECTL_BIN"), "get", "-o",
                                      "jsonpath={.models[*].name}", NULL };
         ck_assert_int_eq(lt_test_run(&cmd, &r), LT_OK);
-        ck_assert_msg(r.exit_code == 0 && strcmp(r.out, "wait") == 0, "exit %d: %s%s",
-                      r.exit_code, r.out, r.err);
+        ck_assert_msg(r.exit_code == 0 && strcmp(r.out, "wait") == 0, "exit %d: %s%s", r.exit_code,
+                      r.out, r.err);
         lt_test_cmd_result_cleanup(&r);
-        cmd.argv = (const char *[]){ getenv("LATTICECTL_BIN"), "get", "--context", "there", "-o",
-                                     "jsonpath={.models[*].name}", "-t", "3", NULL };
+        cmd.argv =
+            (const char *[]){ getenv("LATTICECTL_BIN"),     "get", "--context", "there", "-o",
+                              "jsonpath={.models[*].name}", "-t",  "3",         NULL };
         ck_assert_int_eq(lt_test_run(&cmd, &r), LT_OK);
         ck_assert_msg(strstr(r.out, "wait") == NULL, "lattice nowhere lists: %s", r.out);
         lt_test_cmd_result_cleanup(&r);
@@ -181,15 +181,15 @@ START_TEST(test_wait_timeout_and_failed)
     e2e_latticed(e, NULL);
     ck_assert_msg(e2e_wait(e, api_up, NULL, 30000), "latticed's API never answered");
     ctl(e, &r,
-        (const char *[]){ "apply", "-f", e2e_manifest("wait-v1.yaml"), "--wait",
-                          "--wait-timeout", "x5", NULL });
+        (const char *[]){ "apply", "-f", e2e_manifest("wait-v1.yaml"), "--wait", "--wait-timeout",
+                          "x5", NULL });
     ck_assert_int_eq(r.exit_code, 2);
     ck_assert_ptr_nonnull(strstr(r.err, "--wait-timeout wants a duration"));
     lt_test_cmd_result_cleanup(&r);
     t0 = e2e_now_ms();
     ctl(e, &r,
-        (const char *[]){ "apply", "-f", e2e_manifest("wait-v1.yaml"), "--wait",
-                          "--wait-timeout", "3s", NULL });
+        (const char *[]){ "apply", "-f", e2e_manifest("wait-v1.yaml"), "--wait", "--wait-timeout",
+                          "3s", NULL });
     took = e2e_now_ms() - t0;
     ck_assert_msg(r.exit_code == 1 && took >= 2500 && took < 25000, "exit %d in %lld ms\n%s%s",
                   r.exit_code, (long long)took, r.out, r.err);
@@ -240,13 +240,14 @@ START_TEST(test_watch_prints_timestamped_changes)
     watcher = e2e_spawn(e, "watch",
                         (const char *[]){ getenv("LATTICECTL_BIN"), "status", "wait", "--watch",
                                           "-s", e2e_url(e), NULL });
-    /* the first status (the reply to model.status) comes before the subscription */
+    /* the first status (the reply to model.status, asked once subscribed) has its time too */
     ck_assert_msg(e2e_wait_log(e, watcher, "undeployed", 20000), "no first status");
     e2e_deploy_ok(e, L, "wait-v1.yaml");
     ck_assert_msg(e2e_wait_log(e, watcher, "Z deployed", 30000), "no deployed change");
     e2e_kill(e, watcher, SIGINT, true);
     ck_assert_int_eq(lt_fs_read_file(e2e_log_path(e, watcher), 1 << 20, &log, &len), LT_OK);
-    ck_assert_msg(has_stamped_line(log, "deployed"), "%s", log);
+    ck_assert_msg(has_stamped_line(log, "undeployed") && has_stamped_line(log, "deployed"), "%s",
+                  log);
     lt_free(log);
     e2e_free(e);
 }
