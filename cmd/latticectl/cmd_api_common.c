@@ -183,11 +183,13 @@ int lctl_connect(lctl_client *c, const lctl_api_cfg *cfg)
     st = lt_conn_connect(&c->nc, &cc, NULL);
     if (st == LT_ERR_INVALID) {
         fprintf(stderr, "latticectl: %s\n", lt_error_message());
+        nats_Close(); /* joins the threads nats.c started for the attempt */
         return LCTL_EXIT_USAGE;
     }
     if (st != LT_OK) { /* lt_conn says "cannot connect to NATS at URL: reason" */
         fprintf(stderr, "latticectl: %s (set -s/--nats-url or LATTICE_NATS_URL, or a context)\n",
                 lt_error_message());
+        nats_Close();
         return LCTL_EXIT_NET;
     }
     return 0;
