@@ -5,10 +5,11 @@
  * spell asks again), showing progress live on a terminal or one timestamped line per change
  * otherwise; `status --watch` prints every change with its time until interrupted.
  */
-#include <ctype.h>
 #include <signal.h>
+#include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/ioctl.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -68,6 +69,26 @@ static void show_line(waiter *w, const json_t *st)
     lt_buf_cleanup(&b);
 }
 
+/* One line of the live block, cut to the terminal's width so each takes one row. */
+static void live_line(waiter *w, const char *fmt, ...) LT_PRINTF(2, 3);
+
+static void live_line(waiter *w, const char *fmt, ...)
+{
+    char line[LINE_MAX_BYTES];
+    struct winsize ws;
+    size_t cols = sizeof(line) - 1;
+    va_list ap;
+
+    if (ioctl(fileno(w->out), TIOCGWINSZ, &ws) == 0 && ws.ws_col > 1)
+        cols = ws.ws_col - 1u < cols ? ws.ws_col - 1u : cols;
+    va_start(ap, fmt);
+    vsnprintf(line, sizeof(line), fmt, ap);
+    va_end(ap);
+    line[strlen(line) > cols ? cols : strlen(line)] = '\0';
+    fprintf(w->out, "%s\n", line);
+    w->drawn++;
+}
+
 /* The live block on a terminal: redrawn in place. */
 static void show_live(waiter *w, const json_t *st)
 {
@@ -80,12 +101,10 @@ static void show_live(waiter *w, const json_t *st)
     lctl_status_summary(st, &b);
     if (w->drawn > 0)
         fprintf(w->out, "\033[%dA\033[J", w->drawn); /* up over the old block, clear below */
-    fprintf(w->out, "%s: %s\n", w->name, b.ptr);
-    w->drawn = 1;
-    if (json_array_size(comps) > 0) {
-        fprintf(w->out, "  %-24s %-9s %s\n", "COMPONENT", "RUNNING", "STATUS");
-        w->drawn++;
-    }
+    w->drawn = 0;
+    live_line(w, "%s: %s", w->name, b.ptr);
+    if (json_array_size(comps) > 0)
+        live_line(w, "  %-24s %-9s %s", "COMPONENT", "RUNNING", "STATUS");
     json_array_foreach (comps, i, c) {
         const json_t *cs = json_object_get(c, "status");
         const char *msg = lctl_str(cs, "message", "");
@@ -94,9 +113,18 @@ static void show_live(waiter *w, const json_t *st)
         snprintf(count, sizeof(count), "%lld/%lld",
                  json_integer_value(json_object_get(c, "running")),
                  json_integer_value(json_object_get(c, "desired")));
-        fprintf(w->out, "  %-24s %-9s %s%s%.60s\n", lctl_str(c, "name", "?"), count,
-                lctl_str(cs, "type", ""), msg[0] ? ": " : "", msg);
-        w->drawn++;
+        live_line(w, "  %-24s %-9s %s%s%s", lctl_str(c, "name", "?"), count,
+                  lctl_str(cs, "type", ""), msg[0] ? ": " : "", msg);
+    }
+    json_array_foreach (json_object_get(st, "scalers"), i, c) { /* links not up yet */
+        const json_t *cs = json_object_get(c, "status");
+        const char *msg = lctl_str(cs, "message", "");
+
+        if (strcmp(lctl_str(c, "kind", ""), "LinkScaler") != 0 ||
+            strcmp(lctl_str(cs, "type", ""), "deployed") == 0)
+            continue;
+        live_line(w, "  link %s: %s%s%s", lctl_str(c, "name", "?"), lctl_str(cs, "type", ""),
+                  msg[0] ? ": " : "", msg);
     }
     fflush(w->out);
     lt_buf_cleanup(&b);
