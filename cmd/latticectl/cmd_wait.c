@@ -21,6 +21,7 @@
 #include "lt_time.h"
 
 #define REPOLL_MS 2000 /* ask model.status again after this long without a status message */
+#define CONFIRM_MS 3000
 #define LINE_MAX_BYTES 4096
 
 typedef struct {
@@ -198,6 +199,25 @@ static json_t *ask(lctl_client *c, const char *name, int *code)
     return json_is_object(st) ? json_incref(st) : NULL;
 }
 
+/* The scheduler publishes a status before its writer stores it: when a message said "there",
+ * let model.status catch up (up to CONFIRM_MS), so a command run right after sees it too. */
+static int confirm(lctl_client *c, const waiter *w)
+{
+    int64_t until = mono_ms() + CONFIRM_MS;
+    int code = 0;
+
+    while (mono_ms() < until) {
+        json_t *st = ask(c, w->name, &code);
+        int v = st != NULL ? lctl_status_verdict(st, w->want, w->version) : LCTL_WAIT_PENDING;
+
+        json_decref(st);
+        if (code != 0 || v == LCTL_WAIT_REACHED)
+            return code;
+        lt_time_sleep_ms(100);
+    }
+    return 0; /* the store lags: the published status is what latticed said */
+}
+
 int lctl_wait(lctl_client *c, const char *name, const char *want, const char *version,
               bool print_final)
 {
@@ -208,6 +228,7 @@ int lctl_wait(lctl_client *c, const char *name, const char *want, const char *ve
     int64_t limit = lctl_duration_ms(c->cfg->wait_timeout), deadline, quiet_since;
     json_t *st = NULL;
     int code = 0, v = LCTL_WAIT_PENDING;
+    bool from_msg = false;
 
     w.tty =
         isatty(fileno(w.out)) == 1 && getenv("TERM") != NULL && strcmp(getenv("TERM"), "dumb") != 0;
@@ -233,9 +254,11 @@ int lctl_wait(lctl_client *c, const char *name, const char *want, const char *ve
             next = json_loadb(natsMsg_GetData(m), (size_t)natsMsg_GetDataLength(m), 0, NULL);
             natsMsg_Destroy(m);
             quiet_since = mono_ms();
+            from_msg = true;
         } else if (ns == NATS_TIMEOUT && mono_ms() - quiet_since >= REPOLL_MS) {
             next = ask(c, name, &code); /* a change published before we subscribed */
             quiet_since = mono_ms();
+            from_msg = false;
         } else if (ns != NATS_TIMEOUT) {
             fprintf(stderr, "latticectl: lost the NATS connection: %s\n", natsStatus_GetText(ns));
             code = LCTL_EXIT_NET;
@@ -250,6 +273,8 @@ int lctl_wait(lctl_client *c, const char *name, const char *want, const char *ve
         }
     }
     natsSubscription_Destroy(sub);
+    if (code == 0 && v == LCTL_WAIT_REACHED && from_msg)
+        code = confirm(c, &w);
     if (code == 0 && v == LCTL_WAIT_FAILED) {
         report_failed(&w, st);
         code = LCTL_EXIT_FAIL;
