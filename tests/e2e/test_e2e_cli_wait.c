@@ -144,6 +144,11 @@ START_TEST(test_apply_wait_waits_for_the_applied_version)
     ck_assert_msg(r.exit_code == 0, "exit %d: %s", r.exit_code, r.err);
     ck_assert_str_eq(r.out, "v2/3");
     lt_test_cmd_result_cleanup(&r);
+    /* -o jsonpath on a command that is not an API reply (the scheduler's host list) */
+    ctl(e, &r, (const char *[]){ "hosts", "-o", "jsonpath={.hosts[*].state}", NULL });
+    ck_assert_msg(r.exit_code == 0 && strcmp(r.out, "alive alive") == 0, "exit %d: %s%s",
+                  r.exit_code, r.out, r.err);
+    lt_test_cmd_result_cleanup(&r);
     /* a context gives the URL and the lattice; another lattice does not show the app */
     ck_assert_int_eq(lt_fs_tmpdir(&dir, "ctlwait"), LT_OK);
     snprintf(path, sizeof(path), "%s/config.yaml", dir);
