@@ -64,10 +64,14 @@ static void table_print(table *t)
 /* clang-format off */
 static const lt_opt apply_options[] = { LCTL_GLOBAL_OPTS,
                                         LCTL_OPT_FILE("manifest to apply (YAML or JSON); - reads "
-                                                      "standard input") };
-LCTL_SPEC(apply, apply_options, "latticectl apply -f FILE|-",
+                                                      "standard input"),
+                                        LCTL_OPT_WAIT,
+                                        LCTL_OPT_WAIT_TIMEOUT };
+LCTL_SPEC(apply, apply_options, "latticectl apply -f FILE|- [--wait [--wait-timeout D]]",
           "Store the manifest as a new version and deploy it, in one step (model.apply). An\n"
-          "unchanged manifest changes nothing; the reply says what changed.");
+          "unchanged manifest changes nothing; the reply says what changed. --wait then\n"
+          "follows the app's status until the applied version is deployed (exit 0), failed or\n"
+          "not there within --wait-timeout (exit 1, saying what is pending).");
 
 static const lt_opt put_options[] = { LCTL_GLOBAL_OPTS,
                                       LCTL_OPT_FILE("manifest to store (YAML or JSON); - reads "
@@ -143,6 +147,8 @@ static int run(const lctl_command *cmd, int argc, char **argv, const char *op, i
         code = lctl_request(&c, op, npos > 0 ? pos[0] : NULL, data, len, ct);
         if (code == 0)
             code = lctl_finish(&c, tbl);
+        if (code == 0 && cfg.wait)
+            code = lctl_wait_applied(&c); /* apply --wait: cmd_wait.c */
     }
     lctl_close(&c);
     lt_free(data);
