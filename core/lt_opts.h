@@ -51,6 +51,24 @@ typedef struct {
 LT_NODISCARD lt_status lt_opts_parse(const lt_opts_spec *spec, void *cfg, int argc, char **argv,
                                      int *first_arg, char **config_text);
 
+/**
+ * The optimal string alignment distance of a and b (Damerau-Levenshtein: insertions, deletions,
+ * substitutions and transpositions of two adjacent characters, each 1). Words longer than
+ * LT_OPTS_WORD_MAX bytes are never close: the result is then SIZE_MAX.
+ */
+size_t lt_opts_distance(const char *a, const char *b);
+
+#define LT_OPTS_WORD_MAX 64    /**< longest word lt_opts_distance compares */
+#define LT_OPTS_SUGGEST_DIST 2 /**< farthest suggestion, as git and kubectl */
+
+/**
+ * The "did you mean" for a mistyped word: the candidate of cands[0..n) nearest to word, when
+ * its distance is at most LT_OPTS_SUGGEST_DIST and smaller than the word's length (so "x" does
+ * not suggest "h"); the first one on a tie. NULL when none is close or word is a candidate.
+ * Returns a borrow of cands[i].
+ */
+const char *lt_opts_suggest(const char *word, const char *const *cands, size_t n);
+
 /** Print the --help text generated from the table. */
 void lt_opts_help(const lt_opts_spec *spec, FILE *out);
 
