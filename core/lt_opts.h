@@ -72,4 +72,29 @@ const char *lt_opts_suggest(const char *word, const char *const *cands, size_t n
 /** Print the --help text generated from the table. */
 void lt_opts_help(const lt_opts_spec *spec, FILE *out);
 
+/* ---- man pages (lt_opts_man.c): roff with the man(7) macros, generated like --help ---- */
+
+/** Write text escaped for roff (backslashes; '.' and '\'' opening a line). */
+void lt_opts_man_text(FILE *out, const char *text);
+
+/**
+ * Write a help summary as roff paragraphs: lines starting with a space (examples) are kept as
+ * written, indented; an empty line starts a new paragraph.
+ */
+void lt_opts_man_paragraphs(FILE *out, const char *text);
+
+/** Write opts[0..n) as .TP paragraphs (name, argument, help, default, env); skip may be NULL. */
+void lt_opts_man_options(FILE *out, const lt_opt *opts, size_t n, bool (*skip)(const lt_opt *));
+
+/** Write a page's comment, .TH (section 1, "latticed VERSION") and NAME ("name \- what"). */
+void lt_opts_man_head(FILE *out, const char *name, const char *version, const char *what);
+
+/**
+ * Write the whole man page of a program with one option table: NAME (spec->prog and what),
+ * SYNOPSIS (spec->usage), DESCRIPTION (spec->summary), OPTIONS, ENVIRONMENT and, when
+ * see_also is not NULL, SEE ALSO (roff text such as "\fBlatticectl\fR(1)").
+ */
+void lt_opts_man(const lt_opts_spec *spec, const char *version, const char *what,
+                 const char *see_also, FILE *out);
+
 #endif

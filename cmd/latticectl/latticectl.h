@@ -8,6 +8,7 @@
 #define LATTICECTL_H
 
 #include <stddef.h>
+#include <stdio.h>
 
 #include "lt_opts.h"
 #include "lt_status.h"
@@ -35,6 +36,9 @@ extern const lctl_command lctl_commands[];
 
 /** Print `<cmd> --help` to stdout (generated from cmd->opts). */
 void lctl_command_help(const lctl_command *cmd);
+
+/** `latticectl help --man`: the latticectl(1) man page, roff, from the command table. */
+int lctl_help_man(FILE *out);
 
 /**
  * Read the whole of path ("-" for standard input) into a NUL-terminated heap buffer the

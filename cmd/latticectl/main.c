@@ -139,6 +139,8 @@ static int cmd_help(const lctl_command *cmd, int argc, char **argv)
 {
     if (argc == 2 && strcmp(argv[1], "--markdown") == 0)
         return lctl_help_markdown(stdout); /* docs/cli.md */
+    if (argc == 2 && strcmp(argv[1], "--man") == 0)
+        return lctl_help_man(stdout); /* latticectl.1, built and installed by meson */
     if (argc > 1 && strcmp(argv[1], "-h") != 0 && strcmp(argv[1], "--help") != 0) {
         const lctl_command *c = find_command(argv[1]);
         if (c == NULL)
