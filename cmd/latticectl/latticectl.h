@@ -48,6 +48,14 @@ int lctl_help_man(FILE *out);
 LT_NODISCARD lt_status lctl_read_input(const char *path, size_t max, char **new_data,
                                        size_t *out_len);
 
+/**
+ * The hidden `latticectl __complete apps|versions APP|hosts` (cmd_complete.c), outside the
+ * table: names for the completion scripts, one per line, nothing and exit 0 on any failure.
+ */
+extern const lctl_command lctl_complete_command;
+extern const lt_opts_spec lctl_complete_opts;
+int lctl_cmd_complete(const lctl_command *cmd, int argc, char **argv);
+
 /* Command handlers, one per cmd_<name>.c. */
 int lctl_cmd_validate(const lctl_command *cmd, int argc, char **argv);
 extern const lt_opts_spec lctl_validate_opts;

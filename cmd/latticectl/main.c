@@ -174,6 +174,8 @@ int main(int argc, char **argv)
         first = argv[1]; /* `latticectl --lattice x get` -> `get --lattice x` */
     if (first[0] == '-')
         return unknown_option(first);
+    if (strcmp(first, lctl_complete_command.name) == 0) /* hidden: the completion scripts' */
+        return lctl_cmd_complete(&lctl_complete_command, argc - 1, argv + 1);
     const lctl_command *c = find_command(first);
     if (c == NULL)
         return unknown_command(first);
