@@ -6,15 +6,23 @@
  *    line, and nothing (exit 0, no error) when NATS is unreachable;
  *  - the bash completion script (`latticectl completion bash`), loaded in a real bash with
  *    COMP_WORDS/COMP_CWORD set, completes application names, versions after --version, the
- *    values of -o, and takes the server from `-s URL` on the line.
+ *    values of -o, and takes the server from `-s URL` on the line;
+ *  - a real latticed-host runs file:// .wasm components with the `wasmtime` on its PATH (a
+ *    fake one, a script that records its arguments): `run` for a component, `serve` for one
+ *    naming wasi:http/incoming-handler; without wasmtime, its default runner's stand-in.
  */
 #include <check.h>
+#include <dirent.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include <sys/stat.h>
+
 #include "e2e.h"
 #include "lt_alloc.h"
+#include "lt_buf.h"
+#include "lt_fs.h"
 #include "lt_testutil.h"
 
 #define L "default"
@@ -260,9 +268,185 @@ START_TEST(test_bash_completion)
 }
 END_TEST
 
+/* ---- the host's wasmtime runner ----------------------------------------------------------- */
+
+typedef struct {
+    char *dir;           /* temp dir: cli.wasm, web.wasm, bin/wasmtime, empty/, argv.PID */
+    char manifest[4200]; /* wasm-file.yaml with @DIR@ filled in */
+} wasm_fixture;
+
+static void wasm_fixture_init(wasm_fixture *f)
+{
+    char path[4300], *text = NULL;
+    const char *p, *at;
+    const char *http = "\0asm\x0d\0\x01\0 ... wasi:http/incoming-handler@0.2.0 ...";
+    size_t len;
+    lt_buf b;
+
+    ck_assert_int_eq(lt_test_tmpdir(&f->dir, "lt-e2e-wasm"), LT_OK);
+    snprintf(path, sizeof(path), "%s/cli.wasm", f->dir);
+    ck_assert_int_eq(lt_test_write_file(path, "\0asm\x0d\0\x01\0 wasi:cli/run", 21), LT_OK);
+    snprintf(path, sizeof(path), "%s/web.wasm", f->dir);
+    ck_assert_int_eq(lt_test_write_file(path, http, 57), LT_OK);
+    snprintf(path, sizeof(path), "%s/bin", f->dir);
+    ck_assert_int_eq(mkdir(path, 0755), 0);
+    snprintf(path, sizeof(path), "%s/empty", f->dir);
+    ck_assert_int_eq(mkdir(path, 0755), 0);
+    /* the fake wasmtime: records its arguments in argv.<its pid>, then stays up */
+    lt_buf_init(&b, 8192);
+    LT_IGNORE(lt_buf_appendf(&b,
+                             "#!/bin/sh\nprintf '%%s\\n' \"$*\" > '%s/argv.'$$\n"
+                             "exec /bin/sleep 600\n",
+                             f->dir));
+    snprintf(path, sizeof(path), "%s/bin/wasmtime", f->dir);
+    ck_assert_int_eq(lt_test_write_file(path, b.ptr, b.len), LT_OK);
+    ck_assert_int_eq(chmod(path, 0755), 0);
+    lt_buf_cleanup(&b);
+    /* the manifest, from the project's template */
+    ck_assert_int_eq(lt_fs_read_file(e2e_manifest("wasm-file.yaml"), 1 << 20, &text, &len), LT_OK);
+    lt_buf_init(&b, 1 << 20);
+    for (p = text; (at = strstr(p, "@DIR@")) != NULL; p = at + 5) {
+        LT_IGNORE(lt_buf_append(&b, p, (size_t)(at - p)));
+        LT_IGNORE(lt_buf_appends(&b, f->dir));
+    }
+    LT_IGNORE(lt_buf_appends(&b, p));
+    ck_assert_int_eq(lt_buf_status(&b), LT_OK);
+    snprintf(f->manifest, sizeof(f->manifest), "%s/wasm-file.yaml", f->dir);
+    ck_assert_int_eq(lt_test_write_file(f->manifest, b.ptr, b.len), LT_OK);
+    lt_buf_cleanup(&b);
+    lt_free(text);
+}
+
+static void wasm_fixture_cleanup(wasm_fixture *f)
+{
+    LT_IGNORE(lt_test_rmtree(f->dir));
+    lt_free(f->dir);
+}
+
+/* The one line the fake wasmtime of pid recorded ("" when it recorded none). */
+static void recorded(const wasm_fixture *f, pid_t pid, char *out, size_t n)
+{
+    char path[4300];
+    FILE *fp;
+
+    out[0] = '\0';
+    snprintf(path, sizeof(path), "%s/argv.%d", f->dir, (int)pid);
+    fp = fopen(path, "r");
+    if (fp == NULL)
+        return;
+    if (fgets(out, (int)n, fp) == NULL)
+        out[0] = '\0';
+    out[strcspn(out, "\n")] = '\0';
+    fclose(fp);
+}
+
+static size_t recordings(const wasm_fixture *f)
+{
+    DIR *d = opendir(f->dir);
+    struct dirent *de;
+    size_t n = 0;
+
+    ck_assert_ptr_nonnull(d);
+    while ((de = readdir(d)) != NULL)
+        n += strncmp(de->d_name, "argv.", 5) == 0;
+    closedir(d);
+    return n;
+}
+
+typedef struct {
+    pid_t host;
+    size_t want;
+} kids_arg;
+
+static bool host_has_kids(e2e *e, void *arg)
+{
+    kids_arg *k = arg;
+    pid_t pids[16];
+
+    (void)e;
+    return e2e_children(k->host, pids, 16) == k->want;
+}
+
+/* A real host with PATH=path (restored after), deploying the wasm-file app; its pid. */
+static pid_t wasm_host_deploy(e2e *e, const wasm_fixture *f, const char *path)
+{
+    const char *runner[] = { "--default-runner", "exec /bin/sleep 600", NULL };
+    char *old = lt_strdup(getenv("PATH"));
+    kids_arg kids;
+    char *ack;
+    pid_t host;
+
+    e2e_observe(e, L);
+    setenv("PATH", path, 1);
+    host = e2e_real_host(e, L, "wasm-1", runner);
+    setenv("PATH", old, 1);
+    lt_free(old);
+    e2e_latticed(e, NULL);
+    ck_assert_msg(e2e_wait(e, api_up, NULL, 30000), "latticed's API does not answer");
+    ack = e2e_put_deploy(e, L, f->manifest);
+    ck_assert_msg(strcmp(ack, "acknowledged") == 0, "deploy: %s", ack);
+    lt_free(ack);
+    kids.host = host;
+    kids.want = 2;
+    if (!e2e_wait_status(e, L, "wasmfile", "deployed", 30000) ||
+        !e2e_wait(e, host_has_kids, &kids, 20000)) {
+        e2e_dump_logs(e);
+        ck_abort_msg("wasmfile is not running as 2 children of the host");
+    }
+    return host;
+}
+
+START_TEST(test_host_runs_wasm_with_wasmtime)
+{
+    e2e *e = e2e_new();
+    wasm_fixture f;
+    char path[4300], line[4400], want_run[4400], want_serve[4400];
+    pid_t host, pids[16];
+    size_t n, runs = 0, serves = 0;
+
+    wasm_fixture_init(&f);
+    snprintf(path, sizeof(path), "%s/bin:/usr/bin:/bin", f.dir);
+    host = wasm_host_deploy(e, &f, path);
+    snprintf(want_run, sizeof(want_run), "run %s/cli.wasm", f.dir);
+    snprintf(want_serve, sizeof(want_serve), "serve %s/web.wasm", f.dir);
+    n = e2e_children(host, pids, 16);
+    for (size_t i = 0; i < n; i++) {
+        for (int64_t deadline = e2e_now_ms() + 10000; e2e_now_ms() < deadline;) {
+            recorded(&f, pids[i], line, sizeof(line));
+            if (line[0] != '\0')
+                break;
+            e2e_sleep_ms(50); /* the script writes its file right after the exec */
+        }
+        runs += strcmp(line, want_run) == 0;
+        serves += strcmp(line, want_serve) == 0;
+    }
+    ck_assert_msg(runs == 1 && serves == 1, "wasmtime calls: %zu run, %zu serve (of %zu)", runs,
+                  serves, n);
+    e2e_free(e);
+    wasm_fixture_cleanup(&f);
+}
+END_TEST
+
+START_TEST(test_host_without_wasmtime_runs_stand_ins)
+{
+    e2e *e = e2e_new();
+    wasm_fixture f;
+    char path[4300];
+
+    wasm_fixture_init(&f);
+    snprintf(path, sizeof(path), "%s/empty", f.dir); /* no wasmtime anywhere on PATH */
+    wasm_host_deploy(e, &f, path);
+    ck_assert_uint_eq(recordings(&f), 0); /* the stand-ins ran, not the fake wasmtime */
+    e2e_free(e);
+    wasm_fixture_cleanup(&f);
+}
+END_TEST
+
 int main(void)
 {
     return e2e_run_suite("e2e_cli_finish", 120,
                          (const TTest *const[]){ test_did_you_mean, test_complete_names,
-                                                 test_bash_completion, NULL });
+                                                 test_bash_completion,
+                                                 test_host_runs_wasm_with_wasmtime,
+                                                 test_host_without_wasmtime_runs_stand_ins, NULL });
 }
