@@ -279,15 +279,16 @@ static void wasm_fixture_init(wasm_fixture *f)
 {
     char path[4300], *text = NULL;
     const char *p, *at;
-    const char *http = "\0asm\x0d\0\x01\0 ... wasi:http/incoming-handler@0.2.0 ...";
+    static const char cli[] = "\0asm\x0d\0\x01\0 wasi:cli/run";
+    static const char http[] = "\0asm\x0d\0\x01\0 ... wasi:http/incoming-handler@0.2.0 ...";
     size_t len;
     lt_buf b;
 
     ck_assert_int_eq(lt_test_tmpdir(&f->dir, "lt-e2e-wasm"), LT_OK);
     snprintf(path, sizeof(path), "%s/cli.wasm", f->dir);
-    ck_assert_int_eq(lt_test_write_file(path, "\0asm\x0d\0\x01\0 wasi:cli/run", 21), LT_OK);
+    ck_assert_int_eq(lt_test_write_file(path, cli, sizeof(cli) - 1), LT_OK);
     snprintf(path, sizeof(path), "%s/web.wasm", f->dir);
-    ck_assert_int_eq(lt_test_write_file(path, http, 57), LT_OK);
+    ck_assert_int_eq(lt_test_write_file(path, http, sizeof(http) - 1), LT_OK);
     snprintf(path, sizeof(path), "%s/bin", f->dir);
     ck_assert_int_eq(mkdir(path, 0755), 0);
     snprintf(path, sizeof(path), "%s/empty", f->dir);
