@@ -261,8 +261,11 @@ START_TEST(test_bash_completion)
     out = bash_complete("latticectl completion ", NULL);
     ck_assert_str_eq(out, "bash\nzsh\nfish\n");
     lt_free(out);
-    out = bash_complete("latticectl status --wa", NULL);
+    out = bash_complete("latticectl status --wat", NULL);
     ck_assert_str_eq(out, "--watch\n");
+    lt_free(out);
+    out = bash_complete("latticectl status --wait-", NULL);
+    ck_assert_str_eq(out, "--wait-for\n--wait-timeout\n");
     lt_free(out);
     e2e_free(e);
 }
