@@ -45,8 +45,7 @@ static const lt_opt *opt_of(const lt_opts_spec *spec, const char *a)
     return NULL;
 }
 
-size_t lctl_file_args(const lt_opts_spec *spec, int argc, char **argv, const char **out,
-                      size_t max)
+size_t lctl_file_args(const lt_opts_spec *spec, int argc, char **argv, const char **out, size_t max)
 {
     size_t n = 0;
 
@@ -181,10 +180,10 @@ static lt_status load_file(lctl_docs *docs, const char *path)
     size_t len = 0;
     lt_status st = lctl_read_input(path, LT_MAX_MANIFEST_BYTES, &data, &len);
 
-    if (st == LT_OK && len > LT_MAX_MANIFEST_BYTES)
-        st = LT_FAIL(LT_ERR_TOO_BIG, "%s is larger than %u bytes", source, LT_MAX_MANIFEST_BYTES);
+    /* over the limit: one document, which the parser (or latticed) refuses saying so */
     if (st == LT_OK)
-        st = split(docs, source, data, len, ct);
+        st = len > LT_MAX_MANIFEST_BYTES ? add_doc(docs, source, 0, ct, 0, data, len)
+                                         : split(docs, source, data, len, ct);
     lt_free(data);
     return st;
 }
@@ -205,8 +204,9 @@ static lt_status load_dir(lctl_docs *docs, const char *path)
     if (dir == NULL)
         return LT_FAIL(LT_ERR_IO, "cannot open directory %s: %s", path, strerror(errno));
     while (st == LT_OK && (e = readdir(dir)) != NULL) {
-        if (e->d_name[0] == '.' || !(has_suffix(e->d_name, ".yaml") ||
-                                     has_suffix(e->d_name, ".yml") || has_suffix(e->d_name, ".json")))
+        if (e->d_name[0] == '.' ||
+            !(has_suffix(e->d_name, ".yaml") || has_suffix(e->d_name, ".yml") ||
+              has_suffix(e->d_name, ".json")))
             continue;
         if (n == cap) {
             size_t ncap = cap ? cap * 2 : 16;
@@ -231,9 +231,9 @@ static lt_status load_dir(lctl_docs *docs, const char *path)
         int w = snprintf(full, sizeof(full), "%s%s%s", path,
                          path[strlen(path) - 1] == '/' ? "" : "/", names[i]);
 
-        st = w < 0 || (size_t)w >= sizeof(full) ? LT_FAIL(LT_ERR_INVALID, "path too long: %s/%s",
-                                                          path, names[i])
-                                                : load_file(docs, full);
+        st = w < 0 || (size_t)w >= sizeof(full)
+                 ? LT_FAIL(LT_ERR_INVALID, "path too long: %s/%s", path, names[i])
+                 : load_file(docs, full);
     }
     if (st == LT_OK && n == 0)
         st = LT_FAIL(LT_ERR_INVALID, "directory %s holds no *.yaml, *.yml or *.json file", path);

@@ -86,9 +86,9 @@ START_TEST(test_cli_help_and_version)
     done(&r);
     r = run(NULL, 0, (const char *[]){ "validate", "--help", NULL });
     ck_assert_int_eq(r.code, 0);
-    ck_assert_ptr_nonnull(strstr(r.out, "Usage: latticectl validate -f FILE|-"));
+    ck_assert_ptr_nonnull(strstr(r.out, "Usage: latticectl validate -f FILE|DIR|-"));
     ck_assert_ptr_nonnull(strstr(r.out, "-f, --file FILE"));
-    ck_assert_ptr_nonnull(strstr(r.out, "-o, --output text|json"));
+    ck_assert_ptr_nonnull(strstr(r.out, "-o, --output table|json|yaml"));
     done(&r);
     r = run(NULL, 0, (const char *[]){ "help", "validate", NULL });
     ck_assert_int_eq(r.code, 0);
