@@ -26,7 +26,8 @@ LCTL_SPEC(apply, apply_options, "latticectl apply -f FILE|DIR|- [-f ...]",
           "Store each manifest as a new version and deploy it, in one step (model.apply), in\n"
           "order, one line per manifest (`hello v0.2.0 deployed`, `hello v0.2.0 unchanged`).\n"
           "An unchanged manifest changes nothing. A manifest that fails does not stop the\n"
-          "others; the exit status is then 1 and the last line names the failed ones.");
+          "others; the exit status is then 1 and the last line names the failed ones. -o json\n"
+          "prints each reply on a line of its own, -o yaml each as a document.");
 
 static const lt_opt put_options[] = {
     LCTL_GLOBAL_OPTS,
