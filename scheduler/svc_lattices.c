@@ -121,50 +121,6 @@ static svc_lattice *lattice_trusted(lt_sched_svc *svc, const char *name, bool cr
     return lattice_get(svc, name, create, false);
 }
 
-static void drain(lt_loop *loop, void *arg)
-{
-    lt_sched_svc *svc = arg;
-    svc_item *it, *next;
-
-    (void)loop;
-    pthread_mutex_lock(&svc->inbox_mu);
-    it = svc->in_head;
-    svc->in_head = svc->in_tail = NULL;
-    svc->drain_posted = false;
-    pthread_mutex_unlock(&svc->inbox_mu);
-    for (; it != NULL; it = next) {
-        next = it->next;
-        it->run(it);
-    }
-    lt__sched_writer_handover(svc->writer);
-}
-
-void lt__sched_svc_inbox_post(lt_sched_svc *svc, svc_item *it)
-{
-    bool post = false;
-
-    it->next = NULL;
-    pthread_mutex_lock(&svc->inbox_mu);
-    if (atomic_load(&svc->stopping)) {
-        pthread_mutex_unlock(&svc->inbox_mu);
-        it->drop(it);
-        return;
-    }
-    if (svc->in_tail != NULL)
-        svc->in_tail->next = it;
-    else
-        svc->in_head = it;
-    svc->in_tail = it;
-    if (!svc->drain_posted)
-        post = svc->drain_posted = true;
-    pthread_mutex_unlock(&svc->inbox_mu);
-    if (post && lt_loop_post(svc->cfg.loop, drain, svc, NULL) != LT_OK) {
-        pthread_mutex_lock(&svc->inbox_mu);
-        svc->drain_posted = false; /* the loop is closing: lt_sched_svc_stop frees the items */
-        pthread_mutex_unlock(&svc->inbox_mu);
-    }
-}
-
 lt_sched *lt_sched_svc_lattice(lt_sched_svc *svc, const char *lattice)
 {
     svc_lattice *l = lt__sched_svc_lattice_get(svc, lattice, false);
@@ -625,15 +581,7 @@ void lt_sched_svc_stop(lt_sched_svc *svc)
     natsSubscription_Destroy(svc->hosts_sub);
     lt__sched_writer_stop(svc->writer); /* it reads the lease's deadlines: stop it first */
     lt__sched_lease_stop(svc->lease);
-    pthread_mutex_lock(&svc->inbox_mu); /* subscriptions are gone: nobody adds any more */
-    while (svc->in_head != NULL) {
-        svc_item *it = svc->in_head;
-
-        svc->in_head = it->next;
-        it->drop(it);
-    }
-    pthread_mutex_unlock(&svc->inbox_mu);
-    pthread_mutex_destroy(&svc->inbox_mu);
+    lt__sched_svc_inbox_cleanup(svc);
     lt__sched_v2_stop(svc);
     for (i = 0; i < svc->n_v2; i++)
         lt_free(svc->v2_lats[i]);
