@@ -122,7 +122,20 @@ static void scratch_free(scratch *s)
     lt_free(s->dir);
 }
 
-/* A lattice with one simulated host ("h-00000"), refusing images named refuse-me. */
+static bool api_up(e2e *e, void *arg)
+{
+    lt_test_cmd_result r;
+    bool ok;
+
+    (void)arg;
+    CTL(e, &r, "list", "--timeout", "2");
+    ok = r.exit_code == 0;
+    lt_test_cmd_result_cleanup(&r);
+    return ok;
+}
+
+/* A lattice with one simulated host ("h-00000"), refusing images named refuse-me; latticed's
+ * API answers. */
 static e2e *cluster(pid_t *host)
 {
     const char *refuse[] = { "--refuse-image", "refuse-me", NULL };
@@ -133,6 +146,7 @@ static e2e *cluster(pid_t *host)
     h = e2e_hosts(e, L, "h", 1, NULL, refuse);
     e2e_latticed(e, NULL);
     e2e_expect_hosts(e, L, 1, 20000);
+    ck_assert_msg(e2e_wait(e, api_up, NULL, 30000), "latticed's API never answered");
     if (host != NULL)
         *host = h;
     return e;
@@ -184,14 +198,21 @@ static void row_has(const char *out, const char *kind, const char *a, const char
                     const char *c)
 {
     char line[1024];
+    const char *p = out;
 
-    for (const char *p = out; *p; p = strchr(p, '\n') ? strchr(p, '\n') + 1 : p + strlen(p)) {
+    while (*p != '\0') {
         size_t n = strcspn(p, "\n");
 
-        snprintf(line, sizeof(line), "%.*s", (int)n, p);
+        if (n >= sizeof(line))
+            n = sizeof(line) - 1;
+        memcpy(line, p, n);
+        line[n] = '\0';
         if (strncmp(line, kind, strlen(kind)) == 0 && strstr(line, a) != NULL &&
             strstr(line, b) != NULL && strstr(line, c) != NULL)
             return;
+        p += strcspn(p, "\n");
+        if (*p == '\n')
+            p++;
     }
     ck_abort_msg("no row %s| %s | %s | %s in:\n%s", kind, a, b, c, out);
 }
