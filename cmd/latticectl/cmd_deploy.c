@@ -234,6 +234,8 @@ out:
 
 /* ---- status ---------------------------------------------------------------------------------- */
 
+static char deployed_version[512]; /* from model.versions when the status names none */
+
 /* The status table: "<app> <version>: <state>[: message]", then one row per component (running
  * and desired instances from latticed's section) and per link (wadm's scalers). */
 static void print_status(const json_t *status, const char *name)
@@ -247,6 +249,8 @@ static void print_status(const json_t *status, const char *name)
     size_t i;
     json_t *x;
 
+    if (version[0] == '\0')
+        version = deployed_version; /* before the scheduler wrote a status */
     printf("%s%s%s: %s%s%s\n", name, version[0] ? " " : "", version,
            lctl_str(info, "type", "unknown"), msg[0] ? ": " : "", msg);
     lctl_table_add(&t, head);
@@ -283,6 +287,7 @@ static void print_status_reply(lctl_client *c)
 {
     print_status(json_object_get(c->reply, "status"), status_name);
 }
+
 
 static volatile sig_atomic_t interrupted;
 
@@ -338,24 +343,32 @@ static int watch(lctl_client *c, const char *name)
     return code;
 }
 
-/* A status reply of model.status: exit 1 (with the reasons) when it is failed; for an app latticed
- * never heard of (wadm answers "undeployed"), ask model.versions and say it does not exist. */
+/* A status reply of model.status: exit 1 (with the reasons) when it is failed. When the status
+ * names no version (the scheduler has written none yet, or wadm's "undeployed" for an app latticed
+ * never heard of), ask model.versions: the deployed version, or "not found". */
 static int status_reply(lctl_client *c, const char *name, bool check_exists)
 {
     const json_t *info = json_object_get(json_object_get(c->reply, "status"), "status");
+    const json_t *lt = json_object_get(json_object_get(c->reply, "status"), "latticed");
     const char *type = lctl_str(info, "type", "");
-    json_t *saved = NULL;
+    json_t *saved = NULL, *v;
     char *raw = NULL;
+    size_t i;
     int code;
 
+    deployed_version[0] = '\0';
     if (check_exists && strcmp(lctl_str(c->reply, "result", ""), "ok") == 0 &&
-        strcmp(type, "undeployed") == 0) {
+        (strcmp(type, "undeployed") == 0 || lctl_str(lt, "version", "")[0] == '\0')) {
         saved = json_incref(c->reply);
         raw = lt_strdup(c->raw);
         if ((code = lctl_request(c, "versions", name, NULL, 0, NULL)) != 0)
             goto out;
         if ((code = lctl_not_found(c, name, NULL)) >= 0)
             goto out;
+        json_array_foreach (json_object_get(c->reply, "versions"), i, v)
+            if (json_is_true(json_object_get(v, "deployed")))
+                snprintf(deployed_version, sizeof(deployed_version), "%s",
+                         lctl_str(v, "version", ""));
         json_decref(c->reply);
         lt_free(c->raw);
         c->reply = saved;

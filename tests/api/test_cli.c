@@ -186,6 +186,12 @@ START_TEST(apply_get_list_json)
     ck_assert_int_eq(r.exit_code, 0);
     ck_assert_ptr_nonnull(strstr(r.out, "name: cli-app\n"));
     lt_test_cmd_result_cleanup(&r);
+    /* no scheduler here: no status written yet, the version comes from model.versions */
+    RUN(&r, "status", "cli-app");
+    ck_assert_int_eq(r.exit_code, 0);
+    ck_assert_str_eq(r.out, "cli-app v1: waiting: Waiting for status: Lattice contains no hosts, "
+                            "deployment not started.\n");
+    lt_test_cmd_result_cleanup(&r);
     RUN(&r, "list");
     ck_assert_int_eq(r.exit_code, 0);
     ck_assert_ptr_nonnull(strstr(r.out, "NAME"));

@@ -177,8 +177,8 @@ static void expect_status(e2e *e, const char *app, const char *first_line, int c
 
     if (!e2e_wait(e, status_is, &w, 30000)) {
         e2e_dump_logs(e);
-        ck_abort_msg("status %s never started with '%s' (exit %d); last: %s", app, first_line,
-                     code, w.last);
+        ck_abort_msg("status %s never started with '%s' (exit %d); last: %s", app, first_line, code,
+                     w.last);
     }
 }
 
@@ -194,8 +194,7 @@ static void expect_exit(lt_test_cmd_result *r, int code, const char *out, const 
 }
 
 /* The table row of out that starts with kind has the three texts in it. */
-static void row_has(const char *out, const char *kind, const char *a, const char *b,
-                    const char *c)
+static void row_has(const char *out, const char *kind, const char *a, const char *b, const char *c)
 {
     char line[1024];
     const char *p = out;
@@ -290,8 +289,7 @@ static void expect_not_deployed(const char *out)
                          "deployed") != 0,
                   "deployed right after the deploy: %s", out);
     json_array_foreach (json_object_get(json_object_get(st, "latticed"), "components"), i, x) {
-        bool said = strcmp(json_string_value(json_object_get(json_object_get(x, "status"),
-                                                             "type")),
+        bool said = strcmp(json_string_value(json_object_get(json_object_get(x, "status"), "type")),
                            "deployed") == 0;
 
         ck_assert_msg(!said || json_integer_value(json_object_get(x, "running")) ==
@@ -301,12 +299,13 @@ static void expect_not_deployed(const char *out)
                       "web says deployed right after the deploy: %s", out);
     }
     json_array_foreach (json_object_get(st, "scalers"), i, x)
-        ck_assert_msg(
-            strstr(json_string_value(json_object_get(x, "name")), "-web") == NULL ||
-                strcmp(json_string_value(json_object_get(x, "kind")), "LinkScaler") == 0 ||
-                strcmp(json_string_value(json_object_get(json_object_get(x, "status"), "type")),
-                       "deployed") != 0,
-            "web's scaler says deployed right after the deploy: %s", out);
+        ck_assert_msg(strstr(json_string_value(json_object_get(x, "name")), "-web") == NULL ||
+                          strcmp(json_string_value(json_object_get(x, "kind")), "LinkScaler") ==
+                              0 ||
+                          strcmp(json_string_value(
+                                     json_object_get(json_object_get(x, "status"), "type")),
+                                 "deployed") != 0,
+                      "web's scaler says deployed right after the deploy: %s", out);
     json_decref(j);
 }
 
@@ -352,8 +351,8 @@ static char *json_version(const char *out)
 
     ck_assert_msg(j != NULL, "not JSON: %s", out);
     ck_assert_msg(json_object_get(j, "result") == NULL, "more than the manifest: %s", out);
-    v = json_string_value(json_object_get(
-        json_object_get(json_object_get(j, "metadata"), "annotations"), "version"));
+    v = json_string_value(
+        json_object_get(json_object_get(json_object_get(j, "metadata"), "annotations"), "version"));
     copy = lt_strdup(v != NULL ? v : "");
     json_decref(j);
     return copy;
@@ -440,8 +439,7 @@ START_TEST(test_several_files)
     scratch_new(&s);
     snprintf(dir, sizeof(dir), "%s/apps", s.dir);
     ck_assert_int_eq(mkdir(dir, 0700), 0);
-    snprintf(multi, sizeof(multi), "# two apps\n---\n%s---\n# nothing here\n---\n%s", alpha,
-             beta);
+    snprintf(multi, sizeof(multi), "# two apps\n---\n%s---\n# nothing here\n---\n%s", alpha, beta);
     put_file(&s, "apps/01-multi.yaml", multi);
     put_file(&s, "apps/02-gamma.json",
              "{\"apiVersion\":\"core.oam.dev/v1beta1\",\"kind\":\"Application\","
@@ -456,8 +454,8 @@ START_TEST(test_several_files)
     ck_assert_str_eq(r.out, "alpha v1 deployed\ngamma v1 deployed\ndelta v1 deployed\n");
     snprintf(want, sizeof(want), "latticectl apply: 1 of 4 manifests failed: %s/01-multi.yaml#2\n",
              dir);
-    ck_assert_msg(strstr(r.err, want) != NULL && strstr(r.err, "01-multi.yaml#2: ") != NULL,
-                  "%s", r.err);
+    ck_assert_msg(strstr(r.err, want) != NULL && strstr(r.err, "01-multi.yaml#2: ") != NULL, "%s",
+                  r.err);
     expect_exit(&r, 1, NULL, NULL);
     CTL(e, &r, "versions", "beta");
     expect_exit(&r, 1, "", NOT_FOUND("beta"));
@@ -577,9 +575,9 @@ END_TEST
 
 int main(void)
 {
-    return e2e_run_suite(
-        "e2e_cli_out", 240,
-        (const TTest *const[]){ test_status_table_failed_and_not_found,
-                                test_status_right_after_deploy, test_get_deployed_round_trip,
-                                test_several_files, test_delete_force_and_put_replace, NULL });
+    return e2e_run_suite("e2e_cli_out", 240,
+                         (const TTest *const[]){ test_status_table_failed_and_not_found,
+                                                 test_status_right_after_deploy,
+                                                 test_get_deployed_round_trip, test_several_files,
+                                                 test_delete_force_and_put_replace, NULL });
 }

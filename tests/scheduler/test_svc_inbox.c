@@ -96,7 +96,8 @@ static void wait_arrived(size_t n, size_t *waiting, uint64_t *merged)
             break;
         lt_test_sleep_ms(10);
     }
-    ck_assert_msg(*waiting + *merged == n, "waiting %zu merged %llu, want %zu", *waiting, (unsigned long long)*merged, n);
+    ck_assert_msg(*waiting + *merged == n, "waiting %zu merged %llu, want %zu", *waiting,
+                  (unsigned long long)*merged, n);
 }
 
 /* On the loop: stop it once the inbox is empty (its drain may be posted just after the items
@@ -139,8 +140,8 @@ START_TEST(test_newer_heartbeat_replaces_waiting_one)
     catch_up();
     ck_assert_ptr_nonnull(lt_sched_svc_lattice(svc, "default"));
     lt_buf_init(&b, 1u << 20);
-    ck_assert_int_eq(lt_sched_hosts_json(lt_sched_svc_lattice(svc, "default"),
-                                         lt_loop_now_ms(), &b),
+    ck_assert_int_eq(lt_sched_hosts_json(lt_sched_svc_lattice(svc, "default"), lt_loop_now_ms(),
+                                         &b),
                      LT_OK);
     ck_assert_int_eq(lt_buf_append(&b, "", 1), LT_OK);
     ck_assert_msg(strstr(b.ptr, "\"n\":\"40\"") != NULL, "host-a's last heartbeat: %s", b.ptr);
@@ -179,10 +180,10 @@ END_TEST
 static Suite *suite(void)
 {
     Suite *s = suite_create("svc_inbox");
-    TCase *t = lt_test_tcase(s, "inbox", 60,
-                             (const TTest *const[]){ test_newer_heartbeat_replaces_waiting_one,
-                                                     test_taken_heartbeat_is_not_merged_into,
-                                                     NULL });
+    TCase *t =
+        lt_test_tcase(s, "inbox", 60,
+                      (const TTest *const[]){ test_newer_heartbeat_replaces_waiting_one,
+                                              test_taken_heartbeat_is_not_merged_into, NULL });
 
     tcase_add_checked_fixture(t, setup, teardown);
     return s;
