@@ -355,6 +355,7 @@ static int status_reply(lctl_client *c, const char *name, bool check_exists)
     char *raw = NULL;
     size_t i;
     int code;
+    bool missing = false;
 
     deployed_version[0] = '\0';
     if (check_exists && strcmp(lctl_str(c->reply, "result", ""), "ok") == 0 &&
@@ -363,8 +364,7 @@ static int status_reply(lctl_client *c, const char *name, bool check_exists)
         raw = lt_strdup(c->raw);
         if ((code = lctl_request(c, "versions", name, NULL, 0, NULL)) != 0)
             goto out;
-        if ((code = lctl_not_found(c, name, NULL)) >= 0)
-            goto out;
+        missing = strcmp(lctl_str(c->reply, "result", ""), "notfound") == 0;
         json_array_foreach (json_object_get(c->reply, "versions"), i, v)
             if (json_is_true(json_object_get(v, "deployed")))
                 snprintf(deployed_version, sizeof(deployed_version), "%s",
@@ -375,6 +375,15 @@ static int status_reply(lctl_client *c, const char *name, bool check_exists)
         c->raw = raw;
         saved = NULL;
         raw = NULL;
+    }
+    if (missing) { /* -o json|yaml: wadm's status reply as it is; the reason on stderr */
+        if (strcmp(c->cfg->output, "json") == 0)
+            printf("%s\n", c->raw);
+        else if (strcmp(c->cfg->output, "yaml") == 0)
+            lctl_print_yaml(stdout, c->reply);
+        fprintf(stderr, "latticectl: application '%s' not found in lattice '%s'\n", name,
+                c->cfg->lattice);
+        return LCTL_EXIT_FAIL;
     }
     status_name = name;
     code = lctl_finish(c, print_status_reply);
