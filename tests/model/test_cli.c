@@ -2,7 +2,8 @@
  * test_cli.c - latticectl as a user runs it: --help and --version generated
  * from the command table, `validate` exit codes (0 valid, 1 invalid, 2 usage
  * or I/O), text findings with file:line:column, -o json, standard input and
- * the size limit; several documents, several -f and a directory. The binary's path is the first argument.
+ * the size limit; several documents, several -f and a directory. The
+ * binary's path is the first argument.
  */
 #include <check.h>
 #include <jansson.h>
