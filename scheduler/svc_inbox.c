@@ -94,12 +94,12 @@ void lt__sched_svc_inbox_post_latest(lt_sched_svc *svc, svc_item *it, const char
         return;
     }
     waiting = lt_map_get(&svc->in_latest, key);
-    if (waiting != NULL) {
-        merge(waiting, it); /* it now holds the older content */
+    if (waiting != NULL && merge(waiting, it)) { /* it now holds the older content */
         svc->n_merged++;
     } else {
         post = append(svc, it);
-        if (svc->in_latest.count < LATEST_KEYS_MAX && lt_map_put(&svc->in_latest, key, it) != LT_OK)
+        if (waiting == NULL && svc->in_latest.count < LATEST_KEYS_MAX &&
+            lt_map_put(&svc->in_latest, key, it) != LT_OK)
             LT_DEBUG("sched", "inbox: no memory to index %s: kept unmerged", key);
         it = NULL;
     }

@@ -60,7 +60,6 @@ typedef struct {
     ProtobufCMessage *m;
     bool in_arena; /* m was unpacked into arena (the fast path) */
     sched_pb_arena arena;
-    char key[LT_MAX_TOKEN + LT_MAX_HOST_ID + 2]; /* heartbeats: "lattice host" */
 } ev_item;
 
 static void ev_drop(svc_item *arg)
@@ -116,14 +115,17 @@ static void ev_apply(svc_item *arg)
 }
 
 /* A newer heartbeat of a host whose older one still waits: the waiting one takes its content
- * (the heartbeat is the host's whole state, so the older one says nothing the newer does not). */
-static void ev_merge(svc_item *waiting_hdr, svc_item *newer_hdr)
+ * (the heartbeat is the host's whole state, so the older one says nothing the newer does not).
+ * Keyed by host id: the same id in another lattice is another host. */
+static bool ev_merge(svc_item *waiting_hdr, svc_item *newer_hdr)
 {
     ev_item *w = (ev_item *)waiting_hdr, *n = (ev_item *)newer_hdr;
     ProtobufCMessage *m = w->m;
     bool in_arena = w->in_arena;
     sched_pb_arena arena = w->arena;
 
+    if (w->kind != n->kind || strcmp(w->lattice, n->lattice) != 0)
+        return false;
     w->m = n->m;
     w->in_arena = n->in_arena;
     w->arena = n->arena;
@@ -132,6 +134,7 @@ static void ev_merge(svc_item *waiting_hdr, svc_item *newer_hdr)
     n->in_arena = in_arena;
     n->arena = arena;
     n->arena.alloc.allocator_data = &n->arena;
+    return true;
 }
 
 /*
@@ -212,16 +215,10 @@ post:
     it->kind = (ev_kind)k;
     it->hdr.run = ev_apply;
     it->hdr.drop = ev_drop;
-    if (k == EV_HEARTBEAT) {
-        size_t nl = strlen(it->lattice);
-
-        memcpy(it->key, it->lattice, nl);
-        it->key[nl] = ' '; /* neither a subject token nor a host id holds a space */
-        memcpy(it->key + nl + 1, it->host, strlen(it->host) + 1);
-        lt__sched_svc_inbox_post_latest(svc, &it->hdr, it->key, ev_merge);
-    } else {
+    if (k == EV_HEARTBEAT)
+        lt__sched_svc_inbox_post_latest(svc, &it->hdr, it->host, ev_merge);
+    else
         lt__sched_svc_inbox_post(svc, &it->hdr);
-    }
     it = NULL;
 out:
     if (it != NULL)
@@ -288,6 +285,8 @@ static void hosts_apply(lt_loop *loop, void *arg)
     hosts_item *it = arg;
     char lattice[LT_SUBJECT_TOKEN_BUF];
     const char *rest, *reply = natsMsg_GetReply(it->msg);
+    char host[LT_MAX_HOST_ID + 1];
+    lt_sched_host_mode mode;
     svc_lattice *l;
     lt_buf b;
 
@@ -299,6 +298,11 @@ static void hosts_apply(lt_loop *loop, void *arg)
     l = lt__sched_svc_lattice_get(it->svc, lattice, false);
     if (l != NULL && !lt_sched_leading(l->s, NULL))
         goto out; /* the leader answers */
+    if (lt__sched_svc_drain_action(it->msg, host, sizeof(host), &mode)) {
+        lt__sched_svc_drain_request(it->svc, lattice, l, it->msg, host, mode); /* svc_drain.c */
+        it->msg = NULL;
+        goto out;
+    }
     if (l != NULL) {
         if (wants_eviction(it->msg))
             (void)lt_sched_evict_silent(l->s, lt_loop_now_ms());

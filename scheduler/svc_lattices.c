@@ -128,6 +128,37 @@ lt_sched *lt_sched_svc_lattice(lt_sched_svc *svc, const char *lattice)
     return l != NULL ? l->s : NULL;
 }
 
+/* Once a second: throughput at debug level; and a warning (at most every 10 s) while host
+ * events wait, in nats.c or in the inbox, for more than a few heartbeat rounds' worth. */
+static void load_report(lt_sched_svc *svc, int64_t now)
+{
+    int pending_msgs = 0, pending_bytes = 0;
+    uint64_t merged = 0;
+    size_t waiting = 0;
+
+    if (now - svc->load_last < 1000)
+        return;
+    lt__sched_svc_inbox_stats(svc, &waiting, &merged);
+    if (svc->evt_sub != NULL)
+        (void)natsSubscription_GetPending(svc->evt_sub, &pending_msgs, &pending_bytes);
+    LT_DEBUG("sched",
+             "%llu events/s, %llu replies/s, inbox %zu waiting (%llu heartbeats merged), "
+             "%d events (%d bytes) not decoded yet",
+             (unsigned long long)(svc->n_events - svc->load_events),
+             (unsigned long long)(svc->n_replies - svc->load_replies), waiting,
+             (unsigned long long)merged, pending_msgs, pending_bytes);
+    if ((pending_bytes > (64 << 20) || waiting > 100000) && now - svc->load_warned >= 10000) {
+        LT_WARN("sched",
+                "falling behind the hosts: %d events (%d MiB) not decoded yet, %zu decoded "
+                "items waiting for the loop",
+                pending_msgs, pending_bytes >> 20, waiting);
+        svc->load_warned = now;
+    }
+    svc->load_events = svc->n_events;
+    svc->load_replies = svc->n_replies;
+    svc->load_last = now;
+}
+
 static int64_t on_timer(lt_loop *loop, void *arg)
 {
     lt_sched_svc *svc = arg;
@@ -160,19 +191,7 @@ static int64_t on_timer(lt_loop *loop, void *arg)
         }
     }
     lt__sched_writer_handover(svc->writer);
-    {
-        static int64_t last;
-        static uint64_t ev0, rep0;
-
-        if (now - last >= 1000) {
-            LT_DEBUG("sched", "%llu events/s, %llu replies/s, %zu loop items pending",
-                     (unsigned long long)(svc->n_events - ev0),
-                     (unsigned long long)(svc->n_replies - rep0), lt_loop_pending(loop));
-            ev0 = svc->n_events;
-            rep0 = svc->n_replies;
-            last = now;
-        }
-    }
+    load_report(svc, now);
     return TIMER_MS;
 }
 
@@ -536,6 +555,8 @@ lt_status lt_sched_svc_start(lt_sched_svc **new_svc, const lt_sched_svc_config *
     if (st == LT_OK)
         st = lt__sched_svc_ingest_start(svc);
     if (st == LT_OK)
+        st = lt__sched_svc_drain_start(svc); /* stored modes before anything is placed */
+    if (st == LT_OK)
         st = lt__sched_svc_hosts_start(svc);
     if (st == LT_OK)
         st = lt__sched_writer_start(&svc->writer, cfg->store, cfg->nc, svc->prefix, svc->replica,
@@ -579,6 +600,7 @@ void lt_sched_svc_stop(lt_sched_svc *svc)
     natsSubscription_Destroy(svc->evt_sub);
     natsSubscription_Destroy(svc->reply_sub);
     natsSubscription_Destroy(svc->hosts_sub);
+    lt__sched_svc_drain_stop(svc);      /* before the inbox is emptied: its threads post there */
     lt__sched_writer_stop(svc->writer); /* it reads the lease's deadlines: stop it first */
     lt__sched_lease_stop(svc->lease);
     lt__sched_svc_inbox_cleanup(svc);

@@ -255,8 +255,8 @@ typedef struct {
     svc_item hdr; /* first */
     sched_v2 *v;
     char lattice[LT_MAX_TOKEN + 1];
+    char host[LT_MAX_HOST_ID + 1]; /* the key while it waits (stays when hb moves) */
     Wasmcloud__Runtime__V2__HostHeartbeat *hb;
-    char key[LT_MAX_TOKEN + LT_MAX_HOST_ID + 2]; /* "lattice host": newer replaces older */
 } hb_item;
 
 static void hb_drop(svc_item *arg)
@@ -335,13 +335,16 @@ static void hb_apply(svc_item *arg)
 }
 
 /* A newer heartbeat of a host whose older one still waits: the waiting one takes it. */
-static void hb_merge(svc_item *waiting_hdr, svc_item *newer_hdr)
+static bool hb_merge(svc_item *waiting_hdr, svc_item *newer_hdr)
 {
     hb_item *w = (hb_item *)waiting_hdr, *n = (hb_item *)newer_hdr;
     Wasmcloud__Runtime__V2__HostHeartbeat *hb = w->hb;
 
+    if (strcmp(w->lattice, n->lattice) != 0)
+        return false;
     w->hb = n->hb;
     n->hb = hb;
+    return true;
 }
 
 /* nats.c thread: decode, check, post. */
@@ -379,14 +382,8 @@ static void on_heartbeat(natsConnection *nc, natsSubscription *sub, natsMsg *msg
     it->v = v;
     it->hdr.run = hb_apply;
     it->hdr.drop = hb_drop;
-    {
-        size_t nl = strlen(lat);
-
-        memcpy(it->key, lat, nl);
-        it->key[nl] = ' ';
-        memcpy(it->key + nl + 1, id, strlen(id) + 1);
-    }
-    lt__sched_svc_inbox_post_latest(v->svc, &it->hdr, it->key, hb_merge);
+    memcpy(it->host, id, strlen(id) + 1);
+    lt__sched_svc_inbox_post_latest(v->svc, &it->hdr, it->host, hb_merge);
     it = NULL;
 out:
     if (m != NULL)

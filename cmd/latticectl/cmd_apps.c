@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "lctl_api.h"
+#include "lctl_select.h"
 #include "lt_alloc.h"
 
 /* ---- a tiny column table --------------------------------------------------------------------- */
@@ -108,8 +109,12 @@ LCTL_SPEC(get, get_options, "latticectl get [NAME] [--version V | --latest] [--f
           "-o json print only the manifest, which `apply -f` takes unchanged (--full: the API\n"
           "reply). Without NAME, list every application of the lattice.");
 
-static const lt_opt list_options[] = { LCTL_GLOBAL_OPTS };
-LCTL_SPEC(list, list_options, "latticectl list",
+static const lt_opt list_options[] = { LCTL_GLOBAL_OPTS,
+                                       LCTL_OPT_SELECTOR("only the applications whose manifest "
+                                                         "labels (metadata.labels of the deployed "
+                                                         "version, else the latest) match: "
+                                                         "key=value, key!=value, key, !key") };
+LCTL_SPEC(list, list_options, "latticectl list [-l SELECTOR]",
           "List the applications of the lattice: latest and deployed version, status.");
 
 static const lt_opt versions_options[] = { LCTL_GLOBAL_OPTS };
@@ -307,7 +312,7 @@ int lctl_cmd_get(const lctl_command *cmd, int argc, char **argv)
 
 int lctl_cmd_list(const lctl_command *cmd, int argc, char **argv)
 {
-    return run(cmd, argc, argv, "get", 0, print_list);
+    return lctl_select_list(cmd, argc, argv, print_list); /* cmd_select.c: also -l */
 }
 
 int lctl_cmd_versions(const lctl_command *cmd, int argc, char **argv)
