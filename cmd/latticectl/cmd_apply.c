@@ -21,13 +21,19 @@ static const lt_opt apply_options[] = {
     LCTL_OPT_FILE("manifest(s) to apply: a YAML (several documents allowed) or JSON file, a "
                   "directory (its *.yaml, *.yml, *.json in name order), - for standard input; "
                   "repeat -f for more"),
+    LCTL_OPT_WAIT,
+    LCTL_OPT_WAIT_TIMEOUT,
 };
-LCTL_SPEC(apply, apply_options, "latticectl apply -f FILE|DIR|- [-f ...]",
+LCTL_SPEC(apply, apply_options,
+          "latticectl apply -f FILE|DIR|- [-f ...] [--wait [--wait-timeout D]]",
           "Store each manifest as a new version and deploy it, in one step (model.apply), in\n"
           "order, one line per manifest (`hello v0.2.0 deployed`, `hello v0.2.0 unchanged`).\n"
           "An unchanged manifest changes nothing. A manifest that fails does not stop the\n"
           "others; the exit status is then 1 and the last line names the failed ones. -o json\n"
-          "prints each reply on a line of its own, -o yaml each as a document.");
+          "prints each reply on a line of its own, -o yaml each as a document. --wait then\n"
+          "follows each applied app's status, in order, until the applied version is deployed\n"
+          "(exit 0), failed or not there within --wait-timeout (exit 1, saying what is\n"
+          "pending); it does not wait when a manifest failed.");
 
 static const lt_opt put_options[] = {
     LCTL_GLOBAL_OPTS,
@@ -83,13 +89,9 @@ static bool send_doc(lctl_client *c, const char *op, const lctl_doc *d, size_t n
         *net = code;
         return false;
     }
-    if (strcmp(out, "json") == 0) {
-        printf("%s\n", c->raw);
-    } else if (strcmp(out, "yaml") == 0) {
-        if (ndocs > 1)
-            printf("---\n");
-        lctl_print_yaml(stdout, c->reply);
-    }
+    if (strcmp(out, "yaml") == 0 && ndocs > 1)
+        printf("---\n");
+    (void)lctl_print_doc(c->cfg, c->reply, c->raw); /* -o json|yaml|jsonpath */
     return summary(c, op, d);
 }
 
@@ -101,6 +103,7 @@ static int run_docs(const lctl_command *cmd, int argc, char **argv, const char *
     const char *files[MAX_FILES], *pos[1];
     size_t nfiles, i, failed = 0;
     int npos = 0, code, net = 0;
+    json_t *applied = NULL; /* apply --wait: the replies to wait on */
     lt_buf which;
 
     code = lctl_api_parse(cmd, &cfg, argc, argv, pos, 0, &npos);
@@ -120,14 +123,19 @@ static int run_docs(const lctl_command *cmd, int argc, char **argv, const char *
         }
     }
     lt_buf_init(&which, 64 * 1024);
+    if (cfg.wait && strcmp(op, "apply") == 0)
+        applied = json_array();
     if ((code = lctl_connect(&c, &cfg)) == 0) {
         if (cfg.replace) {
             c.header = "Latticed-Replace";
             c.header_value = "true";
         }
         for (i = 0; i < docs.count && net == 0; i++) {
-            if (send_doc(&c, op, &docs.items[i], docs.count, &net))
+            if (send_doc(&c, op, &docs.items[i], docs.count, &net)) {
+                if (applied != NULL)
+                    json_array_append(applied, c.reply);
                 continue;
+            }
             failed++;
             LT_IGNORE(lt_buf_appendf(&which, "%s%s", which.len ? ", " : "", docs.items[i].source));
         }
@@ -138,7 +146,13 @@ static int run_docs(const lctl_command *cmd, int argc, char **argv, const char *
                     docs.count, which.ptr);
         if (code == 0 && failed > 0)
             code = LCTL_EXIT_FAIL;
+        for (i = 0; code == 0 && applied != NULL && i < json_array_size(applied); i++) {
+            json_decref(c.reply); /* --wait, for each app in turn, as if its reply just came */
+            c.reply = json_incref(json_array_get(applied, i));
+            code = lctl_wait_applied(&c); /* cmd_wait.c */
+        }
     }
+    json_decref(applied);
     lctl_close(&c);
     lctl_docs_cleanup(&docs);
     lt_buf_cleanup(&which);

@@ -68,10 +68,7 @@ int lctl_not_found(lctl_client *c, const char *name, const char *version)
 
     if (strcmp(result, "notfound") != 0)
         return -1;
-    if (strcmp(c->cfg->output, "json") == 0)
-        printf("%s\n", c->raw);
-    else if (strcmp(c->cfg->output, "yaml") == 0)
-        lctl_print_yaml(stdout, c->reply);
+    (void)lctl_print_doc(c->cfg, c->reply, c->raw); /* -o json|yaml|jsonpath */
     /* wadm says "Application with the name X not found" when the app is missing */
     if (version != NULL && strstr(msg, "Application with the name") == NULL)
         fprintf(stderr, "latticectl: version '%s' of application '%s' not found in lattice '%s'\n",
@@ -284,8 +281,8 @@ static int get_one(lctl_api_cfg *cfg, const char *name)
 
         printf("%s\n", text != NULL ? text : "null");
         free(text);
-    } else {
-        print_manifest(&c);
+    } else { /* yaml, jsonpath: of the manifest */
+        (void)lctl_print_doc(cfg, json_object_get(c.reply, "manifest"), NULL);
     }
 out:
     lctl_close(&c);

@@ -56,6 +56,8 @@ const lctl_command lctl_commands[] = {
       &lctl_hosts_opts, lctl_cmd_hosts },
     { "events", "print (or --follow) the control plane's events of the lattice", &lctl_events_opts,
       lctl_cmd_events },
+    { "context", "list, switch or show the named connection settings (contexts)",
+      &lctl_context_opts, lctl_cmd_context },
     { "completion", "print a bash, zsh or fish completion script", &lctl_completion_opts,
       lctl_cmd_completion },
     { "help", "show the help of a command", &help_opts, cmd_help },
