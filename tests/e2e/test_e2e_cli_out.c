@@ -12,7 +12,8 @@
  *    (nothing stored, nothing deployed); --latest, --full;
  *  - apply/validate of several -f, a directory and multi-document YAML: in
  *    order, one line per manifest, a failed one does not stop the others,
- *    exit 1 naming it; a missing file stops everything (exit 2);
+ *    exit 1 naming it; a missing file stops everything (exit 2); apply --wait
+ *    follows each applied app until deployed;
  *  - delete needs --force for a deployed app, the deployed or the last
  *    version (exit 2 with the command); put --replace only while undeployed.
  */
@@ -469,6 +470,28 @@ START_TEST(test_several_files)
     ck_assert_str_eq(r.out, "alpha v1 unchanged\ndelta v1 unchanged\nalpha v1 unchanged\n"
                             "gamma v1 unchanged\n");
     expect_exit(&r, 1, NULL, NULL);
+    /* apply --wait of several: each applied app is followed until deployed */
+    {
+        char *e1 = app_yaml("eps", "v1", "web", "3"), *z1 = app_yaml("zeta", "v1", "web", "2");
+        char both[8192];
+
+        snprintf(both, sizeof(both), "%s---\n%s", e1, z1);
+        CTL(e, &r, "apply", "--wait", "-f", put_file(&s, "both.yaml", both));
+        ck_assert_msg(strncmp(r.out, "eps v1 deployed\nzeta v1 deployed\n", 32) == 0 &&
+                          strstr(r.out, " eps deployed (version v1") != NULL &&
+                          strstr(r.out, " zeta deployed (version v1") >
+                              strstr(r.out, " eps deployed (version v1"),
+                      "%s", r.out);
+        expect_exit(&r, 0, NULL, NULL);
+        CTL(e, &r, "status", "eps");
+        ck_assert_msg(strncmp(r.out, "eps v1: deployed\n", 17) == 0, "%s", r.out);
+        expect_exit(&r, 0, NULL, "");
+        CTL(e, &r, "status", "zeta");
+        ck_assert_msg(strncmp(r.out, "zeta v1: deployed\n", 18) == 0, "%s", r.out);
+        expect_exit(&r, 0, NULL, "");
+        lt_free(e1);
+        lt_free(z1);
+    }
     /* put the same way: one line per manifest */
     CTL(e, &r, "put", "-f", delta);
     expect_exit(&r, 1, "", NULL); /* v1 exists */
