@@ -25,7 +25,8 @@ typedef struct {
     bool help;
     const char *nats_url, *creds, *nkey, *seed, *tls_ca, *tls_cert, *tls_key, *lattice, *output,
         *api_prefix;
-    int64_t timeout; /**< seconds */
+    int64_t timeout;          /**< seconds: each request (from timeout_text) */
+    const char *timeout_text; /**< --timeout D as given (NULL: 10 s) */
     const char *file, *version, *to;
     bool watch;
     bool force, latest, full, replace; /**< delete --force, get --latest/--full, put --replace */
@@ -57,8 +58,10 @@ typedef struct {
       "client private key for NATS mutual TLS", LCTL_F(tls_key), 0, 0 },                          \
     { "lattice", 'x', "LATTICE_LATTICE", LT_OPT_STRING, "NAME", "default",                       \
       "lattice to work on (-x as in wash; -l is the label selector)", LCTL_F(lattice), 0, 0 },    \
-    { "timeout", 't', "LATTICE_TIMEOUT", LT_OPT_INT, "S", "10",                                  \
-      "seconds to wait for NATS and for latticed's reply", LCTL_F(timeout), 1, 3600 },            \
+    { "timeout", 't', "LATTICE_TIMEOUT", LT_OPT_STRING, "D", NULL,                               \
+      "how long to wait for NATS and each reply (default 10s; 30s, 2m or plain seconds); with "  \
+      "--wait/--wait-for also the whole wait, unless --wait-timeout is given",                    \
+      LCTL_F(timeout_text), 0, 0 },                                                               \
     { "output", 'o', "LATTICE_OUTPUT", LT_OPT_STRING, "table|json|yaml|jsonpath=EXPR", "table",  \
       "table for people, json for the exact API reply, yaml, or fields of the reply picked "      \
       "by a kubectl-style JSONPath template ('{.status.status.type}')", LCTL_F(output), 0, 0 },   \
@@ -81,9 +84,9 @@ typedef struct {
 
 /* --wait-timeout, the overall deadline of apply --wait and status --wait-for (cmd_wait.c). */
 #define LCTL_OPT_WAIT_TIMEOUT                                                                     \
-    { "wait-timeout", 0, "LATTICE_WAIT_TIMEOUT", LT_OPT_STRING, "D", "5m",                       \
-      "how long --wait/--wait-for may take in all (90s, 5m, 1h or seconds; --timeout stays "     \
-      "the limit of each request)", LCTL_F(wait_timeout), 0, 0 }
+    { "wait-timeout", 0, "LATTICE_WAIT_TIMEOUT", LT_OPT_STRING, "D", NULL,                       \
+      "how long --wait/--wait-for may take in all (default 5m, or --timeout when given; 90s, "   \
+      "1h30m or plain seconds)", LCTL_F(wait_timeout), 0, 0 }
 
 /* apply --wait (cmd_wait.c). */
 #define LCTL_OPT_WAIT                                                                             \
