@@ -262,6 +262,8 @@ int lctl_request(lctl_client *c, const char *op, const char *name, const char *b
     ns = natsMsg_Create(&msg, subject, NULL, body, body ? (int)len : 0);
     if (ns == NATS_OK && content_type != NULL)
         ns = natsMsgHeader_Set(msg, "Content-Type", content_type);
+    if (ns == NATS_OK && c->header != NULL)
+        ns = natsMsgHeader_Set(msg, c->header, c->header_value);
     if (ns == NATS_OK)
         ns = natsConnection_RequestMsg(&reply, c->nc, msg, c->cfg->timeout * 1000);
     if (ns == NATS_NO_RESPONDERS) {

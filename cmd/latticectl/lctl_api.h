@@ -29,11 +29,12 @@ typedef struct {
     const char *timeout_text; /**< --timeout D as given (NULL: 10 s) */
     const char *file, *version, *to;
     bool watch;
-    const char *context, *config; /**< --context NAME, --config FILE (cmd_context.c) */
-    bool wait;                    /**< apply --wait */
-    const char *wait_for;         /**< status --wait-for deployed|undeployed */
-    const char *wait_timeout;     /**< --wait-timeout D (90s, 5m, 1h, plain seconds) */
-    const char *jsonpath;         /**< EXPR of -o jsonpath=EXPR, else NULL */
+    bool force, latest, full, replace; /**< delete --force, get --latest/--full, put --replace */
+    const char *context, *config;      /**< --context NAME, --config FILE (cmd_context.c) */
+    bool wait;                         /**< apply --wait */
+    const char *wait_for;              /**< status --wait-for deployed|undeployed */
+    const char *wait_timeout;          /**< --wait-timeout D (90s, 5m, 1h, plain seconds) */
+    const char *jsonpath;              /**< EXPR of -o jsonpath=EXPR, else NULL */
 } lctl_api_cfg;
 
 #define LCTL_F(field) offsetof(lctl_api_cfg, field)
@@ -128,8 +129,9 @@ bool lctl_hoist_globals(int argc, char **argv);
 typedef struct {
     const lctl_api_cfg *cfg;
     natsConnection *nc;
-    json_t *reply; /**< parsed reply */
-    char *raw;     /**< reply bytes as received (for -o json) */
+    json_t *reply;                     /**< parsed reply */
+    char *raw;                         /**< reply bytes as received (for -o json) */
+    const char *header, *header_value; /**< one more request header (put --replace), or NULL */
 } lctl_client;
 
 /** Connect (exit code: 0 or LCTL_EXIT_NET with a reason on stderr). */
@@ -182,6 +184,31 @@ LCTL_DECLARE(delete);
 LCTL_DECLARE(status);
 LCTL_DECLARE(completion);
 
+/* Truthful output (cmd_apps.c): not-found replies and small tables. */
+
+/**
+ * When the reply is a `notfound` about application name (version: the version asked for, or
+ * NULL): print the reply as -o json/yaml ask, and on stderr `latticectl: application 'X' not
+ * found in lattice 'L'` (or `version 'V' of application 'X' ...`); return LCTL_EXIT_FAIL.
+ * Otherwise -1 (nothing printed).
+ */
+int lctl_not_found(lctl_client *c, const char *name, const char *version);
+
+/** lctl_not_found, else lctl_finish. */
+int lctl_finish_app(lctl_client *c, const char *name, const char *version,
+                    void (*table)(lctl_client *c));
+
+#define LCTL_TABLE_COLS 8
+
+/** A text table: add rows (the first is the header), then print (out NULL: only free) it. */
+typedef struct {
+    size_t ncols, nrows, cap;
+    char **cells; /* row-major, owned */
+    size_t width[LCTL_TABLE_COLS];
+} lctl_table;
+
+void lctl_table_add(lctl_table *t, const char *const *row);
+void lctl_table_print(lctl_table *t, FILE *out);
 /**
  * Fill the connection settings the command line and the environment left at their defaults
  * (or unset) from a context of the config file (--config / LATTICE_CONFIG, else
