@@ -227,7 +227,7 @@ START_TEST(test_wait_timeout_and_failed)
     ck_assert_msg(r.exit_code == 1 && strstr(r.err, "wait is not deployed after 1s: still") != NULL,
                   "exit %d: %s", r.exit_code, r.err);
     lt_test_cmd_result_cleanup(&r);
-    /* --timeout D is the whole wait too (helm --wait --timeout), when --wait-timeout is not given */
+    /* --timeout D is the whole wait too (helm --wait --timeout) without --wait-timeout */
     t0 = e2e_now_ms();
     ctl(e, &r,
         (const char *[]){ "status", "wait", "--wait-for", "deployed", "--timeout", "2s", NULL });
