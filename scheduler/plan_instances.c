@@ -99,10 +99,17 @@ lt_status lt_sched_instances_json(const lt_sched *s, const char *app, lt_buf *ou
         if (rows == NULL)
             return LT_FAIL(LT_ERR_NOMEM, "instance rows");
         for (o = a->obs_head; o != NULL && n < a->n_obs + a->n_starts; o = o->app_next, n++) {
-            rows[n] = (inst_row){ o->id,       o->comp,       o->comp_id,
-                                  o->version,  o->host->id,   state_word(o->state, o->stop_sent != 0),
-                                  o->message,  o->last_error != NULL ? o->last_error : "",
-                                  o->restarts, o->started_s,  is_current(a, o->comp, o->digest) };
+            rows[n] = (inst_row){ o->id,
+                                  o->comp,
+                                  o->comp_id,
+                                  o->version,
+                                  o->host->id,
+                                  state_word(o->state, o->stop_sent != 0),
+                                  o->message,
+                                  o->last_error != NULL ? o->last_error : "",
+                                  o->restarts,
+                                  o->started_s,
+                                  is_current(a, o->comp, o->digest) };
         }
         for (st = a->starts; st != NULL && n < a->n_obs + a->n_starts; st = st->next) {
             const spec_comp *c = a->spec != NULL ? lt__sched_spec_find(a->spec, st->comp) : NULL;

@@ -27,13 +27,13 @@ typedef struct {
 } plan_batch;
 
 typedef struct {
-    lt_sched *sh;    /**< the shadow */
-    pvec ops;        /**< plan_op *, in the order sent */
-    pvec batches;    /**< plan_batch * of the round being answered */
-    pvec borrowed;   /**< sched_app * of the shadow whose spec is the real scheduler's */
-    unsigned round;  /**< while running: the round being captured; after: rounds that sent */
-    bool truncated;  /**< stopped at LT_SCHED_PLAN_MAX_ROUNDS, still sending */
-    lt_status st;    /**< first failure inside the sink */
+    lt_sched *sh;   /**< the shadow */
+    pvec ops;       /**< plan_op *, in the order sent */
+    pvec batches;   /**< plan_batch * of the round being answered */
+    pvec borrowed;  /**< sched_app * of the shadow whose spec is the real scheduler's */
+    unsigned round; /**< while running: the round being captured; after: rounds that sent */
+    bool truncated; /**< stopped at LT_SCHED_PLAN_MAX_ROUNDS, still sending */
+    lt_status st;   /**< first failure inside the sink */
 } plan_ctx;
 
 /**

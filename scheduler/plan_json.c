@@ -119,8 +119,8 @@ static void comp_diff(const spec_comp *o, const spec_comp *c, lt_buf *out)
     size_t i, nf = 0;
 
     if (o != NULL && c != NULL) {
-        f[0] = !lt__sched_streq(o->image, c->image) || !lt__sched_streq(o->shared_app,
-                                                                          c->shared_app);
+        f[0] =
+            !lt__sched_streq(o->image, c->image) || !lt__sched_streq(o->shared_app, c->shared_app);
         f[1] = o->scaler != c->scaler || o->instances != c->instances;
         f[2] = !spreads_equal(o, c);
         f[3] = o->mem != c->mem || o->cpu != c->cpu;
@@ -187,7 +187,7 @@ static lt_status links_diff(const lt_sched_spec *old, const lt_sched_spec *nw, l
                 if (s == 1 && other != NULL)
                     continue; /* listed from the new spec */
                 v[n].l = l;
-                v[n++].change = other == NULL           ? (s == 0 ? "added" : "removed")
+                v[n++].change = other == NULL ? (s == 0 ? "added" : "removed")
                                 : strcmp(other->digest, l->digest) != 0 ? "changed"
                                                                         : "unchanged";
             }
@@ -199,8 +199,8 @@ static lt_status links_diff(const lt_sched_spec *old, const lt_sched_spec *nw, l
         LT_IGNORE(lt_buf_json_str(out, v[i].l->source_id));
         LT_IGNORE(lt_buf_appends(out, ",\"target\":"));
         LT_IGNORE(lt_buf_json_str(out, v[i].l->target_id));
-        LT_IGNORE(lt_buf_appendf(out, ",\"interface\":\"%s:%s\",\"name\":", v[i].l->ns,
-                                 v[i].l->pkg));
+        LT_IGNORE(
+            lt_buf_appendf(out, ",\"interface\":\"%s:%s\",\"name\":", v[i].l->ns, v[i].l->pkg));
         LT_IGNORE(lt_buf_json_str(out, v[i].l->name));
         LT_IGNORE(lt_buf_appendf(out, ",\"change\":\"%s\"}", v[i].change));
     }
@@ -296,9 +296,9 @@ static void hosts_json(plan_op **ops, size_t n, lt_buf *out)
             tot[v] += c[v];
         i = j;
     }
-    LT_IGNORE(lt_buf_appendf(out,
-                             "],\"totals\":{\"start\":%zu,\"stop\":%zu,\"link\":%zu,\"unlink\":%zu}",
-                             tot[0], tot[1], tot[2], tot[3]));
+    LT_IGNORE(
+        lt_buf_appendf(out, "],\"totals\":{\"start\":%zu,\"stop\":%zu,\"link\":%zu,\"unlink\":%zu}",
+                       tot[0], tot[1], tot[2], tot[3]));
 }
 
 /* ---------------------------------------------------------------------------------------------
@@ -338,10 +338,11 @@ static bool status_json(plan_ctx *x, const lt_sched_spec *nw, lt_buf *out)
         placeable = false;
         LT_IGNORE(lt_buf_appends(out, k++ > 0 ? ",{\"component\":" : "{\"component\":"));
         LT_IGNORE(lt_buf_json_str(out, c->name));
-        LT_IGNORE(lt_buf_appendf(out, ",\"desired\":%u,\"placed\":%u,\"reason\":\"%s\",\"message\":",
+        LT_IGNORE(lt_buf_appendf(out,
+                                 ",\"desired\":%u,\"placed\":%u,\"reason\":\"%s\",\"message\":",
                                  c->desired, c->running,
                                  reason_word(rt != NULL && c->state == LT_SCHED_FAILED ? rt->reason
-                                                                                      : 0)));
+                                                                                       : 0)));
         LT_IGNORE(lt_buf_json_str(out, c->message[0] != '\0' ? c->message : st.message));
         LT_IGNORE(lt_buf_appendc(out, '}'));
     }

@@ -153,7 +153,8 @@ struct lt_sched_svc {
     uint64_t timer_id;
     bool timer_on;
     natsSubscription *evt_sub, *reply_sub, *hosts_sub;
-    char inbox[128]; /**< "_INBOX.<nuid>": replies to our commands */
+    natsSubscription *query_sub[2]; /**< plan, instances (svc_plan.c) */
+    char inbox[128];                /**< "_INBOX.<nuid>": replies to our commands */
     sched_lease *lease;
     lt_store_watch *watch;
     sched_writer *writer;
@@ -179,6 +180,10 @@ void lt__sched_svc_inbox_post(lt_sched_svc *svc, svc_item *it);
 /* svc_ingest.c */
 LT_NODISCARD lt_status lt__sched_svc_ingest_start(lt_sched_svc *svc);
 LT_NODISCARD lt_status lt__sched_svc_hosts_start(lt_sched_svc *svc);
+
+/* svc_plan.c: the plan and instances queries (latticectl plan, instances) */
+LT_NODISCARD lt_status lt__sched_svc_plan_start(lt_sched_svc *svc);
+void lt__sched_svc_plan_stop(lt_sched_svc *svc);
 
 /* svc_driver.c: the lt_sched sink's send, and replies */
 void lt__sched_svc_send(void *arg, const lt_sched_batch *b);

@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "lctl_api.h"
+#include "lctl_sched.h"
 #include "lt_alloc.h"
 
 /* ---- a tiny column table --------------------------------------------------------------------- */
@@ -63,7 +64,10 @@ static void table_print(table *t)
 /* clang-format off */
 static const lt_opt apply_options[] = { LCTL_GLOBAL_OPTS,
                                         LCTL_OPT_FILE("manifest to apply (YAML or JSON); - reads "
-                                                      "standard input") };
+                                                      "standard input"),
+    { "dry-run", 0, NULL, LT_OPT_FLAG, NULL, NULL,
+      "store nothing: show what applying would do, as latticectl plan does (same output and "
+      "exit status)", LCTL_F(dry_run), 0, 0 } };
 LCTL_SPEC(apply, apply_options, "latticectl apply -f FILE|-",
           "Store the manifest as a new version and deploy it, in one step (model.apply). An\n"
           "unchanged manifest changes nothing; the reply says what changed.");
@@ -224,6 +228,9 @@ static void print_history(lctl_client *c)
 
 int lctl_cmd_apply(const lctl_command *cmd, int argc, char **argv)
 {
+    for (int i = 1; i < argc; i++)
+        if (strcmp(argv[i], "--dry-run") == 0)
+            return lctl_plan_run(cmd, argc, argv); /* cmd_plan.c */
     return run(cmd, argc, argv, "apply", 0, 0, true, print_apply);
 }
 

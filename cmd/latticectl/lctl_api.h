@@ -28,6 +28,7 @@ typedef struct {
     int64_t timeout; /**< seconds */
     const char *file, *version, *to;
     bool watch;
+    bool dry_run; /**< apply --dry-run: run plan instead (cmd_plan.c) */
 } lctl_api_cfg;
 
 #define LCTL_F(field) offsetof(lctl_api_cfg, field)

@@ -86,7 +86,8 @@ static json_t *plan(fleet *f, lt_model *m)
 
     lt_buf_init(&b, 4u << 20);
     ck_assert_int_eq(lt_sched_plan_json(f->s, m, f->now, &b), LT_OK);
-    if (getenv("PLAN_DEBUG")) fprintf(stderr, "%.*s\n", (int)b.len, b.ptr);
+    if (getenv("PLAN_DEBUG"))
+        fprintf(stderr, "%.*s\n", (int)b.len, b.ptr);
     j = json_loadb(b.ptr, b.len, 0, &err);
     ck_assert_msg(j != NULL, "plan is not JSON: %s", err.text);
     lt_buf_cleanup(&b);
@@ -277,8 +278,9 @@ START_TEST(test_instances_show_crash)
     }
     ck_assert_uint_eq(failed, 1);
     /* Sorted by component: api rows first. */
-    ck_assert_str_eq(json_string_value(json_object_get(
-                         json_array_get(json_object_get(j, "instances"), 0), "component")),
+    ck_assert_str_eq(json_string_value(
+                         json_object_get(json_array_get(json_object_get(j, "instances"), 0),
+                                         "component")),
                      "api");
     json_decref(j);
     lt_buf_reset(&b);
