@@ -119,8 +119,8 @@ static void parse_body(query_item *it)
             lt_buf e;
 
             lt_buf_init(&e, 4096);
-            LT_IGNORE(lt_buf_appendf(&e, "invalid manifest: %s",
-                                     why != NULL ? why : "cannot be parsed"));
+            LT_IGNORE(
+                lt_buf_appendf(&e, "invalid manifest: %s", why != NULL ? why : "cannot be parsed"));
             it->error = lt_buf_status(&e) == LT_OK ? lt_strdup(e.ptr) : NULL;
             lt_buf_cleanup(&e);
             if (it->error == NULL)

@@ -122,8 +122,8 @@ static void print_table(const json_t *doc, bool wide)
         if (strlen(le) >= sizeof(err))
             memcpy(err + sizeof(err) - 4, "...", 4);
         printf("%-34s  %-16s  %-10s  %-24s  %-9s  %8lld  %5s  %s\n", lctl_str(in, "id", ""),
-               lctl_str(in, "component", ""), lctl_str(in, "version", ""),
-               lctl_str(in, "host", ""), lctl_str(in, "state", ""),
+               lctl_str(in, "component", ""), lctl_str(in, "version", ""), lctl_str(in, "host", ""),
+               lctl_str(in, "state", ""),
                (long long)json_integer_value(json_object_get(in, "restarts")), age, err);
     }
     if (json_array_size(json_object_get(doc, "instances")) == 0)

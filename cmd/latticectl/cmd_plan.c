@@ -167,7 +167,7 @@ int lctl_plan_run(const lctl_command *cmd, int argc, char **argv)
         return LCTL_EXIT_USAGE;
     }
     /* apply --dry-run has no --lattice-prefix option: the environment or the default */
-    prefix = cfg.prefix != NULL                ? cfg.prefix
+    prefix = cfg.prefix != NULL                 ? cfg.prefix
              : getenv("LATTICE_PREFIX") != NULL ? getenv("LATTICE_PREFIX")
                                                 : LT_SUBJECT_LATTICE_PREFIX;
     if (lt_subject_plan(subj, sizeof(subj), prefix, cfg.api.lattice) != LT_OK) {
@@ -178,8 +178,8 @@ int lctl_plan_run(const lctl_command *cmd, int argc, char **argv)
         return code;
     if ((code = lctl_connect(&c, &cfg.api)) != 0)
         goto out;
-    ns = natsConnection_Request(&reply, c.nc, subj, data, (int)len,
-                                (int64_t)cfg.api.timeout * 1000);
+    ns =
+        natsConnection_Request(&reply, c.nc, subj, data, (int)len, (int64_t)cfg.api.timeout * 1000);
     if (ns != NATS_OK) {
         fprintf(stderr,
                 "latticectl %s: no answer on %s: %s (is latticed running and leading lattice "
