@@ -338,16 +338,26 @@ static bool status_json(plan_ctx *x, const lt_sched_spec *nw, lt_buf *out)
         placeable = false;
         LT_IGNORE(lt_buf_appends(out, k++ > 0 ? ",{\"component\":" : "{\"component\":"));
         LT_IGNORE(lt_buf_json_str(out, c->name));
-        LT_IGNORE(lt_buf_appendf(out,
-                                 ",\"desired\":%u,\"placed\":%u,\"reason\":\"%s\",\"message\":",
-                                 c->desired, c->running,
-                                 reason_word(rt != NULL && c->state == LT_SCHED_FAILED ? rt->reason
-                                                                                       : 0)));
+        LT_IGNORE(
+            lt_buf_appendf(out, ",\"desired\":%u,\"placed\":%u,\"reason\":\"%s\",\"message\":",
+                           c->desired, c->running,
+                           reason_word(rt != NULL && rt->reason != 0 ? rt->reason : a->reason)));
         LT_IGNORE(lt_buf_json_str(out, c->message[0] != '\0' ? c->message : st.message));
         LT_IGNORE(lt_buf_appendc(out, '}'));
     }
+    for (i = 0; st.component_count == 0 && st.state != LT_SCHED_DEPLOYED && i < nw->n_comps; i++) {
+        /* nothing was tried (no hosts, a failed cross-app check): every component waits */
+        placeable = false;
+        LT_IGNORE(lt_buf_appends(out, k++ > 0 ? ",{\"component\":" : "{\"component\":"));
+        LT_IGNORE(lt_buf_json_str(out, nw->comps[i].name));
+        LT_IGNORE(
+            lt_buf_appendf(out, ",\"desired\":%llu,\"placed\":0,\"reason\":\"%s\",\"message\":",
+                           (unsigned long long)nw->comps[i].instances, reason_word(a->reason)));
+        LT_IGNORE(lt_buf_json_str(out, st.message));
+        LT_IGNORE(lt_buf_appendc(out, '}'));
+    }
     LT_IGNORE(lt_buf_appendc(out, ']'));
-    return placeable && st.state != LT_SCHED_FAILED;
+    return placeable && st.state == LT_SCHED_DEPLOYED;
 }
 
 lt_status lt__sched_plan_write(plan_ctx *x, const lt_sched_spec *old, const lt_sched_spec *nw,

@@ -299,8 +299,7 @@ static bool instances_are(e2e *e, void *arg)
         if (w->host != NULL)
             ok &= strcmp(json_string_value(json_object_get(in, "host")), w->host) == 0;
         crashed += json_integer_value(json_object_get(in, "restarts")) >= 1 &&
-                   strstr(json_string_value(json_object_get(in, "last_error")), "signal 9") !=
-                       NULL;
+                   strstr(json_string_value(json_object_get(in, "last_error")), "signal 9") != NULL;
     }
     json_decref(doc);
     return ok && (w->n == 0 || n == w->n) && crashed == (w->crashed ? 1u : 0u);
@@ -394,8 +393,7 @@ END_TEST
 int main(void)
 {
     return e2e_run_suite("e2e_cli_plan", 240,
-                         (const TTest *const[]){ test_plan_predicts_the_rollout,
-                                                 test_plan_shows_what_cannot_be_placed,
-                                                 test_instances_after_kill,
-                                                 test_instances_after_host_kill, NULL });
+                         (const TTest *const[]){
+                             test_plan_predicts_the_rollout, test_plan_shows_what_cannot_be_placed,
+                             test_instances_after_kill, test_instances_after_host_kill, NULL });
 }

@@ -227,6 +227,24 @@ START_TEST(test_plan_unplaceable_spread)
 }
 END_TEST
 
+START_TEST(test_plan_no_hosts)
+{
+    fleet *f = fleet_new("default", NULL);
+    lt_model *m = web_app("v1", "ghcr.io/api:1", NULL);
+    json_t *p, *u;
+
+    p = plan(f, m);
+    ck_assert(json_is_false(json_object_get(p, "placeable")));
+    ck_assert_uint_eq(json_array_size(json_object_get(p, "unplaced")), 2);
+    u = json_array_get(json_object_get(p, "unplaced"), 0);
+    ck_assert_str_eq(json_string_value(json_object_get(u, "reason")), "no_hosts");
+    ck_assert_ptr_nonnull(strstr(json_string_value(json_object_get(u, "message")), "no hosts"));
+    json_decref(p);
+    tm_free(m);
+    fleet_free(f);
+}
+END_TEST
+
 START_TEST(test_plan_same_bytes)
 {
     fleet *f = fleet_new("default", NULL);
@@ -299,8 +317,8 @@ static Suite *suite(void)
     lt_test_tcase(s, "plan", 120,
                   (const TTest *const[]){ test_plan_predicts_first_deploy,
                                           test_plan_predicts_rolling_upgrade,
-                                          test_plan_unplaceable_spread, test_plan_same_bytes,
-                                          test_instances_show_crash, NULL });
+                                          test_plan_unplaceable_spread, test_plan_no_hosts,
+                                          test_plan_same_bytes, test_instances_show_crash, NULL });
     return s;
 }
 
