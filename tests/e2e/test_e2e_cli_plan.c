@@ -125,6 +125,50 @@ static bool listed_is(e2e *e, void *arg)
     return rows_equal(&a->got, a->want);
 }
 
+/* The instance.placed events of app at version, as "id host" rows (from `latticectl events`). */
+static void placed_events(e2e *e, const char *app, const char *version, rows *r)
+{
+    const char *args[] = { "events", "-o", "json", NULL };
+    char *out = NULL, *save = NULL, *line;
+
+    r->n = 0;
+    if (ctl(e, args, &out, NULL) != 0) {
+        lt_free(out);
+        return;
+    }
+    for (line = strtok_r(out, "\n", &save); line != NULL; line = strtok_r(NULL, "\n", &save)) {
+        json_t *ev = json_loads(line, 0, NULL), *d = json_object_get(ev, "data");
+        const char *id = json_string_value(json_object_get(d, "instanceId")),
+                   *host = json_string_value(json_object_get(d, "hostId"));
+
+        if (id == NULL)
+            id = json_string_value(json_object_get(d, "instance_id"));
+        if (host == NULL)
+            host = json_string_value(json_object_get(d, "host_id"));
+        if (json_is_string(json_object_get(ev, "type")) &&
+            strcmp(json_string_value(json_object_get(ev, "type")), "instance.placed") == 0 &&
+            id != NULL && host != NULL &&
+            strcmp(json_string_value(json_object_get(d, "app")), app) == 0 &&
+            strcmp(json_string_value(json_object_get(d, "version")), version) == 0)
+            rows_add(r, id, host);
+        json_decref(ev);
+    }
+    lt_free(out);
+}
+
+typedef struct {
+    rows *want;
+    rows got;
+} placed_arg;
+
+static bool placed_are(e2e *e, void *arg)
+{
+    placed_arg *a = arg;
+
+    placed_events(e, "planner", "v2", &a->got);
+    return rows_equal(&a->got, a->want);
+}
+
 static bool leader_acts(e2e *e, void *arg)
 {
     const char *args[] = { "hosts", "-o", "json", NULL };
@@ -163,8 +207,9 @@ START_TEST(test_plan_predicts_the_rollout)
     const char *dry[] = { "apply", "--dry-run", "-f", v2, "-o", "json", NULL };
     const char *table[] = { "plan", "-f", v2, NULL };
     const char *apply[] = { "apply", "-f", v2, NULL };
-    rows *want = lt_calloc(1, sizeof(*want));
+    rows *want = lt_calloc(1, sizeof(*want)), *starts_planned = lt_calloc(1, sizeof(*want));
     listed_arg *la = lt_calloc(1, sizeof(*la));
+    placed_arg *pa = lt_calloc(1, sizeof(*pa));
     char *out = NULL, *out2 = NULL;
     json_t *p, *r, *op;
     size_t i, k, starts = 0;
@@ -192,6 +237,8 @@ START_TEST(test_plan_predicts_the_rollout)
                           json_string_value(json_object_get(op, "id")));
         json_array_foreach (json_object_get(r, "start"), k, op) {
             rows_add(want, json_string_value(json_object_get(op, "id")),
+                     json_string_value(json_object_get(op, "host")));
+            rows_add(starts_planned, json_string_value(json_object_get(op, "id")),
                      json_string_value(json_object_get(op, "host")));
             starts++;
         }
@@ -227,6 +274,14 @@ START_TEST(test_plan_predicts_the_rollout)
         e2e_dump_logs(e);
         ck_abort_msg("the instances after the apply are not the planned ones");
     }
+    /* ...and the scheduler's own account, its instance.placed events, says the same. */
+    pa->want = starts_planned;
+    if (!e2e_wait(e, placed_are, pa, 30000)) {
+        for (i = 0; i < pa->got.n; i++)
+            fprintf(stderr, "placed  %s\n", pa->got.row[i]);
+        e2e_dump_logs(e);
+        ck_abort_msg("the instance.placed events of v2 are not the planned starts");
+    }
     /* Planning what is deployed: no changes, nothing to do. */
     ck_assert_int_eq(ctl(e, plan, &out, NULL), 0);
     p = json_loads(out, 0, NULL);
@@ -238,7 +293,9 @@ START_TEST(test_plan_predicts_the_rollout)
     ck_assert_msg(strstr(out, "No changes") != NULL, "plan table:\n%s", out);
     lt_free(out);
     lt_free(want);
+    lt_free(starts_planned);
     lt_free(la);
+    lt_free(pa);
     lt_free(v2);
     e2e_free(e);
 }
