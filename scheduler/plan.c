@@ -178,8 +178,10 @@ static lt_status host_copy(plan_ctx *x, const lt_sched *s, const sched_host *h, 
         lab[i].value = h->labels.items[i].value;
         labp[i] = &lab[i];
     }
+    /* Reported last first: the shadow prepends each, so its list has the leader's order (the
+     * first running link target on a host is the local one, part of a link's digest). */
     for (n = 0, o = h->obs_head; o != NULL && n < h->n_obs; o = o->host_next, n++) {
-        Latticed__Host__V1__Instance *e = &in[n];
+        Latticed__Host__V1__Instance *e = &in[h->n_obs - 1 - n];
 
         latticed__host__v1__instance__init(e);
         latticed__host__v1__resource_requests__init(&res[n]);
@@ -211,7 +213,7 @@ static lt_status host_copy(plan_ctx *x, const lt_sched *s, const sched_host *h, 
             e->annotations = &annp[3 * n];
             e->n_annotations = 3;
         }
-        inp[n] = e;
+        inp[h->n_obs - 1 - n] = e;
     }
     for (i = 0; i < h->links.cap; i++)
         if (h->links.slots[i].key != NULL)
@@ -226,7 +228,7 @@ static lt_status host_copy(plan_ctx *x, const lt_sched *s, const sched_host *h, 
     hb.labels = labp;
     hb.n_labels = h->labels.count;
     hb.capacity = &cap;
-    hb.instances = inp;
+    hb.instances = inp + (h->n_obs - n); /* n < n_obs only if the list were short */
     hb.n_instances = n;
     hb.sequence = 1;
     hb.interval_ms = h->interval_ms;
@@ -262,6 +264,37 @@ out:
     lt_free(annp);
     lt_free(links);
     return st;
+}
+
+/* Give every shadow app's instance list the leader's order (which instance a pass picks
+ * first follows it). */
+static void app_order_copy(plan_ctx *x, const lt_sched *s)
+{
+    size_t i, n;
+
+    for (i = 0; i < s->apps.cap; i++) {
+        const sched_app *a = s->apps.slots[i].val;
+        sched_app *sa;
+        sched_obs **v;
+        const sched_obs *o;
+
+        if (s->apps.slots[i].key == NULL || (sa = lt_map_get(&x->sh->apps, a->name)) == NULL ||
+            sa->n_obs != a->n_obs || a->n_obs == 0 || (v = lt_calloc(a->n_obs, sizeof(*v))) == NULL)
+            continue;
+        for (n = 0, o = a->obs_head; o != NULL && n < a->n_obs; o = o->app_next, n++) {
+            v[n] = lt__sched_inv_obs_on(x->sh, o->id, lt__sched_inv_host(x->sh, o->host->id));
+            if (v[n] == NULL || v[n]->owner != sa)
+                break;
+        }
+        if (n == a->n_obs) {
+            for (n = 0; n < a->n_obs; n++) {
+                v[n]->app_prev = n > 0 ? v[n - 1] : NULL;
+                v[n]->app_next = n + 1 < a->n_obs ? v[n + 1] : NULL;
+            }
+            sa->obs_head = v[0];
+        }
+        lt_free(v);
+    }
 }
 
 /* The other apps: deployed ones with their spec borrowed, unreadable ones left alone. */
@@ -318,6 +351,7 @@ static lt_status shadow_new(plan_ctx *x, const lt_sched *s, const char *target, 
             return st;
     if ((st = apps_copy(x, s, target, now)) != LT_OK)
         return st;
+    app_order_copy(x, s);
     for (i = 0; i < s->sels.cap; i++) {
         const sched_sel *sel = s->sels.slots[i].val;
         sched_sel *ss;

@@ -227,6 +227,33 @@ START_TEST(test_plan_unplaceable_spread)
 }
 END_TEST
 
+/* Links whose target runs on the same host: the plan knows them as installed. */
+START_TEST(test_plan_links_unchanged)
+{
+    fleet *f = fleet_new("default", NULL);
+    lt_model *m = tm_app("linked", "v1");
+    lt_model_component *hello = tm_comp(m, "hello", "ghcr.io/hello:1", false);
+    lt_model_component *srv = tm_comp(m, "srv", "ghcr.io/srv:1", true);
+    json_t *p;
+
+    tm_scaler(hello, false, 6);
+    tm_scaler(srv, false, 2);
+    tm_link(srv, "hello", "wasi", "http", "incoming-handler", "port=8080");
+    fleet_host_add(f, "h-a", "", 0, 0);
+    fleet_host_add(f, "h-b", "", 0, 0);
+    ck_assert_int_eq(lt_sched_deploy(f->s, m, f->now), LT_OK);
+    fleet_settle(f, 100);
+    ck_assert_uint_eq(fleet_links(f, NULL, NULL), 2);
+    p = plan(f, m);
+    ck_assert(json_is_true(json_object_get(p, "unchanged")));
+    ck_assert_uint_eq(total(p, "start") + total(p, "stop") + total(p, "link") + total(p, "unlink"),
+                      0);
+    json_decref(p);
+    tm_free(m);
+    fleet_free(f);
+}
+END_TEST
+
 START_TEST(test_plan_no_hosts)
 {
     fleet *f = fleet_new("default", NULL);
@@ -315,10 +342,10 @@ static Suite *suite(void)
     Suite *s = suite_create("plan");
 
     lt_test_tcase(s, "plan", 120,
-                  (const TTest *const[]){ test_plan_predicts_first_deploy,
-                                          test_plan_predicts_rolling_upgrade,
-                                          test_plan_unplaceable_spread, test_plan_no_hosts,
-                                          test_plan_same_bytes, test_instances_show_crash, NULL });
+                  (const TTest *const[]){
+                      test_plan_predicts_first_deploy, test_plan_predicts_rolling_upgrade,
+                      test_plan_unplaceable_spread, test_plan_links_unchanged, test_plan_no_hosts,
+                      test_plan_same_bytes, test_instances_show_crash, NULL });
     return s;
 }
 
