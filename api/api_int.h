@@ -143,20 +143,22 @@ typedef void (*lt__api_pool_run_fn)(void *job, void *arg);
 
 /**
  * CONSTRUCTOR. Start workers threads (1..LT_API_MAX_WORKERS), each with a FIFO
- * of at most queue jobs, that pass each job to run(job, arg).
- * LT_ERR_INVALID, LT_ERR_NOMEM.
+ * of at most queue jobs and queue_bytes bytes (counted until a job's run
+ * returns), that pass each job to run(job, arg). LT_ERR_INVALID, LT_ERR_NOMEM.
  */
 LT_NODISCARD lt_status lt__api_pool_new(lt__api_pool **new_pool, size_t workers, size_t queue,
-                                        lt__api_pool_run_fn run, void *arg);
+                                        size_t queue_bytes, lt__api_pool_run_fn run, void *arg);
 
 /** The worker for key (a, b) (either may be NULL): always the same one for the same key. */
 size_t lt__api_pool_pick(const lt__api_pool *pool, const char *a, const char *b);
 
 /**
- * Queue job on worker which (from lt__api_pool_pick). Jobs of one worker run
- * one at a time in push order. Blocks while that worker's queue is full.
+ * Queue job, which holds bytes of memory, on worker which (from
+ * lt__api_pool_pick). Jobs of one worker run one at a time in push order.
+ * Blocks while that worker's queue is full: queue jobs, or bytes that would go
+ * past queue_bytes (a job of any size gets in when nothing else is held).
  */
-void lt__api_pool_push(lt__api_pool *pool, size_t which, void *job);
+void lt__api_pool_push(lt__api_pool *pool, size_t which, void *job, size_t bytes);
 
 /**
  * DESTRUCTOR. Let every worker run what is queued, then join them. Nothing

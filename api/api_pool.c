@@ -3,8 +3,9 @@
  * bounded FIFO of jobs. A job goes to the worker its key picks (the lattice
  * and app of the request), so requests for one app run one at a time in the
  * order they arrived, while requests for different apps wait on their KV
- * round trips side by side. Producers block while the chosen queue is full
- * (back-pressure reaches nats.c's pending limits instead of memory).
+ * round trips side by side. Producers block while the chosen queue is full,
+ * in jobs or in bytes (back-pressure reaches nats.c's pending limits instead
+ * of memory): a queue of large manifests is bounded like one of small ones.
  */
 #include <pthread.h>
 #include <stdint.h>
@@ -13,11 +14,17 @@
 #include "lt_alloc.h"
 
 typedef struct {
+    void *job;
+    size_t bytes;
+} slot;
+
+typedef struct {
     pthread_t thread;
     pthread_mutex_t mu;
     pthread_cond_t cv; /* jobs arrived (worker waits) or room freed (producers wait) */
-    void **ring;
+    slot *ring;
     size_t head, count;
+    size_t bytes; /* of the queued jobs and the one running */
     bool stopping;
     bool started;
     lt__api_pool *pool;
@@ -26,7 +33,8 @@ typedef struct {
 struct lt__api_pool {
     worker *workers;
     size_t n;
-    size_t cap; /* jobs per worker queue */
+    size_t cap;       /* jobs per worker queue */
+    size_t cap_bytes; /* bytes per worker queue (one job of any size is always let in) */
     lt__api_pool_run_fn run;
     void *arg;
 };
@@ -37,7 +45,7 @@ static void *worker_main(void *p)
 
     pthread_mutex_lock(&w->mu);
     for (;;) {
-        void *job;
+        slot job;
 
         while (w->count == 0 && !w->stopping)
             pthread_cond_wait(&w->cv, &w->mu);
@@ -48,21 +56,23 @@ static void *worker_main(void *p)
         w->count--;
         pthread_cond_broadcast(&w->cv);
         pthread_mutex_unlock(&w->mu);
-        w->pool->run(job, w->pool->arg);
+        w->pool->run(job.job, w->pool->arg);
         pthread_mutex_lock(&w->mu);
+        w->bytes -= job.bytes; /* its message is freed now */
+        pthread_cond_broadcast(&w->cv);
     }
     pthread_mutex_unlock(&w->mu);
     return NULL;
 }
 
 lt_status lt__api_pool_new(lt__api_pool **new_pool, size_t workers, size_t queue,
-                           lt__api_pool_run_fn run, void *arg)
+                           size_t queue_bytes, lt__api_pool_run_fn run, void *arg)
 {
     lt__api_pool *pool;
     lt_status st = LT_OK;
 
     *new_pool = NULL;
-    if (workers == 0 || workers > LT_API_MAX_WORKERS || queue == 0)
+    if (workers == 0 || workers > LT_API_MAX_WORKERS || queue == 0 || queue_bytes == 0)
         return LT_FAIL(LT_ERR_INVALID, "API workers must be 1..%u", LT_API_MAX_WORKERS);
     if ((pool = lt_calloc(1, sizeof(*pool))) == NULL ||
         (pool->workers = lt_calloc(workers, sizeof(*pool->workers))) == NULL) {
@@ -71,6 +81,7 @@ lt_status lt__api_pool_new(lt__api_pool **new_pool, size_t workers, size_t queue
     }
     pool->n = workers;
     pool->cap = queue;
+    pool->cap_bytes = queue_bytes;
     pool->run = run;
     pool->arg = arg;
     for (size_t i = 0; i < workers; i++) {
@@ -112,15 +123,16 @@ size_t lt__api_pool_pick(const lt__api_pool *pool, const char *a, const char *b)
     return (size_t)(h % pool->n);
 }
 
-void lt__api_pool_push(lt__api_pool *pool, size_t which, void *job)
+void lt__api_pool_push(lt__api_pool *pool, size_t which, void *job, size_t bytes)
 {
     worker *w = &pool->workers[which % pool->n];
 
     pthread_mutex_lock(&w->mu);
-    while (w->count == pool->cap)
+    while (w->count == pool->cap || (w->bytes > 0 && w->bytes + bytes > pool->cap_bytes))
         pthread_cond_wait(&w->cv, &w->mu);
-    w->ring[(w->head + w->count) % pool->cap] = job;
+    w->ring[(w->head + w->count) % pool->cap] = (slot){ job, bytes };
     w->count++;
+    w->bytes += bytes;
     pthread_cond_broadcast(&w->cv);
     pthread_mutex_unlock(&w->mu);
 }

@@ -458,7 +458,8 @@ static void on_msg(natsConnection *nc, natsSubscription *sub, natsMsg *msg, void
         j->parsed_ok = true;
         app = j->body.model != NULL ? j->body.model->name : j->r.name;
     }
-    lt__api_pool_push(api->pool, lt__api_pool_pick(api->pool, j->r.lattice, app), j);
+    lt__api_pool_push(api->pool, lt__api_pool_pick(api->pool, j->r.lattice, app), j,
+                      sizeof(*j) + 4 * j->r.len); /* the message, and the model parsed from it */
 }
 
 static void on_complete(void *closure)
@@ -520,7 +521,7 @@ lt_status lt_api_start(lt_api **new_api, natsConnection *nc, lt_store *store,
     api->cfg.max_request = cfg != NULL ? cfg->max_request : 0;
     st = lt__api_pool_new(&api->pool,
                           cfg != NULL && cfg->workers ? cfg->workers : LT_API_DEFAULT_WORKERS,
-                          LT_API_QUEUE_PER_WORKER, run_job, api);
+                          LT_API_QUEUE_PER_WORKER, LT_API_QUEUE_BYTES_PER_WORKER, run_job, api);
     if (st != LT_OK) {
         api_free(api);
         return st;

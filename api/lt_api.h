@@ -25,6 +25,7 @@
 #define LT_API_DEFAULT_WORKERS 8u     /**< handler threads of lt_api_start */
 #define LT_API_MAX_WORKERS 64u        /**< most handler threads */
 #define LT_API_QUEUE_PER_WORKER 1024u /**< requests waiting per worker before intake blocks */
+#define LT_API_QUEUE_BYTES_PER_WORKER (16u << 20) /**< or request bytes (the largest fits) */
 
 typedef struct {
     const char *prefix; /**< subject prefix; NULL = LT_API_DEFAULT_PREFIX (dots/spaces trimmed) */

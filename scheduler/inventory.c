@@ -94,6 +94,7 @@ static lt_status host_get(lt_sched *s, const char *id, int64_t now, sched_host *
     h->joined = now;
     h->last_seen = now;
     h->idx = s->host_list.len;
+    lt__sched_drain_host_init(s, h);
     st = lt__sched_pvec_push(&s->host_list, h);
     if (st == LT_OK) {
         st = lt_map_put(&s->hosts, h->id, h);
@@ -896,7 +897,8 @@ sched_sel *lt__sched_inv_selector(lt_sched *s, const char *key, const skvs *req)
         for (i = 0; i < s->host_list.len; i++) {
             sched_host *h = s->host_list.items[i];
 
-            if (HOST_USABLE(h) && !h->stopping && lt__sched_skvs_match(&h->labels, &sel->req) &&
+            if (HOST_USABLE(h) && !h->stopping && HOST_SCHEDULABLE(h) &&
+                lt__sched_skvs_match(&h->labels, &sel->req) &&
                 lt__sched_pvec_push(&sel->hosts, h) != LT_OK)
                 return NULL;
         }

@@ -326,11 +326,50 @@ size_t lt_sched_evict_silent(lt_sched *s, int64_t now);
  * Append the host inventory as JSON to out:
  * {"lattice":..,"partitioned":bool,"total":n,"hosts":[{"id","friendly_name","version",
  *  "labels":{..},"capacity":{...},"instances":n,"last_seen_ms":age,
- *  "state":"alive"|"unreachable","driver":"native"|"wasmcloud-v2"}..],"truncated":bool}
+ *  "state":"alive"|"unreachable","driver":"native"|"wasmcloud-v2",
+ *  "scheduling":"ready"|"cordoned"|"draining"|"drained"}..],"truncated":bool}
  * sorted by host id; when out's limit would be exceeded the list stops early and "truncated"
  * says so (a fleet of 10,000 hosts is more than one NATS message).
  */
 LT_NODISCARD lt_status lt_sched_hosts_json(const lt_sched *s, int64_t now, lt_buf *out);
+
+/* ---------------------------------------------------------------------------------------------
+ * Scheduling eligibility of hosts (drain.c): cordon, drain, uncordon
+ * ------------------------------------------------------------------------------------------- */
+
+/** What the operator asked of a host (kept by host id, known or not, until set back). */
+typedef enum {
+    LT_SCHED_HOST_READY = 0, /**< placements allowed */
+    LT_SCHED_HOST_CORDONED,  /**< nothing new placed there; what runs stays */
+    LT_SCHED_HOST_DRAINING,  /**< cordoned, and its instances are moved off within the app's
+                                  rollout bound (replacements first, like an upgrade) */
+} lt_sched_host_mode;
+
+/** "ready", "cordoned", "draining". */
+const char *lt_sched_host_mode_word(lt_sched_host_mode m);
+
+/** Parse a word of lt_sched_host_mode_word; false when it is none. */
+bool lt_sched_host_mode_parse(const char *word, lt_sched_host_mode *out);
+
+/**
+ * Set host_id's mode (the host need not be known yet: it gets the mode when it joins).
+ * Every app is reconciled again at the next tick. LT_ERR_INVALID for a bad host id,
+ * LT_ERR_NOMEM.
+ */
+LT_NODISCARD lt_status lt_sched_set_host_mode(lt_sched *s, const char *host_id,
+                                              lt_sched_host_mode m, int64_t now);
+
+/** host_id's mode (LT_SCHED_HOST_READY when never set). */
+lt_sched_host_mode lt_sched_host_mode_get(const lt_sched *s, const char *host_id);
+
+/** Is host_id in the inventory (alive or unreachable)? */
+bool lt_sched_host_known(const lt_sched *s, const char *host_id);
+
+/**
+ * The scheduling word of host_id as `hosts` shows it: "ready", "cordoned", "draining", or
+ * "drained" (draining and none of latticed's instances left on it, none starting).
+ */
+const char *lt_sched_host_scheduling(const lt_sched *s, const char *host_id);
 
 /** Per-component counts of an app's current status (for tests and the CLI). */
 typedef struct {

@@ -242,6 +242,8 @@ static lt_status host_copy(plan_ctx *x, const lt_sched *s, const sched_host *h, 
     sh->fenced = h->fenced;
     sh->quarantined = h->quarantined;
     sh->claimed_epoch = h->claimed_epoch;
+    if ((st = lt_sched_set_host_mode(x->sh, h->id, h->mode, now)) != LT_OK) /* cordoned... */
+        goto out;
     if (h->n_caps > 0 && (sh->caps = lt_calloc(h->n_caps + 1, sizeof(char *))) != NULL) {
         for (i = 0; i < h->n_caps && (sh->caps[i] = lt_strdup(h->caps[i])) != NULL; i++)
             sh->n_caps = i + 1;

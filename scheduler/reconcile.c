@@ -86,6 +86,8 @@ static int spread_of(const spec_comp *c, const sched_host *h)
 {
     size_t i;
 
+    if (h->mode == LT_SCHED_HOST_DRAINING)
+        return -1; /* its instances move elsewhere, like those of a host no spread matches */
     for (i = 0; i < c->n_spreads; i++)
         if (lt__sched_skvs_match(&h->labels, &c->spreads[i].req))
             return (int)i;
@@ -124,8 +126,8 @@ static bool fits(const sched_host *h, const spec_comp *c)
 static bool can_take(const rec_ctx *x, const spec_comp *c, const comp_rt *rt, const sched_host *h,
                      uint64_t stamp)
 {
-    if (!HOST_USABLE(h) || h->stopping)
-        return false;
+    if (!HOST_USABLE(h) || h->stopping || !HOST_SCHEDULABLE(h))
+        return false; /* cordoned or draining hosts get nothing new */
     if (c->capability && h->stamp == stamp && h->cnt_all > 0)
         return false; /* capabilities: one per host, like wadm's providers */
     if (x->required && h->coloc_stamp != x->cstamp)
@@ -754,12 +756,21 @@ static void rec_daemon(rec_ctx *x, size_t ci, const spec_comp *c, comp_rt *rt)
             }
         }
     }
+    for (i = 0; i < x->obs[ci].len; i++) {
+        sched_host *h = ((sched_obs *)x->obs[ci].items[i])->host;
+
+        if (h->mode == LT_SCHED_HOST_CORDONED && h->mark_stamp != mstamp && daemon_eligible(c, h) &&
+            cnt_of(h, stamp) > 0) {
+            h->mark_stamp = mstamp; /* cordoned: what runs there stays, and is still wanted */
+            T += want;
+        }
+    }
     rt->desired = (uint32_t)T;
     rt->running = (uint32_t)run;
-    if (want > 0 && eligible == 0 && labelled.len > 0) {
+    if (want > 0 && eligible == 0 && T == 0 && labelled.len > 0) {
         LT_IGNORE(lt__sched_v2_qualified(&labelled, c, msg, sizeof(msg)));
         rt_set(rt, LT_SCHED_FAILED, REASON(NO_ELIGIBLE_HOSTS), msg);
-    } else if (want > 0 && eligible == 0) {
+    } else if (want > 0 && eligible == 0 && T == 0) {
         snprintf(msg, sizeof(msg),
                  "Could not satisfy daemonscaler %s for %s, 0 eligible hosts found.",
                  c->spreads[0].name, c->image);

@@ -664,6 +664,7 @@ void lt_sched_free(lt_sched *s)
     shared_index_clear(s);
     lt_map_cleanup(&s->starts_by_id);
     lt__sched_inv_free_all(s);
+    lt__sched_drain_free_all(s);
     lt_map_cleanup(&s->reqs);
     lt__sched_pvec_cleanup(&s->outq);
     lt_free(s->lattice);

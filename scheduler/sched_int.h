@@ -301,6 +301,7 @@ struct sched_host {
     size_t n_caps;
     char caps_digest[17];
     bool gone; /**< lt_sched_host_gone: silent past its timeout until it is heard again */
+    lt_sched_host_mode mode; /**< cordoned/draining (drain.c): no placements here */
 };
 
 struct sched_obs {
@@ -485,6 +486,7 @@ struct lt_sched {
     int64_t lost_at[SCHED_LOST_RING]; /**< times of recent heartbeat-timeout evictions */
     size_t lost_head, n_lost_at;
     bool gone_pending; /**< lt_sched_host_gone was called: check the hosts at the next tick */
+    lt_map host_modes; /**< host id -> sched_mode: what the operator asked (drain.c) */
 };
 
 /* inventory.c */
@@ -511,6 +513,14 @@ LT_NODISCARD lt_status lt__sched_check_consistent(const lt_sched *s);
 LT_NODISCARD lt_status lt__sched_inv_heartbeat(lt_sched *s, const char *host_id,
                                                const Latticed__Host__V1__Heartbeat *hb, bool fresh,
                                                int64_t now);
+
+/* drain.c */
+/** A host joined: give it the mode stored for its id. */
+void lt__sched_drain_host_init(const lt_sched *s, sched_host *h);
+/** May new instances go to h (not cordoned, not draining)? */
+#define HOST_SCHEDULABLE(h) ((h)->mode == LT_SCHED_HOST_READY)
+/** Free the stored modes. */
+void lt__sched_drain_free_all(lt_sched *s);
 
 /* v2.c */
 /** Take the capabilities of a heartbeat into h (a change re-places what waits for hosts). */

@@ -11,6 +11,7 @@
 #include <stdatomic.h>
 
 #include "lt_buf.h"
+#include "lt_map.h"
 #include "lt_sched_svc.h"
 
 /* ---------------------------------------------------------------------------------------------
@@ -158,24 +159,63 @@ struct lt_sched_svc {
     sched_lease *lease;
     lt_store_watch *watch;
     sched_writer *writer;
-    uint8_t *pbuf;         /**< scratch for packing requests */
-    uint8_t sign_seed[32]; /**< copy of cfg->sign_seed (cfg.sign_seed points here) */
+    struct sched_drain *drain; /**< cordon/drain modes in KV (svc_drain.c), NULL without JS */
+    uint8_t *pbuf;             /**< scratch for packing requests */
+    uint8_t sign_seed[32];     /**< copy of cfg->sign_seed (cfg.sign_seed points here) */
     size_t pcap;
     atomic_bool stopping;
+    atomic_int cb_active; /**< nats.c callbacks of the service running now */
     pthread_mutex_t inbox_mu;
     svc_item *in_head, *in_tail;
+    size_t in_count;  /**< items waiting */
+    lt_map in_latest; /**< key -> waiting item that a newer one replaces (svc_inbox.c) */
     bool drain_posted;
+    uint64_t n_merged; /**< items merged into a waiting one (inbox_mu) */
     /* counters (loop thread) */
     uint64_t n_events, n_bad_events, n_requests, n_replies;
-    uint64_t n_held; /**< commands not sent because NATS was disconnected */
+    uint64_t n_held;                    /**< commands not sent because NATS was disconnected */
+    int64_t load_last, load_warned;     /**< load_report (svc_lattices.c) */
+    uint64_t load_events, load_replies; /**< counters at load_last */
 };
 
 /** The lattice's state, created on first use when allowed (loop thread). NULL if refused. */
 svc_lattice *lt__sched_svc_lattice_get(lt_sched_svc *svc, const char *name, bool create);
 svc_lattice *lt__sched_svc_lattice_at(lt_sched_svc *svc, size_t idx);
 
+/* svc_inbox.c */
 /** Thread-safe: queue it for the loop (dropped at once when stopping). */
 void lt__sched_svc_inbox_post(lt_sched_svc *svc, svc_item *it);
+
+/**
+ * Moves newer's content into waiting and the older content into newer, and returns true; or
+ * returns false (nothing moved) when they are not the same thing after all (inbox_mu held).
+ */
+typedef bool (*lt__sched_svc_merge_fn)(svc_item *waiting, svc_item *newer);
+
+/**
+ * Thread-safe: like lt__sched_svc_inbox_post, but when an item posted with the same key is
+ * still waiting and merge(waiting, it) takes it's content, it (now holding the older content)
+ * is dropped. For snapshots where only the latest counts (a host's heartbeat): what waits
+ * stays bounded by the number of keys. key is borrowed from it and must stay valid while it
+ * waits; a merge must not change it.
+ */
+void lt__sched_svc_inbox_post_latest(lt_sched_svc *svc, svc_item *it, const char *key,
+                                     lt__sched_svc_merge_fn merge);
+
+/**
+ * A nats.c callback of the service begins: false (it must not touch svc) once the service is
+ * stopping. After true, call lt__sched_svc_cb_leave after its last use of svc:
+ * lt_sched_svc_stop waits for every callback that began to leave before it frees anything
+ * (unsubscribing does not wait for a callback already running).
+ */
+bool lt__sched_svc_cb_enter(lt_sched_svc *svc);
+void lt__sched_svc_cb_leave(lt_sched_svc *svc);
+
+/** Thread-safe: how many items wait, and how many were merged into a waiting one so far. */
+void lt__sched_svc_inbox_stats(lt_sched_svc *svc, size_t *waiting, uint64_t *merged);
+
+/** Drop every waiting item and destroy the lock (stop, after the subscriptions are gone). */
+void lt__sched_svc_inbox_cleanup(lt_sched_svc *svc);
 
 /* svc_ingest.c */
 LT_NODISCARD lt_status lt__sched_svc_ingest_start(lt_sched_svc *svc);
@@ -184,6 +224,21 @@ LT_NODISCARD lt_status lt__sched_svc_hosts_start(lt_sched_svc *svc);
 /* svc_plan.c: the plan and instances queries (latticectl plan, instances) */
 LT_NODISCARD lt_status lt__sched_svc_plan_start(lt_sched_svc *svc);
 void lt__sched_svc_plan_stop(lt_sched_svc *svc);
+/* svc_drain.c: cordon, drain, uncordon (hosts requests with an action), kept in KV */
+typedef struct sched_drain sched_drain;
+/** Read the stored modes, start the bucket's watch and writer threads (no-op without JS). */
+LT_NODISCARD lt_status lt__sched_svc_drain_start(lt_sched_svc *svc);
+/** Stop the threads, free. NULL-safe (svc->drain). */
+void lt__sched_svc_drain_stop(lt_sched_svc *svc);
+/**
+ * Does the hosts request msg ask for an action? Then host (cap bytes, "" when none) and *mode
+ * are set; an unknown action sets *mode to -1.
+ */
+bool lt__sched_svc_drain_action(natsMsg *msg, char *host, size_t cap, lt_sched_host_mode *mode);
+/** Loop thread, leader of lattice (l: NULL when unknown): check, store, apply, reply. Takes
+ * msg. */
+void lt__sched_svc_drain_request(lt_sched_svc *svc, const char *lattice, svc_lattice *l,
+                                 natsMsg *msg, const char *host, lt_sched_host_mode mode);
 
 /* svc_driver.c: the lt_sched sink's send, and replies */
 void lt__sched_svc_send(void *arg, const lt_sched_batch *b);

@@ -276,7 +276,8 @@ static int host_cmp(const void *pa, const void *pb)
     return strcmp((*(sched_host *const *)pa)->id, (*(sched_host *const *)pb)->id);
 }
 
-static lt_status host_json(const sched_host *h, const char *driver, int64_t now, lt_buf *b)
+static lt_status host_json(const lt_sched *s, const sched_host *h, const char *driver, int64_t now,
+                           lt_buf *b)
 {
     size_t i;
 
@@ -299,7 +300,8 @@ static lt_status host_json(const sched_host *h, const char *driver, int64_t now,
                           "\"memory_reserved_bytes\":%llu,\"instance_slots_total\":%u,"
                           "\"cpu_millis_total\":%u},\"instances\":%u,\"links\":%zu,"
                           "\"last_seen_ms\":%lld,\"interval_ms\":%u,\"state\":\"%s\","
-                          "\"newest_epoch\":%llu,\"claimed_epoch\":%llu,\"driver\":\"%s\"}",
+                          "\"newest_epoch\":%llu,\"claimed_epoch\":%llu,\"driver\":\"%s\","
+                          "\"scheduling\":\"%s\"}",
                           (unsigned long long)h->mem_total, (unsigned long long)h->obs_mem,
                           h->slots_total, h->cpu_total, h->n_obs, h->links.count,
                           (long long)(now - h->last_seen), h->interval_ms,
@@ -308,7 +310,7 @@ static lt_status host_json(const sched_host *h, const char *driver, int64_t now,
                           : h->fenced            ? "fenced"
                                                  : "alive",
                           (unsigned long long)h->newest_epoch, (unsigned long long)h->claimed_epoch,
-                          driver);
+                          driver, lt_sched_host_scheduling(s, h->id));
 }
 
 lt_status lt_sched_hosts_json(const lt_sched *s, int64_t now, lt_buf *out)
@@ -340,7 +342,7 @@ lt_status lt_sched_hosts_json(const lt_sched *s, int64_t now, lt_buf *out)
 
         if (i > 0)
             LT_IGNORE(lt_buf_appendc(out, ','));
-        st = host_json(sorted[i], s->cfg.wasmcloud_v2 ? "wasmcloud-v2" : "native", now, out);
+        st = host_json(s, sorted[i], s->cfg.wasmcloud_v2 ? "wasmcloud-v2" : "native", now, out);
         if (st == LT_ERR_TOO_BIG || out->len + 64 > out->max) {
             /* a huge fleet: say how many are left out instead of failing */
             lt_buf_truncate(out, mark);

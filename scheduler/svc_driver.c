@@ -164,6 +164,7 @@ static void reply_apply(svc_item *arg)
 static void on_reply(natsConnection *nc, natsSubscription *sub, natsMsg *msg, void *closure)
 {
     lt_sched_svc *svc = closure;
+    bool entered = false;
     const char *subj = natsMsg_GetSubject(msg), *p;
     size_t il = strlen(svc->inbox);
     reply_item *it = NULL;
@@ -171,7 +172,8 @@ static void on_reply(natsConnection *nc, natsSubscription *sub, natsMsg *msg, vo
 
     (void)nc;
     (void)sub;
-    if (atomic_load(&svc->stopping) || strncmp(subj, svc->inbox, il) != 0 || subj[il] != '.')
+    if (!(entered = lt__sched_svc_cb_enter(svc)) || strncmp(subj, svc->inbox, il) != 0 ||
+        subj[il] != '.')
         goto out;
     it = lt_calloc(1, sizeof(*it));
     if (it == NULL)
@@ -210,6 +212,8 @@ out:
     if (it != NULL)
         reply_drop(&it->hdr);
     natsMsg_Destroy(msg);
+    if (entered)
+        lt__sched_svc_cb_leave(svc); /* after the last use of it */
 }
 
 lt_status lt__sched_svc_inbox_subscribe(lt_sched_svc *svc, char *inbox, size_t cap,

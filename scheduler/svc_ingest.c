@@ -114,6 +114,29 @@ static void ev_apply(svc_item *arg)
     ev_drop(&it->hdr);
 }
 
+/* A newer heartbeat of a host whose older one still waits: the waiting one takes its content
+ * (the heartbeat is the host's whole state, so the older one says nothing the newer does not).
+ * Keyed by host id: the same id in another lattice is another host. */
+static bool ev_merge(svc_item *waiting_hdr, svc_item *newer_hdr)
+{
+    ev_item *w = (ev_item *)waiting_hdr, *n = (ev_item *)newer_hdr;
+    ProtobufCMessage *m = w->m;
+    bool in_arena = w->in_arena;
+    sched_pb_arena arena = w->arena;
+
+    if (w->kind != n->kind || strcmp(w->lattice, n->lattice) != 0)
+        return false;
+    w->m = n->m;
+    w->in_arena = n->in_arena;
+    w->arena = n->arena;
+    w->arena.alloc.allocator_data = &w->arena;
+    n->m = m;
+    n->in_arena = in_arena;
+    n->arena = arena;
+    n->arena.alloc.allocator_data = &n->arena;
+    return true;
+}
+
 /*
  * Fast path for what our own hosts send: binary mode, protobuf data, a plain host id as
  * ce-source. Three header lookups instead of the full CloudEvents decode (which is kept for
@@ -152,6 +175,7 @@ static bool fast_decode(natsMsg *msg, int k, ev_item *it)
 static void on_event(natsConnection *nc, natsSubscription *sub, natsMsg *msg, void *closure)
 {
     lt_sched_svc *svc = closure;
+    bool entered = false;
     ev_item *it = NULL;
     char subj_host[LT_SUBJECT_HOST_BUF] = "";
     const char *rest;
@@ -161,7 +185,7 @@ static void on_event(natsConnection *nc, natsSubscription *sub, natsMsg *msg, vo
     (void)nc;
     (void)sub;
     lt_ce_init(&ce);
-    if (atomic_load(&svc->stopping))
+    if (!(entered = lt__sched_svc_cb_enter(svc)))
         goto out;
     it = lt_calloc(1, sizeof(*it));
     if (it == NULL || !lt_subject_host_event_parse(svc->prefix, natsMsg_GetSubject(msg),
@@ -191,13 +215,18 @@ post:
     it->kind = (ev_kind)k;
     it->hdr.run = ev_apply;
     it->hdr.drop = ev_drop;
-    lt__sched_svc_inbox_post(svc, &it->hdr);
+    if (k == EV_HEARTBEAT)
+        lt__sched_svc_inbox_post_latest(svc, &it->hdr, it->host, ev_merge);
+    else
+        lt__sched_svc_inbox_post(svc, &it->hdr);
     it = NULL;
 out:
     if (it != NULL)
         ev_drop(&it->hdr);
     lt_ce_cleanup(&ce);
     natsMsg_Destroy(msg);
+    if (entered)
+        lt__sched_svc_cb_leave(svc); /* after the last use of it */
 }
 
 lt_status lt__sched_svc_ingest_start(lt_sched_svc *svc)
@@ -208,8 +237,11 @@ lt_status lt__sched_svc_ingest_start(lt_sched_svc *svc)
     if (lt_subject_events(subj, sizeof(subj), svc->prefix, LT_SUBJECT_ANY) != LT_OK)
         return LT_FAIL(LT_ERR_TOO_BIG, "event subject too long");
     s = natsConnection_Subscribe(&svc->evt_sub, svc->cfg.nc, subj, on_event, svc);
-    if (s == NATS_OK) /* a fleet reports in bursts: do not drop heartbeats as slow consumer */
-        s = natsSubscription_SetPendingLimits(svc->evt_sub, 4000000, 2047 * 1024 * 1024);
+    /* A fleet reports in bursts: room for several heartbeat rounds of 30,000 hosts before
+     * nats.c drops any as a slow consumer (each host's next heartbeat says it all again), but
+     * not gigabytes: decoding here is fast, and the inbox keeps one heartbeat per host. */
+    if (s == NATS_OK)
+        s = natsSubscription_SetPendingLimits(svc->evt_sub, 4000000, 512 * 1024 * 1024);
     if (s != NATS_OK)
         return LT_FAIL(LT_ERR_TRANSPORT, "subscribe %s: %s", subj, natsStatus_GetText(s));
     return LT_OK;
@@ -253,6 +285,8 @@ static void hosts_apply(lt_loop *loop, void *arg)
     hosts_item *it = arg;
     char lattice[LT_SUBJECT_TOKEN_BUF];
     const char *rest, *reply = natsMsg_GetReply(it->msg);
+    char host[LT_MAX_HOST_ID + 1];
+    lt_sched_host_mode mode;
     svc_lattice *l;
     lt_buf b;
 
@@ -264,6 +298,11 @@ static void hosts_apply(lt_loop *loop, void *arg)
     l = lt__sched_svc_lattice_get(it->svc, lattice, false);
     if (l != NULL && !lt_sched_leading(l->s, NULL))
         goto out; /* the leader answers */
+    if (lt__sched_svc_drain_action(it->msg, host, sizeof(host), &mode)) {
+        lt__sched_svc_drain_request(it->svc, lattice, l, it->msg, host, mode); /* svc_drain.c */
+        it->msg = NULL;
+        goto out;
+    }
     if (l != NULL) {
         if (wants_eviction(it->msg))
             (void)lt_sched_evict_silent(l->s, lt_loop_now_ms());
@@ -288,7 +327,7 @@ static void on_hosts(natsConnection *nc, natsSubscription *sub, natsMsg *msg, vo
 
     (void)nc;
     (void)sub;
-    if (it == NULL || atomic_load(&svc->stopping)) {
+    if (it == NULL || !lt__sched_svc_cb_enter(svc)) {
         lt_free(it);
         natsMsg_Destroy(msg);
         return;
@@ -297,6 +336,7 @@ static void on_hosts(natsConnection *nc, natsSubscription *sub, natsMsg *msg, vo
     it->msg = msg;
     if (lt_loop_post(svc->cfg.loop, hosts_apply, it, hosts_drop) != LT_OK)
         hosts_drop(it);
+    lt__sched_svc_cb_leave(svc);
 }
 
 lt_status lt__sched_svc_hosts_start(lt_sched_svc *svc)

@@ -121,55 +121,42 @@ static svc_lattice *lattice_trusted(lt_sched_svc *svc, const char *name, bool cr
     return lattice_get(svc, name, create, false);
 }
 
-static void drain(lt_loop *loop, void *arg)
-{
-    lt_sched_svc *svc = arg;
-    svc_item *it, *next;
-
-    (void)loop;
-    pthread_mutex_lock(&svc->inbox_mu);
-    it = svc->in_head;
-    svc->in_head = svc->in_tail = NULL;
-    svc->drain_posted = false;
-    pthread_mutex_unlock(&svc->inbox_mu);
-    for (; it != NULL; it = next) {
-        next = it->next;
-        it->run(it);
-    }
-    lt__sched_writer_handover(svc->writer);
-}
-
-void lt__sched_svc_inbox_post(lt_sched_svc *svc, svc_item *it)
-{
-    bool post = false;
-
-    it->next = NULL;
-    pthread_mutex_lock(&svc->inbox_mu);
-    if (atomic_load(&svc->stopping)) {
-        pthread_mutex_unlock(&svc->inbox_mu);
-        it->drop(it);
-        return;
-    }
-    if (svc->in_tail != NULL)
-        svc->in_tail->next = it;
-    else
-        svc->in_head = it;
-    svc->in_tail = it;
-    if (!svc->drain_posted)
-        post = svc->drain_posted = true;
-    pthread_mutex_unlock(&svc->inbox_mu);
-    if (post && lt_loop_post(svc->cfg.loop, drain, svc, NULL) != LT_OK) {
-        pthread_mutex_lock(&svc->inbox_mu);
-        svc->drain_posted = false; /* the loop is closing: lt_sched_svc_stop frees the items */
-        pthread_mutex_unlock(&svc->inbox_mu);
-    }
-}
-
 lt_sched *lt_sched_svc_lattice(lt_sched_svc *svc, const char *lattice)
 {
     svc_lattice *l = lt__sched_svc_lattice_get(svc, lattice, false);
 
     return l != NULL ? l->s : NULL;
+}
+
+/* Once a second: throughput at debug level; and a warning (at most every 10 s) while host
+ * events wait, in nats.c or in the inbox, for more than a few heartbeat rounds' worth. */
+static void load_report(lt_sched_svc *svc, int64_t now)
+{
+    int pending_msgs = 0, pending_bytes = 0;
+    uint64_t merged = 0;
+    size_t waiting = 0;
+
+    if (now - svc->load_last < 1000)
+        return;
+    lt__sched_svc_inbox_stats(svc, &waiting, &merged);
+    if (svc->evt_sub != NULL)
+        (void)natsSubscription_GetPending(svc->evt_sub, &pending_msgs, &pending_bytes);
+    LT_DEBUG("sched",
+             "%llu events/s, %llu replies/s, inbox %zu waiting (%llu heartbeats merged), "
+             "%d events (%d bytes) not decoded yet",
+             (unsigned long long)(svc->n_events - svc->load_events),
+             (unsigned long long)(svc->n_replies - svc->load_replies), waiting,
+             (unsigned long long)merged, pending_msgs, pending_bytes);
+    if ((pending_bytes > (64 << 20) || waiting > 100000) && now - svc->load_warned >= 10000) {
+        LT_WARN("sched",
+                "falling behind the hosts: %d events (%d MiB) not decoded yet, %zu decoded "
+                "items waiting for the loop",
+                pending_msgs, pending_bytes >> 20, waiting);
+        svc->load_warned = now;
+    }
+    svc->load_events = svc->n_events;
+    svc->load_replies = svc->n_replies;
+    svc->load_last = now;
 }
 
 static int64_t on_timer(lt_loop *loop, void *arg)
@@ -204,19 +191,7 @@ static int64_t on_timer(lt_loop *loop, void *arg)
         }
     }
     lt__sched_writer_handover(svc->writer);
-    {
-        static int64_t last;
-        static uint64_t ev0, rep0;
-
-        if (now - last >= 1000) {
-            LT_DEBUG("sched", "%llu events/s, %llu replies/s, %zu loop items pending",
-                     (unsigned long long)(svc->n_events - ev0),
-                     (unsigned long long)(svc->n_replies - rep0), lt_loop_pending(loop));
-            ev0 = svc->n_events;
-            rep0 = svc->n_replies;
-            last = now;
-        }
-    }
+    load_report(svc, now);
     return TIMER_MS;
 }
 
@@ -580,6 +555,8 @@ lt_status lt_sched_svc_start(lt_sched_svc **new_svc, const lt_sched_svc_config *
     if (st == LT_OK)
         st = lt__sched_svc_ingest_start(svc);
     if (st == LT_OK)
+        st = lt__sched_svc_drain_start(svc); /* stored modes before anything is placed */
+    if (st == LT_OK)
         st = lt__sched_svc_hosts_start(svc);
     if (st == LT_OK)
         st = lt__sched_svc_plan_start(svc);
@@ -626,17 +603,10 @@ void lt_sched_svc_stop(lt_sched_svc *svc)
     natsSubscription_Destroy(svc->reply_sub);
     natsSubscription_Destroy(svc->hosts_sub);
     lt__sched_svc_plan_stop(svc);
+    lt__sched_svc_drain_stop(svc);      /* before the inbox is emptied: its threads post there */
     lt__sched_writer_stop(svc->writer); /* it reads the lease's deadlines: stop it first */
     lt__sched_lease_stop(svc->lease);
-    pthread_mutex_lock(&svc->inbox_mu); /* subscriptions are gone: nobody adds any more */
-    while (svc->in_head != NULL) {
-        svc_item *it = svc->in_head;
-
-        svc->in_head = it->next;
-        it->drop(it);
-    }
-    pthread_mutex_unlock(&svc->inbox_mu);
-    pthread_mutex_destroy(&svc->inbox_mu);
+    lt__sched_svc_inbox_cleanup(svc);
     lt__sched_v2_stop(svc);
     for (i = 0; i < svc->n_v2; i++)
         lt_free(svc->v2_lats[i]);

@@ -141,7 +141,7 @@ static void on_query(lt_sched_svc *svc, natsMsg *msg, bool plan)
 {
     query_item *it = lt_calloc(1, sizeof(*it));
 
-    if (it == NULL || atomic_load(&svc->stopping)) {
+    if (it == NULL || !lt__sched_svc_cb_enter(svc)) {
         lt_free(it);
         natsMsg_Destroy(msg);
         return;
@@ -152,6 +152,7 @@ static void on_query(lt_sched_svc *svc, natsMsg *msg, bool plan)
     parse_body(it);
     if (lt_loop_post(svc->cfg.loop, query_apply, it, query_drop) != LT_OK)
         query_drop(it);
+    lt__sched_svc_cb_leave(svc);
 }
 
 static void on_plan(natsConnection *nc, natsSubscription *sub, natsMsg *msg, void *closure)

@@ -255,6 +255,7 @@ typedef struct {
     svc_item hdr; /* first */
     sched_v2 *v;
     char lattice[LT_MAX_TOKEN + 1];
+    char host[LT_MAX_HOST_ID + 1]; /* the key while it waits (stays when hb moves) */
     Wasmcloud__Runtime__V2__HostHeartbeat *hb;
 } hb_item;
 
@@ -333,10 +334,24 @@ static void hb_apply(svc_item *arg)
     hb_drop(&it->hdr);
 }
 
+/* A newer heartbeat of a host whose older one still waits: the waiting one takes it. */
+static bool hb_merge(svc_item *waiting_hdr, svc_item *newer_hdr)
+{
+    hb_item *w = (hb_item *)waiting_hdr, *n = (hb_item *)newer_hdr;
+    Wasmcloud__Runtime__V2__HostHeartbeat *hb = w->hb;
+
+    if (strcmp(w->lattice, n->lattice) != 0)
+        return false;
+    w->hb = n->hb;
+    n->hb = hb;
+    return true;
+}
+
 /* nats.c thread: decode, check, post. */
 static void on_heartbeat(natsConnection *nc, natsSubscription *sub, natsMsg *msg, void *closure)
 {
     sched_v2 *v = closure;
+    bool entered = false;
     const char *subj = natsMsg_GetSubject(msg), *id = strrchr(subj, '.');
     ProtobufCMessage *m = NULL;
     hb_item *it = NULL;
@@ -344,7 +359,7 @@ static void on_heartbeat(natsConnection *nc, natsSubscription *sub, natsMsg *msg
 
     (void)nc;
     (void)sub;
-    if (atomic_load(&v->svc->stopping) || id == NULL)
+    if (!(entered = lt__sched_svc_cb_enter(v->svc)) || id == NULL)
         goto out;
     id++;
     if (lt_pbjson_decode(&wasmcloud__runtime__v2__host_heartbeat__descriptor, natsMsg_GetData(msg),
@@ -367,7 +382,8 @@ static void on_heartbeat(natsConnection *nc, natsSubscription *sub, natsMsg *msg
     it->v = v;
     it->hdr.run = hb_apply;
     it->hdr.drop = hb_drop;
-    lt__sched_svc_inbox_post(v->svc, &it->hdr);
+    memcpy(it->host, id, strlen(id) + 1);
+    lt__sched_svc_inbox_post_latest(v->svc, &it->hdr, it->host, hb_merge);
     it = NULL;
 out:
     if (m != NULL)
@@ -375,6 +391,8 @@ out:
     if (it != NULL)
         hb_drop(&it->hdr);
     natsMsg_Destroy(msg);
+    if (entered)
+        lt__sched_svc_cb_leave(v->svc); /* after the last use of it */
 }
 
 /* ---------------------------------------------------------------------------------------------

@@ -240,6 +240,7 @@ static void reply_apply(svc_item *arg)
 static void on_reply(natsConnection *nc, natsSubscription *sub, natsMsg *msg, void *closure)
 {
     sched_v2 *v = closure;
+    bool entered = false;
     const char *subj = natsMsg_GetSubject(msg);
     size_t il = strlen(v->inbox);
     reply_item *it = NULL;
@@ -247,7 +248,8 @@ static void on_reply(natsConnection *nc, natsSubscription *sub, natsMsg *msg, vo
 
     (void)nc;
     (void)sub;
-    if (atomic_load(&v->svc->stopping) || strncmp(subj, v->inbox, il) != 0 || subj[il] != '.')
+    if (!(entered = lt__sched_svc_cb_enter(v->svc)) || strncmp(subj, v->inbox, il) != 0 ||
+        subj[il] != '.')
         goto out;
     it = lt_calloc(1, sizeof(*it));
     if (it == NULL)
@@ -270,6 +272,8 @@ out:
     if (it != NULL)
         reply_drop(&it->hdr);
     natsMsg_Destroy(msg);
+    if (entered)
+        lt__sched_svc_cb_leave(v->svc); /* after the last use of it */
 }
 
 lt_status lt__sched_v2_replies_start(sched_v2 *v)

@@ -101,6 +101,7 @@ static bool ours(const sched_v2 *v, const Wasmcloud__Runtime__V2__Workload *w)
 static void on_watch(natsConnection *nc, natsSubscription *sub, natsMsg *msg, void *closure)
 {
     sched_v2 *v = closure;
+    bool entered = false;
     const char *subj = natsMsg_GetSubject(msg), *reply = natsMsg_GetReply(msg), *p, *dot;
     const char *from = NULL;
     size_t pl = strlen(v->announce_prefix), il = strlen(v->inbox);
@@ -109,7 +110,7 @@ static void on_watch(natsConnection *nc, natsSubscription *sub, natsMsg *msg, vo
 
     (void)nc;
     (void)sub;
-    if (atomic_load(&v->svc->stopping) || strncmp(subj, v->announce_prefix, pl) != 0 ||
+    if (!(entered = lt__sched_svc_cb_enter(v->svc)) || strncmp(subj, v->announce_prefix, pl) != 0 ||
         subj[pl] != '.')
         goto out;
     (void)reply;
@@ -168,6 +169,8 @@ out:
     if (it != NULL)
         watch_drop(&it->hdr);
     natsMsg_Destroy(msg);
+    if (entered)
+        lt__sched_svc_cb_leave(v->svc); /* after the last use of it */
 }
 
 

@@ -7,15 +7,18 @@
  * and the connection are unbroken; after a break it restarts the watch and
  * drops what the new watch did not deliver (see docs/internals/store.md).
  */
+#include <stdio.h>
 #include <string.h>
 #include <time.h>
 
 #include "lt_alloc.h"
 #include "lt_log.h"
+#include "lt_loop.h"
 #include "store_view_int.h"
 
-#define NEXT_TIMEOUT_MS 100 /* how often a quiet follower looks at the connection */
-#define RETRY_PAUSE_MS 200  /* between two watch starts */
+#define NEXT_TIMEOUT_MS 100  /* how often a quiet follower looks at the connection */
+#define RETRY_PAUSE_MS 200   /* between two watch starts */
+#define BUCKET_CHECK_MS 2000 /* how often a follower checks that its bucket was not replaced */
 
 /* ---- the tables ------------------------------------------------------------------------------ */
 
@@ -97,9 +100,10 @@ static void owners_add(lt__store_vlattice *l, const lt_store_app *app)
     }
 }
 
-/* Apply an index (app owned; NULL: deleted) at rev; an older revision changes nothing. */
-static void apply_index(lt__store_view *v, unsigned gen, const char *lattice, const char *name,
-                        lt_store_app *app, uint64_t rev)
+/* Apply an index (app owned; NULL: deleted) at rev; an older revision changes nothing, except
+ * for the first value of a key in a generation started on a recreated bucket (reset). */
+static void apply_index(lt__store_view *v, unsigned gen, bool reset, const char *lattice,
+                        const char *name, lt_store_app *app, uint64_t rev)
 {
     lt__store_vlattice *l = lattice_add(v, lattice);
     lt__store_vindex *e = l != NULL ? lt_map_get(&l->apps, name) : NULL;
@@ -118,11 +122,14 @@ static void apply_index(lt__store_view *v, unsigned gen, const char *lattice, co
         lt_store_app_free(app);
         return;
     }
-    e->gen = gen;
-    if (e->rev != 0 && rev <= e->rev) {
-        lt_store_app_free(app); /* already as new (our own write) or newer */
-        return;
+    if (e->gen == gen || !reset) {
+        if (e->rev != 0 && rev <= e->rev) {
+            e->gen = gen;
+            lt_store_app_free(app); /* already as new (our own write) or newer */
+            return;
+        }
     }
+    e->gen = gen;
     owners_remove(l, e->app);
     lt_store_app_free(e->app);
     e->app = app;
@@ -130,8 +137,8 @@ static void apply_index(lt__store_view *v, unsigned gen, const char *lattice, co
     owners_add(l, app);
 }
 
-static void apply_status(lt__store_view *v, unsigned gen, const char *lattice, const char *name,
-                         char *json, size_t len, uint64_t rev)
+static void apply_status(lt__store_view *v, unsigned gen, bool reset, const char *lattice,
+                         const char *name, char *json, size_t len, uint64_t rev)
 {
     lt__store_vlattice *l = lattice_add(v, lattice);
     lt__store_vstatus *e = l != NULL ? lt_map_get(&l->statuses, name) : NULL;
@@ -150,11 +157,12 @@ static void apply_status(lt__store_view *v, unsigned gen, const char *lattice, c
         lt_free(json);
         return;
     }
-    e->gen = gen;
-    if (e->rev != 0 && rev <= e->rev) {
+    if ((e->gen == gen || !reset) && e->rev != 0 && rev <= e->rev) {
+        e->gen = gen;
         lt_free(json);
         return;
     }
+    e->gen = gen;
     lt_free(e->json);
     e->json = json;
     e->len = len;
@@ -184,9 +192,13 @@ static void apply_manifest(lt__store_view *v, unsigned gen, const char *lattice,
         }
         return;
     }
-    if (m != NULL) {
-        m->gen = gen; /* immutable: the same value again */
+    if (m != NULL && m->len == len && memcmp(m->json, json, len) == 0) {
+        m->gen = gen; /* the same value again */
         return;
+    }
+    if (m != NULL) { /* replaced (put --replace of an undeployed version, a restored bucket) */
+        lt_map_del(&l->manifests, appid);
+        manifest_free(v, m);
     }
     if (v->manifest_bytes + len > v->manifest_budget) {
         if (!v->over_budget_logged)
@@ -307,7 +319,7 @@ void lt__store_view_put_index(lt_store *s, const char *lattice, const char *name
     if (copy != NULL)
         copy->revision = rev;
     pthread_rwlock_wrlock(&v->lock);
-    apply_index(v, v->fm.gen, lattice, name, copy, rev);
+    apply_index(v, v->fm.gen, false, lattice, name, copy, rev);
     pthread_rwlock_unlock(&v->lock);
 }
 
@@ -324,7 +336,7 @@ void lt__store_view_put_status(lt_store *s, const char *lattice, const char *nam
         return;
     }
     pthread_rwlock_wrlock(&v->lock);
-    apply_status(v, v->fs.gen, lattice, name, copy, len, rev);
+    apply_status(v, v->fs.gen, false, lattice, name, copy, len, rev);
     pthread_rwlock_unlock(&v->lock);
 }
 
@@ -385,7 +397,7 @@ static void apply_entry(lt__store_follower *f, kvEntry *e)
         if (!del && (json = lt_strndup(kvEntry_Value(e), len)) == NULL)
             goto nomem;
         pthread_rwlock_wrlock(&v->lock);
-        apply_status(v, f->gen, lattice, rest, json, len, rev);
+        apply_status(v, f->gen, f->reset_gen == f->gen, lattice, rest, json, len, rev);
         pthread_rwlock_unlock(&v->lock);
     } else if (strncmp(key, "app.", 4) == 0) {
         if (!split2(key + 4, lattice, rest, LT_STORE_MAX_NAME + 1) || !lt_store_name_is_valid(rest))
@@ -398,7 +410,7 @@ static void apply_entry(lt__store_follower *f, kvEntry *e)
         if (app != NULL)
             app->revision = rev;
         pthread_rwlock_wrlock(&v->lock);
-        apply_index(v, f->gen, lattice, rest, app, rev);
+        apply_index(v, f->gen, f->reset_gen == f->gen, lattice, rest, app, rev);
         pthread_rwlock_unlock(&v->lock);
     } else if (strncmp(key, "manifest.", 9) == 0) {
         if (!split2(key + 9, lattice, rest, sizeof(rest)))
@@ -421,14 +433,57 @@ static void pause_ms(lt__store_view *v, int ms)
         nanosleep(&ts, NULL);
 }
 
-/* Follow one watch until it breaks, the connection reconnects, or we stop. */
-static void follow(lt__store_follower *f, kvWatcher *w, uint64_t epoch)
+/* The creation time (ns) of the bucket's stream; 0 when it cannot be read (or is gone). */
+static int64_t bucket_created(lt__store_follower *f, jsCtx *js)
+{
+    char name[LT_STORE_MAX_NAME + 8];
+    jsStreamInfo *si = NULL;
+    jsErrCode jerr = 0;
+    int64_t created = 0;
+
+    if (js == NULL)
+        return 0;
+    snprintf(name, sizeof(name), "KV_%s", kvStore_Bucket(f->kv));
+    if (js_GetStreamInfo(&si, js, name, NULL, &jerr) == NATS_OK && si != NULL)
+        created = si->Created;
+    jsStreamInfo_Destroy(si);
+    return created;
+}
+
+/* Was the bucket deleted and created again since the watch started (a restore from a backup)?
+ * A watch on the old stream sees nothing of the new one, whose revisions start over. A bucket
+ * that cannot be read now (gone, or the request failed) tells nothing yet. */
+static bool bucket_replaced(lt__store_follower *f, jsCtx *js)
+{
+    int64_t now = bucket_created(f, js);
+
+    if (now == 0 || now == f->created)
+        return false;
+    LT_WARN("store", "view: bucket %s was recreated; reading KV until the view is reloaded",
+            kvStore_Bucket(f->kv));
+    return true;
+}
+
+/* Follow one watch until it breaks, the connection reconnects, the bucket is replaced, or we
+ * stop. */
+static void follow(lt__store_follower *f, kvWatcher *w, uint64_t epoch, jsCtx *js)
 {
     lt__store_view *v = f->v;
+    int64_t next_check = lt_loop_now_ms() + BUCKET_CHECK_MS;
 
     while (!atomic_load(&v->stop)) {
         kvEntry *e = NULL;
         natsStatus ns = kvWatcher_Next(&e, w, NEXT_TIMEOUT_MS);
+
+        if (lt_loop_now_ms() >= next_check) {
+            next_check = lt_loop_now_ms() + BUCKET_CHECK_MS;
+            if (bucket_replaced(f, js)) {
+                atomic_store(&f->synced, false);
+                f->replaced = true;
+                kvEntry_Destroy(e);
+                return;
+            }
+        }
 
         if (conn_epoch(v->nc) != epoch) { /* a reconnect may have lost deliveries: start over */
             atomic_store(&f->synced, false);
@@ -463,15 +518,24 @@ static void *follower_main(void *p)
 {
     lt__store_follower *f = p;
     lt__store_view *v = f->v;
+    jsCtx *js = NULL;
 
+    if (v->nc != NULL && natsConnection_JetStream(&js, v->nc, NULL) != NATS_OK)
+        js = NULL; /* no check for a replaced bucket */
     while (!atomic_load(&v->stop)) {
         kvWatcher *w = NULL;
         uint64_t epoch = conn_epoch(v->nc);
         natsStatus ns = NATS_CONNECTION_CLOSED;
 
         if (epoch != UINT64_MAX) {
+            int64_t created = bucket_created(f, js);
+
             pthread_rwlock_wrlock(&v->lock);
             f->gen++;
+            if (f->replaced || (f->created != 0 && created != f->created))
+                f->reset_gen = f->gen;
+            f->replaced = false;
+            f->created = created;
             pthread_rwlock_unlock(&v->lock);
             atomic_store(&f->epoch, epoch);
             pthread_mutex_lock(&f->mu);
@@ -480,7 +544,7 @@ static void *follower_main(void *p)
             pthread_mutex_unlock(&f->mu);
         }
         if (ns == NATS_OK)
-            follow(f, w, epoch);
+            follow(f, w, epoch, js);
         atomic_store(&f->synced, false);
         pthread_mutex_lock(&f->mu);
         f->w = NULL;
@@ -489,6 +553,7 @@ static void *follower_main(void *p)
         if (!atomic_load(&v->stop))
             pause_ms(v, RETRY_PAUSE_MS);
     }
+    jsCtx_Destroy(js);
     return NULL;
 }
 

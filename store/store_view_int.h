@@ -68,6 +68,10 @@ typedef struct {
     atomic_bool synced;  /* every value up to the watch start applied, watch unbroken */
     atomic_ullong epoch; /* the connection's reconnect count when the watch started */
     unsigned gen;        /* watch generation (under the view's write lock) */
+    unsigned reset_gen;  /* a generation started on a recreated bucket: its first value of
+                            each key wins whatever its revision (revisions start over) */
+    int64_t created;     /* the bucket's stream creation time (ns) when the watch started */
+    bool replaced;       /* the watch ended because the bucket was replaced (follower thread) */
 } lt__store_follower;
 
 struct lt__store_view {

@@ -8,6 +8,7 @@
 
 #include "lctl_api.h"
 #include "lctl_sched.h"
+#include "lctl_select.h"
 #include "lt_alloc.h"
 
 /* ---- a tiny column table --------------------------------------------------------------------- */
@@ -85,8 +86,12 @@ LCTL_SPEC(get, get_options, "latticectl get [NAME] [--version V]",
           "Show the manifest of an application (as YAML in table mode), or list every\n"
           "application of the lattice when no NAME is given.");
 
-static const lt_opt list_options[] = { LCTL_GLOBAL_OPTS };
-LCTL_SPEC(list, list_options, "latticectl list",
+static const lt_opt list_options[] = { LCTL_GLOBAL_OPTS,
+                                       LCTL_OPT_SELECTOR("only the applications whose manifest "
+                                                         "labels (metadata.labels of the deployed "
+                                                         "version, else the latest) match: "
+                                                         "key=value, key!=value, key, !key") };
+LCTL_SPEC(list, list_options, "latticectl list [-l SELECTOR]",
           "List the applications of the lattice: latest and deployed version, status.");
 
 static const lt_opt versions_options[] = { LCTL_GLOBAL_OPTS };
@@ -256,7 +261,7 @@ int lctl_cmd_get(const lctl_command *cmd, int argc, char **argv)
 
 int lctl_cmd_list(const lctl_command *cmd, int argc, char **argv)
 {
-    return run(cmd, argc, argv, "get", 0, 0, false, print_list);
+    return lctl_select_list(cmd, argc, argv, print_list); /* cmd_select.c: also -l */
 }
 
 int lctl_cmd_versions(const lctl_command *cmd, int argc, char **argv)

@@ -50,8 +50,8 @@ typedef struct {
       "client certificate for NATS mutual TLS (needs --tls-key)", LCTL_F(tls_cert), 0, 0 },      \
     { "tls-key", 0, "LATTICE_TLS_KEY", LT_OPT_STRING, "FILE", NULL,                              \
       "client private key for NATS mutual TLS", LCTL_F(tls_key), 0, 0 },                          \
-    { "lattice", 'l', "LATTICE_LATTICE", LT_OPT_STRING, "NAME", "default",                       \
-      "lattice to work on", LCTL_F(lattice), 0, 0 },                                              \
+    { "lattice", 'x', "LATTICE_LATTICE", LT_OPT_STRING, "NAME", "default",                       \
+      "lattice to work on (-x as in wash; -l is the label selector)", LCTL_F(lattice), 0, 0 },    \
     { "timeout", 't', "LATTICE_TIMEOUT", LT_OPT_INT, "S", "10",                                  \
       "seconds to wait for NATS and for latticed's reply", LCTL_F(timeout), 1, 3600 },            \
     { "output", 'o', "LATTICE_OUTPUT", LT_OPT_STRING, "table|json|yaml", "table",                \

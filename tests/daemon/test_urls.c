@@ -93,7 +93,7 @@ static bool both_hosts_listed(void *arg)
                            "hosts",
                            "-s",
                            p->list,
-                           "-l",
+                           "-x",
                            "urls",
                            "-o",
                            "json",
@@ -255,7 +255,7 @@ START_TEST(test_urls_wait_for_server)
     /* It serves: latticectl gets an answer (no hosts in lattice urls). */
     {
         const char *argv[] = {
-            env_bin("LATTICECTL_BIN"), "hosts", "-s", url, "-l", "urls", "-o", "json", NULL
+            env_bin("LATTICECTL_BIN"), "hosts", "-s", url, "-x", "urls", "-o", "json", NULL
         };
         lt_test_cmd cmd = { .argv = argv, .timeout_ms = 20000 };
         lt_test_cmd_result res;

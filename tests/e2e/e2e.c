@@ -195,20 +195,20 @@ pid_t e2e_hosts(e2e *e, const char *lattice, const char *prefix, int n_hosts,
     return spawn(e, prefix, argv[0], argv);
 }
 
-void e2e_kill(e2e *e, pid_t pid, int sig, bool reap)
+int e2e_kill_status(e2e *e, pid_t pid, int sig, bool reap)
 {
     size_t i;
+    int status = -1;
 
     for (i = 0; i < e->n_procs; i++) {
         e2e_proc *p = &e->procs[i];
         int64_t deadline = e2e_now_ms() + 15000;
-        int status;
 
         if (p->pid != pid || !p->alive)
             continue;
         kill(pid, sig);
         if (!reap)
-            return;
+            return -1;
         if (sig != SIGKILL && sig != SIGCONT)
             kill(pid, SIGCONT); /* a stopped process must run to handle sig */
         while (waitpid(pid, &status, WNOHANG) == 0) {
@@ -221,6 +221,12 @@ void e2e_kill(e2e *e, pid_t pid, int sig, bool reap)
         }
         p->alive = false;
     }
+    return status;
+}
+
+void e2e_kill(e2e *e, pid_t pid, int sig, bool reap)
+{
+    (void)e2e_kill_status(e, pid, sig, reap);
 }
 
 void e2e_dump_logs(e2e *e)

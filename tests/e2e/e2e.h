@@ -41,6 +41,8 @@ pid_t e2e_hosts(e2e *e, const char *lattice, const char *prefix, int n, const ch
 pid_t e2e_spawn(e2e *e, const char *name, const char *const *argv);
 /** Send sig to a process we started; with reap, wait for it to exit. */
 void e2e_kill(e2e *e, pid_t pid, int sig, bool reap);
+/** e2e_kill, returning the wait status when reaped (SIGKILL after 15 s), else -1. */
+int e2e_kill_status(e2e *e, pid_t pid, int sig, bool reap);
 
 /** Observe lattice (heartbeats, commands). */
 void e2e_observe(e2e *e, const char *lattice);

@@ -762,6 +762,9 @@ static void misc(uint8_t kind, input *in)
         break;
     case 5:
         lt_sched_republish(F.s);
+        if (arg & 0x80) /* cordon / drain / uncordon (issue 12) */
+            LT_IGNORE(
+                lt_sched_set_host_mode(F.s, h->id, (lt_sched_host_mode)(arg / 16 % 3), F.now));
         break;
     case 6:
         lt_buf_init(&out, arg % 2 == 0 ? 256 : 1u << 20);

@@ -254,6 +254,29 @@ START_TEST(test_plan_links_unchanged)
 }
 END_TEST
 
+/* A cordoned host gets nothing in the plan either. */
+START_TEST(test_plan_skips_cordoned_host)
+{
+    fleet *f = fleet_new("default", NULL);
+    lt_model *m = web_app("v1", "ghcr.io/api:1", NULL);
+    json_t *p, *h;
+    size_t i;
+
+    four_hosts(f);
+    fleet_settle(f, 20);
+    ck_assert_int_eq(lt_sched_set_host_mode(f->s, "h-a", LT_SCHED_HOST_CORDONED, f->now), LT_OK);
+    p = plan(f, m);
+    ck_assert(json_is_true(json_object_get(p, "placeable")));
+    ck_assert_uint_eq(total(p, "start"), 6);
+    ck_assert_uint_eq(json_array_size(json_object_get(p, "hosts")), 3);
+    json_array_foreach (json_object_get(p, "hosts"), i, h)
+        ck_assert_str_ne(json_string_value(json_object_get(h, "host")), "h-a");
+    json_decref(p);
+    tm_free(m);
+    fleet_free(f);
+}
+END_TEST
+
 START_TEST(test_plan_no_hosts)
 {
     fleet *f = fleet_new("default", NULL);
@@ -342,10 +365,11 @@ static Suite *suite(void)
     Suite *s = suite_create("plan");
 
     lt_test_tcase(s, "plan", 120,
-                  (const TTest *const[]){
-                      test_plan_predicts_first_deploy, test_plan_predicts_rolling_upgrade,
-                      test_plan_unplaceable_spread, test_plan_links_unchanged, test_plan_no_hosts,
-                      test_plan_same_bytes, test_instances_show_crash, NULL });
+                  (const TTest *const[]){ test_plan_predicts_first_deploy,
+                                          test_plan_predicts_rolling_upgrade,
+                                          test_plan_unplaceable_spread, test_plan_links_unchanged,
+                                          test_plan_skips_cordoned_host, test_plan_no_hosts,
+                                          test_plan_same_bytes, test_instances_show_crash, NULL });
     return s;
 }
 

@@ -462,6 +462,55 @@ START_TEST(no_view_reads_kv)
 }
 END_TEST
 
+static bool status_is(void *p)
+{
+    const char **want = p; /* { app, json } */
+    char *json = listed_status(&B, want[0]);
+    bool yes = json != NULL && strcmp(json, want[1]) == 0;
+
+    lt_free(json);
+    return yes;
+}
+
+/* Both buckets deleted and created again (a restore from a backup) while the replicas run: the
+ * new buckets' revisions start over, lower than what the views hold, and their watches were on
+ * the old streams. The views notice the new streams, reload, and take the new values. */
+START_TEST(recreated_buckets_are_followed)
+{
+    lt_store_config cfg = { .memory = true };
+    replica c = { 0 };
+    listed_arg la = { &B, "x", 1 };
+    const char *want[] = { "x", "{\"s\":2}" };
+    jsErrCode jerr = 0;
+
+    two_replicas();
+    ck_assert_int_eq(put(A.s, "x", "v1", NULL), LT_OK);
+    ck_assert_int_eq(put(A.s, "x", "v2", NULL), LT_OK);
+    ck_assert_int_eq(put(A.s, "y", "v1", NULL), LT_OK);
+    ck_assert_int_eq(lt_store_status_put(A.s, L, "x", "{\"s\":1}", 7), LT_OK);
+    ck_assert_int_eq(lt_store_status_put(A.s, L, "x", "{\"s\":1}", 7), LT_OK);
+    la.versions = 2;
+    ck_assert_int_eq(lt_test_wait_until(listed_is, &la, WAIT_MS), LT_OK);
+
+    ck_assert_int_eq(js_DeleteStream(A.js, "KV_" LT_STORE_MANIFEST_BUCKET, NULL, &jerr), NATS_OK);
+    ck_assert_int_eq(js_DeleteStream(A.js, "KV_" LT_STORE_STATUS_BUCKET, NULL, &jerr), NATS_OK);
+    ck_assert_int_eq(lt_store_ensure_assets(A.js, &cfg), LT_OK);
+    replica_open(&c, lt_natsrv_url(srv), false); /* writes straight to the new buckets */
+    ck_assert_int_eq(put(c.s, "x", "v9", NULL), LT_OK);
+    ck_assert_int_eq(lt_store_status_put(c.s, L, "x", "{\"s\":2}", 7), LT_OK);
+
+    la.versions = 1;
+    ck_assert_int_eq(lt_test_wait_until(listed_is, &la, WAIT_MS), LT_OK);
+    la = (listed_arg){ &B, "y", -1 };
+    ck_assert_int_eq(lt_test_wait_until(listed_is, &la, WAIT_MS), LT_OK);
+    ck_assert_int_eq(lt_test_wait_until(status_is, want, WAIT_MS), LT_OK);
+    ck_assert_int_eq(lt_test_wait_until(synced, &B, WAIT_MS), LT_OK);
+    la = (listed_arg){ &A, "x", 1 };
+    ck_assert_int_eq(lt_test_wait_until(listed_is, &la, WAIT_MS), LT_OK);
+    replica_close(&c);
+}
+END_TEST
+
 int main(void)
 {
     Suite *s = suite_create("store_view");
@@ -472,7 +521,7 @@ int main(void)
                        (const TTest *const[]){
                            write_read_at_once_here_and_soon_there, cas_on_stale_view_retries_on_kv,
                            broken_watch_reads_kv_then_resyncs, manifest_budget_and_id_owners,
-                           no_view_reads_kv, NULL });
+                           no_view_reads_kv, recreated_buckets_are_followed, NULL });
     tcase_add_checked_fixture(tc, setup, teardown);
     rc = lt_test_run_suite(s);
     nats_Close();

@@ -1,7 +1,8 @@
 /*
  * lt_shim.c - an LD_PRELOAD fault shim for tests: wraps the nats.c calls that
  * latticed's store, writer, lease and driver make (JetStream publish and
- * message gets, KV get/put/create/update/delete, core publish and request)
+ * message gets, KV get/put/create/update/delete, core publish and request,
+ * and natsMsgHeader_Get: where a subscription callback reads what it got)
  * and, where a rule configured in the environment matches, fails the call,
  * loses its reply (the call is made, then NATS_TIMEOUT is returned as if the
  * ack never came) or delays it. Everything else passes through untouched.
@@ -395,10 +396,17 @@ natsStatus js_PublishMsg(jsPubAck **pa, jsCtx *js, natsMsg *msg, jsPubOptions *o
                                                                         *m = NULL;
                                                                     })
 
-                natsStatus
-    natsConnection_RequestMsg(natsMsg **m, natsConnection *nc, natsMsg *req, int64_t timeout)
-        WRAP("natsConnection_RequestMsg", natsMsg_GetSubject(req),
-             (natsMsg **, natsConnection *, natsMsg *, int64_t), (m, nc, req, timeout), {
-                 natsMsg_Destroy(*m);
-                 *m = NULL;
-             })
+                natsStatus natsConnection_RequestMsg(natsMsg **m, natsConnection *nc, natsMsg *req,
+                                                     int64_t timeout)
+                    WRAP("natsConnection_RequestMsg", natsMsg_GetSubject(req),
+                         (natsMsg **, natsConnection *, natsMsg *, int64_t), (m, nc, req, timeout),
+                         {
+                             natsMsg_Destroy(*m);
+                             *m = NULL;
+                         })
+
+    /* ---- message headers: what a subscription callback reads ---- */
+
+    natsStatus natsMsgHeader_Get(natsMsg *msg, const char *key, const char **value)
+        WRAP("natsMsgHeader_Get", msg != NULL ? natsMsg_GetSubject(msg) : NULL,
+             (natsMsg *, const char *, const char **), (msg, key, value), NOTHING)

@@ -1,0 +1,195 @@
+/*
+ * test_svc_inbox.c - the scheduler service's inbox (scheduler/svc_inbox.c) against a real
+ * nats-server: while the loop is busy, a host's newer heartbeat replaces its older one still
+ * waiting, so what waits is bounded by the number of hosts, not by how far the loop is behind;
+ * and what the loop then applies is the newest heartbeat of each host. Other events are never
+ * merged.
+ */
+#include <check.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "lt_ce.h"
+#include "lt_natsrv.h"
+#include "lt_testutil.h"
+#include "sched_svc_int.h"
+
+#define N_BEATS 40
+
+static lt_natsrv *srv;
+static natsConnection *nc_svc, *nc_pub;
+static lt_loop *loop;
+static lt_sched_svc *svc;
+
+static void setup(void)
+{
+    lt_sched_svc_config cfg;
+
+    ck_assert_int_eq(lt_natsrv_start(&srv, NULL), LT_OK);
+    ck_assert_int_eq(natsConnection_ConnectTo(&nc_svc, lt_natsrv_url(srv)), NATS_OK);
+    ck_assert_int_eq(natsConnection_ConnectTo(&nc_pub, lt_natsrv_url(srv)), NATS_OK);
+    ck_assert_int_eq(lt_loop_new(&loop), LT_OK);
+    memset(&cfg, 0, sizeof(cfg));
+    cfg.nc = nc_svc;
+    cfg.loop = loop; /* not running yet: the loop is "behind" until the test runs it */
+    ck_assert_int_eq(lt_sched_svc_start(&svc, &cfg), LT_OK);
+    /* The server has the service's subscriptions before anything is published. */
+    ck_assert_int_eq(natsConnection_FlushTimeout(nc_svc, 5000), NATS_OK);
+}
+
+static void teardown(void)
+{
+    lt_sched_svc_stop(svc);
+    lt_loop_free(loop);
+    natsConnection_Destroy(nc_svc);
+    natsConnection_Destroy(nc_pub);
+    ck_assert_int_eq(lt_natsrv_stop(srv), LT_OK);
+}
+
+/* Publish a heartbeat of host with sequence seq and the label n=seq (binary CloudEvent). */
+static void beat(const char *host, unsigned seq)
+{
+    Latticed__Host__V1__Heartbeat hb = LATTICED__HOST__V1__HEARTBEAT__INIT;
+    Latticed__Host__V1__Heartbeat__LabelsEntry label =
+        LATTICED__HOST__V1__HEARTBEAT__LABELS_ENTRY__INIT;
+    Latticed__Host__V1__Heartbeat__LabelsEntry *labels[1] = { &label };
+    char subject[LT_MAX_SUBJECT], n[16], id[40];
+    uint8_t buf[512];
+    lt_ce_event ev;
+    natsMsg *msg = NULL;
+
+    snprintf(n, sizeof(n), "%u", seq);
+    snprintf(id, sizeof(id), "%s-%u", host, seq);
+    label.key = "n";
+    label.value = n;
+    hb.host_id = (char *)host;
+    hb.lattice = "default";
+    hb.sequence = seq;
+    hb.interval_ms = 5000;
+    hb.n_labels = 1;
+    hb.labels = labels;
+    ck_assert_uint_le(latticed__host__v1__heartbeat__get_packed_size(&hb), sizeof(buf));
+    memset(&ev, 0, sizeof(ev));
+    ev.type = "dev.latticed.host.heartbeat.v1";
+    ev.source = host;
+    ev.id = id;
+    ev.datacontenttype = LT_CE_CT_PROTOBUF;
+    ev.data = buf;
+    ev.data_len = latticed__host__v1__heartbeat__pack(&hb, buf);
+    ck_assert_int_eq(lt_subject_host_event(subject, sizeof(subject), LT_SCHED_DEFAULT_PREFIX,
+                                           "default", host, "host.heartbeat"),
+                     LT_OK);
+    ck_assert_int_eq(lt_ce_to_msg(&msg, subject, &ev), LT_OK);
+    ck_assert_int_eq(natsConnection_PublishMsg(nc_pub, msg), NATS_OK);
+    natsMsg_Destroy(msg);
+}
+
+/* Wait until n items reached the inbox (waiting or merged into a waiting one). */
+static void wait_arrived(size_t n, size_t *waiting, uint64_t *merged)
+{
+    int64_t deadline = lt_test_now_ms() + 10000;
+
+    ck_assert_int_eq(natsConnection_FlushTimeout(nc_pub, 5000), NATS_OK);
+    for (;;) {
+        lt__sched_svc_inbox_stats(svc, waiting, merged);
+        if (*waiting + *merged >= n || lt_test_now_ms() > deadline)
+            break;
+        lt_test_sleep_ms(10);
+    }
+    ck_assert_msg(*waiting + *merged == n, "waiting %zu merged %llu, want %zu", *waiting,
+                  (unsigned long long)*merged, n);
+}
+
+/* On the loop: stop it once the inbox is empty (its drain may be posted just after the items
+ * arrived, so this may run first: then it waits for the drain behind it). */
+static void stop_when_empty(lt_loop *l, void *arg)
+{
+    size_t waiting;
+    uint64_t merged;
+
+    (void)arg;
+    lt__sched_svc_inbox_stats(svc, &waiting, &merged);
+    if (waiting == 0)
+        lt_loop_stop(l);
+    else
+        ck_assert_int_eq(lt_loop_post(l, stop_when_empty, NULL, NULL), LT_OK);
+}
+
+/* Let the loop catch up with what waits, once (a stopped loop does not run again). */
+static void catch_up(void)
+{
+    ck_assert_int_eq(lt_loop_post(loop, stop_when_empty, NULL, NULL), LT_OK);
+    ck_assert_int_eq(lt_loop_run(loop), LT_OK);
+}
+
+START_TEST(test_newer_heartbeat_replaces_waiting_one)
+{
+    size_t waiting;
+    uint64_t merged;
+    lt_buf b;
+
+    for (unsigned i = 1; i <= N_BEATS; i++) {
+        beat("host-a", i);
+        beat("host-b", 100 + i);
+    }
+    wait_arrived(2 * N_BEATS, &waiting, &merged);
+    ck_assert_uint_eq(waiting, 2); /* one per host, however many arrived */
+    ck_assert_uint_eq(merged, 2 * N_BEATS - 2);
+
+    /* The loop catches up: what it applies is each host's newest heartbeat. */
+    catch_up();
+    ck_assert_ptr_nonnull(lt_sched_svc_lattice(svc, "default"));
+    lt_buf_init(&b, 1u << 20);
+    ck_assert_int_eq(lt_sched_hosts_json(lt_sched_svc_lattice(svc, "default"), lt_loop_now_ms(),
+                                         &b),
+                     LT_OK);
+    ck_assert_int_eq(lt_buf_append(&b, "", 1), LT_OK);
+    ck_assert_msg(strstr(b.ptr, "\"n\":\"40\"") != NULL, "host-a's last heartbeat: %s", b.ptr);
+    ck_assert_msg(strstr(b.ptr, "\"n\":\"140\"") != NULL, "host-b's last heartbeat: %s", b.ptr);
+    ck_assert_msg(strstr(b.ptr, "\"n\":\"39\"") == NULL, "an older heartbeat won: %s", b.ptr);
+    lt_buf_cleanup(&b);
+}
+END_TEST
+
+/* A heartbeat after the waiting one was taken by the loop waits anew: it is not merged into the
+ * taken one (the loop may be applying it); the one after it is merged into it. */
+START_TEST(test_taken_heartbeat_is_not_merged_into)
+{
+    size_t waiting;
+    uint64_t merged;
+    int64_t deadline;
+
+    beat("host-a", 1);
+    wait_arrived(1, &waiting, &merged);
+    catch_up();
+    beat("host-a", 2);
+    beat("host-a", 3);
+    ck_assert_int_eq(natsConnection_FlushTimeout(nc_pub, 5000), NATS_OK);
+    deadline = lt_test_now_ms() + 10000;
+    do {
+        lt_test_sleep_ms(10);
+        lt__sched_svc_inbox_stats(svc, &waiting, &merged);
+    } while (merged == 0 && lt_test_now_ms() < deadline);
+    lt_test_sleep_ms(50);
+    lt__sched_svc_inbox_stats(svc, &waiting, &merged);
+    ck_assert_uint_eq(merged, 1); /* 3 into 2; 2 into the taken 1 would make it 2 */
+    ck_assert_uint_ge(waiting, 1);
+}
+END_TEST
+
+static Suite *suite(void)
+{
+    Suite *s = suite_create("svc_inbox");
+    TCase *t =
+        lt_test_tcase(s, "inbox", 60,
+                      (const TTest *const[]){ test_newer_heartbeat_replaces_waiting_one,
+                                              test_taken_heartbeat_is_not_merged_into, NULL });
+
+    tcase_add_checked_fixture(t, setup, teardown);
+    return s;
+}
+
+int main(void)
+{
+    return lt_test_run_suite(suite());
+}
