@@ -253,7 +253,9 @@ static bool split_ok(int hosts, int procs)
 /* ---- one measurement on a fresh system ------------------------------------------------------ */
 
 typedef struct {
-    bool v2, fast_v2; /* fast_v2: 2.x heartbeats every second (--smoke) */
+    bool v2, fast_v2;      /* fast_v2: 2.x heartbeats every second (--smoke) */
+    const char *heartbeat; /* native hosts' heartbeat interval ("5s") */
+    char interval_ms[16];  /* the same for latticed's --host-interval-ms */
     int hosts, apps, inst, procs;
     const char *latticed, *host_bin;
 } conv_params;
@@ -316,13 +318,20 @@ static void start_sims(const conv_params *cp, const char *url, pid_t *sim)
 
             sim[k] = lt_bench_spawn(a, log);
         } else {
-            const char *a[] = { cp->host_bin, "--nats-url",
-                                url,          "--lattice",
-                                "bench",      "--simulate",
-                                nh,           "--id-prefix",
-                                prefix,       "--heartbeat-interval",
-                                "2s",         "--log-level",
-                                "warn",       NULL };
+            const char *a[] = { cp->host_bin,
+                                "--nats-url",
+                                url,
+                                "--lattice",
+                                "bench",
+                                "--simulate",
+                                nh,
+                                "--id-prefix",
+                                prefix,
+                                "--heartbeat-interval",
+                                cp->heartbeat,
+                                "--log-level",
+                                "warn",
+                                NULL };
 
             sim[k] = lt_bench_spawn(a, log);
         }
@@ -427,10 +436,10 @@ static void converge_once(const conv_params *cp, conv_result *r)
     }
     start_sims(cp, lt_natsrv_url(srv), sim);
     { /* no warm-up: the deploys are sent once latticed has heard every host */
-        const char *a[24] = { cp->latticed,  "--nats-url",  lt_natsrv_url(srv),
-                              "--lattice",   "bench",       "--host-interval-ms",
-                              "2000",        "--warmup-ms", "-1",
-                              "--log-level", "warn",        "--storage",
+        const char *a[24] = { cp->latticed,    "--nats-url",  lt_natsrv_url(srv),
+                              "--lattice",     "bench",       "--host-interval-ms",
+                              cp->interval_ms, "--warmup-ms", "-1",
+                              "--log-level",   "warn",        "--storage",
                               "memory" };
         char log[64];
         int n = 13;
@@ -577,10 +586,11 @@ static void print_table(const conv_result *r, int n, FILE *jf, bool v2)
 
 int main(int argc, char **argv)
 {
-    static const char *const opts[] = { "--protocol", "--sim-procs",     "--series",
-                                        "--per-host", "--app-instances", "--hosts-per-proc",
-                                        NULL };
-    const char *vals[] = { "native", NULL, NULL, "10", "100", "10000" };
+    static const char *const opts[] = { "--protocol",       "--sim-procs",
+                                        "--series",         "--per-host",
+                                        "--app-instances",  "--hosts-per-proc",
+                                        "--heartbeat-secs", NULL };
+    const char *vals[] = { "native", NULL, NULL, "10", "100", "10000", "5" };
     conv_params cp;
     conv_result res[16];
     lt_bench_cli cli;
@@ -592,7 +602,8 @@ int main(int argc, char **argv)
         (strcmp(vals[0], "native") != 0 && strcmp(vals[0], "wasmcloud-v2") != 0)) {
         fprintf(stderr, "usage: bench_converge [--protocol native|wasmcloud-v2] [--sim-procs K] "
                         "[--series H1,H2,.. [--per-host 10] [--app-instances 100] "
-                        "[--hosts-per-proc 10000]] [--json FILE] [--smoke] LATTICED "
+                        "[--hosts-per-proc 10000]] [--heartbeat-secs 5] [--json FILE] [--smoke] "
+                        "LATTICED "
                         "LATTICED_HOST [hosts] [apps] [inst]\n");
         return 2;
     }
@@ -609,6 +620,18 @@ int main(int argc, char **argv)
     memset(&cp, 0, sizeof(cp));
     cp.v2 = strcmp(vals[0], "wasmcloud-v2") == 0;
     cp.fast_v2 = cli.smoke;
+    {
+        static char hb[16];
+        int secs = atoi(vals[6]);
+
+        if (secs <= 0 || secs > 3600) {
+            fprintf(stderr, "bench_converge: --heartbeat-secs must be 1..3600\n");
+            return 2;
+        }
+        snprintf(hb, sizeof(hb), "%ds", secs);
+        snprintf(cp.interval_ms, sizeof(cp.interval_ms), "%d", secs * 1000);
+        cp.heartbeat = hb;
+    }
     cp.latticed = cli.args[0];
     cp.host_bin = cli.args[1];
     v2_ids = calloc(V2_MAX_HOSTS, sizeof(*v2_ids));

@@ -1,8 +1,9 @@
 /*
  * child.c - the real host's instances as supervised child processes. Each
  * instance is a process group led by the child we fork: a file:// ref is
- * exec'd directly, a runner command through /bin/sh -c. Config, links and
- * identity reach the child through its environment (docs/host.md). The child
+ * exec'd directly (a .wasm component through wasmtime run|serve), a runner
+ * command through /bin/sh -c. Config, links and identity reach the child
+ * through its environment (docs/host.md). The child
  * dies with the host (PR_SET_PDEATHSIG); stops are SIGTERM, a grace period,
  * then SIGKILL to the whole group; crashes are reported and restarted with
  * exponential backoff up to --restart-limit.
@@ -267,7 +268,13 @@ static int spawn(lt__host_rt *rt, lt__host_inst *inst, char *msg, size_t msgsize
         snprintf(msg, msgsize, "cannot prepare the environment: %s", lt_error_message());
         goto out;
     }
-    if (plan.path != NULL) {
+    if (plan.wasm != NULL) { /* wasmtime run|serve FILE.wasm */
+        file = plan.path;
+        argv[0] = (char *)plan.path;
+        argv[1] = (char *)plan.verb;
+        argv[2] = (char *)plan.wasm;
+        argv[3] = NULL;
+    } else if (plan.path != NULL) {
         file = plan.path;
         argv[0] = (char *)plan.path;
         argv[1] = NULL;

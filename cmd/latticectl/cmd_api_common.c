@@ -8,12 +8,14 @@
 #include <string.h>
 #include <strings.h>
 
+#include "jsonpath.h"
 #include "lctl_api.h"
 #include "lt_alloc.h"
 #include "lt_conn.h"
 #include "lt_limits.h"
 #include "lt_model.h"
 #include "lt_subject.h"
+#include "wait_status.h"
 
 const lt_opt lctl_global_opts[LCTL_GLOBAL_COUNT] = { LCTL_GLOBAL_OPTS };
 
@@ -100,15 +102,36 @@ int lctl_api_parse(const lctl_command *cmd, lctl_api_cfg *cfg, int argc, char **
         code = -1;
         goto out;
     }
-    if (strcmp(cfg->output, "table") != 0 && strcmp(cfg->output, "json") != 0 &&
-        strcmp(cfg->output, "yaml") != 0) {
-        fprintf(stderr, "latticectl %s: --output must be table, json or yaml, got '%s'\n",
+    if (strncmp(cfg->output, "jsonpath=", 9) == 0) {
+        lctl_jsonpath *jp = NULL;
+
+        cfg->jsonpath = cfg->output + 9;
+        if (lctl_jsonpath_compile(cfg->jsonpath, &jp) != LT_OK) {
+            fprintf(stderr, "latticectl %s: -o jsonpath: %s\n", cmd->name, lt_error_message());
+            code = LCTL_EXIT_USAGE;
+            goto out;
+        }
+        lctl_jsonpath_free(jp);
+    } else if (strcmp(cfg->output, "table") != 0 && strcmp(cfg->output, "json") != 0 &&
+               strcmp(cfg->output, "yaml") != 0) {
+        fprintf(stderr,
+                "latticectl %s: --output must be table, json or yaml, or jsonpath=EXPR, got '%s'\n",
                 cmd->name, cfg->output);
         code = LCTL_EXIT_USAGE;
         goto out;
     }
-    if (strchr(cfg->lattice, '.') != NULL || strpbrk(cfg->lattice, "*> ") != NULL ||
-        cfg->lattice[0] == '\0') {
+    if (cfg->wait_timeout != NULL && lctl_duration_ms(cfg->wait_timeout) < 0) {
+        fprintf(stderr,
+                "latticectl %s: --wait-timeout wants a duration like 90s, 5m, 1h30m or plain "
+                "seconds, got '%s'\n",
+                cmd->name, cfg->wait_timeout);
+        code = LCTL_EXIT_USAGE;
+        goto out;
+    }
+    if ((code = lctl_context_resolve(cmd->opts, cfg)) != 0)
+        goto out;
+    if (cfg->lattice != NULL && (strchr(cfg->lattice, '.') != NULL ||
+                                 strpbrk(cfg->lattice, "*> ") != NULL || cfg->lattice[0] == '\0')) {
         fprintf(stderr, "latticectl %s: invalid lattice name '%s'\n", cmd->name, cfg->lattice);
         code = LCTL_EXIT_USAGE;
     }
@@ -158,9 +181,16 @@ int lctl_connect(lctl_client *c, const lctl_api_cfg *cfg)
     memset(c, 0, sizeof(*c));
     c->cfg = cfg;
     st = lt_conn_connect(&c->nc, &cc, NULL);
-    if (st != LT_OK) {
+    if (st == LT_ERR_INVALID) {
         fprintf(stderr, "latticectl: %s\n", lt_error_message());
-        return st == LT_ERR_INVALID ? LCTL_EXIT_USAGE : LCTL_EXIT_NET;
+        nats_Close(); /* joins the threads nats.c started for the attempt */
+        return LCTL_EXIT_USAGE;
+    }
+    if (st != LT_OK) { /* lt_conn says "cannot connect to NATS at URL: reason" */
+        fprintf(stderr, "latticectl: %s (set -s/--nats-url or LATTICE_NATS_URL, or a context)\n",
+                lt_error_message());
+        nats_Close();
+        return LCTL_EXIT_NET;
     }
     return 0;
 }
@@ -348,15 +378,41 @@ void lctl_print_yaml(FILE *out, const json_t *v)
         fputc('\n', out);
 }
 
+bool lctl_print_doc(const lctl_api_cfg *cfg, const json_t *doc, const char *raw)
+{
+    lctl_jsonpath *jp = NULL;
+    lt_buf b;
+
+    if (strcmp(cfg->output, "json") == 0) {
+        char *text = raw != NULL ? NULL : json_dumps(doc, JSON_COMPACT | JSON_ENCODE_ANY);
+
+        printf("%s\n", raw != NULL ? raw : text != NULL ? text : "null");
+        free(text);
+        return true;
+    }
+    if (strcmp(cfg->output, "yaml") == 0) {
+        lctl_print_yaml(stdout, doc);
+        return true;
+    }
+    if (cfg->jsonpath == NULL)
+        return false;
+    lt_buf_init(&b, 64u << 20);
+    if (lctl_jsonpath_compile(cfg->jsonpath, &jp) == LT_OK &&
+        lctl_jsonpath_eval(jp, doc, &b) == LT_OK)
+        fwrite(b.ptr != NULL ? b.ptr : "", 1, b.len, stdout); /* no newline added, as kubectl */
+    lctl_jsonpath_free(jp);
+    lt_buf_cleanup(&b);
+    return true;
+}
+
 int lctl_finish(lctl_client *c, void (*table)(lctl_client *c))
 {
     const char *result = json_is_object(c->reply) ? lctl_str(c->reply, "result", "") : "";
     bool failed = strcmp(result, "error") == 0 || strcmp(result, "notfound") == 0;
 
-    if (strcmp(c->cfg->output, "json") == 0) {
-        printf("%s\n", c->raw);
-    } else if (strcmp(c->cfg->output, "yaml") == 0) {
-        lctl_print_yaml(stdout, c->reply);
+    if (lctl_print_doc(c->cfg, c->reply, c->raw)) {
+        if (failed && c->cfg->jsonpath != NULL)
+            fprintf(stderr, "latticectl: %s\n", lctl_str(c->reply, "message", result));
     } else if (failed) {
         fprintf(stderr, "latticectl: %s\n", lctl_str(c->reply, "message", result));
     } else if (table != NULL) {

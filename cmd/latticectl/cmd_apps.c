@@ -66,12 +66,16 @@ static void table_print(table *t)
 static const lt_opt apply_options[] = { LCTL_GLOBAL_OPTS,
                                         LCTL_OPT_FILE("manifest to apply (YAML or JSON); - reads "
                                                       "standard input"),
+                                        LCTL_OPT_WAIT,
+                                        LCTL_OPT_WAIT_TIMEOUT,
     { "dry-run", 0, NULL, LT_OPT_FLAG, NULL, NULL,
       "store nothing: show what applying would do, as latticectl plan does (same output and "
       "exit status)", LCTL_F(dry_run), 0, 0 } };
-LCTL_SPEC(apply, apply_options, "latticectl apply -f FILE|-",
+LCTL_SPEC(apply, apply_options, "latticectl apply -f FILE|- [--wait [--wait-timeout D]] [--dry-run]",
           "Store the manifest as a new version and deploy it, in one step (model.apply). An\n"
-          "unchanged manifest changes nothing; the reply says what changed.");
+          "unchanged manifest changes nothing; the reply says what changed. --wait then\n"
+          "follows the app's status until the applied version is deployed (exit 0), failed or\n"
+          "not there within --wait-timeout (exit 1, saying what is pending).");
 
 static const lt_opt put_options[] = { LCTL_GLOBAL_OPTS,
                                       LCTL_OPT_FILE("manifest to store (YAML or JSON); - reads "
@@ -147,6 +151,8 @@ static int run(const lctl_command *cmd, int argc, char **argv, const char *op, i
         code = lctl_request(&c, op, npos > 0 ? pos[0] : NULL, data, len, ct);
         if (code == 0)
             code = lctl_finish(&c, tbl);
+        if (code == 0 && cfg.wait)
+            code = lctl_wait_applied(&c); /* apply --wait: cmd_wait.c */
     }
     lctl_close(&c);
     lt_free(data);

@@ -1,10 +1,9 @@
 /*
  * cmd_deploy.c - latticectl commands that change or watch what runs:
- * deploy, undeploy, rollback, delete and status (--watch follows
- * `wadm.status.{lattice}.{name}` until Ctrl-C). undeploy and delete also
+ * deploy, undeploy, rollback, delete and status (--watch and --wait-for follow
+ * `wadm.status.{lattice}.{name}`: cmd_wait.c). undeploy and delete also
  * take the name from a manifest file (-f), as kubectl users expect.
  */
-#include <signal.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -48,11 +47,19 @@ LCTL_SPEC(delete, delete_options, "latticectl delete NAME [--version V] | -f FIL
 static const lt_opt status_options[] = {
     LCTL_GLOBAL_OPTS,
     { "watch", 'w', NULL, LT_OPT_FLAG, NULL, NULL,
-      "then print every status change until Ctrl-C", LCTL_F(watch), 0, 0 },
+      "then print every status change, with its time (RFC 3339, UTC), until Ctrl-C",
+      LCTL_F(watch), 0, 0 },
+    { "wait-for", 0, NULL, LT_OPT_STRING, "deployed|undeployed", NULL,
+      "wait until the app is deployed (exit 0; 1 when it failed or --wait-timeout passed) "
+      "or undeployed", LCTL_F(wait_for), 0, 0 },
+    LCTL_OPT_WAIT_TIMEOUT,
 };
-LCTL_SPEC(status, status_options, "latticectl status NAME [--watch]",
+LCTL_SPEC(status, status_options,
+          "latticectl status NAME [--watch | --wait-for deployed|undeployed [--wait-timeout D]]",
           "Show the status of an application (model.status); --watch keeps following it on\n"
-          "wadm.status.{lattice}.{name}.");
+          "wadm.status.{lattice}.{name}. --wait-for follows it until the app is deployed or\n"
+          "undeployed, showing progress (live on a terminal, a timestamped line per change\n"
+          "otherwise); with -o json/yaml/jsonpath the final status is printed in that form.");
 /* clang-format on */
 
 /* ---- shared ---------------------------------------------------------------------------------- */
@@ -158,60 +165,6 @@ static void print_status_reply(lctl_client *c)
     print_status(json_object_get(c->reply, "status"), "");
 }
 
-static volatile sig_atomic_t interrupted;
-
-static void on_sigint(int sig)
-{
-    (void)sig;
-    interrupted = 1;
-}
-
-static int watch(lctl_client *c, const char *name)
-{
-    char subject[512];
-    natsSubscription *sub = NULL;
-    struct sigaction sa;
-    int code = 0;
-
-    /* Too long a name leaves subject "": the subscription below then fails and says so. */
-    LT_IGNORE(lt_subject_app_status(subject, sizeof(subject), LT_SUBJECT_STATUS_PREFIX,
-                                    c->cfg->lattice, name));
-    memset(&sa, 0, sizeof(sa));
-    sa.sa_handler = on_sigint;
-    sigaction(SIGINT, &sa, NULL);
-    sigaction(SIGTERM, &sa, NULL);
-    if (natsConnection_SubscribeSync(&sub, c->nc, subject) != NATS_OK) {
-        fprintf(stderr, "latticectl: cannot subscribe to %s\n", subject);
-        return LCTL_EXIT_NET;
-    }
-    fflush(stdout);
-    while (!interrupted) {
-        natsMsg *m = NULL;
-        natsStatus ns = natsSubscription_NextMsg(&m, sub, 500);
-        json_t *v;
-
-        if (ns == NATS_TIMEOUT)
-            continue;
-        if (ns != NATS_OK) {
-            fprintf(stderr, "latticectl: lost the NATS connection: %s\n", natsStatus_GetText(ns));
-            code = LCTL_EXIT_NET;
-            break;
-        }
-        v = json_loadb(natsMsg_GetData(m), (size_t)natsMsg_GetDataLength(m), 0, NULL);
-        if (strcmp(c->cfg->output, "json") == 0)
-            printf("%.*s\n", natsMsg_GetDataLength(m), natsMsg_GetData(m));
-        else if (strcmp(c->cfg->output, "yaml") == 0 && v != NULL)
-            printf("---\n"), lctl_print_yaml(stdout, v);
-        else if (v != NULL)
-            print_status(v, "");
-        fflush(stdout);
-        json_decref(v);
-        natsMsg_Destroy(m);
-    }
-    natsSubscription_Destroy(sub);
-    return code;
-}
-
 int lctl_cmd_status(const lctl_command *cmd, int argc, char **argv)
 {
     lctl_api_cfg cfg;
@@ -221,12 +174,22 @@ int lctl_cmd_status(const lctl_command *cmd, int argc, char **argv)
 
     if (code != 0)
         return code < 0 ? LCTL_EXIT_OK : code;
-    if ((code = lctl_connect(&c, &cfg)) == 0) {
+    if (cfg.wait_for != NULL && strcmp(cfg.wait_for, "deployed") != 0 &&
+        strcmp(cfg.wait_for, "undeployed") != 0) {
+        fprintf(stderr, "latticectl status: --wait-for is deployed or undeployed, not '%s'\n",
+                cfg.wait_for);
+        code = LCTL_EXIT_USAGE;
+    } else if (cfg.wait_for != NULL && cfg.watch) {
+        fprintf(stderr, "latticectl status: give --watch or --wait-for, not both\n");
+        code = LCTL_EXIT_USAGE;
+    } else if ((code = lctl_connect(&c, &cfg)) == 0 && cfg.wait_for != NULL) {
+        code = lctl_wait(&c, name, cfg.wait_for, NULL, true); /* cmd_wait.c */
+    } else if (code == 0 && cfg.watch) {
+        code = lctl_watch(&c, name, print_status_reply); /* cmd_wait.c */
+    } else if (code == 0) {
         code = lctl_request(&c, "status", name, NULL, 0, NULL);
         if (code == 0)
             code = lctl_finish(&c, print_status_reply);
-        if (code == 0 && cfg.watch)
-            code = watch(&c, name);
     }
     lctl_close(&c);
     lt_free(name);

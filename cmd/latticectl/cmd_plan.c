@@ -162,6 +162,13 @@ int lctl_plan_run(const lctl_command *cmd, int argc, char **argv)
     code = lctl_api_parse(cmd, &cfg.api, argc, argv, pos, 0, &npos);
     if (code != 0)
         return code < 0 ? LCTL_EXIT_OK : code;
+    if (cfg.api.wait) {
+        fprintf(stderr,
+                "latticectl %s: --dry-run stores nothing, so there is nothing to --wait "
+                "for (drop one of them)\n",
+                cmd->name);
+        return LCTL_EXIT_USAGE;
+    }
     if (cfg.api.file == NULL) {
         fprintf(stderr, "latticectl %s: -f FILE is required (- for standard input)\n", cmd->name);
         return LCTL_EXIT_USAGE;

@@ -8,6 +8,7 @@
 #define LATTICECTL_H
 
 #include <stddef.h>
+#include <stdio.h>
 
 #include "lt_opts.h"
 #include "lt_status.h"
@@ -36,6 +37,9 @@ extern const lctl_command lctl_commands[];
 /** Print `<cmd> --help` to stdout (generated from cmd->opts). */
 void lctl_command_help(const lctl_command *cmd);
 
+/** `latticectl help --man`: the latticectl(1) man page, roff, from the command table. */
+int lctl_help_man(FILE *out);
+
 /**
  * Read the whole of path ("-" for standard input) into a NUL-terminated heap buffer the
  * caller frees with lt_free. At most max + 1 bytes are read, so an over-limit input is seen
@@ -43,6 +47,14 @@ void lctl_command_help(const lctl_command *cmd);
  */
 LT_NODISCARD lt_status lctl_read_input(const char *path, size_t max, char **new_data,
                                        size_t *out_len);
+
+/**
+ * The hidden `latticectl __complete apps|versions APP|hosts` (cmd_complete.c), outside the
+ * table: names for the completion scripts, one per line, nothing and exit 0 on any failure.
+ */
+extern const lctl_command lctl_complete_command;
+extern const lt_opts_spec lctl_complete_opts;
+int lctl_cmd_complete(const lctl_command *cmd, int argc, char **argv);
 
 /* Command handlers, one per cmd_<name>.c. */
 int lctl_cmd_validate(const lctl_command *cmd, int argc, char **argv);

@@ -28,7 +28,12 @@ typedef struct {
     int64_t timeout; /**< seconds */
     const char *file, *version, *to;
     bool watch;
-    bool dry_run; /**< apply --dry-run: run plan instead (cmd_plan.c) */
+    const char *context, *config; /**< --context NAME, --config FILE (cmd_context.c) */
+    bool wait;                    /**< apply --wait */
+    const char *wait_for;         /**< status --wait-for deployed|undeployed */
+    const char *wait_timeout;     /**< --wait-timeout D (90s, 5m, 1h, plain seconds) */
+    const char *jsonpath;         /**< EXPR of -o jsonpath=EXPR, else NULL */
+    bool dry_run;                 /**< apply --dry-run: run plan instead (cmd_plan.c) */
 } lctl_api_cfg;
 
 #define LCTL_F(field) offsetof(lctl_api_cfg, field)
@@ -54,19 +59,37 @@ typedef struct {
       "lattice to work on (-x as in wash; -l is the label selector)", LCTL_F(lattice), 0, 0 },    \
     { "timeout", 't', "LATTICE_TIMEOUT", LT_OPT_INT, "S", "10",                                  \
       "seconds to wait for NATS and for latticed's reply", LCTL_F(timeout), 1, 3600 },            \
-    { "output", 'o', "LATTICE_OUTPUT", LT_OPT_STRING, "table|json|yaml", "table",                \
-      "table for people, json for the exact API reply, yaml", LCTL_F(output), 0, 0 },             \
+    { "output", 'o', "LATTICE_OUTPUT", LT_OPT_STRING, "table|json|yaml|jsonpath=EXPR", "table",  \
+      "table for people, json for the exact API reply, yaml, or fields of the reply picked "      \
+      "by a kubectl-style JSONPath template ('{.status.status.type}')", LCTL_F(output), 0, 0 },   \
     { "api-prefix", 0, "LATTICE_API_PREFIX", LT_OPT_STRING, "PREFIX", "wadm.api",                \
       "subject prefix of latticed's API", LCTL_F(api_prefix), 0, 0 },                             \
+    { "context", 0, "LATTICE_CONTEXT", LT_OPT_STRING, "NAME", NULL,                              \
+      "context of the config file to use (default: its current-context)", LCTL_F(context), 0, 0 },\
+    { "config", 0, "LATTICE_CONFIG", LT_OPT_STRING, "FILE", NULL,                                \
+      "config file with the contexts (default: $XDG_CONFIG_HOME/latticectl/config.yaml, "        \
+      "~/.config/latticectl/config.yaml)", LCTL_F(config), 0, 0 },                              \
     { "help", 'h', NULL, LT_OPT_FLAG, NULL, NULL, "show this help and exit", LCTL_F(help), 0, 0 }
 
-#define LCTL_GLOBAL_COUNT 12
+#define LCTL_GLOBAL_COUNT 14
 
 /* Option rows that several commands take, with their own help text. */
 #define LCTL_OPT_FILE(help)                                                                       \
     { "file", 'f', NULL, LT_OPT_STRING, "FILE", NULL, help, LCTL_F(file), 0, 0 }
 #define LCTL_OPT_VERSION(help)                                                                    \
     { "version", 0, NULL, LT_OPT_STRING, "V", NULL, help, LCTL_F(version), 0, 0 }
+
+/* --wait-timeout, the overall deadline of apply --wait and status --wait-for (cmd_wait.c). */
+#define LCTL_OPT_WAIT_TIMEOUT                                                                     \
+    { "wait-timeout", 0, "LATTICE_WAIT_TIMEOUT", LT_OPT_STRING, "D", "5m",                       \
+      "how long --wait/--wait-for may take in all (90s, 5m, 1h or seconds; --timeout stays "     \
+      "the limit of each request)", LCTL_F(wait_timeout), 0, 0 }
+
+/* apply --wait (cmd_wait.c). */
+#define LCTL_OPT_WAIT                                                                             \
+    { "wait", 0, NULL, LT_OPT_FLAG, NULL, NULL,                                                  \
+      "then wait until the applied version is deployed (exit 1 when it failed or "               \
+      "--wait-timeout passed)", LCTL_F(wait), 0, 0 }
 
 /* Defines `lctl_<cmd>_opts`, the option spec of command cmd, from its option table. */
 #define LCTL_SPEC(cmd, opts_array, usage_text, summary_text)                                     \
@@ -156,6 +179,48 @@ LCTL_DECLARE(rollback);
 LCTL_DECLARE(delete);
 LCTL_DECLARE(status);
 LCTL_DECLARE(completion);
+
+/**
+ * Fill the connection settings the command line and the environment left at their defaults
+ * (or unset) from a context of the config file (--config / LATTICE_CONFIG, else
+ * $XDG_CONFIG_HOME/latticectl/config.yaml or ~/.config/latticectl/config.yaml): the one named
+ * by --context / LATTICE_CONTEXT, else the file's current-context. No file and no --context:
+ * nothing changes. Precedence: flag > environment > context > default. Exit code: 0, or
+ * LCTL_EXIT_USAGE after a one-line reason (unreadable file, unknown context). cmd_context.c.
+ */
+int lctl_context_resolve(const lt_opts_spec *spec, lctl_api_cfg *cfg);
+
+/** `latticectl context list|use NAME|show [NAME]` (cmd_context.c). */
+LCTL_DECLARE(context);
+
+/**
+ * Follow wadm.status.{lattice}.{name} (subscribed before the first model.status request, so no
+ * change is missed) until the app is `want` ("deployed" or "undeployed"; with version non-NULL,
+ * deployed means that version is deployed), showing progress (live on a terminal, one
+ * timestamped line per change otherwise). Exit code: 0 reached, 1 failed (reasons printed) or
+ * the --wait-timeout passed (what is pending printed), LCTL_EXIT_NET. Progress goes to stdout
+ * in table mode, else to stderr; print_final prints the final status in the -o form (json,
+ * yaml, jsonpath) on stdout. cmd_wait.c.
+ */
+int lctl_wait(lctl_client *c, const char *name, const char *want, const char *version,
+              bool print_final);
+
+/** apply --wait: lctl_wait for the name and version of the apply reply in c->reply. */
+int lctl_wait_applied(lctl_client *c);
+
+/**
+ * `status --watch`: subscribe to the app's status, then ask model.status (so no change is
+ * missed), then print each change until SIGINT/SIGTERM: in table mode the status lines behind
+ * an RFC 3339 UTC time (milliseconds), with -o jsonpath a line per status document; with -o
+ * json/yaml the first reply through lctl_finish(c, table), then each status document.
+ */
+int lctl_watch(lctl_client *c, const char *name, void (*table)(lctl_client *c));
+
+/**
+ * Print doc (raw: its exact text, may be NULL) in the -o form of cfg: json, yaml or jsonpath.
+ * Returns false, printing nothing, in table mode. jsonpath.c's evaluator does the picking.
+ */
+bool lctl_print_doc(const lctl_api_cfg *cfg, const json_t *doc, const char *raw);
 
 /** The global options for `latticectl --help` (generated from lctl_global_opts). */
 void lctl_global_help(FILE *out);

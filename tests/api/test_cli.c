@@ -309,7 +309,7 @@ START_TEST(completion_scripts)
     RUN(&r, "completion", "bash");
     ck_assert_int_eq(r.exit_code, 0);
     ck_assert_ptr_nonnull(strstr(r.out, "complete -o default -F _latticectl latticectl"));
-    ck_assert_ptr_nonnull(strstr(r.out, "rollback) opts='"));
+    ck_assert_ptr_nonnull(strstr(r.out, "    rollback)\n"));
     snprintf(path, sizeof(path), "%s/completion.bash", tmp);
     ck_assert_int_eq(lt_test_write_file(path, r.out, r.out_len), LT_OK);
     lt_test_cmd_result_cleanup(&r);
