@@ -71,7 +71,8 @@ static const lt_opt apply_options[] = { LCTL_GLOBAL_OPTS,
     { "dry-run", 0, NULL, LT_OPT_FLAG, NULL, NULL,
       "store nothing: show what applying would do, as latticectl plan does (same output and "
       "exit status)", LCTL_F(dry_run), 0, 0 } };
-LCTL_SPEC(apply, apply_options, "latticectl apply -f FILE|- [--wait [--wait-timeout D]] [--dry-run]",
+LCTL_SPEC(apply, apply_options,
+          "latticectl apply -f FILE|- [--wait [--wait-timeout D]] [--dry-run]",
           "Store the manifest as a new version and deploy it, in one step (model.apply). An\n"
           "unchanged manifest changes nothing; the reply says what changed. --wait then\n"
           "follows the app's status until the applied version is deployed (exit 0), failed or\n"
