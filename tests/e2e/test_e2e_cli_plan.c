@@ -328,6 +328,15 @@ START_TEST(test_plan_shows_what_cannot_be_placed)
                       strstr(out, "lander: 0 of 2 placed (no_eligible_hosts)") != NULL,
                   "plan table:\n%s", out);
     lt_free(out);
+    /* --dry-run stores nothing: nothing to --wait for. */
+    {
+        const char *both[] = { "apply", "--dry-run", "--wait", "-f", mars, NULL };
+        char *err = NULL;
+
+        ck_assert_int_eq(ctl(e, both, NULL, &err), 2);
+        ck_assert_msg(strstr(err, "nothing to --wait") != NULL, "apply --dry-run --wait: %s", err);
+        lt_free(err);
+    }
     /* Nothing was deployed. */
     ck_assert_uint_eq(e2e_count(e, L, "mars", NULL, NULL, NULL), 0);
     lt_free(mars);

@@ -286,6 +286,18 @@ START_TEST(test_plan_no_hosts)
     p = plan(f, m);
     ck_assert(json_is_false(json_object_get(p, "placeable")));
     ck_assert_uint_eq(json_array_size(json_object_get(p, "unplaced")), 2);
+    {
+        /* without a version there are no instance ids to predict */
+        lt_model *nov = tm_app("web", NULL);
+        lt_buf b;
+
+        tm_scaler(tm_comp(nov, "api", "ghcr.io/api:1", false), false, 1);
+        lt_buf_init(&b, 1u << 20);
+        ck_assert_int_eq(lt_sched_plan_json(f->s, nov, f->now, &b), LT_ERR_INVALID);
+        ck_assert_uint_eq(b.len, 0);
+        lt_buf_cleanup(&b);
+        tm_free(nov);
+    }
     u = json_array_get(json_object_get(p, "unplaced"), 0);
     ck_assert_str_eq(json_string_value(json_object_get(u, "reason")), "no_hosts");
     ck_assert_ptr_nonnull(strstr(json_string_value(json_object_get(u, "message")), "no hosts"));
