@@ -9,10 +9,11 @@
 #include <string.h>
 
 #include "lctl_api.h"
+#include "lctl_sched.h"
 #include "lt_alloc.h"
 #include "lt_buf.h"
 
-#define MAX_FILES 256 /* -f options of one command */
+#define MAX_FILES 257 /* -f options of one command (one more to tell too many) */
 
 /* Option tables: one option per row. */
 /* clang-format off */
@@ -23,9 +24,12 @@ static const lt_opt apply_options[] = {
                   "repeat -f for more"),
     LCTL_OPT_WAIT,
     LCTL_OPT_WAIT_TIMEOUT,
+    { "dry-run", 0, NULL, LT_OPT_FLAG, NULL, NULL,
+      "store nothing: show what applying would do, as latticectl plan does (same output and "
+      "exit status)", LCTL_F(dry_run), 0, 0 },
 };
 LCTL_SPEC(apply, apply_options,
-          "latticectl apply -f FILE|DIR|- [-f ...] [--wait [--wait-timeout D]]",
+          "latticectl apply -f FILE|DIR|- [-f ...] [--wait [--wait-timeout D]] [--dry-run]",
           "Store each manifest as a new version and deploy it, in one step (model.apply), in\n"
           "order, one line per manifest (`hello v0.2.0 deployed`, `hello v0.2.0 unchanged`).\n"
           "An unchanged manifest changes nothing. A manifest that fails does not stop the\n"
@@ -109,7 +113,14 @@ static int run_docs(const lctl_command *cmd, int argc, char **argv, const char *
     code = lctl_api_parse(cmd, &cfg, argc, argv, pos, 0, &npos);
     if (code != 0)
         return code < 0 ? LCTL_EXIT_OK : code;
+    if (cfg.dry_run) /* --dry-run in any spelling the parser takes (=true, =1, ...) */
+        return lctl_plan_run(cmd, argc, argv); /* cmd_plan.c: nothing is stored */
     nfiles = lctl_file_args(cmd->opts, argc, argv, files, MAX_FILES);
+    if (nfiles == MAX_FILES) {
+        fprintf(stderr, "latticectl %s: at most %d -f options (give a directory)\n", cmd->name,
+                MAX_FILES - 1);
+        return LCTL_EXIT_USAGE;
+    }
     if (nfiles == 0) {
         fprintf(stderr, "latticectl %s: -f FILE is required (- for standard input)\n", cmd->name);
         return LCTL_EXIT_USAGE;

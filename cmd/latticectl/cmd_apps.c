@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "lctl_api.h"
+#include "lctl_sched.h"
 #include "lctl_select.h"
 #include "lt_alloc.h"
 

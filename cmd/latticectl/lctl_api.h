@@ -35,6 +35,7 @@ typedef struct {
     const char *wait_for;              /**< status --wait-for deployed|undeployed */
     const char *wait_timeout;          /**< --wait-timeout D (90s, 5m, 1h, plain seconds) */
     const char *jsonpath;              /**< EXPR of -o jsonpath=EXPR, else NULL */
+    bool dry_run;                      /**< apply --dry-run: run plan instead (cmd_plan.c) */
 } lctl_api_cfg;
 
 #define LCTL_F(field) offsetof(lctl_api_cfg, field)
