@@ -71,8 +71,8 @@ static lt_status apply_cb(lt_store_app *app, const char *new_key, lt_store_decis
  * unchanged manifest without a version, gives m the stored version. Returns
  * an error reply, or NULL to go on.
  */
-static json_t *decide(const lt__api_req *r, lt_model *m, bool had_version, char **canon,
-                      size_t *canon_len, apply_ctx *c)
+json_t *lt__api_apply_decide(const lt__api_req *r, lt_model *m, bool had_version, char **canon,
+                             size_t *canon_len, bool *put)
 {
     lt_store_app *app = NULL;
     char *stored = NULL;
@@ -83,7 +83,7 @@ static json_t *decide(const lt__api_req *r, lt_model *m, bool had_version, char 
     lt_status st;
 
     lt_buf_init(&again, LT_STORE_MAX_VALUE_BYTES);
-    c->put = true;
+    *put = true;
     st = lt_store_app_get(r->store, r->lattice, m->name, &app);
     if (st == LT_ERR_NOT_FOUND)
         goto out;
@@ -106,7 +106,7 @@ static json_t *decide(const lt__api_req *r, lt_model *m, bool had_version, char 
         goto storage;
     if (!had_version ? (again.len == slen && memcmp(again.ptr, stored, slen) == 0)
                      : (*canon_len == slen && memcmp(*canon, stored, slen) == 0)) {
-        c->put = false; /* unchanged */
+        *put = false; /* unchanged */
         goto out;
     }
     if (had_version) {
@@ -175,7 +175,8 @@ json_t *lt__api_apply(const lt__api_req *r)
     lt_status st;
 
     lt_buf_init(&msg, 128 * 1024);
-    if ((reply = decide(r, m, !b->assigned, &b->canon, &b->canon_len, &c)) != NULL)
+    if ((reply = lt__api_apply_decide(r, m, !b->assigned, &b->canon, &b->canon_len, &c.put)) !=
+        NULL)
         goto out;
     st = lt_api_check_deploy(r->store, r->lattice, m, &msg);
     if (st == LT_ERR_REFUSED) {

@@ -8,6 +8,7 @@
 #define LT_API_INT_H
 
 #include <jansson.h>
+#include <nats/nats.h>
 
 #include "lt_api.h"
 #include "lt_limits.h"
@@ -26,6 +27,7 @@ typedef enum {
     LT__OP_ROLLBACK,
     LT__OP_STATUS,
     LT__OP_HISTORY,
+    LT__OP_PLAN, /**< latticed extension: what applying would do (api_plan.c) */
 } lt__api_op;
 
 /** What a request's body says, parsed before the store is touched (lt__api_parse). */
@@ -55,6 +57,9 @@ typedef struct {
     lt_buf *raw;        /**< the reply buffer: a handler may write its reply there itself and
                              return lt__api_raw_written() */
     struct lt__api_list_cache *list_cache; /**< the server's list cache; NULL: none */
+    natsConnection *nc;       /**< the server's connection (model.plan asks the leader); NULL in
+                                   lt_api_handle */
+    const char *sched_prefix; /**< the scheduler's subject prefix (model.plan) */
     char tok[4][LT_MAX_TOKEN + 1];
 } lt__api_req;
 
@@ -166,5 +171,19 @@ void lt__api_pool_push(lt__api_pool *pool, size_t which, void *job, size_t bytes
  * may push any more. NULL-safe.
  */
 void lt__api_pool_free(lt__api_pool *pool);
+
+/* ---- model.plan (api_plan.c) and what it shares with apply (api_apply.c) ---------------------- */
+
+/**
+ * apply's decision without writing anything: compare the request's manifest m with what is
+ * stored. *put says whether apply would store a new version; an unchanged manifest without a
+ * version gets the stored version, a changed one without a version a new ULID (*canon is then
+ * replaced). Returns apply's error reply (e.g. "Manifest version V already exists"), or NULL.
+ */
+json_t *lt__api_apply_decide(const lt__api_req *r, lt_model *m, bool had_version, char **canon,
+                             size_t *canon_len, bool *put);
+
+/** model.plan (latticed extension, docs/api.md): apply's checks, then the leader's plan. */
+json_t *lt__api_plan(const lt__api_req *r);
 
 #endif

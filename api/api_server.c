@@ -154,6 +154,7 @@ static json_t *list_bare(const lt__api_req *r)
 static const route routes[] = {
     { "put", false, LT__OP_PUT, lt__api_put, NULL },
     { "apply", false, LT__OP_APPLY, lt__api_apply, NULL },
+    { "plan", false, LT__OP_PLAN, lt__api_plan, NULL },
     { "get", false, LT__OP_LIST, list_new, NULL },
     { "list", false, LT__OP_LIST_BARE, list_bare, NULL },
     { "get", true, LT__OP_GET, lt__api_get, "get" },
@@ -251,7 +252,7 @@ lt_status lt__api_parse(const char *prefix, lt__api_req *r, lt__api_body *body, 
     r->lattice = r->name = NULL;
     if ((rt = parse_route(prefix, r, err_reply)) == NULL) {
         ok = false;
-    } else if (rt->id == LT__OP_PUT || rt->id == LT__OP_APPLY) {
+    } else if (rt->id == LT__OP_PUT || rt->id == LT__OP_APPLY || rt->id == LT__OP_PLAN) {
         lt__api_parse_manifest(r, &body->model, &body->canon, &body->canon_len, &body->assigned,
                                err_reply);
         ok = *err_reply == NULL && body->model != NULL && body->canon != NULL;
@@ -403,6 +404,9 @@ static void run_job(void *p, void *closure)
     lt_buf_init(&out, LT_API_MAX_REPLY);
     j->r.raw = &out;
     j->r.list_cache = api->list_cache;
+    j->r.nc = api->nc;
+    j->r.sched_prefix =
+        api->cfg.sched_prefix != NULL ? api->cfg.sched_prefix : LT_SUBJECT_LATTICE_PREFIX;
     deadline = atomic_load(&api->stop_deadline);
     if (deadline != 0 &&
         (mono_ms() > deadline || natsConnection_Status(api->nc) != NATS_CONN_STATUS_CONNECTED)) {
@@ -533,6 +537,7 @@ lt_status lt_api_start(lt_api **new_api, natsConnection *nc, lt_store *store,
     api->cfg.prefix = api->prefix;
     api->cfg.queue = api->queue;
     api->cfg.max_request = cfg != NULL ? cfg->max_request : 0;
+    api->cfg.sched_prefix = cfg != NULL ? cfg->sched_prefix : NULL;
     st = lt__api_pool_new(&api->pool,
                           cfg != NULL && cfg->workers ? cfg->workers : LT_API_DEFAULT_WORKERS,
                           LT_API_QUEUE_PER_WORKER, LT_API_QUEUE_BYTES_PER_WORKER, run_job, api);

@@ -32,6 +32,8 @@ typedef struct {
     const char *queue;  /**< queue group; NULL = LT_API_DEFAULT_QUEUE */
     size_t max_request; /**< bytes of a request body we accept; 0 = LT_MAX_MANIFEST_BYTES */
     unsigned workers;   /**< lt_api_start: handler threads; 0 = LT_API_DEFAULT_WORKERS */
+    const char *sched_prefix; /**< the scheduler's subject prefix, where model.plan asks the
+                                   lattice's leader; NULL = LT_SUBJECT_LATTICE_PREFIX */
 } lt_api_config;
 
 typedef struct lt_api lt_api;

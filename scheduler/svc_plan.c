@@ -99,7 +99,17 @@ static void query_apply(lt_loop *loop, void *arg)
                     : lt_error_message() != NULL && lt_error_message()[0] != '\0'
                         ? lt_error_message()
                         : lt_status_str(st));
-    natsConnection_Publish(it->svc->cfg.nc, reply, b.ptr, (int)b.len);
+    {
+        /* Latticed-Leader: false when this replica knows nothing of the lattice (no hosts, no
+         * apps seen): a replica that just started says so too, and model.plan prefers the
+         * leader's answer (api/api_plan.c) */
+        natsMsg *m = NULL;
+
+        if (natsMsg_Create(&m, reply, NULL, b.ptr, (int)b.len) == NATS_OK &&
+            natsMsgHeader_Set(m, "Latticed-Leader", l != NULL ? "true" : "false") == NATS_OK)
+            natsConnection_PublishMsg(it->svc->cfg.nc, m);
+        natsMsg_Destroy(m);
+    }
 out:
     lt_buf_cleanup(&b);
     query_drop(it);

@@ -1,10 +1,11 @@
 /*
- * cmd_plan.c - `latticectl plan -f FILE` (and `apply --dry-run`): what deploying a manifest
- * would do, asked of the lattice's leader on `{lattice-prefix}.{lattice}.plan` (a latticed
- * extension: the leader runs its own scheduler core on a copy of its state, docs/api.md):
- * the manifest's changes per component and link, the commands round by round and per host,
- * and what cannot be placed, with the reason. Nothing is stored. Exit 0 when everything can
- * be placed, 1 when something cannot (CI fails before the deploy would).
+ * cmd_plan.c - `latticectl plan -f FILE` (and `apply --dry-run`): what applying a manifest
+ * would do, asked of latticed's API as `model.plan` (a latticed extension, docs/api.md: apply's
+ * own checks, then the lattice's leader runs its scheduler core on a copy of its state): the
+ * manifest's changes per component and link, the commands round by round and per host, and
+ * what cannot be placed, with the reason. Nothing is stored. Exit 0 when everything can be
+ * placed, 1 when something cannot or apply would refuse the manifest (CI fails before the
+ * deploy would).
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -18,10 +19,7 @@
 
 typedef struct {
     lctl_api_cfg api; /* first: lctl_api_parse fills it */
-    const char *prefix;
 } plan_cfg;
-
-#define P(field) offsetof(plan_cfg, field)
 
 /* Option tables: one option per row. */
 /* clang-format off */
@@ -29,22 +27,23 @@ typedef struct {
 
 static const lt_opt plan_options[] = {
     LCTL_GLOBAL_OPTS,
-    LCTL_OPT_FILE("manifest to plan (YAML or JSON); - reads standard input"),
-    { "lattice-prefix", 0, "LATTICE_PREFIX", LT_OPT_STRING, "PREFIX", LT_SUBJECT_LATTICE_PREFIX,
-      "subject prefix of the native host protocol (the leader answers there)", P(prefix), 0, 0 },
+    LCTL_OPT_FILE("manifest(s) to plan: a YAML (several documents allowed) or JSON file, a "
+                  "directory, - for standard input; repeat -f for more"),
 };
 /* clang-format on */
 
 const lt_opts_spec lctl_plan_opts = {
     .prog = "latticectl plan",
-    .usage = "latticectl plan -f FILE|-",
+    .usage = "latticectl plan -f FILE|DIR|- [-f ...]",
     .summary =
         "Show what deploying the manifest would do, without storing anything: the changes\n"
         "against the deployed version (per component and link), the instances to start and\n"
         "stop and the links to add and remove, round by round as the rollout would go and per\n"
-        "host, and what cannot be placed and why. The lattice's leader computes it with its\n"
-        "own scheduler. Sorted output (CI can diff it). Exit 0 when everything can be placed,\n"
-        "1 when something cannot. `apply --dry-run` is the same.",
+        "host, and what cannot be placed and why. latticed runs apply's own checks (a stored\n"
+        "version with other content is refused as apply would), and the lattice's leader\n"
+        "computes the rest with its own scheduler (model.plan). Sorted output (CI can diff\n"
+        "it). Exit 0 when everything can be placed, 1 when something cannot or apply would\n"
+        "refuse it. `apply --dry-run` is the same.",
     .opts = plan_options,
     .nopts = sizeof(plan_options) / sizeof(plan_options[0]),
 };
@@ -147,43 +146,26 @@ static void print_plan(const json_t *doc)
            lctl_str(doc, "message", ""));
 }
 
-/* Plan one manifest: ask the leader on subj, print the answer. An LCTL_EXIT_* code. */
-static int plan_one(lctl_client *c, const plan_cfg *cfg, const lctl_command *cmd, const char *subj,
-                    const lctl_doc *d)
+/* Plan one manifest with model.plan and print the answer. An LCTL_EXIT_* code. */
+static int plan_one(lctl_client *c, const plan_cfg *cfg, const lctl_command *cmd, const lctl_doc *d)
 {
-    natsMsg *reply = NULL;
-    json_t *doc = NULL;
-    json_error_t err;
-    natsStatus ns;
+    const char *result;
     int code;
 
-    ns = natsConnection_Request(&reply, c->nc, subj, d->data, (int)d->len,
-                                (int64_t)cfg->api.timeout * 1000);
-    if (ns != NATS_OK) {
-        fprintf(stderr,
-                "latticectl %s: no answer on %s: %s (is latticed running and leading lattice "
-                "%s?)\n",
-                cmd->name, subj, natsStatus_GetText(ns), cfg->api.lattice);
-        return LCTL_EXIT_NET;
-    }
-    doc = json_loadb(natsMsg_GetData(reply), (size_t)natsMsg_GetDataLength(reply), 0, &err);
-    if (doc == NULL) {
-        fprintf(stderr, "latticectl %s: the answer is not JSON: %s\n", cmd->name, err.text);
-        code = LCTL_EXIT_FAIL;
-    } else if (json_object_get(doc, "error") != NULL) {
+    code = lctl_request(c, "plan", NULL, d->data, d->len, d->content_type);
+    if (code != 0)
+        return code;
+    result = lctl_str(c->reply, "result", "");
+    if (strcmp(result, "success") != 0) {
+        if (cfg->api.jsonpath == NULL && strcmp(cfg->api.output, "table") != 0)
+            lctl_print_doc(&cfg->api, c->reply, c->raw);
         fprintf(stderr, "latticectl %s: %s: %s\n", cmd->name, d->source,
-                lctl_str(doc, "error", ""));
-        code = LCTL_EXIT_FAIL;
-    } else {
-        if (strcmp(cfg->api.output, "json") == 0)
-            printf("%.*s\n", natsMsg_GetDataLength(reply), natsMsg_GetData(reply));
-        else if (!lctl_print_doc(&cfg->api, doc, NULL)) /* yaml, jsonpath */
-            print_plan(doc);
-        code = json_is_true(json_object_get(doc, "placeable")) ? LCTL_EXIT_OK : LCTL_EXIT_FAIL;
+                lctl_str(c->reply, "message", result));
+        return LCTL_EXIT_FAIL;
     }
-    json_decref(doc);
-    natsMsg_Destroy(reply);
-    return code;
+    if (!lctl_print_doc(&cfg->api, c->reply, c->raw)) /* json, yaml, jsonpath */
+        print_plan(c->reply);
+    return json_is_true(json_object_get(c->reply, "placeable")) ? LCTL_EXIT_OK : LCTL_EXIT_FAIL;
 }
 
 int lctl_plan_run(const lctl_command *cmd, int argc, char **argv)
@@ -191,8 +173,7 @@ int lctl_plan_run(const lctl_command *cmd, int argc, char **argv)
     plan_cfg cfg;
     lctl_client c = { 0 };
     lctl_docs docs = { 0 };
-    const char *pos[1], *prefix, *files[PLAN_MAX_FILES];
-    char subj[LT_MAX_SUBJECT];
+    const char *pos[1], *files[PLAN_MAX_FILES];
     size_t nfiles, i;
     int npos = 0, code, worst = LCTL_EXIT_OK;
 
@@ -217,14 +198,6 @@ int lctl_plan_run(const lctl_command *cmd, int argc, char **argv)
                 PLAN_MAX_FILES - 1);
         return LCTL_EXIT_USAGE;
     }
-    /* apply --dry-run has no --lattice-prefix option: the environment or the default */
-    prefix = cfg.prefix != NULL                 ? cfg.prefix
-             : getenv("LATTICE_PREFIX") != NULL ? getenv("LATTICE_PREFIX")
-                                                : LT_SUBJECT_LATTICE_PREFIX;
-    if (lt_subject_plan(subj, sizeof(subj), prefix, cfg.api.lattice) != LT_OK) {
-        fprintf(stderr, "latticectl %s: subject too long\n", cmd->name);
-        return LCTL_EXIT_USAGE;
-    }
     for (i = 0; i < nfiles; i++) { /* everything read before anything is asked */
         if (lctl_docs_load(&docs, files[i]) != LT_OK) {
             fprintf(stderr, "latticectl %s: %s\n", cmd->name, lt_error_message());
@@ -237,7 +210,7 @@ int lctl_plan_run(const lctl_command *cmd, int argc, char **argv)
     for (i = 0; i < docs.count && worst != LCTL_EXIT_NET; i++) {
         if (docs.count > 1 && strcmp(cfg.api.output, "table") == 0)
             printf("%s==> %s <==\n", i > 0 ? "\n" : "", docs.items[i].source);
-        code = plan_one(&c, &cfg, cmd, subj, &docs.items[i]);
+        code = plan_one(&c, &cfg, cmd, &docs.items[i]);
         if (code > worst)
             worst = code;
     }

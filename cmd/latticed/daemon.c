@@ -118,7 +118,9 @@ int lt_daemon_run(const lt_daemon_config *cfg)
     jsCtx *js = NULL;
     lt_store *store = NULL, *api_store = NULL;
     lt_api *api = NULL;
-    lt_api_config ac = { .prefix = cfg->api_prefix, .workers = (unsigned)cfg->api_workers };
+    lt_api_config ac = { .prefix = cfg->api_prefix,
+                         .workers = (unsigned)cfg->api_workers,
+                         .sched_prefix = cfg->lattice_prefix };
     lt_conn_config cc;
     lt_conn_events events = { .disconnected = conn_disconnected, .reconnected = conn_reconnected };
     lt_sched_svc *sched = NULL;

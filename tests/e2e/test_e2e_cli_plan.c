@@ -349,6 +349,75 @@ START_TEST(test_plan_shows_what_cannot_be_placed)
 }
 END_TEST
 
+/* Write text into dir/name; the path in out. */
+static void write_manifest(const char *dir, const char *name, const char *text, char *out, size_t n)
+{
+    snprintf(out, n, "%s/%s", dir, name);
+    ck_assert_int_eq(lt_test_write_file(out, text, strlen(text)), LT_OK);
+}
+
+/* The plan runs apply's own checks (model.plan through the API, review of issue 12): a stored
+ * version with other content is refused as apply refuses it; a manifest without a version is
+ * planned as apply would store it (a new version), not refused. */
+START_TEST(test_plan_checks_like_apply)
+{
+    e2e *e = e2e_new();
+    char *v1 = NULL, *dir = NULL, *other, *bare, *at, p_other[600], p_bare[600];
+    const char *put[] = { "put", "-f", NULL, NULL };
+    const char *plan_other[] = { "plan", "-f", p_other, NULL };
+    const char *apply_other[] = { "apply", "-f", p_other, NULL };
+    const char *plan_bare[] = { "plan", "-f", p_bare, "-o", "json", NULL };
+    char *out = NULL, *err = NULL;
+    size_t len = 0;
+    json_t *p;
+
+    ck_assert_int_eq(lt_test_tmpdir(&dir, "lt-e2e-plancheck"), LT_OK);
+    ck_assert_int_eq(lt_test_read_file(e2e_manifest("plan-v1.yaml"), 1 << 20, &v1, &len), LT_OK);
+    /* v1 with another image for web, same version annotation */
+    other = lt_strdup(v1);
+    at = strstr(other, "web:1");
+    ck_assert_ptr_nonnull(at);
+    at[4] = '9';
+    write_manifest(dir, "other.yaml", other, p_other, sizeof(p_other));
+    /* v1 without its version annotation */
+    bare = lt_strdup(v1);
+    at = strstr(bare, "    version: v1\n");
+    ck_assert_ptr_nonnull(at);
+    memmove(at, at + strlen("    version: v1\n"), strlen(at + strlen("    version: v1\n")) + 1);
+    at = strstr(bare, "  annotations:\n");
+    ck_assert_ptr_nonnull(at);
+    memmove(at, at + strlen("  annotations:\n"), strlen(at + strlen("  annotations:\n")) + 1);
+    write_manifest(dir, "bare.yaml", bare, p_bare, sizeof(p_bare));
+
+    start_cluster(e, 1);
+    put[2] = e2e_manifest("plan-v1.yaml");
+    ck_assert_int_eq(ctl(e, put, NULL, NULL), 0); /* stored, not deployed */
+    ck_assert_int_eq(ctl(e, plan_other, &out, &err), 1);
+    ck_assert_msg(strstr(err, "Manifest version v1 already exists") != NULL, "plan: %s%s", out,
+                  err);
+    lt_free(out), lt_free(err);
+    ck_assert_int_eq(ctl(e, apply_other, &out, &err), 1); /* and apply agrees */
+    ck_assert_msg(strstr(out, "already exists") != NULL || strstr(err, "already exists") != NULL,
+                  "apply: %s%s", out, err);
+    lt_free(out), lt_free(err);
+    ck_assert_int_eq(ctl(e, plan_bare, &out, NULL), 0);
+    p = json_loads(out, 0, NULL);
+    ck_assert_msg(p != NULL, "plan -o json: %s", out);
+    ck_assert_str_eq(json_string_value(json_object_get(p, "result")), "success");
+    ck_assert(json_is_true(json_object_get(p, "placeable")));
+    /* the version apply would give it: the stored one when unchanged, else a new ULID */
+    ck_assert_ptr_nonnull(json_string_value(json_object_get(p, "version")));
+    ck_assert_msg(json_is_true(json_object_get(p, "stores_version")) ==
+                      (strcmp(json_string_value(json_object_get(p, "version")), "v1") != 0),
+                  "plan: ...%s", out + (strlen(out) > 300 ? strlen(out) - 300 : 0));
+    json_decref(p);
+    lt_free(out);
+    ck_assert_uint_eq(e2e_count(e, L, "planner", NULL, NULL, NULL), 0); /* nothing deployed */
+    lt_free(v1), lt_free(other), lt_free(bare), free(dir);
+    e2e_free(e);
+}
+END_TEST
+
 typedef struct {
     const char *app, *host;
     size_t n; /* rows wanted (0: any) */
@@ -466,5 +535,6 @@ int main(void)
     return e2e_run_suite("e2e_cli_plan", 240,
                          (const TTest *const[]){
                              test_plan_predicts_the_rollout, test_plan_shows_what_cannot_be_placed,
-                             test_instances_after_kill, test_instances_after_host_kill, NULL });
+                             test_plan_checks_like_apply, test_instances_after_kill,
+                             test_instances_after_host_kill, NULL });
 }
