@@ -172,7 +172,7 @@ void lt__api_pool_push(lt__api_pool *pool, size_t which, void *job, size_t bytes
  */
 void lt__api_pool_free(lt__api_pool *pool);
 
-/* ---- model.plan (api_plan.c) and what it shares with apply (api_apply.c) ---------------------- */
+/* ---- model.plan (api_plan.c) and what it shares with apply (api_apply.c) ---------------- */
 
 /**
  * apply's decision without writing anything: compare the request's manifest m with what is
