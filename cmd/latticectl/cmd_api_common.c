@@ -16,6 +16,7 @@
 #include "lt_model.h"
 #include "lt_subject.h"
 #include "wait_status.h"
+#include "wait_status.h"
 
 const lt_opt lctl_global_opts[LCTL_GLOBAL_COUNT] = { LCTL_GLOBAL_OPTS };
 
@@ -44,6 +45,33 @@ static bool takes_value(const lt_opts_spec *spec, const char *a)
     const lt_opt *o = find_opt(spec, a);
 
     return o != NULL && o->kind != LT_OPT_FLAG && strchr(a, '=') == NULL;
+}
+
+/*
+ * --timeout D: each request waits min(D, 10 s) when the command waits for a rollout (then D is
+ * the whole wait, like `helm --wait --timeout` and `kubectl rollout status --timeout`, unless
+ * --wait-timeout says otherwise), else D. Without --timeout: 10 s per request, 5 min in all.
+ */
+static int timeouts(const lctl_command *cmd, lctl_api_cfg *cfg)
+{
+    int64_t ms = cfg->timeout_text != NULL ? lctl_duration_ms(cfg->timeout_text) : 10000;
+    bool waits = cfg->wait || (cfg->wait_for != NULL && cfg->wait_for[0] != '\0');
+
+    if (ms < 1000 || ms > 24 * 3600 * 1000) {
+        fprintf(stderr,
+                "latticectl %s: --timeout wants a duration from 1s to 24h like 30s, 5m or plain "
+                "seconds, got '%s'\n",
+                cmd->name, cfg->timeout_text);
+        return LCTL_EXIT_USAGE;
+    }
+    if (waits && cfg->wait_timeout == NULL && cfg->timeout_text != NULL)
+        cfg->wait_timeout = cfg->timeout_text;
+    if (cfg->wait_timeout == NULL)
+        cfg->wait_timeout = "5m";
+    if (waits && ms > 10000)
+        ms = 10000;
+    cfg->timeout = (ms + 999) / 1000;
+    return 0;
 }
 
 int lctl_api_parse(const lctl_command *cmd, lctl_api_cfg *cfg, int argc, char **argv,
@@ -120,6 +148,8 @@ int lctl_api_parse(const lctl_command *cmd, lctl_api_cfg *cfg, int argc, char **
         code = LCTL_EXIT_USAGE;
         goto out;
     }
+    if ((code = timeouts(cmd, cfg)) != 0)
+        goto out;
     if (cfg->wait_timeout != NULL && lctl_duration_ms(cfg->wait_timeout) < 0) {
         fprintf(stderr,
                 "latticectl %s: --wait-timeout wants a duration like 90s, 5m, 1h30m or plain "
@@ -232,6 +262,8 @@ int lctl_request(lctl_client *c, const char *op, const char *name, const char *b
     ns = natsMsg_Create(&msg, subject, NULL, body, body ? (int)len : 0);
     if (ns == NATS_OK && content_type != NULL)
         ns = natsMsgHeader_Set(msg, "Content-Type", content_type);
+    if (ns == NATS_OK && c->header != NULL)
+        ns = natsMsgHeader_Set(msg, c->header, c->header_value);
     if (ns == NATS_OK)
         ns = natsConnection_RequestMsg(&reply, c->nc, msg, c->cfg->timeout * 1000);
     if (ns == NATS_NO_RESPONDERS) {

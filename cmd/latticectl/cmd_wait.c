@@ -22,6 +22,7 @@
 
 #define REPOLL_MS 2000 /* ask model.status again after this long without a status message */
 #define CONFIRM_MS 3000
+#define FAILED_GRACE_MS 10000 /* "failed" for this long ends a wait (a start in backoff recovers) */
 #define LINE_MAX_BYTES 4096
 
 typedef struct {
@@ -225,7 +226,7 @@ int lctl_wait(lctl_client *c, const char *name, const char *want, const char *ve
     natsSubscription *sub = NULL;
     bool table = strcmp(c->cfg->output, "table") == 0;
     waiter w = { .name = name, .want = want, .version = version, .out = table ? stdout : stderr };
-    int64_t limit = lctl_duration_ms(c->cfg->wait_timeout), deadline, quiet_since;
+    int64_t limit = lctl_duration_ms(c->cfg->wait_timeout), deadline, quiet_since, failed_since = 0;
     json_t *st = NULL;
     int code = 0, v = LCTL_WAIT_PENDING;
     bool from_msg = false;
@@ -244,7 +245,12 @@ int lctl_wait(lctl_client *c, const char *name, const char *want, const char *ve
     if ((st = ask(c, name, &code)) != NULL)
         show(&w, st), v = lctl_status_verdict(st, w.want, w.version);
     quiet_since = mono_ms();
-    while (code == 0 && v == LCTL_WAIT_PENDING && mono_ms() < deadline) {
+    /* "failed" ends the wait only once it held for FAILED_GRACE_MS: the scheduler also reports
+     * it for a start in backoff that it retries, and for a moment without an eligible host. */
+    while (code == 0 && mono_ms() < deadline &&
+           (v == LCTL_WAIT_PENDING ||
+            (v == LCTL_WAIT_FAILED &&
+             (failed_since == 0 || mono_ms() - failed_since < FAILED_GRACE_MS)))) {
         int64_t left = deadline - mono_ms();
         natsMsg *m = NULL;
         natsStatus ns = natsSubscription_NextMsg(&m, sub, left < 500 ? (left > 0 ? left : 1) : 500);
@@ -271,6 +277,10 @@ int lctl_wait(lctl_client *c, const char *name, const char *want, const char *ve
         } else {
             json_decref(next);
         }
+        if (v != LCTL_WAIT_FAILED)
+            failed_since = 0;
+        else if (failed_since == 0)
+            failed_since = mono_ms();
     }
     natsSubscription_Destroy(sub);
     if (code == 0 && v == LCTL_WAIT_REACHED && from_msg)

@@ -25,14 +25,17 @@ typedef struct {
     bool help;
     const char *nats_url, *creds, *nkey, *seed, *tls_ca, *tls_cert, *tls_key, *lattice, *output,
         *api_prefix;
-    int64_t timeout; /**< seconds */
+    int64_t timeout;          /**< seconds: each request (from timeout_text) */
+    const char *timeout_text; /**< --timeout D as given (NULL: 10 s) */
     const char *file, *version, *to;
     bool watch;
-    const char *context, *config; /**< --context NAME, --config FILE (cmd_context.c) */
-    bool wait;                    /**< apply --wait */
-    const char *wait_for;         /**< status --wait-for deployed|undeployed */
-    const char *wait_timeout;     /**< --wait-timeout D (90s, 5m, 1h, plain seconds) */
-    const char *jsonpath;         /**< EXPR of -o jsonpath=EXPR, else NULL */
+    bool force, latest, full, replace; /**< delete --force, get --latest/--full, put --replace */
+    const char *context, *config;      /**< --context NAME, --config FILE (cmd_context.c) */
+    bool wait;                         /**< apply --wait */
+    const char *wait_for;              /**< status --wait-for deployed|undeployed */
+    const char *wait_timeout;          /**< --wait-timeout D (90s, 5m, 1h, plain seconds) */
+    const char *jsonpath;              /**< EXPR of -o jsonpath=EXPR, else NULL */
+    bool dry_run;                      /**< apply --dry-run: run plan instead (cmd_plan.c) */
 } lctl_api_cfg;
 
 #define LCTL_F(field) offsetof(lctl_api_cfg, field)
@@ -56,8 +59,10 @@ typedef struct {
       "client private key for NATS mutual TLS", LCTL_F(tls_key), 0, 0 },                          \
     { "lattice", 'x', "LATTICE_LATTICE", LT_OPT_STRING, "NAME", "default",                       \
       "lattice to work on (-x as in wash; -l is the label selector)", LCTL_F(lattice), 0, 0 },    \
-    { "timeout", 't', "LATTICE_TIMEOUT", LT_OPT_INT, "S", "10",                                  \
-      "seconds to wait for NATS and for latticed's reply", LCTL_F(timeout), 1, 3600 },            \
+    { "timeout", 't', "LATTICE_TIMEOUT", LT_OPT_STRING, "D", NULL,                               \
+      "how long to wait for NATS and each reply (default 10s; 30s, 2m or plain seconds); with "  \
+      "--wait/--wait-for also the whole wait, unless --wait-timeout is given",                    \
+      LCTL_F(timeout_text), 0, 0 },                                                               \
     { "output", 'o', "LATTICE_OUTPUT", LT_OPT_STRING, "table|json|yaml|jsonpath=EXPR", "table",  \
       "table for people, json for the exact API reply, yaml, or fields of the reply picked "      \
       "by a kubectl-style JSONPath template ('{.status.status.type}')", LCTL_F(output), 0, 0 },   \
@@ -80,9 +85,9 @@ typedef struct {
 
 /* --wait-timeout, the overall deadline of apply --wait and status --wait-for (cmd_wait.c). */
 #define LCTL_OPT_WAIT_TIMEOUT                                                                     \
-    { "wait-timeout", 0, "LATTICE_WAIT_TIMEOUT", LT_OPT_STRING, "D", "5m",                       \
-      "how long --wait/--wait-for may take in all (90s, 5m, 1h or seconds; --timeout stays "     \
-      "the limit of each request)", LCTL_F(wait_timeout), 0, 0 }
+    { "wait-timeout", 0, "LATTICE_WAIT_TIMEOUT", LT_OPT_STRING, "D", NULL,                       \
+      "how long --wait/--wait-for may take in all (default 5m, or --timeout when given; 90s, "   \
+      "1h30m or plain seconds)", LCTL_F(wait_timeout), 0, 0 }
 
 /* apply --wait (cmd_wait.c). */
 #define LCTL_OPT_WAIT                                                                             \
@@ -125,8 +130,9 @@ bool lctl_hoist_globals(int argc, char **argv);
 typedef struct {
     const lctl_api_cfg *cfg;
     natsConnection *nc;
-    json_t *reply; /**< parsed reply */
-    char *raw;     /**< reply bytes as received (for -o json) */
+    json_t *reply;                     /**< parsed reply */
+    char *raw;                         /**< reply bytes as received (for -o json) */
+    const char *header, *header_value; /**< one more request header (put --replace), or NULL */
 } lctl_client;
 
 /** Connect (exit code: 0 or LCTL_EXIT_NET with a reason on stderr). */
@@ -179,6 +185,31 @@ LCTL_DECLARE(delete);
 LCTL_DECLARE(status);
 LCTL_DECLARE(completion);
 
+/* Truthful output (cmd_apps.c): not-found replies and small tables. */
+
+/**
+ * When the reply is a `notfound` about application name (version: the version asked for, or
+ * NULL): print the reply as -o json/yaml ask, and on stderr `latticectl: application 'X' not
+ * found in lattice 'L'` (or `version 'V' of application 'X' ...`); return LCTL_EXIT_FAIL.
+ * Otherwise -1 (nothing printed).
+ */
+int lctl_not_found(lctl_client *c, const char *name, const char *version);
+
+/** lctl_not_found, else lctl_finish. */
+int lctl_finish_app(lctl_client *c, const char *name, const char *version,
+                    void (*table)(lctl_client *c));
+
+#define LCTL_TABLE_COLS 8
+
+/** A text table: add rows (the first is the header), then print (out NULL: only free) it. */
+typedef struct {
+    size_t ncols, nrows, cap;
+    char **cells; /* row-major, owned */
+    size_t width[LCTL_TABLE_COLS];
+} lctl_table;
+
+void lctl_table_add(lctl_table *t, const char *const *row);
+void lctl_table_print(lctl_table *t, FILE *out);
 /**
  * Fill the connection settings the command line and the environment left at their defaults
  * (or unset) from a context of the config file (--config / LATTICE_CONFIG, else

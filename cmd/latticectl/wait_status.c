@@ -61,8 +61,15 @@ int lctl_status_verdict(const json_t *st, const char *want, const char *version)
 {
     const char *type = type_of(st);
 
-    if (strcmp(want, "undeployed") == 0)
-        return strcmp(type, "undeployed") == 0 ? LCTL_WAIT_REACHED : LCTL_WAIT_PENDING;
+    if (strcmp(want, "undeployed") == 0) { /* and nothing runs any more: the stops are sent
+                                              * when the scheduler says undeployed */
+        const json_t *ld = json_object_get(st, "latticed");
+
+        return strcmp(type, "undeployed") == 0 &&
+                       (ld == NULL || json_integer_value(json_object_get(ld, "running")) == 0)
+                   ? LCTL_WAIT_REACHED
+                   : LCTL_WAIT_PENDING;
+    }
     if (version != NULL && strcmp(lctl_status_version(st), version) != 0)
         return LCTL_WAIT_PENDING; /* still the previous version's status */
     if (strcmp(type, "deployed") == 0 && json_object_get(st, "latticed") != NULL)

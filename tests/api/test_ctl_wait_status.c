@@ -37,7 +37,8 @@ START_TEST(test_verdict)
     json_t *v1 = status("deployed", NULL, "v1", 2, 2),
            *v2r = status("reconciling", NULL, "v2", 1, 3),
            *v2 = status("deployed", NULL, "v2", 3, 3), *v2f = status("failed", "boom", "v2", 0, 3),
-           *v1f = status("failed", "old", "v1", 0, 2), *und = status("undeployed", NULL, "", 0, 0);
+           *v1f = status("failed", "old", "v1", 0, 2), *und = status("undeployed", NULL, "", 0, 0),
+           *stopping = status("undeployed", NULL, "v1", 2, 0);
     json_t *placeholder = json_loads("{\"status\":{\"type\":\"deployed\"},\"version\":\"\","
                                      "\"components\":[]}",
                                      0, NULL);
@@ -56,6 +57,9 @@ START_TEST(test_verdict)
     ck_assert_int_eq(lctl_status_verdict(und, "undeployed", NULL), LCTL_WAIT_REACHED);
     ck_assert_int_eq(lctl_status_verdict(v1f, "undeployed", NULL), LCTL_WAIT_PENDING);
     ck_assert_int_eq(lctl_status_verdict(v1, "undeployed", NULL), LCTL_WAIT_PENDING);
+    /* undeployed while instances still run (the stops were just sent): not yet */
+    ck_assert_int_eq(lctl_status_verdict(stopping, "undeployed", NULL), LCTL_WAIT_PENDING);
+    json_decref(stopping);
     json_decref(v1), json_decref(v2r), json_decref(v2), json_decref(v2f), json_decref(v1f);
     json_decref(und), json_decref(placeholder);
 }

@@ -400,6 +400,13 @@ static pid_t wasm_host_deploy(e2e *e, const wasm_fixture *f, const char *path)
     return host;
 }
 
+static bool ends_with(const char *s, const char *end)
+{
+    size_t n = strlen(s), m = strlen(end);
+
+    return n >= m && strcmp(s + n - m, end) == 0;
+}
+
 START_TEST(test_host_runs_wasm_with_wasmtime)
 {
     e2e *e = e2e_new();
@@ -411,8 +418,8 @@ START_TEST(test_host_runs_wasm_with_wasmtime)
     wasm_fixture_init(&f);
     snprintf(path, sizeof(path), "%s/bin:/usr/bin:/bin", f.dir);
     host = wasm_host_deploy(e, &f, path);
-    snprintf(want_run, sizeof(want_run), "run %s/cli.wasm", f.dir);
-    snprintf(want_serve, sizeof(want_serve), "serve %s/web.wasm", f.dir);
+    snprintf(want_run, sizeof(want_run), " %s/cli.wasm", f.dir);
+    snprintf(want_serve, sizeof(want_serve), " %s/web.wasm", f.dir);
     n = e2e_children(host, pids, 16);
     for (size_t i = 0; i < n; i++) {
         for (int64_t deadline = e2e_now_ms() + 10000; e2e_now_ms() < deadline;) {
@@ -421,8 +428,15 @@ START_TEST(test_host_runs_wasm_with_wasmtime)
                 break;
             e2e_sleep_ms(50); /* the script writes its file right after the exec */
         }
-        runs += strcmp(line, want_run) == 0;
-        serves += strcmp(line, want_serve) == 0;
+        /* wasmtime run|serve [--addr A] --env NAME... FILE: the guest gets its identity,
+         * config and links only through the variables named */
+        ck_assert_msg(strstr(line, " --env LATTICE_INSTANCE_ID ") != NULL &&
+                          strstr(line, " --env LATTICE_CONFIG ") != NULL &&
+                          strstr(line, " --env LATTICE_LINKS_FILE ") != NULL,
+                      "wasmtime without the instance's variables: %s", line);
+        runs += strncmp(line, "run --env ", 10) == 0 && ends_with(line, want_run);
+        serves += strncmp(line, "serve --addr 127.0.0.1:8080 --env ", 34) == 0 &&
+                  ends_with(line, want_serve);
     }
     ck_assert_msg(runs == 1 && serves == 1, "wasmtime calls: %zu run, %zu serve (of %zu)", runs,
                   serves, n);
