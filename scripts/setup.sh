@@ -24,6 +24,11 @@ RUN_PKGS="nats-server libnats-dev libjansson-dev libyaml-dev libcyaml-dev
       meson ninja-build pkg-config gcc libc6-dev ca-certificates"
 TEST_PKGS="check clang libclang-rt-14-dev valgrind openssl jq clang-format protobuf-compiler
       groff-base"
+# scripts/check-package.sh: the Debian package (debhelper, lintian), its units (systemd-analyze,
+# man for their Documentation=), the Helm chart check (python3-yaml); libmicrohttpd-dev is a
+# Build-Depends (the admin listener)
+TEST_PKGS="$TEST_PKGS debhelper dpkg-dev fakeroot lintian systemd man-db python3 python3-yaml
+      libmicrohttpd-dev"
 
 PKGS=$RUN_PKGS
 if [ "$what" = all ]; then PKGS="$RUN_PKGS $TEST_PKGS"; fi

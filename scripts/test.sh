@@ -2,7 +2,8 @@
 # Set up (Debian packages) and run every test of latticed:
 #   0. lint: banned C string calls (scripts/checksrc.sh) and formatting against .clang-format
 #      (scripts/check-format.sh), before anything is built
-#   1. the whole suite with gcc, debugoptimized, -Werror         (build-test/)
+#   1. the whole suite with gcc, debugoptimized, -Werror         (build-test/), then the Debian
+#      package (scripts/check-package.sh: build, lintian, unpack, run, units, Helm chart)
 #   2. the whole suite under ASan+UBSan, the slow suite included (build-asan/)
 #   3. the suite under valgrind memcheck, fuzz smoke runs included (build-test/, --setup=valgrind)
 #   4. the other build types, -Werror, each with its unit suite (seconds): gcc release
@@ -46,6 +47,9 @@ rm -rf build-test
 meson setup build-test --buildtype=debugoptimized -Dwerror=true >/dev/null
 ninja -C build-test
 run_tests build-test "" --no-suite lint
+
+step "Debian package: build, lintian, unpack, run, systemd-analyze verify, chart"
+sh scripts/check-package.sh
 
 step "build and test under ASan+UBSan (the slow suite included)"
 rm -rf build-asan
