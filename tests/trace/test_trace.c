@@ -40,18 +40,18 @@ END_TEST
 START_TEST(test_parse_invalid)
 {
     static const char *const bad[] = {
-        "ff-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01", /* version ff */
-        "00-00000000000000000000000000000000-00f067aa0ba902b7-01", /* zero trace id */
-        "00-4bf92f3577b34da6a3ce929d0e0e4736-0000000000000000-01", /* zero parent id */
-        "00-4bf92f3577b34da6a3ce929d0e0e473-00f067aa0ba902b7-01",  /* trace id 31 */
+        "ff-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01",  /* version ff */
+        "00-00000000000000000000000000000000-00f067aa0ba902b7-01",  /* zero trace id */
+        "00-4bf92f3577b34da6a3ce929d0e0e4736-0000000000000000-01",  /* zero parent id */
+        "00-4bf92f3577b34da6a3ce929d0e0e473-00f067aa0ba902b7-01",   /* trace id 31 */
         "00-4bf92f3577b34da6a3ce929d0e0e47366-00f067aa0ba902b7-01", /* trace id 33 */
-        "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b-01",  /* span id 15 */
-        "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-1",  /* flags 1 digit */
-        VALID "-00",                                               /* 00 is exactly 55 */
+        "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b-01",   /* span id 15 */
+        "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-1",   /* flags 1 digit */
+        VALID "-00",                                                /* 00 is exactly 55 */
         VALID "0",
-        "00-4BF92F3577B34DA6A3CE929D0E0E4736-00f067aa0ba902b7-01", /* uppercase */
-        "00-4bf92f3577b34da6a3ce929d0e0e4736_00f067aa0ba902b7-01", /* separator */
-        "0g-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01", /* version not hex */
+        "00-4BF92F3577B34DA6A3CE929D0E0E4736-00f067aa0ba902b7-01",  /* uppercase */
+        "00-4bf92f3577b34da6a3ce929d0e0e4736_00f067aa0ba902b7-01",  /* separator */
+        "0g-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01",  /* version not hex */
         "01-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01x", /* later: 56th not '-' */
         "",
         "00",
@@ -72,8 +72,8 @@ START_TEST(test_parse_later_version)
     char text[LT_TRACE_PARENT_LEN + 1];
 
     ck_assert_int_eq(parse("01-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01", &c), LT_OK);
-    ck_assert_int_eq(
-        parse("cc-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01-what-ever", &c), LT_OK);
+    ck_assert_int_eq(parse("cc-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01-what-ever", &c),
+                     LT_OK);
     lt_trace_format(&c, text);
     ck_assert_str_eq(text, VALID);
 }
