@@ -19,6 +19,8 @@
 #include "lt_utf8.h"
 #include "lt_limits.h"
 #include "lt_log.h"
+#include "lt_trace.h"
+#include "lt_trace_otlp.h"
 #include "lt_subject.h"
 
 /* lt_api_stop: how long a drain may take before nats.c drops the subscription, and how long
@@ -379,8 +381,9 @@ typedef struct {
     natsMsg *msg;
     lt__api_req r;
     lt__api_body body;
-    json_t *reply;  /* the parser's error reply; else the handler's */
-    bool parsed_ok; /* the parser neither failed nor answered: run the handler */
+    json_t *reply;      /* the parser's error reply; else the handler's */
+    bool parsed_ok;     /* the parser neither failed nor answered: run the handler */
+    lt_trace_span span; /* the request's span: a child of its traceparent, else a new trace */
 } job;
 
 static void job_free(job *j)
@@ -389,6 +392,52 @@ static void job_free(job *j)
     json_decref(j->reply);
     natsMsg_Destroy(j->msg);
     lt_free(j);
+}
+
+/* Delivery thread: the request's span context, a child of the W3C traceparent header it carries
+ * (docs/api.md, a latticed extension), else the root of a new trace. */
+static void trace_accept(job *j)
+{
+    const char *tp = NULL;
+    lt_trace_ctx parent;
+
+    j->span.start_ns = lt_trace_now_ns();
+    j->span.kind = LT_TRACE_KIND_SERVER;
+    if (natsMsgHeader_Get(j->msg, LT_TRACE_HEADER, &tp) == NATS_OK && tp != NULL &&
+        lt_trace_parse(tp, strlen(tp), &parent) == LT_OK) {
+        lt_trace_child(&parent, &j->span.ctx);
+        memcpy(j->span.parent_span_id, parent.span_id, sizeof(parent.span_id));
+    } else {
+        lt_trace_new(&j->span.ctx);
+    }
+}
+
+/* Worker thread: this request's trace id on the thread's log records. */
+static void trace_begin(job *j)
+{
+    char tid[LT_TRACE_ID_HEX];
+
+    lt_trace_id_hex(&j->span.ctx, tid);
+    lt_log_trace_set(tid);
+    LT_DEBUG("api", "request %s", j->r.subject);
+}
+
+/* Worker thread: the request's span to the exporter (when one runs); the log's trace id off. */
+static void trace_end(job *j, bool error)
+{
+    lt_trace_span *s = &j->span;
+
+    if (lt_trace_otlp_enabled()) {
+        s->end_ns = lt_trace_now_ns();
+        s->error = error;
+        snprintf(s->name, sizeof(s->name), "%.24s %.32s", j->r.tok[1][0] ? j->r.tok[1] : "api",
+                 j->r.tok[2][0] ? j->r.tok[2] : "request");
+        lt_trace_span_attr(s, 0, "messaging.destination.name", j->r.subject);
+        lt_trace_span_attr(s, 1, "lattice", j->r.tok[0]);
+        lt_trace_span_attr(s, 2, "app", j->r.name != NULL ? j->r.name : "");
+        lt_trace_otlp_record(s);
+    }
+    lt_log_trace_set(NULL);
 }
 
 /* Worker thread: run the handler, publish the reply. */
@@ -401,6 +450,7 @@ static void run_job(void *p, void *closure)
     lt_buf out;
     natsStatus ns;
 
+    trace_begin(j);
     lt_buf_init(&out, LT_API_MAX_REPLY);
     j->r.raw = &out;
     j->r.list_cache = api->list_cache;
@@ -433,6 +483,7 @@ static void run_job(void *p, void *closure)
     }
     if (ns != NATS_OK)
         LT_WARN("api", "cannot reply to %s: %s", j->r.subject, natsStatus_GetText(ns));
+    trace_end(j, ns != NATS_OK || strncmp(out.ptr, "{\"result\":\"error\"", 18) == 0);
     lt_buf_cleanup(&out);
     job_free(j);
 }
@@ -472,6 +523,7 @@ static void on_msg(natsConnection *nc, natsSubscription *sub, natsMsg *msg, void
         .len = (size_t)natsMsg_GetDataLength(msg),
         .max_request = api->cfg.max_request ? api->cfg.max_request : LT_MAX_MANIFEST_BYTES,
     };
+    trace_accept(j);
     if (lt__api_parse(api->prefix, &j->r, &j->body, &j->reply) == LT_OK && j->reply == NULL) {
         j->parsed_ok = true;
         app = j->body.model != NULL ? j->body.model->name : j->r.name;

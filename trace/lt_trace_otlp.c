@@ -17,8 +17,8 @@
 #include "lt_config.h"
 #include "lt_log.h"
 
-#define QUEUE_MAX 1024   /* spans waiting for export */
-#define BATCH_MAX 256    /* spans per POST */
+#define QUEUE_MAX 1024    /* spans waiting for export */
+#define BATCH_MAX 256     /* spans per POST */
 #define BATCH_WAIT_MS 200 /* a batch leaves this long after its first span at most */
 #define POST_TIMEOUT_MS 2000
 #define BODY_MAX (4u * 1024u * 1024u)

@@ -26,6 +26,7 @@ typedef struct {
     int64_t replicas;
     int64_t events_max_bytes;
     const char *log_level, *log_format;
+    const char *otlp_endpoint; /* OTLP/HTTP traces URL; NULL: no span export */
     /* scheduler (daemon_sched.c) */
     const char *lattices;             /**< comma-separated lattices served; NULL = every one seen */
     const char *lattice_prefix;       /**< subject prefix of host events and commands */

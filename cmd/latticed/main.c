@@ -14,6 +14,7 @@
 #include "lt_log.h"
 #include "lt_opts.h"
 #include "lt_subject.h"
+#include "lt_trace_otlp.h"
 
 #define F(field) offsetof(lt_daemon_config, field)
 
@@ -138,6 +139,9 @@ static const lt_opt options[] = {
       "debug, info, warn or error", F(log_level), 0, 0 },
     { "log-format", 0, "LATTICED_LOG_FORMAT", LT_OPT_STRING, "text|json", "text",
       "log line format on stderr", F(log_format), 0, 0 },
+    { "otlp-endpoint", 0, "LATTICED_OTLP_ENDPOINT", LT_OPT_STRING, "URL", NULL,
+      "export spans over OTLP/HTTP JSON to URL (e.g. http://127.0.0.1:4318/v1/traces); "
+      "default: none", F(otlp_endpoint), 0, 0 },
 };
 /* clang-format on */
 
@@ -211,7 +215,16 @@ int main(int argc, char **argv)
     code = check_config(&cfg);
     if (code != 0)
         goto out;
+    if (cfg.otlp_endpoint != NULL && cfg.otlp_endpoint[0] != '\0') {
+        if (lt_trace_otlp_start(cfg.otlp_endpoint, "latticed") != LT_OK) {
+            fprintf(stderr, "latticed: %s\n", lt_error_message());
+            code = 2;
+            goto out;
+        }
+        LT_INFO("trace", "exporting spans to %s", cfg.otlp_endpoint);
+    }
     code = lt_daemon_run(&cfg);
+    lt_trace_otlp_stop();
 out:
     lt_free(config_text);
     return code;

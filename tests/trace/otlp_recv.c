@@ -43,28 +43,23 @@ static int take_body(otlp_recv *r, const char *body, size_t len)
 
     if (doc == NULL || !json_is_array(rs = json_object_get(doc, "resourceSpans")))
         goto bad;
-    json_array_foreach(rs, i, ss)
-    {
+    json_array_foreach (rs, i, ss) {
         json_t *attrs = json_object_get(json_object_get(ss, "resource"), "attributes"), *a;
         const char *service = "";
         json_t *scopes = json_object_get(ss, "scopeSpans"), *scope;
 
-        json_array_foreach(attrs, k, a)
-        {
+        json_array_foreach (attrs, k, a) {
             if (strcmp(str_or_empty(json_object_get(a, "key")), "service.name") == 0)
-                service =
-                    str_or_empty(json_object_get(json_object_get(a, "value"), "stringValue"));
+                service = str_or_empty(json_object_get(json_object_get(a, "value"), "stringValue"));
         }
         if (!json_is_array(scopes))
             goto bad;
-        json_array_foreach(scopes, j, scope)
-        {
+        json_array_foreach (scopes, j, scope) {
             json_t *spans = json_object_get(scope, "spans");
 
             if (!json_is_array(spans))
                 goto bad;
-            json_array_foreach(spans, k, sp)
-            {
+            json_array_foreach (spans, k, sp) {
                 const char *tid = json_string_value(json_object_get(sp, "traceId"));
                 const char *sid = json_string_value(json_object_get(sp, "spanId"));
 
@@ -161,8 +156,8 @@ otlp_recv *otlp_recv_start(void)
     if (r == NULL)
         return NULL;
     r->fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-    if (r->fd < 0 || bind(r->fd, (struct sockaddr *)&a, sizeof(a)) != 0 ||
-        listen(r->fd, 16) != 0 || getsockname(r->fd, (struct sockaddr *)&a, &alen) != 0) {
+    if (r->fd < 0 || bind(r->fd, (struct sockaddr *)&a, sizeof(a)) != 0 || listen(r->fd, 16) != 0 ||
+        getsockname(r->fd, (struct sockaddr *)&a, &alen) != 0) {
         if (r->fd >= 0)
             close(r->fd);
         free(r);

@@ -73,8 +73,7 @@ START_TEST(test_export_reaches_receiver)
     spans = otlp_recv_spans(r, &bad);
     ck_assert_int_eq(bad, 0);
     ck_assert_uint_eq(json_array_size(spans), 4);
-    json_array_foreach(spans, i, sp)
-    {
+    json_array_foreach (spans, i, sp) {
         ck_assert_str_eq(json_string_value(json_object_get(sp, "traceId")), tid);
         ck_assert_str_eq(json_string_value(json_object_get(sp, "_service")), "test-svc");
         if (strcmp(json_string_value(json_object_get(sp, "name")), "host.start") == 0) {
@@ -85,11 +84,12 @@ START_TEST(test_export_reaches_receiver)
             ck_assert_str_eq(json_string_value(json_object_get(sp, "spanId")), sid);
             ck_assert_ptr_null(json_object_get(sp, "parentSpanId"));
             ck_assert_int_eq(json_integer_value(json_object_get(sp, "kind")), 2);
-            ck_assert_str_eq(
-                json_string_value(json_object_get(
-                    json_object_get(json_array_get(json_object_get(sp, "attributes"), 0), "value"),
-                    "stringValue")),
-                "default");
+            ck_assert_str_eq(json_string_value(json_object_get(
+                                 json_object_get(json_array_get(json_object_get(sp, "attributes"),
+                                                                0),
+                                                 "value"),
+                                 "stringValue")),
+                             "default");
         }
     }
     ck_assert_int_eq(children, 3);
