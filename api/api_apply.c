@@ -27,6 +27,7 @@ typedef struct {
     bool deployed; /* the deployed version changed */
     char previous[LT_STORE_MAX_VERSION + 1];
     size_t total;
+    const char *trace; /* the request's traceparent, kept with the deployed version */
 } apply_ctx;
 
 static lt_status apply_cb(lt_store_app *app, const char *new_key, lt_store_decision *d, void *arg)
@@ -62,6 +63,9 @@ static lt_status apply_cb(lt_store_app *app, const char *new_key, lt_store_decis
         (st = lt_store_app_add_event(c->store, app, LT_STORE_EV_DEPLOY, v, now)) != LT_OK)
         return st;
     app->deployed_ms = now;
+    if (c->trace != NULL && c->trace[0] != '\0' &&
+        (app->deployed_trace = lt_strdup(c->trace)) == NULL)
+        return LT_ERR_NOMEM;
     c->deployed = true;
     return LT_OK;
 }
@@ -169,7 +173,7 @@ json_t *lt__api_apply(const lt__api_req *r)
     lt__api_body *b = r->body; /* parsed by lt__api_parse; decide() may change model and canon */
     lt_model *m = b->model;
     json_t *reply = NULL;
-    apply_ctx c = { .store = r->store, .m = m };
+    apply_ctx c = { .store = r->store, .m = m, .trace = r->traceparent };
     lt_store_manifest sm;
     lt_buf msg;
     lt_status st;

@@ -180,7 +180,8 @@ typedef struct {
     const char *version;
     const char **ids;
     size_t nids;
-    bool gone; /* the version was deleted meanwhile */
+    bool gone;         /* the version was deleted meanwhile */
+    const char *trace; /* the request's traceparent, kept with the deployed version */
 } deploy_ctx;
 
 static lt_status deploy_cb(lt_store_app *app, const char *new_key, lt_store_decision *d, void *arg)
@@ -197,6 +198,9 @@ static lt_status deploy_cb(lt_store_app *app, const char *new_key, lt_store_deci
         (st = lt_store_app_add_event(c->store, app, LT_STORE_EV_DEPLOY, c->version, now)) != LT_OK)
         return st;
     app->deployed_ms = now;
+    if (c->trace != NULL && c->trace[0] != '\0' &&
+        (app->deployed_trace = lt_strdup(c->trace)) == NULL)
+        return LT_ERR_NOMEM;
     *d = LT_STORE_WRITE;
     return LT_OK;
 }
@@ -220,7 +224,7 @@ static json_t *deploy_version(const lt__api_req *r, const lt_store_app *app, con
                               const char *msg_ok)
 {
     lt_model *m = NULL;
-    deploy_ctx c = { .store = r->store, .version = v };
+    deploy_ctx c = { .store = r->store, .version = v, .trace = r->traceparent };
     pthread_mutex_t *lock = NULL;
     json_t *reply = NULL;
     lt_buf msg;

@@ -12,6 +12,7 @@
 
 #include "lt_api.h"
 #include "lt_limits.h"
+#include "lt_trace.h"
 
 /** The operations of `{prefix}.{lattice}.model.{op}[.{name}]`. */
 typedef enum {
@@ -60,6 +61,8 @@ typedef struct {
     natsConnection *nc;       /**< the server's connection (model.plan asks the leader); NULL in
                                    lt_api_handle */
     const char *sched_prefix; /**< the scheduler's subject prefix (model.plan) */
+    char traceparent[LT_TRACE_PARENT_LEN + 1]; /**< the request's span (W3C traceparent): a
+                                                    deploy stores it in the index; "" if none */
     char tok[4][LT_MAX_TOKEN + 1];
 } lt__api_req;
 

@@ -524,6 +524,7 @@ static void on_msg(natsConnection *nc, natsSubscription *sub, natsMsg *msg, void
         .max_request = api->cfg.max_request ? api->cfg.max_request : LT_MAX_MANIFEST_BYTES,
     };
     trace_accept(j);
+    lt_trace_format(&j->span.ctx, j->r.traceparent);
     if (lt__api_parse(api->prefix, &j->r, &j->body, &j->reply) == LT_OK && j->reply == NULL) {
         j->parsed_ok = true;
         app = j->body.model != NULL ? j->body.model->name : j->r.name;

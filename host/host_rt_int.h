@@ -13,6 +13,7 @@
 #include "host_int.h"
 #include "lt_host.h"
 #include "lt_loop.h"
+#include "lt_trace.h"
 
 /** Find the state of the host with id (NULL: not ours, ignore the message). */
 typedef lt__host_state *(*lt__host_lookup_fn)(void *ctx, const char *id);
@@ -57,6 +58,8 @@ typedef struct {
     uint64_t idle_requests; /**< n_requests at the previous lt__host_srv_idle */
     uint64_t n_requests, n_events, n_heartbeats, n_errors;
     uint64_t n_unsigned; /**< commands refused for a missing or wrong signature */
+    char cur_trace[LT_TRACE_PARENT_LEN + 1]; /**< the traceparent of the command being handled
+                                                  ("" none): the events it causes carry it */
 } lt__host_srv;
 
 /** Initialise srv (no I/O). */

@@ -21,7 +21,8 @@
 #include "lt_pbjson.h"
 #include "lt_subject.h"
 
-static void srv_publish(lt__host_srv *srv, lt__host_state *h, const char *type, const lt_buf *b);
+static void srv_publish(lt__host_srv *srv, lt__host_state *h, const char *type, const lt_buf *b,
+                        const char *tp);
 
 struct lt__host_delayed {
     lt__host_delayed *next, *prev;
@@ -98,7 +99,8 @@ typedef struct {
     lt__host_state *h;
     const char *type; /* a string literal of command.c/child.c */
     size_t len;
-    int64_t at; /* when it was queued (monotonic ms) */
+    int64_t at;                       /* when it was queued (monotonic ms) */
+    char tp[LT_TRACE_PARENT_LEN + 1]; /* the causing command's traceparent, "" if none */
 } evrec;
 
 /* Publish up to max queued events, oldest first (max 0: all of them). */
@@ -113,7 +115,7 @@ static void flush_events(lt__host_srv *srv, size_t max)
         memcpy(&r, srv->evq.ptr + srv->evq_head, sizeof(r));
         srv->evq_head += sizeof(r);
         view = (lt_buf){ srv->evq.ptr + srv->evq_head, r.len, r.len, r.len, false, LT_OK };
-        srv_publish(srv, r.h, r.type, &view);
+        srv_publish(srv, r.h, r.type, &view, r.tp);
         srv->evq_head += r.len;
         n++;
     }
@@ -326,6 +328,23 @@ static void handle_bcast(lt__host_srv *srv, natsMsg *msg, const char *to)
     }
 }
 
+/* The command's W3C traceparent (docs/protocol.md): the events its handling publishes carry
+ * it (normalised to version 00), and the log records its trace id. */
+static void trace_begin(lt__host_srv *srv, natsMsg *msg)
+{
+    const char *tp = NULL;
+    lt_trace_ctx c;
+    char tid[LT_TRACE_ID_HEX];
+
+    srv->cur_trace[0] = '\0';
+    if (natsMsgHeader_Get(msg, LT_TRACE_HEADER, &tp) != NATS_OK || tp == NULL ||
+        lt_trace_parse(tp, strlen(tp), &c) != LT_OK)
+        return;
+    lt_trace_format(&c, srv->cur_trace);
+    lt_trace_id_hex(&c, tid);
+    lt_log_trace_set(tid);
+}
+
 /* On the loop: "{prefix}.{lattice}.host.{id}.{verb}" -> host state -> reply. */
 static void handle_on_loop(lt_loop *loop, void *arg)
 {
@@ -353,6 +372,7 @@ static void handle_on_loop(lt_loop *loop, void *arg)
     json = is_json(p->msg);
     srv->n_requests++;
     lt_buf_reset(&srv->out);
+    trace_begin(srv, p->msg);
     st = lt__host_request(h, srv->ops, verb, natsMsg_GetData(p->msg),
                           (size_t)natsMsg_GetDataLength(p->msg), &json, &srv->out);
     if (st != LT_OK) {
@@ -362,6 +382,8 @@ static void handle_on_loop(lt_loop *loop, void *arg)
     }
     reply(srv, to, json, &srv->out);
 out:
+    srv->cur_trace[0] = '\0';
+    lt_log_trace_set(NULL);
     trash(srv, p->msg);
     lt_free(p);
 }
@@ -407,18 +429,23 @@ lt_status lt__host_srv_subscribe(lt__host_srv *srv, const char *id)
 
 /* ---- events ---------------------------------------------------------------------- */
 
-/** Publish bytes already encoded as event type of host h. */
-static void srv_publish(lt__host_srv *srv, lt__host_state *h, const char *type, const lt_buf *b)
+/** Publish bytes already encoded as event type of host h; tp (NULL or "": none) is the
+ * causing command's traceparent, carried as the CloudEvents distributed-tracing extension. */
+static void srv_publish(lt__host_srv *srv, lt__host_state *h, const char *type, const lt_buf *b,
+                        const char *tp)
 {
     natsMsg *m = NULL;
-    natsStatus s;
+    natsStatus s = NATS_OK;
 
     if (lt__host_ce_msg(&m, srv->cfg->prefix, h->lattice, type, h->id, b->ptr, b->len) != LT_OK) {
         srv->n_errors++;
         LT_DEBUG("host", "%s", lt_error_message());
         return;
     }
-    s = natsConnection_PublishMsg(srv->nc, m);
+    if (tp != NULL && tp[0] != '\0')
+        s = natsMsgHeader_Set(m, LT_TRACE_HEADER, tp);
+    if (s == NATS_OK)
+        s = natsConnection_PublishMsg(srv->nc, m);
     trash(srv, m);
     if (s != NATS_OK) {
         srv->n_errors++;
@@ -432,7 +459,7 @@ void lt__host_srv_emit(lt__host_srv *srv, lt__host_state *h, const char *type, c
                        size_t len)
 {
     lt_buf b = { (char *)data, len, len, len, false, LT_OK }; /* a read-only view */
-    evrec r = { h, type, len, 0 };
+    evrec r = { h, type, len, 0, "" };
 
     if (srv->defer_events) {
         size_t before;
@@ -440,6 +467,7 @@ void lt__host_srv_emit(lt__host_srv *srv, lt__host_state *h, const char *type, c
         if (srv->evq.len > LT_HOST_EVENT_QUEUE)
             flush_events(srv, 0); /* bound the queue */
         r.at = lt_loop_now_ms();
+        memcpy(r.tp, srv->cur_trace, sizeof(r.tp));
         before = srv->evq.len;
         if (lt_buf_append(&srv->evq, &r, sizeof(r)) == LT_OK &&
             lt_buf_append(&srv->evq, data, len) == LT_OK)
@@ -447,7 +475,7 @@ void lt__host_srv_emit(lt__host_srv *srv, lt__host_state *h, const char *type, c
         lt_buf_truncate(&srv->evq, before); /* cannot queue it: publish all now, in order */
         flush_events(srv, 0);
     }
-    srv_publish(srv, h, type, &b);
+    srv_publish(srv, h, type, &b, srv->cur_trace);
 }
 
 void lt__host_srv_heartbeat(lt__host_srv *srv, lt__host_state *h)
@@ -459,7 +487,7 @@ void lt__host_srv_heartbeat(lt__host_srv *srv, lt__host_state *h)
         LT_WARN("host", "%s: heartbeat not sent: %s", h->id, lt_error_message());
         return;
     }
-    srv_publish(srv, h, "host.heartbeat", &srv->ev);
+    srv_publish(srv, h, "host.heartbeat", &srv->ev, NULL);
     srv->n_heartbeats++;
 }
 
@@ -467,7 +495,7 @@ void lt__host_srv_started(lt__host_srv *srv, lt__host_state *h)
 {
     lt_buf_reset(&srv->ev);
     if (lt__host_started_encode(h, &srv->ev) == LT_OK)
-        srv_publish(srv, h, "host.started", &srv->ev);
+        srv_publish(srv, h, "host.started", &srv->ev, NULL);
 }
 
 void lt__host_srv_stopping(lt__host_srv *srv, lt__host_state *h, const char *reason,
@@ -475,7 +503,7 @@ void lt__host_srv_stopping(lt__host_srv *srv, lt__host_state *h, const char *rea
 {
     lt_buf_reset(&srv->ev);
     if (lt__host_stopping_encode(h, reason, deadline_wall_ms, &srv->ev) == LT_OK)
-        srv_publish(srv, h, "host.stopping", &srv->ev);
+        srv_publish(srv, h, "host.stopping", &srv->ev, NULL);
 }
 
 void lt__host_srv_flush(lt__host_srv *srv, int timeout_ms)

@@ -18,30 +18,75 @@
 #include "lt_log.h"
 #include "lt_nkey.h"
 #include "lt_subject.h"
+#include "lt_trace.h"
+#include "lt_trace_otlp.h"
 
-/* The packed request in svc->pbuf, with its signature header (--command-signing-seed). */
-static natsStatus publish_signed(lt_sched_svc *svc, const char *subj, const char *reply, size_t len)
+/* The packed request in svc->pbuf, with its signature header (--command-signing-seed) and
+ * its traceparent (tp, NULL: none). Without either it goes header-less. */
+static natsStatus publish(lt_sched_svc *svc, const char *subj, const char *reply, size_t len,
+                          const char *tp)
 {
     char sig[LT_NKEY_SIG_TEXT + 1];
     natsMsg *msg = NULL;
     natsStatus s;
 
-    if (lt_nkey_sign_command(svc->cfg.sign_seed, subj, svc->pbuf, len, sig) != LT_OK)
+    if (svc->cfg.sign_seed == NULL && tp == NULL)
+        return natsConnection_PublishRequest(svc->cfg.nc, subj, reply, svc->pbuf, (int)len);
+    if (svc->cfg.sign_seed != NULL &&
+        lt_nkey_sign_command(svc->cfg.sign_seed, subj, svc->pbuf, len, sig) != LT_OK)
         return NATS_ERR;
     s = natsMsg_Create(&msg, subj, reply, (const char *)svc->pbuf, (int)len);
-    if (s == NATS_OK)
+    if (s == NATS_OK && svc->cfg.sign_seed != NULL)
         s = natsMsgHeader_Set(msg, LT_NKEY_SIG_HEADER, sig);
+    if (s == NATS_OK && tp != NULL)
+        s = natsMsgHeader_Set(msg, LT_TRACE_HEADER, tp);
     if (s == NATS_OK)
         s = natsConnection_PublishMsg(svc->cfg.nc, msg);
     natsMsg_Destroy(msg);
     return s;
 }
 
+/*
+ * The command's span: a child of the traceparent stored with the deploy of the batch's app
+ * (its first item's: a batch of one verb to one host rarely mixes apps), exported as a
+ * PRODUCER span when an exporter runs. Its traceparent into tp; false when the app has none
+ * (stops and inventories name no app).
+ */
+static bool command_span(svc_lattice *l, const lt_sched_batch *b, const char *subj,
+                         char tp[LT_TRACE_PARENT_LEN + 1])
+{
+    const char *app = NULL, *stored;
+    lt_trace_ctx parent;
+    lt_trace_span s = { 0 };
+
+    if (b->verb == LT_SCHED_START && b->count > 0)
+        app = b->starts[0]->app_name;
+    else if (b->verb == LT_SCHED_LINK && b->count > 0)
+        app = b->links[0]->app_name;
+    stored = lt__sched_svc_app_trace(l, app);
+    if (stored == NULL || lt_trace_parse(stored, strlen(stored), &parent) != LT_OK)
+        return false;
+    lt_trace_child(&parent, &s.ctx);
+    lt_trace_format(&s.ctx, tp);
+    if (lt_trace_otlp_enabled()) {
+        memcpy(s.parent_span_id, parent.span_id, sizeof(s.parent_span_id));
+        snprintf(s.name, sizeof(s.name), "host %s", lt_sched_verb_name(b->verb));
+        s.kind = LT_TRACE_KIND_PRODUCER;
+        s.start_ns = s.end_ns = lt_trace_now_ns();
+        lt_trace_span_attr(&s, 0, "messaging.destination.name", subj);
+        lt_trace_span_attr(&s, 1, "lattice", l->name);
+        lt_trace_span_attr(&s, 2, "app", app);
+        lt_trace_span_attr(&s, 3, "host_id", b->host_id);
+        lt_trace_otlp_record(&s);
+    }
+    return true;
+}
+
 void lt__sched_svc_send(void *arg, const lt_sched_batch *b)
 {
     svc_lattice *l = arg;
     lt_sched_svc *svc = l->svc;
-    char subj[LT_MAX_SUBJECT], reply[256], rid[160];
+    char subj[LT_MAX_SUBJECT], reply[256], rid[160], tp[LT_TRACE_PARENT_LEN + 1];
     uint64_t epoch = 0;
     ProtobufCMessage *m;
     Latticed__Host__V1__StartRequest sr = LATTICED__HOST__V1__START_REQUEST__INIT;
@@ -113,9 +158,7 @@ void lt__sched_svc_send(void *arg, const lt_sched_batch *b)
         svc->pcap = len;
     }
     protobuf_c_message_pack(m, svc->pbuf);
-    s = svc->cfg.sign_seed != NULL
-            ? publish_signed(svc, subj, reply, len)
-            : natsConnection_PublishRequest(svc->cfg.nc, subj, reply, svc->pbuf, (int)len);
+    s = publish(svc, subj, reply, len, command_span(l, b, subj, tp) ? tp : NULL);
     svc->n_requests++;
     if (s != NATS_OK)
         LT_DEBUG("sched", "%s: not sent (%s); it will expire and be retried", subj,

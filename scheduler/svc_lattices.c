@@ -307,7 +307,46 @@ typedef struct {
     bool deleted;
     bool initial_done;
     char *version, *unreadable; /* the deployed version cannot be read: why */
+    char *trace;                /* the deploy request's traceparent, NULL when none */
 } app_item;
+
+/* An entry of svc_lattice.traces: the key is app, in the same allocation. */
+typedef struct {
+    char tp[64];
+    char app[];
+} app_trace;
+
+/* Keep (tp) or forget (NULL) the traceparent of app's deploy; on the loop. */
+static void trace_set(svc_lattice *l, const char *app, const char *tp)
+{
+    app_trace *t = lt_map_del(&l->traces, app);
+    size_t n = strlen(app);
+
+    lt_free(t);
+    if (tp == NULL || strlen(tp) >= sizeof(t->tp) || (t = lt_malloc(sizeof(*t) + n + 1)) == NULL)
+        return;
+    memcpy(t->tp, tp, strlen(tp) + 1);
+    memcpy(t->app, app, n + 1);
+    if (lt_map_put(&l->traces, t->app, t) != LT_OK)
+        lt_free(t);
+}
+
+const char *lt__sched_svc_app_trace(const svc_lattice *l, const char *app)
+{
+    const app_trace *t = app != NULL ? lt_map_get(&l->traces, app) : NULL;
+
+    return t != NULL ? t->tp : NULL;
+}
+
+static void traces_free(svc_lattice *l)
+{
+    size_t iter = 0;
+    void *t;
+
+    while ((t = lt_map_next(&l->traces, &iter)) != NULL)
+        lt_free(t);
+    lt_map_cleanup(&l->traces);
+}
 
 static void app_drop(void *arg)
 {
@@ -318,6 +357,7 @@ static void app_drop(void *arg)
     lt_model_free(it->model);
     lt_free(it->version);
     lt_free(it->unreadable);
+    lt_free(it->trace);
     lt_free(it);
 }
 
@@ -343,6 +383,8 @@ static void app_apply(lt_loop *loop, void *arg)
             st = lt_sched_unreadable(l->s, it->name, it->version, it->unreadable, now);
         else if (l != NULL && it->model != NULL)
             st = lt_sched_deploy(l->s, it->model, now);
+        if (l != NULL)
+            trace_set(l, it->name, it->model != NULL ? it->trace : NULL);
         else if (l != NULL)
             st = lt_sched_undeploy(l->s, it->name, it->deleted, now);
         if (st != LT_OK)
@@ -420,6 +462,11 @@ static lt_status on_store_change(lt_store_change_kind kind, const char *lattice,
             goto out;
         }
         lt_model_report_free(rep);
+        if (app->deployed_trace != NULL && (it->trace = lt_strdup(app->deployed_trace)) == NULL) {
+            app_drop(it);
+            ret = LT_ERR_NOMEM;
+            goto out;
+        }
     }
     post_app(svc, it);
 out:
@@ -613,6 +660,7 @@ void lt_sched_svc_stop(lt_sched_svc *svc)
     lt_free(svc->v2_lats);
     for (i = 0; i < svc->n_lats; i++) {
         lt_sched_free(svc->lats[i]->s);
+        traces_free(svc->lats[i]);
         lt_free(svc->lats[i]->name);
         lt_free(svc->lats[i]);
     }

@@ -149,9 +149,11 @@ typedef struct lt_store_app {
     size_t deployed_id_count;
     lt_store_event *history; /**< oldest first, capped */
     size_t history_count;
-    size_t history_cap_; /**< private */
-    uint64_t revision;   /**< KV revision read (0: the app does not exist yet) */
-    bool deleted;        /**< set by an update callback to delete the whole app */
+    size_t history_cap_;  /**< private */
+    uint64_t revision;    /**< KV revision read (0: the app does not exist yet) */
+    bool deleted;         /**< set by an update callback to delete the whole app */
+    char *deployed_trace; /**< W3C traceparent of the request that last deployed, or NULL:
+                               "deployed_traceparent" in the index (latticed extension) */
 } lt_store_app;
 
 /** DESTRUCTOR. NULL-safe. */
@@ -171,7 +173,8 @@ LT_NODISCARD lt_status lt_store_app_add_event(const lt_store *s, lt_store_app *a
                                               lt_store_event_kind k, const char *version,
                                               int64_t time_ms);
 
-/** Set (or clear, with NULL) the deployed version; LT_ERR_NOMEM. Does not add an event. */
+/** Set (or clear, with NULL) the deployed version, clearing deployed_trace; LT_ERR_NOMEM.
+ * Does not add an event. */
 LT_NODISCARD lt_status lt_store_app_set_deployed(lt_store_app *app, const char *version,
                                                  const char *const *ids, size_t id_count);
 

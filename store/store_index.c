@@ -41,6 +41,7 @@ void lt_store_app_free(lt_store_app *app)
     lt_free(app->lattice);
     lt_free(app->name);
     lt_free(app->deployed_version);
+    lt_free(app->deployed_trace);
     lt_free(app->description);
     lt_free(app);
 }
@@ -186,6 +187,8 @@ lt_status lt_store_app_set_deployed(lt_store_app *app, const char *version, cons
         id_count = 0;
     }
     lt_free(app->deployed_version);
+    lt_free(app->deployed_trace); /* the deployer sets its own afterwards */
+    app->deployed_trace = NULL;
     free_ids(app->deployed_ids, app->deployed_id_count);
     app->deployed_version = v;
     app->deployed_ids = nids;
@@ -302,6 +305,7 @@ lt_status lt__store_index_decode(const char *lattice, const char *name, const ch
         goto out;
     if ((st = dup_opt(root, "deployed_version", &app->deployed_version)) != LT_OK ||
         (st = dup_opt(root, "description", &app->description)) != LT_OK ||
+        (st = dup_opt(root, "deployed_traceparent", &app->deployed_trace)) != LT_OK ||
         (st = decode_lists(app, root)) != LT_OK)
         goto out;
     app->latest_shared = json_is_true(json_object_get(root, "shared"));
@@ -355,6 +359,8 @@ static json_t *encode_tree(const lt_store_app *app)
         json_decref(hist);
         json_decref(ids);
     }
+    if (!bad && app->deployed_trace != NULL) /* only when set: indexes stay as they were */
+        bad |= json_object_set_new(root, "deployed_traceparent", json_string(app->deployed_trace));
     if (bad) {
         json_decref(root);
         return NULL;

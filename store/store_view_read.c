@@ -35,7 +35,7 @@ lt_status lt__store_app_dup(const lt_store_app *a, lt_store_app **out)
     c->revision = a->revision;
     ok = dup_opt(a->lattice, &c->lattice) && dup_opt(a->name, &c->name) &&
          dup_opt(a->deployed_version, &c->deployed_version) &&
-         dup_opt(a->description, &c->description);
+         dup_opt(a->deployed_trace, &c->deployed_trace) && dup_opt(a->description, &c->description);
     if (ok && a->version_count > 0) {
         ok = (c->versions = lt_calloc(a->version_count, sizeof(*c->versions))) != NULL;
         c->version_cap_ = ok ? a->version_count : 0;

@@ -5,14 +5,20 @@
  * API request carrying a traceparent header gets a span in that trace, whose
  * parent is the sender's span, exported over OTLP JSON; latticed's log lines
  * for the request carry its trace id; the wadm reply is unchanged. A request
- * without one (or with an invalid one: version ff) starts a new trace.
+ * without one (or with an invalid one: version ff) starts a new trace. A
+ * deploy's trace reaches, through the store, the scheduler's host commands
+ * (a span each, a child of the deploy's) and the host events they cause
+ * (traceparent header, simulated hosts).
  */
 #include <check.h>
 #include <nats/nats.h>
+#include <pthread.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "e2e.h"
+#include "lt_subject.h"
 #include "otlp_recv.h"
 
 #define TRACE_ID "4bf92f3577b34da6a3ce929d0e0e4736"
@@ -52,8 +58,7 @@ static bool span_seen(e2e *e, void *p)
     size_t i;
 
     (void)e;
-    json_array_foreach(spans, i, sp)
-    {
+    json_array_foreach (spans, i, sp) {
         const char *tid = json_string_value(json_object_get(sp, "traceId"));
 
         if (w->trace_id != NULL ? strcmp(tid, w->trace_id) == 0 : strcmp(tid, TRACE_ID) != 0) {
@@ -121,8 +126,153 @@ START_TEST(test_api_request_span_and_logs)
 }
 END_TEST
 
+#define TRACE2 "0af7651916cd43dd8448eb211c80319c"
+#define PARENT2 "b7ad6b7169203331"
+
+/* Host events seen carrying a traceparent of TRACE2. */
+typedef struct {
+    pthread_mutex_t mu;
+    int traced;
+    char subject[256];
+} ev_seen;
+
+static void on_event(natsConnection *nc, natsSubscription *sub, natsMsg *m, void *closure)
+{
+    ev_seen *ev = closure;
+    const char *tp = NULL;
+
+    (void)nc;
+    (void)sub;
+    if (natsMsgHeader_Get(m, "traceparent", &tp) == NATS_OK && tp != NULL &&
+        strncmp(tp, "00-" TRACE2 "-", 36) == 0) {
+        pthread_mutex_lock(&ev->mu);
+        ev->traced++;
+        snprintf(ev->subject, sizeof(ev->subject), "%s", natsMsg_GetSubject(m));
+        pthread_mutex_unlock(&ev->mu);
+    }
+    natsMsg_Destroy(m);
+}
+
+static bool events_traced(e2e *e, void *p)
+{
+    ev_seen *ev = p;
+    bool ok;
+
+    (void)e;
+    pthread_mutex_lock(&ev->mu);
+    ok = ev->traced > 0;
+    pthread_mutex_unlock(&ev->mu);
+    return ok;
+}
+
+typedef struct {
+    otlp_recv *r;
+    const char *name;
+    const char *parent; /* the parentSpanId it must have */
+} named_wait;
+
+static bool named_span(e2e *e, void *p)
+{
+    named_wait *w = p;
+    json_t *spans = otlp_recv_spans(w->r, NULL), *sp;
+    size_t i;
+    bool found = false;
+
+    (void)e;
+    json_array_foreach (spans, i, sp) {
+        if (strcmp(field(sp, "traceId"), TRACE2) == 0 && strcmp(field(sp, "name"), w->name) == 0 &&
+            strcmp(field(sp, "parentSpanId"), w->parent) == 0)
+            found = true;
+    }
+    json_decref(spans);
+    return found;
+}
+
+/* The deploy span's spanId (cap 17), "" until it arrives. */
+static bool deploy_span_id(e2e *e, void *p)
+{
+    named_wait *w = p;
+    json_t *spans = otlp_recv_spans(w->r, NULL), *sp;
+    size_t i;
+
+    (void)e;
+    json_array_foreach (spans, i, sp) {
+        if (strcmp(field(sp, "traceId"), TRACE2) == 0 &&
+            strcmp(field(sp, "name"), "model deploy") == 0 &&
+            strcmp(field(sp, "parentSpanId"), PARENT2) == 0)
+            snprintf((char *)w->parent, 17, "%s", field(sp, "spanId"));
+    }
+    json_decref(spans);
+    return ((char *)w->parent)[0] != '\0';
+}
+
+START_TEST(test_deploy_trace_reaches_hosts)
+{
+    otlp_recv *r = otlp_recv_start();
+    const char *extra[] = { "--otlp-endpoint", NULL, NULL };
+    natsConnection *nc = NULL;
+    natsSubscription *sub = NULL;
+    natsMsg *m = NULL, *reply = NULL;
+    ev_seen ev = { .mu = PTHREAD_MUTEX_INITIALIZER };
+    char subj[256], body[128], deploy_id[17] = "";
+    named_wait w;
+    json_t *put, *rep;
+    e2e *e;
+
+    ck_assert_ptr_nonnull(r);
+    extra[1] = otlp_recv_url(r);
+    e = e2e_new();
+    e2e_latticed(e, extra);
+    e2e_hosts(e, "trc2", "th", 2, NULL, NULL);
+    ck_assert_int_eq(natsConnection_ConnectTo(&nc, e2e_url(e)), NATS_OK);
+    ck_assert_int_eq(lt_subject_events(subj, sizeof(subj), "lattice", "trc2"), LT_OK);
+    ck_assert_int_eq(natsConnection_Subscribe(&sub, nc, subj, on_event, &ev), NATS_OK);
+    ck_assert_int_eq(natsConnection_Flush(nc), NATS_OK);
+
+    {
+        char *data = NULL;
+        size_t len = 0;
+
+        ck_assert_int_eq(lt_test_read_file(e2e_manifest("traced.yaml"), 1u << 20, &data, &len),
+                         LT_OK);
+        put = e2e_api(e, "trc2", "put", NULL, data, len);
+        free(data);
+    }
+    snprintf(body, sizeof(body), "{\"version\":\"%s\"}",
+             json_string_value(json_object_get(put, "current_version")));
+    json_decref(put);
+    ck_assert_int_eq(natsMsg_Create(&m, "wadm.api.trc2.model.deploy.traced", NULL, body,
+                                    (int)strlen(body)),
+                     NATS_OK);
+    ck_assert_int_eq(natsMsgHeader_Set(m, "traceparent", "00-" TRACE2 "-" PARENT2 "-01"), NATS_OK);
+    ck_assert_int_eq(natsConnection_RequestMsg(&reply, nc, m, 10000), NATS_OK);
+    rep = json_loadb(natsMsg_GetData(reply), (size_t)natsMsg_GetDataLength(reply), 0, NULL);
+    ck_assert_str_eq(json_string_value(json_object_get(rep, "result")), "acknowledged");
+    json_decref(rep);
+    natsMsg_Destroy(reply);
+    natsMsg_Destroy(m);
+
+    /* The API's span, a child of the sender's; the host command's, a child of the API's. */
+    w = (named_wait){ r, NULL, deploy_id };
+    ck_assert_msg(e2e_wait(e, deploy_span_id, &w, 20000), "no model deploy span");
+    w = (named_wait){ r, "host start", deploy_id };
+    ck_assert_msg(e2e_wait(e, named_span, &w, 30000), "no host start span under the deploy's");
+    /* The simulated hosts' events for those commands carry the trace. */
+    ck_assert_msg(e2e_wait(e, events_traced, &ev, 30000), "no host event with trace " TRACE2);
+    pthread_mutex_lock(&ev.mu);
+    ck_assert_msg(strstr(ev.subject, ".evt.h.th-") != NULL, "%s", ev.subject);
+    pthread_mutex_unlock(&ev.mu);
+
+    natsSubscription_Destroy(sub);
+    natsConnection_Destroy(nc);
+    e2e_free(e);
+    otlp_recv_stop(r);
+}
+END_TEST
+
 int main(void)
 {
     return e2e_run_suite("e2e_trace", 120,
-                         (const TTest *const[]){ test_api_request_span_and_logs, NULL });
+                         (const TTest *const[]){ test_api_request_span_and_logs,
+                                                 test_deploy_trace_reaches_hosts, NULL });
 }
