@@ -13,6 +13,7 @@
 #include "lt_buf.h"
 #include "lt_map.h"
 #include "lt_sched_svc.h"
+#include "lt_trace.h"
 
 /* ---------------------------------------------------------------------------------------------
  * Lease (svc_lease.c)
@@ -185,6 +186,14 @@ svc_lattice *lt__sched_svc_lattice_get(lt_sched_svc *svc, const char *name, bool
 /** The W3C traceparent stored with app's deployed version (the deploy request's span), NULL
  * when none; borrowed until the app's next change. On the loop. */
 const char *lt__sched_svc_app_trace(const svc_lattice *l, const char *app);
+
+/**
+ * A host command's span (svc_driver.c): when app's deploy kept a traceparent, a child span of it
+ * goes into tp (sent as the command's `traceparent` header) and, while an exporter runs, is
+ * exported as a PRODUCER span "host <verb>". False (tp untouched) when app has none.
+ */
+bool lt__sched_svc_command_span(svc_lattice *l, const char *app, const char *verb, const char *subj,
+                                const char *host_id, char tp[LT_TRACE_PARENT_LEN + 1]);
 svc_lattice *lt__sched_svc_lattice_at(lt_sched_svc *svc, size_t idx);
 
 /* svc_inbox.c */

@@ -46,40 +46,44 @@ static natsStatus publish(lt_sched_svc *svc, const char *subj, const char *reply
     return s;
 }
 
-/*
- * The command's span: a child of the traceparent stored with the deploy of the batch's app
- * (its first item's: a batch of one verb to one host rarely mixes apps), exported as a
- * PRODUCER span when an exporter runs. Its traceparent into tp; false when the app has none
- * (stops and inventories name no app).
- */
-static bool command_span(svc_lattice *l, const lt_sched_batch *b, const char *subj,
-                         char tp[LT_TRACE_PARENT_LEN + 1])
+bool lt__sched_svc_command_span(svc_lattice *l, const char *app, const char *verb, const char *subj,
+                                const char *host_id, char tp[LT_TRACE_PARENT_LEN + 1])
 {
-    const char *app = NULL, *stored;
+    const char *stored = lt__sched_svc_app_trace(l, app);
     lt_trace_ctx parent;
     lt_trace_span s = { 0 };
 
-    if (b->verb == LT_SCHED_START && b->count > 0)
-        app = b->starts[0]->app_name;
-    else if (b->verb == LT_SCHED_LINK && b->count > 0)
-        app = b->links[0]->app_name;
-    stored = lt__sched_svc_app_trace(l, app);
     if (stored == NULL || lt_trace_parse(stored, strlen(stored), &parent) != LT_OK)
         return false;
     lt_trace_child(&parent, &s.ctx);
     lt_trace_format(&s.ctx, tp);
     if (lt_trace_otlp_enabled()) {
         memcpy(s.parent_span_id, parent.span_id, sizeof(s.parent_span_id));
-        snprintf(s.name, sizeof(s.name), "host %s", lt_sched_verb_name(b->verb));
+        snprintf(s.name, sizeof(s.name), "host %s", verb);
         s.kind = LT_TRACE_KIND_PRODUCER;
         s.start_ns = s.end_ns = lt_trace_now_ns();
         lt_trace_span_attr(&s, 0, "messaging.destination.name", subj);
         lt_trace_span_attr(&s, 1, "lattice", l->name);
         lt_trace_span_attr(&s, 2, "app", app);
-        lt_trace_span_attr(&s, 3, "host_id", b->host_id);
+        lt_trace_span_attr(&s, 3, "host_id", host_id);
         lt_trace_otlp_record(&s);
     }
     return true;
+}
+
+/* The batch's span (lt__sched_svc_command_span) for its first item's app: a batch of one verb to
+ * one host rarely mixes apps. Stops and inventories name no app. */
+static bool command_span(svc_lattice *l, const lt_sched_batch *b, const char *subj,
+                         char tp[LT_TRACE_PARENT_LEN + 1])
+{
+    const char *app = NULL;
+
+    if (b->verb == LT_SCHED_START && b->count > 0)
+        app = b->starts[0]->app_name;
+    else if (b->verb == LT_SCHED_LINK && b->count > 0)
+        app = b->links[0]->app_name;
+    return app != NULL &&
+           lt__sched_svc_command_span(l, app, lt_sched_verb_name(b->verb), subj, b->host_id, tp);
 }
 
 void lt__sched_svc_send(void *arg, const lt_sched_batch *b)

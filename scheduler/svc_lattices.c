@@ -383,10 +383,10 @@ static void app_apply(lt_loop *loop, void *arg)
             st = lt_sched_unreadable(l->s, it->name, it->version, it->unreadable, now);
         else if (l != NULL && it->model != NULL)
             st = lt_sched_deploy(l->s, it->model, now);
-        if (l != NULL)
-            trace_set(l, it->name, it->model != NULL ? it->trace : NULL);
         else if (l != NULL)
             st = lt_sched_undeploy(l->s, it->name, it->deleted, now);
+        if (l != NULL)
+            trace_set(l, it->name, it->model != NULL ? it->trace : NULL);
         if (st != LT_OK)
             LT_WARN("sched", "lattice %s app %s: %s", it->lattice, it->name, lt_error_message());
         if (l != NULL)

@@ -84,6 +84,29 @@ void lt__sched_v2_host_cleanup_ops(sched_v2 *v, v2_host *h)
  * Sending
  * ------------------------------------------------------------------------------------------- */
 
+/* The request of op; a start or stop of a workload whose app's deploy kept a traceparent carries
+ * a child span of it in a `traceparent` header (lt__sched_svc_command_span). */
+static natsStatus publish_op(sched_v2 *v, v2_host *h, const v2_op *op, const char *subj,
+                             const char *reply)
+{
+    char tp[LT_TRACE_PARENT_LEN + 1];
+    v2_wl *w = op->wid != NULL ? lt__sched_v2_wl(h, op->wid) : NULL;
+    natsMsg *m = NULL;
+    natsStatus s;
+
+    if (w == NULL || w->app == NULL || (op->kind != V2_OP_START && op->kind != V2_OP_STOP) ||
+        !lt__sched_svc_command_span(h->lat, w->app, op_cmd[op->kind], subj, h->id, tp))
+        return natsConnection_PublishRequest(v->svc->cfg.nc, subj, reply, op->body,
+                                             (int)strlen(op->body));
+    s = natsMsg_Create(&m, subj, reply, op->body, (int)strlen(op->body));
+    if (s == NATS_OK)
+        s = natsMsgHeader_Set(m, LT_TRACE_HEADER, tp);
+    if (s == NATS_OK)
+        s = natsConnection_PublishMsg(v->svc->cfg.nc, m);
+    natsMsg_Destroy(m);
+    return s;
+}
+
 void lt__sched_v2_dispatch(sched_v2 *v, v2_host *h, int64_t now)
 {
     char subj[LT_MAX_SUBJECT], reply[200];
@@ -123,8 +146,7 @@ void lt__sched_v2_dispatch(sched_v2 *v, v2_host *h, int64_t now)
             h->cur_no = 0;
             continue;
         }
-        s = natsConnection_PublishRequest(v->svc->cfg.nc, subj, reply, op.body,
-                                          (int)strlen(op.body));
+        s = publish_op(v, h, &op, subj, reply);
         v->svc->n_requests++;
         if (s != NATS_OK)
             LT_DEBUG("sched", "%s: not sent (%s): it times out", subj, natsStatus_GetText(s));

@@ -129,7 +129,7 @@ END_TEST
 #define TRACE2 "0af7651916cd43dd8448eb211c80319c"
 #define PARENT2 "b7ad6b7169203331"
 
-/* Host events seen carrying a traceparent of TRACE2. */
+/* Host events (or v2 requests) seen carrying a traceparent of TRACE2. */
 typedef struct {
     pthread_mutex_t mu;
     int traced;
@@ -206,17 +206,41 @@ static bool deploy_span_id(e2e *e, void *p)
     return ((char *)w->parent)[0] != '\0';
 }
 
+/* put manifest (no trace), then deploy it to lattice with traceparent tp: acknowledged. */
+static void deploy_traced(e2e *e, natsConnection *nc, const char *lattice, const char *manifest,
+                          const char *app, const char *tp)
+{
+    char *data = NULL, subj[256], body[128];
+    size_t len = 0;
+    natsMsg *m = NULL, *reply = NULL;
+    json_t *put, *rep;
+
+    ck_assert_int_eq(lt_test_read_file(e2e_manifest(manifest), 1u << 20, &data, &len), LT_OK);
+    put = e2e_api(e, lattice, "put", NULL, data, len);
+    free(data);
+    snprintf(body, sizeof(body), "{\"version\":\"%s\"}",
+             json_string_value(json_object_get(put, "current_version")));
+    json_decref(put);
+    snprintf(subj, sizeof(subj), "wadm.api.%s.model.deploy.%s", lattice, app);
+    ck_assert_int_eq(natsMsg_Create(&m, subj, NULL, body, (int)strlen(body)), NATS_OK);
+    ck_assert_int_eq(natsMsgHeader_Set(m, "traceparent", tp), NATS_OK);
+    ck_assert_int_eq(natsConnection_RequestMsg(&reply, nc, m, 10000), NATS_OK);
+    rep = json_loadb(natsMsg_GetData(reply), (size_t)natsMsg_GetDataLength(reply), 0, NULL);
+    ck_assert_str_eq(json_string_value(json_object_get(rep, "result")), "acknowledged");
+    json_decref(rep);
+    natsMsg_Destroy(reply);
+    natsMsg_Destroy(m);
+}
+
 START_TEST(test_deploy_trace_reaches_hosts)
 {
     otlp_recv *r = otlp_recv_start();
     const char *extra[] = { "--otlp-endpoint", NULL, NULL };
     natsConnection *nc = NULL;
     natsSubscription *sub = NULL;
-    natsMsg *m = NULL, *reply = NULL;
     ev_seen ev = { .mu = PTHREAD_MUTEX_INITIALIZER };
-    char subj[256], body[128], deploy_id[17] = "";
+    char subj[256], deploy_id[17] = "";
     named_wait w;
-    json_t *put, *rep;
     e2e *e;
 
     ck_assert_ptr_nonnull(r);
@@ -229,28 +253,7 @@ START_TEST(test_deploy_trace_reaches_hosts)
     ck_assert_int_eq(natsConnection_Subscribe(&sub, nc, subj, on_event, &ev), NATS_OK);
     ck_assert_int_eq(natsConnection_Flush(nc), NATS_OK);
 
-    {
-        char *data = NULL;
-        size_t len = 0;
-
-        ck_assert_int_eq(lt_test_read_file(e2e_manifest("traced.yaml"), 1u << 20, &data, &len),
-                         LT_OK);
-        put = e2e_api(e, "trc2", "put", NULL, data, len);
-        free(data);
-    }
-    snprintf(body, sizeof(body), "{\"version\":\"%s\"}",
-             json_string_value(json_object_get(put, "current_version")));
-    json_decref(put);
-    ck_assert_int_eq(natsMsg_Create(&m, "wadm.api.trc2.model.deploy.traced", NULL, body,
-                                    (int)strlen(body)),
-                     NATS_OK);
-    ck_assert_int_eq(natsMsgHeader_Set(m, "traceparent", "00-" TRACE2 "-" PARENT2 "-01"), NATS_OK);
-    ck_assert_int_eq(natsConnection_RequestMsg(&reply, nc, m, 10000), NATS_OK);
-    rep = json_loadb(natsMsg_GetData(reply), (size_t)natsMsg_GetDataLength(reply), 0, NULL);
-    ck_assert_str_eq(json_string_value(json_object_get(rep, "result")), "acknowledged");
-    json_decref(rep);
-    natsMsg_Destroy(reply);
-    natsMsg_Destroy(m);
+    deploy_traced(e, nc, "trc2", "traced.yaml", "traced", "00-" TRACE2 "-" PARENT2 "-01");
 
     /* The API's span, a child of the sender's; the host command's, a child of the API's. */
     w = (named_wait){ r, NULL, deploy_id };
@@ -270,9 +273,70 @@ START_TEST(test_deploy_trace_reaches_hosts)
 }
 END_TEST
 
+/* wasmCloud 2.x (docs/wasmcloud-v2.md): the workload.start requests of a traced deploy carry a
+ * child of the deploy's span, exported as "host workload.start". Simulated v2 hosts. */
+START_TEST(test_v2_start_carries_trace)
+{
+    otlp_recv *r = otlp_recv_start();
+    const char *extra[] = { "--otlp-endpoint",
+                            NULL,
+                            "--wasmcloud-v2",
+                            "trc3",
+                            "--v2-heartbeat-ms",
+                            "1000",
+                            "--v2-status-interval-ms",
+                            "1000",
+                            NULL };
+    const char *sim[] = { getenv("LATTICED_HOST_BIN"),
+                          "--nats-url",
+                          NULL,
+                          "--simulate",
+                          "2",
+                          "--protocol",
+                          "wasmcloud-v2",
+                          "--id-prefix",
+                          "tv",
+                          "--environment",
+                          "trc3",
+                          "--heartbeat-interval",
+                          "1s",
+                          NULL };
+    natsConnection *nc = NULL;
+    natsSubscription *sub = NULL;
+    ev_seen ev = { .mu = PTHREAD_MUTEX_INITIALIZER };
+    char deploy_id[17] = "";
+    named_wait w;
+    e2e *e;
+
+    ck_assert_ptr_nonnull(r);
+    extra[1] = otlp_recv_url(r);
+    e = e2e_new();
+    sim[2] = e2e_url(e);
+    e2e_spawn(e, "v2sim", sim);
+    e2e_latticed(e, extra);
+    ck_assert_int_eq(natsConnection_ConnectTo(&nc, e2e_url(e)), NATS_OK);
+    ck_assert_int_eq(natsConnection_Subscribe(&sub, nc, "runtime.host.*.workload.start", on_event,
+                                              &ev),
+                     NATS_OK);
+    ck_assert_int_eq(natsConnection_Flush(nc), NATS_OK);
+    deploy_traced(e, nc, "trc3", "v2-shop-v1.yaml", "shop", "00-" TRACE2 "-" PARENT2 "-01");
+    w = (named_wait){ r, NULL, deploy_id };
+    ck_assert_msg(e2e_wait(e, deploy_span_id, &w, 20000), "no model deploy span");
+    ck_assert_msg(e2e_wait(e, events_traced, &ev, 30000), "no workload.start with the trace");
+    w = (named_wait){ r, "host workload.start", deploy_id };
+    ck_assert_msg(e2e_wait(e, named_span, &w, 30000), "no host workload.start span");
+
+    natsSubscription_Destroy(sub);
+    natsConnection_Destroy(nc);
+    e2e_free(e);
+    otlp_recv_stop(r);
+}
+END_TEST
+
 int main(void)
 {
     return e2e_run_suite("e2e_trace", 120,
                          (const TTest *const[]){ test_api_request_span_and_logs,
-                                                 test_deploy_trace_reaches_hosts, NULL });
+                                                 test_deploy_trace_reaches_hosts,
+                                                 test_v2_start_carries_trace, NULL });
 }
