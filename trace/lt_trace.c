@@ -116,8 +116,15 @@ static void random_id(uint8_t *p, size_t n)
 
 void lt_trace_new(lt_trace_ctx *out)
 {
-    random_id(out->trace_id, sizeof(out->trace_id));
-    random_id(out->span_id, sizeof(out->span_id));
+    uint8_t r[24]; /* one getrandom for both ids */
+
+    random_id(r, sizeof(r));
+    memcpy(out->trace_id, r, 16);
+    memcpy(out->span_id, r + 16, 8);
+    if (all_zero(out->trace_id, 16))
+        out->trace_id[15] = 1;
+    if (all_zero(out->span_id, 8))
+        out->span_id[7] = 1;
     out->flags = 1;
 }
 
