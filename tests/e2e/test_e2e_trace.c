@@ -11,8 +11,14 @@
  * (traceparent header, simulated hosts).
  */
 #include <check.h>
+#include <errno.h>
 #include <nats/nats.h>
+#include <fcntl.h>
+#include <poll.h>
 #include <pthread.h>
+#include <signal.h>
+#include <sys/wait.h>
+#include <unistd.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -333,10 +339,88 @@ START_TEST(test_v2_start_carries_trace)
 }
 END_TEST
 
+/* Logs never block the loop (issue 13, "Logs"): latticed's stderr is a pipe the test does not
+ * read while 3,000 API requests each log a debug line of about 230 bytes (some 690 KB: far over
+ * the 64 KiB pipe and the 256 KiB log buffer). Every request is still answered; once the test
+ * reads the pipe, latticed reports the lines it dropped. A blocking logger stalls the API
+ * worker at the first full pipe and the requests time out. */
+START_TEST(test_full_stderr_pipe_keeps_serving)
+{
+    char name[121], subj[256], buf[65536];
+    char *argv[] = { getenv("LATTICED_BIN"), "--nats-url", NULL, "--log-level", "debug", NULL };
+    natsConnection *nc = NULL;
+    int errp[2], status = 0;
+    bool reported = false;
+    int64_t end;
+    pid_t pid;
+    e2e *e;
+
+    ck_assert_ptr_nonnull(argv[0]);
+    e = e2e_new();
+    argv[2] = (char *)e2e_url(e);
+    ck_assert_int_eq(pipe(errp), 0);
+    pid = fork();
+    ck_assert_int_ge(pid, 0);
+    if (pid == 0) {
+        int devnull = open("/dev/null", O_WRONLY);
+
+        dup2(devnull, STDOUT_FILENO);
+        dup2(errp[1], STDERR_FILENO);
+        close(errp[0]);
+        execv(argv[0], argv);
+        _exit(127);
+    }
+    close(errp[1]);
+    ck_assert_int_eq(natsConnection_ConnectTo(&nc, e2e_url(e)), NATS_OK);
+    memset(name, 'a', sizeof(name) - 1);
+    name[sizeof(name) - 1] = '\0';
+    snprintf(subj, sizeof(subj), "wadm.api.trc.model.get.%s", name);
+    for (int i = 0; i < 3000; i++) {
+        natsMsg *reply = NULL;
+        natsStatus st = natsConnection_RequestString(&reply, nc, subj, "", 10000);
+
+        /* the first requests may find latticed not subscribed yet */
+        for (int k = 0; st == NATS_NO_RESPONDERS && i == 0 && k < 200; k++) {
+            e2e_sleep_ms(50);
+            st = natsConnection_RequestString(&reply, nc, subj, "", 10000);
+        }
+        ck_assert_msg(st == NATS_OK, "request %d not answered: %s (the log blocked?)", i,
+                      natsStatus_GetText(st));
+        natsMsg_Destroy(reply);
+    }
+    /* Now read: the writer drains what it kept, then says how many lines it dropped. */
+    fcntl(errp[0], F_SETFL, O_NONBLOCK);
+    end = e2e_now_ms() + 20000;
+    while (!reported && e2e_now_ms() < end) {
+        struct pollfd p = { .fd = errp[0], .events = POLLIN };
+        ssize_t n;
+
+        if (poll(&p, 1, 200) <= 0)
+            continue;
+        n = read(errp[0], buf, sizeof(buf) - 1);
+        if (n <= 0)
+            break;
+        buf[n] = '\0';
+        reported = strstr(buf, "log lines dropped: stderr could not keep up") != NULL;
+    }
+    kill(pid, SIGTERM);
+    while (read(errp[0], buf, sizeof(buf)) > 0 ||
+           (errno == EAGAIN && waitpid(pid, &status, WNOHANG) == 0))
+        e2e_sleep_ms(10);
+    waitpid(pid, &status, 0);
+    close(errp[0]);
+    natsConnection_Destroy(nc);
+    e2e_free(e);
+    ck_assert_msg(reported, "latticed did not report dropped log lines");
+    ck_assert(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+}
+END_TEST
+
 int main(void)
 {
     return e2e_run_suite("e2e_trace", 120,
                          (const TTest *const[]){ test_api_request_span_and_logs,
                                                  test_deploy_trace_reaches_hosts,
-                                                 test_v2_start_carries_trace, NULL });
+                                                 test_v2_start_carries_trace,
+                                                 test_full_stderr_pipe_keeps_serving, NULL });
 }
