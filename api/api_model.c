@@ -282,6 +282,12 @@ json_t *lt__api_put(const lt__api_req *r)
 
     lt_buf_init(&names, 64 * 1024);
     lt_buf_init(&msg, 128 * 1024);
+    if (r->replace && r->body->assigned) { /* nothing to replace: it would store a new ULID */
+        reply = lt__api_err("Replacing a version needs the manifest's version annotation "
+                            "(metadata.annotations.version): %s has none",
+                            m->name);
+        goto out;
+    }
     st = lt_store_update(r->store, r->lattice, m->name, &sm, put_cb, &c, NULL);
     if (st == LT_ERR_STATE && c.deployed) {
         reply = lt__api_err("Manifest version %s of %s is deployed: it cannot be replaced; put "

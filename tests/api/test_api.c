@@ -119,6 +119,16 @@ START_TEST(put_replace_extension)
                          "version")),
                      "v2");
     json_decref(r);
+    /* without a version annotation there is nothing to replace (it would store a new ULID) */
+    {
+        char *bare = fx_manifest("swap", NULL, "0.8.0", NULL);
+
+        r = put_replace(bare);
+        ck_assert_str_eq(fx_result(r), "error");
+        ck_assert_ptr_nonnull(strstr(fx_message(r), "needs the manifest's version annotation"));
+        json_decref(r);
+        lt_free(bare);
+    }
     /* a deployed version cannot be replaced */
     fx_expect(fx_call("model.deploy.swap", "{\"version\":\"v1\"}", NULL), "acknowledged");
     r = put_replace(m1);
