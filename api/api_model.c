@@ -448,12 +448,14 @@ typedef enum {
     DEL_NOVERSION,
     DEL_ALL,
     DEL_LAST,
-    DEL_ONE
+    DEL_ONE,
+    DEL_WOULD_UNDEPLOY /* Latticed-If-Undeployed, and it is deployed (now) */
 } del_outcome;
 
 typedef struct {
     lt_store *store;
     const char *version; /* NULL: every version */
+    bool if_undeployed;  /* refuse what would undeploy it */
     del_outcome outcome;
     bool undeploy;
 } del_ctx;
@@ -489,6 +491,11 @@ static lt_status del_cb(lt_store_app *app, const char *new_key, lt_store_decisio
     *d = LT_STORE_SKIP;
     if (app->revision == 0) {
         c->outcome = DEL_NOAPP;
+        return LT_OK;
+    }
+    if (c->if_undeployed && app->deployed_version != NULL &&
+        (c->version == NULL || strcmp(app->deployed_version, c->version) == 0)) {
+        c->outcome = DEL_WOULD_UNDEPLOY; /* deployed since the client looked */
         return LT_OK;
     }
     if (c->version == NULL) {
@@ -540,7 +547,7 @@ static json_t *del_reply(const char *result, bool undeploy, const char *fmt, ...
 json_t *lt__api_delete(const lt__api_req *r)
 {
     const char *version = r->body->version; /* parsed by lt__api_parse */
-    del_ctx c = { .store = r->store, .version = version };
+    del_ctx c = { .store = r->store, .version = version, .if_undeployed = r->if_undeployed };
     json_t *reply;
     lt_status st;
 
@@ -565,6 +572,13 @@ json_t *lt__api_delete(const lt__api_req *r)
         break;
     case DEL_NOVERSION:
         reply = del_reply("noop", false, "Application version %s doesn't exist", version);
+        break;
+    case DEL_WOULD_UNDEPLOY:
+        reply = del_reply("error", false,
+                          "Application %s is deployed%s%s: deleting it would undeploy it, and "
+                          "the request asked not to (Latticed-If-Undeployed)",
+                          r->name, version != NULL ? " at version " : "",
+                          version != NULL ? version : "");
         break;
     case DEL_ALL:
         reply = del_reply("deleted", true, "Successfully deleted application %s", r->name);
