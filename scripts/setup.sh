@@ -7,7 +7,8 @@ set -eu
 PKGS="nats-server libnats-dev libjansson-dev libyaml-dev libcyaml-dev
       libprotobuf-c-dev protobuf-c-compiler libprotobuf-dev protobuf-compiler
       check meson ninja-build pkg-config gcc clang libclang-rt-14-dev
-      valgrind ca-certificates libssl-dev openssl jq clang-format"
+      valgrind ca-certificates libssl-dev openssl jq clang-format
+      libmicrohttpd-dev"
 
 SUDO=""
 if [ "$(id -u)" -ne 0 ]; then SUDO="sudo"; fi
