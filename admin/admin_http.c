@@ -48,8 +48,7 @@ lt_status lt_admin_parse_addr(const char *addr, char *host, size_t hostsize, uns
         hs = addr + 1;
         he = strchr(hs, ']');
         if (he == NULL || he[1] != ':')
-            return LT_FAIL(LT_ERR_INVALID, "admin address '%s': expected [v6-address]:port",
-                           addr);
+            return LT_FAIL(LT_ERR_INVALID, "admin address '%s': expected [v6-address]:port", addr);
         colon = he + 1;
     } else {
         colon = strrchr(addr, ':');
@@ -73,7 +72,8 @@ lt_status lt_admin_parse_addr(const char *addr, char *host, size_t hostsize, uns
 /* Bind and listen on addr; *fd and the address actually bound in a->addr. */
 static lt_status listen_on(lt_admin *a, const char *addr, int *fd)
 {
-    struct addrinfo hints = { .ai_family = AF_UNSPEC, .ai_socktype = SOCK_STREAM,
+    struct addrinfo hints = { .ai_family = AF_UNSPEC,
+                              .ai_socktype = SOCK_STREAM,
                               .ai_flags = AI_PASSIVE | AI_NUMERICSERV };
     struct addrinfo *res = NULL, *ai;
     struct sockaddr_storage ss;
@@ -153,8 +153,7 @@ static bool alive(lt_admin *a, char *why, size_t whysize)
 
     if (age <= a->stale_ns)
         return true;
-    snprintf(why, whysize, "loop stalled: no heartbeat for %lld ms\n",
-             (long long)(age / 1000000));
+    snprintf(why, whysize, "loop stalled: no heartbeat for %lld ms\n", (long long)(age / 1000000));
     return false;
 }
 
@@ -199,8 +198,8 @@ static enum MHD_Result handle(void *cls, struct MHD_Connection *c, const char *u
     (void)upload;
     (void)upload_size;
     (void)con_cls;
-    if (strcmp(url, "/livez") != 0 && strcmp(url, "/readyz") != 0 &&
-        strcmp(url, "/metrics") != 0 && strcmp(url, "/debug/state") != 0)
+    if (strcmp(url, "/livez") != 0 && strcmp(url, "/readyz") != 0 && strcmp(url, "/metrics") != 0 &&
+        strcmp(url, "/debug/state") != 0)
         return text(c, MHD_HTTP_NOT_FOUND,
                     "not found: try /livez, /readyz, /metrics or /debug/state\n");
     if (strcmp(method, MHD_HTTP_METHOD_GET) != 0 && strcmp(method, MHD_HTTP_METHOD_HEAD) != 0)
@@ -227,10 +226,9 @@ lt_status lt_admin_start(lt_admin **new_a, const char *addr, int64_t stale_ms)
     atomic_store(&a->beat_ns, lt_hist_now_ns());
     if ((st = listen_on(a, addr, &fd)) != LT_OK)
         goto out;
-    a->mhd = MHD_start_daemon(MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_AUTO, 0, NULL, NULL,
-                              handle, a, MHD_OPTION_LISTEN_SOCKET, fd,
-                              MHD_OPTION_CONNECTION_LIMIT, 64u, MHD_OPTION_CONNECTION_TIMEOUT,
-                              10u, MHD_OPTION_END);
+    a->mhd = MHD_start_daemon(MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_AUTO, 0, NULL, NULL, handle,
+                              a, MHD_OPTION_LISTEN_SOCKET, fd, MHD_OPTION_CONNECTION_LIMIT, 64u,
+                              MHD_OPTION_CONNECTION_TIMEOUT, 10u, MHD_OPTION_END);
     if (a->mhd == NULL) {
         close(fd);
         st = LT_FAIL(LT_ERR_IO, "cannot start the admin listener on %s", a->addr);
@@ -265,8 +263,7 @@ void lt_admin_beat(lt_admin *a)
     atomic_store(&a->beat_ns, lt_hist_now_ns());
 }
 
-void lt_admin_publish(lt_admin *a, bool ready, const char *reason, lt_buf *metrics,
-                      lt_buf *state)
+void lt_admin_publish(lt_admin *a, bool ready, const char *reason, lt_buf *metrics, lt_buf *state)
 {
     size_t mlen = metrics->len, slen = state->len;
     char *m = lt_buf_take(metrics), *s = lt_buf_take(state);

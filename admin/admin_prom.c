@@ -41,7 +41,7 @@ static void value(lt_buf *out, double v)
     else {
         char t[40];
 
-        /* the shortest of %.15g and %.17g that reads back as v: 0.001, not 0.00100000000000000002 */
+        /* %.15g unless it does not read back as v (then %.17g): 0.001 stays 0.001 */
         snprintf(t, sizeof(t), "%.15g", v);
         if (strtod(t, NULL) != v)
             snprintf(t, sizeof(t), "%.17g", v);

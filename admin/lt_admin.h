@@ -81,8 +81,7 @@ void lt_admin_beat(lt_admin *a);
  * metrics and state (which are left empty, reusable). Thread-safe; holds a
  * lock only to swap pointers.
  */
-void lt_admin_publish(lt_admin *a, bool ready, const char *reason, lt_buf *metrics,
-                      lt_buf *state);
+void lt_admin_publish(lt_admin *a, bool ready, const char *reason, lt_buf *metrics, lt_buf *state);
 
 /**
  * Split addr into host (empty for ":port") and port, as lt_admin_start reads

@@ -166,4 +166,20 @@ void lt__api_pool_push(lt__api_pool *pool, size_t which, void *job, size_t bytes
  */
 void lt__api_pool_free(lt__api_pool *pool);
 
+/* api_stats.c: the counters behind lt_api_stats_get */
+typedef struct {
+    _Atomic uint64_t requests[LT_API_STAT_OPS][LT_API_STAT_RESULTS];
+    lt_hist latency[LT_API_STAT_OPS];
+} lt__api_stats;
+
+/**
+ * Count one answered request: r's operation (r->lattice NULL: no route, "invalid"), the
+ * result word at the start of the reply text, the time since t0_ns (lt_hist_now_ns).
+ */
+void lt__api_stats_note(lt__api_stats *st, const lt__api_req *r, const char *reply, size_t len,
+                        int64_t t0_ns);
+
+/** Copy st into out. */
+void lt__api_stats_read(lt__api_stats *st, lt_api_stats *out);
+
 #endif

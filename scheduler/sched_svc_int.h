@@ -175,6 +175,7 @@ struct lt_sched_svc {
     uint64_t n_held;                    /**< commands not sent because NATS was disconnected */
     int64_t load_last, load_warned;     /**< load_report (svc_lattices.c) */
     uint64_t load_events, load_replies; /**< counters at load_last */
+    lt_hist reconcile;                  /**< lt_sched_tick durations (svc_stats.c) */
 };
 
 /** The lattice's state, created on first use when allowed (loop thread). NULL if refused. */

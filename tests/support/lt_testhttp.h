@@ -9,9 +9,9 @@
 #include <stddef.h>
 
 typedef struct {
-    int status;         /**< HTTP status code; 0 when no answer */
-    char *headers;      /**< the header block (lt_free'd by cleanup) */
-    char *body;         /**< NUL-terminated body (lt_free'd by cleanup) */
+    int status;    /**< HTTP status code; 0 when no answer */
+    char *headers; /**< the header block (lt_free'd by cleanup) */
+    char *body;    /**< NUL-terminated body (lt_free'd by cleanup) */
     size_t body_len;
 } lt_test_http_res;
 
