@@ -10,8 +10,8 @@
 
 /* Indexed by lt__api_op, then "invalid". */
 static const char *const op_names[LT_API_STAT_OPS] = {
-    "put",    "apply",    "get_list", "list",     "get",     "versions", "del",
-    "deploy", "undeploy", "rollback", "status",   "history", "invalid",
+    "put",    "apply",    "get_list", "list",   "get",     "versions", "del",
+    "deploy", "undeploy", "rollback", "status", "history", "invalid",
 };
 
 static const char *const result_names[LT_API_STAT_RESULTS] = {
