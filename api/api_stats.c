@@ -15,7 +15,8 @@ static const char *const op_names[LT_API_STAT_OPS] = {
 };
 
 static const char *const result_names[LT_API_STAT_RESULTS] = {
-    "success", "created", "newversion", "deployed", "noop", "ok", "notfound", "error", "other",
+    "success", "created", "newversion", "acknowledged", "deployed", "deleted",
+    "noop",    "ok",      "notfound",   "error",        "other",
 };
 
 const char *lt_api_stat_op_name(size_t i)

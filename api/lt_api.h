@@ -106,8 +106,8 @@ LT_NODISCARD lt_status lt_api_explicit_ids(const lt_model *m, const char ***ids,
  * Counters for the admin listener's /metrics (api_stats.c)
  * ------------------------------------------------------------------------------------------- */
 
-#define LT_API_STAT_OPS 13    /**< the operations, then "invalid" (no route) */
-#define LT_API_STAT_RESULTS 9 /**< the reply's "result" words, then "other" */
+#define LT_API_STAT_OPS 13     /**< the operations, then "invalid" (no route) */
+#define LT_API_STAT_RESULTS 11 /**< the reply's "result" words, then "other" */
 
 /** Requests answered so far by operation and result, and their latency by operation. */
 typedef struct {

@@ -63,8 +63,7 @@ static void api_metrics(lt_daemon_admin *d, lt_buf *m)
         label l = { "op", lt_api_stat_op_name(o) };
 
         if (st.latency[o].count != 0)
-            lt_admin_prom_hist(m, "latticed_api_request_duration_seconds", &l, 1,
-                               &st.latency[o]);
+            lt_admin_prom_hist(m, "latticed_api_request_duration_seconds", &l, 1, &st.latency[o]);
     }
 }
 
@@ -91,7 +90,8 @@ static void lattice_metrics(lt_daemon_admin *d, lt_buf *m)
             const char *name = NULL;
             lt_sched *s = lt_sched_svc_lattice_nth(d->svc, i, &name);
             lt_sched_stats st;
-            label l[3] = { { "lattice", name }, { "state", "alive" },
+            label l[3] = { { "lattice", name },
+                           { "state", "alive" },
                            { "driver", lt_sched_driver_word(s) } };
             double v[] = { 0, 0, 0, 0, 0, 0, 0, 0 };
 
@@ -121,8 +121,7 @@ static void sched_metrics(lt_daemon_admin *d, lt_buf *m)
     lt_sched_svc_stats_get(d->svc, &st);
     one(m, "latticed_reconcile_passes_total", "counter",
         "reconcile passes run (one lattice's scheduler tick)", (double)st.reconcile.count);
-    family(m, "latticed_reconcile_duration_seconds", "histogram",
-           "duration of one reconcile pass");
+    family(m, "latticed_reconcile_duration_seconds", "histogram", "duration of one reconcile pass");
     lt_admin_prom_hist(m, "latticed_reconcile_duration_seconds", NULL, 0, &st.reconcile);
     one(m, "latticed_host_events_total", "counter", "host events ingested", (double)st.events);
     one(m, "latticed_host_events_invalid_total", "counter", "host events that did not decode",
@@ -183,7 +182,8 @@ static void app_json(lt_buf *o, const lt_sched *s, const char *app)
     LT_IGNORE(lt_buf_appends(o, "{\"name\":"));
     LT_IGNORE(lt_buf_json_str(o, app));
     if (lt_sched_app_status_get(s, app, &as) == LT_OK) {
-        LT_IGNORE(lt_buf_appendf(o, ",\"state\":\"%s\",\"version\":", lt_sched_state_word(as.state)));
+        LT_IGNORE(
+            lt_buf_appendf(o, ",\"state\":\"%s\",\"version\":", lt_sched_state_word(as.state)));
         LT_IGNORE(lt_buf_json_str(o, as.version));
         LT_IGNORE(lt_buf_appends(o, ",\"components\":["));
         for (size_t c = 0; c < as.component_count; c++) {
@@ -191,9 +191,10 @@ static void app_json(lt_buf *o, const lt_sched *s, const char *app)
 
             LT_IGNORE(lt_buf_appends(o, c ? ",{\"name\":" : "{\"name\":"));
             LT_IGNORE(lt_buf_json_str(o, cs->name));
-            LT_IGNORE(lt_buf_appendf(o, ",\"desired\":%u,\"running\":%u,\"failed\":%u,\"state\":\"%s\"}",
-                                     cs->desired, cs->running, cs->failed,
-                                     lt_sched_state_word(cs->state)));
+            LT_IGNORE(
+                lt_buf_appendf(o, ",\"desired\":%u,\"running\":%u,\"failed\":%u,\"state\":\"%s\"}",
+                               cs->desired, cs->running, cs->failed,
+                               lt_sched_state_word(cs->state)));
         }
         LT_IGNORE(lt_buf_appendc(o, ']'));
     }
@@ -234,8 +235,7 @@ static void state_json(lt_daemon_admin *d, lt_buf *o, bool connected, const char
     bool truncated = false;
 
     lt_sched_svc_stats_get(d->svc, &ss);
-    LT_IGNORE(lt_buf_appendf(o,
-                             "{\"version\":\"%s\",\"ready\":%s,\"reason\":", LT_VERSION,
+    LT_IGNORE(lt_buf_appendf(o, "{\"version\":\"%s\",\"ready\":%s,\"reason\":", LT_VERSION,
                              reason == NULL ? "true" : "false"));
     LT_IGNORE(lt_buf_json_str(o, reason != NULL ? reason : ""));
     LT_IGNORE(lt_buf_appendf(o,
