@@ -112,7 +112,10 @@ static void expect_metric(e2e *e, const char *addr, const char *series, int cmp,
     if (!e2e_wait(e, metric_is, &c, WAIT_MS))
         e2e_dump_logs(e);
     ck_assert_msg(metric_is(e, &c), "%s is %g, want %s %g", series, metric(addr, series),
-                  cmp == 0 ? "==" : cmp > 0 ? ">=" : "<=", want);
+                  cmp == 0  ? "=="
+                  : cmp > 0 ? ">="
+                            : "<=",
+                  want);
 }
 
 typedef struct {
@@ -188,8 +191,9 @@ START_TEST(test_admin_endpoints)
     ck_assert_int_eq(get(addr, "GET", "/debug/state", &body), 200);
     doc = json_loads(body, 0, NULL);
     ck_assert_msg(doc != NULL, "not JSON: %s", body);
-    ck_assert_str_eq(json_string_value(json_object_get(
-                         json_array_get(json_object_get(doc, "lattices"), 0), "name")),
+    ck_assert_str_eq(json_string_value(
+                         json_object_get(json_array_get(json_object_get(doc, "lattices"), 0),
+                                         "name")),
                      L);
     ck_assert_ptr_nonnull(strstr(body, "\"name\":\"greet\""));
     ck_assert_ptr_null(strstr(body, e2e_url(e)));
