@@ -93,6 +93,8 @@ void lt_sched_svc_connection(lt_sched_svc *svc, bool up);
 /** The scheduler of lattice, or NULL (borrowed; loop thread only). */
 lt_sched *lt_sched_svc_lattice(lt_sched_svc *svc, const char *lattice);
 
+#define LT_SCHED_SVC_CMD_KINDS 7 /**< kinds of host requests counted (lt_sched_svc_stats) */
+
 /** Counters of the service for the admin listener (svc_stats.c). */
 typedef struct {
     uint64_t events, bad_events; /**< host events ingested / undecodable */
@@ -102,7 +104,14 @@ typedef struct {
     bool connected;              /**< NATS up, as the service last heard */
     bool apps_loaded;            /**< the store's apps were read */
     lt_hist_snap reconcile;      /**< duration of the reconcile passes (lt_sched_tick) */
+    /** Requests sent to hosts by driver (0 native, 1 wasmCloud 2.x) and kind
+     * (lt_sched_svc_cmd_kind_name), and of those the ones nats.c refused to publish (they
+     * expire and are sent again). */
+    uint64_t cmd_sent[2][LT_SCHED_SVC_CMD_KINDS], cmd_unsent[2][LT_SCHED_SVC_CMD_KINDS];
 } lt_sched_svc_stats;
+
+/** "start", "stop", "link", "unlink", "inventory", "status", "probe"; "" past the end. */
+const char *lt_sched_svc_cmd_kind_name(size_t kind);
 
 /** Fill *out. Loop thread. */
 void lt_sched_svc_stats_get(lt_sched_svc *svc, lt_sched_svc_stats *out);

@@ -176,6 +176,7 @@ struct lt_sched_svc {
     int64_t load_last, load_warned;     /**< load_report (svc_lattices.c) */
     uint64_t load_events, load_replies; /**< counters at load_last */
     lt_hist reconcile;                  /**< lt_sched_tick durations (svc_stats.c) */
+    uint64_t cmd_sent[2][LT_SCHED_SVC_CMD_KINDS], cmd_unsent[2][LT_SCHED_SVC_CMD_KINDS];
 };
 
 /** The lattice's state, created on first use when allowed (loop thread). NULL if refused. */

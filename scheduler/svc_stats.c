@@ -2,6 +2,8 @@
  * svc_stats.c - the scheduler service's counters for the admin listener, and
  * the walk over the lattices it serves (loop thread).
  */
+#include <string.h>
+
 #include "sched_svc_int.h"
 
 void lt_sched_svc_stats_get(lt_sched_svc *svc, lt_sched_svc_stats *out)
@@ -19,6 +21,17 @@ void lt_sched_svc_stats_get(lt_sched_svc *svc, lt_sched_svc_stats *out)
     };
     lt__sched_svc_inbox_stats(svc, &out->inbox_waiting, &merged);
     lt_hist_read(&svc->reconcile, &out->reconcile);
+    memcpy(out->cmd_sent, svc->cmd_sent, sizeof(out->cmd_sent));
+    memcpy(out->cmd_unsent, svc->cmd_unsent, sizeof(out->cmd_unsent));
+}
+
+const char *lt_sched_svc_cmd_kind_name(size_t kind)
+{
+    static const char *const names[LT_SCHED_SVC_CMD_KINDS] = {
+        "start", "stop", "link", "unlink", "inventory", "status", "probe",
+    };
+
+    return kind < LT_SCHED_SVC_CMD_KINDS ? names[kind] : "";
 }
 
 size_t lt_sched_svc_lattice_count(const lt_sched_svc *svc)

@@ -114,6 +114,30 @@ static void lattice_metrics(lt_daemon_admin *d, lt_buf *m)
     }
 }
 
+static void cmd_family(lt_buf *m, const char *name, const char *help,
+                       const uint64_t (*counts)[LT_SCHED_SVC_CMD_KINDS])
+{
+    static const char *const drivers[2] = { "native", "wasmcloud-v2" };
+
+    family(m, name, "counter", help);
+    for (size_t d = 0; d < 2; d++)
+        for (size_t k = 0; k < LT_SCHED_SVC_CMD_KINDS; k++) {
+            label l[2] = { { "kind", lt_sched_svc_cmd_kind_name(k) }, { "driver", drivers[d] } };
+
+            if (counts[d][k] != 0)
+                lt_admin_prom_sample(m, name, l, 2, (double)counts[d][k]);
+        }
+}
+
+static void cmd_metrics(lt_buf *m, const lt_sched_svc_stats *st)
+{
+    cmd_family(m, "latticed_host_commands_total",
+               "requests sent to hosts, by kind and driver (a native start carries a batch)",
+               st->cmd_sent);
+    cmd_family(m, "latticed_host_commands_unsent_total",
+               "requests NATS refused to publish (they expire and are sent again)", st->cmd_unsent);
+}
+
 static void sched_metrics(lt_daemon_admin *d, lt_buf *m)
 {
     lt_sched_svc_stats st;
@@ -130,6 +154,7 @@ static void sched_metrics(lt_daemon_admin *d, lt_buf *m)
         "requests (command batches, inventory) sent to hosts", (double)st.requests);
     one(m, "latticed_host_replies_total", "counter", "replies of hosts received",
         (double)st.replies);
+    cmd_metrics(m, &st);
     one(m, "latticed_host_commands_held_total", "counter",
         "commands not sent because NATS was disconnected (sent again later)", (double)st.held);
     one(m, "latticed_scheduler_inbox_items", "gauge",

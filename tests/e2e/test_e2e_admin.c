@@ -183,6 +183,7 @@ START_TEST(test_admin_endpoints)
     expect_metric(e, addr, "latticed_instances_running{lattice=\"default\"}", 0, 5);
     expect_metric(e, addr, "latticed_apps_deployed{lattice=\"default\"}", 0, 1);
     expect_metric(e, addr, "latticed_leader{lattice=\"default\"}", 0, 1);
+    expect_metric(e, addr, "latticed_host_commands_total{kind=\"start\",driver=\"native\"}", 1, 1);
     expect_metric(e, addr, "latticed_leader_epoch{lattice=\"default\"}", 1, 1);
     passes = metric(addr, "latticed_reconcile_passes_total");
     ck_assert(passes > 0);
