@@ -103,6 +103,8 @@ typedef struct {
     size_t inbox_waiting;        /**< decoded items waiting for the loop */
     bool connected;              /**< NATS up, as the service last heard */
     bool apps_loaded;            /**< the store's apps were read */
+    size_t lease_unknown;        /**< lattices whose lease was never read yet (0 without
+                                      election) */
     lt_hist_snap reconcile;      /**< duration of the reconcile passes (lt_sched_tick) */
     /** Requests sent to hosts by driver (0 native, 1 wasmCloud 2.x) and kind
      * (lt_sched_svc_cmd_kind_name), and of those the ones nats.c refused to publish (they

@@ -59,6 +59,8 @@ LT_NODISCARD lt_status lt__sched_lease_add(sched_lease *l, const char *lattice, 
  * newest confirmed renewal's send time + 3/4 ttl; 0 when not leading.
  */
 int64_t lt__sched_lease_until(sched_lease *l, size_t slot);
+/** Thread-safe, lock-free. Whether the lease of slot was read once (who leads, or nobody). */
+bool lt__sched_lease_known(sched_lease *l, size_t slot);
 /**
  * Thread-safe. host_id refused our epoch, claiming `claimed`: check the lease at once. Lost =
  * step down (fn); still ours = raise the epoch above a plausible claim (fn with the new epoch)

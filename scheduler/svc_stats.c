@@ -20,6 +20,8 @@ void lt_sched_svc_stats_get(lt_sched_svc *svc, lt_sched_svc_stats *out)
         .apps_loaded = svc->apps_loaded,
     };
     lt__sched_svc_inbox_stats(svc, &out->inbox_waiting, &merged);
+    for (size_t i = 0; i < svc->n_lats && svc->lease != NULL; i++)
+        out->lease_unknown += !lt__sched_lease_known(svc->lease, svc->lats[i]->lease_slot);
     lt_hist_read(&svc->reconcile, &out->reconcile);
     memcpy(out->cmd_sent, svc->cmd_sent, sizeof(out->cmd_sent));
     memcpy(out->cmd_unsent, svc->cmd_unsent, sizeof(out->cmd_unsent));

@@ -306,6 +306,8 @@ static int64_t on_tick(lt_loop *loop, void *arg)
         reason = "the store's view is not in sync yet";
     else if (!ss.apps_loaded)
         reason = "the scheduler has not read the stored apps yet";
+    else if (ss.lease_unknown > 0)
+        reason = "the leader lease of a lattice was not read yet";
     lt_buf_init(&m, ADMIN_MAX_METRICS);
     lt_buf_init(&o, ADMIN_MAX_STATE);
     family(&m, "latticed_build_info", "gauge", "always 1, labelled with latticed's version");

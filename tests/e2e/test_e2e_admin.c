@@ -7,6 +7,8 @@
  *    latticed_hosts, a put and a deploy raise the API counters and their
  *    latency histogram, the deployed app sets the instance gauges and the
  *    leader gauges, reconcile passes grow;
+ *  - a standby replica is ready with latticed_leader 0 and takes over (1, a higher epoch)
+ *    when the leader is killed (-9);
  *  - NATS killed (-9): /readyz turns 503 saying why while /livez stays 200,
  *    and both recover when NATS is back (with a reconnect counted);
  *  - a malformed --http-admin is exit 2; --dev prints its admin address.
@@ -232,6 +234,33 @@ START_TEST(test_admin_nats_outage)
 }
 END_TEST
 
+START_TEST(test_admin_standby)
+{
+    e2e *e = e2e_new();
+    char a_addr[128], b_addr[128];
+    pid_t a, hosts;
+    double epoch;
+
+    a = latticed_admin(e, a_addr, sizeof(a_addr));
+    hosts = e2e_hosts(e, L, "sb", 2, NULL, NULL);
+    expect_metric(e, a_addr, "latticed_leader{lattice=\"default\"}", 0, 1);
+    /* a standby is ready (it read the lease: someone else leads) and says it does not lead */
+    latticed_admin(e, b_addr, sizeof(b_addr));
+    expect_status(e, b_addr, "/readyz", 200);
+    expect_metric(e, b_addr, HOSTS_ALIVE, 0, 2);
+    ck_assert_double_eq(metric(b_addr, "latticed_leader{lattice=\"default\"}"), 0);
+    ck_assert_double_eq(metric(b_addr, "latticed_leader_epoch{lattice=\"default\"}"), 0);
+    epoch = metric(a_addr, "latticed_leader_epoch{lattice=\"default\"}");
+    ck_assert(epoch >= 1);
+    /* the leader dies: the standby takes over with a higher epoch */
+    e2e_kill(e, a, SIGKILL, true);
+    expect_metric(e, b_addr, "latticed_leader{lattice=\"default\"}", 0, 1);
+    expect_metric(e, b_addr, "latticed_leader_epoch{lattice=\"default\"}", 1, epoch + 1);
+    e2e_kill(e, hosts, SIGTERM, true);
+    e2e_free(e);
+}
+END_TEST
+
 START_TEST(test_admin_options)
 {
     const char *bad[] = { getenv("LATTICED_BIN"), "--http-admin", "localhost", NULL };
@@ -269,5 +298,5 @@ int main(void)
 {
     return e2e_run_suite("e2e_admin", 300,
                          (const TTest *const[]){ test_admin_endpoints, test_admin_nats_outage,
-                                                 test_admin_options, NULL });
+                                                 test_admin_standby, test_admin_options, NULL });
 }
