@@ -420,6 +420,37 @@ out:
 
 /* ---- status / history ---------------------------------------------------------------------- */
 
+/* Mark every state of a status document as reconciling toward version v. */
+static void reconciling(json_t *holder, const char *msg)
+{
+    json_object_set_new(holder, "status",
+                        json_pack("{s:s, s:s}", "type", "reconciling", "message", msg));
+}
+
+/*
+ * A status document about another version than the deployed one v: the scheduler has not
+ * reported on v yet. Nothing of it may say "deployed": the app, each of wadm's scalers and each
+ * component of latticed's section are reconciling toward v; the counts stay those of the
+ * version the document is about (latticed.version), and latticed.deploying names v.
+ */
+static void deploying(json_t *stored, const char *v)
+{
+    json_t *lt = json_object_get(stored, "latticed"), *x;
+    char msg[512];
+    size_t i;
+
+    snprintf(msg, sizeof(msg), "Deploying version %s", v);
+    reconciling(stored, msg);
+    json_array_foreach (json_object_get(stored, "scalers"), i, x)
+        if (json_is_object(x))
+            reconciling(x, msg);
+    json_array_foreach (json_object_get(lt, "components"), i, x)
+        if (json_is_object(x))
+            reconciling(x, msg);
+    if (json_is_object(lt))
+        json_object_set_new(lt, "deploying", json_string(v));
+}
+
 json_t *lt__api_app_status(lt_store *s, const char *lattice, const char *name,
                            const lt_store_app *app, const char *stored_json)
 {
@@ -428,17 +459,13 @@ json_t *lt__api_app_status(lt_store *s, const char *lattice, const char *name,
     (void)s;
     if (json_is_object(stored) && json_is_object(json_object_get(stored, "status"))) {
         json_t *by = json_object_get(json_object_get(stored, "latticed"), "version");
-        char msg[512];
 
         /* A deploy the scheduler has not reported on yet: the stored status is about another
          * version, so say what is true, that the deployed one is on its way. (A document
          * without latticed's own section is taken as it is.) */
         if (app != NULL && app->deployed_version != NULL && json_is_string(by) &&
-            strcmp(json_string_value(by), app->deployed_version) != 0) {
-            snprintf(msg, sizeof(msg), "Deploying version %s", app->deployed_version);
-            json_object_set_new(stored, "status",
-                                json_pack("{s:s, s:s}", "type", "reconciling", "message", msg));
-        }
+            strcmp(json_string_value(by), app->deployed_version) != 0)
+            deploying(stored, app->deployed_version);
         return stored;
     }
     if (stored != NULL)

@@ -46,6 +46,7 @@ typedef struct {
     const char *lattice;      /**< validated lattice token (in tok) */
     const char *name;         /**< object token (in tok), NULL when absent */
     const char *content_type; /**< NULL when absent */
+    bool replace;             /**< put: `Latticed-Replace: true` (latticed extension) */
     const char *data;
     size_t len;
     size_t max_request;

@@ -207,22 +207,59 @@ typedef struct {
     const lt_model *m;
     char *description;
     bool shared;
-    bool exists;  /* the version was already stored */
-    size_t total; /* versions after the put */
+    bool replace;  /* Latticed-Replace: an existing, undeployed version gets the new content */
+    bool exists;   /* the version was already stored */
+    bool deployed; /* replace: that version is the deployed one */
+    bool replaced; /* replace: done */
+    size_t total;  /* versions after the put */
 } put_ctx;
+
+/* put --replace of stored version i: the new manifest key, the old one is deleted after the
+ * write (lt_store_update); refused while i is deployed. */
+static lt_status replace_version(put_ctx *c, lt_store_app *app, long i, const char *new_key,
+                                 int64_t now)
+{
+    lt_store_version *v = &app->versions[i];
+    char *key;
+    lt_status st;
+
+    c->deployed = app->deployed_version != NULL && strcmp(app->deployed_version, v->version) == 0;
+    if (c->deployed)
+        return LT_ERR_STATE;
+    if ((key = lt_strdup(new_key)) == NULL)
+        return LT_FAIL(LT_ERR_NOMEM, "out of memory");
+    lt_free(v->key);
+    v->key = key;
+    v->put_ms = now;
+    if ((st = lt_store_app_add_event(c->store, app, LT_STORE_EV_PUT, v->version, now)) != LT_OK)
+        return st;
+    c->replaced = true;
+    return LT_OK;
+}
 
 static lt_status put_cb(lt_store_app *app, const char *new_key, lt_store_decision *d, void *arg)
 {
     put_ctx *c = arg;
     int64_t now = lt_store_now_ms();
+    long i = lt_store_app_find(app, c->m->version);
     lt_status st;
 
-    c->exists = lt_store_app_find(app, c->m->version) >= 0;
-    if (c->exists)
+    c->exists = i >= 0;
+    c->deployed = c->replaced = false;
+    if (c->exists && !c->replace)
         return LT_ERR_STATE;
-    if ((st = lt_store_app_add_version(app, c->m->version, new_key, now)) != LT_OK ||
-        (st = lt_store_app_add_event(c->store, app, LT_STORE_EV_PUT, c->m->version, now)) != LT_OK)
+    if (c->exists) {
+        if ((st = replace_version(c, app, i, new_key, now)) != LT_OK)
+            return st;
+        c->total = app->version_count;
+        *d = LT_STORE_WRITE;
+        if ((size_t)i + 1 < app->version_count)
+            return LT_OK; /* not the latest: the app's description stays */
+    } else if ((st = lt_store_app_add_version(app, c->m->version, new_key, now)) != LT_OK ||
+               (st = lt_store_app_add_event(c->store, app, LT_STORE_EV_PUT, c->m->version, now)) !=
+                   LT_OK) {
         return st;
+    }
     lt_free(app->description);
     app->description = c->m->description != NULL ? lt_strdup(c->m->description) : NULL;
     if (c->m->description != NULL && app->description == NULL)
@@ -238,7 +275,7 @@ json_t *lt__api_put(const lt__api_req *r)
     const lt_model *m = r->body->model; /* parsed by lt__api_parse */
     size_t missing = 0;
     json_t *reply = NULL;
-    put_ctx c = { .store = r->store, .m = m };
+    put_ctx c = { .store = r->store, .m = m, .replace = r->replace && !r->body->assigned };
     lt_store_manifest sm = { r->body->canon, r->body->canon_len };
     lt_buf names, msg;
     lt_status st;
@@ -246,6 +283,12 @@ json_t *lt__api_put(const lt__api_req *r)
     lt_buf_init(&names, 64 * 1024);
     lt_buf_init(&msg, 128 * 1024);
     st = lt_store_update(r->store, r->lattice, m->name, &sm, put_cb, &c, NULL);
+    if (st == LT_ERR_STATE && c.deployed) {
+        reply = lt__api_err("Manifest version %s of %s is deployed: it cannot be replaced; put "
+                            "a new version, or undeploy it first",
+                            m->version, m->name);
+        goto out;
+    }
     if (st == LT_ERR_STATE && c.exists) {
         reply = lt__api_err("Manifest version %s already exists", m->version);
         goto out;
@@ -262,14 +305,17 @@ json_t *lt__api_put(const lt__api_req *r)
     }
     if (lt_api_shared_missing(r->store, r->lattice, m, &names, &missing) != LT_OK)
         missing = 0;
-    if (lt_buf_appendf(&msg, "Successfully put manifest %s %s", m->name, m->version) != LT_OK ||
+    if (lt_buf_appendf(&msg, "Successfully %s manifest %s %s", c.replaced ? "replaced" : "put",
+                       m->name, m->version) != LT_OK ||
         (missing > 0 && lt_buf_appendf(&msg, ", but some shared components are not deployed: %s",
                                        names.ptr) != LT_OK))
         LT_IGNORE(lt_buf_appends(&msg, ""));
-    reply =
-        json_pack("{s:s, s:I, s:s, s:s, s:s}", "result", c.total == 1 ? "created" : "newversion",
-                  "total_versions", (json_int_t)c.total, "current_version", m->version, "message",
-                  msg.ptr, "name", m->name);
+    reply = json_pack("{s:s, s:I, s:s, s:s, s:s}", "result",
+                      c.replaced     ? "replaced"
+                      : c.total == 1 ? "created"
+                                     : "newversion",
+                      "total_versions", (json_int_t)c.total, "current_version", m->version,
+                      "message", msg.ptr, "name", m->name);
 out:
     lt_free(c.description);
     lt_buf_cleanup(&names);

@@ -325,6 +325,7 @@ lt_status lt_api_handle(lt_store *store, const lt_api_config *cfg, const lt_api_
         .store = store,
         .subject = req->subject,
         .content_type = req->content_type,
+        .replace = req->replace,
         .data = req->data != NULL ? req->data : "",
         .len = req->data != NULL ? req->len : 0,
         .max_request = cfg != NULL && cfg->max_request ? cfg->max_request : LT_MAX_MANIFEST_BYTES,
@@ -351,6 +352,18 @@ static const char *content_type_of(natsMsg *msg)
     if (natsMsgHeader_Get(msg, "content-type", &ct) == NATS_OK && ct != NULL)
         return ct;
     return NULL;
+}
+
+/* put --replace (latticed extension): header `Latticed-Replace: true`. */
+static bool replace_of(natsMsg *msg)
+{
+    const char *v = NULL;
+
+    if (natsMsgHeader_Get(msg, "Latticed-Replace", &v) != NATS_OK || v == NULL)
+        v = NULL;
+    if (v == NULL && (natsMsgHeader_Get(msg, "latticed-replace", &v) != NATS_OK || v == NULL))
+        return false;
+    return strcmp(v, "true") == 0;
 }
 
 static int64_t mono_ms(void)
@@ -454,6 +467,7 @@ static void on_msg(natsConnection *nc, natsSubscription *sub, natsMsg *msg, void
         .store = api->store,
         .subject = natsMsg_GetSubject(msg),
         .content_type = content_type_of(msg),
+        .replace = replace_of(msg),
         .data = natsMsg_GetData(msg) != NULL ? natsMsg_GetData(msg) : "",
         .len = (size_t)natsMsg_GetDataLength(msg),
         .max_request = api->cfg.max_request ? api->cfg.max_request : LT_MAX_MANIFEST_BYTES,

@@ -61,6 +61,7 @@ typedef struct {
     const char *content_type; /**< Content-Type header value, or NULL */
     const char *data;         /**< body (need not be NUL-terminated) */
     size_t len;
+    bool replace; /**< put: header `Latticed-Replace: true` (latticed extension, docs/api.md) */
 } lt_api_request;
 
 /**

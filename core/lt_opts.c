@@ -1,5 +1,6 @@
 /*
- * lt_opts.c - option table parsing (argv, environment, "key = value" config file).
+ * lt_opts.c - option table parsing (argv, environment, "key = value" config file), and the
+ * "did you mean" suggestions for mistyped options and commands (edit distance).
  */
 #include "lt_opts.h"
 
@@ -62,6 +63,89 @@ static const lt_opt *find_long(const lt_opts_spec *spec, const char *name, size_
             return &spec->opts[i];
     }
     return NULL;
+}
+
+size_t lt_opts_distance(const char *a, const char *b)
+{
+    size_t la = strlen(a), lb = strlen(b);
+    size_t rows[3][LT_OPTS_WORD_MAX + 1]; /* rows i, i - 1 and i - 2 of the matrix, rotating */
+
+    if (la > LT_OPTS_WORD_MAX || lb > LT_OPTS_WORD_MAX)
+        return SIZE_MAX;
+    for (size_t j = 0; j <= lb; j++)
+        rows[0][j] = j;
+    for (size_t i = 1; i <= la; i++) {
+        size_t *cur = rows[i % 3], *prev = rows[(i + 2) % 3], *prev2 = rows[(i + 1) % 3];
+
+        cur[0] = i;
+        for (size_t j = 1; j <= lb; j++) {
+            size_t cost = a[i - 1] == b[j - 1] ? 0 : 1;
+            size_t d = prev[j] + 1; /* deletion */
+
+            if (cur[j - 1] + 1 < d) /* insertion */
+                d = cur[j - 1] + 1;
+            if (prev[j - 1] + cost < d) /* substitution */
+                d = prev[j - 1] + cost;
+            if (i > 1 && j > 1 && a[i - 1] == b[j - 2] && a[i - 2] == b[j - 1] &&
+                prev2[j - 2] + 1 < d) /* transposition */
+                d = prev2[j - 2] + 1;
+            cur[j] = d;
+        }
+    }
+    return rows[la % 3][lb];
+}
+
+/* The nearest of the names name_at(ctx, 0..n) to word per lt_opts_suggest's rule, or NULL. */
+static const char *nearest(const char *word, const char *(*name_at)(const void *, size_t),
+                           const void *ctx, size_t n)
+{
+    const char *best = NULL;
+    size_t best_d = SIZE_MAX;
+
+    for (size_t i = 0; i < n; i++) {
+        const char *name = name_at(ctx, i);
+        size_t d = lt_opts_distance(word, name);
+
+        if (d == 0)
+            return NULL;
+        if (d < best_d) {
+            best = name;
+            best_d = d;
+        }
+    }
+    return best_d <= LT_OPTS_SUGGEST_DIST && best_d < strlen(word) ? best : NULL;
+}
+
+static const char *cand_at(const void *ctx, size_t i)
+{
+    return ((const char *const *)ctx)[i];
+}
+
+static const char *opt_at(const void *ctx, size_t i)
+{
+    return ((const lt_opts_spec *)ctx)->opts[i].name;
+}
+
+const char *lt_opts_suggest(const char *word, const char *const *cands, size_t n)
+{
+    return nearest(word, cand_at, cands, n);
+}
+
+/* " Did you mean '--NAME'?" for an unknown long option name (len bytes), else "". */
+static void suggest_long(const lt_opts_spec *spec, const char *name, size_t len, const char *dash,
+                         char *out, size_t outsize)
+{
+    char word[LT_OPTS_WORD_MAX + 1];
+    const char *best;
+
+    out[0] = '\0';
+    if (len > LT_OPTS_WORD_MAX)
+        return;
+    memcpy(word, name, len);
+    word[len] = '\0';
+    best = nearest(word, opt_at, spec, spec->nopts);
+    if (best != NULL)
+        snprintf(out, outsize, ". Did you mean '%s%s'?", dash, best);
 }
 
 static const lt_opt *find_short(const lt_opts_spec *spec, char c)
@@ -147,8 +231,12 @@ static lt_status apply_config(const lt_opts_spec *spec, void *cfg, const char *p
             val++;
         }
         opt = find_long(spec, key, strlen(key));
-        if (opt == NULL || (spec->config_opt && !strcmp(opt->name, spec->config_opt)))
-            return LT_FAIL(LT_ERR_INVALID, "%s: unknown option '%s'", origin, key);
+        if (opt == NULL || (spec->config_opt && !strcmp(opt->name, spec->config_opt))) {
+            char hint[LT_OPTS_WORD_MAX + 32];
+
+            suggest_long(spec, key, strlen(key), "", hint, sizeof(hint));
+            return LT_FAIL(LT_ERR_INVALID, "%s: unknown option '%s'%s", origin, key, hint);
+        }
         st = assign(opt, cfg, val, origin);
         if (st != LT_OK)
             return st;
@@ -192,7 +280,7 @@ static lt_status parse_argv(const lt_opts_spec *spec, void *cfg, int argc, char 
     int i;
 
     for (i = 1; i < argc; i++) {
-        const char *a = argv[i], *val = NULL, *eq;
+        const char *a = argv[i], *val = NULL, *eq = NULL;
         const lt_opt *opt;
         char shown[96];
         lt_status st;
@@ -211,8 +299,14 @@ static lt_status parse_argv(const lt_opts_spec *spec, void *cfg, int argc, char 
         } else {
             opt = a[2] == '\0' ? find_short(spec, a[1]) : NULL;
         }
-        if (opt == NULL)
-            return LT_FAIL(LT_ERR_INVALID, "unknown option '%s' (see --help)", a);
+        if (opt == NULL) {
+            char hint[LT_OPTS_WORD_MAX + 32] = "";
+
+            if (a[1] == '-')
+                suggest_long(spec, a + 2, eq ? (size_t)(eq - a - 2) : strlen(a + 2), "--", hint,
+                             sizeof(hint));
+            return LT_FAIL(LT_ERR_INVALID, "unknown option '%s'%s (see --help)", a, hint);
+        }
         snprintf(shown, sizeof(shown), "option --%s", opt->name);
         if (opt->kind == LT_OPT_FLAG) {
             st = assign(opt, cfg, val ? val : "true", shown);

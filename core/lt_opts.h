@@ -51,7 +51,50 @@ typedef struct {
 LT_NODISCARD lt_status lt_opts_parse(const lt_opts_spec *spec, void *cfg, int argc, char **argv,
                                      int *first_arg, char **config_text);
 
+/**
+ * The optimal string alignment distance of a and b (Damerau-Levenshtein: insertions, deletions,
+ * substitutions and transpositions of two adjacent characters, each 1). Words longer than
+ * LT_OPTS_WORD_MAX bytes are never close: the result is then SIZE_MAX.
+ */
+size_t lt_opts_distance(const char *a, const char *b);
+
+#define LT_OPTS_WORD_MAX 64    /**< longest word lt_opts_distance compares */
+#define LT_OPTS_SUGGEST_DIST 2 /**< farthest suggestion, as git and kubectl */
+
+/**
+ * The "did you mean" for a mistyped word: the candidate of cands[0..n) nearest to word, when
+ * its distance is at most LT_OPTS_SUGGEST_DIST and smaller than the word's length (so "x" does
+ * not suggest "h"); the first one on a tie. NULL when none is close or word is a candidate.
+ * Returns a borrow of cands[i].
+ */
+const char *lt_opts_suggest(const char *word, const char *const *cands, size_t n);
+
 /** Print the --help text generated from the table. */
 void lt_opts_help(const lt_opts_spec *spec, FILE *out);
+
+/* ---- man pages (lt_opts_man.c): roff with the man(7) macros, generated like --help ---- */
+
+/** Write text escaped for roff (backslashes; '.' and '\'' opening a line). */
+void lt_opts_man_text(FILE *out, const char *text);
+
+/**
+ * Write a help summary as roff paragraphs: lines starting with a space (examples) are kept as
+ * written, indented; an empty line starts a new paragraph.
+ */
+void lt_opts_man_paragraphs(FILE *out, const char *text);
+
+/** Write opts[0..n) as .TP paragraphs (name, argument, help, default, env); skip may be NULL. */
+void lt_opts_man_options(FILE *out, const lt_opt *opts, size_t n, bool (*skip)(const lt_opt *));
+
+/** Write a page's comment, .TH (section 1, "latticed VERSION") and NAME ("name \- what"). */
+void lt_opts_man_head(FILE *out, const char *name, const char *version, const char *what);
+
+/**
+ * Write the whole man page of a program with one option table: NAME (spec->prog and what),
+ * SYNOPSIS (spec->usage), DESCRIPTION (spec->summary), OPTIONS, ENVIRONMENT and, when
+ * see_also is not NULL, SEE ALSO (roff text such as "\fBlatticectl\fR(1)").
+ */
+void lt_opts_man(const lt_opts_spec *spec, const char *version, const char *what,
+                 const char *see_also, FILE *out);
 
 #endif

@@ -1,8 +1,9 @@
 /*
  * child.c - the real host's instances as supervised child processes. Each
  * instance is a process group led by the child we fork: a file:// ref is
- * exec'd directly, a runner command through /bin/sh -c. Config, links and
- * identity reach the child through its environment (docs/host.md). The child
+ * exec'd directly (a .wasm component through wasmtime run|serve), a runner
+ * command through /bin/sh -c. Config, links and identity reach the child
+ * through its environment (docs/host.md). The child
  * dies with the host (PR_SET_PDEATHSIG); stops are SIGTERM, a grace period,
  * then SIGKILL to the whole group; crashes are reported and restarted with
  * exponential backoff up to --restart-limit.
@@ -212,6 +213,53 @@ static lt_status build_env(lt__host_rt *rt, lt__host_inst *inst, const char *lin
     return st;
 }
 
+/* The address `wasmtime serve` listens on: the component's config `address` (host:port), else
+ * 127.0.0.1 and port 8080 + the instance's ordinal (two instances on one host do not collide,
+ * and nothing listens beyond loopback unless the manifest says so). */
+static void serve_addr(const lt__host_inst *inst, char *out, size_t n)
+{
+    for (size_t i = 0; i < inst->n_config; i++) {
+        if (strcmp(inst->config[i].key, "address") == 0 && inst->config[i].val[0] != '\0') {
+            snprintf(out, n, "%s", inst->config[i].val);
+            return;
+        }
+    }
+    snprintf(out, n, "127.0.0.1:%u", 8080u + (inst->ordinal % 1000u));
+}
+
+/* `wasmtime run|serve [--addr A] --env NAME... FILE`: WASI gives the guest no host variable
+ * unless named, so each LATTICE_* variable of env (identity, config, links) is passed on. */
+static lt_status wasm_argv(const lt__host_plan *plan, const lt__host_inst *inst, const strv *env,
+                           strv *av)
+{
+    char addr[LT_MAX_TOKEN + 16];
+    lt_status st = strv_add(av, plan->path, NULL);
+
+    if (st == LT_OK)
+        st = strv_add(av, plan->verb, NULL);
+    if (st == LT_OK && strcmp(plan->verb, "serve") == 0) {
+        serve_addr(inst, addr, sizeof(addr));
+        st = strv_add(av, "--addr", NULL);
+        if (st == LT_OK)
+            st = strv_add(av, addr, NULL);
+    }
+    for (size_t i = 0; st == LT_OK && i < env->n; i++) {
+        const char *e = env->v[i], *eq = strchr(e, '=');
+        char name[LT_MAX_TOKEN + 32];
+
+        if (strncmp(e, "LATTICE_", 8) != 0 || eq == NULL || (size_t)(eq - e) >= sizeof(name))
+            continue;
+        memcpy(name, e, (size_t)(eq - e));
+        name[eq - e] = '\0';
+        st = strv_add(av, "--env", NULL);
+        if (st == LT_OK)
+            st = strv_add(av, name, NULL); /* the value comes from the child's environment */
+    }
+    if (st == LT_OK)
+        st = strv_add(av, plan->wasm, NULL);
+    return st;
+}
+
 /* ---- spawning -------------------------------------------------------------------- */
 
 /* In the child between fork and exec: async-signal-safe calls only. */
@@ -249,7 +297,7 @@ static void child_exec(const char *file, char *const argv[], char *const envp[],
 static int spawn(lt__host_rt *rt, lt__host_inst *inst, char *msg, size_t msgsize)
 {
     lt__host_plan plan;
-    strv env = { 0 };
+    strv env = { 0 }, wav = { 0 };
     char *links = NULL;
     char *argv[6];
     const char *file;
@@ -267,7 +315,13 @@ static int spawn(lt__host_rt *rt, lt__host_inst *inst, char *msg, size_t msgsize
         snprintf(msg, msgsize, "cannot prepare the environment: %s", lt_error_message());
         goto out;
     }
-    if (plan.path != NULL) {
+    if (plan.wasm != NULL) { /* wasmtime run|serve [--addr A] --env NAME... FILE.wasm */
+        if (wasm_argv(&plan, inst, &env, &wav) != LT_OK) {
+            snprintf(msg, msgsize, "cannot prepare the wasmtime command: out of memory");
+            goto out;
+        }
+        file = plan.path;
+    } else if (plan.path != NULL) {
         file = plan.path;
         argv[0] = (char *)plan.path;
         argv[1] = NULL;
@@ -290,7 +344,7 @@ static int spawn(lt__host_rt *rt, lt__host_inst *inst, char *msg, size_t msgsize
         goto out;
     }
     if (pid == 0)
-        child_exec(file, argv, env.v, pfd[1], self);
+        child_exec(file, plan.wasm != NULL ? wav.v : argv, env.v, pfd[1], self);
     setpgid(pid, pid); /* also here: no race with an early kill(-pid) */
     close(pfd[1]);
     pfd[1] = -1;
@@ -314,6 +368,7 @@ out:
         close(pfd[1]);
     lt_free(links);
     strv_free(&env);
+    strv_free(&wav);
     return code;
 }
 

@@ -112,8 +112,12 @@ typedef struct {
 
 /** How an image_ref is run. */
 typedef struct {
-    const char *path;    /**< file://: the executable (borrowed from the ref) */
-    const char *command; /**< runner: shell command (borrowed from the table) */
+    const char *path; /**< file://: the executable (borrowed from the ref), or the wasm runtime */
+    const char *command;       /**< runner: shell command (borrowed from the table) */
+    const char *wasm;          /**< a file:// .wasm component (borrowed from the ref): run as
+                              `path verb wasm`, path being wasmtime; NULL otherwise */
+    const char *verb;          /**< with wasm: "run", or "serve" for an HTTP component */
+    char runtime[LT_MAX_PATH]; /**< where path points for a wasm component */
 } lt__host_plan;
 
 /** Add "PREFIX=COMMAND" (split at the first '='). LT_ERR_INVALID, LT_ERR_NOMEM. */
@@ -122,7 +126,11 @@ void lt__host_runners_cleanup(lt__host_runners *r);
 
 /**
  * Decide how to run image_ref: "file:///abs/path" runs that file (it must
- * exist, be a regular file and executable, and lie under file_root when set),
+ * exist, be a regular file and executable, and lie under file_root when set);
+ * "file:///abs/path.wasm" (a component, not executable itself) runs with the
+ * first `wasmtime` on PATH, `wasmtime serve` when the component mentions
+ * wasi:http/incoming-handler (an HTTP component), `wasmtime run` otherwise,
+ * and without wasmtime the default command (a stand-in) or a refusal;
  * anything else the command of the longest matching prefix, else the default
  * command. Returns a ResultCode: OK with *plan filled, or UNSUPPORTED (no
  * runner for the ref), IMAGE_PULL_FAILED (missing or non-executable file),

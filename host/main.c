@@ -445,6 +445,11 @@ int main(int argc, char **argv)
     char *config_text = NULL;
     int first = argc, code;
 
+    if (argc == 2 && strcmp(argv[1], "--man") == 0) { /* latticed-host.1, built by meson */
+        lt_opts_man(&spec, LT_VERSION, "the reference thin host of latticed",
+                    "\\fBlatticed\\fR(1), \\fBlatticectl\\fR(1); docs/host.md", stdout);
+        return 0;
+    }
     code = take_repeatable(&mv, argc, argv);
     if (code != 0)
         goto out;

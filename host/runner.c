@@ -1,6 +1,8 @@
 /*
  * runner.c - how the reference host runs an image_ref: "file:///path" execs
- * that file; any other ref goes to the shell command of the longest
+ * that file, "file:///path.wasm" runs the component with wasmtime (found on
+ * PATH: `serve` for an HTTP component, `run` otherwise; the default runner's
+ * stand-in without it); any other ref goes to the shell command of the longest
  * configured prefix (--runner 'ghcr.io/=sleep infinity') or the default
  * runner; anything else is refused with a one-line reason.
  */
@@ -69,6 +71,79 @@ static bool under_root(const char *path, const char *root)
     return strncmp(path, root, n) == 0 && (path[n] == '/' || n == 1);
 }
 
+#define WASM_RUNTIME "wasmtime"
+#define WASM_HTTP_EXPORT "wasi:http/incoming-handler"
+#define WASM_SCAN_MAX (256u << 20) /* bytes of a component searched for the HTTP export */
+
+static bool ends_with(const char *s, const char *suffix)
+{
+    size_t n = strlen(s), m = strlen(suffix);
+
+    return n >= m && strcmp(s + n - m, suffix) == 0;
+}
+
+/* The first executable `name` in $PATH into buf; false when there is none. */
+static bool find_on_path(const char *name, char *buf, size_t n)
+{
+    const char *path = getenv("PATH");
+
+    while (path != NULL && *path != '\0') {
+        size_t len = strcspn(path, ":");
+        int w = snprintf(buf, n, "%.*s/%s", (int)len, len ? path : ".", name);
+
+        if (w > 0 && (size_t)w < n && access(buf, X_OK) == 0)
+            return true;
+        path += len + (path[len] == ':');
+    }
+    return false;
+}
+
+/* Does the component at path mention wasi:http/incoming-handler (an HTTP component, which
+ * `wasmtime serve` runs)? Its name is in the component's type section as plain bytes. */
+static bool is_http_component(const char *path)
+{
+    static const char needle[] = WASM_HTTP_EXPORT;
+    const size_t m = sizeof(needle) - 1;
+    char buf[65536 + sizeof(needle)];
+    size_t keep = 0, total = 0, got;
+    bool found = false;
+    FILE *f = fopen(path, "rb");
+
+    if (f == NULL)
+        return false;
+    while (!found && total < WASM_SCAN_MAX &&
+           (got = fread(buf + keep, 1, sizeof(buf) - keep, f)) > 0) {
+        size_t have = keep + got;
+
+        found = memmem(buf, have, needle, m) != NULL;
+        keep = have < m - 1 ? have : m - 1; /* a match across two reads */
+        memmove(buf, buf + have - keep, keep);
+        total += got;
+    }
+    fclose(f);
+    return found;
+}
+
+/* A file:// .wasm component (path exists, is regular, within the root): wasmtime, or the
+ * default runner's stand-in, or a refusal. */
+static int resolve_wasm(const lt__host_runners *r, const char *ref, const char *path,
+                        lt__host_plan *plan, char *msg, size_t msgsize)
+{
+    if (find_on_path(WASM_RUNTIME, plan->runtime, sizeof(plan->runtime))) {
+        plan->path = plan->runtime;
+        plan->wasm = path;
+        plan->verb = is_http_component(path) ? "serve" : "run";
+        return HRC(OK);
+    }
+    if (r->default_cmd != NULL) { /* no wasmtime here: the stand-in, as for an OCI image */
+        plan->command = r->default_cmd;
+        return HRC(OK);
+    }
+    snprintf(msg, msgsize, "'%s': a wasm component needs %s on PATH (none found)", ref,
+             WASM_RUNTIME);
+    return HRC(UNSUPPORTED);
+}
+
 static int resolve_file(const lt__host_runners *r, const char *ref, lt__host_plan *plan, char *msg,
                         size_t msgsize)
 {
@@ -94,7 +169,7 @@ static int resolve_file(const lt__host_runners *r, const char *ref, lt__host_pla
         snprintf(msg, msgsize, "'%s': not a regular file", ref);
         return HRC(IMAGE_PULL_FAILED);
     }
-    if (access(path, X_OK) != 0) {
+    if (!ends_with(path, ".wasm") && access(path, X_OK) != 0) {
         snprintf(msg, msgsize, "'%s': the file is not executable", ref);
         return HRC(IMAGE_PULL_FAILED);
     }
@@ -105,6 +180,8 @@ static int resolve_file(const lt__host_runners *r, const char *ref, lt__host_pla
             return HRC(UNSUPPORTED);
         }
     }
+    if (ends_with(path, ".wasm"))
+        return resolve_wasm(r, ref, path, plan, msg, msgsize);
     plan->path = path;
     plan->command = NULL;
     return HRC(OK);
@@ -117,6 +194,7 @@ int lt__host_runner_resolve(const lt__host_runners *r, const char *ref, lt__host
     size_t best_len = 0;
 
     msg[0] = '\0';
+    plan->path = plan->command = plan->wasm = plan->verb = NULL;
     if (ref == NULL || ref[0] == '\0') {
         snprintf(msg, msgsize, "empty image_ref");
         return HRC(INVALID);

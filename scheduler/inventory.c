@@ -216,6 +216,7 @@ static void obs_free(sched_obs *o)
     lt_free(o->digest);
     lt_free(o->message);
     lt_free(o->placement);
+    lt_free(o->last_error);
     for (i = 0; i < o->n_links; i++)
         lt_free(o->links[i].link_id);
     lt_free(o->links);
@@ -382,6 +383,10 @@ static lt_status obs_upsert(lt_sched *s, sched_host *h, const Latticed__Host__V1
         changed = true;
     }
     o->restarts = in->restarts;
+    if (in->started_at != NULL)
+        o->started_s = in->started_at->seconds;
+    if (in->message != NULL && in->message[0] != '\0')
+        lt__sched_set_str(&o->last_error, in->message); /* kept after it runs again */
     h->obs_mem += mem - o->mem;
     h->obs_cpu += cpu - o->cpu;
     o->mem = mem;
@@ -629,6 +634,8 @@ lt_status lt_sched_on_instance_failed(lt_sched *s, const char *host_id,
     known = m->instance->instance_id != NULL &&
             lt__sched_inv_obs_on(s, m->instance->instance_id, h) != NULL;
     st = obs_upsert(s, h, m->instance, 0, now, &o);
+    if (o != NULL && m->message != NULL && m->message[0] != '\0')
+        lt__sched_set_str(&o->last_error, m->message); /* latticectl instances */
     if (st != LT_OK || o == NULL || o->owner == NULL)
         return st;
     /* An instance seen before turning FAILED was counted by obs_upsert (a crash, whichever

@@ -312,6 +312,8 @@ struct sched_obs {
     int state;       /**< Latticed__Host__V1__InstanceState */
     bool managed;    /**< carries our owner annotations for this lattice */
     uint32_t restarts;
+    int64_t started_s; /**< when it last entered RUNNING (host's clock, s; 0 = unknown) */
+    char *last_error;  /**< last non-empty message the host reported for it, or NULL */
     uint64_t mem, cpu;
     int64_t stop_sent; /**< when a stop was sent, 0 = none */
     int64_t link_sent; /**< link/unlink request in flight since, 0 = none */

@@ -156,7 +156,8 @@ struct lt_sched_svc {
     uint64_t timer_id;
     bool timer_on;
     natsSubscription *evt_sub, *reply_sub, *hosts_sub;
-    char inbox[128]; /**< "_INBOX.<nuid>": replies to our commands */
+    natsSubscription *query_sub[2]; /**< plan, instances (svc_plan.c) */
+    char inbox[128];                /**< "_INBOX.<nuid>": replies to our commands */
     sched_lease *lease;
     lt_store_watch *watch;
     sched_writer *writer;
@@ -224,6 +225,9 @@ void lt__sched_svc_inbox_cleanup(lt_sched_svc *svc);
 LT_NODISCARD lt_status lt__sched_svc_ingest_start(lt_sched_svc *svc);
 LT_NODISCARD lt_status lt__sched_svc_hosts_start(lt_sched_svc *svc);
 
+/* svc_plan.c: the plan and instances queries (latticectl plan, instances) */
+LT_NODISCARD lt_status lt__sched_svc_plan_start(lt_sched_svc *svc);
+void lt__sched_svc_plan_stop(lt_sched_svc *svc);
 /* svc_drain.c: cordon, drain, uncordon (hosts requests with an action), kept in KV */
 typedef struct sched_drain sched_drain;
 /** Read the stored modes, start the bucket's watch and writer threads (no-op without JS). */

@@ -561,6 +561,8 @@ lt_status lt_sched_svc_start(lt_sched_svc **new_svc, const lt_sched_svc_config *
     if (st == LT_OK)
         st = lt__sched_svc_hosts_start(svc);
     if (st == LT_OK)
+        st = lt__sched_svc_plan_start(svc);
+    if (st == LT_OK)
         st = lt__sched_writer_start(&svc->writer, cfg->store, cfg->nc, svc->prefix, svc->replica,
                                     svc->lease);
     if (st == LT_OK && cfg->store != NULL)
@@ -602,6 +604,7 @@ void lt_sched_svc_stop(lt_sched_svc *svc)
     natsSubscription_Destroy(svc->evt_sub);
     natsSubscription_Destroy(svc->reply_sub);
     natsSubscription_Destroy(svc->hosts_sub);
+    lt__sched_svc_plan_stop(svc);
     lt__sched_svc_drain_stop(svc);      /* before the inbox is emptied: its threads post there */
     lt__sched_writer_stop(svc->writer); /* it reads the lease's deadlines: stop it first */
     lt__sched_lease_stop(svc->lease);

@@ -1,14 +1,32 @@
 #!/bin/sh
-# Install everything latticed needs to build, run and test on Debian 12.
+# Install what latticed needs on Debian 12, as Debian packages.
+#   sh scripts/setup.sh run    what building and running need (scripts/dev.sh): the compiler,
+#                              meson, ninja, the -dev libraries, the protobuf-c compiler and
+#                              nats-server
+#   sh scripts/setup.sh        (or `all`) that, plus the test tooling (scripts/test.sh): check,
+#                              clang and its sanitizer runtime, valgrind, clang-format, jq,
+#                              openssl, protoc, groff, Node.js and the npm packages of tests/node
 # Idempotent: safe to run again; apt skips what is already installed.
 # Run as root (or through sudo). Needs only Debian's package archive.
 set -eu
 
-PKGS="nats-server libnats-dev libjansson-dev libyaml-dev libcyaml-dev
-      libprotobuf-c-dev protobuf-c-compiler libprotobuf-dev protobuf-compiler
-      check meson ninja-build pkg-config gcc clang libclang-rt-14-dev
-      valgrind ca-certificates libssl-dev openssl jq clang-format
-      libmicrohttpd-dev"
+what=${1:-all}
+case $what in
+run | all) ;;
+*)
+    echo "usage: sh scripts/setup.sh [run|all]" >&2
+    exit 2
+    ;;
+esac
+
+RUN_PKGS="nats-server libnats-dev libjansson-dev libyaml-dev libcyaml-dev
+      libprotobuf-c-dev protobuf-c-compiler libprotobuf-dev libssl-dev
+      meson ninja-build pkg-config gcc libc6-dev ca-certificates libmicrohttpd-dev"
+TEST_PKGS="check clang libclang-rt-14-dev valgrind openssl jq clang-format protobuf-compiler
+      groff-base"
+
+PKGS=$RUN_PKGS
+if [ "$what" = all ]; then PKGS="$RUN_PKGS $TEST_PKGS"; fi
 
 SUDO=""
 if [ "$(id -u)" -ne 0 ]; then SUDO="sudo"; fi
@@ -27,8 +45,10 @@ if [ -n "$missing" ]; then
     # shellcheck disable=SC2086
     $SUDO apt-get install -y -q --no-install-recommends $missing
 else
-    echo "setup: all Debian packages present"
+    echo "setup: all Debian packages present ($what)"
 fi
+
+if [ "$what" = run ]; then exit 0; fi
 
 # Node.js + the npm `nats` package for tests/node (the independent API client).
 # NodeSource's nodejs already ships npm (it conflicts with Debian's npm package):

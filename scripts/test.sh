@@ -18,7 +18,7 @@ set -eu
 cd "$(dirname "$0")/.."
 ROOT=$(pwd)
 
-sh scripts/setup.sh
+sh scripts/setup.sh all # the Debian packages, the test tooling included
 
 step() { printf '\n==== %s ====\n' "$*"; }
 

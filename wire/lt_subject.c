@@ -216,6 +216,16 @@ lt_status lt_subject_hosts(char *out, size_t cap, const char *prefix, const char
     return build(out, cap, "%s.%s.hosts", prefix, lattice);
 }
 
+lt_status lt_subject_plan(char *out, size_t cap, const char *prefix, const char *lattice)
+{
+    return build(out, cap, "%s.%s.plan", prefix, lattice);
+}
+
+lt_status lt_subject_instances(char *out, size_t cap, const char *prefix, const char *lattice)
+{
+    return build(out, cap, "%s.%s.instances", prefix, lattice);
+}
+
 lt_status lt_subject_cp_event(char *out, size_t cap, const char *prefix, const char *lattice,
                               const char *type)
 {

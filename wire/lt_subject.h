@@ -96,6 +96,15 @@ LT_NODISCARD lt_status lt_subject_inventory(char *out, size_t cap, const char *p
 LT_NODISCARD lt_status lt_subject_hosts(char *out, size_t cap, const char *prefix,
                                         const char *lattice);
 
+/** The plan query the leader answers (latticectl plan): `{prefix}.{lattice}.plan`. */
+LT_NODISCARD lt_status lt_subject_plan(char *out, size_t cap, const char *prefix,
+                                       const char *lattice);
+
+/** The instances query the leader answers (latticectl instances):
+ * `{prefix}.{lattice}.instances`. */
+LT_NODISCARD lt_status lt_subject_instances(char *out, size_t cap, const char *prefix,
+                                            const char *lattice);
+
 /**
  * `{prefix}.{lattice}.{rest}` -> lattice and *rest (a pointer into subject). False when
  * subject does not start with prefix, or the lattice is empty or does not fit ln bytes.

@@ -8,12 +8,15 @@
 #include <string.h>
 #include <strings.h>
 
+#include "jsonpath.h"
 #include "lctl_api.h"
 #include "lt_alloc.h"
 #include "lt_conn.h"
 #include "lt_limits.h"
 #include "lt_model.h"
 #include "lt_subject.h"
+#include "wait_status.h"
+#include "wait_status.h"
 
 const lt_opt lctl_global_opts[LCTL_GLOBAL_COUNT] = { LCTL_GLOBAL_OPTS };
 
@@ -42,6 +45,33 @@ static bool takes_value(const lt_opts_spec *spec, const char *a)
     const lt_opt *o = find_opt(spec, a);
 
     return o != NULL && o->kind != LT_OPT_FLAG && strchr(a, '=') == NULL;
+}
+
+/*
+ * --timeout D: each request waits min(D, 10 s) when the command waits for a rollout (then D is
+ * the whole wait, like `helm --wait --timeout` and `kubectl rollout status --timeout`, unless
+ * --wait-timeout says otherwise), else D. Without --timeout: 10 s per request, 5 min in all.
+ */
+static int timeouts(const lctl_command *cmd, lctl_api_cfg *cfg)
+{
+    int64_t ms = cfg->timeout_text != NULL ? lctl_duration_ms(cfg->timeout_text) : 10000;
+    bool waits = cfg->wait || (cfg->wait_for != NULL && cfg->wait_for[0] != '\0');
+
+    if (ms < 1000 || ms > 24 * 3600 * 1000) {
+        fprintf(stderr,
+                "latticectl %s: --timeout wants a duration from 1s to 24h like 30s, 5m or plain "
+                "seconds, got '%s'\n",
+                cmd->name, cfg->timeout_text);
+        return LCTL_EXIT_USAGE;
+    }
+    if (waits && cfg->wait_timeout == NULL && cfg->timeout_text != NULL)
+        cfg->wait_timeout = cfg->timeout_text;
+    if (cfg->wait_timeout == NULL)
+        cfg->wait_timeout = "5m";
+    if (waits && ms > 10000)
+        ms = 10000;
+    cfg->timeout = (ms + 999) / 1000;
+    return 0;
 }
 
 int lctl_api_parse(const lctl_command *cmd, lctl_api_cfg *cfg, int argc, char **argv,
@@ -100,15 +130,38 @@ int lctl_api_parse(const lctl_command *cmd, lctl_api_cfg *cfg, int argc, char **
         code = -1;
         goto out;
     }
-    if (strcmp(cfg->output, "table") != 0 && strcmp(cfg->output, "json") != 0 &&
-        strcmp(cfg->output, "yaml") != 0) {
-        fprintf(stderr, "latticectl %s: --output must be table, json or yaml, got '%s'\n",
+    if (strncmp(cfg->output, "jsonpath=", 9) == 0) {
+        lctl_jsonpath *jp = NULL;
+
+        cfg->jsonpath = cfg->output + 9;
+        if (lctl_jsonpath_compile(cfg->jsonpath, &jp) != LT_OK) {
+            fprintf(stderr, "latticectl %s: -o jsonpath: %s\n", cmd->name, lt_error_message());
+            code = LCTL_EXIT_USAGE;
+            goto out;
+        }
+        lctl_jsonpath_free(jp);
+    } else if (strcmp(cfg->output, "table") != 0 && strcmp(cfg->output, "json") != 0 &&
+               strcmp(cfg->output, "yaml") != 0) {
+        fprintf(stderr,
+                "latticectl %s: --output must be table, json or yaml, or jsonpath=EXPR, got '%s'\n",
                 cmd->name, cfg->output);
         code = LCTL_EXIT_USAGE;
         goto out;
     }
-    if (strchr(cfg->lattice, '.') != NULL || strpbrk(cfg->lattice, "*> ") != NULL ||
-        cfg->lattice[0] == '\0') {
+    if ((code = timeouts(cmd, cfg)) != 0)
+        goto out;
+    if (cfg->wait_timeout != NULL && lctl_duration_ms(cfg->wait_timeout) < 0) {
+        fprintf(stderr,
+                "latticectl %s: --wait-timeout wants a duration like 90s, 5m, 1h30m or plain "
+                "seconds, got '%s'\n",
+                cmd->name, cfg->wait_timeout);
+        code = LCTL_EXIT_USAGE;
+        goto out;
+    }
+    if ((code = lctl_context_resolve(cmd->opts, cfg)) != 0)
+        goto out;
+    if (cfg->lattice != NULL && (strchr(cfg->lattice, '.') != NULL ||
+                                 strpbrk(cfg->lattice, "*> ") != NULL || cfg->lattice[0] == '\0')) {
         fprintf(stderr, "latticectl %s: invalid lattice name '%s'\n", cmd->name, cfg->lattice);
         code = LCTL_EXIT_USAGE;
     }
@@ -158,9 +211,16 @@ int lctl_connect(lctl_client *c, const lctl_api_cfg *cfg)
     memset(c, 0, sizeof(*c));
     c->cfg = cfg;
     st = lt_conn_connect(&c->nc, &cc, NULL);
-    if (st != LT_OK) {
+    if (st == LT_ERR_INVALID) {
         fprintf(stderr, "latticectl: %s\n", lt_error_message());
-        return st == LT_ERR_INVALID ? LCTL_EXIT_USAGE : LCTL_EXIT_NET;
+        nats_Close(); /* joins the threads nats.c started for the attempt */
+        return LCTL_EXIT_USAGE;
+    }
+    if (st != LT_OK) { /* lt_conn says "cannot connect to NATS at URL: reason" */
+        fprintf(stderr, "latticectl: %s (set -s/--nats-url or LATTICE_NATS_URL, or a context)\n",
+                lt_error_message());
+        nats_Close();
+        return LCTL_EXIT_NET;
     }
     return 0;
 }
@@ -202,6 +262,8 @@ int lctl_request(lctl_client *c, const char *op, const char *name, const char *b
     ns = natsMsg_Create(&msg, subject, NULL, body, body ? (int)len : 0);
     if (ns == NATS_OK && content_type != NULL)
         ns = natsMsgHeader_Set(msg, "Content-Type", content_type);
+    if (ns == NATS_OK && c->header != NULL)
+        ns = natsMsgHeader_Set(msg, c->header, c->header_value);
     if (ns == NATS_OK)
         ns = natsConnection_RequestMsg(&reply, c->nc, msg, c->cfg->timeout * 1000);
     if (ns == NATS_NO_RESPONDERS) {
@@ -348,15 +410,41 @@ void lctl_print_yaml(FILE *out, const json_t *v)
         fputc('\n', out);
 }
 
+bool lctl_print_doc(const lctl_api_cfg *cfg, const json_t *doc, const char *raw)
+{
+    lctl_jsonpath *jp = NULL;
+    lt_buf b;
+
+    if (strcmp(cfg->output, "json") == 0) {
+        char *text = raw != NULL ? NULL : json_dumps(doc, JSON_COMPACT | JSON_ENCODE_ANY);
+
+        printf("%s\n", raw != NULL ? raw : text != NULL ? text : "null");
+        free(text);
+        return true;
+    }
+    if (strcmp(cfg->output, "yaml") == 0) {
+        lctl_print_yaml(stdout, doc);
+        return true;
+    }
+    if (cfg->jsonpath == NULL)
+        return false;
+    lt_buf_init(&b, 64u << 20);
+    if (lctl_jsonpath_compile(cfg->jsonpath, &jp) == LT_OK &&
+        lctl_jsonpath_eval(jp, doc, &b) == LT_OK)
+        fwrite(b.ptr != NULL ? b.ptr : "", 1, b.len, stdout); /* no newline added, as kubectl */
+    lctl_jsonpath_free(jp);
+    lt_buf_cleanup(&b);
+    return true;
+}
+
 int lctl_finish(lctl_client *c, void (*table)(lctl_client *c))
 {
     const char *result = json_is_object(c->reply) ? lctl_str(c->reply, "result", "") : "";
     bool failed = strcmp(result, "error") == 0 || strcmp(result, "notfound") == 0;
 
-    if (strcmp(c->cfg->output, "json") == 0) {
-        printf("%s\n", c->raw);
-    } else if (strcmp(c->cfg->output, "yaml") == 0) {
-        lctl_print_yaml(stdout, c->reply);
+    if (lctl_print_doc(c->cfg, c->reply, c->raw)) {
+        if (failed && c->cfg->jsonpath != NULL)
+            fprintf(stderr, "latticectl: %s\n", lctl_str(c->reply, "message", result));
     } else if (failed) {
         fprintf(stderr, "latticectl: %s\n", lctl_str(c->reply, "message", result));
     } else if (table != NULL) {

@@ -1,26 +1,21 @@
 /*
- * cmd_apps.c - latticectl commands that store and read manifests: apply,
- * put, get, list, versions and history. Each is one request to latticed's
- * API; tables for people, the exact reply with -o json.
+ * cmd_apps.c - latticectl commands that read manifests: get (the deployed
+ * version by default, the manifest alone with -o json|yaml), list, versions
+ * and history; and what the API commands share for truthful output: a
+ * not-found reply becomes "application 'X' not found in lattice 'L'" with
+ * exit 1, and a small text table.
  */
 #include <stdlib.h>
 #include <string.h>
 
 #include "lctl_api.h"
+#include "lctl_sched.h"
 #include "lctl_select.h"
 #include "lt_alloc.h"
 
 /* ---- a tiny column table --------------------------------------------------------------------- */
 
-#define MAX_COLS 6
-
-typedef struct {
-    size_t ncols, nrows, cap;
-    char **cells; /* row-major, owned */
-    size_t width[MAX_COLS];
-} table;
-
-static void table_add(table *t, const char *const *row)
+void lctl_table_add(lctl_table *t, const char *const *row)
 {
     if (t->nrows == t->cap) {
         size_t ncap = t->cap ? t->cap * 2 : 16;
@@ -41,46 +36,76 @@ static void table_add(table *t, const char *const *row)
     t->nrows++;
 }
 
-static void table_print(table *t)
+void lctl_table_print(lctl_table *t, FILE *out)
 {
-    for (size_t r = 0; r < t->nrows; r++) {
-        for (size_t i = 0; i < t->ncols; i++) {
-            const char *v = t->cells[r * t->ncols + i];
+    for (size_t r = 0; out != NULL && r < t->nrows; r++) {
+        char *const *row = &t->cells[r * t->ncols];
+        size_t last = t->ncols; /* no padding after the last non-empty cell */
 
-            if (i + 1 == t->ncols)
-                printf("%s\n", v ? v : "");
+        while (last > 1 && (row[last - 1] == NULL || row[last - 1][0] == '\0'))
+            last--;
+        for (size_t i = 0; i < last; i++) {
+            const char *v = row[i] != NULL ? row[i] : "";
+
+            if (i + 1 == last)
+                fprintf(out, "%s\n", v);
             else
-                printf("%-*s  ", (int)t->width[i], v ? v : "");
+                fprintf(out, "%-*s  ", (int)t->width[i], v);
         }
     }
     for (size_t i = 0; i < t->nrows * t->ncols; i++)
         lt_free(t->cells[i]);
     lt_free(t->cells);
+    t->cells = NULL;
+    t->nrows = t->cap = 0;
+}
+
+/* ---- not found ------------------------------------------------------------------------------- */
+
+int lctl_not_found(lctl_client *c, const char *name, const char *version)
+{
+    const char *result = json_is_object(c->reply) ? lctl_str(c->reply, "result", "") : "";
+    const char *msg = lctl_str(c->reply, "message", "");
+
+    if (strcmp(result, "notfound") != 0)
+        return -1;
+    (void)lctl_print_doc(c->cfg, c->reply, c->raw); /* -o json|yaml|jsonpath */
+    /* wadm says "Application with the name X not found" when the app is missing */
+    if (version != NULL && strstr(msg, "Application with the name") == NULL)
+        fprintf(stderr, "latticectl: version '%s' of application '%s' not found in lattice '%s'\n",
+                version, name, c->cfg->lattice);
+    else
+        fprintf(stderr, "latticectl: application '%s' not found in lattice '%s'\n", name,
+                c->cfg->lattice);
+    return LCTL_EXIT_FAIL;
+}
+
+int lctl_finish_app(lctl_client *c, const char *name, const char *version,
+                    void (*table)(lctl_client *c))
+{
+    int code = lctl_not_found(c, name, version);
+
+    return code >= 0 ? code : lctl_finish(c, table);
 }
 
 /* ---- option tables --------------------------------------------------------------------------- */
 
 /* Option tables: one option per row. */
 /* clang-format off */
-static const lt_opt apply_options[] = { LCTL_GLOBAL_OPTS,
-                                        LCTL_OPT_FILE("manifest to apply (YAML or JSON); - reads "
-                                                      "standard input") };
-LCTL_SPEC(apply, apply_options, "latticectl apply -f FILE|-",
-          "Store the manifest as a new version and deploy it, in one step (model.apply). An\n"
-          "unchanged manifest changes nothing; the reply says what changed.");
-
-static const lt_opt put_options[] = { LCTL_GLOBAL_OPTS,
-                                      LCTL_OPT_FILE("manifest to store (YAML or JSON); - reads "
-                                                    "standard input") };
-LCTL_SPEC(put, put_options, "latticectl put -f FILE|-",
-          "Store the manifest as a new version without deploying it (model.put). A manifest\n"
-          "without a version annotation gets a ULID.");
-
-static const lt_opt get_options[] = { LCTL_GLOBAL_OPTS,
-                                      LCTL_OPT_VERSION("version to show (default: the latest)") };
-LCTL_SPEC(get, get_options, "latticectl get [NAME] [--version V]",
-          "Show the manifest of an application (as YAML in table mode), or list every\n"
-          "application of the lattice when no NAME is given.");
+static const lt_opt get_options[] = {
+    LCTL_GLOBAL_OPTS,
+    LCTL_OPT_VERSION("version to show (default: the deployed one, else the latest)"),
+    { "latest", 0, NULL, LT_OPT_FLAG, NULL, NULL,
+      "show the latest stored version instead of the deployed one", LCTL_F(latest), 0, 0 },
+    { "full", 0, NULL, LT_OPT_FLAG, NULL, NULL,
+      "with -o json|yaml: the whole API reply (result, message, manifest), not only the manifest",
+      LCTL_F(full), 0, 0 },
+};
+LCTL_SPEC(get, get_options, "latticectl get [NAME] [--version V | --latest] [--full]",
+          "Show the manifest of an application: the deployed version (--latest: the latest\n"
+          "stored one; --version V: that one; the latest when none is deployed). -o yaml and\n"
+          "-o json print only the manifest, which `apply -f` takes unchanged (--full: the API\n"
+          "reply). Without NAME, list every application of the lattice.");
 
 static const lt_opt list_options[] = { LCTL_GLOBAL_OPTS,
                                        LCTL_OPT_SELECTOR("only the applications whose manifest "
@@ -92,28 +117,27 @@ LCTL_SPEC(list, list_options, "latticectl list [-l SELECTOR]",
 
 static const lt_opt versions_options[] = { LCTL_GLOBAL_OPTS };
 LCTL_SPEC(versions, versions_options, "latticectl versions NAME",
-          "List the stored versions of an application, oldest first; * marks the deployed one.");
+          "List the stored versions of an application, oldest first; * marks the deployed one.\n"
+          "Exit 1 when the application does not exist.");
 
 static const lt_opt history_options[] = { LCTL_GLOBAL_OPTS };
 LCTL_SPEC(history, history_options, "latticectl history NAME",
           "Show what happened to an application: put, deploy, undeploy and delete events with\n"
-          "their times (RFC 3339, UTC).");
+          "their times (RFC 3339, UTC). Exit 1 when the application does not exist.");
 /* clang-format on */
 
 /* ---- shared runner --------------------------------------------------------------------------- */
 
-/* Parse, connect, request op (with the -f file as body when with_file), print. */
+/* Parse, connect, request op on NAME (when min_pos), print. */
 static int run(const lctl_command *cmd, int argc, char **argv, const char *op, int min_pos,
-               int max_pos, bool with_file, void (*tbl)(lctl_client *c))
+               void (*tbl)(lctl_client *c))
 {
     lctl_api_cfg cfg;
     lctl_client c;
-    const char *pos[2] = { NULL, NULL }, *ct = NULL;
-    char *data = NULL, body[512];
-    size_t len = 0;
+    const char *pos[1] = { NULL };
     int npos = 0, code;
 
-    code = lctl_api_parse(cmd, &cfg, argc, argv, pos, max_pos, &npos);
+    code = lctl_api_parse(cmd, &cfg, argc, argv, pos, min_pos, &npos);
     if (code != 0)
         return code < 0 ? LCTL_EXIT_OK : code;
     if (npos < min_pos) {
@@ -121,49 +145,21 @@ static int run(const lctl_command *cmd, int argc, char **argv, const char *op, i
                 cmd->opts->usage);
         return LCTL_EXIT_USAGE;
     }
-    if (with_file) {
-        if (cfg.file == NULL) {
-            fprintf(stderr, "latticectl %s: -f FILE is required (- for standard input)\n",
-                    cmd->name);
-            return LCTL_EXIT_USAGE;
-        }
-        if ((code = lctl_read_manifest(cfg.file, &data, &len, &ct)) != 0)
-            return code;
-    } else if (cfg.version != NULL) {
-        json_t *o = json_pack("{s:s}", "version", cfg.version);
-        char *t = o ? json_dumps(o, JSON_COMPACT) : NULL;
-
-        snprintf(body, sizeof(body), "%s", t ? t : "");
-        free(t);
-        json_decref(o);
-        data = lt_strdup(body);
-        len = strlen(body);
-    }
     if ((code = lctl_connect(&c, &cfg)) == 0) {
-        code = lctl_request(&c, op, npos > 0 ? pos[0] : NULL, data, len, ct);
+        code = lctl_request(&c, op, npos > 0 ? pos[0] : NULL, NULL, 0, NULL);
         if (code == 0)
-            code = lctl_finish(&c, tbl);
+            code = npos > 0 ? lctl_finish_app(&c, pos[0], NULL, tbl) : lctl_finish(&c, tbl);
     }
     lctl_close(&c);
-    lt_free(data);
     return code;
 }
 
 /* ---- tables ---------------------------------------------------------------------------------- */
 
-static void print_apply(lctl_client *c)
-{
-    const json_t *ch = json_object_get(c->reply, "changed");
-
-    printf("%s (%s%s%s)\n", lctl_str(c->reply, "message", ""),
-           json_is_true(json_object_get(ch, "put")) ? "stored a new version" : "nothing stored",
-           ", ", json_is_true(json_object_get(ch, "deploy")) ? "deployed" : "deployment unchanged");
-}
-
 static void print_list(lctl_client *c)
 {
     const json_t *models = json_is_array(c->reply) ? c->reply : json_object_get(c->reply, "models");
-    table t = { .ncols = 5 };
+    lctl_table t = { .ncols = 5 };
     const char *head[] = { "NAME", "LATEST", "DEPLOYED", "STATUS", "DESCRIPTION" };
     size_t i;
     json_t *m;
@@ -172,7 +168,7 @@ static void print_list(lctl_client *c)
         printf("No applications in lattice %s\n", c->cfg->lattice);
         return;
     }
-    table_add(&t, head);
+    lctl_table_add(&t, head);
     json_array_foreach ((json_t *)models, i, m) {
         const char *status =
             lctl_str(json_object_get(json_object_get(m, "detailed_status"), "status"), "type",
@@ -181,9 +177,66 @@ static void print_list(lctl_client *c)
                               lctl_str(m, "deployed_version", "-"), status,
                               lctl_str(m, "description", "") };
 
-        table_add(&t, row);
+        lctl_table_add(&t, row);
     }
-    table_print(&t);
+    lctl_table_print(&t, stdout);
+}
+
+static void print_versions(lctl_client *c)
+{
+    lctl_table t = { .ncols = 2 };
+    const char *head[] = { "VERSION", "DEPLOYED" };
+    size_t i;
+    json_t *v;
+
+    lctl_table_add(&t, head);
+    json_array_foreach (json_object_get(c->reply, "versions"), i, v) {
+        const char *row[] = { lctl_str(v, "version", ""),
+                              json_is_true(json_object_get(v, "deployed")) ? "*" : "" };
+
+        lctl_table_add(&t, row);
+    }
+    lctl_table_print(&t, stdout);
+}
+
+static void print_history(lctl_client *c)
+{
+    lctl_table t = { .ncols = 3 };
+    const char *head[] = { "TIME", "EVENT", "VERSION" };
+    size_t i;
+    json_t *e;
+
+    lctl_table_add(&t, head);
+    json_array_foreach (json_object_get(c->reply, "history"), i, e) {
+        const char *row[] = { lctl_str(e, "time", "-"), lctl_str(e, "event", ""),
+                              lctl_str(e, "version", "-") };
+
+        lctl_table_add(&t, row);
+    }
+    lctl_table_print(&t, stdout);
+}
+
+/* ---- get ------------------------------------------------------------------------------------- */
+
+/* The deployed version of name (model.versions): a copy in out, "" when none is deployed.
+ * 0, or the exit code after the reason (not found...) was printed. */
+static int deployed_version(lctl_client *c, const char *name, char *out, size_t size)
+{
+    size_t i;
+    json_t *v;
+    int code = lctl_request(c, "versions", name, NULL, 0, NULL);
+
+    out[0] = '\0';
+    if (code != 0)
+        return code;
+    if ((code = lctl_not_found(c, name, NULL)) >= 0)
+        return code;
+    if (strcmp(lctl_str(c->reply, "result", ""), "success") != 0)
+        return lctl_finish(c, NULL);
+    json_array_foreach (json_object_get(c->reply, "versions"), i, v)
+        if (json_is_true(json_object_get(v, "deployed")))
+            snprintf(out, size, "%s", lctl_str(v, "version", ""));
+    return 0;
 }
 
 static void print_manifest(lctl_client *c)
@@ -191,65 +244,68 @@ static void print_manifest(lctl_client *c)
     lctl_print_yaml(stdout, json_object_get(c->reply, "manifest"));
 }
 
-static void print_versions(lctl_client *c)
+/* get NAME: the manifest only, unless --full (then the reply, as every command prints it). */
+static int get_one(lctl_api_cfg *cfg, const char *name)
 {
-    table t = { .ncols = 2 };
-    const char *head[] = { "VERSION", "DEPLOYED" };
-    size_t i;
-    json_t *v;
+    lctl_client c;
+    char deployed[512], *body = NULL;
+    const char *v = cfg->version;
+    int code;
 
-    table_add(&t, head);
-    json_array_foreach (json_object_get(c->reply, "versions"), i, v) {
-        const char *row[] = { lctl_str(v, "version", ""),
-                              json_is_true(json_object_get(v, "deployed")) ? "*" : "" };
-
-        table_add(&t, row);
+    if (cfg->latest && cfg->version != NULL) {
+        fprintf(stderr, "latticectl get: give --version V or --latest, not both\n");
+        return LCTL_EXIT_USAGE;
     }
-    table_print(&t);
-}
-
-static void print_history(lctl_client *c)
-{
-    table t = { .ncols = 3 };
-    const char *head[] = { "TIME", "EVENT", "VERSION" };
-    size_t i;
-    json_t *e;
-
-    table_add(&t, head);
-    json_array_foreach (json_object_get(c->reply, "history"), i, e) {
-        const char *row[] = { lctl_str(e, "time", "-"), lctl_str(e, "event", ""),
-                              lctl_str(e, "version", "-") };
-
-        table_add(&t, row);
+    if ((code = lctl_connect(&c, cfg)) != 0)
+        goto out;
+    if (v == NULL && !cfg->latest) {
+        if ((code = deployed_version(&c, name, deployed, sizeof(deployed))) != 0)
+            goto out;
+        v = deployed[0] != '\0' ? deployed : NULL; /* nothing deployed: the latest */
     }
-    table_print(&t);
+    if (v != NULL) {
+        json_t *o = json_pack("{s:s}", "version", v);
+
+        body = o != NULL ? json_dumps(o, JSON_COMPACT) : NULL;
+        json_decref(o);
+    }
+    if ((code = lctl_request(&c, "get", name, body, body ? strlen(body) : 0, NULL)) != 0)
+        goto out;
+    if ((code = lctl_not_found(&c, name, v)) >= 0)
+        goto out;
+    code = 0;
+    if (cfg->full || strcmp(lctl_str(c.reply, "result", ""), "success") != 0 ||
+        strcmp(cfg->output, "table") == 0) {
+        code = lctl_finish(&c, print_manifest);
+    } else if (strcmp(cfg->output, "json") == 0) {
+        char *text = json_dumps(json_object_get(c.reply, "manifest"), JSON_INDENT(2));
+
+        printf("%s\n", text != NULL ? text : "null");
+        free(text);
+    } else { /* yaml, jsonpath: of the manifest */
+        (void)lctl_print_doc(cfg, json_object_get(c.reply, "manifest"), NULL);
+    }
+out:
+    lctl_close(&c);
+    free(body);
+    return code;
 }
 
 /* ---- handlers -------------------------------------------------------------------------------- */
 
-int lctl_cmd_apply(const lctl_command *cmd, int argc, char **argv)
-{
-    return run(cmd, argc, argv, "apply", 0, 0, true, print_apply);
-}
-
-int lctl_cmd_put(const lctl_command *cmd, int argc, char **argv)
-{
-    return run(cmd, argc, argv, "put", 0, 0, true, NULL);
-}
-
 int lctl_cmd_get(const lctl_command *cmd, int argc, char **argv)
 {
     const char *pos[1];
-    lctl_api_cfg probe;
+    lctl_api_cfg cfg;
     int npos = 0, code;
 
     /* get without NAME lists (model.get); with NAME shows one manifest */
-    code = lctl_api_parse(cmd, &probe, argc, argv, pos, 1, &npos);
+    code = lctl_api_parse(cmd, &cfg, argc, argv, pos, 1, &npos);
     if (code != 0)
         return code < 0 ? LCTL_EXIT_OK : code;
     if (npos == 0)
-        return run(cmd, argc, argv, "get", 0, 0, false, print_list);
-    return run(cmd, argc, argv, "get", 1, 1, false, print_manifest);
+        return run(cmd, argc, argv, "get", 0, print_list);
+    return get_one(&cfg, pos[0]);
 }
 
 int lctl_cmd_list(const lctl_command *cmd, int argc, char **argv)
@@ -259,10 +315,10 @@ int lctl_cmd_list(const lctl_command *cmd, int argc, char **argv)
 
 int lctl_cmd_versions(const lctl_command *cmd, int argc, char **argv)
 {
-    return run(cmd, argc, argv, "versions", 1, 1, false, print_versions);
+    return run(cmd, argc, argv, "versions", 1, print_versions);
 }
 
 int lctl_cmd_history(const lctl_command *cmd, int argc, char **argv)
 {
-    return run(cmd, argc, argv, "history", 1, 1, false, print_history);
+    return run(cmd, argc, argv, "history", 1, print_history);
 }

@@ -121,6 +121,9 @@ static void print_event(const events_cfg *cfg, natsMsg *msg)
                 if (text != NULL)
                     printf("%s\n", text);
                 free(text);
+            } else if (cfg->api.jsonpath != NULL) {
+                lctl_print_doc(&cfg->api, o, NULL); /* -o jsonpath=EXPR: a line per event */
+                putchar('\n');
             } else {
                 printf("---\n");
                 lctl_print_yaml(stdout, o);

@@ -186,7 +186,7 @@ static int list_hosts(lctl_client *c, const hosts_cfg *cfg, const char *subj)
         free(txt);
     } else if (strcmp(cfg->sc.api.output, "yaml") == 0) {
         lctl_print_yaml(stdout, doc);
-    } else {
+    } else if (!lctl_print_doc(&cfg->sc.api, doc, NULL)) { /* -o jsonpath=EXPR */
         print_table(doc);
     }
 out:

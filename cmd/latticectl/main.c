@@ -56,11 +56,19 @@ const lctl_command lctl_commands[] = {
       &lctl_hosts_opts, lctl_cmd_hosts },
     { "events", "print (or --follow) the control plane's events of the lattice", &lctl_events_opts,
       lctl_cmd_events },
+    { "plan", "show what deploying a manifest would do, and what cannot be placed", &lctl_plan_opts,
+      lctl_cmd_plan },
+    { "instances", "list every instance of an application: host, state, restarts, last error",
+      &lctl_instances_opts, lctl_cmd_instances },
+    { "context", "list, switch or show the named connection settings (contexts)",
+      &lctl_context_opts, lctl_cmd_context },
     { "completion", "print a bash, zsh or fish completion script", &lctl_completion_opts,
       lctl_cmd_completion },
     { "help", "show the help of a command", &help_opts, cmd_help },
     { NULL, NULL, NULL, NULL },
 };
+
+#define MAX_NAMES 128 /* commands, or global options, offered as "did you mean" */
 
 static const lctl_command *find_command(const char *name)
 {
@@ -69,6 +77,47 @@ static const lctl_command *find_command(const char *name)
             return c;
     }
     return NULL;
+}
+
+/* `latticectl: unknown command 'stauts'. Did you mean 'status'?` (exit 2). */
+static int unknown_command(const char *name)
+{
+    const char *names[MAX_NAMES], *best;
+    size_t n = 0;
+
+    for (const lctl_command *c = lctl_commands; c->name != NULL && n < MAX_NAMES; c++)
+        names[n++] = c->name;
+    best = lt_opts_suggest(name, names, n);
+    if (best != NULL)
+        fprintf(stderr, "latticectl: unknown command '%s'. Did you mean '%s'?\n", name, best);
+    else
+        fprintf(stderr, "latticectl: unknown command '%s' (see latticectl --help)\n", name);
+    return LCTL_EXIT_USAGE;
+}
+
+/* An unknown option before the command: the nearest global option, --help or --version. */
+static int unknown_option(const char *arg)
+{
+    const char *names[MAX_NAMES], *best = NULL;
+    char word[LT_OPTS_WORD_MAX + 1];
+    size_t n = 0, len;
+
+    if (strncmp(arg, "--", 2) == 0) {
+        len = strcspn(arg + 2, "=");
+        if (len <= LT_OPTS_WORD_MAX) {
+            memcpy(word, arg + 2, len);
+            word[len] = '\0';
+            for (size_t i = 0; i < LCTL_GLOBAL_COUNT; i++)
+                names[n++] = lctl_global_opts[i].name;
+            names[n++] = "version";
+            best = lt_opts_suggest(word, names, n);
+        }
+    }
+    if (best != NULL)
+        fprintf(stderr, "latticectl: unknown option '%s'. Did you mean '--%s'?\n", arg, best);
+    else
+        fprintf(stderr, "latticectl: unknown option '%s' (see latticectl --help)\n", arg);
+    return LCTL_EXIT_USAGE;
 }
 
 static void usage(FILE *out)
@@ -96,12 +145,12 @@ static int cmd_help(const lctl_command *cmd, int argc, char **argv)
 {
     if (argc == 2 && strcmp(argv[1], "--markdown") == 0)
         return lctl_help_markdown(stdout); /* docs/cli.md */
+    if (argc == 2 && strcmp(argv[1], "--man") == 0)
+        return lctl_help_man(stdout); /* latticectl.1, built and installed by meson */
     if (argc > 1 && strcmp(argv[1], "-h") != 0 && strcmp(argv[1], "--help") != 0) {
         const lctl_command *c = find_command(argv[1]);
-        if (c == NULL) {
-            fprintf(stderr, "latticectl: unknown command '%s' (see latticectl --help)\n", argv[1]);
-            return LCTL_EXIT_USAGE;
-        }
+        if (c == NULL)
+            return unknown_command(argv[1]);
         lctl_command_help(c);
         return LCTL_EXIT_OK;
     }
@@ -129,14 +178,12 @@ int main(int argc, char **argv)
     }
     if (first[0] == '-' && lctl_hoist_globals(argc, argv))
         first = argv[1]; /* `latticectl --lattice x get` -> `get --lattice x` */
-    if (first[0] == '-') {
-        fprintf(stderr, "latticectl: unknown option '%s' (see latticectl --help)\n", first);
-        return LCTL_EXIT_USAGE;
-    }
+    if (first[0] == '-')
+        return unknown_option(first);
+    if (strcmp(first, lctl_complete_command.name) == 0) /* hidden: the completion scripts' */
+        return lctl_cmd_complete(&lctl_complete_command, argc - 1, argv + 1);
     const lctl_command *c = find_command(first);
-    if (c == NULL) {
-        fprintf(stderr, "latticectl: unknown command '%s' (see latticectl --help)\n", first);
-        return LCTL_EXIT_USAGE;
-    }
+    if (c == NULL)
+        return unknown_command(first);
     return c->run(c, argc - 1, argv + 1);
 }

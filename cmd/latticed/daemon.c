@@ -212,12 +212,12 @@ int lt_daemon_run(const lt_daemon_config *cfg)
             cfg->api_prefix);
     if (cfg->dev) {
         printf("latticed --dev is up. Point clients at it with:\n"
-               "  export LATTICE_NATS_URL=%s\n"
-               "Press Ctrl-C to stop.\n",
+               "  export LATTICE_NATS_URL=%s\n",
                url);
         if (admin != NULL)
             printf("Health and metrics: http://%s/readyz and /metrics\n",
                    lt_daemon_admin_addr(admin));
+        printf("Press Ctrl-C to stop.\n");
         fflush(stdout);
     }
     if (lt_loop_stopping(loop)) {

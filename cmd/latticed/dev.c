@@ -1,8 +1,10 @@
 /*
  * dev.c - what `latticed --dev` adds to a normal start: one local host (the
  * reference host, latticed-host, as a child process that runs a stand-in
- * command for every instance, stopped on shutdown), the example app applied
- * through the API, and its status printed once it is deployed.
+ * command for every OCI image and file:// .wasm components with wasmtime when
+ * it is on PATH, stopped on shutdown), the example app applied through the
+ * API, and its status printed once it is deployed, saying which instances are
+ * stand-ins, with the full path of latticectl in the commands to try.
  */
 #include "daemon.h"
 
@@ -29,31 +31,67 @@
 #define DEV_LATTICE "default"
 #define DEV_WAIT_MS 60000
 
+typedef struct {
+    lt_sched_svc *svc;
+    char app[LT_MAX_TOKEN + 1];
+    int64_t deadline;
+    char stand_ins[512]; /* components of the example the host runs as stand-ins, ", "-separated */
+    char url[256];       /* the NATS URL clients use */
+} dev_watch;
+
+static dev_watch watch;
+
+/* A program of ours: next to latticed (installed: the same bindir), else at build_rel from
+ * latticed's directory (the build tree), as a full path in buf; NULL when neither has it. */
+static const char *find_sibling(const char *name, const char *build_rel, char *buf, size_t n)
+{
+    char self[LT_MAX_PATH - 128], real[PATH_MAX];
+    ssize_t len = readlink("/proc/self/exe", self, sizeof(self) - 1);
+    char *slash;
+
+    if (len <= 0)
+        return NULL;
+    self[len] = '\0';
+    slash = strrchr(self, '/');
+    if (slash == NULL)
+        return NULL;
+    *slash = '\0';
+    snprintf(buf, n, "%s/%s", self, name);
+    if (access(buf, X_OK) == 0)
+        return buf;
+    snprintf(buf, n, "%s/%s", self, build_rel);
+    if (access(buf, X_OK) != 0)
+        return NULL;
+    if (realpath(buf, real) != NULL && strlen(real) < n)
+        memcpy(buf, real, strlen(real) + 1); /* no "/../../" in what we print */
+    return buf;
+}
+
 /* The host binary: --dev-host-bin, else next to latticed, else the build tree, else PATH. */
 static const char *find_host(const char *hint, char *buf, size_t n)
 {
-    char self[LT_MAX_PATH - 64];
-    ssize_t len;
+    const char *found;
 
     if (hint != NULL)
         return hint;
-    len = readlink("/proc/self/exe", self, sizeof(self) - 1);
-    if (len > 0) {
-        char *slash;
+    found = find_sibling("latticed-host", "../../host/latticed-host", buf, n);
+    return found != NULL ? found : "latticed-host";
+}
 
-        self[len] = '\0';
-        slash = strrchr(self, '/');
-        if (slash != NULL) {
-            *slash = '\0';
-            snprintf(buf, n, "%s/latticed-host", self);
-            if (access(buf, X_OK) == 0)
-                return buf;
-            snprintf(buf, n, "%s/../../host/latticed-host", self); /* build tree */
-            if (access(buf, X_OK) == 0)
-                return buf;
-        }
+/* The first executable name in $PATH into buf, or NULL (the host looks the same way). */
+static const char *on_path(const char *name, char *buf, size_t n)
+{
+    const char *path = getenv("PATH");
+
+    while (path != NULL && *path != '\0') {
+        size_t len = strcspn(path, ":");
+        int w = snprintf(buf, n, "%.*s/%s", (int)len, len ? path : ".", name);
+
+        if (w > 0 && (size_t)w < n && access(buf, X_OK) == 0)
+            return buf;
+        path += len + (path[len] == ':');
     }
-    return "latticed-host";
+    return NULL;
 }
 
 lt_status lt_dev_host_start(const lt_daemon_config *cfg, const char *url, pid_t *out)
@@ -80,6 +118,7 @@ lt_status lt_dev_host_start(const lt_daemon_config *cfg, const char *url, pid_t 
     pid_t parent = getpid(), pid;
 
     *out = 0;
+    snprintf(watch.url, sizeof(watch.url), "%s", url);
     pid = fork();
     if (pid < 0)
         return LT_FAIL(LT_ERR_IO, "cannot start the local host: fork: errno %d", errno);
@@ -121,6 +160,53 @@ void lt_dev_host_stop(pid_t pid)
     LT_INFO("dev", "local host (pid %d) stopped", (int)pid);
 }
 
+
+/* Which components of m the dev host will run as stand-ins: every image but a file:// one
+ * (an executable, or a .wasm component while wasmtime is on PATH). */
+static void note_stand_ins(const lt_model *m)
+{
+    char rt[LT_MAX_PATH];
+    bool wasmtime = on_path("wasmtime", rt, sizeof(rt)) != NULL;
+    size_t off = 0;
+
+    watch.stand_ins[0] = '\0';
+    for (size_t i = 0; i < m->component_count; i++) {
+        const char *img = m->components[i].image;
+        size_t len = img != NULL ? strlen(img) : 0;
+        bool wasm = len > 5 && strcmp(img + len - 5, ".wasm") == 0;
+        int w;
+
+        if (img == NULL || (strncmp(img, "file://", 7) == 0 && (!wasm || wasmtime)))
+            continue;
+        w = snprintf(watch.stand_ins + off, sizeof(watch.stand_ins) - off, "%s%s", off ? ", " : "",
+                     m->components[i].name);
+        if (w < 0 || (size_t)w >= sizeof(watch.stand_ins) - off)
+            break;
+        off += (size_t)w;
+    }
+}
+
+/* What the app's instances really are, and the commands to try with latticectl's full path. */
+static void print_hints(const char *app)
+{
+    char buf[LT_MAX_PATH], rt[LT_MAX_PATH];
+    const char *ctl = find_sibling("latticectl", "../latticectl/latticectl", buf, sizeof(buf));
+    const char *wasmtime = on_path("wasmtime", rt, sizeof(rt));
+
+    if (watch.stand_ins[0] != '\0')
+        printf("Note: %s run as stand-ins: the dev host starts a `sleep` process for each\n"
+               "instance of an OCI image, so they serve nothing (no HTTP listener). A\n"
+               "file:///...wasm component runs for real with wasmtime (%s%s);\n"
+               "see docs/host.md and docs/examples/wasm.yaml.\n",
+               watch.stand_ins, wasmtime ? "found: " : "not found on PATH",
+               wasmtime ? wasmtime : "");
+    if (ctl == NULL)
+        printf("(latticectl is neither next to latticed nor in its build tree: install it)\n");
+    ctl = ctl != NULL ? ctl : "latticectl";
+    printf("Try:\n  %s -s %s status %s\n  %s -s %s hosts\n  %s -s %s events\n", ctl, watch.url, app,
+           ctl, watch.url, ctl, watch.url);
+}
+
 /* Default example: the source tree's docs/examples/hello.yaml. */
 static const char *example_path(const lt_daemon_config *cfg, char *buf, size_t n)
 {
@@ -156,8 +242,10 @@ lt_status lt_dev_apply_example(const lt_daemon_config *cfg, lt_store *store, cha
         goto out;
     }
     len = fread(data, 1, LT_MAX_MANIFEST_BYTES, f);
-    if (lt_model_parse(data, len, NULL, &m, NULL) == LT_OK)
+    if (lt_model_parse(data, len, NULL, &m, NULL) == LT_OK) {
         snprintf(app, appsize, "%s", m->name);
+        note_stand_ins(m);
+    }
     LT_IGNORE(lt_subject_api(subj, sizeof(subj),
                              cfg->api_prefix != NULL ? cfg->api_prefix : LT_SUBJECT_API_PREFIX,
                              DEV_LATTICE, "apply", NULL));
@@ -180,14 +268,6 @@ out:
  * Print the app's status once it is deployed (a loop timer polling the scheduler)
  * ------------------------------------------------------------------------------------------- */
 
-typedef struct {
-    lt_sched_svc *svc;
-    char app[LT_MAX_TOKEN + 1];
-    int64_t deadline;
-} dev_watch;
-
-static dev_watch watch;
-
 static int64_t on_watch(lt_loop *loop, void *arg)
 {
     dev_watch *w = arg;
@@ -202,13 +282,13 @@ static int64_t on_watch(lt_loop *loop, void *arg)
         for (i = 0; i < st.component_count; i++)
             printf("  %-24s %u/%u running\n", st.components[i].name, st.components[i].running,
                    st.components[i].desired);
-        printf("Try: latticectl status %s; latticectl hosts; latticectl events\n", w->app);
+        print_hints(w->app);
         fflush(stdout);
         return LT_TIMER_STOP;
     }
     if (lt_loop_now_ms() > w->deadline) {
-        printf("app %s is not deployed after %d s: see `latticectl status %s`\n", w->app,
-               DEV_WAIT_MS / 1000, w->app);
+        printf("app %s is not deployed after %d s:\n", w->app, DEV_WAIT_MS / 1000);
+        print_hints(w->app);
         fflush(stdout);
         return LT_TIMER_STOP;
     }

@@ -194,6 +194,14 @@ int main(int argc, char **argv)
     char *config_text = NULL;
     int first = argc, code;
 
+    if (argc == 2 && strcmp(argv[1], "--man") == 0) { /* latticed.1, built by meson */
+        lt_opts_man(&spec, LT_VERSION,
+                    "a declarative control plane for WebAssembly hosts on NATS JetStream",
+                    "\\fBlatticectl\\fR(1), \\fBlatticed\\-host\\fR(1), "
+                    "\\fBnats\\-server\\fR(8); docs/operations.md",
+                    stdout);
+        return 0;
+    }
     if (lt_opts_parse(&spec, &cfg, argc, argv, &first, &config_text) != LT_OK) {
         fprintf(stderr, "latticed: %s\n", lt_error_message());
         code = 2;

@@ -6,7 +6,9 @@
  * array), versions order, delete one/all and noop deletes, duplicate
  * versions, invalid and unsupported subjects, JSON/YAML with and without a
  * content type, and bad input that must get an error reply, not a crash; and the
- * API stopped while NATS is down ends at once, leaking nothing.
+ * API stopped while NATS is down ends at once, leaking nothing. latticed's put
+ * extension `Latticed-Replace: true`: new content for a stored version, refused while it is
+ * deployed.
  */
 #include <check.h>
 #include <stdio.h>
@@ -53,6 +55,91 @@ START_TEST(put_created_then_newversion)
     ck_assert_int_eq(json_array_size(json_object_get(r, "versions")), 2);
     json_decref(r);
     lt_free(m1);
+    lt_free(m2);
+}
+END_TEST
+
+/* A put with the header `Latticed-Replace: true` (latticed extension), over NATS. */
+static json_t *put_replace(const char *body)
+{
+    natsMsg *msg = NULL, *reply = NULL;
+    json_t *out;
+
+    ck_assert_int_eq(natsMsg_Create(&msg, "wadm.api.default.model.put", NULL, body,
+                                    (int)strlen(body)),
+                     NATS_OK);
+    ck_assert_int_eq(natsMsgHeader_Set(msg, "Latticed-Replace", "true"), NATS_OK);
+    ck_assert_int_eq(natsConnection_RequestMsg(&reply, fx_client, msg, 20000), NATS_OK);
+    out = json_loadb(natsMsg_GetData(reply), (size_t)natsMsg_GetDataLength(reply), 0, NULL);
+    ck_assert_ptr_nonnull(out);
+    natsMsg_Destroy(msg);
+    natsMsg_Destroy(reply);
+    return out;
+}
+
+/* The image tag of the first component of app's version v, as get returns it. */
+static const char *image_of(json_t *get_reply)
+{
+    json_t *c =
+        json_array_get(json_object_get(json_object_get(json_object_get(get_reply, "manifest"),
+                                                       "spec"),
+                                       "components"),
+                       0);
+
+    return json_string_value(json_object_get(json_object_get(c, "properties"), "image"));
+}
+
+START_TEST(put_replace_extension)
+{
+    char *m1 = fx_manifest("swap", "v1", "0.1.0", NULL);
+    char *m1b = fx_manifest("swap", "v1", "0.9.0", NULL);
+    char *m2 = fx_manifest("swap", "v2", "0.2.0", NULL);
+    json_t *r;
+
+    put_ok("swap", "v1", "created");
+    fx_expect(fx_call("model.put", m2, NULL), "newversion");
+    /* without the header: wadm's duplicate error, unchanged */
+    r = fx_call("model.put", m1b, NULL);
+    ck_assert_str_eq(fx_message(r), "Manifest version v1 already exists");
+    json_decref(r);
+    /* with it: v1 gets the new content, keeps its place (v2 stays the latest) */
+    r = put_replace(m1b);
+    ck_assert_str_eq(fx_result(r), "replaced");
+    ck_assert_str_eq(fx_message(r), "Successfully replaced manifest swap v1");
+    ck_assert_int_eq(json_integer_value(json_object_get(r, "total_versions")), 2);
+    json_decref(r);
+    r = fx_call("model.get.swap", "{\"version\":\"v1\"}", NULL);
+    ck_assert_ptr_nonnull(strstr(image_of(r), ":0.9.0"));
+    json_decref(r);
+    r = fx_call("model.get.swap", NULL, NULL);
+    ck_assert_str_eq(json_string_value(json_object_get(
+                         json_object_get(json_object_get(json_object_get(r, "manifest"),
+                                                         "metadata"),
+                                         "annotations"),
+                         "version")),
+                     "v2");
+    json_decref(r);
+    /* a deployed version cannot be replaced */
+    fx_expect(fx_call("model.deploy.swap", "{\"version\":\"v1\"}", NULL), "acknowledged");
+    r = put_replace(m1);
+    ck_assert_str_eq(fx_result(r), "error");
+    ck_assert_str_eq(fx_message(r), "Manifest version v1 of swap is deployed: it cannot be "
+                                    "replaced; put a new version, or undeploy it first");
+    json_decref(r);
+    r = fx_call("model.get.swap", "{\"version\":\"v1\"}", NULL);
+    ck_assert_ptr_nonnull(strstr(image_of(r), ":0.9.0"));
+    json_decref(r);
+    /* a version not stored yet: an ordinary put */
+    {
+        char *m3 = fx_manifest("swap", "v3", "0.3.0", NULL);
+
+        r = put_replace(m3);
+        ck_assert_str_eq(fx_result(r), "newversion");
+        json_decref(r);
+        lt_free(m3);
+    }
+    lt_free(m1);
+    lt_free(m1b);
     lt_free(m2);
 }
 END_TEST
@@ -533,13 +620,14 @@ int main(void)
     TCase *tc;
     TCase *small;
 
-    tc = lt_test_tcase(s, "crud", 120,
-                       (const TTest *const[]){
-                           put_created_then_newversion, put_assigns_ulid, get_by_version,
-                           list_both_shapes, list_follows_changes, versions_in_order,
-                           delete_one_and_all, noop_deletes, invalid_and_unsupported_subjects,
-                           handle_short_subjects, parsing_content_types, put_errors_in_wadm_order,
-                           hostile_input_gets_replies, stop_while_disconnected, NULL });
+    tc =
+        lt_test_tcase(s, "crud", 120,
+                      (const TTest *const[]){
+                          put_created_then_newversion, put_replace_extension, put_assigns_ulid,
+                          get_by_version, list_both_shapes, list_follows_changes, versions_in_order,
+                          delete_one_and_all, noop_deletes, invalid_and_unsupported_subjects,
+                          handle_short_subjects, parsing_content_types, put_errors_in_wadm_order,
+                          hostile_input_gets_replies, stop_while_disconnected, NULL });
     tcase_add_checked_fixture(tc, fx_setup, fx_teardown);
     small = lt_test_tcase(s, "limits", 120, (const TTest *const[]){ oversized_request, NULL });
     tcase_add_checked_fixture(small, small_setup, fx_teardown);

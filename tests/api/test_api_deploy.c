@@ -167,15 +167,36 @@ START_TEST(status_never_deployed_and_stored)
     /* a status about another version than the deployed one: that one is on its way */
     {
         const char *old = "{\"status\":{\"type\":\"deployed\",\"message\":\"\"},"
-                          "\"scalers\":[],\"version\":\"\",\"components\":[],"
-                          "\"latticed\":{\"version\":\"v0\"}}";
+                          "\"scalers\":[{\"id\":\"s1\",\"kind\":\"SpreadScaler\","
+                          "\"name\":\"c\",\"status\":{\"type\":\"deployed\"}}],"
+                          "\"version\":\"\",\"components\":[],"
+                          "\"latticed\":{\"version\":\"v0\",\"components\":[{\"name\":"
+                          "\"c\",\"desired\":1,\"running\":1,\"status\":{\"type\":"
+                          "\"deployed\"}}]}}";
+        json_t *st2, *lt;
 
         ck_assert_int_eq(lt_store_status_put(fx_store, "default", "stat", old, strlen(old)), LT_OK);
         r = fx_call("model.status.stat", NULL, NULL);
         ck_assert_str_eq(status_type(r), "reconciling");
-        ck_assert_str_eq(json_string_value(json_object_get(
-                             json_object_get(json_object_get(r, "status"), "status"), "message")),
+        st2 = json_object_get(r, "status");
+        ck_assert_str_eq(json_string_value(
+                             json_object_get(json_object_get(st2, "status"), "message")),
                          "Deploying version v1");
+        /* nothing about the other version may say deployed: the scalers and latticed's
+         * components are reconciling too; latticed names the version on its way */
+        ck_assert_str_eq(json_string_value(json_object_get(
+                             json_object_get(json_array_get(json_object_get(st2, "scalers"), 0),
+                                             "status"),
+                             "type")),
+                         "reconciling");
+        lt = json_object_get(st2, "latticed");
+        ck_assert_str_eq(json_string_value(json_object_get(
+                             json_object_get(json_array_get(json_object_get(lt, "components"), 0),
+                                             "status"),
+                             "type")),
+                         "reconciling");
+        ck_assert_str_eq(json_string_value(json_object_get(lt, "version")), "v0");
+        ck_assert_str_eq(json_string_value(json_object_get(lt, "deploying")), "v1");
         json_decref(r);
     }
     /* deleting the app forgets its status */

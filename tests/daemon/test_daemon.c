@@ -2,7 +2,8 @@
  * test_daemon.c - latticed as a process: --help/--version/usage errors,
  * `--dev` coming up (nats-server child, JetStream assets, the local host
  * running the example app's instances as its children, "app hello ... is
- * deployed") and going down cleanly on SIGTERM and SIGINT (exit 0; the
+ * deployed", which instances are stand-ins, the Try lines with latticectl's
+ * full path) and going down cleanly on SIGTERM and SIGINT (exit 0; the
  * nats-server, the host and every instance process gone by PID; temp dir
  * removed), a
  * clear error when nats-server is missing or NATS unreachable, and
@@ -251,7 +252,7 @@ static bool gone_within(pid_t pid, int timeout_ms)
 static void dev_up_down(int sig)
 {
     char *argv[] = { "latticed", "--dev", NULL };
-    char url[128], dir[1024];
+    char url[128], dir[1024], ctl[1024];
     const char *u, *line;
     struct stat sb;
     pid_t child, host, inst[16];
@@ -275,6 +276,18 @@ static void dev_up_down(int sig)
     line = strstr(p.out, "app hello ");
     ck_assert_msg(line != NULL && line < strstr(p.out, " is deployed:"), "%s", p.out);
     ck_assert_msg(wait_for(&p, "2/2 running", 2000), "%s", p.out);
+    /* It says plainly that the OCI images run as stand-ins, and gives latticectl's full path. */
+    ck_assert_msg(wait_for(&p, "events\n", 2000), "no Try lines: %s", p.out);
+    ck_assert_msg(strstr(p.out, "Note: http-component, httpserver run as stand-ins") != NULL, "%s",
+                  p.out);
+    line = strstr(p.out, "Try:\n  ");
+    ck_assert_msg(line != NULL, "%s", p.out);
+    line += strlen("Try:\n  ");
+    snprintf(ctl, sizeof(ctl), "%.*s", (int)strcspn(line, " "), line);
+    ck_assert_msg(ctl[0] == '/' && access(ctl, X_OK) == 0 && strlen(ctl) > 11 &&
+                      strcmp(ctl + strlen(ctl) - 11, "/latticectl") == 0,
+                  "not latticectl's full path: '%s'", ctl);
+    ck_assert_msg(strncmp(line + strlen(ctl), " -s nats://127.0.0.1:", 21) == 0, "%s", line);
     line = strstr(p.err, "started local host ");
     ck_assert_msg(line != NULL, "no local host: %s", p.err);
     host = pid_after(line, "(pid ");

@@ -1,6 +1,7 @@
 /*
  * test_opts.c - option tables: defaults < config file < environment < argv,
- * type checks with the origin named, help generated from the table.
+ * type checks with the origin named, help generated from the table, and the
+ * "did you mean" suggestions (edit distance) for mistyped options and commands.
  */
 #include <check.h>
 #include <stddef.h>
@@ -140,6 +141,82 @@ START_TEST(test_opts_help_from_table)
 }
 END_TEST
 
+START_TEST(test_opts_distance)
+{
+    char long_word[LT_OPTS_WORD_MAX + 2];
+
+    ck_assert_uint_eq(lt_opts_distance("", ""), 0);
+    ck_assert_uint_eq(lt_opts_distance("status", "status"), 0);
+    ck_assert_uint_eq(lt_opts_distance("", "abc"), 3);
+    ck_assert_uint_eq(lt_opts_distance("abc", ""), 3);
+    ck_assert_uint_eq(lt_opts_distance("stauts", "status"), 1); /* one transposition */
+    ck_assert_uint_eq(lt_opts_distance("nats-ulr", "nats-url"), 1);
+    ck_assert_uint_eq(lt_opts_distance("lst", "list"), 1);       /* insertion */
+    ck_assert_uint_eq(lt_opts_distance("listt", "list"), 1);     /* deletion */
+    ck_assert_uint_eq(lt_opts_distance("lisp", "list"), 1);      /* substitution */
+    ck_assert_uint_eq(lt_opts_distance("kitten", "sitting"), 3); /* the textbook pair */
+    ck_assert_uint_eq(lt_opts_distance("ca", "abc"), 3);         /* OSA, not full Damerau (2) */
+    ck_assert_uint_eq(lt_opts_distance("hsost", "hosts"), 2);
+    memset(long_word, 'a', sizeof(long_word) - 1);
+    long_word[sizeof(long_word) - 1] = '\0';
+    ck_assert_uint_eq(lt_opts_distance(long_word, "a"), SIZE_MAX);
+    long_word[LT_OPTS_WORD_MAX] = '\0'; /* exactly the limit: compared */
+    ck_assert_uint_eq(lt_opts_distance(long_word, long_word), 0);
+}
+END_TEST
+
+START_TEST(test_opts_suggest)
+{
+    const char *cmds[] = { "validate", "apply", "put", "get", "list", "status", "hosts", "help" };
+    const size_t n = sizeof(cmds) / sizeof(cmds[0]);
+
+    ck_assert_str_eq(lt_opts_suggest("stauts", cmds, n), "status");
+    ck_assert_str_eq(lt_opts_suggest("aplpy", cmds, n), "apply");
+    ck_assert_str_eq(lt_opts_suggest("hsost", cmds, n), "hosts"); /* distance 2 still offered */
+    ck_assert_str_eq(lt_opts_suggest("gte", cmds, n), "get");
+    ck_assert_ptr_null(lt_opts_suggest("status", cmds, n)); /* a known word */
+    ck_assert_ptr_null(lt_opts_suggest("xyzzy", cmds, n));  /* nothing close */
+    ck_assert_ptr_null(lt_opts_suggest("vldte", cmds, n));  /* distance 3 */
+    ck_assert_ptr_null(lt_opts_suggest("x", cmds, n));      /* not shorter than the word */
+    ck_assert_ptr_null(lt_opts_suggest("stauts", cmds, 0));
+    ck_assert_str_eq(lt_opts_suggest("gut", cmds, n), "put"); /* a tie: the first of put, get */
+}
+END_TEST
+
+START_TEST(test_opts_unknown_suggests)
+{
+    char *typo[] = { "t", "--cuont", "4", NULL };
+    char *typo_eq[] = { "t", "--ulr=x", NULL };
+    char *far[] = { "t", "--zzzzzz", NULL };
+    char path[] = "/tmp/lt-opts-XXXXXX";
+    int fd = mkstemp(path);
+    const char *body = "flga = true\n";
+    char *withconf[] = { "t", "--config", path, NULL };
+    cfg_t c;
+    char *text = NULL;
+    int first;
+
+    clear_env();
+    ck_assert_int_eq(parse(&c, 3, typo, &first, &text), LT_ERR_INVALID);
+    ck_assert_str_eq(lt_error_message(),
+                     "unknown option '--cuont'. Did you mean '--count'? (see --help)");
+    ck_assert_int_eq(parse(&c, 2, typo_eq, &first, &text), LT_ERR_INVALID);
+    ck_assert_str_eq(lt_error_message(),
+                     "unknown option '--ulr=x'. Did you mean '--url'? (see --help)");
+    ck_assert_int_eq(parse(&c, 2, far, &first, &text), LT_ERR_INVALID);
+    ck_assert_str_eq(lt_error_message(), "unknown option '--zzzzzz' (see --help)");
+    /* The config file's keys get the same hint, without dashes. */
+    ck_assert_int_ge(fd, 0);
+    ck_assert_int_eq(write(fd, body, strlen(body)), (ssize_t)strlen(body));
+    close(fd);
+    ck_assert_int_eq(parse(&c, 3, withconf, &first, &text), LT_ERR_INVALID);
+    ck_assert_ptr_nonnull(
+        strstr(lt_error_message(), "unknown option 'flga'. Did you mean 'flag'?"));
+    lt_free(text);
+    unlink(path);
+}
+END_TEST
+
 static Suite *opts_suite(void)
 {
     Suite *s = suite_create("opts");
@@ -147,7 +224,8 @@ static Suite *opts_suite(void)
     lt_test_tcase(s, "opts", 0,
                   (const TTest *const[]){ test_opts_defaults_and_argv, test_opts_precedence,
                                           test_opts_errors_name_origin, test_opts_help_from_table,
-                                          NULL });
+                                          test_opts_distance, test_opts_suggest,
+                                          test_opts_unknown_suggests, NULL });
     return s;
 }
 

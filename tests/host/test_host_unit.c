@@ -1,6 +1,6 @@
 /*
  * test_host_unit.c - the pure parts of the reference host, without NATS: the
- * option parsers and label templates, runner mapping, and the
+ * option parsers and label templates, runner mapping (wasmtime for .wasm), and the
  * protocol state machine driven through lt__host_handle with a fake runtime
  * (idempotent start, replace on a new digest, epoch fence, wrong lattice,
  * stop of unknown ids, links, inventory, capacity, JSON bodies) plus the
@@ -173,6 +173,66 @@ START_TEST(test_runner_mapping)
 }
 END_TEST
 
+/* A file:// .wasm component runs with the wasmtime on PATH: `serve` when it mentions
+ * wasi:http/incoming-handler (also across the scanner's 64 KiB reads), `run` otherwise; without
+ * wasmtime, the default runner's stand-in, or a refusal that says why. */
+START_TEST(test_runner_wasm)
+{
+    lt__host_runners r = { 0 };
+    lt__host_plan plan;
+    char msg[512], *dir = NULL, bin[4200], rt[4300], cli[4300], http[4300], ref[4400];
+    char *old_path = getenv("PATH") ? lt_strdup(getenv("PATH")) : NULL;
+    static char big[200000];
+    const char *needle = "wasi:http/incoming-handler";
+
+    ck_assert_int_eq(lt_test_tmpdir(&dir, "lt-host-wasm"), LT_OK);
+    snprintf(bin, sizeof(bin), "%s/bin", dir);
+    ck_assert_int_eq(mkdir(bin, 0755), 0);
+    snprintf(rt, sizeof(rt), "%s/wasmtime", bin);
+    snprintf(cli, sizeof(cli), "%s/cli.wasm", dir);
+    snprintf(http, sizeof(http), "%s/http.wasm", dir);
+    ck_assert_int_eq(lt_test_write_file(rt, "#!/bin/sh\n", 10), LT_OK);
+    ck_assert_int_eq(chmod(rt, 0755), 0);
+    ck_assert_int_eq(lt_test_write_file(cli, "\0asm\x0d\0\x01\0wasi:cli/run", 20), LT_OK);
+    /* the name straddles the first 64 KiB read */
+    memset(big, 'x', sizeof(big));
+    memcpy(big + 65550, needle, strlen(needle)); /* 64 KiB + 27 bytes a read */
+    ck_assert_int_eq(lt_test_write_file(http, big, sizeof(big)), LT_OK);
+
+    setenv("PATH", bin, 1);
+    snprintf(ref, sizeof(ref), "file://%s", cli); /* not executable itself: fine for .wasm */
+    ck_assert_int_eq(lt__host_runner_resolve(&r, ref, &plan, msg, sizeof(msg)), HRC(OK));
+    ck_assert_str_eq(plan.path, rt);
+    ck_assert_str_eq(plan.wasm, cli);
+    ck_assert_str_eq(plan.verb, "run");
+    ck_assert_ptr_null(plan.command);
+    snprintf(ref, sizeof(ref), "file://%s", http);
+    ck_assert_int_eq(lt__host_runner_resolve(&r, ref, &plan, msg, sizeof(msg)), HRC(OK));
+    ck_assert_str_eq(plan.verb, "serve");
+    ck_assert_str_eq(plan.wasm, http);
+    snprintf(ref, sizeof(ref), "file://%s/missing.wasm", dir);
+    ck_assert_int_eq(lt__host_runner_resolve(&r, ref, &plan, msg, sizeof(msg)),
+                     HRC(IMAGE_PULL_FAILED));
+
+    setenv("PATH", dir, 1); /* no wasmtime there */
+    snprintf(ref, sizeof(ref), "file://%s", http);
+    ck_assert_int_eq(lt__host_runner_resolve(&r, ref, &plan, msg, sizeof(msg)), HRC(UNSUPPORTED));
+    ck_assert_msg(strstr(msg, "needs wasmtime on PATH") != NULL, "%s", msg);
+    r.default_cmd = lt_strdup("exec sleep 600");
+    ck_assert_int_eq(lt__host_runner_resolve(&r, ref, &plan, msg, sizeof(msg)), HRC(OK));
+    ck_assert_str_eq(plan.command, "exec sleep 600"); /* the stand-in */
+    ck_assert_ptr_null(plan.wasm);
+    ck_assert_ptr_null(plan.path);
+
+    if (old_path != NULL)
+        setenv("PATH", old_path, 1);
+    lt_free(old_path);
+    lt__host_runners_cleanup(&r);
+    ck_assert_int_eq(lt_test_rmtree(dir), LT_OK);
+    lt_free(dir);
+}
+END_TEST
+
 /* test_host_proto.c: the protocol state machine. */
 TCase *proto_tcase(void);
 
@@ -182,7 +242,8 @@ static Suite *host_suite(void)
 
     lt_test_tcase(s, "pure", 0,
                   (const TTest *const[]){ test_tokens_and_ids, test_durations_and_sizes,
-                                          test_label_templates, test_runner_mapping, NULL });
+                                          test_label_templates, test_runner_mapping,
+                                          test_runner_wasm, NULL });
     suite_add_tcase(s, proto_tcase());
     return s;
 }

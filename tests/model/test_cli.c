@@ -2,13 +2,15 @@
  * test_cli.c - latticectl as a user runs it: --help and --version generated
  * from the command table, `validate` exit codes (0 valid, 1 invalid, 2 usage
  * or I/O), text findings with file:line:column, -o json, standard input and
- * the size limit. The binary's path is the first argument.
+ * the size limit; several documents, several -f and a directory. The
+ * binary's path is the first argument.
  */
 #include <check.h>
 #include <jansson.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include "lt_alloc.h"
 #include "lt_config.h"
@@ -72,6 +74,14 @@ static char *write_tmp(const char *name, const char *content)
     return path;
 }
 
+/* mkdir tmpdir/name; 0 or -1. */
+static int mkdir_p_tmp(const char *name)
+{
+    char path[4096];
+    snprintf(path, sizeof(path), "%s/%s", tmpdir, name);
+    return mkdir(path, 0700);
+}
+
 START_TEST(test_cli_help_and_version)
 {
     run_result r = run(NULL, 0, (const char *[]){ "--version", NULL });
@@ -86,9 +96,9 @@ START_TEST(test_cli_help_and_version)
     done(&r);
     r = run(NULL, 0, (const char *[]){ "validate", "--help", NULL });
     ck_assert_int_eq(r.code, 0);
-    ck_assert_ptr_nonnull(strstr(r.out, "Usage: latticectl validate -f FILE|-"));
+    ck_assert_ptr_nonnull(strstr(r.out, "Usage: latticectl validate -f FILE|DIR|-"));
     ck_assert_ptr_nonnull(strstr(r.out, "-f, --file FILE"));
-    ck_assert_ptr_nonnull(strstr(r.out, "-o, --output text|json"));
+    ck_assert_ptr_nonnull(strstr(r.out, "-o, --output table|json|yaml"));
     done(&r);
     r = run(NULL, 0, (const char *[]){ "help", "validate", NULL });
     ck_assert_int_eq(r.code, 0);
@@ -208,6 +218,48 @@ START_TEST(test_cli_validate_too_big)
 }
 END_TEST
 
+/* Several documents: split at `---` lines (with a comment too), `...` ends one, blank and
+ * comment-only documents skipped, each keeps its file's line numbers; several -f and a
+ * directory (its .yaml, .yml and .json files only, in name order). */
+START_TEST(test_cli_validate_documents)
+{
+    char text[4096];
+    snprintf(text, sizeof(text), "--- # first\n%s...\n---\n# only a comment\n---\n%s", VALID,
+             INVALID);
+    /* VALID's warning is on its line 11 (12 after the first `---`); INVALID's errors on its
+     * line 7, which comes after VALID and 5 marker or comment lines: 23 */
+    run_result r = run(text, strlen(text), (const char *[]){ "validate", "-f", "-", NULL });
+    ck_assert_int_eq(r.code, 1);
+    ck_assert_msg(strstr(r.out, "<stdin>#1:12:73: warning: ") != NULL, "%s", r.out);
+    ck_assert_msg(strstr(r.out, "<stdin>#1: valid (1 warning)\n") != NULL, "%s", r.out);
+    ck_assert_msg(strstr(r.out, "<stdin>#2:23:") != NULL, "%s", r.out);
+    ck_assert_msg(strstr(r.out, "<stdin>#2: invalid: ") != NULL, "%s", r.out);
+    done(&r);
+    ck_assert_int_eq(mkdir_p_tmp("docs"), 0);
+    free(write_tmp("docs/b.yml", INVALID));
+    free(write_tmp("docs/a.yaml", VALID));
+    free(write_tmp("docs/c.txt", "not: a manifest\n"));
+    char *one = write_tmp("one.yaml", VALID);
+    char dir[4096];
+    snprintf(dir, sizeof(dir), "%s/docs", tmpdir);
+    r = run(NULL, 0, (const char *[]){ "validate", "-f", one, "-f", dir, "-o", "json", NULL });
+    ck_assert_int_eq(r.code, 1);
+    json_t *doc = json_loads(r.out, 0, NULL);
+    ck_assert_msg(json_array_size(doc) == 3, "%s", r.out);
+    ck_assert(strstr(json_string_value(json_object_get(json_array_get(doc, 1), "source")),
+                     "docs/a.yaml") != NULL);
+    ck_assert(json_is_false(json_object_get(json_array_get(doc, 2), "valid")));
+    json_decref(doc);
+    done(&r);
+    /* nothing to check is a usage error */
+    r = run("# nothing\n---\n", 14, (const char *[]){ "validate", "-", NULL });
+    ck_assert_int_eq(r.code, 2);
+    ck_assert_str_eq(r.err, "latticectl validate: <stdin> holds no manifest\n");
+    done(&r);
+    free(one);
+}
+END_TEST
+
 int main(int argc, char **argv)
 {
     int rc;
@@ -223,7 +275,8 @@ int main(int argc, char **argv)
     lt_test_tcase(s, "cli", 60,
                   (const TTest *const[]){ test_cli_help_and_version, test_cli_usage_errors,
                                           test_cli_validate_text, test_cli_validate_json,
-                                          test_cli_validate_too_big, NULL });
+                                          test_cli_validate_too_big, test_cli_validate_documents,
+                                          NULL });
     rc = lt_test_run_suite(s);
     LT_IGNORE(lt_test_rmtree(tmpdir));
     lt_free(tmpdir);

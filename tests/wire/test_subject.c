@@ -34,6 +34,10 @@ START_TEST(test_host_subjects)
     ck_assert_str_eq(s, "lattice.default.hosts");
     ck_assert_int_eq(lt_subject_hosts(s, sizeof(s), "my.pfx", LT_SUBJECT_ANY), LT_OK);
     ck_assert_str_eq(s, "my.pfx.*.hosts");
+    ck_assert_int_eq(lt_subject_plan(s, sizeof(s), "lattice", "default"), LT_OK);
+    ck_assert_str_eq(s, "lattice.default.plan");
+    ck_assert_int_eq(lt_subject_instances(s, sizeof(s), "my.pfx", LT_SUBJECT_ANY), LT_OK);
+    ck_assert_str_eq(s, "my.pfx.*.instances");
 }
 END_TEST
 
