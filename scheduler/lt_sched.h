@@ -457,6 +457,9 @@ typedef struct {
     uint64_t desired, running, failed;     /**< instances of deployed apps (their last status) */
     bool leading, partitioned;
     uint64_t epoch; /**< of the term when leading, else 0 */
+    /** Command items that failed (the host answered an error, or nothing in time), by verb
+     * (START..UNLINK; native driver only). */
+    uint64_t cmd_failed[LT_SCHED_INVENTORY];
 } lt_sched_stats;
 
 /** Fill *out from s's inventory and last computed statuses. */

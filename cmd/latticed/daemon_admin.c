@@ -129,13 +129,38 @@ static void cmd_family(lt_buf *m, const char *name, const char *help,
         }
 }
 
-static void cmd_metrics(lt_buf *m, const lt_sched_svc_stats *st)
+/* Failed command items summed over the lattices, by driver and verb. */
+static void cmd_failed(lt_daemon_admin *d, uint64_t (*failed)[LT_SCHED_SVC_CMD_KINDS])
 {
+    size_t n = lt_sched_svc_lattice_count(d->svc);
+
+    memset(failed, 0, 2 * sizeof(*failed));
+    for (size_t i = 0; i < n; i++) {
+        const char *name = NULL;
+        lt_sched *s = lt_sched_svc_lattice_nth(d->svc, i, &name);
+        lt_sched_stats st;
+        size_t drv = strcmp(lt_sched_driver_word(s), "native") != 0;
+
+        lt_sched_stats_get(s, &st);
+        for (size_t v = 0; v < LT_SCHED_INVENTORY; v++) /* verbs are the first kinds */
+            failed[drv][v] += st.cmd_failed[v];
+    }
+}
+
+static void cmd_metrics(lt_daemon_admin *d, lt_buf *m, const lt_sched_svc_stats *st)
+{
+    uint64_t failed[2][LT_SCHED_SVC_CMD_KINDS];
+
+    cmd_failed(d, failed);
     cmd_family(m, "latticed_host_commands_total",
                "requests sent to hosts, by kind and driver (a native start carries a batch)",
                st->cmd_sent);
     cmd_family(m, "latticed_host_commands_unsent_total",
                "requests NATS refused to publish (they expire and are sent again)", st->cmd_unsent);
+    cmd_family(m, "latticed_host_commands_failed_total",
+               "command items a host answered with an error, or not at all in time (native "
+               "driver), by kind",
+               (const uint64_t(*)[LT_SCHED_SVC_CMD_KINDS])failed);
 }
 
 static void sched_metrics(lt_daemon_admin *d, lt_buf *m)
@@ -154,7 +179,7 @@ static void sched_metrics(lt_daemon_admin *d, lt_buf *m)
         "requests (command batches, inventory) sent to hosts", (double)st.requests);
     one(m, "latticed_host_replies_total", "counter", "replies of hosts received",
         (double)st.replies);
-    cmd_metrics(m, &st);
+    cmd_metrics(d, m, &st);
     one(m, "latticed_host_commands_held_total", "counter",
         "commands not sent because NATS was disconnected (sent again later)", (double)st.held);
     one(m, "latticed_scheduler_inbox_items", "gauge",

@@ -7,6 +7,7 @@
  *    latticed_hosts, a put and a deploy raise the API counters and their
  *    latency histogram, the deployed app sets the instance gauges and the
  *    leader gauges, reconcile passes grow;
+ *  - starts a host refuses count as failed commands and failed instances;
  *  - a standby replica is ready with latticed_leader 0 and takes over (1, a higher epoch)
  *    when the leader is killed (-9);
  *  - NATS killed (-9): /readyz turns 503 saying why while /livez stays 200,
@@ -261,6 +262,29 @@ START_TEST(test_admin_standby)
 }
 END_TEST
 
+START_TEST(test_admin_failures)
+{
+    const char *refuse[] = { "--refuse-image", "greeter", NULL };
+    e2e *e = e2e_new();
+    char addr[128], *reply;
+
+    latticed_admin(e, addr, sizeof(addr));
+    e2e_hosts(e, L, "rf", 2, NULL, refuse);
+    expect_metric(e, addr, HOSTS_ALIVE, 0, 2);
+    ck_assert_double_eq(
+        metric(addr, "latticed_host_commands_failed_total{kind=\"start\",driver=\"native\"}"), -1);
+    reply = e2e_put_deploy(e, L, e2e_manifest("greet.yaml"));
+    ck_assert_str_eq(reply, "acknowledged");
+    lt_free(reply);
+    /* every greeter start is refused: failed commands and failed instances show it */
+    expect_metric(e, addr, "latticed_host_commands_failed_total{kind=\"start\",driver=\"native\"}",
+                  1, 1);
+    expect_metric(e, addr, "latticed_instances_failed{lattice=\"default\"}", 1, 1);
+    expect_metric(e, addr, "latticed_instances_running{lattice=\"default\"}", 0, 1); /* front */
+    e2e_free(e);
+}
+END_TEST
+
 START_TEST(test_admin_options)
 {
     const char *bad[] = { getenv("LATTICED_BIN"), "--http-admin", "localhost", NULL };
@@ -298,5 +322,6 @@ int main(void)
 {
     return e2e_run_suite("e2e_admin", 300,
                          (const TTest *const[]){ test_admin_endpoints, test_admin_nats_outage,
-                                                 test_admin_standby, test_admin_options, NULL });
+                                                 test_admin_standby, test_admin_failures,
+                                                 test_admin_options, NULL });
 }
