@@ -39,6 +39,7 @@ struct lt_api {
     lt__api_pool *pool;
     lt__api_list_cache *list_cache;
     _Atomic int64_t stop_deadline; /* lt_api_stop: after this, queued requests are refused */
+    lt__api_stats stats;           /* for the admin listener (api_stats.c) */
 };
 
 /* ---- small shared helpers ------------------------------------------------------------------ */
@@ -388,6 +389,7 @@ typedef struct {
     lt__api_body body;
     json_t *reply;  /* the parser's error reply; else the handler's */
     bool parsed_ok; /* the parser neither failed nor answered: run the handler */
+    int64_t t0_ns;  /* received (lt_hist_now_ns), for the latency histogram */
 } job;
 
 static void job_free(job *j)
@@ -440,6 +442,7 @@ static void run_job(void *p, void *closure)
     }
     if (ns != NATS_OK)
         LT_WARN("api", "cannot reply to %s: %s", j->r.subject, natsStatus_GetText(ns));
+    lt__api_stats_note(&api->stats, &j->r, out.ptr, out.len, j->t0_ns);
     lt_buf_cleanup(&out);
     job_free(j);
 }
@@ -470,6 +473,7 @@ static void on_msg(natsConnection *nc, natsSubscription *sub, natsMsg *msg, void
         return;
     }
     j->msg = msg;
+    j->t0_ns = lt_hist_now_ns();
     j->r = (lt__api_req){
         .store = api->store,
         .subject = natsMsg_GetSubject(msg),
@@ -486,6 +490,11 @@ static void on_msg(natsConnection *nc, natsSubscription *sub, natsMsg *msg, void
     }
     lt__api_pool_push(api->pool, lt__api_pool_pick(api->pool, j->r.lattice, app), j,
                       sizeof(*j) + 4 * j->r.len); /* the message, and the model parsed from it */
+}
+
+void lt_api_stats_get(lt_api *api, lt_api_stats *out)
+{
+    lt__api_stats_read(&api->stats, out);
 }
 
 static void on_complete(void *closure)

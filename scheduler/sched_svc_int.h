@@ -59,6 +59,8 @@ LT_NODISCARD lt_status lt__sched_lease_add(sched_lease *l, const char *lattice, 
  * newest confirmed renewal's send time + 3/4 ttl; 0 when not leading.
  */
 int64_t lt__sched_lease_until(sched_lease *l, size_t slot);
+/** Thread-safe, lock-free. Whether the lease of slot was read once (who leads, or nobody). */
+bool lt__sched_lease_known(sched_lease *l, size_t slot);
 /**
  * Thread-safe. host_id refused our epoch, claiming `claimed`: check the lease at once. Lost =
  * step down (fn); still ours = raise the epoch above a plausible claim (fn with the new epoch)
@@ -177,6 +179,8 @@ struct lt_sched_svc {
     uint64_t n_held;                    /**< commands not sent because NATS was disconnected */
     int64_t load_last, load_warned;     /**< load_report (svc_lattices.c) */
     uint64_t load_events, load_replies; /**< counters at load_last */
+    lt_hist reconcile;                  /**< lt_sched_tick durations (svc_stats.c) */
+    uint64_t cmd_sent[2][LT_SCHED_SVC_CMD_KINDS], cmd_unsent[2][LT_SCHED_SVC_CMD_KINDS];
 };
 
 /** The lattice's state, created on first use when allowed (loop thread). NULL if refused. */

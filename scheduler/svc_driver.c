@@ -117,6 +117,8 @@ void lt__sched_svc_send(void *arg, const lt_sched_batch *b)
             ? publish_signed(svc, subj, reply, len)
             : natsConnection_PublishRequest(svc->cfg.nc, subj, reply, svc->pbuf, (int)len);
     svc->n_requests++;
+    svc->cmd_sent[0][b->verb]++; /* the verbs are the first kinds of lt_sched_svc_stats */
+    svc->cmd_unsent[0][b->verb] += s != NATS_OK;
     if (s != NATS_OK)
         LT_DEBUG("sched", "%s: not sent (%s); it will expire and be retried", subj,
                  natsStatus_GetText(s));
