@@ -34,8 +34,9 @@ comma-separated, `--export`: space-separated, `--runner`: one `PREFIX=COMMAND`).
 ## latticectl
 
 latticectl has no config file of options; it has contexts (below). Its global options, taken
-by every command that talks to latticed, before or after the command (the flags of each
-command: [cli.md](cli.md)):
+by every command that talks to latticed, before or after the command (each command's own flags
+and their environment variables, such as `LATTICE_PREFIX` and `LATTICE_EVENTS_STREAM`:
+[cli.md](cli.md), generated the same way):
 
 CTL
 "$ctl" help --markdown | awk '
