@@ -49,6 +49,8 @@ typedef struct {
     const char *name;         /**< object token (in tok), NULL when absent */
     const char *content_type; /**< NULL when absent */
     bool replace;             /**< put: `Latticed-Replace: true` (latticed extension) */
+    bool if_undeployed;       /**< del: `Latticed-If-Undeployed: true` (latticed extension):
+                                   refuse what would undeploy the app */
     const char *data;
     size_t len;
     size_t max_request;

@@ -354,16 +354,23 @@ static const char *content_type_of(natsMsg *msg)
     return NULL;
 }
 
-/* put --replace (latticed extension): header `Latticed-Replace: true`. */
-static bool replace_of(natsMsg *msg)
+/* A latticed extension header set to "true" (`Latticed-Replace`, `Latticed-If-Undeployed`;
+ * lower_name is its lower-case spelling, which some clients send). */
+static bool flag_header(natsMsg *msg, const char *name, const char *lower_name)
 {
     const char *v = NULL;
 
-    if (natsMsgHeader_Get(msg, "Latticed-Replace", &v) != NATS_OK || v == NULL)
+    if (natsMsgHeader_Get(msg, name, &v) != NATS_OK || v == NULL)
         v = NULL;
-    if (v == NULL && (natsMsgHeader_Get(msg, "latticed-replace", &v) != NATS_OK || v == NULL))
+    if (v == NULL && (natsMsgHeader_Get(msg, lower_name, &v) != NATS_OK || v == NULL))
         return false;
     return strcmp(v, "true") == 0;
+}
+
+/* put --replace (latticed extension): header `Latticed-Replace: true`. */
+static bool replace_of(natsMsg *msg)
+{
+    return flag_header(msg, "Latticed-Replace", "latticed-replace");
 }
 
 static int64_t mono_ms(void)
@@ -468,6 +475,7 @@ static void on_msg(natsConnection *nc, natsSubscription *sub, natsMsg *msg, void
         .subject = natsMsg_GetSubject(msg),
         .content_type = content_type_of(msg),
         .replace = replace_of(msg),
+        .if_undeployed = flag_header(msg, "Latticed-If-Undeployed", "latticed-if-undeployed"),
         .data = natsMsg_GetData(msg) != NULL ? natsMsg_GetData(msg) : "",
         .len = (size_t)natsMsg_GetDataLength(msg),
         .max_request = api->cfg.max_request ? api->cfg.max_request : LT_MAX_MANIFEST_BYTES,

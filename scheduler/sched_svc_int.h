@@ -164,7 +164,8 @@ struct lt_sched_svc {
     uint8_t sign_seed[32];     /**< copy of cfg->sign_seed (cfg.sign_seed points here) */
     size_t pcap;
     atomic_bool stopping;
-    atomic_int cb_active; /**< nats.c callbacks of the service running now */
+    atomic_int cb_active;     /**< nats.c callbacks of the service running now */
+    atomic_int plans_waiting; /**< plan requests posted to the loop, not yet done (svc_plan.c) */
     pthread_mutex_t inbox_mu;
     svc_item *in_head, *in_tail;
     size_t in_count;  /**< items waiting */
