@@ -8,7 +8,7 @@
 # Args: SOURCE_ROOT DIR_OF_LATTICED DIR_OF_LATTICED_HOST DIR_OF_LATTICECTL
 set -eu
 root=$1
-PATH=$2:$3:$4:$PATH
+PATH=$(cd "$2" && pwd):$(cd "$3" && pwd):$(cd "$4" && pwd):$PATH  # absolute: the blocks cd
 export PATH
 doc=$root/docs/getting-started.md
 work=$(mktemp -d)
