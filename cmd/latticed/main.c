@@ -202,6 +202,10 @@ int main(int argc, char **argv)
                     stdout);
         return 0;
     }
+    if (argc == 2 && strcmp(argv[1], "--help-markdown") == 0) { /* docs/reference.md */
+        lt_opts_markdown(&spec, stdout);
+        return 0;
+    }
     if (lt_opts_parse(&spec, &cfg, argc, argv, &first, &config_text) != LT_OK) {
         fprintf(stderr, "latticed: %s\n", lt_error_message());
         code = 2;
