@@ -27,24 +27,6 @@ static bool has_suffix(const char *s, const char *suffix)
     return n >= m && strcasecmp(s + n - m, suffix) == 0;
 }
 
-/* The option of spec that the word a names (long, long=value or short), or NULL. */
-static const lt_opt *opt_of(const lt_opts_spec *spec, const char *a)
-{
-    for (size_t i = 0; i < spec->nopts; i++) {
-        const lt_opt *o = &spec->opts[i];
-
-        if (a[1] == '-') {
-            size_t n = strcspn(a + 2, "=");
-
-            if (strlen(o->name) == n && strncmp(o->name, a + 2, n) == 0)
-                return o;
-        } else if (a[1] != '\0' && a[2] == '\0' && o->short_name == a[1]) {
-            return o;
-        }
-    }
-    return NULL;
-}
-
 size_t lctl_file_args(const lt_opts_spec *spec, int argc, char **argv, const char **out, size_t max)
 {
     size_t n = 0;
@@ -55,7 +37,7 @@ size_t lctl_file_args(const lt_opts_spec *spec, int argc, char **argv, const cha
 
         if (strcmp(a, "--") == 0)
             break;
-        if (a[0] != '-' || a[1] == '\0' || (o = opt_of(spec, a)) == NULL)
+        if (a[0] != '-' || a[1] == '\0' || (o = lctl_opt_of(spec, a)) == NULL)
             continue;
         eq = a[1] == '-' ? strchr(a, '=') : NULL;
         if (o->kind == LT_OPT_FLAG)
