@@ -460,6 +460,8 @@ typedef struct {
     /** Command items that failed (the host answered an error, or nothing in time), by verb
      * (START..UNLINK; native driver only). */
     uint64_t cmd_failed[LT_SCHED_INVENTORY];
+    /** Starts and links sent again after the component or link failed (backoff over). */
+    uint64_t cmd_retried[LT_SCHED_INVENTORY];
 } lt_sched_stats;
 
 /** Fill *out from s's inventory and last computed statuses. */

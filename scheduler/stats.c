@@ -13,7 +13,7 @@ void lt_sched_stats_get(const lt_sched *s, lt_sched_stats *out)
     *out = (lt_sched_stats){ .leading = s->leading, .partitioned = s->partitioned };
     out->epoch = s->leading ? s->epoch : 0;
     for (size_t v = 0; v < LT_SCHED_INVENTORY; v++)
-        out->cmd_failed[v] = s->n_cmd_failed[v];
+        out->cmd_failed[v] = s->n_cmd_failed[v], out->cmd_retried[v] = s->n_cmd_retried[v];
     for (size_t i = 0; i < s->host_list.len; i++) {
         const sched_host *h = s->host_list.items[i];
 

@@ -129,12 +129,14 @@ static void cmd_family(lt_buf *m, const char *name, const char *help,
         }
 }
 
-/* Failed command items summed over the lattices, by driver and verb. */
-static void cmd_failed(lt_daemon_admin *d, uint64_t (*failed)[LT_SCHED_SVC_CMD_KINDS])
+/* Failed and retried command items summed over the lattices, by driver and verb. */
+static void cmd_failed(lt_daemon_admin *d, uint64_t (*failed)[LT_SCHED_SVC_CMD_KINDS],
+                       uint64_t (*retried)[LT_SCHED_SVC_CMD_KINDS])
 {
     size_t n = lt_sched_svc_lattice_count(d->svc);
 
     memset(failed, 0, 2 * sizeof(*failed));
+    memset(retried, 0, 2 * sizeof(*retried));
     for (size_t i = 0; i < n; i++) {
         const char *name = NULL;
         lt_sched *s = lt_sched_svc_lattice_nth(d->svc, i, &name);
@@ -142,16 +144,18 @@ static void cmd_failed(lt_daemon_admin *d, uint64_t (*failed)[LT_SCHED_SVC_CMD_K
         size_t drv = strcmp(lt_sched_driver_word(s), "native") != 0;
 
         lt_sched_stats_get(s, &st);
-        for (size_t v = 0; v < LT_SCHED_INVENTORY; v++) /* verbs are the first kinds */
+        for (size_t v = 0; v < LT_SCHED_INVENTORY; v++) { /* verbs are the first kinds */
             failed[drv][v] += st.cmd_failed[v];
+            retried[drv][v] += st.cmd_retried[v];
+        }
     }
 }
 
 static void cmd_metrics(lt_daemon_admin *d, lt_buf *m, const lt_sched_svc_stats *st)
 {
-    uint64_t failed[2][LT_SCHED_SVC_CMD_KINDS];
+    uint64_t failed[2][LT_SCHED_SVC_CMD_KINDS], retried[2][LT_SCHED_SVC_CMD_KINDS];
 
-    cmd_failed(d, failed);
+    cmd_failed(d, failed, retried);
     cmd_family(m, "latticed_host_commands_total",
                "requests sent to hosts, by kind and driver (a native start carries a batch)",
                st->cmd_sent);
@@ -161,6 +165,10 @@ static void cmd_metrics(lt_daemon_admin *d, lt_buf *m, const lt_sched_svc_stats 
                "command items a host answered with an error, or not at all in time (native "
                "driver), by kind",
                (const uint64_t(*)[LT_SCHED_SVC_CMD_KINDS])failed);
+    cmd_family(m, "latticed_host_commands_retried_total",
+               "starts and links sent again after the component or link failed (its backoff "
+               "over), by kind",
+               (const uint64_t(*)[LT_SCHED_SVC_CMD_KINDS])retried);
 }
 
 static void sched_metrics(lt_daemon_admin *d, lt_buf *m)

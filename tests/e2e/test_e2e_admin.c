@@ -7,7 +7,8 @@
  *    latticed_hosts, a put and a deploy raise the API counters and their
  *    latency histogram, the deployed app sets the instance gauges and the
  *    leader gauges, reconcile passes grow;
- *  - starts a host refuses count as failed commands and failed instances;
+ *  - starts a host refuses count as failed commands and failed instances, and placing them
+ *    again after the backoff as retried commands;
  *  - a standby replica is ready with latticed_leader 0 and takes over (1, a higher epoch)
  *    when the leader is killed (-9);
  *  - NATS killed (-9): /readyz turns 503 saying why while /livez stays 200,
@@ -281,6 +282,9 @@ START_TEST(test_admin_failures)
                   1, 1);
     expect_metric(e, addr, "latticed_instances_failed{lattice=\"default\"}", 1, 1);
     expect_metric(e, addr, "latticed_instances_running{lattice=\"default\"}", 0, 1); /* front */
+    /* once its backoff is over the refused component is placed again: a retried start */
+    expect_metric(e, addr, "latticed_host_commands_retried_total{kind=\"start\",driver=\"native\"}",
+                  1, 1);
     e2e_free(e);
 }
 END_TEST
