@@ -50,6 +50,8 @@ typedef struct {
     const char *name;         /**< object token (in tok), NULL when absent */
     const char *content_type; /**< NULL when absent */
     bool replace;             /**< put: `Latticed-Replace: true` (latticed extension) */
+    bool if_undeployed;       /**< del: `Latticed-If-Undeployed: true` (latticed extension):
+                                   refuse what would undeploy the app */
     const char *data;
     size_t len;
     size_t max_request;
@@ -188,5 +190,21 @@ json_t *lt__api_apply_decide(const lt__api_req *r, lt_model *m, bool had_version
 
 /** model.plan (latticed extension, docs/api.md): apply's checks, then the leader's plan. */
 json_t *lt__api_plan(const lt__api_req *r);
+
+/* api_stats.c: the counters behind lt_api_stats_get */
+typedef struct {
+    _Atomic uint64_t requests[LT_API_STAT_OPS][LT_API_STAT_RESULTS];
+    lt_hist latency[LT_API_STAT_OPS];
+} lt__api_stats;
+
+/**
+ * Count one answered request: r's operation (r->lattice NULL: no route, "invalid"), the
+ * result word at the start of the reply text, the time since t0_ns (lt_hist_now_ns).
+ */
+void lt__api_stats_note(lt__api_stats *st, const lt__api_req *r, const char *reply, size_t len,
+                        int64_t t0_ns);
+
+/** Copy st into out. */
+void lt__api_stats_read(lt__api_stats *st, lt_api_stats *out);
 
 #endif

@@ -282,6 +282,12 @@ json_t *lt__api_put(const lt__api_req *r)
 
     lt_buf_init(&names, 64 * 1024);
     lt_buf_init(&msg, 128 * 1024);
+    if (r->replace && r->body->assigned) { /* nothing to replace: it would store a new ULID */
+        reply = lt__api_err("Replacing a version needs the manifest's version annotation "
+                            "(metadata.annotations.version): %s has none",
+                            m->name);
+        goto out;
+    }
     st = lt_store_update(r->store, r->lattice, m->name, &sm, put_cb, &c, NULL);
     if (st == LT_ERR_STATE && c.deployed) {
         reply = lt__api_err("Manifest version %s of %s is deployed: it cannot be replaced; put "
@@ -442,12 +448,14 @@ typedef enum {
     DEL_NOVERSION,
     DEL_ALL,
     DEL_LAST,
-    DEL_ONE
+    DEL_ONE,
+    DEL_WOULD_UNDEPLOY /* Latticed-If-Undeployed, and it is deployed (now) */
 } del_outcome;
 
 typedef struct {
     lt_store *store;
     const char *version; /* NULL: every version */
+    bool if_undeployed;  /* refuse what would undeploy it */
     del_outcome outcome;
     bool undeploy;
 } del_ctx;
@@ -483,6 +491,11 @@ static lt_status del_cb(lt_store_app *app, const char *new_key, lt_store_decisio
     *d = LT_STORE_SKIP;
     if (app->revision == 0) {
         c->outcome = DEL_NOAPP;
+        return LT_OK;
+    }
+    if (c->if_undeployed && app->deployed_version != NULL &&
+        (c->version == NULL || strcmp(app->deployed_version, c->version) == 0)) {
+        c->outcome = DEL_WOULD_UNDEPLOY; /* deployed since the client looked */
         return LT_OK;
     }
     if (c->version == NULL) {
@@ -534,7 +547,7 @@ static json_t *del_reply(const char *result, bool undeploy, const char *fmt, ...
 json_t *lt__api_delete(const lt__api_req *r)
 {
     const char *version = r->body->version; /* parsed by lt__api_parse */
-    del_ctx c = { .store = r->store, .version = version };
+    del_ctx c = { .store = r->store, .version = version, .if_undeployed = r->if_undeployed };
     json_t *reply;
     lt_status st;
 
@@ -559,6 +572,13 @@ json_t *lt__api_delete(const lt__api_req *r)
         break;
     case DEL_NOVERSION:
         reply = del_reply("noop", false, "Application version %s doesn't exist", version);
+        break;
+    case DEL_WOULD_UNDEPLOY:
+        reply = del_reply("error", false,
+                          "Application %s is deployed%s%s: deleting it would undeploy it, and "
+                          "the request asked not to (Latticed-If-Undeployed)",
+                          r->name, version != NULL ? " at version " : "",
+                          version != NULL ? version : "");
         break;
     case DEL_ALL:
         reply = del_reply("deleted", true, "Successfully deleted application %s", r->name);

@@ -17,7 +17,7 @@
 #include "lt_log.h"
 #include "lt_subject.h"
 
-#define PLAN_TIMEOUT_MS 10000 /* the leader's answer */
+#define PLAN_TIMEOUT_MS 10000  /* the leader's answer */
 #define FOLLOWER_GRACE_MS 1000 /* after a non-leader's answer, for the leader's */
 
 static int64_t mono_ms(void)
@@ -98,8 +98,7 @@ json_t *lt__api_plan(const lt__api_req *r)
         reply = lt__api_err("model.plan needs latticed's NATS connection");
         goto out;
     }
-    if ((reply = lt__api_apply_decide(r, m, !b->assigned, &b->canon, &b->canon_len, &put)) !=
-        NULL)
+    if ((reply = lt__api_apply_decide(r, m, !b->assigned, &b->canon, &b->canon_len, &put)) != NULL)
         goto out; /* apply would refuse it the same way */
     st = lt_api_check_deploy(r->store, r->lattice, m, &msg);
     if (st == LT_ERR_REFUSED) {

@@ -41,6 +41,7 @@ struct lt_api {
     lt__api_pool *pool;
     lt__api_list_cache *list_cache;
     _Atomic int64_t stop_deadline; /* lt_api_stop: after this, queued requests are refused */
+    lt__api_stats stats;           /* for the admin listener (api_stats.c) */
 };
 
 /* ---- small shared helpers ------------------------------------------------------------------ */
@@ -356,16 +357,23 @@ static const char *content_type_of(natsMsg *msg)
     return NULL;
 }
 
-/* put --replace (latticed extension): header `Latticed-Replace: true`. */
-static bool replace_of(natsMsg *msg)
+/* A latticed extension header set to "true" (`Latticed-Replace`, `Latticed-If-Undeployed`;
+ * lower_name is its lower-case spelling, which some clients send). */
+static bool flag_header(natsMsg *msg, const char *name, const char *lower_name)
 {
     const char *v = NULL;
 
-    if (natsMsgHeader_Get(msg, "Latticed-Replace", &v) != NATS_OK || v == NULL)
+    if (natsMsgHeader_Get(msg, name, &v) != NATS_OK || v == NULL)
         v = NULL;
-    if (v == NULL && (natsMsgHeader_Get(msg, "latticed-replace", &v) != NATS_OK || v == NULL))
+    if (v == NULL && (natsMsgHeader_Get(msg, lower_name, &v) != NATS_OK || v == NULL))
         return false;
     return strcmp(v, "true") == 0;
+}
+
+/* put --replace (latticed extension): header `Latticed-Replace: true`. */
+static bool replace_of(natsMsg *msg)
+{
+    return flag_header(msg, "Latticed-Replace", "latticed-replace");
 }
 
 static int64_t mono_ms(void)
@@ -383,6 +391,7 @@ typedef struct {
     lt__api_body body;
     json_t *reply;      /* the parser's error reply; else the handler's */
     bool parsed_ok;     /* the parser neither failed nor answered: run the handler */
+    int64_t t0_ns;      /* received (lt_hist_now_ns), for the latency histogram */
     lt_trace_span span; /* the request's span: a child of its traceparent, else a new trace */
 } job;
 
@@ -484,6 +493,7 @@ static void run_job(void *p, void *closure)
     if (ns != NATS_OK)
         LT_WARN("api", "cannot reply to %s: %s", j->r.subject, natsStatus_GetText(ns));
     trace_end(j, ns != NATS_OK || strncmp(out.ptr, "{\"result\":\"error\"", 18) == 0);
+    lt__api_stats_note(&api->stats, &j->r, out.ptr, out.len, j->t0_ns);
     lt_buf_cleanup(&out);
     job_free(j);
 }
@@ -514,11 +524,13 @@ static void on_msg(natsConnection *nc, natsSubscription *sub, natsMsg *msg, void
         return;
     }
     j->msg = msg;
+    j->t0_ns = lt_hist_now_ns();
     j->r = (lt__api_req){
         .store = api->store,
         .subject = natsMsg_GetSubject(msg),
         .content_type = content_type_of(msg),
         .replace = replace_of(msg),
+        .if_undeployed = flag_header(msg, "Latticed-If-Undeployed", "latticed-if-undeployed"),
         .data = natsMsg_GetData(msg) != NULL ? natsMsg_GetData(msg) : "",
         .len = (size_t)natsMsg_GetDataLength(msg),
         .max_request = api->cfg.max_request ? api->cfg.max_request : LT_MAX_MANIFEST_BYTES,
@@ -531,6 +543,11 @@ static void on_msg(natsConnection *nc, natsSubscription *sub, natsMsg *msg, void
     }
     lt__api_pool_push(api->pool, lt__api_pool_pick(api->pool, j->r.lattice, app), j,
                       sizeof(*j) + 4 * j->r.len); /* the message, and the model parsed from it */
+}
+
+void lt_api_stats_get(lt_api *api, lt_api_stats *out)
+{
+    lt__api_stats_read(&api->stats, out);
 }
 
 static void on_complete(void *closure)

@@ -14,6 +14,7 @@
 #include <nats/nats.h>
 
 #include "lt_buf.h"
+#include "lt_hist.h"
 #include "lt_model.h"
 #include "lt_status.h"
 #include "lt_store.h"
@@ -103,5 +104,27 @@ LT_NODISCARD lt_status lt_api_shared_missing(lt_store *store, const char *lattic
  * the array), *count of them. LT_ERR_NOMEM.
  */
 LT_NODISCARD lt_status lt_api_explicit_ids(const lt_model *m, const char ***ids, size_t *count);
+
+/* ---------------------------------------------------------------------------------------------
+ * Counters for the admin listener's /metrics (api_stats.c)
+ * ------------------------------------------------------------------------------------------- */
+
+#define LT_API_STAT_OPS 14     /**< the operations, then "invalid" (no route) */
+#define LT_API_STAT_RESULTS 11 /**< the reply's "result" words, then "other" */
+
+/** Requests answered so far by operation and result, and their latency by operation. */
+typedef struct {
+    uint64_t requests[LT_API_STAT_OPS][LT_API_STAT_RESULTS];
+    lt_hist_snap latency[LT_API_STAT_OPS]; /**< receipt to reply sent */
+} lt_api_stats;
+
+/** The label word of operation i < LT_API_STAT_OPS ("put", "get", ... "invalid"). */
+const char *lt_api_stat_op_name(size_t i);
+
+/** The label word of result i < LT_API_STAT_RESULTS ("success", ... "error", "other"). */
+const char *lt_api_stat_result_name(size_t i);
+
+/** Copy api's counters (any thread; each counter is read atomically). */
+void lt_api_stats_get(lt_api *api, lt_api_stats *out);
 
 #endif

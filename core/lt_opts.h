@@ -97,4 +97,17 @@ void lt_opts_man_head(FILE *out, const char *name, const char *version, const ch
 void lt_opts_man(const lt_opts_spec *spec, const char *version, const char *what,
                  const char *see_also, FILE *out);
 
+/* ---- Markdown (lt_opts_md.c): the reference docs/reference.md is assembled from ---- */
+
+/** Write text for a Markdown table cell: '|' escaped, newlines as spaces. */
+void lt_opts_md_text(FILE *out, const char *text);
+
+/**
+ * Write a program's reference section: "## prog", the usage, the summary, how the config file
+ * and the environment set options (when spec->config_opt is set), and one table row per
+ * option: the option and its argument, environment variable, config key, default, and the
+ * help with the range of an integer.
+ */
+void lt_opts_markdown(const lt_opts_spec *spec, FILE *out);
+
 #endif

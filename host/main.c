@@ -450,6 +450,10 @@ int main(int argc, char **argv)
                     "\\fBlatticed\\fR(1), \\fBlatticectl\\fR(1); docs/host.md", stdout);
         return 0;
     }
+    if (argc == 2 && strcmp(argv[1], "--help-markdown") == 0) { /* docs/reference.md */
+        lt_opts_markdown(&spec, stdout);
+        return 0;
+    }
     code = take_repeatable(&mv, argc, argv);
     if (code != 0)
         goto out;

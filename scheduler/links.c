@@ -114,8 +114,14 @@ static void links_of_obs(lt_sched *s, sched_app *a, sched_obs *o, int64_t now)
         link_digest(l, t, digest);
         if (installed(s, o, acked_find(o, l->link_id), digest, now) || in_backoff(s, l, now))
             continue;
-        if (lt__sched_out_link(s, o->host, l, o->id, t != NULL ? t->id : "", digest) == LT_OK)
+        if (lt__sched_out_link(s, o->host, l, o->id, t != NULL ? t->id : "", digest) == LT_OK) {
+            sched_app *d = lt__sched_app_get(s, l->app, false); /* failures are its status */
+            const link_rt *r = d != NULL ? lt__sched_link_rt(d, l->link_id, false) : NULL;
+
+            if (r != NULL && r->failures > 0) /* sent again after it failed */
+                s->n_cmd_retried[LT_SCHED_LINK]++;
             sent = true;
+        }
     }
     for (i = 0; i < o->n_links && !keep_all; i++) {
         for (j = 0; j < want.len; j++)

@@ -447,4 +447,33 @@ void lt_sched_instance_id(const char *lattice, const char *app, const char *vers
 void lt_sched_link_id(const char *lattice, const char *app, const char *source_id, const char *ns,
                       const char *pkg, const char *name, const char *target_id, char *out);
 
+/* ---------------------------------------------------------------------------------------------
+ * Counts for the admin listener's /metrics and /debug/state (stats.c; loop thread)
+ * ------------------------------------------------------------------------------------------- */
+
+typedef struct {
+    size_t hosts_alive, hosts_unreachable; /**< the inventory by state */
+    size_t apps, apps_deployed;            /**< known / deployed now */
+    uint64_t desired, running, failed;     /**< instances of deployed apps (their last status) */
+    bool leading, partitioned;
+    uint64_t epoch; /**< of the term when leading, else 0 */
+    /** Command items that failed (the host answered an error, or nothing in time), by verb
+     * (START..UNLINK; native driver only). */
+    uint64_t cmd_failed[LT_SCHED_INVENTORY];
+    /** Starts and links sent again after the component or link failed (backoff over). */
+    uint64_t cmd_retried[LT_SCHED_INVENTORY];
+} lt_sched_stats;
+
+/** Fill *out from s's inventory and last computed statuses. */
+void lt_sched_stats_get(const lt_sched *s, lt_sched_stats *out);
+
+/** "native" or "wasmcloud-v2": the driver of s's hosts. */
+const char *lt_sched_driver_word(const lt_sched *s);
+
+/**
+ * Iterate the apps s knows: start with *iter = 0; the next app's name (borrowed until s
+ * changes), NULL at the end.
+ */
+const char *lt_sched_app_next(const lt_sched *s, size_t *iter);
+
 #endif

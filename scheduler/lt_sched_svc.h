@@ -17,6 +17,7 @@
 #include <stddef.h>
 #include <nats/nats.h>
 
+#include "lt_hist.h"
 #include "lt_loop.h"
 #include "lt_model.h"
 #include "lt_sched.h"
@@ -91,5 +92,36 @@ void lt_sched_svc_connection(lt_sched_svc *svc, bool up);
 
 /** The scheduler of lattice, or NULL (borrowed; loop thread only). */
 lt_sched *lt_sched_svc_lattice(lt_sched_svc *svc, const char *lattice);
+
+#define LT_SCHED_SVC_CMD_KINDS 7 /**< kinds of host requests counted (lt_sched_svc_stats) */
+
+/** Counters of the service for the admin listener (svc_stats.c). */
+typedef struct {
+    uint64_t events, bad_events; /**< host events ingested / undecodable */
+    uint64_t requests, replies;  /**< host requests (command batches) sent / answered */
+    uint64_t held;               /**< commands not sent because NATS was disconnected */
+    size_t inbox_waiting;        /**< decoded items waiting for the loop */
+    bool connected;              /**< NATS up, as the service last heard */
+    bool apps_loaded;            /**< the store's apps were read */
+    size_t lease_unknown;        /**< lattices whose lease was never read yet (0 without
+                                      election) */
+    lt_hist_snap reconcile;      /**< duration of the reconcile passes (lt_sched_tick) */
+    /** Requests sent to hosts by driver (0 native, 1 wasmCloud 2.x) and kind
+     * (lt_sched_svc_cmd_kind_name), and of those the ones nats.c refused to publish (they
+     * expire and are sent again). */
+    uint64_t cmd_sent[2][LT_SCHED_SVC_CMD_KINDS], cmd_unsent[2][LT_SCHED_SVC_CMD_KINDS];
+} lt_sched_svc_stats;
+
+/** "start", "stop", "link", "unlink", "inventory", "status", "probe"; "" past the end. */
+const char *lt_sched_svc_cmd_kind_name(size_t kind);
+
+/** Fill *out. Loop thread. */
+void lt_sched_svc_stats_get(lt_sched_svc *svc, lt_sched_svc_stats *out);
+
+/** Lattices served so far (they are never removed). Loop thread. */
+size_t lt_sched_svc_lattice_count(const lt_sched_svc *svc);
+
+/** The scheduler of the i-th lattice and its name (borrowed; loop thread), NULL past the end. */
+lt_sched *lt_sched_svc_lattice_nth(lt_sched_svc *svc, size_t i, const char **name);
 
 #endif

@@ -600,6 +600,8 @@ void lt_sched_on_reply(lt_sched *s, uint64_t request_no,
             code = RC(INTERNAL);
             msg = "the host's reply has no result for this item";
         }
+        if (code != RC(OK) && code != RC(ALREADY_DONE))
+            s->n_cmd_failed[r->verb]++; /* not INVENTORY: returned above */
         item_answer(s, r, h, &r->items[i], code, state, msg != NULL ? msg : "", now);
     }
     req_free(r);

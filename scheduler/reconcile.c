@@ -193,6 +193,12 @@ static bool place_on(rec_ctx *x, const spec_comp *c, sched_host *h, uint64_t sta
         lt__sched_start_remove(x->s, st);
         return false;
     }
+    {
+        comp_rt *rt = lt__sched_comp_rt(x->a, c->name);
+
+        if (rt != NULL && rt->failures > 0) /* placed again after a failed start or a crash */
+            x->s->n_cmd_retried[LT_SCHED_START]++;
+    }
     return true;
 }
 

@@ -487,6 +487,8 @@ struct lt_sched {
     size_t lost_head, n_lost_at;
     bool gone_pending; /**< lt_sched_host_gone was called: check the hosts at the next tick */
     lt_map host_modes; /**< host id -> sched_mode: what the operator asked (drain.c) */
+    uint64_t n_cmd_failed[LT_SCHED_INVENTORY];  /**< items failed by verb (stats.c) */
+    uint64_t n_cmd_retried[LT_SCHED_INVENTORY]; /**< starts/links sent again after a failure */
 };
 
 /* inventory.c */

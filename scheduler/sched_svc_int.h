@@ -60,6 +60,8 @@ LT_NODISCARD lt_status lt__sched_lease_add(sched_lease *l, const char *lattice, 
  * newest confirmed renewal's send time + 3/4 ttl; 0 when not leading.
  */
 int64_t lt__sched_lease_until(sched_lease *l, size_t slot);
+/** Thread-safe, lock-free. Whether the lease of slot was read once (who leads, or nobody). */
+bool lt__sched_lease_known(sched_lease *l, size_t slot);
 /**
  * Thread-safe. host_id refused our epoch, claiming `claimed`: check the lease at once. Lost =
  * step down (fn); still ours = raise the epoch above a plausible claim (fn with the new epoch)
@@ -166,7 +168,8 @@ struct lt_sched_svc {
     uint8_t sign_seed[32];     /**< copy of cfg->sign_seed (cfg.sign_seed points here) */
     size_t pcap;
     atomic_bool stopping;
-    atomic_int cb_active; /**< nats.c callbacks of the service running now */
+    atomic_int cb_active;     /**< nats.c callbacks of the service running now */
+    atomic_int plans_waiting; /**< plan requests posted to the loop, not yet done (svc_plan.c) */
     pthread_mutex_t inbox_mu;
     svc_item *in_head, *in_tail;
     size_t in_count;  /**< items waiting */
@@ -178,6 +181,8 @@ struct lt_sched_svc {
     uint64_t n_held;                    /**< commands not sent because NATS was disconnected */
     int64_t load_last, load_warned;     /**< load_report (svc_lattices.c) */
     uint64_t load_events, load_replies; /**< counters at load_last */
+    lt_hist reconcile;                  /**< lt_sched_tick durations (svc_stats.c) */
+    uint64_t cmd_sent[2][LT_SCHED_SVC_CMD_KINDS], cmd_unsent[2][LT_SCHED_SVC_CMD_KINDS];
 };
 
 /** The lattice's state, created on first use when allowed (loop thread). NULL if refused. */

@@ -164,6 +164,8 @@ void lt__sched_svc_send(void *arg, const lt_sched_batch *b)
     protobuf_c_message_pack(m, svc->pbuf);
     s = publish(svc, subj, reply, len, command_span(l, b, subj, tp) ? tp : NULL);
     svc->n_requests++;
+    svc->cmd_sent[0][b->verb]++; /* the verbs are the first kinds of lt_sched_svc_stats */
+    svc->cmd_unsent[0][b->verb] += s != NATS_OK;
     if (s != NATS_OK)
         LT_DEBUG("sched", "%s: not sent (%s); it will expire and be retried", subj,
                  natsStatus_GetText(s));

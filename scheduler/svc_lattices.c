@@ -184,8 +184,10 @@ static int64_t on_timer(lt_loop *loop, void *arg)
                 lt_sched_republish(l->s);
         }
         if (l->kick || now >= l->next_tick) {
+            int64_t t0 = lt_hist_now_ns();
             int64_t d = lt_sched_tick(l->s, now);
 
+            lt_hist_observe_ns(&svc->reconcile, lt_hist_now_ns() - t0);
             l->kick = false;
             l->next_tick = now + d;
         }

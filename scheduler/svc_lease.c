@@ -60,6 +60,7 @@ typedef struct {
     uint64_t reported_epoch;
     _Atomic int64_t until; /* leading: may act until then (lt_loop_now_ms); 0 = not leading.
                               Read by the loop without a queue in between. */
+    _Atomic bool known;    /* the key was read (or won) once: who leads is known */
     /* a host refused our epoch (guarded by the lease mutex) */
     bool verify;
     uint64_t claimed;
@@ -190,6 +191,7 @@ static int64_t deadline(const sched_lease *l, int64_t sent)
 
 static void won(sched_lease *l, lease_slot *ls, uint64_t rev, uint64_t epoch, int64_t sent)
 {
+    atomic_store(&ls->known, true);
     ls->my_rev = rev;
     ls->epoch = epoch;
     ls->unconfirmed = 0;
@@ -304,6 +306,7 @@ static void follow(sched_lease *l, lease_slot *ls)
     }
     if (s != NATS_OK)
         return;
+    atomic_store(&ls->known, true);
     if (v.rev != ls->seen_rev) {
         ls->seen_rev = v.rev;
         ls->seen_since = now;
@@ -477,6 +480,11 @@ lt_status lt__sched_lease_start(sched_lease **new_l, natsConnection *nc,
 fail:
     lt__sched_lease_stop(l);
     return st;
+}
+
+bool lt__sched_lease_known(sched_lease *l, size_t slot)
+{
+    return atomic_load(&l->slots[slot].known); /* the array never moves (as until) */
 }
 
 lt_status lt__sched_lease_add(sched_lease *l, const char *lattice, size_t *slot)

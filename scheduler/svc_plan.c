@@ -15,11 +15,13 @@
 #include "sched_svc_int.h"
 
 #define QUERY_REPLY_MAX (1000u * 1024u) /* one NATS message (default max_payload 1 MiB) */
+#define PLANS_WAITING_MAX 4 /* plans queued for the loop at once; more are told "busy" */
 
 typedef struct {
     lt_sched_svc *svc;
     natsMsg *msg;
     bool plan;
+    bool counted;    /* in svc->plans_waiting until dropped */
     lt_model *model; /* plan: the parsed manifest */
     char *app;       /* instances: the app asked for */
     char *error;     /* why the request cannot be answered, or NULL */
@@ -29,6 +31,8 @@ static void query_drop(void *arg)
 {
     query_item *it = arg;
 
+    if (it->counted)
+        atomic_fetch_sub(&it->svc->plans_waiting, 1);
     natsMsg_Destroy(it->msg);
     lt_model_free(it->model);
     lt_free(it->app);
@@ -160,8 +164,20 @@ static void on_query(lt_sched_svc *svc, natsMsg *msg, bool plan)
     it->msg = msg;
     it->plan = plan;
     parse_body(it);
-    if (lt_loop_post(svc->cfg.loop, query_apply, it, query_drop) != LT_OK)
+    /* A plan runs on the loop (a large rollout: hundreds of ms): a few may wait, more would
+     * hold heartbeats and replies up; those are told to come back. */
+    it->counted = plan;
+    if (plan && atomic_fetch_add(&svc->plans_waiting, 1) >= PLANS_WAITING_MAX) {
+        const char *reply = natsMsg_GetReply(msg);
+        static const char busy[] = "{\"error\":\"the scheduler is busy with other plans: "
+                                   "try again in a moment\"}";
+
+        if (reply != NULL)
+            natsConnection_PublishString(svc->cfg.nc, reply, busy);
         query_drop(it);
+    } else if (lt_loop_post(svc->cfg.loop, query_apply, it, query_drop) != LT_OK) {
+        query_drop(it);
+    }
     lt__sched_svc_cb_leave(svc);
 }
 

@@ -26,7 +26,7 @@ fi
 
 status=0
 checked=0
-for dir in core trace wire model store api scheduler host; do
+for dir in core trace admin wire model store api scheduler host; do
     [ -d "$root/$dir" ] || continue
     libs=
     for l in "$build/$dir"/*.a; do

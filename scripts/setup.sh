@@ -21,7 +21,8 @@ esac
 
 RUN_PKGS="nats-server libnats-dev libjansson-dev libyaml-dev libcyaml-dev
       libprotobuf-c-dev protobuf-c-compiler libprotobuf-dev libssl-dev
-      meson ninja-build pkg-config gcc libc6-dev ca-certificates libcurl4-openssl-dev"
+      meson ninja-build pkg-config gcc libc6-dev ca-certificates libmicrohttpd-dev
+      libcurl4-openssl-dev"
 TEST_PKGS="check clang libclang-rt-14-dev valgrind openssl jq clang-format protobuf-compiler
       groff-base"
 # scripts/check-package.sh: the Debian package (debhelper, lintian), its units (systemd-analyze,

@@ -375,6 +375,9 @@ typedef struct {
 /** Fill *out (all zero without a view). */
 void lt_store_view_stats(lt_store *s, lt_store_view_stat *out);
 
+/** Compare-and-set conflicts retried by lt_store_update in this process so far (any thread). */
+uint64_t lt_store_cas_retries(void);
+
 /**
  * Which app of lattice other than except deploys a version with the explicit
  * component id, answered from the view in O(1): LT_OK with *found and its

@@ -4,6 +4,8 @@
  * what an index may name after an ambiguous write), manifests and status
  * values.
  */
+#include <stdatomic.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -279,6 +281,14 @@ out:
     return st;
 }
 
+/* Compare-and-set conflicts that made lt_store_update read and try again (the process's). */
+static _Atomic uint64_t cas_retries;
+
+uint64_t lt_store_cas_retries(void)
+{
+    return atomic_load_explicit(&cas_retries, memory_order_relaxed);
+}
+
 lt_status lt_store_update(lt_store *s, const char *lattice, const char *name,
                           const lt_store_manifest *manifest, lt_store_update_fn fn, void *arg,
                           lt_store_app **out)
@@ -314,6 +324,7 @@ lt_status lt_store_update(lt_store *s, const char *lattice, const char *name,
             limit++;
         if (st != LT_ERR_CONFLICT)
             break;
+        atomic_fetch_add_explicit(&cas_retries, 1, memory_order_relaxed);
         LT_DEBUG("store", "conflict updating %s/%s, attempt %u", lattice, name, i + 1);
     }
     if (st == LT_ERR_CONFLICT)

@@ -22,7 +22,7 @@ const lt_opt lctl_global_opts[LCTL_GLOBAL_COUNT] = { LCTL_GLOBAL_OPTS };
 
 /* ---- options --------------------------------------------------------------------------------- */
 
-static const lt_opt *find_opt(const lt_opts_spec *spec, const char *a)
+const lt_opt *lctl_opt_of(const lt_opts_spec *spec, const char *a)
 {
     for (size_t i = 0; i < spec->nopts; i++) {
         const lt_opt *o = &spec->opts[i];
@@ -42,7 +42,7 @@ static const lt_opt *find_opt(const lt_opts_spec *spec, const char *a)
 /* Does the option word a take the next word as its value? */
 static bool takes_value(const lt_opts_spec *spec, const char *a)
 {
-    const lt_opt *o = find_opt(spec, a);
+    const lt_opt *o = lctl_opt_of(spec, a);
 
     return o != NULL && o->kind != LT_OPT_FLAG && strchr(a, '=') == NULL;
 }
@@ -178,7 +178,7 @@ bool lctl_hoist_globals(int argc, char **argv)
     char *command;
 
     while (i < argc && argv[i][0] == '-' && strcmp(argv[i], "--") != 0) {
-        if (find_opt(&globals, argv[i]) == NULL)
+        if (lctl_opt_of(&globals, argv[i]) == NULL)
             return false; /* not ours: let main report it */
         i += takes_value(&globals, argv[i]) ? 2 : 1;
     }

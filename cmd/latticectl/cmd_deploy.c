@@ -224,6 +224,10 @@ int lctl_cmd_delete(const lctl_command *cmd, int argc, char **argv)
         goto out;
     if ((code = delete_allowed(&c, name, cfg.version)) != 0)
         goto out;
+    if (!cfg.force) { /* a deploy landing between the look and the delete is not undone */
+        c.header = "Latticed-If-Undeployed";
+        c.header_value = "true";
+    }
     if ((code = lctl_request(&c, "del", name, body, body ? strlen(body) : 0, NULL)) != 0)
         goto out;
     result = lctl_str(c.reply, "result", "");

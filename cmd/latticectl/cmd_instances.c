@@ -194,11 +194,17 @@ int lctl_cmd_instances(const lctl_command *cmd, int argc, char **argv)
     else
         print_table(doc, cfg.wide);
     if (!json_is_true(json_object_get(doc, "found"))) {
-        fprintf(stderr,
-                "latticectl instances: application '%s' not found in lattice %s (see "
-                "latticectl list)\n",
-                pos[0], cfg.api.lattice);
-        code = LCTL_EXIT_FAIL;
+        /* the scheduler knows deployed apps only: one stored and never deployed exists */
+        if (lctl_request(&c, "versions", pos[0], NULL, 0, NULL) == 0 &&
+            strcmp(lctl_str(c.reply, "result", ""), "success") == 0) {
+            fprintf(stderr, "latticectl instances: %s is not deployed: no instances\n", pos[0]);
+        } else {
+            fprintf(stderr,
+                    "latticectl instances: application '%s' not found in lattice %s (see "
+                    "latticectl list)\n",
+                    pos[0], cfg.api.lattice);
+            code = LCTL_EXIT_FAIL;
+        }
     }
 out:
     free(body);

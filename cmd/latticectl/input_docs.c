@@ -27,24 +27,6 @@ static bool has_suffix(const char *s, const char *suffix)
     return n >= m && strcasecmp(s + n - m, suffix) == 0;
 }
 
-/* The option of spec that the word a names (long, long=value or short), or NULL. */
-static const lt_opt *opt_of(const lt_opts_spec *spec, const char *a)
-{
-    for (size_t i = 0; i < spec->nopts; i++) {
-        const lt_opt *o = &spec->opts[i];
-
-        if (a[1] == '-') {
-            size_t n = strcspn(a + 2, "=");
-
-            if (strlen(o->name) == n && strncmp(o->name, a + 2, n) == 0)
-                return o;
-        } else if (a[1] != '\0' && a[2] == '\0' && o->short_name == a[1]) {
-            return o;
-        }
-    }
-    return NULL;
-}
-
 size_t lctl_file_args(const lt_opts_spec *spec, int argc, char **argv, const char **out, size_t max)
 {
     size_t n = 0;
@@ -55,7 +37,7 @@ size_t lctl_file_args(const lt_opts_spec *spec, int argc, char **argv, const cha
 
         if (strcmp(a, "--") == 0)
             break;
-        if (a[0] != '-' || a[1] == '\0' || (o = opt_of(spec, a)) == NULL)
+        if (a[0] != '-' || a[1] == '\0' || (o = lctl_opt_of(spec, a)) == NULL)
             continue;
         eq = a[1] == '-' ? strchr(a, '=') : NULL;
         if (o->kind == LT_OPT_FLAG)
@@ -78,20 +60,60 @@ static bool is_marker(const char *p, const char *end)
     return p + 3 == end || p[3] == ' ' || p[3] == '\t' || p[3] == '\n' || p[3] == '\r';
 }
 
-/* Whether [p, end) holds nothing but blanks and comments. */
-static bool is_empty_doc(const char *p, const char *end)
+/* Whether [p, end) holds nothing but blanks and comments (and, with directives, `%` lines:
+ * `%YAML 1.2`, `%TAG ...`, which belong to the document after the next marker). */
+static bool is_empty_doc(const char *p, const char *end, bool directives)
 {
-    bool comment = false;
+    bool comment = false, bol = true;
 
     for (; p < end; p++) {
         if (*p == '\n')
-            comment = false;
-        else if (*p == '#')
-            comment = true;
+            comment = false, bol = true;
+        else if (*p == '#' || (directives && bol && *p == '%'))
+            comment = true, bol = false;
         else if (!comment && *p != ' ' && *p != '\t' && *p != '\r')
             return false;
+        else if (*p != ' ' && *p != '\t')
+            bol = false;
     }
     return true;
+}
+
+/* Where the `%` directive lines at the end of [start, end) begin (blank and comment lines
+ * among them), or end when there are none: they belong to the next document. */
+static const char *directives_tail(const char *start, const char *end)
+{
+    const char *tail = end, *line_end = end;
+    bool any = false;
+
+    while (line_end > start) {
+        const char *b = line_end;
+
+        while (b > start && b[-1] != '\n')
+            b--;
+        if (is_empty_doc(b, line_end, false)) { /* blank or comment: part of either */
+        } else if (*b == '%') {
+            any = true;
+        } else {
+            break;
+        }
+        tail = b;
+        line_end = b > start ? b - 1 : b;
+        if (b == start)
+            break;
+    }
+    return any ? tail : end;
+}
+
+/* A `---` marker with content after it on the same line (`--- {...}`, `--- |`, `--- !tag`):
+ * that line is the start of the next document, marker included. */
+static bool marker_has_content(const char *p, const char *end)
+{
+    if (strncmp(p, "---", 3) != 0)
+        return false;
+    for (p += 3; p < end && (*p == ' ' || *p == '\t' || *p == '\r'); p++) {
+    }
+    return p < end && *p != '#';
 }
 
 static lt_status add_doc(lctl_docs *docs, const char *source, int index, const char *ct,
@@ -150,12 +172,32 @@ static lt_status split(lctl_docs *docs, const char *source, const char *text, si
         const char *next = eol != NULL ? eol + 1 : end;
 
         if (p == end || is_marker(p, eol != NULL ? eol : end)) {
-            if (!is_empty_doc(start, p))
-                st = add_doc(docs, source, ++index, ct, start_line, start, (size_t)(p - start));
+            if (p != end && !is_empty_doc(start, p, false) && is_empty_doc(start, p, true)) {
+                p = next; /* only directives so far: they and this marker open the document */
+                line++;
+                continue;
+            }
+            const char *cut = p != end ? directives_tail(start, p) : p;
+
+            if (!is_empty_doc(start, cut, false))
+                st = add_doc(docs, source, ++index, ct, start_line, start, (size_t)(cut - start));
             if (p == end)
                 break;
-            start = next;
-            start_line = line + 1;
+            if (cut != p) { /* the directives and this marker open the next document */
+                for (const char *q = start; q < cut; q++)
+                    start_line += *q == '\n';
+                start = cut;
+                p = next;
+                line++;
+                continue;
+            }
+            if (marker_has_content(p, eol != NULL ? eol : end)) {
+                start = p;
+                start_line = line;
+            } else {
+                start = next;
+                start_line = line + 1;
+            }
         }
         p = next;
         line++;

@@ -61,6 +61,9 @@ typedef struct {
     size_t count, cap;
 } lctl_docs;
 
+/** The option of spec that the word a names (`--long`, `--long=value` or `-s`), or NULL. */
+const lt_opt *lctl_opt_of(const lt_opts_spec *spec, const char *a);
+
 /**
  * The values of every -f/--file option of argv, in order (at most max into out, borrowed from
  * argv); spec tells which other options take a value. Returns how many.

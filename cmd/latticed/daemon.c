@@ -124,6 +124,10 @@ int lt_daemon_run(const lt_daemon_config *cfg)
     lt_conn_config cc;
     lt_conn_events events = { .disconnected = conn_disconnected, .reconnected = conn_reconnected };
     lt_sched_svc *sched = NULL;
+    lt_daemon_admin *admin = NULL;
+    const char *admin_addr = cfg->http_admin != NULL ? cfg->http_admin
+                             : cfg->dev              ? "127.0.0.1:0"
+                                                     : NULL;
     pid_t devhost = 0;
     char devapp[256] = "";
     lt_store_config sc = {
@@ -198,14 +202,24 @@ int lt_daemon_run(const lt_daemon_config *cfg)
         LT_WARN("dev", "%s", lt_error_message()); /* the control plane still runs */
     if (lt_loop_timer_add(loop, 5000, tick, NULL, NULL) != LT_OK)
         goto out;
+    if (admin_addr != NULL && strcmp(admin_addr, "off") != 0 &&
+        (st = lt_daemon_admin_start(admin_addr, loop, nc, api, api_store, sched, &admin)) !=
+            LT_OK) {
+        LT_ERROR("admin", "%s", lt_error_message());
+        code = st == LT_ERR_INVALID ? 2 : 1;
+        goto out;
+    }
     lt_conn_redact_url(url, shown, sizeof(shown));
     LT_INFO("daemon", "latticed %s ready: NATS %s, API prefix %s", LT_VERSION, shown,
             cfg->api_prefix);
     if (cfg->dev) {
         printf("latticed --dev is up. Point clients at it with:\n"
-               "  export LATTICE_NATS_URL=%s\n"
-               "Press Ctrl-C to stop.\n",
+               "  export LATTICE_NATS_URL=%s\n",
                url);
+        if (admin != NULL)
+            printf("Health and metrics: http://%s/readyz and /metrics\n",
+                   lt_daemon_admin_addr(admin));
+        printf("Press Ctrl-C to stop.\n");
         fflush(stdout);
     }
     if (lt_loop_stopping(loop)) {
@@ -217,6 +231,7 @@ int lt_daemon_run(const lt_daemon_config *cfg)
     LT_INFO("daemon", "shutting down");
 out:
     restore_signals();
+    lt_daemon_admin_stop(admin);
     lt_dev_host_stop(devhost); /* while NATS is still there for its goodbye */
     lt_daemon_sched_stop(sched);
     lt_api_stop(api);

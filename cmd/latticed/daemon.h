@@ -26,6 +26,7 @@ typedef struct {
     int64_t replicas;
     int64_t events_max_bytes;
     const char *log_level, *log_format;
+    const char *http_admin;    /**< admin listener host:port; NULL = none (--dev: 127.0.0.1:0) */
     const char *otlp_endpoint; /* OTLP/HTTP traces URL; NULL: no span export */
     /* scheduler (daemon_sched.c) */
     const char *lattices;             /**< comma-separated lattices served; NULL = every one seen */
@@ -86,5 +87,21 @@ LT_NODISCARD lt_status lt_dev_apply_example(const lt_daemon_config *cfg, lt_stor
                                             size_t appsize);
 /** Print app's status on stdout once it is deployed (loop timer). */
 LT_NODISCARD lt_status lt_dev_watch_app(lt_loop *loop, lt_sched_svc *svc, const char *app);
+
+/* daemon_admin.c: the HTTP admin listener fed from the loop. */
+typedef struct lt_daemon_admin lt_daemon_admin;
+typedef struct lt_api lt_api;
+
+/**
+ * Listen on addr (see lt_admin_start) and publish a snapshot of nc, api, view (the API's
+ * store) and svc every second from a loop timer. LT_ERR_INVALID, LT_ERR_IO, LT_ERR_NOMEM.
+ */
+LT_NODISCARD lt_status lt_daemon_admin_start(const char *addr, lt_loop *loop, natsConnection *nc,
+                                             lt_api *api, lt_store *view, lt_sched_svc *svc,
+                                             lt_daemon_admin **out);
+/** The address listened on (borrowed). */
+const char *lt_daemon_admin_addr(const lt_daemon_admin *d);
+/** Stop the listener (after the loop ended). NULL-safe. */
+void lt_daemon_admin_stop(lt_daemon_admin *d);
 
 #endif

@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "daemon.h"
+#include "lt_admin.h"
 #include "lt_alloc.h"
 #include "lt_config.h"
 #include "lt_log.h"
@@ -135,6 +136,10 @@ static const lt_opt options[] = {
       "serve at most this many lattices discovered from host events (more are ignored; "
       "lattices of stored apps are always served)",
       F(max_lattices), 1, 100000 },
+    { "http-admin", 0, "LATTICED_HTTP_ADMIN", LT_OPT_STRING, "ADDR", NULL,
+      "serve /livez, /readyz, /metrics and /debug/state over HTTP on ADDR (host:port; port 0 "
+      "picks a free one, logged; 'off': none). Default: none; --dev: 127.0.0.1 on a free port",
+      F(http_admin), 0, 0 },
     { "log-level", 0, "LATTICED_LOG_LEVEL", LT_OPT_STRING, "LEVEL", "info",
       "debug, info, warn or error", F(log_level), 0, 0 },
     { "log-format", 0, "LATTICED_LOG_FORMAT", LT_OPT_STRING, "text|json", "text",
@@ -174,6 +179,15 @@ static int check_config(const lt_daemon_config *cfg)
         fprintf(stderr, "latticed: --log-format must be text or json, got '%s'\n", cfg->log_format);
         return 2;
     }
+    if (cfg->http_admin != NULL && strcmp(cfg->http_admin, "off") != 0) {
+        char host[128];
+        unsigned port;
+
+        if (lt_admin_parse_addr(cfg->http_admin, host, sizeof(host), &port) != LT_OK) {
+            fprintf(stderr, "latticed: --http-admin: %s\n", lt_error_message());
+            return 2;
+        }
+    }
     lt_log_configure(lvl, strcmp(cfg->log_format, "json") == 0);
     return 0;
 }
@@ -190,6 +204,10 @@ int main(int argc, char **argv)
                     "\\fBlatticectl\\fR(1), \\fBlatticed\\-host\\fR(1), "
                     "\\fBnats\\-server\\fR(8); docs/operations.md",
                     stdout);
+        return 0;
+    }
+    if (argc == 2 && strcmp(argv[1], "--help-markdown") == 0) { /* docs/reference.md */
+        lt_opts_markdown(&spec, stdout);
         return 0;
     }
     if (lt_opts_parse(&spec, &cfg, argc, argv, &first, &config_text) != LT_OK) {

@@ -60,15 +60,15 @@ START_TEST(put_created_then_newversion)
 END_TEST
 
 /* A put with the header `Latticed-Replace: true` (latticed extension), over NATS. */
-static json_t *put_replace(const char *body)
+/* A request on subject with body and one header set to "true". */
+static json_t *call_with(const char *subject, const char *body, const char *header)
 {
     natsMsg *msg = NULL, *reply = NULL;
     json_t *out;
 
-    ck_assert_int_eq(natsMsg_Create(&msg, "wadm.api.default.model.put", NULL, body,
-                                    (int)strlen(body)),
+    ck_assert_int_eq(natsMsg_Create(&msg, subject, NULL, body, body ? (int)strlen(body) : 0),
                      NATS_OK);
-    ck_assert_int_eq(natsMsgHeader_Set(msg, "Latticed-Replace", "true"), NATS_OK);
+    ck_assert_int_eq(natsMsgHeader_Set(msg, header, "true"), NATS_OK);
     ck_assert_int_eq(natsConnection_RequestMsg(&reply, fx_client, msg, 20000), NATS_OK);
     out = json_loadb(natsMsg_GetData(reply), (size_t)natsMsg_GetDataLength(reply), 0, NULL);
     ck_assert_ptr_nonnull(out);
@@ -76,6 +76,41 @@ static json_t *put_replace(const char *body)
     natsMsg_Destroy(reply);
     return out;
 }
+
+static json_t *put_replace(const char *body)
+{
+    return call_with("wadm.api.default.model.put", body, "Latticed-Replace");
+}
+
+/* del with Latticed-If-Undeployed (latticectl delete without --force): what would undeploy the
+ * app is refused, decided inside the compare-and-set (a deploy landing after latticectl looked
+ * is not undone); what would not goes on. */
+START_TEST(del_if_undeployed_extension)
+{
+    char *v2 = fx_manifest("keep", "v2", "0.2.0", NULL);
+    json_t *r;
+
+    put_ok("keep", "v1", "created");
+    fx_expect(fx_call("model.put", v2, NULL), "newversion");
+    fx_expect(fx_call("model.deploy.keep", "{\"version\":\"v1\"}", NULL), "acknowledged");
+    r = call_with("wadm.api.default.model.del.keep", NULL, "Latticed-If-Undeployed");
+    ck_assert_str_eq(fx_result(r), "error");
+    ck_assert_ptr_nonnull(strstr(fx_message(r), "Application keep is deployed"));
+    json_decref(r);
+    r = call_with("wadm.api.default.model.del.keep", "{\"version\":\"v1\"}",
+                  "Latticed-If-Undeployed");
+    ck_assert_str_eq(fx_result(r), "error");
+    json_decref(r);
+    /* v2 is not the deployed one: deleted */
+    r = call_with("wadm.api.default.model.del.keep", "{\"version\":\"v2\"}",
+                  "Latticed-If-Undeployed");
+    ck_assert_str_eq(fx_result(r), "deleted");
+    json_decref(r);
+    /* without the header, wadm's delete as ever */
+    fx_expect(fx_call("model.del.keep", NULL, NULL), "deleted");
+    lt_free(v2);
+}
+END_TEST
 
 /* The image tag of the first component of app's version v, as get returns it. */
 static const char *image_of(json_t *get_reply)
@@ -119,6 +154,16 @@ START_TEST(put_replace_extension)
                          "version")),
                      "v2");
     json_decref(r);
+    /* without a version annotation there is nothing to replace (it would store a new ULID) */
+    {
+        char *bare = fx_manifest("swap", NULL, "0.8.0", NULL);
+
+        r = put_replace(bare);
+        ck_assert_str_eq(fx_result(r), "error");
+        ck_assert_ptr_nonnull(strstr(fx_message(r), "needs the manifest's version annotation"));
+        json_decref(r);
+        lt_free(bare);
+    }
     /* a deployed version cannot be replaced */
     fx_expect(fx_call("model.deploy.swap", "{\"version\":\"v1\"}", NULL), "acknowledged");
     r = put_replace(m1);
@@ -620,14 +665,14 @@ int main(void)
     TCase *tc;
     TCase *small;
 
-    tc =
-        lt_test_tcase(s, "crud", 120,
-                      (const TTest *const[]){
-                          put_created_then_newversion, put_replace_extension, put_assigns_ulid,
-                          get_by_version, list_both_shapes, list_follows_changes, versions_in_order,
-                          delete_one_and_all, noop_deletes, invalid_and_unsupported_subjects,
-                          handle_short_subjects, parsing_content_types, put_errors_in_wadm_order,
-                          hostile_input_gets_replies, stop_while_disconnected, NULL });
+    tc = lt_test_tcase(s, "crud", 120,
+                       (const TTest *const[]){
+                           put_created_then_newversion, put_replace_extension,
+                           del_if_undeployed_extension, put_assigns_ulid, get_by_version,
+                           list_both_shapes, list_follows_changes, versions_in_order,
+                           delete_one_and_all, noop_deletes, invalid_and_unsupported_subjects,
+                           handle_short_subjects, parsing_content_types, put_errors_in_wadm_order,
+                           hostile_input_gets_replies, stop_while_disconnected, NULL });
     tcase_add_checked_fixture(tc, fx_setup, fx_teardown);
     small = lt_test_tcase(s, "limits", 120, (const TTest *const[]){ oversized_request, NULL });
     tcase_add_checked_fixture(small, small_setup, fx_teardown);

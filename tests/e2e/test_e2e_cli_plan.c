@@ -392,6 +392,13 @@ START_TEST(test_plan_checks_like_apply)
     start_cluster(e, 1);
     put[2] = e2e_manifest("plan-v1.yaml");
     ck_assert_int_eq(ctl(e, put, NULL, NULL), 0); /* stored, not deployed */
+    {
+        const char *inst[] = { "instances", "planner", NULL };
+
+        ck_assert_int_eq(ctl(e, inst, &out, &err), 0); /* exists: no instances, not "not found" */
+        ck_assert_msg(strstr(err, "planner is not deployed: no instances") != NULL, "%s", err);
+        lt_free(out), lt_free(err);
+    }
     ck_assert_int_eq(ctl(e, plan_other, &out, &err), 1);
     ck_assert_msg(strstr(err, "Manifest version v1 already exists") != NULL, "plan: %s%s", out,
                   err);

@@ -24,7 +24,10 @@
 #include <string.h>
 
 #include "e2e.h"
+#include "lt_alloc.h"
+#include "lt_natsrv.h"
 #include "lt_subject.h"
+#include "lt_testhttp.h"
 #include "otlp_recv.h"
 
 #define TRACE_ID "4bf92f3577b34da6a3ce929d0e0e4736"
@@ -342,14 +345,20 @@ END_TEST
 /* Logs never block the loop (issue 13, "Logs"): latticed's stderr is a pipe the test does not
  * read while 3,000 API requests each log a debug line of about 230 bytes (some 690 KB: far over
  * the 64 KiB pipe and the 256 KiB log buffer). Every request is still answered; once the test
- * reads the pipe, latticed reports the lines it dropped. A blocking logger stalls the API
- * worker at the first full pipe and the requests time out. */
+ * reads the pipe, latticed reports the lines it dropped, and its admin listener's
+ * latticed_log_lines_dropped_total counts them. A blocking logger stalls the API worker at the
+ * first full pipe and the requests time out. */
 START_TEST(test_full_stderr_pipe_keeps_serving)
 {
     char name[121], subj[256], buf[65536];
-    char *argv[] = { getenv("LATTICED_BIN"), "--nats-url", NULL, "--log-level", "debug", NULL };
+    char *argv[] = { getenv("LATTICED_BIN"), "--nats-url", NULL, "--log-level", "debug",
+                     "--http-admin",         NULL,         NULL };
+    char admin[64];
     natsConnection *nc = NULL;
-    int errp[2], status = 0;
+    lt_test_http_res res = { 0 };
+    const char *metric;
+    int errp[2], status = 0, port = 0;
+    double dropped = -1;
     bool reported = false;
     int64_t end;
     pid_t pid;
@@ -358,6 +367,9 @@ START_TEST(test_full_stderr_pipe_keeps_serving)
     ck_assert_ptr_nonnull(argv[0]);
     e = e2e_new();
     argv[2] = (char *)e2e_url(e);
+    ck_assert_int_eq(lt_natsrv_free_port(&port), LT_OK);
+    snprintf(admin, sizeof(admin), "127.0.0.1:%d", port);
+    argv[6] = admin;
     ck_assert_int_eq(pipe(errp), 0);
     pid = fork();
     ck_assert_int_ge(pid, 0);
@@ -403,6 +415,10 @@ START_TEST(test_full_stderr_pipe_keeps_serving)
         buf[n] = '\0';
         reported = strstr(buf, "log lines dropped: stderr could not keep up") != NULL;
     }
+    if (lt_test_http(admin, "GET", "/metrics", 10000, &res) == 0 && res.status == 200 &&
+        (metric = strstr(res.body, "\nlatticed_log_lines_dropped_total ")) != NULL)
+        dropped = strtod(metric + strlen("\nlatticed_log_lines_dropped_total "), NULL);
+    lt_test_http_cleanup(&res);
     kill(pid, SIGTERM);
     while (read(errp[0], buf, sizeof(buf)) > 0 ||
            (errno == EAGAIN && waitpid(pid, &status, WNOHANG) == 0))
@@ -412,6 +428,7 @@ START_TEST(test_full_stderr_pipe_keeps_serving)
     natsConnection_Destroy(nc);
     e2e_free(e);
     ck_assert_msg(reported, "latticed did not report dropped log lines");
+    ck_assert_msg(dropped > 0, "latticed_log_lines_dropped_total %g", dropped);
     ck_assert(WIFEXITED(status) && WEXITSTATUS(status) == 0);
 }
 END_TEST

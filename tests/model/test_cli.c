@@ -251,6 +251,24 @@ START_TEST(test_cli_validate_documents)
     ck_assert(json_is_false(json_object_get(json_array_get(doc, 2), "valid")));
     json_decref(doc);
     done(&r);
+    /* a document that starts on its marker line (`--- {...}`), and one after %YAML/%TAG
+     * directives: two valid manifests, no document of directives alone (review) */
+    {
+        static const char flow[] =
+            "--- {apiVersion: core.oam.dev/v1beta1, kind: Application, metadata: {name: f},"
+            " spec: {components: [{name: a, type: component, properties: {image: x}}]}}\n"
+            "%YAML 1.2\n%TAG !e! tag:example.com,2000:\n---\n"
+            "apiVersion: core.oam.dev/v1beta1\nkind: Application\nmetadata: {name: g}\n"
+            "spec:\n  components:\n    - {name: a, type: component, properties: {image: x}}\n";
+
+        r = run(flow, strlen(flow), (const char *[]){ "validate", "-f", "-", NULL });
+        ck_assert_msg(r.code == 0, "exit %d: %s%s", r.code, r.out, r.err);
+        ck_assert_msg(strstr(r.out, "<stdin>#1: valid") != NULL &&
+                          strstr(r.out, "<stdin>#2: valid") != NULL &&
+                          strstr(r.out, "<stdin>#3") == NULL,
+                      "%s", r.out);
+        done(&r);
+    }
     /* nothing to check is a usage error */
     r = run("# nothing\n---\n", 14, (const char *[]){ "validate", "-", NULL });
     ck_assert_int_eq(r.code, 2);
