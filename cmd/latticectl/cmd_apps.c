@@ -100,8 +100,12 @@ static const lt_opt get_options[] = {
     { "full", 0, NULL, LT_OPT_FLAG, NULL, NULL,
       "with -o json|yaml: the whole API reply (result, message, manifest), not only the manifest",
       LCTL_F(full), 0, 0 },
+    { "manifest-only", 0, NULL, LT_OPT_FLAG, NULL, NULL,
+      "with -o json|yaml: only the manifest, which apply takes unchanged (the default)",
+      LCTL_F(manifest_only), 0, 0 },
 };
-LCTL_SPEC(get, get_options, "latticectl get [NAME] [--version V | --latest] [--full]",
+LCTL_SPEC(get, get_options,
+          "latticectl get [NAME] [--version V | --latest] [--manifest-only | --full]",
           "Show the manifest of an application: the deployed version (--latest: the latest\n"
           "stored one; --version V: that one; the latest when none is deployed). -o yaml and\n"
           "-o json print only the manifest, which `apply -f` takes unchanged (--full: the API\n"
@@ -254,6 +258,10 @@ static int get_one(lctl_api_cfg *cfg, const char *name)
 
     if (cfg->latest && cfg->version != NULL) {
         fprintf(stderr, "latticectl get: give --version V or --latest, not both\n");
+        return LCTL_EXIT_USAGE;
+    }
+    if (cfg->full && cfg->manifest_only) {
+        fprintf(stderr, "latticectl get: give --manifest-only or --full, not both\n");
         return LCTL_EXIT_USAGE;
     }
     if ((code = lctl_connect(&c, cfg)) != 0)

@@ -30,6 +30,7 @@ typedef struct {
     const char *file, *version, *to;
     bool watch;
     bool force, latest, full, replace; /**< delete --force, get --latest/--full, put --replace */
+    bool manifest_only;                /**< get --manifest-only (the default of -o json|yaml) */
     const char *context, *config;      /**< --context NAME, --config FILE (cmd_context.c) */
     bool wait;                         /**< apply --wait */
     const char *wait_for;              /**< status --wait-for deployed|undeployed */

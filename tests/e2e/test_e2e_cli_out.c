@@ -384,13 +384,15 @@ START_TEST(test_get_deployed_round_trip)
     put_file(&s, "got.yaml", r.out);
     snprintf(yaml_path, sizeof(yaml_path), "%s", s.path);
     expect_exit(&r, 0, NULL, "");
-    CTL(e, &r, "get", "shop", "-o", "json");
+    CTL(e, &r, "get", "shop", "-o", "json", "--manifest-only"); /* the default, spelt out */
     v = json_version(r.out);
     ck_assert_str_eq(v, "v1");
     lt_free(v);
     put_file(&s, "got.json", r.out);
     snprintf(json_path, sizeof(json_path), "%s", s.path);
     expect_exit(&r, 0, NULL, "");
+    CTL(e, &r, "get", "shop", "-o", "json", "--manifest-only", "--full");
+    expect_exit(&r, 2, "", "latticectl get: give --manifest-only or --full, not both\n");
     /* apply takes both unchanged: nothing stored, nothing deployed */
     CTL(e, &r, "apply", "-f", yaml_path);
     expect_exit(&r, 0, "shop v1 unchanged\n", "");
@@ -419,7 +421,7 @@ START_TEST(test_get_deployed_round_trip)
     /* nothing deployed: the latest */
     CTL(e, &r, "undeploy", "shop");
     expect_exit(&r, 0, NULL, "");
-    CTL(e, &r, "get", "shop", "-o", "json");
+    CTL(e, &r, "get", "shop", "-o", "json", "--manifest-only"); /* the default, spelt out */
     v = json_version(r.out);
     ck_assert_str_eq(v, "v2");
     lt_free(v);
@@ -567,7 +569,7 @@ START_TEST(test_delete_force_and_put_replace)
                       NULL,
                   "%s", r.err);
     expect_exit(&r, 1, "", NULL);
-    CTL(e, &r, "get", "shop", "-o", "json");
+    CTL(e, &r, "get", "shop", "-o", "json", "--manifest-only"); /* the default, spelt out */
     v = json_version(r.out);
     ck_assert_str_eq(v, "v1");
     lt_free(v);
