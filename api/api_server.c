@@ -403,17 +403,32 @@ static void job_free(job *j)
     lt_free(j);
 }
 
+/* How an error reply starts (the span's status is then an error). */
+#define ERROR_REPLY "{\"result\":\"error\""
+
+/* The W3C traceparent header of msg, in the spelling the spec gives or canonicalised by a
+ * client library ("Traceparent"); NULL when absent. */
+static const char *traceparent_of(natsMsg *msg)
+{
+    const char *tp = NULL;
+
+    if (natsMsgHeader_Get(msg, LT_TRACE_HEADER, &tp) == NATS_OK && tp != NULL)
+        return tp;
+    if (natsMsgHeader_Get(msg, "Traceparent", &tp) == NATS_OK && tp != NULL)
+        return tp;
+    return NULL;
+}
+
 /* Delivery thread: the request's span context, a child of the W3C traceparent header it carries
  * (docs/api.md, a latticed extension), else the root of a new trace. */
 static void trace_accept(job *j)
 {
-    const char *tp = NULL;
+    const char *tp = traceparent_of(j->msg);
     lt_trace_ctx parent;
 
     j->span.start_ns = lt_trace_now_ns();
     j->span.kind = LT_TRACE_KIND_SERVER;
-    if (natsMsgHeader_Get(j->msg, LT_TRACE_HEADER, &tp) == NATS_OK && tp != NULL &&
-        lt_trace_parse(tp, strlen(tp), &parent) == LT_OK) {
+    if (tp != NULL && lt_trace_parse(tp, strlen(tp), &parent) == LT_OK) {
         lt_trace_child(&parent, &j->span.ctx);
         memcpy(j->span.parent_span_id, parent.span_id, sizeof(parent.span_id));
     } else {
@@ -492,7 +507,7 @@ static void run_job(void *p, void *closure)
     }
     if (ns != NATS_OK)
         LT_WARN("api", "cannot reply to %s: %s", j->r.subject, natsStatus_GetText(ns));
-    trace_end(j, ns != NATS_OK || strncmp(out.ptr, "{\"result\":\"error\"", 18) == 0);
+    trace_end(j, ns != NATS_OK || strncmp(out.ptr, ERROR_REPLY, sizeof(ERROR_REPLY) - 1) == 0);
     lt__api_stats_note(&api->stats, &j->r, out.ptr, out.len, j->t0_ns);
     lt_buf_cleanup(&out);
     job_free(j);

@@ -337,8 +337,10 @@ static void trace_begin(lt__host_srv *srv, natsMsg *msg)
     char tid[LT_TRACE_ID_HEX];
 
     srv->cur_trace[0] = '\0';
-    if (natsMsgHeader_Get(msg, LT_TRACE_HEADER, &tp) != NATS_OK || tp == NULL ||
-        lt_trace_parse(tp, strlen(tp), &c) != LT_OK)
+    if ((natsMsgHeader_Get(msg, LT_TRACE_HEADER, &tp) != NATS_OK || tp == NULL) &&
+        (natsMsgHeader_Get(msg, "Traceparent", &tp) != NATS_OK || tp == NULL))
+        return; /* absent in both spellings (a client may canonicalise the name) */
+    if (lt_trace_parse(tp, strlen(tp), &c) != LT_OK)
         return;
     lt_trace_format(&c, srv->cur_trace);
     lt_trace_id_hex(&c, tid);

@@ -30,21 +30,21 @@
 #include "lt_testhttp.h"
 #include "otlp_recv.h"
 
+#define TRACE_ERR "5bf92f3577b34da6a3ce929d0e0e4737"
 #define TRACE_ID "4bf92f3577b34da6a3ce929d0e0e4736"
 #define PARENT_ID "00f067aa0ba902b7"
 
 /* model.get (the app list) on lattice with traceparent tp (NULL: none); the reply's "result". */
-static void list_with(natsConnection *nc, const char *lattice, const char *tp, char *result,
-                      size_t size)
+/* A request on subject with body, the traceparent tp under the header name hdr; its result. */
+static void request_with(natsConnection *nc, const char *subject, const char *body, const char *hdr,
+                         const char *tp, char *result, size_t size)
 {
-    char subject[128];
     natsMsg *m = NULL, *reply = NULL;
     json_t *doc;
 
-    snprintf(subject, sizeof(subject), "wadm.api.%s.model.get", lattice);
-    ck_assert_int_eq(natsMsg_Create(&m, subject, NULL, "", 0), NATS_OK);
+    ck_assert_int_eq(natsMsg_Create(&m, subject, NULL, body, (int)strlen(body)), NATS_OK);
     if (tp != NULL)
-        ck_assert_int_eq(natsMsgHeader_Set(m, "traceparent", tp), NATS_OK);
+        ck_assert_int_eq(natsMsgHeader_Set(m, hdr, tp), NATS_OK);
     ck_assert_int_eq(natsConnection_RequestMsg(&reply, nc, m, 10000), NATS_OK);
     doc = json_loadb(natsMsg_GetData(reply), (size_t)natsMsg_GetDataLength(reply), 0, NULL);
     ck_assert_ptr_nonnull(doc);
@@ -52,6 +52,15 @@ static void list_with(natsConnection *nc, const char *lattice, const char *tp, c
     json_decref(doc);
     natsMsg_Destroy(reply);
     natsMsg_Destroy(m);
+}
+
+static void list_with(natsConnection *nc, const char *lattice, const char *tp, char *result,
+                      size_t size)
+{
+    char subject[128];
+
+    snprintf(subject, sizeof(subject), "wadm.api.%s.model.get", lattice);
+    request_with(nc, subject, "", "traceparent", tp, result, size);
 }
 
 typedef struct {
@@ -125,6 +134,18 @@ START_TEST(test_api_request_span_and_logs)
     ck_assert_msg(e2e_wait(e, span_seen, &w, 20000), "no span of a new trace");
     ck_assert_uint_eq(strlen(field(w.found, "traceId")), 32);
     ck_assert_ptr_null(json_object_get(w.found, "parentSpanId"));
+    json_decref(w.found);
+
+    /* A request that fails, its header canonicalised by a client library ("Traceparent"):
+     * still that trace, and the span's status is an error (OTLP code 2). */
+    request_with(nc, "wadm.api.trc.model.put", "{", "Traceparent",
+                 "00-" TRACE_ERR "-" PARENT_ID "-01", result, sizeof(result));
+    ck_assert_str_eq(result, "error");
+    w = (span_wait){ r, TRACE_ERR, NULL };
+    ck_assert_msg(e2e_wait(e, span_seen, &w, 20000), "no span with trace id " TRACE_ERR);
+    ck_assert_int_eq(json_integer_value(
+                         json_object_get(json_object_get(w.found, "status"), "code")),
+                     2);
     json_decref(w.found);
 
     json_decref(otlp_recv_spans(r, &bad));
