@@ -10,8 +10,8 @@
 #      /etc/default files are there; each binary's --version is the package's version; every
 #      variable the /etc/default files name is an [env: ...] of the daemon's --help
 #   4. the unpacked programs against a nats-server on a free loopback port, with the settings of
-#      the packaged /etc/default files: latticed gets ready (and /livez, /readyz answer 200 when
-#      it has --http-admin), latticed-host joins and `latticectl hosts` lists it, both stop
+#      the packaged /etc/default files: latticed gets ready and /livez, /readyz answer 200 on its
+#      admin listener, latticed-host joins and `latticectl hosts` lists it, both stop
 #      cleanly (exit 0) on SIGTERM
 #   5. systemd-analyze verify on both units (ExecStart pointed into the unpacked root, man pages
 #      looked up there): any complaint fails; systemd-analyze security --offline: exposure <= 2.0
@@ -136,14 +136,9 @@ for b in latticed latticed-host latticectl; do
     out=$("$R/usr/bin/$b" --version) || fail "$b --version failed"
     [ "$out" = "$b $version" ] || fail "$b --version says '$out', the package is $version"
 done
-# Until the admin listener is merged, /etc/default/latticed may name LATTICED_HTTP_ADMIN
-# (commented out) that this latticed does not know yet.
-admin=no
-if "$R/usr/bin/latticed" --help | grep -q -- '--http-admin'; then admin=yes; fi
 for pair in latticed:latticed latticed-host:latticed-host; do
     help=$("$R/usr/bin/${pair%%:*}" --help)
     for v in $(sed -n 's/^#\{0,1\}\([A-Z_][A-Z0-9_]*\)=.*/\1/p' "$R/etc/default/${pair#*:}"); do
-        [ "$v$admin" != LATTICED_HTTP_ADMINno ] || continue
         case $help in
         *"[env: $v]"*) ;;
         *) fail "/etc/default/${pair#*:}: ${pair%%:*} knows no $v" ;;
@@ -166,27 +161,22 @@ url="nats://127.0.0.1:$port"
     . "$R/etc/default/latticed"
     set +a
     export LATTICED_NATS_URL="$url" LATTICED_LOG_FORMAT=text
-    if [ "$admin" = yes ]; then export LATTICED_HTTP_ADMIN=127.0.0.1:0; fi
+    export LATTICED_HTTP_ADMIN=127.0.0.1:0
     exec "$R/usr/bin/latticed"
 ) >"$tmp/latticed.log" 2>&1 &
 ld_pid=$!
 pids="$pids $ld_pid"
 wait_log "$tmp/latticed.log" "latticed $version ready" 30 "$ld_pid"
-if [ "$admin" = yes ]; then
-    wait_log "$tmp/latticed.log" 'admin listener on http://[^ ]+' 10 "$ld_pid"
-    addr=$(sed -n 's#.*admin listener on http://\([^ ]*\).*#\1#p' "$tmp/latticed.log" | head -n 1)
-    n=300
-    until [ "$(http_status "$addr" /readyz)" = 200 ]; do
-        n=$((n - 1))
-        [ "$n" -gt 0 ] || fail "GET http://$addr/readyz: not 200 after 30 s"
-        sleep 0.1
-    done
-    [ "$(http_status "$addr" /livez)" = 200 ] || fail "GET http://$addr/livez: not 200"
-    say "latticed from the package: ready, /readyz and /livez 200 on $addr"
-else
-    say "latticed from the package: ready; SKIP /readyz: this latticed has no --http-admin" \
-        "(issue 13's admin listener is not merged yet; the check runs once it is)"
-fi
+wait_log "$tmp/latticed.log" 'admin listener on http://[^ ]+' 10 "$ld_pid"
+addr=$(sed -n 's#.*admin listener on http://\([^ ]*\).*#\1#p' "$tmp/latticed.log" | head -n 1)
+n=300
+until [ "$(http_status "$addr" /readyz)" = 200 ]; do
+    n=$((n - 1))
+    [ "$n" -gt 0 ] || fail "GET http://$addr/readyz: not 200 after 30 s"
+    sleep 0.1
+done
+[ "$(http_status "$addr" /livez)" = 200 ] || fail "GET http://$addr/livez: not 200"
+say "latticed from the package: ready, /readyz and /livez 200 on $addr"
 hid="pkgcheck-$$"
 (
     set -a

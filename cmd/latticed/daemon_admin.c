@@ -181,8 +181,8 @@ static void sched_metrics(lt_daemon_admin *d, lt_buf *m)
     family(m, "latticed_reconcile_duration_seconds", "histogram", "duration of one reconcile pass");
     lt_admin_prom_hist(m, "latticed_reconcile_duration_seconds", NULL, 0, &st.reconcile);
     one(m, "latticed_host_events_total", "counter", "host events ingested", (double)st.events);
-    one(m, "latticed_host_events_invalid_total", "counter", "host events that did not decode",
-        (double)st.bad_events);
+    one(m, "latticed_host_events_invalid_total", "counter",
+        "host events the scheduler refused (malformed or inconsistent)", (double)st.bad_events);
     one(m, "latticed_host_requests_total", "counter",
         "requests (command batches, inventory) sent to hosts", (double)st.requests);
     one(m, "latticed_host_replies_total", "counter", "replies of hosts received",
