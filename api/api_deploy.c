@@ -181,6 +181,8 @@ typedef struct {
     const char **ids;
     size_t nids;
     bool gone;         /* the version was deleted meanwhile */
+    bool latest;       /* version was chosen as the app's latest: the write confirms it still is */
+    bool moved;        /* it no longer is (a put landed since): choose again */
     const char *trace; /* the request's traceparent, kept with the deployed version */
 } deploy_ctx;
 
@@ -194,6 +196,11 @@ static lt_status deploy_cb(lt_store_app *app, const char *new_key, lt_store_deci
     c->gone = lt_store_app_find(app, c->version) < 0;
     if (c->gone)
         return LT_ERR_NOT_FOUND;
+    /* "latest" was read from this replica's view, which may lag a put another replica
+     * answered: the index this write replaces decides what the latest is. */
+    c->moved = c->latest && strcmp(lt_store_app_latest(app)->version, c->version) != 0;
+    if (c->moved)
+        return LT_ERR_STATE;
     if ((st = lt_store_app_set_deployed(app, c->version, c->ids, c->nids)) != LT_OK ||
         (st = lt_store_app_add_event(c->store, app, LT_STORE_EV_DEPLOY, c->version, now)) != LT_OK)
         return st;
@@ -221,10 +228,10 @@ static json_t *no_such_version(const char *name, const char *v)
  * the reply (acknowledged with msg_ok, or wadm's errors).
  */
 static json_t *deploy_version(const lt__api_req *r, const lt_store_app *app, const char *v,
-                              const char *msg_ok)
+                              bool latest, const char *msg_ok, bool *moved)
 {
     lt_model *m = NULL;
-    deploy_ctx c = { .store = r->store, .version = v, .trace = r->traceparent };
+    deploy_ctx c = { .store = r->store, .version = v, .latest = latest, .trace = r->traceparent };
     pthread_mutex_t *lock = NULL;
     json_t *reply = NULL;
     lt_buf msg;
@@ -250,6 +257,10 @@ static json_t *deploy_version(const lt__api_req *r, const lt_store_app *app, con
     if (st != LT_OK)
         goto storage;
     st = lt_store_update(r->store, r->lattice, app->name, NULL, deploy_cb, &c, NULL);
+    if (st == LT_ERR_STATE && c.moved) {
+        *moved = true; /* the caller chooses the latest again, from KV */
+        goto out;
+    }
     if (st == LT_ERR_NOT_FOUND && c.gone) {
         reply = no_such_version(app->name, v);
         goto out;
@@ -273,19 +284,21 @@ out:
 }
 
 /* The app of a deploy-like request; *reply is the notfound/error reply when NULL. */
-static lt_store_app *deploy_app(const lt__api_req *r, const char *requested, json_t **reply)
+static lt_store_app *deploy_app(const lt__api_req *r, const char *requested, bool fresh,
+                                json_t **reply)
 {
     lt_store_app *app = NULL;
     char msg[512];
     lt_status st;
 
     *reply = NULL;
-    /* Without a version the deploy takes the latest, chosen before the compare-and-set: read
-     * it from KV, since this replica's view may not have seen a put another replica answered
-     * a moment ago (the CAS would not notice: the index it checks is unchanged). */
+    /* fresh: read the index from KV, not from this replica's view (which may not have seen a
+     * put another replica answered a moment ago). A rollback without a version chooses from
+     * the history before its compare-and-set, so it needs what KV holds; a deploy of the
+     * latest reads the view and its write confirms the choice (deploy_cb). */
     if (!lt_store_name_is_valid(r->name))
         st = LT_ERR_NOT_FOUND;
-    else if (requested == NULL || strcmp(requested, "latest") == 0)
+    else if (fresh)
         st = lt_store_app_get_fresh(r->store, r->lattice, r->name, &app);
     else
         st = lt__api_app_get(r, requested, &app);
@@ -302,23 +315,35 @@ static lt_store_app *deploy_app(const lt__api_req *r, const char *requested, jso
 json_t *lt__api_deploy(const lt__api_req *r)
 {
     const char *version = r->body->version; /* parsed by lt__api_parse */
+    bool latest = version == NULL || strcmp(version, "latest") == 0, moved = false;
     char msg[768];
     lt_store_app *app = NULL;
     const char *v;
     json_t *reply = NULL;
 
-    if ((app = deploy_app(r, version, &reply)) == NULL)
-        goto out;
-    if (version == NULL || strcmp(version, "latest") == 0)
-        v = lt_store_app_latest(app)->version;
-    else if (lt_store_app_find(app, version) >= 0)
-        v = version;
-    else {
-        reply = no_such_version(r->name, version);
-        goto out;
+    /* The latest is chosen on the view; when the write finds that a put moved it, once more
+     * on KV (fresh), where a later move is a conflict like any other. */
+    for (int attempt = 0; attempt < 2 && reply == NULL; attempt++) {
+        lt_store_app_free(app);
+        if ((app = deploy_app(r, version, attempt > 0, &reply)) == NULL)
+            goto out;
+        if (latest)
+            v = lt_store_app_latest(app)->version;
+        else if (lt_store_app_find(app, version) >= 0)
+            v = version;
+        else {
+            reply = no_such_version(r->name, version);
+            goto out;
+        }
+        snprintf(msg, sizeof(msg), "Successfully deployed application %s %s", r->name, v);
+        moved = false;
+        reply = deploy_version(r, app, v, latest, msg, &moved);
     }
-    snprintf(msg, sizeof(msg), "Successfully deployed application %s %s", r->name, v);
-    reply = deploy_version(r, app, v, msg);
+    if (reply == NULL && moved)
+        reply = lt__api_deploy_reply("error",
+                                     "The latest version kept changing while it was deployed; "
+                                     "send the deploy again",
+                                     r->name, NULL);
 out:
     lt_store_app_free(app);
     return reply;
@@ -400,8 +425,9 @@ json_t *lt__api_rollback(const lt__api_req *r)
     lt_store_app *app = NULL;
     const char *v;
     json_t *reply = NULL;
+    bool moved = false;
 
-    if ((app = deploy_app(r, version, &reply)) == NULL)
+    if ((app = deploy_app(r, version, version == NULL, &reply)) == NULL)
         goto out;
     if (version != NULL) {
         if (lt_store_app_find(app, version) < 0) {
@@ -416,7 +442,7 @@ json_t *lt__api_rollback(const lt__api_req *r)
         goto out;
     }
     snprintf(msg, sizeof(msg), "Successfully rolled back application %s to %s", r->name, v);
-    reply = deploy_version(r, app, v, msg);
+    reply = deploy_version(r, app, v, false, msg, &moved);
 out:
     lt_store_app_free(app);
     return reply;
