@@ -60,6 +60,40 @@ LT_NODISCARD lt_status lt__store_kv_cas(lt_store *s, const char *bucket, const c
                                         const void *data, size_t len, bool del, uint64_t rev,
                                         uint64_t *new_rev);
 
+/** A compare-and-set write sent by lt__store_kv_cas_send, not yet answered. */
+typedef struct {
+    lt_store *s;
+    const char *bucket; /**< borrowed: outlives the write */
+    char key[LT__KEY_MAX];
+    char wid[LT_STORE_ULID_LEN + 1];
+    uint64_t rev;
+    natsSubscription *sub; /**< the reply inbox's */
+    bool sent;
+} lt__store_pending;
+
+/**
+ * lt__store_kv_cas without waiting: the write (never a delete) goes out on nc now, its answer
+ * is read by lt__store_kv_cas_wait. Writes sent on one connection reach a stream in the order
+ * sent, so a write waited for after this one is applied after it. On failure nothing was sent
+ * and p holds nothing. Otherwise p must go to lt__store_kv_cas_wait (or, abandoning the answer,
+ * lt__store_pending_cleanup).
+ */
+LT_NODISCARD lt_status lt__store_kv_cas_send(lt_store *s, natsConnection *nc, const char *bucket,
+                                             const char *key, const void *data, size_t len,
+                                             uint64_t rev, lt__store_pending *p);
+
+/**
+ * The outcome of p's write, as lt__store_kv_cas gives it (a lost answer is resolved by reading
+ * the key back; LT_ERR_AMBIGUOUS when that cannot tell). Releases what p holds.
+ */
+LT_NODISCARD lt_status lt__store_kv_cas_wait(lt__store_pending *p, uint64_t *new_rev);
+
+/** Forget p's answer (releases its inbox). */
+void lt__store_pending_cleanup(lt__store_pending *p);
+
+/** The connection of s's view (lt_store_view_start), NULL without one. */
+natsConnection *lt__store_view_conn(const lt_store *s);
+
 /** One value found by lt__store_kv_scan. */
 typedef struct {
     char *key;

@@ -193,6 +193,69 @@ static lt_status store_new_manifest(lt_store *s, const char *lattice, const char
     return st;
 }
 
+/* A new manifest's write that failed (st) before any index named it. */
+static lt_status manifest_failed(lt_store *s, const char *lattice, const char *name, const char *id,
+                                 lt_status st)
+{
+    if (st != LT_ERR_AMBIGUOUS)
+        return st;
+    delete_manifest(s, lattice, name, id); /* no index names it yet: removing it is safe */
+    return LT_FAIL(LT_ERR_TIMEOUT, "cannot store the manifest of %s/%s: the store did not answer",
+                   lattice, name);
+}
+
+/* Send a new manifest's write (a new id in id) without waiting for its answer. */
+static lt_status manifest_send(lt_store *s, const char *lattice, const char *name,
+                               const lt_store_manifest *m, char id[LT_STORE_ULID_LEN + 1],
+                               lt__store_pending *p)
+{
+    char kbuf[LT__KEY_MAX];
+    lt_buf key;
+    lt_status st;
+
+    lt_buf_init_on(&key, kbuf, sizeof(kbuf), LT__KEY_MAX);
+    lt_store_ulid(id);
+    st = lt__store_key_manifest(lattice, name, id, &key);
+    if (st == LT_OK)
+        st = lt__store_kv_cas_send(s, lt__store_view_conn(s), s->mbucket, key.ptr, m->json, m->len,
+                                   0, p);
+    lt_buf_cleanup(&key);
+    return st;
+}
+
+/*
+ * The answer to the manifest's write sent by manifest_send, after the index's update ended with
+ * st (named: the index now names the manifest). Returns the update's outcome: st, unless the
+ * index names a manifest that is not stored: then it is written once more, waiting (an index
+ * must never name a missing manifest), and only when that fails too is the outcome a failure.
+ */
+static lt_status manifest_settle(lt_store *s, const char *lattice, const char *name,
+                                 const lt_store_manifest *m, const char *id, lt__store_pending *p,
+                                 lt_status st, bool named)
+{
+    lt_status mst;
+    char kbuf[LT__KEY_MAX];
+    lt_buf key;
+
+    if ((mst = lt__store_kv_cas_wait(p, NULL)) == LT_OK || !named)
+        return st; /* not named: the caller removes the manifest, stored or not */
+    /* The index names it: write it again, waiting. A conflict there means the first write
+     * was applied after all (nothing else writes this new id). */
+    LT_WARN("store", "%s/%s: writing manifest %s again after: %s", lattice, name, id,
+            lt_error_message());
+    lt_buf_init_on(&key, kbuf, sizeof(kbuf), LT__KEY_MAX);
+    mst = lt__store_key_manifest(lattice, name, id, &key);
+    if (mst == LT_OK)
+        mst = lt__store_kv_cas(s, s->mbucket, key.ptr, m->json, m->len, false, 0, NULL);
+    lt_buf_cleanup(&key);
+    if (mst == LT_OK || mst == LT_ERR_CONFLICT)
+        return st;
+    return LT_FAIL(LT_ERR_TRANSPORT,
+                   "The version of application %s was recorded but its manifest could not be "
+                   "stored (%s); delete that version before putting it again",
+                   name, lt_error_message());
+}
+
 /*
  * One attempt: LT_ERR_CONFLICT asks for another. *written is the index written (or read).
  * With use_view the index comes from the view when it can answer; only a successful
@@ -294,6 +357,7 @@ lt_status lt_store_update(lt_store *s, const char *lattice, const char *name,
                           lt_store_app **out)
 {
     char id[LT_STORE_ULID_LEN + 1] = "";
+    lt__store_pending pending = { 0 };
     lt_store_app *app = NULL;
     char **removed = NULL;
     size_t nremoved = 0;
@@ -304,14 +368,15 @@ lt_status lt_store_update(lt_store *s, const char *lattice, const char *name,
         *out = NULL;
     if (!lt_store_name_is_valid(lattice) || !lt_store_name_is_valid(name))
         return LT_FAIL(LT_ERR_INVALID, "invalid lattice or application name");
-    if (manifest != NULL && (st = store_new_manifest(s, lattice, name, manifest, id)) != LT_OK) {
-        if (st == LT_ERR_AMBIGUOUS) { /* no index names it yet: removing it is safe */
-            delete_manifest(s, lattice, name, id);
-            st = LT_FAIL(LT_ERR_TIMEOUT,
-                         "cannot store the manifest of %s/%s: the store did not answer", lattice,
-                         name);
-        }
-        return st;
+    /* With a view (the API's store) the manifest's write is not waited for before the index's:
+     * both go out on one connection to one stream, so the manifest lands first, and one round
+     * trip serves both (manifest_settle). Without one, the manifest is written first. */
+    if (manifest != NULL) {
+        st = lt__store_view_conn(s) != NULL
+                 ? manifest_send(s, lattice, name, manifest, id, &pending)
+                 : store_new_manifest(s, lattice, name, manifest, id);
+        if (st != LT_OK)
+            return manifest_failed(s, lattice, name, id, st);
     }
     /* The first attempt may be decided on the view; then it does not count against tries
      * (after a conflict the view may be behind: every retry reads KV). */
@@ -330,6 +395,9 @@ lt_status lt_store_update(lt_store *s, const char *lattice, const char *name,
     if (st == LT_ERR_CONFLICT)
         st = LT_FAIL(LT_ERR_CONFLICT, "%s/%s kept changing: gave up after %u attempts", lattice,
                      name, tries);
+    if (pending.sent)
+        st = manifest_settle(s, lattice, name, manifest, id, &pending, st,
+                             st == LT_OK && !app->deleted && has_key(app, id));
     if (st == LT_ERR_AMBIGUOUS) {
         /* The index may name the new manifest and may no longer name removed ones: keep all. */
         st = LT_FAIL(LT_ERR_AMBIGUOUS,

@@ -5,8 +5,11 @@
  * JetStream error 10071, typed) whose lost replies are resolved by reading the
  * key back, and filtered scans.
  */
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+
+#include <jansson.h>
 
 #include "lt_alloc.h"
 #include "lt_log.h"
@@ -205,6 +208,126 @@ out:
     natsMsg_Destroy(msg);
     lt_buf_cleanup(&subj);
     return st;
+}
+
+/* ---- a compare-and-set sent now and awaited later ------------------------------------------ */
+
+#define EXPECT_SEQ_HEADER "Nats-Expected-Last-Subject-Sequence"
+#define ACK_WAIT_MS 5000 /**< as long as a waited write (nats.c's JetStream default) */
+
+lt_status lt__store_kv_cas_send(lt_store *s, natsConnection *nc, const char *bucket,
+                                const char *key, const void *data, size_t len, uint64_t rev,
+                                lt__store_pending *p)
+{
+    char subj[LT__KEY_MAX], seq[24];
+    lt_buf sb;
+    natsInbox *inbox = NULL;
+    natsMsg *msg = NULL;
+    natsStatus ns;
+    lt_status st;
+
+    memset(p, 0, sizeof(*p));
+    p->s = s;
+    p->bucket = bucket;
+    p->rev = rev;
+    snprintf(p->key, sizeof(p->key), "%s", key);
+    lt_buf_init_on(&sb, subj, sizeof(subj), LT__KEY_MAX);
+    if ((st = subject_of(bucket, key, &sb)) != LT_OK)
+        goto out;
+    if (len > LT_STORE_MAX_VALUE_BYTES) {
+        st = LT_FAIL(LT_ERR_TOO_BIG, "value of %s is %zu bytes (limit %u)", key, len,
+                     LT_STORE_MAX_VALUE_BYTES);
+        goto out;
+    }
+    lt_store_ulid(p->wid);
+    snprintf(seq, sizeof(seq), "%llu", (unsigned long long)rev);
+    /* The reply's own inbox, subscribed before the write goes out on the same connection. */
+    ns = natsInbox_Create(&inbox);
+    if (ns == NATS_OK)
+        ns = natsConnection_SubscribeSync(&p->sub, nc, inbox);
+    if (ns == NATS_OK)
+        ns = natsMsg_Create(&msg, sb.ptr, inbox, data, (int)len);
+    if (ns == NATS_OK)
+        ns = natsMsgHeader_Set(msg, EXPECT_SEQ_HEADER, seq);
+    if (ns == NATS_OK)
+        ns = natsMsgHeader_Set(msg, WRITE_ID_HEADER, p->wid);
+    if (ns != NATS_OK) {
+        st = lt__store_nats_fail(ns, 0, "cannot build the write of", key);
+        goto out;
+    }
+    if ((ns = natsConnection_PublishMsg(nc, msg)) != NATS_OK) {
+        /* never handed to the server: nothing to resolve */
+        st = lt__store_nats_fail(ns, 0, "cannot write", key);
+        goto out;
+    }
+    p->sent = true;
+out:
+    natsMsg_Destroy(msg);
+    natsInbox_Destroy(inbox);
+    lt_buf_cleanup(&sb);
+    if (st != LT_OK) {
+        natsSubscription_Destroy(p->sub);
+        p->sub = NULL;
+    }
+    return st;
+}
+
+/* The answer of JetStream to a write: LT_OK with *seq, a definite failure, or timeout. */
+static lt_status pub_ack(const lt__store_pending *p, natsMsg *msg, uint64_t *seq)
+{
+    const char *data = natsMsg_GetData(msg);
+    int len = natsMsg_GetDataLength(msg);
+    json_t *o = data != NULL && len > 0 ? json_loadb(data, (size_t)len, 0, NULL) : NULL;
+    const json_t *err = json_object_get(o, "error");
+    lt_status st = LT_OK;
+
+    if (json_is_object(err)) {
+        long long code = json_integer_value(json_object_get(err, "err_code"));
+
+        st = LT_FAIL(code == JSStreamWrongLastSequenceErr ? LT_ERR_CONFLICT : LT_ERR_TRANSPORT,
+                     "cannot write %s: %s", p->key,
+                     json_string_value(json_object_get(err, "description")) != NULL
+                         ? json_string_value(json_object_get(err, "description"))
+                         : "JetStream refused it");
+    } else if (json_is_integer(json_object_get(o, "seq"))) {
+        *seq = (uint64_t)json_integer_value(json_object_get(o, "seq"));
+    } else { /* no responders (a status message without a body), or not JetStream's */
+        st = LT_FAIL(LT_ERR_TRANSPORT, "cannot write %s: no JetStream stream answered", p->key);
+    }
+    json_decref(o);
+    return st;
+}
+
+lt_status lt__store_kv_cas_wait(lt__store_pending *p, uint64_t *new_rev)
+{
+    natsMsg *msg = NULL;
+    uint64_t seq = 0;
+    natsStatus ns;
+    lt_status st;
+
+    if (!p->sent)
+        return LT_FAIL(LT_ERR_STATE, "no write of %s was sent", p->key);
+    ns = natsSubscription_NextMsg(&msg, p->sub, ACK_WAIT_MS);
+    if (ns == NATS_OK) {
+        st = pub_ack(p, msg, &seq);
+        if (st == LT_OK && new_rev != NULL)
+            *new_rev = seq;
+    } else {
+        st = lt__store_nats_fail(ns, 0, "no answer to the write of", p->key);
+        st = resolve(p->s, p->bucket, p->key, p->rev, p->wid, st, new_rev);
+    }
+    natsMsg_Destroy(msg);
+    natsSubscription_Destroy(p->sub); /* unsubscribes */
+    p->sub = NULL;
+    p->sent = false;
+    return st;
+}
+
+void lt__store_pending_cleanup(lt__store_pending *p)
+{
+    natsSubscription_Destroy(p->sub);
+    p->sub = NULL;
+    p->sent = false;
 }
 
 static int item_cmp(const void *a, const void *b)

@@ -652,3 +652,8 @@ void lt_store_view_stats(lt_store *s, lt_store_view_stat *out)
     out->manifest_bytes = v->manifest_bytes;
     pthread_rwlock_unlock(&v->lock);
 }
+
+natsConnection *lt__store_view_conn(const lt_store *s)
+{
+    return s->view != NULL ? s->view->nc : NULL;
+}

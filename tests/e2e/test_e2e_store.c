@@ -12,7 +12,9 @@
  *     once reads succeed;
  *   - right after a deploy is acknowledged, status never says `deployed`
  *     for the previous version;
- *   - status KV writes that fail are retried until the newest is written.
+ *   - status KV writes that fail are retried until the newest is written;
+ *   - a put's manifest reaches the bucket before the index that names it, and
+ *     a manifest write that fails fails the put with nothing named.
  */
 #include <check.h>
 #include <signal.h>
@@ -365,9 +367,96 @@ START_TEST(status_writes_retried)
 }
 END_TEST
 
+/* The next entry of the manifests bucket's watch: its key (copied into key) and a copy of its
+ * value (NULL for a delete); false when none came within 10 s. */
+static bool next_entry(kvWatcher *wt, char *key, size_t n, char **value, uint64_t *rev)
+{
+    kvEntry *en = NULL;
+
+    for (;;) {
+        if (kvWatcher_Next(&en, wt, 10000) != NATS_OK)
+            return false;
+        if (en != NULL)
+            break; /* NULL: the end of the initial values */
+    }
+    snprintf(key, n, "%s", kvEntry_Key(en));
+    *value = kvEntry_Operation(en) == kvOp_Put ? strdup(kvEntry_ValueString(en)) : NULL;
+    *rev = kvEntry_Revision(en);
+    kvEntry_Destroy(en);
+    return true;
+}
+
+/* A put's manifest is written without waiting for it before the index's write (one round trip
+ * for both): the index never names a manifest the bucket does not hold yet, and a manifest
+ * write that fails fails the put, with nothing named. */
+START_TEST(put_writes_manifest_first_and_its_failure_fails_the_put)
+{
+    pid_t pid;
+    e2e *e = running_v1(&pid, NULL);
+    char *data = NULL, *text, *value = NULL, key[512], id[512] = "";
+    size_t len = 0;
+    uint64_t rev = 0, manifest_rev = 0;
+    kvStore *kv = NULL;
+    kvWatcher *wt = NULL;
+    watcher w = { 0 };
+    json_t *j;
+    bool named = false;
+
+    e2e_kill(e, pid, SIGTERM, true);
+    pid = latticed(e, "natsConnection_PublishMsg:subj=$KV.latticed_manifests.manifest.*:"
+                      "mode=fail:err=closed:count=1");
+    ck_assert_int_eq(lt_test_read_file(e2e_manifest("keep-v2.yaml"), 1u << 20, &data, &len), LT_OK);
+    j = e2e_api(e, L, "put", NULL, data, len);
+    text = json_dumps(j, JSON_COMPACT);
+    ck_assert_msg(strcmp(json_string_value(json_object_get(j, "result")), "error") == 0,
+                  "put with its manifest write failing: %s", text);
+    free(text);
+    json_decref(j);
+    ck_assert_uint_eq(lt_shim_fired(shim_log, "natsConnection_PublishMsg"), 1);
+    j = e2e_api(e, L, "versions", APP, NULL, 0);
+    text = json_dumps(j, JSON_COMPACT);
+    ck_assert_msg(strstr(text, "\"v2\"") == NULL, "a failed put left v2 named: %s", text);
+    free(text);
+    json_decref(j);
+    /* watch the bucket from now on, then put again: the manifest comes before the index */
+    watch_start(e, &w);
+    ck_assert_int_eq(js_KeyValue(&kv, w.js, "latticed_manifests"), NATS_OK);
+    ck_assert_int_eq(kvStore_WatchAll(&wt, kv, NULL), NATS_OK);
+    j = e2e_api(e, L, "put", NULL, data, len);
+    ck_assert_str_eq(json_string_value(json_object_get(j, "result")), "newversion");
+    json_decref(j);
+    while (!named && next_entry(wt, key, sizeof(key), &value, &rev)) {
+        if (strncmp(key, "manifest." L "." APP ".", strlen("manifest." L "." APP ".")) == 0 &&
+            value != NULL && strstr(value, "\"v2\"") != NULL) {
+            snprintf(id, sizeof(id), "%s", key + strlen("manifest." L "." APP "."));
+            manifest_rev = rev;
+        } else if (strcmp(key, "app." L "." APP) == 0 && value != NULL &&
+                   strstr(value, "\"v2\"") != NULL) {
+            ck_assert_msg(id[0] != '\0' && strstr(value, id) != NULL,
+                          "the index names v2 (rev %llu) before its manifest: %s",
+                          (unsigned long long)rev, value);
+            ck_assert_uint_lt(manifest_rev, rev);
+            named = true;
+        }
+        free(value);
+        value = NULL;
+    }
+    ck_assert_msg(named, "no index write named v2");
+    j = e2e_api(e, L, "get", APP, "{\"version\":\"v2\"}", 16);
+    ck_assert_str_eq(json_string_value(json_object_get(j, "result")), "success");
+    json_decref(j);
+    lt_free(data);
+    kvWatcher_Destroy(wt);
+    kvStore_Destroy(kv);
+    watch_stop(&w);
+    finish(e);
+}
+END_TEST
+
 int main(void)
 {
     const TTest *const tests[] = { lost_index_replies_keep_v2,
+                                   put_writes_manifest_first_and_its_failure_fails_the_put,
                                    undecidable_put_says_so_and_keeps_manifest,
                                    restart_with_unreadable_manifest_stops_nothing,
                                    status_truthful_after_deploy,
