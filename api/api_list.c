@@ -23,9 +23,10 @@
 #define LIST_MESSAGE "Successfully fetched list of applications"
 
 typedef struct {
-    char *name; /* key */
-    uint64_t revision, status_hash;
-    char *text; /* the summary object as compact JSON */
+    char *name;                    /* key */
+    uint64_t revision, status_key; /* the index's revision; the status's revision or hash */
+    bool by_rev;                   /* status_key is a revision (from the view), not a hash */
+    char *text;                    /* the summary object as compact JSON */
     size_t len;
 } summary_entry;
 
@@ -152,37 +153,33 @@ static json_t *summary(const lt__api_req *r, const lt_store_app *app, const char
     return out;
 }
 
-/* The summary text of app: from old (moved into now) when still valid, else built. */
-static summary_entry *summary_of(const lt__api_req *r, lattice_cache *old, lattice_cache *now,
-                                 const lt_store_app *app, const char *status)
+/* A new entry with the summary of app (its status document status, NULL for none). */
+static summary_entry *entry_new(const lt__api_req *r, const lt_store_app *app, const char *status)
 {
-    uint64_t sh = text_hash(status);
-    summary_entry *e = old != NULL ? lt_map_del(&old->apps, app->name) : NULL;
+    summary_entry *e;
     json_t *s;
     char *text;
 
-    if (e != NULL && (e->revision != app->revision || app->revision == 0 || e->status_hash != sh)) {
+    if ((e = lt_calloc(1, sizeof(*e))) == NULL || (e->name = lt_strdup(app->name)) == NULL ||
+        (s = summary(r, app, status)) == NULL) {
         entry_free(e);
-        e = NULL;
+        return NULL;
     }
-    if (e == NULL) {
-        if ((e = lt_calloc(1, sizeof(*e))) == NULL || (e->name = lt_strdup(app->name)) == NULL ||
-            (s = summary(r, app, status)) == NULL) {
-            entry_free(e);
-            return NULL;
-        }
-        text = json_dumps(s, JSON_COMPACT | JSON_PRESERVE_ORDER);
-        json_decref(s);
-        e->text = text != NULL ? lt_strdup(text) : NULL; /* ours: lt_free'd */
-        free(text);
-        if (e->text == NULL) {
-            entry_free(e);
-            return NULL;
-        }
-        e->len = strlen(e->text);
-        e->revision = app->revision;
-        e->status_hash = sh;
+    text = json_dumps(s, JSON_COMPACT | JSON_PRESERVE_ORDER);
+    json_decref(s);
+    e->text = text != NULL ? lt_strdup(text) : NULL; /* ours: lt_free'd */
+    free(text);
+    if (e->text == NULL) {
+        entry_free(e);
+        return NULL;
     }
+    e->len = strlen(e->text);
+    return e;
+}
+
+/* Keep e in now when the budget allows; else mark it for the caller to free after use. */
+static summary_entry *entry_keep(lattice_cache *now, summary_entry *e)
+{
     if (now != NULL && now->bytes + e->len <= LT__API_LIST_CACHE_BYTES &&
         lt_map_put(&now->apps, e->name, e) == LT_OK)
         now->bytes += e->len;
@@ -191,17 +188,143 @@ static summary_entry *summary_of(const lt__api_req *r, lattice_cache *old, latti
     return e;
 }
 
+/* The entry of name in old (moved out of it) when it was built from these revisions. */
+static summary_entry *entry_valid(lattice_cache *old, const char *name, uint64_t revision,
+                                  uint64_t status_key, bool by_rev)
+{
+    summary_entry *e = old != NULL ? lt_map_del(&old->apps, name) : NULL;
+
+    if (e != NULL && (e->revision != revision || revision == 0 || e->status_key != status_key ||
+                      e->by_rev != by_rev)) {
+        entry_free(e);
+        e = NULL;
+    }
+    return e;
+}
+
+/* The summary text of app: from old (moved into now) when still valid, else built. */
+static summary_entry *summary_of(const lt__api_req *r, lattice_cache *old, lattice_cache *now,
+                                 const lt_store_app *app, const char *status)
+{
+    uint64_t sh = text_hash(status);
+    summary_entry *e = entry_valid(old, app->name, app->revision, sh, false);
+
+    if (e == NULL && (e = entry_new(r, app, status)) != NULL) {
+        e->revision = app->revision;
+        e->status_key = sh;
+    }
+    return e != NULL ? entry_keep(now, e) : NULL;
+}
+
+/*
+ * The summary text of the app at a from the view: an app whose index and status revisions are
+ * those the cached text was built from costs a map lookup; only the others are read (and
+ * copied) and built. The text is keyed by the revisions listed, which are never newer than
+ * what is read after them: at worst it is built again on the next list. *gone when the app was
+ * deleted meanwhile (no entry then).
+ */
+static summary_entry *summary_at(const lt__api_req *r, lattice_cache *old, lattice_cache *now,
+                                 const lt_store_app_rev *a, bool *gone, lt_status *st)
+{
+    summary_entry *e = entry_valid(old, a->name, a->index_rev, a->status_rev, true);
+    lt_store_app *app = NULL;
+    char *status = NULL;
+
+    *gone = false;
+    *st = LT_OK;
+    if (e != NULL)
+        return entry_keep(now, e);
+    if ((*st = lt_store_app_get(r->store, r->lattice, a->name, &app)) == LT_ERR_NOT_FOUND) {
+        *gone = true;
+        *st = LT_OK;
+        return NULL;
+    }
+    if (*st == LT_OK && a->status_rev != 0 &&
+        (*st = lt_store_status_get(r->store, r->lattice, a->name, &status, NULL)) ==
+            LT_ERR_NOT_FOUND)
+        *st = LT_OK;
+    if (*st == LT_OK && (e = entry_new(r, app, status)) == NULL)
+        *st = LT_ERR_NOMEM;
+    if (e != NULL) {
+        e->revision = a->index_rev;
+        e->status_key = a->status_rev;
+        e->by_rev = true;
+        e = entry_keep(now, e);
+    }
+    lt_free(status);
+    lt_store_app_free(app);
+    return e;
+}
+
+/* The models of the list into r->raw, from the view's revisions (revs). */
+static lt_status list_from_revs(const lt__api_req *r, lattice_cache *old, lattice_cache *now,
+                                const lt_store_app_rev *revs, size_t n)
+{
+    lt_status st = LT_OK;
+    bool first = true, gone;
+
+    for (size_t i = 0; i < n && st == LT_OK; i++) {
+        summary_entry *e = summary_at(r, old, now, &revs[i], &gone, &st);
+
+        if (e == NULL)
+            continue; /* deleted meanwhile, or st says why not */
+        if (!first)
+            st = lt_buf_appendc(r->raw, ',');
+        first = false;
+        if (st == LT_OK)
+            st = lt_buf_append(r->raw, e->text, e->len);
+        if (e->name[0] == '\0')
+            entry_free(e);
+    }
+    return st;
+}
+
+/* The models of the list into r->raw, from copies of every index and status (no view). */
+static lt_status list_from_copies(const lt__api_req *r, lattice_cache *old, lattice_cache *now,
+                                  lt_store_app **apps, size_t n, const lt_store_status_entry *sts,
+                                  size_t ns)
+{
+    lt_status st = LT_OK;
+    size_t j = 0;
+
+    for (size_t i = 0; i < n && st == LT_OK; i++) { /* both sorted by name: merge */
+        const char *status = NULL;
+        summary_entry *e;
+
+        while (j < ns && strcmp(sts[j].name, apps[i]->name) < 0)
+            j++;
+        if (j < ns && strcmp(sts[j].name, apps[i]->name) == 0)
+            status = sts[j].json;
+        if ((e = summary_of(r, old, now, apps[i], status)) == NULL)
+            return LT_ERR_NOMEM;
+        if (i > 0)
+            st = lt_buf_appendc(r->raw, ',');
+        if (st == LT_OK)
+            st = lt_buf_append(r->raw, e->text, e->len);
+        if (e->name[0] == '\0')
+            entry_free(e);
+    }
+    return st;
+}
+
 json_t *lt__api_list(const lt__api_req *r, bool bare)
 {
     lt_store_app **apps = NULL;
     lt_store_status_entry *sts = NULL;
-    size_t n = 0, ns = 0, j = 0;
+    lt_store_app_rev *revs = NULL;
+    size_t n = 0, ns = 0, nrevs = 0;
     lattice_cache *old = NULL, *now = NULL;
     json_t *reply = NULL;
     lt_status st = LT_OK;
 
-    if (lt_store_app_list(r->store, r->lattice, &apps, &n) != LT_OK ||
-        lt_store_status_list(r->store, r->lattice, &sts, &ns) != LT_OK) {
+    /* From the view when it is synced, else from copies of what KV holds. */
+    if ((st = lt_store_app_revs(r->store, r->lattice, &revs, &nrevs)) == LT_ERR_STATE &&
+        (lt_store_app_list(r->store, r->lattice, &apps, &n) != LT_OK ||
+         lt_store_status_list(r->store, r->lattice, &sts, &ns) != LT_OK))
+        st = LT_ERR_TRANSPORT;
+    else if (st == LT_ERR_STATE)
+        st = LT_OK;
+    if (st != LT_OK) {
         LT_WARN("api", "list %s: %s", r->lattice, lt_error_message());
         reply = lt__api_err(STORAGE_ERROR);
         goto out;
@@ -215,32 +338,19 @@ json_t *lt__api_list(const lt__api_req *r, bool bare)
     st = lt_buf_appends(r->raw, bare ? "["
                                      : "{\"result\":\"success\",\"message\":\"" LIST_MESSAGE
                                        "\",\"models\":[");
-    for (size_t i = 0; i < n && st == LT_OK; i++) { /* both sorted by name: merge */
-        const char *status = NULL;
-        summary_entry *e;
-
-        while (j < ns && strcmp(sts[j].name, apps[i]->name) < 0)
-            j++;
-        if (j < ns && strcmp(sts[j].name, apps[i]->name) == 0)
-            status = sts[j].json;
-        if ((e = summary_of(r, old, now, apps[i], status)) == NULL) {
-            st = LT_ERR_NOMEM;
-            break;
-        }
-        if (i > 0)
-            st = lt_buf_appendc(r->raw, ',');
-        if (st == LT_OK)
-            st = lt_buf_append(r->raw, e->text, e->len);
-        if (e->name[0] == '\0')
-            entry_free(e);
-    }
+    if (st == LT_OK)
+        st = revs != NULL || apps == NULL ? list_from_revs(r, old, now, revs, nrevs)
+                                          : list_from_copies(r, old, now, apps, n, sts, ns);
     if (st == LT_OK)
         st = lt_buf_appends(r->raw, bare ? "]" : "]}");
     if (st != LT_OK) {
         lt_buf_reset(r->raw);
-        reply = st == LT_ERR_NOMEM
-                    ? NULL
-                    : lt__api_err("The list of applications is over %zu bytes", r->raw->max);
+        if (st == LT_ERR_TOO_BIG)
+            reply = lt__api_err("The list of applications is over %zu bytes", r->raw->max);
+        else if (st != LT_ERR_NOMEM) {
+            LT_WARN("api", "list %s: %s", r->lattice, lt_error_message());
+            reply = lt__api_err(STORAGE_ERROR);
+        }
         goto out;
     }
     reply = lt__api_raw_written();
@@ -250,5 +360,6 @@ out:
         cache_give(r->list_cache, now);
     lt_store_app_list_free(apps, n);
     lt_store_status_list_free(sts, ns);
+    lt_store_app_revs_free(revs, nrevs);
     return reply;
 }

@@ -388,6 +388,25 @@ LT_NODISCARD lt_status lt_store_id_owner(lt_store *s, const char *lattice, const
                                          const char *except, char owner[LT_STORE_MAX_NAME + 1],
                                          bool *found);
 
+/** One app of lt_store_app_revs. */
+typedef struct {
+    char *name;
+    uint64_t index_rev;  /**< its index's KV revision */
+    uint64_t status_rev; /**< its status's KV revision; 0 without one */
+} lt_store_app_rev;
+
+/**
+ * The apps of lattice (sorted by name) with the revisions of their index and status, from the
+ * view, copying neither: what a cache of per-app results needs to tell which apps changed.
+ * Free with lt_store_app_revs_free. LT_ERR_STATE when the view is not started or not synced
+ * (read the apps instead: lt_store_app_list), LT_ERR_NOMEM.
+ */
+LT_NODISCARD lt_status lt_store_app_revs(lt_store *s, const char *lattice, lt_store_app_rev **out,
+                                         size_t *count);
+
+/** DESTRUCTOR for lt_store_app_revs results. NULL-safe. */
+void lt_store_app_revs_free(lt_store_app_rev *revs, size_t count);
+
 /* ---------------------------------------------------------------------------------------------
  * Helpers shared with the API
  * ------------------------------------------------------------------------------------------- */

@@ -154,6 +154,58 @@ bool lt__store_view_app_list(lt_store *s, const char *lattice, lt_store_app ***o
     return true;
 }
 
+static int rev_cmp(const void *a, const void *b)
+{
+    return strcmp(((const lt_store_app_rev *)a)->name, ((const lt_store_app_rev *)b)->name);
+}
+
+void lt_store_app_revs_free(lt_store_app_rev *revs, size_t count)
+{
+    for (size_t i = 0; revs != NULL && i < count; i++)
+        lt_free(revs[i].name);
+    lt_free(revs);
+}
+
+lt_status lt_store_app_revs(lt_store *s, const char *lattice, lt_store_app_rev **out, size_t *count)
+{
+    lt__store_view *v = s->view;
+    lt__store_vlattice *l;
+    lt_store_app_rev *revs = NULL;
+    size_t made = 0, i = 0;
+    lt__store_vindex *e;
+    lt_status st = LT_OK;
+
+    *out = NULL;
+    *count = 0;
+    if (v == NULL || !lt__store_view_usable(&v->fm) || !lt__store_view_usable(&v->fs))
+        return LT_ERR_STATE;
+    pthread_rwlock_rdlock(&v->lock);
+    l = lt__store_view_lattice(v, lattice);
+    if (l != NULL && l->apps.count > 0 && (revs = lt_calloc(l->apps.count, sizeof(*revs))) == NULL)
+        st = LT_FAIL(LT_ERR_NOMEM, "out of memory");
+    while (st == LT_OK && l != NULL && (e = lt_map_next(&l->apps, &i)) != NULL) {
+        const lt__store_vstatus *vs;
+
+        if (e->app == NULL)
+            continue; /* a delete marker */
+        vs = lt_map_get(&l->statuses, e->name);
+        revs[made] = (lt_store_app_rev){ lt_strdup(e->name), e->rev,
+                                         vs != NULL && vs->json != NULL ? vs->rev : 0 };
+        if (revs[made++].name == NULL)
+            st = LT_FAIL(LT_ERR_NOMEM, "out of memory");
+    }
+    pthread_rwlock_unlock(&v->lock);
+    if (st != LT_OK) {
+        lt_store_app_revs_free(revs, made);
+        return st;
+    }
+    if (made > 1)
+        qsort(revs, made, sizeof(*revs), rev_cmp);
+    *out = revs;
+    *count = made;
+    return LT_OK;
+}
+
 bool lt__store_view_manifest(lt_store *s, const char *lattice, const char *name, const char *id,
                              char **json, size_t *len)
 {
