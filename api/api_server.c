@@ -450,12 +450,14 @@ static void trace_begin(job *j)
 static void trace_end(job *j, bool error)
 {
     lt_trace_span *s = &j->span;
+    char name[2 * sizeof(j->r.tok[0]) + 1];
 
     if (lt_trace_otlp_enabled()) {
         s->end_ns = lt_trace_now_ns();
-        s->error = error;
-        snprintf(s->name, sizeof(s->name), "%.24s %.32s", j->r.tok[1][0] ? j->r.tok[1] : "api",
+        s->status = error ? LT_TRACE_STATUS_ERROR : LT_TRACE_STATUS_UNSET;
+        snprintf(name, sizeof(name), "%s %s", j->r.tok[1][0] ? j->r.tok[1] : "api",
                  j->r.tok[2][0] ? j->r.tok[2] : "request");
+        lt_trace_span_name(s, name); /* truncated between characters */
         lt_trace_span_attr(s, 0, "messaging.destination.name", j->r.subject);
         lt_trace_span_attr(s, 1, "lattice", j->r.tok[0]);
         lt_trace_span_attr(s, 2, "app", j->r.name != NULL ? j->r.name : "");

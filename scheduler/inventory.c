@@ -305,11 +305,13 @@ static void obs_crashed(lt_sched *s, sched_obs *o, int64_t now)
     comp_rt *rt;
 
     if (o->owner == NULL || o->stop_sent != 0)
-        return; /* not ours, or we asked it to go */
+        return;                       /* not ours, or we asked it to go */
+    lt__sched_trace_app(s, o->owner); /* while its deploy's work goes on */
     LT_INFO("sched", "lattice %s: instance %s of %s/%s crashed on host %s: %s", s->lattice, o->id,
             o->owner->name, o->comp, o->host->id, o->message);
     lt__sched_failure(s, o->owner, o->comp, o->host->id,
                       o->message[0] != '\0' ? o->message : "instance failed", now);
+    lt__sched_trace_end(s);
     lt__sched_cp_instance_lost(s, o, CP_LOST_FAILED, o->message);
     rt = lt__sched_comp_rt(o->owner, o->comp);
     if (rt != NULL)
@@ -641,9 +643,11 @@ lt_status lt_sched_on_instance_failed(lt_sched *s, const char *host_id,
     /* An instance seen before turning FAILED was counted by obs_upsert (a crash, whichever
      * of event and heartbeat told first); a new one is a start that failed. */
     if (!m->will_restart && !known) {
+        lt__sched_trace_app(s, o->owner);
         lt__sched_failure(s, o->owner, o->comp, host_id,
                           m->message != NULL && m->message[0] != '\0' ? m->message : o->message,
                           now);
+        lt__sched_trace_end(s);
         lt__sched_cp_instance_lost(s, o, CP_LOST_FAILED, m->message);
     }
     return LT_OK;

@@ -390,6 +390,27 @@ typedef struct {
     const lt_sched_component_status *components;
 } lt_sched_app_status;
 
+/** Room for a stored traceparent (a version-00 W3C traceparent is 55 characters). */
+#define LT_SCHED_TRACEPARENT_MAX 64
+
+/**
+ * The trace of the deploy of app's current version: traceparent (the deploy request's span,
+ * a version-00 W3C traceparent, at most LT_SCHED_TRACEPARENT_MAX - 1 bytes, kept for the
+ * caller: lt_sched_app_traceparent) and trace_id (its 32 lowercase hex digits). While the
+ * deploy's work goes on, the scheduler's log records about the app (its reconcile passes, the
+ * answers to its commands, its failures and crashes) carry trace_id (lt_log_trace_set, reset
+ * afterwards). The trace ends, and both are forgotten, when the app is next seen deployed (its
+ * status `deployed`): what the scheduler does for the app later (a crash replaced, a host
+ * lost) is no part of that deploy. NULL (either) forgets it; an unknown app is ignored; a
+ * traceparent too long is ignored. Call after lt_sched_deploy.
+ */
+void lt_sched_app_trace_set(lt_sched *s, const char *app, const char *traceparent,
+                            const char *trace_id, int64_t now);
+
+/** app's deploy traceparent (lt_sched_app_trace_set) until its trace ended; NULL when none.
+ * Borrowed until the next call into the scheduler. */
+const char *lt_sched_app_traceparent(const lt_sched *s, const char *app);
+
 /**
  * The last computed status of app (borrowed until the next tick/deploy/undeploy), or
  * LT_ERR_NOT_FOUND when the scheduler has never heard of it.

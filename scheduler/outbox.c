@@ -452,9 +452,10 @@ static void acked_del(sched_obs *o, const char *link_id)
         }
 }
 
-static void link_failed(lt_sched *s, const req_item *it, const char *msg, int64_t now)
+/* A link of app a (declared there) failed on host host_id: back off, keep why for its status. */
+static void link_failed(lt_sched *s, sched_app *a, const req_item *it, const char *host_id,
+                        const char *msg, int64_t now)
 {
-    sched_app *a = it->app != NULL ? lt__sched_app_get(s, it->app, false) : NULL;
     link_rt *l = a != NULL ? lt__sched_link_rt(a, it->id, true) : NULL;
     int64_t d = s->cfg.backoff_base_ms;
     uint32_t i;
@@ -467,6 +468,8 @@ static void link_failed(lt_sched *s, const req_item *it, const char *msg, int64_
     if (d > s->cfg.backoff_max_ms)
         d = s->cfg.backoff_max_ms;
     d = d * (int64_t)(800 + lt__sched_rand(s) % 401) / 1000;
+    LT_INFO("sched", "lattice %s app %s: link %s failed on host %s (%s); retry in %lld ms",
+            s->lattice, a->name, it->id, host_id, msg, (long long)d);
     l->retry_at = now + d;
     if (s->wake_at == 0 || l->retry_at < s->wake_at)
         s->wake_at = l->retry_at;
@@ -480,12 +483,14 @@ static void item_answer(lt_sched *s, const sched_req *r, sched_host *h, const re
     bool ok = code == RC(OK) || code == RC(ALREADY_DONE);
     sched_start *st;
     sched_obs *o;
+    sched_app *a;
 
     switch (r->verb) {
     case LT_SCHED_START:
         st = lt_map_get(&s->starts_by_id, it->id);
         if (st == NULL || h == NULL || st->host != h)
             return;
+        lt__sched_trace_app(s, st->app);
         if (ok) {
             const spec_comp *c =
                 st->app->spec != NULL ? lt__sched_spec_find(st->app->spec, st->comp) : NULL;
@@ -501,9 +506,9 @@ static void item_answer(lt_sched *s, const sched_req *r, sched_host *h, const re
                 lt__sched_mark_dirty(s, st->app, now);
             }
         } else {
-            sched_app *a = st->app;
             char *comp = lt_strdup(st->comp);
 
+            a = st->app;
             lt__sched_start_remove(s, st);
             if (comp != NULL)
                 lt__sched_failure(s, a, comp, r->host_id, msg, now);
@@ -514,6 +519,7 @@ static void item_answer(lt_sched *s, const sched_req *r, sched_host *h, const re
         o = h != NULL ? lt__sched_inv_obs_on(s, it->id, h) : NULL;
         if (o == NULL)
             return;
+        lt__sched_trace_app(s, o->owner);
         if (!ok)
             LT_WARN("sched", "lattice %s: host %s could not stop %s: %s", s->lattice, h->id, it->id,
                     msg);
@@ -525,6 +531,8 @@ static void item_answer(lt_sched *s, const sched_req *r, sched_host *h, const re
     case LT_SCHED_LINK:
     case LT_SCHED_UNLINK:
         o = h != NULL && it->aux != NULL ? lt__sched_inv_obs_on(s, it->aux, h) : NULL;
+        a = it->app != NULL ? lt__sched_app_get(s, it->app, false) : NULL; /* link: declaring */
+        lt__sched_trace_app(s, a != NULL ? a : o != NULL ? o->owner : NULL);
         if (o != NULL) {
             o->link_sent = 0;
             if (ok && r->verb == LT_SCHED_LINK)
@@ -535,10 +543,9 @@ static void item_answer(lt_sched *s, const sched_req *r, sched_host *h, const re
                 lt__sched_mark_dirty(s, o->owner, now);
         }
         if (!ok && r->verb == LT_SCHED_LINK)
-            link_failed(s, it, msg, now);
-        else if (ok && r->verb == LT_SCHED_LINK && it->app != NULL) {
-            sched_app *a = lt__sched_app_get(s, it->app, false);
-            link_rt *l = a != NULL ? lt__sched_link_rt(a, it->id, false) : NULL;
+            link_failed(s, a, it, r->host_id, msg, now);
+        else if (ok && r->verb == LT_SCHED_LINK && a != NULL) {
+            link_rt *l = lt__sched_link_rt(a, it->id, false);
 
             if (l != NULL) {
                 l->failures = 0;
@@ -603,6 +610,7 @@ void lt_sched_on_reply(lt_sched *s, uint64_t request_no,
         if (code != RC(OK) && code != RC(ALREADY_DONE))
             s->n_cmd_failed[r->verb]++; /* not INVENTORY: returned above */
         item_answer(s, r, h, &r->items[i], code, state, msg != NULL ? msg : "", now);
+        lt__sched_trace_end(s); /* item_answer's lines carried the trace of the item's app */
     }
     req_free(r);
 }

@@ -180,6 +180,58 @@ void lt__sched_mark_dirty(lt_sched *s, sched_app *a, int64_t now)
     s->dirty_head = a;
 }
 
+void lt__sched_trace_app(lt_sched *s, const sched_app *a)
+{
+    if (a != NULL && a->trace_id[0] != '\0') {
+        lt_log_trace_set(a->trace_id);
+        s->traced = true;
+    } else {
+        lt__sched_trace_end(s);
+    }
+}
+
+void lt__sched_trace_end(lt_sched *s)
+{
+    if (s->traced) {
+        lt_log_trace_set(NULL);
+        s->traced = false;
+    }
+}
+
+void lt_sched_app_trace_set(lt_sched *s, const char *app, const char *traceparent,
+                            const char *trace_id, int64_t now)
+{
+    sched_app *a = lt__sched_app_get(s, app, false);
+
+    if (a == NULL)
+        return;
+    a->traceparent[0] = a->trace_id[0] = '\0';
+    if (traceparent == NULL || trace_id == NULL || strlen(traceparent) >= sizeof(a->traceparent) ||
+        strlen(trace_id) >= sizeof(a->trace_id))
+        return;
+    memcpy(a->traceparent, traceparent, strlen(traceparent) + 1);
+    memcpy(a->trace_id, trace_id, strlen(trace_id) + 1);
+    /* the next pass sees whether there is anything left to do (else the trace ends there) */
+    lt__sched_mark_dirty(s, a, now);
+}
+
+const char *lt_sched_app_traceparent(const lt_sched *s, const char *app)
+{
+    const sched_app *a = lt_map_get(&s->apps, app);
+
+    return a != NULL && a->traceparent[0] != '\0' ? a->traceparent : NULL;
+}
+
+/* The deploy's work for a is over once it is deployed: its trace ends (lt_sched_app_trace_set). */
+static void trace_done(lt_sched *s, sched_app *a)
+{
+    if (a->trace_id[0] == '\0' || a->state != LT_SCHED_DEPLOYED || !a->deployed)
+        return;
+    LT_DEBUG("sched", "lattice %s: app %s version %s is deployed: the deploy's trace ends",
+             s->lattice, a->name, a->spec != NULL ? a->spec->version : "");
+    a->traceparent[0] = a->trace_id[0] = '\0';
+}
+
 /** Host changes: mark the apps that may place differently (not at rest, or with daemons). */
 static void mark_unsettled(lt_sched *s, int64_t now)
 {
@@ -586,10 +638,13 @@ static void reconcile_dirty(lt_sched *s, int64_t now)
     while ((a = s->dirty_head) != NULL) {
         s->dirty_head = a->dirty_next;
         a->dirty = false;
+        lt__sched_trace_app(s, a); /* its lines carry its deploy's trace id */
         lt__sched_rec_app(s, a, now);
         lt__sched_status_update(s, a, now);
+        trace_done(s, a);
         napps++;
     }
+    lt__sched_trace_end(s);
     lt__sched_out_flush(s, now);
     if (lt_loop_now_ms() - t0 >= 100)
         LT_DEBUG("sched", "lattice %s: a pass over %zu app(s) took %lld ms", s->lattice, napps,

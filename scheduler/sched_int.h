@@ -13,6 +13,7 @@
 #include "latticed/cp/v1/events.pb-c.h"
 #include "wasmcloud/runtime/v2/workload.pb-c.h"
 #include "lt_buf.h"
+#include "lt_log.h"
 #include "lt_map.h"
 #include "lt_rand.h"
 #include "lt_sched.h"
@@ -414,6 +415,9 @@ struct sched_app {
     int reason;           /**< AppFailureReason of a failed state */
     char *unreadable;     /**< "cannot read version V: why": hands off until deploy/undeploy */
     char *unreadable_version;
+    /* the deploy's trace (lt_sched_app_trace_set), "" none: until the app is deployed */
+    char traceparent[LT_SCHED_TRACEPARENT_MAX];
+    char trace_id[LT_LOG_TRACE_ID_MAX];
 };
 
 typedef struct {
@@ -470,6 +474,7 @@ struct lt_sched {
     int64_t bcast_until; /**< ...and not before then (hosts we do not know answer) */
     /* state */
     bool leading, connected, apps_loaded, partitioned;
+    bool traced; /**< this scheduler set the thread's log trace id (lt__sched_trace_app) */
     uint64_t epoch;
     int64_t ready_at, last_full, disconnected_at;
     uint64_t stamp;
@@ -568,6 +573,11 @@ void lt__sched_start_remove(lt_sched *s, sched_start *st);
 void lt__sched_failure(lt_sched *s, sched_app *a, const char *comp, const char *host_id,
                        const char *msg, int64_t now);
 uint64_t lt__sched_rand(lt_sched *s);
+/** The thread's log records carry a's deploy trace id from now on (none: cleared): call it
+ * when work on one app starts, and lt__sched_trace_end when it is over. Cheap: no allocation. */
+void lt__sched_trace_app(lt_sched *s, const sched_app *a);
+/** Clear the thread's log trace id if lt__sched_trace_app set it (else leave it alone). */
+void lt__sched_trace_end(lt_sched *s);
 
 /* outbox.c */
 LT_NODISCARD lt_status lt__sched_out_start(lt_sched *s, sched_host *h, const lt_sched_spec *spec,

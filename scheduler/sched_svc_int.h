@@ -138,7 +138,6 @@ typedef struct svc_lattice {
     bool kick;         /**< an event arrived: tick soon */
     size_t lease_slot; /**< for lt__sched_lease_until */
     bool paused;       /**< leading, but past the lease deadline: nothing goes out */
-    lt_map traces;     /**< app name -> its deploy's W3C traceparent (svc_lattices.c) */
 } svc_lattice;
 
 struct lt_sched_svc {
@@ -189,7 +188,8 @@ struct lt_sched_svc {
 svc_lattice *lt__sched_svc_lattice_get(lt_sched_svc *svc, const char *name, bool create);
 
 /** The W3C traceparent stored with app's deployed version (the deploy request's span), NULL
- * when none; borrowed until the app's next change. On the loop. */
+ * when none or once the app was deployed (lt_sched_app_trace_set); borrowed until the next call
+ * into the lattice's scheduler. On the loop. */
 const char *lt__sched_svc_app_trace(const svc_lattice *l, const char *app);
 
 /**

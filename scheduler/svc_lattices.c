@@ -312,42 +312,22 @@ typedef struct {
     char *trace;                /* the deploy request's traceparent, NULL when none */
 } app_item;
 
-/* An entry of svc_lattice.traces: the key is app, in the same allocation. */
-typedef struct {
-    char tp[64];
-    char app[];
-} app_trace;
-
-/* Keep (tp) or forget (NULL) the traceparent of app's deploy; on the loop. */
-static void trace_set(svc_lattice *l, const char *app, const char *tp)
-{
-    app_trace *t = lt_map_del(&l->traces, app);
-    size_t n = strlen(app);
-
-    lt_free(t);
-    if (tp == NULL || strlen(tp) >= sizeof(t->tp) || (t = lt_malloc(sizeof(*t) + n + 1)) == NULL)
-        return;
-    memcpy(t->tp, tp, strlen(tp) + 1);
-    memcpy(t->app, app, n + 1);
-    if (lt_map_put(&l->traces, t->app, t) != LT_OK)
-        lt_free(t);
-}
-
 const char *lt__sched_svc_app_trace(const svc_lattice *l, const char *app)
 {
-    const app_trace *t = app != NULL ? lt_map_get(&l->traces, app) : NULL;
-
-    return t != NULL ? t->tp : NULL;
+    return app != NULL ? lt_sched_app_traceparent(l->s, app) : NULL;
 }
 
-static void traces_free(svc_lattice *l)
+/* The deploy's stored traceparent tp (NULL: none) normalised to version 00 into norm, its trace
+ * id into tid; false when there is none or it is invalid (then the app's work is untraced). */
+static bool trace_of(const char *tp, char norm[LT_TRACE_PARENT_LEN + 1], char tid[LT_TRACE_ID_HEX])
 {
-    size_t iter = 0;
-    void *t;
+    lt_trace_ctx c;
 
-    while ((t = lt_map_next(&l->traces, &iter)) != NULL)
-        lt_free(t);
-    lt_map_cleanup(&l->traces);
+    if (tp == NULL || lt_trace_parse(tp, strlen(tp), &c) != LT_OK)
+        return false;
+    lt_trace_format(&c, norm);
+    lt_trace_id_hex(&c, tid);
+    return true;
 }
 
 static void app_drop(void *arg)
@@ -368,6 +348,8 @@ static void app_apply(lt_loop *loop, void *arg)
     app_item *it = arg;
     lt_sched_svc *svc = it->svc;
     int64_t now = lt_loop_now_ms();
+    char tp[LT_TRACE_PARENT_LEN + 1], tid[LT_TRACE_ID_HEX];
+    bool traced = it->model != NULL && trace_of(it->trace, tp, tid);
     size_t i;
 
     (void)loop;
@@ -381,6 +363,8 @@ static void app_apply(lt_loop *loop, void *arg)
             lattice_trusted(svc, it->lattice, it->model != NULL || it->unreadable != NULL);
         lt_status st = LT_OK;
 
+        if (traced) /* the deploy's lines (deployed, or why not) carry its trace id */
+            lt_log_trace_set(tid);
         if (l != NULL && it->unreadable != NULL)
             st = lt_sched_unreadable(l->s, it->name, it->version, it->unreadable, now);
         else if (l != NULL && it->model != NULL)
@@ -388,9 +372,11 @@ static void app_apply(lt_loop *loop, void *arg)
         else if (l != NULL)
             st = lt_sched_undeploy(l->s, it->name, it->deleted, now);
         if (l != NULL)
-            trace_set(l, it->name, it->model != NULL ? it->trace : NULL);
+            lt_sched_app_trace_set(l->s, it->name, traced ? tp : NULL, traced ? tid : NULL, now);
         if (st != LT_OK)
             LT_WARN("sched", "lattice %s app %s: %s", it->lattice, it->name, lt_error_message());
+        if (traced)
+            lt_log_trace_set(NULL);
         if (l != NULL)
             l->kick = true;
     }
@@ -662,7 +648,6 @@ void lt_sched_svc_stop(lt_sched_svc *svc)
     lt_free(svc->v2_lats);
     for (i = 0; i < svc->n_lats; i++) {
         lt_sched_free(svc->lats[i]->s);
-        traces_free(svc->lats[i]);
         lt_free(svc->lats[i]->name);
         lt_free(svc->lats[i]);
     }

@@ -16,6 +16,7 @@
 #include "lt_buf.h"
 #include "lt_config.h"
 #include "lt_log.h"
+#include "lt_utf8.h"
 
 #define QUEUE_MAX 1024    /* spans waiting for export */
 #define BATCH_MAX 256     /* spans per POST */
@@ -42,12 +43,42 @@ uint64_t lt_trace_now_ns(void)
     return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
 }
 
+/* Copy src into dst (cap bytes, NUL included) whole UTF-8 characters at a time: what does not
+ * fit is left out from the first character that would be cut; an invalid byte becomes '?'. */
+static void copy_utf8(char *dst, size_t cap, const char *src)
+{
+    const unsigned char *p = (const unsigned char *)(src != NULL ? src : "");
+    size_t left = strlen((const char *)p), n = 0;
+
+    while (left > 0) {
+        size_t k = lt_utf8_seq(p, left);
+
+        if (n + (k > 0 ? k : 1) >= cap)
+            break;
+        if (k == 0) {
+            dst[n++] = '?';
+            k = 1;
+        } else {
+            memcpy(dst + n, p, k);
+            n += k;
+        }
+        p += k;
+        left -= k;
+    }
+    dst[n] = '\0';
+}
+
 void lt_trace_span_attr(lt_trace_span *s, int i, const char *key, const char *value)
 {
     if (i < 0 || i >= LT_TRACE_MAX_ATTRS)
         return;
-    snprintf(s->attrs[i].key, sizeof(s->attrs[i].key), "%s", key != NULL ? key : "");
-    snprintf(s->attrs[i].value, sizeof(s->attrs[i].value), "%s", value != NULL ? value : "");
+    copy_utf8(s->attrs[i].key, sizeof(s->attrs[i].key), key);
+    copy_utf8(s->attrs[i].value, sizeof(s->attrs[i].value), value);
+}
+
+void lt_trace_span_name(lt_trace_span *s, const char *name)
+{
+    copy_utf8(s->name, sizeof(s->name), name);
 }
 
 static void hex(lt_buf *b, const uint8_t *p, size_t n)
@@ -82,7 +113,7 @@ static void encode_span(lt_buf *b, const lt_trace_span *s)
         LT_IGNORE(lt_buf_json_str(b, s->attrs[i].value));
         LT_IGNORE(lt_buf_appends(b, "}}"));
     }
-    LT_IGNORE(lt_buf_appendf(b, "],\"status\":{\"code\":%d}}", s->error ? 2 : 1));
+    LT_IGNORE(lt_buf_appendf(b, "],\"status\":{\"code\":%d}}", (int)s->status));
 }
 
 /* One ExportTraceServiceRequest of the n spans in batch. */
@@ -276,12 +307,20 @@ bool lt_trace_otlp_enabled(void)
 
 void lt_trace_otlp_record(const lt_trace_span *s)
 {
+    if ((s->ctx.flags & 1) == 0)
+        return; /* not sampled: the sender asked for no recording */
     pthread_mutex_lock(&ex.mu);
     if (ex.running && !ex.stopping) {
         if (ex.n == QUEUE_MAX) {
             ex.dropped++;
         } else {
-            ex.q[(ex.head + ex.n) % QUEUE_MAX] = *s;
+            lt_trace_span *q = &ex.q[(ex.head + ex.n) % QUEUE_MAX];
+
+            *q = *s;
+            if (q->end_ns == 0)
+                q->end_ns = lt_trace_now_ns();
+            if (q->start_ns == 0 || q->start_ns > q->end_ns)
+                q->start_ns = q->end_ns;
             if (++ex.n == 1 || ex.n == BATCH_MAX)
                 pthread_cond_signal(&ex.cv);
         }

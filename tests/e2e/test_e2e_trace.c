@@ -8,7 +8,8 @@
  * without one (or with an invalid one: version ff) starts a new trace. A
  * deploy's trace reaches, through the store, the scheduler's host commands
  * (a span each, a child of the deploy's) and the host events they cause
- * (traceparent header, simulated hosts).
+ * (traceparent header, simulated hosts); the scheduler's log lines about the
+ * work it caused carry its trace id.
  */
 #include <check.h>
 #include <errno.h>
@@ -303,6 +304,73 @@ START_TEST(test_deploy_trace_reaches_hosts)
 }
 END_TEST
 
+#define TRACE4 "1af7651916cd43dd8448eb211c80319d"
+
+/* The line of latticed's log (process pid) that contains needle, into out; false if none. */
+static bool log_line(e2e *e, pid_t pid, const char *needle, char *out, size_t cap)
+{
+    char *data = NULL;
+    const char *p, *b, *end;
+    size_t len = 0;
+    bool found = false;
+
+    if (lt_test_read_file(e2e_log_path(e, pid), 64u << 20, &data, &len) != LT_OK)
+        return false;
+    p = strstr(data, needle);
+    if (p != NULL) {
+        for (b = p; b > data && b[-1] != '\n'; b--) {
+        }
+        end = strchr(p, '\n');
+        snprintf(out, cap, "%.*s", (int)(end != NULL ? end - b : (ptrdiff_t)strlen(b)), b);
+        found = true;
+    }
+    free(data);
+    return found;
+}
+
+static bool ends_with(const char *s, const char *tail)
+{
+    size_t n = strlen(s), k = strlen(tail);
+
+    return n >= k && strcmp(s + n - k, tail) == 0;
+}
+
+/* Issue 13, "Every log line that belongs to a request carries its trace id": the scheduler's
+ * lines about the work a traced deploy caused, on latticed's loop thread. The simulated host
+ * refuses the app's image, so each start command fails; latticed logs the deploy and each
+ * failure with the deploy's trace id, and lines about no app (the lattice served) with none. */
+START_TEST(test_scheduler_lines_carry_deploy_trace)
+{
+    const char *refuse[] = { "--refuse-image", "traced-worker", NULL };
+    natsConnection *nc = NULL;
+    char line[2048];
+    e2e *e;
+    pid_t pid;
+
+    e = e2e_new();
+    pid = e2e_latticed(e, NULL);
+    e2e_hosts(e, "trc4", "tr", 1, NULL, refuse);
+    ck_assert_int_eq(natsConnection_ConnectTo(&nc, e2e_url(e)), NATS_OK);
+    deploy_traced(e, nc, "trc4", "traced.yaml", "traced", "00-" TRACE4 "-" PARENT2 "-01");
+    ck_assert_msg(e2e_wait_log(e, pid, "app traced component worker: failure 2 on host", 60000),
+                  "no start failure logged");
+    ck_assert(
+        log_line(e, pid, "app traced component worker: failure 1 on host", line, sizeof(line)));
+    ck_assert_msg(ends_with(line, " trace_id=" TRACE4), "%s", line);
+    ck_assert_msg(strstr(line, "--refuse-image") != NULL, "%s", line); /* the host's reason */
+    ck_assert(
+        log_line(e, pid, "app traced component worker: failure 2 on host", line, sizeof(line)));
+    ck_assert_msg(ends_with(line, " trace_id=" TRACE4), "%s", line);
+    ck_assert(log_line(e, pid, "lattice trc4: app traced version v1 deployed", line, sizeof(line)));
+    ck_assert_msg(ends_with(line, " trace_id=" TRACE4), "%s", line);
+    ck_assert(log_line(e, pid, "serving lattice trc4", line, sizeof(line)));
+    ck_assert_msg(strstr(line, "trace_id=") == NULL, "%s", line);
+
+    natsConnection_Destroy(nc);
+    e2e_free(e);
+}
+END_TEST
+
 /* wasmCloud 2.x (docs/wasmcloud-v2.md): the workload.start requests of a traced deploy carry a
  * child of the deploy's span, exported as "host workload.start". Simulated v2 hosts. */
 START_TEST(test_v2_start_carries_trace)
@@ -457,8 +525,8 @@ END_TEST
 int main(void)
 {
     return e2e_run_suite("e2e_trace", 120,
-                         (const TTest *const[]){ test_api_request_span_and_logs,
-                                                 test_deploy_trace_reaches_hosts,
-                                                 test_v2_start_carries_trace,
-                                                 test_full_stderr_pipe_keeps_serving, NULL });
+                         (const TTest *const[]){
+                             test_api_request_span_and_logs, test_deploy_trace_reaches_hosts,
+                             test_scheduler_lines_carry_deploy_trace, test_v2_start_carries_trace,
+                             test_full_stderr_pipe_keeps_serving, NULL });
 }

@@ -8,9 +8,11 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "fleet.h"
 #include "lt_alloc.h"
+#include "lt_log.h"
 #include "lt_sched.h"
 #include "sched_int.h" /* lt__sched_check_consistent and the indexes it checks */
 #include "tmodel.h"
@@ -833,6 +835,94 @@ START_TEST(test_refused_starts_back_off)
 }
 END_TEST
 
+#define T_ID "4bf92f3577b34da6a3ce929d0e0e4736"
+#define T_TP "00-" T_ID "-00f067aa0ba902b7-01"
+
+/* The line of log that contains needle, into out; false when there is none. */
+static bool log_line(const char *log, const char *needle, char *out, size_t cap)
+{
+    const char *p = strstr(log, needle), *b, *e;
+
+    if (p == NULL)
+        return false;
+    for (b = p; b > log && b[-1] != '\n'; b--) {
+    }
+    e = strchr(p, '\n');
+    snprintf(out, cap, "%.*s", (int)(e != NULL ? e - b : (ptrdiff_t)strlen(b)), b);
+    return true;
+}
+
+static bool ends_with(const char *s, const char *tail)
+{
+    size_t n = strlen(s), k = strlen(tail);
+
+    return n >= k && strcmp(s + n - k, tail) == 0;
+}
+
+/* Issue 13, "Traces": the scheduler's log records about the work a traced deploy caused carry
+ * its trace id: here the failures of the app's refused starts, answered in the same batches as
+ * those of an untraced app, whose records carry none. The trace ends when the app is deployed
+ * (a later crash is no part of it), and nothing is left on the thread's log context. */
+START_TEST(test_deploy_trace_on_log_lines)
+{
+    lt_sched_config cfg = { .backoff_base_ms = 500, .backoff_max_ms = 2000 };
+    lt_model *m = tm_app("traced", "v1"), *other;
+    char path[] = "/tmp/lt-sched-trace-XXXXXX", line[1024];
+    char *log = NULL;
+    size_t len = 0;
+    int fd = mkstemp(path), i;
+    fleet *f;
+
+    ck_assert_int_ge(fd, 0);
+    ck_assert_int_ge(dup2(fd, STDERR_FILENO), 0); /* the log writes to stderr */
+    lt_log_configure(LT_LOG_DEBUG, false);
+    f = fleet_new("default", &cfg);
+    fleet_host_add(f, "h1", "", 0, 0);
+    f->hosts[0].refuse_code = RC(IMAGE_PULL_FAILED);
+    snprintf(f->hosts[0].refuse_msg, sizeof(f->hosts[0].refuse_msg), "pull refused");
+    tm_scaler(tm_comp(m, "api", "ghcr.io/traced:1", false), false, 1);
+    deploy(f, m);
+    lt_sched_app_trace_set(f->s, "traced", T_TP, T_ID, f->now);
+    ck_assert_str_eq(lt_sched_app_traceparent(f->s, "traced"), T_TP);
+    other = tm_app("plain", "v1"); /* one model at a time (tmodel.c) */
+    tm_scaler(tm_comp(other, "web", "ghcr.io/plain:1", false), false, 1);
+    deploy(f, other);
+    for (i = 0; i < 30; i++)
+        fleet_step(f, 100);
+    ck_assert_str_eq(lt_log_trace_get(), ""); /* reset after the app's work */
+    ck_assert_int_eq(fleet_state(f, "traced"), LT_SCHED_FAILED);
+    ck_assert_str_eq(lt_sched_app_traceparent(f->s, "traced"), T_TP); /* still its work */
+    f->hosts[0].refuse_code = 0;
+    for (i = 0; i < 50; i++)
+        fleet_step(f, 100);
+    ck_assert_int_eq(fleet_state(f, "traced"), LT_SCHED_DEPLOYED);
+    ck_assert_ptr_null(lt_sched_app_traceparent(f->s, "traced")); /* the trace ended */
+    ck_assert_uint_eq(fleet_fail(f, NULL, "traced", NULL, 1, "boom", true), 1);
+    for (i = 0; i < 5; i++)
+        fleet_step(f, 100);
+    ck_assert_str_eq(lt_log_trace_get(), "");
+    fleet_free(f);
+    lt_log_flush();
+    ck_assert_int_eq(lt_test_read_file(path, 1u << 22, &log, &len), LT_OK);
+    unlink(path);
+    close(fd);
+    ck_assert_msg(log_line(log, "app traced component api: failure 1 on host h1", line,
+                           sizeof(line)),
+                  "no failure line in:\n%s", log);
+    ck_assert_msg(ends_with(line, " trace_id=" T_ID), "%s", line);
+    ck_assert(log_line(log, "app traced component api: failure 2 on host h1", line, sizeof(line)));
+    ck_assert_msg(ends_with(line, " trace_id=" T_ID), "%s", line);
+    ck_assert(log_line(log, "app plain component web: failure 1 on host h1", line, sizeof(line)));
+    ck_assert_msg(strstr(line, "trace_id=") == NULL, "%s", line);
+    ck_assert(log_line(log, "app traced version v1 is deployed: the deploy's trace ends", line,
+                       sizeof(line)));
+    ck_assert_msg(ends_with(line, " trace_id=" T_ID), "%s", line);
+    ck_assert(log_line(log, "of traced/api crashed on host h1", line, sizeof(line)));
+    ck_assert_msg(strstr(line, "trace_id=") == NULL, "%s", line);
+    lt_free(log);
+}
+END_TEST
+
 /* ---------------------------------------------------------------------------------------------
  * Scale and restarts
  * ------------------------------------------------------------------------------------------- */
@@ -1059,6 +1149,7 @@ static Suite *suite(void)
                                           test_rolling_upgrade_bounded,
                                           test_config_and_link_value_changes,
                                           test_refused_starts_back_off,
+                                          test_deploy_trace_on_log_lines,
                                           test_lotta_components_batched,
                                           test_scale_down_even,
                                           test_restart_mid_rollout_converges,
