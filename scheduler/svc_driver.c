@@ -164,8 +164,11 @@ void lt__sched_svc_send(void *arg, const lt_sched_batch *b)
     protobuf_c_message_pack(m, svc->pbuf);
     s = publish(svc, subj, reply, len, command_span(l, b, subj, tp) ? tp : NULL);
     svc->n_requests++;
-    svc->cmd_sent[0][b->verb]++; /* the verbs are the first kinds of lt_sched_svc_stats */
-    svc->cmd_unsent[0][b->verb] += s != NATS_OK;
+    /* Counted in items, as failures are: a batch of n starts is n (an inventory is 1). The verbs
+     * are the first kinds of lt_sched_svc_stats. */
+    svc->cmd_sent[0][b->verb] += b->count > 0 ? b->count : 1;
+    if (s != NATS_OK)
+        svc->cmd_unsent[0][b->verb] += b->count > 0 ? b->count : 1;
     if (s != NATS_OK)
         LT_DEBUG("sched", "%s: not sent (%s); it will expire and be retried", subj,
                  natsStatus_GetText(s));
