@@ -38,7 +38,7 @@ struct lt_admin {
     struct MHD_Daemon *mhd;
     char addr[ADDR_MAX];
     int64_t stale_ns;
-    _Atomic int64_t beat_ns; /* CLOCK_MONOTONIC of the loop's last beat */
+    _Atomic int64_t beat_ns;  /* CLOCK_MONOTONIC of the loop's last beat */
     atomic_bool state_wanted; /* a /debug/state request waits for the loop */
     pthread_mutex_t mu;       /* what follows */
     pthread_cond_t state_cv;  /* a new state was published */
@@ -322,9 +322,9 @@ lt_status lt_admin_start(lt_admin **new_a, const char *addr, int64_t stale_ms)
     /* a thread per connection: a /debug/state request waiting for the loop holds up no other */
     a->mhd = MHD_start_daemon(MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_THREAD_PER_CONNECTION |
                                   MHD_USE_AUTO,
-                              0, NULL, NULL, handle,
-                              a, MHD_OPTION_LISTEN_SOCKET, fd, MHD_OPTION_CONNECTION_LIMIT, 64u,
-                              MHD_OPTION_CONNECTION_TIMEOUT, 10u, MHD_OPTION_END);
+                              0, NULL, NULL, handle, a, MHD_OPTION_LISTEN_SOCKET, fd,
+                              MHD_OPTION_CONNECTION_LIMIT, 64u, MHD_OPTION_CONNECTION_TIMEOUT, 10u,
+                              MHD_OPTION_END);
     if (a->mhd == NULL) {
         close(fd);
         st = LT_FAIL(LT_ERR_IO, "cannot start the admin listener on %s", a->addr);

@@ -100,14 +100,14 @@ typedef struct {
     uint64_t events;     /**< host events ingested */
     uint64_t bad_events; /**< host events undecodable, from another host than the subject's, or
                               refused by the scheduler */
-    uint64_t requests, replies;  /**< host requests (command batches) sent / answered */
-    uint64_t held;               /**< commands not sent because NATS was disconnected */
-    size_t inbox_waiting;        /**< decoded items waiting for the loop */
-    bool connected;              /**< NATS up, as the service last heard */
-    bool apps_loaded;            /**< the store's apps were read */
-    size_t lease_unknown;        /**< lattices whose lease was never read yet (0 without
+    uint64_t requests, replies; /**< host requests (command batches) sent / answered */
+    uint64_t held;              /**< command items not sent because NATS was disconnected */
+    size_t inbox_waiting;       /**< decoded items waiting for the loop */
+    bool connected;             /**< NATS up, as the service last heard */
+    bool apps_loaded;           /**< the store's apps were read */
+    size_t lease_unknown;       /**< lattices whose lease was never read yet (0 without
                                       election) */
-    lt_hist_snap reconcile;      /**< duration of the reconcile passes (lt_sched_tick) */
+    lt_hist_snap reconcile;     /**< duration of the reconcile passes (lt_sched_tick) */
     /** Command items sent to hosts by driver (0 native, 1 wasmCloud 2.x) and kind
      * (lt_sched_svc_cmd_kind_name): one per instance, stop, link or unlink of a native batch (an
      * inventory request is one), one per wasmCloud 2.x request (each names one workload). Of

@@ -178,7 +178,7 @@ struct lt_sched_svc {
     uint64_t n_merged; /**< items merged into a waiting one (inbox_mu) */
     /* counters (loop thread) */
     uint64_t n_events, n_bad_events, n_requests, n_replies;
-    uint64_t n_held;                    /**< commands not sent because NATS was disconnected */
+    uint64_t n_held;                    /**< command items not sent: NATS was disconnected */
     int64_t load_last, load_warned;     /**< load_report (svc_lattices.c) */
     uint64_t load_events, load_replies; /**< counters at load_last */
     lt_hist reconcile;                  /**< lt_sched_tick durations (svc_stats.c) */

@@ -111,7 +111,7 @@ void lt__sched_svc_send(void *arg, const lt_sched_batch *b)
      * the disconnect (svc->connected), nats.c may know sooner. The request expires and is
      * retried after the reconnect with the then-current epoch. */
     if (!svc->connected || natsConnection_Status(svc->cfg.nc) != NATS_CONN_STATUS_CONNECTED) {
-        svc->n_held++;
+        svc->n_held += b->count > 0 ? b->count : 1; /* items, as lt_sched_svc_stats counts */
         LT_DEBUG("sched", "lattice %s: NATS disconnected: %s to host %s not sent (request %llu)",
                  l->name, lt_sched_verb_name(b->verb), b->host_id,
                  (unsigned long long)b->request_no);

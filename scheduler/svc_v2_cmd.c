@@ -130,6 +130,8 @@ void lt__sched_v2_dispatch(sched_v2 *v, v2_host *h, int64_t now)
         if (!lt__sched_svc_may_act(h->lat) || !v->svc->connected ||
             natsConnection_Status(v->svc->cfg.nc) != NATS_CONN_STATUS_CONNECTED ||
             (h->gone && op.kind != V2_OP_PROBE)) {
+            if (lt__sched_svc_may_act(h->lat) && !h->gone) /* held back by the disconnect */
+                v->svc->n_held++;
             op_abandon(h, &op);
             continue;
         }
@@ -347,6 +349,8 @@ void lt__sched_v2_send(void *arg, const lt_sched_batch *b)
     ack_item *it = NULL;
     size_t i;
 
+    if (h != NULL && h->lat == l && lt__sched_svc_may_act(l) && !l->svc->connected)
+        l->svc->n_held += b->count; /* never queued while NATS is down */
     if (h == NULL || h->lat != l || !lt__sched_svc_may_act(l) || !l->svc->connected)
         return; /* the request expires in the scheduler and is retried */
     it = lt_calloc(1, sizeof(*it));

@@ -186,7 +186,8 @@ static void sched_metrics(lt_daemon_admin *d, lt_buf *m, const lt_sched_svc_stat
         (double)st.replies);
     cmd_metrics(d, m, ss);
     one(m, "latticed_host_commands_held_total", "counter",
-        "commands not sent because NATS was disconnected (sent again later)", (double)st.held);
+        "command items not sent because NATS was disconnected (sent again later), both drivers",
+        (double)st.held);
     one(m, "latticed_scheduler_inbox_items", "gauge",
         "decoded host events and replies waiting for the loop", (double)st.inbox_waiting);
 }

@@ -14,7 +14,8 @@
  *  - NATS killed (-9): /readyz turns 503 saying why while /livez stays 200,
  *    and both recover when NATS is back (with a reconnect counted);
  *  - commands count in items for both drivers: 5 instances are 5 starts, however batched;
- *  - commands held back while NATS is down count as held;
+ *  - commands held back while NATS is down count as held; a batch over the server's
+ *    max_payload, refused by nats.c, as unsent (every item);
  *  - a malformed event on a host's event subject (a raw client) counts as invalid;
  *  - a compare-and-set conflict on an app's index (the fault shim holds latticed's write while
  *    the test rewrites the key) counts as a store retry;
@@ -176,6 +177,7 @@ static void expect_status(e2e *e, const char *addr, const char *path, int want)
 #define START_FAILED "latticed_host_commands_failed_total{kind=\"start\",driver=\"native\"}"
 #define START_RETRIED "latticed_host_commands_retried_total{kind=\"start\",driver=\"native\"}"
 #define HELD "latticed_host_commands_held_total"
+#define UNSENT "latticed_host_commands_unsent_total{kind=\"start\",driver=\"native\"}"
 #define INVALID "latticed_host_events_invalid_total"
 #define CAS_RETRIES "latticed_store_cas_retries_total"
 #define V2 "driver=\"wasmcloud-v2\"}"
@@ -485,8 +487,9 @@ END_TEST
 START_TEST(test_admin_v2_failures)
 {
     const char *sim[] = { "--heartbeat-interval", "1s", "--refuse-image", "worker", NULL };
-    const char *more[] = { "--wasmcloud-v2", L, "--v2-heartbeat-ms", "1000",
-                           "--v2-status-interval-ms", "1000", NULL };
+    const char *more[] = {
+        "--wasmcloud-v2", L, "--v2-heartbeat-ms", "1000", "--v2-status-interval-ms", "1000", NULL
+    };
     e2e *e = e2e_new();
     char addr[128];
     e2e_v2_fold f;
@@ -558,6 +561,49 @@ START_TEST(test_admin_redacted)
 }
 END_TEST
 
+/* A start batch over the server's max_payload: NATS refuses to publish it, every item counts
+ * as sent and unsent (the batch expires and is sent again, refused again). */
+START_TEST(test_admin_unsent)
+{
+    static const char wide[] = "apiVersion: core.oam.dev/v1beta1\n"
+                               "kind: Application\n"
+                               "metadata:\n"
+                               "  name: wide\n"
+                               "  annotations:\n"
+                               "    version: v1\n"
+                               "spec:\n"
+                               "  components:\n"
+                               "    - name: w\n"
+                               "      type: component\n"
+                               "      properties:\n"
+                               "        image: ghcr.io/latticed-tests/wide:1\n"
+                               "      traits:\n"
+                               "        - type: spreadscaler\n"
+                               "          properties:\n"
+                               "            instances: 60\n";
+    lt_natsrv_opts no = { .config_text = "max_payload: 8192\n" };
+    e2e *e = e2e_new_with(&no);
+    char addr[128], path[300], *dir = NULL, *r;
+
+    ck_assert_int_eq(lt_test_tmpdir(&dir, "lt-admin-wide"), LT_OK);
+    snprintf(path, sizeof(path), "%s/wide.yaml", dir);
+    ck_assert_int_eq(lt_fs_write_file(path, wide, strlen(wide)), LT_OK);
+    latticed_admin(e, addr, sizeof(addr));
+    e2e_hosts(e, L, "ws", 1, NULL, NULL);
+    expect_metric(e, addr, HOSTS_ALIVE, 0, 1);
+    ck_assert_double_eq(metric(addr, UNSENT), -1);
+    r = e2e_put_deploy(e, L, path);
+    ck_assert_str_eq(r, "acknowledged");
+    lt_free(r);
+    /* 60 starts for one host: one batch of 60 items, ~15 KB, refused by nats.c */
+    expect_metric(e, addr, UNSENT, 1, 60);
+    ck_assert(metric(addr, START_SENT) >= metric(addr, UNSENT));
+    ck_assert_double_eq(metric(addr, "latticed_instances_running{lattice=\"default\"}"), 0);
+    lt_free(dir);
+    e2e_free(e);
+}
+END_TEST
+
 START_TEST(test_admin_options)
 {
     const char *bad[] = { getenv("LATTICED_BIN"), "--http-admin", "localhost", NULL };
@@ -596,7 +642,8 @@ int main(void)
     return e2e_run_suite("e2e_admin", 300,
                          (const TTest *const[]){ test_admin_endpoints, test_admin_nats_outage,
                                                  test_admin_standby, test_admin_failures,
-                                                 test_admin_held, test_admin_invalid_events,
-                                                 test_admin_cas_retry, test_admin_v2_failures,
-                                                 test_admin_redacted, test_admin_options, NULL });
+                                                 test_admin_held, test_admin_unsent,
+                                                 test_admin_invalid_events, test_admin_cas_retry,
+                                                 test_admin_v2_failures, test_admin_redacted,
+                                                 test_admin_options, NULL });
 }
