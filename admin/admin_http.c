@@ -1,8 +1,10 @@
 /*
  * admin_http.c - the admin listener: a socket bound here (so port 0 can be
  * read back), served by libmicrohttpd's internal polling thread. Handlers
- * answer from the last snapshot the loop published (copied under a mutex
- * held only for the copy) and from the loop's heartbeat (an atomic).
+ * answer from the last snapshot the loop published (a reference taken under
+ * a mutex held only for that; the text is sent from the shared copy), from
+ * the loop's heartbeat (an atomic), and for /debug/state from a state the
+ * loop builds when asked (the handler waits for it on its own thread).
  */
 #include <arpa/inet.h>
 #include <errno.h>
@@ -14,6 +16,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <microhttpd.h>
@@ -24,16 +27,25 @@
 
 #define ADDR_MAX 128
 
+/* A published text, shared by the responses that send it: freed by whoever drops the last ref. */
+typedef struct {
+    atomic_int refs;
+    size_t len;
+    char *text;
+} snap;
+
 struct lt_admin {
     struct MHD_Daemon *mhd;
     char addr[ADDR_MAX];
     int64_t stale_ns;
-    _Atomic int64_t beat_ns; /* CLOCK_MONOTONIC of the loop's last beat */
-    pthread_mutex_t mu;      /* the snapshot below */
+    _Atomic int64_t beat_ns;  /* CLOCK_MONOTONIC of the loop's last beat */
+    atomic_bool state_wanted; /* a /debug/state request waits for the loop */
+    pthread_mutex_t mu;       /* what follows */
+    pthread_cond_t state_cv;  /* a new state was published */
     bool published, ready;
     char reason[256];
-    char *metrics, *state;
-    size_t metrics_len, state_len;
+    snap *metrics, *state;
+    uint64_t state_gen; /* states published so far */
 };
 
 lt_status lt_admin_parse_addr(const char *addr, char *host, size_t hostsize, unsigned *port)
@@ -171,20 +183,97 @@ static enum MHD_Result readyz(lt_admin *a, struct MHD_Connection *c)
     return text(c, ok ? MHD_HTTP_OK : MHD_HTTP_SERVICE_UNAVAILABLE, why);
 }
 
-/* /metrics or /debug/state: the snapshot, copied under the lock (MHD_RESPMEM_MUST_COPY). */
-static enum MHD_Result snapshot(lt_admin *a, struct MHD_Connection *c, bool metrics)
+static snap *snap_new(lt_buf *b)
 {
-    enum MHD_Result ret;
+    size_t len = b->len;
+    char *text = lt_buf_take(b);
+    snap *sn;
+
+    if (text == NULL || (sn = lt_malloc(sizeof(*sn))) == NULL) {
+        lt_free(text);
+        return NULL;
+    }
+    atomic_init(&sn->refs, 1);
+    sn->len = len;
+    sn->text = text;
+    return sn;
+}
+
+static void snap_unref(void *arg)
+{
+    snap *sn = arg;
+
+    if (sn != NULL && atomic_fetch_sub(&sn->refs, 1) == 1) {
+        lt_free(sn->text);
+        lt_free(sn);
+    }
+}
+
+/* A reference to *slot (NULL when none), taken under the lock. */
+static snap *snap_ref(lt_admin *a, snap **slot)
+{
+    snap *sn;
 
     pthread_mutex_lock(&a->mu);
-    if (metrics)
-        ret = reply(c, MHD_HTTP_OK, "text/plain; version=0.0.4; charset=utf-8",
-                    a->metrics != NULL ? a->metrics : "", a->metrics_len);
-    else
-        ret = reply(c, MHD_HTTP_OK, "application/json", a->state != NULL ? a->state : "{}",
-                    a->state != NULL ? a->state_len : 2);
+    sn = *slot;
+    if (sn != NULL)
+        atomic_fetch_add(&sn->refs, 1);
     pthread_mutex_unlock(&a->mu);
+    return sn;
+}
+
+/* Send sn's text, no copy: the response drops the reference when MHD is done with it. */
+static enum MHD_Result send_snap(struct MHD_Connection *c, const char *type, snap *sn,
+                                 const char *empty)
+{
+    struct MHD_Response *r;
+    enum MHD_Result ret;
+
+    if (sn == NULL)
+        return reply(c, MHD_HTTP_OK, type, empty, strlen(empty));
+    r = MHD_create_response_from_buffer_with_free_callback_cls(sn->len, sn->text, snap_unref, sn);
+    if (r == NULL) {
+        snap_unref(sn);
+        return MHD_NO;
+    }
+    MHD_add_response_header(r, MHD_HTTP_HEADER_CONTENT_TYPE, type);
+    MHD_add_response_header(r, MHD_HTTP_HEADER_CACHE_CONTROL, "no-store");
+    ret = MHD_queue_response(c, MHD_HTTP_OK, r);
+    MHD_destroy_response(r);
     return ret;
+}
+
+/* /debug/state: ask the loop for a fresh one and wait for it (this connection's thread only). */
+static enum MHD_Result debug_state(lt_admin *a, struct MHD_Connection *c)
+{
+    struct timespec until;
+    uint64_t gen;
+    bool fresh;
+    snap *sn = NULL;
+    int rc = 0;
+
+    clock_gettime(CLOCK_REALTIME, &until);
+    until.tv_sec += LT_ADMIN_STATE_WAIT_MS / 1000;
+    until.tv_nsec += (LT_ADMIN_STATE_WAIT_MS % 1000) * 1000000L;
+    if (until.tv_nsec >= 1000000000L) {
+        until.tv_sec++;
+        until.tv_nsec -= 1000000000L;
+    }
+    pthread_mutex_lock(&a->mu);
+    gen = a->state_gen;
+    atomic_store(&a->state_wanted, true);
+    while (a->state_gen == gen && rc == 0)
+        rc = pthread_cond_timedwait(&a->state_cv, &a->mu, &until);
+    fresh = a->state_gen != gen;
+    if (fresh && a->state != NULL) {
+        sn = a->state;
+        atomic_fetch_add(&sn->refs, 1);
+    }
+    pthread_mutex_unlock(&a->mu);
+    if (!fresh)
+        return text(c, MHD_HTTP_SERVICE_UNAVAILABLE,
+                    "the loop did not build the state in time: try again\n");
+    return send_snap(c, "application/json", sn, "{}");
 }
 
 static enum MHD_Result handle(void *cls, struct MHD_Connection *c, const char *url,
@@ -209,7 +298,10 @@ static enum MHD_Result handle(void *cls, struct MHD_Connection *c, const char *u
                                           : text(c, MHD_HTTP_SERVICE_UNAVAILABLE, why);
     if (strcmp(url, "/readyz") == 0)
         return readyz(a, c);
-    return snapshot(a, c, strcmp(url, "/metrics") == 0);
+    if (strcmp(url, "/metrics") == 0)
+        return send_snap(c, "text/plain; version=0.0.4; charset=utf-8", snap_ref(a, &a->metrics),
+                         "");
+    return debug_state(a, c);
 }
 
 lt_status lt_admin_start(lt_admin **new_a, const char *addr, int64_t stale_ms)
@@ -222,13 +314,17 @@ lt_status lt_admin_start(lt_admin **new_a, const char *addr, int64_t stale_ms)
     if ((a = lt_calloc(1, sizeof(*a))) == NULL)
         return LT_FAIL(LT_ERR_NOMEM, "out of memory");
     pthread_mutex_init(&a->mu, NULL);
+    pthread_cond_init(&a->state_cv, NULL);
     a->stale_ns = (stale_ms > 0 ? stale_ms : LT_ADMIN_STALE_MS) * INT64_C(1000000);
     atomic_store(&a->beat_ns, lt_hist_now_ns());
     if ((st = listen_on(a, addr, &fd)) != LT_OK)
         goto out;
-    a->mhd = MHD_start_daemon(MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_AUTO, 0, NULL, NULL, handle,
-                              a, MHD_OPTION_LISTEN_SOCKET, fd, MHD_OPTION_CONNECTION_LIMIT, 64u,
-                              MHD_OPTION_CONNECTION_TIMEOUT, 10u, MHD_OPTION_END);
+    /* a thread per connection: a /debug/state request waiting for the loop holds up no other */
+    a->mhd = MHD_start_daemon(MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_THREAD_PER_CONNECTION |
+                                  MHD_USE_AUTO,
+                              0, NULL, NULL, handle, a, MHD_OPTION_LISTEN_SOCKET, fd,
+                              MHD_OPTION_CONNECTION_LIMIT, 64u, MHD_OPTION_CONNECTION_TIMEOUT, 10u,
+                              MHD_OPTION_END);
     if (a->mhd == NULL) {
         close(fd);
         st = LT_FAIL(LT_ERR_IO, "cannot start the admin listener on %s", a->addr);
@@ -247,9 +343,10 @@ void lt_admin_stop(lt_admin *a)
         return;
     if (a->mhd != NULL)
         MHD_stop_daemon(a->mhd); /* closes the listening socket */
+    pthread_cond_destroy(&a->state_cv);
     pthread_mutex_destroy(&a->mu);
-    lt_free(a->metrics);
-    lt_free(a->state);
+    snap_unref(a->metrics);
+    snap_unref(a->state);
     lt_free(a);
 }
 
@@ -263,23 +360,35 @@ void lt_admin_beat(lt_admin *a)
     atomic_store(&a->beat_ns, lt_hist_now_ns());
 }
 
-void lt_admin_publish(lt_admin *a, bool ready, const char *reason, lt_buf *metrics, lt_buf *state)
+void lt_admin_publish(lt_admin *a, bool ready, const char *reason, lt_buf *metrics)
 {
-    size_t mlen = metrics->len, slen = state->len;
-    char *m = lt_buf_take(metrics), *s = lt_buf_take(state);
-    char *old_m, *old_s;
+    snap *m = snap_new(metrics), *old;
 
     pthread_mutex_lock(&a->mu);
-    old_m = a->metrics;
-    old_s = a->state;
+    old = a->metrics;
     a->metrics = m;
-    a->metrics_len = m != NULL ? mlen : 0;
-    a->state = s;
-    a->state_len = s != NULL ? slen : 0;
     a->published = true;
     a->ready = ready;
     snprintf(a->reason, sizeof(a->reason), "%s", reason != NULL ? reason : "not ready");
     pthread_mutex_unlock(&a->mu);
-    lt_free(old_m);
-    lt_free(old_s);
+    snap_unref(old); /* responses still sending it keep it */
+}
+
+bool lt_admin_state_wanted(lt_admin *a)
+{
+    return atomic_load(&a->state_wanted);
+}
+
+void lt_admin_publish_state(lt_admin *a, lt_buf *state)
+{
+    snap *s = snap_new(state), *old;
+
+    pthread_mutex_lock(&a->mu);
+    old = a->state;
+    a->state = s;
+    a->state_gen++;
+    atomic_store(&a->state_wanted, false);
+    pthread_cond_broadcast(&a->state_cv);
+    pthread_mutex_unlock(&a->mu);
+    snap_unref(old);
 }

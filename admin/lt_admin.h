@@ -2,7 +2,8 @@
  * lt_admin.h - latticed's HTTP admin listener (libmicrohttpd on its own
  * thread): /livez, /readyz, /metrics (Prometheus text format 0.0.4) and
  * /debug/state. The daemon's loop beats and publishes snapshots; the HTTP
- * thread only reads them, so nothing it does waits on the loop. Also the
+ * threads only read them, so nothing but /debug/state (built by the loop on
+ * request) waits on the loop. Also the
  * Prometheus text writer the snapshots are built with. See docs/operations.md.
  */
 #ifndef LT_ADMIN_H
@@ -76,12 +77,28 @@ const char *lt_admin_addr(const lt_admin *a);
 void lt_admin_beat(lt_admin *a);
 
 /**
- * Publish a new snapshot: ready (and, when not, reason: one short line), the
- * /metrics text and the /debug/state JSON. The texts are moved out of
- * metrics and state (which are left empty, reusable). Thread-safe; holds a
- * lock only to swap pointers.
+ * Publish a new snapshot: ready (and, when not, reason: one short line) and
+ * the /metrics text, moved out of metrics (left empty, reusable). Thread-safe;
+ * holds a lock only to swap a pointer: responses still sending the previous
+ * text keep it (reference counted) and the last one frees it.
  */
-void lt_admin_publish(lt_admin *a, bool ready, const char *reason, lt_buf *metrics, lt_buf *state);
+void lt_admin_publish(lt_admin *a, bool ready, const char *reason, lt_buf *metrics);
+
+/**
+ * Whether a /debug/state request waits for a state (lt_admin_publish_state).
+ * The state is built only then: a handler asks and waits up to
+ * LT_ADMIN_STATE_WAIT_MS on its own thread, else answers 503. Thread-safe,
+ * lock-free.
+ */
+bool lt_admin_state_wanted(lt_admin *a);
+
+#define LT_ADMIN_STATE_WAIT_MS 3000 /**< /debug/state waits this long for the loop */
+
+/**
+ * Publish the /debug/state JSON (moved out of state, left empty) and answer
+ * the requests waiting for it. Thread-safe.
+ */
+void lt_admin_publish_state(lt_admin *a, lt_buf *state);
 
 /**
  * Split addr into host (empty for ":port") and port, as lt_admin_start reads

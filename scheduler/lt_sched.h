@@ -479,7 +479,8 @@ typedef struct {
     bool leading, partitioned;
     uint64_t epoch; /**< of the term when leading, else 0 */
     /** Command items that failed (the host answered an error, or nothing in time), by verb
-     * (START..UNLINK; native driver only). */
+     * (START..UNLINK). For wasmCloud 2.x lattices only what the driver refused at once (e.g. a
+     * link); what their hosts fail is in lt_sched_svc_stats.cmd_failed. */
     uint64_t cmd_failed[LT_SCHED_INVENTORY];
     /** Starts and links sent again after the component or link failed (backoff over). */
     uint64_t cmd_retried[LT_SCHED_INVENTORY];

@@ -97,19 +97,25 @@ lt_sched *lt_sched_svc_lattice(lt_sched_svc *svc, const char *lattice);
 
 /** Counters of the service for the admin listener (svc_stats.c). */
 typedef struct {
-    uint64_t events, bad_events; /**< host events ingested / undecodable */
-    uint64_t requests, replies;  /**< host requests (command batches) sent / answered */
-    uint64_t held;               /**< commands not sent because NATS was disconnected */
-    size_t inbox_waiting;        /**< decoded items waiting for the loop */
-    bool connected;              /**< NATS up, as the service last heard */
-    bool apps_loaded;            /**< the store's apps were read */
-    size_t lease_unknown;        /**< lattices whose lease was never read yet (0 without
+    uint64_t events;     /**< host events ingested */
+    uint64_t bad_events; /**< host events undecodable, from another host than the subject's, or
+                              refused by the scheduler */
+    uint64_t requests, replies; /**< host requests (command batches) sent / answered */
+    uint64_t held;              /**< command items not sent because NATS was disconnected */
+    size_t inbox_waiting;       /**< decoded items waiting for the loop */
+    bool connected;             /**< NATS up, as the service last heard */
+    bool apps_loaded;           /**< the store's apps were read */
+    size_t lease_unknown;       /**< lattices whose lease was never read yet (0 without
                                       election) */
-    lt_hist_snap reconcile;      /**< duration of the reconcile passes (lt_sched_tick) */
-    /** Requests sent to hosts by driver (0 native, 1 wasmCloud 2.x) and kind
-     * (lt_sched_svc_cmd_kind_name), and of those the ones nats.c refused to publish (they
-     * expire and are sent again). */
+    lt_hist_snap reconcile;     /**< duration of the reconcile passes (lt_sched_tick) */
+    /** Command items sent to hosts by driver (0 native, 1 wasmCloud 2.x) and kind
+     * (lt_sched_svc_cmd_kind_name): one per instance, stop, link or unlink of a native batch (an
+     * inventory request is one), one per wasmCloud 2.x request (each names one workload). Of
+     * those, the ones nats.c refused to publish (they expire and are sent again). */
     uint64_t cmd_sent[2][LT_SCHED_SVC_CMD_KINDS], cmd_unsent[2][LT_SCHED_SVC_CMD_KINDS];
+    /** wasmCloud 2.x requests answered with an error or not at all in time, by kind (row 1;
+     * row 0 stays 0: the native driver's failed items are in each lattice's lt_sched_stats). */
+    uint64_t cmd_failed[2][LT_SCHED_SVC_CMD_KINDS];
 } lt_sched_svc_stats;
 
 /** "start", "stop", "link", "unlink", "inventory", "status", "probe"; "" past the end. */

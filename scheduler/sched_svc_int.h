@@ -177,11 +177,17 @@ struct lt_sched_svc {
     uint64_t n_merged; /**< items merged into a waiting one (inbox_mu) */
     /* counters (loop thread) */
     uint64_t n_events, n_bad_events, n_requests, n_replies;
-    uint64_t n_held;                    /**< commands not sent because NATS was disconnected */
+    uint64_t n_held;                    /**< command items not sent: NATS was disconnected */
     int64_t load_last, load_warned;     /**< load_report (svc_lattices.c) */
     uint64_t load_events, load_replies; /**< counters at load_last */
     lt_hist reconcile;                  /**< lt_sched_tick durations (svc_stats.c) */
     uint64_t cmd_sent[2][LT_SCHED_SVC_CMD_KINDS], cmd_unsent[2][LT_SCHED_SVC_CMD_KINDS];
+    /** wasmCloud 2.x requests answered with an error or not at all (svc_v2_reply.c); the
+     * native driver's failed items are counted by each lattice's scheduler (lt_sched_stats) */
+    uint64_t cmd_failed[2][LT_SCHED_SVC_CMD_KINDS];
+    /** host events dropped before the loop: undecodable, or ce-source not the subject's host
+     * (nats.c thread) */
+    _Atomic uint64_t n_undecodable;
 };
 
 /** The lattice's state, created on first use when allowed (loop thread). NULL if refused. */

@@ -208,6 +208,8 @@ v2_wl *lt__sched_v2_op_entry(v2_host *h, const v2_op *op);
 void lt__sched_v2_queue_status(sched_v2 *v, v2_host *h, v2_wl *w);
 /** Send h's next request when none is in flight (and we may act). */
 void lt__sched_v2_dispatch(sched_v2 *v, v2_host *h, int64_t now);
+/** The kind an op of kind k counts as in lt_sched_svc_stats (start, stop, status, probe). */
+size_t lt__sched_v2_stat_kind(v2_op_kind k);
 /** Timeouts, probes of late hosts, status polling: from the service's timer. */
 void lt__sched_v2_tick(sched_v2 *v, int64_t now);
 /** Subscribe the replies inbox. */

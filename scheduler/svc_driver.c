@@ -111,7 +111,7 @@ void lt__sched_svc_send(void *arg, const lt_sched_batch *b)
      * the disconnect (svc->connected), nats.c may know sooner. The request expires and is
      * retried after the reconnect with the then-current epoch. */
     if (!svc->connected || natsConnection_Status(svc->cfg.nc) != NATS_CONN_STATUS_CONNECTED) {
-        svc->n_held++;
+        svc->n_held += b->count > 0 ? b->count : 1; /* items, as lt_sched_svc_stats counts */
         LT_DEBUG("sched", "lattice %s: NATS disconnected: %s to host %s not sent (request %llu)",
                  l->name, lt_sched_verb_name(b->verb), b->host_id,
                  (unsigned long long)b->request_no);
@@ -164,8 +164,11 @@ void lt__sched_svc_send(void *arg, const lt_sched_batch *b)
     protobuf_c_message_pack(m, svc->pbuf);
     s = publish(svc, subj, reply, len, command_span(l, b, subj, tp) ? tp : NULL);
     svc->n_requests++;
-    svc->cmd_sent[0][b->verb]++; /* the verbs are the first kinds of lt_sched_svc_stats */
-    svc->cmd_unsent[0][b->verb] += s != NATS_OK;
+    /* Counted in items, as failures are: a batch of n starts is n (an inventory is 1). The verbs
+     * are the first kinds of lt_sched_svc_stats. */
+    svc->cmd_sent[0][b->verb] += b->count > 0 ? b->count : 1;
+    if (s != NATS_OK)
+        svc->cmd_unsent[0][b->verb] += b->count > 0 ? b->count : 1;
     if (s != NATS_OK)
         LT_DEBUG("sched", "%s: not sent (%s); it will expire and be retried", subj,
                  natsStatus_GetText(s));

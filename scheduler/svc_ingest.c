@@ -202,6 +202,7 @@ static void on_event(natsConnection *nc, natsSubscription *sub, natsMsg *msg, vo
         strlen(ce.ev.source) > LT_MAX_HOST_ID ||
         lt_ce_unpack(&ce, kinds[k].desc, &it->m) != LT_OK) {
         LT_DEBUG("sched", "%s: undecodable event: %s", natsMsg_GetSubject(msg), lt_error_message());
+        atomic_fetch_add(&svc->n_undecodable, 1);
         goto out;
     }
     memcpy(it->host, ce.ev.source, strlen(ce.ev.source) + 1);
@@ -209,6 +210,7 @@ post:
     if (subj_host[0] != '\0' && strcmp(subj_host, it->host) != 0) {
         LT_DEBUG("sched", "%s: refused: ce-source '%s' is not the subject's host",
                  natsMsg_GetSubject(msg), it->host);
+        atomic_fetch_add(&svc->n_undecodable, 1);
         goto out;
     }
     it->svc = svc;

@@ -2,6 +2,7 @@
  * svc_stats.c - the scheduler service's counters for the admin listener, and
  * the walk over the lattices it serves (loop thread).
  */
+#include <stdatomic.h>
 #include <string.h>
 
 #include "sched_svc_int.h"
@@ -12,7 +13,7 @@ void lt_sched_svc_stats_get(lt_sched_svc *svc, lt_sched_svc_stats *out)
 
     *out = (lt_sched_svc_stats){
         .events = svc->n_events,
-        .bad_events = svc->n_bad_events,
+        .bad_events = svc->n_bad_events + atomic_load(&svc->n_undecodable),
         .requests = svc->n_requests,
         .replies = svc->n_replies,
         .held = svc->n_held,
@@ -25,6 +26,7 @@ void lt_sched_svc_stats_get(lt_sched_svc *svc, lt_sched_svc_stats *out)
     lt_hist_read(&svc->reconcile, &out->reconcile);
     memcpy(out->cmd_sent, svc->cmd_sent, sizeof(out->cmd_sent));
     memcpy(out->cmd_unsent, svc->cmd_unsent, sizeof(out->cmd_unsent));
+    memcpy(out->cmd_failed, svc->cmd_failed, sizeof(out->cmd_failed));
 }
 
 const char *lt_sched_svc_cmd_kind_name(size_t kind)

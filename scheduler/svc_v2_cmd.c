@@ -25,8 +25,12 @@
 #define IS(x) LATTICED__HOST__V1__INSTANCE_STATE__INSTANCE_STATE_##x
 #define RC(x) LATTICED__HOST__V1__RESULT_CODE__RESULT_CODE_##x
 
-/* v2_op_kind -> the kind counted in lt_sched_svc_stats (start, stop, status, probe). */
-static const size_t stat_kind[] = { 0, 1, 5, 6 };
+size_t lt__sched_v2_stat_kind(v2_op_kind k)
+{
+    static const size_t kinds[] = { 0, 1, 5, 6 }; /* start, stop, status, probe */
+
+    return kinds[k];
+}
 
 static const char *const op_cmd[] = { "workload.start", "workload.stop", "workload.status",
                                       "heartbeat" };
@@ -126,6 +130,8 @@ void lt__sched_v2_dispatch(sched_v2 *v, v2_host *h, int64_t now)
         if (!lt__sched_svc_may_act(h->lat) || !v->svc->connected ||
             natsConnection_Status(v->svc->cfg.nc) != NATS_CONN_STATUS_CONNECTED ||
             (h->gone && op.kind != V2_OP_PROBE)) {
+            if (lt__sched_svc_may_act(h->lat) && !h->gone) /* held back by the disconnect */
+                v->svc->n_held++;
             op_abandon(h, &op);
             continue;
         }
@@ -151,8 +157,8 @@ void lt__sched_v2_dispatch(sched_v2 *v, v2_host *h, int64_t now)
         }
         s = publish_op(v, h, &op, subj, reply);
         v->svc->n_requests++;
-        v->svc->cmd_sent[1][stat_kind[op.kind]]++;
-        v->svc->cmd_unsent[1][stat_kind[op.kind]] += s != NATS_OK;
+        v->svc->cmd_sent[1][lt__sched_v2_stat_kind(op.kind)]++;
+        v->svc->cmd_unsent[1][lt__sched_v2_stat_kind(op.kind)] += s != NATS_OK;
         if (s != NATS_OK)
             LT_DEBUG("sched", "%s: not sent (%s): it times out", subj, natsStatus_GetText(s));
     }
@@ -343,6 +349,8 @@ void lt__sched_v2_send(void *arg, const lt_sched_batch *b)
     ack_item *it = NULL;
     size_t i;
 
+    if (h != NULL && h->lat == l && lt__sched_svc_may_act(l) && !l->svc->connected)
+        l->svc->n_held += b->count; /* never queued while NATS is down */
     if (h == NULL || h->lat != l || !lt__sched_svc_may_act(l) || !l->svc->connected)
         return; /* the request expires in the scheduler and is retried */
     it = lt_calloc(1, sizeof(*it));

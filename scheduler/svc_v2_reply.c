@@ -153,6 +153,8 @@ static void answer(sched_v2 *v, v2_host *h, const char *data, size_t len, bool n
                  op.kind == V2_OP_PROBE ? "heartbeat" : op.wid, lt_error_message());
         data = NULL;
     }
+    if (data == NULL) /* no answer in time, nobody listening, or nothing we can read */
+        v->svc->cmd_failed[1][lt__sched_v2_stat_kind(op.kind)]++;
     if (op.kind == V2_OP_PROBE) {
         if (m != NULL) {
             lt__sched_v2_heard(v, h, (Wasmcloud__Runtime__V2__HostHeartbeat *)m, true, now);
@@ -202,6 +204,10 @@ static void answer(sched_v2 *v, v2_host *h, const char *data, size_t len, bool n
         set_failed(w, no_resp ? "no responders to workload.stop (the host is gone)"
                               : "no answer to workload.stop in time");
     }
+    /* an answer that failed the start or refused the stop counts as a failed command */
+    if (m != NULL && (op.kind == V2_OP_START || op.kind == V2_OP_STOP) &&
+        lt__sched_v2_op_entry(h, &op) == w && w->state == IS(FAILED))
+        v->svc->cmd_failed[1][lt__sched_v2_stat_kind(op.kind)]++;
     /* a status without answer changes nothing: it is asked again */
     /* A start is settled once its entry left STARTING (RUNNING, FAILED, gone) or nothing
      * answered it; an answer that leaves it STARTING ("already exists", STARTING) is not: the

@@ -1,8 +1,9 @@
 /*
  * daemon_admin.c - latticed's side of the admin listener (admin/): a loop
  * timer that beats every second and publishes a snapshot built from the
- * modules' stats accessors: readiness, the /metrics text and the redacted
- * /debug/state JSON. The HTTP thread reads only that snapshot.
+ * modules' stats accessors (each lattice's read once a tick): readiness and
+ * the /metrics text; the redacted /debug/state JSON only when a request
+ * waits for it. The HTTP threads read only what was published.
  */
 #include "daemon.h"
 
@@ -19,6 +20,14 @@
 #define ADMIN_MAX_METRICS (16u << 20)
 #define ADMIN_MAX_STATE (8u << 20)
 
+/* One lattice's counts, read once per tick for every family that shows them. */
+typedef struct {
+    const char *name;
+    lt_sched *s;
+    size_t drv; /* 0 native, 1 wasmCloud 2.x */
+    lt_sched_stats st;
+} lat_stats;
+
 struct lt_daemon_admin {
     lt_admin *http;
     natsConnection *nc;
@@ -26,6 +35,8 @@ struct lt_daemon_admin {
     lt_store *view; /* the API's store: the view's sync state */
     lt_sched_svc *svc;
     natsStatistics *nstats;
+    lat_stats *lats; /* this tick's, n_lats of them (grows, never shrinks) */
+    size_t n_lats, cap_lats;
 };
 
 typedef lt_admin_label label;
@@ -67,7 +78,8 @@ static void api_metrics(lt_daemon_admin *d, lt_buf *m)
     }
 }
 
-/* Per-lattice gauges, one family at a time (Prometheus wants a family's samples together). */
+/* Per-lattice gauges, one family at a time (Prometheus wants a family's samples together),
+ * from the counts read once this tick. */
 static void lattice_metrics(lt_daemon_admin *d, lt_buf *m)
 {
     static const struct {
@@ -82,33 +94,29 @@ static void lattice_metrics(lt_daemon_admin *d, lt_buf *m)
         { "latticed_leader_epoch", "the leader term of this replica (0 when not leading)" },
         { "latticed_partitioned", "1 while the partition guard holds evictions back" },
     };
-    size_t n = lt_sched_svc_lattice_count(d->svc);
 
     for (size_t f = 0; f < sizeof(fams) / sizeof(fams[0]); f++) {
         family(m, fams[f].name, "gauge", fams[f].help);
-        for (size_t i = 0; i < n; i++) {
-            const char *name = NULL;
-            lt_sched *s = lt_sched_svc_lattice_nth(d->svc, i, &name);
-            lt_sched_stats st;
-            label l[3] = { { "lattice", name },
+        for (size_t i = 0; i < d->n_lats; i++) {
+            const lat_stats *ls = &d->lats[i];
+            label l[3] = { { "lattice", ls->name },
                            { "state", "alive" },
-                           { "driver", lt_sched_driver_word(s) } };
-            double v[] = { 0, 0, 0, 0, 0, 0, 0, 0 };
+                           { "driver", lt_sched_driver_word(ls->s) } };
+            double v[] = { 0,
+                           (double)ls->st.apps_deployed,
+                           (double)ls->st.desired,
+                           (double)ls->st.running,
+                           (double)ls->st.failed,
+                           ls->st.leading,
+                           (double)ls->st.epoch,
+                           ls->st.partitioned };
 
-            lt_sched_stats_get(s, &st);
             if (f == 0) {
-                lt_admin_prom_sample(m, fams[f].name, l, 3, (double)st.hosts_alive);
+                lt_admin_prom_sample(m, fams[f].name, l, 3, (double)ls->st.hosts_alive);
                 l[1].value = "unreachable";
-                lt_admin_prom_sample(m, fams[f].name, l, 3, (double)st.hosts_unreachable);
+                lt_admin_prom_sample(m, fams[f].name, l, 3, (double)ls->st.hosts_unreachable);
                 continue;
             }
-            v[1] = (double)st.apps_deployed;
-            v[2] = (double)st.desired;
-            v[3] = (double)st.running;
-            v[4] = (double)st.failed;
-            v[5] = st.leading;
-            v[6] = (double)st.epoch;
-            v[7] = st.partitioned;
             lt_admin_prom_sample(m, fams[f].name, l, 1, v[f]);
         }
     }
@@ -129,67 +137,57 @@ static void cmd_family(lt_buf *m, const char *name, const char *help,
         }
 }
 
-/* Failed and retried command items summed over the lattices, by driver and verb. */
-static void cmd_failed(lt_daemon_admin *d, uint64_t (*failed)[LT_SCHED_SVC_CMD_KINDS],
-                       uint64_t (*retried)[LT_SCHED_SVC_CMD_KINDS])
-{
-    size_t n = lt_sched_svc_lattice_count(d->svc);
-
-    memset(failed, 0, 2 * sizeof(*failed));
-    memset(retried, 0, 2 * sizeof(*retried));
-    for (size_t i = 0; i < n; i++) {
-        const char *name = NULL;
-        lt_sched *s = lt_sched_svc_lattice_nth(d->svc, i, &name);
-        lt_sched_stats st;
-        size_t drv = strcmp(lt_sched_driver_word(s), "native") != 0;
-
-        lt_sched_stats_get(s, &st);
-        for (size_t v = 0; v < LT_SCHED_INVENTORY; v++) { /* verbs are the first kinds */
-            failed[drv][v] += st.cmd_failed[v];
-            retried[drv][v] += st.cmd_retried[v];
-        }
-    }
-}
-
 static void cmd_metrics(lt_daemon_admin *d, lt_buf *m, const lt_sched_svc_stats *st)
 {
-    uint64_t failed[2][LT_SCHED_SVC_CMD_KINDS], retried[2][LT_SCHED_SVC_CMD_KINDS];
+    uint64_t failed[2][LT_SCHED_SVC_CMD_KINDS], retried[2][LT_SCHED_SVC_CMD_KINDS] = { { 0 } };
 
-    cmd_failed(d, failed, retried);
+    /* the native driver's items fail in each lattice's scheduler, wasmCloud 2.x requests in the
+     * service's driver; a 2.x scheduler's own refusals (e.g. a link) count for 2.x too */
+    memcpy(failed, st->cmd_failed, sizeof(failed));
+    for (size_t i = 0; i < d->n_lats; i++)
+        for (size_t v = 0; v < LT_SCHED_INVENTORY; v++) { /* verbs are the first kinds */
+            failed[d->lats[i].drv][v] += d->lats[i].st.cmd_failed[v];
+            retried[d->lats[i].drv][v] += d->lats[i].st.cmd_retried[v];
+        }
     cmd_family(m, "latticed_host_commands_total",
-               "requests sent to hosts, by kind and driver (a native start carries a batch)",
+               "command items sent to hosts, by kind and driver: one per instance, stop, link or "
+               "unlink (a native batch of n starts counts n), one per wasmCloud 2.x request",
                st->cmd_sent);
     cmd_family(m, "latticed_host_commands_unsent_total",
-               "requests NATS refused to publish (they expire and are sent again)", st->cmd_unsent);
+               "command items NATS refused to publish (they expire and are sent again), by kind "
+               "and driver",
+               st->cmd_unsent);
     cmd_family(m, "latticed_host_commands_failed_total",
-               "command items a host answered with an error, or not at all in time (native "
-               "driver), by kind",
+               "command items a host answered with an error, or not at all in time, by kind and "
+               "driver",
                (const uint64_t(*)[LT_SCHED_SVC_CMD_KINDS])failed);
     cmd_family(m, "latticed_host_commands_retried_total",
                "starts and links sent again after the component or link failed (its backoff "
-               "over), by kind",
+               "over), by kind and driver",
                (const uint64_t(*)[LT_SCHED_SVC_CMD_KINDS])retried);
 }
 
-static void sched_metrics(lt_daemon_admin *d, lt_buf *m)
+static void sched_metrics(lt_daemon_admin *d, lt_buf *m, const lt_sched_svc_stats *ss)
 {
-    lt_sched_svc_stats st;
+    const lt_sched_svc_stats st = *ss;
 
-    lt_sched_svc_stats_get(d->svc, &st);
     one(m, "latticed_reconcile_passes_total", "counter",
         "reconcile passes run (one lattice's scheduler tick)", (double)st.reconcile.count);
     family(m, "latticed_reconcile_duration_seconds", "histogram", "duration of one reconcile pass");
     lt_admin_prom_hist(m, "latticed_reconcile_duration_seconds", NULL, 0, &st.reconcile);
     one(m, "latticed_host_events_total", "counter", "host events ingested", (double)st.events);
     one(m, "latticed_host_events_invalid_total", "counter",
-        "host events the scheduler refused (malformed or inconsistent)", (double)st.bad_events);
+        "host events refused: undecodable, not from the host their subject names, or "
+        "inconsistent with what the scheduler knows",
+        (double)st.bad_events);
     one(m, "latticed_host_requests_total", "counter",
         "requests (command batches, inventory) sent to hosts", (double)st.requests);
     one(m, "latticed_host_replies_total", "counter", "replies of hosts received",
         (double)st.replies);
-    cmd_metrics(d, m, &st);
+    cmd_metrics(d, m, ss);
     one(m, "latticed_host_commands_held_total", "counter",
-        "commands not sent because NATS was disconnected (sent again later)", (double)st.held);
+        "command items not sent because NATS was disconnected (sent again later), both drivers",
+        (double)st.held);
     one(m, "latticed_scheduler_inbox_items", "gauge",
         "decoded host events and replies waiting for the loop", (double)st.inbox_waiting);
 }
@@ -257,16 +255,16 @@ static void app_json(lt_buf *o, const lt_sched *s, const char *app)
     LT_IGNORE(lt_buf_appendc(o, '}'));
 }
 
-static void lattice_json(lt_buf *o, const lt_sched *s, const char *name)
+static void lattice_json(lt_buf *o, const lat_stats *ls)
 {
-    lt_sched_stats st;
+    const lt_sched *s = ls->s;
+    const lt_sched_stats st = ls->st;
     size_t it = 0;
     const char *app;
     bool first = true;
 
-    lt_sched_stats_get(s, &st);
     LT_IGNORE(lt_buf_appends(o, "{\"name\":"));
-    LT_IGNORE(lt_buf_json_str(o, name));
+    LT_IGNORE(lt_buf_json_str(o, ls->name));
     LT_IGNORE(lt_buf_appendf(o,
                              ",\"driver\":\"%s\",\"leading\":%s,\"epoch\":%llu,"
                              "\"partitioned\":%s,\"hosts_alive\":%zu,\"hosts_unreachable\":%zu,"
@@ -284,13 +282,12 @@ static void lattice_json(lt_buf *o, const lt_sched *s, const char *name)
 }
 
 static void state_json(lt_daemon_admin *d, lt_buf *o, bool connected, const char *reason,
-                       const lt_store_view_stat *vs)
+                       const lt_store_view_stat *vs, const lt_sched_svc_stats *sst)
 {
-    lt_sched_svc_stats ss;
-    size_t n = lt_sched_svc_lattice_count(d->svc), mark;
+    const lt_sched_svc_stats ss = *sst;
+    size_t mark;
     bool truncated = false;
 
-    lt_sched_svc_stats_get(d->svc, &ss);
     LT_IGNORE(lt_buf_appendf(o, "{\"version\":\"%s\",\"ready\":%s,\"reason\":", LT_VERSION,
                              reason == NULL ? "true" : "false"));
     LT_IGNORE(lt_buf_json_str(o, reason != NULL ? reason : ""));
@@ -301,13 +298,10 @@ static void state_json(lt_daemon_admin *d, lt_buf *o, bool connected, const char
                              connected ? "true" : "false", vs->indexes_synced ? "true" : "false",
                              vs->statuses_synced ? "true" : "false", vs->apps,
                              ss.apps_loaded ? "true" : "false", ss.inbox_waiting));
-    for (size_t i = 0; i < n; i++) {
-        const char *name = NULL;
-        lt_sched *s = lt_sched_svc_lattice_nth(d->svc, i, &name);
-
+    for (size_t i = 0; i < d->n_lats; i++) {
         mark = o->len;
         LT_IGNORE(lt_buf_appends(o, i ? "," : ""));
-        lattice_json(o, s, name);
+        lattice_json(o, &d->lats[i]);
         if (lt_buf_status(o) != LT_OK || o->len + 64 > o->max) {
             lt_buf_truncate(o, mark);
             truncated = true;
@@ -317,7 +311,32 @@ static void state_json(lt_daemon_admin *d, lt_buf *o, bool connected, const char
     LT_IGNORE(lt_buf_appendf(o, "],\"truncated\":%s}", truncated ? "true" : "false"));
 }
 
-/* Loop timer: beat, then build and publish the snapshot. */
+/* Every lattice's counts into d->lats, once per tick. False when out of memory. */
+static bool read_lattices(lt_daemon_admin *d)
+{
+    size_t n = lt_sched_svc_lattice_count(d->svc);
+
+    if (n > d->cap_lats) {
+        lat_stats *nl = lt_realloc(d->lats, n * sizeof(*nl));
+
+        if (nl == NULL)
+            return false;
+        d->lats = nl;
+        d->cap_lats = n;
+    }
+    for (size_t i = 0; i < n; i++) {
+        lat_stats *ls = &d->lats[i];
+
+        ls->s = lt_sched_svc_lattice_nth(d->svc, i, &ls->name);
+        ls->drv = strcmp(lt_sched_driver_word(ls->s), "native") != 0;
+        lt_sched_stats_get(ls->s, &ls->st);
+    }
+    d->n_lats = n;
+    return true;
+}
+
+/* Loop timer: beat, then build and publish the snapshot; the /debug/state JSON only when a
+ * request waits for it. */
 static int64_t on_tick(lt_loop *loop, void *arg)
 {
     lt_daemon_admin *d = arg;
@@ -331,6 +350,8 @@ static int64_t on_tick(lt_loop *loop, void *arg)
     lt_admin_beat(d->http);
     lt_store_view_stats(d->view, &vs);
     lt_sched_svc_stats_get(d->svc, &ss);
+    if (!read_lattices(d))
+        d->n_lats = 0; /* this tick shows no lattice rather than a stale list */
     if (!connected)
         reason = "NATS is not connected";
     else if (!vs.indexes_synced || !vs.statuses_synced)
@@ -340,21 +361,26 @@ static int64_t on_tick(lt_loop *loop, void *arg)
     else if (ss.lease_unknown > 0)
         reason = "the leader lease of a lattice was not read yet";
     lt_buf_init(&m, ADMIN_MAX_METRICS);
-    lt_buf_init(&o, ADMIN_MAX_STATE);
     family(&m, "latticed_build_info", "gauge", "always 1, labelled with latticed's version");
     lt_admin_prom_sample(&m, "latticed_build_info", &(label){ "version", LT_VERSION }, 1, 1);
     one(&m, "latticed_ready", "gauge", "1 when /readyz answers 200", reason == NULL);
     api_metrics(d, &m);
     lattice_metrics(d, &m);
-    sched_metrics(d, &m);
+    sched_metrics(d, &m, &ss);
     nats_metrics(d, &m, connected);
     store_metrics(&m, &vs);
-    state_json(d, &o, connected, reason, &vs);
-    if (lt_buf_status(&m) != LT_OK || lt_buf_status(&o) != LT_OK)
-        LT_WARN("admin", "the /metrics or /debug/state snapshot is over its size limit");
-    lt_admin_publish(d->http, reason == NULL, reason, &m, &o);
+    if (lt_buf_status(&m) != LT_OK)
+        LT_WARN("admin", "the /metrics snapshot is over its size limit");
+    lt_admin_publish(d->http, reason == NULL, reason, &m);
     lt_buf_cleanup(&m);
-    lt_buf_cleanup(&o);
+    if (lt_admin_state_wanted(d->http)) {
+        lt_buf_init(&o, ADMIN_MAX_STATE);
+        state_json(d, &o, connected, reason, &vs, &ss);
+        if (lt_buf_status(&o) != LT_OK)
+            LT_WARN("admin", "the /debug/state snapshot is over its size limit");
+        lt_admin_publish_state(d->http, &o);
+        lt_buf_cleanup(&o);
+    }
     return ADMIN_TICK_MS;
 }
 
@@ -395,5 +421,6 @@ void lt_daemon_admin_stop(lt_daemon_admin *d)
         return;
     lt_admin_stop(d->http);
     natsStatistics_Destroy(d->nstats);
+    lt_free(d->lats);
     lt_free(d);
 }

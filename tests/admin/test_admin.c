@@ -5,6 +5,8 @@
  * loopback port (every endpoint, 404, 405, a stale heartbeat failing /livez).
  */
 #include <check.h>
+#include <pthread.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <string.h>
 #include <unistd.h>
@@ -100,11 +102,38 @@ static int get(const lt_admin *a, const char *method, const char *path, lt_test_
     return r->status;
 }
 
+/* A stand-in for the daemon's loop: publishes {"x":N} whenever a /debug/state request waits. */
+typedef struct {
+    lt_admin *a;
+    atomic_bool stop;
+    int built;
+} state_loop;
+
+static void *state_loop_run(void *arg)
+{
+    state_loop *l = arg;
+
+    while (!atomic_load(&l->stop)) {
+        if (lt_admin_state_wanted(l->a)) {
+            lt_buf b;
+
+            lt_buf_init(&b, 1024);
+            LT_IGNORE(lt_buf_appendf(&b, "{\"x\":%d}", ++l->built));
+            lt_admin_publish_state(l->a, &b);
+            lt_buf_cleanup(&b);
+        }
+        lt_test_sleep_ms(20);
+    }
+    return NULL;
+}
+
 START_TEST(test_listener)
 {
+    state_loop sl = { 0 };
+    pthread_t th;
     lt_admin *a = NULL;
     lt_test_http_res r = { 0 };
-    lt_buf m, s;
+    lt_buf m;
 
     ck_assert_int_eq(lt_admin_start(&a, "127.0.0.1:0", 700), LT_OK);
     ck_assert_str_ne(lt_admin_addr(a), "127.0.0.1:0");
@@ -112,20 +141,33 @@ START_TEST(test_listener)
     ck_assert_int_eq(get(a, "GET", "/readyz", &r), 503);
     ck_assert_str_eq(r.body, "starting\n");
     lt_buf_init(&m, 1024);
-    lt_buf_init(&s, 1024);
     LT_IGNORE(lt_buf_appends(&m, "# TYPE a gauge\na 1\n"));
-    LT_IGNORE(lt_buf_appends(&s, "{\"x\":1}"));
-    lt_admin_publish(a, false, "NATS disconnected", &m, &s);
+    lt_admin_publish(a, false, "NATS disconnected", &m);
     ck_assert_uint_eq(m.len, 0);
+    /* /debug/state is built only when asked: nobody asked yet */
+    ck_assert(!lt_admin_state_wanted(a));
+    sl.a = a;
+    ck_assert_int_eq(pthread_create(&th, NULL, state_loop_run, &sl), 0);
     ck_assert_int_eq(get(a, "GET", "/readyz", &r), 503);
     ck_assert_str_eq(r.body, "NATS disconnected\n");
     ck_assert_int_eq(get(a, "GET", "/metrics", &r), 200);
     ck_assert_str_eq(r.body, "# TYPE a gauge\na 1\n");
     ck_assert_ptr_nonnull(strstr(r.headers, "text/plain; version=0.0.4"));
+    /* each request gets a state built after it asked */
     ck_assert_int_eq(get(a, "GET", "/debug/state", &r), 200);
-    ck_assert_str_eq(r.body, "{\"x\":1}");
     ck_assert_ptr_nonnull(strstr(r.headers, "application/json"));
-    lt_admin_publish(a, true, NULL, &m, &s);
+    ck_assert_str_eq(r.body, "{\"x\":1}");
+    ck_assert(!lt_admin_state_wanted(a));
+    ck_assert_int_eq(get(a, "GET", "/debug/state", &r), 200);
+    ck_assert_str_eq(r.body, "{\"x\":2}");
+    atomic_store(&sl.stop, true);
+    pthread_join(th, NULL);
+    ck_assert_int_eq(sl.built, 2); /* only when asked */
+    /* the metrics text a response holds outlives the next publish */
+    LT_IGNORE(lt_buf_appends(&m, "# TYPE b gauge\nb 2\n"));
+    lt_admin_publish(a, true, NULL, &m);
+    ck_assert_int_eq(get(a, "GET", "/metrics", &r), 200);
+    ck_assert_str_eq(r.body, "# TYPE b gauge\nb 2\n");
     ck_assert_int_eq(get(a, "GET", "/readyz", &r), 200);
     ck_assert_int_eq(get(a, "GET", "/nope", &r), 404);
     ck_assert_int_eq(get(a, "POST", "/metrics", &r), 405);
@@ -138,9 +180,12 @@ START_TEST(test_listener)
     lt_admin_beat(a);
     ck_assert_int_eq(get(a, "GET", "/livez", &r), 200);
     ck_assert_int_eq(get(a, "GET", "/readyz", &r), 200);
+    /* nobody builds the state (a stalled loop): 503 after LT_ADMIN_STATE_WAIT_MS, still wanted */
+    ck_assert_int_eq(get(a, "GET", "/debug/state", &r), 503);
+    ck_assert_ptr_nonnull(strstr(r.body, "did not build the state"));
+    ck_assert(lt_admin_state_wanted(a));
     lt_test_http_cleanup(&r);
     lt_buf_cleanup(&m);
-    lt_buf_cleanup(&s);
     lt_admin_stop(a);
 }
 END_TEST

@@ -49,7 +49,7 @@ lt_natcluster *e2e_cluster(e2e *e)
     return e->cluster;
 }
 
-static e2e *new_on(bool cluster)
+static e2e *new_on(bool cluster, const lt_natsrv_opts *opts)
 {
     e2e *e = calloc(1, sizeof(*e));
     natsOptions *o = NULL;
@@ -62,7 +62,7 @@ static e2e *new_on(bool cluster)
         ck_assert_int_eq(lt_natcluster_start(&e->cluster), LT_OK);
         snprintf(e->urls, sizeof(e->urls), "%s", lt_natcluster_urls(e->cluster));
     } else {
-        ck_assert_int_eq(lt_natsrv_start(&e->srv, NULL), LT_OK);
+        ck_assert_int_eq(lt_natsrv_start(&e->srv, opts), LT_OK);
         snprintf(e->urls, sizeof(e->urls), "%s", lt_natsrv_url(e->srv));
     }
     ck_assert_int_eq(lt_test_tmpdir(&e->dir, "lt-e2e"), LT_OK);
@@ -83,12 +83,17 @@ static e2e *new_on(bool cluster)
 
 e2e *e2e_new(void)
 {
-    return new_on(false);
+    return new_on(false, NULL);
+}
+
+e2e *e2e_new_with(const lt_natsrv_opts *opts)
+{
+    return new_on(false, opts);
 }
 
 e2e *e2e_new_cluster(void)
 {
-    return new_on(true);
+    return new_on(true, NULL);
 }
 
 /* ---------------------------------------------------------------------------------------------

@@ -24,6 +24,8 @@ typedef struct e2e e2e;
 
 /** nats-server up, observer connected. Fails the test on error. */
 e2e *e2e_new(void);
+/** e2e_new with nats-server options (e.g. config_text), copied. */
+e2e *e2e_new_with(const lt_natsrv_opts *opts);
 /** Kill every process started (SIGTERM, then SIGKILL), stop nats-server. */
 void e2e_free(e2e *e);
 const char *e2e_url(const e2e *e);
