@@ -50,6 +50,11 @@ typedef struct {
     jsCtx *js;                   /**< for the lease; NULL = no election: lead every lattice
                                        with epoch 1 (single process tests only) */
     lt_store *store;             /**< NULL = no store: no apps (hosts only) */
+    lt_store *manifests;         /**< where deployed manifests are read, NULL = store: one
+                                      with a view (lt_store_view_start) answers from memory */
+    natsConnection *events_nc;   /**< where control-plane events are published, NULL = nc:
+                                      one without send-asap lets nats.c write a burst of them
+                                      (an instance.placed per start) in a few writes */
     lt_loop *loop;               /**< required; the service lives on its thread */
     const char *prefix;          /**< NULL = LT_SCHED_DEFAULT_PREFIX */
     const char *status_prefix;   /**< NULL = LT_SCHED_DEFAULT_STATUS_PREFIX */

@@ -423,8 +423,8 @@ static lt_status on_store_change(lt_store_change_kind kind, const char *lattice,
     it->deleted = kind == LT_STORE_CHANGE_DELETE;
     if (app != NULL && app->deployed_version != NULL) {
         lt_model_report *rep = NULL;
-        lt_status st =
-            lt_store_manifest_get(svc->cfg.store, app, app->deployed_version, &json, &len);
+        lt_store *from = svc->cfg.manifests != NULL ? svc->cfg.manifests : svc->cfg.store;
+        lt_status st = lt_store_manifest_get(from, app, app->deployed_version, &json, &len);
 
         if (st == LT_OK)
             st = lt_model_parse(json, len, NULL, &it->model, &rep);
@@ -596,8 +596,9 @@ lt_status lt_sched_svc_start(lt_sched_svc **new_svc, const lt_sched_svc_config *
     if (st == LT_OK)
         st = lt__sched_svc_plan_start(svc);
     if (st == LT_OK)
-        st = lt__sched_writer_start(&svc->writer, cfg->store, cfg->nc, svc->prefix, svc->replica,
-                                    svc->lease);
+        st = lt__sched_writer_start(&svc->writer, cfg->store,
+                                    cfg->events_nc != NULL ? cfg->events_nc : cfg->nc, svc->prefix,
+                                    svc->replica, svc->lease);
     if (st == LT_OK && cfg->store != NULL)
         st = lt_store_watch_start(&svc->watch, cfg->store, NULL, on_store_change, svc);
     if (st != LT_OK)

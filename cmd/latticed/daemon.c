@@ -114,7 +114,7 @@ int lt_daemon_run(const lt_daemon_config *cfg)
 {
     lt_natsrv *natsd = NULL;
     lt_loop *loop = NULL;
-    natsConnection *nc = NULL;
+    natsConnection *nc = NULL, *events_nc = NULL;
     jsCtx *js = NULL;
     lt_store *store = NULL, *api_store = NULL;
     lt_api *api = NULL;
@@ -192,7 +192,17 @@ int lt_daemon_run(const lt_daemon_config *cfg)
         goto out;
     }
     /* The scheduler lives on this loop; its blocking KV work runs on its own threads. */
-    if (lt_daemon_sched_start(cfg, nc, js, store, loop, &sched) != LT_OK) {
+    /* Control-plane events (one per placed instance) go out on a connection of their own that
+     * does not write each message at once: nats.c coalesces a burst into a few socket writes,
+     * and the commands and replies on nc keep their latency. */
+    cc.name = "latticed-events";
+    cc.send_asap = false;
+    if (lt_conn_connect(&events_nc, &cc, NULL) != LT_OK) {
+        LT_WARN("daemon", "events connection: %s; events share the main connection",
+                lt_error_message());
+        events_nc = NULL;
+    }
+    if (lt_daemon_sched_start(cfg, nc, js, events_nc, store, api_store, loop, &sched) != LT_OK) {
         LT_ERROR("daemon", "%s", lt_error_message());
         goto out;
     }
@@ -238,6 +248,10 @@ out:
     lt_store_close(api_store);
     lt_store_close(store);
     jsCtx_Destroy(js);
+    if (events_nc != NULL) {
+        natsConnection_Close(events_nc); /* flushes what the writer published */
+        natsConnection_Destroy(events_nc);
+    }
     if (nc != NULL) {
         natsConnection_Close(nc);
         natsConnection_Destroy(nc);
