@@ -4,6 +4,7 @@
  */
 #include "lt_trace.h"
 
+#include <stdbool.h>
 #include <string.h>
 #include <time.h>
 
@@ -94,21 +95,24 @@ void lt_trace_span_hex(const lt_trace_ctx *c, char out[LT_TRACE_SPAN_HEX])
     tohex(c->span_id, 8, out);
 }
 
-/* n random bytes, never all zero (an all-zero id is invalid). */
+/* n random bytes, never all zero (an all-zero id is invalid), from a PRNG of the calling
+ * thread seeded from the kernel on its first use: the scheduler makes a span id per command
+ * sent (a thousand in one pass), and a getrandom(2) for each cost more than the rest of the
+ * span. Ids need to be unique, not secret (W3C Trace Context, "Privacy"). */
 static void random_id(uint8_t *p, size_t n)
 {
-    if (lt_rand_bytes(p, n) != LT_OK) {
-        struct timespec ts;
-        uint64_t x;
+    static _Thread_local lt_rand rng;
+    static _Thread_local bool seeded;
+    uint64_t x = 0;
 
-        clock_gettime(CLOCK_MONOTONIC, &ts);
-        x = (uint64_t)ts.tv_nsec * 0x9e3779b97f4a7c15ull ^ (uint64_t)ts.tv_sec;
-        for (size_t i = 0; i < n; i++) {
-            x ^= x << 13;
-            x ^= x >> 7;
-            x ^= x << 17;
-            p[i] = (uint8_t)x;
-        }
+    if (!seeded) {
+        lt_rand_seed_random(&rng);
+        seeded = true;
+    }
+    for (size_t i = 0; i < n; i++) {
+        if (i % 8 == 0)
+            x = lt_rand_next(&rng);
+        p[i] = (uint8_t)(x >> (8 * (i % 8)));
     }
     if (all_zero(p, n))
         p[n - 1] = 1;
@@ -116,7 +120,7 @@ static void random_id(uint8_t *p, size_t n)
 
 void lt_trace_new(lt_trace_ctx *out)
 {
-    uint8_t r[24]; /* one getrandom for both ids */
+    uint8_t r[24];
 
     random_id(r, sizeof(r));
     memcpy(out->trace_id, r, 16);

@@ -4,6 +4,8 @@
  * traces and child spans.
  */
 #include <check.h>
+#include <pthread.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "lt_trace.h"
@@ -98,12 +100,52 @@ START_TEST(test_new_and_child)
 }
 END_TEST
 
+#define IDS_PER_THREAD 2000
+
+static void *make_ids(void *arg)
+{
+    lt_trace_ctx *out = arg;
+
+    for (size_t i = 0; i < IDS_PER_THREAD; i++)
+        lt_trace_new(&out[i]);
+    return NULL;
+}
+
+static int ctx_cmp(const void *a, const void *b)
+{
+    return memcmp(a, b, 24); /* trace id and span id */
+}
+
+/* Ids come from a PRNG per thread (seeded from the kernel): threads making ids at the same time
+ * never make the same one, and none is all zero. */
+START_TEST(test_ids_unique_across_threads)
+{
+    static lt_trace_ctx ids[4 * IDS_PER_THREAD];
+    static const uint8_t zero[16];
+    pthread_t t[4];
+
+    for (size_t i = 0; i < 4; i++)
+        ck_assert_int_eq(pthread_create(&t[i], NULL, make_ids, &ids[i * IDS_PER_THREAD]), 0);
+    for (size_t i = 0; i < 4; i++)
+        pthread_join(t[i], NULL);
+    qsort(ids, 4 * IDS_PER_THREAD, sizeof(ids[0]), ctx_cmp);
+    for (size_t i = 0; i < 4 * IDS_PER_THREAD; i++) {
+        ck_assert(memcmp(ids[i].trace_id, zero, 16) != 0);
+        ck_assert(memcmp(ids[i].span_id, zero, 8) != 0);
+        if (i > 0)
+            ck_assert_msg(memcmp(ids[i - 1].trace_id, ids[i].trace_id, 16) != 0,
+                          "trace id made twice");
+    }
+}
+END_TEST
+
 int main(void)
 {
     Suite *s = suite_create("trace");
 
     lt_test_tcase(s, "trace", 0,
                   (const TTest *const[]){ test_parse_valid, test_parse_invalid,
-                                          test_parse_later_version, test_new_and_child, NULL });
+                                          test_parse_later_version, test_new_and_child,
+                                          test_ids_unique_across_threads, NULL });
     return lt_test_run_suite(s);
 }
