@@ -50,8 +50,6 @@ typedef struct {
     jsCtx *js;                   /**< for the lease; NULL = no election: lead every lattice
                                        with epoch 1 (single process tests only) */
     lt_store *store;             /**< NULL = no store: no apps (hosts only) */
-    lt_store *manifests;         /**< where deployed manifests are read, NULL = store: one
-                                      with a view (lt_store_view_start) answers from memory */
     natsConnection *events_nc;   /**< where control-plane events are published, NULL = nc:
                                       one without send-asap lets nats.c write a burst of them
                                       (an instance.placed per start) in a few writes */

@@ -423,8 +423,8 @@ static lt_status on_store_change(lt_store_change_kind kind, const char *lattice,
     it->deleted = kind == LT_STORE_CHANGE_DELETE;
     if (app != NULL && app->deployed_version != NULL) {
         lt_model_report *rep = NULL;
-        lt_store *from = svc->cfg.manifests != NULL ? svc->cfg.manifests : svc->cfg.store;
-        lt_status st = lt_store_manifest_get(from, app, app->deployed_version, &json, &len);
+        lt_status st =
+            lt_store_manifest_get(svc->cfg.store, app, app->deployed_version, &json, &len);
 
         if (st == LT_OK)
             st = lt_model_parse(json, len, NULL, &it->model, &rep);

@@ -202,7 +202,7 @@ int lt_daemon_run(const lt_daemon_config *cfg)
                 lt_error_message());
         events_nc = NULL;
     }
-    if (lt_daemon_sched_start(cfg, nc, js, events_nc, store, api_store, loop, &sched) != LT_OK) {
+    if (lt_daemon_sched_start(cfg, nc, js, events_nc, store, loop, &sched) != LT_OK) {
         LT_ERROR("daemon", "%s", lt_error_message());
         goto out;
     }

@@ -66,13 +66,11 @@ int lt_daemon_run(const lt_daemon_config *cfg);
 
 typedef struct lt_sched_svc lt_sched_svc;
 
-/** Start the scheduler service on loop (see lt_sched_svc_start); deployed manifests are read
- * through manifests (the API's store, whose view answers from memory), control-plane events go
- * out on events_nc (NULL: nc). */
+/** Start the scheduler service on loop (see lt_sched_svc_start); control-plane events go out
+ * on events_nc (NULL: nc). */
 LT_NODISCARD lt_status lt_daemon_sched_start(const lt_daemon_config *cfg, natsConnection *nc,
                                              jsCtx *js, natsConnection *events_nc, lt_store *store,
-                                             lt_store *manifests, lt_loop *loop,
-                                             lt_sched_svc **out);
+                                             lt_loop *loop, lt_sched_svc **out);
 /** Stop it (after the loop ended). NULL-safe. */
 void lt_daemon_sched_stop(lt_sched_svc *svc);
 /** The NATS connection went down/up (loop thread). */

@@ -64,8 +64,8 @@ static lt_status read_signing_seed(const char *path, uint8_t seed[32])
 }
 
 lt_status lt_daemon_sched_start(const lt_daemon_config *cfg, natsConnection *nc, jsCtx *js,
-                                natsConnection *events_nc, lt_store *store, lt_store *manifests,
-                                lt_loop *loop, lt_sched_svc **out)
+                                natsConnection *events_nc, lt_store *store, lt_loop *loop,
+                                lt_sched_svc **out)
 {
     const char *lattices[MAX_LATTICES], *v2_lattices[MAX_LATTICES];
     char *list = NULL, *v2_list = NULL;
@@ -88,7 +88,6 @@ lt_status lt_daemon_sched_start(const lt_daemon_config *cfg, natsConnection *nc,
     sc.nc = nc;
     sc.js = js;
     sc.store = store;
-    sc.manifests = manifests;
     sc.events_nc = events_nc;
     sc.loop = loop;
     sc.prefix = cfg->lattice_prefix;
