@@ -177,17 +177,21 @@ static void free_strv(char **v, size_t n)
     lt_free(v);
 }
 
-static lt_status store_new_manifest(lt_store *s, const char *lattice, const char *name,
-                                    const lt_store_manifest *m, char id[LT_STORE_ULID_LEN + 1])
+/* Write manifest m under the new id: waiting for the answer (p NULL), or only sending it
+ * (lt__store_kv_cas_send into p, on the view's connection). */
+static lt_status manifest_write(lt_store *s, const char *lattice, const char *name,
+                                const lt_store_manifest *m, const char *id, lt__store_pending *p)
 {
     char kbuf[LT__KEY_MAX];
     lt_buf key;
     lt_status st;
 
     lt_buf_init_on(&key, kbuf, sizeof(kbuf), LT__KEY_MAX);
-    lt_store_ulid(id);
     st = lt__store_key_manifest(lattice, name, id, &key);
-    if (st == LT_OK)
+    if (st == LT_OK && p != NULL)
+        st = lt__store_kv_cas_send(s, lt__store_view_conn(s), s->mbucket, key.ptr, m->json, m->len,
+                                   0, p);
+    else if (st == LT_OK)
         st = lt__store_kv_cas(s, s->mbucket, key.ptr, m->json, m->len, false, 0, NULL);
     lt_buf_cleanup(&key);
     return st;
@@ -204,27 +208,8 @@ static lt_status manifest_failed(lt_store *s, const char *lattice, const char *n
                    lattice, name);
 }
 
-/* Send a new manifest's write (a new id in id) without waiting for its answer. */
-static lt_status manifest_send(lt_store *s, const char *lattice, const char *name,
-                               const lt_store_manifest *m, char id[LT_STORE_ULID_LEN + 1],
-                               lt__store_pending *p)
-{
-    char kbuf[LT__KEY_MAX];
-    lt_buf key;
-    lt_status st;
-
-    lt_buf_init_on(&key, kbuf, sizeof(kbuf), LT__KEY_MAX);
-    lt_store_ulid(id);
-    st = lt__store_key_manifest(lattice, name, id, &key);
-    if (st == LT_OK)
-        st = lt__store_kv_cas_send(s, lt__store_view_conn(s), s->mbucket, key.ptr, m->json, m->len,
-                                   0, p);
-    lt_buf_cleanup(&key);
-    return st;
-}
-
 /*
- * The answer to the manifest's write sent by manifest_send, after the index's update ended with
+ * The answer to the manifest's write sent by manifest_write, after the index's update ended with
  * st (named: the index now names the manifest). Returns the update's outcome: st, unless the
  * index names a manifest that is not stored: then it is written once more, waiting (an index
  * must never name a missing manifest), and only when that fails too is the outcome a failure.
@@ -234,8 +219,6 @@ static lt_status manifest_settle(lt_store *s, const char *lattice, const char *n
                                  lt_status st, bool named)
 {
     lt_status mst;
-    char kbuf[LT__KEY_MAX];
-    lt_buf key;
 
     if ((mst = lt__store_kv_cas_wait(p, NULL)) == LT_OK || !named)
         return st; /* not named: the caller removes the manifest, stored or not */
@@ -243,11 +226,7 @@ static lt_status manifest_settle(lt_store *s, const char *lattice, const char *n
      * was applied after all (nothing else writes this new id). */
     LT_WARN("store", "%s/%s: writing manifest %s again after: %s", lattice, name, id,
             lt_error_message());
-    lt_buf_init_on(&key, kbuf, sizeof(kbuf), LT__KEY_MAX);
-    mst = lt__store_key_manifest(lattice, name, id, &key);
-    if (mst == LT_OK)
-        mst = lt__store_kv_cas(s, s->mbucket, key.ptr, m->json, m->len, false, 0, NULL);
-    lt_buf_cleanup(&key);
+    mst = manifest_write(s, lattice, name, m, id, NULL);
     if (mst == LT_OK || mst == LT_ERR_CONFLICT)
         return st;
     return LT_FAIL(LT_ERR_TRANSPORT,
@@ -372,9 +351,9 @@ lt_status lt_store_update(lt_store *s, const char *lattice, const char *name,
      * both go out on one connection to one stream, so the manifest lands first, and one round
      * trip serves both (manifest_settle). Without one, the manifest is written first. */
     if (manifest != NULL) {
-        st = lt__store_view_conn(s) != NULL
-                 ? manifest_send(s, lattice, name, manifest, id, &pending)
-                 : store_new_manifest(s, lattice, name, manifest, id);
+        lt_store_ulid(id);
+        st = manifest_write(s, lattice, name, manifest, id,
+                            lt__store_view_conn(s) != NULL ? &pending : NULL);
         if (st != LT_OK)
             return manifest_failed(s, lattice, name, id, st);
     }
