@@ -5,6 +5,7 @@
 
 #include <stdarg.h>
 #include <stdio.h>
+#include <string.h>
 
 static const char *const status_text[] = {
 #define LT_STATUS_TEXT(name, text) [LT_##name] = text,
@@ -41,11 +42,15 @@ static _Thread_local char err_origin[256];
 lt_status lt__core_error_set(lt_status st, const char *file, int line, const char *func,
                              const char *fmt, ...)
 {
+    char msg[sizeof(err_msg)];
     va_list ap;
 
+    /* Formatted apart first: a message often wraps the previous one (lt_error_message() as an
+     * argument), which vsnprintf into err_msg itself would overwrite while reading it. */
     va_start(ap, fmt);
-    vsnprintf(err_msg, sizeof(err_msg), fmt, ap);
+    vsnprintf(msg, sizeof(msg), fmt, ap);
     va_end(ap);
+    memcpy(err_msg, msg, sizeof(err_msg));
     snprintf(err_origin, sizeof(err_origin), "%s:%d (%s)", file, line, func);
     return st;
 }

@@ -210,29 +210,35 @@ static lt_status manifest_failed(lt_store *s, const char *lattice, const char *n
 
 /*
  * The answer to the manifest's write sent by manifest_write, after the index's update ended with
- * st (named: the index now names the manifest). Returns the update's outcome: st, unless the
- * index names a manifest that is not stored: then it is written once more, waiting (an index
- * must never name a missing manifest), and only when that fails too is the outcome a failure.
+ * st; named: the index names the manifest (st LT_OK and the id in it), or may (st
+ * LT_ERR_AMBIGUOUS). Returns the update's outcome (with st's message): st, unless an index that
+ * names or may name the manifest has none stored. Then it is written once more, waiting (an index
+ * must never name a missing manifest); when that fails too the outcome is LT_ERR_AMBIGUOUS, so
+ * that the caller deletes nothing (either write may have landed).
  */
 static lt_status manifest_settle(lt_store *s, const char *lattice, const char *name,
                                  const lt_store_manifest *m, const char *id, lt__store_pending *p,
                                  lt_status st, bool named)
 {
+    char why[512];
     lt_status mst;
 
+    snprintf(why, sizeof(why), "%s", lt_error_message()); /* the wait may overwrite it */
     if ((mst = lt__store_kv_cas_wait(p, NULL)) == LT_OK || !named)
-        return st; /* not named: the caller removes the manifest, stored or not */
-    /* The index names it: write it again, waiting. A conflict there means the first write
-     * was applied after all (nothing else writes this new id). */
+        goto keep; /* not named: the caller removes the manifest, stored or not */
+    /* Write it again, waiting. A conflict there means the first write was applied after all
+     * (nothing else writes this new id). */
     LT_WARN("store", "%s/%s: writing manifest %s again after: %s", lattice, name, id,
             lt_error_message());
     mst = manifest_write(s, lattice, name, m, id, NULL);
     if (mst == LT_OK || mst == LT_ERR_CONFLICT)
-        return st;
-    return LT_FAIL(LT_ERR_TRANSPORT,
-                   "The version of application %s was recorded but its manifest could not be "
-                   "stored (%s); delete that version before putting it again",
-                   name, lt_error_message());
+        goto keep;
+    return LT_FAIL(LT_ERR_AMBIGUOUS,
+                   "the new version may be recorded without its manifest: %s; if `latticectl "
+                   "get %s --version V` fails for it, delete that version and put it again",
+                   lt_error_message(), name);
+keep:
+    return st == LT_OK ? st : LT_FAIL(st, "%s", why);
 }
 
 /*
@@ -376,7 +382,8 @@ lt_status lt_store_update(lt_store *s, const char *lattice, const char *name,
                      name, tries);
     if (pending.sent)
         st = manifest_settle(s, lattice, name, manifest, id, &pending, st,
-                             st == LT_OK && !app->deleted && has_key(app, id));
+                             st == LT_ERR_AMBIGUOUS ||
+                                 (st == LT_OK && !app->deleted && has_key(app, id)));
     if (st == LT_ERR_AMBIGUOUS) {
         /* The index may name the new manifest and may no longer name removed ones: keep all. */
         st = LT_FAIL(LT_ERR_AMBIGUOUS,

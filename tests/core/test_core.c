@@ -143,6 +143,9 @@ START_TEST(test_error_origin)
     ck_assert_str_eq(lt_error_message(), "bad token at 7");
     ck_assert_ptr_nonnull(strstr(lt_error_origin(), "test_core.c:"));
     ck_assert_ptr_nonnull(strstr(lt_error_origin(), "test_error_origin"));
+    /* a message that wraps the previous one (formatting must not read what it overwrites) */
+    LT_FAIL(LT_ERR_AMBIGUOUS, "outer (%s), again (%s)", lt_error_message(), lt_error_message());
+    ck_assert_str_eq(lt_error_message(), "outer (bad token at 7), again (bad token at 7)");
 }
 END_TEST
 

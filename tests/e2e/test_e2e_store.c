@@ -453,10 +453,83 @@ START_TEST(put_writes_manifest_first_and_its_failure_fails_the_put)
 }
 END_TEST
 
+/* The put's manifest write is lost on its way (the shim drops the publish) while the index
+ * write names it: the put notices (no answer, nothing to read back), writes the manifest again
+ * and succeeds, with v2 readable. When that second write fails too, the put says the version
+ * may be recorded without its manifest, and nothing is deleted. */
+START_TEST(lost_manifest_write_is_written_again)
+{
+    pid_t pid;
+    e2e *e = running_v1(&pid, NULL);
+    char *data = NULL, *text, *v, key[512];
+    const char *id = NULL;
+    size_t len = 0, i;
+    json_t *j, *idx, *ver;
+    watcher w = { 0 };
+    kvStore *kv = NULL;
+    kvEntry *en = NULL;
+    kvEntryList hist = { 0 };
+
+    e2e_kill(e, pid, SIGTERM, true);
+    pid = latticed(e, "natsConnection_PublishMsg:subj=$KV.latticed_manifests.manifest.*:"
+                      "mode=drop:count=1");
+    ck_assert_int_eq(lt_test_read_file(e2e_manifest("keep-v2.yaml"), 1u << 20, &data, &len), LT_OK);
+    j = e2e_api(e, L, "put", NULL, data, len);
+    text = json_dumps(j, JSON_COMPACT);
+    ck_assert_msg(strcmp(json_string_value(json_object_get(j, "result")), "newversion") == 0,
+                  "put with its manifest write lost: %s", text);
+    free(text);
+    json_decref(j);
+    ck_assert_uint_eq(lt_shim_fired(shim_log, "natsConnection_PublishMsg"), 1);
+    j = e2e_api(e, L, "get", APP, "{\"version\":\"v2\"}", 16);
+    text = json_dumps(j, JSON_COMPACT);
+    ck_assert_msg(strcmp(json_string_value(json_object_get(j, "result")), "success") == 0,
+                  "get v2 after the manifest was written again: %s", text);
+    free(text);
+    json_decref(j);
+    /* both writes fail: the outcome is unknown, and the reply says what to check */
+    e2e_kill(e, pid, SIGTERM, true);
+    unlink(shim_log);
+    pid = latticed(e, "natsConnection_PublishMsg:subj=$KV.latticed_manifests.manifest.*:"
+                      "mode=drop:count=1;"
+                      "js_PublishMsg:subj=$KV.latticed_manifests.manifest.*:mode=fail:err=err");
+    ck_assert_ptr_nonnull(v = strstr(data, "version: v2"));
+    v[strlen("version: v")] = '3'; /* the same manifest as v3 */
+    j = e2e_api(e, L, "put", NULL, data, len);
+    text = json_dumps(j, JSON_COMPACT);
+    ck_assert_msg(strcmp(json_string_value(json_object_get(j, "result")), "error") == 0 &&
+                      strstr(text, "may be recorded without its manifest") != NULL,
+                  "put with both manifest writes failing: %s", text);
+    free(text);
+    json_decref(j);
+    ck_assert_uint_eq(lt_shim_fired(shim_log, "js_PublishMsg"), 1);
+    /* the index names v3 and its manifest key was never touched: no delete marker that would
+     * keep the manifest from ever being written under that id */
+    watch_start(e, &w);
+    ck_assert_int_eq(js_KeyValue(&kv, w.js, "latticed_manifests"), NATS_OK);
+    ck_assert_int_eq(kvStore_Get(&en, kv, "app." L "." APP), NATS_OK);
+    idx = json_loads(kvEntry_ValueString(en), 0, NULL);
+    kvEntry_Destroy(en);
+    json_array_foreach (json_object_get(idx, "versions"), i, ver)
+        if (strcmp(json_string_value(json_object_get(ver, "version")), "v3") == 0)
+            id = json_string_value(json_object_get(ver, "key"));
+    ck_assert_msg(id != NULL, "the index does not name v3");
+    snprintf(key, sizeof(key), "manifest." L "." APP ".%s", id);
+    ck_assert_int_eq(kvStore_History(&hist, kv, key, NULL), NATS_NOT_FOUND);
+    json_decref(idx);
+    kvStore_Destroy(kv);
+    watch_stop(&w);
+    (void)pid;
+    lt_free(data);
+    finish(e);
+}
+END_TEST
+
 int main(void)
 {
     const TTest *const tests[] = { lost_index_replies_keep_v2,
                                    put_writes_manifest_first_and_its_failure_fails_the_put,
+                                   lost_manifest_write_is_written_again,
                                    undecidable_put_says_so_and_keeps_manifest,
                                    restart_with_unreadable_manifest_stops_nothing,
                                    status_truthful_after_deploy,

@@ -11,7 +11,9 @@
  *     FUNC        a wrapped function name, or a glob over them ("kvStore_*")
  *     subj=GLOB   fnmatch() glob over the call's subject: the message subject,
  *                 or "$KV.<bucket>.<key>" for kvStore_* calls (default "*")
- *     mode=fail | lost_reply | delay=MS   (default fail)
+ *     mode=fail | lost_reply | drop | delay=MS   (default fail)
+ *                 drop: the call is not made and NATS_OK returned, as if the message
+ *                 was lost on its way (for publishes: they return nothing else)
  *     err=timeout|noresp|closed|notfound|err  status returned (default timeout)
  *     count=N     fire at most N times (default: always)
  *     skip=N      let the first N matching calls pass first
@@ -46,6 +48,7 @@
 typedef enum {
     SHIM_FAIL = 0,
     SHIM_LOST_REPLY,
+    SHIM_DROP,
     SHIM_DELAY
 } shim_mode;
 
@@ -98,6 +101,8 @@ static void parse_field(shim_rule *r, const char *f)
         r->mode = SHIM_FAIL;
     else if (strcmp(f, "mode=lost_reply") == 0)
         r->mode = SHIM_LOST_REPLY;
+    else if (strcmp(f, "mode=drop") == 0)
+        r->mode = SHIM_DROP;
     else if (strncmp(f, "mode=delay=", 11) == 0 || strncmp(f, "delay=", 6) == 0) {
         r->mode = SHIM_DELAY;
         r->delay_ms = strtol(strrchr(f, '=') + 1, NULL, 10);
@@ -145,7 +150,7 @@ static void parse(void)
 
 static void log_fire(const char *func, const char *subj, const shim_rule *r)
 {
-    static const char *const names[] = { "fail", "lost_reply", "delay" };
+    static const char *const names[] = { "fail", "lost_reply", "drop", "delay" };
     char line[2 * SHIM_MAX_TEXT + 32];
     int n = snprintf(line, sizeof(line), "%s %s %s\n", func, subj ? subj : "-", names[r->mode]);
     int fd;
@@ -247,6 +252,8 @@ static void kv_subject(char *out, size_t n, kvStore *kv, const char *key)
         }                                                     \
         if (r.mode == SHIM_FAIL)                              \
             return r.err;                                     \
+        if (r.mode == SHIM_DROP)                              \
+            return NATS_OK;                                   \
         if (r.mode == SHIM_DELAY)                             \
             sleep_ms(r.delay_ms);                             \
         depth++;                                              \
