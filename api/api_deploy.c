@@ -194,13 +194,13 @@ static lt_status deploy_cb(lt_store_app *app, const char *new_key, lt_store_deci
 
     (void)new_key;
     c->gone = lt_store_app_find(app, c->version) < 0;
-    if (c->gone)
-        return LT_ERR_NOT_FOUND;
-    /* "latest" was read from this replica's view, which may lag a put another replica
+    /* "latest" was read from this replica's view, which may lag a put or delete another replica
      * answered: the index this write replaces decides what the latest is. */
-    c->moved = c->latest && strcmp(lt_store_app_latest(app)->version, c->version) != 0;
+    c->moved = c->latest && (c->gone || strcmp(lt_store_app_latest(app)->version, c->version) != 0);
     if (c->moved)
         return LT_ERR_STATE;
+    if (c->gone)
+        return LT_ERR_NOT_FOUND;
     if ((st = lt_store_app_set_deployed(app, c->version, c->ids, c->nids)) != LT_OK ||
         (st = lt_store_app_add_event(c->store, app, LT_STORE_EV_DEPLOY, c->version, now)) != LT_OK)
         return st;
@@ -323,7 +323,7 @@ json_t *lt__api_deploy(const lt__api_req *r)
 
     /* The latest is chosen on the view; when the write finds that a put moved it, once more
      * on KV (fresh), where a later move is a conflict like any other. */
-    for (int attempt = 0; attempt < 2 && reply == NULL; attempt++) {
+    for (int attempt = 0; attempt < 2 && (attempt == 0 || moved); attempt++) {
         lt_store_app_free(app);
         if ((app = deploy_app(r, version, attempt > 0, &reply)) == NULL)
             goto out;

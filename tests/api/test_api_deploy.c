@@ -518,6 +518,22 @@ START_TEST(deploy_latest_on_a_lagging_replica)
     json_decref(r);
     lt_buf_cleanup(&out);
     ck_assert_int_eq(lt_test_wait_until(late_deployed_is, "v3", 10000), LT_OK);
+    /* the latest that view knows (v4) was deleted meanwhile: the deploy chooses again on KV */
+    lt__store_view_hold(b, false);
+    put("late", "v4", "0.4.0", NULL);
+    va.want = 4;
+    ck_assert_int_eq(lt_test_wait_until(view_has_versions, &va, 10000), LT_OK);
+    lt__store_view_hold(b, true);
+    fx_expect(fx_call("model.del.late", "{\"version\":\"v4\"}", NULL), "deleted");
+    req.data = "";
+    req.len = 0;
+    lt_buf_init(&out, 1 << 20);
+    ck_assert_int_eq(lt_api_handle(b, &ac, &req, &out), LT_OK);
+    r = json_loadb(out.ptr, out.len, 0, NULL);
+    ck_assert_msg(strcmp(fx_result(r), "acknowledged") == 0, "deploy latest: %s", fx_message(r));
+    ck_assert_str_eq(json_string_value(json_object_get(r, "version")), "v3");
+    json_decref(r);
+    lt_buf_cleanup(&out);
     lt__store_view_hold(b, false);
     lt_store_close(b);
     jsCtx_Destroy(js2);
