@@ -26,6 +26,7 @@ typedef struct {
     char *name;                    /* key */
     uint64_t revision, status_key; /* the index's revision; the status's revision or hash */
     bool by_rev;                   /* status_key is a revision (from the view), not a hash */
+    uint64_t epoch;                /* by_rev: lt_store_app_rev.epoch */
     char *text;                    /* the summary object as compact JSON */
     size_t len;
 } summary_entry;
@@ -190,12 +191,12 @@ static summary_entry *entry_keep(lattice_cache *now, summary_entry *e)
 
 /* The entry of name in old (moved out of it) when it was built from these revisions. */
 static summary_entry *entry_valid(lattice_cache *old, const char *name, uint64_t revision,
-                                  uint64_t status_key, bool by_rev)
+                                  uint64_t status_key, bool by_rev, uint64_t epoch)
 {
     summary_entry *e = old != NULL ? lt_map_del(&old->apps, name) : NULL;
 
     if (e != NULL && (e->revision != revision || revision == 0 || e->status_key != status_key ||
-                      e->by_rev != by_rev)) {
+                      e->by_rev != by_rev || e->epoch != epoch)) {
         entry_free(e);
         e = NULL;
     }
@@ -207,7 +208,7 @@ static summary_entry *summary_of(const lt__api_req *r, lattice_cache *old, latti
                                  const lt_store_app *app, const char *status)
 {
     uint64_t sh = text_hash(status);
-    summary_entry *e = entry_valid(old, app->name, app->revision, sh, false);
+    summary_entry *e = entry_valid(old, app->name, app->revision, sh, false, 0);
 
     if (e == NULL && (e = entry_new(r, app, status)) != NULL) {
         e->revision = app->revision;
@@ -226,7 +227,7 @@ static summary_entry *summary_of(const lt__api_req *r, lattice_cache *old, latti
 static summary_entry *summary_at(const lt__api_req *r, lattice_cache *old, lattice_cache *now,
                                  const lt_store_app_rev *a, bool *gone, lt_status *st)
 {
-    summary_entry *e = entry_valid(old, a->name, a->index_rev, a->status_rev, true);
+    summary_entry *e = entry_valid(old, a->name, a->index_rev, a->status_rev, true, a->epoch);
     lt_store_app *app = NULL;
     char *status = NULL;
 
@@ -249,6 +250,7 @@ static summary_entry *summary_at(const lt__api_req *r, lattice_cache *old, latti
         e->revision = a->index_rev;
         e->status_key = a->status_rev;
         e->by_rev = true;
+        e->epoch = a->epoch;
         e = entry_keep(now, e);
     }
     lt_free(status);

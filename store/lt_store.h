@@ -393,6 +393,8 @@ typedef struct {
     char *name;
     uint64_t index_rev;  /**< its index's KV revision */
     uint64_t status_rev; /**< its status's KV revision; 0 without one */
+    uint64_t epoch;      /**< changes when a bucket was deleted and created again (a restore):
+                              revisions start over then, so they are compared within an epoch */
 } lt_store_app_rev;
 
 /**

@@ -190,7 +190,8 @@ lt_status lt_store_app_revs(lt_store *s, const char *lattice, lt_store_app_rev *
             continue; /* a delete marker */
         vs = lt_map_get(&l->statuses, e->name);
         revs[made] = (lt_store_app_rev){ lt_strdup(e->name), e->rev,
-                                         vs != NULL && vs->json != NULL ? vs->rev : 0 };
+                                         vs != NULL && vs->json != NULL ? vs->rev : 0,
+                                         (uint64_t)v->fm.reset_gen << 32 | v->fs.reset_gen };
         if (revs[made++].name == NULL)
             st = LT_FAIL(LT_ERR_NOMEM, "out of memory");
     }

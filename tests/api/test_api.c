@@ -330,6 +330,82 @@ START_TEST(list_follows_changes)
 }
 END_TEST
 
+static bool list_shows(void *arg)
+{
+    json_t *r = fx_call("model.get", NULL, NULL);
+    size_t i;
+    json_t *m;
+    bool ok = false;
+
+    json_array_foreach (json_object_get(r, "models"), i, m)
+        if (strcmp(json_string_value(json_object_get(m, "name")), "rr") == 0)
+            ok = strcmp(json_string_value(json_object_get(m, "version")), arg) == 0;
+    json_decref(r);
+    return ok;
+}
+
+/* The API's view follows the new bucket: its epoch moved on from *arg and it is usable. */
+static bool view_moved_on(void *arg)
+{
+    lt_store_app_rev *revs = NULL;
+    size_t n = 0;
+    bool moved;
+
+    if (lt_store_app_revs(fx_store, "default", &revs, &n) != LT_OK)
+        return false;
+    moved = n == 0 || revs[0].epoch != *(const uint64_t *)arg;
+    lt_store_app_revs_free(revs, n);
+    return moved;
+}
+
+/* The manifests bucket deleted and created again (a restore) starts its revisions over: a list
+ * built before must not be served again for an index that has the same revision in the new
+ * bucket. */
+START_TEST(list_after_bucket_recreated)
+{
+    lt_store_config cfg = { .memory = true };
+    jsCtx *js = NULL;
+    kvStore *kv = NULL;
+    kvEntry *en = NULL;
+    jsErrCode jerr = 0;
+    uint64_t rev, pad_rev = 0, epoch;
+    lt_store_app_rev *revs = NULL;
+    size_t nrevs = 0;
+
+    ck_assert_int_eq(natsConnection_JetStream(&js, fx_client, NULL), NATS_OK);
+    put_ok("rr", "v1", "created");
+    ck_assert_int_eq(lt_test_wait_until(list_shows, "v1", 10000), LT_OK); /* cached now */
+    ck_assert_int_eq(lt_store_app_revs(fx_store, "default", &revs, &nrevs), LT_OK);
+    ck_assert_uint_gt(nrevs, 0);
+    epoch = revs[0].epoch;
+    lt_store_app_revs_free(revs, nrevs);
+    ck_assert_int_eq(js_KeyValue(&kv, js, LT_STORE_MANIFEST_BUCKET), NATS_OK);
+    ck_assert_int_eq(kvStore_Get(&en, kv, "app.default.rr"), NATS_OK);
+    rev = kvEntry_Revision(en);
+    kvEntry_Destroy(en);
+    kvStore_Destroy(kv);
+    ck_assert_uint_ge(rev, 2);
+    ck_assert_int_eq(js_DeleteStream(js, "KV_" LT_STORE_MANIFEST_BUCKET, NULL, &jerr), NATS_OK);
+    ck_assert_int_eq(lt_store_ensure_assets(js, &cfg), LT_OK);
+    /* no list meanwhile: the cache keeps what it built from the old bucket */
+    ck_assert_int_eq(lt_test_wait_until(view_moved_on, &epoch, 15000), LT_OK);
+    ck_assert_int_eq(js_KeyValue(&kv, js, LT_STORE_MANIFEST_BUCKET), NATS_OK);
+    /* so that the put's manifest lands at rev - 1 and its index at rev, as before */
+    for (uint64_t i = 0; i + 2 < rev; i++)
+        ck_assert_int_eq(kvStore_PutString(&pad_rev, kv, "pad.default.x", "{}"), NATS_OK);
+    kvStore_Destroy(kv);
+    put_ok("rr", "v9", "created");
+    ck_assert_int_eq(js_KeyValue(&kv, js, LT_STORE_MANIFEST_BUCKET), NATS_OK);
+    ck_assert_int_eq(kvStore_Get(&en, kv, "app.default.rr"), NATS_OK);
+    ck_assert_uint_eq(kvEntry_Revision(en), rev); /* the same revision, other content */
+    kvEntry_Destroy(en);
+    kvStore_Destroy(kv);
+    ck_assert_msg(lt_test_wait_until(list_shows, "v9", 15000) == LT_OK,
+                  "the list still shows the old bucket's v1");
+    jsCtx_Destroy(js);
+}
+END_TEST
+
 START_TEST(versions_in_order)
 {
     const char *order[] = { "v3", "v1", "v2" };
@@ -669,9 +745,10 @@ int main(void)
                        (const TTest *const[]){
                            put_created_then_newversion, put_replace_extension,
                            del_if_undeployed_extension, put_assigns_ulid, get_by_version,
-                           list_both_shapes, list_follows_changes, versions_in_order,
-                           delete_one_and_all, noop_deletes, invalid_and_unsupported_subjects,
-                           handle_short_subjects, parsing_content_types, put_errors_in_wadm_order,
+                           list_both_shapes, list_follows_changes, list_after_bucket_recreated,
+                           versions_in_order, delete_one_and_all, noop_deletes,
+                           invalid_and_unsupported_subjects, handle_short_subjects,
+                           parsing_content_types, put_errors_in_wadm_order,
                            hostile_input_gets_replies, stop_while_disconnected, NULL });
     tcase_add_checked_fixture(tc, fx_setup, fx_teardown);
     small = lt_test_tcase(s, "limits", 120, (const TTest *const[]){ oversized_request, NULL });
