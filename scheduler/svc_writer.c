@@ -48,8 +48,9 @@ typedef struct wevent {
 
 struct sched_writer {
     lt_store *store;
-    sched_lease *lease; /* NULL: no election, every status is written */
-    natsConnection *nc;
+    sched_lease *lease;        /* NULL: no election, every status is written */
+    natsConnection *nc;        /* the main connection */
+    natsConnection *events_nc; /* where events go while it is connected (else nc) */
     char source[192];
     char prefix[LT_MAX_SUBJECT / 2]; /* of the event subjects */
     /* Events the loop emitted since its last hand-over (loop thread only, no lock): one lock and
@@ -189,8 +190,20 @@ static void publish_event(sched_writer *w, wevent *ev)
         s = natsMsgHeader_Set(m, "ce-time", when);
     if (s == NATS_OK)
         s = natsMsgHeader_Set(m, "content-type", LT_CE_CT_PROTOBUF);
-    if (s == NATS_OK)
-        natsConnection_PublishMsg(w->nc, m);
+    if (s == NATS_OK) {
+        /* the events connection while it is up, else the main one (up or not: then nothing
+         * goes out, and the event counts as dropped) */
+        natsConnection *nc = natsConnection_Status(w->events_nc) == NATS_CONN_STATUS_CONNECTED
+                                 ? w->events_nc
+                                 : w->nc;
+
+        s = natsConnection_PublishMsg(nc, m);
+    }
+    if (s != NATS_OK) {
+        pthread_mutex_lock(&w->mu);
+        w->dropped++;
+        pthread_mutex_unlock(&w->mu);
+    }
     natsMsg_Destroy(m);
     lt_free(ev);
 }
@@ -260,7 +273,8 @@ static void *writer_main(void *arg)
 }
 
 lt_status lt__sched_writer_start(sched_writer **new_w, lt_store *store, natsConnection *nc,
-                                 const char *prefix, const char *replica, sched_lease *lease)
+                                 natsConnection *events_nc, const char *prefix, const char *replica,
+                                 sched_lease *lease)
 {
     sched_writer *w = lt_calloc(1, sizeof(*w));
 
@@ -270,6 +284,7 @@ lt_status lt__sched_writer_start(sched_writer **new_w, lt_store *store, natsConn
     w->store = store;
     w->lease = lease;
     w->nc = nc;
+    w->events_nc = events_nc != NULL ? events_nc : nc;
     snprintf(w->source, sizeof(w->source), "latticed/%s", replica);
     if ((size_t)snprintf(w->prefix, sizeof(w->prefix), "%s", prefix) >= sizeof(w->prefix)) {
         lt_free(w);
@@ -351,7 +366,7 @@ void lt__sched_writer_stop(sched_writer *w)
         lt_free(ev);
     }
     if (w->dropped > 0)
-        LT_WARN("sched", "%llu control-plane events were dropped (queue full)",
+        LT_WARN("sched", "%llu control-plane events were dropped (queue full, or not sent)",
                 (unsigned long long)w->dropped);
     lt_map_cleanup(&w->queued);
     pthread_mutex_destroy(&w->mu);

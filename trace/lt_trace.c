@@ -1,6 +1,6 @@
 /*
  * lt_trace.c - W3C traceparent parsing and formatting, random trace and span
- * ids (getrandom through lt_rand_bytes, a clock-mixed fallback).
+ * ids (a PRNG per thread, seeded from the kernel: unique, not unguessable).
  */
 #include "lt_trace.h"
 
