@@ -357,6 +357,9 @@ void lt_store_status_list_free(lt_store_status_entry *e, size_t count);
  * nc (whose state is read, may be NULL in tests) broke since (a reconnect
  * restarts the watch). Otherwise, and for an app absent from the view, they read
  * KV as without a view. Writes through s are applied to the view at once.
+ * nc must be the connection s's jsCtx was made from: lt_store_update then sends a new
+ * manifest on nc without waiting, before the index on the jsCtx, and relies on one
+ * connection's order to store the manifest first.
  * Call once, before s is shared between threads; lt_store_close stops it.
  * LT_ERR_STATE when already started, LT_ERR_NOMEM.
  */
