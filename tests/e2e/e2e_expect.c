@@ -164,9 +164,14 @@ long e2e_inventory_instances(e2e *e, const char *lattice, const char *host)
     int attempt;
 
     snprintf(subj, sizeof(subj), "lattice.%s.hosts", lattice);
-    for (attempt = 0; attempt < 10 && reply == NULL; attempt++) /* only the leader answers */
+    /* Only the leader answers; before latticed subscribed, the request has no responders at
+     * once (a loaded machine starts it slowly): wait a little between attempts. */
+    for (attempt = 0; attempt < 10 && reply == NULL; attempt++) {
+        if (attempt > 0)
+            e2e_sleep_ms(300);
         if (natsConnection_RequestString(&reply, e->nc, subj, "", 2000) != NATS_OK)
             reply = NULL;
+    }
     if (reply == NULL)
         e2e_dump_logs(e);
     ck_assert_msg(reply != NULL, "no inventory reply on %s", subj);

@@ -112,6 +112,7 @@ START_TEST(test_api_request_span_and_logs)
     e = e2e_new();
     pid = e2e_latticed(e, extra);
     ck_assert(e2e_wait_log(e, pid, "exporting spans to", 20000));
+    ck_assert(e2e_wait_log(e, pid, "api: serving", 20000)); /* else: no responders yet */
     ck_assert_int_eq(natsConnection_ConnectTo(&nc, e2e_url(e)), NATS_OK);
 
     /* With a traceparent: the span continues the sender's trace, its parent the sender's. */
