@@ -221,22 +221,20 @@ static summary_entry *summary_of(const lt__api_req *r, lattice_cache *old, latti
  * The summary text of the app at a from the view: an app whose index and status revisions are
  * those the cached text was built from costs a map lookup; only the others are read (and
  * copied) and built. The text is keyed by the revisions listed, which are never newer than
- * what is read after them: at worst it is built again on the next list. *gone when the app was
- * deleted meanwhile (no entry then).
+ * what is read after them: at worst it is built again on the next list. NULL with *st LT_OK
+ * when the app was deleted meanwhile.
  */
 static summary_entry *summary_at(const lt__api_req *r, lattice_cache *old, lattice_cache *now,
-                                 const lt_store_app_rev *a, bool *gone, lt_status *st)
+                                 const lt_store_app_rev *a, lt_status *st)
 {
     summary_entry *e = entry_valid(old, a->name, a->index_rev, a->status_rev, true, a->epoch);
     lt_store_app *app = NULL;
     char *status = NULL;
 
-    *gone = false;
     *st = LT_OK;
     if (e != NULL)
         return entry_keep(now, e);
     if ((*st = lt_store_app_get(r->store, r->lattice, a->name, &app)) == LT_ERR_NOT_FOUND) {
-        *gone = true;
         *st = LT_OK;
         return NULL;
     }
@@ -258,25 +256,32 @@ static summary_entry *summary_at(const lt__api_req *r, lattice_cache *old, latti
     return e;
 }
 
+/* Append e's text to the list in raw (a comma before all but the first); free e if the cache
+ * did not keep it. */
+static lt_status append_entry(lt_buf *raw, summary_entry *e, bool *first)
+{
+    lt_status st = *first ? LT_OK : lt_buf_appendc(raw, ',');
+
+    *first = false;
+    if (st == LT_OK)
+        st = lt_buf_append(raw, e->text, e->len);
+    if (e->name[0] == '\0')
+        entry_free(e);
+    return st;
+}
+
 /* The models of the list into r->raw, from the view's revisions (revs). */
 static lt_status list_from_revs(const lt__api_req *r, lattice_cache *old, lattice_cache *now,
                                 const lt_store_app_rev *revs, size_t n)
 {
     lt_status st = LT_OK;
-    bool first = true, gone;
+    bool first = true;
 
     for (size_t i = 0; i < n && st == LT_OK; i++) {
-        summary_entry *e = summary_at(r, old, now, &revs[i], &gone, &st);
+        summary_entry *e = summary_at(r, old, now, &revs[i], &st);
 
-        if (e == NULL)
-            continue; /* deleted meanwhile, or st says why not */
-        if (!first)
-            st = lt_buf_appendc(r->raw, ',');
-        first = false;
-        if (st == LT_OK)
-            st = lt_buf_append(r->raw, e->text, e->len);
-        if (e->name[0] == '\0')
-            entry_free(e);
+        if (e != NULL) /* else deleted meanwhile, or st says why not */
+            st = append_entry(r->raw, e, &first);
     }
     return st;
 }
@@ -288,6 +293,7 @@ static lt_status list_from_copies(const lt__api_req *r, lattice_cache *old, latt
 {
     lt_status st = LT_OK;
     size_t j = 0;
+    bool first = true;
 
     for (size_t i = 0; i < n && st == LT_OK; i++) { /* both sorted by name: merge */
         const char *status = NULL;
@@ -299,12 +305,7 @@ static lt_status list_from_copies(const lt__api_req *r, lattice_cache *old, latt
             status = sts[j].json;
         if ((e = summary_of(r, old, now, apps[i], status)) == NULL)
             return LT_ERR_NOMEM;
-        if (i > 0)
-            st = lt_buf_appendc(r->raw, ',');
-        if (st == LT_OK)
-            st = lt_buf_append(r->raw, e->text, e->len);
-        if (e->name[0] == '\0')
-            entry_free(e);
+        st = append_entry(r->raw, e, &first);
     }
     return st;
 }

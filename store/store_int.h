@@ -75,8 +75,7 @@ typedef struct {
  * lt__store_kv_cas without waiting: the write (never a delete) goes out on nc now, its answer
  * is read by lt__store_kv_cas_wait. Writes sent on one connection reach a stream in the order
  * sent, so a write waited for after this one is applied after it. On failure nothing was sent
- * and p holds nothing. Otherwise p must go to lt__store_kv_cas_wait (or, abandoning the answer,
- * lt__store_pending_cleanup).
+ * and p holds nothing. Otherwise p must go to lt__store_kv_cas_wait.
  */
 LT_NODISCARD lt_status lt__store_kv_cas_send(lt_store *s, natsConnection *nc, const char *bucket,
                                              const char *key, const void *data, size_t len,
@@ -88,8 +87,6 @@ LT_NODISCARD lt_status lt__store_kv_cas_send(lt_store *s, natsConnection *nc, co
  */
 LT_NODISCARD lt_status lt__store_kv_cas_wait(lt__store_pending *p, uint64_t *new_rev);
 
-/** Forget p's answer (releases its inbox). */
-void lt__store_pending_cleanup(lt__store_pending *p);
 
 /** The connection of s's view (lt_store_view_start), NULL without one. */
 natsConnection *lt__store_view_conn(const lt_store *s);

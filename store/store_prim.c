@@ -283,12 +283,10 @@ static lt_status pub_ack(const lt__store_pending *p, natsMsg *msg, uint64_t *seq
 
     if (json_is_object(err)) {
         long long code = json_integer_value(json_object_get(err, "err_code"));
+        const char *why = json_string_value(json_object_get(err, "description"));
 
         st = LT_FAIL(code == JSStreamWrongLastSequenceErr ? LT_ERR_CONFLICT : LT_ERR_TRANSPORT,
-                     "cannot write %s: %s", p->key,
-                     json_string_value(json_object_get(err, "description")) != NULL
-                         ? json_string_value(json_object_get(err, "description"))
-                         : "JetStream refused it");
+                     "cannot write %s: %s", p->key, why != NULL ? why : "JetStream refused it");
     } else if (json_is_integer(json_object_get(o, "seq"))) {
         *seq = (uint64_t)json_integer_value(json_object_get(o, "seq"));
     } else { /* no responders (a status message without a body), or not JetStream's */
@@ -321,13 +319,6 @@ lt_status lt__store_kv_cas_wait(lt__store_pending *p, uint64_t *new_rev)
     p->sub = NULL;
     p->sent = false;
     return st;
-}
-
-void lt__store_pending_cleanup(lt__store_pending *p)
-{
-    natsSubscription_Destroy(p->sub);
-    p->sub = NULL;
-    p->sent = false;
 }
 
 static int item_cmp(const void *a, const void *b)
