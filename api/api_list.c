@@ -3,8 +3,10 @@
  * lattice with its summary and detailed status. Building a summary means parsing the app's
  * status document and serialising the result, which made a list of 1,000 apps cost tens of
  * milliseconds. A server (lt_api_start) therefore keeps each app's summary as JSON text,
- * keyed by the index revision and a hash of the status document it was built from, and a
- * list is the concatenation of those texts: only apps that changed are built again. The
+ * keyed by what it was built from: the revisions of the app's index and status and the view's
+ * bucket epoch (lt_store_app_revs, so unchanged apps are not even copied), or without a synced
+ * view the index revision and a hash of the status document. A list is the concatenation of
+ * those texts: only apps that changed are built again. The
  * cache of a lattice holds exactly the apps of its last list (deleted apps drop out), is
  * taken out of the shared table while one list uses it (lists of one lattice run on one
  * worker anyway) and is bounded by LT__API_LIST_CACHE_BYTES.
