@@ -491,7 +491,13 @@ static void run_job(void *p, void *closure)
         json_decref(j->reply);
         j->reply = lt__api_err("latticed is shutting down: send the request again");
     } else if (j->parsed_ok) {
+        unsigned ms = api->cfg.timeout_ms ? api->cfg.timeout_ms : LT_API_DEFAULT_TIMEOUT_MS;
+
+        /* answered before the client gives up, however slow JetStream is (an unknown outcome
+         * is answered as such) */
+        lt_store_deadline_set(j->t0_ns + (int64_t)ms * 1000000);
         j->reply = run_handler(&j->r);
+        lt_store_deadline_set(0);
     }
     if (reply_text(j->reply, &out) != LT_OK) {
         LT_ERROR("api", "cannot answer %s: %s", j->r.subject, lt_error_message());
@@ -625,6 +631,7 @@ lt_status lt_api_start(lt_api **new_api, natsConnection *nc, lt_store *store,
     api->cfg.queue = api->queue;
     api->cfg.max_request = cfg != NULL ? cfg->max_request : 0;
     api->cfg.sched_prefix = cfg != NULL ? cfg->sched_prefix : NULL;
+    api->cfg.timeout_ms = cfg != NULL ? cfg->timeout_ms : 0;
     st = lt__api_pool_new(&api->pool,
                           cfg != NULL && cfg->workers ? cfg->workers : LT_API_DEFAULT_WORKERS,
                           LT_API_QUEUE_PER_WORKER, LT_API_QUEUE_BYTES_PER_WORKER, run_job, api);

@@ -22,10 +22,11 @@
 
 #define LT_API_DEFAULT_PREFIX LT_SUBJECT_API_PREFIX
 #define LT_API_DEFAULT_QUEUE "latticed_api"
-#define LT_API_MAX_REPLY (8u << 20)   /**< bytes of one reply we build (list of many apps) */
-#define LT_API_DEFAULT_WORKERS 8u     /**< handler threads of lt_api_start */
-#define LT_API_MAX_WORKERS 64u        /**< most handler threads */
-#define LT_API_QUEUE_PER_WORKER 1024u /**< requests waiting per worker before intake blocks */
+#define LT_API_MAX_REPLY (8u << 20)     /**< bytes of one reply we build (list of many apps) */
+#define LT_API_DEFAULT_WORKERS 8u       /**< handler threads of lt_api_start */
+#define LT_API_DEFAULT_TIMEOUT_MS 8000u /**< lt_api_config.timeout_ms: below latticectl's 10 s */
+#define LT_API_MAX_WORKERS 64u          /**< most handler threads */
+#define LT_API_QUEUE_PER_WORKER 1024u   /**< requests waiting per worker before intake blocks */
 #define LT_API_QUEUE_BYTES_PER_WORKER (16u << 20) /**< or request bytes (the largest fits) */
 
 typedef struct {
@@ -33,6 +34,9 @@ typedef struct {
     const char *queue;  /**< queue group; NULL = LT_API_DEFAULT_QUEUE */
     size_t max_request; /**< bytes of a request body we accept; 0 = LT_MAX_MANIFEST_BYTES */
     unsigned workers;   /**< lt_api_start: handler threads; 0 = LT_API_DEFAULT_WORKERS */
+    /** lt_api_start: the KV round trips of a request end this long after it arrived
+     * (lt_store_deadline_set); 0 = LT_API_DEFAULT_TIMEOUT_MS */
+    unsigned timeout_ms;
     const char *sched_prefix; /**< the scheduler's subject prefix, where model.plan asks the
                                    lattice's leader; NULL = LT_SUBJECT_LATTICE_PREFIX */
 } lt_api_config;

@@ -43,16 +43,26 @@ LT_NODISCARD lt_status lt__store_key_status(const char *lattice, const char *app
 LT_NODISCARD lt_status lt__store_kv_last(lt_store *s, const char *bucket, const char *key,
                                          char **value, size_t *len, uint64_t *rev);
 
-#define LT__RESOLVE_TRIES 6u     /**< read-backs after an ambiguous write */
+/** The thread's deadline (lt_store_deadline_set) has passed. */
+bool lt__store_out_of_time(void);
+
+/** How long a round trip may wait: wait_ms, cut to what is left before the thread's deadline
+ * (at least 1 ms, so that an answer already there is taken). */
+int64_t lt__store_wait_ms(int64_t wait_ms);
+
+/** JetStream's own wait for an answer, where nothing else is set (nats.c's default). */
+#define LT__JS_WAIT_MS 5000
+
+#define LT__RESOLVE_TRIES 6u     /**< sends again (or read-backs) after an unanswered write */
 #define LT__RESOLVE_FIRST_MS 100 /**< first pause between them (doubling, at most 16x) */
 
 /**
  * Write (or, with del, delete) key only if its last sequence is still rev
  * (0: it must never have existed). LT_ERR_CONFLICT when it moved on.
  * Each write carries a unique id header. When the reply is lost (timeout,
- * lost connection) the key is read back (LT__RESOLVE_TRIES times at most):
- * our id on top = committed (LT_OK, *new_rev set); still at rev = not
- * applied (the write's own failure status); otherwise LT_ERR_AMBIGUOUS: the
+ * lost connection) the same write is sent again (LT__RESOLVE_TRIES times at
+ * most, within the thread's deadline): acknowledged, or a conflict with our
+ * id on top = committed (LT_OK, *new_rev set); otherwise LT_ERR_AMBIGUOUS: the
  * write may or may not have been applied, and the caller must not act as if
  * it had not been (e.g. delete what it may have named).
  */

@@ -139,10 +139,14 @@ static void delete_manifest(lt_store *s, const char *lattice, const char *name, 
     lt_buf key;
 
     lt_buf_init_on(&key, kbuf, sizeof(kbuf), LT__KEY_MAX);
-    if (lt__store_key_manifest(lattice, name, id, &key) == LT_OK &&
-        kvStore_Delete(s->manifests, key.ptr) != NATS_OK)
+    if (lt__store_key_manifest(lattice, name, id, &key) != LT_OK)
+        goto out;
+    if (lt__store_out_of_time()) /* the caller's answer comes first */
+        LT_WARN("store", "%s not deleted: out of time (left as garbage)", key.ptr);
+    else if (kvStore_Delete(s->manifests, key.ptr) != NATS_OK)
         LT_WARN("store", "cannot delete %s (left as garbage): %s", key.ptr,
                 nats_GetLastError(NULL));
+out:
     lt_buf_cleanup(&key);
 }
 
@@ -372,14 +376,16 @@ lt_status lt_store_update(lt_store *s, const char *lattice, const char *name,
                          &nremoved);
         if (viewed)
             limit++;
-        if (st != LT_ERR_CONFLICT)
+        if (st != LT_ERR_CONFLICT || lt__store_out_of_time())
             break;
         atomic_fetch_add_explicit(&cas_retries, 1, memory_order_relaxed);
         LT_DEBUG("store", "conflict updating %s/%s, attempt %u", lattice, name, i + 1);
     }
     if (st == LT_ERR_CONFLICT)
-        st = LT_FAIL(LT_ERR_CONFLICT, "%s/%s kept changing: gave up after %u attempts", lattice,
-                     name, tries);
+        st = lt__store_out_of_time()
+                 ? LT_FAIL(LT_ERR_TIMEOUT, "%s/%s kept changing: out of time", lattice, name)
+                 : LT_FAIL(LT_ERR_CONFLICT, "%s/%s kept changing: gave up after %u attempts",
+                           lattice, name, tries);
     if (pending.sent)
         st = manifest_settle(s, lattice, name, manifest, id, &pending, st,
                              st == LT_ERR_AMBIGUOUS ||
@@ -497,15 +503,20 @@ static natsStatus delete_marker(lt_store *s, const char *key, uint64_t *rev)
     char subj[2 * LT__KEY_MAX];
     natsMsg *msg = NULL;
     jsPubAck *pa = NULL;
+    jsPubOptions po;
     natsStatus ns;
 
     *rev = 0;
+    if (lt__store_out_of_time())
+        return NATS_TIMEOUT; /* not sent */
+    jsPubOptions_Init(&po);
+    po.MaxWait = lt__store_wait_ms(LT__JS_WAIT_MS);
     snprintf(subj, sizeof(subj), "$KV.%s.%s", s->sbucket, key);
     ns = natsMsg_Create(&msg, subj, NULL, NULL, 0);
     if (ns == NATS_OK)
         ns = natsMsgHeader_Set(msg, "KV-Operation", "DEL");
     if (ns == NATS_OK)
-        ns = js_PublishMsg(&pa, s->js, msg, NULL, NULL);
+        ns = js_PublishMsg(&pa, s->js, msg, &po, NULL);
     if (ns == NATS_OK)
         *rev = pa->Sequence;
     jsPubAck_Destroy(pa);

@@ -2,8 +2,9 @@
  * store_prim.c - the store's KV primitives: leader reads of a key's last
  * message (so a revision read is never stale), compare-and-set writes through
  * a JetStream publish with an expected last subject sequence (a conflict is
- * JetStream error 10071, typed) whose lost replies are resolved by reading the
- * key back, and filtered scans.
+ * JetStream error 10071, typed) whose lost replies are resolved by sending the
+ * same write again, and filtered scans. Every wait honours the thread's
+ * deadline (lt_store_deadline_set).
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -35,13 +36,20 @@ static lt_status kv_last_msg(lt_store *s, const char *bucket, const char *key, n
     jsErrCode jerr = 0;
     natsStatus ns;
     lt_status st = LT_OK;
-
     *msg = NULL;
+    jsOptions o;
+
     lt_buf_init_on(&subj, sbuf, sizeof(sbuf), LT__KEY_MAX);
     if ((st = subject_of(bucket, key, &subj)) != LT_OK)
         goto out;
+    if (lt__store_out_of_time()) {
+        st = LT_FAIL(LT_ERR_TIMEOUT, "cannot read %s: out of time", key);
+        goto out;
+    }
     snprintf(stream, sizeof(stream), "KV_%s", bucket);
-    ns = js_GetLastMsg(msg, s->js, stream, subj.ptr, NULL, &jerr);
+    jsOptions_Init(&o);
+    o.Wait = lt__store_wait_ms(LT__JS_WAIT_MS);
+    ns = js_GetLastMsg(msg, s->js, stream, subj.ptr, &o, &jerr);
     if (ns == NATS_NOT_FOUND || jerr == JSNoMessageFoundErr) {
         natsMsg_Destroy(*msg);
         *msg = NULL; /* never written */
@@ -107,7 +115,7 @@ static void backoff_sleep(unsigned attempt)
 {
     int64_t ms = (int64_t)LT__RESOLVE_FIRST_MS << (attempt < 4 ? attempt : 4);
 
-    nats_Sleep(ms);
+    nats_Sleep(lt__store_wait_ms(ms));
 }
 
 /*
@@ -123,10 +131,11 @@ static lt_status resolve(lt_store *s, const char *bucket, const char *key, uint6
     char why[256];
     natsMsg *msg = NULL;
     const char *got = NULL;
-    lt_status st = LT_OK;
+    lt_status st;
 
     snprintf(why, sizeof(why), "%s", lt_error_message());
-    for (unsigned i = 0; i < LT__RESOLVE_TRIES; i++) {
+    st = LT_FAIL(LT_ERR_TIMEOUT, "out of time"); /* when no read-back can begin */
+    for (unsigned i = 0; i < LT__RESOLVE_TRIES && !lt__store_out_of_time(); i++) {
         if (i > 0)
             backoff_sleep(i - 1);
         if ((st = kv_last_msg(s, bucket, key, &msg)) == LT_OK)
@@ -152,6 +161,53 @@ static lt_status resolve(lt_store *s, const char *bucket, const char *key, uint6
     natsMsg_Destroy(msg);
     return LT_FAIL(LT_ERR_AMBIGUOUS,
                    "%s; %s changed since, so whether this write was applied is unknown", why, key);
+}
+
+/*
+ * The write msg (write id wid, expecting revision rev under po) got no answer (failed): send the
+ * same message again until JetStream answers, the tries run out or the thread's deadline passes.
+ * A read-back alone cannot tell "not applied" from "not applied yet": in a cluster the first
+ * write may wait in the stream's log for a quorum and land later, after we said it failed. The
+ * same write again settles it: it lands only where the first did not (else the revision moved),
+ * and a conflict is resolved by reading the key back (our write id on top: applied).
+ */
+static lt_status send_again(lt_store *s, const char *bucket, const char *key, uint64_t rev,
+                            const char *wid, natsMsg *msg, jsPubOptions *po, lt_status failed,
+                            uint64_t *new_rev)
+{
+    char why[256];
+
+    snprintf(why, sizeof(why), "%s", lt_error_message());
+    for (unsigned i = 0; i < LT__RESOLVE_TRIES && !lt__store_out_of_time(); i++) {
+        jsPubAck *pa = NULL;
+        jsErrCode jerr = 0;
+        natsStatus ns;
+
+        backoff_sleep(i);
+        if (lt__store_out_of_time())
+            break;
+        po->MaxWait = lt__store_wait_ms(LT__JS_WAIT_MS);
+        ns = js_PublishMsg(&pa, s->js, msg, po, &jerr);
+        if (ns == NATS_OK && new_rev != NULL)
+            *new_rev = pa->Sequence;
+        jsPubAck_Destroy(pa);
+        if (ns == NATS_OK) {
+            LT_INFO("store", "%s: no answer to its write (%s); sent again: applied", key, why);
+            return LT_OK;
+        }
+        if (jerr == JSStreamWrongLastSequenceErr) { /* moved: by our first write, or another */
+            LT_FAIL(failed, "%s", why);
+            return resolve(s, bucket, key, rev, wid, failed, new_rev);
+        }
+        if (!ambiguous(ns, jerr))
+            return LT_FAIL(LT_ERR_AMBIGUOUS,
+                           "%s; sent again: %s (JetStream error %d), so whether it was applied is "
+                           "unknown",
+                           why, natsStatus_GetText(ns), (int)jerr);
+    }
+    return LT_FAIL(LT_ERR_AMBIGUOUS,
+                   "%s; no answer when sent again either, so whether it was applied is unknown",
+                   why);
 }
 
 lt_status lt__store_kv_cas(lt_store *s, const char *bucket, const char *key, const void *data,
@@ -184,7 +240,12 @@ lt_status lt__store_kv_cas(lt_store *s, const char *bucket, const char *key, con
         st = lt__store_nats_fail(ns, 0, "cannot build the write of", key);
         goto out;
     }
+    if (lt__store_out_of_time()) { /* not sent: a definite failure */
+        st = LT_FAIL(LT_ERR_TIMEOUT, "cannot write %s: out of time", key);
+        goto out;
+    }
     jsPubOptions_Init(&po);
+    po.MaxWait = lt__store_wait_ms(LT__JS_WAIT_MS);
     if (rev == 0)
         po.ExpectNoMessage = true;
     else
@@ -198,7 +259,7 @@ lt_status lt__store_kv_cas(lt_store *s, const char *bucket, const char *key, con
     if (ns != NATS_OK) {
         st = lt__store_nats_fail(ns, jerr, "cannot write", key);
         if (ambiguous(ns, jerr))
-            st = resolve(s, bucket, key, rev, wid, st, new_rev);
+            st = send_again(s, bucket, key, rev, wid, msg, &po, st, new_rev);
         goto out;
     }
     if (new_rev != NULL)
@@ -213,7 +274,7 @@ out:
 /* ---- a compare-and-set sent now and awaited later ------------------------------------------ */
 
 #define EXPECT_SEQ_HEADER "Nats-Expected-Last-Subject-Sequence"
-#define ACK_WAIT_MS 5000 /**< as long as a waited write (nats.c's JetStream default) */
+#define ACK_WAIT_MS LT__JS_WAIT_MS /**< as long as a waited write */
 
 lt_status lt__store_kv_cas_send(lt_store *s, natsConnection *nc, const char *bucket,
                                 const char *key, const void *data, size_t len, uint64_t rev,
@@ -305,7 +366,7 @@ lt_status lt__store_kv_cas_wait(lt__store_pending *p, uint64_t *new_rev)
 
     if (!p->sent)
         return LT_FAIL(LT_ERR_STATE, "no write of %s was sent", p->key);
-    ns = natsSubscription_NextMsg(&msg, p->sub, ACK_WAIT_MS);
+    ns = natsSubscription_NextMsg(&msg, p->sub, lt__store_wait_ms(ACK_WAIT_MS));
     if (ns == NATS_OK) {
         st = pub_ack(p, msg, &seq);
         if (st == LT_OK && new_rev != NULL)
@@ -356,7 +417,7 @@ lt_status lt__store_kv_scan(kvStore *kv, const char *filter, lt__store_kv_item *
     for (;;) {
         kvEntry *e = NULL;
 
-        ns = kvWatcher_Next(&e, w, SCAN_TIMEOUT_MS);
+        ns = kvWatcher_Next(&e, w, lt__store_wait_ms(SCAN_TIMEOUT_MS));
         if (ns != NATS_OK) {
             st = lt__store_nats_fail(ns, 0, "cannot scan", filter);
             goto out;

@@ -130,6 +130,40 @@ int64_t lt_store_now_ms(void)
     return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
+/* ---- the calling thread's deadline (lt_store_deadline_set) ---------------------------------- */
+
+static _Thread_local int64_t deadline_ns;
+
+static int64_t mono_ns(void)
+{
+    struct timespec ts;
+
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
+}
+
+void lt_store_deadline_set(int64_t deadline)
+{
+    deadline_ns = deadline;
+}
+
+bool lt__store_out_of_time(void)
+{
+    return deadline_ns != 0 && mono_ns() >= deadline_ns;
+}
+
+int64_t lt__store_wait_ms(int64_t wait_ms)
+{
+    int64_t left;
+
+    if (deadline_ns == 0)
+        return wait_ms;
+    left = (deadline_ns - mono_ns()) / 1000000;
+    if (left < 1)
+        left = 1; /* an answer already waiting is still taken */
+    return left < wait_ms ? left : wait_ms;
+}
+
 lt_status lt__store_nats_fail(natsStatus ns, int jerr, const char *what, const char *key)
 {
     lt_status st = ns == NATS_TIMEOUT             ? LT_ERR_TIMEOUT

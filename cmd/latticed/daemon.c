@@ -120,6 +120,7 @@ int lt_daemon_run(const lt_daemon_config *cfg)
     lt_api *api = NULL;
     lt_api_config ac = { .prefix = cfg->api_prefix,
                          .workers = (unsigned)cfg->api_workers,
+                         .timeout_ms = (unsigned)cfg->api_timeout_ms,
                          .sched_prefix = cfg->lattice_prefix };
     lt_conn_config cc;
     lt_conn_events events = { .disconnected = conn_disconnected, .reconnected = conn_reconnected };

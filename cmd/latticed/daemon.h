@@ -22,7 +22,8 @@ typedef struct {
     const char *nats_server_bin;  /**< --dev: nats-server binary */
     const char *api_prefix;
     int64_t api_workers;
-    const char *storage; /**< "file" or "memory" */
+    int64_t api_timeout_ms; /**< the store work of one API request ends this long after it came */
+    const char *storage;    /**< "file" or "memory" */
     int64_t replicas;
     int64_t events_max_bytes;
     const char *log_level, *log_format;

@@ -62,6 +62,11 @@ static const lt_opt options[] = {
       "API handler threads: one app's requests run in order on one of them, other apps' "
       "side by side",
       F(api_workers), 1, 64 },
+    { "api-timeout-ms", 0, "LATTICED_API_TIMEOUT_MS", LT_OPT_INT, "MS", "8000",
+      "a write request (put, deploy, undeploy, delete) answers within this long of arriving, "
+      "whatever JetStream does; an outcome unknown by then is answered as unknown (keep it "
+      "below your clients' request timeout)",
+      F(api_timeout_ms), 100, 600000 },
     { "storage", 0, "LATTICED_STORAGE", LT_OPT_STRING, "file|memory", "file",
       "JetStream storage of latticed's buckets and streams", F(storage), 0, 0 },
     { "replicas", 0, "LATTICED_REPLICAS", LT_OPT_INT, "N", "1",

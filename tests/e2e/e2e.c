@@ -250,6 +250,54 @@ void e2e_dump_logs(e2e *e)
     }
 }
 
+static void print_status_kv(e2e *e, const char *lattice, const char *app)
+{
+    jsCtx *js = NULL;
+    kvStore *kv = NULL;
+    kvEntry *ent = NULL;
+    char key[256];
+    natsStatus s;
+
+    snprintf(key, sizeof(key), "%s.%s", lattice, app);
+    s = natsConnection_JetStream(&js, e->nc, NULL);
+    if (s == NATS_OK)
+        s = js_KeyValue(&kv, js, "latticed_status");
+    if (s == NATS_OK)
+        s = kvStore_Get(&ent, kv, key);
+    if (s == NATS_OK)
+        fprintf(stderr, "----- status KV %s (revision %llu) -----\n%.*s\n", key,
+                (unsigned long long)kvEntry_Revision(ent), kvEntry_ValueLen(ent),
+                kvEntry_ValueString(ent));
+    else
+        fprintf(stderr, "----- status KV %s: %s -----\n", key, natsStatus_GetText(s));
+    kvEntry_Destroy(ent);
+    kvStore_Destroy(kv);
+    jsCtx_Destroy(js);
+}
+
+void e2e_diagnose(e2e *e, const char *lattice, const char *app)
+{
+    size_t i;
+
+    print_status_kv(e, lattice, app);
+    if (system("command -v gdb >/dev/null 2>&1") != 0)
+        return;
+    for (i = 0; i < e->n_procs; i++) {
+        char cmd[256];
+
+        if (!e->procs[i].alive || strcmp(e->procs[i].name, "latticed") != 0)
+            continue;
+        fprintf(stderr, "----- latticed (pid %d) threads -----\n", (int)e->procs[i].pid);
+        fflush(stderr);
+        snprintf(cmd, sizeof(cmd),
+                 "gdb -batch -nx -ex 'thread apply all bt' -p %d 2>&1 | grep -E '^(Thread|#)' "
+                 "1>&2",
+                 (int)e->procs[i].pid);
+        if (system(cmd) != 0)
+            fprintf(stderr, "(gdb could not attach)\n");
+    }
+}
+
 /* Sanitizer findings in any process's log (the processes are ASan builds in build-asan). */
 static void check_logs(e2e *e)
 {

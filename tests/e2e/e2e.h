@@ -176,6 +176,19 @@ int64_t e2e_wait_converged(e2e *e, const char *lattice, const char *app, int64_t
 /** Print the tail of every process log (on failure). */
 void e2e_dump_logs(e2e *e);
 
+/** Assert ok, printing the processes' logs first when it fails. */
+#define E2E_EXPECT(e, ok, ...)           \
+    do {                                 \
+        bool ok_ = (ok);                 \
+        if (!ok_)                        \
+            e2e_dump_logs(e);            \
+        ck_assert_msg(ok_, __VA_ARGS__); \
+    } while (0)
+/** After a failed wait: what the store holds as app's status (read straight from KV, not through
+ * latticed's API) and, where gdb is installed, the stacks of every thread of each live latticed:
+ * enough to tell a status never written from one latticed's view missed, or a stuck thread. */
+void e2e_diagnose(e2e *e, const char *lattice, const char *app);
+
 int64_t e2e_now_ms(void);
 void e2e_sleep_ms(int64_t ms);
 

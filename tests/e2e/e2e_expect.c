@@ -46,6 +46,7 @@ void e2e_expect_status(e2e *e, const char *lattice, const char *app, const char 
         char *msg = NULL, *st = e2e_status(e, lattice, app, &msg);
 
         e2e_dump_logs(e);
+        e2e_diagnose(e, lattice, app);
         ck_abort_msg("%s is %s (%s), not %s", app, st, msg, want);
     }
 }

@@ -114,15 +114,6 @@ static bool count_is(e2e *e, void *arg)
            e2e_count(e, L, APP, NULL, NULL, NULL) == w->want;
 }
 
-/* Assert ok, printing the processes' logs first when it fails. */
-#define EXPECT(e, ok, ...)               \
-    do {                                 \
-        bool ok_ = (ok);                 \
-        if (!ok_)                        \
-            e2e_dump_logs(e);            \
-        ck_assert_msg(ok_, __VA_ARGS__); \
-    } while (0)
-
 /* A lattice with 2 simulated hosts running keep v1 (5 instances) under latticed *pid. */
 static e2e *running_v1(pid_t *pid, const char *rules)
 {
@@ -139,8 +130,8 @@ static e2e *running_v1(pid_t *pid, const char *rules)
     e2e_hosts(e, L, "h", 2, NULL, NULL);
     *pid = latticed(e, rules);
     e2e_deploy_ok(e, L, "keep-v1.yaml");
-    EXPECT(e, e2e_wait(e, count_is, &v1, 60000), "v1 never ran");
-    EXPECT(e, e2e_wait_status(e, L, APP, "deployed", 30000), "never deployed");
+    E2E_EXPECT(e, e2e_wait(e, count_is, &v1, 60000), "v1 never ran");
+    E2E_EXPECT(e, e2e_wait_status(e, L, APP, "deployed", 30000), "never deployed");
     return e;
 }
 
@@ -162,13 +153,13 @@ static void nothing_stopped(e2e *e, const char *version, size_t n)
 {
     want_arg w = { version, n };
 
-    EXPECT(e, e2e_wait(e, both_heard_since, &(int64_t){ e2e_now_ms() }, 10000),
-           "the hosts stopped heartbeating");
-    EXPECT(e, e2e_wait(e, both_heard_since, &(int64_t){ e2e_now_ms() }, 10000),
-           "the hosts stopped heartbeating");
+    E2E_EXPECT(e, e2e_wait(e, both_heard_since, &(int64_t){ e2e_now_ms() }, 10000),
+               "the hosts stopped heartbeating");
+    E2E_EXPECT(e, e2e_wait(e, both_heard_since, &(int64_t){ e2e_now_ms() }, 10000),
+               "the hosts stopped heartbeating");
     ck_assert_uint_eq(atomic_load(&stops), 0);
     /* heartbeats may lag under sanitizers: wait for the count rather than sample it */
-    EXPECT(e, e2e_wait(e, count_is, &w, 10000), "%s does not run %zu instances", version, n);
+    E2E_EXPECT(e, e2e_wait(e, count_is, &w, 10000), "%s does not run %zu instances", version, n);
     ck_assert_uint_eq(atomic_load(&stops), 0);
 }
 
@@ -196,12 +187,12 @@ START_TEST(lost_index_replies_keep_v2)
                   "get v2: %s", text);
     free(text);
     json_decref(j);
-    EXPECT(e, e2e_wait(e, count_is, &v2, 60000), "v2 never ran");
+    E2E_EXPECT(e, e2e_wait(e, count_is, &v2, 60000), "v2 never ran");
     /* a latticed without the shim reads the same store: it keeps everything */
     watch_start(e, &w);
     e2e_kill(e, pid, SIGTERM, true);
     pid = latticed(e, NULL);
-    EXPECT(e, e2e_wait_status(e, L, APP, "deployed", 30000), "never deployed");
+    E2E_EXPECT(e, e2e_wait_status(e, L, APP, "deployed", 30000), "never deployed");
     nothing_stopped(e, "v2", 6);
     watch_stop(&w);
     finish(e);
@@ -280,13 +271,13 @@ START_TEST(restart_with_unreadable_manifest_stops_nothing)
     snprintf(rules, sizeof(rules),
              "js_GetLastMsg:subj=$KV.latticed_manifests.manifest.*:mode=fail:onfile=%s", flag);
     pid = latticed(e, rules);
-    EXPECT(e, e2e_wait(e, says_unreadable, "cannot read version v1", 30000),
-           "status never said the manifest is unreadable");
+    E2E_EXPECT(e, e2e_wait(e, says_unreadable, "cannot read version v1", 30000),
+               "status never said the manifest is unreadable");
     /* It retries the read (past its warm-up: a leftover would have been stopped by now). */
-    EXPECT(e, e2e_wait(e, read_retried, NULL, 30000), "the manifest read was not retried");
+    E2E_EXPECT(e, e2e_wait(e, read_retried, NULL, 30000), "the manifest read was not retried");
     nothing_stopped(e, "v1", 5);
     unlink(flag);
-    EXPECT(e, e2e_wait_status(e, L, APP, "deployed", 30000), "never deployed");
+    E2E_EXPECT(e, e2e_wait_status(e, L, APP, "deployed", 30000), "never deployed");
     nothing_stopped(e, "v1", 5);
     (void)pid;
     watch_stop(&w);
@@ -320,7 +311,7 @@ START_TEST(status_truthful_after_deploy)
         ck_assert_msg(e2e_now_ms() < deadline, "v2 never deployed");
         e2e_sleep_ms(50);
     }
-    EXPECT(e, e2e_wait(e, count_is, &(want_arg){ "v2", 6 }, 30000), "v2 never ran");
+    E2E_EXPECT(e, e2e_wait(e, count_is, &(want_arg){ "v2", 6 }, 30000), "v2 never ran");
     finish(e);
 }
 END_TEST
@@ -353,14 +344,14 @@ START_TEST(status_writes_retried)
     pid = latticed(e, rules);
     watch_start(e, &w);
     e2e_deploy_ok(e, L, "keep-v2.yaml");
-    EXPECT(e, e2e_wait(e, count_is, &v2, 60000), "v2 never ran");
+    E2E_EXPECT(e, e2e_wait(e, count_is, &v2, 60000), "v2 never ran");
     ck_assert_uint_ge(lt_shim_fired(shim_log, "kvStore_Put"), 1);
     doc = kv_status(&w);
     ck_assert_msg(doc == NULL || strstr(doc, "\"version\":\"v2\"") == NULL,
                   "written although every put failed: %s", doc);
     free(doc);
     unlink(flag); /* the KV is back */
-    EXPECT(e, e2e_wait(e, kv_has_v2, &w, 30000), "the newest status was never written");
+    E2E_EXPECT(e, e2e_wait(e, kv_has_v2, &w, 30000), "the newest status was never written");
     (void)pid;
     watch_stop(&w);
     finish(e);
@@ -502,7 +493,8 @@ START_TEST(lost_manifest_write_is_written_again)
                   "put with both manifest writes failing: %s", text);
     free(text);
     json_decref(j);
-    ck_assert_uint_eq(lt_shim_fired(shim_log, "js_PublishMsg"), 1);
+    /* written again, waiting, and sent again while unanswered (within the request's deadline) */
+    ck_assert_uint_ge(lt_shim_fired(shim_log, "js_PublishMsg"), 1);
     /* the index names v3 and its manifest key was never touched: no delete marker that would
      * keep the manifest from ever being written under that id */
     watch_start(e, &w);
