@@ -423,8 +423,15 @@ static lt_status on_store_change(lt_store_change_kind kind, const char *lattice,
     it->deleted = kind == LT_STORE_CHANGE_DELETE;
     if (app != NULL && app->deployed_version != NULL) {
         lt_model_report *rep = NULL;
-        lt_status st =
-            lt_store_manifest_get(svc->cfg.store, app, app->deployed_version, &json, &len);
+        lt_status st = LT_OK;
+
+        if (app->deployed_manifest != NULL) { /* read ahead with the rest of its batch */
+            json = app->deployed_manifest;
+            len = app->deployed_manifest_len;
+            app->deployed_manifest = NULL;
+        } else {
+            st = lt_store_manifest_get(svc->cfg.store, app, app->deployed_version, &json, &len);
+        }
 
         if (st == LT_OK)
             st = lt_model_parse(json, len, NULL, &it->model, &rep);

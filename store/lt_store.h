@@ -149,11 +149,15 @@ typedef struct lt_store_app {
     size_t deployed_id_count;
     lt_store_event *history; /**< oldest first, capped */
     size_t history_count;
-    size_t history_cap_;  /**< private */
-    uint64_t revision;    /**< KV revision read (0: the app does not exist yet) */
-    bool deleted;         /**< set by an update callback to delete the whole app */
-    char *deployed_trace; /**< W3C traceparent of the request that last deployed, or NULL:
+    size_t history_cap_;     /**< private */
+    uint64_t revision;       /**< KV revision read (0: the app does not exist yet) */
+    bool deleted;            /**< set by an update callback to delete the whole app */
+    char *deployed_trace;    /**< W3C traceparent of the request that last deployed, or NULL:
                                "deployed_traceparent" in the index (latticed extension) */
+    char *deployed_manifest; /**< lt_store_watch's live changes only: the deployed version's
+                                  manifest, read ahead (NULL: read it with
+                                  lt_store_manifest_get, as always). Owned; never copied. */
+    size_t deployed_manifest_len;
 } lt_store_app;
 
 /** DESTRUCTOR. NULL-safe. */
@@ -306,7 +310,10 @@ typedef lt_status (*lt_store_watch_fn)(lt_store_change_kind kind, const char *la
 /**
  * CONSTRUCTOR. Start a thread that delivers the current index of every app
  * of lattice (NULL: of every lattice), then INITIAL_DONE, then each change,
- * in KV order, to fn on that thread. LT_ERR_TRANSPORT, LT_ERR_NOMEM.
+ * in KV order, to fn on that thread. Changes after INITIAL_DONE that arrive
+ * together are delivered as a batch whose deployed manifests were read side
+ * by side beforehand (lt_store_app.deployed_manifest; a read that failed is
+ * left to fn). LT_ERR_TRANSPORT, LT_ERR_NOMEM.
  */
 LT_NODISCARD lt_status lt_store_watch_start(lt_store_watch **new_w, lt_store *s,
                                             const char *lattice, lt_store_watch_fn fn, void *arg);

@@ -42,6 +42,7 @@ void lt_store_app_free(lt_store_app *app)
     lt_free(app->name);
     lt_free(app->deployed_version);
     lt_free(app->deployed_trace);
+    lt_free(app->deployed_manifest);
     lt_free(app->description);
     lt_free(app);
 }

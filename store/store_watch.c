@@ -4,7 +4,10 @@
  * error it re-subscribes after a pause and delivers the current state again
  * (consumers are level-triggered, so repeats are harmless). A change the
  * callback refuses is re-read and delivered again after a backoff, unless a
- * newer change of the same app comes first.
+ * newer change of the same app comes first. Live changes that arrive together
+ * (a burst of deploys) are handed over as a batch, the deployed manifests they
+ * name read side by side first: one KV round trip per batch rather than one
+ * per app on the way to the scheduler.
  */
 #include <pthread.h>
 #include <stdatomic.h>
@@ -18,6 +21,8 @@
 #define NEXT_TIMEOUT_MS 1000
 #define RETRY_PAUSE_MS 1000
 #define REDELIVER_FIRST_MS 250
+#define BATCH_MAX 128 /* live changes handed over together */
+#define READERS 4     /* threads reading one batch's manifests (the watcher's included) */
 
 /* An app whose change the callback refused: delivered again at due. */
 typedef struct {
@@ -155,26 +160,117 @@ static bool split_key(const char *key, char *lattice, char *name)
     return lt_store_name_is_valid(lattice) && lt_store_name_is_valid(name);
 }
 
-static void deliver(lt_store_watch *wa, kvEntry *e)
-{
+/* One change of a batch: what hand() gets. */
+typedef struct {
+    lt_store_change_kind kind;
     char lattice[LT_STORE_MAX_NAME + 1], name[LT_STORE_MAX_NAME + 1];
-    lt_store_app *app = NULL;
+    lt_store_app *app;
+} change;
+
+/* e as a change; false for a key that is no index or an index that cannot be read. */
+static bool change_of(kvEntry *e, change *c)
+{
     kvOperation op = kvEntry_Operation(e);
 
-    if (!split_key(kvEntry_Key(e), lattice, name))
-        return;
+    c->app = NULL;
+    if (!split_key(kvEntry_Key(e), c->lattice, c->name))
+        return false;
     if (op == kvOp_Delete || op == kvOp_Purge) {
-        hand(wa, LT_STORE_CHANGE_DELETE, lattice, name, NULL, 0);
-        return;
+        c->kind = LT_STORE_CHANGE_DELETE;
+        return true;
     }
-    if (lt__store_index_decode(lattice, name, kvEntry_Value(e), (size_t)kvEntry_ValueLen(e),
-                               &app) != LT_OK) {
+    if (lt__store_index_decode(c->lattice, c->name, kvEntry_Value(e), (size_t)kvEntry_ValueLen(e),
+                               &c->app) != LT_OK) {
         LT_WARN("store", "watch: skipping unreadable index %s: %s", kvEntry_Key(e),
                 lt_error_message());
-        return;
+        return false;
     }
-    app->revision = kvEntry_Revision(e);
-    hand(wa, LT_STORE_CHANGE_PUT, lattice, name, app, 0);
+    c->app->revision = kvEntry_Revision(e);
+    c->kind = LT_STORE_CHANGE_PUT;
+    return true;
+}
+
+static void deliver(lt_store_watch *wa, kvEntry *e)
+{
+    change c;
+
+    if (change_of(e, &c))
+        hand(wa, c.kind, c.lattice, c.name, c.app, 0);
+}
+
+/* The deployed manifests of a batch, read by several threads. */
+typedef struct {
+    lt_store *s;
+    change *c;
+    size_t n;
+    atomic_size_t next;
+} read_ahead;
+
+static void *read_ahead_main(void *p)
+{
+    read_ahead *ra = p;
+    size_t i;
+
+    while ((i = atomic_fetch_add(&ra->next, 1)) < ra->n) {
+        lt_store_app *a = ra->c[i].app;
+        char *json = NULL;
+        size_t len = 0;
+
+        if (a == NULL || a->deployed_version == NULL)
+            continue;
+        if (lt_store_manifest_get(ra->s, a, a->deployed_version, &json, &len) == LT_OK) {
+            a->deployed_manifest = json; /* else the callback reads it and says why it cannot */
+            a->deployed_manifest_len = len;
+        }
+    }
+    return NULL;
+}
+
+static void read_batch(lt_store_watch *wa, change *c, size_t n)
+{
+    read_ahead ra = { .s = wa->s, .c = c, .n = n };
+    pthread_t th[READERS - 1];
+    size_t want = 0, started = 0;
+
+    for (size_t i = 0; i < n; i++)
+        want += c[i].app != NULL && c[i].app->deployed_version != NULL;
+    if (want < 2)
+        return; /* one read: nothing to overlap */
+    atomic_init(&ra.next, 0);
+    while (started < READERS - 1 && started + 1 < want &&
+           pthread_create(&th[started], NULL, read_ahead_main, &ra) == 0)
+        started++;
+    read_ahead_main(&ra);
+    for (size_t i = 0; i < started; i++)
+        pthread_join(th[i], NULL);
+}
+
+/* A live change e and whatever else has arrived (up to BATCH_MAX): manifests read, then handed
+ * over in KV order. Returns the watcher's status when it failed while gathering. */
+static natsStatus deliver_batch(lt_store_watch *wa, kvWatcher *w, kvEntry *e)
+{
+    change c[BATCH_MAX];
+    size_t n = 0;
+    natsStatus ns = NATS_OK;
+
+    while (e != NULL) {
+        if (change_of(e, &c[n]))
+            n++;
+        kvEntry_Destroy(e);
+        e = NULL;
+        if (n == BATCH_MAX || atomic_load(&wa->stop) || (ns = kvWatcher_Next(&e, w, 1)) != NATS_OK)
+            break;
+    }
+    if (ns == NATS_TIMEOUT)
+        ns = NATS_OK; /* nothing more waiting */
+    read_batch(wa, c, n);
+    for (size_t i = 0; i < n; i++) {
+        if (atomic_load(&wa->stop))
+            lt_store_app_free(c[i].app);
+        else
+            hand(wa, c[i].kind, c[i].lattice, c[i].name, c[i].app, 0);
+    }
+    return ns;
 }
 
 static void pause_ms(lt_store_watch *wa, int ms)
@@ -188,6 +284,8 @@ static void pause_ms(lt_store_watch *wa, int ms)
 /* Follow one watcher until it fails or we stop. */
 static void follow(lt_store_watch *wa, kvWatcher *w)
 {
+    bool live = false; /* past the initial values */
+
     while (!atomic_load(&wa->stop)) {
         kvEntry *e = NULL;
         natsStatus ns = kvWatcher_Next(&e, w, next_wait(wa));
@@ -206,11 +304,22 @@ static void follow(lt_store_watch *wa, kvWatcher *w)
         }
         if (e == NULL) {
             LT_IGNORE(wa->fn(LT_STORE_CHANGE_INITIAL_DONE, NULL, NULL, NULL, wa->arg));
+            live = true;
             continue;
         }
-        deliver(wa, e);
-        kvEntry_Destroy(e);
+        if (live) {
+            ns = deliver_batch(wa, w, e);
+        } else {
+            deliver(wa, e);
+            kvEntry_Destroy(e);
+        }
         redeliver_due(wa);
+        if (ns != NATS_OK) {
+            if (!atomic_load(&wa->stop))
+                LT_WARN("store", "watch %s: %s; re-subscribing", wa->filter,
+                        natsStatus_GetText(ns));
+            return;
+        }
     }
 }
 

@@ -110,8 +110,7 @@ static void versions_readable(natsConnection *nc)
     size_t i;
 
     ck_assert_msg(json_is_array(vs), "versions: %s", message_of(j));
-    json_array_foreach(vs, i, v)
-    {
+    json_array_foreach (vs, i, v) {
         const char *ver = json_string_value(json_object_get(v, "version"));
         char body[128];
         json_t *g;

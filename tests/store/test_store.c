@@ -502,6 +502,75 @@ START_TEST(watch_redelivers_refused)
 }
 END_TEST
 
+/* A burst of live deploys: the watcher hands them over with their manifests read ahead, each
+ * the manifest of the version deployed. The first change holds the watcher until the rest are
+ * written, so that they arrive together. */
+typedef struct {
+    pthread_mutex_t mu;
+    pthread_cond_t cv;
+    bool release;
+    int live, read_ahead, wrong;
+} burst_log;
+
+static lt_status on_burst(lt_store_change_kind kind, const char *lattice, const char *name,
+                          lt_store_app *app, void *arg)
+{
+    burst_log *b = arg;
+    char want[64];
+
+    (void)lattice;
+    pthread_mutex_lock(&b->mu);
+    if (kind == LT_STORE_CHANGE_PUT && app->deployed_version != NULL) {
+        if (b->live++ == 0)
+            while (!b->release)
+                pthread_cond_wait(&b->cv, &b->mu);
+        snprintf(want, sizeof(want), "{\"app\":\"%s\"}", name);
+        if (app->deployed_manifest != NULL) {
+            b->read_ahead++;
+            b->wrong += app->deployed_manifest_len != strlen(want) ||
+                        memcmp(app->deployed_manifest, want, strlen(want)) != 0;
+        }
+    }
+    pthread_mutex_unlock(&b->mu);
+    lt_store_app_free(app);
+    return LT_OK;
+}
+
+START_TEST(watch_reads_burst_ahead)
+{
+    burst_log b = { .mu = PTHREAD_MUTEX_INITIALIZER, .cv = PTHREAD_COND_INITIALIZER };
+    lt_store_watch *w = NULL;
+    put_arg a = { "v1", true, NULL };
+    int done = 0;
+
+    ck_assert_int_eq(lt_store_watch_start(&w, store, "bu", on_burst, &b), LT_OK);
+    nats_Sleep(200); /* past the (empty) initial values */
+    for (int i = 0; i < 11; i++) {
+        char name[16], json[64];
+        lt_store_manifest m;
+
+        snprintf(name, sizeof(name), "a%02d", i);
+        snprintf(json, sizeof(json), "{\"app\":\"%s\"}", name);
+        m = (lt_store_manifest){ json, strlen(json) };
+        ck_assert_int_eq(lt_store_update(store, "bu", name, &m, cb_put, &a, NULL), LT_OK);
+    }
+    pthread_mutex_lock(&b.mu);
+    b.release = true;
+    pthread_cond_broadcast(&b.cv);
+    pthread_mutex_unlock(&b.mu);
+    for (int i = 0; i < 500 && done < 11; i++) {
+        nats_Sleep(10);
+        pthread_mutex_lock(&b.mu);
+        done = b.live;
+        pthread_mutex_unlock(&b.mu);
+    }
+    lt_store_watch_stop(w);
+    ck_assert_int_eq(b.live, 11);
+    ck_assert_int_ge(b.read_ahead, 2); /* the 10 written while the first was held: one batch */
+    ck_assert_int_eq(b.wrong, 0);
+}
+END_TEST
+
 /* ---- status ---- */
 
 START_TEST(status_values)
@@ -575,7 +644,8 @@ int main(void)
                              assets_idempotent, put_get_roundtrip, deployed_version_read_back,
                              delete_version_and_app, list_sorted_and_isolated,
                              concurrent_writers_lose_nothing, conflict_exhausted_overwrites_nothing,
-                             caps, watch_changes, watch_redelivers_refused, status_values, NULL });
+                             caps, watch_changes, watch_redelivers_refused, watch_reads_burst_ahead,
+                             status_values, NULL });
     tcase_add_checked_fixture(nats, setup, teardown);
     lt_test_tcase(s, "pure", 0, (const TTest *const[]){ ulid_and_time, NULL });
     rc = lt_test_run_suite(s);
