@@ -121,8 +121,8 @@ void lt__sched_cp_instance_lost(lt_sched *s, const sched_obs *o, int reason, con
         return;
     m.lattice = s->lattice;
     m.app = o->owner->name;
-    m.version = o->version;
-    m.component = o->comp;
+    m.version = PB(o->version);
+    m.component = PB(o->comp);
     m.instance_id = o->id;
     m.host_id = o->host->id;
     m.reason = reason;

@@ -203,18 +203,71 @@ void lt__sched_obs_unlink_app(lt_sched *s, sched_obs *o)
     a->n_obs--;
 }
 
-static void obs_free(sched_obs *o)
+/* ---- interned text: one copy per distinct value, counted (s->interned) ---- */
+
+typedef struct {
+    size_t refs;
+    char text[];
+} interned;
+
+/* v's shared copy, one more user counted; NULL when out of memory. */
+static const char *intern(lt_sched *s, const char *v)
+{
+    interned *e = lt_map_get(&s->interned, v);
+    size_t n;
+
+    if (e == NULL) {
+        n = strlen(v);
+        if ((e = lt_malloc(sizeof(*e) + n + 1)) == NULL)
+            return NULL;
+        e->refs = 0;
+        memcpy(e->text, v, n + 1);
+        if (lt_map_add(&s->interned, e->text, e) != LT_OK) {
+            lt_free(e);
+            return NULL;
+        }
+    }
+    e->refs++;
+    return e->text;
+}
+
+/* One user of p (a copy intern returned, or NULL) less; the last frees it. */
+static void unintern(lt_sched *s, const char *p)
+{
+    interned *e = p != NULL ? lt_map_get(&s->interned, p) : NULL;
+
+    if (e == NULL || --e->refs > 0)
+        return;
+    lt_map_del(&s->interned, e->text);
+    lt_free(e);
+}
+
+/* *dst = src ("" for NULL) as interned text; true if it changed. *dst is NULL when out of
+ * memory. */
+static bool istr_set(lt_sched *s, const char **dst, const char *src)
+{
+    const char *v = src != NULL ? src : "", *n;
+
+    if (*dst != NULL && strcmp(*dst, v) == 0)
+        return false;
+    n = intern(s, v);
+    unintern(s, *dst);
+    *dst = n;
+    return true;
+}
+
+static void obs_free(lt_sched *s, sched_obs *o)
 {
     size_t i;
 
     lt_free(o->id);
-    lt_free(o->app);
-    lt_free(o->version);
-    lt_free(o->comp);
-    lt_free(o->comp_id);
-    lt_free(o->image);
-    lt_free(o->digest);
-    lt_free(o->message);
+    unintern(s, o->app);
+    unintern(s, o->version);
+    unintern(s, o->comp);
+    unintern(s, o->comp_id);
+    unintern(s, o->image);
+    unintern(s, o->digest);
+    unintern(s, o->message);
     lt_free(o->placement);
     lt_free(o->last_error);
     for (i = 0; i < o->n_links; i++)
@@ -280,7 +333,7 @@ static void obs_remove(lt_sched *s, sched_obs *o, int reason, const char *msg, i
         if (head != NULL)
             head->id_next = o->id_next;
     }
-    obs_free(o);
+    obs_free(s, o);
 }
 
 static bool str_set(char **dst, const char *src)
@@ -354,7 +407,7 @@ static lt_status obs_upsert(lt_sched *s, sched_host *h, const Latticed__Host__V1
             o->id_next = head->id_next; /* keep the head: its key stays valid */
             head->id_next = o;
         } else if ((st = lt_map_put(&s->obs_by_id, o->id, o)) != LT_OK) {
-            obs_free(o);
+            obs_free(s, o);
             return st;
         }
         o->host_next = h->obs_head;
@@ -366,13 +419,13 @@ static lt_status obs_upsert(lt_sched *s, sched_host *h, const Latticed__Host__V1
         created = true;
     }
     o->seen = stamp;
-    changed |= str_set(&o->app, managed ? app : in->app_name);
-    changed |= str_set(&o->version, in->app_version);
-    changed |= str_set(&o->comp, in->component_name);
-    changed |= str_set(&o->comp_id, in->component_id);
-    changed |= str_set(&o->image, in->image_ref);
-    changed |= str_set(&o->digest, in->spec_digest);
-    changed |= str_set(&o->message, in->message);
+    changed |= istr_set(s, &o->app, managed ? app : in->app_name);
+    changed |= istr_set(s, &o->version, in->app_version);
+    changed |= istr_set(s, &o->comp, in->component_name);
+    changed |= istr_set(s, &o->comp_id, in->component_id);
+    changed |= istr_set(s, &o->image, in->image_ref);
+    changed |= istr_set(s, &o->digest, in->spec_digest);
+    changed |= istr_set(s, &o->message, in->message);
     changed |= str_set(&o->placement, in->placement);
     if (o->app == NULL || o->version == NULL || o->comp == NULL || o->comp_id == NULL ||
         o->image == NULL || o->digest == NULL || o->message == NULL || o->placement == NULL) {
@@ -922,13 +975,14 @@ void lt__sched_inv_free_all(lt_sched *s)
             sched_obs *o = h->obs_head;
 
             h->obs_head = o->host_next;
-            obs_free(o);
+            obs_free(s, o);
         }
         host_free(h);
     }
     lt__sched_pvec_cleanup(&s->host_list);
     lt_map_cleanup(&s->hosts);
     lt_map_cleanup(&s->obs_by_id);
+    lt_map_cleanup(&s->interned); /* empty: every instance gave its copies back */
     for (i = 0; i < s->sels.cap; i++) {
         sched_sel *sel = s->sels.slots[i].val;
 

@@ -187,13 +187,13 @@ static lt_status host_copy(plan_ctx *x, const lt_sched *s, const sched_host *h, 
         latticed__host__v1__resource_requests__init(&res[n]);
         e->instance_id = o->id;
         e->state = (Latticed__Host__V1__InstanceState)o->state;
-        e->app_name = o->app;
-        e->app_version = o->version;
-        e->component_name = o->comp;
-        e->component_id = o->comp_id;
-        e->image_ref = o->image;
-        e->spec_digest = o->digest;
-        e->message = o->message;
+        e->app_name = (char *)o->app; /* borrowed for the copy; protobuf-c's fields are not const */
+        e->app_version = (char *)o->version;
+        e->component_name = (char *)o->comp;
+        e->component_id = (char *)o->comp_id;
+        e->image_ref = (char *)o->image;
+        e->spec_digest = (char *)o->digest;
+        e->message = (char *)o->message;
         e->placement = o->placement;
         e->restarts = o->restarts;
         res[n].memory_bytes = o->mem;

@@ -308,7 +308,9 @@ struct sched_host {
 struct sched_obs {
     char *id;
     sched_host *host;
-    char *app, *version, *comp, *comp_id, *image, *digest, *message;
+    /* interned (one counted copy per distinct text, shared by the instances: a fleet of 200,000
+     * instances of a few apps holds a few hundred of them, not 1.4 million allocations) */
+    const char *app, *version, *comp, *comp_id, *image, *digest, *message;
     char *placement; /**< the incarnation, as the host reports it ("" unknown) */
     int state;       /**< Latticed__Host__V1__InstanceState */
     bool managed;    /**< carries our owner annotations for this lattice */
@@ -457,6 +459,7 @@ struct lt_sched {
     pvec host_list;      /**< dense, for iteration */
     uint64_t inv_gen;    /**< bumps when hosts join, leave, relabel or change state */
     lt_map obs_by_id;    /**< instance id -> first sched_obs with that id */
+    lt_map interned;     /**< text many instances share -> its one counted copy (inventory.c) */
     lt_map starts_by_id; /**< instance id -> sched_start */
     lt_map sels;         /**< selector key -> sched_sel */
     /* apps */
