@@ -432,9 +432,10 @@ int64_t lt_store_now_ms(void);
 /**
  * The calling thread's deadline for the store's KV round trips: deadline_ns on CLOCK_MONOTONIC
  * (the clock of lt_hist_now_ns), 0 for none (each round trip then waits up to JetStream's 5 s,
- * and a lost reply is read back up to LT__RESOLVE_TRIES times). With one, every wait is cut to
- * what is left, no read-back, retry or clean-up starts once it has passed, and a write whose
- * reply did not come in time ends LT_ERR_AMBIGUOUS (nothing is rolled back). The API sets it
+ * and a write whose reply is lost is sent again up to LT__RESOLVE_TRIES times). With one, a
+ * change not begun by then is not begun, every wait is cut to what is left, no write, send again
+ * or read-back starts once it has passed (delete markers of what nothing names are still sent),
+ * and a write whose reply did not come in time ends LT_ERR_AMBIGUOUS (nothing is rolled back). The API sets it
  * per request, so that it answers before its client gives up. Thread-local: set and clear it on
  * the thread that makes the calls.
  */

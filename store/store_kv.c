@@ -133,20 +133,47 @@ out:
 
 /* ---- update loop ----------------------------------------------------------------------------- */
 
+/* kvStore_Delete of key in bucket that also tells the delete marker's revision (for the view)
+ * and waits no longer than the thread's deadline allows. A delete is always sent, even past
+ * the deadline (then its answer is hardly waited for): it only ever removes what nothing names,
+ * and skipping it would leave that behind for good. */
+static natsStatus delete_marker(lt_store *s, const char *bucket, const char *key, uint64_t *rev)
+{
+    char subj[2 * LT__KEY_MAX];
+    natsMsg *msg = NULL;
+    jsPubAck *pa = NULL;
+    jsPubOptions po;
+    natsStatus ns;
+
+    *rev = 0;
+    jsPubOptions_Init(&po);
+    po.MaxWait = lt__store_wait_ms(LT__JS_WAIT_MS);
+    snprintf(subj, sizeof(subj), "$KV.%s.%s", bucket, key);
+    ns = natsMsg_Create(&msg, subj, NULL, NULL, 0);
+    if (ns == NATS_OK)
+        ns = natsMsgHeader_Set(msg, "KV-Operation", "DEL");
+    if (ns == NATS_OK)
+        ns = js_PublishMsg(&pa, s->js, msg, &po, NULL);
+    if (ns == NATS_OK)
+        *rev = pa->Sequence;
+    jsPubAck_Destroy(pa);
+    natsMsg_Destroy(msg);
+    return ns;
+}
+
 static void delete_manifest(lt_store *s, const char *lattice, const char *name, const char *id)
 {
     char kbuf[LT__KEY_MAX];
     lt_buf key;
 
+    uint64_t rev = 0;
+    natsStatus ns;
+
     lt_buf_init_on(&key, kbuf, sizeof(kbuf), LT__KEY_MAX);
-    if (lt__store_key_manifest(lattice, name, id, &key) != LT_OK)
-        goto out;
-    if (lt__store_out_of_time()) /* the caller's answer comes first */
-        LT_WARN("store", "%s not deleted: out of time (left as garbage)", key.ptr);
-    else if (kvStore_Delete(s->manifests, key.ptr) != NATS_OK)
-        LT_WARN("store", "cannot delete %s (left as garbage): %s", key.ptr,
-                nats_GetLastError(NULL));
-out:
+    if (lt__store_key_manifest(lattice, name, id, &key) == LT_OK &&
+        (ns = delete_marker(s, s->mbucket, key.ptr, &rev)) != NATS_OK)
+        LT_WARN("store", "cannot delete %s (left as garbage unless it went through): %s", key.ptr,
+                natsStatus_GetText(ns));
     lt_buf_cleanup(&key);
 }
 
@@ -357,6 +384,8 @@ lt_status lt_store_update(lt_store *s, const char *lattice, const char *name,
         *out = NULL;
     if (!lt_store_name_is_valid(lattice) || !lt_store_name_is_valid(name))
         return LT_FAIL(LT_ERR_INVALID, "invalid lattice or application name");
+    if (lt__store_out_of_time()) /* waited too long to begin: nothing is sent */
+        return LT_FAIL(LT_ERR_TIMEOUT, "%s/%s: no time left to change it", lattice, name);
     /* With a view (the API's store) the manifest's write is not waited for before the index's:
      * both go out on one connection to one stream, so the manifest lands first, and one round
      * trip serves both (manifest_settle). Without one, the manifest is written first. */
@@ -497,33 +526,6 @@ lt_status lt_store_status_get(lt_store *s, const char *lattice, const char *name
     return st;
 }
 
-/* kvStore_Delete that also tells the delete marker's revision (for the view). */
-static natsStatus delete_marker(lt_store *s, const char *key, uint64_t *rev)
-{
-    char subj[2 * LT__KEY_MAX];
-    natsMsg *msg = NULL;
-    jsPubAck *pa = NULL;
-    jsPubOptions po;
-    natsStatus ns;
-
-    *rev = 0;
-    if (lt__store_out_of_time())
-        return NATS_TIMEOUT; /* not sent */
-    jsPubOptions_Init(&po);
-    po.MaxWait = lt__store_wait_ms(LT__JS_WAIT_MS);
-    snprintf(subj, sizeof(subj), "$KV.%s.%s", s->sbucket, key);
-    ns = natsMsg_Create(&msg, subj, NULL, NULL, 0);
-    if (ns == NATS_OK)
-        ns = natsMsgHeader_Set(msg, "KV-Operation", "DEL");
-    if (ns == NATS_OK)
-        ns = js_PublishMsg(&pa, s->js, msg, &po, NULL);
-    if (ns == NATS_OK)
-        *rev = pa->Sequence;
-    jsPubAck_Destroy(pa);
-    natsMsg_Destroy(msg);
-    return ns;
-}
-
 lt_status lt_store_status_delete(lt_store *s, const char *lattice, const char *name)
 {
     char kbuf[LT__KEY_MAX];
@@ -534,7 +536,7 @@ lt_status lt_store_status_delete(lt_store *s, const char *lattice, const char *n
 
     lt_buf_init_on(&key, kbuf, sizeof(kbuf), LT__KEY_MAX);
     st = lt__store_key_status(lattice, name, &key);
-    if (st == LT_OK && (ns = delete_marker(s, key.ptr, &rev)) != NATS_OK)
+    if (st == LT_OK && (ns = delete_marker(s, s->sbucket, key.ptr, &rev)) != NATS_OK)
         st = lt__store_nats_fail(ns, 0, "cannot delete status", key.ptr);
     if (st == LT_OK)
         lt__store_view_put_status(s, lattice, name, NULL, 0, rev);

@@ -122,8 +122,9 @@ static void backoff_sleep(unsigned attempt)
  * Read key back after an ambiguous CAS that expected revision rev and carried
  * write id wid. LT_OK with *new_rev when the last message is ours
  * (committed); failed (the write's own status) when the key is still at rev
- * (not applied); LT_ERR_AMBIGUOUS when it moved on without our write on top,
- * or could not be read at all.
+ * (not applied: only as sure as failed says; pass LT_ERR_AMBIGUOUS when a
+ * write of ours may still be pending in the stream's log); LT_ERR_AMBIGUOUS
+ * when it moved on without our write on top, or could not be read at all.
  */
 static lt_status resolve(lt_store *s, const char *bucket, const char *key, uint64_t rev,
                          const char *wid, lt_status failed, uint64_t *new_rev)
@@ -148,7 +149,8 @@ static lt_status resolve(lt_store *s, const char *bucket, const char *key, uint6
     if (msg == NULL ? rev == 0 : natsMsg_GetSequence(msg) == rev) {
         natsMsg_Destroy(msg);
         LT_DEBUG("store", "%s: not applied (%s)", key, why);
-        return LT_FAIL(failed, "%s (read back: not applied)", why);
+        return LT_FAIL(failed, "%s (read back: not applied%s)", why,
+                       failed == LT_ERR_AMBIGUOUS ? " yet, and it may still be" : "");
     }
     if (msg != NULL && natsMsgHeader_Get(msg, WRITE_ID_HEADER, &got) == NATS_OK && got != NULL &&
         strcmp(got, wid) == 0) {
@@ -168,7 +170,10 @@ static lt_status resolve(lt_store *s, const char *bucket, const char *key, uint6
  * same message again until JetStream answers, the tries run out or the thread's deadline passes.
  * A read-back alone cannot tell "not applied" from "not applied yet": in a cluster the first
  * write may wait in the stream's log for a quorum and land later, after we said it failed. The
- * same write again settles it: it lands only where the first did not (else the revision moved),
+ * same write again settles it. Both carry the write id as Nats-Msg-Id, so JetStream stores at
+ * most one of them (deduplication is judged when a write is applied; nats-server 2.9 judges the
+ * expected revision of a clustered write only when it is proposed, so that alone would let both
+ * land): an acknowledgement (new, or "duplicate" with the first one's sequence) means applied,
  * and a conflict is resolved by reading the key back (our write id on top: applied).
  */
 static lt_status send_again(lt_store *s, const char *bucket, const char *key, uint64_t rev,
@@ -197,7 +202,8 @@ static lt_status send_again(lt_store *s, const char *bucket, const char *key, ui
         }
         if (jerr == JSStreamWrongLastSequenceErr) { /* moved: by our first write, or another */
             LT_FAIL(failed, "%s", why);
-            return resolve(s, bucket, key, rev, wid, failed, new_rev);
+            /* a leader that has not applied its log yet shows the old revision: not proof */
+            return resolve(s, bucket, key, rev, wid, LT_ERR_AMBIGUOUS, new_rev);
         }
         if (!ambiguous(ns, jerr))
             return LT_FAIL(LT_ERR_AMBIGUOUS,
@@ -246,6 +252,7 @@ lt_status lt__store_kv_cas(lt_store *s, const char *bucket, const char *key, con
     }
     jsPubOptions_Init(&po);
     po.MaxWait = lt__store_wait_ms(LT__JS_WAIT_MS);
+    po.MsgId = wid; /* one of its sends lands at most (send_again) */
     if (rev == 0)
         po.ExpectNoMessage = true;
     else
@@ -274,6 +281,7 @@ out:
 /* ---- a compare-and-set sent now and awaited later ------------------------------------------ */
 
 #define EXPECT_SEQ_HEADER "Nats-Expected-Last-Subject-Sequence"
+#define MSG_ID_HEADER "Nats-Msg-Id"
 #define ACK_WAIT_MS LT__JS_WAIT_MS /**< as long as a waited write */
 
 lt_status lt__store_kv_cas_send(lt_store *s, natsConnection *nc, const char *bucket,
@@ -310,6 +318,8 @@ lt_status lt__store_kv_cas_send(lt_store *s, natsConnection *nc, const char *buc
         ns = natsMsg_Create(&msg, sb.ptr, inbox, data, (int)len);
     if (ns == NATS_OK)
         ns = natsMsgHeader_Set(msg, EXPECT_SEQ_HEADER, seq);
+    if (ns == NATS_OK)
+        ns = natsMsgHeader_Set(msg, MSG_ID_HEADER, p->wid); /* as lt__store_kv_cas */
     if (ns == NATS_OK)
         ns = natsMsgHeader_Set(msg, WRITE_ID_HEADER, p->wid);
     if (ns != NATS_OK) {

@@ -204,6 +204,7 @@ typedef struct {
     change *c;
     size_t n;
     atomic_size_t next;
+    const atomic_bool *stop; /* the watch's: stopping reads nothing more */
 } read_ahead;
 
 static void *read_ahead_main(void *p)
@@ -211,7 +212,7 @@ static void *read_ahead_main(void *p)
     read_ahead *ra = p;
     size_t i;
 
-    while ((i = atomic_fetch_add(&ra->next, 1)) < ra->n) {
+    while (!atomic_load(ra->stop) && (i = atomic_fetch_add(&ra->next, 1)) < ra->n) {
         lt_store_app *a = ra->c[i].app;
         char *json = NULL;
         size_t len = 0;
@@ -228,13 +229,13 @@ static void *read_ahead_main(void *p)
 
 static void read_batch(lt_store_watch *wa, change *c, size_t n)
 {
-    read_ahead ra = { .s = wa->s, .c = c, .n = n };
+    read_ahead ra = { .s = wa->s, .c = c, .n = n, .stop = &wa->stop };
     pthread_t th[READERS - 1];
     size_t want = 0, started = 0;
 
     for (size_t i = 0; i < n; i++)
         want += c[i].app != NULL && c[i].app->deployed_version != NULL;
-    if (want < 2)
+    if (want < 2 || atomic_load(&wa->stop))
         return; /* one read: nothing to overlap */
     atomic_init(&ra.next, 0);
     while (started < READERS - 1 && started + 1 < want &&

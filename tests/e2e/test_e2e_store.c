@@ -199,8 +199,9 @@ START_TEST(lost_index_replies_keep_v2)
 }
 END_TEST
 
-/* The reply of the put's index write is lost and it cannot be read back: the API says the
- * outcome is unknown, and (the write was applied) v2 stays readable once reads work again. */
+/* Every answer to the put's index write is lost (the write and its sends again) and it cannot
+ * be read back: the API says the outcome is unknown, and (the write was applied) v2 stays
+ * readable once reads work again. */
 START_TEST(undecidable_put_says_so_and_keeps_manifest)
 {
     pid_t pid;
@@ -212,7 +213,7 @@ START_TEST(undecidable_put_says_so_and_keeps_manifest)
 
     e2e_kill(e, pid, SIGTERM, true);
     snprintf(rules, sizeof(rules),
-             "js_PublishMsg:subj=$KV.latticed_manifests.app.*:mode=lost_reply:count=1:touch=%s;"
+             "js_PublishMsg:subj=$KV.latticed_manifests.app.*:mode=lost_reply:touch=%s;"
              "js_GetLastMsg:subj=$KV.latticed_manifests.app.*:mode=fail:onfile=%s",
              flag, flag);
     pid = latticed(e, rules);

@@ -7,8 +7,10 @@
  *   - reply of the index write lost, write applied -> success (read back);
  *   - index write unanswered and not applied -> sent again: success;
  *   - index write refused (no responders) -> error, and the new manifest key is removed;
- *   - outcome undecidable (read-backs fail too) -> ERR_AMBIGUOUS, the new
- *     manifest is kept (the index names it);
+ *   - reply lost, the reads fail: the same write sent again is answered as a
+ *     duplicate (Nats-Msg-Id) -> success, no read needed;
+ *   - outcome undecidable (every answer lost, reads fail) -> ERR_AMBIGUOUS, the
+ *     new manifest is kept (the index names it);
  *   - same for a version delete: the removed manifest is deleted only once
  *     the index write is known to be applied.
  */
@@ -28,6 +30,8 @@
 #define L "lat"
 #define APP "app1"
 #define INDEX_WRITE "js_PublishMsg:subj=$KV.latticed_manifests.app.*:mode=lost_reply:count=1"
+/* every send of the index write applied and its answer lost: the sends again cannot tell */
+#define INDEX_WRITES "js_PublishMsg:subj=$KV.latticed_manifests.app.*:mode=lost_reply"
 #define INDEX_READS "js_GetLastMsg:subj=$KV.latticed_manifests.app.*:mode=fail:skip=1"
 
 static lt_natsrv *srv;
@@ -145,6 +149,21 @@ static void put_v1(void)
     lt_free(out);
 }
 
+/* The reply is lost and the key cannot be read back: the same write again is deduplicated by
+ * JetStream (its Nats-Msg-Id is the first one's), and that answer says it was applied. */
+START_TEST(lost_reply_sent_again_is_a_duplicate)
+{
+    char *out;
+
+    put_v1();
+    out = probe(INDEX_WRITE ";" INDEX_READS, "put", "v2");
+    ck_assert_msg(starts(out, "OK"), "%s", out);
+    lt_free(out);
+    ck_assert_uint_eq(check_readable("v2"), 2);
+    ck_assert_int_eq(manifest_keys(), 2);
+}
+END_TEST
+
 START_TEST(lost_reply_applied_is_success)
 {
     char *out;
@@ -193,7 +212,7 @@ START_TEST(undecidable_keeps_manifest)
     char *out;
 
     put_v1();
-    out = probe(INDEX_WRITE ";" INDEX_READS, "put", "v2");
+    out = probe(INDEX_WRITES ";" INDEX_READS, "put", "v2");
     ck_assert_msg(starts(out, "ERR_AMBIGUOUS") && strstr(out, "unknown") != NULL, "%s", out);
     lt_free(out);
     ck_assert_uint_eq(check_readable("v2"), 2); /* it was applied: v2 must be readable */
@@ -207,7 +226,7 @@ START_TEST(delete_waits_for_a_definite_outcome)
     put_v1();
     out = probe(NULL, "put", "v2");
     lt_free(out);
-    out = probe(INDEX_WRITE ";" INDEX_READS, "delete", "v1");
+    out = probe(INDEX_WRITES ";" INDEX_READS, "delete", "v1");
     ck_assert_msg(starts(out, "ERR_AMBIGUOUS"), "%s", out);
     lt_free(out);
     ck_assert_uint_eq(check_readable("v2"), 1);
@@ -230,9 +249,9 @@ int main(void)
     }
     tc = lt_test_tcase(s, "lost replies", 120,
                        (const TTest *const[]){
-                           lost_reply_applied_is_success, unanswered_write_is_sent_again,
-                           refused_write_is_error_and_cleans_up, undecidable_keeps_manifest,
-                           delete_waits_for_a_definite_outcome, NULL });
+                           lost_reply_applied_is_success, lost_reply_sent_again_is_a_duplicate,
+                           unanswered_write_is_sent_again, refused_write_is_error_and_cleans_up,
+                           undecidable_keeps_manifest, delete_waits_for_a_definite_outcome, NULL });
     tcase_add_checked_fixture(tc, setup, teardown);
     return lt_test_run_suite(s);
 }
