@@ -435,9 +435,9 @@ int64_t lt_store_now_ms(void);
  * and a write whose reply is lost is sent again up to LT__RESOLVE_TRIES times). With one, a
  * change not begun by then is not begun, every wait is cut to what is left, no write, send again
  * or read-back starts once it has passed (delete markers of what nothing names are still sent),
- * and a write whose reply did not come in time ends LT_ERR_AMBIGUOUS (nothing is rolled back). The API sets it
- * per request, so that it answers before its client gives up. Thread-local: set and clear it on
- * the thread that makes the calls.
+ * and a write whose reply did not come in time ends LT_ERR_AMBIGUOUS (nothing is rolled back).
+ * The API sets it per request, so that it answers before its client gives up. Thread-local: set
+ * and clear it on the thread that makes the calls.
  */
 void lt_store_deadline_set(int64_t deadline_ns);
 
