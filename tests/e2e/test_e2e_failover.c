@@ -276,10 +276,16 @@ START_TEST(test_failover_commands_and_epochs)
                   "(%zu accepted), first: %s",
                   sum.by_other + sum.wrong_epoch, sum.total, (unsigned long long)epoch_b,
                   sum.accepted_other, sum.first_bad);
-    natsSubscription_Unsubscribe(replies);
-    natsSubscription_Unsubscribe(cmds);
+    /* Drained (no callback left running), then closed before it is destroyed: a destroy of a
+     * connection whose reader thread was still delivering the busy _INBOX.> crashed in nats.c
+     * once under ASan. */
+    if (natsSubscription_Drain(replies) == NATS_OK)
+        natsSubscription_WaitForDrainCompletion(replies, 10000);
+    if (natsSubscription_Drain(cmds) == NATS_OK)
+        natsSubscription_WaitForDrainCompletion(cmds, 10000);
     natsSubscription_Destroy(replies);
     natsSubscription_Destroy(cmds);
+    natsConnection_Close(nc);
     natsConnection_Destroy(nc);
     e2e_free(e);
 }
