@@ -13,7 +13,6 @@
 #include "lt_alloc.h"
 #include "lt_log.h"
 
-#define STORAGE_ERROR "Internal storage error"
 
 typedef struct {
     lt_store *store;
@@ -78,6 +77,7 @@ static lt_status apply_cb(lt_store_app *app, const char *new_key, lt_store_decis
 json_t *lt__api_apply_decide(const lt__api_req *r, lt_model *m, bool had_version, char **canon,
                              size_t *canon_len, bool *put)
 {
+    char why[LT__API_STORE_ERROR_MAX];
     lt_store_app *app = NULL;
     char *stored = NULL;
     const char *v = NULL;
@@ -137,7 +137,7 @@ json_t *lt__api_apply_decide(const lt__api_req *r, lt_model *m, bool had_version
     goto out;
 storage:
     LT_WARN("api", "apply %s/%s: %s", r->lattice, m->name, lt_error_message());
-    reply = lt__api_err(STORAGE_ERROR);
+    reply = lt__api_err("%s", lt__api_store_error(st, false, why, sizeof(why)));
 out:
     lt_buf_cleanup(&again);
     lt_free(stored);
@@ -170,6 +170,7 @@ static json_t *apply_reply(const apply_ctx *c, const lt_model *m)
 
 json_t *lt__api_apply(const lt__api_req *r)
 {
+    char why[LT__API_STORE_ERROR_MAX];
     lt__api_body *b = r->body; /* parsed by lt__api_parse; decide() may change model and canon */
     lt_model *m = b->model;
     json_t *reply = NULL;
@@ -209,8 +210,7 @@ json_t *lt__api_apply(const lt__api_req *r)
     }
 storage:
     LT_WARN("api", "apply %s/%s: %s", r->lattice, m->name, lt_error_message());
-    reply =
-        st == LT_ERR_AMBIGUOUS ? lt__api_err("%s", lt_error_message()) : lt__api_err(STORAGE_ERROR);
+    reply = lt__api_err("%s", lt__api_store_error(st, true, why, sizeof(why)));
 out:
     lt_free(c.ids);
     lt_buf_cleanup(&msg);

@@ -14,7 +14,6 @@
 #include "lt_map.h"
 #include "lt_time.h"
 
-#define STORAGE_ERROR "Internal storage error"
 #define ID_LOCKS 16 /* deploys claiming explicit ids: one lock per lattice hash */
 
 static pthread_mutex_t id_locks[ID_LOCKS] = {
@@ -230,6 +229,7 @@ static json_t *no_such_version(const char *name, const char *v)
 static json_t *deploy_version(const lt__api_req *r, const lt_store_app *app, const char *v,
                               bool latest, const char *msg_ok, bool *moved)
 {
+    char why[LT__API_STORE_ERROR_MAX];
     lt_model *m = NULL;
     deploy_ctx c = { .store = r->store, .version = v, .latest = latest, .trace = r->traceparent };
     pthread_mutex_t *lock = NULL;
@@ -271,9 +271,8 @@ static json_t *deploy_version(const lt__api_req *r, const lt_store_app *app, con
     }
 storage:
     LT_WARN("api", "deploy %s/%s %s: %s", r->lattice, app->name, v, lt_error_message());
-    reply =
-        lt__api_deploy_reply("error", st == LT_ERR_AMBIGUOUS ? lt_error_message() : STORAGE_ERROR,
-                             app->name, v);
+    reply = lt__api_deploy_reply("error", lt__api_store_error(st, true, why, sizeof(why)),
+                                 app->name, v);
 out:
     if (lock != NULL)
         pthread_mutex_unlock(lock);
@@ -287,6 +286,7 @@ out:
 static lt_store_app *deploy_app(const lt__api_req *r, const char *requested, bool fresh,
                                 json_t **reply)
 {
+    char why[LT__API_STORE_ERROR_MAX];
     lt_store_app *app = NULL;
     char msg[512];
     lt_status st;
@@ -307,7 +307,8 @@ static lt_store_app *deploy_app(const lt__api_req *r, const char *requested, boo
         *reply = lt__api_deploy_reply("notfound", msg, r->name, requested);
     } else if (st != LT_OK) {
         LT_WARN("api", "read %s/%s: %s", r->lattice, r->name, lt_error_message());
-        *reply = lt__api_deploy_reply("error", STORAGE_ERROR, r->name, requested);
+        *reply = lt__api_deploy_reply("error", lt__api_store_error(st, true, why, sizeof(why)),
+                                      r->name, requested);
     }
     return app;
 }
@@ -377,6 +378,7 @@ static lt_status undeploy_cb(lt_store_app *app, const char *new_key, lt_store_de
 
 json_t *lt__api_undeploy(const lt__api_req *r)
 {
+    char why[LT__API_STORE_ERROR_MAX];
     undeploy_ctx c = { .store = r->store };
     char msg[512];
     lt_status st;
@@ -390,8 +392,7 @@ json_t *lt__api_undeploy(const lt__api_req *r)
     }
     if (st != LT_OK) {
         LT_WARN("api", "undeploy %s/%s: %s", r->lattice, r->name, lt_error_message());
-        return lt__api_deploy_reply("error",
-                                    st == LT_ERR_AMBIGUOUS ? lt_error_message() : STORAGE_ERROR,
+        return lt__api_deploy_reply("error", lt__api_store_error(st, true, why, sizeof(why)),
                                     r->name, NULL);
     }
     if (c.was_deployed)
@@ -510,6 +511,7 @@ json_t *lt__api_app_status(lt_store *s, const char *lattice, const char *name,
 
 json_t *lt__api_status(const lt__api_req *r)
 {
+    char why[LT__API_STORE_ERROR_MAX];
     char *stored = NULL, msg[512];
     lt_store_app *app = NULL;
     json_t *status, *reply = NULL;
@@ -522,7 +524,9 @@ json_t *lt__api_status(const lt__api_req *r)
     }
     if ((st != LT_OK && st != LT_ERR_NOT_FOUND) || (st2 != LT_OK && st2 != LT_ERR_NOT_FOUND)) {
         LT_WARN("api", "status %s/%s: %s", r->lattice, r->name, lt_error_message());
-        reply = lt__api_err(STORAGE_ERROR);
+        reply =
+            lt__api_err("%s", lt__api_store_error(st != LT_OK && st != LT_ERR_NOT_FOUND ? st : st2,
+                                                  false, why, sizeof(why)));
         goto out;
     }
     if ((status = lt__api_app_status(r->store, r->lattice, r->name, app, stored)) == NULL)
@@ -547,6 +551,7 @@ static json_t *time_or_null(int64_t ms)
 
 json_t *lt__api_history(const lt__api_req *r)
 {
+    char why[LT__API_STORE_ERROR_MAX];
     lt_store_app *app = NULL;
     json_t *list = NULL, *reply = NULL;
     char msg[512];
@@ -560,7 +565,7 @@ json_t *lt__api_history(const lt__api_req *r)
     }
     if (st != LT_OK) {
         LT_WARN("api", "history %s/%s: %s", r->lattice, r->name, lt_error_message());
-        return lt__api_err(STORAGE_ERROR);
+        return lt__api_err("%s", lt__api_store_error(st, false, why, sizeof(why)));
     }
     if ((list = json_array()) == NULL)
         goto out;

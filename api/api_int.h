@@ -113,6 +113,19 @@ void lt__api_list_cache_free(lt__api_list_cache *c);
 /** {"result":"error","message":<fmt>}. */
 json_t *lt__api_err(const char *fmt, ...) LT_PRINTF(1, 2);
 
+#define LT__API_STORAGE_ERROR "Internal storage error" /**< wadm's text for any store failure */
+#define LT__API_STORE_ERROR_MAX 1024                   /**< lt__api_store_error's buffer */
+
+/**
+ * The message for a request whose store call failed with st (lt_error_message() still holds its
+ * detail), written into buf (cap bytes; LT__API_STORE_ERROR_MAX holds every one): the detail
+ * itself when the outcome is unknown (LT_ERR_AMBIGUOUS); wadm's "Internal storage error"
+ * followed by the cause and the detail when the store did not answer in time (LT_ERR_TIMEOUT)
+ * or could not be reached (LT_ERR_TRANSPORT, LT_ERR_CLOSED), with "nothing was changed" for a
+ * write, which the store guarantees for those; the bare wadm text for anything else. Returns buf.
+ */
+const char *lt__api_store_error(lt_status st, bool write, char *buf, size_t cap);
+
 /** A string value that may be NULL (-> null). */
 json_t *lt__api_str_or_null(const char *s);
 

@@ -21,7 +21,6 @@
 #include "lt_log.h"
 #include "lt_map.h"
 
-#define STORAGE_ERROR "Internal storage error"
 #define LIST_MESSAGE "Successfully fetched list of applications"
 
 typedef struct {
@@ -314,6 +313,7 @@ static lt_status list_from_copies(const lt__api_req *r, lattice_cache *old, latt
 
 json_t *lt__api_list(const lt__api_req *r, bool bare)
 {
+    char why[LT__API_STORE_ERROR_MAX];
     lt_store_app **apps = NULL;
     lt_store_status_entry *sts = NULL;
     lt_store_app_rev *revs = NULL;
@@ -331,7 +331,7 @@ json_t *lt__api_list(const lt__api_req *r, bool bare)
         st = LT_OK;
     if (st != LT_OK) {
         LT_WARN("api", "list %s: %s", r->lattice, lt_error_message());
-        reply = lt__api_err(STORAGE_ERROR);
+        reply = lt__api_err("%s", lt__api_store_error(st, false, why, sizeof(why)));
         goto out;
     }
     if (r->list_cache != NULL && (old = cache_take(r->list_cache, r->lattice)) != NULL &&
@@ -354,7 +354,7 @@ json_t *lt__api_list(const lt__api_req *r, bool bare)
             reply = lt__api_err("The list of applications is over %zu bytes", r->raw->max);
         else if (st != LT_ERR_NOMEM) {
             LT_WARN("api", "list %s: %s", r->lattice, lt_error_message());
-            reply = lt__api_err(STORAGE_ERROR);
+            reply = lt__api_err("%s", lt__api_store_error(st, false, why, sizeof(why)));
         }
         goto out;
     }

@@ -16,7 +16,6 @@
 #include "lt_limits.h"
 #include "lt_log.h"
 
-#define STORAGE_ERROR "Internal storage error"
 #define NAME_INVALID                                                                   \
     "Manifest name %.*s contains invalid characters. Manifest names can only contain " \
     "alphanumeric characters, dashes, and underscores."
@@ -272,6 +271,7 @@ static lt_status put_cb(lt_store_app *app, const char *new_key, lt_store_decisio
 
 json_t *lt__api_put(const lt__api_req *r)
 {
+    char why[LT__API_STORE_ERROR_MAX];
     const lt_model *m = r->body->model; /* parsed by lt__api_parse */
     size_t missing = 0;
     json_t *reply = NULL;
@@ -305,8 +305,7 @@ json_t *lt__api_put(const lt__api_req *r)
     }
     if (st != LT_OK) {
         LT_WARN("api", "put %s/%s: %s", r->lattice, m->name, lt_error_message());
-        reply = st == LT_ERR_AMBIGUOUS ? lt__api_err("%s", lt_error_message())
-                                       : lt__api_err(STORAGE_ERROR);
+        reply = lt__api_err("%s", lt__api_store_error(st, true, why, sizeof(why)));
         goto out;
     }
     if (lt_api_shared_missing(r->store, r->lattice, m, &names, &missing) != LT_OK)
@@ -362,6 +361,7 @@ lt_status lt__api_app_get(const lt__api_req *r, const char *version, lt_store_ap
 
 static lt_store_app *load_app(const lt__api_req *r, json_t **reply)
 {
+    char why[LT__API_STORE_ERROR_MAX];
     lt_store_app *app = NULL;
     lt_status st;
 
@@ -372,19 +372,21 @@ static lt_store_app *load_app(const lt__api_req *r, json_t **reply)
         *reply = notfound(APP_NOT_FOUND, r->name);
     else if (st != LT_OK) {
         LT_WARN("api", "read %s/%s: %s", r->lattice, r->name, lt_error_message());
-        *reply = lt__api_err(STORAGE_ERROR);
+        *reply = lt__api_err("%s", lt__api_store_error(st, false, why, sizeof(why)));
     }
     return app;
 }
 
 json_t *lt__api_get(const lt__api_req *r)
 {
+    char why[LT__API_STORE_ERROR_MAX];
     const char *version = r->body->version; /* parsed by lt__api_parse */
     char *json = NULL;
     lt_store_app *app = NULL;
     json_t *reply = NULL, *manifest;
     char msg[512];
     size_t len = 0;
+    lt_status st = LT_OK;
 
     if ((app = load_app(r, &reply)) == NULL)
         goto out;
@@ -394,10 +396,10 @@ json_t *lt__api_get(const lt__api_req *r)
         reply = json_pack("{s:s, s:s}", "result", "notfound", "message", msg);
         goto out;
     }
-    if (lt_store_manifest_get(r->store, app, version, &json, &len) != LT_OK ||
+    if ((st = lt_store_manifest_get(r->store, app, version, &json, &len)) != LT_OK ||
         (manifest = json_loadb(json, len, 0, NULL)) == NULL) {
         LT_WARN("api", "get %s/%s: %s", r->lattice, r->name, lt_error_message());
-        reply = lt__api_err(STORAGE_ERROR);
+        reply = lt__api_err("%s", lt__api_store_error(st, false, why, sizeof(why)));
         goto out;
     }
     if (version != NULL)

@@ -59,6 +59,20 @@ json_t *lt__api_err(const char *fmt, ...)
     return json_pack("{s:s, s:s}", "result", "error", "message", msg);
 }
 
+const char *lt__api_store_error(lt_status st, bool write, char *buf, size_t cap)
+{
+    if (st == LT_ERR_AMBIGUOUS)
+        snprintf(buf, cap, "%s", lt_error_message());
+    else if (st == LT_ERR_TIMEOUT || st == LT_ERR_TRANSPORT || st == LT_ERR_CLOSED)
+        snprintf(buf, cap, LT__API_STORAGE_ERROR ": %s (%s)%s",
+                 st == LT_ERR_TIMEOUT ? "the store did not answer in time"
+                                      : "the store could not be reached",
+                 lt_error_message(), write ? "; nothing was changed" : "");
+    else
+        snprintf(buf, cap, LT__API_STORAGE_ERROR);
+    return buf;
+}
+
 json_t *lt__api_str_or_null(const char *s)
 {
     return s != NULL ? json_string(s) : json_null();

@@ -7,6 +7,9 @@
  *     waits (one handler thread answered it only after the slow one);
  *   - requests for one app sent back to back, without waiting, run in the
  *     order they were sent (put v1, deploy v1, put v2: the deploy finds v1).
+ * With another rule (every write of one app's index refused), a put answers
+ * wadm's storage error followed by its cause and that nothing was changed, and
+ * indeed nothing was: the app is not found afterwards.
  */
 #include <check.h>
 #include <stdio.h>
@@ -21,6 +24,10 @@
 
 #define L "default"
 #define SLOW_RULE "js_PublishMsg:subj=$KV.latticed_manifests.app." L ".slow:mode=delay=3000"
+/* Every write of app "refused"'s index answered "no responders" (not stored, and known not to
+ * be): nothing reaches JetStream. */
+#define REFUSED_RULE \
+    "js_PublishMsg:subj=$KV.latticed_manifests.app." L ".refused:mode=fail:err=noresp"
 
 /* A one-component manifest; id: the component's explicit id (properties.id), or NULL. */
 static const char *manifest_id(char *buf, size_t size, const char *name, const char *version,
@@ -202,6 +209,37 @@ START_TEST(explicit_id_claimed_once)
 }
 END_TEST
 
+START_TEST(refused_write_says_nothing_changed)
+{
+    e2e *e = e2e_new();
+    char b[1024];
+    const char *body = manifest(b, sizeof(b), "refused", "v1");
+    const char *msg, *result;
+    json_t *r;
+
+    ck_assert_int_eq(lt_shim_set(REFUSED_RULE, NULL), LT_OK);
+    ck_assert_int_gt(e2e_latticed(e, NULL), 0);
+    lt_shim_unset();
+    r = e2e_api(e, L, "put", NULL, body, strlen(body));
+    ck_assert_ptr_nonnull(r);
+    result = json_string_value(json_object_get(r, "result"));
+    msg = json_string_value(json_object_get(r, "message"));
+    ck_assert_msg(result != NULL && strcmp(result, "error") == 0 && msg != NULL &&
+                      strncmp(msg, "Internal storage error: the store could not be reached (",
+                              56) == 0 &&
+                      strstr(msg, "; nothing was changed") != NULL,
+                  "put with its index write refused: %s %s", result, msg);
+    json_decref(r);
+    r = e2e_api(e, L, "versions", "refused", "", 0);
+    ck_assert_ptr_nonnull(r);
+    result = json_string_value(json_object_get(r, "result"));
+    ck_assert_msg(result != NULL && strcmp(result, "notfound") == 0, "versions after it: %s",
+                  result);
+    json_decref(r);
+    e2e_free(e);
+}
+END_TEST
+
 int main(void)
 {
     Suite *s = suite_create("e2e_api");
@@ -214,6 +252,7 @@ int main(void)
     tcase_add_test(tc, other_apps_not_held_up);
     tcase_add_test(tc, one_app_in_order);
     tcase_add_test(tc, explicit_id_claimed_once);
+    tcase_add_test(tc, refused_write_says_nothing_changed);
     suite_add_tcase(s, tc);
     sr = srunner_create(s);
     srunner_run_all(sr, CK_NORMAL);
