@@ -126,6 +126,9 @@ void lt__sched_pb_arena_release(sched_pb_arena *a);
  * lt_loop_post per batch, not per message: at 100,000 messages a second that matters)
  * ------------------------------------------------------------------------------------------- */
 
+/** Host events arriving while more than this many items wait are kept packed (svc_ingest.c). */
+#define LT__SCHED_SVC_PACKED_AFTER 1024u
+
 typedef struct svc_item {
     struct svc_item *next;
     void (*run)(struct svc_item *it);  /**< on the loop; frees the item */
@@ -174,8 +177,9 @@ struct lt_sched_svc {
     atomic_int plans_waiting; /**< plan requests posted to the loop, not yet done (svc_plan.c) */
     pthread_mutex_t inbox_mu;
     svc_item *in_head, *in_tail;
-    size_t in_count;  /**< items waiting */
-    lt_map in_latest; /**< key -> waiting item that a newer one replaces (svc_inbox.c) */
+    atomic_size_t in_count; /**< items waiting (changed under inbox_mu; svc_ingest.c reads it
+                             * without, as a hint) */
+    lt_map in_latest;       /**< key -> waiting item that a newer one replaces (svc_inbox.c) */
     bool drain_posted;
     uint64_t n_merged; /**< items merged into a waiting one (inbox_mu) */
     /* counters (loop thread) */
@@ -191,6 +195,9 @@ struct lt_sched_svc {
     /** host events dropped before the loop: undecodable, or ce-source not the subject's host
      * (nats.c thread) */
     _Atomic uint64_t n_undecodable;
+    /** host events kept packed in the inbox while it was long, unpacked on the loop
+     * (svc_ingest.c; nats.c thread) */
+    _Atomic uint64_t n_kept_packed;
 };
 
 /** The lattice's state, created on first use when allowed (loop thread). NULL if refused. */

@@ -3,7 +3,8 @@
  * nats-server: while the loop is busy, a host's newer heartbeat replaces its older one still
  * waiting, so what waits is bounded by the number of hosts, not by how far the loop is behind;
  * and what the loop then applies is the newest heartbeat of each host. Other events are never
- * merged.
+ * merged. Events arriving while the inbox is long wait packed and are unpacked by the loop:
+ * every one is applied, and one whose bytes do not unpack is counted and dropped.
  */
 #include <check.h>
 #include <stdio.h>
@@ -46,8 +47,9 @@ static void teardown(void)
     ck_assert_int_eq(lt_natsrv_stop(srv), LT_OK);
 }
 
-/* Publish a heartbeat of host with sequence seq and the label n=seq (binary CloudEvent). */
-static void beat(const char *host, unsigned seq)
+/* Publish a heartbeat of host with sequence seq and the label n=seq (binary CloudEvent); with
+ * garbage, protobuf bytes that do not unpack instead. */
+static void beat_or_garbage(const char *host, unsigned seq, bool garbage)
 {
     Latticed__Host__V1__Heartbeat hb = LATTICED__HOST__V1__HEARTBEAT__INIT;
     Latticed__Host__V1__Heartbeat__LabelsEntry label =
@@ -76,12 +78,21 @@ static void beat(const char *host, unsigned seq)
     ev.datacontenttype = LT_CE_CT_PROTOBUF;
     ev.data = buf;
     ev.data_len = latticed__host__v1__heartbeat__pack(&hb, buf);
+    if (garbage) {
+        memset(buf, 0xff, 16); /* a field key of ten 0xff bytes: not a varint */
+        ev.data_len = 16;
+    }
     ck_assert_int_eq(lt_subject_host_event(subject, sizeof(subject), LT_SCHED_DEFAULT_PREFIX,
                                            "default", host, "host.heartbeat"),
                      LT_OK);
     ck_assert_int_eq(lt_ce_to_msg(&msg, subject, &ev), LT_OK);
     ck_assert_int_eq(natsConnection_PublishMsg(nc_pub, msg), NATS_OK);
     natsMsg_Destroy(msg);
+}
+
+static void beat(const char *host, unsigned seq)
+{
+    beat_or_garbage(host, seq, false);
 }
 
 /* Wait until n items reached the inbox (waiting or merged into a waiting one). */
@@ -177,13 +188,49 @@ START_TEST(test_taken_heartbeat_is_not_merged_into)
 }
 END_TEST
 
+/* More hosts than LT__SCHED_SVC_PACKED_AFTER report while the loop is stopped: the later ones wait
+ * packed, and once the loop runs every host is known with its label; the one garbage event among
+ * them is counted as undecodable and changes nothing. */
+START_TEST(test_events_wait_packed_while_the_inbox_is_long)
+{
+    const unsigned n = LT__SCHED_SVC_PACKED_AFTER + 200;
+    size_t waiting;
+    uint64_t merged;
+    char host[32], want[64];
+    lt_buf b;
+
+    for (unsigned i = 0; i < n; i++) {
+        snprintf(host, sizeof(host), "host-%04u", i);
+        beat(host, 1000 + i);
+    }
+    beat_or_garbage("host-garbage", 1, true);
+    wait_arrived(n + 1, &waiting, &merged);
+    ck_assert_uint_eq(merged, 0);
+    ck_assert_uint_ge(atomic_load(&svc->n_kept_packed), 150); /* the path under test fired */
+    catch_up();
+    ck_assert_uint_eq(atomic_load(&svc->n_undecodable), 1);
+    lt_buf_init(&b, 8u << 20);
+    ck_assert_int_eq(lt_sched_hosts_json(lt_sched_svc_lattice(svc, "default"), lt_loop_now_ms(),
+                                         &b),
+                     LT_OK);
+    ck_assert_int_eq(lt_buf_append(&b, "", 1), LT_OK);
+    for (unsigned i = 0; i < n; i++) {
+        snprintf(want, sizeof(want), "\"n\":\"%u\"", 1000 + i);
+        ck_assert_msg(strstr(b.ptr, want) != NULL, "host-%04u's heartbeat was not applied", i);
+    }
+    ck_assert_msg(strstr(b.ptr, "host-garbage") == NULL, "the garbage event made a host");
+    lt_buf_cleanup(&b);
+}
+END_TEST
+
 static Suite *suite(void)
 {
     Suite *s = suite_create("svc_inbox");
-    TCase *t =
-        lt_test_tcase(s, "inbox", 60,
-                      (const TTest *const[]){ test_newer_heartbeat_replaces_waiting_one,
-                                              test_taken_heartbeat_is_not_merged_into, NULL });
+    TCase *t = lt_test_tcase(s, "inbox", 60,
+                             (const TTest *const[]){
+                                 test_newer_heartbeat_replaces_waiting_one,
+                                 test_taken_heartbeat_is_not_merged_into,
+                                 test_events_wait_packed_while_the_inbox_is_long, NULL });
 
     tcase_add_checked_fixture(t, setup, teardown);
     return s;
