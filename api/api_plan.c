@@ -16,17 +16,10 @@
 #include "lt_alloc.h"
 #include "lt_log.h"
 #include "lt_subject.h"
+#include "lt_time.h"
 
 #define PLAN_TIMEOUT_MS 10000  /* the leader's answer */
 #define FOLLOWER_GRACE_MS 1000 /* after a non-leader's answer, for the leader's */
-
-static int64_t mono_ms(void)
-{
-    struct timespec ts;
-
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
 
 static bool from_leader(natsMsg *m)
 {
@@ -43,7 +36,7 @@ static natsMsg *ask_leader(natsConnection *nc, const char *subj, const char *bod
     natsSubscription *sub = NULL;
     natsMsg *best = NULL, *m = NULL;
     natsInbox *ib = NULL;
-    int64_t deadline = mono_ms() + PLAN_TIMEOUT_MS;
+    int64_t deadline = lt_time_mono_ms() + PLAN_TIMEOUT_MS;
 
     if (natsInbox_Create(&ib) != NATS_OK)
         return NULL;
@@ -53,8 +46,8 @@ static natsMsg *ask_leader(natsConnection *nc, const char *subj, const char *bod
         return NULL;
     if (natsConnection_PublishRequest(nc, subj, inbox, body, (int)len) != NATS_OK)
         goto out;
-    while (mono_ms() < deadline) {
-        int64_t left = deadline - mono_ms();
+    while (lt_time_mono_ms() < deadline) {
+        int64_t left = deadline - lt_time_mono_ms();
 
         if (natsSubscription_NextMsg(&m, sub, left > 0 ? left : 1) != NATS_OK)
             break;
@@ -69,8 +62,8 @@ static natsMsg *ask_leader(natsConnection *nc, const char *subj, const char *bod
         }
         if (best == NULL) {
             best = m;
-            if (deadline > mono_ms() + FOLLOWER_GRACE_MS)
-                deadline = mono_ms() + FOLLOWER_GRACE_MS;
+            if (deadline > lt_time_mono_ms() + FOLLOWER_GRACE_MS)
+                deadline = lt_time_mono_ms() + FOLLOWER_GRACE_MS;
         } else {
             natsMsg_Destroy(m);
         }

@@ -22,6 +22,7 @@
 #include "lt_trace.h"
 #include "lt_trace_otlp.h"
 #include "lt_subject.h"
+#include "lt_time.h"
 
 /* lt_api_stop: how long a drain may take before nats.c drops the subscription, and how long
  * the whole stop waits for the subscription to end (longer: a handler may be running). */
@@ -390,14 +391,6 @@ static bool replace_of(natsMsg *msg)
     return flag_header(msg, "Latticed-Replace", "latticed-replace");
 }
 
-static int64_t mono_ms(void)
-{
-    struct timespec ts;
-
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
 /* One request between the intake (on_msg) and its worker. r points into msg and body. */
 typedef struct {
     natsMsg *msg;
@@ -498,8 +491,8 @@ static void run_job(void *p, void *closure)
     j->r.sched_prefix =
         api->cfg.sched_prefix != NULL ? api->cfg.sched_prefix : LT_SUBJECT_LATTICE_PREFIX;
     deadline = atomic_load(&api->stop_deadline);
-    if (deadline != 0 &&
-        (mono_ms() > deadline || natsConnection_Status(api->nc) != NATS_CONN_STATUS_CONNECTED)) {
+    if (deadline != 0 && (lt_time_mono_ms() > deadline ||
+                          natsConnection_Status(api->nc) != NATS_CONN_STATUS_CONNECTED)) {
         /* Stopping, and the requests still queued did not make it in time (or cannot be
          * answered): refuse them at once rather than hold the shutdown on KV timeouts. */
         json_decref(j->reply);
@@ -680,7 +673,7 @@ void lt_api_stop(lt_api *api)
     if (api == NULL)
         return;
     /* Requests queued on the workers get API_DRAIN_MS to be answered, then are refused. */
-    atomic_store(&api->stop_deadline, mono_ms() + API_DRAIN_MS);
+    atomic_store(&api->stop_deadline, lt_time_mono_ms() + API_DRAIN_MS);
     /*
      * Connected: drain, so requests already received are answered, then the handler returns
      * for good. A drain first flushes to the server: while NATS is down (a shutdown during a

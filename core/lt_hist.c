@@ -3,6 +3,7 @@
  * and the sum are relaxed atomics, made cumulative only when read.
  */
 #include "lt_hist.h"
+#include "lt_time.h"
 
 #include <time.h>
 
@@ -61,8 +62,5 @@ void lt_hist_read(lt_hist *h, lt_hist_snap *out)
 
 int64_t lt_hist_now_ns(void)
 {
-    struct timespec ts;
-
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
+    return lt_time_mono_ns();
 }

@@ -213,6 +213,19 @@ lt_status lt_time_parse_ms(const char *s, unsigned flags, int64_t *unix_ms)
     return st;
 }
 
+int64_t lt_time_mono_ns(void)
+{
+    struct timespec ts;
+
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
+}
+
+int64_t lt_time_mono_ms(void)
+{
+    return lt_time_mono_ns() / 1000000;
+}
+
 void lt_time_sleep_ms(int64_t ms)
 {
     struct timespec ts;

@@ -68,6 +68,12 @@ LT_NODISCARD lt_status lt_time_parse(const char *s, unsigned flags, int64_t *sec
  */
 bool lt_time_take_fraction(const char **p, int32_t *nsec);
 
+/** Nanoseconds on the monotonic clock (CLOCK_MONOTONIC): for intervals and deadlines only. */
+int64_t lt_time_mono_ns(void);
+
+/** Milliseconds on the monotonic clock (CLOCK_MONOTONIC): for intervals and deadlines only. */
+int64_t lt_time_mono_ms(void);
+
 /** Sleep ms milliseconds (restarted on EINTR; nothing for ms <= 0). */
 void lt_time_sleep_ms(int64_t ms);
 

@@ -72,14 +72,6 @@ struct sched_writer {
 
 static void wentry_free(wentry *e);
 
-static int64_t mono_ms(void)
-{
-    struct timespec ts;
-
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
 /* Unlink and return the first status entry that is due (all of them when stopping), and the
  * earliest due time of the others in *next_due (0 when none waits). Under w->mu. */
 static wentry *take_due(sched_writer *w, int64_t now, int64_t *next_due)
@@ -117,7 +109,7 @@ static void requeue(sched_writer *w, wentry *e)
     e->pause = e->pause == 0 ? RETRY_FIRST_MS : e->pause * 2;
     if (e->pause > RETRY_MAX_MS)
         e->pause = RETRY_MAX_MS;
-    e->due = mono_ms() + e->pause;
+    e->due = lt_time_mono_ms() + e->pause;
     if (w->tail != NULL)
         w->tail->next = e;
     else
@@ -135,7 +127,7 @@ static void wait_work(sched_writer *w, int64_t next_due)
         pthread_cond_wait(&w->cv, &w->mu);
         return;
     }
-    ms = next_due - mono_ms();
+    ms = next_due - lt_time_mono_ms();
     if (ms <= 0)
         return;
     clock_gettime(CLOCK_REALTIME, &ts);
@@ -235,7 +227,7 @@ static void *writer_main(void *arg)
         }
         if (w->head == NULL)
             break; /* stopping with nothing left */
-        if ((e = take_due(w, mono_ms(), &next_due)) == NULL) {
+        if ((e = take_due(w, lt_time_mono_ms(), &next_due)) == NULL) {
             wait_work(w, next_due); /* only retries wait, none is due */
             continue;
         }

@@ -11,6 +11,7 @@
 
 #include "lt_rand.h"
 #include "store_int.h"
+#include "lt_time.h"
 
 bool lt_store_name_is_valid(const char *name)
 {
@@ -134,14 +135,6 @@ int64_t lt_store_now_ms(void)
 
 static _Thread_local int64_t deadline_ns;
 
-static int64_t mono_ns(void)
-{
-    struct timespec ts;
-
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
-}
-
 void lt_store_deadline_set(int64_t deadline)
 {
     deadline_ns = deadline;
@@ -149,7 +142,7 @@ void lt_store_deadline_set(int64_t deadline)
 
 bool lt__store_out_of_time(void)
 {
-    return deadline_ns != 0 && mono_ns() >= deadline_ns;
+    return deadline_ns != 0 && lt_time_mono_ns() >= deadline_ns;
 }
 
 int64_t lt__store_wait_ms(int64_t wait_ms)
@@ -158,7 +151,7 @@ int64_t lt__store_wait_ms(int64_t wait_ms)
 
     if (deadline_ns == 0)
         return wait_ms;
-    left = (deadline_ns - mono_ns()) / 1000000;
+    left = (deadline_ns - lt_time_mono_ns()) / 1000000;
     if (left < 1)
         left = 1; /* an answer already waiting is still taken */
     return left < wait_ms ? left : wait_ms;

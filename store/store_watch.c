@@ -17,6 +17,7 @@
 #include "lt_alloc.h"
 #include "lt_log.h"
 #include "store_int.h"
+#include "lt_time.h"
 
 #define NEXT_TIMEOUT_MS 1000
 #define RETRY_PAUSE_MS 1000
@@ -44,14 +45,6 @@ struct lt_store_watch {
     redelivery *redo; /* watcher thread only */
     size_t n_redo, cap_redo;
 };
-
-static int64_t mono_ms(void)
-{
-    struct timespec ts;
-
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
 
 static long redo_find(const lt_store_watch *wa, const char *lattice, const char *name)
 {
@@ -94,7 +87,7 @@ static void redo_add(lt_store_watch *wa, const char *lattice, const char *name, 
         snprintf(wa->redo[i].name, sizeof(wa->redo[i].name), "%s", name);
     }
     wa->redo[i].pause = pause;
-    wa->redo[i].due = mono_ms() + pause;
+    wa->redo[i].due = lt_time_mono_ms() + pause;
 }
 
 /* Hand one change to the callback; a refusal schedules a redelivery. */
@@ -109,7 +102,7 @@ static void hand(lt_store_watch *wa, lt_store_change_kind kind, const char *latt
 /* Deliver what is due again, freshly read. */
 static void redeliver_due(lt_store_watch *wa)
 {
-    int64_t now = mono_ms();
+    int64_t now = lt_time_mono_ms();
 
     for (size_t i = 0; i < wa->n_redo && !atomic_load(&wa->stop);) {
         redelivery r = wa->redo[i];
@@ -128,14 +121,14 @@ static void redeliver_due(lt_store_watch *wa)
         else
             redo_add(wa, r.lattice, r.name, r.pause); /* cannot even read the index: later */
         i = 0;                                        /* the list changed under us */
-        now = mono_ms();
+        now = lt_time_mono_ms();
     }
 }
 
 /* How long kvWatcher_Next may wait: until the next redelivery at most. */
 static int64_t next_wait(const lt_store_watch *wa)
 {
-    int64_t wait = NEXT_TIMEOUT_MS, now = mono_ms();
+    int64_t wait = NEXT_TIMEOUT_MS, now = lt_time_mono_ms();
 
     for (size_t i = 0; i < wa->n_redo; i++)
         if (wa->redo[i].due - now < wait)

@@ -9,6 +9,7 @@
 
 #include "lt_alloc.h"
 #include "lt_log.h"
+#include "lt_time.h"
 
 lt_status lt_conn_status(natsStatus s)
 {
@@ -337,14 +338,6 @@ static void connect_failure(natsStatus s, const lt_conn_config *cfg, char *out, 
         memcpy(out + strlen(out), ")", 2);
 }
 
-static int64_t mono_ms(void)
-{
-    struct timespec ts;
-
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
 /* Worth another try later: nobody answered (not a refusal of who we are). */
 static bool retryable(natsStatus s)
 {
@@ -355,14 +348,14 @@ static bool retryable(natsStatus s)
 /* One attempt at every server of the list; again each second for cfg->connect_wait_ms. */
 static natsStatus connect_waiting(natsConnection **nc, natsOptions *opts, const lt_conn_config *cfg)
 {
-    int64_t deadline = mono_ms() + (cfg->connect_wait_ms > 0 ? cfg->connect_wait_ms : 0);
+    int64_t deadline = lt_time_mono_ms() + (cfg->connect_wait_ms > 0 ? cfg->connect_wait_ms : 0);
     bool told = false;
     char shown[512];
     natsStatus s;
 
     for (;;) {
         s = natsConnection_Connect(nc, opts);
-        if (s == NATS_OK || !retryable(s) || mono_ms() >= deadline)
+        if (s == NATS_OK || !retryable(s) || lt_time_mono_ms() >= deadline)
             return s;
         if (!told) {
             lt_conn_redact_url(cfg->url, shown, sizeof(shown));
@@ -371,7 +364,8 @@ static natsStatus connect_waiting(natsConnection **nc, natsOptions *opts, const 
                     shown, natsStatus_GetText(s), (long long)(cfg->connect_wait_ms / 1000));
             told = true;
         }
-        for (int64_t until = mono_ms() + 1000; mono_ms() < until && mono_ms() < deadline;) {
+        for (int64_t until = lt_time_mono_ms() + 1000;
+             lt_time_mono_ms() < until && lt_time_mono_ms() < deadline;) {
             struct timespec slice = { 0, 50 * 1000 * 1000 };
 
             if (cfg->keep_waiting != NULL && !cfg->keep_waiting(cfg->keep_waiting_arg))

@@ -34,14 +34,6 @@ typedef struct {
     char *last_doc;            /* the last status shown, compact JSON (free) */
 } waiter;
 
-static int64_t mono_ms(void)
-{
-    struct timespec ts;
-
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
 /* ---- progress -------------------------------------------------------------------------------- */
 
 /* One line per change: "TIME NAME TYPE: message (version, R/D running); pending: ..." */
@@ -204,10 +196,10 @@ static json_t *ask(lctl_client *c, const char *name, int *code)
  * let model.status catch up (up to CONFIRM_MS), so a command run right after sees it too. */
 static int confirm(lctl_client *c, const waiter *w)
 {
-    int64_t until = mono_ms() + CONFIRM_MS;
+    int64_t until = lt_time_mono_ms() + CONFIRM_MS;
     int code = 0;
 
-    while (mono_ms() < until) {
+    while (lt_time_mono_ms() < until) {
         json_t *st = ask(c, w->name, &code);
         int v = st != NULL ? lctl_status_verdict(st, w->want, w->version) : LCTL_WAIT_PENDING;
 
@@ -233,7 +225,7 @@ int lctl_wait(lctl_client *c, const char *name, const char *want, const char *ve
 
     w.tty =
         isatty(fileno(w.out)) == 1 && getenv("TERM") != NULL && strcmp(getenv("TERM"), "dumb") != 0;
-    deadline = mono_ms() + limit;
+    deadline = lt_time_mono_ms() + limit;
     if (lt_subject_app_status(subject, sizeof(subject), LT_SUBJECT_STATUS_PREFIX, c->cfg->lattice,
                               name) != LT_OK ||
         natsConnection_SubscribeSync(&sub, c->nc, subject) != NATS_OK ||
@@ -244,14 +236,14 @@ int lctl_wait(lctl_client *c, const char *name, const char *want, const char *ve
     }
     if ((st = ask(c, name, &code)) != NULL)
         show(&w, st), v = lctl_status_verdict(st, w.want, w.version);
-    quiet_since = mono_ms();
+    quiet_since = lt_time_mono_ms();
     /* "failed" ends the wait only once it held for FAILED_GRACE_MS: the scheduler also reports
      * it for a start in backoff that it retries, and for a moment without an eligible host. */
-    while (code == 0 && mono_ms() < deadline &&
+    while (code == 0 && lt_time_mono_ms() < deadline &&
            (v == LCTL_WAIT_PENDING ||
             (v == LCTL_WAIT_FAILED &&
-             (failed_since == 0 || mono_ms() - failed_since < FAILED_GRACE_MS)))) {
-        int64_t left = deadline - mono_ms();
+             (failed_since == 0 || lt_time_mono_ms() - failed_since < FAILED_GRACE_MS)))) {
+        int64_t left = deadline - lt_time_mono_ms();
         natsMsg *m = NULL;
         natsStatus ns = natsSubscription_NextMsg(&m, sub, left < 500 ? (left > 0 ? left : 1) : 500);
         json_t *next = NULL;
@@ -259,11 +251,11 @@ int lctl_wait(lctl_client *c, const char *name, const char *want, const char *ve
         if (ns == NATS_OK) {
             next = json_loadb(natsMsg_GetData(m), (size_t)natsMsg_GetDataLength(m), 0, NULL);
             natsMsg_Destroy(m);
-            quiet_since = mono_ms();
+            quiet_since = lt_time_mono_ms();
             from_msg = true;
-        } else if (ns == NATS_TIMEOUT && mono_ms() - quiet_since >= REPOLL_MS) {
+        } else if (ns == NATS_TIMEOUT && lt_time_mono_ms() - quiet_since >= REPOLL_MS) {
             next = ask(c, name, &code); /* a change published before we subscribed */
-            quiet_since = mono_ms();
+            quiet_since = lt_time_mono_ms();
             from_msg = false;
         } else if (ns != NATS_TIMEOUT) {
             fprintf(stderr, "latticectl: lost the NATS connection: %s\n", natsStatus_GetText(ns));
@@ -280,7 +272,7 @@ int lctl_wait(lctl_client *c, const char *name, const char *want, const char *ve
         if (v != LCTL_WAIT_FAILED)
             failed_since = 0;
         else if (failed_since == 0)
-            failed_since = mono_ms();
+            failed_since = lt_time_mono_ms();
     }
     natsSubscription_Destroy(sub);
     if (code == 0 && v == LCTL_WAIT_REACHED && from_msg)
