@@ -16,6 +16,7 @@
 
 #include "api_int.h"
 #include "lt_alloc.h"
+#include "lt_conn.h"
 #include "lt_utf8.h"
 #include "lt_limits.h"
 #include "lt_log.h"
@@ -701,5 +702,6 @@ void lt_api_stop(lt_api *api)
         LT_WARN("api", "the API subscription did not complete in time");
         return;
     }
+    lt_conn_settle(api->nc); /* nats.c's reader is done with the subscription */
     api_free(api);
 }

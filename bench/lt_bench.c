@@ -6,6 +6,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <signal.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/prctl.h>
@@ -58,6 +59,24 @@ pid_t lt_bench_spawn(const char *const *argv, const char *log)
     return pid;
 }
 
+/* Every thread's stack of pid on stderr, by gdb when it is installed: what a process that does
+ * not exit is waiting for. */
+static void print_stacks(pid_t pid)
+{
+    char p[24];
+    pid_t g;
+    int st;
+
+    snprintf(p, sizeof(p), "%d", (int)pid);
+    if ((g = fork()) == 0) {
+        dup2(STDERR_FILENO, STDOUT_FILENO);
+        execlp("gdb", "gdb", "-batch", "-nx", "-p", p, "-ex", "thread apply all bt", (char *)NULL);
+        _exit(127);
+    }
+    if (g > 0)
+        waitpid(g, &st, 0);
+}
+
 int lt_bench_stop(pid_t pid)
 {
     int st = 0;
@@ -68,6 +87,8 @@ int lt_bench_stop(pid_t pid)
     kill(pid, SIGTERM);
     while (waitpid(pid, &st, WNOHANG) == 0) {
         if (lt_bench_now_ms() - t0 > 10000) {
+            fprintf(stderr, "pid %d still running 10 s after SIGTERM; its threads:\n", (int)pid);
+            print_stacks(pid);
             kill(pid, SIGKILL);
             waitpid(pid, &st, 0);
             break;

@@ -27,7 +27,8 @@ void lt_bench_sleep_ms(int64_t ms);
  * child killed when the benchmark dies (PR_SET_PDEATHSIG). Returns the pid, or -1.
  */
 pid_t lt_bench_spawn(const char *const *argv, const char *log);
-/** SIGTERM pid, wait up to 10 s, then SIGKILL; reap it. Returns the wait status. */
+/** SIGTERM pid, wait up to 10 s, then (its threads' stacks printed by gdb, when installed)
+ * SIGKILL; reap it. Returns the wait status. */
 int lt_bench_stop(pid_t pid);
 /** kill -9 pid and reap it. */
 void lt_bench_kill9(pid_t pid);

@@ -16,6 +16,7 @@
 #include <sys/signalfd.h>
 
 #include "lt_alloc.h"
+#include "lt_conn.h"
 #include "lt_log.h"
 #include "lt_nkey.h"
 #include "lt_pbjson.h"
@@ -523,16 +524,14 @@ void lt__host_srv_cleanup(lt__host_srv *srv)
     if (srv->nc != NULL)
         flush_events(srv, 0);
     destroy_trash(srv);
-    if (srv->bsub != NULL) {
+    if (srv->bsub != NULL)
         natsSubscription_Unsubscribe(srv->bsub);
-        natsSubscription_Destroy(srv->bsub);
-        srv->bsub = NULL;
-    }
-    if (srv->sub != NULL) {
+    if (srv->sub != NULL)
         natsSubscription_Unsubscribe(srv->sub);
-        natsSubscription_Destroy(srv->sub);
-        srv->sub = NULL;
-    }
+    lt_conn_settle(srv->nc); /* nats.c's reader is done with them: now they can go */
+    natsSubscription_Destroy(srv->bsub);
+    natsSubscription_Destroy(srv->sub);
+    srv->bsub = srv->sub = NULL;
     if (srv->nc != NULL) {
         natsConnection_Close(srv->nc);
         natsConnection_Destroy(srv->nc);

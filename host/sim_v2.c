@@ -591,9 +591,11 @@ int lt_host_sim_v2_run(const lt_host_config *cfg)
         LT_ERROR("v2sim", "event loop failed: %s", lt_error_message());
     code = sim.exit_code;
 out:
-    for (size_t i = 0; sim.hosts != NULL && i < sim.n; i++) {
+    for (size_t i = 0; sim.hosts != NULL && i < sim.n; i++)
         if (sim.hosts[i].sub != NULL)
             natsSubscription_Unsubscribe(sim.hosts[i].sub);
+    lt_conn_settle(sim.nc); /* nats.c's reader is done with them: now they can go */
+    for (size_t i = 0; sim.hosts != NULL && i < sim.n; i++) {
         natsSubscription_Destroy(sim.hosts[i].sub);
         sim.hosts[i].sub = NULL;
     }

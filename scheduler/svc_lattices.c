@@ -14,6 +14,7 @@
 #include <unistd.h>
 
 #include "lt_alloc.h"
+#include "lt_conn.h"
 #include "lt_limits.h"
 #include "lt_log.h"
 #include "lt_subject.h"
@@ -641,6 +642,7 @@ void lt_sched_svc_stop(lt_sched_svc *svc)
     if (svc->hosts_sub != NULL)
         natsSubscription_Unsubscribe(svc->hosts_sub);
     lt__sched_v2_unsubscribe(svc);
+    lt_conn_settle(svc->cfg.nc); /* nats.c's reader is done with them: now they can go */
     natsSubscription_Destroy(svc->evt_sub);
     natsSubscription_Destroy(svc->reply_sub);
     natsSubscription_Destroy(svc->hosts_sub);

@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "lt_alloc.h"
+#include "lt_conn.h"
 #include "lt_loop.h"
 #include "lt_sched_plan.h"
 #include "lt_subject.h"
@@ -220,6 +221,7 @@ void lt__sched_svc_plan_stop(lt_sched_svc *svc)
     for (i = 0; i < 2; i++)
         if (svc->query_sub[i] != NULL)
             natsSubscription_Unsubscribe(svc->query_sub[i]);
+    lt_conn_settle(svc->cfg.nc);
     for (i = 0; i < 2; i++) {
         natsSubscription_Destroy(svc->query_sub[i]);
         svc->query_sub[i] = NULL;

@@ -13,6 +13,7 @@
 #include <string.h>
 
 #include "lt_alloc.h"
+#include "lt_conn.h"
 #include "lt_limits.h"
 #include "lt_log.h"
 #include "lt_pbjson.h"
@@ -533,6 +534,7 @@ void lt__sched_v2_stop(lt_sched_svc *svc)
         return;
     lt__sched_v2_unsubscribe(svc);
     lt__sched_v2_kv_stop(v);
+    lt_conn_settle(svc->cfg.nc);
     natsSubscription_Destroy(v->hb_sub);
     natsSubscription_Destroy(v->watch_sub);
     natsSubscription_Destroy(v->reply_sub);

@@ -12,6 +12,7 @@
 #include <time.h>
 
 #include "lt_alloc.h"
+#include "lt_conn.h"
 #include "lt_log.h"
 #include "lt_loop.h"
 #include "store_view_int.h"
@@ -549,6 +550,10 @@ static void *follower_main(void *p)
         pthread_mutex_lock(&f->mu);
         f->w = NULL;
         pthread_mutex_unlock(&f->mu);
+        if (w != NULL) {
+            kvWatcher_Stop(w); /* unsubscribes; the reader may still hold it (lt_conn_settle) */
+            lt_conn_settle(v->nc);
+        }
         kvWatcher_Destroy(w);
         if (!atomic_load(&v->stop))
             pause_ms(v, RETRY_PAUSE_MS);

@@ -11,6 +11,12 @@
 #include "lt_log.h"
 #include "lt_time.h"
 
+void lt_conn_settle(natsConnection *nc)
+{
+    if (nc != NULL && !natsConnection_IsClosed(nc))
+        (void)natsConnection_FlushTimeout(nc, LT_CONN_SETTLE_MS); /* closed or slow: done */
+}
+
 lt_status lt_conn_status(natsStatus s)
 {
     switch (s) {

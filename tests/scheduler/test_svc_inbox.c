@@ -4,14 +4,19 @@
  * waiting, so what waits is bounded by the number of hosts, not by how far the loop is behind;
  * and what the loop then applies is the newest heartbeat of each host. Other events are never
  * merged. Events arriving while the inbox is long wait packed and are unpacked by the loop:
- * every one is applied, and one whose bytes do not unpack is counted and dropped.
+ * every one is applied, and one whose bytes do not unpack is counted and dropped. The service
+ * stops safely while nats.c's reader is between matching an event to the subscription and using
+ * it (the fault shim holds the reader there; nats.c 3.4 uses it unlocked: lt_conn_settle).
  */
 #include <check.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "lt_ce.h"
 #include "lt_natsrv.h"
+#include "lt_shimctl.h"
 #include "lt_testutil.h"
 #include "sched_svc_int.h"
 
@@ -223,6 +228,76 @@ START_TEST(test_events_wait_packed_while_the_inbox_is_long)
 }
 END_TEST
 
+#define SHIM_CHILD "LT_SVC_INBOX_SHIM_CHILD" /* set: this process is the shimmed child */
+#define READER_HOLD_MS 600
+
+/* The child's part: an event from slow-host reaches nats.c's reader, which the shim holds for
+ * READER_HOLD_MS after it matched the event to the service's subscription; the service stops
+ * meanwhile. Unsettled, the subscription was freed under the reader, which then locked a mutex
+ * read from freed memory (a crash at shutdown under load, bench_converge at 3,000 hosts). */
+static void stop_under_a_held_reader(void)
+{
+    const char *log = getenv("LT_SHIM_LOG");
+    int64_t deadline = lt_test_now_ms() + 10000;
+
+    beat("slow-host", 1);
+    ck_assert_int_eq(natsConnection_FlushTimeout(nc_pub, 5000), NATS_OK);
+    while (lt_shim_fired(log, "natsMsg_create") == 0 && lt_test_now_ms() < deadline)
+        lt_test_sleep_ms(5);
+    ck_assert_uint_ge(lt_shim_fired(log, "natsMsg_create"), 1);
+    lt_sched_svc_stop(svc); /* while the reader is held */
+    svc = NULL;
+    lt_test_sleep_ms(READER_HOLD_MS + 300); /* the reader goes on, with what it matched */
+}
+
+START_TEST(test_stop_while_the_reader_holds_a_subscription)
+{
+    char exe[1024], log[600], *dir = NULL;
+    char child[64], kase[64], asan[LT_SHIMCTL_VAR + 64];
+    const char *argv[2] = { exe, NULL }, *env[9];
+    lt_shim_env shim;
+    lt_test_cmd cmd = { 0 };
+    lt_test_cmd_result res;
+    ssize_t n;
+
+    if (getenv(SHIM_CHILD) != NULL) {
+        stop_under_a_held_reader();
+        return;
+    }
+    /* The shim is preloaded when a process starts: run this case again in a child with it. */
+    n = readlink("/proc/self/exe", exe, sizeof(exe) - 1);
+    ck_assert_int_gt(n, 0);
+    exe[n] = '\0';
+    ck_assert_int_eq(lt_test_tmpdir(&dir, "lt-svc-inbox"), LT_OK);
+    snprintf(log, sizeof(log), "%s/shim.log", dir);
+    free(dir);
+    lt_shim_env_init(&shim, "natsMsg_create:subj=*slow-host*:mode=delay=600", log);
+    /* Freed memory is filled where AddressSanitizer runs (else its quarantine keeps the old
+     * bytes and the use after free goes unnoticed); elsewhere glibc's free list (no per-thread
+     * cache, which another thread's allocation could take first) overwrites the first field,
+     * the subscription's mutex. */
+    snprintf(asan, sizeof(asan), "%s:max_free_fill_size=4096", shim.vars[3]);
+    snprintf(child, sizeof(child), SHIM_CHILD "=1");
+    snprintf(kase, sizeof(kase), "CK_RUN_CASE=stop");
+    env[0] = shim.vars[0];
+    env[1] = shim.vars[1];
+    env[2] = shim.vars[2];
+    env[3] = asan;
+    env[4] = child;
+    env[5] = kase;
+    env[6] = "GLIBC_TUNABLES=glibc.malloc.tcache_count=0";
+    env[7] = NULL;
+    cmd.argv = argv;
+    cmd.env = env;
+    cmd.timeout_ms = 60000;
+    ck_assert_int_eq(lt_test_run(&cmd, &res), LT_OK);
+    ck_assert_msg(res.exit_code == 0, "the shimmed child: exit %d, signal %d\n%s\n%s",
+                  res.exit_code, res.term_signal, res.out, res.err);
+    ck_assert_uint_ge(lt_shim_fired(log, "natsMsg_create"), 1);
+    lt_test_cmd_result_cleanup(&res);
+}
+END_TEST
+
 static Suite *suite(void)
 {
     Suite *s = suite_create("svc_inbox");
@@ -232,6 +307,10 @@ static Suite *suite(void)
                                  test_taken_heartbeat_is_not_merged_into,
                                  test_events_wait_packed_while_the_inbox_is_long, NULL });
 
+    tcase_add_checked_fixture(t, setup, teardown);
+    t = lt_test_tcase(s, "stop", 90,
+                      (const TTest *const[]){ test_stop_while_the_reader_holds_a_subscription,
+                                              NULL });
     tcase_add_checked_fixture(t, setup, teardown);
     return s;
 }

@@ -2,7 +2,8 @@
  * lt_shim.c - an LD_PRELOAD fault shim for tests: wraps the nats.c calls that
  * latticed's store, writer, lease and driver make (JetStream publish and
  * message gets, KV get/put/create/update/delete, core publish and request,
- * and natsMsgHeader_Get: where a subscription callback reads what it got)
+ * natsMsgHeader_Get: where a subscription callback reads what it got, and nats.c's
+ * natsMsg_create: where its reader makes an incoming message)
  * and, where a rule configured in the environment matches, fails the call,
  * loses its reply (the call is made, then NATS_TIMEOUT is returned as if the
  * ack never came) or delays it. Everything else passes through untouched.
@@ -417,3 +418,28 @@ natsStatus js_PublishMsg(jsPubAck **pa, jsCtx *js, natsMsg *msg, jsPubOptions *o
     natsStatus natsMsgHeader_Get(natsMsg *msg, const char *key, const char **value)
         WRAP("natsMsgHeader_Get", msg != NULL ? natsMsg_GetSubject(msg) : NULL,
              (natsMsg *, const char *, const char **), (msg, key, value), NOTHING)
+
+    /* ---- nats.c's reader: an incoming message is made into a natsMsg ---- */
+
+    /* nats.c's own function (src/msg.h, exported, called through the PLT from the reader): the
+ * reader calls it after matching the message to a subscription, before using that subscription,
+ * so a `delay` here widens the window in which nats.c 3.4 holds the subscription unlocked
+ * (lt_conn_settle in wire/lt_conn.h). Its subject is not NUL-terminated. */
+    natsStatus natsMsg_create(natsMsg **newMsg, const char *subject, int subjLen, const char *reply,
+                              int replyLen, const char *buf, int bufLen, int hdrLen);
+
+natsStatus natsMsg_create(natsMsg **newMsg, const char *subject, int subjLen, const char *reply,
+                          int replyLen, const char *buf, int bufLen, int hdrLen)
+{
+    char subj[SHIM_MAX_TEXT];
+    size_t n = subjLen > 0 && (size_t)subjLen < sizeof(subj) ? (size_t)subjLen : 0;
+
+    memcpy(subj, subject, n);
+    subj[n] = '\0';
+    WRAP("natsMsg_create", subj,
+         (natsMsg **, const char *, int, const char *, int, const char *, int, int),
+         (newMsg, subject, subjLen, reply, replyLen, buf, bufLen, hdrLen), {
+             natsMsg_Destroy(*newMsg);
+             *newMsg = NULL;
+         })
+}
