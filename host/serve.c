@@ -528,7 +528,8 @@ void lt__host_srv_cleanup(lt__host_srv *srv)
         natsSubscription_Unsubscribe(srv->bsub);
     if (srv->sub != NULL)
         natsSubscription_Unsubscribe(srv->sub);
-    lt_conn_settle(srv->nc); /* nats.c's reader is done with them: now they can go */
+    lt_conn_settle(srv->nc,
+                   LT_CONN_SETTLE_MS); /* nats.c's reader is done with them: now they can go */
     natsSubscription_Destroy(srv->bsub);
     natsSubscription_Destroy(srv->sub);
     srv->bsub = srv->sub = NULL;

@@ -594,7 +594,8 @@ out:
     for (size_t i = 0; sim.hosts != NULL && i < sim.n; i++)
         if (sim.hosts[i].sub != NULL)
             natsSubscription_Unsubscribe(sim.hosts[i].sub);
-    lt_conn_settle(sim.nc); /* nats.c's reader is done with them: now they can go */
+    lt_conn_settle(sim.nc,
+                   LT_CONN_SETTLE_MS); /* nats.c's reader is done with them: now they can go */
     for (size_t i = 0; sim.hosts != NULL && i < sim.n; i++) {
         natsSubscription_Destroy(sim.hosts[i].sub);
         sim.hosts[i].sub = NULL;

@@ -642,7 +642,8 @@ void lt_sched_svc_stop(lt_sched_svc *svc)
     if (svc->hosts_sub != NULL)
         natsSubscription_Unsubscribe(svc->hosts_sub);
     lt__sched_v2_unsubscribe(svc);
-    lt_conn_settle(svc->cfg.nc); /* nats.c's reader is done with them: now they can go */
+    lt_conn_settle(svc->cfg.nc,
+                   LT_CONN_SETTLE_MS); /* nats.c's reader is done with them: now they can go */
     natsSubscription_Destroy(svc->evt_sub);
     natsSubscription_Destroy(svc->reply_sub);
     natsSubscription_Destroy(svc->hosts_sub);

@@ -221,7 +221,7 @@ void lt__sched_svc_plan_stop(lt_sched_svc *svc)
     for (i = 0; i < 2; i++)
         if (svc->query_sub[i] != NULL)
             natsSubscription_Unsubscribe(svc->query_sub[i]);
-    lt_conn_settle(svc->cfg.nc);
+    lt_conn_settle(svc->cfg.nc, LT_CONN_SETTLE_MS);
     for (i = 0; i < 2; i++) {
         natsSubscription_Destroy(svc->query_sub[i]);
         svc->query_sub[i] = NULL;

@@ -534,7 +534,7 @@ void lt__sched_v2_stop(lt_sched_svc *svc)
         return;
     lt__sched_v2_unsubscribe(svc);
     lt__sched_v2_kv_stop(v);
-    lt_conn_settle(svc->cfg.nc);
+    lt_conn_settle(svc->cfg.nc, LT_CONN_SETTLE_MS);
     natsSubscription_Destroy(v->hb_sub);
     natsSubscription_Destroy(v->watch_sub);
     natsSubscription_Destroy(v->reply_sub);

@@ -77,6 +77,7 @@ typedef struct {
     char key[LT__KEY_MAX];
     char wid[LT_STORE_ULID_LEN + 1];
     uint64_t rev;
+    natsConnection *nc;    /**< borrowed: the connection it went out on */
     natsSubscription *sub; /**< the reply inbox's */
     bool sent;
 } lt__store_pending;

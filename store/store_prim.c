@@ -13,6 +13,7 @@
 #include <jansson.h>
 
 #include "lt_alloc.h"
+#include "lt_conn.h"
 #include "lt_log.h"
 #include "store_int.h"
 
@@ -297,6 +298,7 @@ lt_status lt__store_kv_cas_send(lt_store *s, natsConnection *nc, const char *buc
 
     memset(p, 0, sizeof(*p));
     p->s = s;
+    p->nc = nc;
     p->bucket = bucket;
     p->rev = rev;
     snprintf(p->key, sizeof(p->key), "%s", key);
@@ -383,6 +385,10 @@ lt_status lt__store_kv_cas_wait(lt__store_pending *p, uint64_t *new_rev)
             *new_rev = seq;
     } else {
         st = lt__store_nats_fail(ns, 0, "no answer to the write of", p->key);
+        /* the answer may be arriving now: nats.c's reader must be done with the inbox before it
+         * is destroyed (lt_conn_settle) */
+        natsSubscription_Unsubscribe(p->sub);
+        lt_conn_settle(p->nc, lt__store_wait_ms(LT_CONN_SETTLE_MS));
         st = resolve(p->s, p->bucket, p->key, p->rev, p->wid, st, new_rev);
     }
     natsMsg_Destroy(msg);

@@ -552,7 +552,7 @@ static void *follower_main(void *p)
         pthread_mutex_unlock(&f->mu);
         if (w != NULL) {
             kvWatcher_Stop(w); /* unsubscribes; the reader may still hold it (lt_conn_settle) */
-            lt_conn_settle(v->nc);
+            lt_conn_settle(v->nc, LT_CONN_SETTLE_MS);
         }
         kvWatcher_Destroy(w);
         if (!atomic_load(&v->stop))

@@ -75,11 +75,12 @@ LT_NODISCARD lt_status lt_conn_config_check(const lt_conn_config *cfg);
 LT_NODISCARD lt_status lt_conn_connect(natsConnection **new_nc, const lt_conn_config *cfg,
                                        const lt_conn_events *events);
 
-#define LT_CONN_SETTLE_MS 2000 /**< lt_conn_settle's longest wait */
+#define LT_CONN_SETTLE_MS 2000 /**< lt_conn_settle's usual longest wait */
 
 /**
  * Wait until nc's reader is done with every message it matched to a subscription before this
- * call: one round trip (a flush), at most LT_CONN_SETTLE_MS, none when nc is NULL or closed.
+ * call: one round trip (a flush), at most timeout_ms, none when nc is NULL or closed (when the
+ * server does not answer in time, no message is arriving either).
  * Call it between natsSubscription_Unsubscribe and natsSubscription_Destroy of a subscription
  * that may still be receiving: nats.c 3.4 (Debian 12's libnats) looks an incoming message's
  * subscription up under a lock and then uses it without one, so a subscription destroyed right
@@ -87,7 +88,7 @@ LT_NODISCARD lt_status lt_conn_connect(natsConnection **new_nc, const lt_conn_co
  * nats.c 3.5). The reader handles messages in order, so once the flush's answer is read, no
  * earlier message still points at the subscription. Not from a callback of nc's reader.
  */
-void lt_conn_settle(natsConnection *nc);
+void lt_conn_settle(natsConnection *nc, int64_t timeout_ms);
 
 /** Map a natsStatus to lt_status (NATS_TIMEOUT -> LT_ERR_TIMEOUT, ...). */
 lt_status lt_conn_status(natsStatus s);
