@@ -14,6 +14,7 @@
 
 #include "api_int.h"
 #include "lt_alloc.h"
+#include "lt_conn.h"
 #include "lt_log.h"
 #include "lt_subject.h"
 #include "lt_time.h"
@@ -69,7 +70,7 @@ static natsMsg *ask_leader(natsConnection *nc, const char *subj, const char *bod
         }
     }
 out:
-    natsSubscription_Destroy(sub);
+    lt_conn_sub_free(nc, sub); /* other replicas' answers may be arriving (lt_conn.h) */
     return best;
 }
 

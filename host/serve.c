@@ -528,13 +528,12 @@ void lt__host_srv_cleanup(lt__host_srv *srv)
         natsSubscription_Unsubscribe(srv->bsub);
     if (srv->sub != NULL)
         natsSubscription_Unsubscribe(srv->sub);
-    lt_conn_settle(srv->nc,
-                   LT_CONN_SETTLE_MS); /* nats.c's reader is done with them: now they can go */
+    if (srv->nc != NULL)
+        natsConnection_Close(srv->nc); /* joins the reader: the subscriptions can go (lt_conn.h) */
     natsSubscription_Destroy(srv->bsub);
     natsSubscription_Destroy(srv->sub);
     srv->bsub = srv->sub = NULL;
     if (srv->nc != NULL) {
-        natsConnection_Close(srv->nc);
         natsConnection_Destroy(srv->nc);
         srv->nc = NULL;
     }

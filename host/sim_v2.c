@@ -594,16 +594,14 @@ out:
     for (size_t i = 0; sim.hosts != NULL && i < sim.n; i++)
         if (sim.hosts[i].sub != NULL)
             natsSubscription_Unsubscribe(sim.hosts[i].sub);
-    lt_conn_settle(sim.nc,
-                   LT_CONN_SETTLE_MS); /* nats.c's reader is done with them: now they can go */
+    if (sim.nc != NULL)
+        natsConnection_Close(sim.nc); /* joins the reader: the subscriptions can go (lt_conn.h) */
     for (size_t i = 0; sim.hosts != NULL && i < sim.n; i++) {
         natsSubscription_Destroy(sim.hosts[i].sub);
         sim.hosts[i].sub = NULL;
     }
-    if (sim.nc != NULL) {
-        natsConnection_Close(sim.nc);
+    if (sim.nc != NULL)
         natsConnection_Destroy(sim.nc);
-    }
     /* Posted messages and those hosts hold are natsMsgs: destroy them while libnats lives. */
     lt_loop_close(sim.loop);
     for (size_t i = 0; sim.hosts != NULL && i < sim.n; i++)

@@ -111,13 +111,11 @@ static bool body_unpack(ev_body *b, ev_kind k, const uint8_t *data, size_t len)
 static void ev_apply(svc_item *arg)
 {
     ev_item *it = (ev_item *)arg;
-    svc_lattice *l = lt__sched_svc_lattice_get(it->svc, it->lattice, true);
+    svc_lattice *l;
     int64_t now = lt_loop_now_ms();
     void *m;
     lt_status st = LT_OK;
 
-    if (l == NULL)
-        goto out;
     if (it->body.packed != NULL) { /* kept packed while the loop was behind */
         bool ok = body_unpack(&it->body, it->kind, it->body.packed, it->body.packed_len);
 
@@ -129,6 +127,8 @@ static void ev_apply(svc_item *arg)
             goto out;
         }
     }
+    if ((l = lt__sched_svc_lattice_get(it->svc, it->lattice, true)) == NULL)
+        goto out; /* after the unpack: an undecodable event makes no lattice */
     m = it->body.m;
     switch (it->kind) {
     case EV_HEARTBEAT:
@@ -215,14 +215,16 @@ static ev_item *fast_decode(lt_sched_svc *svc, natsMsg *msg, int k, const char *
         natsMsgHeader_Get(msg, "ce-source", &source) != NATS_OK || strcmp(spec, "1.0") != 0 ||
         strcmp(type, kinds[k].cetype) != 0)
         return NULL;
-    if (natsMsgHeader_Get(msg, "content-type", &ct) == NATS_OK &&
-        strcmp(ct, "application/protobuf") != 0)
+    if (natsMsgHeader_Get(msg, "content-type", &ct) != NATS_OK)
+        ct = NULL; /* then a body that does not unpack may be another encoding (the full decode) */
+    else if (strcmp(ct, "application/protobuf") != 0)
         return NULL;
     n = strlen(source);
     if (n == 0 || n > LT_MAX_HOST_ID || strpbrk(source, "%\" ") != NULL ||
         (it = item_new(svc, (ev_kind)k, lattice, source)) == NULL)
         return NULL;
-    if (len > 0 && atomic_load_explicit(&svc->in_count, memory_order_relaxed) > PACKED_AFTER &&
+    if (ct != NULL && len > 0 &&
+        atomic_load_explicit(&svc->in_count, memory_order_relaxed) > PACKED_AFTER &&
         (it->body.packed = lt_malloc(len)) != NULL) {
         memcpy(it->body.packed, data, len);
         it->body.packed_len = len;

@@ -635,18 +635,12 @@ void lt_sched_svc_stop(lt_sched_svc *svc)
     if (svc->timer_on)
         LT_IGNORE(lt_loop_timer_cancel(svc->cfg.loop, svc->timer_id));
     lt_store_watch_stop(svc->watch);
-    if (svc->evt_sub != NULL)
-        natsSubscription_Unsubscribe(svc->evt_sub);
-    if (svc->reply_sub != NULL)
-        natsSubscription_Unsubscribe(svc->reply_sub);
-    if (svc->hosts_sub != NULL)
-        natsSubscription_Unsubscribe(svc->hosts_sub);
+    /* unsubscribed, then destroyed once nats.c's reader is done with them (lt_conn.h) */
+    lt_conn_sub_free(svc->cfg.nc, svc->evt_sub);
+    lt_conn_sub_free(svc->cfg.nc, svc->reply_sub);
+    lt_conn_sub_free(svc->cfg.nc, svc->hosts_sub);
+    svc->evt_sub = svc->reply_sub = svc->hosts_sub = NULL;
     lt__sched_v2_unsubscribe(svc);
-    lt_conn_settle(svc->cfg.nc,
-                   LT_CONN_SETTLE_MS); /* nats.c's reader is done with them: now they can go */
-    natsSubscription_Destroy(svc->evt_sub);
-    natsSubscription_Destroy(svc->reply_sub);
-    natsSubscription_Destroy(svc->hosts_sub);
     lt__sched_svc_plan_stop(svc);
     lt__sched_svc_drain_stop(svc);      /* before the inbox is emptied: its threads post there */
     lt__sched_writer_stop(svc->writer); /* it reads the lease's deadlines: stop it first */

@@ -218,12 +218,8 @@ void lt__sched_svc_plan_stop(lt_sched_svc *svc)
 {
     size_t i;
 
-    for (i = 0; i < 2; i++)
-        if (svc->query_sub[i] != NULL)
-            natsSubscription_Unsubscribe(svc->query_sub[i]);
-    lt_conn_settle(svc->cfg.nc, LT_CONN_SETTLE_MS);
     for (i = 0; i < 2; i++) {
-        natsSubscription_Destroy(svc->query_sub[i]);
+        lt_conn_sub_free(svc->cfg.nc, svc->query_sub[i]);
         svc->query_sub[i] = NULL;
     }
 }

@@ -181,7 +181,7 @@ static lt_status load(sched_v2 *v, int64_t now)
         kvEntry_Destroy(e);
         n++;
     }
-    kvWatcher_Destroy(w);
+    lt_conn_watcher_free(v->svc->cfg.nc, w); /* once nats.c's reader is done with it */
     if (s != NATS_OK)
         return LT_FAIL(lt_conn_status(s), "reading %s: %s", V2_BUCKET, natsStatus_GetText(s));
     if (n > 0)

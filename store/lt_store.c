@@ -94,6 +94,7 @@ lt_status lt_store_open(lt_store **new_store, jsCtx *js, const lt_store_config *
     if ((s = lt_calloc(1, sizeof(*s))) == NULL)
         return LT_FAIL(LT_ERR_NOMEM, "out of memory");
     s->js = js;
+    s->nc = cfg->nc;
     s->cas_retries = cfg->cas_retries;
     s->max_versions = cfg->max_versions;
     s->max_history = cfg->max_history;

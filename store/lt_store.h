@@ -43,6 +43,9 @@ typedef struct {
     int replicas;                /**< 1..5; 0 = 1 */
     bool memory;                 /**< memory storage instead of file */
     int64_t events_max_bytes;    /**< bound of the events stream; 0 = 64 MiB */
+    /** lt_store_open: the connection js was made from, on which the store's KV watchers are
+     * retired (lt_conn_watcher_free); NULL: they are parked until lt_conn_parked_free */
+    natsConnection *nc;
     unsigned cas_retries;       /**< lt_store_open: attempts per update; 0 = LT_STORE_CAS_RETRIES */
     unsigned max_versions;      /**< lt_store_open: 0 = LT_STORE_MAX_VERSIONS */
     unsigned max_history;       /**< lt_store_open: 0 = LT_STORE_MAX_HISTORY */

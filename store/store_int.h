@@ -18,6 +18,7 @@ typedef struct lt__store_view lt__store_view;
 
 struct lt_store {
     jsCtx *js;          /**< borrowed */
+    natsConnection *nc; /**< borrowed, may be NULL: js's connection (lt_store_config.nc) */
     kvStore *manifests; /**< owned */
     kvStore *status;    /**< owned */
     char *mbucket;      /**< manifest bucket name */
@@ -109,9 +110,10 @@ typedef struct {
     size_t len;
 } lt__store_kv_item;
 
-/** Current values of the keys matching filter (deleted ones skipped), in key order. */
-LT_NODISCARD lt_status lt__store_kv_scan(kvStore *kv, const char *filter, lt__store_kv_item **out,
-                                         size_t *count);
+/** Current values of the keys matching filter in kv, one of s's buckets (deleted ones skipped),
+ * in key order. */
+LT_NODISCARD lt_status lt__store_kv_scan(lt_store *s, kvStore *kv, const char *filter,
+                                         lt__store_kv_item **out, size_t *count);
 void lt__store_kv_items_free(lt__store_kv_item *items, size_t count);
 
 /** Parse an index JSON into a new app (lattice and name given). LT_ERR_PARSE. */

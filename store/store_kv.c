@@ -101,7 +101,7 @@ lt_status lt_store_app_list(lt_store *s, const char *lattice, lt_store_app ***ou
         goto out;
     if ((st = lt_buf_appendf(&filter, "app.%s.*", lattice)) != LT_OK)
         goto out;
-    if ((st = lt__store_kv_scan(s->manifests, filter.ptr, &items, &n)) != LT_OK)
+    if ((st = lt__store_kv_scan(s, s->manifests, filter.ptr, &items, &n)) != LT_OK)
         goto out;
     skip = filter.len - 1; /* "app.{lattice}." */
     if (n > 0 && (apps = lt_calloc(n, sizeof(*apps))) == NULL) {
@@ -573,7 +573,7 @@ lt_status lt_store_status_list(lt_store *s, const char *lattice, lt_store_status
     if (lt__store_view_status_list(s, lattice, out, count, &st))
         goto out;
     if ((st = lt_buf_appendf(&filter, "%s.*", lattice)) != LT_OK ||
-        (st = lt__store_kv_scan(s->status, filter.ptr, &items, &n)) != LT_OK)
+        (st = lt__store_kv_scan(s, s->status, filter.ptr, &items, &n)) != LT_OK)
         goto out;
     if (n > 0 && (e = lt_calloc(n, sizeof(*e))) == NULL) {
         st = LT_FAIL(LT_ERR_NOMEM, "out of memory");

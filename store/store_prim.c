@@ -385,14 +385,13 @@ lt_status lt__store_kv_cas_wait(lt__store_pending *p, uint64_t *new_rev)
             *new_rev = seq;
     } else {
         st = lt__store_nats_fail(ns, 0, "no answer to the write of", p->key);
-        /* the answer may be arriving now: nats.c's reader must be done with the inbox before it
-         * is destroyed (lt_conn_settle) */
-        natsSubscription_Unsubscribe(p->sub);
-        lt_conn_settle(p->nc, lt__store_wait_ms(LT_CONN_SETTLE_MS));
+        /* the answer may be arriving now: the inbox goes once nats.c's reader is done with it */
+        lt_conn_sub_free(p->nc, p->sub);
+        p->sub = NULL;
         st = resolve(p->s, p->bucket, p->key, p->rev, p->wid, st, new_rev);
     }
     natsMsg_Destroy(msg);
-    natsSubscription_Destroy(p->sub); /* unsubscribes */
+    natsSubscription_Destroy(p->sub); /* the one answer came: nothing else will */
     p->sub = NULL;
     p->sent = false;
     return st;
@@ -412,7 +411,8 @@ void lt__store_kv_items_free(lt__store_kv_item *items, size_t count)
     lt_free(items);
 }
 
-lt_status lt__store_kv_scan(kvStore *kv, const char *filter, lt__store_kv_item **out, size_t *count)
+lt_status lt__store_kv_scan(lt_store *s, kvStore *kv, const char *filter, lt__store_kv_item **out,
+                            size_t *count)
 {
     kvWatcher *w = NULL;
     kvWatchOptions wo;
@@ -470,6 +470,6 @@ lt_status lt__store_kv_scan(kvStore *kv, const char *filter, lt__store_kv_item *
     n = 0;
 out:
     lt__store_kv_items_free(items, n);
-    kvWatcher_Destroy(w);
+    lt_conn_watcher_free(s->nc, w); /* once nats.c's reader is done with it (lt_conn.h) */
     return st;
 }

@@ -550,11 +550,7 @@ static void *follower_main(void *p)
         pthread_mutex_lock(&f->mu);
         f->w = NULL;
         pthread_mutex_unlock(&f->mu);
-        if (w != NULL) {
-            kvWatcher_Stop(w); /* unsubscribes; the reader may still hold it (lt_conn_settle) */
-            lt_conn_settle(v->nc, LT_CONN_SETTLE_MS);
-        }
-        kvWatcher_Destroy(w);
+        lt_conn_watcher_free(v->nc, w); /* once nats.c's reader is done with it (lt_conn.h) */
         if (!atomic_load(&v->stop))
             pause_ms(v, RETRY_PAUSE_MS);
     }

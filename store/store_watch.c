@@ -15,6 +15,7 @@
 #include <time.h>
 
 #include "lt_alloc.h"
+#include "lt_conn.h"
 #include "lt_log.h"
 #include "store_int.h"
 #include "lt_time.h"
@@ -340,7 +341,7 @@ static void *watch_main(void *p)
         pthread_mutex_lock(&wa->mu);
         wa->w = NULL;
         pthread_mutex_unlock(&wa->mu);
-        kvWatcher_Destroy(w);
+        lt_conn_watcher_free(wa->s->nc, w); /* once nats.c's reader is done with it */
         if (!atomic_load(&wa->stop))
             pause_ms(wa, RETRY_PAUSE_MS);
     }

@@ -11,12 +11,6 @@
 #include "lt_log.h"
 #include "lt_time.h"
 
-void lt_conn_settle(natsConnection *nc, int64_t timeout_ms)
-{
-    if (nc != NULL && !natsConnection_IsClosed(nc) && timeout_ms > 0)
-        (void)natsConnection_FlushTimeout(nc, timeout_ms); /* closed or slow: done */
-}
-
 lt_status lt_conn_status(natsStatus s)
 {
     switch (s) {

@@ -75,20 +75,29 @@ LT_NODISCARD lt_status lt_conn_config_check(const lt_conn_config *cfg);
 LT_NODISCARD lt_status lt_conn_connect(natsConnection **new_nc, const lt_conn_config *cfg,
                                        const lt_conn_events *events);
 
-#define LT_CONN_SETTLE_MS 2000 /**< lt_conn_settle's usual longest wait */
+/* ---- retiring subscriptions (lt_conn_retire.c) ----------------------------------------------
+ * nats.c 3.4 (Debian 12's libnats; fixed upstream in v3.6.1, commit 0a7dd28b) matches an
+ * incoming message to its subscription under a lock, then uses the subscription without one. A
+ * subscription destroyed right after its unsubscribe can be freed under the connection's reader:
+ * a crash or a hang (latticed at shutdown under load). The reader handles messages in order, so
+ * once a flush's PONG is read no message read before it still points at the subscription:
+ * retiring is unsubscribe, flush, destroy. When the flush cannot be had (not connected, no PONG
+ * within LT_CONN_SETTLE_MS) the subscription is parked instead, and destroyed by
+ * lt_conn_parked_free once the connections are closed (natsConnection_Close joins the reader).
+ * Never call these from a callback that runs on a connection's reader thread. */
 
-/**
- * Wait until nc's reader is done with every message it matched to a subscription before this
- * call: one round trip (a flush), at most timeout_ms, none when nc is NULL or closed (when the
- * server does not answer in time, no message is arriving either).
- * Call it between natsSubscription_Unsubscribe and natsSubscription_Destroy of a subscription
- * that may still be receiving: nats.c 3.4 (Debian 12's libnats) looks an incoming message's
- * subscription up under a lock and then uses it without one, so a subscription destroyed right
- * after its unsubscribe can be freed under the reader (a crash at shutdown under load; fixed in
- * nats.c 3.5). The reader handles messages in order, so once the flush's answer is read, no
- * earlier message still points at the subscription. Not from a callback of nc's reader.
- */
-void lt_conn_settle(natsConnection *nc, int64_t timeout_ms);
+#define LT_CONN_SETTLE_MS 2000 /**< the longest wait for a flush when retiring */
+
+/** Unsubscribe sub and destroy it when nc's reader is done with it, else park it (above). nc
+ * NULL: parked. NULL-safe. */
+void lt_conn_sub_free(natsConnection *nc, natsSubscription *sub);
+
+/** The same for a KV watcher (kvWatcher_Stop, then as lt_conn_sub_free); nc: the connection of
+ * its KV store, NULL when unknown (parked). NULL-safe. */
+void lt_conn_watcher_free(natsConnection *nc, kvWatcher *w);
+
+/** Destroy what was parked. Call once every connection of the process is closed. Thread-safe. */
+void lt_conn_parked_free(void);
 
 /** Map a natsStatus to lt_status (NATS_TIMEOUT -> LT_ERR_TIMEOUT, ...). */
 lt_status lt_conn_status(natsStatus s);

@@ -14,6 +14,7 @@
 
 #include "lt_api.h"
 #include "lt_config.h"
+#include "lt_conn.h"
 #include "lt_log.h"
 #include "lt_loop.h"
 #include "lt_natsrv.h"
@@ -186,6 +187,7 @@ int lt_daemon_run(const lt_daemon_config *cfg)
     }
     /* The API's store keeps the in-memory view (store/store_view.c) and answers reads and
      * checks from it; the scheduler's reads KV as before (its own handle, no view). */
+    sc.nc = nc; /* js's: the stores' watchers are retired on it (lt_conn_watcher_free) */
     if (lt_store_open(&store, js, &sc) != LT_OK || lt_store_open(&api_store, js, &sc) != LT_OK ||
         lt_store_view_start(api_store, nc) != LT_OK ||
         lt_api_start(&api, nc, api_store, &ac) != LT_OK) {
@@ -260,6 +262,7 @@ out:
     /* Items posted and not run may hold natsMsgs (ingest's hosts_drop): destroy them while
      * libnats lives, and refuse later posts (see host/host.c). */
     lt_loop_close(loop);
+    lt_conn_parked_free(); /* every connection is closed: what waited for it can go */
     /* Wait (bounded) for nats.c's own threads: a reconnect thread still running when NATS was
      * unreachable at shutdown kept the connection alive past exit (LeakSanitizer, e2e_conn). */
     if (nats_CloseAndWait(5000) == NATS_TIMEOUT)

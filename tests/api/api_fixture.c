@@ -27,6 +27,7 @@ void fx_setup_with(size_t max_request)
     ck_assert_int_eq(natsConnection_ConnectTo(&fx_client, lt_natsrv_url(fx_srv)), NATS_OK);
     ck_assert_int_eq(natsConnection_JetStream(&fx_js, fx_nc, NULL), NATS_OK);
     ck_assert_int_eq(lt_store_ensure_assets(fx_js, &cfg), LT_OK);
+    cfg.nc = fx_nc;
     ck_assert_int_eq(lt_store_open(&fx_store, fx_js, &cfg), LT_OK);
     ck_assert_int_eq(lt_store_view_start(fx_store, fx_nc), LT_OK); /* as latticed's API has */
     ck_assert_int_eq(lt_api_start(&fx_api, fx_nc, fx_store, &ac), LT_OK);

@@ -431,6 +431,7 @@ START_TEST(concurrent_applies_lose_nothing)
     /* a second replica of the API on its own connection, same queue group */
     ck_assert_int_eq(natsConnection_ConnectTo(&nc2, lt_natsrv_url(fx_srv)), NATS_OK);
     ck_assert_int_eq(natsConnection_JetStream(&js2, nc2, NULL), NATS_OK);
+    cfg.nc = nc2;
     ck_assert_int_eq(lt_store_open(&store2, js2, &cfg), LT_OK);
     ck_assert_int_eq(lt_api_start(&api2, nc2, store2, NULL), LT_OK);
     ck_assert_int_eq(natsConnection_Flush(nc2), NATS_OK);
@@ -490,6 +491,7 @@ START_TEST(deploy_latest_on_a_lagging_replica)
     json_t *r;
 
     ck_assert_int_eq(natsConnection_JetStream(&js2, fx_nc, NULL), NATS_OK);
+    cfg.nc = fx_nc;
     ck_assert_int_eq(lt_store_open(&b, js2, &cfg), LT_OK);
     ck_assert_int_eq(lt_store_view_start(b, fx_nc), LT_OK);
     put("late", "v1", "0.1.0", NULL);

@@ -271,7 +271,8 @@ START_TEST(test_stop_while_the_reader_holds_a_subscription)
     ck_assert_int_eq(lt_test_tmpdir(&dir, "lt-svc-inbox"), LT_OK);
     snprintf(log, sizeof(log), "%s/shim.log", dir);
     free(dir);
-    lt_shim_env_init(&shim, "natsMsg_create:subj=*slow-host*:mode=delay=600", log);
+    /* skip=1: the first natsMsg_create of the subject is the test's own publish */
+    lt_shim_env_init(&shim, "natsMsg_create:subj=*slow-host*:skip=1:mode=delay=600", log);
     /* Freed memory is filled where AddressSanitizer runs (else its quarantine keeps the old
      * bytes and the use after free goes unnoticed); elsewhere glibc's free list (no per-thread
      * cache, which another thread's allocation could take first) overwrites the first field,

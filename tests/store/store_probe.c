@@ -56,7 +56,7 @@ int main(int argc, char **argv)
 
     if (argc < 6 || natsConnection_ConnectTo(&nc, argv[1]) != NATS_OK ||
         natsConnection_JetStream(&js, nc, NULL) != NATS_OK ||
-        lt_store_open(&s, js, &cfg) != LT_OK) {
+        (cfg.nc = nc, lt_store_open(&s, js, &cfg)) != LT_OK) {
         fprintf(stderr, "store_probe: bad arguments or cannot connect\n");
         return 2;
     }

@@ -32,6 +32,7 @@ static void setup(void)
     ck_assert_int_eq(natsConnection_ConnectTo(&nc, lt_natsrv_url(srv)), NATS_OK);
     ck_assert_int_eq(natsConnection_JetStream(&js, nc, NULL), NATS_OK);
     ck_assert_int_eq(lt_store_ensure_assets(js, &cfg), LT_OK);
+    cfg.nc = nc;
     ck_assert_int_eq(lt_store_open(&store, js, &cfg), LT_OK);
 }
 
@@ -143,6 +144,7 @@ START_TEST(assets_idempotent)
     lt_store *other = NULL;
 
     ck_assert_int_eq(lt_store_ensure_assets(js, &cfg), LT_OK);
+    cfg.nc = nc;
     ck_assert_int_eq(lt_store_open(&other, js, &cfg), LT_OK);
     lt_store_close(other);
     cfg.manifest_bucket = "missing_bucket";
@@ -283,7 +285,8 @@ static void *writer(void *p)
 
     w->st = LT_OK;
     if (natsConnection_ConnectTo(&c, lt_natsrv_url(srv)) != NATS_OK ||
-        natsConnection_JetStream(&j, c, NULL) != NATS_OK || lt_store_open(&s, j, &cfg) != LT_OK)
+        natsConnection_JetStream(&j, c, NULL) != NATS_OK ||
+        (cfg.nc = c, lt_store_open(&s, j, &cfg)) != LT_OK)
         w->st = LT_ERR_TRANSPORT;
     for (int i = 0; w->st == LT_OK && i < w->count; i++) {
         char v[32];
@@ -347,6 +350,7 @@ START_TEST(conflict_exhausted_overwrites_nothing)
     lt_store_manifest m = { "{}", 2 };
     lt_store_app *app = NULL;
 
+    cfg.nc = nc;
     ck_assert_int_eq(lt_store_open(&few, js, &cfg), LT_OK);
     ck_assert_int_eq(put_version(store, "default", "contended", "v0", "{}"), LT_OK);
     ck_assert_int_eq(lt_store_update(few, "default", "contended", &m, cb_sabotage, NULL, NULL),
@@ -368,6 +372,7 @@ START_TEST(caps)
     put_arg a = { "v4", false, NULL };
     char *big;
 
+    cfg.nc = nc;
     ck_assert_int_eq(lt_store_open(&small, js, &cfg), LT_OK);
     for (int i = 1; i <= 3; i++) {
         char v[8];

@@ -47,6 +47,7 @@ static void setup(void)
     ck_assert_int_eq(natsConnection_ConnectTo(&nc, lt_natsrv_url(srv)), NATS_OK);
     ck_assert_int_eq(natsConnection_JetStream(&js, nc, NULL), NATS_OK);
     ck_assert_int_eq(lt_store_ensure_assets(js, &cfg), LT_OK);
+    cfg.nc = nc;
     ck_assert_int_eq(lt_store_open(&store, js, &cfg), LT_OK);
 }
 

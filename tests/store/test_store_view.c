@@ -41,6 +41,7 @@ static void replica_open_with(replica *r, const char *url, bool view, size_t bud
     ck_assert_int_eq(natsConnection_ConnectTo(&r->nc, url), NATS_OK);
     ck_assert_int_eq(natsConnection_JetStream(&r->js, r->nc, NULL), NATS_OK);
     ck_assert_int_eq(lt_store_ensure_assets(r->js, &cfg), LT_OK);
+    cfg.nc = r->nc;
     ck_assert_int_eq(lt_store_open(&r->s, r->js, &cfg), LT_OK);
     if (view)
         ck_assert_int_eq(lt_store_view_start(r->s, r->nc), LT_OK);
