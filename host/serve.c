@@ -528,12 +528,14 @@ void lt__host_srv_cleanup(lt__host_srv *srv)
         natsSubscription_Unsubscribe(srv->bsub);
     if (srv->sub != NULL)
         natsSubscription_Unsubscribe(srv->sub);
+    /* One flush for both: then nats.c's reader is done with them (lt_conn.h) */
     if (srv->nc != NULL)
-        natsConnection_Close(srv->nc); /* joins the reader: the subscriptions can go (lt_conn.h) */
+        (void)natsConnection_FlushTimeout(srv->nc, LT_CONN_SETTLE_MS);
     natsSubscription_Destroy(srv->bsub);
     natsSubscription_Destroy(srv->sub);
     srv->bsub = srv->sub = NULL;
     if (srv->nc != NULL) {
+        natsConnection_Close(srv->nc);
         natsConnection_Destroy(srv->nc);
         srv->nc = NULL;
     }

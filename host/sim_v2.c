@@ -594,14 +594,17 @@ out:
     for (size_t i = 0; sim.hosts != NULL && i < sim.n; i++)
         if (sim.hosts[i].sub != NULL)
             natsSubscription_Unsubscribe(sim.hosts[i].sub);
+    /* One flush for all of them: then nats.c's reader is done with them (lt_conn.h) */
     if (sim.nc != NULL)
-        natsConnection_Close(sim.nc); /* joins the reader: the subscriptions can go (lt_conn.h) */
+        (void)natsConnection_FlushTimeout(sim.nc, LT_CONN_SETTLE_MS);
     for (size_t i = 0; sim.hosts != NULL && i < sim.n; i++) {
         natsSubscription_Destroy(sim.hosts[i].sub);
         sim.hosts[i].sub = NULL;
     }
-    if (sim.nc != NULL)
+    if (sim.nc != NULL) {
+        natsConnection_Close(sim.nc);
         natsConnection_Destroy(sim.nc);
+    }
     /* Posted messages and those hosts hold are natsMsgs: destroy them while libnats lives. */
     lt_loop_close(sim.loop);
     for (size_t i = 0; sim.hosts != NULL && i < sim.n; i++)
