@@ -99,6 +99,9 @@ void lt_conn_watcher_free(natsConnection *nc, kvWatcher *w);
 /** Destroy what was parked. Call once every connection of the process is closed. Thread-safe. */
 void lt_conn_parked_free(void);
 
+/** How many subscriptions and watchers are parked now. Thread-safe. */
+size_t lt_conn_parked_count(void);
+
 /** Map a natsStatus to lt_status (NATS_TIMEOUT -> LT_ERR_TIMEOUT, ...). */
 lt_status lt_conn_status(natsStatus s);
 

@@ -72,6 +72,16 @@ void lt_conn_watcher_free(natsConnection *nc, kvWatcher *w)
         park(NULL, w);
 }
 
+size_t lt_conn_parked_count(void)
+{
+    size_t n;
+
+    pthread_mutex_lock(&parked_mu);
+    n = parked_n;
+    pthread_mutex_unlock(&parked_mu);
+    return n;
+}
+
 void lt_conn_parked_free(void)
 {
     pthread_mutex_lock(&parked_mu);

@@ -3,7 +3,9 @@
  * become a server list (a dead first server and two live ones both connect),
  * list validation and redaction, the PING interval that notices a frozen
  * server (SIGSTOP) in seconds, and the reconnect buffer that latticed turns
- * off (a publish while reconnecting fails instead of being replayed later).
+ * off (a publish while reconnecting fails instead of being replayed later); retiring a
+ * subscription: destroyed after a flush while connected, parked without waiting while the
+ * server is down, and the parked ones destroyed once the connection is closed.
  */
 #include <check.h>
 #include <nats/nats.h>
@@ -223,6 +225,53 @@ START_TEST(test_conn_no_reconnect_buffer)
 }
 END_TEST
 
+/* ---- retiring subscriptions ---------------------------------------------------------------- */
+
+static void on_any(natsConnection *nc, natsSubscription *sub, natsMsg *msg, void *closure)
+{
+    (void)nc;
+    (void)sub;
+    (void)closure;
+    natsMsg_Destroy(msg);
+}
+
+START_TEST(test_conn_sub_free_settles_or_parks)
+{
+    lt_natsrv *srv = NULL;
+    lt_natsrv_opts o = { .no_jetstream = true };
+    lt_conn_events ev = { .disconnected = lt_test_count_down,
+                          .reconnected = lt_test_count_up,
+                          .arg = &events };
+    lt_conn_config cfg = { .timeout_ms = 1000 };
+    natsConnection *nc = NULL;
+    natsSubscription *a = NULL, *b = NULL;
+    int64_t t0;
+
+    lt_test_conn_count_init(&events);
+    ck_assert_int_eq(lt_natsrv_start(&srv, &o), LT_OK);
+    cfg.url = lt_natsrv_url(srv);
+    ck_assert_int_eq(lt_conn_connect(&nc, &cfg, &ev), LT_OK);
+    ck_assert_int_eq(natsConnection_Subscribe(&a, nc, "retire.a", on_any, NULL), NATS_OK);
+    ck_assert_int_eq(natsConnection_Subscribe(&b, nc, "retire.b", on_any, NULL), NATS_OK);
+    ck_assert_int_eq(natsConnection_Flush(nc), NATS_OK);
+    /* Connected: flushed, then destroyed at once (a leak under the sanitizers otherwise). */
+    lt_conn_sub_free(nc, a);
+    ck_assert_uint_eq(lt_conn_parked_count(), 0);
+    /* Down: no flush can be had; parked, without waiting for one. */
+    ck_assert_int_eq(lt_natsrv_down(srv, true), LT_OK);
+    ck_assert_int_eq(lt_test_wait_until(lt_test_was_down, &events, 10000), LT_OK);
+    t0 = lt_test_now_ms();
+    lt_conn_sub_free(nc, b);
+    ck_assert_int_lt(lt_test_now_ms() - t0, LT_CONN_SETTLE_MS);
+    ck_assert_uint_eq(lt_conn_parked_count(), 1);
+    natsConnection_Close(nc); /* joins the reader */
+    lt_conn_parked_free();
+    ck_assert_uint_eq(lt_conn_parked_count(), 0);
+    natsConnection_Destroy(nc);
+    ck_assert_int_eq(lt_natsrv_stop(srv), LT_OK);
+}
+END_TEST
+
 static Suite *conn_suite(void)
 {
     Suite *s = suite_create("conn");
@@ -230,7 +279,8 @@ static Suite *conn_suite(void)
     lt_test_tcase(s, "conn", 120,
                   (const TTest *const[]){ test_conn_split_urls, test_conn_redact_list,
                                           test_conn_url_lists, test_conn_ping_notices_frozen_server,
-                                          test_conn_no_reconnect_buffer, NULL });
+                                          test_conn_no_reconnect_buffer,
+                                          test_conn_sub_free_settles_or_parks, NULL });
     return s;
 }
 
