@@ -70,7 +70,8 @@ static natsMsg *ask_leader(natsConnection *nc, const char *subj, const char *bod
         }
     }
 out:
-    lt_conn_sub_free(nc, sub); /* other replicas' answers may be arriving (lt_conn.h) */
+    lt_conn_sub_free(nc, sub,
+                     LT_CONN_SETTLE_MS); /* other replicas' answers may be arriving (lt_conn.h) */
     return best;
 }
 

@@ -528,9 +528,10 @@ void lt__host_srv_cleanup(lt__host_srv *srv)
         natsSubscription_Unsubscribe(srv->bsub);
     if (srv->sub != NULL)
         natsSubscription_Unsubscribe(srv->sub);
-    /* One flush for both: then nats.c's reader is done with them (lt_conn.h) */
-    if (srv->nc != NULL)
-        (void)natsConnection_FlushTimeout(srv->nc, LT_CONN_SETTLE_MS);
+    /* One flush for both: then nats.c's reader is done with them (lt_conn.h); without its
+     * answer, closing (which joins the reader) comes first */
+    if (srv->nc != NULL && natsConnection_FlushTimeout(srv->nc, LT_CONN_SETTLE_MS) != NATS_OK)
+        natsConnection_Close(srv->nc);
     natsSubscription_Destroy(srv->bsub);
     natsSubscription_Destroy(srv->sub);
     srv->bsub = srv->sub = NULL;

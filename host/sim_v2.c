@@ -594,9 +594,10 @@ out:
     for (size_t i = 0; sim.hosts != NULL && i < sim.n; i++)
         if (sim.hosts[i].sub != NULL)
             natsSubscription_Unsubscribe(sim.hosts[i].sub);
-    /* One flush for all of them: then nats.c's reader is done with them (lt_conn.h) */
-    if (sim.nc != NULL)
-        (void)natsConnection_FlushTimeout(sim.nc, LT_CONN_SETTLE_MS);
+    /* One flush for all of them: then nats.c's reader is done with them (lt_conn.h); without
+     * its answer, closing (which joins the reader) comes first */
+    if (sim.nc != NULL && natsConnection_FlushTimeout(sim.nc, LT_CONN_SETTLE_MS) != NATS_OK)
+        natsConnection_Close(sim.nc);
     for (size_t i = 0; sim.hosts != NULL && i < sim.n; i++) {
         natsSubscription_Destroy(sim.hosts[i].sub);
         sim.hosts[i].sub = NULL;

@@ -453,7 +453,8 @@ void lt__sched_svc_drain_stop(lt_sched_svc *svc)
         natsMsg_Destroy(j->msg);
         lt_free(j);
     }
-    lt_conn_watcher_free(svc->cfg.nc, d->w); /* once nats.c's reader is done with it */
+    lt_conn_watcher_free(svc->cfg.nc, d->w,
+                         LT_CONN_SETTLE_MS); /* once nats.c's reader is done with it */
     if (d->kv != NULL)
         kvStore_Destroy(d->kv);
     jsCtx_Destroy(d->js);

@@ -636,9 +636,11 @@ void lt_sched_svc_stop(lt_sched_svc *svc)
         LT_IGNORE(lt_loop_timer_cancel(svc->cfg.loop, svc->timer_id));
     lt_store_watch_stop(svc->watch);
     /* unsubscribed, then destroyed once nats.c's reader is done with them (lt_conn.h) */
-    lt_conn_sub_free(svc->cfg.nc, svc->evt_sub);
-    lt_conn_sub_free(svc->cfg.nc, svc->reply_sub);
-    lt_conn_sub_free(svc->cfg.nc, svc->hosts_sub);
+    {
+        natsSubscription *subs[] = { svc->evt_sub, svc->reply_sub, svc->hosts_sub };
+
+        lt_conn_subs_free(svc->cfg.nc, subs, 3, LT_CONN_SETTLE_MS);
+    }
     svc->evt_sub = svc->reply_sub = svc->hosts_sub = NULL;
     lt__sched_v2_unsubscribe(svc);
     lt__sched_svc_plan_stop(svc);

@@ -218,8 +218,7 @@ void lt__sched_svc_plan_stop(lt_sched_svc *svc)
 {
     size_t i;
 
-    for (i = 0; i < 2; i++) {
-        lt_conn_sub_free(svc->cfg.nc, svc->query_sub[i]);
+    lt_conn_subs_free(svc->cfg.nc, svc->query_sub, 2, LT_CONN_SETTLE_MS);
+    for (i = 0; i < 2; i++)
         svc->query_sub[i] = NULL;
-    }
 }

@@ -534,9 +534,11 @@ void lt__sched_v2_stop(lt_sched_svc *svc)
         return;
     lt__sched_v2_unsubscribe(svc);
     lt__sched_v2_kv_stop(v);
-    lt_conn_sub_free(svc->cfg.nc, v->hb_sub);
-    lt_conn_sub_free(svc->cfg.nc, v->watch_sub);
-    lt_conn_sub_free(svc->cfg.nc, v->reply_sub);
+    {
+        natsSubscription *subs[] = { v->hb_sub, v->watch_sub, v->reply_sub };
+
+        lt_conn_subs_free(svc->cfg.nc, subs, 3, LT_CONN_SETTLE_MS);
+    }
     v->hb_sub = v->watch_sub = v->reply_sub = NULL;
     while ((h = lt_map_next(&v->hosts, &iter)) != NULL) {
         lt__sched_v2_host_cleanup_ops(v, h);

@@ -181,7 +181,8 @@ static lt_status load(sched_v2 *v, int64_t now)
         kvEntry_Destroy(e);
         n++;
     }
-    lt_conn_watcher_free(v->svc->cfg.nc, w); /* once nats.c's reader is done with it */
+    lt_conn_watcher_free(v->svc->cfg.nc, w,
+                         LT_CONN_SETTLE_MS); /* once nats.c's reader is done with it */
     if (s != NATS_OK)
         return LT_FAIL(lt_conn_status(s), "reading %s: %s", V2_BUCKET, natsStatus_GetText(s));
     if (n > 0)

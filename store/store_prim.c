@@ -386,7 +386,7 @@ lt_status lt__store_kv_cas_wait(lt__store_pending *p, uint64_t *new_rev)
     } else {
         st = lt__store_nats_fail(ns, 0, "no answer to the write of", p->key);
         /* the answer may be arriving now: the inbox goes once nats.c's reader is done with it */
-        lt_conn_sub_free(p->nc, p->sub);
+        lt_conn_sub_free(p->nc, p->sub, lt__store_wait_ms(LT_CONN_SETTLE_MS));
         p->sub = NULL;
         st = resolve(p->s, p->bucket, p->key, p->rev, p->wid, st, new_rev);
     }
@@ -470,6 +470,9 @@ lt_status lt__store_kv_scan(lt_store *s, kvStore *kv, const char *filter, lt__st
     n = 0;
 out:
     lt__store_kv_items_free(items, n);
-    lt_conn_watcher_free(s->nc, w); /* once nats.c's reader is done with it (lt_conn.h) */
+    lt_conn_watcher_free(
+        s->nc, w,
+        lt__store_wait_ms(
+            LT_CONN_SETTLE_MS)); /* once nats.c's reader is done with it (lt_conn.h) */
     return st;
 }

@@ -543,6 +543,8 @@ static void *follower_main(void *p)
             ns = atomic_load(&v->stop) ? NATS_ILLEGAL_STATE : kvStore_WatchAll(&w, f->kv, NULL);
             f->w = w;
             pthread_mutex_unlock(&f->mu);
+            if (ns == NATS_OK) /* what an earlier disconnection parked can go now (lt_conn.h) */
+                lt_conn_parked_sweep(v->nc, LT_CONN_SETTLE_MS);
         }
         if (ns == NATS_OK)
             follow(f, w, epoch, js);
@@ -550,7 +552,8 @@ static void *follower_main(void *p)
         pthread_mutex_lock(&f->mu);
         f->w = NULL;
         pthread_mutex_unlock(&f->mu);
-        lt_conn_watcher_free(v->nc, w); /* once nats.c's reader is done with it (lt_conn.h) */
+        lt_conn_watcher_free(
+            v->nc, w, LT_CONN_SETTLE_MS); /* once nats.c's reader is done with it (lt_conn.h) */
         if (!atomic_load(&v->stop))
             pause_ms(v, RETRY_PAUSE_MS);
     }

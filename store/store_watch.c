@@ -331,6 +331,8 @@ static void *watch_main(void *p)
                                     : kvStore_Watch(&w, wa->s->manifests, wa->filter, NULL);
         wa->w = w;
         pthread_mutex_unlock(&wa->mu);
+        if (ns == NATS_OK) /* what an earlier disconnection parked can go now (lt_conn.h) */
+            lt_conn_parked_sweep(wa->s->nc, LT_CONN_SETTLE_MS);
         if (ns != NATS_OK) {
             if (!atomic_load(&wa->stop))
                 LT_WARN("store", "cannot watch %s: %s", wa->filter, natsStatus_GetText(ns));
@@ -341,7 +343,8 @@ static void *watch_main(void *p)
         pthread_mutex_lock(&wa->mu);
         wa->w = NULL;
         pthread_mutex_unlock(&wa->mu);
-        lt_conn_watcher_free(wa->s->nc, w); /* once nats.c's reader is done with it */
+        lt_conn_watcher_free(wa->s->nc, w,
+                             LT_CONN_SETTLE_MS); /* once nats.c's reader is done with it */
         if (!atomic_load(&wa->stop))
             pause_ms(wa, RETRY_PAUSE_MS);
     }

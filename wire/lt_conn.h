@@ -86,15 +86,26 @@ LT_NODISCARD lt_status lt_conn_connect(natsConnection **new_nc, const lt_conn_co
  * lt_conn_parked_free once the connections are closed (natsConnection_Close joins the reader).
  * Never call these from a callback that runs on a connection's reader thread. */
 
-#define LT_CONN_SETTLE_MS 2000 /**< the longest wait for a flush when retiring */
+#define LT_CONN_SETTLE_MS 2000 /**< the usual longest wait for a flush when retiring */
 
-/** Unsubscribe sub and destroy it when nc's reader is done with it, else park it (above). nc
- * NULL: parked. NULL-safe. */
-void lt_conn_sub_free(natsConnection *nc, natsSubscription *sub);
+/**
+ * Unsubscribe the n subscriptions of subs (NULL entries skipped), all on nc, then destroy them
+ * once nc's reader is done with them (one flush answered within timeout_ms), else park them
+ * (above). A flush answered also frees what was parked on nc before. nc NULL: parked.
+ */
+void lt_conn_subs_free(natsConnection *nc, natsSubscription *const *subs, size_t n,
+                       int64_t timeout_ms);
 
-/** The same for a KV watcher (kvWatcher_Stop, then as lt_conn_sub_free); nc: the connection of
- * its KV store, NULL when unknown (parked). NULL-safe. */
-void lt_conn_watcher_free(natsConnection *nc, kvWatcher *w);
+/** lt_conn_subs_free of one subscription. NULL-safe. */
+void lt_conn_sub_free(natsConnection *nc, natsSubscription *sub, int64_t timeout_ms);
+
+/** The same for a KV watcher (kvWatcher_Stop first); nc: the connection of its KV store, NULL
+ * when unknown (parked). NULL-safe. */
+void lt_conn_watcher_free(natsConnection *nc, kvWatcher *w, int64_t timeout_ms);
+
+/** Free what was parked on nc, when a flush on it is answered within timeout_ms (after a
+ * reconnect, say: what a disconnection parked need not wait for the shutdown). */
+void lt_conn_parked_sweep(natsConnection *nc, int64_t timeout_ms);
 
 /** Destroy what was parked. Call once every connection of the process is closed. Thread-safe. */
 void lt_conn_parked_free(void);

@@ -12,7 +12,8 @@
 #define PARKED_MAX 4096u /**< beyond this, parked ones are kept (leaked), never destroyed early */
 
 typedef struct {
-    natsSubscription *sub; /* one of the two */
+    natsConnection *nc; /* borrowed: what it holds keeps a reference on it */
+    natsSubscription *sub;
     kvWatcher *w;
 } parked;
 
@@ -20,56 +21,127 @@ static pthread_mutex_t parked_mu = PTHREAD_MUTEX_INITIALIZER;
 static parked *parked_list; /* reachable: what waits here is not a leak */
 static size_t parked_n, parked_cap;
 
-/* Whether nc's reader is done with what it read before now: a flush answered in time. */
-static bool settled(natsConnection *nc)
+/* Whether nc's reader is done with every message it read before now: a flush answered within
+ * timeout_ms. A closed connection is not proof: nats.c marks it closed before it joins the
+ * reader (then lt_conn_parked_free, after natsConnection_Close returned, frees what waits). */
+static bool settled(natsConnection *nc, int64_t timeout_ms)
 {
-    if (nc == NULL)
-        return false;
-    if (natsConnection_IsClosed(nc))
-        return true; /* its reader was joined */
-    return natsConnection_Status(nc) == NATS_CONN_STATUS_CONNECTED &&
-           natsConnection_FlushTimeout(nc, LT_CONN_SETTLE_MS) == NATS_OK;
+    return nc != NULL && timeout_ms > 0 &&
+           natsConnection_Status(nc) == NATS_CONN_STATUS_CONNECTED &&
+           natsConnection_FlushTimeout(nc, timeout_ms) == NATS_OK;
 }
 
-static void park(natsSubscription *sub, kvWatcher *w)
+static void destroy(const parked *p)
+{
+    natsSubscription_Destroy(p->sub);
+    kvWatcher_Destroy(p->w);
+}
+
+static void park(const parked *p)
 {
     pthread_mutex_lock(&parked_mu);
     if (parked_n == parked_cap && parked_cap < PARKED_MAX) {
         size_t cap = parked_cap ? parked_cap * 2 : 16;
-        parked *p = lt_realloc(parked_list, cap * sizeof(*p));
+        parked *l = lt_realloc(parked_list, cap * sizeof(*l));
 
-        if (p != NULL) {
-            parked_list = p;
+        if (l != NULL) {
+            parked_list = l;
             parked_cap = cap;
         }
     }
     if (parked_n < parked_cap)
-        parked_list[parked_n++] = (parked){ sub, w };
+        parked_list[parked_n++] = *p;
     else
         LT_WARN("conn", "too many subscriptions waiting to be destroyed: one is kept");
     pthread_mutex_unlock(&parked_mu);
 }
 
-void lt_conn_sub_free(natsConnection *nc, natsSubscription *sub)
+/* Destroy what was parked on nc before a flush on it that was answered (the caller's). */
+static void sweep(natsConnection *nc)
 {
-    if (sub == NULL)
-        return;
-    (void)natsSubscription_Unsubscribe(sub); /* fails only when already closed */
-    if (settled(nc))
-        natsSubscription_Destroy(sub);
-    else
-        park(sub, NULL);
+    parked *mine = NULL;
+    size_t n = 0, k = 0;
+
+    pthread_mutex_lock(&parked_mu);
+    for (size_t i = 0; i < parked_n; i++)
+        n += parked_list[i].nc == nc;
+    if (n > 0 && (mine = lt_malloc(n * sizeof(*mine))) != NULL) {
+        size_t keep = 0;
+
+        for (size_t i = 0; i < parked_n; i++) {
+            if (parked_list[i].nc == nc)
+                mine[k++] = parked_list[i];
+            else
+                parked_list[keep++] = parked_list[i];
+        }
+        parked_n = keep;
+    }
+    pthread_mutex_unlock(&parked_mu);
+    for (size_t i = 0; i < k; i++)
+        destroy(&mine[i]);
+    lt_free(mine);
 }
 
-void lt_conn_watcher_free(natsConnection *nc, kvWatcher *w)
+void lt_conn_subs_free(natsConnection *nc, natsSubscription *const *subs, size_t n,
+                       int64_t timeout_ms)
 {
+    bool any = false, ok;
+
+    for (size_t i = 0; i < n; i++) {
+        if (subs[i] != NULL) {
+            (void)natsSubscription_Unsubscribe(subs[i]); /* fails only when already closed */
+            any = true;
+        }
+    }
+    if (!any)
+        return;
+    ok = settled(nc, timeout_ms);
+    for (size_t i = 0; i < n; i++) {
+        parked p = { nc, subs[i], NULL };
+
+        if (subs[i] == NULL)
+            continue;
+        if (ok)
+            destroy(&p);
+        else
+            park(&p);
+    }
+    if (ok)
+        sweep(nc);
+}
+
+void lt_conn_sub_free(natsConnection *nc, natsSubscription *sub, int64_t timeout_ms)
+{
+    lt_conn_subs_free(nc, &sub, 1, timeout_ms);
+}
+
+void lt_conn_watcher_free(natsConnection *nc, kvWatcher *w, int64_t timeout_ms)
+{
+    parked p = { nc, NULL, w };
+    bool ok;
+
     if (w == NULL)
         return;
     (void)kvWatcher_Stop(w);
-    if (settled(nc))
-        kvWatcher_Destroy(w);
+    ok = settled(nc, timeout_ms);
+    if (ok)
+        destroy(&p);
     else
-        park(NULL, w);
+        park(&p);
+    if (ok)
+        sweep(nc);
+}
+
+void lt_conn_parked_sweep(natsConnection *nc, int64_t timeout_ms)
+{
+    bool any = false;
+
+    pthread_mutex_lock(&parked_mu);
+    for (size_t i = 0; i < parked_n && !any; i++)
+        any = parked_list[i].nc == nc;
+    pthread_mutex_unlock(&parked_mu);
+    if (any && settled(nc, timeout_ms))
+        sweep(nc);
 }
 
 size_t lt_conn_parked_count(void)
@@ -85,10 +157,8 @@ size_t lt_conn_parked_count(void)
 void lt_conn_parked_free(void)
 {
     pthread_mutex_lock(&parked_mu);
-    for (size_t i = 0; i < parked_n; i++) {
-        natsSubscription_Destroy(parked_list[i].sub);
-        kvWatcher_Destroy(parked_list[i].w);
-    }
+    for (size_t i = 0; i < parked_n; i++)
+        destroy(&parked_list[i]);
     lt_free(parked_list);
     parked_list = NULL;
     parked_n = parked_cap = 0;
