@@ -6,7 +6,7 @@
  * merged. Events arriving while the inbox is long wait packed and are unpacked by the loop:
  * every one is applied, and one whose bytes do not unpack is counted and dropped. The service
  * stops safely while nats.c's reader is between matching an event to the subscription and using
- * it (the fault shim holds the reader there; nats.c 3.4 uses it unlocked: lt_conn_settle).
+ * it (the fault shim holds the reader there; nats.c 3.4 uses it unlocked: lt_conn_subs_free).
  */
 #include <check.h>
 #include <stdio.h>

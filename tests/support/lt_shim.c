@@ -424,7 +424,7 @@ natsStatus js_PublishMsg(jsPubAck **pa, jsCtx *js, natsMsg *msg, jsPubOptions *o
     /* nats.c's own function (src/msg.h, exported, called through the PLT from the reader): the
  * reader calls it after matching the message to a subscription, before using that subscription,
  * so a `delay` here widens the window in which nats.c 3.4 holds the subscription unlocked
- * (lt_conn_settle in wire/lt_conn.h). Its subject is not NUL-terminated. */
+ * (lt_conn_sub_free in wire/lt_conn.h). Its subject is not NUL-terminated. */
     natsStatus natsMsg_create(natsMsg **newMsg, const char *subject, int subjLen, const char *reply,
                               int replyLen, const char *buf, int bufLen, int hdrLen);
 
