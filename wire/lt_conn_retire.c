@@ -82,6 +82,15 @@ static void sweep(natsConnection *nc)
     lt_free(mine);
 }
 
+/* What is retired: destroyed when nc settled (ok), else parked. */
+static void dispose(const parked *p, bool ok)
+{
+    if (ok)
+        destroy(p);
+    else
+        park(p);
+}
+
 void lt_conn_subs_free(natsConnection *nc, natsSubscription *const *subs, size_t n,
                        int64_t timeout_ms)
 {
@@ -96,16 +105,9 @@ void lt_conn_subs_free(natsConnection *nc, natsSubscription *const *subs, size_t
     if (!any)
         return;
     ok = settled(nc, timeout_ms);
-    for (size_t i = 0; i < n; i++) {
-        parked p = { nc, subs[i], NULL };
-
-        if (subs[i] == NULL)
-            continue;
-        if (ok)
-            destroy(&p);
-        else
-            park(&p);
-    }
+    for (size_t i = 0; i < n; i++)
+        if (subs[i] != NULL)
+            dispose(&(parked){ nc, subs[i], NULL }, ok);
     if (ok)
         sweep(nc);
 }
@@ -117,17 +119,13 @@ void lt_conn_sub_free(natsConnection *nc, natsSubscription *sub, int64_t timeout
 
 void lt_conn_watcher_free(natsConnection *nc, kvWatcher *w, int64_t timeout_ms)
 {
-    parked p = { nc, NULL, w };
     bool ok;
 
     if (w == NULL)
         return;
     (void)kvWatcher_Stop(w);
     ok = settled(nc, timeout_ms);
-    if (ok)
-        destroy(&p);
-    else
-        park(&p);
+    dispose(&(parked){ nc, NULL, w }, ok);
     if (ok)
         sweep(nc);
 }
