@@ -16,7 +16,6 @@
 #include <sys/signalfd.h>
 
 #include "lt_alloc.h"
-#include "lt_conn.h"
 #include "lt_log.h"
 #include "lt_nkey.h"
 #include "lt_pbjson.h"
@@ -524,17 +523,16 @@ void lt__host_srv_cleanup(lt__host_srv *srv)
     if (srv->nc != NULL)
         flush_events(srv, 0);
     destroy_trash(srv);
-    if (srv->bsub != NULL)
+    if (srv->bsub != NULL) {
         natsSubscription_Unsubscribe(srv->bsub);
-    if (srv->sub != NULL)
+        natsSubscription_Destroy(srv->bsub);
+        srv->bsub = NULL;
+    }
+    if (srv->sub != NULL) {
         natsSubscription_Unsubscribe(srv->sub);
-    /* One flush for both: then nats.c's reader is done with them (lt_conn.h); without its
-     * answer, closing (which joins the reader) comes first */
-    if (srv->nc != NULL && natsConnection_FlushTimeout(srv->nc, LT_CONN_SETTLE_MS) != NATS_OK)
-        natsConnection_Close(srv->nc);
-    natsSubscription_Destroy(srv->bsub);
-    natsSubscription_Destroy(srv->sub);
-    srv->bsub = srv->sub = NULL;
+        natsSubscription_Destroy(srv->sub);
+        srv->sub = NULL;
+    }
     if (srv->nc != NULL) {
         natsConnection_Close(srv->nc);
         natsConnection_Destroy(srv->nc);

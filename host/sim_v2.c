@@ -591,14 +591,9 @@ int lt_host_sim_v2_run(const lt_host_config *cfg)
         LT_ERROR("v2sim", "event loop failed: %s", lt_error_message());
     code = sim.exit_code;
 out:
-    for (size_t i = 0; sim.hosts != NULL && i < sim.n; i++)
+    for (size_t i = 0; sim.hosts != NULL && i < sim.n; i++) {
         if (sim.hosts[i].sub != NULL)
             natsSubscription_Unsubscribe(sim.hosts[i].sub);
-    /* One flush for all of them: then nats.c's reader is done with them (lt_conn.h); without
-     * its answer, closing (which joins the reader) comes first */
-    if (sim.nc != NULL && natsConnection_FlushTimeout(sim.nc, LT_CONN_SETTLE_MS) != NATS_OK)
-        natsConnection_Close(sim.nc);
-    for (size_t i = 0; sim.hosts != NULL && i < sim.n; i++) {
         natsSubscription_Destroy(sim.hosts[i].sub);
         sim.hosts[i].sub = NULL;
     }
