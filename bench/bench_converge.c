@@ -265,7 +265,29 @@ typedef struct {
     int64_t conv_ms, floor_ms, last_ack_ms, p50_ms, p99_ms;
     long rss_kib, sim_rss_kib; /* latticed's peak; the largest simulator's peak */
     int ld_status;             /* latticed's wait status after SIGTERM (killed after 10 s) */
+    /* CPU ms used while converging (latticed, nats-server, the simulators together) and while
+     * the floor ran (nats-server, the simulators): where the two cores went */
+    double cpu_ld, cpu_srv, cpu_sim, floor_cpu_srv, floor_cpu_sim;
 } conv_result;
+
+/* The processes of a run, for their CPU time. */
+typedef struct {
+    pid_t ld, srv;
+    const pid_t *sim;
+    int nsim;
+} conv_procs;
+
+/* CPU ms used so far: [0] latticed, [1] nats-server, [2] the simulators together. */
+static void cpu_snap(const conv_procs *p, double out[3])
+{
+    int k;
+
+    out[0] = p->ld > 0 ? lt_bench_cpu_ms(p->ld) : 0;
+    out[1] = lt_bench_cpu_ms(p->srv);
+    out[2] = 0;
+    for (k = 0; k < p->nsim; k++)
+        out[2] += lt_bench_cpu_ms(p->sim[k]);
+}
 
 
 static void reset_state(int apps)
@@ -340,9 +362,11 @@ static void start_sims(const conv_params *cp, const char *url, pid_t *sim)
 
 /* Store every app (not measured), then deploy them all at once: until every status says
  * deployed. */
-static void deploy_all(natsConnection *nc, const conv_params *cp, conv_result *r)
+static void deploy_all(natsConnection *nc, const conv_params *cp, const conv_procs *pr,
+                       conv_result *r)
 {
     natsSubscription *dsub = NULL, *ssub = NULL;
+    double c0[3], c1[3];
     char status[LT_MAX_SUBJECT];
     int64_t t0 = lt_bench_now_ms(), *lat;
     int i, n = 0;
@@ -363,6 +387,7 @@ static void deploy_all(natsConnection *nc, const conv_params *cp, conv_result *r
     natsSubscription_SetPendingLimits(ssub, 1000000, 1024 * 1024 * 1024);
     natsSubscription_SetPendingLimits(dsub, 1000000, 1024 * 1024 * 1024);
     natsConnection_Flush(nc);
+    cpu_snap(pr, c0);
     t0 = lt_bench_now_ms();
     for (i = 0; i < cp->apps; i++) {
         char subj[LT_MAX_SUBJECT], rep[64], name[16];
@@ -377,6 +402,10 @@ static void deploy_all(natsConnection *nc, const conv_params *cp, conv_result *r
     while (atomic_load(&deployed_count) < cp->apps && lt_bench_now_ms() - t0 < 300000)
         lt_bench_sleep_ms(1);
     r->conv_ms = lt_bench_now_ms() - t0;
+    cpu_snap(pr, c1);
+    r->cpu_ld = c1[0] - c0[0];
+    r->cpu_srv = c1[1] - c0[1];
+    r->cpu_sim = c1[2] - c0[2];
     r->deployed = atomic_load(&deployed_count);
     r->acked = atomic_load(&acked_count);
     lat = calloc((size_t)cp->apps, sizeof(int64_t));
@@ -420,6 +449,8 @@ static void converge_once(const conv_params *cp, conv_result *r)
     natsConnection *nc = NULL;
     natsSubscription *hbsub = NULL;
     pid_t sim[MAX_PROCS], ld;
+    conv_procs pr = { 0 };
+    double c0[3], c1[3];
     int64_t t0;
     int k;
 
@@ -436,10 +467,12 @@ static void converge_once(const conv_params *cp, conv_result *r)
     }
     start_sims(cp, lt_natsrv_url(srv), sim);
     { /* no warm-up: the deploys are sent once latticed has heard every host */
+        /* LT_BENCH_LD_LOG=debug: latticed's log level (its log: /tmp/bench_latticed-PID.log) */
+        const char *level = getenv("LT_BENCH_LD_LOG") != NULL ? getenv("LT_BENCH_LD_LOG") : "warn";
         const char *a[24] = { cp->latticed,    "--nats-url",  lt_natsrv_url(srv),
                               "--lattice",     "bench",       "--host-interval-ms",
                               cp->interval_ms, "--warmup-ms", "-1",
-                              "--log-level",   "warn",        "--storage",
+                              "--log-level",   level,         "--storage",
                               "memory" };
         char log[64];
         int n = 13;
@@ -471,7 +504,11 @@ static void converge_once(const conv_params *cp, conv_result *r)
      * too old to say "acting" gets 5 s.) */
     for (t0 = lt_bench_now_ms(); !acting(nc) && lt_bench_now_ms() - t0 < 5000;)
         lt_bench_sleep_ms(50);
-    deploy_all(nc, cp, r);
+    pr.ld = ld;
+    pr.srv = lt_natsrv_pid(srv);
+    pr.sim = sim;
+    pr.nsim = cp->procs;
+    deploy_all(nc, cp, &pr, r);
     r->rss_kib = lt_bench_peak_rss_kib(ld);
     for (k = 0; k < cp->procs; k++)
         if (lt_bench_peak_rss_kib(sim[k]) > r->sim_rss_kib)
@@ -487,7 +524,9 @@ static void converge_once(const conv_params *cp, conv_result *r)
         fprintf(stderr, "latticed did not exit 0 on SIGTERM (wait status 0x%x)\n",
                 (unsigned)r->ld_status);
     ld = -1;
+    pr.ld = -1;
     lt_bench_sleep_ms(1000);
+    cpu_snap(&pr, c0);
     if (cp->v2) {
         natsSubscription_Destroy(hbsub);
         hbsub = NULL;
@@ -503,6 +542,12 @@ static void converge_once(const conv_params *cp, conv_result *r)
         printf("floor: %d start requests of %d items, every reply in %lld ms\n", cp->hosts,
                r->instances / cp->hosts, (long long)r->floor_ms);
     }
+    cpu_snap(&pr, c1);
+    r->floor_cpu_srv = c1[1] - c0[1];
+    r->floor_cpu_sim = c1[2] - c0[2];
+    printf("CPU ms while converging: latticed %.0f, nats-server %.0f, simulators %.0f; during "
+           "the floor: nats-server %.0f, simulators %.0f\n",
+           r->cpu_ld, r->cpu_srv, r->cpu_sim, r->floor_cpu_srv, r->floor_cpu_sim);
     if (r->floor_ms > 0)
         printf("ratio: %.2f x the floor\n", (double)r->conv_ms / (double)r->floor_ms);
 out:
@@ -573,10 +618,13 @@ static void print_table(const conv_result *r, int n, FILE *jf, bool v2)
             jf,
             "%s{\"hosts\":%d,\"sim_procs\":%d,\"apps\":%d,\"instances\":%d,\"hosts_seen\":%d,"
             "\"deployed\":%d,\"converge_ms\":%lld,\"last_ack_ms\":%lld,\"floor_ms\":%lld,"
-            "\"latticed_peak_rss_kib\":%ld,\"sim_peak_rss_kib\":%ld,\"latticed_wait_status\":%d}",
+            "\"latticed_peak_rss_kib\":%ld,\"sim_peak_rss_kib\":%ld,\"latticed_wait_status\":%d,"
+            "\"cpu_ms\":{\"latticed\":%.0f,\"nats_server\":%.0f,\"simulators\":%.0f,"
+            "\"floor_nats_server\":%.0f,\"floor_simulators\":%.0f}}",
             i > 0 ? "," : "", r[i].hosts, r[i].procs, r[i].apps, r[i].instances, r[i].seen,
             r[i].deployed, (long long)r[i].conv_ms, (long long)r[i].last_ack_ms,
-            (long long)r[i].floor_ms, r[i].rss_kib, r[i].sim_rss_kib, r[i].ld_status);
+            (long long)r[i].floor_ms, r[i].rss_kib, r[i].sim_rss_kib, r[i].ld_status, r[i].cpu_ld,
+            r[i].cpu_srv, r[i].cpu_sim, r[i].floor_cpu_srv, r[i].floor_cpu_sim);
     fprintf(jf,
             "],\"fit\":{\"converge_ms_intercept\":%.3f,\"converge_ms_per_instance\":%.6f,"
             "\"converge_r2\":%.5f,\"rss_mib_intercept\":%.3f,\"rss_mib_per_instance\":%.7f,"

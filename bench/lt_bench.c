@@ -115,6 +115,26 @@ bool lt_bench_alive(pid_t pid)
     return pid > 0 && waitpid(pid, &st, WNOHANG) == 0;
 }
 
+double lt_bench_cpu_ms(pid_t pid)
+{
+    char path[64], line[1024], *p;
+    unsigned long long ut = 0, st = 0;
+    long hz = sysconf(_SC_CLK_TCK);
+    FILE *f;
+
+    snprintf(path, sizeof(path), "/proc/%d/stat", (int)pid);
+    if ((f = fopen(path, "r")) == NULL)
+        return -1;
+    p = fgets(line, sizeof(line), f) != NULL ? strrchr(line, ')') : NULL;
+    fclose(f);
+    /* after "pid (comm)": state is field 3, utime and stime fields 14 and 15 */
+    if (p == NULL ||
+        sscanf(p + 2, "%*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %llu %llu", &ut, &st) != 2 ||
+        hz <= 0)
+        return -1;
+    return (double)(ut + st) * 1000.0 / (double)hz;
+}
+
 long lt_bench_peak_rss_kib(pid_t pid)
 {
     char path[64], line[256];

@@ -36,6 +36,10 @@ void lt_bench_kill9(pid_t pid);
 bool lt_bench_alive(pid_t pid);
 /** Peak resident set (VmHWM) of pid in KiB, -1 when unknown. */
 long lt_bench_peak_rss_kib(pid_t pid);
+
+/** CPU time (user + system, every thread) process pid has used so far, in ms (the kernel counts
+ * in clock ticks, 10 ms here); -1 when it cannot be read. */
+double lt_bench_cpu_ms(pid_t pid);
 /** Count lines of file path containing every one of the NULL-terminated words. */
 size_t lt_bench_count_lines(const char *path, const char *const *words);
 

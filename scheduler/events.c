@@ -3,9 +3,11 @@
  * joined/lost, instance placed/lost, app deployed/failed/undeployed, built as
  * protobuf-c messages on the stack and handed to the sink. Only a leader
  * reports, and app events are sent once per change of state or reason.
+ * Placed instances go out together, one event per host answer (instances.placed).
  */
 #include "sched_int.h"
 
+#include <stdio.h>
 #include <string.h>
 #include <time.h>
 
@@ -134,22 +136,73 @@ void lt__sched_cp_instance_lost(lt_sched *s, const sched_obs *o, int reason, con
 
 void lt__sched_cp_instance_placed(lt_sched *s, const sched_start *st, const char *image)
 {
-    Latticed__Cp__V1__InstancePlaced m = LATTICED__CP__V1__INSTANCE_PLACED__INIT;
-    Google__Protobuf__Timestamp t = wall_now();
+    sched_placed *p = &s->placed;
+    const char *f[SCHED_PLACED_FIELDS];
+    size_t k, mark;
+    int tries;
 
     if (!reporting(s) || st->app == NULL || st->host == NULL)
         return;
-    m.lattice = s->lattice;
-    m.app = st->app->name;
-    m.version = PB(st->app->spec != NULL ? st->app->spec->version : "");
-    m.component = st->comp;
-    m.instance_id = PB(st->id);
-    m.host_id = st->host->id;
-    m.image_ref = PB(image != NULL ? image : "");
-    m.reason = PB("");
-    m.time = &t;
-    m.epoch = s->epoch;
-    s->sink.event(s->sink.arg, "instance.placed", &m.base);
+    f[0] = st->app->name;
+    f[1] = st->app->spec != NULL ? st->app->spec->version : "";
+    f[2] = st->comp;
+    f[3] = st->id;
+    f[4] = image != NULL ? image : "";
+    if (p->n > 0 && (p->n == SCHED_PLACED_MAX || strcmp(p->host, st->host->id) != 0))
+        lt__sched_cp_placed_flush(s);
+    for (tries = 0; tries < 2; tries++) {
+        if (p->n == 0)
+            snprintf(p->host, sizeof(p->host), "%s", st->host->id);
+        mark = p->text.len;
+        for (k = 0; k < SCHED_PLACED_FIELDS; k++) {
+            p->off[p->n][k] = p->text.len;
+            if (lt_buf_append(&p->text, f[k], strlen(f[k]) + 1) != LT_OK)
+                break;
+        }
+        if (k == SCHED_PLACED_FIELDS) {
+            p->n++;
+            return;
+        }
+        lt_buf_truncate(&p->text, mark); /* full (or no memory): send what waits, once more */
+        if (p->n == 0)
+            return; /* one item alone does not fit: it goes unreported */
+        lt__sched_cp_placed_flush(s);
+    }
+}
+
+void lt__sched_cp_placed_flush(lt_sched *s)
+{
+    static const Latticed__Cp__V1__InstancePlaced init = LATTICED__CP__V1__INSTANCE_PLACED__INIT;
+    Latticed__Cp__V1__InstancesPlaced m = LATTICED__CP__V1__INSTANCES_PLACED__INIT;
+    Latticed__Cp__V1__InstancePlaced items[SCHED_PLACED_MAX], *ip[SCHED_PLACED_MAX];
+    Google__Protobuf__Timestamp t = wall_now();
+    sched_placed *p = &s->placed;
+    size_t i;
+
+    if (p->n == 0)
+        return;
+    if (reporting(s)) { /* a leader that stepped down since says nothing */
+        for (i = 0; i < p->n; i++) {
+            const char *b = p->text.ptr;
+
+            items[i] = init;
+            items[i].app = PB(b + p->off[i][0]);
+            items[i].version = PB(b + p->off[i][1]);
+            items[i].component = PB(b + p->off[i][2]);
+            items[i].instance_id = PB(b + p->off[i][3]);
+            items[i].image_ref = PB(b + p->off[i][4]);
+            ip[i] = &items[i];
+        }
+        m.lattice = s->lattice;
+        m.host_id = p->host;
+        m.n_instances = p->n;
+        m.instances = ip;
+        m.time = &t;
+        m.epoch = s->epoch;
+        s->sink.event(s->sink.arg, "instances.placed", &m.base);
+    }
+    p->n = 0;
+    lt_buf_reset(&p->text);
 }
 
 /* Announce an app's state when it changes: deployed once per version, failed once per reason,

@@ -251,6 +251,7 @@ void lt_sched_on_inventory(lt_sched *s, uint64_t request_no,
     h = lt__sched_inv_host(s, hid); /* new, or replaced by a restarted host */
     if (h != NULL)
         recover_links(s, h, reply, now);
+    lt__sched_cp_placed_flush(s); /* starts the inventory showed before their reply came */
 done:
     if (!bcast)
         lt_sched_on_reply(s, request_no, NULL, LT_OK, now); /* closes the request */

@@ -545,7 +545,10 @@ fail:
 lt_status lt_sched_on_heartbeat(lt_sched *s, const char *host_id,
                                 const Latticed__Host__V1__Heartbeat *hb, int64_t now)
 {
-    return lt__sched_inv_heartbeat(s, host_id, hb, false, now);
+    lt_status st = lt__sched_inv_heartbeat(s, host_id, hb, false, now);
+
+    lt__sched_cp_placed_flush(s); /* starts it showed before their reply came */
+    return st;
 }
 
 lt_status lt__sched_inv_heartbeat(lt_sched *s, const char *host_id,
@@ -650,7 +653,9 @@ lt_status lt_sched_on_instance_started(lt_sched *s, const char *host_id,
     if (h == NULL || m->instance == NULL)
         return LT_OK; /* the next heartbeat introduces the host */
     h->last_seen = now;
-    return obs_upsert(s, h, m->instance, 0, now, NULL);
+    st = obs_upsert(s, h, m->instance, 0, now, NULL);
+    lt__sched_cp_placed_flush(s); /* a start it showed before its reply came */
+    return st;
 }
 
 lt_status lt_sched_on_instance_stopped(lt_sched *s, const char *host_id,
@@ -689,6 +694,7 @@ lt_status lt_sched_on_instance_failed(lt_sched *s, const char *host_id,
     known = m->instance->instance_id != NULL &&
             lt__sched_inv_obs_on(s, m->instance->instance_id, h) != NULL;
     st = obs_upsert(s, h, m->instance, 0, now, &o);
+    lt__sched_cp_placed_flush(s);
     if (o != NULL && m->message != NULL && m->message[0] != '\0')
         lt__sched_set_str(&o->last_error, m->message); /* latticectl instances */
     if (st != LT_OK || o == NULL || o->owner == NULL)

@@ -52,7 +52,7 @@ typedef struct {
     lt_store *store;             /**< NULL = no store: no apps (hosts only) */
     natsConnection *events_nc;   /**< where control-plane events are published, NULL = nc:
                                       one without send-asap lets nats.c write a burst of them
-                                      (an instance.placed per start) in a few writes */
+                                      (an instances.placed per host answer) in a few writes */
     lt_loop *loop;               /**< required; the service lives on its thread */
     const char *prefix;          /**< NULL = LT_SCHED_DEFAULT_PREFIX */
     const char *status_prefix;   /**< NULL = LT_SCHED_DEFAULT_STATUS_PREFIX */

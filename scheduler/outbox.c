@@ -612,6 +612,7 @@ void lt_sched_on_reply(lt_sched *s, uint64_t request_no,
         item_answer(s, r, h, &r->items[i], code, state, msg != NULL ? msg : "", now);
         lt__sched_trace_end(s); /* item_answer's lines carried the trace of the item's app */
     }
+    lt__sched_cp_placed_flush(s); /* what this answer accepted: one event */
     req_free(r);
 }
 

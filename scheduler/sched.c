@@ -82,6 +82,7 @@ lt_status lt_sched_new(lt_sched **new_s, const lt_sched_config *cfg, const lt_sc
     s->ready_at = now + s->cfg.warmup_ms; /* inventory first (see lt_sched_set_leader) */
     s->last_full = now;
     s->next_req = 1;
+    lt_buf_init(&s->placed.text, SCHED_PLACED_TEXT_MAX);
     *new_s = s;
     return LT_OK;
 }
@@ -656,6 +657,7 @@ int64_t lt_sched_tick(lt_sched *s, int64_t now)
     int64_t next = s->cfg.full_pass_ms;
     sched_app *a;
 
+    lt__sched_cp_placed_flush(s); /* nothing waits past a tick (every entry point flushes) */
     if (s->gone_pending || now - s->last_host_check >= HOST_CHECK_MS) {
         s->gone_pending = false; /* lt_sched_host_gone: at once, not at the next check */
         s->last_host_check = now;
@@ -722,6 +724,7 @@ void lt_sched_free(lt_sched *s)
     lt__sched_drain_free_all(s);
     lt_map_cleanup(&s->reqs);
     lt__sched_pvec_cleanup(&s->outq);
+    lt_buf_cleanup(&s->placed.text);
     lt_free(s->lattice);
     lt_free(s);
 }

@@ -13,6 +13,7 @@
 #include "latticed/cp/v1/events.pb-c.h"
 #include "wasmcloud/runtime/v2/workload.pb-c.h"
 #include "lt_buf.h"
+#include "lt_limits.h"
 #include "lt_log.h"
 #include "lt_map.h"
 #include "lt_rand.h"
@@ -450,6 +451,18 @@ typedef struct sched_req {
 
 #define SCHED_LOST_RING 256 /**< evictions remembered by the partition guard's window */
 
+#define SCHED_PLACED_MAX 256  /* items of one instances.placed event */
+#define SCHED_PLACED_FIELDS 5 /* app, version, component, instance id, image (events.c) */
+#define SCHED_PLACED_TEXT_MAX (1u << 20) /* bytes of their strings; more: sent sooner */
+
+/** instance.placed items waiting to go out as one instances.placed event (events.c). */
+typedef struct {
+    char host[LT_MAX_HOST_ID + 1]; /**< of every waiting item */
+    size_t n;
+    lt_buf text;                                       /**< the items' strings, NUL-terminated */
+    size_t off[SCHED_PLACED_MAX][SCHED_PLACED_FIELDS]; /**< where each string starts in text */
+} sched_placed;
+
 struct lt_sched {
     lt_sched_config cfg;
     char *lattice;
@@ -497,6 +510,7 @@ struct lt_sched {
     lt_map host_modes; /**< host id -> sched_mode: what the operator asked (drain.c) */
     uint64_t n_cmd_failed[LT_SCHED_INVENTORY];  /**< items failed by verb (stats.c) */
     uint64_t n_cmd_retried[LT_SCHED_INVENTORY]; /**< starts/links sent again after a failure */
+    sched_placed placed;                        /**< events.c */
 };
 
 /* inventory.c */
@@ -607,7 +621,15 @@ void lt__sched_cp_host_joined(lt_sched *s, const sched_host *h);
 void lt__sched_cp_host_lost(lt_sched *s, const sched_host *h, int reason);
 void lt__sched_cp_host_quarantined(lt_sched *s, const sched_host *h);
 void lt__sched_cp_instance_lost(lt_sched *s, const sched_obs *o, int reason, const char *msg);
+/**
+ * st's host accepted it: an item of the instances.placed event of that host, sent by
+ * lt__sched_cp_placed_flush (at once when the item is for another host than the waiting ones,
+ * or when SCHED_PLACED_MAX wait).
+ */
 void lt__sched_cp_instance_placed(lt_sched *s, const sched_start *st, const char *image);
+/** Send the waiting instances.placed items as one event (nothing when none wait). Called at
+ * the end of every entry point that can place (lt_sched_on_reply, ...) and by lt_sched_tick. */
+void lt__sched_cp_placed_flush(lt_sched *s);
 void lt__sched_cp_app_state(lt_sched *s, sched_app *a);
 
 /** Strings helpers. */

@@ -154,7 +154,7 @@ static void wentry_free(wentry *e)
 /*
  * Writer thread: wrap the event as a CloudEvent in binary mode and publish it. Our own
  * attribute values are known to be plain (no percent-encoding needed), so the headers are set
- * directly: at 100,000 instance.placed events per convergence this is the cheap path.
+ * directly: at 10,000 instances.placed events per convergence this is the cheap path.
  */
 static void publish_event(sched_writer *w, wevent *ev)
 {

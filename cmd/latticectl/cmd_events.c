@@ -4,6 +4,7 @@
  * placed/lost, host joined/lost), read from the bounded `latticed_events`
  * stream with an ordered consumer filtered on
  * `{lattice-prefix}.{lattice}.evt.cp.>`; with --follow, new ones as they come.
+ * An instances.placed event is printed as one instance.placed row per instance.
  */
 #include <signal.h>
 #include <stdio.h>
@@ -59,7 +60,8 @@ static const struct {
     { "app.deployed", &latticed__cp__v1__app_deployed__descriptor },
     { "app.undeployed", &latticed__cp__v1__app_undeployed__descriptor },
     { "app.failed", &latticed__cp__v1__app_failed__descriptor },
-    { "instance.placed", &latticed__cp__v1__instance_placed__descriptor },
+    { "instances.placed", &latticed__cp__v1__instances_placed__descriptor },
+    { "instance.placed", &latticed__cp__v1__instance_placed__descriptor }, /* before 0.2 */
     { "instance.lost", &latticed__cp__v1__instance_lost__descriptor },
     { "host.joined", &latticed__cp__v1__host_joined__descriptor },
     { "host.lost", &latticed__cp__v1__host_lost__descriptor },
@@ -90,26 +92,21 @@ static const ProtobufCMessageDescriptor *desc_of(const char *cetype, const char 
     return NULL;
 }
 
-static void print_event(const events_cfg *cfg, natsMsg *msg)
+/* One row: the event's type, time and data (m as JSON). */
+static void print_row(const events_cfg *cfg, const lt_ce *ce, const char *type,
+                      const ProtobufCMessage *m)
 {
-    const ProtobufCMessageDescriptor *d;
-    ProtobufCMessage *m = NULL;
-    const char *type = NULL;
     char *json = NULL;
-    lt_ce ce;
 
-    lt_ce_init(&ce);
-    if (lt_ce_from_msg(&ce, msg) != LT_OK || (d = desc_of(ce.ev.type, &type)) == NULL ||
-        lt_ce_unpack(&ce, d, &m) != LT_OK || lt_pbjson_encode(m, 0, &json, NULL) != LT_OK) {
-        fprintf(stderr, "latticectl events: skipped an undecodable event on %s\n",
-                natsMsg_GetSubject(msg));
-        goto out;
+    if (lt_pbjson_encode(m, 0, &json, NULL) != LT_OK) {
+        fprintf(stderr, "latticectl events: skipped an event that does not convert to JSON\n");
+        return;
     }
     if (strcmp(cfg->api.output, "table") == 0) {
-        printf("%-24s %-16s %s\n", ce.ev.time != NULL ? ce.ev.time : "-", type, json);
+        printf("%-24s %-16s %s\n", ce->ev.time != NULL ? ce->ev.time : "-", type, json);
     } else {
-        json_t *o = json_pack("{s:s,s:s,s:s,s:s?}", "type", type, "source", ce.ev.source, "id",
-                              ce.ev.id, "time", ce.ev.time);
+        json_t *o = json_pack("{s:s,s:s,s:s,s:s?}", "type", type, "source", ce->ev.source, "id",
+                              ce->ev.id, "time", ce->ev.time);
         json_t *data = json_loads(json, 0, NULL);
 
         if (o != NULL && data != NULL) {
@@ -132,9 +129,47 @@ static void print_event(const events_cfg *cfg, natsMsg *msg)
         json_decref(data);
         json_decref(o);
     }
+    lt_free(json);
+}
+
+/* instances.placed (one event per host answer) as one instance.placed row per instance, each
+ * with the lattice, host, time and epoch of the event, as they were sent before 0.2. */
+static void print_placed(const events_cfg *cfg, const lt_ce *ce,
+                         const Latticed__Cp__V1__InstancesPlaced *m)
+{
+    size_t i;
+
+    for (i = 0; i < m->n_instances; i++) {
+        Latticed__Cp__V1__InstancePlaced row = *m->instances[i];
+
+        row.lattice = m->lattice;
+        row.host_id = m->host_id;
+        row.time = m->time;
+        row.epoch = m->epoch;
+        print_row(cfg, ce, "instance.placed", &row.base);
+    }
+}
+
+static void print_event(const events_cfg *cfg, natsMsg *msg)
+{
+    const ProtobufCMessageDescriptor *d;
+    ProtobufCMessage *m = NULL;
+    const char *type = NULL;
+    lt_ce ce;
+
+    lt_ce_init(&ce);
+    if (lt_ce_from_msg(&ce, msg) != LT_OK || (d = desc_of(ce.ev.type, &type)) == NULL ||
+        lt_ce_unpack(&ce, d, &m) != LT_OK) {
+        fprintf(stderr, "latticectl events: skipped an undecodable event on %s\n",
+                natsMsg_GetSubject(msg));
+        goto out;
+    }
+    if (d == &latticed__cp__v1__instances_placed__descriptor)
+        print_placed(cfg, &ce, (const Latticed__Cp__V1__InstancesPlaced *)(const void *)m);
+    else
+        print_row(cfg, &ce, type, m);
     fflush(stdout);
 out:
-    lt_free(json);
     if (m != NULL)
         protobuf_c_message_free_unpacked(m, NULL);
     lt_ce_cleanup(&ce);

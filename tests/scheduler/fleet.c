@@ -336,11 +336,41 @@ static void on_status(void *arg, const char *app, lt_sched_state state, const ch
     copy(f->last_status[i][1], sizeof(f->last_status[i][1]), json);
 }
 
+/* An instances.placed event: count it and its items, and check each item against the fleet:
+ * the instance runs (or starts) on the event's host with that app, version, component, image. */
+static void on_placed(fleet *f, const Latticed__Cp__V1__InstancesPlaced *m)
+{
+    fleet_host *h = NULL;
+    size_t i, k;
+
+    f->ev_placed_events++;
+    f->ev_placed += m->n_instances;
+    for (k = 0; k < f->n_hosts; k++)
+        if (strcmp(f->hosts[k].id, m->host_id) == 0)
+            h = &f->hosts[k];
+    if (h == NULL || m->n_instances == 0 || m->epoch == 0 || m->time == NULL ||
+        strcmp(m->lattice, f->lattice) != 0) {
+        f->ev_placed_wrong += m->n_instances > 0 ? m->n_instances : 1;
+        return;
+    }
+    for (i = 0; i < m->n_instances; i++) {
+        const Latticed__Cp__V1__InstancePlaced *it = m->instances[i];
+        const fleet_inst *x = NULL;
+
+        for (k = 0; k < h->n_inst; k++)
+            if (strcmp(h->inst[k].id, it->instance_id) == 0)
+                x = &h->inst[k];
+        if (x == NULL || strcmp(x->app, it->app) != 0 || strcmp(x->version, it->version) != 0 ||
+            strcmp(x->comp, it->component) != 0 || strcmp(x->image, it->image_ref) != 0 ||
+            it->lattice[0] != '\0' || it->host_id[0] != '\0' || it->time != NULL)
+            f->ev_placed_wrong++;
+    }
+}
+
 static void on_event(void *arg, const char *type, const ProtobufCMessage *msg)
 {
     fleet *f = arg;
 
-    (void)msg;
     f->events++;
     if (strcmp(type, "host.lost") == 0)
         f->ev_host_lost++;
@@ -348,8 +378,8 @@ static void on_event(void *arg, const char *type, const ProtobufCMessage *msg)
         f->ev_app_deployed++;
     else if (strcmp(type, "app.failed") == 0)
         f->ev_app_failed++;
-    else if (strcmp(type, "instance.placed") == 0)
-        f->ev_placed++;
+    else if (strcmp(type, "instances.placed") == 0)
+        on_placed(f, (const Latticed__Cp__V1__InstancesPlaced *)(const void *)msg);
     else if (strcmp(type, "instance.lost") == 0)
         f->ev_inst_lost++;
     else if (strcmp(type, "app.undeployed") == 0)
@@ -378,6 +408,7 @@ fleet *fleet_new(const char *lattice, const lt_sched_config *cfg)
     if (cfg != NULL)
         c = *cfg;
     c.lattice = lattice;
+    snprintf(f->lattice, sizeof(f->lattice), "%s", lattice);
     if (c.default_interval_ms == 0)
         c.default_interval_ms = 1000;
     if (c.warmup_ms == 0)

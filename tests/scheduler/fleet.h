@@ -61,6 +61,7 @@ typedef struct {
 
 typedef struct {
     lt_sched *s;
+    char lattice[64];
     int64_t now;
     fleet_host hosts[FLEET_MAX_HOSTS];
     size_t n_hosts;
@@ -73,6 +74,9 @@ typedef struct {
     char stale_host[64];
     uint64_t stale_claimed;
     size_t ev_host_lost, ev_app_deployed, ev_app_failed, ev_placed, ev_inst_lost, ev_undeployed;
+    /* instances.placed: events (ev_placed counts their items); items whose fields disagree with
+     * the fleet (app, version, component, image, instance on the event's host) */
+    size_t ev_placed_events, ev_placed_wrong;
     size_t statuses;
     char last_status[64][2][4096]; /* [n][0]=app [1]=json, ring */
     size_t n_status;

@@ -126,6 +126,29 @@ END_TEST
  * Deploy, links, undeploy
  * ------------------------------------------------------------------------------------------- */
 
+/* What one host answer accepted goes out as one instances.placed event: 2 hosts, 6 instances,
+ * 2 events of 3 items, each item naming what the host runs. */
+START_TEST(test_placed_events_one_per_answer)
+{
+    fleet *f = fleet_new("default", NULL);
+    lt_model *m = tm_app("batched", "v3");
+    lt_model_component *c = tm_comp(m, "web", "ghcr.io/acme/web:2", false);
+
+    tm_scaler(c, false, 6);
+    fleet_host_add(f, "h-1", "zone=a", 0, 0);
+    fleet_host_add(f, "h-2", "zone=b", 0, 0);
+    fleet_settle(f, 5);
+    deploy(f, m);
+    fleet_settle(f, 100);
+    ck_assert_uint_eq(fleet_count(f, NULL, "batched", "web"), 6);
+    ck_assert_uint_eq(f->batches[LT_SCHED_START], 2);
+    ck_assert_uint_eq(f->ev_placed, 6);
+    ck_assert_uint_eq(f->ev_placed_events, 2);
+    ck_assert_uint_eq(f->ev_placed_wrong, 0);
+    fleet_free(f);
+}
+END_TEST
+
 START_TEST(test_simple_deploy_and_undeploy)
 {
     fleet *f = fleet_new("default", NULL);
@@ -149,6 +172,9 @@ START_TEST(test_simple_deploy_and_undeploy)
     ck_assert_uint_eq(st.components[0].running + st.components[1].running, 5);
     ck_assert_uint_eq(f->ev_app_deployed, 1);
     ck_assert_uint_eq(f->ev_placed, 5);
+    ck_assert_uint_eq(f->ev_placed_wrong, 0);
+    /* one instances.placed event per host answer, not one per instance */
+    ck_assert_uint_le(f->ev_placed_events, 5);
     /* Steady state: nothing more is sent. */
     {
         size_t before = f->sent[0] + f->sent[1] + f->sent[2] + f->sent[3];
@@ -1128,6 +1154,7 @@ static Suite *suite(void)
                                           test_ids,
                                           test_state_words,
                                           test_simple_deploy_and_undeploy,
+                                          test_placed_events_one_per_answer,
                                           test_redeploy_same_version_is_noop,
                                           test_consistency_check_catches_corruption,
                                           test_weighted_spreads_and_ineligible_hosts,

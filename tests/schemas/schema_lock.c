@@ -68,6 +68,7 @@ static const ProtobufCMessageDescriptor *const messages[] = {
     &latticed__cp__v1__app_undeployed__descriptor,
     &latticed__cp__v1__app_failed__descriptor,
     &latticed__cp__v1__instance_placed__descriptor,
+    &latticed__cp__v1__instances_placed__descriptor,
     &latticed__cp__v1__instance_lost__descriptor,
     &latticed__cp__v1__host_joined__descriptor,
     &latticed__cp__v1__host_lost__descriptor,
