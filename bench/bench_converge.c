@@ -18,12 +18,15 @@
  * --json FILE writes the results; --smoke runs tiny sizes in any build and fails (exit 1) when
  * an app is not deployed or the floor misses a reply.
  */
+#include <signal.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
 #include <unistd.h>
+
+#include <sys/wait.h>
 
 #include <nats/nats.h>
 
@@ -367,6 +370,7 @@ static void deploy_all(natsConnection *nc, const conv_params *cp, const conv_pro
 {
     natsSubscription *dsub = NULL, *ssub = NULL;
     double c0[3], c1[3];
+    pid_t perf = -1;
     char status[LT_MAX_SUBJECT];
     int64_t t0 = lt_bench_now_ms(), *lat;
     int i, n = 0;
@@ -387,6 +391,19 @@ static void deploy_all(natsConnection *nc, const conv_params *cp, const conv_pro
     natsSubscription_SetPendingLimits(ssub, 1000000, 1024 * 1024 * 1024);
     natsSubscription_SetPendingLimits(dsub, 1000000, 1024 * 1024 * 1024);
     natsConnection_Flush(nc);
+    if (getenv("LT_BENCH_PERF") != NULL && pr->ld > 0) {
+        /* LT_BENCH_PERF=FILE: perf records latticed (DWARF stacks) from the first deploy until
+         * every app is deployed */
+        char pid[16];
+        const char *a[] = {
+            "/usr/bin/perf",         "record", "-F", "1000", "--call-graph", "dwarf,8192", "-o",
+            getenv("LT_BENCH_PERF"), "-p",     pid,  NULL
+        };
+
+        snprintf(pid, sizeof(pid), "%d", (int)pr->ld);
+        perf = lt_bench_spawn(a, "/tmp/bench_perf.log");
+        lt_bench_sleep_ms(500); /* perf attaches */
+    }
     cpu_snap(pr, c0);
     t0 = lt_bench_now_ms();
     for (i = 0; i < cp->apps; i++) {
@@ -403,6 +420,10 @@ static void deploy_all(natsConnection *nc, const conv_params *cp, const conv_pro
         lt_bench_sleep_ms(1);
     r->conv_ms = lt_bench_now_ms() - t0;
     cpu_snap(pr, c1);
+    if (perf > 0) {
+        kill(perf, SIGINT);
+        waitpid(perf, NULL, 0);
+    }
     r->cpu_ld = c1[0] - c0[0];
     r->cpu_srv = c1[1] - c0[1];
     r->cpu_sim = c1[2] - c0[2];

@@ -163,8 +163,7 @@ int main(int argc, char **argv)
             return 1;
         }
         if (c.items != na * (size_t)ni) {
-            fprintf(stderr, "bench_place: %zu of %zu instances placed\n", c.items,
-                    na * (size_t)ni);
+            fprintf(stderr, "bench_place: %zu of %zu instances placed\n", c.items, na * (size_t)ni);
             return 1;
         }
     }
