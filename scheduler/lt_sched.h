@@ -67,6 +67,10 @@ typedef struct {
                                          is retried after this; 0 = 3 x default interval */
     int64_t full_pass_ms;         /**< every app is reconciled at least this often; 0 = 5000 */
     int64_t debounce_ms;          /**< a dirty app waits this long for more events; 0 = 20 */
+    int64_t burst_max_ms;         /**< while deploys keep coming (each within debounce_ms of
+                                         the one before), the pass waits for the burst to end,
+                                         this long at most after its first deploy, so one pass
+                                         places it all; 0 = 200, < 0 = no waiting */
     size_t max_batch;             /**< items per host request; 0 = 256 */
     uint64_t seed;                /**< jitter PRNG seed; 0 = fixed default */
     bool wasmcloud_v2;            /**< this lattice's hosts are wasmCloud 2.x hosts

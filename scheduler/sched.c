@@ -49,6 +49,8 @@ static void cfg_defaults(lt_sched_config *c)
         c->full_pass_ms = 5000;
     if (c->debounce_ms <= 0)
         c->debounce_ms = 20;
+    if (c->burst_max_ms == 0)
+        c->burst_max_ms = 200;
     if (c->max_batch == 0)
         c->max_batch = 256;
     if (c->seed == 0)
@@ -490,6 +492,9 @@ lt_status lt_sched_deploy(lt_sched *s, const lt_model *m, int64_t now)
     a->deploy_seq = ++s->deploy_seq;
     a->announced = -1;
     LT_INFO("sched", "lattice %s: app %s version %s deployed", s->lattice, a->name, spec->version);
+    if (s->burst_since == 0)
+        s->burst_since = now;
+    s->burst_quiet_at = now + s->cfg.debounce_ms;
     shared_index_rebuild(s);
     mark_related(s, a, old, now);
     lt_sched_spec_free(old);
@@ -652,9 +657,30 @@ static void reconcile_dirty(lt_sched *s, int64_t now)
                  (long long)(lt_loop_now_ms() - t0));
 }
 
+/*
+ * How long the pass still waits for a burst of deploys to end (0: not at all). Deploys sent
+ * together reach the scheduler over tens of milliseconds (the API, the store's watch); placing
+ * what has come after debounce_ms would send every host a request per wave, each wave with a
+ * part of the apps. Waiting until no deploy came for debounce_ms (burst_max_ms at most) places
+ * the burst in one pass: one request per host.
+ */
+static int64_t burst_wait(lt_sched *s, int64_t now)
+{
+    if (s->burst_since == 0)
+        return 0;
+    if (s->cfg.burst_max_ms > 0 && now < s->burst_quiet_at &&
+        now - s->burst_since < s->cfg.burst_max_ms) {
+        int64_t left = s->burst_since + s->cfg.burst_max_ms - now;
+
+        return s->burst_quiet_at - now < left ? s->burst_quiet_at - now : left;
+    }
+    s->burst_since = 0; /* over: the next deploy starts another */
+    return 0;
+}
+
 int64_t lt_sched_tick(lt_sched *s, int64_t now)
 {
-    int64_t next = s->cfg.full_pass_ms;
+    int64_t next = s->cfg.full_pass_ms, wait;
     sched_app *a;
 
     lt__sched_cp_placed_flush(s); /* nothing waits past a tick (every entry point flushes) */
@@ -696,6 +722,8 @@ int64_t lt_sched_tick(lt_sched *s, int64_t now)
     }
     if (s->dirty_head != NULL && now - s->dirty_since < s->cfg.debounce_ms)
         return s->cfg.debounce_ms - (now - s->dirty_since);
+    if (s->dirty_head != NULL && (wait = burst_wait(s, now)) > 0)
+        return wait;
     reconcile_dirty(s, now);
     collect_apps(s);
     next = s->cfg.full_pass_ms - (now - s->last_full);

@@ -479,6 +479,8 @@ struct lt_sched {
     lt_map apps; /**< name -> sched_app */
     sched_app *dirty_head;
     int64_t dirty_since;
+    int64_t burst_since, burst_quiet_at; /**< a burst of deploys: its first, when it is over if
+                                            no other deploy comes (sched.c: burst_wait) */
     lt_map shared_links; /**< "app/comp" -> pvec of spec_link* declared by other apps */
     uint64_t deploy_seq;
     /* requests */

@@ -149,6 +149,83 @@ START_TEST(test_placed_events_one_per_answer)
 }
 END_TEST
 
+/* Deploys that keep coming, each within the debounce of the one before (as a burst sent at once
+ * reaches the scheduler through the API and the store's watch), are placed by one pass: every
+ * host gets one start request with its share of all of them, not one per wave. */
+static void burst(fleet *f, int64_t gap_ms, size_t *batches, size_t *placed)
+{
+    static const char *const names[4] = { "b-0", "b-1", "b-2", "b-3" };
+    size_t i;
+
+    for (i = 0; i < 4; i++) {
+        lt_model *m = tm_app(names[i], "v1");
+
+        tm_scaler(tm_comp(m, "web", "ghcr.io/acme/web:1", false), false, 4);
+        deploy(f, m);
+        fleet_step(f, gap_ms);
+    }
+    fleet_settle(f, 200);
+    *batches = f->batches[LT_SCHED_START];
+    *placed = f->sent[LT_SCHED_START];
+}
+
+START_TEST(test_deploy_burst_one_pass)
+{
+    lt_sched_config c = { .debounce_ms = 20 }, off = { .debounce_ms = 20, .burst_max_ms = -1 };
+    fleet *f = fleet_new("default", &c), *g = fleet_new("default", &off);
+    size_t batches = 0, placed = 0, i;
+
+    for (i = 0; i < 4; i++) {
+        char id[16];
+
+        snprintf(id, sizeof(id), "h-%zu", i);
+        fleet_host_add(f, id, "zone=a", 0, 0);
+        fleet_host_add(g, id, "zone=a", 0, 0);
+    }
+    fleet_settle(f, 5);
+    fleet_settle(g, 5);
+    /* 15 ms apart: past the 20 ms debounce of the first before the last has come */
+    burst(f, 15, &batches, &placed);
+    ck_assert_uint_eq(placed, 16);
+    ck_assert_uint_eq(batches, 4); /* one request per host */
+    ck_assert_int_eq(fleet_state(f, "b-0"), LT_SCHED_DEPLOYED);
+    ck_assert_int_eq(fleet_state(f, "b-3"), LT_SCHED_DEPLOYED);
+    /* Without the wait (burst_max_ms < 0) the same burst goes out in waves. */
+    burst(g, 15, &batches, &placed);
+    ck_assert_uint_eq(placed, 16);
+    ck_assert_uint_gt(batches, 4);
+    fleet_free(f);
+    fleet_free(g);
+}
+END_TEST
+
+/* A burst that never pauses is placed once burst_max_ms has passed since its first deploy. */
+START_TEST(test_deploy_burst_bounded)
+{
+    lt_sched_config c = { .debounce_ms = 20, .burst_max_ms = 50 };
+    fleet *f = fleet_new("default", &c);
+    int k;
+
+    fleet_host_add(f, "h-0", "zone=a", 0, 0);
+    fleet_settle(f, 5);
+    for (k = 0; k < 10; k++) { /* one every 10 ms for 100 ms */
+        char name[16];
+        lt_model *m;
+
+        snprintf(name, sizeof(name), "s-%d", k);
+        m = tm_app(name, "v1");
+        tm_scaler(tm_comp(m, "web", "ghcr.io/acme/web:1", false), false, 1);
+        deploy(f, m);
+        fleet_step(f, 10);
+        if (k == 6) /* 70 ms in: the first ones went out at 50 ms */
+            ck_assert_uint_ge(f->sent[LT_SCHED_START], 1);
+    }
+    fleet_settle(f, 200);
+    ck_assert_uint_eq(f->sent[LT_SCHED_START], 10);
+    fleet_free(f);
+}
+END_TEST
+
 START_TEST(test_simple_deploy_and_undeploy)
 {
     fleet *f = fleet_new("default", NULL);
@@ -1155,6 +1232,8 @@ static Suite *suite(void)
                                           test_state_words,
                                           test_simple_deploy_and_undeploy,
                                           test_placed_events_one_per_answer,
+                                          test_deploy_burst_one_pass,
+                                          test_deploy_burst_bounded,
                                           test_redeploy_same_version_is_noop,
                                           test_consistency_check_catches_corruption,
                                           test_weighted_spreads_and_ineligible_hosts,
