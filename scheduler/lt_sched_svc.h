@@ -50,9 +50,11 @@ typedef struct {
     jsCtx *js;                   /**< for the lease; NULL = no election: lead every lattice
                                        with epoch 1 (single process tests only) */
     lt_store *store;             /**< NULL = no store: no apps (hosts only) */
-    natsConnection *events_nc;   /**< where control-plane events are published, NULL = nc:
-                                      one without send-asap lets nats.c write a burst of them
-                                      (an instances.placed per host answer) in a few writes */
+    natsConnection *bulk_nc;     /**< where control-plane events and native host commands
+                                      are published while it is connected, NULL = nc: one
+                                      without send-asap lets nats.c write a burst of them (a
+                                      start request per host) in a few writes; replies still
+                                      come back on nc */
     lt_loop *loop;               /**< required; the service lives on its thread */
     const char *prefix;          /**< NULL = LT_SCHED_DEFAULT_PREFIX */
     const char *status_prefix;   /**< NULL = LT_SCHED_DEFAULT_STATUS_PREFIX */

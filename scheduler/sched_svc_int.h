@@ -79,14 +79,14 @@ void lt__sched_lease_stop(sched_lease *l);
 typedef struct sched_writer sched_writer;
 
 /**
- * store may be NULL (no status KV); events_nc publishes events as replica's CloudEvents, nc
- * while events_nc is not connected (events_nc may be NULL, or nc itself). Events that cannot be
+ * store may be NULL (no status KV); bulk_nc publishes events as replica's CloudEvents, nc
+ * while bulk_nc is not connected (bulk_nc may be NULL, or nc itself). Events that cannot be
  * published are counted as dropped. With lease (may be NULL), a status is written only while
  * its lattice's lease deadline has not passed (a deposed or paused leader's late write would
  * hide the new leader's status).
  */
 LT_NODISCARD lt_status lt__sched_writer_start(sched_writer **new_w, lt_store *store,
-                                              natsConnection *nc, natsConnection *events_nc,
+                                              natsConnection *nc, natsConnection *bulk_nc,
                                               const char *prefix, const char *replica,
                                               sched_lease *lease);
 /**

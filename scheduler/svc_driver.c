@@ -21,17 +21,30 @@
 #include "lt_trace.h"
 #include "lt_trace_otlp.h"
 
+/* Where commands go out: the bulk connection while it is connected (written with the rest of
+ * the pass's requests, not one socket write each), else the main one. Replies come back on the
+ * main one either way. */
+static natsConnection *out_conn(const lt_sched_svc *svc)
+{
+    natsConnection *bulk = svc->cfg.bulk_nc;
+
+    if (bulk != NULL && natsConnection_Status(bulk) == NATS_CONN_STATUS_CONNECTED)
+        return bulk;
+    return svc->cfg.nc;
+}
+
 /* The packed request in svc->pbuf, with its signature header (--command-signing-seed) and
  * its traceparent (tp, NULL: none). Without either it goes header-less. */
 static natsStatus publish(lt_sched_svc *svc, const char *subj, const char *reply, size_t len,
                           const char *tp)
 {
+    natsConnection *nc = out_conn(svc);
     char sig[LT_NKEY_SIG_TEXT + 1];
     natsMsg *msg = NULL;
     natsStatus s;
 
     if (svc->cfg.sign_seed == NULL && tp == NULL)
-        return natsConnection_PublishRequest(svc->cfg.nc, subj, reply, svc->pbuf, (int)len);
+        return natsConnection_PublishRequest(nc, subj, reply, svc->pbuf, (int)len);
     if (svc->cfg.sign_seed != NULL &&
         lt_nkey_sign_command(svc->cfg.sign_seed, subj, svc->pbuf, len, sig) != LT_OK)
         return NATS_ERR;
@@ -41,7 +54,7 @@ static natsStatus publish(lt_sched_svc *svc, const char *subj, const char *reply
     if (s == NATS_OK && tp != NULL)
         s = natsMsgHeader_Set(msg, LT_TRACE_HEADER, tp);
     if (s == NATS_OK)
-        s = natsConnection_PublishMsg(svc->cfg.nc, msg);
+        s = natsConnection_PublishMsg(nc, msg);
     natsMsg_Destroy(msg);
     return s;
 }

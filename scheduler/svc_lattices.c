@@ -604,7 +604,7 @@ lt_status lt_sched_svc_start(lt_sched_svc **new_svc, const lt_sched_svc_config *
     if (st == LT_OK)
         st = lt__sched_svc_plan_start(svc);
     if (st == LT_OK)
-        st = lt__sched_writer_start(&svc->writer, cfg->store, cfg->nc, cfg->events_nc, svc->prefix,
+        st = lt__sched_writer_start(&svc->writer, cfg->store, cfg->nc, cfg->bulk_nc, svc->prefix,
                                     svc->replica, svc->lease);
     if (st == LT_OK && cfg->store != NULL)
         st = lt_store_watch_start(&svc->watch, cfg->store, NULL, on_store_change, svc);

@@ -48,9 +48,9 @@ typedef struct wevent {
 
 struct sched_writer {
     lt_store *store;
-    sched_lease *lease;        /* NULL: no election, every status is written */
-    natsConnection *nc;        /* the main connection */
-    natsConnection *events_nc; /* where events go while it is connected (else nc) */
+    sched_lease *lease;      /* NULL: no election, every status is written */
+    natsConnection *nc;      /* the main connection */
+    natsConnection *bulk_nc; /* where events go while it is connected (else nc) */
     char source[192];
     char prefix[LT_MAX_SUBJECT / 2]; /* of the event subjects */
     /* Events the loop emitted since its last hand-over (loop thread only, no lock): one lock and
@@ -185,9 +185,8 @@ static void publish_event(sched_writer *w, wevent *ev)
     if (s == NATS_OK) {
         /* the events connection while it is up, else the main one (up or not: then nothing
          * goes out, and the event counts as dropped) */
-        natsConnection *nc = natsConnection_Status(w->events_nc) == NATS_CONN_STATUS_CONNECTED
-                                 ? w->events_nc
-                                 : w->nc;
+        natsConnection *nc =
+            natsConnection_Status(w->bulk_nc) == NATS_CONN_STATUS_CONNECTED ? w->bulk_nc : w->nc;
 
         s = natsConnection_PublishMsg(nc, m);
     }
@@ -265,7 +264,7 @@ static void *writer_main(void *arg)
 }
 
 lt_status lt__sched_writer_start(sched_writer **new_w, lt_store *store, natsConnection *nc,
-                                 natsConnection *events_nc, const char *prefix, const char *replica,
+                                 natsConnection *bulk_nc, const char *prefix, const char *replica,
                                  sched_lease *lease)
 {
     sched_writer *w = lt_calloc(1, sizeof(*w));
@@ -276,7 +275,7 @@ lt_status lt__sched_writer_start(sched_writer **new_w, lt_store *store, natsConn
     w->store = store;
     w->lease = lease;
     w->nc = nc;
-    w->events_nc = events_nc != NULL ? events_nc : nc;
+    w->bulk_nc = bulk_nc != NULL ? bulk_nc : nc;
     snprintf(w->source, sizeof(w->source), "latticed/%s", replica);
     if ((size_t)snprintf(w->prefix, sizeof(w->prefix), "%s", prefix) >= sizeof(w->prefix)) {
         lt_free(w);

@@ -413,6 +413,8 @@ lt_status lt_conn_connect(natsConnection **new_nc, const lt_conn_config *cfg,
         natsOptions_UseGlobalMessageDelivery(opts, true);
     if (cfg->send_asap)
         natsOptions_SetSendAsap(opts, true);
+    if (cfg->io_buf_size > 0)
+        natsOptions_SetIOBufSize(opts, cfg->io_buf_size);
     natsOptions_SetTimeout(opts, cfg->timeout_ms > 0 ? cfg->timeout_ms : 5000);
     natsOptions_SetPingInterval(opts, cfg->ping_ms > 0 ? cfg->ping_ms : LT_CONN_DEFAULT_PING_MS);
     natsOptions_SetMaxPingsOut(opts, cfg->max_pings_out > 0 ? cfg->max_pings_out

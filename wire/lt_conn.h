@@ -47,6 +47,7 @@ typedef struct {
     bool send_asap;           /**< write each message at once instead of letting nats.c's
                                    flusher batch writes, which delays every request and reply
                                    by about 1 ms (nats.c sleeps 1 ms before a flush) */
+    int io_buf_size;          /**< bytes nats.c buffers before it writes; 0 = its 32 KiB */
 } lt_conn_config;
 
 /** Events of the connection, called on a nats.c thread: post, don't touch state. */

@@ -20,6 +20,10 @@
 #include "lt_natsrv.h"
 #include "lt_store.h"
 
+/* The bulk connection's write buffer: a burst of start requests (about 3 KB each for 10
+ * instances) goes out in writes of this size. */
+#define LT_DAEMON_BULK_BUF (256 * 1024)
+
 static lt_loop *signal_loop; /* the loop SIGINT/SIGTERM stop */
 
 static void on_signal(int sig)
@@ -115,7 +119,7 @@ int lt_daemon_run(const lt_daemon_config *cfg)
 {
     lt_natsrv *natsd = NULL;
     lt_loop *loop = NULL;
-    natsConnection *nc = NULL, *events_nc = NULL;
+    natsConnection *nc = NULL, *bulk_nc = NULL;
     jsCtx *js = NULL;
     lt_store *store = NULL, *api_store = NULL;
     lt_api *api = NULL;
@@ -195,17 +199,20 @@ int lt_daemon_run(const lt_daemon_config *cfg)
         goto out;
     }
     /* The scheduler lives on this loop; its blocking KV work runs on its own threads. */
-    /* Control-plane events (one per placed instance) go out on a connection of their own that
-     * does not write each message at once: nats.c coalesces a burst into a few socket writes,
-     * and the commands and replies on nc keep their latency. */
-    cc.name = "latticed-events";
+    /* Bulk traffic goes out on a connection of its own that does not write each message at
+     * once: the control-plane events and the native hosts' commands (a pass sends a start
+     * request to every host it placed on). nats.c coalesces a burst into a few large socket
+     * writes (within about 1 ms, or when its buffer fills); the API's replies on nc keep their
+     * latency. Like nc it buffers nothing while reconnecting. */
+    cc.name = "latticed-bulk";
     cc.send_asap = false;
-    if (lt_conn_connect(&events_nc, &cc, NULL) != LT_OK) {
-        LT_WARN("daemon", "events connection: %s; events share the main connection",
+    cc.io_buf_size = LT_DAEMON_BULK_BUF;
+    if (lt_conn_connect(&bulk_nc, &cc, NULL) != LT_OK) {
+        LT_WARN("daemon", "bulk connection: %s; events and commands share the main connection",
                 lt_error_message());
-        events_nc = NULL;
+        bulk_nc = NULL;
     }
-    if (lt_daemon_sched_start(cfg, nc, js, events_nc, store, loop, &sched) != LT_OK) {
+    if (lt_daemon_sched_start(cfg, nc, js, bulk_nc, store, loop, &sched) != LT_OK) {
         LT_ERROR("daemon", "%s", lt_error_message());
         goto out;
     }
@@ -251,9 +258,9 @@ out:
     lt_store_close(api_store);
     lt_store_close(store);
     jsCtx_Destroy(js);
-    if (events_nc != NULL) {
-        natsConnection_Close(events_nc); /* flushes what the writer published */
-        natsConnection_Destroy(events_nc);
+    if (bulk_nc != NULL) {
+        natsConnection_Close(bulk_nc); /* flushes what the writer published */
+        natsConnection_Destroy(bulk_nc);
     }
     if (nc != NULL) {
         natsConnection_Close(nc);

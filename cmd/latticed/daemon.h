@@ -67,10 +67,10 @@ int lt_daemon_run(const lt_daemon_config *cfg);
 
 typedef struct lt_sched_svc lt_sched_svc;
 
-/** Start the scheduler service on loop (see lt_sched_svc_start); control-plane events go out
- * on events_nc (NULL: nc). */
+/** Start the scheduler service on loop (see lt_sched_svc_start); control-plane events and host
+ * commands go out on bulk_nc (NULL: nc). */
 LT_NODISCARD lt_status lt_daemon_sched_start(const lt_daemon_config *cfg, natsConnection *nc,
-                                             jsCtx *js, natsConnection *events_nc, lt_store *store,
+                                             jsCtx *js, natsConnection *bulk_nc, lt_store *store,
                                              lt_loop *loop, lt_sched_svc **out);
 /** Stop it (after the loop ended). NULL-safe. */
 void lt_daemon_sched_stop(lt_sched_svc *svc);

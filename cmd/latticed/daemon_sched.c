@@ -64,7 +64,7 @@ static lt_status read_signing_seed(const char *path, uint8_t seed[32])
 }
 
 lt_status lt_daemon_sched_start(const lt_daemon_config *cfg, natsConnection *nc, jsCtx *js,
-                                natsConnection *events_nc, lt_store *store, lt_loop *loop,
+                                natsConnection *bulk_nc, lt_store *store, lt_loop *loop,
                                 lt_sched_svc **out)
 {
     const char *lattices[MAX_LATTICES], *v2_lattices[MAX_LATTICES];
@@ -88,7 +88,7 @@ lt_status lt_daemon_sched_start(const lt_daemon_config *cfg, natsConnection *nc,
     sc.nc = nc;
     sc.js = js;
     sc.store = store;
-    sc.events_nc = events_nc;
+    sc.bulk_nc = bulk_nc;
     sc.loop = loop;
     sc.prefix = cfg->lattice_prefix;
     sc.lattices = lattices;

@@ -8,7 +8,9 @@
  *    noticed as a disconnection within seconds, and nothing is evicted;
  *  - no replay: latticed's link cut by a TCP proxy while it retries a start
  *    that a host refuses: the commands it wanted to send during the cut never
- *    reach the host after the reconnect.
+ *    reach the host after the reconnect;
+ *  - the bulk link: the start requests of a pass go out on latticed's second
+ *    connection (latticed-bulk, written in batches), as nats-server counts it.
  * Manifests: tests/e2e/manifests/.
  */
 #include <check.h>
@@ -26,6 +28,7 @@
 #include "latticed/host/v1/command.pb-c.h"
 #include "lt_config.h"
 #include "lt_natsrv.h"
+#include "lt_testhttp.h"
 #include "lt_testutil.h"
 
 #define MAX_SEEN 4096
@@ -453,14 +456,72 @@ START_TEST(test_conn_no_replay_after_cut)
 }
 END_TEST
 
+/* ---- the pass's commands go out on the bulk connection ------------------------------------ */
+
+/* Messages nats-server received from the client connection named name (its /connz), or -1. */
+static long long conn_in_msgs(e2e *e, const char *name)
+{
+    lt_test_http_res res = { 0 };
+    char addr[32];
+    json_t *doc, *c;
+    long long n = -1;
+    size_t i;
+
+    snprintf(addr, sizeof(addr), "127.0.0.1:%d", lt_natsrv_monitor_port(e2e_natsrv(e)));
+    ck_assert_int_eq(lt_test_http(addr, "GET", "/connz?limit=1024", 5000, &res), 0);
+    ck_assert_int_eq(res.status, 200);
+    doc = json_loads(res.body, 0, NULL);
+    ck_assert_ptr_nonnull(doc);
+    json_array_foreach (json_object_get(doc, "connections"), i, c) {
+        const char *cn = json_string_value(json_object_get(c, "name"));
+
+        if (cn != NULL && strcmp(cn, name) == 0)
+            n = (long long)json_integer_value(json_object_get(c, "in_msgs"));
+    }
+    json_decref(doc);
+    lt_test_http_cleanup(&res);
+    return n;
+}
+
+START_TEST(test_conn_commands_on_bulk_link)
+{
+    lt_natsrv_opts o = { .monitor = true };
+    e2e *e = e2e_new_with(&o);
+    count_wait cw = { "bulk", "spread10", 10 };
+    long long before, after;
+    char *res;
+
+    e2e_observe(e, "bulk");
+    e2e_hosts(e, "bulk", "p", 10, NULL, NULL);
+    e2e_latticed(e, NULL);
+    e2e_expect_hosts(e, "bulk", 10, 30000);
+    e2e_sleep_ms(500); /* host.joined events are out */
+    before = conn_in_msgs(e, "latticed-bulk");
+    ck_assert_int_ge(before, 0);
+    res = e2e_put_deploy(e, "bulk", e2e_manifest("spread10.yaml"));
+    ck_assert_str_eq(res, "acknowledged");
+    free(res);
+    ck_assert(e2e_wait(e, count_cond, &cw, 60000));
+    ck_assert(e2e_wait_status(e, "bulk", "spread10", "deployed", 30000));
+    e2e_sleep_ms(500);
+    after = conn_in_msgs(e, "latticed-bulk");
+    /* One instance per host: 10 start requests, and 10 instances.placed and an app.deployed
+     * event for their answers. Events alone would be 11. */
+    ck_assert_uint_eq(e2e_starts_sent(e, "bulk"), 10);
+    ck_assert_msg(after - before >= 21, "latticed-bulk sent %lld messages, want >= 21",
+                  after - before);
+    e2e_free(e);
+}
+END_TEST
+
 static Suite *conn_suite(void)
 {
     Suite *s = suite_create("e2e_conn");
 
     lt_test_tcase(s, "conn", 240,
-                  (const TTest *const[]){ test_conn_partition_staggered,
-                                          test_conn_frozen_server_noticed,
-                                          test_conn_no_replay_after_cut, NULL });
+                  (const TTest *const[]){
+                      test_conn_partition_staggered, test_conn_frozen_server_noticed,
+                      test_conn_no_replay_after_cut, test_conn_commands_on_bulk_link, NULL });
     return s;
 }
 
