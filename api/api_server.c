@@ -702,8 +702,8 @@ void lt_api_stop(lt_api *api)
         LT_WARN("api", "the API subscription did not complete in time");
         return;
     }
-    lt_conn_sub_free(api->nc, api->sub,
-                     LT_CONN_SETTLE_MS); /* once nats.c's reader is done with it (lt_conn.h) */
+    /* freed once nats.c's reader is done with it (lt_conn.h) */
+    lt_conn_sub_free(api->nc, api->sub, LT_CONN_SETTLE_MS);
     api->sub = NULL;
     api_free(api);
 }

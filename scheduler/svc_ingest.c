@@ -51,12 +51,11 @@ static const struct {
       &latticed__host__v1__instance_failed__descriptor },
 };
 
-/* Host events waiting in the inbox beyond this many are kept packed (their exact bytes)
- * and unpacked on the loop when applied: decoded, an instance event takes about four times its
- * size (measured: 1.2 KB), and a loop that falls behind a fleet's burst of events (86,000 at
- * 200,000 instances) would hold them all decoded. While the loop keeps up, the nats.c thread
- * decodes, beside the loop. */
-#define PACKED_AFTER LT__SCHED_SVC_PACKED_AFTER
+/* Host events that arrive while more than LT__SCHED_SVC_PACKED_AFTER items wait in the inbox
+ * are kept packed (their exact bytes) and unpacked on the loop when applied: decoded, an
+ * instance event takes about four times its size (measured: 1.2 KB), and a loop that falls
+ * behind a fleet's burst of events (86,000 at 200,000 instances) would hold them all decoded.
+ * While the loop keeps up, the nats.c thread decodes, beside the loop. */
 
 /* What an event says: decoded (m, in arena when in_arena), or its packed bytes still to be
  * unpacked (packed, owned). */
@@ -224,7 +223,7 @@ static ev_item *fast_decode(lt_sched_svc *svc, natsMsg *msg, int k, const char *
         (it = item_new(svc, (ev_kind)k, lattice, source)) == NULL)
         return NULL;
     if (ct != NULL && len > 0 &&
-        atomic_load_explicit(&svc->in_count, memory_order_relaxed) > PACKED_AFTER &&
+        atomic_load_explicit(&svc->in_count, memory_order_relaxed) > LT__SCHED_SVC_PACKED_AFTER &&
         (it->body.packed = lt_malloc(len)) != NULL) {
         memcpy(it->body.packed, data, len);
         it->body.packed_len = len;
