@@ -555,6 +555,7 @@ void lt_sched_set_leader(lt_sched *s, bool leading, uint64_t epoch, int64_t now)
         if (s->ready_at < now)
             s->ready_at = now;
         s->all_dirty = true;
+        s->burst_since = 0;
         LT_INFO("sched", "lattice %s: leading with epoch %llu", s->lattice,
                 (unsigned long long)epoch);
     } else if (!leading && s->leading) {
@@ -697,6 +698,7 @@ int64_t lt_sched_tick(lt_sched *s, int64_t now)
             a->dirty = false;
         }
         s->all_dirty = false;
+        s->burst_since = 0; /* a burst seen while following is not this leader's to wait for */
         return HOST_CHECK_MS;
     }
     if (now < s->ready_at || !s->apps_loaded)

@@ -453,7 +453,9 @@ typedef struct sched_req {
 
 #define SCHED_PLACED_MAX 256  /* items of one instances.placed event */
 #define SCHED_PLACED_FIELDS 5 /* app, version, component, instance id, image (events.c) */
-#define SCHED_PLACED_TEXT_MAX (1u << 20) /* bytes of their strings; more: sent sooner */
+#define SCHED_PLACED_TEXT_MAX \
+    (512u * 1024) /* bytes of their strings; more: sent sooner (an
+                                              event stays under NATS's 1 MiB max_payload) */
 
 /** instance.placed items waiting to go out as one instances.placed event (events.c). */
 typedef struct {

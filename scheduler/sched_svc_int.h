@@ -165,6 +165,11 @@ struct lt_sched_svc {
     natsSubscription *evt_sub, *reply_sub, *hosts_sub;
     natsSubscription *query_sub[2]; /**< plan, instances (svc_plan.c) */
     char inbox[128];                /**< "_INBOX.<nuid>": replies to our commands */
+    /** Commands sent on cfg.bulk_nc name an inbox subscribed there (bulk_inbox, "" without a
+     * bulk connection): nats-server answers "no responders" only to the connection that holds
+     * the reply subscription, and a reply cannot outrun the subscription's interest. */
+    char bulk_inbox[128];
+    natsSubscription *bulk_reply_sub;
     sched_lease *lease;
     lt_store_watch *watch;
     sched_writer *writer;
@@ -279,10 +284,10 @@ void lt__sched_svc_drain_request(lt_sched_svc *svc, const char *lattice, svc_lat
 void lt__sched_svc_send(void *arg, const lt_sched_batch *b);
 LT_NODISCARD lt_status lt__sched_svc_replies_start(lt_sched_svc *svc);
 /**
- * Subscribe cb(arg) to "{a new inbox}.{wildcard}"; the inbox is written to inbox (cap bytes).
- * Pending limits are high: answers come in bursts. LT_ERR_TRANSPORT.
+ * Subscribe cb(arg) on nc to "{a new inbox}.{wildcard}"; the inbox is written to inbox (cap
+ * bytes). Pending limits are high: answers come in bursts. LT_ERR_TRANSPORT.
  */
-LT_NODISCARD lt_status lt__sched_svc_inbox_subscribe(lt_sched_svc *svc, char *inbox, size_t cap,
+LT_NODISCARD lt_status lt__sched_svc_inbox_subscribe(natsConnection *nc, char *inbox, size_t cap,
                                                      const char *wildcard, natsMsgHandler cb,
                                                      void *arg, natsSubscription **sub);
 

@@ -21,24 +21,26 @@
 #include "lt_trace.h"
 #include "lt_trace_otlp.h"
 
-/* Where commands go out: the bulk connection while it is connected (written with the rest of
- * the pass's requests, not one socket write each), else the main one. Replies come back on the
- * main one either way. */
-static natsConnection *out_conn(const lt_sched_svc *svc)
+/* Where a command goes out: the bulk connection while it is connected (written with the rest
+ * of the pass's requests, not one socket write each), else the main one; *inbox is the reply
+ * inbox subscribed on the same connection. */
+static natsConnection *out_conn(const lt_sched_svc *svc, const char **inbox)
 {
     natsConnection *bulk = svc->cfg.bulk_nc;
 
-    if (bulk != NULL && natsConnection_Status(bulk) == NATS_CONN_STATUS_CONNECTED)
+    if (svc->bulk_reply_sub != NULL && natsConnection_Status(bulk) == NATS_CONN_STATUS_CONNECTED) {
+        *inbox = svc->bulk_inbox;
         return bulk;
+    }
+    *inbox = svc->inbox;
     return svc->cfg.nc;
 }
 
-/* The packed request in svc->pbuf, with its signature header (--command-signing-seed) and
- * its traceparent (tp, NULL: none). Without either it goes header-less. */
-static natsStatus publish(lt_sched_svc *svc, const char *subj, const char *reply, size_t len,
-                          const char *tp)
+/* The packed request in svc->pbuf on nc, with its signature header (--command-signing-seed)
+ * and its traceparent (tp, NULL: none). Without either it goes header-less. */
+static natsStatus publish(lt_sched_svc *svc, natsConnection *nc, const char *subj,
+                          const char *reply, size_t len, const char *tp)
 {
-    natsConnection *nc = out_conn(svc);
     char sig[LT_NKEY_SIG_TEXT + 1];
     natsMsg *msg = NULL;
     natsStatus s;
@@ -112,6 +114,8 @@ void lt__sched_svc_send(void *arg, const lt_sched_batch *b)
     Latticed__Host__V1__UnlinkRequest ur = LATTICED__HOST__V1__UNLINK_REQUEST__INIT;
     Latticed__Host__V1__InventoryRequest ir = LATTICED__HOST__V1__INVENTORY_REQUEST__INIT;
     bool inv = b->verb == LT_SCHED_INVENTORY;
+    const char *inbox;
+    natsConnection *nc;
     size_t len;
     natsStatus s;
 
@@ -130,6 +134,7 @@ void lt__sched_svc_send(void *arg, const lt_sched_batch *b)
                  (unsigned long long)b->request_no);
         return;
     }
+    nc = out_conn(svc, &inbox);
     lt_sched_leading(l->s, &epoch);
     snprintf(rid, sizeof(rid), "%s-%llu", svc->replica, (unsigned long long)b->request_no);
     switch (b->verb) {
@@ -162,7 +167,7 @@ void lt__sched_svc_send(void *arg, const lt_sched_batch *b)
              ? lt_subject_inventory(subj, sizeof(subj), svc->prefix, l->name)
              : lt_subject_host_command(subj, sizeof(subj), svc->prefix, l->name, b->host_id,
                                        lt_sched_verb_name(b->verb))) != LT_OK ||
-        (size_t)snprintf(reply, sizeof(reply), "%s.%zu.%llu%s", svc->inbox, l->idx,
+        (size_t)snprintf(reply, sizeof(reply), "%s.%zu.%llu%s", inbox, l->idx,
                          (unsigned long long)b->request_no, inv ? ".i" : "") >= sizeof(reply))
         return; /* host ids are validated tokens: cannot happen; the request just expires */
     len = protobuf_c_message_get_packed_size(m);
@@ -175,7 +180,14 @@ void lt__sched_svc_send(void *arg, const lt_sched_batch *b)
         svc->pcap = len;
     }
     protobuf_c_message_pack(m, svc->pbuf);
-    s = publish(svc, subj, reply, len, command_span(l, b, subj, tp) ? tp : NULL);
+    if (!command_span(l, b, subj, tp))
+        tp[0] = '\0';
+    s = publish(svc, nc, subj, reply, len, tp[0] != '\0' ? tp : NULL);
+    if (s != NATS_OK && nc != svc->cfg.nc &&
+        (size_t)snprintf(reply, sizeof(reply), "%s.%zu.%llu%s", svc->inbox, l->idx,
+                         (unsigned long long)b->request_no, inv ? ".i" : "") < sizeof(reply))
+        /* the bulk connection went down after out_conn looked: the main one, once */
+        s = publish(svc, svc->cfg.nc, subj, reply, len, tp[0] != '\0' ? tp : NULL);
     svc->n_requests++;
     /* Counted in items, as failures are: a batch of n starts is n (an inventory is 1). The verbs
      * are the first kinds of lt_sched_svc_stats. */
@@ -225,20 +237,23 @@ static void reply_apply(svc_item *arg)
     reply_drop(&it->hdr);
 }
 
-/* nats.c thread: "{inbox}.{idx}.{no}" -> decode -> post. */
+/* nats.c thread: "{inbox}.{idx}.{no}" (either inbox) -> decode -> post. */
 static void on_reply(natsConnection *nc, natsSubscription *sub, natsMsg *msg, void *closure)
 {
     lt_sched_svc *svc = closure;
     bool entered = false;
     const char *subj = natsMsg_GetSubject(msg), *p;
-    size_t il = strlen(svc->inbox);
+    size_t il = strlen(svc->inbox), bl = strlen(svc->bulk_inbox);
     reply_item *it = NULL;
     char *end;
 
     (void)nc;
     (void)sub;
-    if (!(entered = lt__sched_svc_cb_enter(svc)) || strncmp(subj, svc->inbox, il) != 0 ||
-        subj[il] != '.')
+    if (!(entered = lt__sched_svc_cb_enter(svc)))
+        goto out;
+    if (bl > 0 && strncmp(subj, svc->bulk_inbox, bl) == 0 && subj[bl] == '.')
+        il = bl; /* sent on the bulk connection */
+    else if (strncmp(subj, svc->inbox, il) != 0 || subj[il] != '.')
         goto out;
     it = lt_calloc(1, sizeof(*it));
     if (it == NULL)
@@ -281,7 +296,7 @@ out:
         lt__sched_svc_cb_leave(svc); /* after the last use of it */
 }
 
-lt_status lt__sched_svc_inbox_subscribe(lt_sched_svc *svc, char *inbox, size_t cap,
+lt_status lt__sched_svc_inbox_subscribe(natsConnection *nc, char *inbox, size_t cap,
                                         const char *wildcard, natsMsgHandler cb, void *arg,
                                         natsSubscription **sub)
 {
@@ -294,7 +309,7 @@ lt_status lt__sched_svc_inbox_subscribe(lt_sched_svc *svc, char *inbox, size_t c
     snprintf(inbox, cap, "%s", (const char *)in);
     natsInbox_Destroy(in);
     snprintf(subj, sizeof(subj), "%s.%s", inbox, wildcard);
-    s = natsConnection_Subscribe(sub, svc->cfg.nc, subj, cb, arg);
+    s = natsConnection_Subscribe(sub, nc, subj, cb, arg);
     if (s == NATS_OK) /* answers come in bursts: never drop one as a slow consumer */
         s = natsSubscription_SetPendingLimits(*sub, 1000000, 1024 * 1024 * 1024);
     if (s != NATS_OK)
@@ -304,6 +319,12 @@ lt_status lt__sched_svc_inbox_subscribe(lt_sched_svc *svc, char *inbox, size_t c
 
 lt_status lt__sched_svc_replies_start(lt_sched_svc *svc)
 {
-    return lt__sched_svc_inbox_subscribe(svc, svc->inbox, sizeof(svc->inbox), ">", on_reply, svc,
-                                         &svc->reply_sub);
+    lt_status st = lt__sched_svc_inbox_subscribe(svc->cfg.nc, svc->inbox, sizeof(svc->inbox), ">",
+                                                 on_reply, svc, &svc->reply_sub);
+
+    if (st == LT_OK && svc->cfg.bulk_nc != NULL && svc->cfg.bulk_nc != svc->cfg.nc)
+        st = lt__sched_svc_inbox_subscribe(svc->cfg.bulk_nc, svc->bulk_inbox,
+                                           sizeof(svc->bulk_inbox), ">", on_reply, svc,
+                                           &svc->bulk_reply_sub);
+    return st;
 }

@@ -640,8 +640,9 @@ void lt_sched_svc_stop(lt_sched_svc *svc)
         natsSubscription *subs[] = { svc->evt_sub, svc->reply_sub, svc->hosts_sub };
 
         lt_conn_subs_free(svc->cfg.nc, subs, 3, LT_CONN_SETTLE_MS);
+        lt_conn_sub_free(svc->cfg.bulk_nc, svc->bulk_reply_sub, LT_CONN_SETTLE_MS);
     }
-    svc->evt_sub = svc->reply_sub = svc->hosts_sub = NULL;
+    svc->evt_sub = svc->reply_sub = svc->hosts_sub = svc->bulk_reply_sub = NULL;
     lt__sched_v2_unsubscribe(svc);
     lt__sched_svc_plan_stop(svc);
     lt__sched_svc_drain_stop(svc);      /* before the inbox is emptied: its threads post there */

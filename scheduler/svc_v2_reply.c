@@ -284,8 +284,8 @@ out:
 
 lt_status lt__sched_v2_replies_start(sched_v2 *v)
 {
-    return lt__sched_svc_inbox_subscribe(v->svc, v->inbox, sizeof(v->inbox), "*", on_reply, v,
-                                         &v->reply_sub);
+    return lt__sched_svc_inbox_subscribe(v->svc->cfg.nc, v->inbox, sizeof(v->inbox), "*", on_reply,
+                                         v, &v->reply_sub);
 }
 
 /* ---------------------------------------------------------------------------------------------

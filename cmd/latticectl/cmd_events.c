@@ -133,7 +133,8 @@ static void print_row(const events_cfg *cfg, const lt_ce *ce, const char *type,
 }
 
 /* instances.placed (one event per host answer) as one instance.placed row per instance, each
- * with the lattice, host, time and epoch of the event, as they were sent before 0.2. */
+ * with the lattice, host, time and epoch of the event, as they were sent before 0.2 (the rows
+ * of one event share its CloudEvent id and time). */
 static void print_placed(const events_cfg *cfg, const lt_ce *ce,
                          const Latticed__Cp__V1__InstancesPlaced *m)
 {

@@ -44,6 +44,11 @@ const char *e2e_url(const e2e *e)
     return e->urls;
 }
 
+const char *e2e_dir(const e2e *e)
+{
+    return e->dir;
+}
+
 lt_natcluster *e2e_cluster(e2e *e)
 {
     return e->cluster;

@@ -29,6 +29,8 @@ e2e *e2e_new_with(const lt_natsrv_opts *opts);
 /** Kill every process started (SIGTERM, then SIGKILL), stop nats-server. */
 void e2e_free(e2e *e);
 const char *e2e_url(const e2e *e);
+/** The test's temporary directory (logs; removed by e2e_free). */
+const char *e2e_dir(const e2e *e);
 
 /** latticed with fast test timings (heartbeat 500 ms), plus extra args (NULL-terminated). */
 pid_t e2e_latticed(e2e *e, const char *const *extra);

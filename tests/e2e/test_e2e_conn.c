@@ -10,11 +10,15 @@
  *    that a host refuses: the commands it wanted to send during the cut never
  *    reach the host after the reconnect;
  *  - the bulk link: the start requests of a pass go out on latticed's second
- *    connection (latticed-bulk, written in batches), as nats-server counts it.
+ *    connection (latticed-bulk, written in batches), as nats-server counts it;
+ *  - no responders: a start to a host that is gone (killed, not timed out yet)
+ *    is refused by nats-server at once and placed elsewhere, long before the
+ *    command timeout, whichever connection carried it.
  * Manifests: tests/e2e/manifests/.
  */
 #include <check.h>
 #include <pthread.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -514,6 +518,41 @@ START_TEST(test_conn_commands_on_bulk_link)
 }
 END_TEST
 
+/* ---- a start to a gone host fails at once ("no responders") ------------------------------ */
+
+START_TEST(test_conn_no_responders_fail_fast)
+{
+    /* Neither the host timeout nor the command timeout can explain a quick recovery. */
+    const char *extra[] = {
+        "--host-timeout-ms", "60000", "--command-timeout-ms", "30000", "--warmup-ms", "-1", NULL
+    };
+    /* Real hosts: each subscribes its own id (a simulator subscribes every id of the lattice,
+     * so one that is gone would still have a listener). Instances run as `sleep`. Nothing else
+     * may listen on host subjects either: no e2e_observe here. */
+    e2e *e = e2e_new();
+    /* the killed host's run directory goes with the test's */
+    const char *runner[] = { "--default-runner", "exec sleep 600", "--run-dir", e2e_dir(e), NULL };
+    pid_t gone;
+    int64_t t0;
+
+    e2e_real_host(e, "nr", "nr-live", runner);
+    gone = e2e_real_host(e, "nr", "nr-gone", runner);
+    e2e_latticed(e, extra);
+    e2e_sleep_ms(3000); /* both heard (500 ms heartbeats), the term's inventory round over */
+    e2e_kill(e, gone, SIGKILL, true); /* no instances yet; latticed still counts it for 60 s */
+    t0 = lt_test_now_ms();
+    e2e_deploy_ok(e, "nr", "real3.yaml");
+    /* Deployed: 3 instances run, on the live host since the other is gone. */
+    if (!e2e_wait_status(e, "nr", "real3", "deployed", 15000)) {
+        e2e_dump_logs(e);
+        ck_abort_msg("real3 not deployed within 15 s (the starts sent to the killed host "
+                     "waited for the 30 s command timeout?)");
+    }
+    ck_assert_int_lt(lt_test_now_ms() - t0, 15000);
+    e2e_free(e);
+}
+END_TEST
+
 static Suite *conn_suite(void)
 {
     Suite *s = suite_create("e2e_conn");
@@ -521,7 +560,8 @@ static Suite *conn_suite(void)
     lt_test_tcase(s, "conn", 240,
                   (const TTest *const[]){
                       test_conn_partition_staggered, test_conn_frozen_server_noticed,
-                      test_conn_no_replay_after_cut, test_conn_commands_on_bulk_link, NULL });
+                      test_conn_no_replay_after_cut, test_conn_commands_on_bulk_link,
+                      test_conn_no_responders_fail_fast, NULL });
     return s;
 }
 
