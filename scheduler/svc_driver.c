@@ -36,6 +36,15 @@ static natsConnection *out_conn(const lt_sched_svc *svc, const char **inbox)
     return svc->cfg.nc;
 }
 
+/* "{inbox}.{lattice index}.{request number}", ".i" appended for an inventory; false if it does
+ * not fit (cannot happen: the inbox and the numbers are bounded). */
+static bool reply_subject(char *out, size_t cap, const char *inbox, size_t idx, uint64_t no,
+                          bool inv)
+{
+    return (size_t)snprintf(out, cap, "%s.%zu.%llu%s", inbox, idx, (unsigned long long)no,
+                            inv ? ".i" : "") < cap;
+}
+
 /* The packed request in svc->pbuf on nc, with its signature header (--command-signing-seed)
  * and its traceparent (tp, NULL: none). Without either it goes header-less. */
 static natsStatus publish(lt_sched_svc *svc, natsConnection *nc, const char *subj,
@@ -167,8 +176,7 @@ void lt__sched_svc_send(void *arg, const lt_sched_batch *b)
              ? lt_subject_inventory(subj, sizeof(subj), svc->prefix, l->name)
              : lt_subject_host_command(subj, sizeof(subj), svc->prefix, l->name, b->host_id,
                                        lt_sched_verb_name(b->verb))) != LT_OK ||
-        (size_t)snprintf(reply, sizeof(reply), "%s.%zu.%llu%s", inbox, l->idx,
-                         (unsigned long long)b->request_no, inv ? ".i" : "") >= sizeof(reply))
+        !reply_subject(reply, sizeof(reply), inbox, l->idx, b->request_no, inv))
         return; /* host ids are validated tokens: cannot happen; the request just expires */
     len = protobuf_c_message_get_packed_size(m);
     if (len > svc->pcap) {
@@ -184,8 +192,7 @@ void lt__sched_svc_send(void *arg, const lt_sched_batch *b)
         tp[0] = '\0';
     s = publish(svc, nc, subj, reply, len, tp[0] != '\0' ? tp : NULL);
     if (s != NATS_OK && nc != svc->cfg.nc &&
-        (size_t)snprintf(reply, sizeof(reply), "%s.%zu.%llu%s", svc->inbox, l->idx,
-                         (unsigned long long)b->request_no, inv ? ".i" : "") < sizeof(reply))
+        reply_subject(reply, sizeof(reply), svc->inbox, l->idx, b->request_no, inv))
         /* the bulk connection went down after out_conn looked: the main one, once */
         s = publish(svc, svc->cfg.nc, subj, reply, len, tp[0] != '\0' ? tp : NULL);
     svc->n_requests++;

@@ -24,6 +24,7 @@
 #include "lt_alloc.h"
 #include "lt_natsrv.h"
 #include "bench_build.h"
+#include "lt_bench.h"
 
 static atomic_ulong n_started, n_heartbeats, hb_bytes, n_replies, n_ok, n_inst_started;
 
@@ -71,20 +72,10 @@ static void on_reply(natsConnection *nc, natsSubscription *sub, natsMsg *m, void
 static void proc_usage(pid_t pid, double *cpu_s, long *rss_kib)
 {
     char path[64], buf[2048];
+    double ms = lt_bench_cpu_ms(pid);
     FILE *f;
-    unsigned long ut = 0, st = 0;
 
-    snprintf(path, sizeof(path), "/proc/%d/stat", (int)pid);
-    f = fopen(path, "r");
-    if (f != NULL && fgets(buf, sizeof(buf), f) != NULL) {
-        const char *p = strrchr(buf, ')');
-
-        if (p != NULL)
-            sscanf(p + 2, "%*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %lu %lu", &ut, &st);
-    }
-    if (f != NULL)
-        fclose(f);
-    *cpu_s = (double)(ut + st) / (double)sysconf(_SC_CLK_TCK);
+    *cpu_s = ms > 0 ? ms / 1000.0 : 0;
     *rss_kib = 0;
     snprintf(path, sizeof(path), "/proc/%d/status", (int)pid);
     f = fopen(path, "r");
