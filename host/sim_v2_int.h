@@ -9,6 +9,7 @@
 #ifndef LT_SIM_V2_INT_H
 #define LT_SIM_V2_INT_H
 
+#include <stdatomic.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -102,6 +103,8 @@ struct lt__host_v2_sim {
     size_t next;    /**< next host to heartbeat */
     uint64_t n_beats, n_requests, n_dropped, n_errors;
     int exit_code;
+    size_t subs_armed;       /**< host subscriptions with on_sub_done set */
+    atomic_size_t subs_done; /**< of those, how many nats.c's delivery is done with */
 };
 
 /* ---- sim_v2_wire.c ------------------------------------------------------------- */

@@ -12,8 +12,9 @@
 #   5. libFuzzer runs of every fuzz target                        (build-fuzz/, clang + ASan+UBSan)
 # After each `meson test`, scripts/check-skips.sh reads meson's test log: a skipped test (exit
 # 77) fails the script, except model_conformance without the wadm corpus when CI is unset.
-# Any failure stops the script with a non-zero exit. Check's summary lines
-# ("100%: Checks: N, Failures: 0, Errors: 0") are printed for every test.
+# Any failure stops the script with a non-zero exit; a failed `meson test` first repeats the
+# end of each failed test's output (scripts/print-failures.sh), so it is at the end of the run.
+# Check's summary lines ("100%: Checks: N, Failures: 0, Errors: 0") are printed for every test.
 # Knobs: LT_FUZZ_SECONDS (per target, default 30), LT_SKIP_VALGRIND=1, LT_SKIP_FUZZ=1.
 set -eu
 cd "$(dirname "$0")/.."
@@ -30,12 +31,16 @@ run_tests() {
     setup=$2
     shift 2
     if [ -n "$setup" ]; then
-        meson test -C "$builddir" --setup="$setup" --print-errorlogs -v --num-processes 2 "$@"
-        sh scripts/check-skips.sh "$builddir/meson-logs/testlog-$setup.json"
+        log="$builddir/meson-logs/testlog-$setup.json"
+        set -- --setup="$setup" "$@"
     else
-        meson test -C "$builddir" --print-errorlogs -v --num-processes 2 "$@"
-        sh scripts/check-skips.sh "$builddir/meson-logs/testlog.json"
+        log="$builddir/meson-logs/testlog.json"
     fi
+    if ! meson test -C "$builddir" --print-errorlogs -v --num-processes 2 "$@"; then
+        sh scripts/print-failures.sh "$log" || true
+        exit 1
+    fi
+    sh scripts/check-skips.sh "$log"
 }
 
 step "lint: banned calls, clang-format"

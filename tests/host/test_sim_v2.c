@@ -124,9 +124,16 @@ static void sim_spawn(env_t *e, sim_t *s, const char *tag, size_t n, const char 
 static void sim_stop(sim_t *s)
 {
     int status = drv_stop(s->pid, SIGTERM, 20000);
+    char *text = NULL;
+    size_t len = 0;
 
-    ck_assert_msg(WIFEXITED(status) && WEXITSTATUS(status) == 0, "simulator exit status %d",
-                  status);
+    if (WIFEXITED(status) && WEXITSTATUS(status) == 0)
+        return;
+    if (lt_test_read_file(s->log, 1 << 20, &text, &len) != LT_OK)
+        text = NULL;
+    ck_assert_msg(false, "simulator exit status %d; the end of its log:\n%s", status,
+                  text == NULL ? "(unreadable)" : text + (len > 6000 ? len - 6000 : 0));
+    lt_free(text);
 }
 
 /* Whether the simulator's log holds line (a whole line). */
