@@ -6,9 +6,10 @@
  *   epoch to every known host. A host that accepts it will refuse the old
  *   leader from then on. Nothing is started, stopped or linked until every
  *   host answered or the round's time (inventory_ms) ran out. Each answer is
- *   folded in as the freshest heartbeat of that host, and the links it lists
- *   become known as installed: links nobody wants any more (removed while no
- *   replica led) are then unlinked by the normal pass.
+ *   folded in as the freshest heartbeat of that host (unless news of the host
+ *   came in after the request was sent: the answer may be older than that),
+ *   and the links it lists become known as installed: links nobody wants any
+ *   more (removed while no replica led) are then unlinked by the normal pass.
  * - Hosts that refuse our epoch (a STALE_EPOCH answer, or a heartbeat with a
  *   newer epoch) are fenced off at once: nothing is placed on them or sent to
  *   them. The sink's stale callback asks the lease owner who is wrong: it
@@ -245,7 +246,7 @@ void lt_sched_on_inventory(lt_sched *s, uint64_t request_no,
     if (reply->code != RC(OK))
         goto done;
     if (reply->heartbeat != NULL &&
-        lt__sched_inv_heartbeat(s, hid, reply->heartbeat, true, now) != LT_OK)
+        lt__sched_inv_heartbeat(s, hid, reply->heartbeat, r->sent, now) != LT_OK)
         LT_DEBUG("sched", "lattice %s: host %s: inventory not usable: %s", s->lattice, hid,
                  lt_error_message());
     h = lt__sched_inv_host(s, hid); /* new, or replaced by a restarted host */

@@ -480,6 +480,7 @@ static void host_forget(lt_sched *s, sched_host *h, int64_t now)
     while (h->obs_head != NULL)
         obs_remove(s, h->obs_head, CP_LOST_MISSING, "host restarted", now);
     h->seq = 0;
+    h->news_at = 0; /* what the old process said is no news of the new one */
 }
 
 /* A known start time (seconds, 0 = unknown) that differs from the last one: a new process. */
@@ -545,14 +546,15 @@ fail:
 lt_status lt_sched_on_heartbeat(lt_sched *s, const char *host_id,
                                 const Latticed__Host__V1__Heartbeat *hb, int64_t now)
 {
-    lt_status st = lt__sched_inv_heartbeat(s, host_id, hb, false, now);
+    lt_status st = lt__sched_inv_heartbeat(s, host_id, hb, SCHED_UNASKED, now);
 
     lt__sched_cp_placed_flush(s); /* starts it showed before their reply came */
     return st;
 }
 
 lt_status lt__sched_inv_heartbeat(lt_sched *s, const char *host_id,
-                                  const Latticed__Host__V1__Heartbeat *hb, bool fresh, int64_t now)
+                                  const Latticed__Host__V1__Heartbeat *hb, int64_t asked_at,
+                                  int64_t now)
 {
     sched_host *h;
     uint64_t stamp;
@@ -568,10 +570,19 @@ lt_status lt__sched_inv_heartbeat(lt_sched *s, const char *host_id,
     if (st != LT_OK)
         return st;
     host_restarted(s, h, hb->started_at != NULL ? hb->started_at->seconds : 0, now);
-    if (!is_new && !fresh && hb->sequence != 0 && hb->sequence <= h->seq)
+    if (!is_new && asked_at == SCHED_UNASKED && hb->sequence != 0 && hb->sequence <= h->seq)
         return LT_OK; /* reordered: an older heartbeat of the same process */
+    if (!is_new && asked_at != SCHED_UNASKED && h->news_at >= asked_at) {
+        LT_DEBUG("sched",
+                 "lattice %s: host %s: inventory asked for before its latest news: "
+                 "not used",
+                 s->lattice, h->id);
+        return LT_OK;
+    }
     if (hb->sequence > h->seq)
         h->seq = hb->sequence;
+    if (asked_at == SCHED_UNASKED)
+        h->news_at = now;
     lt__sched_set_str(&h->friendly, hb->friendly_name != NULL ? hb->friendly_name : "");
     lt__sched_set_str(&h->version, hb->version != NULL ? hb->version : "");
     h->interval_ms = hb->interval_ms;
@@ -652,7 +663,7 @@ lt_status lt_sched_on_instance_started(lt_sched *s, const char *host_id,
     h = lt__sched_inv_host(s, host_id);
     if (h == NULL || m->instance == NULL)
         return LT_OK; /* the next heartbeat introduces the host */
-    h->last_seen = now;
+    h->last_seen = h->news_at = now;
     st = obs_upsert(s, h, m->instance, 0, now, NULL);
     lt__sched_cp_placed_flush(s); /* a start it showed before its reply came */
     return st;
@@ -670,7 +681,7 @@ lt_status lt_sched_on_instance_stopped(lt_sched *s, const char *host_id,
     h = lt__sched_inv_host(s, host_id);
     if (h == NULL || m->instance == NULL || m->instance->instance_id == NULL)
         return LT_OK;
-    h->last_seen = now;
+    h->last_seen = h->news_at = now;
     o = lt__sched_inv_obs_on(s, m->instance->instance_id, h);
     if (o != NULL)
         obs_remove(s, o, CP_LOST_MISSING, m->reason, now);
@@ -690,7 +701,7 @@ lt_status lt_sched_on_instance_failed(lt_sched *s, const char *host_id,
     h = lt__sched_inv_host(s, host_id);
     if (h == NULL || m->instance == NULL)
         return LT_OK;
-    h->last_seen = now;
+    h->last_seen = h->news_at = now;
     known = m->instance->instance_id != NULL &&
             lt__sched_inv_obs_on(s, m->instance->instance_id, h) != NULL;
     st = obs_upsert(s, h, m->instance, 0, now, &o);

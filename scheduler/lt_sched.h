@@ -238,8 +238,10 @@ void lt_sched_on_reply(lt_sched *s, uint64_t request_no,
 
 /**
  * The answer to an LT_SCHED_INVENTORY batch (NULL reply: transport failure, like
- * lt_sched_on_reply). The heartbeat in it is folded in as the freshest view of the host, and
- * the links it lists become known as installed, so links nobody wants any more are removed.
+ * lt_sched_on_reply). The heartbeat in it is folded in as the freshest view of the host
+ * (unless a heartbeat or an instance event of the host was folded in after the request was
+ * sent: then the answer may be older, and its instances are not used), and the links it lists
+ * become known as installed, so links nobody wants any more are removed.
  */
 void lt_sched_on_inventory(lt_sched *s, uint64_t request_no,
                            const Latticed__Host__V1__InventoryReply *reply, lt_status transport,

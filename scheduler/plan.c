@@ -234,7 +234,7 @@ static lt_status host_copy(plan_ctx *x, const lt_sched *s, const sched_host *h, 
     hb.interval_ms = h->interval_ms;
     hb.link_ids = links;
     hb.n_link_ids = nl;
-    st = lt__sched_inv_heartbeat(x->sh, h->id, &hb, true, now);
+    st = lt__sched_inv_heartbeat(x->sh, h->id, &hb, now, now); /* the copy's first view */
     if (st != LT_OK || (sh = lt__sched_inv_host(x->sh, h->id)) == NULL)
         goto out;
     sh->state = h->state;

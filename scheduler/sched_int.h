@@ -272,6 +272,9 @@ struct sched_host {
     uint64_t mem_total;
     uint32_t slots_total, cpu_total;
     int64_t last_seen, joined;
+    /** When a heartbeat or an instance event of this host was last folded in: an inventory
+     * answer to a question asked before then may be older than that news (fence.c). */
+    int64_t news_at;
     int64_t started_s; /**< host process start (seconds), tells restarts apart */
     uint32_t interval_ms;
     uint64_t seq, newest_epoch;
@@ -537,10 +540,20 @@ void lt__sched_obs_unlink_app(lt_sched *s, sched_obs *o);
  */
 LT_NODISCARD lt_status lt__sched_check_consistent(const lt_sched *s);
 
-/** A host's heartbeat; fresh = from an inventory reply (newer than any heartbeat seen). */
+/** lt__sched_inv_heartbeat's asked_at for a heartbeat the host sent of its own accord. */
+#define SCHED_UNASKED (-1)
+
+/**
+ * Fold in a host's heartbeat. asked_at SCHED_UNASKED: a heartbeat the host sent; one whose
+ * sequence is not newer than the last one's is dropped (reordered). Else hb answers a question
+ * asked at asked_at (an inventory request, plan.c's copy): it is the freshest view of the host
+ * unless news of the host (a heartbeat, an instance event) was folded in since asked_at; then
+ * the answer may be older than that news, and nothing of it is used (a host answering late
+ * would otherwise take back the instances it reported meanwhile).
+ */
 LT_NODISCARD lt_status lt__sched_inv_heartbeat(lt_sched *s, const char *host_id,
-                                               const Latticed__Host__V1__Heartbeat *hb, bool fresh,
-                                               int64_t now);
+                                               const Latticed__Host__V1__Heartbeat *hb,
+                                               int64_t asked_at, int64_t now);
 
 /* drain.c */
 /** A host joined: give it the mode stored for its id. */

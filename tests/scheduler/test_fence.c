@@ -227,17 +227,81 @@ START_TEST(test_statuses_are_republished)
 }
 END_TEST
 
+/* The request number of the first inventory request after *arg was set to 0: a new term's
+ * lattice-wide one, sent before those to each known host (the fleet hands it on per host). */
+static void note_bcast(void *arg, const lt_sched_batch *b)
+{
+    if (b->verb == LT_SCHED_INVENTORY && *(uint64_t *)arg == 0)
+        *(uint64_t *)arg = b->request_no;
+}
+
+/* A host answers the lattice-wide inventory request late (its replies are slow: `latticed-host
+ * --reply-delay-ms`), with what it ran when it was asked. Its heartbeats came in meanwhile:
+ * the answer must not take back the instances they reported. Before, the answer was folded in
+ * as the host's freshest view: both instances were lost, and started again elsewhere. */
+START_TEST(test_late_inventory_answer_is_not_newer_than_heartbeats)
+{
+    lt_sched_config c = { .command_timeout_ms = 60000 };
+    fleet *f = fleet_new("default", &c);
+    Latticed__Host__V1__InventoryReply ir = LATTICED__HOST__V1__INVENTORY_REPLY__INIT;
+    Latticed__Host__V1__Heartbeat hb = LATTICED__HOST__V1__HEARTBEAT__INIT;
+    Google__Protobuf__Timestamp started = GOOGLE__PROTOBUF__TIMESTAMP__INIT;
+    lt_sched_app_status st;
+    uint64_t bcast = 0;
+    size_t starts;
+
+    fleet_host_add(f, "h1", "", 0, 0);
+    fleet_host_add(f, "h2", "", 0, 0);
+    lt_sched_set_leader(f->s, false, 0, f->now);
+    fleet_step(f, 100);
+    f->on_batch = note_bcast;
+    f->on_batch_arg = &bcast;
+    lt_sched_set_leader(f->s, true, 2, f->now); /* a new term: the inventory round */
+    fleet_settle(f, 50);
+    ck_assert_uint_ne(bcast, 0);
+    deploy(f, spread_app("v1", 2));
+    fleet_settle(f, 200);
+    ck_assert_uint_eq(fleet_count(f, NULL, "spread", "api"), 2);
+    starts = f->sent[LT_SCHED_START];
+    /* h1's late answer to the round's lattice-wide request: no instances yet (the fleet's
+     * hosts start at 1700000000 + their index: the same process) */
+    started.seconds = 1700000000;
+    hb.host_id = (char *)"h1";
+    hb.lattice = (char *)"";
+    hb.started_at = &started;
+    hb.sequence = 1;
+    hb.interval_ms = 1000;
+    hb.newest_epoch = 2;
+    ir.host_id = (char *)"h1";
+    ir.code = LATTICED__HOST__V1__RESULT_CODE__RESULT_CODE_OK;
+    ir.newest_epoch = 2;
+    ir.heartbeat = &hb;
+    lt_sched_on_inventory(f->s, bcast, &ir, LT_OK, f->now);
+    /* the hosts fall silent (no heartbeat puts things right), the scheduler runs a pass */
+    fleet_find(f, "h1")->up = false;
+    fleet_find(f, "h2")->up = false;
+    fleet_step(f, 50);
+    ck_assert_uint_eq(f->sent[LT_SCHED_START], starts);
+    ck_assert_int_eq(lt_sched_app_status_get(f->s, "spread", &st), LT_OK);
+    ck_assert_uint_eq(st.component_count, 1);
+    ck_assert_uint_eq(st.components[0].running, 2);
+    fleet_find(f, "h1")->up = true;
+    fleet_find(f, "h2")->up = true;
+    fleet_free(f);
+}
+END_TEST
+
 static Suite *suite(void)
 {
     Suite *s = suite_create("fence");
 
     lt_test_tcase(s, "core", 60,
-                  (const TTest *const[]){ test_forged_epoch_quarantines_host_and_lattice_converges,
-                                          test_raised_epoch_lifts_the_fence,
-                                          test_new_term_asks_every_host_first,
-                                          test_silent_host_does_not_block_the_round,
-                                          test_links_removed_during_failover_are_removed,
-                                          test_statuses_are_republished, NULL });
+                  (const TTest *const[]){
+                      test_forged_epoch_quarantines_host_and_lattice_converges,
+                      test_raised_epoch_lifts_the_fence, test_new_term_asks_every_host_first,
+                      test_silent_host_does_not_block_the_round,
+                      test_links_removed_during_failover_are_removed, test_statuses_are_republished,
+                      test_late_inventory_answer_is_not_newer_than_heartbeats, NULL });
     return s;
 }
 
