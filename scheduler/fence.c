@@ -6,8 +6,8 @@
  *   epoch to every known host. A host that accepts it will refuse the old
  *   leader from then on. Nothing is started, stopped or linked until every
  *   host answered or the round's time (inventory_ms) ran out. Each answer is
- *   folded in as the freshest heartbeat of that host (unless news of the host
- *   came in after the request was sent: the answer may be older than that),
+ *   folded in as the freshest heartbeat of that host (unless it may be older
+ *   than what is known: lt__sched_inv_heartbeat in sched_int.h),
  *   and the links it lists become known as installed: links nobody wants any
  *   more (removed while no replica led) are then unlinked by the normal pass.
  * - Hosts that refuse our epoch (a STALE_EPOCH answer, or a heartbeat with a

@@ -480,7 +480,7 @@ static void host_forget(lt_sched *s, sched_host *h, int64_t now)
     while (h->obs_head != NULL)
         obs_remove(s, h->obs_head, CP_LOST_MISSING, "host restarted", now);
     h->seq = 0;
-    h->news_at = 0; /* what the old process said is no news of the new one */
+    h->event_at = 0; /* what the old process said is no news of the new one */
 }
 
 /* A known start time (seconds, 0 = unknown) that differs from the last one: a new process. */
@@ -552,6 +552,21 @@ lt_status lt_sched_on_heartbeat(lt_sched *s, const char *host_id,
     return st;
 }
 
+/* An inventory answer (a snapshot taken when the host answered, which may be long before it
+ * arrives) that may be older than what is known of h: an older process's, or one that left
+ * out a heartbeat or an instance event already folded in. */
+static bool answer_outdated(const sched_host *h, const Latticed__Host__V1__Heartbeat *hb,
+                            int64_t asked_at)
+{
+    int64_t started_s = hb->started_at != NULL ? hb->started_at->seconds : 0;
+
+    if (started_s != 0 && h->started_s != 0 && started_s < h->started_s)
+        return true; /* the process before the one we know */
+    if (started_s != 0 && started_s != h->started_s)
+        return false; /* a newer process: what we know of the old one is older */
+    return (hb->sequence != 0 && hb->sequence < h->seq) || h->event_at >= asked_at;
+}
+
 lt_status lt__sched_inv_heartbeat(lt_sched *s, const char *host_id,
                                   const Latticed__Host__V1__Heartbeat *hb, int64_t asked_at,
                                   int64_t now)
@@ -569,20 +584,18 @@ lt_status lt__sched_inv_heartbeat(lt_sched *s, const char *host_id,
     st = host_get(s, host_id, now, &h);
     if (st != LT_OK)
         return st;
-    host_restarted(s, h, hb->started_at != NULL ? hb->started_at->seconds : 0, now);
-    if (!is_new && asked_at == SCHED_UNASKED && hb->sequence != 0 && hb->sequence <= h->seq)
-        return LT_OK; /* reordered: an older heartbeat of the same process */
-    if (!is_new && asked_at != SCHED_UNASKED && h->news_at >= asked_at) {
+    if (!is_new && asked_at != SCHED_UNASKED && answer_outdated(h, hb, asked_at)) {
         LT_DEBUG("sched",
-                 "lattice %s: host %s: inventory asked for before its latest news: "
-                 "not used",
+                 "lattice %s: host %s: inventory answer older than what is known of "
+                 "the host: not used",
                  s->lattice, h->id);
         return LT_OK;
     }
+    host_restarted(s, h, hb->started_at != NULL ? hb->started_at->seconds : 0, now);
+    if (!is_new && asked_at == SCHED_UNASKED && hb->sequence != 0 && hb->sequence <= h->seq)
+        return LT_OK; /* reordered: an older heartbeat of the same process */
     if (hb->sequence > h->seq)
         h->seq = hb->sequence;
-    if (asked_at == SCHED_UNASKED)
-        h->news_at = now;
     lt__sched_set_str(&h->friendly, hb->friendly_name != NULL ? hb->friendly_name : "");
     lt__sched_set_str(&h->version, hb->version != NULL ? hb->version : "");
     h->interval_ms = hb->interval_ms;
@@ -663,7 +676,7 @@ lt_status lt_sched_on_instance_started(lt_sched *s, const char *host_id,
     h = lt__sched_inv_host(s, host_id);
     if (h == NULL || m->instance == NULL)
         return LT_OK; /* the next heartbeat introduces the host */
-    h->last_seen = h->news_at = now;
+    h->last_seen = h->event_at = now;
     st = obs_upsert(s, h, m->instance, 0, now, NULL);
     lt__sched_cp_placed_flush(s); /* a start it showed before its reply came */
     return st;
@@ -681,7 +694,7 @@ lt_status lt_sched_on_instance_stopped(lt_sched *s, const char *host_id,
     h = lt__sched_inv_host(s, host_id);
     if (h == NULL || m->instance == NULL || m->instance->instance_id == NULL)
         return LT_OK;
-    h->last_seen = h->news_at = now;
+    h->last_seen = h->event_at = now;
     o = lt__sched_inv_obs_on(s, m->instance->instance_id, h);
     if (o != NULL)
         obs_remove(s, o, CP_LOST_MISSING, m->reason, now);
@@ -701,7 +714,7 @@ lt_status lt_sched_on_instance_failed(lt_sched *s, const char *host_id,
     h = lt__sched_inv_host(s, host_id);
     if (h == NULL || m->instance == NULL)
         return LT_OK;
-    h->last_seen = h->news_at = now;
+    h->last_seen = h->event_at = now;
     known = m->instance->instance_id != NULL &&
             lt__sched_inv_obs_on(s, m->instance->instance_id, h) != NULL;
     st = obs_upsert(s, h, m->instance, 0, now, &o);

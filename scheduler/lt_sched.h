@@ -239,8 +239,8 @@ void lt_sched_on_reply(lt_sched *s, uint64_t request_no,
 /**
  * The answer to an LT_SCHED_INVENTORY batch (NULL reply: transport failure, like
  * lt_sched_on_reply). The heartbeat in it is folded in as the freshest view of the host
- * (unless a heartbeat or an instance event of the host was folded in after the request was
- * sent: then the answer may be older, and its instances are not used), and the links it lists
+ * (unless it may be older than what is known of the host: a newer heartbeat, an instance
+ * event since the request was sent, an older process; then it is not used), and the links it lists
  * become known as installed, so links nobody wants any more are removed.
  */
 void lt_sched_on_inventory(lt_sched *s, uint64_t request_no,

@@ -272,9 +272,9 @@ struct sched_host {
     uint64_t mem_total;
     uint32_t slots_total, cpu_total;
     int64_t last_seen, joined;
-    /** When a heartbeat or an instance event of this host was last folded in: an inventory
-     * answer to a question asked before then may be older than that news (fence.c). */
-    int64_t news_at;
+    /** When an instance event of this host was last folded in: an inventory answer to a
+     * question asked before then may be older than that event (fence.c). */
+    int64_t event_at;
     int64_t started_s; /**< host process start (seconds), tells restarts apart */
     uint32_t interval_ms;
     uint64_t seq, newest_epoch;
@@ -456,9 +456,8 @@ typedef struct sched_req {
 
 #define SCHED_PLACED_MAX 256  /* items of one instances.placed event */
 #define SCHED_PLACED_FIELDS 5 /* app, version, component, instance id, image (events.c) */
-#define SCHED_PLACED_TEXT_MAX \
-    (512u * 1024) /* bytes of their strings; more: sent sooner (an
-                                              event stays under NATS's 1 MiB max_payload) */
+/* Bytes of their strings; more: sent sooner (an event stays under NATS's 1 MiB max_payload). */
+#define SCHED_PLACED_TEXT_MAX (512u * 1024)
 
 /** instance.placed items waiting to go out as one instances.placed event (events.c). */
 typedef struct {
@@ -546,10 +545,11 @@ LT_NODISCARD lt_status lt__sched_check_consistent(const lt_sched *s);
 /**
  * Fold in a host's heartbeat. asked_at SCHED_UNASKED: a heartbeat the host sent; one whose
  * sequence is not newer than the last one's is dropped (reordered). Else hb answers a question
- * asked at asked_at (an inventory request, plan.c's copy): it is the freshest view of the host
- * unless news of the host (a heartbeat, an instance event) was folded in since asked_at; then
- * the answer may be older than that news, and nothing of it is used (a host answering late
- * would otherwise take back the instances it reported meanwhile).
+ * asked at asked_at (an inventory request, plan.c's copy; hb->sequence is the host's last
+ * heartbeat's): it is the freshest view of the host unless it may be older than what is known,
+ * and then nothing of it is used: a newer heartbeat of the host was folded in (sequence), an
+ * instance event of it since asked_at, or it comes from an older process of the host (start
+ * time). A host answering late would otherwise take back the instances it reported meanwhile.
  */
 LT_NODISCARD lt_status lt__sched_inv_heartbeat(lt_sched *s, const char *host_id,
                                                const Latticed__Host__V1__Heartbeat *hb,

@@ -291,6 +291,51 @@ START_TEST(test_late_inventory_answer_is_not_newer_than_heartbeats)
 }
 END_TEST
 
+/* An answer nothing newer was heard of since it was asked for is the host's freshest view: an
+ * instance only it lists is known from then on (the other half of the test above). */
+START_TEST(test_timely_inventory_answer_is_used)
+{
+    lt_sched_config c = { .command_timeout_ms = 60000, .inventory_ms = 5000 };
+    fleet *f = fleet_new("default", &c);
+    Latticed__Host__V1__InventoryReply ir = LATTICED__HOST__V1__INVENTORY_REPLY__INIT;
+    Latticed__Host__V1__Heartbeat hb = LATTICED__HOST__V1__HEARTBEAT__INIT;
+    Latticed__Host__V1__Instance in = LATTICED__HOST__V1__INSTANCE__INIT, *inp = &in;
+    Google__Protobuf__Timestamp started = GOOGLE__PROTOBUF__TIMESTAMP__INIT;
+    uint64_t bcast = 0;
+
+    fleet_host_add(f, "h1", "", 0, 0);
+    lt_sched_set_leader(f->s, false, 0, f->now);
+    fleet_step(f, 100);
+    fleet_find(f, "h1")->up = false; /* no heartbeat, no answer from the fleet */
+    f->on_batch = note_bcast;
+    f->on_batch_arg = &bcast;
+    lt_sched_set_leader(f->s, true, 2, f->now);
+    fleet_step(f, 10);
+    ck_assert_uint_ne(bcast, 0);
+    ck_assert(hosts_json_has(f, "\"instances\":0,"));
+    started.seconds = 1700000000;
+    in.instance_id = (char *)"i-only-in-the-answer";
+    in.component_id = (char *)"other";
+    in.state = LATTICED__HOST__V1__INSTANCE_STATE__INSTANCE_STATE_RUNNING;
+    hb.host_id = (char *)"h1";
+    hb.lattice = (char *)"";
+    hb.started_at = &started;
+    hb.sequence = fleet_find(f, "h1")->seq; /* its last heartbeat's */
+    hb.interval_ms = 1000;
+    hb.newest_epoch = 2;
+    hb.n_instances = 1;
+    hb.instances = &inp;
+    ir.host_id = (char *)"h1";
+    ir.code = LATTICED__HOST__V1__RESULT_CODE__RESULT_CODE_OK;
+    ir.newest_epoch = 2;
+    ir.heartbeat = &hb;
+    lt_sched_on_inventory(f->s, bcast, &ir, LT_OK, f->now);
+    ck_assert(hosts_json_has(f, "\"instances\":1,"));
+    fleet_find(f, "h1")->up = true;
+    fleet_free(f);
+}
+END_TEST
+
 static Suite *suite(void)
 {
     Suite *s = suite_create("fence");
@@ -301,7 +346,8 @@ static Suite *suite(void)
                       test_raised_epoch_lifts_the_fence, test_new_term_asks_every_host_first,
                       test_silent_host_does_not_block_the_round,
                       test_links_removed_during_failover_are_removed, test_statuses_are_republished,
-                      test_late_inventory_answer_is_not_newer_than_heartbeats, NULL });
+                      test_late_inventory_answer_is_not_newer_than_heartbeats,
+                      test_timely_inventory_answer_is_used, NULL });
     return s;
 }
 
