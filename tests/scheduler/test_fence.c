@@ -239,13 +239,15 @@ static void note_bcast(void *arg, const lt_sched_batch *b)
  * --reply-delay-ms`), with what it ran when it was asked. Its heartbeats came in meanwhile:
  * the answer must not take back the instances they reported. Before, the answer was folded in
  * as the host's freshest view: both instances were lost, and started again elsewhere. */
-START_TEST(test_late_inventory_answer_is_not_newer_than_heartbeats)
+static void late_answer(bool after_event)
 {
     lt_sched_config c = { .command_timeout_ms = 60000 };
     fleet *f = fleet_new("default", &c);
     Latticed__Host__V1__InventoryReply ir = LATTICED__HOST__V1__INVENTORY_REPLY__INIT;
     Latticed__Host__V1__Heartbeat hb = LATTICED__HOST__V1__HEARTBEAT__INIT;
     Google__Protobuf__Timestamp started = GOOGLE__PROTOBUF__TIMESTAMP__INIT;
+    Latticed__Host__V1__InstanceStopped ev = LATTICED__HOST__V1__INSTANCE_STOPPED__INIT;
+    Latticed__Host__V1__Instance gone = LATTICED__HOST__V1__INSTANCE__INIT;
     lt_sched_app_status st;
     uint64_t bcast = 0;
     size_t starts;
@@ -270,6 +272,16 @@ START_TEST(test_late_inventory_answer_is_not_newer_than_heartbeats)
     hb.lattice = (char *)"";
     hb.started_at = &started;
     hb.sequence = 1;
+    if (after_event) {
+        /* as recent as the last heartbeat, but an instance event of h1 came after the
+         * request: the sequence cannot tell, the event's time can */
+        hb.sequence = fleet_find(f, "h1")->seq;
+        gone.instance_id = (char *)"i-stopped-meanwhile";
+        ev.host_id = (char *)"h1";
+        ev.lattice = (char *)"";
+        ev.instance = &gone;
+        ck_assert_int_eq(lt_sched_on_instance_stopped(f->s, "h1", &ev, f->now), LT_OK);
+    }
     hb.interval_ms = 1000;
     hb.newest_epoch = 2;
     ir.host_id = (char *)"h1";
@@ -288,6 +300,17 @@ START_TEST(test_late_inventory_answer_is_not_newer_than_heartbeats)
     fleet_find(f, "h1")->up = true;
     fleet_find(f, "h2")->up = true;
     fleet_free(f);
+}
+
+START_TEST(test_late_inventory_answer_is_not_newer_than_heartbeats)
+{
+    late_answer(false); /* its sequence is older than the heartbeats folded in */
+}
+END_TEST
+
+START_TEST(test_late_inventory_answer_is_not_newer_than_events)
+{
+    late_answer(true);
 }
 END_TEST
 
@@ -347,6 +370,7 @@ static Suite *suite(void)
                       test_silent_host_does_not_block_the_round,
                       test_links_removed_during_failover_are_removed, test_statuses_are_republished,
                       test_late_inventory_answer_is_not_newer_than_heartbeats,
+                      test_late_inventory_answer_is_not_newer_than_events,
                       test_timely_inventory_answer_is_used, NULL });
     return s;
 }
