@@ -181,11 +181,13 @@ static void *watch_main(void *arg)
 
     for (;;) {
         kvEntry *e = NULL;
-        natsStatus s = kvWatcher_Next(&e, d->w, 1000);
+        natsStatus s = kvWatcher_Next(&e, d->w, LT_CONN_WATCH_POLL_MS);
         mode_item *it;
 
-        if (atomic_load(&d->svc->stopping))
+        if (atomic_load(&d->svc->stopping)) { /* the watcher is retired by drain_stop */
+            kvEntry_Destroy(e);
             break;
+        }
         if (s == NATS_TIMEOUT)
             continue;
         if (s != NATS_OK)
@@ -436,9 +438,7 @@ void lt__sched_svc_drain_stop(lt_sched_svc *svc)
 
     if (d == NULL)
         return;
-    if (d->w != NULL)
-        kvWatcher_Stop(d->w);
-    if (d->wth_on)
+    if (d->wth_on) /* it sees svc->stopping within LT_CONN_WATCH_POLL_MS (lt_conn.h) */
         pthread_join(d->wth, NULL);
     pthread_mutex_lock(&d->mu);
     d->stop = true;

@@ -5,7 +5,8 @@
 # With --print-errorlogs meson prints a failed test's output when the test ends, somewhere in
 # the middle of a long run; a CI that keeps only the tail of the run then loses it. This prints,
 # for every test whose result is not OK, SKIP or EXPECTEDFAIL, its name, result and the last
-# LINES (default 80) lines of its output, so the reason is at the very end. Needs jq.
+# LINES (default 80) lines of its stdout and of its stderr, so the reason is at the very end.
+# Needs jq.
 set -eu
 log=${1:?usage: print-failures.sh TESTLOG.json [LINES]}
 lines=${2:-80}
@@ -15,5 +16,8 @@ jq -r 'select(.result != "OK" and .result != "SKIP" and .result != "EXPECTEDFAIL
     printf '\n==== failed: %s ====\n' "$name"
     jq -r --arg n "$name" --argjson k "$lines" 'select(.name == $n)
         | "result \(.result), exit \(.returncode), \(.duration | floor) s",
-          (.stdout // "" | split("\n") | .[-$k:] | join("\n"))' "$log"
+          "-- stdout (last \($k) lines):",
+          (.stdout // "" | split("\n") | .[-$k:] | join("\n")),
+          "-- stderr (last \($k) lines):",
+          (.stderr // "" | split("\n") | .[-$k:] | join("\n"))' "$log"
 done

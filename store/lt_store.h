@@ -321,7 +321,8 @@ typedef lt_status (*lt_store_watch_fn)(lt_store_change_kind kind, const char *la
 LT_NODISCARD lt_status lt_store_watch_start(lt_store_watch **new_w, lt_store *s,
                                             const char *lattice, lt_store_watch_fn fn, void *arg);
 
-/** DESTRUCTOR. Stop the watcher and join its thread (fn is not called afterwards). NULL-safe. */
+/** DESTRUCTOR. Stop the watcher and join its thread, within LT_CONN_WATCH_POLL_MS when it is
+ * waiting (fn is not called afterwards). NULL-safe. */
 void lt_store_watch_stop(lt_store_watch *w);
 
 /* ---------------------------------------------------------------------------------------------

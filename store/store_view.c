@@ -17,8 +17,8 @@
 #include "lt_loop.h"
 #include "store_view_int.h"
 
-#define NEXT_TIMEOUT_MS 100  /* how often a quiet follower looks at the connection */
-#define RETRY_PAUSE_MS 200   /* between two watch starts */
+#define NEXT_TIMEOUT_MS LT_CONN_WATCH_POLL_MS /* how often a quiet follower looks around */
+#define RETRY_PAUSE_MS 200                    /* between two watch starts */
 #define BUCKET_CHECK_MS 2000 /* how often a follower checks that its bucket was not replaced */
 
 /* ---- the tables ------------------------------------------------------------------------------ */
@@ -539,19 +539,13 @@ static void *follower_main(void *p)
             f->created = created;
             pthread_rwlock_unlock(&v->lock);
             atomic_store(&f->epoch, epoch);
-            pthread_mutex_lock(&f->mu);
             ns = atomic_load(&v->stop) ? NATS_ILLEGAL_STATE : kvStore_WatchAll(&w, f->kv, NULL);
-            f->w = w;
-            pthread_mutex_unlock(&f->mu);
             if (ns == NATS_OK) /* what an earlier disconnection parked can go now (lt_conn.h) */
                 lt_conn_parked_sweep(v->nc, LT_CONN_SETTLE_MS);
         }
         if (ns == NATS_OK)
             follow(f, w, epoch, js);
         atomic_store(&f->synced, false);
-        pthread_mutex_lock(&f->mu);
-        f->w = NULL;
-        pthread_mutex_unlock(&f->mu);
         lt_conn_watcher_free(
             v->nc, w, LT_CONN_SETTLE_MS); /* once nats.c's reader is done with it (lt_conn.h) */
         if (!atomic_load(&v->stop))
@@ -567,14 +561,12 @@ void lt__store_view_hold(lt_store *s, bool on)
         atomic_store(&s->view->hold, on);
 }
 
+/* v->stop is set: the follower sees it within NEXT_TIMEOUT_MS and retires its watcher itself
+ * (never stopped from here: LT_CONN_WATCH_POLL_MS in lt_conn.h). */
 static void follower_stop(lt__store_follower *f)
 {
     if (!f->started)
         return;
-    pthread_mutex_lock(&f->mu);
-    if (f->w != NULL)
-        kvWatcher_Stop(f->w);
-    pthread_mutex_unlock(&f->mu);
     pthread_join(f->thread, NULL);
     f->started = false;
 }
@@ -592,8 +584,6 @@ void lt__store_view_free(lt__store_view *v)
     while ((l = lt_map_next(&v->lattices, &i)) != NULL)
         lattice_free(v, l);
     lt_map_cleanup(&v->lattices);
-    pthread_mutex_destroy(&v->fm.mu);
-    pthread_mutex_destroy(&v->fs.mu);
     pthread_rwlock_destroy(&v->lock);
     lt_free(v);
 }
@@ -619,8 +609,6 @@ lt_status lt_store_view_start(lt_store *s, natsConnection *nc)
     if ((v = lt_calloc(1, sizeof(*v))) == NULL)
         return LT_FAIL(LT_ERR_NOMEM, "out of memory");
     pthread_rwlock_init(&v->lock, NULL);
-    pthread_mutex_init(&v->fm.mu, NULL);
-    pthread_mutex_init(&v->fs.mu, NULL);
     v->nc = nc;
     v->manifest_budget = s->view_manifest_bytes;
     if ((st = follower_start(v, &v->fm, s->manifests, false)) != LT_OK ||

@@ -63,8 +63,6 @@ typedef struct {
     bool status; /* the status bucket (else the manifest bucket) */
     pthread_t thread;
     bool started;
-    pthread_mutex_t mu; /* guards w against the stop */
-    kvWatcher *w;
     atomic_bool synced;  /* every value up to the watch start applied, watch unbroken */
     atomic_ullong epoch; /* the connection's reconnect count when the watch started */
     unsigned gen;        /* watch generation (under the view's write lock) */

@@ -20,7 +20,7 @@
 #include "store_int.h"
 #include "lt_time.h"
 
-#define NEXT_TIMEOUT_MS 1000
+#define NEXT_TIMEOUT_MS LT_CONN_WATCH_POLL_MS /* the longest a stop waits (lt_conn.h) */
 #define RETRY_PAUSE_MS 1000
 #define REDELIVER_FIRST_MS 250
 #define BATCH_MAX 128 /* live changes handed over together */
@@ -40,8 +40,6 @@ struct lt_store_watch {
     lt_store_watch_fn fn;
     void *arg;
     pthread_t thread;
-    pthread_mutex_t mu; /* guards w against lt_store_watch_stop */
-    kvWatcher *w;
     atomic_bool stop;
     redelivery *redo; /* watcher thread only */
     size_t n_redo, cap_redo;
@@ -326,11 +324,7 @@ static void *watch_main(void *p)
         kvWatcher *w = NULL;
         natsStatus ns;
 
-        pthread_mutex_lock(&wa->mu);
-        ns = atomic_load(&wa->stop) ? NATS_ILLEGAL_STATE
-                                    : kvStore_Watch(&w, wa->s->manifests, wa->filter, NULL);
-        wa->w = w;
-        pthread_mutex_unlock(&wa->mu);
+        ns = kvStore_Watch(&w, wa->s->manifests, wa->filter, NULL);
         if (ns == NATS_OK) /* what an earlier disconnection parked can go now (lt_conn.h) */
             lt_conn_parked_sweep(wa->s->nc, LT_CONN_SETTLE_MS);
         if (ns != NATS_OK) {
@@ -340,9 +334,6 @@ static void *watch_main(void *p)
             continue;
         }
         follow(wa, w);
-        pthread_mutex_lock(&wa->mu);
-        wa->w = NULL;
-        pthread_mutex_unlock(&wa->mu);
         lt_conn_watcher_free(wa->s->nc, w,
                              LT_CONN_SETTLE_MS); /* once nats.c's reader is done with it */
         if (!atomic_load(&wa->stop))
@@ -366,9 +357,7 @@ lt_status lt_store_watch_start(lt_store_watch **new_w, lt_store *s, const char *
     wa->arg = arg;
     snprintf(wa->filter, sizeof(wa->filter), "app.%s.*", lattice != NULL ? lattice : "*");
     atomic_init(&wa->stop, false);
-    pthread_mutex_init(&wa->mu, NULL);
     if (pthread_create(&wa->thread, NULL, watch_main, wa) != 0) {
-        pthread_mutex_destroy(&wa->mu);
         lt_free(wa);
         return LT_FAIL(LT_ERR_NOMEM, "cannot start the watch thread");
     }
@@ -380,13 +369,8 @@ void lt_store_watch_stop(lt_store_watch *wa)
 {
     if (wa == NULL)
         return;
-    atomic_store(&wa->stop, true);
-    pthread_mutex_lock(&wa->mu);
-    if (wa->w != NULL)
-        kvWatcher_Stop(wa->w);
-    pthread_mutex_unlock(&wa->mu);
+    atomic_store(&wa->stop, true); /* seen within NEXT_TIMEOUT_MS: the thread retires its watcher */
     pthread_join(wa->thread, NULL);
-    pthread_mutex_destroy(&wa->mu);
     lt_free(wa->redo);
     lt_free(wa);
 }

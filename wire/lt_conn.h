@@ -100,6 +100,14 @@ void lt_conn_subs_free(natsConnection *nc, natsSubscription *const *subs, size_t
 /** lt_conn_subs_free of one subscription. NULL-safe. */
 void lt_conn_sub_free(natsConnection *nc, natsSubscription *sub, int64_t timeout_ms);
 
+/* nats.c before 3.13 (Debian 12 has 3.4; upstream commit 1a99478a) drops the message
+ * kvWatcher_Next has just taken, without destroying it, when the watcher was stopped meanwhile:
+ * a leak each time a watcher is stopped from another thread while an update arrives. So a
+ * watcher is only ever stopped by the thread that reads it: that thread waits at most
+ * LT_CONN_WATCH_POLL_MS in each kvWatcher_Next, looks at its own stop flag in between, and
+ * retires the watcher itself (lt_conn_watcher_free). Stopping takes that long at most. */
+#define LT_CONN_WATCH_POLL_MS 100
+
 /** The same for a KV watcher (kvWatcher_Stop first); nc: the connection of its KV store, NULL
  * when unknown (parked). NULL-safe. */
 void lt_conn_watcher_free(natsConnection *nc, kvWatcher *w, int64_t timeout_ms);

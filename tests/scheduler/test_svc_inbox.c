@@ -24,10 +24,11 @@
 
 static lt_natsrv *srv;
 static natsConnection *nc_svc, *nc_pub;
+static jsCtx *js_svc;
 static lt_loop *loop;
 static lt_sched_svc *svc;
 
-static void setup(void)
+static void setup_with(bool jetstream)
 {
     lt_sched_svc_config cfg;
 
@@ -38,15 +39,32 @@ static void setup(void)
     memset(&cfg, 0, sizeof(cfg));
     cfg.nc = nc_svc;
     cfg.loop = loop; /* not running yet: the loop is "behind" until the test runs it */
+    if (jetstream) { /* the lease, and the host modes' bucket and its watch */
+        ck_assert_int_eq(natsConnection_JetStream(&js_svc, nc_svc, NULL), NATS_OK);
+        cfg.js = js_svc;
+        cfg.memory = true;
+    }
     ck_assert_int_eq(lt_sched_svc_start(&svc, &cfg), LT_OK);
     /* The server has the service's subscriptions before anything is published. */
     ck_assert_int_eq(natsConnection_FlushTimeout(nc_svc, 5000), NATS_OK);
+}
+
+static void setup(void)
+{
+    setup_with(false);
+}
+
+static void setup_js(void)
+{
+    setup_with(true);
 }
 
 static void teardown(void)
 {
     lt_sched_svc_stop(svc);
     lt_loop_free(loop);
+    jsCtx_Destroy(js_svc);
+    js_svc = NULL;
     natsConnection_Destroy(nc_svc);
     natsConnection_Destroy(nc_pub);
     ck_assert_int_eq(lt_natsrv_stop(srv), LT_OK);
@@ -252,49 +270,85 @@ static void stop_under_a_held_reader(void)
 
 START_TEST(test_stop_while_the_reader_holds_a_subscription)
 {
-    char exe[1024], log[600], *dir = NULL;
-    char child[64], kase[64], asan[LT_SHIMCTL_VAR + 64];
-    const char *argv[2] = { exe, NULL }, *env[9];
-    lt_shim_env shim;
-    lt_test_cmd cmd = { 0 };
+    char log[600], *dir = NULL;
+    /* skip=1: the first natsMsg_create of the subject is the test's own publish. Freed memory
+     * is filled where AddressSanitizer runs (else its quarantine keeps the old bytes and the use
+     * after free goes unnoticed); elsewhere glibc's free list (no per-thread cache, which
+     * another thread's allocation could take first) overwrites the first field, the
+     * subscription's mutex. */
+    lt_shim_rerun r = { .rules = "natsMsg_create:subj=*slow-host*:skip=1:mode=delay=600",
+                        .log = log,
+                        .marker = SHIM_CHILD,
+                        .tcase = "stop",
+                        .asan_extra = "max_free_fill_size=4096",
+                        .tunables = "glibc.malloc.tcache_count=0" };
     lt_test_cmd_result res;
-    ssize_t n;
 
     if (getenv(SHIM_CHILD) != NULL) {
         stop_under_a_held_reader();
         return;
     }
     /* The shim is preloaded when a process starts: run this case again in a child with it. */
-    n = readlink("/proc/self/exe", exe, sizeof(exe) - 1);
-    ck_assert_int_gt(n, 0);
-    exe[n] = '\0';
     ck_assert_int_eq(lt_test_tmpdir(&dir, "lt-svc-inbox"), LT_OK);
     snprintf(log, sizeof(log), "%s/shim.log", dir);
     free(dir);
-    /* skip=1: the first natsMsg_create of the subject is the test's own publish */
-    lt_shim_env_init(&shim, "natsMsg_create:subj=*slow-host*:skip=1:mode=delay=600", log);
-    /* Freed memory is filled where AddressSanitizer runs (else its quarantine keeps the old
-     * bytes and the use after free goes unnoticed); elsewhere glibc's free list (no per-thread
-     * cache, which another thread's allocation could take first) overwrites the first field,
-     * the subscription's mutex. */
-    snprintf(asan, sizeof(asan), "%s:max_free_fill_size=4096", shim.vars[3]);
-    snprintf(child, sizeof(child), SHIM_CHILD "=1");
-    snprintf(kase, sizeof(kase), "CK_RUN_CASE=stop");
-    env[0] = shim.vars[0];
-    env[1] = shim.vars[1];
-    env[2] = shim.vars[2];
-    env[3] = asan;
-    env[4] = child;
-    env[5] = kase;
-    env[6] = "GLIBC_TUNABLES=glibc.malloc.tcache_count=0";
-    env[7] = NULL;
-    cmd.argv = argv;
-    cmd.env = env;
-    cmd.timeout_ms = 60000;
-    ck_assert_int_eq(lt_test_run(&cmd, &res), LT_OK);
+    ck_assert_int_eq(lt_shim_rerun_self(&r, &res), LT_OK);
     ck_assert_msg(res.exit_code == 0, "the shimmed child: exit %d, signal %d\n%s\n%s",
                   res.exit_code, res.term_signal, res.out, res.err);
     ck_assert_uint_ge(lt_shim_fired(log, "natsMsg_create"), 1);
+    lt_test_cmd_result_cleanup(&res);
+}
+END_TEST
+
+#define DRAIN_CHILD "LT_SVC_DRAIN_SHIM_CHILD" /* set: this process is the shimmed child */
+
+/* The child's part: the shim is armed (its onfile) and holds the next update of the host modes'
+ * bucket that the service's watch takes for READER_HOLD_MS; the service stops meanwhile. Its
+ * watcher was stopped from the stopping thread (nats.c 3.4's kvWatcher_Next then drops the
+ * message it took without destroying it), and an update taken as it stopped was not destroyed
+ * either. The watch thread must see the message through. */
+static void stop_under_a_held_mode(void)
+{
+    const char *log = getenv("LT_SHIM_LOG");
+    char arm[700];
+    kvStore *kv = NULL;
+    int64_t deadline = lt_test_now_ms() + 10000;
+
+    snprintf(arm, sizeof(arm), "%s.arm", log);
+    ck_assert_int_eq(lt_test_write_file(arm, "", 0), LT_OK);
+    ck_assert_int_eq(js_KeyValue(&kv, js_svc, "latticed_hosts"), NATS_OK);
+    ck_assert_int_eq(kvStore_PutString(NULL, kv, "default.held-host", "cordon"), NATS_OK);
+    kvStore_Destroy(kv);
+    while (lt_shim_fired(log, "natsSubscription_NextMsg") == 0 && lt_test_now_ms() < deadline)
+        lt_test_sleep_ms(5);
+    ck_assert_uint_eq(lt_shim_fired(log, "natsSubscription_NextMsg"), 1);
+    lt_sched_svc_stop(svc); /* while the update is held */
+    svc = NULL;
+    ck_assert_msg(lt_shim_fired(log, "natsMsg_Destroy") == 1,
+                  "the held update was never destroyed: the service's stop leaked it");
+}
+
+START_TEST(test_stop_while_the_mode_watch_holds_an_update)
+{
+    char log[600], rules[1400], *dir = NULL;
+    lt_shim_rerun r = { .rules = rules, .log = log, .marker = DRAIN_CHILD, .tcase = "modes" };
+    lt_test_cmd_result res;
+
+    if (getenv(DRAIN_CHILD) != NULL) {
+        stop_under_a_held_mode();
+        return;
+    }
+    ck_assert_int_eq(lt_test_tmpdir(&dir, "lt-svc-drain"), LT_OK);
+    snprintf(log, sizeof(log), "%s/shim.log", dir);
+    free(dir);
+    snprintf(rules, sizeof(rules),
+             "natsSubscription_NextMsg:subj=$KV.latticed_hosts.*:onfile=%s.arm:count=1:"
+             "mode=delay=%d",
+             log, READER_HOLD_MS);
+    ck_assert_int_eq(lt_shim_rerun_self(&r, &res), LT_OK);
+    ck_assert_msg(res.exit_code == 0, "the shimmed child: exit %d, signal %d\n%s\n%s",
+                  res.exit_code, res.term_signal, res.out, res.err);
+    ck_assert_uint_eq(lt_shim_fired(log, "natsMsg_Destroy"), 1);
     lt_test_cmd_result_cleanup(&res);
 }
 END_TEST
@@ -313,6 +367,10 @@ static Suite *suite(void)
                       (const TTest *const[]){ test_stop_while_the_reader_holds_a_subscription,
                                               NULL });
     tcase_add_checked_fixture(t, setup, teardown);
+    t = lt_test_tcase(s, "modes", 90,
+                      (const TTest *const[]){ test_stop_while_the_mode_watch_holds_an_update,
+                                              NULL });
+    tcase_add_checked_fixture(t, setup_js, teardown);
     return s;
 }
 

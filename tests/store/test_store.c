@@ -15,6 +15,7 @@
 
 #include "lt_alloc.h"
 #include "lt_natsrv.h"
+#include "lt_shimctl.h"
 #include "lt_store.h"
 #include "lt_time.h"
 #include "lt_testutil.h"
@@ -604,6 +605,60 @@ START_TEST(status_values)
 }
 END_TEST
 
+/* ---- stopping a watch while it takes an update ---- */
+
+#define SHIM_CHILD "LT_STORE_SHIM_CHILD" /* set: this process is the shimmed child */
+
+/* The child's part: once the watch has its initial values the shim is armed (its onfile) and
+ * holds the next index update the watch takes for 600 ms; the watch stops meanwhile. A watcher
+ * stopped from another thread made nats.c 3.4's kvWatcher_Next drop that message without
+ * destroying it; the watch thread must see it through. */
+static void stop_under_a_held_update(void)
+{
+    watch_log l = { .mu = PTHREAD_MUTEX_INITIALIZER };
+    lt_store_watch *w = NULL;
+    const char *log = getenv("LT_SHIM_LOG");
+    char arm[700];
+
+    ck_assert_int_eq(lt_store_watch_start(&w, store, "hl", on_change, &l), LT_OK);
+    ck_assert(wait_for(&l, 0, 0, 1));
+    snprintf(arm, sizeof(arm), "%s.arm", log);
+    ck_assert_int_eq(lt_test_write_file(arm, "", 0), LT_OK);
+    ck_assert_int_eq(put_version(store, "hl", "app", "v1", "{}"), LT_OK);
+    for (int i = 0; i < 1000 && lt_shim_fired(log, "natsSubscription_NextMsg") == 0; i++)
+        nats_Sleep(5);
+    ck_assert_uint_eq(lt_shim_fired(log, "natsSubscription_NextMsg"), 1);
+    lt_store_watch_stop(w); /* while the update is held */
+    ck_assert_msg(lt_shim_fired(log, "natsMsg_Destroy") == 1,
+                  "the held update was never destroyed: the watch's stop leaked it");
+}
+
+START_TEST(watch_stop_while_an_update_is_held)
+{
+    char log[600], rules[1400], *dir = NULL;
+    lt_shim_rerun r = { .rules = rules, .log = log, .marker = SHIM_CHILD, .tcase = "stop" };
+    lt_test_cmd_result res;
+
+    if (getenv(SHIM_CHILD) != NULL) {
+        stop_under_a_held_update();
+        return;
+    }
+    /* The shim is preloaded when a process starts: run this case again in a child with it. */
+    ck_assert_int_eq(lt_test_tmpdir(&dir, "lt-store"), LT_OK);
+    snprintf(log, sizeof(log), "%s/shim.log", dir);
+    free(dir);
+    snprintf(rules, sizeof(rules),
+             "natsSubscription_NextMsg:subj=$KV.latticed_manifests.app.hl.*:onfile=%s.arm:"
+             "count=1:mode=delay=600",
+             log);
+    ck_assert_int_eq(lt_shim_rerun_self(&r, &res), LT_OK);
+    ck_assert_msg(res.exit_code == 0, "the shimmed child: exit %d, signal %d\n%s\n%s",
+                  res.exit_code, res.term_signal, res.out, res.err);
+    ck_assert_uint_eq(lt_shim_fired(log, "natsMsg_Destroy"), 1);
+    lt_test_cmd_result_cleanup(&res);
+}
+END_TEST
+
 /* ---- helpers (no server needed) ---- */
 
 START_TEST(ulid_and_time)
@@ -651,6 +706,9 @@ int main(void)
                              concurrent_writers_lose_nothing, conflict_exhausted_overwrites_nothing,
                              caps, watch_changes, watch_redelivers_refused, watch_reads_burst_ahead,
                              status_values, NULL });
+    tcase_add_checked_fixture(nats, setup, teardown);
+    nats = lt_test_tcase(s, "stop", 60,
+                         (const TTest *const[]){ watch_stop_while_an_update_is_held, NULL });
     tcase_add_checked_fixture(nats, setup, teardown);
     lt_test_tcase(s, "pure", 0, (const TTest *const[]){ ulid_and_time, NULL });
     rc = lt_test_run_suite(s);

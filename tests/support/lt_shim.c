@@ -2,8 +2,9 @@
  * lt_shim.c - an LD_PRELOAD fault shim for tests: wraps the nats.c calls that
  * latticed's store, writer, lease and driver make (JetStream publish and
  * message gets, KV get/put/create/update/delete, core publish and request,
- * natsMsgHeader_Get: where a subscription callback reads what it got, and nats.c's
- * natsMsg_create: where its reader makes an incoming message)
+ * natsMsgHeader_Get: where a subscription callback reads what it got, nats.c's
+ * natsMsg_create: where its reader makes an incoming message, and
+ * natsSubscription_NextMsg: where a synchronous subscriber such as a KV watcher takes one)
  * and, where a rule configured in the environment matches, fails the call,
  * loses its reply (the call is made, then NATS_TIMEOUT is returned as if the
  * ack never came) or delays it. Everything else passes through untouched.
@@ -34,6 +35,7 @@
 #include <fcntl.h>
 #include <fnmatch.h>
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -442,4 +444,63 @@ natsStatus natsMsg_create(natsMsg **newMsg, const char *subject, int subjLen, co
              natsMsg_Destroy(*newMsg);
              *newMsg = NULL;
          })
+}
+
+/* ---- a message handed to a synchronous subscriber (a KV watcher) ---- */
+
+/* The message a rule held in natsSubscription_NextMsg, until it is destroyed. */
+static natsMsg *_Atomic held_msg;
+
+/* Judged on the message it returns (subject: the message's), after the real call: a `delay`
+ * holds that message before its caller gets it, so a test can stop the caller meanwhile (a KV
+ * watcher stopped from another thread: kvWatcher_Next of nats.c 3.4 then leaks it). `fail`
+ * destroys the message and returns the rule's error. The held message is watched: when it is
+ * destroyed, natsMsg_Destroy below logs "natsMsg_Destroy SUBJECT delay". */
+natsStatus natsSubscription_NextMsg(natsMsg **m, natsSubscription *sub, int64_t timeout)
+{
+    static void *next_;
+    void *p_ = __atomic_load_n(&next_, __ATOMIC_ACQUIRE);
+    natsStatus (*fn)(natsMsg **, natsSubscription *, int64_t);
+    shim_rule r;
+    natsStatus s;
+
+    if (p_ == NULL) {
+        p_ = real("natsSubscription_NextMsg");
+        __atomic_store_n(&next_, p_, __ATOMIC_RELEASE);
+    }
+    *(void **)&fn = p_;
+    depth++;
+    s = fn(m, sub, timeout);
+    depth--;
+    if (s != NATS_OK || !decide("natsSubscription_NextMsg", natsMsg_GetSubject(*m), &r))
+        return s;
+    if (r.mode == SHIM_FAIL) {
+        natsMsg_Destroy(*m);
+        *m = NULL;
+        return r.err;
+    }
+    if (r.mode == SHIM_DELAY) {
+        atomic_store(&held_msg, *m);
+        sleep_ms(r.delay_ms);
+    }
+    return s;
+}
+
+/* Passes through; logs when the message held above is destroyed (see natsSubscription_NextMsg). */
+void natsMsg_Destroy(natsMsg *msg)
+{
+    static void *next_;
+    void *p_ = __atomic_load_n(&next_, __ATOMIC_ACQUIRE);
+    void (*fn)(natsMsg *);
+    natsMsg *want = msg;
+    shim_rule held = { .mode = SHIM_DELAY };
+
+    if (p_ == NULL) {
+        p_ = real("natsMsg_Destroy");
+        __atomic_store_n(&next_, p_, __ATOMIC_RELEASE);
+    }
+    *(void **)&fn = p_;
+    if (msg != NULL && atomic_compare_exchange_strong(&held_msg, &want, NULL))
+        log_fire("natsMsg_Destroy", natsMsg_GetSubject(msg), &held);
+    fn(msg);
 }

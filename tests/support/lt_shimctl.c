@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "lt_alloc.h"
 #include "lt_config.h"
@@ -90,4 +91,36 @@ size_t lt_shim_fired(const char *log, const char *func)
     }
     lt_free(data);
     return n;
+}
+
+lt_status lt_shim_rerun_self(const lt_shim_rerun *r, lt_test_cmd_result *res)
+{
+    char exe[1024], marker[128], kase[128], asan[LT_SHIMCTL_VAR + 128], tun[256];
+    const char *argv[2] = { exe, NULL }, *env[8];
+    lt_shim_env shim;
+    lt_test_cmd cmd = { .argv = argv, .env = env, .timeout_ms = 60000 };
+    ssize_t n = readlink("/proc/self/exe", exe, sizeof(exe) - 1);
+    size_t k = 0;
+
+    memset(res, 0, sizeof(*res));
+    if (n <= 0)
+        return LT_FAIL(LT_ERR_IO, "cannot find this program");
+    exe[n] = '\0';
+    lt_shim_env_init(&shim, r->rules, r->log);
+    snprintf(marker, sizeof(marker), "%s=1", r->marker);
+    snprintf(kase, sizeof(kase), "CK_RUN_CASE=%s", r->tcase);
+    snprintf(asan, sizeof(asan), "%s%s%s", shim.vars[3], r->asan_extra ? ":" : "",
+             r->asan_extra ? r->asan_extra : "");
+    env[k++] = shim.vars[0];
+    env[k++] = shim.vars[1];
+    env[k++] = shim.vars[2];
+    env[k++] = asan;
+    env[k++] = marker;
+    env[k++] = kase;
+    if (r->tunables != NULL) {
+        snprintf(tun, sizeof(tun), "GLIBC_TUNABLES=%s", r->tunables);
+        env[k++] = tun;
+    }
+    env[k] = NULL;
+    return lt_test_run(&cmd, res);
 }

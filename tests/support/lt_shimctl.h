@@ -11,6 +11,7 @@
 #include <stddef.h>
 
 #include "lt_status.h"
+#include "lt_testutil.h"
 
 #define LT_SHIMCTL_VAR 4352u /**< bytes of one "K=V" entry */
 
@@ -37,6 +38,24 @@ void lt_shim_env_init(lt_shim_env *e, const char *rules, const char *log);
  */
 LT_NODISCARD lt_status lt_shim_set(const char *rules, const char *log);
 void lt_shim_unset(void);
+
+/** A test case run again in a child of its own program with the shim preloaded. */
+typedef struct {
+    const char *rules;      /**< LT_SHIM rules */
+    const char *log;        /**< LT_SHIM_LOG (NULL: none) */
+    const char *marker;     /**< a variable set to 1 in the child: "you are the shimmed child" */
+    const char *tcase;      /**< CK_RUN_CASE of the child: the case's own TCase */
+    const char *asan_extra; /**< appended to the child's ASAN_OPTIONS, or NULL */
+    const char *tunables;   /**< the child's GLIBC_TUNABLES, or NULL */
+} lt_shim_rerun;
+
+/**
+ * Run this test program (/proc/self/exe) again as described by *r, 60 s at most, and wait for
+ * it: a test whose fault needs the shim preloaded runs itself in such a child (it knows it is
+ * the child by r->marker). The child's result in *res (lt_test_cmd_result_cleanup) on LT_OK;
+ * LT_ERR_IO when it could not be started.
+ */
+LT_NODISCARD lt_status lt_shim_rerun_self(const lt_shim_rerun *r, lt_test_cmd_result *res);
 
 /** Lines of the shim log whose function is func (NULL: all). 0 when no log exists. */
 size_t lt_shim_fired(const char *log, const char *func);
