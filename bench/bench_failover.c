@@ -5,8 +5,9 @@
  * next to "host timeout + 1 s"; (2) leader failover: two latticed replicas, the leader killed
  * with -9, the time until the standby holds the lease and until an app deployed right after the
  * kill runs, next to "lease + 1 s". Running instances are counted from what the hosts say
- * (native: instance.started events; 2.x simulator: its "start ... RUNNING" stdout lines). Each
- * fault runs on a fresh system; --phases combined runs the failover right after the host loss.
+ * (native: instance.started and instances.started events; 2.x simulator: its "start ...
+ * RUNNING" stdout lines). Each fault runs on a fresh system; --phases combined runs the
+ * failover right after the host loss.
  *   bench_failover [--protocol native|wasmcloud-v2|both] [--procs 3] [--hosts 2] [--instances 12]
  *                  [--heartbeat-ms H] [--host-timeout-ms T] [--lease-ms L]
  *                  [--phases separate|combined] [--json FILE] [--smoke] LATTICED LATTICED_HOST
@@ -16,6 +17,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "latticed/host/v1/host.pb-c.h"
 #include "lt_alloc.h"
 #include "lt_fs.h"
 #include "lt_natsrv.h"
@@ -72,10 +74,18 @@ static void on_event(natsConnection *nc, natsSubscription *sub, natsMsg *msg, vo
     if (lt_subject_host_event_parse(LT_SUBJECT_LATTICE_PREFIX, natsMsg_GetSubject(msg), lattice,
                                     host, &type) &&
         (k = proc_of(host)) >= 0) {
-        if (strcmp(type, "instance.started") == 0)
+        if (strcmp(type, "instance.started") == 0) {
             atomic_fetch_add(&running[k], 1);
-        else if (strcmp(type, "instance.stopped") == 0 || strcmp(type, "instance.failed") == 0)
+        } else if (strcmp(type, "instances.started") == 0) { /* one per start command */
+            Latticed__Host__V1__InstancesStarted *b = latticed__host__v1__instances_started__unpack(
+                NULL, (size_t)natsMsg_GetDataLength(msg), (const uint8_t *)natsMsg_GetData(msg));
+
+            if (b != NULL)
+                atomic_fetch_add(&running[k], (int)b->n_instances);
+            latticed__host__v1__instances_started__free_unpacked(b, NULL);
+        } else if (strcmp(type, "instance.stopped") == 0 || strcmp(type, "instance.failed") == 0) {
             atomic_fetch_sub(&running[k], 1);
+        }
     }
     natsMsg_Destroy(msg);
 }

@@ -84,6 +84,57 @@ static bool pb_utf8_ok(const ProtobufCMessage *m)
  * instance); the instance goes in as its cached packed bytes, the rest is
  * appended field by field (as protoc would order and encode it).
  */
+/* ---- one instances.started per start command (host.proto InstancesStarted) ---- */
+
+/* Publish what the batch holds, if anything, and empty it. */
+static void started_flush(lt__host_state *h, const lt__host_ops *ops)
+{
+    if (h->n_started > 0)
+        ops->emit(ops->ctx, h, "instances.started", h->started->ptr, h->started->len);
+    lt_buf_truncate(h->started, h->started_head);
+    h->n_started = 0;
+}
+
+/* Add inst to the batch (published first when inst would take it past its size). false: not
+ * added (out of memory, or too big for any batch): the caller sends it on its own. */
+static bool started_add(lt__host_state *h, const lt__host_ops *ops, lt__host_inst *inst)
+{
+    const uint8_t *data;
+    size_t len, before;
+
+    if (lt__host_inst_encoded(inst, &data, &len) != LT_OK ||
+        h->started_head + len + 16 > LT_HOST_STARTED_BATCH_MAX)
+        return false;
+    if (h->started->len + len + 16 > LT_HOST_STARTED_BATCH_MAX)
+        started_flush(h, ops);
+    before = h->started->len;
+    if (lt__host_put_field(h->started, 3, data, len) != LT_OK) {
+        lt_buf_truncate(h->started, before);
+        return false;
+    }
+    h->n_started++;
+    return true;
+}
+
+/* Collect the instance.started events of the command about to be applied into b. */
+static void started_begin(lt__host_state *h, const lt__host_ops *ops, lt_buf *b)
+{
+    if (ops->emit == NULL || lt__host_put_str(b, 1, h->id) != LT_OK ||
+        lt__host_put_str(b, 2, h->lattice) != LT_OK)
+        return; /* one event per instance */
+    h->started = b;
+    h->started_head = b->len;
+    h->n_started = 0;
+}
+
+static void started_end(lt__host_state *h, const lt__host_ops *ops)
+{
+    if (h->started == NULL)
+        return;
+    started_flush(h, ops);
+    h->started = NULL;
+}
+
 void lt__host_emit_instance(lt__host_state *h, const lt__host_ops *ops, const char *type,
                             lt__host_inst *inst, int code, const char *text, bool will_restart)
 {
@@ -95,6 +146,11 @@ void lt__host_emit_instance(lt__host_state *h, const lt__host_ops *ops, const ch
 
     if (ops->emit == NULL)
         return;
+    if (h->started != NULL) {
+        if (strcmp(type, "instance.started") == 0 && started_add(h, ops, inst))
+            return;
+        started_flush(h, ops); /* what came before goes first: events stay in order */
+    }
     lt_buf_init_on(&b, mem, sizeof(mem), LT_MAX_MESSAGE);
     st = lt__host_put_str(&b, 1, h->id);
     if (st == LT_OK)
@@ -483,6 +539,12 @@ static int admit(lt__host_state *h, lt__host_verb verb, const ProtobufCMessage *
 static void apply(lt__host_state *h, const lt__host_ops *ops, lt__host_verb verb,
                   const ProtobufCMessage *m, results *r)
 {
+    char mem[4096];
+    lt_buf started;
+
+    lt_buf_init_on(&started, mem, sizeof(mem), LT_HOST_STARTED_BATCH_MAX);
+    if (verb == LT_HOST_START)
+        started_begin(h, ops, &started);
     for (size_t i = 0; i < r->n; i++) {
         switch (verb) {
         case LT_HOST_START: {
@@ -517,6 +579,8 @@ static void apply(lt__host_state *h, const lt__host_ops *ops, lt__host_verb verb
         }
         }
     }
+    started_end(h, ops);
+    lt_buf_cleanup(&started);
 }
 
 /* Append reply (protobuf bytes in pb) to out, converted to JSON when json. */

@@ -210,7 +210,9 @@ typedef struct lt__host_state {
     uint64_t mem_reserved;
     uint32_t cpu_reserved;
     bool shutting_down;
-    size_t index; /**< number of a simulated host, 0 for a real one */
+    size_t index;    /**< number of a simulated host, 0 for a real one */
+    lt_buf *started; /**< while a start command is applied: its InstancesStarted (command.c) */
+    size_t n_started, started_head; /**< instances in *started; bytes before the first */
 } lt__host_state;
 
 /** Initialise h; id, lattice, name, version copied. LT_ERR_NOMEM. */
@@ -265,6 +267,8 @@ LT_NODISCARD lt_status lt__host_put_str(lt_buf *out, uint32_t field, const char 
 int64_t lt__host_wall_ms(void);
 
 /* ---- protocol (command.c) ----------------------------------------------------- */
+
+#define LT_HOST_STARTED_BATCH_MAX (256u << 10) /**< bytes of one instances.started event */
 
 typedef enum {
     LT_HOST_START,
@@ -347,7 +351,8 @@ LT_NODISCARD lt_status lt__host_request(lt__host_state *h, const lt__host_ops *o
 void lt__host_stopped(lt__host_state *h, const lt__host_ops *ops, lt__host_inst *inst);
 
 /** Emit an instance event: "instance.started", "instance.stopped" (reason)
- *  or "instance.failed" (code, message, will_restart). */
+ *  or "instance.failed" (code, message, will_restart). While a start command is applied
+ *  (h->started set) an "instance.started" joins the command's one "instances.started". */
 void lt__host_emit_instance(lt__host_state *h, const lt__host_ops *ops, const char *type,
                             lt__host_inst *inst, int code, const char *text, bool will_restart);
 

@@ -27,6 +27,7 @@ typedef enum {
     EV_HOST_STARTED,
     EV_HOST_STOPPING,
     EV_INST_STARTED,
+    EV_INSTS_STARTED,
     EV_INST_STOPPED,
     EV_INST_FAILED,
     EV_COUNT_
@@ -45,6 +46,8 @@ static const struct {
       &latticed__host__v1__host_stopping__descriptor },
     { "instance.started", "dev.latticed.instance.started.v1",
       &latticed__host__v1__instance_started__descriptor },
+    { "instances.started", "dev.latticed.instances.started.v1",
+      &latticed__host__v1__instances_started__descriptor },
     { "instance.stopped", "dev.latticed.instance.stopped.v1",
       &latticed__host__v1__instance_stopped__descriptor },
     { "instance.failed", "dev.latticed.instance.failed.v1",
@@ -107,6 +110,25 @@ static bool body_unpack(ev_body *b, ev_kind k, const uint8_t *data, size_t len)
     return true;
 }
 
+/* One start command's instances that run (InstancesStarted): each as its own InstanceStarted. */
+static lt_status insts_started(lt_sched *s, const char *host, const void *m, int64_t now)
+{
+    const Latticed__Host__V1__InstancesStarted *b = m;
+    Latticed__Host__V1__InstanceStarted one = LATTICED__HOST__V1__INSTANCE_STARTED__INIT;
+    lt_status st = LT_OK;
+
+    one.host_id = b->host_id;
+    one.lattice = b->lattice;
+    for (size_t i = 0; i < b->n_instances; i++) {
+        lt_status r;
+
+        one.instance = b->instances[i];
+        if ((r = lt_sched_on_instance_started(s, host, &one, now)) != LT_OK && st == LT_OK)
+            st = r; /* the others are still taken */
+    }
+    return st;
+}
+
 static void ev_apply(svc_item *arg)
 {
     ev_item *it = (ev_item *)arg;
@@ -141,6 +163,9 @@ static void ev_apply(svc_item *arg)
         break;
     case EV_INST_STARTED:
         st = lt_sched_on_instance_started(l->s, it->host, m, now);
+        break;
+    case EV_INSTS_STARTED:
+        st = insts_started(l->s, it->host, m, now);
         break;
     case EV_INST_STOPPED:
         st = lt_sched_on_instance_stopped(l->s, it->host, m, now);

@@ -121,6 +121,22 @@ static void f_emit(void *ctx, lt__host_state *h, const char *type, const void *d
     int want;
 
     (void)ctx;
+    if (strcmp(type, "instances.started") == 0) { /* one start command's running instances */
+        const Latticed__Host__V1__InstancesStarted *b;
+
+        m = protobuf_c_message_unpack(&latticed__host__v1__instances_started__descriptor, NULL,
+                                      len, data);
+        CHECK(m != NULL, "instances.started does not decode");
+        b = (const void *)m;
+        CHECK(strcmp(b->host_id, h->id) == 0 && strcmp(b->lattice, h->lattice) == 0,
+              "event source");
+        CHECK(b->n_instances > 0 && len <= LT_HOST_STARTED_BATCH_MAX, "instances.started size");
+        for (size_t i = 0; i < b->n_instances; i++)
+            CHECK(b->instances[i]->state == HIS(RUNNING), "instances.started state");
+        check_proto3(m, "event is not valid proto3");
+        protobuf_c_message_free_unpacked(m, NULL);
+        return;
+    }
     if (strcmp(type, "instance.started") == 0) {
         d = &latticed__host__v1__instance_started__descriptor;
         want = HIS(RUNNING);

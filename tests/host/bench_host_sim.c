@@ -43,6 +43,13 @@ static void on_event(natsConnection *nc, natsSubscription *sub, natsMsg *m, void
         atomic_fetch_add(&n_started, 1);
     } else if (strstr(subj, ".instance.started") != NULL) {
         atomic_fetch_add(&n_inst_started, 1);
+    } else if (strstr(subj, ".instances.started") != NULL) { /* one per start command */
+        Latticed__Host__V1__InstancesStarted *b = latticed__host__v1__instances_started__unpack(
+            NULL, (size_t)natsMsg_GetDataLength(m), (const uint8_t *)natsMsg_GetData(m));
+
+        if (b != NULL)
+            atomic_fetch_add(&n_inst_started, (unsigned long)b->n_instances);
+        latticed__host__v1__instances_started__free_unpacked(b, NULL);
     }
     natsMsg_Destroy(m);
 }
@@ -280,7 +287,7 @@ int main(int argc, char **argv)
             rc = 1;
         t = drv_now_ms() - t0;
         proc_usage(pid, &cpu1, &rss);
-        printf("events: %lu instance.started received %lld ms after the first request; "
+        printf("events: %lu instances reported started received %lld ms after the first request; "
                "simulator CPU %.0f ms in all\n",
                atomic_load(&n_inst_started), (long long)t, (cpu1 - cpu0) * 1000.0);
     }

@@ -69,6 +69,15 @@ static void on_event(natsConnection *nc, natsSubscription *sub, natsMsg *m, void
     e.data = malloc(e.len + 1);
     if (e.len > 0)
         memcpy(e.data, natsMsg_GetData(m), e.len);
+    if (strcmp(e.type, "instance.started") == 0) {
+        e.started = 1;
+    } else if (strcmp(e.type, "instances.started") == 0) {
+        Latticed__Host__V1__InstancesStarted *b =
+            latticed__host__v1__instances_started__unpack(NULL, e.len, e.data);
+
+        e.started = b != NULL ? b->n_instances : 0;
+        latticed__host__v1__instances_started__free_unpacked(b, NULL);
+    }
     pthread_mutex_lock(&d->lock);
     if (d->n == d->cap) {
         d->cap = d->cap ? d->cap * 2 : 1024;
@@ -149,6 +158,30 @@ size_t drv_sources(drv *d, const char *type)
     pthread_mutex_unlock(&d->lock);
     free(s);
     return distinct;
+}
+
+size_t drv_started(drv *d, const char *source)
+{
+    size_t n = 0;
+
+    pthread_mutex_lock(&d->lock);
+    for (size_t i = 0; i < d->n; i++)
+        if (source == NULL || strcmp(d->ev[i].source, source) == 0)
+            n += d->ev[i].started;
+    pthread_mutex_unlock(&d->lock);
+    return n;
+}
+
+bool drv_wait_started(drv *d, const char *source, size_t n, int64_t timeout_ms)
+{
+    int64_t end = drv_now_ms() + timeout_ms;
+
+    while (drv_started(d, source) < n) {
+        if (drv_now_ms() > end)
+            return false;
+        usleep(5000);
+    }
+    return true;
 }
 
 bool drv_wait(drv *d, const char *type, const char *source, size_t n, int64_t timeout_ms)

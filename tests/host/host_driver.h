@@ -23,6 +23,8 @@ typedef struct {
     char subject[256];
     bool headers_ok; /* ce-specversion 1.0, ce-id, ce-time, content-type protobuf */
     int64_t at_ms;   /* monotonic receive time */
+    size_t started;  /* instances it says started: 1 for instance.started, each of an
+                        instances.started (0 when that does not decode), else 0 */
     uint8_t *data;
     size_t len;
 } drv_event;
@@ -45,6 +47,10 @@ size_t drv_count(drv *d, const char *type, const char *source);
 size_t drv_sources(drv *d, const char *type);
 /** Wait until drv_count(type, source) >= n; false on timeout. */
 bool drv_wait(drv *d, const char *type, const char *source, size_t n, int64_t timeout_ms);
+/** Instances source (NULL = any) said started so far: by instance.started and instances.started. */
+size_t drv_started(drv *d, const char *source);
+/** Wait until drv_started(source) >= n; false on timeout. */
+bool drv_wait_started(drv *d, const char *source, size_t n, int64_t timeout_ms);
 /** Decode the newest event of type from source with desc (free with
  *  protobuf_c_message_free_unpacked(m, NULL)); NULL when none. */
 ProtobufCMessage *drv_last(drv *d, const char *type, const char *source,

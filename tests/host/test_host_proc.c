@@ -282,7 +282,7 @@ START_TEST(test_heartbeats_and_child_lifecycle)
         ck_assert_str_eq(e.subject, "lattice.default.evt.h.h1.host.started");
     }
 
-    /* Start a file:// child: RUNNING in the reply, instance.started, a live process. */
+    /* Start a file:// child: RUNNING in the reply, instances.started, a live process. */
     r = start_one(7, "i-env", "envdump.sh", "d1");
     ck_assert_ptr_nonnull(r);
     ck_assert_int_eq(r->code, RC(OK));
@@ -290,7 +290,8 @@ START_TEST(test_heartbeats_and_child_lifecycle)
     ck_assert_int_eq(r->results[0]->state, ST(RUNNING));
     ck_assert_uint_eq(r->newest_epoch, 7);
     done(r);
-    ck_assert(drv_wait(&D, "instance.started", "h1", 1, 5000));
+    ck_assert(drv_wait_started(&D, "h1", 1, 5000));
+    ck_assert_uint_eq(drv_count(&D, "instances.started", "h1"), 1);
     child = read_pid("i-env");
     ck_assert_int_eq(kill(child, 0), 0);
     env = read_text("i-env.env", 10000);
@@ -313,7 +314,7 @@ START_TEST(test_heartbeats_and_child_lifecycle)
     ck_assert_int_eq(r->results[0]->code, RC(ALREADY_DONE));
     done(r);
     lt_test_sleep_ms(300);
-    ck_assert_uint_eq(drv_count(&D, "instance.started", "h1"), 1);
+    ck_assert_uint_eq(drv_started(&D, "h1"), 1);
     ck_assert_int_eq(read_pid("i-env"), child);
 
     /* A link reaches the child's links file. */
@@ -405,7 +406,8 @@ START_TEST(test_crash_restart_gets_links)
     ck_assert_ptr_nonnull(strstr(env, "\"linkId\":\"l-cache\""));
     ck_assert_ptr_nonnull(strstr(env, "LATTICE_RESTARTS=1\n"));
     lt_free(env);
-    ck_assert(drv_wait(&D, "instance.started", "h1", 2, 5000));
+    ck_assert(drv_wait(&D, "instance.started", "h1", 1, 5000)); /* a restart of its own */
+    ck_assert_uint_eq(drv_started(&D, "h1"), 2);
     down();
 }
 END_TEST

@@ -22,6 +22,8 @@ typedef struct {
     bool stop_now;  /* what stop answers */
     int starts, stops, discards, links_changed;
     char events[256][32];
+    char event_ids[256][64]; /* the instance ids an event names, space-separated */
+    size_t event_sizes[256], event_counts[256]; /* bytes; instances named */
     int nevents;
     char last_failed[256];  /* message of the last instance.failed */
     char last_stopped[256]; /* reason of the last instance.stopped */
@@ -32,9 +34,9 @@ static int f_start(void *ctx, lt__host_state *h, lt__host_inst *inst, char *msg,
     fake *f = ctx;
 
     f->starts++;
-    if (f->start_code != HRC(OK)) {
+    if (f->start_code != HRC(OK) || strstr(inst->image_ref, "/bad:") != NULL) {
         snprintf(msg, n, "fake refusal of %s", inst->image_ref);
-        return f->start_code;
+        return f->start_code != HRC(OK) ? f->start_code : HRC(START_FAILED);
     }
     lt__host_set_state(h, inst, HIS(RUNNING), NULL);
     return HRC(OK);
@@ -70,7 +72,13 @@ static void f_emit(void *ctx, lt__host_state *h, const char *type, const void *d
 {
     fake *f = ctx;
 
+    char *ids;
+
     ck_assert_int_lt(f->nevents, 256);
+    ids = f->event_ids[f->nevents];
+    ids[0] = '\0';
+    f->event_sizes[f->nevents] = len;
+    f->event_counts[f->nevents] = 0;
     snprintf(f->events[f->nevents++], 32, "%s", type);
     if (strcmp(type, "instance.started") == 0) {
         Latticed__Host__V1__InstanceStarted *m =
@@ -80,7 +88,25 @@ static void f_emit(void *ctx, lt__host_state *h, const char *type, const void *d
         ck_assert_str_eq(m->host_id, h->id);
         ck_assert_str_eq(m->lattice, h->lattice);
         ck_assert_int_eq(m->instance->state, HIS(RUNNING));
+        snprintf(ids, 64, "%s", m->instance->instance_id);
+        f->event_counts[f->nevents - 1] = 1;
         latticed__host__v1__instance_started__free_unpacked(m, NULL);
+    } else if (strcmp(type, "instances.started") == 0) {
+        Latticed__Host__V1__InstancesStarted *m =
+            latticed__host__v1__instances_started__unpack(NULL, len, data);
+
+        ck_assert_ptr_nonnull(m);
+        ck_assert_str_eq(m->host_id, h->id);
+        ck_assert_str_eq(m->lattice, h->lattice);
+        ck_assert_uint_gt(m->n_instances, 0);
+        f->event_counts[f->nevents - 1] = m->n_instances;
+        for (size_t i = 0; i < m->n_instances; i++) {
+            ck_assert_int_eq(m->instances[i]->state, HIS(RUNNING));
+            if (strlen(ids) + strlen(m->instances[i]->instance_id) + 2 < 64)
+                snprintf(ids + strlen(ids), 64 - strlen(ids), "%s%s", i > 0 ? " " : "",
+                         m->instances[i]->instance_id);
+        }
+        latticed__host__v1__instances_started__free_unpacked(m, NULL);
     } else if (strcmp(type, "instance.failed") == 0) {
         Latticed__Host__V1__InstanceFailed *m =
             latticed__host__v1__instance_failed__unpack(NULL, len, data);
@@ -328,7 +354,8 @@ START_TEST(test_start_idempotent_and_replace)
     ck_assert_int_eq(r->results[0]->code, HRC(OK));
     ck_assert_int_eq(r->results[0]->state, HIS(RUNNING));
     done(r);
-    ck_assert_int_eq(count_events("instance.started"), 1);
+    ck_assert_int_eq(count_events("instances.started"), 1);
+    ck_assert_int_eq(count_events("instance.started"), 0);
 
     /* The same id and digest again: ALREADY_DONE, nothing started twice. */
     r = start1(1, "i-aaa", "d1");
@@ -336,7 +363,7 @@ START_TEST(test_start_idempotent_and_replace)
     ck_assert_int_eq(r->results[0]->state, HIS(RUNNING));
     done(r);
     ck_assert_int_eq(F.starts, 1);
-    ck_assert_int_eq(count_events("instance.started"), 1);
+    ck_assert_int_eq(count_events("instances.started"), 1);
     ck_assert_uint_eq(H.insts.count, 1);
 
     /* A new digest replaces it: the old runtime is discarded, one instance remains. */
@@ -490,6 +517,76 @@ START_TEST(test_start_failure_and_retry)
     ck_assert_int_eq(r->results[0]->state, HIS(RUNNING));
     done(r);
     ck_assert_uint_eq(H.insts.count, 1);
+}
+END_TEST
+
+/* One start command: its instances that run go out as one instances.started, in order with its
+ * other events (a failure in the middle splits it), and none as instance.started. */
+START_TEST(test_started_batch)
+{
+    spec_t sp[5];
+    const char *ids[5] = { "i-1", "i-2", "i-3", "i-4", "i-5" };
+    reply_t *r;
+
+    for (size_t i = 0; i < 5; i++)
+        mkspec(&sp[i], ids[i], i == 2 ? "ghcr.io/acme/bad:1" : "ghcr.io/acme/api:1", "d", 0);
+    r = start(1, "default", sp, 5);
+    ck_assert_uint_eq(r->n_results, 5);
+    ck_assert_int_eq(r->results[2]->code, HRC(START_FAILED));
+    ck_assert_int_eq(r->results[4]->state, HIS(RUNNING));
+    done(r);
+    ck_assert_int_eq(F.nevents, 3);
+    ck_assert_str_eq(F.events[0], "instances.started");
+    ck_assert_str_eq(F.event_ids[0], "i-1 i-2");
+    ck_assert_str_eq(F.events[1], "instance.failed");
+    ck_assert_str_eq(F.events[2], "instances.started");
+    ck_assert_str_eq(F.event_ids[2], "i-4 i-5");
+    ck_assert_int_eq(count_events("instance.started"), 0);
+    /* Nothing new runs: no event at all. */
+    r = start(1, "default", sp, 2);
+    ck_assert_int_eq(r->results[0]->code, HRC(ALREADY_DONE));
+    done(r);
+    ck_assert_int_eq(F.nevents, 3);
+}
+END_TEST
+
+/* A command whose instances do not fit one event of LT_HOST_STARTED_BATCH_MAX bytes: several
+ * events, every instance in exactly one, none over the size. */
+START_TEST(test_started_batch_split)
+{
+    enum { N = 600 };
+    static spec_t sp[N];
+    static char ids[N][24];
+    static char big[1024];
+    Latticed__Host__V1__StartRequest q = LATTICED__HOST__V1__START_REQUEST__INIT;
+    static hpb_spec *ptrs[N];
+    size_t seen = 0;
+    reply_t *r;
+
+    memcpy(big, "ghcr.io/acme/", 13);
+    memset(big + 13, 'x', sizeof(big) - 14);
+    for (size_t i = 0; i < N; i++) {
+        snprintf(ids[i], sizeof(ids[i]), "i-%04zu", i);
+        mkspec(&sp[i], ids[i], big, "d", 0); /* about 1 KiB per instance: 600 KiB in all */
+        ptrs[i] = &sp[i].spec;
+    }
+    H.slots_total = 0;
+    q.epoch = 1;
+    q.lattice = (char *)"default";
+    q.request_id = (char *)"req-big";
+    q.n_instances = N;
+    q.instances = ptrs;
+    r = run(LT_HOST_START, &q.base);
+    ck_assert_uint_eq(r->n_results, N);
+    ck_assert_int_eq(r->results[N - 1]->state, HIS(RUNNING));
+    done(r);
+    ck_assert_int_ge(F.nevents, 3);
+    for (int e = 0; e < F.nevents; e++) {
+        ck_assert_str_eq(F.events[e], "instances.started");
+        ck_assert_uint_le(F.event_sizes[e], LT_HOST_STARTED_BATCH_MAX);
+        seen += F.event_counts[e];
+    }
+    ck_assert_uint_eq(seen, N);
 }
 END_TEST
 
@@ -969,6 +1066,8 @@ TCase *proto_tcase(void)
     tcase_add_test(tc, test_wrong_lattice);
     tcase_add_test(tc, test_stop);
     tcase_add_test(tc, test_start_failure_and_retry);
+    tcase_add_test(tc, test_started_batch);
+    tcase_add_test(tc, test_started_batch_split);
     tcase_add_test(tc, test_invalid_items_in_batch);
     tcase_add_test(tc, test_fence_needs_well_formed_request);
     tcase_add_test(tc, test_stop_names_placement);

@@ -227,7 +227,10 @@ START_TEST(test_simulate_500)
         }
     }
     protobuf_c_message_free_unpacked(&hb->base, NULL);
-    ck_assert(drv_wait(&d, "instance.started", "sim-00123", n_ok, 5000));
+    ck_assert(drv_wait_started(&d, "sim-00123", n_ok, 5000));
+    /* One event per run of started instances between two failures (events stay in order). */
+    ck_assert_uint_le(drv_count(&d, "instances.started", "sim-00123"), 10 - n_ok + 1);
+    ck_assert_uint_eq(drv_count(&d, "instance.started", "sim-00123"), 0);
     /* Hosts it does not simulate get no answer (the wildcard subscription sees
      * the request and drops it). */
     r = start_batch_t(&d, "sim-00500", "i-x", 1, "ghcr.io/acme/api:1", 3, 1000);

@@ -246,6 +246,90 @@ START_TEST(test_events_wait_packed_while_the_inbox_is_long)
 }
 END_TEST
 
+/* Publish m as a binary CloudEvent of type (dev.latticed.{type}.v1) from host. */
+static void publish_event(const char *host, const char *type, const ProtobufCMessage *m)
+{
+    char subject[LT_MAX_SUBJECT], cetype[64], id[64];
+    uint8_t buf[4096];
+    lt_ce_event ev;
+    natsMsg *msg = NULL;
+
+    ck_assert_uint_le(protobuf_c_message_get_packed_size(m), sizeof(buf));
+    snprintf(cetype, sizeof(cetype), "dev.latticed.%s.v1", type);
+    snprintf(id, sizeof(id), "%s-%s", host, type);
+    memset(&ev, 0, sizeof(ev));
+    ev.type = cetype;
+    ev.source = host;
+    ev.id = id;
+    ev.datacontenttype = LT_CE_CT_PROTOBUF;
+    ev.data = buf;
+    ev.data_len = protobuf_c_message_pack(m, buf);
+    ck_assert_int_eq(lt_subject_host_event(subject, sizeof(subject), LT_SCHED_DEFAULT_PREFIX,
+                                           "default", host, type),
+                     LT_OK);
+    ck_assert_int_eq(lt_ce_to_msg(&msg, subject, &ev), LT_OK);
+    ck_assert_int_eq(natsConnection_PublishMsg(nc_pub, msg), NATS_OK);
+    natsMsg_Destroy(msg);
+}
+
+/* How many instances the lattice's view of host holds (its hosts JSON). */
+static unsigned host_instances(const char *host)
+{
+    char want[96], *at;
+    unsigned n = 0;
+    lt_buf b;
+
+    lt_buf_init(&b, 1u << 20);
+    ck_assert_int_eq(lt_sched_hosts_json(lt_sched_svc_lattice(svc, "default"), lt_loop_now_ms(),
+                                         &b),
+                     LT_OK);
+    ck_assert_int_eq(lt_buf_append(&b, "", 1), LT_OK);
+    snprintf(want, sizeof(want), "\"id\":\"%s\"", host);
+    at = strstr(b.ptr, want);
+    ck_assert_msg(at != NULL, "no %s in %s", host, b.ptr);
+    at = strstr(at, "\"instances\":");
+    ck_assert_ptr_nonnull(at);
+    n = (unsigned)strtoul(at + 12, NULL, 10);
+    lt_buf_cleanup(&b);
+    return n;
+}
+
+/* A start command's running instances come as one instances.started (host.proto): each is
+ * taken, as the single instance.started of a host of an earlier release still is. */
+START_TEST(test_instances_started_are_taken)
+{
+    Latticed__Host__V1__InstancesStarted many = LATTICED__HOST__V1__INSTANCES_STARTED__INIT;
+    Latticed__Host__V1__InstanceStarted one = LATTICED__HOST__V1__INSTANCE_STARTED__INIT;
+    Latticed__Host__V1__Instance inst[4], *ptrs[3];
+    char ids[4][16];
+    size_t waiting;
+    uint64_t merged;
+
+    beat("host-i", 1); /* it introduces the host: no instances */
+    for (size_t i = 0; i < 4; i++) {
+        latticed__host__v1__instance__init(&inst[i]);
+        snprintf(ids[i], sizeof(ids[i]), "inst-%zu", i);
+        inst[i].instance_id = ids[i];
+        inst[i].state = LATTICED__HOST__V1__INSTANCE_STATE__INSTANCE_STATE_RUNNING;
+        inst[i].app_name = "app";
+        inst[i].component_name = "api";
+        if (i < 3)
+            ptrs[i] = &inst[i];
+    }
+    many.host_id = one.host_id = "host-i";
+    many.lattice = one.lattice = "default";
+    many.n_instances = 3;
+    many.instances = ptrs;
+    one.instance = &inst[3];
+    publish_event("host-i", "instances.started", &many.base);
+    publish_event("host-i", "instance.started", &one.base);
+    wait_arrived(3, &waiting, &merged);
+    catch_up(); /* in order: the heartbeat, then the events */
+    ck_assert_uint_eq(host_instances("host-i"), 4);
+    ck_assert_uint_eq(atomic_load(&svc->n_undecodable), 0);
+}
+END_TEST
+
 #define SHIM_CHILD "LT_SVC_INBOX_SHIM_CHILD" /* set: this process is the shimmed child */
 #define READER_HOLD_MS 600
 
@@ -360,7 +444,8 @@ static Suite *suite(void)
                              (const TTest *const[]){
                                  test_newer_heartbeat_replaces_waiting_one,
                                  test_taken_heartbeat_is_not_merged_into,
-                                 test_events_wait_packed_while_the_inbox_is_long, NULL });
+                                 test_events_wait_packed_while_the_inbox_is_long,
+                                 test_instances_started_are_taken, NULL });
 
     tcase_add_checked_fixture(t, setup, teardown);
     t = lt_test_tcase(s, "stop", 90,

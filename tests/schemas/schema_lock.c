@@ -53,6 +53,7 @@ static const ProtobufCMessageDescriptor *const messages[] = {
     &latticed__host__v1__host_started__descriptor,
     &latticed__host__v1__host_stopping__descriptor,
     &latticed__host__v1__instance_started__descriptor,
+    &latticed__host__v1__instances_started__descriptor,
     &latticed__host__v1__instance_stopped__descriptor,
     &latticed__host__v1__instance_failed__descriptor,
     &latticed__host__v1__start_request__descriptor,
