@@ -77,8 +77,11 @@ static void on_event(natsConnection *nc, natsSubscription *sub, natsMsg *msg, vo
         if (strcmp(type, "instance.started") == 0) {
             atomic_fetch_add(&running[k], 1);
         } else if (strcmp(type, "instances.started") == 0) { /* one per start command */
-            Latticed__Host__V1__InstancesStarted *b = latticed__host__v1__instances_started__unpack(
-                NULL, (size_t)natsMsg_GetDataLength(msg), (const uint8_t *)natsMsg_GetData(msg));
+            Latticed__Host__V1__InstancesStarted *b =
+                latticed__host__v1__instances_started__unpack(NULL,
+                                                              (size_t)natsMsg_GetDataLength(msg),
+                                                              (const uint8_t *)natsMsg_GetData(
+                                                                  msg));
 
             if (b != NULL)
                 atomic_fetch_add(&running[k], (int)b->n_instances);

@@ -682,6 +682,24 @@ lt_status lt_sched_on_instance_started(lt_sched *s, const char *host_id,
     return st;
 }
 
+lt_status lt_sched_on_instances_started(lt_sched *s, const char *host_id,
+                                        const Latticed__Host__V1__InstancesStarted *m, int64_t now)
+{
+    Latticed__Host__V1__InstanceStarted one = LATTICED__HOST__V1__INSTANCE_STARTED__INIT;
+    lt_status st = LT_OK;
+
+    one.host_id = m->host_id;
+    one.lattice = m->lattice;
+    for (size_t i = 0; i < m->n_instances; i++) {
+        lt_status r;
+
+        one.instance = m->instances[i];
+        if ((r = lt_sched_on_instance_started(s, host_id, &one, now)) != LT_OK && st == LT_OK)
+            st = r;
+    }
+    return st;
+}
+
 lt_status lt_sched_on_instance_stopped(lt_sched *s, const char *host_id,
                                        const Latticed__Host__V1__InstanceStopped *m, int64_t now)
 {

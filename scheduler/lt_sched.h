@@ -219,6 +219,11 @@ LT_NODISCARD lt_status lt_sched_on_host_stopping(lt_sched *s, const char *host_i
 LT_NODISCARD lt_status lt_sched_on_instance_started(lt_sched *s, const char *host_id,
                                                     const Latticed__Host__V1__InstanceStarted *m,
                                                     int64_t now);
+/** A start command's running instances in one event: each taken as its own instance.started;
+ *  the first refusal is returned, the other instances are still taken. */
+LT_NODISCARD lt_status lt_sched_on_instances_started(lt_sched *s, const char *host_id,
+                                                     const Latticed__Host__V1__InstancesStarted *m,
+                                                     int64_t now);
 LT_NODISCARD lt_status lt_sched_on_instance_stopped(lt_sched *s, const char *host_id,
                                                     const Latticed__Host__V1__InstanceStopped *m,
                                                     int64_t now);

@@ -110,25 +110,6 @@ static bool body_unpack(ev_body *b, ev_kind k, const uint8_t *data, size_t len)
     return true;
 }
 
-/* One start command's instances that run (InstancesStarted): each as its own InstanceStarted. */
-static lt_status insts_started(lt_sched *s, const char *host, const void *m, int64_t now)
-{
-    const Latticed__Host__V1__InstancesStarted *b = m;
-    Latticed__Host__V1__InstanceStarted one = LATTICED__HOST__V1__INSTANCE_STARTED__INIT;
-    lt_status st = LT_OK;
-
-    one.host_id = b->host_id;
-    one.lattice = b->lattice;
-    for (size_t i = 0; i < b->n_instances; i++) {
-        lt_status r;
-
-        one.instance = b->instances[i];
-        if ((r = lt_sched_on_instance_started(s, host, &one, now)) != LT_OK && st == LT_OK)
-            st = r; /* the others are still taken */
-    }
-    return st;
-}
-
 static void ev_apply(svc_item *arg)
 {
     ev_item *it = (ev_item *)arg;
@@ -165,7 +146,7 @@ static void ev_apply(svc_item *arg)
         st = lt_sched_on_instance_started(l->s, it->host, m, now);
         break;
     case EV_INSTS_STARTED:
-        st = insts_started(l->s, it->host, m, now);
+        st = lt_sched_on_instances_started(l->s, it->host, m, now);
         break;
     case EV_INST_STOPPED:
         st = lt_sched_on_instance_stopped(l->s, it->host, m, now);

@@ -124,8 +124,8 @@ static void f_emit(void *ctx, lt__host_state *h, const char *type, const void *d
     if (strcmp(type, "instances.started") == 0) { /* one start command's running instances */
         const Latticed__Host__V1__InstancesStarted *b;
 
-        m = protobuf_c_message_unpack(&latticed__host__v1__instances_started__descriptor, NULL,
-                                      len, data);
+        m = protobuf_c_message_unpack(&latticed__host__v1__instances_started__descriptor, NULL, len,
+                                      data);
         CHECK(m != NULL, "instances.started does not decode");
         b = (const void *)m;
         CHECK(strcmp(b->host_id, h->id) == 0 && strcmp(b->lattice, h->lattice) == 0,

@@ -675,7 +675,8 @@ static void vanish(fhost *h, finst *in, bool event)
 
 /* Instances the scheduler did not start as it expects: kind 0 foreign (no annotations),
  * 1 managed by an app never deployed, 2 instance i owned by another app (or by none),
- * 3 instance i copied to the next host (one id on two hosts). Told by instance.started. */
+ * 3 instance i copied to the next host (one id on two hosts). Told by instance.started, or by
+ * instances.started when bit 6 of i is set. */
 static void odd(fhost *h, uint8_t i, uint8_t kind)
 {
     static const Latticed__Host__V1__InstanceStarted init =
@@ -732,6 +733,17 @@ static void odd(fhost *h, uint8_t i, uint8_t kind)
     m.host_id = to->id;
     m.lattice = s_lattice;
     m.instance = &B.in[0];
+    if (i & 0x40) { /* as one start command's instances.started */
+        Latticed__Host__V1__InstancesStarted b = LATTICED__HOST__V1__INSTANCES_STARTED__INIT;
+        Latticed__Host__V1__Instance *one[1] = { &B.in[0] };
+
+        b.host_id = to->id;
+        b.lattice = s_lattice;
+        b.n_instances = 1;
+        b.instances = one;
+        LT_IGNORE(lt_sched_on_instances_started(F.s, to->id, &b, F.now));
+        return;
+    }
     LT_IGNORE(lt_sched_on_instance_started(F.s, to->id, &m, F.now));
 }
 

@@ -44,8 +44,9 @@ static void on_event(natsConnection *nc, natsSubscription *sub, natsMsg *m, void
     } else if (strstr(subj, ".instance.started") != NULL) {
         atomic_fetch_add(&n_inst_started, 1);
     } else if (strstr(subj, ".instances.started") != NULL) { /* one per start command */
-        Latticed__Host__V1__InstancesStarted *b = latticed__host__v1__instances_started__unpack(
-            NULL, (size_t)natsMsg_GetDataLength(m), (const uint8_t *)natsMsg_GetData(m));
+        Latticed__Host__V1__InstancesStarted *b =
+            latticed__host__v1__instances_started__unpack(NULL, (size_t)natsMsg_GetDataLength(m),
+                                                          (const uint8_t *)natsMsg_GetData(m));
 
         if (b != NULL)
             atomic_fetch_add(&n_inst_started, (unsigned long)b->n_instances);

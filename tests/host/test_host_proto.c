@@ -554,7 +554,9 @@ END_TEST
  * events, every instance in exactly one, none over the size. */
 START_TEST(test_started_batch_split)
 {
-    enum { N = 600 };
+    enum {
+        N = 600
+    };
     static spec_t sp[N];
     static char ids[N][24];
     static char big[1024];

@@ -440,12 +440,12 @@ END_TEST
 static Suite *suite(void)
 {
     Suite *s = suite_create("svc_inbox");
-    TCase *t = lt_test_tcase(s, "inbox", 60,
-                             (const TTest *const[]){
-                                 test_newer_heartbeat_replaces_waiting_one,
-                                 test_taken_heartbeat_is_not_merged_into,
-                                 test_events_wait_packed_while_the_inbox_is_long,
-                                 test_instances_started_are_taken, NULL });
+    TCase *t =
+        lt_test_tcase(s, "inbox", 60,
+                      (const TTest *const[]){ test_newer_heartbeat_replaces_waiting_one,
+                                              test_taken_heartbeat_is_not_merged_into,
+                                              test_events_wait_packed_while_the_inbox_is_long,
+                                              test_instances_started_are_taken, NULL });
 
     tcase_add_checked_fixture(t, setup, teardown);
     t = lt_test_tcase(s, "stop", 90,
