@@ -182,7 +182,8 @@ static void sim_emit(void *ctx, lt__host_state *h, const char *type, const void 
 {
     lt_host_sim *sim = ctx;
 
-    if (!sim->cfg->instance_events && strncmp(type, "instance.", 9) == 0)
+    if (!sim->cfg->instance_events &&
+        (strncmp(type, "instance.", 9) == 0 || strncmp(type, "instances.", 10) == 0))
         return;
     lt__host_srv_emit(&sim->srv, h, type, data, len);
 }

@@ -665,8 +665,9 @@ lt_status lt_sched_on_host_stopping(lt_sched *s, const char *host_id,
     return LT_OK;
 }
 
-lt_status lt_sched_on_instance_started(lt_sched *s, const char *host_id,
-                                       const Latticed__Host__V1__InstanceStarted *m, int64_t now)
+/* One running instance of host_id, told by an event (no placed flush: the caller's). */
+static lt_status instance_started(lt_sched *s, const char *host_id,
+                                  const Latticed__Host__V1__InstanceStarted *m, int64_t now)
 {
     sched_host *h;
     lt_status st = check_source(s, host_id, m->host_id, m->lattice);
@@ -677,7 +678,14 @@ lt_status lt_sched_on_instance_started(lt_sched *s, const char *host_id,
     if (h == NULL || m->instance == NULL)
         return LT_OK; /* the next heartbeat introduces the host */
     h->last_seen = h->event_at = now;
-    st = obs_upsert(s, h, m->instance, 0, now, NULL);
+    return obs_upsert(s, h, m->instance, 0, now, NULL);
+}
+
+lt_status lt_sched_on_instance_started(lt_sched *s, const char *host_id,
+                                       const Latticed__Host__V1__InstanceStarted *m, int64_t now)
+{
+    lt_status st = instance_started(s, host_id, m, now);
+
     lt__sched_cp_placed_flush(s); /* a start it showed before its reply came */
     return st;
 }
@@ -694,9 +702,10 @@ lt_status lt_sched_on_instances_started(lt_sched *s, const char *host_id,
         lt_status r;
 
         one.instance = m->instances[i];
-        if ((r = lt_sched_on_instance_started(s, host_id, &one, now)) != LT_OK && st == LT_OK)
+        if ((r = instance_started(s, host_id, &one, now)) != LT_OK && st == LT_OK)
             st = r;
     }
+    lt__sched_cp_placed_flush(s); /* the starts it showed before their replies came: one event */
     return st;
 }
 

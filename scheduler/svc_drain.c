@@ -191,7 +191,7 @@ static void *watch_main(void *arg)
         if (s == NATS_TIMEOUT)
             continue;
         if (s != NATS_OK)
-            break; /* stopped */
+            break; /* the watch is broken: host modes are read again when latticed restarts */
         if (e == NULL)
             continue;
         it = item_from_entry(d->svc, e);

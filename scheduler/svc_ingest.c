@@ -155,7 +155,10 @@ static void ev_apply(svc_item *arg)
         st = lt_sched_on_instance_failed(l->s, it->host, m, now);
         break;
     }
-    it->svc->n_events++;
+    /* counted per instance for a start command's batch, as when each had its own event */
+    it->svc->n_events += it->kind == EV_INSTS_STARTED
+                             ? ((const Latticed__Host__V1__InstancesStarted *)m)->n_instances
+                             : 1;
     if (st != LT_OK) {
         it->svc->n_bad_events++;
         LT_DEBUG("sched", "event %s from %s refused: %s", kinds[it->kind].type, it->host,

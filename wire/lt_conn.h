@@ -105,7 +105,8 @@ void lt_conn_sub_free(natsConnection *nc, natsSubscription *sub, int64_t timeout
  * a leak each time a watcher is stopped from another thread while an update arrives. So a
  * watcher is only ever stopped by the thread that reads it: that thread waits at most
  * LT_CONN_WATCH_POLL_MS in each kvWatcher_Next, looks at its own stop flag in between, and
- * retires the watcher itself (lt_conn_watcher_free). Stopping takes that long at most. */
+ * retires the watcher itself (lt_conn_watcher_free): a stop waits that long for a thread in
+ * kvWatcher_Next (one in a JetStream request waits for the request's own timeout). */
 #define LT_CONN_WATCH_POLL_MS 100
 
 /** The same for a KV watcher (kvWatcher_Stop first); nc: the connection of its KV store, NULL

@@ -324,6 +324,35 @@ START_TEST(test_reply_delay)
 }
 END_TEST
 
+/* --no-instance-events (a benchmark knob): the instances run, no instance event tells it. */
+START_TEST(test_no_instance_events)
+{
+    const char *extra[] = { "--simulate=1", "--id-prefix=quiet", "--heartbeat-interval=200ms",
+                            "--no-instance-events", NULL };
+    lt_natsrv_opts o = { .no_jetstream = true };
+    lt_natsrv *srv = NULL;
+    reply_t *r;
+    drv d;
+    pid_t pid;
+
+    ck_assert_int_eq(lt_natsrv_start(&srv, &o), LT_OK);
+    drv_open(&d, lt_natsrv_url(srv), "lattice.default.evt.>");
+    pid = spawn_sim(srv, extra, "/dev/null");
+    ck_assert(drv_wait(&d, "host.started", "quiet-00000", 1, 10000));
+    r = start_batch(&d, "quiet-00000", "i", 3, "ghcr.io/x:1", 1);
+    ck_assert_ptr_nonnull(r);
+    ck_assert_int_eq(r->results[2]->state, ST(RUNNING));
+    protobuf_c_message_free_unpacked(&r->base, NULL);
+    /* Deferred events go out within 250 ms: three heartbeats later they would be here. */
+    ck_assert(drv_wait(&d, "host.heartbeat", "quiet-00000",
+                       drv_count(&d, "host.heartbeat", "quiet-00000") + 3, 5000));
+    ck_assert_uint_eq(drv_started(&d, NULL), 0);
+    ck_assert_int_eq(drv_stop(pid, SIGINT, 10000), 0);
+    drv_close(&d);
+    ck_assert_int_eq(lt_natsrv_stop(srv), LT_OK);
+}
+END_TEST
+
 /* Heartbeat state of instance id on host, after a fresh heartbeat; 0 when not listed. */
 static int hb_state(drv *d, const char *host, const char *id, char *msg, size_t n)
 {
@@ -443,7 +472,8 @@ static Suite *sim_suite(void)
 
     lt_test_tcase(s, "sim", 120,
                   (const TTest *const[]){ test_simulate_500, test_reply_delay,
-                                          test_single_host_rate, test_crash_after, NULL });
+                                          test_no_instance_events, test_single_host_rate,
+                                          test_crash_after, NULL });
     return s;
 }
 
