@@ -393,43 +393,31 @@ END_TEST
  * either. The watch thread must see the message through. */
 static void stop_under_a_held_mode(void)
 {
-    const char *log = getenv("LT_SHIM_LOG");
-    char arm[700];
     kvStore *kv = NULL;
-    int64_t deadline = lt_test_now_ms() + 10000;
 
-    snprintf(arm, sizeof(arm), "%s.arm", log);
-    ck_assert_int_eq(lt_test_write_file(arm, "", 0), LT_OK);
+    ck_assert_int_eq(lt_shim_arm(), LT_OK);
     ck_assert_int_eq(js_KeyValue(&kv, js_svc, "latticed_hosts"), NATS_OK);
     ck_assert_int_eq(kvStore_PutString(NULL, kv, "default.held-host", "cordon"), NATS_OK);
     kvStore_Destroy(kv);
-    while (lt_shim_fired(log, "natsSubscription_NextMsg") == 0 && lt_test_now_ms() < deadline)
-        lt_test_sleep_ms(5);
-    ck_assert_uint_eq(lt_shim_fired(log, "natsSubscription_NextMsg"), 1);
+    ck_assert(lt_shim_wait_fired("natsSubscription_NextMsg", 1, 10000));
     lt_sched_svc_stop(svc); /* while the update is held */
     svc = NULL;
-    ck_assert_msg(lt_shim_fired(log, "natsMsg_Destroy") == 1,
+    ck_assert_msg(lt_shim_fired(getenv("LT_SHIM_LOG"), "natsMsg_Destroy") == 1,
                   "the held update was never destroyed: the service's stop leaked it");
 }
 
 START_TEST(test_stop_while_the_mode_watch_holds_an_update)
 {
-    char log[600], rules[1400], *dir = NULL;
-    lt_shim_rerun r = { .rules = rules, .log = log, .marker = DRAIN_CHILD, .tcase = "modes" };
+    char log[600];
     lt_test_cmd_result res;
 
     if (getenv(DRAIN_CHILD) != NULL) {
         stop_under_a_held_mode();
         return;
     }
-    ck_assert_int_eq(lt_test_tmpdir(&dir, "lt-svc-drain"), LT_OK);
-    snprintf(log, sizeof(log), "%s/shim.log", dir);
-    free(dir);
-    snprintf(rules, sizeof(rules),
-             "natsSubscription_NextMsg:subj=$KV.latticed_hosts.*:onfile=%s.arm:count=1:"
-             "mode=delay=%d",
-             log, READER_HOLD_MS);
-    ck_assert_int_eq(lt_shim_rerun_self(&r, &res), LT_OK);
+    ck_assert_int_eq(lt_shim_rerun_holding(DRAIN_CHILD, "modes", "$KV.latticed_hosts.*",
+                                           READER_HOLD_MS, log, sizeof(log), &res),
+                     LT_OK);
     ck_assert_msg(res.exit_code == 0, "the shimmed child: exit %d, signal %d\n%s\n%s",
                   res.exit_code, res.term_signal, res.out, res.err);
     ck_assert_uint_eq(lt_shim_fired(log, "natsMsg_Destroy"), 1);

@@ -617,26 +617,20 @@ static void stop_under_a_held_update(void)
 {
     watch_log l = { .mu = PTHREAD_MUTEX_INITIALIZER };
     lt_store_watch *w = NULL;
-    const char *log = getenv("LT_SHIM_LOG");
-    char arm[700];
 
     ck_assert_int_eq(lt_store_watch_start(&w, store, "hl", on_change, &l), LT_OK);
     ck_assert(wait_for(&l, 0, 0, 1));
-    snprintf(arm, sizeof(arm), "%s.arm", log);
-    ck_assert_int_eq(lt_test_write_file(arm, "", 0), LT_OK);
+    ck_assert_int_eq(lt_shim_arm(), LT_OK);
     ck_assert_int_eq(put_version(store, "hl", "app", "v1", "{}"), LT_OK);
-    for (int i = 0; i < 1000 && lt_shim_fired(log, "natsSubscription_NextMsg") == 0; i++)
-        nats_Sleep(5);
-    ck_assert_uint_eq(lt_shim_fired(log, "natsSubscription_NextMsg"), 1);
+    ck_assert(lt_shim_wait_fired("natsSubscription_NextMsg", 1, 5000));
     lt_store_watch_stop(w); /* while the update is held */
-    ck_assert_msg(lt_shim_fired(log, "natsMsg_Destroy") == 1,
+    ck_assert_msg(lt_shim_fired(getenv("LT_SHIM_LOG"), "natsMsg_Destroy") == 1,
                   "the held update was never destroyed: the watch's stop leaked it");
 }
 
 START_TEST(watch_stop_while_an_update_is_held)
 {
-    char log[600], rules[1400], *dir = NULL;
-    lt_shim_rerun r = { .rules = rules, .log = log, .marker = SHIM_CHILD, .tcase = "stop" };
+    char log[600];
     lt_test_cmd_result res;
 
     if (getenv(SHIM_CHILD) != NULL) {
@@ -644,14 +638,9 @@ START_TEST(watch_stop_while_an_update_is_held)
         return;
     }
     /* The shim is preloaded when a process starts: run this case again in a child with it. */
-    ck_assert_int_eq(lt_test_tmpdir(&dir, "lt-store"), LT_OK);
-    snprintf(log, sizeof(log), "%s/shim.log", dir);
-    free(dir);
-    snprintf(rules, sizeof(rules),
-             "natsSubscription_NextMsg:subj=$KV.latticed_manifests.app.hl.*:onfile=%s.arm:"
-             "count=1:mode=delay=600",
-             log);
-    ck_assert_int_eq(lt_shim_rerun_self(&r, &res), LT_OK);
+    ck_assert_int_eq(lt_shim_rerun_holding(SHIM_CHILD, "stop", "$KV.latticed_manifests.app.hl.*",
+                                           600, log, sizeof(log), &res),
+                     LT_OK);
     ck_assert_msg(res.exit_code == 0, "the shimmed child: exit %d, signal %d\n%s\n%s",
                   res.exit_code, res.term_signal, res.out, res.err);
     ck_assert_uint_eq(lt_shim_fired(log, "natsMsg_Destroy"), 1);

@@ -524,28 +524,19 @@ END_TEST
  * destroying it (a leak LeakSanitizer saw at exit now and then); the view must see it through. */
 static void close_under_a_held_update(void)
 {
-    const char *log = getenv("LT_SHIM_LOG");
-    char arm[700];
-    int64_t deadline;
-
     replica_open(&A, lt_natsrv_url(srv), true);
     ck_assert_int_eq(lt_test_wait_until(synced, &A, WAIT_MS), LT_OK);
-    snprintf(arm, sizeof(arm), "%s.arm", log);
-    ck_assert_int_eq(lt_test_write_file(arm, "", 0), LT_OK);
+    ck_assert_int_eq(lt_shim_arm(), LT_OK);
     ck_assert_int_eq(put(A.s, "held", "v1", NULL), LT_OK);
-    deadline = lt_test_now_ms() + WAIT_MS;
-    while (lt_shim_fired(log, "natsSubscription_NextMsg") == 0 && lt_test_now_ms() < deadline)
-        lt_test_sleep_ms(5);
-    ck_assert_uint_eq(lt_shim_fired(log, "natsSubscription_NextMsg"), 1);
+    ck_assert(lt_shim_wait_fired("natsSubscription_NextMsg", 1, WAIT_MS));
     replica_close(&A); /* while the update is held */
-    ck_assert_msg(lt_shim_fired(log, "natsMsg_Destroy") == 1,
+    ck_assert_msg(lt_shim_fired(getenv("LT_SHIM_LOG"), "natsMsg_Destroy") == 1,
                   "the held update was never destroyed: the view's stop leaked it");
 }
 
 START_TEST(close_while_the_watch_holds_an_update)
 {
-    char log[600], rules[1400], *dir = NULL;
-    lt_shim_rerun r = { .rules = rules, .log = log, .marker = SHIM_CHILD, .tcase = "stop" };
+    char log[600];
     lt_test_cmd_result res;
 
     if (getenv(SHIM_CHILD) != NULL) {
@@ -553,14 +544,9 @@ START_TEST(close_while_the_watch_holds_an_update)
         return;
     }
     /* The shim is preloaded when a process starts: run this case again in a child with it. */
-    ck_assert_int_eq(lt_test_tmpdir(&dir, "lt-store-view"), LT_OK);
-    snprintf(log, sizeof(log), "%s/shim.log", dir);
-    free(dir);
-    snprintf(rules, sizeof(rules),
-             "natsSubscription_NextMsg:subj=$KV.latticed_manifests.*:onfile=%s.arm:count=1:"
-             "mode=delay=%d",
-             log, HOLD_MS);
-    ck_assert_int_eq(lt_shim_rerun_self(&r, &res), LT_OK);
+    ck_assert_int_eq(lt_shim_rerun_holding(SHIM_CHILD, "stop", "$KV.latticed_manifests.*", HOLD_MS,
+                                           log, sizeof(log), &res),
+                     LT_OK);
     ck_assert_msg(res.exit_code == 0, "the shimmed child: exit %d, signal %d\n%s\n%s",
                   res.exit_code, res.term_signal, res.out, res.err);
     ck_assert_uint_eq(lt_shim_fired(log, "natsMsg_Destroy"), 1);

@@ -124,3 +124,45 @@ lt_status lt_shim_rerun_self(const lt_shim_rerun *r, lt_test_cmd_result *res)
     env[k] = NULL;
     return lt_test_run(&cmd, res);
 }
+
+lt_status lt_shim_rerun_holding(const char *marker, const char *tcase, const char *subj,
+                                int hold_ms, char *log, size_t logsize, lt_test_cmd_result *res)
+{
+    char rules[LT_SHIMCTL_VAR - 16], *dir = NULL;
+    lt_shim_rerun r = { .rules = rules, .log = log, .marker = marker, .tcase = tcase };
+    lt_status st;
+
+    memset(res, 0, sizeof(*res));
+    if ((st = lt_test_tmpdir(&dir, "lt-shim")) != LT_OK)
+        return st;
+    snprintf(log, logsize, "%s/shim.log", dir);
+    free(dir);
+    snprintf(rules, sizeof(rules),
+             "natsSubscription_NextMsg:subj=%s:onfile=%s.arm:count=1:mode=delay=%d", subj, log,
+             hold_ms);
+    return lt_shim_rerun_self(&r, res);
+}
+
+lt_status lt_shim_arm(void)
+{
+    const char *log = getenv("LT_SHIM_LOG");
+    char arm[LT_SHIMCTL_VAR];
+
+    if (log == NULL || log[0] == '\0')
+        return LT_FAIL(LT_ERR_IO, "no LT_SHIM_LOG: not a shimmed child");
+    snprintf(arm, sizeof(arm), "%s.arm", log);
+    return lt_test_write_file(arm, "", 0);
+}
+
+bool lt_shim_wait_fired(const char *func, size_t n, int64_t timeout_ms)
+{
+    const char *log = getenv("LT_SHIM_LOG");
+    int64_t end = lt_test_now_ms() + timeout_ms;
+
+    while (lt_shim_fired(log, func) < n) {
+        if (lt_test_now_ms() > end)
+            return false;
+        lt_test_sleep_ms(5);
+    }
+    return true;
+}

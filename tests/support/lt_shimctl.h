@@ -8,7 +8,9 @@
 #ifndef LT_SHIMCTL_H
 #define LT_SHIMCTL_H
 
+#include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 
 #include "lt_status.h"
 #include "lt_testutil.h"
@@ -56,6 +58,22 @@ typedef struct {
  * LT_ERR_IO when it could not be started.
  */
 LT_NODISCARD lt_status lt_shim_rerun_self(const lt_shim_rerun *r, lt_test_cmd_result *res);
+
+/**
+ * The parent's side of a test that holds one KV update in its shimmed child: run this case again
+ * (marker, tcase as in lt_shim_rerun) with the one rule "natsSubscription_NextMsg:subj=SUBJ:
+ * onfile=LOG.arm:count=1:mode=delay=HOLD_MS" and a log in a new temporary directory, its path
+ * in log (logsize bytes). The child arms the rule with lt_shim_arm. The child's result in *res.
+ */
+LT_NODISCARD lt_status lt_shim_rerun_holding(const char *marker, const char *tcase,
+                                             const char *subj, int hold_ms, char *log,
+                                             size_t logsize, lt_test_cmd_result *res);
+
+/** In a shimmed child: arm the rules that wait for LT_SHIM_LOG.arm (create it). LT_ERR_IO. */
+LT_NODISCARD lt_status lt_shim_arm(void);
+
+/** In a shimmed child: wait until func fired n times (LT_SHIM_LOG); false after timeout_ms. */
+bool lt_shim_wait_fired(const char *func, size_t n, int64_t timeout_ms);
 
 /** Lines of the shim log whose function is func (NULL: all). 0 when no log exists. */
 size_t lt_shim_fired(const char *log, const char *func);
