@@ -79,12 +79,8 @@ static bool pb_utf8_ok(const ProtobufCMessage *m)
 
 /* ---- events ------------------------------------------------------------------- */
 
-/*
- * InstanceStarted/Stopped/Failed share fields 1-3 (host_id, lattice,
- * instance); the instance goes in as its cached packed bytes, the rest is
- * appended field by field (as protoc would order and encode it).
- */
-/* ---- one instances.started per start command (host.proto InstancesStarted) ---- */
+/* One instances.started per start command (host.proto InstancesStarted): while apply() runs a
+ * start, h->started collects the instances that reach RUNNING. */
 
 /* Publish what the batch holds, if anything, and empty it. */
 static void started_flush(lt__host_state *h, const lt__host_ops *ops)
@@ -135,6 +131,11 @@ static void started_end(lt__host_state *h, const lt__host_ops *ops)
     h->started = NULL;
 }
 
+/*
+ * InstanceStarted/Stopped/Failed share fields 1-3 (host_id, lattice,
+ * instance); the instance goes in as its cached packed bytes, the rest is
+ * appended field by field (as protoc would order and encode it).
+ */
 void lt__host_emit_instance(lt__host_state *h, const lt__host_ops *ops, const char *type,
                             lt__host_inst *inst, int code, const char *text, bool will_restart)
 {

@@ -139,8 +139,8 @@ static const lt_opt options[] = {
       "simulate: stop crashing after N crashes in all; 0 = no limit", F(crash_limit), 0,
       INT64_MAX },
     { "no-instance-events", 0, E("NO_INSTANCE_EVENTS"), LT_OPT_FLAG, NULL, NULL,
-      "simulate: publish no instance.* events (heartbeats and replies still tell all); a "
-      "benchmark knob", F(no_instance_events), 0, 0 },
+      "simulate: publish no instance.* or instances.* events (heartbeats and replies still "
+      "tell all); a benchmark knob", F(no_instance_events), 0, 0 },
     { "stats-interval", 0, E("STATS_INTERVAL"), LT_OPT_STRING, "DURATION", "0",
       "simulate: log throughput counters this often (0 = only at exit)", F(stats_interval),
       0, 0 },

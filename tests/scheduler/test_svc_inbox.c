@@ -381,6 +381,7 @@ START_TEST(test_stop_while_the_reader_holds_a_subscription)
                   res.exit_code, res.term_signal, res.out, res.err);
     ck_assert_uint_ge(lt_shim_fired(log, "natsMsg_create"), 1);
     lt_test_cmd_result_cleanup(&res);
+    lt_shim_log_remove(log);
 }
 END_TEST
 
@@ -422,6 +423,7 @@ START_TEST(test_stop_while_the_mode_watch_holds_an_update)
                   res.exit_code, res.term_signal, res.out, res.err);
     ck_assert_uint_eq(lt_shim_fired(log, "natsMsg_Destroy"), 1);
     lt_test_cmd_result_cleanup(&res);
+    lt_shim_log_remove(log);
 }
 END_TEST
 

@@ -645,6 +645,7 @@ START_TEST(watch_stop_while_an_update_is_held)
                   res.exit_code, res.term_signal, res.out, res.err);
     ck_assert_uint_eq(lt_shim_fired(log, "natsMsg_Destroy"), 1);
     lt_test_cmd_result_cleanup(&res);
+    lt_shim_log_remove(log);
 }
 END_TEST
 

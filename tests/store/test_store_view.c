@@ -551,6 +551,7 @@ START_TEST(close_while_the_watch_holds_an_update)
                   res.exit_code, res.term_signal, res.out, res.err);
     ck_assert_uint_eq(lt_shim_fired(log, "natsMsg_Destroy"), 1);
     lt_test_cmd_result_cleanup(&res);
+    lt_shim_log_remove(log);
 }
 END_TEST
 

@@ -143,6 +143,18 @@ lt_status lt_shim_rerun_holding(const char *marker, const char *tcase, const cha
     return lt_shim_rerun_self(&r, res);
 }
 
+void lt_shim_log_remove(const char *log)
+{
+    char dir[LT_SHIMCTL_VAR];
+    char *slash;
+
+    snprintf(dir, sizeof(dir), "%s", log);
+    if ((slash = strrchr(dir, '/')) == NULL)
+        return;
+    *slash = '\0';
+    LT_IGNORE(lt_test_rmtree(dir));
+}
+
 lt_status lt_shim_arm(void)
 {
     const char *log = getenv("LT_SHIM_LOG");

@@ -69,6 +69,10 @@ LT_NODISCARD lt_status lt_shim_rerun_holding(const char *marker, const char *tca
                                              const char *subj, int hold_ms, char *log,
                                              size_t logsize, lt_test_cmd_result *res);
 
+/** Remove the directory holding log, a test's temporary one (lt_shim_rerun_holding makes one),
+ *  once the test passed: a failed test keeps it for its log. */
+void lt_shim_log_remove(const char *log);
+
 /** In a shimmed child: arm the rules that wait for LT_SHIM_LOG.arm (create it). LT_ERR_IO. */
 LT_NODISCARD lt_status lt_shim_arm(void);
 
