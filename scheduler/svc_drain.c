@@ -5,7 +5,8 @@
  * host, a thread of this file writes `{lattice}.{host}` in the bucket
  * `latticed_hosts` by compare-and-set, and the loop then applies the mode and
  * replies. Every replica watches the bucket (read whole at start, before
- * anything is placed), so the mode survives a leader failover and a restart.
+ * anything is placed), so the mode survives a leader failover and a restart; a
+ * watch that breaks is replaced, and the new one reads every mode again.
  * Without JetStream (single-process tests) the mode is kept in memory only.
  */
 #include "sched_svc_int.h"
@@ -27,6 +28,8 @@
 #define DRAIN_BUCKET "latticed_hosts"
 #define DRAIN_TRIES 8 /* compare-and-set attempts */
 #define DRAIN_LOAD_WAIT_MS 5000
+#define DRAIN_REWATCH_MIN_MS 200 /* a broken watch is replaced after this, then longer */
+#define DRAIN_REWATCH_MAX_MS 5000
 
 typedef struct drain_job {
     char lattice[LT_MAX_TOKEN + 1];
@@ -174,12 +177,48 @@ static mode_item *item_from_entry(lt_sched_svc *svc, kvEntry *e)
                      del ? 0 : (size_t)kvEntry_ValueLen(e));
 }
 
-/* Watch thread: every later change, to the loop. */
+/* Watch thread: wait up to ms, a stop seen within LT_CONN_WATCH_POLL_MS. */
+static void watch_pause(sched_drain *d, int ms)
+{
+    for (int waited = 0; waited < ms && !atomic_load(&d->svc->stopping);
+         waited += LT_CONN_WATCH_POLL_MS)
+        nats_Sleep(LT_CONN_WATCH_POLL_MS);
+}
+
+/* Watch thread: d->w replaced by a new watcher of every key, retried until it is had or the
+ * service stops. Its first deliveries are every current value again, delete markers included
+ * (last value per key), so whatever changed while no watch ran reaches the loop. */
+static void watch_again(sched_drain *d)
+{
+    int pause = DRAIN_REWATCH_MIN_MS;
+    kvWatchOptions wo;
+    natsStatus s;
+
+    lt_conn_watcher_free(d->svc->cfg.nc, d->w, LT_CONN_SETTLE_MS); /* this thread reads it */
+    d->w = NULL;
+    kvWatchOptions_Init(&wo);
+    for (;;) {
+        watch_pause(d, pause);
+        if (atomic_load(&d->svc->stopping))
+            return;
+        if ((s = kvStore_WatchAll(&d->w, d->kv, &wo)) == NATS_OK) {
+            LT_INFO("sched", "host modes: watching %s again", DRAIN_BUCKET);
+            return;
+        }
+        d->w = NULL;
+        LT_WARN("sched", "host modes: cannot watch %s: %s; trying again", DRAIN_BUCKET,
+                natsStatus_GetText(s));
+        pause = pause < DRAIN_REWATCH_MAX_MS / 2 ? 2 * pause : DRAIN_REWATCH_MAX_MS;
+    }
+}
+
+/* Watch thread: every later change, to the loop. A broken watch (an error other than a timeout:
+ * a message lost to a slow consumer, say) is replaced by a new one. */
 static void *watch_main(void *arg)
 {
     sched_drain *d = arg;
 
-    for (;;) {
+    while (d->w != NULL) {
         kvEntry *e = NULL;
         natsStatus s = kvWatcher_Next(&e, d->w, LT_CONN_WATCH_POLL_MS);
         mode_item *it;
@@ -190,8 +229,12 @@ static void *watch_main(void *arg)
         }
         if (s == NATS_TIMEOUT)
             continue;
-        if (s != NATS_OK)
-            break; /* the watch is broken: host modes are read again when latticed restarts */
+        if (s != NATS_OK) {
+            LT_WARN("sched", "host modes: the watch of %s failed: %s; watching again", DRAIN_BUCKET,
+                    natsStatus_GetText(s));
+            watch_again(d);
+            continue;
+        }
         if (e == NULL)
             continue;
         it = item_from_entry(d->svc, e);

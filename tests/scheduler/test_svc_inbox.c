@@ -427,6 +427,60 @@ START_TEST(test_stop_while_the_mode_watch_holds_an_update)
 }
 END_TEST
 
+/* The child's part: the shim fails the modes' watch once, on the update that cordons h1 (the
+ * update is lost, as a slow consumer loses one). The watch thread ended there for good: modes
+ * changed later were applied only when latticed restarted. A new watch reads every mode again:
+ * h1's lost update and h2's later one both reach the loop. */
+static void modes_after_a_broken_watch(void)
+{
+    int64_t deadline = lt_test_now_ms() + 15000;
+    const lt_sched *s;
+    kvStore *kv = NULL;
+    uint64_t merged;
+    size_t waiting = 0;
+
+    ck_assert_int_eq(lt_shim_arm(), LT_OK);
+    ck_assert_int_eq(js_KeyValue(&kv, js_svc, "latticed_hosts"), NATS_OK);
+    ck_assert_int_eq(kvStore_PutString(NULL, kv, "default.h1", "{\"state\":\"cordoned\"}"),
+                     NATS_OK);
+    ck_assert(lt_shim_wait_fired("natsSubscription_NextMsg", 1, 10000));
+    ck_assert_int_eq(kvStore_PutString(NULL, kv, "default.h2", "{\"state\":\"draining\"}"),
+                     NATS_OK);
+    kvStore_Destroy(kv);
+    while (waiting < 2 && lt_test_now_ms() < deadline) {
+        lt_test_sleep_ms(20);
+        lt__sched_svc_inbox_stats(svc, &waiting, &merged);
+    }
+    ck_assert_msg(waiting >= 2, "%zu mode(s) reached the inbox after the watch failed", waiting);
+    catch_up();
+    s = lt_sched_svc_lattice(svc, "default");
+    ck_assert_ptr_nonnull(s);
+    ck_assert_int_eq(lt_sched_host_mode_get(s, "h1"), LT_SCHED_HOST_CORDONED);
+    ck_assert_int_eq(lt_sched_host_mode_get(s, "h2"), LT_SCHED_HOST_DRAINING);
+}
+
+START_TEST(test_a_broken_mode_watch_is_replaced)
+{
+    char log[600];
+    lt_test_cmd_result res;
+
+    if (getenv(DRAIN_CHILD) != NULL) {
+        modes_after_a_broken_watch();
+        return;
+    }
+    ck_assert_int_eq(lt_shim_rerun_armed(DRAIN_CHILD, "rewatch",
+                                         "natsSubscription_NextMsg:subj=$KV.latticed_hosts.*:"
+                                         "count=1:mode=fail:err=err",
+                                         log, sizeof(log), &res),
+                     LT_OK);
+    ck_assert_msg(res.exit_code == 0, "the shimmed child: exit %d, signal %d\n%s\n%s",
+                  res.exit_code, res.term_signal, res.out, res.err);
+    ck_assert_uint_eq(lt_shim_fired(log, "natsSubscription_NextMsg"), 1);
+    lt_test_cmd_result_cleanup(&res);
+    lt_shim_log_remove(log);
+}
+END_TEST
+
 static Suite *suite(void)
 {
     Suite *s = suite_create("svc_inbox");
@@ -445,6 +499,10 @@ static Suite *suite(void)
     t = lt_test_tcase(s, "modes", 90,
                       (const TTest *const[]){ test_stop_while_the_mode_watch_holds_an_update,
                                               NULL });
+    tcase_add_checked_fixture(t, setup_js, teardown);
+    /* a tcase of its own: its shimmed child runs this case's tests only */
+    t = lt_test_tcase(s, "rewatch", 90,
+                      (const TTest *const[]){ test_a_broken_mode_watch_is_replaced, NULL });
     tcase_add_checked_fixture(t, setup_js, teardown);
     return s;
 }

@@ -125,8 +125,8 @@ lt_status lt_shim_rerun_self(const lt_shim_rerun *r, lt_test_cmd_result *res)
     return lt_test_run(&cmd, res);
 }
 
-lt_status lt_shim_rerun_holding(const char *marker, const char *tcase, const char *subj,
-                                int hold_ms, char *log, size_t logsize, lt_test_cmd_result *res)
+lt_status lt_shim_rerun_armed(const char *marker, const char *tcase, const char *rule, char *log,
+                              size_t logsize, lt_test_cmd_result *res)
 {
     char rules[LT_SHIMCTL_VAR - 16], *dir = NULL;
     lt_shim_rerun r = { .rules = rules, .log = log, .marker = marker, .tcase = tcase };
@@ -137,10 +137,18 @@ lt_status lt_shim_rerun_holding(const char *marker, const char *tcase, const cha
         return st;
     snprintf(log, logsize, "%s/shim.log", dir);
     free(dir);
-    snprintf(rules, sizeof(rules),
-             "natsSubscription_NextMsg:subj=%s:onfile=%s.arm:count=1:mode=delay=%d", subj, log,
-             hold_ms);
+    snprintf(rules, sizeof(rules), "%s:onfile=%s.arm", rule, log);
     return lt_shim_rerun_self(&r, res);
+}
+
+lt_status lt_shim_rerun_holding(const char *marker, const char *tcase, const char *subj,
+                                int hold_ms, char *log, size_t logsize, lt_test_cmd_result *res)
+{
+    char rule[LT_SHIMCTL_VAR / 2];
+
+    snprintf(rule, sizeof(rule), "natsSubscription_NextMsg:subj=%s:count=1:mode=delay=%d", subj,
+             hold_ms);
+    return lt_shim_rerun_armed(marker, tcase, rule, log, logsize, res);
 }
 
 void lt_shim_log_remove(const char *log)

@@ -60,10 +60,18 @@ typedef struct {
 LT_NODISCARD lt_status lt_shim_rerun_self(const lt_shim_rerun *r, lt_test_cmd_result *res);
 
 /**
+ * Run this case again (marker, tcase as in lt_shim_rerun) with the one rule RULE (LT_SHIM syntax)
+ * armed only while LOG.arm exists ("RULE:onfile=LOG.arm"), and a log in a new temporary
+ * directory, its path in log (logsize bytes). The child arms the rule with lt_shim_arm once it
+ * is ready for the fault. The child's result in *res.
+ */
+LT_NODISCARD lt_status lt_shim_rerun_armed(const char *marker, const char *tcase, const char *rule,
+                                           char *log, size_t logsize, lt_test_cmd_result *res);
+
+/**
  * The parent's side of a test that holds one KV update in its shimmed child: run this case again
- * (marker, tcase as in lt_shim_rerun) with the one rule "natsSubscription_NextMsg:subj=SUBJ:
- * onfile=LOG.arm:count=1:mode=delay=HOLD_MS" and a log in a new temporary directory, its path
- * in log (logsize bytes). The child arms the rule with lt_shim_arm. The child's result in *res.
+ * (lt_shim_rerun_armed) with the rule "natsSubscription_NextMsg:subj=SUBJ:count=1:
+ * mode=delay=HOLD_MS".
  */
 LT_NODISCARD lt_status lt_shim_rerun_holding(const char *marker, const char *tcase,
                                              const char *subj, int hold_ms, char *log,
