@@ -311,8 +311,17 @@ typedef lt_status (*lt_store_watch_fn)(lt_store_change_kind kind, const char *la
 #define LT_STORE_WATCH_RETRY_MAX_MS 10000 /**< longest pause between redeliveries */
 
 /**
+ * INITIAL_DONE without nats.c's end marker: the initial values are taken as complete once the
+ * watch has delivered nothing for this long. The marker rests on the consumer's pending counts,
+ * which nats-server can get wrong when the keys are written while the watch is created; the
+ * marker then never comes (nats.go sends it after a quiet JetStream timeout for the same reason).
+ */
+#define LT_STORE_WATCH_QUIET_MS 5000
+
+/**
  * CONSTRUCTOR. Start a thread that delivers the current index of every app
- * of lattice (NULL: of every lattice), then INITIAL_DONE, then each change,
+ * of lattice (NULL: of every lattice), then INITIAL_DONE (once per watcher: at nats.c's
+ * end marker, or after LT_STORE_WATCH_QUIET_MS without one), then each change,
  * in KV order, to fn on that thread. Changes after INITIAL_DONE that arrive
  * together are delivered as a batch whose deployed manifests were read side
  * by side beforehand (lt_store_app.deployed_manifest; a read that failed is

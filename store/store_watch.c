@@ -7,7 +7,8 @@
  * newer change of the same app comes first. Live changes that arrive together
  * (a burst of deploys) are handed over as a batch, the deployed manifests they
  * name read side by side first: one KV round trip per batch rather than one
- * per app on the way to the scheduler.
+ * per app on the way to the scheduler. The end of the initial values is nats.c's
+ * marker, or a quiet spell without it (LT_STORE_WATCH_QUIET_MS).
  */
 #include <pthread.h>
 #include <stdatomic.h>
@@ -277,7 +278,8 @@ static void pause_ms(lt_store_watch *wa, int ms)
 /* Follow one watcher until it fails or we stop. */
 static void follow(lt_store_watch *wa, kvWatcher *w)
 {
-    bool live = false; /* past the initial values */
+    bool live = false;                 /* past the initial values */
+    int64_t quiet = lt_time_mono_ms(); /* the last delivery while not live */
 
     while (!atomic_load(&wa->stop)) {
         kvEntry *e = NULL;
@@ -286,6 +288,13 @@ static void follow(lt_store_watch *wa, kvWatcher *w)
         if (atomic_load(&wa->stop)) {
             kvEntry_Destroy(e);
             return;
+        }
+        if (ns == NATS_TIMEOUT && !live && lt_time_mono_ms() - quiet >= LT_STORE_WATCH_QUIET_MS) {
+            LT_WARN("store",
+                    "watch %s: no end of its initial values after %d ms without a change; "
+                    "taking what was delivered as complete",
+                    wa->filter, LT_STORE_WATCH_QUIET_MS);
+            ns = NATS_OK; /* as if the marker came now */
         }
         if (ns == NATS_TIMEOUT) {
             redeliver_due(wa);
@@ -296,7 +305,8 @@ static void follow(lt_store_watch *wa, kvWatcher *w)
             return;
         }
         if (e == NULL) {
-            LT_IGNORE(wa->fn(LT_STORE_CHANGE_INITIAL_DONE, NULL, NULL, NULL, wa->arg));
+            if (!live) /* nats.c's marker after a quiet spell took its place: once is enough */
+                LT_IGNORE(wa->fn(LT_STORE_CHANGE_INITIAL_DONE, NULL, NULL, NULL, wa->arg));
             live = true;
             continue;
         }
@@ -305,6 +315,7 @@ static void follow(lt_store_watch *wa, kvWatcher *w)
         } else {
             deliver(wa, e);
             kvEntry_Destroy(e);
+            quiet = lt_time_mono_ms(); /* after fn: a slow callback is no quiet spell */
         }
         redeliver_due(wa);
         if (ns != NATS_OK) {

@@ -649,6 +649,72 @@ START_TEST(watch_stop_while_an_update_is_held)
 }
 END_TEST
 
+/* ---- the end of the initial values without nats.c's marker ---- */
+
+#define QUIET_CHILD "LT_STORE_QUIET_CHILD" /* set: this process is the shimmed child */
+
+/* The child's part: two apps are stored before the watch starts; the shim loses the second one
+ * on its way to the watcher (as if it never came), so the consumer's pending count never drops
+ * to 0 and nats.c never sends its end-of-initial-values marker. That is what nats-server's
+ * wrong pending counts do when keys are written while a watch is created (e2e_fence once waited
+ * 30 s for a deploy: the scheduler never had its apps "loaded"). INITIAL_DONE must come after
+ * LT_STORE_WATCH_QUIET_MS without a delivery, once, and live changes must follow. */
+static void initial_done_after_a_quiet_spell(void)
+{
+    watch_log l = { .mu = PTHREAD_MUTEX_INITIALIZER };
+    lt_store_watch *w = NULL;
+    int64_t t0, deadline;
+    int initial = 0;
+
+    ck_assert_int_eq(put_version(store, "ql", "app-a", "v1", "{}"), LT_OK);
+    ck_assert_int_eq(put_version(store, "ql", "app-b", "v1", "{}"), LT_OK);
+    ck_assert_int_eq(lt_shim_arm(), LT_OK);
+    t0 = lt_test_now_ms();
+    deadline = t0 + LT_STORE_WATCH_QUIET_MS + 10000;
+    ck_assert_int_eq(lt_store_watch_start(&w, store, "ql", on_change, &l), LT_OK);
+    while (initial == 0 && lt_test_now_ms() < deadline) {
+        nats_Sleep(50);
+        pthread_mutex_lock(&l.mu);
+        initial = l.initial;
+        pthread_mutex_unlock(&l.mu);
+    }
+    ck_assert_msg(initial == 1, "no end of the initial values: the watch waits for ever");
+    ck_assert_int_ge(lt_test_now_ms() - t0, LT_STORE_WATCH_QUIET_MS - 100);
+    ck_assert_uint_eq(lt_shim_fired(getenv("LT_SHIM_LOG"), "natsSubscription_NextMsg"), 1);
+    pthread_mutex_lock(&l.mu);
+    ck_assert_int_eq(l.puts, 1); /* app-a; app-b was lost by the shim */
+    pthread_mutex_unlock(&l.mu);
+    ck_assert_int_eq(put_version(store, "ql", "app-c", "v1", "{}"), LT_OK);
+    ck_assert(wait_for(&l, 2, 0, 1));
+    nats_Sleep(200);
+    pthread_mutex_lock(&l.mu);
+    ck_assert_int_eq(l.initial, 1);
+    ck_assert_str_eq(l.last, "ql/app-c");
+    pthread_mutex_unlock(&l.mu);
+    lt_store_watch_stop(w);
+}
+
+START_TEST(watch_initial_done_without_the_marker)
+{
+    char log[600];
+    lt_test_cmd_result res;
+
+    if (getenv(QUIET_CHILD) != NULL) {
+        initial_done_after_a_quiet_spell();
+        return;
+    }
+    ck_assert_int_eq(lt_shim_rerun_armed(QUIET_CHILD, "quiet",
+                                         "natsSubscription_NextMsg:subj=$KV.latticed_manifests."
+                                         "app.ql.*:skip=1:count=1:mode=fail:err=timeout",
+                                         log, sizeof(log), &res),
+                     LT_OK);
+    ck_assert_msg(res.exit_code == 0, "the shimmed child: exit %d, signal %d\n%s\n%s",
+                  res.exit_code, res.term_signal, res.out, res.err);
+    lt_test_cmd_result_cleanup(&res);
+    lt_shim_log_remove(log);
+}
+END_TEST
+
 /* ---- helpers (no server needed) ---- */
 
 START_TEST(ulid_and_time)
@@ -699,6 +765,9 @@ int main(void)
     tcase_add_checked_fixture(nats, setup, teardown);
     nats = lt_test_tcase(s, "stop", 60,
                          (const TTest *const[]){ watch_stop_while_an_update_is_held, NULL });
+    tcase_add_checked_fixture(nats, setup, teardown);
+    nats = lt_test_tcase(s, "quiet", 60,
+                         (const TTest *const[]){ watch_initial_done_without_the_marker, NULL });
     tcase_add_checked_fixture(nats, setup, teardown);
     lt_test_tcase(s, "pure", 0, (const TTest *const[]){ ulid_and_time, NULL });
     rc = lt_test_run_suite(s);
