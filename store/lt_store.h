@@ -312,9 +312,10 @@ typedef lt_status (*lt_store_watch_fn)(lt_store_change_kind kind, const char *la
 
 /**
  * INITIAL_DONE without nats.c's end marker: the initial values are taken as complete once the
- * watch has delivered nothing for this long. The marker rests on the consumer's pending counts,
- * which nats-server can get wrong when the keys are written while the watch is created; the
- * marker then never comes (nats.go sends it after a quiet JetStream timeout for the same reason).
+ * watch has delivered nothing for this long. nats.c derives the marker from the consumer's
+ * pending counts, which do not always add up when a key is written while the watch is created;
+ * the marker then never comes (nats.go sends it after a quiet JetStream timeout for the same
+ * reason).
  */
 #define LT_STORE_WATCH_QUIET_MS 5000
 
