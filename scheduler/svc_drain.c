@@ -411,7 +411,7 @@ out:
 static lt_status load(sched_drain *d)
 {
     kvWatchOptions wo;
-    size_t n = 0;
+    size_t n = 0, n_read = 0;
     natsStatus s;
 
     kvWatchOptions_Init(&wo);
@@ -421,8 +421,17 @@ static lt_status load(sched_drain *d)
         mode_item *it;
 
         s = kvWatcher_Next(&e, d->w, DRAIN_LOAD_WAIT_MS);
+        if (s == NATS_TIMEOUT) { /* no end marker (lt_store.h, LT_STORE_WATCH_QUIET_MS) */
+            LT_WARN("sched",
+                    "host modes: no end of %s's values after %d ms without a change; "
+                    "taking the %zu read as complete (the watch applies any later one)",
+                    DRAIN_BUCKET, DRAIN_LOAD_WAIT_MS, n_read);
+            s = NATS_OK;
+            break;
+        }
         if (s != NATS_OK || e == NULL)
             break; /* NULL: every current value delivered; the thread takes the rest */
+        n_read++;
         it = item_from_entry(d->svc, e);
         kvEntry_Destroy(e);
         if (it != NULL) {
