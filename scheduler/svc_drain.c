@@ -423,9 +423,9 @@ static lt_status load(sched_drain *d)
         s = kvWatcher_Next(&e, d->w, DRAIN_LOAD_WAIT_MS);
         if (s == NATS_TIMEOUT) { /* no end marker (lt_store.h, LT_STORE_WATCH_QUIET_MS) */
             LT_WARN("sched",
-                    "host modes: no end of %s's values after %d ms without a change; "
-                    "taking the %zu read as complete (the watch applies any later one)",
-                    DRAIN_BUCKET, DRAIN_LOAD_WAIT_MS, n_read);
+                    "host modes: reading %s timed out without nats.c's end marker; "
+                    "taking the %zu mode(s) read as complete (the watch applies any later one)",
+                    DRAIN_BUCKET, n_read);
             s = NATS_OK;
             break;
         }
