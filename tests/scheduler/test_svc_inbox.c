@@ -409,21 +409,14 @@ static void stop_under_a_held_mode(void)
 
 START_TEST(test_stop_while_the_mode_watch_holds_an_update)
 {
-    char log[600];
-    lt_test_cmd_result res;
+    char rule[256];
 
     if (getenv(DRAIN_CHILD) != NULL) {
         stop_under_a_held_mode();
         return;
     }
-    ck_assert_int_eq(lt_shim_rerun_holding(DRAIN_CHILD, "modes", "$KV.latticed_hosts.*",
-                                           READER_HOLD_MS, log, sizeof(log), &res),
-                     LT_OK);
-    ck_assert_msg(res.exit_code == 0, "the shimmed child: exit %d, signal %d\n%s\n%s",
-                  res.exit_code, res.term_signal, res.out, res.err);
-    ck_assert_uint_eq(lt_shim_fired(log, "natsMsg_Destroy"), 1);
-    lt_test_cmd_result_cleanup(&res);
-    lt_shim_log_remove(log);
+    lt_shim_rule_hold(rule, sizeof(rule), "$KV.latticed_hosts.*", READER_HOLD_MS);
+    lt_shim_expect_child(DRAIN_CHILD, "modes", rule, "natsMsg_Destroy", 1);
 }
 END_TEST
 
@@ -461,23 +454,14 @@ static void modes_after_a_broken_watch(void)
 
 START_TEST(test_a_broken_mode_watch_is_replaced)
 {
-    char log[600];
-    lt_test_cmd_result res;
-
     if (getenv(DRAIN_CHILD) != NULL) {
         modes_after_a_broken_watch();
         return;
     }
-    ck_assert_int_eq(lt_shim_rerun_armed(DRAIN_CHILD, "rewatch",
-                                         "natsSubscription_NextMsg:subj=$KV.latticed_hosts.*:"
-                                         "count=1:mode=fail:err=err",
-                                         log, sizeof(log), &res),
-                     LT_OK);
-    ck_assert_msg(res.exit_code == 0, "the shimmed child: exit %d, signal %d\n%s\n%s",
-                  res.exit_code, res.term_signal, res.out, res.err);
-    ck_assert_uint_eq(lt_shim_fired(log, "natsSubscription_NextMsg"), 1);
-    lt_test_cmd_result_cleanup(&res);
-    lt_shim_log_remove(log);
+    lt_shim_expect_child(DRAIN_CHILD, "rewatch",
+                         "natsSubscription_NextMsg:subj=$KV.latticed_hosts.*:count=1:mode=fail:"
+                         "err=err",
+                         "natsSubscription_NextMsg", 1);
 }
 END_TEST
 
@@ -506,22 +490,14 @@ static void start_without_the_end_marker(void)
 
 START_TEST(test_modes_load_without_the_end_marker)
 {
-    char log[600];
-    lt_test_cmd_result res;
-
     if (getenv(DRAIN_CHILD) != NULL) {
         start_without_the_end_marker();
         return;
     }
-    ck_assert_int_eq(lt_shim_rerun_armed(DRAIN_CHILD, "modes_load",
-                                         "natsSubscription_NextMsg:subj=$KV.latticed_hosts.*:"
-                                         "skip=1:count=1:mode=fail:err=timeout",
-                                         log, sizeof(log), &res),
-                     LT_OK);
-    ck_assert_msg(res.exit_code == 0, "the shimmed child: exit %d, signal %d\n%s\n%s",
-                  res.exit_code, res.term_signal, res.out, res.err);
-    lt_test_cmd_result_cleanup(&res);
-    lt_shim_log_remove(log);
+    lt_shim_expect_child(DRAIN_CHILD, "modes_load",
+                         "natsSubscription_NextMsg:subj=$KV.latticed_hosts.*:skip=1:count=1:"
+                         "mode=fail:err=timeout",
+                         "natsSubscription_NextMsg", 1);
 }
 END_TEST
 

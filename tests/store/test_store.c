@@ -630,22 +630,14 @@ static void stop_under_a_held_update(void)
 
 START_TEST(watch_stop_while_an_update_is_held)
 {
-    char log[600];
-    lt_test_cmd_result res;
+    char rule[256];
 
     if (getenv(SHIM_CHILD) != NULL) {
         stop_under_a_held_update();
         return;
     }
-    /* The shim is preloaded when a process starts: run this case again in a child with it. */
-    ck_assert_int_eq(lt_shim_rerun_holding(SHIM_CHILD, "stop", "$KV.latticed_manifests.app.hl.*",
-                                           600, log, sizeof(log), &res),
-                     LT_OK);
-    ck_assert_msg(res.exit_code == 0, "the shimmed child: exit %d, signal %d\n%s\n%s",
-                  res.exit_code, res.term_signal, res.out, res.err);
-    ck_assert_uint_eq(lt_shim_fired(log, "natsMsg_Destroy"), 1);
-    lt_test_cmd_result_cleanup(&res);
-    lt_shim_log_remove(log);
+    lt_shim_rule_hold(rule, sizeof(rule), "$KV.latticed_manifests.app.hl.*", 600);
+    lt_shim_expect_child(SHIM_CHILD, "stop", rule, "natsMsg_Destroy", 1);
 }
 END_TEST
 
@@ -696,22 +688,14 @@ static void initial_done_after_a_quiet_spell(void)
 
 START_TEST(watch_initial_done_without_the_marker)
 {
-    char log[600];
-    lt_test_cmd_result res;
-
     if (getenv(QUIET_CHILD) != NULL) {
         initial_done_after_a_quiet_spell();
         return;
     }
-    ck_assert_int_eq(lt_shim_rerun_armed(QUIET_CHILD, "quiet",
-                                         "natsSubscription_NextMsg:subj=$KV.latticed_manifests."
-                                         "app.ql.*:skip=1:count=1:mode=fail:err=timeout",
-                                         log, sizeof(log), &res),
-                     LT_OK);
-    ck_assert_msg(res.exit_code == 0, "the shimmed child: exit %d, signal %d\n%s\n%s",
-                  res.exit_code, res.term_signal, res.out, res.err);
-    lt_test_cmd_result_cleanup(&res);
-    lt_shim_log_remove(log);
+    lt_shim_expect_child(QUIET_CHILD, "quiet",
+                         "natsSubscription_NextMsg:subj=$KV.latticed_manifests.app.ql.*:skip=1:"
+                         "count=1:mode=fail:err=timeout",
+                         "natsSubscription_NextMsg", 1);
 }
 END_TEST
 

@@ -536,22 +536,14 @@ static void close_under_a_held_update(void)
 
 START_TEST(close_while_the_watch_holds_an_update)
 {
-    char log[600];
-    lt_test_cmd_result res;
+    char rule[256];
 
     if (getenv(SHIM_CHILD) != NULL) {
         close_under_a_held_update();
         return;
     }
-    /* The shim is preloaded when a process starts: run this case again in a child with it. */
-    ck_assert_int_eq(lt_shim_rerun_holding(SHIM_CHILD, "stop", "$KV.latticed_manifests.*", HOLD_MS,
-                                           log, sizeof(log), &res),
-                     LT_OK);
-    ck_assert_msg(res.exit_code == 0, "the shimmed child: exit %d, signal %d\n%s\n%s",
-                  res.exit_code, res.term_signal, res.out, res.err);
-    ck_assert_uint_eq(lt_shim_fired(log, "natsMsg_Destroy"), 1);
-    lt_test_cmd_result_cleanup(&res);
-    lt_shim_log_remove(log);
+    lt_shim_rule_hold(rule, sizeof(rule), "$KV.latticed_manifests.*", HOLD_MS);
+    lt_shim_expect_child(SHIM_CHILD, "stop", rule, "natsMsg_Destroy", 1);
 }
 END_TEST
 

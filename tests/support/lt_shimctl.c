@@ -125,30 +125,29 @@ lt_status lt_shim_rerun_self(const lt_shim_rerun *r, lt_test_cmd_result *res)
     return lt_test_run(&cmd, res);
 }
 
-lt_status lt_shim_rerun_armed(const char *marker, const char *tcase, const char *rule, char *log,
-                              size_t logsize, lt_test_cmd_result *res)
+void lt_shim_rule_hold(char *rule, size_t size, const char *subj, int hold_ms)
 {
-    char rules[LT_SHIMCTL_VAR - 16], *dir = NULL;
-    lt_shim_rerun r = { .rules = rules, .log = log, .marker = marker, .tcase = tcase };
-    lt_status st;
-
-    memset(res, 0, sizeof(*res));
-    if ((st = lt_test_tmpdir(&dir, "lt-shim")) != LT_OK)
-        return st;
-    snprintf(log, logsize, "%s/shim.log", dir);
-    free(dir);
-    snprintf(rules, sizeof(rules), "%s:onfile=%s.arm", rule, log);
-    return lt_shim_rerun_self(&r, res);
+    snprintf(rule, size, "natsSubscription_NextMsg:subj=%s:count=1:mode=delay=%d", subj, hold_ms);
 }
 
-lt_status lt_shim_rerun_holding(const char *marker, const char *tcase, const char *subj,
-                                int hold_ms, char *log, size_t logsize, lt_test_cmd_result *res)
+void lt_shim_expect_child(const char *marker, const char *tcase, const char *rule, const char *func,
+                          size_t fired)
 {
-    char rule[LT_SHIMCTL_VAR / 2];
+    char rules[LT_SHIMCTL_VAR - 16], log[LT_SHIMCTL_VAR / 2], *dir = NULL;
+    lt_shim_rerun r = { .rules = rules, .log = log, .marker = marker, .tcase = tcase };
+    lt_test_cmd_result res;
 
-    snprintf(rule, sizeof(rule), "natsSubscription_NextMsg:subj=%s:count=1:mode=delay=%d", subj,
-             hold_ms);
-    return lt_shim_rerun_armed(marker, tcase, rule, log, logsize, res);
+    ck_assert_int_eq(lt_test_tmpdir(&dir, "lt-shim"), LT_OK);
+    snprintf(log, sizeof(log), "%s/shim.log", dir);
+    free(dir);
+    snprintf(rules, sizeof(rules), "%s:onfile=%s.arm", rule, log);
+    ck_assert_int_eq(lt_shim_rerun_self(&r, &res), LT_OK);
+    ck_assert_msg(res.exit_code == 0, "the shimmed child: exit %d, signal %d\n%s\n%s",
+                  res.exit_code, res.term_signal, res.out, res.err);
+    if (func != NULL)
+        ck_assert_uint_eq(lt_shim_fired(log, func), fired);
+    lt_test_cmd_result_cleanup(&res);
+    lt_shim_log_remove(log);
 }
 
 void lt_shim_log_remove(const char *log)

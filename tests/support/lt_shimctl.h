@@ -60,24 +60,21 @@ typedef struct {
 LT_NODISCARD lt_status lt_shim_rerun_self(const lt_shim_rerun *r, lt_test_cmd_result *res);
 
 /**
- * Run this case again (marker, tcase as in lt_shim_rerun) with the one rule RULE (LT_SHIM syntax)
- * armed only while LOG.arm exists ("RULE:onfile=LOG.arm"), and a log in a new temporary
- * directory, its path in log (logsize bytes). The child arms the rule with lt_shim_arm once it
- * is ready for the fault. The child's result in *res.
+ * The parent's half of a test whose fault needs the shim preloaded (it is loaded when a process
+ * starts): run this case again in a child (lt_shim_rerun_self; marker, tcase as in
+ * lt_shim_rerun) with the one rule RULE (LT_SHIM syntax) armed only while LOG.arm exists
+ * ("RULE:onfile=LOG.arm"; the child arms it with lt_shim_arm once it is ready for the fault) and
+ * a log LOG in a new temporary directory. Asserts that the child exits 0 (its output in the
+ * message) and, when func is not NULL, that func fired `fired` times; then removes the directory.
  */
-LT_NODISCARD lt_status lt_shim_rerun_armed(const char *marker, const char *tcase, const char *rule,
-                                           char *log, size_t logsize, lt_test_cmd_result *res);
+void lt_shim_expect_child(const char *marker, const char *tcase, const char *rule, const char *func,
+                          size_t fired);
 
-/**
- * The parent's side of a test that holds one KV update in its shimmed child: run this case again
- * (lt_shim_rerun_armed) with the rule "natsSubscription_NextMsg:subj=SUBJ:count=1:
- * mode=delay=HOLD_MS".
- */
-LT_NODISCARD lt_status lt_shim_rerun_holding(const char *marker, const char *tcase,
-                                             const char *subj, int hold_ms, char *log,
-                                             size_t logsize, lt_test_cmd_result *res);
+/** Into rule (size bytes): the rule that holds the next KV update of subj that a watcher takes,
+ *  for hold_ms, in natsSubscription_NextMsg (count=1). For lt_shim_expect_child. */
+void lt_shim_rule_hold(char *rule, size_t size, const char *subj, int hold_ms);
 
-/** Remove the directory holding log, a test's temporary one (lt_shim_rerun_holding makes one),
+/** Remove the directory holding log, a test's temporary one (lt_shim_expect_child makes one),
  *  once the test passed: a failed test keeps it for its log. */
 void lt_shim_log_remove(const char *log);
 
