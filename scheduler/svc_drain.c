@@ -27,7 +27,8 @@
 
 #define DRAIN_BUCKET "latticed_hosts"
 #define DRAIN_TRIES 8 /* compare-and-set attempts */
-#define DRAIN_LOAD_WAIT_MS 5000
+#define DRAIN_LOAD_WAIT_MS LT_STORE_WATCH_QUIET_MS
+#define DRAIN_LOAD_TRIES 3       /* readings at start that may lack nats.c's end marker */
 #define DRAIN_REWATCH_MIN_MS 200 /* a broken watch is replaced after this, then longer */
 #define DRAIN_REWATCH_MAX_MS 5000
 
@@ -43,7 +44,8 @@ struct sched_drain {
     lt_sched_svc *svc;
     jsCtx *js;
     kvStore *kv;
-    kvWatcher *w;
+    kvWatcher *w;   /* the watch thread's once it runs (load's before) */
+    int rewatch_ms; /* the pause before the next new watch (watch thread) */
     pthread_t wth, jth;
     bool wth_on, jth_on, stop;
     pthread_mutex_t mu;
@@ -190,7 +192,6 @@ static void watch_pause(sched_drain *d, int ms)
  * (last value per key), so whatever changed while no watch ran reaches the loop. */
 static void watch_again(sched_drain *d)
 {
-    int pause = DRAIN_REWATCH_MIN_MS;
     kvWatchOptions wo;
     natsStatus s;
 
@@ -198,17 +199,21 @@ static void watch_again(sched_drain *d)
     d->w = NULL;
     kvWatchOptions_Init(&wo);
     for (;;) {
-        watch_pause(d, pause);
+        watch_pause(d, d->rewatch_ms);
+        /* the next break waits longer, unless this watch delivers something first */
+        d->rewatch_ms =
+            d->rewatch_ms < DRAIN_REWATCH_MAX_MS / 2 ? 2 * d->rewatch_ms : DRAIN_REWATCH_MAX_MS;
         if (atomic_load(&d->svc->stopping))
             return;
         if ((s = kvStore_WatchAll(&d->w, d->kv, &wo)) == NATS_OK) {
             LT_INFO("sched", "host modes: watching %s again", DRAIN_BUCKET);
+            /* what an earlier disconnection parked can go now (lt_conn.h) */
+            lt_conn_parked_sweep(d->svc->cfg.nc, LT_CONN_SETTLE_MS);
             return;
         }
         d->w = NULL;
         LT_WARN("sched", "host modes: cannot watch %s: %s; trying again", DRAIN_BUCKET,
                 natsStatus_GetText(s));
-        pause = pause < DRAIN_REWATCH_MAX_MS / 2 ? 2 * pause : DRAIN_REWATCH_MAX_MS;
     }
 }
 
@@ -237,6 +242,7 @@ static void *watch_main(void *arg)
         }
         if (e == NULL)
             continue;
+        d->rewatch_ms = DRAIN_REWATCH_MIN_MS; /* this watch delivers */
         it = item_from_entry(d->svc, e);
         kvEntry_Destroy(e);
         if (it != NULL)
@@ -407,44 +413,31 @@ out:
     natsMsg_Destroy(msg);
 }
 
-/* Every stored mode, applied before the scheduler runs (loop thread, or before it runs). */
+/* lt_store_kv_read_all: one stored mode, applied (a repeat changes nothing). */
+static void load_one(kvEntry *e, void *arg)
+{
+    sched_drain *d = arg;
+    mode_item *it = item_from_entry(d->svc, e);
+
+    if (it != NULL) {
+        apply_mode(d->svc, it->lattice, it->host, it->mode, NULL);
+        item_drop(&it->hdr);
+    }
+}
+
+/* Every stored mode, applied before the scheduler runs (loop thread, or before it runs); the
+ * watcher that read them goes on to the watch thread (d->w). */
 static lt_status load(sched_drain *d)
 {
-    kvWatchOptions wo;
-    size_t n = 0, n_read = 0;
-    natsStatus s;
+    lt_store_read_opts o = { .what = DRAIN_BUCKET,
+                             .wait_ms = DRAIN_LOAD_WAIT_MS,
+                             .tries = DRAIN_LOAD_TRIES };
+    size_t n = 0;
+    lt_status st = lt_store_kv_read_all(d->kv, d->svc->cfg.nc, &o, load_one, d, &d->w, &n);
 
-    kvWatchOptions_Init(&wo);
-    s = kvStore_WatchAll(&d->w, d->kv, &wo);
-    while (s == NATS_OK) {
-        kvEntry *e = NULL;
-        mode_item *it;
-
-        s = kvWatcher_Next(&e, d->w, DRAIN_LOAD_WAIT_MS);
-        if (s == NATS_TIMEOUT) { /* no end marker (lt_store.h, LT_STORE_WATCH_QUIET_MS) */
-            LT_WARN("sched",
-                    "host modes: reading %s timed out without nats.c's end marker; "
-                    "taking the %zu mode(s) read as complete (the watch applies any later one)",
-                    DRAIN_BUCKET, n_read);
-            s = NATS_OK;
-            break;
-        }
-        if (s != NATS_OK || e == NULL)
-            break; /* NULL: every current value delivered; the thread takes the rest */
-        n_read++;
-        it = item_from_entry(d->svc, e);
-        kvEntry_Destroy(e);
-        if (it != NULL) {
-            apply_mode(d->svc, it->lattice, it->host, it->mode, NULL);
-            n += it->mode != LT_SCHED_HOST_READY;
-            item_drop(&it->hdr);
-        }
-    }
-    if (s != NATS_OK)
-        return LT_FAIL(lt_conn_status(s), "reading %s: %s", DRAIN_BUCKET, natsStatus_GetText(s));
-    if (n > 0)
-        LT_INFO("sched", "%zu cordoned or draining host(s) read from %s", n, DRAIN_BUCKET);
-    return LT_OK;
+    if (st == LT_OK && n > 0)
+        LT_INFO("sched", "%zu host mode(s) read from %s", n, DRAIN_BUCKET);
+    return st;
 }
 
 lt_status lt__sched_svc_drain_start(lt_sched_svc *svc)
@@ -462,6 +455,7 @@ lt_status lt__sched_svc_drain_start(lt_sched_svc *svc)
     if (d == NULL)
         return LT_FAIL(LT_ERR_NOMEM, "host modes");
     d->svc = svc;
+    d->rewatch_ms = DRAIN_REWATCH_MIN_MS;
     svc->drain = d;
     pthread_mutex_init(&d->mu, NULL);
     pthread_cond_init(&d->cv, NULL);
@@ -490,7 +484,10 @@ void lt__sched_svc_drain_stop(lt_sched_svc *svc)
 
     if (d == NULL)
         return;
-    if (d->wth_on) /* it sees svc->stopping within LT_CONN_WATCH_POLL_MS (lt_conn.h) */
+    /* It sees svc->stopping within LT_CONN_WATCH_POLL_MS (lt_conn.h), unless it is replacing a
+     * broken watch: retiring that one and asking for a new one wait for the server (at most
+     * LT_CONN_SETTLE_MS and the JetStream timeout). */
+    if (d->wth_on)
         pthread_join(d->wth, NULL);
     pthread_mutex_lock(&d->mu);
     d->stop = true;

@@ -27,7 +27,8 @@
 #define V2_BUCKET "latticed_v2_workloads"
 #define V2_KV_MAX_PENDING 200000u /* queued writes; past it new ones are dropped (logged) */
 #define V2_KV_TRIES 5
-#define V2_KV_LOAD_WAIT_MS 5000
+#define V2_KV_LOAD_WAIT_MS LT_STORE_WATCH_QUIET_MS
+#define V2_KV_LOAD_TRIES 3 /* readings of the bucket at start that may lack the end marker */
 
 typedef struct kv_op {
     char *key;
@@ -161,33 +162,34 @@ static void load_one(sched_v2 *v, const char *key, const char *val, size_t len, 
     protobuf_c_message_free_unpacked(m, NULL);
 }
 
+typedef struct {
+    sched_v2 *v;
+    int64_t now;
+} load_arg;
+
+/* lt_store_kv_read_all: one stored start into the tables (a repeat finds it there). */
+static void load_entry(kvEntry *e, void *arg)
+{
+    load_arg *a = arg;
+
+    load_one(a->v, kvEntry_Key(e), kvEntry_Value(e), (size_t)kvEntry_ValueLen(e), a->now);
+}
+
+/* Every stored start, before this replica can lead. A reading without nats.c's end marker is
+ * done again (an entry missed would be started a second time), a few times. */
 static lt_status load(sched_v2 *v, int64_t now)
 {
-    kvWatcher *w = NULL;
-    kvWatchOptions wo;
+    lt_store_read_opts o = { .what = V2_BUCKET,
+                             .ignore_deletes = true,
+                             .wait_ms = V2_KV_LOAD_WAIT_MS,
+                             .tries = V2_KV_LOAD_TRIES };
+    load_arg a = { v, now };
     size_t n = 0;
-    natsStatus s;
+    lt_status st = lt_store_kv_read_all(v->kv->kv, v->svc->cfg.nc, &o, load_entry, &a, NULL, &n);
 
-    kvWatchOptions_Init(&wo);
-    wo.IgnoreDeletes = true;
-    s = kvStore_WatchAll(&w, v->kv->kv, &wo);
-    while (s == NATS_OK) {
-        kvEntry *e = NULL;
-
-        s = kvWatcher_Next(&e, w, V2_KV_LOAD_WAIT_MS);
-        if (s != NATS_OK || e == NULL)
-            break; /* NULL: every current value delivered */
-        load_one(v, kvEntry_Key(e), kvEntry_Value(e), (size_t)kvEntry_ValueLen(e), now);
-        kvEntry_Destroy(e);
-        n++;
-    }
-    lt_conn_watcher_free(v->svc->cfg.nc, w,
-                         LT_CONN_SETTLE_MS); /* once nats.c's reader is done with it */
-    if (s != NATS_OK)
-        return LT_FAIL(lt_conn_status(s), "reading %s: %s", V2_BUCKET, natsStatus_GetText(s));
-    if (n > 0)
+    if (st == LT_OK && n > 0)
         LT_INFO("sched", "%zu wasmCloud workloads started earlier read from %s", n, V2_BUCKET);
-    return LT_OK;
+    return st;
 }
 
 lt_status lt__sched_v2_kv_start(sched_v2 *v)

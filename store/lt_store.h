@@ -311,18 +311,43 @@ typedef lt_status (*lt_store_watch_fn)(lt_store_change_kind kind, const char *la
 #define LT_STORE_WATCH_RETRY_MAX_MS 10000 /**< longest pause between redeliveries */
 
 /**
- * INITIAL_DONE without nats.c's end marker: the initial values are taken as complete once the
- * watch has delivered nothing for this long. nats.c derives the marker from the consumer's
- * pending counts, which do not always add up when a key is written while the watch is created;
- * the marker then never comes (nats.go sends it after a quiet JetStream timeout for the same
- * reason).
+ * A KV watcher whose initial values went this long without a delivery and without nats.c's end
+ * marker is replaced by a new one (lt_store_watch) or read again (lt_store_kv_read_all).
+ * nats.c derives the marker from the consumer's pending counts, which do not always add up when
+ * a key is written while the watch is created: the marker then never comes. Taking the values
+ * as complete instead would be wrong when the server is only slow (a scheduler would stop the
+ * instances of every app it has not seen yet).
  */
 #define LT_STORE_WATCH_QUIET_MS 5000
 
+/** Called by lt_store_kv_read_all for each value; e is destroyed after it returns. */
+typedef void (*lt_store_kv_entry_fn)(kvEntry *e, void *arg);
+
+/** How lt_store_kv_read_all reads. */
+typedef struct {
+    const char *what;    /**< the bucket's name in messages */
+    bool ignore_deletes; /**< skip delete markers */
+    int wait_ms;         /**< the longest wait for the next value; 0 = LT_STORE_WATCH_QUIET_MS */
+    int tries;           /**< readings in all when values go quiet without the marker; 0 = 1 */
+} lt_store_read_opts;
+
+/**
+ * Call fn for every current value of kv, read with a KV watcher until nats.c's end marker. A
+ * reading that waits o->wait_ms for a next value without the marker is done again with a new
+ * watcher, o->tries readings in all, so fn may see a value more than once (make it idempotent).
+ * *n: the values of the last reading. keep not NULL: the watcher of the complete reading goes to
+ * *keep (the caller follows later changes with it and retires it, lt_conn_watcher_free);
+ * otherwise it is retired on nc. LT_ERR_TIMEOUT when no reading ended with the marker,
+ * LT_ERR_TRANSPORT, LT_ERR_NOMEM (message: "reading WHAT: ...").
+ */
+LT_NODISCARD lt_status lt_store_kv_read_all(kvStore *kv, natsConnection *nc,
+                                            const lt_store_read_opts *o, lt_store_kv_entry_fn fn,
+                                            void *arg, kvWatcher **keep, size_t *n);
+
 /**
  * CONSTRUCTOR. Start a thread that delivers the current index of every app
- * of lattice (NULL: of every lattice), then INITIAL_DONE (once per watcher: at nats.c's
- * end marker, or after LT_STORE_WATCH_QUIET_MS without one), then each change,
+ * of lattice (NULL: of every lattice), then INITIAL_DONE (at nats.c's end marker; a
+ * watcher without one after LT_STORE_WATCH_QUIET_MS is replaced), then each change,
  * in KV order, to fn on that thread. Changes after INITIAL_DONE that arrive
  * together are delivered as a batch whose deployed manifests were read side
  * by side beforehand (lt_store_app.deployed_manifest; a read that failed is

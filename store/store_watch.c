@@ -7,8 +7,8 @@
  * newer change of the same app comes first. Live changes that arrive together
  * (a burst of deploys) are handed over as a batch, the deployed manifests they
  * name read side by side first: one KV round trip per batch rather than one
- * per app on the way to the scheduler. The end of the initial values is nats.c's
- * marker, or a quiet spell without it (LT_STORE_WATCH_QUIET_MS).
+ * per app on the way to the scheduler. Initial values that go quiet without nats.c's
+ * end marker are read again by a new watcher (LT_STORE_WATCH_QUIET_MS).
  */
 #include <pthread.h>
 #include <stdatomic.h>
@@ -290,11 +290,13 @@ static void follow(lt_store_watch *wa, kvWatcher *w)
             return;
         }
         if (ns == NATS_TIMEOUT && !live && lt_time_mono_ms() - quiet >= LT_STORE_WATCH_QUIET_MS) {
+            /* Not "done": the scheduler would stop the instances of every app not delivered
+             * yet. A new watcher, created while nothing is written, gets its marker. */
             LT_WARN("store",
                     "watch %s: no end of its initial values after %d ms without a change; "
-                    "taking what was delivered as complete",
+                    "watching again",
                     wa->filter, LT_STORE_WATCH_QUIET_MS);
-            ns = NATS_OK; /* as if the marker came now */
+            return;
         }
         if (ns == NATS_TIMEOUT) {
             redeliver_due(wa);
@@ -305,8 +307,7 @@ static void follow(lt_store_watch *wa, kvWatcher *w)
             return;
         }
         if (e == NULL) {
-            if (!live) /* nats.c's marker after a quiet spell took its place: once is enough */
-                LT_IGNORE(wa->fn(LT_STORE_CHANGE_INITIAL_DONE, NULL, NULL, NULL, wa->arg));
+            LT_IGNORE(wa->fn(LT_STORE_CHANGE_INITIAL_DONE, NULL, NULL, NULL, wa->arg));
             live = true;
             continue;
         }

@@ -466,9 +466,9 @@ START_TEST(test_a_broken_mode_watch_is_replaced)
 END_TEST
 
 /* The child's part: two modes are stored while the service is down; as it starts again, the
- * shim loses the second on its way to the load's watcher, so nats.c's end marker never comes.
- * The start failed ("reading latticed_hosts: timeout"): latticed exited at start-up. It must take
- * what it read and start. */
+ * shim loses the second on its way to the first reading's watcher, so nats.c's end marker never
+ * comes. The start failed ("reading latticed_hosts: Timeout"): latticed exited at start-up. It
+ * must read the bucket again with a new watcher and start with both modes. */
 static void start_without_the_end_marker(void)
 {
     kvStore *kv = NULL;
@@ -486,6 +486,8 @@ static void start_without_the_end_marker(void)
     ck_assert_uint_eq(lt_shim_fired(getenv("LT_SHIM_LOG"), "natsSubscription_NextMsg"), 1);
     ck_assert_int_eq(lt_sched_host_mode_get(lt_sched_svc_lattice(svc, "default"), "h1"),
                      LT_SCHED_HOST_CORDONED);
+    ck_assert_int_eq(lt_sched_host_mode_get(lt_sched_svc_lattice(svc, "default"), "h2"),
+                     LT_SCHED_HOST_DRAINING);
 }
 
 START_TEST(test_modes_load_without_the_end_marker)

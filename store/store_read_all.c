@@ -1,0 +1,62 @@
+/*
+ * store_read_all.c - every current value of a KV bucket, read with a watcher until nats.c's
+ * end-of-initial-values marker. A reading whose values go quiet without that marker (nats.c
+ * derives it from pending counts that a write made while the watcher is created can upset:
+ * LT_STORE_WATCH_QUIET_MS) is done again with a new watcher rather than taken as complete.
+ */
+#include "lt_conn.h"
+#include "lt_log.h"
+#include "store_int.h"
+
+/* One reading: NATS_OK at the marker, NATS_TIMEOUT when the values went quiet without it. */
+static natsStatus read_once(kvStore *kv, bool ignore_deletes, int wait_ms,
+                            lt_store_kv_entry_fn fn, void *arg, kvWatcher **w, size_t *n)
+{
+    kvWatchOptions wo;
+    natsStatus s;
+
+    *n = 0;
+    kvWatchOptions_Init(&wo);
+    wo.IgnoreDeletes = ignore_deletes;
+    s = kvStore_WatchAll(w, kv, &wo);
+    while (s == NATS_OK) {
+        kvEntry *e = NULL;
+
+        s = kvWatcher_Next(&e, *w, wait_ms);
+        if (s != NATS_OK || e == NULL)
+            break;
+        fn(e, arg);
+        kvEntry_Destroy(e);
+        (*n)++;
+    }
+    return s;
+}
+
+lt_status lt_store_kv_read_all(kvStore *kv, natsConnection *nc, const lt_store_read_opts *o,
+                               lt_store_kv_entry_fn fn, void *arg, kvWatcher **keep, size_t *n)
+{
+    int tries = o->tries > 0 ? o->tries : 1;
+    int wait_ms = o->wait_ms > 0 ? o->wait_ms : LT_STORE_WATCH_QUIET_MS;
+    kvWatcher *w = NULL;
+    natsStatus s = NATS_TIMEOUT;
+
+    if (keep != NULL)
+        *keep = NULL;
+    for (int i = 0; i < tries && s == NATS_TIMEOUT; i++) {
+        if (i > 0) {
+            LT_WARN("store", "reading %s: no end marker after %zu value(s); reading again",
+                    o->what, *n);
+            lt_conn_watcher_free(nc, w, LT_CONN_SETTLE_MS); /* once nats.c's reader is done */
+            w = NULL;
+        }
+        s = read_once(kv, o->ignore_deletes, wait_ms, fn, arg, &w, n);
+    }
+    if (s == NATS_OK && keep != NULL) {
+        *keep = w; /* it goes on with every later change */
+        w = NULL;
+    }
+    lt_conn_watcher_free(nc, w, LT_CONN_SETTLE_MS);
+    if (s != NATS_OK)
+        return LT_FAIL(lt_conn_status(s), "reading %s: %s", o->what, natsStatus_GetText(s));
+    return LT_OK;
+}
