@@ -9,8 +9,8 @@
 #include "store_int.h"
 
 /* One reading: NATS_OK at the marker, NATS_TIMEOUT when the values went quiet without it. */
-static natsStatus read_once(kvStore *kv, bool ignore_deletes, int wait_ms,
-                            lt_store_kv_entry_fn fn, void *arg, kvWatcher **w, size_t *n)
+static natsStatus read_once(kvStore *kv, bool ignore_deletes, int wait_ms, lt_store_kv_entry_fn fn,
+                            void *arg, kvWatcher **w, size_t *n)
 {
     kvWatchOptions wo;
     natsStatus s;
@@ -44,8 +44,8 @@ lt_status lt_store_kv_read_all(kvStore *kv, natsConnection *nc, const lt_store_r
         *keep = NULL;
     for (int i = 0; i < tries && s == NATS_TIMEOUT; i++) {
         if (i > 0) {
-            LT_WARN("store", "reading %s: no end marker after %zu value(s); reading again",
-                    o->what, *n);
+            LT_WARN("store", "reading %s: no end marker after %zu value(s); reading again", o->what,
+                    *n);
             lt_conn_watcher_free(nc, w, LT_CONN_SETTLE_MS); /* once nats.c's reader is done */
             w = NULL;
         }
