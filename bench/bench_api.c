@@ -194,9 +194,13 @@ static char big_reply[BIG_REPLY_MAX];
  * reply's floor: the same bytes through NATS without latticed). */
 static void on_echo(natsConnection *nc, natsSubscription *sub, natsMsg *msg, void *closure)
 {
-    long n = natsMsg_GetDataLength(msg) > 0 ? strtol(natsMsg_GetData(msg), NULL, 10) : 0;
+    char body[32] = "";
+    long n;
 
     (void)sub, (void)closure;
+    if (natsMsg_GetDataLength(msg) > 0 && natsMsg_GetDataLength(msg) < (int)sizeof(body))
+        memcpy(body, natsMsg_GetData(msg), (size_t)natsMsg_GetDataLength(msg));
+    n = strtol(body, NULL, 10);
     if (n > 0 && n <= BIG_REPLY_MAX)
         natsConnection_Publish(nc, natsMsg_GetReply(msg), big_reply, (int)n);
     else
@@ -209,6 +213,10 @@ static void list_floor(natsConnection *nc, int r, int64_t *us, series *s)
 {
     char size[32];
 
+    if (list_bytes == 0) { /* no list reply came: nothing to compare with */
+        fail("floor list reply (no list reply)", 0);
+        return;
+    }
     snprintf(size, sizeof(size), "%zu", list_bytes < BIG_REPLY_MAX ? list_bytes : BIG_REPLY_MAX);
     for (int k = 0; k < r; k++) {
         natsMsg *m = NULL;
@@ -376,7 +384,8 @@ int main(int argc, char **argv)
     char *list = NULL, *tok, *save = NULL;
     FILE *jf = NULL;
 
-    setvbuf(stdout, NULL, _IOLBF, 0); /* progress shows in a log file */
+    setvbuf(stdout, NULL, _IOLBF, 0);          /* progress shows in a log file */
+    memset(big_reply, 'x', sizeof(big_reply)); /* before the responder subscribes */
     if (!lt_bench_parse(argc, argv, opts, vals, &cli) || cli.n_args != 1) {
         fprintf(stderr, "usage: bench_api [--apps 1000[,10000]] [--requests R] [--list-requests "
                         "R] [--concurrent C] [--json FILE] [--smoke] LATTICED\n");
@@ -426,7 +435,6 @@ int main(int argc, char **argv)
         fprintf(stderr, "bench_api: NATS setup failed\n");
         goto out;
     }
-    memset(big_reply, 'x', sizeof(big_reply));
     kc.Bucket = "bench_floor";
     kc.History = 1;
     kc.StorageType = js_FileStorage; /* as latticed's default --storage file */

@@ -46,6 +46,7 @@ struct sched_drain {
     kvStore *kv;
     kvWatcher *w;   /* the watch thread's once it runs (load's before) */
     int rewatch_ms; /* the pause before the next new watch (watch thread) */
+    bool w_marked;  /* d->w gave its end marker: what follows are changes (watch thread) */
     pthread_t wth, jth;
     bool wth_on, jth_on, stop;
     pthread_mutex_t mu;
@@ -197,6 +198,7 @@ static void watch_again(sched_drain *d)
 
     lt_conn_watcher_free(d->svc->cfg.nc, d->w, LT_CONN_SETTLE_MS); /* this thread reads it */
     d->w = NULL;
+    d->w_marked = false; /* the next one first delivers every mode again */
     kvWatchOptions_Init(&wo);
     for (;;) {
         watch_pause(d, d->rewatch_ms);
@@ -240,9 +242,12 @@ static void *watch_main(void *arg)
             watch_again(d);
             continue;
         }
-        if (e == NULL)
+        if (e == NULL) {
+            d->w_marked = true;
             continue;
-        d->rewatch_ms = DRAIN_REWATCH_MIN_MS; /* this watch delivers */
+        }
+        if (d->w_marked) /* a change after the marker: this watch works */
+            d->rewatch_ms = DRAIN_REWATCH_MIN_MS;
         it = item_from_entry(d->svc, e);
         kvEntry_Destroy(e);
         if (it != NULL)
@@ -435,8 +440,9 @@ static lt_status load(sched_drain *d)
     size_t n = 0;
     lt_status st = lt_store_kv_read_all(d->kv, d->svc->cfg.nc, &o, load_one, d, &d->w, &n);
 
+    d->w_marked = true; /* lt_store_kv_read_all ended at its marker */
     if (st == LT_OK && n > 0)
-        LT_INFO("sched", "%zu host mode(s) read from %s", n, DRAIN_BUCKET);
+        LT_INFO("sched", "%zu host mode entries read from %s", n, DRAIN_BUCKET);
     return st;
 }
 

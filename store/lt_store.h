@@ -334,7 +334,8 @@ typedef struct {
 /**
  * Call fn for every current value of kv, read with a KV watcher until nats.c's end marker. A
  * reading that waits o->wait_ms for a next value without the marker is done again with a new
- * watcher, o->tries readings in all, so fn may see a value more than once (make it idempotent).
+ * watcher and twice the wait, o->tries readings in all, so fn may see a value more than once
+ * (make it idempotent).
  * *n: the values of the last reading. keep not NULL: the watcher of the complete reading goes to
  * *keep (the caller follows later changes with it and retires it, lt_conn_watcher_free);
  * otherwise it is retired on nc. LT_ERR_TIMEOUT when no reading ended with the marker,

@@ -44,10 +44,15 @@ lt_status lt_store_kv_read_all(kvStore *kv, natsConnection *nc, const lt_store_r
         *keep = NULL;
     for (int i = 0; i < tries && s == NATS_TIMEOUT; i++) {
         if (i > 0) {
-            LT_WARN("store", "reading %s: no end marker after %zu value(s); reading again", o->what,
-                    *n);
+            if (w != NULL)
+                LT_WARN("store", "reading %s: no end marker after %zu value(s); reading again",
+                        o->what, *n);
+            else
+                LT_WARN("store", "reading %s: no watcher: %s; trying again", o->what,
+                        natsStatus_GetText(s));
             lt_conn_watcher_free(nc, w, LT_CONN_SETTLE_MS); /* once nats.c's reader is done */
             w = NULL;
+            wait_ms *= 2; /* a server that is only slow gets longer each time */
         }
         s = read_once(kv, o->ignore_deletes, wait_ms, fn, arg, &w, n);
     }

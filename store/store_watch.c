@@ -24,8 +24,9 @@
 #define NEXT_TIMEOUT_MS LT_CONN_WATCH_POLL_MS /* the longest a stop waits (lt_conn.h) */
 #define RETRY_PAUSE_MS 1000
 #define REDELIVER_FIRST_MS 250
-#define BATCH_MAX 128 /* live changes handed over together */
-#define READERS 4     /* threads reading one batch's manifests (the watcher's included) */
+#define BATCH_MAX 128      /* live changes handed over together */
+#define READERS 4          /* threads reading one batch's manifests (the watcher's included) */
+#define QUIET_MAX_MS 60000 /* the longest quiet spell of initial values a watcher is given */
 
 /* An app whose change the callback refused: delivered again at due. */
 typedef struct {
@@ -275,8 +276,11 @@ static void pause_ms(lt_store_watch *wa, int ms)
         nanosleep(&ts, NULL);
 }
 
-/* Follow one watcher until it fails or we stop. */
-static void follow(lt_store_watch *wa, kvWatcher *w)
+/* Follow one watcher until it fails or we stop. *quiet_ms: how long its initial values may go
+ * without a delivery and without the end marker before it is replaced; doubled for the next
+ * watcher when it runs out (a server that is only slow gets more time each round, up to
+ * QUIET_MAX_MS), back to LT_STORE_WATCH_QUIET_MS at the marker. */
+static void follow(lt_store_watch *wa, kvWatcher *w, int *quiet_ms)
 {
     bool live = false;                 /* past the initial values */
     int64_t quiet = lt_time_mono_ms(); /* the last delivery while not live */
@@ -289,13 +293,14 @@ static void follow(lt_store_watch *wa, kvWatcher *w)
             kvEntry_Destroy(e);
             return;
         }
-        if (ns == NATS_TIMEOUT && !live && lt_time_mono_ms() - quiet >= LT_STORE_WATCH_QUIET_MS) {
+        if (ns == NATS_TIMEOUT && !live && lt_time_mono_ms() - quiet >= *quiet_ms) {
             /* Not "done": the scheduler would stop the instances of every app not delivered
              * yet. A new watcher, created while nothing is written, gets its marker. */
             LT_WARN("store",
                     "watch %s: no end of its initial values after %d ms without a change; "
                     "watching again",
-                    wa->filter, LT_STORE_WATCH_QUIET_MS);
+                    wa->filter, *quiet_ms);
+            *quiet_ms = *quiet_ms < QUIET_MAX_MS / 2 ? 2 * *quiet_ms : QUIET_MAX_MS;
             return;
         }
         if (ns == NATS_TIMEOUT) {
@@ -309,6 +314,7 @@ static void follow(lt_store_watch *wa, kvWatcher *w)
         if (e == NULL) {
             LT_IGNORE(wa->fn(LT_STORE_CHANGE_INITIAL_DONE, NULL, NULL, NULL, wa->arg));
             live = true;
+            *quiet_ms = LT_STORE_WATCH_QUIET_MS;
             continue;
         }
         if (live) {
@@ -331,6 +337,7 @@ static void follow(lt_store_watch *wa, kvWatcher *w)
 static void *watch_main(void *p)
 {
     lt_store_watch *wa = p;
+    int quiet_ms = LT_STORE_WATCH_QUIET_MS;
 
     while (!atomic_load(&wa->stop)) {
         kvWatcher *w = NULL;
@@ -345,7 +352,7 @@ static void *watch_main(void *p)
             pause_ms(wa, RETRY_PAUSE_MS);
             continue;
         }
-        follow(wa, w);
+        follow(wa, w, &quiet_ms);
         lt_conn_watcher_free(wa->s->nc, w,
                              LT_CONN_SETTLE_MS); /* once nats.c's reader is done with it */
         if (!atomic_load(&wa->stop))

@@ -679,8 +679,7 @@ static void initial_done_after_a_quiet_spell(void)
     ck_assert_str_eq(l.last, "ql/app-b");
     pthread_mutex_unlock(&l.mu);
     ck_assert_int_eq(put_version(store, "ql", "app-c", "v1", "{}"), LT_OK);
-    ck_assert(wait_for(&l, 2, 0, 1));
-    nats_Sleep(200);
+    ck_assert(wait_for(&l, 4, 0, 1));
     pthread_mutex_lock(&l.mu);
     ck_assert_int_eq(l.initial, 1);
     ck_assert_str_eq(l.last, "ql/app-c");
