@@ -312,7 +312,8 @@ typedef lt_status (*lt_store_watch_fn)(lt_store_change_kind kind, const char *la
 
 /**
  * A KV watcher whose initial values went this long without a delivery and without nats.c's end
- * marker is replaced by a new one (lt_store_watch) or read again (lt_store_kv_read_all).
+ * marker is replaced by a new one (lt_store_watch: each new one given twice the time, up to
+ * 60 s) or read again (lt_store_kv_read_all: twice the wait each reading).
  * nats.c derives the marker from the consumer's pending counts, which do not always add up when
  * a key is written while the watch is created: the marker then never comes. Taking the values
  * as complete instead would be wrong when the server is only slow (a scheduler would stop the
