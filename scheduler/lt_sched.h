@@ -106,6 +106,9 @@ typedef struct {
     const char *host_id; /**< NULL: every host of the lattice (LT_SCHED_INVENTORY only) */
     uint64_t request_no; /**< give it back to lt_sched_on_reply with the host's answer */
     size_t count;
+    /** The items' packed sizes added up (0 for an inventory): with count, a bound on the
+     * request's size that spares the driver a sizing pass over every item. */
+    size_t items_bytes;
     Latticed__Host__V1__InstanceSpec **starts; /**< verb START */
     Latticed__Host__V1__StopItem **stops;      /**< verb STOP */
     Latticed__Host__V1__LinkSpec **links;      /**< verb LINK */

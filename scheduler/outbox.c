@@ -302,7 +302,7 @@ sched_req *lt__sched_out_req_new(lt_sched *s, const char *host_id, lt_sched_verb
 }
 
 static void send_chunk(lt_sched *s, sched_host *h, lt_sched_verb v, out_item **items, size_t n,
-                       int64_t now)
+                       size_t bytes, int64_t now)
 {
     void **msgs = lt_calloc(n, sizeof(*msgs));
     const Wasmcloud__Runtime__V2__Workload **wls = NULL;
@@ -332,6 +332,7 @@ static void send_chunk(lt_sched *s, sched_host *h, lt_sched_verb v, out_item **i
     b.host_id = h->id;
     b.request_no = r->no;
     b.count = n;
+    b.items_bytes = bytes;
     switch (v) {
     case LT_SCHED_START:
         b.starts = (Latticed__Host__V1__InstanceSpec **)msgs;
@@ -353,18 +354,22 @@ static void send_chunk(lt_sched *s, sched_host *h, lt_sched_verb v, out_item **i
     lt_free(msgs);
 }
 
-/* Items of the next request: at most max_batch, and about BATCH_BYTES packed. */
+/* Items of the next request: at most max_batch, and about BATCH_BYTES packed; *bytes gets
+ * their packed sizes added up (lt_sched_batch.items_bytes). */
 #define BATCH_BYTES (512u * 1024u)
 
-static size_t chunk_len(const lt_sched *s, out_item **items, size_t avail)
+static size_t chunk_len(const lt_sched *s, out_item **items, size_t avail, size_t *bytes)
 {
-    size_t n, bytes = 0;
+    size_t n, sum = 0;
 
     for (n = 0; n < avail && n < s->cfg.max_batch; n++) {
-        bytes += protobuf_c_message_get_packed_size((const ProtobufCMessage *)&items[n]->m) + 8;
-        if (bytes > BATCH_BYTES && n > 0)
+        size_t one = protobuf_c_message_get_packed_size((const ProtobufCMessage *)&items[n]->m);
+
+        if (sum + one + 8 * (n + 1) > BATCH_BYTES && n > 0)
             break;
+        sum += one;
     }
+    *bytes = sum;
     return n;
 }
 
@@ -382,9 +387,9 @@ void lt__sched_out_flush(lt_sched *s, int64_t now)
             pvec *q = &h->out[order[v]];
 
             for (k = 0; k < q->len;) {
-                size_t n = chunk_len(s, (out_item **)&q->items[k], q->len - k);
+                size_t bytes, n = chunk_len(s, (out_item **)&q->items[k], q->len - k, &bytes);
 
-                send_chunk(s, h, order[v], (out_item **)&q->items[k], n, now);
+                send_chunk(s, h, order[v], (out_item **)&q->items[k], n, bytes, now);
                 k += n;
             }
             for (k = 0; k < q->len; k++)

@@ -282,6 +282,12 @@ void lt__sched_svc_drain_request(lt_sched_svc *svc, const char *lattice, svc_lat
 
 /* svc_driver.c: the lt_sched sink's send, and replies */
 void lt__sched_svc_send(void *arg, const lt_sched_batch *b);
+/**
+ * A bound on the packed size of b's request with this lattice name and request id: the driver
+ * packs into a buffer of this size without a sizing pass over the items. 0 when b carries no
+ * items_bytes (an inventory): the caller sizes the request itself.
+ */
+size_t lt__sched_svc_request_bound(const lt_sched_batch *b, const char *lattice, const char *rid);
 LT_NODISCARD lt_status lt__sched_svc_replies_start(lt_sched_svc *svc);
 /**
  * Subscribe cb(arg) on nc to "{a new inbox}.{wildcard}"; the inbox is written to inbox (cap

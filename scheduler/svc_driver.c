@@ -110,6 +110,16 @@ static bool command_span(svc_lattice *l, const lt_sched_batch *b, const char *su
            lt__sched_svc_command_span(l, app, lt_sched_verb_name(b->verb), subj, b->host_id, tp);
 }
 
+size_t lt__sched_svc_request_bound(const lt_sched_batch *b, const char *lattice, const char *rid)
+{
+    if (b->items_bytes == 0)
+        return 0;
+    /* per item a tag and a length (1 + 10 at most); epoch, lattice and request id fields; 32
+     * for the request's other scalars (StopRequest.grace_ms) */
+    return b->items_bytes + b->count * 11 + (1 + 10) + (1 + 10 + strlen(lattice)) +
+           (1 + 10 + strlen(rid)) + 32;
+}
+
 void lt__sched_svc_send(void *arg, const lt_sched_batch *b)
 {
     svc_lattice *l = arg;
@@ -178,7 +188,9 @@ void lt__sched_svc_send(void *arg, const lt_sched_batch *b)
                                        lt_sched_verb_name(b->verb))) != LT_OK ||
         !reply_subject(reply, sizeof(reply), inbox, l->idx, b->request_no, inv))
         return; /* host ids are validated tokens: cannot happen; the request just expires */
-    len = protobuf_c_message_get_packed_size(m);
+    len = lt__sched_svc_request_bound(b, l->name, rid);
+    if (len == 0)
+        len = protobuf_c_message_get_packed_size(m);
     if (len > svc->pcap) {
         uint8_t *nb = lt_realloc(svc->pbuf, len);
 
@@ -187,7 +199,7 @@ void lt__sched_svc_send(void *arg, const lt_sched_batch *b)
         svc->pbuf = nb;
         svc->pcap = len;
     }
-    protobuf_c_message_pack(m, svc->pbuf);
+    len = protobuf_c_message_pack(m, svc->pbuf);
     if (!command_span(l, b, subj, tp))
         tp[0] = '\0';
     s = publish(svc, nc, subj, reply, len, tp[0] != '\0' ? tp : NULL);

@@ -171,10 +171,30 @@ static int do_unlink(fleet_host *h, const Latticed__Host__V1__UnlinkItem *u)
     return RC(ALREADY_DONE);
 }
 
+/* lt_sched_batch.items_bytes: the items' packed sizes added up, which the driver's size bound
+ * relies on (svc_driver.c). */
+static size_t items_bytes(const lt_sched_batch *b)
+{
+    size_t i, sum = 0;
+
+    for (i = 0; i < b->count; i++) {
+        const ProtobufCMessage *m = b->verb == LT_SCHED_START  ? &b->starts[i]->base
+                                    : b->verb == LT_SCHED_STOP ? &b->stops[i]->base
+                                    : b->verb == LT_SCHED_LINK ? &b->links[i]->base
+                                                               : &b->unlinks[i]->base;
+
+        sum += protobuf_c_message_get_packed_size(m);
+    }
+    return sum;
+}
+
 static void on_send(void *arg, const lt_sched_batch *b)
 {
     fleet *f = arg;
     fleet_host *h;
+
+    if (b->verb != LT_SCHED_INVENTORY)
+        ck_assert_uint_eq(b->items_bytes, items_bytes(b));
 
     if (b->host_id == NULL) { /* every host answers the lattice-wide inventory */
         for (size_t k = 0; k < f->n_hosts; k++) {

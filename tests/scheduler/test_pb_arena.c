@@ -2,7 +2,8 @@
  * test_pb_arena.c - protobuf-c unpacking into the service's arena (scheduler/pb_arena.c): a
  * heartbeat of many instances decodes to the same values as with the default allocator,
  * whether the first chunk fits or the estimate is short and chunks are topped up, a
- * malformed message fails cleanly, and releasing frees everything (ASan, valgrind).
+ * malformed message fails cleanly, and releasing frees everything (ASan, valgrind). And the
+ * driver's bound on a request's packed size (lt__sched_svc_request_bound) is never short.
  */
 #include <check.h>
 #include <stdio.h>
@@ -122,13 +123,83 @@ START_TEST(test_arena_malformed)
 }
 END_TEST
 
+/* Items of growing sizes (up to 20 KB, a 3-byte length) wrapped the way the driver wraps them,
+ * with the largest epoch, grace and names: the packed request never exceeds the bound. */
+START_TEST(test_request_bound_holds)
+{
+    static char big[20000], id[64], rid[160], lattice[LT_MAX_TOKEN + 1];
+    enum {
+        N = 300
+    };
+    Latticed__Host__V1__InstanceSpec st[N], *sp[N];
+    Latticed__Host__V1__StopItem so[N], *tp[N];
+    Latticed__Host__V1__LinkSpec li[N], *lp[N];
+    Latticed__Host__V1__UnlinkItem un[N], *up[N];
+    size_t n, i, v, bound;
+
+    memset(big, 'x', sizeof(big) - 1); /* item i's text: its last (i * 997) % 20000 bytes */
+    memset(lattice, 'l', sizeof(lattice) - 1);
+    memset(rid, 'r', sizeof(rid) - 1);
+    snprintf(id, sizeof(id), "i-%032d", 7);
+    for (n = 1; n <= N; n = n < 4 ? n + 1 : n * 3) {
+        for (v = 0; v < 4; v++) {
+            lt_sched_batch b = { .verb = (lt_sched_verb)v, .count = n };
+            Latticed__Host__V1__StartRequest sr = LATTICED__HOST__V1__START_REQUEST__INIT;
+            Latticed__Host__V1__StopRequest tr = LATTICED__HOST__V1__STOP_REQUEST__INIT;
+            Latticed__Host__V1__LinkRequest lr = LATTICED__HOST__V1__LINK_REQUEST__INIT;
+            Latticed__Host__V1__UnlinkRequest ur = LATTICED__HOST__V1__UNLINK_REQUEST__INIT;
+            ProtobufCMessage *m[4] = { &sr.base, &tr.base, &lr.base, &ur.base };
+
+            for (i = 0; i < n; i++) {
+                static const Latticed__Host__V1__InstanceSpec si =
+                    LATTICED__HOST__V1__INSTANCE_SPEC__INIT;
+                static const Latticed__Host__V1__StopItem oi = LATTICED__HOST__V1__STOP_ITEM__INIT;
+                static const Latticed__Host__V1__LinkSpec ls = LATTICED__HOST__V1__LINK_SPEC__INIT;
+                static const Latticed__Host__V1__UnlinkItem ui =
+                    LATTICED__HOST__V1__UNLINK_ITEM__INIT;
+                const char *text = big + sizeof(big) - 1 - (i * 997) % sizeof(big);
+
+                st[i] = si, so[i] = oi, li[i] = ls, un[i] = ui;
+                st[i].instance_id = id, st[i].image_ref = (char *)text, st[i].ordinal = UINT32_MAX;
+                so[i].instance_id = id, so[i].placement = (char *)text;
+                li[i].link_id = id, li[i].source_component_id = (char *)text;
+                un[i].link_id = (char *)text;
+                sp[i] = &st[i], tp[i] = &so[i], lp[i] = &li[i], up[i] = &un[i];
+                b.items_bytes += protobuf_c_message_get_packed_size(v == 0   ? &st[i].base
+                                                                    : v == 1 ? &so[i].base
+                                                                    : v == 2 ? &li[i].base
+                                                                             : &un[i].base);
+            }
+            sr.epoch = tr.epoch = lr.epoch = ur.epoch = UINT64_MAX;
+            sr.lattice = tr.lattice = lr.lattice = ur.lattice = lattice;
+            sr.request_id = tr.request_id = lr.request_id = ur.request_id = rid;
+            tr.grace_ms = UINT32_MAX;
+            sr.n_instances = n, sr.instances = sp;
+            tr.n_items = n, tr.items = tp;
+            lr.n_links = n, lr.links = lp;
+            ur.n_items = n, ur.items = up;
+            bound = lt__sched_svc_request_bound(&b, lattice, rid);
+            /* 0: none known (empty items pack to nothing), the driver sizes the request */
+            ck_assert(bound > 0 || b.items_bytes == 0);
+            if (bound > 0)
+                ck_assert_uint_le(protobuf_c_message_get_packed_size(m[v]), bound);
+        }
+    }
+    {
+        lt_sched_batch inv = { .verb = LT_SCHED_INVENTORY };
+
+        ck_assert_uint_eq(lt__sched_svc_request_bound(&inv, lattice, rid), 0);
+    }
+}
+END_TEST
+
 static Suite *suite(void)
 {
     Suite *s = suite_create("pb_arena");
 
     lt_test_tcase(s, "arena", 60,
                   (const TTest *const[]){ test_arena_unpacks_the_same, test_arena_malformed,
-                                          NULL });
+                                          test_request_bound_holds, NULL });
     return s;
 }
 
