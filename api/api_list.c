@@ -9,7 +9,10 @@
  * those texts: only apps that changed are built again. The
  * cache of a lattice holds exactly the apps of its last list (deleted apps drop out), is
  * taken out of the shared table while one list uses it (lists of one lattice run on one
- * worker anyway) and is bounded by LT__API_LIST_CACHE_BYTES.
+ * worker anyway) and is bounded by LT__API_LIST_CACHE_BYTES. It also keeps the last list's
+ * models joined into one text, with the view's mark of the lattice it was listed at
+ * (lt_store_app_revs_mark): a list that finds the mark unchanged (the common case, a client
+ * polling) copies that text and lists nothing.
  */
 #include <pthread.h>
 #include <stdio.h>
@@ -36,6 +39,9 @@ typedef struct {
     char *lattice; /* key */
     lt_map apps;   /* name -> summary_entry */
     size_t bytes;
+    char *joined; /* the last list's models, comma-separated (NULL: not kept); in bytes */
+    size_t joined_len;
+    uint64_t mark; /* the view's mark of the lattice when joined was listed */
 } lattice_cache;
 
 struct lt__api_list_cache {
@@ -62,6 +68,7 @@ static void lattice_cache_free(lattice_cache *c)
     while ((e = lt_map_next(&c->apps, &it)) != NULL)
         entry_free(e);
     lt_map_cleanup(&c->apps);
+    lt_free(c->joined);
     lt_free(c->lattice);
     lt_free(c);
 }
@@ -271,18 +278,32 @@ static lt_status append_entry(lt_buf *raw, summary_entry *e, bool *first)
     return st;
 }
 
-/* The models of the list into r->raw, from the view's revisions (revs). */
+/* The models of the list into r->raw, from the view's revisions (revs) listed at mark (0:
+ * none). When every app's summary went into now, now keeps them joined (the text appended
+ * after r->raw's first from bytes) with the mark, for the next list. */
 static lt_status list_from_revs(const lt__api_req *r, lattice_cache *old, lattice_cache *now,
-                                const lt_store_app_rev *revs, size_t n)
+                                const lt_store_app_rev *revs, size_t n, uint64_t mark)
 {
+    size_t from = r->raw->len, kept = 0;
     lt_status st = LT_OK;
     bool first = true;
 
     for (size_t i = 0; i < n && st == LT_OK; i++) {
         summary_entry *e = summary_at(r, old, now, &revs[i], &st);
 
-        if (e != NULL) /* else deleted meanwhile, or st says why not */
+        if (e != NULL) { /* else deleted meanwhile, or st says why not */
+            kept += e->name[0] != '\0';
             st = append_entry(r->raw, e, &first);
+        }
+    }
+    if (st == LT_OK && mark != 0 && now != NULL && kept == now->apps.count && kept == n &&
+        now->bytes + (r->raw->len - from) <= LT__API_LIST_CACHE_BYTES &&
+        (now->joined = lt_malloc(r->raw->len - from + 1)) != NULL) {
+        now->joined_len = r->raw->len - from;
+        memcpy(now->joined, r->raw->ptr + from, now->joined_len);
+        now->joined[now->joined_len] = '\0';
+        now->bytes += now->joined_len;
+        now->mark = mark;
     }
     return st;
 }
@@ -321,9 +342,16 @@ json_t *lt__api_list(const lt__api_req *r, bool bare)
     lattice_cache *old = NULL, *now = NULL;
     json_t *reply = NULL;
     lt_status st = LT_OK;
+    uint64_t mark = 0;
+    bool same;
 
+    if (r->list_cache != NULL && lt_store_app_revs_mark(r->store, r->lattice, &mark) != LT_OK)
+        mark = 0; /* the view is not usable: no list is served again */
+    if (r->list_cache != NULL)
+        old = cache_take(r->list_cache, r->lattice);
+    same = mark != 0 && old != NULL && old->joined != NULL && old->mark == mark;
     /* From the view when it is synced, else from copies of what KV holds. */
-    if ((st = lt_store_app_revs(r->store, r->lattice, &revs, &nrevs)) == LT_ERR_STATE &&
+    if (!same && (st = lt_store_app_revs(r->store, r->lattice, &revs, &nrevs)) == LT_ERR_STATE &&
         (lt_store_app_list(r->store, r->lattice, &apps, &n) != LT_OK ||
          lt_store_status_list(r->store, r->lattice, &sts, &ns) != LT_OK))
         st = LT_ERR_TRANSPORT;
@@ -332,10 +360,11 @@ json_t *lt__api_list(const lt__api_req *r, bool bare)
     if (st != LT_OK) {
         LT_WARN("api", "list %s: %s", r->lattice, lt_error_message());
         reply = lt__api_err("%s", lt__api_store_error(st, false, why, sizeof(why)));
+        now = old; /* kept for the next list */
+        old = NULL;
         goto out;
     }
-    if (r->list_cache != NULL && (old = cache_take(r->list_cache, r->lattice)) != NULL &&
-        (now = lt_calloc(1, sizeof(*now))) != NULL &&
+    if (old != NULL && !same && (now = lt_calloc(1, sizeof(*now))) != NULL &&
         (now->lattice = lt_strdup(r->lattice)) == NULL) {
         lt_free(now);
         now = NULL;
@@ -343,9 +372,14 @@ json_t *lt__api_list(const lt__api_req *r, bool bare)
     st = lt_buf_appends(r->raw, bare ? "["
                                      : "{\"result\":\"success\",\"message\":\"" LIST_MESSAGE
                                        "\",\"models\":[");
-    if (st == LT_OK)
-        st = revs != NULL || apps == NULL ? list_from_revs(r, old, now, revs, nrevs)
+    if (st == LT_OK && same) {
+        st = lt_buf_append(r->raw, old->joined, old->joined_len); /* nothing changed */
+        now = old;                                                /* given back as it is */
+        old = NULL;
+    } else if (st == LT_OK) {
+        st = revs != NULL || apps == NULL ? list_from_revs(r, old, now, revs, nrevs, mark)
                                           : list_from_copies(r, old, now, apps, n, sts, ns);
+    }
     if (st == LT_OK)
         st = lt_buf_appends(r->raw, bare ? "]" : "]}");
     if (st != LT_OK) {

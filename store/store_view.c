@@ -136,6 +136,7 @@ static void apply_index(lt__store_view *v, unsigned gen, bool reset, const char 
     e->app = app;
     e->rev = rev;
     owners_add(l, app);
+    l->changed = ++v->changes;
 }
 
 static void apply_status(lt__store_view *v, unsigned gen, bool reset, const char *lattice,
@@ -168,6 +169,7 @@ static void apply_status(lt__store_view *v, unsigned gen, bool reset, const char
     e->json = json;
     e->len = len;
     e->rev = rev;
+    l->changed = ++v->changes;
 }
 
 static void manifest_free(lt__store_view *v, lt__store_vmanifest *m)
@@ -232,6 +234,7 @@ static void sweep(lt__store_view *v, const lt__store_follower *f)
             if (f->status || l->apps.slots[i].key == NULL || e->gen == f->gen)
                 continue;
             lt_map_del(&l->apps, e->name);
+            l->changed = ++v->changes;
             owners_remove(l, e->app);
             lt_store_app_free(e->app);
             lt_free(e->name);
@@ -253,6 +256,7 @@ static void sweep(lt__store_view *v, const lt__store_follower *f)
             if (!f->status || l->statuses.slots[i].key == NULL || e->gen == f->gen)
                 continue;
             lt_map_del(&l->statuses, e->name);
+            l->changed = ++v->changes;
             lt_free(e->json);
             lt_free(e->name);
             lt_free(e);

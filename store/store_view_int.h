@@ -52,6 +52,7 @@ typedef struct {
     lt_map statuses;  /* name -> lt__store_vstatus */
     lt_map manifests; /* "{app}.{id}" -> lt__store_vmanifest */
     lt_map owners;    /* component id -> lt__store_vowners */
+    uint64_t changed; /* the view's changes when an index or status of it last changed */
 } lt__store_vlattice;
 
 typedef struct lt__store_view lt__store_view;
@@ -77,6 +78,7 @@ struct lt__store_view {
     lt_map lattices;        /* name -> lt__store_vlattice */
     size_t manifest_bytes;  /* held manifest JSON, at most manifest_budget */
     size_t manifest_budget; /* the store's view_manifest_bytes */
+    uint64_t changes; /* counts the changes of indexes and statuses (lt_store_app_revs_mark) */
     bool over_budget_logged;
     natsConnection *nc; /* borrowed: its state tells whether the view may be behind */
     atomic_bool stop;

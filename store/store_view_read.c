@@ -166,6 +166,21 @@ void lt_store_app_revs_free(lt_store_app_rev *revs, size_t count)
     lt_free(revs);
 }
 
+lt_status lt_store_app_revs_mark(lt_store *s, const char *lattice, uint64_t *mark)
+{
+    lt__store_view *v = s->view;
+    lt__store_vlattice *l;
+
+    *mark = 0;
+    if (v == NULL || !lt__store_view_usable(&v->fm) || !lt__store_view_usable(&v->fs))
+        return LT_ERR_STATE;
+    pthread_rwlock_rdlock(&v->lock);
+    l = lt__store_view_lattice(v, lattice);
+    *mark = l != NULL ? l->changed : 0;
+    pthread_rwlock_unlock(&v->lock);
+    return LT_OK;
+}
+
 lt_status lt_store_app_revs(lt_store *s, const char *lattice, lt_store_app_rev **out, size_t *count)
 {
     lt__store_view *v = s->view;

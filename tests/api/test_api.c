@@ -298,19 +298,47 @@ static const char *model_field(json_t *r, size_t n, const char *key)
     return json_string_value(json_object_get(json_array_get(json_object_get(r, "models"), n), key));
 }
 
-/* The server keeps each app's summary between lists (api_list.c): every change shows. */
+/* Two lists in a row give the same reply: the second is the first's joined text (api_list.c). */
+static json_t *list_twice(void)
+{
+    json_t *a = fx_call("model.get", NULL, NULL), *b = fx_call("model.get", NULL, NULL);
+
+    ck_assert_msg(json_equal(a, b), "a list without changes differs from the one before");
+    json_decref(b);
+    return a;
+}
+
+/* The server keeps each app's summary, and the last list whole, between lists (api_list.c):
+ * every change shows, also after a list that changed nothing. */
 START_TEST(list_follows_changes)
 {
     const char *deployed = "{\"status\":{\"type\":\"deployed\",\"message\":\"\"},\"scalers\":[],"
                            "\"version\":\"v1\",\"components\":[]}";
+    const char *failed = "{\"status\":{\"type\":\"failed\",\"message\":\"\"},\"scalers\":[],"
+                         "\"version\":\"v1\",\"components\":[]}";
     json_t *r;
 
     put_ok("aa-app", "v1", "created");
     put_ok("zz-app", "v1", "created");
-    r = fx_call("model.get", NULL, NULL);
+    r = list_twice();
     ck_assert_str_eq(model_field(r, 0, "version"), "v1");
     ck_assert_str_eq(model_field(r, 1, "status"), "undeployed");
     json_decref(r);
+    put_ok("mm-app", "v1", "created"); /* one app more */
+    r = list_twice();
+    ck_assert_int_eq(json_array_size(json_object_get(r, "models")), 3);
+    ck_assert_str_eq(model_field(r, 1, "name"), "mm-app");
+    json_decref(r);
+    ck_assert_int_eq(lt_store_status_put(fx_store, "default", "mm-app", failed, strlen(failed)),
+                     LT_OK); /* only a status changed since the last list */
+    r = list_twice();
+    ck_assert_str_eq(model_field(r, 1, "status"), "failed");
+    json_decref(r);
+    put_ok("mm-app", "v2", "newversion"); /* only an index changed since the last list */
+    r = list_twice();
+    ck_assert_str_eq(model_field(r, 1, "version"), "v2");
+    json_decref(r);
+    fx_expect(fx_call("model.del.mm-app", NULL, NULL), "deleted");
     put_ok("aa-app", "v2", "newversion"); /* the index changed */
     ck_assert_int_eq(lt_store_status_put(fx_store, "default", "zz-app", deployed, strlen(deployed)),
                      LT_OK); /* the status changed, not the index */
