@@ -461,7 +461,8 @@ LT_NODISCARD lt_status lt_store_app_revs(lt_store *s, const char *lattice, lt_st
  * A mark of lattice's apps in the view: it moves on with every change of an index or status
  * of the lattice the view applies (own writes, the watch, a recreated bucket), and never comes
  * back to an earlier value, so two equal marks mean lt_store_app_revs lists the same apps with
- * the same revisions. Take it before the listing it stands for. 0 when the view holds nothing
+ * the same index and status revisions (its epoch may differ: a recreated bucket that changed no
+ * value of the lattice). Take it before the listing it stands for. 0 when the view holds nothing
  * of the lattice. LT_ERR_STATE when the view is not usable (as lt_store_app_revs).
  */
 LT_NODISCARD lt_status lt_store_app_revs_mark(lt_store *s, const char *lattice, uint64_t *mark);
