@@ -327,16 +327,20 @@ typedef void (*lt_store_kv_entry_fn)(kvEntry *e, void *arg);
 /** How lt_store_kv_read_all reads. */
 typedef struct {
     const char *what;    /**< the bucket's name in messages */
+    const char *filter;  /**< the keys to read (KV wildcards); NULL: every key */
     bool ignore_deletes; /**< skip delete markers */
     int wait_ms;         /**< the longest wait for the next value; 0 = LT_STORE_WATCH_QUIET_MS */
     int tries;           /**< readings in all when values go quiet without the marker; 0 = 1 */
+    /** Called before each reading after the first (NULL: none): forget what the last gave. */
+    void (*restart)(void *arg);
 } lt_store_read_opts;
 
 /**
  * Call fn for every current value of kv, read with a KV watcher until nats.c's end marker. A
  * reading that waits o->wait_ms for a next value without the marker is done again with a new
  * watcher and twice the wait, o->tries readings in all, so fn may see a value more than once
- * (make it idempotent).
+ * (make it idempotent, or reset in o->restart). Within an API request's deadline
+ * (lt_store_deadline_set) no wait outlasts it and no reading starts after it.
  * *n: the values of the last reading. keep not NULL: the watcher of the complete reading goes to
  * *keep (the caller follows later changes with it and retires it, lt_conn_watcher_free);
  * otherwise it is retired on nc. LT_ERR_TIMEOUT when no reading ended with the marker,

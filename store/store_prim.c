@@ -19,7 +19,8 @@
 
 #define KV_OP_HEADER "KV-Operation"
 #define WRITE_ID_HEADER "Lt-Write-Id" /**< unique per write: tells ours apart on a read-back */
-#define SCAN_TIMEOUT_MS 10000
+#define SCAN_QUIET_MS 2500 /* a scan's values quiet this long without the end marker: read again */
+#define SCAN_READINGS 3    /* 2.5 + 5 + 10 s at most, and never past the request's deadline */
 
 static lt_status subject_of(const char *bucket, const char *key, lt_buf *out)
 {
@@ -411,68 +412,74 @@ void lt__store_kv_items_free(lt__store_kv_item *items, size_t count)
     lt_free(items);
 }
 
+/* What lt__store_kv_scan collects: the values of the reading under way. */
+typedef struct {
+    lt__store_kv_item *items;
+    size_t n, cap;
+    lt_status st;
+} scan_ctx;
+
+static void scan_restart(void *arg)
+{
+    scan_ctx *c = arg;
+
+    lt__store_kv_items_free(c->items, c->n);
+    *c = (scan_ctx){ .st = LT_OK };
+}
+
+static void scan_one(kvEntry *e, void *arg)
+{
+    scan_ctx *c = arg;
+    lt__store_kv_item *it;
+
+    if (c->st != LT_OK)
+        return;
+    if (c->n == c->cap) {
+        size_t ncap = c->cap ? c->cap * 2 : 16;
+        lt__store_kv_item *p = lt_realloc(c->items, ncap * sizeof(*p));
+
+        if (p == NULL) {
+            c->st = LT_FAIL(LT_ERR_NOMEM, "out of memory");
+            return;
+        }
+        c->items = p;
+        c->cap = ncap;
+    }
+    it = &c->items[c->n++];
+    it->len = (size_t)kvEntry_ValueLen(e);
+    it->key = lt_strdup(kvEntry_Key(e));
+    it->value = lt_strndup(kvEntry_Value(e), it->len);
+    if (it->key == NULL || it->value == NULL)
+        c->st = LT_FAIL(LT_ERR_NOMEM, "out of memory");
+}
+
 lt_status lt__store_kv_scan(lt_store *s, kvStore *kv, const char *filter, lt__store_kv_item **out,
                             size_t *count)
 {
-    kvWatcher *w = NULL;
-    kvWatchOptions wo;
-    lt__store_kv_item *items = NULL;
-    size_t n = 0, cap = 0;
-    natsStatus ns;
-    lt_status st = LT_OK;
+    /* A reading whose end marker never comes (store_read_all.c) is done again, within the
+     * request's deadline, rather than failing the list. */
+    lt_store_read_opts o = { .what = filter,
+                             .filter = filter,
+                             .ignore_deletes = true,
+                             .wait_ms = SCAN_QUIET_MS,
+                             .tries = SCAN_READINGS,
+                             .restart = scan_restart };
+    scan_ctx c = { .st = LT_OK };
+    size_t n = 0;
+    lt_status st;
 
     *out = NULL;
     *count = 0;
-    kvWatchOptions_Init(&wo);
-    wo.IgnoreDeletes = true;
-    ns = kvStore_Watch(&w, kv, filter, &wo);
-    if (ns != NATS_OK) {
-        st = lt__store_nats_fail(ns, 0, "cannot scan", filter);
-        goto out;
+    st = lt_store_kv_read_all(kv, s->nc, &o, scan_one, &c, NULL, &n);
+    if (st == LT_OK)
+        st = c.st;
+    if (st != LT_OK) {
+        lt__store_kv_items_free(c.items, c.n);
+        return st;
     }
-    for (;;) {
-        kvEntry *e = NULL;
-
-        ns = kvWatcher_Next(&e, w, lt__store_wait_ms(SCAN_TIMEOUT_MS));
-        if (ns != NATS_OK) {
-            st = lt__store_nats_fail(ns, 0, "cannot scan", filter);
-            goto out;
-        }
-        if (e == NULL)
-            break; /* every current value delivered */
-        if (n == cap) {
-            size_t ncap = cap ? cap * 2 : 16;
-            lt__store_kv_item *p = lt_realloc(items, ncap * sizeof(*p));
-
-            if (p == NULL) {
-                kvEntry_Destroy(e);
-                st = LT_FAIL(LT_ERR_NOMEM, "out of memory");
-                goto out;
-            }
-            items = p;
-            cap = ncap;
-        }
-        items[n].key = lt_strdup(kvEntry_Key(e));
-        items[n].len = (size_t)kvEntry_ValueLen(e);
-        items[n].value = lt_strndup(kvEntry_Value(e), items[n].len);
-        kvEntry_Destroy(e);
-        n++;
-        if (items[n - 1].key == NULL || items[n - 1].value == NULL) {
-            st = LT_FAIL(LT_ERR_NOMEM, "out of memory");
-            goto out;
-        }
-    }
-    if (n > 1)
-        qsort(items, n, sizeof(*items), item_cmp);
-    *out = items;
-    *count = n;
-    items = NULL;
-    n = 0;
-out:
-    lt__store_kv_items_free(items, n);
-    lt_conn_watcher_free(
-        s->nc, w,
-        lt__store_wait_ms(
-            LT_CONN_SETTLE_MS)); /* once nats.c's reader is done with it (lt_conn.h) */
-    return st;
+    if (c.n > 1)
+        qsort(c.items, c.n, sizeof(*c.items), item_cmp);
+    *out = c.items;
+    *count = c.n;
+    return LT_OK;
 }

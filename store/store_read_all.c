@@ -9,20 +9,20 @@
 #include "store_int.h"
 
 /* One reading: NATS_OK at the marker, NATS_TIMEOUT when the values went quiet without it. */
-static natsStatus read_once(kvStore *kv, bool ignore_deletes, int wait_ms, lt_store_kv_entry_fn fn,
-                            void *arg, kvWatcher **w, size_t *n)
+static natsStatus read_once(kvStore *kv, const lt_store_read_opts *o, int wait_ms,
+                            lt_store_kv_entry_fn fn, void *arg, kvWatcher **w, size_t *n)
 {
     kvWatchOptions wo;
     natsStatus s;
 
     *n = 0;
     kvWatchOptions_Init(&wo);
-    wo.IgnoreDeletes = ignore_deletes;
-    s = kvStore_WatchAll(w, kv, &wo);
+    wo.IgnoreDeletes = o->ignore_deletes;
+    s = o->filter != NULL ? kvStore_Watch(w, kv, o->filter, &wo) : kvStore_WatchAll(w, kv, &wo);
     while (s == NATS_OK) {
         kvEntry *e = NULL;
 
-        s = kvWatcher_Next(&e, *w, wait_ms);
+        s = kvWatcher_Next(&e, *w, lt__store_wait_ms(wait_ms));
         if (s != NATS_OK || e == NULL)
             break;
         fn(e, arg);
@@ -42,7 +42,7 @@ lt_status lt_store_kv_read_all(kvStore *kv, natsConnection *nc, const lt_store_r
 
     if (keep != NULL)
         *keep = NULL;
-    for (int i = 0; i < tries && s == NATS_TIMEOUT; i++) {
+    for (int i = 0; i < tries && s == NATS_TIMEOUT && !(i > 0 && lt__store_out_of_time()); i++) {
         if (i > 0) {
             if (w != NULL)
                 LT_WARN("store", "reading %s: no end marker after %zu value(s); reading again",
@@ -53,8 +53,10 @@ lt_status lt_store_kv_read_all(kvStore *kv, natsConnection *nc, const lt_store_r
             lt_conn_watcher_free(nc, w, LT_CONN_SETTLE_MS); /* once nats.c's reader is done */
             w = NULL;
             wait_ms *= 2; /* a server that is only slow gets longer each time */
+            if (o->restart != NULL)
+                o->restart(arg);
         }
-        s = read_once(kv, o->ignore_deletes, wait_ms, fn, arg, &w, n);
+        s = read_once(kv, o, wait_ms, fn, arg, &w, n);
     }
     if (s == NATS_OK && keep != NULL) {
         *keep = w; /* it goes on with every later change */

@@ -700,6 +700,44 @@ START_TEST(watch_initial_done_without_the_marker)
 }
 END_TEST
 
+/* ---- a list read from KV without nats.c's marker ---- */
+
+#define SCAN_CHILD "LT_STORE_SCAN_CHILD" /* set: this process is the shimmed child */
+
+/* The child's part: without a view, a list reads KV with a watcher until nats.c's end marker
+ * (store_prim.c). The shim loses the second app on its way, so the marker never comes. The
+ * list used to fail (after 10 s, or at once on the shim's timeout); it must read again and
+ * give each app once. */
+static void list_without_the_marker(void)
+{
+    lt_store_app **apps = NULL;
+    size_t n = 0;
+
+    ck_assert_int_eq(put_version(store, "sl", "app-a", "v1", "{}"), LT_OK);
+    ck_assert_int_eq(put_version(store, "sl", "app-b", "v1", "{}"), LT_OK);
+    ck_assert_int_eq(lt_shim_arm(), LT_OK);
+    ck_assert_msg(lt_store_app_list(store, "sl", &apps, &n) == LT_OK, "list failed: %s",
+                  lt_error_message());
+    ck_assert_uint_eq(lt_shim_fired(getenv("LT_SHIM_LOG"), "natsSubscription_NextMsg"), 1);
+    ck_assert_uint_eq(n, 2); /* the first reading's app-a is not listed twice */
+    ck_assert_str_eq(apps[0]->name, "app-a");
+    ck_assert_str_eq(apps[1]->name, "app-b");
+    lt_store_app_list_free(apps, n);
+}
+
+START_TEST(list_reads_again_without_the_marker)
+{
+    if (getenv(SCAN_CHILD) != NULL) {
+        list_without_the_marker();
+        return;
+    }
+    lt_shim_expect_child(SCAN_CHILD, "scan",
+                         "natsSubscription_NextMsg:subj=$KV.latticed_manifests.app.sl.*:skip=1:"
+                         "count=1:mode=fail:err=timeout",
+                         "natsSubscription_NextMsg", 1);
+}
+END_TEST
+
 /* ---- helpers (no server needed) ---- */
 
 START_TEST(ulid_and_time)
@@ -753,6 +791,9 @@ int main(void)
     tcase_add_checked_fixture(nats, setup, teardown);
     nats = lt_test_tcase(s, "quiet", 60,
                          (const TTest *const[]){ watch_initial_done_without_the_marker, NULL });
+    tcase_add_checked_fixture(nats, setup, teardown);
+    nats = lt_test_tcase(s, "scan", 60,
+                         (const TTest *const[]){ list_reads_again_without_the_marker, NULL });
     tcase_add_checked_fixture(nats, setup, teardown);
     lt_test_tcase(s, "pure", 0, (const TTest *const[]){ ulid_and_time, NULL });
     rc = lt_test_run_suite(s);
