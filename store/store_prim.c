@@ -471,6 +471,8 @@ lt_status lt__store_kv_scan(lt_store *s, kvStore *kv, const char *filter, lt__st
     *out = NULL;
     *count = 0;
     st = lt_store_kv_read_all(kv, s->nc, &o, scan_one, &c, NULL, &n);
+    if (st != LT_OK && st != LT_ERR_TIMEOUT && st != LT_ERR_NOMEM && st != LT_ERR_CLOSED)
+        st = LT_FAIL(LT_ERR_TRANSPORT, "%s", lt_error_message()); /* not "no such app" */
     if (st == LT_OK)
         st = c.st;
     if (st != LT_OK) {
