@@ -326,7 +326,7 @@ typedef void (*lt_store_kv_entry_fn)(kvEntry *e, void *arg);
 
 /** How lt_store_kv_read_all reads. */
 typedef struct {
-    const char *what;    /**< the bucket's name in messages */
+    const char *what;    /**< what is read, in messages (the bucket's name, a key filter) */
     const char *filter;  /**< the keys to read (KV wildcards); NULL: every key */
     bool ignore_deletes; /**< skip delete markers */
     int wait_ms;         /**< the longest wait for the next value; 0 = LT_STORE_WATCH_QUIET_MS */
@@ -340,7 +340,9 @@ typedef struct {
  * reading that waits o->wait_ms for a next value without the marker is done again with a new
  * watcher and twice the wait, o->tries readings in all, so fn may see a value more than once
  * (make it idempotent, or reset in o->restart). Within an API request's deadline
- * (lt_store_deadline_set) no wait outlasts it and no reading starts after it.
+ * (lt_store_deadline_set) no wait for a value outlasts it and no reading starts after it;
+ * after a watcher that could not be created, another starts only with a whole JetStream wait
+ * (5 s) left.
  * *n: the values of the last reading. keep not NULL: the watcher of the complete reading goes to
  * *keep (the caller follows later changes with it and retires it, lt_conn_watcher_free);
  * otherwise it is retired on nc. LT_ERR_TIMEOUT when no reading ended with the marker,

@@ -20,7 +20,7 @@
 #define KV_OP_HEADER "KV-Operation"
 #define WRITE_ID_HEADER "Lt-Write-Id" /**< unique per write: tells ours apart on a read-back */
 #define SCAN_QUIET_MS 2500 /* a scan's values quiet this long without the end marker: read again */
-#define SCAN_READINGS 3    /* 2.5 + 5 + 10 s at most, and never past the request's deadline */
+#define SCAN_READINGS 3    /* quiet 2.5, 5, 10 s (an API request's deadline cuts them short) */
 
 static lt_status subject_of(const char *bucket, const char *key, lt_buf *out)
 {

@@ -42,16 +42,25 @@ lt_status lt_store_kv_read_all(kvStore *kv, natsConnection *nc, const lt_store_r
 
     if (keep != NULL)
         *keep = NULL;
-    for (int i = 0; i < tries && s == NATS_TIMEOUT && !(i > 0 && lt__store_out_of_time()); i++) {
+    for (int i = 0; i < tries && s == NATS_TIMEOUT; i++) {
         if (i > 0) {
-            if (w != NULL)
+            bool had = w != NULL;
+
+            /* once nats.c's reader is done with it, within the thread's deadline */
+            lt_conn_watcher_free(nc, w, lt__store_wait_ms(LT_CONN_SETTLE_MS));
+            w = NULL;
+            /* Within the thread's deadline: no reading after it, and none after a watcher that
+             * could not be created (JetStream did not answer) unless a whole JetStream wait is
+             * left, since creating one may take that long again. */
+            if (lt__store_out_of_time() ||
+                (!had && lt__store_wait_ms(LT__JS_WAIT_MS) < LT__JS_WAIT_MS))
+                break;
+            if (had)
                 LT_WARN("store", "reading %s: no end marker after %zu value(s); reading again",
                         o->what, *n);
             else
                 LT_WARN("store", "reading %s: no watcher: %s; trying again", o->what,
                         natsStatus_GetText(s));
-            lt_conn_watcher_free(nc, w, LT_CONN_SETTLE_MS); /* once nats.c's reader is done */
-            w = NULL;
             wait_ms *= 2; /* a server that is only slow gets longer each time */
             if (o->restart != NULL)
                 o->restart(arg);
@@ -62,7 +71,7 @@ lt_status lt_store_kv_read_all(kvStore *kv, natsConnection *nc, const lt_store_r
         *keep = w; /* it goes on with every later change */
         w = NULL;
     }
-    lt_conn_watcher_free(nc, w, LT_CONN_SETTLE_MS);
+    lt_conn_watcher_free(nc, w, lt__store_wait_ms(LT_CONN_SETTLE_MS));
     if (s != NATS_OK)
         return LT_FAIL(lt_conn_status(s), "reading %s: %s", o->what, natsStatus_GetText(s));
     return LT_OK;

@@ -703,6 +703,7 @@ END_TEST
 /* ---- a list read from KV without nats.c's marker ---- */
 
 #define SCAN_CHILD "LT_STORE_SCAN_CHILD" /* set: this process is the shimmed child */
+#define SCAN_DEADLINE_CHILD "LT_STORE_SCAN_DEADLINE_CHILD"
 
 /* The child's part: without a view, a list reads KV with a watcher until nats.c's end marker
  * (store_prim.c). The shim loses the second app on its way, so the marker never comes. The
@@ -725,6 +726,27 @@ static void list_without_the_marker(void)
     lt_store_app_list_free(apps, n);
 }
 
+/* The same within an API request's deadline of 3 s (less than a JetStream wait): the server
+ * answered, so the list reads again all the same, and answers in time. */
+static void list_without_the_marker_in_time(void)
+{
+    lt_store_app **apps = NULL;
+    size_t n = 0;
+    int64_t t0;
+
+    ck_assert_int_eq(put_version(store, "sl", "app-a", "v1", "{}"), LT_OK);
+    ck_assert_int_eq(put_version(store, "sl", "app-b", "v1", "{}"), LT_OK);
+    ck_assert_int_eq(lt_shim_arm(), LT_OK);
+    t0 = lt_test_now_ms();
+    lt_store_deadline_set(lt_time_mono_ns() + 3000 * INT64_C(1000000));
+    ck_assert_msg(lt_store_app_list(store, "sl", &apps, &n) == LT_OK, "list failed: %s",
+                  lt_error_message());
+    lt_store_deadline_set(0);
+    ck_assert_int_lt(lt_test_now_ms() - t0, 3000);
+    ck_assert_uint_eq(n, 2);
+    lt_store_app_list_free(apps, n);
+}
+
 START_TEST(list_reads_again_without_the_marker)
 {
     if (getenv(SCAN_CHILD) != NULL) {
@@ -732,6 +754,19 @@ START_TEST(list_reads_again_without_the_marker)
         return;
     }
     lt_shim_expect_child(SCAN_CHILD, "scan",
+                         "natsSubscription_NextMsg:subj=$KV.latticed_manifests.app.sl.*:skip=1:"
+                         "count=1:mode=fail:err=timeout",
+                         "natsSubscription_NextMsg", 1);
+}
+END_TEST
+
+START_TEST(list_reads_again_within_a_deadline)
+{
+    if (getenv(SCAN_DEADLINE_CHILD) != NULL) {
+        list_without_the_marker_in_time();
+        return;
+    }
+    lt_shim_expect_child(SCAN_DEADLINE_CHILD, "scan_deadline",
                          "natsSubscription_NextMsg:subj=$KV.latticed_manifests.app.sl.*:skip=1:"
                          "count=1:mode=fail:err=timeout",
                          "natsSubscription_NextMsg", 1);
@@ -794,6 +829,9 @@ int main(void)
     tcase_add_checked_fixture(nats, setup, teardown);
     nats = lt_test_tcase(s, "scan", 60,
                          (const TTest *const[]){ list_reads_again_without_the_marker, NULL });
+    tcase_add_checked_fixture(nats, setup, teardown);
+    nats = lt_test_tcase(s, "scan_deadline", 60,
+                         (const TTest *const[]){ list_reads_again_within_a_deadline, NULL });
     tcase_add_checked_fixture(nats, setup, teardown);
     lt_test_tcase(s, "pure", 0, (const TTest *const[]){ ulid_and_time, NULL });
     rc = lt_test_run_suite(s);
