@@ -523,21 +523,19 @@ void lt__host_srv_cleanup(lt__host_srv *srv)
     if (srv->nc != NULL)
         flush_events(srv, 0);
     destroy_trash(srv);
-    if (srv->bsub != NULL) {
-        natsSubscription_Unsubscribe(srv->bsub);
-        natsSubscription_Destroy(srv->bsub);
-        srv->bsub = NULL;
-    }
-    if (srv->sub != NULL) {
-        natsSubscription_Unsubscribe(srv->sub);
-        natsSubscription_Destroy(srv->sub);
-        srv->sub = NULL;
-    }
-    if (srv->nc != NULL) {
+    /* No more commands; the subscriptions are destroyed only once the connection is closed:
+     * closing joins nats.c's reader, which may still hold one unlocked (wire/lt_conn.h). */
+    if (srv->bsub != NULL)
+        LT_IGNORE(lt_conn_status(natsSubscription_Unsubscribe(srv->bsub)));
+    if (srv->sub != NULL)
+        LT_IGNORE(lt_conn_status(natsSubscription_Unsubscribe(srv->sub)));
+    if (srv->nc != NULL)
         natsConnection_Close(srv->nc);
-        natsConnection_Destroy(srv->nc);
-        srv->nc = NULL;
-    }
+    natsSubscription_Destroy(srv->bsub);
+    natsSubscription_Destroy(srv->sub);
+    srv->bsub = srv->sub = NULL;
+    natsConnection_Destroy(srv->nc);
+    srv->nc = NULL;
     for (d = srv->delayed; d != NULL; d = next) {
         next = d->next;
         lt_free(d->reply);

@@ -625,14 +625,15 @@ int lt_host_sim_v2_run(const lt_host_config *cfg)
     code = sim.exit_code;
 out:
     unsubscribe_all(&sim);
+    /* Closing joins nats.c's reader, which may still hold a subscription unlocked
+     * (wire/lt_conn.h): only then are they destroyed. */
+    if (sim.nc != NULL)
+        natsConnection_Close(sim.nc);
     for (size_t i = 0; sim.hosts != NULL && i < sim.n; i++) {
         natsSubscription_Destroy(sim.hosts[i].sub);
         sim.hosts[i].sub = NULL;
     }
-    if (sim.nc != NULL) {
-        natsConnection_Close(sim.nc);
-        natsConnection_Destroy(sim.nc);
-    }
+    natsConnection_Destroy(sim.nc);
     /* Posted messages and those hosts hold are natsMsgs: destroy them while libnats lives. */
     lt_loop_close(sim.loop);
     for (size_t i = 0; sim.hosts != NULL && i < sim.n; i++)

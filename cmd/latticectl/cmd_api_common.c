@@ -231,6 +231,7 @@ void lctl_close(lctl_client *c)
     lt_free(c->raw);
     if (c->nc != NULL) {
         natsConnection_Close(c->nc);
+        lt_conn_parked_free(); /* subscriptions whose retiring found no flush: closed now */
         natsConnection_Destroy(c->nc);
         nats_Close(); /* joins nats.c's threads: one connection per process */
     }

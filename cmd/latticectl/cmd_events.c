@@ -15,6 +15,7 @@
 #include "lctl_sched.h"
 #include "lt_alloc.h"
 #include "lt_ce.h"
+#include "lt_conn.h"
 #include "lt_limits.h"
 #include "lt_pbjson.h"
 #include "lt_subject.h"
@@ -261,7 +262,7 @@ int lctl_cmd_events(const lctl_command *cmd, int argc, char **argv)
             break;
     }
 out:
-    natsSubscription_Destroy(sub);
+    lt_conn_sub_free(c.nc, sub, LT_CONN_SETTLE_MS);
     jsCtx_Destroy(js);
     lctl_close(&c);
     return code;

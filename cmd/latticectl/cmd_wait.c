@@ -17,6 +17,7 @@
 #include "wait_status.h"
 #include "lt_alloc.h"
 #include "lt_buf.h"
+#include "lt_conn.h"
 #include "lt_subject.h"
 #include "lt_time.h"
 
@@ -231,7 +232,7 @@ int lctl_wait(lctl_client *c, const char *name, const char *want, const char *ve
         natsConnection_SubscribeSync(&sub, c->nc, subject) != NATS_OK ||
         natsConnection_Flush(c->nc) != NATS_OK) {
         fprintf(stderr, "latticectl: cannot subscribe to the status of %s\n", name);
-        natsSubscription_Destroy(sub);
+        lt_conn_sub_free(c->nc, sub, LT_CONN_SETTLE_MS);
         return LCTL_EXIT_NET;
     }
     if ((st = ask(c, name, &code)) != NULL)
@@ -274,7 +275,7 @@ int lctl_wait(lctl_client *c, const char *name, const char *want, const char *ve
         else if (failed_since == 0)
             failed_since = lt_time_mono_ms();
     }
-    natsSubscription_Destroy(sub);
+    lt_conn_sub_free(c->nc, sub, LT_CONN_SETTLE_MS);
     if (code == 0 && v == LCTL_WAIT_REACHED && from_msg)
         code = confirm(c, &w);
     if (code == 0 && v == LCTL_WAIT_FAILED) {
@@ -373,7 +374,7 @@ int lctl_watch(lctl_client *c, const char *name, void (*table)(lctl_client *c))
     if (natsConnection_SubscribeSync(&sub, c->nc, subject) != NATS_OK ||
         natsConnection_Flush(c->nc) != NATS_OK) {
         fprintf(stderr, "latticectl: cannot subscribe to %s\n", subject);
-        natsSubscription_Destroy(sub);
+        lt_conn_sub_free(c->nc, sub, LT_CONN_SETTLE_MS);
         return LCTL_EXIT_NET;
     }
     /* subscribed first, then asked: no change falls between the reply and the stream */
@@ -408,6 +409,6 @@ int lctl_watch(lctl_client *c, const char *name, void (*table)(lctl_client *c))
         json_decref(v);
         natsMsg_Destroy(m);
     }
-    natsSubscription_Destroy(sub);
+    lt_conn_sub_free(c->nc, sub, LT_CONN_SETTLE_MS);
     return code;
 }

@@ -20,6 +20,7 @@
 #include "host_driver.h"
 #include "lt_alloc.h"
 #include "lt_natsrv.h"
+#include "lt_shimctl.h"
 #include "lt_testutil.h"
 
 typedef Latticed__Host__V1__CommandReply reply_t;
@@ -31,6 +32,10 @@ static drv D;
 static char *dir;
 static pid_t host_pid;
 static char logpath[4200];
+/* Set: the next host up() spawns runs with the fault shim preloaded with these rules, logging
+ * to shim_log, freed memory filled (ASan) and glibc's per-thread cache off (see its test). */
+static const char *shim_rules;
+static char shim_log[4300];
 
 static const char *host_bin(void)
 {
@@ -74,6 +79,22 @@ static const char stubborn_sh[] = "#!/bin/sh\n"
                                   "while :; do sleep 0.05; done\n";
 
 /* Start nats-server, the recorder and latticed-host h1 with extra args. */
+/* Spawn the host with the shim's environment (shim_rules, shim_log) around drv_spawn only: the
+ * nats-server up() started is not preloaded. */
+static void spawn_shimmed(char *const argv[])
+{
+    char asan[LT_SHIMCTL_VAR + 64];
+
+    snprintf(shim_log, sizeof(shim_log), "%s/shim.log", dir);
+    ck_assert_int_eq(lt_shim_set(shim_rules, shim_log), LT_OK);
+    snprintf(asan, sizeof(asan), "%s:max_free_fill_size=4096", getenv("ASAN_OPTIONS"));
+    setenv("ASAN_OPTIONS", asan, 1);
+    setenv("GLIBC_TUNABLES", "glibc.malloc.tcache_count=0", 1);
+    host_pid = drv_spawn(host_bin(), argv, logpath);
+    unsetenv("GLIBC_TUNABLES");
+    lt_shim_unset(); /* ASAN_OPTIONS included */
+}
+
 static void up(const char *const *extra)
 {
     lt_natsrv_opts o = { .no_jetstream = true };
@@ -102,7 +123,10 @@ static void up(const char *const *extra)
     for (size_t i = 0; extra != NULL && extra[i] != NULL; i++)
         argv[n++] = (char *)extra[i];
     argv[n] = NULL;
-    host_pid = drv_spawn(host_bin(), argv, logpath);
+    if (shim_rules != NULL)
+        spawn_shimmed(argv);
+    else
+        host_pid = drv_spawn(host_bin(), argv, logpath);
     ck_assert_msg(drv_wait(&D, "host.started", "h1", 1, 10000), "no host.started from h1");
 }
 
@@ -560,6 +584,41 @@ START_TEST(test_sigterm_with_queued_commands)
 }
 END_TEST
 
+/*
+ * SIGTERM while nats.c's reader holds a command it has matched to the host's subscription and
+ * not yet locked it (nats.c 3.4: wire/lt_conn.h). The shim holds the reader there for
+ * READER_HOLD_MS, longer than the host's last flush waits (2 s, answered only by that reader).
+ * The host unsubscribed and destroyed its subscriptions while still connected: freed under the
+ * reader, which then locked a mutex read from freed memory (a SIGSEGV of a host of e2e_parallel
+ * under ASan, once). The host must close the connection, which joins the reader, first.
+ */
+#define READER_HOLD_MS "3000"
+
+START_TEST(test_sigterm_while_the_reader_holds_a_command)
+{
+    int64_t deadline;
+    int status;
+
+    shim_rules = "natsMsg_create:subj=lattice.default.host.h1.*:count=1:mode=delay=" READER_HOLD_MS;
+    up(NULL);
+    shim_rules = NULL;
+    ck_assert_int_eq(natsConnection_Publish(D.nc, "lattice.default.host.h1.nosuchop", "x", 1),
+                     NATS_OK);
+    ck_assert_int_eq(natsConnection_Flush(D.nc), NATS_OK);
+    deadline = drv_now_ms() + 10000;
+    while (lt_shim_fired(shim_log, "natsMsg_create") == 0 && drv_now_ms() < deadline)
+        lt_test_sleep_ms(5);
+    ck_assert_uint_eq(lt_shim_fired(shim_log, "natsMsg_create"), 1);
+    status = drv_stop(host_pid, SIGTERM, 15000); /* while the reader is held */
+    host_pid = 0;
+    ck_assert_msg(status != -1 && WIFEXITED(status) && WEXITSTATUS(status) == 0,
+                  "host did not exit 0 on SIGTERM under a held reader: status %d%s (log %s)",
+                  status, status != -1 && WIFSIGNALED(status) ? " (killed by a signal)" : "",
+                  logpath);
+    down();
+}
+END_TEST
+
 START_TEST(test_children_die_with_host)
 {
     reply_t *r;
@@ -608,6 +667,7 @@ static Suite *proc_suite(void)
                                           test_crash_restart_gets_links,
                                           test_exit_reported_and_limit, test_refused_refs,
                                           test_graceful_shutdown, test_sigterm_with_queued_commands,
+                                          test_sigterm_while_the_reader_holds_a_command,
                                           test_children_die_with_host, test_bad_options, NULL });
     return s;
 }
