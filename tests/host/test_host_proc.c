@@ -78,7 +78,6 @@ static const char stubborn_sh[] = "#!/bin/sh\n"
                                   "echo $$ > \"$d.pid.tmp\" && mv \"$d.pid.tmp\" \"$d.pid\"\n"
                                   "while :; do sleep 0.05; done\n";
 
-/* Start nats-server, the recorder and latticed-host h1 with extra args. */
 /* Spawn the host with the shim's environment (shim_rules, shim_log) around drv_spawn only: the
  * nats-server up() started is not preloaded. */
 static void spawn_shimmed(char *const argv[])
@@ -95,6 +94,7 @@ static void spawn_shimmed(char *const argv[])
     lt_shim_unset(); /* ASAN_OPTIONS included */
 }
 
+/* Start nats-server, the recorder and latticed-host h1 with extra args. */
 static void up(const char *const *extra)
 {
     lt_natsrv_opts o = { .no_jetstream = true };
