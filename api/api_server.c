@@ -657,8 +657,8 @@ lt_status lt_api_start(lt_api **new_api, natsConnection *nc, lt_store *store,
         st = LT_FAIL(LT_ERR_TRANSPORT, "cannot subscribe to %s: %s", subject,
                      natsStatus_GetText(ns));
 
-        if (api->sub != NULL)
-            (void)natsSubscription_Unsubscribe(api->sub);
+        lt_conn_sub_free(nc, api->sub, LT_CONN_SETTLE_MS); /* NULL-safe; wire/lt_conn.h */
+        api->sub = NULL;
         api_free(api);
         return st;
     }

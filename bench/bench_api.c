@@ -14,6 +14,7 @@
 #include <jansson.h>
 
 #include "lt_alloc.h"
+#include "lt_conn.h"
 #include "lt_natsrv.h"
 #include "lt_subject.h"
 #include "lt_bench.h"
@@ -105,7 +106,7 @@ static int pipeline(natsConnection *nc, int from, int to, int window, const char
     while (atomic_load(&n_replies) < sent && lt_bench_now_ms() - t0 < 60000)
         lt_bench_sleep_ms(1);
 out:
-    natsSubscription_Destroy(sub);
+    lt_conn_sub_free(nc, sub, LT_CONN_SETTLE_MS); /* late replies may come: wire/lt_conn.h */
     lt_free(body);
     return atomic_load(&n_ok);
 }

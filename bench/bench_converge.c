@@ -31,6 +31,7 @@
 #include <nats/nats.h>
 
 #include "latticed/host/v1/command.pb-c.h"
+#include "lt_conn.h"
 #include "lt_natsrv.h"
 #include "lt_subject.h"
 #include "lt_bench.h"
@@ -154,7 +155,7 @@ static int64_t floor_run(natsConnection *nc, int hosts, int per_host, int per_pr
         nanosleep(&ts, NULL);
     }
     t0 = lt_bench_now_ms() - t0;
-    natsSubscription_Destroy(sub);
+    lt_conn_sub_free(nc, sub, LT_CONN_SETTLE_MS); /* late replies may come: wire/lt_conn.h */
     free(specs);
     free(sp);
     free(ids);
@@ -240,7 +241,7 @@ static int64_t floor_v2(natsConnection *nc, int hosts, int per_host)
         nanosleep(&ts, NULL);
     }
     t0 = lt_bench_now_ms() - t0;
-    natsSubscription_Destroy(sub);
+    lt_conn_sub_free(nc, sub, LT_CONN_SETTLE_MS); /* late replies may come: wire/lt_conn.h */
     free(v2_sent);
     return atomic_load(&replies) == want ? t0 : -1;
 }
@@ -444,8 +445,11 @@ static void deploy_all(natsConnection *nc, const conv_params *cp, const conv_pro
         r->p99_ms = (int64_t)st.p99_ms;
     }
     free(lat);
-    natsSubscription_Destroy(dsub);
-    natsSubscription_Destroy(ssub);
+    {
+        natsSubscription *subs[] = { dsub, ssub }; /* latticed still runs: wire/lt_conn.h */
+
+        lt_conn_subs_free(nc, subs, 2, LT_CONN_SETTLE_MS);
+    }
 }
 
 
@@ -549,7 +553,7 @@ static void converge_once(const conv_params *cp, conv_result *r)
     lt_bench_sleep_ms(1000);
     cpu_snap(&pr, c0);
     if (cp->v2) {
-        natsSubscription_Destroy(hbsub);
+        lt_conn_sub_free(nc, hbsub, LT_CONN_SETTLE_MS); /* hosts still beat: wire/lt_conn.h */
         hbsub = NULL;
         if (atomic_load(&n_v2_ids) < cp->hosts)
             printf("floor: heard %d of %d host ids\n", atomic_load(&n_v2_ids), cp->hosts);
@@ -572,7 +576,7 @@ static void converge_once(const conv_params *cp, conv_result *r)
     if (r->floor_ms > 0)
         printf("ratio: %.2f x the floor\n", (double)r->conv_ms / (double)r->floor_ms);
 out:
-    natsSubscription_Destroy(hbsub);
+    lt_conn_sub_free(nc, hbsub, LT_CONN_SETTLE_MS);
     natsConnection_Destroy(nc);
     if (ld > 0)
         lt_bench_stop(ld);

@@ -371,6 +371,8 @@ out:
     for (k = 0; k < 2; k++)
         if (ld[k] > 0)
             lt_bench_stop(ld[k]);
+    /* their last events may still be read: close (joins nats.c's reader) first, lt_conn.h */
+    natsConnection_Close(nc);
     natsSubscription_Destroy(sub);
     natsConnection_Destroy(nc);
     LT_IGNORE(lt_natsrv_stop(srv));

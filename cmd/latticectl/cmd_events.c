@@ -15,7 +15,6 @@
 #include "lctl_sched.h"
 #include "lt_alloc.h"
 #include "lt_ce.h"
-#include "lt_conn.h"
 #include "lt_limits.h"
 #include "lt_pbjson.h"
 #include "lt_subject.h"
@@ -262,7 +261,11 @@ int lctl_cmd_events(const lctl_command *cmd, int argc, char **argv)
             break;
     }
 out:
-    lt_conn_sub_free(c.nc, sub, LT_CONN_SETTLE_MS);
+    /* Closed first: closing joins nats.c's reader, which may still hold the subscription
+     * (wire/lt_conn.h). The ordered consumer is left to the server to remove, as before. */
+    if (c.nc != NULL)
+        natsConnection_Close(c.nc);
+    natsSubscription_Destroy(sub);
     jsCtx_Destroy(js);
     lctl_close(&c);
     return code;

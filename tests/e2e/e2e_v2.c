@@ -130,6 +130,7 @@ void e2e_v2_watch(e2e *e)
 void e2e_v2_unwatch(void)
 {
     natsSubscription_Unsubscribe(obs_sub);
+    natsConnection_Close(obs_nc); /* joins nats.c's reader before the destroy (wire/lt_conn.h) */
     natsSubscription_Destroy(obs_sub);
     natsConnection_Destroy(obs_nc);
     obs_sub = NULL;

@@ -146,8 +146,13 @@ static recorder *recorder_new(e2e *e, const char *lattice)
 
 static void recorder_free(recorder *r)
 {
-    natsSubscription_Unsubscribe(r->cmd_sub);
-    natsSubscription_Unsubscribe(r->evt_sub);
+    /* Drained: no callback runs on r any more, and nats.c's reader is done with them
+     * (a drain completes after a flush; wire/lt_conn.h). Close joins that reader anyway. */
+    if (natsSubscription_Drain(r->cmd_sub) == NATS_OK)
+        natsSubscription_WaitForDrainCompletion(r->cmd_sub, 10000);
+    if (natsSubscription_Drain(r->evt_sub) == NATS_OK)
+        natsSubscription_WaitForDrainCompletion(r->evt_sub, 10000);
+    natsConnection_Close(r->nc);
     natsSubscription_Destroy(r->cmd_sub);
     natsSubscription_Destroy(r->evt_sub);
     natsConnection_Destroy(r->nc);

@@ -478,6 +478,7 @@ START_TEST(test_stalled_lease_stops_acting_in_time)
                   (long long)(last - t0));
     remove(stall);
     natsSubscription_Unsubscribe(sub);
+    natsConnection_Close(nc); /* joins nats.c's reader before the destroy (wire/lt_conn.h) */
     natsSubscription_Destroy(sub);
     natsConnection_Destroy(nc);
     e2e_free(e);

@@ -69,6 +69,7 @@ static void watch_start(e2e *e, watcher *w)
 static void watch_stop(watcher *w)
 {
     natsSubscription_Unsubscribe(w->sub);
+    natsConnection_Close(w->nc); /* joins nats.c's reader before the destroy (wire/lt_conn.h) */
     natsSubscription_Destroy(w->sub);
     kvStore_Destroy(w->status);
     jsCtx_Destroy(w->js);

@@ -298,6 +298,7 @@ START_TEST(test_deploy_trace_reaches_hosts)
     ck_assert_msg(strstr(ev.subject, ".evt.h.th-") != NULL, "%s", ev.subject);
     pthread_mutex_unlock(&ev.mu);
 
+    natsConnection_Close(nc); /* joins nats.c's reader: events still come (wire/lt_conn.h) */
     natsSubscription_Destroy(sub);
     natsConnection_Destroy(nc);
     e2e_free(e);
@@ -425,6 +426,7 @@ START_TEST(test_v2_start_carries_trace)
     w = (named_wait){ r, "host workload.start", deploy_id };
     ck_assert_msg(e2e_wait(e, named_span, &w, 30000), "no host workload.start span");
 
+    natsConnection_Close(nc); /* joins nats.c's reader: events still come (wire/lt_conn.h) */
     natsSubscription_Destroy(sub);
     natsConnection_Destroy(nc);
     e2e_free(e);

@@ -318,6 +318,8 @@ int main(int argc, char **argv)
     }
 out:
     drv_stop(pid, SIGTERM, 30000);
+    /* its last events may still be read: close (joins nats.c's reader) first, wire/lt_conn.h */
+    natsConnection_Close(nc);
     natsSubscription_Destroy(evs);
     natsSubscription_Destroy(reps);
     natsConnection_Destroy(nc);

@@ -21,6 +21,7 @@
 
 #include "host_driver.h"
 #include "lt_alloc.h"
+#include "lt_conn.h"
 #include "lt_natsrv.h"
 #include "lt_pbjson.h"
 #include "lt_testutil.h"
@@ -67,6 +68,7 @@ static void env_open(env_t *e, const char *op_prefix)
 
 static void env_close(env_t *e)
 {
+    natsConnection_Close(e->nc); /* joins nats.c's reader before the destroys (lt_conn.h) */
     natsSubscription_Destroy(e->hb);
     natsSubscription_Destroy(e->rep);
     natsConnection_Destroy(e->nc);
@@ -461,7 +463,7 @@ START_TEST(test_version_skew)
              "w-unknown");
     /* hb of a 2.5.0 host has the environment field (empty here, so omitted); 2.0.0: none */
     sim_spawn(&e, &s_200, "v200", 1, v200);
-    natsSubscription_Destroy(e.hb);
+    lt_conn_sub_free(e.nc, e.hb, LT_CONN_SETTLE_MS); /* still heartbeats: lt_conn.h */
     ck_assert_int_eq(natsConnection_SubscribeSync(&e.hb, e.nc, "acme.heartbeat.>"), NATS_OK);
     ck_assert_int_eq(natsConnection_Flush(e.nc), NATS_OK);
     snprintf(tag, sizeof(tag), "h200");

@@ -109,8 +109,11 @@ static void run_failing(sec *s, seen *v, const char *bin_env, const char *const 
     lt_test_cmd_result_cleanup(&r);
 }
 
-/* Every message kept in a stream (all subjects of filter), with headers, into v. */
-static void seen_stream(seen *v, natsConnection *nc, const char *stream, const char *filter)
+/* Every message kept in a stream (all subjects of filter), with headers, into v. The
+ * subscription goes to *keep: destroyed by the caller once nc is closed (latticed may still
+ * write there, and nats.c 3.4's reader uses a subscription unlocked: wire/lt_conn.h). */
+static void seen_stream(seen *v, natsConnection *nc, const char *stream, const char *filter,
+                        natsSubscription **keep)
 {
     jsCtx *js = NULL;
     jsSubOptions so;
@@ -145,8 +148,8 @@ static void seen_stream(seen *v, natsConnection *nc, const char *stream, const c
         natsMsg_Destroy(m);
         n++;
     }
+    *keep = sub;
     ck_assert_msg(n > 0, "stream %s is empty: nothing was checked", stream);
-    natsSubscription_Destroy(sub);
     jsCtx_Destroy(js);
 }
 
@@ -154,6 +157,7 @@ static void seen_stores(seen *v, const char *url, const char *creds)
 {
     natsOptions *o = NULL;
     natsConnection *nc = NULL;
+    natsSubscription *subs[2] = { NULL, NULL };
 
     ck_assert_int_eq(natsOptions_Create(&o), NATS_OK);
     ck_assert_int_eq(natsOptions_SetURL(o, url), NATS_OK);
@@ -165,8 +169,11 @@ static void seen_stores(seen *v, const char *url, const char *creds)
         ck_assert_msg(st == NATS_OK, "connect to read the stores: %s (%s)", natsStatus_GetText(st),
                       nats_GetLastError(NULL));
     }
-    seen_stream(v, nc, "KV_latticed_status", "$KV.latticed_status.>");
-    seen_stream(v, nc, "latticed_events", "lattice.*.evt.cp.>");
+    seen_stream(v, nc, "KV_latticed_status", "$KV.latticed_status.>", &subs[0]);
+    seen_stream(v, nc, "latticed_events", "lattice.*.evt.cp.>", &subs[1]);
+    natsConnection_Close(nc); /* joins nats.c's reader: then the subscriptions can go */
+    natsSubscription_Destroy(subs[0]);
+    natsSubscription_Destroy(subs[1]);
     natsConnection_Destroy(nc);
     natsOptions_Destroy(o);
 }
