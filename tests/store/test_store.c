@@ -704,6 +704,8 @@ END_TEST
 
 #define SCAN_CHILD "LT_STORE_SCAN_CHILD" /* set: this process is the shimmed child */
 #define SCAN_DEADLINE_CHILD "LT_STORE_SCAN_DEADLINE_CHILD"
+#define SCAN_WATCH_CHILD "LT_STORE_SCAN_WATCH_CHILD"
+#define SCAN_WATCH_LATE_CHILD "LT_STORE_SCAN_WATCH_LATE_CHILD"
 
 /* The child's part: without a view, a list reads KV with a watcher until nats.c's end marker
  * (store_prim.c). The shim loses the second app on its way, so the marker never comes. The
@@ -746,6 +748,71 @@ static void list_without_the_marker_in_time(void)
     ck_assert_uint_eq(n, 2);
     lt_store_app_list_free(apps, n);
 }
+
+/* The child's part: JetStream does not create the list's first watcher (the shim's timeout).
+ * With no deadline, the list tries again and gives each app once. */
+static void list_without_a_watcher(void)
+{
+    lt_store_app **apps = NULL;
+    size_t n = 0;
+
+    ck_assert_int_eq(put_version(store, "sl", "app-a", "v1", "{}"), LT_OK);
+    ck_assert_int_eq(put_version(store, "sl", "app-b", "v1", "{}"), LT_OK);
+    ck_assert_int_eq(lt_shim_arm(), LT_OK);
+    ck_assert_msg(lt_store_app_list(store, "sl", &apps, &n) == LT_OK, "list failed: %s",
+                  lt_error_message());
+    ck_assert_uint_eq(n, 2);
+    ck_assert_str_eq(apps[0]->name, "app-a");
+    ck_assert_str_eq(apps[1]->name, "app-b");
+    lt_store_app_list_free(apps, n);
+}
+
+/* The same with 3 s left of an API request's deadline: creating a watcher may take a whole
+ * JetStream wait (5 s) again, so the list answers the timeout at once rather than after the
+ * client gave up. The shim would refuse a second watcher too: it must not be asked for one. */
+static void list_without_a_watcher_late(void)
+{
+    lt_store_app **apps = NULL;
+    size_t n = 0;
+    int64_t t0;
+    lt_status st;
+
+    ck_assert_int_eq(put_version(store, "sl", "app-a", "v1", "{}"), LT_OK);
+    ck_assert_int_eq(lt_shim_arm(), LT_OK);
+    t0 = lt_test_now_ms();
+    lt_store_deadline_set(lt_time_mono_ns() + 3000 * INT64_C(1000000));
+    st = lt_store_app_list(store, "sl", &apps, &n);
+    lt_store_deadline_set(0);
+    ck_assert_int_eq(st, LT_ERR_TIMEOUT);
+    ck_assert_int_lt(lt_test_now_ms() - t0, 1000);
+    ck_assert_ptr_null(apps);
+}
+
+START_TEST(list_tries_another_watcher)
+{
+    if (getenv(SCAN_WATCH_CHILD) != NULL) {
+        list_without_a_watcher();
+        return;
+    }
+    lt_shim_expect_child(SCAN_WATCH_CHILD, "scan_watch",
+                         "kvStore_Watch:subj=$KV.latticed_manifests.app.sl.*:count=1:mode=fail:"
+                         "err=timeout",
+                         "kvStore_Watch", 1);
+}
+END_TEST
+
+START_TEST(list_tries_no_watcher_it_cannot_wait_for)
+{
+    if (getenv(SCAN_WATCH_LATE_CHILD) != NULL) {
+        list_without_a_watcher_late();
+        return;
+    }
+    lt_shim_expect_child(SCAN_WATCH_LATE_CHILD, "scan_watch_late",
+                         "kvStore_Watch:subj=$KV.latticed_manifests.app.sl.*:count=2:mode=fail:"
+                         "err=timeout",
+                         "kvStore_Watch", 1);
+}
+END_TEST
 
 START_TEST(list_reads_again_without_the_marker)
 {
@@ -832,6 +899,12 @@ int main(void)
     tcase_add_checked_fixture(nats, setup, teardown);
     nats = lt_test_tcase(s, "scan_deadline", 60,
                          (const TTest *const[]){ list_reads_again_within_a_deadline, NULL });
+    tcase_add_checked_fixture(nats, setup, teardown);
+    nats = lt_test_tcase(s, "scan_watch", 60,
+                         (const TTest *const[]){ list_tries_another_watcher, NULL });
+    tcase_add_checked_fixture(nats, setup, teardown);
+    nats = lt_test_tcase(s, "scan_watch_late", 60,
+                         (const TTest *const[]){ list_tries_no_watcher_it_cannot_wait_for, NULL });
     tcase_add_checked_fixture(nats, setup, teardown);
     lt_test_tcase(s, "pure", 0, (const TTest *const[]){ ulid_and_time, NULL });
     rc = lt_test_run_suite(s);

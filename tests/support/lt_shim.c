@@ -334,25 +334,39 @@ natsStatus js_PublishMsg(jsPubAck **pa, jsCtx *js, natsMsg *msg, jsPubOptions *o
                             *en = NULL;
                         })
 
-                    natsStatus kvStore_GetRevision(kvEntry **en, kvStore *kv, const char *key,
-                                                   uint64_t rev)
-                        KV_WRAP("kvStore_GetRevision",
-                                (kvEntry **, kvStore *, const char *, uint64_t), (en, kv, key, rev),
-                                {
-                                    kvEntry_Destroy(*en);
-                                    *en = NULL;
-                                })
+    /* A watcher's creation (subject: $KV.<bucket>.<keys>): `fail` is JetStream not creating it. A
+ * `lost_reply` watcher is stopped before it goes (its consumer's delete is answered by the
+ * reader after any earlier message: wire/lt_conn.h). */
+    natsStatus kvStore_Watch(kvWatcher **w, kvStore *kv, const char *keys, kvWatchOptions *o)
+{
+    const char *key = keys;
 
-                            natsStatus
-    kvStore_Put(uint64_t *rev, kvStore *kv, const char *key, const void *d, int len)
-        KV_WRAP("kvStore_Put", (uint64_t *, kvStore *, const char *, const void *, int),
-                (rev, kv, key, d, len), NOTHING)
+    KV_WRAP("kvStore_Watch", (kvWatcher **, kvStore *, const char *, kvWatchOptions *),
+            (w, kv, keys, o), {
+                (void)kvWatcher_Stop(*w);
+                kvWatcher_Destroy(*w);
+                *w = NULL;
+            })
+}
 
-            natsStatus kvStore_PutString(uint64_t *rev, kvStore *kv, const char *key, const char *d)
-                KV_WRAP("kvStore_PutString", (uint64_t *, kvStore *, const char *, const char *),
-                        (rev, kv, key, d), NOTHING)
+natsStatus kvStore_GetRevision(kvEntry **en, kvStore *kv, const char *key, uint64_t rev)
+    KV_WRAP("kvStore_GetRevision", (kvEntry **, kvStore *, const char *, uint64_t),
+            (en, kv, key, rev),
+            {
+                kvEntry_Destroy(*en);
+                *en = NULL;
+            })
 
-                    natsStatus
+        natsStatus kvStore_Put(uint64_t *rev, kvStore *kv, const char *key, const void *d, int len)
+            KV_WRAP("kvStore_Put", (uint64_t *, kvStore *, const char *, const void *, int),
+                    (rev, kv, key, d, len), NOTHING)
+
+                natsStatus
+    kvStore_PutString(uint64_t *rev, kvStore *kv, const char *key, const char *d)
+        KV_WRAP("kvStore_PutString", (uint64_t *, kvStore *, const char *, const char *),
+                (rev, kv, key, d), NOTHING)
+
+            natsStatus
     kvStore_Create(uint64_t *rev, kvStore *kv, const char *key, const void *d, int len)
         KV_WRAP("kvStore_Create", (uint64_t *, kvStore *, const char *, const void *, int),
                 (rev, kv, key, d, len), NOTHING)
