@@ -340,9 +340,11 @@ typedef struct {
  * reading that waits o->wait_ms for a next value without the marker is done again with a new
  * watcher and twice the wait, o->tries readings in all, so fn may see a value more than once
  * (make it idempotent, or reset in o->restart). Within an API request's deadline
- * (lt_store_deadline_set) no wait for a value outlasts it and no reading starts after it;
- * after a watcher that could not be created, another starts only with a whole JetStream wait
- * (5 s) left.
+ * (lt_store_deadline_set) no wait for a value outlasts it and no reading starts after it.
+ * A watcher JetStream did not create (no answer, an error answer, no responder, stream not
+ * found: a cluster may still be placing a bucket just made) counts as a reading: another is
+ * asked for after a pause (250 ms, then twice as long) when an error came at once, and only
+ * with a whole JetStream wait (5 s) left.
  * *n: the values of the last reading. keep not NULL: the watcher of the complete reading goes to
  * *keep (the caller follows later changes with it and retires it, lt_conn_watcher_free);
  * otherwise it is retired on nc. LT_ERR_TIMEOUT when no reading ended with the marker,

@@ -158,4 +158,8 @@ void lt__store_view_free(lt__store_view *v);
 /** natsStatus + JetStream error code to lt_status with a reason. */
 lt_status lt__store_nats_fail(natsStatus ns, int jerr, const char *what, const char *key);
 
+/** What went wrong with ns, in words: this thread's last nats.c error text when it is about ns
+ *  (a JetStream error's description), else ns's own text. Static or nats.c's thread-local. */
+const char *lt__store_nats_text(natsStatus ns);
+
 #endif

@@ -4,6 +4,8 @@
  * derives it from pending counts that a write made while the watcher is created can upset:
  * LT_STORE_WATCH_QUIET_MS) is done again with a new watcher rather than taken as complete.
  */
+#include <time.h>
+
 #include "lt_conn.h"
 #include "lt_log.h"
 #include "store_int.h"
@@ -32,6 +34,28 @@ static natsStatus read_once(kvStore *kv, const lt_store_read_opts *o, int wait_m
     return s;
 }
 
+/* Whether a reading that ended with s is done again (within tries and deadlines): values that
+ * went quiet without the marker, or a watcher JetStream did not create (w NULL) for a reason that
+ * can pass: no answer, an error answer (a stream a cluster is still placing, e.g.), no
+ * JetStream responder yet, or a stream not found yet. */
+static bool read_again(natsStatus s, const kvWatcher *w)
+{
+    if (s == NATS_TIMEOUT)
+        return true;
+    return w == NULL && (s == NATS_ERR || s == NATS_NO_RESPONDERS || s == NATS_NOT_FOUND);
+}
+
+/* Pause before another watcher after one JetStream refused at once (try: 1, 2...): 250 ms,
+ * 500 ms... within the thread's deadline. */
+static void pause_before(int try)
+{
+    int64_t ms = lt__store_wait_ms(250 << (try < 6 ? try - 1 : 5));
+    struct timespec ts = { (time_t)(ms / 1000), (long)(ms % 1000) * 1000000L };
+
+    if (ms > 0)
+        nanosleep(&ts, NULL);
+}
+
 lt_status lt_store_kv_read_all(kvStore *kv, natsConnection *nc, const lt_store_read_opts *o,
                                lt_store_kv_entry_fn fn, void *arg, kvWatcher **keep, size_t *n)
 {
@@ -42,9 +66,9 @@ lt_status lt_store_kv_read_all(kvStore *kv, natsConnection *nc, const lt_store_r
 
     if (keep != NULL)
         *keep = NULL;
-    for (int i = 0; i < tries && s == NATS_TIMEOUT; i++) {
+    for (int i = 0; i < tries && read_again(s, w); i++) {
         if (i > 0) {
-            bool had = w != NULL;
+            bool had = w != NULL, refused = !had && s != NATS_TIMEOUT;
 
             /* once nats.c's reader is done with it, within the thread's deadline */
             lt_conn_watcher_free(nc, w, lt__store_wait_ms(LT_CONN_SETTLE_MS));
@@ -60,7 +84,9 @@ lt_status lt_store_kv_read_all(kvStore *kv, natsConnection *nc, const lt_store_r
                         o->what, *n);
             else
                 LT_WARN("store", "reading %s: no watcher: %s; trying again", o->what,
-                        natsStatus_GetText(s));
+                        lt__store_nats_text(s));
+            if (refused)
+                pause_before(i);
             wait_ms *= 2; /* a server that is only slow gets longer each time */
             if (o->restart != NULL)
                 o->restart(arg);
@@ -73,6 +99,6 @@ lt_status lt_store_kv_read_all(kvStore *kv, natsConnection *nc, const lt_store_r
     }
     lt_conn_watcher_free(nc, w, lt__store_wait_ms(LT_CONN_SETTLE_MS));
     if (s != NATS_OK)
-        return LT_FAIL(lt_conn_status(s), "reading %s: %s", o->what, natsStatus_GetText(s));
+        return LT_FAIL(lt_conn_status(s), "reading %s: %s", o->what, lt__store_nats_text(s));
     return LT_OK;
 }

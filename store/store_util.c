@@ -167,3 +167,11 @@ lt_status lt__store_nats_fail(natsStatus ns, int jerr, const char *what, const c
 
     return LT_FAIL(st, "%s %s: %s (JetStream error %d)", what, key, natsStatus_GetText(ns), jerr);
 }
+
+const char *lt__store_nats_text(natsStatus ns)
+{
+    natsStatus last = NATS_OK;
+    const char *text = nats_GetLastError(&last);
+
+    return last == ns && text != NULL && text[0] != '\0' ? text : natsStatus_GetText(ns);
+}

@@ -469,7 +469,7 @@ END_TEST
  * shim loses the second on its way to the first reading's watcher, so nats.c's end marker never
  * comes. The start failed ("reading latticed_hosts: Timeout"): latticed exited at start-up. It
  * must read the bucket again with a new watcher and start with both modes. */
-static void start_without_the_end_marker(void)
+static void start_with_two_modes(const char *shimmed)
 {
     kvStore *kv = NULL;
 
@@ -483,7 +483,7 @@ static void start_without_the_end_marker(void)
     kvStore_Destroy(kv);
     ck_assert_int_eq(lt_shim_arm(), LT_OK);
     ck_assert_msg(lt_sched_svc_start(&svc, &cfg) == LT_OK, "start: %s", lt_error_message());
-    ck_assert_uint_eq(lt_shim_fired(getenv("LT_SHIM_LOG"), "natsSubscription_NextMsg"), 1);
+    ck_assert_uint_eq(lt_shim_fired(getenv("LT_SHIM_LOG"), shimmed), 1);
     ck_assert_int_eq(lt_sched_host_mode_get(lt_sched_svc_lattice(svc, "default"), "h1"),
                      LT_SCHED_HOST_CORDONED);
     ck_assert_int_eq(lt_sched_host_mode_get(lt_sched_svc_lattice(svc, "default"), "h2"),
@@ -493,13 +493,30 @@ static void start_without_the_end_marker(void)
 START_TEST(test_modes_load_without_the_end_marker)
 {
     if (getenv(DRAIN_CHILD) != NULL) {
-        start_without_the_end_marker();
+        start_with_two_modes("natsSubscription_NextMsg");
         return;
     }
     lt_shim_expect_child(DRAIN_CHILD, "modes_load",
                          "natsSubscription_NextMsg:subj=$KV.latticed_hosts.*:skip=1:count=1:"
                          "mode=fail:err=timeout",
                          "natsSubscription_NextMsg", 1);
+}
+END_TEST
+
+#define REFUSED_CHILD "LT_SVC_REFUSED_SHIM_CHILD" /* set: this process is the shimmed child */
+
+/* The same start, with the first watcher of the host modes refused by a JetStream error: the
+ * start failed ("reading latticed_hosts: Error", latticed exiting at start-up in `urls`' 2-node
+ * cluster right after creating the bucket, under CI's load). It must ask for another watcher. */
+START_TEST(test_modes_load_after_a_refused_watcher)
+{
+    if (getenv(REFUSED_CHILD) != NULL) {
+        start_with_two_modes("kvStore_Watch");
+        return;
+    }
+    lt_shim_expect_child(REFUSED_CHILD, "modes_refused",
+                         "kvStore_Watch:subj=$KV.latticed_hosts.*:count=1:mode=fail:err=err",
+                         "kvStore_Watch", 1);
 }
 END_TEST
 
@@ -528,6 +545,9 @@ static Suite *suite(void)
     tcase_add_checked_fixture(t, setup_js, teardown);
     t = lt_test_tcase(s, "modes_load", 90,
                       (const TTest *const[]){ test_modes_load_without_the_end_marker, NULL });
+    tcase_add_checked_fixture(t, setup_js, teardown);
+    t = lt_test_tcase(s, "modes_refused", 90,
+                      (const TTest *const[]){ test_modes_load_after_a_refused_watcher, NULL });
     tcase_add_checked_fixture(t, setup_js, teardown);
     return s;
 }
