@@ -452,18 +452,11 @@ static void modes_after_a_broken_watch(void)
     ck_assert_int_eq(lt_sched_host_mode_get(s, "h2"), LT_SCHED_HOST_DRAINING);
 }
 
-START_TEST(test_a_broken_mode_watch_is_replaced)
-{
-    if (getenv(DRAIN_CHILD) != NULL) {
-        modes_after_a_broken_watch();
-        return;
-    }
-    lt_shim_expect_child(DRAIN_CHILD, "rewatch",
-                         "natsSubscription_NextMsg:subj=$KV.latticed_hosts.*:count=1:mode=fail:"
-                         "err=err",
-                         "natsSubscription_NextMsg", 1);
-}
-END_TEST
+LT_SHIM_TEST(test_a_broken_mode_watch_is_replaced, modes_after_a_broken_watch(), DRAIN_CHILD,
+             "rewatch",
+             "natsSubscription_NextMsg:subj=$KV.latticed_hosts.*:count=1:mode=fail:"
+             "err=err",
+             "natsSubscription_NextMsg", 1)
 
 /* The child's part: two modes are stored while the service is down; as it starts again, the
  * shim loses the second on its way to the first reading's watcher, so nats.c's end marker never
@@ -490,35 +483,21 @@ static void start_with_two_modes(const char *shimmed)
                      LT_SCHED_HOST_DRAINING);
 }
 
-START_TEST(test_modes_load_without_the_end_marker)
-{
-    if (getenv(DRAIN_CHILD) != NULL) {
-        start_with_two_modes("natsSubscription_NextMsg");
-        return;
-    }
-    lt_shim_expect_child(DRAIN_CHILD, "modes_load",
-                         "natsSubscription_NextMsg:subj=$KV.latticed_hosts.*:skip=1:count=1:"
-                         "mode=fail:err=timeout",
-                         "natsSubscription_NextMsg", 1);
-}
-END_TEST
+LT_SHIM_TEST(test_modes_load_without_the_end_marker,
+             start_with_two_modes("natsSubscription_NextMsg"), DRAIN_CHILD, "modes_load",
+             "natsSubscription_NextMsg:subj=$KV.latticed_hosts.*:skip=1:count=1:"
+             "mode=fail:err=timeout",
+             "natsSubscription_NextMsg", 1)
 
 #define REFUSED_CHILD "LT_SVC_REFUSED_SHIM_CHILD" /* set: this process is the shimmed child */
 
 /* The same start, with the first watcher of the host modes refused by a JetStream error: the
  * start failed ("reading latticed_hosts: Error", latticed exiting at start-up in `urls`' 2-node
  * cluster right after creating the bucket, under CI's load). It must ask for another watcher. */
-START_TEST(test_modes_load_after_a_refused_watcher)
-{
-    if (getenv(REFUSED_CHILD) != NULL) {
-        start_with_two_modes("kvStore_Watch");
-        return;
-    }
-    lt_shim_expect_child(REFUSED_CHILD, "modes_refused",
-                         "kvStore_Watch:subj=$KV.latticed_hosts.*:count=1:mode=fail:err=err",
-                         "kvStore_Watch", 1);
-}
-END_TEST
+LT_SHIM_TEST(test_modes_load_after_a_refused_watcher, start_with_two_modes("kvStore_Watch"),
+             REFUSED_CHILD, "modes_refused",
+             "kvStore_Watch:subj=$KV.latticed_hosts.*:count=1:mode=fail:err=err", "kvStore_Watch",
+             1)
 
 static Suite *suite(void)
 {

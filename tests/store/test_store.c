@@ -687,18 +687,11 @@ static void initial_done_after_a_quiet_spell(void)
     lt_store_watch_stop(w);
 }
 
-START_TEST(watch_initial_done_without_the_marker)
-{
-    if (getenv(QUIET_CHILD) != NULL) {
-        initial_done_after_a_quiet_spell();
-        return;
-    }
-    lt_shim_expect_child(QUIET_CHILD, "quiet",
-                         "natsSubscription_NextMsg:subj=$KV.latticed_manifests.app.ql.*:skip=1:"
-                         "count=1:mode=fail:err=timeout",
-                         "natsSubscription_NextMsg", 1);
-}
-END_TEST
+LT_SHIM_TEST(watch_initial_done_without_the_marker, initial_done_after_a_quiet_spell(), QUIET_CHILD,
+             "quiet",
+             "natsSubscription_NextMsg:subj=$KV.latticed_manifests.app.ql.*:skip=1:"
+             "count=1:mode=fail:err=timeout",
+             "natsSubscription_NextMsg", 1)
 
 /* ---- a list read from KV without nats.c's marker ---- */
 
@@ -789,73 +782,36 @@ static void list_without_a_watcher_late(void)
     ck_assert_ptr_null(apps);
 }
 
-START_TEST(list_tries_another_watcher)
-{
-    if (getenv(SCAN_WATCH_CHILD) != NULL) {
-        list_without_a_watcher();
-        return;
-    }
-    lt_shim_expect_child(SCAN_WATCH_CHILD, "scan_watch",
-                         "kvStore_Watch:subj=$KV.latticed_manifests.app.sl.*:count=1:mode=fail:"
-                         "err=timeout",
-                         "kvStore_Watch", 1);
-}
-END_TEST
+LT_SHIM_TEST(list_tries_another_watcher, list_without_a_watcher(), SCAN_WATCH_CHILD, "scan_watch",
+             "kvStore_Watch:subj=$KV.latticed_manifests.app.sl.*:count=1:mode=fail:"
+             "err=timeout",
+             "kvStore_Watch", 1)
 
 /* JetStream answers the first watcher's creation with an error (a stream a cluster is still
  * placing: latticed's start-up read of a bucket it had just created failed so in `urls`, a
  * 2-node cluster, under CI's load): the list asks again, after a pause, and lists both apps. */
-START_TEST(list_tries_another_watcher_after_an_error)
-{
-    if (getenv(SCAN_WATCH_ERR_CHILD) != NULL) {
-        list_without_a_watcher();
-        return;
-    }
-    lt_shim_expect_child(SCAN_WATCH_ERR_CHILD, "scan_watch_err",
-                         "kvStore_Watch:subj=$KV.latticed_manifests.app.sl.*:count=1:mode=fail:"
-                         "err=err",
-                         "kvStore_Watch", 1);
-}
-END_TEST
+LT_SHIM_TEST(list_tries_another_watcher_after_an_error, list_without_a_watcher(),
+             SCAN_WATCH_ERR_CHILD, "scan_watch_err",
+             "kvStore_Watch:subj=$KV.latticed_manifests.app.sl.*:count=1:mode=fail:"
+             "err=err",
+             "kvStore_Watch", 1)
 
-START_TEST(list_tries_no_watcher_it_cannot_wait_for)
-{
-    if (getenv(SCAN_WATCH_LATE_CHILD) != NULL) {
-        list_without_a_watcher_late();
-        return;
-    }
-    lt_shim_expect_child(SCAN_WATCH_LATE_CHILD, "scan_watch_late",
-                         "kvStore_Watch:subj=$KV.latticed_manifests.app.sl.*:count=2:mode=fail:"
-                         "err=timeout",
-                         "kvStore_Watch", 1);
-}
-END_TEST
+LT_SHIM_TEST(list_tries_no_watcher_it_cannot_wait_for, list_without_a_watcher_late(),
+             SCAN_WATCH_LATE_CHILD, "scan_watch_late",
+             "kvStore_Watch:subj=$KV.latticed_manifests.app.sl.*:count=2:mode=fail:"
+             "err=timeout",
+             "kvStore_Watch", 1)
 
-START_TEST(list_reads_again_without_the_marker)
-{
-    if (getenv(SCAN_CHILD) != NULL) {
-        list_without_the_marker();
-        return;
-    }
-    lt_shim_expect_child(SCAN_CHILD, "scan",
-                         "natsSubscription_NextMsg:subj=$KV.latticed_manifests.app.sl.*:skip=1:"
-                         "count=1:mode=fail:err=timeout",
-                         "natsSubscription_NextMsg", 1);
-}
-END_TEST
+LT_SHIM_TEST(list_reads_again_without_the_marker, list_without_the_marker(), SCAN_CHILD, "scan",
+             "natsSubscription_NextMsg:subj=$KV.latticed_manifests.app.sl.*:skip=1:"
+             "count=1:mode=fail:err=timeout",
+             "natsSubscription_NextMsg", 1)
 
-START_TEST(list_reads_again_within_a_deadline)
-{
-    if (getenv(SCAN_DEADLINE_CHILD) != NULL) {
-        list_without_the_marker_in_time();
-        return;
-    }
-    lt_shim_expect_child(SCAN_DEADLINE_CHILD, "scan_deadline",
-                         "natsSubscription_NextMsg:subj=$KV.latticed_manifests.app.sl.*:skip=1:"
-                         "count=1:mode=fail:err=timeout",
-                         "natsSubscription_NextMsg", 1);
-}
-END_TEST
+LT_SHIM_TEST(list_reads_again_within_a_deadline, list_without_the_marker_in_time(),
+             SCAN_DEADLINE_CHILD, "scan_deadline",
+             "natsSubscription_NextMsg:subj=$KV.latticed_manifests.app.sl.*:skip=1:"
+             "count=1:mode=fail:err=timeout",
+             "natsSubscription_NextMsg", 1)
 
 /* ---- helpers (no server needed) ---- */
 

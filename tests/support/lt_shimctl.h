@@ -70,6 +70,22 @@ LT_NODISCARD lt_status lt_shim_rerun_self(const lt_shim_rerun *r, lt_test_cmd_re
 void lt_shim_expect_child(const char *marker, const char *tcase, const char *rule, const char *func,
                           size_t fired);
 
+/**
+ * Define the check test NAME whose fault needs the shim: the shimmed child (its MARKER set) runs
+ * the statement CHILD_CALL; the parent is lt_shim_expect_child(MARKER, TCASE, RULE, FUNC, FIRED).
+ * NAME must be the only test of the TCase named TCASE (the child runs that whole case).
+ */
+#define LT_SHIM_TEST(NAME, CHILD_CALL, MARKER, TCASE, RULE, FUNC, FIRED) \
+    START_TEST(NAME)                                                     \
+    {                                                                    \
+        if (getenv(MARKER) != NULL) {                                    \
+            CHILD_CALL;                                                  \
+            return;                                                      \
+        }                                                                \
+        lt_shim_expect_child(MARKER, TCASE, RULE, FUNC, FIRED);          \
+    }                                                                    \
+    END_TEST
+
 /** Into rule (size bytes): the rule that holds the next KV update of subj that a watcher takes,
  *  for hold_ms, in natsSubscription_NextMsg (count=1). For lt_shim_expect_child. */
 void lt_shim_rule_hold(char *rule, size_t size, const char *subj, int hold_ms);
