@@ -702,10 +702,11 @@ LT_SHIM_TEST(watch_initial_done_without_the_marker, initial_done_after_a_quiet_s
 #define SCAN_WATCH_ERR_CHILD "LT_STORE_SCAN_WATCH_ERR_CHILD"
 
 /* The child's part: without a view, a list reads KV with a watcher until nats.c's end marker
- * (store_prim.c). The shim loses the second app on its way, so the marker never comes. The
- * list used to fail (after 10 s, or at once on the shim's timeout); it must read again and
- * give each app once. */
-static void list_without_the_marker(void)
+ * (store_prim.c). The shim makes the first reading fail (shimmed: the function it wraps): the
+ * second app lost on its way, so the marker never comes, or the watcher not created. The list
+ * used to fail (after 10 s, or at once on the shim's timeout); it must read again and give each
+ * app once. */
+static void list_both_apps(const char *shimmed)
 {
     lt_store_app **apps = NULL;
     size_t n = 0;
@@ -715,7 +716,7 @@ static void list_without_the_marker(void)
     ck_assert_int_eq(lt_shim_arm(), LT_OK);
     ck_assert_msg(lt_store_app_list(store, "sl", &apps, &n) == LT_OK, "list failed: %s",
                   lt_error_message());
-    ck_assert_uint_eq(lt_shim_fired(getenv("LT_SHIM_LOG"), "natsSubscription_NextMsg"), 1);
+    ck_assert_uint_eq(lt_shim_fired(getenv("LT_SHIM_LOG"), shimmed), 1);
     ck_assert_uint_eq(n, 2); /* the first reading's app-a is not listed twice */
     ck_assert_str_eq(apps[0]->name, "app-a");
     ck_assert_str_eq(apps[1]->name, "app-b");
@@ -743,24 +744,6 @@ static void list_without_the_marker_in_time(void)
     lt_store_app_list_free(apps, n);
 }
 
-/* The child's part: JetStream does not create the list's first watcher (the shim's timeout).
- * With no deadline, the list tries again and gives each app once. */
-static void list_without_a_watcher(void)
-{
-    lt_store_app **apps = NULL;
-    size_t n = 0;
-
-    ck_assert_int_eq(put_version(store, "sl", "app-a", "v1", "{}"), LT_OK);
-    ck_assert_int_eq(put_version(store, "sl", "app-b", "v1", "{}"), LT_OK);
-    ck_assert_int_eq(lt_shim_arm(), LT_OK);
-    ck_assert_msg(lt_store_app_list(store, "sl", &apps, &n) == LT_OK, "list failed: %s",
-                  lt_error_message());
-    ck_assert_uint_eq(n, 2);
-    ck_assert_str_eq(apps[0]->name, "app-a");
-    ck_assert_str_eq(apps[1]->name, "app-b");
-    lt_store_app_list_free(apps, n);
-}
-
 /* The same with 3 s left of an API request's deadline: creating a watcher may take a whole
  * JetStream wait (5 s) again, so the list answers the timeout at once rather than after the
  * client gave up. The shim would refuse a second watcher too: it must not be asked for one. */
@@ -782,7 +765,8 @@ static void list_without_a_watcher_late(void)
     ck_assert_ptr_null(apps);
 }
 
-LT_SHIM_TEST(list_tries_another_watcher, list_without_a_watcher(), SCAN_WATCH_CHILD, "scan_watch",
+LT_SHIM_TEST(list_tries_another_watcher, list_both_apps("kvStore_Watch"), SCAN_WATCH_CHILD,
+             "scan_watch",
              "kvStore_Watch:subj=$KV.latticed_manifests.app.sl.*:count=1:mode=fail:"
              "err=timeout",
              "kvStore_Watch", 1)
@@ -790,7 +774,7 @@ LT_SHIM_TEST(list_tries_another_watcher, list_without_a_watcher(), SCAN_WATCH_CH
 /* JetStream answers the first watcher's creation with an error (a stream a cluster is still
  * placing: latticed's start-up read of a bucket it had just created failed so in `urls`, a
  * 2-node cluster, under CI's load): the list asks again, after a pause, and lists both apps. */
-LT_SHIM_TEST(list_tries_another_watcher_after_an_error, list_without_a_watcher(),
+LT_SHIM_TEST(list_tries_another_watcher_after_an_error, list_both_apps("kvStore_Watch"),
              SCAN_WATCH_ERR_CHILD, "scan_watch_err",
              "kvStore_Watch:subj=$KV.latticed_manifests.app.sl.*:count=1:mode=fail:"
              "err=err",
@@ -802,7 +786,8 @@ LT_SHIM_TEST(list_tries_no_watcher_it_cannot_wait_for, list_without_a_watcher_la
              "err=timeout",
              "kvStore_Watch", 1)
 
-LT_SHIM_TEST(list_reads_again_without_the_marker, list_without_the_marker(), SCAN_CHILD, "scan",
+LT_SHIM_TEST(list_reads_again_without_the_marker, list_both_apps("natsSubscription_NextMsg"),
+             SCAN_CHILD, "scan",
              "natsSubscription_NextMsg:subj=$KV.latticed_manifests.app.sl.*:skip=1:"
              "count=1:mode=fail:err=timeout",
              "natsSubscription_NextMsg", 1)
