@@ -330,7 +330,7 @@ typedef struct {
     const char *filter;  /**< the keys to read (KV wildcards); NULL: every key */
     bool ignore_deletes; /**< skip delete markers */
     int wait_ms;         /**< the longest wait for the next value; 0 = LT_STORE_WATCH_QUIET_MS */
-    int tries;           /**< readings in all when values go quiet without the marker; 0 = 1 */
+    int tries;           /**< readings in all (quiet without the marker, or failed); 0 = 1 */
     /** Called before each reading after the first (NULL: none): forget what the last gave. */
     void (*restart)(void *arg);
 } lt_store_read_opts;
@@ -341,10 +341,11 @@ typedef struct {
  * watcher and twice the wait, o->tries readings in all, so fn may see a value more than once
  * (make it idempotent, or reset in o->restart). Within an API request's deadline
  * (lt_store_deadline_set) no wait for a value outlasts it and no reading starts after it.
- * A watcher JetStream did not create (no answer, an error answer, no responder, stream not
- * found: a cluster may still be placing a bucket just made) counts as a reading: another is
- * asked for after a pause (250 ms, then twice as long) when an error came at once, and only
- * with a whole JetStream wait (5 s) left.
+ * A reading that ends with an error answer (NATS_ERR: a stream not found, one a cluster cannot
+ * serve yet, a consumer lost to a leader change), no JetStream responder or not found, whether
+ * its watcher was created or not, counts as a reading too, and the next comes after a pause
+ * (250 ms, then twice as long). After a watcher that was not created, the next reading starts
+ * only with the pause and a whole JetStream wait (5 s) left.
  * *n: the values of the last reading. keep not NULL: the watcher of the complete reading goes to
  * *keep (the caller follows later changes with it and retires it, lt_conn_watcher_free);
  * otherwise it is retired on nc. LT_ERR_TIMEOUT when no reading ended with the marker,

@@ -158,8 +158,15 @@ void lt__store_view_free(lt__store_view *v);
 /** natsStatus + JetStream error code to lt_status with a reason. */
 lt_status lt__store_nats_fail(natsStatus ns, int jerr, const char *what, const char *key);
 
-/** What went wrong with ns, in words: this thread's last nats.c error text when it is about ns
- *  (a JetStream error's description), else ns's own text. Static or nats.c's thread-local. */
-const char *lt__store_nats_text(natsStatus ns);
+#define LT__STORE_WHY_MAX 256 /**< bytes of a nats.c error text kept (lt__store_nats_why) */
+
+/** This thread's last nats.c error text into out (size bytes; "" when none): taken before a
+ *  call, so lt__store_nats_why can tell a text the call left from an older one. */
+void lt__store_nats_last(char *out, size_t size);
+/** What a call that returned ns went wrong with, in words, into out (size bytes): the text
+ *  nats.c left for it (a JetStream error's description, its "(file.c:N): " cut) when it is about
+ *  ns and differs from before (lt__store_nats_last before the call), else ns's own text. Call it
+ *  right after the call: any other nats.c call may replace the text. */
+void lt__store_nats_why(natsStatus ns, const char *before, char *out, size_t size);
 
 #endif

@@ -2,15 +2,18 @@
  * store_read_all.c - every current value of a KV bucket, read with a watcher until nats.c's
  * end-of-initial-values marker. A reading whose values go quiet without that marker (nats.c
  * derives it from pending counts that a write made while the watcher is created can upset:
- * LT_STORE_WATCH_QUIET_MS) is done again with a new watcher rather than taken as complete.
+ * LT_STORE_WATCH_QUIET_MS) is done again with a new watcher rather than taken as complete; so is
+ * one that JetStream answered with an error (a stream a cluster is still placing, a consumer
+ * lost to a leader change), after a pause.
  */
-#include <time.h>
-
 #include "lt_conn.h"
 #include "lt_log.h"
 #include "store_int.h"
 
-/* One reading: NATS_OK at the marker, NATS_TIMEOUT when the values went quiet without it. */
+#define REFUSED_PAUSE_MS 250 /**< before the reading after an error answer; doubles each time */
+
+/* One reading: NATS_OK at the marker, NATS_TIMEOUT when the values went quiet without it, else
+ * what creating or reading the watcher (*w: NULL when it was not created) failed with. */
 static natsStatus read_once(kvStore *kv, const lt_store_read_opts *o, int wait_ms,
                             lt_store_kv_entry_fn fn, void *arg, kvWatcher **w, size_t *n)
 {
@@ -34,26 +37,13 @@ static natsStatus read_once(kvStore *kv, const lt_store_read_opts *o, int wait_m
     return s;
 }
 
-/* Whether a reading that ended with s is done again (within tries and deadlines): values that
- * went quiet without the marker, or a watcher JetStream did not create (w NULL) for a reason that
- * can pass: no answer, an error answer (a stream a cluster is still placing, e.g.), no
- * JetStream responder yet, or a stream not found yet. */
-static bool read_again(natsStatus s, const kvWatcher *w)
+/* Whether a reading that ended with s is done again (within tries and deadlines): no answer or
+ * values gone quiet (timeout), an error answer (a JetStream API error: nats.c 3.4 gives
+ * NATS_ERR for a stream not found, or one a cluster cannot serve yet), no JetStream responder
+ * yet, or something not found. A closed connection, no memory or a bad argument is final. */
+static bool read_again(natsStatus s)
 {
-    if (s == NATS_TIMEOUT)
-        return true;
-    return w == NULL && (s == NATS_ERR || s == NATS_NO_RESPONDERS || s == NATS_NOT_FOUND);
-}
-
-/* Pause before another watcher after one JetStream refused at once (try: 1, 2...): 250 ms,
- * 500 ms... within the thread's deadline. */
-static void pause_before(int try)
-{
-    int64_t ms = lt__store_wait_ms(250 << (try < 6 ? try - 1 : 5));
-    struct timespec ts = { (time_t)(ms / 1000), (long)(ms % 1000) * 1000000L };
-
-    if (ms > 0)
-        nanosleep(&ts, NULL);
+    return s == NATS_TIMEOUT || s == NATS_ERR || s == NATS_NO_RESPONDERS || s == NATS_NOT_FOUND;
 }
 
 lt_status lt_store_kv_read_all(kvStore *kv, natsConnection *nc, const lt_store_read_opts *o,
@@ -63,42 +53,50 @@ lt_status lt_store_kv_read_all(kvStore *kv, natsConnection *nc, const lt_store_r
     int wait_ms = o->wait_ms > 0 ? o->wait_ms : LT_STORE_WATCH_QUIET_MS;
     kvWatcher *w = NULL;
     natsStatus s = NATS_TIMEOUT;
+    char before[LT__STORE_WHY_MAX], why[LT__STORE_WHY_MAX];
+    lt_status st = LT_OK;
 
     if (keep != NULL)
         *keep = NULL;
-    for (int i = 0; i < tries && read_again(s, w); i++) {
+    for (int i = 0; i < tries && read_again(s); i++) {
         if (i > 0) {
-            bool had = w != NULL, refused = !had && s != NATS_TIMEOUT;
+            bool had = w != NULL, quiet = had && s == NATS_TIMEOUT;
+            int64_t pause =
+                s == NATS_TIMEOUT ? 0 : (int64_t)REFUSED_PAUSE_MS << (i < 6 ? i - 1 : 5);
 
             /* once nats.c's reader is done with it, within the thread's deadline */
             lt_conn_watcher_free(nc, w, lt__store_wait_ms(LT_CONN_SETTLE_MS));
             w = NULL;
             /* Within the thread's deadline: no reading after it, and none after a watcher that
-             * could not be created (JetStream did not answer) unless a whole JetStream wait is
-             * left, since creating one may take that long again. */
+             * could not be created unless the pause and a whole JetStream wait are left, since
+             * creating one may take that long again. */
             if (lt__store_out_of_time() ||
-                (!had && lt__store_wait_ms(LT__JS_WAIT_MS) < LT__JS_WAIT_MS))
+                (!had && lt__store_wait_ms(LT__JS_WAIT_MS + pause) < LT__JS_WAIT_MS + pause))
                 break;
-            if (had)
+            if (quiet)
                 LT_WARN("store", "reading %s: no end marker after %zu value(s); reading again",
                         o->what, *n);
             else
-                LT_WARN("store", "reading %s: no watcher: %s; trying again", o->what,
-                        lt__store_nats_text(s));
-            if (refused)
-                pause_before(i);
-            wait_ms *= 2; /* a server that is only slow gets longer each time */
+                LT_WARN("store", "reading %s: %s%s; trying again", o->what,
+                        had ? "" : "no watcher: ", why);
+            if (pause > 0)
+                nats_Sleep(pause);
+            if (quiet)
+                wait_ms *= 2; /* a server that is only slow gets longer each time */
             if (o->restart != NULL)
                 o->restart(arg);
         }
+        lt__store_nats_last(before, sizeof(before));
         s = read_once(kv, o, wait_ms, fn, arg, &w, n);
+        lt__store_nats_why(s, before, why, sizeof(why)); /* before any other nats.c call */
     }
     if (s == NATS_OK && keep != NULL) {
         *keep = w; /* it goes on with every later change */
         w = NULL;
     }
-    lt_conn_watcher_free(nc, w, lt__store_wait_ms(LT_CONN_SETTLE_MS));
     if (s != NATS_OK)
-        return LT_FAIL(lt_conn_status(s), "reading %s: %s", o->what, lt__store_nats_text(s));
-    return LT_OK;
+        st = LT_FAIL(lt_conn_status(s), "reading %s: %s%s", o->what,
+                     w == NULL && s != NATS_TIMEOUT ? "no watcher: " : "", why);
+    lt_conn_watcher_free(nc, w, lt__store_wait_ms(LT_CONN_SETTLE_MS));
+    return st;
 }

@@ -168,10 +168,24 @@ lt_status lt__store_nats_fail(natsStatus ns, int jerr, const char *what, const c
     return LT_FAIL(st, "%s %s: %s (JetStream error %d)", what, key, natsStatus_GetText(ns), jerr);
 }
 
-const char *lt__store_nats_text(natsStatus ns)
+void lt__store_nats_last(char *out, size_t size)
+{
+    const char *text = nats_GetLastError(NULL);
+
+    snprintf(out, size, "%s", text != NULL ? text : "");
+}
+
+void lt__store_nats_why(natsStatus ns, const char *before, char *out, size_t size)
 {
     natsStatus last = NATS_OK;
-    const char *text = nats_GetLastError(&last);
+    const char *text = nats_GetLastError(&last), *p;
 
-    return last == ns && text != NULL && text[0] != '\0' ? text : natsStatus_GetText(ns);
+    if (ns == NATS_OK || last != ns || text == NULL || text[0] == '\0' ||
+        strncmp(text, before, size - 1) == 0) {
+        snprintf(out, size, "%s", natsStatus_GetText(ns)); /* nothing new from nats.c */
+        return;
+    }
+    if (text[0] == '(' && (p = strstr(text, "): ")) != NULL)
+        text = p + 3; /* "(jsm.c:2867): stream not found" */
+    snprintf(out, size, "%s", text);
 }

@@ -700,22 +700,26 @@ LT_SHIM_TEST(watch_initial_done_without_the_marker, initial_done_after_a_quiet_s
 #define SCAN_WATCH_CHILD "LT_STORE_SCAN_WATCH_CHILD"
 #define SCAN_WATCH_LATE_CHILD "LT_STORE_SCAN_WATCH_LATE_CHILD"
 #define SCAN_WATCH_ERR_CHILD "LT_STORE_SCAN_WATCH_ERR_CHILD"
+#define SCAN_ERR_CHILD "LT_STORE_SCAN_ERR_CHILD"
 
 /* The child's part: without a view, a list reads KV with a watcher until nats.c's end marker
  * (store_prim.c). The shim makes the first reading fail (shimmed: the function it wraps): the
  * second app lost on its way, so the marker never comes, or the watcher not created. The list
  * used to fail (after 10 s, or at once on the shim's timeout); it must read again and give each
- * app once. */
-static void list_both_apps(const char *shimmed)
+ * app once, after pause_ms at least. */
+static void list_both_apps(const char *shimmed, int64_t pause_ms)
 {
     lt_store_app **apps = NULL;
     size_t n = 0;
+    int64_t t0;
 
     ck_assert_int_eq(put_version(store, "sl", "app-a", "v1", "{}"), LT_OK);
     ck_assert_int_eq(put_version(store, "sl", "app-b", "v1", "{}"), LT_OK);
     ck_assert_int_eq(lt_shim_arm(), LT_OK);
+    t0 = lt_test_now_ms();
     ck_assert_msg(lt_store_app_list(store, "sl", &apps, &n) == LT_OK, "list failed: %s",
                   lt_error_message());
+    ck_assert_int_ge(lt_test_now_ms() - t0, pause_ms); /* after an error answer: a pause */
     ck_assert_uint_eq(lt_shim_fired(getenv("LT_SHIM_LOG"), shimmed), 1);
     ck_assert_uint_eq(n, 2); /* the first reading's app-a is not listed twice */
     ck_assert_str_eq(apps[0]->name, "app-a");
@@ -765,7 +769,7 @@ static void list_without_a_watcher_late(void)
     ck_assert_ptr_null(apps);
 }
 
-LT_SHIM_TEST(list_tries_another_watcher, list_both_apps("kvStore_Watch"), SCAN_WATCH_CHILD,
+LT_SHIM_TEST(list_tries_another_watcher, list_both_apps("kvStore_Watch", 0), SCAN_WATCH_CHILD,
              "scan_watch",
              "kvStore_Watch:subj=$KV.latticed_manifests.app.sl.*:count=1:mode=fail:"
              "err=timeout",
@@ -774,7 +778,7 @@ LT_SHIM_TEST(list_tries_another_watcher, list_both_apps("kvStore_Watch"), SCAN_W
 /* JetStream answers the first watcher's creation with an error (a stream a cluster is still
  * placing: latticed's start-up read of a bucket it had just created failed so in `urls`, a
  * 2-node cluster, under CI's load): the list asks again, after a pause, and lists both apps. */
-LT_SHIM_TEST(list_tries_another_watcher_after_an_error, list_both_apps("kvStore_Watch"),
+LT_SHIM_TEST(list_tries_another_watcher_after_an_error, list_both_apps("kvStore_Watch", 250),
              SCAN_WATCH_ERR_CHILD, "scan_watch_err",
              "kvStore_Watch:subj=$KV.latticed_manifests.app.sl.*:count=1:mode=fail:"
              "err=err",
@@ -786,10 +790,19 @@ LT_SHIM_TEST(list_tries_no_watcher_it_cannot_wait_for, list_without_a_watcher_la
              "err=timeout",
              "kvStore_Watch", 1)
 
-LT_SHIM_TEST(list_reads_again_without_the_marker, list_both_apps("natsSubscription_NextMsg"),
+LT_SHIM_TEST(list_reads_again_without_the_marker, list_both_apps("natsSubscription_NextMsg", 0),
              SCAN_CHILD, "scan",
              "natsSubscription_NextMsg:subj=$KV.latticed_manifests.app.sl.*:skip=1:"
              "count=1:mode=fail:err=timeout",
+             "natsSubscription_NextMsg", 1)
+
+/* The watcher exists but its reading ends with an error answer (a status message where a
+ * value was due, as after a leader change): the list reads again with a new one, after a
+ * pause, instead of failing ("reading app.sl.*: Error"). */
+LT_SHIM_TEST(list_reads_again_after_an_error, list_both_apps("natsSubscription_NextMsg", 250),
+             SCAN_ERR_CHILD, "scan_err",
+             "natsSubscription_NextMsg:subj=$KV.latticed_manifests.app.sl.*:skip=1:"
+             "count=1:mode=fail:err=err",
              "natsSubscription_NextMsg", 1)
 
 LT_SHIM_TEST(list_reads_again_within_a_deadline, list_without_the_marker_in_time(),
@@ -860,6 +873,9 @@ int main(void)
     tcase_add_checked_fixture(nats, setup, teardown);
     nats = lt_test_tcase(s, "scan_watch", 60,
                          (const TTest *const[]){ list_tries_another_watcher, NULL });
+    tcase_add_checked_fixture(nats, setup, teardown);
+    nats = lt_test_tcase(s, "scan_err", 60,
+                         (const TTest *const[]){ list_reads_again_after_an_error, NULL });
     tcase_add_checked_fixture(nats, setup, teardown);
     nats = lt_test_tcase(s, "scan_watch_err", 60,
                          (const TTest *const[]){ list_tries_another_watcher_after_an_error, NULL });

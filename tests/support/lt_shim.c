@@ -1,7 +1,7 @@
 /*
  * lt_shim.c - an LD_PRELOAD fault shim for tests: wraps the nats.c calls that
  * latticed's store, writer, lease and driver make (JetStream publish and
- * message gets, KV get/put/create/update/delete, core publish and request,
+ * message gets, KV get/put/create/update/delete/watch, core publish and request,
  * natsMsgHeader_Get: where a subscription callback reads what it got, nats.c's
  * natsMsg_create: where its reader makes an incoming message, and
  * natsSubscription_NextMsg: where a synchronous subscriber such as a KV watcher takes one)
